@@ -1,0 +1,55 @@
+# pgstack: the README names these targets. `make up` and `make test` install what is missing first.
+JOBS ?= $(shell nproc)
+CTEST_FLAGS = --output-on-failure -j $(JOBS)
+
+.PHONY: deps build build-asan test test-release test-asan fuzz up lint format bench-tuning clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+build-asan: deps
+	cmake --preset debug-asan >/dev/null
+	cmake --build --preset debug-asan -j $(JOBS)
+
+# Everything under the release build, the unit tests again under ASan+UBSan, then a short libFuzzer run.
+test: test-release test-asan fuzz
+
+test-release: build
+	ctest --test-dir build $(CTEST_FLAGS)
+
+test-asan: build-asan
+	ctest --test-dir build-asan -L unit $(CTEST_FLAGS)
+
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS) --target manifest_fuzzer
+	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/manifest/* build-fuzz/corpus/ 2>/dev/null || true
+	build-fuzz/bin/manifest_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  -print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus/manifest 2>&1 | tail -n 12
+
+# Until the cluster runtime exists, `up` validates and renders the example manifests.
+up: build
+	build/bin/pgstack validate -f examples/minimal-cluster.yaml -f examples/production.yaml
+	build/bin/pgstack render -f examples/production.yaml --cluster orders --instance 0
+	@echo
+	@echo "pgstack is built: build/bin/pgstack. The HA runtime (pgstack up) is planned: see docs/architecture.md."
+
+LINT_SOURCES = $(shell git ls-files 'src/*.cpp' 'src/*.h' 'apps/*.cpp' 'tests/*.cpp' 'tests/*.h')
+lint: build
+	clang-format --dry-run -Werror $(LINT_SOURCES)
+	run-clang-tidy -quiet -p build $(shell git ls-files 'src/*.cpp' 'apps/*.cpp') 2>&1 | grep -v '^clang-tidy' ; \
+	  test $${PIPESTATUS[0]} -eq 0
+
+format:
+	clang-format -i $(LINT_SOURCES)
+
+bench-tuning: build
+	bench/tuning/run
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,4 @@
+#include "cli/commands.h"
+namespace pgstack::cli {
+void add_render_command(CLI::App&, ExitStatus&) {}
+}

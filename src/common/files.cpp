@@ -1,0 +1,59 @@
+#include "common/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace pgstack {
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) {
+    const ErrorCode code = std::filesystem::exists(path) ? ErrorCode::kUnavailable : ErrorCode::kNotFound;
+    return make_error(code, fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
+  }
+  std::ostringstream content;
+  content << stream.rdbuf();
+  return content.str();
+}
+
+Result<bool> write_file_atomically(const std::filesystem::path& path, const std::string& content,
+                                   std::filesystem::perms permissions) {
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  // Create with the final mode so a secret is never readable by others, even briefly.
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                        static_cast<mode_t>(permissions));
+  if (fd < 0) return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot create: {}", temporary.string(), std::strerror(errno)));
+  ::fchmod(fd, static_cast<mode_t>(permissions));
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string reason = std::strerror(errno);
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot write: {}", temporary.string(), reason));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(temporary.c_str());
+    return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot flush: {}", temporary.string(), std::strerror(errno)));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temporary.c_str());
+    return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot rename into place: {}", path.string(), reason));
+  }
+  return true;
+}
+
+}  // namespace pgstack

@@ -1,0 +1,17 @@
+// Reading and writing whole files; secrets are written 0600 and never half-written.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/error.h"
+
+namespace pgstack {
+
+Result<std::string> read_file(const std::filesystem::path& path);
+
+// Writes to a temporary file beside `path` and renames it into place, so readers never see half a file.
+Result<bool> write_file_atomically(const std::filesystem::path& path, const std::string& content,
+                                   std::filesystem::perms permissions = std::filesystem::perms(0644));
+
+}  // namespace pgstack

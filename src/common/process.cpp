@@ -1,0 +1,144 @@
+#include "common/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace pgstack {
+namespace {
+
+struct Pipe {
+  int read_end = -1;
+  int write_end = -1;
+  ~Pipe() {
+    if (read_end >= 0) ::close(read_end);
+    if (write_end >= 0) ::close(write_end);
+  }
+  bool open() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+    read_end = fds[0];
+    write_end = fds[1];
+    return true;
+  }
+  void close_read() { ::close(read_end), read_end = -1; }
+  void close_write() { ::close(write_end), write_end = -1; }
+};
+
+// Feeds stdin and drains stdout/stderr together so that neither pipe fills up and deadlocks the child.
+void pump(Pipe& in, Pipe& out, Pipe& err, const std::string& input, CommandOutput& result) {
+  std::size_t written = 0;
+  if (input.empty()) in.close_write();
+  char buffer[65536];
+  while (out.read_end >= 0 || err.read_end >= 0) {
+    pollfd fds[3];
+    int count = 0;
+    if (out.read_end >= 0) fds[count++] = {out.read_end, POLLIN, 0};
+    if (err.read_end >= 0) fds[count++] = {err.read_end, POLLIN, 0};
+    if (in.write_end >= 0) fds[count++] = {in.write_end, POLLOUT, 0};
+    if (::poll(fds, count, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < count; ++i) {
+      if (fds[i].revents == 0) continue;
+      if (fds[i].fd == in.write_end) {
+        const ssize_t n = ::write(in.write_end, input.data() + written, input.size() - written);
+        if (n > 0) written += static_cast<std::size_t>(n);
+        if (n < 0 || written == input.size()) in.close_write();
+        continue;
+      }
+      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        (fds[i].fd == out.read_end ? result.standard_output : result.standard_error).append(buffer, n);
+      } else if (n == 0 || errno != EINTR) {
+        if (fds[i].fd == out.read_end) out.close_read(); else err.close_read();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<CommandOutput> run_command(const std::vector<std::string>& argv, const CommandOptions& options) {
+  if (argv.empty()) return make_error(ErrorCode::kInternal, "run_command: empty argv");
+
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home;
+  if (options.run_as_user) {
+    const passwd* entry = ::getpwnam(options.run_as_user->c_str());
+    if (entry == nullptr)
+      return make_error(ErrorCode::kFailedPrecondition, fmt::format("system user '{}' does not exist", *options.run_as_user));
+    uid = entry->pw_uid;
+    gid = entry->pw_gid;
+    home = entry->pw_dir;
+  }
+
+  Pipe in, out, err;
+  if (!in.open() || !out.open() || !err.open())
+    return make_error(ErrorCode::kUnavailable, fmt::format("pipe: {}", std::strerror(errno)));
+
+  std::vector<char*> args;
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) return make_error(ErrorCode::kUnavailable, fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    ::dup2(in.read_end, STDIN_FILENO);
+    ::dup2(out.write_end, STDOUT_FILENO);
+    ::dup2(err.write_end, STDERR_FILENO);
+    if (options.run_as_user) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) _exit(126);
+      ::setenv("HOME", home.c_str(), 1);
+      ::setenv("USER", options.run_as_user->c_str(), 1);
+    }
+    if (options.working_directory && ::chdir(options.working_directory->c_str()) != 0) _exit(126);
+    for (const auto& [name, value] : options.extra_environment) ::setenv(name.c_str(), value.c_str(), 1);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  in.close_read();
+  out.close_write();
+  err.close_write();
+
+  // A child that stops reading stdin must not kill us.
+  struct sigaction ignore {}, previous {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &previous);
+  CommandOutput result;
+  pump(in, out, err, options.standard_input, result);
+  ::sigaction(SIGPIPE, &previous, nullptr);
+
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.exit_code = 128 + WTERMSIG(status);
+  }
+  if (result.exit_code == 127 && result.standard_output.empty() && result.standard_error.empty())
+    return make_error(ErrorCode::kUnavailable, fmt::format("cannot run '{}': not found or not executable", argv[0]));
+  if (result.exit_code == 126 && options.run_as_user && result.standard_error.empty())
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("cannot run '{}' as user '{}'", argv[0], *options.run_as_user));
+  return result;
+}
+
+std::optional<std::string> unprivileged_service_user() {
+  if (::geteuid() == 0) return std::string("postgres");
+  return std::nullopt;
+}
+
+}  // namespace pgstack

@@ -1,0 +1,22 @@
+// Small text helpers shared by every area (no pgstack logic here).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgstack {
+
+// Levenshtein distance, used for "did you mean" suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word`, if it is close enough to be a plausible typo.
+std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+std::string to_lower(std::string_view text);
+std::string trim(std::string_view text);
+std::vector<std::string> split(std::string_view text, char separator);
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+
+}  // namespace pgstack

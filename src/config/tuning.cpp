@@ -1,0 +1,369 @@
+#include "config/tuning.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cctype>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "common/strings.h"
+#include "model/kinds.h"
+#include "model/quantity.h"
+
+namespace pgstack::config {
+namespace {
+
+constexpr std::int64_t kMiB = 1LL << 20;
+constexpr std::string_view kStackGres = "StackGres default";
+
+// Owned beyond StackGres's blocked list: Patroni writes these itself, or they name pgstack's files.
+constexpr std::string_view kPatroniManaged[] = {
+    "cluster_name", "hot_standby", "synchronous_standby_names", "primary_conninfo", "primary_slot_name",
+    "promote_trigger_file", "restore_command", "archive_cleanup_command", "recovery_end_command",
+    "recovery_target", "recovery_target_action", "recovery_target_inclusive", "recovery_target_lsn",
+    "recovery_target_name", "recovery_target_time", "recovery_target_timeline", "recovery_target_xid"};
+constexpr std::string_view kLaidOut[] = {"config_file", "data_directory", "hba_file", "ident_file", "external_pid_file",
+                                         "unix_socket_directories", "ssl", "ssl_cert_file", "ssl_key_file"};
+
+// Patroni's CMDLINE_OPTIONS that it reads from the DCS only (hot_standby and wal_log_hints it forces on).
+constexpr std::string_view kDcsParameters[] = {
+    "max_connections",      "max_locks_per_transaction", "max_worker_processes", "max_prepared_transactions",
+    "wal_level",            "track_commit_timestamp",    "max_wal_senders",      "max_replication_slots",
+    "wal_keep_size",        "wal_keep_segments"};
+
+bool contains(const auto& names, std::string_view name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+// Postgres names: letters, digits, underscore, and a dot for extension namespaces.
+bool is_parameter_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  });
+}
+
+std::string drop_reason(const std::string& name) {
+  if (!is_parameter_name(name)) return "not a parameter name";
+  if (contains(model::blocked_postgres_parameters(), name)) return "pgstack owns it (blocked as in StackGres)";
+  if (contains(kPatroniManaged, name)) return "Patroni manages it";
+  return "pgstack sets it from the instance layout and the cluster's postgres.ssl";
+}
+
+std::int64_t clamp(std::int64_t value, std::int64_t low, std::int64_t high) { return std::max(low, std::min(value, high)); }
+
+std::string cpu_text(std::int64_t cpus) { return fmt::format("{} CPU{}", cpus, cpus == 1 ? "" : "s"); }
+
+// Postgres memory syntax: a number with an optional unit (B, kB, MB, GB, TB); `default_unit_kb` is the
+// parameter's unit when none is written (8 for shared_buffers' pages). nullopt when not understood.
+std::optional<std::int64_t> parse_megabytes(std::string_view text, std::int64_t default_unit_kb) {
+  const std::string value = trim(text);
+  std::size_t digits = 0;
+  while (digits < value.size() && (std::isdigit(static_cast<unsigned char>(value[digits])) || value[digits] == '.')) ++digits;
+  if (digits == 0) return std::nullopt;
+  double number = 0;
+  try {
+    number = std::stod(value.substr(0, digits));
+  } catch (...) {
+    return std::nullopt;
+  }
+  const std::string unit = trim(std::string_view(value).substr(digits));
+  double kilobytes = 0;
+  if (unit.empty()) kilobytes = number * static_cast<double>(default_unit_kb);
+  else if (unit == "B") kilobytes = number / 1024;
+  else if (unit == "kB") kilobytes = number;
+  else if (unit == "MB") kilobytes = number * 1024;
+  else if (unit == "GB") kilobytes = number * 1024 * 1024;
+  else if (unit == "TB") kilobytes = number * 1024 * 1024 * 1024;
+  else return std::nullopt;
+  return static_cast<std::int64_t>(kilobytes / 1024);
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view text) {
+  const std::string value = trim(text);
+  std::int64_t number = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (error != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  return number;
+}
+
+struct UserSetting {
+  std::string value;
+  std::string source;
+};
+
+// The user's two lists merged (later wins), names lower-cased, in first-written order.
+struct UserSettings {
+  std::vector<std::string> order;
+  std::map<std::string, UserSetting, std::less<>> by_name;
+
+  const UserSetting* find(std::string_view name) const {
+    const auto found = by_name.find(name);
+    return found == by_name.end() ? nullptr : &found->second;
+  }
+};
+
+UserSettings merge_user_settings(const TuningInput& input) {
+  UserSettings settings;
+  auto add = [&](const model::SettingList& list, const std::string& source) {
+    for (const auto& [raw_name, value] : list) {
+      std::string name = to_lower(trim(raw_name));
+      if (!settings.by_name.contains(name)) settings.order.push_back(name);
+      settings.by_name[name] = UserSetting{value, source};
+    }
+  };
+  add(input.postgres_config_parameters, fmt::format("user (SGPostgresConfig/{})", input.postgres_config_name));
+  add(input.inline_parameters, fmt::format("user (SGCluster/{})", input.cluster_name));
+  return settings;
+}
+
+class Builder {
+ public:
+  void add(std::string name, std::string value, std::string source) {
+    parameters_.push_back(TunedParameter{std::move(name), std::move(value), std::move(source)});
+  }
+  std::vector<TunedParameter> take() { return std::move(parameters_); }
+
+ private:
+  std::vector<TunedParameter> parameters_;
+};
+
+// pgstack's values before the user's: sizing rules and StackGres's defaults. Rules that depend on
+// other parameters (work_mem on shared_buffers and max_connections...) read the user's value when set.
+std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const UserSettings& user) {
+  const int major = input.postgres_major > 0 ? input.postgres_major : kNewestPostgresMajor;
+  const std::int64_t cpus = std::max<std::int64_t>(1, input.profile.cpu_millicores / 1000);
+  const std::int64_t memory_mb = std::max<std::int64_t>(1, input.profile.memory_bytes / kMiB);
+  const std::string memory = model::format_memory_bytes(input.profile.memory_bytes);
+  const bool ssd = input.storage_kind == model::StorageKind::kSsd;
+  const std::optional<std::int64_t> volume_mb =
+      input.volume_bytes ? std::optional(*input.volume_bytes / kMiB) : std::nullopt;
+  const std::string volume = input.volume_bytes ? model::format_memory_bytes(*input.volume_bytes) : "";
+
+  auto user_megabytes = [&](std::string_view name, std::int64_t default_unit_kb) -> std::optional<std::int64_t> {
+    const UserSetting* setting = user.find(name);
+    return setting ? parse_megabytes(setting->value, default_unit_kb) : std::nullopt;
+  };
+  auto user_integer = [&](std::string_view name) -> std::optional<std::int64_t> {
+    const UserSetting* setting = user.find(name);
+    return setting ? parse_integer(setting->value) : std::nullopt;
+  };
+
+  Builder out;
+
+  // Connections: PgBouncer multiplexes clients, so Postgres needs backends for active work, not sessions.
+  const std::int64_t max_connections = clamp(memory_mb / 64 / 10 * 10, 100, 500);
+  out.add("max_connections", std::to_string(max_connections),
+          fmt::format("1 per 64MB of {} memory, 100..500 (PgBouncer pools in front)", memory));
+  out.add("superuser_reserved_connections", "8", std::string(kStackGres));
+  out.add("max_prepared_transactions", "32", std::string(kStackGres));
+  out.add("password_encryption", "scram-sha-256", "pgstack: pg_hba and PgBouncer use scram-sha-256");
+
+  // Memory.
+  std::int64_t shared_buffers = std::max<std::int64_t>(32, memory_mb / 4);
+  std::string shared_buffers_source = fmt::format("25% of {} memory", memory);
+  if (input.profile.hugepages_2mi_bytes) {
+    const std::int64_t fits = *input.profile.hugepages_2mi_bytes / kMiB * 85 / 100;
+    if (fits < shared_buffers) {
+      shared_buffers = std::max<std::int64_t>(32, fits);
+      shared_buffers_source = fmt::format("85% of hugepages-2Mi {}, to fit in huge pages with Postgres' other shared memory",
+                                          model::format_memory_bytes(*input.profile.hugepages_2mi_bytes));
+    }
+  }
+  out.add("shared_buffers", format_megabytes(shared_buffers), shared_buffers_source);
+  if (input.profile.hugepages_2mi_bytes) {
+    out.add("huge_pages", "try",
+            fmt::format("hugepages-2Mi {} in the profile", model::format_memory_bytes(*input.profile.hugepages_2mi_bytes)));
+  } else if (memory_mb >= 8 * 1024) {
+    out.add("huge_pages", "try", fmt::format("{} memory (8Gi or more): fewer page tables when the host has huge pages", memory));
+  } else {
+    out.add("huge_pages", "off", fmt::format("{} memory (under 8Gi): StackGres default", memory));
+  }
+  out.add("effective_cache_size", format_megabytes(memory_mb * 3 / 4), fmt::format("75% of {} memory", memory));
+
+  const std::int64_t max_parallel_workers = cpus;
+  const std::int64_t effective_shared_buffers = user_megabytes("shared_buffers", 8).value_or(shared_buffers);
+  const std::int64_t effective_connections = user_integer("max_connections").value_or(max_connections);
+  const std::int64_t effective_parallel = user_integer("max_parallel_workers").value_or(max_parallel_workers);
+  const std::int64_t work_mem_budget = std::max<std::int64_t>(0, memory_mb - effective_shared_buffers);
+  const std::int64_t work_mem =
+      clamp(work_mem_budget / (std::max<std::int64_t>(1, effective_connections + effective_parallel) * 3), 4, 256);
+  out.add("work_mem", format_megabytes(work_mem),
+          fmt::format("({} memory - {} shared_buffers) / (({} connections + {} parallel workers) x 3), 4MB..256MB",
+                      memory, format_megabytes(effective_shared_buffers), effective_connections, effective_parallel));
+  out.add("maintenance_work_mem", format_megabytes(clamp(memory_mb / 16, 64, 2048)),
+          fmt::format("1/16 of {} memory, 64MB..2GB (StackGres: 2GB)", memory));
+  out.add("autovacuum_work_mem", format_megabytes(clamp(memory_mb / 32, 32, 512)),
+          fmt::format("1/32 of {} memory, 32MB..512MB (StackGres: 512MB)", memory));
+
+  // CPU: parallel query takes whole cores; a few workers per query leave cores for concurrent sessions.
+  const std::int64_t per_query = std::min<std::int64_t>(4, cpus / 2);
+  out.add("max_worker_processes", std::to_string(effective_parallel + 8),
+          fmt::format("{} parallel workers + 8 for logical replication and extensions", effective_parallel));
+  out.add("max_parallel_workers", std::to_string(max_parallel_workers), fmt::format("1 per CPU ({})", cpu_text(cpus)));
+  out.add("max_parallel_workers_per_gather", std::to_string(per_query),
+          fmt::format("half of {}, at most 4", cpu_text(cpus)));
+  out.add("max_parallel_maintenance_workers", std::to_string(per_query),
+          fmt::format("half of {}, at most 4", cpu_text(cpus)));
+
+  // Storage.
+  const std::string storage = ssd ? "ssd storage" : "hdd storage";
+  out.add("random_page_cost", ssd ? "1.1" : "4", storage);
+  out.add("effective_io_concurrency", ssd ? "200" : "2", storage);
+  if (ssd && major >= 13) out.add("maintenance_io_concurrency", "200", storage);
+
+  // WAL and checkpoints.
+  out.add("wal_level", "logical", std::string(kStackGres));
+  if (major >= 15) {
+    out.add("wal_compression", "lz4", "lz4 on Postgres 15+ (StackGres: on, which is pglz)");
+  } else {
+    out.add("wal_compression", "on", std::string(kStackGres));
+  }
+  out.add("wal_buffers", format_megabytes(clamp(effective_shared_buffers / 32, 1, 64)),
+          "1/32 of shared_buffers, 1MB..64MB");
+  std::int64_t max_wal_size = clamp(cpus * 1024, 2048, 16384);
+  std::string max_wal_source = fmt::format("1GB per CPU ({}), 2GB..16GB (StackGres: 2GB)", cpu_text(cpus));
+  if (volume_mb && *volume_mb / 4 < max_wal_size) {
+    max_wal_size = std::max<std::int64_t>(256, *volume_mb / 4);
+    max_wal_source = fmt::format("25% of {} volume, at least 256MB (StackGres: 2GB)", volume);
+  }
+  const std::int64_t effective_max_wal = user_megabytes("max_wal_size", 1024).value_or(max_wal_size);
+  out.add("min_wal_size", format_megabytes(std::max<std::int64_t>(80, effective_max_wal / 4)),
+          "25% of max_wal_size, at least 80MB (StackGres: 1GB)");
+  out.add("max_wal_size", format_megabytes(max_wal_size), max_wal_source);
+  out.add("checkpoint_timeout", "15min", std::string(kStackGres));
+  out.add("checkpoint_completion_target", "0.9", std::string(kStackGres));
+
+  // Replication.
+  const std::int64_t senders = std::max<std::int64_t>(20, 2 * input.instances + 4);
+  const std::string senders_source =
+      senders == 20 ? std::string(kStackGres) : fmt::format("2 per instance ({}) + 4", input.instances);
+  out.add("max_wal_senders", std::to_string(senders), senders_source);
+  out.add("max_replication_slots", std::to_string(senders), senders_source);
+  std::int64_t keep = 1536;
+  std::string keep_source(kStackGres);
+  if (volume_mb && *volume_mb / 8 < keep) {
+    keep = std::max<std::int64_t>(16, *volume_mb / 8);
+    keep_source = fmt::format("12.5% of {} volume (StackGres: 1536MB)", volume);
+  }
+  if (major >= 13) {
+    out.add("wal_keep_size", format_megabytes(keep), keep_source);
+  } else {
+    out.add("wal_keep_segments", std::to_string(std::max<std::int64_t>(1, keep / 16)), keep_source + ", in 16MB segments");
+  }
+  if (volume_mb && major >= 13) {
+    out.add("max_slot_wal_keep_size", format_megabytes(std::max<std::int64_t>(256, *volume_mb / 4)),
+            fmt::format("25% of {} volume: a lost replica's slot must not fill the disk", volume));
+  }
+  out.add("track_commit_timestamp", "on", std::string(kStackGres));
+
+  // Planner and locks.
+  out.add("default_statistics_target", "200", std::string(kStackGres));
+  out.add("enable_partitionwise_aggregate", "on", std::string(kStackGres));
+  out.add("enable_partitionwise_join", "on", std::string(kStackGres));
+  out.add("jit_inline_above_cost", "-1", std::string(kStackGres));
+  out.add("max_locks_per_transaction", "128", std::string(kStackGres));
+  out.add("max_pred_locks_per_transaction", "128", std::string(kStackGres));
+
+  // Autovacuum: more workers on big machines, each keeping the default I/O budget.
+  const std::int64_t autovacuum_workers = std::max<std::int64_t>(3, cpus / 8);
+  out.add("autovacuum_max_workers", std::to_string(autovacuum_workers),
+          fmt::format("1 per 8 CPUs ({}), at least 3 (StackGres: 3)", cpu_text(cpus)));
+  out.add("autovacuum_vacuum_cost_delay", "2ms", std::string(kStackGres));
+  if (autovacuum_workers > 3) {
+    out.add("autovacuum_vacuum_cost_limit", std::to_string(200 * autovacuum_workers / 3),
+            fmt::format("200 per 3 workers ({} workers): the cost limit is shared by all workers", autovacuum_workers));
+  }
+
+  // Logging and statistics.
+  out.add("log_min_duration_statement", "1s", std::string(kStackGres));
+  out.add("log_checkpoints", "on", std::string(kStackGres));
+  out.add("log_connections", "on", std::string(kStackGres));
+  out.add("log_disconnections", "on", std::string(kStackGres));
+  out.add("log_lock_waits", "on", std::string(kStackGres));
+  out.add("log_temp_files", "0", std::string(kStackGres));
+  out.add("log_autovacuum_min_duration", "0ms", std::string(kStackGres));
+  out.add("log_line_prefix", "%t [%p]: db=%d,user=%u,app=%a,client=%h", std::string(kStackGres));
+  out.add("track_activity_query_size", "4096", std::string(kStackGres));
+  out.add("track_functions", "pl", std::string(kStackGres));
+  out.add("track_io_timing", "on", std::string(kStackGres));
+  out.add("shared_preload_libraries", "pg_stat_statements, auto_explain", std::string(kStackGres));
+  out.add("pg_stat_statements.track_utility", "off", std::string(kStackGres));
+  if (major >= 14) out.add("default_toast_compression", "lz4", std::string(kStackGres));
+  return out.take();
+}
+
+struct Tuning {
+  std::vector<TunedParameter> parameters;
+  std::vector<TunedParameter> dropped;
+};
+
+Tuning tune(const TuningInput& input) {
+  const UserSettings user = merge_user_settings(input);
+  Tuning tuning;
+  tuning.parameters = pgstack_parameters(input, user);
+  for (auto& parameter : tuning.parameters) {
+    if (const UserSetting* setting = user.find(parameter.name)) {
+      parameter.value = setting->value;
+      parameter.source = setting->source;
+    }
+  }
+  for (const auto& name : user.order) {
+    const UserSetting& setting = *user.find(name);
+    if (!is_parameter_name(name) || is_owned_postgres_parameter(name)) {
+      tuning.dropped.push_back(TunedParameter{name, setting.value, fmt::format("{}: {}", setting.source, drop_reason(name))});
+      continue;
+    }
+    const bool known = std::any_of(tuning.parameters.begin(), tuning.parameters.end(),
+                                   [&](const TunedParameter& parameter) { return parameter.name == name; });
+    if (!known) tuning.parameters.push_back(TunedParameter{name, setting.value, setting.source});
+  }
+  return tuning;
+}
+
+}  // namespace
+
+TuningInput tuning_input_for(const model::Cluster& cluster, const model::InstanceProfile& profile,
+                             const model::PostgresConfig* postgres_config, int postgres_major) {
+  TuningInput input;
+  input.profile = profile;
+  input.storage_kind = cluster.storage_kind;
+  input.replication_mode = cluster.replication_mode;
+  input.instances = cluster.instances;
+  input.postgres_major = postgres_major;
+  if (auto volume = model::parse_memory_bytes(cluster.volume_size); volume.ok()) input.volume_bytes = volume.value();
+  if (postgres_config != nullptr) {
+    input.postgres_config_name = postgres_config->name;
+    input.postgres_config_parameters = postgres_config->parameters;
+  }
+  input.cluster_name = cluster.name;
+  input.inline_parameters = cluster.inline_postgres_parameters;
+  return input;
+}
+
+std::vector<TunedParameter> tune_postgres_parameters(const TuningInput& input) { return tune(input).parameters; }
+
+std::vector<TunedParameter> dropped_user_parameters(const TuningInput& input) { return tune(input).dropped; }
+
+const std::vector<std::string>& owned_postgres_parameter_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all = model::blocked_postgres_parameters();
+    all.insert(all.end(), std::begin(kPatroniManaged), std::end(kPatroniManaged));
+    all.insert(all.end(), std::begin(kLaidOut), std::end(kLaidOut));
+    return all;
+  }();
+  return names;
+}
+
+bool is_owned_postgres_parameter(std::string_view name) {
+  return contains(owned_postgres_parameter_names(), to_lower(name));
+}
+
+bool is_dcs_postgres_parameter(std::string_view name) { return contains(kDcsParameters, to_lower(name)); }
+
+std::string format_megabytes(std::int64_t megabytes) {
+  if (megabytes != 0 && megabytes % 1024 == 0) return fmt::format("{}GB", megabytes / 1024);
+  return fmt::format("{}MB", megabytes);
+}
+
+}  // namespace pgstack::config

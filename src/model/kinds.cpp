@@ -1,0 +1,404 @@
+#include "model/kinds.h"
+
+#include <regex>
+
+#include "common/strings.h"
+#include "model/cron.h"
+
+namespace pgstack::model {
+namespace {
+
+using F = Field;
+
+ValueCheck regex_check(const std::string& pattern) {
+  return [re = std::regex(pattern)](const Json& value) -> std::optional<std::string> {
+    if (value.is_string() && std::regex_match(value.get<std::string>(), re)) return std::nullopt;
+    return "";  // the field's expectation says what is wrong
+  };
+}
+
+F iso_timestamp() {
+  return F::string().checked(
+      regex_check(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$)"),
+      "an ISO-8601 timestamp with a time zone, such as \"2026-11-24T10:00:00Z\"");
+}
+
+F iso_duration() {
+  return F::string().checked(regex_check(R"(^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$)"),
+                             "an ISO-8601 duration such as \"PT10M\" or \"P1D\"");
+}
+
+F cron_schedule() {
+  return F::string().checked(
+      [](const Json& value) -> std::optional<std::string> {
+        auto parsed = parse_cron(value.get<std::string>());
+        if (parsed.ok()) return std::nullopt;
+        return parsed.error().message;
+      },
+      "a 5-field cron schedule (minute hour day-of-month month day-of-week)");
+}
+
+F secret_key_selector() {
+  return F::object({{"name", F::string().required()}, {"key", F::string().required()}});
+}
+
+F string_map() { return F::map(F::scalar_string()); }
+
+F postgres_version() {
+  return F::scalar_string().checked(regex_check(R"(^(latest|\d+(\.\d+)?)$)"),
+                                    "\"latest\", a major version such as \"15\" or an exact version such as \"15.4\"");
+}
+
+F pgbouncer_ini() {
+  return F::object({{"pgbouncer", string_map()},
+                    {"databases", F::map(F::either({F::scalar_string(), F::map(F::scalar_string())}))},
+                    {"users", F::map(F::either({F::scalar_string(), F::map(F::scalar_string())}))}});
+}
+
+F service() {
+  return F::object({{"enabled", F::boolean().defaults_to(true)},
+                    {"type", F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"})},
+                    {"externalIPs", F::array(F::string())},
+                    {"loadBalancerIP", F::string()},
+                    {"customPorts", F::any()},
+                    {"nodePorts", F::any()}});
+}
+
+F cluster_spec() {
+  const F user_credentials = F::object({{"username", F::either({F::string(), secret_key_selector()})},
+                                        {"password", secret_key_selector()}});
+  return F::object({
+      {"instances", F::integer().at_least(1).required()},
+      {"profile", F::string().one_of({"production", "testing", "development"}).defaults_to("production")},
+      {"postgres",
+       F::object({
+           {"version", postgres_version().required()},
+           {"flavor", F::string().one_of({"vanilla", "babelfish"}).defaults_to("vanilla")},
+           {"extensions", F::array(F::object({{"name", F::string().required()},
+                                               {"version", F::scalar_string()},
+                                               {"publisher", F::string()},
+                                               {"repository", F::string()}}))},
+           {"ssl", F::object({{"enabled", F::boolean().defaults_to(true)},
+                              {"certificateSecretKeySelector", secret_key_selector()},
+                              {"privateKeySecretKeySelector", secret_key_selector()}})
+                       .defaults_to(Json::object())},
+       }).required()},
+      {"replication",
+       F::object({{"mode", F::string()
+                               .one_of({"async", "sync", "strict-sync", "sync-all", "strict-sync-all"})
+                               .defaults_to("async")},
+                  {"role", F::string().one_of({"ha-read", "ha", "readonly", "none"}).defaults_to("ha-read")},
+                  {"syncInstances", F::integer().at_least(1).defaults_to(1)},
+                  {"groups", F::any()},
+                  {"initialization", F::any()}})
+           .defaults_to(Json::object())},
+      {"sgInstanceProfile", F::string()},
+      {"metadata", F::object({{"annotations", F::object({{"allResources", string_map()},
+                                                         {"clusterPods", string_map()},
+                                                         {"services", string_map()},
+                                                         {"primaryService", string_map()},
+                                                         {"replicasService", string_map()}})},
+                              {"labels", F::object({{"clusterPods", string_map()}, {"services", string_map()}})}})},
+      {"postgresServices", F::object({{"primary", service()}, {"replicas", service()}})},
+      {"pods",
+       F::object({
+           {"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
+           {"disableConnectionPooling", F::boolean().defaults_to(false)},
+           {"disableMetricsExporter", F::boolean().defaults_to(false)},
+           {"disablePostgresUtil", F::boolean().defaults_to(false)},
+           {"disableEnvoy", F::boolean()},
+           {"resources", F::object({{"enableClusterLimitsRequirements", F::boolean()},
+                                    {"disableResourcesRequestsSplitFromTotal", F::boolean()},
+                                    {"failWhenTotalIsHigher", F::boolean()}})},
+           {"managementPolicy", F::string().one_of({"OrderedReady", "Parallel"})},
+           {"scheduling", F::any()},
+           {"updateStrategy", F::any()},
+           {"customVolumes", F::any()},
+           {"customVolumeMounts", F::any()},
+           {"customContainers", F::any()},
+           {"customInitContainers", F::any()},
+       }).required()},
+      {"configurations",
+       F::object({
+           {"sgPostgresConfig", F::string()},
+           {"sgPoolingConfig", F::string()},
+           {"postgres", F::object({{"postgresql.conf", F::map(F::scalar_string())}})},
+           {"pooling", F::object({{"pgBouncer", F::object({{"pgbouncer.ini", pgbouncer_ini()}})}})},
+           {"backups",
+            F::array(F::object({
+                {"sgObjectStorage", F::string().required()},
+                {"cronSchedule", cron_schedule()},
+                {"retention", F::integer().at_least(1).defaults_to(5)},
+                {"compression", F::string().one_of({"lz4", "zstd", "gzip", "lzma", "brotli", "none"}).defaults_to("lz4")},
+                {"path", F::string()},
+                {"performance", F::object({{"maxNetworkBandwidth", F::integer().at_least(1)},
+                                           {"maxDiskBandwidth", F::integer().at_least(1)},
+                                           {"uploadDiskConcurrency", F::integer().at_least(1)},
+                                           {"uploadConcurrency", F::integer().at_least(1)},
+                                           {"downloadConcurrency", F::integer().at_least(1)}})},
+                {"useVolumeSnapshot", F::boolean()},
+                {"volumeSnapshotClass", F::string()},
+                {"fastVolumeSnapshot", F::boolean()},
+                {"timeout", F::integer().at_least(0)},
+                {"reconciliationTimeout", F::integer().at_least(0)},
+                {"maxRetries", F::integer().at_least(0)},
+                {"retainWalsForUnmanagedLifecycle", F::boolean()},
+            }))},
+           {"credentials", F::object({{"patroni", F::object({{"restApiPassword", secret_key_selector()}})},
+                                      {"users", F::object({{"superuser", user_credentials},
+                                                           {"replication", user_credentials},
+                                                           {"authenticator", user_credentials}})}})},
+           {"patroni", F::object({{"dynamicConfig", F::map(F::any())}, {"initialConfig", F::map(F::any())}})},
+           {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false)},
+                                        {"prometheusAutobind", F::boolean().defaults_to(false)},
+                                        {"receiver", F::string()}})},
+           {"binding", F::any()},
+       }).defaults_to(Json::object())},
+      {"initialData",
+       F::object({
+           {"restore",
+            F::object({{"fromBackup", F::object({{"name", F::string()},
+                                                 {"uid", F::string()},
+                                                 {"pointInTimeRecovery",
+                                                  F::object({{"restoreToTimestamp", iso_timestamp()}})},
+                                                 {"targetLsn", F::string().checked(regex_check(R"(^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$)"),
+                                                                                   "an LSN such as \"0/3000060\"")},
+                                                 {"targetXid", F::scalar_string().checked(regex_check(R"(^\d+$)"),
+                                                                                          "a transaction id (a number)")},
+                                                 {"targetName", F::string()},
+                                                 {"targetTimeline", F::scalar_string()},
+                                                 {"targetInclusive", F::boolean()}})},
+                       {"downloadDiskConcurrency", F::integer().at_least(1)}})},
+           {"scripts", F::any()},
+       })},
+      {"managedSql", F::object({{"continueOnSGScriptError", F::boolean().defaults_to(false)},
+                                {"scripts", F::array(F::object({{"id", F::integer().at_least(0)},
+                                                                {"sgScript", F::string().required()}}))}})},
+      {"distributedLogs",
+       F::object({{"sgDistributedLogs", F::string()},
+                  {"retention", F::string().checked(regex_check(R"(^\d+ *(minutes?|hours?|days?|weeks?|months?)$)"),
+                                                    "a period such as \"7 days\" or \"12 hours\"")}})},
+      {"nonProductionOptions", F::object({{"disableClusterPodAntiAffinity", F::boolean()},
+                                          {"disablePatroniResourceRequirements", F::boolean()},
+                                          {"disableClusterResourceRequirements", F::boolean()},
+                                          {"enableSetPatroniCpuRequests", F::boolean()},
+                                          {"enableSetClusterCpuRequests", F::boolean()},
+                                          {"enableSetPatroniMemoryRequests", F::boolean()},
+                                          {"enableSetClusterMemoryRequests", F::boolean()},
+                                          {"enabledFeatureGates", F::array(F::string())}})},
+      {"replicateFrom",
+       F::object({{"instance", F::object({{"sgCluster", F::string()},
+                                          {"external", F::object({{"host", F::string().required()},
+                                                                  {"port", F::integer().at_least(1).at_most(65535).required()}})}})},
+                  {"storage", F::object({{"sgObjectStorage", F::string().required()},
+                                         {"path", F::string().required()},
+                                         {"performance", F::any()}})},
+                  {"users", F::any()}})},
+      {"prometheusAutobind", F::boolean()},
+  });
+}
+
+F instance_profile_spec() {
+  return F::object({{"cpu", F::cpu().required()},
+                    {"memory", F::memory().required()},
+                    {"hugePages", F::object({{"hugepages-2Mi", F::memory()}, {"hugepages-1Gi", F::memory()}})},
+                    {"containers", F::any()},
+                    {"initContainers", F::any()},
+                    {"requests", F::object({{"cpu", F::cpu()}, {"memory", F::memory()}, {"containers", F::any()},
+                                            {"initContainers", F::any()}})}});
+}
+
+F postgres_config_spec() {
+  return F::object({{"postgresVersion", F::scalar_string()
+                                            .checked(regex_check(R"(^\d+$)"), "a major version such as \"15\"")
+                                            .required()},
+                    {"postgresql.conf", F::map(F::scalar_string()).required()}});
+}
+
+F pooling_config_spec() {
+  return F::object({{"pgBouncer", F::object({{"pgbouncer.ini", pgbouncer_ini()}})}});
+}
+
+F object_storage_spec() {
+  const F aws_credentials =
+      F::object({{"secretKeySelectors",
+                  F::object({{"accessKeyId", secret_key_selector().required()},
+                             {"secretAccessKey", secret_key_selector().required()}}).required()}});
+  return F::object({
+      {"type", F::string().one_of({"s3", "s3Compatible", "gcs", "azureBlob", "filesystem"}).required()},
+      {"s3", F::object({{"bucket", F::string().required()},
+                        {"region", F::string()},
+                        {"storageClass", F::string()},
+                        {"awsCredentials", aws_credentials.required()}})},
+      {"s3Compatible", F::object({{"bucket", F::string().required()},
+                                  {"region", F::string()},
+                                  {"endpoint", F::string()},
+                                  {"enablePathStyleAddressing", F::boolean().defaults_to(false)},
+                                  {"storageClass", F::string()},
+                                  {"caCertificate", secret_key_selector()},
+                                  {"awsCredentials", aws_credentials.required()}})},
+      {"gcs", F::object({{"bucket", F::string().required()},
+                         {"gcpCredentials",
+                          F::object({{"fetchCredentialsFromMetadataService", F::boolean()},
+                                     {"secretKeySelectors", F::object({{"serviceAccountJSON", secret_key_selector()}})}})
+                              .required()}})},
+      {"azureBlob", F::object({{"bucket", F::string().required()},
+                               {"azureCredentials",
+                                F::object({{"secretKeySelectors",
+                                            F::object({{"storageAccount", secret_key_selector().required()},
+                                                       {"accessKey", secret_key_selector().required()}})}})
+                                    .required()}})},
+      {"filesystem", F::object({{"path", F::string().required()}})},
+      {"encryption", F::any()},
+  });
+}
+
+F backup_spec() {
+  return F::object({{"sgCluster", F::string().required()},
+                    {"managedLifecycle", F::boolean().defaults_to(false)},
+                    {"type", F::string().one_of({"full", "diff", "incr"})},
+                    {"timeout", F::integer().at_least(0)},
+                    {"reconciliationTimeout", F::integer().at_least(0)},
+                    {"maxRetries", F::integer().at_least(0)}});
+}
+
+F dbops_spec() {
+  const F method = F::string().one_of({"InPlace", "ReducedImpact"});
+  return F::object({
+      {"sgCluster", F::string().required()},
+      {"op", F::string()
+                 .one_of({"benchmark", "vacuum", "repack", "restart", "securityUpgrade", "minorVersionUpgrade",
+                          "majorVersionUpgrade"})
+                 .required()},
+      {"runAt", iso_timestamp()},
+      {"timeout", iso_duration()},
+      {"maxRetries", F::integer().at_least(0).at_most(10)},
+      {"scheduling", F::any()},
+      {"benchmark", F::object({{"type", F::string().one_of({"pgbench", "sampling"}).defaults_to("pgbench")},
+                               {"connectionType", F::string().one_of({"primary-service", "replicas-service"})},
+                               {"database", F::string()},
+                               {"credentials", F::any()},
+                               {"pgbench", F::any()},
+                               {"sampling", F::any()}})},
+      {"vacuum", F::object({{"full", F::boolean()}, {"freeze", F::boolean()}, {"analyze", F::boolean()},
+                            {"disablePageSkipping", F::boolean()}, {"databases", F::any()}})},
+      {"repack", F::object({{"noOrder", F::boolean()}, {"waitTimeout", F::scalar_string()},
+                            {"noKillBackend", F::boolean()}, {"noAnalyze", F::boolean()},
+                            {"excludeExtension", F::boolean()}, {"databases", F::any()}})},
+      {"restart", F::object({{"method", method}, {"onlyPendingRestart", F::boolean()}})},
+      {"securityUpgrade", F::object({{"method", method}})},
+      {"minorVersionUpgrade", F::object({{"postgresVersion", F::scalar_string()}, {"method", method}})},
+      {"majorVersionUpgrade", F::object({{"postgresVersion", F::scalar_string().required()},
+                                         {"sgPostgresConfig", F::string()},
+                                         {"postgresExtensions", F::any()},
+                                         {"backupPath", F::string()},
+                                         {"link", F::boolean()},
+                                         {"clone", F::boolean()},
+                                         {"check", F::boolean()}})},
+  });
+}
+
+F distributed_logs_spec() {
+  return F::object({{"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
+                    {"postgresServices", F::any()},
+                    {"resources", F::any()},
+                    {"scheduling", F::any()},
+                    {"sgInstanceProfile", F::string()},
+                    {"configurations", F::object({{"sgPostgresConfig", F::string()}})},
+                    {"metadata", F::any()},
+                    {"nonProductionOptions", F::any()}});
+}
+
+F script_spec() {
+  const F key_ref = F::object({{"name", F::string().required()}, {"key", F::string().required()}});
+  return F::object({
+      {"managedVersions", F::boolean().defaults_to(true)},
+      {"continueOnError", F::boolean().defaults_to(false)},
+      {"scripts", F::array(F::object({
+                      {"name", F::string()},
+                      {"id", F::integer().at_least(0)},
+                      {"version", F::integer().at_least(0)},
+                      {"database", F::string()},
+                      {"user", F::string()},
+                      {"wrapInTransaction", F::string().one_of({"read-committed", "repeatable-read", "serializable"})},
+                      {"storeStatusInDatabase", F::boolean()},
+                      {"retryOnError", F::boolean()},
+                      {"script", F::string()},
+                      {"scriptFrom", F::object({{"secretKeyRef", key_ref}, {"configMapKeyRef", key_ref}})},
+                  }))},
+  });
+}
+
+}  // namespace
+
+const std::vector<KindInfo>& all_kinds() {
+  static const std::vector<KindInfo> kinds = {
+      {"SGCluster", "sgclusters", {"sgclu"}, "stackgres.io/v1", cluster_spec()},
+      {"SGInstanceProfile", "sginstanceprofiles", {"sginp"}, "stackgres.io/v1", instance_profile_spec()},
+      {"SGPostgresConfig", "sgpgconfigs", {"sgpgc"}, "stackgres.io/v1", postgres_config_spec()},
+      {"SGPoolingConfig", "sgpoolconfigs", {"sgpoc"}, "stackgres.io/v1", pooling_config_spec()},
+      {"SGObjectStorage", "sgobjectstorages", {"sgobjs"}, "stackgres.io/v1beta1", object_storage_spec()},
+      {"SGBackup", "sgbackups", {"sgbkp"}, "stackgres.io/v1", backup_spec()},
+      {"SGDbOps", "sgdbops", {"sgdo"}, "stackgres.io/v1", dbops_spec()},
+      {"SGDistributedLogs", "sgdistributedlogs", {"sgdil"}, "stackgres.io/v1", distributed_logs_spec()},
+      {"SGScript", "sgscripts", {"sgscr"}, "stackgres.io/v1", script_spec()},
+  };
+  return kinds;
+}
+
+const KindInfo* find_kind(std::string_view name) {
+  const std::string lowered = to_lower(name);
+  for (const auto& info : all_kinds()) {
+    if (to_lower(info.kind) == lowered || info.plural == lowered) return &info;
+    // Singular of the plural: sgcluster, sgpgconfig, sgdbops stays as is.
+    if (info.plural.back() == 's' && info.plural.substr(0, info.plural.size() - 1) == lowered) return &info;
+    for (const auto& short_name : info.short_names) {
+      if (short_name == lowered) return &info;
+    }
+  }
+  return nullptr;
+}
+
+const std::vector<std::string>& blocked_postgres_parameters() {
+  static const std::vector<std::string> names = {
+      "archive_command", "archive_mode", "dynamic_library_path", "lc_messages", "listen_addresses",
+      "logging_collector", "log_destination", "log_directory", "log_filename", "log_rotation_age",
+      "log_rotation_size", "log_truncate_on_rotation", "port", "wal_log_hints"};
+  return names;
+}
+
+const std::vector<std::string>& owned_pgbouncer_settings() {
+  static const std::vector<std::string> names = {"listen_addr", "listen_port", "unix_socket_dir", "auth_type",
+                                                 "auth_file", "auth_user", "auth_query", "logfile", "pidfile"};
+  return names;
+}
+
+const std::vector<std::string>& known_pgbouncer_settings() {
+  static const std::vector<std::string> names = {
+      "admin_users", "application_name_add_host", "auth_dbname", "auth_file", "auth_hba_file", "auth_query",
+      "auth_type", "auth_user", "autodb_idle_timeout", "client_idle_timeout", "client_login_timeout",
+      "client_tls_ca_file", "client_tls_cert_file", "client_tls_ciphers", "client_tls_dheparams",
+      "client_tls_ecdhcurve", "client_tls_key_file", "client_tls_protocols", "client_tls_sslmode",
+      "default_pool_size", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
+      "idle_transaction_timeout", "ignore_startup_parameters", "job_name", "listen_addr", "listen_backlog",
+      "listen_port", "log_connections", "log_disconnections", "log_pooler_errors", "log_stats", "logfile",
+      "max_client_conn", "max_db_connections", "max_packet_size", "max_prepared_statements",
+      "max_user_connections", "min_pool_size", "pidfile", "pkt_buf", "pool_mode", "query_timeout",
+      "query_wait_timeout", "reserve_pool_size", "reserve_pool_timeout", "resolv_conf", "sbuf_loopcnt",
+      "server_check_delay", "server_check_query", "server_connect_timeout", "server_fast_close",
+      "server_idle_timeout", "server_lifetime", "server_login_retry", "server_reset_query",
+      "server_reset_query_always", "server_round_robin", "server_tls_ca_file", "server_tls_cert_file",
+      "server_tls_ciphers", "server_tls_key_file", "server_tls_protocols", "server_tls_sslmode",
+      "so_reuseport", "stats_period", "stats_users", "suspend_timeout", "syslog", "syslog_facility",
+      "syslog_ident", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl",
+      "tcp_socket_buffer", "tcp_user_timeout", "track_extra_parameters", "unix_socket_dir",
+      "unix_socket_group", "unix_socket_mode", "user", "verbose"};
+  return names;
+}
+
+bool is_valid_resource_name(std::string_view name) {
+  static const std::regex kLabel("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
+  return name.size() <= 63 && std::regex_match(std::string(name), kLabel);
+}
+
+}  // namespace pgstack::model

@@ -1,0 +1,146 @@
+#include "model/resources.h"
+
+#include "common/strings.h"
+#include "model/quantity.h"
+
+namespace pgstack::model {
+namespace {
+
+const Json& at(const Json& value, const char* pointer) {
+  static const Json kNull;
+  const Json::json_pointer path(pointer);
+  return value.contains(path) ? value.at(path) : kNull;
+}
+
+std::string string_at(const Json& value, const char* pointer, std::string fallback = "") {
+  const Json& found = at(value, pointer);
+  return found.is_string() ? found.get<std::string>() : fallback;
+}
+
+SettingList settings_from(const Json& map) {
+  SettingList settings;
+  if (!map.is_object()) return settings;
+  for (const auto& [key, value] : map.items()) {
+    settings.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return settings;
+}
+
+// [databases] and [users] entries may be written as a string or as a mapping of key = value pairs.
+SettingList pgbouncer_entries_from(const Json& map) {
+  SettingList entries;
+  if (!map.is_object()) return entries;
+  for (const auto& [key, value] : map.items()) {
+    if (value.is_object()) {
+      std::string line;
+      for (const auto& [option, option_value] : value.items()) {
+        if (!line.empty()) line += ' ';
+        line += option + "=" + (option_value.is_string() ? option_value.get<std::string>() : option_value.dump());
+      }
+      entries.emplace_back(key, line);
+    } else {
+      entries.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
+  return entries;
+}
+
+PoolingConfig pooling_from_ini(std::string name, const Json& ini) {
+  PoolingConfig config;
+  config.name = std::move(name);
+  config.pgbouncer = settings_from(at(ini, "/pgbouncer"));
+  config.databases = pgbouncer_entries_from(at(ini, "/databases"));
+  config.users = pgbouncer_entries_from(at(ini, "/users"));
+  return config;
+}
+
+std::string username_at(const Json& spec, const char* pointer, std::string fallback) {
+  const Json& value = at(spec, pointer);
+  return value.is_string() ? value.get<std::string>() : fallback;  // a secret reference is resolved when applied
+}
+
+}  // namespace
+
+std::string_view replication_mode_name(ReplicationMode mode) {
+  switch (mode) {
+    case ReplicationMode::kAsync: return "async";
+    case ReplicationMode::kSync: return "sync";
+    case ReplicationMode::kStrictSync: return "strict-sync";
+    case ReplicationMode::kSyncAll: return "sync-all";
+    case ReplicationMode::kStrictSyncAll: return "strict-sync-all";
+  }
+  return "async";
+}
+
+InstanceProfile default_instance_profile() {
+  InstanceProfile profile;
+  profile.name = "default";
+  return profile;
+}
+
+InstanceProfile instance_profile_from(const Document& document) {
+  InstanceProfile profile;
+  profile.name = document.name();
+  const Json& spec = at(document.body, "/spec");
+  if (auto cpu = parse_cpu_millicores(string_at(spec, "/cpu")); cpu.ok()) profile.cpu_millicores = cpu.value();
+  if (auto memory = parse_memory_bytes(string_at(spec, "/memory")); memory.ok()) profile.memory_bytes = memory.value();
+  if (auto huge = parse_memory_bytes(string_at(spec, "/hugePages/hugepages-2Mi")); huge.ok())
+    profile.hugepages_2mi_bytes = huge.value();
+  return profile;
+}
+
+PostgresConfig postgres_config_from(const Document& document) {
+  PostgresConfig config;
+  config.name = document.name();
+  config.postgres_version = string_at(document.body, "/spec/postgresVersion");
+  config.parameters = settings_from(at(document.body, "/spec/postgresql.conf"));
+  return config;
+}
+
+PoolingConfig pooling_config_from(const Document& document) {
+  return pooling_from_ini(document.name(), at(document.body, "/spec/pgBouncer/pgbouncer.ini"));
+}
+
+Cluster cluster_from(const Document& document) {
+  Cluster cluster;
+  const Json& spec = at(document.body, "/spec");
+  cluster.name = document.name();
+  cluster.namespace_name = document.namespace_name();
+  if (const Json& instances = at(spec, "/instances"); instances.is_number_integer()) cluster.instances = instances.get<int>();
+  cluster.profile = string_at(spec, "/profile", cluster.profile);
+  cluster.postgres_version = string_at(spec, "/postgres/version", cluster.postgres_version);
+  for (const auto& extension : at(spec, "/postgres/extensions").is_array() ? at(spec, "/postgres/extensions") : Json::array()) {
+    if (extension.contains("name")) cluster.extensions.push_back(extension["name"].get<std::string>());
+  }
+  if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();
+  cluster.instance_profile_name = string_at(spec, "/sgInstanceProfile");
+  const std::string mode = string_at(spec, "/replication/mode", "async");
+  if (mode == "sync") cluster.replication_mode = ReplicationMode::kSync;
+  if (mode == "strict-sync") cluster.replication_mode = ReplicationMode::kStrictSync;
+  if (mode == "sync-all") cluster.replication_mode = ReplicationMode::kSyncAll;
+  if (mode == "strict-sync-all") cluster.replication_mode = ReplicationMode::kStrictSyncAll;
+  if (const Json& sync = at(spec, "/replication/syncInstances"); sync.is_number_integer()) cluster.sync_instances = sync.get<int>();
+  cluster.postgres_config_name = string_at(spec, "/configurations/sgPostgresConfig");
+  cluster.pooling_config_name = string_at(spec, "/configurations/sgPoolingConfig");
+  cluster.inline_postgres_parameters = settings_from(at(spec, "/configurations/postgres/postgresql.conf"));
+  if (const Json& ini = at(spec, "/configurations/pooling/pgBouncer/pgbouncer.ini"); ini.is_object())
+    cluster.inline_pooling = pooling_from_ini(cluster.name, ini);
+  if (const Json& dynamic = at(spec, "/configurations/patroni/dynamicConfig"); dynamic.is_object())
+    cluster.patroni_dynamic_config = dynamic;
+  if (const Json& initial = at(spec, "/configurations/patroni/initialConfig"); initial.is_object())
+    cluster.patroni_initial_config = initial;
+  cluster.credentials.superuser_name =
+      username_at(spec, "/configurations/credentials/users/superuser/username", cluster.credentials.superuser_name);
+  cluster.credentials.replication_name =
+      username_at(spec, "/configurations/credentials/users/replication/username", cluster.credentials.replication_name);
+  cluster.credentials.authenticator_name = username_at(spec, "/configurations/credentials/users/authenticator/username",
+                                                       cluster.credentials.authenticator_name);
+  cluster.volume_size = string_at(spec, "/pods/persistentVolume/size", cluster.volume_size);
+  cluster.storage_class = string_at(spec, "/pods/persistentVolume/storageClass");
+  if (to_lower(cluster.storage_class).find("hdd") != std::string::npos) cluster.storage_kind = StorageKind::kHdd;
+  if (const Json& pooling = at(spec, "/pods/disableConnectionPooling"); pooling.is_boolean())
+    cluster.disable_connection_pooling = pooling.get<bool>();
+  return cluster;
+}
+
+}  // namespace pgstack::model

@@ -1,0 +1,567 @@
+#include "model/validator.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "common/strings.h"
+#include "model/kinds.h"
+#include "model/quantity.h"
+#include "model/schema.h"
+
+namespace pgstack::model {
+namespace {
+
+// Walks one document, collecting every finding with its field path.
+class DocumentChecker {
+ public:
+  DocumentChecker(const Document& document, Diagnostics& diagnostics)
+      : document_(document), diagnostics_(diagnostics) {}
+
+  void error(const std::string& path, std::string message) { report(Severity::kError, path, std::move(message)); }
+  void deferred(const std::string& path, std::string message) { report(Severity::kDeferred, path, std::move(message)); }
+  void note(const std::string& path, std::string message) { report(Severity::kNote, path, std::move(message)); }
+
+  void mismatch(const Field& field, const Json& value, const std::string& path) {
+    error(path, fmt::format("expected {}, got {}", field.expectation(), describe_value(value)));
+  }
+
+  Json walk(const Field& field, const Json& value, const std::string& path) {
+    switch (field.type()) {
+      case FieldType::kObject: return walk_object(field, value, path);
+      case FieldType::kMap: {
+        if (!value.is_object()) return mismatch(field, value, path), value;
+        Json out = Json::object();
+        for (const auto& [key, item] : value.items()) out[key] = walk(field.element(), item, join_path(path, key));
+        return out;
+      }
+      case FieldType::kArray: {
+        if (!value.is_array()) return mismatch(field, value, path), value;
+        Json out = Json::array();
+        for (std::size_t i = 0; i < value.size(); ++i) out.push_back(walk(field.element(), value[i], index_path(path, i)));
+        return out;
+      }
+      case FieldType::kEither: {
+        for (const auto& alternative : field.alternatives()) {
+          Diagnostics scratch;
+          DocumentChecker trial(document_, scratch);
+          Json out = trial.walk(alternative, value, path);
+          if (!scratch.has_errors()) return out;
+        }
+        return mismatch(field, value, path), value;
+      }
+      case FieldType::kAny: return value;
+      default: return walk_scalar(field, value, path);
+    }
+  }
+
+ private:
+  void report(Severity severity, const std::string& path, std::string message) {
+    diagnostics_.add({severity, document_.source, document_.label(), path, std::move(message)});
+  }
+
+  Json walk_object(const Field& field, const Json& value, const std::string& path) {
+    if (!value.is_object()) return mismatch(field, value, path), value;
+    Json out = Json::object();
+    for (const auto& [key, item] : value.items()) {
+      const Field* member = field.member(key);
+      if (member == nullptr) {
+        unknown_field(field, key, path);
+        continue;
+      }
+      out[key] = walk(*member, item, join_path(path, key));
+    }
+    for (const auto& [name, member] : field.members()) {
+      if (value.contains(name)) continue;
+      if (member.is_required()) {
+        error(join_path(path, name), fmt::format("required field is missing (expected {})", member.expectation()));
+      } else if (member.default_value()) {
+        out[name] = walk(member, *member.default_value(), join_path(path, name));
+      }
+    }
+    return out;
+  }
+
+  void unknown_field(const Field& field, const std::string& key, const std::string& path) {
+    const auto names = field.member_names();
+    if (auto suggestion = closest_match(key, names)) {
+      error(join_path(path, key), fmt::format("unknown field; did you mean \"{}\"?", *suggestion));
+    } else {
+      error(join_path(path, key), fmt::format("unknown field; expected one of {}", fmt::join(names, ", ")));
+    }
+  }
+
+  Json walk_scalar(const Field& field, const Json& value, const std::string& path) {
+    switch (field.type()) {
+      case FieldType::kString:
+        if (!value.is_string()) return mismatch(field, value, path), value;
+        if (!field.allowed().empty() &&
+            std::find(field.allowed().begin(), field.allowed().end(), value.get<std::string>()) == field.allowed().end()) {
+          std::string message = fmt::format("expected {}, got {}", field.expectation(), describe_value(value));
+          if (auto suggestion = closest_match(value.get<std::string>(), field.allowed()))
+            message += fmt::format(" (did you mean \"{}\"?)", *suggestion);
+          error(path, message);
+          return value;
+        }
+        break;
+      case FieldType::kScalarString:
+        if (value.is_string()) break;
+        if (value.is_number() || value.is_boolean()) return run_check(field, Json(value.dump()), path);
+        return mismatch(field, value, path), value;
+      case FieldType::kInteger: {
+        if (!value.is_number_integer()) return mismatch(field, value, path), value;
+        const auto number = value.get<std::int64_t>();
+        if ((field.minimum() && number < *field.minimum()) || (field.maximum() && number > *field.maximum()))
+          return mismatch(field, value, path), value;
+        break;
+      }
+      case FieldType::kNumber:
+        if (!value.is_number()) return mismatch(field, value, path), value;
+        break;
+      case FieldType::kBoolean:
+        if (!value.is_boolean()) return mismatch(field, value, path), value;
+        break;
+      case FieldType::kCpu:
+      case FieldType::kMemory: {
+        // Kubernetes accepts plain numbers for quantities; keep them as the canonical string.
+        const Json text = value.is_number() ? Json(value.dump()) : value;
+        if (!text.is_string()) return mismatch(field, value, path), value;
+        const auto parsed = field.type() == FieldType::kCpu ? parse_cpu_millicores(text.get<std::string>())
+                                                            : parse_memory_bytes(text.get<std::string>());
+        if (!parsed.ok()) return error(path, parsed.error().message), value;
+        return text;
+      }
+      default: break;
+    }
+    return run_check(field, value, path);
+  }
+
+  Json run_check(const Field& field, const Json& value, const std::string& path) {
+    if (field.check()) {
+      if (auto problem = field.check()(value)) {
+        if (problem->empty()) {
+          mismatch(field, value, path);
+        } else {
+          error(path, *problem);
+        }
+      }
+    }
+    return value;
+  }
+
+  const Document& document_;
+  Diagnostics& diagnostics_;
+};
+
+const Field& metadata_schema() {
+  static const Field schema = Field::object({
+      {"name", Field::string().required()},
+      {"namespace", Field::string().defaults_to("default")},
+      {"labels", Field::map(Field::scalar_string())},
+      {"annotations", Field::map(Field::scalar_string())},
+      {"uid", Field::string()},
+      {"resourceVersion", Field::scalar_string()},
+      {"generation", Field::integer()},
+      {"creationTimestamp", Field::any()},
+      {"deletionTimestamp", Field::any()},
+      {"finalizers", Field::any()},
+      {"ownerReferences", Field::any()},
+      {"managedFields", Field::any()},
+  });
+  return schema;
+}
+
+std::string blocked_reason(const std::string& name) {
+  if (name == "archive_command" || name == "archive_mode") return "pgstack runs WAL archiving itself";
+  if (name == "listen_addresses" || name == "port") return "pgstack assigns each instance its addresses and ports";
+  if (name == "lc_messages") return "pgstack reads server messages in English (lc_messages=C)";
+  if (name == "dynamic_library_path") return "extensions load only from the packaged library directory";
+  if (name == "wal_log_hints") return "pg_rewind needs it to rejoin a failed primary as a replica";
+  return "pgstack owns the server's log files";
+}
+
+// Prefixes of custom parameters that a loaded library defines (pg_stat_statements.max).
+std::set<std::string> loaded_extension_prefixes(const Json& parameters, const Json* cluster_spec) {
+  std::string preload = "pg_stat_statements, auto_explain";  // StackGres' default
+  if (parameters.is_object()) {
+    for (const auto& [key, value] : parameters.items()) {
+      if (to_lower(key) == "shared_preload_libraries" && value.is_string()) preload = value.get<std::string>();
+    }
+  }
+  std::set<std::string> prefixes;
+  for (const auto& library : split(preload, ',')) {
+    std::string name = trim(library);
+    name.erase(std::remove(name.begin(), name.end(), '"'), name.end());
+    if (!name.empty()) prefixes.insert(to_lower(name));
+  }
+  if (cluster_spec != nullptr) {
+    const Json extensions = cluster_spec->value("/postgres/extensions"_json_pointer, Json::array());
+    for (const auto& extension : extensions) {
+      if (extension.is_object() && extension.contains("name") && extension["name"].is_string())
+        prefixes.insert(to_lower(extension["name"].get<std::string>()));
+    }
+  }
+  return prefixes;
+}
+
+void check_postgres_parameters(DocumentChecker& checker, const Json& parameters, const std::string& path,
+                               const std::optional<InstalledPostgres>& postgres, const ValidationContext& context,
+                               const Json* cluster_spec) {
+  if (!parameters.is_object()) return;
+  // Without a resolved version only the blocked list can be checked; the version error says why.
+  const ParameterCatalog* catalog =
+      postgres && context.parameter_catalog ? context.parameter_catalog(postgres->major) : nullptr;
+  if (postgres && catalog == nullptr && !parameters.empty()) {
+    checker.deferred(path, fmt::format("parameter values not checked: no parameter catalogue for PostgreSQL {}",
+                                       postgres->major));
+  }
+  const auto& blocked = blocked_postgres_parameters();
+  const auto prefixes = loaded_extension_prefixes(parameters, cluster_spec);
+  for (const auto& [name, value] : parameters.items()) {
+    const std::string field_path = join_path(path, name);
+    const std::string lowered = to_lower(name);
+    if (std::find(blocked.begin(), blocked.end(), lowered) != blocked.end()) {
+      checker.error(field_path, fmt::format("cannot be set: {}", blocked_reason(lowered)));
+      continue;
+    }
+    if (catalog == nullptr || !value.is_string()) continue;
+    if (const ParameterSpec* spec = catalog->find(lowered)) {
+      if (auto problem = check_parameter_value(*spec, value.get<std::string>())) checker.error(field_path, *problem);
+      continue;
+    }
+    if (const auto dot = lowered.find('.'); dot != std::string::npos) {
+      const std::string prefix = lowered.substr(0, dot);
+      if (prefixes.count(prefix) == 0) {
+        checker.error(field_path, fmt::format("unknown parameter: \"{}\" is not a loaded extension (loaded: {}); "
+                                              "add it to shared_preload_libraries or postgres.extensions",
+                                              prefix, fmt::join(prefixes, ", ")));
+      }
+      continue;
+    }
+    std::string message = fmt::format("unknown parameter for PostgreSQL {}", postgres->major);
+    if (auto suggestion = closest_match(lowered, catalog->names())) message += fmt::format("; did you mean \"{}\"?", *suggestion);
+    checker.error(field_path, message);
+  }
+}
+
+void check_pgbouncer_ini(DocumentChecker& checker, const Json& ini, const std::string& path) {
+  if (!ini.is_object() || !ini.contains("pgbouncer") || !ini["pgbouncer"].is_object()) return;
+  const auto& owned = owned_pgbouncer_settings();
+  const auto& known = known_pgbouncer_settings();
+  const std::string section = join_path(path, "pgbouncer");
+  for (const auto& [name, value] : ini["pgbouncer"].items()) {
+    const std::string field_path = join_path(section, name);
+    if (std::find(owned.begin(), owned.end(), name) != owned.end()) {
+      checker.error(field_path, "cannot be set: pgstack owns PgBouncer's listening address, authentication and files");
+    } else if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string message = "unknown PgBouncer setting";
+      if (auto suggestion = closest_match(name, known)) message += fmt::format("; did you mean \"{}\"?", *suggestion);
+      checker.error(field_path, message);
+    } else if (name == "pool_mode" && value.is_string()) {
+      const std::string mode = value.get<std::string>();
+      if (mode != "session" && mode != "transaction" && mode != "statement")
+        checker.error(field_path, fmt::format("expected one of session, transaction, statement, got \"{}\"", mode));
+    }
+  }
+}
+
+struct Reference {
+  std::string path;
+  std::string kind;
+  std::string name;
+};
+
+struct CheckedDocument {
+  Document document;
+  std::vector<Reference> references;
+  std::optional<InstalledPostgres> postgres;  // SGCluster / SGPostgresConfig: the major it runs
+};
+
+void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const ValidationContext& context) {
+  const Json& spec = checked.document.body["spec"];
+  if (!spec.is_object()) return;
+  const Json version = spec.value("/postgres/version"_json_pointer, Json());
+  if (version.is_string()) {
+    auto resolved = resolve_postgres_version(version.get<std::string>(), context.installed_postgres);
+    if (!resolved.ok()) {
+      checker.error("spec.postgres.version", resolved.error().message);
+    } else {
+      checked.postgres = resolved.value();
+      const std::string& requested = version.get<std::string>();
+      if (requested.find('.') != std::string::npos && requested != resolved->version)
+        checker.note("spec.postgres.version", fmt::format("{} requested; {} is installed and will run", requested,
+                                                          resolved->version));
+    }
+  }
+  const Json parameters = spec.value("/configurations/postgres/postgresql.conf"_json_pointer, Json());
+  check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"",
+                            checked.postgres, context, &spec);
+  check_pgbouncer_ini(checker, spec.value("/configurations/pooling/pgBouncer/pgbouncer.ini"_json_pointer, Json()),
+                      "spec.configurations.pooling.pgBouncer.\"pgbouncer.ini\"");
+
+  const Json mode_value = spec.value("/replication/mode"_json_pointer, Json("async"));
+  const Json instances_value = spec.value("instances", Json(1));
+  const Json sync_value = spec.value("/replication/syncInstances"_json_pointer, Json(1));
+  if (!mode_value.is_string() || !instances_value.is_number_integer() || !sync_value.is_number_integer()) return;
+  const std::string mode = mode_value.get<std::string>();
+  const auto instances = instances_value.get<std::int64_t>();
+  const auto sync_instances = sync_value.get<std::int64_t>();
+  if (mode != "async" && instances > 1 && sync_instances > instances - 1) {
+    checker.error("spec.replication.syncInstances",
+                  fmt::format("expected at most {} (instances - 1) with replication mode {}, got {}", instances - 1,
+                              mode, sync_instances));
+  }
+
+  const Json from_backup = spec.value("/initialData/restore/fromBackup"_json_pointer, Json());
+  if (from_backup.is_object()) {
+    const std::string base = "spec.initialData.restore.fromBackup";
+    if (!from_backup.contains("name")) checker.error(base + ".name", "required field is missing (expected the SGBackup to restore)");
+    std::vector<std::string> targets;
+    if (from_backup.contains("pointInTimeRecovery")) targets.push_back("pointInTimeRecovery.restoreToTimestamp");
+    for (const char* key : {"targetLsn", "targetXid", "targetName"}) {
+      if (from_backup.contains(key)) targets.push_back(key);
+    }
+    if (targets.size() > 1)
+      checker.error(base, fmt::format("expected at most one recovery target, got {}", fmt::join(targets, ", ")));
+  }
+
+  auto refer = [&](const char* pointer, const std::string& path, const std::string& kind) {
+    const Json value = spec.value(Json::json_pointer(pointer), Json());
+    if (value.is_string()) checked.references.push_back({path, kind, value.get<std::string>()});
+  };
+  refer("/sgInstanceProfile", "spec.sgInstanceProfile", "SGInstanceProfile");
+  refer("/configurations/sgPostgresConfig", "spec.configurations.sgPostgresConfig", "SGPostgresConfig");
+  refer("/configurations/sgPoolingConfig", "spec.configurations.sgPoolingConfig", "SGPoolingConfig");
+  refer("/distributedLogs/sgDistributedLogs", "spec.distributedLogs.sgDistributedLogs", "SGDistributedLogs");
+  refer("/initialData/restore/fromBackup/name", "spec.initialData.restore.fromBackup.name", "SGBackup");
+  refer("/replicateFrom/instance/sgCluster", "spec.replicateFrom.instance.sgCluster", "SGCluster");
+  refer("/replicateFrom/storage/sgObjectStorage", "spec.replicateFrom.storage.sgObjectStorage", "SGObjectStorage");
+  const Json backups = spec.value("/configurations/backups"_json_pointer, Json::array());
+  for (std::size_t i = 0; i < backups.size(); ++i) {
+    if (backups[i].is_object() && backups[i].contains("sgObjectStorage") && backups[i]["sgObjectStorage"].is_string())
+      checked.references.push_back({fmt::format("spec.configurations.backups[{}].sgObjectStorage", i), "SGObjectStorage",
+                                    backups[i]["sgObjectStorage"].get<std::string>()});
+  }
+  const Json scripts = spec.value("/managedSql/scripts"_json_pointer, Json::array());
+  for (std::size_t i = 0; i < scripts.size(); ++i) {
+    if (scripts[i].is_object() && scripts[i].contains("sgScript") && scripts[i]["sgScript"].is_string())
+      checked.references.push_back({fmt::format("spec.managedSql.scripts[{}].sgScript", i), "SGScript",
+                                    scripts[i]["sgScript"].get<std::string>()});
+  }
+}
+
+void check_postgres_config(DocumentChecker& checker, CheckedDocument& checked, const ValidationContext& context) {
+  const Json& spec = checked.document.body["spec"];
+  const Json version = spec.value("postgresVersion", Json());
+  if (!version.is_string()) return;
+  auto resolved = resolve_postgres_version(version.get<std::string>(), context.installed_postgres);
+  if (!resolved.ok()) {
+    checker.error("spec.postgresVersion", resolved.error().message);
+    return;
+  }
+  checked.postgres = resolved.value();
+  check_postgres_parameters(checker, spec.value("postgresql.conf", Json()), "spec.\"postgresql.conf\"",
+                            checked.postgres, context, nullptr);
+}
+
+void check_object_storage(DocumentChecker& checker, const Json& spec) {
+  const Json type_value = spec.value("type", Json());
+  if (!type_value.is_string()) return;
+  const std::string type = type_value.get<std::string>();
+  if (!spec.contains(type)) {
+    checker.error(join_path("spec", type), fmt::format("required field is missing (type is {})", type));
+  }
+  for (const char* other : {"s3", "s3Compatible", "gcs", "azureBlob", "filesystem"}) {
+    if (other != type && spec.contains(other))
+      checker.error(join_path("spec", other), fmt::format("only allowed when type is {}, and type is {}", other, type));
+  }
+}
+
+void check_scripts(DocumentChecker& checker, const Json& spec) {
+  const Json scripts = spec.value("scripts", Json::array());
+  for (std::size_t i = 0; i < scripts.size(); ++i) {
+    if (!scripts[i].is_object()) continue;
+    const bool inline_script = scripts[i].contains("script");
+    const bool from = scripts[i].contains("scriptFrom");
+    if (inline_script == from)
+      checker.error(index_path("spec.scripts", i), "expected exactly one of script or scriptFrom");
+  }
+}
+
+CheckedDocument check_document(const Document& input, const ValidationContext& context, Diagnostics& diagnostics) {
+  CheckedDocument checked{input, {}, std::nullopt};
+  DocumentChecker checker(input, diagnostics);
+  const Json& body = input.body;
+  if (!body.is_object()) return checked;  // already reported by the loader
+
+  Json out = Json::object();
+  const KindInfo* kind = nullptr;
+  if (!body.contains("kind") || !body["kind"].is_string()) {
+    checker.error("kind", "required field is missing (expected one of the stackgres.io kinds, such as SGCluster)");
+  } else {
+    const std::string name = body["kind"].get<std::string>();
+    for (const auto& info : all_kinds()) {
+      if (info.kind == name) kind = &info;
+    }
+    if (kind == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& info : all_kinds()) names.push_back(info.kind);
+      std::string message = fmt::format("unknown kind \"{}\"", name);
+      if (auto suggestion = closest_match(name, names)) message += fmt::format(" (did you mean \"{}\"?)", *suggestion);
+      checker.error("kind", message + fmt::format("; expected one of {}", fmt::join(names, ", ")));
+    }
+  }
+  if (!body.contains("apiVersion") || !body["apiVersion"].is_string()) {
+    checker.error("apiVersion", fmt::format("required field is missing (expected \"{}\")",
+                                            kind ? kind->api_version : "stackgres.io/v1"));
+  } else if (kind != nullptr && body["apiVersion"].get<std::string>() != kind->api_version) {
+    checker.error("apiVersion", fmt::format("expected \"{}\" for {}, got \"{}\"", kind->api_version, kind->kind,
+                                            body["apiVersion"].get<std::string>()));
+  }
+  if (body.contains("apiVersion")) out["apiVersion"] = body["apiVersion"];
+  if (body.contains("kind")) out["kind"] = body["kind"];
+
+  if (!body.contains("metadata")) {
+    checker.error("metadata", "required field is missing (expected a mapping with at least a name)");
+  } else {
+    out["metadata"] = checker.walk(metadata_schema(), body["metadata"], "metadata");
+    for (const char* key : {"name", "namespace"}) {
+      const Json value = out["metadata"].is_object() ? out["metadata"].value(key, Json()) : Json();
+      if (value.is_string() && !is_valid_resource_name(value.get<std::string>()))
+        checker.error(std::string("metadata.") + key,
+                      fmt::format("expected a lower-case DNS label (a-z, 0-9 and '-', at most 63 characters, "
+                                  "starting and ending with a letter or digit), got \"{}\"",
+                                  value.get<std::string>()));
+    }
+  }
+  if (kind != nullptr) {
+    if (!body.contains("spec")) {
+      checker.error("spec", "required field is missing (expected a mapping)");
+    } else {
+      out["spec"] = checker.walk(kind->spec, body["spec"], "spec");
+    }
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key == "apiVersion" || key == "kind" || key == "metadata" || key == "spec") continue;
+    if (key == "status") {
+      out["status"] = value;  // observed state: kept as is
+      continue;
+    }
+    static const std::vector<std::string> kTopLevel = {"apiVersion", "kind", "metadata", "spec", "status"};
+    std::string message = "unknown field";
+    if (auto suggestion = closest_match(key, kTopLevel)) message += fmt::format("; did you mean \"{}\"?", *suggestion);
+    checker.error(key, message);
+  }
+  checked.document.body = std::move(out);
+
+  if (kind == nullptr || !checked.document.body.contains("spec")) return checked;
+  const Json& spec = checked.document.body["spec"];
+  if (kind->kind == "SGCluster") check_cluster(checker, checked, context);
+  if (kind->kind == "SGPostgresConfig") check_postgres_config(checker, checked, context);
+  if (kind->kind == "SGPoolingConfig")
+    check_pgbouncer_ini(checker, spec.value("/pgBouncer/pgbouncer.ini"_json_pointer, Json()),
+                        "spec.pgBouncer.\"pgbouncer.ini\"");
+  if (kind->kind == "SGObjectStorage") check_object_storage(checker, spec);
+  if (kind->kind == "SGScript") check_scripts(checker, spec);
+  if ((kind->kind == "SGBackup" || kind->kind == "SGDbOps") && spec.contains("sgCluster") && spec["sgCluster"].is_string())
+    checked.references.push_back({"spec.sgCluster", "SGCluster", spec["sgCluster"].get<std::string>()});
+  if (kind->kind == "SGDistributedLogs") {
+    if (spec.contains("sgInstanceProfile") && spec["sgInstanceProfile"].is_string())
+      checked.references.push_back({"spec.sgInstanceProfile", "SGInstanceProfile", spec["sgInstanceProfile"].get<std::string>()});
+    const Json config = spec.value("/configurations/sgPostgresConfig"_json_pointer, Json());
+    if (config.is_string())
+      checked.references.push_back({"spec.configurations.sgPostgresConfig", "SGPostgresConfig", config.get<std::string>()});
+  }
+  return checked;
+}
+
+}  // namespace
+
+Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
+                                                   const std::vector<InstalledPostgres>& installed) {
+  if (installed.empty())
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("PostgreSQL {} is not installed on this host, and no other version is "
+                                  "(run scripts/install-deps)", requested));
+  if (requested == "latest") {
+    return *std::max_element(installed.begin(), installed.end(),
+                             [](const auto& a, const auto& b) { return a.major < b.major; });
+  }
+  const std::string major_text = requested.substr(0, requested.find('.'));
+  int major = 0;
+  try {
+    major = std::stoi(major_text);
+  } catch (...) {
+    major = -1;
+  }
+  for (const auto& candidate : installed) {
+    if (candidate.major == major) return candidate;
+  }
+  std::vector<std::string> names;
+  for (const auto& candidate : installed) names.push_back(fmt::format("{} ({})", candidate.major, candidate.version));
+  return make_error(ErrorCode::kFailedPrecondition,
+                    fmt::format("PostgreSQL {} is not installed on this host; installed: {}", requested,
+                                fmt::join(names, ", ")));
+}
+
+ValidationResult validate_documents(const std::vector<Document>& documents, const ValidationContext& context) {
+  ValidationResult result;
+  std::vector<CheckedDocument> checked;
+  for (const auto& document : documents) checked.push_back(check_document(document, context, result.diagnostics));
+
+  // (kind, namespace, name) -> the document that defines it, to resolve references within the input.
+  std::map<std::tuple<std::string, std::string, std::string>, const CheckedDocument*> defined;
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> names_by_kind;
+  for (const auto& item : checked) {
+    const Document& document = item.document;
+    if (document.kind().empty() || document.name().empty()) continue;
+    const auto key = std::make_tuple(document.kind(), document.namespace_name(), document.name());
+    if (const auto found = defined.find(key); found != defined.end()) {
+      result.diagnostics.add({Severity::kError, document.source, document.label(), "metadata.name",
+                              fmt::format("defined twice in namespace {} (also document {} of {})",
+                                          document.namespace_name(), found->second->document.index + 1,
+                                          found->second->document.source)});
+      continue;
+    }
+    defined[key] = &item;
+    names_by_kind[{document.kind(), document.namespace_name()}].push_back(document.name());
+  }
+
+  for (const auto& item : checked) {
+    const Document& document = item.document;
+    for (const auto& reference : item.references) {
+      const auto key = std::make_tuple(reference.kind, document.namespace_name(), reference.name);
+      const auto found = defined.find(key);
+      const auto add = [&](Severity severity, std::string message) {
+        result.diagnostics.add({severity, document.source, document.label(), reference.path, std::move(message)});
+      };
+      if (found != defined.end()) {
+        // A cluster and its SGPostgresConfig must be for the same major.
+        if (reference.kind == "SGPostgresConfig" && item.postgres && found->second->postgres &&
+            item.postgres->major != found->second->postgres->major) {
+          add(Severity::kError, fmt::format("SGPostgresConfig/{} is for PostgreSQL {}, but the cluster runs {}",
+                                            reference.name, found->second->postgres->major, item.postgres->major));
+        }
+        continue;
+      }
+      const auto others = names_by_kind.find({reference.kind, document.namespace_name()});
+      if (others != names_by_kind.end()) {
+        std::string message = fmt::format("{}/{} is not defined in namespace {}; the input defines {}", reference.kind,
+                                          reference.name, document.namespace_name(), fmt::join(others->second, ", "));
+        if (auto suggestion = closest_match(reference.name, others->second))
+          message += fmt::format(" (did you mean \"{}\"?)", *suggestion);
+        add(Severity::kError, message);
+      } else {
+        add(Severity::kDeferred, fmt::format("{}/{} is not in the input; its existence is checked when applied",
+                                             reference.kind, reference.name));
+      }
+    }
+    result.documents.push_back(item.document);
+  }
+  return result;
+}
+
+}  // namespace pgstack::model

@@ -1,0 +1,40 @@
+// Validation of manifest documents: schema (types, ranges, unknown fields, defaults), semantic checks
+// (Postgres version installed, parameter values, replication settings) and references between documents.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/diagnostics.h"
+#include "model/document.h"
+#include "model/postgres_parameters.h"
+
+namespace pgstack::model {
+
+struct InstalledPostgres {
+  int major = 0;
+  std::string version;  // "15.18"
+};
+
+struct ValidationContext {
+  // What this host has; empty means no Postgres is installed (version checks then fail).
+  std::vector<InstalledPostgres> installed_postgres;
+  // The parameter catalogue of an installed major; nullptr defers value checks (said in a note).
+  std::function<const ParameterCatalog*(int major)> parameter_catalog;
+};
+
+struct ValidationResult {
+  std::vector<Document> documents;  // with defaults filled in (only meaningful when valid)
+  Diagnostics diagnostics;
+  bool valid() const { return !diagnostics.has_errors(); }
+};
+
+// Validates every document (all errors, not only the first) and the references between them.
+ValidationResult validate_documents(const std::vector<Document>& documents, const ValidationContext& context);
+
+// "latest", "15" or "15.4" -> the installed major that runs it; the error lists what is installed.
+Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
+                                                   const std::vector<InstalledPostgres>& installed);
+
+}  // namespace pgstack::model

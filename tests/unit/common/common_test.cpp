@@ -1,0 +1,87 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/process.h"
+#include "common/strings.h"
+
+namespace pgstack {
+namespace {
+
+TEST(Strings, EditDistanceAndClosestMatch) {
+  EXPECT_EQ(edit_distance("verson", "version"), 1u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(closest_match("verson", {"version", "flavor", "extensions"}), "version");
+  EXPECT_EQ(closest_match("zzzzzz", {"version", "flavor"}), std::nullopt);
+  EXPECT_EQ(closest_match("MAX_CONNECTONS", {"max_connections"}), "max_connections");
+}
+
+TEST(Strings, SplitTrimLower) {
+  EXPECT_EQ(split("a,b,,c", ','), (std::vector<std::string>{"a", "b", "", "c"}));
+  EXPECT_EQ(trim("  x y \n"), "x y");
+  EXPECT_EQ(to_lower("SGCluster"), "sgcluster");
+}
+
+TEST(Error, CodesMapToExitHttpAndSqlstate) {
+  EXPECT_EQ(exit_code_for(ErrorCode::kInvalidInput), 1);
+  EXPECT_EQ(http_status_for(ErrorCode::kConflict), 409);
+  EXPECT_EQ(http_status_for(ErrorCode::kNotFound), 404);
+  EXPECT_EQ(sqlstate_for(ErrorCode::kUnavailable), "08006");
+  Result<int> failed = make_error(ErrorCode::kNotFound, "no such cluster");
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message, "no such cluster");
+  Result<int> succeeded = 7;
+  EXPECT_EQ(*succeeded, 7);
+}
+
+TEST(Files, AtomicWriteSetsModeAndReadsBack) {
+  const auto dir = std::filesystem::temp_directory_path() / ("pgstack-files-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "secret";
+  ASSERT_TRUE(write_file_atomically(path, "s3cr3t", std::filesystem::perms(0600)).ok());
+  struct stat info {};
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  EXPECT_EQ(read_file(path).value(), "s3cr3t");
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+  const auto missing = read_file(dir / "missing");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Process, CapturesOutputExitCodeAndInput) {
+  const auto result = run_command({"sh", "-c", "cat; echo out; echo err >&2; exit 3"}, {.standard_input = "in\n"});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, 3);
+  EXPECT_EQ(result->standard_output, "in\nout\n");
+  EXPECT_EQ(result->standard_error, "err\n");
+}
+
+TEST(Process, LargeOutputDoesNotDeadlock) {
+  const auto result = run_command({"sh", "-c", "head -c 1000000 /dev/zero; head -c 1000000 /dev/zero >&2"});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->standard_output.size(), 1000000u);
+  EXPECT_EQ(result->standard_error.size(), 1000000u);
+}
+
+TEST(Process, MissingProgramIsAnError) {
+  const auto result = run_command({"pgstack-no-such-program"});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(Process, EnvironmentAndWorkingDirectory) {
+  const auto result = run_command({"sh", "-c", "pwd; echo $PGSTACK_TEST_VALUE"},
+                                  {.working_directory = "/tmp", .extra_environment = {{"PGSTACK_TEST_VALUE", "42"}}});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->standard_output, "/tmp\n42\n");
+}
+
+}  // namespace
+}  // namespace pgstack

@@ -1,0 +1,74 @@
+#include "model/codec.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::model {
+namespace {
+
+TEST(Codec, ResolvesPlainScalarsLikeYaml12Core) {
+  EXPECT_EQ(resolve_plain_scalar("15"), Json(15));
+  EXPECT_EQ(resolve_plain_scalar("-3"), Json(-3));
+  EXPECT_EQ(resolve_plain_scalar("0x1F"), Json(31));
+  EXPECT_EQ(resolve_plain_scalar("0o17"), Json(15));
+  EXPECT_EQ(resolve_plain_scalar("1.5"), Json(1.5));
+  EXPECT_EQ(resolve_plain_scalar("true"), Json(true));
+  EXPECT_EQ(resolve_plain_scalar("False"), Json(false));
+  EXPECT_EQ(resolve_plain_scalar("~"), Json(nullptr));
+  EXPECT_EQ(resolve_plain_scalar("null"), Json(nullptr));
+  // YAML 1.1 booleans are strings in 1.2: "on" stays "on" (a valid Postgres boolean).
+  EXPECT_EQ(resolve_plain_scalar("on"), Json("on"));
+  EXPECT_EQ(resolve_plain_scalar("5Gi"), Json("5Gi"));
+  EXPECT_EQ(resolve_plain_scalar("99999999999999999999999"), Json("99999999999999999999999"));
+}
+
+TEST(Codec, QuotedScalarsStayStrings) {
+  const auto loaded = load_documents("a: '15'\nb: \"true\"\nc: 15\n", "x.yaml");
+  ASSERT_EQ(loaded.documents.size(), 1u);
+  EXPECT_EQ(loaded.documents[0].body["a"], Json("15"));
+  EXPECT_EQ(loaded.documents[0].body["b"], Json("true"));
+  EXPECT_EQ(loaded.documents[0].body["c"], Json(15));
+}
+
+TEST(Codec, ManyDocumentsListsAndJsonArrays) {
+  EXPECT_EQ(load_documents("a: 1\n---\nb: 2\n---\n", "x.yaml").documents.size(), 2u);
+  EXPECT_EQ(load_documents("[{\"a\": 1}, {\"b\": 2}, {\"c\": 3}]", "x.json").documents.size(), 3u);
+  EXPECT_EQ(load_documents("kind: List\nitems: [{a: 1}, {b: 2}]\n", "x.yaml").documents.size(), 2u);
+  const auto loaded = load_documents("a: 1\n---\nb: 2\n", "x.yaml");
+  EXPECT_EQ(loaded.documents[1].index, 1);
+  EXPECT_EQ(loaded.documents[1].label(), "document 2");
+}
+
+TEST(Codec, SyntaxErrorsSayWhere) {
+  const auto loaded = load_documents("a: [1, 2\nb: c\n", "broken.yaml");
+  ASSERT_TRUE(loaded.diagnostics.has_errors());
+  const std::string message = loaded.diagnostics.items()[0].to_string();
+  EXPECT_EQ(message.rfind("broken.yaml: line ", 0), 0u) << message;
+  EXPECT_NE(message.find("invalid YAML or JSON"), std::string::npos) << message;
+}
+
+TEST(Codec, DuplicateKeysAndNonMappingDocumentsAreErrors) {
+  auto loaded = load_documents("a: 1\na: 2\n", "dup.yaml");
+  ASSERT_TRUE(loaded.diagnostics.has_errors());
+  EXPECT_NE(loaded.diagnostics.items()[0].message.find("duplicate key \"a\""), std::string::npos);
+  loaded = load_documents("just a string\n", "s.yaml");
+  ASSERT_TRUE(loaded.diagnostics.has_errors());
+  EXPECT_NE(loaded.diagnostics.items()[0].to_string().find("s.yaml: document 1: expected a mapping"), std::string::npos)
+      << loaded.diagnostics.items()[0].to_string();
+}
+
+TEST(Codec, DeepNestingIsBoundedNotACrash) {
+  const std::string deep = std::string(500, '[') + std::string(500, ']');
+  const auto loaded = load_documents(deep, "deep.yaml");
+  EXPECT_TRUE(loaded.diagnostics.has_errors());
+}
+
+TEST(Codec, YamlOutputQuotesStringsThatWouldChangeType) {
+  Json value = {{"version", "15"}, {"flag", "true"}, {"empty", ""}, {"count", 3}, {"name", "demo"}};
+  const std::string yaml = json_to_yaml(value);
+  EXPECT_EQ(yaml, "version: '15'\nflag: 'true'\nempty: ''\ncount: 3\nname: demo\n");
+  const auto back = load_documents(yaml, "y.yaml");
+  EXPECT_EQ(back.documents[0].body, value);
+}
+
+}  // namespace
+}  // namespace pgstack::model
