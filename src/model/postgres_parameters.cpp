@@ -340,7 +340,12 @@ std::optional<std::string> check_parameter_value(const ParameterSpec& spec, std:
         listed += allowed.empty() ? "\"\"" : allowed;
       }
       std::string message = fmt::format("expected one of {}, got {}", listed, quote(value));
-      if (const auto suggestion = closest_match(value, spec.enum_values))
+      // An empty value is never a plausible correction of a typo.
+      std::vector<std::string> candidates;
+      for (const auto& allowed : spec.enum_values) {
+        if (!allowed.empty()) candidates.push_back(allowed);
+      }
+      if (const auto suggestion = closest_match(value, candidates))
         message += fmt::format(" (did you mean \"{}\"?)", *suggestion);
       return message;
     }

@@ -131,6 +131,10 @@ TEST(ParameterCatalogLoad, ReadsPgSettingsOfTheRealServerThenUsesTheCache) {
   ASSERT_TRUE(installation);
   TemporaryDirectory cache;
   const fs::path cache_dir = cache.path() / "nested" / "cache";
+  // A private TMPDIR shows that the server's scratch directory is removed; the server's user must reach it.
+  TemporaryDirectory scratch;
+  fs::permissions(scratch.path(), fs::perms(0711));
+  ScopedEnvironment tmpdir("TMPDIR", scratch.path().string());
 
   const auto started = std::chrono::steady_clock::now();
   const auto catalog = load_parameter_catalog(*installation, cache_dir);
@@ -196,10 +200,7 @@ TEST(ParameterCatalogLoad, ReadsPgSettingsOfTheRealServerThenUsesTheCache) {
   EXPECT_EQ(again->find("shared_buffers")->short_description, "from the cache");
   EXPECT_EQ(again->size(), catalog->size());
 
-  // No temporary server directories are left behind.
-  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path())) {
-    EXPECT_EQ(entry.path().filename().string().rfind("pgstack-catalog-", 0), std::string::npos) << entry.path();
-  }
+  EXPECT_TRUE(fs::is_empty(scratch.path()));
 }
 
 TEST(ParameterCatalogLoad, BrokenOrStaleCacheIsRebuilt) {
@@ -227,6 +228,31 @@ TEST(ParameterCatalogLoad, FailureSaysWhatFailed) {
   EXPECT_NE(catalog.error().message.find("Postgres 15.0"), std::string::npos) << catalog.error().message;
   EXPECT_NE(catalog.error().message.find("initdb"), std::string::npos) << catalog.error().message;
   EXPECT_FALSE(fs::exists(cache.path() / "postgres-15.0-parameters.json"));
+  std::cout << catalog.error().message << "\n";
+}
+
+TEST(ParameterCatalogLoad, FailureIncludesTheToolsErrorOutput) {
+  TemporaryDirectory cache;
+  TemporaryDirectory fake;
+  fs::permissions(fake.path(), fs::perms(0755));  // the server's user must run these
+  const fs::path bin_dir = fake.path() / "bin";
+  write_script(bin_dir / "initdb", "echo 'initdb: error: the disk is on fire' >&2; exit 1");
+  const auto failed_initdb = load_parameter_catalog({15, "15.0", bin_dir}, cache.path());
+  ASSERT_FALSE(failed_initdb.ok());
+  EXPECT_NE(failed_initdb.error().message.find("initdb"), std::string::npos) << failed_initdb.error().message;
+  EXPECT_NE(failed_initdb.error().message.find("the disk is on fire"), std::string::npos)
+      << failed_initdb.error().message;
+
+  // initdb works, the server does not start: the error shows pg_ctl's complaint.
+  write_script(bin_dir / "initdb", "mkdir -p \"$2\" && touch \"$2/postgresql.conf\"");
+  write_script(bin_dir / "pg_ctl",
+               "if [ \"$1\" = start ]; then echo 'pg_ctl: could not start server' >&2; exit 1; fi; exit 0");
+  const auto failed_start = load_parameter_catalog({15, "15.0", bin_dir}, cache.path());
+  ASSERT_FALSE(failed_start.ok());
+  EXPECT_NE(failed_start.error().message.find("pg_ctl start failed"), std::string::npos)
+      << failed_start.error().message;
+  EXPECT_NE(failed_start.error().message.find("could not start server"), std::string::npos)
+      << failed_start.error().message;
 }
 
 // Postgres itself as the oracle: `postgres -C name -c name=value` checks a value the way the server

@@ -90,7 +90,9 @@ void check_number_cases(const std::vector<NumberCase>& cases) {
     } else {
       EXPECT_TRUE(error);
       ASSERT_FALSE(converted.ok());
-      if (error) EXPECT_EQ(converted.error().message, *error);
+      if (error) {
+        EXPECT_EQ(converted.error().message, *error);
+      }
     }
   }
 }
