@@ -68,6 +68,16 @@ std::string trimmed(std::string text) {
   return text;
 }
 
+// Inside single quotes in postgresql.conf a quote is doubled.
+std::string escape_single_quotes(const std::string& text) {
+  std::string quoted;
+  for (const char c : text) {
+    if (c == '\'') quoted.push_back('\'');
+    quoted.push_back(c);
+  }
+  return quoted;
+}
+
 // A directory removed with everything in it when this goes out of scope.
 class TemporaryDirectory {
  public:
@@ -260,7 +270,7 @@ Result<model::ParameterCatalog> query_catalog(const PostgresInstallation& instal
     std::ofstream config(data_dir / "postgresql.conf", std::ios::app);
     config << "\n# pgstack: a private server that only answers pg_settings\n"
            << "listen_addresses = ''\n"
-           << "unix_socket_directories = '" << dir.string() << "'\n"
+           << "unix_socket_directories = '" << escape_single_quotes(dir.string()) << "'\n"
            << "port = 5432\n"
            << "shared_preload_libraries = 'pg_stat_statements,auto_explain'\n"
            << "shared_buffers = '16MB'\n"

@@ -22,7 +22,7 @@ struct PostgresInstallation {
 std::vector<PostgresInstallation> find_postgres_installations();
 
 // The catalogue from <cache_dir>/postgres-<version>-parameters.json when that is valid; otherwise from
-// pg_settings of a temporary server (initdb, start, query, stop: a few seconds), then cached.
+// pg_settings of a temporary server (initdb, start, query, stop: about 1-2 s), then cached.
 Result<model::ParameterCatalog> load_parameter_catalog(const PostgresInstallation& installation,
                                                        const std::filesystem::path& cache_dir);
 

@@ -73,10 +73,11 @@ BaseUnit base_unit_of(std::string_view unit) {
   return base;
 }
 
-// Postgres always parses numbers in the C locale, whatever the process locale is.
-locale_t c_locale() {
+// Postgres always parses numbers in the C locale ("1.5", never "1,5"), whatever the process locale is.
+double parse_c_double(const char* text, char** end) {
   static const locale_t locale = ::newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
-  return locale;
+  if (locale == static_cast<locale_t>(nullptr)) return std::strtod(text, end);
+  return ::strtod_l(text, end, locale);
 }
 
 bool is_c_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
@@ -123,10 +124,10 @@ ParsedNumber parse_number(std::string_view text, const BaseUnit& base, bool inte
     number = static_cast<double>(std::strtol(begin, &end, 0));
     if (*end == '.' || *end == 'e' || *end == 'E' || errno == ERANGE) {
       errno = 0;
-      number = ::strtod_l(begin, &end, c_locale());
+      number = parse_c_double(begin, &end);
     }
   } else {
-    number = ::strtod_l(begin, &end, c_locale());
+    number = parse_c_double(begin, &end);
   }
   if (end == begin || errno == ERANGE || std::isnan(number)) return parsed;
   while (is_c_space(*end)) ++end;
