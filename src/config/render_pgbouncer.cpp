@@ -1,7 +1,7 @@
 #include "config/render_pgbouncer.h"
 
 #include <algorithm>
-#include <set>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -86,10 +86,9 @@ std::string complete_database_entry(std::string connection, const model::Cluster
     if (!connection.empty()) connection += ' ';
     connection += option;
   };
-  if (!has_option(connection, "host")) {
-    append("host=" + layout.socket_dir);
-    if (!has_option(connection, "port")) append(fmt::format("port={}", layout.postgres_port));
-  }
+  if (has_option(connection, "host")) return connection;
+  append("host=" + layout.socket_dir);
+  if (!has_option(connection, "port")) append(fmt::format("port={}", layout.postgres_port));
   if (!has_option(connection, "auth_user")) append("auth_user=" + cluster.credentials.authenticator_name);
   return connection;
 }
@@ -179,7 +178,7 @@ std::string render_pgbouncer_ini(const model::Cluster& cluster, const model::Poo
                    cluster.namespace_name, cluster.name));
   line(fmt::format("; Change SGPoolingConfig{} or the cluster's configurations.pooling instead.",
                    named_config != nullptr ? "/" + named_config->name : ""));
-  line(fmt::format("; auth_file holds only the {} user's secret: PgBouncer looks every other user up", 
+  line(fmt::format("; auth_file holds only the {} user's password: PgBouncer looks every other user up",
                    cluster.credentials.authenticator_name));
   line("; with auth_query, so passwords live in Postgres alone.");
   line("");

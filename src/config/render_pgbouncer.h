@@ -18,7 +18,9 @@ namespace pgstack::config {
 // authenticator; it is SECURITY DEFINER over pg_authid.
 inline constexpr std::string_view kPgbouncerAuthQuery = "SELECT usename, passwd FROM pgstack.user_lookup($1)";
 
-// The auth_file: it holds only the authenticator's own SCRAM secret; someone else writes it (0600).
+// The auth_file: only the authenticator's password, in plain text (`"name" "password"`, mode 0600),
+// since PgBouncer logs in to Postgres with it and a SCRAM verifier is not enough for that. Someone
+// else writes it.
 std::string pgbouncer_auth_file_path(const InstanceLayout& layout);
 
 // The [pgbouncer] section in rendering order, each with its source.

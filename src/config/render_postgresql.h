@@ -26,6 +26,7 @@ struct InstanceLayout {
   std::string config_dir;  // postgresql.conf, patroni.yaml, pgbouncer.ini, pgpass, TLS files
   std::string log_dir;     // Postgres csvlog and PgBouncer's log, outside PGDATA so base backups skip them
   std::vector<std::string> etcd_endpoints = {"127.0.0.1:2379"};
+  std::string etcd_prefix = "/pgstack";  // all of pgstack's keys; Patroni's live under <prefix>/patroni/
   std::string os_user = "postgres";       // runs Postgres, Patroni and PgBouncer
   std::string archive_command = "/bin/true";  // replaced by the WAL-push command when backups are set
 };

@@ -76,6 +76,7 @@ std::optional<std::int64_t> parse_megabytes(std::string_view text, std::int64_t 
   else if (unit == "GB") kilobytes = number * 1024 * 1024;
   else if (unit == "TB") kilobytes = number * 1024 * 1024 * 1024;
   else return std::nullopt;
+  if (kilobytes / 1024 > 1e15) return std::nullopt;  // beyond any machine; keeps the cast defined
   return static_cast<std::int64_t>(kilobytes / 1024);
 }
 
@@ -189,7 +190,7 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   const std::int64_t work_mem =
       clamp(work_mem_budget / (std::max<std::int64_t>(1, effective_connections + effective_parallel) * 3), 4, 256);
   out.add("work_mem", format_megabytes(work_mem),
-          fmt::format("({} memory - {} shared_buffers) / (({} connections + {} parallel workers) x 3), 4MB..256MB",
+          fmt::format("({} memory - shared_buffers {}) / ((max_connections {} + max_parallel_workers {}) x 3), 4MB..256MB",
                       memory, format_megabytes(effective_shared_buffers), effective_connections, effective_parallel));
   out.add("maintenance_work_mem", format_megabytes(clamp(memory_mb / 16, 64, 2048)),
           fmt::format("1/16 of {} memory, 64MB..2GB (StackGres: 2GB)", memory));
@@ -199,7 +200,7 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   // CPU: parallel query takes whole cores; a few workers per query leave cores for concurrent sessions.
   const std::int64_t per_query = std::min<std::int64_t>(4, cpus / 2);
   out.add("max_worker_processes", std::to_string(effective_parallel + 8),
-          fmt::format("{} parallel workers + 8 for logical replication and extensions", effective_parallel));
+          fmt::format("max_parallel_workers {} + 8 for logical replication and extensions", effective_parallel));
   out.add("max_parallel_workers", std::to_string(max_parallel_workers), fmt::format("1 per CPU ({})", cpu_text(cpus)));
   out.add("max_parallel_workers_per_gather", std::to_string(per_query),
           fmt::format("half of {}, at most 4", cpu_text(cpus)));
@@ -272,7 +273,7 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   out.add("autovacuum_vacuum_cost_delay", "2ms", std::string(kStackGres));
   if (autovacuum_workers > 3) {
     out.add("autovacuum_vacuum_cost_limit", std::to_string(200 * autovacuum_workers / 3),
-            fmt::format("200 per 3 workers ({} workers): the cost limit is shared by all workers", autovacuum_workers));
+            fmt::format("200 per 3 autovacuum workers ({}): the workers share the limit", autovacuum_workers));
   }
 
   // Logging and statistics.
@@ -328,7 +329,6 @@ TuningInput tuning_input_for(const model::Cluster& cluster, const model::Instanc
   TuningInput input;
   input.profile = profile;
   input.storage_kind = cluster.storage_kind;
-  input.replication_mode = cluster.replication_mode;
   input.instances = cluster.instances;
   input.postgres_major = postgres_major;
   if (auto volume = model::parse_memory_bytes(cluster.volume_size); volume.ok()) input.volume_bytes = volume.value();

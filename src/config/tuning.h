@@ -25,7 +25,7 @@ struct TunedParameter {
 struct TuningInput {
   model::InstanceProfile profile;
   model::StorageKind storage_kind = model::StorageKind::kSsd;
-  model::ReplicationMode replication_mode = model::ReplicationMode::kAsync;
+  // No replication mode: it changes nothing here, Patroni sets synchronous_standby_names itself.
   int instances = 1;
   // The major that runs (resolved from "latest" by the caller); 0 means the newest pgstack knows.
   int postgres_major = 0;

@@ -1,0 +1,116 @@
+// The `pgstack` binary as a user runs it: exit codes, messages on stderr, output on stdout.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/files.h"
+#include "common/process.h"
+#include "model/codec.h"
+
+namespace pgstack {
+namespace {
+
+CommandOutput pgstack_cli(std::vector<std::string> arguments, const std::string& input = "") {
+  arguments.insert(arguments.begin(), PGSTACK_BINARY);
+  auto result = run_command(arguments, {.working_directory = PGSTACK_SOURCE_DIR, .standard_input = input});
+  EXPECT_TRUE(result.ok());
+  return result.ok() ? result.value() : CommandOutput{};
+}
+
+TEST(CliValidate, AcceptsTheExamples) {
+  const auto out = pgstack_cli({"validate", "-f", "examples/minimal-cluster.yaml", "-f", "examples/production.yaml"});
+  EXPECT_EQ(out.exit_code, 0) << out.standard_error;
+  EXPECT_NE(out.standard_error.find("examples/production.yaml: SGCluster/orders is valid"), std::string::npos);
+}
+
+TEST(CliValidate, RejectsWithFieldPathsAndExitOne) {
+  const auto out = pgstack_cli({"validate", "-f", "examples/invalid/cluster-errors.yaml"});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.standard_error.find(
+                R"(examples/invalid/cluster-errors.yaml: SGCluster/demo spec.instances: expected an integer >= 1, got "three")"),
+            std::string::npos)
+      << out.standard_error;
+  EXPECT_NE(out.standard_error.find("6 errors found"), std::string::npos) << out.standard_error;
+  EXPECT_TRUE(out.standard_output.empty());
+}
+
+TEST(CliValidate, ChecksParameterValuesAgainstTheInstalledCatalogue) {
+  const std::string manifest = R"(
+apiVersion: stackgres.io/v1
+kind: SGPostgresConfig
+metadata: {name: conf}
+spec:
+  postgresVersion: '15'
+  postgresql.conf: {shared_buffers: 4XB, checkpoint_timeout: 15min, wal_level: logicl}
+)";
+  const auto out = pgstack_cli({"validate", "-f", "-"}, manifest);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.standard_error.find("<stdin>: SGPostgresConfig/conf spec.\"postgresql.conf\".shared_buffers: expected an integer"),
+            std::string::npos)
+      << out.standard_error;
+  EXPECT_NE(out.standard_error.find("wal_level: expected one of"), std::string::npos) << out.standard_error;
+  EXPECT_EQ(out.standard_error.find("checkpoint_timeout"), std::string::npos) << out.standard_error;
+}
+
+TEST(CliValidate, MissingFileIsAnError) {
+  const auto out = pgstack_cli({"validate", "-f", "no-such-file.yaml"});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.standard_error.find("no-such-file.yaml: cannot read"), std::string::npos) << out.standard_error;
+}
+
+TEST(CliValidate, OutputYamlHasDefaultsAndRoundTrips) {
+  const auto out = pgstack_cli({"validate", "-f", "examples/minimal-cluster.yaml", "-o", "yaml"});
+  ASSERT_EQ(out.exit_code, 0) << out.standard_error;
+  EXPECT_NE(out.standard_output.find("mode: async"), std::string::npos) << out.standard_output;
+  EXPECT_NE(out.standard_output.find("version: latest"), std::string::npos) << out.standard_output;
+  const auto again = pgstack_cli({"validate", "-f", "-", "-o", "yaml"}, out.standard_output);
+  EXPECT_EQ(again.exit_code, 0) << again.standard_error;
+  EXPECT_EQ(again.standard_output, out.standard_output);
+}
+
+TEST(CliRender, PrintsTheThreeFilesOfAnInstance) {
+  const auto out = pgstack_cli({"render", "-f", "examples/production.yaml", "--cluster", "orders", "--instance", "2"});
+  ASSERT_EQ(out.exit_code, 0) << out.standard_error;
+  EXPECT_NE(out.standard_output.find("postgresql.conf ====="), std::string::npos);
+  EXPECT_NE(out.standard_output.find("shared_buffers = '4GB'  # 25% of 16Gi memory"), std::string::npos);
+  EXPECT_NE(out.standard_output.find("name: orders-2"), std::string::npos) << out.standard_output;
+  EXPECT_NE(out.standard_output.find("synchronous_mode: true"), std::string::npos);
+  EXPECT_NE(out.standard_output.find("pool_mode = transaction"), std::string::npos) << out.standard_output;
+}
+
+TEST(CliRender, OnlyOneFileAndDefaultProfile) {
+  const auto out = pgstack_cli({"render", "-f", "examples/minimal-cluster.yaml", "--what", "postgresql"});
+  ASSERT_EQ(out.exit_code, 0) << out.standard_error;
+  EXPECT_EQ(out.standard_output.find("====="), std::string::npos);
+  EXPECT_NE(out.standard_output.find("shared_buffers = '512MB'  # 25% of 2Gi memory"), std::string::npos)
+      << out.standard_output;
+}
+
+TEST(CliRender, ClearErrorsForBadSelections) {
+  auto out = pgstack_cli({"render", "-f", "examples/minimal-cluster.yaml", "--instance", "1"});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.standard_error.find("--instance 1 is out of range: SGCluster/simple has 1 instance (0..0)"), std::string::npos)
+      << out.standard_error;
+  out = pgstack_cli({"render", "-f", "examples/production.yaml", "--cluster", "nope"});
+  EXPECT_NE(out.exit_code, 0);
+  EXPECT_NE(out.standard_error.find("no SGCluster named \"nope\""), std::string::npos) << out.standard_error;
+  out = pgstack_cli({"render", "-f", "examples/invalid/cluster-errors.yaml"});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.standard_error.find("render: the input is not valid"), std::string::npos);
+}
+
+TEST(CliRender, ProfileMustBeInTheInput) {
+  const std::string cluster = R"(
+apiVersion: stackgres.io/v1
+kind: SGCluster
+metadata: {name: c}
+spec: {instances: 1, postgres: {version: '15'}, sgInstanceProfile: big, pods: {persistentVolume: {size: 5Gi}}}
+)";
+  const auto out = pgstack_cli({"render", "-f", "-"}, cluster);
+  EXPECT_NE(out.exit_code, 0);
+  EXPECT_NE(out.standard_error.find("references SGInstanceProfile/big, which is not in the input"), std::string::npos)
+      << out.standard_error;
+}
+
+}  // namespace
+}  // namespace pgstack
