@@ -99,6 +99,17 @@ std::string hba_name(const std::string& name) {
   return quoted + "\"";
 }
 
+// Patroni splits post_bootstrap with shlex: a path with spaces or quotes must be single-quoted.
+std::string shell_word(const std::string& word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-';
+  });
+  if (plain) return word;
+  std::string quoted = "'";
+  for (const char c : word) quoted += c == '\'' ? std::string("'\"'\"'") : std::string(1, c);
+  return quoted + "'";
+}
+
 constexpr std::string_view kIdentMap = "pgstack";
 
 Json pg_hba(const model::Cluster& cluster) {
@@ -285,6 +296,10 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
   config["postgresql"] = postgresql;
 
   merge_over(config, without_ignored(cluster.patroni_initial_config, ignored_initial_keys(), "initialConfig", nullptr));
+  if (!layout.post_bootstrap_script.empty()) {
+    // After the user's initialConfig: without this script PgBouncer cannot authenticate anyone.
+    config["bootstrap"]["post_bootstrap"] = shell_word(layout.post_bootstrap_script);
+  }
   return config;
 }
 
@@ -309,6 +324,9 @@ std::string render_patroni_yaml(const model::Cluster& cluster, const InstanceLay
       {{"bootstrap", "dcs"},
        {"Written to the DCS once, when the cluster is initialized; later changes go through PATCH /config.",
         timing_comment(config["bootstrap"]["dcs"])}},
+      {{"bootstrap", "post_bootstrap"},
+       {"Run once on the first primary: creates the authenticator, the application user and database and",
+        "pgstack.user_lookup for PgBouncer; passwords come from Patroni's environment, never from this file."}},
       {{"postgresql", "authentication"},
        {"Usernames only: the passwords come from PATRONI_*_PASSWORD in Patroni's environment."}},
       {{"postgresql", "pg_hba"},

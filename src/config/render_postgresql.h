@@ -29,6 +29,9 @@ struct InstanceLayout {
   std::string etcd_prefix = "/pgstack";  // all of pgstack's keys; Patroni's live under <prefix>/patroni/
   std::string os_user = "postgres";       // runs Postgres, Patroni and PgBouncer
   std::string archive_command = "/bin/true";  // replaced by the WAL-push command when backups are set
+  // Patroni's bootstrap.post_bootstrap: run once on the first primary after initdb (the agent's script
+  // that creates the authenticator, the application user and pgstack.user_lookup). Empty: none.
+  std::string post_bootstrap_script;
 };
 
 // /var/lib/pgstack/<ns>/<cluster>/<member>/{data,config,log}, /run/pgstack/<ns>/<member> for sockets

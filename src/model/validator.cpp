@@ -548,16 +548,22 @@ ValidationResult validate_documents(const std::vector<Document>& documents, cons
         continue;
       }
       const auto others = names_by_kind.find({reference.kind, document.namespace_name()});
-      if (others != names_by_kind.end()) {
-        std::string message = fmt::format("{}/{} is not defined in namespace {}; the input defines {}", reference.kind,
-                                          reference.name, document.namespace_name(), fmt::join(others->second, ", "));
-        if (auto suggestion = closest_match(reference.name, others->second))
-          message += fmt::format(" (did you mean \"{}\"?)", *suggestion);
-        add(Severity::kError, message);
-      } else {
+      if (others == names_by_kind.end() && !context.references_must_exist) {
         add(Severity::kDeferred, fmt::format("{}/{} is not in the input; its existence is checked when applied",
                                              reference.kind, reference.name));
+        continue;
       }
+      std::string message =
+          context.references_must_exist
+              ? fmt::format("{}/{} does not exist in namespace {}", reference.kind, reference.name, document.namespace_name())
+              : fmt::format("{}/{} is not defined in namespace {}", reference.kind, reference.name, document.namespace_name());
+      if (others != names_by_kind.end()) {
+        message += fmt::format("; the {} defines {}", context.references_must_exist ? "namespace" : "input",
+                               fmt::join(others->second, ", "));
+        if (auto suggestion = closest_match(reference.name, others->second))
+          message += fmt::format(" (did you mean \"{}\"?)", *suggestion);
+      }
+      add(Severity::kError, message);
     }
     result.documents.push_back(item.document);
   }

@@ -22,6 +22,9 @@ struct ValidationContext {
   std::vector<InstalledPostgres> installed_postgres;
   // The parameter catalogue of an installed major; nullptr defers value checks (said in a note).
   std::function<const ParameterCatalog*(int major)> parameter_catalog;
+  // The input holds every resource that exists (the API server adds the stored ones): a reference to
+  // something not in it is an error, not a deferred check.
+  bool references_must_exist = false;
 };
 
 struct ValidationResult {

@@ -1,0 +1,90 @@
+// pgstack-controller: the REST API and the reconcilers. Several may run; one leads (etcd lease).
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/http_server.h"
+#include "common/strings.h"
+#include "controller/api_server.h"
+#include "controller/cluster_reconciler.h"
+#include "controller/leader_election.h"
+#include "host/host_context.h"
+#include "store/resource_store.h"
+
+namespace {
+
+std::mutex stop_mutex;
+std::condition_variable stop_requested;
+volatile std::sig_atomic_t stop_signal = 0;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pgstack-controller: REST API and reconcilers of pgstack"};
+  std::string listen = "127.0.0.1:8080";
+  std::string etcd = "http://127.0.0.1:2379";
+  std::string prefix = "/pgstack";
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  std::string identity = fmt::format("{}-{}", hostname, ::getpid());
+  app.add_option("--listen", listen, "Address and port of the REST API")->capture_default_str();
+  app.add_option("--etcd", etcd, "etcd client URLs, comma-separated")->capture_default_str();
+  app.add_option("--etcd-prefix", prefix, "Prefix of every pgstack key in etcd")->capture_default_str();
+  app.add_option("--id", identity, "This controller's name in the leader election")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "pgstack-controller: --listen: expected ADDRESS:PORT, got \"" << listen << "\"\n";
+    return 1;
+  }
+  const std::string address = listen.substr(0, colon);
+  const int port = std::atoi(listen.c_str() + colon + 1);
+
+  std::vector<std::string> endpoints;
+  for (const auto& endpoint : pgstack::split(etcd, ',')) {
+    if (!endpoint.empty()) endpoints.push_back(pgstack::trim(endpoint));
+  }
+  pgstack::store::EtcdClient client(endpoints);
+  pgstack::store::ResourceStore store(client, prefix);
+  pgstack::host::HostValidationContext host;
+
+  pgstack::controller::LeaderElection leadership(client, prefix, identity);
+  pgstack::controller::ReconcilerSettings settings;
+  settings.etcd_prefix = prefix;
+  settings.installed_postgres = host.context().installed_postgres;
+  pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
+  pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
+  pgstack::HttpServer server(address, static_cast<std::uint16_t>(port),
+                             [&api](const pgstack::HttpRequest& request) { return api.handle(request); });
+  if (auto started = server.start(); !started.ok()) {
+    std::cerr << "pgstack-controller: " << started.error().message << "\n";
+    return pgstack::exit_code_for(started.error().code);
+  }
+  spdlog::info("pgstack-controller {} serving http://{}:{} (etcd {}, prefix {})", identity, address, server.port(), etcd,
+               prefix);
+  leadership.start();
+  reconciler.start();
+
+  struct sigaction action {};
+  // Only an atomic store is safe in a handler; the main thread polls it.
+  action.sa_handler = [](int signal) { stop_signal = signal; };
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  {
+    std::unique_lock lock(stop_mutex);
+    while (stop_signal == 0) stop_requested.wait_for(lock, std::chrono::milliseconds(200));
+  }
+  spdlog::info("pgstack-controller: stopping (signal {})", static_cast<int>(stop_signal));
+  reconciler.stop();
+  leadership.stop();
+  server.stop();
+  return 0;
+}

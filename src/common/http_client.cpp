@@ -1,0 +1,346 @@
+#include "common/http_client.h"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+namespace pgstack {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Done = std::function<void(beast::error_code)>;
+
+constexpr std::uint64_t kMaxResponseBody = std::uint64_t{64} * 1024 * 1024;
+constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
+
+enum class StepEnd { kFinished, kTimedOut, kCancelled };
+
+// Drives one connection's asynchronous operations from the calling thread, one at a time, so each
+// step can be bounded by a deadline or interrupted from another thread through io_context::stop().
+class Exchange {
+ public:
+  Exchange(std::string method, std::string url, const std::atomic<bool>* cancelled)
+      : method_(std::move(method)), url_(std::move(url)), cancelled_(cancelled), resolver_(ioc_), socket_(ioc_) {}
+
+  asio::io_context& context() { return ioc_; }
+  tcp::socket& socket() { return socket_; }
+  beast::flat_buffer& buffer() { return buffer_; }
+
+  // Runs the operation `initiate` starts until it completes, the deadline passes or we are cancelled;
+  // on the last two the connection is closed and the operation drained before returning.
+  template <typename Initiate>
+  StepEnd step(Initiate&& initiate, std::optional<Clock::time_point> deadline, beast::error_code& error) {
+    bool finished = false;
+    initiate(Done([&](beast::error_code ec) {
+      error = ec;
+      finished = true;
+    }));
+    while (!finished) {  // NOLINT(bugprone-infinite-loop): the completion handler sets it
+      ioc_.restart();
+      if (is_cancelled()) break;  // checked after restart(): cancel() sets the flag before stop()
+      if (!deadline) {
+        ioc_.run();
+        continue;
+      }
+      ioc_.run_until(*deadline);
+      if (!finished && Clock::now() >= *deadline) break;
+    }
+    if (finished) return StepEnd::kFinished;
+    const StepEnd end = is_cancelled() ? StepEnd::kCancelled : StepEnd::kTimedOut;
+    close();
+    while (!finished) {  // NOLINT(bugprone-infinite-loop): the completion handler sets it
+      ioc_.restart();
+      ioc_.run();
+    }
+    return end;
+  }
+
+  Error failure(StepEnd end, const beast::error_code& error, std::string_view doing,
+                std::chrono::milliseconds timeout) const {
+    switch (end) {
+      case StepEnd::kTimedOut:
+        return make_error(ErrorCode::kUnavailable,
+                          fmt::format("{} {}: timed out after {} ms while {}", method_, url_, timeout.count(), doing));
+      case StepEnd::kCancelled:
+        return make_error(ErrorCode::kUnavailable, fmt::format("{} {}: cancelled while {}", method_, url_, doing));
+      case StepEnd::kFinished: break;
+    }
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("{} {}: failed while {}: {}", method_, url_, doing, error.message()));
+  }
+
+  Result<bool> connect(const HttpUrl& url, Clock::time_point deadline, std::chrono::milliseconds timeout) {
+    beast::error_code error;
+    std::vector<tcp::endpoint> endpoints;
+    StepEnd end = StepEnd::kFinished;
+    // An IP address needs no resolver (whose first use starts a thread).
+    const auto address = asio::ip::make_address(url.host, error);
+    if (!error) {
+      endpoints.emplace_back(address, static_cast<unsigned short>(std::stoi(url.port)));
+    } else {
+      end = step(
+          [&](const Done& done) {
+            resolver_.async_resolve(
+                url.host, url.port,
+                [&endpoints, done](beast::error_code ec, const tcp::resolver::results_type& results) {
+                  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+                  done(ec);
+                });
+          },
+          deadline, error);
+      if (end != StepEnd::kFinished || error) return failure(end, error, "resolving the host", timeout);
+    }
+    end = step(
+        [&](const Done& done) {
+          asio::async_connect(socket_, endpoints, [done](beast::error_code ec, const tcp::endpoint&) { done(ec); });
+        },
+        deadline, error);
+    if (end != StepEnd::kFinished || error) return failure(end, error, "connecting", timeout);
+    return true;
+  }
+
+  Result<bool> send(const http::request<http::string_body>& request, Clock::time_point deadline,
+                    std::chrono::milliseconds timeout) {
+    beast::error_code error;
+    const StepEnd end = step(
+        [&](const Done& done) {
+          http::async_write(socket_, request, [done](beast::error_code ec, std::size_t) { done(ec); });
+        },
+        deadline, error);
+    if (end != StepEnd::kFinished || error) return failure(end, error, "sending the request", timeout);
+    return true;
+  }
+
+  void close() {
+    beast::error_code ignored;
+    resolver_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+ private:
+  bool is_cancelled() const { return cancelled_ != nullptr && cancelled_->load(); }
+
+  std::string method_;
+  std::string url_;
+  const std::atomic<bool>* cancelled_;
+  asio::io_context ioc_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+Result<http::verb> parse_method(std::string_view method) {
+  const http::verb verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
+  if (verb == http::verb::unknown)
+    return make_error(ErrorCode::kInvalidInput, fmt::format("unknown HTTP method \"{}\"", method));
+  return verb;
+}
+
+http::request<http::string_body> make_request(http::verb verb, const HttpUrl& url, std::string_view body,
+                                              const HttpHeaders& headers) {
+  http::request<http::string_body> request{verb, url.target, 11};
+  request.set(http::field::host, url.port == "80" ? url.host : url.host + ":" + url.port);
+  request.set(http::field::user_agent, "pgstack");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.body() = std::string(body);
+  request.prepare_payload();
+  return request;
+}
+
+std::string lower(std::string_view text) {
+  std::string result(text);
+  std::transform(result.begin(), result.end(), result.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return result;
+}
+
+template <typename Fields>
+std::map<std::string, std::string> header_map(const Fields& fields) {
+  std::map<std::string, std::string> result;
+  for (const auto& field : fields) {
+    const auto name = field.name_string();
+    const auto value = field.value();
+    result[lower(std::string_view(name.data(), name.size()))] = std::string(value.data(), value.size());
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<HttpUrl> parse_http_url(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme)
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("URL \"{}\" is not supported: expected http://host[:port][/path]", url));
+  std::string_view rest = url.substr(kScheme.size());
+  const std::size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  HttpUrl result;
+  result.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (authority.empty() || authority.find('@') != std::string_view::npos)
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("URL \"{}\" has no usable host: expected http://host[:port][/path]", url));
+  std::string_view host = authority;
+  std::string_view port = "80";
+  if (authority.front() == '[') {  // [::1]:2379
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos)
+      return make_error(ErrorCode::kInvalidInput, fmt::format("URL \"{}\" has an unterminated IPv6 address", url));
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':')
+        return make_error(ErrorCode::kInvalidInput, fmt::format("URL \"{}\" has junk after the host", url));
+      port = authority.substr(close + 2);
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  const bool port_ok = !port.empty() && port.size() <= 5 &&
+                       std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                       std::stoi(std::string(port)) <= 65535;
+  if (host.empty() || !port_ok)
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("URL \"{}\" has a bad host or port: expected http://host[:port][/path]", url));
+  result.host = std::string(host);
+  result.port = std::string(port);
+  return result;
+}
+
+Result<HttpResponse> http_request(std::string_view method, std::string_view url, std::string_view body,
+                                  const HttpHeaders& headers, std::chrono::milliseconds timeout) {
+  auto parsed = parse_http_url(url);
+  if (!parsed) return parsed.error();
+  auto verb = parse_method(method);
+  if (!verb) return verb.error();
+
+  const Clock::time_point deadline = Clock::now() + timeout;
+  Exchange exchange(std::string(method), std::string(url), nullptr);
+  if (auto connected = exchange.connect(*parsed, deadline, timeout); !connected) return connected.error();
+  auto request = make_request(*verb, *parsed, body, headers);
+  request.set(http::field::connection, "close");
+  if (auto sent = exchange.send(request, deadline, timeout); !sent) return sent.error();
+
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxResponseBody);
+  beast::error_code error;
+  const StepEnd end = exchange.step(
+      [&](const Done& done) {
+        http::async_read(exchange.socket(), exchange.buffer(), parser,
+                         [done](beast::error_code ec, std::size_t) { done(ec); });
+      },
+      deadline, error);
+  if (end != StepEnd::kFinished || error) return exchange.failure(end, error, "reading the response", timeout);
+  exchange.close();
+
+  auto message = parser.release();
+  HttpResponse response;
+  response.status = static_cast<int>(message.result_int());
+  response.headers = header_map(message);
+  response.body = std::move(message.body());
+  return response;
+}
+
+Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, std::string_view body,
+                                 const HttpHeaders& headers, std::chrono::milliseconds timeout,
+                                 const LineHandler& on_line) {
+  auto parsed = parse_http_url(url);
+  if (!parsed) return parsed.error();
+  auto verb = parse_method(method);
+  if (!verb) return verb.error();
+
+  Exchange exchange(std::string(method), std::string(url), &cancelled_);
+  {
+    std::lock_guard lock(mutex_);
+    if (cancelled_) return true;
+    active_ = &exchange.context();
+  }
+  // Declared after `exchange` so that cancel() stops touching its loop before it is destroyed.
+  struct Registration {
+    HttpLineStream& stream;
+    ~Registration() {
+      std::lock_guard lock(stream.mutex_);
+      stream.active_ = nullptr;
+    }
+  } registration{*this};
+
+  const Clock::time_point deadline = Clock::now() + timeout;
+  if (auto connected = exchange.connect(*parsed, deadline, timeout); !connected)
+    return cancelled_ ? Result<bool>(true) : Result<bool>(connected.error());
+  const auto request = make_request(*verb, *parsed, body, headers);
+  if (auto sent = exchange.send(request, deadline, timeout); !sent)
+    return cancelled_ ? Result<bool>(true) : Result<bool>(sent.error());
+
+  http::response_parser<http::buffer_body> parser;
+  // A watch may stream for days. Not boost::none: Beast 1.74 then rejects any Content-Length body.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  beast::error_code error;
+  StepEnd end = exchange.step(
+      [&](const Done& done) {
+        http::async_read_header(exchange.socket(), exchange.buffer(), parser,
+                                [done](beast::error_code ec, std::size_t) { done(ec); });
+      },
+      deadline, error);
+  if (end == StepEnd::kCancelled) return true;
+  if (end != StepEnd::kFinished || error) return exchange.failure(end, error, "reading the response header", timeout);
+
+  const int status = static_cast<int>(parser.get().result_int());
+  const bool failed = status < 200 || status >= 300;
+  std::string pending;
+  char chunk[16384];
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    end = exchange.step(
+        [&](const Done& done) {
+          http::async_read_some(exchange.socket(), exchange.buffer(), parser,
+                                [done](beast::error_code ec, std::size_t) { done(ec); });
+        },
+        // Only an error response is bounded: a healthy stream may stay quiet for hours.
+        failed ? std::optional<Clock::time_point>(deadline) : std::nullopt, error);
+    if (end == StepEnd::kCancelled) return true;
+    if (error == http::error::need_buffer) error = {};
+    if (end != StepEnd::kFinished || error) return exchange.failure(end, error, "reading the response body", timeout);
+    pending.append(chunk, sizeof chunk - parser.get().body().size);
+    if (failed) {
+      if (pending.size() > kMaxErrorBody) break;
+      continue;
+    }
+    std::size_t start = 0;
+    for (std::size_t end_of_line; (end_of_line = pending.find('\n', start)) != std::string::npos;
+         start = end_of_line + 1) {
+      std::string_view line(pending.data() + start, end_of_line - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (!line.empty() && !on_line(line)) return true;
+    }
+    pending.erase(0, start);
+  }
+  if (failed) {
+    return make_error(status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidInput,
+                      fmt::format("{} {}: HTTP {}: {}", method, url, status, pending));
+  }
+  if (!pending.empty() && !on_line(pending)) return true;
+  return false;
+}
+
+void HttpLineStream::cancel() {
+  cancelled_ = true;
+  std::lock_guard lock(mutex_);
+  if (active_ != nullptr) active_->stop();
+}
+
+}  // namespace pgstack

@@ -1,0 +1,75 @@
+// A small synchronous HTTP/1.1 client (plain http only) for talking to etcd and the pgstack agents.
+// Every call opens its own connection; a connection failure or a timeout is ErrorCode::kUnavailable.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace pgstack {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lower-cased
+};
+
+struct HttpUrl {
+  std::string host;
+  std::string port;    // "80" when the URL has none
+  std::string target;  // path and query, "/" when the URL has none
+};
+
+// Accepts http://host[:port][/path]; https and user info are rejected as kInvalidInput.
+Result<HttpUrl> parse_http_url(std::string_view url);
+
+// One request/response exchange. Any HTTP status is a successful result; `timeout` bounds the
+// whole exchange (resolve, connect, send, receive).
+Result<HttpResponse> http_request(std::string_view method, std::string_view url, std::string_view body = {},
+                                  const HttpHeaders& headers = {},
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// Reads a long-lived (usually chunked) response line by line, for etcd's watch and similar streams.
+// cancel() may be called from any thread and makes a running or later run() return promptly.
+class HttpLineStream {
+ public:
+  // Returns false to stop reading.
+  using LineHandler = std::function<bool(std::string_view line)>;
+
+  HttpLineStream() = default;
+  HttpLineStream(const HttpLineStream&) = delete;
+  HttpLineStream& operator=(const HttpLineStream&) = delete;
+
+  // Sends the request and hands every non-empty body line to `on_line`. `timeout` bounds connecting,
+  // sending and receiving the response header; the body may then stay idle for as long as it likes.
+  // true: stopped by the handler or cancel(); false: the server ended the response.
+  // A status other than 2xx is an error carrying the response body (kUnavailable for 5xx,
+  // kInvalidInput otherwise).
+  Result<bool> run(std::string_view method, std::string_view url, std::string_view body, const HttpHeaders& headers,
+                   std::chrono::milliseconds timeout, const LineHandler& on_line);
+
+  // Final: once cancelled, every later run() returns true at once.
+  void cancel();
+  bool cancelled() const { return cancelled_.load(); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  std::mutex mutex_;
+  boost::asio::io_context* active_ = nullptr;  // the running exchange's loop, guarded by mutex_
+};
+
+}  // namespace pgstack

@@ -1,0 +1,266 @@
+#include "controller/api_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "common/strings.h"
+#include "controller/cluster_status.h"
+#include "controller/patroni_client.h"
+#include "model/codec.h"
+#include "model/kinds.h"
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+
+HttpReply json_reply(int status, const Json& body) { return {status, "application/json", body.dump(2) + "\n", {}}; }
+
+// RFC 7807 problem details.
+HttpReply problem(int status, const std::string& title, const std::string& detail, Json errors = nullptr) {
+  Json body = {{"type", "about:blank"}, {"title", title}, {"status", status}, {"detail", detail}};
+  if (!errors.is_null()) body["errors"] = std::move(errors);
+  return {status, "application/problem+json", body.dump(2) + "\n", {}};
+}
+
+HttpReply problem_from(const Error& error) {
+  const int status = http_status_for(error.code);
+  return problem(status, std::string(error_code_name(error.code)), error.message);
+}
+
+// Kinds a document may reference, loaded from the store so references are checked for real.
+const std::vector<std::string> kReferencedKinds = {"SGInstanceProfile", "SGPostgresConfig", "SGPoolingConfig",
+                                                   "SGObjectStorage",   "SGDistributedLogs", "SGScript",
+                                                   "SGBackup",          "SGCluster"};
+
+}  // namespace
+
+ApiHandler::ApiHandler(store::ResourceStore store, std::string etcd_prefix, model::ValidationContext validation,
+                       const LeaderElection* leadership)
+    : store_(std::move(store)),
+      etcd_prefix_(std::move(etcd_prefix)),
+      validation_(std::move(validation)),
+      leadership_(leadership) {
+  validation_.references_must_exist = true;
+}
+
+ApiHandler::~ApiHandler() {
+  for (auto& thread : restart_threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+HttpReply ApiHandler::handle(const HttpRequest& request) {
+  if (request.path == "/healthz") {
+    auto probe = store_.client().get(etcd_prefix_ + "/controller/leader");
+    if (!probe.ok()) return problem(503, "Unavailable", "etcd is unreachable: " + probe.error().message);
+    return json_reply(200, {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
+  }
+  std::vector<std::string> parts;
+  for (const auto& part : split(request.path, '/')) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  if (parts.size() < 6 || parts[0] != "apis" || parts[1] != "stackgres.io" ||
+      (parts[2] != "v1" && parts[2] != "v1beta1") || parts[3] != "namespaces")
+    return problem(404, "NotFound", fmt::format("no such path: {} (see docs/api.md)", request.path));
+  const std::string& ns = parts[4];
+  const model::KindInfo* kind = model::find_kind(parts[5]);
+  if (kind == nullptr) return problem(404, "NotFound", fmt::format("unknown resource type \"{}\"", parts[5]));
+  if (parts.size() == 6) return handle_collection(request, ns, kind->kind);
+  if (parts.size() == 7) return handle_object(request, ns, kind->kind, parts[6]);
+  if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
+  return problem(404, "NotFound", fmt::format("no such path: {}", request.path));
+}
+
+HttpReply ApiHandler::handle_collection(const HttpRequest& request, const std::string& ns, const std::string& kind) {
+  if (request.method == "GET") {
+    auto items = store_.list(kind, ns == "_all" ? "" : ns);
+    if (!items.ok()) return problem_from(items.error());
+    Json list = {{"apiVersion", "v1"}, {"kind", kind + "List"}, {"items", Json::array()}};
+    for (auto& document : items.value()) {
+      if (kind == "SGCluster") {
+        auto status = store_.get_status(kind, document.namespace_name(), document.name());
+        if (status.ok() && status->has_value()) document.body["status"] = **status;
+      }
+      list["items"].push_back(document.body);
+    }
+    return json_reply(200, list);
+  }
+  if (request.method == "POST") return write(request, ns, kind, nullptr);
+  return problem(405, "MethodNotAllowed", fmt::format("{} is not allowed on a collection", request.method));
+}
+
+HttpReply ApiHandler::handle_object(const HttpRequest& request, const std::string& ns, const std::string& kind,
+                                    const std::string& name) {
+  if (request.method == "GET") {
+    auto document = store_.get(kind, ns, name);
+    if (!document.ok()) return problem_from(document.error());
+    if (kind == "SGCluster") {
+      auto status = store_.get_status(kind, ns, name);
+      if (status.ok() && status->has_value()) document.value().body["status"] = **status;
+    }
+    return json_reply(200, document->body);
+  }
+  if (request.method == "PUT") return write(request, ns, kind, &name);
+  if (request.method == "DELETE") return remove(ns, kind, name);
+  return problem(405, "MethodNotAllowed", fmt::format("{} is not allowed on an object", request.method));
+}
+
+HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, const std::string& kind,
+                            const std::string* name) {
+  auto loaded = model::load_documents(request.body, "request");
+  if (loaded.diagnostics.has_errors()) {
+    Json errors = Json::array();
+    for (const auto& d : loaded.diagnostics.items()) errors.push_back({{"path", d.path}, {"message", d.message}, {"text", d.to_string()}});
+    return problem(422, "Invalid request body", "the body is not a valid YAML or JSON document", errors);
+  }
+  if (loaded.documents.size() != 1)
+    return problem(422, "Invalid request body", fmt::format("expected one document, got {}", loaded.documents.size()));
+  model::Document document = loaded.documents[0];
+  Json& body = document.body;
+  if (body.contains("metadata") && body["metadata"].is_object()) {
+    Json& metadata = body["metadata"];
+    if (!metadata.contains("namespace")) metadata["namespace"] = ns;
+    if (metadata["namespace"] != Json(ns))
+      return problem(422, "Invalid " + kind,
+                     fmt::format("metadata.namespace is {} but the request is for namespace {}", metadata["namespace"].dump(), ns));
+    if (name != nullptr && metadata.value("name", Json()) != Json(*name))
+      return problem(422, "Invalid " + kind,
+                     fmt::format("metadata.name is {} but the request is for {}", metadata.value("name", Json()).dump(), *name));
+  }
+  if (body.value("kind", Json()) != Json(kind))
+    return problem(422, "Invalid " + kind, fmt::format("kind is {} but the request is for {}", body.value("kind", Json()).dump(), kind));
+
+  std::vector<model::Document> input = {document};
+  for (const auto& referenced : kReferencedKinds) {
+    auto stored = store_.list(referenced, ns);
+    if (!stored.ok()) return problem_from(stored.error());
+    for (auto& other : stored.value()) {
+      if (referenced == kind && other.name() == document.name()) continue;  // the one being replaced
+      other.source = "stored";
+      input.push_back(std::move(other));
+    }
+  }
+  const model::ValidationResult validation = model::validate_documents(input, validation_);
+  Json errors = Json::array();
+  for (const auto& d : validation.diagnostics.items()) {
+    if (d.source != "request" || d.severity != model::Severity::kError) continue;
+    errors.push_back({{"path", d.path}, {"message", d.message}, {"text", d.to_string()}});
+  }
+  if (!errors.empty())
+    return problem(422, "Invalid " + kind, fmt::format("{} error{}", errors.size(), errors.size() == 1 ? "" : "s"), errors);
+
+  model::Document validated = validation.documents[0];
+  validated.body.erase("status");
+  auto stored = name == nullptr ? store_.create(validated) : store_.replace(validated);
+  if (!stored.ok()) return problem_from(stored.error());
+  spdlog::info("{} {}/{} {}", kind, ns, validated.name(), name == nullptr ? "created" : "replaced");
+  return json_reply(name == nullptr ? 201 : 200, stored->body);
+}
+
+HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, const std::string& name) {
+  // A configuration in use would leave its clusters unable to render: refuse, say who uses it.
+  const std::map<std::string, std::string> usage = {{"SGInstanceProfile", "/spec/sgInstanceProfile"},
+                                                    {"SGPostgresConfig", "/spec/configurations/sgPostgresConfig"},
+                                                    {"SGPoolingConfig", "/spec/configurations/sgPoolingConfig"}};
+  if (auto field = usage.find(kind); field != usage.end()) {
+    auto clusters = store_.list("SGCluster", ns);
+    if (!clusters.ok()) return problem_from(clusters.error());
+    std::vector<std::string> users;
+    for (const auto& cluster : clusters.value()) {
+      const Json::json_pointer pointer(field->second);
+      if (cluster.body.contains(pointer) && cluster.body.at(pointer) == Json(name)) users.push_back("SGCluster/" + cluster.name());
+    }
+    if (!users.empty())
+      return problem(409, "Conflict", fmt::format("{}/{} is in use by {}", kind, name, fmt::join(users, ", ")));
+  }
+  auto removed = store_.remove(kind, ns, name);
+  if (!removed.ok()) return problem_from(removed.error());
+  spdlog::info("{} {}/{} deleted", kind, ns, name);
+  return json_reply(200, {{"status", "Success"},
+                          {"details", {{"kind", kind}, {"name", name}, {"namespace", ns}}},
+                          {"message", kind == "SGCluster" ? "instances are being stopped; their data is kept"
+                                                          : fmt::format("{}/{} deleted", kind, name)}});
+}
+
+HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,
+                                            const std::string& action) {
+  auto cluster = store_.get("SGCluster", ns, name);
+  if (!cluster.ok()) return problem_from(cluster.error());
+  if (action == "status" && request.method == "GET") {
+    auto status = store_.get_status("SGCluster", ns, name);
+    if (!status.ok()) return problem_from(status.error());
+    return json_reply(200, status->value_or(Json::object()));
+  }
+  if (action == "credentials" && request.method == "GET") {
+    auto secrets = store_.client().get(fmt::format("{}/secrets/{}/{}", etcd_prefix_, ns, name));
+    if (!secrets.ok()) return problem_from(secrets.error());
+    if (!secrets->has_value()) return problem(404, "NotFound", "the credentials are not generated yet");
+    return {200, "application/json", (*secrets)->value, {{"Cache-Control", "no-store"}}};
+  }
+  if (action == "switchover" && request.method == "POST") {
+    std::string candidate;
+    if (!trim(request.body).empty()) {
+      const Json body = Json::parse(request.body, nullptr, false);
+      if (!body.is_object() || (body.contains("candidate") && !body["candidate"].is_string()))
+        return problem(422, "Invalid request body", "expected {\"candidate\": \"<member>\"} or an empty body");
+      candidate = body.value("candidate", "");
+    }
+    auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
+    const std::string from = topology.ok() && topology->leader ? *topology->leader : "";
+    auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate);
+    if (!to.ok()) return problem_from(to.error());
+    spdlog::info("SGCluster {}/{}: switched over from {} to {}", ns, name, from, to.value());
+    return json_reply(200, {{"from", from}, {"to", to.value()}});
+  }
+  if (action == "restart" && request.method == "POST") return rolling_restart(ns, name);
+  return problem(404, "NotFound", fmt::format("no such action: {} {}", request.method, action));
+}
+
+HttpReply ApiHandler::rolling_restart(const std::string& ns, const std::string& name) {
+  const std::string key = ns + "/" + name;
+  {
+    std::lock_guard lock(restarts_mutex_);
+    if (restarts_running_.count(key) > 0) return problem(409, "Conflict", "a rolling restart is already running");
+    restarts_running_.insert(key);
+  }
+  const auto record = [this, ns, name](const std::string& phase, const std::string& message) {
+    auto status = store_.get_status("SGCluster", ns, name);
+    Json value = status.ok() && status->has_value() ? **status : Json::object();
+    value["restart"] = {{"phase", phase}, {"message", message}, {"time", utc_timestamp_now()}};
+    (void)store_.put_status("SGCluster", ns, name, value);
+    spdlog::info("SGCluster {}/{}: rolling restart {}: {}", ns, name, phase, message);
+  };
+  record("Running", "restarting replicas");
+  std::lock_guard lock(restarts_mutex_);
+  restart_threads_.emplace_back([this, ns, name, key, record] {
+    const auto finish = [&](const std::string& phase, const std::string& message) {
+      record(phase, message);
+      std::lock_guard guard(restarts_mutex_);
+      restarts_running_.erase(key);
+    };
+    auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
+    if (!topology.ok() || !topology->leader) return finish("Failed", "the cluster has no primary");
+    const std::string old_primary = *topology->leader;
+    for (const auto& [member_name, member] : topology->members) {
+      if (member_name == old_primary) continue;
+      record("Running", "restarting replica " + member_name);
+      if (auto restarted = restart_member(member); !restarted.ok()) return finish("Failed", restarted.error().message);
+    }
+    if (topology->members.size() > 1) {
+      record("Running", "switching over from " + old_primary);
+      auto to = switchover(store_.client(), etcd_prefix_, ns, name, "");
+      if (!to.ok()) return finish("Failed", to.error().message);
+    }
+    auto after = read_topology(store_.client(), etcd_prefix_, ns, name);
+    if (!after.ok() || after->members.count(old_primary) == 0) return finish("Failed", "lost sight of " + old_primary);
+    record("Running", "restarting the old primary " + old_primary);
+    if (auto restarted = restart_member(after->members.at(old_primary)); !restarted.ok())
+      return finish("Failed", restarted.error().message);
+    finish("Completed", fmt::format("restarted {} members", topology->members.size()));
+  });
+  return json_reply(202, {{"message", "rolling restart started: replicas first, then a switchover, then the old primary"}});
+}
+
+}  // namespace pgstack::controller

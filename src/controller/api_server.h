@@ -1,0 +1,46 @@
+// The REST API (docs/api.md): Kubernetes-style CRUD for every kind, cluster status, switchover,
+// rolling restart and credentials. Validates with the model exactly as `pgstack validate` does.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/http_server.h"
+#include "controller/leader_election.h"
+#include "model/validator.h"
+#include "store/resource_store.h"
+
+namespace pgstack::controller {
+
+class ApiHandler {
+ public:
+  ApiHandler(store::ResourceStore store, std::string etcd_prefix, model::ValidationContext validation,
+             const LeaderElection* leadership);
+  ~ApiHandler();
+
+  HttpReply handle(const HttpRequest& request);
+
+ private:
+  HttpReply handle_collection(const HttpRequest& request, const std::string& ns, const std::string& kind);
+  HttpReply handle_object(const HttpRequest& request, const std::string& ns, const std::string& kind,
+                          const std::string& name);
+  HttpReply handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,
+                                  const std::string& action);
+  HttpReply write(const HttpRequest& request, const std::string& ns, const std::string& kind,
+                  const std::string* name);
+  HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name);
+  HttpReply rolling_restart(const std::string& ns, const std::string& name);
+
+  store::ResourceStore store_;
+  std::string etcd_prefix_;
+  model::ValidationContext validation_;
+  const LeaderElection* leadership_;
+  std::mutex restarts_mutex_;
+  std::set<std::string> restarts_running_;
+  std::vector<std::thread> restart_threads_;
+};
+
+}  // namespace pgstack::controller

@@ -1,0 +1,168 @@
+#include "controller/cluster_status.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+
+bool is_primary_role(const std::string& role) { return role == "master" || role == "primary" || role == "standby_leader"; }
+
+// Keeps lastTransitionTime when a condition's status did not change.
+Json condition(const Json& previous, const std::string& type, bool status, const std::string& reason,
+               const std::string& message, const std::string& now) {
+  std::string since = now;
+  for (const auto& old : previous) {
+    if (old.value("type", "") == type && old.value("status", "") == (status ? "True" : "False"))
+      since = old.value("lastTransitionTime", now);
+  }
+  return {{"type", type}, {"status", status ? "True" : "False"}, {"reason", reason}, {"message", message},
+          {"lastTransitionTime", since}};
+}
+
+}  // namespace
+
+std::string utc_timestamp_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text) {
+  PatroniMember member;
+  member.name = name;
+  const Json data = Json::parse(json_text, nullptr, false);
+  if (!data.is_object()) return member;
+  member.role = data.value("role", "");
+  member.state = data.value("state", "");
+  member.api_url = data.value("api_url", "");
+  member.conn_url = data.value("conn_url", "");
+  if (data.contains("timeline") && data["timeline"].is_number_integer()) member.timeline = data["timeline"].get<std::int64_t>();
+  if (data.contains("xlog_location") && data["xlog_location"].is_number_integer())
+    member.wal_position = data["xlog_location"].get<std::int64_t>();
+  member.pending_restart = data.value("pending_restart", false);
+  return member;
+}
+
+Json build_cluster_status(const StatusInputs& inputs) {
+  Json status = Json::object();
+  status["postgresVersion"] = inputs.postgres_version;
+  status["instances"] = inputs.instances;
+  const PatroniMember* primary = nullptr;
+  if (inputs.leader) {
+    if (auto found = inputs.members.find(*inputs.leader); found != inputs.members.end() && is_primary_role(found->second.role))
+      primary = &found->second;
+  }
+  status["primary"] = primary ? Json(primary->name) : Json(nullptr);
+
+  Json members = Json::array();
+  Json read_write = Json::array(), read_only = Json::array(), read_write_direct = Json::array(),
+       read_only_direct = Json::array();
+  int streaming = 0;
+  int running = 0;
+  std::vector<std::string> pending_restart;
+  std::vector<std::string> troubles;
+  for (const auto& placement : inputs.placements) {
+    const auto address_it = inputs.host_addresses.find(placement.host);
+    const std::string address = address_it == inputs.host_addresses.end() ? placement.host : address_it->second;
+    Json member = {{"name", placement.member}, {"host", placement.host}};
+    const auto found = inputs.members.find(placement.member);
+    std::string role = "unknown";
+    std::string state = "pending";
+    if (found != inputs.members.end()) {
+      const PatroniMember& patroni = found->second;
+      state = patroni.state.empty() ? "unknown" : patroni.state;
+      if (is_primary_role(patroni.role) && primary == &patroni) {
+        role = "primary";
+      } else if (is_primary_role(patroni.role)) {
+        role = "primary";  // a second one: Patroni will demote it; shown as it is
+        troubles.push_back(fmt::format("{} also claims to be primary", placement.member));
+      } else {
+        role = "replica";
+        if (auto standby = inputs.standbys.find(placement.member); standby != inputs.standbys.end()) {
+          if (standby->second.sync_state == "sync" || standby->second.sync_state == "quorum") role = "sync_standby";
+          if (patroni.state == "running") state = standby->second.state;
+          if (standby->second.state == "streaming") ++streaming;
+        }
+      }
+      if (patroni.state == "running") ++running;
+      member["timeline"] = patroni.timeline;
+      if (primary && primary->wal_position && patroni.wal_position && role != "primary") {
+        member["lagBytes"] = std::max<std::int64_t>(0, *primary->wal_position - *patroni.wal_position);
+      } else {
+        member["lagBytes"] = role == "primary" ? Json(0) : Json(nullptr);
+      }
+      member["pendingRestart"] = patroni.pending_restart;
+      if (patroni.pending_restart) pending_restart.push_back(placement.member);
+      if (patroni.state != "running") troubles.push_back(fmt::format("{} is {}", placement.member, state));
+    } else {
+      troubles.push_back(fmt::format("{} has not started yet", placement.member));
+      member["timeline"] = nullptr;
+      member["lagBytes"] = nullptr;
+      member["pendingRestart"] = false;
+    }
+    member["role"] = role;
+    member["state"] = state;
+    const std::string postgres = fmt::format("{}:{}", address, placement.ports.postgres);
+    const std::string pgbouncer = fmt::format("{}:{}", address, placement.ports.pgbouncer);
+    member["endpoints"] = {{"postgres", postgres},
+                           {"pgbouncer", inputs.pooling_enabled ? Json(pgbouncer) : Json(nullptr)},
+                           {"patroni", fmt::format("http://{}:{}", address, placement.ports.patroni)}};
+    const std::string pooled = inputs.pooling_enabled ? pgbouncer : postgres;
+    // Read-write lists every member (libpq's target_session_attrs=read-write finds the primary even
+    // after a failover); read-only lists replicas first, then the primary as the fallback.
+    read_write.push_back(pooled);
+    read_write_direct.push_back(postgres);
+    if (role != "primary") {
+      read_only.push_back(pooled);
+      read_only_direct.push_back(postgres);
+    }
+    members.push_back(member);
+  }
+  for (const auto& placement : inputs.placements) {
+    const auto found = inputs.members.find(placement.member);
+    if (found != inputs.members.end() && primary == &found->second) {
+      const auto address_it = inputs.host_addresses.find(placement.host);
+      const std::string address = address_it == inputs.host_addresses.end() ? placement.host : address_it->second;
+      read_only.push_back(fmt::format("{}:{}", address, inputs.pooling_enabled ? placement.ports.pgbouncer : placement.ports.postgres));
+      read_only_direct.push_back(fmt::format("{}:{}", address, placement.ports.postgres));
+    }
+  }
+  status["members"] = members;
+  status["endpoints"] = {{"readWrite", read_write}, {"readOnly", read_only}, {"readWriteDirect", read_write_direct},
+                         {"readOnlyDirect", read_only_direct}};
+
+  const int replicas_wanted = inputs.instances - 1;
+  const bool ready = primary != nullptr && static_cast<int>(inputs.placements.size()) == inputs.instances &&
+                     running == inputs.instances && streaming >= replicas_wanted;
+  Json conditions = Json::array();
+  if (!inputs.scheduling_problem.empty()) {
+    conditions.push_back(condition(inputs.previous_conditions, "Scheduling", false, "CannotPlaceMembers",
+                                   inputs.scheduling_problem, inputs.now));
+  }
+  std::string reason = ready ? "AllMembersStreaming" : primary == nullptr ? "NoPrimary" : "MembersNotReady";
+  std::string message = ready ? fmt::format("1 primary, {} replica{} streaming", replicas_wanted,
+                                            replicas_wanted == 1 ? "" : "s")
+                              : fmt::format("{} of {} members running, {} of {} replicas streaming{}", running,
+                                            inputs.instances, streaming, std::max(0, replicas_wanted),
+                                            troubles.empty() ? "" : fmt::format(" ({})", fmt::join(troubles, "; ")));
+  conditions.push_back(condition(inputs.previous_conditions, "Ready", ready, reason, message, inputs.now));
+  conditions.push_back(condition(
+      inputs.previous_conditions, "PendingRestart", !pending_restart.empty(),
+      pending_restart.empty() ? "NoPendingRestart" : "ParametersNeedRestart",
+      pending_restart.empty() ? "no member needs a restart"
+                              : fmt::format("{} need a restart to apply changed parameters (pgstack restart)",
+                                            fmt::join(pending_restart, ", ")),
+      inputs.now));
+  status["conditions"] = conditions;
+  return status;
+}
+
+}  // namespace pgstack::controller

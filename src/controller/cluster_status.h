@@ -1,0 +1,54 @@
+// The observed status of a cluster, aggregated from Patroni's keys in etcd, the primary's Patroni REST
+// view of its standbys and the agents' reports. Pure: the reconciler gathers the inputs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/scheduler.h"
+#include "model/document.h"
+
+namespace pgstack::controller {
+
+// One member as Patroni publishes it under <prefix>/patroni/<ns>/<cluster>/members/<member>.
+struct PatroniMember {
+  std::string name;
+  std::string role;   // "master"/"primary", "replica", "standby_leader"
+  std::string state;  // running, starting, stopped, crashed, ...
+  std::string api_url;
+  std::string conn_url;
+  std::int64_t timeline = 0;
+  std::optional<std::int64_t> wal_position;
+  bool pending_restart = false;
+};
+
+struct StandbyReplication {
+  std::string state;       // streaming, catchup, ...
+  std::string sync_state;  // async, sync, potential, quorum
+};
+
+struct StatusInputs {
+  int instances = 0;
+  std::string postgres_version;
+  std::vector<Placement> placements;            // where each member is assigned
+  std::map<std::string, std::string> host_addresses;  // host -> address
+  std::optional<std::string> leader;            // Patroni's leader key
+  std::map<std::string, PatroniMember> members;  // by member name
+  std::map<std::string, StandbyReplication> standbys;  // the primary's pg_stat_replication by member
+  bool pooling_enabled = true;
+  std::string scheduling_problem;
+  model::Json previous_conditions = model::Json::array();
+  std::string now;  // ISO-8601 UTC
+};
+
+model::Json build_cluster_status(const StatusInputs& inputs);
+
+PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
+
+// "2026-11-24T01:30:00Z"
+std::string utc_timestamp_now();
+
+}  // namespace pgstack::controller

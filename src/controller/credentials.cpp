@@ -1,0 +1,44 @@
+#include "controller/credentials.h"
+
+#include <openssl/rand.h>
+
+#include "config/render_patroni.h"
+
+namespace pgstack::controller {
+
+Result<std::string> generate_password() {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  constexpr std::size_t kAlphabetSize = sizeof(kAlphabet) - 1;  // 62
+  std::string password;
+  while (password.size() < 32) {
+    unsigned char bytes[64];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+      return make_error(ErrorCode::kUnavailable, "OpenSSL could not produce random bytes for a password");
+    for (unsigned char byte : bytes) {
+      // Rejection sampling keeps every character equally likely.
+      if (byte < 248 && password.size() < 32) password += kAlphabet[byte % kAlphabetSize];
+    }
+  }
+  return password;
+}
+
+Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster) {
+  model::Json credentials = model::Json::object();
+  const std::pair<const char*, std::string> users[] = {
+      {"superuser", cluster.credentials.superuser_name},
+      {"replication", cluster.credentials.replication_name},
+      {"rewind", std::string(config::kRewindUserName)},
+      {"authenticator", cluster.credentials.authenticator_name},
+      {"application", "app"},
+      {"restapi", "patroni"},
+  };
+  for (const auto& [role, username] : users) {
+    auto password = generate_password();
+    if (!password.ok()) return password.error();
+    credentials[role] = {{"username", username}, {"password", password.value()}};
+  }
+  credentials["application"]["database"] = "app";
+  return credentials;
+}
+
+}  // namespace pgstack::controller

@@ -1,0 +1,19 @@
+// Generated credentials of a cluster: strong random passwords, kept in etcd, never logged.
+#pragma once
+
+#include <string>
+
+#include "common/error.h"
+#include "model/document.h"
+#include "model/resources.h"
+
+namespace pgstack::controller {
+
+// 32 characters from [A-Za-z0-9] drawn from OpenSSL's CSPRNG (about 190 bits).
+Result<std::string> generate_password();
+
+// {"superuser":{"username","password"},"replication":{...},"rewind":{...},"authenticator":{...},
+//  "application":{"username","password","database"},"restapi":{"username","password"}}
+Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster);
+
+}  // namespace pgstack::controller

@@ -1,0 +1,130 @@
+#include "controller/patroni_client.h"
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/http_client.h"
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+
+bool is_primary(const PatroniMember& member) {
+  return member.role == "master" || member.role == "primary" || member.role == "standby_leader";
+}
+
+}  // namespace
+
+std::string patroni_key_prefix(const std::string& etcd_prefix, const std::string& ns, const std::string& cluster) {
+  return fmt::format("{}/patroni/{}/{}/", etcd_prefix, ns, cluster);
+}
+
+std::string patroni_base_url(const PatroniMember& member) {
+  std::string url = member.api_url;
+  if (const auto at = url.rfind("/patroni"); at != std::string::npos && at + 8 == url.size()) url.resize(at);
+  return url;
+}
+
+Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::string& etcd_prefix,
+                                      const std::string& ns, const std::string& cluster) {
+  const std::string prefix = patroni_key_prefix(etcd_prefix, ns, cluster);
+  auto range = etcd.get_prefix(prefix);
+  if (!range.ok()) return range.error();
+  ClusterTopology topology;
+  for (const auto& kv : range->items) {
+    const std::string rest = kv.key.substr(prefix.size());
+    if (rest == "leader") {
+      topology.leader = kv.value;
+    } else if (rest.rfind("members/", 0) == 0) {
+      const std::string name = rest.substr(8);
+      topology.members[name] = parse_patroni_member(name, kv.value);
+    } else if (rest == "config") {
+      Json config = Json::parse(kv.value, nullptr, false);
+      if (config.is_object()) topology.dynamic_config = std::move(config);
+    }
+  }
+  return topology;
+}
+
+Result<std::map<std::string, StandbyReplication>> read_standbys(const PatroniMember& primary) {
+  auto response = http_request("GET", patroni_base_url(primary) + "/patroni", "", {}, std::chrono::seconds(3));
+  if (!response.ok()) return response.error();
+  const Json body = Json::parse(response->body, nullptr, false);
+  std::map<std::string, StandbyReplication> standbys;
+  if (!body.is_object() || !body.contains("replication") || !body["replication"].is_array()) return standbys;
+  for (const auto& entry : body["replication"]) {
+    if (!entry.is_object()) continue;
+    standbys[entry.value("application_name", "")] = {entry.value("state", ""), entry.value("sync_state", "")};
+  }
+  return standbys;
+}
+
+Result<std::string> switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
+                               const std::string& cluster, const std::string& candidate,
+                               std::chrono::seconds timeout) {
+  auto topology = read_topology(etcd, etcd_prefix, ns, cluster);
+  if (!topology.ok()) return topology.error();
+  if (!topology->leader || topology->members.count(*topology->leader) == 0)
+    return make_error(ErrorCode::kFailedPrecondition, fmt::format("SGCluster {} has no primary right now", cluster));
+  const PatroniMember& leader = topology->members.at(*topology->leader);
+  std::string chosen = candidate;
+  if (chosen.empty()) {
+    std::optional<std::int64_t> best_position;
+    for (const auto& [name, member] : topology->members) {
+      if (name == leader.name || member.state != "running") continue;
+      if (chosen.empty() || member.wal_position.value_or(0) > best_position.value_or(-1)) {
+        chosen = name;
+        best_position = member.wal_position;
+      }
+    }
+    if (chosen.empty())
+      return make_error(ErrorCode::kFailedPrecondition,
+                        fmt::format("SGCluster {} has no running replica to switch over to", cluster));
+  } else if (chosen == leader.name) {
+    return make_error(ErrorCode::kFailedPrecondition, fmt::format("{} is already the primary", chosen));
+  } else if (topology->members.count(chosen) == 0 || topology->members.at(chosen).state != "running") {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{} is not a running member of SGCluster {}", chosen, cluster));
+  }
+  const Json request = {{"leader", leader.name}, {"candidate", chosen}};
+  auto response = http_request("POST", patroni_base_url(leader) + "/switchover", request.dump(),
+                               {{"Content-Type", "application/json"}}, std::chrono::seconds(60));
+  if (!response.ok()) return response.error();
+  if (response->status != 200)
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("Patroni refused the switchover ({}): {}", response->status, response->body));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto now = read_topology(etcd, etcd_prefix, ns, cluster);
+    if (now.ok() && now->leader == chosen && now->members.count(chosen) && is_primary(now->members.at(chosen)))
+      return chosen;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return make_error(ErrorCode::kUnavailable,
+                    fmt::format("Patroni accepted the switchover to {}, but it was not the primary within {} s", chosen,
+                                timeout.count()));
+}
+
+Result<bool> restart_member(const PatroniMember& member) {
+  auto response = http_request("POST", patroni_base_url(member) + "/restart", "{}", {{"Content-Type", "application/json"}},
+                               std::chrono::seconds(120));
+  if (!response.ok()) return response.error();
+  if (response->status != 200)
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("Patroni could not restart {} ({}): {}", member.name, response->status, response->body));
+  return true;
+}
+
+Result<bool> patch_dynamic_config(const PatroniMember& primary, const model::Json& changes) {
+  auto response = http_request("PATCH", patroni_base_url(primary) + "/config", changes.dump(),
+                               {{"Content-Type", "application/json"}}, std::chrono::seconds(10));
+  if (!response.ok()) return response.error();
+  if (response->status != 200)
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("Patroni refused the configuration change ({}): {}", response->status, response->body));
+  return true;
+}
+
+}  // namespace pgstack::controller

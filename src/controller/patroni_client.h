@@ -1,0 +1,47 @@
+// What the controller reads from and asks of Patroni: its keys in etcd (leader, members, config) and
+// its REST API (switchover, restart, dynamic configuration, the primary's view of its standbys).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/error.h"
+#include "controller/cluster_status.h"
+#include "model/document.h"
+#include "store/etcd_client.h"
+
+namespace pgstack::controller {
+
+struct ClusterTopology {
+  std::optional<std::string> leader;
+  std::map<std::string, PatroniMember> members;
+  model::Json dynamic_config = model::Json::object();  // Patroni's /config key
+};
+
+// <prefix>/patroni/<ns>/<cluster>/
+std::string patroni_key_prefix(const std::string& etcd_prefix, const std::string& ns, const std::string& cluster);
+
+Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::string& etcd_prefix,
+                                      const std::string& ns, const std::string& cluster);
+
+// The primary's pg_stat_replication as Patroni's GET /patroni shows it, by member (application_name).
+Result<std::map<std::string, StandbyReplication>> read_standbys(const PatroniMember& primary);
+
+// Asks Patroni to switch over and waits until the leader key names the new primary.
+// candidate empty: the healthiest replica (running, least lag). Returns the new leader.
+Result<std::string> switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
+                               const std::string& cluster, const std::string& candidate,
+                               std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// Restarts one member through its Patroni (which waits for Postgres to come back).
+Result<bool> restart_member(const PatroniMember& member);
+
+// PATCH /config on the primary: Patroni merges it into its DCS configuration.
+Result<bool> patch_dynamic_config(const PatroniMember& primary, const model::Json& changes);
+
+// The Patroni REST base ("http://host:port") of a member's api_url ("http://host:port/patroni").
+std::string patroni_base_url(const PatroniMember& member);
+
+}  // namespace pgstack::controller

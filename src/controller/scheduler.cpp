@@ -1,0 +1,83 @@
+#include "controller/scheduler.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace pgstack::controller {
+
+std::string member_name(const std::string& cluster, int index) { return fmt::format("{}-{}", cluster, index); }
+
+SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBases& bases) {
+  SchedulingResult result;
+  const std::string cluster_key = request.namespace_name + "/" + request.cluster;
+  std::vector<Placement> mine;
+  for (const auto& placement : request.existing) {
+    if (placement.cluster_key == cluster_key) mine.push_back(placement);
+  }
+  std::sort(mine.begin(), mine.end(), [](const Placement& a, const Placement& b) { return a.index < b.index; });
+
+  // Scale down: replicas go first, the highest index first; the primary stays.
+  while (static_cast<int>(mine.size()) > request.instances) {
+    auto victim = mine.end();
+    for (auto it = mine.begin(); it != mine.end(); ++it) {
+      if (request.primary_member && it->member == *request.primary_member) continue;
+      victim = it;  // sorted ascending: the last non-primary is the highest index
+    }
+    if (victim == mine.end()) break;
+    result.remove.push_back(*victim);
+    mine.erase(victim);
+  }
+  result.keep = mine;
+  if (static_cast<int>(mine.size()) >= request.instances) return result;
+  if (request.hosts.empty()) {
+    result.problem = "no pgstack-agent has registered a host";
+    return result;
+  }
+
+  std::set<int> used_indices;
+  for (const auto& placement : mine) used_indices.insert(placement.index);
+  std::map<std::string, std::set<int>> used_slots;  // host -> port slots taken (every cluster)
+  std::map<std::string, int> members_on_host;
+  std::map<std::string, int> cluster_members_on_host;
+  for (const auto& placement : request.existing) {
+    used_slots[placement.host].insert(placement.ports.postgres - bases.postgres);
+    ++members_on_host[placement.host];
+    if (placement.cluster_key == cluster_key) ++cluster_members_on_host[placement.host];
+  }
+  for (const auto& removed : result.remove) {
+    used_slots[removed.host].erase(removed.ports.postgres - bases.postgres);
+    --members_on_host[removed.host];
+    --cluster_members_on_host[removed.host];
+  }
+
+  int next_index = 0;
+  while (static_cast<int>(mine.size() + result.add.size()) < request.instances) {
+    while (used_indices.count(next_index) > 0) ++next_index;
+    // Spread: the host with the fewest members of this cluster, then the fewest overall, then by name.
+    const std::string* best = nullptr;
+    for (const auto& host : request.hosts) {
+      if (best == nullptr ||
+          std::make_tuple(cluster_members_on_host[host], members_on_host[host], host) <
+              std::make_tuple(cluster_members_on_host[*best], members_on_host[*best], *best))
+        best = &host;
+    }
+    int slot = 0;
+    while (slot < bases.slots && used_slots[*best].count(slot) > 0) ++slot;
+    if (slot == bases.slots) {
+      result.problem = fmt::format("host {} has no free port slot left ({} members)", *best, bases.slots);
+      break;
+    }
+    Placement placement{cluster_key, member_name(request.cluster, next_index), next_index, *best,
+                        {bases.postgres + slot, bases.pgbouncer + slot, bases.patroni + slot}};
+    used_indices.insert(next_index);
+    used_slots[*best].insert(slot);
+    ++members_on_host[*best];
+    ++cluster_members_on_host[*best];
+    result.add.push_back(placement);
+  }
+  return result;
+}
+
+}  // namespace pgstack::controller

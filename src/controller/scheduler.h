@@ -1,0 +1,58 @@
+// Placement of a cluster's members on hosts, and of each member's ports on its host. Pure: the
+// reconciler reads hosts and assignments from etcd and writes back what this decides.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgstack::controller {
+
+struct MemberPorts {
+  int postgres = 0;
+  int pgbouncer = 0;
+  int patroni = 0;
+  bool operator==(const MemberPorts&) const = default;
+};
+
+struct PortBases {
+  int postgres = 15432;
+  int pgbouncer = 16432;
+  int patroni = 18008;
+  int slots = 500;  // members per host at most
+};
+
+struct Placement {
+  std::string cluster_key;  // "<ns>/<cluster>"
+  std::string member;       // "<cluster>-<index>"
+  int index = 0;
+  std::string host;
+  MemberPorts ports;
+  bool operator==(const Placement&) const = default;
+};
+
+struct SchedulingRequest {
+  std::string namespace_name;
+  std::string cluster;
+  int instances = 1;
+  std::optional<std::string> primary_member;  // never removed when scaling down
+  std::vector<std::string> hosts;             // registered, alive
+  std::vector<Placement> existing;            // every placement on every host (all clusters)
+};
+
+struct SchedulingResult {
+  std::vector<Placement> keep;    // this cluster's placements that stay
+  std::vector<Placement> add;     // new members
+  std::vector<Placement> remove;  // members to stop (scale down)
+  std::string problem;            // why nothing could be placed (no hosts, no free ports)
+};
+
+// Keeps existing members where they are; scales down by removing replicas, highest index first;
+// scales up with the lowest free indices on the host with the fewest members of this cluster, then
+// the fewest members overall; gives each new member the lowest port slot free on its host.
+SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBases& bases = {});
+
+std::string member_name(const std::string& cluster, int index);
+
+}  // namespace pgstack::controller
