@@ -1,0 +1,85 @@
+#include "controller/cluster_status.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+
+StatusInputs three_members() {
+  StatusInputs inputs;
+  inputs.instances = 3;
+  inputs.postgres_version = "15.18";
+  inputs.now = "2026-11-24T01:00:00Z";
+  inputs.host_addresses = {{"a", "127.0.0.1"}};
+  for (int i = 0; i < 3; ++i) {
+    inputs.placements.push_back({"default/demo", "demo-" + std::to_string(i), i, "a",
+                                 {15432 + i, 16432 + i, 18008 + i}});
+  }
+  inputs.leader = "demo-0";
+  inputs.members["demo-0"] = parse_patroni_member(
+      "demo-0", R"({"role":"master","state":"running","timeline":2,"xlog_location":5000,"api_url":"http://127.0.0.1:18008/patroni"})");
+  inputs.members["demo-1"] = parse_patroni_member("demo-1", R"({"role":"replica","state":"running","timeline":2,"xlog_location":5000})");
+  inputs.members["demo-2"] = parse_patroni_member("demo-2", R"({"role":"replica","state":"running","timeline":2,"xlog_location":4000,"pending_restart":true})");
+  inputs.standbys = {{"demo-1", {"streaming", "sync"}}, {"demo-2", {"streaming", "async"}}};
+  return inputs;
+}
+
+TEST(ClusterStatus, ReadyWithRolesLagAndEndpoints) {
+  const Json status = build_cluster_status(three_members());
+  EXPECT_EQ(status["primary"], "demo-0");
+  ASSERT_EQ(status["members"].size(), 3u);
+  EXPECT_EQ(status["members"][0]["role"], "primary");
+  EXPECT_EQ(status["members"][1]["role"], "sync_standby");
+  EXPECT_EQ(status["members"][1]["state"], "streaming");
+  EXPECT_EQ(status["members"][2]["role"], "replica");
+  EXPECT_EQ(status["members"][1]["lagBytes"], 0);
+  EXPECT_EQ(status["members"][2]["lagBytes"], 1000);
+  EXPECT_EQ(status["members"][2]["timeline"], 2);
+  EXPECT_EQ(status["endpoints"]["readWrite"], Json({"127.0.0.1:16432", "127.0.0.1:16433", "127.0.0.1:16434"}));
+  EXPECT_EQ(status["endpoints"]["readOnly"], Json({"127.0.0.1:16433", "127.0.0.1:16434", "127.0.0.1:16432"}));
+  EXPECT_EQ(status["endpoints"]["readWriteDirect"][0], "127.0.0.1:15432");
+  const Json& ready = status["conditions"][0];
+  EXPECT_EQ(ready["type"], "Ready");
+  EXPECT_EQ(ready["status"], "True");
+  EXPECT_EQ(ready["message"], "1 primary, 2 replicas streaming");
+  const Json& pending = status["conditions"][1];
+  EXPECT_EQ(pending["status"], "True");
+  EXPECT_NE(pending["message"].get<std::string>().find("demo-2"), std::string::npos);
+}
+
+TEST(ClusterStatus, NotReadyWhenAReplicaIsNotStreaming) {
+  auto inputs = three_members();
+  inputs.standbys.erase("demo-2");
+  inputs.members["demo-2"].state = "starting";
+  const Json status = build_cluster_status(inputs);
+  EXPECT_EQ(status["conditions"][0]["status"], "False");
+  EXPECT_EQ(status["conditions"][0]["reason"], "MembersNotReady");
+  EXPECT_NE(status["conditions"][0]["message"].get<std::string>().find("demo-2 is starting"), std::string::npos);
+}
+
+TEST(ClusterStatus, TransitionTimeKeptWhileTheConditionHolds) {
+  auto inputs = three_members();
+  inputs.previous_conditions = Json::array(
+      {{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", "2026-11-24T00:00:00Z"}}});
+  EXPECT_EQ(build_cluster_status(inputs)["conditions"][0]["lastTransitionTime"], "2026-11-24T00:00:00Z");
+  inputs.leader.reset();
+  const Json status = build_cluster_status(inputs);
+  EXPECT_EQ(status["conditions"][0]["status"], "False");
+  EXPECT_EQ(status["conditions"][0]["reason"], "NoPrimary");
+  EXPECT_EQ(status["conditions"][0]["lastTransitionTime"], "2026-11-24T01:00:00Z");
+}
+
+TEST(ClusterStatus, SchedulingProblemIsACondition) {
+  StatusInputs inputs;
+  inputs.instances = 1;
+  inputs.scheduling_problem = "no pgstack-agent has registered a host";
+  inputs.now = "t";
+  const Json status = build_cluster_status(inputs);
+  EXPECT_EQ(status["conditions"][0]["type"], "Scheduling");
+  EXPECT_EQ(status["conditions"][0]["message"], "no pgstack-agent has registered a host");
+}
+
+}  // namespace
+}  // namespace pgstack::controller

@@ -1,0 +1,73 @@
+#include "controller/scheduler.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::controller {
+namespace {
+
+SchedulingRequest request_for(int instances, std::vector<std::string> hosts, std::vector<Placement> existing = {}) {
+  return {"default", "demo", instances, std::nullopt, std::move(hosts), std::move(existing)};
+}
+
+TEST(Scheduler, PlacesNewMembersWithDistinctPortsOnOneHost) {
+  const auto result = schedule_cluster(request_for(3, {"a"}));
+  ASSERT_EQ(result.add.size(), 3u);
+  EXPECT_TRUE(result.problem.empty());
+  EXPECT_EQ(result.add[0].member, "demo-0");
+  EXPECT_EQ(result.add[2].member, "demo-2");
+  EXPECT_EQ(result.add[0].ports, (MemberPorts{15432, 16432, 18008}));
+  EXPECT_EQ(result.add[1].ports, (MemberPorts{15433, 16433, 18009}));
+  EXPECT_EQ(result.add[2].ports, (MemberPorts{15434, 16434, 18010}));
+}
+
+TEST(Scheduler, SpreadsMembersAcrossHosts) {
+  const auto result = schedule_cluster(request_for(3, {"a", "b", "c"}));
+  ASSERT_EQ(result.add.size(), 3u);
+  EXPECT_EQ(result.add[0].host, "a");
+  EXPECT_EQ(result.add[1].host, "b");
+  EXPECT_EQ(result.add[2].host, "c");
+  // One member per host: every member gets the first port slot of its host.
+  for (const auto& placement : result.add) EXPECT_EQ(placement.ports.postgres, 15432);
+}
+
+TEST(Scheduler, KeepsExistingMembersAndAvoidsTakenPorts) {
+  const std::vector<Placement> existing = {
+      {"default/demo", "demo-0", 0, "a", {15432, 16432, 18008}},
+      {"default/other", "other-0", 0, "a", {15433, 16433, 18009}},
+  };
+  const auto result = schedule_cluster(request_for(2, {"a"}, existing));
+  ASSERT_EQ(result.keep.size(), 1u);
+  ASSERT_EQ(result.add.size(), 1u);
+  EXPECT_EQ(result.add[0].member, "demo-1");
+  EXPECT_EQ(result.add[0].ports.postgres, 15434);
+}
+
+TEST(Scheduler, ScalesDownReplicasFirstHighestIndexFirst) {
+  const std::vector<Placement> existing = {
+      {"default/demo", "demo-0", 0, "a", {15432, 16432, 18008}},
+      {"default/demo", "demo-1", 1, "a", {15433, 16433, 18009}},
+      {"default/demo", "demo-2", 2, "a", {15434, 16434, 18010}},
+  };
+  auto request = request_for(2, {"a"}, existing);
+  request.primary_member = "demo-2";
+  const auto result = schedule_cluster(request);
+  ASSERT_EQ(result.remove.size(), 1u);
+  EXPECT_EQ(result.remove[0].member, "demo-1");  // the primary demo-2 stays
+  EXPECT_EQ(result.keep.size(), 2u);
+
+  // Scaling up again reuses the freed index and port slot.
+  std::vector<Placement> after = {existing[0], existing[2]};
+  const auto up = schedule_cluster(request_for(3, {"a"}, after));
+  ASSERT_EQ(up.add.size(), 1u);
+  EXPECT_EQ(up.add[0].member, "demo-1");
+  EXPECT_EQ(up.add[0].ports.postgres, 15433);
+}
+
+TEST(Scheduler, NoHostsIsAProblemNotACrash) {
+  const auto result = schedule_cluster(request_for(1, {}));
+  EXPECT_TRUE(result.add.empty());
+  EXPECT_EQ(result.problem, "no pgstack-agent has registered a host");
+}
+
+}  // namespace
+}  // namespace pgstack::controller
