@@ -11,9 +11,10 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# Only the unit tests: the sanitizers run over pure logic; servers are exercised by the release build.
 build-asan: deps
 	cmake --preset debug-asan >/dev/null
-	cmake --build --preset debug-asan -j $(JOBS)
+	cmake --build --preset debug-asan -j $(JOBS) --target unit_tests
 
 # Everything under the release build, the unit tests again under ASan+UBSan, then a short libFuzzer run.
 test: test-release test-asan fuzz
@@ -27,10 +28,12 @@ test-asan: build-asan
 FUZZ_SECONDS ?= 20
 fuzz: deps
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS) --target manifest_fuzzer
-	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/manifest/* build-fuzz/corpus/ 2>/dev/null || true
-	build-fuzz/bin/manifest_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
-	  -print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus/manifest 2>&1 | tail -n 12
+	cmake --build --preset fuzz -j $(JOBS) --target manifest_fuzzer pgwire_fuzzer
+	set -e; for target in manifest pgwire; do \
+	  mkdir -p build-fuzz/corpus-$$target; \
+	  build-fuzz/bin/$${target}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	    -print_final_stats=1 build-fuzz/corpus-$$target tests/fuzz/corpus/$$target 2>&1 | tail -n 6; \
+	done
 
 # Until the cluster runtime exists, `up` validates and renders the example manifests.
 up: build
