@@ -1,0 +1,139 @@
+// pgstack-agent: runs the instances the controller assigns to this host (see src/agent/agent.h).
+#include <pwd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/agent.h"
+#include "common/process.h"
+#include "common/strings.h"
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+void on_stop_signal(int) { stop_requested.store(true); }
+
+std::string current_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+// Each PgBouncer client takes a descriptor; children inherit the limit.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the open files limit to {}", limit.rlim_max);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pgstack-agent: runs the PostgreSQL instances the pgstack controller assigns to this host"};
+  std::string etcd = "http://127.0.0.1:2379";
+  std::string prefix = "/pgstack";
+  std::string host_name = current_host_name();
+  std::string address = "127.0.0.1";
+  std::string state_dir = "/var/lib/pgstack";
+  std::string log_level = "info";
+  bool stop_instances_on_exit = false;
+  app.add_option("--etcd", etcd, "etcd endpoints, comma-separated URLs")->capture_default_str();
+  app.add_option("--etcd-prefix", prefix, "Prefix of pgstack's etcd keys")->capture_default_str();
+  app.add_option("--host-name", host_name, "This host's name in etcd")->capture_default_str();
+  app.add_option("--address", address, "Address other members and clients use to reach this host")->capture_default_str();
+  app.add_option("--state-dir", state_dir, "Where instances keep their data, configuration and logs")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
+               "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_logger_mt("pgstack-agent");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::flush_on(spdlog::level::info);
+
+  pgstack::agent::AgentSettings settings;
+  settings.etcd_endpoints.clear();
+  for (const auto& endpoint : pgstack::split(etcd, ',')) {
+    if (!pgstack::trim(endpoint).empty()) settings.etcd_endpoints.push_back(pgstack::trim(endpoint));
+  }
+  if (settings.etcd_endpoints.empty()) {
+    spdlog::error("--etcd: expected at least one URL like http://127.0.0.1:2379");
+    return 2;
+  }
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  if (prefix.empty() || prefix.front() != '/') {
+    spdlog::error("--etcd-prefix: expected a key prefix starting with '/', got '{}'", prefix);
+    return 2;
+  }
+  if (!pgstack::agent::is_safe_name(host_name)) {
+    spdlog::error("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name);
+    return 2;
+  }
+  settings.etcd_prefix = prefix;
+  settings.host_name = host_name;
+  settings.address = address;
+  std::error_code error;
+  settings.state_dir = std::filesystem::absolute(state_dir, error).lexically_normal();
+  if (!settings.state_dir.has_filename()) settings.state_dir = settings.state_dir.parent_path();  // "dir/"
+  std::filesystem::create_directories(settings.state_dir, error);
+  if (error) {
+    spdlog::error("--state-dir {}: cannot create: {}", settings.state_dir.string(), error.message());
+    return 1;
+  }
+
+  // Postgres refuses to run as root: as root the children run as postgres, otherwise as us.
+  const passwd* user = nullptr;
+  if (auto service_user = pgstack::unprivileged_service_user()) {
+    user = ::getpwnam(service_user->c_str());
+    if (user == nullptr) {
+      spdlog::error("running as root needs the system user '{}' to run Postgres", *service_user);
+      return 1;
+    }
+  } else {
+    user = ::getpwuid(::geteuid());
+    if (user == nullptr) {
+      spdlog::error("cannot find the name of uid {}", ::geteuid());
+      return 1;
+    }
+  }
+  // The instances' user must traverse the state directory to reach its own directories below it.
+  struct stat info {};
+  if (user->pw_uid != ::geteuid() && ::stat(settings.state_dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) {
+    spdlog::warn("--state-dir {} is not searchable by others; adding o+x so that '{}' can reach its instances",
+                 settings.state_dir.string(), user->pw_name);
+    ::chmod(settings.state_dir.c_str(), (info.st_mode & 07777) | S_IXOTH);
+  }
+  settings.os_user = user->pw_name;
+  settings.os_user_home = user->pw_dir;
+  settings.socket_owner_uid = ::geteuid();
+
+  raise_open_files_limit();
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, nullptr);
+
+  pgstack::agent::Agent agent(settings);
+  return agent.run(stop_requested, stop_instances_on_exit);
+}

@@ -1,0 +1,216 @@
+#include "agent/agent.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/files.h"
+#include "common/strings.h"
+
+namespace pgstack::agent {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kStopCheckInterval{100};
+
+}  // namespace
+
+Agent::Agent(AgentSettings settings)
+    : settings_(std::move(settings)),
+      etcd_(settings_.etcd_endpoints, std::chrono::seconds(3)),
+      registration_(etcd_, host_key(settings_.etcd_prefix, settings_.host_name),
+                    [settings = settings_] { return host_facts(settings); }) {}
+
+Agent::~Agent() = default;
+
+void Agent::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    dirty_ = true;
+  }
+  wake_.notify_all();
+}
+
+Result<bool> Agent::claim_state_dir() const {
+  const std::filesystem::path file = settings_.state_dir / "host-name";
+  auto recorded = read_file(file);
+  if (recorded) {
+    const std::string name = trim(recorded.value());
+    if (name == settings_.host_name) return true;
+    // Another name would find no assignments and stop every instance this directory holds.
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{} belongs to host '{}' ({}): start with --host-name {}, or remove that file to "
+                                  "run its instances under the name '{}'",
+                                  settings_.state_dir.string(), name, file.string(), name, settings_.host_name));
+  }
+  if (recorded.error().code != ErrorCode::kNotFound) return recorded.error();
+  return write_file_atomically(file, settings_.host_name + "\n");
+}
+
+int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
+  if (auto claimed = claim_state_dir(); !claimed) {
+    spdlog::error("{}", claimed.error().message);
+    return exit_code_for(claimed.error().code);
+  }
+  spdlog::info("pgstack-agent on host {} ({}), state in {}, etcd {} under {}, instances run as {}", settings_.host_name,
+               settings_.address, settings_.state_dir.string(), fmt::join(settings_.etcd_endpoints, ","),
+               settings_.etcd_prefix, settings_.os_user);
+  registration_.start();
+  // The watch only makes the agent react at once; the periodic reconcile alone would be enough.
+  auto watch = etcd_.watch_prefix(assignments_prefix(settings_.etcd_prefix, settings_.host_name), 0,
+                                  [this](const std::vector<store::WatchEvent>&) { wake(); });
+
+  auto next_reconcile = SteadyClock::now();
+  auto next_report = SteadyClock::now() + kReportInterval;
+  while (!stop.load()) {
+    bool dirty = false;
+    {
+      std::lock_guard lock(mutex_);
+      std::swap(dirty, dirty_);
+    }
+    if (dirty || SteadyClock::now() >= next_reconcile) {
+      reconcile();
+      next_reconcile = SteadyClock::now() + kReconcileInterval;
+    }
+    if (SteadyClock::now() >= next_report) {
+      report();
+      next_report = SteadyClock::now() + kReportInterval;
+    }
+    const auto until = std::min({next_reconcile, next_report, SteadyClock::now() + kStopCheckInterval});
+    std::unique_lock lock(mutex_);
+    wake_.wait_until(lock, until, [this] { return dirty_; });
+  }
+
+  spdlog::info("stopping{}", stop_instances ? " with the instances" : "; the instances keep running");
+  watch->stop();
+  if (stop_instances) {
+    for (auto& [key, instance] : instances_) {
+      instance->stop();
+      (void)etcd_.remove(instance_report_key(settings_.etcd_prefix, key));
+    }
+  }
+  instances_.clear();
+  registration_.stop(stop_instances);
+  return 0;
+}
+
+void Agent::reconcile() {
+  const std::string prefix = assignments_prefix(settings_.etcd_prefix, settings_.host_name);
+  auto listed = etcd_.get_prefix(prefix);
+  if (!listed) {
+    // Without etcd nothing changes: the instances keep running and supervised.
+    if (listed.error().message != last_list_error_) spdlog::warn("cannot read {}: {}", prefix, listed.error().message);
+    last_list_error_ = listed.error().message;
+    for (auto& [key, instance] : instances_) instance->tick();
+    return;
+  }
+  last_list_error_.clear();
+
+  std::map<std::string, std::string> assigned;  // instance key -> assignment JSON
+  for (const auto& item : listed->items) {
+    const std::string key = item.key.substr(prefix.size());
+    const auto parts = split(key, '/');
+    if (parts.size() != 3 || !std::all_of(parts.begin(), parts.end(), [](const std::string& p) { return is_safe_name(p); })) {
+      spdlog::warn("ignoring {}: expected {}<namespace>/<cluster>/<member>", item.key, prefix);
+      continue;
+    }
+    assigned.emplace(key, item.value);
+  }
+
+  for (auto it = instances_.begin(); it != instances_.end();) {
+    if (assigned.count(it->first) > 0) {
+      ++it;
+      continue;
+    }
+    spdlog::info("{}: no longer assigned to {}; stopping it", it->first, settings_.host_name);
+    it->second->stop();
+    if (auto removed = etcd_.remove(instance_report_key(settings_.etcd_prefix, it->first)); !removed)
+      spdlog::warn("{}: cannot remove its report: {}", it->first, removed.error().message);
+    it = instances_.erase(it);
+  }
+  if (!leftovers_checked_) {
+    std::set<std::string> keys;
+    for (const auto& [key, value] : assigned) keys.insert(key);
+    stop_unassigned_leftovers(keys);
+    leftovers_checked_ = true;
+  }
+
+  std::map<std::string, Result<ClusterSecrets>> secrets;  // by "<ns>/<cluster>", read once per round
+  for (const auto& [key, text] : assigned) {
+    auto& instance = instances_[key];
+    if (!instance) instance = std::make_unique<InstanceSupervisor>(settings_, key);
+    auto assignment = parse_assignment(text);
+    if (!assignment) {
+      instance->hold(InstanceCondition{true, assignment.error().message});
+      continue;
+    }
+    if (assignment->instance_key() != key) {
+      instance->hold(InstanceCondition{true, fmt::format("assignment under key {} describes {}", key,
+                                                         assignment->instance_key())});
+      continue;
+    }
+    const std::string cluster_key = assignment->namespace_name + "/" + assignment->cluster_name;
+    auto found = secrets.find(cluster_key);
+    if (found == secrets.end()) {
+      const std::string secret_key = secrets_key(settings_.etcd_prefix, assignment->namespace_name, assignment->cluster_name);
+      auto read = etcd_.get(secret_key);
+      Result<ClusterSecrets> parsed = make_error(ErrorCode::kNotFound, "waiting for the controller to write " + secret_key);
+      if (!read) {
+        parsed = make_error(ErrorCode::kUnavailable, fmt::format("cannot read {}: {}", secret_key, read.error().message));
+      } else if (read.value()) {
+        parsed = parse_cluster_secrets(read.value()->value);
+      }
+      found = secrets.emplace(cluster_key, std::move(parsed)).first;
+    }
+    if (!found->second) {
+      const Error& error = found->second.error();
+      if (error.code == ErrorCode::kUnavailable) {
+        spdlog::debug("{}: {}", key, error.message);
+        instance->tick();
+      } else {
+        instance->hold(InstanceCondition{error.code == ErrorCode::kInvalidInput, error.message}, assignment->ports);
+      }
+      continue;
+    }
+    instance->reconcile(assignment.value(), found->second.value());
+  }
+}
+
+void Agent::stop_unassigned_leftovers(const std::set<std::string>& assigned) {
+  const std::filesystem::path root = settings_.state_dir / "instances";
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error)) return;
+  // <root>/<ns>/<cluster>/<member>
+  for (const auto& ns : std::filesystem::directory_iterator(root, error)) {
+    if (!ns.is_directory()) continue;
+    for (const auto& cluster : std::filesystem::directory_iterator(ns.path(), error)) {
+      if (!cluster.is_directory()) continue;
+      for (const auto& member : std::filesystem::directory_iterator(cluster.path(), error)) {
+        if (!member.is_directory()) continue;
+        const std::string key = fmt::format("{}/{}/{}", ns.path().filename().string(),
+                                            cluster.path().filename().string(), member.path().filename().string());
+        if (assigned.count(key) > 0) continue;
+        InstanceSupervisor(settings_, key).stop();
+      }
+    }
+  }
+}
+
+void Agent::report() {
+  const std::int64_t lease = registration_.lease();
+  if (lease == 0) return;  // reports live under the host's lease; the registration thread gets a new one
+  LeaderStatusCache leaders;
+  for (const auto& [key, instance] : instances_) {
+    const model::Json report = instance_report(instance->observe(settings_.host_name, leaders));
+    auto written = etcd_.put(instance_report_key(settings_.etcd_prefix, key), report.dump(), lease);
+    if (!written && written.error().message != last_report_error_) {
+      spdlog::warn("{}: cannot write its report: {}", key, written.error().message);
+    }
+    last_report_error_ = written ? std::string() : written.error().message;
+  }
+}
+
+}  // namespace pgstack::agent

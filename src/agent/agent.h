@@ -1,0 +1,62 @@
+// pgstack-agent: one per host. Independent loops, each small:
+//   - registration (its own thread, HostRegistration): /pgstack/hosts/<host> under a lease;
+//   - lifecycle (every second, and at once when the assignment watch fires): each assignment under
+//     /pgstack/assignments/<host>/ gets an InstanceSupervisor; instances no longer assigned are stopped
+//     (their data stays);
+//   - status (every two seconds): /pgstack/instances/<ns>/<cluster>/<member> under the lease.
+// Patroni, Postgres and PgBouncer outlive the agent: it re-attaches to them when it starts again.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "agent/host_registration.h"
+#include "agent/instance_plan.h"
+#include "agent/instance_supervisor.h"
+#include "store/etcd_client.h"
+
+namespace pgstack::agent {
+
+inline constexpr std::chrono::seconds kReconcileInterval{1};
+inline constexpr std::chrono::seconds kReportInterval{2};
+
+class Agent {
+ public:
+  explicit Agent(AgentSettings settings);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Runs until `stop` becomes true (checked at least every 100 ms). With stop_instances, Patroni and
+  // PgBouncer are stopped on the way out and the lease revoked; otherwise they keep running.
+  int run(const std::atomic<bool>& stop, bool stop_instances);
+
+ private:
+  // Records the host name in <state-dir>/host-name, or refuses a different one.
+  Result<bool> claim_state_dir() const;
+  void reconcile();
+  void report();
+  // Instances from before this agent started whose assignment is gone: their daemons are stopped.
+  void stop_unassigned_leftovers(const std::set<std::string>& assigned);
+  void wake();
+
+  const AgentSettings settings_;
+  store::EtcdClient etcd_;
+  HostRegistration registration_;
+  std::map<std::string, std::unique_ptr<InstanceSupervisor>> instances_;  // by "<ns>/<cluster>/<member>"
+  bool leftovers_checked_ = false;
+  std::string last_list_error_;    // logged once, not every second
+  std::string last_report_error_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool dirty_ = false;  // the assignment watch saw a change
+};
+
+}  // namespace pgstack::agent

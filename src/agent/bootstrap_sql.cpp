@@ -1,0 +1,74 @@
+#include "agent/bootstrap_sql.h"
+
+#include <fmt/format.h>
+
+namespace pgstack::agent {
+namespace {
+
+// psql reads the names and passwords from the environment (\getenv, psql 15+) and quotes them
+// itself (:"identifier", :'literal').
+constexpr std::string_view kVariables = R"SQL(\getenv authenticator_user PGSTACK_AUTHENTICATOR_USER
+\getenv authenticator_password PGSTACK_AUTHENTICATOR_PASSWORD
+\getenv app_user PGSTACK_APP_USER
+\getenv app_password PGSTACK_APP_PASSWORD
+\getenv app_database PGSTACK_APP_DATABASE
+)SQL";
+
+constexpr std::string_view kAuthenticator = R"SQL(
+-- PgBouncer logs in as the authenticator to look every other user up (auth_query).
+CREATE ROLE :"authenticator_user" LOGIN PASSWORD :'authenticator_password';
+)SQL";
+
+// Only the authenticator may read password hashes through it (docs/tuning.md).
+constexpr std::string_view kUserLookup = R"SQL(
+CREATE SCHEMA IF NOT EXISTS pgstack;
+CREATE OR REPLACE FUNCTION pgstack.user_lookup(i_username text, OUT usename name, OUT passwd text) RETURNS record
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS
+  $$ SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END
+     FROM pg_authid WHERE rolname = i_username AND rolcanlogin $$;
+REVOKE ALL ON FUNCTION pgstack.user_lookup(text) FROM PUBLIC;
+GRANT USAGE ON SCHEMA pgstack TO :"authenticator_user";
+GRANT EXECUTE ON FUNCTION pgstack.user_lookup(text) TO :"authenticator_user";
+)SQL";
+
+// After template1 has the function, so the new database copies it.
+constexpr std::string_view kApplication = R"SQL(
+SELECT :'app_user' <> '' AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') AS create_app_user,
+       :'app_user' <> '' AND :'app_database' <> ''
+         AND NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app_database') AS create_app_database \gset
+\if :create_app_user
+CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
+\endif
+\if :create_app_database
+CREATE DATABASE :"app_database" OWNER :"app_user";
+\endif
+)SQL";
+
+}  // namespace
+
+std::string bootstrap_sql() {
+  std::string sql(kVariables);
+  sql += kAuthenticator;
+  sql += "\n\\connect template1\n";
+  sql += kUserLookup;
+  sql += "\n\\connect postgres\n";
+  sql += kUserLookup;
+  sql += kApplication;
+  return sql;
+}
+
+std::string post_bootstrap_script(std::string_view psql_program) {
+  std::string quoted = "'";
+  for (const char c : psql_program) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  return fmt::format(R"SH(#!/bin/sh
+# Written by pgstack-agent; Patroni runs it once, on the first primary, after initdb, with a connection
+# string as $1. Names and passwords come from the PGSTACK_* variables of Patroni's environment.
+set -eu
+exec {} --no-psqlrc --quiet --set ON_ERROR_STOP=1 --dbname "$1" <<'PGSTACK_SQL'
+{}PGSTACK_SQL
+)SH",
+                     quoted, bootstrap_sql());
+}
+
+}  // namespace pgstack::agent

@@ -1,0 +1,142 @@
+#include "agent/instance_plan.h"
+
+#include <cstdint>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/bootstrap_sql.h"
+#include "config/render_patroni.h"
+#include "config/render_pgbouncer.h"
+#include "config/tuning.h"
+
+namespace pgstack::agent {
+namespace {
+
+// sun_path holds 108 bytes including the terminating NUL.
+constexpr std::size_t kMaxSocketPath = 107;
+// "/.s.PGSQL.65535" (Postgres) is longer than PgBouncer's socket name with the same port.
+constexpr std::size_t kSocketNameLength = 15;
+
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+std::filesystem::path instance_dir_for(const std::filesystem::path& state_dir, const Assignment& assignment) {
+  return state_dir / "instances" / assignment.namespace_name / assignment.cluster_name / assignment.member;
+}
+
+}  // namespace
+
+std::string etcd_host_port(std::string_view url) {
+  if (const auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  if (const auto slash = url.find('/'); slash != std::string_view::npos) url = url.substr(0, slash);
+  return std::string(url);
+}
+
+std::filesystem::path socket_dir_for(const std::filesystem::path& state_dir, const Assignment& assignment,
+                                     uid_t socket_owner_uid) {
+  // Namespaces have no '.', so "<ns>.<member>" cannot collide between namespaces.
+  const std::filesystem::path preferred =
+      state_dir / "run" / fmt::format("{}.{}", assignment.namespace_name, assignment.member);
+  if (preferred.string().size() + kSocketNameLength <= kMaxSocketPath) return preferred;
+  const std::string identity = instance_dir_for(state_dir, assignment).string();
+  return std::filesystem::path(fmt::format("/tmp/pgstack-{}", socket_owner_uid)) / fmt::format("{:016x}", fnv1a(identity));
+}
+
+config::InstanceLayout instance_layout_for(const Assignment& assignment, const AgentSettings& settings) {
+  config::InstanceLayout layout =
+      config::default_instance_layout(assignment.cluster, assignment.index, assignment.postgres_major);
+  layout.member_index = assignment.index;
+  layout.member_name = assignment.member;
+  layout.host_address = settings.address;
+  layout.postgres_port = assignment.ports.postgres;
+  layout.pgbouncer_port = assignment.ports.pgbouncer;
+  layout.patroni_port = assignment.ports.patroni;
+  const std::filesystem::path instance_dir = instance_dir_for(settings.state_dir, assignment);
+  layout.data_dir = (instance_dir / "data").string();
+  layout.config_dir = (instance_dir / "config").string();
+  layout.log_dir = (instance_dir / "log").string();
+  layout.socket_dir = socket_dir_for(settings.state_dir, assignment, settings.socket_owner_uid).string();
+  layout.etcd_endpoints.clear();
+  for (const auto& endpoint : settings.etcd_endpoints) layout.etcd_endpoints.push_back(etcd_host_port(endpoint));
+  layout.etcd_prefix = settings.etcd_prefix;
+  layout.os_user = settings.os_user;
+  layout.post_bootstrap_script = (instance_dir / "config" / "post_bootstrap.sh").string();
+  return layout;
+}
+
+std::string pgbouncer_auth_file(const Credential& authenticator) {
+  auto quoted = [](const std::string& text) {
+    std::string result = "\"";
+    for (const char c : text) result += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return result + "\"";
+  };
+  return fmt::format("{} {}\n", quoted(authenticator.username), quoted(authenticator.password));
+}
+
+InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings) {
+  InstancePlan plan;
+  plan.cluster = assignment.cluster;
+  // The secrets name the users whose passwords they hold; the renderers must use the same names.
+  plan.cluster.credentials.superuser_name = secrets.superuser.username;
+  plan.cluster.credentials.replication_name = secrets.replication.username;
+  plan.cluster.credentials.authenticator_name = secrets.authenticator.username;
+  plan.pooling = !plan.cluster.disable_connection_pooling;
+  plan.layout = instance_layout_for(assignment, settings);
+  plan.instance_dir = instance_dir_for(settings.state_dir, assignment);
+  plan.tls_dir = std::filesystem::path(plan.layout.config_dir) / "tls";
+
+  const config::TuningInput tuning = config::tuning_input_for(
+      plan.cluster, assignment.profile, assignment.postgres_config ? &*assignment.postgres_config : nullptr,
+      assignment.postgres_major);
+  const auto parameters = config::tune_postgres_parameters(tuning);
+  const std::filesystem::path config_dir = plan.layout.config_dir;
+
+  plan.files[InstanceFile::kPostgresqlConf] = {
+      config_dir / "postgresql.conf",
+      config::render_postgresql_conf(plan.cluster, assignment.profile, plan.layout, parameters),
+      std::filesystem::perms(0644)};
+  plan.files[InstanceFile::kPatroniYaml] = {config_dir / "patroni.yaml",
+                                            config::render_patroni_yaml(plan.cluster, plan.layout, parameters),
+                                            std::filesystem::perms(0644)};
+  plan.files[InstanceFile::kPostBootstrap] = {plan.layout.post_bootstrap_script,
+                                              post_bootstrap_script(plan.layout.bin_dir + "/psql"),
+                                              std::filesystem::perms(0700)};
+  if (plan.pooling) {
+    const model::PoolingConfig* pooling = assignment.pooling_config ? &*assignment.pooling_config : nullptr;
+    plan.files[InstanceFile::kPgbouncerIni] = {config_dir / "pgbouncer.ini",
+                                               config::render_pgbouncer_ini(plan.cluster, pooling, plan.layout),
+                                               std::filesystem::perms(0644)};
+    plan.files[InstanceFile::kPgbouncerAuth] = {config::pgbouncer_auth_file_path(plan.layout),
+                                                pgbouncer_auth_file(secrets.authenticator),
+                                                std::filesystem::perms(0600)};
+  }
+
+  const std::map<std::string, std::string> base = {
+      {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+      {"HOME", settings.os_user_home},
+      {"USER", settings.os_user},
+      {"LOGNAME", settings.os_user},
+      {"LC_ALL", "C.UTF-8"},
+      {"LANG", "C.UTF-8"},
+  };
+  plan.patroni_environment = base;
+  plan.patroni_environment["PATRONI_SUPERUSER_PASSWORD"] = secrets.superuser.password;
+  plan.patroni_environment["PATRONI_REPLICATION_PASSWORD"] = secrets.replication.password;
+  plan.patroni_environment["PATRONI_REWIND_PASSWORD"] = secrets.rewind.password;
+  plan.patroni_environment[std::string(kAuthenticatorUserVariable)] = secrets.authenticator.username;
+  plan.patroni_environment[std::string(kAuthenticatorPasswordVariable)] = secrets.authenticator.password;
+  plan.patroni_environment[std::string(kAppUserVariable)] = secrets.application.username;
+  plan.patroni_environment[std::string(kAppPasswordVariable)] = secrets.application.password;
+  plan.patroni_environment[std::string(kAppDatabaseVariable)] = secrets.application_database;
+  plan.pgbouncer_environment = base;
+  return plan;
+}
+
+}  // namespace pgstack::agent

@@ -1,0 +1,70 @@
+// Everything one instance runs with, decided from its assignment, the cluster's secrets and the
+// agent's settings: directories and ports (the InstanceLayout), the files to write with their modes,
+// and the environments of Patroni and PgBouncer. Pure, no I/O: the same inputs give the same bytes, so
+// an agent that restarts finds nothing changed and leaves Postgres alone.
+//
+// Directories of an instance:
+//   <state-dir>/instances/<ns>/<cluster>/<member>/{data,config,log}
+//   sockets: <state-dir>/run/<ns>.<member> while "<dir>/.s.PGSQL.<port>" fits the 107 bytes a Unix
+//   socket path may have, else /tmp/pgstack-<uid>/<hash of the instance directory> (16 hex digits).
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/assignment.h"
+#include "config/render_postgresql.h"
+
+namespace pgstack::agent {
+
+struct AgentSettings {
+  std::string host_name;
+  std::string address = "127.0.0.1";  // where other members and clients reach this host
+  std::filesystem::path state_dir = "/var/lib/pgstack";
+  std::vector<std::string> etcd_endpoints = {"http://127.0.0.1:2379"};  // URLs, as the agent's client takes them
+  std::string etcd_prefix = "/pgstack";
+  std::string os_user = "postgres";  // runs Patroni, Postgres and PgBouncer
+  std::string os_user_home = "/var/lib/postgresql";
+  uid_t socket_owner_uid = 0;  // names the /tmp fallback socket directory
+  std::string patroni_program = "/usr/bin/patroni";
+  std::string pgbouncer_program = "/usr/sbin/pgbouncer";
+};
+
+struct RenderedFile {
+  std::filesystem::path path;
+  std::string content;
+  std::filesystem::perms permissions = std::filesystem::perms(0644);
+};
+
+enum class InstanceFile { kPostgresqlConf, kPatroniYaml, kPostBootstrap, kPgbouncerIni, kPgbouncerAuth };
+
+struct InstancePlan {
+  config::InstanceLayout layout;
+  model::Cluster cluster;  // credentials' usernames taken from the secrets
+  bool pooling = true;     // false: pods.disableConnectionPooling, no PgBouncer
+  std::map<InstanceFile, RenderedFile> files;
+  std::map<std::string, std::string> patroni_environment;
+  std::map<std::string, std::string> pgbouncer_environment;
+  std::filesystem::path instance_dir;  // parent of data, config and log
+  std::filesystem::path tls_dir;       // config_dir/tls: server.crt and server.key, made once per instance
+};
+
+// "127.0.0.1:2379" from "http://127.0.0.1:2379/": Patroni's etcd3 wants host:port.
+std::string etcd_host_port(std::string_view url);
+
+// See the header comment: short enough for a Unix socket path with any port.
+std::filesystem::path socket_dir_for(const std::filesystem::path& state_dir, const Assignment& assignment,
+                                     uid_t socket_owner_uid);
+
+config::InstanceLayout instance_layout_for(const Assignment& assignment, const AgentSettings& settings);
+
+InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings);
+
+// The PgBouncer auth_file: `"user" "password"` with '"' doubled, as PgBouncer reads it.
+std::string pgbouncer_auth_file(const Credential& authenticator);
+
+}  // namespace pgstack::agent

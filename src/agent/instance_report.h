@@ -1,0 +1,47 @@
+// The instance report (docs/api.md): what the agent observed of one instance, from Patroni's REST
+// API and the supervisors. Only what was observed, never what was hoped. Pure, no I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "agent/assignment.h"
+#include "agent/process_supervisor.h"
+#include "model/document.h"
+
+namespace pgstack::agent {
+
+// Why an instance is not running, before Patroni could be started.
+struct InstanceCondition {
+  bool failed = false;  // false: waiting (for secrets, ...); true: needs someone to act
+  std::string reason;
+};
+
+struct ReportInput {
+  std::string member;
+  std::string host;
+  AssignedPorts ports;
+  std::optional<InstanceCondition> condition;
+  std::optional<ProcessStatus> patroni_process;  // nothing before Patroni was started
+  bool pooling = true;
+  std::optional<ProcessStatus> pgbouncer_process;
+  std::optional<model::Json> patroni;  // GET /patroni of this member
+  std::optional<model::Json> cluster;  // GET /cluster of this member: roles and lag of every member
+  std::optional<model::Json> leader;   // GET /patroni of the leader: which replicas stream from it
+  std::chrono::system_clock::time_point now;
+};
+
+model::Json instance_report(const ReportInput& input);
+
+// Patroni's integer LSN as Postgres writes it: "0/3000148".
+std::string format_lsn(std::uint64_t lsn);
+
+// RFC 3339 in UTC, whole seconds: "2026-11-24T01:30:00Z".
+std::string format_utc(std::chrono::system_clock::time_point time);
+
+// The leader's REST API URL from GET /cluster (role leader or standby_leader), if there is one.
+std::optional<std::string> leader_api_url(const model::Json& cluster);
+
+}  // namespace pgstack::agent

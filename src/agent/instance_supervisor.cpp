@@ -1,0 +1,452 @@
+#include "agent/instance_supervisor.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/files.h"
+#include "common/process.h"
+
+namespace pgstack::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr milliseconds kStatusTimeout{1500};
+constexpr milliseconds kReloadTimeout{5000};
+// POST /restart answers once Postgres is back (or Patroni gave up).
+constexpr milliseconds kRestartTimeout{180000};
+constexpr std::chrono::seconds kRestartRetry{10};
+// Patroni stops Postgres (fast shutdown, a checkpoint first) before it exits.
+constexpr milliseconds kPatroniStopTimeout{90000};
+constexpr milliseconds kPgbouncerStopTimeout{15000};
+
+constexpr std::string_view kRestartGenerationFile = "restart-generation";
+constexpr std::string_view kPatroniPidFile = "patroni.pid";
+constexpr std::string_view kPgbouncerPidFile = "pgbouncer.pid";  // ours; PgBouncer's own is in the socket dir
+
+Error io_error(const fs::path& path, std::string_view doing) {
+  return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot {}: {}", path.string(), doing, std::strerror(errno)));
+}
+
+// Creates `path` if missing; gives it to uid:gid with `mode`. Refuses a symlink: these paths are
+// handed to a less privileged user, who must not redirect a root chown elsewhere.
+Result<bool> ensure_directory(const fs::path& path, mode_t mode, uid_t uid, gid_t gid) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) {
+    if (errno != ENOENT) return io_error(path, "inspect");
+    if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return io_error(path, "create directory");
+    if (::lstat(path.c_str(), &info) != 0) return io_error(path, "inspect");
+  }
+  if (!S_ISDIR(info.st_mode))
+    return make_error(ErrorCode::kFailedPrecondition, fmt::format("{}: expected a directory", path.string()));
+  if ((info.st_uid != uid || info.st_gid != gid) && ::lchown(path.c_str(), uid, gid) != 0) return io_error(path, "chown");
+  if ((info.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0) return io_error(path, "chmod");
+  return true;
+}
+
+// Creates what is missing of `path` with mode 0755 whatever the umask: the OS user that runs the
+// instance must be able to traverse the agent's directories. Existing directories are left as they are.
+Result<bool> make_traversable_directories(const fs::path& path) {
+  fs::path current;
+  for (const auto& part : path) {
+    current /= part;
+    if (::mkdir(current.c_str(), 0755) == 0) {
+      if (::chmod(current.c_str(), 0755) != 0) return io_error(current, "chmod");
+    } else if (errno != EEXIST) {
+      return io_error(current, "create directory");
+    }
+  }
+  return true;
+}
+
+Result<bool> give_to(const fs::path& path, uid_t uid, gid_t gid) {
+  if (::lchown(path.c_str(), uid, gid) != 0) return io_error(path, "chown");
+  return true;
+}
+
+std::optional<std::int64_t> read_generation(const fs::path& path) {
+  auto content = read_file(path);
+  if (!content) return std::nullopt;
+  std::istringstream stream(content.value());
+  std::int64_t generation = 0;
+  if (!(stream >> generation)) return std::nullopt;
+  return generation;
+}
+
+std::optional<model::Json> get_json(const std::string& url) {
+  auto response = http_request("GET", url, {}, {}, kStatusTimeout);
+  if (!response || response->body.empty()) return std::nullopt;
+  model::Json parsed = model::Json::parse(response->body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
+  return parsed;
+}
+
+std::string http_host(const std::string& address) {
+  if (address.empty() || address == "0.0.0.0" || address == "*") return "127.0.0.1";
+  if (address.find(':') != std::string::npos) return fmt::format("[{}]", address);
+  return address;
+}
+
+// Patroni's REST API as this agent reaches it: the address it listens on, loopback for a wildcard.
+std::string api_base_url(const config::InstanceLayout& layout) {
+  return fmt::format("http://{}:{}", http_host(layout.host_address), layout.patroni_port);
+}
+
+// True when the pid file names a live process that runs `program` (checked again by start()).
+bool pid_file_names_live_process(const fs::path& pid_file, const std::string& program) {
+  auto content = read_file(pid_file);
+  if (!content) return false;
+  std::istringstream stream(content.value());
+  long long pid = 0;
+  std::uint64_t start_time = 0;
+  if (!(stream >> pid >> start_time) || pid <= 0) return false;
+  if (!is_alive(ProcessIdentity{static_cast<pid_t>(pid), start_time})) return false;
+  auto cmdline = read_file(fmt::format("/proc/{}/cmdline", pid));
+  const std::string name = fs::path(program).filename().string();
+  return cmdline && cmdline->find(name) != std::string::npos;
+}
+
+// Stops a daemon that only its pid file knows: re-attach (never spawn), then stop. True when one ran.
+bool stop_from_pid_file(const std::string& name, const std::string& program, const fs::path& pid_file,
+                        milliseconds timeout) {
+  if (!pid_file_names_live_process(pid_file, program)) return false;
+  ProcessSpec spec;
+  spec.name = name;
+  spec.argv = {program};
+  spec.pid_file = pid_file;
+  spec.stop_timeout = timeout;
+  ProcessSupervisor supervisor(spec);
+  auto attached = supervisor.start();
+  if (!attached) {
+    spdlog::warn("{}: {}", name, attached.error().message);
+    return false;
+  }
+  if (auto stopped = supervisor.stop(); !stopped) spdlog::warn("{}: {}", name, stopped.error().message);
+  return true;
+}
+
+}  // namespace
+
+InstanceSupervisor::InstanceSupervisor(AgentSettings settings, std::string instance_key)
+    : settings_(std::move(settings)),
+      instance_key_(std::move(instance_key)),
+      instance_dir_(settings_.state_dir / "instances" / instance_key_) {
+  uid_ = ::geteuid();
+  gid_ = ::getegid();
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwnam_r(settings_.os_user.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    uid_ = entry.pw_uid;
+    gid_ = entry.pw_gid;
+  }
+}
+
+InstanceSupervisor::~InstanceSupervisor() {
+  if (restart_request_.valid()) {
+    spdlog::info("{}: waiting for the restart request in flight", instance_key_);
+    restart_request_.wait();
+  }
+}
+
+void InstanceSupervisor::report_condition(std::optional<InstanceCondition> condition) {
+  const bool changed = condition.has_value() != condition_.has_value() ||
+                       (condition && (condition->reason != condition_->reason || condition->failed != condition_->failed));
+  if (changed && condition && condition->failed) {
+    spdlog::warn("{}: {}", instance_key_, condition->reason);
+  } else if (changed && condition) {
+    spdlog::info("{}: {}", instance_key_, condition->reason);
+  } else if (changed) {
+    spdlog::info("{}: {}: resolved", instance_key_, condition_->reason);
+  }
+  condition_ = std::move(condition);
+}
+
+void InstanceSupervisor::hold(InstanceCondition condition, std::optional<AssignedPorts> ports) {
+  if (ports) ports_ = *ports;
+  report_condition(std::move(condition));
+  tick();
+}
+
+void InstanceSupervisor::tick() {
+  if (patroni_) patroni_->tick();
+  if (pgbouncer_) pgbouncer_->tick();
+}
+
+void InstanceSupervisor::reconcile(const Assignment& assignment, const ClusterSecrets& secrets) {
+  ports_ = assignment.ports;
+  InstancePlan plan = plan_instance(assignment, secrets, settings_);
+  const auto fail = [&](const Error& error) { hold(InstanceCondition{true, error.message}); };
+  if (auto prepared = prepare_directories(plan); !prepared) return fail(prepared.error());
+  if (auto tls = ensure_tls(plan); !tls) return fail(tls.error());
+  auto changed = write_files(plan);
+  if (!changed) return fail(changed.error());
+  plan_ = std::move(plan);
+  if (auto patroni = ensure_patroni(*plan_, changed.value()); !patroni) return fail(patroni.error());
+  if (auto pgbouncer = ensure_pgbouncer(*plan_, changed.value()); !pgbouncer) return fail(pgbouncer.error());
+  report_condition(std::nullopt);
+  ensure_restart_generation(assignment.restart_generation);
+}
+
+Result<bool> InstanceSupervisor::prepare_directories(const InstancePlan& plan) {
+  const auto& layout = plan.layout;
+  // The agent's own directories up to the instance; others (the OS user) must be able to traverse them.
+  if (auto made = make_traversable_directories(plan.instance_dir.parent_path()); !made) return made;
+  if (auto made = ensure_directory(plan.instance_dir, 0750, uid_, gid_); !made) return made;
+  if (auto made = ensure_directory(layout.data_dir, 0700, uid_, gid_); !made) return made;
+  if (auto made = ensure_directory(layout.config_dir, 0750, uid_, gid_); !made) return made;
+  if (auto made = ensure_directory(layout.log_dir, 0750, uid_, gid_); !made) return made;
+  const fs::path socket_dir = layout.socket_dir;
+  if (auto made = make_traversable_directories(socket_dir.parent_path()); !made) return made;
+  // In /tmp someone else could have made the parent first: it must be ours, and only ours to write.
+  struct stat parent {};
+  if (::lstat(socket_dir.parent_path().c_str(), &parent) != 0) return io_error(socket_dir.parent_path(), "inspect");
+  if (!S_ISDIR(parent.st_mode) || parent.st_uid != ::geteuid() || (parent.st_mode & 022) != 0) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{}: expected a directory owned by uid {} that only it can write",
+                                  socket_dir.parent_path().string(), ::geteuid()));
+  }
+  return ensure_directory(socket_dir, 0700, uid_, gid_);
+}
+
+Result<bool> InstanceSupervisor::ensure_tls(const InstancePlan& plan) {
+  if (!plan.cluster.ssl_enabled) return true;
+  if (auto made = ensure_directory(plan.tls_dir, 0700, uid_, gid_); !made) return made;
+  const fs::path certificate = plan.tls_dir / "server.crt";
+  const fs::path key = plan.tls_dir / "server.key";
+  if (fs::exists(certificate) && fs::exists(key)) return true;
+
+  const fs::path new_certificate = plan.tls_dir / "server.crt.new";
+  const fs::path new_key = plan.tls_dir / "server.key.new";
+  std::string names = fmt::format("DNS:{},DNS:localhost,IP:127.0.0.1", plan.layout.member_name);
+  const std::string& address = plan.layout.host_address;
+  const bool is_ip = !address.empty() && address.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos;
+  if (address != "127.0.0.1" && address != "0.0.0.0" && !address.empty())
+    names += fmt::format(",{}:{}", is_ip ? "IP" : "DNS", address);
+  auto generated = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                                "-subj", "/CN=" + plan.layout.member_name, "-addext", "subjectAltName=" + names,
+                                "-keyout", new_key.string(), "-out", new_certificate.string()});
+  if (!generated) return generated.error();
+  if (generated->exit_code != 0) {
+    return make_error(ErrorCode::kUnavailable, fmt::format("openssl req for {} failed ({}): {}", plan.layout.member_name,
+                                                           generated->exit_code, generated->standard_error));
+  }
+  for (const auto& [path, mode] : {std::pair{new_key, 0600}, std::pair{new_certificate, 0644}}) {
+    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) return io_error(path, "chmod");
+    if (auto given = give_to(path, uid_, gid_); !given) return given;
+  }
+  // The key first: a certificate without its key would be taken as complete.
+  if (::rename(new_key.c_str(), key.c_str()) != 0) return io_error(key, "rename into place");
+  if (::rename(new_certificate.c_str(), certificate.c_str()) != 0) return io_error(certificate, "rename into place");
+  spdlog::info("{}: made a self-signed TLS certificate in {}", instance_key_, plan.tls_dir.string());
+  return true;
+}
+
+Result<std::set<InstanceFile>> InstanceSupervisor::write_files(const InstancePlan& plan) {
+  std::set<InstanceFile> changed;
+  for (const auto& [which, file] : plan.files) {
+    auto current = read_file(file.path);
+    if (current && current.value() == file.content) continue;
+    if (auto written = write_file_atomically(file.path, file.content, file.permissions); !written) return written.error();
+    if (auto given = give_to(file.path, uid_, gid_); !given) return given.error();
+    spdlog::info("{}: wrote {}", instance_key_, file.path.string());
+    changed.insert(which);
+  }
+  return changed;
+}
+
+std::string InstanceSupervisor::patroni_url(std::string_view path) const { return patroni_api_ + std::string(path); }
+
+Result<bool> InstanceSupervisor::ensure_patroni(const InstancePlan& plan, const std::set<InstanceFile>& changed) {
+  const bool config_changed = changed.count(InstanceFile::kPatroniYaml) > 0 || changed.count(InstanceFile::kPostgresqlConf) > 0;
+  const fs::path config_dir = plan.layout.config_dir;
+  ProcessSpec spec;
+  spec.name = fmt::format("patroni {}", instance_key_);
+  spec.argv = {settings_.patroni_program, (config_dir / "patroni.yaml").string()};
+  spec.environment = plan.patroni_environment;
+  if (::geteuid() == 0) spec.run_as_user = settings_.os_user;
+  spec.working_directory = config_dir;
+  spec.log_file = fs::path(plan.layout.log_dir) / "patroni.log";
+  spec.pid_file = config_dir / kPatroniPidFile;
+  spec.stop_timeout = kPatroniStopTimeout;
+
+  if (patroni_ && patroni_->spec().environment != spec.environment && !secrets_warned_) {
+    secrets_warned_ = true;
+    // Passwords reach Patroni only through its environment, at start; restarting Patroni would
+    // restart Postgres, so that is left to an explicit restartGeneration.
+    spdlog::warn("{}: the cluster's secrets changed; Patroni keeps the old ones until it is restarted", instance_key_);
+  }
+  if (!patroni_) {
+    auto supervisor = std::make_unique<ProcessSupervisor>(spec);
+    auto started = supervisor->start();
+    if (!started) return started.error();
+    patroni_ = std::move(supervisor);
+    patroni_api_ = api_base_url(plan.layout);
+    // A Patroni that ran before this agent started may have an older configuration.
+    if (started.value() == StartOutcome::kReattached && config_changed) reload_pending_ = true;
+  } else {
+    patroni_->tick();
+    if (config_changed) reload_pending_ = true;
+  }
+
+  if (reload_pending_ && patroni_->status().state == ProcessState::kRunning) {
+    auto reloaded = http_request("POST", patroni_url("/reload"), {}, {}, kReloadTimeout);
+    if (reloaded && reloaded->status / 100 == 2) {
+      spdlog::info("{}: Patroni reloads its configuration", instance_key_);
+      reload_pending_ = false;
+      patroni_api_ = api_base_url(plan.layout);  // where the REST API listens once reloaded
+    } else {
+      spdlog::debug("{}: POST /reload not accepted yet: {}", instance_key_,
+                    reloaded ? fmt::format("HTTP {} {}", reloaded->status, reloaded->body) : reloaded.error().message);
+    }
+  }
+  return true;
+}
+
+Result<bool> InstanceSupervisor::ensure_pgbouncer(const InstancePlan& plan, const std::set<InstanceFile>& changed) {
+  const fs::path config_dir = plan.layout.config_dir;
+  const fs::path pid_file = config_dir / kPgbouncerPidFile;
+  if (!plan.pooling) {
+    if (pgbouncer_) {
+      if (auto stopped = pgbouncer_->stop(); !stopped) return stopped.error();
+      pgbouncer_.reset();
+    }
+    stop_from_pid_file(fmt::format("pgbouncer {}", instance_key_), settings_.pgbouncer_program, pid_file,
+                       kPgbouncerStopTimeout);
+    return true;
+  }
+  const bool config_changed = changed.count(InstanceFile::kPgbouncerIni) > 0 || changed.count(InstanceFile::kPgbouncerAuth) > 0;
+  // PgBouncer refuses to start while its own pid file names a live process, and after a reboot that
+  // pid may belong to anything. When ours is not running, that file is stale by definition.
+  const fs::path own_pid_file = fs::path(plan.layout.socket_dir) / "pgbouncer.pid";
+  const bool will_spawn = pgbouncer_ ? pgbouncer_->status().state == ProcessState::kBackoff
+                                     : !pid_file_names_live_process(pid_file, settings_.pgbouncer_program);
+  if (will_spawn) {
+    std::error_code ignored;
+    fs::remove(own_pid_file, ignored);
+  }
+  if (!pgbouncer_) {
+    ProcessSpec spec;
+    spec.name = fmt::format("pgbouncer {}", instance_key_);
+    // Not -d: ProcessSupervisor already detaches it and must know its pid. -q: it logs to its
+    // logfile; stderr would only repeat every line.
+    spec.argv = {settings_.pgbouncer_program, "-q", (config_dir / "pgbouncer.ini").string()};
+    spec.environment = plan.pgbouncer_environment;
+    if (::geteuid() == 0) spec.run_as_user = settings_.os_user;
+    spec.working_directory = config_dir;
+    spec.log_file = fs::path(plan.layout.log_dir) / "pgbouncer.stderr.log";
+    spec.pid_file = pid_file;
+    spec.stop_timeout = kPgbouncerStopTimeout;
+    auto supervisor = std::make_unique<ProcessSupervisor>(spec);
+    auto started = supervisor->start();
+    if (!started) return started.error();
+    pgbouncer_ = std::move(supervisor);
+    if (started.value() != StartOutcome::kReattached || !config_changed) return true;
+  } else {
+    pgbouncer_->tick();
+    if (!config_changed) return true;
+  }
+  // PgBouncer re-reads pgbouncer.ini and the auth file on SIGHUP, keeping its clients.
+  if (pgbouncer_->status().state == ProcessState::kRunning) {
+    if (auto signalled = pgbouncer_->send_signal(SIGHUP); !signalled) return signalled.error();
+    spdlog::info("{}: PgBouncer reloads its configuration", instance_key_);
+  }
+  return true;
+}
+
+void InstanceSupervisor::ensure_restart_generation(std::int64_t generation) {
+  const fs::path state_file = fs::path(plan_->layout.config_dir) / kRestartGenerationFile;
+  if (restart_request_.valid()) {
+    if (restart_request_.wait_for(milliseconds(0)) != std::future_status::ready) return;
+    auto response = restart_request_.get();
+    if (response && response->status / 100 == 2) {
+      spdlog::info("{}: restarted for restartGeneration {}", instance_key_, requested_generation_);
+      if (auto written = write_file_atomically(state_file, fmt::format("{}\n", requested_generation_)); !written)
+        spdlog::warn("{}: {}", instance_key_, written.error().message);
+    } else {
+      spdlog::warn("{}: restart for restartGeneration {} failed: {}; retrying in {} s", instance_key_,
+                   requested_generation_,
+                   response ? fmt::format("HTTP {} {}", response->status, response->body) : response.error().message,
+                   kRestartRetry.count());
+      next_restart_attempt_ = SteadyClock::now() + kRestartRetry;
+    }
+    return;
+  }
+  const auto applied = read_generation(state_file);
+  if (!applied) {
+    // A new instance starts with what is asked; nothing to restart.
+    if (auto written = write_file_atomically(state_file, fmt::format("{}\n", generation)); !written)
+      spdlog::warn("{}: {}", instance_key_, written.error().message);
+    return;
+  }
+  if (*applied == generation || SteadyClock::now() < next_restart_attempt_) return;
+  if (!patroni_ || patroni_->status().state != ProcessState::kRunning) return;
+  requested_generation_ = generation;
+  spdlog::info("{}: restartGeneration {} -> {}: asking Patroni to restart Postgres", instance_key_, *applied, generation);
+  restart_request_ = std::async(std::launch::async, [url = patroni_url("/restart")] {
+    return http_request("POST", url, "{}", {{"Content-Type", "application/json"}}, kRestartTimeout);
+  });
+}
+
+void InstanceSupervisor::stop() {
+  const fs::path config_dir = instance_dir_ / "config";
+  bool stopped_any = false;
+  for (auto* supervisor : {&pgbouncer_, &patroni_}) {
+    if (!*supervisor) continue;
+    stopped_any = stopped_any || (*supervisor)->status().state != ProcessState::kStopped;
+    if (auto stopped = (*supervisor)->stop(); !stopped) spdlog::warn("{}: {}", instance_key_, stopped.error().message);
+    supervisor->reset();
+  }
+  // Daemons from before this agent started (or that it could not re-attach to yet).
+  stopped_any |= stop_from_pid_file(fmt::format("pgbouncer {}", instance_key_), settings_.pgbouncer_program,
+                                    config_dir / kPgbouncerPidFile, kPgbouncerStopTimeout);
+  stopped_any |= stop_from_pid_file(fmt::format("patroni {}", instance_key_), settings_.patroni_program,
+                                    config_dir / kPatroniPidFile, kPatroniStopTimeout);
+  reload_pending_ = false;
+  if (stopped_any) {
+    spdlog::info("{}: stopped; its data stays in {}", instance_key_, (instance_dir_ / "data").string());
+  }
+}
+
+ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStatusCache& leaders) const {
+  ReportInput input;
+  const auto slash = instance_key_.rfind('/');
+  input.member = instance_key_.substr(slash + 1);
+  input.host = host_name;
+  input.now = std::chrono::system_clock::now();
+  input.condition = condition_;
+  input.ports = ports_;
+  if (plan_) input.pooling = plan_->pooling;
+  if (patroni_) input.patroni_process = patroni_->status();
+  if (pgbouncer_) input.pgbouncer_process = pgbouncer_->status();
+  if (!plan_ || !patroni_ || patroni_->status().state != ProcessState::kRunning) return input;
+
+  input.patroni = get_json(patroni_url("/patroni"));
+  if (!input.patroni) return input;
+  const std::string role = input.patroni->value("role", "");
+  if (role == "master" || role == "primary") return input;
+  input.cluster = get_json(patroni_url("/cluster"));
+  if (!input.cluster) return input;
+  if (auto leader = leader_api_url(*input.cluster)) {
+    const std::string url = *leader + (leader->ends_with("/patroni") ? "" : "/patroni");
+    auto cached = leaders.find(url);
+    if (cached == leaders.end()) cached = leaders.emplace(url, get_json(url)).first;
+    input.leader = cached->second;
+  }
+  return input;
+}
+
+}  // namespace pgstack::agent

@@ -1,0 +1,88 @@
+// One instance on this host: lays out its directories, writes its files, and keeps Patroni (which
+// runs Postgres) and PgBouncer running through ProcessSupervisor. A reconcile is a short list of
+// steps; a step that cannot go on stops it with a condition the report shows.
+//
+// Changes reach the running instance without restarting Postgres: rewritten patroni.yaml or
+// postgresql.conf -> POST /reload to Patroni; pgbouncer.ini or its auth file -> SIGHUP to PgBouncer.
+// Only a new restartGeneration restarts Postgres (POST /restart). The last generation applied is kept
+// in config/restart-generation, so an agent that restarts neither repeats a restart nor misses one.
+//
+// Thread-safety: none; the agent loop calls everything.
+#pragma once
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "agent/assignment.h"
+#include "agent/instance_plan.h"
+#include "agent/instance_report.h"
+#include "agent/process_supervisor.h"
+#include "common/http_client.h"
+
+namespace pgstack::agent {
+
+// GET <leader api_url>/patroni answers, shared by the members of a cluster within one report round.
+using LeaderStatusCache = std::map<std::string, std::optional<model::Json>>;
+
+class InstanceSupervisor {
+ public:
+  // instance_key: "<ns>/<cluster>/<member>".
+  InstanceSupervisor(AgentSettings settings, std::string instance_key);
+  // Leaves Patroni and PgBouncer running: the data path must not depend on the agent.
+  ~InstanceSupervisor();
+  InstanceSupervisor(const InstanceSupervisor&) = delete;
+  InstanceSupervisor& operator=(const InstanceSupervisor&) = delete;
+
+  // Brings the instance to what the assignment asks for.
+  void reconcile(const Assignment& assignment, const ClusterSecrets& secrets);
+  // The assignment or its secrets cannot be used now: report why (with the assigned ports when
+  // known), keep whatever runs.
+  void hold(InstanceCondition condition, std::optional<AssignedPorts> ports = std::nullopt);
+  // etcd cannot be read: keep supervising what runs, as it was last configured.
+  void tick();
+  // Stops Patroni (and so Postgres) and PgBouncer, also when only their pid files know them (after an
+  // agent restart). Never touches the data directory.
+  void stop();
+
+  // Asks Patroni (and the leader, for replicas) how the instance is doing.
+  ReportInput observe(const std::string& host_name, LeaderStatusCache& leaders) const;
+
+  const std::string& instance_key() const { return instance_key_; }
+
+ private:
+  Result<bool> prepare_directories(const InstancePlan& plan);
+  Result<bool> ensure_tls(const InstancePlan& plan);
+  Result<std::set<InstanceFile>> write_files(const InstancePlan& plan);
+  Result<bool> ensure_patroni(const InstancePlan& plan, const std::set<InstanceFile>& changed);
+  Result<bool> ensure_pgbouncer(const InstancePlan& plan, const std::set<InstanceFile>& changed);
+  void ensure_restart_generation(std::int64_t generation);
+  void report_condition(std::optional<InstanceCondition> condition);
+  std::string patroni_url(std::string_view path) const;
+
+  const AgentSettings settings_;
+  const std::string instance_key_;
+  const std::filesystem::path instance_dir_;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+
+  std::optional<InstancePlan> plan_;
+  std::unique_ptr<ProcessSupervisor> patroni_;
+  std::unique_ptr<ProcessSupervisor> pgbouncer_;
+  std::string patroni_api_;  // "http://host:port" of the running Patroni: its port may be about to change
+  bool reload_pending_ = false;
+  bool secrets_warned_ = false;
+  std::optional<InstanceCondition> condition_;
+  AssignedPorts ports_;  // as last assigned
+
+  // A POST /restart in flight (it returns once Postgres is back, which may take a while).
+  std::future<Result<HttpResponse>> restart_request_;
+  std::int64_t requested_generation_ = 0;
+  std::chrono::steady_clock::time_point next_restart_attempt_{};
+};
+
+}  // namespace pgstack::agent

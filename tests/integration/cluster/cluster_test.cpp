@@ -1,0 +1,415 @@
+// End-to-end behaviour of an HA cluster (issue "HA clusters from one command"), against a real etcd,
+// controller, agent, Patroni, Postgres and PgBouncer. The tests run in order in one process and share
+// one runtime and the `demo` cluster, as a user's session would.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "support/pgstack_runtime.h"
+
+namespace pgstack::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+PgstackRuntime* runtime = nullptr;
+
+class Runtime : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto started = PgstackRuntime::start({PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY});
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    runtime_ = std::move(started).value();
+    runtime = runtime_.get();
+  }
+  void TearDown() override {
+    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
+      std::cerr << "---- controller log ----\n" << runtime_->controller_log() << "\n---- agent log ----\n"
+                << runtime_->agent_log() << "\n";
+    }
+    runtime = nullptr;
+    runtime_.reset();
+  }
+
+ private:
+  std::unique_ptr<PgstackRuntime> runtime_;
+};
+
+json status_of(const std::string& cluster) {
+  auto status = runtime->api_json("GET", "sgclusters/" + cluster + "/status");
+  return status.ok() ? status.value() : json::object();
+}
+
+bool condition_is(const json& status, const std::string& type, const std::string& value) {
+  for (const auto& condition : status.value("conditions", json::array())) {
+    if (condition.value("type", "") == type) return condition.value("status", "") == value;
+  }
+  return false;
+}
+
+std::string primary_of(const std::string& cluster) {
+  const json status = status_of(cluster);
+  return status.value("primary", json()).is_string() ? status["primary"].get<std::string>() : "";
+}
+
+json member_of(const json& status, const std::string& name) {
+  for (const auto& member : status.value("members", json::array())) {
+    if (member.value("name", "") == name) return member;
+  }
+  return json::object();
+}
+
+bool wait_ready(const std::string& cluster, std::size_t members, std::chrono::seconds timeout = 180s) {
+  return wait_until(
+      [&] {
+        const json status = status_of(cluster);
+        return condition_is(status, "Ready", "True") && status.value("members", json::array()).size() == members;
+      },
+      timeout, 500ms);
+}
+
+struct Application {
+  std::string user;
+  std::string password;
+  std::string database;
+};
+
+Application application_of(const std::string& cluster) {
+  auto credentials = runtime->api_json("GET", "sgclusters/" + cluster + "/credentials");
+  EXPECT_TRUE(credentials.ok());
+  const json app = credentials.ok() ? credentials.value().value("application", json::object()) : json::object();
+  return {app.value("username", ""), app.value("password", ""), app.value("database", "")};
+}
+
+// libpq multi-host URI: target_session_attrs=read-write finds the primary wherever it is.
+std::string uri(const std::string& cluster, const std::string& endpoints_key, const std::string& attrs) {
+  const json status = status_of(cluster);
+  std::vector<std::string> hosts;
+  for (const auto& endpoint : status["endpoints"][endpoints_key]) hosts.push_back(endpoint.get<std::string>());
+  const Application app = application_of(cluster);
+  return fmt::format("postgresql://{}@{}/{}?target_session_attrs={}", app.user, fmt::join(hosts, ","), app.database, attrs);
+}
+
+std::string member_uri(const std::string& cluster, const std::string& member) {
+  const json status = status_of(cluster);
+  const Application app = application_of(cluster);
+  return fmt::format("postgresql://{}@{}/{}", app.user,
+                     member_of(status, member)["endpoints"]["postgres"].get<std::string>(), app.database);
+}
+
+Result<std::string> sql(const std::string& cluster, const std::string& connection_uri, const std::string& statement) {
+  auto out = run_psql(connection_uri, application_of(cluster).password, statement);
+  if (!out.ok()) return out.error();
+  if (out->exit_code != 0) return make_error(ErrorCode::kUnavailable, out->standard_error);
+  std::string text = out->standard_output;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+std::string read_write(const std::string& cluster) { return uri(cluster, "readWrite", "read-write"); }
+
+const char* kDemo = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"demo"},
+  "spec":{"instances":3,"postgres":{"version":"latest"},"pods":{"persistentVolume":{"size":"5Gi"}}}})";
+
+// The postmaster and Patroni of a member, from the pid files under the agent's state directory.
+std::vector<pid_t> member_pids(const std::string& cluster, const std::string& member) {
+  std::vector<pid_t> pids;
+  const auto dir = runtime->agent_state_dir() / "instances" / "default" / cluster / member;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, error);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    const std::string name = it->path().filename().string();
+    if (name != "postmaster.pid" && name.find("patroni") == std::string::npos) continue;
+    if (it->path().extension() != ".pid") continue;
+    std::ifstream file(it->path());
+    long pid = 0;
+    if (file >> pid && pid > 1) pids.push_back(static_cast<pid_t>(pid));
+  }
+  return pids;
+}
+
+std::string cluster_with(int instances, const std::string& extra_spec = "") {
+  auto current = runtime->api_json("GET", "sgclusters/demo");
+  json document = current.ok() ? current.value() : json::parse(kDemo);
+  document.erase("status");
+  document["spec"]["instances"] = instances;
+  if (!extra_spec.empty()) document["spec"].merge_patch(json::parse(extra_spec));
+  return document.dump();
+}
+
+TEST(HaCluster, CreateBringsDemoToReadyWithStreamingReplicas) {
+  auto created = runtime->api("POST", "sgclusters", kDemo);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  ASSERT_EQ(created->status, 201) << created->body;
+  ASSERT_TRUE(wait_ready("demo", 3)) << status_of("demo").dump(2);
+  // Idle replicas catch up to zero lag.
+  EXPECT_TRUE(wait_until(
+      [] {
+        for (const auto& member : status_of("demo")["members"]) {
+          if (member.value("lagBytes", json(-1)) != json(0)) return false;
+        }
+        return true;
+      },
+      60s))
+      << status_of("demo").dump(2);
+  const json status = status_of("demo");
+  int primaries = 0, streaming = 0;
+  for (const auto& member : status["members"]) {
+    if (member["role"] == "primary") ++primaries;
+    if (member["role"] != "primary" && member["state"] == "streaming") ++streaming;
+  }
+  EXPECT_EQ(primaries, 1);
+  EXPECT_EQ(streaming, 2);
+}
+
+TEST(HaCluster, RowsWrittenThroughTheConnectionStringReachBothReplicas) {
+  auto created = sql("demo", read_write("demo"),
+                     "CREATE TABLE items (id int PRIMARY KEY, note text); "
+                     "INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 100) g;");
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  const json status = status_of("demo");
+  for (const auto& member : status["members"]) {
+    if (member["role"] == "primary") continue;
+    const std::string name = member["name"];
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto count = sql("demo", member_uri("demo", name), "SELECT count(*) FROM items");
+          return count.ok() && count.value() == "100";
+        },
+        30s))
+        << name;
+  }
+}
+
+TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
+  const std::string before = primary_of("demo");
+  ASSERT_FALSE(before.empty());
+  ASSERT_TRUE(sql("demo", read_write("demo"), "INSERT INTO items SELECT g, 'more' FROM generate_series(101, 200) g").ok());
+  auto switched = runtime->api_json("POST", "sgclusters/demo/switchover", "");
+  ASSERT_TRUE(switched.ok()) << switched.error().message;
+  ASSERT_TRUE(switched->contains("to")) << switched->dump();
+  const std::string after = (*switched)["to"];
+  EXPECT_EQ((*switched)["from"], before);
+  EXPECT_NE(after, before);
+  EXPECT_TRUE(wait_until([&] { return primary_of("demo") == after; }, 30s));
+  auto count = sql("demo", read_write("demo"), "SELECT count(*) FROM items");
+  ASSERT_TRUE(count.ok()) << count.error().message;
+  EXPECT_EQ(count.value(), "200");
+  EXPECT_TRUE(wait_ready("demo", 3, 120s)) << status_of("demo").dump(2);
+  EXPECT_EQ(member_of(status_of("demo"), before)["role"] != "primary", true);
+}
+
+TEST(HaCluster, KillingThePrimaryPromotesAReplicaAndTheOldOneRejoins) {
+  const std::string old_primary = primary_of("demo");
+  ASSERT_FALSE(old_primary.empty());
+  const auto pids = member_pids("demo", old_primary);
+  ASSERT_GE(pids.size(), 2u) << "expected the postmaster and Patroni pid files of " << old_primary;
+  for (pid_t pid : pids) ::kill(pid, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const std::string now = primary_of("demo");
+        return !now.empty() && now != old_primary &&
+               sql("demo", read_write("demo"), "INSERT INTO items VALUES (1000, 'after failover')").ok();
+      },
+      90s))
+      << status_of("demo").dump(2);
+  std::cerr << "failover: first write on the new primary "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
+            << " ms after kill -9\n";
+  // The agent restarts Patroni; Patroni rewinds the old primary and it follows the new one.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const json member = member_of(status_of("demo"), old_primary);
+        return member.value("role", "") != "primary" && member.value("state", "") == "streaming";
+      },
+      180s))
+      << status_of("demo").dump(2);
+  auto count = sql("demo", read_write("demo"), "SELECT count(*) FROM items");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count.value(), "201");
+}
+
+TEST(HaCluster, ScalingDownAndUpLeavesThePrimaryAlone) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  const std::string primary = primary_of("demo");
+  auto down = runtime->api("PUT", "sgclusters/demo", cluster_with(2));
+  ASSERT_TRUE(down.ok());
+  ASSERT_EQ(down->status, 200) << down->body;
+  EXPECT_TRUE(wait_ready("demo", 2, 120s)) << status_of("demo").dump(2);
+  EXPECT_EQ(primary_of("demo"), primary);
+  auto up = runtime->api("PUT", "sgclusters/demo", cluster_with(3));
+  ASSERT_TRUE(up.ok());
+  ASSERT_EQ(up->status, 200) << up->body;
+  EXPECT_TRUE(wait_ready("demo", 3, 180s)) << status_of("demo").dump(2);
+  EXPECT_EQ(primary_of("demo"), primary);
+}
+
+TEST(HaCluster, ParameterChangesReloadAndRestartOnlyWhenNeeded) {
+  auto changed = runtime->api("PUT", "sgclusters/demo",
+                              cluster_with(3, R"({"configurations":{"postgres":{"postgresql.conf":{"work_mem":"64MB"}}}})"));
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->status, 200) << changed->body;
+  EXPECT_TRUE(wait_until(
+      [] {
+        auto value = sql("demo", read_write("demo"), "SHOW work_mem");
+        return value.ok() && value.value() == "64MB";
+      },
+      60s));
+  EXPECT_FALSE(condition_is(status_of("demo"), "PendingRestart", "True"));
+
+  changed = runtime->api("PUT", "sgclusters/demo",
+                         cluster_with(3, R"({"configurations":{"postgres":{"postgresql.conf":{"work_mem":"64MB","shared_buffers":"256MB"}}}})"));
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->status, 200) << changed->body;
+  EXPECT_TRUE(wait_until([] { return condition_is(status_of("demo"), "PendingRestart", "True"); }, 60s))
+      << status_of("demo").dump(2);
+
+  auto restart = runtime->api("POST", "sgclusters/demo/restart");
+  ASSERT_TRUE(restart.ok());
+  ASSERT_EQ(restart->status, 202) << restart->body;
+  EXPECT_TRUE(wait_until(
+      [] {
+        const json status = status_of("demo");
+        return status.value("restart", json::object()).value("phase", "") == "Completed";
+      },
+      240s))
+      << status_of("demo").dump(2);
+  EXPECT_TRUE(wait_until([] { return condition_is(status_of("demo"), "PendingRestart", "False"); }, 60s));
+  auto value = sql("demo", read_write("demo"), "SHOW shared_buffers");
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(value.value(), "256MB");
+}
+
+TEST(HaCluster, BadInputIsRejectedAndChangesNothing) {
+  auto bad = runtime->api("POST", "sgclusters",
+                          R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"bad"},
+                              "spec":{"instances":"three","postgres":{"version":"15"},"pods":{"persistentVolume":{"size":"5Gi"}}}})");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 422);
+  EXPECT_NE(bad->body.find(R"(spec.instances: expected an integer >= 1, got \"three\")"), std::string::npos) << bad->body;
+  auto missing = runtime->api("GET", "sgclusters/bad");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+
+  auto no_profile = runtime->api("POST", "sgclusters",
+                                 R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"other"},
+                                     "spec":{"instances":1,"sgInstanceProfile":"huge","postgres":{"version":"15"},
+                                     "pods":{"persistentVolume":{"size":"5Gi"}}}})");
+  ASSERT_TRUE(no_profile.ok());
+  EXPECT_EQ(no_profile->status, 422);
+  EXPECT_NE(no_profile->body.find("SGInstanceProfile/huge does not exist in namespace default"), std::string::npos)
+      << no_profile->body;
+
+  auto gone = runtime->api("DELETE", "sgclusters/nothing-here");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 404);
+  EXPECT_NE(gone->body.find(R"(SGCluster \"nothing-here\" not found in namespace \"default\")"), std::string::npos)
+      << gone->body;
+
+  auto stale = runtime->api("PUT", "sgclusters/demo", [] {
+    json document = json::parse(cluster_with(3));
+    document["metadata"]["resourceVersion"] = "1";
+    return document.dump();
+  }());
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->status, 409) << stale->body;
+}
+
+TEST(HaCluster, TheDataPathDoesNotNeedTheController) {
+  // The URI comes from the API, so it is built before the controller goes away.
+  const std::string connection = read_write("demo");
+  const Application app = application_of("demo");
+  ASSERT_TRUE(runtime->stop_controller().ok());
+  auto insert = run_psql(connection, app.password, "INSERT INTO items VALUES (2001, 'controller down')");
+  ASSERT_TRUE(insert.ok());
+  EXPECT_EQ(insert->exit_code, 0) << insert->standard_error;
+  ASSERT_TRUE(runtime->start_controller().ok());
+}
+
+TEST(HaCluster, AgentRestartReattachesWithoutRestartingPostgres) {
+  const std::string primary = primary_of("demo");
+  auto before = sql("demo", read_write("demo"), "SELECT pg_postmaster_start_time()");
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(runtime->kill_agent().ok());
+  ASSERT_TRUE(runtime->start_agent().ok());
+  EXPECT_TRUE(wait_ready("demo", 3, 60s));
+  auto after = sql("demo", read_write("demo"), "SELECT pg_postmaster_start_time()");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after.value(), before.value());
+  EXPECT_EQ(primary_of("demo"), primary);
+}
+
+TEST(HaCluster, ShortEtcdOutageDoesNotDemoteThePrimary) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  const std::string primary = primary_of("demo");
+  const std::string connection = read_write("demo");
+  const std::string password = application_of("demo").password;
+  auto& etcd = const_cast<EtcdServer&>(runtime->etcd());
+  ASSERT_TRUE(etcd.stop().ok());
+  // Less than Patroni's ttl (20 s): the leader key cannot expire, and failsafe mode keeps the primary.
+  std::this_thread::sleep_for(12s);
+  auto during = run_psql(connection, password, "INSERT INTO items VALUES (3000, 'etcd down')");
+  ASSERT_TRUE(etcd.restart().ok());
+  ASSERT_TRUE(during.ok());
+  EXPECT_EQ(during->exit_code, 0) << during->standard_error;
+  EXPECT_TRUE(wait_ready("demo", 3, 60s));
+  EXPECT_EQ(primary_of("demo"), primary);
+}
+
+TEST(HaCluster, SyncModeLosesNoAcknowledgedWriteOnFailover) {
+  auto created = runtime->api("POST", "sgclusters",
+                              R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"syncdemo"},
+                                  "spec":{"instances":2,"postgres":{"version":"latest"},
+                                  "replication":{"mode":"sync"},"pods":{"persistentVolume":{"size":"5Gi"}}}})");
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->status, 201) << created->body;
+  ASSERT_TRUE(wait_ready("syncdemo", 2)) << status_of("syncdemo").dump(2);
+  const std::string connection = read_write("syncdemo");
+  const std::string password = application_of("syncdemo").password;
+  ASSERT_TRUE(run_psql(connection, password, "CREATE TABLE acked (id int PRIMARY KEY)").ok());
+  // Every INSERT is its own transaction: a zero exit means the commit was acknowledged.
+  int acknowledged = 0;
+  for (int i = 1; i <= 200; ++i) {
+    auto out = run_psql(connection, password, fmt::format("INSERT INTO acked VALUES ({})", i));
+    if (out.ok() && out->exit_code == 0) acknowledged = i;
+  }
+  ASSERT_EQ(acknowledged, 200);
+  const std::string old_primary = primary_of("syncdemo");
+  for (pid_t pid : member_pids("syncdemo", old_primary)) ::kill(pid, SIGKILL);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const std::string now = primary_of("syncdemo");
+        return !now.empty() && now != old_primary;
+      },
+      90s));
+  std::string count;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto out = run_psql(connection, password, "SELECT count(*) FROM acked");
+        if (!out.ok() || out->exit_code != 0) return false;
+        count = out->standard_output;
+        return true;
+      },
+      60s));
+  EXPECT_EQ(std::stoi(count.empty() ? "0" : count), acknowledged);
+  auto deleted = runtime->api("DELETE", "sgclusters/syncdemo");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->status, 200);
+}
+
+}  // namespace
+}  // namespace pgstack::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new pgstack::testing::Runtime);
+  return RUN_ALL_TESTS();
+}

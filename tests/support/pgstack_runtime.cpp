@@ -1,0 +1,177 @@
+#include "support/pgstack_runtime.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/files.h"
+
+namespace pgstack::testing {
+namespace {
+
+std::string tail_of(const std::filesystem::path& path, std::size_t bytes = 6000) {
+  auto content = read_file(path);
+  if (!content.ok()) return "(no log)";
+  const std::string& text = content.value();
+  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
+}
+
+// Every daemon a test may leave behind has a pid file under the state directory: the agent's
+// supervisor files ("<pid>\n<start time>") and Postgres' postmaster.pid (pid on the first line).
+void kill_pid_files_under(const std::filesystem::path& root) {
+  std::error_code error;
+  if (!std::filesystem::exists(root, error)) return;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, error);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    const auto& path = it->path();
+    if (!it->is_regular_file(error) || path.extension() != ".pid") continue;
+    std::ifstream file(path);
+    long pid = 0;
+    if (file >> pid && pid > 1) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  }
+}
+
+}  // namespace
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+Result<CommandOutput> run_psql(const std::string& uri, const std::string& password, const std::string& sql) {
+  return run_command({"psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", sql},
+                     {.extra_environment = {{"PGPASSWORD", password}, {"PGCONNECT_TIMEOUT", "5"}}});
+}
+
+Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinaries& binaries) {
+  std::unique_ptr<PgstackRuntime> runtime(new PgstackRuntime());
+  runtime->binaries_ = binaries;
+  char pattern[] = "/tmp/pgstack-e2e-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) return make_error(ErrorCode::kUnavailable, "mkdtemp failed");
+  runtime->directory_ = pattern;
+  // The agent's children run as postgres when we are root: they must be able to enter the tree.
+  std::filesystem::permissions(runtime->directory_, std::filesystem::perms(0755));
+  runtime->agent_state_dir_ = runtime->directory_ / "agent";
+  std::filesystem::create_directories(runtime->agent_state_dir_);
+  std::filesystem::create_directories(runtime->directory_ / "logs");
+  auto etcd = EtcdServer::start();
+  if (!etcd.ok()) return etcd.error();
+  runtime->etcd_ = std::move(etcd).value();
+  runtime->api_port_ = free_tcp_port();
+  runtime->api_url_ = fmt::format("http://127.0.0.1:{}", runtime->api_port_);
+  if (auto started = runtime->start_controller(); !started.ok()) return started.error();
+  if (auto started = runtime->start_agent(); !started.ok()) return started.error();
+  return runtime;
+}
+
+PgstackRuntime::~PgstackRuntime() { stop_everything(); }
+
+void PgstackRuntime::stop_everything() {
+  if (agent_) (void)agent_->stop();
+  if (controller_) (void)controller_->stop();
+  kill_pid_files_under(agent_state_dir_);
+  // Postgres backends notice their postmaster died and exit; give them a moment before removing files.
+  wait_until([] { return false; }, std::chrono::milliseconds(500));
+  etcd_.reset();
+  std::error_code ignored;
+  if (!directory_.empty() && std::getenv("PGSTACK_KEEP_TEST_DIR") == nullptr) std::filesystem::remove_all(directory_, ignored);
+}
+
+agent::ProcessSpec PgstackRuntime::controller_spec() const {
+  agent::ProcessSpec spec;
+  spec.name = "pgstack-controller";
+  spec.argv = {binaries_.controller, "--listen", fmt::format("127.0.0.1:{}", api_port_), "--etcd", etcd_->endpoint()};
+  spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
+  if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
+  spec.log_file = directory_ / "logs" / "controller.log";
+  spec.pid_file = directory_ / "controller.pid";
+  spec.stop_timeout = std::chrono::seconds(10);
+  return spec;
+}
+
+agent::ProcessSpec PgstackRuntime::agent_spec() const {
+  agent::ProcessSpec spec;
+  spec.name = "pgstack-agent";
+  spec.argv = {binaries_.agent,     "--etcd",       etcd_->endpoint(), "--state-dir", agent_state_dir_.string(),
+               "--host-name",       "e2e-host",     "--address",       "127.0.0.1"};
+  spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
+  if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
+  spec.log_file = directory_ / "logs" / "agent.log";
+  spec.pid_file = directory_ / "agent.pid";
+  spec.stop_timeout = std::chrono::seconds(10);
+  return spec;
+}
+
+Result<bool> PgstackRuntime::start_controller() {
+  controller_ = std::make_unique<agent::ProcessSupervisor>(controller_spec());
+  if (auto started = controller_->start(); !started.ok()) return started.error();
+  const bool healthy = wait_until(
+      [this] {
+        auto response = http_request("GET", api_url_ + "/healthz", "", {}, std::chrono::seconds(2));
+        return response.ok() && response->status == 200;
+      },
+      std::chrono::seconds(30));
+  if (!healthy)
+    return make_error(ErrorCode::kUnavailable, "pgstack-controller did not become healthy:\n" + controller_log());
+  return true;
+}
+
+Result<bool> PgstackRuntime::stop_controller() {
+  if (!controller_) return true;
+  auto stopped = controller_->stop();
+  controller_.reset();
+  return stopped;
+}
+
+Result<bool> PgstackRuntime::start_agent() {
+  agent_ = std::make_unique<agent::ProcessSupervisor>(agent_spec());
+  auto started = agent_->start();
+  if (!started.ok()) return started.error();
+  return true;
+}
+
+Result<bool> PgstackRuntime::kill_agent() {
+  if (!agent_) return true;
+  const pid_t pid = agent_->status().pid;
+  if (pid > 0) ::kill(pid, SIGKILL);
+  const bool gone = wait_until([this] { return !agent_->is_running(); }, std::chrono::seconds(10));
+  agent_.reset();
+  if (!gone) return make_error(ErrorCode::kInternal, "the agent survived SIGKILL");
+  return true;
+}
+
+Result<HttpResponse> PgstackRuntime::api(const std::string& method, const std::string& path, const std::string& body) const {
+  const std::string full = path.rfind('/', 0) == 0 ? path : "/apis/stackgres.io/v1/namespaces/default/" + path;
+  return http_request(method, api_url_ + full, body, {{"Content-Type", "application/json"}}, std::chrono::seconds(90));
+}
+
+Result<nlohmann::json> PgstackRuntime::api_json(const std::string& method, const std::string& path,
+                                                const std::string& body) const {
+  auto response = api(method, path, body);
+  if (!response.ok()) return response.error();
+  auto parsed = nlohmann::json::parse(response->body, nullptr, false);
+  if (parsed.is_discarded())
+    return make_error(ErrorCode::kInternal, fmt::format("{} {}: not JSON: {}", method, path, response->body));
+  return parsed;
+}
+
+Result<CommandOutput> PgstackRuntime::cli(std::vector<std::string> arguments) const {
+  arguments.insert(arguments.begin(), binaries_.cli);
+  return run_command(arguments, {.extra_environment = {{"PGSTACK_API", api_url_}}});
+}
+
+std::string PgstackRuntime::controller_log() const { return tail_of(directory_ / "logs" / "controller.log"); }
+std::string PgstackRuntime::agent_log() const { return tail_of(directory_ / "logs" / "agent.log"); }
+
+}  // namespace pgstack::testing

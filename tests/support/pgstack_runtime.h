@@ -1,0 +1,77 @@
+// A whole pgstack on this machine for end-to-end tests: a real etcd, pgstack-controller and
+// pgstack-agent (which runs real Patroni, Postgres and PgBouncer), on free ports in a temp directory.
+// The destructor stops everything and removes the directory, whatever state the test left.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/process_supervisor.h"
+#include "common/http_client.h"
+#include "common/process.h"
+#include "support/etcd_server.h"
+
+namespace pgstack::testing {
+
+struct RuntimeBinaries {
+  std::string controller;
+  std::string agent;
+  std::string cli;
+};
+
+class PgstackRuntime {
+ public:
+  static Result<std::unique_ptr<PgstackRuntime>> start(const RuntimeBinaries& binaries);
+  ~PgstackRuntime();
+
+  const std::string& api_url() const { return api_url_; }
+  const std::filesystem::path& directory() const { return directory_; }
+  const std::filesystem::path& agent_state_dir() const { return agent_state_dir_; }
+  const EtcdServer& etcd() const { return *etcd_; }
+
+  // `path` below /apis/stackgres.io/v1/namespaces/default/ unless it starts with '/'.
+  Result<HttpResponse> api(const std::string& method, const std::string& path, const std::string& body = "") const;
+  Result<nlohmann::json> api_json(const std::string& method, const std::string& path, const std::string& body = "") const;
+
+  Result<bool> start_controller();
+  Result<bool> stop_controller();
+  Result<bool> start_agent();
+  // SIGKILL, as a crash: the instances keep running.
+  Result<bool> kill_agent();
+
+  // Runs the pgstack CLI against this runtime's API.
+  Result<CommandOutput> cli(std::vector<std::string> arguments) const;
+
+  std::string controller_log() const;
+  std::string agent_log() const;
+
+ private:
+  PgstackRuntime() = default;
+  agent::ProcessSpec controller_spec() const;
+  agent::ProcessSpec agent_spec() const;
+  void stop_everything();
+
+  RuntimeBinaries binaries_;
+  std::filesystem::path directory_;
+  std::filesystem::path agent_state_dir_;
+  std::unique_ptr<EtcdServer> etcd_;
+  int api_port_ = 0;
+  std::string api_url_;
+  std::unique_ptr<agent::ProcessSupervisor> controller_;
+  std::unique_ptr<agent::ProcessSupervisor> agent_;
+};
+
+// Polls `condition` until it is true or `timeout` passes; returns whether it became true.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(250));
+
+// psql -X -A -t -q against a libpq URI, the password in PGPASSWORD (never on the command line).
+Result<CommandOutput> run_psql(const std::string& uri, const std::string& password, const std::string& sql);
+
+}  // namespace pgstack::testing

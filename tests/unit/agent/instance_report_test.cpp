@@ -1,0 +1,134 @@
+#include "agent/instance_report.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::agent {
+namespace {
+
+using model::Json;
+
+ReportInput running_input(const std::string& member) {
+  ReportInput input;
+  input.member = member;
+  input.host = "node-a";
+  input.ports = {15433, 16433, 18009};
+  ProcessStatus running;
+  running.state = ProcessState::kRunning;
+  running.pid = 42;
+  input.patroni_process = running;
+  input.pgbouncer_process = running;
+  input.now = std::chrono::system_clock::time_point(std::chrono::seconds(1795483800));  // 2026-11-24T01:30:00Z
+  return input;
+}
+
+TEST(InstanceReport, FormatsLsnAndTime) {
+  EXPECT_EQ(format_lsn(0x3000148), "0/3000148");
+  EXPECT_EQ(format_lsn((2ULL << 32) | 0xA0), "2/A0");
+  EXPECT_EQ(format_utc(std::chrono::system_clock::time_point(std::chrono::seconds(1795483800))), "2026-11-24T01:30:00Z");
+}
+
+TEST(InstanceReport, PrimaryAsPatroniReportsIt) {
+  ReportInput input = running_input("demo-0");
+  input.patroni = Json::parse(R"({"state": "running", "role": "master", "server_version": 150000,
+    "xlog": {"location": 50331984}, "timeline": 2, "pending_restart": true,
+    "replication": [{"application_name": "demo-1", "state": "streaming"}]})");
+  const Json report = instance_report(input);
+  EXPECT_EQ(report["member"], "demo-0");
+  EXPECT_EQ(report["host"], "node-a");
+  EXPECT_EQ(report["state"], "running");
+  EXPECT_FALSE(report.contains("reason"));
+  EXPECT_EQ(report["patroni"]["role"], "primary");
+  EXPECT_EQ(report["patroni"]["state"], "running");
+  EXPECT_EQ(report["patroni"]["timeline"], 2);
+  EXPECT_EQ(report["patroni"]["pendingRestart"], true);
+  EXPECT_EQ(report["patroni"]["lsn"], "0/3000150");
+  EXPECT_EQ(report["patroni"]["lagBytes"], 0);
+  EXPECT_EQ(report["pgbouncer"], "running");
+  EXPECT_EQ(report["ports"], Json::parse(R"({"postgres": 15433, "pgbouncer": 16433, "patroni": 18009})"));
+  EXPECT_EQ(report["updatedAt"], "2026-11-24T01:30:00Z");
+}
+
+TEST(InstanceReport, ReplicaStreamsWhenTheLeaderSaysSo) {
+  ReportInput input = running_input("demo-1");
+  input.patroni = Json::parse(R"({"state": "running", "role": "replica", "timeline": 1,
+    "xlog": {"received_location": 50331976, "replayed_location": 50331976, "paused": false}})");
+  input.cluster = Json::parse(R"({"members": [
+    {"name": "demo-0", "role": "leader", "state": "running", "api_url": "http://127.0.0.1:18008/patroni"},
+    {"name": "demo-1", "role": "replica", "state": "running", "lag": 128}]})");
+  input.leader = Json::parse(R"({"state": "running", "role": "master",
+    "replication": [{"application_name": "demo-1", "state": "streaming", "sync_state": "async"}]})");
+  Json report = instance_report(input);
+  EXPECT_EQ(report["state"], "running");
+  EXPECT_EQ(report["patroni"]["role"], "replica");
+  EXPECT_EQ(report["patroni"]["state"], "streaming");
+  EXPECT_EQ(report["patroni"]["receivedLsn"], "0/3000148");
+  EXPECT_EQ(report["patroni"]["replayedLsn"], "0/3000148");
+  EXPECT_EQ(report["patroni"]["lagBytes"], 128);
+  EXPECT_FALSE(report["patroni"].contains("lsn"));
+
+  input.leader = Json::parse(R"({"state": "running", "role": "master",
+    "replication": [{"application_name": "demo-1", "state": "catchup"}]})");
+  EXPECT_EQ(instance_report(input)["patroni"]["state"], "running");
+  input.leader.reset();
+  EXPECT_EQ(instance_report(input)["patroni"]["state"], "running");
+}
+
+TEST(InstanceReport, SynchronousStandby) {
+  ReportInput input = running_input("demo-1");
+  input.patroni = Json::parse(R"({"state": "running", "role": "replica", "sync_standby": true})");
+  EXPECT_EQ(instance_report(input)["patroni"]["role"], "sync_standby");
+}
+
+TEST(InstanceReport, StartingUntilPatroniAnswers) {
+  ReportInput input = running_input("demo-1");
+  Json report = instance_report(input);
+  EXPECT_EQ(report["state"], "starting");
+  EXPECT_FALSE(report.contains("patroni"));
+  input.patroni = Json::parse(R"({"state": "creating replica", "role": "uninitialized"})");
+  report = instance_report(input);
+  EXPECT_EQ(report["state"], "starting");
+  EXPECT_EQ(report["reason"], "Patroni reports Postgres as 'creating replica'");
+}
+
+TEST(InstanceReport, FailedWithAReason) {
+  ReportInput input = running_input("demo-1");
+  input.patroni_process->state = ProcessState::kBackoff;
+  input.patroni_process->last_exit_reason = "exited";
+  input.patroni_process->backoff = std::chrono::milliseconds(4000);
+  input.patroni_process->restarts = 3;
+  Json report = instance_report(input);
+  EXPECT_EQ(report["state"], "failed");
+  EXPECT_EQ(report["reason"], "Patroni exited; restarting in 4000 ms (restarts so far: 3)");
+
+  input = running_input("demo-1");
+  input.patroni = Json::parse(R"({"state": "start failed", "role": "replica"})");
+  EXPECT_EQ(instance_report(input)["state"], "failed");
+
+  input = running_input("demo-1");
+  input.condition = InstanceCondition{true, "assignment: not valid JSON"};
+  report = instance_report(input);
+  EXPECT_EQ(report["state"], "failed");
+  EXPECT_EQ(report["reason"], "assignment: not valid JSON");
+
+  input.condition = InstanceCondition{false, "waiting for the controller to write /pgstack/secrets/shop/demo"};
+  EXPECT_EQ(instance_report(input)["state"], "starting");
+}
+
+TEST(InstanceReport, PgBouncerState) {
+  ReportInput input = running_input("demo-1");
+  input.pgbouncer_process->state = ProcessState::kBackoff;
+  EXPECT_EQ(instance_report(input)["pgbouncer"], "failed");
+  input.pooling = false;
+  EXPECT_EQ(instance_report(input)["pgbouncer"], "disabled");
+}
+
+TEST(InstanceReport, LeaderApiUrl) {
+  const Json cluster = Json::parse(R"({"members": [
+    {"name": "demo-1", "role": "replica", "api_url": "http://a/patroni"},
+    {"name": "demo-0", "role": "leader", "api_url": "http://b:8008/patroni"}]})");
+  EXPECT_EQ(leader_api_url(cluster), "http://b:8008/patroni");
+  EXPECT_FALSE(leader_api_url(Json::parse(R"({"members": []})")).has_value());
+}
+
+}  // namespace
+}  // namespace pgstack::agent
