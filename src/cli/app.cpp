@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/api_client.h"
 #include "cli/commands.h"
 
 namespace pgstack::cli {
@@ -10,13 +11,27 @@ int run(int argc, char** argv) {
   CLI::App app{"pgstack: production PostgreSQL clusters from StackGres-compatible manifests"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "pgstack 0.1.0");
+  // Subcommands inherit this: --api may come before or after the subcommand.
+  app.fallthrough();
+  add_api_option(app);
   ExitStatus status;
   add_validate_command(app, status);
   add_render_command(app, status);
+  add_up_command(app, status);
+  add_down_command(app, status);
+  add_apply_command(app, status);
+  add_get_command(app, status);
+  add_describe_command(app, status);
+  add_delete_command(app, status);
+  add_switchover_command(app, status);
+  add_restart_command(app, status);
+  add_connstr_command(app, status);
+  add_psql_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);  // usage errors exit 106/109..., help exits 0
+    // Help and --version exit 0; a usage error is invalid input: exit 1, as for a bad manifest.
+    return app.exit(error) == 0 ? 0 : 1;
   }
   return status.code;
 }

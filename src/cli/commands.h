@@ -1,6 +1,10 @@
 // Each subcommand registers itself on the CLI11 app and returns the code the process exits with.
 #pragma once
 
+#include <filesystem>
+#include <string>
+#include <string_view>
+
 #include <CLI/CLI.hpp>
 
 namespace pgstack::cli {
@@ -10,7 +14,41 @@ struct ExitStatus {
   int code = 0;
 };
 
+// Offline: manifests in, findings or rendered files out.
 void add_validate_command(CLI::App& app, ExitStatus& status);
 void add_render_command(CLI::App& app, ExitStatus& status);
+
+// This machine: start and stop etcd, the controller and an agent.
+void add_up_command(CLI::App& app, ExitStatus& status);
+void add_down_command(CLI::App& app, ExitStatus& status);
+
+// Through the REST API of the controller (--api).
+void add_apply_command(CLI::App& app, ExitStatus& status);
+void add_get_command(CLI::App& app, ExitStatus& status);
+void add_describe_command(CLI::App& app, ExitStatus& status);
+void add_delete_command(CLI::App& app, ExitStatus& status);
+void add_switchover_command(CLI::App& app, ExitStatus& status);
+void add_restart_command(CLI::App& app, ExitStatus& status);
+void add_connstr_command(CLI::App& app, ExitStatus& status);
+void add_psql_command(CLI::App& app, ExitStatus& status);
+
+// Where `pgstack up` keeps what it runs on this machine; `down` reads the same layout.
+struct LocalStack {
+  std::filesystem::path state_dir;
+
+  std::filesystem::path settings_file() const { return state_dir / "up.json"; }  // ports, URLs, what is managed
+  std::filesystem::path pid_file(std::string_view process) const {
+    return state_dir / "run" / (std::string(process) + ".pid");
+  }
+  std::filesystem::path log_file(std::string_view process) const {
+    return state_dir / "logs" / (std::string(process) + ".log");
+  }
+  std::filesystem::path etcd_dir() const { return state_dir / "etcd"; }
+  std::filesystem::path agent_dir() const { return state_dir / "agent"; }  // the agent's instances live here
+};
+
+// $PGSTACK_STATE_DIR, else /var/lib/pgstack for root, else $XDG_STATE_HOME/pgstack or
+// ~/.local/state/pgstack.
+std::filesystem::path default_state_dir();
 
 }  // namespace pgstack::cli

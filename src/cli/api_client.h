@@ -1,0 +1,122 @@
+// The CLI's typed client of the controller's REST API (docs/api.md), and the pure helpers that
+// interpret its answers: kind names, error bodies, credentials and connection strings.
+// The CLI talks to the controller only, never to etcd.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/error.h"
+#include "model/document.h"
+#include "model/kinds.h"
+
+namespace pgstack::cli {
+
+inline constexpr std::string_view kDefaultApiUrl = "http://127.0.0.1:8080";
+inline constexpr std::string_view kDefaultNamespace = "default";
+
+// Adds the global --api URL flag to the root command.
+void add_api_option(CLI::App& app);
+// --api, else $PGSTACK_API, else kDefaultApiUrl, without a trailing '/'. `command` may be any
+// subcommand: the flag is looked up on the root.
+std::string api_url_for(const CLI::App& command);
+
+// KIND as kubectl accepts it: kind, plural, singular or short name, any case. The error lists the
+// kinds and suggests the closest one.
+Result<const model::KindInfo*> resolve_kind(std::string_view name);
+// "sgcluster": how messages name a kind.
+std::string singular_name(const model::KindInfo& kind);
+// "sgcluster.stackgres.io/demo", as kubectl prints what it applied.
+std::string qualified_name(const model::KindInfo& kind, std::string_view name);
+
+// /apis/stackgres.io/v1/namespaces/{ns}/{plural}[/{name}[/{subresource}]]; an empty namespace
+// means every namespace (`_all`).
+std::string resource_path(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name = {},
+                          std::string_view subresource = {});
+
+ErrorCode error_code_for_status(int http_status);
+// An error response as the user should read it: the problem+json detail (or title) followed by one
+// indented line per field error; a body that is not problem+json is quoted as it is.
+Error error_from_response(int http_status, std::string_view body);
+// A connection failure, with the hint to start the controller.
+Error unreachable_error(std::string_view api_url, const Error& cause);
+
+// The "application" entry of GET .../credentials.
+struct ApplicationCredentials {
+  std::string user = "app";
+  std::string database = "app";
+  std::string password;
+};
+Result<ApplicationCredentials> application_credentials_from(const model::Json& credentials);
+
+struct ConnectionOptions {
+  bool replica = false;           // prefer a standby: the replicas first, then the primary
+  bool direct = false;            // Postgres ports instead of PgBouncer's
+  bool include_password = false;  // otherwise libpq takes it from PGPASSWORD or ~/.pgpass
+};
+// A multi-host libpq URI from a cluster status (its `endpoints`), e.g.
+// postgresql://app@h1:p1,h2:p2/app?target_session_attrs=read-write
+Result<std::string> connection_uri(const model::Json& status, const ApplicationCredentials& credentials,
+                                   const ConnectionOptions& options);
+// RFC 3986 percent-encoding of everything but the unreserved characters.
+std::string percent_encode(std::string_view text);
+
+// The status condition of this type (Ready, Degraded, ...), or nullptr.
+const model::Json* find_condition(const model::Json& status, std::string_view type);
+bool condition_is_true(const model::Json& status, std::string_view type);
+
+class ApiClient;
+
+// A cluster's connection string (password included only when asked) and the password itself.
+struct ClusterConnection {
+  std::string uri;
+  std::string password;
+  bool fell_back_to_direct = false;  // the cluster has no PgBouncer endpoints (pooling disabled)
+};
+// GET .../status and .../credentials, then connection_uri().
+Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_view namespace_name,
+                                           std::string_view cluster, ConnectionOptions options);
+
+// Every call is one HTTP exchange; a connection failure becomes unreachable_error().
+class ApiClient {
+ public:
+  explicit ApiClient(std::string base_url);
+
+  const std::string& base_url() const { return base_url_; }
+
+  // GET /healthz: the body when the controller and its etcd are healthy.
+  Result<model::Json> health(std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+
+  // An empty namespace lists every namespace.
+  Result<std::vector<model::Json>> list(const model::KindInfo& kind, std::string_view namespace_name) const;
+  Result<model::Json> get(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name) const;
+  Result<model::Json> create(const model::KindInfo& kind, std::string_view namespace_name,
+                             const model::Json& document) const;
+  Result<model::Json> replace(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,
+                              const model::Json& document) const;
+  Result<bool> remove(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name) const;
+
+  Result<model::Json> cluster_status(std::string_view namespace_name, std::string_view name) const;
+  // Returns {"from": ..., "to": ...} once Patroni reports the new leader.
+  Result<model::Json> switchover(std::string_view namespace_name, std::string_view name,
+                                 const std::optional<std::string>& candidate) const;
+  Result<model::Json> restart(std::string_view namespace_name, std::string_view name) const;
+  Result<model::Json> credentials(std::string_view namespace_name, std::string_view name) const;
+
+ private:
+  Result<model::Json> call(std::string_view method, const std::string& path, const std::string& body,
+                           std::chrono::milliseconds timeout) const;
+  // A named resource's 404 as "sgcluster "demo" not found in namespace "default"".
+  Result<model::Json> call_named(std::string_view method, const model::KindInfo& kind, std::string_view namespace_name,
+                                 std::string_view name, std::string_view subresource, const std::string& body,
+                                 std::chrono::milliseconds timeout) const;
+
+  std::string base_url_;
+};
+
+}  // namespace pgstack::cli

@@ -1,0 +1,62 @@
+// pgstack delete KIND NAME [-n NS] [--yes]: asks on a terminal; without one, --yes is required.
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/api_client.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace pgstack::cli {
+
+void add_delete_command(CLI::App& app, ExitStatus& status) {
+  struct Options {
+    std::string kind;
+    std::string name;
+    std::string namespace_name{kDefaultNamespace};
+    bool yes = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand("delete", "Delete a resource (an SGCluster's instances stop; data is kept)");
+  command->add_option("kind", options->kind, "Kind, plural, singular or short name (sgcluster, sgclu)")->required();
+  command->add_option("name", options->name, "Resource name")->required();
+  command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
+  command->add_flag("-y,--yes", options->yes, "Do not ask (required when standard input is not a terminal)");
+  command->callback([options, command, &status] {
+    const auto kind = resolve_kind(options->kind);
+    if (!kind) {
+      status.code = report_error("delete", kind.error());
+      return;
+    }
+    const ApiClient client(api_url_for(*command));
+    // Checked first, so nobody confirms the deletion of something that is not there.
+    if (auto existing = client.get(**kind, options->namespace_name, options->name); !existing) {
+      status.code = report_error("delete", existing.error());
+      return;
+    }
+    const std::string question = fmt::format("delete {} {}{}?", singular_name(**kind), options->name,
+                                             options->namespace_name == kDefaultNamespace
+                                                 ? std::string()
+                                                 : fmt::format(" in namespace {}", options->namespace_name));
+    const auto confirmed = confirm(question, options->yes);
+    if (!confirmed) {
+      status.code = report_error("delete", confirmed.error());
+      return;
+    }
+    if (!*confirmed) {
+      std::cerr << "not deleted\n";
+      status.code = 1;
+      return;
+    }
+    if (auto removed = client.remove(**kind, options->namespace_name, options->name); !removed) {
+      status.code = report_error("delete", removed.error());
+      return;
+    }
+    std::cout << fmt::format("{}.{} \"{}\" deleted\n", singular_name(**kind), model::kApiGroup, options->name);
+    if ((*kind)->kind == "SGCluster") std::cerr << "its instances stop; their data is kept on the hosts\n";
+    status.code = 0;
+  });
+}
+
+}  // namespace pgstack::cli

@@ -1,0 +1,466 @@
+#include "cli/output.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "cli/api_client.h"
+#include "common/strings.h"
+#include "model/codec.h"
+
+namespace pgstack::cli {
+
+namespace {
+
+using model::Json;
+
+constexpr std::string_view kNone = "<none>";
+
+// The value at a dotted path ("spec.postgres.version"), or nullptr.
+const Json* at(const Json& document, std::string_view path) {
+  const Json* current = &document;
+  for (const auto& key : split(path, '.')) {
+    if (!current->is_object()) return nullptr;
+    const auto found = current->find(key);
+    if (found == current->end()) return nullptr;
+    current = &*found;
+  }
+  return current;
+}
+
+std::string text_of(const Json* value, std::string_view fallback = kNone) {
+  if (value == nullptr || value->is_null()) return std::string(fallback);
+  if (value->is_string()) return value->get<std::string>().empty() ? std::string(fallback) : value->get<std::string>();
+  return value->dump();
+}
+
+std::string text_at(const Json& document, std::string_view path, std::string_view fallback = kNone) {
+  return text_of(at(document, path), fallback);
+}
+
+const Json& empty_object() {
+  static const Json empty = Json::object();
+  return empty;
+}
+
+// The status of an SGCluster document; `cluster` may also be a bare status.
+const Json& status_of(const Json& cluster) {
+  const Json* status = at(cluster, "status");
+  return status != nullptr && status->is_object() ? *status : empty_object();
+}
+
+const Json& members_of(const Json& status) {
+  static const Json none = Json::array();
+  const Json* members = at(status, "members");
+  return members != nullptr && members->is_array() ? *members : none;
+}
+
+bool member_is_ready(const Json& member) {
+  const std::string state = text_at(member, "state", "");
+  return state == "running" || state == "streaming";
+}
+
+// "sync_standby" -> "Sync Standby", as patronictl shows roles.
+std::string role_title(std::string_view role) {
+  if (role.empty()) return std::string(kNone);
+  std::string out;
+  bool start = true;
+  for (const char c : role) {
+    if (c == '_') {
+      out.push_back(' ');
+      start = true;
+    } else {
+      out.push_back(start ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c);
+      start = false;
+    }
+  }
+  return out;
+}
+
+// The cluster's one-word state for `get -o wide`.
+std::string cluster_state(const Json& status) {
+  if (condition_is_true(status, "Ready")) return condition_is_true(status, "Degraded") ? "Degraded" : "Ready";
+  if (const Json* ready = find_condition(status, "Ready")) return text_at(*ready, "reason", "NotReady");
+  if (condition_is_true(status, "Scheduling")) return "Scheduling";
+  return "Pending";
+}
+
+std::string lag_in_mb(const Json& member) {
+  const std::string role = text_at(member, "role", "");
+  if (role == "primary" || role == "leader") return "";
+  const Json* lag = at(member, "lagBytes");
+  if (lag == nullptr || !lag->is_number()) return "unknown";
+  // patronictl rounds to whole megabytes.
+  return fmt::format("{}", static_cast<long long>(std::llround(lag->get<double>() / (1024.0 * 1024.0))));
+}
+
+std::string describe_header(const model::KindInfo& kind, const Json& document, TimePoint now) {
+  std::string out;
+  const auto line = [&out](std::string_view label, const std::string& value) {
+    out += fmt::format("{:<18}{}\n", std::string(label) + ":", value);
+  };
+  line("Name", text_at(document, "metadata.name"));
+  line("Namespace", text_at(document, "metadata.namespace", kDefaultNamespace));
+  line("Kind", kind.kind);
+  line("API Version", text_at(document, "apiVersion", kind.api_version));
+  const std::string created = text_at(document, "metadata.creationTimestamp", "");
+  if (!created.empty()) line("Created", fmt::format("{} ({} ago)", created, age_of(document, now)));
+  line("Resource Version", text_at(document, "metadata.resourceVersion"));
+  const Json* labels = at(document, "metadata.labels");
+  if (labels != nullptr && labels->is_object() && !labels->empty()) {
+    std::vector<std::string> pairs;
+    for (const auto& [key, value] : labels->items()) pairs.push_back(fmt::format("{}={}", key, text_of(&value, "")));
+    line("Labels", fmt::format("{}", fmt::join(pairs, ",")));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<OutputFormat> parse_output_format(std::string_view text) {
+  if (text.empty()) return OutputFormat::kTable;
+  if (text == "wide") return OutputFormat::kWide;
+  if (text == "json") return OutputFormat::kJson;
+  if (text == "yaml") return OutputFormat::kYaml;
+  return make_error(ErrorCode::kInvalidInput,
+                    fmt::format("unknown output format \"{}\": expected wide, json or yaml", text));
+}
+
+std::string format_table(const Table& table, std::string_view indent) {
+  std::size_t columns = table.header.size();
+  for (const auto& row : table.rows) columns = std::max(columns, row.size());
+  std::vector<std::size_t> widths(columns, 0);
+  const auto measure = [&widths](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  };
+  measure(table.header);
+  for (const auto& row : table.rows) measure(row);
+  std::string out;
+  const auto emit = [&](const std::vector<std::string>& row) {
+    std::string line(indent);
+    for (std::size_t i = 0; i < columns; ++i) {
+      const std::string& cell = i < row.size() ? row[i] : std::string();
+      line += cell;
+      if (i + 1 < columns) line += std::string(widths[i] - cell.size() + 3, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  };
+  if (!table.header.empty()) emit(table.header);
+  for (const auto& row : table.rows) emit(row);
+  return out;
+}
+
+std::string format_age(std::chrono::seconds age) {
+  // The thresholds of kubectl's duration.HumanDuration.
+  const long long seconds = age.count();
+  if (seconds < -1) return "<invalid>";
+  if (seconds < 0) return "0s";
+  if (seconds < 60LL * 2) return fmt::format("{}s", seconds);
+  const long long minutes = seconds / 60;
+  if (minutes < 10) {
+    const long long rest = seconds % 60;
+    return rest == 0 ? fmt::format("{}m", minutes) : fmt::format("{}m{}s", minutes, rest);
+  }
+  if (minutes < 60LL * 3) return fmt::format("{}m", minutes);
+  const long long hours = minutes / 60;
+  if (hours < 8) {
+    const long long rest = minutes % 60;
+    return rest == 0 ? fmt::format("{}h", hours) : fmt::format("{}h{}m", hours, rest);
+  }
+  if (hours < 48) return fmt::format("{}h", hours);
+  if (hours < 24LL * 8) {
+    const long long rest = hours % 24;
+    return rest == 0 ? fmt::format("{}d", hours / 24) : fmt::format("{}d{}h", hours / 24, rest);
+  }
+  if (hours < 24LL * 365 * 2) return fmt::format("{}d", hours / 24);
+  if (hours < 24LL * 365 * 8) {
+    const long long days = (hours / 24) % 365;
+    return days == 0 ? fmt::format("{}y", hours / 24 / 365) : fmt::format("{}y{}d", hours / 24 / 365, days);
+  }
+  return fmt::format("{}y", hours / 24 / 365);
+}
+
+std::optional<TimePoint> parse_timestamp(std::string_view text) {
+  int year = 0;
+  unsigned month = 0;
+  unsigned day = 0;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  int consumed = 0;
+  const std::string copy(text);
+  if (std::sscanf(copy.c_str(), "%4d-%2u-%2u%*1[Tt ]%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
+                  &consumed) != 6)
+    return std::nullopt;
+  std::string_view rest = text.substr(static_cast<std::size_t>(consumed));
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front())) != 0) rest.remove_prefix(1);
+  }
+  std::chrono::minutes offset{0};
+  if (rest == "Z" || rest == "z") {
+    rest = {};
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    const int hours = std::atoi(std::string(rest.substr(1, 2)).c_str());
+    const int minutes = std::atoi(std::string(rest.substr(4, 2)).c_str());
+    offset = std::chrono::minutes((rest[0] == '-' ? -1 : 1) * (hours * 60 + minutes));
+    rest = {};
+  }
+  if (!rest.empty()) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  return std::chrono::sys_days{date} + std::chrono::hours(hour) + std::chrono::minutes(minute) +
+         std::chrono::seconds(second) - offset;
+}
+
+std::string age_of(const Json& document, TimePoint now) {
+  const auto created = parse_timestamp(text_at(document, "metadata.creationTimestamp", ""));
+  if (!created) return "<unknown>";
+  return format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *created));
+}
+
+Table resource_table(const model::KindInfo& kind, const std::vector<Json>& items, bool wide, bool with_namespace,
+                     TimePoint now) {
+  struct Column {
+    std::string title;
+    std::function<std::string(const Json&)> value;
+  };
+  std::vector<Column> middle;  // between NAME and AGE
+  std::vector<Column> extra;   // -o wide, after AGE
+  const auto field = [](const std::string& path) { return [path](const Json& item) { return text_at(item, path); }; };
+  if (kind.kind == "SGCluster") {
+    middle = {
+        {"INSTANCES", field("spec.instances")},
+        {"VERSION",
+         [](const Json& item) {
+           const std::string running = text_at(status_of(item), "postgresVersion", "");
+           return running.empty() ? text_at(item, "spec.postgres.version") : running;
+         }},
+        {"READY", [](const Json& item) { return ready_members(item); }},
+        {"PRIMARY", [](const Json& item) { return text_at(status_of(item), "primary"); }},
+    };
+    extra = {
+        {"STATUS", [](const Json& item) { return cluster_state(status_of(item)); }},
+        {"PROFILE", [](const Json& item) { return text_at(item, "spec.sgInstanceProfile", "default"); }},
+        {"READ-WRITE",
+         [](const Json& item) {
+           const Json* endpoints = at(status_of(item), "endpoints.readWrite");
+           if (endpoints == nullptr || !endpoints->is_array() || endpoints->empty()) return std::string(kNone);
+           std::vector<std::string> list;
+           for (const auto& endpoint : *endpoints) list.push_back(text_of(&endpoint, ""));
+           return fmt::format("{}", fmt::join(list, ","));
+         }},
+    };
+  } else if (kind.kind == "SGInstanceProfile") {
+    middle = {{"CPU", field("spec.cpu")}, {"MEMORY", field("spec.memory")}};
+  } else if (kind.kind == "SGPostgresConfig") {
+    middle = {{"VERSION", field("spec.postgresVersion")}};
+  } else if (kind.kind == "SGBackup") {
+    middle = {{"CLUSTER", field("spec.sgCluster")}};
+    extra = {{"STATUS", field("status.process.status")}};
+  } else if (kind.kind == "SGDbOps") {
+    middle = {{"OPERATION", field("spec.op")}, {"CLUSTER", field("spec.sgCluster")}};
+    extra = {{"STATUS", field("status.phase")}};
+  } else if (kind.kind == "SGObjectStorage") {
+    middle = {{"TYPE", field("spec.type")}};
+  }
+
+  Table table;
+  if (with_namespace) table.header.emplace_back("NAMESPACE");
+  table.header.emplace_back("NAME");
+  for (const auto& column : middle) table.header.push_back(column.title);
+  table.header.emplace_back("AGE");
+  if (wide)
+    for (const auto& column : extra) table.header.push_back(column.title);
+  for (const auto& item : items) {
+    std::vector<std::string> row;
+    if (with_namespace) row.push_back(text_at(item, "metadata.namespace", kDefaultNamespace));
+    row.push_back(text_at(item, "metadata.name"));
+    for (const auto& column : middle) row.push_back(column.value(item));
+    row.push_back(age_of(item, now));
+    if (wide)
+      for (const auto& column : extra) row.push_back(column.value(item));
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+std::string format_documents(const std::vector<Json>& items, bool as_list, OutputFormat format) {
+  Json value;
+  if (as_list || items.size() != 1) {
+    value = Json::object();
+    value["apiVersion"] = "v1";
+    value["kind"] = "List";
+    value["items"] = Json::array();
+    for (const auto& item : items) value["items"].push_back(item);
+  } else {
+    value = items.front();
+  }
+  if (format == OutputFormat::kYaml) {
+    std::string text = model::json_to_yaml(value);
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    return text;
+  }
+  return value.dump(2) + "\n";
+}
+
+std::string ready_members(const Json& cluster) {
+  const Json& status = status_of(cluster);
+  const Json& bare = status.empty() ? cluster : status;  // accepts a document or a bare status
+  std::size_t ready = 0;
+  for (const auto& member : members_of(bare))
+    if (member_is_ready(member)) ++ready;
+  std::string wanted = text_at(cluster, "spec.instances", "");
+  if (wanted.empty()) wanted = text_at(bare, "instances", "?");
+  return fmt::format("{}/{}", ready, wanted);
+}
+
+std::string member_summary(const Json& status) {
+  std::vector<std::string> parts;
+  for (const auto& member : members_of(status)) {
+    parts.push_back(fmt::format("{} {} {}", text_at(member, "name", "?"), text_at(member, "role", "(no role)"),
+                                text_at(member, "state", "(no state)")));
+  }
+  std::string out = parts.empty() ? std::string("no members yet") : fmt::format("{}", fmt::join(parts, ", "));
+  if (const Json* ready = find_condition(status, "Ready"); ready != nullptr && !condition_is_true(status, "Ready")) {
+    const std::string reason = text_at(*ready, "reason", "");
+    const std::string message = text_at(*ready, "message", "");
+    out += fmt::format("; Ready={}", text_at(*ready, "status", "Unknown"));
+    if (!reason.empty()) out += fmt::format(" ({}{})", reason, message.empty() ? "" : ": " + message);
+  }
+  if (const Json* scheduling = find_condition(status, "Scheduling");
+      scheduling != nullptr && condition_is_true(status, "Scheduling")) {
+    out += fmt::format("; Scheduling: {}", text_at(*scheduling, "message", text_at(*scheduling, "reason", "")));
+  }
+  return out;
+}
+
+std::string describe_cluster(const Json& cluster, TimePoint now) {
+  const Json& status = status_of(cluster);
+  std::string out = describe_header(*model::find_kind("SGCluster"), cluster, now);
+  const auto line = [&out](std::string_view label, const std::string& value) {
+    out += fmt::format("  {:<20}{}\n", std::string(label) + ":", value);
+  };
+  out += "Spec:\n";
+  line("Instances", text_at(cluster, "spec.instances"));
+  std::string version = text_at(cluster, "spec.postgres.version");
+  if (const std::string running = text_at(status, "postgresVersion", ""); !running.empty())
+    version += fmt::format(" (running {})", running);
+  line("Postgres", version);
+  line("Profile", text_at(cluster, "spec.profile", "production"));
+  line("Instance Profile", text_at(cluster, "spec.sgInstanceProfile", "default (1 CPU, 2Gi)"));
+  std::string replication = text_at(cluster, "spec.replication.mode", "async");
+  if (replication.find("sync") != std::string::npos && replication != "async")
+    replication += fmt::format(" ({} synchronous)", text_at(cluster, "spec.replication.syncInstances", "1"));
+  line("Replication", replication);
+  line("Volume", text_at(cluster, "spec.pods.persistentVolume.size"));
+  const Json* no_pooling = at(cluster, "spec.pods.disableConnectionPooling");
+  line("Connection Pooling",
+       no_pooling != nullptr && no_pooling->is_boolean() && no_pooling->get<bool>() ? "disabled" : "PgBouncer");
+  for (const auto& [label, path] : {std::pair{"Postgres Config", "spec.configurations.sgPostgresConfig"},
+                                    std::pair{"Pooling Config", "spec.configurations.sgPoolingConfig"}}) {
+    const std::string value = text_at(cluster, path, "");
+    if (!value.empty()) line(label, value);
+  }
+
+  const Json& members = members_of(status);
+  out += fmt::format("Members: {} ready, primary {}\n", ready_members(cluster), text_at(status, "primary"));
+  if (members.empty()) {
+    out += "  (none reported yet)\n";
+  } else {
+    Table table{{"Member", "Host", "Role", "State", "TL", "Lag in MB"}, {}};
+    bool any_pending = false;
+    for (const auto& member : members) {
+      const Json* pending = at(member, "pendingRestart");
+      any_pending = any_pending || (pending != nullptr && pending->is_boolean() && pending->get<bool>());
+    }
+    if (any_pending) table.header.emplace_back("Pending restart");
+    for (const auto& member : members) {
+      std::vector<std::string> row = {
+          text_at(member, "name"),  text_at(member, "host"),         role_title(text_at(member, "role", "")),
+          text_at(member, "state"), text_at(member, "timeline", ""), lag_in_mb(member)};
+      if (any_pending) {
+        const Json* pending = at(member, "pendingRestart");
+        row.emplace_back(pending != nullptr && pending->is_boolean() && pending->get<bool>() ? "*" : "");
+      }
+      table.rows.push_back(std::move(row));
+    }
+    out += format_table(table, "  ");
+  }
+
+  out += "Endpoints:\n";
+  for (const auto& [label, path] :
+       {std::pair{"Read-write", "endpoints.readWrite"}, std::pair{"Read-only", "endpoints.readOnly"},
+        std::pair{"Read-write direct", "endpoints.readWriteDirect"},
+        std::pair{"Read-only direct", "endpoints.readOnlyDirect"}}) {
+    const Json* list = at(status, path);
+    std::vector<std::string> entries;
+    if (list != nullptr && list->is_array())
+      for (const auto& entry : *list) entries.push_back(text_of(&entry, ""));
+    line(label, entries.empty() ? std::string(kNone) : fmt::format("{}", fmt::join(entries, ",")));
+  }
+
+  out += "Conditions:\n";
+  const Json* conditions = at(status, "conditions");
+  if (conditions == nullptr || !conditions->is_array() || conditions->empty()) {
+    out += "  (none reported yet)\n";
+  } else {
+    Table table{{"Type", "Status", "Reason", "Age", "Message"}, {}};
+    for (const auto& condition : *conditions) {
+      const auto changed = parse_timestamp(text_at(condition, "lastTransitionTime", ""));
+      table.rows.push_back(
+          {text_at(condition, "type"), text_at(condition, "status"), text_at(condition, "reason", ""),
+           changed ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *changed)) : std::string(""),
+           text_at(condition, "message", "")});
+    }
+    out += format_table(table, "  ");
+  }
+  return out;
+}
+
+std::string describe_resource(const model::KindInfo& kind, const Json& document, TimePoint now) {
+  std::string out = describe_header(kind, document, now);
+  const Json* spec = at(document, "spec");
+  out += "Spec:\n";
+  if (spec == nullptr || (spec->is_object() && spec->empty())) {
+    out += "  {}\n";
+  } else {
+    for (const auto& line : split(model::json_to_yaml(*spec), '\n'))
+      if (!line.empty()) out += "  " + line + "\n";
+  }
+  const Json* status = at(document, "status");
+  if (status != nullptr && !status->is_null() && !(status->is_object() && status->empty())) {
+    out += "Status:\n";
+    for (const auto& line : split(model::json_to_yaml(*status), '\n'))
+      if (!line.empty()) out += "  " + line + "\n";
+  }
+  return out;
+}
+
+int report_error(std::string_view command, const Error& error) {
+  std::cerr << fmt::format("pgstack {}: {}\n", command, error.message);
+  return exit_code_for(error.code);
+}
+
+Result<bool> confirm(std::string_view question, bool assume_yes) {
+  if (assume_yes) return true;
+  if (::isatty(STDIN_FILENO) == 0) {
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("{}: standard input is not a terminal to ask on; pass --yes to confirm", question));
+  }
+  std::cerr << question << " [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  answer = to_lower(trim(answer));
+  return answer == "y" || answer == "yes";
+}
+
+}  // namespace pgstack::cli

@@ -1,0 +1,497 @@
+// pgstack up: a whole pgstack on this machine in one command. Starts (or re-attaches to) a
+// single-member etcd, the controller and an agent as background daemons, creates the SGCluster
+// `demo` unless told not to, waits until it is Ready and prints how to connect. Idempotent: a second
+// run finds everything running, changes nothing and prints the same.
+//
+// Layout under the state dir (see LocalStack): up.json (ports and URLs, reused by later runs),
+// run/*.pid, logs/*.log, etcd/ (etcd's data), agent/ (the agent's instances).
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <netdb.h>
+#include <poll.h>
+#include <thread>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include "agent/process_supervisor.h"
+#include "cli/api_client.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "common/files.h"
+#include "common/http_client.h"
+#include "common/strings.h"
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace pgstack::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using model::Json;
+
+constexpr std::string_view kDemoCluster = "demo";
+constexpr std::string_view kEtcdPrefix = "/pgstack";
+constexpr auto kPollInterval = std::chrono::milliseconds(500);
+
+// What a first `up` decided and later runs reuse (up.json).
+struct UpSettings {
+  bool manage_etcd = true;
+  std::string etcd_url;       // client URL(s), comma-separated when external
+  std::string etcd_peer_url;  // only for the managed etcd
+  std::string api_address = "127.0.0.1:8080";
+  std::string host_name;
+
+  Json to_json() const {
+    return Json{{"manageEtcd", manage_etcd}, {"etcdUrl", etcd_url},       {"etcdPeerUrl", etcd_peer_url},
+                {"apiAddress", api_address}, {"etcdPrefix", kEtcdPrefix}, {"hostName", host_name}};
+  }
+  static UpSettings from_json(const Json& json) {
+    UpSettings out;
+    out.manage_etcd = json.value("manageEtcd", true);
+    out.etcd_url = json.value("etcdUrl", "");
+    out.etcd_peer_url = json.value("etcdPeerUrl", "");
+    out.api_address = json.value("apiAddress", out.api_address);
+    out.host_name = json.value("hostName", "");
+    return out;
+  }
+  std::string api_url() const { return "http://" + api_address; }
+};
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+Result<int> free_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(ErrorCode::kUnavailable, "cannot create a socket to find a free port");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  if (!ok) return make_error(ErrorCode::kUnavailable, "cannot find a free TCP port on 127.0.0.1");
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
+std::string host_name() {
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof(buffer) - 1) != 0 || buffer[0] == '\0') return "localhost";
+  return buffer;
+}
+
+// Whether something accepts TCP connections on "host:port". A bare connect, closed at once: Postgres
+// logs nothing for it, unlike for a request in a protocol it does not speak.
+bool accepts_connections(const std::string& endpoint) {
+  const auto url = parse_http_url("http://" + endpoint);
+  if (!url) return false;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(url->host.c_str(), url->port.c_str(), &hints, &found) != 0) return false;
+  bool accepted = false;
+  for (const addrinfo* entry = found; entry != nullptr && !accepted; entry = entry->ai_next) {
+    const int fd = ::socket(entry->ai_family, entry->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, entry->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, entry->ai_addr, entry->ai_addrlen) == 0) {
+      accepted = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd waiting{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof(error);
+      accepted =
+          ::poll(&waiting, 1, 500) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return accepted;
+}
+
+// A status read right after `up` restarted the processes may still be the one written before `down`:
+// Ready counts only when every member's Postgres and PgBouncer accept connections.
+std::vector<std::string> unreachable_endpoints(const Json& status) {
+  std::vector<std::string> out;
+  const auto members = status.find("members");
+  if (members == status.end() || !members->is_array()) return out;
+  for (const auto& member : *members) {
+    const auto endpoints = member.find("endpoints");
+    if (endpoints == member.end() || !endpoints->is_object()) continue;
+    for (const char* key : {"postgres", "pgbouncer"}) {
+      const auto endpoint = endpoints->find(key);
+      if (endpoint != endpoints->end() && endpoint->is_string() && !accepts_connections(endpoint->get<std::string>()))
+        out.push_back(fmt::format("{} {} {}", member.value("name", "?"), key, endpoint->get<std::string>()));
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> current_environment() {
+  std::map<std::string, std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals != std::string_view::npos) out.emplace(text.substr(0, equals), text.substr(equals + 1));
+  }
+  return out;
+}
+
+// The last lines of a log, for errors that say why a daemon did not come up.
+std::string log_tail(const std::filesystem::path& path, std::size_t lines = 15) {
+  const auto content = read_file(path);
+  if (!content) return "  (no log at " + path.string() + ")";
+  auto all = split(*content, '\n');
+  while (!all.empty() && trim(all.back()).empty()) all.pop_back();
+  const std::size_t first = all.size() > lines ? all.size() - lines : 0;
+  std::string out;
+  for (std::size_t i = first; i < all.size(); ++i) out += "  | " + all[i] + "\n";
+  return out.empty() ? "  (the log is empty)\n" : out;
+}
+
+Error died_error(std::string_view name, const std::filesystem::path& log) {
+  return make_error(ErrorCode::kUnavailable,
+                    fmt::format("{} exited; the end of {}:\n{}", name, log.string(), log_tail(log)));
+}
+
+class LocalUp {
+ public:
+  LocalUp(LocalStack stack, UpSettings settings, Clock::time_point deadline)
+      : stack_(std::move(stack)), settings_(std::move(settings)), deadline_(deadline) {}
+
+  Result<bool> start_etcd() {
+    if (!settings_.manage_etcd) return wait_for_etcd(nullptr);
+    agent::ProcessSpec spec = base_spec("etcd");
+    spec.argv = {"etcd",
+                 "--name",
+                 "pgstack",
+                 "--data-dir",
+                 stack_.etcd_dir().string(),
+                 "--listen-client-urls",
+                 settings_.etcd_url,
+                 "--advertise-client-urls",
+                 settings_.etcd_url,
+                 "--listen-peer-urls",
+                 settings_.etcd_peer_url,
+                 "--initial-advertise-peer-urls",
+                 settings_.etcd_peer_url,
+                 "--initial-cluster",
+                 "pgstack=" + settings_.etcd_peer_url};
+    spec.stop_timeout = std::chrono::seconds(15);
+    etcd_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
+    if (auto started = start(*etcd_); !started) return started.error();
+    return wait_for_etcd(etcd_.get());
+  }
+
+  Result<bool> start_controller() {
+    auto binary = sibling_binary("pgstack-controller");
+    if (!binary) return binary.error();
+    agent::ProcessSpec spec = base_spec("controller");
+    spec.argv = {*binary,
+                 "--listen",
+                 settings_.api_address,
+                 "--etcd",
+                 settings_.etcd_url,
+                 "--etcd-prefix",
+                 std::string(kEtcdPrefix)};
+    controller_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
+    if (auto started = start(*controller_); !started) return started.error();
+    const ApiClient client(settings_.api_url());
+    Error last = make_error(ErrorCode::kUnavailable, "not asked yet");
+    while (Clock::now() < deadline_) {
+      auto health = client.health(std::chrono::seconds(2));
+      if (health) return true;
+      last = health.error();
+      if (!controller_->is_running()) return died_error("pgstack-controller", stack_.log_file("controller"));
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    return make_error(ErrorCode::kUnavailable, fmt::format("the controller did not become healthy in time: {}\n{}",
+                                                           last.message, log_tail(stack_.log_file("controller"))));
+  }
+
+  Result<bool> start_agent() {
+    auto binary = sibling_binary("pgstack-agent");
+    if (!binary) return binary.error();
+    std::error_code error;
+    std::filesystem::create_directories(stack_.agent_dir(), error);
+    agent::ProcessSpec spec = base_spec("agent");
+    spec.argv = {*binary,
+                 "--etcd",
+                 settings_.etcd_url,
+                 "--etcd-prefix",
+                 std::string(kEtcdPrefix),
+                 "--state-dir",
+                 stack_.agent_dir().string(),
+                 "--host-name",
+                 settings_.host_name,
+                 "--address",
+                 "127.0.0.1"};
+    spec.stop_timeout = std::chrono::seconds(30);
+    agent_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
+    return start(*agent_);
+  }
+
+  // Creates `demo` unless it exists (an existing one is left exactly as it is).
+  Result<bool> ensure_demo_cluster(int instances, bool instances_given) const {
+    const ApiClient client(settings_.api_url());
+    const model::KindInfo& kind = *model::find_kind("SGCluster");
+    auto existing = client.get(kind, kDefaultNamespace, kDemoCluster);
+    if (existing) {
+      const auto& spec = (*existing)["spec"];
+      const int current = spec.is_object() ? spec.value("instances", 0) : 0;
+      if (instances_given && current != instances) {
+        std::cerr << fmt::format(
+            "note: SGCluster {} exists with {} instances and is left as it is (change it with "
+            "pgstack apply)\n",
+            kDemoCluster, current);
+      }
+      return true;
+    }
+    if (existing.error().code != ErrorCode::kNotFound) return existing.error();
+    const Json document = {
+        {"apiVersion", "stackgres.io/v1"},
+        {"kind", "SGCluster"},
+        {"metadata", {{"name", kDemoCluster}, {"namespace", kDefaultNamespace}}},
+        {"spec",
+         {{"instances", instances},
+          {"postgres", {{"version", "latest"}}},
+          {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}}}},
+    };
+    auto created = client.create(kind, kDefaultNamespace, document);
+    if (!created && created.error().code != ErrorCode::kAlreadyExists) return created.error();
+    std::cerr << fmt::format("created SGCluster {} ({} instance{})\n", kDemoCluster, instances,
+                             instances == 1 ? "" : "s");
+    return true;
+  }
+
+  // Follows the cluster's status until Ready, printing each change of its members.
+  Result<Json> wait_until_ready() const {
+    const ApiClient client(settings_.api_url());
+    std::cerr << fmt::format("waiting for SGCluster {} to be ready\n", kDemoCluster);
+    std::string last_summary;
+    while (true) {
+      auto status = client.cluster_status(kDefaultNamespace, kDemoCluster);
+      if (status) {
+        std::string summary = member_summary(*status);
+        const bool ready = condition_is_true(*status, "Ready");
+        const auto unreachable = ready ? unreachable_endpoints(*status) : std::vector<std::string>();
+        if (!unreachable.empty()) summary += fmt::format("; not listening yet: {}", fmt::join(unreachable, ", "));
+        if (summary != last_summary) std::cerr << "  " << summary << "\n";
+        last_summary = summary;
+        if (ready && unreachable.empty()) return std::move(status).value();
+      } else if (status.error().code != ErrorCode::kNotFound) {
+        return status.error();  // 404: no status observed yet
+      }
+      if (agent_ && !agent_->is_running()) return died_error("pgstack-agent", stack_.log_file("agent"));
+      if (controller_ && !controller_->is_running())
+        return died_error("pgstack-controller", stack_.log_file("controller"));
+      if (Clock::now() >= deadline_) {
+        return make_error(ErrorCode::kUnavailable,
+                          fmt::format("SGCluster {} is not ready in time (--timeout): {}\n  see pgstack describe "
+                                      "sgcluster {}, and the logs in {}",
+                                      kDemoCluster, last_summary.empty() ? "no status yet" : last_summary, kDemoCluster,
+                                      (stack_.state_dir / "logs").string()));
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+
+ private:
+  agent::ProcessSpec base_spec(const std::string& name) const {
+    agent::ProcessSpec spec;
+    spec.name = name;
+    spec.environment = current_environment();
+    spec.working_directory = stack_.state_dir;
+    spec.log_file = stack_.log_file(name);
+    spec.pid_file = stack_.pid_file(name);
+    spec.stop_timeout = std::chrono::seconds(10);
+    return spec;
+  }
+
+  static Result<bool> start(agent::ProcessSupervisor& supervisor) {
+    auto outcome = supervisor.start();
+    if (!outcome) return outcome.error();
+    const auto pid = supervisor.status().pid;
+    std::cerr << fmt::format("{}: {} (pid {})\n", supervisor.spec().name,
+                             *outcome == agent::StartOutcome::kStarted ? "started" : "already running", pid);
+    return true;
+  }
+
+  // pgstack-controller and pgstack-agent are installed next to pgstack.
+  static Result<std::string> sibling_binary(std::string_view name) {
+    std::error_code error;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    const auto path = (error ? std::filesystem::path(".") : self.parent_path()) / name;
+    if (::access(path.c_str(), X_OK) != 0) {
+      return make_error(
+          ErrorCode::kUnavailable,
+          fmt::format("{} not found at {}: it is installed next to the pgstack binary", name, path.string()));
+    }
+    return path.string();
+  }
+
+  Result<bool> wait_for_etcd(const agent::ProcessSupervisor* supervisor) const {
+    const std::string url = split(settings_.etcd_url, ',').front();
+    std::string last;
+    while (Clock::now() < deadline_) {
+      auto response = http_request("GET", url + "/health", {}, {}, std::chrono::seconds(2));
+      if (response && response->status == 200) return true;
+      last = response ? fmt::format("HTTP {}: {}", response->status, trim(response->body)) : response.error().message;
+      if (supervisor != nullptr && !supervisor->is_running()) return died_error("etcd", stack_.log_file("etcd"));
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    return make_error(ErrorCode::kUnavailable, fmt::format("etcd at {} is not healthy: {}", url, last));
+  }
+
+  LocalStack stack_;
+  UpSettings settings_;
+  Clock::time_point deadline_;
+  std::unique_ptr<agent::ProcessSupervisor> etcd_;
+  std::unique_ptr<agent::ProcessSupervisor> controller_;
+  std::unique_ptr<agent::ProcessSupervisor> agent_;
+};
+
+// up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
+Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag) {
+  UpSettings settings;
+  bool known = false;
+  if (auto content = read_file(stack.settings_file())) {
+    const Json json = Json::parse(*content, nullptr, /*allow_exceptions=*/false);
+    if (json.is_object()) {
+      settings = UpSettings::from_json(json);
+      known = true;
+    }
+  }
+  if (!etcd_flag.empty()) {
+    settings.manage_etcd = false;
+    settings.etcd_url = etcd_flag;
+    settings.etcd_peer_url.clear();
+  } else if (!known || settings.etcd_url.empty() || (settings.manage_etcd && settings.etcd_peer_url.empty())) {
+    settings.manage_etcd = true;
+    auto client_port = free_tcp_port();
+    auto peer_port = free_tcp_port();
+    if (!client_port) return client_port.error();
+    if (!peer_port) return peer_port.error();
+    if (*peer_port == *client_port) peer_port = *client_port + 1;
+    settings.etcd_url = fmt::format("http://127.0.0.1:{}", *client_port);
+    settings.etcd_peer_url = fmt::format("http://127.0.0.1:{}", *peer_port);
+  }
+  if (!api_flag.empty()) settings.api_address = api_flag;
+  if (settings.host_name.empty()) settings.host_name = host_name();
+  return settings;
+}
+
+}  // namespace
+
+std::filesystem::path default_state_dir() {
+  if (const char* explicit_dir = std::getenv("PGSTACK_STATE_DIR"); explicit_dir != nullptr && *explicit_dir != '\0')
+    return explicit_dir;
+  if (::geteuid() == 0) return "/var/lib/pgstack";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0')
+    return std::filesystem::path(xdg) / "pgstack";
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr && *home != '\0' ? home : ".") / ".local" / "state" / "pgstack";
+}
+
+void add_up_command(CLI::App& app, ExitStatus& status) {
+  struct Options {
+    int instances = 3;
+    std::string state_dir;
+    std::string etcd;
+    std::string api_address;
+    bool no_cluster = false;
+    int timeout_seconds = 180;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand(
+      "up", "Run pgstack on this machine: etcd, controller, agent and a ready SGCluster 'demo' (idempotent)");
+  CLI::Option* instances = command->add_option("--instances", options->instances, "Instances of the demo cluster")
+                               ->check(CLI::PositiveNumber)
+                               ->capture_default_str();
+  command
+      ->add_option("--state-dir", options->state_dir,
+                   "Where data, logs and pid files live (default $PGSTACK_STATE_DIR, /var/lib/pgstack for root, "
+                   "else ~/.local/state/pgstack)")
+      ->type_name("DIR");
+  command->add_option("--etcd", options->etcd, "Use this etcd (client URLs, comma-separated) instead of starting one")
+      ->type_name("URLS");
+  command->add_option("--api-address", options->api_address, "Where the controller listens (default 127.0.0.1:8080)")
+      ->type_name("HOST:PORT");
+  command->add_flag("--no-cluster", options->no_cluster, "Do not create the demo cluster");
+  command
+      ->add_option("--timeout", options->timeout_seconds, "How long to wait for everything to be ready (e.g. 180s, 5m)")
+      ->transform(CLI::AsNumberWithUnit(std::map<std::string, int>{{"s", 1}, {"m", 60}, {"h", 3600}}))
+      ->default_str("180s")
+      ->type_name("DURATION");
+  command->callback([options, instances, &status] {
+    // The supervisor logs through spdlog: keep stdout for the result and only warnings on stderr.
+    auto logger = spdlog::stderr_color_mt("pgstack-up");
+    logger->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+
+    // Absolute: the daemons run with the state dir as their working directory.
+    const auto chosen = options->state_dir.empty() ? default_state_dir() : std::filesystem::path(options->state_dir);
+    const LocalStack stack{std::filesystem::absolute(chosen).lexically_normal()};
+    const auto fail = [&status](const Error& error) { status.code = report_error("up", error); };
+    std::error_code error;
+    for (const auto& dir : {stack.state_dir, stack.state_dir / "run", stack.state_dir / "logs", stack.etcd_dir()}) {
+      std::filesystem::create_directories(dir, error);
+      if (error)
+        return fail(
+            make_error(ErrorCode::kUnavailable, fmt::format("cannot create {}: {}", dir.string(), error.message())));
+    }
+    std::filesystem::permissions(stack.etcd_dir(), std::filesystem::perms::owner_all, error);  // etcd wants 0700
+    auto settings = settings_for(stack, options->etcd, options->api_address);
+    if (!settings) return fail(settings.error());
+    if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)
+      return fail(written.error());
+
+    LocalUp up(stack, *settings, Clock::now() + std::chrono::seconds(options->timeout_seconds));
+    if (auto done = up.start_etcd(); !done) return fail(done.error());
+    if (auto done = up.start_controller(); !done) return fail(done.error());
+    if (auto done = up.start_agent(); !done) return fail(done.error());
+
+    const std::string api_url = settings->api_url();
+    const bool default_api = api_url == kDefaultApiUrl;
+    std::string state_line = fmt::format("  state:       {} (pgstack down stops it all)\n", stack.state_dir.string());
+    if (options->no_cluster) {
+      std::cout << "pgstack is up\n" << fmt::format("  API:         {}\n", api_url) << state_line;
+      if (!default_api) std::cout << fmt::format("  export PGSTACK_API={}\n", api_url);
+      status.code = 0;
+      return;
+    }
+    if (auto done = up.ensure_demo_cluster(options->instances, instances->count() > 0); !done)
+      return fail(done.error());
+    auto ready = up.wait_until_ready();
+    if (!ready) return fail(ready.error());
+
+    const ApiClient client(api_url);
+    auto read_write = fetch_connection(client, kDefaultNamespace, kDemoCluster, {});
+    if (!read_write) return fail(read_write.error());
+    auto read_only = fetch_connection(client, kDefaultNamespace, kDemoCluster, {.replica = true});
+    if (!read_only) return fail(read_only.error());
+    const std::string version = ready->value("postgresVersion", "");
+    std::cout << fmt::format("SGCluster {} is ready: {} members{}\n", kDemoCluster,
+                             ready_members(Json{{"status", *ready}}),
+                             version.empty() ? std::string() : ", PostgreSQL " + version)
+              << fmt::format("  read-write:  {}\n", read_write->uri)
+              << fmt::format("  read-only:   {}\n", read_only->uri)
+              << fmt::format("  password:    pgstack connstr {} --show-password{}\n", kDemoCluster,
+                             default_api ? "" : " --api " + api_url)
+              << fmt::format("  API:         {}\n", api_url) << state_line;
+    if (!default_api) std::cout << fmt::format("  export PGSTACK_API={}\n", api_url);
+    status.code = 0;
+  });
+}
+
+}  // namespace pgstack::cli

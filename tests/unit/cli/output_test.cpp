@@ -1,0 +1,207 @@
+// What the API commands print: tables, ages, documents, describe.
+#include "cli/output.h"
+
+#include <gtest/gtest.h>
+
+#include "cli/api_client.h"
+
+namespace pgstack::cli {
+namespace {
+
+using model::Json;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+TimePoint at(std::string_view timestamp) { return *parse_timestamp(timestamp); }
+
+TEST(FormatTable, AlignsColumnsThreeSpacesApartWithoutTrailingBlanks) {
+  const Table table{{"NAME", "INSTANCES", "AGE"}, {{"demo", "3", "5m"}, {"orders-long-name", "1", ""}}};
+  EXPECT_EQ(format_table(table),
+            "NAME               INSTANCES   AGE\n"
+            "demo               3           5m\n"
+            "orders-long-name   1\n");
+  EXPECT_EQ(format_table({{"A", "B"}, {{"x"}}}, "  "), "  A   B\n  x\n");
+}
+
+TEST(FormatAge, FollowsKubectl) {
+  EXPECT_EQ(format_age(seconds(0)), "0s");
+  EXPECT_EQ(format_age(seconds(-1)), "0s");
+  EXPECT_EQ(format_age(seconds(-5)), "<invalid>");
+  EXPECT_EQ(format_age(seconds(119)), "119s");
+  EXPECT_EQ(format_age(seconds(200)), "3m20s");
+  EXPECT_EQ(format_age(minutes(5)), "5m");
+  EXPECT_EQ(format_age(minutes(15)), "15m");
+  EXPECT_EQ(format_age(minutes(179)), "179m");
+  EXPECT_EQ(format_age(hours(5) + minutes(10)), "5h10m");
+  EXPECT_EQ(format_age(hours(30)), "30h");
+  EXPECT_EQ(format_age(hours(76)), "3d4h");
+  EXPECT_EQ(format_age(hours(24 * 120)), "120d");
+  EXPECT_EQ(format_age(hours(24 * (365 * 2 + 50))), "2y50d");
+  EXPECT_EQ(format_age(hours(24 * 365 * 9)), "9y");
+}
+
+TEST(ParseTimestamp, Rfc3339WithFractionsAndOffsets) {
+  const auto base = parse_timestamp("2026-11-24T01:30:00Z");
+  ASSERT_TRUE(base.has_value());
+  EXPECT_EQ(parse_timestamp("2026-11-24T01:30:00.123456Z"), base);
+  EXPECT_EQ(parse_timestamp("2026-11-24T02:30:00+01:00"), base);
+  EXPECT_EQ(parse_timestamp("2026-11-23T23:30:00-02:00"), base);
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(base->time_since_epoch()).count(), 1795483800);
+  EXPECT_FALSE(parse_timestamp("").has_value());
+  EXPECT_FALSE(parse_timestamp("yesterday").has_value());
+  EXPECT_FALSE(parse_timestamp("2026-13-01T00:00:00Z").has_value());
+  EXPECT_FALSE(parse_timestamp("2026-11-24T01:30:00 junk").has_value());
+}
+
+TEST(AgeOf, UsesCreationTimestamp) {
+  const Json document = {{"metadata", {{"name", "demo"}, {"creationTimestamp", "2026-11-24T01:30:00Z"}}}};
+  EXPECT_EQ(age_of(document, at("2026-11-24T01:35:00Z")), "5m");
+  EXPECT_EQ(age_of(Json{{"metadata", {{"name", "demo"}}}}, at("2026-11-24T01:35:00Z")), "<unknown>");
+}
+
+TEST(ParseOutputFormat, KnowsWideJsonYaml) {
+  EXPECT_EQ(*parse_output_format(""), OutputFormat::kTable);
+  EXPECT_EQ(*parse_output_format("wide"), OutputFormat::kWide);
+  EXPECT_EQ(*parse_output_format("json"), OutputFormat::kJson);
+  EXPECT_EQ(*parse_output_format("yaml"), OutputFormat::kYaml);
+  EXPECT_FALSE(parse_output_format("table").ok());
+}
+
+Json demo_cluster() {
+  return Json::parse(R"({
+    "apiVersion": "stackgres.io/v1", "kind": "SGCluster",
+    "metadata": {"name": "demo", "namespace": "default", "creationTimestamp": "2026-11-24T01:30:00Z",
+                 "resourceVersion": "42"},
+    "spec": {"instances": 3, "postgres": {"version": "latest"}, "pods": {"persistentVolume": {"size": "5Gi"}}},
+    "status": {
+      "postgresVersion": "15.18", "instances": 3, "primary": "demo-0",
+      "members": [
+        {"name": "demo-0", "host": "node-a", "role": "primary", "state": "running", "timeline": 2, "lagBytes": 0,
+         "pendingRestart": false},
+        {"name": "demo-1", "host": "node-a", "role": "replica", "state": "streaming", "timeline": 2,
+         "lagBytes": 3145728, "pendingRestart": true},
+        {"name": "demo-2", "host": "node-b", "role": "replica", "state": "starting", "timeline": 1}
+      ],
+      "endpoints": {"readWrite": ["127.0.0.1:16432", "127.0.0.1:16433"], "readOnly": ["127.0.0.1:16433"]},
+      "conditions": [
+        {"type": "Ready", "status": "False", "reason": "MemberStarting", "message": "demo-2 is starting",
+         "lastTransitionTime": "2026-11-24T01:33:00Z"},
+        {"type": "PendingRestart", "status": "True", "reason": "ParameterChanged", "message": "demo-1",
+         "lastTransitionTime": "2026-11-24T01:34:00Z"}
+      ]
+    }})");
+}
+
+TEST(ResourceTable, ClusterColumnsLikeKubectl) {
+  const auto& kind = **resolve_kind("sgcluster");
+  const auto now = at("2026-11-24T01:35:00Z");
+  const Json pending =
+      Json::parse(R"({"metadata":{"name":"orders"},"spec":{"instances":1,"postgres":{"version":"15"}}})");
+  EXPECT_EQ(format_table(resource_table(kind, {demo_cluster(), pending}, false, false, now)),
+            "NAME     INSTANCES   VERSION   READY   PRIMARY   AGE\n"
+            "demo     3           15.18     2/3     demo-0    5m\n"
+            "orders   1           15        0/1     <none>    <unknown>\n");
+}
+
+TEST(ResourceTable, WideAddsColumnsAfterAgeAndAllNamespacesAddsNamespaceFirst) {
+  const auto& kind = **resolve_kind("sgclusters");
+  const Table table = resource_table(kind, {demo_cluster()}, true, true, at("2026-11-24T01:35:00Z"));
+  const std::vector<std::string> header = {"NAMESPACE", "NAME", "INSTANCES", "VERSION", "READY",
+                                           "PRIMARY",   "AGE",  "STATUS",    "PROFILE", "READ-WRITE"};
+  EXPECT_EQ(table.header, header);
+  ASSERT_EQ(table.rows.size(), 1u);
+  const std::vector<std::string> row = {"default", "demo",
+                                        "3",       "15.18",
+                                        "2/3",     "demo-0",
+                                        "5m",      "MemberStarting",
+                                        "default", "127.0.0.1:16432,127.0.0.1:16433"};
+  EXPECT_EQ(table.rows[0], row);
+}
+
+TEST(ResourceTable, OtherKindsHaveTheirOwnColumns) {
+  const auto& profile = **resolve_kind("sginstanceprofile");
+  const Json small = Json::parse(R"({"metadata":{"name":"small"},"spec":{"cpu":"2","memory":"4Gi"}})");
+  EXPECT_EQ(resource_table(profile, {small}, false, false, TimePoint{}).header,
+            (std::vector<std::string>{"NAME", "CPU", "MEMORY", "AGE"}));
+  const auto& scripts = **resolve_kind("sgscripts");
+  EXPECT_EQ(resource_table(scripts, {}, true, false, TimePoint{}).header, (std::vector<std::string>{"NAME", "AGE"}));
+}
+
+TEST(FormatDocuments, OneDocumentOrAList) {
+  const Json one = Json::parse(R"({"kind":"SGCluster","metadata":{"name":"demo"}})");
+  EXPECT_EQ(format_documents({one}, false, OutputFormat::kJson), one.dump(2) + "\n");
+  const std::string list = format_documents({one}, true, OutputFormat::kJson);
+  const Json parsed = Json::parse(list);
+  EXPECT_EQ(parsed["apiVersion"], "v1");
+  EXPECT_EQ(parsed["kind"], "List");
+  ASSERT_EQ(parsed["items"].size(), 1u);
+  EXPECT_EQ(parsed["items"][0], one);
+  const Json empty = Json::parse(format_documents({}, true, OutputFormat::kJson));
+  EXPECT_TRUE(empty["items"].is_array() && empty["items"].empty());
+  const std::string yaml = format_documents({one}, false, OutputFormat::kYaml);
+  EXPECT_NE(yaml.find("kind: SGCluster"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("name: demo"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.back(), '\n');
+}
+
+TEST(ReadyMembers, CountsRunningAndStreamingMembers) {
+  EXPECT_EQ(ready_members(demo_cluster()), "2/3");
+  EXPECT_EQ(ready_members(demo_cluster()["status"]), "2/3");  // a bare status
+  EXPECT_EQ(ready_members(Json::parse(R"({"spec":{"instances":2}})")), "0/2");
+}
+
+TEST(MemberSummary, OneLineOfProgress) {
+  EXPECT_EQ(member_summary(demo_cluster()["status"]),
+            "demo-0 primary running, demo-1 replica streaming, demo-2 replica starting; "
+            "Ready=False (MemberStarting: demo-2 is starting)");
+  EXPECT_EQ(member_summary(Json::object()), "no members yet");
+  EXPECT_EQ(member_summary(Json::parse(
+                R"({"conditions":[{"type":"Scheduling","status":"True","message":"needs 3 hosts, 1 registered"}]})")),
+            "no members yet; Scheduling: needs 3 hosts, 1 registered");
+}
+
+TEST(DescribeCluster, SpecMembersLikePatronictlAndConditions) {
+  const std::string text = describe_cluster(demo_cluster(), at("2026-11-24T01:35:00Z"));
+  EXPECT_NE(text.find("Name:             demo\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Created:          2026-11-24T01:30:00Z (5m ago)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  Postgres:           latest (running 15.18)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  Volume:             5Gi\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Members: 2/3 ready, primary demo-0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  Member   Host     Role      State       TL   Lag in MB   Pending restart\n"
+                      "  demo-0   node-a   Primary   running     2\n"
+                      "  demo-1   node-a   Replica   streaming   2    3           *\n"
+                      "  demo-2   node-b   Replica   starting    1    unknown\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  Read-write:         127.0.0.1:16432,127.0.0.1:16433\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  Ready            False    MemberStarting     2m    demo-2 is starting\n"), std::string::npos)
+      << text;
+}
+
+TEST(DescribeCluster, WithoutStatusSaysNothingIsReportedYet) {
+  const Json cluster = Json::parse(R"({"metadata":{"name":"new"},"spec":{"instances":2}})");
+  const std::string text = describe_cluster(cluster, TimePoint{});
+  EXPECT_NE(text.find("Members: 0/2 ready, primary <none>\n  (none reported yet)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Conditions:\n  (none reported yet)\n"), std::string::npos) << text;
+}
+
+TEST(DescribeResource, PrintsTheSpecAsYaml) {
+  const auto& profile = **resolve_kind("sginstanceprofile");
+  const Json small =
+      Json::parse(R"({"metadata":{"name":"small","namespace":"prod"},"spec":{"cpu":"2","memory":"4Gi"}})");
+  const std::string text = describe_resource(profile, small, TimePoint{});
+  EXPECT_NE(text.find("Namespace:        prod\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Kind:             SGInstanceProfile\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Spec:\n  cpu: "), std::string::npos) << text;
+  EXPECT_NE(text.find("  memory: 4Gi\n"), std::string::npos) << text;
+}
+
+TEST(Confirm, AssumeYesNeedsNoTerminal) {
+  const auto yes = confirm("delete sgcluster demo?", true);
+  ASSERT_TRUE(yes.ok());
+  EXPECT_TRUE(*yes);
+}
+
+}  // namespace
+}  // namespace pgstack::cli
