@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS = --output-on-failure -j $(JOBS)
 
-.PHONY: deps build build-asan test test-release test-asan fuzz up lint format bench-tuning clean
+.PHONY: deps build build-asan test test-release test-asan fuzz up down lint format bench-tuning bench-ha clean
 
 deps:
 	@scripts/install-deps
@@ -35,12 +35,13 @@ fuzz: deps
 	    -print_final_stats=1 build-fuzz/corpus-$$target tests/fuzz/corpus/$$target 2>&1 | tail -n 6; \
 	done
 
-# Until the cluster runtime exists, `up` validates and renders the example manifests.
+# Starts etcd, the controller and the agent in the background and brings the 3-member cluster `demo`
+# to ready; running it again changes nothing. `make down` stops everything and keeps the data.
 up: build
-	build/bin/pgstack validate -f examples/minimal-cluster.yaml -f examples/production.yaml
-	build/bin/pgstack render -f examples/production.yaml --cluster orders --instance 0
-	@echo
-	@echo "pgstack is built: build/bin/pgstack. The HA runtime (pgstack up) is planned: see docs/architecture.md."
+	build/bin/pgstack up
+
+down:
+	build/bin/pgstack down
 
 LINT_SOURCES = $(shell git ls-files 'src/*.cpp' 'src/*.h' 'apps/*.cpp' 'tests/*.cpp' 'tests/*.h')
 lint: build
@@ -53,6 +54,9 @@ format:
 
 bench-tuning: build
 	bench/tuning/run
+
+bench-ha: build
+	bench/ha/run
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -129,6 +129,7 @@ void Agent::reconcile() {
     it->second->stop();
     if (auto removed = etcd_.remove(instance_report_key(settings_.etcd_prefix, it->first)); !removed)
       spdlog::warn("{}: cannot remove its report: {}", it->first, removed.error().message);
+    last_primary_.erase(it->first);
     it = instances_.erase(it);
   }
   if (!leftovers_checked_) {
@@ -205,6 +206,19 @@ void Agent::report() {
   LeaderStatusCache leaders;
   for (const auto& [key, instance] : instances_) {
     const model::Json report = instance_report(instance->observe(settings_.host_name, leaders));
+    // PgBouncer caches the server's startup parameters, in_hot_standby among them, and libpq's
+    // target_session_attrs trusts them: after a promotion or demotion the pooler must start afresh.
+    const std::string role = report.value("/patroni/role"_json_pointer, std::string());
+    const bool primary = role == "master" || role == "primary" || role == "standby_leader";
+    if (!role.empty()) {
+      const auto previous = last_primary_.find(key);
+      if (previous != last_primary_.end() && previous->second != primary) {
+        spdlog::info("{}: became {}; restarting PgBouncer so clients see the new role", key,
+                     primary ? "the primary" : "a replica");
+        instance->restart_pooler();
+      }
+      last_primary_[key] = primary;
+    }
     auto written = etcd_.put(instance_report_key(settings_.etcd_prefix, key), report.dump(), lease);
     if (!written && written.error().message != last_report_error_) {
       spdlog::warn("{}: cannot write its report: {}", key, written.error().message);

@@ -50,6 +50,7 @@ class Agent {
   store::EtcdClient etcd_;
   HostRegistration registration_;
   std::map<std::string, std::unique_ptr<InstanceSupervisor>> instances_;  // by "<ns>/<cluster>/<member>"
+  std::map<std::string, bool> last_primary_;  // the role each instance had at the last report
   bool leftovers_checked_ = false;
   std::string last_list_error_;    // logged once, not every second
   std::string last_report_error_;

@@ -421,6 +421,14 @@ void InstanceSupervisor::stop() {
   }
 }
 
+void InstanceSupervisor::restart_pooler() {
+  if (!pgbouncer_) return;
+  if (auto stopped = pgbouncer_->stop(); !stopped.ok())
+    spdlog::warn("{}: cannot stop PgBouncer: {}", instance_key_, stopped.error().message);
+  if (auto started = pgbouncer_->start(); !started.ok())
+    spdlog::warn("{}: cannot start PgBouncer again: {}", instance_key_, started.error().message);
+}
+
 ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStatusCache& leaders) const {
   ReportInput input;
   const auto slash = instance_key_.rfind('/');

@@ -49,6 +49,9 @@ class InstanceSupervisor {
   // agent restart). Never touches the data directory.
   void stop();
 
+  // Stops and starts PgBouncer (when pooling is on), dropping its server connections and cached state.
+  void restart_pooler();
+
   // Asks Patroni (and the leader, for replicas) how the instance is doing.
   ReportInput observe(const std::string& host_name, LeaderStatusCache& leaders) const;
 

@@ -17,11 +17,11 @@ namespace pgstack::config {
 // Patroni's user for pg_rewind (ClusterCredentials has no field for it yet).
 inline constexpr std::string_view kRewindUserName = "rewinder";
 
-// Failover timing; Patroni needs loop_wait + 2 * retry_timeout <= ttl and ttl >= 20 (docs/tuning.md).
+// Failover timing; Patroni needs loop_wait + 2 * retry_timeout <= ttl (docs/tuning.md has the why).
 struct PatroniTiming {
-  int ttl = 20;
-  int loop_wait = 5;
-  int retry_timeout = 5;
+  int ttl = 10;
+  int loop_wait = 2;
+  int retry_timeout = 4;
 };
 inline constexpr PatroniTiming kPatroniTiming{};
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "common/strings.h"
@@ -240,7 +242,13 @@ HttpReply ApiHandler::rolling_restart(const std::string& ns, const std::string& 
       std::lock_guard guard(restarts_mutex_);
       restarts_running_.erase(key);
     };
-    auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
+    // Right after another operation the leader key may be briefly absent: give Patroni a moment.
+    Result<ClusterTopology> topology = make_error(ErrorCode::kUnavailable, "not read yet");
+    for (int attempt = 0; attempt < 30; ++attempt) {
+      topology = read_topology(store_.client(), etcd_prefix_, ns, name);
+      if (topology.ok() && topology->leader) break;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     if (!topology.ok() || !topology->leader) return finish("Failed", "the cluster has no primary");
     const std::string old_primary = *topology->leader;
     for (const auto& [member_name, member] : topology->members) {
@@ -253,7 +261,17 @@ HttpReply ApiHandler::rolling_restart(const std::string& ns, const std::string& 
       auto to = switchover(store_.client(), etcd_prefix_, ns, name, "");
       if (!to.ok()) return finish("Failed", to.error().message);
     }
-    auto after = read_topology(store_.client(), etcd_prefix_, ns, name);
+    // Patroni refuses a restart while the demotion is still in progress: wait until the old primary
+    // runs as a replica.
+    Result<ClusterTopology> after = make_error(ErrorCode::kUnavailable, "not read yet");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      after = read_topology(store_.client(), etcd_prefix_, ns, name);
+      if (after.ok() && after->members.count(old_primary) && after->members.at(old_primary).role == "replica" &&
+          after->members.at(old_primary).state == "running")
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
     if (!after.ok() || after->members.count(old_primary) == 0) return finish("Failed", "lost sight of " + old_primary);
     record("Running", "restarting the old primary " + old_primary);
     if (auto restarted = restart_member(after->members.at(old_primary)); !restarted.ok())

@@ -54,6 +54,8 @@ PatroniMember parse_patroni_member(const std::string& name, const std::string& j
 Json build_cluster_status(const StatusInputs& inputs) {
   Json status = Json::object();
   status["postgresVersion"] = inputs.postgres_version;
+  // Readers can tell a fresh observation from one left behind by a controller that stopped.
+  status["observedAt"] = inputs.now;
   status["instances"] = inputs.instances;
   const PatroniMember* primary = nullptr;
   if (inputs.leader) {

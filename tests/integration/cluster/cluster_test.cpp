@@ -354,8 +354,8 @@ TEST(HaCluster, ShortEtcdOutageDoesNotDemoteThePrimary) {
   const std::string password = application_of("demo").password;
   auto& etcd = const_cast<EtcdServer&>(runtime->etcd());
   ASSERT_TRUE(etcd.stop().ok());
-  // Less than Patroni's ttl (20 s): the leader key cannot expire, and failsafe mode keeps the primary.
-  std::this_thread::sleep_for(12s);
+  // Less than Patroni's ttl (10 s): the leader key cannot expire, and failsafe mode keeps the primary.
+  std::this_thread::sleep_for(7s);
   auto during = run_psql(connection, password, "INSERT INTO items VALUES (3000, 'etcd down')");
   ASSERT_TRUE(etcd.restart().ok());
   ASSERT_TRUE(during.ok());

@@ -14,7 +14,7 @@ using testing::profile_of;
 
 static_assert(kPatroniTiming.loop_wait + 2 * kPatroniTiming.retry_timeout <= kPatroniTiming.ttl,
               "Patroni needs loop_wait + 2 * retry_timeout <= ttl");
-static_assert(kPatroniTiming.ttl >= 20, "Patroni's minimum ttl is 20");
+static_assert(kPatroniTiming.ttl <= 10, "failover within 15 s needs the leader key to expire within 10 s");
 
 std::string render(const model::Cluster& cluster, int member_index = 0) {
   const auto parameters = tune_postgres_parameters(tuning_input_for(cluster, profile_of(1, 2), nullptr, 15));
@@ -114,9 +114,9 @@ TEST(RenderPatroni, YamlParsesWithTheExpectedStructure) {
   EXPECT_EQ(root["restapi"]["listen"].as<std::string>(), "127.0.0.1:8008");
   EXPECT_EQ(root["etcd3"]["hosts"][0].as<std::string>(), "127.0.0.1:2379");
   const YAML::Node dcs = root["bootstrap"]["dcs"];
-  EXPECT_EQ(dcs["ttl"].as<int>(), 20);
-  EXPECT_EQ(dcs["loop_wait"].as<int>(), 5);
-  EXPECT_EQ(dcs["retry_timeout"].as<int>(), 5);
+  EXPECT_EQ(dcs["ttl"].as<int>(), 10);
+  EXPECT_EQ(dcs["loop_wait"].as<int>(), 2);
+  EXPECT_EQ(dcs["retry_timeout"].as<int>(), 4);
   EXPECT_TRUE(dcs["postgresql"]["use_pg_rewind"].as<bool>());
   EXPECT_TRUE(dcs["postgresql"]["use_slots"].as<bool>());
   EXPECT_EQ(dcs["postgresql"]["parameters"]["max_connections"].as<std::string>(), "100");
@@ -159,7 +159,7 @@ TEST(RenderPatroni, DynamicConfigIsMergedUserWins) {
                                                               cluster, profile_of(1, 2), nullptr, 15)));
   EXPECT_EQ(dcs["ttl"], 40);
   EXPECT_EQ(dcs["loop_wait"], 10);
-  EXPECT_EQ(dcs["retry_timeout"], 5);
+  EXPECT_EQ(dcs["retry_timeout"], kPatroniTiming.retry_timeout);
   EXPECT_EQ(dcs["master_start_timeout"], 60);
   EXPECT_FALSE(dcs.contains("failsafe_mode"));  // null deletes, as in Patroni's PATCH
   EXPECT_EQ(dcs["synchronous_mode"], true);     // replication.mode decides
@@ -191,7 +191,7 @@ TEST(RenderPatroni, InitialConfigIsMergedExceptTheLayout) {
   EXPECT_EQ(config["tags"]["nofailover"], true);
   EXPECT_EQ(config["name"], "demo-0");
   EXPECT_EQ(config["etcd3"]["hosts"][0], "127.0.0.1:2379");
-  EXPECT_EQ(config["bootstrap"]["dcs"]["ttl"], 20);
+  EXPECT_EQ(config["bootstrap"]["dcs"]["ttl"], kPatroniTiming.ttl);
   EXPECT_EQ(config["bootstrap"]["initdb"][1]["locale"], "en_US.UTF-8");
   EXPECT_EQ(config["restapi"]["listen"], "127.0.0.1:8008");
   EXPECT_EQ(config["restapi"]["certfile"], "/etc/tls/api.crt");
