@@ -142,7 +142,23 @@ void Agent::reconcile() {
   std::map<std::string, Result<ClusterSecrets>> secrets;  // by "<ns>/<cluster>", read once per round
   for (const auto& [key, text] : assigned) {
     auto& instance = instances_[key];
-    if (!instance) instance = std::make_unique<InstanceSupervisor>(settings_, key);
+    if (!instance) {
+      instance = std::make_unique<InstanceSupervisor>(settings_, key);
+      // key is "<ns>/<cluster>/<member>"; Patroni's leader key is <prefix>/patroni/<ns>/<cluster>/leader.
+      const auto slash = key.rfind('/');
+      const std::string leader_key = settings_.etcd_prefix + "/patroni/" + key.substr(0, slash) + "/leader";
+      const std::string member = key.substr(slash + 1);
+      instance->set_leader_key_access(
+          {[this, leader_key, member] {
+             auto current = etcd_.get(leader_key);
+             if (!current.ok() || !current->has_value() || (*current)->value != member) return false;
+             return etcd_.remove_if(leader_key, (*current)->mod_revision).ok();
+           },
+           [this, leader_key, member] {
+             auto current = etcd_.get(leader_key);
+             return current.ok() && current->has_value() && (*current)->value != member;
+           }});
+    }
     auto assignment = parse_assignment(text);
     if (!assignment) {
       instance->hold(InstanceCondition{true, assignment.error().message});
@@ -218,6 +234,7 @@ void Agent::report() {
         instance->restart_pooler();
       }
       last_primary_[key] = primary;
+      instance->note_role(primary);
     }
     auto written = etcd_.put(instance_report_key(settings_.etcd_prefix, key), report.dump(), lease);
     if (!written && written.error().message != last_report_error_) {

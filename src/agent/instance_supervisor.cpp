@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fstream>
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
@@ -182,7 +183,7 @@ void InstanceSupervisor::hold(InstanceCondition condition, std::optional<Assigne
 }
 
 void InstanceSupervisor::tick() {
-  if (patroni_) patroni_->tick();
+  if (patroni_ && !hold_crashed_primary()) patroni_->tick();
   if (pgbouncer_) pgbouncer_->tick();
 }
 
@@ -298,7 +299,7 @@ Result<bool> InstanceSupervisor::ensure_patroni(const InstancePlan& plan, const 
     // A Patroni that ran before this agent started may have an older configuration.
     if (started.value() == StartOutcome::kReattached && config_changed) reload_pending_ = true;
   } else {
-    patroni_->tick();
+    if (!hold_crashed_primary()) patroni_->tick();
     if (config_changed) reload_pending_ = true;
   }
 
@@ -419,6 +420,39 @@ void InstanceSupervisor::stop() {
   if (stopped_any) {
     spdlog::info("{}: stopped; its data stays in {}", instance_key_, (instance_dir_ / "data").string());
   }
+}
+
+bool InstanceSupervisor::postmaster_alive() const {
+  if (!plan_) return false;
+  std::ifstream file(fs::path(plan_->layout.data_dir) / "postmaster.pid");
+  long pid = 0;
+  if (!(file >> pid) || pid <= 1) return false;
+  // A killed postmaster stays a zombie until init reaps it: that is dead too.
+  return read_process_identity(static_cast<pid_t>(pid)).has_value();
+}
+
+bool InstanceSupervisor::hold_crashed_primary() {
+  // Only a 10 s wait at most: if no replica could take over, the old primary must come back.
+  constexpr auto kLongestHold = std::chrono::seconds(10);
+  if (!patroni_ || patroni_->is_running()) {
+    crash_hold_until_.reset();
+    return false;
+  }
+  if (!crash_hold_until_) {
+    if (!was_primary_ || postmaster_alive() || !leader_key_.release_if_mine) return false;
+    was_primary_ = false;
+    crash_hold_until_ = std::chrono::steady_clock::now() + kLongestHold;
+    if (leader_key_.release_if_mine()) {
+      spdlog::warn("{}: the primary's Patroni and Postgres died; released the leader key so a replica takes over",
+                   instance_key_);
+    }
+  }
+  if (std::chrono::steady_clock::now() >= *crash_hold_until_ ||
+      (leader_key_.held_by_another && leader_key_.held_by_another())) {
+    crash_hold_until_ = std::chrono::steady_clock::time_point::min();  // done waiting; keep until Patroni runs
+    return false;
+  }
+  return *crash_hold_until_ != std::chrono::steady_clock::time_point::min();
 }
 
 void InstanceSupervisor::restart_pooler() {

@@ -29,6 +29,12 @@ namespace pgstack::agent {
 // GET <leader api_url>/patroni answers, shared by the members of a cluster within one report round.
 using LeaderStatusCache = std::map<std::string, std::optional<model::Json>>;
 
+// How an instance reaches its cluster's leader key in etcd (the agent owns the etcd client).
+struct LeaderKeyAccess {
+  std::function<bool()> release_if_mine;  // deletes the leader key if it names this member
+  std::function<bool()> held_by_another;  // another member holds it now
+};
+
 class InstanceSupervisor {
  public:
   // instance_key: "<ns>/<cluster>/<member>".
@@ -52,6 +58,10 @@ class InstanceSupervisor {
   // Stops and starts PgBouncer (when pooling is on), dropping its server connections and cached state.
   void restart_pooler();
 
+  // The role the last report saw; a crashed primary is handled differently (see hold_crashed_primary).
+  void note_role(bool primary) { was_primary_ = primary; }
+  void set_leader_key_access(LeaderKeyAccess access) { leader_key_ = std::move(access); }
+
   // Asks Patroni (and the leader, for replicas) how the instance is doing.
   ReportInput observe(const std::string& host_name, LeaderStatusCache& leaders) const;
 
@@ -66,6 +76,12 @@ class InstanceSupervisor {
   void ensure_restart_generation(std::int64_t generation);
   void report_condition(std::optional<InstanceCondition> condition);
   std::string patroni_url(std::string_view path) const;
+  bool postmaster_alive() const;
+  // When a primary's Patroni and postmaster both died, restarting Patroni at once would let it take
+  // its still-valid leader key back and recover in place. Instead the leader key is released so a
+  // healthy replica is promoted now, and Patroni restarts once that happened (it then rejoins as a
+  // replica through pg_rewind). Returns true while the restart must wait.
+  bool hold_crashed_primary();
 
   const AgentSettings settings_;
   const std::string instance_key_;
@@ -78,6 +94,9 @@ class InstanceSupervisor {
   std::unique_ptr<ProcessSupervisor> pgbouncer_;
   std::string patroni_api_;  // "http://host:port" of the running Patroni: its port may be about to change
   bool reload_pending_ = false;
+  bool was_primary_ = false;
+  LeaderKeyAccess leader_key_;
+  std::optional<std::chrono::steady_clock::time_point> crash_hold_until_;
   bool secrets_warned_ = false;
   std::optional<InstanceCondition> condition_;
   AssignedPorts ports_;  // as last assigned

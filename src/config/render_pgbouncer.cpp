@@ -130,6 +130,9 @@ std::vector<TunedParameter> pgbouncer_settings(const model::Cluster& cluster, co
       {"application_name_add_host", "1", std::string(kStackGres)},
       {"ignore_startup_parameters", "extra_float_digits", std::string(kStackGres)},
       {"server_check_query", ";", std::string(kStackGres)},
+      // Postgres restarts during a switchover or failover; PgBouncer's default 15 s lockout after a
+      // failed server login would outlast the failover itself.
+      {"server_login_retry", "1", "pgstack: a restarting Postgres is back within seconds"},
   };
   if (cluster.ssl_enabled) {
     // Clients that reach Postgres through PgBouncer get TLS too, with the instance's certificate.
