@@ -1,0 +1,59 @@
+// pgstack-proxy: read-write / read-only endpoints for Patroni clusters, with protocol statistics and
+// mirroring. Needs etcd and Patroni only; see docs/proxy.md for the configuration.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/proxy_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"pgstack-proxy: read-write and read-only endpoints for pgstack clusters"};
+  std::string config_path;
+  std::string log_level = "info";
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "YAML configuration file (docs/proxy.md)")->required();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_flag("--check", check_only, "Validate the configuration and exit");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  auto config = pgstack::proxy::load_proxy_config(config_path);
+  if (!config) {
+    std::cerr << "pgstack-proxy: " << config.error().message << "\n";
+    return pgstack::exit_code_for(config.error().code);
+  }
+  if (check_only) {
+    std::cout << "configuration OK\n";
+    return 0;
+  }
+
+  // Signals are taken synchronously by this thread; workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  pgstack::proxy::ProxyServer server(std::move(config).value());
+  if (auto started = server.start(); !started) {
+    std::cerr << "pgstack-proxy: " << started.error().message << "\n";
+    return pgstack::exit_code_for(started.error().code);
+  }
+  for (const auto& cluster : server.config().clusters) {
+    for (const auto& listener : cluster.listeners) {
+      spdlog::info("cluster {} listener {} ({}) on {}:{}", cluster.name, listener.name,
+                   pgstack::proxy::listener_role_name(listener.role), listener.listen.host,
+                   server.listener_port(cluster.name, listener.name));
+    }
+  }
+  spdlog::info("admin on {}:{} (/metrics, /stats, /healthz)", server.config().admin.host, server.admin_port());
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("signal {}: stopping", signal_number);
+  server.stop();
+  return 0;
+}

@@ -1,0 +1,202 @@
+#include "proxy/cluster_router.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/http_client.h"
+
+namespace pgstack::proxy {
+namespace {
+
+constexpr int kReloadEveryLoops = 10;  // a full read now and then repairs anything a watch missed
+
+}  // namespace
+
+std::shared_ptr<std::atomic<std::int64_t>> MemberConnectionCounts::counter(const std::string& member) {
+  std::lock_guard lock(mutex_);
+  auto& slot = counters_[member];
+  if (!slot) slot = std::make_shared<std::atomic<std::int64_t>>(0);
+  return slot;
+}
+
+std::int64_t MemberConnectionCounts::active(std::string_view member) const {
+  std::lock_guard lock(mutex_);
+  const auto found = counters_.find(member);
+  return found == counters_.end() ? 0 : found->second->load();
+}
+
+std::map<std::string, std::int64_t> MemberConnectionCounts::all() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, std::int64_t> out;
+  for (const auto& [name, counter] : counters_) out[name] = counter->load();
+  return out;
+}
+
+ClusterRouter::ClusterRouter(ClusterConfig cluster, HealthConfig health, std::vector<std::string> etcd_endpoints,
+                             ChangeCallback on_change)
+    : cluster_(std::move(cluster)),
+      health_(health),
+      policy_{health.patroni_rest, cluster_.max_replica_lag_bytes},
+      etcd_(std::move(etcd_endpoints), health.timeout),
+      on_change_(std::move(on_change)),
+      snapshot_(std::make_shared<RoutingSnapshot>()) {}
+
+ClusterRouter::~ClusterRouter() { stop(); }
+
+void ClusterRouter::start() { thread_ = std::thread([this] { run(); }); }
+
+void ClusterRouter::stop() {
+  stopping_ = true;
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (watch_) watch_->stop();
+  watch_.reset();
+}
+
+std::shared_ptr<const RoutingSnapshot> ClusterRouter::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+void ClusterRouter::poke() {
+  dirty_ = true;
+  wake_.notify_all();
+}
+
+void ClusterRouter::run() {
+  bool loaded = false;
+  int loops = 0;
+  while (!stopping_) {
+    if (!loaded || ++loops % kReloadEveryLoops == 0) loaded = reload() || loaded;
+    dirty_ = false;
+    if (loaded) check_health();
+    publish();
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_for(lock, health_.interval, [this] { return stopping_.load() || dirty_.load(); });
+  }
+}
+
+bool ClusterRouter::reload() {
+  auto range = etcd_.get_prefix(cluster_.dcs_prefix);
+  if (!range) {
+    spdlog::warn("cluster {}: cannot read {} from etcd: {}", cluster_.name, cluster_.dcs_prefix, range.error().message);
+    return false;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    const auto health = inputs_.health;
+    inputs_ = RoutingInputs{};
+    inputs_.health = health;
+    for (const auto& kv : range->items) apply(kv.key, &kv.value);
+  }
+  if (!watch_) {
+    watch_ = etcd_.watch_prefix(cluster_.dcs_prefix, range->revision + 1,
+                                [this](const std::vector<store::WatchEvent>& events) { on_watch(events); });
+  }
+  return true;
+}
+
+void ClusterRouter::on_watch(const std::vector<store::WatchEvent>& events) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& event : events) {
+      apply(event.kv.key, event.type == store::WatchEventType::kPut ? &event.kv.value : nullptr);
+    }
+  }
+  // Publish at once what etcd alone decides (a lost leader key), then let the checks confirm the rest.
+  publish();
+  poke();
+}
+
+void ClusterRouter::apply(const std::string& key, const std::string* value) {
+  if (key.rfind(cluster_.dcs_prefix, 0) != 0) return;
+  const std::string_view rest = std::string_view(key).substr(cluster_.dcs_prefix.size());
+  if (rest == "leader") {
+    if (value) inputs_.leader = *value;
+    else inputs_.leader.reset();
+  } else if (rest.rfind("members/", 0) == 0) {
+    const std::string name(rest.substr(8));
+    if (!value) {
+      inputs_.members.erase(name);
+      inputs_.health.erase(name);
+      return;
+    }
+    auto member = parse_member(name, *value);
+    if (!member) {
+      spdlog::warn("cluster {}: ignoring {}: {}", cluster_.name, key, member.error().message);
+      inputs_.members.erase(name);
+      return;
+    }
+    inputs_.members[name] = std::move(member).value();
+  } else if (rest == "status" || rest == "optime/leader") {
+    inputs_.leader_optime.reset();
+    if (!value) return;
+    const auto json = nlohmann::json::parse(*value, nullptr, false);
+    if (json.is_object() && json.contains("optime") && json["optime"].is_number_unsigned()) {
+      inputs_.leader_optime = json["optime"].get<std::uint64_t>();
+    } else if (json.is_number_unsigned()) {
+      inputs_.leader_optime = json.get<std::uint64_t>();
+    } else if (auto lsn = parse_lsn(*value)) {
+      inputs_.leader_optime = lsn;
+    }
+  }
+}
+
+void ClusterRouter::check_health() {
+  if (!health_.patroni_rest) return;
+  std::map<std::string, MemberInfo> members;
+  std::optional<std::string> leader;
+  {
+    std::lock_guard lock(mutex_);
+    members = inputs_.members;
+    leader = inputs_.leader;
+  }
+  for (const auto& [name, member] : members) {
+    if (stopping_) return;
+    if (member.api_url.empty()) continue;
+    const bool is_leader = leader && *leader == name;
+    // The leader is asked whether it is primary; the others whether they are healthy replicas within lag.
+    const std::string url = is_leader ? patroni_base_url(member.api_url) + "/primary"
+                                      : fmt::format("{}/replica?lag={}", patroni_base_url(member.api_url),
+                                                    cluster_.max_replica_lag_bytes);
+    const auto response = http_request("GET", url, {}, {}, health_.timeout);
+    const bool pass = response.ok() && response->status == 200;
+    std::lock_guard lock(mutex_);
+    auto& health = inputs_.health[name];
+    int& failures = failures_[name];
+    Check& check = is_leader ? health.primary : health.replica;
+    (is_leader ? health.replica : health.primary) = Check::kFail;
+    if (pass) {
+      failures = 0;
+      check = Check::kPass;
+    } else if (++failures >= health_.fall || check != Check::kPass) {
+      // A member that passed keeps its role for `fall` checks; one never seen passing fails at once.
+      check = Check::kFail;
+    }
+  }
+}
+
+void ClusterRouter::publish() {
+  std::shared_ptr<const RoutingSnapshot> changed;
+  {
+    std::lock_guard lock(mutex_);
+    auto next = compute_routes(inputs_, policy_);
+    if (next.primary == snapshot_->primary && next.replicas == snapshot_->replicas &&
+        next.skipped == snapshot_->skipped && next.leader == snapshot_->leader) {
+      return;
+    }
+    next.generation = ++generation_;
+    const bool routes_changed = next.primary != snapshot_->primary || next.replicas != snapshot_->replicas;
+    snapshot_ = std::make_shared<const RoutingSnapshot>(std::move(next));
+    if (routes_changed) changed = snapshot_;
+  }
+  if (!changed) return;
+  std::string replicas;
+  for (const auto& replica : changed->replicas) replicas += (replicas.empty() ? "" : ",") + replica.member;
+  spdlog::info("cluster {}: primary {}, readable replicas [{}]", cluster_.name,
+               changed->primary ? changed->primary->member : "<none>", replicas);
+  if (on_change_) on_change_(cluster_.name, *changed);
+}
+
+}  // namespace pgstack::proxy

@@ -1,0 +1,83 @@
+// Keeps one cluster's RoutingSnapshot current: reads Patroni's keys from etcd, follows them with a
+// watch, and confirms roles with Patroni's REST health endpoints on its own thread. Needs only etcd and
+// Patroni (never the controller). Sessions read the snapshot; a change of primary or readable set is
+// reported to a callback so the proxy can close connections to a member that lost its role.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "proxy/proxy_config.h"
+#include "proxy/routing_table.h"
+#include "store/etcd_client.h"
+
+namespace pgstack::proxy {
+
+// Server connections open per member, shared by all workers (least-connections reads).
+class MemberConnectionCounts : public ConnectionCounts {
+ public:
+  std::shared_ptr<std::atomic<std::int64_t>> counter(const std::string& member);
+  std::int64_t active(std::string_view member) const override;
+  std::map<std::string, std::int64_t> all() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<std::atomic<std::int64_t>>, std::less<>> counters_;
+};
+
+class ClusterRouter {
+ public:
+  using ChangeCallback = std::function<void(const std::string& cluster, const RoutingSnapshot& snapshot)>;
+
+  ClusterRouter(ClusterConfig cluster, HealthConfig health, std::vector<std::string> etcd_endpoints,
+                ChangeCallback on_change);
+  ~ClusterRouter();
+  ClusterRouter(const ClusterRouter&) = delete;
+  ClusterRouter& operator=(const ClusterRouter&) = delete;
+
+  // Starts the background thread; routing begins once etcd answers (retried every interval).
+  void start();
+  void stop();
+
+  const std::string& name() const { return cluster_.name; }
+  std::shared_ptr<const RoutingSnapshot> snapshot() const;
+  MemberConnectionCounts& connections() { return connections_; }
+  // Wakes the health thread now (e.g. a rw connection found no primary).
+  void poke();
+
+ private:
+  void run();
+  bool reload();  // full read of the prefix; restarts the watch after it
+  void on_watch(const std::vector<store::WatchEvent>& events);
+  void apply(const std::string& key, const std::string* value);  // value nullptr: deleted
+  void check_health();
+  void publish();
+
+  const ClusterConfig cluster_;
+  const HealthConfig health_;
+  const RoutingPolicy policy_;
+  store::EtcdClient etcd_;
+  const ChangeCallback on_change_;
+  MemberConnectionCounts connections_;
+
+  mutable std::mutex mutex_;  // guards inputs_, failures_, snapshot_
+  RoutingInputs inputs_;
+  std::map<std::string, int> failures_;  // consecutive failed checks per member
+  std::shared_ptr<const RoutingSnapshot> snapshot_;
+  std::uint64_t generation_ = 0;
+
+  std::unique_ptr<store::EtcdWatch> watch_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> dirty_{false};  // etcd changed: check the members now
+  std::condition_variable wake_;
+  std::mutex wake_mutex_;
+  std::thread thread_;
+};
+
+}  // namespace pgstack::proxy

@@ -1,0 +1,76 @@
+// Internal: what sessions share with the server that owns them: per-listener state and counters, the
+// cancel-key map, the TLS context and the connection limit.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "proxy/cluster_router.h"
+#include "proxy/mirror.h"
+#include "proxy/proxy_config.h"
+#include "proxy/proxy_stats.h"
+
+namespace pgstack::proxy {
+
+struct ListenerRuntime {
+  const ClusterConfig* cluster = nullptr;
+  const ListenerConfig* config = nullptr;
+  ClusterRouter* router = nullptr;
+  std::unique_ptr<Mirror> mirror;
+  std::uint16_t bound_port = 0;
+
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> refused_max_connections{0};
+  std::atomic<std::uint64_t> routing_failures{0};
+  std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> closed_by_failover{0};
+  std::atomic<std::uint64_t> cancel_requests{0};
+  std::atomic<std::uint64_t> tiebreak{0};
+};
+
+struct ServerEndpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// BackendKeyData the servers handed out -> the server that holds the session, for CancelRequest.
+class CancelRegistry {
+ public:
+  using Key = std::pair<std::int32_t, std::string>;  // process id, secret key bytes
+  void add(const Key& key, ServerEndpoint endpoint) {
+    std::lock_guard lock(mutex_);
+    entries_[key] = std::move(endpoint);
+  }
+  void remove(const Key& key) {
+    std::lock_guard lock(mutex_);
+    entries_.erase(key);
+  }
+  std::optional<ServerEndpoint> find(const Key& key) const {
+    std::lock_guard lock(mutex_);
+    const auto found = entries_.find(key);
+    if (found == entries_.end()) return std::nullopt;
+    return found->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<Key, ServerEndpoint> entries_;
+};
+
+struct ProxyShared {
+  const ProxyConfig* config = nullptr;
+  std::unique_ptr<StatsRegistry> stats;
+  CancelRegistry cancels;
+  std::unique_ptr<boost::asio::ssl::context> tls;  // null: answer 'N' to SSLRequest
+  std::atomic<std::int64_t> client_connections{0};
+  std::atomic<std::uint64_t> next_session_id{1};
+};
+
+}  // namespace pgstack::proxy

@@ -1,0 +1,93 @@
+// The proxy's YAML configuration (format in docs/proxy.md): parsed and validated in one place, with
+// errors that name the field path and what is expected. Pure: no I/O beyond reading the file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace pgstack::proxy {
+
+enum class ListenerRole { kReadWrite, kReadOnly };
+enum class TargetKind { kPostgres, kPgbouncer };
+
+std::string_view listener_role_name(ListenerRole role);
+std::string_view target_kind_name(TargetKind kind);
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct MirrorConfig {
+  std::string conninfo;  // libpq connection string of the shadow (its own credentials)
+  std::size_t queue_size = 10000;
+  std::size_t max_connections = 16;  // shadow sessions open at once (one per mirrored client session)
+};
+
+struct ListenerConfig {
+  std::string name;
+  ListenerRole role = ListenerRole::kReadWrite;
+  HostPort listen;
+  TargetKind target = TargetKind::kPostgres;
+  int port_offset = 0;  // added to the member's Postgres port (conn_url); 1000 by default for pgbouncer
+  std::optional<MirrorConfig> mirror;
+};
+
+struct ClusterConfig {
+  std::string name;
+  std::string namespace_name = "default";
+  std::string dcs_prefix;  // Patroni's keys; default <etcd.prefix>/patroni/<namespace>/<name>/
+  std::uint64_t max_replica_lag_bytes = 16 * 1024 * 1024;
+  std::vector<ListenerConfig> listeners;
+};
+
+struct HealthConfig {
+  bool patroni_rest = true;  // confirm roles with Patroni's /primary and /replica?lag=
+  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds timeout{1000};
+  int fall = 2;  // consecutive failed checks before a member that passed is taken out
+};
+
+struct LimitsConfig {
+  std::size_t max_client_connections = 10000;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds idle_timeout{0};  // 0: none
+};
+
+struct TlsConfig {
+  std::string certificate;  // PEM files; TLS is off when unset
+  std::string private_key;
+};
+
+struct StatsConfig {
+  std::size_t top_queries = 20;
+  std::size_t max_fingerprints = 5000;  // per cluster/listener/database/user; the rest count as "<other>"
+};
+
+struct ProxyConfig {
+  unsigned workers = 0;  // 0: one per core
+  HostPort admin{"127.0.0.1", 9187};
+  std::vector<std::string> etcd_endpoints{"http://127.0.0.1:2379"};
+  std::string etcd_prefix = "/pgstack";
+  HealthConfig health;
+  LimitsConfig limits;
+  std::optional<TlsConfig> tls;
+  StatsConfig stats;
+  std::vector<ClusterConfig> clusters;
+};
+
+// `source` names the text in error messages (a file name).
+Result<ProxyConfig> parse_proxy_config(std::string_view yaml, std::string_view source = "config");
+Result<ProxyConfig> load_proxy_config(const std::string& path);
+
+// "127.0.0.1:5432" or "[::1]:5432".
+Result<HostPort> parse_host_port(std::string_view text);
+
+}  // namespace pgstack::proxy

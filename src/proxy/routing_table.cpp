@@ -1,0 +1,197 @@
+#include "proxy/routing_table.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace pgstack::proxy {
+namespace {
+
+bool is_primary_role(std::string_view role) { return role == "master" || role == "primary"; }
+bool is_replica_role(std::string_view role) {
+  return role == "replica" || role == "sync_standby" || role == "standby" || role == "quorum_standby";
+}
+
+std::optional<std::uint64_t> json_lsn(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_integer() && value.get<std::int64_t>() >= 0) return value.get<std::uint64_t>();
+  if (value.is_string()) return parse_lsn(value.get<std::string>());
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_lsn(std::string_view text) {
+  // Either a plain integer or the "X/Y" hex form.
+  const auto slash = text.find('/');
+  auto parse = [](std::string_view digits, int base) -> std::optional<std::uint64_t> {
+    if (digits.empty() || digits.size() > 20) return std::nullopt;
+    std::uint64_t value = 0;
+    for (const char c : digits) {
+      int digit = -1;
+      if (c >= '0' && c <= '9') digit = c - '0';
+      else if (base == 16 && c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+      else if (base == 16 && c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      if (digit < 0 || digit >= base) return std::nullopt;
+      value = value * base + digit;
+    }
+    return value;
+  };
+  if (slash == std::string_view::npos) return parse(text, 10);
+  const auto high = parse(text.substr(0, slash), 16);
+  const auto low = parse(text.substr(slash + 1), 16);
+  if (!high || !low || *high > 0xffffffffULL || *low > 0xffffffffULL) return std::nullopt;
+  return (*high << 32) | *low;
+}
+
+Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view conn_url) {
+  std::string_view rest = conn_url;
+  for (std::string_view scheme : {"postgres://", "postgresql://"}) {
+    if (rest.rfind(scheme, 0) == 0) {
+      rest.remove_prefix(scheme.size());
+      break;
+    }
+  }
+  if (rest.size() == conn_url.size()) {
+    return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": expected postgres://HOST:PORT/...", conn_url));
+  }
+  rest = rest.substr(0, rest.find_first_of("/?"));
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  std::string host;
+  std::string_view port_text;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": unclosed [", conn_url));
+    host = std::string(rest.substr(1, close - 1));
+    if (close + 1 < rest.size() && rest[close + 1] == ':') port_text = rest.substr(close + 2);
+  } else {
+    const auto colon = rest.rfind(':');
+    host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = rest.substr(colon + 1);
+  }
+  if (host.empty()) return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": no host", conn_url));
+  std::uint64_t port = 5432;
+  if (!port_text.empty()) {
+    const auto parsed = parse_lsn(port_text);
+    if (!parsed || *parsed == 0 || *parsed > 65535) {
+      return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": bad port", conn_url));
+    }
+    port = *parsed;
+  }
+  return std::pair<std::string, std::uint16_t>(host, static_cast<std::uint16_t>(port));
+}
+
+std::string patroni_base_url(std::string_view api_url) {
+  std::string base(api_url);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  constexpr std::string_view kSuffix = "/patroni";
+  if (base.size() > kSuffix.size() && base.compare(base.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0) {
+    base.resize(base.size() - kSuffix.size());
+  }
+  return base;
+}
+
+Result<MemberInfo> parse_member(std::string_view name, std::string_view json_text) {
+  const auto json = nlohmann::json::parse(json_text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: the value is not a JSON object", name));
+  }
+  MemberInfo member;
+  member.name = std::string(name);
+  const auto conn_url = json.value("conn_url", nlohmann::json());
+  if (!conn_url.is_string()) {
+    return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: conn_url is missing", name));
+  }
+  auto endpoint = parse_conn_url(conn_url.get<std::string>());
+  if (!endpoint) return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: {}", name, endpoint.error().message));
+  member.host = endpoint->first;
+  member.postgres_port = endpoint->second;
+  if (const auto api = json.value("api_url", nlohmann::json()); api.is_string()) member.api_url = api.get<std::string>();
+  if (const auto role = json.value("role", nlohmann::json()); role.is_string()) member.role = role.get<std::string>();
+  if (const auto state = json.value("state", nlohmann::json()); state.is_string()) member.state = state.get<std::string>();
+  if (json.contains("xlog_location")) member.xlog_location = json_lsn(json["xlog_location"]);
+  if (const auto timeline = json.value("timeline", nlohmann::json()); timeline.is_number_integer()) {
+    member.timeline = timeline.get<int>();
+  }
+  return member;
+}
+
+RoutingSnapshot compute_routes(const RoutingInputs& inputs, const RoutingPolicy& policy) {
+  RoutingSnapshot snapshot;
+  auto health_of = [&](const std::string& name) {
+    const auto found = inputs.health.find(name);
+    return found == inputs.health.end() ? MemberHealth{} : found->second;
+  };
+
+  // The leader key names the primary; Patroni's own REST answer confirms it (the member key's role
+  // lags behind a promotion by up to a loop_wait, so it is not required).
+  if (inputs.leader) {
+    snapshot.leader = *inputs.leader;
+    const auto member = inputs.members.find(*inputs.leader);
+    if (member != inputs.members.end() &&
+        (!policy.require_rest_confirmation || health_of(member->first).primary == Check::kPass)) {
+      snapshot.primary = RouteTarget{member->first, member->second.host, member->second.postgres_port};
+    }
+  }
+
+  std::optional<std::uint64_t> leader_lsn = inputs.leader_optime;
+  if (inputs.leader) {
+    if (const auto member = inputs.members.find(*inputs.leader); member != inputs.members.end()) {
+      if (member->second.xlog_location && (!leader_lsn || *member->second.xlog_location > *leader_lsn)) {
+        leader_lsn = member->second.xlog_location;
+      }
+    }
+  }
+
+  for (const auto& [name, member] : inputs.members) {
+    if (snapshot.primary && snapshot.primary->member == name) continue;
+    if (inputs.leader && *inputs.leader == name) {
+      snapshot.skipped[name] = "holds the leader key but is not confirmed as primary";
+      continue;
+    }
+    if (is_primary_role(member.role)) {
+      snapshot.skipped[name] = "reports role " + member.role + " without the leader key";
+      continue;
+    }
+    if (!member.role.empty() && !is_replica_role(member.role)) {
+      snapshot.skipped[name] = "role " + member.role;
+      continue;
+    }
+    if (!member.state.empty() && member.state != "running" && member.state != "streaming") {
+      snapshot.skipped[name] = "state " + member.state;
+      continue;
+    }
+    if (leader_lsn && member.xlog_location && *leader_lsn > *member.xlog_location &&
+        *leader_lsn - *member.xlog_location > policy.max_replica_lag_bytes) {
+      snapshot.skipped[name] = fmt::format("lags {} bytes behind the leader", *leader_lsn - *member.xlog_location);
+      continue;
+    }
+    if (policy.require_rest_confirmation && health_of(name).replica != Check::kPass) {
+      snapshot.skipped[name] = health_of(name).replica == Check::kFail
+                                   ? "Patroni /replica?lag check fails (unhealthy or lagging)"
+                                   : "not yet confirmed by Patroni /replica";
+      continue;
+    }
+    snapshot.replicas.push_back(RouteTarget{name, member.host, member.postgres_port});
+  }
+  return snapshot;
+}
+
+std::optional<RouteTarget> choose_read_target(const RoutingSnapshot& snapshot, const ConnectionCounts& counts,
+                                              std::uint64_t tiebreak) {
+  if (snapshot.replicas.empty()) return snapshot.primary;
+  std::int64_t least = INT64_MAX;
+  std::vector<const RouteTarget*> best;
+  for (const auto& replica : snapshot.replicas) {
+    const auto active = counts.active(replica.member);
+    if (active < least) {
+      least = active;
+      best.clear();
+    }
+    if (active == least) best.push_back(&replica);
+  }
+  return *best[tiebreak % best.size()];
+}
+
+}  // namespace pgstack::proxy

@@ -1,0 +1,511 @@
+#include "proxy/session.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "pgwire/encoder.h"
+#include "pgwire/normalize_query.h"
+
+namespace pgstack::proxy {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t kMaxPendingQueries = 10000;   // pipelined queries tracked for latency
+constexpr std::size_t kMaxPreparedStatements = 10000;
+constexpr std::size_t kFingerprintLength = 2048;
+constexpr auto kRouteRetry = std::chrono::milliseconds(50);
+
+std::string copy_key(std::span<const std::uint8_t> bytes) { return {bytes.begin(), bytes.end()}; }
+
+std::uint64_t micros_since(std::chrono::steady_clock::time_point start) {
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+}
+
+}  // namespace
+
+// Client -> server messages.
+class Session::ClientEvents : public pgwire::FrontendEvents {
+ public:
+  explicit ClientEvents(Session& session) : s_(session) {}
+
+  void on_startup(const pgwire::StartupMessage& startup) override {
+    s_.negotiation_ = Negotiation::kStartup;
+    s_.database_ = std::string(startup.database().empty() ? startup.user() : startup.database());
+    s_.user_ = std::string(startup.user());
+  }
+  void on_ssl_request() override { s_.negotiation_ = Negotiation::kSsl; }
+  void on_gssenc_request() override { s_.negotiation_ = Negotiation::kGssenc; }
+  void on_cancel_request(const pgwire::BackendKey& key) override {
+    s_.negotiation_ = Negotiation::kCancel;
+    s_.cancel_request_ = CancelRegistry::Key{key.process_id, copy_key(key.secret_key)};
+  }
+
+  void on_query(std::string_view sql) override {
+    s_.record_query_start({pgwire::normalize_query(sql, kFingerprintLength)});
+    if (s_.listener_.mirror) s_.listener_.mirror->submit(MirrorItem{MirrorItem::Kind::kQuery, s_.id_, std::string(sql)});
+  }
+  void on_parse(const pgwire::ParseMessage& parse) override {
+    if (s_.statements_.size() >= kMaxPreparedStatements && !s_.statements_.contains(std::string(parse.statement))) {
+      return;
+    }
+    auto& statement = s_.statements_[std::string(parse.statement)];
+    if (statement.sql != parse.query || statement.fingerprint.empty()) {
+      statement.sql = std::string(parse.query);
+      statement.fingerprint = pgwire::normalize_query(parse.query, kFingerprintLength);
+    }
+    statement.types.clear();
+    for (std::size_t i = 0; i < parse.parameter_types.size(); ++i) statement.types.push_back(parse.parameter_types[i]);
+  }
+  void on_bind(const pgwire::BindMessage& bind) override {
+    if (s_.portals_.size() >= kMaxPreparedStatements && !s_.portals_.contains(std::string(bind.portal))) return;
+    auto& portal = s_.portals_[std::string(bind.portal)];
+    portal.statement = std::string(bind.statement);
+    portal.parameters.clear();
+    portal.formats.clear();
+    if (!s_.listener_.mirror) return;
+    for (const auto& value : bind.parameters) {
+      if (value.is_null) portal.parameters.emplace_back(std::nullopt);
+      else portal.parameters.emplace_back(std::string(value.text()));
+    }
+    for (std::size_t i = 0; i < bind.parameter_formats.size(); ++i) portal.formats.push_back(bind.parameter_formats[i]);
+  }
+  void on_execute(std::string_view portal_name, std::int32_t /*max_rows*/) override {
+    const auto portal = s_.portals_.find(std::string(portal_name));
+    if (portal == s_.portals_.end()) return;
+    const auto statement = s_.statements_.find(portal->second.statement);
+    if (statement == s_.statements_.end()) return;
+    s_.batch_fingerprints_.push_back(statement->second.fingerprint);
+    if (s_.listener_.mirror) {
+      MirrorItem item{MirrorItem::Kind::kQuery, s_.id_, statement->second.sql, true, portal->second.parameters,
+                      portal->second.formats, statement->second.types};
+      s_.listener_.mirror->submit(std::move(item));
+    }
+  }
+  void on_close(pgwire::TargetKind kind, std::string_view name) override {
+    if (kind == pgwire::TargetKind::kStatement) s_.statements_.erase(std::string(name));
+    else s_.portals_.erase(std::string(name));
+  }
+  void on_sync() override { s_.record_query_start(std::move(s_.batch_fingerprints_)); }
+
+ private:
+  Session& s_;
+};
+
+// Server -> client messages.
+class Session::ServerEvents : public pgwire::BackendEvents {
+ public:
+  explicit ServerEvents(Session& session) : s_(session) {}
+
+  void on_backend_key_data(const pgwire::BackendKey& key) override {
+    if (s_.backend_key_) s_.shared_.cancels.remove(*s_.backend_key_);
+    s_.backend_key_ = CancelRegistry::Key{key.process_id, copy_key(key.secret_key)};
+    s_.shared_.cancels.add(*s_.backend_key_, s_.endpoint_);
+  }
+  void on_command_complete(const pgwire::CommandTag& tag) override {
+    ++s_.delta_.statements[static_cast<std::size_t>(tag.kind)];
+    if (tag.kind == pgwire::CommandKind::kCommit || tag.kind == pgwire::CommandKind::kRollback) s_.block_end_ = tag.kind;
+  }
+  void on_error(const pgwire::ErrorFields& fields) override {
+    s_.delta_.record_error(fields.severity_nonlocalized.empty() ? fields.severity : fields.severity_nonlocalized,
+                           fields.sqlstate);
+  }
+  void on_notice(const pgwire::ErrorFields& /*fields*/) override { ++s_.delta_.notices; }
+  void on_ready_for_query(pgwire::TransactionStatus status) override { s_.on_ready_for_query(status); }
+
+ private:
+  Session& s_;
+};
+
+Session::Session(tcp::socket client, ListenerRuntime& listener, ProxyShared& shared, SessionSet& sessions)
+    : client_(std::move(client)),
+      server_(client_.get_executor()),
+      handshake_timer_(client_.get_executor()),
+      idle_timer_(client_.get_executor()),
+      listener_(listener),
+      shared_(shared),
+      sessions_(sessions),
+      id_(shared.next_session_id++),
+      client_events_(std::make_unique<ClientEvents>(*this)),
+      server_events_(std::make_unique<ServerEvents>(*this)),
+      front_(*client_events_),
+      back_(*server_events_) {}
+
+Session::~Session() { close(); }
+
+void Session::start() {
+  sessions_.add(this, weak_from_this());
+  ++shared_.client_connections;
+  counted_ = true;
+  error_code ignored;
+  client_.set_option(tcp::no_delay(true), ignored);
+  deadline_ = Clock::now() + shared_.config->limits.handshake_timeout;
+  handshake_timer_.expires_at(deadline_);
+  handshake_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->phase_ == Phase::kRelay || self->phase_ == Phase::kClosed) return;
+    self->fail("08006", "the connection did not complete its startup in time", false);
+  });
+  read_startup();
+}
+
+template <typename Handler>
+void Session::client_read_some(Handler&& handler) {
+  if (tls_) tls_->async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
+  else client_.async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
+}
+
+template <typename Handler>
+void Session::client_write(const void* data, std::size_t size, Handler&& handler) {
+  client_writing_ = true;
+  if (tls_) asio::async_write(*tls_, asio::buffer(data, size), std::forward<Handler>(handler));
+  else asio::async_write(client_, asio::buffer(data, size), std::forward<Handler>(handler));
+}
+
+// ---- Startup phase -----------------------------------------------------------------------------------
+
+void Session::read_startup() {
+  client_read_some([self = shared_from_this()](const error_code& ec, std::size_t size) {
+    if (self->failing_ || self->phase_ == Phase::kClosed) return;
+    if (ec) return self->close();
+    self->on_startup_bytes(size);
+  });
+}
+
+void Session::on_startup_bytes(std::size_t size) {
+  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_.data()), size);
+  delta_.bytes_in += size;
+  negotiation_ = Negotiation::kNone;
+  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
+  if (status == pgwire::DecodeStatus::kError) {
+    return fail(front_.error().sqlstate, front_.error().message, true);
+  }
+  switch (negotiation_) {
+    case Negotiation::kNone:
+      return read_startup();
+    case Negotiation::kSsl:
+      // A second SSLRequest inside TLS is not a thing a client does.
+      if (tls_) return fail(pgwire::kSqlstateProtocolViolation, "SSLRequest inside an encrypted connection", true);
+      return answer_negotiation(shared_.tls ? 'S' : 'N', shared_.tls != nullptr);
+    case Negotiation::kGssenc:
+      return answer_negotiation('N', false);
+    case Negotiation::kCancel:
+      return forward_cancel();
+    case Negotiation::kStartup:
+      phase_ = Phase::kRouting;
+      return route();
+  }
+}
+
+void Session::answer_negotiation(char answer, bool start_tls) {
+  startup_bytes_.clear();
+  reply_.assign(1, answer);
+  client_write(reply_.data(), reply_.size(), [self = shared_from_this(), start_tls](const error_code& ec, std::size_t) {
+    self->client_writing_ = false;
+    if (ec || self->failing_ || self->phase_ == Phase::kClosed) return self->close();
+    self->delta_.bytes_out += 1;
+    if (!start_tls) return self->read_startup();
+    self->tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(self->client_, *self->shared_.tls);
+    // The handshake reads TLS records only: plaintext sent before it completes fails it.
+    self->tls_->async_handshake(asio::ssl::stream_base::server, [self](const error_code& handshake_error) {
+      if (self->phase_ == Phase::kClosed) return;
+      if (handshake_error) {
+        spdlog::debug("session {}: TLS handshake failed: {}", self->id_, handshake_error.message());
+        return self->close();
+      }
+      self->tls_handshaken_ = true;
+      self->read_startup();
+    });
+  });
+}
+
+void Session::forward_cancel() {
+  ++listener_.cancel_requests;
+  const auto endpoint = shared_.cancels.find(*cancel_request_);
+  if (!endpoint) return close();  // as Postgres: an unknown key gets no answer
+  error_code ec;
+  const auto address = asio::ip::make_address(endpoint->host, ec);
+  if (ec) return close();
+  reply_ = pgwire::encode_cancel_request(cancel_request_->first,
+                                         std::span<const std::uint8_t>(
+                                             reinterpret_cast<const std::uint8_t*>(cancel_request_->second.data()),
+                                             cancel_request_->second.size()));
+  server_.async_connect(tcp::endpoint(address, endpoint->port), [self = shared_from_this()](const error_code& error) {
+    if (error) return self->close();
+    asio::async_write(self->server_, asio::buffer(self->reply_),
+                      [self](const error_code&, std::size_t) { self->close(); });
+  });
+}
+
+void Session::route() {
+  if (phase_ != Phase::kRouting) return;
+  const auto snapshot = listener_.router->snapshot();
+  std::optional<RouteTarget> target;
+  if (listener_.config->role == ListenerRole::kReadWrite) {
+    target = snapshot->primary;
+  } else {
+    target = choose_read_target(*snapshot, listener_.router->connections(), listener_.tiebreak++);
+  }
+  if (!target) {
+    // During a failover the new primary is usually confirmed within a health interval: wait for it.
+    if (Clock::now() + kRouteRetry < deadline_) {
+      listener_.router->poke();
+      idle_timer_.expires_after(kRouteRetry);
+      idle_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec) self->route();
+      });
+      return;
+    }
+    ++listener_.routing_failures;
+    return fail("57P03",
+                fmt::format("pgstack-proxy: no {} member of cluster {} is available",
+                            listener_.config->role == ListenerRole::kReadWrite ? "primary" : "readable",
+                            listener_.cluster->name),
+                false);
+  }
+  connect(*target);
+}
+
+void Session::connect(const RouteTarget& target) {
+  phase_ = Phase::kConnecting;
+  target_ = target;
+  const int port = int{target.postgres_port} + listener_.config->port_offset;
+  endpoint_ = ServerEndpoint{target.host, static_cast<std::uint16_t>(port)};
+  member_counter_ = listener_.router->connections().counter(target.member);
+  ++*member_counter_;
+  // The connect timeout is the shorter of its own and what is left of the handshake.
+  const auto connect_deadline = std::min(deadline_, Clock::now() + shared_.config->limits.connect_timeout);
+  idle_timer_.expires_at(connect_deadline);
+  idle_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->phase_ != Phase::kConnecting) return;
+    error_code ignored;
+    self->server_.close(ignored);
+  });
+  auto on_connect = [self = shared_from_this()](const error_code& ec, const auto& /*endpoint*/) {
+    if (self->phase_ != Phase::kConnecting) return;
+    if (ec) {
+      ++self->listener_.routing_failures;
+      return self->fail("08006",
+                        fmt::format("pgstack-proxy: cannot connect to member {} ({}:{}): {}", self->target_.member,
+                                    self->endpoint_.host, self->endpoint_.port, ec.message()),
+                        false);
+    }
+    self->on_connected();
+  };
+  error_code ec;
+  const auto address = asio::ip::make_address(endpoint_.host, ec);
+  if (!ec) {
+    std::array<tcp::endpoint, 1> endpoints{tcp::endpoint(address, endpoint_.port)};
+    asio::async_connect(server_, endpoints, std::move(on_connect));
+    return;
+  }
+  auto resolver = std::make_shared<tcp::resolver>(client_.get_executor());
+  resolver->async_resolve(endpoint_.host, std::to_string(endpoint_.port),
+                          [self = shared_from_this(), resolver, on_connect = std::move(on_connect)](
+                              const error_code& error, tcp::resolver::results_type results) mutable {
+                            if (self->phase_ != Phase::kConnecting) return;
+                            if (error) return on_connect(error, tcp::endpoint());
+                            asio::async_connect(self->server_, results, std::move(on_connect));
+                          });
+}
+
+void Session::on_connected() {
+  phase_ = Phase::kRelay;
+  handshake_timer_.cancel();
+  idle_timer_.cancel();
+  error_code ignored;
+  server_.set_option(tcp::no_delay(true), ignored);
+
+  entry_ = shared_.stats->entry(StatsKey{listener_.cluster->name, listener_.config->name, database_, user_});
+  ++delta_.sessions_total;
+  ++(tls_ ? delta_.sessions_tls : delta_.sessions_plain);
+  ++delta_.sessions_active;
+  flush_stats();
+
+  last_activity_ = Clock::now();
+  arm_idle_timer();
+  asio::async_write(server_, asio::buffer(startup_bytes_), [self = shared_from_this()](const error_code& ec, std::size_t) {
+    if (self->phase_ != Phase::kRelay || self->failing_) return;
+    if (ec) return self->close();
+    self->startup_bytes_.clear();
+    self->startup_bytes_.shrink_to_fit();
+    self->read_client();
+    self->read_server();
+  });
+}
+
+// ---- Relay -------------------------------------------------------------------------------------------
+
+void Session::read_client() {
+  client_read_some([self = shared_from_this()](const error_code& ec, std::size_t size) {
+    if (self->phase_ != Phase::kRelay || self->failing_) return;
+    if (ec) return self->close();
+    self->on_client_bytes(size);
+  });
+}
+
+void Session::on_client_bytes(std::size_t size) {
+  last_activity_ = Clock::now();
+  delta_.bytes_in += size;
+  if (front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size)) == pgwire::DecodeStatus::kError) {
+    // Nothing of a malformed chunk reaches the server.
+    return fail(front_.error().sqlstate, front_.error().message, true);
+  }
+  asio::async_write(server_, asio::buffer(client_buffer_.data(), size),
+                    [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      if (self->phase_ != Phase::kRelay || self->failing_) return;
+                      if (ec) return self->close();
+                      self->read_client();
+                    });
+}
+
+void Session::read_server() {
+  server_.async_read_some(asio::buffer(server_buffer_), [self = shared_from_this()](const error_code& ec, std::size_t size) {
+    if (self->phase_ != Phase::kRelay || self->failing_) return;
+    if (ec) return self->close();
+    self->on_server_bytes(size);
+  });
+}
+
+void Session::on_server_bytes(std::size_t size) {
+  last_activity_ = Clock::now();
+  const auto status = back_.feed(std::span<const std::uint8_t>(server_buffer_.data(), size));
+  if (status == pgwire::DecodeStatus::kError) {
+    return fail(pgwire::kSqlstateProtocolViolation, "pgstack-proxy: the server sent malformed data: " + back_.error().message,
+                true);
+  }
+  server_at_boundary_ = status == pgwire::DecodeStatus::kReady;
+  client_write(server_buffer_.data(), size, [self = shared_from_this(), size](const error_code& ec, std::size_t) {
+    self->client_writing_ = false;
+    if (self->phase_ == Phase::kClosed) return;
+    if (self->failing_) {
+      if (self->fatal_pending_) {
+        self->fatal_pending_ = false;
+        self->client_write(self->reply_.data(), self->reply_.size(),
+                           [self](const error_code&, std::size_t) { self->close(); });
+      }
+      return;
+    }
+    if (ec) return self->close();
+    self->delta_.bytes_out += size;
+    self->read_server();
+  });
+}
+
+void Session::arm_idle_timer() {
+  const auto idle = shared_.config->limits.idle_timeout;
+  if (idle.count() <= 0) return;
+  idle_timer_.expires_at(last_activity_ + idle);
+  idle_timer_.async_wait([self = shared_from_this(), idle](const error_code& ec) {
+    if (ec || self->phase_ != Phase::kRelay || self->failing_) return;
+    // Activity moves last_activity_ only; the timer re-arms itself instead of being reset per read.
+    if (Clock::now() - self->last_activity_ >= idle) {
+      return self->fail("57P05", "pgstack-proxy: terminating connection due to idle timeout", false);
+    }
+    self->arm_idle_timer();
+  });
+}
+
+void Session::terminate_for_failover(std::string_view reason) {
+  if (phase_ == Phase::kClosed || failing_) return;
+  ++listener_.closed_by_failover;
+  spdlog::info("session {}: closing: {}", id_, reason);
+  if (phase_ == Phase::kRelay && !server_at_boundary_) {
+    // Mid-message: an ErrorResponse now would garble the stream; just end it.
+    return close();
+  }
+  fail("57P01", fmt::format("pgstack-proxy: terminating connection: {}", reason), false);
+}
+
+// ---- Statistics --------------------------------------------------------------------------------------
+
+void Session::record_query_start(std::vector<std::string> fingerprints) {
+  if (pending_queries_.size() >= kMaxPendingQueries) return;
+  pending_queries_.push_back(PendingQuery{Clock::now(), std::move(fingerprints)});
+}
+
+void Session::on_ready_for_query(pgwire::TransactionStatus status) {
+  const auto now = Clock::now();
+  if (!pending_queries_.empty()) {
+    auto query = std::move(pending_queries_.front());
+    pending_queries_.pop_front();
+    const auto micros = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - query.start).count());
+    delta_.query_latency.record(micros);
+    for (auto& fingerprint : query.fingerprints) {
+      auto& stats = delta_.fingerprints[std::move(fingerprint)];
+      ++stats.calls;
+      stats.total_micros += micros;
+    }
+    if (transaction_status_ == pgwire::TransactionStatus::kIdle && status != pgwire::TransactionStatus::kIdle) {
+      transaction_start_ = query.start;
+    }
+  }
+  if (transaction_status_ != pgwire::TransactionStatus::kIdle && status == pgwire::TransactionStatus::kIdle) {
+    delta_.transaction_latency.record(micros_since(transaction_start_));
+    if (block_end_ == pgwire::CommandKind::kCommit) ++delta_.commits;
+    else ++delta_.rollbacks;  // ROLLBACK, or a COMMIT of a failed block (its tag says ROLLBACK too)
+  }
+  block_end_.reset();
+  transaction_status_ = status;
+  flush_stats();
+}
+
+void Session::flush_stats() {
+  if (entry_) entry_->flush(delta_);
+}
+
+// ---- Ending ------------------------------------------------------------------------------------------
+
+void Session::fail(std::string_view sqlstate, std::string message, bool protocol_error) {
+  if (failing_ || phase_ == Phase::kClosed) return;
+  failing_ = true;
+  if (protocol_error) ++listener_.protocol_errors;
+  spdlog::debug("session {}: {}", id_, message);
+  // No plaintext answer in the middle of a TLS handshake.
+  if (tls_ && !tls_handshaken_) return close();
+  error_code ignored;
+  server_.close(ignored);
+  handshake_timer_.cancel();
+  idle_timer_.cancel();
+  reply_ = pgwire::encode_error_response("FATAL", sqlstate, message);
+  if (client_writing_) {
+    fatal_pending_ = true;  // written when the relay's current write completes
+    return;
+  }
+  client_write(reply_.data(), reply_.size(), [self = shared_from_this()](const error_code&, std::size_t) {
+    self->client_writing_ = false;
+    self->close();
+  });
+}
+
+void Session::close() {
+  if (phase_ == Phase::kClosed) return;
+  const bool was_relaying = phase_ == Phase::kRelay;
+  phase_ = Phase::kClosed;
+  error_code ignored;
+  handshake_timer_.cancel();
+  idle_timer_.cancel();
+  server_.close(ignored);
+  client_.shutdown(tcp::socket::shutdown_both, ignored);
+  client_.close(ignored);
+  if (member_counter_) --*member_counter_;
+  member_counter_.reset();
+  if (was_relaying || entry_) {
+    --delta_.sessions_active;
+    flush_stats();
+  }
+  if (backend_key_) shared_.cancels.remove(*backend_key_);
+  if (listener_.mirror && was_relaying) listener_.mirror->submit(MirrorItem{MirrorItem::Kind::kEndSession, id_});
+  if (counted_) --shared_.client_connections;
+  counted_ = false;
+  sessions_.remove(this);
+}
+
+}  // namespace pgstack::proxy

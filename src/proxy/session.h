@@ -1,0 +1,165 @@
+// One client connection: encryption negotiation and startup, routing to a member, then a byte relay in
+// both directions that decodes what passes (statistics, mirroring, cancel keys) without changing it.
+// Lives entirely on one worker's io_context: no locks on the data path.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "pgwire/backend_decoder.h"
+#include "pgwire/frontend_decoder.h"
+#include "proxy/listener_runtime.h"
+#include "proxy/proxy_stats.h"
+
+namespace pgstack::proxy {
+
+class Session;
+
+// The worker's view of its sessions, for closing those that lost their member.
+class SessionSet {
+ public:
+  void add(Session* session, std::weak_ptr<Session> handle) { sessions_[session] = std::move(handle); }
+  void remove(Session* session) { sessions_.erase(session); }
+  template <typename Visit>
+  void for_each(Visit&& visit) {
+    // Copy first: a visit may close (and so remove) the session.
+    std::vector<std::shared_ptr<Session>> alive;
+    for (auto& [raw, weak] : sessions_) {
+      if (auto session = weak.lock()) alive.push_back(std::move(session));
+    }
+    for (auto& session : alive) visit(*session);
+  }
+
+ private:
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket client, ListenerRuntime& listener, ProxyShared& shared, SessionSet& sessions);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start();
+  // The member this session's server connection goes to ("" before routing).
+  const std::string& target_member() const { return target_.member; }
+  const ListenerRuntime& listener() const { return listener_; }
+  // Ends the session because its member lost the role it was chosen for.
+  void terminate_for_failover(std::string_view reason);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  enum class Phase { kStartup, kRouting, kConnecting, kRelay, kClosed };
+  enum class Negotiation { kNone, kSsl, kGssenc, kCancel, kStartup };
+  struct PendingQuery {
+    Clock::time_point start;
+    std::vector<std::string> fingerprints;
+  };
+  struct PreparedStatement {
+    std::string sql;
+    std::string fingerprint;
+    std::vector<std::uint32_t> types;
+  };
+  struct BoundPortal {
+    std::string statement;
+    std::vector<std::optional<std::string>> parameters;  // only kept when mirroring
+    std::vector<int> formats;
+  };
+
+  class ClientEvents;
+  class ServerEvents;
+
+  // Startup phase.
+  void read_startup();
+  void on_startup_bytes(std::size_t size);
+  void answer_negotiation(char answer, bool start_tls);
+  void forward_cancel();
+  void route();
+  void connect(const RouteTarget& target);
+  void on_connected();
+
+  // Relay.
+  void read_client();
+  void read_server();
+  void on_client_bytes(std::size_t size);
+  void on_server_bytes(std::size_t size);
+  void arm_idle_timer();
+
+  // Ending.
+  void fail(std::string_view sqlstate, std::string message, bool protocol_error);
+  void close();
+  void flush_stats();
+
+  template <typename Handler>
+  void client_read_some(Handler&& handler);
+  template <typename Handler>
+  void client_write(const void* data, std::size_t size, Handler&& handler);
+
+  // Decoder events.
+  void record_query_start(std::vector<std::string> fingerprints);
+  void on_ready_for_query(pgwire::TransactionStatus status);
+
+  boost::asio::ip::tcp::socket client_;
+  boost::asio::ip::tcp::socket server_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  boost::asio::steady_timer handshake_timer_;
+  boost::asio::steady_timer idle_timer_;
+  ListenerRuntime& listener_;
+  ProxyShared& shared_;
+  SessionSet& sessions_;
+  const std::uint64_t id_;
+
+  std::unique_ptr<ClientEvents> client_events_;
+  std::unique_ptr<ServerEvents> server_events_;
+  pgwire::FrontendDecoder front_;
+  pgwire::BackendDecoder back_;
+
+  Phase phase_ = Phase::kStartup;
+  Negotiation negotiation_ = Negotiation::kNone;
+  std::string startup_bytes_;  // the startup packet as received, forwarded once connected
+  std::string database_;
+  std::string user_;
+  std::optional<CancelRegistry::Key> cancel_request_;
+  std::optional<CancelRegistry::Key> backend_key_;
+  RouteTarget target_;
+  ServerEndpoint endpoint_;
+  std::shared_ptr<std::atomic<std::int64_t>> member_counter_;
+  Clock::time_point deadline_;
+  Clock::time_point last_activity_;
+
+  std::array<std::uint8_t, 16384> client_buffer_;
+  std::array<std::uint8_t, 16384> server_buffer_;
+  std::string reply_;  // what the proxy itself writes to the client
+  bool client_writing_ = false;
+  bool server_at_boundary_ = true;
+  bool failing_ = false;
+  bool tls_handshaken_ = false;
+  bool fatal_pending_ = false;
+  bool counted_ = false;  // counted in shared_.client_connections
+
+  // Statistics (flushed into entry_ at ReadyForQuery and at close).
+  std::shared_ptr<StatsEntry> entry_;
+  SessionCounters delta_;
+  std::deque<PendingQuery> pending_queries_;
+  std::vector<std::string> batch_fingerprints_;
+  pgwire::TransactionStatus transaction_status_ = pgwire::TransactionStatus::kIdle;
+  Clock::time_point transaction_start_;
+  std::optional<pgwire::CommandKind> block_end_;  // COMMIT/ROLLBACK seen since the last ReadyForQuery
+  std::unordered_map<std::string, PreparedStatement> statements_;
+  std::unordered_map<std::string, BoundPortal> portals_;
+};
+
+}  // namespace pgstack::proxy
