@@ -1,10 +1,12 @@
 #include "controller/patroni_client.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "common/http_client.h"
+#include "common/strings.h"
 
 namespace pgstack::controller {
 namespace {
@@ -40,6 +42,13 @@ Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::
     } else if (rest.rfind("members/", 0) == 0) {
       const std::string name = rest.substr(8);
       topology.members[name] = parse_patroni_member(name, kv.value);
+    } else if (rest == "sync") {
+      const Json sync = Json::parse(kv.value, nullptr, false);
+      if (sync.is_object() && sync.contains("sync_standby") && sync["sync_standby"].is_string()) {
+        for (const auto& name : split(sync["sync_standby"].get<std::string>(), ',')) {
+          if (!trim(name).empty()) topology.sync_standbys.push_back(trim(name));
+        }
+      }
     } else if (rest == "config") {
       Json config = Json::parse(kv.value, nullptr, false);
       if (config.is_object()) topology.dynamic_config = std::move(config);
@@ -72,8 +81,11 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
   std::string chosen = candidate;
   if (chosen.empty()) {
     std::optional<std::int64_t> best_position;
+    const auto& sync = topology->sync_standbys;
     for (const auto& [name, member] : topology->members) {
       if (name == leader.name || member.state != "running") continue;
+      // In synchronous modes Patroni only switches over to a synchronous standby.
+      if (!sync.empty() && std::find(sync.begin(), sync.end(), name) == sync.end()) continue;
       if (chosen.empty() || member.wal_position.value_or(0) > best_position.value_or(-1)) {
         chosen = name;
         best_position = member.wal_position;
