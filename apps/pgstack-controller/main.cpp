@@ -38,6 +38,13 @@ int main(int argc, char** argv) {
   app.add_option("--etcd", etcd, "etcd client URLs, comma-separated")->capture_default_str();
   app.add_option("--etcd-prefix", prefix, "Prefix of every pgstack key in etcd")->capture_default_str();
   app.add_option("--id", identity, "This controller's name in the leader election")->capture_default_str();
+  pgstack::controller::PortBases ports;
+  app.add_option("--postgres-port-base", ports.postgres, "First Postgres port of each host's members")
+      ->capture_default_str();
+  app.add_option("--pgbouncer-port-base", ports.pgbouncer, "First PgBouncer port of each host's members")
+      ->capture_default_str();
+  app.add_option("--patroni-port-base", ports.patroni, "First Patroni REST API port of each host's members")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   const auto colon = listen.rfind(':');
@@ -59,6 +66,7 @@ int main(int argc, char** argv) {
   pgstack::controller::LeaderElection leadership(client, prefix, identity);
   pgstack::controller::ReconcilerSettings settings;
   settings.etcd_prefix = prefix;
+  settings.port_bases = ports;
   settings.installed_postgres = host.context().installed_postgres;
   pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);

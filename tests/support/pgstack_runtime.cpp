@@ -1,6 +1,9 @@
 #include "support/pgstack_runtime.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -13,6 +16,18 @@
 
 namespace pgstack::testing {
 namespace {
+
+bool port_is_free(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return free;
+}
 
 std::string tail_of(const std::filesystem::path& path, std::size_t bytes = 6000) {
   auto content = read_file(path);
@@ -35,6 +50,20 @@ void kill_pid_files_under(const std::filesystem::path& root) {
     long pid = 0;
     if (file >> pid && pid > 1) ::kill(static_cast<pid_t>(pid), SIGKILL);
   }
+}
+
+// A base with 300 ports above it free right now (Postgres, PgBouncer and Patroni ranges of 100 each),
+// away from the default ranges (15432, 16432, 18008) and the ephemeral range.
+int choose_port_base() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const int base = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 331) % 100) * 300;
+    bool all_free = true;
+    for (int offset = 0; offset < 300 && all_free; offset += 100) {
+      for (int slot = 0; slot < 8 && all_free; ++slot) all_free = port_is_free(base + offset + slot);
+    }
+    if (all_free) return base;
+  }
+  return 20000;
 }
 
 }  // namespace
@@ -69,6 +98,7 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   if (!etcd.ok()) return etcd.error();
   runtime->etcd_ = std::move(etcd).value();
   runtime->api_port_ = free_tcp_port();
+  runtime->port_base_ = choose_port_base();
   runtime->api_url_ = fmt::format("http://127.0.0.1:{}", runtime->api_port_);
   if (auto started = runtime->start_controller(); !started.ok()) return started.error();
   if (auto started = runtime->start_agent(); !started.ok()) return started.error();
@@ -91,7 +121,10 @@ void PgstackRuntime::stop_everything() {
 agent::ProcessSpec PgstackRuntime::controller_spec() const {
   agent::ProcessSpec spec;
   spec.name = "pgstack-controller";
-  spec.argv = {binaries_.controller, "--listen", fmt::format("127.0.0.1:{}", api_port_), "--etcd", etcd_->endpoint()};
+  // Port ranges of their own, so a test never collides with another pgstack on this machine.
+  spec.argv = {binaries_.controller, "--listen", fmt::format("127.0.0.1:{}", api_port_), "--etcd", etcd_->endpoint(),
+               "--postgres-port-base", std::to_string(port_base_), "--pgbouncer-port-base",
+               std::to_string(port_base_ + 100), "--patroni-port-base", std::to_string(port_base_ + 200)};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "controller.log";
