@@ -1,4 +1,6 @@
 # pgstack: the README names these targets. `make up` and `make test` install what is missing first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 JOBS ?= $(shell nproc)
 CTEST_FLAGS = --output-on-failure -j $(JOBS)
 
@@ -46,8 +48,7 @@ down:
 LINT_SOURCES = $(shell git ls-files 'src/*.cpp' 'src/*.h' 'apps/*.cpp' 'tests/*.cpp' 'tests/*.h')
 lint: build
 	clang-format --dry-run -Werror $(LINT_SOURCES)
-	run-clang-tidy -quiet -p build $(shell git ls-files 'src/*.cpp' 'apps/*.cpp') 2>&1 | grep -v '^clang-tidy' ; \
-	  test $${PIPESTATUS[0]} -eq 0
+	run-clang-tidy -quiet -p build $(shell git ls-files 'src/*.cpp' 'apps/*.cpp')
 
 format:
 	clang-format -i $(LINT_SOURCES)

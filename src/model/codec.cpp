@@ -1,5 +1,6 @@
 #include "model/codec.h"
 
+#include "common/strings.h"
 #include "model/schema.h"
 
 #include <cmath>
@@ -27,6 +28,11 @@ struct Converter {
       case YAML::NodeType::Null:
         return nullptr;
       case YAML::NodeType::Scalar:
+        // Everything downstream (JSON output, the API, etcd) needs valid UTF-8: refuse it here, once.
+        if (!is_valid_utf8(node.Scalar())) {
+          if (error.empty()) error = fmt::format("the value on line {} is not valid UTF-8", node.Mark().line + 1);
+          return nullptr;
+        }
         // "!" marks a quoted scalar (or an explicit !!str): always a string.
         if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();
         return resolve_plain_scalar(node.Scalar());
@@ -39,8 +45,8 @@ struct Converter {
         Json object = Json::object();
         for (const auto& entry : node) {
           const YAML::Node& key = entry.first;
-          if (!key.IsScalar()) {
-            if (error.empty()) error = "mapping keys must be plain strings";
+          if (!key.IsScalar() || !is_valid_utf8(key.Scalar())) {
+            if (error.empty()) error = "mapping keys must be plain strings in valid UTF-8";
             continue;
           }
           if (object.contains(key.Scalar())) {

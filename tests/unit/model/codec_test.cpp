@@ -56,6 +56,15 @@ TEST(Codec, DuplicateKeysAndNonMappingDocumentsAreErrors) {
       << loaded.diagnostics.items()[0].to_string();
 }
 
+TEST(Codec, InvalidUtf8IsRefusedWithItsLine) {
+  const auto loaded = load_documents("a: ok\nb: \"\xff\xfe\"\n", "bytes.yaml");
+  ASSERT_TRUE(loaded.diagnostics.has_errors());
+  EXPECT_NE(loaded.diagnostics.items()[0].message.find("the value on line 2 is not valid UTF-8"), std::string::npos)
+      << loaded.diagnostics.items()[0].message;
+  EXPECT_FALSE(load_documents("\xc3\x28: x\n", "key.yaml").diagnostics.items().empty());
+  EXPECT_FALSE(load_documents("name: \"caf\xc3\xa9\"\n", "ok.yaml").diagnostics.has_errors());
+}
+
 TEST(Codec, DeepNestingIsBoundedNotACrash) {
   const std::string deep = std::string(500, '[') + std::string(500, ']');
   const auto loaded = load_documents(deep, "deep.yaml");
