@@ -19,7 +19,4 @@ std::string trim(std::string_view text);
 std::vector<std::string> split(std::string_view text, char separator);
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
 
-// Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
-bool is_valid_utf8(std::string_view text);
-
 }  // namespace pgstack

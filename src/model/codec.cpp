@@ -1,65 +1,192 @@
 #include "model/codec.h"
 
-#include "common/strings.h"
 #include "model/schema.h"
 
+#include <cctype>
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
 #include <regex>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 namespace pgstack::model {
 namespace {
 
-// yaml-cpp nests deeply on hostile input; bound it so no manifest can exhaust the stack.
-constexpr int kMaxDepth = 64;
 
-struct Converter {
-  std::string error;
-
-  Json convert(const YAML::Node& node, int depth) {
-    if (depth > kMaxDepth) {
-      if (error.empty()) error = fmt::format("nesting deeper than {} levels", kMaxDepth);
-      return nullptr;
-    }
-    switch (node.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        return nullptr;
-      case YAML::NodeType::Scalar:
-        // Everything downstream (JSON output, the API, etcd) needs valid UTF-8: refuse it here, once.
-        if (!is_valid_utf8(node.Scalar())) {
-          if (error.empty()) error = fmt::format("the value on line {} is not valid UTF-8", node.Mark().line + 1);
-          return nullptr;
-        }
-        // "!" marks a quoted scalar (or an explicit !!str): always a string.
-        if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();
-        return resolve_plain_scalar(node.Scalar());
-      case YAML::NodeType::Sequence: {
-        Json array = Json::array();
-        for (const auto& item : node) array.push_back(convert(item, depth + 1));
-        return array;
-      }
-      case YAML::NodeType::Map: {
-        Json object = Json::object();
-        for (const auto& entry : node) {
-          const YAML::Node& key = entry.first;
-          if (!key.IsScalar() || !is_valid_utf8(key.Scalar())) {
-            if (error.empty()) error = "mapping keys must be plain strings in valid UTF-8";
-            continue;
-          }
-          if (object.contains(key.Scalar())) {
-            if (error.empty()) error = fmt::format("duplicate key \"{}\"", key.Scalar());
-            continue;
-          }
-          object[key.Scalar()] = convert(entry.second, depth + 1);
-        }
-        return object;
-      }
-    }
-    return nullptr;
+// Reads a YAML stream with libyaml, whose event parser is fuzzed upstream; yaml-cpp 0.7 loops forever on
+// some invalid inputs (",x", broken flow mappings), so it only writes YAML here, never reads it.
+class StreamReader {
+ public:
+  explicit StreamReader(std::string_view text) {
+    yaml_parser_initialize(&parser_);
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   }
+  ~StreamReader() { yaml_parser_delete(&parser_); }
+  StreamReader(const StreamReader&) = delete;
+  StreamReader& operator=(const StreamReader&) = delete;
+
+  // Every document of the stream (null for an empty one); on a syntax error, `error` says where.
+  std::vector<Json> documents;
+  std::string error;
+  std::vector<std::string> document_errors;  // per document: duplicate keys, nesting, aliases
+  std::vector<int> document_lines;
+
+  void read() {
+    while (true) {
+      yaml_event_t event;
+      if (!yaml_parser_parse(&parser_, &event)) {
+        error = fmt::format("line {}, column {}: invalid YAML or JSON: {}{}", parser_.problem_mark.line + 1,
+                            parser_.problem_mark.column + 1, parser_.problem ? parser_.problem : "syntax error",
+                            parser_.context ? fmt::format(" ({})", parser_.context) : "");
+        return;
+      }
+      const bool done = event.type == YAML_STREAM_END_EVENT;
+      handle(event);
+      yaml_event_delete(&event);
+      if (done) return;
+    }
+  }
+
+ private:
+  struct Frame {
+    Json value;
+    std::string anchor;
+    std::optional<std::string> key;  // in a mapping: the key waiting for its value
+  };
+
+  void fail(const yaml_event_t& event, const std::string& why) {
+    if (problem_.empty()) problem_ = fmt::format("line {}: {}", event.start_mark.line + 1, why);
+  }
+
+  static std::string text_of(const unsigned char* text, std::size_t length) {
+    return std::string(reinterpret_cast<const char*>(text), length);
+  }
+
+  void handle(const yaml_event_t& event) {
+    switch (event.type) {
+      case YAML_DOCUMENT_START_EVENT:
+        stack_.clear();
+        anchors_.clear();
+        problem_.clear();
+        root_ = nullptr;
+        expanded_ = 0;
+        skipped_depth_ = 0;
+        line_ = static_cast<int>(event.start_mark.line) + 1;
+        break;
+      case YAML_DOCUMENT_END_EVENT:
+        documents.push_back(problem_.empty() ? std::move(root_) : Json::object());
+        document_errors.push_back(problem_);
+        document_lines.push_back(line_);
+        break;
+      case YAML_SCALAR_EVENT: {
+        const std::string value = text_of(event.data.scalar.value, event.data.scalar.length);
+        const std::string tag = event.data.scalar.tag ? text_of(event.data.scalar.tag, std::strlen(reinterpret_cast<const char*>(event.data.scalar.tag))) : "";
+        // Quoted, block or explicitly !!str: a string; plain: resolved as YAML 1.2 core does.
+        const bool plain = event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && tag != "tag:yaml.org,2002:str";
+        Json node = plain ? resolve_plain_scalar(value) : Json(value);
+        if (event.data.scalar.anchor) remember(event.data.scalar.anchor, node);
+        add(event, std::move(node), true);
+        break;
+      }
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT: {
+        if (stack_.size() >= kMaxDepth || skipped_depth_ > 0) {
+          // Too deep: the document is refused; count the levels instead of building them.
+          fail(event, fmt::format("nesting deeper than {} levels", kMaxDepth));
+          ++skipped_depth_;
+          break;
+        }
+        const bool sequence = event.type == YAML_SEQUENCE_START_EVENT;
+        const unsigned char* anchor = sequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor;
+        if (!stack_.empty() && stack_.back().value.is_object() && !stack_.back().key) {
+          fail(event, "mapping keys must be plain strings");
+        }
+        stack_.push_back({sequence ? Json::array() : Json::object(),
+                          anchor ? text_of(anchor, std::strlen(reinterpret_cast<const char*>(anchor))) : "", std::nullopt});
+        break;
+      }
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT: {
+        if (skipped_depth_ > 0) {
+          --skipped_depth_;
+          break;
+        }
+        if (stack_.empty()) break;
+        Frame frame = std::move(stack_.back());
+        stack_.pop_back();
+        if (!frame.anchor.empty()) anchors_[frame.anchor] = frame.value;
+        add(event, std::move(frame.value), false);
+        break;
+      }
+      case YAML_ALIAS_EVENT: {
+        const std::string name = text_of(event.data.alias.anchor, std::strlen(reinterpret_cast<const char*>(event.data.alias.anchor)));
+        const auto found = anchors_.find(name);
+        if (found == anchors_.end()) {
+          fail(event, fmt::format("unknown alias *{}", name));
+          add(event, nullptr, true);
+          break;
+        }
+        // Aliases copy: bound the total so "billion laughs" cannot exhaust memory.
+        expanded_ += found->second.dump().size();
+        if (expanded_ > kMaxExpandedBytes) {
+          fail(event, "aliases expand to more than 1 MB");
+          add(event, nullptr, true);
+          break;
+        }
+        add(event, found->second, true);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  void remember(const unsigned char* anchor, const Json& node) {
+    anchors_[text_of(anchor, std::strlen(reinterpret_cast<const char*>(anchor)))] = node;
+  }
+
+  void add(const yaml_event_t& event, Json node, bool scalar) {
+    if (stack_.empty()) {
+      root_ = std::move(node);
+      return;
+    }
+    Frame& parent = stack_.back();
+    if (parent.value.is_array()) {
+      parent.value.push_back(std::move(node));
+      return;
+    }
+    if (!parent.key) {
+      if (!scalar || !node.is_primitive()) {
+        fail(event, "mapping keys must be plain strings");
+        parent.key = "";
+        return;
+      }
+      parent.key = node.is_string() ? node.get<std::string>() : node.dump();
+      return;
+    }
+    if (parent.value.contains(*parent.key)) {
+      fail(event, fmt::format("duplicate key \"{}\"", *parent.key));
+    } else {
+      parent.value[*parent.key] = std::move(node);
+    }
+    parent.key.reset();
+  }
+
+  static constexpr std::size_t kMaxDepth = 64;
+  static constexpr std::size_t kMaxExpandedBytes = 1 << 20;
+
+  yaml_parser_t parser_{};
+  std::vector<Frame> stack_;
+  std::map<std::string, Json> anchors_;
+  Json root_;
+  std::string problem_;
+  std::size_t expanded_ = 0;
+  std::size_t skipped_depth_ = 0;
+  int line_ = 1;
 };
 
 void add_document(LoadResult& result, const std::string& source, Json body) {
@@ -137,25 +264,21 @@ Json resolve_plain_scalar(const std::string& text) {
 
 LoadResult load_documents(std::string_view text, const std::string& source) {
   LoadResult result;
-  std::vector<YAML::Node> nodes;
-  try {
-    nodes = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& error) {
-    result.diagnostics.add({Severity::kError, source, "", "",
-                            fmt::format("line {}, column {}: invalid YAML or JSON: {}", error.mark.line + 1,
-                                        error.mark.column + 1, error.msg)});
+  StreamReader reader(text);
+  reader.read();
+  if (!reader.error.empty()) {
+    result.diagnostics.add({Severity::kError, source, "", "", reader.error});
     return result;
   }
-  for (const auto& node : nodes) {
-    if (node.IsNull()) continue;  // empty document between two "---"
-    Converter converter;
-    Json body = converter.convert(node, 0);
-    if (!converter.error.empty()) {
+  for (std::size_t i = 0; i < reader.documents.size(); ++i) {
+    Json& body = reader.documents[i];
+    if (!reader.document_errors[i].empty()) {
       result.diagnostics.add({Severity::kError, source, fmt::format("document {}", result.documents.size() + 1), "",
-                              fmt::format("line {}: {}", node.Mark().line + 1, converter.error)});
+                              reader.document_errors[i]});
       result.documents.push_back({source, static_cast<int>(result.documents.size()), Json::object()});
       continue;
     }
+    if (body.is_null()) continue;  // empty document between two "---"
     if (body.is_array()) {
       for (auto& item : body) add_document(result, source, std::move(item));
     } else if (body.is_object() && body.value("kind", Json()) == Json("List") && body.contains("items") &&

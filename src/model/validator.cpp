@@ -339,13 +339,15 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   refer("/initialData/restore/fromBackup/name", "spec.initialData.restore.fromBackup.name", "SGBackup");
   refer("/replicateFrom/instance/sgCluster", "spec.replicateFrom.instance.sgCluster", "SGCluster");
   refer("/replicateFrom/storage/sgObjectStorage", "spec.replicateFrom.storage.sgObjectStorage", "SGObjectStorage");
-  const Json backups = spec.value("/configurations/backups"_json_pointer, Json::array());
+  Json backups = spec.value("/configurations/backups"_json_pointer, Json::array());
+  if (!backups.is_array()) backups = Json::array();  // the walker reported the wrong type
   for (std::size_t i = 0; i < backups.size(); ++i) {
     if (backups[i].is_object() && backups[i].contains("sgObjectStorage") && backups[i]["sgObjectStorage"].is_string())
       checked.references.push_back({fmt::format("spec.configurations.backups[{}].sgObjectStorage", i), "SGObjectStorage",
                                     backups[i]["sgObjectStorage"].get<std::string>()});
   }
-  const Json scripts = spec.value("/managedSql/scripts"_json_pointer, Json::array());
+  Json scripts = spec.value("/managedSql/scripts"_json_pointer, Json::array());
+  if (!scripts.is_array()) scripts = Json::array();  // the walker reported the wrong type
   for (std::size_t i = 0; i < scripts.size(); ++i) {
     if (scripts[i].is_object() && scripts[i].contains("sgScript") && scripts[i]["sgScript"].is_string())
       checked.references.push_back({fmt::format("spec.managedSql.scripts[{}].sgScript", i), "SGScript",
@@ -381,7 +383,8 @@ void check_object_storage(DocumentChecker& checker, const Json& spec) {
 }
 
 void check_scripts(DocumentChecker& checker, const Json& spec) {
-  const Json scripts = spec.value("scripts", Json::array());
+  Json scripts = spec.value("scripts", Json::array());
+  if (!scripts.is_array()) scripts = Json::array();  // the walker reported the wrong type
   for (std::size_t i = 0; i < scripts.size(); ++i) {
     if (!scripts[i].is_object()) continue;
     const bool inline_script = scripts[i].contains("script");
@@ -457,7 +460,9 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
   }
   checked.document.body = std::move(out);
 
-  if (kind == nullptr || !checked.document.body.contains("spec")) return checked;
+  // A spec that is not a mapping was reported by the walker; the checks below need one.
+  if (kind == nullptr || !checked.document.body.contains("spec") || !checked.document.body["spec"].is_object())
+    return checked;
   const Json& spec = checked.document.body["spec"];
   if (kind->kind == "SGCluster") check_cluster(checker, checked, context);
   if (kind->kind == "SGPostgresConfig") check_postgres_config(checker, checked, context);
