@@ -120,6 +120,12 @@ int main(int argc, char** argv) {
                  settings.state_dir.string(), user->pw_name);
     ::chmod(settings.state_dir.c_str(), (info.st_mode & 07777) | S_IXOTH);
   }
+  // pgstack-proxy is installed next to the agent; without it clusters get no proxy here.
+  if (auto proxy = pgstack::sibling_program("pgstack-proxy")) {
+    settings.proxy_program = *proxy;
+  } else {
+    spdlog::warn("{}; clusters on this host get no proxy endpoints", proxy.error().message);
+  }
   settings.os_user = user->pw_name;
   settings.os_user_home = user->pw_dir;
   settings.socket_owner_uid = ::geteuid();

@@ -45,6 +45,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--patroni-port-base", ports.patroni, "First Patroni REST API port of each host's members")
       ->capture_default_str();
+  app.add_option("--proxy-port-base", ports.proxy,
+                 "First pgstack-proxy port: each cluster gets a read-write and a read-only port from here")
+      ->capture_default_str();
+  app.add_option("--proxy-admin-port-base", ports.proxy_admin,
+                 "First pgstack-proxy admin port (/metrics, /stats), one per cluster")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   const auto colon = listen.rfind(':');

@@ -87,11 +87,13 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   spdlog::info("stopping{}", stop_instances ? " with the instances" : "; the instances keep running");
   watch->stop();
   if (stop_instances) {
+    for (auto& [key, proxy] : proxies_) proxy->stop();
     for (auto& [key, instance] : instances_) {
       instance->stop();
       (void)etcd_.remove(instance_report_key(settings_.etcd_prefix, key));
     }
   }
+  proxies_.clear();
   instances_.clear();
   registration_.stop(stop_instances);
   return 0;
@@ -105,6 +107,7 @@ void Agent::reconcile() {
     if (listed.error().message != last_list_error_) spdlog::warn("cannot read {}: {}", prefix, listed.error().message);
     last_list_error_ = listed.error().message;
     for (auto& [key, instance] : instances_) instance->tick();
+    for (auto& [key, proxy] : proxies_) proxy->tick();
     return;
   }
   last_list_error_.clear();
@@ -140,6 +143,7 @@ void Agent::reconcile() {
   }
 
   std::map<std::string, Result<ClusterSecrets>> secrets;  // by "<ns>/<cluster>", read once per round
+  std::map<std::string, config::ProxyLayout> proxies;      // by "<ns>/<cluster>"
   for (const auto& [key, text] : assigned) {
     auto& instance = instances_[key];
     if (!instance) {
@@ -170,6 +174,15 @@ void Agent::reconcile() {
       continue;
     }
     const std::string cluster_key = assignment->namespace_name + "/" + assignment->cluster_name;
+    if (assignment->proxy && !settings_.proxy_program.empty() && proxies.count(cluster_key) == 0) {
+      config::ProxyLayout layout = proxy_layout_for(*assignment, settings_);
+      std::error_code error;
+      if (!std::filesystem::exists(*layout.tls_certificate, error) || !std::filesystem::exists(*layout.tls_private_key, error)) {
+        layout.tls_certificate.reset();  // the instance makes its certificate on its first reconcile
+        layout.tls_private_key.reset();
+      }
+      proxies.emplace(cluster_key, std::move(layout));
+    }
     auto found = secrets.find(cluster_key);
     if (found == secrets.end()) {
       const std::string secret_key = secrets_key(settings_.etcd_prefix, assignment->namespace_name, assignment->cluster_name);
@@ -193,6 +206,37 @@ void Agent::reconcile() {
       continue;
     }
     instance->reconcile(assignment.value(), found->second.value());
+  }
+  reconcile_proxies(proxies);
+}
+
+void Agent::reconcile_proxies(const std::map<std::string, config::ProxyLayout>& wanted) {
+  for (auto it = proxies_.begin(); it != proxies_.end();) {
+    if (wanted.count(it->first) > 0) {
+      ++it;
+      continue;
+    }
+    spdlog::info("proxy {}: the cluster has no member on {} any more; stopping it", it->first, settings_.host_name);
+    it->second->stop();
+    it = proxies_.erase(it);
+  }
+  if (!proxy_leftovers_checked_) {
+    // <state-dir>/proxies/<ns>/<cluster>
+    const std::filesystem::path root = settings_.state_dir / "proxies";
+    std::error_code error;
+    for (const auto& ns : std::filesystem::directory_iterator(root, error)) {
+      if (!ns.is_directory()) continue;
+      for (const auto& cluster : std::filesystem::directory_iterator(ns.path(), error)) {
+        const std::string key = ns.path().filename().string() + "/" + cluster.path().filename().string();
+        if (cluster.is_directory() && wanted.count(key) == 0) ProxySupervisor(settings_, key).stop();
+      }
+    }
+    proxy_leftovers_checked_ = true;
+  }
+  for (const auto& [key, layout] : wanted) {
+    auto& proxy = proxies_[key];
+    if (!proxy) proxy = std::make_unique<ProxySupervisor>(settings_, key);
+    proxy->reconcile(layout);
   }
 }
 

@@ -3,6 +3,7 @@
 //   - lifecycle (every second, and at once when the assignment watch fires): each assignment under
 //     /pgstack/assignments/<host>/ gets an InstanceSupervisor; instances no longer assigned are stopped
 //     (their data stays);
+//   - proxies (with the lifecycle): a pgstack-proxy per cluster that has a member on this host;
 //   - status (every two seconds): /pgstack/instances/<ns>/<cluster>/<member> under the lease.
 // Patroni, Postgres and PgBouncer outlive the agent: it re-attaches to them when it starts again.
 #pragma once
@@ -19,6 +20,7 @@
 #include "agent/host_registration.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_supervisor.h"
+#include "agent/proxy_supervisor.h"
 #include "store/etcd_client.h"
 
 namespace pgstack::agent {
@@ -44,12 +46,17 @@ class Agent {
   void report();
   // Instances from before this agent started whose assignment is gone: their daemons are stopped.
   void stop_unassigned_leftovers(const std::set<std::string>& assigned);
+  // One pgstack-proxy per cluster with a member here; the others are stopped (also leftovers from
+  // before this agent started).
+  void reconcile_proxies(const std::map<std::string, config::ProxyLayout>& wanted);
   void wake();
 
   const AgentSettings settings_;
   store::EtcdClient etcd_;
   HostRegistration registration_;
   std::map<std::string, std::unique_ptr<InstanceSupervisor>> instances_;  // by "<ns>/<cluster>/<member>"
+  std::map<std::string, std::unique_ptr<ProxySupervisor>> proxies_;  // by "<ns>/<cluster>"
+  bool proxy_leftovers_checked_ = false;
   std::map<std::string, bool> last_primary_;  // the role each instance had at the last report
   bool leftovers_checked_ = false;
   std::string last_list_error_;    // logged once, not every second

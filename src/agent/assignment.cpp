@@ -116,6 +116,18 @@ Result<Assignment> parse_assignment(std::string_view text) {
     if (!port) return port.error();
     *target = port.value();
   }
+  // Optional: assignments written before pgstack-proxy was part of the runtime have none.
+  if (json.contains("proxy") && !json["proxy"].is_null()) {
+    if (!json["proxy"].is_object()) return invalid(what, "proxy: expected an object or null");
+    AssignedProxyPorts proxy;
+    for (auto [field, target] : {std::pair{"readWrite", &proxy.read_write}, std::pair{"readOnly", &proxy.read_only},
+                                 std::pair{"admin", &proxy.admin}}) {
+      auto port = integer_in(json["proxy"], field, 1, 65535, what + " proxy");
+      if (!port) return port.error();
+      *target = port.value();
+    }
+    assignment.proxy = proxy;
+  }
 
   if (!json.contains("cluster") || !json["cluster"].is_object()) return invalid(what, "cluster: expected the SGCluster document");
   const model::Document cluster_document{what, 0, json["cluster"]};

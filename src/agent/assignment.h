@@ -18,6 +18,14 @@ struct AssignedPorts {
   int patroni = 0;
 };
 
+// pgstack-proxy's ports for the cluster, the same on every host that runs one of its members.
+struct AssignedProxyPorts {
+  int read_write = 0;
+  int read_only = 0;
+  int admin = 0;
+  bool operator==(const AssignedProxyPorts&) const = default;
+};
+
 // /pgstack/assignments/<host>/<ns>/<cluster>/<member>
 struct Assignment {
   std::string namespace_name;
@@ -27,6 +35,7 @@ struct Assignment {
   std::string host;
   int postgres_major = 0;
   AssignedPorts ports;
+  std::optional<AssignedProxyPorts> proxy;
   model::Cluster cluster;
   model::InstanceProfile profile;  // the default profile when the assignment has none
   std::optional<model::PostgresConfig> postgres_config;

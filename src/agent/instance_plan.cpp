@@ -80,6 +80,26 @@ std::string pgbouncer_auth_file(const Credential& authenticator) {
   return fmt::format("{} {}\n", quoted(authenticator.username), quoted(authenticator.password));
 }
 
+config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSettings& settings) {
+  config::ProxyLayout layout;
+  layout.cluster = assignment.cluster_name;
+  layout.namespace_name = assignment.namespace_name;
+  layout.etcd_endpoints = settings.etcd_endpoints;
+  layout.etcd_prefix = settings.etcd_prefix;
+  layout.listen_address = settings.address;
+  if (assignment.proxy) {
+    layout.read_write_port = assignment.proxy->read_write;
+    layout.read_only_port = assignment.proxy->read_only;
+    layout.admin_port = assignment.proxy->admin;
+  }
+  layout.pooling = !assignment.cluster.disable_connection_pooling;
+  layout.pgbouncer_offset = assignment.ports.pgbouncer - assignment.ports.postgres;
+  const auto tls_dir = instance_dir_for(settings.state_dir, assignment) / "config" / "tls";
+  layout.tls_certificate = (tls_dir / "server.crt").string();
+  layout.tls_private_key = (tls_dir / "server.key").string();
+  return layout;
+}
+
 InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings) {
   InstancePlan plan;
   plan.cluster = assignment.cluster;

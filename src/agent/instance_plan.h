@@ -18,6 +18,7 @@
 
 #include "agent/assignment.h"
 #include "config/render_postgresql.h"
+#include "config/render_proxy.h"
 
 namespace pgstack::agent {
 
@@ -32,6 +33,7 @@ struct AgentSettings {
   uid_t socket_owner_uid = 0;  // names the /tmp fallback socket directory
   std::string patroni_program = "/usr/bin/patroni";
   std::string pgbouncer_program = "/usr/sbin/pgbouncer";
+  std::string proxy_program;  // pgstack-proxy; empty: clusters get no proxy on this host
 };
 
 struct RenderedFile {
@@ -61,6 +63,10 @@ std::filesystem::path socket_dir_for(const std::filesystem::path& state_dir, con
                                      uid_t socket_owner_uid);
 
 config::InstanceLayout instance_layout_for(const Assignment& assignment, const AgentSettings& settings);
+
+// pgstack-proxy's layout for the assignment's cluster on this host (assignment.proxy must be set). The
+// TLS files are the instance's own certificate; the caller drops them while they do not exist yet.
+config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSettings& settings);
 
 InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings);
 

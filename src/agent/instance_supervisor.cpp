@@ -58,21 +58,6 @@ Result<bool> ensure_directory(const fs::path& path, mode_t mode, uid_t uid, gid_
   return true;
 }
 
-// Creates what is missing of `path` with mode 0755 whatever the umask: the OS user that runs the
-// instance must be able to traverse the agent's directories. Existing directories are left as they are.
-Result<bool> make_traversable_directories(const fs::path& path) {
-  fs::path current;
-  for (const auto& part : path) {
-    current /= part;
-    if (::mkdir(current.c_str(), 0755) == 0) {
-      if (::chmod(current.c_str(), 0755) != 0) return io_error(current, "chmod");
-    } else if (errno != EEXIST) {
-      return io_error(current, "create directory");
-    }
-  }
-  return true;
-}
-
 Result<bool> give_to(const fs::path& path, uid_t uid, gid_t gid) {
   if (::lchown(path.c_str(), uid, gid) != 0) return io_error(path, "chown");
   return true;
@@ -104,39 +89,6 @@ std::string http_host(const std::string& address) {
 // Patroni's REST API as this agent reaches it: the address it listens on, loopback for a wildcard.
 std::string api_base_url(const config::InstanceLayout& layout) {
   return fmt::format("http://{}:{}", http_host(layout.host_address), layout.patroni_port);
-}
-
-// True when the pid file names a live process that runs `program` (checked again by start()).
-bool pid_file_names_live_process(const fs::path& pid_file, const std::string& program) {
-  auto content = read_file(pid_file);
-  if (!content) return false;
-  std::istringstream stream(content.value());
-  long long pid = 0;
-  std::uint64_t start_time = 0;
-  if (!(stream >> pid >> start_time) || pid <= 0) return false;
-  if (!is_alive(ProcessIdentity{static_cast<pid_t>(pid), start_time})) return false;
-  auto cmdline = read_file(fmt::format("/proc/{}/cmdline", pid));
-  const std::string name = fs::path(program).filename().string();
-  return cmdline && cmdline->find(name) != std::string::npos;
-}
-
-// Stops a daemon that only its pid file knows: re-attach (never spawn), then stop. True when one ran.
-bool stop_from_pid_file(const std::string& name, const std::string& program, const fs::path& pid_file,
-                        milliseconds timeout) {
-  if (!pid_file_names_live_process(pid_file, program)) return false;
-  ProcessSpec spec;
-  spec.name = name;
-  spec.argv = {program};
-  spec.pid_file = pid_file;
-  spec.stop_timeout = timeout;
-  ProcessSupervisor supervisor(spec);
-  auto attached = supervisor.start();
-  if (!attached) {
-    spdlog::warn("{}: {}", name, attached.error().message);
-    return false;
-  }
-  if (auto stopped = supervisor.stop(); !stopped) spdlog::warn("{}: {}", name, stopped.error().message);
-  return true;
 }
 
 }  // namespace

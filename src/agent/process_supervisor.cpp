@@ -663,4 +663,35 @@ Result<bool> ProcessSupervisor::send_signal(int signal) {
   return true;
 }
 
+bool pid_file_names_live_process(const std::filesystem::path& pid_file, const std::string& program) {
+  auto content = read_file(pid_file);
+  if (!content) return false;
+  std::istringstream stream(content.value());
+  long long pid = 0;
+  std::uint64_t start_time = 0;
+  if (!(stream >> pid >> start_time) || pid <= 0) return false;
+  if (!is_alive(ProcessIdentity{static_cast<pid_t>(pid), start_time})) return false;
+  auto cmdline = read_file(fmt::format("/proc/{}/cmdline", pid));
+  const std::string name = std::filesystem::path(program).filename().string();
+  return cmdline && cmdline->find(name) != std::string::npos;
+}
+
+bool stop_from_pid_file(const std::string& name, const std::string& program, const std::filesystem::path& pid_file,
+                        std::chrono::milliseconds timeout) {
+  if (!pid_file_names_live_process(pid_file, program)) return false;
+  ProcessSpec spec;
+  spec.name = name;
+  spec.argv = {program};
+  spec.pid_file = pid_file;
+  spec.stop_timeout = timeout;
+  ProcessSupervisor supervisor(spec);
+  auto attached = supervisor.start();
+  if (!attached) {
+    spdlog::warn("{}: {}", name, attached.error().message);
+    return false;
+  }
+  if (auto stopped = supervisor.stop(); !stopped) spdlog::warn("{}: {}", name, stopped.error().message);
+  return true;
+}
+
 }  // namespace pgstack::agent

@@ -128,4 +128,12 @@ class ProcessSupervisor {
   std::string last_exit_reason_;
 };
 
+// True when the pid file names a live process that runs `program` (ProcessSupervisor::start checks again).
+bool pid_file_names_live_process(const std::filesystem::path& pid_file, const std::string& program);
+
+// Stops a daemon that only its pid file knows (after an agent restart): re-attach, never spawn, then
+// stop. True when one ran.
+bool stop_from_pid_file(const std::string& name, const std::string& program, const std::filesystem::path& pid_file,
+                        std::chrono::milliseconds timeout);
+
 }  // namespace pgstack::agent

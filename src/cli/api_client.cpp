@@ -197,25 +197,42 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
+std::string_view endpoint_kind_description(EndpointKind kind) {
+  switch (kind) {
+    case EndpointKind::kProxy: return "pgstack-proxy";
+    case EndpointKind::kPooler: return "PgBouncer";
+    case EndpointKind::kDirect: return "Postgres";
+  }
+  return "?";
+}
+
 Result<std::string> connection_uri(const Json& status, const ApplicationCredentials& credentials,
                                    const ConnectionOptions& options) {
   const Json* endpoints = member_of(status, "endpoints");
   const Json empty = Json::object();
   if (endpoints == nullptr) endpoints = &empty;
-  const std::string suffix = options.direct ? "Direct" : "";
-  const auto read_write = string_list(member_of(*endpoints, "readWrite" + suffix));
   std::vector<std::string> hosts;
-  if (options.replica) {
-    hosts = string_list(member_of(*endpoints, "readOnly" + suffix));
-    // The primary last: prefer-standby falls back to it when no standby answers.
-    for (const auto& endpoint : read_write)
-      if (std::find(hosts.begin(), hosts.end(), endpoint) == hosts.end()) hosts.push_back(endpoint);
+  std::string attributes;
+  if (options.endpoints == EndpointKind::kProxy) {
+    // Every proxy routes by role itself; several are listed only to survive a host's loss.
+    hosts = string_list(member_of(*endpoints, options.replica ? "proxyReadOnly" : "proxyReadWrite"));
+    if (!options.replica) attributes = "?target_session_attrs=read-write";
   } else {
-    hosts = read_write;
+    const std::string suffix = options.endpoints == EndpointKind::kDirect ? "Direct" : "";
+    const auto read_write = string_list(member_of(*endpoints, "readWrite" + suffix));
+    if (options.replica) {
+      hosts = string_list(member_of(*endpoints, "readOnly" + suffix));
+      // The primary last: prefer-standby falls back to it when no standby answers.
+      for (const auto& endpoint : read_write)
+        if (std::find(hosts.begin(), hosts.end(), endpoint) == hosts.end()) hosts.push_back(endpoint);
+    } else {
+      hosts = read_write;
+    }
+    attributes = options.replica ? "?target_session_attrs=prefer-standby" : "?target_session_attrs=read-write";
   }
   if (hosts.empty()) {
     return make_error(ErrorCode::kFailedPrecondition, fmt::format("the cluster reports no {} endpoints yet",
-                                                                  options.direct ? "Postgres" : "PgBouncer"));
+                                                                  endpoint_kind_description(options.endpoints)));
   }
   std::vector<std::string> formatted;
   formatted.reserve(hosts.size());
@@ -223,8 +240,8 @@ Result<std::string> connection_uri(const Json& status, const ApplicationCredenti
   std::string user_info = percent_encode(credentials.user);
   if (options.include_password && !credentials.password.empty())
     user_info += ":" + percent_encode(credentials.password);
-  return fmt::format("postgresql://{}@{}/{}?target_session_attrs={}", user_info, fmt::join(formatted, ","),
-                     percent_encode(credentials.database), options.replica ? "prefer-standby" : "read-write");
+  return fmt::format("postgresql://{}@{}/{}{}", user_info, fmt::join(formatted, ","),
+                     percent_encode(credentials.database), attributes);
 }
 
 const Json* find_condition(const Json& status, std::string_view type) {
@@ -251,12 +268,15 @@ Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_
   ClusterConnection out;
   out.password = credentials->password;
   auto uri = connection_uri(*status, *credentials, options);
-  if (!uri && !options.direct) {
-    // No PgBouncer (pooling disabled): Postgres itself is the endpoint.
-    options.direct = true;
-    if (auto direct = connection_uri(*status, *credentials, options)) {
-      out.fell_back_to_direct = true;
-      uri = std::move(direct);
+  // No proxy (not installed on the hosts) -> the members' PgBouncer; no PgBouncer (pooling disabled)
+  // -> Postgres itself.
+  for (const EndpointKind fallback : {EndpointKind::kPooler, EndpointKind::kDirect}) {
+    if (uri || options.endpoints >= fallback) continue;
+    ConnectionOptions instead = options;
+    instead.endpoints = fallback;
+    if (auto found = connection_uri(*status, *credentials, instead)) {
+      out.fell_back_to = fallback;
+      uri = std::move(found);
     }
   }
   if (!uri) {

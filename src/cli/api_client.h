@@ -54,9 +54,17 @@ struct ApplicationCredentials {
 };
 Result<ApplicationCredentials> application_credentials_from(const model::Json& credentials);
 
+// Which endpoints a connection string names.
+enum class EndpointKind {
+  kProxy,   // pgstack-proxy's read-write / read-only listeners (the stable addresses)
+  kPooler,  // every member's PgBouncer, with libpq's target_session_attrs choosing
+  kDirect,  // every member's Postgres, likewise
+};
+std::string_view endpoint_kind_description(EndpointKind kind);
+
 struct ConnectionOptions {
-  bool replica = false;           // prefer a standby: the replicas first, then the primary
-  bool direct = false;            // Postgres ports instead of PgBouncer's
+  bool replica = false;  // read-only endpoints (the proxy's, or standbys first, then the primary)
+  EndpointKind endpoints = EndpointKind::kProxy;
   bool include_password = false;  // otherwise libpq takes it from PGPASSWORD or ~/.pgpass
 };
 // A multi-host libpq URI from a cluster status (its `endpoints`), e.g.
@@ -76,7 +84,8 @@ class ApiClient;
 struct ClusterConnection {
   std::string uri;
   std::string password;
-  bool fell_back_to_direct = false;  // the cluster has no PgBouncer endpoints (pooling disabled)
+  // What was asked was not available (no proxy, or pooling disabled) and these were used instead.
+  std::optional<EndpointKind> fell_back_to;
 };
 // GET .../status and .../credentials, then connection_uri().
 Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_view namespace_name,

@@ -1,5 +1,6 @@
-// pgstack connstr CLUSTER [--replica] [--direct] [--show-password] [-n NS]: a multi-host libpq URI
-// built from the cluster's status; the password only on request.
+// pgstack connstr CLUSTER [--replica] [--direct|--pooler] [--show-password] [-n NS]: a multi-host libpq URI
+// built from the cluster's status: pgstack-proxy's stable endpoints by default, the members' own with
+// --direct (Postgres) or --pooler (PgBouncer); the password only on request.
 #include <iostream>
 #include <memory>
 
@@ -22,8 +23,16 @@ void add_connstr_command(CLI::App& app, ExitStatus& status) {
   command->add_option("cluster", options->cluster, "SGCluster name")->required();
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->add_flag("--replica", options->connection.replica,
-                    "Prefer a standby (target_session_attrs=prefer-standby; the primary when none answers)");
-  command->add_flag("--direct", options->connection.direct, "Postgres ports instead of PgBouncer's");
+                    "The read-only endpoint: replicas, the primary when none is healthy (with --direct or "
+                    "--pooler: target_session_attrs=prefer-standby)");
+  CLI::Option* direct = command->add_flag_callback(
+      "--direct", [options] { options->connection.endpoints = EndpointKind::kDirect; },
+      "The members' own Postgres ports (libpq picks the role) instead of pgstack-proxy");
+  command
+      ->add_flag_callback(
+          "--pooler", [options] { options->connection.endpoints = EndpointKind::kPooler; },
+          "The members' PgBouncer ports (libpq picks the role) instead of pgstack-proxy")
+      ->excludes(direct);
   command->add_flag("--show-password", options->connection.include_password,
                     "Put the password in the URI (otherwise use PGPASSWORD or ~/.pgpass)");
   command->callback([options, command, &status] {
@@ -33,9 +42,10 @@ void add_connstr_command(CLI::App& app, ExitStatus& status) {
       status.code = report_error("connstr", connection.error());
       return;
     }
-    if (connection->fell_back_to_direct)
-      std::cerr << fmt::format("note: {} has no connection pooling: the URI names Postgres directly\n",
-                               options->cluster);
+    if (connection->fell_back_to)
+      std::cerr << fmt::format("note: {} has no {} endpoints: the URI names {} instead\n", options->cluster,
+                               endpoint_kind_description(options->connection.endpoints),
+                               endpoint_kind_description(*connection->fell_back_to));
     std::cout << connection->uri << "\n";
     status.code = 0;
   });

@@ -1,4 +1,4 @@
-// pgstack psql CLUSTER [--replica] [--direct] [-n NS] [-- ARGS...]: runs psql against the cluster.
+// pgstack psql CLUSTER [--replica] [--direct|--pooler] [-n NS] [-- ARGS...]: runs psql against the cluster.
 // The password travels in PGPASSWORD, never on the command line where `ps` would show it.
 #include <cerrno>
 #include <cstdlib>
@@ -27,7 +27,14 @@ void add_psql_command(CLI::App& app, ExitStatus& status) {
   command->add_option("cluster", options->cluster, "SGCluster name")->required();
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->add_flag("--replica", options->connection.replica, "Prefer a standby");
-  command->add_flag("--direct", options->connection.direct, "Postgres ports instead of PgBouncer's");
+  CLI::Option* direct = command->add_flag_callback(
+      "--direct", [options] { options->connection.endpoints = EndpointKind::kDirect; },
+      "The members' own Postgres ports (libpq picks the role) instead of pgstack-proxy");
+  command
+      ->add_flag_callback(
+          "--pooler", [options] { options->connection.endpoints = EndpointKind::kPooler; },
+          "The members' PgBouncer ports (libpq picks the role) instead of pgstack-proxy")
+      ->excludes(direct);
   command->add_option("psql-arguments", options->psql_arguments, "Passed to psql as they are (after --)");
   command->callback([options, command, &status] {
     const ApiClient client(api_url_for(*command));

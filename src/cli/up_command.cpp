@@ -29,6 +29,7 @@
 #include "cli/output.h"
 #include "common/files.h"
 #include "common/http_client.h"
+#include "common/process.h"
 #include "common/strings.h"
 
 extern char** environ;  // NOLINT: POSIX
@@ -120,9 +121,18 @@ bool accepts_connections(const std::string& endpoint) {
 }
 
 // A status read right after `up` restarted the processes may still be the one written before `down`:
-// Ready counts only when every member's Postgres and PgBouncer accept connections.
+// Ready counts only when every member's Postgres and PgBouncer, and pgstack-proxy's listeners, accept
+// connections.
 std::vector<std::string> unreachable_endpoints(const Json& status) {
   std::vector<std::string> out;
+  const Json endpoints = status.value("endpoints", Json::object());
+  for (const char* key : {"proxyReadWrite", "proxyReadOnly"}) {
+    if (!endpoints.is_object() || !endpoints.contains(key) || !endpoints[key].is_array()) continue;
+    for (const auto& endpoint : endpoints[key]) {
+      if (endpoint.is_string() && !accepts_connections(endpoint.get<std::string>()))
+        out.push_back(fmt::format("pgstack-proxy {} {}", key, endpoint.get<std::string>()));
+    }
+  }
   const auto members = status.find("members");
   if (members == status.end() || !members->is_array()) return out;
   for (const auto& member : *members) {
@@ -164,6 +174,13 @@ Error died_error(std::string_view name, const std::filesystem::path& log) {
                     fmt::format("{} exited; the end of {}:\n{}", name, log.string(), log_tail(log)));
 }
 
+// Where pgstack-proxy serves its Prometheus metrics, when the cluster has a proxy.
+std::string proxy_metrics_line(const Json& status) {
+  const Json admin = status.value("/endpoints/proxyAdmin"_json_pointer, Json::array());
+  if (!admin.is_array() || admin.empty() || !admin.front().is_string()) return {};
+  return fmt::format("  metrics:     {}/metrics (pgstack-proxy: per-query statistics)\n", admin.front().get<std::string>());
+}
+
 class LocalUp {
  public:
   LocalUp(LocalStack stack, UpSettings settings, Clock::time_point deadline)
@@ -194,7 +211,7 @@ class LocalUp {
   }
 
   Result<bool> start_controller() {
-    auto binary = sibling_binary("pgstack-controller");
+    auto binary = sibling_program("pgstack-controller");
     if (!binary) return binary.error();
     agent::ProcessSpec spec = base_spec("controller");
     spec.argv = {*binary,
@@ -220,7 +237,7 @@ class LocalUp {
   }
 
   Result<bool> start_agent() {
-    auto binary = sibling_binary("pgstack-agent");
+    auto binary = sibling_program("pgstack-agent");
     if (!binary) return binary.error();
     std::error_code error;
     std::filesystem::create_directories(stack_.agent_dir(), error);
@@ -325,19 +342,6 @@ class LocalUp {
     std::cerr << fmt::format("{}: {} (pid {})\n", supervisor.spec().name,
                              *outcome == agent::StartOutcome::kStarted ? "started" : "already running", pid);
     return true;
-  }
-
-  // pgstack-controller and pgstack-agent are installed next to pgstack.
-  static Result<std::string> sibling_binary(std::string_view name) {
-    std::error_code error;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-    const auto path = (error ? std::filesystem::path(".") : self.parent_path()) / name;
-    if (::access(path.c_str(), X_OK) != 0) {
-      return make_error(
-          ErrorCode::kUnavailable,
-          fmt::format("{} not found at {}: it is installed next to the pgstack binary", name, path.string()));
-    }
-    return path.string();
   }
 
   Result<bool> wait_for_etcd(const agent::ProcessSupervisor* supervisor) const {
@@ -488,6 +492,7 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
               << fmt::format("  read-only:   {}\n", read_only->uri)
               << fmt::format("  password:    pgstack connstr {} --show-password{}\n", kDemoCluster,
                              default_api ? "" : " --api " + api_url)
+              << proxy_metrics_line(*ready)
               << fmt::format("  API:         {}\n", api_url) << state_line;
     if (!default_api) std::cout << fmt::format("  export PGSTACK_API={}\n", api_url);
     status.code = 0;

@@ -56,4 +56,19 @@ Result<bool> write_file_atomically(const std::filesystem::path& path, const std:
   return true;
 }
 
+Result<bool> make_traversable_directories(const std::filesystem::path& path) {
+  std::filesystem::path current;
+  for (const auto& part : path) {
+    current /= part;
+    if (::mkdir(current.c_str(), 0755) == 0) {
+      if (::chmod(current.c_str(), 0755) != 0)
+        return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot chmod: {}", current.string(), std::strerror(errno)));
+    } else if (errno != EEXIST) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("{}: cannot create directory: {}", current.string(), std::strerror(errno)));
+    }
+  }
+  return true;
+}
+
 }  // namespace pgstack

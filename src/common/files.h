@@ -14,4 +14,8 @@ Result<std::string> read_file(const std::filesystem::path& path);
 Result<bool> write_file_atomically(const std::filesystem::path& path, const std::string& content,
                                    std::filesystem::perms permissions = std::filesystem::perms(0644));
 
+// Creates what is missing of `path` with mode 0755 whatever the umask, so that a less privileged user
+// can traverse it. Existing directories are left as they are.
+Result<bool> make_traversable_directories(const std::filesystem::path& path);
+
 }  // namespace pgstack

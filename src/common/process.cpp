@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -139,6 +140,17 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
 std::optional<std::string> unprivileged_service_user() {
   if (::geteuid() == 0) return std::string("postgres");
   return std::nullopt;
+}
+
+Result<std::string> sibling_program(std::string_view name) {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  const auto path = (error ? std::filesystem::path(".") : self.parent_path()) / name;
+  if (::access(path.c_str(), X_OK) != 0) {
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("{} not found at {}: it is installed next to the pgstack binaries", name, path.string()));
+  }
+  return path.string();
 }
 
 }  // namespace pgstack

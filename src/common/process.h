@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -29,5 +30,9 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
 
 // The user that servers should run as: "postgres" when we are root, nobody to switch to otherwise.
 std::optional<std::string> unprivileged_service_user();
+
+// pgstack's programs are installed side by side: the path of `name` next to the running executable,
+// or an error that says where it was looked for.
+Result<std::string> sibling_program(std::string_view name);
 
 }  // namespace pgstack

@@ -102,6 +102,7 @@ void ClusterReconciler::reconcile_all() {
     if (host.is_object()) hosts[host.value("name", "")] = host.value("address", "");
   }
   std::vector<Placement> placements;
+  std::map<std::string, ProxyPorts> proxy_ports;  // by "<ns>/<cluster>"
   const std::size_t assignments_prefix_size = prefix.size() + std::string("/assignments/").size();
   for (const auto& kv : assignment_keys->items) {
     const auto parts = split_key(kv.key, assignments_prefix_size);  // host, ns, cluster, member
@@ -111,12 +112,15 @@ void ClusterReconciler::reconcile_all() {
     const Json ports = value.value("ports", Json::object());
     placement.ports = {ports.value("postgres", 0), ports.value("pgbouncer", 0), ports.value("patroni", 0)};
     placements.push_back(placement);
+    const Json proxy = value.value("proxy", Json::object());
+    if (proxy.is_object() && proxy.value("readWrite", 0) != 0)
+      proxy_ports[placement.cluster_key] = {proxy.value("readWrite", 0), proxy.value("readOnly", 0), proxy.value("admin", 0)};
   }
 
   std::set<std::string> live_clusters;
   for (const auto& cluster : clusters.value()) {
     live_clusters.insert(cluster.namespace_name() + "/" + cluster.name());
-    reconcile_cluster(cluster, placements, hosts);
+    reconcile_cluster(cluster, placements, hosts, proxy_ports);
   }
   // Members of deleted clusters: the agents stop them; their data stays on disk.
   for (const auto& placement : placements) {
@@ -128,7 +132,8 @@ void ClusterReconciler::reconcile_all() {
 }
 
 void ClusterReconciler::reconcile_cluster(const model::Document& document, const std::vector<Placement>& placements,
-                                          const std::map<std::string, std::string>& hosts) {
+                                          const std::map<std::string, std::string>& hosts,
+                                          std::map<std::string, ProxyPorts>& proxy_ports) {
   const auto& etcd = store_.client();
   const std::string& prefix = settings_.etcd_prefix;
   const model::Cluster cluster = model::cluster_from(document);
@@ -170,6 +175,12 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
     for (const auto& [name, address] : hosts) request.hosts.push_back(name);
     const SchedulingResult plan = schedule_cluster(request, settings_.port_bases);
     problem = plan.problem;
+    const auto proxy = proxy_ports_for(ns + "/" + cluster.name, proxy_ports, settings_.port_bases);
+    if (proxy) proxy_ports[ns + "/" + cluster.name] = *proxy;
+    if (!proxy && problem.empty()) problem = "no free pgstack-proxy port slot left";
+    const Json proxy_json = proxy ? Json{{"readWrite", proxy->read_write}, {"readOnly", proxy->read_only},
+                                         {"admin", proxy->admin}}
+                                  : Json(nullptr);
     const int major = postgres->major;
     for (const auto& placement : plan.remove) {
       spdlog::info("cluster {}/{}: scaling down, unassigning {}", ns, cluster.name, placement.member);
@@ -192,6 +203,7 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
                             {"ports", {{"postgres", placement.ports.postgres},
                                        {"pgbouncer", placement.ports.pgbouncer},
                                        {"patroni", placement.ports.patroni}}},
+                            {"proxy", proxy_json},
                             {"cluster", document.body},
                             {"profile", profile},
                             {"postgresConfig", postgres_config},
@@ -237,6 +249,8 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
   inputs.placements = mine;
   inputs.host_addresses = hosts;
   inputs.pooling_enabled = !cluster.disable_connection_pooling;
+  if (const auto found = proxy_ports.find(ns + "/" + cluster.name); found != proxy_ports.end())
+    inputs.proxy_ports = found->second;
   inputs.scheduling_problem = problem;
   inputs.now = utc_timestamp_now();
   if (topology.ok()) {

@@ -39,7 +39,8 @@ class ClusterReconciler {
  private:
   void run();
   void reconcile_cluster(const model::Document& cluster, const std::vector<Placement>& placements,
-                         const std::map<std::string, std::string>& hosts);
+                         const std::map<std::string, std::string>& hosts,
+                         std::map<std::string, ProxyPorts>& proxy_ports);
 
   store::ResourceStore store_;
   const LeaderElection& leadership_;

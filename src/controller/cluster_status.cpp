@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -9,6 +10,12 @@ namespace pgstack::controller {
 namespace {
 
 using model::Json;
+
+// Where clients reach a host: its registered address, else its name.
+std::string host_address(const StatusInputs& inputs, const std::string& host) {
+  const auto found = inputs.host_addresses.find(host);
+  return found == inputs.host_addresses.end() ? host : found->second;
+}
 
 bool is_primary_role(const std::string& role) { return role == "master" || role == "primary" || role == "standby_leader"; }
 
@@ -72,8 +79,7 @@ Json build_cluster_status(const StatusInputs& inputs) {
   std::vector<std::string> pending_restart;
   std::vector<std::string> troubles;
   for (const auto& placement : inputs.placements) {
-    const auto address_it = inputs.host_addresses.find(placement.host);
-    const std::string address = address_it == inputs.host_addresses.end() ? placement.host : address_it->second;
+    const std::string address = host_address(inputs, placement.host);
     Json member = {{"name", placement.member}, {"host", placement.host}};
     const auto found = inputs.members.find(placement.member);
     std::string role = "unknown";
@@ -131,8 +137,7 @@ Json build_cluster_status(const StatusInputs& inputs) {
   for (const auto& placement : inputs.placements) {
     const auto found = inputs.members.find(placement.member);
     if (found != inputs.members.end() && primary == &found->second) {
-      const auto address_it = inputs.host_addresses.find(placement.host);
-      const std::string address = address_it == inputs.host_addresses.end() ? placement.host : address_it->second;
+      const std::string address = host_address(inputs, placement.host);
       read_only.push_back(fmt::format("{}:{}", address, inputs.pooling_enabled ? placement.ports.pgbouncer : placement.ports.postgres));
       read_only_direct.push_back(fmt::format("{}:{}", address, placement.ports.postgres));
     }
@@ -140,6 +145,21 @@ Json build_cluster_status(const StatusInputs& inputs) {
   status["members"] = members;
   status["endpoints"] = {{"readWrite", read_write}, {"readOnly", read_only}, {"readWriteDirect", read_write_direct},
                          {"readOnlyDirect", read_only_direct}};
+  if (inputs.proxy_ports) {
+    // One proxy per host with a member; any of them routes to the current primary or a replica.
+    std::vector<std::string> proxy_read_write, proxy_read_only, proxy_admin;
+    std::set<std::string> seen;
+    for (const auto& placement : inputs.placements) {
+      const std::string address = host_address(inputs, placement.host);
+      if (!seen.insert(address).second) continue;
+      proxy_read_write.push_back(fmt::format("{}:{}", address, inputs.proxy_ports->read_write));
+      proxy_read_only.push_back(fmt::format("{}:{}", address, inputs.proxy_ports->read_only));
+      proxy_admin.push_back(fmt::format("http://{}:{}", address, inputs.proxy_ports->admin));
+    }
+    status["endpoints"]["proxyReadWrite"] = proxy_read_write;
+    status["endpoints"]["proxyReadOnly"] = proxy_read_only;
+    status["endpoints"]["proxyAdmin"] = proxy_admin;
+  }
 
   const int replicas_wanted = inputs.instances - 1;
   const bool ready = primary != nullptr && static_cast<int>(inputs.placements.size()) == inputs.instances &&

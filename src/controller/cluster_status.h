@@ -39,6 +39,7 @@ struct StatusInputs {
   std::map<std::string, PatroniMember> members;  // by member name
   std::map<std::string, StandbyReplication> standbys;  // the primary's pg_stat_replication by member
   bool pooling_enabled = true;
+  std::optional<ProxyPorts> proxy_ports;  // pgstack-proxy's, on every host that runs a member
   std::string scheduling_problem;
   model::Json previous_conditions = model::Json::array();
   std::string now;  // ISO-8601 UTC

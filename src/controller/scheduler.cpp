@@ -80,4 +80,19 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
   return result;
 }
 
+std::optional<ProxyPorts> proxy_ports_for(const std::string& cluster_key,
+                                          const std::map<std::string, ProxyPorts>& in_use, const PortBases& bases) {
+  if (const auto found = in_use.find(cluster_key); found != in_use.end() && found->second.read_write != 0)
+    return found->second;
+  std::set<int> taken;
+  for (const auto& [key, ports] : in_use) {
+    if (ports.read_write != 0) taken.insert((ports.read_write - bases.proxy) / 2);
+  }
+  for (int slot = 0; slot < bases.slots; ++slot) {
+    if (taken.count(slot) == 0)
+      return ProxyPorts{bases.proxy + 2 * slot, bases.proxy + 2 * slot + 1, bases.proxy_admin + slot};
+  }
+  return std::nullopt;
+}
+
 }  // namespace pgstack::controller

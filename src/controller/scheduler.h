@@ -21,6 +21,17 @@ struct PortBases {
   int pgbouncer = 16432;
   int patroni = 18008;
   int slots = 500;  // members per host at most
+  // pgstack-proxy, per cluster (the same ports on every host that runs one of its members):
+  // read-write at proxy + 2 * slot, read-only at proxy + 2 * slot + 1, admin HTTP at proxy_admin + slot.
+  int proxy = 14432;
+  int proxy_admin = 17432;
+};
+
+struct ProxyPorts {
+  int read_write = 0;
+  int read_only = 0;
+  int admin = 0;
+  bool operator==(const ProxyPorts&) const = default;
 };
 
 struct Placement {
@@ -52,6 +63,11 @@ struct SchedulingResult {
 // scales up with the lowest free indices on the host with the fewest members of this cluster, then
 // the fewest members overall; gives each new member the lowest port slot free on its host.
 SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBases& bases = {});
+
+// A cluster keeps the proxy ports it has (`in_use` holds every cluster's, read back from the
+// assignments); a new one takes the lowest slot no other cluster uses. Nothing when all slots are taken.
+std::optional<ProxyPorts> proxy_ports_for(const std::string& cluster_key,
+                                          const std::map<std::string, ProxyPorts>& in_use, const PortBases& bases = {});
 
 std::string member_name(const std::string& cluster, int index);
 

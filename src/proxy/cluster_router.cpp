@@ -44,7 +44,16 @@ ClusterRouter::ClusterRouter(ClusterConfig cluster, HealthConfig health, std::ve
 
 ClusterRouter::~ClusterRouter() { stop(); }
 
-void ClusterRouter::start() { thread_ = std::thread([this] { run(); }); }
+void ClusterRouter::use_fixed_routes(RoutingSnapshot snapshot) {
+  std::lock_guard lock(mutex_);
+  snapshot.generation = ++generation_;
+  snapshot_ = std::make_shared<const RoutingSnapshot>(std::move(snapshot));
+  fixed_ = true;
+}
+
+void ClusterRouter::start() {
+  if (!fixed_) thread_ = std::thread([this] { run(); });
+}
 
 void ClusterRouter::stop() {
   stopping_ = true;

@@ -41,6 +41,9 @@ class ClusterRouter {
   ClusterRouter(const ClusterRouter&) = delete;
   ClusterRouter& operator=(const ClusterRouter&) = delete;
 
+  // Before start(): routes by `snapshot` for good instead of by etcd and Patroni, and start() then
+  // runs no thread (tests and fuzzing, which need a route without etcd).
+  void use_fixed_routes(RoutingSnapshot snapshot);
   // Starts the background thread; routing begins once etcd answers (retried every interval).
   void start();
   void stop();
@@ -73,6 +76,7 @@ class ClusterRouter {
   std::uint64_t generation_ = 0;
 
   std::unique_ptr<store::EtcdWatch> watch_;
+  bool fixed_ = false;  // use_fixed_routes() was called
   std::atomic<bool> stopping_{false};
   std::atomic<bool> dirty_{false};  // etcd changed: check the members now
   std::condition_variable wake_;

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <list>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -43,6 +44,7 @@ struct ProxyServer::Impl {
   ProxyConfig config;
   ProxyShared shared;
   std::vector<std::unique_ptr<ClusterRouter>> routers;
+  std::map<std::string, RoutingSnapshot> fixed_routes;  // by cluster name
   std::list<ListenerRuntime> listeners;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<HttpServer> admin;
@@ -205,6 +207,10 @@ ProxyServer::ProxyServer(ProxyConfig config) : impl_(std::make_unique<Impl>()) {
 
 ProxyServer::~ProxyServer() { stop(); }
 
+void ProxyServer::use_fixed_routes(const std::string& cluster, RoutingSnapshot snapshot) {
+  impl_->fixed_routes[cluster] = std::move(snapshot);
+}
+
 Result<bool> ProxyServer::start() {
   auto& impl = *impl_;
   if (impl.config.tls) {
@@ -233,6 +239,9 @@ Result<bool> ProxyServer::start() {
     impl.routers.push_back(std::make_unique<ClusterRouter>(
         cluster, impl.config.health, impl.config.etcd_endpoints,
         [&impl](const std::string& name, const RoutingSnapshot& snapshot) { impl.on_routes_changed(name, snapshot); }));
+    if (const auto fixed = impl.fixed_routes.find(cluster.name); fixed != impl.fixed_routes.end()) {
+      impl.routers.back()->use_fixed_routes(fixed->second);
+    }
     for (const auto& listener_config : cluster.listeners) {
       auto& listener = impl.listeners.emplace_back();
       listener.cluster = &cluster;

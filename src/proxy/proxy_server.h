@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "proxy/proxy_config.h"
 #include "proxy/proxy_stats.h"
+#include "proxy/routing_table.h"
 
 namespace pgstack::proxy {
 
@@ -20,6 +21,8 @@ class ProxyServer {
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
 
+  // Before start(): `cluster` is routed by `snapshot` for good, without etcd or Patroni (tests, fuzzing).
+  void use_fixed_routes(const std::string& cluster, RoutingSnapshot snapshot);
   // Binds every listener and the admin port (port 0 picks a free one), starts routers and workers.
   Result<bool> start();
   void stop();

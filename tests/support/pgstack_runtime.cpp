@@ -52,13 +52,13 @@ void kill_pid_files_under(const std::filesystem::path& root) {
   }
 }
 
-// A base with 300 ports above it free right now (Postgres, PgBouncer and Patroni ranges of 100 each),
-// away from the default ranges (15432, 16432, 18008) and the ephemeral range.
+// A base with 500 ports above it free right now (Postgres, PgBouncer, Patroni, proxy and proxy admin
+// ranges of 100 each), away from the default ranges (14432 to 18507).
 int choose_port_base() {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    const int base = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 331) % 100) * 300;
+    const int base = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 331) % 80) * 500;
     bool all_free = true;
-    for (int offset = 0; offset < 300 && all_free; offset += 100) {
+    for (int offset = 0; offset < 500 && all_free; offset += 100) {
       for (int slot = 0; slot < 8 && all_free; ++slot) all_free = port_is_free(base + offset + slot);
     }
     if (all_free) return base;
@@ -124,7 +124,9 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
   // Port ranges of their own, so a test never collides with another pgstack on this machine.
   spec.argv = {binaries_.controller, "--listen", fmt::format("127.0.0.1:{}", api_port_), "--etcd", etcd_->endpoint(),
                "--postgres-port-base", std::to_string(port_base_), "--pgbouncer-port-base",
-               std::to_string(port_base_ + 100), "--patroni-port-base", std::to_string(port_base_ + 200)};
+               std::to_string(port_base_ + 100), "--patroni-port-base", std::to_string(port_base_ + 200),
+               "--proxy-port-base", std::to_string(port_base_ + 300), "--proxy-admin-port-base",
+               std::to_string(port_base_ + 400)};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "controller.log";

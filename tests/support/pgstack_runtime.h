@@ -62,7 +62,7 @@ class PgstackRuntime {
   std::filesystem::path agent_state_dir_;
   std::unique_ptr<EtcdServer> etcd_;
   int api_port_ = 0;
-  int port_base_ = 20000;  // members' ports: Postgres from here, PgBouncer +100, Patroni +200
+  int port_base_ = 20000;  // Postgres from here, PgBouncer +100, Patroni +200, proxy +300, proxy admin +400
   std::string api_url_;
   std::unique_ptr<agent::ProcessSupervisor> controller_;
   std::unique_ptr<agent::ProcessSupervisor> agent_;

@@ -1,11 +1,13 @@
 // End-to-end behaviour of an HA cluster (issue "HA clusters from one command"), against a real etcd,
-// controller, agent, Patroni, Postgres and PgBouncer. The tests run in order in one process and share
+// controller, agent, Patroni, Postgres, PgBouncer and pgstack-proxy. The tests run in order in one process and share
 // one runtime and the `demo` cluster, as a user's session would.
 #include <signal.h>
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -188,6 +190,86 @@ TEST(HaCluster, RowsWrittenThroughTheConnectionStringReachBothReplicas) {
   }
 }
 
+// pgstack-proxy's stable endpoints, as `pgstack connstr` gives them.
+std::string proxy_uri(const std::string& cluster, const std::string& endpoints_key, const std::string& options = "") {
+  const json status = status_of(cluster);
+  const json hosts = status["endpoints"].value(endpoints_key, json::array());
+  if (hosts.empty()) return "";
+  const Application app = application_of(cluster);
+  return fmt::format("postgresql://{}@{}/{}{}", app.user, hosts[0].get<std::string>(), app.database, options);
+}
+
+// GET <pgstack-proxy admin>/<path> of the cluster's first proxy.
+std::string proxy_admin(const std::string& cluster, const std::string& path) {
+  const json admin = status_of(cluster)["endpoints"].value("proxyAdmin", json::array());
+  if (admin.empty()) return "";
+  auto response = http_request("GET", admin[0].get<std::string>() + path, {}, {}, 5s);
+  return response.ok() ? response->body : "";
+}
+
+Result<CommandOutput> pgbench(const std::string& cluster, const std::string& connection_uri,
+                              const std::vector<std::string>& arguments) {
+  std::vector<std::string> argv = {"/usr/lib/postgresql/15/bin/pgbench"};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  argv.push_back(connection_uri);
+  return run_command(argv, {.extra_environment = {{"PGPASSWORD", application_of(cluster).password},
+                                                  {"PGCONNECT_TIMEOUT", "5"}}});
+}
+
+TEST(HaCluster, ProxyRoutesReadWriteToThePrimaryAndReadOnlyToReplicas) {
+  std::string read_write_uri, read_only_uri;
+  // The agent starts the proxy with the cluster; the controller publishes its endpoints.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        read_write_uri = proxy_uri("demo", "proxyReadWrite", "?sslmode=disable");
+        read_only_uri = proxy_uri("demo", "proxyReadOnly", "?sslmode=disable");
+        return !read_write_uri.empty() && sql("demo", read_write_uri, "SELECT 1").ok();
+      },
+      60s))
+      << status_of("demo").dump(2) << runtime->agent_log();
+  auto cli = runtime->cli({"connstr", "demo"});
+  ASSERT_TRUE(cli.ok());
+  EXPECT_NE(cli->standard_output.find(status_of("demo")["endpoints"]["proxyReadWrite"][0].get<std::string>()),
+            std::string::npos)
+      << cli->standard_output;
+
+  auto recovery = sql("demo", read_write_uri, "SELECT pg_is_in_recovery()");
+  ASSERT_TRUE(recovery.ok()) << recovery.error().message;
+  EXPECT_EQ(*recovery, "f");
+  const json status = status_of("demo");
+  std::set<std::string> replica_ports, seen_ports;
+  for (const auto& member : status["members"]) {
+    if (member["role"] != "primary") replica_ports.insert(member["endpoints"]["postgres"].get<std::string>().substr(10));
+  }
+  // The proxy confirms replicas with Patroni's /replica health check before it sends them reads.
+  EXPECT_TRUE(wait_until(
+      [] {
+        const json health = json::parse(proxy_admin("demo", "/healthz"), nullptr, false);
+        return health.is_object() && health["clusters"]["demo"]["replicas"].size() == 2;
+      },
+      30s))
+      << proxy_admin("demo", "/healthz");
+  for (int i = 0; i < 6; ++i) {
+    auto answer = sql("demo", read_only_uri, "SELECT pg_is_in_recovery() || ' ' || current_setting('port')");
+    ASSERT_TRUE(answer.ok()) << answer.error().message;
+    EXPECT_EQ(answer->substr(0, 5), "true ") << *answer;
+    seen_ports.insert(answer->substr(5));
+  }
+  // Least connections with ties taken in turn: both replicas serve reads.
+  EXPECT_EQ(seen_ports, replica_ports);
+
+  // TLS is terminated by the proxy with the instance's certificate.
+  auto tls = sql("demo", proxy_uri("demo", "proxyReadWrite", "?sslmode=require"), "SELECT 'over tls'");
+  ASSERT_TRUE(tls.ok()) << tls.error().message;
+
+  // Its statistics: the statements just sent are counted, per cluster and listener.
+  const std::string metrics = proxy_admin("demo", "/metrics");
+  const std::string labels = R"(cluster="demo",listener="{}",database="app",user="app")";
+  EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "rw") + R"(,tls="true"} 1)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,tls="false"} 6)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,type="select"} 6)"), std::string::npos) << metrics;
+}
+
 TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
   const std::string before = primary_of("demo");
   ASSERT_FALSE(before.empty());
@@ -241,6 +323,45 @@ TEST(HaCluster, KillingThePrimaryPromotesAReplicaAndTheOldOneRejoins) {
   EXPECT_TRUE(wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));
   ASSERT_TRUE(count.ok()) << count.error().message;
   EXPECT_EQ(count.value(), "202");
+}
+
+TEST(HaCluster, ProxyFollowsAFailoverWhilePgbenchRuns) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s)) << status_of("demo").dump(2);
+  const std::string proxy = proxy_uri("demo", "proxyReadWrite");
+  ASSERT_FALSE(proxy.empty());
+  auto init = pgbench("demo", proxy, {"-i", "-s", "1", "-q"});
+  ASSERT_TRUE(init.ok());
+  ASSERT_EQ(init->exit_code, 0) << init->standard_error;
+
+  const std::string old_primary = primary_of("demo");
+  auto running = std::async(std::launch::async, [&] { return pgbench("demo", proxy, {"-n", "-c", "4", "-T", "60"}); });
+  std::this_thread::sleep_for(5s);
+  for (pid_t pid : member_pids("demo", old_primary)) ::kill(pid, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+
+  // pgbench's sessions to the dead primary end (its clients abort) instead of hanging until -T.
+  ASSERT_EQ(running.wait_for(40s), std::future_status::ready) << "pgbench still runs 40 s after the kill";
+  auto first = running.get();
+  ASSERT_TRUE(first.ok());
+  EXPECT_NE(first->exit_code, 0) << first->standard_output;
+
+  // The same address reaches the new primary: a new pgbench run succeeds.
+  Result<CommandOutput> again = make_error(ErrorCode::kUnavailable, "not run");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        again = pgbench("demo", proxy, {"-n", "-c", "2", "-t", "50"});
+        return again.ok() && again->exit_code == 0;
+      },
+      90s, 500ms))
+      << (again.ok() ? again->standard_error : again.error().message);
+  std::cerr << "proxy failover: pgbench through the same address succeeded "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
+            << " ms after kill -9\n";
+  EXPECT_NE(primary_of("demo"), old_primary);
+  auto recovery = sql("demo", proxy, "SELECT pg_is_in_recovery()");
+  ASSERT_TRUE(recovery.ok()) << recovery.error().message;
+  EXPECT_EQ(*recovery, "f");
+  EXPECT_TRUE(wait_ready("demo", 3, 180s)) << status_of("demo").dump(2);
 }
 
 TEST(HaCluster, ScalingDownAndUpLeavesThePrimaryAlone) {

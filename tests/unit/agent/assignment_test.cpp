@@ -41,6 +41,20 @@ TEST(Assignment, ParsesTheDocumentedShape) {
   EXPECT_EQ(assignment.profile.memory_bytes, 2LL << 30);
   EXPECT_FALSE(assignment.postgres_config.has_value());
   EXPECT_FALSE(assignment.pooling_config.has_value());
+  EXPECT_FALSE(assignment.proxy.has_value());
+}
+
+TEST(Assignment, ProxyPortsWhenPresent) {
+  Json json = assignment_json();
+  json["proxy"] = Json::parse(R"({"readWrite": 14432, "readOnly": 14433, "admin": 17432})");
+  auto parsed = parse_assignment(json.dump());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_TRUE(parsed->proxy.has_value());
+  EXPECT_EQ(*parsed->proxy, (AssignedProxyPorts{14432, 14433, 17432}));
+  json["proxy"]["readOnly"] = 70000;
+  auto bad = parse_assignment(json.dump());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("readOnly"), std::string::npos) << bad.error().message;
 }
 
 TEST(Assignment, ReadsTheReferencedDocuments) {

@@ -171,22 +171,24 @@ Json demo_status() {
     }})");
 }
 
+constexpr ConnectionOptions kPooler{.endpoints = EndpointKind::kPooler};
+
 TEST(ConnectionUri, ReadWriteListsEveryPgBouncer) {
-  const auto uri = connection_uri(demo_status(), {"app", "app", "pw"}, {});
+  const auto uri = connection_uri(demo_status(), {"app", "app", "pw"}, kPooler);
   ASSERT_TRUE(uri.ok()) << uri.error().message;
   EXPECT_EQ(*uri,
             "postgresql://app@127.0.0.1:16432,127.0.0.1:16433,127.0.0.1:16434/app?target_session_attrs=read-write");
 }
 
 TEST(ConnectionUri, ReplicaPrefersStandbysThenThePrimary) {
-  const auto uri = connection_uri(demo_status(), {"app", "app", ""}, {.replica = true});
+  const auto uri = connection_uri(demo_status(), {"app", "app", ""}, {.replica = true, .endpoints = EndpointKind::kPooler});
   ASSERT_TRUE(uri.ok());
   EXPECT_EQ(*uri,
             "postgresql://app@127.0.0.1:16432,127.0.0.1:16434,127.0.0.1:16433/app?target_session_attrs=prefer-standby");
 }
 
 TEST(ConnectionUri, DirectUsesPostgresPorts) {
-  const auto uri = connection_uri(demo_status(), {"app", "app", ""}, {.direct = true});
+  const auto uri = connection_uri(demo_status(), {"app", "app", ""}, {.endpoints = EndpointKind::kDirect});
   ASSERT_TRUE(uri.ok());
   EXPECT_EQ(*uri,
             "postgresql://app@127.0.0.1:15432,127.0.0.1:15433,127.0.0.1:15434/app?target_session_attrs=read-write");
@@ -194,25 +196,44 @@ TEST(ConnectionUri, DirectUsesPostgresPorts) {
 
 TEST(ConnectionUri, PasswordOnlyWhenAskedAndPercentEncoded) {
   const ApplicationCredentials credentials{"app user", "my db", "p@ss:w/rd%"};
-  const auto hidden = connection_uri(demo_status(), credentials, {});
+  const auto hidden = connection_uri(demo_status(), credentials, kPooler);
   ASSERT_TRUE(hidden.ok());
   EXPECT_EQ(hidden->find("p%40ss"), std::string::npos);
   EXPECT_EQ(hidden->rfind("postgresql://app%20user@", 0), 0u) << *hidden;
   EXPECT_NE(hidden->find("/my%20db?"), std::string::npos) << *hidden;
-  const auto shown = connection_uri(demo_status(), credentials, {.include_password = true});
+  const auto shown = connection_uri(demo_status(), credentials, {.endpoints = EndpointKind::kPooler, .include_password = true});
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ(shown->rfind("postgresql://app%20user:p%40ss%3Aw%2Frd%25@127.0.0.1:16432,", 0), 0u) << *shown;
 }
 
 TEST(ConnectionUri, BracketsIpv6HostsAndFailsWithoutEndpoints) {
   const auto v6 = connection_uri(Json::parse(R"({"endpoints":{"readWrite":["::1:6432","[fe80::1]:6432"]}})"),
-                                 {"app", "app", ""}, {});
+                                 {"app", "app", ""}, kPooler);
   ASSERT_TRUE(v6.ok());
   EXPECT_EQ(*v6, "postgresql://app@[::1]:6432,[fe80::1]:6432/app?target_session_attrs=read-write");
-  const auto none = connection_uri(Json::parse(R"({"members":[]})"), {"app", "app", ""}, {});
+  const auto none = connection_uri(Json::parse(R"({"members":[]})"), {"app", "app", ""}, kPooler);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_NE(none.error().message.find("no PgBouncer endpoints"), std::string::npos);
+  const auto no_proxy = connection_uri(demo_status(), {"app", "app", ""}, {});
+  ASSERT_FALSE(no_proxy.ok());
+  EXPECT_NE(no_proxy.error().message.find("no pgstack-proxy endpoints"), std::string::npos);
+}
+
+TEST(ConnectionUri, ProxyEndpointsByDefault) {
+  Json status = demo_status();
+  status["endpoints"]["proxyReadWrite"] = {"10.0.0.1:14432", "10.0.0.2:14432"};
+  status["endpoints"]["proxyReadOnly"] = {"10.0.0.1:14433", "10.0.0.2:14433"};
+  const auto read_write = connection_uri(status, {"app", "app", ""}, {});
+  ASSERT_TRUE(read_write.ok());
+  EXPECT_EQ(*read_write, "postgresql://app@10.0.0.1:14432,10.0.0.2:14432/app?target_session_attrs=read-write");
+  // The read-only listener chooses the replica itself, falling back to the primary: no libpq attributes.
+  const auto read_only = connection_uri(status, {"app", "app", ""}, {.replica = true});
+  ASSERT_TRUE(read_only.ok());
+  EXPECT_EQ(*read_only, "postgresql://app@10.0.0.1:14433,10.0.0.2:14433/app");
+  const auto direct = connection_uri(status, {"app", "app", ""}, {.endpoints = EndpointKind::kDirect});
+  ASSERT_TRUE(direct.ok());
+  EXPECT_NE(direct->find("127.0.0.1:15432"), std::string::npos);
 }
 
 TEST(PercentEncode, KeepsOnlyUnreservedCharacters) {

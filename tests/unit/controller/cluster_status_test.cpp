@@ -49,6 +49,18 @@ TEST(ClusterStatus, ReadyWithRolesLagAndEndpoints) {
   EXPECT_NE(pending["message"].get<std::string>().find("demo-2"), std::string::npos);
 }
 
+TEST(ClusterStatus, ProxyEndpointsOncePerHostWithAMember) {
+  StatusInputs inputs = three_members();
+  EXPECT_FALSE(build_cluster_status(inputs)["endpoints"].contains("proxyReadWrite"));
+  inputs.host_addresses["b"] = "10.0.0.2";
+  inputs.placements[2].host = "b";
+  inputs.proxy_ports = ProxyPorts{14432, 14433, 17432};
+  const Json endpoints = build_cluster_status(inputs)["endpoints"];
+  EXPECT_EQ(endpoints["proxyReadWrite"], Json({"127.0.0.1:14432", "10.0.0.2:14432"}));
+  EXPECT_EQ(endpoints["proxyReadOnly"], Json({"127.0.0.1:14433", "10.0.0.2:14433"}));
+  EXPECT_EQ(endpoints["proxyAdmin"], Json({"http://127.0.0.1:17432", "http://10.0.0.2:17432"}));
+}
+
 TEST(ClusterStatus, NotReadyWhenAReplicaIsNotStreaming) {
   auto inputs = three_members();
   inputs.standbys.erase("demo-2");

@@ -69,5 +69,20 @@ TEST(Scheduler, NoHostsIsAProblemNotACrash) {
   EXPECT_EQ(result.problem, "no pgstack-agent has registered a host");
 }
 
+TEST(ProxyPorts, KeptByTheirClusterAndNewClustersTakeTheLowestFreeSlot) {
+  const PortBases bases;
+  std::map<std::string, ProxyPorts> in_use;
+  const auto first = proxy_ports_for("default/a", in_use, bases);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, (ProxyPorts{14432, 14433, 17432}));
+  in_use["default/a"] = *first;
+  in_use["default/c"] = {14436, 14437, 17434};  // slot 2
+  EXPECT_EQ(proxy_ports_for("default/a", in_use, bases), first);
+  EXPECT_EQ(proxy_ports_for("default/b", in_use, bases), (ProxyPorts{14434, 14435, 17433}));
+  PortBases one_slot = bases;
+  one_slot.slots = 1;
+  EXPECT_FALSE(proxy_ports_for("default/b", {{"default/a", *first}}, one_slot).has_value());
+}
+
 }  // namespace
 }  // namespace pgstack::controller

@@ -1,9 +1,43 @@
 #include <gtest/gtest.h>
 
+#include "config/render_proxy.h"
 #include "proxy/proxy_config.h"
 
 namespace pgstack::proxy {
 namespace {
+
+// What pgstack-agent writes for each cluster must be what the proxy reads.
+TEST(ProxyConfig, ReadsWhatTheAgentRenders) {
+  config::ProxyLayout layout{"demo", "shop", {"http://127.0.0.1:2379"}, "/pgstack", "10.0.0.5", 14432, 14433, 17432,
+                             true, 1000, "/s/tls/server.crt", "/s/tls/server.key"};
+  const auto config = parse_proxy_config(config::render_proxy_config(layout), "proxy.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->admin.host, "10.0.0.5");
+  EXPECT_EQ(config->admin.port, 17432);
+  EXPECT_EQ(config->etcd_prefix, "/pgstack");
+  ASSERT_TRUE(config->tls.has_value());
+  EXPECT_EQ(config->tls->private_key, "/s/tls/server.key");
+  ASSERT_EQ(config->clusters.size(), 1u);
+  const ClusterConfig& cluster = config->clusters[0];
+  EXPECT_EQ(cluster.name, "demo");
+  EXPECT_EQ(cluster.dcs_prefix, "/pgstack/patroni/shop/demo/");
+  ASSERT_EQ(cluster.listeners.size(), 2u);
+  EXPECT_EQ(cluster.listeners[0].role, ListenerRole::kReadWrite);
+  EXPECT_EQ(cluster.listeners[0].listen.port, 14432);
+  EXPECT_EQ(cluster.listeners[0].target, TargetKind::kPgbouncer);
+  EXPECT_EQ(cluster.listeners[0].port_offset, 1000);
+  EXPECT_EQ(cluster.listeners[1].role, ListenerRole::kReadOnly);
+  EXPECT_EQ(cluster.listeners[1].listen.port, 14433);
+
+  layout.pooling = false;
+  layout.tls_certificate.reset();
+  layout.tls_private_key.reset();
+  const auto direct = parse_proxy_config(config::render_proxy_config(layout), "proxy.yaml");
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_FALSE(direct->tls.has_value());
+  EXPECT_EQ(direct->clusters[0].listeners[0].target, TargetKind::kPostgres);
+  EXPECT_EQ(direct->clusters[0].listeners[0].port_offset, 0);
+}
 
 TEST(ProxyConfig, FullExample) {
   const auto config = parse_proxy_config(R"(

@@ -1,0 +1,88 @@
+#include "agent/proxy_supervisor.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/files.h"
+
+namespace pgstack::agent {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::chrono::milliseconds kProxyStopTimeout{10000};
+constexpr const char* kConfigFile = "proxy.yaml";
+constexpr const char* kPidFile = "proxy.pid";
+}  // namespace
+
+fs::path ProxySupervisor::directory_for(const fs::path& state_dir, const std::string& cluster_key) {
+  return state_dir / "proxies" / cluster_key;
+}
+
+ProxySupervisor::ProxySupervisor(AgentSettings settings, std::string cluster_key)
+    : settings_(std::move(settings)),
+      cluster_key_(std::move(cluster_key)),
+      directory_(directory_for(settings_.state_dir, cluster_key_)) {}
+
+void ProxySupervisor::reconcile(const config::ProxyLayout& layout) {
+  auto applied = apply(layout);
+  const std::string error = applied ? std::string() : applied.error().message;
+  if (!error.empty() && error != last_error_) spdlog::warn("proxy {}: {}", cluster_key_, error);
+  last_error_ = error;
+}
+
+Result<bool> ProxySupervisor::apply(const config::ProxyLayout& layout) {
+  if (auto made = make_traversable_directories(directory_); !made) return made.error();
+  const fs::path config_path = directory_ / kConfigFile;
+  const std::string content = config::render_proxy_config(layout);
+  const auto current = read_file(config_path);
+  const bool changed = !current || *current != content;
+  if (changed) {
+    if (auto written = write_file_atomically(config_path, content, fs::perms(0644)); !written) return written.error();
+  }
+
+  if (!process_) {
+    ProcessSpec spec;
+    spec.name = fmt::format("pgstack-proxy {}", cluster_key_);
+    spec.argv = {settings_.proxy_program, "--config", config_path.string()};
+    // Unprivileged like the instances: it reads their TLS key, which the OS user owns.
+    if (::geteuid() == 0) spec.run_as_user = settings_.os_user;
+    spec.working_directory = directory_;
+    spec.log_file = directory_ / "proxy.log";
+    spec.pid_file = directory_ / kPidFile;
+    spec.stop_timeout = kProxyStopTimeout;
+    process_ = std::make_unique<ProcessSupervisor>(std::move(spec));
+    auto started = process_->start();
+    if (!started) return started.error();
+    if (*started == StartOutcome::kStarted) {
+      spdlog::info("proxy {}: started on {}:{} (read-write) and {}:{} (read-only)", cluster_key_, layout.listen_address,
+                   layout.read_write_port, layout.listen_address, layout.read_only_port);
+      return true;
+    }
+    if (!changed) return true;  // re-attached to a proxy that already runs this configuration
+  } else if (!changed) {
+    process_->tick();
+    return true;
+  }
+  spdlog::info("proxy {}: configuration changed; restarting it", cluster_key_);
+  if (auto stopped = process_->stop(); !stopped) return stopped.error();
+  auto started = process_->start();
+  if (!started) return started.error();
+  return true;
+}
+
+void ProxySupervisor::tick() {
+  if (process_) process_->tick();
+}
+
+void ProxySupervisor::stop() {
+  if (process_) {
+    if (auto stopped = process_->stop(); !stopped) spdlog::warn("proxy {}: {}", cluster_key_, stopped.error().message);
+    process_.reset();
+    return;
+  }
+  stop_from_pid_file(fmt::format("pgstack-proxy {}", cluster_key_), settings_.proxy_program.empty() ? "pgstack-proxy" : settings_.proxy_program,
+                     directory_ / kPidFile, kProxyStopTimeout);
+}
+
+}  // namespace pgstack::agent

@@ -1,0 +1,31 @@
+// pgstack-proxy's configuration for one cluster on one host (format in docs/proxy.md), as the agent
+// runs it: a read-write and a read-only listener on the host's address, routing to the members'
+// PgBouncer (or Postgres when pooling is off), roles from Patroni's keys under pgstack's prefix.
+// Pure, no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgstack::config {
+
+struct ProxyLayout {
+  std::string cluster;
+  std::string namespace_name;
+  std::vector<std::string> etcd_endpoints;
+  std::string etcd_prefix;
+  std::string listen_address;  // the host's address
+  int read_write_port = 0;
+  int read_only_port = 0;
+  int admin_port = 0;
+  bool pooling = true;       // route to PgBouncer, else to Postgres
+  int pgbouncer_offset = 0;  // PgBouncer's port minus Postgres' port of the members (pgstack's port slots)
+  std::optional<std::string> tls_certificate;  // PEM files; no TLS when unset
+  std::optional<std::string> tls_private_key;
+};
+
+// YAML (written as JSON, which YAML reads) with a header comment.
+std::string render_proxy_config(const ProxyLayout& layout);
+
+}  // namespace pgstack::config
