@@ -93,6 +93,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
       (void)etcd_.remove(instance_report_key(settings_.etcd_prefix, key));
     }
   }
+  backups_.reset();  // waits for a running backup or verification
   proxies_.clear();
   instances_.clear();
   registration_.stop(stop_instances);
@@ -208,6 +209,41 @@ void Agent::reconcile() {
     instance->reconcile(assignment.value(), found->second.value());
   }
   reconcile_proxies(proxies);
+  if (!backups_) backups_ = std::make_unique<BackupRunner>(settings_, store::ResourceStore(etcd_, settings_.etcd_prefix));
+  backups_->reconcile(backup_targets());
+}
+
+std::vector<BackupTarget> Agent::backup_targets() const {
+  std::map<std::string, BackupTarget> by_cluster;  // "<ns>/<cluster>"
+  std::map<std::string, std::vector<const InstancePlan*>> replicas;
+  for (const auto& [key, instance] : instances_) {
+    const auto& plan = instance->plan();
+    if (!plan || !plan->backup || !plan->backup->archiving) continue;
+    const std::string cluster_key = key.substr(0, key.rfind('/'));
+    const auto role = last_primary_.find(key);
+    if (role == last_primary_.end()) continue;
+    if (!role->second) {
+      const auto state = last_state_.find(key);
+      if (state != last_state_.end() && state->second == "running") replicas[cluster_key].push_back(&*plan);
+      continue;
+    }
+    BackupTarget target;
+    target.namespace_name = plan->cluster.namespace_name;
+    target.cluster = plan->cluster.name;
+    target.object_storage = plan->cluster.backup->object_storage;
+    target.primary = *plan->backup;
+    target.bin_dir = plan->layout.bin_dir;
+    target.superuser = plan->cluster.credentials.superuser_name;
+    by_cluster[cluster_key] = std::move(target);
+  }
+  std::vector<BackupTarget> out;
+  for (auto& [cluster_key, target] : by_cluster) {
+    // A streaming replica on this host serves the backup's reads, sparing the primary.
+    if (const auto found = replicas.find(cluster_key); found != replicas.end() && !found->second.empty())
+      target.standby = found->second.front()->backup->instance;
+    out.push_back(std::move(target));
+  }
+  return out;
 }
 
 void Agent::reconcile_proxies(const std::map<std::string, config::ProxyLayout>& wanted) {
@@ -278,6 +314,7 @@ void Agent::report() {
         instance->restart_pooler();
       }
       last_primary_[key] = primary;
+      last_state_[key] = report.value("state", "");
       instance->note_role(primary);
     }
     auto written = etcd_.put(instance_report_key(settings_.etcd_prefix, key), report.dump(), lease);

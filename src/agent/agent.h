@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 
+#include "agent/backup_runner.h"
 #include "agent/host_registration.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_supervisor.h"
@@ -49,6 +50,8 @@ class Agent {
   // One pgstack-proxy per cluster with a member here; the others are stopped (also leftovers from
   // before this agent started).
   void reconcile_proxies(const std::map<std::string, config::ProxyLayout>& wanted);
+  // Clusters with backups whose primary runs here, for the backup runner.
+  std::vector<BackupTarget> backup_targets() const;
   void wake();
 
   const AgentSettings settings_;
@@ -58,6 +61,8 @@ class Agent {
   std::map<std::string, std::unique_ptr<ProxySupervisor>> proxies_;  // by "<ns>/<cluster>"
   bool proxy_leftovers_checked_ = false;
   std::map<std::string, bool> last_primary_;  // the role each instance had at the last report
+  std::map<std::string, std::string> last_state_;  // and its state (running, starting, ...)
+  std::unique_ptr<BackupRunner> backups_;
   bool leftovers_checked_ = false;
   std::string last_list_error_;    // logged once, not every second
   std::string last_report_error_;

@@ -129,6 +129,22 @@ Result<Assignment> parse_assignment(std::string_view text) {
     assignment.proxy = proxy;
   }
 
+  if (json.contains("objectStorage") && json["objectStorage"].is_object())
+    assignment.object_storage = model::object_storage_from(model::Document{what, 0, json["objectStorage"]});
+  if (json.contains("restore") && json["restore"].is_object()) {
+    const Json& restore = json["restore"];
+    RestoreAssignment out;
+    out.backup = restore.value("backup", "");
+    out.label = restore.value("label", "");
+    const Json repository = restore.value("repository", Json::object());
+    if (out.label.empty() || !repository.is_object() || !repository.contains("objectStorage") ||
+        !repository["objectStorage"].is_object())
+      return invalid(what, "restore: expected the backup's label and repository {objectStorage, path, stanza}");
+    out.storage = model::object_storage_from(model::Document{what, 0, repository["objectStorage"]});
+    out.path = repository.value("path", "");
+    out.stanza = repository.value("stanza", "");
+    assignment.restore = out;
+  }
   if (!json.contains("cluster") || !json["cluster"].is_object()) return invalid(what, "cluster: expected the SGCluster document");
   const model::Document cluster_document{what, 0, json["cluster"]};
   assignment.cluster = model::cluster_from(cluster_document);
@@ -152,6 +168,7 @@ Result<Assignment> parse_assignment(std::string_view text) {
     if (!json["restartGeneration"].is_number_integer()) return invalid(what, "restartGeneration: expected an integer");
     assignment.restart_generation = json["restartGeneration"].get<std::int64_t>();
   }
+  if (assignment.restore && assignment.cluster.restore) assignment.restore->target = *assignment.cluster.restore;
   return assignment;
 }
 

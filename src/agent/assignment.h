@@ -26,6 +26,16 @@ struct AssignedProxyPorts {
   bool operator==(const AssignedProxyPorts&) const = default;
 };
 
+// Where a restored cluster's first member takes its data from (the source backup's repository).
+struct RestoreAssignment {
+  std::string backup;  // SGBackup name
+  std::string label;   // pgBackRest's backup set
+  model::ObjectStorage storage;
+  std::string path;
+  std::string stanza;
+  model::RestoreSource target;  // the cluster's initialData.restore.fromBackup
+};
+
 // /pgstack/assignments/<host>/<ns>/<cluster>/<member>
 struct Assignment {
   std::string namespace_name;
@@ -36,6 +46,8 @@ struct Assignment {
   int postgres_major = 0;
   AssignedPorts ports;
   std::optional<AssignedProxyPorts> proxy;
+  std::optional<model::ObjectStorage> object_storage;  // the cluster's backup storage, when it has backups
+  std::optional<RestoreAssignment> restore;
   model::Cluster cluster;
   model::InstanceProfile profile;  // the default profile when the assignment has none
   std::optional<model::PostgresConfig> postgres_config;

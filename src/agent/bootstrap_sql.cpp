@@ -14,9 +14,15 @@ constexpr std::string_view kVariables = R"SQL(\getenv authenticator_user PGSTACK
 \getenv app_database PGSTACK_APP_DATABASE
 )SQL";
 
+// A cluster restored from a backup already has the roles: they get this cluster's passwords.
 constexpr std::string_view kAuthenticator = R"SQL(
 -- PgBouncer logs in as the authenticator to look every other user up (auth_query).
+SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'authenticator_user') AS create_authenticator \gset
+\if :create_authenticator
 CREATE ROLE :"authenticator_user" LOGIN PASSWORD :'authenticator_password';
+\else
+ALTER ROLE :"authenticator_user" LOGIN PASSWORD :'authenticator_password';
+\endif
 )SQL";
 
 // Only the authenticator may read password hashes through it (docs/tuning.md).
@@ -34,10 +40,13 @@ GRANT EXECUTE ON FUNCTION pgstack.user_lookup(text) TO :"authenticator_user";
 // After template1 has the function, so the new database copies it.
 constexpr std::string_view kApplication = R"SQL(
 SELECT :'app_user' <> '' AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') AS create_app_user,
+       :'app_user' <> '' AND EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') AS update_app_user,
        :'app_user' <> '' AND :'app_database' <> ''
          AND NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app_database') AS create_app_database \gset
 \if :create_app_user
 CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
+\elif :update_app_user
+ALTER ROLE :"app_user" LOGIN PASSWORD :'app_password';
 \endif
 \if :create_app_database
 CREATE DATABASE :"app_database" OWNER :"app_user";

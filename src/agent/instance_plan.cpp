@@ -1,5 +1,6 @@
 #include "agent/instance_plan.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include <fmt/format.h>
@@ -80,6 +81,79 @@ std::string pgbouncer_auth_file(const Credential& authenticator) {
   return fmt::format("{} {}\n", quoted(authenticator.username), quoted(authenticator.password));
 }
 
+namespace {
+
+// pgBackRest's files and commands for the instance: its own repository when the cluster has backups
+// (WAL archiving on), the source's when it is restored from a backup (the first member's bootstrap).
+void plan_backup(const Assignment& assignment, InstancePlan& plan) {
+  const int cpus = std::max<int>(1, static_cast<int>(assignment.profile.cpu_millicores / 1000));
+  config::PgbackrestInstance instance;
+  instance.stanza = config::stanza_name(assignment.namespace_name, assignment.cluster_name);
+  instance.config_path = (std::filesystem::path(plan.layout.config_dir) / "pgbackrest.conf").string();
+  instance.data_dir = plan.layout.data_dir;
+  instance.socket_dir = plan.layout.socket_dir;
+  instance.postgres_port = plan.layout.postgres_port;
+  instance.superuser = plan.cluster.credentials.superuser_name;
+  instance.work_dir = (plan.instance_dir / "pgbackrest").string();
+  instance.process_max = plan.cluster.backup && plan.cluster.backup->process_max > 0 ? plan.cluster.backup->process_max : cpus;
+
+  std::optional<config::BackupRepository> repository;
+  bool archiving = false;
+  if (plan.cluster.backup) {
+    if (!assignment.object_storage) {
+      plan.backup_problem = fmt::format("SGObjectStorage {} is not known yet: WAL is not archived",
+                                        plan.cluster.backup->object_storage);
+    } else if (auto own = config::backup_repository_for(plan.cluster, *assignment.object_storage)) {
+      repository = std::move(own).value();
+      archiving = true;
+    } else {
+      plan.backup_problem = own.error().message;
+    }
+  }
+  std::optional<config::BackupRepository> source;
+  if (assignment.restore) {
+    if (auto found = config::backup_repository_at(assignment.restore->storage, assignment.restore->path)) {
+      source = std::move(found).value();
+    } else {
+      plan.backup_problem = "restore: " + found.error().message;
+    }
+  }
+  if (!repository) repository = source;
+  if (!repository) return;
+
+  BackupPlan backup{*repository, instance, archiving, {}};
+  if (repository->storage.type == "filesystem") backup.filesystem_repository = repository->path;
+  plan.files[InstanceFile::kPgbackrestConf] = {instance.config_path, config::render_pgbackrest_conf(*repository, instance),
+                                               std::filesystem::perms(0644)};
+  if (archiving) plan.layout.archive_command = config::archive_push_command(instance);
+
+  if (source) {
+    // Only the data directory of the first primary is restored; replicas copy the new primary.
+    const RestoreAssignment& restore = *assignment.restore;
+    std::vector<std::string> source_options;
+    for (const auto& [key, value] : config::repository_options(*source)) source_options.push_back("--" + key + "=" + value);
+    std::vector<std::string> archive_get = source_options;
+    archive_get.push_back("archive-get");
+    const std::string restore_command =
+        config::shell_command(config::pgbackrest_argv(instance.config_path, restore.stanza, archive_get)) + " %f \"%p\"";
+    std::vector<std::string> arguments = source_options;
+    arguments.push_back("--set=" + restore.label);
+    for (auto& option : config::recovery_target_options(restore.target)) arguments.push_back(std::move(option));
+    const int restore_processes = plan.cluster.backup && plan.cluster.backup->restore_process_max > 0
+                                      ? plan.cluster.backup->restore_process_max
+                                      : cpus;
+    arguments.push_back(fmt::format("--process-max={}", restore_processes));
+    arguments.push_back("--recovery-option=restore_command=" + restore_command);
+    arguments.push_back("--pg1-path=" + plan.layout.data_dir);
+    arguments.push_back("restore");
+    plan.layout.restore_bootstrap_command =
+        config::shell_command(config::pgbackrest_argv(instance.config_path, restore.stanza, arguments));
+  }
+  plan.backup = std::move(backup);
+}
+
+}  // namespace
+
 config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSettings& settings) {
   config::ProxyLayout layout;
   layout.cluster = assignment.cluster_name;
@@ -111,6 +185,8 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
   plan.layout = instance_layout_for(assignment, settings);
   plan.instance_dir = instance_dir_for(settings.state_dir, assignment);
   plan.tls_dir = std::filesystem::path(plan.layout.config_dir) / "tls";
+
+  plan_backup(assignment, plan);
 
   const config::TuningInput tuning = config::tuning_input_for(
       plan.cluster, assignment.profile, assignment.postgres_config ? &*assignment.postgres_config : nullptr,

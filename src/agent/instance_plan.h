@@ -13,11 +13,13 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/assignment.h"
 #include "config/render_postgresql.h"
+#include "config/render_pgbackrest.h"
 #include "config/render_proxy.h"
 
 namespace pgstack::agent {
@@ -42,7 +44,15 @@ struct RenderedFile {
   std::filesystem::perms permissions = std::filesystem::perms(0644);
 };
 
-enum class InstanceFile { kPostgresqlConf, kPatroniYaml, kPostBootstrap, kPgbouncerIni, kPgbouncerAuth };
+enum class InstanceFile { kPostgresqlConf, kPatroniYaml, kPostBootstrap, kPgbouncerIni, kPgbouncerAuth, kPgbackrestConf };
+
+// pgBackRest as this instance runs it: set when the cluster has backups or restores from one.
+struct BackupPlan {
+  config::BackupRepository repository;     // the cluster's own repository (or the restore source's)
+  config::PgbackrestInstance instance;
+  bool archiving = false;                  // the cluster's own backups: WAL is pushed to the repository
+  std::filesystem::path filesystem_repository;  // posix repositories: the directory to create
+};
 
 struct InstancePlan {
   config::InstanceLayout layout;
@@ -53,6 +63,8 @@ struct InstancePlan {
   std::map<std::string, std::string> pgbouncer_environment;
   std::filesystem::path instance_dir;  // parent of data, config and log
   std::filesystem::path tls_dir;       // config_dir/tls: server.crt and server.key, made once per instance
+  std::optional<BackupPlan> backup;
+  std::string backup_problem;          // why the backup configuration cannot be used (shown in the report)
 };
 
 // "127.0.0.1:2379" from "http://127.0.0.1:2379/": Patroni's etcd3 wants host:port.

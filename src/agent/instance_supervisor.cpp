@@ -161,6 +161,20 @@ Result<bool> InstanceSupervisor::prepare_directories(const InstancePlan& plan) {
   if (auto made = ensure_directory(plan.instance_dir, 0750, uid_, gid_); !made) return made;
   if (auto made = ensure_directory(layout.data_dir, 0700, uid_, gid_); !made) return made;
   if (auto made = ensure_directory(layout.config_dir, 0750, uid_, gid_); !made) return made;
+  if (plan.backup) {
+    const fs::path work = plan.backup->instance.work_dir;
+    for (const fs::path& dir : {work, work / "log", work / "spool", work / "lock"}) {
+      if (auto made = ensure_directory(dir, 0750, uid_, gid_); !made) return made;
+    }
+    if (!plan.backup->filesystem_repository.empty()) {
+      // A broken repository fails backups (with the reason in their status), never the instance.
+      const fs::path& repository = plan.backup->filesystem_repository;
+      auto made = make_traversable_directories(repository.parent_path());
+      if (made) made = ensure_directory(repository, 0750, uid_, gid_);
+      if (!made && made.error().message != repository_error_) spdlog::warn("{}: backup repository: {}", instance_key_, made.error().message);
+      repository_error_ = made ? std::string() : made.error().message;
+    }
+  }
   if (auto made = ensure_directory(layout.log_dir, 0750, uid_, gid_); !made) return made;
   const fs::path socket_dir = layout.socket_dir;
   if (auto made = make_traversable_directories(socket_dir.parent_path()); !made) return made;

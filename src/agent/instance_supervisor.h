@@ -66,6 +66,8 @@ class InstanceSupervisor {
   ReportInput observe(const std::string& host_name, LeaderStatusCache& leaders) const;
 
   const std::string& instance_key() const { return instance_key_; }
+  // What the last successful reconcile planned (nothing before one succeeded).
+  const std::optional<InstancePlan>& plan() const { return plan_; }
 
  private:
   Result<bool> prepare_directories(const InstancePlan& plan);
@@ -90,6 +92,7 @@ class InstanceSupervisor {
   gid_t gid_ = 0;
 
   std::optional<InstancePlan> plan_;
+  std::string repository_error_;  // the last problem with the backup repository's directory, logged once
   std::unique_ptr<ProcessSupervisor> patroni_;
   std::unique_ptr<ProcessSupervisor> pgbouncer_;
   std::string patroni_api_;  // "http://host:port" of the running Patroni: its port may be about to change

@@ -39,6 +39,10 @@ std::string qualified_name(const model::KindInfo& kind, std::string_view name);
 std::string resource_path(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name = {},
                           std::string_view subresource = {});
 
+// "<cluster>-<YYYYMMDDHHMMSS>" (UTC): the name of a backup taken at `time`, as the controller names
+// the scheduled ones.
+std::string backup_name_at(std::string_view cluster, std::chrono::system_clock::time_point time);
+
 ErrorCode error_code_for_status(int http_status);
 // An error response as the user should read it: the problem+json detail (or title) followed by one
 // indented line per field error; a body that is not problem+json is quoted as it is.
@@ -116,6 +120,8 @@ class ApiClient {
                                  const std::optional<std::string>& candidate) const;
   Result<model::Json> restart(std::string_view namespace_name, std::string_view name) const;
   Result<model::Json> credentials(std::string_view namespace_name, std::string_view name) const;
+  // POST .../sgbackups/{name}/verify: 202 with {"verification": {"phase": "Pending", "requestedAt"}}.
+  Result<model::Json> verify_backup(std::string_view namespace_name, std::string_view name) const;
 
  private:
   Result<model::Json> call(std::string_view method, const std::string& path, const std::string& body,

@@ -29,6 +29,7 @@ void add_describe_command(CLI::App& app, ExitStatus& status);
 void add_delete_command(CLI::App& app, ExitStatus& status);
 void add_switchover_command(CLI::App& app, ExitStatus& status);
 void add_restart_command(CLI::App& app, ExitStatus& status);
+void add_backup_command(CLI::App& app, ExitStatus& status);
 void add_connstr_command(CLI::App& app, ExitStatus& status);
 void add_psql_command(CLI::App& app, ExitStatus& status);
 
@@ -45,6 +46,7 @@ struct LocalStack {
   }
   std::filesystem::path etcd_dir() const { return state_dir / "etcd"; }
   std::filesystem::path agent_dir() const { return state_dir / "agent"; }  // the agent's instances live here
+  std::filesystem::path backups_dir() const { return state_dir / "backups"; }  // the default backup repository
 };
 
 // $PGSTACK_STATE_DIR, else /var/lib/pgstack for root, else $XDG_STATE_HOME/pgstack or

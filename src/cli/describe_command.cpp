@@ -1,5 +1,6 @@
 // pgstack describe KIND NAME [-n NS]: for an SGCluster its spec in short, the members as
-// `patronictl list` shows them, endpoints and conditions; for other kinds the spec.
+// `patronictl list` shows them, endpoints and conditions; for an SGBackup its status and
+// verification; for other kinds the spec.
 #include <iostream>
 #include <memory>
 
@@ -40,6 +41,8 @@ void add_describe_command(CLI::App& app, ExitStatus& status) {
           resource["status"] = std::move(observed).value();
       }
       std::cout << describe_cluster(resource, now);
+    } else if ((*kind)->kind == "SGBackup") {
+      std::cout << describe_backup(resource, now);
     } else {
       std::cout << describe_resource(**kind, resource, now);
     }

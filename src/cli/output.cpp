@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -99,6 +100,16 @@ std::string lag_in_mb(const Json& member) {
   if (lag == nullptr || !lag->is_number()) return "unknown";
   // patronictl rounds to whole megabytes.
   return fmt::format("{}", static_cast<long long>(std::llround(lag->get<double>() / (1024.0 * 1024.0))));
+}
+
+std::string seconds_text(const Json* seconds) {
+  if (seconds == nullptr || !seconds->is_number()) return std::string(kNone);
+  return format_age(std::chrono::seconds(std::llround(seconds->get<double>())));
+}
+
+std::string bytes_text(const Json* bytes) {
+  if (bytes == nullptr || !bytes->is_number()) return std::string(kNone);
+  return format_bytes(bytes->get<double>());
 }
 
 std::string describe_header(const model::KindInfo& kind, const Json& document, TimePoint now) {
@@ -264,8 +275,17 @@ Table resource_table(const model::KindInfo& kind, const std::vector<Json>& items
   } else if (kind.kind == "SGPostgresConfig") {
     middle = {{"VERSION", field("spec.postgresVersion")}};
   } else if (kind.kind == "SGBackup") {
-    middle = {{"CLUSTER", field("spec.sgCluster")}};
-    extra = {{"STATUS", field("status.process.status")}};
+    middle = {
+        {"CLUSTER", field("spec.sgCluster")},
+        {"TYPE", [](const Json& item) { return text_at(item, "status.type", text_at(item, "spec.type")); }},
+        {"PHASE", [](const Json& item) { return backup_phase(item); }},
+        {"STARTED", field("status.startedAt")},
+        {"DURATION", [](const Json& item) { return seconds_text(at(item, "status.durationSeconds")); }},
+        {"SIZE", [](const Json& item) { return bytes_text(at(item, "status.sizeBytes")); }},
+        {"STORED", [](const Json& item) { return bytes_text(at(item, "status.storedBytes")); }},
+        {"VERIFIED", field("status.verification.phase")},
+    };
+    extra = {{"LABEL", field("status.label")}, {"MESSAGE", field("status.message")}};
   } else if (kind.kind == "SGDbOps") {
     middle = {{"OPERATION", field("spec.op")}, {"CLUSTER", field("spec.sgCluster")}};
     extra = {{"STATUS", field("status.phase")}};
@@ -408,6 +428,25 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
     line(label, entries.empty() ? std::string(kNone) : fmt::format("{}", fmt::join(entries, ",")));
   }
 
+  const Json* backup_configs = at(cluster, "spec.configurations.backups");
+  const Json* backups = at(status, "backups");
+  const bool has_backups = backups != nullptr && backups->is_object() && text_at(*backups, "count", "0") != "0";
+  if ((backup_configs != nullptr && backup_configs->is_array() && !backup_configs->empty()) || has_backups) {
+    out += "Backups:\n";
+    if (backup_configs != nullptr && backup_configs->is_array() && !backup_configs->empty()) {
+      const Json& config = backup_configs->front();
+      const std::string cron = text_at(config, "cronSchedule", "");
+      line("Storage", fmt::format("SGObjectStorage/{}{}", text_at(config, "sgObjectStorage"),
+                                  cron.empty() ? ", no schedule" : fmt::format(", cron {} (UTC)", cron)));
+    }
+    if (backups != nullptr && backups->is_object()) {
+      const std::string last = text_at(*backups, "last", "");
+      line("Last Completed", last.empty() ? std::string(kNone)
+                                          : fmt::format("{} at {}", last, text_at(*backups, "lastCompletedAt")));
+      line("Count", text_at(*backups, "count", "0"));
+    }
+  }
+
   out += "Conditions:\n";
   const Json* conditions = at(status, "conditions");
   if (conditions == nullptr || !conditions->is_array() || conditions->empty()) {
@@ -422,6 +461,89 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
            text_at(condition, "message", "")});
     }
     out += format_table(table, "  ");
+  }
+  return out;
+}
+
+std::string format_bytes(double bytes) {
+  static constexpr std::array<const char*, 6> kUnits = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) return fmt::format("{}B", static_cast<long long>(std::llround(std::max(bytes, 0.0))));
+  std::size_t unit = 0;
+  bytes /= 1024;
+  while (bytes >= 1024 && unit + 1 < kUnits.size()) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f}{}", bytes, kUnits[unit]);
+}
+
+std::string backup_phase(const Json& backup) { return text_at(backup, "status.phase", "Pending"); }
+
+std::string backup_result(const Json& backup) {
+  std::string out = fmt::format("{}, {}, {}", text_at(backup, "status.type", "unknown type"),
+                                seconds_text(at(backup, "status.durationSeconds")),
+                                bytes_text(at(backup, "status.sizeBytes")));
+  if (const Json* stored = at(backup, "status.storedBytes"); stored != nullptr && stored->is_number())
+    out += fmt::format(" (stored {})", format_bytes(stored->get<double>()));
+  return out;
+}
+
+std::string describe_backup(const Json& backup, TimePoint now) {
+  std::string out = describe_header(*model::find_kind("SGBackup"), backup, now);
+  const auto line = [&out](std::string_view label, const std::string& value) {
+    out += fmt::format("  {:<20}{}\n", std::string(label) + ":", value);
+  };
+  const auto range = [](const Json& object, std::string_view path) {
+    const std::string start = text_at(object, fmt::format("{}.start", path), "?");
+    const std::string stop = text_at(object, fmt::format("{}.stop", path), "?");
+    return at(object, path) == nullptr ? std::string(kNone) : fmt::format("{} - {}", start, stop);
+  };
+  const auto optional_line = [&](std::string_view label, const Json& object, std::string_view path) {
+    if (const std::string value = text_at(object, path, ""); !value.empty()) line(label, value);
+  };
+  out += "Spec:\n";
+  line("Cluster", text_at(backup, "spec.sgCluster"));
+  line("Type", text_at(backup, "spec.type", "pgBackRest's choice (incr after a full, else full)"));
+  line("Managed Lifecycle", text_at(backup, "spec.managedLifecycle", "false"));
+
+  const Json* status = at(backup, "status");
+  out += fmt::format("Status: {}\n", backup_phase(backup));
+  if (status == nullptr || !status->is_object() || status->empty()) {
+    out += "  (waiting for the agent on the primary's host to start it)\n";
+  } else {
+    optional_line("Type", *status, "type");
+    optional_line("Label", *status, "label");
+    optional_line("Started", *status, "startedAt");
+    optional_line("Finished", *status, "finishedAt");
+    if (at(*status, "durationSeconds") != nullptr) line("Duration", seconds_text(at(*status, "durationSeconds")));
+    if (at(*status, "sizeBytes") != nullptr) {
+      std::string size = bytes_text(at(*status, "sizeBytes"));
+      if (at(*status, "storedBytes") != nullptr) size += fmt::format(" (stored {})", bytes_text(at(*status, "storedBytes")));
+      line("Size", size);
+    }
+    if (at(*status, "lsn") != nullptr) line("LSN", range(*status, "lsn"));
+    if (at(*status, "wal") != nullptr) line("WAL", range(*status, "wal"));
+    optional_line("Timeline", *status, "timeline");
+    if (const Json* repository = at(*status, "repository"); repository != nullptr && repository->is_object()) {
+      line("Repository", fmt::format("SGObjectStorage/{}, path {}, stanza {}", text_at(*repository, "objectStorage"),
+                                     text_at(*repository, "path"), text_at(*repository, "stanza")));
+    }
+    optional_line("Message", *status, "message");
+  }
+
+  const Json* verification = status != nullptr ? at(*status, "verification") : nullptr;
+  if (verification == nullptr || !verification->is_object() || verification->empty()) {
+    out += "Verification: never (pgstack backup verify " + text_at(backup, "metadata.name", "NAME") + ")\n";
+  } else {
+    out += fmt::format("Verification: {}\n", text_at(*verification, "phase", "Pending"));
+    optional_line("Requested", *verification, "requestedAt");
+    optional_line("Started", *verification, "startedAt");
+    optional_line("Finished", *verification, "finishedAt");
+    if (at(*verification, "durationSeconds") != nullptr)
+      line("Duration", seconds_text(at(*verification, "durationSeconds")));
+    if (at(*verification, "timeToUsableSeconds") != nullptr)
+      line("Time to Usable", seconds_text(at(*verification, "timeToUsableSeconds")));
+    optional_line("Message", *verification, "message");
   }
   return out;
 }

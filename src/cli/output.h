@@ -2,7 +2,7 @@
 // the few interactions (errors, confirmations) they share. Pure except report_error and confirm.
 //
 // -o json / -o yaml (stable, for scripts): one named resource prints the document as the API returns
-// it (with metadata.resourceVersion and, for SGCluster, status); a listing prints
+// it (with metadata.resourceVersion and, for SGCluster and SGBackup, status); a listing prints
 // {"apiVersion": "v1", "kind": "List", "items": [...]}, even when it has one item or none.
 #pragma once
 
@@ -54,6 +54,14 @@ std::string ready_members(const model::Json& cluster);
 std::string member_summary(const model::Json& status);
 // `describe sgcluster`: the spec in short, the members like `patronictl list`, endpoints, conditions.
 std::string describe_cluster(const model::Json& cluster, TimePoint now);
+// Sizes in binary units, one decimal: 512B, 1.5KiB, 20.0MiB, 1.2GiB.
+std::string format_bytes(double bytes);
+// An SGBackup's phase: status.phase, Pending while the agent has not picked it up.
+std::string backup_phase(const model::Json& backup);
+// "full, 1m42s, 1.2GiB (stored 310.4MiB)": what `pgstack backup --wait` prints once it completed.
+std::string backup_result(const model::Json& backup);
+// `describe sgbackup`: the spec in short, then the status and the verification field by field.
+std::string describe_backup(const model::Json& backup, TimePoint now);
 // `describe` of the other kinds: identity, then the spec as YAML.
 std::string describe_resource(const model::KindInfo& kind, const model::Json& document, TimePoint now);
 

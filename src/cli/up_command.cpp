@@ -29,6 +29,7 @@
 #include "cli/output.h"
 #include "common/files.h"
 #include "common/http_client.h"
+#include "common/network.h"
 #include "common/process.h"
 #include "common/strings.h"
 
@@ -42,6 +43,7 @@ using Clock = std::chrono::steady_clock;
 using model::Json;
 
 constexpr std::string_view kDemoCluster = "demo";
+constexpr std::string_view kLocalBackupStorage = "local-backups";
 constexpr std::string_view kEtcdPrefix = "/pgstack";
 constexpr auto kPollInterval = std::chrono::milliseconds(500);
 
@@ -68,22 +70,6 @@ struct UpSettings {
   }
   std::string api_url() const { return "http://" + api_address; }
 };
-
-// A TCP port on 127.0.0.1 that nothing listens on right now.
-Result<int> free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(ErrorCode::kUnavailable, "cannot create a socket to find a free port");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  ::close(fd);
-  if (!ok) return make_error(ErrorCode::kUnavailable, "cannot find a free TCP port on 127.0.0.1");
-  return static_cast<int>(ntohs(address.sin_port));
-}
 
 std::string host_name() {
   char buffer[256] = {};
@@ -275,6 +261,18 @@ class LocalUp {
       return true;
     }
     if (existing.error().code != ErrorCode::kNotFound) return existing.error();
+    // Backups by default: a filesystem repository under the state directory, a daily backup at
+    // 03:00 UTC (and a first one once the cluster is ready), seven full backups kept, each verified.
+    const model::KindInfo& storage_kind = *model::find_kind("SGObjectStorage");
+    const Json storage = {
+        {"apiVersion", "stackgres.io/v1beta1"},
+        {"kind", "SGObjectStorage"},
+        {"metadata", {{"name", kLocalBackupStorage}, {"namespace", kDefaultNamespace}}},
+        {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", stack_.backups_dir().string()}}}}},
+    };
+    if (auto made = client.create(storage_kind, kDefaultNamespace, storage);
+        !made && made.error().code != ErrorCode::kAlreadyExists)
+      return made.error();
     const Json document = {
         {"apiVersion", "stackgres.io/v1"},
         {"kind", "SGCluster"},
@@ -282,7 +280,12 @@ class LocalUp {
         {"spec",
          {{"instances", instances},
           {"postgres", {{"version", "latest"}}},
-          {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}}}},
+          {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}},
+          {"configurations",
+           {{"backups", Json::array({{{"sgObjectStorage", kLocalBackupStorage},
+                                      {"cronSchedule", "0 3 * * *"},
+                                      {"retention", 7},
+                                      {"compression", "lz4"}}})}}}}},
     };
     auto created = client.create(kind, kDefaultNamespace, document);
     if (!created && created.error().code != ErrorCode::kAlreadyExists) return created.error();

@@ -296,6 +296,13 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
   config["postgresql"] = postgresql;
 
   merge_over(config, without_ignored(cluster.patroni_initial_config, ignored_initial_keys(), "initialConfig", nullptr));
+  if (!layout.restore_bootstrap_command.empty()) {
+    // Patroni runs the command instead of initdb, starts Postgres, waits until recovery reaches its
+    // target and promotes (pgBackRest wrote the recovery settings: keep them).
+    config["bootstrap"]["method"] = "pgbackrest";
+    config["bootstrap"]["pgbackrest"] = Json{
+        {"command", layout.restore_bootstrap_command}, {"keep_existing_recovery_conf", true}, {"no_params", true}};
+  }
   if (!layout.post_bootstrap_script.empty()) {
     // After the user's initialConfig: without this script PgBouncer cannot authenticate anyone.
     config["bootstrap"]["post_bootstrap"] = shell_word(layout.post_bootstrap_script);

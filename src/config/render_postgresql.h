@@ -32,6 +32,9 @@ struct InstanceLayout {
   // Patroni's bootstrap.post_bootstrap: run once on the first primary after initdb (the agent's script
   // that creates the authenticator, the application user and pgstack.user_lookup). Empty: none.
   std::string post_bootstrap_script;
+  // Patroni's bootstrap from a backup instead of initdb: the command that fills the data directory
+  // and writes its recovery settings (pgBackRest restore). Empty: initdb.
+  std::string restore_bootstrap_command;
 };
 
 // /var/lib/pgstack/<ns>/<cluster>/<member>/{data,config,log}, /run/pgstack/<ns>/<member> for sockets

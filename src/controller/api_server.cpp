@@ -7,10 +7,13 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/patroni_client.h"
+#include "controller/restore_source.h"
 #include "model/codec.h"
 #include "model/kinds.h"
+#include "model/resources.h"
 
 namespace pgstack::controller {
 namespace {
@@ -29,6 +32,16 @@ HttpReply problem(int status, const std::string& title, const std::string& detai
 HttpReply problem_from(const Error& error) {
   const int status = http_status_for(error.code);
   return problem(status, std::string(error_code_name(error.code)), error.message);
+}
+
+// Kinds whose documents are served with their status.
+bool has_status(const std::string& kind) { return kind == "SGCluster" || kind == "SGBackup"; }
+
+HttpReply field_problem(const std::string& kind, const std::string& name, const std::string& path,
+                        const std::string& message) {
+  const model::Diagnostic diagnostic{model::Severity::kError, "request", kind + "/" + name, path, message};
+  return problem(422, "Invalid " + kind, "1 error",
+                 Json::array({{{"path", path}, {"message", message}, {"text", diagnostic.to_string()}}}));
 }
 
 // Kinds a document may reference, loaded from the store so references are checked for real.
@@ -72,6 +85,7 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   if (parts.size() == 6) return handle_collection(request, ns, kind->kind);
   if (parts.size() == 7) return handle_object(request, ns, kind->kind, parts[6]);
   if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
+  if (parts.size() == 8 && kind->kind == "SGBackup") return handle_backup_action(request, ns, parts[6], parts[7]);
   return problem(404, "NotFound", fmt::format("no such path: {}", request.path));
 }
 
@@ -81,7 +95,7 @@ HttpReply ApiHandler::handle_collection(const HttpRequest& request, const std::s
     if (!items.ok()) return problem_from(items.error());
     Json list = {{"apiVersion", "v1"}, {"kind", kind + "List"}, {"items", Json::array()}};
     for (auto& document : items.value()) {
-      if (kind == "SGCluster") {
+      if (has_status(kind)) {
         auto status = store_.get_status(kind, document.namespace_name(), document.name());
         if (status.ok() && status->has_value()) document.body["status"] = **status;
       }
@@ -98,7 +112,7 @@ HttpReply ApiHandler::handle_object(const HttpRequest& request, const std::strin
   if (request.method == "GET") {
     auto document = store_.get(kind, ns, name);
     if (!document.ok()) return problem_from(document.error());
-    if (kind == "SGCluster") {
+    if (has_status(kind)) {
       auto status = store_.get_status(kind, ns, name);
       if (status.ok() && status->has_value()) document.value().body["status"] = **status;
     }
@@ -154,6 +168,9 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
     return problem(422, "Invalid " + kind, fmt::format("{} error{}", errors.size(), errors.size() == 1 ? "" : "s"), errors);
 
   model::Document validated = validation.documents[0];
+  if (name == nullptr) {
+    if (auto refused = admit_new(validated); refused) return *refused;
+  }
   validated.body.erase("status");
   auto stored = name == nullptr ? store_.create(validated) : store_.replace(validated);
   if (!stored.ok()) return problem_from(stored.error());
@@ -165,7 +182,8 @@ HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, con
   // A configuration in use would leave its clusters unable to render: refuse, say who uses it.
   const std::map<std::string, std::string> usage = {{"SGInstanceProfile", "/spec/sgInstanceProfile"},
                                                     {"SGPostgresConfig", "/spec/configurations/sgPostgresConfig"},
-                                                    {"SGPoolingConfig", "/spec/configurations/sgPoolingConfig"}};
+                                                    {"SGPoolingConfig", "/spec/configurations/sgPoolingConfig"},
+                                                    {"SGObjectStorage", "/spec/configurations/backups/0/sgObjectStorage"}};
   if (auto field = usage.find(kind); field != usage.end()) {
     auto clusters = store_.list("SGCluster", ns);
     if (!clusters.ok()) return problem_from(clusters.error());
@@ -184,6 +202,67 @@ HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, con
                           {"details", {{"kind", kind}, {"name", name}, {"namespace", ns}}},
                           {"message", kind == "SGCluster" ? "instances are being stopped; their data is kept"
                                                           : fmt::format("{}/{} deleted", kind, name)}});
+}
+
+std::optional<HttpReply> ApiHandler::admit_new(const model::Document& document) {
+  const std::string kind = document.body.value("kind", "");
+  const std::string ns = document.namespace_name();
+  if (kind == "SGCluster") {
+    const model::Cluster cluster = model::cluster_from(document);
+    if (!cluster.restore) return std::nullopt;
+    auto backup = store_.get("SGBackup", ns, cluster.restore->backup);
+    if (!backup.ok() && backup.error().code != ErrorCode::kNotFound) return problem_from(backup.error());
+    Json backup_status = nullptr;
+    if (backup.ok()) {
+      auto status = store_.get_status("SGBackup", ns, cluster.restore->backup);
+      if (!status.ok()) return problem_from(status.error());
+      backup_status = status->value_or(Json(nullptr));
+    }
+    const auto refused = check_restore_request(*cluster.restore, ns, backup.ok() ? &backup_status : nullptr,
+                                               std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    if (refused) return field_problem(kind, cluster.name, refused->path, refused->message);
+  }
+  if (kind == "SGBackup") {
+    const model::Backup backup = model::backup_from(document);
+    auto cluster = store_.get("SGCluster", ns, backup.cluster);
+    if (cluster.ok() && !model::cluster_from(cluster.value()).backup)
+      return field_problem(kind, backup.name, "spec.sgCluster",
+                           fmt::format("SGCluster/{} has no backup configuration (spec.configurations.backups): "
+                                       "nothing says where its backups go",
+                                       backup.cluster));
+  }
+  return std::nullopt;
+}
+
+HttpReply ApiHandler::handle_backup_action(const HttpRequest& request, const std::string& ns, const std::string& name,
+                                           const std::string& action) {
+  if (action != "verify" || request.method != "POST")
+    return problem(404, "NotFound", fmt::format("no such action: {} {}", request.method, action));
+  auto backup = store_.get("SGBackup", ns, name);
+  if (!backup.ok()) return problem_from(backup.error());
+  auto stored = store_.get_status("SGBackup", ns, name);
+  if (!stored.ok()) return problem_from(stored.error());
+  Json status = stored->value_or(Json::object());
+  const std::string phase = status.value("phase", "Pending");
+  if (phase != "Completed")
+    return problem(409, "Conflict",
+                   fmt::format("SGBackup/{} is {}: only a Completed backup can be verified", name, phase));
+  const Json verification = status.value("verification", Json::object());
+  const std::string verifying = verification.is_object() ? verification.value("phase", "") : "";
+  if (verifying == "Running")
+    return problem(409, "Conflict", fmt::format("SGBackup/{} is being verified right now (since {})", name,
+                                                verification.value("startedAt", "?")));
+  if (verifying != "Pending") {
+    // The agent writes the status too: a verification it records later replaces this request.
+    status["verification"] = {{"phase", "Pending"}, {"requestedAt", utc_timestamp_now()}};
+    auto written = store_.put_status("SGBackup", ns, name, status);
+    if (!written.ok()) return problem_from(written.error());
+    spdlog::info("SGBackup {}/{}: verification requested", ns, name);
+  }
+  return json_reply(202, {{"message", fmt::format("verification of {} requested: the agent on the primary's host "
+                                                  "restores it into a scratch instance and checks it",
+                                                  name)},
+                          {"verification", status["verification"]}});
 }
 
 HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,

@@ -1,9 +1,10 @@
 // The REST API (docs/api.md): Kubernetes-style CRUD for every kind, cluster status, switchover,
-// rolling restart and credentials. Validates with the model exactly as `pgstack validate` does.
+// rolling restart, credentials and backup verification. Validates with the model exactly as `pgstack validate` does.
 #pragma once
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -29,6 +30,10 @@ class ApiHandler {
                           const std::string& name);
   HttpReply handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,
                                   const std::string& action);
+  HttpReply handle_backup_action(const HttpRequest& request, const std::string& ns, const std::string& name,
+                                 const std::string& action);
+  // Checks of a new document that need the stored state: a restore's backup, a backup's cluster.
+  std::optional<HttpReply> admit_new(const model::Document& document);
   HttpReply write(const HttpRequest& request, const std::string& ns, const std::string& kind,
                   const std::string* name);
   HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name);

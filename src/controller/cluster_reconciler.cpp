@@ -8,9 +8,12 @@
 
 #include "config/render_patroni.h"
 #include "config/tuning.h"
+#include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/credentials.h"
 #include "controller/patroni_client.h"
+#include "controller/restore_source.h"
+#include "model/cron.h"
 #include "model/resources.h"
 
 namespace pgstack::controller {
@@ -30,10 +33,6 @@ std::vector<std::string> split_key(const std::string& key, std::size_t from) {
   return parts;
 }
 
-Json document_or_null(const Result<model::Document>& document) {
-  return document.ok() ? document->body : Json(nullptr);
-}
-
 // Whether every key of `desired` has the same value in `actual` (Patroni adds keys of its own).
 bool contains_all(const Json& actual, const Json& desired) {
   if (!desired.is_object()) return actual == desired;
@@ -51,10 +50,29 @@ bool contains_all(const Json& actual, const Json& desired) {
   return true;
 }
 
+bool condition_true(const Json& conditions, const std::string& type) {
+  if (!conditions.is_array()) return false;
+  for (const auto& condition : conditions) {
+    if (condition.is_object() && condition.value("type", "") == type) return condition.value("status", "") == "True";
+  }
+  return false;
+}
+
+// metadata.resourceVersion changes on every write of a document; assignments compare without it.
+void drop_resource_version(Json& document) {
+  if (document.is_object() && document.contains("metadata") && document["metadata"].is_object())
+    document["metadata"].erase("resourceVersion");
+}
+
 }  // namespace
 
 std::string assignment_key(const std::string& etcd_prefix, const Placement& placement) {
   return fmt::format("{}/assignments/{}/{}/{}", etcd_prefix, placement.host, placement.cluster_key, placement.member);
+}
+
+std::string backup_schedule_key(const std::string& etcd_prefix, const std::string& namespace_name,
+                                const std::string& cluster) {
+  return fmt::format("{}/backup-schedule/{}/{}", etcd_prefix, namespace_name, cluster);
 }
 
 ClusterReconciler::ClusterReconciler(store::ResourceStore store, const LeaderElection& leadership,
@@ -92,7 +110,9 @@ void ClusterReconciler::reconcile_all() {
   auto host_keys = etcd.get_prefix(prefix + "/hosts/");
   auto assignment_keys = etcd.get_prefix(prefix + "/assignments/");
   auto clusters = store_.list("SGCluster");
-  if (!host_keys.ok() || !assignment_keys.ok() || !clusters.ok()) {
+  auto backup_documents = store_.list("SGBackup");
+  auto backup_statuses = etcd.get_prefix(store_.status_prefix() + "sgbackups/");
+  if (!host_keys.ok() || !assignment_keys.ok() || !clusters.ok() || !backup_documents.ok() || !backup_statuses.ok()) {
     spdlog::warn("reconcile skipped: etcd is unavailable");
     return;
   }
@@ -117,10 +137,23 @@ void ClusterReconciler::reconcile_all() {
       proxy_ports[placement.cluster_key] = {proxy.value("readWrite", 0), proxy.value("readOnly", 0), proxy.value("admin", 0)};
   }
 
+  ObservedBackups backups;
+  for (const auto& backup : backup_documents.value()) {
+    const Json& metadata = backup.body.value("metadata", Json::object());
+    backups[backup.namespace_name() + "/" + backup.name()] = {
+        model::backup_from(backup).cluster, {backup.name(), metadata.value("creationTimestamp", ""), nullptr}};
+  }
+  const std::size_t status_prefix_size = store_.status_prefix().size() + std::string("sgbackups/").size();
+  for (const auto& kv : backup_statuses->items) {
+    const auto found = backups.find(kv.key.substr(status_prefix_size));  // "<ns>/<name>"
+    const Json status = Json::parse(kv.value, nullptr, false);
+    if (found != backups.end() && status.is_object()) found->second.observation.status = status;
+  }
+
   std::set<std::string> live_clusters;
   for (const auto& cluster : clusters.value()) {
     live_clusters.insert(cluster.namespace_name() + "/" + cluster.name());
-    reconcile_cluster(cluster, placements, hosts, proxy_ports);
+    reconcile_cluster(cluster, placements, hosts, proxy_ports, backups);
   }
   // Members of deleted clusters: the agents stop them; their data stays on disk.
   for (const auto& placement : placements) {
@@ -129,11 +162,19 @@ void ClusterReconciler::reconcile_all() {
       (void)etcd.remove(assignment_key(prefix, placement));
     }
   }
+  // The backup schedule of a deleted cluster: a new cluster of the same name starts afresh.
+  const std::string schedules = prefix + "/backup-schedule/";
+  if (auto kept = etcd.get_prefix(schedules); kept.ok()) {
+    for (const auto& kv : kept->items) {
+      if (live_clusters.count(kv.key.substr(schedules.size())) == 0) (void)etcd.remove(kv.key);
+    }
+  }
 }
 
 void ClusterReconciler::reconcile_cluster(const model::Document& document, const std::vector<Placement>& placements,
                                           const std::map<std::string, std::string>& hosts,
-                                          std::map<std::string, ProxyPorts>& proxy_ports) {
+                                          std::map<std::string, ProxyPorts>& proxy_ports,
+                                          const ObservedBackups& backups) {
   const auto& etcd = store_.client();
   const std::string& prefix = settings_.etcd_prefix;
   const model::Cluster cluster = model::cluster_from(document);
@@ -162,11 +203,37 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
   fetch("SGInstanceProfile", cluster.instance_profile_name, profile);
   fetch("SGPostgresConfig", cluster.postgres_config_name, postgres_config);
   fetch("SGPoolingConfig", cluster.pooling_config_name, pooling_config);
+  Json object_storage = nullptr;
+  if (cluster.backup) fetch("SGObjectStorage", cluster.backup->object_storage, object_storage);
 
   auto topology = read_topology(etcd, prefix, ns, cluster.name);
   std::vector<Placement> mine;
   for (const auto& placement : placements) {
     if (placement.cluster_key == ns + "/" + cluster.name) mine.push_back(placement);
+  }
+
+  // A restored cluster's members start from the backup: nothing is placed until it can be restored.
+  // Once members run, the restore is history; they keep what their assignments say.
+  Json restore = nullptr;
+  bool keep_assigned_restore = false;
+  if (cluster.restore) {
+    const auto source = backups.find(ns + "/" + cluster.restore->backup);
+    const Json* backup_status = source == backups.end() ? nullptr : &source->second.observation.status;
+    Json storage = nullptr;
+    if (backup_status != nullptr) {
+      const std::string storage_name = restore_storage_name(*backup_status);
+      if (!storage_name.empty()) {
+        if (auto found = store_.get("SGObjectStorage", ns, storage_name); found.ok()) storage = found->body;
+      }
+    }
+    auto assignment = restore_assignment(*cluster.restore, ns, backup_status, storage);
+    if (assignment.ok()) {
+      restore = std::move(assignment).value();
+    } else if (!mine.empty()) {
+      keep_assigned_restore = true;
+    } else if (problem.empty()) {
+      problem = assignment.error().message;
+    }
   }
 
   if (problem.empty()) {
@@ -208,14 +275,21 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
                             {"profile", profile},
                             {"postgresConfig", postgres_config},
                             {"poolingConfig", pooling_config},
+                            {"objectStorage", object_storage},
+                            {"restore", keep_assigned_restore && assignment.is_object()
+                                            ? assignment.value("restore", Json(nullptr))
+                                            : restore},
                             {"restartGeneration", generation}};
-      // resourceVersion changes on every write of the cluster; compare without it to avoid churn.
+      // resourceVersion changes on every write of a document; compare without it to avoid churn.
       Json comparable_desired = desired, comparable_current = assignment;
       for (Json* j : {&comparable_desired, &comparable_current}) {
-        for (const char* field : {"cluster", "profile", "postgresConfig", "poolingConfig"}) {
-          if (j->is_object() && j->contains(field) && (*j)[field].is_object() && (*j)[field].contains("metadata"))
-            (*j)[field]["metadata"].erase("resourceVersion");
+        if (!j->is_object()) continue;
+        for (const char* field : {"cluster", "profile", "postgresConfig", "poolingConfig", "objectStorage"}) {
+          if (j->contains(field)) drop_resource_version((*j)[field]);
         }
+        if (j->contains("restore") && (*j)["restore"].is_object() && (*j)["restore"].contains("repository") &&
+            (*j)["restore"]["repository"].is_object() && (*j)["restore"]["repository"].contains("objectStorage"))
+          drop_resource_version((*j)["restore"]["repository"]["objectStorage"]);
       }
       if (comparable_current != comparable_desired) {
         if (!current->has_value()) spdlog::info("cluster {}/{}: assigning {} to host {}", ns, cluster.name, placement.member, placement.host);
@@ -243,6 +317,22 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
     }
   }
 
+  auto previous = store_.get_status("SGCluster", ns, cluster.name);
+  const Json previous_conditions = previous.ok() && previous->has_value() && (**previous).contains("conditions")
+                                       ? (**previous)["conditions"]
+                                       : Json::array();
+
+  std::vector<BackupObservation> cluster_backups;
+  for (const auto& [key, backup] : backups) {
+    if (key.starts_with(ns + "/") && backup.cluster == cluster.name) cluster_backups.push_back(backup.observation);
+  }
+  // Backups need the storage; the first one waits until the cluster was Ready (last pass's status).
+  if (cluster.backup && object_storage.is_object()) {
+    const Json& metadata = document.body.value("metadata", Json::object());
+    schedule_backups(cluster, metadata.value("uid", ""), condition_true(previous_conditions, "Ready"),
+                     cluster_backups);
+  }
+
   StatusInputs inputs;
   inputs.instances = cluster.instances;
   inputs.postgres_version = postgres.ok() ? postgres->version : "";
@@ -261,9 +351,8 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
       if (standbys.ok()) inputs.standbys = standbys.value();
     }
   }
-  auto previous = store_.get_status("SGCluster", ns, cluster.name);
-  if (previous.ok() && previous->has_value() && (**previous).contains("conditions"))
-    inputs.previous_conditions = (**previous)["conditions"];
+  inputs.backups = cluster_backups;
+  inputs.previous_conditions = previous_conditions;
   Json status = build_cluster_status(inputs);
   if (previous.ok() && previous->has_value()) {
     // Keep what other writers put in the status (rolling-restart progress).
@@ -273,6 +362,53 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
   }
   if (!previous.ok() || !previous->has_value() || **previous != status)
     (void)store_.put_status("SGCluster", ns, cluster.name, status);
+}
+
+void ClusterReconciler::schedule_backups(const model::Cluster& cluster, const std::string& cluster_uid, bool ready,
+                                         std::vector<BackupObservation>& backups) {
+  const auto& etcd = store_.client();
+  const std::string& ns = cluster.namespace_name;
+  const std::string key = backup_schedule_key(settings_.etcd_prefix, ns, cluster.name);
+  auto stored = etcd.get(key);
+  if (!stored.ok()) return;
+
+  BackupScheduleInput input;
+  input.cluster = cluster.name;
+  input.cluster_uid = cluster_uid;
+  input.cluster_ready = ready;
+  input.cluster_has_backups = !backups.empty();
+  input.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (stored->has_value()) input.state = backup_schedule_state_from_json((*stored)->value);
+  if (!cluster.backup->cron_schedule.empty()) {
+    auto schedule = model::parse_cron(cluster.backup->cron_schedule);
+    if (schedule.ok()) {
+      input.schedule = schedule.value();
+    } else {
+      spdlog::warn("cluster {}/{}: cronSchedule: {}", ns, cluster.name, schedule.error().message);
+    }
+  }
+  const BackupScheduleDecision decision = decide_backup(input);
+
+  if (decision.trigger != BackupTrigger::kNone) {
+    const Json body = {{"apiVersion", "stackgres.io/v1"},
+                       {"kind", "SGBackup"},
+                       {"metadata", {{"name", decision.backup_name}, {"namespace", ns}}},
+                       {"spec", {{"sgCluster", cluster.name}, {"managedLifecycle", true}}}};
+    auto created = store_.create(model::Document{"controller", 0, body});
+    // Already there: created before a restart that came before the state write; not a second one.
+    if (!created.ok() && created.error().code != ErrorCode::kAlreadyExists) {
+      spdlog::warn("cluster {}/{}: cannot create SGBackup {}: {}", ns, cluster.name, decision.backup_name,
+                   created.error().message);
+      return;
+    }
+    if (created.ok()) {
+      spdlog::info("cluster {}/{}: created SGBackup {} ({})", ns, cluster.name, decision.backup_name,
+                   backup_trigger_name(decision.trigger));
+      const Json& metadata = created->body.value("metadata", Json::object());
+      backups.push_back({decision.backup_name, metadata.value("creationTimestamp", ""), nullptr});
+    }
+  }
+  if (decision.state_changed) (void)etcd.put(key, backup_schedule_state_to_json(decision.state).dump());
 }
 
 }  // namespace pgstack::controller

@@ -1,6 +1,6 @@
 // The controller's loop: for every SGCluster, make sure its credentials exist, place its members on
-// hosts (assignments the agents act on), push Patroni's dynamic configuration, and publish the
-// observed status. Runs only on the leading controller.
+// hosts (assignments the agents act on), push Patroni's dynamic configuration, create its scheduled
+// SGBackups, and publish the observed status. Runs only on the leading controller.
 #pragma once
 
 #include <atomic>
@@ -10,8 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include "controller/cluster_status.h"
 #include "controller/leader_election.h"
 #include "controller/scheduler.h"
+#include "model/resources.h"
 #include "model/validator.h"
 #include "store/resource_store.h"
 
@@ -38,9 +40,19 @@ class ClusterReconciler {
 
  private:
   void run();
+  // Every SGBackup (by "<ns>/<name>") with the cluster it belongs to and its status.
+  struct ObservedBackup {
+    std::string cluster;
+    BackupObservation observation;
+  };
+  using ObservedBackups = std::map<std::string, ObservedBackup>;
+
   void reconcile_cluster(const model::Document& cluster, const std::vector<Placement>& placements,
                          const std::map<std::string, std::string>& hosts,
-                         std::map<std::string, ProxyPorts>& proxy_ports);
+                         std::map<std::string, ProxyPorts>& proxy_ports, const ObservedBackups& backups);
+  // Creates the cluster's first backup and those its cronSchedule asks for; adds them to `backups`.
+  void schedule_backups(const model::Cluster& cluster, const std::string& cluster_uid, bool ready,
+                        std::vector<BackupObservation>& backups);
 
   store::ResourceStore store_;
   const LeaderElection& leadership_;
@@ -53,5 +65,8 @@ class ClusterReconciler {
 
 // <prefix>/assignments/<host>/<ns>/<cluster>/<member>
 std::string assignment_key(const std::string& etcd_prefix, const Placement& placement);
+// <prefix>/backup-schedule/<ns>/<cluster>: the last minute a scheduled backup was created for.
+std::string backup_schedule_key(const std::string& etcd_prefix, const std::string& namespace_name,
+                                const std::string& cluster);
 
 }  // namespace pgstack::controller

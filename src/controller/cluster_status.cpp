@@ -31,7 +31,66 @@ Json condition(const Json& previous, const std::string& type, bool status, const
           {"lastTransitionTime", since}};
 }
 
+std::string string_at(const Json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+// When a backup was taken, for ordering: finished, else started, else created (ISO-8601 UTC sorts as text).
+std::string backup_time(const BackupObservation& backup) {
+  for (const char* key : {"finishedAt", "startedAt"}) {
+    if (std::string time = string_at(backup.status, key); !time.empty()) return time;
+  }
+  return backup.created;
+}
+
+bool newer(const BackupObservation& a, const BackupObservation& b) {
+  const std::string time_a = backup_time(a), time_b = backup_time(b);
+  return time_a != time_b ? time_a > time_b : a.name > b.name;
+}
+
 }  // namespace
+
+Json backups_summary(const std::vector<BackupObservation>& backups) {
+  const BackupObservation* last = nullptr;
+  for (const auto& backup : backups) {
+    if (string_at(backup.status, "phase") == "Completed" && (last == nullptr || newer(backup, *last))) last = &backup;
+  }
+  const std::string completed_at = last ? string_at(last->status, "finishedAt") : std::string();
+  return {{"last", last ? Json(last->name) : Json(nullptr)},
+          {"lastCompletedAt", completed_at.empty() ? Json(nullptr) : Json(completed_at)},
+          {"count", backups.size()}};
+}
+
+Json backups_verified_condition(const std::vector<BackupObservation>& backups, const Json& previous_conditions,
+                                const std::string& now) {
+  const BackupObservation* newest = nullptr;
+  for (const auto& backup : backups) {
+    if (!backup.status.is_object() || !backup.status.contains("verification")) continue;
+    const std::string phase = string_at(backup.status["verification"], "phase");
+    if ((phase == "Passed" || phase == "Failed") && (newest == nullptr || newer(backup, *newest))) newest = &backup;
+  }
+  if (newest == nullptr) return nullptr;
+  const Json& verification = newest->status.at("verification");
+  const bool passed = string_at(verification, "phase") == "Passed";
+  const std::string finished = string_at(verification, "finishedAt");
+  const std::string when = finished.empty() ? std::string() : fmt::format(" at {}", finished);
+  std::string message;
+  if (passed) {
+    const auto usable = verification.find("timeToUsableSeconds");
+    message = usable != verification.end() && usable->is_number()
+                  ? fmt::format("backup {} was restored and usable in {} s (verified{})", newest->name,
+                                usable->dump(), when)
+                  : fmt::format("backup {} was restored and verified{}", newest->name, when);
+  } else {
+    const std::string why = string_at(verification, "message");
+    message = fmt::format("verification of backup {} failed{}: {}", newest->name, when,
+                          why.empty() ? std::string("no message") : why);
+  }
+  return condition(previous_conditions, "BackupsVerified", passed, passed ? "VerificationPassed" : "VerificationFailed",
+                   message, now);
+}
 
 std::string utc_timestamp_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -183,7 +242,11 @@ Json build_cluster_status(const StatusInputs& inputs) {
                               : fmt::format("{} need a restart to apply changed parameters (pgstack restart)",
                                             fmt::join(pending_restart, ", ")),
       inputs.now));
+  if (Json verified = backups_verified_condition(inputs.backups, inputs.previous_conditions, inputs.now);
+      !verified.is_null())
+    conditions.push_back(std::move(verified));
   status["conditions"] = conditions;
+  status["backups"] = backups_summary(inputs.backups);
   return status;
 }
 

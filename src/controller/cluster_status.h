@@ -30,6 +30,13 @@ struct StandbyReplication {
   std::string sync_state;  // async, sync, potential, quorum
 };
 
+// One SGBackup of the cluster as the agent reports it.
+struct BackupObservation {
+  std::string name;
+  std::string created;  // metadata.creationTimestamp
+  model::Json status;   // the SGBackup status (docs/api.md), null while Pending
+};
+
 struct StatusInputs {
   int instances = 0;
   std::string postgres_version;
@@ -41,11 +48,19 @@ struct StatusInputs {
   bool pooling_enabled = true;
   std::optional<ProxyPorts> proxy_ports;  // pgstack-proxy's, on every host that runs a member
   std::string scheduling_problem;
+  std::vector<BackupObservation> backups;  // every SGBackup whose spec.sgCluster is this cluster
   model::Json previous_conditions = model::Json::array();
   std::string now;  // ISO-8601 UTC
 };
 
 model::Json build_cluster_status(const StatusInputs& inputs);
+
+// status.backups: {"last": the newest Completed backup, "lastCompletedAt": its finishedAt, "count": all}.
+model::Json backups_summary(const std::vector<BackupObservation>& backups);
+// The BackupsVerified condition from the newest backup whose verification finished (Passed or
+// Failed); null when none has been verified.
+model::Json backups_verified_condition(const std::vector<BackupObservation>& backups,
+                                       const model::Json& previous_conditions, const std::string& now);
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
 

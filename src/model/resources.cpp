@@ -140,7 +140,74 @@ Cluster cluster_from(const Document& document) {
   if (to_lower(cluster.storage_class).find("hdd") != std::string::npos) cluster.storage_kind = StorageKind::kHdd;
   if (const Json& pooling = at(spec, "/pods/disableConnectionPooling"); pooling.is_boolean())
     cluster.disable_connection_pooling = pooling.get<bool>();
+  if (const Json& backups = at(spec, "/configurations/backups"); backups.is_array() && !backups.empty()) {
+    const Json& first = backups[0];
+    BackupConfiguration backup;
+    backup.object_storage = string_at(first, "/sgObjectStorage");
+    backup.cron_schedule = string_at(first, "/cronSchedule");
+    if (const Json& retention = at(first, "/retention"); retention.is_number_integer()) backup.retention = retention.get<int>();
+    backup.compression = string_at(first, "/compression", backup.compression);
+    backup.path = string_at(first, "/path");
+    if (const Json& upload = at(first, "/performance/uploadConcurrency"); upload.is_number_integer())
+      backup.process_max = upload.get<int>();
+    if (const Json& download = at(first, "/performance/downloadConcurrency"); download.is_number_integer())
+      backup.restore_process_max = download.get<int>();
+    cluster.backup = backup;
+  }
+  if (const Json& from = at(spec, "/initialData/restore/fromBackup"); from.is_object() && from.contains("name")) {
+    RestoreSource restore;
+    restore.backup = string_at(from, "/name");
+    const std::string time = string_at(from, "/pointInTimeRecovery/restoreToTimestamp");
+    if (!time.empty()) restore.target_time = time;
+    if (const std::string lsn = string_at(from, "/targetLsn"); !lsn.empty()) restore.target_lsn = lsn;
+    if (const Json& xid = at(from, "/targetXid"); !xid.is_null())
+      restore.target_xid = xid.is_string() ? xid.get<std::string>() : xid.dump();
+    if (const std::string name = string_at(from, "/targetName"); !name.empty()) restore.target_name = name;
+    if (const Json& inclusive = at(from, "/targetInclusive"); inclusive.is_boolean())
+      restore.target_inclusive = inclusive.get<bool>();
+    cluster.restore = restore;
+  }
   return cluster;
+}
+
+namespace {
+std::string secret_ref(const Json& selector) {
+  if (!selector.is_object()) return {};
+  return string_at(selector, "/name") + "/" + string_at(selector, "/key");
+}
+}  // namespace
+
+ObjectStorage object_storage_from(const Document& document) {
+  ObjectStorage storage;
+  const Json& spec = at(document.body, "/spec");
+  storage.name = document.name();
+  storage.type = string_at(spec, "/type");
+  storage.filesystem_path = string_at(spec, "/filesystem/path");
+  for (const char* type : {"s3", "s3Compatible", "gcs", "azureBlob"}) {
+    const std::string pointer = std::string("/") + type;
+    const Json& section = at(spec, pointer.c_str());
+    if (!section.is_object() || storage.type != type) continue;
+    storage.bucket = string_at(section, "/bucket");
+    storage.region = string_at(section, "/region");
+    storage.endpoint = string_at(section, "/endpoint");
+    if (const Json& style = at(section, "/enablePathStyleAddressing"); style.is_boolean()) storage.path_style = style.get<bool>();
+    storage.storage_class = string_at(section, "/storageClass");
+    storage.access_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/accessKeyId"));
+    storage.secret_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/secretAccessKey"));
+    storage.ca_certificate_ref = secret_ref(at(section, "/caCertificate"));
+  }
+  return storage;
+}
+
+Backup backup_from(const Document& document) {
+  Backup backup;
+  const Json& spec = at(document.body, "/spec");
+  backup.name = document.name();
+  backup.namespace_name = document.namespace_name();
+  backup.cluster = string_at(spec, "/sgCluster");
+  backup.type = string_at(spec, "/type");
+  if (const Json& managed = at(spec, "/managedLifecycle"); managed.is_boolean()) backup.managed_lifecycle = managed.get<bool>();
+  return backup;
 }
 
 }  // namespace pgstack::model

@@ -50,6 +50,28 @@ struct ClusterCredentials {
   std::string authenticator_name = "authenticator";
 };
 
+// spec.configurations.backups[0]: where and how the cluster is backed up (pgBackRest).
+struct BackupConfiguration {
+  std::string object_storage;  // SGObjectStorage name
+  std::string cron_schedule;   // 5 fields, UTC; empty: no scheduled backups
+  int retention = 5;           // full backups kept
+  std::string compression = "lz4";
+  std::string path;            // inside the storage; empty: <namespace>/<cluster>
+  int process_max = 0;         // performance.uploadConcurrency; 0: one per CPU
+  int restore_process_max = 0; // performance.downloadConcurrency; 0: one per CPU
+};
+
+// spec.initialData.restore.fromBackup: the cluster starts as a copy of a backup, optionally recovered
+// to a point in time.
+struct RestoreSource {
+  std::string backup;  // SGBackup name, same namespace
+  std::optional<std::string> target_time;  // pointInTimeRecovery.restoreToTimestamp (ISO 8601)
+  std::optional<std::string> target_lsn;
+  std::optional<std::string> target_xid;
+  std::optional<std::string> target_name;
+  bool target_inclusive = true;
+};
+
 struct Cluster {
   std::string name;
   std::string namespace_name = "default";
@@ -72,7 +94,34 @@ struct Cluster {
   std::string storage_class;
   StorageKind storage_kind = StorageKind::kSsd;  // hint from storageClass ("hdd" in the name -> hdd)
   bool disable_connection_pooling = false;
+  std::optional<BackupConfiguration> backup;
+  std::optional<RestoreSource> restore;
 };
 Cluster cluster_from(const Document& document);
+
+// SGObjectStorage: where backups are kept.
+struct ObjectStorage {
+  std::string name;
+  std::string type;  // filesystem, s3, s3Compatible, gcs, azureBlob
+  std::string filesystem_path;
+  std::string bucket;
+  std::string region;
+  std::string endpoint;   // s3Compatible: https://host:port
+  bool path_style = false;
+  std::string storage_class;
+  // Secret references ("<secret>/<key>"), resolved by whoever runs pgBackRest; never the values.
+  std::string access_key_ref, secret_key_ref, ca_certificate_ref;
+};
+ObjectStorage object_storage_from(const Document& document);
+
+// SGBackup's spec.
+struct Backup {
+  std::string name;
+  std::string namespace_name;
+  std::string cluster;
+  std::string type;  // full, diff, incr; empty: pgBackRest's default (incr after a full, else full)
+  bool managed_lifecycle = false;
+};
+Backup backup_from(const Document& document);
 
 }  // namespace pgstack::model

@@ -341,7 +341,27 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   refer("/replicateFrom/storage/sgObjectStorage", "spec.replicateFrom.storage.sgObjectStorage", "SGObjectStorage");
   Json backups = spec.value("/configurations/backups"_json_pointer, Json::array());
   if (!backups.is_array()) backups = Json::array();  // the walker reported the wrong type
+  if (backups.size() > 1)
+    checker.error("spec.configurations.backups", fmt::format("expected at most one entry (pgstack keeps one backup "
+                                                             "repository per cluster), got {}", backups.size()));
   for (std::size_t i = 0; i < backups.size(); ++i) {
+    const std::string base = fmt::format("spec.configurations.backups[{}]", i);
+    if (!backups[i].is_object()) continue;
+    for (const char* limit : {"maxNetworkBandwidth", "maxDiskBandwidth"}) {
+      if (backups[i].contains("performance") && backups[i]["performance"].is_object() &&
+          backups[i]["performance"].contains(limit))
+        checker.error(base + ".performance." + limit,
+                      "pgBackRest, pgstack's backup engine, cannot limit bandwidth; remove it (uploadConcurrency "
+                      "and downloadConcurrency set its parallelism)");
+    }
+    if (backups[i].value("useVolumeSnapshot", false))
+      checker.error(base + ".useVolumeSnapshot", "volume snapshots need Kubernetes; pgstack backs up with pgBackRest");
+    if (backups[i].contains("compression") && backups[i]["compression"].is_string()) {
+      const std::string compression = backups[i]["compression"].get<std::string>();
+      if (compression == "lzma" || compression == "brotli")
+        checker.error(base + ".compression", fmt::format("pgBackRest cannot compress with {}; expected lz4, zstd, gzip "
+                                                         "or none", compression));
+    }
     if (backups[i].is_object() && backups[i].contains("sgObjectStorage") && backups[i]["sgObjectStorage"].is_string())
       checked.references.push_back({fmt::format("spec.configurations.backups[{}].sgObjectStorage", i), "SGObjectStorage",
                                     backups[i]["sgObjectStorage"].get<std::string>()});

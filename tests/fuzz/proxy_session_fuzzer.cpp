@@ -17,15 +17,6 @@
 // threads back to what they were (no session left behind); with one session, the client receives the
 // backend's bytes unchanged (after the negotiation answers), followed at most by one ErrorResponse of
 // the proxy, and the backend receives a contiguous run of what the client sent.
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -34,22 +25,30 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <dirent.h>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <poll.h>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "pgwire/encoder.h"
 #include "proxy/proxy_server.h"
@@ -66,10 +65,10 @@ constexpr std::uint32_t kBackendSecret = 0x5ec2e75d;
 constexpr std::uint32_t kCancelCode = 80877102;
 constexpr std::uint32_t kSslCode = 80877103;
 constexpr std::uint32_t kGssencCode = 80877104;
-constexpr auto kFirstEventWait = 2ms;           // how long a step waits for anything to happen
-constexpr auto kSettle = 300us;                 // a quiet moment after the last event ends a step
-constexpr auto kConversationDeadline = 60ms;    // the whole conversation, whatever happens
-constexpr auto kCleanupDeadline = 5s;           // for the proxy to close what the input opened
+constexpr auto kFirstEventWait = 2ms;         // how long a step waits for anything to happen
+constexpr auto kSettle = 300us;               // a quiet moment after the last event ends a step
+constexpr auto kConversationDeadline = 60ms;  // the whole conversation, whatever happens
+constexpr auto kCleanupDeadline = 5s;         // for the proxy to close what the input opened
 
 [[noreturn]] void violated(const char* what) {
   std::fprintf(stderr, "proxy_session_fuzzer: %s\n", what);
@@ -264,9 +263,9 @@ struct ClientConnection {
   SSL* tls = nullptr;
   bool closed = false;
   bool awaiting_ssl_answer = false;  // the last bytes written were an SSLRequest
-  std::string sent;      // what the client wrote (plaintext, TLS or not)
-  std::string received;  // what it read (plaintext)
-  std::string unsent;    // waiting for the socket (or TLS) to take it
+  std::string sent;                  // what the client wrote (plaintext, TLS or not)
+  std::string received;              // what it read (plaintext)
+  std::string unsent;                // waiting for the socket (or TLS) to take it
 };
 
 struct BackendConnection {
@@ -297,17 +296,13 @@ class Conversation {
     for (const auto& record : input_.records) {
       if (Clock::now() >= deadline_) break;
       switch (record.kind) {
-        case RecordKind::kClient:
-          client_write(main_, record.bytes);
-          break;
+        case RecordKind::kClient: client_write(main_, record.bytes); break;
         case RecordKind::kSecondClient:
           if (second_.fd < 0 && !second_.closed) second_.fd = connect_to_proxy();
           client_write(second_, record.bytes);
           break;
-        case RecordKind::kServer:
-          continue;
-        case RecordKind::kPause:
-          break;
+        case RecordKind::kServer: continue;
+        case RecordKind::kPause: break;
       }
       step();
     }
@@ -576,7 +571,8 @@ class Conversation {
         backends.push_back(i);
       }
       const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(std::min(quiet_until, deadline_) - now);
-      const timespec timeout{static_cast<time_t>(wait.count() / 1'000'000'000), static_cast<long>(wait.count() % 1'000'000'000)};
+      const timespec timeout{static_cast<time_t>(wait.count() / 1'000'000'000),
+                             static_cast<long>(wait.count() % 1'000'000'000)};
       if (::ppoll(fds.data(), fds.size(), &timeout, nullptr) <= 0) continue;
 
       bool progressed = false;
@@ -621,8 +617,8 @@ class Conversation {
     for (const auto* client : {&main_, &second_}) {
       std::fprintf(stderr, "%s client: sent %zu, received %zu%s%s\n  sent: %s\n  received: %s\n",
                    client == &main_ ? "main" : "second", client->sent.size(), client->received.size(),
-                   client->tls ? ", TLS" : "", client->closed ? ", closed by the proxy" : "", show(client->sent).c_str(),
-                   show(client->received).c_str());
+                   client->tls ? ", TLS" : "", client->closed ? ", closed by the proxy" : "",
+                   show(client->sent).c_str(), show(client->received).c_str());
     }
     for (const auto& backend : backends_) {
       std::fprintf(stderr, "backend: %s%s\n  received: %s\n  sent: %s\n", backend.started ? "session" : "other",
@@ -685,11 +681,7 @@ class Conversation {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Environment& env = environment();
   Conversation conversation(env, parse_input(data, size));
-  const auto t0 = Clock::now();
   conversation.run();
-  const auto t1 = Clock::now();
   conversation.finish();
-  const auto t2 = Clock::now();
-  if (std::getenv("TIMING")) std::fprintf(stderr, "TIMING run %ld us finish %ld us\n", (long)std::chrono::duration_cast<std::chrono::microseconds>(t1-t0).count(), (long)std::chrono::duration_cast<std::chrono::microseconds>(t2-t1).count());
   return 0;
 }

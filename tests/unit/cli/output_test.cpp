@@ -203,5 +203,92 @@ TEST(Confirm, AssumeYesNeedsNoTerminal) {
   EXPECT_TRUE(*yes);
 }
 
+Json completed_backup() {
+  return Json::parse(R"({
+    "kind": "SGBackup",
+    "metadata": {"name": "demo-20261124010000", "namespace": "default", "creationTimestamp": "2026-11-24T01:00:00Z"},
+    "spec": {"sgCluster": "demo", "managedLifecycle": true},
+    "status": {"phase": "Completed", "type": "full", "label": "20261124-010002F",
+               "startedAt": "2026-11-24T01:00:02Z", "finishedAt": "2026-11-24T01:01:44Z", "durationSeconds": 102,
+               "sizeBytes": 1288490189, "storedBytes": 325058560,
+               "lsn": {"start": "0/2000028", "stop": "0/2000138"},
+               "wal": {"start": "000000010000000000000002", "stop": "000000010000000000000002"}, "timeline": 1,
+               "repository": {"objectStorage": "backups", "path": "/srv/backups/default/demo", "stanza": "default-demo"},
+               "verification": {"phase": "Passed", "requestedAt": "2026-11-24T02:00:00Z",
+                                "startedAt": "2026-11-24T02:00:01Z", "finishedAt": "2026-11-24T02:01:11Z",
+                                "durationSeconds": 70, "timeToUsableSeconds": 42, "message": "3 databases checked"}}
+  })");
+}
+
+TEST(FormatBytes, BinaryUnitsOneDecimal) {
+  EXPECT_EQ(format_bytes(0), "0B");
+  EXPECT_EQ(format_bytes(1023), "1023B");
+  EXPECT_EQ(format_bytes(1536), "1.5KiB");
+  EXPECT_EQ(format_bytes(20.0 * 1024 * 1024), "20.0MiB");
+  EXPECT_EQ(format_bytes(1288490189), "1.2GiB");
+}
+
+TEST(ResourceTable, BackupColumnsFromTheStatus) {
+  const auto& kind = **resolve_kind("sgbackups");
+  const Json pending = Json::parse(R"({"metadata":{"name":"demo-20261124013000","creationTimestamp":"2026-11-24T01:30:00Z"},
+                                       "spec":{"sgCluster":"demo","type":"diff"}})");
+  EXPECT_EQ(format_table(resource_table(kind, {completed_backup(), pending}, false, false, at("2026-11-24T01:35:00Z"))),
+            "NAME                  CLUSTER   TYPE   PHASE       STARTED                DURATION   SIZE     STORED     "
+            "VERIFIED   AGE\n"
+            "demo-20261124010000   demo      full   Completed   2026-11-24T01:00:02Z   102s       1.2GiB   310.0MiB   "
+            "Passed     35m\n"
+            "demo-20261124013000   demo      diff   Pending     <none>                 <none>     <none>   <none>     "
+            "<none>     5m\n");
+  const Table wide = resource_table(kind, {completed_backup()}, true, false, at("2026-11-24T01:35:00Z"));
+  EXPECT_EQ(wide.header.back(), "MESSAGE");
+  EXPECT_EQ(wide.rows[0][wide.rows[0].size() - 2], "20261124-010002F");
+}
+
+TEST(BackupResult, TypeDurationAndSizes) {
+  EXPECT_EQ(backup_result(completed_backup()), "full, 102s, 1.2GiB (stored 310.0MiB)");
+  EXPECT_EQ(backup_phase(Json::parse(R"({"metadata":{"name":"x"}})")), "Pending");
+}
+
+TEST(BackupName, ClusterAndUtcTimeToTheSecond) {
+  EXPECT_EQ(backup_name_at("demo", at("2026-01-02T03:04:05Z")), "demo-20260102030405");
+  EXPECT_EQ(backup_name_at("demo", at("2026-01-02T03:04:05.900+01:00")), "demo-20260102020405");
+}
+
+TEST(DescribeCluster, BackupsWhenConfigured) {
+  Json cluster = demo_cluster();
+  EXPECT_EQ(describe_cluster(cluster, TimePoint{}).find("Backups:"), std::string::npos);
+  cluster["spec"]["configurations"]["backups"] = Json::parse(R"([{"sgObjectStorage":"backups","cronSchedule":"0 2 * * *"}])");
+  cluster["status"]["backups"] = Json::parse(R"({"last":"demo-20261124020000","lastCompletedAt":"2026-11-24T02:01:42Z","count":3})");
+  const std::string text = describe_cluster(cluster, TimePoint{});
+  EXPECT_NE(text.find("Backups:\n  Storage:            SGObjectStorage/backups, cron 0 2 * * * (UTC)\n"
+                      "  Last Completed:     demo-20261124020000 at 2026-11-24T02:01:42Z\n  Count:              3\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(DescribeBackup, StatusAndVerificationFieldByField) {
+  const std::string text = describe_backup(completed_backup(), at("2026-11-24T03:00:00Z"));
+  for (const char* expected : {
+           "Kind:             SGBackup\n",
+           "Spec:\n  Cluster:            demo\n  Type:               pgBackRest's choice (incr after a full, else full)\n"
+           "  Managed Lifecycle:  true\n",
+           "Status: Completed\n  Type:               full\n  Label:              20261124-010002F\n",
+           "  Duration:           102s\n  Size:               1.2GiB (stored 310.0MiB)\n",
+           "  LSN:                0/2000028 - 0/2000138\n",
+           "  Timeline:           1\n",
+           "  Repository:         SGObjectStorage/backups, path /srv/backups/default/demo, stanza default-demo\n",
+           "Verification: Passed\n  Requested:          2026-11-24T02:00:00Z\n",
+           "  Time to Usable:     42s\n  Message:            3 databases checked\n",
+       }) {
+    EXPECT_NE(text.find(expected), std::string::npos) << "missing:\n" << expected << "\nin:\n" << text;
+  }
+  const Json pending = Json::parse(R"({"metadata":{"name":"demo-1"},"spec":{"sgCluster":"demo","type":"full"}})");
+  const std::string waiting = describe_backup(pending, TimePoint{});
+  EXPECT_NE(waiting.find("Status: Pending\n  (waiting for the agent on the primary's host to start it)\n"),
+            std::string::npos)
+      << waiting;
+  EXPECT_NE(waiting.find("Verification: never (pgstack backup verify demo-1)\n"), std::string::npos) << waiting;
+}
+
 }  // namespace
 }  // namespace pgstack::cli

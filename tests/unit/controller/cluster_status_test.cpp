@@ -93,5 +93,54 @@ TEST(ClusterStatus, SchedulingProblemIsACondition) {
   EXPECT_EQ(status["conditions"][0]["message"], "no pgstack-agent has registered a host");
 }
 
+BackupObservation backup(const std::string& name, const std::string& json) {
+  return {name, "2026-11-24T00:00:00Z", Json::parse(json)};
+}
+
+const Json* find_condition(const Json& status, const std::string& type) {
+  for (const auto& condition : status["conditions"])
+    if (condition["type"] == type) return &condition;
+  return nullptr;
+}
+
+TEST(ClusterStatus, BackupsSummaryNamesTheNewestCompletedBackup) {
+  StatusInputs inputs = three_members();
+  EXPECT_EQ(build_cluster_status(inputs)["backups"], Json({{"last", nullptr}, {"lastCompletedAt", nullptr}, {"count", 0}}));
+  inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z"})"),
+                    backup("demo-b", R"({"phase":"Completed","finishedAt":"2026-11-24T02:00:00Z"})"),
+                    backup("demo-c", R"({"phase":"Failed","finishedAt":"2026-11-24T03:00:00Z"})"),
+                    {"demo-d", "2026-11-24T04:00:00Z", nullptr}};
+  EXPECT_EQ(build_cluster_status(inputs)["backups"],
+            Json({{"last", "demo-b"}, {"lastCompletedAt", "2026-11-24T02:00:00Z"}, {"count", 4}}));
+}
+
+TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
+  StatusInputs inputs = three_members();
+  inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z"})")};
+  EXPECT_EQ(find_condition(build_cluster_status(inputs), "BackupsVerified"), nullptr);
+
+  inputs.backups = {
+      backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z",
+                           "verification":{"phase":"Passed","finishedAt":"2026-11-24T01:10:00Z","timeToUsableSeconds":42}})"),
+      backup("demo-b", R"({"phase":"Completed","finishedAt":"2026-11-24T02:00:00Z",
+                           "verification":{"phase":"Running"}})")};
+  Json status = build_cluster_status(inputs);
+  const Json* verified = find_condition(status, "BackupsVerified");
+  ASSERT_NE(verified, nullptr);
+  EXPECT_EQ((*verified)["status"], "True");
+  EXPECT_EQ((*verified)["reason"], "VerificationPassed");
+  EXPECT_EQ((*verified)["message"], "backup demo-a was restored and usable in 42 s (verified at 2026-11-24T01:10:00Z)");
+
+  inputs.backups[1].status["verification"] = {{"phase", "Failed"}, {"finishedAt", "2026-11-24T02:20:00Z"},
+                                               {"message", "pg_amcheck found corruption"}};
+  status = build_cluster_status(inputs);
+  verified = find_condition(status, "BackupsVerified");
+  ASSERT_NE(verified, nullptr);
+  EXPECT_EQ((*verified)["status"], "False");
+  EXPECT_EQ((*verified)["reason"], "VerificationFailed");
+  EXPECT_EQ((*verified)["message"],
+            "verification of backup demo-b failed at 2026-11-24T02:20:00Z: pg_amcheck found corruption");
+}
+
 }  // namespace
 }  // namespace pgstack::controller

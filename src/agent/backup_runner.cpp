@@ -1,0 +1,417 @@
+#include "agent/backup_runner.h"
+
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/files.h"
+#include "common/network.h"
+#include "common/process.h"
+#include "common/strings.h"
+
+namespace pgstack::agent {
+
+namespace fs = std::filesystem;
+using model::Json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::chrono::seconds kStanzaRetry{15};
+
+std::string now_utc() { return utc_timestamp(std::chrono::system_clock::now()); }
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// pgBackRest prints its errors as "ERROR: [code]: text"; the last lines say what went wrong.
+std::string failure_text(const CommandOutput& output) {
+  std::string text = trim(output.standard_error);
+  if (text.empty()) text = trim(output.standard_output);
+  auto lines = split(text, '\n');
+  std::vector<std::string> kept;
+  for (const auto& line : lines) {
+    if (!trim(line).empty()) kept.push_back(trim(line));
+  }
+  const std::size_t first = kept.size() > 4 ? kept.size() - 4 : 0;
+  std::string out;
+  for (std::size_t i = first; i < kept.size(); ++i) out += (out.empty() ? "" : " | ") + kept[i];
+  return out.empty() ? fmt::format("exit code {}", output.exit_code) : out;
+}
+
+std::string run_failure(const Result<CommandOutput>& result, std::string_view what) {
+  if (!result) return fmt::format("{}: {}", what, result.error().message);
+  return fmt::format("{} failed: {}", what, failure_text(*result));
+}
+
+bool succeeded(const Result<CommandOutput>& result) { return result && result->exit_code == 0; }
+
+// The backups of a stanza as `pgbackrest info --output=json` lists them, oldest first.
+Result<Json> repository_backups(const std::string& config_path, const std::string& stanza, const CommandOptions& options,
+                                const std::vector<std::string>& overrides = {}) {
+  std::vector<std::string> arguments = overrides;
+  arguments.insert(arguments.end(), {"--output=json", "info"});
+  auto info = run_command(config::pgbackrest_argv(config_path, stanza, arguments), options);
+  if (!succeeded(info)) return make_error(ErrorCode::kUnavailable, run_failure(info, "pgbackrest info"));
+  const Json parsed = Json::parse(info->standard_output, nullptr, false);
+  if (!parsed.is_array() || parsed.empty() || !parsed[0].is_object())
+    return make_error(ErrorCode::kUnavailable, "pgbackrest info answered something that is not its JSON");
+  return parsed[0].value("backup", Json::array());
+}
+
+std::string timestamp_of(const Json& epoch) {
+  if (!epoch.is_number_integer()) return {};
+  return utc_timestamp(std::chrono::system_clock::time_point(std::chrono::seconds(epoch.get<std::int64_t>())));
+}
+
+// The parts of pgBackRest's description of one backup set that SGBackup's status shows.
+Json status_from_info(const Json& backup) {
+  const Json info = backup.value("info", Json::object());
+  const Json lsn = backup.value("lsn", Json::object());
+  const Json archive = backup.value("archive", Json::object());
+  const Json timestamp = backup.value("timestamp", Json::object());
+  Json out = {{"label", backup.value("label", "")},
+              {"type", backup.value("type", "")},
+              {"startedAt", timestamp_of(timestamp.value("start", Json()))},
+              {"finishedAt", timestamp_of(timestamp.value("stop", Json()))},
+              {"sizeBytes", info.value("size", Json())},
+              {"storedBytes", info.value("/repository/delta"_json_pointer, Json())},
+              {"lsn", {{"start", lsn.value("start", Json())}, {"stop", lsn.value("stop", Json())}}},
+              {"wal", {{"start", archive.value("start", Json())}, {"stop", archive.value("stop", Json())}}}};
+  const std::string first_wal = archive.value("start", "");
+  if (first_wal.size() >= 8) out["timeline"] = std::stoll(first_wal.substr(0, 8), nullptr, 16);
+  if (timestamp.value("start", Json()).is_number_integer() && timestamp.value("stop", Json()).is_number_integer())
+    out["durationSeconds"] = timestamp["stop"].get<std::int64_t>() - timestamp["start"].get<std::int64_t>();
+  return out;
+}
+
+std::string records_prefix(const std::string& etcd_prefix, const BackupTarget& target) {
+  return fmt::format("{}/backup-records/{}/{}/", etcd_prefix, target.namespace_name, target.cluster);
+}
+
+}  // namespace
+
+VerificationResult verify_backup(const VerificationRequest& request) {
+  VerificationResult result;
+  const auto started = Clock::now();
+  CommandOptions options;
+  options.run_as_user = request.os_user;
+  const fs::path data = request.scratch_dir / "data";
+  std::error_code error;
+  fs::remove_all(request.scratch_dir, error);
+  fs::create_directories(data, error);
+  if (error) {
+    result.message = fmt::format("cannot create {}: {}", data.string(), error.message());
+    return result;
+  }
+  if (request.os_user) {
+    // The scratch instance runs as the OS user, like the real ones.
+    if (auto owner = run_command({"chown", "-R", *request.os_user, request.scratch_dir.string()}); !succeeded(owner)) {
+      result.message = run_failure(owner, "chown of the scratch directory");
+      return result;
+    }
+  }
+  fs::permissions(data, fs::perms::owner_all, error);
+
+  const auto finish = [&](bool passed, std::string message) {
+    const std::string pg_ctl = request.bin_dir + "/pg_ctl";
+    if (fs::exists(data / "postmaster.pid"))
+      (void)run_command({pg_ctl, "-D", data.string(), "-m", "immediate", "-w", "stop"}, options);
+    fs::remove_all(request.scratch_dir, error);
+    result.passed = passed;
+    result.message = std::move(message);
+    result.duration_seconds = seconds_since(started);
+    return result;
+  };
+
+  // archive-get checks the restored data directory against its pg1-path: point it at the scratch one.
+  std::vector<std::string> archive_get = request.repository_overrides;
+  archive_get.insert(archive_get.end(), {"--pg1-path=" + data.string(), "archive-get"});
+  const std::string restore_command =
+      config::shell_command(config::pgbackrest_argv(request.config_path, request.stanza, archive_get)) + " %f \"%p\"";
+  std::vector<std::string> arguments = request.repository_overrides;
+  arguments.insert(arguments.end(), {"--set=" + request.label, "--type=immediate", "--target-action=promote",
+                                     fmt::format("--process-max={}", std::max(1, request.process_max)),
+                                     "--recovery-option=restore_command=" + restore_command,
+                                     "--pg1-path=" + data.string(), "restore"});
+  auto restored = run_command(config::pgbackrest_argv(request.config_path, request.stanza, arguments), options);
+  if (!succeeded(restored)) return finish(false, run_failure(restored, "pgbackrest restore"));
+
+  auto port = free_tcp_port();
+  if (!port) return finish(false, port.error().message);
+  // The restored configuration is the live instance's: what would clash with it is overridden.
+  const std::string settings = fmt::format(
+      "-c port={} -c listen_addresses='' -c unix_socket_directories='{}' -c archive_mode=off -c ssl=off "
+      "-c logging_collector=off -c shared_buffers=128MB -c hot_standby=on -c synchronous_standby_names='' "
+      "-c primary_conninfo='' -c cluster_name=pgstack-verify",
+      *port, request.scratch_dir.string());
+  auto start = run_command({request.bin_dir + "/pg_ctl", "-D", data.string(), "-l", (request.scratch_dir / "postgres.log").string(),
+                            "-o", settings, "-w", "-t", "900", "start"},
+                           options);
+  if (!succeeded(start)) {
+    auto read = read_file(request.scratch_dir / "postgres.log");
+    std::string log = read ? read.value() : std::string();
+    // The lines that say why: FATAL/PANIC and the first hint, not the whole log.
+    std::string why;
+    for (const auto& line : split(log, '\n')) {
+      if (line.find("FATAL") != std::string::npos || line.find("PANIC") != std::string::npos ||
+          line.find("HINT") != std::string::npos)
+        why += (why.empty() ? "" : " | ") + trim(line);
+    }
+    log = why.empty() ? (log.size() > 600 ? log.substr(log.size() - 600) : log) : why;
+    return finish(false, run_failure(start, "starting the restored backup") + " | " + trim(log));
+  }
+  const auto psql = [&](const std::string& database, const std::string& sql) {
+    return run_command({request.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                        request.scratch_dir.string(), "-p", std::to_string(*port), "-U", request.superuser, "-d",
+                        database, "-c", sql},
+                       options);
+  };
+  // Usable = out of recovery (the immediate target reached and promoted) and answering.
+  const auto deadline = Clock::now() + std::chrono::minutes(15);
+  while (true) {
+    auto recovering = psql("postgres", "SELECT pg_is_in_recovery()");
+    if (succeeded(recovering) && trim(recovering->standard_output) == "f") break;
+    if (Clock::now() > deadline) return finish(false, "the restored backup did not finish recovery in 15 minutes");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  result.time_to_usable_seconds = seconds_since(started);
+
+  auto amcheck = run_command({request.bin_dir + "/pg_amcheck", "-h", request.scratch_dir.string(), "-p",
+                              std::to_string(*port), "-U", request.superuser, "--all", "--install-missing",
+                              "--no-strict-names"},
+                             options);
+  if (!succeeded(amcheck)) return finish(false, run_failure(amcheck, "pg_amcheck"));
+  auto databases = psql("postgres", "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1");
+  if (!succeeded(databases)) return finish(false, run_failure(databases, "listing databases"));
+  int checked = 0;
+  for (const auto& name : split(trim(databases->standard_output), '\n')) {
+    if (trim(name).empty()) continue;
+    auto query = psql(trim(name), "SELECT count(*) FROM pg_class");
+    if (!succeeded(query)) return finish(false, run_failure(query, fmt::format("a query on database {}", trim(name))));
+    ++checked;
+  }
+  return finish(true, fmt::format("restored, recovered to consistency, pg_amcheck clean, {} databases answer", checked));
+}
+
+BackupRunner::BackupRunner(AgentSettings settings, store::ResourceStore store)
+    : settings_(std::move(settings)), store_(std::move(store)) {}
+
+BackupRunner::~BackupRunner() {
+  if (job_.valid()) job_.wait();
+}
+
+CommandOptions BackupRunner::command_options() const {
+  CommandOptions options;
+  if (::geteuid() == 0) options.run_as_user = settings_.os_user;
+  return options;
+}
+
+void BackupRunner::reconcile(const std::vector<BackupTarget>& targets) {
+  if (job_.valid()) {
+    if (job_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    job_.get();
+  }
+  for (const auto& target : targets) {
+    const std::string key = target.namespace_name + "/" + target.cluster;
+    if (stanzas_ready_.count(key) == 0) {
+      if (Clock::now() < retry_stanza_at_[key]) continue;
+      retry_stanza_at_[key] = Clock::now() + kStanzaRetry;
+      job_ = std::async(std::launch::async, [this, target] { create_stanza(target); });
+      return;
+    }
+    auto backups = store_.list("SGBackup", target.namespace_name);
+    if (!backups) continue;
+    for (const auto& document : *backups) {
+      if (model::backup_from(document).cluster != target.cluster) continue;
+      auto status = store_.get_status("SGBackup", target.namespace_name, document.name());
+      if (!status) continue;
+      const Json current = status->value_or(Json::object());
+      const std::string phase = current.value("phase", "Pending");
+      if (phase == "Running" && !interrupted_checked_) {
+        // Nothing runs in this process yet: a Running status was left by an agent that stopped.
+        Json failed = current;
+        failed["phase"] = "Failed";
+        failed["message"] = "interrupted: the agent stopped while pgBackRest ran; take a new backup";
+        (void)store_.put_status("SGBackup", target.namespace_name, document.name(), failed);
+        continue;
+      }
+      if (phase == "Pending") {
+        job_ = std::async(std::launch::async, [this, target, name = document.name()] { run_job(target, "backup", name); });
+        return;
+      }
+      if (phase == "Completed" && current.value("/verification/phase"_json_pointer, std::string()) == "Pending") {
+        job_ = std::async(std::launch::async, [this, target, name = document.name()] { run_job(target, "verify", name); });
+        return;
+      }
+    }
+  }
+  interrupted_checked_ = true;
+  for (const auto& target : targets) {
+    if (stanzas_ready_.count(target.namespace_name + "/" + target.cluster) > 0) expire_deleted(target);
+  }
+}
+
+void BackupRunner::run_job(const BackupTarget& target, const std::string& kind, const std::string& backup_name) {
+  try {
+    if (kind == "backup") {
+      take_backup(target, backup_name);
+    } else {
+      verify(target, backup_name);
+    }
+  } catch (const std::exception& error) {
+    spdlog::error("backup {} of {}/{}: {}", backup_name, target.namespace_name, target.cluster, error.what());
+  }
+}
+
+void BackupRunner::create_stanza(const BackupTarget& target) {
+  const auto& instance = target.primary.instance;
+  auto created = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"stanza-create"}),
+                             command_options());
+  if (!succeeded(created)) {
+    spdlog::warn("{}/{}: {}", target.namespace_name, target.cluster, run_failure(created, "pgbackrest stanza-create"));
+    return;
+  }
+  spdlog::info("{}/{}: pgBackRest stanza {} is ready in {}", target.namespace_name, target.cluster, instance.stanza,
+               target.primary.repository.path);
+  stanzas_ready_.insert(target.namespace_name + "/" + target.cluster);
+}
+
+void BackupRunner::take_backup(const BackupTarget& target, const std::string& name) {
+  const auto& instance = target.primary.instance;
+  const std::string& ns = target.namespace_name;
+  auto document = store_.get("SGBackup", ns, name);
+  if (!document) return;
+  const model::Backup backup = model::backup_from(*document);
+  const Json repository = {{"objectStorage", target.object_storage},
+                           {"path", target.primary.repository.path_in_storage},
+                           {"stanza", instance.stanza}};
+  Json status = {{"phase", "Running"}, {"startedAt", now_utc()}, {"repository", repository}};
+  if (!backup.type.empty()) status["type"] = backup.type;
+  if (target.standby) status["source"] = "standby";
+  (void)store_.put_status("SGBackup", ns, name, status);
+  spdlog::info("{}/{}: backup {} started{}", ns, target.cluster, name, target.standby ? " from a standby" : "");
+
+  const auto fail = [&](const std::string& message) {
+    status["phase"] = "Failed";
+    status["finishedAt"] = now_utc();
+    status["message"] = message;
+    (void)store_.put_status("SGBackup", ns, name, status);
+    spdlog::warn("{}/{}: backup {} failed: {}", ns, target.cluster, name, message);
+  };
+  const CommandOptions options = command_options();
+  auto before = repository_backups(instance.config_path, instance.stanza, options);
+  if (!before) return fail(before.error().message);
+  std::set<std::string> known;
+  for (const auto& set : *before) known.insert(set.value("label", ""));
+
+  std::vector<std::string> arguments;
+  if (!backup.type.empty()) arguments.push_back("--type=" + backup.type);
+  if (target.standby) {
+    // pg1 stays the primary (pgBackRest starts and stops the backup there); files come from pg2.
+    arguments.insert(arguments.end(), {"--backup-standby", "--pg2-path=" + target.standby->data_dir,
+                                       fmt::format("--pg2-port={}", target.standby->postgres_port),
+                                       "--pg2-socket-path=" + target.standby->socket_dir,
+                                       "--pg2-user=" + target.standby->superuser});
+  }
+  arguments.push_back("backup");
+  auto ran = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, arguments), options);
+  if (!succeeded(ran)) return fail(run_failure(ran, "pgbackrest backup"));
+
+  // Completed only when pgBackRest lists a new, finished backup set.
+  auto after = repository_backups(instance.config_path, instance.stanza, options);
+  if (!after) return fail(after.error().message);
+  const Json* made = nullptr;
+  for (const auto& set : *after) {
+    if (known.count(set.value("label", "")) == 0) made = &set;
+  }
+  if (made == nullptr) return fail("pgbackrest backup exited 0 but the repository lists no new backup");
+  const Json information = status_from_info(*made);
+  for (const auto& [key, value] : information.items()) status[key] = value;
+  status["phase"] = "Completed";
+  status.erase("message");
+  status["verification"] = {{"phase", "Pending"}, {"requestedAt", now_utc()}};  // every new backup is verified
+  (void)store_.put_status("SGBackup", ns, name, status);
+  (void)store_.client().put(records_prefix(settings_.etcd_prefix, target) + information.value("label", ""), name);
+  spdlog::info("{}/{}: backup {} completed: {} {}", ns, target.cluster, name, information.value("type", ""),
+               information.value("label", ""));
+
+  // Retention ran inside `pgbackrest backup` (repo1-retention-full): SGBackups of expired sets go.
+  std::set<std::string> kept;
+  for (const auto& set : *after) kept.insert(set.value("label", ""));
+  auto records = store_.client().get_prefix(records_prefix(settings_.etcd_prefix, target));
+  if (!records) return;
+  for (const auto& record : records->items) {
+    const std::string label = record.key.substr(records_prefix(settings_.etcd_prefix, target).size());
+    if (kept.count(label) > 0) continue;
+    spdlog::info("{}/{}: retention expired backup {} ({})", ns, target.cluster, record.value, label);
+    (void)store_.remove("SGBackup", ns, record.value);
+    (void)store_.client().remove(record.key);
+  }
+}
+
+void BackupRunner::verify(const BackupTarget& target, const std::string& name) {
+  const std::string& ns = target.namespace_name;
+  auto status = store_.get_status("SGBackup", ns, name);
+  if (!status || !status->has_value()) return;
+  Json current = **status;
+  current["verification"] = {{"phase", "Running"},
+                             {"requestedAt", current.value("/verification/requestedAt"_json_pointer, now_utc())},
+                             {"startedAt", now_utc()}};
+  (void)store_.put_status("SGBackup", ns, name, current);
+
+  VerificationRequest request;
+  request.config_path = target.primary.instance.config_path;
+  request.stanza = target.primary.instance.stanza;
+  request.label = current.value("label", "");
+  request.scratch_dir = settings_.state_dir / "verify" / (ns + "-" + name);
+  request.bin_dir = target.bin_dir;
+  request.superuser = target.superuser;
+  if (::geteuid() == 0) request.os_user = settings_.os_user;
+  request.process_max = target.primary.instance.process_max;
+  spdlog::info("{}/{}: verifying backup {} ({})", ns, target.cluster, name, request.label);
+  const VerificationResult result = verify_backup(request);
+
+  // Re-read: the status may have changed while the verification ran (a new request is kept).
+  auto latest = store_.get_status("SGBackup", ns, name);
+  if (latest && latest->has_value()) current = **latest;
+  current["verification"] = {{"phase", result.passed ? "Passed" : "Failed"},
+                             {"requestedAt", current.value("/verification/requestedAt"_json_pointer, now_utc())},
+                             {"startedAt", current.value("/verification/startedAt"_json_pointer, now_utc())},
+                             {"finishedAt", now_utc()},
+                             {"durationSeconds", result.duration_seconds},
+                             {"timeToUsableSeconds", result.time_to_usable_seconds},
+                             {"message", result.message}};
+  (void)store_.put_status("SGBackup", ns, name, current);
+  spdlog::info("{}/{}: verification of {} {}: {}", ns, target.cluster, name, result.passed ? "passed" : "FAILED",
+               result.message);
+}
+
+void BackupRunner::expire_deleted(const BackupTarget& target) {
+  const std::string prefix = records_prefix(settings_.etcd_prefix, target);
+  auto records = store_.client().get_prefix(prefix);
+  if (!records) return;
+  for (const auto& record : records->items) {
+    auto exists = store_.get("SGBackup", target.namespace_name, record.value);
+    if (exists || exists.error().code != ErrorCode::kNotFound) continue;
+    const std::string label = record.key.substr(prefix.size());
+    // `pgstack delete sgbackup` removed the resource: its backup set goes from the repository too.
+    const auto& instance = target.primary.instance;
+    auto expired = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"--set=" + label, "expire"}),
+                               command_options());
+    if (!succeeded(expired)) {
+      spdlog::warn("{}/{}: {}", target.namespace_name, target.cluster,
+                   run_failure(expired, fmt::format("expiring deleted backup {} ({})", record.value, label)));
+    } else {
+      spdlog::info("{}/{}: expired backup set {} of deleted SGBackup {}", target.namespace_name, target.cluster, label,
+                   record.value);
+    }
+    (void)store_.client().remove(record.key);
+  }
+}
+
+}  // namespace pgstack::agent

@@ -1,0 +1,82 @@
+// Backups of the clusters whose primary runs on this host, with pgBackRest: the stanza, SGBackups
+// waiting to run (taken from a streaming replica on this host when there is one, to spare the
+// primary), retention, expiring the backups of deleted SGBackups, and restore verification.
+//
+// One job at a time on a worker thread, so the agent loop never waits for pgBackRest; reconcile()
+// only looks at etcd and starts the next job. Everything a job learns goes to the SGBackup's status
+// (docs/api.md); a job interrupted by an agent restart is reported Failed, never Completed.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/instance_plan.h"
+#include "common/process.h"
+#include "store/resource_store.h"
+
+namespace pgstack::agent {
+
+// A cluster with backups whose primary runs on this host.
+struct BackupTarget {
+  std::string namespace_name;
+  std::string cluster;
+  std::string object_storage;     // SGObjectStorage name, recorded in each backup's status
+  BackupPlan primary;             // the primary's pgBackRest (its pgbackrest.conf is used for everything)
+  std::optional<config::PgbackrestInstance> standby;  // a streaming replica on this host
+  std::string bin_dir;            // Postgres binaries, for verification
+  std::string superuser;
+};
+
+// Restores one backup into a scratch instance on a free port, replays to consistency, runs
+// pg_amcheck (heap and btree indexes) and a query on every database, then removes it.
+struct VerificationRequest {
+  std::string config_path;  // pgbackrest.conf
+  std::string stanza;
+  std::string label;
+  std::vector<std::string> repository_overrides;  // --repo1-...=... (a copy of the repository, in tests)
+  std::filesystem::path scratch_dir;               // created and removed
+  std::string bin_dir;
+  std::string superuser;
+  std::optional<std::string> os_user;  // run as (when root)
+  int process_max = 1;
+};
+struct VerificationResult {
+  bool passed = false;
+  std::string message;
+  double duration_seconds = 0;
+  double time_to_usable_seconds = 0;  // restore start -> the database answers queries, out of recovery
+};
+VerificationResult verify_backup(const VerificationRequest& request);
+
+class BackupRunner {
+ public:
+  BackupRunner(AgentSettings settings, store::ResourceStore store);
+  ~BackupRunner();  // waits for the running job
+  BackupRunner(const BackupRunner&) = delete;
+  BackupRunner& operator=(const BackupRunner&) = delete;
+
+  void reconcile(const std::vector<BackupTarget>& targets);
+
+ private:
+  void run_job(const BackupTarget& target, const std::string& kind, const std::string& backup_name);
+  void create_stanza(const BackupTarget& target);
+  void take_backup(const BackupTarget& target, const std::string& name);
+  void verify(const BackupTarget& target, const std::string& name);
+  void expire_deleted(const BackupTarget& target);
+  CommandOptions command_options() const;
+
+  const AgentSettings settings_;
+  store::ResourceStore store_;
+  std::future<void> job_;
+  std::set<std::string> stanzas_ready_;  // "<ns>/<cluster>" (worker thread writes, after the job; read when idle)
+  std::map<std::string, std::chrono::steady_clock::time_point> retry_stanza_at_;
+  bool interrupted_checked_ = false;
+};
+
+}  // namespace pgstack::agent

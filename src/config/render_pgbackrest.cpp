@@ -1,0 +1,163 @@
+#include "config/render_pgbackrest.h"
+
+#include <fmt/format.h>
+
+#include "common/strings.h"
+
+namespace pgstack::config {
+
+namespace {
+
+std::string trimmed_path(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// https://host:port -> (host, port)
+std::pair<std::string, std::string> endpoint_host_port(std::string endpoint) {
+  for (const char* scheme : {"https://", "http://"}) {
+    if (endpoint.rfind(scheme, 0) == 0) endpoint = endpoint.substr(std::string(scheme).size());
+  }
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  const auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos || endpoint.find(']') > colon && endpoint.find(']') != std::string::npos)
+    return {endpoint, ""};
+  return {endpoint.substr(0, colon), endpoint.substr(colon + 1)};
+}
+
+}  // namespace
+
+std::string stanza_name(const std::string& namespace_name, const std::string& cluster) {
+  return namespace_name + "-" + cluster;
+}
+
+std::string pgbackrest_compression(const std::string& name) {
+  if (name == "zstd") return "zst";
+  if (name == "gzip") return "gz";
+  return name;  // lz4, none
+}
+
+Result<BackupRepository> backup_repository_at(const model::ObjectStorage& storage, const std::string& path) {
+  BackupRepository repository;
+  repository.storage = storage;
+  repository.path_in_storage = path;
+  const std::string where = fmt::format("SGObjectStorage {}", storage.name);
+  if (storage.type == "filesystem") {
+    if (storage.filesystem_path.empty() || storage.filesystem_path.front() != '/')
+      return make_error(ErrorCode::kInvalidInput, where + ": spec.filesystem.path: expected an absolute directory");
+    repository.path = trimmed_path(storage.filesystem_path) + "/" + path;
+  } else if (storage.type == "s3" || storage.type == "s3Compatible") {
+    if (storage.bucket.empty()) return make_error(ErrorCode::kInvalidInput, where + ": bucket: required");
+    repository.path = "/" + path;
+  } else {
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("{}: spec.type: {} storage is not supported by this pgstack yet; expected "
+                                  "filesystem, s3 or s3Compatible",
+                                  where, storage.type));
+  }
+  return repository;
+}
+
+Result<BackupRepository> backup_repository_for(const model::Cluster& cluster, const model::ObjectStorage& storage) {
+  if (!cluster.backup) return make_error(ErrorCode::kInvalidInput, "the cluster has no spec.configurations.backups");
+  std::string path = cluster.backup->path;
+  while (!path.empty() && path.front() == '/') path.erase(0, 1);
+  if (path.empty()) path = cluster.namespace_name + "/" + cluster.name;
+  auto found = backup_repository_at(storage, trimmed_path(path));
+  if (!found) return found.error();
+  BackupRepository repository = std::move(found).value();
+  repository.retention_full = cluster.backup->retention;
+  repository.compression = cluster.backup->compression;
+  return repository;
+}
+
+std::vector<std::pair<std::string, std::string>> repository_options(const BackupRepository& repository) {
+  const model::ObjectStorage& storage = repository.storage;
+  std::vector<std::pair<std::string, std::string>> out;
+  if (storage.type == "filesystem") {
+    out.emplace_back("repo1-type", "posix");
+  } else {
+    out.emplace_back("repo1-type", "s3");
+    out.emplace_back("repo1-s3-bucket", storage.bucket);
+    out.emplace_back("repo1-s3-region", storage.region.empty() ? "us-east-1" : storage.region);
+    if (storage.type == "s3Compatible" && !storage.endpoint.empty()) {
+      const auto [host, port] = endpoint_host_port(storage.endpoint);
+      out.emplace_back("repo1-s3-endpoint", host);
+      if (!port.empty()) out.emplace_back("repo1-storage-port", port);
+    } else {
+      out.emplace_back("repo1-s3-endpoint", "s3.amazonaws.com");
+    }
+    if (storage.path_style) out.emplace_back("repo1-s3-uri-style", "path");
+  }
+  out.emplace_back("repo1-path", repository.path);
+  return out;
+}
+
+std::string render_pgbackrest_conf(const BackupRepository& repository, const PgbackrestInstance& instance) {
+  std::string out = "# pgBackRest for this instance, written by pgstack-agent: edits are overwritten.\n[global]\n";
+  for (const auto& [key, value] : repository_options(repository)) out += fmt::format("{}={}\n", key, value);
+  out += fmt::format("repo1-retention-full={}\n", repository.retention_full);
+  out += fmt::format("compress-type={}\n", pgbackrest_compression(repository.compression));
+  out += fmt::format("process-max={}\n", std::max(1, instance.process_max));
+  // Asynchronous archiving: Postgres hands WAL over and pgBackRest pushes it in parallel.
+  out += "archive-async=y\n";
+  out += fmt::format("spool-path={}/spool\n", instance.work_dir);
+  out += fmt::format("lock-path={}/lock\n", instance.work_dir);
+  out += fmt::format("log-path={}/log\n", instance.work_dir);
+  out += "log-level-file=info\nlog-level-console=warn\nlog-level-stderr=warn\n";
+  out += "start-fast=y\n";  // a backup starts with an immediate checkpoint, not a spread one
+  out += fmt::format("\n[{}]\n", instance.stanza);
+  out += fmt::format("pg1-path={}\n", instance.data_dir);
+  out += fmt::format("pg1-port={}\n", instance.postgres_port);
+  out += fmt::format("pg1-socket-path={}\n", instance.socket_dir);
+  out += fmt::format("pg1-user={}\n", instance.superuser);
+  return out;
+}
+
+std::vector<std::string> pgbackrest_argv(const std::string& config_path, const std::string& stanza,
+                                         const std::vector<std::string>& arguments) {
+  std::vector<std::string> argv = {"pgbackrest", "--config=" + config_path, "--stanza=" + stanza};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  return argv;
+}
+
+std::string shell_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& word : argv) {
+    if (!out.empty()) out += ' ';
+    const bool plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                               "0123456789-_./=:,%@+") == std::string::npos;
+    if (plain) {
+      out += word;
+    } else {
+      std::string quoted = "'";
+      for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      out += quoted + "'";
+    }
+  }
+  return out;
+}
+
+std::string archive_push_command(const PgbackrestInstance& instance) {
+  return shell_command(pgbackrest_argv(instance.config_path, instance.stanza, {"archive-push"})) + " \"%p\"";
+}
+
+std::vector<std::string> recovery_target_options(const model::RestoreSource& source) {
+  std::vector<std::string> out;
+  if (source.target_time) {
+    out = {"--type=time", "--target=" + *source.target_time};
+  } else if (source.target_lsn) {
+    out = {"--type=lsn", "--target=" + *source.target_lsn};
+  } else if (source.target_xid) {
+    out = {"--type=xid", "--target=" + *source.target_xid};
+  } else if (source.target_name) {
+    out = {"--type=name", "--target=" + *source.target_name};
+  } else {
+    return {"--type=default"};
+  }
+  if (!source.target_inclusive) out.push_back("--target-exclusive");
+  out.push_back("--target-action=promote");
+  return out;
+}
+
+}  // namespace pgstack::config

@@ -1,0 +1,68 @@
+// pgBackRest, pgstack's backup engine: the repository options an SGObjectStorage maps to, pgbackrest.conf
+// of one instance, and the commands Postgres and the agent run (archive-push, archive-get, backup,
+// restore). Pure, no I/O; credentials never appear here (pgBackRest reads them from PGBACKREST_*
+// environment variables).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "model/resources.h"
+
+namespace pgstack::config {
+
+// Where one cluster's backups live: a storage and a path inside it.
+struct BackupRepository {
+  model::ObjectStorage storage;
+  std::string path;  // filesystem: a directory; object stores: a key prefix starting with '/'
+  std::string path_in_storage;  // what backup_repository_at() takes: "<ns>/<cluster>" by default
+  int retention_full = 5;
+  std::string compression = "lz4";  // SGCluster's name (lz4, zstd, gzip, none)
+};
+
+// The repository of a cluster from its backup configuration: path <storage path>/<backups.path or
+// <ns>/<cluster>>. Errors name the field (an unsupported storage type, a missing path).
+Result<BackupRepository> backup_repository_for(const model::Cluster& cluster, const model::ObjectStorage& storage);
+// The same for a cluster that has no backup configuration of its own but restores from one.
+Result<BackupRepository> backup_repository_at(const model::ObjectStorage& storage, const std::string& path);
+
+// --repo1-* options (without credentials): the same whether in the file or on a command line.
+std::vector<std::pair<std::string, std::string>> repository_options(const BackupRepository& repository);
+
+// The stanza of a cluster: "<ns>-<cluster>".
+std::string stanza_name(const std::string& namespace_name, const std::string& cluster);
+
+struct PgbackrestInstance {
+  std::string stanza;
+  std::string config_path;  // where the file is written
+  std::string data_dir;
+  std::string socket_dir;
+  int postgres_port = 5432;
+  std::string superuser = "postgres";
+  std::string work_dir;  // log, spool and lock directories go below it
+  int process_max = 1;
+};
+
+std::string render_pgbackrest_conf(const BackupRepository& repository, const PgbackrestInstance& instance);
+
+// archive_command for postgresql.conf: asynchronous push through the spool directory.
+std::string archive_push_command(const PgbackrestInstance& instance);
+
+// "pgbackrest --config=... --stanza=... <extra...>", ready for run_command.
+std::vector<std::string> pgbackrest_argv(const std::string& config_path, const std::string& stanza,
+                                         const std::vector<std::string>& arguments);
+
+// The shell command (a single string for Patroni / restore_command) of an argv: each word quoted.
+std::string shell_command(const std::vector<std::string>& argv);
+
+// pgBackRest's name of a compression (zstd -> zst, gzip -> gz).
+std::string pgbackrest_compression(const std::string& name);
+
+// The options that make `pgbackrest restore` stop where the restore source asks (type and target)
+// and promote; `default` (to the end of the archived WAL) without a target.
+std::vector<std::string> recovery_target_options(const model::RestoreSource& source);
+
+}  // namespace pgstack::config

@@ -1,0 +1,107 @@
+#include "controller/restore_source.h"
+
+#include <fmt/format.h>
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+
+constexpr const char* kBackupPath = "spec.initialData.restore.fromBackup.name";
+constexpr const char* kTimestampPath = "spec.initialData.restore.fromBackup.pointInTimeRecovery.restoreToTimestamp";
+
+std::string string_at(const Json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+std::string phase_of(const Json& status) {
+  const std::string phase = string_at(status, "phase");
+  return phase.empty() ? "Pending" : phase;
+}
+
+}  // namespace
+
+std::optional<FieldProblem> check_restore_request(const model::RestoreSource& source, const std::string& namespace_name,
+                                                  const Json* backup_status, UtcSeconds now) {
+  if (backup_status == nullptr)
+    return FieldProblem{kBackupPath, fmt::format("SGBackup/{} does not exist in namespace {}", source.backup, namespace_name)};
+  const std::string phase = phase_of(*backup_status);
+  if (phase != "Completed") {
+    std::string message = fmt::format("SGBackup/{} is {}, not Completed: only a completed backup can be restored",
+                                      source.backup, phase);
+    if (const std::string why = string_at(*backup_status, "message"); phase == "Failed" && !why.empty())
+      message += fmt::format(" (it failed: {})", why);
+    return FieldProblem{kBackupPath, message};
+  }
+  if (!source.target_time) return std::nullopt;
+  const auto target = parse_utc_timestamp(*source.target_time);
+  if (!target)
+    return FieldProblem{kTimestampPath, fmt::format("expected an ISO-8601 timestamp such as 2026-11-24T01:30:00Z, got "
+                                                    "\"{}\"", *source.target_time)};
+  const std::string finished_text = string_at(*backup_status, "finishedAt");
+  const auto finished = parse_utc_timestamp(finished_text);
+  if (!finished) return std::nullopt;  // the agent always records it; nothing to compare with otherwise
+  const std::string range =
+      fmt::format("this backup can restore to any point from {} to now ({})", finished_text, format_utc_timestamp(now));
+  if (*target < *finished) {
+    return FieldProblem{kTimestampPath,
+                        fmt::format("restoreToTimestamp {} is before backup {} finished ({}); the earliest point this "
+                                    "backup can restore to is {}, the latest is now ({})",
+                                    *source.target_time, source.backup, finished_text, finished_text,
+                                    format_utc_timestamp(now))};
+  }
+  if (*target > now)
+    return FieldProblem{kTimestampPath,
+                        fmt::format("restoreToTimestamp {} is in the future; {}", *source.target_time, range)};
+  return std::nullopt;
+}
+
+std::string restore_storage_name(const Json& backup_status) {
+  return string_at(backup_status.is_object() ? backup_status.value("repository", Json::object()) : Json::object(),
+                   "objectStorage");
+}
+
+Result<Json> restore_assignment(const model::RestoreSource& source, const std::string& namespace_name,
+                                const Json* backup_status, const Json& storage) {
+  if (backup_status == nullptr)
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("SGBackup/{} (spec.initialData.restore.fromBackup.name) does not exist in namespace "
+                                  "{}: the restore cannot start",
+                                  source.backup, namespace_name));
+  const std::string phase = phase_of(*backup_status);
+  if (phase != "Completed")
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("SGBackup/{} is {}, not Completed: the restore cannot start", source.backup, phase));
+  const std::string label = string_at(*backup_status, "label");
+  const std::string storage_name = restore_storage_name(*backup_status);
+  if (label.empty() || storage_name.empty())
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("SGBackup/{} has no label or repository in its status: the restore cannot start",
+                                  source.backup));
+  if (!storage.is_object())
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("SGObjectStorage/{} (the repository of SGBackup/{}) does not exist in namespace {}: "
+                                  "the restore cannot start",
+                                  storage_name, source.backup, namespace_name));
+  const Json repository = backup_status->value("repository", Json::object());
+  Json restore = {{"backup", source.backup},
+                  {"label", label},
+                  {"repository",
+                   {{"objectStorage", storage},
+                    {"path", string_at(repository, "path")},
+                    {"stanza", string_at(repository, "stanza")}}}};
+  Json target = Json::object();
+  if (source.target_time) target["time"] = *source.target_time;
+  if (source.target_lsn) target["lsn"] = *source.target_lsn;
+  if (source.target_xid) target["xid"] = *source.target_xid;
+  if (source.target_name) target["name"] = *source.target_name;
+  if (!target.empty()) {
+    target["inclusive"] = source.target_inclusive;
+    restore["target"] = target;
+  }
+  return restore;
+}
+
+}  // namespace pgstack::controller

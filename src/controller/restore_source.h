@@ -1,0 +1,37 @@
+// A cluster created from a backup (spec.initialData.restore.fromBackup): whether the API accepts it,
+// and the "restore" object of its assignments that tells the agent where the backup is. Pure: callers
+// look up the SGBackup's status and the SGObjectStorage documents.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/error.h"
+#include "controller/backup_schedule.h"
+#include "model/document.h"
+#include "model/resources.h"
+
+namespace pgstack::controller {
+
+struct FieldProblem {
+  std::string path;  // "spec.initialData.restore.fromBackup.name"
+  std::string message;
+};
+
+// Admission of a new cluster: the backup exists (`backup_status` is nullptr when it does not; a JSON
+// null when it has no status yet), is Completed, and a restoreToTimestamp lies between the backup's
+// finishedAt and `now`.
+std::optional<FieldProblem> check_restore_request(const model::RestoreSource& source, const std::string& namespace_name,
+                                                  const model::Json* backup_status, UtcSeconds now);
+
+// The backup's status.repository.objectStorage ("" when the status does not name one).
+std::string restore_storage_name(const model::Json& backup_status);
+
+// {"backup", "label", "repository": {"objectStorage": <document body>, "path", "stanza"},
+//  "target": {"time"|"lsn"|"xid"|"name": value, "inclusive"}} (target only when the source has one).
+// kNotFound / kFailedPrecondition with a message for the cluster's Scheduling condition when the
+// backup is missing (`backup_status` nullptr), not Completed, or its storage (`storage` null) is missing.
+Result<model::Json> restore_assignment(const model::RestoreSource& source, const std::string& namespace_name,
+                                       const model::Json* backup_status, const model::Json& storage);
+
+}  // namespace pgstack::controller

@@ -1,0 +1,436 @@
+// Backups end to end (issue "Backups and disaster recovery"), against a real etcd, controller, agent,
+// Patroni, Postgres and pgBackRest: the first backup after creation, taken from a standby and
+// verified; a point-in-time restore into a new cluster; archiving and restore after a failover;
+// retention; deleting a backup; verification catching a corrupted repository; bad input. The tests
+// run in order in one process and share the runtime and the `shop` cluster.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "agent/backup_runner.h"
+#include "config/render_pgbackrest.h"
+#include "support/pgstack_runtime.h"
+
+namespace pgstack::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+PgstackRuntime* runtime = nullptr;
+
+class Runtime : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto started = PgstackRuntime::start({PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY});
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    runtime_ = std::move(started).value();
+    runtime = runtime_.get();
+  }
+  void TearDown() override {
+    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
+      std::cerr << "---- controller log ----\n" << runtime_->controller_log() << "\n---- agent log ----\n"
+                << runtime_->agent_log() << "\n";
+    }
+    runtime = nullptr;
+    runtime_.reset();
+  }
+
+ private:
+  std::unique_ptr<PgstackRuntime> runtime_;
+};
+
+json get(const std::string& path) {
+  auto found = runtime->api_json("GET", path);
+  return found.ok() ? found.value() : json::object();
+}
+
+json status_of(const std::string& cluster) { return get("sgclusters/" + cluster + "/status"); }
+
+std::string primary_of(const std::string& cluster) {
+  const json status = status_of(cluster);
+  return status.contains("primary") && status["primary"].is_string() ? status["primary"].get<std::string>() : "";
+}
+
+bool ready(const std::string& cluster, std::size_t members) {
+  const json status = status_of(cluster);
+  for (const auto& condition : status.value("conditions", json::array())) {
+    if (condition.value("type", "") == "Ready")
+      return condition.value("status", "") == "True" && status.value("members", json::array()).size() == members;
+  }
+  return false;
+}
+
+json backup_status(const std::string& name) { return get("sgbackups/" + name).value("status", json::object()); }
+
+// The superuser, through the primary's own Postgres port (pg_switch_wal needs it).
+Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) {
+  const json status = status_of(cluster);
+  const json credentials = get("sgclusters/" + cluster + "/credentials");
+  std::string endpoint;
+  for (const auto& member : status.value("members", json::array())) {
+    if (member.value("role", "") == "primary") endpoint = member["endpoints"]["postgres"];
+  }
+  if (endpoint.empty()) return make_error(ErrorCode::kUnavailable, "no primary");
+  const json superuser = credentials.value("superuser", json::object());
+  auto out = run_psql(fmt::format("postgresql://{}@{}/app", superuser.value("username", ""), endpoint),
+                      superuser.value("password", ""), statement);
+  if (!out.ok()) return out.error();
+  if (out->exit_code != 0) return make_error(ErrorCode::kUnavailable, out->standard_error);
+  std::string text = out->standard_output;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// Creates an SGBackup and waits until it ends; its final status.
+json take_backup(const std::string& cluster, const std::string& name, const std::string& type = "") {
+  json document = {{"apiVersion", "stackgres.io/v1"},
+                   {"kind", "SGBackup"},
+                   {"metadata", {{"name", name}}},
+                   {"spec", {{"sgCluster", cluster}}}};
+  if (!type.empty()) document["spec"]["type"] = type;
+  auto created = runtime->api("POST", "sgbackups", document.dump());
+  EXPECT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  json status;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        status = backup_status(name);
+        const std::string phase = status.value("phase", "");
+        return phase == "Completed" || phase == "Failed";
+      },
+      240s))
+      << status.dump(2);
+  return status;
+}
+
+std::vector<std::string> backups_of(const std::string& cluster) {
+  std::vector<std::string> names;
+  for (const auto& item : get("sgbackups").value("items", json::array())) {
+    if (item.value("/spec/sgCluster"_json_pointer, std::string()) == cluster) names.push_back(item["metadata"]["name"]);
+  }
+  return names;
+}
+
+// The primary's pgbackrest.conf under the agent's state directory.
+std::filesystem::path pgbackrest_conf(const std::string& cluster) {
+  const std::string primary = primary_of(cluster);
+  return runtime->agent_state_dir() / "instances" / "default" / cluster / primary / "config" / "pgbackrest.conf";
+}
+
+// Full backup labels in the repository, as pgBackRest itself lists them.
+std::vector<std::string> repository_labels(const std::string& cluster) {
+  auto info = run_command({"runuser", "-u", "postgres", "--", "pgbackrest", "--config=" + pgbackrest_conf(cluster).string(),
+                           "--stanza=" + config::stanza_name("default", cluster), "--output=json", "info"});
+  std::vector<std::string> labels;
+  if (!info.ok() || info->exit_code != 0) return labels;
+  const json parsed = json::parse(info->standard_output, nullptr, false);
+  if (!parsed.is_array() || parsed.empty()) return labels;
+  for (const auto& set : parsed[0].value("backup", json::array())) labels.push_back(set.value("label", ""));
+  return labels;
+}
+
+// The end of every member's Patroni log: why a member did not come up.
+std::string patroni_logs(const std::string& cluster) {
+  std::string out;
+  std::error_code error;
+  const auto root = runtime->agent_state_dir() / "instances" / "default" / cluster;
+  for (const auto& member : std::filesystem::directory_iterator(root, error)) {
+    std::vector<std::string> lines;
+    for (const auto& log : std::filesystem::directory_iterator(member.path() / "log", error)) {
+      std::ifstream file(log.path());
+      for (std::string line; std::getline(file, line);) lines.push_back(log.path().filename().string() + ": " + line);
+    }
+    out += "---- " + member.path().filename().string() + " logs ----\n";
+    int shown = 0;
+    for (const auto& line : lines) {
+      const bool telling = line.find("ERROR") != std::string::npos || line.find("CRITICAL") != std::string::npos ||
+                           line.find("FATAL") != std::string::npos || line.find("bootstrap") != std::string::npos;
+      if (telling && ++shown <= 40) out += line + "\n";
+    }
+  }
+  return out;
+}
+
+std::string repository_dir() { return (runtime->directory() / "backups").string(); }
+
+std::string object_storage() {
+  return json{{"apiVersion", "stackgres.io/v1beta1"},
+              {"kind", "SGObjectStorage"},
+              {"metadata", {{"name", "disk"}}},
+              {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", repository_dir()}}}}}}
+      .dump();
+}
+
+std::string shop_cluster() {
+  return json{{"apiVersion", "stackgres.io/v1"},
+              {"kind", "SGCluster"},
+              {"metadata", {{"name", "shop"}}},
+              {"spec",
+               {{"instances", 2},
+                {"postgres", {{"version", "latest"}}},
+                {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}},
+                {"configurations",
+                 {{"backups", json::array({{{"sgObjectStorage", "disk"},
+                                            {"cronSchedule", "0 3 * * *"},
+                                            {"retention", 2},
+                                            {"compression", "lz4"}}})}}}}}}
+      .dump();
+}
+
+std::string restored_cluster(const std::string& name, const std::string& backup, const std::string& timestamp) {
+  json from = {{"name", backup}};
+  if (!timestamp.empty()) from["pointInTimeRecovery"] = {{"restoreToTimestamp", timestamp}};
+  return json{{"apiVersion", "stackgres.io/v1"},
+              {"kind", "SGCluster"},
+              {"metadata", {{"name", name}}},
+              {"spec",
+               {{"instances", 1},
+                {"postgres", {{"version", "latest"}}},
+                {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}},
+                {"initialData", {{"restore", {{"fromBackup", from}}}}}}}}
+      .dump();
+}
+
+std::string first_backup;     // the automatic one, taken right after creation
+std::string point_in_time;    // between the two batches of rows
+
+TEST(Backups, FirstBackupIsTakenFromAStandbyAndVerified) {
+  auto storage = runtime->api("POST", "sgobjectstorages", object_storage());
+  ASSERT_TRUE(storage.ok() && storage->status == 201) << (storage.ok() ? storage->body : storage.error().message);
+  auto created = runtime->api("POST", "sgclusters", shop_cluster());
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  ASSERT_TRUE(wait_until([] { return ready("shop", 2); }, 180s)) << patroni_logs("shop");
+
+  // The controller asks for a first backup once the cluster is ready.
+  ASSERT_TRUE(wait_until(
+      [] {
+        const auto names = backups_of("shop");
+        if (names.empty()) return false;
+        first_backup = names.front();
+        return backup_status(first_backup).value("phase", "") == "Completed";
+      },
+      240s))
+      << (first_backup.empty() ? std::string("no SGBackup was created") : backup_status(first_backup).dump(2));
+  const json status = backup_status(first_backup);
+  EXPECT_EQ(status.value("type", ""), "full");
+  EXPECT_EQ(status.value("source", ""), "standby");
+  EXPECT_FALSE(status.value("label", "").empty());
+  EXPECT_GT(status.value("sizeBytes", 0LL), 1000000LL);
+  EXPECT_GT(status.value("storedBytes", 0LL), 0LL);
+  EXPECT_FALSE(status.value("/wal/start"_json_pointer, std::string()).empty());
+  EXPECT_EQ(status.value("/repository/stanza"_json_pointer, std::string()), "default-shop");
+  EXPECT_EQ(repository_labels("shop"), std::vector<std::string>{status.value("label", "")});
+
+  json verification;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        verification = backup_status(first_backup).value("verification", json::object());
+        const std::string phase = verification.value("phase", "");
+        return phase == "Passed" || phase == "Failed";
+      },
+      240s))
+      << verification.dump(2);
+  EXPECT_EQ(verification.value("phase", ""), "Passed") << verification.dump(2);
+  EXPECT_GT(verification.value("timeToUsableSeconds", 0.0), 0.0);
+}
+
+TEST(Backups, PointInTimeRestoreHasExactlyTheRowsCommittedBeforeTheTarget) {
+  ASSERT_FALSE(first_backup.empty());
+  ASSERT_TRUE(superuser_sql("shop", "CREATE TABLE orders (id int PRIMARY KEY); "
+                                    "INSERT INTO orders SELECT generate_series(1, 100)")
+                  .ok());
+  std::this_thread::sleep_for(1200ms);
+  auto now = superuser_sql("shop", "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+  ASSERT_TRUE(now.ok()) << now.error().message;
+  point_in_time = *now;
+  std::this_thread::sleep_for(1200ms);
+  ASSERT_TRUE(superuser_sql("shop", "INSERT INTO orders SELECT generate_series(101, 200)").ok());
+  // The WAL with both batches must reach the repository before a restore can replay it.
+  auto switched = superuser_sql("shop", "SELECT pg_walfile_name(pg_switch_wal())");
+  ASSERT_TRUE(switched.ok()) << switched.error().message;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto archived = superuser_sql("shop", "SELECT last_archived_wal FROM pg_stat_archiver");
+        return archived.ok() && archived->substr(0, 24) >= *switched;
+      },
+      60s))
+      << "waiting for " << *switched << " to be archived: "
+      << superuser_sql("shop", "SELECT row_to_json(a) FROM pg_stat_archiver a").value();
+
+  auto created = runtime->api("POST", "sgclusters", restored_cluster("shop-pitr", first_backup, point_in_time));
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  ASSERT_TRUE(wait_until([] { return ready("shop-pitr", 1); }, 240s)) << patroni_logs("shop-pitr");
+  Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
+  EXPECT_TRUE(wait_until([&] { return (count = superuser_sql("shop-pitr", "SELECT count(*) FROM orders")).ok(); }, 60s))
+      << count.error().message;
+  EXPECT_EQ(count.value(), "100") << "restored to " << point_in_time;
+  // The application user logs in with the new cluster's own password.
+  const json app = get("sgclusters/shop-pitr/credentials")["application"];
+  const std::string endpoint = status_of("shop-pitr")["members"][0]["endpoints"]["postgres"];
+  auto login = run_psql(fmt::format("postgresql://app@{}/app", endpoint), app.value("password", ""), "SELECT 1");
+  ASSERT_TRUE(login.ok());
+  EXPECT_EQ(login->exit_code, 0) << login->standard_error;
+  // The restored cluster archives into a repository path of its own, never into the source's.
+  EXPECT_NE(pgbackrest_conf("shop-pitr").string(), pgbackrest_conf("shop").string());
+  ASSERT_EQ(runtime->api("DELETE", "sgclusters/shop-pitr")->status, 200);
+}
+
+TEST(Backups, ARestoreTargetOutsideTheBackupIsRefusedBeforeAnythingIsCreated) {
+  ASSERT_FALSE(first_backup.empty());
+  auto refused = runtime->api("POST", "sgclusters", restored_cluster("too-early", first_backup, "2020-01-01T00:00:00Z"));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 422) << refused->body;
+  EXPECT_NE(refused->body.find("restoreToTimestamp"), std::string::npos) << refused->body;
+  EXPECT_EQ(runtime->api("GET", "sgclusters/too-early")->status, 404);
+  auto missing = runtime->api("POST", "sgclusters", restored_cluster("no-backup", "nonexistent", ""));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 422) << missing->body;
+}
+
+TEST(Backups, ArchivingContinuesAfterAFailoverAndItsBackupRestores) {
+  const std::string old_primary = primary_of("shop");
+  ASSERT_FALSE(old_primary.empty());
+  // kill -9 the primary's Patroni and postmaster.
+  const auto dir = runtime->agent_state_dir() / "instances" / "default" / "shop" / old_primary;
+  for (const auto& pid_file : {dir / "data" / "postmaster.pid", dir / "config" / "patroni.pid"}) {
+    std::ifstream file(pid_file);
+    long pid = 0;
+    if (file >> pid && pid > 1) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string now = primary_of("shop");
+        return !now.empty() && now != old_primary &&
+               superuser_sql("shop", "INSERT INTO orders SELECT generate_series(201, 300)").ok();
+      },
+      120s))
+      << status_of("shop").dump(2);
+  ASSERT_TRUE(superuser_sql("shop", "SELECT pg_switch_wal()").ok());
+  // The new primary pushes into the same repository.
+  EXPECT_TRUE(wait_until(
+      [] {
+        auto archived = superuser_sql("shop", "SELECT coalesce(last_archived_wal, '') <> '' AND failed_count = 0 "
+                                              "FROM pg_stat_archiver");
+        return archived.ok() && *archived == "t";
+      },
+      60s));
+  const json after = take_backup("shop", "shop-after-failover", "full");
+  ASSERT_EQ(after.value("phase", ""), "Completed") << after.dump(2);
+
+  auto created = runtime->api("POST", "sgclusters", restored_cluster("shop-copy", "shop-after-failover", ""));
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  ASSERT_TRUE(wait_until([] { return ready("shop-copy", 1); }, 240s)) << patroni_logs("shop-copy");
+  Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
+  EXPECT_TRUE(wait_until([&] { return (count = superuser_sql("shop-copy", "SELECT count(*) FROM orders")).ok(); }, 60s));
+  EXPECT_EQ(count.value(), "300");
+  ASSERT_EQ(runtime->api("DELETE", "sgclusters/shop-copy")->status, 200);
+  EXPECT_TRUE(wait_until([] { return ready("shop", 2); }, 180s)) << status_of("shop").dump(2);
+}
+
+TEST(Backups, RetentionKeepsExactlyTheNewestFullBackups) {
+  // retention 2: after two more full backups only they remain, in the repository and as SGBackups.
+  const json second = take_backup("shop", "shop-full-2", "full");
+  ASSERT_EQ(second.value("phase", ""), "Completed") << second.dump(2);
+  const json third = take_backup("shop", "shop-full-3", "full");
+  ASSERT_EQ(third.value("phase", ""), "Completed") << third.dump(2);
+  const std::vector<std::string> expected = {second.value("label", ""), third.value("label", "")};
+  EXPECT_EQ(repository_labels("shop"), expected);
+  auto names = backups_of("shop");
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"shop-full-2", "shop-full-3"}));
+}
+
+TEST(Backups, VerificationFailsOnACorruptedCopyOfTheRepository) {
+  const json newest = backup_status("shop-full-3");
+  const std::string label = newest.value("label", "");
+  ASSERT_FALSE(label.empty());
+  const auto source = std::filesystem::path(repository_dir()) / "default" / "shop";
+  const auto copy = runtime->directory() / "corrupted-copy";
+  std::filesystem::copy(source, copy, std::filesystem::copy_options::recursive);
+  ASSERT_EQ(run_command({"chown", "-R", "postgres", copy.string()})->exit_code, 0);
+  // The biggest file of the backup set: a table's data, lz4-compressed.
+  std::filesystem::path biggest;
+  std::uintmax_t biggest_size = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(copy / "backup" / "default-shop" / label / "pg_data")) {
+    if (entry.is_regular_file() && entry.file_size() > biggest_size) {
+      biggest = entry.path();
+      biggest_size = entry.file_size();
+    }
+  }
+  ASSERT_GT(biggest_size, 100u);
+  {
+    std::fstream file(biggest, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(biggest_size / 2));
+    const std::string garbage(64, '\x5a');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  agent::VerificationRequest request;
+  request.config_path = pgbackrest_conf("shop").string();
+  request.stanza = "default-shop";
+  request.label = label;
+  request.repository_overrides = {"--repo1-path=" + copy.string()};
+  request.scratch_dir = runtime->directory() / "verify-corrupted";
+  request.bin_dir = "/usr/lib/postgresql/15/bin";
+  request.superuser = "postgres";
+  request.os_user = "postgres";
+  const agent::VerificationResult result = agent::verify_backup(request);
+  EXPECT_FALSE(result.passed) << result.message;
+  std::cerr << "corrupted copy: " << result.message << "\n";
+  EXPECT_FALSE(std::filesystem::exists(request.scratch_dir));
+  // The same backup in the real repository still verifies.
+  request.repository_overrides.clear();
+  const agent::VerificationResult intact = agent::verify_backup(request);
+  EXPECT_TRUE(intact.passed) << intact.message;
+}
+
+TEST(Backups, DeletingAnSGBackupExpiresItInTheRepository) {
+  const std::string label = backup_status("shop-full-2").value("label", "");
+  ASSERT_FALSE(label.empty());
+  ASSERT_EQ(runtime->api("DELETE", "sgbackups/shop-full-2")->status, 200);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto labels = repository_labels("shop");
+        return std::find(labels.begin(), labels.end(), label) == labels.end() && !labels.empty();
+      },
+      60s));
+}
+
+TEST(Backups, UnreachableStorageFailsTheBackupAndLeavesTheClusterAlone) {
+  // A bandwidth limit pgBackRest cannot enforce is refused with the field path.
+  json limited = json::parse(shop_cluster());
+  limited["metadata"]["name"] = "limited";
+  limited["spec"]["configurations"]["backups"][0]["performance"] = {{"maxNetworkBandwidth", 1000}};
+  auto refused = runtime->api("POST", "sgclusters", limited.dump());
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 422);
+  EXPECT_NE(refused->body.find("maxNetworkBandwidth"), std::string::npos) << refused->body;
+
+  // The repository directory disappears and becomes a file: pgBackRest cannot write there.
+  const auto repository = std::filesystem::path(repository_dir()) / "default" / "shop";
+  const auto moved = runtime->directory() / "repository-moved";
+  std::filesystem::rename(repository, moved);
+  { std::ofstream(repository.string()) << "not a directory"; }
+  const json failed = take_backup("shop", "shop-broken-storage", "full");
+  EXPECT_EQ(failed.value("phase", ""), "Failed") << failed.dump(2);
+  EXPECT_FALSE(failed.value("message", "").empty());
+  std::cerr << "unreachable storage: " << failed.value("message", "") << "\n";
+  EXPECT_TRUE(ready("shop", 2)) << status_of("shop").dump(2);
+  EXPECT_TRUE(superuser_sql("shop", "INSERT INTO orders VALUES (100000)").ok());
+  std::filesystem::remove(repository);
+  std::filesystem::rename(moved, repository);
+}
+
+}  // namespace
+}  // namespace pgstack::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new pgstack::testing::Runtime());
+  return RUN_ALL_TESTS();
+}
