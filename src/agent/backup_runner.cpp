@@ -286,15 +286,31 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
   const std::string& ns = target.namespace_name;
   auto document = store_.get("SGBackup", ns, name);
   if (!document) return;
+  // Roles come from the last report and may have just changed: ask the servers themselves.
+  const auto in_recovery = [&](const config::PgbackrestInstance& server) -> std::optional<bool> {
+    auto answer = run_command({target.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-h", server.socket_dir, "-p",
+                               std::to_string(server.postgres_port), "-U", server.superuser, "-d", "postgres", "-c",
+                               "SELECT pg_is_in_recovery()"},
+                              command_options());
+    if (!succeeded(answer)) return std::nullopt;
+    return trim(answer->standard_output) == "t";
+  };
+  if (in_recovery(instance) != std::optional<bool>(false)) {
+    // Not the primary (any more): the backup stays Pending for the agent that runs the primary.
+    spdlog::info("{}/{}: backup {} waits: {} is not a running primary now", ns, target.cluster, name, instance.data_dir);
+    return;
+  }
+  std::optional<config::PgbackrestInstance> standby = target.standby;
+  if (standby && in_recovery(*standby) != std::optional<bool>(true)) standby.reset();
   const model::Backup backup = model::backup_from(*document);
   const Json repository = {{"objectStorage", target.object_storage},
                            {"path", target.primary.repository.path_in_storage},
                            {"stanza", instance.stanza}};
   Json status = {{"phase", "Running"}, {"startedAt", now_utc()}, {"repository", repository}};
   if (!backup.type.empty()) status["type"] = backup.type;
-  if (target.standby) status["source"] = "standby";
+  status["source"] = standby ? "standby" : "primary";
   (void)store_.put_status("SGBackup", ns, name, status);
-  spdlog::info("{}/{}: backup {} started{}", ns, target.cluster, name, target.standby ? " from a standby" : "");
+  spdlog::info("{}/{}: backup {} started from the {}", ns, target.cluster, name, standby ? "standby" : "primary");
 
   const auto fail = [&](const std::string& message) {
     status["phase"] = "Failed";
@@ -311,12 +327,11 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
 
   std::vector<std::string> arguments;
   if (!backup.type.empty()) arguments.push_back("--type=" + backup.type);
-  if (target.standby) {
+  if (standby) {
     // pg1 stays the primary (pgBackRest starts and stops the backup there); files come from pg2.
-    arguments.insert(arguments.end(), {"--backup-standby", "--pg2-path=" + target.standby->data_dir,
-                                       fmt::format("--pg2-port={}", target.standby->postgres_port),
-                                       "--pg2-socket-path=" + target.standby->socket_dir,
-                                       "--pg2-user=" + target.standby->superuser});
+    arguments.insert(arguments.end(), {"--backup-standby", "--pg2-path=" + standby->data_dir,
+                                       fmt::format("--pg2-port={}", standby->postgres_port),
+                                       "--pg2-socket-path=" + standby->socket_dir, "--pg2-user=" + standby->superuser});
   }
   arguments.push_back("backup");
   auto ran = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, arguments), options);

@@ -132,8 +132,9 @@ void plan_backup(const Assignment& assignment, InstancePlan& plan) {
     const RestoreAssignment& restore = *assignment.restore;
     std::vector<std::string> source_options;
     for (const auto& [key, value] : config::repository_options(*source)) source_options.push_back("--" + key + "=" + value);
+    // The stanza is the source's, which this file has no section for: pg1-path comes from here.
     std::vector<std::string> archive_get = source_options;
-    archive_get.push_back("archive-get");
+    archive_get.insert(archive_get.end(), {"--pg1-path=" + plan.layout.data_dir, "archive-get"});
     const std::string restore_command =
         config::shell_command(config::pgbackrest_argv(instance.config_path, restore.stanza, archive_get)) + " %f \"%p\"";
     std::vector<std::string> arguments = source_options;

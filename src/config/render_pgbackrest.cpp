@@ -145,7 +145,11 @@ std::string archive_push_command(const PgbackrestInstance& instance) {
 std::vector<std::string> recovery_target_options(const model::RestoreSource& source) {
   std::vector<std::string> out;
   if (source.target_time) {
-    out = {"--type=time", "--target=" + *source.target_time};
+    // Postgres' recovery_target_time refuses ISO 8601's 'T' and 'Z': "2026-11-24 05:39:09.604+00".
+    std::string time = *source.target_time;
+    if (const auto t = time.find('T'); t != std::string::npos) time[t] = ' ';
+    if (!time.empty() && (time.back() == 'Z' || time.back() == 'z')) time = time.substr(0, time.size() - 1) + "+00";
+    out = {"--type=time", "--target=" + time};
   } else if (source.target_lsn) {
     out = {"--type=lsn", "--target=" + *source.target_lsn};
   } else if (source.target_xid) {

@@ -53,10 +53,11 @@ void kill_pid_files_under(const std::filesystem::path& root) {
 }
 
 // A base with 500 ports above it free right now (Postgres, PgBouncer, Patroni, proxy and proxy admin
-// ranges of 100 each), away from the default ranges (14432 to 18507).
+// ranges of 100 each), away from the default ranges (14432 to 18507) and below the ephemeral range
+// (32768 and up), where any outgoing connection could take a member's port before it binds it.
 int choose_port_base() {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    const int base = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 331) % 80) * 500;
+    const int base = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 331) % 25) * 500;
     bool all_free = true;
     for (int offset = 0; offset < 500 && all_free; offset += 100) {
       for (int slot = 0; slot < 8 && all_free; ++slot) all_free = port_is_free(base + offset + slot);

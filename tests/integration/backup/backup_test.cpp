@@ -150,8 +150,10 @@ std::string patroni_logs(const std::string& cluster) {
     int shown = 0;
     for (const auto& line : lines) {
       const bool telling = line.find("ERROR") != std::string::npos || line.find("CRITICAL") != std::string::npos ||
-                           line.find("FATAL") != std::string::npos || line.find("bootstrap") != std::string::npos;
-      if (telling && ++shown <= 40) out += line + "\n";
+                           line.find("FATAL") != std::string::npos || line.find("bootstrap") != std::string::npos ||
+                           line.find("syntax") != std::string::npos || line.find("invalid") != std::string::npos ||
+                           line.find("recovery") != std::string::npos || line.find("custom") != std::string::npos;
+      if (telling && ++shown <= 60) out += line + "\n";
     }
   }
   return out;
