@@ -20,6 +20,9 @@
 
 namespace pgstack::proxy {
 
+// The database and user label of sessions that ended before the server authenticated them.
+inline constexpr std::string_view kUnauthenticated = "<unauthenticated>";
+
 inline constexpr std::size_t kCommandKindCount = static_cast<std::size_t>(pgwire::CommandKind::kOther) + 1;
 std::string_view command_kind_label(pgwire::CommandKind kind);
 

@@ -322,7 +322,8 @@ void Session::on_connected() {
   error_code ignored;
   server_.set_option(tcp::no_delay(true), ignored);
 
-  entry_ = shared_.stats->entry(StatsKey{listener_.cluster->name, listener_.config->name, database_, user_});
+  // The entry for this database and user is made at the first ReadyForQuery, once the server has
+  // authenticated the client: names sent by clients that never log in must not grow the statistics.
   ++delta_.sessions_total;
   ++(tls_ ? delta_.sessions_tls : delta_.sessions_plain);
   ++delta_.sessions_active;
@@ -454,6 +455,7 @@ void Session::on_ready_for_query(pgwire::TransactionStatus status) {
   }
   block_end_.reset();
   transaction_status_ = status;
+  if (!entry_) entry_ = shared_.stats->entry(StatsKey{listener_.cluster->name, listener_.config->name, database_, user_});
   flush_stats();
 }
 
@@ -499,6 +501,10 @@ void Session::close() {
   member_counter_.reset();
   if (was_relaying || entry_) {
     --delta_.sessions_active;
+    // Never authenticated (a wrong password, a dropped connection): counted under one fixed key.
+    if (!entry_)
+      entry_ = shared_.stats->entry(StatsKey{listener_.cluster->name, listener_.config->name,
+                                             std::string(kUnauthenticated), std::string(kUnauthenticated)});
     flush_stats();
   }
   if (backend_key_) shared_.cancels.remove(*backend_key_);

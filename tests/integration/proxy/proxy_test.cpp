@@ -236,6 +236,14 @@ TEST(Proxy, PsqlThroughBothListenersWithPassedThroughScramAuthentication) {
     EXPECT_NE(wrong->exit_code, 0);
     EXPECT_NE(wrong->standard_error.find("password authentication failed"), std::string::npos) << wrong->standard_error;
   }
+  // A client that never logs in is counted under one fixed label, whatever names it sent.
+  auto stranger = run_psql(fmt::format("postgresql://nobody_{}@127.0.0.1:{}/db_{}?sslmode=disable", ::getpid(),
+                                       port_of("rw"), ::getpid()),
+                           "x", "select 1");
+  EXPECT_NE(stranger->exit_code, 0);
+  const std::string metrics = admin("/metrics");
+  EXPECT_EQ(metrics.find(fmt::format("nobody_{}", ::getpid())), std::string::npos);
+  EXPECT_NE(metrics.find(R"(database="<unauthenticated>",user="<unauthenticated>")"), std::string::npos);
 }
 
 TEST(Proxy, ReadOnlyConnectionsSpreadAcrossReplicasByLeastConnections) {
