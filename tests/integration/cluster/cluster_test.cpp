@@ -334,9 +334,11 @@ TEST(HaCluster, ProxyFollowsAFailoverWhilePgbenchRuns) {
   ASSERT_EQ(init->exit_code, 0) << init->standard_error;
 
   const std::string old_primary = primary_of("demo");
+  const auto pids = member_pids("demo", old_primary);
+  ASSERT_GE(pids.size(), 2u) << "expected the postmaster and Patroni pid files of " << old_primary;
   auto running = std::async(std::launch::async, [&] { return pgbench("demo", proxy, {"-n", "-c", "4", "-T", "60"}); });
   std::this_thread::sleep_for(5s);
-  for (pid_t pid : member_pids("demo", old_primary)) ::kill(pid, SIGKILL);
+  for (pid_t pid : pids) ::kill(pid, SIGKILL);
   const auto killed_at = std::chrono::steady_clock::now();
 
   // pgbench's sessions to the dead primary end (its clients abort) instead of hanging until -T.
@@ -345,10 +347,12 @@ TEST(HaCluster, ProxyFollowsAFailoverWhilePgbenchRuns) {
   ASSERT_TRUE(first.ok());
   EXPECT_NE(first->exit_code, 0) << first->standard_output;
 
-  // The same address reaches the new primary: a new pgbench run succeeds.
+  // The same address reaches the new primary: a new pgbench run succeeds there.
   Result<CommandOutput> again = make_error(ErrorCode::kUnavailable, "not run");
   EXPECT_TRUE(wait_until(
       [&] {
+        const std::string now = primary_of("demo");
+        if (now.empty() || now == old_primary) return false;
         again = pgbench("demo", proxy, {"-n", "-c", "2", "-t", "50"});
         return again.ok() && again->exit_code == 0;
       },
