@@ -206,6 +206,17 @@ std::string_view endpoint_kind_description(EndpointKind kind) {
   return "?";
 }
 
+void add_endpoint_flags(CLI::App& command, ConnectionOptions& options) {
+  CLI::Option* direct = command.add_flag_callback(
+      "--direct", [&options] { options.endpoints = EndpointKind::kDirect; },
+      "The members' own Postgres ports (libpq picks the role) instead of pgstack-proxy");
+  command
+      .add_flag_callback(
+          "--pooler", [&options] { options.endpoints = EndpointKind::kPooler; },
+          "The members' PgBouncer ports (libpq picks the role) instead of pgstack-proxy")
+      ->excludes(direct);
+}
+
 Result<std::string> connection_uri(const Json& status, const ApplicationCredentials& credentials,
                                    const ConnectionOptions& options) {
   const Json* endpoints = member_of(status, "endpoints");

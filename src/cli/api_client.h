@@ -71,6 +71,9 @@ struct ConnectionOptions {
   EndpointKind endpoints = EndpointKind::kProxy;
   bool include_password = false;  // otherwise libpq takes it from PGPASSWORD or ~/.pgpass
 };
+// --direct and --pooler (exclusive): which endpoints connstr and psql name; `options` must outlive `command`.
+void add_endpoint_flags(CLI::App& command, ConnectionOptions& options);
+
 // A multi-host libpq URI from a cluster status (its `endpoints`), e.g.
 // postgresql://app@h1:p1,h2:p2/app?target_session_attrs=read-write
 Result<std::string> connection_uri(const model::Json& status, const ApplicationCredentials& credentials,

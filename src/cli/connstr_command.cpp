@@ -25,14 +25,7 @@ void add_connstr_command(CLI::App& app, ExitStatus& status) {
   command->add_flag("--replica", options->connection.replica,
                     "The read-only endpoint: replicas, the primary when none is healthy (with --direct or "
                     "--pooler: target_session_attrs=prefer-standby)");
-  CLI::Option* direct = command->add_flag_callback(
-      "--direct", [options] { options->connection.endpoints = EndpointKind::kDirect; },
-      "The members' own Postgres ports (libpq picks the role) instead of pgstack-proxy");
-  command
-      ->add_flag_callback(
-          "--pooler", [options] { options->connection.endpoints = EndpointKind::kPooler; },
-          "The members' PgBouncer ports (libpq picks the role) instead of pgstack-proxy")
-      ->excludes(direct);
+  add_endpoint_flags(*command, options->connection);
   command->add_flag("--show-password", options->connection.include_password,
                     "Put the password in the URI (otherwise use PGPASSWORD or ~/.pgpass)");
   command->callback([options, command, &status] {

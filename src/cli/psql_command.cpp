@@ -27,14 +27,7 @@ void add_psql_command(CLI::App& app, ExitStatus& status) {
   command->add_option("cluster", options->cluster, "SGCluster name")->required();
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->add_flag("--replica", options->connection.replica, "Prefer a standby");
-  CLI::Option* direct = command->add_flag_callback(
-      "--direct", [options] { options->connection.endpoints = EndpointKind::kDirect; },
-      "The members' own Postgres ports (libpq picks the role) instead of pgstack-proxy");
-  command
-      ->add_flag_callback(
-          "--pooler", [options] { options->connection.endpoints = EndpointKind::kPooler; },
-          "The members' PgBouncer ports (libpq picks the role) instead of pgstack-proxy")
-      ->excludes(direct);
+  add_endpoint_flags(*command, options->connection);
   command->add_option("psql-arguments", options->psql_arguments, "Passed to psql as they are (after --)");
   command->callback([options, command, &status] {
     const ApiClient client(api_url_for(*command));

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/network.h"  // parse_utc_timestamp
 #include "model/cron.h"
 #include "model/document.h"
 
@@ -27,7 +28,6 @@ std::optional<UtcSeconds> last_fire_at_or_before(const model::CronSchedule& sche
 
 // "2026-11-24T01:30:00Z"; parsing accepts fractions and +hh:mm offsets.
 std::string format_utc_timestamp(UtcSeconds time);
-std::optional<UtcSeconds> parse_utc_timestamp(std::string_view text);
 // "<cluster>-<YYYYMMDDHHMMSS>" (UTC): the name of a backup taken for that moment.
 std::string backup_name_at(std::string_view cluster, UtcSeconds time);
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/network.h"
+
 namespace pgstack::controller {
 namespace {
 
@@ -92,14 +94,7 @@ Json backups_verified_condition(const std::vector<BackupObservation>& backups, c
                    message, now);
 }
 
-std::string utc_timestamp_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
+std::string utc_timestamp_now() { return utc_timestamp(std::chrono::system_clock::now()); }
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text) {
   PatroniMember member;
