@@ -16,6 +16,39 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kStopCheckInterval{100};
 
+// The users' Secrets the assignment's storages (its own, its restore source's) refer to, into
+// secrets.storage_secrets. One that does not exist stays absent: the plan says which is missing.
+Result<bool> read_storage_secrets(const store::UserSecretStore& store, const Assignment& assignment,
+                                  ClusterSecrets& secrets) {
+  std::vector<std::string> names;
+  if (assignment.object_storage) names = config::referenced_secrets(*assignment.object_storage);
+  if (assignment.restore) {
+    for (auto& name : config::referenced_secrets(assignment.restore->storage)) names.push_back(std::move(name));
+  }
+  for (const auto& name : names) {
+    if (secrets.storage_secrets.count(name) > 0) continue;
+    auto read = store.get(assignment.namespace_name, name);
+    if (read) {
+      secrets.storage_secrets[name] = std::move(read->secret.data);
+    } else if (read.error().code != ErrorCode::kNotFound && read.error().code != ErrorCode::kInvalidInput) {
+      return make_error(ErrorCode::kUnavailable, fmt::format("cannot read Secret {}/{}: {}", assignment.namespace_name,
+                                                             name, read.error().message));
+    }
+  }
+  return true;
+}
+
+// Names of what is missing only, never a value.
+std::string storage_credentials_problem(const Assignment& assignment, const ClusterSecrets& secrets) {
+  for (const auto* storage : {assignment.object_storage ? &*assignment.object_storage : nullptr,
+                              assignment.restore ? &assignment.restore->storage : nullptr}) {
+    if (storage == nullptr) continue;
+    if (auto resolved = config::resolve_storage_credentials(*storage, secrets.storage_secrets); !resolved)
+      return resolved.error().message;
+  }
+  return {};
+}
+
 }  // namespace
 
 Agent::Agent(AgentSettings settings)
@@ -193,6 +226,21 @@ void Agent::reconcile() {
         parsed = make_error(ErrorCode::kUnavailable, fmt::format("cannot read {}: {}", secret_key, read.error().message));
       } else if (read.value()) {
         parsed = parse_cluster_secrets(read.value()->value);
+      }
+      if (parsed) {
+        const store::UserSecretStore user_secrets(etcd_, settings_.etcd_prefix);
+        if (auto storage = read_storage_secrets(user_secrets, *assignment, parsed.value()); !storage) {
+          parsed = storage.error();
+        } else if (std::string problem = storage_credentials_problem(*assignment, parsed.value());
+                   problem != storage_problems_[cluster_key]) {
+          // Backups and archiving fail until it is fixed: say so once, not every second.
+          if (problem.empty()) {
+            spdlog::info("{}: the backup storage's credentials are resolved", cluster_key);
+          } else {
+            spdlog::warn("{}: {}", cluster_key, problem);
+          }
+          storage_problems_[cluster_key] = std::move(problem);
+        }
       }
       found = secrets.emplace(cluster_key, std::move(parsed)).first;
     }

@@ -23,6 +23,7 @@
 #include "agent/instance_supervisor.h"
 #include "agent/proxy_supervisor.h"
 #include "store/etcd_client.h"
+#include "store/user_secret_store.h"
 
 namespace pgstack::agent {
 
@@ -64,6 +65,7 @@ class Agent {
   std::map<std::string, std::string> last_state_;  // and its state (running, starting, ...)
   std::unique_ptr<BackupRunner> backups_;
   bool leftovers_checked_ = false;
+  std::map<std::string, std::string> storage_problems_;  // by "<ns>/<cluster>": unresolved storage credentials
   std::string last_list_error_;    // logged once, not every second
   std::string last_report_error_;
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +75,9 @@ struct ClusterSecrets {
   Credential authenticator;
   Credential application;  // empty username: no application user
   std::string application_database;
+  // Not from that key: the users' Secrets the cluster's storages refer to (<prefix>/user-secrets),
+  // read with it by the agent. A Secret that does not exist is absent.
+  std::map<std::string, std::map<std::string, std::string>> storage_secrets;
 };
 
 Result<ClusterSecrets> parse_cluster_secrets(std::string_view text);

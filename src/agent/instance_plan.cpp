@@ -83,13 +83,40 @@ std::string pgbouncer_auth_file(const Credential& authenticator) {
 
 namespace {
 
+// pgbackrest.conf (and the CA file next to it) for `repository`. An S3 repository's credentials come
+// from the Secrets its storage refers to; unresolved, the file goes without them (pgBackRest then fails
+// and says so; archiving keeps the WAL in pg_wal until they exist, where /bin/true would drop it) and
+// the returned problem names the Secret and the key.
+std::string plan_pgbackrest_files(config::BackupRepository& repository, const config::PgbackrestInstance& instance,
+                                  const ClusterSecrets& secrets, InstanceFile conf, InstanceFile ca, InstancePlan& plan) {
+  std::string problem;
+  auto resolved = config::resolve_storage_credentials(repository.storage, secrets.storage_secrets);
+  if (resolved) {
+    repository.credentials = std::move(resolved).value();
+  } else {
+    problem = resolved.error().message;
+  }
+  if (repository.credentials && !repository.credentials->ca_certificate.empty()) {
+    repository.ca_file = (std::filesystem::path(instance.config_path).parent_path() /
+                          std::filesystem::path(instance.config_path).stem())
+                             .string() +
+                         "-ca.crt";
+    plan.files[ca] = {repository.ca_file, repository.credentials->ca_certificate, std::filesystem::perms(0600)};
+  }
+  // Owner-only: the S3 keys are in it (the agent gives it to the OS user that runs pgBackRest).
+  plan.files[conf] = {instance.config_path, config::render_pgbackrest_conf(repository, instance),
+                      std::filesystem::perms(0600)};
+  return problem;
+}
+
 // pgBackRest's files and commands for the instance: its own repository when the cluster has backups
 // (WAL archiving on), the source's when it is restored from a backup (the first member's bootstrap).
-void plan_backup(const Assignment& assignment, InstancePlan& plan) {
+void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, InstancePlan& plan) {
   const int cpus = std::max<int>(1, static_cast<int>(assignment.profile.cpu_millicores / 1000));
+  const std::filesystem::path config_dir = plan.layout.config_dir;
   config::PgbackrestInstance instance;
   instance.stanza = config::stanza_name(assignment.namespace_name, assignment.cluster_name);
-  instance.config_path = (std::filesystem::path(plan.layout.config_dir) / "pgbackrest.conf").string();
+  instance.config_path = (config_dir / "pgbackrest.conf").string();
   instance.data_dir = plan.layout.data_dir;
   instance.socket_dir = plan.layout.socket_dir;
   instance.postgres_port = plan.layout.postgres_port;
@@ -121,34 +148,36 @@ void plan_backup(const Assignment& assignment, InstancePlan& plan) {
   if (!repository) repository = source;
   if (!repository) return;
 
+  const std::string problem = plan_pgbackrest_files(*repository, instance, secrets, InstanceFile::kPgbackrestConf,
+                                                    InstanceFile::kPgbackrestCa, plan);
+  if (!problem.empty()) plan.backup_problem = problem;
   BackupPlan backup{*repository, instance, archiving, {}};
   if (repository->storage.type == "filesystem") backup.filesystem_repository = repository->path;
-  plan.files[InstanceFile::kPgbackrestConf] = {instance.config_path, config::render_pgbackrest_conf(*repository, instance),
-                                               std::filesystem::perms(0644)};
   if (archiving) plan.layout.archive_command = config::archive_push_command(instance);
 
   if (source) {
-    // Only the data directory of the first primary is restored; replicas copy the new primary.
+    // Only the data directory of the first primary is restored; replicas copy the new primary. The
+    // source has a file of its own: pgBackRest takes S3 keys only from a file, and the source's may
+    // not be this cluster's.
     const RestoreAssignment& restore = *assignment.restore;
-    std::vector<std::string> source_options;
-    for (const auto& [key, value] : config::repository_options(*source)) source_options.push_back("--" + key + "=" + value);
-    // The stanza is the source's, which this file has no section for: pg1-path comes from here.
-    std::vector<std::string> archive_get = source_options;
-    archive_get.insert(archive_get.end(), {"--pg1-path=" + plan.layout.data_dir, "archive-get"});
+    config::PgbackrestInstance from = instance;
+    from.stanza = restore.stanza;
+    from.config_path = (config_dir / "pgbackrest-restore.conf").string();
+    const std::string source_problem = plan_pgbackrest_files(*source, from, secrets, InstanceFile::kPgbackrestRestoreConf,
+                                                             InstanceFile::kPgbackrestRestoreCa, plan);
+    if (!source_problem.empty()) plan.backup_problem = "restore: " + source_problem;
     const std::string restore_command =
-        config::shell_command(config::pgbackrest_argv(instance.config_path, restore.stanza, archive_get)) + " %f \"%p\"";
-    std::vector<std::string> arguments = source_options;
-    arguments.push_back("--set=" + restore.label);
+        config::shell_command(config::pgbackrest_argv(from.config_path, from.stanza, {"archive-get"})) + " %f \"%p\"";
+    std::vector<std::string> arguments = {"--set=" + restore.label};
     for (auto& option : config::recovery_target_options(restore.target)) arguments.push_back(std::move(option));
     const int restore_processes = plan.cluster.backup && plan.cluster.backup->restore_process_max > 0
                                       ? plan.cluster.backup->restore_process_max
                                       : cpus;
     arguments.push_back(fmt::format("--process-max={}", restore_processes));
     arguments.push_back("--recovery-option=restore_command=" + restore_command);
-    arguments.push_back("--pg1-path=" + plan.layout.data_dir);
     arguments.push_back("restore");
     plan.layout.restore_bootstrap_command =
-        config::shell_command(config::pgbackrest_argv(instance.config_path, restore.stanza, arguments));
+        config::shell_command(config::pgbackrest_argv(from.config_path, from.stanza, arguments));
   }
   plan.backup = std::move(backup);
 }
@@ -187,7 +216,7 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
   plan.instance_dir = instance_dir_for(settings.state_dir, assignment);
   plan.tls_dir = std::filesystem::path(plan.layout.config_dir) / "tls";
 
-  plan_backup(assignment, plan);
+  plan_backup(assignment, secrets, plan);
 
   const config::TuningInput tuning = config::tuning_input_for(
       plan.cluster, assignment.profile, assignment.postgres_config ? &*assignment.postgres_config : nullptr,

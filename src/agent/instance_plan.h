@@ -44,7 +44,17 @@ struct RenderedFile {
   std::filesystem::perms permissions = std::filesystem::perms(0644);
 };
 
-enum class InstanceFile { kPostgresqlConf, kPatroniYaml, kPostBootstrap, kPgbouncerIni, kPgbouncerAuth, kPgbackrestConf };
+enum class InstanceFile {
+  kPostgresqlConf,
+  kPatroniYaml,
+  kPostBootstrap,
+  kPgbouncerIni,
+  kPgbouncerAuth,
+  kPgbackrestConf,         // 0600: an S3 repository's keys are in it
+  kPgbackrestCa,           // the S3 endpoint's CA certificate (caCertificate), next to it
+  kPgbackrestRestoreConf,  // the restore source's repository, when it is restored from a backup
+  kPgbackrestRestoreCa,
+};
 
 // pgBackRest as this instance runs it: set when the cluster has backups or restores from one.
 struct BackupPlan {
@@ -64,7 +74,9 @@ struct InstancePlan {
   std::filesystem::path instance_dir;  // parent of data, config and log
   std::filesystem::path tls_dir;       // config_dir/tls: server.crt and server.key, made once per instance
   std::optional<BackupPlan> backup;
-  std::string backup_problem;          // why the backup configuration cannot be used (shown in the report)
+  // Why the backup configuration cannot be used, or its storage's credentials not resolved (which
+  // Secret, which key); never a value.
+  std::string backup_problem;
 };
 
 // "127.0.0.1:2379" from "http://127.0.0.1:2379/": Patroni's etcd3 wants host:port.

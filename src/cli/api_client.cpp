@@ -415,4 +415,35 @@ Result<Json> ApiClient::verify_backup(std::string_view namespace_name, std::stri
   return call_named("POST", *model::find_kind("SGBackup"), namespace_name, name, "verify", "{}", kDefaultTimeout);
 }
 
+namespace {
+std::string secrets_path(std::string_view namespace_name, std::string_view name = {}) {
+  std::string path = fmt::format("/api/v1/namespaces/{}/secrets", namespace_name.empty() ? "_all" : namespace_name);
+  if (!name.empty()) path += fmt::format("/{}", percent_encode(name));
+  return path;
+}
+}  // namespace
+
+Result<std::vector<Json>> ApiClient::list_secrets(std::string_view namespace_name) const {
+  auto result = call("GET", secrets_path(namespace_name), {}, kDefaultTimeout);
+  if (!result) return result.error();
+  std::vector<Json> items;
+  if (const Json* found = member_of(*result, "items"); found != nullptr && found->is_array())
+    for (const auto& item : *found) items.push_back(item);
+  return items;
+}
+
+Result<Json> ApiClient::get_secret(std::string_view namespace_name, std::string_view name) const {
+  return call("GET", secrets_path(namespace_name, name), {}, kDefaultTimeout);
+}
+
+Result<Json> ApiClient::create_secret(std::string_view namespace_name, const Json& document) const {
+  return call("POST", secrets_path(namespace_name), document.dump(), kDefaultTimeout);
+}
+
+Result<bool> ApiClient::remove_secret(std::string_view namespace_name, std::string_view name) const {
+  auto result = call("DELETE", secrets_path(namespace_name, name), {}, kDefaultTimeout);
+  if (!result) return result.error();
+  return true;
+}
+
 }  // namespace pgstack::cli

@@ -126,6 +126,12 @@ class ApiClient {
   // POST .../sgbackups/{name}/verify: 202 with {"verification": {"phase": "Pending", "requestedAt"}}.
   Result<model::Json> verify_backup(std::string_view namespace_name, std::string_view name) const;
 
+  // Users' Secrets (/api/v1/namespaces/{ns}/secrets): the answers name the keys, never the values.
+  Result<std::vector<model::Json>> list_secrets(std::string_view namespace_name) const;
+  Result<model::Json> get_secret(std::string_view namespace_name, std::string_view name) const;
+  Result<model::Json> create_secret(std::string_view namespace_name, const model::Json& document) const;
+  Result<bool> remove_secret(std::string_view namespace_name, std::string_view name) const;
+
  private:
   Result<model::Json> call(std::string_view method, const std::string& path, const std::string& body,
                            std::chrono::milliseconds timeout) const;

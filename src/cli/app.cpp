@@ -20,6 +20,7 @@ int run(int argc, char** argv) {
   add_up_command(app, status);
   add_down_command(app, status);
   add_apply_command(app, status);
+  add_create_command(app, status);
   add_get_command(app, status);
   add_describe_command(app, status);
   add_delete_command(app, status);

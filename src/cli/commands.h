@@ -24,6 +24,7 @@ void add_down_command(CLI::App& app, ExitStatus& status);
 
 // Through the REST API of the controller (--api).
 void add_apply_command(CLI::App& app, ExitStatus& status);
+void add_create_command(CLI::App& app, ExitStatus& status);  // create secret
 void add_get_command(CLI::App& app, ExitStatus& status);
 void add_describe_command(CLI::App& app, ExitStatus& status);
 void add_delete_command(CLI::App& app, ExitStatus& status);

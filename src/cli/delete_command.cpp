@@ -7,6 +7,7 @@
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/secret_input.h"
 
 namespace pgstack::cli {
 
@@ -24,18 +25,22 @@ void add_delete_command(CLI::App& app, ExitStatus& status) {
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->add_flag("-y,--yes", options->yes, "Do not ask (required when standard input is not a terminal)");
   command->callback([options, command, &status] {
-    const auto kind = resolve_kind(options->kind);
+    const bool secret = is_secret_kind(options->kind);
+    const auto kind = secret ? Result<const model::KindInfo*>(nullptr) : resolve_kind(options->kind);
     if (!kind) {
       status.code = report_error("delete", kind.error());
       return;
     }
     const ApiClient client(api_url_for(*command));
+    const std::string singular = secret ? std::string("secret") : singular_name(**kind);
     // Checked first, so nobody confirms the deletion of something that is not there.
-    if (auto existing = client.get(**kind, options->namespace_name, options->name); !existing) {
+    if (auto existing = secret ? client.get_secret(options->namespace_name, options->name)
+                               : client.get(**kind, options->namespace_name, options->name);
+        !existing) {
       status.code = report_error("delete", existing.error());
       return;
     }
-    const std::string question = fmt::format("delete {} {}{}?", singular_name(**kind), options->name,
+    const std::string question = fmt::format("delete {} {}{}?", singular, options->name,
                                              options->namespace_name == kDefaultNamespace
                                                  ? std::string()
                                                  : fmt::format(" in namespace {}", options->namespace_name));
@@ -49,11 +54,18 @@ void add_delete_command(CLI::App& app, ExitStatus& status) {
       status.code = 1;
       return;
     }
-    if (auto removed = client.remove(**kind, options->namespace_name, options->name); !removed) {
+    if (auto removed = secret ? client.remove_secret(options->namespace_name, options->name)
+                              : client.remove(**kind, options->namespace_name, options->name);
+        !removed) {
       status.code = report_error("delete", removed.error());
       return;
     }
-    std::cout << fmt::format("{}.{} \"{}\" deleted\n", singular_name(**kind), model::kApiGroup, options->name);
+    if (secret) {
+      std::cout << fmt::format("secret \"{}\" deleted\n", options->name);
+      status.code = 0;
+      return;
+    }
+    std::cout << fmt::format("{}.{} \"{}\" deleted\n", singular, model::kApiGroup, options->name);
     if ((*kind)->kind == "SGCluster") std::cerr << "its instances stop; their data is kept on the hosts\n";
     status.code = 0;
   });

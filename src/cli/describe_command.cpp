@@ -1,12 +1,13 @@
 // pgstack describe KIND NAME [-n NS]: for an SGCluster its spec in short, the members as
 // `patronictl list` shows them, endpoints and conditions; for an SGBackup its status and
-// verification; for other kinds the spec.
+// verification; for a Secret its key names (never the values); for other kinds the spec.
 #include <iostream>
 #include <memory>
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/secret_input.h"
 
 namespace pgstack::cli {
 
@@ -22,6 +23,16 @@ void add_describe_command(CLI::App& app, ExitStatus& status) {
   command->add_option("name", options->name, "Resource name")->required();
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->callback([options, command, &status] {
+    if (is_secret_kind(options->kind)) {
+      auto secret = ApiClient(api_url_for(*command)).get_secret(options->namespace_name, options->name);
+      if (!secret) {
+        status.code = report_error("describe", secret.error());
+        return;
+      }
+      std::cout << describe_secret(*secret);
+      status.code = 0;
+      return;
+    }
     const auto kind = resolve_kind(options->kind);
     if (!kind) {
       status.code = report_error("describe", kind.error());

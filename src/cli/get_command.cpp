@@ -1,4 +1,5 @@
-// pgstack get KIND [NAME] [-n NS | -A] [-o wide|json|yaml]: kubectl-like listing through the API.
+// pgstack get KIND [NAME] [-n NS | -A] [-o wide|json|yaml]: kubectl-like listing through the API
+// (KIND secrets: users' Secrets, their key names only).
 #include <iostream>
 #include <memory>
 
@@ -7,8 +8,44 @@
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/secret_input.h"
 
 namespace pgstack::cli {
+namespace {
+
+// Secrets come from the core API and show their key names only.
+int get_secrets(const std::string& api_url, const std::string& name, const std::string& namespace_name,
+                const std::string& output) {
+  const auto format = parse_output_format(output);
+  if (!format) return report_error("get", format.error());
+  if (namespace_name.empty() && !name.empty())
+    return report_error("get", make_error(ErrorCode::kInvalidInput, "a Secret cannot be fetched by name across all "
+                                                                    "namespaces (-A): name its namespace with -n"));
+  const ApiClient client(api_url);
+  std::vector<model::Json> items;
+  if (name.empty()) {
+    auto listed = client.list_secrets(namespace_name);
+    if (!listed) return report_error("get", listed.error());
+    items = std::move(listed).value();
+  } else {
+    auto one = client.get_secret(namespace_name, name);
+    if (!one) return report_error("get", one.error());
+    items.push_back(std::move(one).value());
+  }
+  if (*format == OutputFormat::kJson || *format == OutputFormat::kYaml) {
+    std::cout << format_documents(items, name.empty(), *format);
+    return 0;
+  }
+  if (items.empty()) {
+    std::cerr << (namespace_name.empty() ? std::string("No resources found\n")
+                                         : fmt::format("No resources found in {} namespace.\n", namespace_name));
+    return 0;
+  }
+  std::cout << format_table(secret_table(items, namespace_name.empty()));
+  return 0;
+}
+
+}  // namespace
 
 void add_get_command(CLI::App& app, ExitStatus& status) {
   struct Options {
@@ -29,6 +66,11 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
       ->add_option("-o,--output", options->output, "wide: more columns; json|yaml: the documents (a List for listings)")
       ->check(CLI::IsMember({"wide", "json", "yaml"}));
   command->callback([options, command, &status] {
+    if (is_secret_kind(options->kind)) {
+      status.code = get_secrets(api_url_for(*command), options->name, options->all_namespaces ? "" : options->namespace_name,
+                                options->output);
+      return;
+    }
     const auto kind = resolve_kind(options->kind);
     if (!kind) {
       status.code = report_error("get", kind.error());

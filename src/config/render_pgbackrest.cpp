@@ -1,5 +1,7 @@
 #include "config/render_pgbackrest.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/strings.h"
@@ -25,7 +27,74 @@ std::pair<std::string, std::string> endpoint_host_port(std::string endpoint) {
   return {endpoint.substr(0, colon), endpoint.substr(colon + 1)};
 }
 
+bool has_line_break(std::string_view value) { return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
+
+// One "<secret>/<key>" reference of `storage` at `field` (its path in the spec), looked up.
+Result<std::string> resolve_reference(const model::ObjectStorage& storage, const std::string& field,
+                                      const std::string& reference, const SecretValues& secrets) {
+  const std::string where = fmt::format("SGObjectStorage {}: spec.{}.{}", storage.name, storage.type, field);
+  const auto slash = reference.find('/');
+  if (reference.empty() || slash == std::string::npos || slash == 0 || slash + 1 == reference.size())
+    return make_error(ErrorCode::kInvalidInput, where + ": expected a Secret name and key");
+  const std::string secret = reference.substr(0, slash);
+  const std::string key = reference.substr(slash + 1);
+  const auto found = secrets.find(secret);
+  if (found == secrets.end())
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("{} refers to Secret \"{}\", which does not exist in the storage's namespace", where, secret));
+  const auto value = found->second.find(key);
+  if (value == found->second.end()) {
+    std::vector<std::string> keys;
+    for (const auto& [name, ignored] : found->second) keys.push_back(name);
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("{} refers to key \"{}\" of Secret \"{}\", which has no such key (its keys: {})", where,
+                                  key, secret, keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(keys, ", "))));
+  }
+  return value->second;
+}
+
 }  // namespace
+
+std::vector<std::string> referenced_secrets(const model::ObjectStorage& storage) {
+  std::vector<std::string> names;
+  for (const std::string* reference : {&storage.access_key_ref, &storage.secret_key_ref, &storage.ca_certificate_ref}) {
+    const std::string name = reference->substr(0, reference->find('/'));
+    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+Result<std::optional<StorageCredentials>> resolve_storage_credentials(const model::ObjectStorage& storage,
+                                                                      const SecretValues& secrets) {
+  if (storage.type != "s3" && storage.type != "s3Compatible") return std::optional<StorageCredentials>();
+  StorageCredentials credentials;
+  const std::pair<const std::string*, std::string*> keys[] = {{&storage.access_key_ref, &credentials.access_key},
+                                                              {&storage.secret_key_ref, &credentials.secret_key}};
+  const char* fields[] = {"awsCredentials.secretKeySelectors.accessKeyId",
+                          "awsCredentials.secretKeySelectors.secretAccessKey"};
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto value = resolve_reference(storage, fields[i], *keys[i].first, secrets);
+    if (!value) return value.error();
+    // Each is one line of pgbackrest.conf: a line break would end it (and could add options).
+    if (value->empty() || has_line_break(*value))
+      return make_error(ErrorCode::kInvalidInput,
+                        fmt::format("SGObjectStorage {}: spec.{}.{}: the value of Secret key {} is empty or has a "
+                                    "line break; expected the key on one line",
+                                    storage.name, storage.type, fields[i], *keys[i].first));
+    *keys[i].second = std::move(value).value();
+  }
+  if (!storage.ca_certificate_ref.empty()) {
+    auto value = resolve_reference(storage, "caCertificate", storage.ca_certificate_ref, secrets);
+    if (!value) return value.error();
+    if (value->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return make_error(ErrorCode::kInvalidInput,
+                        fmt::format("SGObjectStorage {}: spec.{}.caCertificate: Secret key {} does not hold a PEM "
+                                    "certificate (-----BEGIN CERTIFICATE-----)",
+                                    storage.name, storage.type, storage.ca_certificate_ref));
+    credentials.ca_certificate = std::move(value).value();
+  }
+  return std::optional<StorageCredentials>(std::move(credentials));
+}
 
 std::string stanza_name(const std::string& namespace_name, const std::string& cluster) {
   return namespace_name + "-" + cluster;
@@ -96,6 +165,12 @@ std::vector<std::pair<std::string, std::string>> repository_options(const Backup
 std::string render_pgbackrest_conf(const BackupRepository& repository, const PgbackrestInstance& instance) {
   std::string out = "# pgBackRest for this instance, written by pgstack-agent: edits are overwritten.\n[global]\n";
   for (const auto& [key, value] : repository_options(repository)) out += fmt::format("{}={}\n", key, value);
+  if (repository.credentials) {
+    out += fmt::format("repo1-s3-key={}\n", repository.credentials->access_key);
+    out += fmt::format("repo1-s3-key-secret={}\n", repository.credentials->secret_key);
+    if (!repository.credentials->ca_certificate.empty() && !repository.ca_file.empty())
+      out += fmt::format("repo1-storage-ca-file={}\n", repository.ca_file);
+  }
   out += fmt::format("repo1-retention-full={}\n", repository.retention_full);
   out += fmt::format("compress-type={}\n", pgbackrest_compression(repository.compression));
   out += fmt::format("process-max={}\n", std::max(1, instance.process_max));

@@ -1,7 +1,7 @@
-// pgBackRest, pgstack's backup engine: the repository options an SGObjectStorage maps to, pgbackrest.conf
-// of one instance, and the commands Postgres and the agent run (archive-push, archive-get, backup,
-// restore). Pure, no I/O; credentials never appear here (pgBackRest reads them from PGBACKREST_*
-// environment variables).
+// pgBackRest, pgstack's backup engine: the repository options an SGObjectStorage maps to, the
+// credentials its Secret references resolve to, pgbackrest.conf of one instance, and the commands
+// Postgres and the agent run (archive-push, archive-get, backup, restore). Pure, no I/O. Credentials
+// go into pgbackrest.conf only (pgBackRest refuses its S3 keys on the command line; the file is 0600).
 #pragma once
 
 #include <map>
@@ -14,6 +14,25 @@
 
 namespace pgstack::config {
 
+// An S3 storage's credentials, resolved from its Secret references. Never logged.
+struct StorageCredentials {
+  std::string access_key;
+  std::string secret_key;
+  std::string ca_certificate;  // PEM; empty: the system's CAs
+};
+
+// Users' Secrets of one namespace as the resolver sees them: name -> key -> value.
+using SecretValues = std::map<std::string, std::map<std::string, std::string>>;
+
+// The credentials an SGObjectStorage refers to (awsCredentials.secretKeySelectors, caCertificate),
+// looked up in `secrets`. nullopt for storages that take none (filesystem). The error names the
+// storage, the field, the Secret and the key that is missing, never a value.
+Result<std::optional<StorageCredentials>> resolve_storage_credentials(const model::ObjectStorage& storage,
+                                                                      const SecretValues& secrets);
+
+// The Secret names an SGObjectStorage refers to, so that a reader fetches only those.
+std::vector<std::string> referenced_secrets(const model::ObjectStorage& storage);
+
 // Where one cluster's backups live: a storage and a path inside it.
 struct BackupRepository {
   model::ObjectStorage storage;
@@ -21,6 +40,8 @@ struct BackupRepository {
   std::string path_in_storage;  // what backup_repository_at() takes: "<ns>/<cluster>" by default
   int retention_full = 5;
   std::string compression = "lz4";  // SGCluster's name (lz4, zstd, gzip, none)
+  std::optional<StorageCredentials> credentials;  // S3: written into pgbackrest.conf
+  std::string ca_file;  // where credentials->ca_certificate is written (repo1-storage-ca-file)
 };
 
 // The repository of a cluster from its backup configuration: path <storage path>/<backups.path or
@@ -46,6 +67,7 @@ struct PgbackrestInstance {
   int process_max = 1;
 };
 
+// With the repository's credentials, if any: the file must be 0600.
 std::string render_pgbackrest_conf(const BackupRepository& repository, const PgbackrestInstance& instance);
 
 // archive_command for postgresql.conf: asynchronous push through the spool directory.

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "config/render_pgbackrest.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/patroni_client.h"
@@ -14,6 +15,8 @@
 #include "model/codec.h"
 #include "model/kinds.h"
 #include "model/resources.h"
+#include "model/user_secret.h"
+#include "store/user_secret_store.h"
 
 namespace pgstack::controller {
 namespace {
@@ -76,6 +79,10 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   for (const auto& part : split(request.path, '/')) {
     if (!part.empty()) parts.push_back(part);
   }
+  // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
+  if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
+      parts[4] == "secrets")
+    return handle_secrets(request, parts[3], parts.size() == 6 ? &parts[5] : nullptr);
   if (parts.size() < 6 || parts[0] != "apis" || parts[1] != "stackgres.io" ||
       (parts[2] != "v1" && parts[2] != "v1beta1") || parts[3] != "namespaces")
     return problem(404, "NotFound", fmt::format("no such path: {} (see docs/api.md)", request.path));
@@ -230,8 +237,105 @@ std::optional<HttpReply> ApiHandler::admit_new(const model::Document& document) 
                            fmt::format("SGCluster/{} has no backup configuration (spec.configurations.backups): "
                                        "nothing says where its backups go",
                                        backup.cluster));
+    if (cluster.ok()) {
+      // Credentials the storage refers to but that do not exist would only fail later, less clearly.
+      const model::Cluster target = model::cluster_from(cluster.value());
+      auto storage = store_.get("SGObjectStorage", ns, target.backup->object_storage);
+      if (storage.ok()) {
+        auto problem = storage_credentials_problem(model::object_storage_from(storage.value()), ns);
+        if (!problem.ok()) return problem_from(problem.error());
+        if (!problem->empty())
+          return field_problem(kind, backup.name, "spec.sgCluster",
+                               fmt::format("the backup storage of SGCluster/{} cannot be used: {}", backup.cluster, *problem));
+      }
+    }
   }
   return std::nullopt;
+}
+
+Result<std::string> ApiHandler::storage_credentials_problem(const model::ObjectStorage& storage, const std::string& ns) {
+  const store::UserSecretStore secrets(store_.client(), etcd_prefix_);
+  config::SecretValues values;
+  for (const auto& name : config::referenced_secrets(storage)) {
+    auto read = secrets.get(ns, name);
+    if (read.ok()) {
+      values[name] = std::move(read->secret.data);
+    } else if (read.error().code != ErrorCode::kNotFound && read.error().code != ErrorCode::kInvalidInput) {
+      return read.error();
+    }
+  }
+  auto resolved = config::resolve_storage_credentials(storage, values);
+  return resolved.ok() ? std::string() : resolved.error().message;
+}
+
+HttpReply ApiHandler::handle_secrets(const HttpRequest& request, const std::string& ns, const std::string* name) {
+  const store::UserSecretStore secrets(store_.client(), etcd_prefix_);
+  // Values leave only on an explicit request, and are not cached on the way.
+  const auto reveal = request.query.find("reveal");
+  const bool revealed = reveal != request.query.end() && (reveal->second == "true" || reveal->second == "1");
+  if (name == nullptr && request.method == "GET") {
+    auto listed = secrets.list(ns == "_all" ? "" : ns);
+    if (!listed.ok()) return problem_from(listed.error());
+    Json list = {{"apiVersion", "v1"}, {"kind", "SecretList"}, {"items", Json::array()}};
+    for (const auto& stored : listed.value()) list["items"].push_back(model::secret_summary(stored.secret, stored.resource_version));
+    return json_reply(200, list);
+  }
+  if (name != nullptr && request.method == "GET") {
+    auto stored = secrets.get(ns, *name);
+    if (!stored.ok()) return problem_from(stored.error());
+    if (!revealed) return json_reply(200, model::secret_summary(stored->secret, stored->resource_version));
+    HttpReply reply = json_reply(200, model::secret_revealed(stored->secret, stored->resource_version));
+    reply.headers["Cache-Control"] = "no-store";
+    return reply;
+  }
+  if ((name == nullptr && request.method == "POST") || (name != nullptr && request.method == "PUT")) {
+    auto loaded = model::load_documents(request.body, "request");
+    // Parser messages may quote the input, which holds the values: say only where it failed.
+    if (loaded.diagnostics.has_errors() || loaded.documents.size() != 1)
+      return problem(422, "Invalid Secret", "expected one Secret document in JSON or YAML");
+    const Json& body = loaded.documents[0].body;
+    auto secret = model::secret_from_manifest(body, ns);
+    if (!secret.ok()) return problem(422, "Invalid Secret", secret.error().message);
+    if (name != nullptr && secret->name != *name)
+      return problem(422, "Invalid Secret", fmt::format("metadata.name is \"{}\" but the request is for {}", secret->name, *name));
+    std::optional<std::int64_t> expected_version;
+    if (const Json version = body.value("/metadata/resourceVersion"_json_pointer, Json()); !version.is_null()) {
+      const std::string text = version.is_string() ? version.get<std::string>() : version.dump();
+      try {
+        expected_version = std::stoll(text);
+      } catch (const std::exception&) {
+        return problem(422, "Invalid Secret", "metadata.resourceVersion: expected the value a read returned");
+      }
+    }
+    auto stored = name == nullptr ? secrets.create(*secret) : secrets.replace(*secret, expected_version);
+    if (!stored.ok()) return problem_from(stored.error());
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : stored->secret.data) keys.push_back(key);
+    spdlog::info("Secret {}/{} {} (keys: {})", ns, secret->name, name == nullptr ? "created" : "replaced",
+                 fmt::join(keys, ", "));
+    return json_reply(name == nullptr ? 201 : 200, model::secret_summary(stored->secret, stored->resource_version));
+  }
+  if (name != nullptr && request.method == "DELETE") {
+    // A storage's credentials vanishing would fail its clusters' archiving and backups: refuse, say who.
+    auto storages = store_.list("SGObjectStorage", ns);
+    if (!storages.ok()) return problem_from(storages.error());
+    std::vector<std::string> users;
+    for (const auto& document : storages.value()) {
+      const auto referenced = config::referenced_secrets(model::object_storage_from(document));
+      if (std::find(referenced.begin(), referenced.end(), *name) != referenced.end())
+        users.push_back("SGObjectStorage/" + document.name());
+    }
+    if (!users.empty())
+      return problem(409, "Conflict", fmt::format("Secret {} is in use by {}", *name, fmt::join(users, ", ")));
+    auto removed = secrets.remove(ns, *name);
+    if (!removed.ok()) return problem_from(removed.error());
+    spdlog::info("Secret {}/{} deleted", ns, *name);
+    return json_reply(200, {{"status", "Success"},
+                            {"details", {{"kind", "Secret"}, {"name", *name}, {"namespace", ns}}},
+                            {"message", fmt::format("Secret/{} deleted", *name)}});
+  }
+  return problem(405, "MethodNotAllowed",
+                 fmt::format("{} is not allowed on {}", request.method, name == nullptr ? "the Secrets" : "a Secret"));
 }
 
 HttpReply ApiHandler::handle_backup_action(const HttpRequest& request, const std::string& ns, const std::string& name,

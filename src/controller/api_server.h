@@ -1,5 +1,6 @@
 // The REST API (docs/api.md): Kubernetes-style CRUD for every kind, cluster status, switchover,
-// rolling restart, credentials and backup verification. Validates with the model exactly as `pgstack validate` does.
+// rolling restart, credentials, backup verification, and users' Secrets (Kubernetes' core v1 path).
+// Validates with the model exactly as `pgstack validate` does.
 #pragma once
 
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "common/http_server.h"
 #include "controller/leader_election.h"
+#include "model/resources.h"
 #include "model/validator.h"
 #include "store/resource_store.h"
 
@@ -38,6 +40,10 @@ class ApiHandler {
                   const std::string* name);
   HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name);
   HttpReply rolling_restart(const std::string& ns, const std::string& name);
+  // /api/v1/namespaces/{ns}/secrets[/{name}]: users' Secrets; values only with ?reveal=true.
+  HttpReply handle_secrets(const HttpRequest& request, const std::string& ns, const std::string* name);
+  // Why `storage`'s credentials cannot be resolved from the Secrets of `ns` (empty: they can).
+  Result<std::string> storage_credentials_problem(const model::ObjectStorage& storage, const std::string& ns);
 
   store::ResourceStore store_;
   std::string etcd_prefix_;

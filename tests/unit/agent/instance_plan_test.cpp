@@ -182,3 +182,110 @@ TEST(BootstrapScript, ReadsSecretsFromTheEnvironmentAndCoversEveryDatabase) {
 
 }  // namespace
 }  // namespace pgstack::agent
+
+namespace pgstack::agent {
+namespace {
+
+// An SGObjectStorage of type s3Compatible whose credentials and CA are in Secret "s3-creds".
+Json s3_storage(const std::string& name = "objects") {
+  return Json::parse(R"({"apiVersion": "stackgres.io/v1beta1", "kind": "SGObjectStorage",
+    "metadata": {"name": ")" + name + R"(", "namespace": "shop"},
+    "spec": {"type": "s3Compatible", "s3Compatible": {"bucket": "backups", "region": "eu-1",
+      "endpoint": "https://127.0.0.1:9000", "enablePathStyleAddressing": true,
+      "caCertificate": {"name": "s3-creds", "key": "ca.crt"},
+      "awsCredentials": {"secretKeySelectors": {"accessKeyId": {"name": "s3-creds", "key": "accessKeyId"},
+                                                "secretAccessKey": {"name": "s3-creds", "key": "secretAccessKey"}}}}}})");
+}
+
+Assignment s3_assignment() {
+  Assignment assignment = assignment_for("demo-0", 0);
+  assignment.cluster.backup = model::BackupConfiguration{};
+  assignment.cluster.backup->object_storage = "objects";
+  assignment.object_storage = model::object_storage_from(model::Document{"test", 0, s3_storage()});
+  return assignment;
+}
+
+ClusterSecrets secrets_with_s3_keys() {
+  ClusterSecrets with = secrets();
+  with.storage_secrets["s3-creds"] = {{"accessKeyId", "AKIAEXAMPLE"},
+                                      {"secretAccessKey", "wJalr/EXAMPLEKEY"},
+                                      {"ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}};
+  return with;
+}
+
+TEST(InstancePlanBackups, S3KeysGoIntoAnOwnerOnlyPgbackrestConfAndTheCaNextToIt) {
+  const InstancePlan plan = plan_instance(s3_assignment(), secrets_with_s3_keys(), settings());
+  EXPECT_EQ(plan.backup_problem, "");
+  ASSERT_TRUE(plan.backup.has_value());
+  const RenderedFile& conf = plan.files.at(InstanceFile::kPgbackrestConf);
+  EXPECT_EQ(conf.permissions, std::filesystem::perms(0600));
+  EXPECT_NE(conf.content.find("\nrepo1-s3-key=AKIAEXAMPLE\n"), std::string::npos) << conf.content;
+  EXPECT_NE(conf.content.find("\nrepo1-s3-key-secret=wJalr/EXAMPLEKEY\n"), std::string::npos) << conf.content;
+  const std::string ca_path = "/var/lib/pgstack/instances/shop/demo/demo-0/config/pgbackrest-ca.crt";
+  EXPECT_NE(conf.content.find("\nrepo1-storage-ca-file=" + ca_path + "\n"), std::string::npos) << conf.content;
+  const RenderedFile& ca = plan.files.at(InstanceFile::kPgbackrestCa);
+  EXPECT_EQ(ca.path, ca_path);
+  EXPECT_EQ(ca.permissions, std::filesystem::perms(0600));
+  EXPECT_EQ(ca.content.rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
+  // The keys never reach a command line or an environment.
+  EXPECT_EQ(plan.layout.archive_command.find("AKIAEXAMPLE"), std::string::npos);
+  for (const auto& [name, value] : plan.patroni_environment) EXPECT_EQ(value.find("wJalr"), std::string::npos) << name;
+}
+
+TEST(InstancePlanBackups, AMissingSecretKeyIsNamedAndArchivingStaysOn) {
+  ClusterSecrets missing_key = secrets_with_s3_keys();
+  missing_key.storage_secrets["s3-creds"].erase("secretAccessKey");
+  const InstancePlan plan = plan_instance(s3_assignment(), missing_key, settings());
+  EXPECT_NE(plan.backup_problem.find("SGObjectStorage objects"), std::string::npos) << plan.backup_problem;
+  EXPECT_NE(plan.backup_problem.find("awsCredentials.secretKeySelectors.secretAccessKey"), std::string::npos)
+      << plan.backup_problem;
+  EXPECT_NE(plan.backup_problem.find("key \"secretAccessKey\" of Secret \"s3-creds\""), std::string::npos)
+      << plan.backup_problem;
+  EXPECT_EQ(plan.backup_problem.find("AKIAEXAMPLE"), std::string::npos);
+  // The WAL waits in pg_wal (archive-push fails) rather than being dropped, and nothing restarts.
+  ASSERT_TRUE(plan.backup.has_value());
+  EXPECT_TRUE(plan.backup->archiving);
+  EXPECT_NE(plan.layout.archive_command.find("archive-push"), std::string::npos);
+  const std::string& conf = plan.files.at(InstanceFile::kPgbackrestConf).content;
+  EXPECT_EQ(conf.find("repo1-s3-key"), std::string::npos) << conf;
+  EXPECT_EQ(plan.files.count(InstanceFile::kPgbackrestCa), 0u);
+
+  ClusterSecrets no_secret = secrets();
+  const InstancePlan without = plan_instance(s3_assignment(), no_secret, settings());
+  EXPECT_NE(without.backup_problem.find("Secret \"s3-creds\", which does not exist"), std::string::npos)
+      << without.backup_problem;
+}
+
+TEST(InstancePlanBackups, ARestoreSourceHasAConfigFileOfItsOwnWithItsCredentials) {
+  Assignment assignment = s3_assignment();
+  RestoreAssignment restore;
+  restore.backup = "old-20261124020000";
+  restore.label = "20261124-020002F";
+  restore.storage = model::object_storage_from(model::Document{"test", 0, s3_storage("old-objects")});
+  restore.path = "shop/old";
+  restore.stanza = "shop-old";
+  assignment.restore = restore;
+  const InstancePlan plan = plan_instance(assignment, secrets_with_s3_keys(), settings());
+  EXPECT_EQ(plan.backup_problem, "");
+  const RenderedFile& source = plan.files.at(InstanceFile::kPgbackrestRestoreConf);
+  EXPECT_EQ(source.path, "/var/lib/pgstack/instances/shop/demo/demo-0/config/pgbackrest-restore.conf");
+  EXPECT_EQ(source.permissions, std::filesystem::perms(0600));
+  EXPECT_NE(source.content.find("\nrepo1-path=/shop/old\n"), std::string::npos) << source.content;
+  EXPECT_NE(source.content.find("\nrepo1-s3-key=AKIAEXAMPLE\n"), std::string::npos);
+  EXPECT_NE(source.content.find("\n[shop-old]\npg1-path=/var/lib/pgstack/instances/shop/demo/demo-0/data\n"),
+            std::string::npos)
+      << source.content;
+  EXPECT_EQ(plan.files.at(InstanceFile::kPgbackrestRestoreCa).path,
+            "/var/lib/pgstack/instances/shop/demo/demo-0/config/pgbackrest-restore-ca.crt");
+  const std::string& command = plan.layout.restore_bootstrap_command;
+  EXPECT_NE(command.find("--config=" + source.path.string() + " --stanza=shop-old --set=20261124-020002F"),
+            std::string::npos)
+      << command;
+  EXPECT_EQ(command.find("AKIAEXAMPLE"), std::string::npos);
+  EXPECT_EQ(command.find("--repo1-"), std::string::npos) << command;
+  // The cluster's own repository is still in pgbackrest.conf.
+  EXPECT_NE(plan.files.at(InstanceFile::kPgbackrestConf).content.find("\nrepo1-path=/shop/demo\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgstack::agent

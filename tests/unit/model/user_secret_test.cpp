@@ -1,0 +1,73 @@
+#include "model/user_secret.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::model {
+namespace {
+
+Json manifest(const std::string& text) { return Json::parse(text); }
+
+TEST(UserSecret, StringDataAndBase64DataAreMergedStringDataWinning) {
+  auto secret = secret_from_manifest(manifest(R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s3"},
+    "data": {"accessKeyId": "QUtJQQ==", "region": "ZXUtMQ=="}, "stringData": {"region": "us-east-1"}})"),
+                                     "shop");
+  ASSERT_TRUE(secret.ok()) << secret.error().message;
+  EXPECT_EQ(secret->name, "s3");
+  EXPECT_EQ(secret->namespace_name, "shop");
+  EXPECT_EQ(secret->data, (std::map<std::string, std::string>{{"accessKeyId", "AKIA"}, {"region", "us-east-1"}}));
+}
+
+TEST(UserSecret, BadInputSaysWhereWithoutQuotingAValue) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"apiVersion": "v2", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "hunter2"}})", "apiVersion"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "Bad_Name"}, "stringData": {"k": "hunter2"}})",
+       "metadata.name"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "other"}, "stringData": {"k": "hunter2"}})",
+       "metadata.namespace"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"bad/key": "hunter2"}})",
+       "stringData.bad/key"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": 5}})", "stringData.k"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "hunter2!"}})", "data.k"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "/w=="}})", "data.k"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})", "stringData"},
+      {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "hunter2"}, "spec": {}})",
+       "spec"},
+  };
+  for (const auto& [text, field] : cases) {
+    auto secret = secret_from_manifest(manifest(text), "default");
+    ASSERT_FALSE(secret.ok()) << text;
+    EXPECT_EQ(secret.error().code, ErrorCode::kInvalidInput);
+    EXPECT_NE(secret.error().message.find("Secret " + field + ":"), std::string::npos) << secret.error().message;
+    EXPECT_EQ(secret.error().message.find("hunter2"), std::string::npos) << secret.error().message;
+  }
+}
+
+TEST(UserSecret, SummaryNamesKeysOnlyAndRevealedAddsBase64Values) {
+  const UserSecret secret{"s3", "shop", {{"accessKeyId", "AKIA"}, {"secretAccessKey", "hunter2"}}};
+  const Json summary = secret_summary(secret, 42);
+  EXPECT_EQ(summary["keys"], Json::array({"accessKeyId", "secretAccessKey"}));
+  EXPECT_EQ(summary["metadata"]["resourceVersion"], "42");
+  EXPECT_EQ(summary.dump().find("hunter2"), std::string::npos);
+  EXPECT_FALSE(summary.contains("data"));
+  const Json revealed = secret_revealed(secret, 42);
+  EXPECT_EQ(revealed["data"]["secretAccessKey"], base64_encode("hunter2"));
+}
+
+TEST(UserSecret, Base64RoundTripsAndRefusesMalformedText) {
+  for (const std::string& text : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\xff\x00\x10", 3)}) {
+    auto decoded = base64_decode(base64_encode(text));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, text);
+  }
+  EXPECT_EQ(base64_encode("hunter2"), "aHVudGVyMg==");
+  for (const char* bad : {"abc", "ab=c", "a===", "ab==ab==", "ab\ncd==", "ab-_"}) EXPECT_FALSE(base64_decode(bad).ok()) << bad;
+}
+
+TEST(UserSecret, KeysFollowKubernetesRules) {
+  for (const char* good : {"accessKeyId", "ca.crt", "tls-key_1", "A"}) EXPECT_TRUE(is_valid_secret_key(good)) << good;
+  for (const std::string& bad : std::vector<std::string>{"", "a/b", "..", "a b", std::string(254, 'k')})
+    EXPECT_FALSE(is_valid_secret_key(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace pgstack::model
