@@ -1,9 +1,12 @@
 // Backups end to end (issue "Backups and disaster recovery"), against a real etcd, controller, agent,
 // Patroni, Postgres and pgBackRest: the first backup after creation, taken from a standby and
 // verified; a point-in-time restore into a new cluster; archiving and restore after a failover;
-// retention; deleting a backup; verification catching a corrupted repository; bad input. The tests
-// run in order in one process and share the runtime and the `shop` cluster.
+// retention; deleting a backup; verification catching a corrupted repository; bad input; then an S3
+// repository (s3rver over HTTPS) with credentials from a Secret, a missing Secret key and a missing
+// bucket. The tests run in order in one process and share the runtime, the `shop` cluster and the
+// `objects` cluster.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -15,7 +18,9 @@
 
 #include "agent/backup_runner.h"
 #include "config/render_pgbackrest.h"
+#include "common/files.h"
 #include "support/pgstack_runtime.h"
+#include "support/s3_server.h"
 
 namespace pgstack::testing {
 namespace {
@@ -24,6 +29,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 PgstackRuntime* runtime = nullptr;
+std::unique_ptr<S3Server> s3;  // started by the first S3 test, stopped after the runtime
 
 class Runtime : public ::testing::Environment {
  public:
@@ -40,6 +46,9 @@ class Runtime : public ::testing::Environment {
     }
     runtime = nullptr;
     runtime_.reset();
+    if (s3 && ::testing::UnitTest::GetInstance()->failed_test_count() > 0)
+      std::cerr << "---- s3rver log ----\n" << s3->log_tail() << "\n";
+    s3.reset();
   }
 
  private:
@@ -426,6 +435,211 @@ TEST(Backups, UnreachableStorageFailsTheBackupAndLeavesTheClusterAlone) {
   EXPECT_TRUE(superuser_sql("shop", "INSERT INTO orders VALUES (100000)").ok());
   std::filesystem::remove(repository);
   std::filesystem::rename(moved, repository);
+}
+
+// ---- S3 (s3rver over HTTPS, credentials from a Secret) ----
+
+constexpr const char* kSecretsPath = "/api/v1/namespaces/default/secrets";
+
+std::string s3_secret() {
+  return json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", "s3-credentials"}}},
+              {"stringData",
+               {{"accessKeyId", s3->access_key()}, {"secretAccessKey", s3->secret_key()}, {"ca.crt", s3->ca_certificate()}}}}
+      .dump();
+}
+
+json s3_object_storage(const std::string& bucket, const std::string& secret_key_name = "secretAccessKey") {
+  const auto selector = [](const std::string& key) { return json{{"name", "s3-credentials"}, {"key", key}}; };
+  return json{{"apiVersion", "stackgres.io/v1beta1"},
+              {"kind", "SGObjectStorage"},
+              {"metadata", {{"name", "s3"}}},
+              {"spec",
+               {{"type", "s3Compatible"},
+                {"s3Compatible",
+                 {{"bucket", bucket},
+                  {"region", s3->region()},
+                  {"endpoint", s3->endpoint()},
+                  {"enablePathStyleAddressing", true},
+                  {"caCertificate", selector("ca.crt")},
+                  {"awsCredentials",
+                   {{"secretKeySelectors",
+                     {{"accessKeyId", selector("accessKeyId")}, {"secretAccessKey", selector(secret_key_name)}}}}}}}}}};
+}
+
+// Replaces SGObjectStorage s3 and waits until the agent has rewritten the primary's pgbackrest.conf.
+void replace_s3_storage(const json& storage, const std::string& expected_line) {
+  auto replaced = runtime->api("PUT", "sgobjectstorages/s3", storage.dump());
+  ASSERT_TRUE(replaced.ok() && replaced->status == 200) << (replaced.ok() ? replaced->body : replaced.error().message);
+  std::string conf;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto content = read_file(pgbackrest_conf("objects"));
+        conf = content ? content.value() : "";
+        return conf.find(expected_line) != std::string::npos;
+      },
+      30s))
+      << "waiting for \"" << expected_line << "\" in pgbackrest.conf";
+}
+
+std::string objects_cluster() {
+  json cluster = json::parse(shop_cluster());
+  cluster["metadata"]["name"] = "objects";
+  cluster["spec"]["instances"] = 1;
+  cluster["spec"]["configurations"]["backups"][0]["sgObjectStorage"] = "s3";
+  return cluster.dump();
+}
+
+std::string s3_backup;  // the first backup of `objects`
+
+TEST(BackupsS3, SecretsAreStoredAndShownWithoutTheirValues) {
+  auto started = S3Server::start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  s3 = std::move(started).value();
+
+  // Bad input changes nothing: no Secret is stored.
+  auto refused = runtime->api("POST", kSecretsPath,
+                              R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s3-credentials"},"data":{"k":"not base64!"}})");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 422) << refused->body;
+  EXPECT_NE(refused->body.find("data.k"), std::string::npos) << refused->body;
+  EXPECT_EQ(runtime->api("GET", std::string(kSecretsPath) + "/s3-credentials")->status, 404);
+
+  auto created = runtime->api("POST", kSecretsPath, s3_secret());
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  const std::string ca_line = "MII";  // in every PEM certificate's body
+  for (const std::string path : {std::string(kSecretsPath), std::string(kSecretsPath) + "/s3-credentials"}) {
+    auto shown = runtime->api("GET", path);
+    ASSERT_TRUE(shown.ok() && shown->status == 200) << path;
+    EXPECT_NE(shown->body.find("secretAccessKey"), std::string::npos) << shown->body;
+    EXPECT_EQ(shown->body.find(ca_line), std::string::npos) << shown->body;
+    EXPECT_EQ(shown->body.find("\"data\""), std::string::npos) << shown->body;
+  }
+  auto revealed = runtime->api_json("GET", std::string(kSecretsPath) + "/s3-credentials?reveal=true");
+  ASSERT_TRUE(revealed.ok());
+  EXPECT_FALSE(revealed->value("/data/ca.crt"_json_pointer, std::string()).empty()) << revealed->dump();
+
+  auto listed = runtime->cli({"get", "secrets"});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->exit_code, 0) << listed->standard_error;
+  EXPECT_NE(listed->standard_output.find("accessKeyId,ca.crt,secretAccessKey"), std::string::npos) << listed->standard_output;
+  auto described = runtime->cli({"describe", "secret", "s3-credentials"});
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->exit_code, 0) << described->standard_error;
+  EXPECT_EQ(described->standard_output.find(ca_line), std::string::npos) << described->standard_output;
+  auto made = runtime->cli({"create", "secret", "scratch", "--from-literal", "token=hunter2"});
+  ASSERT_TRUE(made.ok());
+  EXPECT_EQ(made->exit_code, 0) << made->standard_error;
+  EXPECT_EQ(made->standard_output.find("hunter2"), std::string::npos);
+  auto deleted = runtime->cli({"delete", "secret", "scratch", "--yes"});
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->exit_code, 0) << deleted->standard_error;
+  EXPECT_EQ(runtime->api("GET", std::string(kSecretsPath) + "/scratch")->status, 404);
+}
+
+TEST(BackupsS3, BackupsGoToTheBucketCompleteAndVerify) {
+  ASSERT_TRUE(s3);
+  auto storage = runtime->api("POST", "sgobjectstorages", s3_object_storage(s3->bucket()).dump());
+  ASSERT_TRUE(storage.ok() && storage->status == 201) << (storage.ok() ? storage->body : storage.error().message);
+  auto created = runtime->api("POST", "sgclusters", objects_cluster());
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  ASSERT_TRUE(wait_until([] { return ready("objects", 1); }, 180s)) << patroni_logs("objects");
+
+  ASSERT_TRUE(wait_until(
+      [] {
+        const auto names = backups_of("objects");
+        if (names.empty()) return false;
+        s3_backup = names.front();
+        const std::string phase = backup_status(s3_backup).value("phase", "");
+        return phase == "Completed" || phase == "Failed";
+      },
+      240s))
+      << (s3_backup.empty() ? std::string("no SGBackup was created") : backup_status(s3_backup).dump(2));
+  const json status = backup_status(s3_backup);
+  ASSERT_EQ(status.value("phase", ""), "Completed") << status.dump(2);
+  json verification;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        verification = backup_status(s3_backup).value("verification", json::object());
+        const std::string phase = verification.value("phase", "");
+        return phase == "Passed" || phase == "Failed";
+      },
+      240s))
+      << verification.dump(2);
+  EXPECT_EQ(verification.value("phase", ""), "Passed") << verification.dump(2);
+
+  // The backup set and the WAL are objects in the bucket, under the cluster's path.
+  const auto bucket = s3->data_directory() / s3->bucket();
+  std::size_t backup_files = 0, wal_files = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(bucket, error)) {
+    const std::string path = entry.path().string();
+    if (path.find("/default/objects/backup/default-objects/" + status.value("label", "")) != std::string::npos) ++backup_files;
+    if (path.find("/default/objects/archive/default-objects/") != std::string::npos) ++wal_files;
+  }
+  EXPECT_GT(backup_files, 10u) << "in " << bucket;
+  EXPECT_GT(wal_files, 0u) << "in " << bucket;
+
+  // The keys are in pgbackrest.conf only: owner-only, the postgres user's; the CA is next to it.
+  struct stat info {};
+  ASSERT_EQ(::stat(pgbackrest_conf("objects").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  EXPECT_EQ(run_command({"runuser", "-u", "postgres", "--", "test", "-r", pgbackrest_conf("objects").string()})->exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(pgbackrest_conf("objects").parent_path() / "pgbackrest-ca.crt"));
+  EXPECT_EQ(runtime->agent_log().find("repo1-s3-key-secret="), std::string::npos);
+
+  // A Secret a storage uses cannot be deleted from under it.
+  auto in_use = runtime->api("DELETE", std::string(kSecretsPath) + "/s3-credentials");
+  ASSERT_TRUE(in_use.ok());
+  EXPECT_EQ(in_use->status, 409) << in_use->body;
+  EXPECT_NE(in_use->body.find("SGObjectStorage/s3"), std::string::npos) << in_use->body;
+}
+
+TEST(BackupsS3, AMissingSecretKeyIsNamedAndTheClusterRunsOn) {
+  ASSERT_FALSE(s3_backup.empty());
+  replace_s3_storage(s3_object_storage(s3->bucket(), "secretKey"), "repo1-s3-bucket=" + s3->bucket());
+  // The agent drops the keys from the file (archiving waits, WAL stays in pg_wal) and says why.
+  EXPECT_TRUE(wait_until(
+      [] {
+        return runtime->agent_log().find("refers to key \"secretKey\" of Secret \"s3-credentials\"") != std::string::npos;
+      },
+      30s));
+  EXPECT_TRUE(wait_until(
+      [] {
+        auto conf = read_file(pgbackrest_conf("objects"));
+        return conf && conf->find("repo1-s3-key") == std::string::npos;
+      },
+      30s));
+  json backup = {{"apiVersion", "stackgres.io/v1"},
+                 {"kind", "SGBackup"},
+                 {"metadata", {{"name", "objects-missing-key"}}},
+                 {"spec", {{"sgCluster", "objects"}}}};
+  auto refused = runtime->api("POST", "sgbackups", backup.dump());
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 422) << refused->body;
+  EXPECT_NE(refused->body.find("refers to key \\\"secretKey\\\" of Secret \\\"s3-credentials\\\""), std::string::npos)
+      << refused->body;
+  std::cerr << "missing secret key: " << refused->body << "\n";
+  EXPECT_TRUE(ready("objects", 1)) << status_of("objects").dump(2);
+  EXPECT_TRUE(superuser_sql("objects", "CREATE TABLE IF NOT EXISTS t (id int); INSERT INTO t VALUES (1)").ok());
+  replace_s3_storage(s3_object_storage(s3->bucket()), "repo1-s3-key=");
+}
+
+TEST(BackupsS3, AMissingBucketFailsTheBackupWithPgBackRestsMessageAndLeavesTheClusterAlone) {
+  ASSERT_FALSE(s3_backup.empty());
+  replace_s3_storage(s3_object_storage("no-such-bucket"), "repo1-s3-bucket=no-such-bucket");
+  const json failed = take_backup("objects", "objects-missing-bucket", "full");
+  EXPECT_EQ(failed.value("phase", ""), "Failed") << failed.dump(2);
+  const std::string message = failed.value("message", "");
+  // s3rver answers 404 for the bucket, which pgBackRest reads as a repository without the stanza's files.
+  EXPECT_NE(message.find("FileMissingError: unable to open missing file '/default/objects/backup/default-objects/backup.info'"),
+            std::string::npos)
+      << message;
+  std::cerr << "missing bucket: " << message << "\n";
+  EXPECT_TRUE(ready("objects", 1)) << status_of("objects").dump(2);
+  EXPECT_TRUE(superuser_sql("objects", "INSERT INTO t VALUES (2)").ok());
+  replace_s3_storage(s3_object_storage(s3->bucket()), "repo1-s3-bucket=" + s3->bucket());
 }
 
 }  // namespace
