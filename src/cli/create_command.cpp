@@ -28,8 +28,10 @@ void add_create_command(CLI::App& app, ExitStatus& status) {
   command->add_option("name", options->name, "Secret name")->required();
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->add_option("--from-literal", options->literals, "A key and its value; repeatable")->type_name("KEY=VALUE");
-  command->add_option("--from-file", options->files, "A key and the file holding its value (PATH alone: the key is "
-                                                     "the file name); repeatable")
+  command
+      ->add_option("--from-file", options->files,
+                   "A key and the file holding its value (PATH alone: the key is "
+                   "the file name); repeatable")
       ->type_name("KEY=PATH");
   command->footer("Values are sent to the API and never printed; `pgstack describe secret NAME` shows the keys.");
   command->callback([options, command, &status] {
@@ -40,7 +42,8 @@ void add_create_command(CLI::App& app, ExitStatus& status) {
       return;
     }
     const ApiClient client(api_url_for(*command));
-    auto created = client.create_secret(options->namespace_name, secret_document(options->name, options->namespace_name, *data));
+    auto created =
+        client.create_secret(options->namespace_name, secret_document(options->name, options->namespace_name, *data));
     if (!created) {
       status.code = report_error("create secret", created.error());
       return;

@@ -19,8 +19,9 @@ int get_secrets(const std::string& api_url, const std::string& name, const std::
   const auto format = parse_output_format(output);
   if (!format) return report_error("get", format.error());
   if (namespace_name.empty() && !name.empty())
-    return report_error("get", make_error(ErrorCode::kInvalidInput, "a Secret cannot be fetched by name across all "
-                                                                    "namespaces (-A): name its namespace with -n"));
+    return report_error("get", make_error(ErrorCode::kInvalidInput,
+                                          "a Secret cannot be fetched by name across all "
+                                          "namespaces (-A): name its namespace with -n"));
   const ApiClient client(api_url);
   std::vector<model::Json> items;
   if (name.empty()) {
@@ -67,8 +68,8 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
       ->check(CLI::IsMember({"wide", "json", "yaml"}));
   command->callback([options, command, &status] {
     if (is_secret_kind(options->kind)) {
-      status.code = get_secrets(api_url_for(*command), options->name, options->all_namespaces ? "" : options->namespace_name,
-                                options->output);
+      status.code = get_secrets(api_url_for(*command), options->name,
+                                options->all_namespaces ? "" : options->namespace_name, options->output);
       return;
     }
     const auto kind = resolve_kind(options->kind);

@@ -58,10 +58,12 @@ Result<std::map<std::string, std::string>> secret_data_from_arguments(
   for (const auto& argument : files) {
     const auto equals = argument.find('=');
     const std::string path = equals == std::string::npos ? argument : argument.substr(equals + 1);
-    const std::string key = equals == std::string::npos ? std::filesystem::path(path).filename().string() : argument.substr(0, equals);
+    const std::string key =
+        equals == std::string::npos ? std::filesystem::path(path).filename().string() : argument.substr(0, equals);
     if (path.empty()) return make_error(ErrorCode::kInvalidInput, "--from-file: expected KEY=PATH or PATH");
     auto content = read_file(path);
-    if (!content) return make_error(ErrorCode::kInvalidInput, fmt::format("--from-file {}: {}", path, content.error().message));
+    if (!content)
+      return make_error(ErrorCode::kInvalidInput, fmt::format("--from-file {}: {}", path, content.error().message));
     if (auto added = add_key(data, "--from-file", key, std::move(content).value()); !added) return added.error();
   }
   if (data.empty())

@@ -18,7 +18,11 @@ bool is_utf8(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    std::size_t length = byte < 0x80           ? 1
+                         : (byte >> 5) == 0x6  ? 2
+                         : (byte >> 4) == 0xE  ? 3
+                         : (byte >> 3) == 0x1E ? 4
+                                               : 0;
     if (length == 0 || i + length > text.size()) return false;
     for (std::size_t k = 1; k < length; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
@@ -60,8 +64,8 @@ Result<bool> read_values(const Json& body, const char* field, bool encoded, std:
 bool is_valid_secret_key(std::string_view key) {
   if (key.empty() || key.size() > kMaxKeyLength || key == "." || key == "..") return false;
   for (const char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '_' || c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -78,14 +82,16 @@ Result<UserSecret> secret_from_manifest(const Json& body, std::string_view names
   UserSecret secret;
   const Json name = metadata.value("name", Json());
   if (!name.is_string() || !is_valid_resource_name(name.get<std::string>()))
-    return invalid("metadata.name", "expected a DNS-1123 label (lower-case letters, digits, '-', at most 63 characters)");
+    return invalid("metadata.name",
+                   "expected a DNS-1123 label (lower-case letters, digits, '-', at most 63 characters)");
   secret.name = name.get<std::string>();
   secret.namespace_name = std::string(namespace_name);
   if (metadata.contains("namespace") && metadata["namespace"] != Json(namespace_name))
-    return invalid("metadata.namespace",
-                   fmt::format("is {} but the request is for namespace {}", metadata["namespace"].dump(), namespace_name));
+    return invalid("metadata.namespace", fmt::format("is {} but the request is for namespace {}",
+                                                     metadata["namespace"].dump(), namespace_name));
   for (const auto& [key, value] : body.items()) {
-    static const std::array<std::string_view, 6> known = {"apiVersion", "kind", "metadata", "type", "data", "stringData"};
+    static const std::array<std::string_view, 6> known = {"apiVersion", "kind", "metadata",
+                                                          "type",       "data", "stringData"};
     if (std::find(known.begin(), known.end(), key) == known.end())
       return invalid(key, "unknown field; expected apiVersion, kind, metadata, type, data or stringData");
   }
@@ -124,8 +130,7 @@ std::string base64_encode(std::string_view bytes) {
     std::uint32_t chunk = 0;
     for (std::size_t k = 0; k < 3; ++k)
       chunk = (chunk << 8) | (k < left ? static_cast<unsigned char>(bytes[i + k]) : 0U);
-    for (std::size_t k = 0; k < 4; ++k)
-      out += k <= left ? kBase64Alphabet[(chunk >> (18 - 6 * k)) & 0x3F] : '=';
+    for (std::size_t k = 0; k < 4; ++k) out += k <= left ? kBase64Alphabet[(chunk >> (18 - 6 * k)) & 0x3F] : '=';
   }
   return out;
 }

@@ -9,7 +9,8 @@ namespace {
 
 Result<bool> check_names(std::string_view ns, std::string_view name) {
   if (!model::is_valid_resource_name(ns))
-    return make_error(ErrorCode::kInvalidInput, fmt::format("namespace \"{}\" is invalid: expected a DNS-1123 label", ns));
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("namespace \"{}\" is invalid: expected a DNS-1123 label", ns));
   if (!model::is_valid_resource_name(name))
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("Secret name \"{}\" is invalid: expected a DNS-1123 label (lower-case letters, "
@@ -41,7 +42,8 @@ std::string UserSecretStore::key(std::string_view ns, std::string_view name) con
 
 Result<StoredSecret> UserSecretStore::decode(const KeyValue& kv) const {
   // <prefix>/user-secrets/<ns>/<name>
-  const std::string_view rest = std::string_view(kv.key).substr(prefix_.size() + std::string_view("/user-secrets/").size());
+  const std::string_view rest =
+      std::string_view(kv.key).substr(prefix_.size() + std::string_view("/user-secrets/").size());
   const auto slash = rest.find('/');
   const nlohmann::json data = nlohmann::json::parse(kv.value, nullptr, false);
   // The message names the key only: the value is a secret.
@@ -105,7 +107,8 @@ Result<StoredSecret> UserSecretStore::get(std::string_view ns, std::string_view 
 
 Result<std::vector<StoredSecret>> UserSecretStore::list(std::string_view ns) const {
   if (!ns.empty() && !model::is_valid_resource_name(ns))
-    return make_error(ErrorCode::kInvalidInput, fmt::format("namespace \"{}\" is invalid: expected a DNS-1123 label", ns));
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("namespace \"{}\" is invalid: expected a DNS-1123 label", ns));
   std::string prefix = prefix_ + "/user-secrets/";
   if (!ns.empty()) prefix += fmt::format("{}/", ns);
   auto range = client_.get_prefix(prefix);

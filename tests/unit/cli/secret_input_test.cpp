@@ -11,8 +11,8 @@ Result<std::string> fake_file(const std::string& path) {
 }
 
 TEST(SecretInput, LiteralsAndFilesBecomeStringData) {
-  auto data = secret_data_from_arguments({"accessKeyId=AKIA", "secretAccessKey=a=b=c"}, {"ca=/keys/ca.crt", "/keys/ca.crt"},
-                                         fake_file);
+  auto data = secret_data_from_arguments({"accessKeyId=AKIA", "secretAccessKey=a=b=c"},
+                                         {"ca=/keys/ca.crt", "/keys/ca.crt"}, fake_file);
   ASSERT_TRUE(data.ok()) << data.error().message;
   EXPECT_EQ(data->at("secretAccessKey"), "a=b=c");  // only the first '=' separates
   EXPECT_EQ(data->at("ca"), "-----BEGIN CERTIFICATE-----\n");
@@ -25,12 +25,12 @@ TEST(SecretInput, LiteralsAndFilesBecomeStringData) {
 
 TEST(SecretInput, BadArgumentsAreRefusedWithoutQuotingValues) {
   const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
-      {{"hunter2"}, {}},                          // no '='
-      {{"=hunter2"}, {}},                         // no key
-      {{"bad/key=hunter2"}, {}},                  // invalid key
-      {{"k=hunter2", "k=hunter2"}, {}},           // twice
-      {{}, {"k=/keys/missing"}},                  // unreadable file
-      {{}, {}},                                   // nothing at all
+      {{"hunter2"}, {}},                 // no '='
+      {{"=hunter2"}, {}},                // no key
+      {{"bad/key=hunter2"}, {}},         // invalid key
+      {{"k=hunter2", "k=hunter2"}, {}},  // twice
+      {{}, {"k=/keys/missing"}},         // unreadable file
+      {{}, {}},                          // nothing at all
   };
   for (const auto& [literals, files] : cases) {
     auto data = secret_data_from_arguments(literals, files, fake_file);

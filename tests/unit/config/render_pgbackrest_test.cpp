@@ -18,9 +18,8 @@ model::ObjectStorage s3_storage() {
   return storage;
 }
 
-const SecretValues kSecrets = {
-    {"s3", {{"accessKeyId", "AKIA"}, {"secretAccessKey", "hunter2"}}},
-    {"ca", {{"ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}}}};
+const SecretValues kSecrets = {{"s3", {{"accessKeyId", "AKIA"}, {"secretAccessKey", "hunter2"}}},
+                               {"ca", {{"ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}}}};
 
 TEST(StorageCredentials, ResolvedFromTheReferencedSecretsOnly) {
   EXPECT_EQ(referenced_secrets(s3_storage()), (std::vector<std::string>{"s3", "ca"}));
@@ -42,10 +41,10 @@ TEST(StorageCredentials, UnusableValuesAreNamedButNeverQuoted) {
   not_pem["ca"]["ca.crt"] = "hunter2";
   SecretValues no_secret = kSecrets;
   no_secret.erase("ca");
-  for (const auto& [secrets, expected] :
-       std::vector<std::pair<SecretValues, std::string>>{{line_break, "secretAccessKey: the value of Secret key s3/secretAccessKey"},
-                                                         {not_pem, "caCertificate: Secret key ca/ca.crt does not hold a PEM"},
-                                                         {no_secret, "caCertificate refers to Secret \"ca\", which does not exist"}}) {
+  for (const auto& [secrets, expected] : std::vector<std::pair<SecretValues, std::string>>{
+           {line_break, "secretAccessKey: the value of Secret key s3/secretAccessKey"},
+           {not_pem, "caCertificate: Secret key ca/ca.crt does not hold a PEM"},
+           {no_secret, "caCertificate refers to Secret \"ca\", which does not exist"}}) {
     auto resolved = resolve_storage_credentials(s3_storage(), secrets);
     ASSERT_FALSE(resolved.ok()) << expected;
     EXPECT_NE(resolved.error().message.find(expected), std::string::npos) << resolved.error().message;
@@ -62,11 +61,12 @@ TEST(StorageCredentials, WrittenIntoTheConfFileButNeverIntoCommandLineOptions) {
   PgbackrestInstance instance;
   instance.stanza = "shop-demo";
   const std::string conf = render_pgbackrest_conf(repository, instance);
-  for (const char* line : {"\nrepo1-s3-endpoint=127.0.0.1\n", "\nrepo1-storage-port=9000\n", "\nrepo1-s3-uri-style=path\n",
-                           "\nrepo1-s3-key=AKIA\n", "\nrepo1-s3-key-secret=hunter2\n",
+  for (const char* line : {"\nrepo1-s3-endpoint=127.0.0.1\n", "\nrepo1-storage-port=9000\n",
+                           "\nrepo1-s3-uri-style=path\n", "\nrepo1-s3-key=AKIA\n", "\nrepo1-s3-key-secret=hunter2\n",
                            "\nrepo1-storage-ca-file=/conf/pgbackrest-ca.crt\n", "\nrepo1-path=/shop/demo\n"})
     EXPECT_NE(conf.find(line), std::string::npos) << line << " in\n" << conf;
-  for (const auto& [key, value] : repository_options(repository)) EXPECT_EQ(value.find("hunter2"), std::string::npos) << key;
+  for (const auto& [key, value] : repository_options(repository))
+    EXPECT_EQ(value.find("hunter2"), std::string::npos) << key;
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ TEST(UserSecret, StringDataAndBase64DataAreMergedStringDataWinning) {
 
 TEST(UserSecret, BadInputSaysWhereWithoutQuotingAValue) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {R"({"apiVersion": "v2", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "hunter2"}})", "apiVersion"},
+      {R"({"apiVersion": "v2", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "hunter2"}})",
+       "apiVersion"},
       {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "Bad_Name"}, "stringData": {"k": "hunter2"}})",
        "metadata.name"},
       {R"({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "other"}, "stringData": {"k": "hunter2"}})",
@@ -54,13 +55,15 @@ TEST(UserSecret, SummaryNamesKeysOnlyAndRevealedAddsBase64Values) {
 }
 
 TEST(UserSecret, Base64RoundTripsAndRefusesMalformedText) {
-  for (const std::string& text : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\xff\x00\x10", 3)}) {
+  for (const std::string& text :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\xff\x00\x10", 3)}) {
     auto decoded = base64_decode(base64_encode(text));
     ASSERT_TRUE(decoded.ok());
     EXPECT_EQ(*decoded, text);
   }
   EXPECT_EQ(base64_encode("hunter2"), "aHVudGVyMg==");
-  for (const char* bad : {"abc", "ab=c", "a===", "ab==ab==", "ab\ncd==", "ab-_"}) EXPECT_FALSE(base64_decode(bad).ok()) << bad;
+  for (const char* bad : {"abc", "ab=c", "a===", "ab==ab==", "ab\ncd==", "ab-_"})
+    EXPECT_FALSE(base64_decode(bad).ok()) << bad;
 }
 
 TEST(UserSecret, KeysFollowKubernetesRules) {
