@@ -1,5 +1,6 @@
 #include "agent/backup_runner.h"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <thread>
@@ -41,6 +42,30 @@ std::string failure_text(const CommandOutput& output) {
   std::string out;
   for (std::size_t i = first; i < kept.size(); ++i) out += (out.empty() ? "" : " | ") + kept[i];
   return out.empty() ? fmt::format("exit code {}", output.exit_code) : out;
+}
+
+// The disk under a posix repository (its nearest existing directory): free and total bytes, so that a
+// filling repository shows before it is full. Nothing for object stores.
+std::optional<Json> repository_disk(const BackupPlan& plan) {
+  if (plan.filesystem_repository.empty()) return std::nullopt;
+  std::error_code error;
+  fs::path path = plan.filesystem_repository;
+  while (!path.empty() && !fs::exists(path, error) && path != path.root_path()) path = path.parent_path();
+  struct statvfs disk {};
+  if (path.empty() || ::statvfs(path.c_str(), &disk) != 0) return std::nullopt;
+  const auto unit = static_cast<std::uint64_t>(disk.f_frsize);
+  return Json{{"path", plan.filesystem_repository.string()},
+              {"freeBytes", static_cast<std::uint64_t>(disk.f_bavail) * unit},
+              {"totalBytes", static_cast<std::uint64_t>(disk.f_blocks) * unit}};
+}
+
+// A backup that failed for want of space says so first: pgBackRest's message names only one file.
+std::string explain_full_repository(const std::string& message, const std::optional<Json>& disk) {
+  if (message.find("No space left on device") == std::string::npos) return message;
+  if (!disk) return "the backup repository is full: " + message;
+  return fmt::format("the backup repository's disk is full ({} bytes free of {} at {}): {}",
+                     disk->value("freeBytes", std::uint64_t{0}), disk->value("totalBytes", std::uint64_t{0}),
+                     disk->value("path", ""), message);
 }
 
 std::string run_failure(const Result<CommandOutput>& result, std::string_view what) {
@@ -313,11 +338,13 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
   spdlog::info("{}/{}: backup {} started from the {}", ns, target.cluster, name, standby ? "standby" : "primary");
 
   const auto fail = [&](const std::string& message) {
+    const std::optional<Json> disk = repository_disk(target.primary);
     status["phase"] = "Failed";
     status["finishedAt"] = now_utc();
-    status["message"] = message;
+    status["message"] = explain_full_repository(message, disk);
+    if (disk) status["repositoryDisk"] = *disk;
     (void)store_.put_status("SGBackup", ns, name, status);
-    spdlog::warn("{}/{}: backup {} failed: {}", ns, target.cluster, name, message);
+    spdlog::warn("{}/{}: backup {} failed: {}", ns, target.cluster, name, status["message"].get<std::string>());
   };
   const CommandOptions options = command_options();
   auto before = repository_backups(instance.config_path, instance.stanza, options);
@@ -349,6 +376,7 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
   for (const auto& [key, value] : information.items()) status[key] = value;
   status["phase"] = "Completed";
   status.erase("message");
+  if (auto disk = repository_disk(target.primary)) status["repositoryDisk"] = *disk;
   status["verification"] = {{"phase", "Pending"}, {"requestedAt", now_utc()}};  // every new backup is verified
   (void)store_.put_status("SGBackup", ns, name, status);
   (void)store_.client().put(records_prefix(settings_.etcd_prefix, target) + information.value("label", ""), name);

@@ -93,6 +93,30 @@ bool is_failed_patroni_state(const std::string& state) {
   return state == "start failed" || state == "crashed" || state == "stopped" || state == "unknown";
 }
 
+// pg_stat_archiver as the report's "archiving" section. Failing: the last attempt failed (a failure
+// newer than the last success), which is what an operator must act on; the counters tell the history.
+Json archiving_section(const Json& archiver) {
+  Json section = Json::object();
+  const auto count = [&](const char* field) -> std::int64_t {
+    return archiver.contains(field) && archiver[field].is_number_integer() ? archiver[field].get<std::int64_t>() : 0;
+  };
+  section["archivedCount"] = count("archived_count");
+  section["failedCount"] = count("failed_count");
+  const std::pair<const char*, const char*> fields[] = {{"last_archived_wal", "lastArchivedWal"},
+                                                        {"last_archived_time", "lastArchivedTime"},
+                                                        {"last_failed_wal", "lastFailedWal"},
+                                                        {"last_failed_time", "lastFailedTime"}};
+  for (const auto& [from, to] : fields) {
+    const std::string value = string_field(archiver, from);
+    if (!value.empty()) section[to] = value;
+  }
+  // The times are UTC in the same format (the query sets TimeZone), so they compare as strings.
+  const std::string failed = string_field(archiver, "last_failed_time");
+  const std::string archived = string_field(archiver, "last_archived_time");
+  section["failing"] = !failed.empty() && failed > archived;
+  return section;
+}
+
 }  // namespace
 
 std::string format_lsn(std::uint64_t lsn) { return fmt::format("{:X}/{:X}", lsn >> 32, lsn & 0xFFFFFFFFULL); }
@@ -153,6 +177,7 @@ model::Json instance_report(const ReportInput& input) {
   report["state"] = state;
   if (!reason.empty()) report["reason"] = reason;
   if (input.patroni && input.patroni->is_object() && !input.condition) report["patroni"] = patroni_section(input);
+  if (input.archiver && input.archiver->is_object()) report["archiving"] = archiving_section(*input.archiver);
   report["pgbouncer"] = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
   report["ports"] = Json{{"postgres", input.ports.postgres}, {"pgbouncer", input.ports.pgbouncer},
                          {"patroni", input.ports.patroni}};

@@ -445,7 +445,11 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   input.patroni = get_json(patroni_url("/patroni"));
   if (!input.patroni) return input;
   const std::string role = input.patroni->value("role", "");
-  if (role == "master" || role == "primary") return input;
+  if (role == "master" || role == "primary") {
+    input.archiver = observe_archiver();
+    return input;
+  }
+  archiver_.reset();  // a replica does not archive; a promotion starts afresh
   input.cluster = get_json(patroni_url("/cluster"));
   if (!input.cluster) return input;
   if (auto leader = leader_api_url(*input.cluster)) {
@@ -455,6 +459,37 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
     input.leader = cached->second;
   }
   return input;
+}
+
+std::optional<model::Json> InstanceSupervisor::observe_archiver() const {
+  constexpr auto kArchiverInterval = std::chrono::seconds(10);
+  if (!plan_ || !plan_->backup || !plan_->backup->archiving) return std::nullopt;
+  const auto now = SteadyClock::now();
+  if (archiver_ && now - archiver_checked_ < kArchiverInterval) return archiver_;
+  archiver_checked_ = now;
+  // Times as UTC with microseconds, so that "failed after the last success" is a string comparison.
+  static constexpr const char* kQuery =
+      "SELECT json_build_object('archived_count', archived_count, 'last_archived_wal', last_archived_wal, "
+      "'last_archived_time', to_char(last_archived_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+      "'failed_count', failed_count, 'last_failed_wal', last_failed_wal, "
+      "'last_failed_time', to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) "
+      "FROM pg_stat_archiver";
+  const auto& server = plan_->backup->instance;
+  CommandOptions options;
+  if (::geteuid() == 0) options.run_as_user = settings_.os_user;
+  // The agent loop waits for this: never longer than a few seconds, whatever Postgres does.
+  options.extra_environment = {{"PGCONNECT_TIMEOUT", "3"}, {"PGOPTIONS", "-c statement_timeout=3000"}};
+  auto answer = run_command({plan_->layout.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-h", server.socket_dir, "-p",
+                             std::to_string(server.postgres_port), "-U", server.superuser, "-d", "postgres", "-c",
+                             kQuery},
+                            options);
+  if (!answer.ok() || answer->exit_code != 0) return archiver_;  // keep the last answer; the next round asks again
+  try {
+    archiver_ = model::Json::parse(answer->standard_output);
+  } catch (const std::exception&) {
+    return archiver_;
+  }
+  return archiver_;
 }
 
 }  // namespace pgstack::agent

@@ -78,6 +78,9 @@ class InstanceSupervisor {
   void ensure_restart_generation(std::int64_t generation);
   void report_condition(std::optional<InstanceCondition> condition);
   std::string patroni_url(std::string_view path) const;
+  // pg_stat_archiver of this instance when it is a primary that archives; asked at most every
+  // kArchiverInterval (a psql round trip), the last answer is reported in between.
+  std::optional<model::Json> observe_archiver() const;
   bool postmaster_alive() const;
   // When a primary's Patroni and postmaster both died, restarting Patroni at once would let it take
   // its still-valid leader key back and recover in place. Instead the leader key is released so a
@@ -103,6 +106,8 @@ class InstanceSupervisor {
   bool secrets_warned_ = false;
   std::optional<InstanceCondition> condition_;
   AssignedPorts ports_;  // as last assigned
+  mutable std::optional<model::Json> archiver_;
+  mutable std::chrono::steady_clock::time_point archiver_checked_{};
 
   // A POST /restart in flight (it returns once Postgres is back, which may take a while).
   std::future<Result<HttpResponse>> restart_request_;

@@ -349,6 +349,12 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
     if (topology->leader && topology->members.count(*topology->leader)) {
       auto standbys = read_standbys(topology->members.at(*topology->leader));
       if (standbys.ok()) inputs.standbys = standbys.value();
+      // The primary's agent reports pg_stat_archiver (docs/api.md, instance reports).
+      auto report = etcd.get(fmt::format("{}/instances/{}/{}/{}", prefix, ns, cluster.name, *topology->leader));
+      if (report.ok() && report->has_value()) {
+        const Json parsed = Json::parse((*report)->value, nullptr, false);
+        if (parsed.is_object() && parsed.contains("archiving")) inputs.archiving = parsed["archiving"];
+      }
     }
   }
   inputs.backups = cluster_backups;

@@ -94,6 +94,24 @@ Json backups_verified_condition(const std::vector<BackupObservation>& backups, c
                    message, now);
 }
 
+Json archiving_condition(const Json& archiving, const Json& previous_conditions, const std::string& now) {
+  const bool failing = archiving.value("failing", false);
+  const std::string last_wal = string_at(archiving, "lastArchivedWal");
+  const std::string last_time = string_at(archiving, "lastArchivedTime");
+  if (failing) {
+    return condition(previous_conditions, "WalArchiving", false, "ArchiveCommandFailing",
+                     fmt::format("archiving {} failed at {} ({} failures so far; the primary keeps the WAL until it "
+                                 "is archived: see pgbackrest's log under the instance's backup directory)",
+                                 string_at(archiving, "lastFailedWal"), string_at(archiving, "lastFailedTime"),
+                                 archiving.value("failedCount", 0)),
+                     now);
+  }
+  return condition(previous_conditions, "WalArchiving", true, "Archiving",
+                   last_wal.empty() ? std::string("no WAL segment has been archived yet")
+                                    : fmt::format("last archived {} at {}", last_wal, last_time),
+                   now);
+}
+
 std::string utc_timestamp_now() { return utc_timestamp(std::chrono::system_clock::now()); }
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text) {
@@ -240,6 +258,10 @@ Json build_cluster_status(const StatusInputs& inputs) {
   if (Json verified = backups_verified_condition(inputs.backups, inputs.previous_conditions, inputs.now);
       !verified.is_null())
     conditions.push_back(std::move(verified));
+  if (inputs.archiving && inputs.archiving->is_object()) {
+    conditions.push_back(archiving_condition(*inputs.archiving, inputs.previous_conditions, inputs.now));
+    status["archiving"] = *inputs.archiving;
+  }
   status["conditions"] = conditions;
   status["backups"] = backups_summary(inputs.backups);
   return status;

@@ -49,6 +49,8 @@ struct StatusInputs {
   std::optional<ProxyPorts> proxy_ports;  // pgstack-proxy's, on every host that runs a member
   std::string scheduling_problem;
   std::vector<BackupObservation> backups;  // every SGBackup whose spec.sgCluster is this cluster
+  // The primary's WAL archiving (the "archiving" section of its agent's report), when it archives.
+  std::optional<model::Json> archiving;
   model::Json previous_conditions = model::Json::array();
   std::string now;  // ISO-8601 UTC
 };
@@ -61,6 +63,11 @@ model::Json backups_summary(const std::vector<BackupObservation>& backups);
 // Failed); null when none has been verified.
 model::Json backups_verified_condition(const std::vector<BackupObservation>& backups,
                                        const model::Json& previous_conditions, const std::string& now);
+
+// status.archiving from the primary's report, and the WalArchiving condition: False while the last
+// attempt failed (pg_stat_archiver's last failure is newer than its last success).
+model::Json archiving_condition(const model::Json& archiving, const model::Json& previous_conditions,
+                                const std::string& now);
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
 

@@ -210,4 +210,15 @@ Result<CommandOutput> PgstackRuntime::cli(std::vector<std::string> arguments) co
 std::string PgstackRuntime::controller_log() const { return tail_of(directory_ / "logs" / "controller.log"); }
 std::string PgstackRuntime::agent_log() const { return tail_of(directory_ / "logs" / "agent.log"); }
 
+std::string PgstackRuntime::patroni_logs(const std::string& cluster, std::size_t bytes_per_member) const {
+  std::string logs;
+  std::error_code error;
+  const std::filesystem::path members = agent_state_dir_ / "instances" / "default" / cluster;
+  for (const auto& member : std::filesystem::directory_iterator(members, error)) {
+    logs += "---- patroni log of " + member.path().filename().string() + " ----\n" +
+            tail_of(member.path() / "log" / "patroni.log", bytes_per_member) + "\n";
+  }
+  return logs;
+}
+
 }  // namespace pgstack::testing

@@ -50,6 +50,8 @@ class PgstackRuntime {
 
   std::string controller_log() const;
   std::string agent_log() const;
+  // The end of each member's Patroni log of `cluster` (namespace default): why a member changed role.
+  std::string patroni_logs(const std::string& cluster, std::size_t bytes_per_member = 4000) const;
 
  private:
   PgstackRuntime() = default;

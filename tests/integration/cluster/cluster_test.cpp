@@ -8,10 +8,12 @@
 #include <fstream>
 #include <future>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "common/files.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
@@ -33,7 +35,7 @@ class Runtime : public ::testing::Environment {
   void TearDown() override {
     if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
       std::cerr << "---- controller log ----\n" << runtime_->controller_log() << "\n---- agent log ----\n"
-                << runtime_->agent_log() << "\n";
+                << runtime_->agent_log() << "\n" << runtime_->patroni_logs("demo");
     }
     runtime = nullptr;
     runtime_.reset();
@@ -490,7 +492,19 @@ TEST(HaCluster, ShortEtcdOutageDoesNotDemoteThePrimary) {
   auto during = run_psql(connection, password, "INSERT INTO items VALUES (3000, 'etcd down')");
   ASSERT_TRUE(etcd.restart().ok());
   ASSERT_TRUE(during.ok());
-  EXPECT_EQ(during->exit_code, 0) << during->standard_error;
+  // Why Patroni kept or demoted the primary: its failsafe round (POST /failsafe to every member).
+  std::string failsafe_lines;
+  {
+    auto text = read_file(runtime->agent_state_dir() / "instances" / "default" / "demo" / primary / "log" / "patroni.log");
+    std::istringstream log(text.ok() ? text.value() : std::string());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("failsafe") != std::string::npos || line.find("DCS") != std::string::npos ||
+          line.find("Request failed") != std::string::npos || line.find("demot") != std::string::npos)
+        failsafe_lines += line + "\n";
+    }
+  }
+  EXPECT_EQ(during->exit_code, 0) << during->standard_error << "Patroni on " << primary << ":\n"
+                                  << failsafe_lines.substr(failsafe_lines.size() > 6000 ? failsafe_lines.size() - 6000 : 0);
   EXPECT_TRUE(wait_ready("demo", 3, 60s));
   EXPECT_EQ(primary_of("demo"), primary);
 }

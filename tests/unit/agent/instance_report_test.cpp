@@ -48,6 +48,34 @@ TEST(InstanceReport, PrimaryAsPatroniReportsIt) {
   EXPECT_EQ(report["updatedAt"], "2026-11-24T01:30:00Z");
 }
 
+TEST(InstanceReport, ArchivingFromPgStatArchiver) {
+  ReportInput input = running_input("demo-0");
+  input.patroni = Json::parse(R"({"state": "running", "role": "master", "timeline": 1})");
+  EXPECT_FALSE(instance_report(input).contains("archiving"));
+
+  input.archiver = Json::parse(R"({"archived_count": 7, "last_archived_wal": "000000010000000000000007",
+    "last_archived_time": "2026-11-24T01:29:50.000100Z", "failed_count": 2,
+    "last_failed_wal": "000000010000000000000003", "last_failed_time": "2026-11-24T01:00:00.000000Z"})");
+  Json archiving = instance_report(input)["archiving"];
+  EXPECT_EQ(archiving["archivedCount"], 7);
+  EXPECT_EQ(archiving["failedCount"], 2);
+  EXPECT_EQ(archiving["lastArchivedWal"], "000000010000000000000007");
+  EXPECT_EQ(archiving["lastArchivedTime"], "2026-11-24T01:29:50.000100Z");
+  EXPECT_EQ(archiving["lastFailedWal"], "000000010000000000000003");
+  EXPECT_EQ(archiving["failing"], false);  // failed once, archived since
+
+  input.archiver = Json::parse(R"({"archived_count": 7, "last_archived_wal": "000000010000000000000007",
+    "last_archived_time": "2026-11-24T01:29:50.000100Z", "failed_count": 3,
+    "last_failed_wal": "000000010000000000000008", "last_failed_time": "2026-11-24T01:29:50.000200Z"})");
+  EXPECT_EQ(instance_report(input)["archiving"]["failing"], true);
+
+  // A fresh primary: nothing archived, nothing failed (pg_stat_archiver's nulls).
+  input.archiver = Json::parse(R"({"archived_count": 0, "last_archived_wal": null, "last_archived_time": null,
+    "failed_count": 0, "last_failed_wal": null, "last_failed_time": null})");
+  archiving = instance_report(input)["archiving"];
+  EXPECT_EQ(archiving, Json::parse(R"({"archivedCount": 0, "failedCount": 0, "failing": false})"));
+}
+
 TEST(InstanceReport, ReplicaStreamsWhenTheLeaderSaysSo) {
   ReportInput input = running_input("demo-1");
   input.patroni = Json::parse(R"({"state": "running", "role": "replica", "timeline": 1,

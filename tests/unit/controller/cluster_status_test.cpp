@@ -114,6 +114,34 @@ TEST(ClusterStatus, BackupsSummaryNamesTheNewestCompletedBackup) {
             Json({{"last", "demo-b"}, {"lastCompletedAt", "2026-11-24T02:00:00Z"}, {"count", 4}}));
 }
 
+TEST(ClusterStatus, WalArchivingFromThePrimarysReport) {
+  StatusInputs inputs = three_members();
+  EXPECT_EQ(find_condition(build_cluster_status(inputs), "WalArchiving"), nullptr);
+  EXPECT_FALSE(build_cluster_status(inputs).contains("archiving"));
+
+  inputs.archiving = Json::parse(R"({"archivedCount": 7, "failedCount": 0, "failing": false,
+    "lastArchivedWal": "000000010000000000000007", "lastArchivedTime": "2026-11-24T01:29:50.000100Z"})");
+  Json status = build_cluster_status(inputs);
+  EXPECT_EQ(status["archiving"], *inputs.archiving);
+  const Json* archiving = find_condition(status, "WalArchiving");
+  ASSERT_NE(archiving, nullptr);
+  EXPECT_EQ((*archiving)["status"], "True");
+  EXPECT_EQ((*archiving)["message"], "last archived 000000010000000000000007 at 2026-11-24T01:29:50.000100Z");
+
+  inputs.archiving = Json::parse(R"({"archivedCount": 7, "failedCount": 3, "failing": true,
+    "lastArchivedWal": "000000010000000000000007", "lastArchivedTime": "2026-11-24T01:29:50.000100Z",
+    "lastFailedWal": "000000010000000000000008", "lastFailedTime": "2026-11-24T01:31:00.000000Z"})");
+  inputs.previous_conditions = status["conditions"];
+  status = build_cluster_status(inputs);
+  archiving = find_condition(status, "WalArchiving");
+  ASSERT_NE(archiving, nullptr);
+  EXPECT_EQ((*archiving)["status"], "False");
+  EXPECT_EQ((*archiving)["reason"], "ArchiveCommandFailing");
+  EXPECT_NE((*archiving)["message"].get<std::string>().find("archiving 000000010000000000000008 failed at "
+                                                            "2026-11-24T01:31:00.000000Z (3 failures so far"),
+            std::string::npos);
+}
+
 TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
   StatusInputs inputs = three_members();
   inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z"})")};
