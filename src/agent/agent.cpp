@@ -266,11 +266,13 @@ std::vector<BackupTarget> Agent::backup_targets() const {
   std::map<std::string, std::vector<const InstancePlan*>> replicas;
   for (const auto& [key, instance] : instances_) {
     const auto& plan = instance->plan();
-    if (!plan || !plan->backup || !plan->backup->archiving) continue;
+    if (!plan || !plan->cluster.backup) continue;
+    const bool usable = plan->backup && plan->backup->archiving && plan->backup_problem.empty();
     const std::string cluster_key = key.substr(0, key.rfind('/'));
     const auto role = last_primary_.find(key);
     if (role == last_primary_.end()) continue;
     if (!role->second) {
+      if (!usable) continue;
       const auto state = last_state_.find(key);
       if (state != last_state_.end() && state->second == "running") replicas[cluster_key].push_back(&*plan);
       continue;
@@ -279,7 +281,10 @@ std::vector<BackupTarget> Agent::backup_targets() const {
     target.namespace_name = plan->cluster.namespace_name;
     target.cluster = plan->cluster.name;
     target.object_storage = plan->cluster.backup->object_storage;
-    target.primary = *plan->backup;
+    if (plan->backup) target.primary = *plan->backup;
+    if (!usable) {
+      target.problem = plan->backup_problem.empty() ? "the cluster's backups cannot be planned" : plan->backup_problem;
+    }
     target.bin_dir = plan->layout.bin_dir;
     target.superuser = plan->cluster.credentials.superuser_name;
     by_cluster[cluster_key] = std::move(target);
@@ -287,7 +292,8 @@ std::vector<BackupTarget> Agent::backup_targets() const {
   std::vector<BackupTarget> out;
   for (auto& [cluster_key, target] : by_cluster) {
     // A streaming replica on this host serves the backup's reads, sparing the primary.
-    if (const auto found = replicas.find(cluster_key); found != replicas.end() && !found->second.empty())
+    if (const auto found = replicas.find(cluster_key);
+        target.problem.empty() && found != replicas.end() && !found->second.empty())
       target.standby = found->second.front()->backup->instance;
     out.push_back(std::move(target));
   }

@@ -1,6 +1,5 @@
 #include "agent/backup_runner.h"
 
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <thread>
@@ -44,24 +43,12 @@ std::string failure_text(const CommandOutput& output) {
   return out.empty() ? fmt::format("exit code {}", output.exit_code) : out;
 }
 
-// The disk under a posix repository (its nearest existing directory): free and total bytes, so that a
-// filling repository shows before it is full. Nothing for object stores.
-std::optional<Json> repository_disk(const BackupPlan& plan) {
-  if (plan.filesystem_repository.empty()) return std::nullopt;
-  std::error_code error;
-  fs::path path = plan.filesystem_repository;
-  while (!path.empty() && !fs::exists(path, error) && path != path.root_path()) path = path.parent_path();
-  struct statvfs disk {};
-  if (path.empty() || ::statvfs(path.c_str(), &disk) != 0) return std::nullopt;
-  const auto unit = static_cast<std::uint64_t>(disk.f_frsize);
-  return Json{{"path", plan.filesystem_repository.string()},
-              {"freeBytes", static_cast<std::uint64_t>(disk.f_bavail) * unit},
-              {"totalBytes", static_cast<std::uint64_t>(disk.f_blocks) * unit}};
-}
-
-// A backup that failed for want of space says so first: pgBackRest's message names only one file.
+// A backup that failed for want of space says so first: pgBackRest's message names only one file, or
+// only the WAL segment that could not be archived (into the same full disk) in time.
 std::string explain_full_repository(const std::string& message, const std::optional<Json>& disk) {
-  if (message.find("No space left on device") == std::string::npos) return message;
+  const bool no_space = message.find("No space left on device") != std::string::npos;
+  const bool nearly_full = disk && disk->value("freeBytes", std::uint64_t{0}) < config::kRepositoryNearlyFullBytes;
+  if (!no_space && !nearly_full) return message;
   if (!disk) return "the backup repository is full: " + message;
   return fmt::format("the backup repository's disk is full ({} bytes free of {} at {}): {}",
                      disk->value("freeBytes", std::uint64_t{0}), disk->value("totalBytes", std::uint64_t{0}),
@@ -243,7 +230,18 @@ void BackupRunner::reconcile(const std::vector<BackupTarget>& targets) {
   }
   for (const auto& target : targets) {
     const std::string key = target.namespace_name + "/" + target.cluster;
+    if (!target.problem.empty()) {
+      fail_pending_backups(target, target.problem);
+      continue;
+    }
     if (stanzas_ready_.count(key) == 0) {
+      std::string stanza_error;
+      {
+        std::lock_guard lock(stanza_errors_mutex_);
+        if (auto found = stanza_errors_.find(key); found != stanza_errors_.end()) stanza_error = found->second;
+      }
+      // The repository could not be prepared: what was asked for fails now, with the reason.
+      if (!stanza_error.empty()) fail_pending_backups(target, "the backup repository cannot be used: " + stanza_error);
       if (Clock::now() < retry_stanza_at_[key]) continue;
       retry_stanza_at_[key] = Clock::now() + kStanzaRetry;
       job_ = std::async(std::launch::async, [this, target] { create_stanza(target); });
@@ -293,13 +291,39 @@ void BackupRunner::run_job(const BackupTarget& target, const std::string& kind, 
   }
 }
 
+void BackupRunner::fail_pending_backups(const BackupTarget& target, const std::string& reason) {
+  auto backups = store_.list("SGBackup", target.namespace_name);
+  if (!backups) return;
+  for (const auto& document : *backups) {
+    if (model::backup_from(document).cluster != target.cluster) continue;
+    auto status = store_.get_status("SGBackup", target.namespace_name, document.name());
+    if (!status) continue;
+    const Json current = status->value_or(Json::object());
+    if (current.value("phase", "Pending") != "Pending") continue;
+    Json failed = current;
+    failed["phase"] = "Failed";
+    failed["finishedAt"] = now_utc();
+    failed["message"] = reason;
+    (void)store_.put_status("SGBackup", target.namespace_name, document.name(), failed);
+    spdlog::warn("{}/{}: backup {} failed: {}", target.namespace_name, target.cluster, document.name(), reason);
+  }
+}
+
 void BackupRunner::create_stanza(const BackupTarget& target) {
   const auto& instance = target.primary.instance;
   auto created = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"stanza-create"}),
                              command_options());
+  const std::string key = target.namespace_name + "/" + target.cluster;
   if (!succeeded(created)) {
-    spdlog::warn("{}/{}: {}", target.namespace_name, target.cluster, run_failure(created, "pgbackrest stanza-create"));
+    const std::string failure = run_failure(created, "pgbackrest stanza-create");
+    spdlog::warn("{}/{}: {}", target.namespace_name, target.cluster, failure);
+    std::lock_guard lock(stanza_errors_mutex_);
+    stanza_errors_[key] = explain_full_repository(failure, repository_disk(target.primary));
     return;
+  }
+  {
+    std::lock_guard lock(stanza_errors_mutex_);
+    stanza_errors_.erase(key);
   }
   spdlog::info("{}/{}: pgBackRest stanza {} is ready in {}", target.namespace_name, target.cluster, instance.stanza,
                target.primary.repository.path);
@@ -346,6 +370,10 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
     (void)store_.put_status("SGBackup", ns, name, status);
     spdlog::warn("{}/{}: backup {} failed: {}", ns, target.cluster, name, status["message"].get<std::string>());
   };
+  // pgBackRest would only wait for WAL that cannot be archived into the same full disk.
+  if (auto disk = repository_disk(target.primary);
+      disk && disk->value("freeBytes", std::uint64_t{0}) < config::kRepositoryNearlyFullBytes)
+    return fail("no backup was attempted; free space in the repository or give it a larger disk");
   const CommandOptions options = command_options();
   auto before = repository_backups(instance.config_path, instance.stanza, options);
   if (!before) return fail(before.error().message);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -31,6 +32,9 @@ struct BackupTarget {
   std::optional<config::PgbackrestInstance> standby;  // a streaming replica on this host
   std::string bin_dir;            // Postgres binaries, for verification
   std::string superuser;
+  // Why backups cannot run (storage unknown or unsupported, a credential missing): Pending SGBackups
+  // fail with it instead of waiting for ever; nothing else is done for the cluster.
+  std::string problem;
 };
 
 // Restores one backup into a scratch instance on a free port, replays to consistency, runs
@@ -66,6 +70,7 @@ class BackupRunner {
  private:
   void run_job(const BackupTarget& target, const std::string& kind, const std::string& backup_name);
   void create_stanza(const BackupTarget& target);
+  void fail_pending_backups(const BackupTarget& target, const std::string& reason);
   void take_backup(const BackupTarget& target, const std::string& name);
   void verify(const BackupTarget& target, const std::string& name);
   void expire_deleted(const BackupTarget& target);
@@ -77,6 +82,8 @@ class BackupRunner {
   std::set<std::string> stanzas_ready_;  // "<ns>/<cluster>" (worker thread writes, after the job; read when idle)
   std::map<std::string, std::chrono::steady_clock::time_point> retry_stanza_at_;
   bool interrupted_checked_ = false;
+  std::map<std::string, std::string> stanza_errors_;  // "<ns>/<cluster>": why stanza-create failed last
+  std::mutex stanza_errors_mutex_;                    // the worker thread writes, the agent loop reads
 };
 
 }  // namespace pgstack::agent

@@ -1,5 +1,7 @@
 #include "agent/instance_plan.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -263,6 +265,19 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
   plan.patroni_environment[std::string(kAppDatabaseVariable)] = secrets.application_database;
   plan.pgbouncer_environment = base;
   return plan;
+}
+
+std::optional<model::Json> repository_disk(const BackupPlan& plan) {
+  if (plan.filesystem_repository.empty()) return std::nullopt;
+  std::error_code error;
+  std::filesystem::path path = plan.filesystem_repository;
+  while (!path.empty() && !std::filesystem::exists(path, error) && path != path.root_path()) path = path.parent_path();
+  struct statvfs disk {};
+  if (path.empty() || ::statvfs(path.c_str(), &disk) != 0) return std::nullopt;
+  const auto unit = static_cast<std::uint64_t>(disk.f_frsize);
+  return model::Json{{"path", plan.filesystem_repository.string()},
+                     {"freeBytes", static_cast<std::uint64_t>(disk.f_bavail) * unit},
+                     {"totalBytes", static_cast<std::uint64_t>(disk.f_blocks) * unit}};
 }
 
 }  // namespace pgstack::agent

@@ -64,6 +64,10 @@ struct BackupPlan {
   std::filesystem::path filesystem_repository;  // posix repositories: the directory to create
 };
 
+// The disk under a posix repository (its nearest existing directory): {"path", "freeBytes",
+// "totalBytes"}, so that a filling repository shows before it is full. Nothing for object stores.
+std::optional<model::Json> repository_disk(const BackupPlan& plan);
+
 struct InstancePlan {
   config::InstanceLayout layout;
   model::Cluster cluster;  // credentials' usernames taken from the secrets

@@ -105,11 +105,14 @@ Json archiving_section(const Json& archiver) {
   const std::pair<const char*, const char*> fields[] = {{"last_archived_wal", "lastArchivedWal"},
                                                         {"last_archived_time", "lastArchivedTime"},
                                                         {"last_failed_wal", "lastFailedWal"},
-                                                        {"last_failed_time", "lastFailedTime"}};
+                                                        {"last_failed_time", "lastFailedTime"},
+                                                        {"last_failed_message", "lastFailureMessage"}};
   for (const auto& [from, to] : fields) {
     const std::string value = string_field(archiver, from);
     if (!value.empty()) section[to] = value;
   }
+  if (archiver.contains("repository_disk") && archiver["repository_disk"].is_object())
+    section["repositoryDisk"] = archiver["repository_disk"];
   // The times are UTC in the same format (the query sets TimeZone), so they compare as strings.
   const std::string failed = string_field(archiver, "last_failed_time");
   const std::string archived = string_field(archiver, "last_archived_time");
@@ -178,6 +181,7 @@ model::Json instance_report(const ReportInput& input) {
   if (!reason.empty()) report["reason"] = reason;
   if (input.patroni && input.patroni->is_object() && !input.condition) report["patroni"] = patroni_section(input);
   if (input.archiver && input.archiver->is_object()) report["archiving"] = archiving_section(*input.archiver);
+  if (!input.backup_problem.empty()) report["backupProblem"] = input.backup_problem;
   report["pgbouncer"] = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
   report["ports"] = Json{{"postgres", input.ports.postgres}, {"pgbouncer", input.ports.pgbouncer},
                          {"patroni", input.ports.patroni}};

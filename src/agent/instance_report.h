@@ -30,6 +30,7 @@ struct ReportInput {
   std::optional<model::Json> patroni;  // GET /patroni of this member
   std::optional<model::Json> cluster;  // GET /cluster of this member: roles and lag of every member
   std::optional<model::Json> leader;   // GET /patroni of the leader: which replicas stream from it
+  std::string backup_problem;           // why pgBackRest cannot be used for this instance (empty: it can)
   std::optional<model::Json> archiver;  // pg_stat_archiver of a primary that archives WAL (row_to_json)
   std::chrono::system_clock::time_point now;
 };

@@ -438,6 +438,7 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   input.condition = condition_;
   input.ports = ports_;
   if (plan_) input.pooling = plan_->pooling;
+  if (plan_) input.backup_problem = plan_->backup_problem;
   if (patroni_) input.patroni_process = patroni_->status();
   if (pgbouncer_) input.pgbouncer_process = pgbouncer_->status();
   if (!plan_ || !patroni_ || patroni_->status().state != ProcessState::kRunning) return input;
@@ -488,6 +489,19 @@ std::optional<model::Json> InstanceSupervisor::observe_archiver() const {
     archiver_ = model::Json::parse(answer->standard_output);
   } catch (const std::exception&) {
     return archiver_;
+  }
+  if (auto disk = repository_disk(*plan_->backup)) (*archiver_)["repository_disk"] = *disk;
+  // Asynchronous archive-push leaves why a segment failed in its spool (<wal>.error: code, message).
+  const auto failed_wal = archiver_->find("last_failed_wal");
+  if (failed_wal != archiver_->end() && failed_wal->is_string()) {
+    const fs::path error_file = fs::path(server.work_dir) / "spool" / "archive" / server.stanza / "out" /
+                                (failed_wal->get<std::string>() + ".error");
+    if (auto text = read_file(error_file); text.ok()) {
+      std::string message = text.value();
+      for (char& c : message) c = c == '\n' ? ' ' : c;
+      while (!message.empty() && message.back() == ' ') message.pop_back();
+      (*archiver_)["last_failed_message"] = message.substr(0, 1000);
+    }
   }
   return archiver_;
 }

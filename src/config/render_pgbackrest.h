@@ -4,6 +4,7 @@
 // go into pgbackrest.conf only (pgBackRest refuses its S3 keys on the command line; the file is 0600).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,6 +53,10 @@ Result<BackupRepository> backup_repository_at(const model::ObjectStorage& storag
 
 // --repo1-* options (without credentials): the same whether in the file or on a command line.
 std::vector<std::pair<std::string, std::string>> repository_options(const BackupRepository& repository);
+
+// Below this much free space a posix repository counts as full: a backup is not attempted and the
+// status says so first (pgBackRest's own message names only the file it could not write).
+inline constexpr std::uint64_t kRepositoryNearlyFullBytes = 1024 * 1024;
 
 // The stanza of a cluster: "<ns>-<cluster>".
 std::string stanza_name(const std::string& namespace_name, const std::string& cluster);

@@ -354,10 +354,16 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
       if (report.ok() && report->has_value()) {
         const Json parsed = Json::parse((*report)->value, nullptr, false);
         if (parsed.is_object() && parsed.contains("archiving")) inputs.archiving = parsed["archiving"];
+        if (parsed.is_object()) {
+          inputs.backup_problem = parsed.contains("backupProblem") && parsed["backupProblem"].is_string()
+                                      ? parsed["backupProblem"].get<std::string>()
+                                      : std::string();
+        }
       }
     }
   }
   inputs.backups = cluster_backups;
+  inputs.backups_configured = cluster.backup.has_value();
   inputs.previous_conditions = previous_conditions;
   Json status = build_cluster_status(inputs);
   if (previous.ok() && previous->has_value()) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/network.h"
+#include "config/render_pgbackrest.h"
 
 namespace pgstack::controller {
 namespace {
@@ -99,11 +100,20 @@ Json archiving_condition(const Json& archiving, const Json& previous_conditions,
   const std::string last_wal = string_at(archiving, "lastArchivedWal");
   const std::string last_time = string_at(archiving, "lastArchivedTime");
   if (failing) {
+    std::string why = string_at(archiving, "lastFailureMessage");
+    // pgBackRest names the file it could not write, not why: a full repository disk is said first.
+    const Json disk = archiving.value("repositoryDisk", Json::object());
+    if (disk.is_object() && disk.contains("freeBytes") &&
+        disk.value("freeBytes", std::uint64_t{0}) < config::kRepositoryNearlyFullBytes) {
+      why = fmt::format("the backup repository's disk is full ({} bytes free of {} at {}){}",
+                        disk.value("freeBytes", std::uint64_t{0}), disk.value("totalBytes", std::uint64_t{0}),
+                        string_at(disk, "path"), why.empty() ? std::string() : "; " + why);
+    }
     return condition(previous_conditions, "WalArchiving", false, "ArchiveCommandFailing",
-                     fmt::format("archiving {} failed at {} ({} failures so far; the primary keeps the WAL until it "
-                                 "is archived: see pgbackrest's log under the instance's backup directory)",
+                     fmt::format("archiving {} failed at {}{} ({} failures so far; the primary keeps the WAL until it "
+                                 "is archived)",
                                  string_at(archiving, "lastFailedWal"), string_at(archiving, "lastFailedTime"),
-                                 archiving.value("failedCount", 0)),
+                                 why.empty() ? std::string() : ": " + why, archiving.value("failedCount", 0)),
                      now);
   }
   return condition(previous_conditions, "WalArchiving", true, "Archiving",
@@ -258,6 +268,14 @@ Json build_cluster_status(const StatusInputs& inputs) {
   if (Json verified = backups_verified_condition(inputs.backups, inputs.previous_conditions, inputs.now);
       !verified.is_null())
     conditions.push_back(std::move(verified));
+  if (inputs.backups_configured && inputs.backup_problem) {
+    const bool usable = inputs.backup_problem->empty();
+    conditions.push_back(condition(inputs.previous_conditions, "BackupStorageUsable", usable,
+                                   usable ? "Configured" : "BackupConfigurationProblem",
+                                   usable ? std::string("pgBackRest is configured for the backup storage")
+                                          : *inputs.backup_problem,
+                                   inputs.now));
+  }
   if (inputs.archiving && inputs.archiving->is_object()) {
     conditions.push_back(archiving_condition(*inputs.archiving, inputs.previous_conditions, inputs.now));
     status["archiving"] = *inputs.archiving;

@@ -51,6 +51,9 @@ struct StatusInputs {
   std::vector<BackupObservation> backups;  // every SGBackup whose spec.sgCluster is this cluster
   // The primary's WAL archiving (the "archiving" section of its agent's report), when it archives.
   std::optional<model::Json> archiving;
+  bool backups_configured = false;  // spec.configurations.backups has an entry
+  // From the primary's report: why its backups cannot run (empty: they can; nothing: no report yet).
+  std::optional<std::string> backup_problem;
   model::Json previous_conditions = model::Json::array();
   std::string now;  // ISO-8601 UTC
 };

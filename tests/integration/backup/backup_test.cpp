@@ -78,6 +78,13 @@ bool ready(const std::string& cluster, std::size_t members) {
 
 json backup_status(const std::string& name) { return get("sgbackups/" + name).value("status", json::object()); }
 
+json condition_of(const std::string& cluster, const std::string& type) {
+  for (const auto& condition : status_of(cluster).value("conditions", json::array())) {
+    if (condition.value("type", "") == type) return condition;
+  }
+  return json::object();
+}
+
 // The superuser, through the primary's own Postgres port (pg_switch_wal needs it).
 Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) {
   const json status = status_of(cluster);
@@ -249,6 +256,21 @@ TEST(Backups, FirstBackupIsTakenFromAStandbyAndVerified) {
       << verification.dump(2);
   EXPECT_EQ(verification.value("phase", ""), "Passed") << verification.dump(2);
   EXPECT_GT(verification.value("timeToUsableSeconds", 0.0), 0.0);
+  EXPECT_GT(status.value("/repositoryDisk/freeBytes"_json_pointer, 0ULL), 0ULL) << status.dump(2);
+
+  // The primary's pg_stat_archiver reaches the cluster status: the backup's WAL was archived.
+  json archiving;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        archiving = status_of("shop").value("archiving", json::object());
+        return !archiving.value("lastArchivedWal", "").empty() &&
+               condition_of("shop", "WalArchiving").value("status", "") == "True";
+      },
+      60s))
+      << status_of("shop").dump(2);
+  EXPECT_GT(archiving.value("archivedCount", 0), 0);
+  EXPECT_EQ(archiving.value("failing", true), false);
+  EXPECT_EQ(condition_of("shop", "BackupStorageUsable").value("status", ""), "True") << status_of("shop").dump(2);
 }
 
 TEST(Backups, PointInTimeRestoreHasExactlyTheRowsCommittedBeforeTheTarget) {
@@ -437,6 +459,88 @@ TEST(Backups, UnreachableStorageFailsTheBackupAndLeavesTheClusterAlone) {
   std::filesystem::rename(moved, repository);
 }
 
+// A repository on a 3 MiB tmpfs: the first backup (about 6 MiB stored) cannot fit.
+TEST(Backups, AFullRepositoryDiskFailsTheBackupAndArchivingSaysSo) {
+  char pattern[] = "/tmp/pgstack-full-disk-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::string mount_point = pattern;
+  auto mounted = run_command({"mount", "-t", "tmpfs", "-o", "size=3m,mode=0755", "tmpfs", mount_point});
+  ASSERT_TRUE(mounted.ok() && mounted->exit_code == 0)
+      << "this test needs root to mount a small tmpfs: " << (mounted.ok() ? mounted->standard_error : "");
+  struct Unmount {
+    std::string path;
+    ~Unmount() {
+      (void)run_command({"umount", "-l", path});
+      std::error_code error;
+      std::filesystem::remove(path, error);
+    }
+  } unmount{mount_point};
+
+  json storage = json::parse(object_storage());
+  storage["metadata"]["name"] = "small-disk";
+  storage["spec"]["filesystem"]["path"] = mount_point;
+  auto created_storage = runtime->api("POST", "sgobjectstorages", storage.dump());
+  ASSERT_TRUE(created_storage.ok() && created_storage->status == 201)
+      << (created_storage.ok() ? created_storage->body : created_storage.error().message);
+  json cluster = json::parse(shop_cluster());
+  cluster["metadata"]["name"] = "crammed";
+  cluster["spec"]["instances"] = 1;
+  cluster["spec"]["configurations"]["backups"][0]["sgObjectStorage"] = "small-disk";
+  auto created = runtime->api("POST", "sgclusters", cluster.dump());
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  ASSERT_TRUE(wait_until([] { return ready("crammed", 1); }, 180s)) << patroni_logs("crammed");
+
+  // The first backup is asked for by the controller, as for any cluster; it runs out of space.
+  std::string name;
+  json failed;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto names = backups_of("crammed");
+        if (names.empty()) return false;
+        name = names.front();
+        failed = backup_status(name);
+        return failed.value("phase", "") == "Failed" || failed.value("phase", "") == "Completed";
+      },
+      240s))
+      << failed.dump(2);
+  EXPECT_EQ(failed.value("phase", ""), "Failed") << failed.dump(2);
+  const std::string message = failed.value("message", "");
+  // pgBackRest fails on whatever it could not write first (a backup file, or the WAL segment the
+  // backup waits for); either way the status starts with the cause.
+  EXPECT_EQ(message.rfind("the backup repository's disk is full (", 0), 0u) << message;
+  EXPECT_EQ(failed.value("/repositoryDisk/totalBytes"_json_pointer, 0ULL), 3ULL * 1024 * 1024) << failed.dump(2);
+  std::cerr << "full repository: " << message << "\n";
+
+  // WAL cannot be archived either: the cluster says so, and keeps serving writes meanwhile.
+  EXPECT_TRUE(superuser_sql("crammed", "CREATE TABLE filler AS SELECT g, repeat('x', 500) AS pad FROM "
+                                       "generate_series(1, 100000) g; SELECT pg_switch_wal()")
+                  .ok());
+  EXPECT_TRUE(wait_until(
+      [] {
+        (void)superuser_sql("crammed", "INSERT INTO filler SELECT g, md5(g::text) FROM generate_series(1, 20000) g; "
+                                       "SELECT pg_switch_wal()");
+        return condition_of("crammed", "WalArchiving").value("status", "") == "False";
+      },
+      120s, 3s))
+      << status_of("crammed").dump(2);
+  const json archiving = condition_of("crammed", "WalArchiving");
+  EXPECT_EQ(archiving.value("reason", ""), "ArchiveCommandFailing") << archiving.dump(2);
+  EXPECT_NE(archiving.value("message", "").find(": the backup repository's disk is full ("), std::string::npos)
+      << archiving.dump(2);
+  std::cerr << "archiving to a full disk: " << archiving.value("message", "") << "\n";
+  EXPECT_TRUE(ready("crammed", 1)) << status_of("crammed").dump(2);
+  EXPECT_TRUE(superuser_sql("crammed", "INSERT INTO filler VALUES (0, 'still writable')").ok());
+
+  auto deleted = runtime->api("DELETE", "sgclusters/crammed");
+  EXPECT_TRUE(deleted.ok() && deleted->status == 200);
+  EXPECT_TRUE(wait_until(
+      [] {
+        auto found = runtime->api("GET", "sgclusters/crammed");
+        return found.ok() && found->status == 404;
+      },
+      60s));
+}
+
 // ---- S3 (s3rver over HTTPS, credentials from a Secret) ----
 
 constexpr const char* kSecretsPath = "/api/v1/namespaces/default/secrets";
@@ -621,6 +725,15 @@ TEST(BackupsS3, AMissingSecretKeyIsNamedAndTheClusterRunsOn) {
   EXPECT_NE(refused->body.find("refers to key \\\"secretKey\\\" of Secret \\\"s3-credentials\\\""), std::string::npos)
       << refused->body;
   std::cerr << "missing secret key: " << refused->body << "\n";
+  // The cluster's status names the problem too (from the primary's report).
+  EXPECT_TRUE(wait_until(
+      [] {
+        const json usable = condition_of("objects", "BackupStorageUsable");
+        return usable.value("status", "") == "False" &&
+               usable.value("message", "").find("secretKey") != std::string::npos;
+      },
+      30s))
+      << status_of("objects").dump(2);
   EXPECT_TRUE(ready("objects", 1)) << status_of("objects").dump(2);
   EXPECT_TRUE(superuser_sql("objects", "CREATE TABLE IF NOT EXISTS t (id int); INSERT INTO t VALUES (1)").ok());
   replace_s3_storage(s3_object_storage(s3->bucket()), "repo1-s3-key=");

@@ -69,6 +69,11 @@ TEST(InstanceReport, ArchivingFromPgStatArchiver) {
     "last_failed_wal": "000000010000000000000008", "last_failed_time": "2026-11-24T01:29:50.000200Z"})");
   EXPECT_EQ(instance_report(input)["archiving"]["failing"], true);
 
+  input.backup_problem = "SGObjectStorage s3: Secret creds has no key accessKeyId";
+  EXPECT_EQ(instance_report(input)["backupProblem"], input.backup_problem);
+  input.backup_problem.clear();
+  EXPECT_FALSE(instance_report(input).contains("backupProblem"));
+
   // A fresh primary: nothing archived, nothing failed (pg_stat_archiver's nulls).
   input.archiver = Json::parse(R"({"archived_count": 0, "last_archived_wal": null, "last_archived_time": null,
     "failed_count": 0, "last_failed_wal": null, "last_failed_time": null})");

@@ -140,6 +140,37 @@ TEST(ClusterStatus, WalArchivingFromThePrimarysReport) {
   EXPECT_NE((*archiving)["message"].get<std::string>().find("archiving 000000010000000000000008 failed at "
                                                             "2026-11-24T01:31:00.000000Z (3 failures so far"),
             std::string::npos);
+
+  // A full repository disk is named before pgBackRest's message (which names only a file).
+  (*inputs.archiving)["lastFailureMessage"] = "104 raised from local-1 protocol: unable to write 'x.tmp'";
+  (*inputs.archiving)["repositoryDisk"] = {{"path", "/backups/default/demo"}, {"freeBytes", 4096}, {"totalBytes", 3145728}};
+  status = build_cluster_status(inputs);
+  archiving = find_condition(status, "WalArchiving");
+  ASSERT_NE(archiving, nullptr);
+  EXPECT_EQ((*archiving)["message"],
+            "archiving 000000010000000000000008 failed at 2026-11-24T01:31:00.000000Z: the backup repository's disk "
+            "is full (4096 bytes free of 3145728 at /backups/default/demo); 104 raised from local-1 protocol: unable "
+            "to write 'x.tmp' (3 failures so far; the primary keeps the WAL until it is archived)");
+}
+
+TEST(ClusterStatus, BackupStorageUsableFromThePrimarysReport) {
+  StatusInputs inputs = three_members();
+  inputs.backups_configured = true;
+  EXPECT_EQ(find_condition(build_cluster_status(inputs), "BackupStorageUsable"), nullptr);  // no report yet
+  inputs.backup_problem = "";
+  const Json fine = build_cluster_status(inputs);
+  const Json* usable = find_condition(fine, "BackupStorageUsable");
+  ASSERT_NE(usable, nullptr);
+  EXPECT_EQ((*usable)["status"], "True");
+  inputs.backup_problem = "SGObjectStorage s3-backups: Secret aws-creds has no key secretAccessKey";
+  const Json status = build_cluster_status(inputs);
+  usable = find_condition(status, "BackupStorageUsable");
+  ASSERT_NE(usable, nullptr);
+  EXPECT_EQ((*usable)["status"], "False");
+  EXPECT_EQ((*usable)["reason"], "BackupConfigurationProblem");
+  EXPECT_EQ((*usable)["message"], *inputs.backup_problem);
+  inputs.backups_configured = false;
+  EXPECT_EQ(find_condition(build_cluster_status(inputs), "BackupStorageUsable"), nullptr);
 }
 
 TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
