@@ -158,6 +158,8 @@ Result<bool> InstanceSupervisor::prepare_directories(const InstancePlan& plan) {
   const auto& layout = plan.layout;
   // The agent's own directories up to the instance; others (the OS user) must be able to traverse them.
   if (auto made = make_traversable_directories(plan.instance_dir.parent_path()); !made) return made;
+  if (auto usable = check_traversable_by(plan.instance_dir.parent_path(), uid_, gid_, settings_.os_user); !usable)
+    return usable;
   if (auto made = ensure_directory(plan.instance_dir, 0750, uid_, gid_); !made) return made;
   if (auto made = ensure_directory(layout.data_dir, 0700, uid_, gid_); !made) return made;
   if (auto made = ensure_directory(layout.config_dir, 0750, uid_, gid_); !made) return made;

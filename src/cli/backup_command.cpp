@@ -73,15 +73,23 @@ Result<Json> wait_for_backup(const ApiClient& client, const Options& options, co
 }
 
 int take_backup(const ApiClient& client, const Options& options) {
-  const std::string name = backup_name_at(options.cluster, std::chrono::system_clock::now());
+  const std::string base_name = backup_name_at(options.cluster, std::chrono::system_clock::now());
   Json spec = {{"sgCluster", options.cluster}};
   if (!options.type.empty()) spec["type"] = options.type;
-  const Json document = {{"apiVersion", "stackgres.io/v1"},
-                         {"kind", "SGBackup"},
-                         {"metadata", {{"name", name}, {"namespace", options.namespace_name}}},
-                         {"spec", spec}};
-  if (auto created = client.create(*model::find_kind("SGBackup"), options.namespace_name, document); !created)
-    return report_error("backup", created.error());
+  Json document = {{"apiVersion", "stackgres.io/v1"},
+                   {"kind", "SGBackup"},
+                   {"metadata", {{"name", base_name}, {"namespace", options.namespace_name}}},
+                   {"spec", spec}};
+  // Names are per second, like the controller's scheduled ones: a backup asked for in the same second
+  // as another (the first one after creation, say) takes the next free suffix.
+  std::string name = base_name;
+  for (int attempt = 2;; ++attempt) {
+    auto created = client.create(*model::find_kind("SGBackup"), options.namespace_name, document);
+    if (created) break;
+    if (created.error().code != ErrorCode::kAlreadyExists || attempt > 9) return report_error("backup", created.error());
+    name = fmt::format("{}-{}", base_name, attempt);
+    document["metadata"]["name"] = name;
+  }
   std::cout << name << "\n" << std::flush;
   if (!options.wait) return 0;
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <thread>
 #include <unistd.h>
 
@@ -458,6 +459,17 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
             make_error(ErrorCode::kUnavailable, fmt::format("cannot create {}: {}", dir.string(), error.message())));
     }
     std::filesystem::permissions(stack.etcd_dir(), std::filesystem::perms::owner_all, error);  // etcd wants 0700
+    if (::geteuid() == 0) {
+      // As root the instances run as postgres, which must reach them: a state dir made by `mktemp -d` is
+      // 0700, and the agent makes its own directories traversable but not the ones above them.
+      std::filesystem::permissions(stack.state_dir, std::filesystem::perms::others_exec,
+                                   std::filesystem::perm_options::add, error);
+      if (const passwd* postgres = ::getpwnam("postgres")) {
+        if (auto usable = check_traversable_by(stack.state_dir, postgres->pw_uid, postgres->pw_gid, "postgres");
+            !usable)
+          return fail(usable.error());
+      }
+    }
     auto settings = settings_for(stack, options->etcd, options->api_address);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)

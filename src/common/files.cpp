@@ -71,4 +71,25 @@ Result<bool> make_traversable_directories(const std::filesystem::path& path) {
   return true;
 }
 
+Result<bool> check_traversable_by(const std::filesystem::path& path, uid_t uid, gid_t gid, std::string_view user) {
+  if (uid == 0) return true;
+  std::filesystem::path current;
+  for (const auto& part : std::filesystem::absolute(path)) {
+    current /= part;
+    struct stat info {};
+    if (::stat(current.c_str(), &info) != 0) break;  // what does not exist yet is made traversable
+    if (!S_ISDIR(info.st_mode)) break;
+    const bool can = (info.st_uid == uid && (info.st_mode & S_IXUSR) != 0) ||
+                     (info.st_uid != uid && info.st_gid == gid && (info.st_mode & S_IXGRP) != 0) ||
+                     (info.st_uid != uid && info.st_gid != gid && (info.st_mode & S_IXOTH) != 0);
+    if (!can) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        fmt::format("{} (mode {:04o}, owner uid {}) cannot be entered by the {} user that runs "
+                                    "Postgres, Patroni and PgBouncer: `chmod o+x {}`, or choose another state dir",
+                                    current.string(), info.st_mode & 07777, info.st_uid, user, current.string()));
+    }
+  }
+  return true;
+}
+
 }  // namespace pgstack

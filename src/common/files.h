@@ -1,7 +1,10 @@
 // Reading and writing whole files; secrets are written 0600 and never half-written.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <string_view>
 #include <string>
 
 #include "common/error.h"
@@ -17,5 +20,10 @@ Result<bool> write_file_atomically(const std::filesystem::path& path, const std:
 // Creates what is missing of `path` with mode 0755 whatever the umask, so that a less privileged user
 // can traverse it. Existing directories are left as they are.
 Result<bool> make_traversable_directories(const std::filesystem::path& path);
+
+// Fails, naming the directory, its mode and owner, when a user (uid, gid) cannot traverse every
+// existing directory down to `path`: Postgres runs as another user than pgstack when pgstack is root,
+// and a state dir made by `mktemp -d` (0700) would stop it with a bare "Permission denied".
+Result<bool> check_traversable_by(const std::filesystem::path& path, uid_t uid, gid_t gid, std::string_view user);
 
 }  // namespace pgstack

@@ -55,6 +55,26 @@ TEST(Files, AtomicWriteSetsModeAndReadsBack) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Files, TraversableByAnotherUserOnlyWithExecuteBits) {
+  const auto dir = std::filesystem::temp_directory_path() / ("pgstack-traverse-" + std::to_string(::getpid()));
+  const auto inner = dir / "state" / "agent";
+  std::filesystem::create_directories(inner);
+  constexpr uid_t kOtherUid = 65534;  // nobody: neither the owner nor in the group of what the test makes
+  constexpr gid_t kOtherGid = 65534;
+  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+  auto refused = check_traversable_by(inner, kOtherUid, kOtherGid, "postgres");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message.find(dir.string() + " (mode 0700"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("chmod o+x " + dir.string()), std::string::npos) << refused.error().message;
+  ASSERT_EQ(::chmod(dir.c_str(), 0711), 0);
+  EXPECT_TRUE(check_traversable_by(inner, kOtherUid, kOtherGid, "postgres").ok());
+  // What does not exist yet is made traversable by whoever creates it: not a reason to refuse.
+  EXPECT_TRUE(check_traversable_by(inner / "instances" / "x", kOtherUid, kOtherGid, "postgres").ok());
+  EXPECT_TRUE(check_traversable_by(inner, 0, 0, "root").ok());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Process, CapturesOutputExitCodeAndInput) {
   const auto result = run_command({"sh", "-c", "cat; echo out; echo err >&2; exit 3"}, {.standard_input = "in\n"});
   ASSERT_TRUE(result.ok());
