@@ -228,7 +228,13 @@ Result<std::set<InstanceFile>> InstanceSupervisor::write_files(const InstancePla
   std::set<InstanceFile> changed;
   for (const auto& [which, file] : plan.files) {
     auto current = read_file(file.path);
-    if (current && current.value() == file.content) continue;
+    if (current && current.value() == file.content) {
+      // Same content, older mode (pgbackrest.conf was 0644 before it could hold S3 keys): tighten it.
+      std::error_code error;
+      const auto mode = fs::status(file.path, error).permissions() & fs::perms::mask;
+      if (!error && mode != file.permissions) fs::permissions(file.path, file.permissions, error);
+      continue;
+    }
     if (auto written = write_file_atomically(file.path, file.content, file.permissions); !written) return written.error();
     if (auto given = give_to(file.path, uid_, gid_); !given) return given.error();
     spdlog::info("{}: wrote {}", instance_key_, file.path.string());
