@@ -437,7 +437,16 @@ Result<Json> ApiClient::get_secret(std::string_view namespace_name, std::string_
 }
 
 Result<Json> ApiClient::create_secret(std::string_view namespace_name, const Json& document) const {
-  return call("POST", secrets_path(namespace_name), document.dump(), kDefaultTimeout);
+  auto result = call("POST", secrets_path(namespace_name), document.dump(), kDefaultTimeout);
+  // POST answers 409 only when the name is taken (as for resources above).
+  if (!result && result.error().code == ErrorCode::kConflict)
+    return make_error(ErrorCode::kAlreadyExists, result.error().message);
+  return result;
+}
+
+Result<Json> ApiClient::replace_secret(std::string_view namespace_name, std::string_view name,
+                                       const Json& document) const {
+  return call("PUT", secrets_path(namespace_name, name), document.dump(), kDefaultTimeout);
 }
 
 Result<bool> ApiClient::remove_secret(std::string_view namespace_name, std::string_view name) const {

@@ -131,6 +131,8 @@ class ApiClient {
   Result<model::Json> get_secret(std::string_view namespace_name, std::string_view name) const;
   Result<model::Json> create_secret(std::string_view namespace_name, const model::Json& document) const;
   Result<bool> remove_secret(std::string_view namespace_name, std::string_view name) const;
+  Result<model::Json> replace_secret(std::string_view namespace_name, std::string_view name,
+                                     const model::Json& document) const;
 
  private:
   Result<model::Json> call(std::string_view method, const std::string& path, const std::string& body,

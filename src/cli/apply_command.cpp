@@ -73,6 +73,27 @@ void add_apply_command(CLI::App& app, ExitStatus& status) {
     }
     const ApiClient client(api_url_for(*command));
     status.code = 0;
+    // Secrets first: the resources after them may refer to them. Their values cannot be compared
+    // without revealing them, so an existing Secret is replaced ("configured").
+    for (const auto& document : input.secrets) {
+      const std::string ns = document.namespace_name();
+      auto created = client.create_secret(ns, document.body);
+      if (!created && created.error().code == ErrorCode::kAlreadyExists) {
+        auto replaced = client.replace_secret(ns, document.name(), document.body);
+        if (replaced) {
+          std::cout << fmt::format("secret/{} configured\n", document.name());
+          continue;
+        }
+        created = replaced.error();
+      }
+      if (!created) {
+        status.code = report_error("apply", Error{created.error().code, fmt::format("{}: Secret/{}: {}", document.source,
+                                                                                    document.name(),
+                                                                                    created.error().message)});
+        continue;
+      }
+      std::cout << fmt::format("secret/{} created\n", document.name());
+    }
     for (const auto& document : input.validation.documents) {
       const model::KindInfo* kind = model::find_kind(document.kind());
       if (kind == nullptr) continue;  // validation rejects unknown kinds

@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "host/host_context.h"
 #include "model/codec.h"
+#include "model/user_secret.h"
 
 namespace pgstack::cli {
 
@@ -31,10 +32,25 @@ ManifestInput read_manifests(const std::vector<std::string>& files) {
     load_diagnostics.append(loaded.diagnostics);
     for (auto& document : loaded.documents) documents.push_back(std::move(document));
   }
+  // Secrets are checked by the same rules the API applies, and never echoed (their errors name fields only).
+  model::Diagnostics secret_diagnostics;
+  std::vector<model::Document> resources;
+  for (auto& document : documents) {
+    if (!(document.body.is_object() && document.body.value("kind", model::Json()) == model::Json("Secret"))) {
+      resources.push_back(std::move(document));
+      continue;
+    }
+    if (auto checked = model::secret_from_manifest(document.body, document.namespace_name()); !checked) {
+      secret_diagnostics.add({model::Severity::kError, document.source, document.label(), "", checked.error().message});
+      continue;
+    }
+    input.secrets.push_back(std::move(document));
+  }
   host::HostValidationContext host_context;
-  input.validation = model::validate_documents(documents, host_context.context());
+  input.validation = model::validate_documents(resources, host_context.context());
   // Loader findings first: a syntax error explains why later documents are missing.
   model::Diagnostics all = load_diagnostics;
+  all.append(secret_diagnostics);
   all.append(input.validation.diagnostics);
   if (!host_context.catalogue_problem().empty())
     all.add({model::Severity::kDeferred, "", "", "",

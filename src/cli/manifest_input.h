@@ -10,6 +10,9 @@ namespace pgstack::cli {
 
 struct ManifestInput {
   model::ValidationResult validation;  // documents with defaults, and every finding
+  // Kubernetes v1 Secrets among the documents (an SGObjectStorage's credentials), checked locally and
+  // kept apart: they are not stackgres.io resources and go to the secrets API.
+  std::vector<model::Document> secrets;
 };
 
 // Reads each file ("-" is standard input), parses and validates all documents together, so that

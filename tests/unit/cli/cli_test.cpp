@@ -34,6 +34,20 @@ TEST(CliValidate, RejectsWithFieldPathsAndExitOne) {
   EXPECT_TRUE(out.standard_output.empty());
 }
 
+TEST(CliValidate, SecretsAreCheckedButNeverEchoed) {
+  const auto good = pgstack_cli({"validate", "-f", "examples/s3-backups.yaml", "-o", "yaml"});
+  EXPECT_EQ(good.exit_code, 0) << good.standard_error;
+  EXPECT_NE(good.standard_output.find("kind: SGObjectStorage"), std::string::npos);
+  EXPECT_EQ(good.standard_output.find("REPLACE-WITH-SECRET-ACCESS-KEY"), std::string::npos) << good.standard_output;
+
+  const auto bad = pgstack_cli({"validate", "-f", "-"},
+                               "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\ndata: {key: 'hunter2!'}\n");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.standard_error.find("<stdin>: Secret/creds: Secret data.key: expected base64"), std::string::npos)
+      << bad.standard_error;
+  EXPECT_EQ(bad.standard_error.find("hunter2"), std::string::npos) << bad.standard_error;
+}
+
 TEST(CliValidate, ChecksParameterValuesAgainstTheInstalledCatalogue) {
   const std::string manifest = R"(
 apiVersion: stackgres.io/v1
