@@ -47,12 +47,9 @@ std::string failure_text(const CommandOutput& output) {
 // only the WAL segment that could not be archived (into the same full disk) in time.
 std::string explain_full_repository(const std::string& message, const std::optional<Json>& disk) {
   const bool no_space = message.find("No space left on device") != std::string::npos;
-  const bool nearly_full = disk && disk->value("freeBytes", std::uint64_t{0}) < config::kRepositoryNearlyFullBytes;
-  if (!no_space && !nearly_full) return message;
+  if (!no_space && !(disk && config::repository_nearly_full(*disk))) return message;
   if (!disk) return "the backup repository is full: " + message;
-  return fmt::format("the backup repository's disk is full ({} bytes free of {} at {}): {}",
-                     disk->value("freeBytes", std::uint64_t{0}), disk->value("totalBytes", std::uint64_t{0}),
-                     disk->value("path", ""), message);
+  return config::repository_full_message(*disk) + ": " + message;
 }
 
 std::string run_failure(const Result<CommandOutput>& result, std::string_view what) {
@@ -247,28 +244,19 @@ void BackupRunner::reconcile(const std::vector<BackupTarget>& targets) {
       job_ = std::async(std::launch::async, [this, target] { create_stanza(target); });
       return;
     }
-    auto backups = store_.list("SGBackup", target.namespace_name);
-    if (!backups) continue;
-    for (const auto& document : *backups) {
-      if (model::backup_from(document).cluster != target.cluster) continue;
-      auto status = store_.get_status("SGBackup", target.namespace_name, document.name());
-      if (!status) continue;
-      const Json current = status->value_or(Json::object());
+    for (const auto& [name, current] : backups_of(target)) {
       const std::string phase = current.value("phase", "Pending");
       if (phase == "Running" && !interrupted_checked_) {
         // Nothing runs in this process yet: a Running status was left by an agent that stopped.
-        Json failed = current;
-        failed["phase"] = "Failed";
-        failed["message"] = "interrupted: the agent stopped while pgBackRest ran; take a new backup";
-        (void)store_.put_status("SGBackup", target.namespace_name, document.name(), failed);
+        mark_failed(target, name, current, "interrupted: the agent stopped while pgBackRest ran; take a new backup");
         continue;
       }
       if (phase == "Pending") {
-        job_ = std::async(std::launch::async, [this, target, name = document.name()] { run_job(target, "backup", name); });
+        job_ = std::async(std::launch::async, [this, target, name = name] { run_job(target, "backup", name); });
         return;
       }
       if (phase == "Completed" && current.value("/verification/phase"_json_pointer, std::string()) == "Pending") {
-        job_ = std::async(std::launch::async, [this, target, name = document.name()] { run_job(target, "verify", name); });
+        job_ = std::async(std::launch::async, [this, target, name = name] { run_job(target, "verify", name); });
         return;
       }
     }
@@ -291,21 +279,30 @@ void BackupRunner::run_job(const BackupTarget& target, const std::string& kind, 
   }
 }
 
-void BackupRunner::fail_pending_backups(const BackupTarget& target, const std::string& reason) {
+std::vector<std::pair<std::string, Json>> BackupRunner::backups_of(const BackupTarget& target) const {
+  std::vector<std::pair<std::string, Json>> out;
   auto backups = store_.list("SGBackup", target.namespace_name);
-  if (!backups) return;
+  if (!backups) return out;
   for (const auto& document : *backups) {
     if (model::backup_from(document).cluster != target.cluster) continue;
     auto status = store_.get_status("SGBackup", target.namespace_name, document.name());
-    if (!status) continue;
-    const Json current = status->value_or(Json::object());
-    if (current.value("phase", "Pending") != "Pending") continue;
-    Json failed = current;
-    failed["phase"] = "Failed";
-    failed["finishedAt"] = now_utc();
-    failed["message"] = reason;
-    (void)store_.put_status("SGBackup", target.namespace_name, document.name(), failed);
-    spdlog::warn("{}/{}: backup {} failed: {}", target.namespace_name, target.cluster, document.name(), reason);
+    if (status) out.emplace_back(document.name(), status->value_or(Json::object()));
+  }
+  return out;
+}
+
+void BackupRunner::mark_failed(const BackupTarget& target, const std::string& name, Json status,
+                               const std::string& message) {
+  status["phase"] = "Failed";
+  status["finishedAt"] = now_utc();
+  status["message"] = message;
+  (void)store_.put_status("SGBackup", target.namespace_name, name, status);
+  spdlog::warn("{}/{}: backup {} failed: {}", target.namespace_name, target.cluster, name, message);
+}
+
+void BackupRunner::fail_pending_backups(const BackupTarget& target, const std::string& reason) {
+  for (const auto& [name, current] : backups_of(target)) {
+    if (current.value("phase", "Pending") == "Pending") mark_failed(target, name, current, reason);
   }
 }
 
@@ -363,16 +360,12 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
 
   const auto fail = [&](const std::string& message) {
     const std::optional<Json> disk = repository_disk(target.primary);
-    status["phase"] = "Failed";
-    status["finishedAt"] = now_utc();
-    status["message"] = explain_full_repository(message, disk);
     if (disk) status["repositoryDisk"] = *disk;
-    (void)store_.put_status("SGBackup", ns, name, status);
-    spdlog::warn("{}/{}: backup {} failed: {}", ns, target.cluster, name, status["message"].get<std::string>());
+    mark_failed(target, name, status, explain_full_repository(message, disk));
   };
   // pgBackRest would only wait for WAL that cannot be archived into the same full disk.
   if (auto disk = repository_disk(target.primary);
-      disk && disk->value("freeBytes", std::uint64_t{0}) < config::kRepositoryNearlyFullBytes)
+      disk && config::repository_nearly_full(*disk))
     return fail("no backup was attempted; free space in the repository or give it a larger disk");
   const CommandOptions options = command_options();
   auto before = repository_backups(instance.config_path, instance.stanza, options);

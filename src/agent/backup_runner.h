@@ -70,6 +70,9 @@ class BackupRunner {
  private:
   void run_job(const BackupTarget& target, const std::string& kind, const std::string& backup_name);
   void create_stanza(const BackupTarget& target);
+  // The cluster's SGBackups with their status (an empty object before one was written).
+  std::vector<std::pair<std::string, model::Json>> backups_of(const BackupTarget& target) const;
+  void mark_failed(const BackupTarget& target, const std::string& name, model::Json status, const std::string& message);
   void fail_pending_backups(const BackupTarget& target, const std::string& reason);
   void take_backup(const BackupTarget& target, const std::string& name);
   void verify(const BackupTarget& target, const std::string& name);

@@ -299,16 +299,6 @@ Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_
   return out;
 }
 
-std::string backup_name_at(std::string_view cluster, std::chrono::system_clock::time_point time) {
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(time);
-  const auto day = std::chrono::floor<std::chrono::days>(seconds);
-  const std::chrono::year_month_day date{day};
-  const std::chrono::hh_mm_ss clock{seconds - day};
-  return fmt::format("{}-{:04}{:02}{:02}{:02}{:02}{:02}", cluster, static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), clock.hours().count(),
-                     clock.minutes().count(), clock.seconds().count());
-}
-
 ApiClient::ApiClient(std::string base_url) : base_url_(std::move(base_url)) {}
 
 Result<Json> ApiClient::call(std::string_view method, const std::string& path, const std::string& body,

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "model/document.h"
 #include "model/kinds.h"
+#include "model/resources.h"
 
 namespace pgstack::cli {
 
@@ -39,9 +40,7 @@ std::string qualified_name(const model::KindInfo& kind, std::string_view name);
 std::string resource_path(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name = {},
                           std::string_view subresource = {});
 
-// "<cluster>-<YYYYMMDDHHMMSS>" (UTC): the name of a backup taken at `time`, as the controller names
-// the scheduled ones.
-std::string backup_name_at(std::string_view cluster, std::chrono::system_clock::time_point time);
+using model::backup_name_at;  // "<cluster>-<YYYYMMDDHHMMSS>", as the controller names scheduled backups
 
 ErrorCode error_code_for_status(int http_status);
 // An error response as the user should read it: the problem+json detail (or title) followed by one

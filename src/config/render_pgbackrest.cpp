@@ -239,4 +239,15 @@ std::vector<std::string> recovery_target_options(const model::RestoreSource& sou
   return out;
 }
 
+bool repository_nearly_full(const model::Json& disk) {
+  return disk.is_object() && disk.contains("freeBytes") &&
+         disk.value("freeBytes", std::uint64_t{0}) < kRepositoryNearlyFullBytes;
+}
+
+std::string repository_full_message(const model::Json& disk) {
+  return fmt::format("the backup repository's disk is full ({} bytes free of {} at {})",
+                     disk.value("freeBytes", std::uint64_t{0}), disk.value("totalBytes", std::uint64_t{0}),
+                     disk.value("path", std::string()));
+}
+
 }  // namespace pgstack::config

@@ -57,6 +57,10 @@ std::vector<std::pair<std::string, std::string>> repository_options(const Backup
 // Below this much free space a posix repository counts as full: a backup is not attempted and the
 // status says so first (pgBackRest's own message names only the file it could not write).
 inline constexpr std::uint64_t kRepositoryNearlyFullBytes = 1024 * 1024;
+// `disk` is a repositoryDisk object as statuses carry it: {"path", "freeBytes", "totalBytes"}.
+bool repository_nearly_full(const model::Json& disk);
+// "the backup repository's disk is full (F bytes free of T at P)".
+std::string repository_full_message(const model::Json& disk);
 
 // The stanza of a cluster: "<ns>-<cluster>".
 std::string stanza_name(const std::string& namespace_name, const std::string& cluster);

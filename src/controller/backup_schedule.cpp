@@ -104,14 +104,6 @@ std::string format_utc_timestamp(UtcSeconds time) {
                      second);
 }
 
-std::string backup_name_at(std::string_view cluster, UtcSeconds time) {
-  const Calendar at = calendar_of(time);
-  const auto second = (time - std::chrono::floor<minutes>(time)).count();
-  return fmt::format("{}-{:04}{:02}{:02}{:02}{:02}{:02}", cluster, static_cast<int>(at.date.year()),
-                     static_cast<unsigned>(at.date.month()), static_cast<unsigned>(at.date.day()), at.hour, at.minute,
-                     second);
-}
-
 Json backup_schedule_state_to_json(const BackupScheduleState& state) {
   return {{"clusterUid", state.cluster_uid},
           {"lastScheduled", state.last_scheduled ? Json(format_utc_timestamp(*state.last_scheduled)) : Json(nullptr)},

@@ -12,6 +12,7 @@
 #include "common/network.h"  // parse_utc_timestamp
 #include "model/cron.h"
 #include "model/document.h"
+#include "model/resources.h"
 
 namespace pgstack::controller {
 
@@ -28,8 +29,7 @@ std::optional<UtcSeconds> last_fire_at_or_before(const model::CronSchedule& sche
 
 // "2026-11-24T01:30:00Z"; parsing accepts fractions and +hh:mm offsets.
 std::string format_utc_timestamp(UtcSeconds time);
-// "<cluster>-<YYYYMMDDHHMMSS>" (UTC): the name of a backup taken for that moment.
-std::string backup_name_at(std::string_view cluster, UtcSeconds time);
+using model::backup_name_at;  // "<cluster>-<YYYYMMDDHHMMSS>" (UTC) for that moment
 
 // What the controller remembers per cluster, across restarts.
 struct BackupScheduleState {

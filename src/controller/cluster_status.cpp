@@ -103,12 +103,8 @@ Json archiving_condition(const Json& archiving, const Json& previous_conditions,
     std::string why = string_at(archiving, "lastFailureMessage");
     // pgBackRest names the file it could not write, not why: a full repository disk is said first.
     const Json disk = archiving.value("repositoryDisk", Json::object());
-    if (disk.is_object() && disk.contains("freeBytes") &&
-        disk.value("freeBytes", std::uint64_t{0}) < config::kRepositoryNearlyFullBytes) {
-      why = fmt::format("the backup repository's disk is full ({} bytes free of {} at {}){}",
-                        disk.value("freeBytes", std::uint64_t{0}), disk.value("totalBytes", std::uint64_t{0}),
-                        string_at(disk, "path"), why.empty() ? std::string() : "; " + why);
-    }
+    if (config::repository_nearly_full(disk))
+      why = config::repository_full_message(disk) + (why.empty() ? std::string() : "; " + why);
     return condition(previous_conditions, "WalArchiving", false, "ArchiveCommandFailing",
                      fmt::format("archiving {} failed at {}{} ({} failures so far; the primary keeps the WAL until it "
                                  "is archived)",

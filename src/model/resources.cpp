@@ -1,5 +1,7 @@
 #include "model/resources.h"
 
+#include <cstdio>
+
 #include "common/strings.h"
 #include "model/quantity.h"
 
@@ -208,6 +210,19 @@ Backup backup_from(const Document& document) {
   backup.type = string_at(spec, "/type");
   if (const Json& managed = at(spec, "/managedLifecycle"); managed.is_boolean()) backup.managed_lifecycle = managed.get<bool>();
   return backup;
+}
+
+std::string backup_name_at(std::string_view cluster, std::chrono::system_clock::time_point time) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(time);
+  const auto day = std::chrono::floor<std::chrono::days>(seconds);
+  const std::chrono::year_month_day date{day};
+  const std::chrono::hh_mm_ss clock{seconds - day};
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "%04d%02u%02u%02ld%02ld%02ld", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<long>(clock.hours().count()), static_cast<long>(clock.minutes().count()),
+                static_cast<long>(clock.seconds().count()));
+  return std::string(cluster) + "-" + stamp;
 }
 
 }  // namespace pgstack::model

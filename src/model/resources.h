@@ -2,9 +2,11 @@
 // Built from documents that passed validation (defaults filled in), so they do not re-check input.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -123,5 +125,9 @@ struct Backup {
   bool managed_lifecycle = false;
 };
 Backup backup_from(const Document& document);
+
+// "<cluster>-<YYYYMMDDHHMMSS>" (UTC, whole seconds): the name of a backup pgstack creates for that
+// moment, whether the controller's schedule or `pgstack backup` asks for it.
+std::string backup_name_at(std::string_view cluster, std::chrono::system_clock::time_point time);
 
 }  // namespace pgstack::model

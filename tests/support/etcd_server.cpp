@@ -20,6 +20,7 @@
 
 #include "common/files.h"
 #include "common/http_client.h"
+#include "support/child_process.h"
 
 namespace pgstack::testing {
 namespace {
@@ -59,13 +60,6 @@ class BoundPort {
   int fd_ = -1;
   int port_ = 0;
 };
-
-// waitpid without blocking; true once the process is gone (and reaped).
-bool has_exited(pid_t pid) {
-  int status = 0;
-  const pid_t result = ::waitpid(pid, &status, WNOHANG);
-  return result == pid || (result < 0 && errno == ECHILD);
-}
 
 }  // namespace
 
@@ -117,34 +111,9 @@ Result<bool> EtcdServer::launch() {
       "--log-outputs",
       "stderr",
   };
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-
-  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return make_error(ErrorCode::kUnavailable, fmt::format("{}: {}", log_path, std::strerror(errno)));
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(log_fd);
-    ::close(null_fd);
-    return make_error(ErrorCode::kUnavailable, fmt::format("fork: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec. A test that crashes must not leave etcd behind.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(125);
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  pid_ = pid;
+  auto spawned = spawn_child(argv, log_path);
+  if (!spawned) return spawned.error();
+  pid_ = *spawned;
   return wait_until_healthy();
 }
 
@@ -152,7 +121,7 @@ Result<bool> EtcdServer::wait_until_healthy() {
   const Clock::time_point deadline = Clock::now() + kStartDeadline;
   std::string last_problem = "no answer yet";
   while (Clock::now() < deadline) {
-    if (has_exited(pid_)) {
+    if (child_has_exited(pid_)) {
       pid_ = -1;
       return make_error(ErrorCode::kUnavailable,
                         fmt::format("etcd exited while starting; the end of its log:\n{}", log_tail()));
@@ -168,19 +137,7 @@ Result<bool> EtcdServer::wait_until_healthy() {
 }
 
 Result<bool> EtcdServer::stop() {
-  if (pid_ <= 0) return true;
-  ::kill(pid_, SIGTERM);
-  const Clock::time_point deadline = Clock::now() + kStopGrace;
-  while (!has_exited(pid_)) {
-    if (Clock::now() >= deadline) {
-      ::kill(pid_, SIGKILL);
-      while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-      }
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  pid_ = -1;
+  stop_child(pid_, kStopGrace);
   return true;
 }
 
@@ -189,11 +146,6 @@ Result<bool> EtcdServer::restart() {
   return launch();
 }
 
-std::string EtcdServer::log_tail() const {
-  auto log = read_file(directory_ / "etcd.log");
-  if (!log) return "(no log: " + log.error().message + ")";
-  constexpr std::size_t kTail = 4000;
-  return log->size() <= kTail ? *log : log->substr(log->size() - kTail);
-}
+std::string EtcdServer::log_tail() const { return file_tail(directory_ / "etcd.log"); }
 
 }  // namespace pgstack::testing

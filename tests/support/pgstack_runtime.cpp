@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common/files.h"
+#include "support/child_process.h"
 
 namespace pgstack::testing {
 namespace {
@@ -27,13 +28,6 @@ bool port_is_free(int port) {
   const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   ::close(fd);
   return free;
-}
-
-std::string tail_of(const std::filesystem::path& path, std::size_t bytes = 6000) {
-  auto content = read_file(path);
-  if (!content.ok()) return "(no log)";
-  const std::string& text = content.value();
-  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
 // Every daemon a test may leave behind has a pid file under the state directory: the agent's
@@ -207,8 +201,8 @@ Result<CommandOutput> PgstackRuntime::cli(std::vector<std::string> arguments) co
   return run_command(arguments, {.extra_environment = {{"PGSTACK_API", api_url_}}});
 }
 
-std::string PgstackRuntime::controller_log() const { return tail_of(directory_ / "logs" / "controller.log"); }
-std::string PgstackRuntime::agent_log() const { return tail_of(directory_ / "logs" / "agent.log"); }
+std::string PgstackRuntime::controller_log() const { return file_tail(directory_ / "logs" / "controller.log", 6000); }
+std::string PgstackRuntime::agent_log() const { return file_tail(directory_ / "logs" / "agent.log", 6000); }
 
 std::string PgstackRuntime::patroni_logs(const std::string& cluster, std::size_t bytes_per_member) const {
   std::string logs;
@@ -216,7 +210,7 @@ std::string PgstackRuntime::patroni_logs(const std::string& cluster, std::size_t
   const std::filesystem::path members = agent_state_dir_ / "instances" / "default" / cluster;
   for (const auto& member : std::filesystem::directory_iterator(members, error)) {
     logs += "---- patroni log of " + member.path().filename().string() + " ----\n" +
-            tail_of(member.path() / "log" / "patroni.log", bytes_per_member) + "\n";
+            file_tail(member.path() / "log" / "patroni.log", bytes_per_member) + "\n";
   }
   return logs;
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "common/files.h"
+#include "support/child_process.h"
 #include "common/process.h"
 #include "support/etcd_server.h"
 
@@ -29,13 +30,6 @@ constexpr const char* kS3rverScript = "/opt/pgstack-test-tools/node_modules/s3rv
 constexpr std::chrono::seconds kStartDeadline{20};
 constexpr std::chrono::seconds kStopGrace{10};
 constexpr std::chrono::milliseconds kPollInterval{50};
-
-// waitpid without blocking; true once the process is gone (and reaped).
-bool has_exited(pid_t pid) {
-  int status = 0;
-  const pid_t result = ::waitpid(pid, &status, WNOHANG);
-  return result == pid || (result < 0 && errno == ECHILD);
-}
 
 Result<bool> run_openssl(const std::vector<std::string>& arguments) {
   std::vector<std::string> argv = {"openssl"};
@@ -135,34 +129,9 @@ Result<bool> S3Server::launch() {
       "--configure-bucket",
       bucket_,
   };
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-
-  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return make_error(ErrorCode::kUnavailable, fmt::format("{}: {}", log_path, std::strerror(errno)));
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(log_fd);
-    ::close(null_fd);
-    return make_error(ErrorCode::kUnavailable, fmt::format("fork: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec. A test that crashes must not leave s3rver behind.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(125);
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  pid_ = pid;
+  auto spawned = spawn_child(argv, log_path);
+  if (!spawned) return spawned.error();
+  pid_ = *spawned;
   return wait_until_ready();
 }
 
@@ -182,7 +151,7 @@ Result<bool> S3Server::wait_until_ready() {
   const Clock::time_point deadline = Clock::now() + kStartDeadline;
   std::string last_problem = "no answer yet";
   while (Clock::now() < deadline) {
-    if (has_exited(pid_)) {
+    if (child_has_exited(pid_)) {
       pid_ = -1;
       return make_error(ErrorCode::kUnavailable,
                         fmt::format("s3rver exited while starting; the end of its log:\n{}", log_tail()));
@@ -199,27 +168,10 @@ Result<bool> S3Server::wait_until_ready() {
 }
 
 Result<bool> S3Server::stop() {
-  if (pid_ <= 0) return true;
-  ::kill(pid_, SIGTERM);
-  const Clock::time_point deadline = Clock::now() + kStopGrace;
-  while (!has_exited(pid_)) {
-    if (Clock::now() >= deadline) {
-      ::kill(pid_, SIGKILL);
-      while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-      }
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  pid_ = -1;
+  stop_child(pid_, kStopGrace);
   return true;
 }
 
-std::string S3Server::log_tail() const {
-  auto log = read_file(directory_ / "s3rver.log");
-  if (!log) return "(no log: " + log.error().message + ")";
-  constexpr std::size_t kTail = 4000;
-  return log->size() <= kTail ? *log : log->substr(log->size() - kTail);
-}
+std::string S3Server::log_tail() const { return file_tail(directory_ / "s3rver.log"); }
 
 }  // namespace pgstack::testing
