@@ -114,6 +114,27 @@ std::string bytes_text(const Json* bytes) {
   return format_bytes(bytes->get<double>());
 }
 
+// A repositoryDisk object ({"path", "freeBytes", "totalBytes"}): "1.2GiB free of 20.0GiB at /path".
+std::string repository_disk_text(const Json& disk) {
+  return fmt::format("{} free of {} at {}", bytes_text(at(disk, "freeBytes")), bytes_text(at(disk, "totalBytes")),
+                     text_at(disk, "path"));
+}
+
+// status.archiving of a cluster: what was archived last, and the last failure when it is the newer.
+std::string archiving_text(const Json& archiving) {
+  const std::string last = text_at(archiving, "lastArchivedWal", "");
+  std::string out = last.empty() ? std::string("nothing archived yet")
+                                 : fmt::format("last archived {} at {}", last, text_at(archiving, "lastArchivedTime"));
+  out += fmt::format(" ({} archived, {} failed)", text_at(archiving, "archivedCount", "0"),
+                     text_at(archiving, "failedCount", "0"));
+  const Json* failing = at(archiving, "failing");
+  if (failing != nullptr && failing->is_boolean() && failing->get<bool>()) {
+    out += fmt::format("; FAILING since {}: {}", text_at(archiving, "lastFailedTime"),
+                       text_at(archiving, "lastFailureMessage", "see the primary's Postgres log"));
+  }
+  return out;
+}
+
 std::string describe_header(const model::KindInfo& kind, const Json& document, TimePoint now) {
   std::string out;
   const auto line = [&out](std::string_view label, const std::string& value) {
@@ -420,6 +441,11 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
                                           : fmt::format("{} at {}", last, text_at(*backups, "lastCompletedAt")));
       line("Count", text_at(*backups, "count", "0"));
     }
+    if (const Json* archiving = at(status, "archiving"); archiving != nullptr && archiving->is_object()) {
+      line("WAL Archiving", archiving_text(*archiving));
+      if (const Json* disk = at(*archiving, "repositoryDisk"); disk != nullptr && disk->is_object())
+        line("Repository Disk", repository_disk_text(*disk));
+    }
   }
 
   out += "Conditions:\n";
@@ -503,6 +529,8 @@ std::string describe_backup(const Json& backup, TimePoint now) {
       line("Repository", fmt::format("SGObjectStorage/{}, path {}, stanza {}", text_at(*repository, "objectStorage"),
                                      text_at(*repository, "path"), text_at(*repository, "stanza")));
     }
+    if (const Json* disk = at(*status, "repositoryDisk"); disk != nullptr && disk->is_object())
+      line("Repository Disk", repository_disk_text(*disk));
     optional_line("Message", *status, "message");
   }
 

@@ -214,6 +214,7 @@ Json completed_backup() {
                "lsn": {"start": "0/2000028", "stop": "0/2000138"},
                "wal": {"start": "000000010000000000000002", "stop": "000000010000000000000002"}, "timeline": 1,
                "repository": {"objectStorage": "backups", "path": "/srv/backups/default/demo", "stanza": "default-demo"},
+               "repositoryDisk": {"path": "/srv/backups", "freeBytes": 536870912, "totalBytes": 2147483648},
                "verification": {"phase": "Passed", "requestedAt": "2026-11-24T02:00:00Z",
                                 "startedAt": "2026-11-24T02:00:01Z", "finishedAt": "2026-11-24T02:01:11Z",
                                 "durationSeconds": 70, "timeToUsableSeconds": 42, "message": "3 databases checked"}}
@@ -266,6 +267,29 @@ TEST(DescribeCluster, BackupsWhenConfigured) {
       << text;
 }
 
+TEST(DescribeCluster, WalArchivingAndRepositoryDisk) {
+  Json cluster = demo_cluster();
+  cluster["spec"]["configurations"]["backups"] = Json::parse(R"([{"sgObjectStorage":"backups"}])");
+  cluster["status"]["archiving"] = Json::parse(R"({"archivedCount":12,"lastArchivedWal":"000000010000000000000009",
+      "lastArchivedTime":"2026-11-24T02:00:00Z","failedCount":0,"failing":false,
+      "repositoryDisk":{"path":"/srv/backups","freeBytes":1073741824,"totalBytes":10737418240}})");
+  std::string text = describe_cluster(cluster, TimePoint{});
+  EXPECT_NE(text.find("  WAL Archiving:      last archived 000000010000000000000009 at 2026-11-24T02:00:00Z (12 "
+                      "archived, 0 failed)\n  Repository Disk:    1.0GiB free of 10.0GiB at /srv/backups\n"),
+            std::string::npos)
+      << text;
+
+  cluster["status"]["archiving"]["failing"] = true;
+  cluster["status"]["archiving"]["failedCount"] = 3;
+  cluster["status"]["archiving"]["lastFailedTime"] = "2026-11-24T02:05:00Z";
+  cluster["status"]["archiving"]["lastFailureMessage"] = "FileWriteError: No space left on device";
+  text = describe_cluster(cluster, TimePoint{});
+  EXPECT_NE(text.find("(12 archived, 3 failed); FAILING since 2026-11-24T02:05:00Z: FileWriteError: No space left on "
+                      "device\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(DescribeBackup, StatusAndVerificationFieldByField) {
   const std::string text = describe_backup(completed_backup(), at("2026-11-24T03:00:00Z"));
   for (const char* expected : {
@@ -276,7 +300,8 @@ TEST(DescribeBackup, StatusAndVerificationFieldByField) {
            "  Duration:           102s\n  Size:               1.2GiB (stored 310.0MiB)\n",
            "  LSN:                0/2000028 - 0/2000138\n",
            "  Timeline:           1\n",
-           "  Repository:         SGObjectStorage/backups, path /srv/backups/default/demo, stanza default-demo\n",
+           "  Repository:         SGObjectStorage/backups, path /srv/backups/default/demo, stanza default-demo\n"
+           "  Repository Disk:    512.0MiB free of 2.0GiB at /srv/backups\n",
            "Verification: Passed\n  Requested:          2026-11-24T02:00:00Z\n",
            "  Time to Usable:     42s\n  Message:            3 databases checked\n",
        }) {
