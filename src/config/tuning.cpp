@@ -234,6 +234,9 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   out.add("max_wal_size", format_megabytes(max_wal_size), max_wal_source);
   out.add("checkpoint_timeout", "15min", std::string(kStackGres));
   out.add("checkpoint_completion_target", "0.9", std::string(kStackGres));
+  // Without it a quiet cluster's last writes stay in an unfilled segment that is never archived: a
+  // point-in-time restore cannot reach them, and a lost host loses them (StackGres: 0, disabled).
+  out.add("archive_timeout", "60s", "WAL reaches the backup repository within a minute (StackGres: 0)");
 
   // Replication.
   const std::int64_t senders = std::max<std::int64_t>(20, 2 * input.instances + 4);
