@@ -244,6 +244,12 @@ void BackupRunner::reconcile(const std::vector<BackupTarget>& targets) {
       job_ = std::async(std::launch::async, [this, target] { create_stanza(target); });
       return;
     }
+    if (const auto restoring = restores_to_seal(target); !restoring.empty()) {
+      job_ = std::async(std::launch::async, [this, target, restoring] {
+        for (const auto& cluster : restoring) seal_wal(target, cluster);
+      });
+      return;
+    }
     for (const auto& [name, current] : backups_of(target)) {
       const std::string phase = current.value("phase", "Pending");
       if (phase == "Running" && !interrupted_checked_) {
@@ -304,6 +310,54 @@ void BackupRunner::fail_pending_backups(const BackupTarget& target, const std::s
   for (const auto& [name, current] : backups_of(target)) {
     if (current.value("phase", "Pending") == "Pending") mark_failed(target, name, current, reason);
   }
+}
+
+std::vector<std::string> BackupRunner::restores_to_seal(const BackupTarget& target) {
+  std::vector<std::string> out;
+  auto clusters = store_.list("SGCluster", target.namespace_name);
+  if (!clusters) return out;
+  for (const auto& document : *clusters) {
+    const model::Cluster cluster = model::cluster_from(document);
+    if (!cluster.restore) continue;
+    const std::string key = fmt::format("{}/{}/{}", target.namespace_name, cluster.name,
+                                        document.body.value("/metadata/uid"_json_pointer, std::string()));
+    if (sealed_restores_.count(key) > 0) continue;
+    auto backup = store_.get("SGBackup", target.namespace_name, cluster.restore->backup);
+    if (!backup || model::backup_from(*backup).cluster != target.cluster) continue;
+    // Once the restored cluster has a primary its restore is over; nothing to seal any more.
+    auto status = store_.get_status("SGCluster", target.namespace_name, cluster.name);
+    if (!status) continue;
+    if (const auto& current = status.value(); current && current->is_object()) {
+      const Json primary = current->value("primary", Json());
+      if (primary.is_string() && !primary.get<std::string>().empty()) {
+        sealed_restores_.insert(key);  // not looked up again
+        continue;
+      }
+    }
+    out.push_back(key);
+  }
+  return out;
+}
+
+void BackupRunner::seal_wal(const BackupTarget& target, const std::string& restoring_key) {
+  const std::string restoring_cluster = restoring_key.substr(0, restoring_key.rfind('/'));
+  const auto& server = target.primary.instance;
+  // txid_current() commits a transaction of its own; pg_switch_wal() closes the segment it is in,
+  // and the asynchronous archive-push sends it within a second.
+  auto sealed = run_command({target.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                             server.socket_dir, "-p", std::to_string(server.postgres_port), "-U", server.superuser,
+                             "-d", "postgres", "-c", "SELECT txid_current()", "-c", "SELECT pg_switch_wal()"},
+                            command_options());
+  if (!succeeded(sealed)) {
+    // Retried on the next round; the restore itself retries until the WAL it needs is archived.
+    spdlog::warn("{}/{}: sealing the WAL for the restore of {} failed: {}", target.namespace_name, target.cluster,
+                 restoring_cluster, run_failure(sealed, "psql"));
+    return;
+  }
+  const std::string answer = trim(sealed->standard_output);  // the xid, then the switch's LSN
+  spdlog::info("{}/{}: WAL sealed for the restore of {} (a commit, then a segment switch at {})",
+               target.namespace_name, target.cluster, restoring_cluster, answer.substr(answer.rfind('\n') + 1));
+  sealed_restores_.insert(restoring_key);
 }
 
 void BackupRunner::create_stanza(const BackupTarget& target) {

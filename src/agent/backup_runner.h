@@ -5,6 +5,12 @@
 // One job at a time on a worker thread, so the agent loop never waits for pgBackRest; reconcile()
 // only looks at etcd and starts the next job. Everything a job learns goes to the SGBackup's status
 // (docs/api.md); a job interrupted by an agent restart is reported Failed, never Completed.
+//
+// A new cluster restoring from one of these backups needs the WAL up to its target in the
+// repository, but the newest WAL is still only in the primary's unfilled segment (archive_timeout
+// bounds that to a minute), and a time target also needs a commit after it: recovery otherwise
+// ends before the target and Postgres refuses to start. So the primary's agent "seals" the WAL once
+// per restoring cluster: an empty transaction's commit, then a segment switch, archived at once.
 #pragma once
 
 #include <chrono>
@@ -77,6 +83,10 @@ class BackupRunner {
   void take_backup(const BackupTarget& target, const std::string& name);
   void verify(const BackupTarget& target, const std::string& name);
   void expire_deleted(const BackupTarget& target);
+  // New clusters restoring from this cluster's backups whose WAL has not been sealed for them yet.
+  std::vector<std::string> restores_to_seal(const BackupTarget& target);
+  // `restoring_key` is "<ns>/<cluster>/<uid>", as restores_to_seal lists them.
+  void seal_wal(const BackupTarget& target, const std::string& restoring_key);
   CommandOptions command_options() const;
 
   const AgentSettings settings_;
@@ -87,6 +97,9 @@ class BackupRunner {
   bool interrupted_checked_ = false;
   std::map<std::string, std::string> stanza_errors_;  // "<ns>/<cluster>": why stanza-create failed last
   std::mutex stanza_errors_mutex_;                    // the worker thread writes, the agent loop reads
+  // "<ns>/<cluster>/<uid>" of restoring clusters sealed for, or found restored (the worker thread
+  // and the agent loop write it, never at the same time: the loop waits for the job to end).
+  std::set<std::string> sealed_restores_;
 };
 
 }  // namespace pgstack::agent

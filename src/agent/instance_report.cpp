@@ -162,6 +162,12 @@ model::Json instance_report(const ReportInput& input) {
     reason = fmt::format("Patroni {}; restarting in {} ms (restarts so far: {})",
                          input.patroni_process->last_exit_reason.empty() ? "exited" : input.patroni_process->last_exit_reason,
                          input.patroni_process->backoff.count(), input.patroni_process->restarts);
+    if (!input.restoring_backup.empty()) {
+      reason = fmt::format("the restore of SGBackup {} failed: {}; {}", input.restoring_backup,
+                           input.startup_failure ? "Postgres stopped: " + *input.startup_failure
+                                                 : std::string("see the member's patroni.log"),
+                           reason);
+    }
   } else if (!input.patroni) {
     state = "starting";
     reason = "Patroni's REST API does not answer yet";

@@ -31,6 +31,10 @@ struct ReportInput {
   std::optional<model::Json> cluster;  // GET /cluster of this member: roles and lag of every member
   std::optional<model::Json> leader;   // GET /patroni of the leader: which replicas stream from it
   std::string backup_problem;           // why pgBackRest cannot be used for this instance (empty: it can)
+  // While Patroni restarts a member that bootstraps from a backup: the backup, and why Postgres
+  // stopped (its startup process's last FATAL), e.g. recovery ending before the restore target.
+  std::string restoring_backup;
+  std::optional<std::string> startup_failure;
   std::optional<model::Json> archiver;  // pg_stat_archiver of a primary that archives WAL (row_to_json)
   std::chrono::system_clock::time_point now;
 };

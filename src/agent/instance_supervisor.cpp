@@ -15,6 +15,7 @@
 #include <fstream>
 #include <spdlog/spdlog.h>
 
+#include "agent/postgres_log.h"
 #include "common/files.h"
 #include "common/process.h"
 
@@ -449,6 +450,12 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   if (plan_) input.backup_problem = plan_->backup_problem;
   if (patroni_) input.patroni_process = patroni_->status();
   if (pgbouncer_) input.pgbouncer_process = pgbouncer_->status();
+  if (plan_ && patroni_ && patroni_->status().state == ProcessState::kBackoff && plan_->cluster.restore &&
+      !fs::exists(fs::path(plan_->layout.data_dir) / "PG_VERSION")) {
+    // Patroni gives up on a failed custom bootstrap (and moves the data aside): the reason is in Postgres' log.
+    input.restoring_backup = plan_->cluster.restore->backup;
+    input.startup_failure = last_startup_failure_in(plan_->layout.log_dir);
+  }
   if (!plan_ || !patroni_ || patroni_->status().state != ProcessState::kRunning) return input;
 
   input.patroni = get_json(patroni_url("/patroni"));

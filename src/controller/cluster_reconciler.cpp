@@ -362,6 +362,14 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
       }
     }
   }
+  for (const auto& placement : mine) {
+    if (topology.ok() && topology->members.count(placement.member) > 0 &&
+        topology->members.at(placement.member).state == "running")
+      continue;
+    auto report = etcd.get(fmt::format("{}/instances/{}/{}/{}", prefix, ns, cluster.name, placement.member));
+    if (report.ok() && report->has_value())
+      inputs.member_reports[placement.member] = Json::parse((*report)->value, nullptr, false);
+  }
   inputs.backups = cluster_backups;
   inputs.backups_configured = cluster.backup.has_value();
   inputs.previous_conditions = previous_conditions;

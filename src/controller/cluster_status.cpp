@@ -53,6 +53,14 @@ bool newer(const BackupObservation& a, const BackupObservation& b) {
   return time_a != time_b ? time_a > time_b : a.name > b.name;
 }
 
+
+// What a member's agent says is wrong with it ("" when it says nothing).
+std::string agent_reason(const StatusInputs& inputs, const std::string& member) {
+  const auto report = inputs.member_reports.find(member);
+  if (report == inputs.member_reports.end() || !report->second.is_object()) return {};
+  const Json reason = report->second.value("reason", Json());
+  return reason.is_string() ? reason.get<std::string>() : std::string();
+}
 }  // namespace
 
 Json backups_summary(const std::vector<BackupObservation>& backups) {
@@ -187,9 +195,17 @@ Json build_cluster_status(const StatusInputs& inputs) {
       }
       member["pendingRestart"] = patroni.pending_restart;
       if (patroni.pending_restart) pending_restart.push_back(placement.member);
-      if (patroni.state != "running") troubles.push_back(fmt::format("{} is {}", placement.member, state));
+      if (patroni.state != "running") {
+        const std::string why = agent_reason(inputs, placement.member);
+        troubles.push_back(fmt::format("{} is {}{}", placement.member, state, why.empty() ? "" : ": " + why));
+      }
     } else {
-      troubles.push_back(fmt::format("{} has not started yet", placement.member));
+      if (const std::string why = agent_reason(inputs, placement.member); !why.empty()) {
+        state = inputs.member_reports.at(placement.member).value("state", state);
+        troubles.push_back(fmt::format("{} is {}: {}", placement.member, state, why));
+      } else {
+        troubles.push_back(fmt::format("{} has not started yet", placement.member));
+      }
       member["timeline"] = nullptr;
       member["lagBytes"] = nullptr;
       member["pendingRestart"] = false;

@@ -45,6 +45,8 @@ struct StatusInputs {
   std::optional<std::string> leader;            // Patroni's leader key
   std::map<std::string, PatroniMember> members;  // by member name
   std::map<std::string, StandbyReplication> standbys;  // the primary's pg_stat_replication by member
+  // The agents' reports of members that Patroni does not list or not as running: why (a failed restore).
+  std::map<std::string, model::Json> member_reports;  // by member name
   bool pooling_enabled = true;
   std::optional<ProxyPorts> proxy_ports;  // pgstack-proxy's, on every host that runs a member
   std::string scheduling_problem;

@@ -147,6 +147,23 @@ TEST(InstanceReport, FailedWithAReason) {
   EXPECT_EQ(instance_report(input)["state"], "starting");
 }
 
+TEST(InstanceReport, AFailedRestoreSaysWhichBackupAndWhyPostgresStopped) {
+  ReportInput input = running_input("pitr-0");
+  input.patroni_process->state = ProcessState::kBackoff;
+  input.patroni_process->last_exit_reason = "exited";
+  input.patroni_process->backoff = std::chrono::milliseconds(8000);
+  input.patroni_process->restarts = 2;
+  input.restoring_backup = "demo-20261124110837";
+  input.startup_failure = "recovery ended before configured recovery target was reached";
+  EXPECT_EQ(instance_report(input)["reason"],
+            "the restore of SGBackup demo-20261124110837 failed: Postgres stopped: recovery ended before configured "
+            "recovery target was reached; Patroni exited; restarting in 8000 ms (restarts so far: 2)");
+  input.startup_failure.reset();  // pgbackrest restore itself failed: Patroni's log has its output
+  EXPECT_EQ(instance_report(input)["reason"],
+            "the restore of SGBackup demo-20261124110837 failed: see the member's patroni.log; Patroni exited; "
+            "restarting in 8000 ms (restarts so far: 2)");
+}
+
 TEST(InstanceReport, PgBouncerState) {
   ReportInput input = running_input("demo-1");
   input.pgbouncer_process->state = ProcessState::kBackoff;

@@ -71,6 +71,29 @@ TEST(ClusterStatus, NotReadyWhenAReplicaIsNotStreaming) {
   EXPECT_NE(status["conditions"][0]["message"].get<std::string>().find("demo-2 is starting"), std::string::npos);
 }
 
+TEST(ClusterStatus, AMemberPatroniDoesNotListSaysWhatItsAgentReports) {
+  auto inputs = three_members();
+  inputs.leader.reset();
+  inputs.members.clear();
+  inputs.standbys.clear();
+  inputs.member_reports["demo-0"] = Json::parse(
+      R"({"state":"failed","reason":"the restore of SGBackup b failed: Postgres stopped: recovery ended early"})");
+  inputs.member_reports["demo-1"] = Json::parse(R"({"state":"stopped"})");  // no reason: nothing to add
+  const Json status = build_cluster_status(inputs);
+  EXPECT_EQ(status["members"][0]["state"], "failed");
+  EXPECT_EQ(status["members"][1]["state"], "pending");
+  const std::string message = status["conditions"][0]["message"];
+  EXPECT_NE(message.find("demo-0 is failed: the restore of SGBackup b failed: Postgres stopped: recovery ended early"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("demo-1 has not started yet"), std::string::npos) << message;
+
+  // Patroni lists it, stopped: the agent's reason is added.
+  inputs.members["demo-0"] = parse_patroni_member("demo-0", R"({"role":"replica","state":"stopped"})");
+  const std::string listed = build_cluster_status(inputs)["conditions"][0]["message"];
+  EXPECT_NE(listed.find("demo-0 is stopped: the restore of SGBackup b failed"), std::string::npos) << listed;
+}
+
 TEST(ClusterStatus, TransitionTimeKeptWhileTheConditionHolds) {
   auto inputs = three_members();
   inputs.previous_conditions = Json::array(

@@ -1,0 +1,20 @@
+// Reading Postgres' csvlog (log_destination = csvlog, one file per weekday in the instance's log
+// directory): why a server stopped while it started or recovered, for the instance's report.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pgstack::agent {
+
+// The message (and detail, if any) of the last FATAL or PANIC that the startup process or the
+// postmaster wrote in `csvlog`; client backends' FATALs ("the database system is starting up") are
+// not reasons. nullopt when there is none.
+std::optional<std::string> last_startup_failure(std::string_view csvlog);
+
+// The same, from the most recently written *.csv file in `log_dir`.
+std::optional<std::string> last_startup_failure_in(const std::filesystem::path& log_dir);
+
+}  // namespace pgstack::agent

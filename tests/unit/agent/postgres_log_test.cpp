@@ -1,0 +1,40 @@
+#include "agent/postgres_log.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::agent {
+namespace {
+
+// Lines as PostgreSQL 15 writes them (26 columns; the last ones empty here).
+constexpr const char* kRestoreLog =
+    "2026-11-24 11:10:33.552 GMT,,,4797,,6b0570a9.12bd,3,,2026-11-24 11:10:33 GMT,,0,LOG,00000,\"starting backup "
+    "recovery with redo LSN 0/B000028, checkpoint LSN 0/B000060, on timeline ID 3\",,,,,,,,,\"\",\"startup\",,0\n"
+    "2026-11-24 11:10:33.600 GMT,\"postgres\",\"postgres\",5441,\"[local]\",6b0570cd.1541,2,\"\",2026-11-24 11:11:09 "
+    "GMT,,0,FATAL,57P03,\"the database system is starting up\",,,,,,,,,\"\",\"client backend\",,0\n"
+    "2026-11-24 11:10:34.013 GMT,,,4797,,6b0570a9.12bd,10,,2026-11-24 11:10:33 GMT,,0,FATAL,XX000,\"recovery ended "
+    "before configured recovery target was reached\",,,,,,,,,\"\",\"startup\",,0\n"
+    "2026-11-24 11:10:34.020 GMT,,,4790,,6b0570a9.12b6,6,,2026-11-24 11:10:33 GMT,,0,LOG,00000,\"startup process (PID "
+    "4797) exited with exit code 1\",,,,,,,,,\"\",\"postmaster\",,0\n";
+
+TEST(PostgresLog, TheStartupProcessLastFatalIsTheReason) {
+  EXPECT_EQ(last_startup_failure(kRestoreLog), "recovery ended before configured recovery target was reached");
+}
+
+TEST(PostgresLog, ClientBackendsFatalsAreNotReasons) {
+  EXPECT_FALSE(last_startup_failure("2026-11-24 11:10:33.600 GMT,\"postgres\",\"postgres\",5441,\"[local]\","
+                                    "6b0570cd.1541,2,\"\",2026-11-24 11:11:09 GMT,,0,FATAL,57P03,\"the database "
+                                    "system is starting up\",,,,,,,,,\"\",\"client backend\",,0\n")
+                   .has_value());
+  EXPECT_FALSE(last_startup_failure("").has_value());
+  EXPECT_FALSE(last_startup_failure("not,a,csvlog\n").has_value());
+}
+
+TEST(PostgresLog, QuotedCommasQuotesAndLineBreaksAndTheDetail) {
+  const std::string line =
+      "2026-11-24 11:10:34.013 GMT,,,1,,x,1,,2026-11-24 11:10:33 GMT,,0,PANIC,XX000,\"could not open \"\"a,b\"\"\","
+      "\"first line\nsecond line\",,,,,,,,\"\",\"postmaster\",,0\n";
+  EXPECT_EQ(last_startup_failure(line), "could not open \"a,b\" (first line\nsecond line)");
+}
+
+}  // namespace
+}  // namespace pgstack::agent
