@@ -85,12 +85,21 @@ std::string pgbouncer_auth_file(const Credential& authenticator) {
 
 namespace {
 
-// pgbackrest.conf (and the CA file next to it) for `repository`. An S3 repository's credentials come
-// from the Secrets its storage refers to; unresolved, the file goes without them (pgBackRest then fails
-// and says so; archiving keeps the WAL in pg_wal until they exist, where /bin/true would drop it) and
-// the returned problem names the Secret and the key.
+// Which of the instance's files a repository's pgbackrest.conf and its credential files are.
+struct PgbackrestFiles {
+  InstanceFile conf, ca, gcs_key;
+};
+constexpr PgbackrestFiles kOwnRepositoryFiles{InstanceFile::kPgbackrestConf, InstanceFile::kPgbackrestCa,
+                                              InstanceFile::kPgbackrestGcsKey};
+constexpr PgbackrestFiles kRestoreSourceFiles{InstanceFile::kPgbackrestRestoreConf, InstanceFile::kPgbackrestRestoreCa,
+                                              InstanceFile::kPgbackrestRestoreGcsKey};
+
+// pgbackrest.conf (and the CA and GCS key files next to it) for `repository`. An object store's
+// credentials come from the Secrets its storage refers to; unresolved, the file goes without them
+// (pgBackRest then fails and says so; archiving keeps the WAL in pg_wal until they exist, where
+// /bin/true would drop it) and the returned problem names the Secret and the key.
 std::string plan_pgbackrest_files(config::BackupRepository& repository, const config::PgbackrestInstance& instance,
-                                  const ClusterSecrets& secrets, InstanceFile conf, InstanceFile ca, InstancePlan& plan) {
+                                  const ClusterSecrets& secrets, const PgbackrestFiles& files, InstancePlan& plan) {
   std::string problem;
   auto resolved = config::resolve_storage_credentials(repository.storage, secrets.storage_secrets);
   if (resolved) {
@@ -98,16 +107,21 @@ std::string plan_pgbackrest_files(config::BackupRepository& repository, const co
   } else {
     problem = resolved.error().message;
   }
-  if (repository.credentials && !repository.credentials->ca_certificate.empty()) {
-    repository.ca_file = (std::filesystem::path(instance.config_path).parent_path() /
-                          std::filesystem::path(instance.config_path).stem())
-                             .string() +
-                         "-ca.crt";
-    plan.files[ca] = {repository.ca_file, repository.credentials->ca_certificate, std::filesystem::perms(0600)};
-  }
-  // Owner-only: the S3 keys are in it (the agent gives it to the OS user that runs pgBackRest).
-  plan.files[conf] = {instance.config_path, config::render_pgbackrest_conf(repository, instance),
-                      std::filesystem::perms(0600)};
+  // Owner-only like pgbackrest.conf, whose name they share: pgbackrest-ca.crt, pgbackrest-restore-gcs-key.json.
+  const std::filesystem::path conf_path = instance.config_path;
+  const auto credential_file = [&](InstanceFile which, const std::string& suffix, const std::string& content) {
+    const std::string path = (conf_path.parent_path() / conf_path.stem()).string() + suffix;
+    plan.files[which] = {path, content, std::filesystem::perms(0600)};
+    return path;
+  };
+  if (repository.credentials && !repository.credentials->ca_certificate.empty())
+    repository.ca_file = credential_file(files.ca, "-ca.crt", repository.credentials->ca_certificate);
+  if (repository.credentials && !repository.credentials->service_account_json.empty())
+    repository.gcs_key_file =
+        credential_file(files.gcs_key, "-gcs-key.json", repository.credentials->service_account_json);
+  // Owner-only: the keys are in it (the agent gives it to the OS user that runs pgBackRest).
+  plan.files[files.conf] = {instance.config_path, config::render_pgbackrest_conf(repository, instance),
+                            std::filesystem::perms(0600)};
   return problem;
 }
 
@@ -150,8 +164,7 @@ void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, In
   if (!repository) repository = source;
   if (!repository) return;
 
-  const std::string problem = plan_pgbackrest_files(*repository, instance, secrets, InstanceFile::kPgbackrestConf,
-                                                    InstanceFile::kPgbackrestCa, plan);
+  const std::string problem = plan_pgbackrest_files(*repository, instance, secrets, kOwnRepositoryFiles, plan);
   if (!problem.empty()) plan.backup_problem = problem;
   BackupPlan backup{*repository, instance, archiving, {}};
   if (repository->storage.type == "filesystem") backup.filesystem_repository = repository->path;
@@ -165,8 +178,7 @@ void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, In
     config::PgbackrestInstance from = instance;
     from.stanza = restore.stanza;
     from.config_path = (config_dir / "pgbackrest-restore.conf").string();
-    const std::string source_problem = plan_pgbackrest_files(*source, from, secrets, InstanceFile::kPgbackrestRestoreConf,
-                                                             InstanceFile::kPgbackrestRestoreCa, plan);
+    const std::string source_problem = plan_pgbackrest_files(*source, from, secrets, kRestoreSourceFiles, plan);
     if (!source_problem.empty()) plan.backup_problem = "restore: " + source_problem;
     const std::string restore_command =
         config::shell_command(config::pgbackrest_argv(from.config_path, from.stanza, {"archive-get"})) + " %f \"%p\"";

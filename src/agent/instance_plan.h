@@ -50,10 +50,12 @@ enum class InstanceFile {
   kPostBootstrap,
   kPgbouncerIni,
   kPgbouncerAuth,
-  kPgbackrestConf,         // 0600: an S3 repository's keys are in it
-  kPgbackrestCa,           // the S3 endpoint's CA certificate (caCertificate), next to it
+  kPgbackrestConf,         // 0600: an object store's keys are in it
+  kPgbackrestCa,           // the object store's CA certificate (caCertificate), next to it
+  kPgbackrestGcsKey,       // a GCS service account key (serviceAccountJSON), next to it
   kPgbackrestRestoreConf,  // the restore source's repository, when it is restored from a backup
   kPgbackrestRestoreCa,
+  kPgbackrestRestoreGcsKey,
 };
 
 // pgBackRest as this instance runs it: set when the cluster has backups or restores from one.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "model/user_secret.h"
 
 namespace pgstack::config {
 
@@ -15,19 +16,9 @@ std::string trimmed_path(std::string path) {
   return path;
 }
 
-// https://host:port -> (host, port)
-std::pair<std::string, std::string> endpoint_host_port(std::string endpoint) {
-  for (const char* scheme : {"https://", "http://"}) {
-    if (endpoint.rfind(scheme, 0) == 0) endpoint = endpoint.substr(std::string(scheme).size());
-  }
-  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-  const auto colon = endpoint.rfind(':');
-  if (colon == std::string::npos || endpoint.find(']') > colon && endpoint.find(']') != std::string::npos)
-    return {endpoint, ""};
-  return {endpoint.substr(0, colon), endpoint.substr(colon + 1)};
-}
-
 bool has_line_break(std::string_view value) { return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
+
+bool is_s3(const model::ObjectStorage& storage) { return storage.type == "s3" || storage.type == "s3Compatible"; }
 
 // One "<secret>/<key>" reference of `storage` at `field` (its path in the spec), looked up.
 Result<std::string> resolve_reference(const model::ObjectStorage& storage, const std::string& field,
@@ -53,12 +44,101 @@ Result<std::string> resolve_reference(const model::ObjectStorage& storage, const
   return value->second;
 }
 
+// What a Secret value must be to be usable where pgBackRest takes it.
+enum class SecretForm {
+  kOneLine,             // a line of pgbackrest.conf: a line break would end it (and could add options)
+  kBase64Line,          // Azure's shared key: pgBackRest decodes it
+  kServiceAccountJson,  // a GCS service account key file
+  kPemCertificate,
+};
+
+// Why `value` is not of `form`, or nothing. Never quotes the value.
+std::optional<std::string> unusable_because(SecretForm form, const std::string& value) {
+  if (form == SecretForm::kPemCertificate) {
+    if (value.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return "does not hold a PEM certificate (-----BEGIN CERTIFICATE-----)";
+    return std::nullopt;
+  }
+  if (form == SecretForm::kServiceAccountJson) {
+    // The parser's own message would quote the text it stopped at.
+    const model::Json key = model::Json::parse(value, nullptr, false);
+    if (!key.is_object() || key.value("type", model::Json()) != "service_account")
+      return "is not a Google Cloud service account key; expected its JSON key file, an object with "
+             "\"type\": \"service_account\"";
+    std::vector<std::string> missing;
+    for (const char* field : {"client_email", "private_key", "token_uri"}) {
+      if (!key.contains(field) || !key[field].is_string() || key[field].get<std::string>().empty())
+        missing.push_back(field);
+    }
+    if (!missing.empty())
+      return fmt::format("is a service account key without {}; expected the whole JSON key file",
+                         fmt::join(missing, ", "));
+    return std::nullopt;
+  }
+  if (value.empty() || has_line_break(value)) return "is empty or has a line break; expected the key on one line";
+  if (form == SecretForm::kBase64Line && !model::base64_decode(value))
+    return "is not base64; expected the storage account's access key as Azure shows it";
+  return std::nullopt;
+}
+
+// One credential a storage takes from a Secret: its field under spec.<type>, the reference, the form
+// of its value and where the value goes.
+struct CredentialSource {
+  const char* field;
+  const std::string* reference;
+  SecretForm form;
+  std::string StorageCredentials::*value;
+};
+
+std::vector<CredentialSource> credential_sources(const model::ObjectStorage& storage) {
+  std::vector<CredentialSource> sources;
+  if (is_s3(storage)) {
+    sources.push_back({"awsCredentials.secretKeySelectors.accessKeyId", &storage.access_key_ref, SecretForm::kOneLine,
+                       &StorageCredentials::access_key});
+    sources.push_back({"awsCredentials.secretKeySelectors.secretAccessKey", &storage.secret_key_ref,
+                       SecretForm::kOneLine, &StorageCredentials::secret_key});
+  } else if (storage.type == "azureBlob") {
+    sources.push_back({"azureCredentials.secretKeySelectors.storageAccount", &storage.storage_account_ref,
+                       SecretForm::kOneLine, &StorageCredentials::storage_account});
+    sources.push_back({"azureCredentials.secretKeySelectors.accessKey", &storage.account_key_ref,
+                       SecretForm::kBase64Line, &StorageCredentials::account_key});
+  } else if (storage.type == "gcs" && !storage.metadata_service_credentials) {
+    sources.push_back({"gcpCredentials.secretKeySelectors.serviceAccountJSON", &storage.service_account_json_ref,
+                       SecretForm::kServiceAccountJson, &StorageCredentials::service_account_json});
+  }
+  if (storage.type != "filesystem" && !storage.ca_certificate_ref.empty())
+    sources.push_back({"caCertificate", &storage.ca_certificate_ref, SecretForm::kPemCertificate,
+                       &StorageCredentials::ca_certificate});
+  return sources;
+}
+
+// https://host:port/ -> {host, port}; "" when the endpoint names no port.
+struct Endpoint {
+  std::string host;
+  std::string port;
+};
+
+Endpoint endpoint_parts(std::string endpoint) {
+  for (const char* scheme : {"https://", "http://"}) {
+    if (endpoint.rfind(scheme, 0) == 0) endpoint = endpoint.substr(std::string(scheme).size());
+  }
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  const auto colon = endpoint.rfind(':');
+  const auto bracket = endpoint.find(']');  // [::1]: an IPv6 address's colons are not a port's
+  if (colon == std::string::npos || (bracket != std::string::npos && bracket > colon)) return {endpoint, ""};
+  return {endpoint.substr(0, colon), endpoint.substr(colon + 1)};
+}
+
+bool is_ip_address(const std::string& host) {
+  return !host.empty() && (host.front() == '[' || host.find_first_not_of("0123456789.") == std::string::npos);
+}
+
 }  // namespace
 
 std::vector<std::string> referenced_secrets(const model::ObjectStorage& storage) {
   std::vector<std::string> names;
-  for (const std::string* reference : {&storage.access_key_ref, &storage.secret_key_ref, &storage.ca_certificate_ref}) {
-    const std::string name = reference->substr(0, reference->find('/'));
+  for (const auto& source : credential_sources(storage)) {
+    const std::string name = source.reference->substr(0, source.reference->find('/'));
     if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
   return names;
@@ -66,32 +146,16 @@ std::vector<std::string> referenced_secrets(const model::ObjectStorage& storage)
 
 Result<std::optional<StorageCredentials>> resolve_storage_credentials(const model::ObjectStorage& storage,
                                                                       const SecretValues& secrets) {
-  if (storage.type != "s3" && storage.type != "s3Compatible") return std::optional<StorageCredentials>();
+  if (storage.type == "filesystem") return std::optional<StorageCredentials>();
   StorageCredentials credentials;
-  const std::pair<const std::string*, std::string*> keys[] = {{&storage.access_key_ref, &credentials.access_key},
-                                                              {&storage.secret_key_ref, &credentials.secret_key}};
-  const char* fields[] = {"awsCredentials.secretKeySelectors.accessKeyId",
-                          "awsCredentials.secretKeySelectors.secretAccessKey"};
-  for (std::size_t i = 0; i < 2; ++i) {
-    auto value = resolve_reference(storage, fields[i], *keys[i].first, secrets);
+  for (const auto& source : credential_sources(storage)) {
+    auto value = resolve_reference(storage, source.field, *source.reference, secrets);
     if (!value) return value.error();
-    // Each is one line of pgbackrest.conf: a line break would end it (and could add options).
-    if (value->empty() || has_line_break(*value))
+    if (const auto problem = unusable_because(source.form, *value))
       return make_error(ErrorCode::kInvalidInput,
-                        fmt::format("SGObjectStorage {}: spec.{}.{}: the value of Secret key {} is empty or has a "
-                                    "line break; expected the key on one line",
-                                    storage.name, storage.type, fields[i], *keys[i].first));
-    *keys[i].second = std::move(value).value();
-  }
-  if (!storage.ca_certificate_ref.empty()) {
-    auto value = resolve_reference(storage, "caCertificate", storage.ca_certificate_ref, secrets);
-    if (!value) return value.error();
-    if (value->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
-      return make_error(ErrorCode::kInvalidInput,
-                        fmt::format("SGObjectStorage {}: spec.{}.caCertificate: Secret key {} does not hold a PEM "
-                                    "certificate (-----BEGIN CERTIFICATE-----)",
-                                    storage.name, storage.type, storage.ca_certificate_ref));
-    credentials.ca_certificate = std::move(value).value();
+                        fmt::format("SGObjectStorage {}: spec.{}.{}: the value of Secret key {} {}", storage.name,
+                                    storage.type, source.field, *source.reference, *problem));
+    credentials.*source.value = std::move(value).value();
   }
   return std::optional<StorageCredentials>(std::move(credentials));
 }
@@ -115,13 +179,21 @@ Result<BackupRepository> backup_repository_at(const model::ObjectStorage& storag
     if (storage.filesystem_path.empty() || storage.filesystem_path.front() != '/')
       return make_error(ErrorCode::kInvalidInput, where + ": spec.filesystem.path: expected an absolute directory");
     repository.path = trimmed_path(storage.filesystem_path) + "/" + path;
-  } else if (storage.type == "s3" || storage.type == "s3Compatible") {
-    if (storage.bucket.empty()) return make_error(ErrorCode::kInvalidInput, where + ": bucket: required");
-    repository.path = "/" + path;
+  } else if (is_s3(storage) || storage.type == "gcs" || storage.type == "azureBlob") {
+    // "name/key/prefix": a bucket shared with other data; the prefix starts every path in it.
+    const auto slash = storage.bucket.find('/');
+    repository.bucket = storage.bucket.substr(0, slash);
+    std::string prefix = slash == std::string::npos ? "" : storage.bucket.substr(slash + 1);
+    prefix.erase(0, prefix.find_first_not_of('/'));
+    prefix.erase(prefix.find_last_not_of('/') + 1);
+    if (repository.bucket.empty())
+      return make_error(ErrorCode::kInvalidInput, fmt::format("{}: spec.{}.bucket: expected a bucket name, optionally "
+                                                              "followed by /<key prefix>",
+                                                              where, storage.type));
+    repository.path = "/" + (prefix.empty() ? path : prefix + "/" + path);
   } else {
     return make_error(ErrorCode::kInvalidInput,
-                      fmt::format("{}: spec.type: {} storage is not supported by this pgstack yet; expected "
-                                  "filesystem, s3 or s3Compatible",
+                      fmt::format("{}: spec.type: expected filesystem, s3, s3Compatible, gcs or azureBlob, got \"{}\"",
                                   where, storage.type));
   }
   return repository;
@@ -142,17 +214,36 @@ Result<BackupRepository> backup_repository_for(const model::Cluster& cluster, co
 
 std::vector<std::pair<std::string, std::string>> repository_options(const BackupRepository& repository) {
   const model::ObjectStorage& storage = repository.storage;
+  const Endpoint endpoint = endpoint_parts(storage.endpoint);
   std::vector<std::pair<std::string, std::string>> out;
   if (storage.type == "filesystem") {
     out.emplace_back("repo1-type", "posix");
+  } else if (storage.type == "gcs") {
+    out.emplace_back("repo1-type", "gcs");
+    out.emplace_back("repo1-gcs-bucket", repository.bucket);
+    // pgBackRest 2.45 takes a GCS port from the endpoint only (it ignores repo1-storage-port there).
+    if (!storage.endpoint.empty())
+      out.emplace_back("repo1-gcs-endpoint",
+                       endpoint.port.empty() ? endpoint.host : endpoint.host + ":" + endpoint.port);
+    out.emplace_back("repo1-gcs-key-type", storage.metadata_service_credentials ? "auto" : "service");
+  } else if (storage.type == "azureBlob") {
+    out.emplace_back("repo1-type", "azure");
+    out.emplace_back("repo1-azure-container", repository.bucket);
+    out.emplace_back("repo1-azure-key-type", "shared");
+    if (!storage.endpoint.empty()) {
+      out.emplace_back("repo1-azure-endpoint", endpoint.host);
+      if (!endpoint.port.empty()) out.emplace_back("repo1-storage-port", endpoint.port);
+      // Azure and its sovereign clouds name the account in the host (<account>.<endpoint>); an
+      // emulator on an address or a port of its own (Azurite) takes it first in the path.
+      if (!endpoint.port.empty() || is_ip_address(endpoint.host)) out.emplace_back("repo1-azure-uri-style", "path");
+    }
   } else {
     out.emplace_back("repo1-type", "s3");
-    out.emplace_back("repo1-s3-bucket", storage.bucket);
+    out.emplace_back("repo1-s3-bucket", repository.bucket);
     out.emplace_back("repo1-s3-region", storage.region.empty() ? "us-east-1" : storage.region);
     if (storage.type == "s3Compatible" && !storage.endpoint.empty()) {
-      const auto [host, port] = endpoint_host_port(storage.endpoint);
-      out.emplace_back("repo1-s3-endpoint", host);
-      if (!port.empty()) out.emplace_back("repo1-storage-port", port);
+      out.emplace_back("repo1-s3-endpoint", endpoint.host);
+      if (!endpoint.port.empty()) out.emplace_back("repo1-storage-port", endpoint.port);
     } else {
       out.emplace_back("repo1-s3-endpoint", "s3.amazonaws.com");
     }
@@ -166,9 +257,19 @@ std::string render_pgbackrest_conf(const BackupRepository& repository, const Pgb
   std::string out = "# pgBackRest for this instance, written by pgstack-agent: edits are overwritten.\n[global]\n";
   for (const auto& [key, value] : repository_options(repository)) out += fmt::format("{}={}\n", key, value);
   if (repository.credentials) {
-    out += fmt::format("repo1-s3-key={}\n", repository.credentials->access_key);
-    out += fmt::format("repo1-s3-key-secret={}\n", repository.credentials->secret_key);
-    if (!repository.credentials->ca_certificate.empty() && !repository.ca_file.empty())
+    const StorageCredentials& credentials = *repository.credentials;
+    const std::pair<const char*, const std::string*> lines[] = {
+        {"repo1-s3-key", &credentials.access_key},
+        {"repo1-s3-key-secret", &credentials.secret_key},
+        {"repo1-azure-account", &credentials.storage_account},
+        {"repo1-azure-key", &credentials.account_key},
+    };
+    for (const auto& [option, value] : lines) {
+      if (!value->empty()) out += fmt::format("{}={}\n", option, *value);
+    }
+    if (!credentials.service_account_json.empty() && !repository.gcs_key_file.empty())
+      out += fmt::format("repo1-gcs-key={}\n", repository.gcs_key_file);
+    if (!credentials.ca_certificate.empty() && !repository.ca_file.empty())
       out += fmt::format("repo1-storage-ca-file={}\n", repository.ca_file);
   }
   out += fmt::format("repo1-retention-full={}\n", repository.retention_full);

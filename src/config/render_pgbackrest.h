@@ -1,7 +1,8 @@
 // pgBackRest, pgstack's backup engine: the repository options an SGObjectStorage maps to, the
 // credentials its Secret references resolve to, pgbackrest.conf of one instance, and the commands
 // Postgres and the agent run (archive-push, archive-get, backup, restore). Pure, no I/O. Credentials
-// go into pgbackrest.conf only (pgBackRest refuses its S3 keys on the command line; the file is 0600).
+// go into pgbackrest.conf only (pgBackRest refuses its S3 keys on the command line; the file is 0600),
+// or into files of their own next to it (a CA certificate, a GCS service account key).
 #pragma once
 
 #include <cstdint>
@@ -15,19 +16,24 @@
 
 namespace pgstack::config {
 
-// An S3 storage's credentials, resolved from its Secret references. Never logged.
+// An object store's credentials, resolved from its Secret references. Never logged.
 struct StorageCredentials {
-  std::string access_key;
-  std::string secret_key;
-  std::string ca_certificate;  // PEM; empty: the system's CAs
+  std::string access_key;            // s3: repo1-s3-key
+  std::string secret_key;            // s3: repo1-s3-key-secret
+  std::string storage_account;       // azureBlob: repo1-azure-account
+  std::string account_key;           // azureBlob: repo1-azure-key (a shared key, base64)
+  std::string service_account_json;  // gcs: the key file (repo1-gcs-key); empty: the metadata service's
+  std::string ca_certificate;        // PEM; empty: the system's CAs
 };
 
 // Users' Secrets of one namespace as the resolver sees them: name -> key -> value.
 using SecretValues = std::map<std::string, std::map<std::string, std::string>>;
 
-// The credentials an SGObjectStorage refers to (awsCredentials.secretKeySelectors, caCertificate),
-// looked up in `secrets`. nullopt for storages that take none (filesystem). The error names the
-// storage, the field, the Secret and the key that is missing, never a value.
+// The credentials an SGObjectStorage refers to (awsCredentials, azureCredentials or gcpCredentials
+// secretKeySelectors, caCertificate), looked up in `secrets`. nullopt for storages that take none
+// (filesystem). The error names the storage, the field, the Secret and the key that is missing or
+// whose value cannot be used (a line break, an Azure key that is not base64, a GCS key that is not a
+// service account's JSON), never a value.
 Result<std::optional<StorageCredentials>> resolve_storage_credentials(const model::ObjectStorage& storage,
                                                                       const SecretValues& secrets);
 
@@ -39,14 +45,17 @@ struct BackupRepository {
   model::ObjectStorage storage;
   std::string path;  // filesystem: a directory; object stores: a key prefix starting with '/'
   std::string path_in_storage;  // what backup_repository_at() takes: "<ns>/<cluster>" by default
+  std::string bucket;           // object stores: the bucket (container) name, without a key prefix
   int retention_full = 5;
   std::string compression = "lz4";  // SGCluster's name (lz4, zstd, gzip, none)
-  std::optional<StorageCredentials> credentials;  // S3: written into pgbackrest.conf
+  std::optional<StorageCredentials> credentials;  // object stores: written into pgbackrest.conf
   std::string ca_file;  // where credentials->ca_certificate is written (repo1-storage-ca-file)
+  std::string gcs_key_file;  // where credentials->service_account_json is written (repo1-gcs-key)
 };
 
 // The repository of a cluster from its backup configuration: path <storage path>/<backups.path or
-// <ns>/<cluster>>. Errors name the field (an unsupported storage type, a missing path).
+// <ns>/<cluster>>. An object store's `bucket` may be "name/key/prefix": the prefix comes first in the
+// path. Errors name the field (an unknown storage type, a missing path or bucket).
 Result<BackupRepository> backup_repository_for(const model::Cluster& cluster, const model::ObjectStorage& storage);
 // The same for a cluster that has no backup configuration of its own but restores from one.
 Result<BackupRepository> backup_repository_at(const model::ObjectStorage& storage, const std::string& path);

@@ -44,6 +44,19 @@ F secret_key_selector() {
 
 F string_map() { return F::map(F::scalar_string()); }
 
+// "name" or "name/key/prefix": the prefix goes in front of every cluster's repository path.
+F bucket_name() {
+  return F::string()
+      .checked(regex_check(R"(^[^/\s]+(/\S*)?$)"), "a bucket name, optionally followed by /<key prefix>")
+      .required();
+}
+
+// pgBackRest speaks only HTTPS to object stores.
+F https_endpoint() {
+  return F::string().checked(regex_check(R"(^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$)"),
+                             "https://host or https://host:port, such as \"https://storage.example.internal:4443\"");
+}
+
 F postgres_version() {
   return F::scalar_string().checked(regex_check(R"(^(latest|\d+(\.\d+)?)$)"),
                                     "\"latest\", a major version such as \"15\" or an exact version such as \"15.4\"");
@@ -226,28 +239,34 @@ F object_storage_spec() {
                              {"secretAccessKey", secret_key_selector().required()}}).required()}});
   return F::object({
       {"type", F::string().one_of({"s3", "s3Compatible", "gcs", "azureBlob", "filesystem"}).required()},
-      {"s3", F::object({{"bucket", F::string().required()},
+      {"s3", F::object({{"bucket", bucket_name()},
                         {"region", F::string()},
                         {"storageClass", F::string()},
                         {"awsCredentials", aws_credentials.required()}})},
-      {"s3Compatible", F::object({{"bucket", F::string().required()},
+      {"s3Compatible", F::object({{"bucket", bucket_name()},
                                   {"region", F::string()},
                                   {"endpoint", F::string()},
                                   {"enablePathStyleAddressing", F::boolean().defaults_to(false)},
                                   {"storageClass", F::string()},
                                   {"caCertificate", secret_key_selector()},
                                   {"awsCredentials", aws_credentials.required()}})},
-      {"gcs", F::object({{"bucket", F::string().required()},
-                         {"gcpCredentials",
-                          F::object({{"fetchCredentialsFromMetadataService", F::boolean()},
-                                     {"secretKeySelectors", F::object({{"serviceAccountJSON", secret_key_selector()}})}})
-                              .required()}})},
-      {"azureBlob", F::object({{"bucket", F::string().required()},
-                               {"azureCredentials",
-                                F::object({{"secretKeySelectors",
-                                            F::object({{"storageAccount", secret_key_selector().required()},
-                                                       {"accessKey", secret_key_selector().required()}})}})
-                                    .required()}})},
+      // endpoint and caCertificate of gcs and azureBlob are pgstack's (an emulator, a sovereign cloud).
+      {"gcs", F::object({{"bucket", bucket_name()},
+                         {"endpoint", https_endpoint()},
+                         {"caCertificate", secret_key_selector()},
+                         {"gcpCredentials", F::object({{"fetchCredentialsFromMetadataService", F::boolean()},
+                                                       {"secretKeySelectors",
+                                                        F::object({{"serviceAccountJSON", secret_key_selector()}})}})
+                                                .required()}})},
+      {"azureBlob",
+       F::object({{"bucket", bucket_name()},
+                  {"endpoint", https_endpoint()},
+                  {"caCertificate", secret_key_selector()},
+                  {"azureCredentials",
+                   F::object({{"secretKeySelectors", F::object({{"storageAccount", secret_key_selector().required()},
+                                                                {"accessKey", secret_key_selector().required()}})
+                                                         .required()}})
+                       .required()}})},
       {"filesystem", F::object({{"path", F::string().required()}})},
       {"encryption", F::any()},
   });

@@ -196,6 +196,12 @@ ObjectStorage object_storage_from(const Document& document) {
     storage.storage_class = string_at(section, "/storageClass");
     storage.access_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/accessKeyId"));
     storage.secret_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/secretAccessKey"));
+    if (const Json& metadata = at(section, "/gcpCredentials/fetchCredentialsFromMetadataService");
+        metadata.is_boolean())
+      storage.metadata_service_credentials = metadata.get<bool>();
+    storage.service_account_json_ref = secret_ref(at(section, "/gcpCredentials/secretKeySelectors/serviceAccountJSON"));
+    storage.storage_account_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/storageAccount"));
+    storage.account_key_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/accessKey"));
     storage.ca_certificate_ref = secret_ref(at(section, "/caCertificate"));
   }
   return storage;

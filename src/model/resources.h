@@ -108,11 +108,15 @@ struct ObjectStorage {
   std::string filesystem_path;
   std::string bucket;
   std::string region;
-  std::string endpoint;   // s3Compatible: https://host:port
+  std::string endpoint;  // s3Compatible, and pgstack's extension to gcs and azureBlob: https://host[:port]
   bool path_style = false;
   std::string storage_class;
+  bool metadata_service_credentials = false;  // gcs: gcpCredentials.fetchCredentialsFromMetadataService
   // Secret references ("<secret>/<key>"), resolved by whoever runs pgBackRest; never the values.
-  std::string access_key_ref, secret_key_ref, ca_certificate_ref;
+  std::string access_key_ref, secret_key_ref;        // s3, s3Compatible: awsCredentials
+  std::string service_account_json_ref;              // gcs: gcpCredentials
+  std::string storage_account_ref, account_key_ref;  // azureBlob: azureCredentials
+  std::string ca_certificate_ref;
 };
 ObjectStorage object_storage_from(const Document& document);
 

@@ -400,6 +400,17 @@ void check_object_storage(DocumentChecker& checker, const Json& spec) {
     if (other != type && spec.contains(other))
       checker.error(join_path("spec", other), fmt::format("only allowed when type is {}, and type is {}", other, type));
   }
+  const Json gcp = spec.value("/gcs/gcpCredentials"_json_pointer, Json());
+  if (type == "gcs" && gcp.is_object()) {
+    const Json metadata = gcp.value("fetchCredentialsFromMetadataService", Json());
+    const bool from_metadata = metadata.is_boolean() && metadata.get<bool>();
+    const bool from_secret = gcp.contains("/secretKeySelectors/serviceAccountJSON"_json_pointer);
+    if (from_metadata == from_secret)
+      checker.error("spec.gcs.gcpCredentials",
+                    fmt::format("{}; expected exactly one of fetchCredentialsFromMetadataService: true or "
+                                "secretKeySelectors.serviceAccountJSON",
+                                from_metadata ? "both are given" : "neither is given"));
+  }
 }
 
 void check_scripts(DocumentChecker& checker, const Json& spec) {

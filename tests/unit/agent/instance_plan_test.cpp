@@ -256,6 +256,29 @@ TEST(InstancePlanBackups, AMissingSecretKeyIsNamedAndArchivingStaysOn) {
       << without.backup_problem;
 }
 
+TEST(InstancePlanBackups, AGcsServiceAccountKeyIsAnOwnerOnlyFileNextToPgbackrestConf) {
+  Assignment assignment = s3_assignment();
+  assignment.object_storage = model::object_storage_from(model::Document{"test", 0, Json::parse(R"({
+    "apiVersion": "stackgres.io/v1beta1", "kind": "SGObjectStorage", "metadata": {"name": "google", "namespace": "shop"},
+    "spec": {"type": "gcs", "gcs": {"bucket": "backups", "gcpCredentials": {"secretKeySelectors":
+      {"serviceAccountJSON": {"name": "gcp-creds", "key": "key.json"}}}}}})")});
+  ClusterSecrets with_key = secrets();
+  const std::string key = R"({"type": "service_account", "client_email": "b@shop.iam.gserviceaccount.com",
+    "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n", "token_uri": "https://oauth2.googleapis.com/token"})";
+  with_key.storage_secrets["gcp-creds"] = {{"key.json", key}};
+  const InstancePlan plan = plan_instance(assignment, with_key, settings());
+  EXPECT_EQ(plan.backup_problem, "");
+  const RenderedFile& key_file = plan.files.at(InstanceFile::kPgbackrestGcsKey);
+  EXPECT_EQ(key_file.path, "/var/lib/pgstack/instances/shop/demo/demo-0/config/pgbackrest-gcs-key.json");
+  EXPECT_EQ(key_file.permissions, std::filesystem::perms(0600));
+  EXPECT_EQ(key_file.content, key);
+  const std::string& conf = plan.files.at(InstanceFile::kPgbackrestConf).content;
+  EXPECT_NE(conf.find("\nrepo1-gcs-key-type=service\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("\nrepo1-gcs-key=" + key_file.path.string() + "\n"), std::string::npos) << conf;
+  EXPECT_EQ(conf.find("PRIVATE KEY"), std::string::npos) << conf;
+  EXPECT_EQ(plan.files.count(InstanceFile::kPgbackrestCa), 0u);
+}
+
 TEST(InstancePlanBackups, ARestoreSourceHasAConfigFileOfItsOwnWithItsCredentials) {
   Assignment assignment = s3_assignment();
   RestoreAssignment restore;

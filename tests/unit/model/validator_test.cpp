@@ -1,11 +1,12 @@
 #include "model/validator.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 #include "model/codec.h"
+#include "model/resources.h"
 
 namespace pgstack::model {
 namespace {
@@ -285,6 +286,69 @@ TEST(Validator, ObjectStorageTypeNeedsItsSection) {
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_NE(errors[0].find("spec.s3: required field is missing (type is s3)"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("spec.filesystem: only allowed when type is filesystem"), std::string::npos) << errors[1];
+}
+
+// An SGObjectStorage whose spec is `spec` (a YAML flow mapping).
+std::string object_storage(const std::string& spec, const std::string& name = "s") {
+  return "apiVersion: stackgres.io/v1beta1\nkind: SGObjectStorage\nmetadata: {name: " + name + "}\nspec: " + spec +
+         "\n";
+}
+
+TEST(Validator, GcsAndAzureBlobStoragesWithPgstacksEndpointAndCa) {
+  const std::string documents =
+      object_storage(
+          "{type: gcs, gcs: {bucket: backups/pg, endpoint: 'https://gcs.internal:4443', "
+          "caCertificate: {name: gcp, key: ca.crt}, gcpCredentials: {secretKeySelectors: "
+          "{serviceAccountJSON: {name: gcp, key: key.json}}}}}") +
+      "---\n" +
+      object_storage("{type: gcs, gcs: {bucket: backups, gcpCredentials: {fetchCredentialsFromMetadataService: true}}}",
+                     "g") +
+      "---\n" +
+      object_storage(
+          "{type: azureBlob, azureBlob: {bucket: backups, endpoint: 'https://127.0.0.1:10000', "
+          "azureCredentials: {secretKeySelectors: {storageAccount: {name: az, key: account}, "
+          "accessKey: {name: az, key: key}}}}}",
+          "a");
+  const auto result = validate_text(documents);
+  EXPECT_TRUE(result.valid()) << testing::PrintToString(errors_of(result));
+  const ObjectStorage gcs = object_storage_from(result.documents[0]);
+  EXPECT_EQ(gcs.service_account_json_ref, "gcp/key.json");
+  EXPECT_EQ(gcs.ca_certificate_ref, "gcp/ca.crt");
+  EXPECT_EQ(gcs.endpoint, "https://gcs.internal:4443");
+  EXPECT_FALSE(gcs.metadata_service_credentials);
+  EXPECT_TRUE(object_storage_from(result.documents[1]).metadata_service_credentials);
+  const ObjectStorage azure = object_storage_from(result.documents[2]);
+  EXPECT_EQ(azure.storage_account_ref, "az/account");
+  EXPECT_EQ(azure.account_key_ref, "az/key");
+}
+
+TEST(Validator, GcsCredentialsAreExactlyOneOfMetadataServiceOrServiceAccountKey) {
+  for (const auto& [credentials, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"{fetchCredentialsFromMetadataService: true, secretKeySelectors: {serviceAccountJSON: {name: g, key: k}}}",
+            "spec.gcs.gcpCredentials: both are given; expected exactly one of fetchCredentialsFromMetadataService: "
+            "true or secretKeySelectors.serviceAccountJSON"},
+           {"{fetchCredentialsFromMetadataService: false}", "spec.gcs.gcpCredentials: neither is given"},
+           {"{secretKeySelectors: {}}", "spec.gcs.gcpCredentials: neither is given"}}) {
+    const auto errors =
+        errors_of(validate_text(object_storage("{type: gcs, gcs: {bucket: b, gcpCredentials: " + credentials + "}}")));
+    ASSERT_EQ(errors.size(), 1u) << credentials << testing::PrintToString(errors);
+    EXPECT_NE(errors[0].find(expected), std::string::npos) << errors[0];
+  }
+}
+
+TEST(Validator, ObjectStoreEndpointsAndBucketsSayWhatIsExpected) {
+  auto errors = errors_of(validate_text(
+      object_storage("{type: azureBlob, azureBlob: {bucket: /pg, endpoint: 'http://127.0.0.1:10000', azureCredentials: "
+                     "{secretKeySelectors: {storageAccount: {name: az, key: account}}}}}")));
+  ASSERT_EQ(errors.size(), 3u) << testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("spec.azureBlob.bucket: expected a bucket name, optionally followed by /<key prefix>"),
+            std::string::npos)
+      << errors[0];
+  EXPECT_NE(errors[1].find("spec.azureBlob.endpoint: expected https://host or https://host:port"), std::string::npos)
+      << errors[1];
+  EXPECT_NE(errors[2].find("spec.azureBlob.azureCredentials.secretKeySelectors.accessKey: required field is missing"),
+            std::string::npos)
+      << errors[2];
 }
 
 TEST(Validator, BackupsCronAndPooling) {
