@@ -19,8 +19,8 @@ struct FieldProblem {
 };
 
 // Admission of a new cluster: the backup exists (`backup_status` is nullptr when it does not; a JSON
-// null when it has no status yet), is Completed, and a restoreToTimestamp lies between the backup's
-// finishedAt and `now`.
+// null when it has no status yet), is Completed, a restoreToTimestamp lies between the backup's
+// finishedAt and `now`, and a targetLsn is not before the backup's stop LSN.
 std::optional<FieldProblem> check_restore_request(const model::RestoreSource& source, const std::string& namespace_name,
                                                   const model::Json* backup_status, UtcSeconds now);
 

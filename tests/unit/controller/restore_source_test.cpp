@@ -13,6 +13,7 @@ UtcSeconds at(std::string_view text) { return parse_utc_timestamp(text).value_or
 const Json kCompleted = Json::parse(R"({
   "phase": "Completed", "type": "full", "label": "20261124-010000F",
   "startedAt": "2026-11-24T01:00:00Z", "finishedAt": "2026-11-24T01:02:00Z",
+  "lsn": {"start": "0/2000028", "stop": "0/2000138"},
   "repository": {"objectStorage": "backups", "path": "/srv/backups/default/demo", "stanza": "default-demo"}})");
 
 model::RestoreSource source(std::optional<std::string> time = std::nullopt) {
@@ -59,6 +60,21 @@ TEST(CheckRestoreRequest, ThePointInTimeLiesBetweenTheBackupAndNow) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->message, "restoreToTimestamp 2026-11-24T04:00:00Z is in the future; this backup can restore to "
                               "any point from 2026-11-24T01:02:00Z to now (2026-11-24T03:00:00Z)");
+}
+
+TEST(CheckRestoreRequest, ATargetLsnIsNotBeforeTheBackupEnds) {
+  const auto now = at("2026-11-24T03:00:00Z");
+  model::RestoreSource to_lsn = source();
+  for (const char* reachable : {"0/2000138", "0/3000000", "1/0"}) {
+    to_lsn.target_lsn = reachable;
+    EXPECT_FALSE(check_restore_request(to_lsn, "default", &kCompleted, now)) << reachable;
+  }
+  to_lsn.target_lsn = "0/2000100";
+  auto refused = check_restore_request(to_lsn, "default", &kCompleted, now);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->path, "spec.initialData.restore.fromBackup.targetLsn");
+  EXPECT_EQ(refused->message, "targetLsn 0/2000100 is before backup demo-20261124010000 ends (LSN 0/2000138); the "
+                              "earliest LSN this backup can restore to is 0/2000138");
 }
 
 TEST(RestoreAssignment, NamesTheLabelRepositoryAndTarget) {
