@@ -91,8 +91,8 @@ Json backups_verified_condition(const std::vector<BackupObservation>& backups, c
   if (passed) {
     const auto usable = verification.find("timeToUsableSeconds");
     message = usable != verification.end() && usable->is_number()
-                  ? fmt::format("backup {} was restored and usable in {} s (verified{})", newest->name,
-                                usable->dump(), when)
+                  ? fmt::format("backup {} was restored and usable in {:.1f} s (verified{})", newest->name,
+                                usable->get<double>(), when)
                   : fmt::format("backup {} was restored and verified{}", newest->name, when);
   } else {
     const std::string why = string_at(verification, "message");

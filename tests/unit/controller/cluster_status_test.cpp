@@ -211,7 +211,7 @@ TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
   ASSERT_NE(verified, nullptr);
   EXPECT_EQ((*verified)["status"], "True");
   EXPECT_EQ((*verified)["reason"], "VerificationPassed");
-  EXPECT_EQ((*verified)["message"], "backup demo-a was restored and usable in 42 s (verified at 2026-11-24T01:10:00Z)");
+  EXPECT_EQ((*verified)["message"], "backup demo-a was restored and usable in 42.0 s (verified at 2026-11-24T01:10:00Z)");
 
   inputs.backups[1].status["verification"] = {{"phase", "Failed"}, {"finishedAt", "2026-11-24T02:20:00Z"},
                                                {"message", "pg_amcheck found corruption"}};
