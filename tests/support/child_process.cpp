@@ -75,4 +75,25 @@ std::string file_tail(const std::filesystem::path& path, std::size_t bytes) {
   return log->size() <= bytes ? *log : log->substr(log->size() - bytes);
 }
 
+Result<bool> wait_until_ready(pid_t& pid, const std::string& name, const std::string& where,
+                              const std::filesystem::path& log_path, const ReadinessProbe& probe,
+                              std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last_problem = "no answer yet";
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (child_has_exited(pid)) {
+      pid = -1;
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("{} exited while starting; the end of its log:\n{}", name, file_tail(log_path)));
+    }
+    const auto problem = probe();
+    if (!problem) return true;
+    last_problem = *problem;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the poll interval, not a guess at readiness
+  }
+  return make_error(ErrorCode::kUnavailable,
+                    fmt::format("{} at {} not ready after {} s ({}); the end of its log:\n{}", name, where,
+                                timeout.count(), last_problem, file_tail(log_path)));
+}
+
 }  // namespace pgstack::testing

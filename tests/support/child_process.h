@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,5 +27,14 @@ void stop_child(pid_t& pid, std::chrono::milliseconds grace);
 
 // The last `bytes` of a log file, or why there is none.
 std::string file_tail(const std::filesystem::path& path, std::size_t bytes = 4000);
+
+// What a started server still lacks to be ready ("HTTP 503 ..."), or nothing when it is ready.
+using ReadinessProbe = std::function<std::optional<std::string>()>;
+
+// Polls `probe` until it reports the server `name` (at `where`) ready; fails with the end of its log
+// at `log_path` when the process exits first (pid becomes -1) or after `timeout`.
+Result<bool> wait_until_ready(pid_t& pid, const std::string& name, const std::string& where,
+                              const std::filesystem::path& log_path, const ReadinessProbe& probe,
+                              std::chrono::seconds timeout = std::chrono::seconds(20));
 
 }  // namespace pgstack::testing

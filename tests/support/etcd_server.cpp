@@ -25,12 +25,8 @@
 namespace pgstack::testing {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr const char* kEtcdBinary = "/usr/bin/etcd";
-constexpr std::chrono::seconds kStartDeadline{20};
 constexpr std::chrono::seconds kStopGrace{10};
-constexpr std::chrono::milliseconds kPollInterval{50};
 
 // Keeps the socket open so that a second call cannot hand out the same port.
 class BoundPort {
@@ -118,22 +114,11 @@ Result<bool> EtcdServer::launch() {
 }
 
 Result<bool> EtcdServer::wait_until_healthy() {
-  const Clock::time_point deadline = Clock::now() + kStartDeadline;
-  std::string last_problem = "no answer yet";
-  while (Clock::now() < deadline) {
-    if (child_has_exited(pid_)) {
-      pid_ = -1;
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("etcd exited while starting; the end of its log:\n{}", log_tail()));
-    }
+  return wait_until_ready(pid_, "etcd", client_url_, directory_ / "etcd.log", [this]() -> std::optional<std::string> {
     auto response = http_request("GET", client_url_ + "/health", {}, {}, std::chrono::milliseconds(500));
-    if (response && response->status == 200 && response->body.find("\"true\"") != std::string::npos) return true;
-    last_problem = response ? fmt::format("HTTP {}: {}", response->status, response->body) : response.error().message;
-    std::this_thread::sleep_for(kPollInterval);  // poll interval of the wait, not a guess at readiness
-  }
-  return make_error(ErrorCode::kUnavailable,
-                    fmt::format("etcd at {} not healthy after {} s ({}); the end of its log:\n{}", client_url_,
-                                kStartDeadline.count(), last_problem, log_tail()));
+    if (response && response->status == 200 && response->body.find("\"true\"") != std::string::npos) return std::nullopt;
+    return response ? fmt::format("HTTP {}: {}", response->status, response->body) : response.error().message;
+  });
 }
 
 Result<bool> EtcdServer::stop() {

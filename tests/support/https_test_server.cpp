@@ -17,12 +17,9 @@
 namespace pgstack::testing {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-constexpr std::chrono::seconds kStartDeadline{20};
 constexpr std::chrono::seconds kStopGrace{10};
-constexpr std::chrono::milliseconds kPollInterval{50};
 
 Result<bool> run_openssl(const std::vector<std::string>& arguments) {
   std::vector<std::string> argv = {"openssl"};
@@ -98,22 +95,7 @@ Result<bool> HttpsTestServer::launch(const std::vector<std::string>& argv, const
   auto spawned = spawn_child(argv, log_file());
   if (!spawned) return spawned.error();
   pid_ = *spawned;
-  const Clock::time_point deadline = Clock::now() + kStartDeadline;
-  std::string last_problem = "no answer yet";
-  while (Clock::now() < deadline) {
-    if (child_has_exited(pid_)) {
-      pid_ = -1;
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("{} exited while starting; the end of its log:\n{}", name_, log_tail()));
-    }
-    const auto problem = probe();
-    if (!problem) return true;
-    last_problem = *problem;
-    std::this_thread::sleep_for(kPollInterval);  // poll interval of the wait, not a guess at readiness
-  }
-  return make_error(ErrorCode::kUnavailable,
-                    fmt::format("{} at {} not ready after {} s ({}); the end of its log:\n{}", name_, endpoint(),
-                                kStartDeadline.count(), last_problem, log_tail()));
+  return wait_until_ready(pid_, name_, endpoint(), log_file(), probe);
 }
 
 std::vector<std::string> HttpsTestServer::curl_argv(const std::vector<std::string>& arguments) const {

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "support/child_process.h"
 
 namespace pgstack::testing {
 
@@ -45,8 +46,6 @@ class HttpsTestServer {
   std::filesystem::path certificate_file() const { return directory_ / "server.crt"; }
   std::filesystem::path key_file() const { return directory_ / "server.key"; }
 
-  // Why the server is not ready yet, or nothing once it is.
-  using ReadinessProbe = std::function<std::optional<std::string>()>;
   // Starts argv (argv[0] a path), then asks `probe` until it is ready, the server exits, or 20 s have
   // passed; the errors end with the end of the server's log.
   Result<bool> launch(const std::vector<std::string>& argv, const ReadinessProbe& probe);

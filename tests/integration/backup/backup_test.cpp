@@ -628,7 +628,7 @@ TEST(BackupsS3, SecretsAreStoredAndShownWithoutTheirValues) {
   auto created = runtime->api("POST", kSecretsPath, s3_secret());
   ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
   const std::string ca_line = "MII";  // in every PEM certificate's body
-  for (const std::string path : {std::string(kSecretsPath), std::string(kSecretsPath) + "/s3-credentials"}) {
+  for (const std::string& path : {std::string(kSecretsPath), std::string(kSecretsPath) + "/s3-credentials"}) {
     auto shown = runtime->api("GET", path);
     ASSERT_TRUE(shown.ok() && shown->status == 200) << path;
     EXPECT_NE(shown->body.find("secretAccessKey"), std::string::npos) << shown->body;
