@@ -123,12 +123,18 @@ TEST(InstanceReport, StartingUntilPatroniAnswers) {
   EXPECT_EQ(report["reason"], "Patroni reports Postgres as 'creating replica'");
 }
 
-TEST(InstanceReport, FailedWithAReason) {
-  ReportInput input = running_input("demo-1");
+// Patroni exited and waits `backoff_ms` before its restart number `restarts` + 1.
+ReportInput patroni_in_backoff(const std::string& member, int backoff_ms, int restarts) {
+  ReportInput input = running_input(member);
   input.patroni_process->state = ProcessState::kBackoff;
   input.patroni_process->last_exit_reason = "exited";
-  input.patroni_process->backoff = std::chrono::milliseconds(4000);
-  input.patroni_process->restarts = 3;
+  input.patroni_process->backoff = std::chrono::milliseconds(backoff_ms);
+  input.patroni_process->restarts = restarts;
+  return input;
+}
+
+TEST(InstanceReport, FailedWithAReason) {
+  ReportInput input = patroni_in_backoff("demo-1", 4000, 3);
   Json report = instance_report(input);
   EXPECT_EQ(report["state"], "failed");
   EXPECT_EQ(report["reason"], "Patroni exited; restarting in 4000 ms (restarts so far: 3)");
@@ -148,11 +154,7 @@ TEST(InstanceReport, FailedWithAReason) {
 }
 
 TEST(InstanceReport, AFailedRestoreSaysWhichBackupAndWhyPostgresStopped) {
-  ReportInput input = running_input("pitr-0");
-  input.patroni_process->state = ProcessState::kBackoff;
-  input.patroni_process->last_exit_reason = "exited";
-  input.patroni_process->backoff = std::chrono::milliseconds(8000);
-  input.patroni_process->restarts = 2;
+  ReportInput input = patroni_in_backoff("pitr-0", 8000, 2);
   input.restoring_backup = "demo-20261124110837";
   input.startup_failure = "recovery ended before configured recovery target was reached";
   EXPECT_EQ(instance_report(input)["reason"],
