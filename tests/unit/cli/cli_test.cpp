@@ -18,9 +18,11 @@ CommandOutput pgstack_cli(std::vector<std::string> arguments, const std::string&
 }
 
 TEST(CliValidate, AcceptsTheExamples) {
-  const auto out = pgstack_cli({"validate", "-f", "examples/minimal-cluster.yaml", "-f", "examples/production.yaml"});
+  const auto out = pgstack_cli({"validate", "-f", "examples/minimal-cluster.yaml", "-f", "examples/production.yaml",
+                                "-f", "examples/restore-pitr.yaml"});
   EXPECT_EQ(out.exit_code, 0) << out.standard_error;
   EXPECT_NE(out.standard_error.find("examples/production.yaml: SGCluster/orders is valid"), std::string::npos);
+  EXPECT_NE(out.standard_error.find("examples/restore-pitr.yaml: SGCluster/demo-restored is valid"), std::string::npos);
 }
 
 TEST(CliValidate, RejectsWithFieldPathsAndExitOne) {
