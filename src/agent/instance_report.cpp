@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "model/lsn.h"
+
 namespace pgstack::agent {
 namespace {
 
@@ -66,9 +68,9 @@ Json patroni_section(const ReportInput& input) {
   section["pendingRestart"] = patroni.contains("pending_restart") && patroni["pending_restart"] == true;
   if (patroni.contains("xlog") && patroni["xlog"].is_object()) {
     const Json& xlog = patroni["xlog"];
-    if (auto lsn = lsn_field(xlog, "location")) section["lsn"] = format_lsn(*lsn);
-    if (auto lsn = lsn_field(xlog, "received_location")) section["receivedLsn"] = format_lsn(*lsn);
-    if (auto lsn = lsn_field(xlog, "replayed_location")) section["replayedLsn"] = format_lsn(*lsn);
+    if (auto lsn = lsn_field(xlog, "location")) section["lsn"] = model::format_lsn(*lsn);
+    if (auto lsn = lsn_field(xlog, "received_location")) section["receivedLsn"] = model::format_lsn(*lsn);
+    if (auto lsn = lsn_field(xlog, "replayed_location")) section["replayedLsn"] = model::format_lsn(*lsn);
   }
   if (role == "primary") {
     section["lagBytes"] = 0;
@@ -121,8 +123,6 @@ Json archiving_section(const Json& archiver) {
 }
 
 }  // namespace
-
-std::string format_lsn(std::uint64_t lsn) { return fmt::format("{:X}/{:X}", lsn >> 32, lsn & 0xFFFFFFFFULL); }
 
 std::string format_utc(std::chrono::system_clock::time_point time) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(time);

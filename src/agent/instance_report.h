@@ -41,8 +41,6 @@ struct ReportInput {
 
 model::Json instance_report(const ReportInput& input);
 
-// Patroni's integer LSN as Postgres writes it: "0/3000148".
-std::string format_lsn(std::uint64_t lsn);
 
 // RFC 3339 in UTC, whole seconds: "2026-11-24T01:30:00Z".
 std::string format_utc(std::chrono::system_clock::time_point time);

@@ -1,9 +1,8 @@
 #include "controller/restore_source.h"
 
-#include <cstdint>
-#include <optional>
-
 #include <fmt/format.h>
+
+#include "model/lsn.h"
 
 namespace pgstack::controller {
 namespace {
@@ -13,16 +12,6 @@ using model::Json;
 constexpr const char* kBackupPath = "spec.initialData.restore.fromBackup.name";
 constexpr const char* kTimestampPath = "spec.initialData.restore.fromBackup.pointInTimeRecovery.restoreToTimestamp";
 constexpr const char* kLsnPath = "spec.initialData.restore.fromBackup.targetLsn";
-
-// "16/B374D848" -> 0x16B374D848; nothing when it is not an LSN.
-std::optional<std::uint64_t> parse_lsn(const std::string& text) {
-  const auto slash = text.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size() || slash > 8 || text.size() - slash - 1 > 8)
-    return std::nullopt;
-  if (text.find_first_not_of("0123456789abcdefABCDEF/") != std::string::npos || text.find('/', slash + 1) != std::string::npos)
-    return std::nullopt;
-  return (std::stoull(text.substr(0, slash), nullptr, 16) << 32) | std::stoull(text.substr(slash + 1), nullptr, 16);
-}
 
 std::string string_at(const Json& object, const char* key) {
   if (!object.is_object()) return {};
@@ -52,8 +41,8 @@ std::optional<FieldProblem> check_restore_request(const model::RestoreSource& so
   if (source.target_lsn) {
     // Recovery must at least reach the end of the backup, where the restored copy becomes consistent.
     const std::string stop_text = backup_status->value("/lsn/stop"_json_pointer, std::string());
-    const auto target = parse_lsn(*source.target_lsn);
-    const auto stop = parse_lsn(stop_text);
+    const auto target = model::parse_lsn(*source.target_lsn);
+    const auto stop = model::parse_lsn(stop_text);
     if (target && stop && *target < *stop)
       return FieldProblem{kLsnPath, fmt::format("targetLsn {} is before backup {} ends (LSN {}); the earliest LSN this "
                                                 "backup can restore to is {}",
