@@ -126,6 +126,12 @@ int main(int argc, char** argv) {
   } else {
     spdlog::warn("{}; clusters on this host get no proxy endpoints", proxy.error().message);
   }
+  // pgstack-wal-push is Postgres' archive_command; without it WAL goes to pgBackRest unchecked.
+  if (auto wal_push = pgstack::sibling_program("pgstack-wal-push")) {
+    settings.wal_push_program = *wal_push;
+  } else {
+    spdlog::warn("{}; WAL is archived without checking which history it belongs to", wal_push.error().message);
+  }
   settings.os_user = user->pw_name;
   settings.os_user_home = user->pw_dir;
   settings.socket_owner_uid = ::geteuid();

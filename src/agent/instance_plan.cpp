@@ -127,7 +127,8 @@ std::string plan_pgbackrest_files(config::BackupRepository& repository, const co
 
 // pgBackRest's files and commands for the instance: its own repository when the cluster has backups
 // (WAL archiving on), the source's when it is restored from a backup (the first member's bootstrap).
-void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, InstancePlan& plan) {
+void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings,
+                 InstancePlan& plan) {
   const int cpus = std::max<int>(1, static_cast<int>(assignment.profile.cpu_millicores / 1000));
   const std::filesystem::path config_dir = plan.layout.config_dir;
   config::PgbackrestInstance instance;
@@ -168,7 +169,7 @@ void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, In
   if (!problem.empty()) plan.backup_problem = problem;
   BackupPlan backup{*repository, instance, archiving, {}};
   if (repository->storage.type == "filesystem") backup.filesystem_repository = repository->path;
-  if (archiving) plan.layout.archive_command = config::archive_push_command(instance);
+  if (archiving) plan.layout.archive_command = config::archive_push_command(instance, settings.wal_push_program);
 
   if (source) {
     // Only the data directory of the first primary is restored; replicas copy the new primary. The
@@ -230,7 +231,7 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
   plan.instance_dir = instance_dir_for(settings.state_dir, assignment);
   plan.tls_dir = std::filesystem::path(plan.layout.config_dir) / "tls";
 
-  plan_backup(assignment, secrets, plan);
+  plan_backup(assignment, secrets, settings, plan);
 
   const config::TuningInput tuning = config::tuning_input_for(
       plan.cluster, assignment.profile, assignment.postgres_config ? &*assignment.postgres_config : nullptr,

@@ -36,6 +36,7 @@ struct AgentSettings {
   std::string patroni_program = "/usr/bin/patroni";
   std::string pgbouncer_program = "/usr/sbin/pgbouncer";
   std::string proxy_program;  // pgstack-proxy; empty: clusters get no proxy on this host
+  std::string wal_push_program;  // pgstack-wal-push (archive_command); empty: pgBackRest directly
 };
 
 struct RenderedFile {

@@ -314,9 +314,15 @@ std::string shell_command(const std::vector<std::string>& argv) {
   return out;
 }
 
-std::string archive_push_command(const PgbackrestInstance& instance) {
-  return shell_command(pgbackrest_argv(instance.config_path, instance.stanza, {"archive-push"})) + " \"%p\"";
+std::string archive_push_command(const PgbackrestInstance& instance, const std::string& wal_push_program) {
+  if (wal_push_program.empty())
+    return shell_command(pgbackrest_argv(instance.config_path, instance.stanza, {"archive-push"})) + " \"%p\"";
+  return shell_command({wal_push_program, "--pgbackrest-config", instance.config_path, "--stanza", instance.stanza,
+                        "--set-aside-dir", wal_set_aside_dir(instance)}) +
+         " \"%p\"";
 }
+
+std::string wal_set_aside_dir(const PgbackrestInstance& instance) { return instance.work_dir + "/wal-set-aside"; }
 
 std::vector<std::string> recovery_target_options(const model::RestoreSource& source) {
   std::vector<std::string> out;

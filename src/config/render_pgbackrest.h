@@ -88,8 +88,13 @@ struct PgbackrestInstance {
 // With the repository's credentials, if any: the file must be 0600.
 std::string render_pgbackrest_conf(const BackupRepository& repository, const PgbackrestInstance& instance);
 
-// archive_command for postgresql.conf: asynchronous push through the spool directory.
-std::string archive_push_command(const PgbackrestInstance& instance);
+// archive_command for postgresql.conf: asynchronous push through the spool directory, through
+// pgstack-wal-push (`wal_push_program`, src/agent/wal_push.h) so that WAL of an abandoned history is
+// set aside instead of pushed; straight to pgBackRest when no such program is installed.
+std::string archive_push_command(const PgbackrestInstance& instance, const std::string& wal_push_program = "");
+
+// Where pgstack-wal-push keeps WAL it did not push, with a record of why (below the work directory).
+std::string wal_set_aside_dir(const PgbackrestInstance& instance);
 
 // "pgbackrest --config=... --stanza=... <extra...>", ready for run_command.
 std::vector<std::string> pgbackrest_argv(const std::string& config_path, const std::string& stanza,
