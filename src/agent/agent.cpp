@@ -195,6 +195,18 @@ void Agent::reconcile() {
            [this, leader_key, member] {
              auto current = etcd_.get(leader_key);
              return current.ok() && current->has_value() && (*current)->value != member;
+           },
+           [this, leader_key, member] {
+             auto current = etcd_.get(leader_key);
+             if (!current.ok() || !current->has_value() || (*current)->value == member) return false;
+             // Patroni's member key: <prefix>/patroni/<ns>/<cluster>/members/<name>, role and state.
+             const std::string members = leader_key.substr(0, leader_key.rfind('/')) + "/members/";
+             auto record = etcd_.get(members + (*current)->value);
+             if (!record.ok() || !record->has_value()) return false;
+             const model::Json data = model::Json::parse((*record)->value, nullptr, false);
+             if (!data.is_object()) return false;
+             const std::string role = data.value("role", "");
+             return (role == "master" || role == "primary") && data.value("state", "") == "running";
            }});
     }
     auto assignment = parse_assignment(text);
@@ -355,7 +367,8 @@ void Agent::report() {
   if (lease == 0) return;  // reports live under the host's lease; the registration thread gets a new one
   LeaderStatusCache leaders;
   for (const auto& [key, instance] : instances_) {
-    const model::Json report = instance_report(instance->observe(settings_.host_name, leaders));
+    const ReportInput observed = instance->observe(settings_.host_name, leaders);
+    const model::Json report = instance_report(observed);
     // PgBouncer caches the server's startup parameters, in_hot_standby among them, and libpq's
     // target_session_attrs trusts them: after a promotion or demotion the pooler must start afresh.
     const std::string role = report.value("/patroni/role"_json_pointer, std::string());
@@ -371,6 +384,7 @@ void Agent::report() {
       last_state_[key] = report.value("state", "");
       instance->note_role(primary);
     }
+    instance->watch_rejoin(observed, report);
     auto written = etcd_.put(instance_report_key(settings_.etcd_prefix, key), report.dump(), lease);
     if (!written && written.error().message != last_report_error_) {
       spdlog::warn("{}: cannot write its report: {}", key, written.error().message);

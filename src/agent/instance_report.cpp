@@ -188,6 +188,8 @@ model::Json instance_report(const ReportInput& input) {
   if (input.patroni && input.patroni->is_object() && !input.condition) report["patroni"] = patroni_section(input);
   if (input.archiver && input.archiver->is_object()) report["archiving"] = archiving_section(*input.archiver);
   if (!input.backup_problem.empty()) report["backupProblem"] = input.backup_problem;
+  if (input.rejoin) report["rejoin"] = *input.rejoin;
+  if (!input.events.empty()) report["events"] = input.events;
   report["pgbouncer"] = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
   report["ports"] = Json{{"postgres", input.ports.postgres}, {"pgbouncer", input.ports.pgbouncer},
                          {"patroni", input.ports.patroni}};

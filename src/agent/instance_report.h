@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/assignment.h"
 #include "agent/process_supervisor.h"
@@ -36,6 +37,10 @@ struct ReportInput {
   std::string restoring_backup;
   std::optional<std::string> startup_failure;
   std::optional<model::Json> archiver;  // pg_stat_archiver of a primary that archives WAL (row_to_json)
+  // A replica that cannot follow the primary (rejoin_watch.h): {"state", "reason", "since", ...}.
+  std::optional<model::Json> rejoin;
+  // What the agent did or found on its own, newest last: {"at", "type", "reason", "message"}.
+  std::vector<model::Json> events;
   std::chrono::system_clock::time_point now;
 };
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include "agent/postgres_log.h"
 #include "common/files.h"
 #include "common/process.h"
+#include "config/render_pgbackrest.h"
 
 namespace pgstack::agent {
 namespace {
@@ -36,6 +38,8 @@ constexpr milliseconds kPatroniStopTimeout{90000};
 constexpr milliseconds kPgbouncerStopTimeout{15000};
 
 constexpr std::string_view kRestartGenerationFile = "restart-generation";
+constexpr std::string_view kDivergedCopyPrefix = "data.diverged-";
+constexpr std::size_t kEventsKept = 10;
 constexpr std::string_view kPatroniPidFile = "patroni.pid";
 constexpr std::string_view kPgbouncerPidFile = "pgbouncer.pid";  // ours; PgBouncer's own is in the socket dir
 
@@ -407,8 +411,10 @@ bool InstanceSupervisor::postmaster_alive() const {
 }
 
 bool InstanceSupervisor::hold_crashed_primary() {
-  // Only a 10 s wait at most: if no replica could take over, the old primary must come back.
+  // 10 s for a replica to take the leader key, 30 s for it to finish promoting: if none could, the
+  // old primary must come back.
   constexpr auto kLongestHold = std::chrono::seconds(10);
+  constexpr auto kLongestPromotion = std::chrono::seconds(30);
   if (!patroni_ || patroni_->is_running()) {
     crash_hold_until_.reset();
     return false;
@@ -417,15 +423,22 @@ bool InstanceSupervisor::hold_crashed_primary() {
     if (!was_primary_ || postmaster_alive() || !leader_key_.release_if_mine) return false;
     was_primary_ = false;
     crash_hold_until_ = std::chrono::steady_clock::now() + kLongestHold;
+    promotion_wait_extended_ = false;
     if (leader_key_.release_if_mine()) {
       spdlog::warn("{}: the primary's Patroni and Postgres died; released the leader key so a replica takes over",
                    instance_key_);
     }
   }
+  // Patroni checks whether it must rewind against a leader that runs as primary; restarted while the
+  // new leader is still promoting, it skips the check and starts Postgres on its diverged history.
   if (std::chrono::steady_clock::now() >= *crash_hold_until_ ||
-      (leader_key_.held_by_another && leader_key_.held_by_another())) {
+      (leader_key_.promoted_elsewhere && leader_key_.promoted_elsewhere())) {
     crash_hold_until_ = std::chrono::steady_clock::time_point::min();  // done waiting; keep until Patroni runs
     return false;
+  }
+  if (!promotion_wait_extended_ && leader_key_.held_by_another && leader_key_.held_by_another()) {
+    promotion_wait_extended_ = true;  // a replica took over: wait for its promotion, not only its key
+    crash_hold_until_ = std::chrono::steady_clock::now() + kLongestPromotion;
   }
   return *crash_hold_until_ != std::chrono::steady_clock::time_point::min();
 }
@@ -438,6 +451,165 @@ void InstanceSupervisor::restart_pooler() {
     spdlog::warn("{}: cannot start PgBouncer again: {}", instance_key_, started.error().message);
 }
 
+void InstanceSupervisor::record_event(std::string type, std::string reason, std::string message) {
+  events_.push_back({{"at", format_utc(std::chrono::system_clock::now())},
+                     {"type", std::move(type)},
+                     {"reason", std::move(reason)},
+                     {"message", std::move(message)}});
+  if (events_.size() > kEventsKept) events_.erase(events_.begin());
+}
+
+std::vector<model::Json> InstanceSupervisor::wal_set_aside_events() const {
+  constexpr auto kInterval = std::chrono::seconds(5);
+  if (!plan_ || !plan_->backup) return {};
+  const auto now = SteadyClock::now();
+  if (now - wal_set_aside_checked_ < kInterval) return wal_set_aside_;
+  wal_set_aside_checked_ = now;
+  wal_set_aside_.clear();
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(config::wal_set_aside_dir(plan_->backup->instance), error)) {
+    if (entry.path().extension() != ".json") continue;
+    auto text = read_file(entry.path());
+    if (!text) continue;
+    const model::Json record = model::Json::parse(text.value(), nullptr, false);
+    if (!record.is_object()) continue;
+    const bool conflict = record.value("outcome", "") == "conflict";
+    wal_set_aside_.push_back(
+        {{"at", record.value("at", "")},
+         {"type", conflict ? "Warning" : "Normal"},
+         {"reason", conflict ? "WalArchiveConflict" : "WalSetAside"},
+         {"message", fmt::format("{}: {} ({}); this member's copy is kept at {}", record.value("segment", ""),
+                                 record.value("outcome", ""), record.value("reason", ""), record.value("copy", ""))}});
+  }
+  // The newest few: the set-aside directory keeps every record.
+  std::sort(wal_set_aside_.begin(), wal_set_aside_.end(),
+            [](const model::Json& a, const model::Json& b) { return a.value("at", "") < b.value("at", ""); });
+  if (wal_set_aside_.size() > kEventsKept)
+    wal_set_aside_.erase(wal_set_aside_.begin(), wal_set_aside_.end() - static_cast<std::ptrdiff_t>(kEventsKept));
+  return wal_set_aside_;
+}
+
+bool InstanceSupervisor::copy_in_progress() const {
+  if (!plan_) return false;
+  const std::string data_dir = plan_->layout.data_dir;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc", error)) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto cmdline = read_file(entry.path() / "cmdline");
+    if (!cmdline) continue;
+    std::string text = cmdline.value();
+    std::replace(text.begin(), text.end(), '\0', ' ');
+    const bool copier = text.find("pg_rewind") != std::string::npos || text.find("pg_basebackup") != std::string::npos;
+    if (copier && text.find(data_dir) != std::string::npos) return true;
+  }
+  return false;
+}
+
+int InstanceSupervisor::copies_kept_aside() const {
+  int count = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(instance_dir_, error)) {
+    if (entry.path().filename().string().starts_with(kDivergedCopyPrefix)) ++count;
+  }
+  return count;
+}
+
+Result<fs::path> InstanceSupervisor::rebuild_from_primary() {
+  if (!plan_ || !patroni_) return make_error(ErrorCode::kFailedPrecondition, "the instance is not running here");
+  if (auto stopped = patroni_->stop(); !stopped) return stopped.error();
+  const fs::path data_dir = plan_->layout.data_dir;
+  if (postmaster_alive()) {
+    // Patroni left Postgres running (it could not stop it): nothing is served from this history.
+    CommandOptions options;
+    if (::geteuid() == 0) options.run_as_user = settings_.os_user;
+    auto stopped = run_command({plan_->layout.bin_dir + "/pg_ctl", "stop", "-D", data_dir.string(), "-m", "immediate"},
+                               options);
+    if (!stopped || stopped->exit_code != 0 || postmaster_alive()) {
+      (void)patroni_->start();
+      return make_error(ErrorCode::kUnavailable, "Postgres does not stop; the data directory stays where it is");
+    }
+  }
+  const std::string stamp = [] {
+    std::string text = format_utc(std::chrono::system_clock::now());
+    text.erase(std::remove_if(text.begin(), text.end(), [](char c) { return c == '-' || c == ':'; }), text.end());
+    return text;
+  }();
+  const fs::path kept = instance_dir_ / (std::string(kDivergedCopyPrefix) + stamp);
+  std::error_code error;
+  fs::rename(data_dir, kept, error);
+  if (error) {
+    (void)patroni_->start();
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("cannot move {} to {}: {}", data_dir.string(), kept.string(), error.message()));
+  }
+  if (auto made = ensure_directory(data_dir, 0700, uid_, gid_); !made) return made.error();
+  if (auto started = patroni_->start(); !started) return started.error();
+  return kept;
+}
+
+void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::Json& report) {
+  if (!plan_ || !patroni_) return;
+  RejoinObservation facts;
+  const std::string role = report.value("/patroni/role"_json_pointer, std::string());
+  facts.is_primary = role == "primary";
+  facts.streaming = report.value("/patroni/state"_json_pointer, std::string()) == "streaming";
+  if (observed.leader && observed.leader->is_object()) {
+    const std::string leader_role = observed.leader->value("role", "");
+    facts.leader_elsewhere = (leader_role == "master" || leader_role == "primary") &&
+                             observed.leader->value("state", "") == "running";
+  }
+  if (rebuilt_at_ && facts.streaming) {
+    const auto took = std::chrono::duration_cast<std::chrono::seconds>(SteadyClock::now() - *rebuilt_at_);
+    record_event("Normal", "RebuiltMemberStreams",
+                 fmt::format("streams from the primary again, {} s after its rebuild began", took.count()));
+    rebuilt_at_.reset();
+  }
+  if (!facts.is_primary && !facts.streaming) {
+    facts.evidence = divergence_in(plan_->layout.log_dir);
+    if (facts.evidence) {
+      facts.copy_in_progress = copy_in_progress();
+      facts.copies_kept = copies_kept_aside();
+    }
+  }
+  const RejoinDecision decision = decide_rejoin(facts, rejoin_, SteadyClock::now());
+  switch (decision.step) {
+    case RejoinStep::kNone:
+      if (rejoin_status_ && !rebuilt_at_) rejoin_status_.reset();
+      if (rebuilt_at_ && facts.is_primary) rebuilt_at_.reset();
+      return;
+    case RejoinStep::kWatch:
+      if (!rebuilt_at_) rejoin_status_ = model::Json{{"state", "diverged"}, {"reason", decision.reason}};
+      return;
+    case RejoinStep::kNeedsPerson:
+      if (!rejoin_status_ || rejoin_status_->value("state", "") != "needsAttention") {
+        spdlog::error("{}: cannot follow the primary and is not rebuilt: {}", instance_key_, decision.reason);
+        record_event("Warning", "DivergedMemberNeedsAttention", decision.reason);
+      }
+      rejoin_status_ = model::Json{{"state", "needsAttention"}, {"reason", decision.reason}};
+      return;
+    case RejoinStep::kRebuild:
+      break;
+  }
+  spdlog::warn("{}: cannot follow the primary ({}); rebuilding it from the primary", instance_key_, decision.reason);
+  rejoin_.last_rebuild = SteadyClock::now();
+  rejoin_.stuck_since.reset();
+  auto kept = rebuild_from_primary();
+  if (!kept) {
+    spdlog::error("{}: rebuild failed: {}", instance_key_, kept.error().message);
+    record_event("Warning", "RebuildFailed", fmt::format("{}; {}", decision.reason, kept.error().message));
+    rejoin_status_ = model::Json{{"state", "rebuildFailed"}, {"reason", kept.error().message}};
+    return;
+  }
+  const std::string message =
+      fmt::format("{}; its data directory was moved to {} and it is copied anew from the primary", decision.reason,
+                  kept->string());
+  spdlog::warn("{}: {}", instance_key_, message);
+  record_event("Warning", "RebuildingDivergedMember", message);
+  rebuilt_at_ = SteadyClock::now();
+  rejoin_status_ = model::Json{{"state", "rebuilding"}, {"reason", message}, {"keptAt", kept->string()}};
+}
+
 ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStatusCache& leaders) const {
   ReportInput input;
   const auto slash = instance_key_.rfind('/');
@@ -448,6 +620,9 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   input.ports = ports_;
   if (plan_) input.pooling = plan_->pooling;
   if (plan_) input.backup_problem = plan_->backup_problem;
+  input.rejoin = rejoin_status_;
+  input.events = events_;
+  for (auto& event : wal_set_aside_events()) input.events.push_back(std::move(event));
   if (patroni_) input.patroni_process = patroni_->status();
   if (pgbouncer_) input.pgbouncer_process = pgbouncer_->status();
   if (plan_ && patroni_ && patroni_->status().state == ProcessState::kBackoff && plan_->cluster.restore &&

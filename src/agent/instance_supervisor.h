@@ -22,6 +22,7 @@
 #include "agent/instance_plan.h"
 #include "agent/instance_report.h"
 #include "agent/process_supervisor.h"
+#include "agent/rejoin_watch.h"
 #include "common/http_client.h"
 
 namespace pgstack::agent {
@@ -33,6 +34,7 @@ using LeaderStatusCache = std::map<std::string, std::optional<model::Json>>;
 struct LeaderKeyAccess {
   std::function<bool()> release_if_mine;  // deletes the leader key if it names this member
   std::function<bool()> held_by_another;  // another member holds it now
+  std::function<bool()> promoted_elsewhere;  // and Patroni publishes it as a running primary
 };
 
 class InstanceSupervisor {
@@ -65,6 +67,10 @@ class InstanceSupervisor {
   // Asks Patroni (and the leader, for replicas) how the instance is doing.
   ReportInput observe(const std::string& host_name, LeaderStatusCache& leaders) const;
 
+  // After each report: a replica that cannot follow the primary (rejoin_watch.h) is rebuilt from it
+  // once Patroni had its chance to rewind; its data directory is kept aside as data.diverged-<time>.
+  void watch_rejoin(const ReportInput& observed, const model::Json& report);
+
   const std::string& instance_key() const { return instance_key_; }
   // What the last successful reconcile planned (nothing before one succeeded).
   const std::optional<InstancePlan>& plan() const { return plan_; }
@@ -87,6 +93,13 @@ class InstanceSupervisor {
   // healthy replica is promoted now, and Patroni restarts once that happened (it then rejoins as a
   // replica through pg_rewind). Returns true while the restart must wait.
   bool hold_crashed_primary();
+  // Stops Patroni and Postgres, moves the data directory aside and starts Patroni on an empty one,
+  // which it fills from the primary (pg_basebackup). The path it was moved to, or why it could not.
+  Result<std::filesystem::path> rebuild_from_primary();
+  bool copy_in_progress() const;  // pg_rewind or pg_basebackup on this data directory
+  int copies_kept_aside() const;
+  void record_event(std::string type, std::string reason, std::string message);
+  std::vector<model::Json> wal_set_aside_events() const;
 
   const AgentSettings settings_;
   const std::string instance_key_;
@@ -103,11 +116,19 @@ class InstanceSupervisor {
   bool was_primary_ = false;
   LeaderKeyAccess leader_key_;
   std::optional<std::chrono::steady_clock::time_point> crash_hold_until_;
+  bool promotion_wait_extended_ = false;
   bool secrets_warned_ = false;
   std::optional<InstanceCondition> condition_;
   AssignedPorts ports_;  // as last assigned
   mutable std::optional<model::Json> archiver_;
   mutable std::chrono::steady_clock::time_point archiver_checked_{};
+  mutable std::vector<model::Json> wal_set_aside_;  // records of pgstack-wal-push, read every few seconds
+  mutable std::chrono::steady_clock::time_point wal_set_aside_checked_{};
+
+  RejoinState rejoin_;
+  std::optional<model::Json> rejoin_status_;  // reported while a divergence is watched or repaired
+  std::optional<std::chrono::steady_clock::time_point> rebuilt_at_;  // until it streams again
+  std::vector<model::Json> events_;  // newest last, a few
 
   // A POST /restart in flight (it returns once Postgres is back, which may take a while).
   std::future<Result<HttpResponse>> restart_request_;

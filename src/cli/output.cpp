@@ -463,6 +463,18 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
     }
     out += format_table(table, "  ");
   }
+  // Like kubectl describe: what happened lately (rebuilt members, WAL set aside), newest last.
+  if (const Json* events = at(status, "events"); events != nullptr && events->is_array() && !events->empty()) {
+    out += "Events:\n";
+    Table table{{"Type", "Reason", "Age", "Member", "Message"}, {}};
+    for (const auto& event : *events) {
+      const auto when = parse_timestamp(text_at(event, "at", ""));
+      table.rows.push_back({text_at(event, "type", ""), text_at(event, "reason", ""),
+                            when ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *when)) : "",
+                            text_at(event, "member", ""), text_at(event, "message", "")});
+    }
+    out += format_table(table, "  ");
+  }
   return out;
 }
 

@@ -363,16 +363,22 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
     }
   }
   for (const auto& placement : mine) {
-    if (topology.ok() && topology->members.count(placement.member) > 0 &&
-        topology->members.at(placement.member).state == "running")
-      continue;
     auto report = etcd.get(fmt::format("{}/instances/{}/{}/{}", prefix, ns, cluster.name, placement.member));
-    if (report.ok() && report->has_value())
-      inputs.member_reports[placement.member] = Json::parse((*report)->value, nullptr, false);
+    if (!report.ok() || !report->has_value()) continue;
+    Json parsed = Json::parse((*report)->value, nullptr, false);
+    if (!parsed.is_object()) continue;
+    if (parsed.contains("events") && parsed["events"].is_array())
+      inputs.member_events[placement.member] = parsed["events"].get<std::vector<Json>>();
+    if (parsed.contains("rejoin") && parsed["rejoin"].is_object()) inputs.rejoins[placement.member] = parsed["rejoin"];
+    // Why a member is not running, in the agent's words (a running one needs none).
+    const bool running = topology.ok() && topology->members.count(placement.member) > 0 &&
+                         topology->members.at(placement.member).state == "running";
+    if (!running) inputs.member_reports[placement.member] = std::move(parsed);
   }
   inputs.backups = cluster_backups;
   inputs.backups_configured = cluster.backup.has_value();
   inputs.previous_conditions = previous_conditions;
+  if (previous.ok() && previous->has_value() && (**previous).contains("events")) inputs.previous_events = (**previous)["events"];
   Json status = build_cluster_status(inputs);
   if (previous.ok() && previous->has_value()) {
     // Keep what other writers put in the status (rolling-restart progress).

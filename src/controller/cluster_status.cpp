@@ -1,5 +1,6 @@
 #include "controller/cluster_status.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -124,6 +125,35 @@ Json archiving_condition(const Json& archiving, const Json& previous_conditions,
                    last_wal.empty() ? std::string("no WAL segment has been archived yet")
                                     : fmt::format("last archived {} at {}", last_wal, last_time),
                    now);
+}
+
+Json merge_events(const Json& previous, const std::map<std::string, std::vector<Json>>& by_member) {
+  std::vector<Json> events;
+  std::set<std::string> seen;
+  const auto identity = [](const Json& event) {
+    return string_at(event, "at") + "|" + string_at(event, "member") + "|" + string_at(event, "reason") + "|" +
+           string_at(event, "message");
+  };
+  const auto add = [&](Json event) {
+    if (!event.is_object() || !seen.insert(identity(event)).second) return;
+    events.push_back(std::move(event));
+  };
+  if (previous.is_array()) {
+    for (const auto& event : previous) add(event);
+  }
+  for (const auto& [member, reported] : by_member) {
+    for (const auto& event : reported) {
+      if (!event.is_object()) continue;
+      Json copy = event;
+      copy["member"] = member;
+      add(std::move(copy));
+    }
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Json& a, const Json& b) { return string_at(a, "at") < string_at(b, "at"); });
+  if (events.size() > kStatusEventsKept)
+    events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(kStatusEventsKept));
+  return Json(events);
 }
 
 std::string utc_timestamp_now() { return utc_timestamp(std::chrono::system_clock::now()); }
@@ -292,7 +322,23 @@ Json build_cluster_status(const StatusInputs& inputs) {
     conditions.push_back(archiving_condition(*inputs.archiving, inputs.previous_conditions, inputs.now));
     status["archiving"] = *inputs.archiving;
   }
+  if (inputs.rejoins.empty()) {
+    conditions.push_back(condition(inputs.previous_conditions, "MembersFollowPrimary", true, "NoDivergedMembers",
+                                   "no member reports a history that cannot follow the primary", inputs.now));
+  } else {
+    std::vector<std::string> which;
+    bool needs_person = false;
+    for (const auto& [member, rejoin] : inputs.rejoins) {
+      const std::string state = string_at(rejoin, "state");
+      needs_person = needs_person || state == "needsAttention" || state == "rebuildFailed";
+      which.push_back(fmt::format("{} {}: {}", member, state, string_at(rejoin, "reason")));
+    }
+    conditions.push_back(condition(inputs.previous_conditions, "MembersFollowPrimary", false,
+                                   needs_person ? "DivergedMemberNeedsAttention" : "RepairingDivergedMember",
+                                   fmt::format("{}", fmt::join(which, "; ")), inputs.now));
+  }
   status["conditions"] = conditions;
+  status["events"] = merge_events(inputs.previous_events, inputs.member_events);
   status["backups"] = backups_summary(inputs.backups);
   return status;
 }

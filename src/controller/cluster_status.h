@@ -57,6 +57,12 @@ struct StatusInputs {
   // From the primary's report: why its backups cannot run (empty: they can; nothing: no report yet).
   std::optional<std::string> backup_problem;
   model::Json previous_conditions = model::Json::array();
+  // What the agents did or found on their own (their reports' "events"), by member; merged into the
+  // events of the previous status, so that an event outlives the agent that reported it.
+  std::map<std::string, std::vector<model::Json>> member_events;
+  model::Json previous_events = model::Json::array();
+  // Members whose agent reports that they cannot follow the primary ("rejoin" of their reports).
+  std::map<std::string, model::Json> rejoins;
   std::string now;  // ISO-8601 UTC
 };
 
@@ -73,6 +79,11 @@ model::Json backups_verified_condition(const std::vector<BackupObservation>& bac
 // attempt failed (pg_stat_archiver's last failure is newer than its last success).
 model::Json archiving_condition(const model::Json& archiving, const model::Json& previous_conditions,
                                 const std::string& now);
+
+// status.events: the previous ones and the members' new ones ({"at", "member", "type", "reason",
+// "message"}), oldest first, the newest kStatusEventsKept of them, each once.
+model::Json merge_events(const model::Json& previous, const std::map<std::string, std::vector<model::Json>>& by_member);
+constexpr std::size_t kStatusEventsKept = 30;
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
 

@@ -36,5 +36,37 @@ TEST(PostgresLog, QuotedCommasQuotesAndLineBreaksAndTheDetail) {
   EXPECT_EQ(last_startup_failure(line), "could not open \"a,b\" (first line\nsecond line)");
 }
 
+// What a former primary that came back without pg_rewind wrote, as the issue saw it.
+constexpr const char* kDivergedReplicaLog =
+    "2026-12-04 09:10:01.100 GMT,,,900,,6b0570a9.1,1,,2026-12-04 09:10:00 GMT,,0,LOG,00000,\"started streaming WAL "
+    "from primary at 0/4A000000 on timeline 13\",,,,,,,,,\"\",\"walreceiver\",,0\n"
+    "2026-12-04 09:12:00.100 GMT,,,901,,6b0570a9.2,1,,2026-12-04 09:12:00 GMT,,0,FATAL,08P01,\"could not start WAL "
+    "streaming: ERROR:  requested starting point 0/4C000000 on timeline 13 is not in this server's history\",\"This "
+    "server's history forked from timeline 13 at 0/4B002870.\",,,,,,,,\"\",\"walreceiver\",,0\n";
+
+TEST(PostgresLog, ADivergedHistoryIsFoundAfterTheLastTimeStreamingStarted) {
+  const auto evidence = divergence_in_log(kDivergedReplicaLog);
+  ASSERT_TRUE(evidence.has_value());
+  EXPECT_NE(evidence->find("is not in this server's history"), std::string::npos) << *evidence;
+  EXPECT_NE(evidence->find("forked from timeline 13 at 0/4B002870"), std::string::npos) << *evidence;
+}
+
+TEST(PostgresLog, StreamingThatStartedAfterTheDivergenceClearsIt) {
+  const std::string healed = std::string(kDivergedReplicaLog) +
+                             "2026-12-04 09:13:00.100 GMT,,,950,,6b0570a9.3,1,,2026-12-04 09:13:00 GMT,,0,LOG,00000,"
+                             "\"started streaming WAL from primary at 0/4D000000 on timeline 14\",,,,,,,,,\"\","
+                             "\"walreceiver\",,0\n";
+  EXPECT_FALSE(divergence_in_log(healed).has_value());
+  EXPECT_FALSE(divergence_in_log(kRestoreLog).has_value());
+}
+
+TEST(PostgresLog, AMissingCheckpointIsADataDirectoryThatCannotStart) {
+  const auto evidence = divergence_in_log(
+      "2026-12-04 09:20:00.000 GMT,,,77,,x,1,,2026-12-04 09:20:00 GMT,,0,PANIC,XX000,\"could not locate a valid "
+      "checkpoint record\",,,,,,,,,\"\",\"startup\",,0\n");
+  ASSERT_TRUE(evidence.has_value());
+  EXPECT_EQ(*evidence, "could not locate a valid checkpoint record");
+}
+
 }  // namespace
 }  // namespace pgstack::agent

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 namespace pgstack::controller {
 namespace {
 
@@ -222,6 +224,46 @@ TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
   EXPECT_EQ((*verified)["reason"], "VerificationFailed");
   EXPECT_EQ((*verified)["message"],
             "verification of backup demo-b failed at 2026-11-24T02:20:00Z: pg_amcheck found corruption");
+}
+
+Json condition_named(const Json& status, const std::string& type) {
+  for (const auto& condition : status["conditions"]) {
+    if (condition["type"] == type) return condition;
+  }
+  return Json::object();
+}
+
+TEST(ClusterStatus, AMemberThatCannotFollowThePrimaryIsACondition) {
+  StatusInputs inputs = three_members();
+  EXPECT_EQ(condition_named(build_cluster_status(inputs), "MembersFollowPrimary")["status"], "True");
+  inputs.rejoins["demo-1"] = Json{{"state", "rebuilding"}, {"reason", "not streaming for 20 s: forked"}};
+  Json condition = condition_named(build_cluster_status(inputs), "MembersFollowPrimary");
+  EXPECT_EQ(condition["status"], "False");
+  EXPECT_EQ(condition["reason"], "RepairingDivergedMember");
+  EXPECT_NE(condition["message"].get<std::string>().find("demo-1 rebuilding"), std::string::npos);
+  inputs.rejoins["demo-1"]["state"] = "needsAttention";
+  EXPECT_EQ(condition_named(build_cluster_status(inputs), "MembersFollowPrimary")["reason"],
+            "DivergedMemberNeedsAttention");
+}
+
+TEST(ClusterStatus, EventsOutliveTheirReportsOnceEachOldestFirst) {
+  const Json previous = Json::array({Json{{"at", "2026-11-24T00:59:00Z"}, {"member", "demo-2"}, {"type", "Normal"},
+                                          {"reason", "WalSetAside"}, {"message", "000000030000000000000011"}}});
+  std::map<std::string, std::vector<Json>> reported;
+  reported["demo-1"] = {Json{{"at", "2026-11-24T01:00:00Z"}, {"type", "Warning"},
+                             {"reason", "RebuildingDivergedMember"}, {"message", "moved to data.diverged-x"}}};
+  reported["demo-2"] = {previous[0]};  // reported again: kept once
+  const Json merged = merge_events(previous, reported);
+  ASSERT_EQ(merged.size(), 2u);
+  EXPECT_EQ(merged[0]["reason"], "WalSetAside");
+  EXPECT_EQ(merged[1]["member"], "demo-1");
+  // Bounded: the newest ones stay.
+  Json many = Json::array();
+  for (std::size_t i = 0; i < kStatusEventsKept + 5; ++i)
+    many.push_back(Json{{"at", fmt::format("2026-11-24T00:00:{}Z", 10 + i)}, {"reason", fmt::format("E{}", i)}});
+  const Json bounded = merge_events(many, {});
+  ASSERT_EQ(bounded.size(), kStatusEventsKept);
+  EXPECT_EQ(bounded[0]["reason"], "E5");
 }
 
 }  // namespace
