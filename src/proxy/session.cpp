@@ -47,6 +47,10 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
     s_.negotiation_ = Negotiation::kCancel;
     s_.cancel_request_ = CancelRegistry::Key{key.process_id, copy_key(key.secret_key)};
   }
+  void on_terminate() override {
+    // In place of the startup packet (node-postgres on connect(); end()); later it is just relayed.
+    if (s_.negotiation_ == Negotiation::kNone) s_.negotiation_ = Negotiation::kTerminate;
+  }
 
   void on_query(std::string_view sql) override {
     s_.record_query_start({pgwire::normalize_query(sql, kFingerprintLength)});
@@ -191,13 +195,14 @@ void Session::read_startup() {
 }
 
 void Session::on_startup_bytes(std::size_t size) {
-  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_.data()), size);
   delta_.bytes_in += size;
   negotiation_ = Negotiation::kNone;
   const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     return fail(front_.error().sqlstate, front_.error().message, true);
   }
+  // Postgres never reads past a Terminate or CancelRequest; neither does the server here.
+  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_.data()), size - front_.trailing_bytes());
   switch (negotiation_) {
     case Negotiation::kNone: return read_startup();
     case Negotiation::kSsl:
@@ -206,6 +211,7 @@ void Session::on_startup_bytes(std::size_t size) {
       return answer_negotiation(shared_.tls ? 'S' : 'N', shared_.tls != nullptr);
     case Negotiation::kGssenc: return answer_negotiation('N', false);
     case Negotiation::kCancel: return forward_cancel();
+    case Negotiation::kTerminate: return close();  // as Postgres and PgBouncer: no answer, and no protocol error
     case Negotiation::kStartup: phase_ = Phase::kRouting; return route();
   }
 }
@@ -366,7 +372,11 @@ void Session::on_client_bytes(std::size_t size) {
     // Nothing of a malformed chunk reaches the server.
     return fail(front_.error().sqlstate, front_.error().message, true);
   }
-  asio::async_write(server_, asio::buffer(client_buffer_.data(), size),
+  // Postgres stops reading at a Terminate: what follows is dropped (quietly, as Postgres does), and
+  // the session ends when the server or the client closes.
+  const std::size_t forward = size - front_.trailing_bytes();
+  if (forward == 0) return read_client();
+  asio::async_write(server_, asio::buffer(client_buffer_.data(), forward),
                     [self = shared_from_this()](const error_code& ec, std::size_t) {
                       if (self->phase_ != Phase::kRelay || self->failing_) return;
                       if (ec) return self->close();

@@ -63,7 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   using Clock = std::chrono::steady_clock;
   enum class Phase { kStartup, kRouting, kConnecting, kRelay, kClosed };
-  enum class Negotiation { kNone, kSsl, kGssenc, kCancel, kStartup };
+  enum class Negotiation { kNone, kSsl, kGssenc, kCancel, kTerminate, kStartup };
   struct PendingQuery {
     Clock::time_point start;
     std::vector<std::string> fingerprints;
