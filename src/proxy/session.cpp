@@ -21,6 +21,9 @@ constexpr std::size_t kMaxPendingQueries = 10000;  // pipelined queries tracked 
 constexpr std::size_t kMaxPreparedStatements = 10000;
 constexpr std::size_t kFingerprintLength = 2048;
 constexpr auto kRouteRetry = std::chrono::milliseconds(50);
+// How long a forwarded CancelRequest waits for the server to close its connection (Postgres and
+// PgBouncer answer that way once they have acted on it).
+constexpr auto kCancelAnswerTimeout = std::chrono::seconds(5);
 
 std::string copy_key(std::span<const std::uint8_t> bytes) { return {bytes.begin(), bytes.end()}; }
 
@@ -118,7 +121,7 @@ class Session::ServerEvents : public pgwire::BackendEvents {
   void on_backend_key_data(const pgwire::BackendKey& key) override {
     if (s_.backend_key_) s_.shared_.cancels.remove(*s_.backend_key_);
     s_.backend_key_ = CancelRegistry::Key{key.process_id, copy_key(key.secret_key)};
-    s_.shared_.cancels.add(*s_.backend_key_, s_.endpoint_);
+    s_.shared_.cancels.add(*s_.backend_key_, s_.server_address_);
   }
   void on_command_complete(const pgwire::CommandTag& tag) override {
     ++s_.delta_.statements[static_cast<std::size_t>(tag.kind)];
@@ -161,7 +164,9 @@ void Session::start() {
   deadline_ = Clock::now() + shared_.config->limits.handshake_timeout;
   handshake_timer_.expires_at(deadline_);
   handshake_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec || self->phase_ == Phase::kRelay || self->phase_ == Phase::kClosed) return;
+    if (ec || self->phase_ == Phase::kRelay || self->phase_ == Phase::kCancelling || self->phase_ == Phase::kClosed) {
+      return;
+    }
     self->fail("08006", "the connection did not complete its startup in time", false);
   });
   read_startup();
@@ -240,19 +245,38 @@ void Session::answer_negotiation(char answer, bool start_tls) {
 
 void Session::forward_cancel() {
   ++listener_.cancel_requests;
-  const auto endpoint = shared_.cancels.find(*cancel_request_);
-  if (!endpoint) return close();  // as Postgres: an unknown key gets no answer
-  error_code ec;
-  const auto address = asio::ip::make_address(endpoint->host, ec);
-  if (ec) return close();
+  const auto address = shared_.cancels.find(*cancel_request_);
+  if (!address) return close();  // as Postgres: an unknown key gets no answer
+  // Both connections stay open until the server closes its own, as libpq waits for it: the client
+  // then knows the cancel was acted on before it sends its next query, and PgBouncer 1.18 mishandles
+  // a cancel whose client leaves first (lost cancels, or a crash that drops every pooled session).
+  phase_ = Phase::kCancelling;
+  handshake_timer_.cancel();
+  idle_timer_.expires_after(kCancelAnswerTimeout);
+  idle_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec && self->phase_ == Phase::kCancelling) self->close();
+  });
   reply_ = pgwire::encode_cancel_request(
       cancel_request_->first,
       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(cancel_request_->second.data()),
                                     cancel_request_->second.size()));
-  server_.async_connect(tcp::endpoint(address, endpoint->port), [self = shared_from_this()](const error_code& error) {
+  server_.async_connect(*address, [self = shared_from_this()](const error_code& error) {
+    if (self->phase_ != Phase::kCancelling) return;
     if (error) return self->close();
-    asio::async_write(self->server_, asio::buffer(self->reply_),
-                      [self](const error_code&, std::size_t) { self->close(); });
+    asio::async_write(self->server_, asio::buffer(self->reply_), [self](const error_code& ec, std::size_t) {
+      if (self->phase_ != Phase::kCancelling) return;
+      if (ec) return self->close();
+      self->await_cancel_answer();
+    });
+  });
+}
+
+void Session::await_cancel_answer() {
+  // No bytes are expected, only the close; anything else is read and dropped.
+  server_.async_read_some(asio::buffer(server_buffer_), [self = shared_from_this()](const error_code& ec, std::size_t) {
+    if (self->phase_ != Phase::kCancelling) return;
+    if (ec) return self->close();
+    self->await_cancel_answer();
   });
 }
 
@@ -334,6 +358,7 @@ void Session::on_connected() {
   idle_timer_.cancel();
   error_code ignored;
   server_.set_option(tcp::no_delay(true), ignored);
+  server_address_ = server_.remote_endpoint(ignored);
 
   // The entry for this database and user is made at the first ReadyForQuery, once the server has
   // authenticated the client: names sent by clients that never log in must not grow the statistics.
