@@ -62,6 +62,7 @@ DecodeStatus Framer::feed(std::span<const std::uint8_t> input, FrameSink& sink) 
     return DecodeStatus::kError;
   }
   FeedingGuard guard(feeding_);
+  trailing_bytes_ = 0;
   const std::size_t size = input.size();
   std::size_t pos = 0;
   for (;;) {
@@ -75,9 +76,9 @@ DecodeStatus Framer::feed(std::span<const std::uint8_t> input, FrameSink& sink) 
       continue;
     }
     if (pos == size) return pending_.empty() ? DecodeStatus::kReady : DecodeStatus::kNeedMoreData;
-    if (!closed_after_.empty()) {
-      fail("unexpected data after " + std::string(closed_after_));
-      return DecodeStatus::kError;
+    if (ended_) {
+      trailing_bytes_ = size - pos;
+      return DecodeStatus::kReady;
     }
 
     if (pending_.empty()) {

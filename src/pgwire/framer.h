@@ -43,8 +43,12 @@ class Framer {
   void fail(std::string message, std::string_view sqlstate = kSqlstateProtocolViolation);
   bool failed() const { return failed_; }
   const DecodeError& error() const { return error_; }
-  // Any later byte is an error: the peer said it was done (Terminate, CancelRequest).
-  void close(std::string_view after) { closed_after_ = after; }
+  // The peer said it was done (Terminate, CancelRequest). Later bytes are not decoded, and are no
+  // error: the server never reads them either.
+  void end_stream() { ended_ = true; }
+  bool ended() const { return ended_; }
+  // Bytes at the end of the last feed() that came after the end of the stream.
+  std::size_t trailing_bytes() const { return trailing_bytes_; }
   // Drops a partial message; used when the stream switches mode (e.g. back to the startup phase).
   void discard_partial();
   std::size_t buffered_bytes() const { return pending_.size(); }
@@ -60,7 +64,8 @@ class Framer {
   Frame pending_frame_;
   std::uint64_t skip_remaining_ = 0;
   Frame skipped_frame_;
-  std::string_view closed_after_;
+  bool ended_ = false;
+  std::size_t trailing_bytes_ = 0;
   bool failed_ = false;
   bool feeding_ = false;
   DecodeError error_;

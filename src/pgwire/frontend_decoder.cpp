@@ -206,23 +206,45 @@ DecodeStatus FrontendDecoder::feed(std::string_view bytes) {
 
 void FrontendDecoder::expect_startup() {
   startup_phase_ = true;
+  terminate_probe_ = false;
   framer_.discard_partial();
 }
 
 std::size_t FrontendDecoder::header_length() const {
-  return startup_phase_ ? kStartupHeaderLength : kTypedHeaderLength;
+  return startup_phase_ && !terminate_probe_ ? kStartupHeaderLength : kTypedHeaderLength;
+}
+
+void FrontendDecoder::fail_startup_length(std::int32_t length) {
+  framer_.fail("invalid length of startup packet: " + std::to_string(length) + " (expected 8 to " +
+               std::to_string(std::uint64_t{limits_.startup_packet} + 4) + " bytes)");
 }
 
 bool FrontendDecoder::on_header(std::span<const std::uint8_t> header, detail::Frame& frame) {
-  if (header.size() == kStartupHeaderLength) {
+  if (startup_phase_ && header.size() == kStartupHeaderLength) {
+    // 'X' as the top byte of a length would be a startup packet of over 1 GB: read it as a Terminate
+    // (sent by node-postgres on connect(); end()) if the next four bytes are its length 4.
+    if (header[0] == 'X') {
+      terminate_probe_ = true;
+      frame.reframe = true;
+      return true;
+    }
     const auto length = static_cast<std::int32_t>(detail::load_u32(header.data()));
     // The length counts itself and the 4-byte protocol code.
     if (length < 8 || static_cast<std::uint32_t>(length) - 4 > limits_.startup_packet) {
-      framer_.fail("invalid length of startup packet: " + std::to_string(length) + " (expected 8 to " +
-                   std::to_string(std::uint64_t{limits_.startup_packet} + 4) + " bytes)");
+      fail_startup_length(length);
       return false;
     }
     frame.body_length = static_cast<std::uint32_t>(length) - 4;
+    return true;
+  }
+  if (terminate_probe_) {
+    terminate_probe_ = false;
+    if (detail::load_u32(header.data() + 1) != 4) {
+      fail_startup_length(static_cast<std::int32_t>(detail::load_u32(header.data())));
+      return false;
+    }
+    frame.type = 'X';
+    frame.body_length = 0;
     return true;
   }
   const std::uint8_t type = header[0];
@@ -263,7 +285,7 @@ void FrontendDecoder::on_frame(const detail::Frame& frame, std::span<const std::
     framer_.fail(std::string("malformed ") + spec.name + " message: " + reader.error());
     return;
   }
-  if (spec.ends_stream) framer_.close(spec.name);
+  if (spec.ends_stream) framer_.end_stream();
 }
 
 void FrontendDecoder::decode_startup_packet(std::span<const std::uint8_t> body, bool more_input) {
@@ -308,7 +330,7 @@ void FrontendDecoder::decode_startup_packet(std::span<const std::uint8_t> body, 
     (void)reader.read_i32(key.process_id, "process ID");
     key.secret_key = reader.rest();
     events_.on_cancel_request(key);
-    framer_.close("CancelRequest");
+    framer_.end_stream();
     return;
   }
 

@@ -1,5 +1,6 @@
 // Decodes what a client sends to the server: the startup phase (StartupMessage, SSLRequest,
-// GSSENCRequest, CancelRequest: packets without a type byte), then typed messages.
+// GSSENCRequest, CancelRequest: packets without a type byte), then typed messages. A Terminate is also
+// accepted in place of the startup packet (node-postgres sends one on connect(); end()).
 #pragma once
 
 #include <cstddef>
@@ -61,6 +62,7 @@ class FrontendDecoder : private detail::FrameSink {
   // Consumes all of `bytes`, reporting each complete message; splits may fall anywhere.
   // Bytes that follow an SSLRequest or GSSENCRequest in the same feed are an error: the client must
   // wait for the answer, and anything sent before it could be injected plaintext (CVE-2021-23214).
+  // Bytes after a Terminate or CancelRequest are not decoded (see ended()).
   DecodeStatus feed(std::span<const std::uint8_t> bytes);
   DecodeStatus feed(std::string_view bytes);
 
@@ -69,6 +71,11 @@ class FrontendDecoder : private detail::FrameSink {
   // that phase and drops any partial message, for a caller that restarts negotiation itself.
   void expect_startup();
   bool in_startup_phase() const { return startup_phase_; }
+
+  // The client ended the stream (Terminate, CancelRequest). Postgres stops reading there, so what
+  // follows is ignored, not an error; trailing_bytes() says how much of the last feed that was.
+  bool ended() const { return framer_.ended(); }
+  std::size_t trailing_bytes() const { return framer_.trailing_bytes(); }
 
   bool failed() const { return framer_.failed(); }
   const DecodeError& error() const { return framer_.error(); }
@@ -79,6 +86,7 @@ class FrontendDecoder : private detail::FrameSink {
   bool on_header(std::span<const std::uint8_t> header, detail::Frame& frame) override;
   void on_frame(const detail::Frame& frame, std::span<const std::uint8_t> body, bool more_input) override;
   void decode_startup_packet(std::span<const std::uint8_t> body, bool more_input);
+  void fail_startup_length(std::int32_t length);
 
   FrontendEvents& events_;
   DecoderLimits limits_;
@@ -86,6 +94,7 @@ class FrontendDecoder : private detail::FrameSink {
   bool startup_phase_ = true;
   bool ssl_requested_ = false;
   bool gssenc_requested_ = false;
+  bool terminate_probe_ = false;  // a startup header began with 'X': read it as a typed header
   std::vector<StartupParameter> startup_parameters_;
 };
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "proxy/cluster_router.h"
@@ -40,19 +41,22 @@ struct ServerEndpoint {
   std::uint16_t port = 0;
 };
 
-// BackendKeyData the servers handed out -> the server that holds the session, for CancelRequest.
+// BackendKeyData the servers handed out -> the address the session holding it is connected to, for
+// CancelRequest. The address, not the member's host name: a name may resolve elsewhere by the time the
+// cancel comes, and a cancel only works on the server (Postgres or PgBouncer) that issued the key.
 class CancelRegistry {
  public:
   using Key = std::pair<std::int32_t, std::string>;  // process id, secret key bytes
-  void add(const Key& key, ServerEndpoint endpoint) {
+  using Address = boost::asio::ip::tcp::endpoint;
+  void add(const Key& key, const Address& address) {
     std::lock_guard lock(mutex_);
-    entries_[key] = std::move(endpoint);
+    entries_[key] = address;
   }
   void remove(const Key& key) {
     std::lock_guard lock(mutex_);
     entries_.erase(key);
   }
-  std::optional<ServerEndpoint> find(const Key& key) const {
+  std::optional<Address> find(const Key& key) const {
     std::lock_guard lock(mutex_);
     const auto found = entries_.find(key);
     if (found == entries_.end()) return std::nullopt;
@@ -61,7 +65,7 @@ class CancelRegistry {
 
  private:
   mutable std::mutex mutex_;
-  std::map<Key, ServerEndpoint> entries_;
+  std::map<Key, Address> entries_;
 };
 
 struct ProxyShared {

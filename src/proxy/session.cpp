@@ -17,10 +17,13 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kMaxPendingQueries = 10000;   // pipelined queries tracked for latency
+constexpr std::size_t kMaxPendingQueries = 10000;  // pipelined queries tracked for latency
 constexpr std::size_t kMaxPreparedStatements = 10000;
 constexpr std::size_t kFingerprintLength = 2048;
 constexpr auto kRouteRetry = std::chrono::milliseconds(50);
+// How long a forwarded CancelRequest waits for the server to close its connection (Postgres and
+// PgBouncer answer that way once they have acted on it).
+constexpr auto kCancelAnswerTimeout = std::chrono::seconds(5);
 
 std::string copy_key(std::span<const std::uint8_t> bytes) { return {bytes.begin(), bytes.end()}; }
 
@@ -47,10 +50,15 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
     s_.negotiation_ = Negotiation::kCancel;
     s_.cancel_request_ = CancelRegistry::Key{key.process_id, copy_key(key.secret_key)};
   }
+  void on_terminate() override {
+    // In place of the startup packet (node-postgres on connect(); end()); later it is just relayed.
+    if (s_.negotiation_ == Negotiation::kNone) s_.negotiation_ = Negotiation::kTerminate;
+  }
 
   void on_query(std::string_view sql) override {
     s_.record_query_start({pgwire::normalize_query(sql, kFingerprintLength)});
-    if (s_.listener_.mirror) s_.listener_.mirror->submit(MirrorItem{MirrorItem::Kind::kQuery, s_.id_, std::string(sql)});
+    if (s_.listener_.mirror)
+      s_.listener_.mirror->submit(MirrorItem{MirrorItem::Kind::kQuery, s_.id_, std::string(sql)});
   }
   void on_parse(const pgwire::ParseMessage& parse) override {
     if (s_.statements_.size() >= kMaxPreparedStatements && !s_.statements_.contains(std::string(parse.statement))) {
@@ -72,8 +80,10 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
     portal.formats.clear();
     if (!s_.listener_.mirror) return;
     for (const auto& value : bind.parameters) {
-      if (value.is_null) portal.parameters.emplace_back(std::nullopt);
-      else portal.parameters.emplace_back(std::string(value.text()));
+      if (value.is_null)
+        portal.parameters.emplace_back(std::nullopt);
+      else
+        portal.parameters.emplace_back(std::string(value.text()));
     }
     for (std::size_t i = 0; i < bind.parameter_formats.size(); ++i) portal.formats.push_back(bind.parameter_formats[i]);
   }
@@ -84,14 +94,18 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
     if (statement == s_.statements_.end()) return;
     s_.batch_fingerprints_.push_back(statement->second.fingerprint);
     if (s_.listener_.mirror) {
-      MirrorItem item{MirrorItem::Kind::kQuery, s_.id_, statement->second.sql, true, portal->second.parameters,
-                      portal->second.formats, statement->second.types};
+      MirrorItem item{MirrorItem::Kind::kQuery,  s_.id_,
+                      statement->second.sql,     true,
+                      portal->second.parameters, portal->second.formats,
+                      statement->second.types};
       s_.listener_.mirror->submit(std::move(item));
     }
   }
   void on_close(pgwire::TargetKind kind, std::string_view name) override {
-    if (kind == pgwire::TargetKind::kStatement) s_.statements_.erase(std::string(name));
-    else s_.portals_.erase(std::string(name));
+    if (kind == pgwire::TargetKind::kStatement)
+      s_.statements_.erase(std::string(name));
+    else
+      s_.portals_.erase(std::string(name));
   }
   void on_sync() override { s_.record_query_start(std::move(s_.batch_fingerprints_)); }
 
@@ -107,11 +121,12 @@ class Session::ServerEvents : public pgwire::BackendEvents {
   void on_backend_key_data(const pgwire::BackendKey& key) override {
     if (s_.backend_key_) s_.shared_.cancels.remove(*s_.backend_key_);
     s_.backend_key_ = CancelRegistry::Key{key.process_id, copy_key(key.secret_key)};
-    s_.shared_.cancels.add(*s_.backend_key_, s_.endpoint_);
+    s_.shared_.cancels.add(*s_.backend_key_, s_.server_address_);
   }
   void on_command_complete(const pgwire::CommandTag& tag) override {
     ++s_.delta_.statements[static_cast<std::size_t>(tag.kind)];
-    if (tag.kind == pgwire::CommandKind::kCommit || tag.kind == pgwire::CommandKind::kRollback) s_.block_end_ = tag.kind;
+    if (tag.kind == pgwire::CommandKind::kCommit || tag.kind == pgwire::CommandKind::kRollback)
+      s_.block_end_ = tag.kind;
   }
   void on_error(const pgwire::ErrorFields& fields) override {
     s_.delta_.record_error(fields.severity_nonlocalized.empty() ? fields.severity : fields.severity_nonlocalized,
@@ -149,7 +164,9 @@ void Session::start() {
   deadline_ = Clock::now() + shared_.config->limits.handshake_timeout;
   handshake_timer_.expires_at(deadline_);
   handshake_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec || self->phase_ == Phase::kRelay || self->phase_ == Phase::kClosed) return;
+    if (ec || self->phase_ == Phase::kRelay || self->phase_ == Phase::kCancelling || self->phase_ == Phase::kClosed) {
+      return;
+    }
     self->fail("08006", "the connection did not complete its startup in time", false);
   });
   read_startup();
@@ -157,15 +174,19 @@ void Session::start() {
 
 template <typename Handler>
 void Session::client_read_some(Handler&& handler) {
-  if (tls_) tls_->async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
-  else client_.async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
+  if (tls_)
+    tls_->async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
+  else
+    client_.async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
 }
 
 template <typename Handler>
 void Session::client_write(const void* data, std::size_t size, Handler&& handler) {
   client_writing_ = true;
-  if (tls_) asio::async_write(*tls_, asio::buffer(data, size), std::forward<Handler>(handler));
-  else asio::async_write(client_, asio::buffer(data, size), std::forward<Handler>(handler));
+  if (tls_)
+    asio::async_write(*tls_, asio::buffer(data, size), std::forward<Handler>(handler));
+  else
+    asio::async_write(client_, asio::buffer(data, size), std::forward<Handler>(handler));
 }
 
 // ---- Startup phase -----------------------------------------------------------------------------------
@@ -179,27 +200,24 @@ void Session::read_startup() {
 }
 
 void Session::on_startup_bytes(std::size_t size) {
-  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_.data()), size);
   delta_.bytes_in += size;
   negotiation_ = Negotiation::kNone;
   const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     return fail(front_.error().sqlstate, front_.error().message, true);
   }
+  // Postgres never reads past a Terminate or CancelRequest; neither does the server here.
+  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_.data()), size - front_.trailing_bytes());
   switch (negotiation_) {
-    case Negotiation::kNone:
-      return read_startup();
+    case Negotiation::kNone: return read_startup();
     case Negotiation::kSsl:
       // A second SSLRequest inside TLS is not a thing a client does.
       if (tls_) return fail(pgwire::kSqlstateProtocolViolation, "SSLRequest inside an encrypted connection", true);
       return answer_negotiation(shared_.tls ? 'S' : 'N', shared_.tls != nullptr);
-    case Negotiation::kGssenc:
-      return answer_negotiation('N', false);
-    case Negotiation::kCancel:
-      return forward_cancel();
-    case Negotiation::kStartup:
-      phase_ = Phase::kRouting;
-      return route();
+    case Negotiation::kGssenc: return answer_negotiation('N', false);
+    case Negotiation::kCancel: return forward_cancel();
+    case Negotiation::kTerminate: return close();  // as Postgres and PgBouncer: no answer, and no protocol error
+    case Negotiation::kStartup: phase_ = Phase::kRouting; return route();
   }
 }
 
@@ -227,19 +245,38 @@ void Session::answer_negotiation(char answer, bool start_tls) {
 
 void Session::forward_cancel() {
   ++listener_.cancel_requests;
-  const auto endpoint = shared_.cancels.find(*cancel_request_);
-  if (!endpoint) return close();  // as Postgres: an unknown key gets no answer
-  error_code ec;
-  const auto address = asio::ip::make_address(endpoint->host, ec);
-  if (ec) return close();
-  reply_ = pgwire::encode_cancel_request(cancel_request_->first,
-                                         std::span<const std::uint8_t>(
-                                             reinterpret_cast<const std::uint8_t*>(cancel_request_->second.data()),
-                                             cancel_request_->second.size()));
-  server_.async_connect(tcp::endpoint(address, endpoint->port), [self = shared_from_this()](const error_code& error) {
+  const auto address = shared_.cancels.find(*cancel_request_);
+  if (!address) return close();  // as Postgres: an unknown key gets no answer
+  // Both connections stay open until the server closes its own, as libpq waits for it: the client
+  // then knows the cancel was acted on before it sends its next query, and PgBouncer 1.18 mishandles
+  // a cancel whose client leaves first (lost cancels, or a crash that drops every pooled session).
+  phase_ = Phase::kCancelling;
+  handshake_timer_.cancel();
+  idle_timer_.expires_after(kCancelAnswerTimeout);
+  idle_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec && self->phase_ == Phase::kCancelling) self->close();
+  });
+  reply_ = pgwire::encode_cancel_request(
+      cancel_request_->first,
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(cancel_request_->second.data()),
+                                    cancel_request_->second.size()));
+  server_.async_connect(*address, [self = shared_from_this()](const error_code& error) {
+    if (self->phase_ != Phase::kCancelling) return;
     if (error) return self->close();
-    asio::async_write(self->server_, asio::buffer(self->reply_),
-                      [self](const error_code&, std::size_t) { self->close(); });
+    asio::async_write(self->server_, asio::buffer(self->reply_), [self](const error_code& ec, std::size_t) {
+      if (self->phase_ != Phase::kCancelling) return;
+      if (ec) return self->close();
+      self->await_cancel_answer();
+    });
+  });
+}
+
+void Session::await_cancel_answer() {
+  // No bytes are expected, only the close; anything else is read and dropped.
+  server_.async_read_some(asio::buffer(server_buffer_), [self = shared_from_this()](const error_code& ec, std::size_t) {
+    if (self->phase_ != Phase::kCancelling) return;
+    if (ec) return self->close();
+    self->await_cancel_answer();
   });
 }
 
@@ -321,6 +358,7 @@ void Session::on_connected() {
   idle_timer_.cancel();
   error_code ignored;
   server_.set_option(tcp::no_delay(true), ignored);
+  server_address_ = server_.remote_endpoint(ignored);
 
   // The entry for this database and user is made at the first ReadyForQuery, once the server has
   // authenticated the client: names sent by clients that never log in must not grow the statistics.
@@ -331,14 +369,15 @@ void Session::on_connected() {
 
   last_activity_ = Clock::now();
   arm_idle_timer();
-  asio::async_write(server_, asio::buffer(startup_bytes_), [self = shared_from_this()](const error_code& ec, std::size_t) {
-    if (self->phase_ != Phase::kRelay || self->failing_) return;
-    if (ec) return self->close();
-    self->startup_bytes_.clear();
-    self->startup_bytes_.shrink_to_fit();
-    self->read_client();
-    self->read_server();
-  });
+  asio::async_write(server_, asio::buffer(startup_bytes_),
+                    [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      if (self->phase_ != Phase::kRelay || self->failing_) return;
+                      if (ec) return self->close();
+                      self->startup_bytes_.clear();
+                      self->startup_bytes_.shrink_to_fit();
+                      self->read_client();
+                      self->read_server();
+                    });
 }
 
 // ---- Relay -------------------------------------------------------------------------------------------
@@ -358,7 +397,11 @@ void Session::on_client_bytes(std::size_t size) {
     // Nothing of a malformed chunk reaches the server.
     return fail(front_.error().sqlstate, front_.error().message, true);
   }
-  asio::async_write(server_, asio::buffer(client_buffer_.data(), size),
+  // Postgres stops reading at a Terminate: what follows is dropped (quietly, as Postgres does), and
+  // the session ends when the server or the client closes.
+  const std::size_t forward = size - front_.trailing_bytes();
+  if (forward == 0) return read_client();
+  asio::async_write(server_, asio::buffer(client_buffer_.data(), forward),
                     [self = shared_from_this()](const error_code& ec, std::size_t) {
                       if (self->phase_ != Phase::kRelay || self->failing_) return;
                       if (ec) return self->close();
@@ -367,19 +410,20 @@ void Session::on_client_bytes(std::size_t size) {
 }
 
 void Session::read_server() {
-  server_.async_read_some(asio::buffer(server_buffer_), [self = shared_from_this()](const error_code& ec, std::size_t size) {
-    if (self->phase_ != Phase::kRelay || self->failing_) return;
-    if (ec) return self->close();
-    self->on_server_bytes(size);
-  });
+  server_.async_read_some(asio::buffer(server_buffer_),
+                          [self = shared_from_this()](const error_code& ec, std::size_t size) {
+                            if (self->phase_ != Phase::kRelay || self->failing_) return;
+                            if (ec) return self->close();
+                            self->on_server_bytes(size);
+                          });
 }
 
 void Session::on_server_bytes(std::size_t size) {
   last_activity_ = Clock::now();
   const auto status = back_.feed(std::span<const std::uint8_t>(server_buffer_.data(), size));
   if (status == pgwire::DecodeStatus::kError) {
-    return fail(pgwire::kSqlstateProtocolViolation, "pgstack-proxy: the server sent malformed data: " + back_.error().message,
-                true);
+    return fail(pgwire::kSqlstateProtocolViolation,
+                "pgstack-proxy: the server sent malformed data: " + back_.error().message, true);
   }
   server_at_boundary_ = status == pgwire::DecodeStatus::kReady;
   client_write(server_buffer_.data(), size, [self = shared_from_this(), size](const error_code& ec, std::size_t) {
@@ -436,8 +480,8 @@ void Session::on_ready_for_query(pgwire::TransactionStatus status) {
   if (!pending_queries_.empty()) {
     auto query = std::move(pending_queries_.front());
     pending_queries_.pop_front();
-    const auto micros = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - query.start).count());
+    const auto micros =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - query.start).count());
     delta_.query_latency.record(micros);
     for (auto& fingerprint : query.fingerprints) {
       auto& stats = delta_.fingerprints[std::move(fingerprint)];
@@ -450,12 +494,15 @@ void Session::on_ready_for_query(pgwire::TransactionStatus status) {
   }
   if (transaction_status_ != pgwire::TransactionStatus::kIdle && status == pgwire::TransactionStatus::kIdle) {
     delta_.transaction_latency.record(micros_since(transaction_start_));
-    if (block_end_ == pgwire::CommandKind::kCommit) ++delta_.commits;
-    else ++delta_.rollbacks;  // ROLLBACK, or a COMMIT of a failed block (its tag says ROLLBACK too)
+    if (block_end_ == pgwire::CommandKind::kCommit)
+      ++delta_.commits;
+    else
+      ++delta_.rollbacks;  // ROLLBACK, or a COMMIT of a failed block (its tag says ROLLBACK too)
   }
   block_end_.reset();
   transaction_status_ = status;
-  if (!entry_) entry_ = shared_.stats->entry(StatsKey{listener_.cluster->name, listener_.config->name, database_, user_});
+  if (!entry_)
+    entry_ = shared_.stats->entry(StatsKey{listener_.cluster->name, listener_.config->name, database_, user_});
   flush_stats();
 }
 

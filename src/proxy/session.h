@@ -62,8 +62,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   using Clock = std::chrono::steady_clock;
-  enum class Phase { kStartup, kRouting, kConnecting, kRelay, kClosed };
-  enum class Negotiation { kNone, kSsl, kGssenc, kCancel, kStartup };
+  enum class Phase { kStartup, kRouting, kConnecting, kRelay, kCancelling, kClosed };
+  enum class Negotiation { kNone, kSsl, kGssenc, kCancel, kTerminate, kStartup };
   struct PendingQuery {
     Clock::time_point start;
     std::vector<std::string> fingerprints;
@@ -87,6 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_startup_bytes(std::size_t size);
   void answer_negotiation(char answer, bool start_tls);
   void forward_cancel();
+  void await_cancel_answer();
   void route();
   void connect(const RouteTarget& target);
   void on_connected();
@@ -136,6 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<CancelRegistry::Key> backend_key_;
   RouteTarget target_;
   ServerEndpoint endpoint_;
+  CancelRegistry::Address server_address_;  // where server_ is connected, once it is
   std::shared_ptr<std::atomic<std::int64_t>> member_counter_;
   Clock::time_point deadline_;
   Clock::time_point last_activity_;

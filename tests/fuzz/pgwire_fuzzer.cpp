@@ -2,7 +2,8 @@
 // Byte 0 picks the setup: bit 0 backend (else frontend); bits 1-2 what the backend decoder expects
 // first (1 an SSL answer, 2 a GSSENC answer) or, for the frontend, small limits; bits 3-7 seed the
 // split. Invariants: no crash or sanitizer report; the same events and status whether the stream is
-// fed at once or in pieces; an error is sticky; the buffer never exceeds the limits.
+// fed at once or in pieces; an error is sticky; the buffer never exceeds the limits; nothing after a
+// Terminate or CancelRequest is decoded, and it is counted as trailing bytes, not as an error.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -49,9 +50,17 @@ struct Run {
   void feed(std::span<const std::uint8_t> bytes, const Setup& setup) {
     const std::size_t before = trace.size();
     const bool failed_before = decoder.failed();
+    bool ended_before = false;
+    if constexpr (std::is_same_v<Decoder, FrontendDecoder>) ended_before = decoder.ended();
     status = decoder.feed(bytes);
     if (failed_before) check(status == DecodeStatus::kError && trace.size() == before);
     check((status == DecodeStatus::kError) == decoder.failed());
+    if constexpr (std::is_same_v<Decoder, FrontendDecoder>) {
+      check(decoder.trailing_bytes() <= bytes.size());
+      if (ended_before && !failed_before) {
+        check(status == DecodeStatus::kReady && trace.size() == before && decoder.trailing_bytes() == bytes.size());
+      }
+    }
     const std::size_t largest = std::max({setup.limits.startup_packet, setup.limits.small_message,
                                           setup.limits.auth_message, setup.limits.large_message});
     check(decoder.buffered_bytes() <= std::size_t{largest} + 5);
@@ -84,6 +93,7 @@ void fuzz_direction(std::span<const std::uint8_t> stream, const Setup& setup) {
     check(whole.trace == pieces.trace);
     check(whole.status == pieces.status);
     if (whole.decoder.failed()) check(whole.decoder.error().message == pieces.decoder.error().message);
+    if constexpr (std::is_same_v<Decoder, FrontendDecoder>) check(whole.decoder.ended() == pieces.decoder.ended());
   }
 }
 

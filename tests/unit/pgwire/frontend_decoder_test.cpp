@@ -137,9 +137,14 @@ TEST(FrontendDecoder, CancelRequestCarriesTheKeyAndEndsTheStream) {
   EXPECT_EQ(decode_frontend(encode_cancel_request(7, key_bytes)).trace,
             "F CancelRequest pid=7 key=\"" + long_key + "\"\n");
 
-  const Decoded trailing = decode_frontend(encode_cancel_request(1, 2u) + encode_query("x"));
-  EXPECT_EQ(trailing.status, DecodeStatus::kError);
-  EXPECT_EQ(trailing.error, "unexpected data after CancelRequest");
+  // Postgres reads nothing after a CancelRequest: bytes behind it are left undecoded, not an error.
+  std::string trace;
+  FrontendTrace events(trace, testing::readable());
+  FrontendDecoder decoder(events);
+  EXPECT_EQ(decoder.feed(encode_cancel_request(1, 2u) + encode_query("x")), DecodeStatus::kReady);
+  EXPECT_TRUE(decoder.ended());
+  EXPECT_EQ(decoder.trailing_bytes(), encode_query("x").size());
+  EXPECT_EQ(trace, "F CancelRequest pid=1 key=\"\\x00\\x00\\x00\\x02\"\n");
 
   const Decoded short_key = decode_frontend(raw_startup(12, be32(kCancelRequestCode) + be32(1)));
   EXPECT_EQ(short_key.status, DecodeStatus::kError);
@@ -350,11 +355,56 @@ TEST(FrontendDecoder, ErrorIsSticky) {
   EXPECT_EQ(decoder.error().message, "invalid frontend message type '?'");
 }
 
-TEST(FrontendDecoder, DataAfterTerminateIsAnError) {
-  const Decoded decoded = decode_frontend(startup() + encode_terminate() + encode_sync());
-  EXPECT_EQ(decoded.status, DecodeStatus::kError);
-  EXPECT_EQ(decoded.error, "unexpected data after Terminate");
+TEST(FrontendDecoder, DataAfterTerminateIsIgnoredAsPostgresIgnoresIt) {
+  std::string trace;
+  FrontendTrace events(trace, testing::readable());
+  FrontendDecoder decoder(events);
+  EXPECT_EQ(decoder.feed(startup() + encode_query("select 1")), DecodeStatus::kReady);
+  EXPECT_FALSE(decoder.ended());
+  EXPECT_EQ(decoder.trailing_bytes(), 0u);
+  // node-postgres may flush a queued message right behind its Terminate.
+  EXPECT_EQ(decoder.feed(encode_terminate() + encode_sync() + "garbage"), DecodeStatus::kReady);
+  EXPECT_TRUE(decoder.ended());
+  EXPECT_EQ(decoder.trailing_bytes(), encode_sync().size() + 7);
+  EXPECT_EQ(decoder.feed(encode_query("select 2")), DecodeStatus::kReady);
+  EXPECT_EQ(decoder.trailing_bytes(), encode_query("select 2").size());
+  EXPECT_EQ(decoder.feed(""), DecodeStatus::kReady);
+  EXPECT_EQ(decoder.trailing_bytes(), 0u);
+  EXPECT_FALSE(decoder.failed());
+  EXPECT_EQ(trace, "F StartupMessage 3.0 user=\"alice\" database=\"shop\"\nF Query \"select 1\"\nF Terminate\n");
+
   EXPECT_EQ(decode_frontend(startup() + encode_terminate()).status, DecodeStatus::kReady);
+  testing::expect_split_invariant<FrontendDecoder, FrontendTrace>(
+      startup() + encode_terminate() + encode_query("never read"), DecoderLimits::frontend());
+}
+
+TEST(FrontendDecoder, TerminateInPlaceOfTheStartupPacket) {
+  // node-postgres on connect(); end(): Postgres and PgBouncer close such a connection quietly.
+  const Decoded alone = decode_frontend(encode_terminate());
+  EXPECT_EQ(alone.status, DecodeStatus::kReady);
+  EXPECT_EQ(alone.error, "");
+  EXPECT_EQ(alone.trace, "F Terminate\n");
+  testing::expect_split_invariant<FrontendDecoder, FrontendTrace>(encode_terminate() + encode_query("x"),
+                                                                  DecoderLimits::frontend());
+  // After an SSLRequest answered 'N', the next packet may be a Terminate too.
+  const Decoded after_ssl = testing::decode_pieces<FrontendDecoder, FrontendTrace>(
+      {encode_ssl_request(), encode_terminate()}, DecoderLimits::frontend(), testing::readable());
+  EXPECT_EQ(after_ssl.trace, "F SSLRequest\nF Terminate\n");
+
+  std::string trace;
+  FrontendTrace events(trace, testing::readable());
+  FrontendDecoder decoder(events);
+  EXPECT_EQ(decoder.feed(encode_terminate().substr(0, 4)), DecodeStatus::kNeedMoreData);
+  EXPECT_FALSE(decoder.ended());
+  EXPECT_EQ(decoder.feed(encode_terminate().substr(4) + "x"), DecodeStatus::kReady);
+  EXPECT_TRUE(decoder.ended());
+  EXPECT_EQ(decoder.trailing_bytes(), 1u);
+
+  // Any other length after the 'X' is no Terminate, and far too long for a startup packet.
+  const Decoded long_x = decode_frontend(raw_message('X', 5, "x"));
+  EXPECT_EQ(long_x.status, DecodeStatus::kError);
+  EXPECT_EQ(long_x.error, "invalid length of startup packet: 1476395008 (expected 8 to 10004 bytes)");
+  EXPECT_EQ(long_x.sqlstate, "08P01");
 }
 
 TEST(FrontendDecoder, ExpectStartupRestartsTheStartupPhase) {
