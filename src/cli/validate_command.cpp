@@ -25,7 +25,8 @@ void add_validate_command(CLI::App& app, ExitStatus& status) {
     const ManifestInput input = read_manifests(options->files);
     const std::size_t errors = print_diagnostics(input.validation.diagnostics);
     if (errors > 0) {
-      std::cerr << fmt::format("{} error{} found; nothing is valid until all are fixed\n", errors, errors == 1 ? "" : "s");
+      std::cerr << fmt::format("{} error{} found; nothing is valid until all are fixed\n", errors,
+                               errors == 1 ? "" : "s");
       status.code = 1;
       return;
     }

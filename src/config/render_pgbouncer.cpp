@@ -66,8 +66,10 @@ using Section = model::SettingList model::PoolingConfig::*;
 Merged merge_section(const model::Cluster& cluster, const model::PoolingConfig* named_config, Section section,
                      bool settings_section) {
   Merged merged;
-  if (named_config != nullptr) merge_into(merged, named_config->*section, named_source(*named_config), settings_section);
-  if (cluster.inline_pooling) merge_into(merged, (*cluster.inline_pooling).*section, inline_source(cluster), settings_section);
+  if (named_config != nullptr)
+    merge_into(merged, named_config->*section, named_source(*named_config), settings_section);
+  if (cluster.inline_pooling)
+    merge_into(merged, (*cluster.inline_pooling).*section, inline_source(cluster), settings_section);
   return merged;
 }
 
@@ -80,7 +82,8 @@ bool has_option(std::string_view connection, std::string_view option) {
 
 // A database entry without a host goes to this instance's Postgres over its socket, as the
 // authenticator for auth_query.
-std::string complete_database_entry(std::string connection, const model::Cluster& cluster, const InstanceLayout& layout) {
+std::string complete_database_entry(std::string connection, const model::Cluster& cluster,
+                                    const InstanceLayout& layout) {
   connection = trim(connection);
   auto append = [&](const std::string& option) {
     if (!connection.empty()) connection += ' ';
@@ -163,7 +166,8 @@ std::vector<TunedParameter> pgbouncer_settings(const model::Cluster& cluster, co
 std::vector<TunedParameter> dropped_pgbouncer_settings(const model::Cluster& cluster,
                                                        const model::PoolingConfig* named_config) {
   std::vector<TunedParameter> dropped;
-  for (const auto section : {&model::PoolingConfig::pgbouncer, &model::PoolingConfig::databases, &model::PoolingConfig::users}) {
+  for (const auto section :
+       {&model::PoolingConfig::pgbouncer, &model::PoolingConfig::databases, &model::PoolingConfig::users}) {
     const Merged merged = merge_section(cluster, named_config, section, section == &model::PoolingConfig::pgbouncer);
     dropped.insert(dropped.end(), merged.dropped.begin(), merged.dropped.end());
   }

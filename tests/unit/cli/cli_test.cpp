@@ -1,7 +1,7 @@
 // The `pgstack` binary as a user runs it: exit codes, messages on stderr, output on stdout.
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "common/files.h"
 #include "common/process.h"
@@ -28,9 +28,10 @@ TEST(CliValidate, AcceptsTheExamples) {
 TEST(CliValidate, RejectsWithFieldPathsAndExitOne) {
   const auto out = pgstack_cli({"validate", "-f", "examples/invalid/cluster-errors.yaml"});
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.standard_error.find(
-                R"(examples/invalid/cluster-errors.yaml: SGCluster/demo spec.instances: expected an integer >= 1, got "three")"),
-            std::string::npos)
+  EXPECT_NE(
+      out.standard_error.find(
+          R"(examples/invalid/cluster-errors.yaml: SGCluster/demo spec.instances: expected an integer >= 1, got "three")"),
+      std::string::npos)
       << out.standard_error;
   EXPECT_NE(out.standard_error.find("6 errors found"), std::string::npos) << out.standard_error;
   EXPECT_TRUE(out.standard_output.empty());
@@ -63,7 +64,8 @@ spec:
 )";
   const auto out = pgstack_cli({"validate", "-f", "-"}, manifest);
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.standard_error.find("<stdin>: SGPostgresConfig/conf spec.\"postgresql.conf\".shared_buffers: expected an integer"),
+  EXPECT_NE(out.standard_error.find(
+                "<stdin>: SGPostgresConfig/conf spec.\"postgresql.conf\".shared_buffers: expected an integer"),
             std::string::npos)
       << out.standard_error;
   EXPECT_NE(out.standard_error.find("wal_level: expected one of"), std::string::npos) << out.standard_error;
@@ -107,7 +109,8 @@ TEST(CliRender, OnlyOneFileAndDefaultProfile) {
 TEST(CliRender, ClearErrorsForBadSelections) {
   auto out = pgstack_cli({"render", "-f", "examples/minimal-cluster.yaml", "--instance", "1"});
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.standard_error.find("--instance 1 is out of range: SGCluster/simple has 1 instance (0..0)"), std::string::npos)
+  EXPECT_NE(out.standard_error.find("--instance 1 is out of range: SGCluster/simple has 1 instance (0..0)"),
+            std::string::npos)
       << out.standard_error;
   out = pgstack_cli({"render", "-f", "examples/production.yaml", "--cluster", "nope"});
   EXPECT_NE(out.exit_code, 0);

@@ -33,11 +33,11 @@ TEST(RenderPgbouncer, GoldenWithPoolingConfigs) {
                                    {{"pool_mode", "transaction"}, {"max_client_conn", "2000"}, {"auth_type", "trust"}},
                                    {{"app", "dbname=appdb pool_mode=transaction"}},
                                    {{"report", "pool_mode=session"}}};
-  cluster.inline_pooling = model::PoolingConfig{
-      "demo",
-      {{"max_client_conn", "3000"}, {"Listen_Port", "1"}, {"server_idle_timeout", "30"}},
-      {{"app", "dbname=appdb2"}, {"remote", "host=10.0.0.9 dbname=x"}},
-      {}};
+  cluster.inline_pooling =
+      model::PoolingConfig{"demo",
+                           {{"max_client_conn", "3000"}, {"Listen_Port", "1"}, {"server_idle_timeout", "30"}},
+                           {{"app", "dbname=appdb2"}, {"remote", "host=10.0.0.9 dbname=x"}},
+                           {}};
   expect_matches_golden("pgbouncer/pooling-configs.ini", render_pgbouncer_ini(cluster, &named, layout));
 }
 
@@ -82,13 +82,13 @@ TEST(RenderPgbouncer, StackGresDefaultsWithScram) {
   const model::Cluster cluster = demo_cluster();
   const auto settings = pgbouncer_settings(cluster, nullptr, default_instance_layout(cluster, 0, 15));
   const std::pair<std::string_view, std::string_view> expected[] = {
-      {"pool_mode", "session"},          {"max_client_conn", "1000"},
-      {"default_pool_size", "1000"},     {"max_db_connections", "0"},
-      {"max_user_connections", "0"},     {"auth_type", "scram-sha-256"},
+      {"pool_mode", "session"},           {"max_client_conn", "1000"},
+      {"default_pool_size", "1000"},      {"max_db_connections", "0"},
+      {"max_user_connections", "0"},      {"auth_type", "scram-sha-256"},
       {"admin_users", "pgbouncer_admin"}, {"stats_users", "pgbouncer_stats"},
       {"application_name_add_host", "1"}, {"ignore_startup_parameters", "extra_float_digits"},
-      {"server_check_query", ";"},       {"listen_port", "6432"},
-      {"auth_user", "authenticator"},    {"auth_query", kPgbouncerAuthQuery},
+      {"server_check_query", ";"},        {"listen_port", "6432"},
+      {"auth_user", "authenticator"},     {"auth_query", kPgbouncerAuthQuery},
   };
   for (const auto& [name, value] : expected) {
     const TunedParameter* setting = find(settings, name);
