@@ -251,9 +251,10 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
                                               std::filesystem::perms(0700)};
   if (plan.pooling) {
     const model::PoolingConfig* pooling = assignment.pooling_config ? &*assignment.pooling_config : nullptr;
-    plan.files[InstanceFile::kPgbouncerIni] = {config_dir / "pgbouncer.ini",
-                                               config::render_pgbouncer_ini(plan.cluster, pooling, plan.layout),
-                                               std::filesystem::perms(0644)};
+    plan.files[InstanceFile::kPgbouncerIni] = {
+        config_dir / "pgbouncer.ini",
+        config::render_pgbouncer_ini(plan.cluster, pooling, plan.layout, config::pgbouncer_pool_budget(tuning)),
+        std::filesystem::perms(0644)};
     plan.files[InstanceFile::kPgbouncerAuth] = {config::pgbouncer_auth_file_path(plan.layout),
                                                 pgbouncer_auth_file(secrets.authenticator),
                                                 std::filesystem::perms(0600)};

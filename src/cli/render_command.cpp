@@ -84,7 +84,8 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
         if (!all) status.code = 1;
       } else {
         section(layout.config_dir + "/pgbouncer.ini");
-        std::cout << config::render_pgbouncer_ini(inputs.cluster, pooling, layout);
+        std::cout << config::render_pgbouncer_ini(inputs.cluster, pooling, layout,
+                                                  config::pgbouncer_pool_budget(tuning));
       }
     }
   });

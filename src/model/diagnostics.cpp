@@ -10,7 +10,10 @@ std::string Diagnostic::to_string() const {
   std::string text = source;
   if (!document.empty()) text += (text.empty() ? "" : ": ") + document;
   if (!path.empty()) text += " " + path;
-  const char* prefix = severity == Severity::kDeferred ? "deferred: " : severity == Severity::kNote ? "note: " : "";
+  const char* prefix = severity == Severity::kDeferred  ? "deferred: "
+                       : severity == Severity::kWarning ? "warning: "
+                       : severity == Severity::kNote    ? "note: "
+                                                        : "";
   return fmt::format("{}: {}{}", text, prefix, message);
 }
 

@@ -101,6 +101,8 @@ TEST(InstancePlan, RendersEveryFileWithTheRightModes) {
   EXPECT_NE(ini.find("listen_port = 16433"), std::string::npos) << ini;
   EXPECT_NE(ini.find("auth_user = bouncer"), std::string::npos) << ini;
   EXPECT_NE(ini.find("host=/var/lib/pgstack/run/shop.demo-1 port=15433"), std::string::npos) << ini;
+  // Sized to what the instance's Postgres takes: max_connections 100 on 2Gi, 3 instances.
+  EXPECT_NE(ini.find("max_db_connections = 85\n"), std::string::npos) << ini;
   const std::string conf = plan.files.at(InstanceFile::kPostgresqlConf).content;
   EXPECT_NE(conf.find("shared_buffers = '512MB'"), std::string::npos);  // the default 2Gi profile
 }
