@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "config/render_pgbouncer.h"
+#include "config/tuning.h"
+
 namespace pgstack::cli {
 namespace {
 
@@ -66,6 +69,23 @@ Result<ClusterInputs> resolve_cluster_inputs(const std::vector<model::Document>&
   if (!postgres.ok()) return postgres.error();
   inputs.postgres = postgres.value();
   return inputs;
+}
+
+model::Diagnostics tuning_warnings(const ClusterInputs& inputs, const std::vector<model::Document>& documents) {
+  model::Diagnostics warnings;
+  if (inputs.cluster.disable_connection_pooling) return warnings;
+  const auto tuning =
+      config::tuning_input_for(inputs.cluster, inputs.profile,
+                               inputs.postgres_config ? &*inputs.postgres_config : nullptr, inputs.postgres.major);
+  const auto* pooling = inputs.pooling_config ? &*inputs.pooling_config : nullptr;
+  for (auto warning : config::pgbouncer_pool_warnings(inputs.cluster, pooling, config::pgbouncer_pool_budget(tuning))) {
+    for (const auto& document : documents) {
+      if (document.label() == warning.document && document.namespace_name() == inputs.cluster.namespace_name)
+        warning.source = document.source;
+    }
+    warnings.add(std::move(warning));
+  }
+  return warnings;
 }
 
 }  // namespace pgstack::cli

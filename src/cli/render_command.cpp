@@ -62,6 +62,7 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
       std::cerr << fmt::format("note: {} = '{}' is not used: {}\n", dropped.name, dropped.value, dropped.source);
     for (const auto& ignored : config::ignored_patroni_overrides(inputs.cluster))
       std::cerr << fmt::format("note: configurations.patroni.{} is not used: pgstack derives it\n", ignored);
+    print_diagnostics(tuning_warnings(inputs, input.validation.documents));
     const auto layout = config::default_instance_layout(inputs.cluster, options->instance, major);
     const auto* pooling = inputs.pooling_config ? &*inputs.pooling_config : nullptr;
 
