@@ -1,12 +1,11 @@
 #include "agent/instance_plan.h"
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <cstdint>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include "agent/bootstrap_sql.h"
 #include "config/render_patroni.h"
@@ -49,7 +48,8 @@ std::filesystem::path socket_dir_for(const std::filesystem::path& state_dir, con
       state_dir / "run" / fmt::format("{}.{}", assignment.namespace_name, assignment.member);
   if (preferred.string().size() + kSocketNameLength <= kMaxSocketPath) return preferred;
   const std::string identity = instance_dir_for(state_dir, assignment).string();
-  return std::filesystem::path(fmt::format("/tmp/pgstack-{}", socket_owner_uid)) / fmt::format("{:016x}", fnv1a(identity));
+  return std::filesystem::path(fmt::format("/tmp/pgstack-{}", socket_owner_uid)) /
+         fmt::format("{:016x}", fnv1a(identity));
 }
 
 config::InstanceLayout instance_layout_for(const Assignment& assignment, const AgentSettings& settings) {
@@ -139,14 +139,15 @@ void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, co
   instance.postgres_port = plan.layout.postgres_port;
   instance.superuser = plan.cluster.credentials.superuser_name;
   instance.work_dir = (plan.instance_dir / "pgbackrest").string();
-  instance.process_max = plan.cluster.backup && plan.cluster.backup->process_max > 0 ? plan.cluster.backup->process_max : cpus;
+  instance.process_max =
+      plan.cluster.backup && plan.cluster.backup->process_max > 0 ? plan.cluster.backup->process_max : cpus;
 
   std::optional<config::BackupRepository> repository;
   bool archiving = false;
   if (plan.cluster.backup) {
     if (!assignment.object_storage) {
-      plan.backup_problem = fmt::format("SGObjectStorage {} is not known yet: WAL is not archived",
-                                        plan.cluster.backup->object_storage);
+      plan.backup_problem =
+          fmt::format("SGObjectStorage {} is not known yet: WAL is not archived", plan.cluster.backup->object_storage);
     } else if (auto own = config::backup_repository_for(plan.cluster, *assignment.object_storage)) {
       repository = std::move(own).value();
       archiving = true;
@@ -251,9 +252,10 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
                                               std::filesystem::perms(0700)};
   if (plan.pooling) {
     const model::PoolingConfig* pooling = assignment.pooling_config ? &*assignment.pooling_config : nullptr;
-    plan.files[InstanceFile::kPgbouncerIni] = {config_dir / "pgbouncer.ini",
-                                               config::render_pgbouncer_ini(plan.cluster, pooling, plan.layout),
-                                               std::filesystem::perms(0644)};
+    plan.files[InstanceFile::kPgbouncerIni] = {
+        config_dir / "pgbouncer.ini",
+        config::render_pgbouncer_ini(plan.cluster, pooling, plan.layout, config::pgbouncer_pool_budget(tuning)),
+        std::filesystem::perms(0644)};
     plan.files[InstanceFile::kPgbouncerAuth] = {config::pgbouncer_auth_file_path(plan.layout),
                                                 pgbouncer_auth_file(secrets.authenticator),
                                                 std::filesystem::perms(0600)};

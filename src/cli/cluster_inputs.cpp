@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "config/render_pgbouncer.h"
+#include "config/tuning.h"
+
 namespace pgstack::cli {
 namespace {
 
@@ -28,14 +31,16 @@ Result<ClusterInputs> resolve_cluster_inputs(const std::vector<model::Document>&
     if (document.kind() == "SGCluster" && (name.empty() || document.name() == name)) clusters.push_back(&document);
   }
   if (clusters.empty()) {
-    return make_error(ErrorCode::kNotFound, name.empty() ? std::string("the input has no SGCluster")
-                                                         : fmt::format("the input has no SGCluster named \"{}\"", name));
+    return make_error(ErrorCode::kNotFound, name.empty()
+                                                ? std::string("the input has no SGCluster")
+                                                : fmt::format("the input has no SGCluster named \"{}\"", name));
   }
   if (clusters.size() > 1) {
     std::vector<std::string> names;
     for (const auto* document : clusters) names.push_back(document->name());
-    return make_error(ErrorCode::kInvalidInput, fmt::format("the input has {} SGClusters ({}); choose one with --cluster",
-                                                            clusters.size(), fmt::join(names, ", ")));
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("the input has {} SGClusters ({}); choose one with --cluster", clusters.size(),
+                                  fmt::join(names, ", ")));
   }
   ClusterInputs inputs;
   inputs.cluster = model::cluster_from(*clusters[0]);
@@ -43,17 +48,20 @@ Result<ClusterInputs> resolve_cluster_inputs(const std::vector<model::Document>&
 
   inputs.profile = model::default_instance_profile();
   if (!cluster.instance_profile_name.empty()) {
-    const auto* document = find_document(documents, "SGInstanceProfile", cluster.namespace_name, cluster.instance_profile_name);
+    const auto* document =
+        find_document(documents, "SGInstanceProfile", cluster.namespace_name, cluster.instance_profile_name);
     if (document == nullptr) return missing_reference(cluster, "SGInstanceProfile", cluster.instance_profile_name);
     inputs.profile = model::instance_profile_from(*document);
   }
   if (!cluster.postgres_config_name.empty()) {
-    const auto* document = find_document(documents, "SGPostgresConfig", cluster.namespace_name, cluster.postgres_config_name);
+    const auto* document =
+        find_document(documents, "SGPostgresConfig", cluster.namespace_name, cluster.postgres_config_name);
     if (document == nullptr) return missing_reference(cluster, "SGPostgresConfig", cluster.postgres_config_name);
     inputs.postgres_config = model::postgres_config_from(*document);
   }
   if (!cluster.pooling_config_name.empty()) {
-    const auto* document = find_document(documents, "SGPoolingConfig", cluster.namespace_name, cluster.pooling_config_name);
+    const auto* document =
+        find_document(documents, "SGPoolingConfig", cluster.namespace_name, cluster.pooling_config_name);
     if (document == nullptr) return missing_reference(cluster, "SGPoolingConfig", cluster.pooling_config_name);
     inputs.pooling_config = model::pooling_config_from(*document);
   }
@@ -61,6 +69,23 @@ Result<ClusterInputs> resolve_cluster_inputs(const std::vector<model::Document>&
   if (!postgres.ok()) return postgres.error();
   inputs.postgres = postgres.value();
   return inputs;
+}
+
+model::Diagnostics tuning_warnings(const ClusterInputs& inputs, const std::vector<model::Document>& documents) {
+  model::Diagnostics warnings;
+  if (inputs.cluster.disable_connection_pooling) return warnings;
+  const auto tuning =
+      config::tuning_input_for(inputs.cluster, inputs.profile,
+                               inputs.postgres_config ? &*inputs.postgres_config : nullptr, inputs.postgres.major);
+  const auto* pooling = inputs.pooling_config ? &*inputs.pooling_config : nullptr;
+  for (auto warning : config::pgbouncer_pool_warnings(inputs.cluster, pooling, config::pgbouncer_pool_budget(tuning))) {
+    for (const auto& document : documents) {
+      if (document.label() == warning.document && document.namespace_name() == inputs.cluster.namespace_name)
+        warning.source = document.source;
+    }
+    warnings.add(std::move(warning));
+  }
+  return warnings;
 }
 
 }  // namespace pgstack::cli

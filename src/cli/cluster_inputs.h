@@ -23,4 +23,8 @@ struct ClusterInputs {
 Result<ClusterInputs> resolve_cluster_inputs(const std::vector<model::Document>& documents, const std::string& name,
                                              const std::vector<model::InstalledPostgres>& installed);
 
+// Findings that need the cluster's tuning, which validation (model) cannot compute: PgBouncer pool
+// limits above what the cluster's Postgres takes. Each names the file of the document that set it.
+model::Diagnostics tuning_warnings(const ClusterInputs& inputs, const std::vector<model::Document>& documents);
+
 }  // namespace pgstack::cli

@@ -25,10 +25,12 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("render", "Print the configuration files an instance would run with");
-  command->add_option("-f,--filename", options->files, "Manifest file (YAML or JSON; - for stdin); repeatable")->required();
+  command->add_option("-f,--filename", options->files, "Manifest file (YAML or JSON; - for stdin); repeatable")
+      ->required();
   command->add_option("--cluster", options->cluster, "SGCluster to render (needed when the input has several)");
   command->add_option("--instance", options->instance, "Instance index, 0-based")->check(CLI::NonNegativeNumber);
-  command->add_option("--what", options->what, "Only this file")->check(CLI::IsMember({"postgresql", "patroni", "pgbouncer"}));
+  command->add_option("--what", options->what, "Only this file")
+      ->check(CLI::IsMember({"postgresql", "patroni", "pgbouncer"}));
   command->callback([options, &status] {
     const ManifestInput input = read_manifests(options->files);
     if (print_diagnostics(input.validation.diagnostics) > 0) {
@@ -37,7 +39,8 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
       return;
     }
     host::HostValidationContext host;
-    auto resolved = resolve_cluster_inputs(input.validation.documents, options->cluster, host.context().installed_postgres);
+    auto resolved =
+        resolve_cluster_inputs(input.validation.documents, options->cluster, host.context().installed_postgres);
     if (!resolved.ok()) {
       std::cerr << "render: " << resolved.error().message << "\n";
       status.code = exit_code_for(resolved.error().code);
@@ -52,13 +55,14 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
       return;
     }
     const int major = inputs.postgres.major;
-    const auto tuning = config::tuning_input_for(
-        inputs.cluster, inputs.profile, inputs.postgres_config ? &*inputs.postgres_config : nullptr, major);
+    const auto tuning = config::tuning_input_for(inputs.cluster, inputs.profile,
+                                                 inputs.postgres_config ? &*inputs.postgres_config : nullptr, major);
     const auto parameters = config::tune_postgres_parameters(tuning);
     for (const auto& dropped : config::dropped_user_parameters(tuning))
       std::cerr << fmt::format("note: {} = '{}' is not used: {}\n", dropped.name, dropped.value, dropped.source);
     for (const auto& ignored : config::ignored_patroni_overrides(inputs.cluster))
       std::cerr << fmt::format("note: configurations.patroni.{} is not used: pgstack derives it\n", ignored);
+    print_diagnostics(tuning_warnings(inputs, input.validation.documents));
     const auto layout = config::default_instance_layout(inputs.cluster, options->instance, major);
     const auto* pooling = inputs.pooling_config ? &*inputs.pooling_config : nullptr;
 
@@ -76,11 +80,13 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
     }
     if ((all || options->what == "pgbouncer")) {
       if (inputs.cluster.disable_connection_pooling) {
-        std::cerr << fmt::format("note: SGCluster/{} disables connection pooling: no pgbouncer.ini\n", inputs.cluster.name);
+        std::cerr << fmt::format("note: SGCluster/{} disables connection pooling: no pgbouncer.ini\n",
+                                 inputs.cluster.name);
         if (!all) status.code = 1;
       } else {
         section(layout.config_dir + "/pgbouncer.ini");
-        std::cout << config::render_pgbouncer_ini(inputs.cluster, pooling, layout);
+        std::cout << config::render_pgbouncer_ini(inputs.cluster, pooling, layout,
+                                                  config::pgbouncer_pool_budget(tuning));
       }
     }
   });

@@ -1,6 +1,8 @@
 #include "config/render_pgbouncer.h"
 
 #include <algorithm>
+#include <charconv>
+#include <numeric>
 #include <optional>
 
 #include <fmt/format.h>
@@ -16,6 +18,46 @@ constexpr std::string_view kStackGres = "StackGres default";
 
 std::string named_source(const model::PoolingConfig& config) { return fmt::format("SGPoolingConfig/{}", config.name); }
 std::string inline_source(const model::Cluster& cluster) { return fmt::format("SGCluster/{}", cluster.name); }
+
+// Where a merged entry's source keeps its pgbouncer.ini, for a finding's field path.
+std::string_view ini_path(const model::Cluster& cluster, const std::string& source) {
+  return source == inline_source(cluster) ? R"(spec.configurations.pooling.pgBouncer."pgbouncer.ini")"
+                                          : R"(spec.pgBouncer."pgbouncer.ini")";
+}
+
+std::optional<int> parse_count(std::string_view text) {
+  const std::string value = trim(text);
+  int number = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (error != std::errc() || end != value.data() + value.size() || number < 0) return std::nullopt;
+  return number;
+}
+
+// Why `key = value` (a [pgbouncer] setting, or an option of a [databases] or [users] entry) lets
+// PgBouncer open more server connections than the budget; nullopt when it does not. max_user_connections
+// 0 is no limit per user, which max_db_connections still bounds.
+std::optional<std::string> over_budget(std::string_view key, std::string_view value, const PoolBudget& budget) {
+  if (key != "max_db_connections" && key != "max_user_connections") return std::nullopt;
+  const std::optional<int> number = parse_count(value);
+  if (!number) return std::nullopt;  // PgBouncer itself refuses the file
+  const bool unlimited = *number == 0 && key == "max_db_connections";
+  if (!unlimited && *number <= budget.connections) return std::nullopt;
+  return fmt::format(
+      "{} {}{} is more than the {} server connections Postgres has for PgBouncer ({}): clients "
+      "beyond them get \"too many clients\" instead of waiting in the pool; remove it or set at most {}",
+      key, trim(value), unlimited ? " (no limit)" : "", budget.connections, budget.reason, budget.connections);
+}
+
+// The options of a [databases] or [users] entry ("dbname=app pool_size=20"), as key and value.
+std::vector<std::pair<std::string, std::string>> entry_options(std::string_view entry) {
+  std::vector<std::pair<std::string, std::string>> options;
+  for (const auto& token : split(entry, ' ')) {
+    const auto equals = token.find('=');
+    if (equals == std::string::npos) continue;
+    options.emplace_back(to_lower(trim(token.substr(0, equals))), trim(token.substr(equals + 1)));
+  }
+  return options;
+}
 
 bool is_owned(std::string_view key) {
   const auto& owned = model::owned_pgbouncer_settings();
@@ -66,8 +108,10 @@ using Section = model::SettingList model::PoolingConfig::*;
 Merged merge_section(const model::Cluster& cluster, const model::PoolingConfig* named_config, Section section,
                      bool settings_section) {
   Merged merged;
-  if (named_config != nullptr) merge_into(merged, named_config->*section, named_source(*named_config), settings_section);
-  if (cluster.inline_pooling) merge_into(merged, (*cluster.inline_pooling).*section, inline_source(cluster), settings_section);
+  if (named_config != nullptr)
+    merge_into(merged, named_config->*section, named_source(*named_config), settings_section);
+  if (cluster.inline_pooling)
+    merge_into(merged, (*cluster.inline_pooling).*section, inline_source(cluster), settings_section);
   return merged;
 }
 
@@ -78,9 +122,21 @@ bool has_option(std::string_view connection, std::string_view option) {
   return false;
 }
 
+// The first of an entry's options that lets PgBouncer ask this instance's Postgres for more than the
+// budget. A [databases] entry with its own host goes to another server, whose limits are not known here.
+std::optional<std::string> entry_over_budget(std::string_view entry, bool database_entry, const PoolBudget& budget) {
+  if (database_entry && has_option(entry, "host")) return std::nullopt;
+  for (const auto& [key, value] : entry_options(entry)) {
+    if (key != (database_entry ? "max_db_connections" : "max_user_connections")) continue;
+    if (auto problem = over_budget(key, value, budget)) return problem;
+  }
+  return std::nullopt;
+}
+
 // A database entry without a host goes to this instance's Postgres over its socket, as the
 // authenticator for auth_query.
-std::string complete_database_entry(std::string connection, const model::Cluster& cluster, const InstanceLayout& layout) {
+std::string complete_database_entry(std::string connection, const model::Cluster& cluster,
+                                    const InstanceLayout& layout) {
   connection = trim(connection);
   auto append = [&](const std::string& option) {
     if (!connection.empty()) connection += ' ';
@@ -105,8 +161,44 @@ std::string listen_addresses(const InstanceLayout& layout) {
 
 std::string pgbouncer_auth_file_path(const InstanceLayout& layout) { return layout.config_dir + "/pgbouncer_auth.txt"; }
 
+PoolBudget pgbouncer_pool_budget(const TuningInput& input) {
+  const std::vector<TunedParameter> parameters = tune_postgres_parameters(input);
+  auto tuned = [&](std::string_view name, int postgres_default) {
+    const auto found = std::find_if(parameters.begin(), parameters.end(),
+                                    [&](const TunedParameter& parameter) { return parameter.name == name; });
+    const std::optional<int> value = found == parameters.end() ? std::nullopt : parse_count(found->value);
+    return value.value_or(postgres_default);
+  };
+  const int max_connections = tuned("max_connections", 100);
+  const int reserved = tuned("superuser_reserved_connections", 3);
+  // Connections that do not go through PgBouncer. Superusers take ordinary slots while any are free,
+  // so Patroni's and pgBackRest's count here too; the reserved slots stay free for emergencies.
+  std::vector<std::pair<std::string, int>> outside = {
+      {"Patroni", 2},     // its own connection, and short-lived ones (slots, checks)
+      {"pgBackRest", 1},  // a backup's pg_backup_start/stop
+  };
+  // Each replica's Patroni connects to the primary as the rewind user (not a superuser) before pg_rewind.
+  if (input.instances > 1) outside.emplace_back("pg_rewind", input.instances - 1);
+  outside.emplace_back("monitoring", 2);  // an exporter or a pg_monitor role, and one more check at once
+  const int major = input.postgres_major > 0 ? input.postgres_major : kNewestPostgresMajor;
+  // Since Postgres 12 WAL senders have their own slots; before, each took a connection.
+  if (major < 12) outside.emplace_back("WAL senders", tuned("max_wal_senders", 10));
+
+  const int outside_total =
+      std::accumulate(outside.begin(), outside.end(), 0, [](int sum, const auto& entry) { return sum + entry.second; });
+  std::vector<std::string> parts;
+  for (const auto& [who, connections] : outside) parts.push_back(fmt::format("{} {}", who, connections));
+  PoolBudget budget;
+  const int left = max_connections - reserved - outside_total;
+  budget.connections = std::max(1, left);
+  budget.reason =
+      fmt::format("max_connections {} - superuser_reserved_connections {} - {} outside PgBouncer ({}){}",
+                  max_connections, reserved, outside_total, fmt::join(parts, ", "), left < 1 ? ", at least 1" : "");
+  return budget;
+}
+
 std::vector<TunedParameter> pgbouncer_settings(const model::Cluster& cluster, const model::PoolingConfig* named_config,
-                                               const InstanceLayout& layout) {
+                                               const InstanceLayout& layout, const PoolBudget& budget) {
   const std::string owned(kOwned);
   std::vector<TunedParameter> settings = {
       {"listen_addr", listen_addresses(layout), owned},
@@ -119,17 +211,24 @@ std::vector<TunedParameter> pgbouncer_settings(const model::Cluster& cluster, co
       {"logfile", layout.log_dir + "/pgbouncer.log", owned},
       {"pidfile", layout.socket_dir + "/pgbouncer.pid", owned},
   };
+  const std::string pool_size = std::to_string(budget.connections);
   std::vector<TunedParameter> defaults = {
       {"pool_mode", "session", std::string(kStackGres)},
       {"max_client_conn", "1000", std::string(kStackGres)},
-      {"default_pool_size", "1000", std::string(kStackGres)},
-      {"max_db_connections", "0", std::string(kStackGres)},
-      {"max_user_connections", "0", std::string(kStackGres)},
       {"admin_users", "pgbouncer_admin", std::string(kStackGres)},
       {"stats_users", "pgbouncer_stats", std::string(kStackGres)},
       {"application_name_add_host", "1", std::string(kStackGres)},
       {"ignore_startup_parameters", "extra_float_digits", std::string(kStackGres)},
       {"server_check_query", ";", std::string(kStackGres)},
+      // Clients beyond these wait in PgBouncer (query_wait_timeout) instead of Postgres refusing them;
+      // at a limit PgBouncer closes another pool's idle server connection to open one for a waiting pool.
+      {"default_pool_size", pool_size, budget.reason},
+      {"max_db_connections", pool_size, budget.reason},
+      {"max_user_connections", pool_size, budget.reason},
+      // A burst's server connections would otherwise stay for 10 minutes, holding Postgres' memory
+      // and the slots of databases and users PgBouncer does not evict for.
+      {"server_idle_timeout", "60",
+       "pgstack: idle server connections return to Postgres within a minute (PgBouncer: 600)"},
       // Postgres restarts during a switchover or failover; PgBouncer's default 15 s lockout after a
       // failed server login would outlast the failover itself.
       {"server_login_retry", "1", "pgstack: a restarting Postgres is back within seconds"},
@@ -163,15 +262,37 @@ std::vector<TunedParameter> pgbouncer_settings(const model::Cluster& cluster, co
 std::vector<TunedParameter> dropped_pgbouncer_settings(const model::Cluster& cluster,
                                                        const model::PoolingConfig* named_config) {
   std::vector<TunedParameter> dropped;
-  for (const auto section : {&model::PoolingConfig::pgbouncer, &model::PoolingConfig::databases, &model::PoolingConfig::users}) {
+  for (const auto section :
+       {&model::PoolingConfig::pgbouncer, &model::PoolingConfig::databases, &model::PoolingConfig::users}) {
     const Merged merged = merge_section(cluster, named_config, section, section == &model::PoolingConfig::pgbouncer);
     dropped.insert(dropped.end(), merged.dropped.begin(), merged.dropped.end());
   }
   return dropped;
 }
 
+std::vector<model::Diagnostic> pgbouncer_pool_warnings(const model::Cluster& cluster,
+                                                       const model::PoolingConfig* named_config,
+                                                       const PoolBudget& budget) {
+  std::vector<model::Diagnostic> warnings;
+  auto warn = [&](const TunedParameter& entry, std::string_view section, const std::string& problem) {
+    const std::string path = fmt::format("{}.{}.{}", ini_path(cluster, entry.source), section, entry.name);
+    warnings.push_back({model::Severity::kWarning, "", entry.source, path,
+                        fmt::format("for SGCluster/{}: {}", cluster.name, problem)});
+  };
+  for (const auto& entry : merge_section(cluster, named_config, &model::PoolingConfig::pgbouncer, true).entries) {
+    if (auto problem = over_budget(entry.name, entry.value, budget)) warn(entry, "pgbouncer", *problem);
+  }
+  for (const auto& entry : merge_section(cluster, named_config, &model::PoolingConfig::databases, false).entries) {
+    if (auto problem = entry_over_budget(entry.value, true, budget)) warn(entry, "databases", *problem);
+  }
+  for (const auto& entry : merge_section(cluster, named_config, &model::PoolingConfig::users, false).entries) {
+    if (auto problem = entry_over_budget(entry.value, false, budget)) warn(entry, "users", *problem);
+  }
+  return warnings;
+}
+
 std::string render_pgbouncer_ini(const model::Cluster& cluster, const model::PoolingConfig* named_config,
-                                 const InstanceLayout& layout) {
+                                 const InstanceLayout& layout, const PoolBudget& budget) {
   std::string text;
   auto line = [&](std::string_view content) {
     text += content;
@@ -195,23 +316,27 @@ std::string render_pgbouncer_ini(const model::Cluster& cluster, const model::Poo
     line("* = " + complete_database_entry("", cluster, layout));
   }
   for (const auto& entry : databases.entries) {
+    if (auto problem = entry_over_budget(entry.value, true, budget)) line("; warning: " + *problem);
     line(fmt::format("{} = {}", entry.name, complete_database_entry(entry.value, cluster, layout)));
   }
   line("");
 
   line("[users]");
   for (const auto& entry : merge_section(cluster, named_config, &model::PoolingConfig::users, false).entries) {
+    if (auto problem = entry_over_budget(entry.value, false, budget)) line("; warning: " + *problem);
     line(fmt::format("{} = {}", entry.name, trim(entry.value)));
   }
   line("");
 
   line("[pgbouncer]");
   std::string group;
-  for (const auto& setting : pgbouncer_settings(cluster, named_config, layout)) {
+  for (const auto& setting : pgbouncer_settings(cluster, named_config, layout, budget)) {
     if (setting.source != group) {
       group = setting.source;
       line("; " + group);
     }
+    // pgstack's own values are within the budget; only a user's can be above it.
+    if (auto problem = over_budget(setting.name, setting.value, budget)) line("; warning: " + *problem);
     line(fmt::format("{} = {}", setting.name, trim(setting.value)));
   }
   return text;

@@ -10,7 +10,10 @@ std::string Diagnostic::to_string() const {
   std::string text = source;
   if (!document.empty()) text += (text.empty() ? "" : ": ") + document;
   if (!path.empty()) text += " " + path;
-  const char* prefix = severity == Severity::kDeferred ? "deferred: " : severity == Severity::kNote ? "note: " : "";
+  const char* prefix = severity == Severity::kDeferred  ? "deferred: "
+                       : severity == Severity::kWarning ? "warning: "
+                       : severity == Severity::kNote    ? "note: "
+                                                        : "";
   return fmt::format("{}: {}{}", text, prefix, message);
 }
 
@@ -21,8 +24,8 @@ void Diagnostics::append(const Diagnostics& other) {
 bool Diagnostics::has_errors() const { return error_count() > 0; }
 
 std::size_t Diagnostics::error_count() const {
-  return static_cast<std::size_t>(std::count_if(items_.begin(), items_.end(),
-                                                [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+  return static_cast<std::size_t>(
+      std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) { return d.severity == Severity::kError; }));
 }
 
 }  // namespace pgstack::model

@@ -10,6 +10,7 @@ namespace pgstack::model {
 enum class Severity {
   kError,     // the document is rejected
   kDeferred,  // a check that needs something not in the input (e.g. a referenced resource)
+  kWarning,   // accepted, but likely to fail at run time (e.g. a pool limit above what Postgres takes)
   kNote,      // accepted, but worth knowing (e.g. which installed version a request resolved to)
 };
 

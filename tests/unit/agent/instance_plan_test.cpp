@@ -1,7 +1,7 @@
 #include "agent/instance_plan.h"
 
-#include <yaml-cpp/yaml.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "agent/bootstrap_sql.h"
 
@@ -15,7 +15,8 @@ Assignment assignment_for(const std::string& member, int index, bool pooling = t
     "metadata": {"name": "demo", "namespace": "shop"},
     "spec": {"instances": 3, "postgres": {"version": "15"}, "pods": {"persistentVolume": {"size": "5Gi"}}}})");
   cluster["spec"]["pods"]["disableConnectionPooling"] = !pooling;
-  Json json = {{"namespace", "shop"}, {"clusterName", "demo"}, {"member", member}, {"index", index},
+  Json json = {{"namespace", "shop"}, {"clusterName", "demo"},
+               {"member", member},    {"index", index},
                {"postgresMajor", 15}, {"ports", {{"postgres", 15433}, {"pgbouncer", 16433}, {"patroni", 18009}}},
                {"cluster", cluster}};
   auto parsed = parse_assignment(json.dump());
@@ -100,6 +101,8 @@ TEST(InstancePlan, RendersEveryFileWithTheRightModes) {
   EXPECT_NE(ini.find("listen_port = 16433"), std::string::npos) << ini;
   EXPECT_NE(ini.find("auth_user = bouncer"), std::string::npos) << ini;
   EXPECT_NE(ini.find("host=/var/lib/pgstack/run/shop.demo-1 port=15433"), std::string::npos) << ini;
+  // Sized to what the instance's Postgres takes: max_connections 100 on 2Gi, 3 instances.
+  EXPECT_NE(ini.find("max_db_connections = 85\n"), std::string::npos) << ini;
   const std::string conf = plan.files.at(InstanceFile::kPostgresqlConf).content;
   EXPECT_NE(conf.find("shared_buffers = '512MB'"), std::string::npos);  // the default 2Gi profile
 }
@@ -189,7 +192,8 @@ namespace {
 // An SGObjectStorage of type s3Compatible whose credentials and CA are in Secret "s3-creds".
 Json s3_storage(const std::string& name = "objects") {
   return Json::parse(R"({"apiVersion": "stackgres.io/v1beta1", "kind": "SGObjectStorage",
-    "metadata": {"name": ")" + name + R"(", "namespace": "shop"},
+    "metadata": {"name": ")" +
+                     name + R"(", "namespace": "shop"},
     "spec": {"type": "s3Compatible", "s3Compatible": {"bucket": "backups", "region": "eu-1",
       "endpoint": "https://127.0.0.1:9000", "enablePathStyleAddressing": true,
       "caCertificate": {"name": "s3-creds", "key": "ca.crt"},

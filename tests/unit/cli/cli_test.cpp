@@ -1,7 +1,7 @@
 // The `pgstack` binary as a user runs it: exit codes, messages on stderr, output on stdout.
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "common/files.h"
 #include "common/process.h"
@@ -23,14 +23,48 @@ TEST(CliValidate, AcceptsTheExamples) {
   EXPECT_EQ(out.exit_code, 0) << out.standard_error;
   EXPECT_NE(out.standard_error.find("examples/production.yaml: SGCluster/orders is valid"), std::string::npos);
   EXPECT_NE(out.standard_error.find("examples/restore-pitr.yaml: SGCluster/demo-restored is valid"), std::string::npos);
+  EXPECT_EQ(out.standard_error.find("warning:"), std::string::npos) << out.standard_error;
+}
+
+TEST(CliValidate, WarnsAboutPoolLimitsAboveWhatPostgresTakes) {
+  const std::string manifests = R"(
+apiVersion: stackgres.io/v1
+kind: SGPoolingConfig
+metadata: {name: poolconf}
+spec: {pgBouncer: {pgbouncer.ini: {pgbouncer: {default_pool_size: '1000', max_db_connections: '0'}}}}
+---
+apiVersion: stackgres.io/v1
+kind: SGCluster
+metadata: {name: demo}
+spec:
+  instances: 1
+  postgres: {version: '15'}
+  pods: {persistentVolume: {size: 5Gi}}
+  configurations: {sgPoolingConfig: poolconf}
+)";
+  const std::string warning =
+      R"(<stdin>: SGPoolingConfig/poolconf spec.pgBouncer."pgbouncer.ini".pgbouncer.max_db_connections: warning: for )"
+      "SGCluster/demo: max_db_connections 0 (no limit) is more than the 87 server connections Postgres has for "
+      "PgBouncer (max_connections 100 - superuser_reserved_connections 8 - 5 outside PgBouncer";
+  const auto validated = pgstack_cli({"validate", "-f", "-"}, manifests);
+  EXPECT_EQ(validated.exit_code, 0) << validated.standard_error;
+  EXPECT_NE(validated.standard_error.find(warning), std::string::npos) << validated.standard_error;
+  EXPECT_NE(validated.standard_error.find("<stdin>: SGCluster/demo is valid"), std::string::npos);
+
+  const auto rendered = pgstack_cli({"render", "-f", "-", "--what", "pgbouncer"}, manifests);
+  EXPECT_EQ(rendered.exit_code, 0) << rendered.standard_error;
+  EXPECT_NE(rendered.standard_error.find(warning), std::string::npos) << rendered.standard_error;
+  EXPECT_NE(rendered.standard_output.find("; warning: max_db_connections 0 (no limit)"), std::string::npos);
+  EXPECT_NE(rendered.standard_output.find("\nmax_db_connections = 0\n"), std::string::npos) << rendered.standard_output;
 }
 
 TEST(CliValidate, RejectsWithFieldPathsAndExitOne) {
   const auto out = pgstack_cli({"validate", "-f", "examples/invalid/cluster-errors.yaml"});
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.standard_error.find(
-                R"(examples/invalid/cluster-errors.yaml: SGCluster/demo spec.instances: expected an integer >= 1, got "three")"),
-            std::string::npos)
+  EXPECT_NE(
+      out.standard_error.find(
+          R"(examples/invalid/cluster-errors.yaml: SGCluster/demo spec.instances: expected an integer >= 1, got "three")"),
+      std::string::npos)
       << out.standard_error;
   EXPECT_NE(out.standard_error.find("6 errors found"), std::string::npos) << out.standard_error;
   EXPECT_TRUE(out.standard_output.empty());
@@ -63,7 +97,8 @@ spec:
 )";
   const auto out = pgstack_cli({"validate", "-f", "-"}, manifest);
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.standard_error.find("<stdin>: SGPostgresConfig/conf spec.\"postgresql.conf\".shared_buffers: expected an integer"),
+  EXPECT_NE(out.standard_error.find(
+                "<stdin>: SGPostgresConfig/conf spec.\"postgresql.conf\".shared_buffers: expected an integer"),
             std::string::npos)
       << out.standard_error;
   EXPECT_NE(out.standard_error.find("wal_level: expected one of"), std::string::npos) << out.standard_error;
@@ -107,7 +142,8 @@ TEST(CliRender, OnlyOneFileAndDefaultProfile) {
 TEST(CliRender, ClearErrorsForBadSelections) {
   auto out = pgstack_cli({"render", "-f", "examples/minimal-cluster.yaml", "--instance", "1"});
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.standard_error.find("--instance 1 is out of range: SGCluster/simple has 1 instance (0..0)"), std::string::npos)
+  EXPECT_NE(out.standard_error.find("--instance 1 is out of range: SGCluster/simple has 1 instance (0..0)"),
+            std::string::npos)
       << out.standard_error;
   out = pgstack_cli({"render", "-f", "examples/production.yaml", "--cluster", "nope"});
   EXPECT_NE(out.exit_code, 0);
