@@ -1,8 +1,8 @@
 #include "agent/postgres_log.h"
 
+#include <fstream>
 #include <vector>
 
-#include "common/files.h"
 
 namespace pgstack::agent {
 namespace {
@@ -56,7 +56,10 @@ constexpr std::string_view kDivergence[] = {
 };
 constexpr std::string_view kStreamingStarted = "started streaming WAL from primary";
 
-fs::path newest_csvlog(const fs::path& log_dir) {
+// The end of the most recently written *.csv file in `log_dir` (whole records only): the agent reads
+// it every few seconds, and what it looks for is recent.
+std::optional<std::string> newest_csvlog_tail(const fs::path& log_dir) {
+  constexpr std::uintmax_t kTailBytes = 1 << 20;
   std::error_code error;
   fs::path newest;
   fs::file_time_type newest_time{};
@@ -68,7 +71,21 @@ fs::path newest_csvlog(const fs::path& log_dir) {
       newest_time = written;
     }
   }
-  return newest;
+  if (newest.empty()) return std::nullopt;
+  std::ifstream file(newest, std::ios::binary);
+  const auto size = fs::file_size(newest, error);
+  if (!file || error) return std::nullopt;
+  const std::uintmax_t start = size > kTailBytes ? size - kTailBytes : 0;
+  file.seekg(static_cast<std::streamoff>(start));
+  std::string text(static_cast<std::size_t>(size - start), '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  // A record starts with its timestamp at the beginning of a line: skip the cut one.
+  if (start > 0) {
+    const auto line = text.find("\n20");
+    text = line == std::string::npos ? std::string() : text.substr(line + 1);
+  }
+  return text;
 }
 
 }  // namespace
@@ -95,11 +112,8 @@ std::optional<std::string> divergence_in_log(std::string_view csvlog) {
 }
 
 std::optional<std::string> divergence_in(const fs::path& log_dir) {
-  const fs::path newest = newest_csvlog(log_dir);
-  if (newest.empty()) return std::nullopt;
-  auto text = read_file(newest);
-  if (!text) return std::nullopt;
-  return divergence_in_log(text.value());
+  const auto text = newest_csvlog_tail(log_dir);
+  return text ? divergence_in_log(*text) : std::nullopt;
 }
 
 std::optional<std::string> last_startup_failure(std::string_view csvlog) {
@@ -117,11 +131,8 @@ std::optional<std::string> last_startup_failure(std::string_view csvlog) {
 }
 
 std::optional<std::string> last_startup_failure_in(const fs::path& log_dir) {
-  const fs::path newest = newest_csvlog(log_dir);
-  if (newest.empty()) return std::nullopt;
-  auto text = read_file(newest);
-  if (!text) return std::nullopt;
-  return last_startup_failure(text.value());
+  const auto text = newest_csvlog_tail(log_dir);
+  return text ? last_startup_failure(*text) : std::nullopt;
 }
 
 }  // namespace pgstack::agent

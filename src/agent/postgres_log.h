@@ -14,7 +14,7 @@ namespace pgstack::agent {
 // not reasons. nullopt when there is none.
 std::optional<std::string> last_startup_failure(std::string_view csvlog);
 
-// The same, from the most recently written *.csv file in `log_dir`.
+// The same, from the end (the last MiB) of the most recently written *.csv file in `log_dir`.
 std::optional<std::string> last_startup_failure_in(const std::filesystem::path& log_dir);
 
 // The last line that shows this data directory cannot follow the primary: a timeline that forked
@@ -22,7 +22,7 @@ std::optional<std::string> last_startup_failure_in(const std::filesystem::path& 
 // system. nullopt when there is none, or when streaming from the primary started after it.
 std::optional<std::string> divergence_in_log(std::string_view csvlog);
 
-// The same, from the most recently written *.csv file in `log_dir`.
+// The same, from the end (the last MiB) of the most recently written *.csv file in `log_dir`.
 std::optional<std::string> divergence_in(const std::filesystem::path& log_dir);
 
 }  // namespace pgstack::agent

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -213,6 +214,61 @@ std::string PgstackRuntime::patroni_logs(const std::string& cluster, std::size_t
             file_tail(member.path() / "log" / "patroni.log", bytes_per_member) + "\n";
   }
   return logs;
+}
+
+nlohmann::json PgstackRuntime::get(const std::string& path) const {
+  auto found = api_json("GET", path);
+  return found.ok() ? found.value() : nlohmann::json::object();
+}
+
+nlohmann::json PgstackRuntime::cluster_status(const std::string& cluster) const {
+  return get("sgclusters/" + cluster + "/status");
+}
+
+Result<std::string> PgstackRuntime::superuser_sql(const std::string& cluster, const std::string& statement) const {
+  const nlohmann::json status = cluster_status(cluster);
+  const nlohmann::json credentials = get("sgclusters/" + cluster + "/credentials");
+  std::string endpoint;
+  for (const auto& member : status.value("members", nlohmann::json::array())) {
+    if (member.value("role", "") == "primary") endpoint = member["endpoints"]["postgres"];
+  }
+  if (endpoint.empty()) return make_error(ErrorCode::kUnavailable, "no primary");
+  const nlohmann::json superuser = credentials.value("superuser", nlohmann::json::object());
+  auto out = run_psql(fmt::format("postgresql://{}@{}/app", superuser.value("username", ""), endpoint),
+                      superuser.value("password", ""), statement);
+  if (!out.ok()) return out.error();
+  if (out->exit_code != 0) return make_error(ErrorCode::kUnavailable, out->standard_error);
+  std::string text = out->standard_output;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+std::string primary_in(const nlohmann::json& status) {
+  return status.contains("primary") && status["primary"].is_string() ? status["primary"].get<std::string>() : "";
+}
+
+nlohmann::json condition_in(const nlohmann::json& status, const std::string& type) {
+  for (const auto& condition : status.value("conditions", nlohmann::json::array())) {
+    if (condition.value("type", "") == type) return condition;
+  }
+  return nlohmann::json::object();
+}
+
+void RuntimeEnvironment::SetUp() {
+  auto started = PgstackRuntime::start(binaries_);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  runtime_ = std::move(started).value();
+  *runtime_pointer_ = runtime_.get();
+}
+
+void RuntimeEnvironment::TearDown() {
+  if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
+    std::cerr << "---- controller log ----\n" << runtime_->controller_log() << "\n---- agent log ----\n"
+              << runtime_->agent_log() << "\n";
+    if (!cluster_to_dump_.empty()) std::cerr << runtime_->patroni_logs(cluster_to_dump_, 12000);
+  }
+  *runtime_pointer_ = nullptr;
+  runtime_.reset();
 }
 
 }  // namespace pgstack::testing

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/process_supervisor.h"
@@ -45,6 +46,13 @@ class PgstackRuntime {
   // SIGKILL, as a crash: the instances keep running.
   Result<bool> kill_agent();
 
+  // GET `path` as JSON; an empty object when it cannot be read (tests poll until it can).
+  nlohmann::json get(const std::string& path) const;
+  // GET sgclusters/<cluster>/status.
+  nlohmann::json cluster_status(const std::string& cluster) const;
+  // SQL as the cluster's superuser on the primary's own Postgres port; the output trimmed.
+  Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) const;
+
   // Runs the pgstack CLI against this runtime's API.
   Result<CommandOutput> cli(std::vector<std::string> arguments) const;
 
@@ -68,6 +76,27 @@ class PgstackRuntime {
   std::string api_url_;
   std::unique_ptr<agent::ProcessSupervisor> controller_;
   std::unique_ptr<agent::ProcessSupervisor> agent_;
+};
+
+// The cluster status' primary, "" without one; its condition of `type`, an empty object without one.
+std::string primary_in(const nlohmann::json& status);
+nlohmann::json condition_in(const nlohmann::json& status, const std::string& type);
+
+// A gtest environment that starts one runtime for a whole suite (`runtime` points at it meanwhile)
+// and, when a test failed, prints the controller's and agent's logs and the Patroni logs of
+// `cluster_to_dump` before it stops everything.
+class RuntimeEnvironment : public ::testing::Environment {
+ public:
+  RuntimeEnvironment(PgstackRuntime** runtime, RuntimeBinaries binaries, std::string cluster_to_dump = "")
+      : runtime_pointer_(runtime), binaries_(std::move(binaries)), cluster_to_dump_(std::move(cluster_to_dump)) {}
+  void SetUp() override;
+  void TearDown() override;
+
+ private:
+  PgstackRuntime** runtime_pointer_;
+  RuntimeBinaries binaries_;
+  std::string cluster_to_dump_;
+  std::unique_ptr<PgstackRuntime> runtime_;
 };
 
 // Polls `condition` until it is true or `timeout` passes; returns whether it became true.

@@ -60,10 +60,7 @@ class Runtime : public ::testing::Environment {
   std::unique_ptr<PgstackRuntime> runtime_;
 };
 
-json get(const std::string& path) {
-  auto found = runtime->api_json("GET", path);
-  return found.ok() ? found.value() : json::object();
-}
+json get(const std::string& path) { return runtime->get(path); }
 
 json status_of(const std::string& cluster) { return get("sgclusters/" + cluster + "/status"); }
 
@@ -92,21 +89,7 @@ json condition_of(const std::string& cluster, const std::string& type) {
 
 // The superuser, through the primary's own Postgres port (pg_switch_wal needs it).
 Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) {
-  const json status = status_of(cluster);
-  const json credentials = get("sgclusters/" + cluster + "/credentials");
-  std::string endpoint;
-  for (const auto& member : status.value("members", json::array())) {
-    if (member.value("role", "") == "primary") endpoint = member["endpoints"]["postgres"];
-  }
-  if (endpoint.empty()) return make_error(ErrorCode::kUnavailable, "no primary");
-  const json superuser = credentials.value("superuser", json::object());
-  auto out = run_psql(fmt::format("postgresql://{}@{}/app", superuser.value("username", ""), endpoint),
-                      superuser.value("password", ""), statement);
-  if (!out.ok()) return out.error();
-  if (out->exit_code != 0) return make_error(ErrorCode::kUnavailable, out->standard_error);
-  std::string text = out->standard_output;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
+  return runtime->superuser_sql(cluster, statement);
 }
 
 // Creates an SGBackup and waits until it ends; its final status.

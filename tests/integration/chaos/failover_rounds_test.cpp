@@ -34,42 +34,12 @@ constexpr const char* kCluster = "chaos";
 
 PgstackRuntime* runtime = nullptr;
 
-class Runtime : public ::testing::Environment {
- public:
-  void SetUp() override {
-    auto started = PgstackRuntime::start({PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY});
-    ASSERT_TRUE(started.ok()) << started.error().message;
-    runtime_ = std::move(started).value();
-    runtime = runtime_.get();
-  }
-  void TearDown() override {
-    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
-      std::cerr << "---- agent log ----\n" << runtime_->agent_log() << "\n" << runtime_->patroni_logs(kCluster, 12000);
-    }
-    runtime = nullptr;
-    runtime_.reset();
-  }
-
- private:
-  std::unique_ptr<PgstackRuntime> runtime_;
-};
-
-json get(const std::string& path) {
-  auto found = runtime->api_json("GET", path);
-  return found.ok() ? found.value() : json::object();
-}
-
-json status_of(const std::string& cluster) { return get("sgclusters/" + cluster + "/status"); }
-
-std::string primary_of(const json& status) {
-  return status.contains("primary") && status["primary"].is_string() ? status["primary"].get<std::string>() : "";
-}
-
-json condition_of(const json& status, const std::string& type) {
-  for (const auto& condition : status.value("conditions", json::array())) {
-    if (condition.value("type", "") == type) return condition;
-  }
-  return json::object();
+json get(const std::string& path) { return runtime->get(path); }
+json status_of(const std::string& cluster) { return runtime->cluster_status(cluster); }
+std::string primary_of(const json& status) { return primary_in(status); }
+json condition_of(const json& status, const std::string& type) { return condition_in(status, type); }
+Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) {
+  return runtime->superuser_sql(cluster, statement);
 }
 
 // Every member runs; the primary's timeline is every member's, and each replica streams from it.
@@ -86,24 +56,6 @@ bool all_streaming(const json& status, std::size_t members) {
     if (member.value("state", "") != "streaming") return false;
   }
   return true;
-}
-
-Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) {
-  const json status = status_of(cluster);
-  const json credentials = get("sgclusters/" + cluster + "/credentials");
-  std::string endpoint;
-  for (const auto& member : status.value("members", json::array())) {
-    if (member.value("role", "") == "primary") endpoint = member["endpoints"]["postgres"];
-  }
-  if (endpoint.empty()) return make_error(ErrorCode::kUnavailable, "no primary");
-  const json superuser = credentials.value("superuser", json::object());
-  auto out = run_psql(fmt::format("postgresql://{}@{}/app", superuser.value("username", ""), endpoint),
-                      superuser.value("password", ""), statement);
-  if (!out.ok()) return out.error();
-  if (out->exit_code != 0) return make_error(ErrorCode::kUnavailable, out->standard_error);
-  std::string text = out->standard_output;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
 }
 
 // libpq's multi-host URI over the members: target_session_attrs=read-write finds the primary.
@@ -485,6 +437,8 @@ TEST(FailoverRounds, AFormerPrimaryThatIsNotRewoundIsRebuiltFromThePrimary) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new pgstack::testing::Runtime);
+  ::testing::AddGlobalTestEnvironment(new pgstack::testing::RuntimeEnvironment(
+      &pgstack::testing::runtime, {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY},
+      pgstack::testing::kCluster));
   return RUN_ALL_TESTS();
 }

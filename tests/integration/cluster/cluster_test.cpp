@@ -24,27 +24,6 @@ using namespace std::chrono_literals;
 
 PgstackRuntime* runtime = nullptr;
 
-class Runtime : public ::testing::Environment {
- public:
-  void SetUp() override {
-    auto started = PgstackRuntime::start({PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY});
-    ASSERT_TRUE(started.ok()) << started.error().message;
-    runtime_ = std::move(started).value();
-    runtime = runtime_.get();
-  }
-  void TearDown() override {
-    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
-      std::cerr << "---- controller log ----\n" << runtime_->controller_log() << "\n---- agent log ----\n"
-                << runtime_->agent_log() << "\n" << runtime_->patroni_logs("demo");
-    }
-    runtime = nullptr;
-    runtime_.reset();
-  }
-
- private:
-  std::unique_ptr<PgstackRuntime> runtime_;
-};
-
 json status_of(const std::string& cluster) {
   auto status = runtime->api_json("GET", "sgclusters/" + cluster + "/status");
   return status.ok() ? status.value() : json::object();
@@ -555,6 +534,7 @@ TEST(HaCluster, SyncModeLosesNoAcknowledgedWriteOnFailover) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new pgstack::testing::Runtime);
+  ::testing::AddGlobalTestEnvironment(new pgstack::testing::RuntimeEnvironment(
+      &pgstack::testing::runtime, {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY}, "demo"));
   return RUN_ALL_TESTS();
 }
