@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   std::string wal_path;
   app.add_option("--pgbackrest-config", options.pgbackrest_config, "pgbackrest.conf of the instance")->required();
   app.add_option("--stanza", options.stanza, "pgBackRest stanza")->required();
-  app.add_option("--set-aside-dir", set_aside_dir, "Where WAL that is not pushed is kept, with a record of why")->required();
+  app.add_option("--set-aside-dir", set_aside_dir, "Where WAL that is not pushed is kept, with a record of why")
+      ->required();
   app.add_option("--pgbackrest", options.pgbackrest_program, "pgBackRest program")->capture_default_str();
   app.add_option("wal", wal_path, "The WAL file (%p)")->required();
   CLI11_PARSE(app, argc, argv);

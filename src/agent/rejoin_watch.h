@@ -15,12 +15,12 @@
 namespace pgstack::agent {
 
 struct RejoinObservation {
-  bool is_primary = false;           // Patroni says this member is the leader
-  bool leader_elsewhere = false;     // another member leads and runs as primary: something to copy from
-  bool streaming = false;            // the leader's pg_stat_replication shows this member streaming
+  bool is_primary = false;              // Patroni says this member is the leader
+  bool leader_elsewhere = false;        // another member leads and runs as primary: something to copy from
+  bool streaming = false;               // the leader's pg_stat_replication shows this member streaming
   std::optional<std::string> evidence;  // divergence_in_log (postgres_log.h) of the newest log
-  bool copy_in_progress = false;     // pg_rewind or pg_basebackup runs for this data directory
-  int copies_kept = 0;               // data directories already kept aside for this member
+  bool copy_in_progress = false;        // pg_rewind or pg_basebackup runs for this data directory
+  int copies_kept = 0;                  // data directories already kept aside for this member
 };
 
 struct RejoinState {
@@ -29,9 +29,9 @@ struct RejoinState {
 };
 
 enum class RejoinStep {
-  kNone,       // following the primary, or nothing to judge
-  kWatch,      // the log shows a divergence: give Patroni's own rewind its time
-  kRebuild,    // rebuild from the primary now
+  kNone,         // following the primary, or nothing to judge
+  kWatch,        // the log shows a divergence: give Patroni's own rewind its time
+  kRebuild,      // rebuild from the primary now
   kNeedsPerson,  // would rebuild, but too many copies are already kept aside
 };
 
@@ -41,7 +41,7 @@ struct RejoinDecision {
 };
 
 struct RejoinTiming {
-  std::chrono::seconds grace{20};     // Patroni's loop (2 s) and a rewind of a small database fit in it
+  std::chrono::seconds grace{20};      // Patroni's loop (2 s) and a rewind of a small database fit in it
   std::chrono::seconds cooldown{300};  // between two rebuilds of one member
   int most_copies_kept = 2;
 };

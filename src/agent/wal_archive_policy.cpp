@@ -16,8 +16,8 @@ std::optional<std::uint64_t> hex(std::string_view text) {
   std::uint64_t value = 0;
   for (const char c : text) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-    value = value * 16 + static_cast<std::uint64_t>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                                                                                                : std::toupper(c) - 'A' + 10);
+    value = value * 16 + static_cast<std::uint64_t>(
+                             std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::toupper(c) - 'A' + 10);
   }
   return value;
 }
@@ -62,10 +62,10 @@ std::optional<std::vector<TimelineSwitch>> parse_timeline_history(std::string_vi
     if (second_start == std::string::npos) return std::nullopt;
     const std::size_t second_end = line.find_first_of(" \t", second_start);
     const std::string timeline_text = line.substr(0, first_end);
-    if (timeline_text.find_first_not_of("0123456789") != std::string::npos || timeline_text.size() > 9) return std::nullopt;
-    const auto lsn = model::parse_lsn(line.substr(second_start, second_end == std::string::npos
-                                                                     ? std::string::npos
-                                                                     : second_end - second_start));
+    if (timeline_text.find_first_not_of("0123456789") != std::string::npos || timeline_text.size() > 9)
+      return std::nullopt;
+    const auto lsn = model::parse_lsn(
+        line.substr(second_start, second_end == std::string::npos ? std::string::npos : second_end - second_start));
     if (!lsn) return std::nullopt;
     switches.push_back({static_cast<std::uint32_t>(std::stoul(timeline_text)), *lsn});
   }
@@ -109,10 +109,11 @@ DuplicateDecision decide_duplicate(const WalSegment& segment, const SurvivingHis
                         "{}) uses and differ from byte {} on, in WAL of an abandoned history",
                         name, used, history.timeline, *first_difference)};
   }
-  return {DuplicateVerdict::kConflict,
-          fmt::format("{}: the archived copy and this member's differ at byte {} (LSN {}), inside the surviving history "
-                      "of timeline {}; neither is discarded, archiving stops at this segment until someone decides",
-                      name, *first_difference, model::format_lsn(start + *first_difference), history.timeline)};
+  return {
+      DuplicateVerdict::kConflict,
+      fmt::format("{}: the archived copy and this member's differ at byte {} (LSN {}), inside the surviving history "
+                  "of timeline {}; neither is discarded, archiving stops at this segment until someone decides",
+                  name, *first_difference, model::format_lsn(start + *first_difference), history.timeline)};
 }
 
 }  // namespace pgstack::agent

@@ -1,11 +1,10 @@
 #include "agent/wal_push.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -76,7 +75,8 @@ std::optional<SurvivingHistory> newest_history(const WalPushOptions& options, co
   if (newest == 0 || !newest_text) return SurvivingHistory{at_least, {}};
   auto switches = parse_timeline_history(*newest_text);
   if (!switches) {
-    say(fmt::format("cannot read {}: the segment is pushed without checking its history", timeline_history_name(newest)));
+    say(fmt::format("cannot read {}: the segment is pushed without checking its history",
+                    timeline_history_name(newest)));
     return std::nullopt;
   }
   return SurvivingHistory{newest, std::move(*switches)};
@@ -116,12 +116,9 @@ bool set_aside(const WalPushOptions& options, const fs::path& wal_file, const st
   }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  const model::Json record = {{"segment", name},
-                              {"outcome", outcome},
-                              {"reason", reason},
-                              {"copy", copy.string()},
-                              {"host", host},
-                              {"at", format_utc(std::chrono::system_clock::now())}};
+  const model::Json record = {{"segment", name},  {"outcome", outcome},
+                              {"reason", reason}, {"copy", copy.string()},
+                              {"host", host},     {"at", format_utc(std::chrono::system_clock::now())}};
   if (auto written = write_file_atomically(options.set_aside_dir / (name + ".json"), record.dump() + "\n"); !written) {
     say(written.error().message);
     return false;
@@ -180,7 +177,8 @@ int wal_push(const WalPushOptions& options) {
     say(fmt::format("{}: the repository refused it as a duplicate but its copy cannot be read back", name));
     return code;
   }
-  const DuplicateDecision decision = decide_duplicate(*segment, *history, size, first_difference(options.wal_path, archived));
+  const DuplicateDecision decision =
+      decide_duplicate(*segment, *history, size, first_difference(options.wal_path, archived));
   if (decision.verdict == DuplicateVerdict::kArchivedCopyWins) {
     if (!set_aside(options, options.wal_path, name, "archived copy kept", decision.reason)) return code;
     say(fmt::format("{}; the archived copy stays, this member's is kept in {}", decision.reason,

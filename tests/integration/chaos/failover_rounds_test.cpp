@@ -5,15 +5,13 @@
 // end WAL archiving must be healthy and a point-in-time restore to a moment after the last failover
 // must return exactly the rows committed before it. Against a real etcd, controller, agent,
 // Patroni, Postgres, PgBouncer and pgBackRest; the tests run in order and share one cluster.
-#include <signal.h>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <fstream>
+#include <signal.h>
 #include <thread>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "agent/wal_archive_policy.h"
 #include "common/files.h"
@@ -92,8 +90,9 @@ class Writers {
       threads_.emplace_back([this, worker] {
         while (!stop_) {
           const std::string statement =
-              worker == 0 ? "INSERT INTO events (payload) VALUES ('round')"
-                          : "INSERT INTO events (payload) SELECT repeat(md5(random()::text), 40) FROM generate_series(1, 50)";
+              worker == 0
+                  ? "INSERT INTO events (payload) VALUES ('round')"
+                  : "INSERT INTO events (payload) SELECT repeat(md5(random()::text), 40) FROM generate_series(1, 50)";
           auto out = run_psql(uri_, password_, statement);
           if (out.ok() && out->exit_code == 0) {
             ++committed_;
@@ -162,28 +161,33 @@ Result<std::chrono::milliseconds> run_round(bool kill) {
       },
       kRejoinBound, 250ms);
   if (!rejoined)
-    return make_error(ErrorCode::kUnavailable, fmt::format("not every member streams {} s after the {} of {}: {}",
-                                                           kRejoinBound.count(), kill ? "kill -9" : "switchover",
-                                                           old_primary, status.dump(2)));
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("not every member streams {} s after the {} of {}: {}", kRejoinBound.count(),
+                                  kill ? "kill -9" : "switchover", old_primary, status.dump(2)));
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
 }
 
 TEST(FailoverRounds, ClusterWithArchivingComesUp) {
-  const std::string storage = json{{"apiVersion", "stackgres.io/v1beta1"},
-                                   {"kind", "SGObjectStorage"},
-                                   {"metadata", {{"name", "disk"}}},
-                                   {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", (runtime->directory() / "backups").string()}}}}}}
-                                  .dump();
+  const std::string storage =
+      json{{"apiVersion", "stackgres.io/v1beta1"},
+           {"kind", "SGObjectStorage"},
+           {"metadata", {{"name", "disk"}}},
+           {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", (runtime->directory() / "backups").string()}}}}}}
+          .dump();
   auto stored = runtime->api("POST", "sgobjectstorages", storage);
   ASSERT_TRUE(stored.ok() && stored->status == 201) << (stored.ok() ? stored->body : stored.error().message);
   auto created = runtime->api("POST", "sgclusters", cluster_document("async"));
   ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
   ASSERT_TRUE(wait_until([] { return all_streaming(status_of(kCluster), 3); }, 240s)) << status_of(kCluster).dump(2);
-  ASSERT_TRUE(wait_until([] { return superuser_sql(kCluster, "CREATE TABLE IF NOT EXISTS events (id bigserial PRIMARY KEY, "
-                                                             "payload text, at timestamptz DEFAULT clock_timestamp()); "
-                                                             "GRANT ALL ON events, events_id_seq TO app")
-                                  .ok(); },
-                         30s));
+  ASSERT_TRUE(wait_until(
+      [] {
+        return superuser_sql(kCluster,
+                             "CREATE TABLE IF NOT EXISTS events (id bigserial PRIMARY KEY, "
+                             "payload text, at timestamptz DEFAULT clock_timestamp()); "
+                             "GRANT ALL ON events, events_id_seq TO app")
+            .ok();
+      },
+      30s));
   // The first backup (taken after creation) is what the point-in-time restore at the end starts from.
   ASSERT_TRUE(wait_until(
       [] {
@@ -200,7 +204,7 @@ void rounds(int count, const std::string& mode) {
   std::vector<long> times;
   for (int round = 1; round <= count; ++round) {
     const bool kill = round % 3 != 0;  // two kills, then a switchover
-    std::this_thread::sleep_for(3s);    // writes in flight when the round starts
+    std::this_thread::sleep_for(3s);   // writes in flight when the round starts
     auto rejoined = run_round(kill);
     ASSERT_TRUE(rejoined.ok()) << mode << " round " << round << ": " << rejoined.error().message;
     times.push_back(rejoined->count());
@@ -288,14 +292,16 @@ TEST(FailoverRounds, ADifferentCopyOfAnAbandonedSegmentIsSetAsideAndArchivingGoe
   auto pushed = run_command({"runuser", "-u", "postgres", "--", "pgbackrest", "--config=" + conf, "--stanza=" + stanza,
                              "--no-archive-async", "archive-push", (scratch / name).string()});
   ASSERT_TRUE(pushed.ok());
-  std::cerr << "pushing a copy of " << name << " first: exit " << pushed->exit_code << " "
-            << pushed->standard_error << "\n";
+  std::cerr << "pushing a copy of " << name << " first: exit " << pushed->exit_code << " " << pushed->standard_error
+            << "\n";
 
   ASSERT_TRUE(write_file_atomically(wal_dir / name, copy_on_primary, std::filesystem::perms(0600)).ok());
   auto owner = run_command({"chown", "--reference=" + wal_dir.string(), (wal_dir / name).string()});
   ASSERT_TRUE(owner.ok() && owner->exit_code == 0);
-  ASSERT_TRUE(write_file_atomically(wal_dir / "archive_status" / (name + ".ready"), "", std::filesystem::perms(0600)).ok());
-  (void)run_command({"chown", "--reference=" + wal_dir.string(), (wal_dir / "archive_status" / (name + ".ready")).string()});
+  ASSERT_TRUE(
+      write_file_atomically(wal_dir / "archive_status" / (name + ".ready"), "", std::filesystem::perms(0600)).ok());
+  (void)run_command(
+      {"chown", "--reference=" + wal_dir.string(), (wal_dir / "archive_status" / (name + ".ready")).string()});
 
   // Postgres' archiver takes it (it was marked ready), and it is done with it without pushing it.
   EXPECT_TRUE(wait_until([&] { return std::filesystem::exists(wal_dir / "archive_status" / (name + ".done")); }, 60s))
@@ -344,10 +350,12 @@ TEST(FailoverRounds, ArchivingIsHealthyAndAPointInTimeRestoreAfterTheLastFailove
   auto committed = superuser_sql(kCluster, "SELECT count(*) FROM events");
   ASSERT_TRUE(committed.ok()) << committed.error().message;
   std::this_thread::sleep_for(1200ms);
-  auto target = superuser_sql(kCluster, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+  auto target =
+      superuser_sql(kCluster, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
   ASSERT_TRUE(target.ok());
   std::this_thread::sleep_for(1200ms);
-  ASSERT_TRUE(superuser_sql(kCluster, "INSERT INTO events (payload) SELECT 'after target' FROM generate_series(1, 100)").ok());
+  ASSERT_TRUE(
+      superuser_sql(kCluster, "INSERT INTO events (payload) SELECT 'after target' FROM generate_series(1, 100)").ok());
 
   std::string backup;
   for (const auto& item : get("sgbackups").value("items", json::array())) {
@@ -363,14 +371,17 @@ TEST(FailoverRounds, ArchivingIsHealthyAndAPointInTimeRestoreAfterTheLastFailove
              {"postgres", {{"version", "latest"}}},
              {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}},
              {"initialData",
-              {{"restore", {{"fromBackup", {{"name", backup}, {"pointInTimeRecovery", {{"restoreToTimestamp", *target}}}}}}}}}}}}
+              {{"restore",
+                {{"fromBackup", {{"name", backup}, {"pointInTimeRecovery", {{"restoreToTimestamp", *target}}}}}}}}}}}}
           .dump();
   auto created = runtime->api("POST", "sgclusters", restored);
   ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
-  ASSERT_TRUE(wait_until([] { return condition_of(status_of("chaos-pitr"), "Ready").value("status", "") == "True"; }, 300s))
+  ASSERT_TRUE(
+      wait_until([] { return condition_of(status_of("chaos-pitr"), "Ready").value("status", "") == "True"; }, 300s))
       << status_of("chaos-pitr").dump(2);
   Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
-  EXPECT_TRUE(wait_until([&] { return (count = superuser_sql("chaos-pitr", "SELECT count(*) FROM events")).ok(); }, 60s));
+  EXPECT_TRUE(
+      wait_until([&] { return (count = superuser_sql("chaos-pitr", "SELECT count(*) FROM events")).ok(); }, 60s));
   EXPECT_EQ(count.value(), *committed) << "restored " << backup << " to " << *target;
   EXPECT_EQ(runtime->api("DELETE", "sgclusters/chaos-pitr")->status, 200);
 }
@@ -414,7 +425,8 @@ TEST(FailoverRounds, AFormerPrimaryThatIsNotRewoundIsRebuiltFromThePrimary) {
   std::cerr << "kill -9 without pg_rewind: every member streaming after " << rejoined->count() << " ms\n";
   json rebuilt;
   for (const auto& event : status_of(kCluster).value("events", json::array())) {
-    if (event.value("reason", "") == "RebuildingDivergedMember" && event.value("member", "") == primary) rebuilt = event;
+    if (event.value("reason", "") == "RebuildingDivergedMember" && event.value("member", "") == primary)
+      rebuilt = event;
   }
   ASSERT_FALSE(rebuilt.is_null()) << status_of(kCluster).dump(2);
   std::cerr << "event: " << rebuilt.dump() << "\n";
