@@ -1,17 +1,16 @@
 #include "support/pgstack_runtime.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <iostream>
+#include <signal.h>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/files.h"
 #include "support/child_process.h"
@@ -111,17 +110,28 @@ void PgstackRuntime::stop_everything() {
   wait_until([] { return false; }, std::chrono::milliseconds(500));
   etcd_.reset();
   std::error_code ignored;
-  if (!directory_.empty() && std::getenv("PGSTACK_KEEP_TEST_DIR") == nullptr) std::filesystem::remove_all(directory_, ignored);
+  if (!directory_.empty() && std::getenv("PGSTACK_KEEP_TEST_DIR") == nullptr)
+    std::filesystem::remove_all(directory_, ignored);
 }
 
 agent::ProcessSpec PgstackRuntime::controller_spec() const {
   agent::ProcessSpec spec;
   spec.name = "pgstack-controller";
   // Port ranges of their own, so a test never collides with another pgstack on this machine.
-  spec.argv = {binaries_.controller, "--listen", fmt::format("127.0.0.1:{}", api_port_), "--etcd", etcd_->endpoint(),
-               "--postgres-port-base", std::to_string(port_base_), "--pgbouncer-port-base",
-               std::to_string(port_base_ + 100), "--patroni-port-base", std::to_string(port_base_ + 200),
-               "--proxy-port-base", std::to_string(port_base_ + 300), "--proxy-admin-port-base",
+  spec.argv = {binaries_.controller,
+               "--listen",
+               fmt::format("127.0.0.1:{}", api_port_),
+               "--etcd",
+               etcd_->endpoint(),
+               "--postgres-port-base",
+               std::to_string(port_base_),
+               "--pgbouncer-port-base",
+               std::to_string(port_base_ + 100),
+               "--patroni-port-base",
+               std::to_string(port_base_ + 200),
+               "--proxy-port-base",
+               std::to_string(port_base_ + 300),
+               "--proxy-admin-port-base",
                std::to_string(port_base_ + 400)};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
@@ -134,8 +144,8 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
 agent::ProcessSpec PgstackRuntime::agent_spec() const {
   agent::ProcessSpec spec;
   spec.name = "pgstack-agent";
-  spec.argv = {binaries_.agent,     "--etcd",       etcd_->endpoint(), "--state-dir", agent_state_dir_.string(),
-               "--host-name",       "e2e-host",     "--address",       "127.0.0.1"};
+  spec.argv = {binaries_.agent, "--etcd",   etcd_->endpoint(), "--state-dir", agent_state_dir_.string(),
+               "--host-name",   "e2e-host", "--address",       "127.0.0.1"};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "agent.log";
@@ -182,7 +192,8 @@ Result<bool> PgstackRuntime::kill_agent() {
   return true;
 }
 
-Result<HttpResponse> PgstackRuntime::api(const std::string& method, const std::string& path, const std::string& body) const {
+Result<HttpResponse> PgstackRuntime::api(const std::string& method, const std::string& path,
+                                         const std::string& body) const {
   const std::string full = path.rfind('/', 0) == 0 ? path : "/apis/stackgres.io/v1/namespaces/default/" + path;
   return http_request(method, api_url_ + full, body, {{"Content-Type", "application/json"}}, std::chrono::seconds(90));
 }
@@ -263,7 +274,8 @@ void RuntimeEnvironment::SetUp() {
 
 void RuntimeEnvironment::TearDown() {
   if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
-    std::cerr << "---- controller log ----\n" << runtime_->controller_log() << "\n---- agent log ----\n"
+    std::cerr << "---- controller log ----\n"
+              << runtime_->controller_log() << "\n---- agent log ----\n"
               << runtime_->agent_log() << "\n";
     if (!cluster_to_dump_.empty()) std::cerr << runtime_->patroni_logs(cluster_to_dump_, 12000);
   }

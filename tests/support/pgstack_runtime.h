@@ -38,7 +38,8 @@ class PgstackRuntime {
 
   // `path` below /apis/stackgres.io/v1/namespaces/default/ unless it starts with '/'.
   Result<HttpResponse> api(const std::string& method, const std::string& path, const std::string& body = "") const;
-  Result<nlohmann::json> api_json(const std::string& method, const std::string& path, const std::string& body = "") const;
+  Result<nlohmann::json> api_json(const std::string& method, const std::string& path,
+                                  const std::string& body = "") const;
 
   Result<bool> start_controller();
   Result<bool> stop_controller();
