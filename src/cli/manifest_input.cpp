@@ -1,5 +1,7 @@
 #include "cli/manifest_input.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 
@@ -12,10 +14,54 @@
 
 namespace pgstack::cli {
 
-ManifestInput read_manifests(const std::vector<std::string>& files) {
+std::vector<std::string> manifest_files_of_directory(std::vector<std::string> names) {
+  std::erase_if(names, [](const std::string& name) {
+    const std::string extension = std::filesystem::path(name).extension().string();
+    return extension != ".yaml" && extension != ".yml" && extension != ".json";
+  });
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+
+// read_file's message starts with the path; the diagnostic names the file itself.
+std::string without_path(const std::string& message, const std::string& file) {
+  const std::string prefix = file + ": ";
+  return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+}
+
+// The files `-f NAME` stands for: NAME, or the manifests directly in the directory NAME.
+std::vector<std::string> expand_argument(const std::string& argument, model::Diagnostics& diagnostics) {
+  std::error_code error;
+  if (argument == "-" || !std::filesystem::is_directory(argument, error)) return {argument};
+  std::vector<std::string> names;
+  for (std::filesystem::directory_iterator it(argument, error), end; !error && it != end; it.increment(error)) {
+    if (!it->is_directory(error)) names.push_back(it->path().filename().string());
+  }
+  if (error) {
+    diagnostics.add({model::Severity::kError, argument, "", "", fmt::format("cannot list: {}", error.message())});
+    return {};
+  }
+  std::vector<std::string> files;
+  for (const auto& name : manifest_files_of_directory(std::move(names)))
+    files.push_back((std::filesystem::path(argument) / name).string());
+  if (files.empty())
+    diagnostics.add(
+        {model::Severity::kError, argument, "", "", "no documents (no *.yaml, *.yml or *.json in the directory)"});
+  return files;
+}
+
+}  // namespace
+
+ManifestInput read_manifests(const std::vector<std::string>& arguments) {
   ManifestInput input;
   model::Diagnostics load_diagnostics;
   std::vector<model::Document> documents;
+  std::vector<std::string> files;
+  for (const auto& argument : arguments) {
+    for (auto& file : expand_argument(argument, load_diagnostics)) files.push_back(std::move(file));
+  }
   for (const auto& file : files) {
     std::string text;
     if (file == "-") {
@@ -23,12 +69,16 @@ ManifestInput read_manifests(const std::vector<std::string>& files) {
     } else {
       auto content = read_file(file);
       if (!content.ok()) {
-        load_diagnostics.add({model::Severity::kError, file, "", "", content.error().message});
+        load_diagnostics.add({model::Severity::kError, file, "", "", without_path(content.error().message, file)});
         continue;
       }
       text = std::move(content).value();
     }
-    auto loaded = model::load_documents(text, file == "-" ? "<stdin>" : file);
+    const std::string source = file == "-" ? "<stdin>" : file;
+    auto loaded = model::load_documents(text, source);
+    // An empty input is most likely the wrong file, not a wish to check nothing.
+    if (loaded.documents.empty() && !loaded.diagnostics.has_errors())
+      loaded.diagnostics.add({model::Severity::kError, source, "", "", "no documents"});
     load_diagnostics.append(loaded.diagnostics);
     for (auto& document : loaded.documents) documents.push_back(std::move(document));
   }

@@ -15,9 +15,14 @@ struct ManifestInput {
   std::vector<model::Document> secrets;
 };
 
-// Reads each file ("-" is standard input), parses and validates all documents together, so that
-// references between files are checked.
-ManifestInput read_manifests(const std::vector<std::string>& files);
+// Reads each file ("-" is standard input; a directory stands for its manifests, as with kubectl),
+// parses and validates all documents together, so that references between files are checked. A file
+// that cannot be read or holds no document is an error.
+ManifestInput read_manifests(const std::vector<std::string>& arguments);
+
+// Of the names of a directory's entries, the manifests (*.yaml, *.yml, *.json) in the order they are
+// read: by name, as `kubectl apply -f DIR` does.
+std::vector<std::string> manifest_files_of_directory(std::vector<std::string> names);
 
 // Prints findings to stderr, one per line; returns the number of errors.
 std::size_t print_diagnostics(const model::Diagnostics& diagnostics);

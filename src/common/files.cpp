@@ -6,22 +6,35 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 namespace pgstack {
 
+// POSIX calls, not a stream: a stream turns a failed read (a directory, EIO) into an empty file, and
+// std::filesystem::exists throws on a name over NAME_MAX.
 Result<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) {
-    const ErrorCode code = std::filesystem::exists(path) ? ErrorCode::kUnavailable : ErrorCode::kNotFound;
-    return make_error(code, fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
+  const auto failed = [&path](int error) {
+    const ErrorCode code = error == ENOENT ? ErrorCode::kNotFound : ErrorCode::kUnavailable;
+    return make_error(code, fmt::format("{}: cannot read: {}", path.string(), std::strerror(error)));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failed(errno);
+  std::string content;
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return failed(error);
+    }
+    content.append(buffer, static_cast<std::size_t>(n));
   }
-  std::ostringstream content;
-  content << stream.rdbuf();
-  return content.str();
+  ::close(fd);
+  return content;
 }
 
 Result<bool> write_file_atomically(const std::filesystem::path& path, const std::string& content,

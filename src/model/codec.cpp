@@ -2,6 +2,7 @@
 
 #include "model/schema.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -16,12 +17,32 @@
 namespace pgstack::model {
 namespace {
 
+struct TextPosition {
+  std::size_t line = 1;
+  std::size_t column = 1;  // in characters, as libyaml counts them
+};
+
+TextPosition position_of_offset(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  TextPosition position;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++position.line;
+      line_start = i + 1;
+    }
+  }
+  for (std::size_t i = line_start; i < offset; ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++position.column;
+  }
+  return position;
+}
 
 // Reads a YAML stream with libyaml, whose event parser is fuzzed upstream; yaml-cpp 0.7 loops forever on
 // some invalid inputs (",x", broken flow mappings), so it only writes YAML here, never reads it.
 class StreamReader {
  public:
-  explicit StreamReader(std::string_view text) {
+  explicit StreamReader(std::string_view text) : text_(text) {
     yaml_parser_initialize(&parser_);
     yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   }
@@ -39,15 +60,17 @@ class StreamReader {
     while (true) {
       yaml_event_t event;
       if (!yaml_parser_parse(&parser_, &event)) {
-        error = fmt::format("line {}, column {}: invalid YAML or JSON: {}{}", parser_.problem_mark.line + 1,
-                            parser_.problem_mark.column + 1, parser_.problem ? parser_.problem : "syntax error",
+        error = fmt::format("{}: invalid YAML or JSON: {}{}", where_parser_failed(),
+                            parser_.problem ? parser_.problem : "syntax error",
                             parser_.context ? fmt::format(" ({})", parser_.context) : "");
         return;
       }
       const bool done = event.type == YAML_STREAM_END_EVENT;
       handle(event);
       yaml_event_delete(&event);
-      if (done) return;
+      // Stop at once: libyaml's scanner does work per open flow level for every token, so reading on
+      // past the limit would be quadratic in the nesting.
+      if (done || !error.empty()) return;
     }
   }
 
@@ -57,6 +80,15 @@ class StreamReader {
     std::string anchor;
     std::optional<std::string> key;  // in a mapping: the key waiting for its value
   };
+
+  // The reader (bytes to characters) runs ahead of the scanner and leaves problem_mark unset: its
+  // position is a byte offset into the input.
+  std::string where_parser_failed() const {
+    if (parser_.error != YAML_READER_ERROR)
+      return fmt::format("line {}, column {}", parser_.problem_mark.line + 1, parser_.problem_mark.column + 1);
+    const TextPosition position = position_of_offset(text_, parser_.problem_offset);
+    return fmt::format("line {}, column {}", position.line, position.column);
+  }
 
   void fail(const yaml_event_t& event, const std::string& why) {
     if (problem_.empty()) problem_ = fmt::format("line {}: {}", event.start_mark.line + 1, why);
@@ -74,7 +106,6 @@ class StreamReader {
         problem_.clear();
         root_ = nullptr;
         expanded_ = 0;
-        skipped_depth_ = 0;
         line_ = static_cast<int>(event.start_mark.line) + 1;
         break;
       case YAML_DOCUMENT_END_EVENT:
@@ -94,10 +125,9 @@ class StreamReader {
       }
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT: {
-        if (stack_.size() >= kMaxDepth || skipped_depth_ > 0) {
-          // Too deep: the document is refused; count the levels instead of building them.
-          fail(event, fmt::format("nesting deeper than {} levels", kMaxDepth));
-          ++skipped_depth_;
+        if (stack_.size() >= kMaxDepth) {
+          error = fmt::format("line {}, column {}: nested deeper than {} levels, the limit for a manifest",
+                              event.start_mark.line + 1, event.start_mark.column + 1, kMaxDepth);
           break;
         }
         const bool sequence = event.type == YAML_SEQUENCE_START_EVENT;
@@ -111,10 +141,6 @@ class StreamReader {
       }
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT: {
-        if (skipped_depth_ > 0) {
-          --skipped_depth_;
-          break;
-        }
         if (stack_.empty()) break;
         Frame frame = std::move(stack_.back());
         stack_.pop_back();
@@ -179,20 +205,20 @@ class StreamReader {
   static constexpr std::size_t kMaxDepth = 64;
   static constexpr std::size_t kMaxExpandedBytes = 1 << 20;
 
+  std::string_view text_;
   yaml_parser_t parser_{};
   std::vector<Frame> stack_;
   std::map<std::string, Json> anchors_;
   Json root_;
   std::string problem_;
   std::size_t expanded_ = 0;
-  std::size_t skipped_depth_ = 0;
   int line_ = 1;
 };
 
-void add_document(LoadResult& result, const std::string& source, Json body) {
+void add_document(LoadResult& result, const std::string& source, int& next_index, Json body) {
   Document document;
   document.source = source;
-  document.index = static_cast<int>(result.documents.size());
+  document.index = next_index++;
   document.body = std::move(body);
   if (!document.body.is_object()) {
     result.diagnostics.add({Severity::kError, source, fmt::format("document {}", document.index + 1), "",
@@ -270,22 +296,24 @@ LoadResult load_documents(std::string_view text, const std::string& source) {
     result.diagnostics.add({Severity::kError, source, "", "", reader.error});
     return result;
   }
+  int next_index = 0;  // a refused document keeps its number, so later ones are named as in the file
   for (std::size_t i = 0; i < reader.documents.size(); ++i) {
     Json& body = reader.documents[i];
     if (!reader.document_errors[i].empty()) {
-      result.diagnostics.add({Severity::kError, source, fmt::format("document {}", result.documents.size() + 1), "",
-                              reader.document_errors[i]});
-      result.documents.push_back({source, static_cast<int>(result.documents.size()), Json::object()});
+      // Its error alone: validating a half-read document would only add errors that are not there.
+      result.diagnostics.add(
+          {Severity::kError, source, fmt::format("document {}", next_index + 1), "", reader.document_errors[i]});
+      ++next_index;
       continue;
     }
     if (body.is_null()) continue;  // empty document between two "---"
     if (body.is_array()) {
-      for (auto& item : body) add_document(result, source, std::move(item));
+      for (auto& item : body) add_document(result, source, next_index, std::move(item));
     } else if (body.is_object() && body.value("kind", Json()) == Json("List") && body.contains("items") &&
                body["items"].is_array()) {
-      for (auto& item : body["items"]) add_document(result, source, std::move(item));
+      for (auto& item : body["items"]) add_document(result, source, next_index, std::move(item));
     } else {
-      add_document(result, source, std::move(body));
+      add_document(result, source, next_index, std::move(body));
     }
   }
   return result;

@@ -1,6 +1,9 @@
 // The `pgstack` binary as a user runs it: exit codes, messages on stderr, output on stdout.
+#include <unistd.h>
+
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/files.h"
@@ -109,6 +112,122 @@ TEST(CliValidate, MissingFileIsAnError) {
   const auto out = pgstack_cli({"validate", "-f", "no-such-file.yaml"});
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_NE(out.standard_error.find("no-such-file.yaml: cannot read"), std::string::npos) << out.standard_error;
+}
+
+// A fresh directory for one test's manifests, removed at the end of the test.
+class ManifestDirectory {
+ public:
+  explicit ManifestDirectory(const std::string& name)
+      : path_(std::filesystem::temp_directory_path() / fmt::format("pgstack-cli-{}-{}", name, ::getpid())) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ManifestDirectory() { std::filesystem::remove_all(path_); }
+  ManifestDirectory(const ManifestDirectory&) = delete;
+  ManifestDirectory& operator=(const ManifestDirectory&) = delete;
+
+  std::string write(const std::string& name, const std::string& content) const {
+    std::filesystem::create_directories((path_ / name).parent_path());
+    EXPECT_TRUE(write_file_atomically(path_ / name, content).ok());
+    return (path_ / name).string();
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string instance_profile(const std::string& name, const std::string& cpu = "\"1\"") {
+  return fmt::format(
+      "apiVersion: stackgres.io/v1\nkind: SGInstanceProfile\nmetadata: {{name: {}}}\n"
+      "spec: {{cpu: {}, memory: 2Gi}}\n",
+      name, cpu);
+}
+
+TEST(CliValidate, FileNameTooLongIsAnErrorNotACrash) {
+  const std::string name = std::string(300, 'a') + ".yaml";
+  for (const char* command : {"validate", "render", "apply"}) {
+    const auto out = pgstack_cli({command, "-f", name});
+    EXPECT_EQ(out.exit_code, 1) << command << ": " << out.standard_error;
+    EXPECT_NE(out.standard_error.find(name + ": cannot read: File name too long\n"), std::string::npos)
+        << out.standard_error;
+  }
+}
+
+TEST(CliValidate, DeepNestingIsRefusedAtTheLimitWithOneError) {
+  const ManifestDirectory dir("deep");
+  const std::string file = dir.write("deep.yaml", std::string(50000, '[') + std::string(50000, ']') + "\n");
+  const auto out = pgstack_cli({"validate", "-f", file});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(out.standard_error, file +
+                                    ": line 1, column 65: nested deeper than 64 levels, the limit for a manifest\n"
+                                    "1 error found; nothing is valid until all are fixed\n");
+}
+
+TEST(CliValidate, DirectoryIsReadLikeKubectlApply) {
+  const ManifestDirectory dir("directory");
+  dir.write("b.yaml", instance_profile("b"));
+  dir.write("a.yml", instance_profile("a"));
+  dir.write("c.json", R"({"apiVersion": "stackgres.io/v1", "kind": "SGInstanceProfile", "metadata": {"name": "c"},
+                          "spec": {"cpu": "1", "memory": "2Gi"}})");
+  dir.write("notes.txt", "not a manifest: [");
+  dir.write("nested/d.yaml", "not read: [");
+  const auto good = pgstack_cli({"validate", "-f", dir.path()});
+  EXPECT_EQ(good.exit_code, 0) << good.standard_error;
+  EXPECT_EQ(good.standard_error, fmt::format("{0}/a.yml: SGInstanceProfile/a is valid\n"
+                                             "{0}/b.yaml: SGInstanceProfile/b is valid\n"
+                                             "{0}/c.json: SGInstanceProfile/c is valid\n",
+                                             dir.path()));
+
+  dir.write("e.yaml", instance_profile("e", "many"));
+  const auto bad = pgstack_cli({"validate", "-f", dir.path()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.standard_error.find(dir.path() + "/e.yaml: SGInstanceProfile/e spec.cpu:"), std::string::npos)
+      << bad.standard_error;
+
+  const ManifestDirectory empty("empty-directory");
+  const auto none = pgstack_cli({"validate", "-f", empty.path()});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.standard_error.find(empty.path() + ": no documents"), std::string::npos) << none.standard_error;
+}
+
+TEST(CliValidate, InputWithoutDocumentsIsAnError) {
+  const ManifestDirectory dir("no-documents");
+  for (const char* content : {"", "---\n", "# only a comment\n---\n---\n"}) {
+    const std::string file = dir.write("empty.yaml", content);
+    for (const char* command : {"validate", "render"}) {
+      const auto out = pgstack_cli({command, "-f", file});
+      EXPECT_EQ(out.exit_code, 1) << command << " " << content;
+      EXPECT_EQ(out.standard_error.rfind(file + ": no documents\n", 0), 0u) << out.standard_error;
+    }
+  }
+  const auto stdin_out = pgstack_cli({"validate", "-f", "-"}, "");
+  EXPECT_EQ(stdin_out.exit_code, 1);
+  EXPECT_NE(stdin_out.standard_error.find("<stdin>: no documents"), std::string::npos) << stdin_out.standard_error;
+}
+
+TEST(CliValidate, UnreadableFileIsAnErrorThatSaysWhy) {
+  // Opens but fails to read, even for root: page 0 of pgstack's own memory is not mapped.
+  const auto out = pgstack_cli({"validate", "-f", "/proc/self/mem"});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.standard_error.find("/proc/self/mem: cannot read: Input/output error\n"), std::string::npos)
+      << out.standard_error;
+  if (::geteuid() == 0) return;  // root reads a file of mode 000
+  const ManifestDirectory dir("unreadable");
+  const std::string file = dir.write("locked.yaml", instance_profile("locked"));
+  std::filesystem::permissions(file, std::filesystem::perms::none);
+  const auto locked = pgstack_cli({"validate", "-f", file});
+  EXPECT_EQ(locked.exit_code, 1);
+  EXPECT_NE(locked.standard_error.find(file + ": cannot read: Permission denied\n"), std::string::npos)
+      << locked.standard_error;
+}
+
+TEST(CliValidate, ASyntaxErrorIsTheOnlyErrorOfItsDocument) {
+  const auto out = pgstack_cli({"validate", "-f", "-"}, "kind: A\nkind: B\n---\n" + instance_profile("fine"));
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(out.standard_error,
+            "<stdin>: document 1: line 2: duplicate key \"kind\"\n"
+            "1 error found; nothing is valid until all are fixed\n");
 }
 
 TEST(CliValidate, OutputYamlHasDefaultsAndRoundTrips) {

@@ -87,6 +87,47 @@ TEST(Codec, DeepNestingIsBoundedNotACrash) {
   EXPECT_TRUE(loaded.diagnostics.has_errors());
 }
 
+// Parsing stops at the first level past the limit: reading on made a 200 KB body take tens of seconds.
+TEST(Codec, NestingPastTheLimitStopsTheParseWithOneError) {
+  for (const char open : {'[', '{'}) {
+    const std::string deep = "kind: x\nspec: " + std::string(50000, open);
+    const auto loaded = load_documents(deep, "deep.yaml");
+    ASSERT_EQ(loaded.diagnostics.items().size(), 1u) << open;
+    EXPECT_EQ(loaded.diagnostics.items()[0].to_string(),
+              "deep.yaml: line 2, column 70: nested deeper than 64 levels, the limit for a manifest");
+    EXPECT_TRUE(loaded.documents.empty());
+  }
+  std::string block = "a:\n";
+  for (int level = 1; level < 100; ++level) block += std::string(level, ' ') + "b:\n";
+  const auto loaded = load_documents(block, "block.yaml");
+  ASSERT_EQ(loaded.diagnostics.items().size(), 1u);
+  EXPECT_EQ(loaded.diagnostics.items()[0].message.rfind("line 65, column 65: nested deeper than 64 levels", 0), 0u)
+      << loaded.diagnostics.items()[0].message;
+  const std::string at_limit = "a: " + std::string(63, '[') + std::string(63, ']');
+  EXPECT_FALSE(load_documents(at_limit, "ok.yaml").diagnostics.has_errors());
+}
+
+TEST(Codec, ARefusedDocumentHasOnlyItsOwnErrorAndKeepsItsNumber) {
+  const auto loaded = load_documents("kind: A\nkind: B\n---\nkind: C\nmetadata: {name: c}\n", "two.yaml");
+  ASSERT_EQ(loaded.diagnostics.items().size(), 1u);
+  EXPECT_EQ(loaded.diagnostics.items()[0].to_string(), "two.yaml: document 1: line 2: duplicate key \"kind\"");
+  ASSERT_EQ(loaded.documents.size(), 1u);
+  EXPECT_EQ(loaded.documents[0].index, 1);
+  EXPECT_EQ(loaded.documents[0].kind(), "C");
+}
+
+TEST(Codec, InvalidUtf8IsReportedWhereTheByteIs) {
+  const auto loaded = load_documents("a: ok\nb: caf\xc3\xa9\nc: \"\xff\xfe\"\n", "bytes.yaml");
+  ASSERT_EQ(loaded.diagnostics.items().size(), 1u);
+  EXPECT_EQ(loaded.diagnostics.items()[0].message.rfind("line 3, column 5: invalid YAML or JSON", 0), 0u)
+      << loaded.diagnostics.items()[0].message;
+  // The character count of a line with multi-byte characters before the bad byte.
+  const auto later = load_documents("a: caf\xc3\xa9 \xff\n", "bytes.yaml");
+  ASSERT_EQ(later.diagnostics.items().size(), 1u);
+  EXPECT_EQ(later.diagnostics.items()[0].message.rfind("line 1, column 9: invalid YAML or JSON", 0), 0u)
+      << later.diagnostics.items()[0].message;
+}
+
 TEST(Codec, YamlOutputQuotesStringsThatWouldChangeType) {
   Json value = {{"version", "15"}, {"flag", "true"}, {"empty", ""}, {"count", 3}, {"name", "demo"}};
   const std::string yaml = json_to_yaml(value);
