@@ -362,8 +362,20 @@ void BackupRunner::seal_wal(const BackupTarget& target, const std::string& resto
 
 void BackupRunner::create_stanza(const BackupTarget& target) {
   const auto& instance = target.primary.instance;
+  // The primary's archive-push (asynchronous, through pgstack-wal-push) takes the same archive lock
+  // while it tries to push: a LockAcquireError [050] only means "a moment later", not a failure.
+  constexpr int kLockAttempts = 10;
   auto created = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"stanza-create"}),
                              command_options());
+  const auto lock_busy = [](const Result<CommandOutput>& result) {
+    return result.ok() && result->exit_code != 0 &&
+           (result->standard_error + result->standard_output).find("[050]") != std::string::npos;
+  };
+  for (int attempt = 1; attempt < kLockAttempts && lock_busy(created); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    created = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"stanza-create"}),
+                          command_options());
+  }
   const std::string key = target.namespace_name + "/" + target.cluster;
   if (!succeeded(created)) {
     const std::string failure = run_failure(created, "pgbackrest stanza-create");
