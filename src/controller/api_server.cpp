@@ -8,9 +8,11 @@
 
 #include "common/strings.h"
 #include "config/render_pgbackrest.h"
+#include "controller/api_reply.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/patroni_client.h"
+#include "controller/request_access.h"
 #include "controller/restore_source.h"
 #include "model/codec.h"
 #include "model/kinds.h"
@@ -22,20 +24,6 @@ namespace pgstack::controller {
 namespace {
 
 using model::Json;
-
-HttpReply json_reply(int status, const Json& body) { return {status, "application/json", body.dump(2) + "\n", {}}; }
-
-// RFC 7807 problem details.
-HttpReply problem(int status, const std::string& title, const std::string& detail, Json errors = nullptr) {
-  Json body = {{"type", "about:blank"}, {"title", title}, {"status", status}, {"detail", detail}};
-  if (!errors.is_null()) body["errors"] = std::move(errors);
-  return {status, "application/problem+json", body.dump(2) + "\n", {}};
-}
-
-HttpReply problem_from(const Error& error) {
-  const int status = http_status_for(error.code);
-  return problem(status, std::string(error_code_name(error.code)), error.message);
-}
 
 // Kinds whose documents are served with their status.
 bool has_status(const std::string& kind) { return kind == "SGCluster" || kind == "SGBackup"; }
@@ -75,10 +63,8 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
     if (!probe.ok()) return problem(503, "Unavailable", "etcd is unreachable: " + probe.error().message);
     return json_reply(200, {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
   }
-  std::vector<std::string> parts;
-  for (const auto& part : split(request.path, '/')) {
-    if (!part.empty()) parts.push_back(part);
-  }
+  // The same segments the access check classified (request_access.h).
+  const std::vector<std::string> parts = api_path_segments(request.path);
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
   if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
       parts[4] == "secrets")
