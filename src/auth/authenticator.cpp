@@ -188,9 +188,15 @@ Result<bool> Authenticator::bootstrap_admin(const std::string& user, const std::
   }
   auto token = create_token(user, "made by pgstack up for " + user, "");
   if (!token.ok()) return token.error();
-  std::error_code ignored;
-  std::filesystem::create_directories(token_file.parent_path(), ignored);
-  std::filesystem::permissions(token_file.parent_path(), std::filesystem::perms::owner_all, ignored);
+  // A directory made here is private; one that exists (a state dir others must enter) is left alone.
+  std::error_code error;
+  if (!std::filesystem::exists(token_file.parent_path(), error)) {
+    std::filesystem::create_directories(token_file.parent_path(), error);
+    if (error)
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("cannot create {}: {}", token_file.parent_path().string(), error.message()));
+    std::filesystem::permissions(token_file.parent_path(), std::filesystem::perms::owner_all, error);
+  }
   if (auto written = write_file_atomically(token_file, token->text + "\n", std::filesystem::perms::owner_read |
                                                                                 std::filesystem::perms::owner_write);
       !written.ok())

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/network.h"
+#include "model/kinds.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
@@ -65,7 +66,7 @@ const std::string kProfile = R"({"apiVersion":"stackgres.io/v1","kind":"SGInstan
 
 TEST(Auth, EveryRouteButHealthNeedsCredentials) {
   EXPECT_EQ(status_of(runtime->api_as("", "GET", "/healthz")), 200);
-  const std::vector<std::pair<std::string, std::string>> routes = {
+  std::vector<std::pair<std::string, std::string>> routes = {
       {"GET", kSgClusters},
       {"POST", kSgClusters},
       {"GET", kSgClusters + "/demo"},
@@ -89,6 +90,12 @@ TEST(Auth, EveryRouteButHealthNeedsCredentials) {
       {"POST", "/auth/logout"},
       {"GET", "/no/such/path"},
   };
+  // And every kind's collection and object routes.
+  for (const auto& kind : model::all_kinds()) {
+    const std::string collection = "/apis/stackgres.io/v1/namespaces/default/" + kind.plural;
+    for (const auto& method : {"GET", "POST"}) routes.emplace_back(method, collection);
+    for (const auto& method : {"GET", "PUT", "DELETE"}) routes.emplace_back(method, collection + "/x");
+  }
   for (const auto& [method, path] : routes) {
     auto response = runtime->api_as("", method, path, "{}");
     EXPECT_EQ(status_of(response), 401) << method << " " << path;
@@ -105,7 +112,7 @@ TEST(Auth, ViewerReadsAndIsRefusedEverythingElse) {
   EXPECT_EQ(status_of(runtime->api_as(viewer, "GET", kSgClusters)), 200);
   EXPECT_EQ(status_of(runtime->api_as(viewer, "GET", "sginstanceprofiles/small")), 200);
   EXPECT_EQ(status_of(runtime->api_as(viewer, "GET", "/api/v1/namespaces/default/secrets")), 200);
-  const std::vector<std::tuple<std::string, std::string, std::string>> refused = {
+  std::vector<std::tuple<std::string, std::string, std::string>> refused = {
       {"POST", "sginstanceprofiles", "create sginstanceprofiles"},
       {"PUT", "sginstanceprofiles/small", "update sginstanceprofiles"},
       {"DELETE", "sginstanceprofiles/small", "delete sginstanceprofiles"},
@@ -120,6 +127,13 @@ TEST(Auth, ViewerReadsAndIsRefusedEverythingElse) {
       {"GET", "/apis/stackgres.io/v1/namespaces/other/sgclusters", "list sgclusters in namespace \"other\""},
       {"GET", "/apis/stackgres.io/v1/namespaces/_all/sgclusters", "list sgclusters in all namespaces"},
   };
+  for (const auto& kind : model::all_kinds()) {
+    EXPECT_EQ(status_of(runtime->api_as(viewer, "GET", kind.plural)), 200) << kind.plural;
+    for (const auto& [method, verb] : {std::pair{"POST", "create"}, {"PUT", "update"}, {"DELETE", "delete"}}) {
+      const std::string path = std::string(method) == "POST" ? kind.plural : kind.plural + "/x";
+      refused.emplace_back(method, path, std::string(verb) + " " + kind.plural);
+    }
+  }
   for (const auto& [method, path, permission] : refused) {
     auto response = runtime->api_as(viewer, method, path, kProfile);
     EXPECT_EQ(status_of(response), 403) << method << " " << path;
