@@ -8,6 +8,7 @@
 
 #include "common/strings.h"
 #include "config/render_pgbackrest.h"
+#include "controller/api_input.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/patroni_client.h"
@@ -35,6 +36,23 @@ HttpReply problem(int status, const std::string& title, const std::string& detai
 HttpReply problem_from(const Error& error) {
   const int status = http_status_for(error.code);
   return problem(status, std::string(error_code_name(error.code)), error.message);
+}
+
+HttpReply problem_from(const InputProblem& refused) {
+  const std::string detail = fmt::format("{}: {}", refused.where, refused.message);
+  return problem(refused.status, refused.title, detail,
+                 Json::array({{{"path", refused.where}, {"message", refused.message}, {"text", detail}}}));
+}
+
+// The path, query and media type of a request, before it is routed: segments decoded one by one,
+// known query parameters with known values, a body in JSON or YAML.
+std::optional<InputProblem> check_request(const HttpRequest& request, std::vector<std::string>& parts) {
+  const std::string& target = request.target.empty() ? request.path : request.target;
+  if (auto refused = split_path(target, parts)) return refused;
+  std::map<std::string, std::string> query;
+  if (auto refused = parse_query(target, query)) return refused;
+  if (auto refused = check_query(query)) return refused;
+  return check_content_type(request.headers, request.body);
 }
 
 // Kinds whose documents are served with their status.
@@ -76,19 +94,22 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
     return json_reply(200, {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
   }
   std::vector<std::string> parts;
-  for (const auto& part : split(request.path, '/')) {
-    if (!part.empty()) parts.push_back(part);
-  }
+  if (auto refused = check_request(request, parts)) return problem_from(*refused);
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
   if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
-      parts[4] == "secrets")
+      parts[4] == "secrets") {
+    if (auto refused = check_route_names(request.method, parts[3], 4, parts.size() == 6 ? &parts[5] : nullptr, 6))
+      return problem_from(*refused);
     return handle_secrets(request, parts[3], parts.size() == 6 ? &parts[5] : nullptr);
+  }
   if (parts.size() < 6 || parts[0] != "apis" || parts[1] != "stackgres.io" ||
       (parts[2] != "v1" && parts[2] != "v1beta1") || parts[3] != "namespaces")
     return problem(404, "NotFound", fmt::format("no such path: {} (see docs/api.md)", request.path));
   const std::string& ns = parts[4];
   const model::KindInfo* kind = model::find_kind(parts[5]);
   if (kind == nullptr) return problem(404, "NotFound", fmt::format("unknown resource type \"{}\"", parts[5]));
+  if (auto refused = check_route_names(request.method, ns, 5, parts.size() >= 7 ? &parts[6] : nullptr, 7))
+    return problem_from(*refused);
   if (parts.size() == 6) return handle_collection(request, ns, kind->kind);
   if (parts.size() == 7) return handle_object(request, ns, kind->kind, parts[6]);
   if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
@@ -290,9 +311,15 @@ HttpReply ApiHandler::handle_secrets(const HttpRequest& request, const std::stri
   }
   if ((name == nullptr && request.method == "POST") || (name != nullptr && request.method == "PUT")) {
     auto loaded = model::load_documents(request.body, "request");
-    // Parser messages may quote the input, which holds the values: say only where it failed.
-    if (loaded.diagnostics.has_errors() || loaded.documents.size() != 1)
-      return problem(422, "Invalid Secret", "expected one Secret document in JSON or YAML");
+    // Only the reader's messages ("line N...": syntax, duplicate keys, nesting) are passed on: they say
+    // where and never quote a value; the others may.
+    if (loaded.diagnostics.has_errors() || loaded.documents.size() != 1) {
+      std::string where;
+      for (const auto& d : loaded.diagnostics.items()) {
+        if (d.message.rfind("line ", 0) == 0) where = ": " + d.message;
+      }
+      return problem(422, "Invalid Secret", "expected one Secret document in JSON or YAML" + where);
+    }
     const Json& body = loaded.documents[0].body;
     auto secret = model::secret_from_manifest(body, ns);
     if (!secret.ok()) return problem(422, "Invalid Secret", secret.error().message);
@@ -386,12 +413,7 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
   }
   if (action == "switchover" && request.method == "POST") {
     std::string candidate;
-    if (!trim(request.body).empty()) {
-      const Json body = Json::parse(request.body, nullptr, false);
-      if (!body.is_object() || (body.contains("candidate") && !body["candidate"].is_string()))
-        return problem(422, "Invalid request body", "expected {\"candidate\": \"<member>\"} or an empty body");
-      candidate = body.value("candidate", "");
-    }
+    if (auto refused = parse_switchover_body(request.body, candidate)) return problem_from(*refused);
     auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
     const std::string from = topology.ok() && topology->leader ? *topology->leader : "";
     auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate);
