@@ -123,6 +123,18 @@ void refuse(tcp::socket& socket, http::status status, std::string_view title, st
   (void)write_before(socket, reply, deadline);
 }
 
+// After a refusal, reads and drops what the client still sends (until `deadline`) before the close, so
+// that a client writing a large body reads the problem rather than a reset connection.
+void linger(tcp::socket& socket, Clock::time_point deadline) {
+  beast::error_code error;
+  socket.shutdown(tcp::socket::shutdown_send, error);
+  char dropped[16384];
+  while (!error && wait_ready(socket, POLLIN, deadline)) {
+    if (socket.read_some(asio::buffer(dropped), error) == 0 && error != asio::error::would_block) break;
+    if (error == asio::error::would_block) error = {};
+  }
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -177,6 +189,7 @@ struct HttpServer::Impl {
         error = http::error::header_limit;
       if (!error) error = read_before(*socket, buffer, parser, true, Clock::now() + limits.body_timeout);
       const auto refuse_by = Clock::now() + std::chrono::seconds(1);
+      bool refused = true;
       if (error == http::error::header_limit) {
         refuse(*socket, http::status::request_header_fields_too_large, "RequestHeaderFieldsTooLarge",
                fmt::format("the request header is over {} bytes or {} fields", limits.max_header_bytes,
@@ -193,7 +206,10 @@ struct HttpServer::Impl {
       } else if (error && error.category() == http::make_error_code(http::error::bad_target).category() &&
                  error != http::error::end_of_stream && error != http::error::partial_message) {
         refuse(*socket, http::status::bad_request, "BadRequest", "the request is not valid HTTP/1.1", refuse_by);
+      } else {
+        refused = false;
       }
+      if (refused) linger(*socket, refuse_by);
       if (error) break;
       const auto& raw = parser.get();
       HttpReply response;
