@@ -205,6 +205,15 @@ std::optional<InputProblem> check_content_type(const std::map<std::string, std::
                                   excerpt(header->second))};
 }
 
+std::optional<InputProblem> check_request(const HttpRequest& request, std::vector<std::string>& segments) {
+  const std::string& target = request.target.empty() ? request.path : request.target;
+  if (auto refused = split_path(target, segments)) return refused;
+  std::map<std::string, std::string> query;
+  if (auto refused = parse_query(target, query)) return refused;
+  if (auto refused = check_query(query)) return refused;
+  return check_content_type(request.headers, request.body);
+}
+
 std::optional<InputProblem> parse_switchover_body(std::string_view body, std::string& candidate) {
   candidate.clear();
   if (trim(body).empty()) return std::nullopt;

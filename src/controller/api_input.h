@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/http_server.h"
+
 namespace pgstack::controller {
 
 // A refusal: the HTTP status, which part of the request and what is expected there.
@@ -44,6 +46,11 @@ std::optional<InputProblem> check_route_names(std::string_view method, const std
 // text/yaml (parameters such as charset ignored) or none; anything else is 415.
 std::optional<InputProblem> check_content_type(const std::map<std::string, std::string>& headers,
                                                std::string_view body);
+
+// What every request goes through before it is routed: its path split into decoded `segments`
+// (split_path), its query (parse_query, check_query) and its media type (check_content_type). The
+// target as sent is used; `path` only when there is none (a request built in a test).
+std::optional<InputProblem> check_request(const HttpRequest& request, std::vector<std::string>& segments);
 
 // The switchover body: empty or {"candidate": "<member>"} (JSON or YAML, read with the manifest reader
 // and its limits).

@@ -44,17 +44,6 @@ HttpReply problem_from(const InputProblem& refused) {
                  Json::array({{{"path", refused.where}, {"message", refused.message}, {"text", detail}}}));
 }
 
-// The path, query and media type of a request, before it is routed: segments decoded one by one,
-// known query parameters with known values, a body in JSON or YAML.
-std::optional<InputProblem> check_request(const HttpRequest& request, std::vector<std::string>& parts) {
-  const std::string& target = request.target.empty() ? request.path : request.target;
-  if (auto refused = split_path(target, parts)) return refused;
-  std::map<std::string, std::string> query;
-  if (auto refused = parse_query(target, query)) return refused;
-  if (auto refused = check_query(query)) return refused;
-  return check_content_type(request.headers, request.body);
-}
-
 // Kinds whose documents are served with their status.
 bool has_status(const std::string& kind) { return kind == "SGCluster" || kind == "SGBackup"; }
 
