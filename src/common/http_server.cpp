@@ -94,7 +94,8 @@ beast::error_code read_before(tcp::socket& socket, beast::flat_buffer& buffer, R
   return error;
 }
 
-beast::error_code write_before(tcp::socket& socket, http::response<http::string_body>& reply, Clock::time_point deadline) {
+beast::error_code write_before(tcp::socket& socket, http::response<http::string_body>& reply,
+                               Clock::time_point deadline) {
   http::serializer<false, http::string_body> serializer(reply);
   beast::error_code error;
   while (!serializer.is_done()) {
@@ -115,7 +116,8 @@ void refuse(tcp::socket& socket, http::status status, std::string_view title, st
   http::response<http::string_body> reply{status, 11};
   reply.set(http::field::server, "pgstack");
   reply.set(http::field::content_type, "application/problem+json");
-  if (!retry_after.empty()) reply.set(http::field::retry_after, beast::string_view(retry_after.data(), retry_after.size()));
+  if (!retry_after.empty())
+    reply.set(http::field::retry_after, beast::string_view(retry_after.data(), retry_after.size()));
   reply.keep_alive(false);
   reply.body() = fmt::format(R"({{"type":"about:blank","title":"{}","status":{},"detail":"{}"}})", title,
                              static_cast<int>(status), detail);

@@ -119,12 +119,13 @@ std::optional<InputProblem> split_path(std::string_view target, std::vector<std:
     std::string segment;
     if (!percent_decode(raw, false, segment))
       return bad_path(index, fmt::format("\"{}\" has a '%' that is not followed by two hex digits "
-                                         "(percent-encoding is %XX)", excerpt(raw)));
+                                         "(percent-encoding is %XX)",
+                                         excerpt(raw)));
     if (segment == "." || segment == "..")
       return bad_path(index, fmt::format("\"{}\" is a relative segment; expected a name", excerpt(raw)));
     if (!is_utf8(segment) || has_control_bytes(segment))
-      return bad_path(index, fmt::format("\"{}\" decodes to control characters or bytes that are not UTF-8",
-                                         excerpt(raw)));
+      return bad_path(index,
+                      fmt::format("\"{}\" decodes to control characters or bytes that are not UTF-8", excerpt(raw)));
     segments.push_back(std::move(segment));
   }
   return std::nullopt;
@@ -195,8 +196,8 @@ std::optional<InputProblem> check_content_type(const std::map<std::string, std::
   const auto header = headers.find("content-type");
   if (body.empty() || header == headers.end()) return std::nullopt;
   const std::string media_type = to_lower(trim(std::string_view(header->second).substr(0, header->second.find(';'))));
-  static const std::array<std::string_view, 4> accepted = {"application/json", "application/yaml",
-                                                           "application/x-yaml", "text/yaml"};
+  static const std::array<std::string_view, 4> accepted = {"application/json", "application/yaml", "application/x-yaml",
+                                                           "text/yaml"};
   if (media_type.empty() || std::find(accepted.begin(), accepted.end(), media_type) != accepted.end())
     return std::nullopt;
   return InputProblem{415, "Unsupported Media Type", "header Content-Type",

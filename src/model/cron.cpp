@@ -61,7 +61,8 @@ std::string parse_field(std::string_view text, const FieldRange& range, std::vec
     int last = range.high;
     if (item != "*") {
       const auto dash = item.find('-');
-      if (!parse_value(item.substr(0, dash), range, first)) return fmt::format("bad {} \"{}\"", range.name, shortened(item));
+      if (!parse_value(item.substr(0, dash), range, first))
+        return fmt::format("bad {} \"{}\"", range.name, shortened(item));
       last = first;
       if (dash != std::string_view::npos && !parse_value(item.substr(dash + 1), range, last))
         return fmt::format("bad {} \"{}\"", range.name, shortened(item));

@@ -367,7 +367,8 @@ Result<ProxyConfig> load_proxy_config(const std::string& path) {
   if (!file) return make_error(ErrorCode::kNotFound, fmt::format("{}: cannot open the configuration file", path));
   std::string text(kMaxProxyConfigBytes + 1, '\0');
   file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (file.bad()) return make_error(ErrorCode::kInvalidInput, fmt::format("{}: cannot read the configuration file", path));
+  if (file.bad())
+    return make_error(ErrorCode::kInvalidInput, fmt::format("{}: cannot read the configuration file", path));
   text.resize(static_cast<std::size_t>(file.gcount()));
   return parse_proxy_config(text, path);
 }

@@ -13,6 +13,7 @@
 #include "controller/api_input.h"
 #include "model/codec.h"
 #include "model/user_secret.h"
+#include "model/validator.h"
 
 namespace {
 
@@ -68,7 +69,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expect_sendable(controller::check_route_names(request.method, segments[ns_at], ns_at + 1, name, ns_at + 3));
   }
   const model::LoadResult loaded = model::load_documents(request.body, "request");
-  for (const auto& diagnostic : loaded.diagnostics.items()) (void)diagnostic.to_string();
+  // The API answers with every diagnostic in a JSON problem: each must be text.
+  for (const auto& diagnostic : loaded.diagnostics.items()) (void)model::Json(diagnostic.to_string()).dump();
+  if (loaded.documents.size() == 1 && !loaded.diagnostics.has_errors()) {
+    model::ValidationContext context;
+    context.installed_postgres = {{16, "16.4"}};
+    context.references_must_exist = true;
+    const model::ValidationResult validated = model::validate_documents(loaded.documents, context);
+    for (const auto& diagnostic : validated.diagnostics.items()) {
+      (void)model::Json({diagnostic.path, diagnostic.message, diagnostic.to_string()}).dump();
+    }
+  }
   if (loaded.documents.size() == 1) {
     auto secret = model::secret_from_manifest(loaded.documents[0].body, "default");
     if (!secret.ok()) {

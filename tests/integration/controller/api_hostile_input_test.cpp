@@ -1,9 +1,9 @@
 // The REST API as a client reaches it (ApiHandler on a real HttpServer over loopback, a real etcd
 // behind it) with hostile requests: each gets its RFC 7807 problem naming what was wrong.
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "common/http_client.h"
 #include "common/http_server.h"
@@ -71,11 +71,10 @@ TEST_F(ApiHostileInput, PathSegmentsAreDecodedOneByOneAndChecked) {
   expect_problem(call("GET", kClusters + "/demo%2Fstatus"), 400, "path segment 7 (name)", "expected a DNS-1123 label");
   expect_problem(call("GET", "/apis/stackgres.io/v1/namespaces/%2E%2E/sgclusters"), 400, "path segment 5",
                  "relative segment");
-  expect_problem(call("GET", "/apis/stackgres.io/v1/namespaces/Default/sgclusters"), 400,
-                 "path segment 5 (namespace)", "expected a DNS-1123 label");
+  expect_problem(call("GET", "/apis/stackgres.io/v1/namespaces/Default/sgclusters"), 400, "path segment 5 (namespace)",
+                 "expected a DNS-1123 label");
   expect_problem(call("GET", kClusters + "/" + std::string(64, 'a')), 400, "path segment 7 (name)", "63 characters");
-  expect_problem(call("DELETE", "/api/v1/namespaces/default/secrets/a_b"), 400, "path segment 6 (name)",
-                 "DNS-1123");
+  expect_problem(call("DELETE", "/api/v1/namespaces/default/secrets/a_b"), 400, "path segment 6 (name)", "DNS-1123");
   expect_problem(call("GET", kClusters + "/demo%zz"), 400, "path segment 7", "percent-encoding is %XX");
   expect_problem(call("GET", kClusters + "/%FF%FE"), 400, "path segment 7", "not UTF-8");
   EXPECT_EQ(call("GET", kClusters + "/absent").status, 404);
@@ -100,8 +99,8 @@ TEST_F(ApiHostileInput, BodiesAreJsonOrYamlWithoutDuplicatesOrDeepNesting) {
             201);
   EXPECT_EQ(call("POST", kSecrets, secret, {{"Content-Type", "application/json"}}).status, 201);
 
-  const auto duplicate = call("POST", kClusters,
-                              "{\"apiVersion\":\"stackgres.io/v1\",\n\"kind\":\"SGCluster\",\n\"kind\":\"SGCluster\"}");
+  const auto duplicate =
+      call("POST", kClusters, "{\"apiVersion\":\"stackgres.io/v1\",\n\"kind\":\"SGCluster\",\n\"kind\":\"SGCluster\"}");
   expect_problem(duplicate, 422, "", "the body is not a valid YAML or JSON document");
   EXPECT_NE(duplicate.text.find("line 3: duplicate key \\\"kind\\\""), std::string::npos) << duplicate.text;
 
@@ -124,7 +123,8 @@ TEST_F(ApiHostileInput, SecretValuesAreCheckedWithoutQuotingThem) {
                            R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"b64"},"data":{"k":"hunter2!"}})");
   expect_problem(base64, 422, "Secret data.k", "expected base64");
   EXPECT_EQ(base64.text.find("hunter2"), std::string::npos);
-  const auto number = call("POST", kSecrets, "apiVersion: v1\nkind: Secret\nmetadata: {name: num}\nstringData: {port: 5432}\n");
+  const auto number =
+      call("POST", kSecrets, "apiVersion: v1\nkind: Secret\nmetadata: {name: num}\nstringData: {port: 5432}\n");
   expect_problem(number, 422, "Secret stringData.port", "expected a string value");
   const Json huge = {{"apiVersion", "v1"},
                      {"kind", "Secret"},
@@ -143,7 +143,8 @@ TEST_F(ApiHostileInput, HostileCronSchedulesAreRefused) {
         {"spec",
          {{"instances", 1},
           {"postgres", {{"version", "16"}}},
-          {"configurations", {{"backups", Json::array({{{"sgObjectStorage", "store"}, {"cronSchedule", schedule}}})}}}}}};
+          {"configurations",
+           {{"backups", Json::array({{{"sgObjectStorage", "store"}, {"cronSchedule", schedule}}})}}}}}};
     const auto reply = call("POST", kClusters, cluster.dump());
     EXPECT_EQ(reply.status, 422) << reply.text;
     bool named = false;

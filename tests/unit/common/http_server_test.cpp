@@ -1,22 +1,21 @@
 // HttpServer against hostile clients, over real loopback sockets: slow-loris headers and bodies, too
 // many connections, oversized headers and bodies. Limits are shortened so that each test takes about a
 // second.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
+#include "common/http_server.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <poll.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
-#include "common/http_server.h"
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 namespace pgstack {
 namespace {
@@ -63,7 +62,8 @@ class Client {
   // True when the server closed the connection within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    while (!closed_ && Clock::now() < deadline) receive(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+    while (!closed_ && Clock::now() < deadline)
+      receive(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
     return closed_;
   }
 
@@ -98,9 +98,13 @@ HttpServerLimits short_limits() {
 
 struct TestServer {
   explicit TestServer(HttpServerLimits limits)
-      : server("127.0.0.1", 0, [](const HttpRequest& request) {
-          return HttpReply{200, "text/plain", "hello " + request.path + " " + std::to_string(request.body.size()), {}};
-        }, limits) {
+      : server(
+            "127.0.0.1", 0,
+            [](const HttpRequest& request) {
+              return HttpReply{
+                  200, "text/plain", "hello " + request.path + " " + std::to_string(request.body.size()), {}};
+            },
+            limits) {
     EXPECT_TRUE(server.start().ok());
   }
   std::uint16_t port() { return server.port(); }

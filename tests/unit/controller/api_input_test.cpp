@@ -67,7 +67,8 @@ TEST(RouteNames, NamespacesAndNamesAreDns1123Labels) {
   EXPECT_FALSE(check_route_names("GET", "_all", 5, nullptr, 7));
   EXPECT_TRUE(check_route_names("POST", "_all", 5, nullptr, 7));
   EXPECT_TRUE(check_route_names("GET", "_all", 5, &good, 7));
-  for (const std::string& bad : std::vector<std::string>{"", "Demo", "-a", "a-", "a_b", "a.b", "a/b", std::string(64, 'a'), "é"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "Demo", "-a", "a-", "a_b", "a.b", "a/b", std::string(64, 'a'), "é"}) {
     const auto refused = check_route_names("GET", "default", 5, &bad, 7);
     ASSERT_TRUE(refused) << bad;
     EXPECT_EQ(refused->status, 400);
