@@ -6,12 +6,15 @@
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/http_server.h"
 #include "common/strings.h"
+#include "auth/authenticator.h"
+#include "controller/access_gate.h"
 #include "controller/api_server.h"
 #include "controller/cluster_reconciler.h"
 #include "controller/leader_election.h"
@@ -51,7 +54,31 @@ int main(int argc, char** argv) {
   app.add_option("--proxy-admin-port-base", ports.proxy_admin,
                  "First pgstack-proxy admin port (/metrics, /stats), one per cluster")
       ->capture_default_str();
+  std::string bootstrap_admin;
+  std::string bootstrap_token_file;
+  app.add_option("--bootstrap-admin", bootstrap_admin,
+                 "Make sure this user exists as an admin of every namespace (pgstack up: the user who ran it)");
+  app.add_option("--bootstrap-token-file", bootstrap_token_file,
+                 "With --bootstrap-admin: keep a working token of that user in this file (0600)");
+  pgstack::auth::AuthSettings auth_settings;
+  std::int64_t session_idle = auth_settings.session_idle_timeout.count();
+  std::int64_t session_lifetime = auth_settings.session_lifetime.count();
+  std::int64_t login_lockout = auth_settings.throttle.lockout.count();
+  app.add_option("--session-idle-timeout", session_idle, "Seconds of inactivity that end a login session")
+      ->capture_default_str()->check(CLI::Range(2, 7 * 24 * 3600));
+  app.add_option("--session-lifetime", session_lifetime, "Seconds after which a login session ends in any case")
+      ->capture_default_str()->check(CLI::Range(2, 30 * 24 * 3600));
+  app.add_option("--login-max-failures", auth_settings.throttle.max_failures_per_user,
+                 "Failed logins of one user (in 5 minutes) before its logins are refused for --login-lockout")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--login-lockout", login_lockout, "Seconds logins stay refused after too many failures")
+      ->capture_default_str()->check(CLI::Range(1, 24 * 3600));
   CLI11_PARSE(app, argc, argv);
+  auth_settings.session_idle_timeout = std::chrono::seconds(session_idle);
+  auth_settings.session_lifetime = std::chrono::seconds(session_lifetime);
+  auth_settings.throttle.lockout = std::chrono::seconds(login_lockout);
+  auth_settings.throttle.max_failures_per_address =
+      std::max(auth_settings.throttle.max_failures_per_address, 4 * auth_settings.throttle.max_failures_per_user);
 
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
@@ -76,8 +103,27 @@ int main(int argc, char** argv) {
   settings.installed_postgres = host.context().installed_postgres;
   pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
+  pgstack::auth::Authenticator authenticator(pgstack::auth::AuthStore(client, prefix), auth_settings);
+  if (!bootstrap_admin.empty()) {
+    if (bootstrap_token_file.empty()) {
+      std::cerr << "pgstack-controller: --bootstrap-admin needs --bootstrap-token-file\n";
+      return 1;
+    }
+    // etcd may still be starting: try for a while before giving up.
+    pgstack::Result<bool> bootstrapped = false;
+    for (int attempt = 0; attempt < 30; ++attempt) {
+      bootstrapped = authenticator.bootstrap_admin(bootstrap_admin, bootstrap_token_file);
+      if (bootstrapped.ok() || bootstrapped.error().code != pgstack::ErrorCode::kUnavailable) break;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    if (!bootstrapped.ok()) {
+      std::cerr << "pgstack-controller: " << bootstrapped.error().message << "\n";
+      return pgstack::exit_code_for(bootstrapped.error().code);
+    }
+  }
+  pgstack::controller::AccessGate gate(api, authenticator);
   pgstack::HttpServer server(address, static_cast<std::uint16_t>(port),
-                             [&api](const pgstack::HttpRequest& request) { return api.handle(request); });
+                             [&gate](const pgstack::HttpRequest& request) { return gate.handle(request); });
   if (auto started = server.start(); !started.ok()) {
     std::cerr << "pgstack-controller: " << started.error().message << "\n";
     return pgstack::exit_code_for(started.error().code);

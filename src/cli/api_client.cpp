@@ -1,5 +1,7 @@
 #include "cli/api_client.h"
 
+#include "cli/api_context.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -73,6 +75,14 @@ std::string api_url_for(const CLI::App& command) {
     const char* from_environment = std::getenv("PGSTACK_API");
     if (from_environment != nullptr) url = from_environment;
   }
+  if (url.empty()) {
+    // The current context of `pgstack login`, before the default.
+    if (auto config = load_cli_config(cli_config_path()); config.ok()) {
+      for (const auto& context : config->contexts) {
+        if (context.name == config->current_context) url = context.api;
+      }
+    }
+  }
   if (url.empty()) url = kDefaultApiUrl;
   while (url.size() > 1 && url.back() == '/') url.pop_back();
   return url;
@@ -114,6 +124,8 @@ ErrorCode error_code_for_status(int http_status) {
   switch (http_status) {
     case 400:
     case 422: return ErrorCode::kInvalidInput;
+    case 401: return ErrorCode::kUnauthenticated;
+    case 403: return ErrorCode::kPermissionDenied;
     case 404: return ErrorCode::kNotFound;
     case 409: return ErrorCode::kConflict;
     case 412: return ErrorCode::kFailedPrecondition;
@@ -299,17 +311,22 @@ Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_
   return out;
 }
 
-ApiClient::ApiClient(std::string base_url) : base_url_(std::move(base_url)) {}
+ApiClient::ApiClient(std::string base_url, std::string token) : base_url_(std::move(base_url)), token_(std::move(token)) {}
 
 Result<Json> ApiClient::call(std::string_view method, const std::string& path, const std::string& body,
                              std::chrono::milliseconds timeout) const {
   HttpHeaders headers = {{"Accept", "application/json"}};
   if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  if (!token_.empty()) headers.emplace_back("Authorization", "Bearer " + token_);
   auto response = http_request(method, base_url_ + path, body, headers, timeout);
   if (!response) {
     if (is_connection_failure(response.error())) return unreachable_error(base_url_, response.error());
     return response.error();
   }
+  if (response->status == 401 && token_.empty())
+    return make_error(ErrorCode::kUnauthenticated,
+                      fmt::format("{} needs credentials: run `pgstack login {}`, or set PGSTACK_TOKEN", base_url_,
+                                  base_url_));
   if (response->status < 200 || response->status >= 300) return error_from_response(response->status, response->body);
   if (trim(response->body).empty()) return Json::object();
   Json parsed = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
@@ -318,6 +335,10 @@ Result<Json> ApiClient::call(std::string_view method, const std::string& path, c
                                                         base_url_, path, response->status));
   }
   return parsed;
+}
+
+Result<Json> ApiClient::send(std::string_view method, const std::string& path, const Json* body) const {
+  return call(method, path, body != nullptr ? body->dump() : std::string(), std::chrono::seconds(30));
 }
 
 Result<Json> ApiClient::call_named(std::string_view method, const model::KindInfo& kind,

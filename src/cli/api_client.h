@@ -23,7 +23,7 @@ inline constexpr std::string_view kDefaultNamespace = "default";
 
 // Adds the global --api URL flag to the root command.
 void add_api_option(CLI::App& app);
-// --api, else $PGSTACK_API, else kDefaultApiUrl, without a trailing '/'. `command` may be any
+// --api, else $PGSTACK_API, else the current context of the CLI config, else kDefaultApiUrl, without a trailing '/'. `command` may be any
 // subcommand: the flag is looked up on the root.
 std::string api_url_for(const CLI::App& command);
 
@@ -100,7 +100,8 @@ Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_
 // Every call is one HTTP exchange; a connection failure becomes unreachable_error().
 class ApiClient {
  public:
-  explicit ApiClient(std::string base_url);
+  // `token`: sent as a bearer token when not empty (api_context.h finds it).
+  explicit ApiClient(std::string base_url, std::string token = "");
 
   const std::string& base_url() const { return base_url_; }
 
@@ -133,6 +134,9 @@ class ApiClient {
   Result<model::Json> replace_secret(std::string_view namespace_name, std::string_view name,
                                      const model::Json& document) const;
 
+  // Any other endpoint (users, tokens, audit): `path` from the root, a JSON body when not null.
+  Result<model::Json> send(std::string_view method, const std::string& path, const model::Json* body = nullptr) const;
+
  private:
   Result<model::Json> call(std::string_view method, const std::string& path, const std::string& body,
                            std::chrono::milliseconds timeout) const;
@@ -142,6 +146,7 @@ class ApiClient {
                                  std::chrono::milliseconds timeout) const;
 
   std::string base_url_;
+  std::string token_;
 };
 
 }  // namespace pgstack::cli

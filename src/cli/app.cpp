@@ -29,6 +29,11 @@ int run(int argc, char** argv) {
   add_backup_command(app, status);
   add_connstr_command(app, status);
   add_psql_command(app, status);
+  add_login_command(app, status);
+  add_user_command(app, status);
+  add_token_command(app, status);
+  add_auth_command(app, status);
+  add_audit_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/manifest_input.h"
 #include "cli/output.h"
@@ -71,7 +72,7 @@ void add_apply_command(CLI::App& app, ExitStatus& status) {
       status.code = 1;
       return;
     }
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     status.code = 0;
     // Secrets first: the resources after them may refer to them. Their values cannot be compared
     // without revealing them, so an existing Secret is replaced ("configured").

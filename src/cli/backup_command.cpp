@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 
@@ -171,7 +172,7 @@ void add_backup_command(CLI::App& app, ExitStatus& status) {
   verify->add_option("backup", options->backup, "SGBackup name")->required();
   add_wait_options(*verify, *options);
   verify->callback([options, verify, &status] {
-    status.code = verify_backup(ApiClient(api_url_for(*verify)), *options);
+    status.code = verify_backup(api_client_for(*verify), *options);
   });
 
   command->callback([options, command, verify, &status] {
@@ -182,7 +183,7 @@ void add_backup_command(CLI::App& app, ExitStatus& status) {
                                                       "verify a backup (pgstack backup verify BACKUP)"));
       return;
     }
-    status.code = take_backup(ApiClient(api_url_for(*command)), *options);
+    status.code = take_backup(api_client_for(*command), *options);
   });
 }
 

@@ -34,6 +34,13 @@ void add_backup_command(CLI::App& app, ExitStatus& status);
 void add_connstr_command(CLI::App& app, ExitStatus& status);
 void add_psql_command(CLI::App& app, ExitStatus& status);
 
+// Who may use the API: login, users, tokens, can-i, the audit trail (auth_commands.cpp).
+void add_login_command(CLI::App& app, ExitStatus& status);
+void add_user_command(CLI::App& app, ExitStatus& status);
+void add_token_command(CLI::App& app, ExitStatus& status);
+void add_auth_command(CLI::App& app, ExitStatus& status);
+void add_audit_command(CLI::App& app, ExitStatus& status);
+
 // Where `pgstack up` keeps what it runs on this machine; `down` reads the same layout.
 struct LocalStack {
   std::filesystem::path state_dir;

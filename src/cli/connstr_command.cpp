@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 
@@ -29,7 +30,7 @@ void add_connstr_command(CLI::App& app, ExitStatus& status) {
   command->add_flag("--show-password", options->connection.include_password,
                     "Put the password in the URI (otherwise use PGPASSWORD or ~/.pgpass)");
   command->callback([options, command, &status] {
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     auto connection = fetch_connection(client, options->namespace_name, options->cluster, options->connection);
     if (!connection) {
       status.code = report_error("connstr", connection.error());

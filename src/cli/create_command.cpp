@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
@@ -41,7 +42,7 @@ void add_create_command(CLI::App& app, ExitStatus& status) {
       status.code = report_error("create secret", data.error());
       return;
     }
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     auto created =
         client.create_secret(options->namespace_name, secret_document(options->name, options->namespace_name, *data));
     if (!created) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
@@ -31,7 +32,7 @@ void add_delete_command(CLI::App& app, ExitStatus& status) {
       status.code = report_error("delete", kind.error());
       return;
     }
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     const std::string singular = secret ? std::string("secret") : singular_name(**kind);
     // Checked first, so nobody confirms the deletion of something that is not there.
     if (auto existing = secret ? client.get_secret(options->namespace_name, options->name)

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
@@ -24,7 +25,7 @@ void add_describe_command(CLI::App& app, ExitStatus& status) {
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->callback([options, command, &status] {
     if (is_secret_kind(options->kind)) {
-      auto secret = ApiClient(api_url_for(*command)).get_secret(options->namespace_name, options->name);
+      auto secret = api_client_for(*command).get_secret(options->namespace_name, options->name);
       if (!secret) {
         status.code = report_error("describe", secret.error());
         return;
@@ -38,7 +39,7 @@ void add_describe_command(CLI::App& app, ExitStatus& status) {
       status.code = report_error("describe", kind.error());
       return;
     }
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     auto document = client.get(**kind, options->namespace_name, options->name);
     if (!document) {
       status.code = report_error("describe", document.error());

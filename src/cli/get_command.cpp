@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
@@ -14,7 +15,7 @@ namespace pgstack::cli {
 namespace {
 
 // Secrets come from the core API and show their key names only.
-int get_secrets(const std::string& api_url, const std::string& name, const std::string& namespace_name,
+int get_secrets(const ApiClient& client, const std::string& name, const std::string& namespace_name,
                 const std::string& output) {
   const auto format = parse_output_format(output);
   if (!format) return report_error("get", format.error());
@@ -22,7 +23,6 @@ int get_secrets(const std::string& api_url, const std::string& name, const std::
     return report_error("get", make_error(ErrorCode::kInvalidInput,
                                           "a Secret cannot be fetched by name across all "
                                           "namespaces (-A): name its namespace with -n"));
-  const ApiClient client(api_url);
   std::vector<model::Json> items;
   if (name.empty()) {
     auto listed = client.list_secrets(namespace_name);
@@ -68,7 +68,7 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
       ->check(CLI::IsMember({"wide", "json", "yaml"}));
   command->callback([options, command, &status] {
     if (is_secret_kind(options->kind)) {
-      status.code = get_secrets(api_url_for(*command), options->name,
+      status.code = get_secrets(api_client_for(*command), options->name,
                                 options->all_namespaces ? "" : options->namespace_name, options->output);
       return;
     }
@@ -88,7 +88,7 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
                                                    "name its namespace with -n"));
       return;
     }
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     std::vector<model::Json> items;
     if (options->name.empty()) {
       auto listed = client.list(**kind, options->all_namespaces ? "" : options->namespace_name);

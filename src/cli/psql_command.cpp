@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 
@@ -30,7 +31,7 @@ void add_psql_command(CLI::App& app, ExitStatus& status) {
   add_endpoint_flags(*command, options->connection);
   command->add_option("psql-arguments", options->psql_arguments, "Passed to psql as they are (after --)");
   command->callback([options, command, &status] {
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     options->connection.include_password = false;
     auto connection = fetch_connection(client, options->namespace_name, options->cluster, options->connection);
     if (!connection) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 
@@ -72,7 +73,7 @@ void add_restart_command(CLI::App& app, ExitStatus& status) {
       ->default_str("10m")
       ->type_name("DURATION");
   command->callback([options, command, &status] {
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     auto before = client.cluster_status(options->namespace_name, options->cluster);
     if (!before) {
       status.code = report_error("restart", before.error());

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 
@@ -25,7 +26,7 @@ void add_switchover_command(CLI::App& app, ExitStatus& status) {
       ->type_name("MEMBER");
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->callback([options, command, &status] {
-    const ApiClient client(api_url_for(*command));
+    const ApiClient client = api_client_for(*command);
     std::optional<std::string> candidate;
     if (!options->candidate.empty()) candidate = options->candidate;
     std::cerr << fmt::format("switching over {}{}...\n", options->cluster,

@@ -26,6 +26,7 @@
 
 #include "agent/process_supervisor.h"
 #include "cli/api_client.h"
+#include "cli/api_context.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/files.h"
@@ -71,6 +72,12 @@ struct UpSettings {
   }
   std::string api_url() const { return "http://" + api_address; }
 };
+
+// The name of the user running this process (the first admin of a new installation).
+std::string invoking_user_name() {
+  if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr && entry->pw_name != nullptr) return entry->pw_name;
+  return "admin";
+}
 
 std::string host_name() {
   char buffer[256] = {};
@@ -207,7 +214,12 @@ class LocalUp {
                  "--etcd",
                  settings_.etcd_url,
                  "--etcd-prefix",
-                 std::string(kEtcdPrefix)};
+                 std::string(kEtcdPrefix),
+                 // The user who ran `up` is the first admin; the CLI finds its token by itself.
+                 "--bootstrap-admin",
+                 invoking_user_name(),
+                 "--bootstrap-token-file",
+                 local_token_file(stack_.state_dir).string()};
     controller_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*controller_); !started) return started.error();
     const ApiClient client(settings_.api_url());
@@ -247,7 +259,7 @@ class LocalUp {
 
   // Creates `demo` unless it exists (an existing one is left exactly as it is).
   Result<bool> ensure_demo_cluster(int instances, bool instances_given) const {
-    const ApiClient client(settings_.api_url());
+    const ApiClient client = local_client();
     const model::KindInfo& kind = *model::find_kind("SGCluster");
     auto existing = client.get(kind, kDefaultNamespace, kDemoCluster);
     if (existing) {
@@ -297,7 +309,7 @@ class LocalUp {
 
   // Follows the cluster's status until Ready, printing each change of its members.
   Result<Json> wait_until_ready() const {
-    const ApiClient client(settings_.api_url());
+    const ApiClient client = local_client();
     std::cerr << fmt::format("waiting for SGCluster {} to be ready\n", kDemoCluster);
     std::string last_summary;
     while (true) {
@@ -325,6 +337,12 @@ class LocalUp {
       }
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
+  }
+
+  // The controller wrote the admin's token before it became healthy.
+  ApiClient local_client() const {
+    auto token = read_file(local_token_file(stack_.state_dir));
+    return ApiClient(settings_.api_url(), token.ok() ? trim(token.value()) : "");
   }
 
  private:
@@ -483,6 +501,9 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     const std::string api_url = settings->api_url();
     const bool default_api = api_url == kDefaultApiUrl;
     std::string state_line = fmt::format("  state:       {} (pgstack down stops it all)\n", stack.state_dir.string());
+    // The CLI finds the admin token under the default state dir; another one must be named.
+    if (std::filesystem::absolute(default_state_dir()).lexically_normal() != stack.state_dir)
+      state_line += fmt::format("  export PGSTACK_STATE_DIR={}\n", stack.state_dir.string());
     if (options->no_cluster) {
       std::cout << "pgstack is up\n" << fmt::format("  API:         {}\n", api_url) << state_line;
       if (!default_api) std::cout << fmt::format("  export PGSTACK_API={}\n", api_url);
@@ -494,7 +515,7 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     auto ready = up.wait_until_ready();
     if (!ready) return fail(ready.error());
 
-    const ApiClient client(api_url);
+    const ApiClient client = up.local_client();
     auto read_write = fetch_connection(client, kDefaultNamespace, kDemoCluster, {});
     if (!read_write) return fail(read_write.error());
     auto read_only = fetch_connection(client, kDefaultNamespace, kDemoCluster, {.replica = true});

@@ -16,6 +16,8 @@ enum class ErrorCode {
   kConflict,            // stale resourceVersion, concurrent change
   kFailedPrecondition,  // the system is not in a state that allows the operation
   kUnavailable,         // a dependency (etcd, Postgres, a binary) cannot be reached or run
+  kUnauthenticated,     // no credentials, or ones that are invalid, expired or revoked
+  kPermissionDenied,    // known caller, but their roles do not allow it
   kInternal,            // a bug: should never reach a user
 };
 

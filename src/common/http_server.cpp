@@ -216,7 +216,11 @@ struct HttpServer::Impl {
       const auto& raw = parser.get();
       HttpReply response;
       try {
-        response = handler(to_request(raw));
+        HttpRequest request = to_request(raw);
+        beast::error_code peer_error;
+        const auto peer = socket->remote_endpoint(peer_error);
+        if (!peer_error) request.remote_address = peer.address().to_string();
+        response = handler(request);
       } catch (const std::exception& failure) {
         // A handler bug must not take the server down; it is reported as what it is.
         std::string detail = failure.what();

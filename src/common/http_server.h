@@ -22,6 +22,7 @@ struct HttpRequest {
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::string remote_address;  // the peer's IP address, for rate limits and the audit trail
 };
 
 struct HttpReply {

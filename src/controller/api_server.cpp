@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "config/render_pgbackrest.h"
 #include "controller/api_input.h"
+#include "controller/api_reply.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/patroni_client.h"
@@ -23,20 +24,6 @@ namespace pgstack::controller {
 namespace {
 
 using model::Json;
-
-HttpReply json_reply(int status, const Json& body) { return {status, "application/json", body.dump(2) + "\n", {}}; }
-
-// RFC 7807 problem details.
-HttpReply problem(int status, const std::string& title, const std::string& detail, Json errors = nullptr) {
-  Json body = {{"type", "about:blank"}, {"title", title}, {"status", status}, {"detail", detail}};
-  if (!errors.is_null()) body["errors"] = std::move(errors);
-  return {status, "application/problem+json", body.dump(2) + "\n", {}};
-}
-
-HttpReply problem_from(const Error& error) {
-  const int status = http_status_for(error.code);
-  return problem(status, std::string(error_code_name(error.code)), error.message);
-}
 
 HttpReply problem_from(const InputProblem& refused) {
   const std::string detail = fmt::format("{}: {}", refused.where, refused.message);
@@ -82,6 +69,8 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
     if (!probe.ok()) return problem(503, "Unavailable", "etcd is unreachable: " + probe.error().message);
     return json_reply(200, {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
   }
+  // Each segment decoded on its own (api_input.h). Where the handler acts (keywords and DNS-1123 names
+  // only) these are the segments the access check classified (request_access.h).
   std::vector<std::string> parts;
   if (auto refused = check_request(request, parts)) return problem_from(*refused);
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]

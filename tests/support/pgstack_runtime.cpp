@@ -132,7 +132,12 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
                "--proxy-port-base",
                std::to_string(port_base_ + 300),
                "--proxy-admin-port-base",
-               std::to_string(port_base_ + 400)};
+               std::to_string(port_base_ + 400),
+               "--bootstrap-admin",
+               "e2e-admin",
+               "--bootstrap-token-file",
+               (directory_ / "admin-token").string()};
+  spec.argv.insert(spec.argv.end(), binaries_.controller_flags.begin(), binaries_.controller_flags.end());
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "controller.log";
@@ -165,6 +170,10 @@ Result<bool> PgstackRuntime::start_controller() {
       std::chrono::seconds(30));
   if (!healthy)
     return make_error(ErrorCode::kUnavailable, "pgstack-controller did not become healthy:\n" + controller_log());
+  auto token = read_file(directory_ / "admin-token");
+  if (!token.ok()) return token.error();
+  admin_token_ = token.value();
+  while (!admin_token_.empty() && admin_token_.back() == '\n') admin_token_.pop_back();
   return true;
 }
 
@@ -194,8 +203,15 @@ Result<bool> PgstackRuntime::kill_agent() {
 
 Result<HttpResponse> PgstackRuntime::api(const std::string& method, const std::string& path,
                                          const std::string& body) const {
+  return api_as(admin_token_, method, path, body);
+}
+
+Result<HttpResponse> PgstackRuntime::api_as(const std::string& token, const std::string& method, const std::string& path,
+                                            const std::string& body) const {
   const std::string full = path.rfind('/', 0) == 0 ? path : "/apis/stackgres.io/v1/namespaces/default/" + path;
-  return http_request(method, api_url_ + full, body, {{"Content-Type", "application/json"}}, std::chrono::seconds(90));
+  HttpHeaders headers = {{"Content-Type", "application/json"}};
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+  return http_request(method, api_url_ + full, body, headers, std::chrono::seconds(90));
 }
 
 Result<nlohmann::json> PgstackRuntime::api_json(const std::string& method, const std::string& path,
@@ -210,7 +226,7 @@ Result<nlohmann::json> PgstackRuntime::api_json(const std::string& method, const
 
 Result<CommandOutput> PgstackRuntime::cli(std::vector<std::string> arguments) const {
   arguments.insert(arguments.begin(), binaries_.cli);
-  return run_command(arguments, {.extra_environment = {{"PGSTACK_API", api_url_}}});
+  return run_command(arguments, {.extra_environment = {{"PGSTACK_API", api_url_}, {"PGSTACK_TOKEN", admin_token_}}});
 }
 
 std::string PgstackRuntime::controller_log() const { return file_tail(directory_ / "logs" / "controller.log", 6000); }

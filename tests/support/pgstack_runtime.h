@@ -24,6 +24,7 @@ struct RuntimeBinaries {
   std::string controller;
   std::string agent;
   std::string cli;
+  std::vector<std::string> controller_flags;  // added to the controller's command line
 };
 
 class PgstackRuntime {
@@ -38,6 +39,11 @@ class PgstackRuntime {
 
   // `path` below /apis/stackgres.io/v1/namespaces/default/ unless it starts with '/'.
   Result<HttpResponse> api(const std::string& method, const std::string& path, const std::string& body = "") const;
+  // The same with another caller's bearer token ("" : none).
+  Result<HttpResponse> api_as(const std::string& token, const std::string& method, const std::string& path,
+                              const std::string& body = "") const;
+  // The token of the admin the controller was started with (--bootstrap-admin e2e-admin).
+  const std::string& admin_token() const { return admin_token_; }
   Result<nlohmann::json> api_json(const std::string& method, const std::string& path,
                                   const std::string& body = "") const;
 
@@ -54,7 +60,7 @@ class PgstackRuntime {
   // SQL as the cluster's superuser on the primary's own Postgres port; the output trimmed.
   Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) const;
 
-  // Runs the pgstack CLI against this runtime's API.
+  // Runs the pgstack CLI against this runtime's API, as the admin.
   Result<CommandOutput> cli(std::vector<std::string> arguments) const;
 
   std::string controller_log() const;
@@ -75,6 +81,7 @@ class PgstackRuntime {
   int api_port_ = 0;
   int port_base_ = 20000;  // Postgres from here, PgBouncer +100, Patroni +200, proxy +300, proxy admin +400
   std::string api_url_;
+  std::string admin_token_;
   std::unique_ptr<agent::ProcessSupervisor> controller_;
   std::unique_ptr<agent::ProcessSupervisor> agent_;
 };

@@ -1,0 +1,94 @@
+#include "controller/access_gate.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "controller/api_reply.h"
+#include "controller/request_access.h"
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+using Level = RequiredAccess::Level;
+
+bool is_safe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+
+HttpReply unauthorized(const std::string& detail) {
+  HttpReply reply = problem(401, "Unauthorized", detail);
+  reply.headers["WWW-Authenticate"] = "Bearer realm=\"pgstack\"";
+  return reply;
+}
+
+HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permission) {
+  HttpReply reply = problem(403, "Forbidden",
+                            fmt::format("user \"{}\" may not {}", caller.user, auth::describe(permission)));
+  Json body = Json::parse(reply.body);
+  body["missingPermission"] = {{"verb", permission.verb},
+                               {"resource", permission.resource},
+                               {"namespace", permission.namespace_name}};
+  reply.body = body.dump(2) + "\n";
+  return reply;
+}
+
+}  // namespace
+
+HttpReply AccessGate::handle(const HttpRequest& request) {
+  const RequiredAccess access = required_access(request.method, request.path, request.query);
+  if (access.level == Level::kPublic) {
+    if (request.path.starts_with("/auth/")) {
+      HttpReply reply = auth_api_.login(request);
+      std::string attempted;
+      const Json body = Json::parse(request.body, nullptr, false);
+      if (body.is_object() && body.contains("username") && body["username"].is_string())
+        attempted = body["username"].get<std::string>().substr(0, 64);
+      audit(request, nullptr, attempted, nullptr, reply.status);
+      return reply;
+    }
+    return api_.handle(request);
+  }
+  const auth::Authentication authentication = authenticator_.authenticate(request.headers);
+  if (authentication.unavailable) return problem(503, "Unavailable", authentication.problem);
+  if (!authentication.principal) return unauthorized(authentication.problem);
+  const auth::Principal& caller = *authentication.principal;
+  // A cookie is sent by the browser on its own: a mutation through one must also carry a header
+  // that a cross-site form cannot set (SameSite=Strict is the first line, this the second).
+  if (!caller.session_hash.empty() && !is_safe(request.method) && !request.headers.contains("x-pgstack-csrf")) {
+    audit(request, &caller, "", nullptr, 403);
+    return problem(403, "Forbidden", "a request authenticated by a session cookie must send the header X-Pgstack-Csrf");
+  }
+  if (access.level == Level::kPermission && !auth::allows(caller.roles, access.permission)) {
+    if (access.audited) audit(request, &caller, "", &access.permission, 403);
+    return forbidden(caller, access.permission);
+  }
+  const bool own_api = request.path.starts_with("/auth/") || request.path.starts_with("/apis/pgstack.io/");
+  HttpReply reply = own_api ? auth_api_.handle(request, caller) : api_.handle(request);
+  if (access.audited) audit(request, &caller, "", access.level == Level::kPermission ? &access.permission : nullptr,
+                            reply.status);
+  return reply;
+}
+
+void AccessGate::audit(const HttpRequest& request, const auth::Principal* caller, const std::string& attempted_user,
+                       const auth::Permission* permission, int status) {
+  Json entry = {{"user", caller != nullptr ? caller->user : attempted_user},
+                {"method", request.method},
+                {"path", request.path},
+                {"sourceAddress", request.remote_address},
+                {"status", status}};
+  if (caller != nullptr) {
+    entry["authenticatedBy"] = caller->token_id.empty() ? "session" : "token";
+    if (!caller->token_id.empty()) entry["tokenId"] = caller->token_id;
+  }
+  if (permission != nullptr) {
+    entry["verb"] = permission->verb;
+    entry["resource"] = permission->resource;
+    if (!permission->namespace_name.empty()) entry["namespace"] = permission->namespace_name;
+  }
+  // An audit write that fails is logged, not swallowed; the request it describes has already happened.
+  if (auto written = authenticator_.store().append_audit(nlohmann::json::parse(entry.dump())); !written.ok())
+    spdlog::error("audit: could not record {} {} by {}: {}", request.method, request.path, entry["user"].dump(),
+                  written.error().message);
+}
+
+}  // namespace pgstack::controller

@@ -1,0 +1,82 @@
+#include "controller/request_access.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::controller {
+namespace {
+
+using Level = RequiredAccess::Level;
+
+RequiredAccess access(const std::string& method, const std::string& path,
+                      const std::map<std::string, std::string>& query = {}) {
+  return required_access(method, path, query);
+}
+
+void expect_permission(const RequiredAccess& got, const std::string& verb, const std::string& resource,
+                       const std::string& ns) {
+  EXPECT_EQ(got.level, Level::kPermission);
+  EXPECT_EQ(got.permission.verb, verb);
+  EXPECT_EQ(got.permission.resource, resource);
+  EXPECT_EQ(got.permission.namespace_name, ns);
+}
+
+TEST(RequestAccess, OnlyHealthAndLoginArePublic) {
+  EXPECT_EQ(access("GET", "/healthz").level, Level::kPublic);
+  EXPECT_EQ(access("POST", "/auth/login").level, Level::kPublic);
+  EXPECT_EQ(access("GET", "/auth/whoami").level, Level::kAuthenticated);
+  EXPECT_EQ(access("GET", "/").level, Level::kAuthenticated);
+  EXPECT_EQ(access("GET", "/healthz/x").level, Level::kAuthenticated);
+}
+
+TEST(RequestAccess, ResourcesMapToKubernetesVerbs) {
+  const std::string base = "/apis/stackgres.io/v1/namespaces/default/";
+  expect_permission(access("GET", base + "sgclusters"), "list", "sgclusters", "default");
+  expect_permission(access("POST", base + "sgclusters"), "create", "sgclusters", "default");
+  expect_permission(access("GET", base + "sgclusters/demo"), "get", "sgclusters", "default");
+  expect_permission(access("PUT", base + "sgclusters/demo"), "update", "sgclusters", "default");
+  expect_permission(access("DELETE", base + "sgclusters/demo"), "delete", "sgclusters", "default");
+  // Kinds as the router accepts them (singular, short names) are the same resource.
+  expect_permission(access("GET", base + "SGCluster/demo"), "get", "sgclusters", "default");
+  expect_permission(access("GET", "/apis/stackgres.io/v1/namespaces/_all/sgbackups"), "list", "sgbackups", "*");
+}
+
+TEST(RequestAccess, ActionsAndRevealsAreTheirOwnResources) {
+  const std::string cluster = "/apis/stackgres.io/v1/namespaces/prod/sgclusters/demo/";
+  expect_permission(access("GET", cluster + "status"), "get", "sgclusters/status", "prod");
+  expect_permission(access("GET", cluster + "credentials"), "get", "sgclusters/credentials", "prod");
+  expect_permission(access("POST", cluster + "switchover"), "create", "sgclusters/switchover", "prod");
+  expect_permission(access("POST", cluster + "restart"), "create", "sgclusters/restart", "prod");
+  EXPECT_TRUE(access("GET", cluster + "credentials").audited);
+  EXPECT_FALSE(access("GET", cluster + "status").audited);
+  const std::string secret = "/api/v1/namespaces/prod/secrets/s3";
+  expect_permission(access("GET", secret), "get", "secrets", "prod");
+  expect_permission(access("GET", secret, {{"reveal", "true"}}), "get", "secrets/values", "prod");
+  // Anything but an explicit "no" counts as a reveal: the check errs on the side of refusing.
+  expect_permission(access("GET", secret, {{"reveal", "yes"}}), "get", "secrets/values", "prod");
+  EXPECT_TRUE(access("GET", secret, {{"reveal", "1"}}).audited);
+}
+
+TEST(RequestAccess, EmptySegmentsDoNotChangeWhatIsChecked) {
+  expect_permission(access("GET", "//apis//stackgres.io/v1/namespaces/default/sgclusters//demo/credentials/"), "get",
+                    "sgclusters/credentials", "default");
+}
+
+TEST(RequestAccess, UsersAuditAndTokens) {
+  expect_permission(access("GET", "/apis/pgstack.io/v1/users"), "list", "users", "");
+  expect_permission(access("POST", "/apis/pgstack.io/v1/users"), "create", "users", "");
+  expect_permission(access("DELETE", "/apis/pgstack.io/v1/users/alice"), "delete", "users", "");
+  expect_permission(access("PUT", "/apis/pgstack.io/v1/users/alice/roles"), "update", "users", "");
+  expect_permission(access("GET", "/apis/pgstack.io/v1/audit"), "list", "audit", "");
+  // One's own password and tokens: the handler checks who is asking.
+  EXPECT_EQ(access("PUT", "/apis/pgstack.io/v1/users/alice/password").level, Level::kAuthenticated);
+  EXPECT_EQ(access("POST", "/apis/pgstack.io/v1/tokens").level, Level::kAuthenticated);
+}
+
+TEST(RequestAccess, MutationsAreAudited) {
+  EXPECT_TRUE(access("POST", "/apis/stackgres.io/v1/namespaces/default/sgclusters").audited);
+  EXPECT_TRUE(access("DELETE", "/apis/pgstack.io/v1/tokens/abc").audited);
+  EXPECT_FALSE(access("GET", "/apis/stackgres.io/v1/namespaces/default/sgclusters").audited);
+}
+
+}  // namespace
+}  // namespace pgstack::controller
