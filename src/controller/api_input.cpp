@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "controller/api_reply.h"
 #include "model/codec.h"
 
 namespace pgstack::controller {
@@ -204,6 +205,12 @@ std::optional<InputProblem> check_content_type(const std::map<std::string, std::
                       fmt::format("\"{}\" is not accepted; expected application/json, application/yaml, "
                                   "application/x-yaml or text/yaml (or no Content-Type)",
                                   excerpt(header->second))};
+}
+
+HttpReply problem_reply(const InputProblem& refused) {
+  const std::string detail = fmt::format("{}: {}", refused.where, refused.message);
+  return problem(refused.status, refused.title, detail,
+                 model::Json::array({{{"path", refused.where}, {"message", refused.message}, {"text", detail}}}));
 }
 
 std::optional<InputProblem> check_request(const HttpRequest& request, std::vector<std::string>& segments) {

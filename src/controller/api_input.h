@@ -52,6 +52,10 @@ std::optional<InputProblem> check_content_type(const std::map<std::string, std::
 // target as sent is used; `path` only when there is none (a request built in a test).
 std::optional<InputProblem> check_request(const HttpRequest& request, std::vector<std::string>& segments);
 
+// The RFC 7807 reply of a refusal, as the API's other problems: `detail` is "<where>: <message>" and the
+// one entry of `errors` has path = where.
+HttpReply problem_reply(const InputProblem& refused);
+
 // The switchover body: empty or {"candidate": "<member>"} (JSON or YAML, read with the manifest reader
 // and its limits).
 std::optional<InputProblem> parse_switchover_body(std::string_view body, std::string& candidate);

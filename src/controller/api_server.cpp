@@ -25,12 +25,6 @@ namespace {
 
 using model::Json;
 
-HttpReply problem_from(const InputProblem& refused) {
-  const std::string detail = fmt::format("{}: {}", refused.where, refused.message);
-  return problem(refused.status, refused.title, detail,
-                 Json::array({{{"path", refused.where}, {"message", refused.message}, {"text", detail}}}));
-}
-
 // Kinds whose documents are served with their status.
 bool has_status(const std::string& kind) { return kind == "SGCluster" || kind == "SGBackup"; }
 
@@ -72,12 +66,12 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   // Each segment decoded on its own (api_input.h). Where the handler acts (keywords and DNS-1123 names
   // only) these are the segments the access check classified (request_access.h).
   std::vector<std::string> parts;
-  if (auto refused = check_request(request, parts)) return problem_from(*refused);
+  if (auto refused = check_request(request, parts)) return problem_reply(*refused);
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
   if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
       parts[4] == "secrets") {
     if (auto refused = check_route_names(request.method, parts[3], 4, parts.size() == 6 ? &parts[5] : nullptr, 6))
-      return problem_from(*refused);
+      return problem_reply(*refused);
     return handle_secrets(request, parts[3], parts.size() == 6 ? &parts[5] : nullptr);
   }
   if (parts.size() < 6 || parts[0] != "apis" || parts[1] != "stackgres.io" ||
@@ -87,7 +81,7 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   const model::KindInfo* kind = model::find_kind(parts[5]);
   if (kind == nullptr) return problem(404, "NotFound", fmt::format("unknown resource type \"{}\"", parts[5]));
   if (auto refused = check_route_names(request.method, ns, 5, parts.size() >= 7 ? &parts[6] : nullptr, 7))
-    return problem_from(*refused);
+    return problem_reply(*refused);
   if (parts.size() == 6) return handle_collection(request, ns, kind->kind);
   if (parts.size() == 7) return handle_object(request, ns, kind->kind, parts[6]);
   if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
@@ -391,7 +385,7 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
   }
   if (action == "switchover" && request.method == "POST") {
     std::string candidate;
-    if (auto refused = parse_switchover_body(request.body, candidate)) return problem_from(*refused);
+    if (auto refused = parse_switchover_body(request.body, candidate)) return problem_reply(*refused);
     auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
     const std::string from = topology.ok() && topology->leader ? *topology->leader : "";
     auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate);

@@ -7,6 +7,8 @@
 
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "auth/authenticator.h"
+#include "controller/access_gate.h"
 #include "controller/api_server.h"
 #include "model/document.h"
 #include "support/etcd_server.h"
@@ -26,8 +28,16 @@ class ApiHostileInput : public ::testing::Test {
     api_ = new ApiHandler(store::ResourceStore(*client_, "/pgstack"), "/pgstack", {}, nullptr);
     server_ = new HttpServer("127.0.0.1", 0, [](const HttpRequest& request) { return api_->handle(request); });
     ASSERT_TRUE(server_->start().ok());
+    // The controller's front door as pgstack-controller serves it: authentication first.
+    authenticator_ = new auth::Authenticator(auth::AuthStore(*client_, "/pgstack"), auth::AuthSettings{});
+    gate_ = new AccessGate(*api_, *authenticator_);
+    gated_ = new HttpServer("127.0.0.1", 0, [](const HttpRequest& request) { return gate_->handle(request); });
+    ASSERT_TRUE(gated_->start().ok());
   }
   static void TearDownTestSuite() {
+    delete gated_;
+    delete gate_;
+    delete authenticator_;
     delete server_;
     delete api_;
     delete client_;
@@ -40,8 +50,9 @@ class ApiHostileInput : public ::testing::Test {
     std::string text;
   };
   static Reply call(std::string_view method, const std::string& target, const std::string& body = "",
-                    const HttpHeaders& headers = {}) {
-    auto response = http_request(method, "http://127.0.0.1:" + std::to_string(server_->port()) + target, body, headers);
+                    const HttpHeaders& headers = {}, HttpServer* server = nullptr) {
+    if (server == nullptr) server = server_;
+    auto response = http_request(method, "http://127.0.0.1:" + std::to_string(server->port()) + target, body, headers);
     EXPECT_TRUE(response.ok()) << response.error().message;
     if (!response.ok()) return {};
     return {response->status, Json::parse(response->body, nullptr, false), response->body};
@@ -61,6 +72,9 @@ class ApiHostileInput : public ::testing::Test {
   static inline store::EtcdClient* client_ = nullptr;
   static inline ApiHandler* api_ = nullptr;
   static inline HttpServer* server_ = nullptr;
+  static inline auth::Authenticator* authenticator_ = nullptr;
+  static inline AccessGate* gate_ = nullptr;
+  static inline HttpServer* gated_ = nullptr;
 };
 
 const std::string kClusters = "/apis/stackgres.io/v1/namespaces/default/sgclusters";
@@ -79,6 +93,21 @@ TEST_F(ApiHostileInput, PathSegmentsAreDecodedOneByOneAndChecked) {
   expect_problem(call("GET", kClusters + "/%FF%FE"), 400, "path segment 7", "not UTF-8");
   EXPECT_EQ(call("GET", kClusters + "/absent").status, 404);
   EXPECT_EQ(call("GET", "/apis/stackgres.io/v1/namespaces/_all/sgclusters").status, 200);
+}
+
+// Behind authentication: a target that is not a path is refused before it is classified (nothing in it
+// could be authorized or audited); a well-formed one gets 401 without credentials, whatever it names.
+TEST_F(ApiHostileInput, TheAccessGateRefusesMalformedTargetsFirst) {
+  expect_problem(call("GET", kClusters + "/%FF", "", {}, gated_), 400, "path segment 7", "not UTF-8");
+  expect_problem(call("DELETE", "/api/v1/namespaces/%2e%2e/secrets", "", {}, gated_), 400, "path segment 4",
+                 "relative segment");
+  EXPECT_EQ(call("GET", kClusters + "/demo%2Fstatus", "", {}, gated_).status, 401);
+  EXPECT_EQ(call("GET", kSecrets + "/s3?reveal=maybe", "", {}, gated_).status, 401);
+  // A user name cut for the audit trail inside a UTF-8 character is still recorded, not a 500.
+  const std::string name = std::string(63, 'a') + "\xC3\xA9";
+  const auto login = call("POST", "/auth/login", Json{{"username", name}, {"password", "wrong"}}.dump(),
+                          {{"Content-Type", "application/json"}}, gated_);
+  EXPECT_EQ(login.status, 401) << login.text;
 }
 
 TEST_F(ApiHostileInput, QueryValuesAreChecked) {
