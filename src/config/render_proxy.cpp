@@ -19,7 +19,8 @@ std::string render_proxy_config(const ProxyLayout& layout) {
   Json config = {
       // Two workers at most: the proxy shares the host with the cluster's own processes.
       {"workers", 2},
-      {"admin", {{"listen", fmt::format("{}:{}", layout.listen_address, layout.admin_port)}}},
+      // Statistics name databases, users and query shapes: loopback only, whatever the host's address.
+      {"admin", {{"listen", fmt::format("127.0.0.1:{}", layout.admin_port)}}},
       {"etcd", {{"endpoints", layout.etcd_endpoints}, {"prefix", layout.etcd_prefix}}},
       {"health", {{"patroni_rest", true}, {"interval_ms", 1000}, {"timeout_ms", 1000}, {"fall", 2}}},
       {"clusters",
