@@ -200,6 +200,45 @@ TEST(HttpServerHostile, PastTheConnectionBoundClientsGet503AtOnce) {
   EXPECT_LE(most.load(), 4u);
 }
 
+// A burst far past the bound: every client is answered (200 or 503), none waits, the bound holds.
+TEST(HttpServerHostile, ABurstOfConnectionsIsAnsweredWithinTheBound) {
+  HttpServerLimits limits = short_limits();
+  HttpServer server(
+      "127.0.0.1", 0,
+      [](const HttpRequest&) {
+        std::this_thread::sleep_for(50ms);  // long enough for the connections to overlap
+        return HttpReply{200, "text/plain", "ok", {}};
+      },
+      limits);
+  ASSERT_TRUE(server.start().ok());
+  std::atomic<bool> sampling{true};
+  std::atomic<std::size_t> most{0};
+  std::thread sampler([&] {
+    while (sampling) {
+      most = std::max<std::size_t>(most, server.connections());
+      std::this_thread::yield();
+    }
+  });
+  std::atomic<int> served{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 40; ++i) {
+    clients.emplace_back([&] {
+      Client client(server.port());
+      (void)client.send("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      const int status = status_of(client.receive(3000ms));
+      (status == 200 ? served : status == 503 ? refused : other)++;
+    });
+  }
+  for (auto& client : clients) client.join();
+  sampling = false;
+  sampler.join();
+  EXPECT_EQ(served + refused, 40) << other << " clients got neither 200 nor 503";
+  EXPECT_GE(served.load(), 4);
+  EXPECT_LE(most.load(), limits.max_connections);
+}
+
 TEST(HttpServerHostile, SlowBodyIsCutAtTheBodyDeadline) {
   TestServer test(short_limits());
   Client client(test.port());
