@@ -110,6 +110,23 @@ beast::error_code write_before(tcp::socket& socket, http::response<http::string_
   return error;
 }
 
+// "100 Continue" to a client that asked with Expect (curl does for large bodies, then waits a second).
+beast::error_code write_continue(tcp::socket& socket, Clock::time_point deadline) {
+  constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::size_t written = 0;
+  beast::error_code error;
+  while (written < kContinue.size()) {
+    written += socket.write_some(asio::buffer(kContinue.substr(written)), error);
+    if (error != asio::error::would_block) {
+      if (error) return error;
+      continue;
+    }
+    error = {};
+    if (!wait_ready(socket, POLLOUT, deadline)) return asio::error::timed_out;
+  }
+  return error;
+}
+
 // A problem the server answers itself (RFC 7807, as the API's), then it closes the connection.
 void refuse(tcp::socket& socket, http::status status, std::string_view title, std::string_view detail,
             Clock::time_point deadline, std::string_view retry_after = {}) {
@@ -189,6 +206,8 @@ struct HttpServer::Impl {
       if (!error && std::distance(parser.get().begin(), parser.get().end()) >
                         static_cast<std::ptrdiff_t>(limits.max_header_fields))
         error = http::error::header_limit;
+      if (!error && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
+        error = write_continue(*socket, Clock::now() + limits.write_timeout);
       if (!error) error = read_before(*socket, buffer, parser, true, Clock::now() + limits.body_timeout);
       const auto refuse_by = Clock::now() + std::chrono::seconds(1);
       bool refused = true;

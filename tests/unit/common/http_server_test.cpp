@@ -299,6 +299,18 @@ TEST(HttpServerHostile, OversizedHeadersAre431AndBodies413) {
   }
 }
 
+TEST(HttpServerHostile, ExpectContinueIsAnsweredBeforeTheBody) {
+  TestServer test(short_limits());
+  Client client(test.port());
+  ASSERT_TRUE(client.send("PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+  const std::string go_on = client.receive(500ms);
+  EXPECT_EQ(go_on, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(client.send("abc"));
+  const std::string reply = client.receive();
+  EXPECT_EQ(status_of(reply), 200) << reply;
+  EXPECT_NE(reply.find("hello /x 3"), std::string::npos) << reply;
+}
+
 TEST(HttpServerHostile, TargetIsKeptAsSent) {
   HttpRequest seen;
   HttpServer server("127.0.0.1", 0, [&](const HttpRequest& request) {
