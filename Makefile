@@ -29,16 +29,19 @@ test-asan: build-asan
 
 fuzz-targets: deps
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS) --target manifest_fuzzer pgwire_fuzzer proxy_session_fuzzer
+	cmake --build --preset fuzz -j $(JOBS) --target manifest_fuzzer pgwire_fuzzer proxy_session_fuzzer rest_request_fuzzer
 
 # What `make test` runs: a fixed seed and run count from the checked-in corpus, so a result is
 # reproducible (a finding here is found again on every machine). `make fuzz` explores for longer.
 # The proxy's session fuzzer runs a real proxy over loopback (about 140 inputs a second): fewer runs.
+# The REST request fuzzer validates what it decodes (200-400 inputs a second): fewer runs too.
 FUZZ_RUNS ?= 20000
 PROXY_FUZZ_RUNS ?= 3000
+REST_FUZZ_RUNS ?= 3000
 fuzz-smoke: fuzz-targets
-	for target in manifest pgwire proxy_session; do \
+	for target in manifest pgwire proxy_session rest_request; do \
 	  runs=$(FUZZ_RUNS); if [ $$target = proxy_session ]; then runs=$(PROXY_FUZZ_RUNS); fi; \
+	  if [ $$target = rest_request ]; then runs=$(REST_FUZZ_RUNS); fi; \
 	  rm -rf build-fuzz/smoke-$$target && mkdir -p build-fuzz/smoke-$$target; \
 	  build-fuzz/bin/$${target}_fuzzer -seed=1 -runs=$$runs -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 build-fuzz/smoke-$$target tests/fuzz/corpus/$$target 2>&1 | tail -n 4; \
@@ -46,7 +49,7 @@ fuzz-smoke: fuzz-targets
 
 FUZZ_SECONDS ?= 120
 fuzz: fuzz-targets
-	for target in manifest pgwire proxy_session; do \
+	for target in manifest pgwire proxy_session rest_request; do \
 	  mkdir -p build-fuzz/corpus-$$target; \
 	  build-fuzz/bin/$${target}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 build-fuzz/corpus-$$target tests/fuzz/corpus/$$target 2>&1 | tail -n 6; \

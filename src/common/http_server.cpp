@@ -7,6 +7,8 @@
 #include <list>
 #include <mutex>
 
+#include <poll.h>
+
 #include <fmt/format.h>
 
 namespace pgstack {
@@ -39,6 +41,7 @@ HttpRequest to_request(const http::request<http::string_body>& raw) {
   const std::string_view target(raw.target().data(), raw.target().size());
   const auto question = target.find('?');
   request.path = percent_decode(target.substr(0, question));
+  request.target = std::string(target);
   if (question != std::string_view::npos) {
     std::string_view rest = target.substr(question + 1);
     while (!rest.empty()) {
@@ -60,12 +63,104 @@ HttpRequest to_request(const http::request<http::string_body>& raw) {
   return request;
 }
 
+using Clock = std::chrono::steady_clock;
+using RequestParser = http::request_parser<http::string_body>;
+
+// Waits until `socket` is ready for `events`; false once `deadline` passes.
+bool wait_ready(tcp::socket& socket, short events, Clock::time_point deadline) {
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd ready{socket.native_handle(), events, 0};
+    const int count = ::poll(&ready, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (count > 0 || (count < 0 && errno != EINTR)) return true;  // the next read or write says what
+  }
+}
+
+// The socket is non-blocking: every wait is a poll() bounded by `deadline`, so a client that sends (or
+// reads) a byte now and then cannot hold its thread past the deadline.
+beast::error_code read_before(tcp::socket& socket, beast::flat_buffer& buffer, RequestParser& parser, bool whole,
+                              Clock::time_point deadline) {
+  beast::error_code error;
+  while (!(whole ? parser.is_done() : parser.is_header_done())) {
+    http::read_some(socket, buffer, parser, error);
+    if (error != asio::error::would_block) {
+      if (error) return error;
+      continue;
+    }
+    error = {};
+    if (!wait_ready(socket, POLLIN, deadline)) return asio::error::timed_out;
+  }
+  return error;
+}
+
+beast::error_code write_before(tcp::socket& socket, http::response<http::string_body>& reply,
+                               Clock::time_point deadline) {
+  http::serializer<false, http::string_body> serializer(reply);
+  beast::error_code error;
+  while (!serializer.is_done()) {
+    http::write_some(socket, serializer, error);
+    if (error != asio::error::would_block) {
+      if (error) return error;
+      continue;
+    }
+    error = {};
+    if (!wait_ready(socket, POLLOUT, deadline)) return asio::error::timed_out;
+  }
+  return error;
+}
+
+// "100 Continue" to a client that asked with Expect (curl does for large bodies, then waits a second).
+beast::error_code write_continue(tcp::socket& socket, Clock::time_point deadline) {
+  constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::size_t written = 0;
+  beast::error_code error;
+  while (written < kContinue.size()) {
+    written += socket.write_some(asio::buffer(kContinue.substr(written)), error);
+    if (error != asio::error::would_block) {
+      if (error) return error;
+      continue;
+    }
+    error = {};
+    if (!wait_ready(socket, POLLOUT, deadline)) return asio::error::timed_out;
+  }
+  return error;
+}
+
+// A problem the server answers itself (RFC 7807, as the API's), then it closes the connection.
+void refuse(tcp::socket& socket, http::status status, std::string_view title, std::string_view detail,
+            Clock::time_point deadline, std::string_view retry_after = {}) {
+  http::response<http::string_body> reply{status, 11};
+  reply.set(http::field::server, "pgstack");
+  reply.set(http::field::content_type, "application/problem+json");
+  if (!retry_after.empty())
+    reply.set(http::field::retry_after, beast::string_view(retry_after.data(), retry_after.size()));
+  reply.keep_alive(false);
+  reply.body() = fmt::format(R"({{"type":"about:blank","title":"{}","status":{},"detail":"{}"}})", title,
+                             static_cast<int>(status), detail);
+  reply.prepare_payload();
+  (void)write_before(socket, reply, deadline);
+}
+
+// After a refusal, reads and drops what the client still sends (until `deadline`) before the close, so
+// that a client writing a large body reads the problem rather than a reset connection.
+void linger(tcp::socket& socket, Clock::time_point deadline) {
+  beast::error_code error;
+  socket.shutdown(tcp::socket::shutdown_send, error);
+  char dropped[16384];
+  while (!error && wait_ready(socket, POLLIN, deadline)) {
+    if (socket.read_some(asio::buffer(dropped), error) == 0 && error != asio::error::would_block) break;
+    if (error == asio::error::would_block) error = {};
+  }
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   std::string address;
   std::uint16_t port;
   HttpRequestHandler handler;
+  HttpServerLimits limits;
   asio::io_context io;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::thread accept_thread;
@@ -97,18 +192,45 @@ struct HttpServer::Impl {
   void serve(std::shared_ptr<tcp::socket> socket) {
     beast::flat_buffer buffer;
     beast::error_code error;
-    while (!stopping) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(kMaxRequestBodyBytes);
-      http::read(*socket, buffer, parser, error);
-      if (error == http::error::body_limit) {
-        http::response<http::string_body> too_large{http::status::payload_too_large, 11};
-        too_large.set(http::field::content_type, "application/problem+json");
-        too_large.body() = R"({"title":"request body too large","status":413})";
-        too_large.prepare_payload();
-        http::write(*socket, too_large, error);
-        break;
+    socket->non_blocking(true, error);
+    bool first = true;
+    while (!stopping && !error) {
+      RequestParser parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+      parser.body_limit(limits.max_body_bytes);
+      // The first request's header is due within header_timeout of the accept; later ones may wait
+      // idle_timeout before they start.
+      if (!first && buffer.size() == 0 && !wait_ready(*socket, POLLIN, Clock::now() + limits.idle_timeout)) break;
+      first = false;
+      error = read_before(*socket, buffer, parser, false, Clock::now() + limits.header_timeout);
+      if (!error && std::distance(parser.get().begin(), parser.get().end()) >
+                        static_cast<std::ptrdiff_t>(limits.max_header_fields))
+        error = http::error::header_limit;
+      if (!error && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
+        error = write_continue(*socket, Clock::now() + limits.write_timeout);
+      if (!error) error = read_before(*socket, buffer, parser, true, Clock::now() + limits.body_timeout);
+      const auto refuse_by = Clock::now() + std::chrono::seconds(1);
+      bool refused = true;
+      if (error == http::error::header_limit) {
+        refuse(*socket, http::status::request_header_fields_too_large, "RequestHeaderFieldsTooLarge",
+               fmt::format("the request header is over {} bytes or {} fields", limits.max_header_bytes,
+                           limits.max_header_fields),
+               refuse_by);
+      } else if (error == http::error::body_limit) {
+        refuse(*socket, http::status::payload_too_large, "PayloadTooLarge",
+               fmt::format("the request body is over {} bytes", limits.max_body_bytes), refuse_by);
+      } else if (error == asio::error::timed_out && parser.got_some()) {
+        refuse(*socket, http::status::request_timeout, "RequestTimeout",
+               fmt::format("the request header must arrive within {} ms and its body within {} ms",
+                           limits.header_timeout.count(), limits.body_timeout.count()),
+               refuse_by);
+      } else if (error && error.category() == http::make_error_code(http::error::bad_target).category() &&
+                 error != http::error::end_of_stream && error != http::error::partial_message) {
+        refuse(*socket, http::status::bad_request, "BadRequest", "the request is not valid HTTP/1.1", refuse_by);
+      } else {
+        refused = false;
       }
+      if (refused) linger(*socket, refuse_by);
       if (error) break;
       const auto& raw = parser.get();
       HttpReply response;
@@ -134,7 +256,7 @@ struct HttpServer::Impl {
       out.keep_alive(raw.keep_alive());
       out.body() = std::move(response.body);
       out.prepare_payload();
-      http::write(*socket, out, error);
+      error = write_before(*socket, out, Clock::now() + limits.write_timeout);
       if (error || !out.keep_alive()) break;
     }
     beast::error_code ignored;
@@ -155,6 +277,19 @@ struct HttpServer::Impl {
       }
       reap_finished_workers();
       std::lock_guard lock(connections_mutex);
+      if (connections.size() >= limits.max_connections) {
+        // Past the bound a client gets an answer at once rather than a thread; nothing of it is read.
+        socket->non_blocking(true, error);
+        refuse(*socket, http::status::service_unavailable, "Unavailable",
+               fmt::format("the server is serving {} connections, its limit: retry later", connections.size()),
+               Clock::now(), "1");
+        socket->shutdown(tcp::socket::shutdown_send, error);
+        char drained[4096];
+        for (int round = 0; round < 16 && socket->read_some(asio::buffer(drained), error) > 0; ++round) {
+        }
+        socket->close(error);
+        continue;
+      }
       connections.push_back(socket);
       Worker worker;
       worker.thread = std::thread([this, socket, done = worker.done] {
@@ -166,10 +301,17 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(std::string address, std::uint16_t port, HttpRequestHandler handler) : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer(std::string address, std::uint16_t port, HttpRequestHandler handler, HttpServerLimits limits)
+    : impl_(std::make_unique<Impl>()) {
   impl_->address = std::move(address);
   impl_->port = port;
   impl_->handler = std::move(handler);
+  impl_->limits = limits;
+}
+
+std::size_t HttpServer::connections() const {
+  std::lock_guard lock(impl_->connections_mutex);
+  return impl_->connections.size();
 }
 
 HttpServer::~HttpServer() { stop(); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,6 +18,7 @@ namespace pgstack {
 struct HttpRequest {
   std::string method;  // GET, POST, ...
   std::string path;    // without the query string, percent-decoded
+  std::string target;  // as sent: path and query, not decoded (split it before decoding segments)
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
@@ -32,9 +34,25 @@ struct HttpReply {
 
 using HttpRequestHandler = std::function<HttpReply(const HttpRequest&)>;
 
+// Bodies larger than this are refused with 413: manifests are small.
+inline constexpr std::size_t kMaxRequestBodyBytes = 4 * 1024 * 1024;
+
+// What one client may take of the server: threads, time and memory. Past a limit the client gets a
+// problem (503, 408, 431, 413) and its connection is closed; the other clients are not held up.
+struct HttpServerLimits {
+  std::size_t max_connections = 128;  // served at once; past it 503 with Retry-After
+  std::chrono::milliseconds header_timeout{10'000};  // the whole request header, from its first byte
+  std::chrono::milliseconds body_timeout{30'000};    // the whole body, once the header is in
+  std::chrono::milliseconds idle_timeout{30'000};    // keep-alive: until the next request starts
+  std::chrono::milliseconds write_timeout{30'000};   // the whole reply
+  std::size_t max_header_bytes = 16 * 1024;          // request line and fields; past it 431
+  std::size_t max_header_fields = 100;               // past it 431
+  std::size_t max_body_bytes = kMaxRequestBodyBytes;  // past it 413
+};
+
 class HttpServer {
  public:
-  HttpServer(std::string address, std::uint16_t port, HttpRequestHandler handler);
+  HttpServer(std::string address, std::uint16_t port, HttpRequestHandler handler, HttpServerLimits limits = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -42,6 +60,8 @@ class HttpServer {
   // Binds and starts serving; port 0 picks a free one (see port()).
   Result<bool> start();
   std::uint16_t port() const { return bound_port_; }
+  // Connections being served now (never more than limits.max_connections).
+  std::size_t connections() const;
   void stop();
 
  private:
@@ -49,8 +69,5 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
   std::uint16_t bound_port_ = 0;
 };
-
-// Bodies larger than this are refused with 413: manifests are small.
-inline constexpr std::size_t kMaxRequestBodyBytes = 4 * 1024 * 1024;
 
 }  // namespace pgstack

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "controller/api_input.h"
 #include "controller/api_reply.h"
 #include "controller/request_access.h"
 
@@ -35,6 +36,11 @@ HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permi
 }  // namespace
 
 HttpReply AccessGate::handle(const HttpRequest& request) {
+  // A target that is not a path (bad percent-encoding, "..", bytes that are not UTF-8) is refused before
+  // it is classified: nothing in it can be authorized or audited, and its syntax reveals no resource.
+  std::vector<std::string> segments;
+  if (auto refused = split_path(request.target.empty() ? request.path : request.target, segments))
+    return problem_reply(*refused);
   const RequiredAccess access = required_access(request.method, request.path, request.query);
   if (access.level == Level::kPublic) {
     if (request.path.starts_with("/auth/")) {
@@ -86,7 +92,9 @@ void AccessGate::audit(const HttpRequest& request, const auth::Principal* caller
     if (!permission->namespace_name.empty()) entry["namespace"] = permission->namespace_name;
   }
   // An audit write that fails is logged, not swallowed; the request it describes has already happened.
-  if (auto written = authenticator_.store().append_audit(nlohmann::json::parse(entry.dump())); !written.ok())
+  // Replaced, not thrown on: a user name cut at 64 bytes may end inside a UTF-8 character.
+  const std::string text = entry.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (auto written = authenticator_.store().append_audit(nlohmann::json::parse(text)); !written.ok())
     spdlog::error("audit: could not record {} {} by {}: {}", request.method, request.path, entry["user"].dump(),
                   written.error().message);
 }

@@ -8,11 +8,11 @@
 
 #include "common/strings.h"
 #include "config/render_pgbackrest.h"
+#include "controller/api_input.h"
 #include "controller/api_reply.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/patroni_client.h"
-#include "controller/request_access.h"
 #include "controller/restore_source.h"
 #include "model/codec.h"
 #include "model/kinds.h"
@@ -63,18 +63,25 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
     if (!probe.ok()) return problem(503, "Unavailable", "etcd is unreachable: " + probe.error().message);
     return json_reply(200, {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
   }
-  // The same segments the access check classified (request_access.h).
-  const std::vector<std::string> parts = api_path_segments(request.path);
+  // Each segment decoded on its own (api_input.h). Where the handler acts (keywords and DNS-1123 names
+  // only) these are the segments the access check classified (request_access.h).
+  std::vector<std::string> parts;
+  if (auto refused = check_request(request, parts)) return problem_reply(*refused);
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
   if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
-      parts[4] == "secrets")
+      parts[4] == "secrets") {
+    if (auto refused = check_route_names(request.method, parts[3], 4, parts.size() == 6 ? &parts[5] : nullptr, 6))
+      return problem_reply(*refused);
     return handle_secrets(request, parts[3], parts.size() == 6 ? &parts[5] : nullptr);
+  }
   if (parts.size() < 6 || parts[0] != "apis" || parts[1] != "stackgres.io" ||
       (parts[2] != "v1" && parts[2] != "v1beta1") || parts[3] != "namespaces")
     return problem(404, "NotFound", fmt::format("no such path: {} (see docs/api.md)", request.path));
   const std::string& ns = parts[4];
   const model::KindInfo* kind = model::find_kind(parts[5]);
   if (kind == nullptr) return problem(404, "NotFound", fmt::format("unknown resource type \"{}\"", parts[5]));
+  if (auto refused = check_route_names(request.method, ns, 5, parts.size() >= 7 ? &parts[6] : nullptr, 7))
+    return problem_reply(*refused);
   if (parts.size() == 6) return handle_collection(request, ns, kind->kind);
   if (parts.size() == 7) return handle_object(request, ns, kind->kind, parts[6]);
   if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
@@ -276,9 +283,15 @@ HttpReply ApiHandler::handle_secrets(const HttpRequest& request, const std::stri
   }
   if ((name == nullptr && request.method == "POST") || (name != nullptr && request.method == "PUT")) {
     auto loaded = model::load_documents(request.body, "request");
-    // Parser messages may quote the input, which holds the values: say only where it failed.
-    if (loaded.diagnostics.has_errors() || loaded.documents.size() != 1)
-      return problem(422, "Invalid Secret", "expected one Secret document in JSON or YAML");
+    // Only the reader's messages ("line N...": syntax, duplicate keys, nesting) are passed on: they say
+    // where and never quote a value; the others may.
+    if (loaded.diagnostics.has_errors() || loaded.documents.size() != 1) {
+      std::string where;
+      for (const auto& d : loaded.diagnostics.items()) {
+        if (d.message.rfind("line ", 0) == 0) where = ": " + d.message;
+      }
+      return problem(422, "Invalid Secret", "expected one Secret document in JSON or YAML" + where);
+    }
     const Json& body = loaded.documents[0].body;
     auto secret = model::secret_from_manifest(body, ns);
     if (!secret.ok()) return problem(422, "Invalid Secret", secret.error().message);
@@ -372,12 +385,7 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
   }
   if (action == "switchover" && request.method == "POST") {
     std::string candidate;
-    if (!trim(request.body).empty()) {
-      const Json body = Json::parse(request.body, nullptr, false);
-      if (!body.is_object() || (body.contains("candidate") && !body["candidate"].is_string()))
-        return problem(422, "Invalid request body", "expected {\"candidate\": \"<member>\"} or an empty body");
-      candidate = body.value("candidate", "");
-    }
+    if (auto refused = parse_switchover_body(request.body, candidate)) return problem_reply(*refused);
     auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
     const std::string from = topology.ok() && topology->leader ? *topology->leader : "";
     auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate);

@@ -37,6 +37,15 @@ bool parse_value(std::string_view text, const FieldRange& range, int& value) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
+// At most `length` bytes of `text`, cut before a UTF-8 continuation byte so the message stays text.
+std::string prefix_of(std::string_view text, std::size_t length) {
+  if (text.size() <= length) return std::string(text);
+  while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0) == 0x80) --length;
+  return std::string(text.substr(0, length)) + "...";
+}
+
+std::string shortened(std::string_view text) { return prefix_of(text, 20); }
+
 // Sets bits [low..high] of one field; returns an error message or "".
 std::string parse_field(std::string_view text, const FieldRange& range, std::vector<bool>& bits, bool& restricted) {
   restricted = text != "*";
@@ -45,24 +54,27 @@ std::string parse_field(std::string_view text, const FieldRange& range, std::vec
     int step = 1;
     if (const auto slash = item.find('/'); slash != std::string_view::npos) {
       if (!parse_value(item.substr(slash + 1), FieldRange{range.name, 0, 0, nullptr}, step) || step < 1)
-        return fmt::format("bad step in {} field \"{}\"", range.name, text);
+        return fmt::format("bad step in {} field \"{}\": expected a number from 1", range.name, shortened(text));
       item = item.substr(0, slash);
     }
     int first = range.low;
     int last = range.high;
     if (item != "*") {
       const auto dash = item.find('-');
-      if (!parse_value(item.substr(0, dash), range, first)) return fmt::format("bad {} \"{}\"", range.name, item);
+      if (!parse_value(item.substr(0, dash), range, first))
+        return fmt::format("bad {} \"{}\"", range.name, shortened(item));
       last = first;
       if (dash != std::string_view::npos && !parse_value(item.substr(dash + 1), range, last))
-        return fmt::format("bad {} \"{}\"", range.name, item);
+        return fmt::format("bad {} \"{}\"", range.name, shortened(item));
       // A single value with a step ("5/15") means "from 5 to the end".
       if (dash == std::string_view::npos && step > 1) last = range.high;
     }
     const int high = range.high == 6 ? 7 : range.high;  // weekday 7 is Sunday too
     if (first < range.low || last > high || first > last)
-      return fmt::format("{} \"{}\" is outside {}-{}", range.name, item, range.low, range.high);
-    for (int value = first; value <= last; value += step) bits[value == 7 && range.high == 6 ? 0 : value] = true;
+      return fmt::format("{} \"{}\" is outside {}-{}", range.name, shortened(item), range.low, range.high);
+    // In steps of `step` without overflowing: a step past the range sets `first` alone.
+    for (int value = first; value <= last; value = value > last - step ? last + 1 : value + step)
+      bits[value == 7 && range.high == 6 ? 0 : value] = true;
   }
   return "";
 }
@@ -70,6 +82,8 @@ std::string parse_field(std::string_view text, const FieldRange& range, std::vec
 }  // namespace
 
 Result<CronSchedule> parse_cron(std::string_view expression) {
+  constexpr std::size_t kMaxLength = 256;
+  constexpr std::size_t kMaxQuoted = 80;
   std::string text = trim(expression);
   if (text == "@hourly") text = "0 * * * *";
   else if (text == "@daily" || text == "@midnight") text = "0 0 * * *";
@@ -81,11 +95,16 @@ Result<CronSchedule> parse_cron(std::string_view expression) {
   for (const auto& piece : split(text, ' ')) {
     if (!piece.empty()) fields.push_back(piece);
   }
+  // A schedule is a short line: quote at most its start.
+  const std::string quoted = expression.size() <= kMaxQuoted
+                                 ? std::string(expression)
+                                 : fmt::format("{} ({} bytes)", prefix_of(expression, kMaxQuoted), expression.size());
   const auto invalid = [&](const std::string& why) {
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("expected a 5-field cron schedule (minute hour day-of-month month day-of-week, "
-                                  "e.g. \"0 5 * * *\"), got \"{}\": {}", expression, why));
+                                  "e.g. \"0 5 * * *\"), got \"{}\": {}", quoted, why));
   };
+  if (expression.size() > kMaxLength) return invalid(fmt::format("it is over {} bytes", kMaxLength));
   if (fields.size() != 5) return invalid(fmt::format("it has {} fields", fields.size()));
 
   const FieldRange ranges[5] = {{"minute", 0, 59, nullptr},

@@ -45,7 +45,7 @@ Result<bool> read_values(const Json& body, const char* field, bool encoded, std:
     const std::string where = fmt::format("{}.{}", field, key);
     if (!is_valid_secret_key(key))
       return invalid(where, "invalid key: expected letters, digits, '-', '_' or '.' (at most 253 characters)");
-    if (!value.is_string()) return invalid(where, "expected a string value");
+    if (!value.is_string()) return invalid(where, "expected a string value (quote numbers and booleans in YAML)");
     std::string text = value.get<std::string>();
     if (encoded) {
       auto decoded = base64_decode(text);
@@ -98,6 +98,12 @@ Result<UserSecret> secret_from_manifest(const Json& body, std::string_view names
   if (auto read = read_values(body, "data", true, secret.data); !read) return read.error();
   if (auto read = read_values(body, "stringData", false, secret.data); !read) return read.error();
   if (secret.data.empty()) return invalid("stringData", "the Secret has no keys: give stringData or data");
+  std::size_t size = 0;
+  for (const auto& [key, value] : secret.data) size += key.size() + value.size();
+  if (size > kMaxSecretBytes)
+    return invalid("data", fmt::format("the keys and values total {} bytes; a Secret holds at most {} (1 MiB, as "
+                                       "in Kubernetes)",
+                                       size, kMaxSecretBytes));
   return secret;
 }
 

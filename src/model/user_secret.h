@@ -20,6 +20,9 @@ struct UserSecret {
   std::map<std::string, std::string> data;  // key -> value (UTF-8 text)
 };
 
+// Keys and values of one Secret together, as Kubernetes bounds them.
+inline constexpr std::size_t kMaxSecretBytes = 1024 * 1024;
+
 // Kubernetes' rule for a key in a Secret: [-._a-zA-Z0-9]+, at most 253 characters.
 bool is_valid_secret_key(std::string_view key);
 

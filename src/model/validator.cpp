@@ -15,6 +15,13 @@
 namespace pgstack::model {
 namespace {
 
+// The value at `pointer`, or `fallback`. Json::value(json_pointer) throws when the pointer crosses a
+// list with a name ("spec.configurations" given as a list); contains() does not.
+Json value_at(const Json& value, const char* pointer, Json fallback) {
+  const Json::json_pointer path(pointer);
+  return value.contains(path) ? value.at(path) : std::move(fallback);
+}
+
 // Walks one document, collecting every finding with its field path.
 class DocumentChecker {
  public:
@@ -198,7 +205,7 @@ std::set<std::string> loaded_extension_prefixes(const Json& parameters, const Js
     if (!name.empty()) prefixes.insert(to_lower(name));
   }
   if (cluster_spec != nullptr) {
-    const Json extensions = cluster_spec->value("/postgres/extensions"_json_pointer, Json::array());
+    const Json extensions = value_at(*cluster_spec, "/postgres/extensions", Json::array());
     for (const auto& extension : extensions) {
       if (extension.is_object() && extension.contains("name") && extension["name"].is_string())
         prefixes.insert(to_lower(extension["name"].get<std::string>()));
@@ -283,7 +290,7 @@ struct CheckedDocument {
 void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const ValidationContext& context) {
   const Json& spec = checked.document.body["spec"];
   if (!spec.is_object()) return;
-  const Json version = spec.value("/postgres/version"_json_pointer, Json());
+  const Json version = value_at(spec, "/postgres/version", Json());
   if (version.is_string()) {
     auto resolved = resolve_postgres_version(version.get<std::string>(), context.installed_postgres);
     if (!resolved.ok()) {
@@ -296,15 +303,15 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
                                                           resolved->version));
     }
   }
-  const Json parameters = spec.value("/configurations/postgres/postgresql.conf"_json_pointer, Json());
+  const Json parameters = value_at(spec, "/configurations/postgres/postgresql.conf", Json());
   check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"",
                             checked.postgres, context, &spec);
-  check_pgbouncer_ini(checker, spec.value("/configurations/pooling/pgBouncer/pgbouncer.ini"_json_pointer, Json()),
+  check_pgbouncer_ini(checker, value_at(spec, "/configurations/pooling/pgBouncer/pgbouncer.ini", Json()),
                       "spec.configurations.pooling.pgBouncer.\"pgbouncer.ini\"");
 
-  const Json mode_value = spec.value("/replication/mode"_json_pointer, Json("async"));
+  const Json mode_value = value_at(spec, "/replication/mode", Json("async"));
   const Json instances_value = spec.value("instances", Json(1));
-  const Json sync_value = spec.value("/replication/syncInstances"_json_pointer, Json(1));
+  const Json sync_value = value_at(spec, "/replication/syncInstances", Json(1));
   if (!mode_value.is_string() || !instances_value.is_number_integer() || !sync_value.is_number_integer()) return;
   const std::string mode = mode_value.get<std::string>();
   const auto instances = instances_value.get<std::int64_t>();
@@ -315,7 +322,7 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
                               mode, sync_instances));
   }
 
-  const Json from_backup = spec.value("/initialData/restore/fromBackup"_json_pointer, Json());
+  const Json from_backup = value_at(spec, "/initialData/restore/fromBackup", Json());
   if (from_backup.is_object()) {
     const std::string base = "spec.initialData.restore.fromBackup";
     if (!from_backup.contains("name")) checker.error(base + ".name", "required field is missing (expected the SGBackup to restore)");
@@ -329,7 +336,7 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   }
 
   auto refer = [&](const char* pointer, const std::string& path, const std::string& kind) {
-    const Json value = spec.value(Json::json_pointer(pointer), Json());
+    const Json value = value_at(spec, pointer, Json());
     if (value.is_string()) checked.references.push_back({path, kind, value.get<std::string>()});
   };
   refer("/sgInstanceProfile", "spec.sgInstanceProfile", "SGInstanceProfile");
@@ -339,7 +346,7 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   refer("/initialData/restore/fromBackup/name", "spec.initialData.restore.fromBackup.name", "SGBackup");
   refer("/replicateFrom/instance/sgCluster", "spec.replicateFrom.instance.sgCluster", "SGCluster");
   refer("/replicateFrom/storage/sgObjectStorage", "spec.replicateFrom.storage.sgObjectStorage", "SGObjectStorage");
-  Json backups = spec.value("/configurations/backups"_json_pointer, Json::array());
+  Json backups = value_at(spec, "/configurations/backups", Json::array());
   if (!backups.is_array()) backups = Json::array();  // the walker reported the wrong type
   if (backups.size() > 1)
     checker.error("spec.configurations.backups", fmt::format("expected at most one entry (pgstack keeps one backup "
@@ -366,7 +373,7 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
       checked.references.push_back({fmt::format("spec.configurations.backups[{}].sgObjectStorage", i), "SGObjectStorage",
                                     backups[i]["sgObjectStorage"].get<std::string>()});
   }
-  Json scripts = spec.value("/managedSql/scripts"_json_pointer, Json::array());
+  Json scripts = value_at(spec, "/managedSql/scripts", Json::array());
   if (!scripts.is_array()) scripts = Json::array();  // the walker reported the wrong type
   for (std::size_t i = 0; i < scripts.size(); ++i) {
     if (scripts[i].is_object() && scripts[i].contains("sgScript") && scripts[i]["sgScript"].is_string())
@@ -400,7 +407,7 @@ void check_object_storage(DocumentChecker& checker, const Json& spec) {
     if (other != type && spec.contains(other))
       checker.error(join_path("spec", other), fmt::format("only allowed when type is {}, and type is {}", other, type));
   }
-  const Json gcp = spec.value("/gcs/gcpCredentials"_json_pointer, Json());
+  const Json gcp = value_at(spec, "/gcs/gcpCredentials", Json());
   if (type == "gcs" && gcp.is_object()) {
     const Json metadata = gcp.value("fetchCredentialsFromMetadataService", Json());
     const bool from_metadata = metadata.is_boolean() && metadata.get<bool>();
@@ -498,7 +505,7 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
   if (kind->kind == "SGCluster") check_cluster(checker, checked, context);
   if (kind->kind == "SGPostgresConfig") check_postgres_config(checker, checked, context);
   if (kind->kind == "SGPoolingConfig")
-    check_pgbouncer_ini(checker, spec.value("/pgBouncer/pgbouncer.ini"_json_pointer, Json()),
+    check_pgbouncer_ini(checker, value_at(spec, "/pgBouncer/pgbouncer.ini", Json()),
                         "spec.pgBouncer.\"pgbouncer.ini\"");
   if (kind->kind == "SGObjectStorage") check_object_storage(checker, spec);
   if (kind->kind == "SGScript") check_scripts(checker, spec);
@@ -507,7 +514,7 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
   if (kind->kind == "SGDistributedLogs") {
     if (spec.contains("sgInstanceProfile") && spec["sgInstanceProfile"].is_string())
       checked.references.push_back({"spec.sgInstanceProfile", "SGInstanceProfile", spec["sgInstanceProfile"].get<std::string>()});
-    const Json config = spec.value("/configurations/sgPostgresConfig"_json_pointer, Json());
+    const Json config = value_at(spec, "/configurations/sgPostgresConfig", Json());
     if (config.is_string())
       checked.references.push_back({"spec.configurations.sgPostgresConfig", "SGPostgresConfig", config.get<std::string>()});
   }

@@ -1,11 +1,14 @@
 #include "proxy/proxy_config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+
+#include "model/codec.h"
 
 namespace pgstack::proxy {
 namespace {
@@ -328,10 +331,23 @@ Result<HostPort> parse_host_port(std::string_view text) {
 }
 
 Result<ProxyConfig> parse_proxy_config(std::string_view yaml, std::string_view source) {
+  if (yaml.size() > kMaxProxyConfigBytes)
+    return make_error(ErrorCode::kInvalidInput, fmt::format("{}: the configuration is {} bytes, over {} bytes", source,
+                                                            yaml.size(), kMaxProxyConfigBytes));
+  // libyaml first, with the manifest reader's limits (nesting, aliases, duplicate keys, UTF-8): its
+  // messages say where, and yaml-cpp then only reads text that is known to be sound.
+  const model::LoadResult checked = model::load_documents(yaml, std::string(source));
+  for (const auto& diagnostic : checked.diagnostics.items()) {
+    if (diagnostic.message.rfind("line ", 0) == 0)
+      return make_error(ErrorCode::kInvalidInput, fmt::format("{}: {}", source, diagnostic.message));
+  }
   ProxyConfig config;
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
-    if (auto failed = parse_root(root, source, config)) return *failed;
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1)
+      return make_error(ErrorCode::kInvalidInput,
+                        fmt::format("{}: expected one document, got {}", source, documents.size()));
+    if (auto failed = parse_root(documents.empty() ? YAML::Node() : documents[0], source, config)) return *failed;
   } catch (const YAML::Exception& error) {
     return make_error(ErrorCode::kInvalidInput, fmt::format("{}: line {}: {}", source, error.mark.line + 1, error.msg));
   }
@@ -339,11 +355,22 @@ Result<ProxyConfig> parse_proxy_config(std::string_view yaml, std::string_view s
 }
 
 Result<ProxyConfig> load_proxy_config(const std::string& path) {
-  std::ifstream file(path);
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (error || !std::filesystem::exists(status))
+    return make_error(ErrorCode::kNotFound, fmt::format("{}: cannot open the configuration file: {}", path,
+                                                        error ? error.message() : "no such file"));
+  if (!std::filesystem::is_regular_file(status))
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("{}: cannot read the configuration file: it is not a regular file", path));
+  std::ifstream file(path, std::ios::binary);
   if (!file) return make_error(ErrorCode::kNotFound, fmt::format("{}: cannot open the configuration file", path));
-  std::stringstream text;
-  text << file.rdbuf();
-  return parse_proxy_config(text.str(), path);
+  std::string text(kMaxProxyConfigBytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (file.bad())
+    return make_error(ErrorCode::kInvalidInput, fmt::format("{}: cannot read the configuration file", path));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  return parse_proxy_config(text, path);
 }
 
 }  // namespace pgstack::proxy

@@ -83,6 +83,9 @@ struct ProxyConfig {
   std::vector<ClusterConfig> clusters;
 };
 
+// A configuration is a short file: larger ones are refused before they are parsed.
+inline constexpr std::size_t kMaxProxyConfigBytes = 1024 * 1024;
+
 // `source` names the text in error messages (a file name).
 Result<ProxyConfig> parse_proxy_config(std::string_view yaml, std::string_view source = "config");
 Result<ProxyConfig> load_proxy_config(const std::string& path);

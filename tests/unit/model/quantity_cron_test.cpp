@@ -60,5 +60,39 @@ TEST(Cron, RejectsBadSchedules) {
   }
 }
 
+TEST(Cron, HostileSchedulesGiveShortClearErrors) {
+  for (const std::string bad : {"*/0 * * * *", "99999999999999999999 * * * *", "0-59/99999999999 * * * *",
+                                "1-2-3 * * * *", "-1 * * * *", "* * * * mon-", "0 0 * * 8"}) {
+    const auto parsed = parse_cron(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.error().message.find("expected a 5-field cron schedule"), std::string::npos);
+  }
+  // Steps as large as an int reaches set the first value alone, without overflowing.
+  const auto once = parse_cron("59/2147483647 23/2147483647 31/2147483647 12/2147483647 6/2147483647");
+  ASSERT_TRUE(once.ok()) << once.error().message;
+  EXPECT_EQ(once->minutes.count(), 1u);
+  EXPECT_TRUE(once->minutes.test(59));
+  EXPECT_TRUE(once->days_of_week.test(6));
+  EXPECT_TRUE(parse_cron("0-59/59 * * * *")->minutes.test(59));
+
+  const std::string many(100000, '*');
+  for (const std::string& huge : {many, std::string(50000, ' ') + "* * * * *", [] {
+         std::string fields;
+         for (int i = 0; i < 10000; ++i) fields += "* ";
+         return fields;
+       }()}) {
+    const auto parsed = parse_cron(huge);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_LT(parsed.error().message.size(), 300u) << parsed.error().message;
+  }
+  const auto long_item = parse_cron(std::string(200, '9') + " * * * *");
+  ASSERT_FALSE(long_item.ok());
+  EXPECT_LT(long_item.error().message.size(), 400u);
+  // A cut never splits a UTF-8 character.
+  const auto accented = parse_cron(std::string(79, 'a') + "\xC3\xA9" + std::string(300, 'b'));
+  ASSERT_FALSE(accented.ok());
+  EXPECT_NE(accented.error().message.find(std::string(79, 'a') + "..."), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgstack::model

@@ -43,6 +43,32 @@ TEST(UserSecret, BadInputSaysWhereWithoutQuotingAValue) {
   }
 }
 
+TEST(UserSecret, HostileValuesAreRefusedClearly) {
+  const auto with = [](Json data) {
+    return Json{{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "s"}}}, {"stringData", std::move(data)}};
+  };
+  // Kubernetes' bound: 1 MiB of keys and values.
+  EXPECT_TRUE(secret_from_manifest(with({{"k", std::string(kMaxSecretBytes - 1, 'x')}}), "default").ok());
+  auto big = secret_from_manifest(with({{"k", std::string(kMaxSecretBytes, 'x')}, {"k2", "y"}}), "default");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("Secret data: the keys and values total 1048580 bytes; a Secret holds at most"),
+            std::string::npos)
+      << big.error().message;
+  for (const Json& value : {Json(5), Json(true), Json(nullptr), Json::array({"a"}), Json::object()}) {
+    auto refused = secret_from_manifest(with({{"k", value}}), "default");
+    ASSERT_FALSE(refused.ok()) << value.dump();
+    EXPECT_NE(refused.error().message.find("Secret stringData.k: expected a string value"), std::string::npos);
+  }
+  Json encoded = with(nullptr);
+  encoded.erase("stringData");
+  for (const char* text : {"a", "abc", "ab=c", "====", "YQ==YQ==", "Y Q==", "\u00e9\u00e9\u00e9\u00e9"}) {
+    encoded["data"] = {{"k", text}};
+    auto refused = secret_from_manifest(encoded, "default");
+    ASSERT_FALSE(refused.ok()) << text;
+    EXPECT_NE(refused.error().message.find("Secret data.k: expected base64"), std::string::npos);
+  }
+}
+
 TEST(UserSecret, SummaryNamesKeysOnlyAndRevealedAddsBase64Values) {
   const UserSecret secret{"s3", "shop", {{"accessKeyId", "AKIA"}, {"secretAccessKey", "hunter2"}}};
   const Json summary = secret_summary(secret, 42);

@@ -109,6 +109,19 @@ TEST(Validator, ReportsTheExactMessageOfTheIssue) {
   EXPECT_EQ(errors[0], R"(cluster.yaml: SGCluster/demo spec.instances: expected an integer >= 1, got "three")");
 }
 
+// Found by rest_request_fuzzer: a list where a mapping of named fields belongs threw out of the
+// validator (a 500 from the API, an abort of `pgstack validate`).
+TEST(Validator, AListWhereAMappingBelongsIsAnErrorNotAThrow) {
+  for (const char* field : {"configurations", "postgres", "replication", "initialData", "managedSql"}) {
+    std::string text = kMinimal;
+    text += std::string("  ") + field + ":\n    - {sgObjectStorage: store}\n";
+    if (std::string(field) == "postgres") text.replace(text.find("  postgres:\n    version: 'latest'\n"), 33, "");
+    const auto errors = errors_of(validate_text(text));
+    ASSERT_FALSE(errors.empty()) << field;
+    EXPECT_NE(errors[0].find(std::string("spec.") + field), std::string::npos) << errors[0];
+  }
+}
+
 TEST(Validator, ReportsAllErrorsOfADocument) {
   const auto errors = errors_of(validate_text(read_example("invalid/cluster-errors.yaml"), "bad.yaml"));
   const std::vector<std::string> expected = {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "config/render_proxy.h"
 #include "proxy/proxy_config.h"
 
@@ -118,6 +120,64 @@ TEST(ProxyConfig, ClearErrors) {
                "\"a\" is used twice");
   expect_error("clusters: [\n  {name: c", "line");
   expect_error("tls: {certificate: /x}\nclusters: []", "tls.private_key: is required");
+}
+
+// Bad or huge input gives a clear error naming the file, never a crash or a stall.
+TEST(ProxyConfig, HostileInput) {
+  const std::string listener = "{name: rw, listen: '127.0.0.1:0'}";
+  std::string many_clusters = "clusters:\n";
+  for (int i = 0; i < 2000; ++i) many_clusters += "- {name: c" + std::to_string(i) + ", listeners: [" + listener + "]}\n";
+  std::string aliases = "a: &a [x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'z'; ++c) {
+    const std::string previous(1, static_cast<char>(c - 1));
+    aliases += std::string(1, c) + ": &" + std::string(1, c) + " [*" + previous + ", *" + previous + ", *" + previous +
+               ", *" + previous + "]\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::string(100000, '['), "nested deeper than"},
+      {std::string(100000, '{'), "nested deeper than"},
+      {[] {
+         std::string text;
+         for (int i = 0; i < 5000; ++i) text += std::string(static_cast<std::size_t>(i % 200), ' ') + "- \n";
+         return text;
+       }(),
+       ""},
+      {"workers: 99999999999999999999999\nclusters: []", "workers: expected an integer from 0 to 256"},
+      {"workers: -1\nclusters: []", "workers: -1 is out of range"},
+      {"{[a]: 1}", "mapping keys must be plain strings"},
+      {"clusters: [{name: c, listeners: [{name: rw, listen: '127.0.0.1:1'}]}]\nclusters: []", "duplicate key \"clusters\""},
+      {std::string("clusters: \xff\xfe\n"), "invalid"},
+      {std::string("clusters: [a\0b]", 15), ""},
+      {"\t\tclusters:", ""},
+      {"etcd: {endpoints: [[1], {a: b}]}\nclusters: []", "etcd.endpoints"},
+      {"health: {interval_ms: [1]}\nclusters: []", "health.interval_ms: expected an integer"},
+      {"health: {patroni_rest: {a: 1}}\nclusters: []", "health.patroni_rest: expected true or false"},
+      {"admin: {listen: [1]}\nclusters: []", "admin.listen: expected a string"},
+      {"clusters: [{name: c, listeners: [" + listener + "], max_replica_lag_bytes: 1e400}]", "max_replica_lag_bytes"},
+      {"clusters: *nothing", "unknown alias"},
+      {aliases + "clusters: []", ""},
+      {"---\nclusters: []\n---\nworkers: 1\n", "one document"},
+      {"", "expected a mapping at the top"},
+      {"- a\n- b", "expected a mapping at the top"},
+      {std::string(2 * 1024 * 1024, '#'), "over 1048576 bytes"},
+  };
+  for (const auto& [text, expected] : cases) {
+    const auto started = std::chrono::steady_clock::now();
+    auto config = parse_proxy_config(text, "proxy.yaml");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2)) << text.substr(0, 80);
+    ASSERT_FALSE(config.ok()) << text.substr(0, 80);
+    EXPECT_EQ(config.error().code, ErrorCode::kInvalidInput);
+    EXPECT_EQ(config.error().message.rfind("proxy.yaml: ", 0), 0u) << config.error().message;
+    EXPECT_NE(config.error().message.find(expected), std::string::npos) << config.error().message;
+    EXPECT_LT(config.error().message.size(), 600u) << config.error().message.substr(0, 600);
+  }
+  auto many = parse_proxy_config(many_clusters, "proxy.yaml");
+  EXPECT_TRUE(many.ok()) << many.error().message;
+
+  const auto directory = load_proxy_config("/");
+  ASSERT_FALSE(directory.ok());
+  EXPECT_NE(directory.error().message.find("/: cannot read the configuration file"), std::string::npos)
+      << directory.error().message;
 }
 
 TEST(ParseHostPort, Forms) {
