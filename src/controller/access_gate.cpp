@@ -41,9 +41,11 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   std::vector<std::string> segments;
   if (auto refused = split_path(request.target.empty() ? request.path : request.target, segments))
     return problem_reply(*refused);
-  const RequiredAccess access = required_access(request.method, request.path, request.query);
+  const RequiredAccess access = required_access(request.method, segments, request.query);
+  const bool own_api = !segments.empty() && (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 &&
+                                                                       segments[1] == "pgstack.io"));
   if (access.level == Level::kPublic) {
-    if (request.path.starts_with("/auth/")) {
+    if (own_api) {
       HttpReply reply = auth_api_.login(request);
       std::string attempted;
       const Json body = Json::parse(request.body, nullptr, false);
@@ -68,8 +70,7 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
     if (access.audited) audit(request, &caller, "", &access.permission, 403);
     return forbidden(caller, access.permission);
   }
-  const bool own_api = request.path.starts_with("/auth/") || request.path.starts_with("/apis/pgstack.io/");
-  HttpReply reply = own_api ? auth_api_.handle(request, caller) : api_.handle(request);
+  HttpReply reply = own_api ? auth_api_.handle(request, segments, caller) : api_.handle(request);
   if (access.audited) audit(request, &caller, "", access.level == Level::kPermission ? &access.permission : nullptr,
                             reply.status);
   return reply;

@@ -89,9 +89,8 @@ HttpReply AuthApi::login(const HttpRequest& request) {
   return problem(500, "Internal", "unknown login outcome");
 }
 
-HttpReply AuthApi::handle(const HttpRequest& request, const Principal& caller) {
-  const auto parts = api_path_segments(request.path);
-  if (parts[0] == "auth") {
+HttpReply AuthApi::handle(const HttpRequest& request, const std::vector<std::string>& parts, const Principal& caller) {
+  if (parts.size() >= 2 && parts[0] == "auth") {
     if (parts.size() == 2 && parts[1] == "logout" && request.method == "POST") return logout(caller);
     if (parts.size() == 2 && parts[1] == "whoami" && request.method == "GET") {
       Json body = {{"user", caller.user},
@@ -104,6 +103,8 @@ HttpReply AuthApi::handle(const HttpRequest& request, const Principal& caller) {
       return can_i(request, caller, parts);
     return problem(404, "NotFound", fmt::format("no such path: {} {} (see docs/api.md)", request.method, request.path));
   }
+  if (parts.size() < 3 || parts[2] != "v1")
+    return problem(404, "NotFound", fmt::format("no such path: {} {} (see docs/api.md)", request.method, request.path));
   if (parts.size() >= 4 && parts[3] == "users") return users(request, caller, parts);
   if (parts.size() >= 4 && parts[3] == "tokens") return tokens(request, caller, parts);
   if (parts.size() == 4 && parts[3] == "audit" && request.method == "GET") return audit(request);

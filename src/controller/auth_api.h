@@ -16,8 +16,9 @@ class AuthApi {
   explicit AuthApi(auth::Authenticator& authenticator) : authenticator_(authenticator) {}
 
   HttpReply login(const HttpRequest& request);
-  // `caller` is authenticated; the request's path starts with /auth or /apis/pgstack.io/v1.
-  HttpReply handle(const HttpRequest& request, const auth::Principal& caller);
+  // `caller` is authenticated; `parts` (the path's segments, as AccessGate split them) start with
+  // "auth" or "apis", "pgstack.io".
+  HttpReply handle(const HttpRequest& request, const std::vector<std::string>& parts, const auth::Principal& caller);
 
  private:
   HttpReply logout(const auth::Principal& caller);

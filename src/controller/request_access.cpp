@@ -1,6 +1,5 @@
 #include "controller/request_access.h"
 
-#include "common/strings.h"
 #include "model/kinds.h"
 
 namespace pgstack::controller {
@@ -32,17 +31,8 @@ bool reveal_requested(const std::map<std::string, std::string>& query) {
 
 }  // namespace
 
-std::vector<std::string> api_path_segments(const std::string& path) {
-  std::vector<std::string> parts;
-  for (const auto& part : split(path, '/')) {
-    if (!part.empty()) parts.push_back(part);
-  }
-  return parts;
-}
-
-RequiredAccess required_access(const std::string& method, const std::string& path,
+RequiredAccess required_access(const std::string& method, const std::vector<std::string>& parts,
                                const std::map<std::string, std::string>& query) {
-  const auto parts = api_path_segments(path);
   const auto n = parts.size();
   if (n == 1 && parts[0] == "healthz") return {Level::kPublic, {}, false};
   if (n == 2 && parts[0] == "auth" && parts[1] == "login") return {Level::kPublic, {}, true};

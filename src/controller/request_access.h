@@ -1,7 +1,7 @@
 // What a REST request needs before it is served (pure): nothing (health, login), only a known caller
-// (their own session, tokens, whoami), or a permission of the access policy. Every path is classified
-// from the same segments the API routes on (api_path_segments), so the check and the handler cannot
-// disagree about what a request is.
+// (their own session, tokens, whoami), or a permission of the access policy. A request is classified
+// from the segments the API routes on (split_path in api_input.h, applied once by AccessGate), so the
+// check and the handler cannot disagree about what a request is.
 #pragma once
 
 #include <map>
@@ -12,9 +12,6 @@
 
 namespace pgstack::controller {
 
-// The non-empty '/'-separated segments of a request path.
-std::vector<std::string> api_path_segments(const std::string& path);
-
 struct RequiredAccess {
   enum class Level { kPublic, kAuthenticated, kPermission };
   Level level = Level::kAuthenticated;
@@ -23,7 +20,8 @@ struct RequiredAccess {
   bool audited = false;
 };
 
-RequiredAccess required_access(const std::string& method, const std::string& path,
+// `segments`: the request's path split and decoded by split_path.
+RequiredAccess required_access(const std::string& method, const std::vector<std::string>& segments,
                                const std::map<std::string, std::string>& query);
 
 }  // namespace pgstack::controller
