@@ -470,7 +470,13 @@ TEST(HttpUrl, ParsesHostPortAndTarget) {
   url = parse_http_url("http://etcd");
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->port, "80");
-  EXPECT_FALSE(parse_http_url("https://etcd:2379").ok());
+  EXPECT_FALSE(url->tls);
+  url = parse_http_url("https://etcd");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->port, "443");
+  EXPECT_TRUE(url->tls);
+  EXPECT_FALSE(parse_http_url("ftp://etcd:2379").ok());
+  EXPECT_FALSE(parse_http_url("https://user@etcd:2379").ok());
   EXPECT_FALSE(parse_http_url("http://etcd:port/").ok());
   EXPECT_FALSE(parse_http_url("http:///x").ok());
   EXPECT_FALSE(parse_http_url("http://etcd:70000/").ok());
