@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
 #include "controller/api_server.h"
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "Address and port of the REST API")->capture_default_str();
   app.add_option("--etcd", etcd, "etcd client URLs, comma-separated")->capture_default_str();
   app.add_option("--etcd-prefix", prefix, "Prefix of every pgstack key in etcd")->capture_default_str();
+  pgstack::TlsClientFiles trust;
+  app.add_option("--ca-file", trust.ca_file,
+                 "The CA that signs etcd's and Patroni's certificates (https); default: the system's trust store")
+      ->type_name("FILE");
   app.add_option("--id", identity, "This controller's name in the leader election")->capture_default_str();
   pgstack::controller::PortBases ports;
   app.add_option("--postgres-port-base", ports.postgres, "First Postgres port of each host's members")
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
                  "First pgstack-proxy admin port (/metrics, /stats), one per cluster")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  pgstack::set_tls_client_files(trust);
 
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 
 #include "agent/bootstrap_sql.h"
+#include "common/http_client.h"
 #include "config/render_patroni.h"
 #include "config/render_pgbouncer.h"
 #include "config/tuning.h"
@@ -217,7 +218,19 @@ config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSe
   const auto tls_dir = instance_dir_for(settings.state_dir, assignment) / "config" / "tls";
   layout.tls_certificate = (tls_dir / "server.crt").string();
   layout.tls_private_key = (tls_dir / "server.key").string();
+  if (!settings.ca_dir.empty()) layout.ca_file = pki::ca_files_in(settings.ca_dir).certificate.string();
   return layout;
+}
+
+pki::LeafRequest server_certificate_request(const config::InstanceLayout& layout, std::chrono::seconds lifetime) {
+  pki::LeafRequest request{layout.member_name, {layout.member_name, "localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient,
+                           lifetime};
+  const std::string& address = layout.host_address;
+  if (!address.empty() && address != "127.0.0.1" && address != "0.0.0.0" && address != "*" && address != "::") {
+    auto& names = pki::is_ip_address(address) ? request.ip_addresses : request.dns_names;
+    if (std::find(names.begin(), names.end(), address) == names.end()) names.push_back(address);
+  }
+  return request;
 }
 
 InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings) {
@@ -278,6 +291,11 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
   plan.patroni_environment[std::string(kAppUserVariable)] = secrets.application.username;
   plan.patroni_environment[std::string(kAppPasswordVariable)] = secrets.application.password;
   plan.patroni_environment[std::string(kAppDatabaseVariable)] = secrets.application_database;
+  if (!secrets.restapi.username.empty()) {
+    plan.patroni_environment["PATRONI_RESTAPI_USERNAME"] = secrets.restapi.username;
+    plan.patroni_environment["PATRONI_RESTAPI_PASSWORD"] = secrets.restapi.password;
+    plan.patroni_api_authorization = basic_authorization(secrets.restapi.username, secrets.restapi.password);
+  }
   plan.pgbouncer_environment = base;
   return plan;
 }

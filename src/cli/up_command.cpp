@@ -4,7 +4,8 @@
 // run finds everything running, changes nothing and prints the same.
 //
 // Layout under the state dir (see LocalStack): up.json (ports and URLs, reused by later runs),
-// run/*.pid, logs/*.log, etcd/ (etcd's data), agent/ (the agent's instances).
+// run/*.pid, logs/*.log, etcd/ (etcd's data), agent/ (the agent's instances), pki/ (the CA: ca.crt,
+// ca.key 0600).
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -31,6 +32,7 @@
 #include "common/files.h"
 #include "common/http_client.h"
 #include "common/network.h"
+#include "common/pki.h"
 #include "common/process.h"
 #include "common/strings.h"
 
@@ -207,7 +209,9 @@ class LocalUp {
                  "--etcd",
                  settings_.etcd_url,
                  "--etcd-prefix",
-                 std::string(kEtcdPrefix)};
+                 std::string(kEtcdPrefix),
+                 "--ca-file",
+                 pki::ca_files_in(stack_.pki_dir()).certificate.string()};
     controller_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*controller_); !started) return started.error();
     const ApiClient client(settings_.api_url());
@@ -239,7 +243,9 @@ class LocalUp {
                  "--host-name",
                  settings_.host_name,
                  "--address",
-                 "127.0.0.1"};
+                 "127.0.0.1",
+                 "--ca-dir",
+                 stack_.pki_dir().string()};
     spec.stop_timeout = std::chrono::seconds(30);
     agent_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     return start(*agent_);
@@ -470,6 +476,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
           return fail(usable.error());
       }
     }
+    // The installation's CA, made once; its key stays here (0600) and signs every certificate.
+    if (auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name()); !ca) return fail(ca.error());
     auto settings = settings_for(stack, options->etcd, options->api_address);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/files.h"
+#include "common/pki.h"
 #include "support/child_process.h"
 
 namespace pgstack::testing {
@@ -89,6 +90,10 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   runtime->agent_state_dir_ = runtime->directory_ / "agent";
   std::filesystem::create_directories(runtime->agent_state_dir_);
   std::filesystem::create_directories(runtime->directory_ / "logs");
+  // The installation's CA, as `pgstack up` makes it: clients verify every server with ca.crt.
+  if (auto ca = pki::load_or_create_ca(runtime->directory_ / "pki", "pgstack e2e CA"); !ca.ok()) return ca.error();
+  // The test itself talks https to Patroni (and etcd) as pgstack's processes do.
+  set_tls_client_files({runtime->ca_certificate().string(), "", ""});
   auto etcd = EtcdServer::start();
   if (!etcd.ok()) return etcd.error();
   runtime->etcd_ = std::move(etcd).value();
@@ -132,7 +137,9 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
                "--proxy-port-base",
                std::to_string(port_base_ + 300),
                "--proxy-admin-port-base",
-               std::to_string(port_base_ + 400)};
+               std::to_string(port_base_ + 400),
+               "--ca-file",
+               ca_certificate().string()};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "controller.log";
@@ -145,7 +152,8 @@ agent::ProcessSpec PgstackRuntime::agent_spec() const {
   agent::ProcessSpec spec;
   spec.name = "pgstack-agent";
   spec.argv = {binaries_.agent, "--etcd",   etcd_->endpoint(), "--state-dir", agent_state_dir_.string(),
-               "--host-name",   "e2e-host", "--address",       "127.0.0.1"};
+               "--host-name",   "e2e-host", "--address",       "127.0.0.1", "--ca-dir", (directory_ / "pki").string(),
+               "--certificate-lifetime", std::to_string(certificate_lifetime_.count())};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "agent.log";
@@ -210,7 +218,9 @@ Result<nlohmann::json> PgstackRuntime::api_json(const std::string& method, const
 
 Result<CommandOutput> PgstackRuntime::cli(std::vector<std::string> arguments) const {
   arguments.insert(arguments.begin(), binaries_.cli);
-  return run_command(arguments, {.extra_environment = {{"PGSTACK_API", api_url_}}});
+  // The state dir as `pgstack up` lays it out where the CLI looks for it (pki/ca.crt).
+  return run_command(arguments,
+                     {.extra_environment = {{"PGSTACK_API", api_url_}, {"PGSTACK_STATE_DIR", directory_.string()}}});
 }
 
 std::string PgstackRuntime::controller_log() const { return file_tail(directory_ / "logs" / "controller.log", 6000); }

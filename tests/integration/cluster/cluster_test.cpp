@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 
 #include "common/files.h"
+#include "common/http_client.h"
+#include "store/etcd_client.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
@@ -249,6 +251,111 @@ TEST(HaCluster, ProxyRoutesReadWriteToThePrimaryAndReadOnlyToReplicas) {
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "rw") + R"(,tls="true"} 1)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,tls="false"} 6)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,type="select"} 6)"), std::string::npos) << metrics;
+}
+
+// Postgres' certificates come from the installation's CA: libpq's verify-full needs only ca.crt, on the
+// primary's own port and through pgstack-proxy; replication runs over TLS; postgres.ssl.required
+// refuses TCP clients in clear.
+TEST(HaCluster, ClientsVerifyPostgresWithTheCaAndTlsCanBeRequired) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  const std::string verify = "sslmode=verify-full&sslrootcert=" + runtime->ca_certificate().string();
+  const std::string primary = primary_of("demo");
+  const std::string in_tls = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+  auto direct = sql("demo", member_uri("demo", primary) + "?" + verify, in_tls);
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_EQ(*direct, "t");
+  auto proxied = sql("demo", proxy_uri("demo", "proxyReadWrite", "?" + verify), "SELECT 'verified'");
+  ASSERT_TRUE(proxied.ok()) << proxied.error().message;
+  // The same URI from the CLI.
+  auto cli = runtime->cli({"connstr", "demo", "--show-ca"});
+  ASSERT_TRUE(cli.ok());
+  ASSERT_EQ(cli->exit_code, 0) << cli->standard_error;
+  EXPECT_NE(cli->standard_output.find("sslmode=verify-full&sslrootcert=%2F"), std::string::npos) << cli->standard_output;
+  const std::string from_cli = cli->standard_output.substr(0, cli->standard_output.find('\n'));
+  auto through_cli = sql("demo", from_cli, "SELECT 1");
+  EXPECT_TRUE(through_cli.ok()) << from_cli << ": " << (through_cli.ok() ? "" : through_cli.error().message);
+  // Each replica streams over TLS, having checked the primary's certificate against the CA.
+  EXPECT_TRUE(wait_until(
+      [] {
+        auto streams = runtime->superuser_sql(
+            "demo", "SELECT count(*) FILTER (WHERE s.ssl) || '/' || count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)");
+        return streams.ok() && *streams == "2/2";
+      },
+      30s))
+      << runtime->patroni_logs("demo");
+
+  const std::string in_clear = member_uri("demo", primary) + "?sslmode=disable";
+  ASSERT_TRUE(sql("demo", in_clear, "SELECT 1").ok());
+  auto required = runtime->api("PUT", "sgclusters/demo", cluster_with(3, R"({"postgres":{"ssl":{"required":true}}})"));
+  ASSERT_TRUE(required.ok());
+  ASSERT_EQ(required->status, 200) << required->body;
+  std::string refusal;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto attempt = sql("demo", in_clear, "SELECT 1");
+        refusal = attempt.ok() ? "" : attempt.error().message;
+        return !attempt.ok();
+      },
+      60s));
+  EXPECT_NE(refusal.find("no encryption"), std::string::npos) << refusal;
+  direct = sql("demo", member_uri("demo", primary) + "?" + verify, in_tls);
+  EXPECT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_TRUE(sql("demo", proxy_uri("demo", "proxyReadWrite", "?" + verify), "SELECT 1").ok());
+  for (const auto& member : status_of("demo")["members"]) {
+    const std::string name = member["name"];
+    EXPECT_TRUE(sql("demo", member_uri("demo", name) + "?sslmode=require", "SELECT 1").ok()) << name;
+  }
+
+  auto relaxed = runtime->api("PUT", "sgclusters/demo", cluster_with(3, R"({"postgres":{"ssl":{"required":false}}})"));
+  ASSERT_TRUE(relaxed.ok());
+  ASSERT_EQ(relaxed->status, 200) << relaxed->body;
+  EXPECT_TRUE(wait_until([&] { return sql("demo", in_clear, "SELECT 1").ok(); }, 60s));
+}
+
+// Patroni's REST API is served over TLS (its certificate from the CA) and its unsafe endpoints need the
+// cluster's restapi credentials, which only etcd holds.
+TEST(HaCluster, PatroniRefusesAnUnauthenticatedRestart) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  std::string api;
+  json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = status_of("demo");
+        for (const auto& member : status.value("members", json::array())) {
+          if (member.value("role", "") == "replica") api = member["endpoints"].value("patroni", "");
+        }
+        return !api.empty();
+      },
+      30s))
+      << status.dump(2);
+  ASSERT_EQ(api.rfind("https://", 0), 0u) << api;
+  auto health = http_request("GET", api + "/patroni", {}, {}, 5s);
+  ASSERT_TRUE(health.ok()) << health.error().message;
+  EXPECT_EQ(health->status, 200) << health->body;
+  auto in_clear = http_request("GET", "http://" + api.substr(8) + "/patroni", {}, {}, 5s);
+  EXPECT_TRUE(!in_clear.ok() || in_clear->status != 200);
+
+  const HttpHeaders json_body = {{"Content-Type", "application/json"}};
+  auto refused = http_request("POST", api + "/restart", "{}", json_body, 10s);
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  EXPECT_EQ(refused->status, 401) << refused->body;
+  HttpHeaders wrong = json_body;
+  wrong.emplace_back("Authorization", basic_authorization("patroni", "not-the-password"));
+  auto guessed = http_request("POST", api + "/restart", "{}", wrong, 10s);
+  ASSERT_TRUE(guessed.ok()) << guessed.error().message;
+  EXPECT_EQ(guessed->status, 401) << guessed->body;
+
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  auto secret = etcd.get("/pgstack/secrets/default/demo");
+  ASSERT_TRUE(secret.ok() && secret->has_value());
+  const json restapi = json::parse((*secret)->value)["restapi"];
+  HttpHeaders authorized = json_body;
+  authorized.emplace_back("Authorization", basic_authorization(restapi["username"].get<std::string>(),
+                                                                restapi["password"].get<std::string>()));
+  auto restarted = http_request("POST", api + "/restart", "{}", authorized, 120s);
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  EXPECT_EQ(restarted->status, 200) << restarted->body;
+  EXPECT_TRUE(wait_ready("demo", 3, 120s)) << status_of("demo").dump(2);
 }
 
 TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {

@@ -73,6 +73,21 @@ TEST(InstancePlan, LayoutTakesPortsAddressAndDirectoriesFromTheAssignment) {
   EXPECT_EQ(layout.post_bootstrap_script, "/var/lib/pgstack/instances/shop/demo/demo-1/config/post_bootstrap.sh");
 }
 
+TEST(InstancePlan, ServerCertificateNamesTheMemberLoopbackAndTheAdvertisedAddress) {
+  const auto layout = instance_layout_for(assignment_for("demo-1", 1), settings());
+  const auto request = server_certificate_request(layout, std::chrono::hours(2));
+  EXPECT_EQ(request.common_name, "demo-1");
+  EXPECT_EQ(request.dns_names, (std::vector<std::string>{"demo-1", "localhost"}));
+  EXPECT_EQ(request.ip_addresses, (std::vector<std::string>{"127.0.0.1", "10.0.0.7"}));
+  EXPECT_EQ(request.usage, pki::Usage::kServerAndClient);  // Patroni presents it to other members
+  EXPECT_EQ(request.lifetime, std::chrono::hours(2));
+  AgentSettings named = settings();
+  named.address = "db-7.example";
+  const auto by_name = server_certificate_request(instance_layout_for(assignment_for("demo-1", 1), named), std::chrono::hours(2));
+  EXPECT_EQ(by_name.dns_names, (std::vector<std::string>{"demo-1", "localhost", "db-7.example"}));
+  EXPECT_EQ(by_name.ip_addresses, (std::vector<std::string>{"127.0.0.1"}));
+}
+
 TEST(InstancePlan, SocketDirectoryStaysShortEnoughForUnixSockets) {
   const Assignment assignment = assignment_for("demo-1", 1);
   AgentSettings long_state = settings();

@@ -110,7 +110,7 @@ TEST(ProxyConfig, ClearErrors) {
                "clusters[0].listeners[0].mirror.conninfo: is required");
   expect_error("wokers: 2\nclusters: []", "wokers: unknown field; expected one of: workers,");
   expect_error("limits: {connect_timeout_ms: soon}\nclusters: []", "limits.connect_timeout_ms: expected an integer");
-  expect_error("etcd: {endpoints: ['https://x:1']}\nclusters: []", "etcd.endpoints: \"https://x:1\" is not an http:// URL");
+  expect_error("etcd: {endpoints: ['ftp://x:1']}\nclusters: []", "etcd.endpoints: \"ftp://x:1\" is not an http:// or https:// URL");
   expect_error("clusters: [{name: c, listeners: [{name: a, listen: '127.0.0.1:5'}, {name: b, listen: '127.0.0.1:5'}]}]",
                "127.0.0.1:5 is the listen address of two listeners");
   expect_error("clusters: [{name: c, listeners: [{name: a, listen: '127.0.0.1:5'}, {name: a, listen: '127.0.0.1:6'}]}]",
