@@ -161,9 +161,12 @@ void InstanceSupervisor::reconcile(const Assignment& assignment, const ClusterSe
   auto changed = write_files(plan);
   if (!changed) return fail(changed.error());
   plan_ = std::move(plan);
+  // Only daemons that ran before take a SIGHUP: one just spawned has no handler yet and would die of it.
+  const bool patroni_was_running = patroni_ && patroni_->is_running();
+  const bool pgbouncer_was_running = pgbouncer_ && pgbouncer_->is_running();
   if (auto patroni = ensure_patroni(*plan_, changed.value()); !patroni) return fail(patroni.error());
   if (auto pgbouncer = ensure_pgbouncer(*plan_, changed.value()); !pgbouncer) return fail(pgbouncer.error());
-  if (tls.value()) reload_tls();
+  if (tls.value()) reload_tls(patroni_was_running, pgbouncer_was_running);
   report_condition(std::nullopt);
   ensure_restart_generation(assignment.restart_generation);
 }
@@ -243,18 +246,14 @@ Result<bool> InstanceSupervisor::ensure_tls(const InstancePlan& plan) {
   return true;
 }
 
-void InstanceSupervisor::reload_tls() {
+void InstanceSupervisor::reload_tls(bool patroni_was_running, bool pgbouncer_was_running) {
   // All keep their connections: on SIGHUP Patroni serves its REST API with the new certificate (it
   // compares serial numbers) and reloads Postgres; PgBouncer loads its TLS files again.
-  if (patroni_ && patroni_->status().state == ProcessState::kRunning) {
+  if (patroni_was_running && patroni_ && patroni_->status().state == ProcessState::kRunning) {
     if (patroni_->send_signal(SIGHUP)) spdlog::info("{}: Patroni and Postgres reload the new certificate", instance_key_);
-  } else {
-    std::ifstream file(fs::path(plan_->layout.data_dir) / "postmaster.pid");
-    long pid = 0;
-    if (file >> pid && pid > 1 && read_process_identity(static_cast<pid_t>(pid)).has_value())
-      (void)::kill(static_cast<pid_t>(pid), SIGHUP);
   }
-  if (pgbouncer_ && pgbouncer_->status().state == ProcessState::kRunning) (void)pgbouncer_->send_signal(SIGHUP);
+  if (pgbouncer_was_running && pgbouncer_ && pgbouncer_->status().state == ProcessState::kRunning)
+    (void)pgbouncer_->send_signal(SIGHUP);
 }
 
 Result<std::set<InstanceFile>> InstanceSupervisor::write_files(const InstancePlan& plan) {
