@@ -116,8 +116,12 @@ int main(int argc, char** argv) {
     spdlog::error("--ca-dir {}: {}", settings.ca_dir.string(), ca.error().message);
     return 1;
   }
-  // Patroni's REST API (and etcd) are verified with the installation's CA.
-  pgstack::set_tls_client_files({pgstack::pki::ca_files_in(settings.ca_dir).certificate.string(), "", ""});
+  // etcd and Patroni's REST API are verified with the installation's CA; etcd wants this agent's own
+  // client certificate, issued here (and again when due, see Agent::run) since the CA key is on this host.
+  if (auto identity = pgstack::agent::ensure_agent_certificate(settings); !identity) {
+    spdlog::error("the agent's client certificate: {}", identity.error().message);
+    return 1;
+  }
 
   // Postgres refuses to run as root: as root the children run as postgres, otherwise as us.
   const passwd* user = nullptr;

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
   app.add_option("--ca-file", trust.ca_file,
                  "The CA that signs etcd's and Patroni's certificates (https); default: the system's trust store")
       ->type_name("FILE");
+  app.add_option("--client-cert", trust.certificate_file,
+                 "This controller's client certificate (PEM), which etcd requires (client-cert-auth)")
+      ->type_name("FILE");
+  app.add_option("--client-key", trust.private_key_file, "Its private key (PEM)")->type_name("FILE");
   app.add_option("--id", identity, "This controller's name in the leader election")->capture_default_str();
   pgstack::controller::PortBases ports;
   app.add_option("--postgres-port-base", ports.postgres, "First Postgres port of each host's members")

@@ -68,7 +68,10 @@ config::InstanceLayout instance_layout_for(const Assignment& assignment, const A
   layout.log_dir = (instance_dir / "log").string();
   layout.socket_dir = socket_dir_for(settings.state_dir, assignment, settings.socket_owner_uid).string();
   layout.etcd_endpoints.clear();
-  for (const auto& endpoint : settings.etcd_endpoints) layout.etcd_endpoints.push_back(etcd_host_port(endpoint));
+  for (const auto& endpoint : settings.etcd_endpoints) {
+    layout.etcd_endpoints.push_back(etcd_host_port(endpoint));
+    if (endpoint.rfind("https://", 0) == 0) layout.etcd_tls = true;
+  }
   layout.etcd_prefix = settings.etcd_prefix;
   layout.os_user = settings.os_user;
   layout.post_bootstrap_script = (instance_dir / "config" / "post_bootstrap.sh").string();
@@ -219,6 +222,9 @@ config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSe
   layout.tls_certificate = (tls_dir / "server.crt").string();
   layout.tls_private_key = (tls_dir / "server.key").string();
   if (!settings.ca_dir.empty()) layout.ca_file = pki::ca_files_in(settings.ca_dir).certificate.string();
+  // The proxy shows etcd the instance's certificate (its usage includes clientAuth).
+  layout.client_certificate = *layout.tls_certificate;
+  layout.client_private_key = *layout.tls_private_key;
   return layout;
 }
 

@@ -178,6 +178,9 @@ class LocalUp {
   Result<bool> start_etcd() {
     if (!settings_.manage_etcd) return wait_for_etcd(nullptr);
     agent::ProcessSpec spec = base_spec("etcd");
+    const std::string ca_file = pki::ca_files_in(stack_.pki_dir()).certificate.string();
+    const std::string certificate = (stack_.pki_dir() / "etcd.crt").string();
+    const std::string key = (stack_.pki_dir() / "etcd.key").string();
     spec.argv = {"etcd",
                  "--name",
                  "pgstack",
@@ -192,7 +195,22 @@ class LocalUp {
                  "--initial-advertise-peer-urls",
                  settings_.etcd_peer_url,
                  "--initial-cluster",
-                 "pgstack=" + settings_.etcd_peer_url};
+                 "pgstack=" + settings_.etcd_peer_url,
+                 // Client and peer TLS; only holders of a certificate from the CA get anything.
+                 "--client-cert-auth",
+                 "--trusted-ca-file",
+                 ca_file,
+                 "--cert-file",
+                 certificate,
+                 "--key-file",
+                 key,
+                 "--peer-client-cert-auth",
+                 "--peer-trusted-ca-file",
+                 ca_file,
+                 "--peer-cert-file",
+                 certificate,
+                 "--peer-key-file",
+                 key};
     spec.stop_timeout = std::chrono::seconds(15);
     etcd_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*etcd_); !started) return started.error();
@@ -211,7 +229,11 @@ class LocalUp {
                  "--etcd-prefix",
                  std::string(kEtcdPrefix),
                  "--ca-file",
-                 pki::ca_files_in(stack_.pki_dir()).certificate.string()};
+                 pki::ca_files_in(stack_.pki_dir()).certificate.string(),
+                 "--client-cert",
+                 (stack_.pki_dir() / "controller.crt").string(),
+                 "--client-key",
+                 (stack_.pki_dir() / "controller.key").string()};
     controller_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*controller_); !started) return started.error();
     const ApiClient client(settings_.api_url());
@@ -397,8 +419,14 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
     if (!client_port) return client_port.error();
     if (!peer_port) return peer_port.error();
     if (*peer_port == *client_port) peer_port = *client_port + 1;
-    settings.etcd_url = fmt::format("http://127.0.0.1:{}", *client_port);
-    settings.etcd_peer_url = fmt::format("http://127.0.0.1:{}", *peer_port);
+    settings.etcd_url = fmt::format("https://127.0.0.1:{}", *client_port);
+    settings.etcd_peer_url = fmt::format("https://127.0.0.1:{}", *peer_port);
+  }
+  if (settings.manage_etcd) {
+    // The managed etcd serves TLS only; up.json of an older pgstack names its ports over http.
+    for (std::string* url : {&settings.etcd_url, &settings.etcd_peer_url}) {
+      if (url->rfind("http://", 0) == 0) *url = "https://" + url->substr(7);
+    }
   }
   if (!api_flag.empty()) settings.api_address = api_flag;
   if (settings.host_name.empty()) settings.host_name = host_name();
@@ -476,8 +504,20 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
           return fail(usable.error());
       }
     }
-    // The installation's CA, made once; its key stays here (0600) and signs every certificate.
-    if (auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name()); !ca) return fail(ca.error());
+    // The installation's CA, made once; its key stays here (0600) and signs every certificate: etcd's
+    // (server and peer) and the controller's client certificate here, the instances' in the agent.
+    auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name());
+    if (!ca) return fail(ca.error());
+    const pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
+    const pki::LeafRequest controller_names{"pgstack-controller", {}, {}, pki::Usage::kClient};
+    for (const auto& [request, name] : {std::pair{etcd_names, "etcd"}, std::pair{controller_names, "controller"}}) {
+      auto issued = pki::ensure_certificate(*ca, request, stack.pki_dir() / (std::string(name) + ".crt"),
+                                            stack.pki_dir() / (std::string(name) + ".key"));
+      if (!issued) return fail(issued.error());
+    }
+    // up itself asks etcd whether it is healthy, as the controller.
+    set_tls_client_files({pki::ca_files_in(stack.pki_dir()).certificate.string(),
+                          (stack.pki_dir() / "controller.crt").string(), (stack.pki_dir() / "controller.key").string()});
     auto settings = settings_for(stack, options->etcd, options->api_address);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)

@@ -334,6 +334,29 @@ Result<bool> write_key_pair(const KeyPair& pair, const std::filesystem::path& ce
   return write_owned(certificate, pair.certificate_pem, std::filesystem::perms(0644), owner);
 }
 
+Result<std::string> ensure_certificate(const KeyPair& ca, const LeafRequest& request,
+                                       const std::filesystem::path& certificate,
+                                       const std::filesystem::path& private_key, std::optional<FileOwner> owner) {
+  std::string reason = "there is none";
+  std::error_code error;
+  if (auto current = read_file(certificate); current && std::filesystem::exists(private_key, error)) {
+    auto signed_by = verify_signed_by(*current, ca.certificate_pem, Clock::now());
+    auto info = inspect_certificate(*current);
+    if (!signed_by || !*signed_by) {
+      reason = "the CA did not sign it";
+    } else if (!info) {
+      reason = info.error().message;
+    } else {
+      reason = renewal_reason(*info, request, Clock::now());
+    }
+  }
+  if (reason.empty()) return reason;
+  auto issued = issue_certificate(ca, request);
+  if (!issued) return issued.error();
+  if (auto written = write_key_pair(*issued, certificate, private_key, owner); !written) return written.error();
+  return reason;
+}
+
 Result<bool> write_certificate(const std::string& certificate_pem, const std::filesystem::path& path,
                                std::optional<FileOwner> owner) {
   return write_owned(path, certificate_pem, std::filesystem::perms(0644), owner);

@@ -86,6 +86,13 @@ struct FileOwner {
 Result<bool> write_key_pair(const KeyPair& pair, const std::filesystem::path& certificate,
                             const std::filesystem::path& private_key, std::optional<FileOwner> owner = std::nullopt);
 
+// Issues `request` from `ca` into the two files unless they hold a certificate `ca` signed that
+// renewal_reason() keeps. Why it issued one; empty when it kept them.
+Result<std::string> ensure_certificate(const KeyPair& ca, const LeafRequest& request,
+                                       const std::filesystem::path& certificate,
+                                       const std::filesystem::path& private_key,
+                                       std::optional<FileOwner> owner = std::nullopt);
+
 Result<bool> write_certificate(const std::string& certificate_pem, const std::filesystem::path& path,
                                std::optional<FileOwner> owner = std::nullopt);
 

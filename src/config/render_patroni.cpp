@@ -281,6 +281,12 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
                            {"keyfile", tls_dir + "/server.key"},
                            {"cafile", tls_dir + "/ca.crt"}};
   config["etcd3"] = Json{{"hosts", layout.etcd_endpoints}};
+  if (layout.etcd_tls) {
+    config["etcd3"]["protocol"] = "https";
+    config["etcd3"]["cacert"] = tls_dir + "/ca.crt";
+    config["etcd3"]["cert"] = tls_dir + "/server.crt";
+    config["etcd3"]["key"] = tls_dir + "/server.key";
+  }
 
   Json bootstrap = Json::object();
   bootstrap["dcs"] = patroni_dynamic_config(cluster, parameters);

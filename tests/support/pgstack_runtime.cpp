@@ -91,10 +91,19 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   std::filesystem::create_directories(runtime->agent_state_dir_);
   std::filesystem::create_directories(runtime->directory_ / "logs");
   // The installation's CA, as `pgstack up` makes it: clients verify every server with ca.crt.
-  if (auto ca = pki::load_or_create_ca(runtime->directory_ / "pki", "pgstack e2e CA"); !ca.ok()) return ca.error();
-  // The test itself talks https to Patroni (and etcd) as pgstack's processes do.
-  set_tls_client_files({runtime->ca_certificate().string(), "", ""});
-  auto etcd = EtcdServer::start();
+  auto ca = pki::load_or_create_ca(runtime->directory_ / "pki", "pgstack e2e CA");
+  if (!ca.ok()) return ca.error();
+  // etcd requires client certificates from this CA; the test process gets one of its own (and so talks
+  // https to Patroni and etcd as pgstack's processes do).
+  auto etcd = EtcdServer::start(runtime->directory_ / "pki");
+  // The controller's own client certificate, as `pgstack up` issues it.
+  if (auto issued = pki::issue_certificate(*ca, {"pgstack-controller", {}, {}, pki::Usage::kClient}); !issued.ok()) {
+    return issued.error();
+  } else if (auto written = pki::write_key_pair(*issued, runtime->directory_ / "pki" / "controller.crt",
+                                                runtime->directory_ / "pki" / "controller.key");
+             !written.ok()) {
+    return written.error();
+  }
   if (!etcd.ok()) return etcd.error();
   runtime->etcd_ = std::move(etcd).value();
   runtime->api_port_ = free_tcp_port();
@@ -139,7 +148,11 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
                "--proxy-admin-port-base",
                std::to_string(port_base_ + 400),
                "--ca-file",
-               ca_certificate().string()};
+               ca_certificate().string(),
+               "--client-cert",
+               (directory_ / "pki" / "controller.crt").string(),
+               "--client-key",
+               (directory_ / "pki" / "controller.key").string()};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "controller.log";
