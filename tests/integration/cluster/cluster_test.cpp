@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <future>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -356,6 +357,70 @@ TEST(HaCluster, PatroniRefusesAnUnauthenticatedRestart) {
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   EXPECT_EQ(restarted->status, 200) << restarted->body;
   EXPECT_TRUE(wait_ready("demo", 3, 120s)) << status_of("demo").dump(2);
+}
+
+// Certificates are renewed at 2/3 of their lifetime and served without a restart: with a 60 s lifetime,
+// once the first certificates have expired, verify-full still connects to the primary and through the
+// proxy, a session opened before stays, and the postmaster is the same.
+TEST(HaCluster, CertificatesAreRenewedBeforeTheyExpireWithoutARestart) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  ASSERT_TRUE(runtime->kill_agent().ok());
+  runtime->set_certificate_lifetime(60s);
+  ASSERT_TRUE(runtime->start_agent().ok());
+  const auto tls_dir = [](const std::string& member) {
+    return runtime->agent_state_dir() / "instances" / "default" / "demo" / member / "config" / "tls";
+  };
+  // A CA copy that no longer matches makes the agent reissue each certificate, now with the short lifetime.
+  std::map<std::string, std::string> first;
+  for (const auto& member : status_of("demo")["members"]) {
+    const std::string name = member["name"];
+    ASSERT_TRUE(write_file_atomically(tls_dir(name) / "ca.crt", "stale\n").ok());
+  }
+  for (const auto& member : status_of("demo")["members"]) {
+    const std::string name = member["name"];
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto copy = read_file(tls_dir(name) / "ca.crt");
+          auto certificate = read_file(tls_dir(name) / "server.crt");
+          if (!copy.ok() || *copy == "stale\n" || !certificate.ok()) return false;
+          first[name] = *certificate;
+          return true;
+        },
+        30s))
+        << name << runtime->agent_log();
+  }
+  const std::string primary = primary_of("demo");
+  const auto postmaster = member_pids("demo", primary);
+  const std::string verify = "sslmode=verify-full&sslrootcert=" + runtime->ca_certificate().string();
+  const std::string direct = member_uri("demo", primary) + "?" + verify;
+  const std::string proxied = proxy_uri("demo", "proxyReadWrite", "?" + verify);
+  auto open_session = std::async(std::launch::async, [&] { return sql("demo", direct, "SELECT pg_sleep(55), 'stayed'"); });
+  const auto issued = std::chrono::steady_clock::now();
+
+  // Renewed at 2/3 of 60 s, then the first certificates expire.
+  for (const auto& [name, certificate] : first) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto now = read_file(tls_dir(name) / "server.crt");
+          return now.ok() && *now != certificate;
+        },
+        55s))
+        << name << runtime->agent_log();
+  }
+  std::this_thread::sleep_until(issued + 62s);
+  auto after = sql("demo", direct, "SELECT 'renewed'");
+  EXPECT_TRUE(after.ok()) << after.error().message << runtime->agent_log();
+  auto through_proxy = sql("demo", proxied, "SELECT 'renewed'");
+  EXPECT_TRUE(through_proxy.ok()) << through_proxy.error().message;
+  auto stayed = open_session.get();
+  ASSERT_TRUE(stayed.ok()) << stayed.error().message;
+  EXPECT_EQ(*stayed, "|stayed");
+  EXPECT_EQ(member_pids("demo", primary), postmaster);
+
+  // Back to long-lived certificates for the rest of the suite.
+  ASSERT_TRUE(runtime->kill_agent().ok());
+  runtime->set_certificate_lifetime(std::chrono::hours(24 * 365));
+  ASSERT_TRUE(runtime->start_agent().ok());
 }
 
 TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
