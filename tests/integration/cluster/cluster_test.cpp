@@ -417,10 +417,27 @@ TEST(HaCluster, CertificatesAreRenewedBeforeTheyExpireWithoutARestart) {
   EXPECT_EQ(*stayed, "|stayed");
   EXPECT_EQ(member_pids("demo", primary), postmaster);
 
-  // Back to long-lived certificates for the rest of the suite.
+  // Back to long-lived certificates for the rest of the suite. The restarted agent learns each member's
+  // role from its first report (it restarts a demoted member's PgBouncer only once it knows): wait
+  // for a report of every member written after the restart.
   ASSERT_TRUE(runtime->kill_agent().ok());
   runtime->set_certificate_lifetime(std::chrono::hours(24 * 365));
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  auto before = etcd.get_prefix("/pgstack/instances/default/demo/");
+  ASSERT_TRUE(before.ok()) << before.error().message;
   ASSERT_TRUE(runtime->start_agent().ok());
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto now = etcd.get_prefix("/pgstack/instances/default/demo/");
+        if (!now.ok() || now->items.size() != 3) return false;
+        for (const auto& report : now->items) {
+          for (const auto& old : before->items) {
+            if (old.key == report.key && old.mod_revision >= report.mod_revision) return false;
+          }
+        }
+        return true;
+      },
+      30s));
 }
 
 TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
@@ -435,8 +452,15 @@ TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
   EXPECT_NE(after, before);
   EXPECT_TRUE(wait_until([&] { return primary_of("demo") == after; }, 30s));
   // Writes go to the new primary through the same pooled connection string.
-  EXPECT_TRUE(wait_until([] { return sql("demo", read_write("demo"), "INSERT INTO items VALUES (500, 'switched')").ok(); },
-                         30s));
+  std::string last_error;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto inserted = sql("demo", read_write("demo"), "INSERT INTO items VALUES (500, 'switched')");
+        last_error = inserted.ok() ? "" : inserted.error().message;
+        return inserted.ok();
+      },
+      30s))
+      << last_error;
   // Right after a role change a member's pooler may still refuse logins for a moment (clients retry).
   Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
   EXPECT_TRUE(wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));
