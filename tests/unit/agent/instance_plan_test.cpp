@@ -159,6 +159,22 @@ TEST(InstancePlan, PasswordsReachPatroniThroughItsEnvironment) {
   EXPECT_EQ(plan.pgbouncer_environment.count("PATRONI_SUPERUSER_PASSWORD"), 0U);
 }
 
+TEST(InstancePlan, PatroniRestApiCredentialsReachItsEnvironmentAndTheAgentsHeader) {
+  ClusterSecrets with_restapi = secrets();
+  with_restapi.restapi = {"patroni", "rest-secret"};
+  AgentSettings tls = settings();
+  tls.etcd_endpoints = {"https://10.0.0.1:2379"};
+  const InstancePlan plan = plan_instance(assignment_for("demo-1", 1), with_restapi, tls);
+  EXPECT_EQ(plan.patroni_environment.at("PATRONI_RESTAPI_USERNAME"), "patroni");
+  EXPECT_EQ(plan.patroni_environment.at("PATRONI_RESTAPI_PASSWORD"), "rest-secret");
+  EXPECT_EQ(plan.patroni_api_authorization, "Basic cGF0cm9uaTpyZXN0LXNlY3JldA==");  // base64("patroni:rest-secret")
+  EXPECT_TRUE(plan.layout.etcd_tls);
+  for (const auto& [which, file] : plan.files) EXPECT_EQ(file.content.find("rest-secret"), std::string::npos) << file.path;
+  const InstancePlan without = plan_instance(assignment_for("demo-1", 1), secrets(), settings());
+  EXPECT_EQ(without.patroni_environment.count("PATRONI_RESTAPI_PASSWORD"), 0U);
+  EXPECT_FALSE(without.layout.etcd_tls);
+}
+
 TEST(InstancePlan, NoPgBouncerWhenPoolingIsDisabled) {
   const InstancePlan plan = plan_instance(assignment_for("demo-0", 0, /*pooling=*/false), secrets(), settings());
   EXPECT_FALSE(plan.pooling);

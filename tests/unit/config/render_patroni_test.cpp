@@ -180,6 +180,25 @@ TEST(RenderPatroni, ReplicationAndRewindVerifyThePrimaryWithTheCa) {
   EXPECT_FALSE(config["postgresql"]["authentication"]["replication"]["sslmode"]);
 }
 
+TEST(RenderPatroni, RestApiAndEtcdUseTheMembersCertificate) {
+  model::Cluster cluster = demo_cluster();
+  InstanceLayout layout = default_instance_layout(cluster, 0, 15);
+  const std::string tls = layout.config_dir + "/tls/";
+  const auto parameters = tune_postgres_parameters(tuning_input_for(cluster, profile_of(1, 2), nullptr, 15));
+  model::Json config = patroni_config(cluster, layout, parameters);
+  EXPECT_EQ(config["restapi"]["certfile"], tls + "server.crt");
+  EXPECT_EQ(config["restapi"]["keyfile"], tls + "server.key");
+  EXPECT_EQ(config["restapi"]["cafile"], tls + "ca.crt");
+  EXPECT_FALSE(config["restapi"].contains("authentication"));  // from PATRONI_RESTAPI_* only
+  EXPECT_FALSE(config["etcd3"].contains("protocol"));
+  layout.etcd_tls = true;
+  config = patroni_config(cluster, layout, parameters);
+  EXPECT_EQ(config["etcd3"]["protocol"], "https");
+  EXPECT_EQ(config["etcd3"]["cacert"], tls + "ca.crt");
+  EXPECT_EQ(config["etcd3"]["cert"], tls + "server.crt");
+  EXPECT_EQ(config["etcd3"]["key"], tls + "server.key");
+}
+
 TEST(RenderPatroni, StringsThatLookLikeOtherTypesAreQuoted) {
   const std::string text = render(demo_cluster());
   // PyYAML would read a bare on as true and 100 as an integer.
