@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
                  "This controller's client certificate (PEM), which etcd requires (client-cert-auth)")
       ->type_name("FILE");
   app.add_option("--client-key", trust.private_key_file, "Its private key (PEM)")->type_name("FILE");
+  std::string tls_certificate, tls_key;
+  app.add_option("--tls-cert", tls_certificate, "Serve the REST API over HTTPS with this certificate (PEM)")
+      ->type_name("FILE");
+  app.add_option("--tls-key", tls_key, "The key of --tls-cert (PEM)")->type_name("FILE");
   app.add_option("--id", identity, "This controller's name in the leader election")->capture_default_str();
   pgstack::controller::PortBases ports;
   app.add_option("--postgres-port-base", ports.postgres, "First Postgres port of each host's members")
@@ -88,12 +92,17 @@ int main(int argc, char** argv) {
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
   pgstack::HttpServer server(address, static_cast<std::uint16_t>(port),
                              [&api](const pgstack::HttpRequest& request) { return api.handle(request); });
+  if (tls_certificate.empty() != tls_key.empty()) {
+    std::cerr << "pgstack-controller: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  if (!tls_certificate.empty()) server.use_tls(tls_certificate, tls_key);
   if (auto started = server.start(); !started.ok()) {
     std::cerr << "pgstack-controller: " << started.error().message << "\n";
     return pgstack::exit_code_for(started.error().code);
   }
-  spdlog::info("pgstack-controller {} serving http://{}:{} (etcd {}, prefix {})", identity, address, server.port(), etcd,
-               prefix);
+  spdlog::info("pgstack-controller {} serving {}://{}:{} (etcd {}, prefix {})", identity,
+               tls_certificate.empty() ? "http" : "https", address, server.port(), etcd, prefix);
   leadership.start();
   reconciler.start();
 

@@ -55,4 +55,8 @@ struct LocalStack {
 // ~/.local/state/pgstack.
 std::filesystem::path default_state_dir();
 
+// The installation's CA certificate the CLI trusts (the API, and `connstr --show-ca`): $PGSTACK_CA_FILE,
+// else <default_state_dir()>/pki/ca.crt.
+std::filesystem::path installation_ca_file();
+
 }  // namespace pgstack::cli

@@ -38,9 +38,7 @@ void add_connstr_command(CLI::App& app, ExitStatus& status) {
   command->callback([options, command, &status] {
     std::filesystem::path ca;
     if (options->show_ca) {
-      const char* explicit_ca = std::getenv("PGSTACK_CA_FILE");
-      ca = explicit_ca != nullptr && *explicit_ca != '\0' ? std::filesystem::path(explicit_ca)
-                                                          : default_state_dir() / "pki" / "ca.crt";
+      ca = installation_ca_file();
       std::error_code error;
       ca = std::filesystem::absolute(ca, error);
       if (!std::filesystem::is_regular_file(ca, error)) {

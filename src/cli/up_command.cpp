@@ -71,7 +71,7 @@ struct UpSettings {
     out.host_name = json.value("hostName", "");
     return out;
   }
-  std::string api_url() const { return "http://" + api_address; }
+  std::string api_url() const { return "https://" + api_address; }
 };
 
 std::string host_name() {
@@ -233,7 +233,11 @@ class LocalUp {
                  "--client-cert",
                  (stack_.pki_dir() / "controller.crt").string(),
                  "--client-key",
-                 (stack_.pki_dir() / "controller.key").string()};
+                 (stack_.pki_dir() / "controller.key").string(),
+                 "--tls-cert",
+                 (stack_.pki_dir() / "api.crt").string(),
+                 "--tls-key",
+                 (stack_.pki_dir() / "api.key").string()};
     controller_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*controller_); !started) return started.error();
     const ApiClient client(settings_.api_url());
@@ -445,6 +449,12 @@ std::filesystem::path default_state_dir() {
   return std::filesystem::path(home != nullptr && *home != '\0' ? home : ".") / ".local" / "state" / "pgstack";
 }
 
+std::filesystem::path installation_ca_file() {
+  if (const char* explicit_ca = std::getenv("PGSTACK_CA_FILE"); explicit_ca != nullptr && *explicit_ca != '\0')
+    return explicit_ca;
+  return pki::ca_files_in(LocalStack{default_state_dir()}.pki_dir()).certificate;
+}
+
 void add_up_command(CLI::App& app, ExitStatus& status) {
   struct Options {
     int instances = 3;
@@ -505,23 +515,28 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
       }
     }
     // The installation's CA, made once; its key stays here (0600) and signs every certificate: etcd's
-    // (server and peer) and the controller's client certificate here, the instances' in the agent.
+    // (server and peer), the controller's client certificate and the API's here, the instances' in the agent.
     auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name());
     if (!ca) return fail(ca.error());
-    const pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
-    const pki::LeafRequest controller_names{"pgstack-controller", {}, {}, pki::Usage::kClient};
-    for (const auto& [request, name] : {std::pair{etcd_names, "etcd"}, std::pair{controller_names, "controller"}}) {
-      auto issued = pki::ensure_certificate(*ca, request, stack.pki_dir() / (std::string(name) + ".crt"),
-                                            stack.pki_dir() / (std::string(name) + ".key"));
-      if (!issued) return fail(issued.error());
-    }
-    // up itself asks etcd whether it is healthy, as the controller.
-    set_tls_client_files({pki::ca_files_in(stack.pki_dir()).certificate.string(),
-                          (stack.pki_dir() / "controller.crt").string(), (stack.pki_dir() / "controller.key").string()});
     auto settings = settings_for(stack, options->etcd, options->api_address);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)
       return fail(written.error());
+    const pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
+    const pki::LeafRequest controller_names{"pgstack-controller", {}, {}, pki::Usage::kClient};
+    // The REST API's own certificate, for the names the CLI reaches it by.
+    pki::LeafRequest api_names{"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer};
+    if (const auto url = parse_http_url(settings->api_url()); url && url->host != "127.0.0.1" && url->host != "localhost")
+      (pki::is_ip_address(url->host) ? api_names.ip_addresses : api_names.dns_names).push_back(url->host);
+    for (const auto& [request, name] : {std::pair{etcd_names, "etcd"}, std::pair{controller_names, "controller"},
+                                        std::pair{api_names, "api"}}) {
+      auto issued = pki::ensure_certificate(*ca, request, stack.pki_dir() / (std::string(name) + ".crt"),
+                                            stack.pki_dir() / (std::string(name) + ".key"));
+      if (!issued) return fail(issued.error());
+    }
+    // up itself asks etcd whether it is healthy (as the controller) and the API, trusting the CA.
+    set_tls_client_files({pki::ca_files_in(stack.pki_dir()).certificate.string(),
+                          (stack.pki_dir() / "controller.crt").string(), (stack.pki_dir() / "controller.key").string()});
 
     LocalUp up(stack, *settings, Clock::now() + std::chrono::seconds(options->timeout_seconds));
     if (auto done = up.start_etcd(); !done) return fail(done.error());

@@ -1,6 +1,7 @@
 #include "common/http_server.h"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
@@ -77,6 +78,7 @@ struct HttpServer::Impl {
     std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
   };
   std::list<Worker> workers;
+  std::string tls_certificate, tls_private_key;  // empty: plain http
 
   // Joins the threads of closed connections so a long-running server does not accumulate them.
   void reap_finished_workers() {
@@ -95,18 +97,40 @@ struct HttpServer::Impl {
   }
 
   void serve(std::shared_ptr<tcp::socket> socket) {
+    if (tls_certificate.empty()) {
+      serve_stream(*socket);
+    } else {
+      asio::ssl::context context(asio::ssl::context::tls_server);
+      context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+      beast::error_code error;
+      context.use_certificate_chain_file(tls_certificate, error);
+      if (!error) context.use_private_key_file(tls_private_key, asio::ssl::context::pem, error);
+      asio::ssl::stream<tcp::socket&> stream(*socket, context);
+      if (!error) stream.handshake(asio::ssl::stream_base::server, error);
+      if (!error) serve_stream(stream);
+    }
+    beast::error_code ignored;
+    socket->shutdown(tcp::socket::shutdown_both, ignored);
+    socket->close(ignored);
+    std::lock_guard lock(connections_mutex);
+    connections.remove(socket);
+  }
+
+  template <typename Stream>
+  void serve_stream(Stream& stream) {
     beast::flat_buffer buffer;
     beast::error_code error;
     while (!stopping) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(kMaxRequestBodyBytes);
-      http::read(*socket, buffer, parser, error);
+      http::read(stream, buffer, parser, error);
       if (error == http::error::body_limit) {
         http::response<http::string_body> too_large{http::status::payload_too_large, 11};
         too_large.set(http::field::content_type, "application/problem+json");
         too_large.body() = R"({"title":"request body too large","status":413})";
         too_large.prepare_payload();
-        http::write(*socket, too_large, error);
+        http::write(stream, too_large, error);
         break;
       }
       if (error) break;
@@ -130,14 +154,9 @@ struct HttpServer::Impl {
       out.keep_alive(raw.keep_alive());
       out.body() = std::move(response.body);
       out.prepare_payload();
-      http::write(*socket, out, error);
+      http::write(stream, out, error);
       if (error || !out.keep_alive()) break;
     }
-    beast::error_code ignored;
-    socket->shutdown(tcp::socket::shutdown_both, ignored);
-    socket->close(ignored);
-    std::lock_guard lock(connections_mutex);
-    connections.remove(socket);
   }
 
   void accept_loop() {
@@ -169,6 +188,11 @@ HttpServer::HttpServer(std::string address, std::uint16_t port, HttpRequestHandl
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::use_tls(std::string certificate_file, std::string private_key_file) {
+  impl_->tls_certificate = std::move(certificate_file);
+  impl_->tls_private_key = std::move(private_key_file);
+}
 
 Result<bool> HttpServer::start() {
   beast::error_code error;

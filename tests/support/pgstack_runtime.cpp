@@ -108,7 +108,16 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   runtime->etcd_ = std::move(etcd).value();
   runtime->api_port_ = free_tcp_port();
   runtime->port_base_ = choose_port_base();
-  runtime->api_url_ = fmt::format("http://127.0.0.1:{}", runtime->api_port_);
+  runtime->api_url_ = fmt::format("https://127.0.0.1:{}", runtime->api_port_);
+  // The API's certificate, as `pgstack up` issues it.
+  if (auto issued = pki::issue_certificate(*ca, {"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer});
+      !issued.ok()) {
+    return issued.error();
+  } else if (auto written = pki::write_key_pair(*issued, runtime->directory_ / "pki" / "api.crt",
+                                                runtime->directory_ / "pki" / "api.key");
+             !written.ok()) {
+    return written.error();
+  }
   if (auto started = runtime->start_controller(); !started.ok()) return started.error();
   if (auto started = runtime->start_agent(); !started.ok()) return started.error();
   return runtime;
@@ -152,7 +161,11 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
                "--client-cert",
                (directory_ / "pki" / "controller.crt").string(),
                "--client-key",
-               (directory_ / "pki" / "controller.key").string()};
+               (directory_ / "pki" / "controller.key").string(),
+               "--tls-cert",
+               (directory_ / "pki" / "api.crt").string(),
+               "--tls-key",
+               (directory_ / "pki" / "api.key").string()};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "controller.log";

@@ -313,6 +313,20 @@ TEST(HaCluster, ClientsVerifyPostgresWithTheCaAndTlsCanBeRequired) {
   EXPECT_TRUE(wait_until([&] { return sql("demo", in_clear, "SELECT 1").ok(); }, 60s));
 }
 
+// The REST API is HTTPS with a certificate from the CA; the CLI trusts the CA it finds in the state dir.
+TEST(HaCluster, TheApiIsServedOverHttpsOnly) {
+  ASSERT_EQ(runtime->api_url().rfind("https://", 0), 0u) << runtime->api_url();
+  auto health = http_request("GET", runtime->api_url() + "/healthz", {}, {}, 5s);
+  ASSERT_TRUE(health.ok()) << health.error().message;
+  EXPECT_EQ(health->status, 200) << health->body;
+  auto in_clear = http_request("GET", "http://" + runtime->api_url().substr(8) + "/healthz", {}, {}, 5s);
+  EXPECT_TRUE(!in_clear.ok() || in_clear->status != 200);
+  auto cli = runtime->cli({"get", "sgclusters"});
+  ASSERT_TRUE(cli.ok());
+  EXPECT_EQ(cli->exit_code, 0) << cli->standard_error;
+  EXPECT_NE(cli->standard_output.find("demo"), std::string::npos) << cli->standard_output;
+}
+
 // Patroni's REST API is served over TLS (its certificate from the CA) and its unsafe endpoints need the
 // cluster's restapi credentials, which only etcd holds.
 TEST(HaCluster, PatroniRefusesAnUnauthenticatedRestart) {
