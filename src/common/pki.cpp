@@ -1,6 +1,14 @@
 #include "common/pki.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <unistd.h>
+
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -10,15 +18,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <ctime>
-#include <memory>
-
-#include <fmt/format.h>
 
 #include "common/files.h"
 
@@ -120,8 +119,8 @@ Result<Certificate> new_certificate(const std::string& common_name, const Key& k
   X509_NAME* name = X509_get_subject_name(certificate.get());
   if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("pgstack"), -1, -1,
                                  0) != 1 ||
-      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0) != 1)
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                                 -1, -1, 0) != 1)
     return openssl_error("subject name");
   if (X509_set_pubkey(certificate.get(), key.get()) != 1) return openssl_error("public key");
   return certificate;
@@ -177,9 +176,9 @@ Result<KeyPair> create_ca(const std::string& common_name, std::chrono::seconds l
   if (!certificate) return certificate.error();
   X509* self = certificate->get();
   if (X509_set_issuer_name(self, X509_get_subject_name(self)) != 1) return openssl_error("issuer name");
-  for (const auto& [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-                                   std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"},
-                                   std::pair{NID_subject_key_identifier, "hash"}}) {
+  for (const auto& [nid, value] :
+       {std::pair{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+        std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"}, std::pair{NID_subject_key_identifier, "hash"}}) {
     if (auto added = add_extension(self, self, nid, value); !added) return added.error();
   }
   if (X509_sign(self, key->get(), EVP_sha256()) == 0) return openssl_error("signing the CA certificate");
@@ -296,12 +295,16 @@ Result<KeyPair> load_ca(const CaFiles& files) {
   auto key = read_file(files.private_key);
   if (!key) return key.error();
   auto parsed = certificate_from(*certificate);
-  if (!parsed) return make_error(ErrorCode::kFailedPrecondition, fmt::format("{}: {}", files.certificate.string(), parsed.error().message));
+  if (!parsed)
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{}: {}", files.certificate.string(), parsed.error().message));
   auto parsed_key = key_from(*key);
-  if (!parsed_key) return make_error(ErrorCode::kFailedPrecondition, fmt::format("{}: {}", files.private_key.string(), parsed_key.error().message));
+  if (!parsed_key)
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{}: {}", files.private_key.string(), parsed_key.error().message));
   if (X509_check_private_key(parsed->get(), parsed_key->get()) != 1)
-    return make_error(ErrorCode::kFailedPrecondition, fmt::format("{} is not the key of {}", files.private_key.string(),
-                                                                  files.certificate.string()));
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{} is not the key of {}", files.private_key.string(), files.certificate.string()));
   return KeyPair{*certificate, *key};
 }
 
@@ -319,7 +322,8 @@ Result<KeyPair> load_or_create_ca(const std::filesystem::path& dir, const std::s
     return load_ca(files);
   }
   std::filesystem::create_directories(dir, error);
-  if (error) return make_error(ErrorCode::kUnavailable, fmt::format("cannot create {}: {}", dir.string(), error.message()));
+  if (error)
+    return make_error(ErrorCode::kUnavailable, fmt::format("cannot create {}: {}", dir.string(), error.message()));
   std::filesystem::permissions(dir, std::filesystem::perms(0755), error);
   auto ca = create_ca(common_name);
   if (!ca) return ca.error();

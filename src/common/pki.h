@@ -4,8 +4,6 @@
 // EC P-256 everywhere: small keys, fast handshakes, accepted by every client pgstack runs.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -13,13 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "common/error.h"
 
 namespace pgstack::pki {
 
 using Clock = std::chrono::system_clock;
 
-inline constexpr std::chrono::hours kCaLifetime{24 * 3653};    // ~10 years
+inline constexpr std::chrono::hours kCaLifetime{24 * 3653};   // ~10 years
 inline constexpr std::chrono::hours kLeafLifetime{24 * 365};  // a year, renewed at 2/3 of it
 
 // PEM text of a certificate and of its private key (PKCS#8, unencrypted).
@@ -58,7 +58,8 @@ Result<KeyPair> issue_certificate(const KeyPair& ca, const LeafRequest& request)
 Result<CertificateInfo> inspect_certificate(std::string_view certificate_pem);
 
 // Whether `certificate_pem` was signed by `ca_certificate_pem` and is within its validity at `now`.
-Result<bool> verify_signed_by(std::string_view certificate_pem, std::string_view ca_certificate_pem, Clock::time_point now);
+Result<bool> verify_signed_by(std::string_view certificate_pem, std::string_view ca_certificate_pem,
+                              Clock::time_point now);
 
 // Why a certificate should be replaced now (empty: keep it): past 2/3 of its lifetime, not valid yet,
 // or its names do not cover `wanted` (the host's address changed). Pure.

@@ -1,11 +1,10 @@
 #include "common/pki.h"
 
-#include <sys/stat.h>
+#include <filesystem>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
+#include <sys/stat.h>
 
 #include "common/files.h"
 #include "common/process.h"
@@ -70,14 +69,17 @@ TEST_F(PkiTest, ServerCertificateVerifiesWithItsNamesOnly) {
   auto leaf = issue_certificate(*ca, request);
   ASSERT_TRUE(leaf.ok()) << leaf.error().message;
 
-  for (const std::vector<std::string>& check :
-       {std::vector<std::string>{"-purpose", "sslserver"}, {"-verify_hostname", "localhost"},
-        {"-verify_hostname", "demo-0"}, {"-verify_ip", "127.0.0.1"}, {"-verify_ip", "::1"}}) {
+  for (const std::vector<std::string>& check : {std::vector<std::string>{"-purpose", "sslserver"},
+                                                {"-verify_hostname", "localhost"},
+                                                {"-verify_hostname", "demo-0"},
+                                                {"-verify_ip", "127.0.0.1"},
+                                                {"-verify_ip", "::1"}}) {
     auto verified = openssl_verify(*ca, *leaf, check);
     EXPECT_EQ(verified.exit_code, 0) << check.back() << ": " << verified.standard_output << verified.standard_error;
   }
-  for (const std::vector<std::string>& check :
-       {std::vector<std::string>{"-purpose", "sslclient"}, {"-verify_hostname", "demo-1"}, {"-verify_ip", "10.0.0.1"}}) {
+  for (const std::vector<std::string>& check : {std::vector<std::string>{"-purpose", "sslclient"},
+                                                {"-verify_hostname", "demo-1"},
+                                                {"-verify_ip", "10.0.0.1"}}) {
     EXPECT_NE(openssl_verify(*ca, *leaf, check).exit_code, 0) << check.back();
   }
   auto info = inspect_certificate(leaf->certificate_pem);
