@@ -16,6 +16,8 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
+#include "common/http_client.h"
+#include "common/pki.h"
 #include "common/process.h"
 #include "common/strings.h"
 
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
   std::string state_dir = "/var/lib/pgstack";
   std::string log_level = "info";
   bool stop_instances_on_exit = false;
+  std::string ca_dir;
+  int certificate_lifetime = static_cast<int>(std::chrono::seconds(pgstack::pki::kLeafLifetime).count());
   app.add_option("--etcd", etcd, "etcd endpoints, comma-separated URLs")->capture_default_str();
   app.add_option("--etcd-prefix", prefix, "Prefix of pgstack's etcd keys")->capture_default_str();
   app.add_option("--host-name", host_name, "This host's name in etcd")->capture_default_str();
@@ -57,6 +61,14 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", state_dir, "Where instances keep their data, configuration and logs")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--ca-dir", ca_dir,
+                 "The installation's CA (ca.crt, ca.key 0600) that signs the instances' certificates; made there "
+                 "when missing (default: <state-dir>/pki)")
+      ->type_name("DIR");
+  app.add_option("--certificate-lifetime", certificate_lifetime,
+                 "Lifetime in seconds of the certificates the agent issues; renewed at 2/3 of it")
+      ->check(CLI::Range(60, 10 * 366 * 24 * 3600))
       ->capture_default_str();
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
@@ -95,6 +107,19 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(settings.state_dir, error);
   if (error) {
     spdlog::error("--state-dir {}: cannot create: {}", settings.state_dir.string(), error.message());
+    return 1;
+  }
+
+  settings.ca_dir = ca_dir.empty() ? settings.state_dir / "pki" : std::filesystem::absolute(ca_dir, error);
+  settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
+  if (auto ca = pgstack::pki::load_or_create_ca(settings.ca_dir, "pgstack CA " + host_name); !ca) {
+    spdlog::error("--ca-dir {}: {}", settings.ca_dir.string(), ca.error().message);
+    return 1;
+  }
+  // etcd and Patroni's REST API are verified with the installation's CA; etcd wants this agent's own
+  // client certificate, issued here (and again when due, see Agent::run) since the CA key is on this host.
+  if (auto identity = pgstack::agent::ensure_agent_certificate(settings); !identity) {
+    spdlog::error("the agent's client certificate: {}", identity.error().message);
     return 1;
   }
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
 #include "auth/authenticator.h"
@@ -40,6 +41,18 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "Address and port of the REST API")->capture_default_str();
   app.add_option("--etcd", etcd, "etcd client URLs, comma-separated")->capture_default_str();
   app.add_option("--etcd-prefix", prefix, "Prefix of every pgstack key in etcd")->capture_default_str();
+  pgstack::TlsClientFiles trust;
+  app.add_option("--ca-file", trust.ca_file,
+                 "The CA that signs etcd's and Patroni's certificates (https); default: the system's trust store")
+      ->type_name("FILE");
+  app.add_option("--client-cert", trust.certificate_file,
+                 "This controller's client certificate (PEM), which etcd requires (client-cert-auth)")
+      ->type_name("FILE");
+  app.add_option("--client-key", trust.private_key_file, "Its private key (PEM)")->type_name("FILE");
+  std::string tls_certificate, tls_key;
+  app.add_option("--tls-cert", tls_certificate, "Serve the REST API over HTTPS with this certificate (PEM)")
+      ->type_name("FILE");
+  app.add_option("--tls-key", tls_key, "The key of --tls-cert (PEM)")->type_name("FILE");
   app.add_option("--id", identity, "This controller's name in the leader election")->capture_default_str();
   pgstack::controller::PortBases ports;
   app.add_option("--postgres-port-base", ports.postgres, "First Postgres port of each host's members")
@@ -79,6 +92,7 @@ int main(int argc, char** argv) {
   auth_settings.throttle.lockout = std::chrono::seconds(login_lockout);
   auth_settings.throttle.max_failures_per_address =
       std::max(auth_settings.throttle.max_failures_per_address, 4 * auth_settings.throttle.max_failures_per_user);
+  pgstack::set_tls_client_files(trust);
 
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
@@ -124,12 +138,17 @@ int main(int argc, char** argv) {
   pgstack::controller::AccessGate gate(api, authenticator);
   pgstack::HttpServer server(address, static_cast<std::uint16_t>(port),
                              [&gate](const pgstack::HttpRequest& request) { return gate.handle(request); });
+  if (tls_certificate.empty() != tls_key.empty()) {
+    std::cerr << "pgstack-controller: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  if (!tls_certificate.empty()) server.use_tls(tls_certificate, tls_key);
   if (auto started = server.start(); !started.ok()) {
     std::cerr << "pgstack-controller: " << started.error().message << "\n";
     return pgstack::exit_code_for(started.error().code);
   }
-  spdlog::info("pgstack-controller {} serving http://{}:{} (etcd {}, prefix {})", identity, address, server.port(), etcd,
-               prefix);
+  spdlog::info("pgstack-controller {} serving {}://{}:{} (etcd {}, prefix {})", identity,
+               tls_certificate.empty() ? "http" : "https", address, server.port(), etcd, prefix);
   leadership.start();
   reconciler.start();
 

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/http_client.h"
 #include "proxy/proxy_server.h"
 
 int main(int argc, char** argv) {
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
     std::cout << "configuration OK\n";
     return 0;
   }
+
+  const auto& trust = config->client_tls;
+  pgstack::set_tls_client_files({trust.ca_file, trust.certificate, trust.private_key});
 
   // Signals are taken synchronously by this thread; workers never see them.
   sigset_t signals;

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
+#include "common/http_client.h"
+#include "common/pki.h"
 #include "common/strings.h"
 
 namespace pgstack::agent {
@@ -111,6 +113,9 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
     if (SteadyClock::now() >= next_report) {
       report();
       next_report = SteadyClock::now() + kReportInterval;
+      // The agent's etcd certificate is renewed like the instances' (at 2/3 of its lifetime).
+      if (auto renewed = ensure_agent_certificate(settings_); !renewed)
+        spdlog::warn("the agent's client certificate: {}", renewed.error().message);
     }
     const auto until = std::min({next_reconcile, next_report, SteadyClock::now() + kStopCheckInterval});
     std::unique_lock lock(mutex_);
@@ -226,6 +231,8 @@ void Agent::reconcile() {
       if (!std::filesystem::exists(*layout.tls_certificate, error) || !std::filesystem::exists(*layout.tls_private_key, error)) {
         layout.tls_certificate.reset();  // the instance makes its certificate on its first reconcile
         layout.tls_private_key.reset();
+        layout.client_certificate.clear();
+        layout.client_private_key.clear();
       }
       proxies.emplace(cluster_key, std::move(layout));
     }
@@ -391,6 +398,26 @@ void Agent::report() {
     }
     last_report_error_ = written ? std::string() : written.error().message;
   }
+}
+
+Result<bool> ensure_agent_certificate(const AgentSettings& settings) {
+  const std::filesystem::path dir = settings.state_dir / "tls";
+  const std::filesystem::path certificate = dir / "agent.crt";
+  const std::filesystem::path key = dir / "agent.key";
+  const pki::CaFiles ca_files = pki::ca_files_in(settings.ca_dir);
+  set_tls_client_files({ca_files.certificate.string(), certificate.string(), key.string()});
+  auto ca = pki::load_ca(ca_files);
+  if (!ca) return ca.error();
+  const pki::LeafRequest wanted{"pgstack-agent " + settings.host_name, {}, {}, pki::Usage::kClient,
+                                settings.certificate_lifetime};
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, error);
+  auto reason = pki::ensure_certificate(*ca, wanted, certificate, key);
+  if (!reason) return reason.error();
+  if (reason->empty()) return false;
+  spdlog::info("issued the agent's client certificate {} ({})", certificate.string(), *reason);
+  return true;
 }
 
 }  // namespace pgstack::agent

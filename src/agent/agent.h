@@ -27,6 +27,11 @@
 
 namespace pgstack::agent {
 
+// The agent's own client certificate for etcd (<state_dir>/tls/agent.crt, agent.key 0600), issued from
+// the CA when missing or due (pki::renewal_reason); makes this process trust the CA and present it.
+// True when it issued one.
+Result<bool> ensure_agent_certificate(const AgentSettings& settings);
+
 inline constexpr std::chrono::seconds kReconcileInterval{1};
 inline constexpr std::chrono::seconds kReportInterval{2};
 

@@ -181,7 +181,8 @@ Result<ClusterSecrets> parse_cluster_secrets(std::string_view text) {
                                          std::tuple{"replication", &secrets.replication, true},
                                          std::tuple{"rewind", &secrets.rewind, true},
                                          std::tuple{"authenticator", &secrets.authenticator, true},
-                                         std::tuple{"application", &secrets.application, false}}) {
+                                         std::tuple{"application", &secrets.application, false},
+                                         std::tuple{"restapi", &secrets.restapi, false}}) {
     auto value = credential(json, field, required);
     if (!value) return value.error();
     *target = value.value();

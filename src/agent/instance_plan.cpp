@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 
 #include "agent/bootstrap_sql.h"
+#include "common/http_client.h"
 #include "config/render_patroni.h"
 #include "config/render_pgbouncer.h"
 #include "config/tuning.h"
@@ -67,7 +68,10 @@ config::InstanceLayout instance_layout_for(const Assignment& assignment, const A
   layout.log_dir = (instance_dir / "log").string();
   layout.socket_dir = socket_dir_for(settings.state_dir, assignment, settings.socket_owner_uid).string();
   layout.etcd_endpoints.clear();
-  for (const auto& endpoint : settings.etcd_endpoints) layout.etcd_endpoints.push_back(etcd_host_port(endpoint));
+  for (const auto& endpoint : settings.etcd_endpoints) {
+    layout.etcd_endpoints.push_back(etcd_host_port(endpoint));
+    if (endpoint.rfind("https://", 0) == 0) layout.etcd_tls = true;
+  }
   layout.etcd_prefix = settings.etcd_prefix;
   layout.os_user = settings.os_user;
   layout.post_bootstrap_script = (instance_dir / "config" / "post_bootstrap.sh").string();
@@ -217,7 +221,22 @@ config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSe
   const auto tls_dir = instance_dir_for(settings.state_dir, assignment) / "config" / "tls";
   layout.tls_certificate = (tls_dir / "server.crt").string();
   layout.tls_private_key = (tls_dir / "server.key").string();
+  if (!settings.ca_dir.empty()) layout.ca_file = pki::ca_files_in(settings.ca_dir).certificate.string();
+  // The proxy shows etcd the instance's certificate (its usage includes clientAuth).
+  layout.client_certificate = *layout.tls_certificate;
+  layout.client_private_key = *layout.tls_private_key;
   return layout;
+}
+
+pki::LeafRequest server_certificate_request(const config::InstanceLayout& layout, std::chrono::seconds lifetime) {
+  pki::LeafRequest request{layout.member_name, {layout.member_name, "localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient,
+                           lifetime};
+  const std::string& address = layout.host_address;
+  if (!address.empty() && address != "127.0.0.1" && address != "0.0.0.0" && address != "*" && address != "::") {
+    auto& names = pki::is_ip_address(address) ? request.ip_addresses : request.dns_names;
+    if (std::find(names.begin(), names.end(), address) == names.end()) names.push_back(address);
+  }
+  return request;
 }
 
 InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings) {
@@ -278,6 +297,11 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
   plan.patroni_environment[std::string(kAppUserVariable)] = secrets.application.username;
   plan.patroni_environment[std::string(kAppPasswordVariable)] = secrets.application.password;
   plan.patroni_environment[std::string(kAppDatabaseVariable)] = secrets.application_database;
+  if (!secrets.restapi.username.empty()) {
+    plan.patroni_environment["PATRONI_RESTAPI_USERNAME"] = secrets.restapi.username;
+    plan.patroni_environment["PATRONI_RESTAPI_PASSWORD"] = secrets.restapi.password;
+    plan.patroni_api_authorization = basic_authorization(secrets.restapi.username, secrets.restapi.password);
+  }
   plan.pgbouncer_environment = base;
   return plan;
 }

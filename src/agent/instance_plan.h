@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/assignment.h"
+#include "common/pki.h"
 #include "config/render_postgresql.h"
 #include "config/render_pgbackrest.h"
 #include "config/render_proxy.h"
@@ -37,6 +38,9 @@ struct AgentSettings {
   std::string pgbouncer_program = "/usr/sbin/pgbouncer";
   std::string proxy_program;  // pgstack-proxy; empty: clusters get no proxy on this host
   std::string wal_push_program;  // pgstack-wal-push (archive_command); empty: pgBackRest directly
+  // The installation's CA (ca.crt, ca.key; common/pki.h), read at each check so a rotated CA is used.
+  std::filesystem::path ca_dir;
+  std::chrono::seconds certificate_lifetime = pki::kLeafLifetime;  // of the certificates the agent issues
 };
 
 struct RenderedFile {
@@ -77,9 +81,10 @@ struct InstancePlan {
   bool pooling = true;     // false: pods.disableConnectionPooling, no PgBouncer
   std::map<InstanceFile, RenderedFile> files;
   std::map<std::string, std::string> patroni_environment;
+  std::string patroni_api_authorization;  // Authorization header for Patroni's unsafe endpoints (reload, restart)
   std::map<std::string, std::string> pgbouncer_environment;
   std::filesystem::path instance_dir;  // parent of data, config and log
-  std::filesystem::path tls_dir;       // config_dir/tls: server.crt and server.key, made once per instance
+  std::filesystem::path tls_dir;       // config_dir/tls: server.crt, server.key and ca.crt, from the CA
   std::optional<BackupPlan> backup;
   // Why the backup configuration cannot be used, or its storage's credentials not resolved (which
   // Secret, which key); never a value.
@@ -98,6 +103,10 @@ config::InstanceLayout instance_layout_for(const Assignment& assignment, const A
 // pgstack-proxy's layout for the assignment's cluster on this host (assignment.proxy must be set). The
 // TLS files are the instance's own certificate; the caller drops them while they do not exist yet.
 config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSettings& settings);
+
+// The names a member's server certificate must carry: its member name, localhost, 127.0.0.1 and the
+// address it advertises (Postgres, Patroni's REST API and PgBouncer share it).
+pki::LeafRequest server_certificate_request(const config::InstanceLayout& layout, std::chrono::seconds lifetime);
 
 InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& secrets, const AgentSettings& settings);
 

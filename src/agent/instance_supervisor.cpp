@@ -18,6 +18,7 @@
 
 #include "agent/postgres_log.h"
 #include "common/files.h"
+#include "common/pki.h"
 #include "common/process.h"
 #include "config/render_pgbackrest.h"
 
@@ -91,9 +92,15 @@ std::string http_host(const std::string& address) {
   return address;
 }
 
-// Patroni's REST API as this agent reaches it: the address it listens on, loopback for a wildcard.
+HttpHeaders unsafe_request_headers(const InstancePlan& plan) {
+  HttpHeaders headers = {{"Content-Type", "application/json"}};
+  if (!plan.patroni_api_authorization.empty()) headers.emplace_back("Authorization", plan.patroni_api_authorization);
+  return headers;
+}
+
+// Patroni's REST API as this agent reaches it (over TLS): the address it listens on, loopback for a wildcard.
 std::string api_base_url(const config::InstanceLayout& layout) {
-  return fmt::format("http://{}:{}", http_host(layout.host_address), layout.patroni_port);
+  return fmt::format("https://{}:{}", http_host(layout.host_address), layout.patroni_port);
 }
 
 }  // namespace
@@ -149,12 +156,17 @@ void InstanceSupervisor::reconcile(const Assignment& assignment, const ClusterSe
   InstancePlan plan = plan_instance(assignment, secrets, settings_);
   const auto fail = [&](const Error& error) { hold(InstanceCondition{true, error.message}); };
   if (auto prepared = prepare_directories(plan); !prepared) return fail(prepared.error());
-  if (auto tls = ensure_tls(plan); !tls) return fail(tls.error());
+  auto tls = ensure_tls(plan);
+  if (!tls) return fail(tls.error());
   auto changed = write_files(plan);
   if (!changed) return fail(changed.error());
   plan_ = std::move(plan);
+  // Only daemons that ran before take a SIGHUP: one just spawned has no handler yet and would die of it.
+  const bool patroni_was_running = patroni_ && patroni_->is_running();
+  const bool pgbouncer_was_running = pgbouncer_ && pgbouncer_->is_running();
   if (auto patroni = ensure_patroni(*plan_, changed.value()); !patroni) return fail(patroni.error());
   if (auto pgbouncer = ensure_pgbouncer(*plan_, changed.value()); !pgbouncer) return fail(pgbouncer.error());
+  if (tls.value()) reload_tls(patroni_was_running, pgbouncer_was_running);
   report_condition(std::nullopt);
   ensure_restart_generation(assignment.restart_generation);
 }
@@ -197,36 +209,51 @@ Result<bool> InstanceSupervisor::prepare_directories(const InstancePlan& plan) {
 }
 
 Result<bool> InstanceSupervisor::ensure_tls(const InstancePlan& plan) {
-  if (!plan.cluster.ssl_enabled) return true;
+  // Also without postgres.ssl: Patroni's REST API and pgstack-proxy serve this certificate.
   if (auto made = ensure_directory(plan.tls_dir, 0700, uid_, gid_); !made) return made;
   const fs::path certificate = plan.tls_dir / "server.crt";
   const fs::path key = plan.tls_dir / "server.key";
-  if (fs::exists(certificate) && fs::exists(key)) return true;
+  const fs::path ca_copy = plan.tls_dir / "ca.crt";  // what members verify each other with (replication)
+  auto ca = pki::load_ca(pki::ca_files_in(settings_.ca_dir));
+  if (!ca) return make_error(ca.error().code, "the CA: " + ca.error().message);
+  const pki::LeafRequest wanted = server_certificate_request(plan.layout, settings_.certificate_lifetime);
 
-  const fs::path new_certificate = plan.tls_dir / "server.crt.new";
-  const fs::path new_key = plan.tls_dir / "server.key.new";
-  std::string names = fmt::format("DNS:{},DNS:localhost,IP:127.0.0.1", plan.layout.member_name);
-  const std::string& address = plan.layout.host_address;
-  const bool is_ip = !address.empty() && address.find_first_not_of("0123456789.:abcdefABCDEF") == std::string::npos;
-  if (address != "127.0.0.1" && address != "0.0.0.0" && !address.empty())
-    names += fmt::format(",{}:{}", is_ip ? "IP" : "DNS", address);
-  auto generated = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-                                "-subj", "/CN=" + plan.layout.member_name, "-addext", "subjectAltName=" + names,
-                                "-keyout", new_key.string(), "-out", new_certificate.string()});
-  if (!generated) return generated.error();
-  if (generated->exit_code != 0) {
-    return make_error(ErrorCode::kUnavailable, fmt::format("openssl req for {} failed ({}): {}", plan.layout.member_name,
-                                                           generated->exit_code, generated->standard_error));
+  // Why the certificate must be (re)issued; empty: it is good.
+  std::string reason;
+  auto current = read_file(certificate);
+  auto current_ca = read_file(ca_copy);
+  if (!current || !fs::exists(key)) {
+    reason = "there is none";
+  } else if (!current_ca || current_ca.value() != ca->certificate_pem) {
+    reason = "the CA changed";
+  } else if (auto signed_by = pki::verify_signed_by(*current, ca->certificate_pem, pki::Clock::now());
+             !signed_by || !signed_by.value()) {
+    reason = "the CA did not sign it";
+  } else if (auto info = pki::inspect_certificate(*current); !info) {
+    reason = info.error().message;
+  } else {
+    reason = pki::renewal_reason(*info, wanted, pki::Clock::now());
   }
-  for (const auto& [path, mode] : {std::pair{new_key, 0600}, std::pair{new_certificate, 0644}}) {
-    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) return io_error(path, "chmod");
-    if (auto given = give_to(path, uid_, gid_); !given) return given;
-  }
-  // The key first: a certificate without its key would be taken as complete.
-  if (::rename(new_key.c_str(), key.c_str()) != 0) return io_error(key, "rename into place");
-  if (::rename(new_certificate.c_str(), certificate.c_str()) != 0) return io_error(certificate, "rename into place");
-  spdlog::info("{}: made a self-signed TLS certificate in {}", instance_key_, plan.tls_dir.string());
+  if (reason.empty()) return false;
+
+  auto issued = pki::issue_certificate(*ca, wanted);
+  if (!issued) return issued.error();
+  const pki::FileOwner owner{uid_, gid_};
+  if (auto written = pki::write_key_pair(*issued, certificate, key, owner); !written) return written.error();
+  if (auto written = pki::write_certificate(ca->certificate_pem, ca_copy, owner); !written) return written.error();
+  spdlog::info("{}: issued its TLS certificate from the CA ({}), valid for {} s", instance_key_, reason,
+               settings_.certificate_lifetime.count());
   return true;
+}
+
+void InstanceSupervisor::reload_tls(bool patroni_was_running, bool pgbouncer_was_running) {
+  // All keep their connections: on SIGHUP Patroni serves its REST API with the new certificate (it
+  // compares serial numbers) and reloads Postgres; PgBouncer loads its TLS files again.
+  if (patroni_was_running && patroni_ && patroni_->status().state == ProcessState::kRunning) {
+    if (patroni_->send_signal(SIGHUP)) spdlog::info("{}: Patroni and Postgres reload the new certificate", instance_key_);
+  }
+  if (pgbouncer_was_running && pgbouncer_ && pgbouncer_->status().state == ProcessState::kRunning)
+    (void)pgbouncer_->send_signal(SIGHUP);
 }
 
 Result<std::set<InstanceFile>> InstanceSupervisor::write_files(const InstancePlan& plan) {
@@ -283,7 +310,12 @@ Result<bool> InstanceSupervisor::ensure_patroni(const InstancePlan& plan, const 
   }
 
   if (reload_pending_ && patroni_->status().state == ProcessState::kRunning) {
-    auto reloaded = http_request("POST", patroni_url("/reload"), {}, {}, kReloadTimeout);
+    auto reloaded = http_request("POST", patroni_url("/reload"), {}, unsafe_request_headers(plan), kReloadTimeout);
+    if (!reloaded && patroni_api_.rfind("https://", 0) == 0) {
+      // A Patroni started before its REST API had TLS serves plain http until this reload.
+      reloaded = http_request("POST", "http://" + patroni_api_.substr(8) + "/reload", {}, unsafe_request_headers(plan),
+                              kReloadTimeout);
+    }
     if (reloaded && reloaded->status / 100 == 2) {
       spdlog::info("{}: Patroni reloads its configuration", instance_key_);
       reload_pending_ = false;
@@ -376,8 +408,8 @@ void InstanceSupervisor::ensure_restart_generation(std::int64_t generation) {
   if (!patroni_ || patroni_->status().state != ProcessState::kRunning) return;
   requested_generation_ = generation;
   spdlog::info("{}: restartGeneration {} -> {}: asking Patroni to restart Postgres", instance_key_, *applied, generation);
-  restart_request_ = std::async(std::launch::async, [url = patroni_url("/restart")] {
-    return http_request("POST", url, "{}", {{"Content-Type", "application/json"}}, kRestartTimeout);
+  restart_request_ = std::async(std::launch::async, [url = patroni_url("/restart"), headers = unsafe_request_headers(*plan_)] {
+    return http_request("POST", url, "{}", headers, kRestartTimeout);
   });
 }
 

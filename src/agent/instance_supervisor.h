@@ -77,7 +77,10 @@ class InstanceSupervisor {
 
  private:
   Result<bool> prepare_directories(const InstancePlan& plan);
+  // Issues the instance's server certificate from the CA when it has none, the CA changed, its names
+  // changed or 2/3 of its lifetime passed (pki::renewal_reason). True when it issued one.
   Result<bool> ensure_tls(const InstancePlan& plan);
+  void reload_tls(bool patroni_was_running, bool pgbouncer_was_running);
   Result<std::set<InstanceFile>> write_files(const InstancePlan& plan);
   Result<bool> ensure_patroni(const InstancePlan& plan, const std::set<InstanceFile>& changed);
   Result<bool> ensure_pgbouncer(const InstancePlan& plan, const std::set<InstanceFile>& changed);

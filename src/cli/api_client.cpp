@@ -59,7 +59,7 @@ bool is_connection_failure(const Error& error) {
 }  // namespace
 
 void add_api_option(CLI::App& app) {
-  app.add_option("--api", "URL of the pgstack API (env PGSTACK_API; default http://127.0.0.1:8080)")->type_name("URL");
+  app.add_option("--api", "URL of the pgstack API (env PGSTACK_API; default https://127.0.0.1:8080)")->type_name("URL");
 }
 
 std::string api_url_for(const CLI::App& command) {

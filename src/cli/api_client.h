@@ -18,7 +18,7 @@
 
 namespace pgstack::cli {
 
-inline constexpr std::string_view kDefaultApiUrl = "http://127.0.0.1:8080";
+inline constexpr std::string_view kDefaultApiUrl = "https://127.0.0.1:8080";
 inline constexpr std::string_view kDefaultNamespace = "default";
 
 // Adds the global --api URL flag to the root command.

@@ -31,7 +31,7 @@ std::string local_api_url(const std::filesystem::path& state_dir) {
   if (!text.ok()) return "";
   const json settings = json::parse(text.value(), nullptr, false);
   if (!settings.is_object() || !settings.contains("apiAddress") || !settings["apiAddress"].is_string()) return "";
-  return "http://" + settings["apiAddress"].get<std::string>();
+  return "https://" + settings["apiAddress"].get<std::string>();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "common/http_client.h"
 
 namespace pgstack::cli {
 
@@ -14,6 +15,10 @@ int run(int argc, char** argv) {
   // Subcommands inherit this: --api may come before or after the subcommand.
   app.fallthrough();
   add_api_option(app);
+  // The API is served over HTTPS with a certificate from the installation's CA (up may pick another).
+  std::error_code error;
+  if (const auto ca = installation_ca_file(); std::filesystem::is_regular_file(ca, error))
+    set_tls_client_files({ca.string(), "", ""});
   ExitStatus status;
   add_validate_command(app, status);
   add_render_command(app, status);

@@ -55,10 +55,15 @@ struct LocalStack {
   std::filesystem::path etcd_dir() const { return state_dir / "etcd"; }
   std::filesystem::path agent_dir() const { return state_dir / "agent"; }  // the agent's instances live here
   std::filesystem::path backups_dir() const { return state_dir / "backups"; }  // the default backup repository
+  std::filesystem::path pki_dir() const { return state_dir / "pki"; }  // the CA: ca.crt, ca.key (0600)
 };
 
 // $PGSTACK_STATE_DIR, else /var/lib/pgstack for root, else $XDG_STATE_HOME/pgstack or
 // ~/.local/state/pgstack.
 std::filesystem::path default_state_dir();
+
+// The installation's CA certificate the CLI trusts (the API, and `connstr --show-ca`): $PGSTACK_CA_FILE,
+// else <default_state_dir()>/pki/ca.crt.
+std::filesystem::path installation_ca_file();
 
 }  // namespace pgstack::cli

@@ -4,7 +4,8 @@
 // run finds everything running, changes nothing and prints the same.
 //
 // Layout under the state dir (see LocalStack): up.json (ports and URLs, reused by later runs),
-// run/*.pid, logs/*.log, etcd/ (etcd's data), agent/ (the agent's instances).
+// run/*.pid, logs/*.log, etcd/ (etcd's data), agent/ (the agent's instances), pki/ (the CA: ca.crt,
+// ca.key 0600).
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -32,6 +33,7 @@
 #include "common/files.h"
 #include "common/http_client.h"
 #include "common/network.h"
+#include "common/pki.h"
 #include "common/process.h"
 #include "common/strings.h"
 
@@ -70,7 +72,7 @@ struct UpSettings {
     out.host_name = json.value("hostName", "");
     return out;
   }
-  std::string api_url() const { return "http://" + api_address; }
+  std::string api_url() const { return "https://" + api_address; }
 };
 
 // The name of the user running this process (the first admin of a new installation).
@@ -183,6 +185,9 @@ class LocalUp {
   Result<bool> start_etcd() {
     if (!settings_.manage_etcd) return wait_for_etcd(nullptr);
     agent::ProcessSpec spec = base_spec("etcd");
+    const std::string ca_file = pki::ca_files_in(stack_.pki_dir()).certificate.string();
+    const std::string certificate = (stack_.pki_dir() / "etcd.crt").string();
+    const std::string key = (stack_.pki_dir() / "etcd.key").string();
     spec.argv = {"etcd",
                  "--name",
                  "pgstack",
@@ -197,7 +202,22 @@ class LocalUp {
                  "--initial-advertise-peer-urls",
                  settings_.etcd_peer_url,
                  "--initial-cluster",
-                 "pgstack=" + settings_.etcd_peer_url};
+                 "pgstack=" + settings_.etcd_peer_url,
+                 // Client and peer TLS; only holders of a certificate from the CA get anything.
+                 "--client-cert-auth",
+                 "--trusted-ca-file",
+                 ca_file,
+                 "--cert-file",
+                 certificate,
+                 "--key-file",
+                 key,
+                 "--peer-client-cert-auth",
+                 "--peer-trusted-ca-file",
+                 ca_file,
+                 "--peer-cert-file",
+                 certificate,
+                 "--peer-key-file",
+                 key};
     spec.stop_timeout = std::chrono::seconds(15);
     etcd_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*etcd_); !started) return started.error();
@@ -215,6 +235,16 @@ class LocalUp {
                  settings_.etcd_url,
                  "--etcd-prefix",
                  std::string(kEtcdPrefix),
+                 "--ca-file",
+                 pki::ca_files_in(stack_.pki_dir()).certificate.string(),
+                 "--client-cert",
+                 (stack_.pki_dir() / "controller.crt").string(),
+                 "--client-key",
+                 (stack_.pki_dir() / "controller.key").string(),
+                 "--tls-cert",
+                 (stack_.pki_dir() / "api.crt").string(),
+                 "--tls-key",
+                 (stack_.pki_dir() / "api.key").string(),
                  // The user who ran `up` is the first admin; the CLI finds its token by itself.
                  "--bootstrap-admin",
                  invoking_user_name(),
@@ -251,7 +281,9 @@ class LocalUp {
                  "--host-name",
                  settings_.host_name,
                  "--address",
-                 "127.0.0.1"};
+                 "127.0.0.1",
+                 "--ca-dir",
+                 stack_.pki_dir().string()};
     spec.stop_timeout = std::chrono::seconds(30);
     agent_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     return start(*agent_);
@@ -409,8 +441,14 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
     if (!client_port) return client_port.error();
     if (!peer_port) return peer_port.error();
     if (*peer_port == *client_port) peer_port = *client_port + 1;
-    settings.etcd_url = fmt::format("http://127.0.0.1:{}", *client_port);
-    settings.etcd_peer_url = fmt::format("http://127.0.0.1:{}", *peer_port);
+    settings.etcd_url = fmt::format("https://127.0.0.1:{}", *client_port);
+    settings.etcd_peer_url = fmt::format("https://127.0.0.1:{}", *peer_port);
+  }
+  if (settings.manage_etcd) {
+    // The managed etcd serves TLS only; up.json of an older pgstack names its ports over http.
+    for (std::string* url : {&settings.etcd_url, &settings.etcd_peer_url}) {
+      if (url->rfind("http://", 0) == 0) *url = "https://" + url->substr(7);
+    }
   }
   if (!api_flag.empty()) settings.api_address = api_flag;
   if (settings.host_name.empty()) settings.host_name = host_name();
@@ -427,6 +465,12 @@ std::filesystem::path default_state_dir() {
     return std::filesystem::path(xdg) / "pgstack";
   const char* home = std::getenv("HOME");
   return std::filesystem::path(home != nullptr && *home != '\0' ? home : ".") / ".local" / "state" / "pgstack";
+}
+
+std::filesystem::path installation_ca_file() {
+  if (const char* explicit_ca = std::getenv("PGSTACK_CA_FILE"); explicit_ca != nullptr && *explicit_ca != '\0')
+    return explicit_ca;
+  return pki::ca_files_in(LocalStack{default_state_dir()}.pki_dir()).certificate;
 }
 
 void add_up_command(CLI::App& app, ExitStatus& status) {
@@ -488,10 +532,29 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
           return fail(usable.error());
       }
     }
+    // The installation's CA, made once; its key stays here (0600) and signs every certificate: etcd's
+    // (server and peer), the controller's client certificate and the API's here, the instances' in the agent.
+    auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name());
+    if (!ca) return fail(ca.error());
     auto settings = settings_for(stack, options->etcd, options->api_address);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)
       return fail(written.error());
+    const pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
+    const pki::LeafRequest controller_names{"pgstack-controller", {}, {}, pki::Usage::kClient};
+    // The REST API's own certificate, for the names the CLI reaches it by.
+    pki::LeafRequest api_names{"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer};
+    if (const auto url = parse_http_url(settings->api_url()); url && url->host != "127.0.0.1" && url->host != "localhost")
+      (pki::is_ip_address(url->host) ? api_names.ip_addresses : api_names.dns_names).push_back(url->host);
+    for (const auto& [request, name] : {std::pair{etcd_names, "etcd"}, std::pair{controller_names, "controller"},
+                                        std::pair{api_names, "api"}}) {
+      auto issued = pki::ensure_certificate(*ca, request, stack.pki_dir() / (std::string(name) + ".crt"),
+                                            stack.pki_dir() / (std::string(name) + ".key"));
+      if (!issued) return fail(issued.error());
+    }
+    // up itself asks etcd whether it is healthy (as the controller) and the API, trusting the CA.
+    set_tls_client_files({pki::ca_files_in(stack.pki_dir()).certificate.string(),
+                          (stack.pki_dir() / "controller.crt").string(), (stack.pki_dir() / "controller.key").string()});
 
     LocalUp up(stack, *settings, Clock::now() + std::chrono::seconds(options->timeout_seconds));
     if (auto done = up.start_etcd(); !done) return fail(done.error());

@@ -3,12 +3,20 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -28,6 +36,32 @@ constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
 
 enum class StepEnd { kFinished, kTimedOut, kCancelled };
 
+std::mutex tls_files_mutex;
+TlsClientFiles tls_files;  // guarded by tls_files_mutex
+
+Result<std::unique_ptr<asio::ssl::context>> client_context() {
+  const TlsClientFiles files = tls_client_files();
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  beast::error_code error;
+  if (files.ca_file.empty()) {
+    context->set_default_verify_paths(error);
+  } else {
+    context->load_verify_file(files.ca_file, error);
+  }
+  if (error) return make_error(ErrorCode::kUnavailable, fmt::format("TLS: cannot load the CA {}: {}", files.ca_file, error.message()));
+  if (!files.certificate_file.empty()) {
+    context->use_certificate_chain_file(files.certificate_file, error);
+    if (!error) context->use_private_key_file(files.private_key_file, asio::ssl::context::pem, error);
+    if (error)
+      return make_error(ErrorCode::kUnavailable, fmt::format("TLS: cannot load the client certificate {}: {}",
+                                                             files.certificate_file, error.message()));
+  }
+  context->set_verify_mode(asio::ssl::verify_peer);
+  return context;
+}
+
 // Drives one connection's asynchronous operations from the calling thread, one at a time, so each
 // step can be bounded by a deadline or interrupted from another thread through io_context::stop().
 class Exchange {
@@ -36,8 +70,42 @@ class Exchange {
       : method_(std::move(method)), url_(std::move(url)), cancelled_(cancelled), resolver_(ioc_), socket_(ioc_) {}
 
   asio::io_context& context() { return ioc_; }
-  tcp::socket& socket() { return socket_; }
   beast::flat_buffer& buffer() { return buffer_; }
+
+  // Calls `use` with the stream to read and write: the TLS stream once handshaken, else the socket.
+  template <typename Use>
+  void with_stream(Use&& use) {
+    if (tls_) {
+      use(*tls_);
+    } else {
+      use(socket_);
+    }
+  }
+
+  // TLS over the connected socket; the server's certificate must chain to the CA and name `url.host`.
+  Result<bool> handshake(const HttpUrl& url, Clock::time_point deadline, std::chrono::milliseconds timeout) {
+    auto context = client_context();
+    if (!context) return context.error();
+    tls_context_ = std::move(context).value();
+    tls_.emplace(socket_, *tls_context_);
+    SSL* ssl = tls_->native_handle();
+    beast::error_code error;
+    const auto address = asio::ip::make_address(url.host, error);
+    if (!error) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str());
+    } else {
+      SSL_set_tlsext_host_name(ssl, url.host.c_str());
+      SSL_set1_host(ssl, url.host.c_str());
+    }
+    error = {};
+    const StepEnd end = step(
+        [&](const Done& done) {
+          tls_->async_handshake(asio::ssl::stream_base::client, [done](beast::error_code ec) { done(ec); });
+        },
+        deadline, error);
+    if (end != StepEnd::kFinished || error) return failure(end, error, "in the TLS handshake", timeout);
+    return true;
+  }
 
   // Runs the operation `initiate` starts until it completes, the deadline passes or we are cancelled;
   // on the last two the connection is closed and the operation drained before returning.
@@ -109,6 +177,7 @@ class Exchange {
         },
         deadline, error);
     if (end != StepEnd::kFinished || error) return failure(end, error, "connecting", timeout);
+    if (url.tls) return handshake(url, deadline, timeout);
     return true;
   }
 
@@ -117,7 +186,9 @@ class Exchange {
     beast::error_code error;
     const StepEnd end = step(
         [&](const Done& done) {
-          http::async_write(socket_, request, [done](beast::error_code ec, std::size_t) { done(ec); });
+          with_stream([&](auto& stream) {
+            http::async_write(stream, request, [done](beast::error_code ec, std::size_t) { done(ec); });
+          });
         },
         deadline, error);
     if (end != StepEnd::kFinished || error) return failure(end, error, "sending the request", timeout);
@@ -140,6 +211,8 @@ class Exchange {
   asio::io_context ioc_;
   tcp::resolver resolver_;
   tcp::socket socket_;
+  std::unique_ptr<asio::ssl::context> tls_context_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
   beast::flat_buffer buffer_;
 };
 
@@ -153,7 +226,8 @@ Result<http::verb> parse_method(std::string_view method) {
 http::request<http::string_body> make_request(http::verb verb, const HttpUrl& url, std::string_view body,
                                               const HttpHeaders& headers) {
   http::request<http::string_body> request{verb, url.target, 11};
-  request.set(http::field::host, url.port == "80" ? url.host : url.host + ":" + url.port);
+  const bool default_port = url.port == (url.tls ? "443" : "80");
+  request.set(http::field::host, default_port ? url.host : url.host + ":" + url.port);
   request.set(http::field::user_agent, "pgstack");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = std::string(body);
@@ -183,10 +257,12 @@ std::map<std::string, std::string> header_map(const Fields& fields) {
 
 Result<HttpUrl> parse_http_url(std::string_view url) {
   constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme)
+  constexpr std::string_view kTlsScheme = "https://";
+  const bool tls = url.substr(0, kTlsScheme.size()) == kTlsScheme;
+  if (!tls && url.substr(0, kScheme.size()) != kScheme)
     return make_error(ErrorCode::kInvalidInput,
-                      fmt::format("URL \"{}\" is not supported: expected http://host[:port][/path]", url));
-  std::string_view rest = url.substr(kScheme.size());
+                      fmt::format("URL \"{}\" is not supported: expected http[s]://host[:port][/path]", url));
+  std::string_view rest = url.substr(tls ? kTlsScheme.size() : kScheme.size());
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
   HttpUrl result;
@@ -195,7 +271,8 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("URL \"{}\" has no usable host: expected http://host[:port][/path]", url));
   std::string_view host = authority;
-  std::string_view port = "80";
+  std::string_view port = tls ? "443" : "80";
+  result.tls = tls;
   if (authority.front() == '[') {  // [::1]:2379
     const std::size_t close = authority.find(']');
     if (close == std::string_view::npos)
@@ -240,8 +317,9 @@ Result<HttpResponse> http_request(std::string_view method, std::string_view url,
   beast::error_code error;
   const StepEnd end = exchange.step(
       [&](const Done& done) {
-        http::async_read(exchange.socket(), exchange.buffer(), parser,
-                         [done](beast::error_code ec, std::size_t) { done(ec); });
+        exchange.with_stream([&](auto& stream) {
+          http::async_read(stream, exchange.buffer(), parser, [done](beast::error_code ec, std::size_t) { done(ec); });
+        });
       },
       deadline, error);
   if (end != StepEnd::kFinished || error) return exchange.failure(end, error, "reading the response", timeout);
@@ -291,8 +369,10 @@ Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, 
   beast::error_code error;
   StepEnd end = exchange.step(
       [&](const Done& done) {
-        http::async_read_header(exchange.socket(), exchange.buffer(), parser,
-                                [done](beast::error_code ec, std::size_t) { done(ec); });
+        exchange.with_stream([&](auto& stream) {
+          http::async_read_header(stream, exchange.buffer(), parser,
+                                  [done](beast::error_code ec, std::size_t) { done(ec); });
+        });
       },
       deadline, error);
   if (end == StepEnd::kCancelled) return true;
@@ -307,8 +387,10 @@ Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, 
     parser.get().body().size = sizeof chunk;
     end = exchange.step(
         [&](const Done& done) {
-          http::async_read_some(exchange.socket(), exchange.buffer(), parser,
-                                [done](beast::error_code ec, std::size_t) { done(ec); });
+          exchange.with_stream([&](auto& stream) {
+            http::async_read_some(stream, exchange.buffer(), parser,
+                                  [done](beast::error_code ec, std::size_t) { done(ec); });
+          });
         },
         // Only an error response is bounded: a healthy stream may stay quiet for hours.
         failed ? std::optional<Clock::time_point>(deadline) : std::nullopt, error);
@@ -335,6 +417,25 @@ Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, 
   }
   if (!pending.empty() && !on_line(pending)) return true;
   return false;
+}
+
+std::string basic_authorization(std::string_view user, std::string_view password) {
+  const std::string plain = fmt::format("{}:{}", user, password);
+  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int size = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                   reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
+  encoded.resize(static_cast<std::size_t>(std::max(size, 0)));
+  return "Basic " + encoded;
+}
+
+void set_tls_client_files(TlsClientFiles files) {
+  std::lock_guard lock(tls_files_mutex);
+  tls_files = std::move(files);
+}
+
+TlsClientFiles tls_client_files() {
+  std::lock_guard lock(tls_files_mutex);
+  return tls_files;
 }
 
 void HttpLineStream::cancel() {

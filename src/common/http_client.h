@@ -1,5 +1,5 @@
-// A small synchronous HTTP/1.1 client (plain http only) for talking to etcd and the pgstack agents.
-// Every call opens its own connection; a connection failure or a timeout is ErrorCode::kUnavailable.
+// A small synchronous HTTP/1.1 client for talking to etcd, Patroni and the controller, over http or
+// https. Every call opens its own connection; a connection failure or a timeout is ErrorCode::kUnavailable.
 #pragma once
 
 #include <atomic>
@@ -30,12 +30,27 @@ struct HttpResponse {
 
 struct HttpUrl {
   std::string host;
-  std::string port;    // "80" when the URL has none
+  std::string port;    // "80" (http) or "443" (https) when the URL has none
   std::string target;  // path and query, "/" when the URL has none
+  bool tls = false;    // https
 };
 
-// Accepts http://host[:port][/path]; https and user info are rejected as kInvalidInput.
+// Accepts http[s]://host[:port][/path]; user info is rejected as kInvalidInput.
 Result<HttpUrl> parse_http_url(std::string_view url);
+
+// How this process verifies https servers and proves who it is to them: pgstack's processes trust
+// one CA (the installation's, common/pki.h) and have one client certificate each. Process-wide; every
+// https request reads the files again, so renewed certificates are used without a restart. No CA:
+// the system's default trust store. The server's name (or IP) is always checked against its certificate.
+struct TlsClientFiles {
+  std::string ca_file;
+  std::string certificate_file;  // optional client certificate (etcd's client-cert-auth)
+  std::string private_key_file;
+};
+void set_tls_client_files(TlsClientFiles files);
+// "Basic <base64(user:password)>" for an Authorization header.
+std::string basic_authorization(std::string_view user, std::string_view password);
+TlsClientFiles tls_client_files();
 
 // One request/response exchange. Any HTTP status is a successful result; `timeout` bounds the
 // whole exchange (resolve, connect, send, receive).

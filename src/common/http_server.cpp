@@ -1,11 +1,14 @@
 #include "common/http_server.h"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <list>
+#include <map>
 #include <mutex>
+#include <optional>
 
 #include <poll.h>
 
@@ -154,6 +157,35 @@ void linger(tcp::socket& socket, Clock::time_point deadline) {
   }
 }
 
+// The handler's answer to one request, as the HTTP response to send. A handler bug must not take the
+// server down; it is reported as what it is.
+http::response<http::string_body> dispatch(const HttpRequestHandler& handler,
+                                           const http::request<http::string_body>& raw, tcp::socket& socket) {
+  HttpReply response;
+  try {
+    HttpRequest request = to_request(raw);
+    beast::error_code peer_error;
+    const auto peer = socket.remote_endpoint(peer_error);
+    if (!peer_error) request.remote_address = peer.address().to_string();
+    response = handler(request);
+  } catch (const std::exception& failure) {
+    std::string detail = failure.what();
+    for (auto& c : detail) {
+      if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
+    response = {500, "application/problem+json",
+                fmt::format(R"({{"title":"internal error","status":500,"detail":"{}"}})", detail)};
+  }
+  http::response<http::string_body> out{static_cast<http::status>(response.status), raw.version()};
+  out.set(http::field::server, "pgstack");
+  out.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) out.set(name, value);
+  out.keep_alive(raw.keep_alive());
+  out.body() = std::move(response.body);
+  out.prepare_payload();
+  return out;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -161,6 +193,7 @@ struct HttpServer::Impl {
   std::uint16_t port;
   HttpRequestHandler handler;
   HttpServerLimits limits;
+  std::string tls_certificate, tls_private_key;  // empty: plain http
   asio::io_context io;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::thread accept_thread;
@@ -189,7 +222,109 @@ struct HttpServer::Impl {
     for (auto& worker : finished) worker.thread.join();
   }
 
+  http::response<http::string_body> respond(const http::request<http::string_body>& raw, tcp::socket& socket) {
+    return dispatch(handler, raw, socket);
+  }
+
+  // TLS connections are served with blocking reads and writes (OpenSSL keeps state between them that
+  // a non-blocking retry could lose); their deadlines are kept by a watchdog that shuts the socket
+  // down when one passes, which ends the blocked call. The limits are the same as in clear.
+  std::mutex deadlines_mutex;
+  std::map<int, Clock::time_point> deadlines;  // by socket descriptor
+  std::thread watchdog;
+
+  void set_deadline(const tcp::socket& socket, Clock::time_point deadline) {
+    std::lock_guard lock(deadlines_mutex);
+    deadlines[const_cast<tcp::socket&>(socket).native_handle()] = deadline;
+  }
+  void clear_deadline(const tcp::socket& socket) {
+    std::lock_guard lock(deadlines_mutex);
+    deadlines.erase(const_cast<tcp::socket&>(socket).native_handle());
+  }
+  void watch_deadlines() {
+    while (!stopping) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::lock_guard lock(deadlines_mutex);
+      const auto now = Clock::now();
+      for (auto it = deadlines.begin(); it != deadlines.end();) {
+        if (it->second > now) {
+          ++it;
+          continue;
+        }
+        ::shutdown(it->first, SHUT_RDWR);
+        it = deadlines.erase(it);
+      }
+    }
+  }
+
+  void serve_tls(tcp::socket& socket) {
+    beast::error_code error;
+    asio::ssl::context context(asio::ssl::context::tls_server);
+    context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    // Read for each connection, so a renewed certificate is served without a restart.
+    context.use_certificate_chain_file(tls_certificate, error);
+    if (!error) context.use_private_key_file(tls_private_key, asio::ssl::context::pem, error);
+    if (error) return;
+    asio::ssl::stream<tcp::socket&> stream(socket, context);
+    set_deadline(socket, Clock::now() + limits.header_timeout);
+    stream.handshake(asio::ssl::stream_base::server, error);
+    beast::flat_buffer buffer;
+    bool first = true;
+    while (!stopping && !error) {
+      RequestParser parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+      parser.body_limit(limits.max_body_bytes);
+      set_deadline(socket, Clock::now() + (first ? limits.header_timeout : limits.idle_timeout + limits.header_timeout));
+      first = false;
+      http::read_header(stream, buffer, parser, error);
+      if (!error && std::distance(parser.get().begin(), parser.get().end()) >
+                        static_cast<std::ptrdiff_t>(limits.max_header_fields))
+        error = http::error::header_limit;
+      if (!error && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        set_deadline(socket, Clock::now() + limits.write_timeout);
+        asio::write(stream, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), error);
+      }
+      set_deadline(socket, Clock::now() + limits.body_timeout);
+      if (!error) http::read(stream, buffer, parser, error);
+      std::optional<http::response<http::string_body>> out;
+      if (error == http::error::header_limit || error == http::error::body_limit) {
+        const bool header = error == http::error::header_limit;
+        out.emplace(header ? http::status::request_header_fields_too_large : http::status::payload_too_large, 11);
+        out->set(http::field::content_type, "application/problem+json");
+        out->body() = header ? fmt::format(R"({{"title":"RequestHeaderFieldsTooLarge","status":431,"detail":"the request header is over {} bytes or {} fields"}})",
+                                           limits.max_header_bytes, limits.max_header_fields)
+                             : fmt::format(R"({{"title":"PayloadTooLarge","status":413,"detail":"the request body is over {} bytes"}})",
+                                           limits.max_body_bytes);
+        out->keep_alive(false);
+        out->prepare_payload();
+      } else if (!error) {
+        out = respond(parser.get(), socket);
+      }
+      if (!out) break;
+      set_deadline(socket, Clock::now() + limits.write_timeout);
+      beast::error_code write_error;
+      http::write(stream, *out, write_error);
+      if (error || write_error || !out->keep_alive()) break;
+    }
+    // close_notify, bounded like everything else: a peer that stopped reading must not hold the thread.
+    set_deadline(socket, Clock::now() + std::chrono::seconds(1));
+    beast::error_code ignored;
+    stream.shutdown(ignored);
+    clear_deadline(socket);
+  }
+
   void serve(std::shared_ptr<tcp::socket> socket) {
+    if (!tls_certificate.empty()) {
+      serve_tls(*socket);
+      clear_deadline(*socket);
+      beast::error_code ignored;
+      socket->shutdown(tcp::socket::shutdown_both, ignored);
+      socket->close(ignored);
+      std::lock_guard lock(connections_mutex);
+      connections.remove(socket);
+      return;
+    }
     beast::flat_buffer buffer;
     beast::error_code error;
     socket->non_blocking(true, error);
@@ -232,30 +367,7 @@ struct HttpServer::Impl {
       }
       if (refused) linger(*socket, refuse_by);
       if (error) break;
-      const auto& raw = parser.get();
-      HttpReply response;
-      try {
-        HttpRequest request = to_request(raw);
-        beast::error_code peer_error;
-        const auto peer = socket->remote_endpoint(peer_error);
-        if (!peer_error) request.remote_address = peer.address().to_string();
-        response = handler(request);
-      } catch (const std::exception& failure) {
-        // A handler bug must not take the server down; it is reported as what it is.
-        std::string detail = failure.what();
-        for (auto& c : detail) {
-          if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
-        }
-        response = {500, "application/problem+json",
-                    fmt::format(R"({{"title":"internal error","status":500,"detail":"{}"}})", detail)};
-      }
-      http::response<http::string_body> out{static_cast<http::status>(response.status), raw.version()};
-      out.set(http::field::server, "pgstack");
-      out.set(http::field::content_type, response.content_type);
-      for (const auto& [name, value] : response.headers) out.set(name, value);
-      out.keep_alive(raw.keep_alive());
-      out.body() = std::move(response.body);
-      out.prepare_payload();
+      http::response<http::string_body> out = respond(parser.get(), *socket);
       error = write_before(*socket, out, Clock::now() + limits.write_timeout);
       if (error || !out.keep_alive()) break;
     }
@@ -277,6 +389,11 @@ struct HttpServer::Impl {
       }
       reap_finished_workers();
       std::lock_guard lock(connections_mutex);
+      if (connections.size() >= limits.max_connections && !tls_certificate.empty()) {
+        // A TLS client would not read a problem in clear: it is refused by closing.
+        socket->close(error);
+        continue;
+      }
       if (connections.size() >= limits.max_connections) {
         // Past the bound a client gets an answer at once rather than a thread; nothing of it is read.
         socket->non_blocking(true, error);
@@ -332,7 +449,13 @@ Result<bool> HttpServer::start() {
   bound_port_ = acceptor->local_endpoint().port();
   impl_->acceptor = std::move(acceptor);
   impl_->accept_thread = std::thread([this] { impl_->accept_loop(); });
+  if (!impl_->tls_certificate.empty()) impl_->watchdog = std::thread([this] { impl_->watch_deadlines(); });
   return true;
+}
+
+void HttpServer::use_tls(std::string certificate_file, std::string private_key_file) {
+  impl_->tls_certificate = std::move(certificate_file);
+  impl_->tls_private_key = std::move(private_key_file);
 }
 
 void HttpServer::stop() {
@@ -355,6 +478,7 @@ void HttpServer::stop() {
   for (auto& worker : workers) {
     if (worker.thread.joinable()) worker.thread.join();
   }
+  if (impl_->watchdog.joinable()) impl_->watchdog.join();
 }
 
 }  // namespace pgstack

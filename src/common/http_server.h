@@ -57,6 +57,10 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Serve HTTPS with these PEM files (before start()). They are read for each connection, so a renewed
+  // certificate is used without a restart.
+  void use_tls(std::string certificate_file, std::string private_key_file);
+
   // Binds and starts serving; port 0 picks a free one (see port()).
   Result<bool> start();
   std::uint16_t port() const { return bound_port_; }

@@ -31,6 +31,7 @@ const std::vector<KeyPath>& ignored_initial_keys() {
   static const std::vector<KeyPath> keys = {
       {"scope"}, {"namespace"}, {"name"}, {"etcd"}, {"etcd3"}, {"consul"}, {"zookeeper"}, {"kubernetes"}, {"raft"},
       {"exhibitor"}, {"bootstrap", "dcs"}, {"restapi", "listen"}, {"restapi", "connect_address"},
+      {"restapi", "certfile"}, {"restapi", "keyfile"}, {"restapi", "cafile"}, {"restapi", "authentication"},
       {"postgresql", "listen"}, {"postgresql", "connect_address"}, {"postgresql", "data_dir"},
       {"postgresql", "bin_dir"}, {"postgresql", "config_dir"}, {"postgresql", "custom_conf"},
       {"postgresql", "pgpass"}, {"postgresql", "authentication"}, {"postgresql", "parameters"},
@@ -119,14 +120,22 @@ Json pg_hba(const model::Cluster& cluster) {
                  std::string_view method) {
     return trim(fmt::format("{:<7} {:<12} {:<16} {:<12} {}", type, database, user, address, method));
   };
-  return Json::array({
+  // With postgres.ssl.required only TLS connections match a TCP line. Without PgBouncer the proxy on
+  // this host reaches Postgres over loopback in clear, so loopback stays open to it then.
+  const std::string_view tcp = cluster.ssl_required ? "hostssl" : "host";
+  Json lines = Json::array({
       line("local", "all", superuser, "", fmt::format("peer map={}", kIdentMap)),
       line("local", "all", "all", "", "scram-sha-256"),
-      line("host", "replication", replication, "0.0.0.0/0", "scram-sha-256"),
-      line("host", "replication", replication, "::/0", "scram-sha-256"),
-      line("host", "all", "all", "0.0.0.0/0", "scram-sha-256"),
-      line("host", "all", "all", "::/0", "scram-sha-256"),
+      line(tcp, "replication", replication, "0.0.0.0/0", "scram-sha-256"),
+      line(tcp, "replication", replication, "::/0", "scram-sha-256"),
   });
+  if (cluster.ssl_required && cluster.disable_connection_pooling) {
+    lines.push_back(line("host", "all", "all", "127.0.0.1/32", "scram-sha-256"));
+    lines.push_back(line("host", "all", "all", "::1/128", "scram-sha-256"));
+  }
+  lines.push_back(line(tcp, "all", "all", "0.0.0.0/0", "scram-sha-256"));
+  lines.push_back(line(tcp, "all", "all", "::/0", "scram-sha-256"));
+  return lines;
 }
 
 Json synchronous_settings(const model::Cluster& cluster) {
@@ -263,8 +272,21 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
   config["name"] = layout.member_name;
 
   const std::string api = host_port(layout.host_address, layout.patroni_port);
-  config["restapi"] = Json{{"listen", api}, {"connect_address", api}};
+  // Over TLS with the instance's certificate; the unsafe endpoints need PATRONI_RESTAPI_USERNAME/PASSWORD
+  // (from the environment). cafile: what Patroni verifies the other members' REST APIs with.
+  const std::string tls_dir = layout.config_dir + "/tls";
+  config["restapi"] = Json{{"listen", api},
+                           {"connect_address", api},
+                           {"certfile", tls_dir + "/server.crt"},
+                           {"keyfile", tls_dir + "/server.key"},
+                           {"cafile", tls_dir + "/ca.crt"}};
   config["etcd3"] = Json{{"hosts", layout.etcd_endpoints}};
+  if (layout.etcd_tls) {
+    config["etcd3"]["protocol"] = "https";
+    config["etcd3"]["cacert"] = tls_dir + "/ca.crt";
+    config["etcd3"]["cert"] = tls_dir + "/server.crt";
+    config["etcd3"]["key"] = tls_dir + "/server.key";
+  }
 
   Json bootstrap = Json::object();
   bootstrap["dcs"] = patroni_dynamic_config(cluster, parameters);
@@ -285,6 +307,13 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
       {"replication", Json{{"username", cluster.credentials.replication_name}}},
       {"rewind", Json{{"username", std::string(kRewindUserName)}}},
   };
+  if (cluster.ssl_enabled) {
+    // Replication and pg_rewind reach the primary over TCP: over TLS, checked against the CA.
+    for (const char* user : {"replication", "rewind"}) {
+      postgresql["authentication"][user]["sslmode"] = "verify-ca";
+      postgresql["authentication"][user]["sslrootcert"] = layout.config_dir + "/tls/ca.crt";
+    }
+  }
   // A new replica's base backup starts at once instead of waiting for a spread checkpoint (minutes).
   postgresql["basebackup"] = Json::array({Json{{"checkpoint", "fast"}}});
   postgresql["pg_hba"] = pg_hba(cluster);
@@ -337,8 +366,9 @@ std::string render_patroni_yaml(const model::Cluster& cluster, const InstanceLay
       {{"postgresql", "authentication"},
        {"Usernames only: the passwords come from PATRONI_*_PASSWORD in Patroni's environment."}},
       {{"postgresql", "pg_hba"},
-       {"scram-sha-256 for every password login. On the Unix socket the OS user that runs Postgres",
-        "(and Patroni) is the superuser through peer + pg_ident: it owns PGDATA, so this gives it nothing more."}},
+       {"scram-sha-256 for every password login (hostssl: TLS only, postgres.ssl.required). On the Unix socket",
+        "the OS user that runs Postgres (and Patroni) is the superuser through peer + pg_ident: it owns PGDATA,",
+        "so this gives it nothing more."}},
       {{"postgresql", "parameters"},
        {"Owned by pgstack; Patroni adds listen_addresses, port, cluster_name, hot_standby, wal_log_hints."}},
   };

@@ -27,6 +27,8 @@ struct InstanceLayout {
   std::string log_dir;     // Postgres csvlog and PgBouncer's log, outside PGDATA so base backups skip them
   std::vector<std::string> etcd_endpoints = {"127.0.0.1:2379"};
   std::string etcd_prefix = "/pgstack";  // all of pgstack's keys; Patroni's live under <prefix>/patroni/
+  // etcd over https: Patroni verifies it with config_dir/tls/ca.crt and presents the member's certificate.
+  bool etcd_tls = false;
   std::string os_user = "postgres";       // runs Postgres, Patroni and PgBouncer
   std::string archive_command = "/bin/true";  // replaced by the WAL-push command when backups are set
   // Patroni's bootstrap.post_bootstrap: run once on the first primary after initdb (the agent's script

@@ -28,6 +28,12 @@ std::string render_proxy_config(const ProxyLayout& layout) {
                      {"namespace", layout.namespace_name},
                      {"listeners", Json::array({listener("rw", "read-write", layout.read_write_port),
                                                 listener("ro", "read-only", layout.read_only_port)})}}})}};
+  if (!layout.ca_file.empty()) {
+    model::Json client_tls = {{"ca_file", layout.ca_file}};
+    if (!layout.client_certificate.empty())
+      client_tls.update({{"certificate", layout.client_certificate}, {"private_key", layout.client_private_key}});
+    config["client_tls"] = client_tls;
+  }
   if (layout.tls_certificate && layout.tls_private_key)
     config["tls"] = {{"certificate", *layout.tls_certificate}, {"private_key", *layout.tls_private_key}};
   return fmt::format("# pgstack-proxy for cluster {}/{}, written by pgstack-agent: edits are overwritten.\n{}\n",

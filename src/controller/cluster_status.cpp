@@ -246,7 +246,7 @@ Json build_cluster_status(const StatusInputs& inputs) {
     const std::string pgbouncer = fmt::format("{}:{}", address, placement.ports.pgbouncer);
     member["endpoints"] = {{"postgres", postgres},
                            {"pgbouncer", inputs.pooling_enabled ? Json(pgbouncer) : Json(nullptr)},
-                           {"patroni", fmt::format("http://{}:{}", address, placement.ports.patroni)}};
+                           {"patroni", fmt::format("https://{}:{}", address, placement.ports.patroni)}};
     const std::string pooled = inputs.pooling_enabled ? pgbouncer : postgres;
     // Read-write lists every member (libpq's target_session_attrs=read-write finds the primary even
     // after a failover); read-only lists replicas first, then the primary as the fallback.

@@ -19,6 +19,7 @@ struct PatroniMember {
   std::string role;   // "master"/"primary", "replica", "standby_leader"
   std::string state;  // running, starting, stopped, crashed, ...
   std::string api_url;
+  std::string api_authorization;  // for Patroni's unsafe endpoints, from the cluster's secrets; never shown
   std::string conn_url;
   std::int64_t timeline = 0;
   std::optional<std::int64_t> wal_position;

@@ -17,6 +17,12 @@ bool is_primary(const PatroniMember& member) {
   return member.role == "master" || member.role == "primary" || member.role == "standby_leader";
 }
 
+HttpHeaders unsafe_request_headers(const PatroniMember& member) {
+  HttpHeaders headers = {{"Content-Type", "application/json"}};
+  if (!member.api_authorization.empty()) headers.emplace_back("Authorization", member.api_authorization);
+  return headers;
+}
+
 }  // namespace
 
 std::string patroni_key_prefix(const std::string& etcd_prefix, const std::string& ns, const std::string& cluster) {
@@ -52,6 +58,16 @@ Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::
     } else if (rest == "config") {
       Json config = Json::parse(kv.value, nullptr, false);
       if (config.is_object()) topology.dynamic_config = std::move(config);
+    }
+  }
+  // Patroni's unsafe endpoints (switchover, restart, PATCH /config) need the cluster's restapi credentials.
+  auto secrets = etcd.get(fmt::format("{}/secrets/{}/{}", etcd_prefix, ns, cluster));
+  if (secrets.ok() && secrets->has_value()) {
+    const Json parsed = Json::parse((*secrets)->value, nullptr, false);
+    if (parsed.is_object() && parsed.contains("restapi") && parsed["restapi"].is_object()) {
+      const std::string authorization = basic_authorization(parsed["restapi"].value("username", ""),
+                                                            parsed["restapi"].value("password", ""));
+      for (auto& [name, member] : topology.members) member.api_authorization = authorization;
     }
   }
   return topology;
@@ -102,7 +118,7 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
   }
   const Json request = {{"leader", leader.name}, {"candidate", chosen}};
   auto response = http_request("POST", patroni_base_url(leader) + "/switchover", request.dump(),
-                               {{"Content-Type", "application/json"}}, std::chrono::seconds(60));
+                               unsafe_request_headers(leader), std::chrono::seconds(60));
   if (!response.ok()) return response.error();
   if (response->status != 200)
     return make_error(ErrorCode::kFailedPrecondition,
@@ -120,7 +136,7 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
 }
 
 Result<bool> restart_member(const PatroniMember& member) {
-  auto response = http_request("POST", patroni_base_url(member) + "/restart", "{}", {{"Content-Type", "application/json"}},
+  auto response = http_request("POST", patroni_base_url(member) + "/restart", "{}", unsafe_request_headers(member),
                                std::chrono::seconds(120));
   if (!response.ok()) return response.error();
   if (response->status != 200)
@@ -131,7 +147,7 @@ Result<bool> restart_member(const PatroniMember& member) {
 
 Result<bool> patch_dynamic_config(const PatroniMember& primary, const model::Json& changes) {
   auto response = http_request("PATCH", patroni_base_url(primary) + "/config", changes.dump(),
-                               {{"Content-Type", "application/json"}}, std::chrono::seconds(10));
+                               unsafe_request_headers(primary), std::chrono::seconds(10));
   if (!response.ok()) return response.error();
   if (response->status != 200)
     return make_error(ErrorCode::kFailedPrecondition,

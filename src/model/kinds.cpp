@@ -91,7 +91,9 @@ F cluster_spec() {
                                                {"version", F::scalar_string()},
                                                {"publisher", F::string()},
                                                {"repository", F::string()}}))},
+           // required is pgstack's: every TCP client must use TLS (hostssl only).
            {"ssl", F::object({{"enabled", F::boolean().defaults_to(true)},
+                              {"required", F::boolean().defaults_to(false)},
                               {"certificateSecretKeySelector", secret_key_selector()},
                               {"privateKeySecretKeySelector", secret_key_selector()}})
                        .defaults_to(Json::object())},

@@ -115,6 +115,8 @@ Cluster cluster_from(const Document& document) {
     if (extension.contains("name")) cluster.extensions.push_back(extension["name"].get<std::string>());
   }
   if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();
+  if (const Json& required = at(spec, "/postgres/ssl/required"); required.is_boolean())
+    cluster.ssl_required = cluster.ssl_enabled && required.get<bool>();
   cluster.instance_profile_name = string_at(spec, "/sgInstanceProfile");
   const std::string mode = string_at(spec, "/replication/mode", "async");
   if (mode == "sync") cluster.replication_mode = ReplicationMode::kSync;

@@ -82,6 +82,9 @@ struct Cluster {
   std::string postgres_version = "latest";
   std::vector<std::string> extensions;
   bool ssl_enabled = true;
+  // postgres.ssl.required (pgstack's): TCP clients must use TLS (pg_hba hostssl only); Unix-socket
+  // clients on the host are not affected.
+  bool ssl_required = false;
   std::string instance_profile_name;  // empty: the default profile
   ReplicationMode replication_mode = ReplicationMode::kAsync;
   int sync_instances = 1;

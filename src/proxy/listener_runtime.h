@@ -11,6 +11,8 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <filesystem>
+#include <chrono>
 #include <boost/asio/ssl/context.hpp>
 
 #include "proxy/cluster_router.h"
@@ -68,11 +70,27 @@ class CancelRegistry {
   std::map<Key, Address> entries_;
 };
 
+// The TLS context from config.tls: made at start, and again for new sessions when the certificate on
+// disk changes (the agent renews it; checked at most once a second). A session keeps the context it
+// started with. Null: answer 'N' to SSLRequest.
+class TlsContextSource {
+ public:
+  Result<bool> load(const TlsConfig& config);
+  std::shared_ptr<boost::asio::ssl::context> current();
+
+ private:
+  std::mutex mutex_;
+  std::optional<TlsConfig> config_;
+  std::shared_ptr<boost::asio::ssl::context> context_;
+  std::filesystem::file_time_type certificate_time_{};
+  std::chrono::steady_clock::time_point checked_{};
+};
+
 struct ProxyShared {
   const ProxyConfig* config = nullptr;
+  TlsContextSource tls;
   std::unique_ptr<StatsRegistry> stats;
   CancelRegistry cancels;
-  std::unique_ptr<boost::asio::ssl::context> tls;  // null: answer 'N' to SSLRequest
   std::atomic<std::int64_t> client_connections{0};
   std::atomic<std::uint64_t> next_session_id{1};
 };

@@ -186,7 +186,8 @@ std::optional<Error> parse_cluster(const YAML::Node& node, const std::string& pa
 std::optional<Error> parse_root(const YAML::Node& root, std::string_view source, ProxyConfig& config) {
   if (!root.IsMap()) return make_error(ErrorCode::kInvalidInput, fmt::format("{}: expected a mapping at the top", source));
   Fields fields(root, "", source);
-  PGSTACK_TRY(fields.check_unknown({"workers", "admin", "etcd", "health", "limits", "tls", "stats", "clusters"}));
+  PGSTACK_TRY(
+      fields.check_unknown({"workers", "admin", "etcd", "health", "limits", "tls", "client_tls", "stats", "clusters"}));
   PGSTACK_TRY(fields.read_number("workers", config.workers, 0, 256));
 
   auto admin = fields.mapping("admin");
@@ -205,13 +206,13 @@ std::optional<Error> parse_root(const YAML::Node& root, std::string_view source,
     const auto endpoints = sub.get("endpoints");
     if (endpoints) {
       if (!endpoints.IsSequence() || endpoints.size() == 0) {
-        return sub.error("endpoints", "expected a non-empty list of URLs like http://127.0.0.1:2379");
+        return sub.error("endpoints", "expected a non-empty list of URLs like https://127.0.0.1:2379");
       }
       config.etcd_endpoints.clear();
       for (const auto& endpoint : endpoints) {
         const auto url = endpoint.as<std::string>("");
-        if (url.rfind("http://", 0) != 0) {
-          return sub.error("endpoints", fmt::format("\"{}\" is not an http:// URL", url));
+        if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+          return sub.error("endpoints", fmt::format("\"{}\" is not an http:// or https:// URL", url));
         }
         config.etcd_endpoints.push_back(url);
       }
@@ -251,6 +252,18 @@ std::optional<Error> parse_root(const YAML::Node& root, std::string_view source,
     PGSTACK_TRY(sub.read_string("certificate", tls_config.certificate, true));
     PGSTACK_TRY(sub.read_string("private_key", tls_config.private_key, true));
     config.tls = tls_config;
+  }
+
+  auto client_tls = fields.mapping("client_tls");
+  if (!client_tls) return client_tls.error();
+  if (client_tls.value()) {
+    Fields sub(*client_tls.value(), "client_tls", source);
+    PGSTACK_TRY(sub.check_unknown({"ca_file", "certificate", "private_key"}));
+    PGSTACK_TRY(sub.read_string("ca_file", config.client_tls.ca_file));
+    PGSTACK_TRY(sub.read_string("certificate", config.client_tls.certificate));
+    PGSTACK_TRY(sub.read_string("private_key", config.client_tls.private_key));
+    if (config.client_tls.certificate.empty() != config.client_tls.private_key.empty())
+      return sub.error("certificate", "certificate and private_key go together");
   }
 
   auto stats = fields.mapping("stats");

@@ -66,6 +66,14 @@ struct TlsConfig {
   std::string private_key;
 };
 
+// How the proxy verifies etcd and Patroni's REST API over https (ca_file) and proves itself to etcd
+// (certificate, private_key). Empty: the system's trust store, no client certificate.
+struct ClientTlsConfig {
+  std::string ca_file;
+  std::string certificate;
+  std::string private_key;
+};
+
 struct StatsConfig {
   std::size_t top_queries = 20;
   std::size_t max_fingerprints = 5000;  // per cluster/listener/database/user; the rest count as "<other>"
@@ -79,6 +87,7 @@ struct ProxyConfig {
   HealthConfig health;
   LimitsConfig limits;
   std::optional<TlsConfig> tls;
+  ClientTlsConfig client_tls;
   StatsConfig stats;
   std::vector<ClusterConfig> clusters;
 };

@@ -40,6 +40,61 @@ struct Worker {
 
 }  // namespace
 
+namespace {
+
+Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const TlsConfig& config) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                       ec);
+  context->use_certificate_chain_file(config.certificate, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("tls.certificate: cannot load {}: {}", config.certificate, ec.message()));
+  }
+  context->use_private_key_file(config.private_key, asio::ssl::context::pem, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("tls.private_key: cannot load {}: {}", config.private_key, ec.message()));
+  }
+  return context;
+}
+
+}  // namespace
+
+Result<bool> TlsContextSource::load(const TlsConfig& config) {
+  std::error_code error;
+  const auto time = std::filesystem::last_write_time(config.certificate, error);
+  auto context = make_tls_context(config);
+  if (!context) return context.error();
+  std::lock_guard lock(mutex_);
+  config_ = config;
+  context_ = std::move(context).value();
+  certificate_time_ = time;
+  checked_ = std::chrono::steady_clock::now();
+  return true;
+}
+
+std::shared_ptr<asio::ssl::context> TlsContextSource::current() {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (!config_ || now - checked_ < std::chrono::seconds(1)) return context_;
+  checked_ = now;
+  std::error_code error;
+  const auto time = std::filesystem::last_write_time(config_->certificate, error);
+  if (error || time == certificate_time_) return context_;
+  // The key is renamed into place before the certificate: a new certificate has its key beside it.
+  if (auto context = make_tls_context(*config_)) {
+    context_ = std::move(context).value();
+    certificate_time_ = time;
+    spdlog::info("serving the renewed certificate {}", config_->certificate);
+  } else {
+    spdlog::warn("keeping the current certificate: {}", context.error().message);
+  }
+  return context_;
+}
+
 struct ProxyServer::Impl {
   ProxyConfig config;
   ProxyShared shared;
@@ -214,22 +269,7 @@ void ProxyServer::use_fixed_routes(const std::string& cluster, RoutingSnapshot s
 Result<bool> ProxyServer::start() {
   auto& impl = *impl_;
   if (impl.config.tls) {
-    auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    error_code ec;
-    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
-                         ec);
-    context->use_certificate_chain_file(impl.config.tls->certificate, ec);
-    if (ec) {
-      return make_error(ErrorCode::kInvalidInput,
-                        fmt::format("tls.certificate: cannot load {}: {}", impl.config.tls->certificate, ec.message()));
-    }
-    context->use_private_key_file(impl.config.tls->private_key, asio::ssl::context::pem, ec);
-    if (ec) {
-      return make_error(ErrorCode::kInvalidInput,
-                        fmt::format("tls.private_key: cannot load {}: {}", impl.config.tls->private_key, ec.message()));
-    }
-    impl.shared.tls = std::move(context);
+    if (auto loaded = impl.shared.tls.load(*impl.config.tls); !loaded) return loaded.error();
   }
 
   const unsigned workers = impl.config.workers ? impl.config.workers : std::max(1u, std::thread::hardware_concurrency());

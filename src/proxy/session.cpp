@@ -213,7 +213,8 @@ void Session::on_startup_bytes(std::size_t size) {
     case Negotiation::kSsl:
       // A second SSLRequest inside TLS is not a thing a client does.
       if (tls_) return fail(pgwire::kSqlstateProtocolViolation, "SSLRequest inside an encrypted connection", true);
-      return answer_negotiation(shared_.tls ? 'S' : 'N', shared_.tls != nullptr);
+      tls_context_ = shared_.tls.current();
+      return answer_negotiation(tls_context_ ? 'S' : 'N', tls_context_ != nullptr);
     case Negotiation::kGssenc: return answer_negotiation('N', false);
     case Negotiation::kCancel: return forward_cancel();
     case Negotiation::kTerminate: return close();  // as Postgres and PgBouncer: no answer, and no protocol error
@@ -229,7 +230,7 @@ void Session::answer_negotiation(char answer, bool start_tls) {
     if (ec || self->failing_ || self->phase_ == Phase::kClosed) return self->close();
     self->delta_.bytes_out += 1;
     if (!start_tls) return self->read_startup();
-    self->tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(self->client_, *self->shared_.tls);
+    self->tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(self->client_, *self->tls_context_);
     // The handshake reads TLS records only: plaintext sent before it completes fails it.
     self->tls_->async_handshake(asio::ssl::stream_base::server, [self](const error_code& handshake_error) {
       if (self->phase_ == Phase::kClosed) return;

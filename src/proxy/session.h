@@ -115,6 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   boost::asio::ip::tcp::socket client_;
   boost::asio::ip::tcp::socket server_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // declared first: outlives the stream
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   boost::asio::steady_timer handshake_timer_;
   boost::asio::steady_timer idle_timer_;

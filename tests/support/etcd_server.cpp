@@ -20,6 +20,7 @@
 
 #include "common/files.h"
 #include "common/http_client.h"
+#include "common/pki.h"
 #include "support/child_process.h"
 
 namespace pgstack::testing {
@@ -61,17 +62,32 @@ class BoundPort {
 
 int free_tcp_port() { return BoundPort().port(); }
 
-Result<std::unique_ptr<EtcdServer>> EtcdServer::start() {
+Result<std::unique_ptr<EtcdServer>> EtcdServer::start(const std::filesystem::path& ca_dir) {
   std::unique_ptr<EtcdServer> server(new EtcdServer());
   std::string pattern = (std::filesystem::temp_directory_path() / "pgstack-etcd-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr)
     return make_error(ErrorCode::kUnavailable, fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
   server->directory_ = pattern;
+  server->ca_dir_ = ca_dir.empty() ? server->directory_ / "pki" : ca_dir;
+  auto ca = pki::load_or_create_ca(server->ca_dir_, "pgstack test CA");
+  if (!ca) return ca.error();
+  const pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
+  const pki::LeafRequest test_names{"pgstack-test", {}, {}, pki::Usage::kClient};
+  for (const auto& [request, name] : {std::pair{etcd_names, "etcd"}, std::pair{test_names, "client"}}) {
+    auto issued = pki::issue_certificate(*ca, request);
+    if (!issued) return issued.error();
+    const auto& dir = server->directory_;
+    if (auto written = pki::write_key_pair(*issued, dir / (std::string(name) + ".crt"), dir / (std::string(name) + ".key"));
+        !written)
+      return written.error();
+  }
+  set_tls_client_files(
+      {server->ca_file().string(), server->client_certificate().string(), server->client_private_key().string()});
   {
     const BoundPort client_port;
     const BoundPort peer_port;
-    server->client_url_ = fmt::format("http://127.0.0.1:{}", client_port.port());
-    server->peer_url_ = fmt::format("http://127.0.0.1:{}", peer_port.port());
+    server->client_url_ = fmt::format("https://127.0.0.1:{}", client_port.port());
+    server->peer_url_ = fmt::format("https://127.0.0.1:{}", peer_port.port());
   }
   if (auto launched = server->launch(); !launched) return launched.error();
   return server;
@@ -86,6 +102,8 @@ EtcdServer::~EtcdServer() {
 Result<bool> EtcdServer::launch() {
   const std::string data_dir = (directory_ / "data").string();
   const std::string log_path = (directory_ / "etcd.log").string();
+  const std::string certificate = (directory_ / "etcd.crt").string();
+  const std::string key = (directory_ / "etcd.key").string();
   const std::vector<std::string> argv = {
       kEtcdBinary,
       "--name",
@@ -102,6 +120,20 @@ Result<bool> EtcdServer::launch() {
       peer_url_,
       "--initial-cluster",
       "default=" + peer_url_,
+      "--client-cert-auth",
+      "--trusted-ca-file",
+      ca_file().string(),
+      "--cert-file",
+      certificate,
+      "--key-file",
+      key,
+      "--peer-client-cert-auth",
+      "--peer-trusted-ca-file",
+      ca_file().string(),
+      "--peer-cert-file",
+      certificate,
+      "--peer-key-file",
+      key,
       "--logger",
       "zap",
       "--log-outputs",

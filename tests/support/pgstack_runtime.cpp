@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/files.h"
+#include "common/pki.h"
 #include "support/child_process.h"
 
 namespace pgstack::testing {
@@ -89,12 +90,34 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   runtime->agent_state_dir_ = runtime->directory_ / "agent";
   std::filesystem::create_directories(runtime->agent_state_dir_);
   std::filesystem::create_directories(runtime->directory_ / "logs");
-  auto etcd = EtcdServer::start();
+  // The installation's CA, as `pgstack up` makes it: clients verify every server with ca.crt.
+  auto ca = pki::load_or_create_ca(runtime->directory_ / "pki", "pgstack e2e CA");
+  if (!ca.ok()) return ca.error();
+  // etcd requires client certificates from this CA; the test process gets one of its own (and so talks
+  // https to Patroni and etcd as pgstack's processes do).
+  auto etcd = EtcdServer::start(runtime->directory_ / "pki");
+  // The controller's own client certificate, as `pgstack up` issues it.
+  if (auto issued = pki::issue_certificate(*ca, {"pgstack-controller", {}, {}, pki::Usage::kClient}); !issued.ok()) {
+    return issued.error();
+  } else if (auto written = pki::write_key_pair(*issued, runtime->directory_ / "pki" / "controller.crt",
+                                                runtime->directory_ / "pki" / "controller.key");
+             !written.ok()) {
+    return written.error();
+  }
   if (!etcd.ok()) return etcd.error();
   runtime->etcd_ = std::move(etcd).value();
   runtime->api_port_ = free_tcp_port();
   runtime->port_base_ = choose_port_base();
-  runtime->api_url_ = fmt::format("http://127.0.0.1:{}", runtime->api_port_);
+  runtime->api_url_ = fmt::format("https://127.0.0.1:{}", runtime->api_port_);
+  // The API's certificate, as `pgstack up` issues it.
+  if (auto issued = pki::issue_certificate(*ca, {"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer});
+      !issued.ok()) {
+    return issued.error();
+  } else if (auto written = pki::write_key_pair(*issued, runtime->directory_ / "pki" / "api.crt",
+                                                runtime->directory_ / "pki" / "api.key");
+             !written.ok()) {
+    return written.error();
+  }
   if (auto started = runtime->start_controller(); !started.ok()) return started.error();
   if (auto started = runtime->start_agent(); !started.ok()) return started.error();
   return runtime;
@@ -133,6 +156,16 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
                std::to_string(port_base_ + 300),
                "--proxy-admin-port-base",
                std::to_string(port_base_ + 400),
+               "--ca-file",
+               ca_certificate().string(),
+               "--client-cert",
+               (directory_ / "pki" / "controller.crt").string(),
+               "--client-key",
+               (directory_ / "pki" / "controller.key").string(),
+               "--tls-cert",
+               (directory_ / "pki" / "api.crt").string(),
+               "--tls-key",
+               (directory_ / "pki" / "api.key").string(),
                "--bootstrap-admin",
                "e2e-admin",
                "--bootstrap-token-file",
@@ -150,7 +183,8 @@ agent::ProcessSpec PgstackRuntime::agent_spec() const {
   agent::ProcessSpec spec;
   spec.name = "pgstack-agent";
   spec.argv = {binaries_.agent, "--etcd",   etcd_->endpoint(), "--state-dir", agent_state_dir_.string(),
-               "--host-name",   "e2e-host", "--address",       "127.0.0.1"};
+               "--host-name",   "e2e-host", "--address",       "127.0.0.1", "--ca-dir", (directory_ / "pki").string(),
+               "--certificate-lifetime", std::to_string(certificate_lifetime_.count())};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "agent.log";
@@ -226,7 +260,10 @@ Result<nlohmann::json> PgstackRuntime::api_json(const std::string& method, const
 
 Result<CommandOutput> PgstackRuntime::cli(std::vector<std::string> arguments) const {
   arguments.insert(arguments.begin(), binaries_.cli);
-  return run_command(arguments, {.extra_environment = {{"PGSTACK_API", api_url_}, {"PGSTACK_TOKEN", admin_token_}}});
+  // The state dir as `pgstack up` lays it out where the CLI looks for it (pki/ca.crt).
+  return run_command(arguments, {.extra_environment = {{"PGSTACK_API", api_url_},
+                                                       {"PGSTACK_STATE_DIR", directory_.string()},
+                                                       {"PGSTACK_TOKEN", admin_token_}}});
 }
 
 std::string PgstackRuntime::controller_log() const { return file_tail(directory_ / "logs" / "controller.log", 6000); }

@@ -36,6 +36,10 @@ class PgstackRuntime {
   const std::filesystem::path& directory() const { return directory_; }
   const std::filesystem::path& agent_state_dir() const { return agent_state_dir_; }
   const EtcdServer& etcd() const { return *etcd_; }
+  // The installation's CA certificate (pki/ca.crt), for sslmode=verify-full.
+  std::filesystem::path ca_certificate() const { return directory_ / "pki" / "ca.crt"; }
+  // Of the certificates the agent issues from its next start_agent() on.
+  void set_certificate_lifetime(std::chrono::seconds lifetime) { certificate_lifetime_ = lifetime; }
 
   // `path` below /apis/stackgres.io/v1/namespaces/default/ unless it starts with '/'.
   Result<HttpResponse> api(const std::string& method, const std::string& path, const std::string& body = "") const;
@@ -60,7 +64,7 @@ class PgstackRuntime {
   // SQL as the cluster's superuser on the primary's own Postgres port; the output trimmed.
   Result<std::string> superuser_sql(const std::string& cluster, const std::string& statement) const;
 
-  // Runs the pgstack CLI against this runtime's API, as the admin.
+  // Runs the pgstack CLI against this runtime's API as the admin, with this runtime's directory as its state dir.
   Result<CommandOutput> cli(std::vector<std::string> arguments) const;
 
   std::string controller_log() const;
@@ -84,6 +88,7 @@ class PgstackRuntime {
   std::string admin_token_;
   std::unique_ptr<agent::ProcessSupervisor> controller_;
   std::unique_ptr<agent::ProcessSupervisor> agent_;
+  std::chrono::seconds certificate_lifetime_ = std::chrono::hours(24 * 365);
 };
 
 // The cluster status' primary, "" without one; its condition of `type`, an empty object without one.

@@ -225,7 +225,7 @@ class AgentIntegrationTest : public ::testing::Test {
 
   void start_agent(bool stop_instances_on_exit) {
     std::vector<std::string> argv = {PGSTACK_AGENT_BINARY, "--etcd", etcd_->endpoint(), "--host-name", kHost,
-                                     "--state-dir", state_dir_.string()};
+                                     "--state-dir", state_dir_.string(), "--ca-dir", etcd_->ca_dir().string()};
     if (stop_instances_on_exit) argv.push_back("--stop-instances-on-exit");
     agent_ = std::make_unique<AgentProcess>(argv, state_dir_ / "agent.log");
     ASSERT_TRUE(agent_->started());
@@ -344,7 +344,7 @@ TEST_F(AgentIntegrationTest, RunsReattachesAndStopsAThreeMemberCluster) {
   {
     // Under another name it would find no assignments and stop everything: it refuses to start.
     AgentProcess renamed({PGSTACK_AGENT_BINARY, "--etcd", etcd_->endpoint(), "--host-name", "other-name",
-                          "--state-dir", state_dir_.string()},
+                          "--state-dir", state_dir_.string(), "--ca-dir", etcd_->ca_dir().string()},
                          state_dir_ / "agent-renamed.log");
     const auto exit_code = renamed.wait(10s);
     ASSERT_TRUE(exit_code.has_value());

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <future>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -14,6 +15,8 @@
 #include <fmt/format.h>
 
 #include "common/files.h"
+#include "common/http_client.h"
+#include "store/etcd_client.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
@@ -251,6 +254,206 @@ TEST(HaCluster, ProxyRoutesReadWriteToThePrimaryAndReadOnlyToReplicas) {
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,type="select"} 6)"), std::string::npos) << metrics;
 }
 
+// Postgres' certificates come from the installation's CA: libpq's verify-full needs only ca.crt, on the
+// primary's own port and through pgstack-proxy; replication runs over TLS; postgres.ssl.required
+// refuses TCP clients in clear.
+TEST(HaCluster, ClientsVerifyPostgresWithTheCaAndTlsCanBeRequired) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  const std::string verify = "sslmode=verify-full&sslrootcert=" + runtime->ca_certificate().string();
+  const std::string primary = primary_of("demo");
+  const std::string in_tls = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+  auto direct = sql("demo", member_uri("demo", primary) + "?" + verify, in_tls);
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_EQ(*direct, "t");
+  auto proxied = sql("demo", proxy_uri("demo", "proxyReadWrite", "?" + verify), "SELECT 'verified'");
+  ASSERT_TRUE(proxied.ok()) << proxied.error().message;
+  // The same URI from the CLI.
+  auto cli = runtime->cli({"connstr", "demo", "--show-ca"});
+  ASSERT_TRUE(cli.ok());
+  ASSERT_EQ(cli->exit_code, 0) << cli->standard_error;
+  EXPECT_NE(cli->standard_output.find("sslmode=verify-full&sslrootcert=%2F"), std::string::npos) << cli->standard_output;
+  const std::string from_cli = cli->standard_output.substr(0, cli->standard_output.find('\n'));
+  auto through_cli = sql("demo", from_cli, "SELECT 1");
+  EXPECT_TRUE(through_cli.ok()) << from_cli << ": " << (through_cli.ok() ? "" : through_cli.error().message);
+  // Each replica streams over TLS, having checked the primary's certificate against the CA.
+  EXPECT_TRUE(wait_until(
+      [] {
+        auto streams = runtime->superuser_sql(
+            "demo", "SELECT count(*) FILTER (WHERE s.ssl) || '/' || count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)");
+        return streams.ok() && *streams == "2/2";
+      },
+      30s))
+      << runtime->patroni_logs("demo");
+
+  const std::string in_clear = member_uri("demo", primary) + "?sslmode=disable";
+  ASSERT_TRUE(sql("demo", in_clear, "SELECT 1").ok());
+  auto required = runtime->api("PUT", "sgclusters/demo", cluster_with(3, R"({"postgres":{"ssl":{"required":true}}})"));
+  ASSERT_TRUE(required.ok());
+  ASSERT_EQ(required->status, 200) << required->body;
+  std::string refusal;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto attempt = sql("demo", in_clear, "SELECT 1");
+        refusal = attempt.ok() ? "" : attempt.error().message;
+        return !attempt.ok();
+      },
+      60s));
+  EXPECT_NE(refusal.find("no encryption"), std::string::npos) << refusal;
+  direct = sql("demo", member_uri("demo", primary) + "?" + verify, in_tls);
+  EXPECT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_TRUE(sql("demo", proxy_uri("demo", "proxyReadWrite", "?" + verify), "SELECT 1").ok());
+  for (const auto& member : status_of("demo")["members"]) {
+    const std::string name = member["name"];
+    EXPECT_TRUE(sql("demo", member_uri("demo", name) + "?sslmode=require", "SELECT 1").ok()) << name;
+  }
+
+  auto relaxed = runtime->api("PUT", "sgclusters/demo", cluster_with(3, R"({"postgres":{"ssl":{"required":false}}})"));
+  ASSERT_TRUE(relaxed.ok());
+  ASSERT_EQ(relaxed->status, 200) << relaxed->body;
+  EXPECT_TRUE(wait_until([&] { return sql("demo", in_clear, "SELECT 1").ok(); }, 60s));
+}
+
+// The REST API is HTTPS with a certificate from the CA; the CLI trusts the CA it finds in the state dir.
+TEST(HaCluster, TheApiIsServedOverHttpsOnly) {
+  ASSERT_EQ(runtime->api_url().rfind("https://", 0), 0u) << runtime->api_url();
+  auto health = http_request("GET", runtime->api_url() + "/healthz", {}, {}, 5s);
+  ASSERT_TRUE(health.ok()) << health.error().message;
+  EXPECT_EQ(health->status, 200) << health->body;
+  auto in_clear = http_request("GET", "http://" + runtime->api_url().substr(8) + "/healthz", {}, {}, 5s);
+  EXPECT_TRUE(!in_clear.ok() || in_clear->status != 200);
+  auto cli = runtime->cli({"get", "sgclusters"});
+  ASSERT_TRUE(cli.ok());
+  EXPECT_EQ(cli->exit_code, 0) << cli->standard_error;
+  EXPECT_NE(cli->standard_output.find("demo"), std::string::npos) << cli->standard_output;
+}
+
+// Patroni's REST API is served over TLS (its certificate from the CA) and its unsafe endpoints need the
+// cluster's restapi credentials, which only etcd holds.
+TEST(HaCluster, PatroniRefusesAnUnauthenticatedRestart) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  std::string api;
+  json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = status_of("demo");
+        for (const auto& member : status.value("members", json::array())) {
+          if (member.value("role", "") == "replica") api = member["endpoints"].value("patroni", "");
+        }
+        return !api.empty();
+      },
+      30s))
+      << status.dump(2);
+  ASSERT_EQ(api.rfind("https://", 0), 0u) << api;
+  auto health = http_request("GET", api + "/patroni", {}, {}, 5s);
+  ASSERT_TRUE(health.ok()) << health.error().message;
+  EXPECT_EQ(health->status, 200) << health->body;
+  auto in_clear = http_request("GET", "http://" + api.substr(8) + "/patroni", {}, {}, 5s);
+  EXPECT_TRUE(!in_clear.ok() || in_clear->status != 200);
+
+  const HttpHeaders json_body = {{"Content-Type", "application/json"}};
+  auto refused = http_request("POST", api + "/restart", "{}", json_body, 10s);
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  EXPECT_EQ(refused->status, 401) << refused->body;
+  HttpHeaders wrong = json_body;
+  wrong.emplace_back("Authorization", basic_authorization("patroni", "not-the-password"));
+  auto guessed = http_request("POST", api + "/restart", "{}", wrong, 10s);
+  ASSERT_TRUE(guessed.ok()) << guessed.error().message;
+  EXPECT_EQ(guessed->status, 401) << guessed->body;
+
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  auto secret = etcd.get("/pgstack/secrets/default/demo");
+  ASSERT_TRUE(secret.ok() && secret->has_value());
+  const json restapi = json::parse((*secret)->value)["restapi"];
+  HttpHeaders authorized = json_body;
+  authorized.emplace_back("Authorization", basic_authorization(restapi["username"].get<std::string>(),
+                                                                restapi["password"].get<std::string>()));
+  auto restarted = http_request("POST", api + "/restart", "{}", authorized, 120s);
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  EXPECT_EQ(restarted->status, 200) << restarted->body;
+  EXPECT_TRUE(wait_ready("demo", 3, 120s)) << status_of("demo").dump(2);
+}
+
+// Certificates are renewed at 2/3 of their lifetime and served without a restart: with a 60 s lifetime,
+// once the first certificates have expired, verify-full still connects to the primary and through the
+// proxy, a session opened before stays, and the postmaster is the same.
+TEST(HaCluster, CertificatesAreRenewedBeforeTheyExpireWithoutARestart) {
+  ASSERT_TRUE(wait_ready("demo", 3, 120s));
+  ASSERT_TRUE(runtime->kill_agent().ok());
+  runtime->set_certificate_lifetime(60s);
+  ASSERT_TRUE(runtime->start_agent().ok());
+  const auto tls_dir = [](const std::string& member) {
+    return runtime->agent_state_dir() / "instances" / "default" / "demo" / member / "config" / "tls";
+  };
+  // A CA copy that no longer matches makes the agent reissue each certificate, now with the short lifetime.
+  std::map<std::string, std::string> first;
+  for (const auto& member : status_of("demo")["members"]) {
+    const std::string name = member["name"];
+    ASSERT_TRUE(write_file_atomically(tls_dir(name) / "ca.crt", "stale\n").ok());
+  }
+  for (const auto& member : status_of("demo")["members"]) {
+    const std::string name = member["name"];
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto copy = read_file(tls_dir(name) / "ca.crt");
+          auto certificate = read_file(tls_dir(name) / "server.crt");
+          if (!copy.ok() || *copy == "stale\n" || !certificate.ok()) return false;
+          first[name] = *certificate;
+          return true;
+        },
+        30s))
+        << name << runtime->agent_log();
+  }
+  const std::string primary = primary_of("demo");
+  const auto postmaster = member_pids("demo", primary);
+  const std::string verify = "sslmode=verify-full&sslrootcert=" + runtime->ca_certificate().string();
+  const std::string direct = member_uri("demo", primary) + "?" + verify;
+  const std::string proxied = proxy_uri("demo", "proxyReadWrite", "?" + verify);
+  auto open_session = std::async(std::launch::async, [&] { return sql("demo", direct, "SELECT pg_sleep(55), 'stayed'"); });
+  const auto issued = std::chrono::steady_clock::now();
+
+  // Renewed at 2/3 of 60 s, then the first certificates expire.
+  for (const auto& [name, certificate] : first) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto now = read_file(tls_dir(name) / "server.crt");
+          return now.ok() && *now != certificate;
+        },
+        55s))
+        << name << runtime->agent_log();
+  }
+  std::this_thread::sleep_until(issued + 62s);
+  auto after = sql("demo", direct, "SELECT 'renewed'");
+  EXPECT_TRUE(after.ok()) << after.error().message << runtime->agent_log();
+  auto through_proxy = sql("demo", proxied, "SELECT 'renewed'");
+  EXPECT_TRUE(through_proxy.ok()) << through_proxy.error().message;
+  auto stayed = open_session.get();
+  ASSERT_TRUE(stayed.ok()) << stayed.error().message;
+  EXPECT_EQ(*stayed, "|stayed");
+  EXPECT_EQ(member_pids("demo", primary), postmaster);
+
+  // Back to long-lived certificates for the rest of the suite. The restarted agent learns each member's
+  // role from its first report (it restarts a demoted member's PgBouncer only once it knows): wait
+  // for a report of every member written after the restart.
+  ASSERT_TRUE(runtime->kill_agent().ok());
+  runtime->set_certificate_lifetime(std::chrono::hours(24 * 365));
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  auto before = etcd.get_prefix("/pgstack/instances/default/demo/");
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  ASSERT_TRUE(runtime->start_agent().ok());
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto now = etcd.get_prefix("/pgstack/instances/default/demo/");
+        if (!now.ok() || now->items.size() != 3) return false;
+        for (const auto& report : now->items) {
+          for (const auto& old : before->items) {
+            if (old.key == report.key && old.mod_revision >= report.mod_revision) return false;
+          }
+        }
+        return true;
+      },
+      30s));
+}
+
 TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
   const std::string before = primary_of("demo");
   ASSERT_FALSE(before.empty());
@@ -263,8 +466,15 @@ TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
   EXPECT_NE(after, before);
   EXPECT_TRUE(wait_until([&] { return primary_of("demo") == after; }, 30s));
   // Writes go to the new primary through the same pooled connection string.
-  EXPECT_TRUE(wait_until([] { return sql("demo", read_write("demo"), "INSERT INTO items VALUES (500, 'switched')").ok(); },
-                         30s));
+  std::string last_error;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto inserted = sql("demo", read_write("demo"), "INSERT INTO items VALUES (500, 'switched')");
+        last_error = inserted.ok() ? "" : inserted.error().message;
+        return inserted.ok();
+      },
+      30s))
+      << last_error;
   // Right after a role change a member's pooler may still refuse logins for a moment (clients retry).
   Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
   EXPECT_TRUE(wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));

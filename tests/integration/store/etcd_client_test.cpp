@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 
 #include "common/http_client.h"
+#include "common/pki.h"
+#include "common/process.h"
 #include "support/etcd_server.h"
 
 namespace pgstack::store {
@@ -144,6 +146,44 @@ TEST_F(EtcdClientTest, ValuesOfEveryPaddingLengthAndBinaryBytesRoundTrip) {
     EXPECT_EQ((*kv)->key, key) << length;
     EXPECT_EQ((*kv)->value, value) << length;
   }
+}
+
+// etcd serves only TLS and answers only holders of a certificate from pgstack's CA (issue 10).
+TEST_F(EtcdClientTest, EtcdctlWithoutAClientCertificateGetsNothing) {
+  ASSERT_TRUE(client_->put("/secret", "value").ok());
+  const std::string endpoint = "--endpoints=" + server_->endpoint();
+  const std::string ca = "--cacert=" + server_->ca_file().string();
+  auto without = run_command({"etcdctl", endpoint, ca, "--dial-timeout=1s", "--command-timeout=2s", "get", "/secret"},
+                             {.extra_environment = {{"ETCDCTL_API", "3"}}});
+  ASSERT_TRUE(without.ok());
+  EXPECT_NE(without->exit_code, 0);
+  EXPECT_EQ(without->standard_output.find("value"), std::string::npos) << without->standard_output;
+  auto in_clear = run_command({"etcdctl", "--endpoints=http://" + server_->endpoint().substr(8), "--dial-timeout=1s",
+                               "--command-timeout=2s", "get", "/secret"},
+                              {.extra_environment = {{"ETCDCTL_API", "3"}}});
+  ASSERT_TRUE(in_clear.ok());
+  EXPECT_NE(in_clear->exit_code, 0);
+  EXPECT_EQ(in_clear->standard_output.find("value"), std::string::npos) << in_clear->standard_output;
+  auto with = run_command({"etcdctl", endpoint, ca, "--cert=" + server_->client_certificate().string(),
+                           "--key=" + server_->client_private_key().string(), "--dial-timeout=3s", "get", "/secret"},
+                          {.extra_environment = {{"ETCDCTL_API", "3"}}});
+  ASSERT_TRUE(with.ok());
+  EXPECT_EQ(with->exit_code, 0) << with->standard_error;
+  EXPECT_NE(with->standard_output.find("value"), std::string::npos) << with->standard_output;
+  // A certificate from another CA is refused too.
+  auto stranger = pki::create_ca("someone else");
+  ASSERT_TRUE(stranger.ok());
+  auto foreign = pki::issue_certificate(*stranger, {"intruder", {}, {}, pki::Usage::kClient});
+  ASSERT_TRUE(foreign.ok());
+  const auto dir = server_->directory();
+  ASSERT_TRUE(pki::write_key_pair(*foreign, dir / "intruder.crt", dir / "intruder.key").ok());
+  auto intruder = run_command({"etcdctl", endpoint, ca, "--cert=" + (dir / "intruder.crt").string(),
+                               "--key=" + (dir / "intruder.key").string(), "--dial-timeout=1s", "--command-timeout=2s",
+                               "get", "/secret"},
+                              {.extra_environment = {{"ETCDCTL_API", "3"}}});
+  ASSERT_TRUE(intruder.ok());
+  EXPECT_NE(intruder->exit_code, 0);
+  EXPECT_EQ(intruder->standard_output.find("value"), std::string::npos);
 }
 
 TEST_F(EtcdClientTest, GetOfMissingKeyIsEmpty) {
@@ -470,7 +510,13 @@ TEST(HttpUrl, ParsesHostPortAndTarget) {
   url = parse_http_url("http://etcd");
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->port, "80");
-  EXPECT_FALSE(parse_http_url("https://etcd:2379").ok());
+  EXPECT_FALSE(url->tls);
+  url = parse_http_url("https://etcd");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->port, "443");
+  EXPECT_TRUE(url->tls);
+  EXPECT_FALSE(parse_http_url("ftp://etcd:2379").ok());
+  EXPECT_FALSE(parse_http_url("https://user@etcd:2379").ok());
   EXPECT_FALSE(parse_http_url("http://etcd:port/").ok());
   EXPECT_FALSE(parse_http_url("http:///x").ok());
   EXPECT_FALSE(parse_http_url("http://etcd:70000/").ok());

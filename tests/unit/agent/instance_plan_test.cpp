@@ -73,6 +73,21 @@ TEST(InstancePlan, LayoutTakesPortsAddressAndDirectoriesFromTheAssignment) {
   EXPECT_EQ(layout.post_bootstrap_script, "/var/lib/pgstack/instances/shop/demo/demo-1/config/post_bootstrap.sh");
 }
 
+TEST(InstancePlan, ServerCertificateNamesTheMemberLoopbackAndTheAdvertisedAddress) {
+  const auto layout = instance_layout_for(assignment_for("demo-1", 1), settings());
+  const auto request = server_certificate_request(layout, std::chrono::hours(2));
+  EXPECT_EQ(request.common_name, "demo-1");
+  EXPECT_EQ(request.dns_names, (std::vector<std::string>{"demo-1", "localhost"}));
+  EXPECT_EQ(request.ip_addresses, (std::vector<std::string>{"127.0.0.1", "10.0.0.7"}));
+  EXPECT_EQ(request.usage, pki::Usage::kServerAndClient);  // Patroni presents it to other members
+  EXPECT_EQ(request.lifetime, std::chrono::hours(2));
+  AgentSettings named = settings();
+  named.address = "db-7.example";
+  const auto by_name = server_certificate_request(instance_layout_for(assignment_for("demo-1", 1), named), std::chrono::hours(2));
+  EXPECT_EQ(by_name.dns_names, (std::vector<std::string>{"demo-1", "localhost", "db-7.example"}));
+  EXPECT_EQ(by_name.ip_addresses, (std::vector<std::string>{"127.0.0.1"}));
+}
+
 TEST(InstancePlan, SocketDirectoryStaysShortEnoughForUnixSockets) {
   const Assignment assignment = assignment_for("demo-1", 1);
   AgentSettings long_state = settings();
@@ -142,6 +157,22 @@ TEST(InstancePlan, PasswordsReachPatroniThroughItsEnvironment) {
   EXPECT_EQ(environment.at("LC_ALL"), "C.UTF-8");
   EXPECT_EQ(environment.at("HOME"), "/var/lib/postgresql");
   EXPECT_EQ(plan.pgbouncer_environment.count("PATRONI_SUPERUSER_PASSWORD"), 0U);
+}
+
+TEST(InstancePlan, PatroniRestApiCredentialsReachItsEnvironmentAndTheAgentsHeader) {
+  ClusterSecrets with_restapi = secrets();
+  with_restapi.restapi = {"patroni", "rest-secret"};
+  AgentSettings tls = settings();
+  tls.etcd_endpoints = {"https://10.0.0.1:2379"};
+  const InstancePlan plan = plan_instance(assignment_for("demo-1", 1), with_restapi, tls);
+  EXPECT_EQ(plan.patroni_environment.at("PATRONI_RESTAPI_USERNAME"), "patroni");
+  EXPECT_EQ(plan.patroni_environment.at("PATRONI_RESTAPI_PASSWORD"), "rest-secret");
+  EXPECT_EQ(plan.patroni_api_authorization, "Basic cGF0cm9uaTpyZXN0LXNlY3JldA==");  // base64("patroni:rest-secret")
+  EXPECT_TRUE(plan.layout.etcd_tls);
+  for (const auto& [which, file] : plan.files) EXPECT_EQ(file.content.find("rest-secret"), std::string::npos) << file.path;
+  const InstancePlan without = plan_instance(assignment_for("demo-1", 1), secrets(), settings());
+  EXPECT_EQ(without.patroni_environment.count("PATRONI_RESTAPI_PASSWORD"), 0U);
+  EXPECT_FALSE(without.layout.etcd_tls);
 }
 
 TEST(InstancePlan, NoPgBouncerWhenPoolingIsDisabled) {

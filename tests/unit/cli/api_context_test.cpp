@@ -66,8 +66,9 @@ TEST_F(ApiContextTest, TheLocalUpTokenIsUsedForTheLocalApiOnly) {
   std::filesystem::create_directories(state / "auth");
   ASSERT_TRUE(write_file_atomically(state / "up.json", R"({"apiAddress":"127.0.0.1:18080"})").ok());
   ASSERT_TRUE(write_file_atomically(local_token_file(state), "pgs_local\n").ok());
-  EXPECT_EQ(token_for("http://127.0.0.1:18080"), "pgs_local");
+  EXPECT_EQ(token_for("https://127.0.0.1:18080"), "pgs_local");
   EXPECT_EQ(token_for("http://127.0.0.1:8080"), "");
+  EXPECT_EQ(token_for("http://127.0.0.1:18080"), "");  // never in clear to the local API
 }
 
 }  // namespace

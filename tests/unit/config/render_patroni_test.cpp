@@ -1,5 +1,7 @@
 #include "config/render_patroni.h"
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 #include <gtest/gtest.h>
 
@@ -140,6 +142,63 @@ TEST(RenderPatroni, YamlParsesWithTheExpectedStructure) {
   }
 }
 
+std::vector<std::string> hba_of(const model::Cluster& cluster) {
+  const YAML::Node config = YAML::Load(render(cluster));
+  std::vector<std::string> lines;
+  for (const auto& line : config["postgresql"]["pg_hba"]) lines.push_back(line.as<std::string>());
+  return lines;
+}
+
+TEST(RenderPatroni, SslRequiredLeavesOnlyHostsslForTcp) {
+  model::Cluster cluster = demo_cluster();
+  for (const auto& line : hba_of(cluster)) EXPECT_NE(line.rfind("hostssl", 0), 0u) << line;
+  cluster.ssl_required = true;
+  int tcp = 0;
+  for (const auto& line : hba_of(cluster)) {
+    if (line.rfind("local", 0) == 0) continue;
+    ++tcp;
+    EXPECT_EQ(line.rfind("hostssl ", 0), 0u) << line;
+  }
+  EXPECT_EQ(tcp, 4);
+  // Without PgBouncer the proxy reaches Postgres in clear over loopback.
+  cluster.disable_connection_pooling = true;
+  const auto lines = hba_of(cluster);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& line) { return line.rfind("host ", 0) == 0; }), 2);
+}
+
+TEST(RenderPatroni, ReplicationAndRewindVerifyThePrimaryWithTheCa) {
+  model::Cluster cluster = demo_cluster();
+  const auto layout = default_instance_layout(cluster, 0, 15);
+  YAML::Node config = YAML::Load(render(cluster));
+  for (const char* user : {"replication", "rewind"}) {
+    EXPECT_EQ(config["postgresql"]["authentication"][user]["sslmode"].as<std::string>(), "verify-ca") << user;
+    EXPECT_EQ(config["postgresql"]["authentication"][user]["sslrootcert"].as<std::string>(),
+              layout.config_dir + "/tls/ca.crt");
+  }
+  cluster.ssl_enabled = false;
+  config = YAML::Load(render(cluster));
+  EXPECT_FALSE(config["postgresql"]["authentication"]["replication"]["sslmode"]);
+}
+
+TEST(RenderPatroni, RestApiAndEtcdUseTheMembersCertificate) {
+  model::Cluster cluster = demo_cluster();
+  InstanceLayout layout = default_instance_layout(cluster, 0, 15);
+  const std::string tls = layout.config_dir + "/tls/";
+  const auto parameters = tune_postgres_parameters(tuning_input_for(cluster, profile_of(1, 2), nullptr, 15));
+  model::Json config = patroni_config(cluster, layout, parameters);
+  EXPECT_EQ(config["restapi"]["certfile"], tls + "server.crt");
+  EXPECT_EQ(config["restapi"]["keyfile"], tls + "server.key");
+  EXPECT_EQ(config["restapi"]["cafile"], tls + "ca.crt");
+  EXPECT_FALSE(config["restapi"].contains("authentication"));  // from PATRONI_RESTAPI_* only
+  EXPECT_FALSE(config["etcd3"].contains("protocol"));
+  layout.etcd_tls = true;
+  config = patroni_config(cluster, layout, parameters);
+  EXPECT_EQ(config["etcd3"]["protocol"], "https");
+  EXPECT_EQ(config["etcd3"]["cacert"], tls + "ca.crt");
+  EXPECT_EQ(config["etcd3"]["cert"], tls + "server.crt");
+  EXPECT_EQ(config["etcd3"]["key"], tls + "server.key");
+}
+
 TEST(RenderPatroni, StringsThatLookLikeOtherTypesAreQuoted) {
   const std::string text = render(demo_cluster());
   // PyYAML would read a bare on as true and 100 as an integer.
@@ -194,12 +253,14 @@ TEST(RenderPatroni, InitialConfigIsMergedExceptTheLayout) {
   EXPECT_EQ(config["bootstrap"]["dcs"]["ttl"], kPatroniTiming.ttl);
   EXPECT_EQ(config["bootstrap"]["initdb"][1]["locale"], "en_US.UTF-8");
   EXPECT_EQ(config["restapi"]["listen"], "127.0.0.1:8008");
-  EXPECT_EQ(config["restapi"]["certfile"], "/etc/tls/api.crt");
+  // pgstack's callers verify Patroni with the installation's CA: its certificate is not the user's to change.
+  EXPECT_EQ(config["restapi"]["certfile"], "/var/lib/pgstack/default/demo/demo-0/config/tls/server.crt");
   EXPECT_EQ(config["postgresql"]["pg_ctl_timeout"], 120);
   EXPECT_FALSE(config["postgresql"]["authentication"]["superuser"].contains("password"));
   EXPECT_FALSE(config["postgresql"]["parameters"].contains("port"));
   const std::vector<std::string> expected = {"initialConfig.name", "initialConfig.etcd3", "initialConfig.bootstrap.dcs",
-                                             "initialConfig.restapi.listen", "initialConfig.postgresql.authentication",
+                                             "initialConfig.restapi.listen", "initialConfig.restapi.certfile",
+                                             "initialConfig.postgresql.authentication",
                                              "initialConfig.postgresql.parameters"};
   EXPECT_EQ(ignored_patroni_overrides(cluster), expected);
 }

@@ -31,6 +31,19 @@ TEST(ProxyConfig, ReadsWhatTheAgentRenders) {
   EXPECT_EQ(cluster.listeners[0].port_offset, 1000);
   EXPECT_EQ(cluster.listeners[1].role, ListenerRole::kReadOnly);
   EXPECT_EQ(cluster.listeners[1].listen.port, 14433);
+  EXPECT_TRUE(config->client_tls.ca_file.empty());
+
+  // etcd over https: the CA verifies etcd and Patroni, the instance's certificate is the proxy's identity.
+  layout.etcd_endpoints = {"https://127.0.0.1:2379"};
+  layout.ca_file = "/s/pki/ca.crt";
+  layout.client_certificate = "/s/tls/server.crt";
+  layout.client_private_key = "/s/tls/server.key";
+  const auto secure = parse_proxy_config(config::render_proxy_config(layout), "proxy.yaml");
+  ASSERT_TRUE(secure.ok()) << secure.error().message;
+  EXPECT_EQ(secure->etcd_endpoints, std::vector<std::string>{"https://127.0.0.1:2379"});
+  EXPECT_EQ(secure->client_tls.ca_file, "/s/pki/ca.crt");
+  EXPECT_EQ(secure->client_tls.certificate, "/s/tls/server.crt");
+  EXPECT_EQ(secure->client_tls.private_key, "/s/tls/server.key");
 
   layout.pooling = false;
   layout.tls_certificate.reset();
@@ -113,13 +126,15 @@ TEST(ProxyConfig, ClearErrors) {
                "clusters[0].listeners[0].mirror.conninfo: is required");
   expect_error("wokers: 2\nclusters: []", "wokers: unknown field; expected one of: workers,");
   expect_error("limits: {connect_timeout_ms: soon}\nclusters: []", "limits.connect_timeout_ms: expected an integer");
-  expect_error("etcd: {endpoints: ['https://x:1']}\nclusters: []", "etcd.endpoints: \"https://x:1\" is not an http:// URL");
+  expect_error("etcd: {endpoints: ['ftp://x:1']}\nclusters: []", "etcd.endpoints: \"ftp://x:1\" is not an http:// or https:// URL");
   expect_error("clusters: [{name: c, listeners: [{name: a, listen: '127.0.0.1:5'}, {name: b, listen: '127.0.0.1:5'}]}]",
                "127.0.0.1:5 is the listen address of two listeners");
   expect_error("clusters: [{name: c, listeners: [{name: a, listen: '127.0.0.1:5'}, {name: a, listen: '127.0.0.1:6'}]}]",
                "\"a\" is used twice");
   expect_error("clusters: [\n  {name: c", "line");
   expect_error("tls: {certificate: /x}\nclusters: []", "tls.private_key: is required");
+  expect_error("client_tls: {ca_file: /ca, certificate: /x}\nclusters: []",
+               "client_tls.certificate: certificate and private_key go together");
 }
 
 // Bad or huge input gives a clear error naming the file, never a crash or a stall.
