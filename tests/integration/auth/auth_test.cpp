@@ -154,7 +154,9 @@ TEST(Auth, ViewerReadsAndIsRefusedEverythingElse) {
   EXPECT_EQ(status_of(runtime->api_as(viewer, "GET", "/auth/rbac/can-i/delete/sgclusters?namespace=default")), 403);
   // The CLI says the same.
   auto cli = run_command({PGSTACK_CLI_BINARY, "auth", "can-i", "create", "sgcluster"},
-                         {.extra_environment = {{"PGSTACK_API", runtime->api_url()}, {"PGSTACK_TOKEN", viewer}}});
+                         {.extra_environment = {{"PGSTACK_API", runtime->api_url()},
+                                                 {"PGSTACK_STATE_DIR", runtime->directory().string()},
+                                                 {"PGSTACK_TOKEN", viewer}}});
   ASSERT_TRUE(cli.ok());
   EXPECT_EQ(cli->exit_code, 1);
   EXPECT_EQ(cli->standard_output, "no\n");

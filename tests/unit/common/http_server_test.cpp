@@ -3,6 +3,14 @@
 // second.
 #include "common/http_server.h"
 
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "common/http_client.h"
+#include "common/pki.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -323,6 +331,37 @@ TEST(HttpServerHostile, TargetIsKeptAsSent) {
   EXPECT_EQ(status_of(client.receive()), 200);
   EXPECT_EQ(seen.target, "/a%2Fb/c?x=%41");
   EXPECT_EQ(seen.query["x"], "A");
+}
+
+// Over HTTPS the limits hold as in clear: clients that never finish a TLS handshake (or never send a
+// request after one) are cut at the header deadline, and a real request is served afterwards.
+TEST(HttpServerHostile, SilentTlsClientsAreCutAtTheDeadlineAndHttpsStillServes) {
+  char pattern[] = "/tmp/pgstack-https-test-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(pattern);
+  auto ca = pki::create_ca("test CA");
+  ASSERT_TRUE(ca.ok()) << ca.error().message;
+  auto leaf = pki::issue_certificate(*ca, {.common_name = "api", .ip_addresses = {"127.0.0.1"}});
+  ASSERT_TRUE(leaf.ok()) << leaf.error().message;
+  ASSERT_TRUE(pki::write_key_pair(*leaf, dir / "api.crt", dir / "api.key").ok());
+  ASSERT_TRUE(pki::write_certificate(ca->certificate_pem, dir / "ca.crt").ok());
+  HttpServer server("127.0.0.1", 0, [](const HttpRequest& request) { return HttpReply{200, "text/plain", request.path, {}}; },
+                    short_limits());
+  server.use_tls((dir / "api.crt").string(), (dir / "api.key").string());
+  ASSERT_TRUE(server.start().ok());
+  const TlsClientFiles saved = tls_client_files();
+  set_tls_client_files({(dir / "ca.crt").string(), "", ""});
+  std::vector<std::unique_ptr<Client>> silent;
+  for (int i = 0; i < 4; ++i) silent.push_back(std::make_unique<Client>(server.port()));
+  for (auto& client : silent) EXPECT_TRUE(client->closed_within(3000ms));
+  // The server closed them; its slots free up once their threads have finished.
+  EXPECT_TRUE(wait_for([&] { return server.connections() == 0; }, 2000ms));
+  auto served = http_request("GET", fmt::format("https://127.0.0.1:{}/ok", server.port()), "", {}, 5s);
+  set_tls_client_files(saved);
+  ASSERT_TRUE(served.ok()) << served.error().message;
+  EXPECT_EQ(served->status, 200);
+  EXPECT_EQ(served->body, "/ok");
+  server.stop();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
