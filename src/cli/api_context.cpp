@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/strings.h"
 
 namespace pgstack::cli {
@@ -56,7 +57,7 @@ Result<CliConfig> load_cli_config(const std::filesystem::path& path) {
   for (const auto& item : parsed.value("contexts", json::array())) {
     if (!item.is_object()) continue;
     config.contexts.push_back({item.value("name", ""), without_trailing_slashes(item.value("api", "")),
-                               item.value("user", ""), item.value("token", "")});
+                               item.value("user", ""), item.value("token", ""), item.value("caFile", "")});
   }
   return config;
 }
@@ -64,7 +65,11 @@ Result<CliConfig> load_cli_config(const std::filesystem::path& path) {
 Result<bool> save_cli_config(const std::filesystem::path& path, const CliConfig& config) {
   json contexts = json::array();
   for (const auto& context : config.contexts)
-    contexts.push_back({{"name", context.name}, {"api", context.api}, {"user", context.user}, {"token", context.token}});
+    contexts.push_back({{"name", context.name},
+                        {"api", context.api},
+                        {"user", context.user},
+                        {"token", context.token},
+                        {"caFile", context.ca_file}});
   const json out = {{"currentContext", config.current_context}, {"contexts", contexts}};
   std::error_code error;
   std::filesystem::create_directories(path.parent_path(), error);
@@ -97,8 +102,20 @@ std::string token_for(const std::string& api_url) {
   return "";
 }
 
+std::string ca_file_for(const std::string& api_url) {
+  auto config = load_cli_config(cli_config_path());
+  if (!config.ok()) return "";
+  std::string found;
+  for (const auto& context : config->contexts) {
+    if (context.api == api_url && (found.empty() || context.name == config->current_context)) found = context.ca_file;
+  }
+  return found;
+}
+
 ApiClient api_client_for(const CLI::App& command) {
   const std::string url = api_url_for(command);
+  if (const std::string ca = ca_file_for(url); !ca.empty() && environment("PGSTACK_CA_FILE").empty())
+    set_tls_client_files({ca, "", ""});
   return ApiClient(url, token_for(url));
 }
 

@@ -23,6 +23,7 @@ struct ApiContext {
   std::string api;
   std::string user;
   std::string token;
+  std::string ca_file;  // the CA that signed the API's certificate ("": the local installation's)
 };
 
 struct CliConfig {
@@ -43,7 +44,11 @@ std::filesystem::path local_token_file(const std::filesystem::path& state_dir);
 // The token for `api_url` by the order above; "" when there is none.
 std::string token_for(const std::string& api_url);
 
-// An API client for `command`'s --api URL (api_url_for) with the token for it.
+// The CA file stored with `api_url`'s context by `pgstack login --ca`, "" without one.
+std::string ca_file_for(const std::string& api_url);
+
+// An API client for `command`'s --api URL (api_url_for) with the token for it; a CA stored with the
+// URL's context is trusted unless $PGSTACK_CA_FILE names one.
 ApiClient api_client_for(const CLI::App& command);
 
 }  // namespace pgstack::cli

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -124,6 +125,7 @@ void add_login_command(CLI::App& app, ExitStatus& status) {
     std::string api;
     std::string user = current_user_name();
     std::string context;
+    std::string ca_file;
     bool password_stdin = false;
   };
   auto options = std::make_shared<Options>();
@@ -133,9 +135,18 @@ void add_login_command(CLI::App& app, ExitStatus& status) {
   command->add_option("-u,--user", options->user, "User name")->capture_default_str();
   command->add_option("--context", options->context, "Name of the context to save (default: the URL)");
   command->add_flag("--password-stdin", options->password_stdin, "Read the password from standard input");
+  command->add_option("--ca", options->ca_file,
+                      "The CA that signed the API's certificate (the installation's ca.crt), kept with the context")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   command->callback([options, command, &status] {
     std::string url = options->api.empty() ? api_url_for(*command) : options->api;
     while (url.size() > 1 && url.back() == '/') url.pop_back();
+    std::string ca_file;
+    if (!options->ca_file.empty()) {
+      ca_file = std::filesystem::absolute(options->ca_file).string();
+      set_tls_client_files({ca_file, "", ""});
+    }
     if (options->user.empty())
       return void(status.code = report_error("login", make_error(ErrorCode::kInvalidInput, "--user: required")));
     auto password = read_password(fmt::format("Password for {} at {}: ", options->user, url), options->password_stdin);
@@ -148,7 +159,7 @@ void add_login_command(CLI::App& app, ExitStatus& status) {
     CliConfig config = loaded.value();
     const std::string name = options->context.empty() ? url : options->context;
     std::erase_if(config.contexts, [&](const ApiContext& context) { return context.name == name; });
-    config.contexts.push_back({name, url, options->user, token.value()});
+    config.contexts.push_back({name, url, options->user, token.value(), ca_file});
     config.current_context = name;
     if (auto saved = save_cli_config(path, config); !saved.ok())
       return void(status.code = report_error("login", saved.error()));

@@ -201,7 +201,10 @@ std::vector<TunedParameter> pgbouncer_settings(const model::Cluster& cluster, co
                                                const InstanceLayout& layout, const PoolBudget& budget) {
   const std::string owned(kOwned);
   std::vector<TunedParameter> settings = {
-      {"listen_addr", listen_addresses(layout), owned},
+      // pgstack-proxy reaches PgBouncer in clear over loopback, so PgBouncer cannot require TLS of
+      // everyone; with postgres.ssl.required it is not on the network at all: remote clients come
+      // through the proxy (TLS) or to Postgres (hostssl).
+      {"listen_addr", cluster.ssl_required ? "127.0.0.1" : listen_addresses(layout), owned},
       {"listen_port", std::to_string(layout.pgbouncer_port), owned},
       {"unix_socket_dir", layout.socket_dir, owned},
       {"auth_type", "scram-sha-256", owned},

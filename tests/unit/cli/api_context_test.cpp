@@ -29,7 +29,9 @@ class ApiContextTest : public ::testing::Test {
 };
 
 TEST_F(ApiContextTest, ConfigRoundTripsAndIsPrivate) {
-  CliConfig config{"prod", {{"prod", "https://10.0.0.5:8080", "alice", "pgs_a"}, {"dev", "http://127.0.0.1:8080", "bob", "pgs_b"}}};
+  CliConfig config{"prod",
+                   {{"prod", "https://10.0.0.5:8080", "alice", "pgs_a", "/etc/prod-ca.crt"},
+                    {"dev", "http://127.0.0.1:8080", "bob", "pgs_b", ""}}};
   ASSERT_TRUE(save_cli_config(cli_config_path(), config).ok());
   struct stat info {};
   ASSERT_EQ(::stat(cli_config_path().c_str(), &info), 0);
@@ -41,6 +43,8 @@ TEST_F(ApiContextTest, ConfigRoundTripsAndIsPrivate) {
   EXPECT_EQ(loaded->current_context, "prod");
   ASSERT_EQ(loaded->contexts.size(), 2u);
   EXPECT_EQ(loaded->contexts[1].token, "pgs_b");
+  EXPECT_EQ(ca_file_for("https://10.0.0.5:8080"), "/etc/prod-ca.crt");
+  EXPECT_EQ(ca_file_for("http://127.0.0.1:8080"), "");
 }
 
 TEST_F(ApiContextTest, ABrokenConfigNamesItsFile) {

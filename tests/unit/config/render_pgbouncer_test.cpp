@@ -106,6 +106,16 @@ TEST(RenderPgbouncer, StackGresDefaultsWithScramAndSizedPools) {
   }
 }
 
+TEST(RenderPgbouncer, RequiredTlsKeepsPgbouncerOffTheNetwork) {
+  model::Cluster cluster = demo_cluster();
+  InstanceLayout layout = default_instance_layout(cluster, 0, 15);
+  layout.host_address = "10.0.0.5";
+  EXPECT_EQ(find(pgbouncer_settings(cluster, nullptr, layout, demo_budget()), "listen_addr")->value,
+            "127.0.0.1,10.0.0.5");
+  cluster.ssl_required = true;
+  EXPECT_EQ(find(pgbouncer_settings(cluster, nullptr, layout, demo_budget()), "listen_addr")->value, "127.0.0.1");
+}
+
 TEST(PgbouncerPoolBudget, LeavesRoomForWhatConnectsOutsidePgbouncer) {
   model::Cluster single = demo_cluster();
   single.instances = 1;
