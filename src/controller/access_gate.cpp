@@ -48,9 +48,9 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
     if (own_api) {
       HttpReply reply = auth_api_.login(request);
       std::string attempted;
-      const Json body = Json::parse(request.body, nullptr, false);
-      if (body.is_object() && body.contains("username") && body["username"].is_string())
-        attempted = body["username"].get<std::string>().substr(0, 64);
+      if (auto body = decode_json_object(request.body);
+          body.ok() && body->contains("username") && (*body)["username"].is_string())
+        attempted = (*body)["username"].get<std::string>().substr(0, 64);
       audit(request, nullptr, attempted, nullptr, reply.status);
       return reply;
     }

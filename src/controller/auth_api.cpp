@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "auth/password.h"
+#include "model/codec.h"
 #include "common/network.h"
 #include "controller/api_reply.h"
 #include "controller/request_access.h"
@@ -12,14 +13,6 @@ namespace {
 
 using model::Json;
 using auth::Principal;
-
-// Request bodies of these endpoints are small JSON objects.
-Result<Json> json_body(const HttpRequest& request) {
-  const Json body = Json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return make_error(ErrorCode::kInvalidInput, "the request body must be a JSON object");
-  return body;
-}
 
 Result<std::string> string_field(const Json& body, const std::string& name, bool required) {
   if (!body.contains(name)) {
@@ -49,6 +42,20 @@ bool is_admin_everywhere(const std::vector<auth::RoleBinding>& roles) {
 
 }  // namespace
 
+Result<model::Json> decode_json_object(std::string_view body) {
+  // The manifest reader, with its limits (nesting, duplicate keys, UTF-8): nlohmann alone would accept
+  // a million nested arrays and then copy them recursively.
+  auto loaded = model::load_documents(body, "request");
+  if (loaded.diagnostics.has_errors() || loaded.documents.size() != 1 || !loaded.documents[0].body.is_object()) {
+    std::string where;
+    for (const auto& d : loaded.diagnostics.items()) {
+      if (d.message.rfind("line ", 0) == 0) where = ": " + d.message;
+    }
+    return make_error(ErrorCode::kInvalidInput, "the request body must be one JSON object" + where);
+  }
+  return std::move(loaded.documents[0].body);
+}
+
 std::string session_cookie(const std::string& session_id, std::chrono::seconds lifetime) {
   return fmt::format("{}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}", auth::kSessionCookie, session_id,
                      lifetime.count());
@@ -60,7 +67,7 @@ std::string expired_session_cookie() {
 
 HttpReply AuthApi::login(const HttpRequest& request) {
   if (request.method != "POST") return problem(405, "MethodNotAllowed", "log in with POST /auth/login");
-  auto body = json_body(request);
+  auto body = decode_json_object(request.body);
   if (!body.ok()) return problem_from(body.error());
   auto user = string_field(body.value(), "username", true);
   if (!user.ok()) return problem_from(user.error());
@@ -158,7 +165,7 @@ HttpReply AuthApi::users(const HttpRequest& request, const Principal& caller, co
     return json_reply(200, {{"kind", "UserList"}, {"items", items}});
   }
   if (parts.size() == 4 && request.method == "POST") {
-    auto body = json_body(request);
+    auto body = decode_json_object(request.body);
     if (!body.ok()) return problem_from(body.error());
     auto name = string_field(body.value(), "name", true);
     if (!name.ok()) return problem_from(name.error());
@@ -193,7 +200,7 @@ HttpReply AuthApi::users(const HttpRequest& request, const Principal& caller, co
     return json_reply(200, {{"deleted", name}});
   }
   if (parts.size() == 6 && parts[5] == "roles" && request.method == "PUT") {
-    auto body = json_body(request);
+    auto body = decode_json_object(request.body);
     if (!body.ok()) return problem_from(body.error());
     auto roles = roles_field(body.value());
     if (!roles.ok()) return problem(422, "Invalid roles", roles.error().message);
@@ -207,7 +214,7 @@ HttpReply AuthApi::users(const HttpRequest& request, const Principal& caller, co
   if (parts.size() == 6 && parts[5] == "password" && request.method == "PUT") {
     if (caller.user != name && !auth::allows(caller.roles, {"update", "users", ""}))
       return problem(403, "Forbidden", fmt::format("user \"{}\" may only change their own password", caller.user));
-    auto body = json_body(request);
+    auto body = decode_json_object(request.body);
     if (!body.ok()) return problem_from(body.error());
     auto password = string_field(body.value(), "password", true);
     if (!password.ok()) return problem(422, "Invalid password", password.error().message);
@@ -239,7 +246,7 @@ HttpReply AuthApi::tokens(const HttpRequest& request, const Principal& caller, c
     return json_reply(200, {{"kind", "TokenList"}, {"items", items}});
   }
   if (parts.size() == 4 && request.method == "POST") {
-    auto body = json_body(request);
+    auto body = decode_json_object(request.body);
     if (!body.ok()) return problem_from(body.error());
     auto user = string_field(body.value(), "user", false);
     auto description = string_field(body.value(), "description", false);

@@ -8,6 +8,7 @@
 
 #include "auth/authenticator.h"
 #include "common/http_server.h"
+#include "model/document.h"
 
 namespace pgstack::controller {
 
@@ -31,6 +32,9 @@ class AuthApi {
 
   auth::Authenticator& authenticator_;
 };
+
+// The body of an auth request: one JSON object, read with the manifest reader's limits.
+Result<model::Json> decode_json_object(std::string_view body);
 
 // The session cookie that logs a browser in, and the one that logs it out.
 std::string session_cookie(const std::string& session_id, std::chrono::seconds lifetime);

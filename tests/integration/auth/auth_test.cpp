@@ -247,6 +247,19 @@ TEST(Auth, FailedLoginsAreThrottledAndRecover) {
   EXPECT_EQ(status_of(login("otto", "otto-password-1")), 200);
 }
 
+// The public endpoint reads its body with the manifest reader's limits: a value nested a million deep
+// is refused (it once crashed the controller by a recursive copy), and the controller goes on.
+TEST(Auth, HostileLoginBodiesAreRefusedAndChangeNothing) {
+  const std::string deep = R"({"username":)" + std::string(1000000, '[') + std::string(1000000, ']') + R"(,"password":"x"})";
+  for (const std::string& body : {deep, std::string("{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}"),
+                                  std::string("not json"), std::string("[1,2]")}) {
+    auto refused = http_request("POST", runtime->api_url() + "/auth/login", body, {{"Content-Type", "application/json"}}, 30s);
+    ASSERT_TRUE(refused.ok()) << refused.error().message;
+    EXPECT_EQ(refused->status, 422) << refused->body;
+  }
+  EXPECT_EQ(status_of(runtime->api_as("", "GET", "/healthz")), 200);
+}
+
 TEST(Auth, TheLastAdminStays) {
   auto refused = runtime->api("DELETE", "/apis/pgstack.io/v1/users/e2e-admin");
   EXPECT_EQ(status_of(refused), 409);
