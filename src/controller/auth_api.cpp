@@ -189,6 +189,8 @@ HttpReply AuthApi::users(const HttpRequest& request, const Principal& caller, co
   }
   if (parts.size() < 5) return problem(405, "MethodNotAllowed", fmt::format("{} is not allowed on users", request.method));
   const std::string& name = parts[4];
+  if (auto problem_text = auth::user_name_problem(name); !problem_text.empty())
+    return problem(400, "Invalid path", "path segment 5 (user name): " + problem_text);
   auto stored = store.get_user(name);
   if (!stored.ok()) return problem_from(stored.error());
   if (!stored->has_value()) return problem(404, "NotFound", fmt::format("user \"{}\" does not exist", name));
@@ -272,6 +274,8 @@ HttpReply AuthApi::tokens(const HttpRequest& request, const Principal& caller, c
     return out;
   }
   if (parts.size() == 5 && request.method == "DELETE") {
+    if (parts[4].size() != 16 || parts[4].find_first_not_of("0123456789abcdef") != std::string::npos)
+      return problem(400, "Invalid path", "path segment 5 (token id): expected the 16 hex digits `pgstack token list` shows");
     auto token = store.get_token(parts[4]);
     if (!token.ok()) return problem_from(token.error());
     if (!token->has_value()) return problem(404, "NotFound", fmt::format("token \"{}\" does not exist", parts[4]));

@@ -258,6 +258,10 @@ TEST(Auth, HostileLoginBodiesAreRefusedAndChangeNothing) {
     EXPECT_EQ(refused->status, 422) << refused->body;
   }
   EXPECT_EQ(status_of(runtime->api_as("", "GET", "/healthz")), 200);
+  // Names in the auth API's paths are checked like the resource API's.
+  EXPECT_EQ(status_of(runtime->api("DELETE", "/apis/pgstack.io/v1/users/a%2Fb")), 400);
+  EXPECT_EQ(status_of(runtime->api("GET", "/apis/pgstack.io/v1/users/%20")), 400);
+  EXPECT_EQ(status_of(runtime->api("DELETE", "/apis/pgstack.io/v1/tokens/not-an-id")), 400);
 }
 
 TEST(Auth, TheLastAdminStays) {
