@@ -144,7 +144,7 @@ class StreamReader {
         if (stack_.empty()) break;
         Frame frame = std::move(stack_.back());
         stack_.pop_back();
-        if (!frame.anchor.empty()) anchors_[frame.anchor] = frame.value;
+        if (!frame.anchor.empty()) anchors_[frame.anchor] = Anchor{frame.value, frame.value.dump().size()};
         add(event, std::move(frame.value), false);
         break;
       }
@@ -156,14 +156,15 @@ class StreamReader {
           add(event, nullptr, true);
           break;
         }
-        // Aliases copy: bound the total so "billion laughs" cannot exhaust memory.
-        expanded_ += found->second.dump().size();
+        // Aliases copy: bound the total so "billion laughs" cannot exhaust memory. Sizes are measured
+        // once, when the anchor is defined, so refusing a bomb costs no more than reading it.
+        expanded_ += found->second.size;
         if (expanded_ > kMaxExpandedBytes) {
           fail(event, "aliases expand to more than 1 MB");
           add(event, nullptr, true);
           break;
         }
-        add(event, found->second, true);
+        add(event, found->second.value, true);
         break;
       }
       default:
@@ -172,7 +173,7 @@ class StreamReader {
   }
 
   void remember(const unsigned char* anchor, const Json& node) {
-    anchors_[text_of(anchor, std::strlen(reinterpret_cast<const char*>(anchor)))] = node;
+    anchors_[text_of(anchor, std::strlen(reinterpret_cast<const char*>(anchor)))] = Anchor{node, node.dump().size()};
   }
 
   void add(const yaml_event_t& event, Json node, bool scalar) {
@@ -208,7 +209,11 @@ class StreamReader {
   std::string_view text_;
   yaml_parser_t parser_{};
   std::vector<Frame> stack_;
-  std::map<std::string, Json> anchors_;
+  struct Anchor {
+    Json value;
+    std::size_t size;  // bytes of its JSON text, what each alias to it adds to `expanded_`
+  };
+  std::map<std::string, Anchor> anchors_;
   Json root_;
   std::string problem_;
   std::size_t expanded_ = 0;
