@@ -1,19 +1,18 @@
 // pgstack-agent: runs the instances the controller assigns to this host (see src/agent/agent.h).
-#include <pwd.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <pwd.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "agent/agent.h"
 #include "common/http_client.h"
@@ -57,8 +56,10 @@ int main(int argc, char** argv) {
   app.add_option("--etcd", etcd, "etcd endpoints, comma-separated URLs")->capture_default_str();
   app.add_option("--etcd-prefix", prefix, "Prefix of pgstack's etcd keys")->capture_default_str();
   app.add_option("--host-name", host_name, "This host's name in etcd")->capture_default_str();
-  app.add_option("--address", address, "Address other members and clients use to reach this host")->capture_default_str();
-  app.add_option("--state-dir", state_dir, "Where instances keep their data, configuration and logs")->capture_default_str();
+  app.add_option("--address", address, "Address other members and clients use to reach this host")
+      ->capture_default_str();
+  app.add_option("--state-dir", state_dir, "Where instances keep their data, configuration and logs")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -1,20 +1,19 @@
 // pgstack-controller: the REST API and the reconcilers. Several may run; one leads (etcd lease).
-#include <signal.h>
-#include <unistd.h>
-
-#include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
+#include <signal.h>
 #include <thread>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "auth/authenticator.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
-#include "auth/authenticator.h"
 #include "controller/access_gate.h"
 #include "controller/api_server.h"
 #include "controller/cluster_reconciler.h"
@@ -78,14 +77,18 @@ int main(int argc, char** argv) {
   std::int64_t session_lifetime = auth_settings.session_lifetime.count();
   std::int64_t login_lockout = auth_settings.throttle.lockout.count();
   app.add_option("--session-idle-timeout", session_idle, "Seconds of inactivity that end a login session")
-      ->capture_default_str()->check(CLI::Range(2, 7 * 24 * 3600));
+      ->capture_default_str()
+      ->check(CLI::Range(2, 7 * 24 * 3600));
   app.add_option("--session-lifetime", session_lifetime, "Seconds after which a login session ends in any case")
-      ->capture_default_str()->check(CLI::Range(2, 30 * 24 * 3600));
+      ->capture_default_str()
+      ->check(CLI::Range(2, 30 * 24 * 3600));
   app.add_option("--login-max-failures", auth_settings.throttle.max_failures_per_user,
                  "Failed logins of one user (in 5 minutes) before its logins are refused for --login-lockout")
-      ->capture_default_str()->check(CLI::Range(1, 1000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--login-lockout", login_lockout, "Seconds logins stay refused after too many failures")
-      ->capture_default_str()->check(CLI::Range(1, 24 * 3600));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 3600));
   CLI11_PARSE(app, argc, argv);
   auth_settings.session_idle_timeout = std::chrono::seconds(session_idle);
   auth_settings.session_lifetime = std::chrono::seconds(session_lifetime);

@@ -1,10 +1,9 @@
 // pgstack-proxy: read-write / read-only endpoints for Patroni clusters, with protocol statistics and
 // mirroring. Needs etcd and Patroni only; see docs/proxy.md for the configuration.
+#include <iostream>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
-#include <iostream>
-
 #include <spdlog/spdlog.h>
 
 #include "common/http_client.h"

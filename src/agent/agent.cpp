@@ -155,7 +155,8 @@ void Agent::reconcile() {
   for (const auto& item : listed->items) {
     const std::string key = item.key.substr(prefix.size());
     const auto parts = split(key, '/');
-    if (parts.size() != 3 || !std::all_of(parts.begin(), parts.end(), [](const std::string& p) { return is_safe_name(p); })) {
+    if (parts.size() != 3 ||
+        !std::all_of(parts.begin(), parts.end(), [](const std::string& p) { return is_safe_name(p); })) {
       spdlog::warn("ignoring {}: expected {}<namespace>/<cluster>/<member>", item.key, prefix);
       continue;
     }
@@ -182,7 +183,7 @@ void Agent::reconcile() {
   }
 
   std::map<std::string, Result<ClusterSecrets>> secrets;  // by "<ns>/<cluster>", read once per round
-  std::map<std::string, config::ProxyLayout> proxies;      // by "<ns>/<cluster>"
+  std::map<std::string, config::ProxyLayout> proxies;     // by "<ns>/<cluster>"
   for (const auto& [key, text] : assigned) {
     auto& instance = instances_[key];
     if (!instance) {
@@ -220,15 +221,16 @@ void Agent::reconcile() {
       continue;
     }
     if (assignment->instance_key() != key) {
-      instance->hold(InstanceCondition{true, fmt::format("assignment under key {} describes {}", key,
-                                                         assignment->instance_key())});
+      instance->hold(InstanceCondition{
+          true, fmt::format("assignment under key {} describes {}", key, assignment->instance_key())});
       continue;
     }
     const std::string cluster_key = assignment->namespace_name + "/" + assignment->cluster_name;
     if (assignment->proxy && !settings_.proxy_program.empty() && proxies.count(cluster_key) == 0) {
       config::ProxyLayout layout = proxy_layout_for(*assignment, settings_);
       std::error_code error;
-      if (!std::filesystem::exists(*layout.tls_certificate, error) || !std::filesystem::exists(*layout.tls_private_key, error)) {
+      if (!std::filesystem::exists(*layout.tls_certificate, error) ||
+          !std::filesystem::exists(*layout.tls_private_key, error)) {
         layout.tls_certificate.reset();  // the instance makes its certificate on its first reconcile
         layout.tls_private_key.reset();
         layout.client_certificate.clear();
@@ -238,11 +240,14 @@ void Agent::reconcile() {
     }
     auto found = secrets.find(cluster_key);
     if (found == secrets.end()) {
-      const std::string secret_key = secrets_key(settings_.etcd_prefix, assignment->namespace_name, assignment->cluster_name);
+      const std::string secret_key =
+          secrets_key(settings_.etcd_prefix, assignment->namespace_name, assignment->cluster_name);
       auto read = etcd_.get(secret_key);
-      Result<ClusterSecrets> parsed = make_error(ErrorCode::kNotFound, "waiting for the controller to write " + secret_key);
+      Result<ClusterSecrets> parsed =
+          make_error(ErrorCode::kNotFound, "waiting for the controller to write " + secret_key);
       if (!read) {
-        parsed = make_error(ErrorCode::kUnavailable, fmt::format("cannot read {}: {}", secret_key, read.error().message));
+        parsed =
+            make_error(ErrorCode::kUnavailable, fmt::format("cannot read {}: {}", secret_key, read.error().message));
       } else if (read.value()) {
         parsed = parse_cluster_secrets(read.value()->value);
       }
@@ -276,7 +281,8 @@ void Agent::reconcile() {
     instance->reconcile(assignment.value(), found->second.value());
   }
   reconcile_proxies(proxies);
-  if (!backups_) backups_ = std::make_unique<BackupRunner>(settings_, store::ResourceStore(etcd_, settings_.etcd_prefix));
+  if (!backups_)
+    backups_ = std::make_unique<BackupRunner>(settings_, store::ResourceStore(etcd_, settings_.etcd_prefix));
   backups_->reconcile(backup_targets());
 }
 
@@ -408,8 +414,8 @@ Result<bool> ensure_agent_certificate(const AgentSettings& settings) {
   set_tls_client_files({ca_files.certificate.string(), certificate.string(), key.string()});
   auto ca = pki::load_ca(ca_files);
   if (!ca) return ca.error();
-  const pki::LeafRequest wanted{"pgstack-agent " + settings.host_name, {}, {}, pki::Usage::kClient,
-                                settings.certificate_lifetime};
+  const pki::LeafRequest wanted{
+      "pgstack-agent " + settings.host_name, {}, {}, pki::Usage::kClient, settings.certificate_lifetime};
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, error);

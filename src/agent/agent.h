@@ -64,14 +64,14 @@ class Agent {
   store::EtcdClient etcd_;
   HostRegistration registration_;
   std::map<std::string, std::unique_ptr<InstanceSupervisor>> instances_;  // by "<ns>/<cluster>/<member>"
-  std::map<std::string, std::unique_ptr<ProxySupervisor>> proxies_;  // by "<ns>/<cluster>"
+  std::map<std::string, std::unique_ptr<ProxySupervisor>> proxies_;       // by "<ns>/<cluster>"
   bool proxy_leftovers_checked_ = false;
-  std::map<std::string, bool> last_primary_;  // the role each instance had at the last report
+  std::map<std::string, bool> last_primary_;       // the role each instance had at the last report
   std::map<std::string, std::string> last_state_;  // and its state (running, starting, ...)
   std::unique_ptr<BackupRunner> backups_;
   bool leftovers_checked_ = false;
   std::map<std::string, std::string> storage_problems_;  // by "<ns>/<cluster>": unresolved storage credentials
-  std::string last_list_error_;    // logged once, not every second
+  std::string last_list_error_;                          // logged once, not every second
   std::string last_report_error_;
 
   std::mutex mutex_;

@@ -109,9 +109,9 @@ Result<Assignment> parse_assignment(std::string_view text) {
 
   if (!json.contains("ports") || !json["ports"].is_object()) return invalid(what, "ports: expected an object");
   const Json& ports = json["ports"];
-  for (auto [field, target] : {std::pair{"postgres", &assignment.ports.postgres},
-                               std::pair{"pgbouncer", &assignment.ports.pgbouncer},
-                               std::pair{"patroni", &assignment.ports.patroni}}) {
+  for (auto [field, target] :
+       {std::pair{"postgres", &assignment.ports.postgres}, std::pair{"pgbouncer", &assignment.ports.pgbouncer},
+        std::pair{"patroni", &assignment.ports.patroni}}) {
     auto port = integer_in(ports, field, 1, 65535, what + " ports");
     if (!port) return port.error();
     *target = port.value();
@@ -145,18 +145,21 @@ Result<Assignment> parse_assignment(std::string_view text) {
     out.stanza = repository.value("stanza", "");
     assignment.restore = out;
   }
-  if (!json.contains("cluster") || !json["cluster"].is_object()) return invalid(what, "cluster: expected the SGCluster document");
+  if (!json.contains("cluster") || !json["cluster"].is_object())
+    return invalid(what, "cluster: expected the SGCluster document");
   const model::Document cluster_document{what, 0, json["cluster"]};
   assignment.cluster = model::cluster_from(cluster_document);
-  if (assignment.cluster.name != assignment.cluster_name || assignment.cluster.namespace_name != assignment.namespace_name) {
-    return invalid(what, fmt::format("cluster: the document is SGCluster {}/{}, expected {}/{}",
-                                     assignment.cluster.namespace_name, assignment.cluster.name,
-                                     assignment.namespace_name, assignment.cluster_name));
+  if (assignment.cluster.name != assignment.cluster_name ||
+      assignment.cluster.namespace_name != assignment.namespace_name) {
+    return invalid(
+        what, fmt::format("cluster: the document is SGCluster {}/{}, expected {}/{}", assignment.cluster.namespace_name,
+                          assignment.cluster.name, assignment.namespace_name, assignment.cluster_name));
   }
 
   auto profile = optional_document(json, "profile", what);
   if (!profile) return profile.error();
-  assignment.profile = profile.value() ? model::instance_profile_from(*profile.value()) : model::default_instance_profile();
+  assignment.profile =
+      profile.value() ? model::instance_profile_from(*profile.value()) : model::default_instance_profile();
   auto postgres_config = optional_document(json, "postgresConfig", what);
   if (!postgres_config) return postgres_config.error();
   if (postgres_config.value()) assignment.postgres_config = model::postgres_config_from(*postgres_config.value());
@@ -177,12 +180,10 @@ Result<ClusterSecrets> parse_cluster_secrets(std::string_view text) {
   if (!parsed) return parsed.error();
   const Json& json = parsed.value();
   ClusterSecrets secrets;
-  for (auto [field, target, required] : {std::tuple{"superuser", &secrets.superuser, true},
-                                         std::tuple{"replication", &secrets.replication, true},
-                                         std::tuple{"rewind", &secrets.rewind, true},
-                                         std::tuple{"authenticator", &secrets.authenticator, true},
-                                         std::tuple{"application", &secrets.application, false},
-                                         std::tuple{"restapi", &secrets.restapi, false}}) {
+  for (auto [field, target, required] :
+       {std::tuple{"superuser", &secrets.superuser, true}, std::tuple{"replication", &secrets.replication, true},
+        std::tuple{"rewind", &secrets.rewind, true}, std::tuple{"authenticator", &secrets.authenticator, true},
+        std::tuple{"application", &secrets.application, false}, std::tuple{"restapi", &secrets.restapi, false}}) {
     auto value = credential(json, field, required);
     if (!value) return value.error();
     *target = value.value();
@@ -202,7 +203,9 @@ std::string assignments_prefix(std::string_view prefix, std::string_view host) {
   return fmt::format("{}/assignments/{}/", prefix, host);
 }
 
-std::string host_key(std::string_view prefix, std::string_view host) { return fmt::format("{}/hosts/{}", prefix, host); }
+std::string host_key(std::string_view prefix, std::string_view host) {
+  return fmt::format("{}/hosts/{}", prefix, host);
+}
 
 std::string secrets_key(std::string_view prefix, std::string_view namespace_name, std::string_view cluster) {
   return fmt::format("{}/secrets/{}/{}", prefix, namespace_name, cluster);

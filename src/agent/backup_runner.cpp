@@ -1,8 +1,7 @@
 #include "agent/backup_runner.h"
 
-#include <unistd.h>
-
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,9 +23,7 @@ constexpr std::chrono::seconds kStanzaRetry{15};
 
 std::string now_utc() { return utc_timestamp(std::chrono::system_clock::now()); }
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // pgBackRest prints its errors as "ERROR: [code]: text"; the last lines say what went wrong.
 std::string failure_text(const CommandOutput& output) {
@@ -60,8 +57,8 @@ std::string run_failure(const Result<CommandOutput>& result, std::string_view wh
 bool succeeded(const Result<CommandOutput>& result) { return result && result->exit_code == 0; }
 
 // The backups of a stanza as `pgbackrest info --output=json` lists them, oldest first.
-Result<Json> repository_backups(const std::string& config_path, const std::string& stanza, const CommandOptions& options,
-                                const std::vector<std::string>& overrides = {}) {
+Result<Json> repository_backups(const std::string& config_path, const std::string& stanza,
+                                const CommandOptions& options, const std::vector<std::string>& overrides = {}) {
   std::vector<std::string> arguments = overrides;
   arguments.insert(arguments.end(), {"--output=json", "info"});
   auto info = run_command(config::pgbackrest_argv(config_path, stanza, arguments), options);
@@ -143,10 +140,10 @@ VerificationResult verify_backup(const VerificationRequest& request) {
   const std::string restore_command =
       config::shell_command(config::pgbackrest_argv(request.config_path, request.stanza, archive_get)) + " %f \"%p\"";
   std::vector<std::string> arguments = request.repository_overrides;
-  arguments.insert(arguments.end(), {"--set=" + request.label, "--type=immediate", "--target-action=promote",
-                                     fmt::format("--process-max={}", std::max(1, request.process_max)),
-                                     "--recovery-option=restore_command=" + restore_command,
-                                     "--pg1-path=" + data.string(), "restore"});
+  arguments.insert(arguments.end(),
+                   {"--set=" + request.label, "--type=immediate", "--target-action=promote",
+                    fmt::format("--process-max={}", std::max(1, request.process_max)),
+                    "--recovery-option=restore_command=" + restore_command, "--pg1-path=" + data.string(), "restore"});
   auto restored = run_command(config::pgbackrest_argv(request.config_path, request.stanza, arguments), options);
   if (!succeeded(restored)) return finish(false, run_failure(restored, "pgbackrest restore"));
 
@@ -158,9 +155,10 @@ VerificationResult verify_backup(const VerificationRequest& request) {
       "-c logging_collector=off -c shared_buffers=128MB -c hot_standby=on -c synchronous_standby_names='' "
       "-c primary_conninfo='' -c cluster_name=pgstack-verify",
       *port, request.scratch_dir.string());
-  auto start = run_command({request.bin_dir + "/pg_ctl", "-D", data.string(), "-l", (request.scratch_dir / "postgres.log").string(),
-                            "-o", settings, "-w", "-t", "900", "start"},
-                           options);
+  auto start =
+      run_command({request.bin_dir + "/pg_ctl", "-D", data.string(), "-l",
+                   (request.scratch_dir / "postgres.log").string(), "-o", settings, "-w", "-t", "900", "start"},
+                  options);
   if (!succeeded(start)) {
     auto read = read_file(request.scratch_dir / "postgres.log");
     std::string log = read ? read.value() : std::string();
@@ -175,10 +173,10 @@ VerificationResult verify_backup(const VerificationRequest& request) {
     return finish(false, run_failure(start, "starting the restored backup") + " | " + trim(log));
   }
   const auto psql = [&](const std::string& database, const std::string& sql) {
-    return run_command({request.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h",
-                        request.scratch_dir.string(), "-p", std::to_string(*port), "-U", request.superuser, "-d",
-                        database, "-c", sql},
-                       options);
+    return run_command(
+        {request.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", request.scratch_dir.string(),
+         "-p", std::to_string(*port), "-U", request.superuser, "-d", database, "-c", sql},
+        options);
   };
   // Usable = out of recovery (the immediate target reached and promoted) and answering.
   const auto deadline = Clock::now() + std::chrono::minutes(15);
@@ -190,10 +188,10 @@ VerificationResult verify_backup(const VerificationRequest& request) {
   }
   result.time_to_usable_seconds = seconds_since(started);
 
-  auto amcheck = run_command({request.bin_dir + "/pg_amcheck", "-h", request.scratch_dir.string(), "-p",
-                              std::to_string(*port), "-U", request.superuser, "--all", "--install-missing",
-                              "--no-strict-names"},
-                             options);
+  auto amcheck =
+      run_command({request.bin_dir + "/pg_amcheck", "-h", request.scratch_dir.string(), "-p", std::to_string(*port),
+                   "-U", request.superuser, "--all", "--install-missing", "--no-strict-names"},
+                  options);
   if (!succeeded(amcheck)) return finish(false, run_failure(amcheck, "pg_amcheck"));
   auto databases = psql("postgres", "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1");
   if (!succeeded(databases)) return finish(false, run_failure(databases, "listing databases"));
@@ -204,7 +202,8 @@ VerificationResult verify_backup(const VerificationRequest& request) {
     if (!succeeded(query)) return finish(false, run_failure(query, fmt::format("a query on database {}", trim(name))));
     ++checked;
   }
-  return finish(true, fmt::format("restored, recovered to consistency, pg_amcheck clean, {} databases answer", checked));
+  return finish(true,
+                fmt::format("restored, recovered to consistency, pg_amcheck clean, {} databases answer", checked));
 }
 
 BackupRunner::BackupRunner(AgentSettings settings, store::ResourceStore store)
@@ -355,8 +354,8 @@ void BackupRunner::seal_wal(const BackupTarget& target, const std::string& resto
     return;
   }
   const std::string answer = trim(sealed->standard_output);  // the xid, then the switch's LSN
-  spdlog::info("{}/{}: WAL sealed for the restore of {} (a commit, then a segment switch at {})",
-               target.namespace_name, target.cluster, restoring_cluster, answer.substr(answer.rfind('\n') + 1));
+  spdlog::info("{}/{}: WAL sealed for the restore of {} (a commit, then a segment switch at {})", target.namespace_name,
+               target.cluster, restoring_cluster, answer.substr(answer.rfind('\n') + 1));
   sealed_restores_.insert(restoring_key);
 }
 
@@ -365,8 +364,8 @@ void BackupRunner::create_stanza(const BackupTarget& target) {
   // The primary's archive-push (asynchronous, through pgstack-wal-push) takes the same archive lock
   // while it tries to push: a LockAcquireError [050] only means "a moment later", not a failure.
   constexpr int kLockAttempts = 10;
-  auto created = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"stanza-create"}),
-                             command_options());
+  auto created =
+      run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"stanza-create"}), command_options());
   const auto lock_busy = [](const Result<CommandOutput>& result) {
     return result.ok() && result->exit_code != 0 &&
            (result->standard_error + result->standard_output).find("[050]") != std::string::npos;
@@ -409,7 +408,8 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
   };
   if (in_recovery(instance) != std::optional<bool>(false)) {
     // Not the primary (any more): the backup stays Pending for the agent that runs the primary.
-    spdlog::info("{}/{}: backup {} waits: {} is not a running primary now", ns, target.cluster, name, instance.data_dir);
+    spdlog::info("{}/{}: backup {} waits: {} is not a running primary now", ns, target.cluster, name,
+                 instance.data_dir);
     return;
   }
   std::optional<config::PgbackrestInstance> standby = target.standby;
@@ -430,8 +430,7 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
     mark_failed(target, name, status, explain_full_repository(message, disk));
   };
   // pgBackRest would only wait for WAL that cannot be archived into the same full disk.
-  if (auto disk = repository_disk(target.primary);
-      disk && config::repository_nearly_full(*disk))
+  if (auto disk = repository_disk(target.primary); disk && config::repository_nearly_full(*disk))
     return fail("no backup was attempted; free space in the repository or give it a larger disk");
   const CommandOptions options = command_options();
   auto before = repository_backups(instance.config_path, instance.stanza, options);
@@ -531,8 +530,9 @@ void BackupRunner::expire_deleted(const BackupTarget& target) {
     const std::string label = record.key.substr(prefix.size());
     // `pgstack delete sgbackup` removed the resource: its backup set goes from the repository too.
     const auto& instance = target.primary.instance;
-    auto expired = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"--set=" + label, "expire"}),
-                               command_options());
+    auto expired =
+        run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, {"--set=" + label, "expire"}),
+                    command_options());
     if (!succeeded(expired)) {
       spdlog::warn("{}/{}: {}", target.namespace_name, target.cluster,
                    run_failure(expired, fmt::format("expiring deleted backup {} ({})", record.value, label)));

@@ -33,10 +33,10 @@ namespace pgstack::agent {
 struct BackupTarget {
   std::string namespace_name;
   std::string cluster;
-  std::string object_storage;     // SGObjectStorage name, recorded in each backup's status
-  BackupPlan primary;             // the primary's pgBackRest (its pgbackrest.conf is used for everything)
+  std::string object_storage;  // SGObjectStorage name, recorded in each backup's status
+  BackupPlan primary;          // the primary's pgBackRest (its pgbackrest.conf is used for everything)
   std::optional<config::PgbackrestInstance> standby;  // a streaming replica on this host
-  std::string bin_dir;            // Postgres binaries, for verification
+  std::string bin_dir;                                // Postgres binaries, for verification
   std::string superuser;
   // Why backups cannot run (storage unknown or unsupported, a credential missing): Pending SGBackups
   // fail with it instead of waiting for ever; nothing else is done for the cluster.
@@ -50,7 +50,7 @@ struct VerificationRequest {
   std::string stanza;
   std::string label;
   std::vector<std::string> repository_overrides;  // --repo1-...=... (a copy of the repository, in tests)
-  std::filesystem::path scratch_dir;               // created and removed
+  std::filesystem::path scratch_dir;              // created and removed
   std::string bin_dir;
   std::string superuser;
   std::optional<std::string> os_user;  // run as (when root)

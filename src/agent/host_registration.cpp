@@ -1,8 +1,7 @@
 #include "agent/host_registration.h"
 
-#include <sys/statvfs.h>
-
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include "host/machine.h"
 
@@ -34,7 +33,8 @@ model::Json host_facts(const AgentSettings& settings) {
   return facts;
 }
 
-HostRegistration::HostRegistration(store::EtcdClient client, std::string key, std::function<model::Json()> describe_host)
+HostRegistration::HostRegistration(store::EtcdClient client, std::string key,
+                                   std::function<model::Json()> describe_host)
     : client_(std::move(client)), key_(std::move(key)), describe_host_(std::move(describe_host)) {}
 
 HostRegistration::~HostRegistration() { stop(false); }

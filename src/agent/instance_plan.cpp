@@ -229,8 +229,8 @@ config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSe
 }
 
 pki::LeafRequest server_certificate_request(const config::InstanceLayout& layout, std::chrono::seconds lifetime) {
-  pki::LeafRequest request{layout.member_name, {layout.member_name, "localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient,
-                           lifetime};
+  pki::LeafRequest request{
+      layout.member_name, {layout.member_name, "localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient, lifetime};
   const std::string& address = layout.host_address;
   if (!address.empty() && address != "127.0.0.1" && address != "0.0.0.0" && address != "*" && address != "::") {
     auto& names = pki::is_ip_address(address) ? request.ip_addresses : request.dns_names;

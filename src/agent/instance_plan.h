@@ -9,18 +9,18 @@
 //   socket path may have, else /tmp/pgstack-<uid>/<hash of the instance directory> (16 hex digits).
 #pragma once
 
-#include <sys/types.h>
-
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "agent/assignment.h"
 #include "common/pki.h"
-#include "config/render_postgresql.h"
 #include "config/render_pgbackrest.h"
+#include "config/render_postgresql.h"
 #include "config/render_proxy.h"
 
 namespace pgstack::agent {
@@ -36,7 +36,7 @@ struct AgentSettings {
   uid_t socket_owner_uid = 0;  // names the /tmp fallback socket directory
   std::string patroni_program = "/usr/bin/patroni";
   std::string pgbouncer_program = "/usr/sbin/pgbouncer";
-  std::string proxy_program;  // pgstack-proxy; empty: clusters get no proxy on this host
+  std::string proxy_program;     // pgstack-proxy; empty: clusters get no proxy on this host
   std::string wal_push_program;  // pgstack-wal-push (archive_command); empty: pgBackRest directly
   // The installation's CA (ca.crt, ca.key; common/pki.h), read at each check so a rotated CA is used.
   std::filesystem::path ca_dir;
@@ -65,9 +65,9 @@ enum class InstanceFile {
 
 // pgBackRest as this instance runs it: set when the cluster has backups or restores from one.
 struct BackupPlan {
-  config::BackupRepository repository;     // the cluster's own repository (or the restore source's)
+  config::BackupRepository repository;  // the cluster's own repository (or the restore source's)
   config::PgbackrestInstance instance;
-  bool archiving = false;                  // the cluster's own backups: WAL is pushed to the repository
+  bool archiving = false;                       // the cluster's own backups: WAL is pushed to the repository
   std::filesystem::path filesystem_repository;  // posix repositories: the directory to create
 };
 

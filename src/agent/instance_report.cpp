@@ -13,7 +13,7 @@ using model::Json;
 
 std::string string_field(const Json& object, const char* field) {
   return object.is_object() && object.contains(field) && object[field].is_string() ? object[field].get<std::string>()
-                                                                                    : std::string();
+                                                                                   : std::string();
 }
 
 std::optional<std::uint64_t> lsn_field(const Json& object, const char* field) {
@@ -25,7 +25,8 @@ std::optional<std::uint64_t> lsn_field(const Json& object, const char* field) {
 }
 
 const Json* cluster_member(const std::optional<Json>& cluster, const std::string& member) {
-  if (!cluster || !cluster->is_object() || !cluster->contains("members") || !(*cluster)["members"].is_array()) return nullptr;
+  if (!cluster || !cluster->is_object() || !cluster->contains("members") || !(*cluster)["members"].is_array())
+    return nullptr;
   for (const auto& entry : (*cluster)["members"]) {
     if (string_field(entry, "name") == member) return &entry;
   }
@@ -64,7 +65,8 @@ Json patroni_section(const ReportInput& input) {
   const bool replica = role == "replica" || role == "sync_standby";
   if (replica && state == "running" && streams_from_leader(input.leader, input.member)) state = "streaming";
   section["state"] = state;
-  if (patroni.contains("timeline") && patroni["timeline"].is_number_integer()) section["timeline"] = patroni["timeline"];
+  if (patroni.contains("timeline") && patroni["timeline"].is_number_integer())
+    section["timeline"] = patroni["timeline"];
   section["pendingRestart"] = patroni.contains("pending_restart") && patroni["pending_restart"] == true;
   if (patroni.contains("xlog") && patroni["xlog"].is_object()) {
     const Json& xlog = patroni["xlog"];
@@ -159,9 +161,10 @@ model::Json instance_report(const ReportInput& input) {
     state = "stopped";
   } else if (input.patroni_process->state == ProcessState::kBackoff) {
     state = "failed";
-    reason = fmt::format("Patroni {}; restarting in {} ms (restarts so far: {})",
-                         input.patroni_process->last_exit_reason.empty() ? "exited" : input.patroni_process->last_exit_reason,
-                         input.patroni_process->backoff.count(), input.patroni_process->restarts);
+    reason = fmt::format(
+        "Patroni {}; restarting in {} ms (restarts so far: {})",
+        input.patroni_process->last_exit_reason.empty() ? "exited" : input.patroni_process->last_exit_reason,
+        input.patroni_process->backoff.count(), input.patroni_process->restarts);
     if (!input.restoring_backup.empty()) {
       reason = fmt::format("the restore of SGBackup {} failed: {}; {}", input.restoring_backup,
                            input.startup_failure ? "Postgres stopped: " + *input.startup_failure
@@ -191,8 +194,8 @@ model::Json instance_report(const ReportInput& input) {
   if (input.rejoin) report["rejoin"] = *input.rejoin;
   if (!input.events.empty()) report["events"] = input.events;
   report["pgbouncer"] = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
-  report["ports"] = Json{{"postgres", input.ports.postgres}, {"pgbouncer", input.ports.pgbouncer},
-                         {"patroni", input.ports.patroni}};
+  report["ports"] =
+      Json{{"postgres", input.ports.postgres}, {"pgbouncer", input.ports.pgbouncer}, {"patroni", input.ports.patroni}};
   report["updatedAt"] = format_utc(input.now);
   return report;
 }

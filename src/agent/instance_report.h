@@ -31,7 +31,7 @@ struct ReportInput {
   std::optional<model::Json> patroni;  // GET /patroni of this member
   std::optional<model::Json> cluster;  // GET /cluster of this member: roles and lag of every member
   std::optional<model::Json> leader;   // GET /patroni of the leader: which replicas stream from it
-  std::string backup_problem;           // why pgBackRest cannot be used for this instance (empty: it can)
+  std::string backup_problem;          // why pgBackRest cannot be used for this instance (empty: it can)
   // While Patroni restarts a member that bootstraps from a backup: the backup, and why Postgres
   // stopped (its startup process's last FATAL), e.g. recovery ending before the restore target.
   std::string restoring_backup;
@@ -45,7 +45,6 @@ struct ReportInput {
 };
 
 model::Json instance_report(const ReportInput& input);
-
 
 // RFC 3339 in UTC, whole seconds: "2026-11-24T01:30:00Z".
 std::string format_utc(std::chrono::system_clock::time_point time);

@@ -1,20 +1,19 @@
 #include "agent/instance_supervisor.h"
 
-#include <fcntl.h>
-#include <pwd.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <pwd.h>
 #include <sstream>
+#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
-#include <fstream>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include "agent/postgres_log.h"
 #include "common/files.h"
@@ -45,7 +44,8 @@ constexpr std::string_view kPatroniPidFile = "patroni.pid";
 constexpr std::string_view kPgbouncerPidFile = "pgbouncer.pid";  // ours; PgBouncer's own is in the socket dir
 
 Error io_error(const fs::path& path, std::string_view doing) {
-  return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot {}: {}", path.string(), doing, std::strerror(errno)));
+  return make_error(ErrorCode::kUnavailable,
+                    fmt::format("{}: cannot {}: {}", path.string(), doing, std::strerror(errno)));
 }
 
 // Creates `path` if missing; gives it to uid:gid with `mode`. Refuses a symlink: these paths are
@@ -59,7 +59,8 @@ Result<bool> ensure_directory(const fs::path& path, mode_t mode, uid_t uid, gid_
   }
   if (!S_ISDIR(info.st_mode))
     return make_error(ErrorCode::kFailedPrecondition, fmt::format("{}: expected a directory", path.string()));
-  if ((info.st_uid != uid || info.st_gid != gid) && ::lchown(path.c_str(), uid, gid) != 0) return io_error(path, "chown");
+  if ((info.st_uid != uid || info.st_gid != gid) && ::lchown(path.c_str(), uid, gid) != 0)
+    return io_error(path, "chown");
   if ((info.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0) return io_error(path, "chmod");
   return true;
 }
@@ -128,8 +129,9 @@ InstanceSupervisor::~InstanceSupervisor() {
 }
 
 void InstanceSupervisor::report_condition(std::optional<InstanceCondition> condition) {
-  const bool changed = condition.has_value() != condition_.has_value() ||
-                       (condition && (condition->reason != condition_->reason || condition->failed != condition_->failed));
+  const bool changed =
+      condition.has_value() != condition_.has_value() ||
+      (condition && (condition->reason != condition_->reason || condition->failed != condition_->failed));
   if (changed && condition && condition->failed) {
     spdlog::warn("{}: {}", instance_key_, condition->reason);
   } else if (changed && condition) {
@@ -190,7 +192,8 @@ Result<bool> InstanceSupervisor::prepare_directories(const InstancePlan& plan) {
       const fs::path& repository = plan.backup->filesystem_repository;
       auto made = make_traversable_directories(repository.parent_path());
       if (made) made = ensure_directory(repository, 0750, uid_, gid_);
-      if (!made && made.error().message != repository_error_) spdlog::warn("{}: backup repository: {}", instance_key_, made.error().message);
+      if (!made && made.error().message != repository_error_)
+        spdlog::warn("{}: backup repository: {}", instance_key_, made.error().message);
       repository_error_ = made ? std::string() : made.error().message;
     }
   }
@@ -250,7 +253,8 @@ void InstanceSupervisor::reload_tls(bool patroni_was_running, bool pgbouncer_was
   // All keep their connections: on SIGHUP Patroni serves its REST API with the new certificate (it
   // compares serial numbers) and reloads Postgres; PgBouncer loads its TLS files again.
   if (patroni_was_running && patroni_ && patroni_->status().state == ProcessState::kRunning) {
-    if (patroni_->send_signal(SIGHUP)) spdlog::info("{}: Patroni and Postgres reload the new certificate", instance_key_);
+    if (patroni_->send_signal(SIGHUP))
+      spdlog::info("{}: Patroni and Postgres reload the new certificate", instance_key_);
   }
   if (pgbouncer_was_running && pgbouncer_ && pgbouncer_->status().state == ProcessState::kRunning)
     (void)pgbouncer_->send_signal(SIGHUP);
@@ -267,7 +271,8 @@ Result<std::set<InstanceFile>> InstanceSupervisor::write_files(const InstancePla
       if (!error && mode != file.permissions) fs::permissions(file.path, file.permissions, error);
       continue;
     }
-    if (auto written = write_file_atomically(file.path, file.content, file.permissions); !written) return written.error();
+    if (auto written = write_file_atomically(file.path, file.content, file.permissions); !written)
+      return written.error();
     if (auto given = give_to(file.path, uid_, gid_); !given) return given.error();
     spdlog::info("{}: wrote {}", instance_key_, file.path.string());
     changed.insert(which);
@@ -278,7 +283,8 @@ Result<std::set<InstanceFile>> InstanceSupervisor::write_files(const InstancePla
 std::string InstanceSupervisor::patroni_url(std::string_view path) const { return patroni_api_ + std::string(path); }
 
 Result<bool> InstanceSupervisor::ensure_patroni(const InstancePlan& plan, const std::set<InstanceFile>& changed) {
-  const bool config_changed = changed.count(InstanceFile::kPatroniYaml) > 0 || changed.count(InstanceFile::kPostgresqlConf) > 0;
+  const bool config_changed =
+      changed.count(InstanceFile::kPatroniYaml) > 0 || changed.count(InstanceFile::kPostgresqlConf) > 0;
   const fs::path config_dir = plan.layout.config_dir;
   ProcessSpec spec;
   spec.name = fmt::format("patroni {}", instance_key_);
@@ -340,7 +346,8 @@ Result<bool> InstanceSupervisor::ensure_pgbouncer(const InstancePlan& plan, cons
                        kPgbouncerStopTimeout);
     return true;
   }
-  const bool config_changed = changed.count(InstanceFile::kPgbouncerIni) > 0 || changed.count(InstanceFile::kPgbouncerAuth) > 0;
+  const bool config_changed =
+      changed.count(InstanceFile::kPgbouncerIni) > 0 || changed.count(InstanceFile::kPgbouncerAuth) > 0;
   // PgBouncer refuses to start while its own pid file names a live process, and after a reboot that
   // pid may belong to anything. When ours is not running, that file is stale by definition.
   const fs::path own_pid_file = fs::path(plan.layout.socket_dir) / "pgbouncer.pid";
@@ -407,10 +414,12 @@ void InstanceSupervisor::ensure_restart_generation(std::int64_t generation) {
   if (*applied == generation || SteadyClock::now() < next_restart_attempt_) return;
   if (!patroni_ || patroni_->status().state != ProcessState::kRunning) return;
   requested_generation_ = generation;
-  spdlog::info("{}: restartGeneration {} -> {}: asking Patroni to restart Postgres", instance_key_, *applied, generation);
-  restart_request_ = std::async(std::launch::async, [url = patroni_url("/restart"), headers = unsafe_request_headers(*plan_)] {
-    return http_request("POST", url, "{}", headers, kRestartTimeout);
-  });
+  spdlog::info("{}: restartGeneration {} -> {}: asking Patroni to restart Postgres", instance_key_, *applied,
+               generation);
+  restart_request_ =
+      std::async(std::launch::async, [url = patroni_url("/restart"), headers = unsafe_request_headers(*plan_)] {
+        return http_request("POST", url, "{}", headers, kRestartTimeout);
+      });
 }
 
 void InstanceSupervisor::stop() {
@@ -555,8 +564,8 @@ Result<fs::path> InstanceSupervisor::rebuild_from_primary() {
     // Patroni left Postgres running (it could not stop it): nothing is served from this history.
     CommandOptions options;
     if (::geteuid() == 0) options.run_as_user = settings_.os_user;
-    auto stopped = run_command({plan_->layout.bin_dir + "/pg_ctl", "stop", "-D", data_dir.string(), "-m", "immediate"},
-                               options);
+    auto stopped =
+        run_command({plan_->layout.bin_dir + "/pg_ctl", "stop", "-D", data_dir.string(), "-m", "immediate"}, options);
     if (!stopped || stopped->exit_code != 0 || postmaster_alive()) {
       (void)patroni_->start();
       return make_error(ErrorCode::kUnavailable, "Postgres does not stop; the data directory stays where it is");
@@ -588,8 +597,8 @@ void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::
   facts.streaming = report.value("/patroni/state"_json_pointer, std::string()) == "streaming";
   if (observed.leader && observed.leader->is_object()) {
     const std::string leader_role = observed.leader->value("role", "");
-    facts.leader_elsewhere = (leader_role == "master" || leader_role == "primary") &&
-                             observed.leader->value("state", "") == "running";
+    facts.leader_elsewhere =
+        (leader_role == "master" || leader_role == "primary") && observed.leader->value("state", "") == "running";
   }
   if (rebuilt_at_ && facts.streaming) {
     const auto took = std::chrono::duration_cast<std::chrono::seconds>(SteadyClock::now() - *rebuilt_at_);
@@ -620,8 +629,7 @@ void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::
       }
       rejoin_status_ = model::Json{{"state", "needsAttention"}, {"reason", decision.reason}};
       return;
-    case RejoinStep::kRebuild:
-      break;
+    case RejoinStep::kRebuild: break;
   }
   spdlog::warn("{}: cannot follow the primary ({}); rebuilding it from the primary", instance_key_, decision.reason);
   rejoin_.last_rebuild = SteadyClock::now();
@@ -633,9 +641,8 @@ void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::
     rejoin_status_ = model::Json{{"state", "rebuildFailed"}, {"reason", kept.error().message}};
     return;
   }
-  const std::string message =
-      fmt::format("{}; its data directory was moved to {} and it is copied anew from the primary", decision.reason,
-                  kept->string());
+  const std::string message = fmt::format(
+      "{}; its data directory was moved to {} and it is copied anew from the primary", decision.reason, kept->string());
   spdlog::warn("{}: {}", instance_key_, message);
   record_event("Warning", "RebuildingDivergedMember", message);
   rebuilt_at_ = SteadyClock::now();
@@ -702,10 +709,10 @@ std::optional<model::Json> InstanceSupervisor::observe_archiver() const {
   if (::geteuid() == 0) options.run_as_user = settings_.os_user;
   // The agent loop waits for this: never longer than a few seconds, whatever Postgres does.
   options.extra_environment = {{"PGCONNECT_TIMEOUT", "3"}, {"PGOPTIONS", "-c statement_timeout=3000"}};
-  auto answer = run_command({plan_->layout.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-h", server.socket_dir, "-p",
-                             std::to_string(server.postgres_port), "-U", server.superuser, "-d", "postgres", "-c",
-                             kQuery},
-                            options);
+  auto answer =
+      run_command({plan_->layout.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-h", server.socket_dir, "-p",
+                   std::to_string(server.postgres_port), "-U", server.superuser, "-d", "postgres", "-c", kQuery},
+                  options);
   if (!answer.ok() || answer->exit_code != 0) return archiver_;  // keep the last answer; the next round asks again
   try {
     archiver_ = model::Json::parse(answer->standard_output);

@@ -32,8 +32,8 @@ using LeaderStatusCache = std::map<std::string, std::optional<model::Json>>;
 
 // How an instance reaches its cluster's leader key in etcd (the agent owns the etcd client).
 struct LeaderKeyAccess {
-  std::function<bool()> release_if_mine;  // deletes the leader key if it names this member
-  std::function<bool()> held_by_another;  // another member holds it now
+  std::function<bool()> release_if_mine;     // deletes the leader key if it names this member
+  std::function<bool()> held_by_another;     // another member holds it now
   std::function<bool()> promoted_elsewhere;  // and Patroni publishes it as a running primary
 };
 
@@ -131,7 +131,7 @@ class InstanceSupervisor {
   RejoinState rejoin_;
   std::optional<model::Json> rejoin_status_;  // reported while a divergence is watched or repaired
   std::optional<std::chrono::steady_clock::time_point> rebuilt_at_;  // until it streams again
-  std::vector<model::Json> events_;  // newest last, a few
+  std::vector<model::Json> events_;                                  // newest last, a few
 
   // A POST /restart in flight (it returns once Postgres is back, which may take a while).
   std::future<Result<HttpResponse>> restart_request_;

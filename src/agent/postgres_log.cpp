@@ -3,7 +3,6 @@
 #include <fstream>
 #include <vector>
 
-
 namespace pgstack::agent {
 namespace {
 
@@ -47,12 +46,12 @@ std::vector<std::string> next_record(std::string_view text, std::size_t& positio
 // Postgres 15's messages (startup process, walreceiver, postmaster) for a data directory that cannot
 // follow the primary's history.
 constexpr std::string_view kDivergence[] = {
-    "is not in this server's history",               // walsender: requested starting point ... (forked)
-    "forked off current database system timeline",   // startup: new timeline forked before recovery point
-    "is not a child of this server's history",       // startup: requested timeline
-    "does not contain minimum recovery point",       // startup: requested timeline
-    "could not locate a valid checkpoint record",    // startup PANIC
-    "database system identifier differs",            // walreceiver: another cluster
+    "is not in this server's history",              // walsender: requested starting point ... (forked)
+    "forked off current database system timeline",  // startup: new timeline forked before recovery point
+    "is not a child of this server's history",      // startup: requested timeline
+    "does not contain minimum recovery point",      // startup: requested timeline
+    "could not locate a valid checkpoint record",   // startup PANIC
+    "database system identifier differs",           // walreceiver: another cluster
 };
 constexpr std::string_view kStreamingStarted = "started streaming WAL from primary";
 

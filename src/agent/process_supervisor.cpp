@@ -1,24 +1,23 @@
 #include "agent/process_supervisor.h"
 
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
-#include <pwd.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <limits>
 #include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits>
+#include <poll.h>
+#include <pwd.h>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "common/files.h"
 
@@ -135,7 +134,8 @@ std::optional<SystemClock::time_point> wall_start_time(std::uint64_t start_ticks
   long long boot_time = 0;
   while (lines >> key) {
     if (key == "btime" && lines >> boot_time) {
-      const auto since_boot = std::chrono::milliseconds(start_ticks * 1000 / static_cast<std::uint64_t>(ticks_per_second));
+      const auto since_boot =
+          std::chrono::milliseconds(start_ticks * 1000 / static_cast<std::uint64_t>(ticks_per_second));
       return SystemClock::time_point(std::chrono::seconds(boot_time)) +
              std::chrono::duration_cast<SystemClock::duration>(since_boot);
     }
@@ -385,8 +385,8 @@ Result<bool> open_output(const ProcessSpec& spec, ExecPlan& plan) {
       if (plan.drop_privileges && ::fchown(fd, plan.uid, plan.gid) != 0) {
         const std::string reason = std::strerror(errno);
         ::close(fd);
-        return make_error(ErrorCode::kUnavailable,
-                          fmt::format("{}: cannot give the log file to uid {}: {}", spec.log_file.string(), plan.uid, reason));
+        return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot give the log file to uid {}: {}",
+                                                               spec.log_file.string(), plan.uid, reason));
       }
     } else if (errno == EEXIST) {
       fd = ::open(spec.log_file.c_str(), kFlags);
@@ -404,13 +404,15 @@ Result<bool> open_output(const ProcessSpec& spec, ExecPlan& plan) {
 Result<ProcessIdentity> spawn_daemon(const ProcessSpec& spec, const ExecPlan& plan) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
-    return make_error(ErrorCode::kUnavailable, fmt::format("cannot start '{}': pipe: {}", spec.name, std::strerror(errno)));
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("cannot start '{}': pipe: {}", spec.name, std::strerror(errno)));
   UniqueFd read_end(pipe_fds[0]);
   UniqueFd write_end(pipe_fds[1]);
 
   const pid_t middle = ::fork();
   if (middle < 0)
-    return make_error(ErrorCode::kUnavailable, fmt::format("cannot start '{}': fork: {}", spec.name, std::strerror(errno)));
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("cannot start '{}': fork: {}", spec.name, std::strerror(errno)));
   if (middle == 0) {
     if (::setsid() < 0) fail(write_end.get(), SpawnStep::kSetsid);
     const pid_t daemon = ::fork();
@@ -579,20 +581,19 @@ Result<bool> ProcessSupervisor::stop() {
 
   const pid_t pid = process_->pid;
   if (!handle->send(spec_.stop_signal) && errno != ESRCH) {
-    return make_error(ErrorCode::kUnavailable, fmt::format("cannot stop '{}' (pid {}): {}", spec_.name, pid,
-                                                           std::strerror(errno)));
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("cannot stop '{}' (pid {}): {}", spec_.name, pid, std::strerror(errno)));
   }
   if (handle->wait_for_exit(spec_.stop_timeout)) {
     spdlog::info("{}: pid {} stopped by {}", spec_.name, pid, signal_name(spec_.stop_signal));
     return finish(fmt::format("stopped by {}", signal_name(spec_.stop_signal)));
   }
-  spdlog::warn("{}: pid {} still running {} ms after {}; sending SIGKILL", spec_.name, pid,
-               spec_.stop_timeout.count(), signal_name(spec_.stop_signal));
+  spdlog::warn("{}: pid {} still running {} ms after {}; sending SIGKILL", spec_.name, pid, spec_.stop_timeout.count(),
+               signal_name(spec_.stop_signal));
   handle->send(SIGKILL);
   if (!handle->wait_for_exit(kKillTimeout)) {
-    return make_error(ErrorCode::kUnavailable,
-                      fmt::format("cannot stop '{}': pid {} still exists {} ms after SIGKILL", spec_.name, pid,
-                                  kKillTimeout.count()));
+    return make_error(ErrorCode::kUnavailable, fmt::format("cannot stop '{}': pid {} still exists {} ms after SIGKILL",
+                                                           spec_.name, pid, kKillTimeout.count()));
   }
   return finish(fmt::format("killed by SIGKILL: still running {} ms after {}", spec_.stop_timeout.count(),
                             signal_name(spec_.stop_signal)));
@@ -608,8 +609,7 @@ void ProcessSupervisor::schedule_restart(SteadyClock::time_point now) {
 void ProcessSupervisor::tick() {
   const auto now = SteadyClock::now();
   switch (state_) {
-    case ProcessState::kStopped:
-      return;
+    case ProcessState::kStopped: return;
     case ProcessState::kRunning: {
       if (process_ && is_alive(*process_)) return;
       const auto uptime = std::chrono::duration_cast<milliseconds>(now - running_since_);
@@ -653,8 +653,7 @@ ProcessStatus ProcessSupervisor::status() const {
 Result<bool> ProcessSupervisor::send_signal(int signal) {
   const auto handle = process_ ? PidHandle::open(*process_) : std::nullopt;
   if (!handle) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("cannot signal '{}': it is not running", spec_.name));
+    return make_error(ErrorCode::kFailedPrecondition, fmt::format("cannot signal '{}': it is not running", spec_.name));
   }
   if (!handle->send(signal)) {
     return make_error(ErrorCode::kUnavailable, fmt::format("cannot send {} to '{}' (pid {}): {}", signal_name(signal),

@@ -13,8 +13,6 @@
 // may be handed to other threads.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -24,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -56,10 +56,10 @@ std::string_view process_state_name(ProcessState state);
 
 struct ProcessStatus {
   ProcessState state = ProcessState::kStopped;
-  pid_t pid = 0;      // 0 when there is no process
-  int restarts = 0;   // restarts done by tick() after the daemon died
+  pid_t pid = 0;                                                    // 0 when there is no process
+  int restarts = 0;                                                 // restarts done by tick() after the daemon died
   std::optional<std::chrono::system_clock::time_point> last_start;  // when the current/last process started
-  std::string last_exit_reason;  // "exited" is all we can know of a daemon that is not our child
+  std::string last_exit_reason;          // "exited" is all we can know of a daemon that is not our child
   std::chrono::milliseconds backoff{0};  // delay before the pending (or last) restart
 };
 

@@ -81,8 +81,9 @@ void ProxySupervisor::stop() {
     process_.reset();
     return;
   }
-  stop_from_pid_file(fmt::format("pgstack-proxy {}", cluster_key_), settings_.proxy_program.empty() ? "pgstack-proxy" : settings_.proxy_program,
-                     directory_ / kPidFile, kProxyStopTimeout);
+  stop_from_pid_file(fmt::format("pgstack-proxy {}", cluster_key_),
+                     settings_.proxy_program.empty() ? "pgstack-proxy" : settings_.proxy_program, directory_ / kPidFile,
+                     kProxyStopTimeout);
 }
 
 }  // namespace pgstack::agent

@@ -104,7 +104,8 @@ nlohmann::json permission_list(const std::vector<RoleBinding>& bindings) {
   std::sort(namespaces.begin(), namespaces.end());
   nlohmann::json namespaced = nlohmann::json::array();
   for (const auto& namespace_name : namespaces)
-    namespaced.push_back({{"namespace", namespace_name}, {"resources", granted(namespaced_resources(), namespace_name)}});
+    namespaced.push_back(
+        {{"namespace", namespace_name}, {"resources", granted(namespaced_resources(), namespace_name)}});
   return {{"unnamespaced", granted(unnamespaced_resources(), "")}, {"namespaced", namespaced}};
 }
 
@@ -120,7 +121,8 @@ Result<std::vector<RoleBinding>> bindings_from_json(const nlohmann::json& json) 
   std::vector<RoleBinding> out;
   for (const auto& item : json) {
     if (!item.is_object() || !item.contains("role") || !item["role"].is_string())
-      return make_error(ErrorCode::kInvalidInput, "roles[]: expected {\"role\": \"admin|operator|viewer\", \"namespace\": NS}");
+      return make_error(ErrorCode::kInvalidInput,
+                        "roles[]: expected {\"role\": \"admin|operator|viewer\", \"namespace\": NS}");
     auto role = parse_role(item["role"].get<std::string>());
     if (!role.ok()) return role.error();
     RoleBinding binding{role.value(), std::string(kAllNamespaces)};

@@ -28,7 +28,8 @@ Result<User> user_from(const store::KeyValue& kv) {
   user.created = record.value("created", "");
   user.revision = kv.mod_revision;
   auto roles = bindings_from_json(record.value("roles", json::array()));
-  if (!roles.ok()) return make_error(ErrorCode::kInternal, fmt::format("etcd key {}: {}", kv.key, roles.error().message));
+  if (!roles.ok())
+    return make_error(ErrorCode::kInternal, fmt::format("etcd key {}: {}", kv.key, roles.error().message));
   user.roles = std::move(roles.value());
   return user;
 }
@@ -61,7 +62,8 @@ std::int64_t unix_now() {
 std::string audit_key_suffix() {
   static std::atomic<std::uint64_t> sequence{0};
   const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   return fmt::format("{:020d}-{:06d}", micros, sequence++ % 1000000);
 }
 
@@ -148,8 +150,12 @@ Result<bool> AuthStore::delete_user(const std::string& name) const {
 }
 
 Result<bool> AuthStore::put_token(const TokenRecord& token) const {
-  const json record = {{"id", token.id},           {"user", token.user},       {"digest", token.digest},
-                       {"description", token.description}, {"created", token.created}, {"expires", token.expires},
+  const json record = {{"id", token.id},
+                       {"user", token.user},
+                       {"digest", token.digest},
+                       {"description", token.description},
+                       {"created", token.created},
+                       {"expires", token.expires},
                        {"lastUsed", token.last_used}};
   auto written = client_.put(tokens_prefix() + token.id, record.dump());
   if (!written.ok()) return written.error();

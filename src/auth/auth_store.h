@@ -70,7 +70,8 @@ class AuthStore {
   Result<std::vector<TokenRecord>> list_tokens() const;
   Result<bool> delete_token(const std::string& id) const;
 
-  Result<bool> put_session(const std::string& digest, const SessionRecord& session, std::chrono::seconds lifetime) const;
+  Result<bool> put_session(const std::string& digest, const SessionRecord& session,
+                           std::chrono::seconds lifetime) const;
   // Rewrites last_seen, keeping the session's lease.
   Result<bool> touch_session(const std::string& digest, const SessionRecord& session, std::int64_t lease) const;
   struct StoredSession {

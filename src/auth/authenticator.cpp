@@ -142,8 +142,9 @@ Result<Authenticator::CreatedToken> Authenticator::create_token(const std::strin
   if (!expires.empty()) {
     const auto when = parse_utc_timestamp(expires);
     if (!when)
-      return make_error(ErrorCode::kInvalidInput,
-                        fmt::format("expires: expected an RFC 3339 time such as 2027-01-31T00:00:00Z, got \"{}\"", expires));
+      return make_error(
+          ErrorCode::kInvalidInput,
+          fmt::format("expires: expected an RFC 3339 time such as 2027-01-31T00:00:00Z, got \"{}\"", expires));
     if (*when <= std::chrono::system_clock::now())
       return make_error(ErrorCode::kInvalidInput, fmt::format("expires: {} is in the past", expires));
   }
@@ -197,8 +198,8 @@ Result<bool> Authenticator::bootstrap_admin(const std::string& user, const std::
                         fmt::format("cannot create {}: {}", token_file.parent_path().string(), error.message()));
     std::filesystem::permissions(token_file.parent_path(), std::filesystem::perms::owner_all, error);
   }
-  if (auto written = write_file_atomically(token_file, token->text + "\n", std::filesystem::perms::owner_read |
-                                                                                std::filesystem::perms::owner_write);
+  if (auto written = write_file_atomically(token_file, token->text + "\n",
+                                           std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
       !written.ok())
     return written.error();
   spdlog::info("wrote a token of \"{}\" to {} (0600)", user, token_file.string());

@@ -1,8 +1,7 @@
 #include "auth/password.h"
 
-#include <sodium.h>
-
 #include <mutex>
+#include <sodium.h>
 
 #include <fmt/format.h>
 
@@ -23,8 +22,8 @@ const std::string& decoy_hash() {
     unsigned char random[32];
     randombytes_buf(random, sizeof random);
     char out[crypto_pwhash_STRBYTES];
-    if (crypto_pwhash_str(out, reinterpret_cast<const char*>(random), sizeof random,
-                          crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    if (crypto_pwhash_str(out, reinterpret_cast<const char*>(random), sizeof random, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
       return std::string();
     return std::string(out);
   }();
@@ -43,8 +42,7 @@ std::string password_problem(std::string_view password) {
 }
 
 Result<std::string> hash_password(std::string_view password) {
-  if (auto problem = password_problem(password); !problem.empty())
-    return make_error(ErrorCode::kInvalidInput, problem);
+  if (auto problem = password_problem(password); !problem.empty()) return make_error(ErrorCode::kInvalidInput, problem);
   ensure_sodium();
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,

@@ -1,7 +1,6 @@
 #include "auth/token.h"
 
 #include <sodium.h>
-
 #include <stdexcept>
 
 namespace pgstack::auth {
@@ -32,9 +31,7 @@ std::string random_base64url(std::size_t bytes) {
   return out;
 }
 
-bool is_hex(std::string_view text) {
-  return text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
+bool is_hex(std::string_view text) { return text.find_first_not_of("0123456789abcdef") == std::string_view::npos; }
 
 bool is_base64url(std::string_view text) {
   return text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
@@ -56,8 +53,7 @@ IssuedToken issue_token() {
 }
 
 std::optional<PresentedToken> parse_token(std::string_view text) {
-  if (text.size() != 4 + kIdHexLength + 1 + kSecretLength || !text.starts_with("pgs_") ||
-      text[4 + kIdHexLength] != '_')
+  if (text.size() != 4 + kIdHexLength + 1 + kSecretLength || !text.starts_with("pgs_") || text[4 + kIdHexLength] != '_')
     return std::nullopt;
   PresentedToken out{std::string(text.substr(4, kIdHexLength)), std::string(text.substr(5 + kIdHexLength))};
   if (!is_hex(out.id) || !is_base64url(out.secret)) return std::nullopt;

@@ -1,13 +1,12 @@
 #include "cli/api_client.h"
 
-#include "cli/api_context.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "cli/api_context.h"
 #include "common/http_client.h"
 #include "common/strings.h"
 
@@ -311,7 +310,8 @@ Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_
   return out;
 }
 
-ApiClient::ApiClient(std::string base_url, std::string token) : base_url_(std::move(base_url)), token_(std::move(token)) {}
+ApiClient::ApiClient(std::string base_url, std::string token)
+    : base_url_(std::move(base_url)), token_(std::move(token)) {}
 
 Result<Json> ApiClient::call(std::string_view method, const std::string& path, const std::string& body,
                              std::chrono::milliseconds timeout) const {
@@ -324,9 +324,9 @@ Result<Json> ApiClient::call(std::string_view method, const std::string& path, c
     return response.error();
   }
   if (response->status == 401 && token_.empty())
-    return make_error(ErrorCode::kUnauthenticated,
-                      fmt::format("{} needs credentials: run `pgstack login {}`, or set PGSTACK_TOKEN", base_url_,
-                                  base_url_));
+    return make_error(
+        ErrorCode::kUnauthenticated,
+        fmt::format("{} needs credentials: run `pgstack login {}`, or set PGSTACK_TOKEN", base_url_, base_url_));
   if (response->status < 200 || response->status >= 300) return error_from_response(response->status, response->body);
   if (trim(response->body).empty()) return Json::object();
   Json parsed = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);

@@ -23,8 +23,8 @@ inline constexpr std::string_view kDefaultNamespace = "default";
 
 // Adds the global --api URL flag to the root command.
 void add_api_option(CLI::App& app);
-// --api, else $PGSTACK_API, else the current context of the CLI config, else kDefaultApiUrl, without a trailing '/'. `command` may be any
-// subcommand: the flag is looked up on the root.
+// --api, else $PGSTACK_API, else the current context of the CLI config, else kDefaultApiUrl, without a trailing '/'.
+// `command` may be any subcommand: the flag is looked up on the root.
 std::string api_url_for(const CLI::App& command);
 
 // KIND as kubectl accepts it: kind, plural, singular or short name, any case. The error lists the

@@ -1,8 +1,7 @@
 #include "cli/api_context.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -51,7 +50,8 @@ Result<CliConfig> load_cli_config(const std::filesystem::path& path) {
   if (!text.ok()) return text.error();
   const json parsed = json::parse(text.value(), nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
-    return make_error(ErrorCode::kInvalidInput, fmt::format("{}: not a pgstack CLI config (a JSON object)", path.string()));
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("{}: not a pgstack CLI config (a JSON object)", path.string()));
   CliConfig config;
   config.current_context = parsed.value("currentContext", "");
   for (const auto& item : parsed.value("contexts", json::array())) {

@@ -88,9 +88,9 @@ void add_apply_command(CLI::App& app, ExitStatus& status) {
         created = replaced.error();
       }
       if (!created) {
-        status.code = report_error("apply", Error{created.error().code, fmt::format("{}: Secret/{}: {}", document.source,
-                                                                                    document.name(),
-                                                                                    created.error().message)});
+        status.code =
+            report_error("apply", Error{created.error().code, fmt::format("{}: Secret/{}: {}", document.source,
+                                                                          document.name(), created.error().message)});
         continue;
       }
       std::cout << fmt::format("secret/{} created\n", document.name());

@@ -1,12 +1,11 @@
 // pgstack login / user / token / auth can-i / audit: who may use the API (docs/security.md).
-#include <termios.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <termios.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -108,7 +107,8 @@ Result<std::string> token_by_login(const std::string& url, const std::string& us
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const Json request = {{"description", fmt::format("pgstack login on {}", host)}};
-  auto created = http_request("POST", url + "/apis/pgstack.io/v1/tokens", request.dump(), session, std::chrono::seconds(30));
+  auto created =
+      http_request("POST", url + "/apis/pgstack.io/v1/tokens", request.dump(), session, std::chrono::seconds(30));
   (void)http_request("POST", url + "/auth/logout", "{}", session, std::chrono::seconds(10));
   if (!created.ok()) return unreachable_error(url, created.error());
   if (created->status != 201) return error_from_response(created->status, created->body);
@@ -135,8 +135,9 @@ void add_login_command(CLI::App& app, ExitStatus& status) {
   command->add_option("-u,--user", options->user, "User name")->capture_default_str();
   command->add_option("--context", options->context, "Name of the context to save (default: the URL)");
   command->add_flag("--password-stdin", options->password_stdin, "Read the password from standard input");
-  command->add_option("--ca", options->ca_file,
-                      "The CA that signed the API's certificate (the installation's ca.crt), kept with the context")
+  command
+      ->add_option("--ca", options->ca_file,
+                   "The CA that signed the API's certificate (the installation's ca.crt), kept with the context")
       ->check(CLI::ExistingFile)
       ->type_name("FILE");
   command->callback([options, command, &status] {
@@ -193,7 +194,8 @@ void add_user_command(CLI::App& app, ExitStatus& status) {
   create->add_flag("--password-stdin", options->password_stdin, "Read the password from standard input");
   create->add_flag("--no-password", options->no_password, "No password: the user works with tokens only");
   create->callback([options, create, &status] {
-    Json body = {{"name", options->name}, {"roles", Json::array({{{"role", options->role}, {"namespace", options->namespace_name}}})}};
+    Json body = {{"name", options->name},
+                 {"roles", Json::array({{{"role", options->role}, {"namespace", options->namespace_name}}})}};
     if (!options->no_password) {
       auto password = read_new_password(options->password_stdin);
       if (!password.ok()) return void(status.code = report_error("user create", password.error()));
@@ -231,7 +233,8 @@ void add_user_command(CLI::App& app, ExitStatus& status) {
   add_role_options(set_role);
   set_role->callback([options, set_role, &status] {
     const Json body = {{"roles", Json::array({{{"role", options->role}, {"namespace", options->namespace_name}}})}};
-    auto changed = api_client_for(*set_role).send("PUT", "/apis/pgstack.io/v1/users/" + options->name + "/roles", &body);
+    auto changed =
+        api_client_for(*set_role).send("PUT", "/apis/pgstack.io/v1/users/" + options->name + "/roles", &body);
     if (!changed.ok()) return void(status.code = report_error("user set-role", changed.error()));
     std::cout << fmt::format("user/{} roles: {}\n", options->name, roles_text((*changed)["roles"]));
     status.code = 0;
@@ -291,15 +294,20 @@ void add_token_command(CLI::App& app, ExitStatus& status) {
   list->add_option("-o,--output", options->output, "json or yaml");
   list->callback([options, list, &status] {
     std::string path = "/apis/pgstack.io/v1/tokens";
-    if (options->all) path += "?all=true";
-    else if (!options->user.empty()) path += "?user=" + options->user;
+    if (options->all)
+      path += "?all=true";
+    else if (!options->user.empty())
+      path += "?user=" + options->user;
     auto tokens = api_client_for(*list).send("GET", path);
     if (!tokens.ok()) return void(status.code = report_error("token list", tokens.error()));
     Table table{{"ID", "USER", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED"}, {}};
     for (const auto& item : (*tokens)["items"]) {
-      const auto or_dash = [&](const char* key) { auto text = text_of(item, key); return text.empty() ? "-" : text; };
-      table.rows.push_back({text_of(item, "id"), text_of(item, "user"), or_dash("description"), text_of(item, "created"),
-                            or_dash("expires"), or_dash("lastUsed")});
+      const auto or_dash = [&](const char* key) {
+        auto text = text_of(item, key);
+        return text.empty() ? "-" : text;
+      };
+      table.rows.push_back({text_of(item, "id"), text_of(item, "user"), or_dash("description"),
+                            text_of(item, "created"), or_dash("expires"), or_dash("lastUsed")});
     }
     status.code = print_items(*tokens, options->output, table);
   });
@@ -368,15 +376,17 @@ void add_audit_command(CLI::App& app, ExitStatus& status) {
       } else {
         const auto seconds = duration_seconds(options->since);
         if (!seconds) {
-          return void(status.code = report_error(
-                          "audit", make_error(ErrorCode::kInvalidInput,
-                                              fmt::format("--since: expected 30m, 24h, 7d or an RFC 3339 time, got \"{}\"",
-                                                          options->since))));
+          return void(
+              status.code = report_error(
+                  "audit", make_error(ErrorCode::kInvalidInput,
+                                      fmt::format("--since: expected 30m, 24h, 7d or an RFC 3339 time, got \"{}\"",
+                                                  options->since))));
         }
         since = utc_timestamp(std::chrono::system_clock::now() - std::chrono::seconds(*seconds));
       }
     }
-    auto entries = api_client_for(*command).send("GET", "/apis/pgstack.io/v1/audit" + (since.empty() ? "" : "?since=" + since));
+    auto entries =
+        api_client_for(*command).send("GET", "/apis/pgstack.io/v1/audit" + (since.empty() ? "" : "?since=" + since));
     if (!entries.ok()) return void(status.code = report_error("audit", entries.error()));
     Table table{{"TIME", "USER", "SOURCE", "REQUEST", "STATUS"}, {}};
     for (const auto& item : (*entries)["items"])

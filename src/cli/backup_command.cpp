@@ -36,8 +36,7 @@ struct Options {
 void add_wait_options(CLI::App& command, Options& options) {
   command.add_option("-n,--namespace", options.namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command.add_flag("--wait", options.wait, "Wait until it has finished; the exit code says how it ended");
-  command
-      .add_option("--timeout", options.timeout_seconds, "How long --wait waits (e.g. 600s, 30m, 2h)")
+  command.add_option("--timeout", options.timeout_seconds, "How long --wait waits (e.g. 600s, 30m, 2h)")
       ->transform(CLI::AsNumberWithUnit(std::map<std::string, int>{{"s", 1}, {"m", 60}, {"h", 3600}}))
       ->default_str("1h")
       ->type_name("DURATION");
@@ -67,8 +66,9 @@ Result<Json> wait_for_backup(const ApiClient& client, const Options& options, co
     last_line = line;
     if (done(*current)) return current;
     if (Clock::now() > deadline)
-      return make_error(ErrorCode::kUnavailable, fmt::format("not finished after {} s: {} (pgstack describe sgbackup {})",
-                                                             options.timeout_seconds, line, name));
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("not finished after {} s: {} (pgstack describe sgbackup {})",
+                                    options.timeout_seconds, line, name));
     std::this_thread::sleep_for(kPollInterval);
   }
 }
@@ -87,7 +87,8 @@ int take_backup(const ApiClient& client, const Options& options) {
   for (int attempt = 2;; ++attempt) {
     auto created = client.create(*model::find_kind("SGBackup"), options.namespace_name, document);
     if (created) break;
-    if (created.error().code != ErrorCode::kAlreadyExists || attempt > 9) return report_error("backup", created.error());
+    if (created.error().code != ErrorCode::kAlreadyExists || attempt > 9)
+      return report_error("backup", created.error());
     name = fmt::format("{}-{}", base_name, attempt);
     document["metadata"]["name"] = name;
   }
@@ -148,12 +149,13 @@ int verify_backup(const ApiClient& client, const Options& options) {
                                                message.empty() ? "the agent gave no reason" : message)));
   }
   const Json& usable = field(verification, "timeToUsableSeconds");
-  std::cout << fmt::format("{} verified: restored and usable in {}, verification took {}{}\n", options.backup,
-                           usable.is_number() ? format_age(std::chrono::seconds(usable.get<std::int64_t>())) : "?",
-                           field(verification, "durationSeconds").is_number()
-                               ? format_age(std::chrono::seconds(field(verification, "durationSeconds").get<std::int64_t>()))
-                               : "?",
-                           message.empty() ? "" : " (" + message + ")");
+  std::cout << fmt::format(
+      "{} verified: restored and usable in {}, verification took {}{}\n", options.backup,
+      usable.is_number() ? format_age(std::chrono::seconds(usable.get<std::int64_t>())) : "?",
+      field(verification, "durationSeconds").is_number()
+          ? format_age(std::chrono::seconds(field(verification, "durationSeconds").get<std::int64_t>()))
+          : "?",
+      message.empty() ? "" : " (" + message + ")");
   return 0;
 }
 
@@ -171,9 +173,7 @@ void add_backup_command(CLI::App& app, ExitStatus& status) {
       "verify", "Restore a completed backup into a scratch instance and check it (status.verification)");
   verify->add_option("backup", options->backup, "SGBackup name")->required();
   add_wait_options(*verify, *options);
-  verify->callback([options, verify, &status] {
-    status.code = verify_backup(api_client_for(*verify), *options);
-  });
+  verify->callback([options, verify, &status] { status.code = verify_backup(api_client_for(*verify), *options); });
 
   command->callback([options, command, verify, &status] {
     if (verify->parsed()) return;  // `backup verify` ran its own callback

@@ -53,9 +53,9 @@ struct LocalStack {
     return state_dir / "logs" / (std::string(process) + ".log");
   }
   std::filesystem::path etcd_dir() const { return state_dir / "etcd"; }
-  std::filesystem::path agent_dir() const { return state_dir / "agent"; }  // the agent's instances live here
+  std::filesystem::path agent_dir() const { return state_dir / "agent"; }      // the agent's instances live here
   std::filesystem::path backups_dir() const { return state_dir / "backups"; }  // the default backup repository
-  std::filesystem::path pki_dir() const { return state_dir / "pki"; }  // the CA: ca.crt, ca.key (0600)
+  std::filesystem::path pki_dir() const { return state_dir / "pki"; }          // the CA: ca.crt, ca.key (0600)
 };
 
 // $PGSTACK_STATE_DIR, else /var/lib/pgstack for root, else $XDG_STATE_HOME/pgstack or

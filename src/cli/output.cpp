@@ -1,7 +1,5 @@
 #include "cli/output.h"
 
-#include "common/network.h"
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -15,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
+#include "common/network.h"
 #include "common/strings.h"
 #include "model/codec.h"
 
@@ -437,8 +436,8 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
     }
     if (backups != nullptr && backups->is_object()) {
       const std::string last = text_at(*backups, "last", "");
-      line("Last Completed", last.empty() ? std::string(kNone)
-                                          : fmt::format("{} at {}", last, text_at(*backups, "lastCompletedAt")));
+      line("Last Completed",
+           last.empty() ? std::string(kNone) : fmt::format("{} at {}", last, text_at(*backups, "lastCompletedAt")));
       line("Count", text_at(*backups, "count", "0"));
     }
     if (const Json* archiving = at(status, "archiving"); archiving != nullptr && archiving->is_object()) {
@@ -493,9 +492,9 @@ std::string format_bytes(double bytes) {
 std::string backup_phase(const Json& backup) { return text_at(backup, "status.phase", "Pending"); }
 
 std::string backup_result(const Json& backup) {
-  std::string out = fmt::format("{}, {}, {}", text_at(backup, "status.type", "unknown type"),
-                                seconds_text(at(backup, "status.durationSeconds")),
-                                bytes_text(at(backup, "status.sizeBytes")));
+  std::string out =
+      fmt::format("{}, {}, {}", text_at(backup, "status.type", "unknown type"),
+                  seconds_text(at(backup, "status.durationSeconds")), bytes_text(at(backup, "status.sizeBytes")));
   if (const Json* stored = at(backup, "status.storedBytes"); stored != nullptr && stored->is_number())
     out += fmt::format(" (stored {})", format_bytes(stored->get<double>()));
   return out;
@@ -531,7 +530,8 @@ std::string describe_backup(const Json& backup, TimePoint now) {
     if (at(*status, "durationSeconds") != nullptr) line("Duration", seconds_text(at(*status, "durationSeconds")));
     if (at(*status, "sizeBytes") != nullptr) {
       std::string size = bytes_text(at(*status, "sizeBytes"));
-      if (at(*status, "storedBytes") != nullptr) size += fmt::format(" (stored {})", bytes_text(at(*status, "storedBytes")));
+      if (at(*status, "storedBytes") != nullptr)
+        size += fmt::format(" (stored {})", bytes_text(at(*status, "storedBytes")));
       line("Size", size);
     }
     if (at(*status, "lsn") != nullptr) line("LSN", range(*status, "lsn"));

@@ -77,7 +77,8 @@ struct UpSettings {
 
 // The name of the user running this process (the first admin of a new installation).
 std::string invoking_user_name() {
-  if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr && entry->pw_name != nullptr) return entry->pw_name;
+  if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr && entry->pw_name != nullptr)
+    return entry->pw_name;
   return "admin";
 }
 
@@ -174,7 +175,8 @@ Error died_error(std::string_view name, const std::filesystem::path& log) {
 std::string proxy_metrics_line(const Json& status) {
   const Json admin = status.value("/endpoints/proxyAdmin"_json_pointer, Json::array());
   if (!admin.is_array() || admin.empty() || !admin.front().is_string()) return {};
-  return fmt::format("  metrics:     {}/metrics (pgstack-proxy: per-query statistics)\n", admin.front().get<std::string>());
+  return fmt::format("  metrics:     {}/metrics (pgstack-proxy: per-query statistics)\n",
+                     admin.front().get<std::string>());
 }
 
 class LocalUp {
@@ -188,36 +190,14 @@ class LocalUp {
     const std::string ca_file = pki::ca_files_in(stack_.pki_dir()).certificate.string();
     const std::string certificate = (stack_.pki_dir() / "etcd.crt").string();
     const std::string key = (stack_.pki_dir() / "etcd.key").string();
-    spec.argv = {"etcd",
-                 "--name",
-                 "pgstack",
-                 "--data-dir",
-                 stack_.etcd_dir().string(),
-                 "--listen-client-urls",
-                 settings_.etcd_url,
-                 "--advertise-client-urls",
-                 settings_.etcd_url,
-                 "--listen-peer-urls",
-                 settings_.etcd_peer_url,
-                 "--initial-advertise-peer-urls",
-                 settings_.etcd_peer_url,
-                 "--initial-cluster",
+    spec.argv = {"etcd", "--name", "pgstack", "--data-dir", stack_.etcd_dir().string(), "--listen-client-urls",
+                 settings_.etcd_url, "--advertise-client-urls", settings_.etcd_url, "--listen-peer-urls",
+                 settings_.etcd_peer_url, "--initial-advertise-peer-urls", settings_.etcd_peer_url, "--initial-cluster",
                  "pgstack=" + settings_.etcd_peer_url,
                  // Client and peer TLS; only holders of a certificate from the CA get anything.
-                 "--client-cert-auth",
-                 "--trusted-ca-file",
-                 ca_file,
-                 "--cert-file",
-                 certificate,
-                 "--key-file",
-                 key,
-                 "--peer-client-cert-auth",
-                 "--peer-trusted-ca-file",
-                 ca_file,
-                 "--peer-cert-file",
-                 certificate,
-                 "--peer-key-file",
-                 key};
+                 "--client-cert-auth", "--trusted-ca-file", ca_file, "--cert-file", certificate, "--key-file", key,
+                 "--peer-client-cert-auth", "--peer-trusted-ca-file", ca_file, "--peer-cert-file", certificate,
+                 "--peer-key-file", key};
     spec.stop_timeout = std::chrono::seconds(15);
     etcd_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*etcd_); !started) return started.error();
@@ -228,27 +208,13 @@ class LocalUp {
     auto binary = sibling_program("pgstack-controller");
     if (!binary) return binary.error();
     agent::ProcessSpec spec = base_spec("controller");
-    spec.argv = {*binary,
-                 "--listen",
-                 settings_.api_address,
-                 "--etcd",
-                 settings_.etcd_url,
-                 "--etcd-prefix",
-                 std::string(kEtcdPrefix),
-                 "--ca-file",
-                 pki::ca_files_in(stack_.pki_dir()).certificate.string(),
-                 "--client-cert",
-                 (stack_.pki_dir() / "controller.crt").string(),
-                 "--client-key",
-                 (stack_.pki_dir() / "controller.key").string(),
-                 "--tls-cert",
-                 (stack_.pki_dir() / "api.crt").string(),
-                 "--tls-key",
-                 (stack_.pki_dir() / "api.key").string(),
+    spec.argv = {*binary, "--listen", settings_.api_address, "--etcd", settings_.etcd_url, "--etcd-prefix",
+                 std::string(kEtcdPrefix), "--ca-file", pki::ca_files_in(stack_.pki_dir()).certificate.string(),
+                 "--client-cert", (stack_.pki_dir() / "controller.crt").string(), "--client-key",
+                 (stack_.pki_dir() / "controller.key").string(), "--tls-cert", (stack_.pki_dir() / "api.crt").string(),
+                 "--tls-key", (stack_.pki_dir() / "api.key").string(),
                  // The user who ran `up` is the first admin; the CLI finds its token by itself.
-                 "--bootstrap-admin",
-                 invoking_user_name(),
-                 "--bootstrap-token-file",
+                 "--bootstrap-admin", invoking_user_name(), "--bootstrap-token-file",
                  local_token_file(stack_.state_dir).string()};
     controller_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
     if (auto started = start(*controller_); !started) return started.error();
@@ -544,17 +510,19 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     const pki::LeafRequest controller_names{"pgstack-controller", {}, {}, pki::Usage::kClient};
     // The REST API's own certificate, for the names the CLI reaches it by.
     pki::LeafRequest api_names{"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer};
-    if (const auto url = parse_http_url(settings->api_url()); url && url->host != "127.0.0.1" && url->host != "localhost")
+    if (const auto url = parse_http_url(settings->api_url());
+        url && url->host != "127.0.0.1" && url->host != "localhost")
       (pki::is_ip_address(url->host) ? api_names.ip_addresses : api_names.dns_names).push_back(url->host);
-    for (const auto& [request, name] : {std::pair{etcd_names, "etcd"}, std::pair{controller_names, "controller"},
-                                        std::pair{api_names, "api"}}) {
+    for (const auto& [request, name] :
+         {std::pair{etcd_names, "etcd"}, std::pair{controller_names, "controller"}, std::pair{api_names, "api"}}) {
       auto issued = pki::ensure_certificate(*ca, request, stack.pki_dir() / (std::string(name) + ".crt"),
                                             stack.pki_dir() / (std::string(name) + ".key"));
       if (!issued) return fail(issued.error());
     }
     // up itself asks etcd whether it is healthy (as the controller) and the API, trusting the CA.
     set_tls_client_files({pki::ca_files_in(stack.pki_dir()).certificate.string(),
-                          (stack.pki_dir() / "controller.crt").string(), (stack.pki_dir() / "controller.key").string()});
+                          (stack.pki_dir() / "controller.crt").string(),
+                          (stack.pki_dir() / "controller.key").string()});
 
     LocalUp up(stack, *settings, Clock::now() + std::chrono::seconds(options->timeout_seconds));
     if (auto done = up.start_etcd(); !done) return fail(done.error());
@@ -591,8 +559,7 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
               << fmt::format("  read-only:   {}\n", read_only->uri)
               << fmt::format("  password:    pgstack connstr {} --show-password{}\n", kDemoCluster,
                              default_api ? "" : " --api " + api_url)
-              << proxy_metrics_line(*ready)
-              << fmt::format("  API:         {}\n", api_url) << state_line;
+              << proxy_metrics_line(*ready) << fmt::format("  API:         {}\n", api_url) << state_line;
     if (!default_api) std::cout << fmt::format("  export PGSTACK_API={}\n", api_url);
     status.code = 0;
   });

@@ -1,13 +1,12 @@
 #include "common/files.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 namespace pgstack {
 
@@ -41,9 +40,10 @@ Result<bool> write_file_atomically(const std::filesystem::path& path, const std:
                                    std::filesystem::perms permissions) {
   const std::filesystem::path temporary = path.string() + ".tmp";
   // Create with the final mode so a secret is never readable by others, even briefly.
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                        static_cast<mode_t>(permissions));
-  if (fd < 0) return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot create: {}", temporary.string(), std::strerror(errno)));
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(permissions));
+  if (fd < 0)
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("{}: cannot create: {}", temporary.string(), std::strerror(errno)));
   ::fchmod(fd, static_cast<mode_t>(permissions));
   std::size_t written = 0;
   while (written < content.size()) {
@@ -59,7 +59,8 @@ Result<bool> write_file_atomically(const std::filesystem::path& path, const std:
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(temporary.c_str());
-    return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot flush: {}", temporary.string(), std::strerror(errno)));
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("{}: cannot flush: {}", temporary.string(), std::strerror(errno)));
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
@@ -75,7 +76,8 @@ Result<bool> make_traversable_directories(const std::filesystem::path& path) {
     current /= part;
     if (::mkdir(current.c_str(), 0755) == 0) {
       if (::chmod(current.c_str(), 0755) != 0)
-        return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot chmod: {}", current.string(), std::strerror(errno)));
+        return make_error(ErrorCode::kUnavailable,
+                          fmt::format("{}: cannot chmod: {}", current.string(), std::strerror(errno)));
     } else if (errno != EEXIST) {
       return make_error(ErrorCode::kUnavailable,
                         fmt::format("{}: cannot create directory: {}", current.string(), std::strerror(errno)));

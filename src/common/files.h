@@ -1,11 +1,11 @@
 // Reading and writing whole files; secrets are written 0600 and never half-written.
 #pragma once
 
-#include <sys/types.h>
-
 #include <filesystem>
-#include <string_view>
 #include <string>
+#include <string_view>
+
+#include <sys/types.h>
 
 #include "common/error.h"
 

@@ -8,10 +8,6 @@
 #include <optional>
 #include <vector>
 
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -20,6 +16,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 namespace pgstack {
 namespace {
@@ -50,7 +49,9 @@ Result<std::unique_ptr<asio::ssl::context>> client_context() {
   } else {
     context->load_verify_file(files.ca_file, error);
   }
-  if (error) return make_error(ErrorCode::kUnavailable, fmt::format("TLS: cannot load the CA {}: {}", files.ca_file, error.message()));
+  if (error)
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("TLS: cannot load the CA {}: {}", files.ca_file, error.message()));
   if (!files.certificate_file.empty()) {
     context->use_certificate_chain_file(files.certificate_file, error);
     if (!error) context->use_private_key_file(files.private_key_file, asio::ssl::context::pem, error);
@@ -422,8 +423,9 @@ Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, 
 std::string basic_authorization(std::string_view user, std::string_view password) {
   const std::string plain = fmt::format("{}:{}", user, password);
   std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
-  const int size = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                   reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
+  const int size =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                      reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
   encoded.resize(static_cast<std::size_t>(std::max(size, 0)));
   return "Basic " + encoded;
 }

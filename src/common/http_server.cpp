@@ -1,17 +1,16 @@
 #include "common/http_server.h"
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cctype>
 #include <list>
 #include <map>
 #include <mutex>
 #include <optional>
-
 #include <poll.h>
 
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
 namespace pgstack {
@@ -275,7 +274,8 @@ struct HttpServer::Impl {
       RequestParser parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
       parser.body_limit(limits.max_body_bytes);
-      set_deadline(socket, Clock::now() + (first ? limits.header_timeout : limits.idle_timeout + limits.header_timeout));
+      set_deadline(socket,
+                   Clock::now() + (first ? limits.header_timeout : limits.idle_timeout + limits.header_timeout));
       first = false;
       http::read_header(stream, buffer, parser, error);
       if (!error && std::distance(parser.get().begin(), parser.get().end()) >
@@ -292,10 +292,14 @@ struct HttpServer::Impl {
         const bool header = error == http::error::header_limit;
         out.emplace(header ? http::status::request_header_fields_too_large : http::status::payload_too_large, 11);
         out->set(http::field::content_type, "application/problem+json");
-        out->body() = header ? fmt::format(R"({{"title":"RequestHeaderFieldsTooLarge","status":431,"detail":"the request header is over {} bytes or {} fields"}})",
-                                           limits.max_header_bytes, limits.max_header_fields)
-                             : fmt::format(R"({{"title":"PayloadTooLarge","status":413,"detail":"the request body is over {} bytes"}})",
-                                           limits.max_body_bytes);
+        out->body() =
+            header
+                ? fmt::format(
+                      R"({{"title":"RequestHeaderFieldsTooLarge","status":431,"detail":"the request header is over {} bytes or {} fields"}})",
+                      limits.max_header_bytes, limits.max_header_fields)
+                : fmt::format(
+                      R"({{"title":"PayloadTooLarge","status":413,"detail":"the request body is over {} bytes"}})",
+                      limits.max_body_bytes);
         out->keep_alive(false);
         out->prepare_payload();
       } else if (!error) {

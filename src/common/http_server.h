@@ -40,13 +40,13 @@ inline constexpr std::size_t kMaxRequestBodyBytes = 4 * 1024 * 1024;
 // What one client may take of the server: threads, time and memory. Past a limit the client gets a
 // problem (503, 408, 431, 413) and its connection is closed; the other clients are not held up.
 struct HttpServerLimits {
-  std::size_t max_connections = 128;  // served at once; past it 503 with Retry-After
-  std::chrono::milliseconds header_timeout{10'000};  // the whole request header, from its first byte
-  std::chrono::milliseconds body_timeout{30'000};    // the whole body, once the header is in
-  std::chrono::milliseconds idle_timeout{30'000};    // keep-alive: until the next request starts
-  std::chrono::milliseconds write_timeout{30'000};   // the whole reply
-  std::size_t max_header_bytes = 16 * 1024;          // request line and fields; past it 431
-  std::size_t max_header_fields = 100;               // past it 431
+  std::size_t max_connections = 128;                  // served at once; past it 503 with Retry-After
+  std::chrono::milliseconds header_timeout{10'000};   // the whole request header, from its first byte
+  std::chrono::milliseconds body_timeout{30'000};     // the whole body, once the header is in
+  std::chrono::milliseconds idle_timeout{30'000};     // keep-alive: until the next request starts
+  std::chrono::milliseconds write_timeout{30'000};    // the whole reply
+  std::size_t max_header_bytes = 16 * 1024;           // request line and fields; past it 431
+  std::size_t max_header_fields = 100;                // past it 431
   std::size_t max_body_bytes = kMaxRequestBodyBytes;  // past it 413
 };
 

@@ -1,14 +1,14 @@
 #include "common/network.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 namespace pgstack {
 
@@ -65,8 +65,8 @@ std::optional<std::chrono::sys_seconds> parse_utc_timestamp(std::string_view tex
   if (!rest.empty()) return std::nullopt;
   const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
   if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  return std::chrono::sys_seconds{std::chrono::sys_days{date}} + std::chrono::hours(hour) + std::chrono::minutes(minute) +
-         std::chrono::seconds(second) - offset;
+  return std::chrono::sys_seconds{std::chrono::sys_days{date}} + std::chrono::hours(hour) +
+         std::chrono::minutes(minute) + std::chrono::seconds(second) - offset;
 }
 
 }  // namespace pgstack

@@ -1,18 +1,17 @@
 #include "common/process.h"
 
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
-#include <pwd.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
+#include <sys/wait.h>
 
 namespace pgstack {
 namespace {
@@ -62,7 +61,10 @@ void pump(Pipe& in, Pipe& out, Pipe& err, const std::string& input, CommandOutpu
       if (n > 0) {
         (fds[i].fd == out.read_end ? result.standard_output : result.standard_error).append(buffer, n);
       } else if (n == 0 || errno != EINTR) {
-        if (fds[i].fd == out.read_end) out.close_read(); else err.close_read();
+        if (fds[i].fd == out.read_end)
+          out.close_read();
+        else
+          err.close_read();
       }
     }
   }
@@ -79,7 +81,8 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
   if (options.run_as_user) {
     const passwd* entry = ::getpwnam(options.run_as_user->c_str());
     if (entry == nullptr)
-      return make_error(ErrorCode::kFailedPrecondition, fmt::format("system user '{}' does not exist", *options.run_as_user));
+      return make_error(ErrorCode::kFailedPrecondition,
+                        fmt::format("system user '{}' does not exist", *options.run_as_user));
     uid = entry->pw_uid;
     gid = entry->pw_gid;
     home = entry->pw_dir;
@@ -114,7 +117,8 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
   err.close_write();
 
   // A child that stops reading stdin must not kill us.
-  struct sigaction ignore {}, previous {};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &previous);
   CommandOutput result;
@@ -147,8 +151,9 @@ Result<std::string> sibling_program(std::string_view name) {
   const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
   const auto path = (error ? std::filesystem::path(".") : self.parent_path()) / name;
   if (::access(path.c_str(), X_OK) != 0) {
-    return make_error(ErrorCode::kUnavailable,
-                      fmt::format("{} not found at {}: it is installed next to the pgstack binaries", name, path.string()));
+    return make_error(
+        ErrorCode::kUnavailable,
+        fmt::format("{} not found at {}: it is installed next to the pgstack binaries", name, path.string()));
   }
   return path.string();
 }

@@ -28,14 +28,33 @@ const std::vector<KeyPath>& ignored_dynamic_keys() {
 // Identity, DCS, addresses, directories and users are the instance layout's; the DCS configuration
 // is dynamicConfig's.
 const std::vector<KeyPath>& ignored_initial_keys() {
-  static const std::vector<KeyPath> keys = {
-      {"scope"}, {"namespace"}, {"name"}, {"etcd"}, {"etcd3"}, {"consul"}, {"zookeeper"}, {"kubernetes"}, {"raft"},
-      {"exhibitor"}, {"bootstrap", "dcs"}, {"restapi", "listen"}, {"restapi", "connect_address"},
-      {"restapi", "certfile"}, {"restapi", "keyfile"}, {"restapi", "cafile"}, {"restapi", "authentication"},
-      {"postgresql", "listen"}, {"postgresql", "connect_address"}, {"postgresql", "data_dir"},
-      {"postgresql", "bin_dir"}, {"postgresql", "config_dir"}, {"postgresql", "custom_conf"},
-      {"postgresql", "pgpass"}, {"postgresql", "authentication"}, {"postgresql", "parameters"},
-      {"postgresql", "use_unix_socket"}};
+  static const std::vector<KeyPath> keys = {{"scope"},
+                                            {"namespace"},
+                                            {"name"},
+                                            {"etcd"},
+                                            {"etcd3"},
+                                            {"consul"},
+                                            {"zookeeper"},
+                                            {"kubernetes"},
+                                            {"raft"},
+                                            {"exhibitor"},
+                                            {"bootstrap", "dcs"},
+                                            {"restapi", "listen"},
+                                            {"restapi", "connect_address"},
+                                            {"restapi", "certfile"},
+                                            {"restapi", "keyfile"},
+                                            {"restapi", "cafile"},
+                                            {"restapi", "authentication"},
+                                            {"postgresql", "listen"},
+                                            {"postgresql", "connect_address"},
+                                            {"postgresql", "data_dir"},
+                                            {"postgresql", "bin_dir"},
+                                            {"postgresql", "config_dir"},
+                                            {"postgresql", "custom_conf"},
+                                            {"postgresql", "pgpass"},
+                                            {"postgresql", "authentication"},
+                                            {"postgresql", "parameters"},
+                                            {"postgresql", "use_unix_socket"}};
   return keys;
 }
 
@@ -317,8 +336,8 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
   // A new replica's base backup starts at once instead of waiting for a spread checkpoint (minutes).
   postgresql["basebackup"] = Json::array({Json{{"checkpoint", "fast"}}});
   postgresql["pg_hba"] = pg_hba(cluster);
-  postgresql["pg_ident"] = Json::array({fmt::format("{} {} {}", kIdentMap, hba_name(layout.os_user),
-                                                    hba_name(cluster.credentials.superuser_name))});
+  postgresql["pg_ident"] = Json::array(
+      {fmt::format("{} {} {}", kIdentMap, hba_name(layout.os_user), hba_name(cluster.credentials.superuser_name))});
   Json owned = Json::object();
   for (const auto& parameter : owned_postgres_parameters(cluster, layout)) owned[parameter.name] = parameter.value;
   postgresql["parameters"] = owned;
@@ -329,8 +348,8 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
     // Patroni runs the command instead of initdb, starts Postgres, waits until recovery reaches its
     // target and promotes (pgBackRest wrote the recovery settings: keep them).
     config["bootstrap"]["method"] = "pgbackrest";
-    config["bootstrap"]["pgbackrest"] = Json{
-        {"command", layout.restore_bootstrap_command}, {"keep_existing_recovery_conf", true}, {"no_params", true}};
+    config["bootstrap"]["pgbackrest"] =
+        Json{{"command", layout.restore_bootstrap_command}, {"keep_existing_recovery_conf", true}, {"no_params", true}};
   }
   if (!layout.post_bootstrap_script.empty()) {
     // After the user's initialConfig: without this script PgBouncer cannot authenticate anyone.
@@ -350,7 +369,8 @@ std::string render_patroni_yaml(const model::Cluster& cluster, const InstanceLay
   for (const auto& line : {
            fmt::format("Patroni configuration of {} (SGCluster {}/{}), rendered by pgstack: do not edit.",
                        layout.member_name, cluster.namespace_name, cluster.name),
-           std::string("No secrets in this file: Patroni reads PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD"),
+           std::string(
+               "No secrets in this file: Patroni reads PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD"),
            std::string("and PATRONI_REWIND_PASSWORD (and PATRONI_RESTAPI_USERNAME/PASSWORD) from its environment."),
            fmt::format("Tuned parameters are in {}/postgresql.conf (custom_conf).", layout.config_dir),
        }) {

@@ -16,7 +16,9 @@ std::string trimmed_path(std::string path) {
   return path;
 }
 
-bool has_line_break(std::string_view value) { return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
+bool has_line_break(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
 
 bool is_s3(const model::ObjectStorage& storage) { return storage.type == "s3" || storage.type == "s3Compatible"; }
 
@@ -31,15 +33,17 @@ Result<std::string> resolve_reference(const model::ObjectStorage& storage, const
   const std::string key = reference.substr(slash + 1);
   const auto found = secrets.find(secret);
   if (found == secrets.end())
-    return make_error(ErrorCode::kNotFound,
-                      fmt::format("{} refers to Secret \"{}\", which does not exist in the storage's namespace", where, secret));
+    return make_error(
+        ErrorCode::kNotFound,
+        fmt::format("{} refers to Secret \"{}\", which does not exist in the storage's namespace", where, secret));
   const auto value = found->second.find(key);
   if (value == found->second.end()) {
     std::vector<std::string> keys;
     for (const auto& [name, ignored] : found->second) keys.push_back(name);
-    return make_error(ErrorCode::kNotFound,
-                      fmt::format("{} refers to key \"{}\" of Secret \"{}\", which has no such key (its keys: {})", where,
-                                  key, secret, keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(keys, ", "))));
+    return make_error(
+        ErrorCode::kNotFound,
+        fmt::format("{} refers to key \"{}\" of Secret \"{}\", which has no such key (its keys: {})", where, key,
+                    secret, keys.empty() ? std::string("none") : fmt::format("{}", fmt::join(keys, ", "))));
   }
   return value->second;
 }
@@ -301,8 +305,9 @@ std::string shell_command(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& word : argv) {
     if (!out.empty()) out += ' ';
-    const bool plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                               "0123456789-_./=:,%@+") == std::string::npos;
+    const bool plain = !word.empty() && word.find_first_not_of(
+                                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789-_./=:,%@+") == std::string::npos;
     if (plain) {
       out += word;
     } else {

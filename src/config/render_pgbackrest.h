@@ -43,13 +43,13 @@ std::vector<std::string> referenced_secrets(const model::ObjectStorage& storage)
 // Where one cluster's backups live: a storage and a path inside it.
 struct BackupRepository {
   model::ObjectStorage storage;
-  std::string path;  // filesystem: a directory; object stores: a key prefix starting with '/'
+  std::string path;             // filesystem: a directory; object stores: a key prefix starting with '/'
   std::string path_in_storage;  // what backup_repository_at() takes: "<ns>/<cluster>" by default
   std::string bucket;           // object stores: the bucket (container) name, without a key prefix
   int retention_full = 5;
-  std::string compression = "lz4";  // SGCluster's name (lz4, zstd, gzip, none)
+  std::string compression = "lz4";                // SGCluster's name (lz4, zstd, gzip, none)
   std::optional<StorageCredentials> credentials;  // object stores: written into pgbackrest.conf
-  std::string ca_file;  // where credentials->ca_certificate is written (repo1-storage-ca-file)
+  std::string ca_file;       // where credentials->ca_certificate is written (repo1-storage-ca-file)
   std::string gcs_key_file;  // where credentials->service_account_json is written (repo1-gcs-key)
 };
 

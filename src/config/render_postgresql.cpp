@@ -10,7 +10,8 @@ InstanceLayout default_instance_layout(const model::Cluster& cluster, int member
   InstanceLayout layout;
   layout.member_index = member_index;
   layout.member_name = fmt::format("{}-{}", cluster.name, member_index);
-  const std::string base = fmt::format("/var/lib/pgstack/{}/{}/{}", cluster.namespace_name, cluster.name, layout.member_name);
+  const std::string base =
+      fmt::format("/var/lib/pgstack/{}/{}/{}", cluster.namespace_name, cluster.name, layout.member_name);
   layout.data_dir = base + "/data";
   layout.config_dir = base + "/config";
   layout.log_dir = base + "/log";
@@ -38,7 +39,8 @@ std::vector<TunedParameter> owned_postgres_parameters(const model::Cluster& clus
   };
   if (cluster.ssl_enabled) {
     parameters.push_back({"ssl", "on", "postgres.ssl.enabled"});
-    parameters.push_back({"ssl_cert_file", layout.config_dir + "/tls/server.crt", "postgres.ssl: pgstack's certificate"});
+    parameters.push_back(
+        {"ssl_cert_file", layout.config_dir + "/tls/server.crt", "postgres.ssl: pgstack's certificate"});
     parameters.push_back({"ssl_key_file", layout.config_dir + "/tls/server.key", "postgres.ssl: pgstack's key"});
   }
   return parameters;
@@ -110,7 +112,8 @@ std::string render_postgresql_conf(const model::Cluster& cluster, const model::I
   line("# max_replication_slots and wal_keep_size from its DCS: they must be equal on all members.");
   line("");
   for (const auto& parameter : parameters) {
-    line(fmt::format("{} = {}  # {}", parameter.name, quote_postgres_value(parameter.value), one_line(parameter.source)));
+    line(fmt::format("{} = {}  # {}", parameter.name, quote_postgres_value(parameter.value),
+                     one_line(parameter.source)));
   }
   return text;
 }

@@ -15,7 +15,7 @@ namespace pgstack::config {
 // `pgstack render`; the agent replaces addresses, ports and paths with what the host assigned.
 struct InstanceLayout {
   int member_index = 0;
-  std::string member_name;                // <cluster>-<index>: Patroni's member name
+  std::string member_name;                 // <cluster>-<index>: Patroni's member name
   std::string host_address = "127.0.0.1";  // where other members, proxies and clients reach this host
   int postgres_port = 5432;
   int patroni_port = 8008;  // Patroni REST API
@@ -29,7 +29,7 @@ struct InstanceLayout {
   std::string etcd_prefix = "/pgstack";  // all of pgstack's keys; Patroni's live under <prefix>/patroni/
   // etcd over https: Patroni verifies it with config_dir/tls/ca.crt and presents the member's certificate.
   bool etcd_tls = false;
-  std::string os_user = "postgres";       // runs Postgres, Patroni and PgBouncer
+  std::string os_user = "postgres";           // runs Postgres, Patroni and PgBouncer
   std::string archive_command = "/bin/true";  // replaced by the WAL-push command when backups are set
   // Patroni's bootstrap.post_bootstrap: run once on the first primary after initdb (the agent's script
   // that creates the authenticator, the application user and pgstack.user_lookup). Empty: none.

@@ -23,11 +23,10 @@ std::string render_proxy_config(const ProxyLayout& layout) {
       {"admin", {{"listen", fmt::format("127.0.0.1:{}", layout.admin_port)}}},
       {"etcd", {{"endpoints", layout.etcd_endpoints}, {"prefix", layout.etcd_prefix}}},
       {"health", {{"patroni_rest", true}, {"interval_ms", 1000}, {"timeout_ms", 1000}, {"fall", 2}}},
-      {"clusters",
-       Json::array({{{"name", layout.cluster},
-                     {"namespace", layout.namespace_name},
-                     {"listeners", Json::array({listener("rw", "read-write", layout.read_write_port),
-                                                listener("ro", "read-only", layout.read_only_port)})}}})}};
+      {"clusters", Json::array({{{"name", layout.cluster},
+                                 {"namespace", layout.namespace_name},
+                                 {"listeners", Json::array({listener("rw", "read-write", layout.read_write_port),
+                                                            listener("ro", "read-only", layout.read_only_port)})}}})}};
   if (!layout.ca_file.empty()) {
     model::Json client_tls = {{"ca_file", layout.ca_file}};
     if (!layout.client_certificate.empty())

@@ -23,7 +23,7 @@ struct ProxyLayout {
   int pgbouncer_offset = 0;  // PgBouncer's port minus Postgres' port of the members (pgstack's port slots)
   std::optional<std::string> tls_certificate;  // PEM files; no TLS when unset
   std::optional<std::string> tls_private_key;
-  std::string ca_file;  // verifies etcd and Patroni's REST API (https); empty: the system's trust store
+  std::string ca_file;             // verifies etcd and Patroni's REST API (https); empty: the system's trust store
   std::string client_certificate;  // presented to etcd (client-cert-auth); empty: none
   std::string client_private_key;
 };

@@ -1,8 +1,8 @@
 #include "config/tuning.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <map>
 
 #include <fmt/format.h>
@@ -19,18 +19,20 @@ constexpr std::string_view kStackGres = "StackGres default";
 
 // Owned beyond StackGres's blocked list: Patroni writes these itself, or they name pgstack's files.
 constexpr std::string_view kPatroniManaged[] = {
-    "cluster_name", "hot_standby", "synchronous_standby_names", "primary_conninfo", "primary_slot_name",
-    "promote_trigger_file", "restore_command", "archive_cleanup_command", "recovery_end_command",
-    "recovery_target", "recovery_target_action", "recovery_target_inclusive", "recovery_target_lsn",
-    "recovery_target_name", "recovery_target_time", "recovery_target_timeline", "recovery_target_xid"};
-constexpr std::string_view kLaidOut[] = {"config_file", "data_directory", "hba_file", "ident_file", "external_pid_file",
-                                         "unix_socket_directories", "ssl", "ssl_cert_file", "ssl_key_file"};
+    "cluster_name",         "hot_standby",          "synchronous_standby_names", "primary_conninfo",
+    "primary_slot_name",    "promote_trigger_file", "restore_command",           "archive_cleanup_command",
+    "recovery_end_command", "recovery_target",      "recovery_target_action",    "recovery_target_inclusive",
+    "recovery_target_lsn",  "recovery_target_name", "recovery_target_time",      "recovery_target_timeline",
+    "recovery_target_xid"};
+constexpr std::string_view kLaidOut[] = {"config_file", "data_directory",    "hba_file",
+                                         "ident_file",  "external_pid_file", "unix_socket_directories",
+                                         "ssl",         "ssl_cert_file",     "ssl_key_file"};
 
 // Patroni's CMDLINE_OPTIONS that it reads from the DCS only (hot_standby and wal_log_hints it forces on).
 constexpr std::string_view kDcsParameters[] = {
-    "max_connections",      "max_locks_per_transaction", "max_worker_processes", "max_prepared_transactions",
-    "wal_level",            "track_commit_timestamp",    "max_wal_senders",      "max_replication_slots",
-    "wal_keep_size",        "wal_keep_segments"};
+    "max_connections", "max_locks_per_transaction", "max_worker_processes", "max_prepared_transactions",
+    "wal_level",       "track_commit_timestamp",    "max_wal_senders",      "max_replication_slots",
+    "wal_keep_size",   "wal_keep_segments"};
 
 bool contains(const auto& names, std::string_view name) {
   return std::find(std::begin(names), std::end(names), name) != std::end(names);
@@ -50,7 +52,9 @@ std::string drop_reason(const std::string& name) {
   return "pgstack sets it from the instance layout and the cluster's postgres.ssl";
 }
 
-std::int64_t clamp(std::int64_t value, std::int64_t low, std::int64_t high) { return std::max(low, std::min(value, high)); }
+std::int64_t clamp(std::int64_t value, std::int64_t low, std::int64_t high) {
+  return std::max(low, std::min(value, high));
+}
 
 std::string cpu_text(std::int64_t cpus) { return fmt::format("{} CPU{}", cpus, cpus == 1 ? "" : "s"); }
 
@@ -59,7 +63,8 @@ std::string cpu_text(std::int64_t cpus) { return fmt::format("{} CPU{}", cpus, c
 std::optional<std::int64_t> parse_megabytes(std::string_view text, std::int64_t default_unit_kb) {
   const std::string value = trim(text);
   std::size_t digits = 0;
-  while (digits < value.size() && (std::isdigit(static_cast<unsigned char>(value[digits])) || value[digits] == '.')) ++digits;
+  while (digits < value.size() && (std::isdigit(static_cast<unsigned char>(value[digits])) || value[digits] == '.'))
+    ++digits;
   if (digits == 0) return std::nullopt;
   double number = 0;
   try {
@@ -69,13 +74,20 @@ std::optional<std::int64_t> parse_megabytes(std::string_view text, std::int64_t 
   }
   const std::string unit = trim(std::string_view(value).substr(digits));
   double kilobytes = 0;
-  if (unit.empty()) kilobytes = number * static_cast<double>(default_unit_kb);
-  else if (unit == "B") kilobytes = number / 1024;
-  else if (unit == "kB") kilobytes = number;
-  else if (unit == "MB") kilobytes = number * 1024;
-  else if (unit == "GB") kilobytes = number * 1024 * 1024;
-  else if (unit == "TB") kilobytes = number * 1024 * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty())
+    kilobytes = number * static_cast<double>(default_unit_kb);
+  else if (unit == "B")
+    kilobytes = number / 1024;
+  else if (unit == "kB")
+    kilobytes = number;
+  else if (unit == "MB")
+    kilobytes = number * 1024;
+  else if (unit == "GB")
+    kilobytes = number * 1024 * 1024;
+  else if (unit == "TB")
+    kilobytes = number * 1024 * 1024 * 1024;
+  else
+    return std::nullopt;
   if (kilobytes / 1024 > 1e15) return std::nullopt;  // beyond any machine; keeps the cast defined
   return static_cast<std::int64_t>(kilobytes / 1024);
 }
@@ -167,16 +179,19 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
     const std::int64_t fits = *input.profile.hugepages_2mi_bytes / kMiB * 85 / 100;
     if (fits < shared_buffers) {
       shared_buffers = std::max<std::int64_t>(32, fits);
-      shared_buffers_source = fmt::format("85% of hugepages-2Mi {}, to fit in huge pages with Postgres' other shared memory",
-                                          model::format_memory_bytes(*input.profile.hugepages_2mi_bytes));
+      shared_buffers_source =
+          fmt::format("85% of hugepages-2Mi {}, to fit in huge pages with Postgres' other shared memory",
+                      model::format_memory_bytes(*input.profile.hugepages_2mi_bytes));
     }
   }
   out.add("shared_buffers", format_megabytes(shared_buffers), shared_buffers_source);
   if (input.profile.hugepages_2mi_bytes) {
-    out.add("huge_pages", "try",
-            fmt::format("hugepages-2Mi {} in the profile", model::format_memory_bytes(*input.profile.hugepages_2mi_bytes)));
+    out.add(
+        "huge_pages", "try",
+        fmt::format("hugepages-2Mi {} in the profile", model::format_memory_bytes(*input.profile.hugepages_2mi_bytes)));
   } else if (memory_mb >= 8 * 1024) {
-    out.add("huge_pages", "try", fmt::format("{} memory (8Gi or more): fewer page tables when the host has huge pages", memory));
+    out.add("huge_pages", "try",
+            fmt::format("{} memory (8Gi or more): fewer page tables when the host has huge pages", memory));
   } else {
     out.add("huge_pages", "off", fmt::format("{} memory (under 8Gi): StackGres default", memory));
   }
@@ -189,9 +204,10 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   const std::int64_t work_mem_budget = std::max<std::int64_t>(0, memory_mb - effective_shared_buffers);
   const std::int64_t work_mem =
       clamp(work_mem_budget / (std::max<std::int64_t>(1, effective_connections + effective_parallel) * 3), 4, 256);
-  out.add("work_mem", format_megabytes(work_mem),
-          fmt::format("({} memory - shared_buffers {}) / ((max_connections {} + max_parallel_workers {}) x 3), 4MB..256MB",
-                      memory, format_megabytes(effective_shared_buffers), effective_connections, effective_parallel));
+  out.add(
+      "work_mem", format_megabytes(work_mem),
+      fmt::format("({} memory - shared_buffers {}) / ((max_connections {} + max_parallel_workers {}) x 3), 4MB..256MB",
+                  memory, format_megabytes(effective_shared_buffers), effective_connections, effective_parallel));
   out.add("maintenance_work_mem", format_megabytes(clamp(memory_mb / 16, 64, 2048)),
           fmt::format("1/16 of {} memory, 64MB..2GB (StackGres: 2GB)", memory));
   out.add("autovacuum_work_mem", format_megabytes(clamp(memory_mb / 32, 32, 512)),
@@ -253,7 +269,8 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   if (major >= 13) {
     out.add("wal_keep_size", format_megabytes(keep), keep_source);
   } else {
-    out.add("wal_keep_segments", std::to_string(std::max<std::int64_t>(1, keep / 16)), keep_source + ", in 16MB segments");
+    out.add("wal_keep_segments", std::to_string(std::max<std::int64_t>(1, keep / 16)),
+            keep_source + ", in 16MB segments");
   }
   if (volume_mb && major >= 13) {
     out.add("max_slot_wal_keep_size", format_megabytes(std::max<std::int64_t>(256, *volume_mb / 4)),
@@ -315,7 +332,8 @@ Tuning tune(const TuningInput& input) {
   for (const auto& name : user.order) {
     const UserSetting& setting = *user.find(name);
     if (!is_parameter_name(name) || is_owned_postgres_parameter(name)) {
-      tuning.dropped.push_back(TunedParameter{name, setting.value, fmt::format("{}: {}", setting.source, drop_reason(name))});
+      tuning.dropped.push_back(
+          TunedParameter{name, setting.value, fmt::format("{}: {}", setting.source, drop_reason(name))});
       continue;
     }
     const bool known = std::any_of(tuning.parameters.begin(), tuning.parameters.end(),

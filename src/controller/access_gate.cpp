@@ -1,8 +1,7 @@
 #include "controller/access_gate.h"
 
-#include <spdlog/spdlog.h>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "controller/api_input.h"
 #include "controller/api_reply.h"
@@ -23,12 +22,11 @@ HttpReply unauthorized(const std::string& detail) {
 }
 
 HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permission) {
-  HttpReply reply = problem(403, "Forbidden",
-                            fmt::format("user \"{}\" may not {}", caller.user, auth::describe(permission)));
+  HttpReply reply =
+      problem(403, "Forbidden", fmt::format("user \"{}\" may not {}", caller.user, auth::describe(permission)));
   Json body = Json::parse(reply.body);
-  body["missingPermission"] = {{"verb", permission.verb},
-                               {"resource", permission.resource},
-                               {"namespace", permission.namespace_name}};
+  body["missingPermission"] = {
+      {"verb", permission.verb}, {"resource", permission.resource}, {"namespace", permission.namespace_name}};
   reply.body = body.dump(2) + "\n";
   return reply;
 }
@@ -42,8 +40,9 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   if (auto refused = split_path(request.target.empty() ? request.path : request.target, segments))
     return problem_reply(*refused);
   const RequiredAccess access = required_access(request.method, segments, request.query);
-  const bool own_api = !segments.empty() && (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 &&
-                                                                       segments[1] == "pgstack.io"));
+  const bool own_api =
+      !segments.empty() &&
+      (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 && segments[1] == "pgstack.io"));
   if (access.level == Level::kPublic) {
     if (own_api) {
       HttpReply reply = auth_api_.login(request);
@@ -71,8 +70,8 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
     return forbidden(caller, access.permission);
   }
   HttpReply reply = own_api ? auth_api_.handle(request, segments, caller) : api_.handle(request);
-  if (access.audited) audit(request, &caller, "", access.level == Level::kPermission ? &access.permission : nullptr,
-                            reply.status);
+  if (access.audited)
+    audit(request, &caller, "", access.level == Level::kPermission ? &access.permission : nullptr, reply.status);
   return reply;
 }
 

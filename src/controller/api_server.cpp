@@ -1,10 +1,9 @@
 #include "controller/api_server.h"
 
-#include <spdlog/spdlog.h>
-
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/strings.h"
 #include "config/render_pgbackrest.h"
@@ -36,7 +35,7 @@ HttpReply field_problem(const std::string& kind, const std::string& name, const 
 }
 
 // Kinds a document may reference, loaded from the store so references are checked for real.
-const std::vector<std::string> kReferencedKinds = {"SGInstanceProfile", "SGPostgresConfig", "SGPoolingConfig",
+const std::vector<std::string> kReferencedKinds = {"SGInstanceProfile", "SGPostgresConfig",  "SGPoolingConfig",
                                                    "SGObjectStorage",   "SGDistributedLogs", "SGScript",
                                                    "SGBackup",          "SGCluster"};
 
@@ -61,7 +60,8 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   if (request.path == "/healthz") {
     auto probe = store_.client().get(etcd_prefix_ + "/controller/leader");
     if (!probe.ok()) return problem(503, "Unavailable", "etcd is unreachable: " + probe.error().message);
-    return json_reply(200, {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
+    return json_reply(200,
+                      {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
   }
   // Each segment decoded on its own (api_input.h). Where the handler acts (keywords and DNS-1123 names
   // only) these are the segments the access check classified (request_access.h).
@@ -128,7 +128,8 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
   auto loaded = model::load_documents(request.body, "request");
   if (loaded.diagnostics.has_errors()) {
     Json errors = Json::array();
-    for (const auto& d : loaded.diagnostics.items()) errors.push_back({{"path", d.path}, {"message", d.message}, {"text", d.to_string()}});
+    for (const auto& d : loaded.diagnostics.items())
+      errors.push_back({{"path", d.path}, {"message", d.message}, {"text", d.to_string()}});
     return problem(422, "Invalid request body", "the body is not a valid YAML or JSON document", errors);
   }
   if (loaded.documents.size() != 1)
@@ -140,13 +141,16 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
     if (!metadata.contains("namespace")) metadata["namespace"] = ns;
     if (metadata["namespace"] != Json(ns))
       return problem(422, "Invalid " + kind,
-                     fmt::format("metadata.namespace is {} but the request is for namespace {}", metadata["namespace"].dump(), ns));
+                     fmt::format("metadata.namespace is {} but the request is for namespace {}",
+                                 metadata["namespace"].dump(), ns));
     if (name != nullptr && metadata.value("name", Json()) != Json(*name))
-      return problem(422, "Invalid " + kind,
-                     fmt::format("metadata.name is {} but the request is for {}", metadata.value("name", Json()).dump(), *name));
+      return problem(
+          422, "Invalid " + kind,
+          fmt::format("metadata.name is {} but the request is for {}", metadata.value("name", Json()).dump(), *name));
   }
   if (body.value("kind", Json()) != Json(kind))
-    return problem(422, "Invalid " + kind, fmt::format("kind is {} but the request is for {}", body.value("kind", Json()).dump(), kind));
+    return problem(422, "Invalid " + kind,
+                   fmt::format("kind is {} but the request is for {}", body.value("kind", Json()).dump(), kind));
 
   std::vector<model::Document> input = {document};
   for (const auto& referenced : kReferencedKinds) {
@@ -165,7 +169,8 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
     errors.push_back({{"path", d.path}, {"message", d.message}, {"text", d.to_string()}});
   }
   if (!errors.empty())
-    return problem(422, "Invalid " + kind, fmt::format("{} error{}", errors.size(), errors.size() == 1 ? "" : "s"), errors);
+    return problem(422, "Invalid " + kind, fmt::format("{} error{}", errors.size(), errors.size() == 1 ? "" : "s"),
+                   errors);
 
   model::Document validated = validation.documents[0];
   if (name == nullptr) {
@@ -180,17 +185,19 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
 
 HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, const std::string& name) {
   // A configuration in use would leave its clusters unable to render: refuse, say who uses it.
-  const std::map<std::string, std::string> usage = {{"SGInstanceProfile", "/spec/sgInstanceProfile"},
-                                                    {"SGPostgresConfig", "/spec/configurations/sgPostgresConfig"},
-                                                    {"SGPoolingConfig", "/spec/configurations/sgPoolingConfig"},
-                                                    {"SGObjectStorage", "/spec/configurations/backups/0/sgObjectStorage"}};
+  const std::map<std::string, std::string> usage = {
+      {"SGInstanceProfile", "/spec/sgInstanceProfile"},
+      {"SGPostgresConfig", "/spec/configurations/sgPostgresConfig"},
+      {"SGPoolingConfig", "/spec/configurations/sgPoolingConfig"},
+      {"SGObjectStorage", "/spec/configurations/backups/0/sgObjectStorage"}};
   if (auto field = usage.find(kind); field != usage.end()) {
     auto clusters = store_.list("SGCluster", ns);
     if (!clusters.ok()) return problem_from(clusters.error());
     std::vector<std::string> users;
     for (const auto& cluster : clusters.value()) {
       const Json::json_pointer pointer(field->second);
-      if (cluster.body.contains(pointer) && cluster.body.at(pointer) == Json(name)) users.push_back("SGCluster/" + cluster.name());
+      if (cluster.body.contains(pointer) && cluster.body.at(pointer) == Json(name))
+        users.push_back("SGCluster/" + cluster.name());
     }
     if (!users.empty())
       return problem(409, "Conflict", fmt::format("{}/{} is in use by {}", kind, name, fmt::join(users, ", ")));
@@ -218,8 +225,9 @@ std::optional<HttpReply> ApiHandler::admit_new(const model::Document& document) 
       if (!status.ok()) return problem_from(status.error());
       backup_status = status->value_or(Json(nullptr));
     }
-    const auto refused = check_restore_request(*cluster.restore, ns, backup.ok() ? &backup_status : nullptr,
-                                               std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    const auto refused =
+        check_restore_request(*cluster.restore, ns, backup.ok() ? &backup_status : nullptr,
+                              std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     if (refused) return field_problem(kind, cluster.name, refused->path, refused->message);
   }
   if (kind == "SGBackup") {
@@ -238,15 +246,17 @@ std::optional<HttpReply> ApiHandler::admit_new(const model::Document& document) 
         auto problem = storage_credentials_problem(model::object_storage_from(storage.value()), ns);
         if (!problem.ok()) return problem_from(problem.error());
         if (!problem->empty())
-          return field_problem(kind, backup.name, "spec.sgCluster",
-                               fmt::format("the backup storage of SGCluster/{} cannot be used: {}", backup.cluster, *problem));
+          return field_problem(
+              kind, backup.name, "spec.sgCluster",
+              fmt::format("the backup storage of SGCluster/{} cannot be used: {}", backup.cluster, *problem));
       }
     }
   }
   return std::nullopt;
 }
 
-Result<std::string> ApiHandler::storage_credentials_problem(const model::ObjectStorage& storage, const std::string& ns) {
+Result<std::string> ApiHandler::storage_credentials_problem(const model::ObjectStorage& storage,
+                                                            const std::string& ns) {
   const store::UserSecretStore secrets(store_.client(), etcd_prefix_);
   config::SecretValues values;
   for (const auto& name : config::referenced_secrets(storage)) {
@@ -270,7 +280,8 @@ HttpReply ApiHandler::handle_secrets(const HttpRequest& request, const std::stri
     auto listed = secrets.list(ns == "_all" ? "" : ns);
     if (!listed.ok()) return problem_from(listed.error());
     Json list = {{"apiVersion", "v1"}, {"kind", "SecretList"}, {"items", Json::array()}};
-    for (const auto& stored : listed.value()) list["items"].push_back(model::secret_summary(stored.secret, stored.resource_version));
+    for (const auto& stored : listed.value())
+      list["items"].push_back(model::secret_summary(stored.secret, stored.resource_version));
     return json_reply(200, list);
   }
   if (name != nullptr && request.method == "GET") {
@@ -296,7 +307,8 @@ HttpReply ApiHandler::handle_secrets(const HttpRequest& request, const std::stri
     auto secret = model::secret_from_manifest(body, ns);
     if (!secret.ok()) return problem(422, "Invalid Secret", secret.error().message);
     if (name != nullptr && secret->name != *name)
-      return problem(422, "Invalid Secret", fmt::format("metadata.name is \"{}\" but the request is for {}", secret->name, *name));
+      return problem(422, "Invalid Secret",
+                     fmt::format("metadata.name is \"{}\" but the request is for {}", secret->name, *name));
     std::optional<std::int64_t> expected_version;
     if (const Json version = body.value("/metadata/resourceVersion"_json_pointer, Json()); !version.is_null()) {
       const std::string text = version.is_string() ? version.get<std::string>() : version.dump();
@@ -353,8 +365,9 @@ HttpReply ApiHandler::handle_backup_action(const HttpRequest& request, const std
   const Json verification = status.value("verification", Json::object());
   const std::string verifying = verification.is_object() ? verification.value("phase", "") : "";
   if (verifying == "Running")
-    return problem(409, "Conflict", fmt::format("SGBackup/{} is being verified right now (since {})", name,
-                                                verification.value("startedAt", "?")));
+    return problem(
+        409, "Conflict",
+        fmt::format("SGBackup/{} is being verified right now (since {})", name, verification.value("startedAt", "?")));
   if (verifying != "Pending") {
     // The agent writes the status too: a verification it records later replaces this request.
     status["verification"] = {{"phase", "Pending"}, {"requestedAt", utc_timestamp_now()}};
@@ -455,7 +468,8 @@ HttpReply ApiHandler::rolling_restart(const std::string& ns, const std::string& 
       return finish("Failed", restarted.error().message);
     finish("Completed", fmt::format("restarted {} members", topology->members.size()));
   });
-  return json_reply(202, {{"message", "rolling restart started: replicas first, then a switchover, then the old primary"}});
+  return json_reply(202,
+                    {{"message", "rolling restart started: replicas first, then a switchover, then the old primary"}});
 }
 
 }  // namespace pgstack::controller

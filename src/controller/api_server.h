@@ -36,8 +36,7 @@ class ApiHandler {
                                  const std::string& action);
   // Checks of a new document that need the stored state: a restore's backup, a backup's cluster.
   std::optional<HttpReply> admit_new(const model::Document& document);
-  HttpReply write(const HttpRequest& request, const std::string& ns, const std::string& kind,
-                  const std::string* name);
+  HttpReply write(const HttpRequest& request, const std::string& ns, const std::string& kind, const std::string* name);
   HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name);
   HttpReply rolling_restart(const std::string& ns, const std::string& name);
   // /api/v1/namespaces/{ns}/secrets[/{name}]: users' Secrets; values only with ?reveal=true.

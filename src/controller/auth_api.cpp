@@ -3,16 +3,16 @@
 #include <fmt/format.h>
 
 #include "auth/password.h"
-#include "model/codec.h"
 #include "common/network.h"
 #include "controller/api_reply.h"
 #include "controller/request_access.h"
+#include "model/codec.h"
 
 namespace pgstack::controller {
 namespace {
 
-using model::Json;
 using auth::Principal;
+using model::Json;
 
 Result<std::string> string_field(const Json& body, const std::string& name, bool required) {
   if (!body.contains(name)) {
@@ -31,7 +31,8 @@ Result<std::vector<auth::RoleBinding>> roles_field(const Json& body) {
     if (body.contains("namespace")) one["namespace"] = body["namespace"];
     return auth::bindings_from_json(nlohmann::json::parse(Json::array({one}).dump()));
   }
-  return make_error(ErrorCode::kInvalidInput, "roles: required, e.g. [{\"role\":\"viewer\",\"namespace\":\"default\"}]");
+  return make_error(ErrorCode::kInvalidInput,
+                    "roles: required, e.g. [{\"role\":\"viewer\",\"namespace\":\"default\"}]");
 }
 
 Json to_api(const nlohmann::json& json) { return Json::parse(json.dump()); }
@@ -86,8 +87,9 @@ HttpReply AuthApi::login(const HttpRequest& request) {
     case Outcome::kRejected: return problem(401, "Unauthorized", result.message);
     case Outcome::kThrottled:
     case Outcome::kBusy: {
-      HttpReply reply = problem(result.outcome == Outcome::kThrottled ? 429 : 503,
-                                result.outcome == Outcome::kThrottled ? "TooManyRequests" : "Unavailable", result.message);
+      HttpReply reply =
+          problem(result.outcome == Outcome::kThrottled ? 429 : 503,
+                  result.outcome == Outcome::kThrottled ? "TooManyRequests" : "Unavailable", result.message);
       reply.headers["Retry-After"] = std::to_string(result.retry_after.count());
       return reply;
     }
@@ -120,8 +122,9 @@ HttpReply AuthApi::handle(const HttpRequest& request, const std::vector<std::str
 
 HttpReply AuthApi::logout(const Principal& caller) {
   if (caller.session_hash.empty())
-    return problem(400, "BadRequest",
-                   "this request carries a token, not a session: revoke a token with DELETE /apis/pgstack.io/v1/tokens/{id}");
+    return problem(
+        400, "BadRequest",
+        "this request carries a token, not a session: revoke a token with DELETE /apis/pgstack.io/v1/tokens/{id}");
   if (auto removed = authenticator_.logout(caller.session_hash); !removed.ok()) return problem_from(removed.error());
   HttpReply reply = json_reply(200, {{"loggedOut", true}});
   reply.headers["Set-Cookie"] = expired_session_cookie();
@@ -144,7 +147,8 @@ HttpReply AuthApi::can_i(const HttpRequest& request, const Principal& caller, co
   return json_reply(allowed ? 200 : 403, {{"allowed", allowed}, {"permission", auth::describe(permission)}});
 }
 
-std::optional<HttpReply> AuthApi::keeps_an_admin(const std::string& user, const std::vector<auth::RoleBinding>& new_roles) {
+std::optional<HttpReply> AuthApi::keeps_an_admin(const std::string& user,
+                                                 const std::vector<auth::RoleBinding>& new_roles) {
   if (is_admin_everywhere(new_roles)) return std::nullopt;
   auto users = authenticator_.store().list_users();
   if (!users.ok()) return problem_from(users.error());
@@ -187,7 +191,8 @@ HttpReply AuthApi::users(const HttpRequest& request, const Principal& caller, co
     if (auto created = store.create_user(user); !created.ok()) return problem_from(created.error());
     return json_reply(201, to_api(auth::user_summary(user)));
   }
-  if (parts.size() < 5) return problem(405, "MethodNotAllowed", fmt::format("{} is not allowed on users", request.method));
+  if (parts.size() < 5)
+    return problem(405, "MethodNotAllowed", fmt::format("{} is not allowed on users", request.method));
   const std::string& name = parts[4];
   if (auto problem_text = auth::user_name_problem(name); !problem_text.empty())
     return problem(400, "Invalid path", "path segment 5 (user name): " + problem_text);
@@ -265,8 +270,9 @@ HttpReply AuthApi::tokens(const HttpRequest& request, const Principal& caller, c
       if (!exists->has_value()) return problem(404, "NotFound", fmt::format("user \"{}\" does not exist", owner));
     }
     auto created = authenticator_.create_token(owner, description.value(), expires.value());
-    if (!created.ok()) return problem(created.error().code == ErrorCode::kInvalidInput ? 422 : 503,
-                                      "Invalid token", created.error().message);
+    if (!created.ok())
+      return problem(created.error().code == ErrorCode::kInvalidInput ? 422 : 503, "Invalid token",
+                     created.error().message);
     Json reply = to_api(auth::token_summary(created->record));
     reply["token"] = created->text;
     HttpReply out = json_reply(201, reply);
@@ -275,7 +281,8 @@ HttpReply AuthApi::tokens(const HttpRequest& request, const Principal& caller, c
   }
   if (parts.size() == 5 && request.method == "DELETE") {
     if (parts[4].size() != 16 || parts[4].find_first_not_of("0123456789abcdef") != std::string::npos)
-      return problem(400, "Invalid path", "path segment 5 (token id): expected the 16 hex digits `pgstack token list` shows");
+      return problem(400, "Invalid path",
+                     "path segment 5 (token id): expected the 16 hex digits `pgstack token list` shows");
     auto token = store.get_token(parts[4]);
     if (!token.ok()) return problem_from(token.error());
     if (!token->has_value()) return problem(404, "NotFound", fmt::format("token \"{}\" does not exist", parts[4]));
@@ -291,7 +298,8 @@ HttpReply AuthApi::audit(const HttpRequest& request) {
   std::int64_t since = 0;
   if (const auto given = request.query.find("since"); given != request.query.end() && !given->second.empty()) {
     const auto when = parse_utc_timestamp(given->second);
-    if (!when) return problem(400, "BadRequest", fmt::format("since: expected an RFC 3339 time, got \"{}\"", given->second));
+    if (!when)
+      return problem(400, "BadRequest", fmt::format("since: expected an RFC 3339 time, got \"{}\"", given->second));
     since = when->time_since_epoch().count();
   }
   auto entries = authenticator_.store().list_audit(since);

@@ -33,7 +33,7 @@ using model::backup_name_at;  // "<cluster>-<YYYYMMDDHHMMSS>" (UTC) for that mom
 
 // What the controller remembers per cluster, across restarts.
 struct BackupScheduleState {
-  std::string cluster_uid;  // a cluster deleted and created again under the same name starts afresh
+  std::string cluster_uid;                   // a cluster deleted and created again under the same name starts afresh
   std::optional<UtcSeconds> last_scheduled;  // the latest minute a backup was created for
   bool first_backup_done = false;
   bool operator==(const BackupScheduleState&) const = default;
@@ -47,7 +47,7 @@ struct BackupScheduleInput {
   std::string cluster_uid;
   std::optional<model::CronSchedule> schedule;  // nullopt: no cronSchedule, only the first backup
   bool cluster_ready = false;
-  bool cluster_has_backups = false;  // any SGBackup with spec.sgCluster = this cluster
+  bool cluster_has_backups = false;          // any SGBackup with spec.sgCluster = this cluster
   std::optional<BackupScheduleState> state;  // nullopt: nothing stored yet
   UtcSeconds now;
 };
@@ -62,7 +62,7 @@ std::string_view backup_trigger_name(BackupTrigger trigger);
 
 struct BackupScheduleDecision {
   BackupTrigger trigger = BackupTrigger::kNone;
-  std::string backup_name;  // when trigger is not kNone
+  std::string backup_name;    // when trigger is not kNone
   BackupScheduleState state;  // to store once the backup exists
   bool state_changed = false;
 };

@@ -2,9 +2,8 @@
 
 #include <set>
 
-#include <spdlog/spdlog.h>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "config/render_patroni.h"
 #include "config/tuning.h"
@@ -81,7 +80,9 @@ ClusterReconciler::ClusterReconciler(store::ResourceStore store, const LeaderEle
 
 ClusterReconciler::~ClusterReconciler() { stop(); }
 
-void ClusterReconciler::start() { thread_ = std::thread([this] { run(); }); }
+void ClusterReconciler::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void ClusterReconciler::stop() {
   if (stopping_.exchange(true)) return;
@@ -134,7 +135,8 @@ void ClusterReconciler::reconcile_all() {
     placements.push_back(placement);
     const Json proxy = value.value("proxy", Json::object());
     if (proxy.is_object() && proxy.value("readWrite", 0) != 0)
-      proxy_ports[placement.cluster_key] = {proxy.value("readWrite", 0), proxy.value("readOnly", 0), proxy.value("admin", 0)};
+      proxy_ports[placement.cluster_key] = {proxy.value("readWrite", 0), proxy.value("readOnly", 0),
+                                            proxy.value("admin", 0)};
   }
 
   ObservedBackups backups;
@@ -245,9 +247,9 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
     const auto proxy = proxy_ports_for(ns + "/" + cluster.name, proxy_ports, settings_.port_bases);
     if (proxy) proxy_ports[ns + "/" + cluster.name] = *proxy;
     if (!proxy && problem.empty()) problem = "no free pgstack-proxy port slot left";
-    const Json proxy_json = proxy ? Json{{"readWrite", proxy->read_write}, {"readOnly", proxy->read_only},
-                                         {"admin", proxy->admin}}
-                                  : Json(nullptr);
+    const Json proxy_json =
+        proxy ? Json{{"readWrite", proxy->read_write}, {"readOnly", proxy->read_only}, {"admin", proxy->admin}}
+              : Json(nullptr);
     const int major = postgres->major;
     for (const auto& placement : plan.remove) {
       spdlog::info("cluster {}/{}: scaling down, unassigning {}", ns, cluster.name, placement.member);
@@ -261,25 +263,26 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
       if (!current.ok()) continue;
       Json assignment = current->has_value() ? Json::parse((*current)->value, nullptr, false) : Json::object();
       const std::int64_t generation = assignment.is_object() ? assignment.value("restartGeneration", 0) : 0;
-      const Json desired = {{"namespace", ns},
-                            {"clusterName", cluster.name},
-                            {"member", placement.member},
-                            {"index", placement.index},
-                            {"host", placement.host},
-                            {"postgresMajor", major},
-                            {"ports", {{"postgres", placement.ports.postgres},
-                                       {"pgbouncer", placement.ports.pgbouncer},
-                                       {"patroni", placement.ports.patroni}}},
-                            {"proxy", proxy_json},
-                            {"cluster", document.body},
-                            {"profile", profile},
-                            {"postgresConfig", postgres_config},
-                            {"poolingConfig", pooling_config},
-                            {"objectStorage", object_storage},
-                            {"restore", keep_assigned_restore && assignment.is_object()
-                                            ? assignment.value("restore", Json(nullptr))
-                                            : restore},
-                            {"restartGeneration", generation}};
+      const Json desired = {
+          {"namespace", ns},
+          {"clusterName", cluster.name},
+          {"member", placement.member},
+          {"index", placement.index},
+          {"host", placement.host},
+          {"postgresMajor", major},
+          {"ports",
+           {{"postgres", placement.ports.postgres},
+            {"pgbouncer", placement.ports.pgbouncer},
+            {"patroni", placement.ports.patroni}}},
+          {"proxy", proxy_json},
+          {"cluster", document.body},
+          {"profile", profile},
+          {"postgresConfig", postgres_config},
+          {"poolingConfig", pooling_config},
+          {"objectStorage", object_storage},
+          {"restore",
+           keep_assigned_restore && assignment.is_object() ? assignment.value("restore", Json(nullptr)) : restore},
+          {"restartGeneration", generation}};
       // resourceVersion changes on every write of a document; compare without it to avoid churn.
       Json comparable_desired = desired, comparable_current = assignment;
       for (Json* j : {&comparable_desired, &comparable_current}) {
@@ -292,14 +295,16 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
           drop_resource_version((*j)["restore"]["repository"]["objectStorage"]);
       }
       if (comparable_current != comparable_desired) {
-        if (!current->has_value()) spdlog::info("cluster {}/{}: assigning {} to host {}", ns, cluster.name, placement.member, placement.host);
+        if (!current->has_value())
+          spdlog::info("cluster {}/{}: assigning {} to host {}", ns, cluster.name, placement.member, placement.host);
         (void)etcd.put(key, desired.dump());
       }
     }
     mine = wanted;
 
     // Parameters Patroni takes only from the DCS (max_connections, ...) change through PATCH /config.
-    if (topology.ok() && topology->leader && topology->members.count(*topology->leader) && !topology->dynamic_config.empty()) {
+    if (topology.ok() && topology->leader && topology->members.count(*topology->leader) &&
+        !topology->dynamic_config.empty()) {
       model::InstanceProfile instance_profile =
           profile.is_object() ? model::instance_profile_from({"", 0, profile}) : model::default_instance_profile();
       std::optional<model::PostgresConfig> pg_config;
@@ -329,8 +334,7 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
   // Backups need the storage; the first one waits until the cluster was Ready (last pass's status).
   if (cluster.backup && object_storage.is_object()) {
     const Json& metadata = document.body.value("metadata", Json::object());
-    schedule_backups(cluster, metadata.value("uid", ""), condition_true(previous_conditions, "Ready"),
-                     cluster_backups);
+    schedule_backups(cluster, metadata.value("uid", ""), condition_true(previous_conditions, "Ready"), cluster_backups);
   }
 
   StatusInputs inputs;
@@ -378,7 +382,8 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
   inputs.backups = cluster_backups;
   inputs.backups_configured = cluster.backup.has_value();
   inputs.previous_conditions = previous_conditions;
-  if (previous.ok() && previous->has_value() && (**previous).contains("events")) inputs.previous_events = (**previous)["events"];
+  if (previous.ok() && previous->has_value() && (**previous).contains("events"))
+    inputs.previous_events = (**previous)["events"];
   Json status = build_cluster_status(inputs);
   if (previous.ok() && previous->has_value()) {
     // Keep what other writers put in the status (rolling-restart progress).

@@ -21,7 +21,9 @@ std::string host_address(const StatusInputs& inputs, const std::string& host) {
   return found == inputs.host_addresses.end() ? host : found->second;
 }
 
-bool is_primary_role(const std::string& role) { return role == "master" || role == "primary" || role == "standby_leader"; }
+bool is_primary_role(const std::string& role) {
+  return role == "master" || role == "primary" || role == "standby_leader";
+}
 
 // Keeps lastTransitionTime when a condition's status did not change.
 Json condition(const Json& previous, const std::string& type, bool status, const std::string& reason,
@@ -31,7 +33,10 @@ Json condition(const Json& previous, const std::string& type, bool status, const
     if (old.value("type", "") == type && old.value("status", "") == (status ? "True" : "False"))
       since = old.value("lastTransitionTime", now);
   }
-  return {{"type", type}, {"status", status ? "True" : "False"}, {"reason", reason}, {"message", message},
+  return {{"type", type},
+          {"status", status ? "True" : "False"},
+          {"reason", reason},
+          {"message", message},
           {"lastTransitionTime", since}};
 }
 
@@ -53,7 +58,6 @@ bool newer(const BackupObservation& a, const BackupObservation& b) {
   const std::string time_a = backup_time(a), time_b = backup_time(b);
   return time_a != time_b ? time_a > time_b : a.name > b.name;
 }
-
 
 // What a member's agent says is wrong with it ("" when it says nothing).
 std::string agent_reason(const StatusInputs& inputs, const std::string& member) {
@@ -167,7 +171,8 @@ PatroniMember parse_patroni_member(const std::string& name, const std::string& j
   member.state = data.value("state", "");
   member.api_url = data.value("api_url", "");
   member.conn_url = data.value("conn_url", "");
-  if (data.contains("timeline") && data["timeline"].is_number_integer()) member.timeline = data["timeline"].get<std::int64_t>();
+  if (data.contains("timeline") && data["timeline"].is_number_integer())
+    member.timeline = data["timeline"].get<std::int64_t>();
   if (data.contains("xlog_location") && data["xlog_location"].is_number_integer())
     member.wal_position = data["xlog_location"].get<std::int64_t>();
   member.pending_restart = data.value("pending_restart", false);
@@ -182,7 +187,8 @@ Json build_cluster_status(const StatusInputs& inputs) {
   status["instances"] = inputs.instances;
   const PatroniMember* primary = nullptr;
   if (inputs.leader) {
-    if (auto found = inputs.members.find(*inputs.leader); found != inputs.members.end() && is_primary_role(found->second.role))
+    if (auto found = inputs.members.find(*inputs.leader);
+        found != inputs.members.end() && is_primary_role(found->second.role))
       primary = &found->second;
   }
   status["primary"] = primary ? Json(primary->name) : Json(nullptr);
@@ -262,12 +268,15 @@ Json build_cluster_status(const StatusInputs& inputs) {
     const auto found = inputs.members.find(placement.member);
     if (found != inputs.members.end() && primary == &found->second) {
       const std::string address = host_address(inputs, placement.host);
-      read_only.push_back(fmt::format("{}:{}", address, inputs.pooling_enabled ? placement.ports.pgbouncer : placement.ports.postgres));
+      read_only.push_back(
+          fmt::format("{}:{}", address, inputs.pooling_enabled ? placement.ports.pgbouncer : placement.ports.postgres));
       read_only_direct.push_back(fmt::format("{}:{}", address, placement.ports.postgres));
     }
   }
   status["members"] = members;
-  status["endpoints"] = {{"readWrite", read_write}, {"readOnly", read_only}, {"readWriteDirect", read_write_direct},
+  status["endpoints"] = {{"readWrite", read_write},
+                         {"readOnly", read_only},
+                         {"readWriteDirect", read_write_direct},
                          {"readOnlyDirect", read_only_direct}};
   if (inputs.proxy_ports) {
     // One proxy per host with a member; any of them routes to the current primary or a replica.
@@ -294,29 +303,27 @@ Json build_cluster_status(const StatusInputs& inputs) {
                                    inputs.scheduling_problem, inputs.now));
   }
   std::string reason = ready ? "AllMembersStreaming" : primary == nullptr ? "NoPrimary" : "MembersNotReady";
-  std::string message = ready ? fmt::format("1 primary, {} replica{} streaming", replicas_wanted,
-                                            replicas_wanted == 1 ? "" : "s")
-                              : fmt::format("{} of {} members running, {} of {} replicas streaming{}", running,
-                                            inputs.instances, streaming, std::max(0, replicas_wanted),
-                                            troubles.empty() ? "" : fmt::format(" ({})", fmt::join(troubles, "; ")));
+  std::string message =
+      ready ? fmt::format("1 primary, {} replica{} streaming", replicas_wanted, replicas_wanted == 1 ? "" : "s")
+            : fmt::format("{} of {} members running, {} of {} replicas streaming{}", running, inputs.instances,
+                          streaming, std::max(0, replicas_wanted),
+                          troubles.empty() ? "" : fmt::format(" ({})", fmt::join(troubles, "; ")));
   conditions.push_back(condition(inputs.previous_conditions, "Ready", ready, reason, message, inputs.now));
-  conditions.push_back(condition(
-      inputs.previous_conditions, "PendingRestart", !pending_restart.empty(),
-      pending_restart.empty() ? "NoPendingRestart" : "ParametersNeedRestart",
-      pending_restart.empty() ? "no member needs a restart"
-                              : fmt::format("{} need a restart to apply changed parameters (pgstack restart)",
-                                            fmt::join(pending_restart, ", ")),
-      inputs.now));
+  conditions.push_back(condition(inputs.previous_conditions, "PendingRestart", !pending_restart.empty(),
+                                 pending_restart.empty() ? "NoPendingRestart" : "ParametersNeedRestart",
+                                 pending_restart.empty()
+                                     ? "no member needs a restart"
+                                     : fmt::format("{} need a restart to apply changed parameters (pgstack restart)",
+                                                   fmt::join(pending_restart, ", ")),
+                                 inputs.now));
   if (Json verified = backups_verified_condition(inputs.backups, inputs.previous_conditions, inputs.now);
       !verified.is_null())
     conditions.push_back(std::move(verified));
   if (inputs.backups_configured && inputs.backup_problem) {
     const bool usable = inputs.backup_problem->empty();
-    conditions.push_back(condition(inputs.previous_conditions, "BackupStorageUsable", usable,
-                                   usable ? "Configured" : "BackupConfigurationProblem",
-                                   usable ? std::string("pgBackRest is configured for the backup storage")
-                                          : *inputs.backup_problem,
-                                   inputs.now));
+    conditions.push_back(condition(
+        inputs.previous_conditions, "BackupStorageUsable", usable, usable ? "Configured" : "BackupConfigurationProblem",
+        usable ? std::string("pgBackRest is configured for the backup storage") : *inputs.backup_problem, inputs.now));
   }
   if (inputs.archiving && inputs.archiving->is_object()) {
     conditions.push_back(archiving_condition(*inputs.archiving, inputs.previous_conditions, inputs.now));

@@ -41,10 +41,10 @@ struct BackupObservation {
 struct StatusInputs {
   int instances = 0;
   std::string postgres_version;
-  std::vector<Placement> placements;            // where each member is assigned
-  std::map<std::string, std::string> host_addresses;  // host -> address
-  std::optional<std::string> leader;            // Patroni's leader key
-  std::map<std::string, PatroniMember> members;  // by member name
+  std::vector<Placement> placements;                   // where each member is assigned
+  std::map<std::string, std::string> host_addresses;   // host -> address
+  std::optional<std::string> leader;                   // Patroni's leader key
+  std::map<std::string, PatroniMember> members;        // by member name
   std::map<std::string, StandbyReplication> standbys;  // the primary's pg_stat_replication by member
   // The agents' reports of members that Patroni does not list or not as running: why (a failed restore).
   std::map<std::string, model::Json> member_reports;  // by member name

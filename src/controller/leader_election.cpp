@@ -17,7 +17,9 @@ LeaderElection::LeaderElection(store::EtcdClient etcd, std::string etcd_prefix, 
 
 LeaderElection::~LeaderElection() { stop(); }
 
-void LeaderElection::start() { thread_ = std::thread([this] { run(); }); }
+void LeaderElection::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void LeaderElection::stop() {
   if (stopping_.exchange(true)) return;

@@ -65,8 +65,8 @@ Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::
   if (secrets.ok() && secrets->has_value()) {
     const Json parsed = Json::parse((*secrets)->value, nullptr, false);
     if (parsed.is_object() && parsed.contains("restapi") && parsed["restapi"].is_object()) {
-      const std::string authorization = basic_authorization(parsed["restapi"].value("username", ""),
-                                                            parsed["restapi"].value("password", ""));
+      const std::string authorization =
+          basic_authorization(parsed["restapi"].value("username", ""), parsed["restapi"].value("password", ""));
       for (auto& [name, member] : topology.members) member.api_authorization = authorization;
     }
   }
@@ -87,8 +87,7 @@ Result<std::map<std::string, StandbyReplication>> read_standbys(const PatroniMem
 }
 
 Result<std::string> switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
-                               const std::string& cluster, const std::string& candidate,
-                               std::chrono::seconds timeout) {
+                               const std::string& cluster, const std::string& candidate, std::chrono::seconds timeout) {
   auto topology = read_topology(etcd, etcd_prefix, ns, cluster);
   if (!topology.ok()) return topology.error();
   if (!topology->leader || topology->members.count(*topology->leader) == 0)
@@ -140,8 +139,8 @@ Result<bool> restart_member(const PatroniMember& member) {
                                std::chrono::seconds(120));
   if (!response.ok()) return response.error();
   if (response->status != 200)
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("Patroni could not restart {} ({}): {}", member.name, response->status, response->body));
+    return make_error(ErrorCode::kFailedPrecondition, fmt::format("Patroni could not restart {} ({}): {}", member.name,
+                                                                  response->status, response->body));
   return true;
 }
 
@@ -150,8 +149,8 @@ Result<bool> patch_dynamic_config(const PatroniMember& primary, const model::Jso
                                unsafe_request_headers(primary), std::chrono::seconds(10));
   if (!response.ok()) return response.error();
   if (response->status != 200)
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("Patroni refused the configuration change ({}): {}", response->status, response->body));
+    return make_error(ErrorCode::kFailedPrecondition, fmt::format("Patroni refused the configuration change ({}): {}",
+                                                                  response->status, response->body));
   return true;
 }
 

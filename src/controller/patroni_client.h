@@ -19,7 +19,7 @@ struct ClusterTopology {
   std::optional<std::string> leader;
   std::map<std::string, PatroniMember> members;
   model::Json dynamic_config = model::Json::object();  // Patroni's /config key
-  std::vector<std::string> sync_standbys;  // Patroni's /sync key: the only valid candidates in sync modes
+  std::vector<std::string> sync_standbys;              // Patroni's /sync key: the only valid candidates in sync modes
 };
 
 // <prefix>/patroni/<ns>/<cluster>/

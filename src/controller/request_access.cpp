@@ -61,7 +61,8 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
     if (n <= 7) return permission(method, verb_for(method, n == 6), plural, parts[4]);
     // Actions: status and credentials are read, the others are requests to do something.
     const std::string& action = parts[7];
-    const std::string verb = (action == "status" || action == "credentials") && method == "GET" ? "get" : verb_for(method, false);
+    const std::string verb =
+        (action == "status" || action == "credentials") && method == "GET" ? "get" : verb_for(method, false);
     return permission(method, verb, plural + "/" + action, parts[4]);
   }
   // Anything else is a 404 for a known caller, and a 401 for an unknown one: no probing of paths.

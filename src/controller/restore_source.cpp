@@ -29,11 +29,12 @@ std::string phase_of(const Json& status) {
 std::optional<FieldProblem> check_restore_request(const model::RestoreSource& source, const std::string& namespace_name,
                                                   const Json* backup_status, UtcSeconds now) {
   if (backup_status == nullptr)
-    return FieldProblem{kBackupPath, fmt::format("SGBackup/{} does not exist in namespace {}", source.backup, namespace_name)};
+    return FieldProblem{kBackupPath,
+                        fmt::format("SGBackup/{} does not exist in namespace {}", source.backup, namespace_name)};
   const std::string phase = phase_of(*backup_status);
   if (phase != "Completed") {
-    std::string message = fmt::format("SGBackup/{} is {}, not Completed: only a completed backup can be restored",
-                                      source.backup, phase);
+    std::string message =
+        fmt::format("SGBackup/{} is {}, not Completed: only a completed backup can be restored", source.backup, phase);
     if (const std::string why = string_at(*backup_status, "message"); phase == "Failed" && !why.empty())
       message += fmt::format(" (it failed: {})", why);
     return FieldProblem{kBackupPath, message};
@@ -52,18 +53,19 @@ std::optional<FieldProblem> check_restore_request(const model::RestoreSource& so
   const auto target = parse_utc_timestamp(*source.target_time);
   if (!target)
     return FieldProblem{kTimestampPath, fmt::format("expected an ISO-8601 timestamp such as 2026-11-24T01:30:00Z, got "
-                                                    "\"{}\"", *source.target_time)};
+                                                    "\"{}\"",
+                                                    *source.target_time)};
   const std::string finished_text = string_at(*backup_status, "finishedAt");
   const auto finished = parse_utc_timestamp(finished_text);
   if (!finished) return std::nullopt;  // the agent always records it; nothing to compare with otherwise
   const std::string range =
       fmt::format("this backup can restore to any point from {} to now ({})", finished_text, format_utc_timestamp(now));
   if (*target < *finished) {
-    return FieldProblem{kTimestampPath,
-                        fmt::format("restoreToTimestamp {} is before backup {} finished ({}); the earliest point this "
-                                    "backup can restore to is {}, the latest is now ({})",
-                                    *source.target_time, source.backup, finished_text, finished_text,
-                                    format_utc_timestamp(now))};
+    return FieldProblem{
+        kTimestampPath,
+        fmt::format("restoreToTimestamp {} is before backup {} finished ({}); the earliest point this "
+                    "backup can restore to is {}, the latest is now ({})",
+                    *source.target_time, source.backup, finished_text, finished_text, format_utc_timestamp(now))};
   }
   if (*target > now)
     return FieldProblem{kTimestampPath,
@@ -90,9 +92,9 @@ Result<Json> restore_assignment(const model::RestoreSource& source, const std::s
   const std::string label = string_at(*backup_status, "label");
   const std::string storage_name = restore_storage_name(*backup_status);
   if (label.empty() || storage_name.empty())
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("SGBackup/{} has no label or repository in its status: the restore cannot start",
-                                  source.backup));
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("SGBackup/{} has no label or repository in its status: the restore cannot start", source.backup));
   if (!storage.is_object())
     return make_error(ErrorCode::kNotFound,
                       fmt::format("SGObjectStorage/{} (the repository of SGBackup/{}) does not exist in namespace {}: "

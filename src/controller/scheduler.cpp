@@ -58,9 +58,8 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
     // Spread: the host with the fewest members of this cluster, then the fewest overall, then by name.
     const std::string* best = nullptr;
     for (const auto& host : request.hosts) {
-      if (best == nullptr ||
-          std::make_tuple(cluster_members_on_host[host], members_on_host[host], host) <
-              std::make_tuple(cluster_members_on_host[*best], members_on_host[*best], *best))
+      if (best == nullptr || std::make_tuple(cluster_members_on_host[host], members_on_host[host], host) <
+                                 std::make_tuple(cluster_members_on_host[*best], members_on_host[*best], *best))
         best = &host;
     }
     int slot = 0;
@@ -69,7 +68,10 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
       result.problem = fmt::format("host {} has no free port slot left ({} members)", *best, bases.slots);
       break;
     }
-    Placement placement{cluster_key, member_name(request.cluster, next_index), next_index, *best,
+    Placement placement{cluster_key,
+                        member_name(request.cluster, next_index),
+                        next_index,
+                        *best,
                         {bases.postgres + slot, bases.pgbouncer + slot, bases.patroni + slot}};
     used_indices.insert(next_index);
     used_slots[*best].insert(slot);

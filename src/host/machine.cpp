@@ -1,14 +1,13 @@
 #include "host/machine.h"
 
-#include <sched.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <fstream>
 #include <optional>
+#include <sched.h>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 namespace pgstack::host {
 namespace {

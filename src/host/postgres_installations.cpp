@@ -1,9 +1,5 @@
 #include "host/postgres_installations.h"
 
-#include <pwd.h>
-#include <sys/types.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -12,9 +8,12 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <pwd.h>
 #include <system_error>
+#include <unistd.h>
 
 #include <fmt/format.h>
+#include <sys/types.h>
 
 #include "common/files.h"
 #include "common/process.h"
@@ -96,8 +95,8 @@ class TemporaryDirectory {
     if (error) return make_error(ErrorCode::kUnavailable, fmt::format("no temporary directory: {}", error.message()));
     std::string pattern = (parent / (prefix + "XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr)
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("cannot create a temporary directory in {}: {}", parent.string(), std::strerror(errno)));
+      return make_error(ErrorCode::kUnavailable, fmt::format("cannot create a temporary directory in {}: {}",
+                                                             parent.string(), std::strerror(errno)));
     path_ = pattern;
     return true;
   }
@@ -182,9 +181,9 @@ Result<model::ParameterCatalog> catalog_from_pg_settings(const PostgresInstallat
                                                          const std::string& output) {
   const auto rows = nlohmann::json::parse(output, nullptr, false);
   if (rows.is_discarded() || !rows.is_array())
-    return make_error(ErrorCode::kUnavailable,
-                      fmt::format("pg_settings query returned something other than a JSON array: {}",
-                                  output.substr(0, 200)));
+    return make_error(
+        ErrorCode::kUnavailable,
+        fmt::format("pg_settings query returned something other than a JSON array: {}", output.substr(0, 200)));
   std::vector<model::ParameterSpec> parameters;
   for (const auto& row : rows) {
     if (!row.is_object()) continue;
@@ -301,8 +300,8 @@ Result<model::ParameterCatalog> query_catalog(const PostgresInstallation& instal
 std::string file_name_safe(const std::string& text) {
   std::string safe;
   for (const char c : text) {
-    const bool plain = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
-                       c == '-' || c == '_';
+    const bool plain =
+        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_';
     safe.push_back(plain ? c : '_');
   }
   return safe;
@@ -318,8 +317,8 @@ std::optional<model::ParameterCatalog> read_cached_catalog(const fs::path& path,
   if (json.is_discarded()) return std::nullopt;
   auto catalog = model::ParameterCatalog::from_json(json);
   // A stale or foreign file is rebuilt rather than trusted.
-  if (!catalog || catalog->major_version() != installation.major ||
-      catalog->server_version() != installation.version || catalog->size() == 0)
+  if (!catalog || catalog->major_version() != installation.major || catalog->server_version() != installation.version ||
+      catalog->size() == 0)
     return std::nullopt;
   return std::move(catalog).value();
 }
@@ -352,14 +351,15 @@ std::vector<PostgresInstallation> find_postgres_installations() {
 
 Result<model::ParameterCatalog> load_parameter_catalog(const PostgresInstallation& installation,
                                                        const fs::path& cache_dir) {
-  const fs::path cache_file = cache_dir / fmt::format("postgres-{}-parameters.json", file_name_safe(installation.version));
+  const fs::path cache_file =
+      cache_dir / fmt::format("postgres-{}-parameters.json", file_name_safe(installation.version));
   if (auto cached = read_cached_catalog(cache_file, installation)) return std::move(*cached);
 
   auto catalog = query_catalog(installation);
   if (!catalog) {
-    return make_error(catalog.error().code, fmt::format("cannot read the parameter catalogue of Postgres {} ({}): {}",
-                                                        installation.version, installation.bin_dir.string(),
-                                                        catalog.error().message));
+    return make_error(catalog.error().code,
+                      fmt::format("cannot read the parameter catalogue of Postgres {} ({}): {}", installation.version,
+                                  installation.bin_dir.string(), catalog.error().message));
   }
   std::error_code error;
   fs::create_directories(cache_dir, error);

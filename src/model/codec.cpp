@@ -1,7 +1,5 @@
 #include "model/codec.h"
 
-#include "model/schema.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -9,10 +7,12 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <yaml.h>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
-#include <yaml.h>
+
+#include "model/schema.h"
 
 namespace pgstack::model {
 namespace {
@@ -115,7 +115,10 @@ class StreamReader {
         break;
       case YAML_SCALAR_EVENT: {
         const std::string value = text_of(event.data.scalar.value, event.data.scalar.length);
-        const std::string tag = event.data.scalar.tag ? text_of(event.data.scalar.tag, std::strlen(reinterpret_cast<const char*>(event.data.scalar.tag))) : "";
+        const std::string tag =
+            event.data.scalar.tag
+                ? text_of(event.data.scalar.tag, std::strlen(reinterpret_cast<const char*>(event.data.scalar.tag)))
+                : "";
         // Quoted, block or explicitly !!str: a string; plain: resolved as YAML 1.2 core does.
         const bool plain = event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && tag != "tag:yaml.org,2002:str";
         Json node = plain ? resolve_plain_scalar(value) : Json(value);
@@ -136,7 +139,8 @@ class StreamReader {
           fail(event, "mapping keys must be plain strings");
         }
         stack_.push_back({sequence ? Json::array() : Json::object(),
-                          anchor ? text_of(anchor, std::strlen(reinterpret_cast<const char*>(anchor))) : "", std::nullopt});
+                          anchor ? text_of(anchor, std::strlen(reinterpret_cast<const char*>(anchor))) : "",
+                          std::nullopt});
         break;
       }
       case YAML_SEQUENCE_END_EVENT:
@@ -149,7 +153,8 @@ class StreamReader {
         break;
       }
       case YAML_ALIAS_EVENT: {
-        const std::string name = text_of(event.data.alias.anchor, std::strlen(reinterpret_cast<const char*>(event.data.alias.anchor)));
+        const std::string name =
+            text_of(event.data.alias.anchor, std::strlen(reinterpret_cast<const char*>(event.data.alias.anchor)));
         const auto found = anchors_.find(name);
         if (found == anchors_.end()) {
           fail(event, fmt::format("unknown alias *{}", name));
@@ -167,8 +172,7 @@ class StreamReader {
         add(event, found->second.value, true);
         break;
       }
-      default:
-        break;
+      default: break;
     }
   }
 

@@ -85,11 +85,16 @@ Result<CronSchedule> parse_cron(std::string_view expression) {
   constexpr std::size_t kMaxLength = 256;
   constexpr std::size_t kMaxQuoted = 80;
   std::string text = trim(expression);
-  if (text == "@hourly") text = "0 * * * *";
-  else if (text == "@daily" || text == "@midnight") text = "0 0 * * *";
-  else if (text == "@weekly") text = "0 0 * * 0";
-  else if (text == "@monthly") text = "0 0 1 * *";
-  else if (text == "@yearly" || text == "@annually") text = "0 0 1 1 *";
+  if (text == "@hourly")
+    text = "0 * * * *";
+  else if (text == "@daily" || text == "@midnight")
+    text = "0 0 * * *";
+  else if (text == "@weekly")
+    text = "0 0 * * 0";
+  else if (text == "@monthly")
+    text = "0 0 1 * *";
+  else if (text == "@yearly" || text == "@annually")
+    text = "0 0 1 1 *";
 
   std::vector<std::string> fields;
   for (const auto& piece : split(text, ' ')) {
@@ -102,7 +107,8 @@ Result<CronSchedule> parse_cron(std::string_view expression) {
   const auto invalid = [&](const std::string& why) {
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("expected a 5-field cron schedule (minute hour day-of-month month day-of-week, "
-                                  "e.g. \"0 5 * * *\"), got \"{}\": {}", quoted, why));
+                                  "e.g. \"0 5 * * *\"), got \"{}\": {}",
+                                  quoted, why));
   };
   if (expression.size() > kMaxLength) return invalid(fmt::format("it is over {} bytes", kMaxLength));
   if (fields.size() != 5) return invalid(fmt::format("it has {} fields", fields.size()));

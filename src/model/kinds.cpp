@@ -18,14 +18,14 @@ ValueCheck regex_check(const std::string& pattern) {
 }
 
 F iso_timestamp() {
-  return F::string().checked(
-      regex_check(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$)"),
-      "an ISO-8601 timestamp with a time zone, such as \"2026-11-24T10:00:00Z\"");
+  return F::string().checked(regex_check(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$)"),
+                             "an ISO-8601 timestamp with a time zone, such as \"2026-11-24T10:00:00Z\"");
 }
 
 F iso_duration() {
-  return F::string().checked(regex_check(R"(^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$)"),
-                             "an ISO-8601 duration such as \"PT10M\" or \"P1D\"");
+  return F::string().checked(
+      regex_check(R"(^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$)"),
+      "an ISO-8601 duration such as \"PT10M\" or \"P1D\"");
 }
 
 F cron_schedule() {
@@ -38,9 +38,7 @@ F cron_schedule() {
       "a 5-field cron schedule (minute hour day-of-month month day-of-week)");
 }
 
-F secret_key_selector() {
-  return F::object({{"name", F::string().required()}, {"key", F::string().required()}});
-}
+F secret_key_selector() { return F::object({{"name", F::string().required()}, {"key", F::string().required()}}); }
 
 F string_map() { return F::map(F::scalar_string()); }
 
@@ -77,6 +75,8 @@ F service() {
                     {"nodePorts", F::any()}});
 }
 
+// The schema tables are laid out by hand, one field a line where it helps reading.
+// clang-format off
 F cluster_spec() {
   const F user_credentials = F::object({{"username", F::either({F::string(), secret_key_selector()})},
                                         {"password", secret_key_selector()}});
@@ -349,6 +349,7 @@ F script_spec() {
                   }))},
   });
 }
+// clang-format on
 
 }  // namespace
 
@@ -381,39 +382,117 @@ const KindInfo* find_kind(std::string_view name) {
 }
 
 const std::vector<std::string>& blocked_postgres_parameters() {
-  static const std::vector<std::string> names = {
-      "archive_command", "archive_mode", "dynamic_library_path", "lc_messages", "listen_addresses",
-      "logging_collector", "log_destination", "log_directory", "log_filename", "log_rotation_age",
-      "log_rotation_size", "log_truncate_on_rotation", "port", "wal_log_hints"};
+  static const std::vector<std::string> names = {"archive_command",
+                                                 "archive_mode",
+                                                 "dynamic_library_path",
+                                                 "lc_messages",
+                                                 "listen_addresses",
+                                                 "logging_collector",
+                                                 "log_destination",
+                                                 "log_directory",
+                                                 "log_filename",
+                                                 "log_rotation_age",
+                                                 "log_rotation_size",
+                                                 "log_truncate_on_rotation",
+                                                 "port",
+                                                 "wal_log_hints"};
   return names;
 }
 
 const std::vector<std::string>& owned_pgbouncer_settings() {
-  static const std::vector<std::string> names = {"listen_addr", "listen_port", "unix_socket_dir", "auth_type",
-                                                 "auth_file", "auth_user", "auth_query", "logfile", "pidfile"};
+  static const std::vector<std::string> names = {"listen_addr", "listen_port", "unix_socket_dir",
+                                                 "auth_type",   "auth_file",   "auth_user",
+                                                 "auth_query",  "logfile",     "pidfile"};
   return names;
 }
 
 const std::vector<std::string>& known_pgbouncer_settings() {
-  static const std::vector<std::string> names = {
-      "admin_users", "application_name_add_host", "auth_dbname", "auth_file", "auth_hba_file", "auth_query",
-      "auth_type", "auth_user", "autodb_idle_timeout", "client_idle_timeout", "client_login_timeout",
-      "client_tls_ca_file", "client_tls_cert_file", "client_tls_ciphers", "client_tls_dheparams",
-      "client_tls_ecdhcurve", "client_tls_key_file", "client_tls_protocols", "client_tls_sslmode",
-      "default_pool_size", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
-      "idle_transaction_timeout", "ignore_startup_parameters", "job_name", "listen_addr", "listen_backlog",
-      "listen_port", "log_connections", "log_disconnections", "log_pooler_errors", "log_stats", "logfile",
-      "max_client_conn", "max_db_connections", "max_packet_size", "max_prepared_statements",
-      "max_user_connections", "min_pool_size", "pidfile", "pkt_buf", "pool_mode", "query_timeout",
-      "query_wait_timeout", "reserve_pool_size", "reserve_pool_timeout", "resolv_conf", "sbuf_loopcnt",
-      "server_check_delay", "server_check_query", "server_connect_timeout", "server_fast_close",
-      "server_idle_timeout", "server_lifetime", "server_login_retry", "server_reset_query",
-      "server_reset_query_always", "server_round_robin", "server_tls_ca_file", "server_tls_cert_file",
-      "server_tls_ciphers", "server_tls_key_file", "server_tls_protocols", "server_tls_sslmode",
-      "so_reuseport", "stats_period", "stats_users", "suspend_timeout", "syslog", "syslog_facility",
-      "syslog_ident", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl",
-      "tcp_socket_buffer", "tcp_user_timeout", "track_extra_parameters", "unix_socket_dir",
-      "unix_socket_group", "unix_socket_mode", "user", "verbose"};
+  static const std::vector<std::string> names = {"admin_users",
+                                                 "application_name_add_host",
+                                                 "auth_dbname",
+                                                 "auth_file",
+                                                 "auth_hba_file",
+                                                 "auth_query",
+                                                 "auth_type",
+                                                 "auth_user",
+                                                 "autodb_idle_timeout",
+                                                 "client_idle_timeout",
+                                                 "client_login_timeout",
+                                                 "client_tls_ca_file",
+                                                 "client_tls_cert_file",
+                                                 "client_tls_ciphers",
+                                                 "client_tls_dheparams",
+                                                 "client_tls_ecdhcurve",
+                                                 "client_tls_key_file",
+                                                 "client_tls_protocols",
+                                                 "client_tls_sslmode",
+                                                 "default_pool_size",
+                                                 "disable_pqexec",
+                                                 "dns_max_ttl",
+                                                 "dns_nxdomain_ttl",
+                                                 "dns_zone_check_period",
+                                                 "idle_transaction_timeout",
+                                                 "ignore_startup_parameters",
+                                                 "job_name",
+                                                 "listen_addr",
+                                                 "listen_backlog",
+                                                 "listen_port",
+                                                 "log_connections",
+                                                 "log_disconnections",
+                                                 "log_pooler_errors",
+                                                 "log_stats",
+                                                 "logfile",
+                                                 "max_client_conn",
+                                                 "max_db_connections",
+                                                 "max_packet_size",
+                                                 "max_prepared_statements",
+                                                 "max_user_connections",
+                                                 "min_pool_size",
+                                                 "pidfile",
+                                                 "pkt_buf",
+                                                 "pool_mode",
+                                                 "query_timeout",
+                                                 "query_wait_timeout",
+                                                 "reserve_pool_size",
+                                                 "reserve_pool_timeout",
+                                                 "resolv_conf",
+                                                 "sbuf_loopcnt",
+                                                 "server_check_delay",
+                                                 "server_check_query",
+                                                 "server_connect_timeout",
+                                                 "server_fast_close",
+                                                 "server_idle_timeout",
+                                                 "server_lifetime",
+                                                 "server_login_retry",
+                                                 "server_reset_query",
+                                                 "server_reset_query_always",
+                                                 "server_round_robin",
+                                                 "server_tls_ca_file",
+                                                 "server_tls_cert_file",
+                                                 "server_tls_ciphers",
+                                                 "server_tls_key_file",
+                                                 "server_tls_protocols",
+                                                 "server_tls_sslmode",
+                                                 "so_reuseport",
+                                                 "stats_period",
+                                                 "stats_users",
+                                                 "suspend_timeout",
+                                                 "syslog",
+                                                 "syslog_facility",
+                                                 "syslog_ident",
+                                                 "tcp_defer_accept",
+                                                 "tcp_keepalive",
+                                                 "tcp_keepcnt",
+                                                 "tcp_keepidle",
+                                                 "tcp_keepintvl",
+                                                 "tcp_socket_buffer",
+                                                 "tcp_user_timeout",
+                                                 "track_extra_parameters",
+                                                 "unix_socket_dir",
+                                                 "unix_socket_group",
+                                                 "unix_socket_mode",
+                                                 "user",
+                                                 "verbose"};
   return names;
 }
 

@@ -12,11 +12,11 @@ namespace pgstack::model {
 inline constexpr std::string_view kApiGroup = "stackgres.io";
 
 struct KindInfo {
-  std::string kind;         // SGCluster
-  std::string plural;       // sgclusters
+  std::string kind;                      // SGCluster
+  std::string plural;                    // sgclusters
   std::vector<std::string> short_names;  // sgclu
-  std::string api_version;  // stackgres.io/v1
-  Field spec;               // schema of .spec
+  std::string api_version;               // stackgres.io/v1
+  Field spec;                            // schema of .spec
 };
 
 const std::vector<KindInfo>& all_kinds();

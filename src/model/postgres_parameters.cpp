@@ -2,13 +2,12 @@
 // config_enum_lookup_by_name) so that what we accept is what the server accepts, byte for byte.
 #include "model/postgres_parameters.h"
 
-#include <locale.h>
-
 #include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <locale.h>
 #include <set>
 
 #include <fmt/format.h>
@@ -41,8 +40,7 @@ BaseUnit base_unit_of(std::string_view unit) {
     std::string_view name;
     double size;
   };
-  static constexpr Named kMemory[] = {
-      {"TB", 0x1p40}, {"GB", 0x1p30}, {"MB", 0x1p20}, {"kB", 0x1p10}, {"B", 1.0}};
+  static constexpr Named kMemory[] = {{"TB", 0x1p40}, {"GB", 0x1p30}, {"MB", 0x1p20}, {"kB", 0x1p10}, {"B", 1.0}};
   static constexpr Named kTime[] = {{"d", 86400e6}, {"h", 3600e6}, {"min", 60e6}, {"s", 1e6}, {"ms", 1e3}, {"us", 1.0}};
 
   BaseUnit base;
@@ -231,15 +229,11 @@ Result<double> check_number(const ParameterSpec& spec, std::string_view value) {
     return make_error(ErrorCode::kInvalidInput, fmt::format("expected {}, got {}{}", expected, quote(value), detail));
   };
   switch (parsed.outcome) {
-    case NumberOutcome::kOk:
-      break;
+    case NumberOutcome::kOk: break;
     case NumberOutcome::kSyntax:
-    case NumberOutcome::kBadUnit:
-      return failure("");
-    case NumberOutcome::kUnitNotAllowed:
-      return failure(" (this parameter takes no unit)");
-    case NumberOutcome::kOutOfIntegerRange:
-      return failure(" (beyond the integer range)");
+    case NumberOutcome::kBadUnit: return failure("");
+    case NumberOutcome::kUnitNotAllowed: return failure(" (this parameter takes no unit)");
+    case NumberOutcome::kOutOfIntegerRange: return failure(" (beyond the integer range)");
   }
   if ((spec.min_value && parsed.value < *spec.min_value) || (spec.max_value && parsed.value > *spec.max_value)) {
     if (parsed.had_unit) return failure(fmt::format(" ({} in units of {})", format_number(parsed.value), spec.unit));
@@ -252,16 +246,11 @@ Result<double> check_number(const ParameterSpec& spec, std::string_view value) {
 
 std::string_view parameter_type_name(ParameterType type) {
   switch (type) {
-    case ParameterType::kBool:
-      return "bool";
-    case ParameterType::kInteger:
-      return "integer";
-    case ParameterType::kReal:
-      return "real";
-    case ParameterType::kString:
-      return "string";
-    case ParameterType::kEnum:
-      return "enum";
+    case ParameterType::kBool: return "bool";
+    case ParameterType::kInteger: return "integer";
+    case ParameterType::kReal: return "real";
+    case ParameterType::kString: return "string";
+    case ParameterType::kEnum: return "enum";
   }
   return "string";
 }
@@ -309,8 +298,7 @@ std::optional<bool> parse_postgres_bool(std::string_view value) {
     case '0':
       if (length == 1) return false;
       break;
-    default:
-      break;
+    default: break;
   }
   return std::nullopt;
 }
@@ -361,14 +349,13 @@ std::optional<std::string> check_parameter_value(const ParameterSpec& spec, std:
 
 Result<double> parameter_value_in_base_unit(const ParameterSpec& spec, std::string_view value) {
   if (spec.type != ParameterType::kInteger && spec.type != ParameterType::kReal) {
-    return make_error(ErrorCode::kInvalidInput,
-                      fmt::format("parameter {} is of type {}, not a number", spec.name, parameter_type_name(spec.type)));
+    return make_error(ErrorCode::kInvalidInput, fmt::format("parameter {} is of type {}, not a number", spec.name,
+                                                            parameter_type_name(spec.type)));
   }
   return check_number(spec, value);
 }
 
-ParameterCatalog::ParameterCatalog(int major_version, std::string server_version,
-                                   std::vector<ParameterSpec> parameters)
+ParameterCatalog::ParameterCatalog(int major_version, std::string server_version, std::vector<ParameterSpec> parameters)
     : major_version_(major_version), server_version_(std::move(server_version)) {
   for (auto& parameter : parameters) {
     std::string key = to_lower(parameter.name);
@@ -404,7 +391,8 @@ nlohmann::json ParameterCatalog::to_json() const {
     };
     parameters.push_back(std::move(entry));
   }
-  return {{"major_version", major_version_}, {"server_version", server_version_}, {"parameters", std::move(parameters)}};
+  return {
+      {"major_version", major_version_}, {"server_version", server_version_}, {"parameters", std::move(parameters)}};
 }
 
 namespace {
@@ -437,8 +425,7 @@ std::optional<Error> read_string(const nlohmann::json& object, std::string_view 
     out.clear();
     return std::nullopt;
   }
-  if (!found->is_string())
-    return catalog_error(member_path(where, key), "expected a string, got " + json_kind(*found));
+  if (!found->is_string()) return catalog_error(member_path(where, key), "expected a string, got " + json_kind(*found));
   out = found->get<std::string>();
   return std::nullopt;
 }
@@ -496,22 +483,24 @@ Result<ParameterCatalog> ParameterCatalog::from_json(const nlohmann::json& json)
       if (parameter_type_name(candidate) == type) spec.type = candidate, known = true;
     }
     if (!known)
-      return catalog_error(where + ".type", fmt::format("expected one of bool, integer, real, string, enum, got {}", quote(type)));
+      return catalog_error(where + ".type",
+                           fmt::format("expected one of bool, integer, real, string, enum, got {}", quote(type)));
 
     if (auto error = read_string(entry, where, "context", false, spec.context)) return *error;
     if (auto error = read_string(entry, where, "unit", false, spec.unit)) return *error;
     if (auto error = read_bound(entry, where, "min", spec.min_value)) return *error;
     if (auto error = read_bound(entry, where, "max", spec.max_value)) return *error;
     if (spec.min_value && spec.max_value && *spec.min_value > *spec.max_value)
-      return catalog_error(where, fmt::format("min {} is above max {}", format_number(*spec.min_value),
-                                              format_number(*spec.max_value)));
+      return catalog_error(
+          where, fmt::format("min {} is above max {}", format_number(*spec.min_value), format_number(*spec.max_value)));
 
     if (const auto values = entry.find("enum_values"); values != entry.end() && !values->is_null()) {
       if (!values->is_array())
         return catalog_error(where + ".enum_values", "expected an array of strings, got " + json_kind(*values));
       for (std::size_t j = 0; j < values->size(); ++j) {
         if (!(*values)[j].is_string())
-          return catalog_error(fmt::format("{}.enum_values[{}]", where, j), "expected a string, got " + json_kind((*values)[j]));
+          return catalog_error(fmt::format("{}.enum_values[{}]", where, j),
+                               "expected a string, got " + json_kind((*values)[j]));
         spec.enum_values.push_back((*values)[j].get<std::string>());
       }
     }

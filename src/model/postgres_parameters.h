@@ -19,10 +19,10 @@ namespace pgstack::model {
 enum class ParameterType { kBool, kInteger, kReal, kString, kEnum };
 
 struct ParameterSpec {
-  std::string name;     // lower case, as in pg_settings
+  std::string name;  // lower case, as in pg_settings
   ParameterType type = ParameterType::kString;
-  std::string context;  // postmaster, sighup, superuser, user, ...: tells if a change needs a restart
-  std::string unit;     // pg_settings.unit: "", "8kB", "kB", "MB", "ms", "s", "min", ...
+  std::string context;              // postmaster, sighup, superuser, user, ...: tells if a change needs a restart
+  std::string unit;                 // pg_settings.unit: "", "8kB", "kB", "MB", "ms", "s", "min", ...
   std::optional<double> min_value;  // in `unit`
   std::optional<double> max_value;
   std::vector<std::string> enum_values;

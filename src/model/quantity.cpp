@@ -51,9 +51,8 @@ Result<std::int64_t> parse_memory_bytes(std::string_view text) {
     double factor;
   };
   static constexpr Unit kUnits[] = {
-      {"", 1.0},        {"Ki", 0x1p10}, {"Mi", 0x1p20}, {"Gi", 0x1p30}, {"Ti", 0x1p40}, {"Pi", 0x1p50},
-      {"Ei", 0x1p60},   {"k", 1e3},     {"M", 1e6},     {"G", 1e9},     {"T", 1e12},    {"P", 1e15},
-      {"E", 1e18},
+      {"", 1.0},  {"Ki", 0x1p10}, {"Mi", 0x1p20}, {"Gi", 0x1p30}, {"Ti", 0x1p40}, {"Pi", 0x1p50}, {"Ei", 0x1p60},
+      {"k", 1e3}, {"M", 1e6},     {"G", 1e9},     {"T", 1e12},    {"P", 1e15},    {"E", 1e18},
   };
   if (split_number(text, number, suffix)) {
     for (const auto& unit : kUnits) {

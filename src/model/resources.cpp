@@ -108,10 +108,12 @@ Cluster cluster_from(const Document& document) {
   const Json& spec = at(document.body, "/spec");
   cluster.name = document.name();
   cluster.namespace_name = document.namespace_name();
-  if (const Json& instances = at(spec, "/instances"); instances.is_number_integer()) cluster.instances = instances.get<int>();
+  if (const Json& instances = at(spec, "/instances"); instances.is_number_integer())
+    cluster.instances = instances.get<int>();
   cluster.profile = string_at(spec, "/profile", cluster.profile);
   cluster.postgres_version = string_at(spec, "/postgres/version", cluster.postgres_version);
-  for (const auto& extension : at(spec, "/postgres/extensions").is_array() ? at(spec, "/postgres/extensions") : Json::array()) {
+  for (const auto& extension :
+       at(spec, "/postgres/extensions").is_array() ? at(spec, "/postgres/extensions") : Json::array()) {
     if (extension.contains("name")) cluster.extensions.push_back(extension["name"].get<std::string>());
   }
   if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();
@@ -123,7 +125,8 @@ Cluster cluster_from(const Document& document) {
   if (mode == "strict-sync") cluster.replication_mode = ReplicationMode::kStrictSync;
   if (mode == "sync-all") cluster.replication_mode = ReplicationMode::kSyncAll;
   if (mode == "strict-sync-all") cluster.replication_mode = ReplicationMode::kStrictSyncAll;
-  if (const Json& sync = at(spec, "/replication/syncInstances"); sync.is_number_integer()) cluster.sync_instances = sync.get<int>();
+  if (const Json& sync = at(spec, "/replication/syncInstances"); sync.is_number_integer())
+    cluster.sync_instances = sync.get<int>();
   cluster.postgres_config_name = string_at(spec, "/configurations/sgPostgresConfig");
   cluster.pooling_config_name = string_at(spec, "/configurations/sgPoolingConfig");
   cluster.inline_postgres_parameters = settings_from(at(spec, "/configurations/postgres/postgresql.conf"));
@@ -149,7 +152,8 @@ Cluster cluster_from(const Document& document) {
     BackupConfiguration backup;
     backup.object_storage = string_at(first, "/sgObjectStorage");
     backup.cron_schedule = string_at(first, "/cronSchedule");
-    if (const Json& retention = at(first, "/retention"); retention.is_number_integer()) backup.retention = retention.get<int>();
+    if (const Json& retention = at(first, "/retention"); retention.is_number_integer())
+      backup.retention = retention.get<int>();
     backup.compression = string_at(first, "/compression", backup.compression);
     backup.path = string_at(first, "/path");
     if (const Json& upload = at(first, "/performance/uploadConcurrency"); upload.is_number_integer())
@@ -194,7 +198,8 @@ ObjectStorage object_storage_from(const Document& document) {
     storage.bucket = string_at(section, "/bucket");
     storage.region = string_at(section, "/region");
     storage.endpoint = string_at(section, "/endpoint");
-    if (const Json& style = at(section, "/enablePathStyleAddressing"); style.is_boolean()) storage.path_style = style.get<bool>();
+    if (const Json& style = at(section, "/enablePathStyleAddressing"); style.is_boolean())
+      storage.path_style = style.get<bool>();
     storage.storage_class = string_at(section, "/storageClass");
     storage.access_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/accessKeyId"));
     storage.secret_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/secretAccessKey"));
@@ -216,7 +221,8 @@ Backup backup_from(const Document& document) {
   backup.namespace_name = document.namespace_name();
   backup.cluster = string_at(spec, "/sgCluster");
   backup.type = string_at(spec, "/type");
-  if (const Json& managed = at(spec, "/managedLifecycle"); managed.is_boolean()) backup.managed_lifecycle = managed.get<bool>();
+  if (const Json& managed = at(spec, "/managedLifecycle"); managed.is_boolean())
+    backup.managed_lifecycle = managed.get<bool>();
   return backup;
 }
 

@@ -24,8 +24,8 @@ enum class StorageKind { kSsd, kHdd };
 
 struct InstanceProfile {
   std::string name;
-  std::int64_t cpu_millicores = 1000;            // StackGres' default profile: 1 CPU
-  std::int64_t memory_bytes = 2LL << 30;          // and 2Gi
+  std::int64_t cpu_millicores = 1000;               // StackGres' default profile: 1 CPU
+  std::int64_t memory_bytes = 2LL << 30;            // and 2Gi
   std::optional<std::int64_t> hugepages_2mi_bytes;  // spec.hugePages.hugepages-2Mi
 };
 InstanceProfile default_instance_profile();
@@ -58,15 +58,15 @@ struct BackupConfiguration {
   std::string cron_schedule;   // 5 fields, UTC; empty: no scheduled backups
   int retention = 5;           // full backups kept
   std::string compression = "lz4";
-  std::string path;            // inside the storage; empty: <namespace>/<cluster>
-  int process_max = 0;         // performance.uploadConcurrency; 0: one per CPU
-  int restore_process_max = 0; // performance.downloadConcurrency; 0: one per CPU
+  std::string path;             // inside the storage; empty: <namespace>/<cluster>
+  int process_max = 0;          // performance.uploadConcurrency; 0: one per CPU
+  int restore_process_max = 0;  // performance.downloadConcurrency; 0: one per CPU
 };
 
 // spec.initialData.restore.fromBackup: the cluster starts as a copy of a backup, optionally recovered
 // to a point in time.
 struct RestoreSource {
-  std::string backup;  // SGBackup name, same namespace
+  std::string backup;                      // SGBackup name, same namespace
   std::optional<std::string> target_time;  // pointInTimeRecovery.restoreToTimestamp (ISO 8601)
   std::optional<std::string> target_lsn;
   std::optional<std::string> target_xid;
@@ -88,10 +88,10 @@ struct Cluster {
   std::string instance_profile_name;  // empty: the default profile
   ReplicationMode replication_mode = ReplicationMode::kAsync;
   int sync_instances = 1;
-  std::string postgres_config_name;  // configurations.sgPostgresConfig
-  std::string pooling_config_name;   // configurations.sgPoolingConfig
-  SettingList inline_postgres_parameters;  // configurations.postgres."postgresql.conf"
-  std::optional<PoolingConfig> inline_pooling;  // configurations.pooling.pgBouncer."pgbouncer.ini"
+  std::string postgres_config_name;              // configurations.sgPostgresConfig
+  std::string pooling_config_name;               // configurations.sgPoolingConfig
+  SettingList inline_postgres_parameters;        // configurations.postgres."postgresql.conf"
+  std::optional<PoolingConfig> inline_pooling;   // configurations.pooling.pgBouncer."pgbouncer.ini"
   Json patroni_dynamic_config = Json::object();  // configurations.patroni.dynamicConfig
   Json patroni_initial_config = Json::object();  // configurations.patroni.initialConfig
   ClusterCredentials credentials;

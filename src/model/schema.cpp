@@ -132,8 +132,6 @@ std::string join_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? segment : parent + "." + segment;
 }
 
-std::string index_path(const std::string& parent, std::size_t index) {
-  return fmt::format("{}[{}]", parent, index);
-}
+std::string index_path(const std::string& parent, std::size_t index) { return fmt::format("{}[{}]", parent, index); }
 
 }  // namespace pgstack::model

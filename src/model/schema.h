@@ -15,18 +15,18 @@
 namespace pgstack::model {
 
 enum class FieldType {
-  kObject,        // known fields only
-  kMap,           // free keys, values of one schema (labels, postgresql.conf)
+  kObject,  // known fields only
+  kMap,     // free keys, values of one schema (labels, postgresql.conf)
   kArray,
   kString,
   kScalarString,  // any scalar, kept as its text (postgresql.conf values may be written 100 or on)
   kInteger,
   kNumber,
   kBoolean,
-  kCpu,           // "2", "500m"
-  kMemory,        // "16Gi"
-  kAny,           // passed through unchecked (raw Patroni settings)
-  kEither,        // the first alternative that fits
+  kCpu,     // "2", "500m"
+  kMemory,  // "16Gi"
+  kAny,     // passed through unchecked (raw Patroni settings)
+  kEither,  // the first alternative that fits
 };
 
 // Extra check on a value that already has the right type: nullopt when fine, else what is expected.

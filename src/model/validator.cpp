@@ -48,7 +48,8 @@ class DocumentChecker {
       case FieldType::kArray: {
         if (!value.is_array()) return mismatch(field, value, path), value;
         Json out = Json::array();
-        for (std::size_t i = 0; i < value.size(); ++i) out.push_back(walk(field.element(), value[i], index_path(path, i)));
+        for (std::size_t i = 0; i < value.size(); ++i)
+          out.push_back(walk(field.element(), value[i], index_path(path, i)));
         return out;
       }
       case FieldType::kEither: {
@@ -105,8 +106,8 @@ class DocumentChecker {
     switch (field.type()) {
       case FieldType::kString:
         if (!value.is_string()) return mismatch(field, value, path), value;
-        if (!field.allowed().empty() &&
-            std::find(field.allowed().begin(), field.allowed().end(), value.get<std::string>()) == field.allowed().end()) {
+        if (!field.allowed().empty() && std::find(field.allowed().begin(), field.allowed().end(),
+                                                  value.get<std::string>()) == field.allowed().end()) {
           std::string message = fmt::format("expected {}, got {}", field.expectation(), describe_value(value));
           if (auto suggestion = closest_match(value.get<std::string>(), field.allowed()))
             message += fmt::format(" (did you mean \"{}\"?)", *suggestion);
@@ -222,8 +223,8 @@ void check_postgres_parameters(DocumentChecker& checker, const Json& parameters,
   const ParameterCatalog* catalog =
       postgres && context.parameter_catalog ? context.parameter_catalog(postgres->major) : nullptr;
   if (postgres && catalog == nullptr && !parameters.empty()) {
-    checker.deferred(path, fmt::format("parameter values not checked: no parameter catalogue for PostgreSQL {}",
-                                       postgres->major));
+    checker.deferred(
+        path, fmt::format("parameter values not checked: no parameter catalogue for PostgreSQL {}", postgres->major));
   }
   const auto& blocked = blocked_postgres_parameters();
   const auto prefixes = loaded_extension_prefixes(parameters, cluster_spec);
@@ -249,7 +250,8 @@ void check_postgres_parameters(DocumentChecker& checker, const Json& parameters,
       continue;
     }
     std::string message = fmt::format("unknown parameter for PostgreSQL {}", postgres->major);
-    if (auto suggestion = closest_match(lowered, catalog->names())) message += fmt::format("; did you mean \"{}\"?", *suggestion);
+    if (auto suggestion = closest_match(lowered, catalog->names()))
+      message += fmt::format("; did you mean \"{}\"?", *suggestion);
     checker.error(field_path, message);
   }
 }
@@ -299,13 +301,13 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
       checked.postgres = resolved.value();
       const std::string& requested = version.get<std::string>();
       if (requested.find('.') != std::string::npos && requested != resolved->version)
-        checker.note("spec.postgres.version", fmt::format("{} requested; {} is installed and will run", requested,
-                                                          resolved->version));
+        checker.note("spec.postgres.version",
+                     fmt::format("{} requested; {} is installed and will run", requested, resolved->version));
     }
   }
   const Json parameters = value_at(spec, "/configurations/postgres/postgresql.conf", Json());
-  check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"",
-                            checked.postgres, context, &spec);
+  check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"", checked.postgres,
+                            context, &spec);
   check_pgbouncer_ini(checker, value_at(spec, "/configurations/pooling/pgBouncer/pgbouncer.ini", Json()),
                       "spec.configurations.pooling.pgBouncer.\"pgbouncer.ini\"");
 
@@ -325,7 +327,8 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   const Json from_backup = value_at(spec, "/initialData/restore/fromBackup", Json());
   if (from_backup.is_object()) {
     const std::string base = "spec.initialData.restore.fromBackup";
-    if (!from_backup.contains("name")) checker.error(base + ".name", "required field is missing (expected the SGBackup to restore)");
+    if (!from_backup.contains("name"))
+      checker.error(base + ".name", "required field is missing (expected the SGBackup to restore)");
     std::vector<std::string> targets;
     if (from_backup.contains("pointInTimeRecovery")) targets.push_back("pointInTimeRecovery.restoreToTimestamp");
     for (const char* key : {"targetLsn", "targetXid", "targetName"}) {
@@ -350,7 +353,8 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   if (!backups.is_array()) backups = Json::array();  // the walker reported the wrong type
   if (backups.size() > 1)
     checker.error("spec.configurations.backups", fmt::format("expected at most one entry (pgstack keeps one backup "
-                                                             "repository per cluster), got {}", backups.size()));
+                                                             "repository per cluster), got {}",
+                                                             backups.size()));
   for (std::size_t i = 0; i < backups.size(); ++i) {
     const std::string base = fmt::format("spec.configurations.backups[{}]", i);
     if (!backups[i].is_object()) continue;
@@ -367,11 +371,12 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
       const std::string compression = backups[i]["compression"].get<std::string>();
       if (compression == "lzma" || compression == "brotli")
         checker.error(base + ".compression", fmt::format("pgBackRest cannot compress with {}; expected lz4, zstd, gzip "
-                                                         "or none", compression));
+                                                         "or none",
+                                                         compression));
     }
     if (backups[i].is_object() && backups[i].contains("sgObjectStorage") && backups[i]["sgObjectStorage"].is_string())
-      checked.references.push_back({fmt::format("spec.configurations.backups[{}].sgObjectStorage", i), "SGObjectStorage",
-                                    backups[i]["sgObjectStorage"].get<std::string>()});
+      checked.references.push_back({fmt::format("spec.configurations.backups[{}].sgObjectStorage", i),
+                                    "SGObjectStorage", backups[i]["sgObjectStorage"].get<std::string>()});
   }
   Json scripts = value_at(spec, "/managedSql/scripts", Json::array());
   if (!scripts.is_array()) scripts = Json::array();  // the walker reported the wrong type
@@ -509,14 +514,17 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
                         "spec.pgBouncer.\"pgbouncer.ini\"");
   if (kind->kind == "SGObjectStorage") check_object_storage(checker, spec);
   if (kind->kind == "SGScript") check_scripts(checker, spec);
-  if ((kind->kind == "SGBackup" || kind->kind == "SGDbOps") && spec.contains("sgCluster") && spec["sgCluster"].is_string())
+  if ((kind->kind == "SGBackup" || kind->kind == "SGDbOps") && spec.contains("sgCluster") &&
+      spec["sgCluster"].is_string())
     checked.references.push_back({"spec.sgCluster", "SGCluster", spec["sgCluster"].get<std::string>()});
   if (kind->kind == "SGDistributedLogs") {
     if (spec.contains("sgInstanceProfile") && spec["sgInstanceProfile"].is_string())
-      checked.references.push_back({"spec.sgInstanceProfile", "SGInstanceProfile", spec["sgInstanceProfile"].get<std::string>()});
+      checked.references.push_back(
+          {"spec.sgInstanceProfile", "SGInstanceProfile", spec["sgInstanceProfile"].get<std::string>()});
     const Json config = value_at(spec, "/configurations/sgPostgresConfig", Json());
     if (config.is_string())
-      checked.references.push_back({"spec.configurations.sgPostgresConfig", "SGPostgresConfig", config.get<std::string>()});
+      checked.references.push_back(
+          {"spec.configurations.sgPostgresConfig", "SGPostgresConfig", config.get<std::string>()});
   }
   return checked;
 }
@@ -528,7 +536,8 @@ Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
   if (installed.empty())
     return make_error(ErrorCode::kFailedPrecondition,
                       fmt::format("PostgreSQL {} is not installed on this host, and no other version is "
-                                  "(run scripts/install-deps)", requested));
+                                  "(run scripts/install-deps)",
+                                  requested));
   if (requested == "latest") {
     return *std::max_element(installed.begin(), installed.end(),
                              [](const auto& a, const auto& b) { return a.major < b.major; });
@@ -545,9 +554,9 @@ Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
   }
   std::vector<std::string> names;
   for (const auto& candidate : installed) names.push_back(fmt::format("{} ({})", candidate.major, candidate.version));
-  return make_error(ErrorCode::kFailedPrecondition,
-                    fmt::format("PostgreSQL {} is not installed on this host; installed: {}", requested,
-                                fmt::join(names, ", ")));
+  return make_error(
+      ErrorCode::kFailedPrecondition,
+      fmt::format("PostgreSQL {} is not installed on this host; installed: {}", requested, fmt::join(names, ", ")));
 }
 
 ValidationResult validate_documents(const std::vector<Document>& documents, const ValidationContext& context) {
@@ -563,10 +572,10 @@ ValidationResult validate_documents(const std::vector<Document>& documents, cons
     if (document.kind().empty() || document.name().empty()) continue;
     const auto key = std::make_tuple(document.kind(), document.namespace_name(), document.name());
     if (const auto found = defined.find(key); found != defined.end()) {
-      result.diagnostics.add({Severity::kError, document.source, document.label(), "metadata.name",
-                              fmt::format("defined twice in namespace {} (also document {} of {})",
-                                          document.namespace_name(), found->second->document.index + 1,
-                                          found->second->document.source)});
+      result.diagnostics.add(
+          {Severity::kError, document.source, document.label(), "metadata.name",
+           fmt::format("defined twice in namespace {} (also document {} of {})", document.namespace_name(),
+                       found->second->document.index + 1, found->second->document.source)});
       continue;
     }
     defined[key] = &item;
@@ -596,10 +605,11 @@ ValidationResult validate_documents(const std::vector<Document>& documents, cons
                                              reference.kind, reference.name));
         continue;
       }
-      std::string message =
-          context.references_must_exist
-              ? fmt::format("{}/{} does not exist in namespace {}", reference.kind, reference.name, document.namespace_name())
-              : fmt::format("{}/{} is not defined in namespace {}", reference.kind, reference.name, document.namespace_name());
+      std::string message = context.references_must_exist
+                                ? fmt::format("{}/{} does not exist in namespace {}", reference.kind, reference.name,
+                                              document.namespace_name())
+                                : fmt::format("{}/{} is not defined in namespace {}", reference.kind, reference.name,
+                                              document.namespace_name());
       if (others != names_by_kind.end()) {
         message += fmt::format("; the {} defines {}", context.references_must_exist ? "namespace" : "input",
                                fmt::join(others->second, ", "));

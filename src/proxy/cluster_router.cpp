@@ -122,8 +122,10 @@ void ClusterRouter::apply(const std::string& key, const std::string* value) {
   if (key.rfind(cluster_.dcs_prefix, 0) != 0) return;
   const std::string_view rest = std::string_view(key).substr(cluster_.dcs_prefix.size());
   if (rest == "leader") {
-    if (value) inputs_.leader = *value;
-    else inputs_.leader.reset();
+    if (value)
+      inputs_.leader = *value;
+    else
+      inputs_.leader.reset();
   } else if (rest.rfind("members/", 0) == 0) {
     const std::string name(rest.substr(8));
     if (!value) {
@@ -166,9 +168,9 @@ void ClusterRouter::check_health() {
     if (member.api_url.empty()) continue;
     const bool is_leader = leader && *leader == name;
     // The leader is asked whether it is primary; the others whether they are healthy replicas within lag.
-    const std::string url = is_leader ? patroni_base_url(member.api_url) + "/primary"
-                                      : fmt::format("{}/replica?lag={}", patroni_base_url(member.api_url),
-                                                    cluster_.max_replica_lag_bytes);
+    const std::string url =
+        is_leader ? patroni_base_url(member.api_url) + "/primary"
+                  : fmt::format("{}/replica?lag={}", patroni_base_url(member.api_url), cluster_.max_replica_lag_bytes);
     const auto response = http_request("GET", url, {}, {}, health_.timeout);
     const bool pass = response.ok() && response->status == 200;
     std::lock_guard lock(mutex_);

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,8 +13,6 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <filesystem>
-#include <chrono>
 #include <boost/asio/ssl/context.hpp>
 
 #include "proxy/cluster_router.h"

@@ -20,7 +20,9 @@ Mirror::Mirror(MirrorConfig config) : config_(std::move(config)) {}
 
 Mirror::~Mirror() { stop(); }
 
-void Mirror::start() { thread_ = std::thread([this] { run(); }); }
+void Mirror::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Mirror::stop() {
   {
@@ -87,9 +89,10 @@ void Mirror::run() {
         const auto& value = item.parameters[i];
         values.push_back(value ? value->data() : nullptr);
         lengths.push_back(value ? static_cast<int>(value->size()) : 0);
-        const int format = item.formats.empty() ? 0 : item.formats.size() == 1 ? item.formats[0]
-                                                  : i < item.formats.size()    ? item.formats[i]
-                                                                               : 0;
+        const int format = item.formats.empty()       ? 0
+                           : item.formats.size() == 1 ? item.formats[0]
+                           : i < item.formats.size()  ? item.formats[i]
+                                                      : 0;
         formats.push_back(format);
       }
       result = PQexecParams(connection, item.sql.c_str(), static_cast<int>(values.size()), types.data(), values.data(),

@@ -98,7 +98,9 @@ class Fields {
     if (!value.IsMap()) return error(key, "expected a mapping");
     return std::optional<YAML::Node>(value);
   }
-  std::string child(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+  std::string child(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
   std::string_view source() const { return source_; }
 
  private:
@@ -108,14 +110,15 @@ class Fields {
   std::set<std::string> seen_;
 };
 
-#define PGSTACK_TRY(expr)              \
-  do {                                 \
+#define PGSTACK_TRY(expr)                       \
+  do {                                          \
     if (auto failed_ = (expr)) return *failed_; \
   } while (0)
 
 std::optional<Error> parse_listener(const YAML::Node& node, const std::string& path, std::string_view source,
                                     ListenerConfig& out) {
-  if (!node.IsMap()) return make_error(ErrorCode::kInvalidInput, fmt::format("{}: {}: expected a mapping", source, path));
+  if (!node.IsMap())
+    return make_error(ErrorCode::kInvalidInput, fmt::format("{}: {}: expected a mapping", source, path));
   Fields fields(node, path, source);
   PGSTACK_TRY(fields.check_unknown({"name", "role", "listen", "target", "port_offset", "mirror"}));
   PGSTACK_TRY(fields.read_string("name", out.name, true));
@@ -157,7 +160,8 @@ std::optional<Error> parse_listener(const YAML::Node& node, const std::string& p
 
 std::optional<Error> parse_cluster(const YAML::Node& node, const std::string& path, std::string_view source,
                                    ClusterConfig& out) {
-  if (!node.IsMap()) return make_error(ErrorCode::kInvalidInput, fmt::format("{}: {}: expected a mapping", source, path));
+  if (!node.IsMap())
+    return make_error(ErrorCode::kInvalidInput, fmt::format("{}: {}: expected a mapping", source, path));
   Fields fields(node, path, source);
   PGSTACK_TRY(fields.check_unknown({"name", "namespace", "dcs_prefix", "max_replica_lag_bytes", "listeners"}));
   PGSTACK_TRY(fields.read_string("name", out.name, true));
@@ -173,9 +177,9 @@ std::optional<Error> parse_cluster(const YAML::Node& node, const std::string& pa
     PGSTACK_TRY(parse_listener(listeners[i], fmt::format("{}[{}]", fields.child("listeners"), i), source, listener));
     for (const auto& other : out.listeners) {
       if (other.name == listener.name) {
-        return make_error(ErrorCode::kInvalidInput, fmt::format("{}: {}[{}].name: \"{}\" is used twice in cluster {}",
-                                                                source, fields.child("listeners"), i, listener.name,
-                                                                out.name));
+        return make_error(ErrorCode::kInvalidInput,
+                          fmt::format("{}: {}[{}].name: \"{}\" is used twice in cluster {}", source,
+                                      fields.child("listeners"), i, listener.name, out.name));
       }
     }
     out.listeners.push_back(std::move(listener));
@@ -184,7 +188,8 @@ std::optional<Error> parse_cluster(const YAML::Node& node, const std::string& pa
 }
 
 std::optional<Error> parse_root(const YAML::Node& root, std::string_view source, ProxyConfig& config) {
-  if (!root.IsMap()) return make_error(ErrorCode::kInvalidInput, fmt::format("{}: expected a mapping at the top", source));
+  if (!root.IsMap())
+    return make_error(ErrorCode::kInvalidInput, fmt::format("{}: expected a mapping at the top", source));
   Fields fields(root, "", source);
   PGSTACK_TRY(
       fields.check_unknown({"workers", "admin", "etcd", "health", "limits", "tls", "client_tls", "stats", "clusters"}));
@@ -235,8 +240,8 @@ std::optional<Error> parse_root(const YAML::Node& root, std::string_view source,
   if (!limits) return limits.error();
   if (limits.value()) {
     Fields sub(*limits.value(), "limits", source);
-    PGSTACK_TRY(sub.check_unknown({"max_client_connections", "connect_timeout_ms", "handshake_timeout_ms",
-                                   "idle_timeout_ms"}));
+    PGSTACK_TRY(
+        sub.check_unknown({"max_client_connections", "connect_timeout_ms", "handshake_timeout_ms", "idle_timeout_ms"}));
     PGSTACK_TRY(sub.read_number("max_client_connections", config.limits.max_client_connections, 1, 1'000'000));
     PGSTACK_TRY(sub.read_millis("connect_timeout_ms", config.limits.connect_timeout, 1));
     PGSTACK_TRY(sub.read_millis("handshake_timeout_ms", config.limits.handshake_timeout, 1));

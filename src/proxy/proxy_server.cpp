@@ -1,7 +1,5 @@
 #include "proxy/proxy_server.h"
 
-#include <sys/socket.h>
-
 #include <list>
 #include <map>
 #include <set>
@@ -15,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "common/http_server.h"
 #include "pgwire/encoder.h"
@@ -144,7 +143,8 @@ struct ProxyServer::Impl {
           const auto& member = session.target_member();
           if (listener.config->role == ListenerRole::kReadWrite) {
             if (!shared_snapshot->primary || shared_snapshot->primary->member != member) {
-              session.terminate_for_failover(fmt::format("member {} is no longer the primary of cluster {}", member, cluster));
+              session.terminate_for_failover(
+                  fmt::format("member {} is no longer the primary of cluster {}", member, cluster));
             }
             return;
           }
@@ -172,10 +172,11 @@ struct ProxyServer::Impl {
         for (const auto& replica : snapshot->replicas) replicas.push_back(replica.member);
         nlohmann::json skipped = nlohmann::json::object();
         for (const auto& [member, why] : snapshot->skipped) skipped[member] = why;
-        clusters[router->name()] = {{"primary", snapshot->primary ? nlohmann::json(snapshot->primary->member) : nlohmann::json()},
-                                    {"leader_key", snapshot->leader},
-                                    {"replicas", replicas},
-                                    {"skipped", skipped}};
+        clusters[router->name()] = {
+            {"primary", snapshot->primary ? nlohmann::json(snapshot->primary->member) : nlohmann::json()},
+            {"leader_key", snapshot->leader},
+            {"replicas", replicas},
+            {"skipped", skipped}};
       }
       return HttpReply{200, "application/json", nlohmann::json{{"status", "ok"}, {"clusters", clusters}}.dump() + "\n"};
     }
@@ -229,8 +230,8 @@ struct ProxyServer::Impl {
     error_code ec;
     const auto address = asio::ip::make_address(listen.host, ec);
     if (ec) {
-      return make_error(ErrorCode::kInvalidInput, fmt::format("listener {}: \"{}\" is not an IP address",
-                                                              listener.config->name, listen.host));
+      return make_error(ErrorCode::kInvalidInput,
+                        fmt::format("listener {}: \"{}\" is not an IP address", listener.config->name, listen.host));
     }
     std::uint16_t port = listen.port;
     for (auto& worker : workers) {
@@ -242,9 +243,9 @@ struct ProxyServer::Impl {
       if (!ec) acceptor.bind(endpoint, ec);
       if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
-        return make_error(ErrorCode::kUnavailable, fmt::format("listener {} of cluster {}: cannot listen on {}:{}: {}",
-                                                               listener.config->name, listener.cluster->name,
-                                                               listen.host, port, ec.message()));
+        return make_error(ErrorCode::kUnavailable,
+                          fmt::format("listener {} of cluster {}: cannot listen on {}:{}: {}", listener.config->name,
+                                      listener.cluster->name, listen.host, port, ec.message()));
       }
       port = acceptor.local_endpoint().port();  // port 0: the others join the one the first got
       accept(*worker, acceptor, listener);
@@ -272,7 +273,8 @@ Result<bool> ProxyServer::start() {
     if (auto loaded = impl.shared.tls.load(*impl.config.tls); !loaded) return loaded.error();
   }
 
-  const unsigned workers = impl.config.workers ? impl.config.workers : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned workers =
+      impl.config.workers ? impl.config.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < workers; ++i) impl.workers.push_back(std::make_unique<Worker>());
 
   for (const auto& cluster : impl.config.clusters) {

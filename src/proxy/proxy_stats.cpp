@@ -11,10 +11,14 @@ std::string escape_label(std::string_view value) {
   std::string out;
   out.reserve(value.size());
   for (const char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -172,7 +176,8 @@ std::string render_prometheus(const StatsView& view) {
   auto each_counter = [&](std::string_view name, std::string_view type, std::string_view text, auto value_of) {
     if (entries.empty()) return;
     help(out, name, type, text);
-    for (const auto& [key, counters] : entries) out += fmt::format("{}{{{}}} {}\n", name, key_labels(key), value_of(counters));
+    for (const auto& [key, counters] : entries)
+      out += fmt::format("{}{{{}}} {}\n", name, key_labels(key), value_of(counters));
   };
 
   if (!entries.empty()) {
@@ -195,9 +200,11 @@ std::string render_prometheus(const StatsView& view) {
     help(out, "pgstack_proxy_transactions_total", "counter", "Transaction blocks ended, by outcome.");
     for (const auto& [key, c] : entries) {
       out += fmt::format("pgstack_proxy_transactions_total{{{},outcome=\"commit\"}} {}\n", key_labels(key), c.commits);
-      out += fmt::format("pgstack_proxy_transactions_total{{{},outcome=\"rollback\"}} {}\n", key_labels(key), c.rollbacks);
+      out +=
+          fmt::format("pgstack_proxy_transactions_total{{{},outcome=\"rollback\"}} {}\n", key_labels(key), c.rollbacks);
     }
-    help(out, "pgstack_proxy_errors_total", "counter", "ErrorResponses sent by servers, by severity and SQLSTATE class.");
+    help(out, "pgstack_proxy_errors_total", "counter",
+         "ErrorResponses sent by servers, by severity and SQLSTATE class.");
     for (const auto& [key, c] : entries) {
       for (const auto& [error, count] : c.errors) {
         out += fmt::format("pgstack_proxy_errors_total{{{},severity=\"{}\",class=\"{}\"}} {}\n", key_labels(key),
@@ -242,24 +249,33 @@ std::string render_prometheus(const StatsView& view) {
                            escape_label(l.listener), l.role, value_of(l));
       }
     };
-    listener_counter("pgstack_proxy_connections_accepted_total", "TCP connections accepted.",
-                     [](const ListenerCounters& l) { return l.accepted; }, false);
-    listener_counter("pgstack_proxy_connections_refused_total", "Connections refused at max_client_connections.",
-                     [](const ListenerCounters& l) { return l.refused_max_connections; }, false);
-    listener_counter("pgstack_proxy_routing_failures_total", "Connections with no member to route to.",
-                     [](const ListenerCounters& l) { return l.routing_failures; }, false);
-    listener_counter("pgstack_proxy_protocol_errors_total", "Connections ended for malformed input.",
-                     [](const ListenerCounters& l) { return l.protocol_errors; }, false);
-    listener_counter("pgstack_proxy_closed_by_failover_total", "Sessions closed because their member lost its role.",
-                     [](const ListenerCounters& l) { return l.closed_by_failover; }, false);
-    listener_counter("pgstack_proxy_cancel_requests_total", "CancelRequests received.",
-                     [](const ListenerCounters& l) { return l.cancel_requests; }, false);
-    listener_counter("pgstack_proxy_mirrored_total", "Queries replayed on the shadow.",
-                     [](const ListenerCounters& l) { return l.mirrored; }, true);
-    listener_counter("pgstack_proxy_mirror_dropped_total", "Queries not mirrored: queue full or shadow sessions at max.",
-                     [](const ListenerCounters& l) { return l.mirror_dropped; }, true);
-    listener_counter("pgstack_proxy_mirror_errors_total", "Mirrored queries that failed on the shadow.",
-                     [](const ListenerCounters& l) { return l.mirror_errors; }, true);
+    listener_counter(
+        "pgstack_proxy_connections_accepted_total", "TCP connections accepted.",
+        [](const ListenerCounters& l) { return l.accepted; }, false);
+    listener_counter(
+        "pgstack_proxy_connections_refused_total", "Connections refused at max_client_connections.",
+        [](const ListenerCounters& l) { return l.refused_max_connections; }, false);
+    listener_counter(
+        "pgstack_proxy_routing_failures_total", "Connections with no member to route to.",
+        [](const ListenerCounters& l) { return l.routing_failures; }, false);
+    listener_counter(
+        "pgstack_proxy_protocol_errors_total", "Connections ended for malformed input.",
+        [](const ListenerCounters& l) { return l.protocol_errors; }, false);
+    listener_counter(
+        "pgstack_proxy_closed_by_failover_total", "Sessions closed because their member lost its role.",
+        [](const ListenerCounters& l) { return l.closed_by_failover; }, false);
+    listener_counter(
+        "pgstack_proxy_cancel_requests_total", "CancelRequests received.",
+        [](const ListenerCounters& l) { return l.cancel_requests; }, false);
+    listener_counter(
+        "pgstack_proxy_mirrored_total", "Queries replayed on the shadow.",
+        [](const ListenerCounters& l) { return l.mirrored; }, true);
+    listener_counter(
+        "pgstack_proxy_mirror_dropped_total", "Queries not mirrored: queue full or shadow sessions at max.",
+        [](const ListenerCounters& l) { return l.mirror_dropped; }, true);
+    listener_counter(
+        "pgstack_proxy_mirror_errors_total", "Mirrored queries that failed on the shadow.",
+        [](const ListenerCounters& l) { return l.mirror_errors; }, true);
   }
   if (!view.members.empty()) {
     help(out, "pgstack_proxy_member_primary", "gauge", "1 when the member is the confirmed primary.");
@@ -303,10 +319,11 @@ nlohmann::json render_stats_json(const StatsView& view) {
                        {"listener", key.listener},
                        {"database", key.database},
                        {"user", key.user},
-                       {"sessions", {{"total", c.sessions_total},
-                                     {"active", c.sessions_active},
-                                     {"tls", c.sessions_tls},
-                                     {"plain", c.sessions_plain}}},
+                       {"sessions",
+                        {{"total", c.sessions_total},
+                         {"active", c.sessions_active},
+                         {"tls", c.sessions_tls},
+                         {"plain", c.sessions_plain}}},
                        {"statements", statements},
                        {"transactions", {{"commit", c.commits}, {"rollback", c.rollbacks}}},
                        {"errors", errors},

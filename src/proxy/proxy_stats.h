@@ -28,8 +28,8 @@ std::string_view command_kind_label(pgwire::CommandKind kind);
 
 // Upper bounds in microseconds (Prometheus "le" buckets); the last bucket is +Inf.
 inline constexpr std::array<std::uint64_t, 18> kLatencyBucketsMicros = {
-    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-    1000000, 2500000, 5000000, 10000000, 30000000};
+    50,    100,    250,    500,    1000,    2500,    5000,    10000,    25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000};
 
 struct LatencyHistogram {
   std::array<std::uint64_t, kLatencyBucketsMicros.size() + 1> buckets{};  // not cumulative
@@ -58,8 +58,8 @@ struct SessionCounters {
   std::uint64_t commits = 0;
   std::uint64_t rollbacks = 0;
   std::uint64_t notices = 0;
-  std::uint64_t bytes_in = 0;   // from the client
-  std::uint64_t bytes_out = 0;  // to the client
+  std::uint64_t bytes_in = 0;                                           // from the client
+  std::uint64_t bytes_out = 0;                                          // to the client
   std::map<std::pair<std::string, std::string>, std::uint64_t> errors;  // (severity, SQLSTATE class)
   LatencyHistogram query_latency;
   LatencyHistogram transaction_latency;

@@ -30,9 +30,12 @@ std::optional<std::uint64_t> parse_lsn(std::string_view text) {
     std::uint64_t value = 0;
     for (const char c : digits) {
       int digit = -1;
-      if (c >= '0' && c <= '9') digit = c - '0';
-      else if (base == 16 && c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-      else if (base == 16 && c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      if (c >= '0' && c <= '9')
+        digit = c - '0';
+      else if (base == 16 && c >= 'a' && c <= 'f')
+        digit = c - 'a' + 10;
+      else if (base == 16 && c >= 'A' && c <= 'F')
+        digit = c - 'A' + 10;
       if (digit < 0 || digit >= base) return std::nullopt;
       value = value * base + digit;
     }
@@ -54,7 +57,8 @@ Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view co
     }
   }
   if (rest.size() == conn_url.size()) {
-    return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": expected postgres://HOST:PORT/...", conn_url));
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("conn_url \"{}\": expected postgres://HOST:PORT/...", conn_url));
   }
   rest = rest.substr(0, rest.find_first_of("/?"));
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
@@ -62,7 +66,8 @@ Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view co
   std::string_view port_text;
   if (!rest.empty() && rest.front() == '[') {
     const auto close = rest.find(']');
-    if (close == std::string_view::npos) return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": unclosed [", conn_url));
+    if (close == std::string_view::npos)
+      return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": unclosed [", conn_url));
     host = std::string(rest.substr(1, close - 1));
     if (close + 1 < rest.size() && rest[close + 1] == ':') port_text = rest.substr(close + 2);
   } else {
@@ -104,12 +109,15 @@ Result<MemberInfo> parse_member(std::string_view name, std::string_view json_tex
     return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: conn_url is missing", name));
   }
   auto endpoint = parse_conn_url(conn_url.get<std::string>());
-  if (!endpoint) return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: {}", name, endpoint.error().message));
+  if (!endpoint)
+    return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: {}", name, endpoint.error().message));
   member.host = endpoint->first;
   member.postgres_port = endpoint->second;
-  if (const auto api = json.value("api_url", nlohmann::json()); api.is_string()) member.api_url = api.get<std::string>();
+  if (const auto api = json.value("api_url", nlohmann::json()); api.is_string())
+    member.api_url = api.get<std::string>();
   if (const auto role = json.value("role", nlohmann::json()); role.is_string()) member.role = role.get<std::string>();
-  if (const auto state = json.value("state", nlohmann::json()); state.is_string()) member.state = state.get<std::string>();
+  if (const auto state = json.value("state", nlohmann::json()); state.is_string())
+    member.state = state.get<std::string>();
   if (json.contains("xlog_location")) member.xlog_location = json_lsn(json["xlog_location"]);
   if (const auto timeline = json.value("timeline", nlohmann::json()); timeline.is_number_integer()) {
     member.timeline = timeline.get<int>();

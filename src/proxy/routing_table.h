@@ -17,11 +17,11 @@ namespace pgstack::proxy {
 // One member as Patroni describes it in <dcs_prefix>members/<name>.
 struct MemberInfo {
   std::string name;
-  std::string host;             // from conn_url
+  std::string host;  // from conn_url
   std::uint16_t postgres_port = 0;
-  std::string api_url;          // http://host:port/patroni
-  std::string role;             // master, primary, replica, sync_standby, standby_leader...
-  std::string state;            // running, streaming, starting, stopped...
+  std::string api_url;  // http://host:port/patroni
+  std::string role;     // master, primary, replica, sync_standby, standby_leader...
+  std::string state;    // running, streaming, starting, stopped...
   std::optional<std::uint64_t> xlog_location;
   int timeline = 0;
 };
@@ -57,13 +57,13 @@ struct RouteTarget {
 struct RoutingSnapshot {
   std::uint64_t generation = 0;
   std::optional<RouteTarget> primary;
-  std::vector<RouteTarget> replicas;                  // healthy, not lagging
-  std::map<std::string, std::string> skipped;         // member -> why it takes no reads
-  std::string leader;                                 // the leader key as read, even when unconfirmed
+  std::vector<RouteTarget> replicas;           // healthy, not lagging
+  std::map<std::string, std::string> skipped;  // member -> why it takes no reads
+  std::string leader;                          // the leader key as read, even when unconfirmed
 };
 
 struct RoutingInputs {
-  std::optional<std::string> leader;         // value of <dcs_prefix>leader
+  std::optional<std::string> leader;          // value of <dcs_prefix>leader
   std::map<std::string, MemberInfo> members;  // by name
   std::map<std::string, MemberHealth> health;
   std::optional<std::uint64_t> leader_optime;  // from <dcs_prefix>status or optime/leader, if present

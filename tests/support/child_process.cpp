@@ -1,16 +1,15 @@
 #include "support/child_process.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <signal.h>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "common/files.h"
 
@@ -23,7 +22,8 @@ Result<pid_t> spawn_child(const std::vector<std::string>& argv, const std::files
   args.push_back(nullptr);
 
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return make_error(ErrorCode::kUnavailable, fmt::format("{}: {}", log_path.string(), std::strerror(errno)));
+  if (log_fd < 0)
+    return make_error(ErrorCode::kUnavailable, fmt::format("{}: {}", log_path.string(), std::strerror(errno)));
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();

@@ -2,8 +2,6 @@
 // output in a log file, killed if the test process dies, stopped with SIGTERM then SIGKILL.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -11,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "common/error.h"
 

@@ -77,7 +77,8 @@ Result<std::unique_ptr<EtcdServer>> EtcdServer::start(const std::filesystem::pat
     auto issued = pki::issue_certificate(*ca, request);
     if (!issued) return issued.error();
     const auto& dir = server->directory_;
-    if (auto written = pki::write_key_pair(*issued, dir / (std::string(name) + ".crt"), dir / (std::string(name) + ".key"));
+    if (auto written =
+            pki::write_key_pair(*issued, dir / (std::string(name) + ".crt"), dir / (std::string(name) + ".key"));
         !written)
       return written.error();
   }
@@ -148,7 +149,8 @@ Result<bool> EtcdServer::launch() {
 Result<bool> EtcdServer::wait_until_healthy() {
   return wait_until_ready(pid_, "etcd", client_url_, directory_ / "etcd.log", [this]() -> std::optional<std::string> {
     auto response = http_request("GET", client_url_ + "/health", {}, {}, std::chrono::milliseconds(500));
-    if (response && response->status == 200 && response->body.find("\"true\"") != std::string::npos) return std::nullopt;
+    if (response && response->status == 200 && response->body.find("\"true\"") != std::string::npos)
+      return std::nullopt;
     return response ? fmt::format("HTTP {}: {}", response->status, response->body) : response.error().message;
   });
 }

@@ -182,9 +182,19 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
 agent::ProcessSpec PgstackRuntime::agent_spec() const {
   agent::ProcessSpec spec;
   spec.name = "pgstack-agent";
-  spec.argv = {binaries_.agent, "--etcd",   etcd_->endpoint(), "--state-dir", agent_state_dir_.string(),
-               "--host-name",   "e2e-host", "--address",       "127.0.0.1", "--ca-dir", (directory_ / "pki").string(),
-               "--certificate-lifetime", std::to_string(certificate_lifetime_.count())};
+  spec.argv = {binaries_.agent,
+               "--etcd",
+               etcd_->endpoint(),
+               "--state-dir",
+               agent_state_dir_.string(),
+               "--host-name",
+               "e2e-host",
+               "--address",
+               "127.0.0.1",
+               "--ca-dir",
+               (directory_ / "pki").string(),
+               "--certificate-lifetime",
+               std::to_string(certificate_lifetime_.count())};
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "agent.log";
@@ -240,8 +250,8 @@ Result<HttpResponse> PgstackRuntime::api(const std::string& method, const std::s
   return api_as(admin_token_, method, path, body);
 }
 
-Result<HttpResponse> PgstackRuntime::api_as(const std::string& token, const std::string& method, const std::string& path,
-                                            const std::string& body) const {
+Result<HttpResponse> PgstackRuntime::api_as(const std::string& token, const std::string& method,
+                                            const std::string& path, const std::string& body) const {
   const std::string full = path.rfind('/', 0) == 0 ? path : "/apis/stackgres.io/v1/namespaces/default/" + path;
   HttpHeaders headers = {{"Content-Type", "application/json"}};
   if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);

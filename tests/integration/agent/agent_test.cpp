@@ -1,27 +1,26 @@
 // The real pgstack-agent against a real etcd, Patroni, Postgres and PgBouncer: a three-member cluster
 // on one host, written to etcd as the controller would. Needs root (Postgres runs as `postgres`) or
 // a non-root user that can run Postgres itself.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
+#include <signal.h>
+#include <spawn.h>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "common/files.h"
 #include "common/process.h"
@@ -215,17 +214,26 @@ class AgentIntegrationTest : public ::testing::Test {
       "metadata": {"name": "tiny", "namespace": "default"}, "spec": {"cpu": "1", "memory": "512Mi"}})");
     const Member& member = members_[index];
     const Json assignment = {
-        {"namespace", kNamespace}, {"clusterName", kCluster}, {"member", member.name}, {"index", index},
-        {"host", kHost}, {"postgresMajor", 15},
-        {"ports", {{"postgres", member.postgres_port}, {"pgbouncer", member.pgbouncer_port}, {"patroni", member.patroni_port}}},
-        {"cluster", cluster}, {"profile", profile}, {"postgresConfig", nullptr}, {"poolingConfig", nullptr},
+        {"namespace", kNamespace},
+        {"clusterName", kCluster},
+        {"member", member.name},
+        {"index", index},
+        {"host", kHost},
+        {"postgresMajor", 15},
+        {"ports",
+         {{"postgres", member.postgres_port}, {"pgbouncer", member.pgbouncer_port}, {"patroni", member.patroni_port}}},
+        {"cluster", cluster},
+        {"profile", profile},
+        {"postgresConfig", nullptr},
+        {"poolingConfig", nullptr},
         {"restartGeneration", restart_generation}};
     ASSERT_TRUE(client_->put(assignment_key(member), assignment.dump()).ok());
   }
 
   void start_agent(bool stop_instances_on_exit) {
-    std::vector<std::string> argv = {PGSTACK_AGENT_BINARY, "--etcd", etcd_->endpoint(), "--host-name", kHost,
-                                     "--state-dir", state_dir_.string(), "--ca-dir", etcd_->ca_dir().string()};
+    std::vector<std::string> argv = {PGSTACK_AGENT_BINARY, "--etcd",   etcd_->endpoint(),
+                                     "--host-name",        kHost,      "--state-dir",
+                                     state_dir_.string(),  "--ca-dir", etcd_->ca_dir().string()};
     if (stop_instances_on_exit) argv.push_back("--stop-instances-on-exit");
     agent_ = std::make_unique<AgentProcess>(argv, state_dir_ / "agent.log");
     ASSERT_TRUE(agent_->started());
@@ -318,7 +326,8 @@ TEST_F(AgentIntegrationTest, RunsReattachesAndStopsAThreeMemberCluster) {
   ASSERT_TRUE(wait_until(
       [&] {
         return psql(leader->pgbouncer_port,
-                    "CREATE TABLE IF NOT EXISTS agent_test (v text); INSERT INTO agent_test VALUES ('through pgbouncer')",
+                    "CREATE TABLE IF NOT EXISTS agent_test (v text); INSERT INTO agent_test VALUES ('through "
+                    "pgbouncer')",
                     &error)
             .has_value();
       },
@@ -326,8 +335,8 @@ TEST_F(AgentIntegrationTest, RunsReattachesAndStopsAThreeMemberCluster) {
       << error;
   for (const auto& member : members_) {
     if (&member == leader) continue;
-    EXPECT_TRUE(wait_until([&] { return psql(member.postgres_port, "SELECT v FROM agent_test") == "through pgbouncer"; },
-                           30s))
+    EXPECT_TRUE(
+        wait_until([&] { return psql(member.postgres_port, "SELECT v FROM agent_test") == "through pgbouncer"; }, 30s))
         << member.name;
   }
 
@@ -343,8 +352,8 @@ TEST_F(AgentIntegrationTest, RunsReattachesAndStopsAThreeMemberCluster) {
   for (const auto& member : members_) EXPECT_TRUE(process_exists(postmasters[member.name])) << member.name;
   {
     // Under another name it would find no assignments and stop everything: it refuses to start.
-    AgentProcess renamed({PGSTACK_AGENT_BINARY, "--etcd", etcd_->endpoint(), "--host-name", "other-name",
-                          "--state-dir", state_dir_.string(), "--ca-dir", etcd_->ca_dir().string()},
+    AgentProcess renamed({PGSTACK_AGENT_BINARY, "--etcd", etcd_->endpoint(), "--host-name", "other-name", "--state-dir",
+                          state_dir_.string(), "--ca-dir", etcd_->ca_dir().string()},
                          state_dir_ / "agent-renamed.log");
     const auto exit_code = renamed.wait(10s);
     ASSERT_TRUE(exit_code.has_value());

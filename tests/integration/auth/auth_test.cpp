@@ -3,11 +3,10 @@
 // else; operators change resources and see credentials but not users or the audit trail; a revoked
 // or expired token fails on its next request; sessions end on logout and on expiry; failed logins are
 // throttled and recover; mutations and reveals are in the audit trail.
-#include <gtest/gtest.h>
-
 #include <thread>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "common/network.h"
 #include "model/kinds.h"
@@ -33,7 +32,8 @@ json body_of(const Result<HttpResponse>& response) {
 
 // A user with a password and one role, and a token of theirs made by the admin.
 std::string make_user(const std::string& name, const std::string& role, const std::string& ns) {
-  const json user = {{"name", name}, {"password", name + "-password-1"}, {"roles", {{{"role", role}, {"namespace", ns}}}}};
+  const json user = {
+      {"name", name}, {"password", name + "-password-1"}, {"roles", {{{"role", role}, {"namespace", ns}}}}};
   auto created = runtime->api("POST", "/apis/pgstack.io/v1/users", user.dump());
   EXPECT_EQ(status_of(created), 201) << (created.ok() ? created->body : created.error().message);
   auto token = runtime->api("POST", "/apis/pgstack.io/v1/tokens", json{{"user", name}, {"description", "test"}}.dump());
@@ -155,8 +155,8 @@ TEST(Auth, ViewerReadsAndIsRefusedEverythingElse) {
   // The CLI says the same.
   auto cli = run_command({PGSTACK_CLI_BINARY, "auth", "can-i", "create", "sgcluster"},
                          {.extra_environment = {{"PGSTACK_API", runtime->api_url()},
-                                                 {"PGSTACK_STATE_DIR", runtime->directory().string()},
-                                                 {"PGSTACK_TOKEN", viewer}}});
+                                                {"PGSTACK_STATE_DIR", runtime->directory().string()},
+                                                {"PGSTACK_TOKEN", viewer}}});
   ASSERT_TRUE(cli.ok());
   EXPECT_EQ(cli->exit_code, 1);
   EXPECT_EQ(cli->standard_output, "no\n");
@@ -197,8 +197,8 @@ TEST(Auth, RevokedAndExpiredTokensFailOnTheirNextRequest) {
   EXPECT_EQ(status_of(runtime->api_as(token, "GET", kSgClusters)), 401);
 
   const auto in_two_seconds = std::chrono::system_clock::now() + 2s;
-  auto expiring = body_of(runtime->api("POST", "/apis/pgstack.io/v1/tokens",
-                                       json{{"expires", utc_timestamp(in_two_seconds)}}.dump()));
+  auto expiring = body_of(
+      runtime->api("POST", "/apis/pgstack.io/v1/tokens", json{{"expires", utc_timestamp(in_two_seconds)}}.dump()));
   const std::string expiring_token = expiring.value("token", "");
   ASSERT_FALSE(expiring_token.empty()) << expiring.dump();
   EXPECT_EQ(status_of(runtime->api_as(expiring_token, "GET", kSgClusters)), 200);
@@ -250,10 +250,12 @@ TEST(Auth, FailedLoginsAreThrottledAndRecover) {
 // The public endpoint reads its body with the manifest reader's limits: a value nested a million deep
 // is refused (it once crashed the controller by a recursive copy), and the controller goes on.
 TEST(Auth, HostileLoginBodiesAreRefusedAndChangeNothing) {
-  const std::string deep = R"({"username":)" + std::string(1000000, '[') + std::string(1000000, ']') + R"(,"password":"x"})";
+  const std::string deep =
+      R"({"username":)" + std::string(1000000, '[') + std::string(1000000, ']') + R"(,"password":"x"})";
   for (const std::string& body : {deep, std::string("{\"username\":\"a\",\"username\":\"b\",\"password\":\"x\"}"),
                                   std::string("not json"), std::string("[1,2]")}) {
-    auto refused = http_request("POST", runtime->api_url() + "/auth/login", body, {{"Content-Type", "application/json"}}, 30s);
+    auto refused =
+        http_request("POST", runtime->api_url() + "/auth/login", body, {{"Content-Type", "application/json"}}, 30s);
     ASSERT_TRUE(refused.ok()) << refused.error().message;
     EXPECT_EQ(refused->status, 422) << refused->body;
   }
@@ -290,7 +292,8 @@ TEST(Auth, MutationsDenialsAndRevealsAreAudited) {
   EXPECT_TRUE(has("e2e-admin", "POST", "/apis/pgstack.io/v1/users", 201));
   EXPECT_TRUE(has("otto", "POST", "/auth/login", 429));
   // Plain reads are not audited.
-  for (const auto& entry : trail["items"]) EXPECT_FALSE(entry.value("path", "") == kSgClusters && entry["method"] == "GET");
+  for (const auto& entry : trail["items"])
+    EXPECT_FALSE(entry.value("path", "") == kSgClusters && entry["method"] == "GET");
   auto since = runtime->api("GET", "/apis/pgstack.io/v1/audit?since=2999-01-01T00:00:00Z");
   EXPECT_EQ(body_of(since)["items"].size(), 0u);
 }
@@ -301,9 +304,9 @@ TEST(Auth, MutationsDenialsAndRevealsAreAudited) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
-  binaries.controller_flags = {"--login-max-failures", "3", "--login-lockout",
-                               std::to_string(pgstack::testing::kLockoutSeconds), "--session-lifetime",
-                               std::to_string(pgstack::testing::kSessionLifetimeSeconds)};
+  binaries.controller_flags = {"--login-max-failures", "3",
+                               "--login-lockout",      std::to_string(pgstack::testing::kLockoutSeconds),
+                               "--session-lifetime",   std::to_string(pgstack::testing::kSessionLifetimeSeconds)};
   ::testing::AddGlobalTestEnvironment(new pgstack::testing::RuntimeEnvironment(&pgstack::testing::runtime, binaries));
   return RUN_ALL_TESTS();
 }

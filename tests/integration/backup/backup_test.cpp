@@ -5,20 +5,18 @@
 // repository (s3rver over HTTPS) with credentials from a Secret, a missing Secret key and a missing
 // bucket; then an Azure Blob Storage repository (Azurite over HTTPS). The tests run in order in one
 // process and share the runtime, the `shop` cluster and the `objects` cluster.
-#include <signal.h>
-#include <sys/stat.h>
-
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <set>
+#include <signal.h>
 #include <thread>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "agent/backup_runner.h"
-#include "config/render_pgbackrest.h"
 #include "common/files.h"
+#include "config/render_pgbackrest.h"
 #include "support/azurite_server.h"
 #include "support/pgstack_runtime.h"
 #include "support/s3_server.h"
@@ -30,7 +28,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 PgstackRuntime* runtime = nullptr;
-std::unique_ptr<S3Server> s3;  // started by the first S3 test, stopped after the runtime
+std::unique_ptr<S3Server> s3;            // started by the first S3 test, stopped after the runtime
 std::unique_ptr<AzuriteServer> azurite;  // started by the Azure test, stopped after the runtime
 
 class Runtime : public ::testing::Environment {
@@ -43,7 +41,8 @@ class Runtime : public ::testing::Environment {
   }
   void TearDown() override {
     if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 && runtime_) {
-      std::cerr << "---- controller log ----\n" << runtime_->controller_log() << "\n---- agent log ----\n"
+      std::cerr << "---- controller log ----\n"
+                << runtime_->controller_log() << "\n---- agent log ----\n"
                 << runtime_->agent_log() << "\n";
     }
     runtime = nullptr;
@@ -129,8 +128,9 @@ std::filesystem::path pgbackrest_conf(const std::string& cluster) {
 
 // Full backup labels in the repository, as pgBackRest itself lists them.
 std::vector<std::string> repository_labels(const std::string& cluster) {
-  auto info = run_command({"runuser", "-u", "postgres", "--", "pgbackrest", "--config=" + pgbackrest_conf(cluster).string(),
-                           "--stanza=" + config::stanza_name("default", cluster), "--output=json", "info"});
+  auto info =
+      run_command({"runuser", "-u", "postgres", "--", "pgbackrest", "--config=" + pgbackrest_conf(cluster).string(),
+                   "--stanza=" + config::stanza_name("default", cluster), "--output=json", "info"});
   std::vector<std::string> labels;
   if (!info.ok() || info->exit_code != 0) return labels;
   const json parsed = json::parse(info->standard_output, nullptr, false);
@@ -203,8 +203,8 @@ std::string restored_cluster(const std::string& name, const std::string& backup,
       .dump();
 }
 
-std::string first_backup;     // the automatic one, taken right after creation
-std::string point_in_time;    // between the two batches of rows
+std::string first_backup;   // the automatic one, taken right after creation
+std::string point_in_time;  // between the two batches of rows
 
 TEST(Backups, FirstBackupIsTakenFromAStandbyAndVerified) {
   auto storage = runtime->api("POST", "sgobjectstorages", object_storage());
@@ -263,8 +263,9 @@ TEST(Backups, FirstBackupIsTakenFromAStandbyAndVerified) {
 
 TEST(Backups, PointInTimeRestoreHasExactlyTheRowsCommittedBeforeTheTarget) {
   ASSERT_FALSE(first_backup.empty());
-  ASSERT_TRUE(superuser_sql("shop", "CREATE TABLE orders (id int PRIMARY KEY); "
-                                    "INSERT INTO orders SELECT generate_series(1, 100)")
+  ASSERT_TRUE(superuser_sql("shop",
+                            "CREATE TABLE orders (id int PRIMARY KEY); "
+                            "INSERT INTO orders SELECT generate_series(1, 100)")
                   .ok());
   std::this_thread::sleep_for(1200ms);
   auto now = superuser_sql("shop", "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
@@ -307,14 +308,16 @@ TEST(Backups, ARestoreThatCannotReachItsTargetSaysWhyInTheClusterStatus) {
         return message.find("recovery ended before configured recovery target was reached") != std::string::npos;
       },
       120s))
-      << message << "\n" << patroni_logs("shop-lost");
+      << message << "\n"
+      << patroni_logs("shop-lost");
   EXPECT_NE(message.find("the restore of SGBackup " + first_backup + " failed"), std::string::npos) << message;
   ASSERT_EQ(runtime->api("DELETE", "sgclusters/shop-lost")->status, 200);
 }
 
 TEST(Backups, ARestoreTargetOutsideTheBackupIsRefusedBeforeAnythingIsCreated) {
   ASSERT_FALSE(first_backup.empty());
-  auto refused = runtime->api("POST", "sgclusters", restored_cluster("too-early", first_backup, "2020-01-01T00:00:00Z"));
+  auto refused =
+      runtime->api("POST", "sgclusters", restored_cluster("too-early", first_backup, "2020-01-01T00:00:00Z"));
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 422) << refused->body;
   EXPECT_NE(refused->body.find("restoreToTimestamp"), std::string::npos) << refused->body;
@@ -346,8 +349,9 @@ TEST(Backups, ArchivingContinuesAfterAFailoverAndItsBackupRestores) {
   // The new primary pushes into the same repository.
   EXPECT_TRUE(wait_until(
       [] {
-        auto archived = superuser_sql("shop", "SELECT coalesce(last_archived_wal, '') <> '' AND failed_count = 0 "
-                                              "FROM pg_stat_archiver");
+        auto archived = superuser_sql("shop",
+                                      "SELECT coalesce(last_archived_wal, '') <> '' AND failed_count = 0 "
+                                      "FROM pg_stat_archiver");
         return archived.ok() && *archived == "t";
       },
       60s));
@@ -358,7 +362,8 @@ TEST(Backups, ArchivingContinuesAfterAFailoverAndItsBackupRestores) {
   ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
   ASSERT_TRUE(wait_until([] { return ready("shop-copy", 1); }, 240s)) << patroni_logs("shop-copy");
   Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
-  EXPECT_TRUE(wait_until([&] { return (count = superuser_sql("shop-copy", "SELECT count(*) FROM orders")).ok(); }, 60s));
+  EXPECT_TRUE(
+      wait_until([&] { return (count = superuser_sql("shop-copy", "SELECT count(*) FROM orders")).ok(); }, 60s));
   EXPECT_EQ(count.value(), "300");
   ASSERT_EQ(runtime->api("DELETE", "sgclusters/shop-copy")->status, 200);
   EXPECT_TRUE(wait_until([] { return ready("shop", 2); }, 180s)) << status_of("shop").dump(2);
@@ -388,7 +393,8 @@ TEST(Backups, VerificationFailsOnACorruptedCopyOfTheRepository) {
   // The biggest file of the backup set: a table's data, lz4-compressed.
   std::filesystem::path biggest;
   std::uintmax_t biggest_size = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(copy / "backup" / "default-shop" / label / "pg_data")) {
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(copy / "backup" / "default-shop" / label / "pg_data")) {
     if (entry.is_regular_file() && entry.file_size() > biggest_size) {
       biggest = entry.path();
       biggest_size = entry.file_size();
@@ -510,13 +516,15 @@ TEST(Backups, AFullRepositoryDiskFailsTheBackupAndArchivingSaysSo) {
   std::cerr << "full repository: " << message << "\n";
 
   // WAL cannot be archived either: the cluster says so, and keeps serving writes meanwhile.
-  EXPECT_TRUE(superuser_sql("crammed", "CREATE TABLE filler AS SELECT g, repeat('x', 500) AS pad FROM "
-                                       "generate_series(1, 100000) g; SELECT pg_switch_wal()")
+  EXPECT_TRUE(superuser_sql("crammed",
+                            "CREATE TABLE filler AS SELECT g, repeat('x', 500) AS pad FROM "
+                            "generate_series(1, 100000) g; SELECT pg_switch_wal()")
                   .ok());
   EXPECT_TRUE(wait_until(
       [] {
-        (void)superuser_sql("crammed", "INSERT INTO filler SELECT g, md5(g::text) FROM generate_series(1, 20000) g; "
-                                       "SELECT pg_switch_wal()");
+        (void)superuser_sql("crammed",
+                            "INSERT INTO filler SELECT g, md5(g::text) FROM generate_series(1, 20000) g; "
+                            "SELECT pg_switch_wal()");
         return condition_of("crammed", "WalArchiving").value("status", "") == "False";
       },
       120s, 3s))
@@ -544,11 +552,12 @@ TEST(Backups, AFullRepositoryDiskFailsTheBackupAndArchivingSaysSo) {
 constexpr const char* kSecretsPath = "/api/v1/namespaces/default/secrets";
 
 std::string s3_secret() {
-  return json{{"apiVersion", "v1"},
-              {"kind", "Secret"},
-              {"metadata", {{"name", "s3-credentials"}}},
-              {"stringData",
-               {{"accessKeyId", s3->access_key()}, {"secretAccessKey", s3->secret_key()}, {"ca.crt", s3->ca_certificate()}}}}
+  return json{
+      {"apiVersion", "v1"},
+      {"kind", "Secret"},
+      {"metadata", {{"name", "s3-credentials"}}},
+      {"stringData",
+       {{"accessKeyId", s3->access_key()}, {"secretAccessKey", s3->secret_key()}, {"ca.crt", s3->ca_certificate()}}}}
       .dump();
 }
 
@@ -601,8 +610,9 @@ TEST(BackupsS3, SecretsAreStoredAndShownWithoutTheirValues) {
   s3 = std::move(started).value();
 
   // Bad input changes nothing: no Secret is stored.
-  auto refused = runtime->api("POST", kSecretsPath,
-                              R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s3-credentials"},"data":{"k":"not base64!"}})");
+  auto refused = runtime->api(
+      "POST", kSecretsPath,
+      R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s3-credentials"},"data":{"k":"not base64!"}})");
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 422) << refused->body;
   EXPECT_NE(refused->body.find("data.k"), std::string::npos) << refused->body;
@@ -625,7 +635,8 @@ TEST(BackupsS3, SecretsAreStoredAndShownWithoutTheirValues) {
   auto listed = runtime->cli({"get", "secrets"});
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->exit_code, 0) << listed->standard_error;
-  EXPECT_NE(listed->standard_output.find("accessKeyId,ca.crt,secretAccessKey"), std::string::npos) << listed->standard_output;
+  EXPECT_NE(listed->standard_output.find("accessKeyId,ca.crt,secretAccessKey"), std::string::npos)
+      << listed->standard_output;
   auto described = runtime->cli({"describe", "secret", "s3-credentials"});
   ASSERT_TRUE(described.ok());
   EXPECT_EQ(described->exit_code, 0) << described->standard_error;
@@ -677,7 +688,8 @@ TEST(BackupsS3, BackupsGoToTheBucketCompleteAndVerify) {
   std::error_code error;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(bucket, error)) {
     const std::string path = entry.path().string();
-    if (path.find("/default/objects/backup/default-objects/" + status.value("label", "")) != std::string::npos) ++backup_files;
+    if (path.find("/default/objects/backup/default-objects/" + status.value("label", "")) != std::string::npos)
+      ++backup_files;
     if (path.find("/default/objects/archive/default-objects/") != std::string::npos) ++wal_files;
   }
   EXPECT_GT(backup_files, 10u) << "in " << bucket;
@@ -687,7 +699,9 @@ TEST(BackupsS3, BackupsGoToTheBucketCompleteAndVerify) {
   struct stat info {};
   ASSERT_EQ(::stat(pgbackrest_conf("objects").c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
-  EXPECT_EQ(run_command({"runuser", "-u", "postgres", "--", "test", "-r", pgbackrest_conf("objects").string()})->exit_code, 0);
+  EXPECT_EQ(
+      run_command({"runuser", "-u", "postgres", "--", "test", "-r", pgbackrest_conf("objects").string()})->exit_code,
+      0);
   EXPECT_TRUE(std::filesystem::exists(pgbackrest_conf("objects").parent_path() / "pgbackrest-ca.crt"));
   EXPECT_EQ(runtime->agent_log().find("repo1-s3-key-secret="), std::string::npos);
 
@@ -704,7 +718,8 @@ TEST(BackupsS3, AMissingSecretKeyIsNamedAndTheClusterRunsOn) {
   // The agent drops the keys from the file (archiving waits, WAL stays in pg_wal) and says why.
   EXPECT_TRUE(wait_until(
       [] {
-        return runtime->agent_log().find("refers to key \"secretKey\" of Secret \"s3-credentials\"") != std::string::npos;
+        return runtime->agent_log().find("refers to key \"secretKey\" of Secret \"s3-credentials\"") !=
+               std::string::npos;
       },
       30s));
   EXPECT_TRUE(wait_until(
@@ -744,7 +759,8 @@ TEST(BackupsS3, AMissingBucketFailsTheBackupWithPgBackRestsMessageAndLeavesTheCl
   EXPECT_EQ(failed.value("phase", ""), "Failed") << failed.dump(2);
   const std::string message = failed.value("message", "");
   // s3rver answers 404 for the bucket, which pgBackRest reads as a repository without the stanza's files.
-  EXPECT_NE(message.find("FileMissingError: unable to open missing file '/default/objects/backup/default-objects/backup.info'"),
+  EXPECT_NE(message.find(
+                "FileMissingError: unable to open missing file '/default/objects/backup/default-objects/backup.info'"),
             std::string::npos)
       << message;
   std::cerr << "missing bucket: " << message << "\n";

@@ -1,18 +1,16 @@
 // End-to-end behaviour of an HA cluster (issue "HA clusters from one command"), against a real etcd,
 // controller, agent, Patroni, Postgres, PgBouncer and pgstack-proxy. The tests run in order in one process and share
 // one runtime and the `demo` cluster, as a user's session would.
-#include <signal.h>
-
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <future>
 #include <map>
 #include <set>
+#include <signal.h>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "common/files.h"
 #include "common/http_client.h"
@@ -79,7 +77,8 @@ std::string uri(const std::string& cluster, const std::string& endpoints_key, co
   std::vector<std::string> hosts;
   for (const auto& endpoint : status["endpoints"][endpoints_key]) hosts.push_back(endpoint.get<std::string>());
   const Application app = application_of(cluster);
-  return fmt::format("postgresql://{}@{}/{}?target_session_attrs={}", app.user, fmt::join(hosts, ","), app.database, attrs);
+  return fmt::format("postgresql://{}@{}/{}?target_session_attrs={}", app.user, fmt::join(hosts, ","), app.database,
+                     attrs);
 }
 
 std::string member_uri(const std::string& cluster, const std::string& member) {
@@ -196,8 +195,8 @@ Result<CommandOutput> pgbench(const std::string& cluster, const std::string& con
   std::vector<std::string> argv = {"/usr/lib/postgresql/15/bin/pgbench"};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   argv.push_back(connection_uri);
-  return run_command(argv, {.extra_environment = {{"PGPASSWORD", application_of(cluster).password},
-                                                  {"PGCONNECT_TIMEOUT", "5"}}});
+  return run_command(
+      argv, {.extra_environment = {{"PGPASSWORD", application_of(cluster).password}, {"PGCONNECT_TIMEOUT", "5"}}});
 }
 
 TEST(HaCluster, ProxyRoutesReadWriteToThePrimaryAndReadOnlyToReplicas) {
@@ -223,7 +222,8 @@ TEST(HaCluster, ProxyRoutesReadWriteToThePrimaryAndReadOnlyToReplicas) {
   const json status = status_of("demo");
   std::set<std::string> replica_ports, seen_ports;
   for (const auto& member : status["members"]) {
-    if (member["role"] != "primary") replica_ports.insert(member["endpoints"]["postgres"].get<std::string>().substr(10));
+    if (member["role"] != "primary")
+      replica_ports.insert(member["endpoints"]["postgres"].get<std::string>().substr(10));
   }
   // The proxy confirms replicas with Patroni's /replica health check before it sends them reads.
   EXPECT_TRUE(wait_until(
@@ -251,7 +251,8 @@ TEST(HaCluster, ProxyRoutesReadWriteToThePrimaryAndReadOnlyToReplicas) {
   const std::string labels = R"(cluster="demo",listener="{}",database="app",user="app")";
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "rw") + R"(,tls="true"} 1)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,tls="false"} 6)"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,type="select"} 6)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,type="select"} 6)"), std::string::npos)
+      << metrics;
 }
 
 // Postgres' certificates come from the installation's CA: libpq's verify-full needs only ca.crt, on the
@@ -271,15 +272,17 @@ TEST(HaCluster, ClientsVerifyPostgresWithTheCaAndTlsCanBeRequired) {
   auto cli = runtime->cli({"connstr", "demo", "--show-ca"});
   ASSERT_TRUE(cli.ok());
   ASSERT_EQ(cli->exit_code, 0) << cli->standard_error;
-  EXPECT_NE(cli->standard_output.find("sslmode=verify-full&sslrootcert=%2F"), std::string::npos) << cli->standard_output;
+  EXPECT_NE(cli->standard_output.find("sslmode=verify-full&sslrootcert=%2F"), std::string::npos)
+      << cli->standard_output;
   const std::string from_cli = cli->standard_output.substr(0, cli->standard_output.find('\n'));
   auto through_cli = sql("demo", from_cli, "SELECT 1");
   EXPECT_TRUE(through_cli.ok()) << from_cli << ": " << (through_cli.ok() ? "" : through_cli.error().message);
   // Each replica streams over TLS, having checked the primary's certificate against the CA.
   EXPECT_TRUE(wait_until(
       [] {
-        auto streams = runtime->superuser_sql(
-            "demo", "SELECT count(*) FILTER (WHERE s.ssl) || '/' || count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)");
+        auto streams = runtime->superuser_sql("demo",
+                                              "SELECT count(*) FILTER (WHERE s.ssl) || '/' || count(*) FROM "
+                                              "pg_stat_replication r JOIN pg_stat_ssl s USING (pid)");
         return streams.ok() && *streams == "2/2";
       },
       30s))
@@ -366,7 +369,7 @@ TEST(HaCluster, PatroniRefusesAnUnauthenticatedRestart) {
   const json restapi = json::parse((*secret)->value)["restapi"];
   HttpHeaders authorized = json_body;
   authorized.emplace_back("Authorization", basic_authorization(restapi["username"].get<std::string>(),
-                                                                restapi["password"].get<std::string>()));
+                                                               restapi["password"].get<std::string>()));
   auto restarted = http_request("POST", api + "/restart", "{}", authorized, 120s);
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   EXPECT_EQ(restarted->status, 200) << restarted->body;
@@ -408,7 +411,8 @@ TEST(HaCluster, CertificatesAreRenewedBeforeTheyExpireWithoutARestart) {
   const std::string verify = "sslmode=verify-full&sslrootcert=" + runtime->ca_certificate().string();
   const std::string direct = member_uri("demo", primary) + "?" + verify;
   const std::string proxied = proxy_uri("demo", "proxyReadWrite", "?" + verify);
-  auto open_session = std::async(std::launch::async, [&] { return sql("demo", direct, "SELECT pg_sleep(55), 'stayed'"); });
+  auto open_session =
+      std::async(std::launch::async, [&] { return sql("demo", direct, "SELECT pg_sleep(55), 'stayed'"); });
   const auto issued = std::chrono::steady_clock::now();
 
   // Renewed at 2/3 of 60 s, then the first certificates expire.
@@ -457,7 +461,8 @@ TEST(HaCluster, CertificatesAreRenewedBeforeTheyExpireWithoutARestart) {
 TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
   const std::string before = primary_of("demo");
   ASSERT_FALSE(before.empty());
-  ASSERT_TRUE(sql("demo", read_write("demo"), "INSERT INTO items SELECT g, 'more' FROM generate_series(101, 200) g").ok());
+  ASSERT_TRUE(
+      sql("demo", read_write("demo"), "INSERT INTO items SELECT g, 'more' FROM generate_series(101, 200) g").ok());
   auto switched = runtime->api_json("POST", "sgclusters/demo/switchover", "");
   ASSERT_TRUE(switched.ok()) << switched.error().message;
   ASSERT_TRUE(switched->contains("to")) << switched->dump();
@@ -477,7 +482,8 @@ TEST(HaCluster, SwitchoverMovesThePrimaryWithoutLosingWrites) {
       << last_error;
   // Right after a role change a member's pooler may still refuse logins for a moment (clients retry).
   Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
-  EXPECT_TRUE(wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));
+  EXPECT_TRUE(
+      wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));
   ASSERT_TRUE(count.ok()) << count.error().message;
   EXPECT_EQ(count.value(), "201");
   EXPECT_TRUE(wait_ready("demo", 3, 120s)) << status_of("demo").dump(2);
@@ -499,9 +505,10 @@ TEST(HaCluster, KillingThePrimaryPromotesAReplicaAndTheOldOneRejoins) {
       },
       90s))
       << status_of("demo").dump(2);
-  std::cerr << "failover: first write on the new primary "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
-            << " ms after kill -9\n";
+  std::cerr
+      << "failover: first write on the new primary "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
+      << " ms after kill -9\n";
   // The agent restarts Patroni; Patroni rewinds the old primary and it follows the new one.
   EXPECT_TRUE(wait_until(
       [&] {
@@ -511,7 +518,8 @@ TEST(HaCluster, KillingThePrimaryPromotesAReplicaAndTheOldOneRejoins) {
       180s))
       << status_of("demo").dump(2);
   Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
-  EXPECT_TRUE(wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));
+  EXPECT_TRUE(
+      wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));
   ASSERT_TRUE(count.ok()) << count.error().message;
   EXPECT_EQ(count.value(), "202");
 }
@@ -549,9 +557,10 @@ TEST(HaCluster, ProxyFollowsAFailoverWhilePgbenchRuns) {
       },
       90s, 500ms))
       << (again.ok() ? again->standard_error : again.error().message);
-  std::cerr << "proxy failover: pgbench through the same address succeeded "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
-            << " ms after kill -9\n";
+  std::cerr
+      << "proxy failover: pgbench through the same address succeeded "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
+      << " ms after kill -9\n";
   EXPECT_NE(primary_of("demo"), old_primary);
   auto recovery = sql("demo", proxy, "SELECT pg_is_in_recovery()");
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;
@@ -575,8 +584,9 @@ TEST(HaCluster, ScalingDownAndUpLeavesThePrimaryAlone) {
 }
 
 TEST(HaCluster, ParameterChangesReloadAndRestartOnlyWhenNeeded) {
-  auto changed = runtime->api("PUT", "sgclusters/demo",
-                              cluster_with(3, R"({"configurations":{"postgres":{"postgresql.conf":{"work_mem":"64MB"}}}})"));
+  auto changed =
+      runtime->api("PUT", "sgclusters/demo",
+                   cluster_with(3, R"({"configurations":{"postgres":{"postgresql.conf":{"work_mem":"64MB"}}}})"));
   ASSERT_TRUE(changed.ok());
   ASSERT_EQ(changed->status, 200) << changed->body;
   EXPECT_TRUE(wait_until(
@@ -587,8 +597,10 @@ TEST(HaCluster, ParameterChangesReloadAndRestartOnlyWhenNeeded) {
       60s));
   EXPECT_FALSE(condition_is(status_of("demo"), "PendingRestart", "True"));
 
-  changed = runtime->api("PUT", "sgclusters/demo",
-                         cluster_with(3, R"({"configurations":{"postgres":{"postgresql.conf":{"work_mem":"64MB","shared_buffers":"256MB"}}}})"));
+  changed = runtime->api(
+      "PUT", "sgclusters/demo",
+      cluster_with(
+          3, R"({"configurations":{"postgres":{"postgresql.conf":{"work_mem":"64MB","shared_buffers":"256MB"}}}})"));
   ASSERT_TRUE(changed.ok());
   ASSERT_EQ(changed->status, 200) << changed->body;
   EXPECT_TRUE(wait_until([] { return condition_is(status_of("demo"), "PendingRestart", "True"); }, 60s))
@@ -616,7 +628,8 @@ TEST(HaCluster, BadInputIsRejectedAndChangesNothing) {
                               "spec":{"instances":"three","postgres":{"version":"15"},"pods":{"persistentVolume":{"size":"5Gi"}}}})");
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->status, 422);
-  EXPECT_NE(bad->body.find(R"(spec.instances: expected an integer >= 1, got \"three\")"), std::string::npos) << bad->body;
+  EXPECT_NE(bad->body.find(R"(spec.instances: expected an integer >= 1, got \"three\")"), std::string::npos)
+      << bad->body;
   auto missing = runtime->api("GET", "sgclusters/bad");
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
@@ -684,7 +697,8 @@ TEST(HaCluster, ShortEtcdOutageDoesNotDemoteThePrimary) {
   // Why Patroni kept or demoted the primary: its failsafe round (POST /failsafe to every member).
   std::string failsafe_lines;
   {
-    auto text = read_file(runtime->agent_state_dir() / "instances" / "default" / "demo" / primary / "log" / "patroni.log");
+    auto text =
+        read_file(runtime->agent_state_dir() / "instances" / "default" / "demo" / primary / "log" / "patroni.log");
     std::istringstream log(text.ok() ? text.value() : std::string());
     for (std::string line; std::getline(log, line);) {
       if (line.find("failsafe") != std::string::npos || line.find("DCS") != std::string::npos ||
@@ -693,7 +707,8 @@ TEST(HaCluster, ShortEtcdOutageDoesNotDemoteThePrimary) {
     }
   }
   EXPECT_EQ(during->exit_code, 0) << during->standard_error << "Patroni on " << primary << ":\n"
-                                  << failsafe_lines.substr(failsafe_lines.size() > 6000 ? failsafe_lines.size() - 6000 : 0);
+                                  << failsafe_lines.substr(failsafe_lines.size() > 6000 ? failsafe_lines.size() - 6000
+                                                                                        : 0);
   EXPECT_TRUE(wait_ready("demo", 3, 60s));
   EXPECT_EQ(primary_of("demo"), primary);
 }

@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "auth/authenticator.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
-#include "auth/authenticator.h"
 #include "controller/access_gate.h"
 #include "controller/api_server.h"
 #include "model/document.h"

@@ -1,8 +1,7 @@
 #include "integration/proxy/postgres_node.h"
 
-#include <signal.h>
-
 #include <fstream>
+#include <signal.h>
 
 #include <fmt/format.h>
 
@@ -42,8 +41,8 @@ std::string postgres_bin(const std::string& program) { return "/usr/lib/postgres
 
 Result<std::unique_ptr<PostgresNode>> PostgresNode::init_primary(const std::filesystem::path& directory, int port) {
   std::unique_ptr<PostgresNode> node(new PostgresNode(directory, port));
-  if (auto done = run_ok("initdb", {postgres_bin("initdb"), "-D", directory.string(), "-U", "postgres",
-                                     "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"});
+  if (auto done = run_ok("initdb", {postgres_bin("initdb"), "-D", directory.string(), "-U", "postgres", "--auth=trust",
+                                    "--no-sync", "-E", "UTF8", "--locale=C"});
       !done) {
     return done.error();
   }
@@ -61,8 +60,8 @@ Result<std::unique_ptr<PostgresNode>> PostgresNode::init_replica(const PostgresN
                                                                  const std::filesystem::path& directory, int port) {
   std::unique_ptr<PostgresNode> node(new PostgresNode(directory, port));
   if (auto done = run_ok("pg_basebackup", {postgres_bin("pg_basebackup"), "-h", "127.0.0.1", "-p",
-                                            std::to_string(primary.port()), "-U", "postgres", "-D", directory.string(),
-                                            "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"});
+                                           std::to_string(primary.port()), "-U", "postgres", "-D", directory.string(),
+                                           "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"});
       !done) {
     return done.error();
   }
@@ -147,9 +146,9 @@ HttpReply FakePatroni::handle(const HttpRequest& request) const {
     return HttpReply{ok ? 200 : 503, "application/json", "{}"};
   }
   if (request.path == "/patroni") {
-    return HttpReply{role == Role::kDown ? 503 : 200, "application/json",
-                     role == Role::kPrimary ? R"({"role":"master","state":"running"})"
-                                            : R"({"role":"replica","state":"running"})"};
+    return HttpReply{
+        role == Role::kDown ? 503 : 200, "application/json",
+        role == Role::kPrimary ? R"({"role":"master","state":"running"})" : R"({"role":"replica","state":"running"})"};
   }
   return HttpReply{404, "text/plain", ""};
 }

@@ -2,26 +2,24 @@
 // replicas), a standalone shadow for mirroring, and stand-ins for Patroni's REST health endpoints whose
 // answers the tests set (as Patroni would during a switchover or failover). The tests share one setup
 // and run in order, as a user's session would.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <libpq-fe.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <set>
+#include <signal.h>
+#include <sstream>
 #include <thread>
+#include <unistd.h>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
 
 #include "common/http_client.h"
 #include "integration/proxy/postgres_node.h"
@@ -89,7 +87,8 @@ class Environment : public ::testing::Environment {
       ASSERT_TRUE(prepared.ok() && prepared->exit_code == 0) << prepared->standard_error;
     }
     for (int i = 1; i <= 2; ++i) {
-      auto replica = PostgresNode::init_replica(*setup->nodes[0], setup->directory / fmt::format("m{}", i), free_tcp_port());
+      auto replica =
+          PostgresNode::init_replica(*setup->nodes[0], setup->directory / fmt::format("m{}", i), free_tcp_port());
       ASSERT_TRUE(replica.ok()) << replica.error().message;
       setup->nodes.push_back(std::move(replica).value());
     }
@@ -170,7 +169,8 @@ struct Connection {
   std::string value(const std::string& sql) {
     PGresult* result = PQexec(conn, sql.c_str());
     std::string out;
-    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0) out = PQgetvalue(result, 0, 0);
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0)
+      out = PQgetvalue(result, 0, 0);
     else if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK) {
       out = std::string("<error: ") + PQerrorMessage(conn) + ">";
     }
@@ -199,7 +199,8 @@ double metric(const std::string& name, const std::vector<std::string>& labels) {
 
 json health() { return json::parse(admin("/healthz"), nullptr, false); }
 
-bool wait_for_routes(const std::string& primary, std::set<std::string> replicas, std::chrono::milliseconds timeout = 15s) {
+bool wait_for_routes(const std::string& primary, std::set<std::string> replicas,
+                     std::chrono::milliseconds timeout = 15s) {
   return wait_until(
       [&] {
         const auto h = health();
@@ -231,15 +232,16 @@ TEST(Proxy, PsqlThroughBothListenersWithPassedThroughScramAuthentication) {
     ASSERT_TRUE(out.ok());
     EXPECT_EQ(out->exit_code, 0) << out->standard_error;
     EXPECT_EQ(out->standard_output, listener == "rw" ? "scram_user|f\n" : "scram_user|t\n");
-    auto wrong = run_psql(fmt::format("postgresql://scram_user@127.0.0.1:{}/postgres?sslmode=disable", port_of(listener)),
-                          "wrong", "select 1");
+    auto wrong =
+        run_psql(fmt::format("postgresql://scram_user@127.0.0.1:{}/postgres?sslmode=disable", port_of(listener)),
+                 "wrong", "select 1");
     EXPECT_NE(wrong->exit_code, 0);
     EXPECT_NE(wrong->standard_error.find("password authentication failed"), std::string::npos) << wrong->standard_error;
   }
   // A client that never logs in is counted under one fixed label, whatever names it sent.
-  auto stranger = run_psql(fmt::format("postgresql://nobody_{}@127.0.0.1:{}/db_{}?sslmode=disable", ::getpid(),
-                                       port_of("rw"), ::getpid()),
-                           "x", "select 1");
+  auto stranger = run_psql(
+      fmt::format("postgresql://nobody_{}@127.0.0.1:{}/db_{}?sslmode=disable", ::getpid(), port_of("rw"), ::getpid()),
+      "x", "select 1");
   EXPECT_NE(stranger->exit_code, 0);
   const std::string metrics = admin("/metrics");
   EXPECT_EQ(metrics.find(fmt::format("nobody_{}", ::getpid())), std::string::npos);
@@ -300,7 +302,7 @@ TEST(Proxy, MetricsCountExactlyWhatWasSent) {
     c.value("select 1");
     c.value("rollback");
     c.value("select * from no_such_table");      // ERROR 42P01
-    c.value("select 1/0");                        // ERROR 22012
+    c.value("select 1/0");                       // ERROR 22012
     c.value("insert into t values (1, 'dup')");  // ERROR 23505
     c.value("do $$ begin raise notice 'hello'; end $$");
   }
@@ -351,9 +353,12 @@ TEST(Proxy, PgbenchThroughBothListeners) {
   EXPECT_EQ(rw->exit_code, 0) << rw->standard_error;
   EXPECT_NE(rw->standard_output.find("tps"), std::string::npos);
   // Let the replicas replay the initialization before reading from them.
-  ASSERT_TRUE(wait_until([] { return setup->nodes[1]->psql("select count(*) from pgbench_branches")->exit_code == 0 &&
-                                      setup->nodes[2]->psql("select count(*) from pgbench_branches")->exit_code == 0; },
-                         20s));
+  ASSERT_TRUE(wait_until(
+      [] {
+        return setup->nodes[1]->psql("select count(*) from pgbench_branches")->exit_code == 0 &&
+               setup->nodes[2]->psql("select count(*) from pgbench_branches")->exit_code == 0;
+      },
+      20s));
   auto ro = run_command({"pgbench", "-n", "-S", "-M", "extended", "-c", "4", "-j", "2", "-T", "3", "-h", "127.0.0.1",
                          "-p", std::to_string(port_of("ro")), "-U", "postgres", "postgres"});
   EXPECT_EQ(ro->exit_code, 0) << ro->standard_error;
@@ -382,7 +387,9 @@ int raw_connect(int port) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   return fd;
 }
-void send_all(int fd, const std::string& bytes) { ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size()); }
+void send_all(int fd, const std::string& bytes) {
+  ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size());
+}
 // Everything until the proxy closes the connection (or 5 s pass).
 std::string read_to_end(int fd) {
   std::string out;
@@ -492,7 +499,8 @@ TEST(Proxy, MirrorReplaysSimpleAndExtendedQueriesOnTheShadow) {
     c.value("insert into mirrored values (100, 'in block')");
     c.value("commit");
   }
-  ASSERT_TRUE(wait_until([] { return setup->shadow->psql("select count(*) from mirrored")->standard_output == "16\n"; }, 10s))
+  ASSERT_TRUE(
+      wait_until([] { return setup->shadow->psql("select count(*) from mirrored")->standard_output == "16\n"; }, 10s))
       << setup->shadow->psql("select count(*) from mirrored")->standard_output;
   EXPECT_EQ(setup->shadow->psql("select count(*) from mirrored where note = 'extended'")->standard_output, "5\n");
   EXPECT_EQ(metric("pgstack_proxy_mirrored_total", {"listener=\"mirrored\""}), 18);

@@ -177,10 +177,10 @@ TEST_F(EtcdClientTest, EtcdctlWithoutAClientCertificateGetsNothing) {
   ASSERT_TRUE(foreign.ok());
   const auto dir = server_->directory();
   ASSERT_TRUE(pki::write_key_pair(*foreign, dir / "intruder.crt", dir / "intruder.key").ok());
-  auto intruder = run_command({"etcdctl", endpoint, ca, "--cert=" + (dir / "intruder.crt").string(),
-                               "--key=" + (dir / "intruder.key").string(), "--dial-timeout=1s", "--command-timeout=2s",
-                               "get", "/secret"},
-                              {.extra_environment = {{"ETCDCTL_API", "3"}}});
+  auto intruder = run_command(
+      {"etcdctl", endpoint, ca, "--cert=" + (dir / "intruder.crt").string(), "--key=" + (dir / "intruder.key").string(),
+       "--dial-timeout=1s", "--command-timeout=2s", "get", "/secret"},
+      {.extra_environment = {{"ETCDCTL_API", "3"}}});
   ASSERT_TRUE(intruder.ok());
   EXPECT_NE(intruder->exit_code, 0);
   EXPECT_EQ(intruder->standard_output.find("value"), std::string::npos);

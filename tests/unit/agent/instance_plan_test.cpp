@@ -83,7 +83,8 @@ TEST(InstancePlan, ServerCertificateNamesTheMemberLoopbackAndTheAdvertisedAddres
   EXPECT_EQ(request.lifetime, std::chrono::hours(2));
   AgentSettings named = settings();
   named.address = "db-7.example";
-  const auto by_name = server_certificate_request(instance_layout_for(assignment_for("demo-1", 1), named), std::chrono::hours(2));
+  const auto by_name =
+      server_certificate_request(instance_layout_for(assignment_for("demo-1", 1), named), std::chrono::hours(2));
   EXPECT_EQ(by_name.dns_names, (std::vector<std::string>{"demo-1", "localhost", "db-7.example"}));
   EXPECT_EQ(by_name.ip_addresses, (std::vector<std::string>{"127.0.0.1"}));
 }
@@ -169,7 +170,8 @@ TEST(InstancePlan, PatroniRestApiCredentialsReachItsEnvironmentAndTheAgentsHeade
   EXPECT_EQ(plan.patroni_environment.at("PATRONI_RESTAPI_PASSWORD"), "rest-secret");
   EXPECT_EQ(plan.patroni_api_authorization, "Basic cGF0cm9uaTpyZXN0LXNlY3JldA==");  // base64("patroni:rest-secret")
   EXPECT_TRUE(plan.layout.etcd_tls);
-  for (const auto& [which, file] : plan.files) EXPECT_EQ(file.content.find("rest-secret"), std::string::npos) << file.path;
+  for (const auto& [which, file] : plan.files)
+    EXPECT_EQ(file.content.find("rest-secret"), std::string::npos) << file.path;
   const InstancePlan without = plan_instance(assignment_for("demo-1", 1), secrets(), settings());
   EXPECT_EQ(without.patroni_environment.count("PATRONI_RESTAPI_PASSWORD"), 0U);
   EXPECT_FALSE(without.layout.etcd_tls);

@@ -22,7 +22,8 @@ ReportInput running_input(const std::string& member) {
 }
 
 TEST(InstanceReport, FormatsTime) {
-  EXPECT_EQ(format_utc(std::chrono::system_clock::time_point(std::chrono::seconds(1795483800))), "2026-11-24T01:30:00Z");
+  EXPECT_EQ(format_utc(std::chrono::system_clock::time_point(std::chrono::seconds(1795483800))),
+            "2026-11-24T01:30:00Z");
 }
 
 TEST(InstanceReport, PrimaryAsPatroniReportsIt) {

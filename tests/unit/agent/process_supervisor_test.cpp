@@ -1,22 +1,21 @@
 #include "agent/process_supervisor.h"
 
-#include <fcntl.h>
-#include <pwd.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <fcntl.h>
 #include <functional>
 #include <memory>
+#include <pwd.h>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "common/files.h"
 
@@ -189,7 +188,9 @@ TEST_F(ProcessSupervisorTest, EnvironmentIsExactlyTheGivenOne) {
   std::istringstream entries(read_text(fmt::format("/proc/{}/environ", pid)));
   for (std::string entry; std::getline(entries, entry, '\0');) environment.insert(entry);
   EXPECT_EQ(environment, (std::set<std::string>{"PATH=/usr/bin:/bin", "PGPASSWORD=s3cret", "EMPTY="}));
-  EXPECT_EQ(read_text(fmt::format("/proc/{}/cmdline", pid)), std::string("sleep\0" "60\0", 9));
+  EXPECT_EQ(read_text(fmt::format("/proc/{}/cmdline", pid)), std::string("sleep\0"
+                                                                         "60\0",
+                                                                         9));
   EXPECT_EQ(std::filesystem::read_symlink(fmt::format("/proc/{}/cwd", pid)), dir_);
   ::unsetenv("PGSTACK_AGENT_TEST_LEAK");
 }
@@ -293,14 +294,16 @@ TEST_F(ProcessSupervisorTest, LivePidWithAnotherStartTimeOrProgramIsNotAttached)
     sleeper_identity = read_process_identity(sleeper);
     return sleeper_identity && read_text(fmt::format("/proc/{}/cmdline", sleeper)).rfind("/bin/sleep", 0) == 0;
   }));
-  ASSERT_TRUE(write_file_atomically(spec.pid_file, fmt::format("{}\n{}\n", sleeper, sleeper_identity->start_time + 7)).ok());
+  ASSERT_TRUE(
+      write_file_atomically(spec.pid_file, fmt::format("{}\n{}\n", sleeper, sleeper_identity->start_time + 7)).ok());
   {
     ProcessSupervisor supervisor(spec);
     EXPECT_EQ(start(supervisor), StartOutcome::kStarted);
     EXPECT_NE(supervisor.status().pid, sleeper);
     ASSERT_TRUE(supervisor.stop().ok());
   }
-  ASSERT_TRUE(write_file_atomically(spec.pid_file, fmt::format("{}\n{}\n", sleeper, sleeper_identity->start_time)).ok());
+  ASSERT_TRUE(
+      write_file_atomically(spec.pid_file, fmt::format("{}\n{}\n", sleeper, sleeper_identity->start_time)).ok());
   {
     ProcessSupervisor supervisor(spec);
     EXPECT_EQ(start(supervisor), StartOutcome::kReattached);
@@ -413,8 +416,8 @@ TEST_F(ProcessSupervisorTest, StopEscalatesToSigkillAfterTheTimeout) {
 }
 
 TEST_F(ProcessSupervisorTest, SendSignalReachesTheDaemon) {
-  const auto spec = spec_for("reloader",
-                             {"/bin/sh", "-c", "trap 'echo reloaded' HUP; echo ready; while :; do sleep 0.02; done"});
+  const auto spec =
+      spec_for("reloader", {"/bin/sh", "-c", "trap 'echo reloaded' HUP; echo ready; while :; do sleep 0.02; done"});
   ProcessSupervisor supervisor(spec);
   start(supervisor);
   ASSERT_TRUE(wait_until([&] { return read_text(spec.log_file).find("ready") != std::string::npos; }));

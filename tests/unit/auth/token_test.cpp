@@ -1,8 +1,8 @@
 #include "auth/token.h"
 
-#include <gtest/gtest.h>
-
 #include <set>
+
+#include <gtest/gtest.h>
 
 namespace pgstack::auth {
 namespace {

@@ -181,7 +181,8 @@ TEST(ConnectionUri, ReadWriteListsEveryPgBouncer) {
 }
 
 TEST(ConnectionUri, ReplicaPrefersStandbysThenThePrimary) {
-  const auto uri = connection_uri(demo_status(), {"app", "app", ""}, {.replica = true, .endpoints = EndpointKind::kPooler});
+  const auto uri =
+      connection_uri(demo_status(), {"app", "app", ""}, {.replica = true, .endpoints = EndpointKind::kPooler});
   ASSERT_TRUE(uri.ok());
   EXPECT_EQ(*uri,
             "postgresql://app@127.0.0.1:16432,127.0.0.1:16434,127.0.0.1:16433/app?target_session_attrs=prefer-standby");
@@ -201,7 +202,8 @@ TEST(ConnectionUri, PasswordOnlyWhenAskedAndPercentEncoded) {
   EXPECT_EQ(hidden->find("p%40ss"), std::string::npos);
   EXPECT_EQ(hidden->rfind("postgresql://app%20user@", 0), 0u) << *hidden;
   EXPECT_NE(hidden->find("/my%20db?"), std::string::npos) << *hidden;
-  const auto shown = connection_uri(demo_status(), credentials, {.endpoints = EndpointKind::kPooler, .include_password = true});
+  const auto shown =
+      connection_uri(demo_status(), credentials, {.endpoints = EndpointKind::kPooler, .include_password = true});
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ(shown->rfind("postgresql://app%20user:p%40ss%3Aw%2Frd%25@127.0.0.1:16432,", 0), 0u) << *shown;
 }

@@ -1,9 +1,9 @@
 #include "cli/api_context.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-
-#include <cstdlib>
 
 #include "common/files.h"
 
@@ -56,7 +56,8 @@ TEST_F(ApiContextTest, ABrokenConfigNamesItsFile) {
 }
 
 TEST_F(ApiContextTest, TokensGoOnlyToTheUrlTheyWereStoredFor) {
-  CliConfig config{"dev", {{"dev", "http://127.0.0.1:8080", "bob", "pgs_dev"}, {"prod", "https://db:8080", "al", "pgs_prod"}}};
+  CliConfig config{"dev",
+                   {{"dev", "http://127.0.0.1:8080", "bob", "pgs_dev"}, {"prod", "https://db:8080", "al", "pgs_prod"}}};
   ASSERT_TRUE(save_cli_config(cli_config_path(), config).ok());
   EXPECT_EQ(token_for("http://127.0.0.1:8080"), "pgs_dev");
   EXPECT_EQ(token_for("https://db:8080"), "pgs_prod");

@@ -1,7 +1,6 @@
 // The `pgstack` binary as a user runs it: exit codes, messages on stderr, output on stdout.
-#include <unistd.h>
-
 #include <filesystem>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -231,7 +231,8 @@ TEST(FormatBytes, BinaryUnitsOneDecimal) {
 
 TEST(ResourceTable, BackupColumnsFromTheStatus) {
   const auto& kind = **resolve_kind("sgbackups");
-  const Json pending = Json::parse(R"({"metadata":{"name":"demo-20261124013000","creationTimestamp":"2026-11-24T01:30:00Z"},
+  const Json pending =
+      Json::parse(R"({"metadata":{"name":"demo-20261124013000","creationTimestamp":"2026-11-24T01:30:00Z"},
                                        "spec":{"sgCluster":"demo","type":"diff"}})");
   EXPECT_EQ(format_table(resource_table(kind, {completed_backup(), pending}, false, false, at("2026-11-24T01:35:00Z"))),
             "NAME                  CLUSTER   TYPE   PHASE       STARTED                DURATION   SIZE     STORED     "
@@ -258,8 +259,10 @@ TEST(BackupName, ClusterAndUtcTimeToTheSecond) {
 TEST(DescribeCluster, BackupsWhenConfigured) {
   Json cluster = demo_cluster();
   EXPECT_EQ(describe_cluster(cluster, TimePoint{}).find("Backups:"), std::string::npos);
-  cluster["spec"]["configurations"]["backups"] = Json::parse(R"([{"sgObjectStorage":"backups","cronSchedule":"0 2 * * *"}])");
-  cluster["status"]["backups"] = Json::parse(R"({"last":"demo-20261124020000","lastCompletedAt":"2026-11-24T02:01:42Z","count":3})");
+  cluster["spec"]["configurations"]["backups"] =
+      Json::parse(R"([{"sgObjectStorage":"backups","cronSchedule":"0 2 * * *"}])");
+  cluster["status"]["backups"] =
+      Json::parse(R"({"last":"demo-20261124020000","lastCompletedAt":"2026-11-24T02:01:42Z","count":3})");
   const std::string text = describe_cluster(cluster, TimePoint{});
   EXPECT_NE(text.find("Backups:\n  Storage:            SGObjectStorage/backups, cron 0 2 * * * (UTC)\n"
                       "  Last Completed:     demo-20261124020000 at 2026-11-24T02:01:42Z\n  Count:              3\n"),
@@ -294,7 +297,8 @@ TEST(DescribeBackup, StatusAndVerificationFieldByField) {
   const std::string text = describe_backup(completed_backup(), at("2026-11-24T03:00:00Z"));
   for (const char* expected : {
            "Kind:             SGBackup\n",
-           "Spec:\n  Cluster:            demo\n  Type:               pgBackRest's choice (incr after a full, else full)\n"
+           "Spec:\n  Cluster:            demo\n  Type:               pgBackRest's choice (incr after a full, else "
+           "full)\n"
            "  Managed Lifecycle:  true\n",
            "Status: Completed\n  Type:               full\n  Label:              20261124-010002F\n",
            "  Duration:           102s\n  Size:               1.2GiB (stored 310.0MiB)\n",

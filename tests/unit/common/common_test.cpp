@@ -1,9 +1,8 @@
-#include <sys/stat.h>
+#include <filesystem>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/files.h"

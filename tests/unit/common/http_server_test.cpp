@@ -3,17 +3,11 @@
 // second.
 #include "common/http_server.h"
 
-#include <filesystem>
-#include <memory>
-
-#include <fmt/format.h>
-
-#include "common/http_client.h"
-#include "common/pki.h"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <memory>
 #include <poll.h>
 #include <string>
 #include <thread>
@@ -21,9 +15,13 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include "common/http_client.h"
+#include "common/pki.h"
 
 namespace pgstack {
 namespace {
@@ -344,8 +342,12 @@ TEST(HttpServerHostile, SilentTlsClientsAreCutAtTheDeadlineAndHttpsStillServes) 
   ASSERT_TRUE(leaf.ok()) << leaf.error().message;
   ASSERT_TRUE(pki::write_key_pair(*leaf, dir / "api.crt", dir / "api.key").ok());
   ASSERT_TRUE(pki::write_certificate(ca->certificate_pem, dir / "ca.crt").ok());
-  HttpServer server("127.0.0.1", 0, [](const HttpRequest& request) { return HttpReply{200, "text/plain", request.path, {}}; },
-                    short_limits());
+  HttpServer server(
+      "127.0.0.1", 0,
+      [](const HttpRequest& request) {
+        return HttpReply{200, "text/plain", request.path, {}};
+      },
+      short_limits());
   server.use_tls((dir / "api.crt").string(), (dir / "api.key").string());
   ASSERT_TRUE(server.start().ok());
   const TlsClientFiles saved = tls_client_files();

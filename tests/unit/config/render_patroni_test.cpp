@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <yaml-cpp/yaml.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "golden.h"
 
@@ -163,7 +163,9 @@ TEST(RenderPatroni, SslRequiredLeavesOnlyHostsslForTcp) {
   // Without PgBouncer the proxy reaches Postgres in clear over loopback.
   cluster.disable_connection_pooling = true;
   const auto lines = hba_of(cluster);
-  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& line) { return line.rfind("host ", 0) == 0; }), 2);
+  EXPECT_EQ(
+      std::count_if(lines.begin(), lines.end(), [](const std::string& line) { return line.rfind("host ", 0) == 0; }),
+      2);
 }
 
 TEST(RenderPatroni, ReplicationAndRewindVerifyThePrimaryWithTheCa) {
@@ -214,8 +216,8 @@ TEST(RenderPatroni, DynamicConfigIsMergedUserWins) {
     "synchronous_mode": false, "synchronous_node_count": 9, "standby_cluster": {"host": "x"},
     "postgresql": {"use_pg_rewind": false, "parameters": {"max_connections": "5000"}, "pg_hba": ["local all all trust"]}
   })");
-  const model::Json dcs = patroni_dynamic_config(cluster, tune_postgres_parameters(tuning_input_for(
-                                                              cluster, profile_of(1, 2), nullptr, 15)));
+  const model::Json dcs = patroni_dynamic_config(
+      cluster, tune_postgres_parameters(tuning_input_for(cluster, profile_of(1, 2), nullptr, 15)));
   EXPECT_EQ(dcs["ttl"], 40);
   EXPECT_EQ(dcs["loop_wait"], 10);
   EXPECT_EQ(dcs["retry_timeout"], kPatroniTiming.retry_timeout);
@@ -258,8 +260,11 @@ TEST(RenderPatroni, InitialConfigIsMergedExceptTheLayout) {
   EXPECT_EQ(config["postgresql"]["pg_ctl_timeout"], 120);
   EXPECT_FALSE(config["postgresql"]["authentication"]["superuser"].contains("password"));
   EXPECT_FALSE(config["postgresql"]["parameters"].contains("port"));
-  const std::vector<std::string> expected = {"initialConfig.name", "initialConfig.etcd3", "initialConfig.bootstrap.dcs",
-                                             "initialConfig.restapi.listen", "initialConfig.restapi.certfile",
+  const std::vector<std::string> expected = {"initialConfig.name",
+                                             "initialConfig.etcd3",
+                                             "initialConfig.bootstrap.dcs",
+                                             "initialConfig.restapi.listen",
+                                             "initialConfig.restapi.certfile",
                                              "initialConfig.postgresql.authentication",
                                              "initialConfig.postgresql.parameters"};
   EXPECT_EQ(ignored_patroni_overrides(cluster), expected);
@@ -267,8 +272,8 @@ TEST(RenderPatroni, InitialConfigIsMergedExceptTheLayout) {
 
 TEST(RenderPatroni, BlockedUserParametersNeverReachPatroni) {
   model::Cluster cluster = demo_cluster();
-  cluster.inline_postgres_parameters = {{"archive_command", "evil"}, {"listen_addresses", "evil"},
-                                        {"log_directory", "evil"}};
+  cluster.inline_postgres_parameters = {
+      {"archive_command", "evil"}, {"listen_addresses", "evil"}, {"log_directory", "evil"}};
   const std::string text = render(cluster);
   EXPECT_EQ(text.find("evil"), std::string::npos);
 }

@@ -33,8 +33,8 @@ TEST(RenderPostgresql, GoldenPerProfileAndStorage) {
       const model::InstanceProfile profile = profile_of(size.cpus, size.memory_gi);
       const InstanceLayout layout = default_instance_layout(cluster, 0, 15);
       const auto parameters = tune_postgres_parameters(tuning_input_for(cluster, profile, nullptr, 15));
-      const std::string name = fmt::format("postgresql/{}-{}.conf", profile.name,
-                                           storage == model::StorageKind::kSsd ? "ssd" : "hdd");
+      const std::string name =
+          fmt::format("postgresql/{}-{}.conf", profile.name, storage == model::StorageKind::kSsd ? "ssd" : "hdd");
       SCOPED_TRACE(name);
       expect_matches_golden(name, render_postgresql_conf(cluster, profile, layout, parameters));
     }
@@ -45,8 +45,8 @@ TEST(RenderPostgresql, GoldenWithUserParametersAndSyncReplication) {
   model::Cluster cluster = demo_cluster();
   cluster.replication_mode = model::ReplicationMode::kSync;
   cluster.postgres_config_name = "pgconf";
-  cluster.inline_postgres_parameters = {{"statement_timeout", "30s"}, {"archive_command", "rm -rf /"},
-                                        {"search_path", "\"$user\", public, it's"}};
+  cluster.inline_postgres_parameters = {
+      {"statement_timeout", "30s"}, {"archive_command", "rm -rf /"}, {"search_path", "\"$user\", public, it's"}};
   const model::PostgresConfig config{"pgconf", "15", {{"work_mem", "32MB"}, {"listen_addresses", "*"}}};
   const auto profile = profile_of(4, 16);
   const auto parameters = tune_postgres_parameters(tuning_input_for(cluster, profile, &config, 15));
@@ -58,9 +58,9 @@ TEST(RenderPostgresql, OwnedParametersAreNotInTheFile) {
   model::Cluster cluster = demo_cluster();
   cluster.inline_postgres_parameters = {{"port", "1"}, {"wal_log_hints", "off"}, {"log_directory", "/tmp"}};
   const auto profile = profile_of(1, 2);
-  const std::string text = render_postgresql_conf(
-      cluster, profile, default_instance_layout(cluster, 0, 15),
-      tune_postgres_parameters(tuning_input_for(cluster, profile, nullptr, 15)));
+  const std::string text =
+      render_postgresql_conf(cluster, profile, default_instance_layout(cluster, 0, 15),
+                             tune_postgres_parameters(tuning_input_for(cluster, profile, nullptr, 15)));
   for (const auto& name : model::blocked_postgres_parameters()) {
     EXPECT_EQ(text.find("\n" + name + " = "), std::string::npos) << name;
   }
@@ -78,9 +78,9 @@ TEST(RenderPostgresql, EveryLineIsACommentOrAQuotedSetting) {
   model::Cluster cluster = demo_cluster();
   cluster.inline_postgres_parameters = {{"application_name", "x'\ny = 'z"}};
   const auto profile = profile_of(1, 2);
-  const std::string text = render_postgresql_conf(
-      cluster, profile, default_instance_layout(cluster, 0, 15),
-      tune_postgres_parameters(tuning_input_for(cluster, profile, nullptr, 15)));
+  const std::string text =
+      render_postgresql_conf(cluster, profile, default_instance_layout(cluster, 0, 15),
+                             tune_postgres_parameters(tuning_input_for(cluster, profile, nullptr, 15)));
   std::size_t start = 0;
   while (start < text.size()) {
     const std::size_t end = text.find('\n', start);

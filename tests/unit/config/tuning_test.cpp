@@ -170,16 +170,12 @@ void expect_valid_postgres_value(const TunedParameter& parameter) {
       ASSERT_TRUE(std::regex_match(value, std::regex(R"(^-?\d+(\.\d+)?$)"))) << parameter.name << " = " << value;
       in_range(std::stod(value));
       break;
-    case Kind::kBool:
-      EXPECT_TRUE(value == "on" || value == "off") << parameter.name << " = " << value;
-      break;
+    case Kind::kBool: EXPECT_TRUE(value == "on" || value == "off") << parameter.name << " = " << value; break;
     case Kind::kEnum:
       EXPECT_NE(std::find(expected.values.begin(), expected.values.end(), value), expected.values.end())
           << parameter.name << " = " << value;
       break;
-    case Kind::kString:
-      EXPECT_FALSE(value.empty()) << parameter.name;
-      break;
+    case Kind::kString: EXPECT_FALSE(value.empty()) << parameter.name; break;
   }
 }
 
@@ -234,7 +230,7 @@ TEST(Tuning, LargestProfileIsBounded) {
 }
 
 TEST(Tuning, SizesGrowWithTheProfile) {
-  const char* growing[] = {"shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem",
+  const char* growing[] = {"shared_buffers",  "effective_cache_size", "work_mem",     "maintenance_work_mem",
                            "max_connections", "max_worker_processes", "max_wal_size", "wal_buffers"};
   for (const char* name : growing) {
     double previous = 0;
@@ -369,7 +365,8 @@ TEST(Tuning, InputFromACluster) {
 }
 
 TEST(Tuning, DcsParametersAreTheOnesPatroniReadsFromTheDcs) {
-  for (const char* name : {"max_connections", "max_worker_processes", "wal_level", "max_wal_senders", "wal_keep_size"}) {
+  for (const char* name :
+       {"max_connections", "max_worker_processes", "wal_level", "max_wal_senders", "wal_keep_size"}) {
     EXPECT_TRUE(is_dcs_postgres_parameter(name)) << name;
   }
   EXPECT_FALSE(is_dcs_postgres_parameter("work_mem"));

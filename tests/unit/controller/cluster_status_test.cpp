@@ -1,8 +1,7 @@
 #include "controller/cluster_status.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 namespace pgstack::controller {
 namespace {
@@ -16,14 +15,17 @@ StatusInputs three_members() {
   inputs.now = "2026-11-24T01:00:00Z";
   inputs.host_addresses = {{"a", "127.0.0.1"}};
   for (int i = 0; i < 3; ++i) {
-    inputs.placements.push_back({"default/demo", "demo-" + std::to_string(i), i, "a",
-                                 {15432 + i, 16432 + i, 18008 + i}});
+    inputs.placements.push_back(
+        {"default/demo", "demo-" + std::to_string(i), i, "a", {15432 + i, 16432 + i, 18008 + i}});
   }
   inputs.leader = "demo-0";
   inputs.members["demo-0"] = parse_patroni_member(
-      "demo-0", R"({"role":"master","state":"running","timeline":2,"xlog_location":5000,"api_url":"http://127.0.0.1:18008/patroni"})");
-  inputs.members["demo-1"] = parse_patroni_member("demo-1", R"({"role":"replica","state":"running","timeline":2,"xlog_location":5000})");
-  inputs.members["demo-2"] = parse_patroni_member("demo-2", R"({"role":"replica","state":"running","timeline":2,"xlog_location":4000,"pending_restart":true})");
+      "demo-0",
+      R"({"role":"master","state":"running","timeline":2,"xlog_location":5000,"api_url":"http://127.0.0.1:18008/patroni"})");
+  inputs.members["demo-1"] =
+      parse_patroni_member("demo-1", R"({"role":"replica","state":"running","timeline":2,"xlog_location":5000})");
+  inputs.members["demo-2"] = parse_patroni_member(
+      "demo-2", R"({"role":"replica","state":"running","timeline":2,"xlog_location":4000,"pending_restart":true})");
   inputs.standbys = {{"demo-1", {"streaming", "sync"}}, {"demo-2", {"streaming", "async"}}};
   return inputs;
 }
@@ -98,8 +100,8 @@ TEST(ClusterStatus, AMemberPatroniDoesNotListSaysWhatItsAgentReports) {
 
 TEST(ClusterStatus, TransitionTimeKeptWhileTheConditionHolds) {
   auto inputs = three_members();
-  inputs.previous_conditions = Json::array(
-      {{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", "2026-11-24T00:00:00Z"}}});
+  inputs.previous_conditions =
+      Json::array({{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", "2026-11-24T00:00:00Z"}}});
   EXPECT_EQ(build_cluster_status(inputs)["conditions"][0]["lastTransitionTime"], "2026-11-24T00:00:00Z");
   inputs.leader.reset();
   const Json status = build_cluster_status(inputs);
@@ -130,7 +132,8 @@ const Json* find_condition(const Json& status, const std::string& type) {
 
 TEST(ClusterStatus, BackupsSummaryNamesTheNewestCompletedBackup) {
   StatusInputs inputs = three_members();
-  EXPECT_EQ(build_cluster_status(inputs)["backups"], Json({{"last", nullptr}, {"lastCompletedAt", nullptr}, {"count", 0}}));
+  EXPECT_EQ(build_cluster_status(inputs)["backups"],
+            Json({{"last", nullptr}, {"lastCompletedAt", nullptr}, {"count", 0}}));
   inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z"})"),
                     backup("demo-b", R"({"phase":"Completed","finishedAt":"2026-11-24T02:00:00Z"})"),
                     backup("demo-c", R"({"phase":"Failed","finishedAt":"2026-11-24T03:00:00Z"})"),
@@ -168,7 +171,8 @@ TEST(ClusterStatus, WalArchivingFromThePrimarysReport) {
 
   // A full repository disk is named before pgBackRest's message (which names only a file).
   (*inputs.archiving)["lastFailureMessage"] = "104 raised from local-1 protocol: unable to write 'x.tmp'";
-  (*inputs.archiving)["repositoryDisk"] = {{"path", "/backups/default/demo"}, {"freeBytes", 4096}, {"totalBytes", 3145728}};
+  (*inputs.archiving)["repositoryDisk"] = {
+      {"path", "/backups/default/demo"}, {"freeBytes", 4096}, {"totalBytes", 3145728}};
   status = build_cluster_status(inputs);
   archiving = find_condition(status, "WalArchiving");
   ASSERT_NE(archiving, nullptr);
@@ -203,20 +207,20 @@ TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
   inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z"})")};
   EXPECT_EQ(find_condition(build_cluster_status(inputs), "BackupsVerified"), nullptr);
 
-  inputs.backups = {
-      backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z",
+  inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z",
                            "verification":{"phase":"Passed","finishedAt":"2026-11-24T01:10:00Z","timeToUsableSeconds":42}})"),
-      backup("demo-b", R"({"phase":"Completed","finishedAt":"2026-11-24T02:00:00Z",
+                    backup("demo-b", R"({"phase":"Completed","finishedAt":"2026-11-24T02:00:00Z",
                            "verification":{"phase":"Running"}})")};
   Json status = build_cluster_status(inputs);
   const Json* verified = find_condition(status, "BackupsVerified");
   ASSERT_NE(verified, nullptr);
   EXPECT_EQ((*verified)["status"], "True");
   EXPECT_EQ((*verified)["reason"], "VerificationPassed");
-  EXPECT_EQ((*verified)["message"], "backup demo-a was restored and usable in 42.0 s (verified at 2026-11-24T01:10:00Z)");
+  EXPECT_EQ((*verified)["message"],
+            "backup demo-a was restored and usable in 42.0 s (verified at 2026-11-24T01:10:00Z)");
 
-  inputs.backups[1].status["verification"] = {{"phase", "Failed"}, {"finishedAt", "2026-11-24T02:20:00Z"},
-                                               {"message", "pg_amcheck found corruption"}};
+  inputs.backups[1].status["verification"] = {
+      {"phase", "Failed"}, {"finishedAt", "2026-11-24T02:20:00Z"}, {"message", "pg_amcheck found corruption"}};
   status = build_cluster_status(inputs);
   verified = find_condition(status, "BackupsVerified");
   ASSERT_NE(verified, nullptr);
@@ -247,11 +251,16 @@ TEST(ClusterStatus, AMemberThatCannotFollowThePrimaryIsACondition) {
 }
 
 TEST(ClusterStatus, EventsOutliveTheirReportsOnceEachOldestFirst) {
-  const Json previous = Json::array({Json{{"at", "2026-11-24T00:59:00Z"}, {"member", "demo-2"}, {"type", "Normal"},
-                                          {"reason", "WalSetAside"}, {"message", "000000030000000000000011"}}});
+  const Json previous = Json::array({Json{{"at", "2026-11-24T00:59:00Z"},
+                                          {"member", "demo-2"},
+                                          {"type", "Normal"},
+                                          {"reason", "WalSetAside"},
+                                          {"message", "000000030000000000000011"}}});
   std::map<std::string, std::vector<Json>> reported;
-  reported["demo-1"] = {Json{{"at", "2026-11-24T01:00:00Z"}, {"type", "Warning"},
-                             {"reason", "RebuildingDivergedMember"}, {"message", "moved to data.diverged-x"}}};
+  reported["demo-1"] = {Json{{"at", "2026-11-24T01:00:00Z"},
+                             {"type", "Warning"},
+                             {"reason", "RebuildingDivergedMember"},
+                             {"message", "moved to data.diverged-x"}}};
   reported["demo-2"] = {previous[0]};  // reported again: kept once
   const Json merged = merge_events(previous, reported);
   ASSERT_EQ(merged.size(), 2u);

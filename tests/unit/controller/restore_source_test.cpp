@@ -33,7 +33,8 @@ TEST(CheckRestoreRequest, TheBackupMustExistAndBeCompleted) {
   const Json pending = nullptr;
   refused = check_restore_request(source(), "default", &pending, now);
   ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->message, "SGBackup/demo-20261124010000 is Pending, not Completed: only a completed backup can be restored");
+  EXPECT_EQ(refused->message,
+            "SGBackup/demo-20261124010000 is Pending, not Completed: only a completed backup can be restored");
 
   const Json failed = {{"phase", "Failed"}, {"message", "disk full"}};
   refused = check_restore_request(source(), "default", &failed, now);
@@ -58,8 +59,9 @@ TEST(CheckRestoreRequest, ThePointInTimeLiesBetweenTheBackupAndNow) {
 
   refused = check_restore_request(source("2026-11-24T04:00:00Z"), "default", &kCompleted, now);
   ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->message, "restoreToTimestamp 2026-11-24T04:00:00Z is in the future; this backup can restore to "
-                              "any point from 2026-11-24T01:02:00Z to now (2026-11-24T03:00:00Z)");
+  EXPECT_EQ(refused->message,
+            "restoreToTimestamp 2026-11-24T04:00:00Z is in the future; this backup can restore to "
+            "any point from 2026-11-24T01:02:00Z to now (2026-11-24T03:00:00Z)");
 }
 
 TEST(CheckRestoreRequest, ATargetLsnIsNotBeforeTheBackupEnds) {
@@ -73,21 +75,23 @@ TEST(CheckRestoreRequest, ATargetLsnIsNotBeforeTheBackupEnds) {
   auto refused = check_restore_request(to_lsn, "default", &kCompleted, now);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->path, "spec.initialData.restore.fromBackup.targetLsn");
-  EXPECT_EQ(refused->message, "targetLsn 0/2000100 is before backup demo-20261124010000 ends (LSN 0/2000138); the "
-                              "earliest LSN this backup can restore to is 0/2000138");
+  EXPECT_EQ(refused->message,
+            "targetLsn 0/2000100 is before backup demo-20261124010000 ends (LSN 0/2000138); the "
+            "earliest LSN this backup can restore to is 0/2000138");
 }
 
 TEST(RestoreAssignment, NamesTheLabelRepositoryAndTarget) {
-  const Json storage = {{"kind", "SGObjectStorage"}, {"metadata", {{"name", "backups"}}},
+  const Json storage = {{"kind", "SGObjectStorage"},
+                        {"metadata", {{"name", "backups"}}},
                         {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", "/srv/backups"}}}}}};
   EXPECT_EQ(restore_storage_name(kCompleted), "backups");
   auto restore = restore_assignment(source(), "default", &kCompleted, storage);
   ASSERT_TRUE(restore.ok()) << restore.error().message;
-  EXPECT_EQ(*restore, Json({{"backup", "demo-20261124010000"},
-                            {"label", "20261124-010000F"},
-                            {"repository", {{"objectStorage", storage},
-                                            {"path", "/srv/backups/default/demo"},
-                                            {"stanza", "default-demo"}}}}));
+  EXPECT_EQ(*restore,
+            Json({{"backup", "demo-20261124010000"},
+                  {"label", "20261124-010000F"},
+                  {"repository",
+                   {{"objectStorage", storage}, {"path", "/srv/backups/default/demo"}, {"stanza", "default-demo"}}}}));
 
   model::RestoreSource to_lsn = source();
   to_lsn.target_lsn = "0/3000060";
@@ -102,16 +106,19 @@ TEST(RestoreAssignment, NamesTheLabelRepositoryAndTarget) {
 TEST(RestoreAssignment, ExplainsWhyTheRestoreCannotStart) {
   auto restore = restore_assignment(source(), "default", nullptr, nullptr);
   ASSERT_FALSE(restore.ok());
-  EXPECT_EQ(restore.error().message, "SGBackup/demo-20261124010000 (spec.initialData.restore.fromBackup.name) does "
-                                     "not exist in namespace default: the restore cannot start");
+  EXPECT_EQ(restore.error().message,
+            "SGBackup/demo-20261124010000 (spec.initialData.restore.fromBackup.name) does "
+            "not exist in namespace default: the restore cannot start");
   const Json running = {{"phase", "Running"}};
   restore = restore_assignment(source(), "default", &running, nullptr);
   ASSERT_FALSE(restore.ok());
-  EXPECT_EQ(restore.error().message, "SGBackup/demo-20261124010000 is Running, not Completed: the restore cannot start");
+  EXPECT_EQ(restore.error().message,
+            "SGBackup/demo-20261124010000 is Running, not Completed: the restore cannot start");
   restore = restore_assignment(source(), "default", &kCompleted, nullptr);
   ASSERT_FALSE(restore.ok());
-  EXPECT_EQ(restore.error().message, "SGObjectStorage/backups (the repository of SGBackup/demo-20261124010000) does "
-                                     "not exist in namespace default: the restore cannot start");
+  EXPECT_EQ(restore.error().message,
+            "SGObjectStorage/backups (the repository of SGBackup/demo-20261124010000) does "
+            "not exist in namespace default: the restore cannot start");
 }
 
 }  // namespace

@@ -2,16 +2,15 @@
 // auto_explain); as root the servers run as the `postgres` system user.
 #include "host/postgres_installations.h"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <cfloat>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <pwd.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -209,7 +208,8 @@ TEST(ParameterCatalogLoad, BrokenOrStaleCacheIsRebuilt) {
   TemporaryDirectory cache;
   const fs::path cache_file = cache.path() / ("postgres-" + installation->version + "-parameters.json");
   // A catalogue of another version under this version's name is stale, not trusted.
-  ASSERT_TRUE(write_file_atomically(cache_file, R"({"major_version": 14, "server_version": "14.1", "parameters": []})").ok());
+  ASSERT_TRUE(
+      write_file_atomically(cache_file, R"({"major_version": 14, "server_version": "14.1", "parameters": []})").ok());
 
   const auto catalog = load_parameter_catalog(*installation, cache.path());
   ASSERT_TRUE(catalog.ok()) << catalog.error().message;
@@ -278,9 +278,9 @@ class PostgresOracle {
   };
 
   Verdict check(const std::string& name, const std::string& value) {
-    auto output = run_command({(bin_dir_ / "postgres").string(), "-D", config_dir_.path().string(), "-c",
-                               name + "=" + value, "-C", name},
-                              options_);
+    auto output = run_command(
+        {(bin_dir_ / "postgres").string(), "-D", config_dir_.path().string(), "-c", name + "=" + value, "-C", name},
+        options_);
     if (!output.ok()) return {false, output.error().message};
     if (output->exit_code != 0) return {false, output->standard_error};
     std::string printed = output->standard_output;
@@ -307,24 +307,27 @@ TEST(ParameterCatalogLoad, ValueChecksAgreeWithTheRealServer) {
     for (const auto& value : values) cases.emplace_back(name, value);
   };
   // Parameters without check hooks, so only the parsing and the range decide.
-  add("shared_buffers", {"128MB", "128", "16", "15", "1073741823", "1073741824", "7TB", "8TB", "131072kB",
-                         "134217728B", " 128MB ", "128 MB", "+128MB", "0x10", "020", "010", "1e3", "16.5", "17.5",
-                         "0.1GB", "1.00001MB", "1.5kB", "4XB", "128mb", "128KB", "128MBs", "128 MB x", "0x", "",
-                         "-1", "nan", "inf", "1e400", "2147483648", "99999999999999999999", "12,8", "0x1p4"});
+  add("shared_buffers",
+      {"128MB", "128",      "16",         "15",      "1073741823", "1073741824", "7TB",
+       "8TB",   "131072kB", "134217728B", " 128MB ", "128 MB",     "+128MB",     "0x10",
+       "020",   "010",      "1e3",        "16.5",    "17.5",       "0.1GB",      "1.00001MB",
+       "1.5kB", "4XB",      "128mb",      "128KB",   "128MBs",     "128 MB x",   "0x",
+       "",      "-1",       "nan",        "inf",     "1e400",      "2147483648", "99999999999999999999",
+       "12,8",  "0x1p4"});
   add("work_mem", {"4MB", "63", "64", "65536B", "65537B", "0.5MB", "1TB", "2TB", "1.5kB", "1 kB"});
   add("min_wal_size", {"80MB", "1GB", "2097152kB", "2621440B", "3670016B", "1MB"});
   add("log_parameter_max_length", {"-1", "-2", "1kB", "1GB", "0x3FFFFFFF", "-0x1"});
-  add("statement_timeout", {"1s", "1 s", "1min", "1h", "1d", "24d", "25d", "1500us", "2500us", "500us", "1.5s",
-                            "-1", "1 sec", "1S", "1m", "1mins", "1MB", "1d1h"});
+  add("statement_timeout", {"1s", "1 s", "1min", "1h", "1d", "24d", "25d", "1500us", "2500us", "500us", "1.5s", "-1",
+                            "1 sec", "1S", "1m", "1mins", "1MB", "1d1h"});
   add("checkpoint_timeout", {"5min", "30", "29", "1d", "2d", "30000ms", "29500ms", "28500ms", "0.5min"});
   add("log_rotation_age", {"1d", "90s", "30s", "1h", "60000ms", "150s"});
   add("extra_float_digits", {"-15", "-16", "3", "-1.5", "- 1", "--1", ".5e1", "2MB"});
-  add("random_page_cost", {"4", "1.1", ".5", "5.", "1e308", "1.7976931348623157e308", "0x1p3", "010", "-0.5",
-                           "inf", "nan", "1e400", "1e-400", "1,5", "4ms", ""});
+  add("random_page_cost", {"4", "1.1", ".5", "5.", "1e308", "1.7976931348623157e308", "0x1p3", "010", "-0.5", "inf",
+                           "nan", "1e400", "1e-400", "1,5", "4ms", ""});
   add("vacuum_cost_delay", {"2ms", "0.5ms", "1500us", "0.1s", "0.2s", "100", "100.5", "-1", "2kB"});
   add("checkpoint_completion_target", {"0.9", "1", "1.0000001"});
-  add("enable_seqscan", {"on", "ON", "off", "of", "o", "true", "tru", "t", "false", "f", "yes", "y", "no", "n", "1",
-                         "0", "", " on", "on ", "01", "2", "yess", "onn", "maybe"});
+  add("enable_seqscan", {"on", "ON", "off", "of", "o", "true", "tru", "t",  "false", "f",    "yes", "y",
+                         "no", "n",  "1",   "0",  "",  " on",  "on ", "01", "2",     "yess", "onn", "maybe"});
   // Every core enum, with its listed values and the words Postgres may hide.
   for (const auto& name : catalog->names()) {
     const auto* spec = catalog->find(name);

@@ -59,7 +59,8 @@ TEST(Codec, DuplicateKeysAndNonMappingDocumentsAreErrors) {
 TEST(Codec, InvalidUtf8IsRefused) {
   const auto loaded = load_documents("a: ok\nb: \"\xff\xfe\"\n", "bytes.yaml");
   ASSERT_TRUE(loaded.diagnostics.has_errors());
-  EXPECT_NE(loaded.diagnostics.items()[0].message.find("invalid YAML or JSON: invalid leading UTF-8 octet"), std::string::npos)
+  EXPECT_NE(loaded.diagnostics.items()[0].message.find("invalid YAML or JSON: invalid leading UTF-8 octet"),
+            std::string::npos)
       << loaded.diagnostics.items()[0].message;
   EXPECT_FALSE(load_documents("\xc3\x28: x\n", "key.yaml").diagnostics.items().empty());
   EXPECT_FALSE(load_documents("name: \"caf\xc3\xa9\"\n", "ok.yaml").diagnostics.has_errors());

@@ -65,9 +65,9 @@ const ParameterSpec kSynchronousCommit =
     enum_spec("synchronous_commit", {"local", "remote_write", "remote_apply", "on", "off"});
 const ParameterSpec kClientMinMessages = enum_spec(
     "client_min_messages", {"debug5", "debug4", "debug3", "debug2", "debug1", "log", "notice", "warning", "error"});
-const ParameterSpec kLogMinMessages =
-    enum_spec("log_min_messages", {"debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning",
-                                   "error", "log", "fatal", "panic"});
+const ParameterSpec kLogMinMessages = enum_spec(
+    "log_min_messages",
+    {"debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal", "panic"});
 const ParameterSpec kSslMaxProtocolVersion =
     enum_spec("ssl_max_protocol_version", {"", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"});
 const ParameterSpec kEnableSeqscan = bool_spec();
@@ -116,7 +116,7 @@ TEST(PostgresParameters, MemoryIntegers) {
       {&kSharedBuffers, "+128MB", 16384},
       {&kSharedBuffers, "0x10", 16},
       {&kSharedBuffers, "0X20", 32},
-      {&kSharedBuffers, "020", 16},  // octal
+      {&kSharedBuffers, "020", 16},        // octal
       {&kSharedBuffers, "010", rejected},  // octal 8
       {&kSharedBuffers, "1e3", 1000},
       {&kSharedBuffers, "1E3", 1000},
@@ -156,7 +156,7 @@ TEST(PostgresParameters, MemoryIntegers) {
       {&kWorkMem, "65537B", 64},
       {&kWorkMem, "0.5MB", 512},
       {&kWorkMem, "1TB", 1073741824},
-      {&kWorkMem, "2TB", rejected},  // beyond the integer range
+      {&kWorkMem, "2TB", rejected},    // beyond the integer range
       {&kWorkMem, "1.5kB", rejected},  // 1.5 rounds to 2kB, below 64
       {&kWorkMem, "64.4", 64},
       {&kMinWalSize, "80MB", 80},
@@ -208,7 +208,7 @@ TEST(PostgresParameters, TimeIntegers) {
       {&kCheckpointTimeout, "1d", 86400},
       {&kCheckpointTimeout, "2d", rejected},
       {&kCheckpointTimeout, "30000ms", 30},
-      {&kCheckpointTimeout, "29500ms", 30},  // 29.5 rounds half to even: 30
+      {&kCheckpointTimeout, "29500ms", 30},        // 29.5 rounds half to even: 30
       {&kCheckpointTimeout, "28500ms", rejected},  // 28
       {&kCheckpointTimeout, "0.5min", 30},
       {&kLogRotationAge, "1d", 1440},
@@ -222,26 +222,16 @@ TEST(PostgresParameters, TimeIntegers) {
 TEST(PostgresParameters, PlainIntegers) {
   const std::optional<double> rejected;
   check_number_cases({
-      {&kMaxConnections, "100", 100},
-      {&kMaxConnections, " 100 ", 100},
-      {&kMaxConnections, "1e2", 100},
-      {&kMaxConnections, "1", 1},
-      {&kMaxConnections, "0", rejected},
-      {&kMaxConnections, "262143", 262143},
-      {&kMaxConnections, "262144", rejected},
-      {&kMaxConnections, "100MB", rejected},
-      {&kMaxConnections, "100s", rejected},
-      {&kMaxConnections, "100 connections", rejected},
-      {&kMaxConnections, "ten", rejected},
-      {&kMaxConnections, "0.5", rejected},  // rounds to 0
-      {&kMaxConnections, "1.5", 2},
-      {&kMaxConnections, ".5e1", 5},
-      {&kMaxConnections, "-0x10", rejected},
-      {&kExtraFloatDigits, "-15", -15},
-      {&kExtraFloatDigits, "-16", rejected},
-      {&kExtraFloatDigits, "3", 3},
-      {&kExtraFloatDigits, "-1.5", -2},
-      {&kExtraFloatDigits, "- 1", rejected},
+      {&kMaxConnections, "100", 100},         {&kMaxConnections, " 100 ", 100},
+      {&kMaxConnections, "1e2", 100},         {&kMaxConnections, "1", 1},
+      {&kMaxConnections, "0", rejected},      {&kMaxConnections, "262143", 262143},
+      {&kMaxConnections, "262144", rejected}, {&kMaxConnections, "100MB", rejected},
+      {&kMaxConnections, "100s", rejected},   {&kMaxConnections, "100 connections", rejected},
+      {&kMaxConnections, "ten", rejected},    {&kMaxConnections, "0.5", rejected},  // rounds to 0
+      {&kMaxConnections, "1.5", 2},           {&kMaxConnections, ".5e1", 5},
+      {&kMaxConnections, "-0x10", rejected},  {&kExtraFloatDigits, "-15", -15},
+      {&kExtraFloatDigits, "-16", rejected},  {&kExtraFloatDigits, "3", 3},
+      {&kExtraFloatDigits, "-1.5", -2},       {&kExtraFloatDigits, "- 1", rejected},
       {&kExtraFloatDigits, "--1", rejected},
   });
 }
@@ -290,15 +280,50 @@ TEST(PostgresParameters, Booleans) {
     std::optional<bool> expected;
   };
   const std::vector<Case> cases = {
-      {"on", true},     {"ON", true},      {"On", true},    {"off", false},  {"OFF", false},   {"of", false},
-      {"Of", false},    {"true", true},    {"TRUE", true},  {"tru", true},   {"tr", true},     {"t", true},
-      {"T", true},      {"false", false},  {"fals", false}, {"f", false},    {"F", false},     {"yes", true},
-      {"ye", true},     {"y", true},       {"YES", true},   {"no", false},   {"n", false},     {"NO", false},
-      {"1", true},      {"0", false},      {"o", std::nullopt},   {"", std::nullopt},      {" on", std::nullopt},
-      {"on ", std::nullopt},  {"01", std::nullopt},    {"10", std::nullopt},    {"00", std::nullopt},
-      {"2", std::nullopt},    {"-1", std::nullopt},    {"yess", std::nullopt},  {"truee", std::nullopt},
-      {"onn", std::nullopt},  {"offf", std::nullopt},  {"ofF ", std::nullopt},  {"maybe", std::nullopt},
-      {"enable", std::nullopt}, {"nope", std::nullopt}, {"on\0"s, std::nullopt},
+      {"on", true},
+      {"ON", true},
+      {"On", true},
+      {"off", false},
+      {"OFF", false},
+      {"of", false},
+      {"Of", false},
+      {"true", true},
+      {"TRUE", true},
+      {"tru", true},
+      {"tr", true},
+      {"t", true},
+      {"T", true},
+      {"false", false},
+      {"fals", false},
+      {"f", false},
+      {"F", false},
+      {"yes", true},
+      {"ye", true},
+      {"y", true},
+      {"YES", true},
+      {"no", false},
+      {"n", false},
+      {"NO", false},
+      {"1", true},
+      {"0", false},
+      {"o", std::nullopt},
+      {"", std::nullopt},
+      {" on", std::nullopt},
+      {"on ", std::nullopt},
+      {"01", std::nullopt},
+      {"10", std::nullopt},
+      {"00", std::nullopt},
+      {"2", std::nullopt},
+      {"-1", std::nullopt},
+      {"yess", std::nullopt},
+      {"truee", std::nullopt},
+      {"onn", std::nullopt},
+      {"offf", std::nullopt},
+      {"ofF ", std::nullopt},
+      {"maybe", std::nullopt},
+      {"enable", std::nullopt},
+      {"nope", std::nullopt},
+      {"on\0"s, std::nullopt},
   };
   for (const auto& test : cases) {
     SCOPED_TRACE("\"" + test.value + "\"");
@@ -389,13 +414,15 @@ TEST(PostgresParameters, ErrorMessagesSayWhatIsExpectedAndWhatWasGiven) {
        R"(expected an integer between 16 and 1073741823 (in units of 8kB), optionally with a unit of B, kB, MB, GB or TB, got "3000000000" (beyond the integer range))"},
       {&kStatementTimeout, "1 sec",
        R"(expected an integer between 0 and 2147483647 (in units of ms), optionally with a unit of us, ms, s, min, h or d, got "1 sec")"},
-      {&kMaxConnections, "100MB", R"(expected an integer between 1 and 262143, got "100MB" (this parameter takes no unit))"},
+      {&kMaxConnections, "100MB",
+       R"(expected an integer between 1 and 262143, got "100MB" (this parameter takes no unit))"},
       {&kMaxConnections, "0", R"(expected an integer between 1 and 262143, got "0")"},
       {&kRandomPageCost, "-1", R"(expected a number of at least 0, got "-1")"},
       {&kCheckpointCompletionTarget, "2", R"(expected a number between 0 and 1, got "2")"},
       {&kVacuumCostDelay, "1s",
        R"(expected a number between 0 and 100 (in units of ms), optionally with a unit of us, ms, s, min, h or d, got "1s" (1000 in units of ms))"},
-      {&kWalLevel, "minimal2", R"(expected one of minimal, replica, logical, got "minimal2" (did you mean "minimal"?))"},
+      {&kWalLevel, "minimal2",
+       R"(expected one of minimal, replica, logical, got "minimal2" (did you mean "minimal"?))"},
       {&kWalLevel, "zzzzzzzz", R"(expected one of minimal, replica, logical, got "zzzzzzzz")"},
       {&kSslMaxProtocolVersion, "x", R"(expected one of "", TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, got "x")"},
       {&kEnableSeqscan, "maybe", R"(expected a boolean (on/off, true/false, yes/no, 1/0), got "maybe")"},
@@ -462,7 +489,7 @@ TEST(ParameterCatalog, FindIsCaseInsensitiveAndNamesAreSorted) {
   EXPECT_EQ(catalog.find("shared_buffer"), nullptr);
   EXPECT_EQ(catalog.find(""), nullptr);
   EXPECT_EQ(catalog.names(), (std::vector<std::string>{"application_name", "enable_seqscan", "random_page_cost",
-                                                        "shared_buffers", "wal_level"}));
+                                                       "shared_buffers", "wal_level"}));
 }
 
 TEST(ParameterCatalog, JsonRoundTrip) {
@@ -512,14 +539,16 @@ TEST(ParameterCatalog, MalformedJsonGivesClearErrors) {
   const std::string head = R"("major_version": 15, "server_version": "15.18", )";
   const std::vector<Case> cases = {
       {"[]", "parameter catalogue: top level: expected an object, got an array"},
-      {R"({"server_version": "15.18", "parameters": []})", "parameter catalogue: major_version: missing (expected an integer)"},
+      {R"({"server_version": "15.18", "parameters": []})",
+       "parameter catalogue: major_version: missing (expected an integer)"},
       {R"({"major_version": "15", "server_version": "15.18", "parameters": []})",
        "parameter catalogue: major_version: expected an integer, got a string"},
       {R"({"major_version": 15.5, "server_version": "15.18", "parameters": []})",
        "parameter catalogue: major_version: expected an integer, got a number"},
       {R"({"major_version": 0, "server_version": "15.18", "parameters": []})",
        "parameter catalogue: major_version: expected a Postgres major version, got 0"},
-      {R"({"major_version": 15, "parameters": []})", "parameter catalogue: server_version: missing (expected a string)"},
+      {R"({"major_version": 15, "parameters": []})",
+       "parameter catalogue: server_version: missing (expected a string)"},
       {R"({"major_version": 15, "server_version": 15, "parameters": []})",
        "parameter catalogue: server_version: expected a string, got an integer"},
       {"{" + head + R"("parameters": {}})", "parameter catalogue: parameters: expected an array, got an object"},

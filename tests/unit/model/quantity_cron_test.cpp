@@ -77,10 +77,10 @@ TEST(Cron, HostileSchedulesGiveShortClearErrors) {
 
   const std::string many(100000, '*');
   for (const std::string& huge : {many, std::string(50000, ' ') + "* * * * *", [] {
-         std::string fields;
-         for (int i = 0; i < 10000; ++i) fields += "* ";
-         return fields;
-       }()}) {
+                                    std::string fields;
+                                    for (int i = 0; i < 10000; ++i) fields += "* ";
+                                    return fields;
+                                  }()}) {
     const auto parsed = parse_cron(huge);
     ASSERT_FALSE(parsed.ok());
     EXPECT_LT(parsed.error().message.size(), 300u) << parsed.error().message;

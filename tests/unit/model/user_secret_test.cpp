@@ -45,7 +45,8 @@ TEST(UserSecret, BadInputSaysWhereWithoutQuotingAValue) {
 
 TEST(UserSecret, HostileValuesAreRefusedClearly) {
   const auto with = [](Json data) {
-    return Json{{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "s"}}}, {"stringData", std::move(data)}};
+    return Json{
+        {"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "s"}}}, {"stringData", std::move(data)}};
   };
   // Kubernetes' bound: 1 MiB of keys and values.
   EXPECT_TRUE(secret_from_manifest(with({{"k", std::string(kMaxSecretBytes - 1, 'x')}}), "default").ok());

@@ -17,7 +17,15 @@ const ParameterCatalog& test_catalog() {
       15, "15.18",
       {
           {"shared_buffers", ParameterType::kInteger, "postmaster", "8kB", 16, 1073741823, {}, "1024", ""},
-          {"wal_level", ParameterType::kEnum, "postmaster", "", {}, {}, {"minimal", "replica", "logical"}, "replica", ""},
+          {"wal_level",
+           ParameterType::kEnum,
+           "postmaster",
+           "",
+           {},
+           {},
+           {"minimal", "replica", "logical"},
+           "replica",
+           ""},
           {"jit", ParameterType::kBool, "user", "", {}, {}, {}, "on", ""},
           {"random_page_cost", ParameterType::kReal, "user", "", 0, 1.79769e+308, {}, "4", ""},
           {"max_connections", ParameterType::kInteger, "postmaster", "", 1, 262143, {}, "100", ""},
@@ -140,17 +148,21 @@ TEST(Validator, UnknownFieldWithoutCloseMatchListsTheKnownOnes) {
   text += "  zzzzzzzzzz: 1\n";
   const auto errors = errors_of(validate_text(text));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("spec.zzzzzzzzzz: unknown field; expected one of instances, profile, postgres"), std::string::npos)
+  EXPECT_NE(errors[0].find("spec.zzzzzzzzzz: unknown field; expected one of instances, profile, postgres"),
+            std::string::npos)
       << errors[0];
 }
 
 TEST(Validator, UnknownKindAndWrongApiVersion) {
-  auto errors = errors_of(validate_text("apiVersion: stackgres.io/v1\nkind: SGClustr\nmetadata: {name: a}\nspec: {}\n"));
+  auto errors =
+      errors_of(validate_text("apiVersion: stackgres.io/v1\nkind: SGClustr\nmetadata: {name: a}\nspec: {}\n"));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find(R"(kind: unknown kind "SGClustr" (did you mean "SGCluster"?))"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find(R"(kind: unknown kind "SGClustr" (did you mean "SGCluster"?))"), std::string::npos)
+      << errors[0];
 
-  errors = errors_of(validate_text(
-      "apiVersion: stackgres.io/v1\nkind: SGObjectStorage\nmetadata: {name: a}\nspec: {type: filesystem, filesystem: {path: /x}}\n"));
+  errors =
+      errors_of(validate_text("apiVersion: stackgres.io/v1\nkind: SGObjectStorage\nmetadata: {name: a}\nspec: {type: "
+                              "filesystem, filesystem: {path: /x}}\n"));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find(R"(apiVersion: expected "stackgres.io/v1beta1" for SGObjectStorage, got "stackgres.io/v1")"),
             std::string::npos)
@@ -187,7 +199,8 @@ TEST(Validator, ExactVersionOtherThanInstalledGetsANote) {
   ASSERT_TRUE(result.valid());
   bool noted = false;
   for (const auto& diagnostic : result.diagnostics.items()) {
-    noted |= diagnostic.severity == Severity::kNote && diagnostic.message.find("15.18 is installed") != std::string::npos;
+    noted |=
+        diagnostic.severity == Severity::kNote && diagnostic.message.find("15.18 is installed") != std::string::npos;
   }
   EXPECT_TRUE(noted);
 }
@@ -211,7 +224,8 @@ TEST(Validator, ChecksPostgresParameters) {
   EXPECT_NE(errors[2].find(R"(max_connectons: unknown parameter for PostgreSQL 15; did you mean "max_connections"?)"),
             std::string::npos)
       << errors[2];
-  EXPECT_NE(errors[3].find("port: cannot be set: pgstack assigns each instance its addresses and ports"), std::string::npos)
+  EXPECT_NE(errors[3].find("port: cannot be set: pgstack assigns each instance its addresses and ports"),
+            std::string::npos)
       << errors[3];
   EXPECT_NE(errors[4].find(R"("timescaledb" is not a loaded extension)"), std::string::npos) << errors[4];
   EXPECT_NE(errors[5].find("jit: expected a boolean"), std::string::npos) << errors[5];
@@ -219,14 +233,16 @@ TEST(Validator, ChecksPostgresParameters) {
 
 TEST(Validator, ExtensionPrefixIsLoadedByClusterExtensions) {
   std::string text = kMinimal;
-  text.replace(text.find("    version: 'latest'"), 21, "    version: 'latest'\n    extensions:\n    - name: timescaledb");
+  text.replace(text.find("    version: 'latest'"), 21,
+               "    version: 'latest'\n    extensions:\n    - name: timescaledb");
   text += "  configurations:\n    postgres:\n      postgresql.conf:\n        timescaledb.max_background_workers: '8'\n";
   const auto result = validate_text(text);
   EXPECT_TRUE(result.valid()) << testing::PrintToString(errors_of(result));
 }
 
 TEST(Validator, CatalogueMissingDefersParameterChecksButStillBlocks) {
-  const LoadResult loaded = load_documents(cluster_with_parameters("        shared_buffers: 4XB\n        port: 1\n"), "c.yaml");
+  const LoadResult loaded =
+      load_documents(cluster_with_parameters("        shared_buffers: 4XB\n        port: 1\n"), "c.yaml");
   ValidationContext context;
   context.installed_postgres = {{15, "15.18"}};
   const auto result = validate_documents(loaded.documents, context);
@@ -243,16 +259,19 @@ TEST(Validator, SyncInstancesMustLeaveAnAsyncOrBeBelowInstances) {
   text.replace(text.find("instances: 1"), 12, "instances: 3\n  replication:\n    mode: sync\n    syncInstances: 3");
   const auto errors = errors_of(validate_text(text));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("spec.replication.syncInstances: expected at most 2 (instances - 1) with replication mode sync, got 3"),
+  EXPECT_NE(errors[0].find(
+                "spec.replication.syncInstances: expected at most 2 (instances - 1) with replication mode sync, got 3"),
             std::string::npos)
       << errors[0];
 }
 
 TEST(Validator, ReferencesInTheInputAreCheckedOthersDeferred) {
-  const std::string profile = "apiVersion: stackgres.io/v1\nkind: SGInstanceProfile\nmetadata: {name: size-s}\n"
-                              "spec: {cpu: '1', memory: 2Gi}\n---\n";
+  const std::string profile =
+      "apiVersion: stackgres.io/v1\nkind: SGInstanceProfile\nmetadata: {name: size-s}\n"
+      "spec: {cpu: '1', memory: 2Gi}\n---\n";
   std::string cluster = kMinimal;
-  cluster.replace(cluster.find("  instances: 1"), 14, "  instances: 1\n  sgInstanceProfile: size-m\n  configurations:\n    sgPoolingConfig: pool");
+  cluster.replace(cluster.find("  instances: 1"), 14,
+                  "  instances: 1\n  sgInstanceProfile: size-m\n  configurations:\n    sgPoolingConfig: pool");
   const auto result = validate_text(profile + cluster);
   const auto errors = errors_of(result);
   ASSERT_EQ(errors.size(), 1u);
@@ -274,16 +293,18 @@ TEST(Validator, ReferencesInTheInputAreCheckedOthersDeferred) {
 TEST(Validator, ClusterAndPostgresConfigMajorsMustMatch) {
   ValidationContext context = test_context();
   context.installed_postgres.push_back({16, "16.4"});
-  const std::string text = "apiVersion: stackgres.io/v1\nkind: SGPostgresConfig\nmetadata: {name: conf}\n"
-                           "spec:\n  postgresVersion: '16'\n  postgresql.conf: {}\n---\n" +
-                           std::string(kMinimal).replace(std::string(kMinimal).find("  instances: 1"), 14,
-                                                         "  instances: 1\n  configurations: {sgPostgresConfig: conf}") ;
+  const std::string text =
+      "apiVersion: stackgres.io/v1\nkind: SGPostgresConfig\nmetadata: {name: conf}\n"
+      "spec:\n  postgresVersion: '16'\n  postgresql.conf: {}\n---\n" +
+      std::string(kMinimal).replace(std::string(kMinimal).find("  instances: 1"), 14,
+                                    "  instances: 1\n  configurations: {sgPostgresConfig: conf}");
   std::string fixed = text;
   fixed.replace(fixed.find("'latest'"), 8, "'15'");
   const auto result = validate_documents(load_documents(fixed, "c.yaml").documents, context);
   const auto errors = errors_of(result);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("SGPostgresConfig/conf is for PostgreSQL 16, but the cluster runs 15"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("SGPostgresConfig/conf is for PostgreSQL 16, but the cluster runs 15"), std::string::npos)
+      << errors[0];
 }
 
 TEST(Validator, DuplicateResourcesAreErrors) {
@@ -293,9 +314,9 @@ TEST(Validator, DuplicateResourcesAreErrors) {
 }
 
 TEST(Validator, ObjectStorageTypeNeedsItsSection) {
-  const auto errors = errors_of(validate_text(
-      "apiVersion: stackgres.io/v1beta1\nkind: SGObjectStorage\nmetadata: {name: s}\n"
-      "spec:\n  type: s3\n  filesystem: {path: /x}\n"));
+  const auto errors =
+      errors_of(validate_text("apiVersion: stackgres.io/v1beta1\nkind: SGObjectStorage\nmetadata: {name: s}\n"
+                              "spec:\n  type: s3\n  filesystem: {path: /x}\n"));
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_NE(errors[0].find("spec.s3: required field is missing (type is s3)"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("spec.filesystem: only allowed when type is filesystem"), std::string::npos) << errors[1];
@@ -366,14 +387,16 @@ TEST(Validator, ObjectStoreEndpointsAndBucketsSayWhatIsExpected) {
 
 TEST(Validator, BackupsCronAndPooling) {
   std::string text = kMinimal;
-  text += "  configurations:\n    backups:\n    - sgObjectStorage: disk\n      cronSchedule: '61 * * * *'\n"
-          "    pooling:\n      pgBouncer:\n        pgbouncer.ini:\n          pgbouncer:\n            listen_port: 7000\n"
-          "            pool_mod: transaction\n";
+  text +=
+      "  configurations:\n    backups:\n    - sgObjectStorage: disk\n      cronSchedule: '61 * * * *'\n"
+      "    pooling:\n      pgBouncer:\n        pgbouncer.ini:\n          pgbouncer:\n            listen_port: 7000\n"
+      "            pool_mod: transaction\n";
   const auto errors = errors_of(validate_text(text));
   ASSERT_EQ(errors.size(), 3u) << testing::PrintToString(errors);
   EXPECT_NE(errors[0].find("cronSchedule: expected a 5-field cron schedule"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("listen_port: cannot be set: pgstack owns PgBouncer"), std::string::npos) << errors[1];
-  EXPECT_NE(errors[2].find(R"(pool_mod: unknown PgBouncer setting; did you mean "pool_mode"?)"), std::string::npos) << errors[2];
+  EXPECT_NE(errors[2].find(R"(pool_mod: unknown PgBouncer setting; did you mean "pool_mode"?)"), std::string::npos)
+      << errors[2];
 }
 
 TEST(Validator, EveryKindHasAValidMinimalDocument) {

@@ -1,17 +1,19 @@
-#include <gtest/gtest.h>
+#include "proxy/proxy_config.h"
 
 #include <chrono>
 
+#include <gtest/gtest.h>
+
 #include "config/render_proxy.h"
-#include "proxy/proxy_config.h"
 
 namespace pgstack::proxy {
 namespace {
 
 // What pgstack-agent writes for each cluster must be what the proxy reads.
 TEST(ProxyConfig, ReadsWhatTheAgentRenders) {
-  config::ProxyLayout layout{"demo", "shop", {"http://127.0.0.1:2379"}, "/pgstack", "10.0.0.5", 14432, 14433, 17432,
-                             true, 1000, "/s/tls/server.crt", "/s/tls/server.key"};
+  config::ProxyLayout layout{
+      "demo", "shop", {"http://127.0.0.1:2379"}, "/pgstack",         "10.0.0.5", 14432, 14433, 17432,
+      true,   1000,   "/s/tls/server.crt",       "/s/tls/server.key"};
   const auto config = parse_proxy_config(config::render_proxy_config(layout), "proxy.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   // Statistics stay on the host: loopback whatever address the listeners use.
@@ -126,7 +128,8 @@ TEST(ProxyConfig, ClearErrors) {
                "clusters[0].listeners[0].mirror.conninfo: is required");
   expect_error("wokers: 2\nclusters: []", "wokers: unknown field; expected one of: workers,");
   expect_error("limits: {connect_timeout_ms: soon}\nclusters: []", "limits.connect_timeout_ms: expected an integer");
-  expect_error("etcd: {endpoints: ['ftp://x:1']}\nclusters: []", "etcd.endpoints: \"ftp://x:1\" is not an http:// or https:// URL");
+  expect_error("etcd: {endpoints: ['ftp://x:1']}\nclusters: []",
+               "etcd.endpoints: \"ftp://x:1\" is not an http:// or https:// URL");
   expect_error("clusters: [{name: c, listeners: [{name: a, listen: '127.0.0.1:5'}, {name: b, listen: '127.0.0.1:5'}]}]",
                "127.0.0.1:5 is the listen address of two listeners");
   expect_error("clusters: [{name: c, listeners: [{name: a, listen: '127.0.0.1:5'}, {name: a, listen: '127.0.0.1:6'}]}]",
@@ -141,7 +144,8 @@ TEST(ProxyConfig, ClearErrors) {
 TEST(ProxyConfig, HostileInput) {
   const std::string listener = "{name: rw, listen: '127.0.0.1:0'}";
   std::string many_clusters = "clusters:\n";
-  for (int i = 0; i < 2000; ++i) many_clusters += "- {name: c" + std::to_string(i) + ", listeners: [" + listener + "]}\n";
+  for (int i = 0; i < 2000; ++i)
+    many_clusters += "- {name: c" + std::to_string(i) + ", listeners: [" + listener + "]}\n";
   std::string aliases = "a: &a [x, x, x, x, x, x, x, x]\n";
   for (char c = 'b'; c <= 'z'; ++c) {
     const std::string previous(1, static_cast<char>(c - 1));
@@ -160,7 +164,8 @@ TEST(ProxyConfig, HostileInput) {
       {"workers: 99999999999999999999999\nclusters: []", "workers: expected an integer from 0 to 256"},
       {"workers: -1\nclusters: []", "workers: -1 is out of range"},
       {"{[a]: 1}", "mapping keys must be plain strings"},
-      {"clusters: [{name: c, listeners: [{name: rw, listen: '127.0.0.1:1'}]}]\nclusters: []", "duplicate key \"clusters\""},
+      {"clusters: [{name: c, listeners: [{name: rw, listen: '127.0.0.1:1'}]}]\nclusters: []",
+       "duplicate key \"clusters\""},
       {std::string("clusters: \xff\xfe\n"), "invalid"},
       {std::string("clusters: [a\0b]", 15), ""},
       {"\t\tclusters:", ""},

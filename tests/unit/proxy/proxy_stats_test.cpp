@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "proxy/proxy_stats.h"
+
+#include <gtest/gtest.h>
 
 namespace pgstack::proxy {
 namespace {
@@ -91,9 +91,12 @@ TEST(RenderPrometheus, ExactSamplesAndEscapedLabels) {
   EXPECT_NE(text.find("pgstack_proxy_sessions_total{" + labels + ",tls=\"false\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("pgstack_proxy_statements_total{" + labels + ",type=\"select\"} 7\n"), std::string::npos);
   EXPECT_NE(text.find("pgstack_proxy_transactions_total{" + labels + ",outcome=\"commit\"} 3\n"), std::string::npos);
-  EXPECT_NE(text.find("pgstack_proxy_errors_total{" + labels + ",severity=\"ERROR\",class=\"22\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("pgstack_proxy_query_duration_seconds_bucket{" + labels + ",le=\"5e-05\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("pgstack_proxy_query_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("pgstack_proxy_errors_total{" + labels + ",severity=\"ERROR\",class=\"22\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgstack_proxy_query_duration_seconds_bucket{" + labels + ",le=\"5e-05\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("pgstack_proxy_query_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(text.find("pgstack_proxy_query_duration_seconds_count{" + labels + "} 2\n"), std::string::npos);
   EXPECT_NE(text.find(R"(query="select \"x\" from t where a = ?"} 4)"), std::string::npos);
   EXPECT_NE(text.find("pgstack_proxy_mirrored_total{cluster=\"demo\",listener=\"rw\",role=\"read-write\"} 9\n"),

@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
+#include "proxy/routing_table.h"
 
 #include <map>
 
-#include "proxy/routing_table.h"
+#include <gtest/gtest.h>
 
 namespace pgstack::proxy {
 namespace {
