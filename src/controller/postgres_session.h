@@ -1,0 +1,71 @@
+// SQL from the controller to a cluster's primary, as the cluster's superuser over TCP (libpq): how
+// day-2 operations (SGDbOps) and managed SQL (SGScript) reach Postgres. Patroni's member record
+// says where the primary listens; the cluster's generated credentials say who to be.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+#include "store/etcd_client.h"
+
+struct pg_conn;
+
+namespace pgstack::controller {
+
+struct PostgresTarget {
+  std::string host;
+  int port = 0;
+  std::string database = "postgres";
+  std::string user;
+  std::string password;
+  std::string ssl_root_certificate;  // the CA that signed the server's certificate; empty: TLS unverified
+};
+
+// The primary of <ns>/<cluster> now (Patroni's leader key and member record) as its superuser.
+Result<PostgresTarget> primary_target(const store::EtcdClient& etcd, const std::string& etcd_prefix,
+                                      const std::string& ns, const std::string& cluster);
+
+// "host=… port=… …" with libpq's quoting; TLS is required, and verified when a CA is known.
+std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds connect_timeout);
+
+// The same as PG* variables, for client programs (pg_repack, pgbench) run on the target's behalf.
+std::vector<std::pair<std::string, std::string>> libpq_environment(const PostgresTarget& target);
+
+// What Postgres said when a statement failed.
+struct SqlFailure {
+  std::string sqlstate;  // e.g. "42P01"; empty when the connection itself failed
+  std::string message;
+};
+
+using Rows = std::vector<std::vector<std::string>>;
+
+class PostgresSession {
+ public:
+  static Result<std::unique_ptr<PostgresSession>> connect(
+      const PostgresTarget& target, std::chrono::seconds connect_timeout = std::chrono::seconds(10));
+  ~PostgresSession();
+  PostgresSession(const PostgresSession&) = delete;
+  PostgresSession& operator=(const PostgresSession&) = delete;
+
+  // Runs `sql` (one or more statements, simple protocol); the rows of the last one as text (NULL: "").
+  Result<Rows> query(const std::string& sql);
+  // After a failed query: the SQLSTATE and Postgres's message.
+  const SqlFailure& last_failure() const { return last_failure_; }
+  // Asks the server to cancel what runs now; safe from another thread (used for timeouts).
+  void cancel();
+
+ private:
+  explicit PostgresSession(pg_conn* connection) : connection_(connection) {}
+  pg_conn* connection_;
+  SqlFailure last_failure_;
+};
+
+// SQL literal and identifier quoting, for the few statements built from names (databases, tables).
+std::string quote_identifier(const std::string& name);
+std::string quote_literal(const std::string& value);
+
+}  // namespace pgstack::controller
