@@ -414,10 +414,6 @@ Result<Json> ApiClient::switchover(std::string_view namespace_name, std::string_
                     kSwitchoverTimeout);
 }
 
-Result<Json> ApiClient::restart(std::string_view namespace_name, std::string_view name) const {
-  return call_named("POST", *model::find_kind("SGCluster"), namespace_name, name, "restart", "{}", kDefaultTimeout);
-}
-
 Result<Json> ApiClient::credentials(std::string_view namespace_name, std::string_view name) const {
   return call_named("GET", *model::find_kind("SGCluster"), namespace_name, name, "credentials", {}, kDefaultTimeout);
 }

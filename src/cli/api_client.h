@@ -121,7 +121,6 @@ class ApiClient {
   // Returns {"from": ..., "to": ...} once Patroni reports the new leader.
   Result<model::Json> switchover(std::string_view namespace_name, std::string_view name,
                                  const std::optional<std::string>& candidate) const;
-  Result<model::Json> restart(std::string_view namespace_name, std::string_view name) const;
   Result<model::Json> credentials(std::string_view namespace_name, std::string_view name) const;
   // POST .../sgbackups/{name}/verify: 202 with {"verification": {"phase": "Pending", "requestedAt"}}.
   Result<model::Json> verify_backup(std::string_view namespace_name, std::string_view name) const;

@@ -30,7 +30,7 @@ int run(int argc, char** argv) {
   add_describe_command(app, status);
   add_delete_command(app, status);
   add_switchover_command(app, status);
-  add_restart_command(app, status);
+  add_operation_commands(app, status);
   add_backup_command(app, status);
   add_connstr_command(app, status);
   add_psql_command(app, status);

@@ -29,7 +29,8 @@ void add_get_command(CLI::App& app, ExitStatus& status);
 void add_describe_command(CLI::App& app, ExitStatus& status);
 void add_delete_command(CLI::App& app, ExitStatus& status);
 void add_switchover_command(CLI::App& app, ExitStatus& status);
-void add_restart_command(CLI::App& app, ExitStatus& status);
+// restart, vacuum, repack, benchmark: each creates an SGDbOps (operation_commands.cpp).
+void add_operation_commands(CLI::App& app, ExitStatus& status);
 void add_backup_command(CLI::App& app, ExitStatus& status);
 void add_connstr_command(CLI::App& app, ExitStatus& status);
 void add_psql_command(CLI::App& app, ExitStatus& status);

@@ -55,6 +55,8 @@ void add_describe_command(CLI::App& app, ExitStatus& status) {
       std::cout << describe_cluster(resource, now);
     } else if ((*kind)->kind == "SGBackup") {
       std::cout << describe_backup(resource, now);
+    } else if ((*kind)->kind == "SGDbOps") {
+      std::cout << describe_operation(resource, now);
     } else {
       std::cout << describe_resource(**kind, resource, now);
     }

@@ -282,8 +282,11 @@ Table resource_table(const model::KindInfo& kind, const std::vector<Json>& items
     };
     extra = {{"LABEL", field("status.label")}, {"MESSAGE", field("status.message")}};
   } else if (kind.kind == "SGDbOps") {
-    middle = {{"OPERATION", field("spec.op")}, {"CLUSTER", field("spec.sgCluster")}};
-    extra = {{"STATUS", field("status.phase")}};
+    middle = {{"OPERATION", field("spec.op")},
+              {"CLUSTER", field("spec.sgCluster")},
+              {"STATUS", [](const Json& item) { return operation_state(item); }},
+              {"STARTED", field("status.opStarted")}};
+    extra = {{"RETRIES", field("status.opRetries")}, {"RUN-AT", field("spec.runAt")}};
   } else if (kind.kind == "SGObjectStorage") {
     middle = {{"TYPE", field("spec.type")}};
   }
@@ -497,6 +500,96 @@ std::string backup_result(const Json& backup) {
                   seconds_text(at(backup, "status.durationSeconds")), bytes_text(at(backup, "status.sizeBytes")));
   if (const Json* stored = at(backup, "status.storedBytes"); stored != nullptr && stored->is_number())
     out += fmt::format(" (stored {})", format_bytes(stored->get<double>()));
+  return out;
+}
+
+std::string operation_state(const Json& operation) {
+  const Json* conditions = at(operation, "status.conditions");
+  if (conditions != nullptr && conditions->is_array()) {
+    for (const auto& condition : *conditions) {
+      if (condition.value("status", "") == "True") return condition.value("type", "Unknown");
+    }
+  }
+  return "Pending";
+}
+
+std::string operation_message(const Json& operation) {
+  const Json* conditions = at(operation, "status.conditions");
+  std::string message;
+  if (conditions != nullptr && conditions->is_array()) {
+    for (const auto& condition : *conditions) {
+      const bool current = condition.value("status", "") == "True";
+      if (condition.contains("message") && (current || message.empty()))
+        message = condition.value("reason", "") + ": " + condition.value("message", "");
+      if (current) break;
+    }
+  }
+  return message;
+}
+
+std::string describe_operation(const Json& operation, TimePoint now) {
+  std::string out = describe_header(*model::find_kind("SGDbOps"), operation, now);
+  const auto line = [&out](std::string_view label, const std::string& value) {
+    out += fmt::format("  {:<26}{}\n", std::string(label) + ":", value);
+  };
+  const std::string op = text_at(operation, "spec.op");
+  out += "Spec:\n";
+  line("Cluster", text_at(operation, "spec.sgCluster"));
+  line("Operation", op);
+  if (const std::string run_at = text_at(operation, "spec.runAt", ""); !run_at.empty()) line("Run At", run_at);
+  line("Timeout", text_at(operation, "spec.timeout", "none"));
+  line("Max Retries", text_at(operation, "spec.maxRetries", "0"));
+  if (const Json* details = at(operation, "spec." + op); details != nullptr && details->is_object())
+    line("Options", details->dump());
+  out += fmt::format("Status: {}\n", operation_state(operation));
+  if (const std::string message = operation_message(operation); !message.empty()) line("Message", message);
+  if (const std::string started = text_at(operation, "status.opStarted", ""); !started.empty())
+    line("Started", started);
+  line("Retries", text_at(operation, "status.opRetries", "0"));
+  const Json* progress = at(operation, "status." + op);
+  if (progress == nullptr || !progress->is_object()) return out;
+  const auto names = [&](const char* key) {
+    const Json* list = at(*progress, key);
+    if (list == nullptr || !list->is_array() || list->empty()) return std::string(kNone);
+    std::vector<std::string> items;
+    for (const auto& item : *list) items.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+    return fmt::format("{}", fmt::join(items, ", "));
+  };
+  if (at(*progress, "initialInstances") != nullptr) {
+    line("Primary At Start", text_at(*progress, "primaryInstance"));
+    line("Members At Start", names("initialInstances"));
+    line("To Restart", names("pendingToRestartInstances"));
+    line("Restarted", names("restartedInstances"));
+    if (const std::string now_restarting = text_at(*progress, "restartingInstance", ""); !now_restarting.empty())
+      line("Restarting Now", now_restarting);
+    if (const std::string switched = text_at(*progress, "switchoverFinalized", ""); !switched.empty())
+      line("Switchover", text_at(*progress, "switchoverInitiated") + " - " + switched);
+    if (const std::string source = text_at(*progress, "sourcePostgresVersion", ""); !source.empty())
+      line("Postgres", source + " -> " + text_at(*progress, "targetPostgresVersion"));
+  }
+  if (const Json* databases = at(*progress, "databases"); databases != nullptr && databases->is_array()) {
+    for (const auto& database : *databases)
+      line("Database " + database.value("name", "?"),
+           fmt::format("done {} ({})", database.value("completedAt", "?"),
+                       database.value("statement", database.value("command", ""))));
+  }
+  if (const Json* pgbench = at(*progress, "pgbench"); pgbench != nullptr && pgbench->is_object()) {
+    line("Scale Factor", text_at(*pgbench, "scaleFactor"));
+    line("Transactions", text_at(*pgbench, "transactionsProcessed"));
+    line("TPS (without connecting)", text_at(*pgbench, "transactionsPerSecond.excludingConnectionsEstablishing.value"));
+    line("TPS (with connecting)", text_at(*pgbench, "transactionsPerSecond.includingConnectionsEstablishing.value"));
+    for (const char* name : {"average", "standardDeviation", "p50", "p95", "p99", "max"}) {
+      if (at(*pgbench, std::string("latency.") + name) != nullptr)
+        line(std::string("Latency ") + name + " (ms)", text_at(*pgbench, std::string("latency.") + name + ".value"));
+    }
+    if (const Json* statements = at(*pgbench, "statements"); statements != nullptr && statements->is_array()) {
+      out += "  Statement latencies (ms):\n";
+      for (const auto& statement : *statements)
+        out += fmt::format("    {:>10.3f}  {}\n", statement.value("latency", 0.0), statement.value("command", ""));
+    }
+  }
+  if (const std::string failure = text_at(*progress, "failure", ""); !failure.empty()) line("Failure", failure);
+  if (const std::string note = text_at(*progress, "note", ""); !note.empty()) line("Note", note);
   return out;
 }
 

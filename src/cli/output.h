@@ -62,6 +62,12 @@ std::string backup_phase(const model::Json& backup);
 std::string backup_result(const model::Json& backup);
 // `describe sgbackup`: the spec in short, then the status and the verification field by field.
 std::string describe_backup(const model::Json& backup, TimePoint now);
+// SGDbOps: which of StackGres's conditions is True (Running, Completed, Failed), else Pending.
+std::string operation_state(const model::Json& operation);
+// "<reason>: <message>" of the current condition.
+std::string operation_message(const model::Json& operation);
+// Spec, state, per-member or per-database progress and results (pgbench's numbers).
+std::string describe_operation(const model::Json& operation, TimePoint now);
 // `describe` of the other kinds: identity, then the spec as YAML.
 std::string describe_resource(const model::KindInfo& kind, const model::Json& document, TimePoint now);
 

@@ -9,6 +9,7 @@
 #include "config/render_pgbackrest.h"
 #include "controller/api_input.h"
 #include "controller/api_reply.h"
+#include "controller/auth_api.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
 #include "controller/patroni_client.h"
@@ -25,7 +26,7 @@ namespace {
 using model::Json;
 
 // Kinds whose documents are served with their status.
-bool has_status(const std::string& kind) { return kind == "SGCluster" || kind == "SGBackup"; }
+bool has_status(const std::string& kind) { return kind == "SGCluster" || kind == "SGBackup" || kind == "SGDbOps"; }
 
 HttpReply field_problem(const std::string& kind, const std::string& name, const std::string& path,
                         const std::string& message) {
@@ -50,11 +51,7 @@ ApiHandler::ApiHandler(store::ResourceStore store, std::string etcd_prefix, mode
   validation_.references_must_exist = true;
 }
 
-ApiHandler::~ApiHandler() {
-  for (auto& thread : restart_threads_) {
-    if (thread.joinable()) thread.join();
-  }
-}
+ApiHandler::~ApiHandler() = default;
 
 HttpReply ApiHandler::handle(const HttpRequest& request) {
   if (request.path == "/healthz") {
@@ -406,70 +403,42 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
     spdlog::info("SGCluster {}/{}: switched over from {} to {}", ns, name, from, to.value());
     return json_reply(200, {{"from", from}, {"to", to.value()}});
   }
-  if (action == "restart" && request.method == "POST") return rolling_restart(ns, name);
+  if (action == "restart" && request.method == "POST") return rolling_restart(request, ns, name);
   return problem(404, "NotFound", fmt::format("no such action: {} {}", request.method, action));
 }
 
-HttpReply ApiHandler::rolling_restart(const std::string& ns, const std::string& name) {
-  const std::string key = ns + "/" + name;
-  {
-    std::lock_guard lock(restarts_mutex_);
-    if (restarts_running_.count(key) > 0) return problem(409, "Conflict", "a rolling restart is already running");
-    restarts_running_.insert(key);
+// The rolling restart is an SGDbOps (op restart) like any other: the leading controller's operations
+// runner carries it out and keeps its progress durable. This endpoint only names and creates it.
+HttpReply ApiHandler::rolling_restart(const HttpRequest& request, const std::string& ns, const std::string& name) {
+  model::Json restart = model::Json::object();
+  if (!trim(request.body).empty()) {
+    auto body = decode_json_object(request.body);
+    if (!body.ok()) return problem_from(body.error());
+    for (const auto& [field, value] : body->items()) {
+      if (field == "method" && value.is_string()) {
+        restart["method"] = value;
+      } else if (field == "onlyPendingRestart" && value.is_boolean()) {
+        restart["onlyPendingRestart"] = value;
+      } else {
+        return problem(400, "BadRequest",
+                       fmt::format("the restart request: {}: expected method (InPlace or ReducedImpact) or "
+                                   "onlyPendingRestart (true or false)",
+                                   field));
+      }
+    }
   }
-  const auto record = [this, ns, name](const std::string& phase, const std::string& message) {
-    auto status = store_.get_status("SGCluster", ns, name);
-    Json value = status.ok() && status->has_value() ? **status : Json::object();
-    value["restart"] = {{"phase", phase}, {"message", message}, {"time", utc_timestamp_now()}};
-    (void)store_.put_status("SGCluster", ns, name, value);
-    spdlog::info("SGCluster {}/{}: rolling restart {}: {}", ns, name, phase, message);
-  };
-  record("Running", "restarting replicas");
-  std::lock_guard lock(restarts_mutex_);
-  restart_threads_.emplace_back([this, ns, name, key, record] {
-    const auto finish = [&](const std::string& phase, const std::string& message) {
-      record(phase, message);
-      std::lock_guard guard(restarts_mutex_);
-      restarts_running_.erase(key);
-    };
-    // Right after another operation the leader key may be briefly absent: give Patroni a moment.
-    Result<ClusterTopology> topology = make_error(ErrorCode::kUnavailable, "not read yet");
-    for (int attempt = 0; attempt < 30; ++attempt) {
-      topology = read_topology(store_.client(), etcd_prefix_, ns, name);
-      if (topology.ok() && topology->leader) break;
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-    if (!topology.ok() || !topology->leader) return finish("Failed", "the cluster has no primary");
-    const std::string old_primary = *topology->leader;
-    for (const auto& [member_name, member] : topology->members) {
-      if (member_name == old_primary) continue;
-      record("Running", "restarting replica " + member_name);
-      if (auto restarted = restart_member(member); !restarted.ok()) return finish("Failed", restarted.error().message);
-    }
-    if (topology->members.size() > 1) {
-      record("Running", "switching over from " + old_primary);
-      auto to = switchover(store_.client(), etcd_prefix_, ns, name, "");
-      if (!to.ok()) return finish("Failed", to.error().message);
-    }
-    // Patroni refuses a restart while the demotion is still in progress: wait until the old primary
-    // runs as a replica.
-    Result<ClusterTopology> after = make_error(ErrorCode::kUnavailable, "not read yet");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < deadline) {
-      after = read_topology(store_.client(), etcd_prefix_, ns, name);
-      if (after.ok() && after->members.count(old_primary) && after->members.at(old_primary).role == "replica" &&
-          after->members.at(old_primary).state == "running")
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    if (!after.ok() || after->members.count(old_primary) == 0) return finish("Failed", "lost sight of " + old_primary);
-    record("Running", "restarting the old primary " + old_primary);
-    if (auto restarted = restart_member(after->members.at(old_primary)); !restarted.ok())
-      return finish("Failed", restarted.error().message);
-    finish("Completed", fmt::format("restarted {} members", topology->members.size()));
-  });
+  const auto now = std::chrono::system_clock::now();
+  const std::string operation = fmt::format("{}-restart-{}", name, model::backup_name_at("", now).substr(1));
+  const model::Json body = {{"apiVersion", "stackgres.io/v1"},
+                            {"kind", "SGDbOps"},
+                            {"metadata", {{"name", operation}, {"namespace", ns}}},
+                            {"spec", {{"sgCluster", name}, {"op", "restart"}, {"restart", restart}}}};
+  auto created = store_.create(model::Document{"api", 0, body});
+  if (!created.ok()) return problem_from(created.error());
+  spdlog::info("SGCluster {}/{}: rolling restart asked for as SGDbOps {}", ns, name, operation);
   return json_reply(202,
-                    {{"message", "rolling restart started: replicas first, then a switchover, then the old primary"}});
+                    {{"message", "rolling restart queued: replicas first, then a switchover, then the old primary"},
+                     {"sgdbops", operation}});
 }
 
 }  // namespace pgstack::controller

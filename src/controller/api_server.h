@@ -38,7 +38,7 @@ class ApiHandler {
   std::optional<HttpReply> admit_new(const model::Document& document);
   HttpReply write(const HttpRequest& request, const std::string& ns, const std::string& kind, const std::string* name);
   HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name);
-  HttpReply rolling_restart(const std::string& ns, const std::string& name);
+  HttpReply rolling_restart(const HttpRequest& request, const std::string& ns, const std::string& name);
   // /api/v1/namespaces/{ns}/secrets[/{name}]: users' Secrets; values only with ?reveal=true.
   HttpReply handle_secrets(const HttpRequest& request, const std::string& ns, const std::string* name);
   // Why `storage`'s credentials cannot be resolved from the Secrets of `ns` (empty: they can).
@@ -48,9 +48,6 @@ class ApiHandler {
   std::string etcd_prefix_;
   model::ValidationContext validation_;
   const LeaderElection* leadership_;
-  std::mutex restarts_mutex_;
-  std::set<std::string> restarts_running_;
-  std::vector<std::thread> restart_threads_;
 };
 
 }  // namespace pgstack::controller

@@ -76,7 +76,11 @@ std::string backup_schedule_key(const std::string& etcd_prefix, const std::strin
 
 ClusterReconciler::ClusterReconciler(store::ResourceStore store, const LeaderElection& leadership,
                                      ReconcilerSettings settings)
-    : store_(std::move(store)), leadership_(leadership), settings_(std::move(settings)) {}
+    : store_(store),
+      leadership_(leadership),
+      settings_(std::move(settings)),
+      operations_(std::move(store), leadership,
+                  operations::OperationsSettings{settings_.etcd_prefix, settings_.installed_postgres}) {}
 
 ClusterReconciler::~ClusterReconciler() { stop(); }
 
@@ -88,6 +92,7 @@ void ClusterReconciler::stop() {
   if (stopping_.exchange(true)) return;
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  operations_.stop();
 }
 
 void ClusterReconciler::run() {
@@ -164,6 +169,8 @@ void ClusterReconciler::reconcile_all() {
       (void)etcd.remove(assignment_key(prefix, placement));
     }
   }
+  // Day-2 operations (SGDbOps): each cluster's next one runs on a worker of its own.
+  operations_.reconcile();
   // The backup schedule of a deleted cluster: a new cluster of the same name starts afresh.
   const std::string schedules = prefix + "/backup-schedule/";
   if (auto kept = etcd.get_prefix(schedules); kept.ok()) {

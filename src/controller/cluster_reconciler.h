@@ -12,6 +12,7 @@
 
 #include "controller/cluster_status.h"
 #include "controller/leader_election.h"
+#include "controller/operations/operations_runner.h"
 #include "controller/scheduler.h"
 #include "model/resources.h"
 #include "model/validator.h"
@@ -57,6 +58,7 @@ class ClusterReconciler {
   store::ResourceStore store_;
   const LeaderElection& leadership_;
   ReconcilerSettings settings_;
+  operations::OperationsRunner operations_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

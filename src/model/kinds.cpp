@@ -285,6 +285,23 @@ F backup_spec() {
 
 F dbops_spec() {
   const F method = F::string().one_of({"InPlace", "ReducedImpact"});
+  const F vacuum_database = F::object({{"name", F::string().required()}, {"full", F::boolean()}, {"freeze", F::boolean()},
+                                 {"analyze", F::boolean()}, {"disablePageSkipping", F::boolean()}});
+  const F repack_database = F::object({{"name", F::string().required()}, {"noOrder", F::boolean()},
+                                 {"waitTimeout", iso_duration()}, {"noKillBackend", F::boolean()},
+                                 {"noAnalyze", F::boolean()}, {"excludeExtension", F::boolean()}});
+  const F custom_script = F::object({{"script", F::string()}, {"builtin", F::string().one_of({"tpcb-like", "simple-update", "select-only"})},
+                                     {"weight", F::integer().at_least(0)}});
+  const F pgbench = F::object({
+      {"databaseSize", F::memory().required()},
+      {"duration", iso_duration().required()},
+      {"usePreparedStatements", F::boolean()},
+      {"queryMode", F::string().one_of({"simple", "extended", "prepared"})},
+      {"mode", F::string().one_of({"tpcb-like", "select-only", "custom"})},
+      {"concurrentClients", F::integer().at_least(1).at_most(1000)},
+      {"threads", F::integer().at_least(1).at_most(256)},
+      {"custom", F::object({{"scripts", F::array(custom_script)}})},
+  });
   return F::object({
       {"sgCluster", F::string().required()},
       {"op", F::string()
@@ -299,13 +316,13 @@ F dbops_spec() {
                                {"connectionType", F::string().one_of({"primary-service", "replicas-service"})},
                                {"database", F::string()},
                                {"credentials", F::any()},
-                               {"pgbench", F::any()},
+                               {"pgbench", pgbench},
                                {"sampling", F::any()}})},
       {"vacuum", F::object({{"full", F::boolean()}, {"freeze", F::boolean()}, {"analyze", F::boolean()},
-                            {"disablePageSkipping", F::boolean()}, {"databases", F::any()}})},
-      {"repack", F::object({{"noOrder", F::boolean()}, {"waitTimeout", F::scalar_string()},
+                            {"disablePageSkipping", F::boolean()}, {"databases", F::array(vacuum_database)}})},
+      {"repack", F::object({{"noOrder", F::boolean()}, {"waitTimeout", iso_duration()},
                             {"noKillBackend", F::boolean()}, {"noAnalyze", F::boolean()},
-                            {"excludeExtension", F::boolean()}, {"databases", F::any()}})},
+                            {"excludeExtension", F::boolean()}, {"databases", F::array(repack_database)}})},
       {"restart", F::object({{"method", method}, {"onlyPendingRestart", F::boolean()}})},
       {"securityUpgrade", F::object({{"method", method}})},
       {"minorVersionUpgrade", F::object({{"postgresVersion", F::scalar_string()}, {"method", method}})},
