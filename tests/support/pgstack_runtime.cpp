@@ -235,6 +235,16 @@ Result<bool> PgstackRuntime::start_agent() {
   return true;
 }
 
+Result<bool> PgstackRuntime::kill_controller() {
+  if (!controller_) return true;
+  const pid_t pid = controller_->status().pid;
+  if (pid > 0) ::kill(pid, SIGKILL);
+  const bool gone = wait_until([this] { return !controller_->is_running(); }, std::chrono::seconds(10));
+  controller_.reset();
+  if (!gone) return make_error(ErrorCode::kInternal, "the controller survived SIGKILL");
+  return true;
+}
+
 Result<bool> PgstackRuntime::kill_agent() {
   if (!agent_) return true;
   const pid_t pid = agent_->status().pid;

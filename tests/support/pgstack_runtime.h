@@ -53,6 +53,8 @@ class PgstackRuntime {
 
   Result<bool> start_controller();
   Result<bool> stop_controller();
+  // SIGKILL, as a crash: whatever it was doing stops between two steps.
+  Result<bool> kill_controller();
   Result<bool> start_agent();
   // SIGKILL, as a crash: the instances keep running.
   Result<bool> kill_agent();

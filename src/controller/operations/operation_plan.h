@@ -76,7 +76,7 @@ std::vector<std::string> members_to_restart(const model::DbOps& spec, const std:
 enum class RestartAction {
   kRestart,         // restart `member` (a replica, or the primary of a one-member cluster)
   kConfirmRestart,  // `member`'s restart was asked for before: done when its start time moved
-  kSwitchover,      // move the primary away from `member` before restarting it
+  kSwitchover,      // move the primary away from `member`; its demotion restarts it (then confirmed)
   kWait,            // something is in flight (a demotion, a member starting): look again soon
   kDone,
   kFail,

@@ -475,7 +475,11 @@ class OperationsRunner::Execution {
         case RestartAction::kFail: return failed(step.reason);
         case RestartAction::kWait: pause(); break;
         case RestartAction::kSwitchover: {
+          // Patroni demotes the old primary by restarting it as a replica: that restart is the one this
+          // member needs (same binary path, the new settings), confirmed by its start time like any other.
           progress.switchover_initiated = now_text();
+          progress.restarting = step.member;
+          progress.restarting_started_before = members.at(step.member).postmaster_start_time;
           save_progress(progress);
           auto moved = switchover(runner_.store_.client(), runner_.settings_.etcd_prefix, spec_.namespace_name,
                                   spec_.cluster, "");
@@ -505,8 +509,10 @@ class OperationsRunner::Execution {
             progress.restarting.clear();
             progress.restarting_started_before.clear();
             save_progress(progress);
-          } else if (member.state == "running" && member.postmaster_start_time == progress.restarting_started_before) {
-            // Asked for before a controller restart, or refused while Patroni was busy: ask again.
+          } else if (member.state == "running" && (member.role != "primary" || members.size() == 1) &&
+                     member.postmaster_start_time == progress.restarting_started_before) {
+            // Asked for before a controller restart, or refused while Patroni was busy: ask again (a
+            // primary being switched away from is left to its demotion).
             auto restarted = restart_member(topology.members.at(step.member));
             if (!restarted.ok()) {
               spdlog::warn("SGDbOps {}/{}: restarting {}: {}", spec_.namespace_name, spec_.name, step.member,

@@ -1,6 +1,8 @@
 // End-to-end behaviour of an HA cluster (issue "HA clusters from one command"), against a real etcd,
 // controller, agent, Patroni, Postgres, PgBouncer and pgstack-proxy. The tests run in order in one process and share
 // one runtime and the `demo` cluster, as a user's session would.
+#include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <map>
@@ -118,6 +120,34 @@ std::vector<pid_t> member_pids(const std::string& cluster, const std::string& me
     if (file >> pid && pid > 1) pids.push_back(static_cast<pid_t>(pid));
   }
   return pids;
+}
+
+json operation_of(const std::string& name) {
+  auto document = runtime->api_json("GET", "sgdbops/" + name);
+  return document.ok() ? document.value() : json::object();
+}
+
+// The condition of an SGDbOps that is True (Running, Completed, Failed), or Pending.
+std::string operation_state(const std::string& name) {
+  for (const auto& condition : operation_of(name).value("status", json::object()).value("conditions", json::array())) {
+    if (condition.value("status", "") == "True") return condition.value("type", "");
+  }
+  return "Pending";
+}
+
+std::string operation_reason(const std::string& name) {
+  for (const auto& condition : operation_of(name).value("status", json::object()).value("conditions", json::array())) {
+    if (condition.value("status", "") == "True") return condition.value("reason", "");
+  }
+  return "";
+}
+
+Result<HttpResponse> create_operation(const std::string& name, const std::string& op, const std::string& details,
+                                      const std::string& extra = "") {
+  return runtime->api("POST", "sgdbops",
+                      fmt::format(R"({{"apiVersion":"stackgres.io/v1","kind":"SGDbOps","metadata":{{"name":"{}"}},
+                                      "spec":{{"sgCluster":"demo","op":"{}","{}":{}{}}}}})",
+                                  name, op, op, details, extra));
 }
 
 std::string cluster_with(int instances, const std::string& extra_spec = "") {
@@ -606,20 +636,125 @@ TEST(HaCluster, ParameterChangesReloadAndRestartOnlyWhenNeeded) {
   EXPECT_TRUE(wait_until([] { return condition_is(status_of("demo"), "PendingRestart", "True"); }, 60s))
       << status_of("demo").dump(2);
 
+  // The rolling restart is an SGDbOps; the controller is killed in the middle of it and, once back,
+  // finishes it: every member restarted exactly once, writes through the proxy going on throughout.
+  ASSERT_TRUE(sql("demo", read_write("demo"), "CREATE TABLE IF NOT EXISTS during_restart (id int)").ok());
+  std::atomic<bool> writing{true};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 0; writing; ++i) {
+      if (sql("demo", read_write("demo"), fmt::format("INSERT INTO during_restart VALUES ({})", i)).ok()) ++written;
+      std::this_thread::sleep_for(200ms);
+    }
+  });
   auto restart = runtime->api("POST", "sgclusters/demo/restart");
   ASSERT_TRUE(restart.ok());
   ASSERT_EQ(restart->status, 202) << restart->body;
+  const std::string operation = json::parse(restart->body).value("sgdbops", "");
+  ASSERT_FALSE(operation.empty()) << restart->body;
+  const auto restart_status = [&] { return operation_of(operation).value("status", json::object()); };
   EXPECT_TRUE(wait_until(
-      [] {
-        const json status = status_of("demo");
-        return status.value("restart", json::object()).value("phase", "") == "Completed";
+      [&] {
+        return !restart_status().value("restart", json::object()).value("restartedInstances", json::array()).empty();
       },
-      240s))
-      << status_of("demo").dump(2);
+      120s))
+      << restart_status().dump(2);
+  ASSERT_TRUE(runtime->kill_controller().ok());
+  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(runtime->start_controller().ok());
+  EXPECT_TRUE(wait_until([&] { return operation_state(operation) == "Completed"; }, 240s))
+      << restart_status().dump(2) << runtime->controller_log();
+  writing = false;
+  writer.join();
+  const json progress = restart_status().value("restart", json::object());
+  std::vector<std::string> restarted = progress.value("restartedInstances", std::vector<std::string>{});
+  std::sort(restarted.begin(), restarted.end());
+  EXPECT_EQ(restarted, (std::vector<std::string>{"demo-0", "demo-1", "demo-2"})) << progress.dump(2);
+  EXPECT_TRUE(progress.contains("switchoverFinalized")) << progress.dump(2);
+  EXPECT_GT(written.load(), 0);
+  EXPECT_TRUE(sql("demo", read_write("demo"), "INSERT INTO during_restart VALUES (-1)").ok());
   EXPECT_TRUE(wait_until([] { return condition_is(status_of("demo"), "PendingRestart", "False"); }, 60s));
   auto value = sql("demo", read_write("demo"), "SHOW shared_buffers");
   ASSERT_TRUE(value.ok());
   EXPECT_EQ(value.value(), "256MB");
+}
+
+// StackGres's vacuum, repack and benchmark operations run on the primary, one at a time, and report
+// in their status; a timeout, a retry and a refused major version upgrade end as Failed with the reason.
+TEST(HaCluster, DayTwoOperationsRunOneAtATimeAndReport) {
+  ASSERT_TRUE(wait_ready("demo", 3));
+  // A bloated table: most rows deleted, the space still held.
+  ASSERT_TRUE(runtime
+                  ->superuser_sql("demo",
+                                  "CREATE TABLE bloated (id int primary key, filler text); "
+                                  "INSERT INTO bloated SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g; "
+                                  "DELETE FROM bloated WHERE id % 10 <> 0")
+                  .ok());
+  const auto size_of_bloated = [] {
+    auto size = runtime->superuser_sql("demo", "SELECT pg_total_relation_size('bloated')");
+    return size.ok() ? std::stoll(size.value()) : 0;
+  };
+  const long long bloated_size = size_of_bloated();
+
+  // Queued together: the repack runs first, the vacuum waits for it.
+  auto repack = create_operation("repack-bloat", "repack", R"({"databases":[{"name":"postgres"}]})");
+  ASSERT_TRUE(repack.ok());
+  ASSERT_EQ(repack->status, 201) << repack->body;
+  auto vacuum = create_operation("vacuum-all", "vacuum", R"({"full":false,"analyze":true})");
+  ASSERT_TRUE(vacuum.ok());
+  ASSERT_EQ(vacuum->status, 201) << vacuum->body;
+  EXPECT_TRUE(wait_until([] { return operation_state("repack-bloat") == "Completed"; }, 180s))
+      << operation_of("repack-bloat").dump(2) << runtime->controller_log();
+  EXPECT_TRUE(wait_until([] { return operation_state("vacuum-all") == "Completed"; }, 180s))
+      << operation_of("vacuum-all").dump(2);
+  const json repacked = operation_of("repack-bloat")["status"];
+  const json vacuumed = operation_of("vacuum-all")["status"];
+  EXPECT_GE(vacuumed.value("opStarted", ""), repacked["conditions"][1].value("lastTransitionTime", "~"))
+      << "the vacuum started before the repack ended";
+  EXPECT_LT(size_of_bloated(), bloated_size / 2) << "repack returned no space";
+  EXPECT_GE(vacuumed["vacuum"]["databases"].size(), 2u) << vacuumed.dump(2);  // every database
+
+  // The CLI shortcut with --wait: a short pgbench through the proxy, its results in the status.
+  auto benchmark = runtime->cli({"benchmark", "demo", "--name", "bench", "--duration", "3s", "--clients", "2", "--jobs",
+                                 "1", "--size", "16Mi", "--wait", "--timeout", "5m"});
+  ASSERT_TRUE(benchmark.ok());
+  EXPECT_EQ(benchmark->exit_code, 0) << benchmark->standard_output << benchmark->standard_error;
+  const json results = operation_of("bench")["status"]["benchmark"]["pgbench"];
+  EXPECT_GT(results.value("transactionsProcessed", 0), 0) << results.dump(2);
+  EXPECT_TRUE(results["transactionsPerSecond"]["excludingConnectionsEstablishing"]["value"].is_number());
+  EXPECT_TRUE(results["latency"]["p99"]["value"].is_number()) << results.dump(2);
+  EXPECT_FALSE(results["statements"].empty());
+  EXPECT_NE(benchmark->standard_output.find("TPS (without connecting)"), std::string::npos);
+  auto benchmark_databases =
+      runtime->superuser_sql("demo", "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgstack_benchmark%'");
+  ASSERT_TRUE(benchmark_databases.ok());
+  EXPECT_EQ(benchmark_databases.value(), "0");
+
+  // A retry, then Failed with the Postgres error; a timeout; a major version that is not installed.
+  ASSERT_EQ(
+      create_operation("vacuum-missing", "vacuum", R"({"databases":[{"name":"nope"}]})", R"(,"maxRetries":1)")->status,
+      201);
+  ASSERT_EQ(create_operation("too-slow", "benchmark",
+                             R"({"type":"pgbench","pgbench":{"databaseSize":"16Mi","duration":"PT60S"}})",
+                             R"(,"timeout":"PT3S")")
+                ->status,
+            201);
+  ASSERT_EQ(create_operation("to-16", "majorVersionUpgrade", R"({"postgresVersion":"16"})")->status, 201);
+  EXPECT_TRUE(wait_until([] { return operation_state("to-16") == "Failed"; }, 240s)) << operation_of("to-16").dump(2);
+  const json missing = operation_of("vacuum-missing")["status"];
+  EXPECT_EQ(operation_reason("vacuum-missing"), "OperationFailed") << missing.dump(2);
+  EXPECT_EQ(missing.value("opRetries", 0), 1);
+  EXPECT_NE(missing.dump().find("nope"), std::string::npos) << missing.dump(2);
+  EXPECT_EQ(operation_reason("too-slow"), "OperationTimedOut") << operation_of("too-slow").dump(2);
+  EXPECT_NE(operation_of("to-16").dump().find("not installed"), std::string::npos) << operation_of("to-16").dump(2);
+
+  auto listed = runtime->cli({"get", "sgdbops"});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_NE(listed->standard_output.find("repack-bloat"), std::string::npos) << listed->standard_output;
+  EXPECT_NE(listed->standard_output.find("Completed"), std::string::npos) << listed->standard_output;
+  auto described = runtime->cli({"describe", "sgdbops", "vacuum-all"});
+  ASSERT_TRUE(described.ok());
+  EXPECT_NE(described->standard_output.find("Database postgres"), std::string::npos) << described->standard_output;
 }
 
 TEST(HaCluster, BadInputIsRejectedAndChangesNothing) {

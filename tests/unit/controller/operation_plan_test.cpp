@@ -114,7 +114,11 @@ TEST(RollingRestart, ReplicasFirstThenSwitchoverThenTheOldPrimary) {
   step = next_restart_step(progress, members, std::string("m0"));
   EXPECT_EQ(step.action, RestartAction::kSwitchover);
   EXPECT_EQ(step.member, "m0");
-  // After the switchover m0 is a replica: it is restarted like one.
+  // The runner marks the old primary as restarting when it switches over (its demotion restarts it).
+  progress.restarting = "m0";
+  EXPECT_EQ(next_restart_step(progress, cluster("m1"), std::string("m1")).action, RestartAction::kConfirmRestart);
+  progress.restarting.clear();
+  // Had the demotion not restarted it, m0 is a replica now and is restarted like one.
   members = cluster("m1");
   step = next_restart_step(progress, members, std::string("m1"));
   EXPECT_EQ(step.action, RestartAction::kRestart);
