@@ -88,6 +88,7 @@ void ClusterReconciler::stop() {
   if (stopping_.exchange(true)) return;
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  managed_sql_.stop();
 }
 
 void ClusterReconciler::run() {
@@ -391,6 +392,7 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
       if (!status.contains(key)) status[key] = value;
     }
   }
+  managed_sql_.reconcile(document, status);  // after the merge above: it may remove status.managedSql
   if (!previous.ok() || !previous->has_value() || **previous != status)
     (void)store_.put_status("SGCluster", ns, cluster.name, status);
 }
