@@ -1,9 +1,10 @@
 // SGScripts (spec.managedSql) end to end, against a real etcd, controller, agent, Patroni and Postgres:
-// entries run once, in order, as their user, in a transaction with their status stored in the
-// database, one from a Secret; a failing entry is reported with its SQLSTATE and message, the
-// SGScript's continueOnError runs the entries after it while the next SGScript waits; a changed entry
-// runs again as a new version; a restarted controller runs nothing twice. The tests run in order in
-// one process and share the runtime and the `scripted` cluster.
+// entries run once, in order, in their database, as their user, in a transaction with their status
+// stored in the database, one from a Secret; a failing entry (in a transaction: rolled back) is
+// reported with its SQLSTATE and message, the SGScript's continueOnError runs the entries after it
+// while the next SGScript waits; a changed entry runs again as a new version; a restarted controller
+// runs nothing twice. The tests run in order in one process and share the runtime and the `scripted`
+// cluster.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -60,7 +61,7 @@ std::string setup_script(const std::string& second_insert, const std::string& fa
   const json entries = json::array({
       in_app({{"name", "table"}, {"script", "CREATE TABLE log (seq serial, n int, who text)"}}),
       in_app({{"name", "first-row"}, {"script", second_insert}}),
-      in_app({{"name", "failing"}, {"script", failing}}),
+      in_app({{"name", "failing"}, {"wrapInTransaction", "read-committed"}, {"script", failing}}),
       in_app(
           {{"name", "from-secret"}, {"scriptFrom", {{"secretKeyRef", {{"name", "owner-sql"}, {"key", "owner.sql"}}}}}}),
       in_app({{"name", "as-owner"},
@@ -87,7 +88,8 @@ std::string later_script(const std::vector<std::string>& statements) {
 }
 
 const char* kFirstInsert = "INSERT INTO log (n, who) VALUES (1, current_user)";
-const char* kFailing = "SELECT * FROM missing_table";
+// In a transaction: its row is rolled back with it.
+const char* kFailing = "INSERT INTO log (n, who) VALUES (99, current_user); SELECT * FROM missing_table";
 
 TEST(ManagedSql, EntriesRunInOrderAndAFailureIsReported) {
   const json secret_body = {
