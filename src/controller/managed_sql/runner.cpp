@@ -18,8 +18,9 @@ namespace {
 using model::Json;
 
 std::string uid_of(const model::Document& document) {
-  const Json metadata = document.body.value("metadata", Json::object());
-  return metadata.is_object() ? metadata.value("uid", "") : "";
+  const Json::json_pointer uid("/metadata/uid");
+  return document.body.contains(uid) && document.body.at(uid).is_string() ? document.body.at(uid).get<std::string>()
+                                                                          : "";
 }
 
 // The SQL of an entry, or why it cannot be had. Never logs or quotes a Secret's value.
