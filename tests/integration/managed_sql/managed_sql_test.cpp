@@ -3,8 +3,8 @@
 // stored in the database, one from a Secret; a failing entry (in a transaction: rolled back) is
 // reported with its SQLSTATE and message, the SGScript's continueOnError runs the entries after it
 // while the next SGScript waits; a changed entry runs again as a new version; a restarted controller
-// runs nothing twice. The tests run in order in one process and share the runtime and the `scripted`
-// cluster.
+// runs nothing twice; an SGScript that cannot run is refused. The tests run in order in one process
+// and share the runtime and the `scripted` cluster.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -90,6 +90,21 @@ std::string later_script(const std::vector<std::string>& statements) {
 const char* kFirstInsert = "INSERT INTO log (n, who) VALUES (1, current_user)";
 // In a transaction: its row is rolled back with it.
 const char* kFailing = "INSERT INTO log (n, who) VALUES (99, current_user); SELECT * FROM missing_table";
+
+TEST(ManagedSql, AnSGScriptThatCannotRunIsRefused) {
+  const json body = {
+      {"apiVersion", "stackgres.io/v1"},
+      {"kind", "SGScript"},
+      {"metadata", {{"name", "from-configmap"}}},
+      {"spec", {{"scripts", json::array({{{"scriptFrom", {{"configMapKeyRef", {{"name", "cm"}, {"key", "k"}}}}}}})}}}};
+  auto refused = runtime->api("POST", "sgscripts", body.dump());
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 422) << refused->body;
+  EXPECT_NE(refused->body.find("spec.scripts[0].scriptFrom.configMapKeyRef"), std::string::npos) << refused->body;
+  auto stored = runtime->api("GET", "sgscripts/from-configmap");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->status, 404);
+}
 
 TEST(ManagedSql, EntriesRunInOrderAndAFailureIsReported) {
   const json secret_body = {
