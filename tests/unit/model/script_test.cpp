@@ -131,9 +131,8 @@ spec:
       "the SQL in scriptFrom.secretKeyRef (a Secret: pgstack create secret) or inline in script",
       "script.yaml: SGScript/bad spec.scripts[1].storeStatusInDatabase: needs wrapInTransaction (read-committed, "
       "repeatable-read or serializable): the status is stored in the script's own transaction",
-      "script.yaml: SGScript/bad spec.scripts[1].id: id 1 is already used by spec.scripts[0]; expected a unique id",
-      "script.yaml: SGScript/bad spec.scripts[1].name: name \"a\" is already used by spec.scripts[0]; expected a "
-      "unique name",
+      "script.yaml: SGScript/bad spec.scripts[1].id: already used by spec.scripts[0]; expected a unique id",
+      "script.yaml: SGScript/bad spec.scripts[1].name: already used by spec.scripts[0]; expected a unique name",
       "script.yaml: SGScript/bad spec.scripts[2]: expected exactly one of script or scriptFrom",
   };
   EXPECT_EQ(errors, expected);
