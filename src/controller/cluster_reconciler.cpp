@@ -93,6 +93,7 @@ void ClusterReconciler::stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   operations_.stop();
+  managed_sql_.stop();
 }
 
 void ClusterReconciler::run() {
@@ -398,6 +399,7 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, const
       if (!status.contains(key)) status[key] = value;
     }
   }
+  managed_sql_.reconcile(document, status);  // after the merge above: it may remove status.managedSql
   if (!previous.ok() || !previous->has_value() || **previous != status)
     (void)store_.put_status("SGCluster", ns, cluster.name, status);
 }

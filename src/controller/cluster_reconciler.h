@@ -13,6 +13,7 @@
 #include "controller/cluster_status.h"
 #include "controller/leader_election.h"
 #include "controller/operations/operations_runner.h"
+#include "controller/managed_sql/runner.h"
 #include "controller/scheduler.h"
 #include "model/resources.h"
 #include "model/validator.h"
@@ -63,6 +64,7 @@ class ClusterReconciler {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::thread thread_;
+  managed_sql::ManagedSqlRunner managed_sql_{store_, leadership_, {settings_.etcd_prefix}};
 };
 
 // <prefix>/assignments/<host>/<ns>/<cluster>/<member>

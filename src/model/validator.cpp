@@ -384,6 +384,13 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
     if (scripts[i].is_object() && scripts[i].contains("sgScript") && scripts[i]["sgScript"].is_string())
       checked.references.push_back({fmt::format("spec.managedSql.scripts[{}].sgScript", i), "SGScript",
                                     scripts[i]["sgScript"].get<std::string>()});
+    if (!scripts[i].is_object() || !scripts[i].contains("id")) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (scripts[j].is_object() && scripts[j].contains("id") && scripts[j]["id"] == scripts[i]["id"])
+        checker.error(fmt::format("spec.managedSql.scripts[{}].id", i),
+                      fmt::format("id {} is already used by spec.managedSql.scripts[{}]; expected a unique id",
+                                  scripts[i]["id"].dump(), j));
+    }
   }
 }
 
@@ -434,6 +441,29 @@ void check_scripts(DocumentChecker& checker, const Json& spec) {
     const bool from = scripts[i].contains("scriptFrom");
     if (inline_script == from)
       checker.error(index_path("spec.scripts", i), "expected exactly one of script or scriptFrom");
+    const std::string base = index_path("spec.scripts", i);
+    if (from && scripts[i]["scriptFrom"].is_object()) {
+      const Json& script_from = scripts[i]["scriptFrom"];
+      if (script_from.contains("configMapKeyRef"))
+        checker.error(base + ".scriptFrom.configMapKeyRef",
+                      "pgstack has no ConfigMaps; expected the SQL in scriptFrom.secretKeyRef (a Secret: pgstack "
+                      "create secret) or inline in script");
+      else if (!script_from.contains("secretKeyRef"))
+        checker.error(base + ".scriptFrom", "expected secretKeyRef (the Secret's name and key holding the SQL)");
+    }
+    if (scripts[i].contains("storeStatusInDatabase") && scripts[i]["storeStatusInDatabase"] == true &&
+        !scripts[i].contains("wrapInTransaction"))
+      checker.error(base + ".storeStatusInDatabase",
+                    "needs wrapInTransaction (read-committed, repeatable-read or serializable): the status is "
+                    "stored in the script's own transaction");
+    for (const char* unique : {"id", "name"}) {
+      if (!scripts[i].contains(unique)) continue;
+      for (std::size_t j = 0; j < i; ++j) {
+        if (scripts[j].is_object() && scripts[j].contains(unique) && scripts[j][unique] == scripts[i][unique])
+          checker.error(base + "." + unique,
+                        fmt::format("already used by spec.scripts[{}]; expected a unique {}", j, unique));
+      }
+    }
   }
 }
 

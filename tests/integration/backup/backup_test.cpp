@@ -276,13 +276,29 @@ TEST(Backups, PointInTimeRestoreHasExactlyTheRowsCommittedBeforeTheTarget) {
   // Restored right away, as a user would: both batches are still only in the primary's current WAL
   // segment. The source's agent seals it (a commit after the target, a segment switch) for the
   // restore; without that, recovery would end before the target and the restore fail.
-  auto created = runtime->api("POST", "sgclusters", restored_cluster("shop-pitr", first_backup, point_in_time));
+  // Its managed SQL runs once the restore is over: it sees the restored rows.
+  const json script = {
+      {"apiVersion", "stackgres.io/v1"},
+      {"kind", "SGScript"},
+      {"metadata", {{"name", "after-restore"}}},
+      {"spec",
+       {{"scripts",
+         json::array({{{"database", "app"}, {"script", "CREATE TABLE restored AS SELECT count(*) FROM orders"}}})}}}};
+  auto script_created = runtime->api("POST", "sgscripts", script.dump());
+  ASSERT_TRUE(script_created.ok() && script_created->status == 201);
+  json restored = json::parse(restored_cluster("shop-pitr", first_backup, point_in_time));
+  restored["spec"]["managedSql"] = {{"scripts", json::array({{{"sgScript", "after-restore"}}})}};
+  auto created = runtime->api("POST", "sgclusters", restored.dump());
   ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
   ASSERT_TRUE(wait_until([] { return ready("shop-pitr", 1); }, 240s)) << patroni_logs("shop-pitr");
   Result<std::string> count = make_error(ErrorCode::kUnavailable, "not asked");
   EXPECT_TRUE(wait_until([&] { return (count = superuser_sql("shop-pitr", "SELECT count(*) FROM orders")).ok(); }, 60s))
       << count.error().message;
   EXPECT_EQ(count.value(), "100") << "restored to " << point_in_time;
+  Result<std::string> seen = make_error(ErrorCode::kUnavailable, "not asked");
+  EXPECT_TRUE(wait_until([&] { return (seen = superuser_sql("shop-pitr", "SELECT count FROM restored")).ok(); }, 60s))
+      << status_of("shop-pitr").value("managedSql", json::object()).dump();
+  EXPECT_EQ(seen.ok() ? seen.value() : "", "100");
   // The application user logs in with the new cluster's own password.
   const json app = get("sgclusters/shop-pitr/credentials")["application"];
   const std::string endpoint = status_of("shop-pitr")["members"][0]["endpoints"]["postgres"];

@@ -95,7 +95,7 @@ TEST(Validator, AcceptsStackGresMinimalClusterUnchanged) {
 }
 
 TEST(Validator, AcceptsTheExampleFiles) {
-  for (const char* name : {"minimal-cluster.yaml", "production.yaml"}) {
+  for (const char* name : {"minimal-cluster.yaml", "production.yaml", "managed-sql.yaml"}) {
     const auto result = validate_text(read_example(name), name);
     EXPECT_TRUE(result.valid()) << name << ": " << testing::PrintToString(errors_of(result));
   }
