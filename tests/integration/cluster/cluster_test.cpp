@@ -641,9 +641,13 @@ TEST(HaCluster, ParameterChangesReloadAndRestartOnlyWhenNeeded) {
   ASSERT_TRUE(sql("demo", read_write("demo"), "CREATE TABLE IF NOT EXISTS during_restart (id int)").ok());
   std::atomic<bool> writing{true};
   std::atomic<int> written{0};
+  // The connection string and password are read before: the API is down while the controller is.
+  const std::string writes_uri = read_write("demo");
+  const std::string password = application_of("demo").password;
   std::thread writer([&] {
     for (int i = 0; writing; ++i) {
-      if (sql("demo", read_write("demo"), fmt::format("INSERT INTO during_restart VALUES ({})", i)).ok()) ++written;
+      auto inserted = run_psql(writes_uri, password, fmt::format("INSERT INTO during_restart VALUES ({})", i));
+      if (inserted.ok() && inserted->exit_code == 0) ++written;
       std::this_thread::sleep_for(200ms);
     }
   });
