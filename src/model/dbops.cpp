@@ -93,6 +93,8 @@ Result<DbOps> dbops_from(const Document& document) {
   ops.run_at = string_or(spec, "runAt", "");
   ops.max_retries = int_or(spec, "maxRetries", 0);
   ops.created = string_or(at(document.body, "metadata"), "creationTimestamp", "");
+  const std::string revision = string_or(at(document.body, "metadata"), "resourceVersion", "");
+  std::from_chars(revision.data(), revision.data() + revision.size(), ops.revision);
   if (const Json& timeout = at(spec, "timeout"); timeout.is_string()) {
     auto parsed = parse_iso_duration(timeout.get<std::string>());
     if (!parsed.ok()) return invalid(document, "spec.timeout", parsed.error().message);

@@ -59,7 +59,8 @@ struct DbOps {
   std::string run_at;  // ISO 8601 UTC; empty: as soon as possible
   std::optional<std::chrono::milliseconds> timeout;
   int max_retries = 0;
-  std::string created;  // metadata.creationTimestamp: the queue's order
+  std::string created;        // metadata.creationTimestamp: the queue's order (whole seconds)
+  std::int64_t revision = 0;  // metadata.resourceVersion: the order within one second
   // restart, securityUpgrade, minorVersionUpgrade
   std::string method = "InPlace";
   bool only_pending_restart = false;

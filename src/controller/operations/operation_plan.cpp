@@ -48,7 +48,8 @@ QueueDecision decide_queue(const std::vector<QueuedOperation>& operations, std::
     if (phase == Phase::kPending || phase == Phase::kRunning) open.push_back(&operation);
   }
   std::sort(open.begin(), open.end(), [](const QueuedOperation* a, const QueuedOperation* b) {
-    return std::tie(a->spec.created, a->spec.name) < std::tie(b->spec.created, b->spec.name);
+    return std::tie(a->spec.created, a->spec.revision, a->spec.name) <
+           std::tie(b->spec.created, b->spec.revision, b->spec.name);
   });
   QueueDecision decision;
   for (const QueuedOperation* operation : open) {

@@ -31,7 +31,7 @@ struct QueueDecision {
 };
 
 // At most one operation per cluster: one already started goes on; otherwise the oldest whose runAt
-// has come (ties by name). The others wait, and say for what.
+// has come (creation order: creationTimestamp, then resourceVersion, then name). The others wait, and say for what.
 QueueDecision decide_queue(const std::vector<QueuedOperation>& operations, std::chrono::system_clock::time_point now);
 
 // Whether `timeout` has passed since the operation started (opStarted).

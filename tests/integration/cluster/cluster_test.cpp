@@ -701,7 +701,7 @@ TEST(HaCluster, DayTwoOperationsRunOneAtATimeAndReport) {
   const long long bloated_size = size_of_bloated();
 
   // Queued together: the repack runs first, the vacuum waits for it.
-  auto repack = create_operation("repack-bloat", "repack", R"({"databases":[{"name":"postgres"}]})");
+  auto repack = create_operation("repack-bloat", "repack", R"({"databases":[{"name":"app"}]})");
   ASSERT_TRUE(repack.ok());
   ASSERT_EQ(repack->status, 201) << repack->body;
   auto vacuum = create_operation("vacuum-all", "vacuum", R"({"full":false,"analyze":true})");
@@ -758,7 +758,7 @@ TEST(HaCluster, DayTwoOperationsRunOneAtATimeAndReport) {
   EXPECT_NE(listed->standard_output.find("Completed"), std::string::npos) << listed->standard_output;
   auto described = runtime->cli({"describe", "sgdbops", "vacuum-all"});
   ASSERT_TRUE(described.ok());
-  EXPECT_NE(described->standard_output.find("Database postgres"), std::string::npos) << described->standard_output;
+  EXPECT_NE(described->standard_output.find("Database app"), std::string::npos) << described->standard_output;
 }
 
 TEST(HaCluster, BadInputIsRejectedAndChangesNothing) {

@@ -37,6 +37,14 @@ TEST(OperationQueue, OldestRunsFirstAndTheRestWaitInOrder) {
   EXPECT_NE(decision.waiting.at("b").find("waiting for SGDbOps a"), std::string::npos);
 }
 
+TEST(OperationQueue, WithinOneSecondTheRevisionOrders) {
+  auto later = queued("a-later", "2026-12-04T10:00:00Z");
+  later.spec.revision = 20;
+  auto earlier = queued("z-earlier", "2026-12-04T10:00:00Z");
+  earlier.spec.revision = 10;
+  EXPECT_EQ(decide_queue({later, earlier}, kNow).run.value_or(""), "z-earlier");
+}
+
 TEST(OperationQueue, AStartedOperationGoesOnEvenIfAnOlderOneIsPending) {
   const auto decision = decide_queue(
       {queued("old", "2026-12-04T09:00:00Z"), queued("running", "2026-12-04T10:00:00Z", {{"opStarted", "x"}})}, kNow);
