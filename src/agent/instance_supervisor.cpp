@@ -589,12 +589,11 @@ Result<fs::path> InstanceSupervisor::rebuild_from_primary() {
   return kept;
 }
 
-void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::Json& report) {
+void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::InstanceReport& report) {
   if (!plan_ || !patroni_) return;
   RejoinObservation facts;
-  const std::string role = report.value("/patroni/role"_json_pointer, std::string());
-  facts.is_primary = role == "primary";
-  facts.streaming = report.value("/patroni/state"_json_pointer, std::string()) == "streaming";
+  facts.is_primary = report.patroni && report.patroni->role == "primary";
+  facts.streaming = report.patroni && report.patroni->state == "streaming";
   if (observed.leader && observed.leader->is_object()) {
     const std::string leader_role = observed.leader->value("role", "");
     facts.leader_elsewhere =

@@ -62,9 +62,7 @@ bool newer(const BackupObservation& a, const BackupObservation& b) {
 // What a member's agent says is wrong with it ("" when it says nothing).
 std::string agent_reason(const StatusInputs& inputs, const std::string& member) {
   const auto report = inputs.member_reports.find(member);
-  if (report == inputs.member_reports.end() || !report->second.is_object()) return {};
-  const Json reason = report->second.value("reason", Json());
-  return reason.is_string() ? reason.get<std::string>() : std::string();
+  return report == inputs.member_reports.end() ? std::string() : report->second.reason;
 }
 }  // namespace
 
@@ -237,7 +235,8 @@ Json build_cluster_status(const StatusInputs& inputs) {
       }
     } else {
       if (const std::string why = agent_reason(inputs, placement.member); !why.empty()) {
-        state = inputs.member_reports.at(placement.member).value("state", state);
+        if (const std::string& reported = inputs.member_reports.at(placement.member).state; !reported.empty())
+          state = reported;
         troubles.push_back(fmt::format("{} is {}: {}", placement.member, state, why));
       } else {
         troubles.push_back(fmt::format("{} has not started yet", placement.member));
@@ -299,7 +298,7 @@ Json build_cluster_status(const StatusInputs& inputs) {
                      running == inputs.instances && streaming >= replicas_wanted;
   Json conditions = Json::array();
   if (!inputs.scheduling_problem.empty()) {
-    conditions.push_back(condition(inputs.previous_conditions, "Scheduling", false, "CannotPlaceMembers",
+    conditions.push_back(condition(inputs.previous_conditions, "Scheduling", false, inputs.scheduling_reason,
                                    inputs.scheduling_problem, inputs.now));
   }
   std::string reason = ready ? "AllMembersStreaming" : primary == nullptr ? "NoPrimary" : "MembersNotReady";

@@ -10,6 +10,7 @@
 
 #include "controller/scheduler.h"
 #include "model/document.h"
+#include "model/instance_report.h"
 
 namespace pgstack::controller {
 
@@ -47,9 +48,12 @@ struct StatusInputs {
   std::map<std::string, PatroniMember> members;        // by member name
   std::map<std::string, StandbyReplication> standbys;  // the primary's pg_stat_replication by member
   // The agents' reports of members that Patroni does not list or not as running: why (a failed restore).
-  std::map<std::string, model::Json> member_reports;  // by member name
+  std::map<std::string, model::InstanceReport> member_reports;  // by member name
   bool pooling_enabled = true;
   std::optional<ProxyPorts> proxy_ports;  // pgstack-proxy's, on every host that runs a member
+  // Why this pass did not write the cluster's desired state (the step that stopped it): the
+  // Scheduling condition. Empty message: nothing stopped it.
+  std::string scheduling_reason = "CannotPlaceMembers";
   std::string scheduling_problem;
   std::vector<BackupObservation> backups;  // every SGBackup whose spec.sgCluster is this cluster
   // The primary's WAL archiving (the "archiving" section of its agent's report), when it archives.

@@ -7,6 +7,7 @@
 
 #include "common/http_client.h"
 #include "common/strings.h"
+#include "store/keys.h"
 
 namespace pgstack::controller {
 namespace {
@@ -61,7 +62,7 @@ Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::
     }
   }
   // Patroni's unsafe endpoints (switchover, restart, PATCH /config) need the cluster's restapi credentials.
-  auto secrets = etcd.get(fmt::format("{}/secrets/{}/{}", etcd_prefix, ns, cluster));
+  auto secrets = etcd.get(store::keys::cluster_secrets(etcd_prefix, ns, cluster));
   if (secrets.ok() && secrets->has_value()) {
     const Json parsed = Json::parse((*secrets)->value, nullptr, false);
     if (parsed.is_object() && parsed.contains("restapi") && parsed["restapi"].is_object()) {
