@@ -43,7 +43,8 @@ TEST(PatroniMember, ParsesTheRecordPatroniWrites) {
 }
 
 TEST(PatroniMember, ToleratesMissingFieldsButNotAnotherValue) {
-  auto sparse = parse_member("demo-1", R"({"role": "replica", "pending_restart": "yes", "xlog_location": "0/3000060"})");
+  auto sparse =
+      parse_member("demo-1", R"({"role": "replica", "pending_restart": "yes", "xlog_location": "0/3000060"})");
   ASSERT_TRUE(sparse.ok()) << sparse.error().message;
   EXPECT_TRUE(sparse->api_url.empty());
   EXPECT_FALSE(sparse->pending_restart);
