@@ -9,6 +9,8 @@
 #include "common/http_client.h"
 #include "common/pki.h"
 #include "common/strings.h"
+#include "patroni/dcs.h"
+#include "patroni/roles.h"
 #include "store/keys.h"
 
 namespace pgstack::agent {
@@ -189,9 +191,11 @@ void Agent::reconcile() {
     auto& instance = instances_[key];
     if (!instance) {
       instance = std::make_unique<InstanceSupervisor>(settings_, key);
-      // key is "<ns>/<cluster>/<member>"; Patroni's leader key is <prefix>/patroni/<ns>/<cluster>/leader.
+      // key is "<ns>/<cluster>/<member>".
+      const auto first_slash = key.find('/');
       const auto slash = key.rfind('/');
-      const std::string leader_key = settings_.etcd_prefix + "/patroni/" + key.substr(0, slash) + "/leader";
+      const std::string leader_key = patroni::leader_key(settings_.etcd_prefix, key.substr(0, first_slash),
+                                                         key.substr(first_slash + 1, slash - first_slash - 1));
       const std::string member = key.substr(slash + 1);
       instance->set_leader_key_access(
           {[this, leader_key, member] {
@@ -386,7 +390,7 @@ void Agent::report() {
     // PgBouncer caches the server's startup parameters, in_hot_standby among them, and libpq's
     // target_session_attrs trusts them: after a promotion or demotion the pooler must start afresh.
     const std::string role = report.patroni ? report.patroni->role : std::string();
-    const bool primary = role == "primary" || role == "standby_leader";
+    const bool primary = patroni::is_leader_role(role);
     if (!role.empty()) {
       const auto previous = last_primary_.find(key);
       if (previous != last_primary_.end() && previous->second != primary) {

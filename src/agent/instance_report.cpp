@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "model/lsn.h"
+#include "patroni/roles.h"
 
 namespace pgstack::agent {
 namespace {
@@ -36,7 +37,7 @@ const Json* cluster_member(const std::optional<Json>& cluster, const std::string
 // Patroni 3.0 says "master"; docs/api.md says primary.
 std::string role_of(const Json& patroni, const Json* member) {
   const std::string role = string_field(patroni, "role");
-  if (role == "master" || role == "primary") return "primary";
+  if (patroni::is_writable_role(role)) return "primary";
   if (role == "replica") {
     const bool sync = (patroni.contains("sync_standby") && patroni["sync_standby"] == true) ||
                       (member != nullptr && string_field(*member, "role") == "sync_standby");

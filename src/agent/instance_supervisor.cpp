@@ -20,6 +20,7 @@
 #include "common/pki.h"
 #include "common/process.h"
 #include "config/render_pgbackrest.h"
+#include "patroni/rest.h"
 
 namespace pgstack::agent {
 namespace {
@@ -682,7 +683,7 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   input.cluster = get_json(patroni_url("/cluster"));
   if (!input.cluster) return input;
   if (auto leader = leader_api_url(*input.cluster)) {
-    const std::string url = *leader + (leader->ends_with("/patroni") ? "" : "/patroni");
+    const std::string url = patroni::status_url(*leader);
     auto cached = leaders.find(url);
     if (cached == leaders.end()) cached = leaders.emplace(url, get_json(url)).first;
     input.leader = cached->second;

@@ -11,20 +11,13 @@
 #include "controller/scheduler.h"
 #include "model/document.h"
 #include "model/instance_report.h"
+#include "patroni/member.h"
 
 namespace pgstack::controller {
 
-// One member as Patroni publishes it under <prefix>/patroni/<ns>/<cluster>/members/<member>.
-struct PatroniMember {
-  std::string name;
-  std::string role;   // "master"/"primary", "replica", "standby_leader"
-  std::string state;  // running, starting, stopped, crashed, ...
-  std::string api_url;
+// One member as Patroni publishes it (patroni/member.h), with what the controller needs to call it.
+struct PatroniMember : patroni::Member {
   std::string api_authorization;  // for Patroni's unsafe endpoints, from the cluster's secrets; never shown
-  std::string conn_url;
-  std::int64_t timeline = 0;
-  std::optional<std::int64_t> wal_position;
-  bool pending_restart = false;
 };
 
 struct StandbyReplication {
@@ -90,6 +83,7 @@ model::Json archiving_condition(const model::Json& archiving, const model::Json&
 model::Json merge_events(const model::Json& previous, const std::map<std::string, std::vector<model::Json>>& by_member);
 constexpr std::size_t kStatusEventsKept = 30;
 
+// A member key's value; one that is not a JSON object gives a member with only its name.
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
 
 // "2026-11-24T01:30:00Z"

@@ -44,4 +44,10 @@ std::string backup_records_prefix(std::string_view prefix, std::string_view name
 
 std::string controller_leader(std::string_view prefix) { return fmt::format("{}/controller/leader", prefix); }
 
+std::string user_secrets_prefix(std::string_view prefix) { return fmt::format("{}/user-secrets/", prefix); }
+
+std::string user_secret(std::string_view prefix, std::string_view namespace_name, std::string_view name) {
+  return fmt::format("{}/user-secrets/{}/{}", prefix, namespace_name, name);
+}
+
 }  // namespace pgstack::store::keys

@@ -38,4 +38,11 @@ std::string backup_records_prefix(std::string_view prefix, std::string_view name
 // <prefix>/controller/leader: the leading controller's identity under its lease.
 std::string controller_leader(std::string_view prefix);
 
+// <prefix>/user-secrets/<ns>/<name>: users' Secrets (user_secret_store.h reads and writes them).
+std::string user_secrets_prefix(std::string_view prefix);
+std::string user_secret(std::string_view prefix, std::string_view namespace_name, std::string_view name);
+
+// Not here: <prefix>/resources/ and <prefix>/status/ belong to ResourceStore (resource_store.h), and
+// <prefix>/auth/... to AuthStore (auth/auth_store.h), which each spell their own families.
+
 }  // namespace pgstack::store::keys

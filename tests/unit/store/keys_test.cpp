@@ -20,6 +20,8 @@ TEST(Keys, FollowTheDocumentedLayout) {
   EXPECT_EQ(keys::backup_schedule("/pgstack", "shop", "demo"), "/pgstack/backup-schedule/shop/demo");
   EXPECT_EQ(keys::backup_records_prefix("/pgstack", "shop", "demo"), "/pgstack/backup-records/shop/demo/");
   EXPECT_EQ(keys::controller_leader("/pgstack"), "/pgstack/controller/leader");
+  EXPECT_EQ(keys::user_secrets_prefix("/pgstack"), "/pgstack/user-secrets/");
+  EXPECT_EQ(keys::user_secret("/pgstack", "shop", "s3-keys"), "/pgstack/user-secrets/shop/s3-keys");
 }
 
 }  // namespace
