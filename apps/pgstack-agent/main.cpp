@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     spdlog::error("--etcd-prefix: expected a key prefix starting with '/', got '{}'", prefix);
     return 2;
   }
-  if (!pgstack::agent::is_safe_name(host_name)) {
+  if (!pgstack::model::is_safe_name(host_name)) {
     spdlog::error("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name);
     return 2;
   }

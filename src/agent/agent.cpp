@@ -9,6 +9,9 @@
 #include "common/http_client.h"
 #include "common/pki.h"
 #include "common/strings.h"
+#include "patroni/dcs.h"
+#include "patroni/roles.h"
+#include "store/keys.h"
 
 namespace pgstack::agent {
 namespace {
@@ -56,7 +59,7 @@ std::string storage_credentials_problem(const Assignment& assignment, const Clus
 Agent::Agent(AgentSettings settings)
     : settings_(std::move(settings)),
       etcd_(settings_.etcd_endpoints, std::chrono::seconds(3)),
-      registration_(etcd_, host_key(settings_.etcd_prefix, settings_.host_name),
+      registration_(etcd_, store::keys::host(settings_.etcd_prefix, settings_.host_name),
                     [settings = settings_] { return host_facts(settings); }) {}
 
 Agent::~Agent() = default;
@@ -95,7 +98,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
                settings_.etcd_prefix, settings_.os_user);
   registration_.start();
   // The watch only makes the agent react at once; the periodic reconcile alone would be enough.
-  auto watch = etcd_.watch_prefix(assignments_prefix(settings_.etcd_prefix, settings_.host_name), 0,
+  auto watch = etcd_.watch_prefix(store::keys::host_assignments_prefix(settings_.etcd_prefix, settings_.host_name), 0,
                                   [this](const std::vector<store::WatchEvent>&) { wake(); });
 
   auto next_reconcile = SteadyClock::now();
@@ -128,7 +131,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
     for (auto& [key, proxy] : proxies_) proxy->stop();
     for (auto& [key, instance] : instances_) {
       instance->stop();
-      (void)etcd_.remove(instance_report_key(settings_.etcd_prefix, key));
+      (void)etcd_.remove(store::keys::instance_report(settings_.etcd_prefix, key));
     }
   }
   backups_.reset();  // waits for a running backup or verification
@@ -139,7 +142,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
 }
 
 void Agent::reconcile() {
-  const std::string prefix = assignments_prefix(settings_.etcd_prefix, settings_.host_name);
+  const std::string prefix = store::keys::host_assignments_prefix(settings_.etcd_prefix, settings_.host_name);
   auto listed = etcd_.get_prefix(prefix);
   if (!listed) {
     // Without etcd nothing changes: the instances keep running and supervised.
@@ -170,7 +173,7 @@ void Agent::reconcile() {
     }
     spdlog::info("{}: no longer assigned to {}; stopping it", it->first, settings_.host_name);
     it->second->stop();
-    if (auto removed = etcd_.remove(instance_report_key(settings_.etcd_prefix, it->first)); !removed)
+    if (auto removed = etcd_.remove(store::keys::instance_report(settings_.etcd_prefix, it->first)); !removed)
       spdlog::warn("{}: cannot remove its report: {}", it->first, removed.error().message);
     last_primary_.erase(it->first);
     it = instances_.erase(it);
@@ -188,9 +191,11 @@ void Agent::reconcile() {
     auto& instance = instances_[key];
     if (!instance) {
       instance = std::make_unique<InstanceSupervisor>(settings_, key);
-      // key is "<ns>/<cluster>/<member>"; Patroni's leader key is <prefix>/patroni/<ns>/<cluster>/leader.
+      // key is "<ns>/<cluster>/<member>".
+      const auto first_slash = key.find('/');
       const auto slash = key.rfind('/');
-      const std::string leader_key = settings_.etcd_prefix + "/patroni/" + key.substr(0, slash) + "/leader";
+      const std::string leader_key = patroni::leader_key(settings_.etcd_prefix, key.substr(0, first_slash),
+                                                         key.substr(first_slash + 1, slash - first_slash - 1));
       const std::string member = key.substr(slash + 1);
       instance->set_leader_key_access(
           {[this, leader_key, member] {
@@ -215,7 +220,7 @@ void Agent::reconcile() {
              return (role == "master" || role == "primary") && data.value("state", "") == "running";
            }});
     }
-    auto assignment = parse_assignment(text);
+    auto assignment = model::assignment_from_text(text);
     if (!assignment) {
       instance->hold(InstanceCondition{true, assignment.error().message});
       continue;
@@ -241,7 +246,7 @@ void Agent::reconcile() {
     auto found = secrets.find(cluster_key);
     if (found == secrets.end()) {
       const std::string secret_key =
-          secrets_key(settings_.etcd_prefix, assignment->namespace_name, assignment->cluster_name);
+          store::keys::cluster_secrets(settings_.etcd_prefix, assignment->namespace_name, assignment->cluster_name);
       auto read = etcd_.get(secret_key);
       Result<ClusterSecrets> parsed =
           make_error(ErrorCode::kNotFound, "waiting for the controller to write " + secret_key);
@@ -381,11 +386,11 @@ void Agent::report() {
   LeaderStatusCache leaders;
   for (const auto& [key, instance] : instances_) {
     const ReportInput observed = instance->observe(settings_.host_name, leaders);
-    const model::Json report = instance_report(observed);
+    const model::InstanceReport report = instance_report(observed);
     // PgBouncer caches the server's startup parameters, in_hot_standby among them, and libpq's
     // target_session_attrs trusts them: after a promotion or demotion the pooler must start afresh.
-    const std::string role = report.value("/patroni/role"_json_pointer, std::string());
-    const bool primary = role == "master" || role == "primary" || role == "standby_leader";
+    const std::string role = report.patroni ? report.patroni->role : std::string();
+    const bool primary = patroni::is_leader_role(role);
     if (!role.empty()) {
       const auto previous = last_primary_.find(key);
       if (previous != last_primary_.end() && previous->second != primary) {
@@ -394,11 +399,12 @@ void Agent::report() {
         instance->restart_pooler();
       }
       last_primary_[key] = primary;
-      last_state_[key] = report.value("state", "");
+      last_state_[key] = report.state;
       instance->note_role(primary);
     }
     instance->watch_rejoin(observed, report);
-    auto written = etcd_.put(instance_report_key(settings_.etcd_prefix, key), report.dump(), lease);
+    auto written = etcd_.put(store::keys::instance_report(settings_.etcd_prefix, key),
+                             model::instance_report_to_json(report).dump(), lease);
     if (!written && written.error().message != last_report_error_) {
       spdlog::warn("{}: cannot write its report: {}", key, written.error().message);
     }

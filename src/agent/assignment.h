@@ -1,5 +1,5 @@
-// What the controller asks this host to run (an assignment) and the cluster's generated credentials,
-// parsed from the JSON docs/api.md defines, plus the etcd keys the agent reads and writes. Pure, no I/O.
+// The cluster's generated credentials the agent reads, parsed from the JSON docs/api.md defines, and
+// the assignment's names in the agent's namespace. Pure, no I/O.
 #pragma once
 
 #include <cstdint>
@@ -9,58 +9,16 @@
 #include <string_view>
 
 #include "common/error.h"
-#include "model/resources.h"
+#include "model/assignment.h"
 
 namespace pgstack::agent {
 
-struct AssignedPorts {
-  int postgres = 0;
-  int pgbouncer = 0;
-  int patroni = 0;
-};
-
-// pgstack-proxy's ports for the cluster, the same on every host that runs one of its members.
-struct AssignedProxyPorts {
-  int read_write = 0;
-  int read_only = 0;
-  int admin = 0;
-  bool operator==(const AssignedProxyPorts&) const = default;
-};
-
-// Where a restored cluster's first member takes its data from (the source backup's repository).
-struct RestoreAssignment {
-  std::string backup;  // SGBackup name
-  std::string label;   // pgBackRest's backup set
-  model::ObjectStorage storage;
-  std::string path;
-  std::string stanza;
-  model::RestoreSource target;  // the cluster's initialData.restore.fromBackup
-};
-
-// /pgstack/assignments/<host>/<ns>/<cluster>/<member>
-struct Assignment {
-  std::string namespace_name;
-  std::string cluster_name;
-  std::string member;
-  int index = 0;
-  std::string host;
-  int postgres_major = 0;
-  AssignedPorts ports;
-  std::optional<AssignedProxyPorts> proxy;
-  std::optional<model::ObjectStorage> object_storage;  // the cluster's backup storage, when it has backups
-  std::optional<RestoreAssignment> restore;
-  model::Cluster cluster;
-  model::InstanceProfile profile;  // the default profile when the assignment has none
-  std::optional<model::PostgresConfig> postgres_config;
-  std::optional<model::PoolingConfig> pooling_config;
-  std::int64_t restart_generation = 0;
-
-  // "<ns>/<cluster>/<member>": identifies the instance in keys, logs and the state directory.
-  std::string instance_key() const;
-};
-
-// Errors say which field is wrong and what was expected.
-Result<Assignment> parse_assignment(std::string_view text);
+// The assignment is a contract with the controller: one definition, in model/assignment.h.
+using model::AssignedPorts;
+using model::AssignedProxyPorts;
+using model::Assignment;
+using model::is_safe_name;
+using model::RestoreAssignment;
 
 struct Credential {
   std::string username;
@@ -82,14 +40,5 @@ struct ClusterSecrets {
 };
 
 Result<ClusterSecrets> parse_cluster_secrets(std::string_view text);
-
-// True for a name that is safe as one path component and in an etcd key: [A-Za-z0-9._-], not "." or "..".
-bool is_safe_name(std::string_view name);
-
-// The etcd keys of docs/api.md under `prefix` (default "/pgstack").
-std::string assignments_prefix(std::string_view prefix, std::string_view host);
-std::string host_key(std::string_view prefix, std::string_view host);
-std::string secrets_key(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
-std::string instance_report_key(std::string_view prefix, std::string_view instance_key);
 
 }  // namespace pgstack::agent

@@ -10,6 +10,7 @@
 #include "common/network.h"
 #include "common/process.h"
 #include "common/strings.h"
+#include "store/keys.h"
 
 namespace pgstack::agent {
 
@@ -96,7 +97,7 @@ Json status_from_info(const Json& backup) {
 }
 
 std::string records_prefix(const std::string& etcd_prefix, const BackupTarget& target) {
-  return fmt::format("{}/backup-records/{}/{}/", etcd_prefix, target.namespace_name, target.cluster);
+  return store::keys::backup_records_prefix(etcd_prefix, target.namespace_name, target.cluster);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "model/lsn.h"
+#include "patroni/roles.h"
 
 namespace pgstack::agent {
 namespace {
@@ -36,7 +37,7 @@ const Json* cluster_member(const std::optional<Json>& cluster, const std::string
 // Patroni 3.0 says "master"; docs/api.md says primary.
 std::string role_of(const Json& patroni, const Json* member) {
   const std::string role = string_field(patroni, "role");
-  if (role == "master" || role == "primary") return "primary";
+  if (patroni::is_writable_role(role)) return "primary";
   if (role == "replica") {
     const bool sync = (patroni.contains("sync_standby") && patroni["sync_standby"] == true) ||
                       (member != nullptr && string_field(*member, "role") == "sync_standby");
@@ -55,29 +56,28 @@ bool streams_from_leader(const std::optional<Json>& leader, const std::string& m
   return false;
 }
 
-Json patroni_section(const ReportInput& input) {
+model::ReportedPatroni patroni_section(const ReportInput& input) {
   const Json& patroni = *input.patroni;
   const Json* member = cluster_member(input.cluster, input.member);
-  Json section = Json::object();
-  const std::string role = role_of(patroni, member);
-  section["role"] = role;
-  std::string state = string_field(patroni, "state");
-  const bool replica = role == "replica" || role == "sync_standby";
-  if (replica && state == "running" && streams_from_leader(input.leader, input.member)) state = "streaming";
-  section["state"] = state;
+  model::ReportedPatroni section;
+  section.role = role_of(patroni, member);
+  section.state = string_field(patroni, "state");
+  const bool replica = section.role == "replica" || section.role == "sync_standby";
+  if (replica && section.state == "running" && streams_from_leader(input.leader, input.member))
+    section.state = "streaming";
   if (patroni.contains("timeline") && patroni["timeline"].is_number_integer())
-    section["timeline"] = patroni["timeline"];
-  section["pendingRestart"] = patroni.contains("pending_restart") && patroni["pending_restart"] == true;
+    section.timeline = patroni["timeline"].get<std::int64_t>();
+  section.pending_restart = patroni.contains("pending_restart") && patroni["pending_restart"] == true;
   if (patroni.contains("xlog") && patroni["xlog"].is_object()) {
     const Json& xlog = patroni["xlog"];
-    if (auto lsn = lsn_field(xlog, "location")) section["lsn"] = model::format_lsn(*lsn);
-    if (auto lsn = lsn_field(xlog, "received_location")) section["receivedLsn"] = model::format_lsn(*lsn);
-    if (auto lsn = lsn_field(xlog, "replayed_location")) section["replayedLsn"] = model::format_lsn(*lsn);
+    if (auto lsn = lsn_field(xlog, "location")) section.lsn = model::format_lsn(*lsn);
+    if (auto lsn = lsn_field(xlog, "received_location")) section.received_lsn = model::format_lsn(*lsn);
+    if (auto lsn = lsn_field(xlog, "replayed_location")) section.replayed_lsn = model::format_lsn(*lsn);
   }
-  if (role == "primary") {
-    section["lagBytes"] = 0;
+  if (section.role == "primary") {
+    section.lag_bytes = 0;
   } else if (member != nullptr && member->contains("lag") && (*member)["lag"].is_number_integer()) {
-    section["lagBytes"] = (*member)["lag"];
+    section.lag_bytes = (*member)["lag"].get<std::int64_t>();
   }
   return section;
 }
@@ -99,28 +99,22 @@ bool is_failed_patroni_state(const std::string& state) {
 
 // pg_stat_archiver as the report's "archiving" section. Failing: the last attempt failed (a failure
 // newer than the last success), which is what an operator must act on; the counters tell the history.
-Json archiving_section(const Json& archiver) {
-  Json section = Json::object();
+model::ReportedArchiving archiving_section(const Json& archiver) {
+  model::ReportedArchiving section;
   const auto count = [&](const char* field) -> std::int64_t {
     return archiver.contains(field) && archiver[field].is_number_integer() ? archiver[field].get<std::int64_t>() : 0;
   };
-  section["archivedCount"] = count("archived_count");
-  section["failedCount"] = count("failed_count");
-  const std::pair<const char*, const char*> fields[] = {{"last_archived_wal", "lastArchivedWal"},
-                                                        {"last_archived_time", "lastArchivedTime"},
-                                                        {"last_failed_wal", "lastFailedWal"},
-                                                        {"last_failed_time", "lastFailedTime"},
-                                                        {"last_failed_message", "lastFailureMessage"}};
-  for (const auto& [from, to] : fields) {
-    const std::string value = string_field(archiver, from);
-    if (!value.empty()) section[to] = value;
-  }
+  section.archived_count = count("archived_count");
+  section.failed_count = count("failed_count");
+  section.last_archived_wal = string_field(archiver, "last_archived_wal");
+  section.last_archived_time = string_field(archiver, "last_archived_time");
+  section.last_failed_wal = string_field(archiver, "last_failed_wal");
+  section.last_failed_time = string_field(archiver, "last_failed_time");
+  section.last_failure_message = string_field(archiver, "last_failed_message");
   if (archiver.contains("repository_disk") && archiver["repository_disk"].is_object())
-    section["repositoryDisk"] = archiver["repository_disk"];
+    section.repository_disk = archiver["repository_disk"];
   // The times are UTC in the same format (the query sets TimeZone), so they compare as strings.
-  const std::string failed = string_field(archiver, "last_failed_time");
-  const std::string archived = string_field(archiver, "last_archived_time");
-  section["failing"] = !failed.empty() && failed > archived;
+  section.failing = !section.last_failed_time.empty() && section.last_failed_time > section.last_archived_time;
   return section;
 }
 
@@ -147,10 +141,10 @@ std::optional<std::string> leader_api_url(const model::Json& cluster) {
   return std::nullopt;
 }
 
-model::Json instance_report(const ReportInput& input) {
-  Json report = Json::object();
-  report["member"] = input.member;
-  report["host"] = input.host;
+model::InstanceReport instance_report(const ReportInput& input) {
+  model::InstanceReport report;
+  report.member = input.member;
+  report.host = input.host;
 
   std::string state;
   std::string reason;
@@ -186,17 +180,16 @@ model::Json instance_report(const ReportInput& input) {
       reason = fmt::format("Patroni reports Postgres as '{}'", patroni_state);
     }
   }
-  report["state"] = state;
-  if (!reason.empty()) report["reason"] = reason;
-  if (input.patroni && input.patroni->is_object() && !input.condition) report["patroni"] = patroni_section(input);
-  if (input.archiver && input.archiver->is_object()) report["archiving"] = archiving_section(*input.archiver);
-  if (!input.backup_problem.empty()) report["backupProblem"] = input.backup_problem;
-  if (input.rejoin) report["rejoin"] = *input.rejoin;
-  if (!input.events.empty()) report["events"] = input.events;
-  report["pgbouncer"] = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
-  report["ports"] =
-      Json{{"postgres", input.ports.postgres}, {"pgbouncer", input.ports.pgbouncer}, {"patroni", input.ports.patroni}};
-  report["updatedAt"] = format_utc(input.now);
+  report.state = state;
+  report.reason = reason;
+  if (input.patroni && input.patroni->is_object() && !input.condition) report.patroni = patroni_section(input);
+  if (input.archiver && input.archiver->is_object()) report.archiving = archiving_section(*input.archiver);
+  report.backup_problem = input.backup_problem;
+  if (input.rejoin) report.rejoin = *input.rejoin;
+  report.events = input.events;
+  report.pgbouncer = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
+  report.ports = input.ports;
+  report.updated_at = format_utc(input.now);
   return report;
 }
 

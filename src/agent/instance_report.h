@@ -11,6 +11,7 @@
 #include "agent/assignment.h"
 #include "agent/process_supervisor.h"
 #include "model/document.h"
+#include "model/instance_report.h"
 
 namespace pgstack::agent {
 
@@ -44,7 +45,8 @@ struct ReportInput {
   std::chrono::system_clock::time_point now;
 };
 
-model::Json instance_report(const ReportInput& input);
+// The report the agent writes (model::instance_report_to_json) for what it observed.
+model::InstanceReport instance_report(const ReportInput& input);
 
 // RFC 3339 in UTC, whole seconds: "2026-11-24T01:30:00Z".
 std::string format_utc(std::chrono::system_clock::time_point time);

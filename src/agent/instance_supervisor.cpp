@@ -20,6 +20,7 @@
 #include "common/pki.h"
 #include "common/process.h"
 #include "config/render_pgbackrest.h"
+#include "patroni/rest.h"
 
 namespace pgstack::agent {
 namespace {
@@ -589,12 +590,11 @@ Result<fs::path> InstanceSupervisor::rebuild_from_primary() {
   return kept;
 }
 
-void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::Json& report) {
+void InstanceSupervisor::watch_rejoin(const ReportInput& observed, const model::InstanceReport& report) {
   if (!plan_ || !patroni_) return;
   RejoinObservation facts;
-  const std::string role = report.value("/patroni/role"_json_pointer, std::string());
-  facts.is_primary = role == "primary";
-  facts.streaming = report.value("/patroni/state"_json_pointer, std::string()) == "streaming";
+  facts.is_primary = report.patroni && report.patroni->role == "primary";
+  facts.streaming = report.patroni && report.patroni->state == "streaming";
   if (observed.leader && observed.leader->is_object()) {
     const std::string leader_role = observed.leader->value("role", "");
     facts.leader_elsewhere =
@@ -683,7 +683,7 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   input.cluster = get_json(patroni_url("/cluster"));
   if (!input.cluster) return input;
   if (auto leader = leader_api_url(*input.cluster)) {
-    const std::string url = *leader + (leader->ends_with("/patroni") ? "" : "/patroni");
+    const std::string url = patroni::status_url(*leader);
     auto cached = leaders.find(url);
     if (cached == leaders.end()) cached = leaders.emplace(url, get_json(url)).first;
     input.leader = cached->second;

@@ -69,7 +69,7 @@ class InstanceSupervisor {
 
   // After each report: a replica that cannot follow the primary (rejoin_watch.h) is rebuilt from it
   // once Patroni had its chance to rewind; its data directory is kept aside as data.diverged-<time>.
-  void watch_rejoin(const ReportInput& observed, const model::Json& report);
+  void watch_rejoin(const ReportInput& observed, const model::InstanceReport& report);
 
   const std::string& instance_key() const { return instance_key_; }
   // What the last successful reconcile planned (nothing before one succeeded).

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/strings.h"
+#include "patroni/dcs.h"
 
 namespace pgstack::config {
 namespace {
@@ -287,7 +288,7 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
                            const std::vector<TunedParameter>& parameters) {
   Json config = Json::object();
   config["scope"] = cluster.name;
-  config["namespace"] = fmt::format("{}/patroni/{}/", layout.etcd_prefix, cluster.namespace_name);
+  config["namespace"] = patroni::dcs_namespace(layout.etcd_prefix, cluster.namespace_name);
   config["name"] = layout.member_name;
 
   const std::string api = host_port(layout.host_address, layout.patroni_port);

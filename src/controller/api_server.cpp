@@ -18,6 +18,7 @@
 #include "model/kinds.h"
 #include "model/resources.h"
 #include "model/user_secret.h"
+#include "store/keys.h"
 #include "store/user_secret_store.h"
 
 namespace pgstack::controller {
@@ -55,7 +56,7 @@ ApiHandler::~ApiHandler() = default;
 
 HttpReply ApiHandler::handle(const HttpRequest& request) {
   if (request.path == "/healthz") {
-    auto probe = store_.client().get(etcd_prefix_ + "/controller/leader");
+    auto probe = store_.client().get(store::keys::controller_leader(etcd_prefix_));
     if (!probe.ok()) return problem(503, "Unavailable", "etcd is unreachable: " + probe.error().message);
     return json_reply(200,
                       {{"status", "ok"}, {"leader", leadership_ ? leadership_->is_leader() : true}, {"etcd", "ok"}});
@@ -388,7 +389,7 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
     return json_reply(200, status->value_or(Json::object()));
   }
   if (action == "credentials" && request.method == "GET") {
-    auto secrets = store_.client().get(fmt::format("{}/secrets/{}/{}", etcd_prefix_, ns, name));
+    auto secrets = store_.client().get(store::keys::cluster_secrets(etcd_prefix_, ns, name));
     if (!secrets.ok()) return problem_from(secrets.error());
     if (!secrets->has_value()) return problem(404, "NotFound", "the credentials are not generated yet");
     return {200, "application/json", (*secrets)->value, {{"Cache-Control", "no-store"}}};

@@ -1,32 +1,26 @@
-// The controller's loop: for every SGCluster, make sure its credentials exist, place its members on
-// hosts (assignments the agents act on), push Patroni's dynamic configuration, create its scheduled
-// SGBackups, and publish the observed status. Runs only on the leading controller.
+// The controller's loop: every second, for every SGCluster, the named steps of reconcile/ in order:
+// credentials, inputs, restore admission, placement (assignments the agents act on), Patroni's
+// dynamic configuration, scheduled SGBackups, managed SQL (SGScripts), the observed status; then the
+// day-2 operations (SGDbOps) of every cluster. Runs only on the leading controller.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "controller/cluster_status.h"
 #include "controller/leader_election.h"
-#include "controller/operations/operations_runner.h"
 #include "controller/managed_sql/runner.h"
-#include "controller/scheduler.h"
-#include "model/resources.h"
-#include "model/validator.h"
+#include "controller/operations/operations_runner.h"
+#include "controller/reconcile/step.h"
+#include "model/document.h"
 #include "store/resource_store.h"
 
 namespace pgstack::controller {
-
-struct ReconcilerSettings {
-  std::string etcd_prefix = "/pgstack";
-  PortBases port_bases;
-  std::chrono::milliseconds interval{1000};
-  std::vector<model::InstalledPostgres> installed_postgres;
-};
 
 class ClusterReconciler {
  public:
@@ -42,19 +36,12 @@ class ClusterReconciler {
 
  private:
   void run();
-  // Every SGBackup (by "<ns>/<name>") with the cluster it belongs to and its status.
-  struct ObservedBackup {
-    std::string cluster;
-    BackupObservation observation;
-  };
-  using ObservedBackups = std::map<std::string, ObservedBackup>;
-
-  void reconcile_cluster(const model::Document& cluster, const std::vector<Placement>& placements,
-                         const std::map<std::string, std::string>& hosts,
-                         std::map<std::string, ProxyPorts>& proxy_ports, const ObservedBackups& backups);
-  // Creates the cluster's first backup and those its cronSchedule asks for; adds them to `backups`.
-  void schedule_backups(const model::Cluster& cluster, const std::string& cluster_uid, bool ready,
-                        std::vector<BackupObservation>& backups);
+  // What a pass reads once for every cluster; nothing when etcd did not answer.
+  std::optional<PassSnapshot> read_pass() const;
+  // The named steps of reconcile/, in order; a step that stops skips those that write desired state.
+  void reconcile_cluster(const model::Document& document, PassSnapshot& pass);
+  // Assignments and backup schedules of clusters that no longer exist.
+  void forget_deleted_clusters(const PassSnapshot& pass, const std::set<std::string>& live_clusters);
 
   store::ResourceStore store_;
   const LeaderElection& leadership_;
@@ -66,11 +53,5 @@ class ClusterReconciler {
   std::thread thread_;
   managed_sql::ManagedSqlRunner managed_sql_{store_, leadership_, {settings_.etcd_prefix}};
 };
-
-// <prefix>/assignments/<host>/<ns>/<cluster>/<member>
-std::string assignment_key(const std::string& etcd_prefix, const Placement& placement);
-// <prefix>/backup-schedule/<ns>/<cluster>: the last minute a scheduled backup was created for.
-std::string backup_schedule_key(const std::string& etcd_prefix, const std::string& namespace_name,
-                                const std::string& cluster);
 
 }  // namespace pgstack::controller

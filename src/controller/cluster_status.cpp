@@ -9,6 +9,7 @@
 
 #include "common/network.h"
 #include "config/render_pgbackrest.h"
+#include "patroni/roles.h"
 
 namespace pgstack::controller {
 namespace {
@@ -21,9 +22,7 @@ std::string host_address(const StatusInputs& inputs, const std::string& host) {
   return found == inputs.host_addresses.end() ? host : found->second;
 }
 
-bool is_primary_role(const std::string& role) {
-  return role == "master" || role == "primary" || role == "standby_leader";
-}
+bool is_primary_role(const std::string& role) { return patroni::is_leader_role(role); }
 
 // Keeps lastTransitionTime when a condition's status did not change.
 Json condition(const Json& previous, const std::string& type, bool status, const std::string& reason,
@@ -62,9 +61,7 @@ bool newer(const BackupObservation& a, const BackupObservation& b) {
 // What a member's agent says is wrong with it ("" when it says nothing).
 std::string agent_reason(const StatusInputs& inputs, const std::string& member) {
   const auto report = inputs.member_reports.find(member);
-  if (report == inputs.member_reports.end() || !report->second.is_object()) return {};
-  const Json reason = report->second.value("reason", Json());
-  return reason.is_string() ? reason.get<std::string>() : std::string();
+  return report == inputs.member_reports.end() ? std::string() : report->second.reason;
 }
 }  // namespace
 
@@ -164,18 +161,11 @@ std::string utc_timestamp_now() { return utc_timestamp(std::chrono::system_clock
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text) {
   PatroniMember member;
-  member.name = name;
-  const Json data = Json::parse(json_text, nullptr, false);
-  if (!data.is_object()) return member;
-  member.role = data.value("role", "");
-  member.state = data.value("state", "");
-  member.api_url = data.value("api_url", "");
-  member.conn_url = data.value("conn_url", "");
-  if (data.contains("timeline") && data["timeline"].is_number_integer())
-    member.timeline = data["timeline"].get<std::int64_t>();
-  if (data.contains("xlog_location") && data["xlog_location"].is_number_integer())
-    member.wal_position = data["xlog_location"].get<std::int64_t>();
-  member.pending_restart = data.value("pending_restart", false);
+  if (auto record = patroni::parse_member(name, json_text); record.ok()) {
+    static_cast<patroni::Member&>(member) = std::move(record).value();
+  } else {
+    member.name = name;
+  }
   return member;
 }
 
@@ -224,8 +214,10 @@ Json build_cluster_status(const StatusInputs& inputs) {
       }
       if (patroni.state == "running") ++running;
       member["timeline"] = patroni.timeline;
-      if (primary && primary->wal_position && patroni.wal_position && role != "primary") {
-        member["lagBytes"] = std::max<std::int64_t>(0, *primary->wal_position - *patroni.wal_position);
+      if (primary && primary->xlog_location && patroni.xlog_location && role != "primary") {
+        member["lagBytes"] = *primary->xlog_location > *patroni.xlog_location
+                                 ? *primary->xlog_location - *patroni.xlog_location
+                                 : std::uint64_t{0};
       } else {
         member["lagBytes"] = role == "primary" ? Json(0) : Json(nullptr);
       }
@@ -237,7 +229,8 @@ Json build_cluster_status(const StatusInputs& inputs) {
       }
     } else {
       if (const std::string why = agent_reason(inputs, placement.member); !why.empty()) {
-        state = inputs.member_reports.at(placement.member).value("state", state);
+        if (const std::string& reported = inputs.member_reports.at(placement.member).state; !reported.empty())
+          state = reported;
         troubles.push_back(fmt::format("{} is {}: {}", placement.member, state, why));
       } else {
         troubles.push_back(fmt::format("{} has not started yet", placement.member));
@@ -299,7 +292,7 @@ Json build_cluster_status(const StatusInputs& inputs) {
                      running == inputs.instances && streaming >= replicas_wanted;
   Json conditions = Json::array();
   if (!inputs.scheduling_problem.empty()) {
-    conditions.push_back(condition(inputs.previous_conditions, "Scheduling", false, "CannotPlaceMembers",
+    conditions.push_back(condition(inputs.previous_conditions, "Scheduling", false, inputs.scheduling_reason,
                                    inputs.scheduling_problem, inputs.now));
   }
   std::string reason = ready ? "AllMembersStreaming" : primary == nullptr ? "NoPrimary" : "MembersNotReady";

@@ -10,20 +10,14 @@
 
 #include "controller/scheduler.h"
 #include "model/document.h"
+#include "model/instance_report.h"
+#include "patroni/member.h"
 
 namespace pgstack::controller {
 
-// One member as Patroni publishes it under <prefix>/patroni/<ns>/<cluster>/members/<member>.
-struct PatroniMember {
-  std::string name;
-  std::string role;   // "master"/"primary", "replica", "standby_leader"
-  std::string state;  // running, starting, stopped, crashed, ...
-  std::string api_url;
+// One member as Patroni publishes it (patroni/member.h), with what the controller needs to call it.
+struct PatroniMember : patroni::Member {
   std::string api_authorization;  // for Patroni's unsafe endpoints, from the cluster's secrets; never shown
-  std::string conn_url;
-  std::int64_t timeline = 0;
-  std::optional<std::int64_t> wal_position;
-  bool pending_restart = false;
 };
 
 struct StandbyReplication {
@@ -47,9 +41,12 @@ struct StatusInputs {
   std::map<std::string, PatroniMember> members;        // by member name
   std::map<std::string, StandbyReplication> standbys;  // the primary's pg_stat_replication by member
   // The agents' reports of members that Patroni does not list or not as running: why (a failed restore).
-  std::map<std::string, model::Json> member_reports;  // by member name
+  std::map<std::string, model::InstanceReport> member_reports;  // by member name
   bool pooling_enabled = true;
   std::optional<ProxyPorts> proxy_ports;  // pgstack-proxy's, on every host that runs a member
+  // Why this pass did not write the cluster's desired state (the step that stopped it): the
+  // Scheduling condition. Empty message: nothing stopped it.
+  std::string scheduling_reason = "CannotPlaceMembers";
   std::string scheduling_problem;
   std::vector<BackupObservation> backups;  // every SGBackup whose spec.sgCluster is this cluster
   // The primary's WAL archiving (the "archiving" section of its agent's report), when it archives.
@@ -86,6 +83,7 @@ model::Json archiving_condition(const model::Json& archiving, const model::Json&
 model::Json merge_events(const model::Json& previous, const std::map<std::string, std::vector<model::Json>>& by_member);
 constexpr std::size_t kStatusEventsKept = 30;
 
+// A member key's value; one that is not a JSON object gives a member with only its name.
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
 
 // "2026-11-24T01:30:00Z"

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/keys.h"
+
 namespace pgstack::controller {
 namespace {
 
@@ -13,7 +15,7 @@ constexpr auto kRetryEvery = std::chrono::seconds(2);
 }  // namespace
 
 LeaderElection::LeaderElection(store::EtcdClient etcd, std::string etcd_prefix, std::string identity)
-    : etcd_(std::move(etcd)), key_(etcd_prefix + "/controller/leader"), identity_(std::move(identity)) {}
+    : etcd_(std::move(etcd)), key_(store::keys::controller_leader(etcd_prefix)), identity_(std::move(identity)) {}
 
 LeaderElection::~LeaderElection() { stop(); }
 

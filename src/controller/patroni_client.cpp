@@ -7,15 +7,15 @@
 
 #include "common/http_client.h"
 #include "common/strings.h"
+#include "patroni/dcs.h"
+#include "patroni/rest.h"
+#include "patroni/roles.h"
+#include "store/keys.h"
 
 namespace pgstack::controller {
 namespace {
 
 using model::Json;
-
-bool is_primary(const PatroniMember& member) {
-  return member.role == "master" || member.role == "primary" || member.role == "standby_leader";
-}
 
 HttpHeaders unsafe_request_headers(const PatroniMember& member) {
   HttpHeaders headers = {{"Content-Type", "application/json"}};
@@ -25,43 +25,32 @@ HttpHeaders unsafe_request_headers(const PatroniMember& member) {
 
 }  // namespace
 
-std::string patroni_key_prefix(const std::string& etcd_prefix, const std::string& ns, const std::string& cluster) {
-  return fmt::format("{}/patroni/{}/{}/", etcd_prefix, ns, cluster);
-}
-
-std::string patroni_base_url(const PatroniMember& member) {
-  std::string url = member.api_url;
-  if (const auto at = url.rfind("/patroni"); at != std::string::npos && at + 8 == url.size()) url.resize(at);
-  return url;
-}
-
 Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::string& etcd_prefix,
                                       const std::string& ns, const std::string& cluster) {
-  const std::string prefix = patroni_key_prefix(etcd_prefix, ns, cluster);
+  const std::string prefix = patroni::cluster_prefix(etcd_prefix, ns, cluster);
   auto range = etcd.get_prefix(prefix);
   if (!range.ok()) return range.error();
   ClusterTopology topology;
   for (const auto& kv : range->items) {
-    const std::string rest = kv.key.substr(prefix.size());
-    if (rest == "leader") {
+    const patroni::DcsEntry entry = patroni::classify_key(std::string_view(kv.key).substr(prefix.size()));
+    if (entry.kind == patroni::DcsKey::kLeader) {
       topology.leader = kv.value;
-    } else if (rest.rfind("members/", 0) == 0) {
-      const std::string name = rest.substr(8);
-      topology.members[name] = parse_patroni_member(name, kv.value);
-    } else if (rest == "sync") {
+    } else if (entry.kind == patroni::DcsKey::kMember) {
+      topology.members[entry.member] = parse_patroni_member(entry.member, kv.value);
+    } else if (entry.kind == patroni::DcsKey::kSync) {
       const Json sync = Json::parse(kv.value, nullptr, false);
       if (sync.is_object() && sync.contains("sync_standby") && sync["sync_standby"].is_string()) {
         for (const auto& name : split(sync["sync_standby"].get<std::string>(), ',')) {
           if (!trim(name).empty()) topology.sync_standbys.push_back(trim(name));
         }
       }
-    } else if (rest == "config") {
+    } else if (entry.kind == patroni::DcsKey::kConfig) {
       Json config = Json::parse(kv.value, nullptr, false);
       if (config.is_object()) topology.dynamic_config = std::move(config);
     }
   }
   // Patroni's unsafe endpoints (switchover, restart, PATCH /config) need the cluster's restapi credentials.
-  auto secrets = etcd.get(fmt::format("{}/secrets/{}/{}", etcd_prefix, ns, cluster));
+  auto secrets = etcd.get(store::keys::cluster_secrets(etcd_prefix, ns, cluster));
   if (secrets.ok() && secrets->has_value()) {
     const Json parsed = Json::parse((*secrets)->value, nullptr, false);
     if (parsed.is_object() && parsed.contains("restapi") && parsed["restapi"].is_object()) {
@@ -74,7 +63,7 @@ Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::
 }
 
 Result<std::map<std::string, StandbyReplication>> read_standbys(const PatroniMember& primary) {
-  auto response = http_request("GET", patroni_base_url(primary) + "/patroni", "", {}, std::chrono::seconds(3));
+  auto response = http_request("GET", patroni::status_url(primary.api_url), "", {}, std::chrono::seconds(3));
   if (!response.ok()) return response.error();
   const Json body = Json::parse(response->body, nullptr, false);
   std::map<std::string, StandbyReplication> standbys;
@@ -95,15 +84,15 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
   const PatroniMember& leader = topology->members.at(*topology->leader);
   std::string chosen = candidate;
   if (chosen.empty()) {
-    std::optional<std::int64_t> best_position;
+    std::optional<std::uint64_t> best_position;
     const auto& sync = topology->sync_standbys;
     for (const auto& [name, member] : topology->members) {
       if (name == leader.name || member.state != "running") continue;
       // In synchronous modes Patroni only switches over to a synchronous standby.
       if (!sync.empty() && std::find(sync.begin(), sync.end(), name) == sync.end()) continue;
-      if (chosen.empty() || member.wal_position.value_or(0) > best_position.value_or(-1)) {
+      if (chosen.empty() || member.xlog_location.value_or(0) > best_position.value_or(0)) {
         chosen = name;
-        best_position = member.wal_position;
+        best_position = member.xlog_location;
       }
     }
     if (chosen.empty())
@@ -116,7 +105,7 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
                       fmt::format("{} is not a running member of SGCluster {}", chosen, cluster));
   }
   const Json request = {{"leader", leader.name}, {"candidate", chosen}};
-  auto response = http_request("POST", patroni_base_url(leader) + "/switchover", request.dump(),
+  auto response = http_request("POST", patroni::switchover_url(leader.api_url), request.dump(),
                                unsafe_request_headers(leader), std::chrono::seconds(60));
   if (!response.ok()) return response.error();
   if (response->status != 200)
@@ -125,7 +114,8 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     auto now = read_topology(etcd, etcd_prefix, ns, cluster);
-    if (now.ok() && now->leader == chosen && now->members.count(chosen) && is_primary(now->members.at(chosen)))
+    if (now.ok() && now->leader == chosen && now->members.count(chosen) &&
+        patroni::is_leader_role(now->members.at(chosen).role))
       return chosen;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -135,7 +125,7 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
 }
 
 Result<bool> restart_member(const PatroniMember& member) {
-  auto response = http_request("POST", patroni_base_url(member) + "/restart", "{}", unsafe_request_headers(member),
+  auto response = http_request("POST", patroni::restart_url(member.api_url), "{}", unsafe_request_headers(member),
                                std::chrono::seconds(120));
   if (!response.ok()) return response.error();
   if (response->status != 200)
@@ -145,7 +135,7 @@ Result<bool> restart_member(const PatroniMember& member) {
 }
 
 Result<bool> patch_dynamic_config(const PatroniMember& primary, const model::Json& changes) {
-  auto response = http_request("PATCH", patroni_base_url(primary) + "/config", changes.dump(),
+  auto response = http_request("PATCH", patroni::config_url(primary.api_url), changes.dump(),
                                unsafe_request_headers(primary), std::chrono::seconds(10));
   if (!response.ok()) return response.error();
   if (response->status != 200)

@@ -1,5 +1,6 @@
 // What the controller reads from and asks of Patroni: its keys in etcd (leader, members, config) and
-// its REST API (switchover, restart, dynamic configuration, the primary's view of its standbys).
+// its REST API (switchover, restart, dynamic configuration, the primary's view of its standbys). The
+// key layout, member record, role names and URLs are src/patroni's.
 #pragma once
 
 #include <chrono>
@@ -22,9 +23,6 @@ struct ClusterTopology {
   std::vector<std::string> sync_standbys;              // Patroni's /sync key: the only valid candidates in sync modes
 };
 
-// <prefix>/patroni/<ns>/<cluster>/
-std::string patroni_key_prefix(const std::string& etcd_prefix, const std::string& ns, const std::string& cluster);
-
 Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::string& etcd_prefix,
                                       const std::string& ns, const std::string& cluster);
 
@@ -42,8 +40,5 @@ Result<bool> restart_member(const PatroniMember& member);
 
 // PATCH /config on the primary: Patroni merges it into its DCS configuration.
 Result<bool> patch_dynamic_config(const PatroniMember& primary, const model::Json& changes);
-
-// The Patroni REST base ("http://host:port") of a member's api_url ("http://host:port/patroni").
-std::string patroni_base_url(const PatroniMember& member);
 
 }  // namespace pgstack::controller

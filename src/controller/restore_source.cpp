@@ -78,8 +78,9 @@ std::string restore_storage_name(const Json& backup_status) {
                    "objectStorage");
 }
 
-Result<Json> restore_assignment(const model::RestoreSource& source, const std::string& namespace_name,
-                                const Json* backup_status, const Json& storage) {
+Result<model::RestoreAssignment> restore_assignment(const model::RestoreSource& source,
+                                                    const std::string& namespace_name, const Json* backup_status,
+                                                    const Json& storage) {
   if (backup_status == nullptr)
     return make_error(ErrorCode::kNotFound,
                       fmt::format("SGBackup/{} (spec.initialData.restore.fromBackup.name) does not exist in namespace "
@@ -101,12 +102,14 @@ Result<Json> restore_assignment(const model::RestoreSource& source, const std::s
                                   "the restore cannot start",
                                   storage_name, source.backup, namespace_name));
   const Json repository = backup_status->value("repository", Json::object());
-  Json restore = {{"backup", source.backup},
-                  {"label", label},
-                  {"repository",
-                   {{"objectStorage", storage},
-                    {"path", string_at(repository, "path")},
-                    {"stanza", string_at(repository, "stanza")}}}};
+  model::RestoreAssignment restore;
+  restore.backup = source.backup;
+  restore.label = label;
+  restore.storage_document = storage;
+  restore.storage = model::object_storage_from(model::Document{"restore", 0, storage});
+  restore.path = string_at(repository, "path");
+  restore.stanza = string_at(repository, "stanza");
+  restore.target = source;
   Json target = Json::object();
   if (source.target_time) target["time"] = *source.target_time;
   if (source.target_lsn) target["lsn"] = *source.target_lsn;
@@ -114,7 +117,7 @@ Result<Json> restore_assignment(const model::RestoreSource& source, const std::s
   if (source.target_name) target["name"] = *source.target_name;
   if (!target.empty()) {
     target["inclusive"] = source.target_inclusive;
-    restore["target"] = target;
+    restore.target_json = target;
   }
   return restore;
 }

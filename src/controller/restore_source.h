@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "controller/backup_schedule.h"
+#include "model/assignment.h"
 #include "model/document.h"
 #include "model/resources.h"
 
@@ -27,11 +28,12 @@ std::optional<FieldProblem> check_restore_request(const model::RestoreSource& so
 // The backup's status.repository.objectStorage ("" when the status does not name one).
 std::string restore_storage_name(const model::Json& backup_status);
 
-// {"backup", "label", "repository": {"objectStorage": <document body>, "path", "stanza"},
-//  "target": {"time"|"lsn"|"xid"|"name": value, "inclusive"}} (target only when the source has one).
+// The assignment's restore (model/assignment.h): the backup's label and repository, and the source's
+// target ({"time"|"lsn"|"xid"|"name": value, "inclusive"}, null without one).
 // kNotFound / kFailedPrecondition with a message for the cluster's Scheduling condition when the
 // backup is missing (`backup_status` nullptr), not Completed, or its storage (`storage` null) is missing.
-Result<model::Json> restore_assignment(const model::RestoreSource& source, const std::string& namespace_name,
-                                       const model::Json* backup_status, const model::Json& storage);
+Result<model::RestoreAssignment> restore_assignment(const model::RestoreSource& source,
+                                                    const std::string& namespace_name, const model::Json* backup_status,
+                                                    const model::Json& storage);
 
 }  // namespace pgstack::controller

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/http_client.h"
+#include "patroni/dcs.h"
+#include "patroni/rest.h"
 
 namespace pgstack::proxy {
 namespace {
@@ -120,14 +122,14 @@ void ClusterRouter::on_watch(const std::vector<store::WatchEvent>& events) {
 
 void ClusterRouter::apply(const std::string& key, const std::string* value) {
   if (key.rfind(cluster_.dcs_prefix, 0) != 0) return;
-  const std::string_view rest = std::string_view(key).substr(cluster_.dcs_prefix.size());
-  if (rest == "leader") {
+  const patroni::DcsEntry entry = patroni::classify_key(std::string_view(key).substr(cluster_.dcs_prefix.size()));
+  if (entry.kind == patroni::DcsKey::kLeader) {
     if (value)
       inputs_.leader = *value;
     else
       inputs_.leader.reset();
-  } else if (rest.rfind("members/", 0) == 0) {
-    const std::string name(rest.substr(8));
+  } else if (entry.kind == patroni::DcsKey::kMember) {
+    const std::string& name = entry.member;
     if (!value) {
       inputs_.members.erase(name);
       inputs_.health.erase(name);
@@ -140,7 +142,7 @@ void ClusterRouter::apply(const std::string& key, const std::string* value) {
       return;
     }
     inputs_.members[name] = std::move(member).value();
-  } else if (rest == "status" || rest == "optime/leader") {
+  } else if (entry.kind == patroni::DcsKey::kLeaderOptime) {
     inputs_.leader_optime.reset();
     if (!value) return;
     const auto json = nlohmann::json::parse(*value, nullptr, false);
@@ -168,9 +170,8 @@ void ClusterRouter::check_health() {
     if (member.api_url.empty()) continue;
     const bool is_leader = leader && *leader == name;
     // The leader is asked whether it is primary; the others whether they are healthy replicas within lag.
-    const std::string url =
-        is_leader ? patroni_base_url(member.api_url) + "/primary"
-                  : fmt::format("{}/replica?lag={}", patroni_base_url(member.api_url), cluster_.max_replica_lag_bytes);
+    const std::string url = is_leader ? patroni::primary_check_url(member.api_url)
+                                      : patroni::replica_check_url(member.api_url, cluster_.max_replica_lag_bytes);
     const auto response = http_request("GET", url, {}, {}, health_.timeout);
     const bool pass = response.ok() && response->status == 200;
     std::lock_guard lock(mutex_);

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "model/codec.h"
+#include "patroni/dcs.h"
 
 namespace pgstack::proxy {
 namespace {
@@ -288,7 +289,7 @@ std::optional<Error> parse_root(const YAML::Node& root, std::string_view source,
     ClusterConfig cluster;
     PGSTACK_TRY(parse_cluster(clusters[i], fmt::format("clusters[{}]", i), source, cluster));
     if (cluster.dcs_prefix.empty()) {
-      cluster.dcs_prefix = fmt::format("{}/patroni/{}/{}/", config.etcd_prefix, cluster.namespace_name, cluster.name);
+      cluster.dcs_prefix = patroni::cluster_prefix(config.etcd_prefix, cluster.namespace_name, cluster.name);
     } else if (cluster.dcs_prefix.back() != '/') {
       cluster.dcs_prefix += '/';
     }

@@ -3,50 +3,18 @@
 #include <algorithm>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+
+#include "patroni/roles.h"
 
 namespace pgstack::proxy {
 namespace {
 
-bool is_primary_role(std::string_view role) { return role == "master" || role == "primary"; }
-bool is_replica_role(std::string_view role) {
-  return role == "replica" || role == "sync_standby" || role == "standby" || role == "quorum_standby";
-}
-
-std::optional<std::uint64_t> json_lsn(const nlohmann::json& value) {
-  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
-  if (value.is_number_integer() && value.get<std::int64_t>() >= 0) return value.get<std::uint64_t>();
-  if (value.is_string()) return parse_lsn(value.get<std::string>());
-  return std::nullopt;
-}
+// Read-write traffic goes only to a leader that accepts writes: a standby cluster's standby_leader
+// holds the leader key too, but is read-only (the controller's status still calls it the primary).
+bool is_primary_role(std::string_view role) { return patroni::is_writable_role(role); }
+bool is_replica_role(std::string_view role) { return patroni::is_replica_role(role); }
 
 }  // namespace
-
-std::optional<std::uint64_t> parse_lsn(std::string_view text) {
-  // Either a plain integer or the "X/Y" hex form.
-  const auto slash = text.find('/');
-  auto parse = [](std::string_view digits, int base) -> std::optional<std::uint64_t> {
-    if (digits.empty() || digits.size() > 20) return std::nullopt;
-    std::uint64_t value = 0;
-    for (const char c : digits) {
-      int digit = -1;
-      if (c >= '0' && c <= '9')
-        digit = c - '0';
-      else if (base == 16 && c >= 'a' && c <= 'f')
-        digit = c - 'a' + 10;
-      else if (base == 16 && c >= 'A' && c <= 'F')
-        digit = c - 'A' + 10;
-      if (digit < 0 || digit >= base) return std::nullopt;
-      value = value * base + digit;
-    }
-    return value;
-  };
-  if (slash == std::string_view::npos) return parse(text, 10);
-  const auto high = parse(text.substr(0, slash), 16);
-  const auto low = parse(text.substr(slash + 1), 16);
-  if (!high || !low || *high > 0xffffffffULL || *low > 0xffffffffULL) return std::nullopt;
-  return (*high << 32) | *low;
-}
 
 Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view conn_url) {
   std::string_view rest = conn_url;
@@ -87,41 +55,18 @@ Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view co
   return std::pair<std::string, std::uint16_t>(host, static_cast<std::uint16_t>(port));
 }
 
-std::string patroni_base_url(std::string_view api_url) {
-  std::string base(api_url);
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  constexpr std::string_view kSuffix = "/patroni";
-  if (base.size() > kSuffix.size() && base.compare(base.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0) {
-    base.resize(base.size() - kSuffix.size());
-  }
-  return base;
-}
-
 Result<MemberInfo> parse_member(std::string_view name, std::string_view json_text) {
-  const auto json = nlohmann::json::parse(json_text, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
-    return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: the value is not a JSON object", name));
-  }
-  MemberInfo member;
-  member.name = std::string(name);
-  const auto conn_url = json.value("conn_url", nlohmann::json());
-  if (!conn_url.is_string()) {
+  auto record = patroni::parse_member(name, json_text);
+  if (!record) return record.error();
+  if (record->conn_url.empty())
     return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: conn_url is missing", name));
-  }
-  auto endpoint = parse_conn_url(conn_url.get<std::string>());
+  auto endpoint = parse_conn_url(record->conn_url);
   if (!endpoint)
     return make_error(ErrorCode::kInvalidInput, fmt::format("member {}: {}", name, endpoint.error().message));
+  MemberInfo member;
+  static_cast<patroni::Member&>(member) = std::move(record).value();
   member.host = endpoint->first;
   member.postgres_port = endpoint->second;
-  if (const auto api = json.value("api_url", nlohmann::json()); api.is_string())
-    member.api_url = api.get<std::string>();
-  if (const auto role = json.value("role", nlohmann::json()); role.is_string()) member.role = role.get<std::string>();
-  if (const auto state = json.value("state", nlohmann::json()); state.is_string())
-    member.state = state.get<std::string>();
-  if (json.contains("xlog_location")) member.xlog_location = json_lsn(json["xlog_location"]);
-  if (const auto timeline = json.value("timeline", nlohmann::json()); timeline.is_number_integer()) {
-    member.timeline = timeline.get<int>();
-  }
   return member;
 }
 

@@ -11,27 +11,21 @@
 #include <vector>
 
 #include "common/error.h"
+#include "patroni/member.h"
 
 namespace pgstack::proxy {
 
-// One member as Patroni describes it in <dcs_prefix>members/<name>.
-struct MemberInfo {
-  std::string name;
-  std::string host;  // from conn_url
+// One member as Patroni describes it in <dcs_prefix>members/<name> (patroni/member.h), with the
+// address its conn_url names, where connections are routed.
+struct MemberInfo : patroni::Member {
+  std::string host;
   std::uint16_t postgres_port = 0;
-  std::string api_url;  // http://host:port/patroni
-  std::string role;     // master, primary, replica, sync_standby, standby_leader...
-  std::string state;    // running, streaming, starting, stopped...
-  std::optional<std::uint64_t> xlog_location;
-  int timeline = 0;
 };
 
 // Parses a member key's value; fails when conn_url is missing or not postgres://host:port/...
 Result<MemberInfo> parse_member(std::string_view name, std::string_view json_text);
 // "postgres://127.0.0.1:15432/postgres" -> host and port.
 Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view conn_url);
-// Patroni's REST base ("http://h:p") from its api_url ("http://h:p/patroni").
-std::string patroni_base_url(std::string_view api_url);
 
 // What the last REST checks said; kUnknown until the first answer (and with REST checks off).
 enum class Check { kUnknown, kPass, kFail };
@@ -81,6 +75,6 @@ std::optional<RouteTarget> choose_read_target(const RoutingSnapshot& snapshot, c
                                               std::uint64_t tiebreak);
 
 // Patroni writes LSNs as integers in member JSON ("xlog_location": 50331968).
-std::optional<std::uint64_t> parse_lsn(std::string_view text);
+using patroni::parse_lsn;
 
 }  // namespace pgstack::proxy

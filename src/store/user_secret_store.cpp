@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "model/kinds.h"
+#include "store/keys.h"
 
 namespace pgstack::store {
 namespace {
@@ -37,13 +38,12 @@ UserSecretStore::UserSecretStore(const EtcdClient& client, std::string prefix)
 }
 
 std::string UserSecretStore::key(std::string_view ns, std::string_view name) const {
-  return fmt::format("{}/user-secrets/{}/{}", prefix_, ns, name);
+  return keys::user_secret(prefix_, ns, name);
 }
 
 Result<StoredSecret> UserSecretStore::decode(const KeyValue& kv) const {
   // <prefix>/user-secrets/<ns>/<name>
-  const std::string_view rest =
-      std::string_view(kv.key).substr(prefix_.size() + std::string_view("/user-secrets/").size());
+  const std::string_view rest = std::string_view(kv.key).substr(keys::user_secrets_prefix(prefix_).size());
   const auto slash = rest.find('/');
   const nlohmann::json data = nlohmann::json::parse(kv.value, nullptr, false);
   // The message names the key only: the value is a secret.
@@ -109,7 +109,7 @@ Result<std::vector<StoredSecret>> UserSecretStore::list(std::string_view ns) con
   if (!ns.empty() && !model::is_valid_resource_name(ns))
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("namespace \"{}\" is invalid: expected a DNS-1123 label", ns));
-  std::string prefix = prefix_ + "/user-secrets/";
+  std::string prefix = keys::user_secrets_prefix(prefix_);
   if (!ns.empty()) prefix += fmt::format("{}/", ns);
   auto range = client_.get_prefix(prefix);
   if (!range) return range.error();

@@ -15,6 +15,8 @@
 #include "controller/operations/maintenance_commands.h"
 #include "controller/operations/operation_plan.h"
 #include "controller/patroni_client.h"
+#include "patroni/rest.h"
+#include "patroni/roles.h"
 
 namespace pgstack::controller::operations {
 namespace {
@@ -22,10 +24,6 @@ namespace {
 using Clock = std::chrono::system_clock;
 
 std::string now_text() { return utc_timestamp(Clock::now()); }
-
-bool is_primary_role(const std::string& role) {
-  return role == "master" || role == "primary" || role == "standby_leader";
-}
 
 // What a worker's step came to.
 enum class Outcome { kCompleted, kFailed, kStopped };
@@ -394,10 +392,10 @@ class OperationsRunner::Execution {
     std::map<std::string, MemberState> members;
     for (const auto& [name, member] : topology->members) {
       MemberState state;
-      state.role = is_primary_role(member.role) ? "primary" : "replica";
+      state.role = patroni::is_leader_role(member.role) ? "primary" : "replica";
       state.state = member.state;
       state.pending_restart = member.pending_restart;
-      auto details = http_request("GET", patroni_base_url(member) + "/patroni", "", {}, std::chrono::seconds(3));
+      auto details = http_request("GET", patroni::status_url(member.api_url), "", {}, std::chrono::seconds(3));
       if (details.ok() && details->status == 200) {
         const Json body = Json::parse(details->body, nullptr, false);
         if (body.is_object()) {

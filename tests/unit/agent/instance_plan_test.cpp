@@ -19,7 +19,7 @@ Assignment assignment_for(const std::string& member, int index, bool pooling = t
                {"member", member},    {"index", index},
                {"postgresMajor", 15}, {"ports", {{"postgres", 15433}, {"pgbouncer", 16433}, {"patroni", 18009}}},
                {"cluster", cluster}};
-  auto parsed = parse_assignment(json.dump());
+  auto parsed = model::assignment_from_json(json);
   EXPECT_TRUE(parsed.ok()) << parsed.error().message;
   return parsed.value();
 }

@@ -7,6 +7,9 @@ namespace {
 
 using model::Json;
 
+// The report as the agent writes it into etcd.
+Json report_json(const ReportInput& input) { return model::instance_report_to_json(instance_report(input)); }
+
 ReportInput running_input(const std::string& member) {
   ReportInput input;
   input.member = member;
@@ -31,7 +34,7 @@ TEST(InstanceReport, PrimaryAsPatroniReportsIt) {
   input.patroni = Json::parse(R"({"state": "running", "role": "master", "server_version": 150000,
     "xlog": {"location": 50331984}, "timeline": 2, "pending_restart": true,
     "replication": [{"application_name": "demo-1", "state": "streaming"}]})");
-  const Json report = instance_report(input);
+  const Json report = report_json(input);
   EXPECT_EQ(report["member"], "demo-0");
   EXPECT_EQ(report["host"], "node-a");
   EXPECT_EQ(report["state"], "running");
@@ -50,12 +53,12 @@ TEST(InstanceReport, PrimaryAsPatroniReportsIt) {
 TEST(InstanceReport, ArchivingFromPgStatArchiver) {
   ReportInput input = running_input("demo-0");
   input.patroni = Json::parse(R"({"state": "running", "role": "master", "timeline": 1})");
-  EXPECT_FALSE(instance_report(input).contains("archiving"));
+  EXPECT_FALSE(report_json(input).contains("archiving"));
 
   input.archiver = Json::parse(R"({"archived_count": 7, "last_archived_wal": "000000010000000000000007",
     "last_archived_time": "2026-11-24T01:29:50.000100Z", "failed_count": 2,
     "last_failed_wal": "000000010000000000000003", "last_failed_time": "2026-11-24T01:00:00.000000Z"})");
-  Json archiving = instance_report(input)["archiving"];
+  Json archiving = report_json(input)["archiving"];
   EXPECT_EQ(archiving["archivedCount"], 7);
   EXPECT_EQ(archiving["failedCount"], 2);
   EXPECT_EQ(archiving["lastArchivedWal"], "000000010000000000000007");
@@ -66,17 +69,17 @@ TEST(InstanceReport, ArchivingFromPgStatArchiver) {
   input.archiver = Json::parse(R"({"archived_count": 7, "last_archived_wal": "000000010000000000000007",
     "last_archived_time": "2026-11-24T01:29:50.000100Z", "failed_count": 3,
     "last_failed_wal": "000000010000000000000008", "last_failed_time": "2026-11-24T01:29:50.000200Z"})");
-  EXPECT_EQ(instance_report(input)["archiving"]["failing"], true);
+  EXPECT_EQ(report_json(input)["archiving"]["failing"], true);
 
   input.backup_problem = "SGObjectStorage s3: Secret creds has no key accessKeyId";
-  EXPECT_EQ(instance_report(input)["backupProblem"], input.backup_problem);
+  EXPECT_EQ(report_json(input)["backupProblem"], input.backup_problem);
   input.backup_problem.clear();
-  EXPECT_FALSE(instance_report(input).contains("backupProblem"));
+  EXPECT_FALSE(report_json(input).contains("backupProblem"));
 
   // A fresh primary: nothing archived, nothing failed (pg_stat_archiver's nulls).
   input.archiver = Json::parse(R"({"archived_count": 0, "last_archived_wal": null, "last_archived_time": null,
     "failed_count": 0, "last_failed_wal": null, "last_failed_time": null})");
-  archiving = instance_report(input)["archiving"];
+  archiving = report_json(input)["archiving"];
   EXPECT_EQ(archiving, Json::parse(R"({"archivedCount": 0, "failedCount": 0, "failing": false})"));
 }
 
@@ -89,7 +92,7 @@ TEST(InstanceReport, ReplicaStreamsWhenTheLeaderSaysSo) {
     {"name": "demo-1", "role": "replica", "state": "running", "lag": 128}]})");
   input.leader = Json::parse(R"({"state": "running", "role": "master",
     "replication": [{"application_name": "demo-1", "state": "streaming", "sync_state": "async"}]})");
-  Json report = instance_report(input);
+  Json report = report_json(input);
   EXPECT_EQ(report["state"], "running");
   EXPECT_EQ(report["patroni"]["role"], "replica");
   EXPECT_EQ(report["patroni"]["state"], "streaming");
@@ -100,24 +103,24 @@ TEST(InstanceReport, ReplicaStreamsWhenTheLeaderSaysSo) {
 
   input.leader = Json::parse(R"({"state": "running", "role": "master",
     "replication": [{"application_name": "demo-1", "state": "catchup"}]})");
-  EXPECT_EQ(instance_report(input)["patroni"]["state"], "running");
+  EXPECT_EQ(report_json(input)["patroni"]["state"], "running");
   input.leader.reset();
-  EXPECT_EQ(instance_report(input)["patroni"]["state"], "running");
+  EXPECT_EQ(report_json(input)["patroni"]["state"], "running");
 }
 
 TEST(InstanceReport, SynchronousStandby) {
   ReportInput input = running_input("demo-1");
   input.patroni = Json::parse(R"({"state": "running", "role": "replica", "sync_standby": true})");
-  EXPECT_EQ(instance_report(input)["patroni"]["role"], "sync_standby");
+  EXPECT_EQ(report_json(input)["patroni"]["role"], "sync_standby");
 }
 
 TEST(InstanceReport, StartingUntilPatroniAnswers) {
   ReportInput input = running_input("demo-1");
-  Json report = instance_report(input);
+  Json report = report_json(input);
   EXPECT_EQ(report["state"], "starting");
   EXPECT_FALSE(report.contains("patroni"));
   input.patroni = Json::parse(R"({"state": "creating replica", "role": "uninitialized"})");
-  report = instance_report(input);
+  report = report_json(input);
   EXPECT_EQ(report["state"], "starting");
   EXPECT_EQ(report["reason"], "Patroni reports Postgres as 'creating replica'");
 }
@@ -134,33 +137,33 @@ ReportInput patroni_in_backoff(const std::string& member, int backoff_ms, int re
 
 TEST(InstanceReport, FailedWithAReason) {
   ReportInput input = patroni_in_backoff("demo-1", 4000, 3);
-  Json report = instance_report(input);
+  Json report = report_json(input);
   EXPECT_EQ(report["state"], "failed");
   EXPECT_EQ(report["reason"], "Patroni exited; restarting in 4000 ms (restarts so far: 3)");
 
   input = running_input("demo-1");
   input.patroni = Json::parse(R"({"state": "start failed", "role": "replica"})");
-  EXPECT_EQ(instance_report(input)["state"], "failed");
+  EXPECT_EQ(report_json(input)["state"], "failed");
 
   input = running_input("demo-1");
   input.condition = InstanceCondition{true, "assignment: not valid JSON"};
-  report = instance_report(input);
+  report = report_json(input);
   EXPECT_EQ(report["state"], "failed");
   EXPECT_EQ(report["reason"], "assignment: not valid JSON");
 
   input.condition = InstanceCondition{false, "waiting for the controller to write /pgstack/secrets/shop/demo"};
-  EXPECT_EQ(instance_report(input)["state"], "starting");
+  EXPECT_EQ(report_json(input)["state"], "starting");
 }
 
 TEST(InstanceReport, AFailedRestoreSaysWhichBackupAndWhyPostgresStopped) {
   ReportInput input = patroni_in_backoff("pitr-0", 8000, 2);
   input.restoring_backup = "demo-20261124110837";
   input.startup_failure = "recovery ended before configured recovery target was reached";
-  EXPECT_EQ(instance_report(input)["reason"],
+  EXPECT_EQ(report_json(input)["reason"],
             "the restore of SGBackup demo-20261124110837 failed: Postgres stopped: recovery ended before configured "
             "recovery target was reached; Patroni exited; restarting in 8000 ms (restarts so far: 2)");
   input.startup_failure.reset();  // pgbackrest restore itself failed: Patroni's log has its output
-  EXPECT_EQ(instance_report(input)["reason"],
+  EXPECT_EQ(report_json(input)["reason"],
             "the restore of SGBackup demo-20261124110837 failed: see the member's patroni.log; Patroni exited; "
             "restarting in 8000 ms (restarts so far: 2)");
 }
@@ -168,9 +171,9 @@ TEST(InstanceReport, AFailedRestoreSaysWhichBackupAndWhyPostgresStopped) {
 TEST(InstanceReport, PgBouncerState) {
   ReportInput input = running_input("demo-1");
   input.pgbouncer_process->state = ProcessState::kBackoff;
-  EXPECT_EQ(instance_report(input)["pgbouncer"], "failed");
+  EXPECT_EQ(report_json(input)["pgbouncer"], "failed");
   input.pooling = false;
-  EXPECT_EQ(instance_report(input)["pgbouncer"], "disabled");
+  EXPECT_EQ(report_json(input)["pgbouncer"], "disabled");
 }
 
 TEST(InstanceReport, LeaderApiUrl) {

@@ -80,9 +80,11 @@ TEST(ClusterStatus, AMemberPatroniDoesNotListSaysWhatItsAgentReports) {
   inputs.leader.reset();
   inputs.members.clear();
   inputs.standbys.clear();
-  inputs.member_reports["demo-0"] = Json::parse(
-      R"({"state":"failed","reason":"the restore of SGBackup b failed: Postgres stopped: recovery ended early"})");
-  inputs.member_reports["demo-1"] = Json::parse(R"({"state":"stopped"})");  // no reason: nothing to add
+  inputs.member_reports["demo-0"] = {
+      .member = "demo-0",
+      .state = "failed",
+      .reason = "the restore of SGBackup b failed: Postgres stopped: recovery ended early"};
+  inputs.member_reports["demo-1"] = {.member = "demo-1", .state = "stopped"};  // no reason: nothing to add
   const Json status = build_cluster_status(inputs);
   EXPECT_EQ(status["members"][0]["state"], "failed");
   EXPECT_EQ(status["members"][1]["state"], "pending");

@@ -8,6 +8,13 @@ namespace {
 
 using model::Json;
 
+// What the agent reads: the restore as it is written into an assignment.
+model::Assignment assignment_with(const model::RestoreAssignment& restore) {
+  model::Assignment assignment;
+  assignment.restore = restore;
+  return assignment;
+}
+
 UtcSeconds at(std::string_view text) { return parse_utc_timestamp(text).value_or(UtcSeconds{}); }
 
 const Json kCompleted = Json::parse(R"({
@@ -87,7 +94,7 @@ TEST(RestoreAssignment, NamesTheLabelRepositoryAndTarget) {
   EXPECT_EQ(restore_storage_name(kCompleted), "backups");
   auto restore = restore_assignment(source(), "default", &kCompleted, storage);
   ASSERT_TRUE(restore.ok()) << restore.error().message;
-  EXPECT_EQ(*restore,
+  EXPECT_EQ(model::assignment_to_json(assignment_with(*restore))["restore"],
             Json({{"backup", "demo-20261124010000"},
                   {"label", "20261124-010000F"},
                   {"repository",
@@ -98,9 +105,9 @@ TEST(RestoreAssignment, NamesTheLabelRepositoryAndTarget) {
   to_lsn.target_inclusive = false;
   restore = restore_assignment(to_lsn, "default", &kCompleted, storage);
   ASSERT_TRUE(restore.ok());
-  EXPECT_EQ((*restore)["target"], Json({{"lsn", "0/3000060"}, {"inclusive", false}}));
+  EXPECT_EQ(restore->target_json, Json({{"lsn", "0/3000060"}, {"inclusive", false}}));
   restore = restore_assignment(source("2026-11-24T02:00:00Z"), "default", &kCompleted, storage);
-  EXPECT_EQ((*restore)["target"], Json({{"time", "2026-11-24T02:00:00Z"}, {"inclusive", true}}));
+  EXPECT_EQ(restore->target_json, Json({{"time", "2026-11-24T02:00:00Z"}, {"inclusive", true}}));
 }
 
 TEST(RestoreAssignment, ExplainsWhyTheRestoreCannotStart) {

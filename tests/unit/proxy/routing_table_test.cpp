@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "patroni/rest.h"
+
 namespace pgstack::proxy {
 namespace {
 
@@ -45,7 +47,7 @@ TEST(ParseMember, ReadsPatroniMemberJson) {
   EXPECT_EQ(parsed->role, "replica");
   EXPECT_EQ(parsed->xlog_location, 50331968u);
   EXPECT_EQ(parsed->timeline, 2);
-  EXPECT_EQ(patroni_base_url(parsed->api_url), "http://10.0.0.5:18009");
+  EXPECT_EQ(patroni::base_url(parsed->api_url), "http://10.0.0.5:18009");
 }
 
 TEST(ParseMember, RejectsBadValuesWithTheReason) {

@@ -1,0 +1,47 @@
+// Member placement: which host runs each member with which ports (the scheduler), pgstack-proxy's
+// ports for the cluster, and the assignments the agents act on: new and changed ones are written,
+// those of removed members (scale down) deleted.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/reconcile/step.h"
+
+namespace pgstack::controller {
+
+struct PlacementRequest {
+  const ClusterState* state = nullptr;  // the cluster, its inputs, restore plan and topology
+  const PassSnapshot* pass = nullptr;   // hosts, every cluster's placements, proxy ports and assignments
+  std::string etcd_prefix;
+  PortBases port_bases;
+};
+
+struct AssignmentWrite {
+  std::string key;
+  model::Assignment assignment;
+  bool is_new = false;  // no assignment at the key yet
+};
+
+struct PlacementDecision {
+  std::vector<Placement> remove;        // members to unassign (scale down)
+  std::vector<AssignmentWrite> writes;  // new assignments and those whose content changed
+  std::vector<Placement> members;       // the cluster's members after this pass
+  std::vector<Placement> added;         // new members among them
+  std::optional<ProxyPorts> proxy;      // the cluster's pgstack-proxy ports
+  StepOutcome outcome;                  // stopped when a member or the proxy cannot be placed
+};
+
+PlacementDecision plan_placement(const PlacementRequest& request);
+
+// The assignment of one member: what the cluster resolved to, plus what the member carries over from
+// the assignment it has (`current`, null for a new member): its restartGeneration, and its restore
+// when the cluster's members run already.
+model::Assignment desired_assignment(const ClusterState& state, const Placement& placement,
+                                     const std::optional<ProxyPorts>& proxy, const model::Json& current);
+
+StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass, ClusterState& state);
+
+}  // namespace pgstack::controller

@@ -1,0 +1,98 @@
+// What every reconcile step shares: its outcome, what the pass read once for all clusters, and what
+// the steps of one cluster learn and hand on. A step is a pure decision (a struct in, a decision out,
+// unit-tested) and a thin shell that reads and writes etcd; the shell returns a StepOutcome.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/cluster_status.h"
+#include "controller/patroni_client.h"
+#include "controller/scheduler.h"
+#include "model/assignment.h"
+#include "model/resources.h"
+#include "model/validator.h"
+#include "store/resource_store.h"
+
+namespace pgstack::controller {
+
+struct ReconcilerSettings {
+  std::string etcd_prefix = "/pgstack";
+  PortBases port_bases;
+  std::chrono::milliseconds interval{1000};
+  std::vector<model::InstalledPostgres> installed_postgres;
+};
+
+// Go on, or stop this cluster's reconcile: its desired state is not written, and the reason becomes
+// the cluster's Scheduling condition (status is still published).
+struct StepOutcome {
+  bool stop = false;
+  std::string reason;   // CamelCase, the condition's reason
+  std::string message;  // for people: what is wrong and what would fix it
+
+  static StepOutcome proceed() { return {}; }
+  static StepOutcome stopped(std::string reason, std::string message) {
+    return {true, std::move(reason), std::move(message)};
+  }
+};
+
+// The store and the settings, for the steps' shells.
+struct StepEnvironment {
+  const store::ResourceStore& store;
+  const ReconcilerSettings& settings;
+};
+
+// One SGBackup with the cluster it belongs to and its status.
+struct ObservedBackup {
+  std::string cluster;
+  BackupObservation observation;
+};
+
+// What a pass read once for every cluster.
+struct PassSnapshot {
+  std::map<std::string, std::string> hosts;        // registered host -> address
+  std::vector<Placement> placements;               // every cluster's members, from the assignments
+  std::map<std::string, model::Json> assignments;  // etcd key -> the assignment as stored
+  std::map<std::string, ProxyPorts> proxy_ports;   // by "<ns>/<cluster>"; a cluster's new ports join it
+  std::map<std::string, ObservedBackup> backups;   // by "<ns>/<name>"
+};
+
+// The documents an SGCluster refers to, as stored (null: none), and the Postgres it runs.
+struct ResolvedInputs {
+  model::InstalledPostgres postgres;
+  model::Json profile = nullptr;
+  model::Json postgres_config = nullptr;
+  model::Json pooling_config = nullptr;
+  model::Json object_storage = nullptr;  // the backup storage, when the cluster has backups
+};
+
+// Where a restored cluster's members take their data from.
+struct RestorePlan {
+  std::optional<model::RestoreAssignment> restore;  // what new assignments carry
+  bool keep_assigned = false;                       // members run already: each keeps the restore its assignment has
+};
+
+// What the steps of one cluster learn, in order, and hand on.
+struct ClusterState {
+  const model::Document& document;
+  model::Cluster cluster;
+  std::string key;                          // "<ns>/<cluster>"
+  std::optional<ClusterTopology> topology;  // Patroni's keys; nothing when etcd did not answer
+  ResolvedInputs inputs;
+  RestorePlan restore;
+  std::vector<Placement> members;          // this cluster's placements: as found, then as placed
+  std::vector<BackupObservation> backups;  // the cluster's SGBackups, with those created this pass
+  model::Json previous_status = nullptr;   // the status the last pass published (null: none)
+  std::optional<StepOutcome> stopped;      // the step that stopped the reconcile, if one did
+  // Sections other parts of the controller own (managed SQL's progress), added before it is published.
+  std::function<void(model::Json& status)> amend_status;
+
+  ClusterState(const model::Document& document_in, model::Cluster cluster_in)
+      : document(document_in), cluster(std::move(cluster_in)), key(cluster.namespace_name + "/" + cluster.name) {}
+};
+
+}  // namespace pgstack::controller

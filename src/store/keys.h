@@ -1,0 +1,48 @@
+// pgstack's own etcd key families (docs/api.md), one function each, so that every writer and reader
+// spells a key the same way. `prefix` is the installation's etcd prefix ("/pgstack"). Patroni's DCS
+// keys are Patroni's layout, not pgstack's: they are spelled in src/patroni. Pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pgstack::store::keys {
+
+// <prefix>/hosts/<host>: a registered agent {"name", "address"} under its lease.
+std::string hosts_prefix(std::string_view prefix);
+std::string host(std::string_view prefix, std::string_view host);
+
+// <prefix>/assignments/<host>/<ns>/<cluster>/<member>: what the controller asks a host to run.
+std::string assignments_prefix(std::string_view prefix);
+std::string host_assignments_prefix(std::string_view prefix, std::string_view host);
+// `cluster_key` is "<ns>/<cluster>".
+std::string assignment(std::string_view prefix, std::string_view host, std::string_view cluster_key,
+                       std::string_view member);
+
+// <prefix>/instances/<ns>/<cluster>/<member>: the agent's report of one instance, under its lease.
+// `instance_key` is "<ns>/<cluster>/<member>".
+std::string instance_report(std::string_view prefix, std::string_view instance_key);
+std::string instance_report(std::string_view prefix, std::string_view namespace_name, std::string_view cluster,
+                            std::string_view member);
+
+// <prefix>/secrets/<ns>/<cluster>: the cluster's generated credentials.
+std::string cluster_secrets(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
+
+// <prefix>/backup-schedule/<ns>/<cluster>: the last minute a scheduled backup was created for.
+std::string backup_schedules_prefix(std::string_view prefix);
+std::string backup_schedule(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
+
+// <prefix>/backup-records/<ns>/<cluster>/: what the agent recorded of the cluster's backups.
+std::string backup_records_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
+
+// <prefix>/controller/leader: the leading controller's identity under its lease.
+std::string controller_leader(std::string_view prefix);
+
+// <prefix>/user-secrets/<ns>/<name>: users' Secrets (user_secret_store.h reads and writes them).
+std::string user_secrets_prefix(std::string_view prefix);
+std::string user_secret(std::string_view prefix, std::string_view namespace_name, std::string_view name);
+
+// Not here: <prefix>/resources/ and <prefix>/status/ belong to ResourceStore (resource_store.h), and
+// <prefix>/auth/... to AuthStore (auth/auth_store.h), which each spell their own families.
+
+}  // namespace pgstack::store::keys

@@ -1,0 +1,92 @@
+#include "controller/reconcile/placement_step.h"
+
+#include <gtest/gtest.h>
+
+#include "step_fixture.h"
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+
+struct Fixture {
+  model::Document document = testing::cluster_document(2);
+  ClusterState state{document, model::cluster_from(document)};
+  PassSnapshot pass;
+
+  Fixture() {
+    state.inputs.postgres = testing::postgres15();
+    pass.hosts = {{"node-a", "10.0.0.1"}};
+  }
+  PlacementDecision plan() { return plan_placement({&state, &pass, "/pgstack", PortBases{}}); }
+  // What the agents would find after the decision's writes.
+  void apply(const PlacementDecision& decision) {
+    for (const auto& write : decision.writes) pass.assignments[write.key] = model::assignment_to_json(write.assignment);
+    pass.placements = decision.members;
+    if (decision.proxy) pass.proxy_ports[state.key] = *decision.proxy;
+  }
+};
+
+TEST(PlacementStep, AssignsANewClustersMembersAndItsProxy) {
+  Fixture fixture;
+  const PlacementDecision decision = fixture.plan();
+  EXPECT_FALSE(decision.outcome.stop) << decision.outcome.message;
+  ASSERT_EQ(decision.writes.size(), 2u);
+  const AssignmentWrite& first = decision.writes[0];
+  EXPECT_TRUE(first.is_new);
+  EXPECT_EQ(first.key, "/pgstack/assignments/node-a/shop/demo/demo-0");
+  EXPECT_EQ(first.assignment.postgres_major, 15);
+  EXPECT_EQ(first.assignment.cluster_document, fixture.document.body);
+  ASSERT_TRUE(first.assignment.proxy.has_value());
+  ASSERT_TRUE(decision.proxy.has_value());
+  EXPECT_EQ(first.assignment.proxy->read_write, decision.proxy->read_write);
+  EXPECT_EQ(decision.added.size(), 2u);
+}
+
+TEST(PlacementStep, WritesNothingWhenOnlyResourceVersionsChanged) {
+  Fixture fixture;
+  fixture.apply(fixture.plan());
+  EXPECT_TRUE(fixture.plan().writes.empty());
+  for (auto& [key, assignment] : fixture.pass.assignments) assignment["cluster"]["metadata"]["resourceVersion"] = "8";
+  EXPECT_TRUE(fixture.plan().writes.empty());
+  fixture.state.inputs.postgres = {16, "16.4"};
+  EXPECT_EQ(fixture.plan().writes.size(), 2u);
+}
+
+TEST(PlacementStep, KeepsWhatTheMemberWasAssignedButTheControllerDoesNotDecide) {
+  Fixture fixture;
+  fixture.apply(fixture.plan());
+  Json& current = fixture.pass.assignments.begin()->second;
+  current["restartGeneration"] = 3;
+  EXPECT_TRUE(fixture.plan().writes.empty());
+  const model::Assignment desired =
+      desired_assignment(fixture.state, fixture.pass.placements[0], std::nullopt, current);
+  EXPECT_EQ(desired.restart_generation, 3);
+  EXPECT_EQ(desired_assignment(fixture.state, fixture.pass.placements[0], std::nullopt, nullptr).restart_generation, 0);
+}
+
+TEST(PlacementStep, ScalesDownByRemovingAReplica) {
+  Fixture fixture;
+  fixture.apply(fixture.plan());
+  fixture.state.cluster.instances = 1;
+  fixture.state.topology = ClusterTopology{};
+  fixture.state.topology->leader = "demo-0";
+  const PlacementDecision decision = fixture.plan();
+  ASSERT_EQ(decision.remove.size(), 1u);
+  EXPECT_EQ(decision.remove[0].member, "demo-1");
+  ASSERT_EQ(decision.members.size(), 1u);
+  EXPECT_EQ(decision.members[0].member, "demo-0");
+}
+
+TEST(PlacementStep, StopsWithTheSchedulersReasonWithoutHosts) {
+  Fixture fixture;
+  fixture.pass.hosts.clear();
+  const PlacementDecision decision = fixture.plan();
+  ASSERT_TRUE(decision.outcome.stop);
+  EXPECT_EQ(decision.outcome.reason, "CannotPlaceMembers");
+  EXPECT_FALSE(decision.outcome.message.empty());
+  EXPECT_TRUE(decision.writes.empty());
+}
+
+}  // namespace
+}  // namespace pgstack::controller
