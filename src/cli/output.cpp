@@ -530,7 +530,7 @@ std::string operation_message(const Json& operation) {
 std::string describe_operation(const Json& operation, TimePoint now) {
   std::string out = describe_header(*model::find_kind("SGDbOps"), operation, now);
   const auto line = [&out](std::string_view label, const std::string& value) {
-    out += fmt::format("  {:<26}{}\n", std::string(label) + ":", value);
+    out += fmt::format("  {:<32}{}\n", std::string(label) + ":", value);
   };
   const std::string op = text_at(operation, "spec.op");
   out += "Spec:\n";

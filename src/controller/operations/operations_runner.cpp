@@ -237,9 +237,13 @@ class OperationsRunner::Execution {
     for (const auto& target : spec_.repack) named.push_back(target.database);
     auto names = databases(named);
     if (!names.ok()) return failed(names.error().message);
+    std::size_t repacked = 0;
     for (const auto& database : *names) {
       if (runner_.should_stop()) return stopped();
-      if (database_done(database) || database == "template1") continue;
+      // template1 is what new databases copy: pg_repack's extension is not put there.
+      if (database == "template1") continue;
+      ++repacked;
+      if (database_done(database)) continue;
       model::RepackTarget options = spec_.repack.front();
       for (const auto& named_target : spec_.repack) {
         if (named_target.database == database) options = named_target;
@@ -260,7 +264,7 @@ class OperationsRunner::Execution {
                                   ran->standard_error.substr(0, 2000)));
       record_database(database, {{"command", "pg_repack " + join_arguments(repack_arguments(options, database))}});
     }
-    return completed(fmt::format("repacked {} database(s)", names->size()));
+    return completed(fmt::format("repacked {} database(s)", repacked));
   }
 
   static std::string join_arguments(const std::vector<std::string>& arguments) {
