@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 
 #include "agent/agent.h"
+#include "common/daemon_options.h"
 #include "common/http_client.h"
 #include "common/pki.h"
 #include "common/process.h"
-#include "common/strings.h"
 
 namespace {
 
@@ -44,24 +44,19 @@ void raise_open_files_limit() {
 
 int main(int argc, char** argv) {
   CLI::App app{"pgstack-agent: runs the PostgreSQL instances the pgstack controller assigns to this host"};
-  std::string etcd = "http://127.0.0.1:2379";
-  std::string prefix = "/pgstack";
+  pgstack::DaemonFlags daemon(app, "pgstack-agent");
+  daemon.add_etcd_flags();
+  daemon.add_log_level_flag();
   std::string host_name = current_host_name();
   std::string address = "127.0.0.1";
   std::string state_dir = "/var/lib/pgstack";
-  std::string log_level = "info";
   bool stop_instances_on_exit = false;
   std::string ca_dir;
   int certificate_lifetime = static_cast<int>(std::chrono::seconds(pgstack::pki::kLeafLifetime).count());
-  app.add_option("--etcd", etcd, "etcd endpoints, comma-separated URLs")->capture_default_str();
-  app.add_option("--etcd-prefix", prefix, "Prefix of pgstack's etcd keys")->capture_default_str();
   app.add_option("--host-name", host_name, "This host's name in etcd")->capture_default_str();
   app.add_option("--address", address, "Address other members and clients use to reach this host")
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "Where instances keep their data, configuration and logs")
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
   app.add_option("--ca-dir", ca_dir,
                  "The installation's CA (ca.crt, ca.key 0600) that signs the instances' certificates; made there "
@@ -73,33 +68,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
-  CLI11_PARSE(app, argc, argv);
-
-  auto logger = spdlog::stderr_logger_mt("pgstack-agent");
-  spdlog::set_default_logger(logger);
+  // The agent's log (a file under `pgstack up`) has times; its level comes from --log-level.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("pgstack-agent"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-  spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::flush_on(spdlog::level::info);
+  if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
+  if (!pgstack::agent::is_safe_name(host_name)) {
+    return daemon.bad_flag(
+        fmt::format("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name));
+  }
 
   pgstack::agent::AgentSettings settings;
-  settings.etcd_endpoints.clear();
-  for (const auto& endpoint : pgstack::split(etcd, ',')) {
-    if (!pgstack::trim(endpoint).empty()) settings.etcd_endpoints.push_back(pgstack::trim(endpoint));
-  }
-  if (settings.etcd_endpoints.empty()) {
-    spdlog::error("--etcd: expected at least one URL like http://127.0.0.1:2379");
-    return 2;
-  }
-  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-  if (prefix.empty() || prefix.front() != '/') {
-    spdlog::error("--etcd-prefix: expected a key prefix starting with '/', got '{}'", prefix);
-    return 2;
-  }
-  if (!pgstack::agent::is_safe_name(host_name)) {
-    spdlog::error("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name);
-    return 2;
-  }
-  settings.etcd_prefix = prefix;
+  settings.etcd_endpoints = daemon.options().etcd_endpoints;
+  settings.etcd_prefix = daemon.options().etcd_prefix;
   settings.host_name = host_name;
   settings.address = address;
   std::error_code error;

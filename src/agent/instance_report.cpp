@@ -1,9 +1,8 @@
 #include "agent/instance_report.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "model/lsn.h"
 
 namespace pgstack::agent {
@@ -126,15 +125,6 @@ Json archiving_section(const Json& archiver) {
 
 }  // namespace
 
-std::string format_utc(std::chrono::system_clock::time_point time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 std::optional<std::string> leader_api_url(const model::Json& cluster) {
   if (!cluster.is_object() || !cluster.contains("members") || !cluster["members"].is_array()) return std::nullopt;
   for (const auto& member : cluster["members"]) {
@@ -196,7 +186,7 @@ model::Json instance_report(const ReportInput& input) {
   report["pgbouncer"] = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
   report["ports"] =
       Json{{"postgres", input.ports.postgres}, {"pgbouncer", input.ports.pgbouncer}, {"patroni", input.ports.patroni}};
-  report["updatedAt"] = format_utc(input.now);
+  report["updatedAt"] = utc_timestamp(input.now);
   return report;
 }
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "agent/assignment.h"
-#include "agent/process_supervisor.h"
 #include "model/document.h"
+#include "process/process_supervisor.h"
 
 namespace pgstack::agent {
 
@@ -45,9 +45,6 @@ struct ReportInput {
 };
 
 model::Json instance_report(const ReportInput& input);
-
-// RFC 3339 in UTC, whole seconds: "2026-11-24T01:30:00Z".
-std::string format_utc(std::chrono::system_clock::time_point time);
 
 // The leader's REST API URL from GET /cluster (role leader or standby_leader), if there is one.
 std::optional<std::string> leader_api_url(const model::Json& cluster);

@@ -88,7 +88,4 @@ constexpr std::size_t kStatusEventsKept = 30;
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
 
-// "2026-11-24T01:30:00Z"
-std::string utc_timestamp_now();
-
 }  // namespace pgstack::controller

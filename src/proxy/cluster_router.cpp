@@ -148,7 +148,7 @@ void ClusterRouter::apply(const std::string& key, const std::string* value) {
       inputs_.leader_optime = json["optime"].get<std::uint64_t>();
     } else if (json.is_number_unsigned()) {
       inputs_.leader_optime = json.get<std::uint64_t>();
-    } else if (auto lsn = parse_lsn(*value)) {
+    } else if (auto lsn = parse_patroni_lsn(*value)) {
       inputs_.leader_optime = lsn;
     }
   }

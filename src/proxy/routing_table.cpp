@@ -5,6 +5,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/network.h"
+#include "common/strings.h"
+#include "model/lsn.h"
+
 namespace pgstack::proxy {
 namespace {
 
@@ -16,36 +20,15 @@ bool is_replica_role(std::string_view role) {
 std::optional<std::uint64_t> json_lsn(const nlohmann::json& value) {
   if (value.is_number_unsigned()) return value.get<std::uint64_t>();
   if (value.is_number_integer() && value.get<std::int64_t>() >= 0) return value.get<std::uint64_t>();
-  if (value.is_string()) return parse_lsn(value.get<std::string>());
+  if (value.is_string()) return parse_patroni_lsn(value.get<std::string>());
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<std::uint64_t> parse_lsn(std::string_view text) {
-  // Either a plain integer or the "X/Y" hex form.
-  const auto slash = text.find('/');
-  auto parse = [](std::string_view digits, int base) -> std::optional<std::uint64_t> {
-    if (digits.empty() || digits.size() > 20) return std::nullopt;
-    std::uint64_t value = 0;
-    for (const char c : digits) {
-      int digit = -1;
-      if (c >= '0' && c <= '9')
-        digit = c - '0';
-      else if (base == 16 && c >= 'a' && c <= 'f')
-        digit = c - 'a' + 10;
-      else if (base == 16 && c >= 'A' && c <= 'F')
-        digit = c - 'A' + 10;
-      if (digit < 0 || digit >= base) return std::nullopt;
-      value = value * base + digit;
-    }
-    return value;
-  };
-  if (slash == std::string_view::npos) return parse(text, 10);
-  const auto high = parse(text.substr(0, slash), 16);
-  const auto low = parse(text.substr(slash + 1), 16);
-  if (!high || !low || *high > 0xffffffffULL || *low > 0xffffffffULL) return std::nullopt;
-  return (*high << 32) | *low;
+std::optional<std::uint64_t> parse_patroni_lsn(std::string_view text) {
+  if (auto number = parse_unsigned(text)) return number;
+  return model::parse_lsn(text);
 }
 
 Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view conn_url) {
@@ -76,15 +59,15 @@ Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view co
     if (colon != std::string_view::npos) port_text = rest.substr(colon + 1);
   }
   if (host.empty()) return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": no host", conn_url));
-  std::uint64_t port = 5432;
+  std::uint16_t port = 5432;
   if (!port_text.empty()) {
-    const auto parsed = parse_lsn(port_text);
-    if (!parsed || *parsed == 0 || *parsed > 65535) {
+    const auto parsed = parse_port(port_text);
+    if (!parsed || *parsed == 0) {
       return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": bad port", conn_url));
     }
     port = *parsed;
   }
-  return std::pair<std::string, std::uint16_t>(host, static_cast<std::uint16_t>(port));
+  return std::pair<std::string, std::uint16_t>(host, port);
 }
 
 std::string patroni_base_url(std::string_view api_url) {

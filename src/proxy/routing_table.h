@@ -80,7 +80,8 @@ struct ConnectionCounts {
 std::optional<RouteTarget> choose_read_target(const RoutingSnapshot& snapshot, const ConnectionCounts& counts,
                                               std::uint64_t tiebreak);
 
-// Patroni writes LSNs as integers in member JSON ("xlog_location": 50331968).
-std::optional<std::uint64_t> parse_lsn(std::string_view text);
+// Patroni writes WAL positions as integers ("xlog_location": 50331968, optime "50331968"); Postgres'
+// "X/Y" text is read too (model::parse_lsn).
+std::optional<std::uint64_t> parse_patroni_lsn(std::string_view text);
 
 }  // namespace pgstack::proxy
