@@ -1,24 +1,20 @@
 // pgstack-agent: runs the instances the controller assigns to this host (see src/agent/agent.h).
 #include <atomic>
+#include <chrono>
 #include <csignal>
-#include <filesystem>
-#include <pwd.h>
 #include <string>
 #include <unistd.h>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include "agent/agent.h"
+#include "agent/host_setup.h"
 #include "common/daemon_options.h"
-#include "common/http_client.h"
 #include "common/pki.h"
-#include "common/process.h"
 
 namespace {
 
@@ -83,65 +79,11 @@ int main(int argc, char** argv) {
   settings.etcd_prefix = daemon.options().etcd_prefix;
   settings.host_name = host_name;
   settings.address = address;
-  std::error_code error;
-  settings.state_dir = std::filesystem::absolute(state_dir, error).lexically_normal();
-  if (!settings.state_dir.has_filename()) settings.state_dir = settings.state_dir.parent_path();  // "dir/"
-  std::filesystem::create_directories(settings.state_dir, error);
-  if (error) {
-    spdlog::error("--state-dir {}: cannot create: {}", settings.state_dir.string(), error.message());
-    return 1;
-  }
-
-  settings.ca_dir = ca_dir.empty() ? settings.state_dir / "pki" : std::filesystem::absolute(ca_dir, error);
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
-  if (auto ca = pgstack::pki::load_or_create_ca(settings.ca_dir, "pgstack CA " + host_name); !ca) {
-    spdlog::error("--ca-dir {}: {}", settings.ca_dir.string(), ca.error().message);
+  if (auto prepared = pgstack::agent::prepare_host(settings, state_dir, ca_dir); !prepared) {
+    spdlog::error("{}", prepared.error().message);
     return 1;
   }
-  // etcd and Patroni's REST API are verified with the installation's CA; etcd wants this agent's own
-  // client certificate, issued here (and again when due, see Agent::run) since the CA key is on this host.
-  if (auto identity = pgstack::agent::ensure_agent_certificate(settings); !identity) {
-    spdlog::error("the agent's client certificate: {}", identity.error().message);
-    return 1;
-  }
-
-  // Postgres refuses to run as root: as root the children run as postgres, otherwise as us.
-  const passwd* user = nullptr;
-  if (auto service_user = pgstack::unprivileged_service_user()) {
-    user = ::getpwnam(service_user->c_str());
-    if (user == nullptr) {
-      spdlog::error("running as root needs the system user '{}' to run Postgres", *service_user);
-      return 1;
-    }
-  } else {
-    user = ::getpwuid(::geteuid());
-    if (user == nullptr) {
-      spdlog::error("cannot find the name of uid {}", ::geteuid());
-      return 1;
-    }
-  }
-  // The instances' user must traverse the state directory to reach its own directories below it.
-  struct stat info {};
-  if (user->pw_uid != ::geteuid() && ::stat(settings.state_dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) {
-    spdlog::warn("--state-dir {} is not searchable by others; adding o+x so that '{}' can reach its instances",
-                 settings.state_dir.string(), user->pw_name);
-    ::chmod(settings.state_dir.c_str(), (info.st_mode & 07777) | S_IXOTH);
-  }
-  // pgstack-proxy is installed next to the agent; without it clusters get no proxy here.
-  if (auto proxy = pgstack::sibling_program("pgstack-proxy")) {
-    settings.proxy_program = *proxy;
-  } else {
-    spdlog::warn("{}; clusters on this host get no proxy endpoints", proxy.error().message);
-  }
-  // pgstack-wal-push is Postgres' archive_command; without it WAL goes to pgBackRest unchecked.
-  if (auto wal_push = pgstack::sibling_program("pgstack-wal-push")) {
-    settings.wal_push_program = *wal_push;
-  } else {
-    spdlog::warn("{}; WAL is archived without checking which history it belongs to", wal_push.error().message);
-  }
-  settings.os_user = user->pw_name;
-  settings.os_user_home = user->pw_dir;
-  settings.socket_owner_uid = ::geteuid();
 
   raise_open_files_limit();
   struct sigaction action {};
