@@ -1,24 +1,20 @@
 // pgstack-agent: runs the instances the controller assigns to this host (see src/agent/agent.h).
 #include <atomic>
+#include <chrono>
 #include <csignal>
-#include <filesystem>
-#include <pwd.h>
 #include <string>
 #include <unistd.h>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include "agent/agent.h"
-#include "common/http_client.h"
+#include "agent/host_setup.h"
+#include "common/daemon_options.h"
 #include "common/pki.h"
-#include "common/process.h"
-#include "common/strings.h"
 
 namespace {
 
@@ -44,24 +40,19 @@ void raise_open_files_limit() {
 
 int main(int argc, char** argv) {
   CLI::App app{"pgstack-agent: runs the PostgreSQL instances the pgstack controller assigns to this host"};
-  std::string etcd = "http://127.0.0.1:2379";
-  std::string prefix = "/pgstack";
+  pgstack::DaemonFlags daemon(app, "pgstack-agent");
+  daemon.add_etcd_flags();
+  daemon.add_log_level_flag();
   std::string host_name = current_host_name();
   std::string address = "127.0.0.1";
   std::string state_dir = "/var/lib/pgstack";
-  std::string log_level = "info";
   bool stop_instances_on_exit = false;
   std::string ca_dir;
   int certificate_lifetime = static_cast<int>(std::chrono::seconds(pgstack::pki::kLeafLifetime).count());
-  app.add_option("--etcd", etcd, "etcd endpoints, comma-separated URLs")->capture_default_str();
-  app.add_option("--etcd-prefix", prefix, "Prefix of pgstack's etcd keys")->capture_default_str();
   app.add_option("--host-name", host_name, "This host's name in etcd")->capture_default_str();
   app.add_option("--address", address, "Address other members and clients use to reach this host")
       ->capture_default_str();
   app.add_option("--state-dir", state_dir, "Where instances keep their data, configuration and logs")
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
   app.add_option("--ca-dir", ca_dir,
                  "The installation's CA (ca.crt, ca.key 0600) that signs the instances' certificates; made there "
@@ -73,94 +64,26 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
-  CLI11_PARSE(app, argc, argv);
-
-  auto logger = spdlog::stderr_logger_mt("pgstack-agent");
-  spdlog::set_default_logger(logger);
+  // The agent's log (a file under `pgstack up`) has times; its level comes from --log-level.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("pgstack-agent"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-  spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::flush_on(spdlog::level::info);
+  if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
+  if (!pgstack::agent::is_safe_name(host_name)) {
+    return daemon.bad_flag(
+        fmt::format("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name));
+  }
 
   pgstack::agent::AgentSettings settings;
-  settings.etcd_endpoints.clear();
-  for (const auto& endpoint : pgstack::split(etcd, ',')) {
-    if (!pgstack::trim(endpoint).empty()) settings.etcd_endpoints.push_back(pgstack::trim(endpoint));
-  }
-  if (settings.etcd_endpoints.empty()) {
-    spdlog::error("--etcd: expected at least one URL like http://127.0.0.1:2379");
-    return 2;
-  }
-  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-  if (prefix.empty() || prefix.front() != '/') {
-    spdlog::error("--etcd-prefix: expected a key prefix starting with '/', got '{}'", prefix);
-    return 2;
-  }
-  if (!pgstack::model::is_safe_name(host_name)) {
-    spdlog::error("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name);
-    return 2;
-  }
-  settings.etcd_prefix = prefix;
+  settings.etcd_endpoints = daemon.options().etcd_endpoints;
+  settings.etcd_prefix = daemon.options().etcd_prefix;
   settings.host_name = host_name;
   settings.address = address;
-  std::error_code error;
-  settings.state_dir = std::filesystem::absolute(state_dir, error).lexically_normal();
-  if (!settings.state_dir.has_filename()) settings.state_dir = settings.state_dir.parent_path();  // "dir/"
-  std::filesystem::create_directories(settings.state_dir, error);
-  if (error) {
-    spdlog::error("--state-dir {}: cannot create: {}", settings.state_dir.string(), error.message());
-    return 1;
-  }
-
-  settings.ca_dir = ca_dir.empty() ? settings.state_dir / "pki" : std::filesystem::absolute(ca_dir, error);
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
-  if (auto ca = pgstack::pki::load_or_create_ca(settings.ca_dir, "pgstack CA " + host_name); !ca) {
-    spdlog::error("--ca-dir {}: {}", settings.ca_dir.string(), ca.error().message);
+  if (auto prepared = pgstack::agent::prepare_host(settings, state_dir, ca_dir); !prepared) {
+    spdlog::error("{}", prepared.error().message);
     return 1;
   }
-  // etcd and Patroni's REST API are verified with the installation's CA; etcd wants this agent's own
-  // client certificate, issued here (and again when due, see Agent::run) since the CA key is on this host.
-  if (auto identity = pgstack::agent::ensure_agent_certificate(settings); !identity) {
-    spdlog::error("the agent's client certificate: {}", identity.error().message);
-    return 1;
-  }
-
-  // Postgres refuses to run as root: as root the children run as postgres, otherwise as us.
-  const passwd* user = nullptr;
-  if (auto service_user = pgstack::unprivileged_service_user()) {
-    user = ::getpwnam(service_user->c_str());
-    if (user == nullptr) {
-      spdlog::error("running as root needs the system user '{}' to run Postgres", *service_user);
-      return 1;
-    }
-  } else {
-    user = ::getpwuid(::geteuid());
-    if (user == nullptr) {
-      spdlog::error("cannot find the name of uid {}", ::geteuid());
-      return 1;
-    }
-  }
-  // The instances' user must traverse the state directory to reach its own directories below it.
-  struct stat info {};
-  if (user->pw_uid != ::geteuid() && ::stat(settings.state_dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) {
-    spdlog::warn("--state-dir {} is not searchable by others; adding o+x so that '{}' can reach its instances",
-                 settings.state_dir.string(), user->pw_name);
-    ::chmod(settings.state_dir.c_str(), (info.st_mode & 07777) | S_IXOTH);
-  }
-  // pgstack-proxy is installed next to the agent; without it clusters get no proxy here.
-  if (auto proxy = pgstack::sibling_program("pgstack-proxy")) {
-    settings.proxy_program = *proxy;
-  } else {
-    spdlog::warn("{}; clusters on this host get no proxy endpoints", proxy.error().message);
-  }
-  // pgstack-wal-push is Postgres' archive_command; without it WAL goes to pgBackRest unchecked.
-  if (auto wal_push = pgstack::sibling_program("pgstack-wal-push")) {
-    settings.wal_push_program = *wal_push;
-  } else {
-    spdlog::warn("{}; WAL is archived without checking which history it belongs to", wal_push.error().message);
-  }
-  settings.os_user = user->pw_name;
-  settings.os_user_home = user->pw_dir;
-  settings.socket_owner_uid = ::geteuid();
 
   raise_open_files_limit();
   struct sigaction action {};

@@ -1,6 +1,7 @@
 // pgstack-controller: the REST API and the reconcilers. Several may run; one leads (etcd lease).
 #include <condition_variable>
 #include <csignal>
+#include <iostream>
 #include <mutex>
 #include <signal.h>
 #include <thread>
@@ -8,12 +9,13 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "auth/authenticator.h"
+#include "common/daemon_options.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
-#include "common/strings.h"
 #include "controller/access_gate.h"
 #include "controller/api_server.h"
 #include "controller/cluster_reconciler.h"
@@ -31,15 +33,13 @@ volatile std::sig_atomic_t stop_signal = 0;
 
 int main(int argc, char** argv) {
   CLI::App app{"pgstack-controller: REST API and reconcilers of pgstack"};
-  std::string listen = "127.0.0.1:8080";
-  std::string etcd = "http://127.0.0.1:2379";
-  std::string prefix = "/pgstack";
+  pgstack::DaemonFlags daemon(app, "pgstack-controller");
+  daemon.add_listen_flag("127.0.0.1:8080", "Address and port of the REST API");
+  daemon.add_etcd_flags();
+  daemon.add_log_level_flag();
   char hostname[256] = {};
   ::gethostname(hostname, sizeof hostname - 1);
   std::string identity = fmt::format("{}-{}", hostname, ::getpid());
-  app.add_option("--listen", listen, "Address and port of the REST API")->capture_default_str();
-  app.add_option("--etcd", etcd, "etcd client URLs, comma-separated")->capture_default_str();
-  app.add_option("--etcd-prefix", prefix, "Prefix of every pgstack key in etcd")->capture_default_str();
   pgstack::TlsClientFiles trust;
   app.add_option("--ca-file", trust.ca_file,
                  "The CA that signs etcd's and Patroni's certificates (https); default: the system's trust store")
@@ -89,7 +89,12 @@ int main(int argc, char** argv) {
   app.add_option("--login-lockout", login_lockout, "Seconds logins stay refused after too many failures")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 3600));
-  CLI11_PARSE(app, argc, argv);
+  if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
+  const pgstack::DaemonOptions& options = daemon.options();
+  const std::string& prefix = options.etcd_prefix;
+  if (!bootstrap_admin.empty() && bootstrap_token_file.empty())
+    return daemon.bad_flag("--bootstrap-admin needs --bootstrap-token-file");
+  if (tls_certificate.empty() != tls_key.empty()) return daemon.bad_flag("--tls-cert and --tls-key go together");
   auth_settings.session_idle_timeout = std::chrono::seconds(session_idle);
   auth_settings.session_lifetime = std::chrono::seconds(session_lifetime);
   auth_settings.throttle.lockout = std::chrono::seconds(login_lockout);
@@ -97,19 +102,7 @@ int main(int argc, char** argv) {
       std::max(auth_settings.throttle.max_failures_per_address, 4 * auth_settings.throttle.max_failures_per_user);
   pgstack::set_tls_client_files(trust);
 
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    std::cerr << "pgstack-controller: --listen: expected ADDRESS:PORT, got \"" << listen << "\"\n";
-    return 1;
-  }
-  const std::string address = listen.substr(0, colon);
-  const int port = std::atoi(listen.c_str() + colon + 1);
-
-  std::vector<std::string> endpoints;
-  for (const auto& endpoint : pgstack::split(etcd, ',')) {
-    if (!endpoint.empty()) endpoints.push_back(pgstack::trim(endpoint));
-  }
-  pgstack::store::EtcdClient client(endpoints);
+  pgstack::store::EtcdClient client(options.etcd_endpoints);
   pgstack::store::ResourceStore store(client, prefix);
   pgstack::host::HostValidationContext host;
 
@@ -122,10 +115,6 @@ int main(int argc, char** argv) {
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
   pgstack::auth::Authenticator authenticator(pgstack::auth::AuthStore(client, prefix), auth_settings);
   if (!bootstrap_admin.empty()) {
-    if (bootstrap_token_file.empty()) {
-      std::cerr << "pgstack-controller: --bootstrap-admin needs --bootstrap-token-file\n";
-      return 1;
-    }
     // etcd may still be starting: try for a while before giving up.
     pgstack::Result<bool> bootstrapped = false;
     for (int attempt = 0; attempt < 30; ++attempt) {
@@ -139,19 +128,16 @@ int main(int argc, char** argv) {
     }
   }
   pgstack::controller::AccessGate gate(api, authenticator);
-  pgstack::HttpServer server(address, static_cast<std::uint16_t>(port),
+  pgstack::HttpServer server(options.listen.host, options.listen.port,
                              [&gate](const pgstack::HttpRequest& request) { return gate.handle(request); });
-  if (tls_certificate.empty() != tls_key.empty()) {
-    std::cerr << "pgstack-controller: --tls-cert and --tls-key go together\n";
-    return 2;
-  }
   if (!tls_certificate.empty()) server.use_tls(tls_certificate, tls_key);
   if (auto started = server.start(); !started.ok()) {
     std::cerr << "pgstack-controller: " << started.error().message << "\n";
     return pgstack::exit_code_for(started.error().code);
   }
   spdlog::info("pgstack-controller {} serving {}://{}:{} (etcd {}, prefix {})", identity,
-               tls_certificate.empty() ? "http" : "https", address, server.port(), etcd, prefix);
+               tls_certificate.empty() ? "http" : "https", options.listen.host, server.port(),
+               fmt::join(options.etcd_endpoints, ","), prefix);
   leadership.start();
   reconciler.start();
 

@@ -6,19 +6,19 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/daemon_options.h"
 #include "common/http_client.h"
 #include "proxy/proxy_server.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"pgstack-proxy: read-write and read-only endpoints for pgstack clusters"};
+  pgstack::DaemonFlags daemon(app, "pgstack-proxy");
+  daemon.add_log_level_flag();  // etcd and the listeners are in the configuration file
   std::string config_path;
-  std::string log_level = "info";
   bool check_only = false;
   app.add_option("-c,--config", config_path, "YAML configuration file (docs/proxy.md)")->required();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.add_flag("--check", check_only, "Validate the configuration and exit");
-  CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
 
   auto config = pgstack::proxy::load_proxy_config(config_path);
   if (!config) {

@@ -419,14 +419,14 @@ Result<bool> ensure_agent_certificate(const AgentSettings& settings) {
   const pki::CaFiles ca_files = pki::ca_files_in(settings.ca_dir);
   set_tls_client_files({ca_files.certificate.string(), certificate.string(), key.string()});
   auto ca = pki::load_ca(ca_files);
-  if (!ca) return ca.error();
+  RETURN_IF_ERROR(ca);
   const pki::LeafRequest wanted{
       "pgstack-agent " + settings.host_name, {}, {}, pki::Usage::kClient, settings.certificate_lifetime};
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, error);
   auto reason = pki::ensure_certificate(*ca, wanted, certificate, key);
-  if (!reason) return reason.error();
+  RETURN_IF_ERROR(reason);
   if (reason->empty()) return false;
   spdlog::info("issued the agent's client certificate {} ({})", certificate.string(), *reason);
   return true;

@@ -4,7 +4,9 @@
 //     /pgstack/assignments/<host>/ gets an InstanceSupervisor; instances no longer assigned are stopped
 //     (their data stays);
 //   - proxies (with the lifecycle): a pgstack-proxy per cluster that has a member on this host;
-//   - status (every two seconds): /pgstack/instances/<ns>/<cluster>/<member> under the lease.
+//   - status (every two seconds): /pgstack/instances/<ns>/<cluster>/<member> under the lease;
+//   - backups (with the lifecycle, jobs on their own thread, BackupRunner): pgBackRest for the
+//     clusters whose primary runs here.
 // Patroni, Postgres and PgBouncer outlive the agent: it re-attaches to them when it starts again.
 #pragma once
 

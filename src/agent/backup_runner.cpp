@@ -9,8 +9,10 @@
 #include "common/files.h"
 #include "common/network.h"
 #include "common/process.h"
+#include "common/shell_quote.h"
 #include "common/strings.h"
 #include "store/keys.h"
+#include "common/time.h"
 
 namespace pgstack::agent {
 
@@ -139,7 +141,7 @@ VerificationResult verify_backup(const VerificationRequest& request) {
   std::vector<std::string> archive_get = request.repository_overrides;
   archive_get.insert(archive_get.end(), {"--pg1-path=" + data.string(), "archive-get"});
   const std::string restore_command =
-      config::shell_command(config::pgbackrest_argv(request.config_path, request.stanza, archive_get)) + " %f \"%p\"";
+      shell_command(config::pgbackrest_argv(request.config_path, request.stanza, archive_get)) + " %f \"%p\"";
   std::vector<std::string> arguments = request.repository_overrides;
   arguments.insert(arguments.end(),
                    {"--set=" + request.label, "--type=immediate", "--target-action=promote",

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/shell_quote.h"
+
 namespace pgstack::agent {
 namespace {
 
@@ -67,9 +69,6 @@ std::string bootstrap_sql() {
 }
 
 std::string post_bootstrap_script(std::string_view psql_program) {
-  std::string quoted = "'";
-  for (const char c : psql_program) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
   return fmt::format(R"SH(#!/bin/sh
 # Written by pgstack-agent; Patroni runs it once, on the first primary, after initdb, with a connection
 # string as $1. Names and passwords come from the PGSTACK_* variables of Patroni's environment.
@@ -77,7 +76,7 @@ set -eu
 exec {} --no-psqlrc --quiet --set ON_ERROR_STOP=1 --dbname "$1" <<'PGSTACK_SQL'
 {}PGSTACK_SQL
 )SH",
-                     quoted, bootstrap_sql());
+                     shell_quote(psql_program), bootstrap_sql());
 }
 
 }  // namespace pgstack::agent

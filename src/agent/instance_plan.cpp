@@ -9,6 +9,7 @@
 
 #include "agent/bootstrap_sql.h"
 #include "common/http_client.h"
+#include "common/shell_quote.h"
 #include "config/render_patroni.h"
 #include "config/render_pgbouncer.h"
 #include "config/tuning.h"
@@ -187,7 +188,7 @@ void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, co
     const std::string source_problem = plan_pgbackrest_files(*source, from, secrets, kRestoreSourceFiles, plan);
     if (!source_problem.empty()) plan.backup_problem = "restore: " + source_problem;
     const std::string restore_command =
-        config::shell_command(config::pgbackrest_argv(from.config_path, from.stanza, {"archive-get"})) + " %f \"%p\"";
+        shell_command(config::pgbackrest_argv(from.config_path, from.stanza, {"archive-get"})) + " %f \"%p\"";
     std::vector<std::string> arguments = {"--set=" + restore.label};
     for (auto& option : config::recovery_target_options(restore.target)) arguments.push_back(std::move(option));
     const int restore_processes = plan.cluster.backup && plan.cluster.backup->restore_process_max > 0
@@ -197,7 +198,7 @@ void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, co
     arguments.push_back("--recovery-option=restore_command=" + restore_command);
     arguments.push_back("restore");
     plan.layout.restore_bootstrap_command =
-        config::shell_command(config::pgbackrest_argv(from.config_path, from.stanza, arguments));
+        shell_command(config::pgbackrest_argv(from.config_path, from.stanza, arguments));
   }
   plan.backup = std::move(backup);
 }

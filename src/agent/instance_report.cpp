@@ -1,9 +1,8 @@
 #include "agent/instance_report.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "model/lsn.h"
 #include "patroni/roles.h"
 
@@ -120,15 +119,6 @@ model::ReportedArchiving archiving_section(const Json& archiver) {
 
 }  // namespace
 
-std::string format_utc(std::chrono::system_clock::time_point time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 std::optional<std::string> leader_api_url(const model::Json& cluster) {
   if (!cluster.is_object() || !cluster.contains("members") || !cluster["members"].is_array()) return std::nullopt;
   for (const auto& member : cluster["members"]) {
@@ -189,7 +179,7 @@ model::InstanceReport instance_report(const ReportInput& input) {
   report.events = input.events;
   report.pgbouncer = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
   report.ports = input.ports;
-  report.updated_at = format_utc(input.now);
+  report.updated_at = utc_timestamp(input.now);
   return report;
 }
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "agent/assignment.h"
-#include "agent/process_supervisor.h"
 #include "model/document.h"
 #include "model/instance_report.h"
+#include "process/process_supervisor.h"
 
 namespace pgstack::agent {
 
@@ -47,9 +47,6 @@ struct ReportInput {
 
 // The report the agent writes (model::instance_report_to_json) for what it observed.
 model::InstanceReport instance_report(const ReportInput& input);
-
-// RFC 3339 in UTC, whole seconds: "2026-11-24T01:30:00Z".
-std::string format_utc(std::chrono::system_clock::time_point time);
 
 // The leader's REST API URL from GET /cluster (role leader or standby_leader), if there is one.
 std::optional<std::string> leader_api_url(const model::Json& cluster);

@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "common/pki.h"
 #include "common/process.h"
+#include "common/time.h"
 #include "config/render_pgbackrest.h"
 #include "patroni/rest.h"
 
@@ -241,10 +242,10 @@ Result<bool> InstanceSupervisor::ensure_tls(const InstancePlan& plan) {
   if (reason.empty()) return false;
 
   auto issued = pki::issue_certificate(*ca, wanted);
-  if (!issued) return issued.error();
+  RETURN_IF_ERROR(issued);
   const pki::FileOwner owner{uid_, gid_};
-  if (auto written = pki::write_key_pair(*issued, certificate, key, owner); !written) return written.error();
-  if (auto written = pki::write_certificate(ca->certificate_pem, ca_copy, owner); !written) return written.error();
+  RETURN_IF_ERROR(pki::write_key_pair(*issued, certificate, key, owner));
+  RETURN_IF_ERROR(pki::write_certificate(ca->certificate_pem, ca_copy, owner));
   spdlog::info("{}: issued its TLS certificate from the CA ({}), valid for {} s", instance_key_, reason,
                settings_.certificate_lifetime.count());
   return true;
@@ -272,9 +273,8 @@ Result<std::set<InstanceFile>> InstanceSupervisor::write_files(const InstancePla
       if (!error && mode != file.permissions) fs::permissions(file.path, file.permissions, error);
       continue;
     }
-    if (auto written = write_file_atomically(file.path, file.content, file.permissions); !written)
-      return written.error();
-    if (auto given = give_to(file.path, uid_, gid_); !given) return given.error();
+    RETURN_IF_ERROR(write_file_atomically(file.path, file.content, file.permissions));
+    RETURN_IF_ERROR(give_to(file.path, uid_, gid_));
     spdlog::info("{}: wrote {}", instance_key_, file.path.string());
     changed.insert(which);
   }
@@ -306,7 +306,7 @@ Result<bool> InstanceSupervisor::ensure_patroni(const InstancePlan& plan, const 
   if (!patroni_) {
     auto supervisor = std::make_unique<ProcessSupervisor>(spec);
     auto started = supervisor->start();
-    if (!started) return started.error();
+    RETURN_IF_ERROR(started);
     patroni_ = std::move(supervisor);
     patroni_api_ = api_base_url(plan.layout);
     // A Patroni that ran before this agent started may have an older configuration.
@@ -340,7 +340,7 @@ Result<bool> InstanceSupervisor::ensure_pgbouncer(const InstancePlan& plan, cons
   const fs::path pid_file = config_dir / kPgbouncerPidFile;
   if (!plan.pooling) {
     if (pgbouncer_) {
-      if (auto stopped = pgbouncer_->stop(); !stopped) return stopped.error();
+      RETURN_IF_ERROR(pgbouncer_->stop());
       pgbouncer_.reset();
     }
     stop_from_pid_file(fmt::format("pgbouncer {}", instance_key_), settings_.pgbouncer_program, pid_file,
@@ -372,7 +372,7 @@ Result<bool> InstanceSupervisor::ensure_pgbouncer(const InstancePlan& plan, cons
     spec.stop_timeout = kPgbouncerStopTimeout;
     auto supervisor = std::make_unique<ProcessSupervisor>(spec);
     auto started = supervisor->start();
-    if (!started) return started.error();
+    RETURN_IF_ERROR(started);
     pgbouncer_ = std::move(supervisor);
     if (started.value() != StartOutcome::kReattached || !config_changed) return true;
   } else {
@@ -381,7 +381,7 @@ Result<bool> InstanceSupervisor::ensure_pgbouncer(const InstancePlan& plan, cons
   }
   // PgBouncer re-reads pgbouncer.ini and the auth file on SIGHUP, keeping its clients.
   if (pgbouncer_->status().state == ProcessState::kRunning) {
-    if (auto signalled = pgbouncer_->send_signal(SIGHUP); !signalled) return signalled.error();
+    RETURN_IF_ERROR(pgbouncer_->send_signal(SIGHUP));
     spdlog::info("{}: PgBouncer reloads its configuration", instance_key_);
   }
   return true;
@@ -494,7 +494,7 @@ void InstanceSupervisor::restart_pooler() {
 }
 
 void InstanceSupervisor::record_event(std::string type, std::string reason, std::string message) {
-  events_.push_back({{"at", format_utc(std::chrono::system_clock::now())},
+  events_.push_back({{"at", utc_timestamp_now()},
                      {"type", std::move(type)},
                      {"reason", std::move(reason)},
                      {"message", std::move(message)}});
@@ -559,7 +559,7 @@ int InstanceSupervisor::copies_kept_aside() const {
 
 Result<fs::path> InstanceSupervisor::rebuild_from_primary() {
   if (!plan_ || !patroni_) return make_error(ErrorCode::kFailedPrecondition, "the instance is not running here");
-  if (auto stopped = patroni_->stop(); !stopped) return stopped.error();
+  RETURN_IF_ERROR(patroni_->stop());
   const fs::path data_dir = plan_->layout.data_dir;
   if (postmaster_alive()) {
     // Patroni left Postgres running (it could not stop it): nothing is served from this history.
@@ -573,7 +573,7 @@ Result<fs::path> InstanceSupervisor::rebuild_from_primary() {
     }
   }
   const std::string stamp = [] {
-    std::string text = format_utc(std::chrono::system_clock::now());
+    std::string text = utc_timestamp_now();
     text.erase(std::remove_if(text.begin(), text.end(), [](char c) { return c == '-' || c == ':'; }), text.end());
     return text;
   }();
@@ -585,8 +585,8 @@ Result<fs::path> InstanceSupervisor::rebuild_from_primary() {
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("cannot move {} to {}: {}", data_dir.string(), kept.string(), error.message()));
   }
-  if (auto made = ensure_directory(data_dir, 0700, uid_, gid_); !made) return made.error();
-  if (auto started = patroni_->start(); !started) return started.error();
+  RETURN_IF_ERROR(ensure_directory(data_dir, 0700, uid_, gid_));
+  RETURN_IF_ERROR(patroni_->start());
   return kept;
 }
 

@@ -21,9 +21,9 @@
 #include "agent/assignment.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_report.h"
-#include "agent/process_supervisor.h"
 #include "agent/rejoin_watch.h"
 #include "common/http_client.h"
+#include "process/process_supervisor.h"
 
 namespace pgstack::agent {
 

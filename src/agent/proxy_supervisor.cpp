@@ -32,13 +32,13 @@ void ProxySupervisor::reconcile(const config::ProxyLayout& layout) {
 }
 
 Result<bool> ProxySupervisor::apply(const config::ProxyLayout& layout) {
-  if (auto made = make_traversable_directories(directory_); !made) return made.error();
+  RETURN_IF_ERROR(make_traversable_directories(directory_));
   const fs::path config_path = directory_ / kConfigFile;
   const std::string content = config::render_proxy_config(layout);
   const auto current = read_file(config_path);
   const bool changed = !current || *current != content;
   if (changed) {
-    if (auto written = write_file_atomically(config_path, content, fs::perms(0644)); !written) return written.error();
+    RETURN_IF_ERROR(write_file_atomically(config_path, content, fs::perms(0644)));
   }
 
   if (!process_) {
@@ -53,7 +53,7 @@ Result<bool> ProxySupervisor::apply(const config::ProxyLayout& layout) {
     spec.stop_timeout = kProxyStopTimeout;
     process_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     auto started = process_->start();
-    if (!started) return started.error();
+    RETURN_IF_ERROR(started);
     if (*started == StartOutcome::kStarted) {
       spdlog::info("proxy {}: started on {}:{} (read-write) and {}:{} (read-only)", cluster_key_, layout.listen_address,
                    layout.read_write_port, layout.listen_address, layout.read_only_port);
@@ -65,9 +65,9 @@ Result<bool> ProxySupervisor::apply(const config::ProxyLayout& layout) {
     return true;
   }
   spdlog::info("proxy {}: configuration changed; restarting it", cluster_key_);
-  if (auto stopped = process_->stop(); !stopped) return stopped.error();
+  RETURN_IF_ERROR(process_->stop());
   auto started = process_->start();
-  if (!started) return started.error();
+  RETURN_IF_ERROR(started);
   return true;
 }
 

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "agent/instance_plan.h"
-#include "agent/process_supervisor.h"
 #include "config/render_proxy.h"
+#include "process/process_supervisor.h"
 
 namespace pgstack::agent {
 

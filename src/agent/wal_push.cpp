@@ -13,6 +13,7 @@
 #include "agent/wal_archive_policy.h"
 #include "common/files.h"
 #include "common/process.h"
+#include "common/time.h"
 #include "model/document.h"
 
 namespace pgstack::agent {
@@ -116,9 +117,8 @@ bool set_aside(const WalPushOptions& options, const fs::path& wal_file, const st
   }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  const model::Json record = {{"segment", name},  {"outcome", outcome},
-                              {"reason", reason}, {"copy", copy.string()},
-                              {"host", host},     {"at", format_utc(std::chrono::system_clock::now())}};
+  const model::Json record = {{"segment", name},       {"outcome", outcome}, {"reason", reason},
+                              {"copy", copy.string()}, {"host", host},       {"at", utc_timestamp_now()}};
   if (auto written = write_file_atomically(options.set_aside_dir / (name + ".json"), record.dump() + "\n"); !written) {
     say(written.error().message);
     return false;

@@ -124,7 +124,7 @@ Result<std::vector<RoleBinding>> bindings_from_json(const nlohmann::json& json) 
       return make_error(ErrorCode::kInvalidInput,
                         "roles[]: expected {\"role\": \"admin|operator|viewer\", \"namespace\": NS}");
     auto role = parse_role(item["role"].get<std::string>());
-    if (!role.ok()) return role.error();
+    RETURN_IF_ERROR(role);
     RoleBinding binding{role.value(), std::string(kAllNamespaces)};
     if (item.contains("namespace")) {
       if (!item["namespace"].is_string() || item["namespace"].get<std::string>().empty())

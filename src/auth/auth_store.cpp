@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "common/network.h"
+#include "common/time.h"
 
 namespace pgstack::auth {
 namespace {
@@ -20,7 +20,7 @@ Result<json> parse_record(const store::KeyValue& kv) {
 
 Result<User> user_from(const store::KeyValue& kv) {
   auto parsed = parse_record(kv);
-  if (!parsed.ok()) return parsed.error();
+  RETURN_IF_ERROR(parsed);
   const json& record = parsed.value();
   User user;
   user.name = record.value("name", "");
@@ -101,20 +101,20 @@ AuthStore::AuthStore(store::EtcdClient client, std::string prefix, std::size_t a
 
 Result<std::optional<User>> AuthStore::get_user(const std::string& name) const {
   auto kv = client_.get(users_prefix() + name);
-  if (!kv.ok()) return kv.error();
+  RETURN_IF_ERROR(kv);
   if (!kv->has_value()) return std::optional<User>();
   auto user = user_from(**kv);
-  if (!user.ok()) return user.error();
+  RETURN_IF_ERROR(user);
   return std::optional<User>(std::move(user.value()));
 }
 
 Result<std::vector<User>> AuthStore::list_users() const {
   auto range = client_.get_prefix(users_prefix());
-  if (!range.ok()) return range.error();
+  RETURN_IF_ERROR(range);
   std::vector<User> out;
   for (const auto& kv : range->items) {
     auto user = user_from(kv);
-    if (!user.ok()) return user.error();
+    RETURN_IF_ERROR(user);
     out.push_back(std::move(user.value()));
   }
   return out;
@@ -132,20 +132,20 @@ Result<bool> AuthStore::create_user(const User& user) const {
 
 Result<bool> AuthStore::update_user(const User& user) const {
   auto written = client_.put_if(users_prefix() + user.name, user_record(user), user.revision);
-  if (!written.ok()) return written.error();
+  RETURN_IF_ERROR(written);
   return true;
 }
 
 Result<bool> AuthStore::delete_user(const std::string& name) const {
   auto removed = client_.remove(users_prefix() + name);
-  if (!removed.ok()) return removed.error();
+  RETURN_IF_ERROR(removed);
   auto tokens = list_tokens();
-  if (!tokens.ok()) return tokens.error();
+  RETURN_IF_ERROR(tokens);
   for (const auto& token : tokens.value()) {
     if (token.user != name) continue;
-    if (auto deleted = delete_token(token.id); !deleted.ok()) return deleted.error();
+    RETURN_IF_ERROR(delete_token(token.id));
   }
-  if (auto sessions = delete_sessions_of(name); !sessions.ok()) return sessions.error();
+  RETURN_IF_ERROR(delete_sessions_of(name));
   return removed.value();
 }
 
@@ -158,26 +158,26 @@ Result<bool> AuthStore::put_token(const TokenRecord& token) const {
                        {"expires", token.expires},
                        {"lastUsed", token.last_used}};
   auto written = client_.put(tokens_prefix() + token.id, record.dump());
-  if (!written.ok()) return written.error();
+  RETURN_IF_ERROR(written);
   return true;
 }
 
 Result<std::optional<TokenRecord>> AuthStore::get_token(const std::string& id) const {
   auto kv = client_.get(tokens_prefix() + id);
-  if (!kv.ok()) return kv.error();
+  RETURN_IF_ERROR(kv);
   if (!kv->has_value()) return std::optional<TokenRecord>();
   auto record = parse_record(**kv);
-  if (!record.ok()) return record.error();
+  RETURN_IF_ERROR(record);
   return std::optional<TokenRecord>(token_from(record.value()));
 }
 
 Result<std::vector<TokenRecord>> AuthStore::list_tokens() const {
   auto range = client_.get_prefix(tokens_prefix());
-  if (!range.ok()) return range.error();
+  RETURN_IF_ERROR(range);
   std::vector<TokenRecord> out;
   for (const auto& kv : range->items) {
     auto record = parse_record(kv);
-    if (!record.ok()) return record.error();
+    RETURN_IF_ERROR(record);
     out.push_back(token_from(record.value()));
   }
   return out;
@@ -188,7 +188,7 @@ Result<bool> AuthStore::delete_token(const std::string& id) const { return clien
 Result<bool> AuthStore::put_session(const std::string& digest, const SessionRecord& session,
                                     std::chrono::seconds lifetime) const {
   auto lease = client_.grant_lease(lifetime);
-  if (!lease.ok()) return lease.error();
+  RETURN_IF_ERROR(lease);
   return touch_session(digest, session, lease.value());
 }
 
@@ -196,16 +196,16 @@ Result<bool> AuthStore::touch_session(const std::string& digest, const SessionRe
                                       std::int64_t lease) const {
   const json record = {{"user", session.user}, {"created", session.created}, {"lastSeen", session.last_seen}};
   auto written = client_.put(sessions_prefix() + digest, record.dump(), lease);
-  if (!written.ok()) return written.error();
+  RETURN_IF_ERROR(written);
   return true;
 }
 
 Result<std::optional<AuthStore::StoredSession>> AuthStore::get_session(const std::string& digest) const {
   auto kv = client_.get(sessions_prefix() + digest);
-  if (!kv.ok()) return kv.error();
+  RETURN_IF_ERROR(kv);
   if (!kv->has_value()) return std::optional<StoredSession>();
   auto record = parse_record(**kv);
-  if (!record.ok()) return record.error();
+  RETURN_IF_ERROR(record);
   StoredSession stored;
   stored.session.user = record->value("user", "");
   stored.session.created = record->value("created", std::int64_t{0});
@@ -220,13 +220,13 @@ Result<bool> AuthStore::delete_session(const std::string& digest) const {
 
 Result<std::int64_t> AuthStore::delete_sessions_of(const std::string& user) const {
   auto range = client_.get_prefix(sessions_prefix());
-  if (!range.ok()) return range.error();
+  RETURN_IF_ERROR(range);
   std::int64_t removed = 0;
   for (const auto& kv : range->items) {
     auto record = parse_record(kv);
     if (record.ok() && record->value("user", "") != user) continue;
     auto deleted = client_.remove(kv.key);
-    if (!deleted.ok()) return deleted.error();
+    RETURN_IF_ERROR(deleted);
     removed += deleted.value() ? 1 : 0;
   }
   return removed;
@@ -238,7 +238,7 @@ Result<bool> AuthStore::append_audit(json entry) const {
   entry["time"] = utc_timestamp(now);
   entry["unixTime"] = unix_now();
   auto written = client_.put(audit_prefix() + audit_key_suffix(), entry.dump());
-  if (!written.ok()) return written.error();
+  RETURN_IF_ERROR(written);
   // Pruning reads the whole trail: do it once per 50 entries, so the bound is exceeded by at most 50.
   if (++appended % 50 == 1) return prune_audit();
   return true;
@@ -246,18 +246,18 @@ Result<bool> AuthStore::append_audit(json entry) const {
 
 Result<bool> AuthStore::prune_audit() const {
   auto range = client_.get_prefix(audit_prefix());
-  if (!range.ok()) return range.error();
+  RETURN_IF_ERROR(range);
   const auto& items = range->items;
   if (items.size() <= audit_limit_) return true;
   for (std::size_t i = 0; i < items.size() - audit_limit_; ++i) {
-    if (auto removed = client_.remove(items[i].key); !removed.ok()) return removed.error();
+    RETURN_IF_ERROR(client_.remove(items[i].key));
   }
   return true;
 }
 
 Result<std::vector<json>> AuthStore::list_audit(std::int64_t since) const {
   auto range = client_.get_prefix(audit_prefix());
-  if (!range.ok()) return range.error();
+  RETURN_IF_ERROR(range);
   std::vector<json> out;
   for (const auto& kv : range->items) {
     auto record = parse_record(kv);

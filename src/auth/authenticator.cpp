@@ -6,8 +6,8 @@
 #include "auth/password.h"
 #include "auth/token.h"
 #include "common/files.h"
-#include "common/network.h"
 #include "common/strings.h"
+#include "common/time.h"
 
 namespace pgstack::auth {
 namespace {
@@ -157,7 +157,7 @@ Result<Authenticator::CreatedToken> Authenticator::create_token(const std::strin
   record.description = description;
   record.created = utc_timestamp(std::chrono::system_clock::now());
   if (!expires.empty()) record.expires = utc_timestamp(*parse_utc_timestamp(expires));
-  if (auto written = store_.put_token(record); !written.ok()) return written.error();
+  RETURN_IF_ERROR(store_.put_token(record));
   return CreatedToken{record, issued.text};
 }
 
@@ -165,7 +165,7 @@ Result<bool> Authenticator::bootstrap_admin(const std::string& user, const std::
   if (auto problem = user_name_problem(user); !problem.empty())
     return make_error(ErrorCode::kInvalidInput, fmt::format("--bootstrap-admin \"{}\": {}", user, problem));
   auto existing = store_.get_user(user);
-  if (!existing.ok()) return existing.error();
+  RETURN_IF_ERROR(existing);
   if (!existing->has_value()) {
     User admin;
     admin.name = user;
@@ -188,7 +188,7 @@ Result<bool> Authenticator::bootstrap_admin(const std::string& user, const std::
     }
   }
   auto token = create_token(user, "made by pgstack up for " + user, "");
-  if (!token.ok()) return token.error();
+  RETURN_IF_ERROR(token);
   // A directory made here is private; one that exists (a state dir others must enter) is left alone.
   std::error_code error;
   if (!std::filesystem::exists(token_file.parent_path(), error)) {
@@ -198,10 +198,8 @@ Result<bool> Authenticator::bootstrap_admin(const std::string& user, const std::
                         fmt::format("cannot create {}: {}", token_file.parent_path().string(), error.message()));
     std::filesystem::permissions(token_file.parent_path(), std::filesystem::perms::owner_all, error);
   }
-  if (auto written = write_file_atomically(token_file, token->text + "\n",
-                                           std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-      !written.ok())
-    return written.error();
+  RETURN_IF_ERROR(write_file_atomically(token_file, token->text + "\n",
+                                        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   spdlog::info("wrote a token of \"{}\" to {} (0600)", user, token_file.string());
   return true;
 }

@@ -282,11 +282,11 @@ bool condition_is_true(const Json& status, std::string_view type) {
 Result<ClusterConnection> fetch_connection(const ApiClient& client, std::string_view namespace_name,
                                            std::string_view cluster, ConnectionOptions options) {
   auto status = client.cluster_status(namespace_name, cluster);
-  if (!status) return status.error();
+  RETURN_IF_ERROR(status);
   auto credentials_json = client.credentials(namespace_name, cluster);
-  if (!credentials_json) return credentials_json.error();
+  RETURN_IF_ERROR(credentials_json);
   auto credentials = application_credentials_from(*credentials_json);
-  if (!credentials) return credentials.error();
+  RETURN_IF_ERROR(credentials);
   ClusterConnection out;
   out.password = credentials->password;
   auto uri = connection_uri(*status, *credentials, options);
@@ -371,7 +371,7 @@ Result<Json> ApiClient::health(std::chrono::milliseconds timeout) const {
 
 Result<std::vector<Json>> ApiClient::list(const model::KindInfo& kind, std::string_view namespace_name) const {
   auto result = call("GET", resource_path(kind, namespace_name), {}, kDefaultTimeout);
-  if (!result) return result.error();
+  RETURN_IF_ERROR(result);
   std::vector<Json> items;
   if (const Json* found = member_of(*result, "items"); found != nullptr && found->is_array())
     for (const auto& item : *found) items.push_back(item);
@@ -398,7 +398,7 @@ Result<Json> ApiClient::replace(const model::KindInfo& kind, std::string_view na
 Result<bool> ApiClient::remove(const model::KindInfo& kind, std::string_view namespace_name,
                                std::string_view name) const {
   auto result = call_named("DELETE", kind, namespace_name, name, {}, {}, kDefaultTimeout);
-  if (!result) return result.error();
+  RETURN_IF_ERROR(result);
   return true;
 }
 
@@ -432,7 +432,7 @@ std::string secrets_path(std::string_view namespace_name, std::string_view name 
 
 Result<std::vector<Json>> ApiClient::list_secrets(std::string_view namespace_name) const {
   auto result = call("GET", secrets_path(namespace_name), {}, kDefaultTimeout);
-  if (!result) return result.error();
+  RETURN_IF_ERROR(result);
   std::vector<Json> items;
   if (const Json* found = member_of(*result, "items"); found != nullptr && found->is_array())
     for (const auto& item : *found) items.push_back(item);
@@ -458,7 +458,7 @@ Result<Json> ApiClient::replace_secret(std::string_view namespace_name, std::str
 
 Result<bool> ApiClient::remove_secret(std::string_view namespace_name, std::string_view name) const {
   auto result = call("DELETE", secrets_path(namespace_name, name), {}, kDefaultTimeout);
-  if (!result) return result.error();
+  RETURN_IF_ERROR(result);
   return true;
 }
 

@@ -47,7 +47,7 @@ Result<CliConfig> load_cli_config(const std::filesystem::path& path) {
   std::error_code missing;
   if (!std::filesystem::exists(path, missing)) return CliConfig{};
   auto text = read_file(path);
-  if (!text.ok()) return text.error();
+  RETURN_IF_ERROR(text);
   const json parsed = json::parse(text.value(), nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     return make_error(ErrorCode::kInvalidInput,

@@ -47,7 +47,7 @@ Result<ApplyOutcome> apply_document(const ApiClient& client, const model::KindIn
     // Deleted between our GET and PUT: create it.
   }
   auto created = client.create(kind, namespace_name, document.body);
-  if (!created) return created.error();
+  RETURN_IF_ERROR(created);
   return ApplyOutcome::kCreated;
 }
 

@@ -14,8 +14,8 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/http_client.h"
-#include "common/network.h"
 #include "common/strings.h"
+#include "common/time.h"
 
 namespace pgstack::cli {
 namespace {

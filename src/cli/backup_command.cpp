@@ -60,7 +60,7 @@ Result<Json> wait_for_backup(const ApiClient& client, const Options& options, co
   std::string last_line;
   while (true) {
     auto current = client.get(*model::find_kind("SGBackup"), options.namespace_name, name);
-    if (!current) return current.error();
+    RETURN_IF_ERROR(current);
     const std::string line = progress(*current);
     if (line != last_line) std::cerr << "  " << line << "\n";
     last_line = line;

@@ -66,7 +66,7 @@ Result<ClusterInputs> resolve_cluster_inputs(const std::vector<model::Document>&
     inputs.pooling_config = model::pooling_config_from(*document);
   }
   auto postgres = model::resolve_postgres_version(cluster.postgres_version, installed);
-  if (!postgres.ok()) return postgres.error();
+  RETURN_IF_ERROR(postgres);
   inputs.postgres = postgres.value();
   return inputs;
 }

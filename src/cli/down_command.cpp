@@ -17,12 +17,12 @@
 
 #include <fmt/format.h>
 
-#include "agent/process_supervisor.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/files.h"
 #include "common/strings.h"
 #include "model/document.h"
+#include "process/process_supervisor.h"
 
 namespace pgstack::cli {
 
@@ -33,13 +33,13 @@ using Clock = std::chrono::steady_clock;
 struct StopTarget {
   std::string name;
   std::filesystem::path pid_file;
-  agent::ProcessIdentity identity;
+  ProcessIdentity identity;
 };
 
 // The process a pid file names, if it still runs. Pid files without a start time (Postgres'
 // postmaster.pid) are trusted only when /proc says the process runs `expected_program`.
-std::optional<agent::ProcessIdentity> running_process(const std::filesystem::path& pid_file,
-                                                      std::string_view expected_program = {}) {
+std::optional<ProcessIdentity> running_process(const std::filesystem::path& pid_file,
+                                               std::string_view expected_program = {}) {
   const auto content = read_file(pid_file);
   if (!content) return std::nullopt;
   const auto lines = split(*content, '\n');
@@ -47,7 +47,7 @@ std::optional<agent::ProcessIdentity> running_process(const std::filesystem::pat
   char* end = nullptr;
   const long pid = std::strtol(lines[0].c_str(), &end, 10);
   if (end == lines[0].c_str() || pid <= 0) return std::nullopt;
-  const auto live = agent::read_process_identity(static_cast<pid_t>(pid));
+  const auto live = read_process_identity(static_cast<pid_t>(pid));
   if (!live) return std::nullopt;
   if (lines.size() > 1) {
     const std::string recorded = trim(lines[1]);
@@ -64,16 +64,15 @@ std::optional<agent::ProcessIdentity> running_process(const std::filesystem::pat
 void stop_all(const std::vector<StopTarget>& targets, int signal, std::chrono::seconds timeout, bool remove_pid_files) {
   for (const auto& target : targets) {
     std::cerr << fmt::format("stopping {} (pid {})\n", target.name, target.identity.pid);
-    if (agent::is_alive(target.identity)) ::kill(target.identity.pid, signal);
+    if (is_alive(target.identity)) ::kill(target.identity.pid, signal);
   }
   const auto all_gone = [&targets] {
-    return std::none_of(targets.begin(), targets.end(),
-                        [](const StopTarget& t) { return agent::is_alive(t.identity); });
+    return std::none_of(targets.begin(), targets.end(), [](const StopTarget& t) { return is_alive(t.identity); });
   };
   const auto deadline = Clock::now() + timeout;
   while (!all_gone() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (const auto& target : targets) {
-    if (agent::is_alive(target.identity)) {
+    if (is_alive(target.identity)) {
       std::cerr << fmt::format("{} (pid {}) still runs {} s after the signal: killing it\n", target.name,
                                target.identity.pid, timeout.count());
       ::kill(target.identity.pid, SIGKILL);
@@ -84,7 +83,7 @@ void stop_all(const std::vector<StopTarget>& targets, int signal, std::chrono::s
   if (!remove_pid_files) return;
   std::error_code ignored;
   for (const auto& target : targets)
-    if (!agent::is_alive(target.identity)) std::filesystem::remove(target.pid_file, ignored);
+    if (!is_alive(target.identity)) std::filesystem::remove(target.pid_file, ignored);
 }
 
 std::vector<StopTarget> from_pid_file(const std::string& name, const std::filesystem::path& pid_file) {
@@ -144,7 +143,7 @@ std::vector<StopTarget> processes_running_from(const std::filesystem::path& stat
     const bool ours = program == "postgres" || program == "patroni" || program == "pgbouncer" || program == "etcd" ||
                       program.starts_with("pgstack-");
     if (!ours) continue;
-    if (auto identity = agent::read_process_identity(pid)) out.push_back({program, {}, *identity});
+    if (auto identity = read_process_identity(pid)) out.push_back({program, {}, *identity});
   }
   return out;
 }

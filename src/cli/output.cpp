@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 
 #include "cli/api_client.h"
-#include "common/network.h"
 #include "common/strings.h"
+#include "common/time.h"
 #include "model/codec.h"
 
 namespace pgstack::cli {

@@ -52,8 +52,7 @@ Result<std::map<std::string, std::string>> secret_data_from_arguments(
     // The argument is not quoted back: past the '=' it is a secret value.
     if (equals == std::string::npos || equals == 0)
       return make_error(ErrorCode::kInvalidInput, "--from-literal: expected KEY=VALUE");
-    if (auto added = add_key(data, "--from-literal", literal.substr(0, equals), literal.substr(equals + 1)); !added)
-      return added.error();
+    RETURN_IF_ERROR(add_key(data, "--from-literal", literal.substr(0, equals), literal.substr(equals + 1)));
   }
   for (const auto& argument : files) {
     const auto equals = argument.find('=');
@@ -64,7 +63,7 @@ Result<std::map<std::string, std::string>> secret_data_from_arguments(
     auto content = read_file(path);
     if (!content)
       return make_error(ErrorCode::kInvalidInput, fmt::format("--from-file {}: {}", path, content.error().message));
-    if (auto added = add_key(data, "--from-file", key, std::move(content).value()); !added) return added.error();
+    RETURN_IF_ERROR(add_key(data, "--from-file", key, std::move(content).value()));
   }
   if (data.empty())
     return make_error(ErrorCode::kInvalidInput, "a Secret needs at least one key: give --from-literal or --from-file");

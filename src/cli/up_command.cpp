@@ -25,7 +25,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include "agent/process_supervisor.h"
 #include "cli/api_client.h"
 #include "cli/api_context.h"
 #include "cli/commands.h"
@@ -36,6 +35,7 @@
 #include "common/pki.h"
 #include "common/process.h"
 #include "common/strings.h"
+#include "process/process_supervisor.h"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -186,7 +186,7 @@ class LocalUp {
 
   Result<bool> start_etcd() {
     if (!settings_.manage_etcd) return wait_for_etcd(nullptr);
-    agent::ProcessSpec spec = base_spec("etcd");
+    ProcessSpec spec = base_spec("etcd");
     const std::string ca_file = pki::ca_files_in(stack_.pki_dir()).certificate.string();
     const std::string certificate = (stack_.pki_dir() / "etcd.crt").string();
     const std::string key = (stack_.pki_dir() / "etcd.key").string();
@@ -199,15 +199,15 @@ class LocalUp {
                  "--peer-client-cert-auth", "--peer-trusted-ca-file", ca_file, "--peer-cert-file", certificate,
                  "--peer-key-file", key};
     spec.stop_timeout = std::chrono::seconds(15);
-    etcd_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
-    if (auto started = start(*etcd_); !started) return started.error();
+    etcd_ = std::make_unique<ProcessSupervisor>(std::move(spec));
+    RETURN_IF_ERROR(start(*etcd_));
     return wait_for_etcd(etcd_.get());
   }
 
   Result<bool> start_controller() {
     auto binary = sibling_program("pgstack-controller");
-    if (!binary) return binary.error();
-    agent::ProcessSpec spec = base_spec("controller");
+    RETURN_IF_ERROR(binary);
+    ProcessSpec spec = base_spec("controller");
     spec.argv = {*binary, "--listen", settings_.api_address, "--etcd", settings_.etcd_url, "--etcd-prefix",
                  std::string(kEtcdPrefix), "--ca-file", pki::ca_files_in(stack_.pki_dir()).certificate.string(),
                  "--client-cert", (stack_.pki_dir() / "controller.crt").string(), "--client-key",
@@ -216,8 +216,8 @@ class LocalUp {
                  // The user who ran `up` is the first admin; the CLI finds its token by itself.
                  "--bootstrap-admin", invoking_user_name(), "--bootstrap-token-file",
                  local_token_file(stack_.state_dir).string()};
-    controller_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
-    if (auto started = start(*controller_); !started) return started.error();
+    controller_ = std::make_unique<ProcessSupervisor>(std::move(spec));
+    RETURN_IF_ERROR(start(*controller_));
     const ApiClient client(settings_.api_url());
     Error last = make_error(ErrorCode::kUnavailable, "not asked yet");
     while (Clock::now() < deadline_) {
@@ -233,10 +233,10 @@ class LocalUp {
 
   Result<bool> start_agent() {
     auto binary = sibling_program("pgstack-agent");
-    if (!binary) return binary.error();
+    RETURN_IF_ERROR(binary);
     std::error_code error;
     std::filesystem::create_directories(stack_.agent_dir(), error);
-    agent::ProcessSpec spec = base_spec("agent");
+    ProcessSpec spec = base_spec("agent");
     spec.argv = {*binary,
                  "--etcd",
                  settings_.etcd_url,
@@ -251,7 +251,7 @@ class LocalUp {
                  "--ca-dir",
                  stack_.pki_dir().string()};
     spec.stop_timeout = std::chrono::seconds(30);
-    agent_ = std::make_unique<agent::ProcessSupervisor>(std::move(spec));
+    agent_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     return start(*agent_);
   }
 
@@ -344,8 +344,8 @@ class LocalUp {
   }
 
  private:
-  agent::ProcessSpec base_spec(const std::string& name) const {
-    agent::ProcessSpec spec;
+  ProcessSpec base_spec(const std::string& name) const {
+    ProcessSpec spec;
     spec.name = name;
     spec.environment = current_environment();
     spec.working_directory = stack_.state_dir;
@@ -355,16 +355,16 @@ class LocalUp {
     return spec;
   }
 
-  static Result<bool> start(agent::ProcessSupervisor& supervisor) {
+  static Result<bool> start(ProcessSupervisor& supervisor) {
     auto outcome = supervisor.start();
-    if (!outcome) return outcome.error();
+    RETURN_IF_ERROR(outcome);
     const auto pid = supervisor.status().pid;
     std::cerr << fmt::format("{}: {} (pid {})\n", supervisor.spec().name,
-                             *outcome == agent::StartOutcome::kStarted ? "started" : "already running", pid);
+                             *outcome == StartOutcome::kStarted ? "started" : "already running", pid);
     return true;
   }
 
-  Result<bool> wait_for_etcd(const agent::ProcessSupervisor* supervisor) const {
+  Result<bool> wait_for_etcd(const ProcessSupervisor* supervisor) const {
     const std::string url = split(settings_.etcd_url, ',').front();
     std::string last;
     while (Clock::now() < deadline_) {
@@ -380,9 +380,9 @@ class LocalUp {
   LocalStack stack_;
   UpSettings settings_;
   Clock::time_point deadline_;
-  std::unique_ptr<agent::ProcessSupervisor> etcd_;
-  std::unique_ptr<agent::ProcessSupervisor> controller_;
-  std::unique_ptr<agent::ProcessSupervisor> agent_;
+  std::unique_ptr<ProcessSupervisor> etcd_;
+  std::unique_ptr<ProcessSupervisor> controller_;
+  std::unique_ptr<ProcessSupervisor> agent_;
 };
 
 // up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
@@ -404,8 +404,8 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
     settings.manage_etcd = true;
     auto client_port = free_tcp_port();
     auto peer_port = free_tcp_port();
-    if (!client_port) return client_port.error();
-    if (!peer_port) return peer_port.error();
+    RETURN_IF_ERROR(client_port);
+    RETURN_IF_ERROR(peer_port);
     if (*peer_port == *client_port) peer_port = *client_port + 1;
     settings.etcd_url = fmt::format("https://127.0.0.1:{}", *client_port);
     settings.etcd_peer_url = fmt::format("https://127.0.0.1:{}", *peer_port);

@@ -54,3 +54,20 @@ class [[nodiscard]] Result {
 inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
 }  // namespace pgstack
+
+// Returns the error of a Result (a named one or an expression, evaluated once) from the enclosing
+// function, which returns a Result of any type; continues when it holds a value.
+#define RETURN_IF_ERROR(result)                                                                                        \
+  do {                                                                                                                 \
+    if (auto&& pgstack_checked_result = (result); !pgstack_checked_result.ok()) return pgstack_checked_result.error(); \
+  } while (false)
+
+// `ASSIGN_OR_RETURN(auto port, parse_port(text));` declares (or assigns) the value, or returns the error.
+#define ASSIGN_OR_RETURN(lhs, result) \
+  PGSTACK_ASSIGN_OR_RETURN_IMPL(PGSTACK_RESULT_NAME(pgstack_result_, __LINE__), lhs, result)
+#define PGSTACK_ASSIGN_OR_RETURN_IMPL(name, lhs, result) \
+  auto name = (result);                                  \
+  if (!name.ok()) return name.error();                   \
+  lhs = std::move(name).value()
+#define PGSTACK_RESULT_NAME(prefix, line) PGSTACK_RESULT_NAME_JOIN(prefix, line)
+#define PGSTACK_RESULT_NAME_JOIN(prefix, line) prefix##line

@@ -86,7 +86,7 @@ class Exchange {
   // TLS over the connected socket; the server's certificate must chain to the CA and name `url.host`.
   Result<bool> handshake(const HttpUrl& url, Clock::time_point deadline, std::chrono::milliseconds timeout) {
     auto context = client_context();
-    if (!context) return context.error();
+    RETURN_IF_ERROR(context);
     tls_context_ = std::move(context).value();
     tls_.emplace(socket_, *tls_context_);
     SSL* ssl = tls_->native_handle();
@@ -302,16 +302,16 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
 Result<HttpResponse> http_request(std::string_view method, std::string_view url, std::string_view body,
                                   const HttpHeaders& headers, std::chrono::milliseconds timeout) {
   auto parsed = parse_http_url(url);
-  if (!parsed) return parsed.error();
+  RETURN_IF_ERROR(parsed);
   auto verb = parse_method(method);
-  if (!verb) return verb.error();
+  RETURN_IF_ERROR(verb);
 
   const Clock::time_point deadline = Clock::now() + timeout;
   Exchange exchange(std::string(method), std::string(url), nullptr);
-  if (auto connected = exchange.connect(*parsed, deadline, timeout); !connected) return connected.error();
+  RETURN_IF_ERROR(exchange.connect(*parsed, deadline, timeout));
   auto request = make_request(*verb, *parsed, body, headers);
   request.set(http::field::connection, "close");
-  if (auto sent = exchange.send(request, deadline, timeout); !sent) return sent.error();
+  RETURN_IF_ERROR(exchange.send(request, deadline, timeout));
 
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBody);
@@ -338,9 +338,9 @@ Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, 
                                  const HttpHeaders& headers, std::chrono::milliseconds timeout,
                                  const LineHandler& on_line) {
   auto parsed = parse_http_url(url);
-  if (!parsed) return parsed.error();
+  RETURN_IF_ERROR(parsed);
   auto verb = parse_method(method);
-  if (!verb) return verb.error();
+  RETURN_IF_ERROR(verb);
 
   Exchange exchange(std::string(method), std::string(url), &cancelled_);
   {

@@ -1,12 +1,10 @@
 #include "common/network.h"
 
-#include <cctype>
-#include <cstdio>
-#include <cstdlib>
-#include <ctime>
+#include <charconv>
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -27,46 +25,38 @@ Result<int> free_tcp_port() {
   return static_cast<int>(ntohs(address.sin_port));
 }
 
-std::string utc_timestamp(std::chrono::system_clock::time_point when) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stopped, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || stopped != end || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
 }
 
-std::optional<std::chrono::sys_seconds> parse_utc_timestamp(std::string_view text) {
-  int year = 0;
-  unsigned month = 0;
-  unsigned day = 0;
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  int consumed = 0;
-  const std::string copy(text);
-  if (std::sscanf(copy.c_str(), "%4d-%2u-%2u%*1[Tt ]%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
-                  &consumed) != 6)
-    return std::nullopt;
-  std::string_view rest = text.substr(static_cast<std::size_t>(consumed));
-  if (!rest.empty() && rest.front() == '.') {
-    rest.remove_prefix(1);
-    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front())) != 0) rest.remove_prefix(1);
+Result<HostPort> parse_host_port(std::string_view text) {
+  HostPort out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return make_error(ErrorCode::kInvalidInput, fmt::format("\"{}\": expected [ADDRESS]:PORT", text));
+    }
+    out.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return make_error(ErrorCode::kInvalidInput, fmt::format("\"{}\": expected ADDRESS:PORT", text));
+    }
+    out.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
   }
-  std::chrono::minutes offset{0};
-  if (rest == "Z" || rest == "z") {
-    rest = {};
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    const int offset_hours = std::atoi(std::string(rest.substr(1, 2)).c_str());
-    const int offset_minutes = std::atoi(std::string(rest.substr(4, 2)).c_str());
-    offset = std::chrono::minutes((rest[0] == '-' ? -1 : 1) * (offset_hours * 60 + offset_minutes));
-    rest = {};
+  const auto port = parse_port(port_text);
+  if (!port) {
+    return make_error(ErrorCode::kInvalidInput, fmt::format("\"{}\": the port must be a number from 0 to 65535", text));
   }
-  if (!rest.empty()) return std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
-  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  return std::chrono::sys_seconds{std::chrono::sys_days{date}} + std::chrono::hours(hour) +
-         std::chrono::minutes(minute) + std::chrono::seconds(second) - offset;
+  out.port = *port;
+  return out;
 }
 
 }  // namespace pgstack

@@ -1,7 +1,7 @@
-// Small facts about this machine's network, and UTC timestamps, that several areas need.
+// Small facts about this machine's network, and the host:port text that flags and files use.
 #pragma once
 
-#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,10 +13,15 @@ namespace pgstack {
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 Result<int> free_tcp_port();
 
-// "2026-11-24T01:30:00Z"
-std::string utc_timestamp(std::chrono::system_clock::time_point when);
-// ISO 8601 / RFC 3339 as the API writes and users type it: "2026-11-24T01:30:00Z", fractions and
-// "+02:00" offsets accepted, 'T' or a space between date and time. Nothing for anything else.
-std::optional<std::chrono::sys_seconds> parse_utc_timestamp(std::string_view text);
+// A port number in plain decimal, 0 to 65535; nothing for "", "+1", " 1", "80x" or "65536".
+std::optional<std::uint16_t> parse_port(std::string_view text);
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;  // 0: any free port, for listeners
+};
+
+// "ADDRESS:PORT" or "[IPV6]:PORT", the port as parse_port reads it; the message quotes the text.
+Result<HostPort> parse_host_port(std::string_view text);
 
 }  // namespace pgstack

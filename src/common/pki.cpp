@@ -110,7 +110,7 @@ Result<Certificate> new_certificate(const std::string& common_name, const Key& k
   Certificate certificate(X509_new());
   if (!certificate) return openssl_error("X509_new");
   if (X509_set_version(certificate.get(), X509_VERSION_3) != 1) return openssl_error("version");
-  if (auto serial = set_random_serial(certificate.get()); !serial) return serial.error();
+  RETURN_IF_ERROR(set_random_serial(certificate.get()));
   // A minute back: a host whose clock is slightly behind still accepts a certificate made just now.
   if (X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -60) == nullptr ||
       X509_time_adj_ex(X509_getm_notAfter(certificate.get()), 0, static_cast<long>(lifetime.count()), nullptr) ==
@@ -171,15 +171,15 @@ bool is_ip_address(std::string_view text) { return !normalized_ip(text).empty();
 
 Result<KeyPair> create_ca(const std::string& common_name, std::chrono::seconds lifetime) {
   auto key = new_p256_key();
-  if (!key) return key.error();
+  RETURN_IF_ERROR(key);
   auto certificate = new_certificate(common_name, *key, lifetime);
-  if (!certificate) return certificate.error();
+  RETURN_IF_ERROR(certificate);
   X509* self = certificate->get();
   if (X509_set_issuer_name(self, X509_get_subject_name(self)) != 1) return openssl_error("issuer name");
   for (const auto& [nid, value] :
        {std::pair{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
         std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"}, std::pair{NID_subject_key_identifier, "hash"}}) {
-    if (auto added = add_extension(self, self, nid, value); !added) return added.error();
+    RETURN_IF_ERROR(add_extension(self, self, nid, value));
   }
   if (X509_sign(self, key->get(), EVP_sha256()) == 0) return openssl_error("signing the CA certificate");
   return KeyPair{to_pem(*certificate), to_pem(*key)};
@@ -188,13 +188,13 @@ Result<KeyPair> create_ca(const std::string& common_name, std::chrono::seconds l
 Result<KeyPair> issue_certificate(const KeyPair& ca, const LeafRequest& request) {
   if (request.common_name.empty()) return make_error(ErrorCode::kInvalidInput, "a certificate needs a common name");
   auto ca_certificate = certificate_from(ca.certificate_pem);
-  if (!ca_certificate) return ca_certificate.error();
+  RETURN_IF_ERROR(ca_certificate);
   auto ca_key = key_from(ca.private_key_pem);
-  if (!ca_key) return ca_key.error();
+  RETURN_IF_ERROR(ca_key);
   auto key = new_p256_key();
-  if (!key) return key.error();
+  RETURN_IF_ERROR(key);
   auto certificate = new_certificate(request.common_name, *key, request.lifetime);
-  if (!certificate) return certificate.error();
+  RETURN_IF_ERROR(certificate);
   X509* leaf = certificate->get();
   if (X509_set_issuer_name(leaf, X509_get_subject_name(ca_certificate->get())) != 1) return openssl_error("issuer");
 
@@ -222,7 +222,7 @@ Result<KeyPair> issue_certificate(const KeyPair& ca, const LeafRequest& request)
                                                          {NID_authority_key_identifier, "keyid:always"}};
   if (!names.empty()) extensions.emplace_back(NID_subject_alt_name, names);
   for (const auto& [nid, value] : extensions) {
-    if (auto added = add_extension(leaf, ca_certificate->get(), nid, value); !added) return added.error();
+    RETURN_IF_ERROR(add_extension(leaf, ca_certificate->get(), nid, value));
   }
   if (X509_sign(leaf, ca_key->get(), EVP_sha256()) == 0) return openssl_error("signing a certificate");
   return KeyPair{to_pem(*certificate), to_pem(*key)};
@@ -230,7 +230,7 @@ Result<KeyPair> issue_certificate(const KeyPair& ca, const LeafRequest& request)
 
 Result<CertificateInfo> inspect_certificate(std::string_view certificate_pem) {
   auto certificate = certificate_from(certificate_pem);
-  if (!certificate) return certificate.error();
+  RETURN_IF_ERROR(certificate);
   X509* x509 = certificate->get();
   CertificateInfo info;
   info.subject_common_name = common_name_of(X509_get_subject_name(x509));
@@ -258,9 +258,9 @@ Result<CertificateInfo> inspect_certificate(std::string_view certificate_pem) {
 Result<bool> verify_signed_by(std::string_view certificate_pem, std::string_view ca_certificate_pem,
                               Clock::time_point now) {
   auto certificate = certificate_from(certificate_pem);
-  if (!certificate) return certificate.error();
+  RETURN_IF_ERROR(certificate);
   auto ca = certificate_from(ca_certificate_pem);
-  if (!ca) return ca.error();
+  RETURN_IF_ERROR(ca);
   Store store(X509_STORE_new());
   StoreContext context(X509_STORE_CTX_new());
   if (!store || !context || X509_STORE_add_cert(store.get(), ca->get()) != 1 ||
@@ -291,9 +291,9 @@ CaFiles ca_files_in(const std::filesystem::path& dir) { return {dir / "ca.crt", 
 
 Result<KeyPair> load_ca(const CaFiles& files) {
   auto certificate = read_file(files.certificate);
-  if (!certificate) return certificate.error();
+  RETURN_IF_ERROR(certificate);
   auto key = read_file(files.private_key);
-  if (!key) return key.error();
+  RETURN_IF_ERROR(key);
   auto parsed = certificate_from(*certificate);
   if (!parsed)
     return make_error(ErrorCode::kFailedPrecondition,
@@ -326,8 +326,8 @@ Result<KeyPair> load_or_create_ca(const std::filesystem::path& dir, const std::s
     return make_error(ErrorCode::kUnavailable, fmt::format("cannot create {}: {}", dir.string(), error.message()));
   std::filesystem::permissions(dir, std::filesystem::perms(0755), error);
   auto ca = create_ca(common_name);
-  if (!ca) return ca.error();
-  if (auto written = write_key_pair(*ca, files.certificate, files.private_key); !written) return written.error();
+  RETURN_IF_ERROR(ca);
+  RETURN_IF_ERROR(write_key_pair(*ca, files.certificate, files.private_key));
   return ca;
 }
 
@@ -356,8 +356,8 @@ Result<std::string> ensure_certificate(const KeyPair& ca, const LeafRequest& req
   }
   if (reason.empty()) return reason;
   auto issued = issue_certificate(ca, request);
-  if (!issued) return issued.error();
-  if (auto written = write_key_pair(*issued, certificate, private_key, owner); !written) return written.error();
+  RETURN_IF_ERROR(issued);
+  RETURN_IF_ERROR(write_key_pair(*issued, certificate, private_key, owner));
   return reason;
 }
 

@@ -1,6 +1,7 @@
 // Small text helpers shared by every area (no pgstack logic here).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,5 +19,8 @@ std::string to_lower(std::string_view text);
 std::string trim(std::string_view text);
 std::vector<std::string> split(std::string_view text, char separator);
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+
+// Plain decimal digits that fit in 64 bits; nothing for "", "+1", "-1", " 1" or "1x".
+std::optional<std::uint64_t> parse_unsigned(std::string_view text);
 
 }  // namespace pgstack

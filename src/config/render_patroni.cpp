@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/shell_quote.h"
 #include "common/strings.h"
 #include "patroni/dcs.h"
 
@@ -118,17 +119,6 @@ std::string hba_name(const std::string& name) {
   std::string quoted = "\"";
   for (const char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
-}
-
-// Patroni splits post_bootstrap with shlex: a path with spaces or quotes must be single-quoted.
-std::string shell_word(const std::string& word) {
-  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-';
-  });
-  if (plain) return word;
-  std::string quoted = "'";
-  for (const char c : word) quoted += c == '\'' ? std::string("'\"'\"'") : std::string(1, c);
-  return quoted + "'";
 }
 
 constexpr std::string_view kIdentMap = "pgstack";
@@ -354,7 +344,7 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
   }
   if (!layout.post_bootstrap_script.empty()) {
     // After the user's initialConfig: without this script PgBouncer cannot authenticate anyone.
-    config["bootstrap"]["post_bootstrap"] = shell_word(layout.post_bootstrap_script);
+    config["bootstrap"]["post_bootstrap"] = shell_quote(layout.post_bootstrap_script);
   }
   return config;
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/shell_quote.h"
 #include "common/strings.h"
 #include "model/user_secret.h"
 
@@ -154,7 +155,7 @@ Result<std::optional<StorageCredentials>> resolve_storage_credentials(const mode
   StorageCredentials credentials;
   for (const auto& source : credential_sources(storage)) {
     auto value = resolve_reference(storage, source.field, *source.reference, secrets);
-    if (!value) return value.error();
+    RETURN_IF_ERROR(value);
     if (const auto problem = unusable_because(source.form, *value))
       return make_error(ErrorCode::kInvalidInput,
                         fmt::format("SGObjectStorage {}: spec.{}.{}: the value of Secret key {} {}", storage.name,
@@ -209,7 +210,7 @@ Result<BackupRepository> backup_repository_for(const model::Cluster& cluster, co
   while (!path.empty() && path.front() == '/') path.erase(0, 1);
   if (path.empty()) path = cluster.namespace_name + "/" + cluster.name;
   auto found = backup_repository_at(storage, trimmed_path(path));
-  if (!found) return found.error();
+  RETURN_IF_ERROR(found);
   BackupRepository repository = std::move(found).value();
   repository.retention_full = cluster.backup->retention;
   repository.compression = cluster.backup->compression;
@@ -299,24 +300,6 @@ std::vector<std::string> pgbackrest_argv(const std::string& config_path, const s
   std::vector<std::string> argv = {"pgbackrest", "--config=" + config_path, "--stanza=" + stanza};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   return argv;
-}
-
-std::string shell_command(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& word : argv) {
-    if (!out.empty()) out += ' ';
-    const bool plain = !word.empty() && word.find_first_not_of(
-                                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789-_./=:,%@+") == std::string::npos;
-    if (plain) {
-      out += word;
-    } else {
-      std::string quoted = "'";
-      for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-      out += quoted + "'";
-    }
-  }
-  return out;
 }
 
 std::string archive_push_command(const PgbackrestInstance& instance, const std::string& wal_push_program) {

@@ -100,9 +100,6 @@ std::string wal_set_aside_dir(const PgbackrestInstance& instance);
 std::vector<std::string> pgbackrest_argv(const std::string& config_path, const std::string& stanza,
                                          const std::vector<std::string>& arguments);
 
-// The shell command (a single string for Patroni / restore_command) of an argv: each word quoted.
-std::string shell_command(const std::vector<std::string>& argv);
-
 // pgBackRest's name of a compression (zstd -> zst, gzip -> gz).
 std::string pgbackrest_compression(const std::string& name);
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/strings.h"
+#include "common/time.h"
 #include "config/render_pgbackrest.h"
 #include "controller/api_input.h"
 #include "controller/api_reply.h"

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "auth/password.h"
-#include "common/network.h"
+#include "common/time.h"
 #include "controller/api_reply.h"
 #include "controller/request_access.h"
 #include "model/codec.h"

@@ -96,17 +96,9 @@ std::optional<UtcSeconds> last_fire_at_or_before(const model::CronSchedule& sche
   return std::nullopt;
 }
 
-std::string format_utc_timestamp(UtcSeconds time) {
-  const Calendar at = calendar_of(time);
-  const auto second = (time - std::chrono::floor<minutes>(time)).count();
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(at.date.year()),
-                     static_cast<unsigned>(at.date.month()), static_cast<unsigned>(at.date.day()), at.hour, at.minute,
-                     second);
-}
-
 Json backup_schedule_state_to_json(const BackupScheduleState& state) {
   return {{"clusterUid", state.cluster_uid},
-          {"lastScheduled", state.last_scheduled ? Json(format_utc_timestamp(*state.last_scheduled)) : Json(nullptr)},
+          {"lastScheduled", state.last_scheduled ? Json(utc_timestamp(*state.last_scheduled)) : Json(nullptr)},
           {"firstBackupDone", state.first_backup_done}};
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/network.h"  // parse_utc_timestamp
+#include "common/time.h"
 #include "model/cron.h"
 #include "model/document.h"
 #include "model/resources.h"
@@ -27,8 +27,6 @@ std::optional<UtcSeconds> next_fire_after(const model::CronSchedule& schedule, U
 // The last minute at or before `at` (its minute included) in which the schedule fires, within five years.
 std::optional<UtcSeconds> last_fire_at_or_before(const model::CronSchedule& schedule, UtcSeconds at);
 
-// "2026-11-24T01:30:00Z"; parsing accepts fractions and +hh:mm offsets.
-std::string format_utc_timestamp(UtcSeconds time);
 using model::backup_name_at;  // "<cluster>-<YYYYMMDDHHMMSS>" (UTC) for that moment
 
 // What the controller remembers per cluster, across restarts.

@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "common/network.h"
 #include "config/render_pgbackrest.h"
 #include "patroni/roles.h"
 
@@ -156,8 +154,6 @@ Json merge_events(const Json& previous, const std::map<std::string, std::vector<
     events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(kStatusEventsKept));
   return Json(events);
 }
-
-std::string utc_timestamp_now() { return utc_timestamp(std::chrono::system_clock::now()); }
 
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text) {
   PatroniMember member;

@@ -86,7 +86,4 @@ constexpr std::size_t kStatusEventsKept = 30;
 // A member key's value; one that is not a JSON object gives a member with only its name.
 PatroniMember parse_patroni_member(const std::string& name, const std::string& json_text);
 
-// "2026-11-24T01:30:00Z"
-std::string utc_timestamp_now();
-
 }  // namespace pgstack::controller

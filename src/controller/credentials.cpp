@@ -34,7 +34,7 @@ Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster) 
   };
   for (const auto& [role, username] : users) {
     auto password = generate_password();
-    if (!password.ok()) return password.error();
+    RETURN_IF_ERROR(password);
     credentials[role] = {{"username", username}, {"password", password.value()}};
   }
   credentials["application"]["database"] = "app";

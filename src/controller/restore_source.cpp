@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "model/lsn.h"
 
 namespace pgstack::controller {
@@ -59,13 +60,13 @@ std::optional<FieldProblem> check_restore_request(const model::RestoreSource& so
   const auto finished = parse_utc_timestamp(finished_text);
   if (!finished) return std::nullopt;  // the agent always records it; nothing to compare with otherwise
   const std::string range =
-      fmt::format("this backup can restore to any point from {} to now ({})", finished_text, format_utc_timestamp(now));
+      fmt::format("this backup can restore to any point from {} to now ({})", finished_text, utc_timestamp(now));
   if (*target < *finished) {
     return FieldProblem{
         kTimestampPath,
         fmt::format("restoreToTimestamp {} is before backup {} finished ({}); the earliest point this "
                     "backup can restore to is {}, the latest is now ({})",
-                    *source.target_time, source.backup, finished_text, finished_text, format_utc_timestamp(now))};
+                    *source.target_time, source.backup, finished_text, finished_text, utc_timestamp(now))};
   }
   if (*target > now)
     return FieldProblem{kTimestampPath,

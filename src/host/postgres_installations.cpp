@@ -122,7 +122,7 @@ class ThrowawayServer {
     auto started = run_command({(bin_dir_ / "pg_ctl").string(), "start", "-D", data_dir_.string(), "-w", "-t", "120",
                                 "-s", "-l", log_file.string()},
                                options_);
-    if (!started) return started.error();
+    RETURN_IF_ERROR(started);
     // pg_ctl may have launched a postmaster even if it then gave up waiting.
     running_ = true;
     if (started->exit_code != 0) {
@@ -140,7 +140,7 @@ class ThrowawayServer {
     if (stopped && stopped->exit_code == 0) return true;
     // The temporary directory is about to go away: do not leave its postmaster behind.
     kill_postmaster();
-    if (!stopped) return stopped.error();
+    RETURN_IF_ERROR(stopped);
     return make_error(ErrorCode::kUnavailable, fmt::format("pg_ctl stop failed (exit code {}): {}", stopped->exit_code,
                                                            trimmed(stopped->standard_error)));
   }
@@ -235,7 +235,7 @@ Result<model::ParameterCatalog> query_catalog(const PostgresInstallation& instal
   const auto user = unprivileged_service_user();
 
   TemporaryDirectory scratch;
-  if (auto created = scratch.create("pgstack-catalog-"); !created) return created.error();
+  RETURN_IF_ERROR(scratch.create("pgstack-catalog-"));
   const fs::path& dir = scratch.path();
   if (user) {
     // Postgres refuses to run as root, so the directory must belong to the user it runs as.
@@ -259,7 +259,7 @@ Result<model::ParameterCatalog> query_catalog(const PostgresInstallation& instal
   auto initdb = run_command({(bin_dir / "initdb").string(), "-D", data_dir.string(), "-U", kSuperuser, "-A", "trust",
                              "-E", "UTF8", "--locale=C", "--no-sync"},
                             options);
-  if (!initdb) return initdb.error();
+  RETURN_IF_ERROR(initdb);
   if (initdb->exit_code != 0)
     return make_error(ErrorCode::kUnavailable, fmt::format("initdb {} failed (exit code {}): {}", data_dir.string(),
                                                            initdb->exit_code, trimmed(initdb->standard_error)));
@@ -281,18 +281,18 @@ Result<model::ParameterCatalog> query_catalog(const PostgresInstallation& instal
   }
 
   ThrowawayServer server(bin_dir, data_dir, options);
-  if (auto started = server.start(dir / "server.log"); !started) return started.error();
+  RETURN_IF_ERROR(server.start(dir / "server.log"));
 
   auto query = run_command({(bin_dir / "psql").string(), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h",
                             dir.string(), "-p", "5432", "-U", kSuperuser, "-d", "postgres", "-c", kPgSettingsQuery},
                            options);
-  if (!query) return query.error();
+  RETURN_IF_ERROR(query);
   if (query->exit_code != 0)
     return make_error(ErrorCode::kUnavailable, fmt::format("psql query of pg_settings failed (exit code {}): {}",
                                                            query->exit_code, trimmed(query->standard_error)));
   auto catalog = catalog_from_pg_settings(installation, query->standard_output);
 
-  if (auto stopped = server.stop(); !stopped) return stopped.error();
+  RETURN_IF_ERROR(server.stop());
   return catalog;
 }
 
@@ -366,8 +366,7 @@ Result<model::ParameterCatalog> load_parameter_catalog(const PostgresInstallatio
   if (error)
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("cannot create cache directory {}: {}", cache_dir.string(), error.message()));
-  if (auto written = write_file_atomically(cache_file, catalog->to_json().dump(1) + "\n"); !written)
-    return written.error();
+  RETURN_IF_ERROR(write_file_atomically(cache_file, catalog->to_json().dump(1) + "\n"));
   return catalog;
 }
 

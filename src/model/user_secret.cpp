@@ -95,8 +95,8 @@ Result<UserSecret> secret_from_manifest(const Json& body, std::string_view names
     if (std::find(known.begin(), known.end(), key) == known.end())
       return invalid(key, "unknown field; expected apiVersion, kind, metadata, type, data or stringData");
   }
-  if (auto read = read_values(body, "data", true, secret.data); !read) return read.error();
-  if (auto read = read_values(body, "stringData", false, secret.data); !read) return read.error();
+  RETURN_IF_ERROR(read_values(body, "data", true, secret.data));
+  RETURN_IF_ERROR(read_values(body, "stringData", false, secret.data));
   if (secret.data.empty()) return invalid("stringData", "the Secret has no keys: give stringData or data");
   std::size_t size = 0;
   for (const auto& [key, value] : secret.data) size += key.size() + value.size();

@@ -561,6 +561,12 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
 
 }  // namespace
 
+Json check_against_schema(const Field& schema, const Json& value, const std::string& source, Diagnostics& diagnostics) {
+  const Document document{source, 0, value};
+  DocumentChecker checker(document, diagnostics);
+  return checker.walk(schema, value, "");
+}
+
 Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
                                                    const std::vector<InstalledPostgres>& installed) {
   if (installed.empty())

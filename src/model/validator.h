@@ -9,6 +9,7 @@
 #include "model/diagnostics.h"
 #include "model/document.h"
 #include "model/postgres_parameters.h"
+#include "model/schema.h"
 
 namespace pgstack::model {
 
@@ -35,6 +36,11 @@ struct ValidationResult {
 
 // Validates every document (all errors, not only the first) and the references between them.
 ValidationResult validate_documents(const std::vector<Document>& documents, const ValidationContext& context);
+
+// One value against a schema, walked as validate_documents walks a manifest's spec: the value with
+// defaults filled in, and every finding (unknown fields, types, ranges, checks) with its field path.
+// For YAML files that are not manifests, such as pgstack-proxy's configuration.
+Json check_against_schema(const Field& schema, const Json& value, const std::string& source, Diagnostics& diagnostics);
 
 // "latest", "15" or "15.4" -> the installed major that runs it; the error lists what is installed.
 Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/strings.h"
+#include "model/lsn.h"
+
 namespace pgstack::patroni {
 namespace {
 
@@ -20,29 +23,10 @@ std::string text_of(const nlohmann::json& object, const char* field) {
 
 }  // namespace
 
+// Patroni writes WAL positions as integers; Postgres' "X/Y" text is read by model's one LSN parser.
 std::optional<std::uint64_t> parse_lsn(std::string_view text) {
-  const auto slash = text.find('/');
-  auto parse = [](std::string_view digits, int base) -> std::optional<std::uint64_t> {
-    if (digits.empty() || digits.size() > 20) return std::nullopt;
-    std::uint64_t value = 0;
-    for (const char c : digits) {
-      int digit = -1;
-      if (c >= '0' && c <= '9')
-        digit = c - '0';
-      else if (base == 16 && c >= 'a' && c <= 'f')
-        digit = c - 'a' + 10;
-      else if (base == 16 && c >= 'A' && c <= 'F')
-        digit = c - 'A' + 10;
-      if (digit < 0 || digit >= base) return std::nullopt;
-      value = value * base + digit;
-    }
-    return value;
-  };
-  if (slash == std::string_view::npos) return parse(text, 10);
-  const auto high = parse(text.substr(0, slash), 16);
-  const auto low = parse(text.substr(slash + 1), 16);
-  if (!high || !low || *high > 0xffffffffULL || *low > 0xffffffffULL) return std::nullopt;
-  return (*high << 32) | *low;
+  if (auto number = parse_unsigned(text)) return number;
+  return model::parse_lsn(text);
 }
 
 Result<Member> parse_member(std::string_view name, std::string_view json_text) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/network.h"  // HostPort
 
 namespace pgstack::proxy {
 
@@ -18,11 +19,6 @@ enum class TargetKind { kPostgres, kPgbouncer };
 
 std::string_view listener_role_name(ListenerRole role);
 std::string_view target_kind_name(TargetKind kind);
-
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
 
 struct MirrorConfig {
   std::string conninfo;  // libpq connection string of the shadow (its own credentials)
@@ -98,8 +94,5 @@ inline constexpr std::size_t kMaxProxyConfigBytes = 1024 * 1024;
 // `source` names the text in error messages (a file name).
 Result<ProxyConfig> parse_proxy_config(std::string_view yaml, std::string_view source = "config");
 Result<ProxyConfig> load_proxy_config(const std::string& path);
-
-// "127.0.0.1:5432" or "[::1]:5432".
-Result<HostPort> parse_host_port(std::string_view text);
 
 }  // namespace pgstack::proxy

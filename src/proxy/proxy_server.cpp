@@ -66,7 +66,7 @@ Result<bool> TlsContextSource::load(const TlsConfig& config) {
   std::error_code error;
   const auto time = std::filesystem::last_write_time(config.certificate, error);
   auto context = make_tls_context(config);
-  if (!context) return context.error();
+  RETURN_IF_ERROR(context);
   std::lock_guard lock(mutex_);
   config_ = config;
   context_ = std::move(context).value();
@@ -270,7 +270,7 @@ void ProxyServer::use_fixed_routes(const std::string& cluster, RoutingSnapshot s
 Result<bool> ProxyServer::start() {
   auto& impl = *impl_;
   if (impl.config.tls) {
-    if (auto loaded = impl.shared.tls.load(*impl.config.tls); !loaded) return loaded.error();
+    RETURN_IF_ERROR(impl.shared.tls.load(*impl.config.tls));
   }
 
   const unsigned workers =

@@ -6,6 +6,10 @@
 
 #include "patroni/roles.h"
 
+#include "common/network.h"
+#include "common/strings.h"
+#include "model/lsn.h"
+
 namespace pgstack::proxy {
 namespace {
 
@@ -44,15 +48,15 @@ Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view co
     if (colon != std::string_view::npos) port_text = rest.substr(colon + 1);
   }
   if (host.empty()) return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": no host", conn_url));
-  std::uint64_t port = 5432;
+  std::uint16_t port = 5432;
   if (!port_text.empty()) {
-    const auto parsed = parse_lsn(port_text);
-    if (!parsed || *parsed == 0 || *parsed > 65535) {
+    const auto parsed = parse_port(port_text);
+    if (!parsed || *parsed == 0) {
       return make_error(ErrorCode::kInvalidInput, fmt::format("conn_url \"{}\": bad port", conn_url));
     }
     port = *parsed;
   }
-  return std::pair<std::string, std::uint16_t>(host, static_cast<std::uint16_t>(port));
+  return std::pair<std::string, std::uint16_t>(host, port);
 }
 
 Result<MemberInfo> parse_member(std::string_view name, std::string_view json_text) {

@@ -70,9 +70,9 @@ Result<KeyValue> parse_key_value(const Json& kv) {
   if (!kv.is_object()) return make_error(ErrorCode::kInternal, "etcd sent a key-value that is not an object");
   KeyValue result;
   auto key = bytes_field(kv, "key");
-  if (!key) return key.error();
+  RETURN_IF_ERROR(key);
   auto value = bytes_field(kv, "value");
-  if (!value) return value.error();
+  RETURN_IF_ERROR(value);
   result.key = std::move(key).value();
   result.value = std::move(value).value();
   result.create_revision = int64_field(kv, "create_revision");
@@ -89,7 +89,7 @@ Result<std::vector<KeyValue>> parse_key_values(const Json& response) {
   items.reserve(it->size());
   for (const Json& kv : *it) {
     auto parsed = parse_key_value(kv);
-    if (!parsed) return parsed.error();
+    RETURN_IF_ERROR(parsed);
     items.push_back(std::move(parsed).value());
   }
   return items;
@@ -208,9 +208,9 @@ Result<Json> EtcdClient::call(std::string_view path, const Json& request) const 
 
 Result<std::optional<KeyValue>> EtcdClient::get(std::string_view key) const {
   auto response = call("/v3/kv/range", {{"key", base64_encode(key)}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   auto items = parse_key_values(*response);
-  if (!items) return items.error();
+  RETURN_IF_ERROR(items);
   if (items->empty()) return std::optional<KeyValue>();
   return std::optional<KeyValue>(std::move(items.value().front()));
 }
@@ -218,9 +218,9 @@ Result<std::optional<KeyValue>> EtcdClient::get(std::string_view key) const {
 Result<RangeResult> EtcdClient::get_prefix(std::string_view prefix) const {
   auto response = call("/v3/kv/range", {{"key", base64_encode(range_start(prefix))},
                                         {"range_end", base64_encode(prefix_range_end(prefix))}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   auto items = parse_key_values(*response);
-  if (!items) return items.error();
+  RETURN_IF_ERROR(items);
   return RangeResult{std::move(items).value(), header_revision(*response)};
 }
 
@@ -228,7 +228,7 @@ Result<std::int64_t> EtcdClient::put(std::string_view key, std::string_view valu
   Json request = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
   if (lease != 0) request["lease"] = std::to_string(lease);
   auto response = call("/v3/kv/put", request);
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   return header_revision(*response);
 }
 
@@ -247,7 +247,7 @@ Result<std::int64_t> EtcdClient::put_if(std::string_view key, std::string_view v
   Json put = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
   if (lease != 0) put["lease"] = std::to_string(lease);
   auto response = txn_put_or_delete(key, expected_mod_revision, {{"request_put", std::move(put)}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   if (!response->value("succeeded", false)) return conflict_error(key, expected_mod_revision, *response);
   return header_revision(*response);
 }
@@ -262,14 +262,14 @@ Result<bool> EtcdClient::create_if_absent_with_lease(std::string_view key, std::
 
 Result<bool> EtcdClient::remove(std::string_view key) const {
   auto response = call("/v3/kv/deleterange", {{"key", base64_encode(key)}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   return int64_field(*response, "deleted") > 0;
 }
 
 Result<bool> EtcdClient::remove_if(std::string_view key, std::int64_t expected_mod_revision) const {
   auto response =
       txn_put_or_delete(key, expected_mod_revision, {{"request_delete_range", {{"key", base64_encode(key)}}}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   if (!response->value("succeeded", false)) return conflict_error(key, expected_mod_revision, *response);
   const Json responses = response->value("responses", Json::array());
   if (!responses.is_array() || responses.empty()) return false;
@@ -280,7 +280,7 @@ Result<std::int64_t> EtcdClient::remove_prefix(std::string_view prefix) const {
   if (prefix.empty()) return make_error(ErrorCode::kInvalidInput, "refusing to delete every key: the prefix is empty");
   auto response = call("/v3/kv/deleterange",
                        {{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_range_end(prefix))}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   return int64_field(*response, "deleted");
 }
 
@@ -288,7 +288,7 @@ Result<std::int64_t> EtcdClient::grant_lease(std::chrono::seconds ttl) const {
   if (ttl.count() <= 0)
     return make_error(ErrorCode::kInvalidInput, fmt::format("lease TTL must be positive, got {} s", ttl.count()));
   auto response = call("/v3/lease/grant", {{"TTL", std::to_string(ttl.count())}, {"ID", "0"}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   if (response->contains("error") && (*response)["error"].is_string() && !(*response)["error"].empty())
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("etcd could not grant a lease: {}", (*response)["error"].get<std::string>()));
@@ -300,7 +300,7 @@ Result<std::int64_t> EtcdClient::grant_lease(std::chrono::seconds ttl) const {
 Result<bool> EtcdClient::keep_alive(std::int64_t lease_id) const {
   // A streaming call: the gateway answers one {"result": ...} per request object, then ends.
   auto response = call("/v3/lease/keepalive", {{"ID", std::to_string(lease_id)}});
-  if (!response) return response.error();
+  RETURN_IF_ERROR(response);
   if (response->contains("error")) {
     const Json& error = (*response)["error"];
     return make_error(error_code_for_grpc(int64_field(error, "grpc_code")),

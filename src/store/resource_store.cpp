@@ -1,12 +1,12 @@
 #include "store/resource_store.h"
 
 #include <charconv>
-#include <ctime>
 #include <random>
 
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include "common/time.h"
 #include "model/kinds.h"
 
 namespace pgstack::store {
@@ -35,7 +35,7 @@ Result<const model::KindInfo*> resolve_kind(std::string_view kind) {
 // Names become parts of etcd keys, so anything that is not a DNS label (a "/" above all) is refused.
 Result<ObjectRef> resolve(std::string_view kind, std::string_view ns, std::string_view name) {
   auto info = resolve_kind(kind);
-  if (!info) return info.error();
+  RETURN_IF_ERROR(info);
   ObjectRef ref{*info, ns.empty() ? std::string("default") : std::string(ns), std::string(name)};
   if (!model::is_valid_resource_name(ref.name))
     return make_error(ErrorCode::kInvalidInput,
@@ -68,15 +68,6 @@ std::string new_uid() {
     uid += fmt::format("{:02x}", bytes[i]);
   }
   return uid;
-}
-
-std::string utc_timestamp_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 // nullopt when not set; kInvalidInput when set to something that is not a revision.
@@ -139,13 +130,13 @@ std::string ResourceStore::key_under(std::string_view area, std::string_view plu
 Result<std::string> ResourceStore::resource_key(std::string_view kind, std::string_view ns,
                                                 std::string_view name) const {
   auto ref = resolve(kind, ns, name);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   return key_under("resources", ref->kind->plural, ref->ns, ref->name);
 }
 
 Result<std::string> ResourceStore::status_key(std::string_view kind, std::string_view ns, std::string_view name) const {
   auto ref = resolve(kind, ns, name);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   return key_under("status", ref->kind->plural, ref->ns, ref->name);
 }
 
@@ -160,7 +151,7 @@ Result<model::Document> ResourceStore::decode(const KeyValue& kv) const {
 
 Result<model::Document> ResourceStore::create(const model::Document& document) const {
   auto ref = resolve(document);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   Json body = stored_body(document, *ref);
   body["metadata"]["uid"] = new_uid();
   body["metadata"]["creationTimestamp"] = utc_timestamp_now();
@@ -177,28 +168,28 @@ Result<model::Document> ResourceStore::create(const model::Document& document) c
 
 Result<model::Document> ResourceStore::get(std::string_view kind, std::string_view ns, std::string_view name) const {
   auto ref = resolve(kind, ns, name);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   auto kv = client_.get(key_under("resources", ref->kind->plural, ref->ns, ref->name));
-  if (!kv) return kv.error();
+  RETURN_IF_ERROR(kv);
   if (!kv->has_value()) return not_found(*ref);
   return decode(**kv);
 }
 
 Result<std::vector<model::Document>> ResourceStore::list(std::string_view kind, std::string_view ns) const {
   auto info = resolve_kind(kind);
-  if (!info) return info.error();
+  RETURN_IF_ERROR(info);
   if (!ns.empty() && !model::is_valid_resource_name(ns))
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("namespace \"{}\" is invalid: expected a DNS-1123 label", ns));
   std::string prefix = fmt::format("{}/resources/{}/", prefix_, (*info)->plural);
   if (!ns.empty()) prefix += fmt::format("{}/", ns);
   auto range = client_.get_prefix(prefix);
-  if (!range) return range.error();
+  RETURN_IF_ERROR(range);
   std::vector<model::Document> documents;
   documents.reserve(range->items.size());
   for (const KeyValue& kv : range->items) {
     auto document = decode(kv);
-    if (!document) return document.error();
+    RETURN_IF_ERROR(document);
     documents.push_back(std::move(document).value());
   }
   return documents;
@@ -206,16 +197,16 @@ Result<std::vector<model::Document>> ResourceStore::list(std::string_view kind, 
 
 Result<model::Document> ResourceStore::replace(const model::Document& document) const {
   auto ref = resolve(document);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   auto requested = requested_version(document);
-  if (!requested) return requested.error();
+  RETURN_IF_ERROR(requested);
   const std::string key = key_under("resources", ref->kind->plural, ref->ns, ref->name);
   Json body = stored_body(document, *ref);
 
   // Without a resourceVersion the caller asked for a plain overwrite: retry when someone else won.
   for (int attempt = 0; attempt < kReplaceAttempts; ++attempt) {
     auto current = client_.get(key);
-    if (!current) return current.error();
+    RETURN_IF_ERROR(current);
     if (!current->has_value()) return not_found(*ref);
     const KeyValue& stored = **current;
     if (*requested && **requested != stored.mod_revision) return conflict(*ref, **requested, stored.mod_revision);
@@ -242,21 +233,21 @@ Result<model::Document> ResourceStore::replace(const model::Document& document) 
 
 Result<bool> ResourceStore::remove(std::string_view kind, std::string_view ns, std::string_view name) const {
   auto ref = resolve(kind, ns, name);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   auto removed = client_.remove(key_under("resources", ref->kind->plural, ref->ns, ref->name));
-  if (!removed) return removed.error();
+  RETURN_IF_ERROR(removed);
   if (!*removed) return not_found(*ref);
   auto status_removed = client_.remove(key_under("status", ref->kind->plural, ref->ns, ref->name));
-  if (!status_removed) return status_removed.error();
+  RETURN_IF_ERROR(status_removed);
   return true;
 }
 
 Result<std::int64_t> ResourceStore::put_status(std::string_view kind, std::string_view ns, std::string_view name,
                                                const model::Json& status) const {
   auto ref = resolve(kind, ns, name);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   auto exists = client_.get(key_under("resources", ref->kind->plural, ref->ns, ref->name));
-  if (!exists) return exists.error();
+  RETURN_IF_ERROR(exists);
   if (!exists->has_value()) return not_found(*ref);
   return client_.put(key_under("status", ref->kind->plural, ref->ns, ref->name), status.dump());
 }
@@ -264,10 +255,10 @@ Result<std::int64_t> ResourceStore::put_status(std::string_view kind, std::strin
 Result<std::optional<model::Json>> ResourceStore::get_status(std::string_view kind, std::string_view ns,
                                                              std::string_view name) const {
   auto ref = resolve(kind, ns, name);
-  if (!ref) return ref.error();
+  RETURN_IF_ERROR(ref);
   const std::string key = key_under("status", ref->kind->plural, ref->ns, ref->name);
   auto kv = client_.get(key);
-  if (!kv) return kv.error();
+  RETURN_IF_ERROR(kv);
   if (!kv->has_value()) return std::optional<model::Json>();
   Json status = Json::parse((*kv)->value, nullptr, false);
   if (status.is_discarded())

@@ -62,7 +62,7 @@ Result<StoredSecret> UserSecretStore::decode(const KeyValue& kv) const {
 }
 
 Result<StoredSecret> UserSecretStore::create(const model::UserSecret& secret) const {
-  if (auto valid = check_names(secret.namespace_name, secret.name); !valid) return valid.error();
+  RETURN_IF_ERROR(check_names(secret.namespace_name, secret.name));
   auto written = client_.put_if(key(secret.namespace_name, secret.name), encode(secret), 0);
   if (!written) {
     if (written.error().code == ErrorCode::kConflict)
@@ -75,10 +75,10 @@ Result<StoredSecret> UserSecretStore::create(const model::UserSecret& secret) co
 
 Result<StoredSecret> UserSecretStore::replace(const model::UserSecret& secret,
                                               std::optional<std::int64_t> expected_version) const {
-  if (auto valid = check_names(secret.namespace_name, secret.name); !valid) return valid.error();
+  RETURN_IF_ERROR(check_names(secret.namespace_name, secret.name));
   const std::string where = key(secret.namespace_name, secret.name);
   auto current = client_.get(where);
-  if (!current) return current.error();
+  RETURN_IF_ERROR(current);
   if (!current->has_value()) return not_found(secret.namespace_name, secret.name);
   const std::int64_t revision = (*current)->mod_revision;
   if (expected_version && *expected_version != revision)
@@ -98,9 +98,9 @@ Result<StoredSecret> UserSecretStore::replace(const model::UserSecret& secret,
 }
 
 Result<StoredSecret> UserSecretStore::get(std::string_view ns, std::string_view name) const {
-  if (auto valid = check_names(ns, name); !valid) return valid.error();
+  RETURN_IF_ERROR(check_names(ns, name));
   auto kv = client_.get(key(ns, name));
-  if (!kv) return kv.error();
+  RETURN_IF_ERROR(kv);
   if (!kv->has_value()) return not_found(ns, name);
   return decode(**kv);
 }
@@ -112,20 +112,20 @@ Result<std::vector<StoredSecret>> UserSecretStore::list(std::string_view ns) con
   std::string prefix = keys::user_secrets_prefix(prefix_);
   if (!ns.empty()) prefix += fmt::format("{}/", ns);
   auto range = client_.get_prefix(prefix);
-  if (!range) return range.error();
+  RETURN_IF_ERROR(range);
   std::vector<StoredSecret> out;
   for (const KeyValue& kv : range->items) {
     auto decoded = decode(kv);
-    if (!decoded) return decoded.error();
+    RETURN_IF_ERROR(decoded);
     out.push_back(std::move(decoded).value());
   }
   return out;
 }
 
 Result<bool> UserSecretStore::remove(std::string_view ns, std::string_view name) const {
-  if (auto valid = check_names(ns, name); !valid) return valid.error();
+  RETURN_IF_ERROR(check_names(ns, name));
   auto removed = client_.remove(key(ns, name));
-  if (!removed) return removed.error();
+  RETURN_IF_ERROR(removed);
   if (!*removed) return not_found(ns, name);
   return true;
 }

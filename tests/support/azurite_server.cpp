@@ -43,7 +43,7 @@ Result<std::unique_ptr<AzuriteServer>> AzuriteServer::start() {
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("{} is missing; run scripts/install-deps to install Azurite", kAzuriteBlobScript));
   std::unique_ptr<AzuriteServer> server(new AzuriteServer());
-  if (auto prepared = server->prepare(); !prepared) return prepared.error();
+  RETURN_IF_ERROR(server->prepare());
   const std::vector<std::string> argv = {
       kNodeBinary,
       kAzuriteBlobScript,
@@ -70,14 +70,14 @@ Result<std::unique_ptr<AzuriteServer>> AzuriteServer::start() {
     if (answer->exit_code == 0 || answer->standard_error.find("409") != std::string::npos) return std::nullopt;
     return answer->standard_error;
   };
-  if (auto launched = server->launch(argv, container_created); !launched) return launched.error();
+  RETURN_IF_ERROR(server->launch(argv, container_created));
   return server;
 }
 
 Result<std::vector<std::string>> AzuriteServer::signed_container_request(
     const std::string& verb, const std::vector<std::pair<std::string, std::string>>& query) const {
   auto key = model::base64_decode(account_key_);
-  if (!key) return key.error();
+  RETURN_IF_ERROR(key);
   const std::string date = http_date_now();
   // Shared Key for the Blob service: the verb, eleven standard headers (all empty here: no body), the
   // x-ms- headers, then /<account><path> with the query parameters one per line.
@@ -100,9 +100,9 @@ Result<std::vector<std::string>> AzuriteServer::signed_container_request(
 
 Result<std::vector<std::string>> AzuriteServer::blob_names() const {
   auto request = signed_container_request("GET", {{"comp", "list"}, {"maxresults", "5000"}, {"restype", "container"}});
-  if (!request) return request.error();
+  RETURN_IF_ERROR(request);
   auto answer = run_command(curl_argv(*request));
-  if (!answer) return answer.error();
+  RETURN_IF_ERROR(answer);
   if (answer->exit_code != 0)
     return make_error(ErrorCode::kUnavailable, fmt::format("List Blobs on Azurite: {}", answer->standard_error));
   std::vector<std::string> names;

@@ -70,12 +70,12 @@ Result<std::unique_ptr<EtcdServer>> EtcdServer::start(const std::filesystem::pat
   server->directory_ = pattern;
   server->ca_dir_ = ca_dir.empty() ? server->directory_ / "pki" : ca_dir;
   auto ca = pki::load_or_create_ca(server->ca_dir_, "pgstack test CA");
-  if (!ca) return ca.error();
+  RETURN_IF_ERROR(ca);
   const pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
   const pki::LeafRequest test_names{"pgstack-test", {}, {}, pki::Usage::kClient};
   for (const auto& [request, name] : {std::pair{etcd_names, "etcd"}, std::pair{test_names, "client"}}) {
     auto issued = pki::issue_certificate(*ca, request);
-    if (!issued) return issued.error();
+    RETURN_IF_ERROR(issued);
     const auto& dir = server->directory_;
     if (auto written =
             pki::write_key_pair(*issued, dir / (std::string(name) + ".crt"), dir / (std::string(name) + ".key"));
@@ -90,7 +90,7 @@ Result<std::unique_ptr<EtcdServer>> EtcdServer::start(const std::filesystem::pat
     server->client_url_ = fmt::format("https://127.0.0.1:{}", client_port.port());
     server->peer_url_ = fmt::format("https://127.0.0.1:{}", peer_port.port());
   }
-  if (auto launched = server->launch(); !launched) return launched.error();
+  RETURN_IF_ERROR(server->launch());
   return server;
 }
 
@@ -141,7 +141,7 @@ Result<bool> EtcdServer::launch() {
       "stderr",
   };
   auto spawned = spawn_child(argv, log_path);
-  if (!spawned) return spawned.error();
+  RETURN_IF_ERROR(spawned);
   pid_ = *spawned;
   return wait_until_healthy();
 }
@@ -161,7 +161,7 @@ Result<bool> EtcdServer::stop() {
 }
 
 Result<bool> EtcdServer::restart() {
-  if (auto stopped = stop(); !stopped) return stopped.error();
+  RETURN_IF_ERROR(stop());
   return launch();
 }
 

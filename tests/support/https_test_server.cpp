@@ -25,7 +25,7 @@ Result<bool> run_openssl(const std::vector<std::string>& arguments) {
   std::vector<std::string> argv = {"openssl"};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   auto output = run_command(argv);
-  if (!output) return output.error();
+  RETURN_IF_ERROR(output);
   if (output->exit_code != 0)
     return make_error(ErrorCode::kUnavailable, fmt::format("openssl {} exited with {}: {}", arguments.front(),
                                                            output->exit_code, output->standard_error));
@@ -71,7 +71,7 @@ Result<bool> HttpsTestServer::make_certificates() {
       "keyUsage=critical,digitalSignature,keyEncipherment\n"
       "extendedKeyUsage=serverAuth\n",
       host_);
-  if (auto written = write_file_atomically(extensions, extension_lines); !written) return written.error();
+  RETURN_IF_ERROR(write_file_atomically(extensions, extension_lines));
   const std::vector<std::vector<std::string>> steps = {
       {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=pgstack test CA", "-keyout", ca_key,
        "-out", ca_file().string(), "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
@@ -82,7 +82,7 @@ Result<bool> HttpsTestServer::make_certificates() {
        "-extfile", extensions.string(), "-out", certificate_file().string()},
   };
   for (const auto& step : steps) {
-    if (auto ran = run_openssl(step); !ran) return ran.error();
+    RETURN_IF_ERROR(run_openssl(step));
   }
   std::error_code error;
   fs::permissions(ca_key, fs::perms(0600), error);
@@ -93,7 +93,7 @@ Result<bool> HttpsTestServer::make_certificates() {
 
 Result<bool> HttpsTestServer::launch(const std::vector<std::string>& argv, const ReadinessProbe& probe) {
   auto spawned = spawn_child(argv, log_file());
-  if (!spawned) return spawned.error();
+  RETURN_IF_ERROR(spawned);
   pid_ = *spawned;
   return wait_until_ready(pid_, name_, endpoint(), log_file(), probe);
 }

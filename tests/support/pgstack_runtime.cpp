@@ -92,34 +92,27 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   std::filesystem::create_directories(runtime->directory_ / "logs");
   // The installation's CA, as `pgstack up` makes it: clients verify every server with ca.crt.
   auto ca = pki::load_or_create_ca(runtime->directory_ / "pki", "pgstack e2e CA");
-  if (!ca.ok()) return ca.error();
+  RETURN_IF_ERROR(ca);
   // etcd requires client certificates from this CA; the test process gets one of its own (and so talks
   // https to Patroni and etcd as pgstack's processes do).
   auto etcd = EtcdServer::start(runtime->directory_ / "pki");
   // The controller's own client certificate, as `pgstack up` issues it.
-  if (auto issued = pki::issue_certificate(*ca, {"pgstack-controller", {}, {}, pki::Usage::kClient}); !issued.ok()) {
-    return issued.error();
-  } else if (auto written = pki::write_key_pair(*issued, runtime->directory_ / "pki" / "controller.crt",
-                                                runtime->directory_ / "pki" / "controller.key");
-             !written.ok()) {
-    return written.error();
-  }
-  if (!etcd.ok()) return etcd.error();
+  ASSIGN_OR_RETURN(const auto controller_identity,
+                   pki::issue_certificate(*ca, {"pgstack-controller", {}, {}, pki::Usage::kClient}));
+  RETURN_IF_ERROR(pki::write_key_pair(controller_identity, runtime->directory_ / "pki" / "controller.crt",
+                                      runtime->directory_ / "pki" / "controller.key"));
+  RETURN_IF_ERROR(etcd);
   runtime->etcd_ = std::move(etcd).value();
   runtime->api_port_ = free_tcp_port();
   runtime->port_base_ = choose_port_base();
   runtime->api_url_ = fmt::format("https://127.0.0.1:{}", runtime->api_port_);
   // The API's certificate, as `pgstack up` issues it.
-  if (auto issued = pki::issue_certificate(*ca, {"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer});
-      !issued.ok()) {
-    return issued.error();
-  } else if (auto written = pki::write_key_pair(*issued, runtime->directory_ / "pki" / "api.crt",
-                                                runtime->directory_ / "pki" / "api.key");
-             !written.ok()) {
-    return written.error();
-  }
-  if (auto started = runtime->start_controller(); !started.ok()) return started.error();
-  if (auto started = runtime->start_agent(); !started.ok()) return started.error();
+  ASSIGN_OR_RETURN(const auto api_identity,
+                   pki::issue_certificate(*ca, {"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer}));
+  RETURN_IF_ERROR(pki::write_key_pair(api_identity, runtime->directory_ / "pki" / "api.crt",
+                                      runtime->directory_ / "pki" / "api.key"));
+  RETURN_IF_ERROR(runtime->start_controller());
+  RETURN_IF_ERROR(runtime->start_agent());
   return runtime;
 }
 
@@ -137,8 +130,8 @@ void PgstackRuntime::stop_everything() {
     std::filesystem::remove_all(directory_, ignored);
 }
 
-agent::ProcessSpec PgstackRuntime::controller_spec() const {
-  agent::ProcessSpec spec;
+ProcessSpec PgstackRuntime::controller_spec() const {
+  ProcessSpec spec;
   spec.name = "pgstack-controller";
   // Port ranges of their own, so a test never collides with another pgstack on this machine.
   spec.argv = {binaries_.controller,
@@ -179,8 +172,8 @@ agent::ProcessSpec PgstackRuntime::controller_spec() const {
   return spec;
 }
 
-agent::ProcessSpec PgstackRuntime::agent_spec() const {
-  agent::ProcessSpec spec;
+ProcessSpec PgstackRuntime::agent_spec() const {
+  ProcessSpec spec;
   spec.name = "pgstack-agent";
   spec.argv = {binaries_.agent,
                "--etcd",
@@ -204,8 +197,8 @@ agent::ProcessSpec PgstackRuntime::agent_spec() const {
 }
 
 Result<bool> PgstackRuntime::start_controller() {
-  controller_ = std::make_unique<agent::ProcessSupervisor>(controller_spec());
-  if (auto started = controller_->start(); !started.ok()) return started.error();
+  controller_ = std::make_unique<ProcessSupervisor>(controller_spec());
+  RETURN_IF_ERROR(controller_->start());
   const bool healthy = wait_until(
       [this] {
         auto response = http_request("GET", api_url_ + "/healthz", "", {}, std::chrono::seconds(2));
@@ -215,7 +208,7 @@ Result<bool> PgstackRuntime::start_controller() {
   if (!healthy)
     return make_error(ErrorCode::kUnavailable, "pgstack-controller did not become healthy:\n" + controller_log());
   auto token = read_file(directory_ / "admin-token");
-  if (!token.ok()) return token.error();
+  RETURN_IF_ERROR(token);
   admin_token_ = token.value();
   while (!admin_token_.empty() && admin_token_.back() == '\n') admin_token_.pop_back();
   return true;
@@ -229,9 +222,9 @@ Result<bool> PgstackRuntime::stop_controller() {
 }
 
 Result<bool> PgstackRuntime::start_agent() {
-  agent_ = std::make_unique<agent::ProcessSupervisor>(agent_spec());
+  agent_ = std::make_unique<ProcessSupervisor>(agent_spec());
   auto started = agent_->start();
-  if (!started.ok()) return started.error();
+  RETURN_IF_ERROR(started);
   return true;
 }
 
@@ -271,7 +264,7 @@ Result<HttpResponse> PgstackRuntime::api_as(const std::string& token, const std:
 Result<nlohmann::json> PgstackRuntime::api_json(const std::string& method, const std::string& path,
                                                 const std::string& body) const {
   auto response = api(method, path, body);
-  if (!response.ok()) return response.error();
+  RETURN_IF_ERROR(response);
   auto parsed = nlohmann::json::parse(response->body, nullptr, false);
   if (parsed.is_discarded())
     return make_error(ErrorCode::kInternal, fmt::format("{} {}: not JSON: {}", method, path, response->body));
@@ -320,7 +313,7 @@ Result<std::string> PgstackRuntime::superuser_sql(const std::string& cluster, co
   const nlohmann::json superuser = credentials.value("superuser", nlohmann::json::object());
   auto out = run_psql(fmt::format("postgresql://{}@{}/app", superuser.value("username", ""), endpoint),
                       superuser.value("password", ""), statement);
-  if (!out.ok()) return out.error();
+  RETURN_IF_ERROR(out);
   if (out->exit_code != 0) return make_error(ErrorCode::kUnavailable, out->standard_error);
   std::string text = out->standard_output;
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

@@ -13,9 +13,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "agent/process_supervisor.h"
 #include "common/http_client.h"
 #include "common/process.h"
+#include "process/process_supervisor.h"
 #include "support/etcd_server.h"
 
 namespace pgstack::testing {
@@ -76,8 +76,8 @@ class PgstackRuntime {
 
  private:
   PgstackRuntime() = default;
-  agent::ProcessSpec controller_spec() const;
-  agent::ProcessSpec agent_spec() const;
+  ProcessSpec controller_spec() const;
+  ProcessSpec agent_spec() const;
   void stop_everything();
 
   RuntimeBinaries binaries_;
@@ -88,8 +88,8 @@ class PgstackRuntime {
   int port_base_ = 20000;  // Postgres from here, PgBouncer +100, Patroni +200, proxy +300, proxy admin +400
   std::string api_url_;
   std::string admin_token_;
-  std::unique_ptr<agent::ProcessSupervisor> controller_;
-  std::unique_ptr<agent::ProcessSupervisor> agent_;
+  std::unique_ptr<ProcessSupervisor> controller_;
+  std::unique_ptr<ProcessSupervisor> agent_;
   std::chrono::seconds certificate_lifetime_ = std::chrono::hours(24 * 365);
 };
 

@@ -20,7 +20,7 @@ Result<std::unique_ptr<S3Server>> S3Server::start() {
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("{} is missing; run scripts/install-deps to install s3rver", kS3rverScript));
   std::unique_ptr<S3Server> server(new S3Server());
-  if (auto prepared = server->prepare(); !prepared) return prepared.error();
+  RETURN_IF_ERROR(server->prepare());
   std::error_code error;
   std::filesystem::create_directory(server->data_directory(), error);
   if (error)
@@ -51,7 +51,7 @@ Result<std::unique_ptr<S3Server>> S3Server::start() {
     if (answer->exit_code != 0) return answer->standard_error;
     return std::nullopt;
   };
-  if (auto launched = server->launch(argv, bucket_answers); !launched) return launched.error();
+  RETURN_IF_ERROR(server->launch(argv, bucket_answers));
   return server;
 }
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "common/network.h"
+#include "common/time.h"
 #include "model/kinds.h"
 #include "support/pgstack_runtime.h"
 

@@ -178,7 +178,7 @@ Result<std::chrono::milliseconds> run_round(bool kill) {
     for (pid_t pid : patroni_and_postmaster(kCluster, old_primary)) ::kill(pid, SIGKILL);
   } else {
     auto switched = runtime->api_json("POST", std::string("sgclusters/") + kCluster + "/switchover", "");
-    if (!switched.ok()) return switched.error();
+    RETURN_IF_ERROR(switched);
   }
   json status;
   const bool rejoined = wait_until(

@@ -92,7 +92,7 @@ std::string member_uri(const std::string& cluster, const std::string& member) {
 
 Result<std::string> sql(const std::string& cluster, const std::string& connection_uri, const std::string& statement) {
   auto out = run_psql(connection_uri, application_of(cluster).password, statement);
-  if (!out.ok()) return out.error();
+  RETURN_IF_ERROR(out);
   if (out->exit_code != 0) return make_error(ErrorCode::kUnavailable, out->standard_error);
   std::string text = out->standard_output;
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

@@ -42,7 +42,7 @@ Result<std::unique_ptr<PgbouncerNode>> PgbouncerNode::start(const std::filesyste
   }
   argv.push_back((directory / "pgbouncer.ini").string());
   auto pid = spawn_child(argv, directory / "pgbouncer.log");
-  if (!pid) return pid.error();
+  RETURN_IF_ERROR(pid);
   node->pid_ = *pid;
   const std::string conninfo = node->conninfo();
   auto ready = wait_until_ready(node->pid_, "pgbouncer", fmt::format("127.0.0.1:{}", port), directory / "pgbouncer.log",
@@ -50,7 +50,7 @@ Result<std::unique_ptr<PgbouncerNode>> PgbouncerNode::start(const std::filesyste
                                   if (PQping(conninfo.c_str()) == PQPING_OK) return std::nullopt;
                                   return "not accepting connections";
                                 });
-  if (!ready) return ready.error();
+  RETURN_IF_ERROR(ready);
   return node;
 }
 

@@ -22,7 +22,7 @@ Error command_error(const std::string& what, const CommandOutput& output) {
 
 Result<bool> run_ok(const std::string& what, const std::vector<std::string>& argv) {
   auto output = run_command(argv, as_postgres());
-  if (!output) return output.error();
+  RETURN_IF_ERROR(output);
   if (output->exit_code != 0) return command_error(what, output.value());
   return true;
 }
@@ -52,7 +52,7 @@ Result<std::unique_ptr<PostgresNode>> PostgresNode::init_primary(const std::file
         << "local replication all trust\nhost replication all 127.0.0.1/32 trust\n";
   }
   write_settings(directory, port);
-  if (auto started = node->start(); !started) return started.error();
+  RETURN_IF_ERROR(node->start());
   return node;
 }
 
@@ -67,7 +67,7 @@ Result<std::unique_ptr<PostgresNode>> PostgresNode::init_replica(const PostgresN
   }
   // The copied settings name the primary's port and socket directory; later lines win.
   write_settings(directory, port);
-  if (auto started = node->start(); !started) return started.error();
+  RETURN_IF_ERROR(node->start());
   return node;
 }
 
@@ -85,7 +85,7 @@ Result<CommandOutput> PostgresNode::pg_ctl(const std::vector<std::string>& argum
 
 Result<bool> PostgresNode::start() {
   auto output = pg_ctl({"-l", (directory_ / "server.log").string(), "start"});
-  if (!output) return output.error();
+  RETURN_IF_ERROR(output);
   if (output->exit_code != 0) return command_error("pg_ctl start", output.value());
   running_ = true;
   return true;
@@ -93,14 +93,14 @@ Result<bool> PostgresNode::start() {
 
 Result<bool> PostgresNode::stop() {
   auto output = pg_ctl({"stop", "-m", "fast"});
-  if (!output) return output.error();
+  RETURN_IF_ERROR(output);
   running_ = false;
   return true;
 }
 
 Result<bool> PostgresNode::promote() {
   auto output = pg_ctl({"promote"});
-  if (!output) return output.error();
+  RETURN_IF_ERROR(output);
   if (output->exit_code != 0) return command_error("pg_ctl promote", output.value());
   return true;
 }

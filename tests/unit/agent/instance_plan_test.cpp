@@ -194,7 +194,7 @@ TEST(InstancePlan, SameInputsSameBytes) {
 TEST(BootstrapScript, ReadsSecretsFromTheEnvironmentAndCoversEveryDatabase) {
   const std::string script = post_bootstrap_script("/usr/lib/postgresql/15/bin/psql");
   EXPECT_EQ(script.rfind("#!/bin/sh\n", 0), 0U);
-  EXPECT_NE(script.find("exec '/usr/lib/postgresql/15/bin/psql' --no-psqlrc"), std::string::npos) << script;
+  EXPECT_NE(script.find("exec /usr/lib/postgresql/15/bin/psql --no-psqlrc"), std::string::npos) << script;
   EXPECT_NE(script.find("--set ON_ERROR_STOP=1 --dbname \"$1\""), std::string::npos) << script;
   // Quoted here-document: the shell expands nothing in the SQL.
   EXPECT_NE(script.find("<<'PGSTACK_SQL'"), std::string::npos);

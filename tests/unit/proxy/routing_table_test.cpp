@@ -55,16 +55,21 @@ TEST(ParseMember, RejectsBadValuesWithTheReason) {
   EXPECT_NE(parse_member("m", R"({"role":"replica"})").error().message.find("conn_url is missing"), std::string::npos);
   EXPECT_FALSE(parse_member("m", R"({"conn_url":"http://x:1/"})").ok());
   EXPECT_FALSE(parse_member("m", R"({"conn_url":"postgres://x:99999/"})").ok());
+  EXPECT_FALSE(parse_conn_url("postgres://x:0/").ok());
+  EXPECT_FALSE(parse_conn_url("postgres://x:+5432/").ok());
+  EXPECT_FALSE(parse_conn_url("postgres://x:54a/").ok());
+  EXPECT_EQ(parse_conn_url("postgres://x:6432/")->second, 6432);
   EXPECT_EQ(parse_conn_url("postgresql://u:p@[::1]:6000/db?x=1")->first, "::1");
   EXPECT_EQ(parse_conn_url("postgres://host/db")->second, 5432);
 }
 
-TEST(ParseLsn, IntegerAndHexForms) {
+TEST(ParseLsn, PatronisIntegerAndPostgresHexForms) {
   EXPECT_EQ(parse_lsn("50331968"), 50331968u);
   EXPECT_EQ(parse_lsn("0/3000148"), 0x3000148u);
   EXPECT_EQ(parse_lsn("1/0"), 1ULL << 32);
   EXPECT_FALSE(parse_lsn("x/1"));
   EXPECT_FALSE(parse_lsn(""));
+  EXPECT_FALSE(parse_lsn("-1"));
 }
 
 TEST(ComputeRoutes, LeaderConfirmedByRestIsThePrimary) {

@@ -1,5 +1,6 @@
 // Supervision of long-running daemons (Patroni, PgBouncer) that must outlive the agent: restarting or
-// crashing the agent must never restart Postgres.
+// crashing the agent must never restart Postgres. `pgstack up` starts etcd, the controller and the agent
+// the same way.
 //
 // How: a daemon is started with a double fork (fork, setsid, fork) so that it runs in its own session
 // and process group and is re-parented to init (or the nearest subreaper) as soon as the middle child
@@ -27,7 +28,7 @@
 
 #include "common/error.h"
 
-namespace pgstack::agent {
+namespace pgstack {
 
 struct ProcessSpec {
   std::string name;               // for logs and error messages
@@ -136,4 +137,4 @@ bool pid_file_names_live_process(const std::filesystem::path& pid_file, const st
 bool stop_from_pid_file(const std::string& name, const std::string& program, const std::filesystem::path& pid_file,
                         std::chrono::milliseconds timeout);
 
-}  // namespace pgstack::agent
+}  // namespace pgstack

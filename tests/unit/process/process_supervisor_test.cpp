@@ -1,4 +1,4 @@
-#include "agent/process_supervisor.h"
+#include "process/process_supervisor.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,7 +19,7 @@
 
 #include "common/files.h"
 
-namespace pgstack::agent {
+namespace pgstack {
 namespace {
 
 using namespace std::chrono_literals;
@@ -484,4 +484,4 @@ TEST_F(ProcessSupervisorTest, StartFailsWithTheReasonWhenTheDaemonCannotRun) {
 }
 
 }  // namespace
-}  // namespace pgstack::agent
+}  // namespace pgstack

@@ -1,4 +1,4 @@
-#include "agent/process_supervisor.h"
+#include "process/process_supervisor.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -21,7 +21,7 @@
 
 #include "common/files.h"
 
-namespace pgstack::agent {
+namespace pgstack {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -494,7 +494,7 @@ Result<StartOutcome> ProcessSupervisor::start() {
   }
   if (try_reattach()) return StartOutcome::kReattached;
   const auto spawned = spawn();
-  if (!spawned) return spawned.error();
+  RETURN_IF_ERROR(spawned);
   return StartOutcome::kStarted;
 }
 
@@ -532,10 +532,10 @@ bool ProcessSupervisor::try_reattach() {
 Result<bool> ProcessSupervisor::spawn() {
   ExecPlan plan;
   auto program = resolve_executable(spec_);
-  if (!program) return program.error();
+  RETURN_IF_ERROR(program);
   plan.program = std::move(program).value();
-  if (auto user = resolve_user(spec_, plan); !user) return user.error();
-  if (auto output = open_output(spec_, plan); !output) return output.error();
+  RETURN_IF_ERROR(resolve_user(spec_, plan));
+  RETURN_IF_ERROR(open_output(spec_, plan));
 
   plan.argument_storage = spec_.argv;
   for (const auto& [name, value] : spec_.environment) plan.environment_storage.push_back(name + "=" + value);
@@ -546,7 +546,7 @@ Result<bool> ProcessSupervisor::spawn() {
   plan.working_directory = spec_.working_directory.empty() ? "/" : spec_.working_directory.string();
 
   const auto spawned = spawn_daemon(spec_, plan);
-  if (!spawned) return spawned.error();
+  RETURN_IF_ERROR(spawned);
   const ProcessIdentity identity = *spawned;
 
   const auto written = write_file_atomically(spec_.pid_file, fmt::format("{}\n{}\n", identity.pid, identity.start_time),
@@ -693,4 +693,4 @@ bool stop_from_pid_file(const std::string& name, const std::string& program, con
   return true;
 }
 
-}  // namespace pgstack::agent
+}  // namespace pgstack
