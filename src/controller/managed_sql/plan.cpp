@@ -4,7 +4,7 @@
 
 #include <openssl/evp.h>
 
-#include "common/network.h"
+#include "common/time.h"
 
 namespace pgstack::controller::managed_sql {
 namespace {

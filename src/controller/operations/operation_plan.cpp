@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "common/network.h"
+#include "common/time.h"
 
 namespace pgstack::controller::operations {
 namespace {

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 
 #include "common/http_client.h"
-#include "common/network.h"
 #include "common/process.h"
+#include "common/time.h"
 #include "controller/operations/maintenance_commands.h"
 #include "controller/operations/operation_plan.h"
 #include "controller/patroni_client.h"

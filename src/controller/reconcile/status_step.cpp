@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/time.h"
 #include "store/keys.h"
 
 namespace pgstack::controller {

@@ -3,7 +3,7 @@
 // as StackGres reports it.
 #include <gtest/gtest.h>
 
-#include "common/network.h"
+#include "common/time.h"
 #include "controller/managed_sql/plan.h"
 
 namespace pgstack::controller::managed_sql {

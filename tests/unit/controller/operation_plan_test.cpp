@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/network.h"
+#include "common/time.h"
 
 namespace pgstack::controller::operations {
 namespace {
