@@ -156,7 +156,7 @@ class Exchange {
     std::vector<tcp::endpoint> endpoints;
     StepEnd end = StepEnd::kFinished;
     // An IP address needs no resolver (whose first use starts a thread).
-    static_cast<void>(asio::ip::make_address(url.host, error));  // only whether it parses matters
+    const auto address = asio::ip::make_address(url.host, error);
     if (!error) {
       endpoints.emplace_back(address, static_cast<unsigned short>(std::stoi(url.port)));
     } else {
