@@ -47,7 +47,7 @@ class ClusterReconciler {
   };
   using ObservedBackups = std::map<std::string, ObservedBackup>;
 
-  void reconcile_cluster(const model::Document& cluster, const std::vector<Placement>& placements,
+  void reconcile_cluster(const model::Document& document, const std::vector<Placement>& placements,
                          const std::map<std::string, std::string>& hosts,
                          std::map<std::string, ProxyPorts>& proxy_ports, const ObservedBackups& backups);
   // Creates the cluster's first backup and those its cronSchedule asks for; adds them to `backups`.
