@@ -12,8 +12,8 @@ constexpr auto kRetryEvery = std::chrono::seconds(2);
 
 }  // namespace
 
-LeaderElection::LeaderElection(store::EtcdClient etcd, std::string etcd_prefix, std::string identity)
-    : etcd_(std::move(etcd)), key_(etcd_prefix + "/controller/leader"), identity_(std::move(identity)) {}
+LeaderElection::LeaderElection(const store::EtcdClient& etcd, const std::string& etcd_prefix, std::string identity)
+    : etcd_(etcd), key_(etcd_prefix + "/controller/leader"), identity_(std::move(identity)) {}
 
 LeaderElection::~LeaderElection() { stop(); }
 
