@@ -318,7 +318,7 @@ struct HttpServer::Impl {
     clear_deadline(socket);
   }
 
-  void serve(std::shared_ptr<tcp::socket> socket) {
+  void serve(const std::shared_ptr<tcp::socket>& socket) {
     if (!tls_certificate.empty()) {
       serve_tls(*socket);
       clear_deadline(*socket);
