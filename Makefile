@@ -3,19 +3,30 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 JOBS ?= $(shell nproc)
 CTEST_FLAGS = --output-on-failure -j $(JOBS)
+# CI=1 (.ci/run sets it) turns compiler warnings into errors in every build below.
+WERROR = $(if $(filter 1 true yes on ON,$(CI)),ON,OFF)
+# What `pgstack up` runs (it starts the controller and the agent; the agent starts the proxy and has
+# Postgres archive WAL with pgstack-wal-push): `make up` builds these and not the tests.
+RUNTIME_TARGETS = pgstack pgstack-controller pgstack-agent pgstack-proxy pgstack-wal-push
 
-.PHONY: deps build build-asan test test-release test-asan fuzz fuzz-targets fuzz-smoke up down lint format bench-tuning bench-ha clean
+.PHONY: deps configure build build-runtime build-asan build-tsan test test-release test-asan test-tsan fuzz fuzz-targets \
+        fuzz-smoke up down lint lint-changed format bench-tuning bench-ha clean
 
 deps:
 	@scripts/install-deps
 
-build: deps
-	cmake --preset release >/dev/null
+configure: deps
+	cmake --preset release -DPGSTACK_WERROR=$(WERROR) >/dev/null
+
+build: configure
 	cmake --build --preset release -j $(JOBS)
+
+build-runtime: configure
+	cmake --build --preset release -j $(JOBS) --target $(RUNTIME_TARGETS)
 
 # Only the unit tests: the sanitizers run over pure logic; servers are exercised by the release build.
 build-asan: deps
-	cmake --preset debug-asan >/dev/null
+	cmake --preset debug-asan -DPGSTACK_WERROR=$(WERROR) >/dev/null
 	cmake --build --preset debug-asan -j $(JOBS) --target unit_tests
 
 # Everything under the release build, the unit tests again under ASan+UBSan, then a fixed libFuzzer pass.
@@ -26,6 +37,16 @@ test-release: build
 
 test-asan: build-asan
 	ctest --test-dir build-asan -L unit $(CTEST_FLAGS)
+
+# The unit tests and the integration tests of the threaded parts (proxy, etcd watches, HTTP server) under
+# ThreadSanitizer. Not part of `make test` (it would add to its time); .ci/run runs it after.
+build-tsan: deps
+	cmake --preset tsan -DPGSTACK_WERROR=$(WERROR) >/dev/null
+	cmake --build --preset tsan -j $(JOBS) --target unit_tests threaded_tests
+
+TSAN_OPTIONS ?= halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp
+test-tsan: build-tsan
+	TSAN_OPTIONS="$(TSAN_OPTIONS)" ctest --test-dir build-tsan -L '^(unit|threaded_integration)$$' $(CTEST_FLAGS)
 
 fuzz-targets: deps
 	cmake --preset fuzz >/dev/null
@@ -57,16 +78,29 @@ fuzz: fuzz-targets
 
 # Starts etcd, the controller and the agent in the background and brings the 3-member cluster `demo`
 # to ready; running it again changes nothing. `make down` stops everything and keeps the data.
-up: build
+up: build-runtime
 	build/bin/pgstack up
 
 down:
 	build/bin/pgstack down
 
+# clang-tidy needs only the compile commands (configure), not a build. Over the whole tree it takes
+# docs/benchmarks.md's figure; `make lint-changed` checks only what differs from LINT_BASE.
 LINT_SOURCES = $(shell git ls-files 'src/*.cpp' 'src/*.h' 'apps/*.cpp' 'tests/*.cpp' 'tests/*.h')
-lint: build
+lint: configure
 	clang-format --dry-run -Werror $(LINT_SOURCES)
-	run-clang-tidy -quiet -p build $(shell git ls-files 'src/*.cpp' 'apps/*.cpp')
+	run-clang-tidy -quiet -j $(JOBS) -p build $(shell git ls-files 'src/*.cpp' 'apps/*.cpp')
+
+# Files changed (committed or not) since the merge base with LINT_BASE; a changed header brings in the
+# .cpp of the same name. Quick, not complete: a header's other includers are left to `make lint`.
+LINT_BASE ?= main
+lint-changed: configure
+	base=$$(git merge-base $(LINT_BASE) HEAD); \
+	changed=$$(git diff --name-only --diff-filter=d $$base -- 'src/*.cpp' 'src/*.h' 'apps/*.cpp' 'tests/*.cpp' 'tests/*.h'); \
+	if [ -z "$$changed" ]; then echo "nothing changed since $(LINT_BASE)"; exit 0; fi; \
+	clang-format --dry-run -Werror $$changed; \
+	tidy=$$(for f in $$changed; do case $$f in src/*.cpp|apps/*.cpp) echo $$f;; src/*.h) if [ -f $${f%.h}.cpp ]; then echo $${f%.h}.cpp; fi;; esac; done | sort -u); \
+	if [ -n "$$tidy" ]; then run-clang-tidy -quiet -j $(JOBS) -p build $$tidy; fi
 
 format:
 	clang-format -i $(LINT_SOURCES)
@@ -78,4 +112,4 @@ bench-ha: build
 	bench/ha/run
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz

@@ -34,7 +34,7 @@ Result<bool> read_storage_secrets(const store::UserSecretStore& store, const Ass
     if (secrets.storage_secrets.count(name) > 0) continue;
     auto read = store.get(assignment.namespace_name, name);
     if (read) {
-      secrets.storage_secrets[name] = std::move(read->secret.data);
+      secrets.storage_secrets[name] = std::move(read).value().secret.data;
     } else if (read.error().code != ErrorCode::kNotFound && read.error().code != ErrorCode::kInvalidInput) {
       return make_error(ErrorCode::kUnavailable, fmt::format("cannot read Secret {}/{}: {}", assignment.namespace_name,
                                                              name, read.error().message));

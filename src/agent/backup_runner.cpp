@@ -449,7 +449,7 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
                                        fmt::format("--pg2-port={}", standby->postgres_port),
                                        "--pg2-socket-path=" + standby->socket_dir, "--pg2-user=" + standby->superuser});
   }
-  arguments.push_back("backup");
+  arguments.emplace_back("backup");
   auto ran = run_command(config::pgbackrest_argv(instance.config_path, instance.stanza, arguments), options);
   if (!succeeded(ran)) return fail(run_failure(ran, "pgbackrest backup"));
 

@@ -33,9 +33,9 @@ model::Json host_facts(const AgentSettings& settings) {
   return facts;
 }
 
-HostRegistration::HostRegistration(store::EtcdClient client, std::string key,
+HostRegistration::HostRegistration(const store::EtcdClient& client, std::string key,
                                    std::function<model::Json()> describe_host)
-    : client_(std::move(client)), key_(std::move(key)), describe_host_(std::move(describe_host)) {}
+    : client_(client), key_(std::move(key)), describe_host_(std::move(describe_host)) {}
 
 HostRegistration::~HostRegistration() { stop(false); }
 

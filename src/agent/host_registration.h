@@ -28,7 +28,7 @@ model::Json host_facts(const AgentSettings& settings);
 
 class HostRegistration {
  public:
-  HostRegistration(store::EtcdClient client, std::string key, std::function<model::Json()> describe_host);
+  HostRegistration(const store::EtcdClient& client, std::string key, std::function<model::Json()> describe_host);
   ~HostRegistration();
   HostRegistration(const HostRegistration&) = delete;
   HostRegistration& operator=(const HostRegistration&) = delete;

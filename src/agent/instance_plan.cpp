@@ -46,7 +46,7 @@ std::string etcd_host_port(std::string_view url) {
 std::filesystem::path socket_dir_for(const std::filesystem::path& state_dir, const Assignment& assignment,
                                      uid_t socket_owner_uid) {
   // Namespaces have no '.', so "<ns>.<member>" cannot collide between namespaces.
-  const std::filesystem::path preferred =
+  std::filesystem::path preferred =
       state_dir / "run" / fmt::format("{}.{}", assignment.namespace_name, assignment.member);
   if (preferred.string().size() + kSocketNameLength <= kMaxSocketPath) return preferred;
   const std::string identity = instance_dir_for(state_dir, assignment).string();
@@ -115,7 +115,7 @@ std::string plan_pgbackrest_files(config::BackupRepository& repository, const co
   // Owner-only like pgbackrest.conf, whose name they share: pgbackrest-ca.crt, pgbackrest-restore-gcs-key.json.
   const std::filesystem::path conf_path = instance.config_path;
   const auto credential_file = [&](InstanceFile which, const std::string& suffix, const std::string& content) {
-    const std::string path = (conf_path.parent_path() / conf_path.stem()).string() + suffix;
+    std::string path = (conf_path.parent_path() / conf_path.stem()).string() + suffix;
     plan.files[which] = {path, content, std::filesystem::perms(0600)};
     return path;
   };
@@ -196,7 +196,7 @@ void plan_backup(const Assignment& assignment, const ClusterSecrets& secrets, co
                                       : cpus;
     arguments.push_back(fmt::format("--process-max={}", restore_processes));
     arguments.push_back("--recovery-option=restore_command=" + restore_command);
-    arguments.push_back("restore");
+    arguments.emplace_back("restore");
     plan.layout.restore_bootstrap_command =
         shell_command(config::pgbackrest_argv(from.config_path, from.stanza, arguments));
   }

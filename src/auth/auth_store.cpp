@@ -96,8 +96,8 @@ std::string user_name_problem(std::string_view name) {
   return "";
 }
 
-AuthStore::AuthStore(store::EtcdClient client, std::string prefix, std::size_t audit_limit)
-    : client_(std::move(client)), prefix_(std::move(prefix)), audit_limit_(audit_limit) {}
+AuthStore::AuthStore(const store::EtcdClient& client, std::string prefix, std::size_t audit_limit)
+    : client_(client), prefix_(std::move(prefix)), audit_limit_(audit_limit) {}
 
 Result<std::optional<User>> AuthStore::get_user(const std::string& name) const {
   auto kv = client_.get(users_prefix() + name);

@@ -54,7 +54,7 @@ std::string user_name_problem(std::string_view name);
 
 class AuthStore {
  public:
-  AuthStore(store::EtcdClient client, std::string prefix, std::size_t audit_limit = 2000);
+  AuthStore(const store::EtcdClient& client, std::string prefix, std::size_t audit_limit = 2000);
 
   Result<std::optional<User>> get_user(const std::string& name) const;
   Result<std::vector<User>> list_users() const;

@@ -37,6 +37,7 @@ Result<ClusterInputs> resolve_cluster_inputs(const std::vector<model::Document>&
   }
   if (clusters.size() > 1) {
     std::vector<std::string> names;
+    names.reserve(clusters.size());
     for (const auto* document : clusters) names.push_back(document->name());
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("the input has {} SGClusters ({}); choose one with --cluster", clusters.size(),

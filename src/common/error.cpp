@@ -37,7 +37,7 @@ int http_status_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidInput: return 422;
     case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kAlreadyExists:
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kFailedPrecondition: return 412;
     case ErrorCode::kUnavailable: return 503;

@@ -318,15 +318,11 @@ struct HttpServer::Impl {
     clear_deadline(socket);
   }
 
-  void serve(std::shared_ptr<tcp::socket> socket) {
+  void serve(const std::shared_ptr<tcp::socket>& socket) {
     if (!tls_certificate.empty()) {
       serve_tls(*socket);
       clear_deadline(*socket);
-      beast::error_code ignored;
-      socket->shutdown(tcp::socket::shutdown_both, ignored);
-      socket->close(ignored);
-      std::lock_guard lock(connections_mutex);
-      connections.remove(socket);
+      close_connection(socket);
       return;
     }
     beast::flat_buffer buffer;
@@ -375,10 +371,16 @@ struct HttpServer::Impl {
       error = write_before(*socket, out, Clock::now() + limits.write_timeout);
       if (error || !out.keep_alive()) break;
     }
+    close_connection(socket);
+  }
+
+  // Under the mutex: stop() shuts the sockets in `connections` down from its own thread, and an Asio
+  // socket must not be closed while another thread uses it (found by TSan).
+  void close_connection(const std::shared_ptr<tcp::socket>& socket) {
     beast::error_code ignored;
+    std::lock_guard lock(connections_mutex);
     socket->shutdown(tcp::socket::shutdown_both, ignored);
     socket->close(ignored);
-    std::lock_guard lock(connections_mutex);
     connections.remove(socket);
   }
 
@@ -465,12 +467,11 @@ void HttpServer::use_tls(std::string certificate_file, std::string private_key_f
 void HttpServer::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
   beast::error_code ignored;
-  if (impl_->acceptor) {
-    // Closing from another thread does not wake a blocking accept on Linux; shutdown() does.
-    ::shutdown(impl_->acceptor->native_handle(), SHUT_RDWR);
-    impl_->acceptor->close(ignored);
-  }
+  // shutdown() wakes a blocking accept on Linux (closing does not); the acceptor is closed only after
+  // the accept thread has ended: an Asio socket must not be used from two threads at once (TSan).
+  if (impl_->acceptor) ::shutdown(impl_->acceptor->native_handle(), SHUT_RDWR);
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  if (impl_->acceptor) impl_->acceptor->close(ignored);
   std::list<Impl::Worker> workers;
   {
     std::lock_guard lock(impl_->connections_mutex);

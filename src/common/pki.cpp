@@ -249,7 +249,8 @@ Result<CertificateInfo> inspect_certificate(std::string_view certificate_pem) {
       const ASN1_OCTET_STRING* ip = name->d.iPAddress;
       char out[INET6_ADDRSTRLEN] = {};
       const int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
-      if (::inet_ntop(family, ASN1_STRING_get0_data(ip), out, sizeof out) != nullptr) info.ip_addresses.push_back(out);
+      if (::inet_ntop(family, ASN1_STRING_get0_data(ip), out, sizeof out) != nullptr)
+        info.ip_addresses.emplace_back(out);
     }
   }
   return info;

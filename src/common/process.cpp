@@ -93,6 +93,7 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
     return make_error(ErrorCode::kUnavailable, fmt::format("pipe: {}", std::strerror(errno)));
 
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
 

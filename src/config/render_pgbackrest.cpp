@@ -73,7 +73,7 @@ std::optional<std::string> unusable_because(SecretForm form, const std::string& 
     std::vector<std::string> missing;
     for (const char* field : {"client_email", "private_key", "token_uri"}) {
       if (!key.contains(field) || !key[field].is_string() || key[field].get<std::string>().empty())
-        missing.push_back(field);
+        missing.emplace_back(field);
     }
     if (!missing.empty())
       return fmt::format("is a service account key without {}; expected the whole JSON key file",
@@ -329,8 +329,8 @@ std::vector<std::string> recovery_target_options(const model::RestoreSource& sou
   } else {
     return {"--type=default"};
   }
-  if (!source.target_inclusive) out.push_back("--target-exclusive");
-  out.push_back("--target-action=promote");
+  if (!source.target_inclusive) out.emplace_back("--target-exclusive");
+  out.emplace_back("--target-action=promote");
   return out;
 }
 

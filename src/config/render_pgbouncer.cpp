@@ -187,6 +187,7 @@ PoolBudget pgbouncer_pool_budget(const TuningInput& input) {
   const int outside_total =
       std::accumulate(outside.begin(), outside.end(), 0, [](int sum, const auto& entry) { return sum + entry.second; });
   std::vector<std::string> parts;
+  parts.reserve(outside.size());
   for (const auto& [who, connections] : outside) parts.push_back(fmt::format("{} {}", who, connections));
   PoolBudget budget;
   const int left = max_connections - reserved - outside_total;

@@ -149,8 +149,9 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   const std::int64_t memory_mb = std::max<std::int64_t>(1, input.profile.memory_bytes / kMiB);
   const std::string memory = model::format_memory_bytes(input.profile.memory_bytes);
   const bool ssd = input.storage_kind == model::StorageKind::kSsd;
-  const std::optional<std::int64_t> volume_mb =
-      input.volume_bytes ? std::optional(*input.volume_bytes / kMiB) : std::nullopt;
+  // Not an optional: g++ 12 -O2 warns, wrongly, that `*volume_mb` may be used uninitialised.
+  const bool volume_known = input.volume_bytes.has_value();
+  const std::int64_t volume_mb = volume_known ? *input.volume_bytes / kMiB : 0;
   const std::string volume = input.volume_bytes ? model::format_memory_bytes(*input.volume_bytes) : "";
 
   auto user_megabytes = [&](std::string_view name, std::int64_t default_unit_kb) -> std::optional<std::int64_t> {
@@ -240,8 +241,8 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
           "1/32 of shared_buffers, 1MB..64MB");
   std::int64_t max_wal_size = clamp(cpus * 1024, 2048, 16384);
   std::string max_wal_source = fmt::format("1GB per CPU ({}), 2GB..16GB (StackGres: 2GB)", cpu_text(cpus));
-  if (volume_mb && *volume_mb / 4 < max_wal_size) {
-    max_wal_size = std::max<std::int64_t>(256, *volume_mb / 4);
+  if (volume_known && volume_mb / 4 < max_wal_size) {
+    max_wal_size = std::max<std::int64_t>(256, volume_mb / 4);
     max_wal_source = fmt::format("25% of {} volume, at least 256MB (StackGres: 2GB)", volume);
   }
   const std::int64_t effective_max_wal = user_megabytes("max_wal_size", 1024).value_or(max_wal_size);
@@ -262,8 +263,8 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   out.add("max_replication_slots", std::to_string(senders), senders_source);
   std::int64_t keep = 1536;
   std::string keep_source(kStackGres);
-  if (volume_mb && *volume_mb / 8 < keep) {
-    keep = std::max<std::int64_t>(16, *volume_mb / 8);
+  if (volume_known && volume_mb / 8 < keep) {
+    keep = std::max<std::int64_t>(16, volume_mb / 8);
     keep_source = fmt::format("12.5% of {} volume (StackGres: 1536MB)", volume);
   }
   if (major >= 13) {
@@ -272,8 +273,8 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
     out.add("wal_keep_segments", std::to_string(std::max<std::int64_t>(1, keep / 16)),
             keep_source + ", in 16MB segments");
   }
-  if (volume_mb && major >= 13) {
-    out.add("max_slot_wal_keep_size", format_megabytes(std::max<std::int64_t>(256, *volume_mb / 4)),
+  if (volume_known && major >= 13) {
+    out.add("max_slot_wal_keep_size", format_megabytes(std::max<std::int64_t>(256, volume_mb / 4)),
             fmt::format("25% of {} volume: a lost replica's slot must not fill the disk", volume));
   }
   out.add("track_commit_timestamp", "on", std::string(kStackGres));

@@ -261,7 +261,7 @@ Result<std::string> ApiHandler::storage_credentials_problem(const model::ObjectS
   for (const auto& name : config::referenced_secrets(storage)) {
     auto read = secrets.get(ns, name);
     if (read.ok()) {
-      values[name] = std::move(read->secret.data);
+      values[name] = std::move(read).value().secret.data;
     } else if (read.error().code != ErrorCode::kNotFound && read.error().code != ErrorCode::kInvalidInput) {
       return read.error();
     }

@@ -14,8 +14,8 @@ constexpr auto kRetryEvery = std::chrono::seconds(2);
 
 }  // namespace
 
-LeaderElection::LeaderElection(store::EtcdClient etcd, std::string etcd_prefix, std::string identity)
-    : etcd_(std::move(etcd)), key_(store::keys::controller_leader(etcd_prefix)), identity_(std::move(identity)) {}
+LeaderElection::LeaderElection(const store::EtcdClient& etcd, const std::string& etcd_prefix, std::string identity)
+    : etcd_(etcd), key_(store::keys::controller_leader(etcd_prefix)), identity_(std::move(identity)) {}
 
 LeaderElection::~LeaderElection() { stop(); }
 

@@ -14,7 +14,7 @@ namespace pgstack::controller {
 
 class LeaderElection {
  public:
-  LeaderElection(store::EtcdClient etcd, std::string etcd_prefix, std::string identity);
+  LeaderElection(const store::EtcdClient& etcd, const std::string& etcd_prefix, std::string identity);
   ~LeaderElection();
   LeaderElection(const LeaderElection&) = delete;
   LeaderElection& operator=(const LeaderElection&) = delete;

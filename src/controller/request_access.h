@@ -20,8 +20,8 @@ struct RequiredAccess {
   bool audited = false;
 };
 
-// `segments`: the request's path split and decoded by split_path.
-RequiredAccess required_access(const std::string& method, const std::vector<std::string>& segments,
+// `parts`: the request's path split and decoded by split_path.
+RequiredAccess required_access(const std::string& method, const std::vector<std::string>& parts,
                                const std::map<std::string, std::string>& query);
 
 }  // namespace pgstack::controller

@@ -203,8 +203,8 @@ std::vector<std::string_view> hidden_enum_values(const ParameterSpec& spec) {
   // the other boolean spellings.
   if (has("on") && has("off")) hidden.insert(hidden.end(), {"true", "false", "yes", "no", "1", "0"});
   // The message-level tables accept "debug" for debug2; the client one also hides "info".
-  if (has("debug1")) hidden.push_back("debug");
-  if (has("debug1") && has("log") && !has("info")) hidden.push_back("info");
+  if (has("debug1")) hidden.emplace_back("debug");
+  if (has("debug1") && has("log") && !has("info")) hidden.emplace_back("info");
   // wal_level keeps the names it had before 9.6.
   if (spec.name == "wal_level" && has("replica")) hidden.insert(hidden.end(), {"archive", "hot_standby"});
   return hidden;

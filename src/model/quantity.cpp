@@ -33,7 +33,7 @@ bool split_number(std::string_view text, double& number, std::string_view& suffi
 Result<std::int64_t> parse_cpu_millicores(std::string_view text) {
   double number = 0;
   std::string_view suffix;
-  if (!split_number(text, number, suffix) || (suffix != "" && suffix != "m"))
+  if (!split_number(text, number, suffix) || (!suffix.empty() && suffix != "m"))
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("expected a CPU quantity such as \"2\", \"1.5\" or \"500m\", got \"{}\"", text));
   const double millicores = suffix == "m" ? number : number * 1000.0;

@@ -16,7 +16,8 @@ const Json& at(const Json& value, const char* pointer) {
 
 std::string string_at(const Json& value, const char* pointer, std::string fallback = "") {
   const Json& found = at(value, pointer);
-  return found.is_string() ? found.get<std::string>() : fallback;
+  if (found.is_string()) return found.get<std::string>();
+  return fallback;
 }
 
 SettingList settings_from(const Json& map) {
@@ -58,7 +59,8 @@ PoolingConfig pooling_from_ini(std::string name, const Json& ini) {
 
 std::string username_at(const Json& spec, const char* pointer, std::string fallback) {
   const Json& value = at(spec, pointer);
-  return value.is_string() ? value.get<std::string>() : fallback;  // a secret reference is resolved when applied
+  if (value.is_string()) return value.get<std::string>();
+  return fallback;  // a secret reference is resolved when applied
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ std::vector<std::string> Field::member_names() const {
 std::string Field::expectation() const {
   if (!check_expectation_.empty()) return check_expectation_;
   switch (type_) {
-    case FieldType::kObject: return "a mapping";
+    case FieldType::kObject:
     case FieldType::kMap: return "a mapping";
     case FieldType::kArray: return "a list";
     case FieldType::kString:

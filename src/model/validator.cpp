@@ -19,7 +19,8 @@ namespace {
 // list with a name ("spec.configurations" given as a list); contains() does not.
 Json value_at(const Json& value, const char* pointer, Json fallback) {
   const Json::json_pointer path(pointer);
-  return value.contains(path) ? value.at(path) : std::move(fallback);
+  if (value.contains(path)) return value.at(path);
+  return fallback;
 }
 
 // Walks one document, collecting every finding with its field path.
@@ -135,7 +136,7 @@ class DocumentChecker {
       case FieldType::kCpu:
       case FieldType::kMemory: {
         // Kubernetes accepts plain numbers for quantities; keep them as the canonical string.
-        const Json text = value.is_number() ? Json(value.dump()) : value;
+        Json text = value.is_number() ? Json(value.dump()) : value;
         if (!text.is_string()) return mismatch(field, value, path), value;
         const auto parsed = field.type() == FieldType::kCpu ? parse_cpu_millicores(text.get<std::string>())
                                                             : parse_memory_bytes(text.get<std::string>());
@@ -330,9 +331,9 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
     if (!from_backup.contains("name"))
       checker.error(base + ".name", "required field is missing (expected the SGBackup to restore)");
     std::vector<std::string> targets;
-    if (from_backup.contains("pointInTimeRecovery")) targets.push_back("pointInTimeRecovery.restoreToTimestamp");
+    if (from_backup.contains("pointInTimeRecovery")) targets.emplace_back("pointInTimeRecovery.restoreToTimestamp");
     for (const char* key : {"targetLsn", "targetXid", "targetName"}) {
-      if (from_backup.contains(key)) targets.push_back(key);
+      if (from_backup.contains(key)) targets.emplace_back(key);
     }
     if (targets.size() > 1)
       checker.error(base, fmt::format("expected at most one recovery target, got {}", fmt::join(targets, ", ")));
@@ -589,6 +590,7 @@ Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
     if (candidate.major == major) return candidate;
   }
   std::vector<std::string> names;
+  names.reserve(installed.size());
   for (const auto& candidate : installed) names.push_back(fmt::format("{} ({})", candidate.major, candidate.version));
   return make_error(
       ErrorCode::kFailedPrecondition,
@@ -598,6 +600,7 @@ Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
 ValidationResult validate_documents(const std::vector<Document>& documents, const ValidationContext& context) {
   ValidationResult result;
   std::vector<CheckedDocument> checked;
+  checked.reserve(documents.size());
   for (const auto& document : documents) checked.push_back(check_document(document, context, result.diagnostics));
 
   // (kind, namespace, name) -> the document that defines it, to resolve references within the input.

@@ -308,7 +308,7 @@ void close_inherited_fds() {
 }
 
 std::string describe_failure(const ExecPlan& plan, const SpawnReport& failure) {
-  const std::string reason = std::strerror(failure.error);
+  std::string reason = std::strerror(failure.error);
   switch (failure.step) {
     case SpawnStep::kSetsid: return fmt::format("setsid: {}", reason);
     case SpawnStep::kFork: return fmt::format("fork: {}", reason);
@@ -538,7 +538,8 @@ Result<bool> ProcessSupervisor::spawn() {
   RETURN_IF_ERROR(open_output(spec_, plan));
 
   plan.argument_storage = spec_.argv;
-  for (const auto& [name, value] : spec_.environment) plan.environment_storage.push_back(name + "=" + value);
+  for (const auto& [name, value] : spec_.environment)
+    plan.environment_storage.push_back(fmt::format("{}={}", name, value));
   for (auto& argument : plan.argument_storage) plan.argv.push_back(argument.data());
   plan.argv.push_back(nullptr);
   for (auto& variable : plan.environment_storage) plan.envp.push_back(variable.data());

@@ -76,7 +76,7 @@ struct StatsKey {
   std::string listener;
   std::string database;
   std::string user;
-  auto operator<=>(const StatsKey&) const = default;
+  auto operator<=>(const StatsKey&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misfires
 };
 
 class StatsEntry {

@@ -346,7 +346,7 @@ void Session::connect(const RouteTarget& target) {
   auto resolver = std::make_shared<tcp::resolver>(client_.get_executor());
   resolver->async_resolve(endpoint_.host, std::to_string(endpoint_.port),
                           [self = shared_from_this(), resolver, on_connect = std::move(on_connect)](
-                              const error_code& error, tcp::resolver::results_type results) mutable {
+                              const error_code& error, const tcp::resolver::results_type& results) mutable {
                             if (self->phase_ != Phase::kConnecting) return;
                             if (error) return on_connect(error, tcp::endpoint());
                             asio::async_connect(self->server_, results, std::move(on_connect));

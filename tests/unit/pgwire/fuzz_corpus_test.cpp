@@ -109,7 +109,7 @@ std::vector<Seed> seeds() {
            encode_command_complete("INSERT 0 5") + encode_ready_for_query(TransactionStatus::kFailed),
        true},
       {"backend_ssl_accepted", 0x03, "S", true},
-      {"backend_ssl_refused", 0x03, "N" + connection_backend(), true},
+      {"backend_ssl_refused", 0x03, std::string("N").append(connection_backend()), true},
       {"backend_gssenc", 0x05, "G", true},
       {"backend_error_to_ssl", 0x03, encode_error_response("FATAL", "08P01", "unsupported"), true},
       {"backend_bad_row", 0x01, encode_message('D', "\0\x02\0\0\0\x01x\xff\xff\xff\xfe"s), false},
