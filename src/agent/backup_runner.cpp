@@ -11,8 +11,8 @@
 #include "common/process.h"
 #include "common/shell_quote.h"
 #include "common/strings.h"
-#include "store/keys.h"
 #include "common/time.h"
+#include "store/keys.h"
 
 namespace pgstack::agent {
 

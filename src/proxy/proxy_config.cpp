@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 
 #include "model/codec.h"
-#include "patroni/dcs.h"
 #include "model/schema.h"
 #include "model/validator.h"
+#include "patroni/dcs.h"
 
 namespace pgstack::proxy {
 namespace {

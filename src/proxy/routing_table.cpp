@@ -4,11 +4,10 @@
 
 #include <fmt/format.h>
 
-#include "patroni/roles.h"
-
 #include "common/network.h"
 #include "common/strings.h"
 #include "model/lsn.h"
+#include "patroni/roles.h"
 
 namespace pgstack::proxy {
 namespace {
