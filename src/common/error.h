@@ -63,6 +63,8 @@ inline Error make_error(ErrorCode code, std::string message) { return Error{code
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto port, parse_port(text));` declares (or assigns) the value, or returns the error.
+// `lhs` and `name` are declarations, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN(lhs, result) \
   PGSTACK_ASSIGN_OR_RETURN_IMPL(PGSTACK_RESULT_NAME(pgstack_result_, __LINE__), lhs, result)
 #define PGSTACK_ASSIGN_OR_RETURN_IMPL(name, lhs, result) \
@@ -71,3 +73,4 @@ inline Error make_error(ErrorCode code, std::string message) { return Error{code
   lhs = std::move(name).value()
 #define PGSTACK_RESULT_NAME(prefix, line) PGSTACK_RESULT_NAME_JOIN(prefix, line)
 #define PGSTACK_RESULT_NAME_JOIN(prefix, line) prefix##line
+// NOLINTEND(bugprone-macro-parentheses)

@@ -15,9 +15,9 @@ const Json& at(const Json& value, const char* key) {
   return value.is_object() && value.contains(key) ? value[key] : kNull;
 }
 
-std::string string_or(const Json& value, const char* key, std::string fallback) {
+std::string string_or(const Json& value, const char* key, std::string_view fallback) {
   const Json& found = at(value, key);
-  return found.is_string() ? found.get<std::string>() : fallback;
+  return found.is_string() ? found.get<std::string>() : std::string(fallback);
 }
 
 bool bool_or(const Json& value, const char* key, bool fallback) {
