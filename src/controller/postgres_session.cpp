@@ -122,6 +122,7 @@ Result<Rows> PostgresSession::query(const std::string& sql) {
       rows.clear();
       for (int row = 0; row < PQntuples(result); ++row) {
         std::vector<std::string> values;
+        values.reserve(static_cast<std::size_t>(PQnfields(result)));
         for (int column = 0; column < PQnfields(result); ++column) values.emplace_back(PQgetvalue(result, row, column));
         rows.push_back(std::move(values));
       }

@@ -24,8 +24,8 @@ std::vector<int> assign_ids(const Json& items) {
 }
 
 // Readers that never throw: the reconciler calls them on every pass.
-std::string string_or(const Json& object, const char* key, std::string fallback = "") {
-  return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : fallback;
+std::string string_or(const Json& object, const char* key, std::string_view fallback = "") {
+  return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : std::string(fallback);
 }
 
 bool bool_or(const Json& object, const char* key, bool fallback) {

@@ -51,7 +51,7 @@ Field http_url() {
 }
 
 // `name` values in messages: "\"writer\" is not a role; expected read-write or read-only".
-Field word_of(std::string what, std::vector<std::string> accepted, std::string expected) {
+Field word_of(const std::string& what, const std::vector<std::string>& accepted, const std::string& expected) {
   return Field::string().checked(
       [what, accepted, expected](const Json& value) -> std::optional<std::string> {
         const auto& word = value.get<std::string>();

@@ -638,11 +638,15 @@ void OperationsRunner::reconcile() {
         Json failed_status = current.is_object() ? current : Json::object();
         failed_status["conditions"] =
             conditions_for(Phase::kFailed, "OperationFailed", spec.error().message, now_text(), Json());
-        (void)store_.put_status("SGDbOps", document.namespace_name(), document.name(), failed_status);
+        auto written = store_.put_status("SGDbOps", document.namespace_name(), document.name(), failed_status);
+        if (!written.ok())
+          spdlog::warn("SGDbOps {}/{}: cannot store its status: {}", document.namespace_name(), document.name(),
+                       written.error().message);
       }
       continue;
     }
-    by_cluster[spec->namespace_name + "/" + spec->cluster].push_back({std::move(spec).value(), std::move(current)});
+    const std::string cluster_key = spec->namespace_name + "/" + spec->cluster;
+    by_cluster[cluster_key].push_back({std::move(spec).value(), std::move(current)});
   }
   const auto now = Clock::now();
   for (auto& [cluster_key, operations] : by_cluster) {
