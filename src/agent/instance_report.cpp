@@ -35,7 +35,7 @@ const Json* cluster_member(const std::optional<Json>& cluster, const std::string
 
 // Patroni 3.0 says "master"; docs/api.md says primary.
 std::string role_of(const Json& patroni, const Json* member) {
-  const std::string role = string_field(patroni, "role");
+  std::string role = string_field(patroni, "role");
   if (patroni::is_writable_role(role)) return "primary";
   if (role == "replica") {
     const bool sync = (patroni.contains("sync_standby") && patroni["sync_standby"] == true) ||
