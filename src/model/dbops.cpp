@@ -100,6 +100,8 @@ Result<DbOps> dbops_from(const Document& document) {
     if (!parsed.ok()) return invalid(document, "spec.timeout", parsed.error().message);
     ops.timeout = parsed.value();
   }
+  if (spec.is_object() && spec.contains("scheduling"))
+    ops.ignored.emplace_back("spec.scheduling: Kubernetes pod placement; operations run in the leading controller");
   const Json& details = at(spec, ops.op.c_str());
   ops.method = string_or(details, "method", "InPlace");
   ops.only_pending_restart = bool_or(details, "onlyPendingRestart", false);
@@ -160,6 +162,13 @@ Result<DbOps> dbops_from(const Document& document) {
   if (ops.op == "benchmark") {
     Benchmark& benchmark = ops.benchmark;
     benchmark.connection_type = string_or(details, "connectionType", "primary-service");
+    if (string_or(details, "type", "pgbench") != "pgbench")
+      return invalid(document, "spec.benchmark.type", "only pgbench is supported (sampling is not implemented)");
+    for (const char* field : {"database", "credentials"}) {
+      if (details.is_object() && details.contains(field))
+        ops.ignored.push_back(fmt::format(
+            "spec.benchmark.{}: pgbench runs in a database of its own as the cluster's application user", field));
+    }
     const Json& pgbench = at(details, "pgbench");
     if (!pgbench.is_object()) return invalid(document, "spec.benchmark.pgbench", "required for a pgbench benchmark");
     auto size = parse_memory_bytes(string_or(pgbench, "databaseSize", ""));

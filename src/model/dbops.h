@@ -68,6 +68,8 @@ struct DbOps {
   std::vector<VacuumTarget> vacuum;     // one entry per database, or one with database empty
   std::vector<RepackTarget> repack;
   Benchmark benchmark;
+  // Fields StackGres defines that pgstack accepts but does not act on, each with why (the status says so).
+  std::vector<std::string> ignored;
 };
 
 // Fails only on values the schema cannot check (a duration with years, a size that overflows).

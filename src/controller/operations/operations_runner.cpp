@@ -58,6 +58,7 @@ class OperationsRunner::Execution {
     if (phase_of(status_) == Phase::kPending) {
       status_["opStarted"] = now_text();
       if (!status_.contains("opRetries")) status_["opRetries"] = 0;
+      if (!spec_.ignored.empty()) status_["ignoredFields"] = spec_.ignored;
       set_phase(Phase::kRunning, "OperationRunning", fmt::format("{} started", spec_.op));
       spdlog::info("SGDbOps {}/{}: {} on SGCluster {} started", spec_.namespace_name, spec_.name, spec_.op,
                    spec_.cluster);

@@ -56,6 +56,13 @@ TEST(DbOps, StackGresBenchmarkExample) {
   auto replicas = dbops_from(document_of(R"({"sgCluster":"c","op":"benchmark","benchmark":{"type":"pgbench",
       "pgbench":{"databaseSize":"16Mi","duration":"PT10S"},"connectionType":"replicas-service"}})"));
   EXPECT_EQ(replicas->benchmark.mode, "select-only");
+  EXPECT_TRUE(replicas->ignored.empty());
+  auto sampling = dbops_from(document_of(R"({"sgCluster":"c","op":"benchmark","benchmark":{"type":"sampling"}})"));
+  ASSERT_FALSE(sampling.ok());
+  EXPECT_NE(sampling.error().message.find("spec.benchmark.type"), std::string::npos);
+  auto ignored = dbops_from(document_of(R"({"sgCluster":"c","op":"vacuum","scheduling":{"nodeSelector":{}}})"));
+  ASSERT_EQ(ignored->ignored.size(), 1u);
+  EXPECT_EQ(ignored->ignored[0].rfind("spec.scheduling:", 0), 0u);
 }
 
 TEST(DbOps, BadValuesNameTheField) {
