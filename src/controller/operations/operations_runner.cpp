@@ -122,7 +122,9 @@ class OperationsRunner::Execution {
     if (!spec_.timeout || !status_.contains("opStarted")) return std::chrono::hours(24);
     const auto started = parse_utc_timestamp(status_["opStarted"].get<std::string>());
     if (!started) return std::chrono::hours(24);
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(*started + *spec_.timeout - Clock::now());
+    // Rounded up: opStarted is stored to the second, so a bound rounded down could stop a program just
+    // before timed_out() agrees that the deadline has passed, and the failure would not read as a timeout.
+    const auto left = std::chrono::ceil<std::chrono::seconds>(*started + *spec_.timeout - Clock::now());
     return std::max(left, std::chrono::seconds(1));
   }
 
