@@ -66,13 +66,42 @@ F pgbouncer_ini() {
                     {"users", F::map(F::either({F::scalar_string(), F::map(F::scalar_string())}))}});
 }
 
+// Why a Kubernetes-only field means nothing here; each is accepted with a note naming it.
+const std::string kServiceKnob = "a Kubernetes Service setting; pgstack's endpoints are pgstack-proxy listeners";
+const std::string kPodKnob = "a Kubernetes Pod setting; pgstack runs each instance as processes on a host";
+
 F service() {
-  return F::object({{"enabled", F::boolean().defaults_to(true)},
-                    {"type", F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"})},
-                    {"externalIPs", F::array(F::string())},
-                    {"loadBalancerIP", F::string()},
-                    {"customPorts", F::any()},
-                    {"nodePorts", F::any()}});
+  F members = F::object({{"enabled", F::boolean().defaults_to(true)},
+                         {"type", F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"})}});
+  Field::Members all = members.members();
+  for (const char* knob : {"externalIPs", "loadBalancerIP", "customPorts", "nodePorts",
+                           "allocateLoadBalancerNodePorts", "externalTrafficPolicy", "healthCheckNodePort",
+                           "internalTrafficPolicy", "ipFamilies", "ipFamilyPolicy", "loadBalancerClass",
+                           "loadBalancerSourceRanges", "publishNotReadyAddresses", "sessionAffinity",
+                           "sessionAffinityConfig"})
+    all.emplace_back(knob, F::ignored(kServiceKnob));
+  return F::object(std::move(all));
+}
+
+// Babelfish (SQL Server's protocol on Postgres) needs a patched server that pgstack does not ship.
+F postgres_flavor() {
+  return F::string()
+      .one_of({"vanilla", "babelfish"})
+      .checked(
+          [](const Json& value) -> std::optional<std::string> {
+            if (value == "babelfish")
+              return "the babelfish flavor is not supported: pgstack runs PostgreSQL without Babelfish's patched "
+                     "server; expected vanilla";
+            return std::nullopt;
+          },
+          "vanilla");
+}
+
+// pgBackRest has no bandwidth limit (it has process-max); accepted so StackGres' manifests apply as written.
+F bandwidth_limit() {
+  return F::integer().at_least(1).noted(
+      "accepted but not enforced: pgBackRest, pgstack's backup engine, cannot limit bandwidth "
+      "(performance.uploadConcurrency and downloadConcurrency set its parallelism)");
 }
 
 // The schema tables are laid out by hand, one field a line where it helps reading.
@@ -86,7 +115,7 @@ F cluster_spec() {
       {"postgres",
        F::object({
            {"version", postgres_version().required()},
-           {"flavor", F::string().one_of({"vanilla", "babelfish"}).defaults_to("vanilla")},
+           {"flavor", postgres_flavor().defaults_to("vanilla")},
            {"extensions", F::array(F::object({{"name", F::string().required()},
                                                {"version", F::scalar_string()},
                                                {"publisher", F::string()},
@@ -95,7 +124,10 @@ F cluster_spec() {
            {"ssl", F::object({{"enabled", F::boolean().defaults_to(true)},
                               {"required", F::boolean().defaults_to(false)},
                               {"certificateSecretKeySelector", secret_key_selector()},
-                              {"privateKeySecretKeySelector", secret_key_selector()}})
+                              {"privateKeySecretKeySelector", secret_key_selector()},
+                              {"duration", iso_duration().noted(
+                                   "accepted but not yet applied: generated certificates last as long as "
+                                   "pgstack-agent's --certificate-lifetime says")}})
                        .defaults_to(Json::object())},
        }).required()},
       {"replication",
@@ -108,21 +140,38 @@ F cluster_spec() {
                   {"initialization", F::any()}})
            .defaults_to(Json::object())},
       {"sgInstanceProfile", F::string()},
-      {"metadata", F::object({{"annotations", F::object({{"allResources", string_map()},
-                                                         {"clusterPods", string_map()},
-                                                         {"services", string_map()},
-                                                         {"primaryService", string_map()},
-                                                         {"replicasService", string_map()}})},
-                              {"labels", F::object({{"clusterPods", string_map()}, {"services", string_map()}})}})},
+      // Labels and annotations of Kubernetes objects pgstack does not create.
+      {"metadata", F::object({{"annotations", F::ignored("annotations of Kubernetes objects (pods, services, "
+                                                           "service accounts), which pgstack does not create")},
+                              {"labels", F::ignored("labels of Kubernetes objects (pods, services, service "
+                                                      "accounts), which pgstack does not create")}})},
       {"postgresServices", F::object({{"primary", service()}, {"replicas", service()}})},
+      {"autoscaling", F::ignored("autoscaling drives Kubernetes' KEDA and Vertical Pod Autoscaler; pgstack runs "
+                                 "spec.instances members")},
+      {"toInstallPostgresExtensions", F::ignored("StackGres' record of the extension packages it installed; pgstack "
+                                                 "installs what postgres.extensions asks for")},
       {"pods",
        F::object({
-           {"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
+           {"persistentVolume", F::object({{"size", F::memory().required()},
+                                           {"storageClass", F::string()},
+                                           {"fsGroupChangePolicy", F::ignored("a Kubernetes volume setting; "
+                                                                              "pgstack's data directories are "
+                                                                              "owned by the postgres user")}}).required()},
+           {"terminationGracePeriodSeconds", F::ignored(kPodKnob)},
+           {"readinessProbe", F::ignored(kPodKnob + "; pgstack checks instances through Patroni's REST API")},
+           {"livenessProbe", F::ignored(kPodKnob + "; pgstack checks instances through Patroni's REST API")},
+           {"customEnv", F::ignored(kPodKnob)},
+           {"customInitEnv", F::ignored(kPodKnob)},
+           {"customEnvFrom", F::ignored(kPodKnob)},
+           {"customInitEnvFrom", F::ignored(kPodKnob)},
+           {"customInitVolumeMounts", F::ignored(kPodKnob)},
            {"disableConnectionPooling", F::boolean().defaults_to(false)},
            {"disableMetricsExporter", F::boolean().defaults_to(false)},
            {"disablePostgresUtil", F::boolean().defaults_to(false)},
            {"disableEnvoy", F::boolean()},
-           {"resources", F::object({{"enableClusterLimitsRequirements", F::boolean()},
+           {"resources", F::object({{"containers", F::ignored(kPodKnob)},
+                                    {"initContainers", F::ignored(kPodKnob)},
+                                    {"enableClusterLimitsRequirements", F::boolean()},
                                     {"disableResourcesRequestsSplitFromTotal", F::boolean()},
                                     {"failWhenTotalIsHigher", F::boolean()}})},
            {"managementPolicy", F::string().one_of({"OrderedReady", "Parallel"})},
@@ -139,6 +188,8 @@ F cluster_spec() {
            {"sgPoolingConfig", F::string()},
            {"postgres", F::object({{"postgresql.conf", F::map(F::scalar_string())}})},
            {"pooling", F::object({{"pgBouncer", F::object({{"pgbouncer.ini", pgbouncer_ini()}})}})},
+           {"postgresExporter", F::object({{"queries", F::any().noted("accepted but not yet applied: pgstack has no "
+                                                                       "metrics exporter yet")}})},
            {"backups",
             F::array(F::object({
                 {"sgObjectStorage", F::string().required()},
@@ -146,8 +197,8 @@ F cluster_spec() {
                 {"retention", F::integer().at_least(1).defaults_to(5)},
                 {"compression", F::string().one_of({"lz4", "zstd", "gzip", "lzma", "brotli", "none"}).defaults_to("lz4")},
                 {"path", F::string()},
-                {"performance", F::object({{"maxNetworkBandwidth", F::integer().at_least(1)},
-                                           {"maxDiskBandwidth", F::integer().at_least(1)},
+                {"performance", F::object({{"maxNetworkBandwidth", bandwidth_limit()},
+                                           {"maxDiskBandwidth", bandwidth_limit()},
                                            {"uploadDiskConcurrency", F::integer().at_least(1)},
                                            {"uploadConcurrency", F::integer().at_least(1)},
                                            {"downloadConcurrency", F::integer().at_least(1)}})},
@@ -174,6 +225,7 @@ F cluster_spec() {
            {"restore",
             F::object({{"fromBackup", F::object({{"name", F::string()},
                                                  {"uid", F::string()},
+                                                 {"target", F::string().one_of({"immediate"})},
                                                  {"pointInTimeRecovery",
                                                   F::object({{"restoreToTimestamp", iso_timestamp()}})},
                                                  {"targetLsn", F::string().checked(regex_check(R"(^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$)"),
@@ -187,7 +239,7 @@ F cluster_spec() {
            {"scripts", F::any()},
        })},
       {"managedSql", F::object({{"continueOnSGScriptError", F::boolean().defaults_to(false)},
-                                {"scripts", F::array(F::object({{"id", F::integer().at_least(0)},
+                                {"scripts", F::array(F::object({{"id", F::integer().at_least(-1)},
                                                                 {"sgScript", F::string().required()}}))}})},
       {"distributedLogs",
        F::object({{"sgDistributedLogs", F::string()},
@@ -235,23 +287,31 @@ F pooling_config_spec() {
 }
 
 F object_storage_spec() {
-  const F aws_credentials =
+  // secretKeySelectors is required unless useIAMRole (checked in validator.cpp: the CRD has no such rule).
+  const F s3_credentials =
+      F::object({{"useIAMRole", F::boolean()},
+                 {"secretKeySelectors",
+                  F::object({{"accessKeyId", secret_key_selector().required()},
+                             {"secretAccessKey", secret_key_selector().required()}})}});
+  // StackGres keeps an S3-compatible store's CA certificate beside the keys; pgstack also takes it one level up.
+  const F s3_compatible_credentials =
       F::object({{"secretKeySelectors",
                   F::object({{"accessKeyId", secret_key_selector().required()},
-                             {"secretAccessKey", secret_key_selector().required()}}).required()}});
+                             {"secretAccessKey", secret_key_selector().required()},
+                             {"caCertificate", secret_key_selector()}}).required()}});
   return F::object({
       {"type", F::string().one_of({"s3", "s3Compatible", "gcs", "azureBlob", "filesystem"}).required()},
       {"s3", F::object({{"bucket", bucket_name()},
                         {"region", F::string()},
                         {"storageClass", F::string()},
-                        {"awsCredentials", aws_credentials.required()}})},
+                        {"awsCredentials", s3_credentials.required()}})},
       {"s3Compatible", F::object({{"bucket", bucket_name()},
                                   {"region", F::string()},
                                   {"endpoint", F::string()},
                                   {"enablePathStyleAddressing", F::boolean().defaults_to(false)},
                                   {"storageClass", F::string()},
                                   {"caCertificate", secret_key_selector()},
-                                  {"awsCredentials", aws_credentials.required()}})},
+                                  {"awsCredentials", s3_compatible_credentials.required()}})},
       // endpoint and caCertificate of gcs and azureBlob are pgstack's (an emulator, a sovereign cloud).
       {"gcs", F::object({{"bucket", bucket_name()},
                          {"endpoint", https_endpoint()},
@@ -310,7 +370,7 @@ F dbops_spec() {
                  .required()},
       {"runAt", iso_timestamp()},
       {"timeout", iso_duration()},
-      {"maxRetries", F::integer().at_least(0).at_most(10)},
+      {"maxRetries", F::integer().at_least(0)},
       {"scheduling", F::any()},
       {"benchmark", F::object({{"type", F::string().one_of({"pgbench", "sampling"}).defaults_to("pgbench")},
                                {"connectionType", F::string().one_of({"primary-service", "replicas-service"})},
@@ -332,12 +392,21 @@ F dbops_spec() {
                                          {"backupPath", F::string()},
                                          {"link", F::boolean()},
                                          {"clone", F::boolean()},
-                                         {"check", F::boolean()}})},
+                                         {"check", F::boolean()},
+                                         {"toInstallPostgresExtensions",
+                                          F::ignored("StackGres' record of the extension packages to install; "
+                                                     "pgstack installs what the cluster's postgres.extensions asks for")},
+                                         {"maxErrorsAfterUpgrade",
+                                          F::integer().at_least(0).noted(
+                                              "accepted but not applied: pgstack's upgrade waits for the instances' "
+                                              "readiness with the operation's timeout, not an error count")}})},
   });
 }
 
 F distributed_logs_spec() {
-  return F::object({{"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
+  return F::object({{"profile", F::string().one_of({"production", "testing", "development"}).noted(
+                        "accepted and ignored: the profile sets Kubernetes pod anti-affinity and resource requests")},
+                    {"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
                     {"postgresServices", F::any()},
                     {"resources", F::any()},
                     {"scheduling", F::any()},
@@ -354,7 +423,7 @@ F script_spec() {
       {"continueOnError", F::boolean().defaults_to(false)},
       {"scripts", F::array(F::object({
                       {"name", F::string()},
-                      {"id", F::integer().at_least(0)},
+                      {"id", F::integer().at_least(-1)},  // -1: StackGres' default, the operator assigns one
                       {"version", F::integer().at_least(0)},
                       {"database", F::string()},
                       {"user", F::string()},
@@ -460,9 +529,11 @@ const std::vector<std::string>& known_pgbouncer_settings() {
                                                  "log_stats",
                                                  "logfile",
                                                  "max_client_conn",
+                                                 "max_db_client_connections",
                                                  "max_db_connections",
                                                  "max_packet_size",
                                                  "max_prepared_statements",
+                                                 "max_user_client_connections",
                                                  "max_user_connections",
                                                  "min_pool_size",
                                                  "pidfile",

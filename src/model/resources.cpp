@@ -173,6 +173,7 @@ Cluster cluster_from(const Document& document) {
     if (const Json& xid = at(from, "/targetXid"); !xid.is_null())
       restore.target_xid = xid.is_string() ? xid.get<std::string>() : xid.dump();
     if (const std::string name = string_at(from, "/targetName"); !name.empty()) restore.target_name = name;
+    restore.target_immediate = string_at(from, "/target") == "immediate";
     if (const Json& inclusive = at(from, "/targetInclusive"); inclusive.is_boolean())
       restore.target_inclusive = inclusive.get<bool>();
     cluster.restore = restore;
@@ -212,6 +213,11 @@ ObjectStorage object_storage_from(const Document& document) {
     storage.storage_account_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/storageAccount"));
     storage.account_key_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/accessKey"));
     storage.ca_certificate_ref = secret_ref(at(section, "/caCertificate"));
+    // StackGres' place for an S3-compatible store's CA certificate.
+    if (storage.ca_certificate_ref.empty())
+      storage.ca_certificate_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/caCertificate"));
+    if (const Json& iam = at(section, "/awsCredentials/useIAMRole"); iam.is_boolean() && type == std::string("s3"))
+      storage.use_iam_role = iam.get<bool>();
   }
   return storage;
 }

@@ -71,6 +71,7 @@ struct RestoreSource {
   std::optional<std::string> target_lsn;
   std::optional<std::string> target_xid;
   std::optional<std::string> target_name;
+  bool target_immediate = false;  // target: immediate, recovery ends once the backup is consistent
   bool target_inclusive = true;
 };
 
@@ -120,6 +121,7 @@ struct ObjectStorage {
   std::string service_account_json_ref;              // gcs: gcpCredentials
   std::string storage_account_ref, account_key_ref;  // azureBlob: azureCredentials
   std::string ca_certificate_ref;
+  bool use_iam_role = false;  // s3: awsCredentials.useIAMRole, the instance's IAM role instead of keys
 };
 ObjectStorage object_storage_from(const Document& document);
 

@@ -74,6 +74,14 @@ Field Field::checked(ValueCheck check, std::string expectation) const {
   return copy;
 }
 
+Field Field::noted(std::string note) const {
+  Field copy = *this;
+  copy.note_ = std::move(note);
+  return copy;
+}
+
+Field Field::ignored(const std::string& reason) { return any().noted("accepted and ignored: " + reason); }
+
 const Field* Field::member(std::string_view name) const {
   if (!members_) return nullptr;
   for (const auto& [member_name, field] : *members_) {
