@@ -329,11 +329,15 @@ std::vector<std::string> recovery_target_options(const model::RestoreSource& sou
   } else if (source.target_name) {
     out = {"--type=name", "--target=" + *source.target_name};
   } else if (source.target_immediate) {
-    return {"--type=immediate", "--target-action=promote"};
+    out = {"--type=immediate"};
   } else {
-    return {"--type=default"};
+    out = {"--type=default"};
+    if (source.target_timeline) out.push_back("--target-timeline=" + *source.target_timeline);
+    return out;
   }
-  if (!source.target_inclusive) out.emplace_back("--target-exclusive");
+  if (source.target_timeline) out.push_back("--target-timeline=" + *source.target_timeline);
+  // immediate has no target to include or exclude.
+  if (!source.target_inclusive && !source.target_immediate) out.emplace_back("--target-exclusive");
   out.emplace_back("--target-action=promote");
   return out;
 }

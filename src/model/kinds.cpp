@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "model/cron.h"
+#include "model/dbops.h"
 
 namespace pgstack::model {
 namespace {
@@ -26,6 +27,18 @@ F iso_duration() {
   return F::string().checked(
       regex_check(R"(^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$)"),
       "an ISO-8601 duration such as \"PT10M\" or \"P1D\"");
+}
+
+// At least an hour: certificates are renewed at two thirds of their lifetime.
+F ssl_duration() {
+  return F::string().checked(
+      [](const Json& value) -> std::optional<std::string> {
+        auto parsed = parse_iso_duration(value.get<std::string>());
+        if (!parsed.ok()) return "";
+        if (*parsed < std::chrono::hours(1)) return "expected a certificate lifetime of at least PT1H";
+        return std::nullopt;
+      },
+      "an ISO-8601 duration of at least an hour, such as \"P365D\"");
 }
 
 F cron_schedule() {
@@ -69,10 +82,14 @@ F pgbouncer_ini() {
 // Why a Kubernetes-only field means nothing here; each is accepted with a note naming it.
 const std::string kServiceKnob = "a Kubernetes Service setting; pgstack's endpoints are pgstack-proxy listeners";
 const std::string kPodKnob = "a Kubernetes Pod setting; pgstack runs each instance as processes on a host";
+const std::string kResourceKnob = "Kubernetes resource requests and limits; pgstack sizes Postgres from the "
+                                  "SGInstanceProfile's cpu and memory";
 
 F service() {
-  F members = F::object({{"enabled", F::boolean().defaults_to(true)},
-                         {"type", F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"})}});
+  F members = F::object({{"enabled", F::boolean().defaults_to(true).noted(
+                                        "accepted but not yet applied: pgstack-proxy serves both endpoints")},
+                         {"type", F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"}).noted(
+                                     "accepted and ignored: " + kServiceKnob)}});
   Field::Members all = members.members();
   for (const char* knob : {"externalIPs", "loadBalancerIP", "customPorts", "nodePorts",
                            "allocateLoadBalancerNodePorts", "externalTrafficPolicy", "healthCheckNodePort",
@@ -111,7 +128,11 @@ F cluster_spec() {
                                         {"password", secret_key_selector()}});
   return F::object({
       {"instances", F::integer().at_least(1).required()},
-      {"profile", F::string().one_of({"production", "testing", "development"}).defaults_to("production")},
+      {"profile", F::string()
+                      .one_of({"production", "testing", "development"})
+                      .defaults_to("production")
+                      .noted("accepted and ignored: the profile sets Kubernetes pod anti-affinity and resource "
+                             "requests; pgstack sizes Postgres from the SGInstanceProfile")},
       {"postgres",
        F::object({
            {"version", postgres_version().required()},
@@ -125,19 +146,24 @@ F cluster_spec() {
                               {"required", F::boolean().defaults_to(false)},
                               {"certificateSecretKeySelector", secret_key_selector()},
                               {"privateKeySecretKeySelector", secret_key_selector()},
-                              {"duration", iso_duration().noted(
-                                   "accepted but not yet applied: generated certificates last as long as "
-                                   "pgstack-agent's --certificate-lifetime says")}})
+                              // The lifetime of the certificates the agents issue to the cluster's members.
+                              {"duration", ssl_duration()}})
                        .defaults_to(Json::object())},
        }).required()},
       {"replication",
        F::object({{"mode", F::string()
                                .one_of({"async", "sync", "strict-sync", "sync-all", "strict-sync-all"})
                                .defaults_to("async")},
-                  {"role", F::string().one_of({"ha-read", "ha", "readonly", "none"}).defaults_to("ha-read")},
+                  {"role", F::string()
+                               .one_of({"ha-read", "ha", "readonly", "none"})
+                               .defaults_to("ha-read")
+                               .noted("accepted but not yet applied: replicas serve reads and may be promoted, "
+                                      "as with ha-read")},
                   {"syncInstances", F::integer().at_least(1).defaults_to(1)},
-                  {"groups", F::any()},
-                  {"initialization", F::any()}})
+                  {"groups", F::any().warned("accepted but not yet applied: every replica has the role that "
+                                             "replication.role gives")},
+                  {"initialization", F::any().noted("accepted but not yet applied: replicas are initialized "
+                                                    "from the primary (pg_basebackup through Patroni)")}})
            .defaults_to(Json::object())},
       {"sgInstanceProfile", F::string()},
       // Labels and annotations of Kubernetes objects pgstack does not create.
@@ -166,21 +192,27 @@ F cluster_spec() {
            {"customInitEnvFrom", F::ignored(kPodKnob)},
            {"customInitVolumeMounts", F::ignored(kPodKnob)},
            {"disableConnectionPooling", F::boolean().defaults_to(false)},
-           {"disableMetricsExporter", F::boolean().defaults_to(false)},
-           {"disablePostgresUtil", F::boolean().defaults_to(false)},
-           {"disableEnvoy", F::boolean()},
+           {"disableMetricsExporter", F::boolean().defaults_to(false).noted(
+                                           "accepted and ignored: pgstack runs no metrics exporter sidecar")},
+           {"disablePostgresUtil", F::boolean().defaults_to(false).noted(
+                                        "accepted and ignored: pgstack runs no postgres-util sidecar; psql and the "
+                                        "client tools are on the host")},
+           {"disableEnvoy", F::boolean().noted("accepted and ignored: pgstack runs no Envoy; pgstack-proxy routes "
+                                               "connections")},
            {"resources", F::object({{"containers", F::ignored(kPodKnob)},
                                     {"initContainers", F::ignored(kPodKnob)},
-                                    {"enableClusterLimitsRequirements", F::boolean()},
-                                    {"disableResourcesRequestsSplitFromTotal", F::boolean()},
-                                    {"failWhenTotalIsHigher", F::boolean()}})},
-           {"managementPolicy", F::string().one_of({"OrderedReady", "Parallel"})},
-           {"scheduling", F::any()},
-           {"updateStrategy", F::any()},
-           {"customVolumes", F::any()},
-           {"customVolumeMounts", F::any()},
-           {"customContainers", F::any()},
-           {"customInitContainers", F::any()},
+                                    {"enableClusterLimitsRequirements", F::ignored(kResourceKnob)},
+                                    {"disableResourcesRequestsSplitFromTotal", F::ignored(kResourceKnob)},
+                                    {"failWhenTotalIsHigher", F::ignored(kResourceKnob)}})},
+           {"managementPolicy", F::string().one_of({"OrderedReady", "Parallel"}).noted("accepted and ignored: " +
+                                                                                      kPodKnob)},
+           {"scheduling", F::ignored("Kubernetes scheduling (node selectors, affinity, tolerations); pgstack's "
+                                     "scheduler places members on registered hosts")},
+           {"updateStrategy", F::ignored(kPodKnob + "; restarts for pending changes are SGDbOps restart")},
+           {"customVolumes", F::ignored(kPodKnob)},
+           {"customVolumeMounts", F::ignored(kPodKnob)},
+           {"customContainers", F::ignored(kPodKnob)},
+           {"customInitContainers", F::ignored(kPodKnob)},
        }).required()},
       {"configurations",
        F::object({
@@ -199,26 +231,40 @@ F cluster_spec() {
                 {"path", F::string()},
                 {"performance", F::object({{"maxNetworkBandwidth", bandwidth_limit()},
                                            {"maxDiskBandwidth", bandwidth_limit()},
-                                           {"uploadDiskConcurrency", F::integer().at_least(1)},
+                                           {"uploadDiskConcurrency", F::integer().at_least(1).noted(
+                                                                         "accepted and ignored: pgBackRest reads "
+                                                                         "with performance.uploadConcurrency "
+                                                                         "processes")},
                                            {"uploadConcurrency", F::integer().at_least(1)},
                                            {"downloadConcurrency", F::integer().at_least(1)}})},
                 {"useVolumeSnapshot", F::boolean()},
-                {"volumeSnapshotClass", F::string()},
-                {"fastVolumeSnapshot", F::boolean()},
-                {"timeout", F::integer().at_least(0)},
-                {"reconciliationTimeout", F::integer().at_least(0)},
-                {"maxRetries", F::integer().at_least(0)},
-                {"retainWalsForUnmanagedLifecycle", F::boolean()},
+                {"volumeSnapshotClass", F::ignored("volume snapshots need Kubernetes")},
+                {"fastVolumeSnapshot", F::ignored("volume snapshots need Kubernetes")},
+                {"timeout", F::integer().at_least(0).noted("accepted but not yet applied: a backup runs until "
+                                                           "pgBackRest ends")},
+                {"reconciliationTimeout", F::integer().at_least(0).noted("accepted and ignored: a Kubernetes "
+                                                                         "reconciliation setting")},
+                {"maxRetries", F::integer().at_least(0).noted("accepted but not yet applied: a failed scheduled "
+                                                              "backup is retried at the next schedule")},
+                {"retainWalsForUnmanagedLifecycle", F::boolean().noted("accepted but not yet applied: pgBackRest "
+                                                                       "expires WAL with the backups it keeps")},
             }))},
-           {"credentials", F::object({{"patroni", F::object({{"restApiPassword", secret_key_selector()}})},
+           {"credentials", F::object({{"patroni", F::object({{"restApiPassword", secret_key_selector().noted(
+                                                                 "accepted and ignored: pgstack generates the "
+                                                                 "Patroni REST API credentials")}})},
                                       {"users", F::object({{"superuser", user_credentials},
                                                            {"replication", user_credentials},
                                                            {"authenticator", user_credentials}})}})},
            {"patroni", F::object({{"dynamicConfig", F::map(F::any())}, {"initialConfig", F::map(F::any())}})},
-           {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false)},
-                                        {"prometheusAutobind", F::boolean().defaults_to(false)},
+           {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false).noted(
+                                                            "accepted but not yet applied: pgstack has no Postgres "
+                                                            "metrics exporter yet")},
+                                        {"prometheusAutobind", F::boolean().defaults_to(false).noted(
+                                                                "accepted and ignored: Prometheus Operator's "
+                                                                "PodMonitors need Kubernetes")},
                                         {"receiver", F::string()}})},
-           {"binding", F::any()},
+           {"binding", F::ignored("Kubernetes' Service Binding (a Secret for applications); pgstack connstr "
+                                  "prints connection strings")},
        }).defaults_to(Json::object())},
       {"initialData",
        F::object({
@@ -233,16 +279,23 @@ F cluster_spec() {
                                                  {"targetXid", F::scalar_string().checked(regex_check(R"(^\d+$)"),
                                                                                           "a transaction id (a number)")},
                                                  {"targetName", F::string()},
-                                                 {"targetTimeline", F::scalar_string()},
+                                                 {"targetTimeline", F::scalar_string().checked(
+                                                                        regex_check(R"(^(latest|current|\d+)$)"),
+                                                                        "latest, current or a timeline number")},
                                                  {"targetInclusive", F::boolean()}})},
-                       {"downloadDiskConcurrency", F::integer().at_least(1)}})},
-           {"scripts", F::any()},
+                       {"downloadDiskConcurrency", F::integer().at_least(1).noted(
+                                                       "accepted and ignored: pgBackRest restores with "
+                                                       "backups[].performance.downloadConcurrency processes")}})},
+           // Deprecated by StackGres in favour of managedSql; SQL the user expects to run must not be dropped quietly.
+           {"scripts", F::any().warned("accepted but not applied: initialData.scripts do not run; put the SQL in "
+                                       "an SGScript and list it in managedSql.scripts")},
        })},
       {"managedSql", F::object({{"continueOnSGScriptError", F::boolean().defaults_to(false)},
                                 {"scripts", F::array(F::object({{"id", F::integer().at_least(-1)},
                                                                 {"sgScript", F::string().required()}}))}})},
       {"distributedLogs",
-       F::object({{"sgDistributedLogs", F::string()},
+       F::object({{"sgDistributedLogs", F::string().noted("accepted but not yet applied: logs stay on each host "
+                                                          "(pgstack logs)")},
                   {"retention", F::string().checked(regex_check(R"(^\d+ *(minutes?|hours?|days?|weeks?|months?)$)"),
                                                     "a period such as \"7 days\" or \"12 hours\"")}})},
       {"nonProductionOptions", F::object({{"disableClusterPodAntiAffinity", F::boolean()},
@@ -252,7 +305,9 @@ F cluster_spec() {
                                           {"enableSetClusterCpuRequests", F::boolean()},
                                           {"enableSetPatroniMemoryRequests", F::boolean()},
                                           {"enableSetClusterMemoryRequests", F::boolean()},
-                                          {"enabledFeatureGates", F::array(F::string())}})},
+                                          {"enabledFeatureGates", F::array(F::string())}})
+                                   .noted("accepted and ignored: pod anti-affinity, Kubernetes resource requests "
+                                          "and StackGres' feature gates")},
       {"replicateFrom",
        F::object({{"instance", F::object({{"sgCluster", F::string()},
                                           {"external", F::object({{"host", F::string().required()},
@@ -260,8 +315,12 @@ F cluster_spec() {
                   {"storage", F::object({{"sgObjectStorage", F::string().required()},
                                          {"path", F::string().required()},
                                          {"performance", F::any()}})},
-                  {"users", F::any()}})},
-      {"prometheusAutobind", F::boolean()},
+                  {"users", F::any()}})
+           // A standby the user asked for must not quietly run as a primary that takes writes.
+           .warned("accepted but not yet applied: pgstack does not run standby clusters yet; this cluster starts as "
+                   "an independent primary")},
+      {"prometheusAutobind", F::boolean().noted("accepted and ignored: Prometheus Operator's PodMonitors need "
+                                                "Kubernetes")},
   });
 }
 
@@ -269,10 +328,11 @@ F instance_profile_spec() {
   return F::object({{"cpu", F::cpu().required()},
                     {"memory", F::memory().required()},
                     {"hugePages", F::object({{"hugepages-2Mi", F::memory()}, {"hugepages-1Gi", F::memory()}})},
-                    {"containers", F::any()},
-                    {"initContainers", F::any()},
+                    {"containers", F::ignored(kResourceKnob)},
+                    {"initContainers", F::ignored(kResourceKnob)},
                     {"requests", F::object({{"cpu", F::cpu()}, {"memory", F::memory()}, {"containers", F::any()},
-                                            {"initContainers", F::any()}})}});
+                                            {"initContainers", F::any()}})
+                                     .noted("accepted and ignored: " + kResourceKnob)}});
 }
 
 F postgres_config_spec() {
@@ -330,7 +390,9 @@ F object_storage_spec() {
                                                          .required()}})
                        .required()}})},
       {"filesystem", F::object({{"path", F::string().required()}})},
-      {"encryption", F::any()},
+      // Backups the user asked to encrypt must not be written in the clear.
+      {"encryption", F::refused("backup encryption (sodium or openpgp) is not supported yet; pgstack's backups "
+                                "are not encrypted by pgstack (use the object store's server-side encryption)")},
   });
 }
 
@@ -338,9 +400,12 @@ F backup_spec() {
   return F::object({{"sgCluster", F::string().required()},
                     {"managedLifecycle", F::boolean().defaults_to(false)},
                     {"type", F::string().one_of({"full", "diff", "incr"})},
-                    {"timeout", F::integer().at_least(0)},
-                    {"reconciliationTimeout", F::integer().at_least(0)},
-                    {"maxRetries", F::integer().at_least(0)}});
+                    {"timeout", F::integer().at_least(0).noted("accepted but not yet applied: a backup runs until "
+                                                               "pgBackRest ends")},
+                    {"reconciliationTimeout", F::integer().at_least(0).noted("accepted and ignored: a Kubernetes "
+                                                                             "reconciliation setting")},
+                    {"maxRetries", F::integer().at_least(0).noted("accepted but not yet applied: a failed backup is "
+                                                                  "not retried")}});
 }
 
 F dbops_spec() {
@@ -351,7 +416,11 @@ F dbops_spec() {
                                  {"waitTimeout", iso_duration()}, {"noKillBackend", F::boolean()},
                                  {"noAnalyze", F::boolean()}, {"excludeExtension", F::boolean()}});
   const F custom_script = F::object({{"script", F::string()}, {"builtin", F::string().one_of({"tpcb-like", "simple-update", "select-only"})},
-                                     {"weight", F::integer().at_least(0)}});
+                                     {"weight", F::integer().at_least(0)},
+                                     {"scriptFrom", F::refused("a script from a Secret or ConfigMap is not supported "
+                                                               "for benchmarks; expected the SQL inline in script")},
+                                     {"replay", F::refused("replaying sampled queries needs a sampling benchmark, "
+                                                           "which pgstack does not run")}});
   const F pgbench = F::object({
       {"databaseSize", F::memory().required()},
       {"duration", iso_duration().required()},
@@ -360,7 +429,26 @@ F dbops_spec() {
       {"mode", F::string().one_of({"tpcb-like", "select-only", "custom"})},
       {"concurrentClients", F::integer().at_least(1).at_most(1000)},
       {"threads", F::integer().at_least(1).at_most(256)},
-      {"custom", F::object({{"scripts", F::array(custom_script)}})},
+      {"samplingRate", F::number().checked(
+                           [](const Json& value) -> std::optional<std::string> {
+                             const double rate = value.get<double>();
+                             if (rate > 0 && rate <= 1) return std::nullopt;
+                             return "";
+                           },
+                           "a fraction of transactions above 0 and at most 1, such as 0.1")},
+      {"foreignKeys", F::boolean()},
+      {"unloggedTables", F::boolean()},
+      {"partitionMethod", F::string().one_of({"range", "hash"})},
+      {"partitions", F::integer().at_least(0)},
+      {"initSteps", F::string().checked(regex_check("^[dtgGvpf ]+$"), "pgbench's initialization steps, letters of dtgGvpf")},
+      {"fillfactor", F::integer().at_least(10).at_most(100)},
+      {"noVacuum", F::boolean()},
+      {"samplingSGDbOps", F::refused("replaying sampled queries needs a sampling benchmark, which pgstack does not run "
+                                     "(benchmark.type sampling)")},
+      {"custom", F::object({{"initialization", F::refused("a custom initialization script is not supported; pgstack "
+                                                          "initializes with pgbench --initialize (initSteps, "
+                                                          "partitions, foreignKeys, ... shape it)")},
+                            {"scripts", F::array(custom_script)}})},
   });
   return F::object({
       {"sgCluster", F::string().required()},
@@ -407,13 +495,14 @@ F distributed_logs_spec() {
   return F::object({{"profile", F::string().one_of({"production", "testing", "development"}).noted(
                         "accepted and ignored: the profile sets Kubernetes pod anti-affinity and resource requests")},
                     {"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
-                    {"postgresServices", F::any()},
-                    {"resources", F::any()},
-                    {"scheduling", F::any()},
+                    {"postgresServices", F::ignored(kServiceKnob)},
+                    {"resources", F::ignored(kResourceKnob)},
+                    {"scheduling", F::ignored("Kubernetes scheduling")},
                     {"sgInstanceProfile", F::string()},
                     {"configurations", F::object({{"sgPostgresConfig", F::string()}})},
-                    {"metadata", F::any()},
-                    {"nonProductionOptions", F::any()}});
+                    {"metadata", F::ignored("labels and annotations of Kubernetes objects")},
+                    {"nonProductionOptions", F::ignored(kResourceKnob)}})
+      .noted("accepted but not yet applied: pgstack stores SGDistributedLogs but runs no log database yet");
 }
 
 F script_spec() {

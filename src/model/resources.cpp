@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/strings.h"
+#include "model/dbops.h"
 #include "model/quantity.h"
 
 namespace pgstack::model {
@@ -119,6 +120,10 @@ Cluster cluster_from(const Document& document) {
     if (extension.contains("name")) cluster.extensions.push_back(extension["name"].get<std::string>());
   }
   if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();
+  if (const std::string duration = string_at(spec, "/postgres/ssl/duration"); !duration.empty()) {
+    if (auto parsed = parse_iso_duration(duration); parsed.ok())
+      cluster.ssl_duration = std::chrono::duration_cast<std::chrono::seconds>(parsed.value());
+  }
   if (const Json& required = at(spec, "/postgres/ssl/required"); required.is_boolean())
     cluster.ssl_required = cluster.ssl_enabled && required.get<bool>();
   cluster.instance_profile_name = string_at(spec, "/sgInstanceProfile");
@@ -174,6 +179,8 @@ Cluster cluster_from(const Document& document) {
       restore.target_xid = xid.is_string() ? xid.get<std::string>() : xid.dump();
     if (const std::string name = string_at(from, "/targetName"); !name.empty()) restore.target_name = name;
     restore.target_immediate = string_at(from, "/target") == "immediate";
+    if (const Json& timeline = at(from, "/targetTimeline"); !timeline.is_null())
+      restore.target_timeline = timeline.is_string() ? timeline.get<std::string>() : timeline.dump();
     if (const Json& inclusive = at(from, "/targetInclusive"); inclusive.is_boolean())
       restore.target_inclusive = inclusive.get<bool>();
     cluster.restore = restore;

@@ -40,7 +40,10 @@ class DocumentChecker {
   }
 
   Json walk(const Field& field, const Json& value, const std::string& path) {
-    if (!field.note().empty()) note(path, field.note());
+    if (!field.refusal().empty()) return error(path, field.refusal()), value;
+    // Defaults filled in are not the user's: only what the manifest says gets a note or warning.
+    if (defaults_depth_ == 0 && !field.note().empty()) note(path, field.note());
+    if (defaults_depth_ == 0 && !field.warning().empty()) warning(path, field.warning());
     switch (field.type()) {
       case FieldType::kObject: return walk_object(field, value, path);
       case FieldType::kMap: {
@@ -91,7 +94,9 @@ class DocumentChecker {
       if (member.is_required()) {
         error(join_path(path, name), fmt::format("required field is missing (expected {})", member.expectation()));
       } else if (member.default_value()) {
+        ++defaults_depth_;
         out[name] = walk(member, *member.default_value(), join_path(path, name));
+        --defaults_depth_;
       }
     }
     return out;
@@ -166,6 +171,7 @@ class DocumentChecker {
 
   const Document& document_;
   Diagnostics& diagnostics_;
+  int defaults_depth_ = 0;  // > 0 while walking a default the walker filled in
 };
 
 const Field& metadata_schema() {
@@ -566,6 +572,10 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
                         "spec.pgBouncer.\"pgbouncer.ini\"", context);
   if (kind->kind == "SGObjectStorage") check_object_storage(checker, spec);
   if (kind->kind == "SGScript") check_scripts(checker, spec);
+  // pgbench refuses a partition method without partitions.
+  if (kind->kind == "SGDbOps" && value_at(spec, "/benchmark/pgbench/partitionMethod", Json()).is_string() &&
+      value_at(spec, "/benchmark/pgbench/partitions", Json(0)) == Json(0))
+    checker.error("spec.benchmark.pgbench.partitionMethod", "needs partitions (a number above 0)");
   if ((kind->kind == "SGBackup" || kind->kind == "SGDbOps") && spec.contains("sgCluster") &&
       spec["sgCluster"].is_string())
     checked.references.push_back({"spec.sgCluster", "SGCluster", spec["sgCluster"].get<std::string>()});

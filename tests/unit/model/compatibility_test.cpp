@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "model/codec.h"
+#include "model/dbops.h"
 #include "model/resources.h"
 #include "model/validator.h"
 
@@ -157,7 +158,7 @@ spec:
     EXPECT_TRUE(has(notes, path)) << path << "\n" << testing::PrintToString(notes);
 }
 
-TEST(Compatibility, FieldsWithMeaningHereButNotAppliedSaySo) {
+TEST(Compatibility, FieldsWithMeaningHereAreAppliedOrSayTheyAreNot) {
   const auto result = validate(cluster("15", R"(  configurations:
     postgresExporter:
       queries: {pg_custom: {query: 'select 1'}}
@@ -178,9 +179,13 @@ TEST(Compatibility, FieldsWithMeaningHereButNotAppliedSaySo) {
   with_ssl.replace(with_ssl.find("  pods:"), 0, "    ssl:\n      enabled: true\n      duration: P30D\n");
   const auto ssl = validate(with_ssl);
   EXPECT_TRUE(ssl.valid()) << testing::PrintToString(with_severity(ssl, Severity::kError));
-  EXPECT_TRUE(has(with_severity(ssl, Severity::kNote), "spec.postgres.ssl.duration: accepted but not yet applied"));
+  const Cluster typed = cluster_from(ssl.documents[0]);
+  ASSERT_TRUE(typed.ssl_duration);
+  EXPECT_EQ(typed.ssl_duration->count(), 30 * 86400);
   with_ssl.replace(with_ssl.find("P30D"), 4, "30 days");
   EXPECT_TRUE(has(with_severity(validate(with_ssl), Severity::kError), "spec.postgres.ssl.duration: expected an ISO-8601"));
+  with_ssl.replace(with_ssl.find("30 days"), 7, "PT5M");
+  EXPECT_TRUE(has(with_severity(validate(with_ssl), Severity::kError), "at least PT1H"));
 }
 
 TEST(Compatibility, BabelfishFlavorIsRefusedWithWhy) {
@@ -275,6 +280,51 @@ spec:
 )");
   EXPECT_TRUE(dbops.valid()) << testing::PrintToString(with_severity(dbops, Severity::kError));
   EXPECT_TRUE(has(with_severity(dbops, Severity::kNote), "maxErrorsAfterUpgrade: accepted but not applied"));
+}
+
+TEST(Compatibility, PgbenchOptionsAcceptedAndSamplingRefusedWithWhy) {
+  const std::string text = R"(
+apiVersion: stackgres.io/v1
+kind: SGDbOps
+metadata: {name: bench}
+spec:
+  sgCluster: shop
+  op: benchmark
+  benchmark:
+    type: pgbench
+    pgbench:
+      databaseSize: 1Gi
+      duration: PT1M
+      samplingRate: 0.1
+      foreignKeys: true
+      unloggedTables: true
+      partitionMethod: range
+      partitions: 4
+      initSteps: dtgvp
+      fillfactor: 90
+      noVacuum: true
+)";
+  const auto accepted = validate(text);
+  EXPECT_TRUE(accepted.valid()) << testing::PrintToString(with_severity(accepted, Severity::kError));
+  const auto loaded = load_documents(text, "m.yaml");
+  const auto ops = dbops_from(loaded.documents[0]);
+  ASSERT_TRUE(ops.ok()) << ops.error().message;
+  EXPECT_TRUE(ops->benchmark.foreign_keys);
+  EXPECT_EQ(ops->benchmark.partitions, 4);
+  EXPECT_EQ(ops->benchmark.sampling_rate, 0.1);
+
+  std::string no_partitions = text;
+  no_partitions.replace(no_partitions.find("      partitions: 4\n"), 20, "");
+  EXPECT_TRUE(has(with_severity(validate(no_partitions), Severity::kError),
+                  "spec.benchmark.pgbench.partitionMethod: needs partitions"));
+  std::string replay = text;
+  replay.replace(replay.find("      noVacuum: true\n"), 21,
+                 "      samplingSGDbOps: sampled\n      mode: custom\n      custom:\n        scripts:\n"
+                 "        - replay: 0\n");
+  const auto errors = with_severity(validate(replay), Severity::kError);
+  EXPECT_TRUE(has(errors, "spec.benchmark.pgbench.samplingSGDbOps: replaying sampled queries needs a sampling"))
+      << testing::PrintToString(errors);
+  EXPECT_TRUE(has(errors, "spec.benchmark.pgbench.custom.scripts[0].replay: replaying")) << testing::PrintToString(errors);
 }
 
 TEST(Compatibility, DistributedLogsProfileAndObjectStorageCredentials) {
@@ -389,6 +439,50 @@ TEST(Compatibility, YamlOutputQuotesYaml11Booleans) {
   // And they read back as strings.
   const auto again = load_documents(yaml, "again.yaml");
   EXPECT_EQ(again.documents[0].body["spec"]["a"], "on");
+}
+
+// Nothing pgstack cannot run is accepted silently: what the user expects to happen and does not is a
+// warning; defaults the walker fills in get no note.
+TEST(Compatibility, WhatIsNotAppliedIsSaidAndDefaultsAreQuiet) {
+  const auto minimal = validate(cluster("15"));
+  EXPECT_TRUE(minimal.valid());
+  EXPECT_TRUE(with_severity(minimal, Severity::kNote).empty()) << testing::PrintToString(with_severity(minimal, Severity::kNote));
+  EXPECT_TRUE(with_severity(minimal, Severity::kWarning).empty());
+
+  const auto standby = validate(cluster("15", "  replicateFrom:\n    instance:\n      external: {host: db.example, port: 5432}\n"
+                                              "  initialData:\n    scripts:\n    - {script: 'create table t (i int)'}\n"
+                                              "  pods2: {}\n"));
+  EXPECT_TRUE(has(with_severity(standby, Severity::kError), "spec.pods2: unknown field"));
+  const auto warned = validate(cluster("15", "  replicateFrom:\n    instance:\n      external: {host: db.example, port: 5432}\n"
+                                             "  initialData:\n    scripts:\n    - {script: 'create table t (i int)'}\n"));
+  EXPECT_TRUE(warned.valid());
+  const auto warnings = with_severity(warned, Severity::kWarning);
+  EXPECT_TRUE(has(warnings, "spec.replicateFrom: accepted but not yet applied: pgstack does not run standby clusters"))
+      << testing::PrintToString(warnings);
+  EXPECT_TRUE(has(warnings, "spec.initialData.scripts: accepted but not applied")) << testing::PrintToString(warnings);
+
+  const auto encrypted = validate(R"(
+apiVersion: stackgres.io/v1beta1
+kind: SGObjectStorage
+metadata: {name: fs}
+spec:
+  type: filesystem
+  filesystem: {path: /srv/backups}
+  encryption: {method: sodium}
+)");
+  EXPECT_TRUE(has(with_severity(encrypted, Severity::kError), "spec.encryption: backup encryption (sodium or openpgp) is not supported"));
+}
+
+TEST(Compatibility, RestoreTargetTimeline) {
+  const auto loaded = load_documents(
+      cluster("15", "  initialData:\n    restore:\n      fromBackup: {name: b1, targetTimeline: '2'}\n"), "m.yaml");
+  const Cluster typed = cluster_from(loaded.documents[0]);
+  ASSERT_TRUE(typed.restore);
+  EXPECT_EQ(typed.restore->target_timeline, "2");
+  EXPECT_TRUE(has(with_severity(validate(cluster("15", "  initialData:\n    restore:\n      fromBackup: {name: b1, "
+                                                       "targetTimeline: previous}\n")),
+                                Severity::kError),
+                  "targetTimeline: expected latest, current or a timeline number"));
 }
 
 TEST(Compatibility, VersionHelpers) {
