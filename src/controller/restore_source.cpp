@@ -91,9 +91,9 @@ std::optional<FieldProblem> resolve_backup_uid(model::Json& cluster_body, const 
     return std::nullopt;
   }
   if (from.contains("name")) return std::nullopt;  // the name decides; the admission checks it
-  return FieldProblem{path, fmt::format("no SGBackup in namespace {} has uid {}",
-                                        cluster_body.value("metadata", Json::object()).value("namespace", "default"),
-                                        uid)};
+  return FieldProblem{path,
+                      fmt::format("no SGBackup in namespace {} has uid {}",
+                                  cluster_body.value("metadata", Json::object()).value("namespace", "default"), uid)};
 }
 
 std::string restore_storage_name(const Json& backup_status) {

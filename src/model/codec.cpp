@@ -284,9 +284,9 @@ void add_document(LoadResult& result, const std::string& source, int& next_index
 
 // YAML 1.1's booleans, which YAML 1.1 readers (kubectl's yaml.v2) take as true/false when plain.
 bool is_yaml11_boolean(std::string_view text) {
-  static constexpr std::string_view kWords[] = {"y",    "Y",    "yes", "Yes", "YES", "n",     "N",     "no",
-                                                "No",   "NO",   "true", "True", "TRUE", "false", "False", "FALSE",
-                                                "on",   "On",   "ON",  "off", "Off", "OFF"};
+  static constexpr std::string_view kWords[] = {"y",  "Y",  "yes",  "Yes",  "YES",  "n",     "N",     "no",
+                                                "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+                                                "on", "On", "ON",   "off",  "Off",  "OFF"};
   return std::find(std::begin(kWords), std::end(kWords), text) != std::end(kWords);
 }
 

@@ -82,20 +82,24 @@ F pgbouncer_ini() {
 // Why a Kubernetes-only field means nothing here; each is accepted with a note naming it.
 const std::string kServiceKnob = "a Kubernetes Service setting; pgstack's endpoints are pgstack-proxy listeners";
 const std::string kPodKnob = "a Kubernetes Pod setting; pgstack runs each instance as processes on a host";
-const std::string kResourceKnob = "Kubernetes resource requests and limits; pgstack sizes Postgres from the "
-                                  "SGInstanceProfile's cpu and memory";
+const std::string kOwnCertificate =
+    "accepted but not yet applied: the members serve a certificate pgstack issues from the installation's CA, "
+    "not this Secret's";
+const std::string kResourceKnob =
+    "Kubernetes resource requests and limits; pgstack sizes Postgres from the "
+    "SGInstanceProfile's cpu and memory";
 
 F service() {
-  F members = F::object({{"enabled", F::boolean().defaults_to(true).noted(
-                                        "accepted but not yet applied: pgstack-proxy serves both endpoints")},
-                         {"type", F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"}).noted(
-                                     "accepted and ignored: " + kServiceKnob)}});
+  F members = F::object(
+      {{"enabled",
+        F::boolean().defaults_to(true).noted("accepted but not yet applied: pgstack-proxy serves both endpoints")},
+       {"type",
+        F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"}).noted("accepted and ignored: " + kServiceKnob)}});
   Field::Members all = members.members();
-  for (const char* knob : {"externalIPs", "loadBalancerIP", "customPorts", "nodePorts",
-                           "allocateLoadBalancerNodePorts", "externalTrafficPolicy", "healthCheckNodePort",
-                           "internalTrafficPolicy", "ipFamilies", "ipFamilyPolicy", "loadBalancerClass",
-                           "loadBalancerSourceRanges", "publishNotReadyAddresses", "sessionAffinity",
-                           "sessionAffinityConfig"})
+  for (const char* knob : {"externalIPs", "loadBalancerIP", "customPorts", "nodePorts", "allocateLoadBalancerNodePorts",
+                           "externalTrafficPolicy", "healthCheckNodePort", "internalTrafficPolicy", "ipFamilies",
+                           "ipFamilyPolicy", "loadBalancerClass", "loadBalancerSourceRanges",
+                           "publishNotReadyAddresses", "sessionAffinity", "sessionAffinityConfig"})
     all.emplace_back(knob, F::ignored(kServiceKnob));
   return F::object(std::move(all));
 }
@@ -124,8 +128,11 @@ F bandwidth_limit() {
 // The schema tables are laid out by hand, one field a line where it helps reading.
 // clang-format off
 F cluster_spec() {
+  // A username from a Secret is reported by the validator (an either() alternative cannot warn).
   const F user_credentials = F::object({{"username", F::either({F::string(), secret_key_selector()})},
-                                        {"password", secret_key_selector()}});
+                                        {"password", secret_key_selector().warned(
+                                                         "accepted but not yet applied: pgstack generates this "
+                                                         "user's password (stored in the cluster's credentials)")}});
   return F::object({
       {"instances", F::integer().at_least(1).required()},
       {"profile", F::string()
@@ -144,8 +151,8 @@ F cluster_spec() {
            // required is pgstack's: every TCP client must use TLS (hostssl only).
            {"ssl", F::object({{"enabled", F::boolean().defaults_to(true)},
                               {"required", F::boolean().defaults_to(false)},
-                              {"certificateSecretKeySelector", secret_key_selector()},
-                              {"privateKeySecretKeySelector", secret_key_selector()},
+                              {"certificateSecretKeySelector", secret_key_selector().warned(kOwnCertificate)},
+                              {"privateKeySecretKeySelector", secret_key_selector().warned(kOwnCertificate)},
                               // The lifetime of the certificates the agents issue to the cluster's members.
                               {"duration", ssl_duration()}})
                        .defaults_to(Json::object())},
@@ -294,8 +301,8 @@ F cluster_spec() {
                                 {"scripts", F::array(F::object({{"id", F::integer().at_least(-1)},
                                                                 {"sgScript", F::string().required()}}))}})},
       {"distributedLogs",
-       F::object({{"sgDistributedLogs", F::string().noted("accepted but not yet applied: logs stay on each host "
-                                                          "(pgstack logs)")},
+       F::object({{"sgDistributedLogs", F::string().noted("accepted but not yet applied: each member's logs stay "
+                                                          "in its instance directory on its host")},
                   {"retention", F::string().checked(regex_check(R"(^\d+ *(minutes?|hours?|days?|weeks?|months?)$)"),
                                                     "a period such as \"7 days\" or \"12 hours\"")}})},
       {"nonProductionOptions", F::object({{"disableClusterPodAntiAffinity", F::boolean()},

@@ -61,7 +61,7 @@ PoolingConfig pooling_from_ini(std::string name, const Json& ini) {
 std::string username_at(const Json& spec, const char* pointer, std::string fallback) {
   const Json& value = at(spec, pointer);
   if (value.is_string()) return value.get<std::string>();
-  return fallback;  // a secret reference is resolved when applied
+  return fallback;  // a secret reference is not read (the validator warns)
 }
 
 }  // namespace

@@ -71,8 +71,8 @@ struct RestoreSource {
   std::optional<std::string> target_lsn;
   std::optional<std::string> target_xid;
   std::optional<std::string> target_name;
-  bool target_immediate = false;
-  std::optional<std::string> target_timeline;  // latest, current or a number  // target: immediate, recovery ends once the backup is consistent
+  bool target_immediate = false;               // target: immediate, recovery ends once the backup is consistent
+  std::optional<std::string> target_timeline;  // latest, current or a number
   bool target_inclusive = true;
 };
 

@@ -225,8 +225,8 @@ void check_postgres_parameters(DocumentChecker& checker, const Json& parameters,
                                const ParameterBasis& basis) {
   if (!parameters.is_object()) return;
   if (basis.major && basis.catalog == nullptr && !parameters.empty()) {
-    checker.deferred(path,
-                     fmt::format("parameter values not checked: no parameter catalogue for PostgreSQL {}", *basis.major));
+    checker.deferred(
+        path, fmt::format("parameter values not checked: no parameter catalogue for PostgreSQL {}", *basis.major));
   }
   if (basis.substitute && !parameters.empty()) {
     checker.note(path, fmt::format("checked against the parameters of PostgreSQL {}, the nearest installed major "
@@ -334,6 +334,13 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
       checker.note("spec.postgres.version",
                    fmt::format("{} requested; {} is installed and will run", requested, checked.postgres->version));
   }
+  for (const char* user : {"superuser", "replication", "authenticator"}) {
+    const std::string pointer = fmt::format("/configurations/credentials/users/{}/username", user);
+    if (value_at(spec, pointer.c_str(), Json()).is_object())
+      checker.warning(fmt::format("spec.configurations.credentials.users.{}.username", user),
+                      "accepted but not yet applied: a username from a Secret is not read; pgstack uses its default "
+                      "name for this user (a plain string sets it)");
+  }
   const Json parameters = value_at(spec, "/configurations/postgres/postgresql.conf", Json());
   check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"",
                             parameter_basis(major, context));
@@ -426,7 +433,8 @@ void check_postgres_config(DocumentChecker& checker, CheckedDocument& checked, c
   const Json& spec = checked.document.body["spec"];
   const Json version = spec.value("postgresVersion", Json());
   if (!version.is_string()) return;
-  const auto major = check_postgres_version(checker, checked, "spec.postgresVersion", version.get<std::string>(), context);
+  const auto major =
+      check_postgres_version(checker, checked, "spec.postgresVersion", version.get<std::string>(), context);
   check_postgres_parameters(checker, spec.value("postgresql.conf", Json()), "spec.\"postgresql.conf\"",
                             parameter_basis(major, context));
 }
@@ -568,8 +576,8 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
   if (kind->kind == "SGCluster") check_cluster(checker, checked, context);
   if (kind->kind == "SGPostgresConfig") check_postgres_config(checker, checked, context);
   if (kind->kind == "SGPoolingConfig")
-    check_pgbouncer_ini(checker, value_at(spec, "/pgBouncer/pgbouncer.ini", Json()),
-                        "spec.pgBouncer.\"pgbouncer.ini\"", context);
+    check_pgbouncer_ini(checker, value_at(spec, "/pgBouncer/pgbouncer.ini", Json()), "spec.pgBouncer.\"pgbouncer.ini\"",
+                        context);
   if (kind->kind == "SGObjectStorage") check_object_storage(checker, spec);
   if (kind->kind == "SGScript") check_scripts(checker, spec);
   // pgbench refuses a partition method without partitions.

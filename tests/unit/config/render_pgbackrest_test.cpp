@@ -261,7 +261,8 @@ TEST(S3Repository, AnIamRoleNeedsNoSecret) {
   auto found = backup_repository_at(storage, "shop/demo");
   ASSERT_TRUE(found.ok());
   bool auto_key = false;
-  for (const auto& [key, value] : repository_options(found.value())) auto_key |= key == "repo1-s3-key-type" && value == "auto";
+  for (const auto& [key, value] : repository_options(found.value()))
+    auto_key |= key == "repo1-s3-key-type" && value == "auto";
   EXPECT_TRUE(auto_key);
 }
 

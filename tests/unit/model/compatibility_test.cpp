@@ -56,19 +56,22 @@ std::string cluster(const std::string& version, const std::string& more = "") {
 }
 
 TEST(Compatibility, MajorNotInstalledIsAWarningAndOtherChecksStillRun) {
-  const auto result = validate(cluster("12", "  configurations:\n    postgres:\n      postgresql.conf:\n"
-                                             "        shared_buffers: 4XB\n        wal_keep_segments: '64'\n"
-                                             "        port: '1'\n"));
+  const auto result = validate(cluster("12",
+                                       "  configurations:\n    postgres:\n      postgresql.conf:\n"
+                                       "        shared_buffers: 4XB\n        wal_keep_segments: '64'\n"
+                                       "        port: '1'\n"));
   const auto errors = with_severity(result, Severity::kError);
   // The version is not an error; the parameter checks behind it run (against 15's catalogue).
   ASSERT_EQ(errors.size(), 2u) << testing::PrintToString(errors);
   EXPECT_TRUE(has(errors, "shared_buffers: expected an integer")) << testing::PrintToString(errors);
   EXPECT_TRUE(has(errors, "port: cannot be set")) << testing::PrintToString(errors);
   const auto warnings = with_severity(result, Severity::kWarning);
-  EXPECT_TRUE(has(warnings, "spec.postgres.version: PostgreSQL 12 is not installed on this host; installed: 15 (15.18)"))
+  EXPECT_TRUE(
+      has(warnings, "spec.postgres.version: PostgreSQL 12 is not installed on this host; installed: 15 (15.18)"))
       << testing::PrintToString(warnings);
   // A name 15 lacks may exist in 12: a warning, not an error.
-  EXPECT_TRUE(has(warnings, "wal_keep_segments: unknown parameter for PostgreSQL 15")) << testing::PrintToString(warnings);
+  EXPECT_TRUE(has(warnings, "wal_keep_segments: unknown parameter for PostgreSQL 15"))
+      << testing::PrintToString(warnings);
   EXPECT_TRUE(has(with_severity(result, Severity::kNote), "nearest installed major"));
 }
 
@@ -83,15 +86,15 @@ TEST(Compatibility, MajorNotInstalledIsValidOfflineAndRefusedWhereItMustRun) {
 }
 
 TEST(Compatibility, CatalogueOfTheRequestedMajorIsUsedWhenKnown) {
-  static const ParameterCatalog catalog_12(12, "12.20", {{"wal_keep_segments", ParameterType::kInteger, "sighup", "",
-                                                           0, 2147483647, {}, "0", ""}});
+  static const ParameterCatalog catalog_12(
+      12, "12.20", {{"wal_keep_segments", ParameterType::kInteger, "sighup", "", 0, 2147483647, {}, "0", ""}});
   ValidationContext context = context_with_15();
   context.parameter_catalog = [](int major) -> const ParameterCatalog* {
     return major == 12 ? &catalog_12 : major == 15 ? &catalog_15() : nullptr;
   };
-  const auto result =
-      validate(cluster("12", "  configurations:\n    postgres:\n      postgresql.conf:\n        wal_keep_segments: x\n"),
-               context);
+  const auto result = validate(
+      cluster("12", "  configurations:\n    postgres:\n      postgresql.conf:\n        wal_keep_segments: x\n"),
+      context);
   EXPECT_TRUE(has(with_severity(result, Severity::kError), "wal_keep_segments: expected an integer"));
 }
 
@@ -153,8 +156,8 @@ spec:
   const auto notes = with_severity(result, Severity::kNote);
   for (const char* path : {"spec.autoscaling: accepted and ignored", "spec.pods.persistentVolume.fsGroupChangePolicy",
                            "spec.metadata.labels", "spec.postgresServices.primary.loadBalancerSourceRanges",
-                           "spec.pods.terminationGracePeriodSeconds", "spec.pods.readinessProbe",
-                           "spec.pods.customEnv", "spec.pods.resources.containers", "spec.toInstallPostgresExtensions"})
+                           "spec.pods.terminationGracePeriodSeconds", "spec.pods.readinessProbe", "spec.pods.customEnv",
+                           "spec.pods.resources.containers", "spec.toInstallPostgresExtensions"})
     EXPECT_TRUE(has(notes, path)) << path << "\n" << testing::PrintToString(notes);
 }
 
@@ -183,7 +186,8 @@ TEST(Compatibility, FieldsWithMeaningHereAreAppliedOrSayTheyAreNot) {
   ASSERT_TRUE(typed.ssl_duration);
   EXPECT_EQ(typed.ssl_duration->count(), 30 * 86400);
   with_ssl.replace(with_ssl.find("P30D"), 4, "30 days");
-  EXPECT_TRUE(has(with_severity(validate(with_ssl), Severity::kError), "spec.postgres.ssl.duration: expected an ISO-8601"));
+  EXPECT_TRUE(
+      has(with_severity(validate(with_ssl), Severity::kError), "spec.postgres.ssl.duration: expected an ISO-8601"));
   with_ssl.replace(with_ssl.find("30 days"), 7, "PT5M");
   EXPECT_TRUE(has(with_severity(validate(with_ssl), Severity::kError), "at least PT1H"));
 }
@@ -199,8 +203,9 @@ TEST(Compatibility, BabelfishFlavorIsRefusedWithWhy) {
 }
 
 TEST(Compatibility, CustomDottedParametersAreAccepted) {
-  const auto result = validate(cluster("15", "  configurations:\n    postgres:\n      postgresql.conf:\n"
-                                             "        app.tenant: acme\n        custom.x: '1'\n"));
+  const auto result = validate(cluster("15",
+                                       "  configurations:\n    postgres:\n      postgresql.conf:\n"
+                                       "        app.tenant: acme\n        custom.x: '1'\n"));
   EXPECT_TRUE(result.valid()) << testing::PrintToString(with_severity(result, Severity::kError));
 }
 
@@ -220,7 +225,8 @@ spec: {instances: 1, postgres: {version: '15'}, pods: {persistentVolume: {size: 
 )";
   const auto result = validate(text);
   EXPECT_TRUE(result.valid()) << testing::PrintToString(with_severity(result, Severity::kError));
-  EXPECT_TRUE(has(with_severity(result, Severity::kDeferred), "spec.replicateFrom.instance.sgCluster: SGCluster/origin"));
+  EXPECT_TRUE(
+      has(with_severity(result, Severity::kDeferred), "spec.replicateFrom.instance.sgCluster: SGCluster/origin"));
   ValidationContext api = context_with_15();
   api.references_must_exist = true;
   EXPECT_TRUE(has(with_severity(validate(text, api), Severity::kError), "SGCluster/origin does not exist"));
@@ -243,8 +249,9 @@ TEST(Compatibility, RestoreByUidAndImmediateTarget) {
   const auto missing = validate(cluster("15", "  initialData:\n    restore:\n      fromBackup: {target: immediate}\n"));
   EXPECT_TRUE(has(with_severity(missing, Severity::kError), "the SGBackup to restore, or its uid"));
 
-  const auto loaded = load_documents(cluster("15", "  initialData:\n    restore:\n      fromBackup: {name: b1, "
-                                                   "target: immediate}\n"),
+  const auto loaded = load_documents(cluster("15",
+                                             "  initialData:\n    restore:\n      fromBackup: {name: b1, "
+                                             "target: immediate}\n"),
                                      "m.yaml");
   const Cluster typed = cluster_from(loaded.documents[0]);
   ASSERT_TRUE(typed.restore);
@@ -262,8 +269,9 @@ spec:
   - {id: -1, name: two, script: 'create table b (i int)'}
 )");
   EXPECT_TRUE(scripts.valid()) << testing::PrintToString(with_severity(scripts, Severity::kError));
-  const auto managed = validate(cluster("15", "  managedSql:\n    scripts:\n    - {id: -1, sgScript: a}\n"
-                                              "    - {id: -1, sgScript: b}\n"));
+  const auto managed = validate(cluster("15",
+                                        "  managedSql:\n    scripts:\n    - {id: -1, sgScript: a}\n"
+                                        "    - {id: -1, sgScript: b}\n"));
   EXPECT_TRUE(managed.valid()) << testing::PrintToString(with_severity(managed, Severity::kError));
   const auto dbops = validate(R"(
 apiVersion: stackgres.io/v1
@@ -324,7 +332,8 @@ spec:
   const auto errors = with_severity(validate(replay), Severity::kError);
   EXPECT_TRUE(has(errors, "spec.benchmark.pgbench.samplingSGDbOps: replaying sampled queries needs a sampling"))
       << testing::PrintToString(errors);
-  EXPECT_TRUE(has(errors, "spec.benchmark.pgbench.custom.scripts[0].replay: replaying")) << testing::PrintToString(errors);
+  EXPECT_TRUE(has(errors, "spec.benchmark.pgbench.custom.scripts[0].replay: replaying"))
+      << testing::PrintToString(errors);
 }
 
 TEST(Compatibility, DistributedLogsProfileAndObjectStorageCredentials) {
@@ -365,7 +374,8 @@ spec:
     bucket: backups
     awsCredentials: {}
 )");
-  EXPECT_TRUE(has(with_severity(no_keys, Severity::kError), "spec.s3.awsCredentials.secretKeySelectors: required field"));
+  EXPECT_TRUE(
+      has(with_severity(no_keys, Severity::kError), "spec.s3.awsCredentials.secretKeySelectors: required field"));
 
   const std::string compatible = R"(
 apiVersion: stackgres.io/v1beta1
@@ -446,20 +456,38 @@ TEST(Compatibility, YamlOutputQuotesYaml11Booleans) {
 TEST(Compatibility, WhatIsNotAppliedIsSaidAndDefaultsAreQuiet) {
   const auto minimal = validate(cluster("15"));
   EXPECT_TRUE(minimal.valid());
-  EXPECT_TRUE(with_severity(minimal, Severity::kNote).empty()) << testing::PrintToString(with_severity(minimal, Severity::kNote));
+  EXPECT_TRUE(with_severity(minimal, Severity::kNote).empty())
+      << testing::PrintToString(with_severity(minimal, Severity::kNote));
   EXPECT_TRUE(with_severity(minimal, Severity::kWarning).empty());
 
-  const auto standby = validate(cluster("15", "  replicateFrom:\n    instance:\n      external: {host: db.example, port: 5432}\n"
-                                              "  initialData:\n    scripts:\n    - {script: 'create table t (i int)'}\n"
-                                              "  pods2: {}\n"));
+  const auto standby =
+      validate(cluster("15",
+                       "  replicateFrom:\n    instance:\n      external: {host: db.example, port: 5432}\n"
+                       "  initialData:\n    scripts:\n    - {script: 'create table t (i int)'}\n"
+                       "  pods2: {}\n"));
   EXPECT_TRUE(has(with_severity(standby, Severity::kError), "spec.pods2: unknown field"));
-  const auto warned = validate(cluster("15", "  replicateFrom:\n    instance:\n      external: {host: db.example, port: 5432}\n"
-                                             "  initialData:\n    scripts:\n    - {script: 'create table t (i int)'}\n"));
+  const auto warned =
+      validate(cluster("15",
+                       "  replicateFrom:\n    instance:\n      external: {host: db.example, port: 5432}\n"
+                       "  initialData:\n    scripts:\n    - {script: 'create table t (i int)'}\n"));
   EXPECT_TRUE(warned.valid());
   const auto warnings = with_severity(warned, Severity::kWarning);
   EXPECT_TRUE(has(warnings, "spec.replicateFrom: accepted but not yet applied: pgstack does not run standby clusters"))
       << testing::PrintToString(warnings);
   EXPECT_TRUE(has(warnings, "spec.initialData.scripts: accepted but not applied")) << testing::PrintToString(warnings);
+
+  const auto users = validate(cluster("15", R"(  configurations:
+    credentials:
+      users:
+        superuser:
+          username: {name: creds, key: user}
+          password: {name: creds, key: password}
+)"));
+  EXPECT_TRUE(users.valid());
+  const auto user_warnings = with_severity(users, Severity::kWarning);
+  EXPECT_TRUE(has(user_warnings, "users.superuser.username: accepted but not yet applied"))
+      << testing::PrintToString(user_warnings);
+  EXPECT_TRUE(has(user_warnings, "users.superuser.password: accepted but not yet applied: pgstack generates"));
 
   const auto encrypted = validate(R"(
 apiVersion: stackgres.io/v1beta1
@@ -470,7 +498,8 @@ spec:
   filesystem: {path: /srv/backups}
   encryption: {method: sodium}
 )");
-  EXPECT_TRUE(has(with_severity(encrypted, Severity::kError), "spec.encryption: backup encryption (sodium or openpgp) is not supported"));
+  EXPECT_TRUE(has(with_severity(encrypted, Severity::kError),
+                  "spec.encryption: backup encryption (sodium or openpgp) is not supported"));
 }
 
 TEST(Compatibility, RestoreTargetTimeline) {
@@ -479,8 +508,9 @@ TEST(Compatibility, RestoreTargetTimeline) {
   const Cluster typed = cluster_from(loaded.documents[0]);
   ASSERT_TRUE(typed.restore);
   EXPECT_EQ(typed.restore->target_timeline, "2");
-  EXPECT_TRUE(has(with_severity(validate(cluster("15", "  initialData:\n    restore:\n      fromBackup: {name: b1, "
-                                                       "targetTimeline: previous}\n")),
+  EXPECT_TRUE(has(with_severity(validate(cluster("15",
+                                                 "  initialData:\n    restore:\n      fromBackup: {name: b1, "
+                                                 "targetTimeline: previous}\n")),
                                 Severity::kError),
                   "targetTimeline: expected latest, current or a timeline number"));
 }

@@ -218,9 +218,9 @@ TEST(Validator, ChecksPostgresParameters) {
                                                     "        pg_stat_statements.max: 10000\n"
                                                     "        auto_explain.log_min_duration: 1s\n"))
                   .valid());
-  const auto errors = errors_of(validate_text(cluster_with_parameters(
-      "        shared_buffers: 4XB\n        wal_level: minimal2\n        max_connectons: 10\n"
-      "        port: 5433\n        jit: maybe\n")));
+  const auto errors = errors_of(validate_text(
+      cluster_with_parameters("        shared_buffers: 4XB\n        wal_level: minimal2\n        max_connectons: 10\n"
+                              "        port: 5433\n        jit: maybe\n")));
   ASSERT_EQ(errors.size(), 5u) << testing::PrintToString(errors);
   EXPECT_NE(errors[0].find("shared_buffers: expected an integer"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("wal_level: expected one of minimal, replica, logical"), std::string::npos) << errors[1];
