@@ -397,9 +397,10 @@ F object_storage_spec() {
                                                          .required()}})
                        .required()}})},
       {"filesystem", F::object({{"path", F::string().required()}})},
-      // Backups the user asked to encrypt must not be written in the clear.
-      {"encryption", F::refused("backup encryption (sodium or openpgp) is not supported yet; pgstack's backups "
-                                "are not encrypted by pgstack (use the object store's server-side encryption)")},
+      // Backups the user asked to encrypt are written unencrypted: a warning, never silent.
+      {"encryption", F::any().warned("accepted but not yet applied: pgstack does not encrypt backups (StackGres' "
+                                     "sodium or openpgp); they are written unencrypted, so use the object store's "
+                                     "server-side encryption")},
   });
 }
 
@@ -433,7 +434,16 @@ F dbops_spec() {
       {"duration", iso_duration().required()},
       {"usePreparedStatements", F::boolean()},
       {"queryMode", F::string().one_of({"simple", "extended", "prepared"})},
-      {"mode", F::string().one_of({"tpcb-like", "select-only", "custom"})},
+      {"mode", F::string()
+                   .one_of({"tpcb-like", "select-only", "custom", "replay"})
+                   .checked(
+                       [](const Json& value) -> std::optional<std::string> {
+                         if (value == "replay")
+                           return "replaying sampled queries needs a sampling benchmark, which pgstack does not run; "
+                                  "expected tpcb-like, select-only or custom";
+                         return std::nullopt;
+                       },
+                       "tpcb-like, select-only or custom")},
       {"concurrentClients", F::integer().at_least(1).at_most(1000)},
       {"threads", F::integer().at_least(1).at_most(256)},
       {"samplingRate", F::number().checked(

@@ -399,8 +399,10 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   for (std::size_t i = 0; i < backups.size(); ++i) {
     const std::string base = fmt::format("spec.configurations.backups[{}]", i);
     if (!backups[i].is_object()) continue;
+    // The user still gets backups, taken another way: said, not refused.
     if (backups[i].value("useVolumeSnapshot", false))
-      checker.error(base + ".useVolumeSnapshot", "volume snapshots need Kubernetes; pgstack backs up with pgBackRest");
+      checker.warning(base + ".useVolumeSnapshot",
+                      "accepted but not applied: volume snapshots need Kubernetes; pgstack backs up with pgBackRest");
     if (backups[i].contains("compression") && backups[i]["compression"].is_string()) {
       const std::string compression = backups[i]["compression"].get<std::string>();
       if (compression == "lzma" || compression == "brotli")

@@ -325,6 +325,10 @@ spec:
   no_partitions.replace(no_partitions.find("      partitions: 4\n"), 20, "");
   EXPECT_TRUE(has(with_severity(validate(no_partitions), Severity::kError),
                   "spec.benchmark.pgbench.partitionMethod: needs partitions"));
+  std::string replay_mode = text;
+  replay_mode.replace(replay_mode.find("      noVacuum: true\n"), 21, "      mode: replay\n");
+  EXPECT_TRUE(has(with_severity(validate(replay_mode), Severity::kError),
+                  "spec.benchmark.pgbench.mode: replaying sampled queries needs a sampling benchmark"));
   std::string replay = text;
   replay.replace(replay.find("      noVacuum: true\n"), 21,
                  "      samplingSGDbOps: sampled\n      mode: custom\n      custom:\n        scripts:\n"
@@ -498,8 +502,15 @@ spec:
   filesystem: {path: /srv/backups}
   encryption: {method: sodium}
 )");
-  EXPECT_TRUE(has(with_severity(encrypted, Severity::kError),
-                  "spec.encryption: backup encryption (sodium or openpgp) is not supported"));
+  EXPECT_TRUE(encrypted.valid());
+  const auto snapshots =
+      validate(cluster("15", "  configurations:\n    backups:\n    - {sgObjectStorage: s, useVolumeSnapshot: true}\n"));
+  EXPECT_TRUE(snapshots.valid());
+  EXPECT_TRUE(
+      has(with_severity(snapshots, Severity::kWarning), "backups[0].useVolumeSnapshot: accepted but not applied"));
+  EXPECT_TRUE(has(with_severity(encrypted, Severity::kWarning),
+                  "spec.encryption: accepted but not yet applied: pgstack "
+                  "does not encrypt backups"));
 }
 
 TEST(Compatibility, RestoreTargetTimeline) {
