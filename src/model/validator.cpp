@@ -673,7 +673,7 @@ std::optional<std::string> pgbouncer_setting_since(std::string_view name) {
 bool version_less(std::string_view a, std::string_view b) {
   const auto numbers = [](std::string_view text) {
     std::vector<int> out;
-    for (const auto& part : split(std::string(text), '.')) {
+    for (const auto& part : split(text, '.')) {
       int value = 0;
       for (const char c : part) {
         if (c < '0' || c > '9' || value > 100000) break;
