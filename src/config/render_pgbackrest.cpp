@@ -97,7 +97,7 @@ struct CredentialSource {
 
 std::vector<CredentialSource> credential_sources(const model::ObjectStorage& storage) {
   std::vector<CredentialSource> sources;
-  if (is_s3(storage)) {
+  if (is_s3(storage) && !storage.use_iam_role) {
     sources.push_back({"awsCredentials.secretKeySelectors.accessKeyId", &storage.access_key_ref, SecretForm::kOneLine,
                        &StorageCredentials::access_key});
     sources.push_back({"awsCredentials.secretKeySelectors.secretAccessKey", &storage.secret_key_ref,
@@ -253,6 +253,8 @@ std::vector<std::pair<std::string, std::string>> repository_options(const Backup
       out.emplace_back("repo1-s3-endpoint", "s3.amazonaws.com");
     }
     if (storage.path_style) out.emplace_back("repo1-s3-uri-style", "path");
+    // pgBackRest then takes temporary credentials from the instance's metadata service (IAM role).
+    if (storage.use_iam_role) out.emplace_back("repo1-s3-key-type", "auto");
   }
   out.emplace_back("repo1-path", repository.path);
   return out;
@@ -326,10 +328,16 @@ std::vector<std::string> recovery_target_options(const model::RestoreSource& sou
     out = {"--type=xid", "--target=" + *source.target_xid};
   } else if (source.target_name) {
     out = {"--type=name", "--target=" + *source.target_name};
+  } else if (source.target_immediate) {
+    out = {"--type=immediate"};
   } else {
-    return {"--type=default"};
+    out = {"--type=default"};
+    if (source.target_timeline) out.push_back("--target-timeline=" + *source.target_timeline);
+    return out;
   }
-  if (!source.target_inclusive) out.emplace_back("--target-exclusive");
+  if (source.target_timeline) out.push_back("--target-timeline=" + *source.target_timeline);
+  // immediate has no target to include or exclude.
+  if (!source.target_inclusive && !source.target_immediate) out.emplace_back("--target-exclusive");
   out.emplace_back("--target-action=promote");
   return out;
 }

@@ -247,5 +247,41 @@ TEST(ObjectStoreRepository, ABucketsPrefixStartsTheRepositoryPath) {
   expect_lines(conf_of(s3, kSecrets), {"repo1-s3-bucket=backups", "repo1-path=/pg/shop/demo"}, {});
 }
 
+// awsCredentials.useIAMRole: no keys to resolve; pgBackRest asks the instance's metadata service.
+TEST(S3Repository, AnIamRoleNeedsNoSecret) {
+  model::ObjectStorage storage = s3_storage();
+  storage.type = "s3";
+  storage.endpoint.clear();
+  storage.ca_certificate_ref.clear();
+  storage.access_key_ref.clear();
+  storage.secret_key_ref.clear();
+  storage.use_iam_role = true;
+  const auto credentials = resolve_storage_credentials(storage, {});
+  ASSERT_TRUE(credentials.ok()) << credentials.error().message;
+  auto found = backup_repository_at(storage, "shop/demo");
+  ASSERT_TRUE(found.ok());
+  bool auto_key = false;
+  for (const auto& [key, value] : repository_options(found.value()))
+    auto_key |= key == "repo1-s3-key-type" && value == "auto";
+  EXPECT_TRUE(auto_key);
+}
+
+// fromBackup.target: immediate ends recovery as soon as the backup is consistent.
+TEST(RecoveryTarget, ImmediateEndsAtTheBackupsConsistentPoint) {
+  model::RestoreSource source;
+  source.backup = "b";
+  source.target_immediate = true;
+  EXPECT_EQ(recovery_target_options(source), (std::vector<std::string>{"--type=immediate", "--target-action=promote"}));
+  source.target_immediate = false;
+  EXPECT_EQ(recovery_target_options(source), (std::vector<std::string>{"--type=default"}));
+  // fromBackup.targetTimeline goes with any target.
+  source.target_timeline = "3";
+  EXPECT_EQ(recovery_target_options(source), (std::vector<std::string>{"--type=default", "--target-timeline=3"}));
+  source.target_name = "before-migration";
+  EXPECT_EQ(recovery_target_options(source),
+            (std::vector<std::string>{"--type=name", "--target=before-migration", "--target-timeline=3",
+                                      "--target-action=promote"}));
+}
+
 }  // namespace
 }  // namespace pgstack::config
