@@ -226,6 +226,13 @@ ObjectStorage object_storage_from(const Document& document) {
     if (const Json& iam = at(section, "/awsCredentials/useIAMRole"); iam.is_boolean() && type == std::string("s3"))
       storage.use_iam_role = iam.get<bool>();
   }
+  storage.encryption_method = string_at(spec, "/encryption/method");
+  if (storage.encryption_method == "sodium" || storage.encryption_method == "openpgp") {
+    const std::string method = "/encryption/" + storage.encryption_method;
+    storage.encryption_key_ref = secret_ref(at(spec, (method + "/key").c_str()));
+    if (storage.encryption_method == "openpgp")
+      storage.encryption_passphrase_ref = secret_ref(at(spec, "/encryption/openpgp/keyPassphrase"));
+  }
   return storage;
 }
 

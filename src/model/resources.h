@@ -125,6 +125,11 @@ struct ObjectStorage {
   std::string storage_account_ref, account_key_ref;  // azureBlob: azureCredentials
   std::string ca_certificate_ref;
   bool use_iam_role = false;  // s3: awsCredentials.useIAMRole, the instance's IAM role instead of keys
+  // spec.encryption: the repository is encrypted (pgBackRest aes-256-cbc) with a passphrase derived
+  // from this key (and passphrase), whatever the method (sodium, openpgp) says.
+  std::string encryption_method;          // sodium, openpgp; empty: not encrypted
+  std::string encryption_key_ref;         // encryption.<method>.key
+  std::string encryption_passphrase_ref;  // encryption.openpgp.keyPassphrase
 };
 ObjectStorage object_storage_from(const Document& document);
 

@@ -452,6 +452,13 @@ void check_object_storage(DocumentChecker& checker, const Json& spec) {
     if (other != type && spec.contains(other))
       checker.error(join_path("spec", other), fmt::format("only allowed when type is {}, and type is {}", other, type));
   }
+  const Json encryption = value_at(spec, "/encryption", Json());
+  if (encryption.is_object() && encryption.value("method", Json()).is_string()) {
+    const std::string method = encryption["method"].get<std::string>();
+    if ((method == "sodium" || method == "openpgp") && !encryption.contains(method))
+      checker.error(join_path("spec.encryption", method),
+                    fmt::format("required field is missing (method is {})", method));
+  }
   const Json aws = value_at(spec, "/s3/awsCredentials", Json());
   if (type == "s3" && aws.is_object() && !aws.contains("secretKeySelectors") && aws.value("useIAMRole", false) != true)
     checker.error("spec.s3.awsCredentials.secretKeySelectors",

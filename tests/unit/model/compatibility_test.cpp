@@ -500,7 +500,9 @@ metadata: {name: fs}
 spec:
   type: filesystem
   filesystem: {path: /srv/backups}
-  encryption: {method: sodium}
+  encryption:
+    method: sodium
+    sodium: {key: {name: backup-keys, key: sodium}}
 )");
   EXPECT_TRUE(encrypted.valid());
   const auto snapshots =
@@ -508,9 +510,19 @@ spec:
   EXPECT_TRUE(snapshots.valid());
   EXPECT_TRUE(
       has(with_severity(snapshots, Severity::kWarning), "backups[0].useVolumeSnapshot: accepted but not applied"));
-  EXPECT_TRUE(has(with_severity(encrypted, Severity::kWarning),
-                  "spec.encryption: accepted but not yet applied: pgstack "
-                  "does not encrypt backups"));
+  EXPECT_TRUE(with_severity(encrypted, Severity::kWarning).empty());
+  EXPECT_TRUE(
+      has(with_severity(encrypted, Severity::kNote), "spec.encryption: backups and WAL are encrypted by pgBackRest"));
+  const auto keyless = validate(R"(
+apiVersion: stackgres.io/v1beta1
+kind: SGObjectStorage
+metadata: {name: fs}
+spec:
+  type: filesystem
+  filesystem: {path: /srv/backups}
+  encryption: {method: openpgp}
+)");
+  EXPECT_TRUE(has(with_severity(keyless, Severity::kError), "spec.encryption.openpgp: required field is missing"));
 }
 
 TEST(Compatibility, RestoreTargetTimeline) {
