@@ -165,11 +165,27 @@ std::string patroni_logs(const std::string& cluster) {
 
 std::string repository_dir() { return (runtime->directory() / "backups").string(); }
 
+// The repository is encrypted (StackGres' sodium key): every backup, restore and verification below
+// reads it through pgBackRest's cipher.
+constexpr const char* kEncryptionKey = "c2VjcmV0LWtleS1vZi0zMi1ieXRlcy1mb3ItdGVzdHM=";
+
+std::string encryption_secret() {
+  return json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", "backup-keys"}}},
+              {"stringData", {{"sodium", kEncryptionKey}}}}
+      .dump();
+}
+
 std::string object_storage() {
-  return json{{"apiVersion", "stackgres.io/v1beta1"},
-              {"kind", "SGObjectStorage"},
-              {"metadata", {{"name", "disk"}}},
-              {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", repository_dir()}}}}}}
+  return json{
+      {"apiVersion", "stackgres.io/v1beta1"},
+      {"kind", "SGObjectStorage"},
+      {"metadata", {{"name", "disk"}}},
+      {"spec",
+       {{"type", "filesystem"},
+        {"filesystem", {{"path", repository_dir()}}},
+        {"encryption", {{"method", "sodium"}, {"sodium", {{"key", {{"name", "backup-keys"}, {"key", "sodium"}}}}}}}}}}
       .dump();
 }
 
@@ -207,6 +223,8 @@ std::string first_backup;   // the automatic one, taken right after creation
 std::string point_in_time;  // between the two batches of rows
 
 TEST(Backups, FirstBackupIsTakenFromAStandbyAndVerified) {
+  auto key = runtime->api("POST", "/api/v1/namespaces/default/secrets", encryption_secret());
+  ASSERT_TRUE(key.ok() && key->status == 201) << (key.ok() ? key->body : key.error().message);
   auto storage = runtime->api("POST", "sgobjectstorages", object_storage());
   ASSERT_TRUE(storage.ok() && storage->status == 201) << (storage.ok() ? storage->body : storage.error().message);
   auto created = runtime->api("POST", "sgclusters", shop_cluster());
@@ -226,6 +244,16 @@ TEST(Backups, FirstBackupIsTakenFromAStandbyAndVerified) {
   const json status = backup_status(first_backup);
   EXPECT_EQ(status.value("type", ""), "full");
   EXPECT_EQ(status.value("source", ""), "standby");
+
+  // Encrypted with a passphrase derived from the key; neither the key nor plain info files on disk.
+  auto conf = read_file(pgbackrest_conf("shop"));
+  ASSERT_TRUE(conf.ok());
+  EXPECT_NE(conf->find("repo1-cipher-type=aes-256-cbc"), std::string::npos) << *conf;
+  EXPECT_EQ(conf->find(kEncryptionKey), std::string::npos);
+  auto info = read_file(std::filesystem::path(repository_dir()) / "default" / "shop" / "backup" / "default-shop" /
+                        "backup.info");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->find("[backup:current]"), std::string::npos) << "backup.info is not encrypted";
   EXPECT_FALSE(status.value("label", "").empty());
   EXPECT_GT(status.value("sizeBytes", 0LL), 1000000LL);
   EXPECT_GT(status.value("storedBytes", 0LL), 0LL);

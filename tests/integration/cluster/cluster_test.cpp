@@ -753,6 +753,10 @@ TEST(HaCluster, DayTwoOperationsRunOneAtATimeAndReport) {
   ASSERT_TRUE(vacuum_app.ok());
   EXPECT_EQ(vacuum_app->exit_code, 0) << vacuum_app->standard_output << vacuum_app->standard_error;
   EXPECT_EQ(operation_state("vacuum-app"), "Completed");
+  auto repack_app = runtime->cli({"repack", "demo", "--database", "app", "--name", "repack-app", "--wait"});
+  ASSERT_TRUE(repack_app.ok());
+  EXPECT_EQ(repack_app->exit_code, 0) << repack_app->standard_output << repack_app->standard_error;
+  EXPECT_EQ(operation_state("repack-app"), "Completed") << operation_of("repack-app").dump(2);
 
   // A retry, then Failed with the Postgres error; a timeout; a major version that is not installed.
   ASSERT_EQ(
