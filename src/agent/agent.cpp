@@ -440,7 +440,8 @@ std::optional<Assignment> Agent::with_available_extensions(const Assignment& ass
 }
 
 void Agent::publish_extension_inventory(std::int64_t lease) {
-  if (lease == inventory_lease_ && SteadyClock::now() < next_inventory_) return;
+  const std::uint64_t installs = extensions_.installs_finished();
+  if (lease == inventory_lease_ && installs == inventory_installs_ && SteadyClock::now() < next_inventory_) return;
   std::vector<int> majors;
   for (const auto& installation : host::find_postgres_installations()) majors.push_back(installation.major);
   const model::Json inventory = {{"host", settings_.host_name},
@@ -455,6 +456,7 @@ void Agent::publish_extension_inventory(std::int64_t lease) {
     return;
   }
   inventory_lease_ = lease;
+  inventory_installs_ = installs;
   next_inventory_ = SteadyClock::now() + kInventoryInterval;
 }
 

@@ -80,6 +80,7 @@ class Agent {
   std::unique_ptr<BackupRunner> backups_;
   ExtensionInstaller extensions_;
   std::int64_t inventory_lease_ = 0;
+  std::uint64_t inventory_installs_ = 0;  // the installer's count when the inventory was last published
   std::chrono::steady_clock::time_point next_inventory_{};
   bool leftovers_checked_ = false;
   std::map<std::string, std::string> storage_problems_;  // by "<ns>/<cluster>": unresolved storage credentials

@@ -258,6 +258,7 @@ void ExtensionInstaller::install(const std::vector<std::string>& packages) {
   }
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(SteadyClock::now() - started).count();
   std::lock_guard lock(mutex_);
+  installs_finished_ += 1;
   candidates_.reset();  // what is installable may have changed too
   if (failure.empty()) {
     spdlog::info("extensions: installed {} in {} s", fmt::join(packages, ", "), seconds);

@@ -9,7 +9,9 @@
 // installing, and then the report names the missing packages.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -78,6 +80,8 @@ class ExtensionInstaller {
   // The control file's default_version of an installed extension, empty when it is not installed.
   std::string installed_version(std::string_view extension, int major) const;
   bool installs_allowed() const { return options_.installs_allowed; }
+  // Counts finished installs: the inventory is published again when it changes.
+  std::uint64_t installs_finished() const { return installs_finished_.load(); }
 
  private:
   void run_worker();
@@ -98,6 +102,7 @@ class ExtensionInstaller {
   std::map<std::string, Failure> failures_;  // by package
   std::map<std::string, std::string> installed_cache_;  // package -> version, known installed
   std::optional<std::map<std::string, std::string>> candidates_;  // apt-cache policy, until the next install
+  std::atomic<std::uint64_t> installs_finished_{0};
   std::thread worker_;
 };
 
