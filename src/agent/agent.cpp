@@ -419,10 +419,9 @@ std::optional<Assignment> Agent::with_available_extensions(const Assignment& ass
                                       {"problem", readiness.problem}});
   if (readiness.ready()) return assignment;
 
-  const std::string reason =
-      readiness.problem.empty()
-          ? fmt::format("installing {} for postgres.extensions", fmt::join(readiness.missing_packages, ", "))
-          : readiness.problem;
+  const std::string reason = readiness.problem.empty() ? fmt::format("installing {} for postgres.extensions",
+                                                                     fmt::join(readiness.missing_packages, ", "))
+                                                       : readiness.problem;
   if (!instance.plan()) {
     // Not started yet: start once the libraries are there, not without them and restart later.
     instance.hold(InstanceCondition{!readiness.problem.empty(), reason}, assignment.ports);
@@ -432,8 +431,9 @@ std::optional<Assignment> Agent::with_available_extensions(const Assignment& ass
   Assignment usable = assignment;
   usable.cluster.extensions.clear();
   for (const auto& request : assignment.cluster.extensions) {
-    const auto found = std::find_if(wanted.begin(), wanted.end(),
-                                    [&](const model::ResolvedExtension& extension) { return extension.name == request.name; });
+    const auto found = std::find_if(wanted.begin(), wanted.end(), [&](const model::ResolvedExtension& extension) {
+      return extension.name == request.name;
+    });
     if (found != wanted.end() && !missing(*found)) usable.cluster.extensions.push_back(request);
   }
   return usable;
@@ -449,8 +449,8 @@ void Agent::publish_extension_inventory(std::int64_t lease) {
                                  {"postgresMajors", majors},
                                  {"updatedAt", utc_timestamp_now()},
                                  {"extensions", extensions_.inventory(majors)}};
-  auto written = etcd_.put(store::keys::host_extensions(settings_.etcd_prefix, settings_.host_name), inventory.dump(),
-                           lease);
+  auto written =
+      etcd_.put(store::keys::host_extensions(settings_.etcd_prefix, settings_.host_name), inventory.dump(), lease);
   if (!written) {
     spdlog::warn("cannot publish the host's extensions: {}", written.error().message);
     return;

@@ -20,7 +20,8 @@ constexpr int kLockWaitSeconds = 120;  // another apt or dpkg on the host (anoth
 
 std::string replace_major(std::string pattern, int major) {
   constexpr std::string_view kMajor = "{major}";
-  if (const auto at = pattern.find(kMajor); at != std::string::npos) pattern.replace(at, kMajor.size(), std::to_string(major));
+  if (const auto at = pattern.find(kMajor); at != std::string::npos)
+    pattern.replace(at, kMajor.size(), std::to_string(major));
   return pattern;
 }
 
@@ -119,9 +120,10 @@ std::chrono::seconds install_retry_delay(int failures) {
 }
 
 ExtensionInstaller::ExtensionInstaller(ExtensionInstallerOptions options) : options_(std::move(options)) {
-  if (!options_.run) options_.run = [](const std::vector<std::string>& argv, const CommandOptions& command_options) {
-    return run_command(argv, command_options);
-  };
+  if (!options_.run)
+    options_.run = [](const std::vector<std::string>& argv, const CommandOptions& command_options) {
+      return run_command(argv, command_options);
+    };
   worker_ = std::thread([this] { run_worker(); });
 }
 
@@ -176,22 +178,23 @@ ExtensionReadiness ExtensionInstaller::ensure(const std::vector<std::string>& pa
       if (!options_.installs_allowed) continue;
       if (installing_.count(package) > 0) readiness.installing = true;
       if (auto failed = failures_.find(package); failed != failures_.end())
-        problems.push_back(fmt::format("installing {} failed ({} attempt{}, next in {} s): {}", package,
-                                       failed->second.attempts, failed->second.attempts == 1 ? "" : "s",
-                                       std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(
-                                                                     failed->second.retry_at - SteadyClock::now())
-                                                                     .count()),
-                                       failed->second.message));
+        problems.push_back(fmt::format(
+            "installing {} failed ({} attempt{}, next in {} s): {}", package, failed->second.attempts,
+            failed->second.attempts == 1 ? "" : "s",
+            std::max<std::int64_t>(
+                0,
+                std::chrono::duration_cast<std::chrono::seconds>(failed->second.retry_at - SteadyClock::now()).count()),
+            failed->second.message));
       if (installing_.count(package) == 0) queued_.insert(package);
     }
   }
   if (readiness.missing_packages.empty()) return readiness;
   if (!options_.installs_allowed) {
-    readiness.problem = fmt::format("missing package{} {}: this agent does not install packages (--no-extension-installs); "
-                                    "install {} on this host",
-                                    readiness.missing_packages.size() == 1 ? "" : "s",
-                                    fmt::join(readiness.missing_packages, ", "),
-                                    readiness.missing_packages.size() == 1 ? "it" : "them");
+    readiness.problem = fmt::format(
+        "missing package{} {}: this agent does not install packages (--no-extension-installs); "
+        "install {} on this host",
+        readiness.missing_packages.size() == 1 ? "" : "s", fmt::join(readiness.missing_packages, ", "),
+        readiness.missing_packages.size() == 1 ? "it" : "them");
   } else if (!problems.empty()) {
     readiness.problem = fmt::format("{}", fmt::join(problems, "; "));
   }
@@ -239,12 +242,13 @@ void ExtensionInstaller::install(const std::vector<std::string>& packages) {
   const auto started = SteadyClock::now();
   auto attempt = [&] { return options_.run(apt_install_command(packages, options_.install_timeout), command_options); };
   auto result = attempt();
-  if (result && result->exit_code == 100 && result->standard_error.find("Unable to locate package") != std::string::npos) {
+  if (result && result->exit_code == 100 &&
+      result->standard_error.find("Unable to locate package") != std::string::npos) {
     // An empty or old package list: refresh it once and try again.
     spdlog::info("extensions: apt does not know {}; running apt-get update", fmt::join(packages, ", "));
-    auto updated = options_.run({"timeout", "--kill-after=30", std::to_string(kAptUpdateTimeout.count()), "apt-get",
-                                 "update", "-q"},
-                                command_options);
+    auto updated = options_.run(
+        {"timeout", "--kill-after=30", std::to_string(kAptUpdateTimeout.count()), "apt-get", "update", "-q"},
+        command_options);
     if (updated && updated->exit_code == 0) result = attempt();
   }
   std::string failure;
@@ -315,9 +319,12 @@ model::Json ExtensionInstaller::inventory(const std::vector<int>& majors) {
       auto resolved = model::resolve_extension(entry.name, major);
       if (!resolved) continue;
       const std::string version = installed_version(entry.name, major);
-      model::Json item = {{"name", resolved->name},         {"postgresMajor", major},
-                          {"package", resolved->package},   {"preload", resolved->preload},
-                          {"contrib", resolved->contrib},   {"installed", !version.empty()},
+      model::Json item = {{"name", resolved->name},
+                          {"postgresMajor", major},
+                          {"package", resolved->package},
+                          {"preload", resolved->preload},
+                          {"contrib", resolved->contrib},
+                          {"installed", !version.empty()},
                           {"installable", candidates.count(resolved->package) > 0}};
       if (!version.empty()) item["version"] = version;
       if (auto found = installed.find(resolved->package); found != installed.end()) {

@@ -11,8 +11,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -99,8 +99,8 @@ class ExtensionInstaller {
     int attempts = 0;
     std::chrono::steady_clock::time_point retry_at;
   };
-  std::map<std::string, Failure> failures_;  // by package
-  std::map<std::string, std::string> installed_cache_;  // package -> version, known installed
+  std::map<std::string, Failure> failures_;                       // by package
+  std::map<std::string, std::string> installed_cache_;            // package -> version, known installed
   std::optional<std::map<std::string, std::string>> candidates_;  // apt-cache policy, until the next install
   std::atomic<std::uint64_t> installs_finished_{0};
   std::thread worker_;

@@ -56,7 +56,8 @@ bool is_extensions_kind(const std::string& kind) {
 int get_extensions(const ApiClient& client, const std::string& name, bool available, const std::string& output) {
   const auto format = parse_output_format(output);
   if (!format) return report_error("get", format.error());
-  auto listed = client.send("GET", std::string("/apis/pgstack.io/v1/extensions") + (available ? "?available=true" : ""));
+  auto listed =
+      client.send("GET", std::string("/apis/pgstack.io/v1/extensions") + (available ? "?available=true" : ""));
   if (!listed) return report_error("get", listed.error());
   std::vector<model::Json> items;
   if (const auto found = listed->find("items"); found != listed->end() && found->is_array()) {

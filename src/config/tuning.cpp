@@ -324,7 +324,8 @@ void add_extension_parameters(const TuningInput& input, const UserSettings& user
   std::vector<std::string> needing;
   bool cron = false;
   for (const auto& name : input.extensions) {
-    auto resolved = model::resolve_extension(name, input.postgres_major == 0 ? kNewestPostgresMajor : input.postgres_major);
+    auto resolved =
+        model::resolve_extension(name, input.postgres_major == 0 ? kNewestPostgresMajor : input.postgres_major);
     if (!resolved) continue;  // validation refuses it; nothing to preload
     cron = cron || resolved->name == "pg_cron";
     if (resolved->preload.empty()) continue;
@@ -332,8 +333,9 @@ void add_extension_parameters(const TuningInput& input, const UserSettings& user
     needing.push_back(resolved->name);
   }
   if (!libraries.empty()) {
-    const auto found = std::find_if(parameters.begin(), parameters.end(),
-                                    [](const TunedParameter& parameter) { return parameter.name == "shared_preload_libraries"; });
+    const auto found = std::find_if(parameters.begin(), parameters.end(), [](const TunedParameter& parameter) {
+      return parameter.name == "shared_preload_libraries";
+    });
     if (found != parameters.end()) {
       const std::string merged = model::merge_preload_libraries(found->value, libraries);
       if (merged != model::merge_preload_libraries(found->value, {})) {

@@ -366,18 +366,19 @@ Json build_cluster_status(const StatusInputs& inputs) {
       if (!missing.is_array() || missing.empty()) continue;
       installing = installing || section.value("installing", false);
       std::vector<std::string> packages;
-      for (const auto& package : missing) packages.push_back(package.is_string() ? package.get<std::string>() : package.dump());
+      for (const auto& package : missing)
+        packages.push_back(package.is_string() ? package.get<std::string>() : package.dump());
       const std::string problem = string_at(section, "problem");
-      problems.push_back(fmt::format("{}: {} missing{}", member, fmt::join(packages, ", "),
-                                     problem.empty() ? std::string(installing ? " (installing)" : "")
-                                                     : fmt::format(" ({})", problem)));
+      problems.push_back(fmt::format(
+          "{}: {} missing{}", member, fmt::join(packages, ", "),
+          problem.empty() ? std::string(installing ? " (installing)" : "") : fmt::format(" ({})", problem)));
     }
-    conditions.push_back(condition(
-        inputs.previous_conditions, "ExtensionsAvailable", problems.empty(),
-        problems.empty() ? "Installed" : (installing ? "Installing" : "PackagesMissing"),
-        problems.empty() ? std::string("every member's host has the packages of postgres.extensions")
-                         : fmt::format("{}", fmt::join(problems, "; ")),
-        inputs.now));
+    conditions.push_back(condition(inputs.previous_conditions, "ExtensionsAvailable", problems.empty(),
+                                   problems.empty() ? "Installed" : (installing ? "Installing" : "PackagesMissing"),
+                                   problems.empty()
+                                       ? std::string("every member's host has the packages of postgres.extensions")
+                                       : fmt::format("{}", fmt::join(problems, "; ")),
+                                   inputs.now));
   }
   status["conditions"] = conditions;
   status["events"] = merge_events(inputs.previous_events, inputs.member_events);

@@ -13,17 +13,53 @@ namespace {
 constexpr std::string_view kServer = "postgresql-{major}";
 
 // Contrib: the control files of postgresql-15 itself (and the procedural languages Debian splits out).
-constexpr std::string_view kContrib[] = {
-    "adminpack",      "amcheck",        "autoinc",         "bloom",           "btree_gin",
-    "btree_gist",     "citext",         "cube",            "dblink",          "dict_int",
-    "dict_xsyn",      "earthdistance",  "file_fdw",        "fuzzystrmatch",   "hstore",
-    "insert_username", "intagg",        "intarray",        "isn",             "lo",
-    "ltree",          "moddatetime",    "old_snapshot",    "pageinspect",     "pg_buffercache",
-    "pg_freespacemap", "pg_prewarm",    "pg_stat_statements", "pg_surgery",   "pg_trgm",
-    "pg_visibility",  "pg_walinspect",  "pgcrypto",        "pgrowlocks",      "pgstattuple",
-    "plpgsql",        "postgres_fdw",   "refint",          "seg",             "sslinfo",
-    "tablefunc",      "tcn",            "tsm_system_rows", "tsm_system_time", "unaccent",
-    "uuid-ossp",      "xml2"};
+constexpr std::string_view kContrib[] = {"adminpack",
+                                         "amcheck",
+                                         "autoinc",
+                                         "bloom",
+                                         "btree_gin",
+                                         "btree_gist",
+                                         "citext",
+                                         "cube",
+                                         "dblink",
+                                         "dict_int",
+                                         "dict_xsyn",
+                                         "earthdistance",
+                                         "file_fdw",
+                                         "fuzzystrmatch",
+                                         "hstore",
+                                         "insert_username",
+                                         "intagg",
+                                         "intarray",
+                                         "isn",
+                                         "lo",
+                                         "ltree",
+                                         "moddatetime",
+                                         "old_snapshot",
+                                         "pageinspect",
+                                         "pg_buffercache",
+                                         "pg_freespacemap",
+                                         "pg_prewarm",
+                                         "pg_stat_statements",
+                                         "pg_surgery",
+                                         "pg_trgm",
+                                         "pg_visibility",
+                                         "pg_walinspect",
+                                         "pgcrypto",
+                                         "pgrowlocks",
+                                         "pgstattuple",
+                                         "plpgsql",
+                                         "postgres_fdw",
+                                         "refint",
+                                         "seg",
+                                         "sslinfo",
+                                         "tablefunc",
+                                         "tcn",
+                                         "tsm_system_rows",
+                                         "tsm_system_time",
+                                         "unaccent",
+                                         "uuid-ossp",
+                                         "xml2"};
 
 // name, package, preload. From the control files of Debian 12's packages (scripts/list-extension-packages).
 constexpr CatalogueExtension kPackaged[] = {
@@ -129,7 +165,8 @@ constexpr CatalogueExtension kPackaged[] = {
 std::string package_for(std::string_view pattern, int major) {
   std::string package(pattern);
   constexpr std::string_view kMajor = "{major}";
-  if (const auto at = package.find(kMajor); at != std::string::npos) package.replace(at, kMajor.size(), std::to_string(major));
+  if (const auto at = package.find(kMajor); at != std::string::npos)
+    package.replace(at, kMajor.size(), std::to_string(major));
   return package;
 }
 
@@ -161,8 +198,8 @@ Result<ResolvedExtension> resolve_extension(std::string_view name, int major) {
   const auto found = std::find_if(catalogue.begin(), catalogue.end(),
                                   [&](const CatalogueExtension& entry) { return entry.name == name; });
   if (found == catalogue.end()) {
-    std::string message = fmt::format("unknown extension \"{}\": no Debian package for PostgreSQL {} provides it", name,
-                                      major);
+    std::string message =
+        fmt::format("unknown extension \"{}\": no Debian package for PostgreSQL {} provides it", name, major);
     if (const auto near = near_extension_names(name); !near.empty())
       message += fmt::format("; did you mean {}?", fmt::join(near, ", "));
     message += " (`pgstack get extensions --available` lists them all)";

@@ -49,8 +49,8 @@ struct InstanceReport {
   // postgres.extensions on this host: {"items": [{"name", "package", "preload", "version"?}],
   // "missingPackages": [...], "installing", "problem"}; null when the cluster asks for none.
   Json extensions = nullptr;
-  std::vector<Json> events;    // what the agent did or found on its own: {"at", "type", "reason", "message"}
-  std::string pgbouncer;       // running, stopped, failed, disabled
+  std::vector<Json> events;  // what the agent did or found on its own: {"at", "type", "reason", "message"}
+  std::string pgbouncer;     // running, stopped, failed, disabled
   AssignedPorts ports;
   std::string updated_at;  // RFC 3339, UTC
   bool operator==(const InstanceReport&) const = default;

@@ -118,7 +118,8 @@ Cluster cluster_from(const Document& document) {
        at(spec, "/postgres/extensions").is_array() ? at(spec, "/postgres/extensions") : Json::array()) {
     if (!extension.is_object() || !extension.contains("name") || !extension["name"].is_string()) continue;
     ExtensionRequest request{extension["name"].get<std::string>(), {}};
-    if (const Json& version = at(extension, "/version"); version.is_string()) request.version = version.get<std::string>();
+    if (const Json& version = at(extension, "/version"); version.is_string())
+      request.version = version.get<std::string>();
     cluster.extensions.push_back(std::move(request));
   }
   if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();

@@ -62,7 +62,9 @@ Result<std::string> member_sql(const std::string& role, const std::string& datab
   return text;
 }
 
-std::string text(const Result<std::string>& result) { return result.ok() ? result.value() : "error: " + result.error().message; }
+std::string text(const Result<std::string>& result) {
+  return result.ok() ? result.value() : "error: " + result.error().message;
+}
 
 // Every member of status.extensions' entry for `name` reports an installed version.
 bool installed_on_every_member(const json& status, const std::string& name) {
@@ -131,9 +133,9 @@ TEST(Extensions, PgCronAndHypopgAreUsableOnThePrimary) {
   ASSERT_EQ(created->status, 201) << created->body;
   // Includes installing postgresql-15-cron and postgresql-15-hypopg when the host lacks them.
   ASSERT_TRUE(wait_ready(420s)) << status_of().dump(2) << runtime->agent_log();
-  std::cout << fmt::format("[ info ] cluster with pg_cron and hypopg ready in {} s\n",
-                           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
-                               .count());
+  std::cout << fmt::format(
+      "[ info ] cluster with pg_cron and hypopg ready in {} s\n",
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count());
   EXPECT_TRUE(wait_until(
       [] {
         const json status = status_of();

@@ -295,8 +295,7 @@ TEST(Tuning, ExtensionPreloadsMergeIntoTheUsersValue) {
   EXPECT_EQ(find(parameters, "cron.database_name")->value, "jobs");
 
   input.extensions = {"hypopg"};  // needs no preload: the value is left as written
-  EXPECT_EQ(find(tune_postgres_parameters(input), "shared_preload_libraries")->value,
-            "'pgaudit',pg_stat_statements");
+  EXPECT_EQ(find(tune_postgres_parameters(input), "shared_preload_libraries")->value, "'pgaudit',pg_stat_statements");
   EXPECT_EQ(find(tune_postgres_parameters(input), "cron.database_name")->value, "jobs");
 }
 

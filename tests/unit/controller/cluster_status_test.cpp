@@ -147,8 +147,7 @@ TEST(ClusterStatus, ExtensionsShowEachMembersVersionAndWhatIsMissing) {
   ASSERT_EQ(status["extensions"].size(), 2u) << status["extensions"].dump();
   EXPECT_EQ(status["extensions"][0]["name"], "pg_cron");
   EXPECT_EQ(status["extensions"][0]["preload"], "pg_cron");
-  EXPECT_EQ(status["extensions"][0]["members"],
-            Json::parse(R"({"demo-0":"1.5","demo-1":"1.5","demo-2":"missing"})"));
+  EXPECT_EQ(status["extensions"][0]["members"], Json::parse(R"({"demo-0":"1.5","demo-1":"1.5","demo-2":"missing"})"));
   const Json* available = find_condition(status, "ExtensionsAvailable");
   ASSERT_NE(available, nullptr);
   EXPECT_EQ((*available)["status"], "False");

@@ -242,8 +242,9 @@ TEST(Validator, ExtensionPrefixIsLoadedByClusterExtensions) {
 
 TEST(Validator, UnknownExtensionIsAnErrorWithNearMatchesAndItsPath) {
   std::string text = kMinimal;
-  text.replace(text.find("    version: 'latest'"), 21,
-               "    version: 'latest'\n    extensions:\n    - name: pg_cron\n    - name: hypopgg\n    - name: timescaledb");
+  text.replace(
+      text.find("    version: 'latest'"), 21,
+      "    version: 'latest'\n    extensions:\n    - name: pg_cron\n    - name: hypopgg\n    - name: timescaledb");
   const auto result = validate_text(text);
   const auto errors = errors_of(result);
   ASSERT_EQ(errors.size(), 2u) << testing::PrintToString(errors);
