@@ -444,20 +444,24 @@ void Agent::publish_extension_inventory(std::int64_t lease) {
   if (lease == inventory_lease_ && installs == inventory_installs_ && SteadyClock::now() < next_inventory_) return;
   std::vector<int> majors;
   for (const auto& installation : host::find_postgres_installations()) majors.push_back(installation.major);
-  const model::Json inventory = {{"host", settings_.host_name},
-                                 {"installsAllowed", extensions_.installs_allowed()},
-                                 {"postgresMajors", majors},
-                                 {"updatedAt", utc_timestamp_now()},
-                                 {"extensions", extensions_.inventory(majors)}};
+  model::Json inventory = {{"host", settings_.host_name},
+                           {"installsAllowed", extensions_.installs_allowed()},
+                           {"postgresMajors", majors},
+                           {"extensions", extensions_.inventory(majors)}};
+  next_inventory_ = SteadyClock::now() + kInventoryInterval;
+  inventory_installs_ = installs;
+  // Written when it changed (or the lease did): each write is a new etcd revision of a large value.
+  if (lease == inventory_lease_ && inventory == last_inventory_) return;
+  last_inventory_ = inventory;
+  inventory["updatedAt"] = utc_timestamp_now();
   auto written =
       etcd_.put(store::keys::host_extensions(settings_.etcd_prefix, settings_.host_name), inventory.dump(), lease);
   if (!written) {
     spdlog::warn("cannot publish the host's extensions: {}", written.error().message);
+    last_inventory_ = nullptr;
     return;
   }
   inventory_lease_ = lease;
-  inventory_installs_ = installs;
-  next_inventory_ = SteadyClock::now() + kInventoryInterval;
 }
 
 void Agent::report() {

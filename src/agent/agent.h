@@ -81,6 +81,7 @@ class Agent {
   ExtensionInstaller extensions_;
   std::int64_t inventory_lease_ = 0;
   std::uint64_t inventory_installs_ = 0;  // the installer's count when the inventory was last published
+  model::Json last_inventory_ = nullptr;  // as last written, without its updatedAt
   std::chrono::steady_clock::time_point next_inventory_{};
   bool leftovers_checked_ = false;
   std::map<std::string, std::string> storage_problems_;  // by "<ns>/<cluster>": unresolved storage credentials
