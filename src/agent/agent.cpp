@@ -422,7 +422,13 @@ std::optional<Assignment> Agent::with_available_extensions(const Assignment& ass
   const std::string reason = readiness.problem.empty() ? fmt::format("installing {} for postgres.extensions",
                                                                      fmt::join(readiness.missing_packages, ", "))
                                                        : readiness.problem;
-  if (!instance.plan()) {
+  // A data directory from before (this agent restarted) counts as running: Patroni is re-attached and supervised.
+  std::error_code error;
+  const bool initialized =
+      instance.plan().has_value() ||
+      std::filesystem::exists(settings_.state_dir / "instances" / assignment.instance_key() / "data" / "PG_VERSION",
+                              error);
+  if (!initialized) {
     // Not started yet: start once the libraries are there, not without them and restart later.
     instance.hold(InstanceCondition{!readiness.problem.empty(), reason}, assignment.ports);
     return std::nullopt;

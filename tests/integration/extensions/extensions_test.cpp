@@ -262,6 +262,47 @@ TEST(Extensions, APreloadAddedToARunningClusterWaitsForARestart) {
   EXPECT_NE(audit->find("pg_cron"), std::string::npos) << *audit;
 }
 
+// An agent that may not install says which package is missing; the running cluster keeps running as it was.
+TEST(Extensions, AnAgentThatMayNotInstallReportsTheMissingPackage) {
+  auto installed = run_command({"dpkg-query", "-W", "-f", "${db:Status-Status}", "postgresql-15-orafce"});
+  if (installed.ok() && installed->standard_output == "installed") GTEST_SKIP() << "postgresql-15-orafce is installed";
+  ASSERT_TRUE(runtime->kill_agent().ok());
+  runtime->set_agent_flags({"--no-extension-installs"});
+  ASSERT_TRUE(runtime->start_agent().ok());
+  auto changed = runtime->api(
+      "PUT", "sgclusters/ext",
+      cluster_with_extensions(R"([{"name":"pg_cron"},{"name":"hypopg"},{"name":"pgaudit"},{"name":"orafce"}])"));
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->status, 200) << changed->body;
+  EXPECT_TRUE(wait_until(
+      [] {
+        const json condition = condition_in(status_of(), "ExtensionsAvailable");
+        return condition.value("reason", "") == "PackagesMissing" &&
+               condition.value("message", "").find("postgresql-15-orafce") != std::string::npos &&
+               condition.value("message", "").find("--no-extension-installs") != std::string::npos;
+      },
+      60s))
+      << status_of().dump(2);
+  EXPECT_TRUE(condition_is(status_of(), "Ready", "True")) << status_of().dump(2);
+  for (const auto& extension : status_of().value("extensions", json::array())) {
+    if (extension.value("name", "") == "orafce") {
+      EXPECT_EQ(extension.value("members", json::object()).value("ext-0", ""), "missing") << extension.dump();
+    }
+  }
+  EXPECT_TRUE(text(member_sql("primary", "app", "SELECT 1")) == "1");
+
+  // Asked for no more, before installs are allowed again: this test leaves the host as it found it.
+  changed = runtime->api("PUT", "sgclusters/ext",
+                         cluster_with_extensions(R"([{"name":"pg_cron"},{"name":"hypopg"},{"name":"pgaudit"}])"));
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->status, 200) << changed->body;
+  EXPECT_TRUE(wait_until([] { return condition_is(status_of(), "ExtensionsAvailable", "True"); }, 60s))
+      << status_of().dump(2);
+  ASSERT_TRUE(runtime->kill_agent().ok());
+  runtime->set_agent_flags({});
+  ASSERT_TRUE(runtime->start_agent().ok());
+}
+
 TEST(Extensions, DeletingTheClusterLeavesThePackages) {
   auto deleted = runtime->api("DELETE", "sgclusters/ext");
   ASSERT_TRUE(deleted.ok());
