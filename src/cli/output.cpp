@@ -15,6 +15,7 @@
 #include "cli/api_client.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "model/cluster_status.h"
 #include "model/codec.h"
 
 namespace pgstack::cli {
@@ -58,15 +59,27 @@ const Json& status_of(const Json& cluster) {
   return status != nullptr && status->is_object() ? *status : empty_object();
 }
 
-const Json& members_of(const Json& status) {
-  static const Json none = Json::array();
-  const Json* members = at(status, "members");
-  return members != nullptr && members->is_array() ? *members : none;
+// The typed status of an SGCluster document or of a bare status; an unreadable one reads as empty,
+// with why in `problem`.
+model::ClusterStatus typed_status(const Json& cluster_or_status, std::string* problem = nullptr) {
+  const Json& status = status_of(cluster_or_status);
+  auto read = model::cluster_status_from_json(status.empty() ? cluster_or_status : status);
+  if (read.ok()) return std::move(read).value();
+  if (problem != nullptr) *problem = read.error().message;
+  return {};
 }
 
-bool member_is_ready(const Json& member) {
-  const std::string state = text_at(member, "state", "");
-  return state == "running" || state == "streaming";
+bool member_is_ready(const model::MemberStatus& member) {
+  return member.state == "running" || member.state == "streaming";
+}
+
+bool condition_true(const model::ClusterStatus& status, std::string_view type) {
+  const model::Condition* condition = model::find_condition(status.conditions, type);
+  return condition != nullptr && condition->status == "True";
+}
+
+std::string joined_or_none(const std::vector<std::string>& list) {
+  return list.empty() ? std::string(kNone) : fmt::format("{}", fmt::join(list, ","));
 }
 
 // "sync_standby" -> "Sync Standby", as patronictl shows roles.
@@ -87,20 +100,20 @@ std::string role_title(std::string_view role) {
 }
 
 // The cluster's one-word state for `get -o wide`.
-std::string cluster_state(const Json& status) {
-  if (condition_is_true(status, "Ready")) return condition_is_true(status, "Degraded") ? "Degraded" : "Ready";
-  if (const Json* ready = find_condition(status, "Ready")) return text_at(*ready, "reason", "NotReady");
-  if (condition_is_true(status, "Scheduling")) return "Scheduling";
+std::string cluster_state(const model::ClusterStatus& status) {
+  if (condition_true(status, "Ready")) return condition_true(status, "Degraded") ? "Degraded" : "Ready";
+  if (const model::Condition* ready = model::find_condition(status.conditions, "Ready"))
+    return ready->reason.empty() ? std::string("NotReady") : ready->reason;
+  if (condition_true(status, "Scheduling")) return "Scheduling";
   return "Pending";
 }
 
-std::string lag_in_mb(const Json& member) {
-  const std::string role = text_at(member, "role", "");
-  if (role == "primary" || role == "leader") return "";
-  const Json* lag = at(member, "lagBytes");
-  if (lag == nullptr || !lag->is_number()) return "unknown";
+std::string lag_in_mb(const model::MemberStatus& member) {
+  if (member.role == "primary" || member.role == "leader") return "";
+  if (!member.lag_bytes) return "unknown";
   // patronictl rounds to whole megabytes.
-  return fmt::format("{}", static_cast<long long>(std::llround(lag->get<double>() / (1024.0 * 1024.0))));
+  return fmt::format("{}",
+                     static_cast<long long>(std::llround(static_cast<double>(*member.lag_bytes) / (1024.0 * 1024.0))));
 }
 
 std::string seconds_text(const Json* seconds) {
@@ -120,16 +133,16 @@ std::string repository_disk_text(const Json& disk) {
 }
 
 // status.archiving of a cluster: what was archived last, and the last failure when it is the newer.
-std::string archiving_text(const Json& archiving) {
-  const std::string last = text_at(archiving, "lastArchivedWal", "");
-  std::string out = last.empty() ? std::string("nothing archived yet")
-                                 : fmt::format("last archived {} at {}", last, text_at(archiving, "lastArchivedTime"));
-  out += fmt::format(" ({} archived, {} failed)", text_at(archiving, "archivedCount", "0"),
-                     text_at(archiving, "failedCount", "0"));
-  const Json* failing = at(archiving, "failing");
-  if (failing != nullptr && failing->is_boolean() && failing->get<bool>()) {
-    out += fmt::format("; FAILING since {}: {}", text_at(archiving, "lastFailedTime"),
-                       text_at(archiving, "lastFailureMessage", "see the primary's Postgres log"));
+std::string archiving_text(const model::ReportedArchiving& archiving) {
+  std::string out =
+      archiving.last_archived_wal.empty()
+          ? std::string("nothing archived yet")
+          : fmt::format("last archived {} at {}", archiving.last_archived_wal, archiving.last_archived_time);
+  out += fmt::format(" ({} archived, {} failed)", archiving.archived_count, archiving.failed_count);
+  if (archiving.failing) {
+    out += fmt::format("; FAILING since {}: {}", archiving.last_failed_time,
+                       archiving.last_failure_message.empty() ? std::string("see the primary's Postgres log")
+                                                              : archiving.last_failure_message);
   }
   return out;
 }
@@ -247,23 +260,16 @@ Table resource_table(const model::KindInfo& kind, const std::vector<Json>& items
         {"INSTANCES", field("spec.instances")},
         {"VERSION",
          [](const Json& item) {
-           const std::string running = text_at(status_of(item), "postgresVersion", "");
+           const std::string running = typed_status(item).postgres_version;
            return running.empty() ? text_at(item, "spec.postgres.version") : running;
          }},
         {"READY", [](const Json& item) { return ready_members(item); }},
-        {"PRIMARY", [](const Json& item) { return text_at(status_of(item), "primary"); }},
+        {"PRIMARY", [](const Json& item) { return typed_status(item).primary.value_or(std::string(kNone)); }},
     };
     extra = {
-        {"STATUS", [](const Json& item) { return cluster_state(status_of(item)); }},
+        {"STATUS", [](const Json& item) { return cluster_state(typed_status(item)); }},
         {"PROFILE", [](const Json& item) { return text_at(item, "spec.sgInstanceProfile", "default"); }},
-        {"READ-WRITE",
-         [](const Json& item) {
-           const Json* endpoints = at(status_of(item), "endpoints.readWrite");
-           if (endpoints == nullptr || !endpoints->is_array() || endpoints->empty()) return std::string(kNone);
-           std::vector<std::string> list;
-           for (const auto& endpoint : *endpoints) list.push_back(text_of(&endpoint, ""));
-           return fmt::format("{}", fmt::join(list, ","));
-         }},
+        {"READ-WRITE", [](const Json& item) { return joined_or_none(typed_status(item).endpoints.read_write); }},
     };
   } else if (kind.kind == "SGInstanceProfile") {
     middle = {{"CPU", field("spec.cpu")}, {"MEMORY", field("spec.memory")}};
@@ -331,38 +337,42 @@ std::string format_documents(const std::vector<Json>& items, bool as_list, Outpu
 }
 
 std::string ready_members(const Json& cluster) {
-  const Json& status = status_of(cluster);
-  const Json& bare = status.empty() ? cluster : status;  // accepts a document or a bare status
+  const model::ClusterStatus status = typed_status(cluster);  // accepts a document or a bare status
   std::size_t ready = 0;
-  for (const auto& member : members_of(bare))
+  for (const auto& member : status.members)
     if (member_is_ready(member)) ++ready;
   std::string wanted = text_at(cluster, "spec.instances", "");
-  if (wanted.empty()) wanted = text_at(bare, "instances", "?");
+  if (wanted.empty()) wanted = status.instances > 0 ? std::to_string(status.instances) : std::string("?");
   return fmt::format("{}/{}", ready, wanted);
 }
 
-std::string member_summary(const Json& status) {
+std::string member_summary(const Json& status_json) {
+  std::string problem;
+  const model::ClusterStatus status = typed_status(status_json, &problem);
+  if (!problem.empty()) return "status unreadable: " + problem;
   std::vector<std::string> parts;
-  for (const auto& member : members_of(status)) {
-    parts.push_back(fmt::format("{} {} {}", text_at(member, "name", "?"), text_at(member, "role", "(no role)"),
-                                text_at(member, "state", "(no state)")));
+  for (const auto& member : status.members) {
+    parts.push_back(fmt::format("{} {} {}", member.name.empty() ? "?" : member.name,
+                                member.role.empty() ? "(no role)" : member.role,
+                                member.state.empty() ? "(no state)" : member.state));
   }
   std::string out = parts.empty() ? std::string("no members yet") : fmt::format("{}", fmt::join(parts, ", "));
-  if (const Json* ready = find_condition(status, "Ready"); ready != nullptr && !condition_is_true(status, "Ready")) {
-    const std::string reason = text_at(*ready, "reason", "");
-    const std::string message = text_at(*ready, "message", "");
-    out += fmt::format("; Ready={}", text_at(*ready, "status", "Unknown"));
-    if (!reason.empty()) out += fmt::format(" ({}{})", reason, message.empty() ? "" : ": " + message);
+  if (const model::Condition* ready = model::find_condition(status.conditions, "Ready");
+      ready != nullptr && ready->status != "True") {
+    out += fmt::format("; Ready={}", ready->status.empty() ? "Unknown" : ready->status);
+    if (!ready->reason.empty())
+      out += fmt::format(" ({}{})", ready->reason, ready->message.empty() ? "" : ": " + ready->message);
   }
-  if (const Json* scheduling = find_condition(status, "Scheduling");
-      scheduling != nullptr && condition_is_true(status, "Scheduling")) {
-    out += fmt::format("; Scheduling: {}", text_at(*scheduling, "message", text_at(*scheduling, "reason", "")));
+  if (const model::Condition* scheduling = model::find_condition(status.conditions, "Scheduling");
+      scheduling != nullptr && scheduling->status == "True") {
+    out += fmt::format("; Scheduling: {}", scheduling->message.empty() ? scheduling->reason : scheduling->message);
   }
   return out;
 }
 
 std::string describe_cluster(const Json& cluster, TimePoint now) {
-  const Json& status = status_of(cluster);
+  std::string problem;
+  const model::ClusterStatus status = typed_status(cluster, &problem);
   std::string out = describe_header(*model::find_kind("SGCluster"), cluster, now);
   const auto line = [&out](std::string_view label, const std::string& value) {
     out += fmt::format("  {:<20}{}\n", std::string(label) + ":", value);
@@ -370,8 +380,7 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
   out += "Spec:\n";
   line("Instances", text_at(cluster, "spec.instances"));
   std::string version = text_at(cluster, "spec.postgres.version");
-  if (const std::string running = text_at(status, "postgresVersion", ""); !running.empty())
-    version += fmt::format(" (running {})", running);
+  if (!status.postgres_version.empty()) version += fmt::format(" (running {})", status.postgres_version);
   line("Postgres", version);
   line("Profile", text_at(cluster, "spec.profile", "production"));
   line("Instance Profile", text_at(cluster, "spec.sgInstanceProfile", "default (1 CPU, 2Gi)"));
@@ -389,46 +398,41 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
     if (!value.empty()) line(label, value);
   }
 
-  const Json& members = members_of(status);
-  out += fmt::format("Members: {} ready, primary {}\n", ready_members(cluster), text_at(status, "primary"));
-  if (members.empty()) {
+  if (!problem.empty()) out += fmt::format("Status: unreadable ({})\n", problem);
+  out += fmt::format("Members: {} ready, primary {}\n", ready_members(cluster),
+                     status.primary.value_or(std::string(kNone)));
+  if (status.additional_instances > 0)
+    line("Additional",
+         fmt::format("{} member(s) while an operation runs (ReducedImpact restart)", status.additional_instances));
+  if (status.members.empty()) {
     out += "  (none reported yet)\n";
   } else {
     Table table{{"Member", "Host", "Role", "State", "TL", "Lag in MB"}, {}};
-    bool any_pending = false;
-    for (const auto& member : members) {
-      const Json* pending = at(member, "pendingRestart");
-      any_pending = any_pending || (pending != nullptr && pending->is_boolean() && pending->get<bool>());
-    }
+    const bool any_pending = std::any_of(status.members.begin(), status.members.end(),
+                                         [](const model::MemberStatus& member) { return member.pending_restart; });
     if (any_pending) table.header.emplace_back("Pending restart");
-    for (const auto& member : members) {
-      std::vector<std::string> row = {
-          text_at(member, "name"),  text_at(member, "host"),         role_title(text_at(member, "role", "")),
-          text_at(member, "state"), text_at(member, "timeline", ""), lag_in_mb(member)};
-      if (any_pending) {
-        const Json* pending = at(member, "pendingRestart");
-        row.emplace_back(pending != nullptr && pending->is_boolean() && pending->get<bool>() ? "*" : "");
-      }
+    for (const auto& member : status.members) {
+      std::vector<std::string> row = {member.name,
+                                      member.host,
+                                      role_title(member.role),
+                                      member.state,
+                                      member.timeline ? std::to_string(*member.timeline) : std::string(),
+                                      lag_in_mb(member)};
+      if (any_pending) row.emplace_back(member.pending_restart ? "*" : "");
       table.rows.push_back(std::move(row));
     }
     out += format_table(table, "  ");
   }
 
   out += "Endpoints:\n";
-  for (const auto& [label, path] :
-       {std::pair{"Read-write", "endpoints.readWrite"}, std::pair{"Read-only", "endpoints.readOnly"},
-        std::pair{"Read-write direct", "endpoints.readWriteDirect"},
-        std::pair{"Read-only direct", "endpoints.readOnlyDirect"}}) {
-    const Json* list = at(status, path);
-    std::vector<std::string> entries;
-    if (list != nullptr && list->is_array())
-      for (const auto& entry : *list) entries.push_back(text_of(&entry, ""));
-    line(label, entries.empty() ? std::string(kNone) : fmt::format("{}", fmt::join(entries, ",")));
-  }
+  line("Read-write", joined_or_none(status.endpoints.read_write));
+  line("Read-only", joined_or_none(status.endpoints.read_only));
+  line("Read-write direct", joined_or_none(status.endpoints.read_write_direct));
+  line("Read-only direct", joined_or_none(status.endpoints.read_only_direct));
 
   const Json* backup_configs = at(cluster, "spec.configurations.backups");
-  const Json* backups = at(status, "backups");
-  const bool has_backups = backups != nullptr && backups->is_object() && text_at(*backups, "count", "0") != "0";
+  const model::BackupsSummary& backups = status.backups;
+  const bool has_backups = backups.count > 0;
   if ((backup_configs != nullptr && backup_configs->is_array() && !backup_configs->empty()) || has_backups) {
     out += "Backups:\n";
     if (backup_configs != nullptr && backup_configs->is_array() && !backup_configs->empty()) {
@@ -437,16 +441,14 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
       line("Storage", fmt::format("SGObjectStorage/{}{}", text_at(config, "sgObjectStorage"),
                                   cron.empty() ? ", no schedule" : fmt::format(", cron {} (UTC)", cron)));
     }
-    if (backups != nullptr && backups->is_object()) {
-      const std::string last = text_at(*backups, "last", "");
-      line("Last Completed",
-           last.empty() ? std::string(kNone) : fmt::format("{} at {}", last, text_at(*backups, "lastCompletedAt")));
-      line("Count", text_at(*backups, "count", "0"));
-    }
-    if (const Json* archiving = at(status, "archiving"); archiving != nullptr && archiving->is_object()) {
-      line("WAL Archiving", archiving_text(*archiving));
-      if (const Json* disk = at(*archiving, "repositoryDisk"); disk != nullptr && disk->is_object())
-        line("Repository Disk", repository_disk_text(*disk));
+    line("Last Completed",
+         backups.last ? fmt::format("{} at {}", *backups.last, backups.last_completed_at.value_or(std::string(kNone)))
+                      : std::string(kNone));
+    line("Count", std::to_string(backups.count));
+    if (status.archiving) {
+      line("WAL Archiving", archiving_text(*status.archiving));
+      if (status.archiving->repository_disk.is_object())
+        line("Repository Disk", repository_disk_text(status.archiving->repository_disk));
     }
   }
 
@@ -455,7 +457,7 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
   if (requested != nullptr && requested->is_array() && !requested->empty()) {
     out += "Extensions:\n";
     Table table{{"Name", "Package", "Preload", "Installed"}, {}};
-    const Json* observed = at(status, "extensions");
+    const Json* observed = status.extensions.is_array() ? &status.extensions : nullptr;
     for (const auto& extension : *requested) {
       const std::string name = text_at(extension, "name");
       std::vector<std::string> row = {name, "", "", "(not reported yet)"};
@@ -477,29 +479,28 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
   }
 
   out += "Conditions:\n";
-  const Json* conditions = at(status, "conditions");
-  if (conditions == nullptr || !conditions->is_array() || conditions->empty()) {
+  if (status.conditions.empty()) {
     out += "  (none reported yet)\n";
   } else {
     Table table{{"Type", "Status", "Reason", "Age", "Message"}, {}};
-    for (const auto& condition : *conditions) {
-      const auto changed = parse_timestamp(text_at(condition, "lastTransitionTime", ""));
+    for (const auto& condition : status.conditions) {
+      const auto changed = parse_timestamp(condition.last_transition_time);
       table.rows.push_back(
-          {text_at(condition, "type"), text_at(condition, "status"), text_at(condition, "reason", ""),
+          {condition.type, condition.status, condition.reason,
            changed ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *changed)) : std::string(""),
-           text_at(condition, "message", "")});
+           condition.message});
     }
     out += format_table(table, "  ");
   }
   // Like kubectl describe: what happened lately (rebuilt members, WAL set aside), newest last.
-  if (const Json* events = at(status, "events"); events != nullptr && events->is_array() && !events->empty()) {
+  if (!status.events.empty()) {
     out += "Events:\n";
     Table table{{"Type", "Reason", "Age", "Member", "Message"}, {}};
-    for (const auto& event : *events) {
-      const auto when = parse_timestamp(text_at(event, "at", ""));
-      table.rows.push_back({text_at(event, "type", ""), text_at(event, "reason", ""),
+    for (const auto& event : status.events) {
+      const auto when = parse_timestamp(event.at);
+      table.rows.push_back({event.type, event.reason,
                             when ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *when)) : "",
-                            text_at(event, "member", ""), text_at(event, "message", "")});
+                            event.member, event.message});
     }
     out += format_table(table, "  ");
   }

@@ -75,7 +75,9 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
   auto assignment_keys = etcd.get_prefix(store::keys::assignments_prefix(prefix));
   auto backup_documents = store_.list("SGBackup");
   auto backup_statuses = etcd.get_prefix(store_.status_prefix() + "sgbackups/");
-  if (!host_keys.ok() || !assignment_keys.ok() || !backup_documents.ok() || !backup_statuses.ok()) return std::nullopt;
+  auto additional = etcd.get_prefix(store::keys::additional_instances_prefix(prefix));
+  if (!host_keys.ok() || !assignment_keys.ok() || !backup_documents.ok() || !backup_statuses.ok() || !additional.ok())
+    return std::nullopt;
 
   PassSnapshot pass;
   for (const auto& kv : host_keys->items) {
@@ -104,6 +106,16 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
     pass.placements.push_back(std::move(placement));
   }
 
+  const std::size_t additional_prefix_size = store::keys::additional_instances_prefix(prefix).size();
+  for (const auto& kv : additional->items) {
+    const Json added = Json::parse(kv.value, nullptr, false);
+    const auto count = added.is_object() ? added.find("count") : added.end();
+    if (count != added.end() && count->is_number_integer() && count->get<int>() > 0 && count->get<int>() <= 1) {
+      pass.additional_instances[kv.key.substr(additional_prefix_size)] = count->get<int>();
+    } else {
+      spdlog::warn("{}: not an additional-instances record (want {{\"count\": 1}}); ignored", kv.key);
+    }
+  }
   for (const auto& backup : backup_documents.value()) {
     const Json& metadata = backup.body.value("metadata", Json::object());
     pass.backups[backup.namespace_name() + "/" + backup.name()] = {
@@ -143,6 +155,8 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, PassS
   for (const auto& placement : pass.placements) {
     if (placement.cluster_key == state.key) state.members.push_back(placement);
   }
+  if (const auto added = pass.additional_instances.find(state.key); added != pass.additional_instances.end())
+    state.additional_instances = added->second;
   if (auto previous = store_.get_status("SGCluster", ns, state.cluster.name); previous.ok() && previous->has_value())
     state.previous_status = **previous;
 
@@ -179,14 +193,17 @@ void ClusterReconciler::forget_deleted_clusters(const PassSnapshot& pass, const 
       spdlog::warn("cluster {}: cannot unassign {}: {}", placement.cluster_key, placement.member,
                    removed.error().message);
   }
-  // The backup schedule of a deleted cluster: a new cluster of the same name starts afresh.
-  const std::string schedules = store::keys::backup_schedules_prefix(prefix);
-  auto kept = etcd.get_prefix(schedules);
-  if (!kept.ok()) return;
-  for (const auto& kv : kept->items) {
-    if (live_clusters.count(kv.key.substr(schedules.size())) != 0) continue;
-    if (auto removed = etcd.remove(kv.key); !removed.ok())
-      spdlog::warn("{}: cannot remove the backup schedule of a deleted cluster: {}", kv.key, removed.error().message);
+  // The backup schedule and the operations' additional members of a deleted cluster: a new cluster of
+  // the same name starts afresh.
+  for (const std::string& family :
+       {store::keys::backup_schedules_prefix(prefix), store::keys::additional_instances_prefix(prefix)}) {
+    auto kept = etcd.get_prefix(family);
+    if (!kept.ok()) continue;
+    for (const auto& kv : kept->items) {
+      if (live_clusters.count(kv.key.substr(family.size())) != 0) continue;
+      if (auto removed = etcd.remove(kv.key); !removed.ok())
+        spdlog::warn("{}: cannot remove the record of a deleted cluster: {}", kv.key, removed.error().message);
+    }
   }
 }
 

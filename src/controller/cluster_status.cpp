@@ -23,18 +23,17 @@ std::string host_address(const StatusInputs& inputs, const std::string& host) {
 bool is_primary_role(const std::string& role) { return patroni::is_leader_role(role); }
 
 // Keeps lastTransitionTime when a condition's status did not change.
-Json condition(const Json& previous, const std::string& type, bool status, const std::string& reason,
-               const std::string& message, const std::string& now) {
+model::Condition condition(const Json& previous, const std::string& type, bool status, const std::string& reason,
+                           const std::string& message, const std::string& now) {
+  const std::string value = status ? "True" : "False";
   std::string since = now;
-  for (const auto& old : previous) {
-    if (old.value("type", "") == type && old.value("status", "") == (status ? "True" : "False"))
-      since = old.value("lastTransitionTime", now);
+  if (previous.is_array()) {
+    for (const auto& old : previous) {
+      if (old.is_object() && old.value("type", "") == type && old.value("status", "") == value)
+        since = old.value("lastTransitionTime", now);
+    }
   }
-  return {{"type", type},
-          {"status", status ? "True" : "False"},
-          {"reason", reason},
-          {"message", message},
-          {"lastTransitionTime", since}};
+  return {type, value, reason, message, since};
 }
 
 std::string string_at(const Json& object, const char* key) {
@@ -63,26 +62,28 @@ std::string agent_reason(const StatusInputs& inputs, const std::string& member) 
 }
 }  // namespace
 
-Json backups_summary(const std::vector<BackupObservation>& backups) {
+model::BackupsSummary backups_summary(const std::vector<BackupObservation>& backups) {
   const BackupObservation* last = nullptr;
   for (const auto& backup : backups) {
     if (string_at(backup.status, "phase") == "Completed" && (last == nullptr || newer(backup, *last))) last = &backup;
   }
   const std::string completed_at = last ? string_at(last->status, "finishedAt") : std::string();
-  return {{"last", last ? Json(last->name) : Json(nullptr)},
-          {"lastCompletedAt", completed_at.empty() ? Json(nullptr) : Json(completed_at)},
-          {"count", backups.size()}};
+  model::BackupsSummary summary;
+  if (last) summary.last = last->name;
+  if (!completed_at.empty()) summary.last_completed_at = completed_at;
+  summary.count = static_cast<std::int64_t>(backups.size());
+  return summary;
 }
 
-Json backups_verified_condition(const std::vector<BackupObservation>& backups, const Json& previous_conditions,
-                                const std::string& now) {
+std::optional<model::Condition> backups_verified_condition(const std::vector<BackupObservation>& backups,
+                                                           const Json& previous_conditions, const std::string& now) {
   const BackupObservation* newest = nullptr;
   for (const auto& backup : backups) {
     if (!backup.status.is_object() || !backup.status.contains("verification")) continue;
     const std::string phase = string_at(backup.status["verification"], "phase");
     if ((phase == "Passed" || phase == "Failed") && (newest == nullptr || newer(backup, *newest))) newest = &backup;
   }
-  if (newest == nullptr) return nullptr;
+  if (newest == nullptr) return std::nullopt;
   const Json& verification = newest->status.at("verification");
   const bool passed = string_at(verification, "phase") == "Passed";
   const std::string finished = string_at(verification, "finishedAt");
@@ -127,21 +128,21 @@ Json extensions_summary(const std::map<std::string, Json>& member_extensions) {
   return summary;
 }
 
-Json archiving_condition(const Json& archiving, const Json& previous_conditions, const std::string& now) {
-  const bool failing = archiving.value("failing", false);
-  const std::string last_wal = string_at(archiving, "lastArchivedWal");
-  const std::string last_time = string_at(archiving, "lastArchivedTime");
-  if (failing) {
-    std::string why = string_at(archiving, "lastFailureMessage");
+model::Condition archiving_condition(const model::ReportedArchiving& archiving, const Json& previous_conditions,
+                                     const std::string& now) {
+  const std::string& last_wal = archiving.last_archived_wal;
+  const std::string& last_time = archiving.last_archived_time;
+  if (archiving.failing) {
+    std::string why = archiving.last_failure_message;
     // pgBackRest names the file it could not write, not why: a full repository disk is said first.
-    const Json disk = archiving.value("repositoryDisk", Json::object());
+    const Json disk = archiving.repository_disk.is_object() ? archiving.repository_disk : Json::object();
     if (config::repository_nearly_full(disk))
       why = config::repository_full_message(disk) + (why.empty() ? std::string() : "; " + why);
     return condition(previous_conditions, "WalArchiving", false, "ArchiveCommandFailing",
                      fmt::format("archiving {} failed at {}{} ({} failures so far; the primary keeps the WAL until it "
                                  "is archived)",
-                                 string_at(archiving, "lastFailedWal"), string_at(archiving, "lastFailedTime"),
-                                 why.empty() ? std::string() : ": " + why, archiving.value("failedCount", 0)),
+                                 archiving.last_failed_wal, archiving.last_failed_time,
+                                 why.empty() ? std::string() : ": " + why, archiving.failed_count),
                      now);
   }
   return condition(previous_conditions, "WalArchiving", true, "Archiving",
@@ -189,108 +190,100 @@ PatroniMember parse_patroni_member(const std::string& name, const std::string& j
   return member;
 }
 
-Json build_cluster_status(const StatusInputs& inputs) {
-  Json status = Json::object();
-  status["postgresVersion"] = inputs.postgres_version;
+model::ClusterStatus build_cluster_status(const StatusInputs& inputs) {
+  model::ClusterStatus status;
+  status.postgres_version = inputs.postgres_version;
   // Readers can tell a fresh observation from one left behind by a controller that stopped.
-  status["observedAt"] = inputs.now;
-  status["instances"] = inputs.instances;
+  status.observed_at = inputs.now;
+  status.instances = inputs.instances - inputs.additional_instances;
+  status.additional_instances = inputs.additional_instances;
   const PatroniMember* primary = nullptr;
   if (inputs.leader) {
     if (auto found = inputs.members.find(*inputs.leader);
         found != inputs.members.end() && is_primary_role(found->second.role))
       primary = &found->second;
   }
-  status["primary"] = primary ? Json(primary->name) : Json(nullptr);
+  if (primary) status.primary = primary->name;
 
-  Json members = Json::array();
-  Json read_write = Json::array(), read_only = Json::array(), read_write_direct = Json::array(),
-       read_only_direct = Json::array();
+  model::ClusterEndpoints& endpoints = status.endpoints;
   int streaming = 0;
   int running = 0;
   std::vector<std::string> pending_restart;
   std::vector<std::string> troubles;
   for (const auto& placement : inputs.placements) {
     const std::string address = host_address(inputs, placement.host);
-    Json member = {{"name", placement.member}, {"host", placement.host}};
+    model::MemberStatus member;
+    member.name = placement.member;
+    member.host = placement.host;
+    member.role = "unknown";
+    member.state = "pending";
     const auto found = inputs.members.find(placement.member);
-    std::string role = "unknown";
-    std::string state = "pending";
     if (found != inputs.members.end()) {
       const PatroniMember& patroni = found->second;
-      state = patroni.state.empty() ? "unknown" : patroni.state;
+      member.state = patroni.state.empty() ? "unknown" : patroni.state;
       if (is_primary_role(patroni.role) && primary == &patroni) {
-        role = "primary";
+        member.role = "primary";
       } else if (is_primary_role(patroni.role)) {
-        role = "primary";  // a second one: Patroni will demote it; shown as it is
+        member.role = "primary";  // a second one: Patroni will demote it; shown as it is
         troubles.push_back(fmt::format("{} also claims to be primary", placement.member));
       } else {
-        role = "replica";
+        member.role = "replica";
         if (auto standby = inputs.standbys.find(placement.member); standby != inputs.standbys.end()) {
-          if (standby->second.sync_state == "sync" || standby->second.sync_state == "quorum") role = "sync_standby";
-          if (patroni.state == "running") state = standby->second.state;
+          if (standby->second.sync_state == "sync" || standby->second.sync_state == "quorum")
+            member.role = "sync_standby";
+          if (patroni.state == "running") member.state = standby->second.state;
           if (standby->second.state == "streaming") ++streaming;
         }
       }
       if (patroni.state == "running") ++running;
-      member["timeline"] = patroni.timeline;
-      if (primary && primary->xlog_location && patroni.xlog_location && role != "primary") {
-        member["lagBytes"] = *primary->xlog_location > *patroni.xlog_location
-                                 ? *primary->xlog_location - *patroni.xlog_location
-                                 : std::uint64_t{0};
-      } else {
-        member["lagBytes"] = role == "primary" ? Json(0) : Json(nullptr);
+      member.timeline = patroni.timeline;
+      if (primary && primary->xlog_location && patroni.xlog_location && member.role != "primary") {
+        member.lag_bytes = *primary->xlog_location > *patroni.xlog_location
+                               ? *primary->xlog_location - *patroni.xlog_location
+                               : std::uint64_t{0};
+      } else if (member.role == "primary") {
+        member.lag_bytes = 0;
       }
-      member["pendingRestart"] = patroni.pending_restart;
+      member.pending_restart = patroni.pending_restart;
       if (patroni.pending_restart) pending_restart.push_back(placement.member);
       if (patroni.state != "running") {
         const std::string why = agent_reason(inputs, placement.member);
-        troubles.push_back(fmt::format("{} is {}{}", placement.member, state, why.empty() ? "" : ": " + why));
+        troubles.push_back(fmt::format("{} is {}{}", placement.member, member.state, why.empty() ? "" : ": " + why));
       }
     } else {
       if (const std::string why = agent_reason(inputs, placement.member); !why.empty()) {
         if (const std::string& reported = inputs.member_reports.at(placement.member).state; !reported.empty())
-          state = reported;
-        troubles.push_back(fmt::format("{} is {}: {}", placement.member, state, why));
+          member.state = reported;
+        troubles.push_back(fmt::format("{} is {}: {}", placement.member, member.state, why));
       } else {
         troubles.push_back(fmt::format("{} has not started yet", placement.member));
       }
-      member["timeline"] = nullptr;
-      member["lagBytes"] = nullptr;
-      member["pendingRestart"] = false;
     }
-    member["role"] = role;
-    member["state"] = state;
     const std::string postgres = fmt::format("{}:{}", address, placement.ports.postgres);
     const std::string pgbouncer = fmt::format("{}:{}", address, placement.ports.pgbouncer);
-    member["endpoints"] = {{"postgres", postgres},
-                           {"pgbouncer", inputs.pooling_enabled ? Json(pgbouncer) : Json(nullptr)},
-                           {"patroni", fmt::format("https://{}:{}", address, placement.ports.patroni)}};
+    member.endpoints.postgres = postgres;
+    if (inputs.pooling_enabled) member.endpoints.pgbouncer = pgbouncer;
+    member.endpoints.patroni = fmt::format("https://{}:{}", address, placement.ports.patroni);
     const std::string pooled = inputs.pooling_enabled ? pgbouncer : postgres;
     // Read-write lists every member (libpq's target_session_attrs=read-write finds the primary even
     // after a failover); read-only lists replicas first, then the primary as the fallback.
-    read_write.push_back(pooled);
-    read_write_direct.push_back(postgres);
-    if (role != "primary") {
-      read_only.push_back(pooled);
-      read_only_direct.push_back(postgres);
+    endpoints.read_write.push_back(pooled);
+    endpoints.read_write_direct.push_back(postgres);
+    if (member.role != "primary") {
+      endpoints.read_only.push_back(pooled);
+      endpoints.read_only_direct.push_back(postgres);
     }
-    members.push_back(member);
+    status.members.push_back(std::move(member));
   }
   for (const auto& placement : inputs.placements) {
     const auto found = inputs.members.find(placement.member);
     if (found != inputs.members.end() && primary == &found->second) {
       const std::string address = host_address(inputs, placement.host);
-      read_only.push_back(
+      endpoints.read_only.push_back(
           fmt::format("{}:{}", address, inputs.pooling_enabled ? placement.ports.pgbouncer : placement.ports.postgres));
-      read_only_direct.push_back(fmt::format("{}:{}", address, placement.ports.postgres));
+      endpoints.read_only_direct.push_back(fmt::format("{}:{}", address, placement.ports.postgres));
     }
   }
-  status["members"] = members;
-  status["endpoints"] = {{"readWrite", read_write},
-                         {"readOnly", read_only},
-                         {"readWriteDirect", read_write_direct},
-                         {"readOnlyDirect", read_only_direct}};
   if (inputs.proxy_ports) {
     // One proxy per host with a member; any of them routes to the current primary or a replica.
     std::vector<std::string> proxy_read_write, proxy_read_only, proxy_admin;
@@ -302,15 +295,15 @@ Json build_cluster_status(const StatusInputs& inputs) {
       proxy_read_only.push_back(fmt::format("{}:{}", address, inputs.proxy_ports->read_only));
       proxy_admin.push_back(fmt::format("http://{}:{}", address, inputs.proxy_ports->admin));
     }
-    status["endpoints"]["proxyReadWrite"] = proxy_read_write;
-    status["endpoints"]["proxyReadOnly"] = proxy_read_only;
-    status["endpoints"]["proxyAdmin"] = proxy_admin;
+    endpoints.proxy_read_write = std::move(proxy_read_write);
+    endpoints.proxy_read_only = std::move(proxy_read_only);
+    endpoints.proxy_admin = std::move(proxy_admin);
   }
 
   const int replicas_wanted = inputs.instances - 1;
   const bool ready = primary != nullptr && static_cast<int>(inputs.placements.size()) == inputs.instances &&
                      running == inputs.instances && streaming >= replicas_wanted;
-  Json conditions = Json::array();
+  std::vector<model::Condition>& conditions = status.conditions;
   if (!inputs.scheduling_problem.empty()) {
     conditions.push_back(condition(inputs.previous_conditions, "Scheduling", false, inputs.scheduling_reason,
                                    inputs.scheduling_problem, inputs.now));
@@ -329,18 +322,17 @@ Json build_cluster_status(const StatusInputs& inputs) {
                                      : fmt::format("{} need a restart to apply changed parameters (pgstack restart)",
                                                    fmt::join(pending_restart, ", ")),
                                  inputs.now));
-  if (Json verified = backups_verified_condition(inputs.backups, inputs.previous_conditions, inputs.now);
-      !verified.is_null())
-    conditions.push_back(std::move(verified));
+  if (auto verified = backups_verified_condition(inputs.backups, inputs.previous_conditions, inputs.now))
+    conditions.push_back(std::move(*verified));
   if (inputs.backups_configured && inputs.backup_problem) {
     const bool usable = inputs.backup_problem->empty();
     conditions.push_back(condition(
         inputs.previous_conditions, "BackupStorageUsable", usable, usable ? "Configured" : "BackupConfigurationProblem",
         usable ? std::string("pgBackRest is configured for the backup storage") : *inputs.backup_problem, inputs.now));
   }
-  if (inputs.archiving && inputs.archiving->is_object()) {
+  if (inputs.archiving) {
     conditions.push_back(archiving_condition(*inputs.archiving, inputs.previous_conditions, inputs.now));
-    status["archiving"] = *inputs.archiving;
+    status.archiving = *inputs.archiving;
   }
   if (inputs.rejoins.empty()) {
     conditions.push_back(condition(inputs.previous_conditions, "MembersFollowPrimary", true, "NoDivergedMembers",
@@ -358,7 +350,7 @@ Json build_cluster_status(const StatusInputs& inputs) {
                                    fmt::format("{}", fmt::join(which, "; ")), inputs.now));
   }
   if (!inputs.member_extensions.empty()) {
-    status["extensions"] = extensions_summary(inputs.member_extensions);
+    status.extensions = extensions_summary(inputs.member_extensions);
     std::vector<std::string> problems;
     bool installing = false;
     for (const auto& [member, section] : inputs.member_extensions) {
@@ -380,9 +372,11 @@ Json build_cluster_status(const StatusInputs& inputs) {
                                        : fmt::format("{}", fmt::join(problems, "; ")),
                                    inputs.now));
   }
-  status["conditions"] = conditions;
-  status["events"] = merge_events(inputs.previous_events, inputs.member_events);
-  status["backups"] = backups_summary(inputs.backups);
+  for (const Json& event : merge_events(inputs.previous_events, inputs.member_events)) {
+    status.events.push_back({string_at(event, "at"), string_at(event, "member"), string_at(event, "type"),
+                             string_at(event, "reason"), string_at(event, "message")});
+  }
+  status.backups = backups_summary(inputs.backups);
   return status;
 }
 

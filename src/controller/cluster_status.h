@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "controller/scheduler.h"
+#include "model/cluster_status.h"
 #include "model/document.h"
 #include "model/instance_report.h"
 #include "patroni/member.h"
@@ -33,7 +34,8 @@ struct BackupObservation {
 };
 
 struct StatusInputs {
-  int instances = 0;
+  int instances = 0;             // wanted now, additional ones included
+  int additional_instances = 0;  // added by a running operation (a ReducedImpact restart)
   std::string postgres_version;
   std::vector<Placement> placements;                   // where each member is assigned
   std::map<std::string, std::string> host_addresses;   // host -> address
@@ -50,7 +52,7 @@ struct StatusInputs {
   std::string scheduling_problem;
   std::vector<BackupObservation> backups;  // every SGBackup whose spec.sgCluster is this cluster
   // The primary's WAL archiving (the "archiving" section of its agent's report), when it archives.
-  std::optional<model::Json> archiving;
+  std::optional<model::ReportedArchiving> archiving;
   bool backups_configured = false;  // spec.configurations.backups has an entry
   // From the primary's report: why its backups cannot run (empty: they can; nothing: no report yet).
   std::optional<std::string> backup_problem;
@@ -66,23 +68,24 @@ struct StatusInputs {
   std::string now;  // ISO-8601 UTC
 };
 
-model::Json build_cluster_status(const StatusInputs& inputs);
+model::ClusterStatus build_cluster_status(const StatusInputs& inputs);
 
 // status.extensions: per requested extension its package, preload library and, per member, the
 // version installed on its host or "missing" ([{"name","package","preload","members":{m: v}}]).
 model::Json extensions_summary(const std::map<std::string, model::Json>& member_extensions);
 
-// status.backups: {"last": the newest Completed backup, "lastCompletedAt": its finishedAt, "count": all}.
-model::Json backups_summary(const std::vector<BackupObservation>& backups);
+// status.backups: the newest Completed backup, its finishedAt, and how many there are.
+model::BackupsSummary backups_summary(const std::vector<BackupObservation>& backups);
 // The BackupsVerified condition from the newest backup whose verification finished (Passed or
-// Failed); null when none has been verified.
-model::Json backups_verified_condition(const std::vector<BackupObservation>& backups,
-                                       const model::Json& previous_conditions, const std::string& now);
+// Failed); nothing when none has been verified.
+std::optional<model::Condition> backups_verified_condition(const std::vector<BackupObservation>& backups,
+                                                           const model::Json& previous_conditions,
+                                                           const std::string& now);
 
 // status.archiving from the primary's report, and the WalArchiving condition: False while the last
 // attempt failed (pg_stat_archiver's last failure is newer than its last success).
-model::Json archiving_condition(const model::Json& archiving, const model::Json& previous_conditions,
-                                const std::string& now);
+model::Condition archiving_condition(const model::ReportedArchiving& archiving, const model::Json& previous_conditions,
+                                     const std::string& now);
 
 // status.events: the previous ones and the members' new ones ({"at", "member", "type", "reason",
 // "message"}), oldest first, the newest kStatusEventsKept of them, each once.

@@ -83,9 +83,7 @@ Json reported_archiving_to_json(const ReportedArchiving& archiving) {
   return json;
 }
 
-namespace {
-
-Result<ReportedArchiving> archiving_from_json(const Json& json) {
+Result<ReportedArchiving> reported_archiving_from_json(const Json& json) {
   if (!json.is_object()) return invalid("archiving: expected an object");
   constexpr std::string_view kWhere = "archiving.";
   ReportedArchiving archiving;
@@ -103,8 +101,6 @@ Result<ReportedArchiving> archiving_from_json(const Json& json) {
   if (auto read = read_bool(json, "failing", archiving.failing, kWhere); !read) return read.error();
   return archiving;
 }
-
-}  // namespace
 
 Json instance_report_to_json(const InstanceReport& report) {
   Json json = Json::object();
@@ -141,7 +137,7 @@ Result<InstanceReport> instance_report_from_json(const Json& json) {
     report.patroni = std::move(patroni).value();
   }
   if (json.contains("archiving") && !json["archiving"].is_null()) {
-    auto archiving = archiving_from_json(json["archiving"]);
+    auto archiving = reported_archiving_from_json(json["archiving"]);
     if (!archiving) return archiving.error();
     report.archiving = std::move(archiving).value();
   }

@@ -59,6 +59,7 @@ struct InstanceReport {
 Json instance_report_to_json(const InstanceReport& report);
 // The report's "archiving" section, which the cluster's status shows as it is.
 Json reported_archiving_to_json(const ReportedArchiving& archiving);
+Result<ReportedArchiving> reported_archiving_from_json(const Json& json);
 // Errors name the field that is wrong. Sections written by older agents may be absent.
 Result<InstanceReport> instance_report_from_json(const Json& json);
 

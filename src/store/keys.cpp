@@ -37,6 +37,14 @@ std::string cluster_secrets(std::string_view prefix, std::string_view namespace_
   return fmt::format("{}/secrets/{}/{}", prefix, namespace_name, cluster);
 }
 
+std::string additional_instances_prefix(std::string_view prefix) {
+  return fmt::format("{}/additional-instances/", prefix);
+}
+
+std::string additional_instances(std::string_view prefix, std::string_view namespace_name, std::string_view cluster) {
+  return fmt::format("{}/additional-instances/{}/{}", prefix, namespace_name, cluster);
+}
+
 std::string backup_schedules_prefix(std::string_view prefix) { return fmt::format("{}/backup-schedule/", prefix); }
 
 std::string backup_schedule(std::string_view prefix, std::string_view namespace_name, std::string_view cluster) {

@@ -39,6 +39,11 @@ std::string backup_schedule(std::string_view prefix, std::string_view namespace_
 // <prefix>/backup-records/<ns>/<cluster>/: what the agent recorded of the cluster's backups.
 std::string backup_records_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
 
+// <prefix>/additional-instances/<ns>/<cluster>: members a running operation (a ReducedImpact restart)
+// adds to the cluster's instances for its duration: {"count", "sgdbops"}.
+std::string additional_instances_prefix(std::string_view prefix);
+std::string additional_instances(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
+
 // <prefix>/controller/leader: the leading controller's identity under its lease.
 std::string controller_leader(std::string_view prefix);
 

@@ -122,6 +122,11 @@ Json to_json(const RestartProgress& progress) {
     json["restartingInstance"] = progress.restarting;
     json["restartingInstanceStartedBefore"] = progress.restarting_started_before;
   }
+  if (progress.additional_requested) {
+    json["additionalInstance"] =
+        progress.additional_instance.empty() ? Json(nullptr) : Json(progress.additional_instance);
+    json["additionalInstanceReleased"] = progress.additional_released;
+  }
   return json;
 }
 
@@ -136,6 +141,12 @@ RestartProgress restart_progress_from(const Json& json) {
   progress.switchover_finalized = json.value("switchoverFinalized", "");
   progress.restarting = json.value("restartingInstance", "");
   progress.restarting_started_before = json.value("restartingInstanceStartedBefore", "");
+  if (json.contains("additionalInstance")) {
+    progress.additional_requested = true;
+    if (json["additionalInstance"].is_string())
+      progress.additional_instance = json["additionalInstance"].get<std::string>();
+    progress.additional_released = json.value("additionalInstanceReleased", false);
+  }
   return progress;
 }
 
@@ -153,28 +164,65 @@ std::vector<std::string> members_to_restart(const model::DbOps& spec, const std:
   return chosen;
 }
 
+std::string additional_member(const RestartProgress& progress, const std::map<std::string, MemberState>& members) {
+  for (const auto& [name, member] : members) {
+    if (!contains(progress.initial_instances, name)) return name;
+  }
+  return {};
+}
+
 RestartStep next_restart_step(const RestartProgress& progress, const std::map<std::string, MemberState>& members,
-                              const std::optional<std::string>& leader) {
-  if (!progress.restarting.empty()) return {RestartAction::kConfirmRestart, progress.restarting, "confirming"};
+                              const std::optional<std::string>& leader, bool reduced_impact) {
+  if (!progress.restarting.empty()) return {RestartAction::kConfirmRestart, progress.restarting, "confirming", ""};
+  const bool has_additional = progress.additional_requested && !progress.additional_released;
+  if (reduced_impact && !progress.additional_requested)
+    return {RestartAction::kAddInstance, "", "adding a member for the restart's duration", ""};
+  // A replica of the initial members to lead next: one already restarted first (it runs the new settings).
+  const auto candidate_besides = [&](const std::string& current) {
+    std::string chosen;
+    for (const auto& name : progress.initial_instances) {
+      const auto found = members.find(name);
+      if (name == current || found == members.end() || found->second.state != "running") continue;
+      if (contains(progress.restarted, name)) return name;
+      if (chosen.empty()) chosen = name;
+    }
+    return chosen;
+  };
   std::vector<std::string> remaining;
   for (const auto& name : progress.pending) {
     if (!contains(progress.restarted, name)) remaining.push_back(name);
   }
-  if (remaining.empty()) return {RestartAction::kDone, "", "every member was restarted"};
-  for (const auto& name : remaining) {
-    if (members.count(name) == 0) return {RestartAction::kFail, name, fmt::format("member {} is gone", name)};
+  if (remaining.empty()) {
+    if (has_additional && leader && *leader == progress.additional_instance) {
+      if (const std::string back = candidate_besides(*leader); !back.empty())
+        return {RestartAction::kSwitchBack, *leader, fmt::format("moving the primary back to {}", back), back};
+      return {RestartAction::kWait, "", "waiting for a member to hand the primary back to", ""};
+    }
+    if (has_additional)
+      return {RestartAction::kRemoveInstance, progress.additional_instance, "removing the additional member", ""};
+    if (progress.additional_released && members.size() > progress.initial_instances.size())
+      return {RestartAction::kWait, progress.additional_instance, "waiting for the additional member to go", ""};
+    return {RestartAction::kDone, "", "every member was restarted", ""};
   }
+  for (const auto& name : remaining) {
+    if (members.count(name) == 0) return {RestartAction::kFail, name, fmt::format("member {} is gone", name), ""};
+  }
+  if (has_additional && additional_member(progress, members).empty())
+    return {RestartAction::kWait, "", "waiting for the additional member to start", ""};
   // One member at a time: the next waits until every member runs again (and the primary is known).
   for (const auto& [name, member] : members) {
-    if (member.state != "running") return {RestartAction::kWait, name, fmt::format("waiting for {} to run", name)};
+    if (member.state != "running") return {RestartAction::kWait, name, fmt::format("waiting for {} to run", name), ""};
   }
-  if (!leader || members.count(*leader) == 0) return {RestartAction::kWait, "", "waiting for a primary"};
+  if (!leader || members.count(*leader) == 0) return {RestartAction::kWait, "", "waiting for a primary", ""};
   for (const auto& name : remaining) {
-    if (name != *leader) return {RestartAction::kRestart, name, fmt::format("restarting replica {}", name)};
+    if (name != *leader) return {RestartAction::kRestart, name, fmt::format("restarting replica {}", name), ""};
   }
-  // Only the primary is left: with replicas, hand its role over first and restart it as a replica.
-  if (members.size() > 1) return {RestartAction::kSwitchover, *leader, fmt::format("switching over from {}", *leader)};
-  return {RestartAction::kRestart, *leader, fmt::format("restarting the only member {}", *leader)};
+  // Only the primary is left: with replicas, hand its role over first and restart it as a replica. The
+  // additional member leads only when no initial member can (it would then be the one kept).
+  if (members.size() > 1)
+    return {RestartAction::kSwitchover, *leader, fmt::format("switching over from {}", *leader),
+            candidate_besides(*leader)};
+  return {RestartAction::kRestart, *leader, fmt::format("restarting the only member {}", *leader), ""};
 }
 
 std::int64_t version_num(const std::string& version) {

@@ -63,6 +63,11 @@ struct RestartProgress {
   // restart, a changed start time says the restart happened (so it is not done twice).
   std::string restarting;
   std::string restarting_started_before;
+  // ReducedImpact: a member added for the restart's duration, so that as many replicas serve reads as
+  // before while one restarts; removed at the end.
+  bool additional_requested = false;
+  std::string additional_instance;  // its name, once it appeared
+  bool additional_released = false;
 };
 Json to_json(const RestartProgress& progress);
 RestartProgress restart_progress_from(const Json& json);
@@ -76,7 +81,10 @@ std::vector<std::string> members_to_restart(const model::DbOps& spec, const std:
 enum class RestartAction {
   kRestart,         // restart `member` (a replica, or the primary of a one-member cluster)
   kConfirmRestart,  // `member`'s restart was asked for before: done when its start time moved
-  kSwitchover,      // move the primary away from `member`; its demotion restarts it (then confirmed)
+  kSwitchover,      // move the primary away from `member` to `candidate`; its demotion restarts it (then confirmed)
+  kAddInstance,     // ReducedImpact: ask for the additional member
+  kSwitchBack,      // ReducedImpact: the additional member leads; move the primary to `candidate` before removing it
+  kRemoveInstance,  // ReducedImpact: every member was restarted; remove the additional one
   kWait,            // something is in flight (a demotion, a member starting): look again soon
   kDone,
   kFail,
@@ -85,9 +93,14 @@ struct RestartStep {
   RestartAction action = RestartAction::kWait;
   std::string member;
   std::string reason;
+  std::string candidate;  // kSwitchover, kSwitchBack: the member to lead next ("": Patroni picks)
 };
+// `reduced_impact`: the method ReducedImpact (an additional member first, removed at the end).
 RestartStep next_restart_step(const RestartProgress& progress, const std::map<std::string, MemberState>& members,
-                              const std::optional<std::string>& leader);
+                              const std::optional<std::string>& leader, bool reduced_impact = false);
+
+// The member that is not one of the restart's initial instances: the additional one ("" if none runs).
+std::string additional_member(const RestartProgress& progress, const std::map<std::string, MemberState>& members);
 
 // "15.10" -> 150010, "16.1" -> 160001; 0 when unreadable.
 std::int64_t version_num(const std::string& version);

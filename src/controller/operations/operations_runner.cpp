@@ -17,6 +17,7 @@
 #include "controller/patroni_client.h"
 #include "patroni/rest.h"
 #include "patroni/roles.h"
+#include "store/keys.h"
 
 namespace pgstack::controller::operations {
 namespace {
@@ -97,6 +98,12 @@ class OperationsRunner::Execution {
 
   void finish_failed(const std::string& reason, const std::string& message) {
     if (status_.contains(spec_.op) && status_[spec_.op].is_object()) status_[spec_.op]["failure"] = message;
+    // A failed ReducedImpact restart gives its additional member back; a controller that stops keeps it.
+    if (reduced_impact()) {
+      if (auto released = release_additional_instance(); !released.ok())
+        spdlog::warn("SGDbOps {}/{}: cannot remove the additional member: {}", spec_.namespace_name, spec_.name,
+                     released.error().message);
+    }
     set_phase(Phase::kFailed, reason, message);
     spdlog::warn("SGDbOps {}/{}: failed ({}): {}", spec_.namespace_name, spec_.name, reason, message);
   }
@@ -456,8 +463,6 @@ class OperationsRunner::Execution {
         details["targetPostgresVersion"] =
             fmt::format("{}.{}", installed_version_num() / 10000, installed_version_num() % 10000);
       }
-      if (spec_.method == "ReducedImpact")
-        details["note"] = "ReducedImpact: pgstack adds no temporary member; members restart one at a time as InPlace";
       status_[key] = details;
       save();
       if (progress.pending.empty())
@@ -472,8 +477,36 @@ class OperationsRunner::Execution {
         continue;
       }
       const auto& [topology, members] = *observed;
-      const RestartStep step = next_restart_step(progress, members, topology.leader);
+      if (progress.additional_requested && progress.additional_instance.empty()) {
+        progress.additional_instance = additional_member(progress, members);
+        if (!progress.additional_instance.empty()) save_progress(progress);
+      }
+      const RestartStep step = next_restart_step(progress, members, topology.leader, reduced_impact());
       switch (step.action) {
+        case RestartAction::kAddInstance: {
+          const Json record = {{"count", 1}, {"sgdbops", spec_.name}};
+          if (auto written = runner_.store_.client().put(additional_instances_key(), record.dump()); !written.ok())
+            return failed("cannot ask for the additional member: " + written.error().message);
+          spdlog::info("SGDbOps {}/{}: {}", spec_.namespace_name, spec_.name, step.reason);
+          progress.additional_requested = true;
+          save_progress(progress);
+          break;
+        }
+        case RestartAction::kRemoveInstance: {
+          if (auto removed = release_additional_instance(); !removed.ok())
+            return failed("cannot remove the additional member: " + removed.error().message);
+          spdlog::info("SGDbOps {}/{}: {}", spec_.namespace_name, spec_.name, step.reason);
+          progress.additional_released = true;
+          save_progress(progress);
+          break;
+        }
+        case RestartAction::kSwitchBack: {
+          spdlog::info("SGDbOps {}/{}: {}", spec_.namespace_name, spec_.name, step.reason);
+          auto moved = switchover(runner_.store_.client(), runner_.settings_.etcd_prefix, spec_.namespace_name,
+                                  spec_.cluster, step.candidate);
+          if (!moved.ok()) return failed("switchover back from the additional member: " + moved.error().message);
+          break;
+        }
         case RestartAction::kDone:
           return completed(
               fmt::format("restarted {} member(s): {}", progress.restarted.size(), join_arguments(progress.restarted)));
@@ -487,7 +520,7 @@ class OperationsRunner::Execution {
           progress.restarting_started_before = members.at(step.member).postmaster_start_time;
           save_progress(progress);
           auto moved = switchover(runner_.store_.client(), runner_.settings_.etcd_prefix, spec_.namespace_name,
-                                  spec_.cluster, "");
+                                  spec_.cluster, step.candidate);
           if (!moved.ok()) return failed("switchover: " + moved.error().message);
           progress.switchover_finalized = now_text();
           save_progress(progress);
@@ -532,6 +565,22 @@ class OperationsRunner::Execution {
       }
     }
     return stopped();
+  }
+
+  bool reduced_impact() const { return spec_.op == "restart" && spec_.method == "ReducedImpact"; }
+
+  std::string additional_instances_key() const {
+    return store::keys::additional_instances(runner_.settings_.etcd_prefix, spec_.namespace_name, spec_.cluster);
+  }
+
+  // Removes the additional member this operation asked for, if its record is still there (true: removed).
+  Result<bool> release_additional_instance() const {
+    const auto& etcd = runner_.store_.client();
+    ASSIGN_OR_RETURN(const auto record, etcd.get(additional_instances_key()));
+    if (!record) return false;
+    const Json added = Json::parse(record->value, nullptr, false);
+    if (added.is_object() && added.value("sgdbops", "") != spec_.name) return false;  // another operation's
+    return etcd.remove(additional_instances_key());
   }
 
   void save_progress(const RestartProgress& progress) {

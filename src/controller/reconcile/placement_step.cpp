@@ -39,7 +39,7 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
   PlacementDecision decision;
 
   SchedulingRequest scheduling{
-      state.cluster.namespace_name, state.cluster.name, state.cluster.instances, std::nullopt, {}, pass.placements};
+      state.cluster.namespace_name, state.cluster.name, state.wanted_instances(), std::nullopt, {}, pass.placements};
   if (state.topology) scheduling.primary_member = state.topology->leader;
   for (const auto& [name, address] : pass.hosts) scheduling.hosts.push_back(name);
   const SchedulingResult plan = schedule_cluster(scheduling, request.port_bases);

@@ -13,7 +13,8 @@ Json decide_status(const StatusObservation& observed) {
   const ClusterState& state = *observed.state;
   const model::Cluster& cluster = state.cluster;
   StatusInputs inputs;
-  inputs.instances = cluster.instances;
+  inputs.instances = state.wanted_instances();
+  inputs.additional_instances = state.additional_instances;
   inputs.postgres_version = state.inputs.postgres.version;
   inputs.placements = state.members;
   inputs.host_addresses = observed.pass->hosts;
@@ -32,7 +33,7 @@ Json decide_status(const StatusObservation& observed) {
     // The primary's agent reports pg_stat_archiver and whether backups can run (docs/api.md).
     if (state.topology->leader && state.topology->members.count(*state.topology->leader)) {
       if (const auto report = observed.reports.find(*state.topology->leader); report != observed.reports.end()) {
-        if (report->second.archiving) inputs.archiving = model::reported_archiving_to_json(*report->second.archiving);
+        inputs.archiving = report->second.archiving;
         inputs.backup_problem = report->second.backup_problem;
       }
     }
@@ -55,13 +56,17 @@ Json decide_status(const StatusObservation& observed) {
       previous.is_object() && previous.contains("conditions") ? previous["conditions"] : Json::array();
   if (previous.is_object() && previous.contains("events")) inputs.previous_events = previous["events"];
 
-  Json status = build_cluster_status(inputs);
+  model::ClusterStatus status = build_cluster_status(inputs);
+  // Sections other writers put into the previous status are kept as they were.
   if (previous.is_object()) {
-    for (const auto& [key, value] : previous.items()) {
-      if (!status.contains(key)) status[key] = value;
+    if (auto read = model::cluster_status_from_json(previous); read.ok()) {
+      status.other_sections = std::move(read->other_sections);
+    } else {
+      spdlog::warn("cluster {}: its previous status is not read back ({}); other sections start afresh", state.key,
+                   read.error().message);
     }
   }
-  return status;
+  return model::cluster_status_to_json(status);
 }
 
 StepOutcome publish_status(const StepEnvironment& environment, const PassSnapshot& pass, ClusterState& state) {

@@ -59,6 +59,8 @@ struct PassSnapshot {
   std::map<std::string, model::Json> assignments;  // etcd key -> the assignment as stored
   std::map<std::string, ProxyPorts> proxy_ports;   // by "<ns>/<cluster>"; a cluster's new ports join it
   std::map<std::string, ObservedBackup> backups;   // by "<ns>/<name>"
+  // Members that running operations add to a cluster's instances (a ReducedImpact restart), by "<ns>/<cluster>".
+  std::map<std::string, int> additional_instances;
 };
 
 // The documents an SGCluster refers to, as stored (null: none), and the Postgres it runs.
@@ -84,12 +86,16 @@ struct ClusterState {
   std::optional<ClusterTopology> topology;  // Patroni's keys; nothing when etcd did not answer
   ResolvedInputs inputs;
   RestorePlan restore;
+  int additional_instances = 0;            // added for an operation's duration (PassSnapshot)
   std::vector<Placement> members;          // this cluster's placements: as found, then as placed
   std::vector<BackupObservation> backups;  // the cluster's SGBackups, with those created this pass
   model::Json previous_status = nullptr;   // the status the last pass published (null: none)
   std::optional<StepOutcome> stopped;      // the step that stopped the reconcile, if one did
   // Sections other parts of the controller own (managed SQL's progress), added before it is published.
   std::function<void(model::Json& status)> amend_status;
+
+  // The members wanted now: the spec's instances and those an operation added.
+  int wanted_instances() const { return cluster.instances + additional_instances; }
 
   ClusterState(const model::Document& document_in, model::Cluster cluster_in)
       : document(document_in), cluster(std::move(cluster_in)), key(cluster.namespace_name + "/" + cluster.name) {}

@@ -734,6 +734,26 @@ TEST(HaCluster, DayTwoOperationsRunOneAtATimeAndReport) {
   ASSERT_TRUE(benchmark_databases.ok());
   EXPECT_EQ(benchmark_databases.value(), "0");
 
+  // The restart and vacuum shortcuts. ReducedImpact adds a member first (demo-3), so two replicas serve
+  // reads while one restarts, and removes it at the end.
+  auto restart =
+      runtime->cli({"restart", "demo", "--method", "ReducedImpact", "--name", "reduced", "--wait", "--timeout", "5m"});
+  ASSERT_TRUE(restart.ok());
+  EXPECT_EQ(restart->exit_code, 0) << restart->standard_output << restart->standard_error
+                                   << operation_of("reduced").dump(2);
+  const json restarted = operation_of("reduced")["status"]["restart"];
+  EXPECT_EQ(restarted.value("additionalInstance", ""), "demo-3") << restarted.dump(2);
+  EXPECT_TRUE(restarted.value("additionalInstanceReleased", false)) << restarted.dump(2);
+  EXPECT_EQ(restarted["restartedInstances"].size(), 3u) << restarted.dump(2);
+  EXPECT_TRUE(wait_ready("demo", 3));
+  const json after_restart = status_of("demo");
+  EXPECT_EQ(after_restart["members"].size(), 3u) << after_restart.dump(2);
+  EXPECT_FALSE(after_restart.contains("additionalInstances")) << after_restart.dump(2);
+  auto vacuum_app = runtime->cli({"vacuum", "demo", "--database", "app", "--name", "vacuum-app", "--wait"});
+  ASSERT_TRUE(vacuum_app.ok());
+  EXPECT_EQ(vacuum_app->exit_code, 0) << vacuum_app->standard_output << vacuum_app->standard_error;
+  EXPECT_EQ(operation_state("vacuum-app"), "Completed");
+
   // A retry, then Failed with the Postgres error; a timeout; a major version that is not installed.
   ASSERT_EQ(
       create_operation("vacuum-missing", "vacuum", R"({"databases":[{"name":"nope"}]})", R"(,"maxRetries":1)")->status,

@@ -8,6 +8,13 @@ namespace {
 
 using model::Json;
 
+// The whole status as it is published.
+Json build(const StatusInputs& inputs) { return model::cluster_status_to_json(build_cluster_status(inputs)); }
+
+model::ReportedArchiving archiving_of(const char* json) {
+  return model::reported_archiving_from_json(Json::parse(json)).value();
+}
+
 StatusInputs three_members() {
   StatusInputs inputs;
   inputs.instances = 3;
@@ -31,7 +38,7 @@ StatusInputs three_members() {
 }
 
 TEST(ClusterStatus, ReadyWithRolesLagAndEndpoints) {
-  const Json status = build_cluster_status(three_members());
+  const Json status = build(three_members());
   EXPECT_EQ(status["primary"], "demo-0");
   ASSERT_EQ(status["members"].size(), 3u);
   EXPECT_EQ(status["members"][0]["role"], "primary");
@@ -55,11 +62,11 @@ TEST(ClusterStatus, ReadyWithRolesLagAndEndpoints) {
 
 TEST(ClusterStatus, ProxyEndpointsOncePerHostWithAMember) {
   StatusInputs inputs = three_members();
-  EXPECT_FALSE(build_cluster_status(inputs)["endpoints"].contains("proxyReadWrite"));
+  EXPECT_FALSE(build(inputs)["endpoints"].contains("proxyReadWrite"));
   inputs.host_addresses["b"] = "10.0.0.2";
   inputs.placements[2].host = "b";
   inputs.proxy_ports = ProxyPorts{14432, 14433, 17432};
-  const Json endpoints = build_cluster_status(inputs)["endpoints"];
+  const Json endpoints = build(inputs)["endpoints"];
   EXPECT_EQ(endpoints["proxyReadWrite"], Json({"127.0.0.1:14432", "10.0.0.2:14432"}));
   EXPECT_EQ(endpoints["proxyReadOnly"], Json({"127.0.0.1:14433", "10.0.0.2:14433"}));
   EXPECT_EQ(endpoints["proxyAdmin"], Json({"http://127.0.0.1:17432", "http://10.0.0.2:17432"}));
@@ -69,7 +76,7 @@ TEST(ClusterStatus, NotReadyWhenAReplicaIsNotStreaming) {
   auto inputs = three_members();
   inputs.standbys.erase("demo-2");
   inputs.members["demo-2"].state = "starting";
-  const Json status = build_cluster_status(inputs);
+  const Json status = build(inputs);
   EXPECT_EQ(status["conditions"][0]["status"], "False");
   EXPECT_EQ(status["conditions"][0]["reason"], "MembersNotReady");
   EXPECT_NE(status["conditions"][0]["message"].get<std::string>().find("demo-2 is starting"), std::string::npos);
@@ -85,7 +92,7 @@ TEST(ClusterStatus, AMemberPatroniDoesNotListSaysWhatItsAgentReports) {
       .state = "failed",
       .reason = "the restore of SGBackup b failed: Postgres stopped: recovery ended early"};
   inputs.member_reports["demo-1"] = {.member = "demo-1", .state = "stopped"};  // no reason: nothing to add
-  const Json status = build_cluster_status(inputs);
+  const Json status = build(inputs);
   EXPECT_EQ(status["members"][0]["state"], "failed");
   EXPECT_EQ(status["members"][1]["state"], "pending");
   const std::string message = status["conditions"][0]["message"];
@@ -96,7 +103,7 @@ TEST(ClusterStatus, AMemberPatroniDoesNotListSaysWhatItsAgentReports) {
 
   // Patroni lists it, stopped: the agent's reason is added.
   inputs.members["demo-0"] = parse_patroni_member("demo-0", R"({"role":"replica","state":"stopped"})");
-  const std::string listed = build_cluster_status(inputs)["conditions"][0]["message"];
+  const std::string listed = build(inputs)["conditions"][0]["message"];
   EXPECT_NE(listed.find("demo-0 is stopped: the restore of SGBackup b failed"), std::string::npos) << listed;
 }
 
@@ -104,9 +111,9 @@ TEST(ClusterStatus, TransitionTimeKeptWhileTheConditionHolds) {
   auto inputs = three_members();
   inputs.previous_conditions =
       Json::array({{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", "2026-11-24T00:00:00Z"}}});
-  EXPECT_EQ(build_cluster_status(inputs)["conditions"][0]["lastTransitionTime"], "2026-11-24T00:00:00Z");
+  EXPECT_EQ(build(inputs)["conditions"][0]["lastTransitionTime"], "2026-11-24T00:00:00Z");
   inputs.leader.reset();
-  const Json status = build_cluster_status(inputs);
+  const Json status = build(inputs);
   EXPECT_EQ(status["conditions"][0]["status"], "False");
   EXPECT_EQ(status["conditions"][0]["reason"], "NoPrimary");
   EXPECT_EQ(status["conditions"][0]["lastTransitionTime"], "2026-11-24T01:00:00Z");
@@ -117,7 +124,7 @@ TEST(ClusterStatus, SchedulingProblemIsACondition) {
   inputs.instances = 1;
   inputs.scheduling_problem = "no pgstack-agent has registered a host";
   inputs.now = "t";
-  const Json status = build_cluster_status(inputs);
+  const Json status = build(inputs);
   EXPECT_EQ(status["conditions"][0]["type"], "Scheduling");
   EXPECT_EQ(status["conditions"][0]["message"], "no pgstack-agent has registered a host");
 }
@@ -143,7 +150,7 @@ TEST(ClusterStatus, ExtensionsShowEachMembersVersionAndWhatIsMissing) {
       "preload":"pg_cron"},{"name":"hypopg","package":"postgresql-15-hypopg","preload":"","version":"1.3.1"}],
       "missingPackages":["postgresql-15-cron"],"installing":false,
       "problem":"missing package postgresql-15-cron: this agent does not install packages"})");
-  Json status = build_cluster_status(inputs);
+  Json status = model::cluster_status_to_json(build_cluster_status(inputs));
   ASSERT_EQ(status["extensions"].size(), 2u) << status["extensions"].dump();
   EXPECT_EQ(status["extensions"][0]["name"], "pg_cron");
   EXPECT_EQ(status["extensions"][0]["preload"], "pg_cron");
@@ -157,43 +164,43 @@ TEST(ClusterStatus, ExtensionsShowEachMembersVersionAndWhatIsMissing) {
       << (*available)["message"];
 
   inputs.member_extensions["demo-2"] = installed;
-  status = build_cluster_status(inputs);
+  status = model::cluster_status_to_json(build_cluster_status(inputs));
   EXPECT_EQ((*find_condition(status, "ExtensionsAvailable"))["status"], "True");
   inputs.member_extensions.clear();
-  EXPECT_EQ(find_condition(build_cluster_status(inputs), "ExtensionsAvailable"), nullptr);
+  EXPECT_EQ(find_condition(model::cluster_status_to_json(build_cluster_status(inputs)), "ExtensionsAvailable"),
+            nullptr);
 }
 
 TEST(ClusterStatus, BackupsSummaryNamesTheNewestCompletedBackup) {
   StatusInputs inputs = three_members();
-  EXPECT_EQ(build_cluster_status(inputs)["backups"],
-            Json({{"last", nullptr}, {"lastCompletedAt", nullptr}, {"count", 0}}));
+  EXPECT_EQ(build(inputs)["backups"], Json({{"last", nullptr}, {"lastCompletedAt", nullptr}, {"count", 0}}));
   inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z"})"),
                     backup("demo-b", R"({"phase":"Completed","finishedAt":"2026-11-24T02:00:00Z"})"),
                     backup("demo-c", R"({"phase":"Failed","finishedAt":"2026-11-24T03:00:00Z"})"),
                     {"demo-d", "2026-11-24T04:00:00Z", nullptr}};
-  EXPECT_EQ(build_cluster_status(inputs)["backups"],
+  EXPECT_EQ(build(inputs)["backups"],
             Json({{"last", "demo-b"}, {"lastCompletedAt", "2026-11-24T02:00:00Z"}, {"count", 4}}));
 }
 
 TEST(ClusterStatus, WalArchivingFromThePrimarysReport) {
   StatusInputs inputs = three_members();
-  EXPECT_EQ(find_condition(build_cluster_status(inputs), "WalArchiving"), nullptr);
-  EXPECT_FALSE(build_cluster_status(inputs).contains("archiving"));
+  EXPECT_EQ(find_condition(build(inputs), "WalArchiving"), nullptr);
+  EXPECT_FALSE(build(inputs).contains("archiving"));
 
-  inputs.archiving = Json::parse(R"({"archivedCount": 7, "failedCount": 0, "failing": false,
+  inputs.archiving = archiving_of(R"({"archivedCount": 7, "failedCount": 0, "failing": false,
     "lastArchivedWal": "000000010000000000000007", "lastArchivedTime": "2026-11-24T01:29:50.000100Z"})");
-  Json status = build_cluster_status(inputs);
-  EXPECT_EQ(status["archiving"], *inputs.archiving);
+  Json status = build(inputs);
+  EXPECT_EQ(status["archiving"], model::reported_archiving_to_json(*inputs.archiving));
   const Json* archiving = find_condition(status, "WalArchiving");
   ASSERT_NE(archiving, nullptr);
   EXPECT_EQ((*archiving)["status"], "True");
   EXPECT_EQ((*archiving)["message"], "last archived 000000010000000000000007 at 2026-11-24T01:29:50.000100Z");
 
-  inputs.archiving = Json::parse(R"({"archivedCount": 7, "failedCount": 3, "failing": true,
+  inputs.archiving = archiving_of(R"({"archivedCount": 7, "failedCount": 3, "failing": true,
     "lastArchivedWal": "000000010000000000000007", "lastArchivedTime": "2026-11-24T01:29:50.000100Z",
     "lastFailedWal": "000000010000000000000008", "lastFailedTime": "2026-11-24T01:31:00.000000Z"})");
   inputs.previous_conditions = status["conditions"];
-  status = build_cluster_status(inputs);
+  status = build(inputs);
   archiving = find_condition(status, "WalArchiving");
   ASSERT_NE(archiving, nullptr);
   EXPECT_EQ((*archiving)["status"], "False");
@@ -203,10 +210,9 @@ TEST(ClusterStatus, WalArchivingFromThePrimarysReport) {
             std::string::npos);
 
   // A full repository disk is named before pgBackRest's message (which names only a file).
-  (*inputs.archiving)["lastFailureMessage"] = "104 raised from local-1 protocol: unable to write 'x.tmp'";
-  (*inputs.archiving)["repositoryDisk"] = {
-      {"path", "/backups/default/demo"}, {"freeBytes", 4096}, {"totalBytes", 3145728}};
-  status = build_cluster_status(inputs);
+  inputs.archiving->last_failure_message = "104 raised from local-1 protocol: unable to write 'x.tmp'";
+  inputs.archiving->repository_disk = {{"path", "/backups/default/demo"}, {"freeBytes", 4096}, {"totalBytes", 3145728}};
+  status = build(inputs);
   archiving = find_condition(status, "WalArchiving");
   ASSERT_NE(archiving, nullptr);
   EXPECT_EQ((*archiving)["message"],
@@ -218,33 +224,33 @@ TEST(ClusterStatus, WalArchivingFromThePrimarysReport) {
 TEST(ClusterStatus, BackupStorageUsableFromThePrimarysReport) {
   StatusInputs inputs = three_members();
   inputs.backups_configured = true;
-  EXPECT_EQ(find_condition(build_cluster_status(inputs), "BackupStorageUsable"), nullptr);  // no report yet
+  EXPECT_EQ(find_condition(build(inputs), "BackupStorageUsable"), nullptr);  // no report yet
   inputs.backup_problem = "";
-  const Json fine = build_cluster_status(inputs);
+  const Json fine = build(inputs);
   const Json* usable = find_condition(fine, "BackupStorageUsable");
   ASSERT_NE(usable, nullptr);
   EXPECT_EQ((*usable)["status"], "True");
   inputs.backup_problem = "SGObjectStorage s3-backups: Secret aws-creds has no key secretAccessKey";
-  const Json status = build_cluster_status(inputs);
+  const Json status = build(inputs);
   usable = find_condition(status, "BackupStorageUsable");
   ASSERT_NE(usable, nullptr);
   EXPECT_EQ((*usable)["status"], "False");
   EXPECT_EQ((*usable)["reason"], "BackupConfigurationProblem");
   EXPECT_EQ((*usable)["message"], *inputs.backup_problem);
   inputs.backups_configured = false;
-  EXPECT_EQ(find_condition(build_cluster_status(inputs), "BackupStorageUsable"), nullptr);
+  EXPECT_EQ(find_condition(build(inputs), "BackupStorageUsable"), nullptr);
 }
 
 TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
   StatusInputs inputs = three_members();
   inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z"})")};
-  EXPECT_EQ(find_condition(build_cluster_status(inputs), "BackupsVerified"), nullptr);
+  EXPECT_EQ(find_condition(build(inputs), "BackupsVerified"), nullptr);
 
   inputs.backups = {backup("demo-a", R"({"phase":"Completed","finishedAt":"2026-11-24T01:00:00Z",
                            "verification":{"phase":"Passed","finishedAt":"2026-11-24T01:10:00Z","timeToUsableSeconds":42}})"),
                     backup("demo-b", R"({"phase":"Completed","finishedAt":"2026-11-24T02:00:00Z",
                            "verification":{"phase":"Running"}})")};
-  Json status = build_cluster_status(inputs);
+  Json status = build(inputs);
   const Json* verified = find_condition(status, "BackupsVerified");
   ASSERT_NE(verified, nullptr);
   EXPECT_EQ((*verified)["status"], "True");
@@ -254,7 +260,7 @@ TEST(ClusterStatus, BackupsVerifiedFromTheNewestFinishedVerification) {
 
   inputs.backups[1].status["verification"] = {
       {"phase", "Failed"}, {"finishedAt", "2026-11-24T02:20:00Z"}, {"message", "pg_amcheck found corruption"}};
-  status = build_cluster_status(inputs);
+  status = build(inputs);
   verified = find_condition(status, "BackupsVerified");
   ASSERT_NE(verified, nullptr);
   EXPECT_EQ((*verified)["status"], "False");
@@ -272,15 +278,14 @@ Json condition_named(const Json& status, const std::string& type) {
 
 TEST(ClusterStatus, AMemberThatCannotFollowThePrimaryIsACondition) {
   StatusInputs inputs = three_members();
-  EXPECT_EQ(condition_named(build_cluster_status(inputs), "MembersFollowPrimary")["status"], "True");
+  EXPECT_EQ(condition_named(build(inputs), "MembersFollowPrimary")["status"], "True");
   inputs.rejoins["demo-1"] = Json{{"state", "rebuilding"}, {"reason", "not streaming for 20 s: forked"}};
-  Json condition = condition_named(build_cluster_status(inputs), "MembersFollowPrimary");
+  Json condition = condition_named(build(inputs), "MembersFollowPrimary");
   EXPECT_EQ(condition["status"], "False");
   EXPECT_EQ(condition["reason"], "RepairingDivergedMember");
   EXPECT_NE(condition["message"].get<std::string>().find("demo-1 rebuilding"), std::string::npos);
   inputs.rejoins["demo-1"]["state"] = "needsAttention";
-  EXPECT_EQ(condition_named(build_cluster_status(inputs), "MembersFollowPrimary")["reason"],
-            "DivergedMemberNeedsAttention");
+  EXPECT_EQ(condition_named(build(inputs), "MembersFollowPrimary")["reason"], "DivergedMemberNeedsAttention");
 }
 
 TEST(ClusterStatus, EventsOutliveTheirReportsOnceEachOldestFirst) {
@@ -306,6 +311,28 @@ TEST(ClusterStatus, EventsOutliveTheirReportsOnceEachOldestFirst) {
   const Json bounded = merge_events(many, {});
   ASSERT_EQ(bounded.size(), kStatusEventsKept);
   EXPECT_EQ(bounded[0]["reason"], "E5");
+}
+
+TEST(ClusterStatus, TheTypedStatusRoundTripsAndKeepsOtherWritersSections) {
+  StatusInputs inputs = three_members();
+  inputs.proxy_ports = ProxyPorts{14432, 14433, 17432};
+  inputs.archiving = archiving_of(R"({"archivedCount": 1, "failedCount": 0, "failing": false})");
+  inputs.member_events["demo-1"] = {Json{{"at", "t"}, {"type", "Normal"}, {"reason", "R"}, {"message", "m"}}};
+  model::ClusterStatus built = build_cluster_status(inputs);
+  built.other_sections = {{"managedSql", {{"scripts", Json::array()}}}};
+  Json json = model::cluster_status_to_json(built);
+  auto read = model::cluster_status_from_json(json);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value(), built);
+  EXPECT_EQ(json["managedSql"], built.other_sections["managedSql"]);
+  ASSERT_NE(model::find_condition(read->conditions, "Ready"), nullptr);
+  EXPECT_EQ(model::find_condition(read->conditions, "Ready")->status, "True");
+
+  json["members"][1]["lagBytes"] = "lots";
+  auto bad = model::cluster_status_from_json(json);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("members[1].lagBytes: expected an integer"), std::string::npos)
+      << bad.error().message;
 }
 
 }  // namespace

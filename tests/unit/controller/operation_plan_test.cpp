@@ -156,6 +156,74 @@ TEST(RollingRestart, AOneMemberClusterRestartsInPlace) {
   EXPECT_EQ(step.member, "m0");
 }
 
+TEST(RollingRestart, ReducedImpactAddsAMemberFirstAndRemovesItLast) {
+  RestartProgress progress;
+  progress.initial_instances = {"m0", "m1", "m2"};
+  progress.pending = {"m0", "m1", "m2"};
+  auto members = cluster("m0");
+  EXPECT_EQ(next_restart_step(progress, members, std::string("m0"), true).action, RestartAction::kAddInstance);
+  progress.additional_requested = true;
+  // Nothing restarts before the additional member runs.
+  auto step = next_restart_step(progress, members, std::string("m0"), true);
+  EXPECT_EQ(step.action, RestartAction::kWait);
+  members["m3"] = {"replica", "starting", false, "start-m3", 150010};
+  EXPECT_EQ(additional_member(progress, members), "m3");
+  progress.additional_instance = "m3";
+  EXPECT_EQ(next_restart_step(progress, members, std::string("m0"), true).action, RestartAction::kWait);
+  members["m3"].state = "running";
+  step = next_restart_step(progress, members, std::string("m0"), true);
+  EXPECT_EQ(step.action, RestartAction::kRestart);
+  EXPECT_EQ(step.member, "m1");
+  // The additional member is never restarted, and never chosen to lead while an initial one can.
+  progress.restarted = {"m1", "m2"};
+  step = next_restart_step(progress, members, std::string("m0"), true);
+  EXPECT_EQ(step.action, RestartAction::kSwitchover);
+  EXPECT_EQ(step.candidate, "m1");
+  progress.restarted = {"m1", "m2", "m0"};
+  step = next_restart_step(progress, members, std::string("m1"), true);
+  EXPECT_EQ(step.action, RestartAction::kRemoveInstance);
+  EXPECT_EQ(step.member, "m3");
+  progress.additional_released = true;
+  EXPECT_EQ(next_restart_step(progress, members, std::string("m1"), true).action, RestartAction::kWait);
+  members.erase("m3");
+  EXPECT_EQ(next_restart_step(progress, members, std::string("m1"), true).action, RestartAction::kDone);
+}
+
+TEST(RollingRestart, ReducedImpactOnOneMemberHandsThePrimaryBackBeforeRemovingTheAdditionalMember) {
+  RestartProgress progress;
+  progress.initial_instances = {"m0"};
+  progress.pending = {"m0"};
+  progress.additional_requested = true;
+  progress.additional_instance = "m1";
+  std::map<std::string, MemberState> members = {{"m0", {"primary", "running", false, "s0", 150010}},
+                                                {"m1", {"replica", "running", false, "s1", 150010}}};
+  // The only initial member leads: the additional one takes over while it restarts.
+  auto step = next_restart_step(progress, members, std::string("m0"), true);
+  EXPECT_EQ(step.action, RestartAction::kSwitchover);
+  EXPECT_EQ(step.candidate, "");
+  progress.restarted = {"m0"};
+  members["m0"].role = "replica";
+  members["m1"].role = "primary";
+  step = next_restart_step(progress, members, std::string("m1"), true);
+  EXPECT_EQ(step.action, RestartAction::kSwitchBack);
+  EXPECT_EQ(step.candidate, "m0");
+  step = next_restart_step(progress, members, std::string("m0"), true);
+  EXPECT_EQ(step.action, RestartAction::kRemoveInstance);
+}
+
+TEST(RollingRestart, ReducedImpactProgressRoundTrips) {
+  RestartProgress progress;
+  progress.additional_requested = true;
+  EXPECT_TRUE(to_json(progress)["additionalInstance"].is_null());
+  progress.additional_instance = "m3";
+  progress.additional_released = true;
+  const RestartProgress back = restart_progress_from(to_json(progress));
+  EXPECT_TRUE(back.additional_requested);
+  EXPECT_EQ(back.additional_instance, "m3");
+  EXPECT_TRUE(back.additional_released);
+  EXPECT_FALSE(restart_progress_from(to_json(RestartProgress{})).additional_requested);
+}
+
 TEST(RollingRestart, WhoIsRestarted) {
   auto members = cluster("m0");
   members["m1"].pending_restart = true;

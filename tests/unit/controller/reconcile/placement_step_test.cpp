@@ -43,6 +43,20 @@ TEST(PlacementStep, AssignsANewClustersMembersAndItsProxy) {
   EXPECT_EQ(decision.added.size(), 2u);
 }
 
+TEST(PlacementStep, AnOperationsAdditionalMemberIsPlacedAndRemovedAfter) {
+  Fixture fixture;
+  fixture.apply(fixture.plan());
+  fixture.state.additional_instances = 1;  // a ReducedImpact restart asked for one
+  PlacementDecision decision = fixture.plan();
+  ASSERT_EQ(decision.added.size(), 1u);
+  EXPECT_EQ(decision.added[0].member, "demo-2");
+  fixture.apply(decision);
+  fixture.state.additional_instances = 0;
+  decision = fixture.plan();
+  ASSERT_EQ(decision.remove.size(), 1u);
+  EXPECT_EQ(decision.remove[0].member, "demo-2");
+}
+
 TEST(PlacementStep, WritesNothingWhenOnlyResourceVersionsChanged) {
   Fixture fixture;
   fixture.apply(fixture.plan());
