@@ -221,7 +221,9 @@ Result<bool> InstanceSupervisor::ensure_tls(const InstancePlan& plan) {
   const fs::path ca_copy = plan.tls_dir / "ca.crt";  // what members verify each other with (replication)
   auto ca = pki::load_ca(pki::ca_files_in(settings_.ca_dir));
   if (!ca) return make_error(ca.error().code, "the CA: " + ca.error().message);
-  const pki::LeafRequest wanted = server_certificate_request(plan.layout, settings_.certificate_lifetime);
+  // postgres.ssl.duration, else the agent's --certificate-lifetime; a change applies from the next renewal.
+  const std::chrono::seconds lifetime = plan.cluster.ssl_duration.value_or(settings_.certificate_lifetime);
+  const pki::LeafRequest wanted = server_certificate_request(plan.layout, lifetime);
 
   // Why the certificate must be (re)issued; empty: it is good.
   std::string reason;
@@ -247,7 +249,7 @@ Result<bool> InstanceSupervisor::ensure_tls(const InstancePlan& plan) {
   RETURN_IF_ERROR(pki::write_key_pair(*issued, certificate, key, owner));
   RETURN_IF_ERROR(pki::write_certificate(ca->certificate_pem, ca_copy, owner));
   spdlog::info("{}: issued its TLS certificate from the CA ({}), valid for {} s", instance_key_, reason,
-               settings_.certificate_lifetime.count());
+               lifetime.count());
   return true;
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/digest.h"
 #include "common/shell_quote.h"
 #include "common/strings.h"
 #include "model/user_secret.h"
@@ -11,6 +12,12 @@
 namespace pgstack::config {
 
 namespace {
+
+// Where a credential's reference is in the spec: under spec.<type>, or spec.encryption.
+std::string field_path(const model::ObjectStorage& storage, std::string_view field) {
+  if (field.rfind("encryption.", 0) == 0) return fmt::format("spec.{}", field);
+  return fmt::format("spec.{}.{}", storage.type, field);
+}
 
 std::string trimmed_path(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -26,7 +33,7 @@ bool is_s3(const model::ObjectStorage& storage) { return storage.type == "s3" ||
 // One "<secret>/<key>" reference of `storage` at `field` (its path in the spec), looked up.
 Result<std::string> resolve_reference(const model::ObjectStorage& storage, const std::string& field,
                                       const std::string& reference, const SecretValues& secrets) {
-  const std::string where = fmt::format("SGObjectStorage {}: spec.{}.{}", storage.name, storage.type, field);
+  const std::string where = fmt::format("SGObjectStorage {}: {}", storage.name, field_path(storage, field));
   const auto slash = reference.find('/');
   if (reference.empty() || slash == std::string::npos || slash == 0 || slash + 1 == reference.size())
     return make_error(ErrorCode::kInvalidInput, where + ": expected a Secret name and key");
@@ -55,10 +62,15 @@ enum class SecretForm {
   kBase64Line,          // Azure's shared key: pgBackRest decodes it
   kServiceAccountJson,  // a GCS service account key file
   kPemCertificate,
+  kEncryptionKey,  // anything but empty: only its digest reaches pgbackrest.conf
 };
 
 // Why `value` is not of `form`, or nothing. Never quotes the value.
 std::optional<std::string> unusable_because(SecretForm form, const std::string& value) {
+  if (form == SecretForm::kEncryptionKey) {
+    if (value.empty()) return "is empty; expected the encryption key";
+    return std::nullopt;
+  }
   if (form == SecretForm::kPemCertificate) {
     if (value.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
       return "does not hold a PEM certificate (-----BEGIN CERTIFICATE-----)";
@@ -97,7 +109,7 @@ struct CredentialSource {
 
 std::vector<CredentialSource> credential_sources(const model::ObjectStorage& storage) {
   std::vector<CredentialSource> sources;
-  if (is_s3(storage)) {
+  if (is_s3(storage) && !storage.use_iam_role) {
     sources.push_back({"awsCredentials.secretKeySelectors.accessKeyId", &storage.access_key_ref, SecretForm::kOneLine,
                        &StorageCredentials::access_key});
     sources.push_back({"awsCredentials.secretKeySelectors.secretAccessKey", &storage.secret_key_ref,
@@ -114,6 +126,12 @@ std::vector<CredentialSource> credential_sources(const model::ObjectStorage& sto
   if (storage.type != "filesystem" && !storage.ca_certificate_ref.empty())
     sources.push_back({"caCertificate", &storage.ca_certificate_ref, SecretForm::kPemCertificate,
                        &StorageCredentials::ca_certificate});
+  if (!storage.encryption_key_ref.empty())
+    sources.push_back({storage.encryption_method == "openpgp" ? "encryption.openpgp.key" : "encryption.sodium.key",
+                       &storage.encryption_key_ref, SecretForm::kEncryptionKey, &StorageCredentials::encryption_key});
+  if (!storage.encryption_passphrase_ref.empty())
+    sources.push_back({"encryption.openpgp.keyPassphrase", &storage.encryption_passphrase_ref,
+                       SecretForm::kEncryptionKey, &StorageCredentials::encryption_passphrase});
   return sources;
 }
 
@@ -151,18 +169,23 @@ std::vector<std::string> referenced_secrets(const model::ObjectStorage& storage)
 
 Result<std::optional<StorageCredentials>> resolve_storage_credentials(const model::ObjectStorage& storage,
                                                                       const SecretValues& secrets) {
-  if (storage.type == "filesystem") return std::optional<StorageCredentials>();
+  if (storage.type == "filesystem" && storage.encryption_key_ref.empty()) return std::optional<StorageCredentials>();
   StorageCredentials credentials;
   for (const auto& source : credential_sources(storage)) {
     auto value = resolve_reference(storage, source.field, *source.reference, secrets);
     RETURN_IF_ERROR(value);
     if (const auto problem = unusable_because(source.form, *value))
       return make_error(ErrorCode::kInvalidInput,
-                        fmt::format("SGObjectStorage {}: spec.{}.{}: the value of Secret key {} {}", storage.name,
-                                    storage.type, source.field, *source.reference, *problem));
+                        fmt::format("SGObjectStorage {}: {}: the value of Secret key {} {}", storage.name,
+                                    field_path(storage, source.field), *source.reference, *problem));
     credentials.*source.value = std::move(value).value();
   }
   return std::optional<StorageCredentials>(std::move(credentials));
+}
+
+std::string cipher_passphrase(const StorageCredentials& credentials) {
+  if (credentials.encryption_passphrase.empty()) return sha256_hex(credentials.encryption_key);
+  return sha256_hex(credentials.encryption_key + "\n" + credentials.encryption_passphrase);
 }
 
 std::string stanza_name(const std::string& namespace_name, const std::string& cluster) {
@@ -253,6 +276,8 @@ std::vector<std::pair<std::string, std::string>> repository_options(const Backup
       out.emplace_back("repo1-s3-endpoint", "s3.amazonaws.com");
     }
     if (storage.path_style) out.emplace_back("repo1-s3-uri-style", "path");
+    // pgBackRest then takes temporary credentials from the instance's metadata service (IAM role).
+    if (storage.use_iam_role) out.emplace_back("repo1-s3-key-type", "auto");
   }
   out.emplace_back("repo1-path", repository.path);
   return out;
@@ -276,6 +301,8 @@ std::string render_pgbackrest_conf(const BackupRepository& repository, const Pgb
       out += fmt::format("repo1-gcs-key={}\n", repository.gcs_key_file);
     if (!credentials.ca_certificate.empty() && !repository.ca_file.empty())
       out += fmt::format("repo1-storage-ca-file={}\n", repository.ca_file);
+    if (!credentials.encryption_key.empty())
+      out += fmt::format("repo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass={}\n", cipher_passphrase(credentials));
   }
   out += fmt::format("repo1-retention-full={}\n", repository.retention_full);
   out += fmt::format("compress-type={}\n", pgbackrest_compression(repository.compression));
@@ -326,10 +353,16 @@ std::vector<std::string> recovery_target_options(const model::RestoreSource& sou
     out = {"--type=xid", "--target=" + *source.target_xid};
   } else if (source.target_name) {
     out = {"--type=name", "--target=" + *source.target_name};
+  } else if (source.target_immediate) {
+    out = {"--type=immediate"};
   } else {
-    return {"--type=default"};
+    out = {"--type=default"};
+    if (source.target_timeline) out.push_back("--target-timeline=" + *source.target_timeline);
+    return out;
   }
-  if (!source.target_inclusive) out.emplace_back("--target-exclusive");
+  if (source.target_timeline) out.push_back("--target-timeline=" + *source.target_timeline);
+  // immediate has no target to include or exclude.
+  if (!source.target_inclusive && !source.target_immediate) out.emplace_back("--target-exclusive");
   out.emplace_back("--target-action=promote");
   return out;
 }

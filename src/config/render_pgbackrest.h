@@ -24,7 +24,15 @@ struct StorageCredentials {
   std::string account_key;           // azureBlob: repo1-azure-key (a shared key, base64)
   std::string service_account_json;  // gcs: the key file (repo1-gcs-key); empty: the metadata service's
   std::string ca_certificate;        // PEM; empty: the system's CAs
+  // spec.encryption: the key (and openpgp passphrase) as given; cipher_passphrase() derives the
+  // one-line passphrase pgBackRest takes. Empty: the repository is not encrypted.
+  std::string encryption_key;
+  std::string encryption_passphrase;
 };
+
+// repo1-cipher-pass for an encrypted repository: SHA-256 (hex) of the key, or of the key, a line break
+// and the passphrase (openpgp): one line whatever the key holds, and never the key itself.
+std::string cipher_passphrase(const StorageCredentials& credentials);
 
 // Users' Secrets of one namespace as the resolver sees them: name -> key -> value.
 using SecretValues = std::map<std::string, std::map<std::string, std::string>>;

@@ -51,6 +51,7 @@ ApiHandler::ApiHandler(store::ResourceStore store, std::string etcd_prefix, mode
       validation_(std::move(validation)),
       leadership_(leadership) {
   validation_.references_must_exist = true;
+  validation_.postgres_must_be_installed = true;  // a cluster no host can run is refused when applied
 }
 
 ApiHandler::~ApiHandler() = default;
@@ -203,6 +204,12 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
                    errors);
 
   model::Document validated = validation.documents[0];
+  if (name == nullptr && kind == "SGCluster") {
+    auto backups = store_.list("SGBackup", ns);
+    if (!backups.ok()) return problem_from(backups.error());
+    if (auto refused = resolve_backup_uid(validated.body, backups.value()))
+      return field_problem(kind, validated.name(), refused->path, refused->message);
+  }
   if (name == nullptr) {
     if (auto refused = admit_new(validated); refused) return *refused;
   }

@@ -74,6 +74,28 @@ std::optional<FieldProblem> check_restore_request(const model::RestoreSource& so
   return std::nullopt;
 }
 
+std::optional<FieldProblem> resolve_backup_uid(model::Json& cluster_body, const std::vector<model::Document>& backups) {
+  const Json::json_pointer pointer("/spec/initialData/restore/fromBackup");
+  if (!cluster_body.contains(pointer)) return std::nullopt;
+  Json& from = cluster_body.at(pointer);
+  if (!from.is_object() || !from.contains("uid") || !from["uid"].is_string()) return std::nullopt;
+  const std::string uid = from["uid"].get<std::string>();
+  const std::string path = "spec.initialData.restore.fromBackup.uid";
+  for (const auto& backup : backups) {
+    const Json metadata = backup.body.value("metadata", Json::object());
+    if (!metadata.is_object() || metadata.value("uid", Json()) != Json(uid)) continue;
+    if (from.contains("name") && from["name"] != Json(backup.name()))
+      return FieldProblem{path, fmt::format("uid {} is SGBackup/{}'s, but fromBackup.name is {}", uid, backup.name(),
+                                            from["name"].dump())};
+    from["name"] = backup.name();
+    return std::nullopt;
+  }
+  if (from.contains("name")) return std::nullopt;  // the name decides; the admission checks it
+  return FieldProblem{path,
+                      fmt::format("no SGBackup in namespace {} has uid {}",
+                                  cluster_body.value("metadata", Json::object()).value("namespace", "default"), uid)};
+}
+
 std::string restore_storage_name(const Json& backup_status) {
   return string_at(backup_status.is_object() ? backup_status.value("repository", Json::object()) : Json::object(),
                    "objectStorage");
@@ -116,6 +138,7 @@ Result<model::RestoreAssignment> restore_assignment(const model::RestoreSource& 
   if (source.target_lsn) target["lsn"] = *source.target_lsn;
   if (source.target_xid) target["xid"] = *source.target_xid;
   if (source.target_name) target["name"] = *source.target_name;
+  if (source.target_immediate) target["immediate"] = true;
   if (!target.empty()) {
     target["inclusive"] = source.target_inclusive;
     restore.target_json = target;

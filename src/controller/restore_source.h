@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "controller/backup_schedule.h"
@@ -24,6 +25,11 @@ struct FieldProblem {
 // finishedAt and `now`, and a targetLsn is not before the backup's stop LSN.
 std::optional<FieldProblem> check_restore_request(const model::RestoreSource& source, const std::string& namespace_name,
                                                   const model::Json* backup_status, UtcSeconds now);
+
+// fromBackup.uid (StackGres' older way to name the backup) -> fromBackup.name of the SGBackup in
+// `backups` whose metadata.uid it is, written into `cluster_body`. A problem when none has it, or when
+// a name is also given and is another backup's.
+std::optional<FieldProblem> resolve_backup_uid(model::Json& cluster_body, const std::vector<model::Document>& backups);
 
 // The backup's status.repository.objectStorage ("" when the status does not name one).
 std::string restore_storage_name(const model::Json& backup_status);

@@ -10,6 +10,7 @@ HostValidationContext::HostValidationContext() {
   const auto installations = find_postgres_installations();
   for (const auto& installation : installations)
     context_.installed_postgres.push_back({installation.major, installation.version});
+  context_.pgbouncer_version = find_pgbouncer_version();
   context_.parameter_catalog = [state = state_, installations](int major) -> const model::ParameterCatalog* {
     if (auto found = state->catalogues.find(major); found != state->catalogues.end()) return found->second.get();
     for (const auto& installation : installations) {

@@ -370,6 +370,20 @@ Result<model::ParameterCatalog> load_parameter_catalog(const PostgresInstallatio
   return catalog;
 }
 
+std::string parse_pgbouncer_version(const std::string& output) {
+  constexpr std::string_view kMarker = "PgBouncer ";
+  if (!output.starts_with(kMarker)) return "";
+  auto end = kMarker.size();
+  while (end < output.size() && ((output[end] >= '0' && output[end] <= '9') || output[end] == '.')) ++end;
+  return output.substr(kMarker.size(), end - kMarker.size());
+}
+
+std::string find_pgbouncer_version() {
+  auto output = run_command({"pgbouncer", "--version"});
+  if (!output || output->exit_code != 0) return "";
+  return parse_pgbouncer_version(output->standard_output);
+}
+
 fs::path default_cache_dir() {
   if (const auto dir = environment("PGSTACK_CACHE_DIR")) return *dir;
   if (const auto dir = environment("XDG_CACHE_HOME")) return fs::path(*dir) / "pgstack";

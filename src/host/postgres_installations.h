@@ -26,6 +26,12 @@ std::vector<PostgresInstallation> find_postgres_installations();
 Result<model::ParameterCatalog> load_parameter_catalog(const PostgresInstallation& installation,
                                                        const std::filesystem::path& cache_dir);
 
+// `pgbouncer --version` of the PgBouncer on PATH ("1.18.0"); empty when there is none.
+std::string find_pgbouncer_version();
+
+// "PgBouncer 1.18.0\nlibevent ..." -> "1.18.0"; empty when the text is not that.
+std::string parse_pgbouncer_version(const std::string& output);
+
 // $PGSTACK_CACHE_DIR, else $XDG_CACHE_HOME/pgstack, else $HOME/.cache/pgstack.
 std::filesystem::path default_cache_dir();
 

@@ -79,6 +79,9 @@ class StreamReader {
     Json value;
     std::string anchor;
     std::optional<std::string> key;  // in a mapping: the key waiting for its value
+    bool merge_key = false;          // the waiting key is a plain <<
+    Json merged = Json::object();    // keys from << (explicit keys win over them), added at the end
+    bool has_merge = false;
   };
 
   // The reader (bytes to characters) runs ahead of the scanner and leaves problem_mark unset: its
@@ -123,7 +126,9 @@ class StreamReader {
         const bool plain = event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && tag != "tag:yaml.org,2002:str";
         Json node = plain ? resolve_plain_scalar(value) : Json(value);
         if (event.data.scalar.anchor) remember(event.data.scalar.anchor, node);
+        plain_merge_key_ = plain && value == "<<";
         add(event, std::move(node), true);
+        plain_merge_key_ = false;
         break;
       }
       case YAML_SEQUENCE_START_EVENT:
@@ -148,6 +153,9 @@ class StreamReader {
         if (stack_.empty()) break;
         Frame frame = std::move(stack_.back());
         stack_.pop_back();
+        for (auto& [key, item] : frame.merged.items()) {
+          if (!frame.value.contains(key)) frame.value[key] = std::move(item);
+        }
         if (!frame.anchor.empty()) anchors_[frame.anchor] = Anchor{frame.value, frame.value.dump().size()};
         add(event, std::move(frame.value), false);
         break;
@@ -197,6 +205,13 @@ class StreamReader {
         return;
       }
       parent.key = node.is_string() ? node.get<std::string>() : node.dump();
+      parent.merge_key = plain_merge_key_;
+      return;
+    }
+    if (parent.merge_key) {
+      merge(event, parent, node);
+      parent.key.reset();
+      parent.merge_key = false;
       return;
     }
     if (parent.value.contains(*parent.key)) {
@@ -205,6 +220,35 @@ class StreamReader {
       parent.value[*parent.key] = std::move(node);
     }
     parent.key.reset();
+  }
+
+  // A YAML merge key (<<: *base or <<: [*a, *b]), as Kubernetes' reader (yaml.v2) takes it: the
+  // mappings' keys are added unless the mapping sets them itself; an earlier mapping in a list wins.
+  void merge(const yaml_event_t& event, Frame& parent, const Json& node) {
+    if (parent.has_merge) {
+      fail(event, "duplicate key \"<<\"");
+      return;
+    }
+    parent.has_merge = true;
+    std::vector<const Json*> sources;
+    if (node.is_object()) {
+      sources.push_back(&node);
+    } else if (node.is_array()) {
+      for (const auto& item : node) sources.push_back(&item);
+    }
+    if (sources.empty() && !node.is_array()) {
+      fail(event, "a merge key (<<) takes a mapping or a list of mappings");
+      return;
+    }
+    for (const Json* source : sources) {
+      if (!source->is_object()) {
+        fail(event, "a merge key (<<) takes a mapping or a list of mappings");
+        return;
+      }
+      for (const auto& [key, item] : source->items()) {
+        if (!parent.merged.contains(key)) parent.merged[key] = item;
+      }
+    }
   }
 
   static constexpr std::size_t kMaxDepth = 64;
@@ -222,6 +266,7 @@ class StreamReader {
   std::string problem_;
   std::size_t expanded_ = 0;
   int line_ = 1;
+  bool plain_merge_key_ = false;  // the scalar being added is a plain <<
 };
 
 void add_document(LoadResult& result, const std::string& source, int& next_index, Json body) {
@@ -237,12 +282,31 @@ void add_document(LoadResult& result, const std::string& source, int& next_index
   result.documents.push_back(std::move(document));
 }
 
+// YAML 1.1's booleans, which YAML 1.1 readers (kubectl's yaml.v2) take as true/false when plain.
+bool is_yaml11_boolean(std::string_view text) {
+  static constexpr std::string_view kWords[] = {"y",  "Y",  "yes",  "Yes",  "YES",  "n",     "N",     "no",
+                                                "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+                                                "on", "On", "ON",   "off",  "Off",  "OFF"};
+  return std::find(std::begin(kWords), std::end(kWords), text) != std::end(kWords);
+}
+
+// Strings that would read back as another type, in YAML 1.2 (e.g. "15", "true", "") or 1.1 ("on").
+bool needs_quotes(const std::string& text) {
+  return text.empty() || is_yaml11_boolean(text) || !resolve_plain_scalar(text).is_string();
+}
+
 void emit(YAML::Emitter& out, const Json& value) {
   switch (value.type()) {
     case Json::value_t::object:
       out << YAML::BeginMap;
       for (const auto& [key, item] : value.items()) {
-        out << YAML::Key << key << YAML::Value;
+        out << YAML::Key;
+        if (needs_quotes(key)) {
+          out << YAML::SingleQuoted << key;
+        } else {
+          out << key;
+        }
+        out << YAML::Value;
         emit(out, item);
       }
       out << YAML::EndMap;
@@ -254,9 +318,7 @@ void emit(YAML::Emitter& out, const Json& value) {
       break;
     case Json::value_t::string: {
       const auto& text = value.get_ref<const std::string&>();
-      // Quote strings that would read back as another type (e.g. "15", "on", "true", "").
-      const Json resolved = resolve_plain_scalar(text);
-      if (!resolved.is_string() || text.empty()) {
+      if (needs_quotes(text)) {
         out << YAML::SingleQuoted << text;
       } else {
         out << text;

@@ -186,6 +186,14 @@ Result<DbOps> dbops_from(const Document& document) {
         string_or(pgbench, "mode", benchmark.connection_type == "replicas-service" ? "select-only" : "tpcb-like");
     benchmark.clients = int_or(pgbench, "concurrentClients", 1);
     benchmark.threads = std::min(int_or(pgbench, "threads", 1), benchmark.clients);
+    if (const Json& rate = at(pgbench, "samplingRate"); rate.is_number()) benchmark.sampling_rate = rate.get<double>();
+    benchmark.foreign_keys = bool_or(pgbench, "foreignKeys", false);
+    benchmark.unlogged_tables = bool_or(pgbench, "unloggedTables", false);
+    benchmark.partition_method = string_or(pgbench, "partitionMethod", "");
+    benchmark.partitions = int_or(pgbench, "partitions", 0);
+    benchmark.init_steps = string_or(pgbench, "initSteps", "");
+    benchmark.fillfactor = int_or(pgbench, "fillfactor", 0);
+    benchmark.no_vacuum = bool_or(pgbench, "noVacuum", false);
     const Json& scripts = at(at(pgbench, "custom"), "scripts");
     if (scripts.is_array()) {
       for (const Json& script : scripts)

@@ -49,6 +49,15 @@ struct Benchmark {
   int clients = 1;
   int threads = 1;
   std::vector<BenchmarkCustomScript> custom_scripts;
+  std::optional<double> sampling_rate;  // of the transactions logged (the latencies' sample)
+  // pgbench --initialize: as StackGres' pgbench fields of the same names say.
+  bool foreign_keys = false;
+  bool unlogged_tables = false;
+  std::string partition_method;  // range, hash; empty: pgbench's default
+  int partitions = 0;
+  std::string init_steps;
+  int fillfactor = 0;  // 0: pgbench's default (100)
+  bool no_vacuum = false;
 };
 
 struct DbOps {

@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "model/cron.h"
+#include "model/dbops.h"
 
 namespace pgstack::model {
 namespace {
@@ -26,6 +27,18 @@ F iso_duration() {
   return F::string().checked(
       regex_check(R"(^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$)"),
       "an ISO-8601 duration such as \"PT10M\" or \"P1D\"");
+}
+
+// At least an hour: certificates are renewed at two thirds of their lifetime.
+F ssl_duration() {
+  return F::string().checked(
+      [](const Json& value) -> std::optional<std::string> {
+        auto parsed = parse_iso_duration(value.get<std::string>());
+        if (!parsed.ok()) return "";
+        if (*parsed < std::chrono::hours(1)) return "expected a certificate lifetime of at least PT1H";
+        return std::nullopt;
+      },
+      "an ISO-8601 duration of at least an hour, such as \"P365D\"");
 }
 
 F cron_schedule() {
@@ -66,27 +79,71 @@ F pgbouncer_ini() {
                     {"users", F::map(F::either({F::scalar_string(), F::map(F::scalar_string())}))}});
 }
 
+// Why a Kubernetes-only field means nothing here; each is accepted with a note naming it.
+const std::string kServiceKnob = "a Kubernetes Service setting; pgstack's endpoints are pgstack-proxy listeners";
+const std::string kPodKnob = "a Kubernetes Pod setting; pgstack runs each instance as processes on a host";
+const std::string kOwnCertificate =
+    "accepted but not yet applied: the members serve a certificate pgstack issues from the installation's CA, "
+    "not this Secret's";
+const std::string kResourceKnob =
+    "Kubernetes resource requests and limits; pgstack sizes Postgres from the "
+    "SGInstanceProfile's cpu and memory";
+
 F service() {
-  return F::object({{"enabled", F::boolean().defaults_to(true)},
-                    {"type", F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"})},
-                    {"externalIPs", F::array(F::string())},
-                    {"loadBalancerIP", F::string()},
-                    {"customPorts", F::any()},
-                    {"nodePorts", F::any()}});
+  F members = F::object(
+      {{"enabled",
+        F::boolean().defaults_to(true).noted("accepted but not yet applied: pgstack-proxy serves both endpoints")},
+       {"type",
+        F::string().one_of({"ClusterIP", "LoadBalancer", "NodePort"}).noted("accepted and ignored: " + kServiceKnob)}});
+  Field::Members all = members.members();
+  for (const char* knob : {"externalIPs", "loadBalancerIP", "customPorts", "nodePorts", "allocateLoadBalancerNodePorts",
+                           "externalTrafficPolicy", "healthCheckNodePort", "internalTrafficPolicy", "ipFamilies",
+                           "ipFamilyPolicy", "loadBalancerClass", "loadBalancerSourceRanges",
+                           "publishNotReadyAddresses", "sessionAffinity", "sessionAffinityConfig"})
+    all.emplace_back(knob, F::ignored(kServiceKnob));
+  return F::object(std::move(all));
+}
+
+// Babelfish (SQL Server's protocol on Postgres) needs a patched server that pgstack does not ship.
+F postgres_flavor() {
+  return F::string()
+      .one_of({"vanilla", "babelfish"})
+      .checked(
+          [](const Json& value) -> std::optional<std::string> {
+            if (value == "babelfish")
+              return "the babelfish flavor is not supported: pgstack runs PostgreSQL without Babelfish's patched "
+                     "server; expected vanilla";
+            return std::nullopt;
+          },
+          "vanilla");
+}
+
+// pgBackRest has no bandwidth limit (it has process-max); accepted so StackGres' manifests apply as written.
+F bandwidth_limit() {
+  return F::integer().at_least(1).noted(
+      "accepted but not enforced: pgBackRest, pgstack's backup engine, cannot limit bandwidth "
+      "(performance.uploadConcurrency and downloadConcurrency set its parallelism)");
 }
 
 // The schema tables are laid out by hand, one field a line where it helps reading.
 // clang-format off
 F cluster_spec() {
+  // A username from a Secret is reported by the validator (an either() alternative cannot warn).
   const F user_credentials = F::object({{"username", F::either({F::string(), secret_key_selector()})},
-                                        {"password", secret_key_selector()}});
+                                        {"password", secret_key_selector().warned(
+                                                         "accepted but not yet applied: pgstack generates this "
+                                                         "user's password (stored in the cluster's credentials)")}});
   return F::object({
       {"instances", F::integer().at_least(1).required()},
-      {"profile", F::string().one_of({"production", "testing", "development"}).defaults_to("production")},
+      {"profile", F::string()
+                      .one_of({"production", "testing", "development"})
+                      .defaults_to("production")
+                      .noted("accepted and ignored: the profile sets Kubernetes pod anti-affinity and resource "
+                             "requests; pgstack sizes Postgres from the SGInstanceProfile")},
       {"postgres",
        F::object({
            {"version", postgres_version().required()},
-           {"flavor", F::string().one_of({"vanilla", "babelfish"}).defaults_to("vanilla")},
+           {"flavor", postgres_flavor().defaults_to("vanilla")},
            {"extensions", F::array(F::object({{"name", F::string().required()},
                                                {"version", F::scalar_string()},
                                                {"publisher", F::string()},
@@ -94,44 +151,75 @@ F cluster_spec() {
            // required is pgstack's: every TCP client must use TLS (hostssl only).
            {"ssl", F::object({{"enabled", F::boolean().defaults_to(true)},
                               {"required", F::boolean().defaults_to(false)},
-                              {"certificateSecretKeySelector", secret_key_selector()},
-                              {"privateKeySecretKeySelector", secret_key_selector()}})
+                              {"certificateSecretKeySelector", secret_key_selector().warned(kOwnCertificate)},
+                              {"privateKeySecretKeySelector", secret_key_selector().warned(kOwnCertificate)},
+                              // The lifetime of the certificates the agents issue to the cluster's members.
+                              {"duration", ssl_duration()}})
                        .defaults_to(Json::object())},
        }).required()},
       {"replication",
        F::object({{"mode", F::string()
                                .one_of({"async", "sync", "strict-sync", "sync-all", "strict-sync-all"})
                                .defaults_to("async")},
-                  {"role", F::string().one_of({"ha-read", "ha", "readonly", "none"}).defaults_to("ha-read")},
+                  {"role", F::string()
+                               .one_of({"ha-read", "ha", "readonly", "none"})
+                               .defaults_to("ha-read")
+                               .noted("accepted but not yet applied: replicas serve reads and may be promoted, "
+                                      "as with ha-read")},
                   {"syncInstances", F::integer().at_least(1).defaults_to(1)},
-                  {"groups", F::any()},
-                  {"initialization", F::any()}})
+                  {"groups", F::any().warned("accepted but not yet applied: every replica has the role that "
+                                             "replication.role gives")},
+                  {"initialization", F::any().noted("accepted but not yet applied: replicas are initialized "
+                                                    "from the primary (pg_basebackup through Patroni)")}})
            .defaults_to(Json::object())},
       {"sgInstanceProfile", F::string()},
-      {"metadata", F::object({{"annotations", F::object({{"allResources", string_map()},
-                                                         {"clusterPods", string_map()},
-                                                         {"services", string_map()},
-                                                         {"primaryService", string_map()},
-                                                         {"replicasService", string_map()}})},
-                              {"labels", F::object({{"clusterPods", string_map()}, {"services", string_map()}})}})},
+      // Labels and annotations of Kubernetes objects pgstack does not create.
+      {"metadata", F::object({{"annotations", F::ignored("annotations of Kubernetes objects (pods, services, "
+                                                           "service accounts), which pgstack does not create")},
+                              {"labels", F::ignored("labels of Kubernetes objects (pods, services, service "
+                                                      "accounts), which pgstack does not create")}})},
       {"postgresServices", F::object({{"primary", service()}, {"replicas", service()}})},
+      {"autoscaling", F::ignored("autoscaling drives Kubernetes' KEDA and Vertical Pod Autoscaler; pgstack runs "
+                                 "spec.instances members")},
+      {"toInstallPostgresExtensions", F::ignored("StackGres' record of the extension packages it installed; pgstack "
+                                                 "installs what postgres.extensions asks for")},
       {"pods",
        F::object({
-           {"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
+           {"persistentVolume", F::object({{"size", F::memory().required()},
+                                           {"storageClass", F::string()},
+                                           {"fsGroupChangePolicy", F::ignored("a Kubernetes volume setting; "
+                                                                              "pgstack's data directories are "
+                                                                              "owned by the postgres user")}}).required()},
+           {"terminationGracePeriodSeconds", F::ignored(kPodKnob)},
+           {"readinessProbe", F::ignored(kPodKnob + "; pgstack checks instances through Patroni's REST API")},
+           {"livenessProbe", F::ignored(kPodKnob + "; pgstack checks instances through Patroni's REST API")},
+           {"customEnv", F::ignored(kPodKnob)},
+           {"customInitEnv", F::ignored(kPodKnob)},
+           {"customEnvFrom", F::ignored(kPodKnob)},
+           {"customInitEnvFrom", F::ignored(kPodKnob)},
+           {"customInitVolumeMounts", F::ignored(kPodKnob)},
            {"disableConnectionPooling", F::boolean().defaults_to(false)},
-           {"disableMetricsExporter", F::boolean().defaults_to(false)},
-           {"disablePostgresUtil", F::boolean().defaults_to(false)},
-           {"disableEnvoy", F::boolean()},
-           {"resources", F::object({{"enableClusterLimitsRequirements", F::boolean()},
-                                    {"disableResourcesRequestsSplitFromTotal", F::boolean()},
-                                    {"failWhenTotalIsHigher", F::boolean()}})},
-           {"managementPolicy", F::string().one_of({"OrderedReady", "Parallel"})},
-           {"scheduling", F::any()},
-           {"updateStrategy", F::any()},
-           {"customVolumes", F::any()},
-           {"customVolumeMounts", F::any()},
-           {"customContainers", F::any()},
-           {"customInitContainers", F::any()},
+           {"disableMetricsExporter", F::boolean().defaults_to(false).noted(
+                                           "accepted and ignored: pgstack runs no metrics exporter sidecar")},
+           {"disablePostgresUtil", F::boolean().defaults_to(false).noted(
+                                        "accepted and ignored: pgstack runs no postgres-util sidecar; psql and the "
+                                        "client tools are on the host")},
+           {"disableEnvoy", F::boolean().noted("accepted and ignored: pgstack runs no Envoy; pgstack-proxy routes "
+                                               "connections")},
+           {"resources", F::object({{"containers", F::ignored(kPodKnob)},
+                                    {"initContainers", F::ignored(kPodKnob)},
+                                    {"enableClusterLimitsRequirements", F::ignored(kResourceKnob)},
+                                    {"disableResourcesRequestsSplitFromTotal", F::ignored(kResourceKnob)},
+                                    {"failWhenTotalIsHigher", F::ignored(kResourceKnob)}})},
+           {"managementPolicy", F::string().one_of({"OrderedReady", "Parallel"}).noted("accepted and ignored: " +
+                                                                                      kPodKnob)},
+           {"scheduling", F::ignored("Kubernetes scheduling (node selectors, affinity, tolerations); pgstack's "
+                                     "scheduler places members on registered hosts")},
+           {"updateStrategy", F::ignored(kPodKnob + "; restarts for pending changes are SGDbOps restart")},
+           {"customVolumes", F::ignored(kPodKnob)},
+           {"customVolumeMounts", F::ignored(kPodKnob)},
+           {"customContainers", F::ignored(kPodKnob)},
+           {"customInitContainers", F::ignored(kPodKnob)},
        }).required()},
       {"configurations",
        F::object({
@@ -139,6 +227,8 @@ F cluster_spec() {
            {"sgPoolingConfig", F::string()},
            {"postgres", F::object({{"postgresql.conf", F::map(F::scalar_string())}})},
            {"pooling", F::object({{"pgBouncer", F::object({{"pgbouncer.ini", pgbouncer_ini()}})}})},
+           {"postgresExporter", F::object({{"queries", F::any().noted("accepted but not yet applied: pgstack has no "
+                                                                       "metrics exporter yet")}})},
            {"backups",
             F::array(F::object({
                 {"sgObjectStorage", F::string().required()},
@@ -146,34 +236,49 @@ F cluster_spec() {
                 {"retention", F::integer().at_least(1).defaults_to(5)},
                 {"compression", F::string().one_of({"lz4", "zstd", "gzip", "lzma", "brotli", "none"}).defaults_to("lz4")},
                 {"path", F::string()},
-                {"performance", F::object({{"maxNetworkBandwidth", F::integer().at_least(1)},
-                                           {"maxDiskBandwidth", F::integer().at_least(1)},
-                                           {"uploadDiskConcurrency", F::integer().at_least(1)},
+                {"performance", F::object({{"maxNetworkBandwidth", bandwidth_limit()},
+                                           {"maxDiskBandwidth", bandwidth_limit()},
+                                           {"uploadDiskConcurrency", F::integer().at_least(1).noted(
+                                                                         "accepted and ignored: pgBackRest reads "
+                                                                         "with performance.uploadConcurrency "
+                                                                         "processes")},
                                            {"uploadConcurrency", F::integer().at_least(1)},
                                            {"downloadConcurrency", F::integer().at_least(1)}})},
                 {"useVolumeSnapshot", F::boolean()},
-                {"volumeSnapshotClass", F::string()},
-                {"fastVolumeSnapshot", F::boolean()},
-                {"timeout", F::integer().at_least(0)},
-                {"reconciliationTimeout", F::integer().at_least(0)},
-                {"maxRetries", F::integer().at_least(0)},
-                {"retainWalsForUnmanagedLifecycle", F::boolean()},
+                {"volumeSnapshotClass", F::ignored("volume snapshots need Kubernetes")},
+                {"fastVolumeSnapshot", F::ignored("volume snapshots need Kubernetes")},
+                {"timeout", F::integer().at_least(0).noted("accepted but not yet applied: a backup runs until "
+                                                           "pgBackRest ends")},
+                {"reconciliationTimeout", F::integer().at_least(0).noted("accepted and ignored: a Kubernetes "
+                                                                         "reconciliation setting")},
+                {"maxRetries", F::integer().at_least(0).noted("accepted but not yet applied: a failed scheduled "
+                                                              "backup is retried at the next schedule")},
+                {"retainWalsForUnmanagedLifecycle", F::boolean().noted("accepted but not yet applied: pgBackRest "
+                                                                       "expires WAL with the backups it keeps")},
             }))},
-           {"credentials", F::object({{"patroni", F::object({{"restApiPassword", secret_key_selector()}})},
+           {"credentials", F::object({{"patroni", F::object({{"restApiPassword", secret_key_selector().noted(
+                                                                 "accepted and ignored: pgstack generates the "
+                                                                 "Patroni REST API credentials")}})},
                                       {"users", F::object({{"superuser", user_credentials},
                                                            {"replication", user_credentials},
                                                            {"authenticator", user_credentials}})}})},
            {"patroni", F::object({{"dynamicConfig", F::map(F::any())}, {"initialConfig", F::map(F::any())}})},
-           {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false)},
-                                        {"prometheusAutobind", F::boolean().defaults_to(false)},
+           {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false).noted(
+                                                            "accepted but not yet applied: pgstack has no Postgres "
+                                                            "metrics exporter yet")},
+                                        {"prometheusAutobind", F::boolean().defaults_to(false).noted(
+                                                                "accepted and ignored: Prometheus Operator's "
+                                                                "PodMonitors need Kubernetes")},
                                         {"receiver", F::string()}})},
-           {"binding", F::any()},
+           {"binding", F::ignored("Kubernetes' Service Binding (a Secret for applications); pgstack connstr "
+                                  "prints connection strings")},
        }).defaults_to(Json::object())},
       {"initialData",
        F::object({
            {"restore",
             F::object({{"fromBackup", F::object({{"name", F::string()},
                                                  {"uid", F::string()},
+                                                 {"target", F::string().one_of({"immediate"})},
                                                  {"pointInTimeRecovery",
                                                   F::object({{"restoreToTimestamp", iso_timestamp()}})},
                                                  {"targetLsn", F::string().checked(regex_check(R"(^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$)"),
@@ -181,16 +286,23 @@ F cluster_spec() {
                                                  {"targetXid", F::scalar_string().checked(regex_check(R"(^\d+$)"),
                                                                                           "a transaction id (a number)")},
                                                  {"targetName", F::string()},
-                                                 {"targetTimeline", F::scalar_string()},
+                                                 {"targetTimeline", F::scalar_string().checked(
+                                                                        regex_check(R"(^(latest|current|\d+)$)"),
+                                                                        "latest, current or a timeline number")},
                                                  {"targetInclusive", F::boolean()}})},
-                       {"downloadDiskConcurrency", F::integer().at_least(1)}})},
-           {"scripts", F::any()},
+                       {"downloadDiskConcurrency", F::integer().at_least(1).noted(
+                                                       "accepted and ignored: pgBackRest restores with "
+                                                       "backups[].performance.downloadConcurrency processes")}})},
+           // Deprecated by StackGres in favour of managedSql; SQL the user expects to run must not be dropped quietly.
+           {"scripts", F::any().warned("accepted but not applied: initialData.scripts do not run; put the SQL in "
+                                       "an SGScript and list it in managedSql.scripts")},
        })},
       {"managedSql", F::object({{"continueOnSGScriptError", F::boolean().defaults_to(false)},
-                                {"scripts", F::array(F::object({{"id", F::integer().at_least(0)},
+                                {"scripts", F::array(F::object({{"id", F::integer().at_least(-1)},
                                                                 {"sgScript", F::string().required()}}))}})},
       {"distributedLogs",
-       F::object({{"sgDistributedLogs", F::string()},
+       F::object({{"sgDistributedLogs", F::string().noted("accepted but not yet applied: each member's logs stay "
+                                                          "in its instance directory on its host")},
                   {"retention", F::string().checked(regex_check(R"(^\d+ *(minutes?|hours?|days?|weeks?|months?)$)"),
                                                     "a period such as \"7 days\" or \"12 hours\"")}})},
       {"nonProductionOptions", F::object({{"disableClusterPodAntiAffinity", F::boolean()},
@@ -200,7 +312,9 @@ F cluster_spec() {
                                           {"enableSetClusterCpuRequests", F::boolean()},
                                           {"enableSetPatroniMemoryRequests", F::boolean()},
                                           {"enableSetClusterMemoryRequests", F::boolean()},
-                                          {"enabledFeatureGates", F::array(F::string())}})},
+                                          {"enabledFeatureGates", F::array(F::string())}})
+                                   .noted("accepted and ignored: pod anti-affinity, Kubernetes resource requests "
+                                          "and StackGres' feature gates")},
       {"replicateFrom",
        F::object({{"instance", F::object({{"sgCluster", F::string()},
                                           {"external", F::object({{"host", F::string().required()},
@@ -208,8 +322,12 @@ F cluster_spec() {
                   {"storage", F::object({{"sgObjectStorage", F::string().required()},
                                          {"path", F::string().required()},
                                          {"performance", F::any()}})},
-                  {"users", F::any()}})},
-      {"prometheusAutobind", F::boolean()},
+                  {"users", F::any()}})
+           // A standby the user asked for must not quietly run as a primary that takes writes.
+           .warned("accepted but not yet applied: pgstack does not run standby clusters yet; this cluster starts as "
+                   "an independent primary")},
+      {"prometheusAutobind", F::boolean().noted("accepted and ignored: Prometheus Operator's PodMonitors need "
+                                                "Kubernetes")},
   });
 }
 
@@ -217,10 +335,11 @@ F instance_profile_spec() {
   return F::object({{"cpu", F::cpu().required()},
                     {"memory", F::memory().required()},
                     {"hugePages", F::object({{"hugepages-2Mi", F::memory()}, {"hugepages-1Gi", F::memory()}})},
-                    {"containers", F::any()},
-                    {"initContainers", F::any()},
+                    {"containers", F::ignored(kResourceKnob)},
+                    {"initContainers", F::ignored(kResourceKnob)},
                     {"requests", F::object({{"cpu", F::cpu()}, {"memory", F::memory()}, {"containers", F::any()},
-                                            {"initContainers", F::any()}})}});
+                                            {"initContainers", F::any()}})
+                                     .noted("accepted and ignored: " + kResourceKnob)}});
 }
 
 F postgres_config_spec() {
@@ -235,23 +354,31 @@ F pooling_config_spec() {
 }
 
 F object_storage_spec() {
-  const F aws_credentials =
+  // secretKeySelectors is required unless useIAMRole (checked in validator.cpp: the CRD has no such rule).
+  const F s3_credentials =
+      F::object({{"useIAMRole", F::boolean()},
+                 {"secretKeySelectors",
+                  F::object({{"accessKeyId", secret_key_selector().required()},
+                             {"secretAccessKey", secret_key_selector().required()}})}});
+  // StackGres keeps an S3-compatible store's CA certificate beside the keys; pgstack also takes it one level up.
+  const F s3_compatible_credentials =
       F::object({{"secretKeySelectors",
                   F::object({{"accessKeyId", secret_key_selector().required()},
-                             {"secretAccessKey", secret_key_selector().required()}}).required()}});
+                             {"secretAccessKey", secret_key_selector().required()},
+                             {"caCertificate", secret_key_selector()}}).required()}});
   return F::object({
       {"type", F::string().one_of({"s3", "s3Compatible", "gcs", "azureBlob", "filesystem"}).required()},
       {"s3", F::object({{"bucket", bucket_name()},
                         {"region", F::string()},
                         {"storageClass", F::string()},
-                        {"awsCredentials", aws_credentials.required()}})},
+                        {"awsCredentials", s3_credentials.required()}})},
       {"s3Compatible", F::object({{"bucket", bucket_name()},
                                   {"region", F::string()},
                                   {"endpoint", F::string()},
                                   {"enablePathStyleAddressing", F::boolean().defaults_to(false)},
                                   {"storageClass", F::string()},
                                   {"caCertificate", secret_key_selector()},
-                                  {"awsCredentials", aws_credentials.required()}})},
+                                  {"awsCredentials", s3_compatible_credentials.required()}})},
       // endpoint and caCertificate of gcs and azureBlob are pgstack's (an emulator, a sovereign cloud).
       {"gcs", F::object({{"bucket", bucket_name()},
                          {"endpoint", https_endpoint()},
@@ -270,7 +397,16 @@ F object_storage_spec() {
                                                          .required()}})
                        .required()}})},
       {"filesystem", F::object({{"path", F::string().required()}})},
-      {"encryption", F::any()},
+      // pgBackRest encrypts the repository (aes-256-cbc) with a passphrase derived from the key
+      // (docs/backups.md): StackGres' method names which key, not the cipher.
+      {"encryption",
+       F::object({{"method", F::string().one_of({"sodium", "openpgp"}).required()},
+                  {"sodium", F::object({{"key", secret_key_selector().required()},
+                                        {"keyTransform", F::string().one_of({"base64", "hex", "none"})}})},
+                  {"openpgp", F::object({{"key", secret_key_selector().required()},
+                                         {"keyPassphrase", secret_key_selector()}})}})
+           .noted("backups and WAL are encrypted by pgBackRest (aes-256-cbc) with a passphrase derived from the "
+                  "key, not with libsodium or OpenPGP")},
   });
 }
 
@@ -278,9 +414,12 @@ F backup_spec() {
   return F::object({{"sgCluster", F::string().required()},
                     {"managedLifecycle", F::boolean().defaults_to(false)},
                     {"type", F::string().one_of({"full", "diff", "incr"})},
-                    {"timeout", F::integer().at_least(0)},
-                    {"reconciliationTimeout", F::integer().at_least(0)},
-                    {"maxRetries", F::integer().at_least(0)}});
+                    {"timeout", F::integer().at_least(0).noted("accepted but not yet applied: a backup runs until "
+                                                               "pgBackRest ends")},
+                    {"reconciliationTimeout", F::integer().at_least(0).noted("accepted and ignored: a Kubernetes "
+                                                                             "reconciliation setting")},
+                    {"maxRetries", F::integer().at_least(0).noted("accepted but not yet applied: a failed backup is "
+                                                                  "not retried")}});
 }
 
 F dbops_spec() {
@@ -291,16 +430,48 @@ F dbops_spec() {
                                  {"waitTimeout", iso_duration()}, {"noKillBackend", F::boolean()},
                                  {"noAnalyze", F::boolean()}, {"excludeExtension", F::boolean()}});
   const F custom_script = F::object({{"script", F::string()}, {"builtin", F::string().one_of({"tpcb-like", "simple-update", "select-only"})},
-                                     {"weight", F::integer().at_least(0)}});
+                                     {"weight", F::integer().at_least(0)},
+                                     {"scriptFrom", F::refused("a script from a Secret or ConfigMap is not supported "
+                                                               "for benchmarks; expected the SQL inline in script")},
+                                     {"replay", F::refused("replaying sampled queries needs a sampling benchmark, "
+                                                           "which pgstack does not run")}});
   const F pgbench = F::object({
       {"databaseSize", F::memory().required()},
       {"duration", iso_duration().required()},
       {"usePreparedStatements", F::boolean()},
       {"queryMode", F::string().one_of({"simple", "extended", "prepared"})},
-      {"mode", F::string().one_of({"tpcb-like", "select-only", "custom"})},
+      {"mode", F::string()
+                   .one_of({"tpcb-like", "select-only", "custom", "replay"})
+                   .checked(
+                       [](const Json& value) -> std::optional<std::string> {
+                         if (value == "replay")
+                           return "replaying sampled queries needs a sampling benchmark, which pgstack does not run; "
+                                  "expected tpcb-like, select-only or custom";
+                         return std::nullopt;
+                       },
+                       "tpcb-like, select-only or custom")},
       {"concurrentClients", F::integer().at_least(1).at_most(1000)},
       {"threads", F::integer().at_least(1).at_most(256)},
-      {"custom", F::object({{"scripts", F::array(custom_script)}})},
+      {"samplingRate", F::number().checked(
+                           [](const Json& value) -> std::optional<std::string> {
+                             const double rate = value.get<double>();
+                             if (rate > 0 && rate <= 1) return std::nullopt;
+                             return "";
+                           },
+                           "a fraction of transactions above 0 and at most 1, such as 0.1")},
+      {"foreignKeys", F::boolean()},
+      {"unloggedTables", F::boolean()},
+      {"partitionMethod", F::string().one_of({"range", "hash"})},
+      {"partitions", F::integer().at_least(0)},
+      {"initSteps", F::string().checked(regex_check("^[dtgGvpf ]+$"), "pgbench's initialization steps, letters of dtgGvpf")},
+      {"fillfactor", F::integer().at_least(10).at_most(100)},
+      {"noVacuum", F::boolean()},
+      {"samplingSGDbOps", F::refused("replaying sampled queries needs a sampling benchmark, which pgstack does not run "
+                                     "(benchmark.type sampling)")},
+      {"custom", F::object({{"initialization", F::refused("a custom initialization script is not supported; pgstack "
+                                                          "initializes with pgbench --initialize (initSteps, "
+                                                          "partitions, foreignKeys, ... shape it)")},
+                            {"scripts", F::array(custom_script)}})},
   });
   return F::object({
       {"sgCluster", F::string().required()},
@@ -310,7 +481,7 @@ F dbops_spec() {
                  .required()},
       {"runAt", iso_timestamp()},
       {"timeout", iso_duration()},
-      {"maxRetries", F::integer().at_least(0).at_most(10)},
+      {"maxRetries", F::integer().at_least(0)},
       {"scheduling", F::any()},
       {"benchmark", F::object({{"type", F::string().one_of({"pgbench", "sampling"}).defaults_to("pgbench")},
                                {"connectionType", F::string().one_of({"primary-service", "replicas-service"})},
@@ -332,19 +503,29 @@ F dbops_spec() {
                                          {"backupPath", F::string()},
                                          {"link", F::boolean()},
                                          {"clone", F::boolean()},
-                                         {"check", F::boolean()}})},
+                                         {"check", F::boolean()},
+                                         {"toInstallPostgresExtensions",
+                                          F::ignored("StackGres' record of the extension packages to install; "
+                                                     "pgstack installs what the cluster's postgres.extensions asks for")},
+                                         {"maxErrorsAfterUpgrade",
+                                          F::integer().at_least(0).noted(
+                                              "accepted but not applied: pgstack's upgrade waits for the instances' "
+                                              "readiness with the operation's timeout, not an error count")}})},
   });
 }
 
 F distributed_logs_spec() {
-  return F::object({{"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
-                    {"postgresServices", F::any()},
-                    {"resources", F::any()},
-                    {"scheduling", F::any()},
+  return F::object({{"profile", F::string().one_of({"production", "testing", "development"}).noted(
+                        "accepted and ignored: the profile sets Kubernetes pod anti-affinity and resource requests")},
+                    {"persistentVolume", F::object({{"size", F::memory().required()}, {"storageClass", F::string()}}).required()},
+                    {"postgresServices", F::ignored(kServiceKnob)},
+                    {"resources", F::ignored(kResourceKnob)},
+                    {"scheduling", F::ignored("Kubernetes scheduling")},
                     {"sgInstanceProfile", F::string()},
                     {"configurations", F::object({{"sgPostgresConfig", F::string()}})},
-                    {"metadata", F::any()},
-                    {"nonProductionOptions", F::any()}});
+                    {"metadata", F::ignored("labels and annotations of Kubernetes objects")},
+                    {"nonProductionOptions", F::ignored(kResourceKnob)}})
+      .noted("accepted but not yet applied: pgstack stores SGDistributedLogs but runs no log database yet");
 }
 
 F script_spec() {
@@ -354,7 +535,7 @@ F script_spec() {
       {"continueOnError", F::boolean().defaults_to(false)},
       {"scripts", F::array(F::object({
                       {"name", F::string()},
-                      {"id", F::integer().at_least(0)},
+                      {"id", F::integer().at_least(-1)},  // -1: StackGres' default, the operator assigns one
                       {"version", F::integer().at_least(0)},
                       {"database", F::string()},
                       {"user", F::string()},
@@ -460,9 +641,11 @@ const std::vector<std::string>& known_pgbouncer_settings() {
                                                  "log_stats",
                                                  "logfile",
                                                  "max_client_conn",
+                                                 "max_db_client_connections",
                                                  "max_db_connections",
                                                  "max_packet_size",
                                                  "max_prepared_statements",
+                                                 "max_user_client_connections",
                                                  "max_user_connections",
                                                  "min_pool_size",
                                                  "pidfile",

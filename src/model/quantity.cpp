@@ -57,8 +57,9 @@ Result<std::int64_t> parse_memory_bytes(std::string_view text) {
   if (split_number(text, number, suffix)) {
     for (const auto& unit : kUnits) {
       if (unit.suffix != suffix) continue;
-      const double bytes = number * unit.factor;
-      if (bytes < 1 || bytes >= 0x1p63 || bytes != std::floor(bytes)) break;
+      // As Kubernetes does, a fraction of a byte is rounded up ("1.8Ti" is 1979120929997 bytes).
+      const double bytes = std::ceil(number * unit.factor);
+      if (bytes < 1 || bytes >= 0x1p63) break;
       return static_cast<std::int64_t>(bytes);
     }
   }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/strings.h"
+#include "model/dbops.h"
 #include "model/quantity.h"
 
 namespace pgstack::model {
@@ -60,7 +61,7 @@ PoolingConfig pooling_from_ini(std::string name, const Json& ini) {
 std::string username_at(const Json& spec, const char* pointer, std::string fallback) {
   const Json& value = at(spec, pointer);
   if (value.is_string()) return value.get<std::string>();
-  return fallback;  // a secret reference is resolved when applied
+  return fallback;  // a secret reference is not read (the validator warns)
 }
 
 }  // namespace
@@ -123,6 +124,10 @@ Cluster cluster_from(const Document& document) {
     cluster.extensions.push_back(std::move(request));
   }
   if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();
+  if (const std::string duration = string_at(spec, "/postgres/ssl/duration"); !duration.empty()) {
+    if (auto parsed = parse_iso_duration(duration); parsed.ok())
+      cluster.ssl_duration = std::chrono::duration_cast<std::chrono::seconds>(parsed.value());
+  }
   if (const Json& required = at(spec, "/postgres/ssl/required"); required.is_boolean())
     cluster.ssl_required = cluster.ssl_enabled && required.get<bool>();
   cluster.instance_profile_name = string_at(spec, "/sgInstanceProfile");
@@ -177,6 +182,9 @@ Cluster cluster_from(const Document& document) {
     if (const Json& xid = at(from, "/targetXid"); !xid.is_null())
       restore.target_xid = xid.is_string() ? xid.get<std::string>() : xid.dump();
     if (const std::string name = string_at(from, "/targetName"); !name.empty()) restore.target_name = name;
+    restore.target_immediate = string_at(from, "/target") == "immediate";
+    if (const Json& timeline = at(from, "/targetTimeline"); !timeline.is_null())
+      restore.target_timeline = timeline.is_string() ? timeline.get<std::string>() : timeline.dump();
     if (const Json& inclusive = at(from, "/targetInclusive"); inclusive.is_boolean())
       restore.target_inclusive = inclusive.get<bool>();
     cluster.restore = restore;
@@ -216,6 +224,18 @@ ObjectStorage object_storage_from(const Document& document) {
     storage.storage_account_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/storageAccount"));
     storage.account_key_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/accessKey"));
     storage.ca_certificate_ref = secret_ref(at(section, "/caCertificate"));
+    // StackGres' place for an S3-compatible store's CA certificate.
+    if (storage.ca_certificate_ref.empty())
+      storage.ca_certificate_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/caCertificate"));
+    if (const Json& iam = at(section, "/awsCredentials/useIAMRole"); iam.is_boolean() && type == std::string("s3"))
+      storage.use_iam_role = iam.get<bool>();
+  }
+  storage.encryption_method = string_at(spec, "/encryption/method");
+  if (storage.encryption_method == "sodium" || storage.encryption_method == "openpgp") {
+    const std::string method = "/encryption/" + storage.encryption_method;
+    storage.encryption_key_ref = secret_ref(at(spec, (method + "/key").c_str()));
+    if (storage.encryption_method == "openpgp")
+      storage.encryption_passphrase_ref = secret_ref(at(spec, "/encryption/openpgp/keyPassphrase"));
   }
   return storage;
 }

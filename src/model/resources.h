@@ -71,6 +71,8 @@ struct RestoreSource {
   std::optional<std::string> target_lsn;
   std::optional<std::string> target_xid;
   std::optional<std::string> target_name;
+  bool target_immediate = false;               // target: immediate, recovery ends once the backup is consistent
+  std::optional<std::string> target_timeline;  // latest, current or a number
   bool target_inclusive = true;
 };
 
@@ -93,6 +95,8 @@ struct Cluster {
   // postgres.ssl.required (pgstack's): TCP clients must use TLS (pg_hba hostssl only); Unix-socket
   // clients on the host are not affected.
   bool ssl_required = false;
+  // postgres.ssl.duration: the lifetime of the certificates issued to the members; nullopt: the agent's.
+  std::optional<std::chrono::seconds> ssl_duration;
   std::string instance_profile_name;  // empty: the default profile
   ReplicationMode replication_mode = ReplicationMode::kAsync;
   int sync_instances = 1;
@@ -128,6 +132,12 @@ struct ObjectStorage {
   std::string service_account_json_ref;              // gcs: gcpCredentials
   std::string storage_account_ref, account_key_ref;  // azureBlob: azureCredentials
   std::string ca_certificate_ref;
+  bool use_iam_role = false;  // s3: awsCredentials.useIAMRole, the instance's IAM role instead of keys
+  // spec.encryption: the repository is encrypted (pgBackRest aes-256-cbc) with a passphrase derived
+  // from this key (and passphrase), whatever the method (sodium, openpgp) says.
+  std::string encryption_method;          // sodium, openpgp; empty: not encrypted
+  std::string encryption_key_ref;         // encryption.<method>.key
+  std::string encryption_passphrase_ref;  // encryption.openpgp.keyPassphrase
 };
 ObjectStorage object_storage_from(const Document& document);
 

@@ -74,6 +74,26 @@ Field Field::checked(ValueCheck check, std::string expectation) const {
   return copy;
 }
 
+Field Field::noted(std::string note) const {
+  Field copy = *this;
+  copy.note_ = std::move(note);
+  return copy;
+}
+
+Field Field::warned(std::string warning) const {
+  Field copy = *this;
+  copy.warning_ = std::move(warning);
+  return copy;
+}
+
+Field Field::ignored(const std::string& reason) { return any().noted("accepted and ignored: " + reason); }
+
+Field Field::refused(std::string reason) {
+  Field field = any();
+  field.refusal_ = std::move(reason);
+  return field;
+}
+
 const Field* Field::member(std::string_view name) const {
   if (!members_) return nullptr;
   for (const auto& [member_name, field] : *members_) {

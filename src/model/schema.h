@@ -55,6 +55,14 @@ class Field {
   Field at_most(std::int64_t maximum) const;
   Field one_of(std::vector<std::string> values) const;
   Field checked(ValueCheck check, std::string expectation) const;
+  // Accepted, with a note at the field's path whenever it is present (what pgstack does with it).
+  Field noted(std::string note) const;
+  // Accepted, with a warning whenever present: the user likely expects an effect pgstack does not have.
+  Field warned(std::string warning) const;
+  // A StackGres field with no meaning outside Kubernetes: any value accepted, a note says it is ignored.
+  static Field ignored(const std::string& reason);
+  // A StackGres field pgstack cannot honour: refused whatever its value, with why.
+  static Field refused(std::string reason);
 
   FieldType type() const { return type_; }
   bool is_required() const { return required_; }
@@ -68,6 +76,9 @@ class Field {
   std::optional<std::int64_t> maximum() const { return maximum_; }
   const std::vector<std::string>& allowed() const { return allowed_; }
   const ValueCheck& check() const { return check_; }
+  const std::string& note() const { return note_; }
+  const std::string& refusal() const { return refusal_; }
+  const std::string& warning() const { return warning_; }
 
   // "an integer >= 1", "one of async, sync", "a mapping": the words used after "expected".
   std::string expectation() const;
@@ -86,6 +97,9 @@ class Field {
   std::vector<std::string> allowed_;
   ValueCheck check_;
   std::string check_expectation_;
+  std::string note_;
+  std::string refusal_;
+  std::string warning_;
 };
 
 // How a value appears in "got ..." (strings quoted, containers named).

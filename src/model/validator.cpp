@@ -1,6 +1,7 @@
 #include "model/validator.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
@@ -31,6 +32,7 @@ class DocumentChecker {
       : document_(document), diagnostics_(diagnostics) {}
 
   void error(const std::string& path, std::string message) { report(Severity::kError, path, std::move(message)); }
+  void warning(const std::string& path, std::string message) { report(Severity::kWarning, path, std::move(message)); }
   void deferred(const std::string& path, std::string message) { report(Severity::kDeferred, path, std::move(message)); }
   void note(const std::string& path, std::string message) { report(Severity::kNote, path, std::move(message)); }
 
@@ -39,6 +41,10 @@ class DocumentChecker {
   }
 
   Json walk(const Field& field, const Json& value, const std::string& path) {
+    if (!field.refusal().empty()) return error(path, field.refusal()), value;
+    // Defaults filled in are not the user's: only what the manifest says gets a note or warning.
+    if (defaults_depth_ == 0 && !field.note().empty()) note(path, field.note());
+    if (defaults_depth_ == 0 && !field.warning().empty()) warning(path, field.warning());
     switch (field.type()) {
       case FieldType::kObject: return walk_object(field, value, path);
       case FieldType::kMap: {
@@ -89,7 +95,9 @@ class DocumentChecker {
       if (member.is_required()) {
         error(join_path(path, name), fmt::format("required field is missing (expected {})", member.expectation()));
       } else if (member.default_value()) {
+        ++defaults_depth_;
         out[name] = walk(member, *member.default_value(), join_path(path, name));
+        --defaults_depth_;
       }
     }
     return out;
@@ -164,6 +172,7 @@ class DocumentChecker {
 
   const Document& document_;
   Diagnostics& diagnostics_;
+  int defaults_depth_ = 0;  // > 0 while walking a default the walker filled in
 };
 
 const Field& metadata_schema() {
@@ -193,43 +202,39 @@ std::string blocked_reason(const std::string& name) {
   return "pgstack owns the server's log files";
 }
 
-// Prefixes of custom parameters that a loaded library defines (pg_stat_statements.max).
-std::set<std::string> loaded_extension_prefixes(const Json& parameters, const Json* cluster_spec) {
-  std::string preload = "pg_stat_statements, auto_explain";  // StackGres' default
-  if (parameters.is_object()) {
-    for (const auto& [key, value] : parameters.items()) {
-      if (to_lower(key) == "shared_preload_libraries" && value.is_string()) preload = value.get<std::string>();
-    }
+// What a manifest's parameters are checked against: the catalogue of the major it asks for, or of the
+// nearest installed major when this host lacks it (then a name the catalogue lacks is only a warning).
+struct ParameterBasis {
+  std::optional<int> major;  // the major the manifest asks for; nullopt: unknown (no version resolved)
+  const ParameterCatalog* catalog = nullptr;
+  bool substitute = false;  // catalog is another major's
+};
+
+ParameterBasis parameter_basis(const std::optional<int>& major, const ValidationContext& context) {
+  ParameterBasis basis{major, nullptr, false};
+  if (!major || !context.parameter_catalog) return basis;
+  basis.catalog = context.parameter_catalog(*major);
+  if (basis.catalog != nullptr) return basis;
+  if (auto nearest = nearest_installed(*major, context.installed_postgres); nearest && nearest->major != *major) {
+    basis.catalog = context.parameter_catalog(nearest->major);
+    basis.substitute = basis.catalog != nullptr;
   }
-  std::set<std::string> prefixes;
-  for (const auto& library : split(preload, ',')) {
-    std::string name = trim(library);
-    name.erase(std::remove(name.begin(), name.end(), '"'), name.end());
-    if (!name.empty()) prefixes.insert(to_lower(name));
-  }
-  if (cluster_spec != nullptr) {
-    const Json extensions = value_at(*cluster_spec, "/postgres/extensions", Json::array());
-    for (const auto& extension : extensions) {
-      if (extension.is_object() && extension.contains("name") && extension["name"].is_string())
-        prefixes.insert(to_lower(extension["name"].get<std::string>()));
-    }
-  }
-  return prefixes;
+  return basis;
 }
 
 void check_postgres_parameters(DocumentChecker& checker, const Json& parameters, const std::string& path,
-                               const std::optional<InstalledPostgres>& postgres, const ValidationContext& context,
-                               const Json* cluster_spec) {
+                               const ParameterBasis& basis) {
   if (!parameters.is_object()) return;
-  // Without a resolved version only the blocked list can be checked; the version error says why.
-  const ParameterCatalog* catalog =
-      postgres && context.parameter_catalog ? context.parameter_catalog(postgres->major) : nullptr;
-  if (postgres && catalog == nullptr && !parameters.empty()) {
+  if (basis.major && basis.catalog == nullptr && !parameters.empty()) {
     checker.deferred(
-        path, fmt::format("parameter values not checked: no parameter catalogue for PostgreSQL {}", postgres->major));
+        path, fmt::format("parameter values not checked: no parameter catalogue for PostgreSQL {}", *basis.major));
+  }
+  if (basis.substitute && !parameters.empty()) {
+    checker.note(path, fmt::format("checked against the parameters of PostgreSQL {}, the nearest installed major "
+                                   "(PostgreSQL {} is not installed here)",
+                                   basis.catalog->major_version(), *basis.major));
   }
   const auto& blocked = blocked_postgres_parameters();
-  const auto prefixes = loaded_extension_prefixes(parameters, cluster_spec);
   for (const auto& [name, value] : parameters.items()) {
     const std::string field_path = join_path(path, name);
     const std::string lowered = to_lower(name);
@@ -237,24 +242,21 @@ void check_postgres_parameters(DocumentChecker& checker, const Json& parameters,
       checker.error(field_path, fmt::format("cannot be set: {}", blocked_reason(lowered)));
       continue;
     }
-    if (catalog == nullptr || !value.is_string()) continue;
-    if (const ParameterSpec* spec = catalog->find(lowered)) {
+    if (basis.catalog == nullptr || !value.is_string()) continue;
+    if (const ParameterSpec* spec = basis.catalog->find(lowered)) {
       if (auto problem = check_parameter_value(*spec, value.get<std::string>())) checker.error(field_path, *problem);
       continue;
     }
-    if (const auto dot = lowered.find('.'); dot != std::string::npos) {
-      const std::string prefix = lowered.substr(0, dot);
-      if (prefixes.count(prefix) == 0) {
-        checker.error(field_path, fmt::format("unknown parameter: \"{}\" is not a loaded extension (loaded: {}); "
-                                              "add it to shared_preload_libraries or postgres.extensions",
-                                              prefix, fmt::join(prefixes, ", ")));
-      }
-      continue;
-    }
-    std::string message = fmt::format("unknown parameter for PostgreSQL {}", postgres->major);
-    if (auto suggestion = closest_match(lowered, catalog->names()))
+    // Postgres keeps any dotted name (app.tenant) as a placeholder for a library or the application.
+    if (lowered.find('.') != std::string::npos) continue;
+    std::string message = fmt::format("unknown parameter for PostgreSQL {}", basis.catalog->major_version());
+    if (auto suggestion = closest_match(lowered, basis.catalog->names()))
       message += fmt::format("; did you mean \"{}\"?", *suggestion);
-    checker.error(field_path, message);
+    if (basis.substitute) {
+      checker.warning(field_path, message + fmt::format(" (PostgreSQL {} may have it)", *basis.major));
+    } else {
+      checker.error(field_path, message);
+    }
   }
 }
 
@@ -281,7 +283,8 @@ void check_extensions(DocumentChecker& checker, const Json& spec, const std::opt
   }
 }
 
-void check_pgbouncer_ini(DocumentChecker& checker, const Json& ini, const std::string& path) {
+void check_pgbouncer_ini(DocumentChecker& checker, const Json& ini, const std::string& path,
+                         const ValidationContext& context) {
   if (!ini.is_object() || !ini.contains("pgbouncer") || !ini["pgbouncer"].is_object()) return;
   const auto& owned = owned_pgbouncer_settings();
   const auto& known = known_pgbouncer_settings();
@@ -294,6 +297,11 @@ void check_pgbouncer_ini(DocumentChecker& checker, const Json& ini, const std::s
       std::string message = "unknown PgBouncer setting";
       if (auto suggestion = closest_match(name, known)) message += fmt::format("; did you mean \"{}\"?", *suggestion);
       checker.error(field_path, message);
+    } else if (auto since = pgbouncer_setting_since(name);
+               since && !context.pgbouncer_version.empty() && version_less(context.pgbouncer_version, *since)) {
+      // PgBouncer refuses to start on a setting it does not know.
+      checker.error(field_path, fmt::format("needs PgBouncer {} or later; the installed PgBouncer is {}", *since,
+                                            context.pgbouncer_version));
     } else if (name == "pool_mode" && value.is_string()) {
       const std::string mode = value.get<std::string>();
       if (mode != "session" && mode != "transaction" && mode != "statement")
@@ -306,6 +314,9 @@ struct Reference {
   std::string path;
   std::string kind;
   std::string name;
+  // A source cluster may live elsewhere (another input, or defined later): missing from the input is
+  // deferred even when the input defines other clusters.
+  bool deferred_when_missing = false;
 };
 
 struct CheckedDocument {
@@ -314,28 +325,52 @@ struct CheckedDocument {
   std::optional<InstalledPostgres> postgres;  // SGCluster / SGPostgresConfig: the major it runs
 };
 
+// The major a document asks for. Installed: it runs (checked.postgres). Not installed: an error where
+// the cluster must run (the API), else a warning, and checked.postgres holds the requested major so
+// a cluster and its SGPostgresConfig are still compared.
+std::optional<int> check_postgres_version(DocumentChecker& checker, CheckedDocument& checked, const std::string& path,
+                                          const std::string& requested, const ValidationContext& context) {
+  auto resolved = resolve_postgres_version(requested, context.installed_postgres);
+  if (resolved.ok()) {
+    checked.postgres = resolved.value();
+    return resolved->major;
+  }
+  if (context.postgres_must_be_installed) {
+    checker.error(path, resolved.error().message);
+    return std::nullopt;
+  }
+  checker.warning(path, resolved.error().message + "; the manifest is valid, but applying it needs a host that has it");
+  const auto major = requested_major(requested);
+  if (major) checked.postgres = InstalledPostgres{*major, requested};
+  return major;
+}
+
 void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const ValidationContext& context) {
   const Json& spec = checked.document.body["spec"];
   if (!spec.is_object()) return;
   const Json version = value_at(spec, "/postgres/version", Json());
+  std::optional<int> major;
   if (version.is_string()) {
-    auto resolved = resolve_postgres_version(version.get<std::string>(), context.installed_postgres);
-    if (!resolved.ok()) {
-      checker.error("spec.postgres.version", resolved.error().message);
-    } else {
-      checked.postgres = resolved.value();
-      const std::string& requested = version.get<std::string>();
-      if (requested.find('.') != std::string::npos && requested != resolved->version)
-        checker.note("spec.postgres.version",
-                     fmt::format("{} requested; {} is installed and will run", requested, resolved->version));
-    }
+    major = check_postgres_version(checker, checked, "spec.postgres.version", version.get<std::string>(), context);
+    const std::string& requested = version.get<std::string>();
+    if (checked.postgres && requested.find('.') != std::string::npos && requested != checked.postgres->version &&
+        checked.postgres->major == major)
+      checker.note("spec.postgres.version",
+                   fmt::format("{} requested; {} is installed and will run", requested, checked.postgres->version));
+  }
+  for (const char* user : {"superuser", "replication", "authenticator"}) {
+    const std::string pointer = fmt::format("/configurations/credentials/users/{}/username", user);
+    if (value_at(spec, pointer.c_str(), Json()).is_object())
+      checker.warning(fmt::format("spec.configurations.credentials.users.{}.username", user),
+                      "accepted but not yet applied: a username from a Secret is not read; pgstack uses its default "
+                      "name for this user (a plain string sets it)");
   }
   const Json parameters = value_at(spec, "/configurations/postgres/postgresql.conf", Json());
-  check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"", checked.postgres,
-                            context, &spec);
+  check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"",
+                            parameter_basis(major, context));
   check_extensions(checker, spec, checked.postgres);
   check_pgbouncer_ini(checker, value_at(spec, "/configurations/pooling/pgBouncer/pgbouncer.ini", Json()),
-                      "spec.configurations.pooling.pgBouncer.\"pgbouncer.ini\"");
+                      "spec.configurations.pooling.pgBouncer.\"pgbouncer.ini\"", context);
 
   const Json mode_value = value_at(spec, "/replication/mode", Json("async"));
   const Json instances_value = spec.value("instances", Json(1));
@@ -353,11 +388,14 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   const Json from_backup = value_at(spec, "/initialData/restore/fromBackup", Json());
   if (from_backup.is_object()) {
     const std::string base = "spec.initialData.restore.fromBackup";
-    if (!from_backup.contains("name"))
-      checker.error(base + ".name", "required field is missing (expected the SGBackup to restore)");
+    // uid (deprecated by StackGres) names the backup by its metadata.uid; the API resolves it to a name.
+    if (!from_backup.contains("name") && !from_backup.contains("uid"))
+      checker.error(base + ".name", "required field is missing (expected the SGBackup to restore, or its uid)");
+    if (from_backup.contains("uid") && !from_backup.contains("name") && !context.references_must_exist)
+      checker.deferred(base + ".uid", "the SGBackup with this uid is looked up when applied");
     std::vector<std::string> targets;
     if (from_backup.contains("pointInTimeRecovery")) targets.emplace_back("pointInTimeRecovery.restoreToTimestamp");
-    for (const char* key : {"targetLsn", "targetXid", "targetName"}) {
+    for (const char* key : {"targetLsn", "targetXid", "targetName", "target"}) {
       if (from_backup.contains(key)) targets.emplace_back(key);
     }
     if (targets.size() > 1)
@@ -374,6 +412,8 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   refer("/distributedLogs/sgDistributedLogs", "spec.distributedLogs.sgDistributedLogs", "SGDistributedLogs");
   refer("/initialData/restore/fromBackup/name", "spec.initialData.restore.fromBackup.name", "SGBackup");
   refer("/replicateFrom/instance/sgCluster", "spec.replicateFrom.instance.sgCluster", "SGCluster");
+  if (!checked.references.empty() && checked.references.back().path == "spec.replicateFrom.instance.sgCluster")
+    checked.references.back().deferred_when_missing = true;
   refer("/replicateFrom/storage/sgObjectStorage", "spec.replicateFrom.storage.sgObjectStorage", "SGObjectStorage");
   Json backups = value_at(spec, "/configurations/backups", Json::array());
   if (!backups.is_array()) backups = Json::array();  // the walker reported the wrong type
@@ -384,15 +424,10 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   for (std::size_t i = 0; i < backups.size(); ++i) {
     const std::string base = fmt::format("spec.configurations.backups[{}]", i);
     if (!backups[i].is_object()) continue;
-    for (const char* limit : {"maxNetworkBandwidth", "maxDiskBandwidth"}) {
-      if (backups[i].contains("performance") && backups[i]["performance"].is_object() &&
-          backups[i]["performance"].contains(limit))
-        checker.error(base + ".performance." + limit,
-                      "pgBackRest, pgstack's backup engine, cannot limit bandwidth; remove it (uploadConcurrency "
-                      "and downloadConcurrency set its parallelism)");
-    }
+    // The user still gets backups, taken another way: said, not refused.
     if (backups[i].value("useVolumeSnapshot", false))
-      checker.error(base + ".useVolumeSnapshot", "volume snapshots need Kubernetes; pgstack backs up with pgBackRest");
+      checker.warning(base + ".useVolumeSnapshot",
+                      "accepted but not applied: volume snapshots need Kubernetes; pgstack backs up with pgBackRest");
     if (backups[i].contains("compression") && backups[i]["compression"].is_string()) {
       const std::string compression = backups[i]["compression"].get<std::string>();
       if (compression == "lzma" || compression == "brotli")
@@ -410,7 +445,8 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
     if (scripts[i].is_object() && scripts[i].contains("sgScript") && scripts[i]["sgScript"].is_string())
       checked.references.push_back({fmt::format("spec.managedSql.scripts[{}].sgScript", i), "SGScript",
                                     scripts[i]["sgScript"].get<std::string>()});
-    if (!scripts[i].is_object() || !scripts[i].contains("id")) continue;
+    // -1 is StackGres' "not assigned yet": several entries may have it.
+    if (!scripts[i].is_object() || !scripts[i].contains("id") || scripts[i]["id"] == -1) continue;
     for (std::size_t j = 0; j < i; ++j) {
       if (scripts[j].is_object() && scripts[j].contains("id") && scripts[j]["id"] == scripts[i]["id"])
         checker.error(fmt::format("spec.managedSql.scripts[{}].id", i),
@@ -424,14 +460,10 @@ void check_postgres_config(DocumentChecker& checker, CheckedDocument& checked, c
   const Json& spec = checked.document.body["spec"];
   const Json version = spec.value("postgresVersion", Json());
   if (!version.is_string()) return;
-  auto resolved = resolve_postgres_version(version.get<std::string>(), context.installed_postgres);
-  if (!resolved.ok()) {
-    checker.error("spec.postgresVersion", resolved.error().message);
-    return;
-  }
-  checked.postgres = resolved.value();
+  const auto major =
+      check_postgres_version(checker, checked, "spec.postgresVersion", version.get<std::string>(), context);
   check_postgres_parameters(checker, spec.value("postgresql.conf", Json()), "spec.\"postgresql.conf\"",
-                            checked.postgres, context, nullptr);
+                            parameter_basis(major, context));
 }
 
 void check_object_storage(DocumentChecker& checker, const Json& spec) {
@@ -445,6 +477,18 @@ void check_object_storage(DocumentChecker& checker, const Json& spec) {
     if (other != type && spec.contains(other))
       checker.error(join_path("spec", other), fmt::format("only allowed when type is {}, and type is {}", other, type));
   }
+  const Json encryption = value_at(spec, "/encryption", Json());
+  if (encryption.is_object() && encryption.value("method", Json()).is_string()) {
+    const std::string method = encryption["method"].get<std::string>();
+    if ((method == "sodium" || method == "openpgp") && !encryption.contains(method))
+      checker.error(join_path("spec.encryption", method),
+                    fmt::format("required field is missing (method is {})", method));
+  }
+  const Json aws = value_at(spec, "/s3/awsCredentials", Json());
+  if (type == "s3" && aws.is_object() && !aws.contains("secretKeySelectors") && aws.value("useIAMRole", false) != true)
+    checker.error("spec.s3.awsCredentials.secretKeySelectors",
+                  "required field is missing (expected accessKeyId and secretAccessKey, or useIAMRole: true to use "
+                  "the credentials of the instance's IAM role)");
   const Json gcp = value_at(spec, "/gcs/gcpCredentials", Json());
   if (type == "gcs" && gcp.is_object()) {
     const Json metadata = gcp.value("fetchCredentialsFromMetadataService", Json());
@@ -483,7 +527,7 @@ void check_scripts(DocumentChecker& checker, const Json& spec) {
                     "needs wrapInTransaction (read-committed, repeatable-read or serializable): the status is "
                     "stored in the script's own transaction");
     for (const char* unique : {"id", "name"}) {
-      if (!scripts[i].contains(unique)) continue;
+      if (!scripts[i].contains(unique) || (scripts[i][unique] == -1 && std::string_view(unique) == "id")) continue;
       for (std::size_t j = 0; j < i; ++j) {
         if (scripts[j].is_object() && scripts[j].contains(unique) && scripts[j][unique] == scripts[i][unique])
           checker.error(base + "." + unique,
@@ -566,10 +610,14 @@ CheckedDocument check_document(const Document& input, const ValidationContext& c
   if (kind->kind == "SGCluster") check_cluster(checker, checked, context);
   if (kind->kind == "SGPostgresConfig") check_postgres_config(checker, checked, context);
   if (kind->kind == "SGPoolingConfig")
-    check_pgbouncer_ini(checker, value_at(spec, "/pgBouncer/pgbouncer.ini", Json()),
-                        "spec.pgBouncer.\"pgbouncer.ini\"");
+    check_pgbouncer_ini(checker, value_at(spec, "/pgBouncer/pgbouncer.ini", Json()), "spec.pgBouncer.\"pgbouncer.ini\"",
+                        context);
   if (kind->kind == "SGObjectStorage") check_object_storage(checker, spec);
   if (kind->kind == "SGScript") check_scripts(checker, spec);
+  // pgbench refuses a partition method without partitions.
+  if (kind->kind == "SGDbOps" && value_at(spec, "/benchmark/pgbench/partitionMethod", Json()).is_string() &&
+      value_at(spec, "/benchmark/pgbench/partitions", Json(0)) == Json(0))
+    checker.error("spec.benchmark.pgbench.partitionMethod", "needs partitions (a number above 0)");
   if ((kind->kind == "SGBackup" || kind->kind == "SGDbOps") && spec.contains("sgCluster") &&
       spec["sgCluster"].is_string())
     checked.references.push_back({"spec.sgCluster", "SGCluster", spec["sgCluster"].get<std::string>()});
@@ -622,6 +670,54 @@ Result<InstalledPostgres> resolve_postgres_version(const std::string& requested,
       fmt::format("PostgreSQL {} is not installed on this host; installed: {}", requested, fmt::join(names, ", ")));
 }
 
+std::optional<int> requested_major(const std::string& requested) {
+  const std::string major_text = requested.substr(0, requested.find('.'));
+  if (major_text.empty() || major_text.size() > 4 ||
+      !std::all_of(major_text.begin(), major_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::stoi(major_text);
+}
+
+std::optional<InstalledPostgres> nearest_installed(int major, const std::vector<InstalledPostgres>& installed) {
+  std::optional<InstalledPostgres> best;
+  for (const auto& candidate : installed) {
+    const int distance = std::abs(candidate.major - major);
+    if (!best || distance < std::abs(best->major - major) ||
+        (distance == std::abs(best->major - major) && candidate.major > best->major))
+      best = candidate;
+  }
+  return best;
+}
+
+std::optional<std::string> pgbouncer_setting_since(std::string_view name) {
+  // From PgBouncer's changelog; settings older than 1.18 are not listed.
+  static const std::map<std::string, std::string, std::less<>> kSince = {
+      {"auth_dbname", "1.19"},
+      {"track_extra_parameters", "1.20"},
+      {"max_prepared_statements", "1.21"},
+      {"max_db_client_connections", "1.24"},
+      {"max_user_client_connections", "1.24"},
+  };
+  if (auto found = kSince.find(name); found != kSince.end()) return found->second;
+  return std::nullopt;
+}
+
+bool version_less(std::string_view a, std::string_view b) {
+  const auto numbers = [](std::string_view text) {
+    std::vector<int> out;
+    for (const auto& part : split(text, '.')) {
+      int value = 0;
+      for (const char c : part) {
+        if (c < '0' || c > '9' || value > 100000) break;
+        value = value * 10 + (c - '0');
+      }
+      out.push_back(value);
+    }
+    return out;
+  };
+  return numbers(a) < numbers(b);
+}
+
 ValidationResult validate_documents(const std::vector<Document>& documents, const ValidationContext& context) {
   ValidationResult result;
   std::vector<CheckedDocument> checked;
@@ -664,7 +760,7 @@ ValidationResult validate_documents(const std::vector<Document>& documents, cons
         continue;
       }
       const auto others = names_by_kind.find({reference.kind, document.namespace_name()});
-      if (others == names_by_kind.end() && !context.references_must_exist) {
+      if ((others == names_by_kind.end() || reference.deferred_when_missing) && !context.references_must_exist) {
         add(Severity::kDeferred, fmt::format("{}/{} is not in the input; its existence is checked when applied",
                                              reference.kind, reference.name));
         continue;

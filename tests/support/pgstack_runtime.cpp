@@ -229,25 +229,24 @@ Result<bool> PgstackRuntime::start_agent() {
   return true;
 }
 
-Result<bool> PgstackRuntime::kill_controller() {
-  if (!controller_) return true;
-  const pid_t pid = controller_->status().pid;
+namespace {
+
+// SIGKILL, as a crash or an OOM kill would stop it; waits until the supervised process is gone.
+Result<bool> kill_supervised(std::unique_ptr<ProcessSupervisor>& process, std::string_view what) {
+  if (!process) return true;
+  const pid_t pid = process->status().pid;
   if (pid > 0) ::kill(pid, SIGKILL);
-  const bool gone = wait_until([this] { return !controller_->is_running(); }, std::chrono::seconds(10));
-  controller_.reset();
-  if (!gone) return make_error(ErrorCode::kInternal, "the controller survived SIGKILL");
+  const bool gone = wait_until([&process] { return !process->is_running(); }, std::chrono::seconds(10));
+  process.reset();
+  if (!gone) return make_error(ErrorCode::kInternal, fmt::format("the {} survived SIGKILL", what));
   return true;
 }
 
-Result<bool> PgstackRuntime::kill_agent() {
-  if (!agent_) return true;
-  const pid_t pid = agent_->status().pid;
-  if (pid > 0) ::kill(pid, SIGKILL);
-  const bool gone = wait_until([this] { return !agent_->is_running(); }, std::chrono::seconds(10));
-  agent_.reset();
-  if (!gone) return make_error(ErrorCode::kInternal, "the agent survived SIGKILL");
-  return true;
-}
+}  // namespace
+
+Result<bool> PgstackRuntime::kill_controller() { return kill_supervised(controller_, "controller"); }
+
+Result<bool> PgstackRuntime::kill_agent() { return kill_supervised(agent_, "agent"); }
 
 Result<HttpResponse> PgstackRuntime::api(const std::string& method, const std::string& path,
                                          const std::string& body) const {

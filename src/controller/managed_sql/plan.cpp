@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include <openssl/evp.h>
-
+#include "common/digest.h"
 #include "common/time.h"
 
 namespace pgstack::controller::managed_sql {
@@ -123,16 +122,7 @@ std::string entry_hash(const model::ScriptEntry& entry, const std::string& sql) 
                                   std::string(entry.store_status_in_database ? "true" : "false"),
                                   std::string(entry.retry_on_error ? "true" : "false"), sql})
     text += std::to_string(part.size()) + ":" + part + ";";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
+  return sha256_hex(text);
 }
 
 std::int64_t desired_version(const ResolvedEntry& entry, bool managed_versions, const EntryProgress* stored) {

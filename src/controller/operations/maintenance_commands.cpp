@@ -63,6 +63,19 @@ int pgbench_scale(std::int64_t bytes) {
   return static_cast<int>(std::max<std::int64_t>(1, (bytes + kBytesPerScale / 2) / kBytesPerScale));
 }
 
+std::vector<std::string> pgbench_init_arguments(const model::Benchmark& benchmark, int scale) {
+  std::vector<std::string> arguments = {"--initialize", fmt::format("--scale={}", scale), "--quiet"};
+  if (!benchmark.init_steps.empty()) arguments.push_back("--init-steps=" + benchmark.init_steps);
+  if (benchmark.no_vacuum) arguments.emplace_back("--no-vacuum");
+  if (benchmark.foreign_keys) arguments.emplace_back("--foreign-keys");
+  if (benchmark.unlogged_tables) arguments.emplace_back("--unlogged-tables");
+  if (benchmark.fillfactor > 0) arguments.push_back(fmt::format("--fillfactor={}", benchmark.fillfactor));
+  if (benchmark.partitions > 0) arguments.push_back(fmt::format("--partitions={}", benchmark.partitions));
+  if (!benchmark.partition_method.empty() && benchmark.partitions > 0)
+    arguments.push_back("--partition-method=" + benchmark.partition_method);
+  return arguments;
+}
+
 std::vector<std::string> pgbench_run_arguments(const model::Benchmark& benchmark, const std::string& database,
                                                const std::string& log_prefix,
                                                const std::vector<std::string>& custom_script_files) {
@@ -77,6 +90,7 @@ std::vector<std::string> pgbench_run_arguments(const model::Benchmark& benchmark
       "--log-prefix=" + log_prefix,
       "--no-vacuum",
   };
+  if (benchmark.sampling_rate) arguments.push_back(fmt::format("--sampling-rate={}", *benchmark.sampling_rate));
   if (benchmark.mode == "select-only") {
     arguments.emplace_back("--builtin=select-only");
   } else if (benchmark.mode == "custom") {

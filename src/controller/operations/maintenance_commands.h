@@ -19,6 +19,10 @@ std::vector<std::string> repack_arguments(const model::RepackTarget& target, con
 // pgbench's scale for a database of about `bytes` (scale 1 is about 16 MiB of pgbench_accounts).
 int pgbench_scale(std::int64_t bytes);
 
+// pgbench --initialize's arguments (without the program): the scale and StackGres' pgbench options
+// (foreignKeys, unloggedTables, partitionMethod, partitions, initSteps, fillfactor, noVacuum).
+std::vector<std::string> pgbench_init_arguments(const model::Benchmark& benchmark, int scale);
+
 // pgbench's arguments for the run (after `pgbench -i -s <scale>` made the tables). `log_prefix`
 // gets per-transaction latencies (-l) for the percentiles; custom scripts are files already written.
 std::vector<std::string> pgbench_run_arguments(const model::Benchmark& benchmark, const std::string& database,

@@ -337,8 +337,9 @@ class OperationsRunner::Execution {
     as_application.user = user;
     as_application.password = application.value("password", "");
     const int scale = pgbench_scale(spec_.benchmark.database_size_bytes);
-    auto initialised = run_client({*program, "--initialize", fmt::format("--scale={}", scale), "--quiet"},
-                                  as_application, remaining());
+    std::vector<std::string> init = {*program};
+    for (auto& argument : pgbench_init_arguments(spec_.benchmark, scale)) init.push_back(std::move(argument));
+    auto initialised = run_client(init, as_application, remaining());
     if (!initialised.ok() || initialised->exit_code != 0) {
       drop();
       return failed(fmt::format("pgbench --initialize failed: {}", initialised.ok()

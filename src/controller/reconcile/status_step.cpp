@@ -60,7 +60,7 @@ Json decide_status(const StatusObservation& observed) {
   // Sections other writers put into the previous status are kept as they were.
   if (previous.is_object()) {
     if (auto read = model::cluster_status_from_json(previous); read.ok()) {
-      status.other_sections = std::move(read->other_sections);
+      status.other_sections = std::move(read).value().other_sections;
     } else {
       spdlog::warn("cluster {}: its previous status is not read back ({}); other sections start afresh", state.key,
                    read.error().message);

@@ -60,6 +60,37 @@ spec:
   EXPECT_NE(rendered.standard_output.find("\nmax_db_connections = 0\n"), std::string::npos) << rendered.standard_output;
 }
 
+// validate is an offline check: a StackGres manifest for a major this host lacks is valid, with a
+// warning, and its other fields are still checked; -o yaml keeps 'off' a string for kubectl.
+TEST(CliValidate, AMajorNotInstalledIsAWarningNotAnError) {
+  const std::string manifest = R"(
+apiVersion: stackgres.io/v1
+kind: SGCluster
+metadata: {name: legacy}
+spec:
+  instances: 1
+  postgres: {version: '11'}
+  pods: {persistentVolume: {size: 1.5Gi}}
+  configurations:
+    postgres:
+      postgresql.conf: {jit: 'off', app.tenant: acme}
+)";
+  const auto out = pgstack_cli({"validate", "-f", "-", "-o", "yaml"}, manifest);
+  EXPECT_EQ(out.exit_code, 0) << out.standard_error;
+  EXPECT_NE(out.standard_error.find("<stdin>: SGCluster/legacy spec.postgres.version: warning: PostgreSQL 11 is not "
+                                    "installed on this host"),
+            std::string::npos)
+      << out.standard_error;
+  EXPECT_NE(out.standard_output.find("jit: 'off'"), std::string::npos) << out.standard_output;
+
+  std::string bad = manifest;
+  bad.replace(bad.find("jit: 'off'"), 10, "port: '5433'");
+  const auto refused = pgstack_cli({"validate", "-f", "-"}, bad);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.standard_error.find("postgresql.conf\".port: cannot be set"), std::string::npos)
+      << refused.standard_error;
+}
+
 TEST(CliValidate, RejectsWithFieldPathsAndExitOne) {
   const auto out = pgstack_cli({"validate", "-f", "examples/invalid/cluster-errors.yaml"});
   EXPECT_EQ(out.exit_code, 1);

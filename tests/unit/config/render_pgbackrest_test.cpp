@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/digest.h"
+
 namespace pgstack::config {
 namespace {
 
@@ -119,6 +121,41 @@ void expect_lines(const std::string& conf, const std::vector<std::string>& prese
   for (const auto& line : present)
     EXPECT_NE(conf.find("\n" + line + "\n"), std::string::npos) << line << " in\n" << conf;
   for (const auto& text : absent) EXPECT_EQ(conf.find(text), std::string::npos) << text << " in\n" << conf;
+}
+
+TEST(EncryptedRepository, PgbackrestEncryptsWithAPassphraseDerivedFromTheKey) {
+  model::ObjectStorage storage;
+  storage.name = "vault";
+  storage.type = "filesystem";
+  storage.filesystem_path = "/srv/backups";
+  storage.encryption_method = "sodium";
+  storage.encryption_key_ref = "keys/sodium";
+  EXPECT_EQ(referenced_secrets(storage), std::vector<std::string>{"keys"});
+  const SecretValues secrets = {{"keys", {{"sodium", "hunter2-32-bytes-of-key-material!"}}}};
+  const std::string conf = conf_of(storage, secrets);
+  expect_lines(
+      conf, {"repo1-cipher-type=aes-256-cbc", "repo1-cipher-pass=" + sha256_hex("hunter2-32-bytes-of-key-material!")},
+      {"hunter2"});
+  // openpgp: an armoured key on many lines and its passphrase still give one line.
+  storage.encryption_method = "openpgp";
+  storage.encryption_key_ref = "keys/private.asc";
+  storage.encryption_passphrase_ref = "keys/passphrase";
+  const SecretValues pgp = {{"keys",
+                             {{"private.asc",
+                               "-----BEGIN PGP PRIVATE KEY BLOCK-----\nhunter2\n-----END PGP PRIVATE KEY "
+                               "BLOCK-----\n"},
+                              {"passphrase", "hunter3"}}}};
+  expect_lines(conf_of(storage, pgp), {"repo1-cipher-type=aes-256-cbc"}, {"hunter2", "hunter3", "PGP"});
+  // A missing key is named at its place in the spec, never quoted.
+  auto missing = resolve_storage_credentials(storage, {{"keys", {{"private.asc", "x"}}}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("spec.encryption.openpgp.keyPassphrase"), std::string::npos)
+      << missing.error().message;
+  // Unencrypted filesystem storage takes no Secret at all.
+  storage.encryption_method.clear();
+  storage.encryption_key_ref.clear();
+  storage.encryption_passphrase_ref.clear();
+  EXPECT_FALSE(resolve_storage_credentials(storage, {})->has_value());
 }
 
 TEST(GcsRepository, AServiceAccountKeyGoesIntoAFileOfItsOwn) {
@@ -245,6 +282,42 @@ TEST(ObjectStoreRepository, ABucketsPrefixStartsTheRepositoryPath) {
   model::ObjectStorage s3 = s3_storage();
   s3.bucket = "backups/pg";
   expect_lines(conf_of(s3, kSecrets), {"repo1-s3-bucket=backups", "repo1-path=/pg/shop/demo"}, {});
+}
+
+// awsCredentials.useIAMRole: no keys to resolve; pgBackRest asks the instance's metadata service.
+TEST(S3Repository, AnIamRoleNeedsNoSecret) {
+  model::ObjectStorage storage = s3_storage();
+  storage.type = "s3";
+  storage.endpoint.clear();
+  storage.ca_certificate_ref.clear();
+  storage.access_key_ref.clear();
+  storage.secret_key_ref.clear();
+  storage.use_iam_role = true;
+  const auto credentials = resolve_storage_credentials(storage, {});
+  ASSERT_TRUE(credentials.ok()) << credentials.error().message;
+  auto found = backup_repository_at(storage, "shop/demo");
+  ASSERT_TRUE(found.ok());
+  bool auto_key = false;
+  for (const auto& [key, value] : repository_options(found.value()))
+    auto_key |= key == "repo1-s3-key-type" && value == "auto";
+  EXPECT_TRUE(auto_key);
+}
+
+// fromBackup.target: immediate ends recovery as soon as the backup is consistent.
+TEST(RecoveryTarget, ImmediateEndsAtTheBackupsConsistentPoint) {
+  model::RestoreSource source;
+  source.backup = "b";
+  source.target_immediate = true;
+  EXPECT_EQ(recovery_target_options(source), (std::vector<std::string>{"--type=immediate", "--target-action=promote"}));
+  source.target_immediate = false;
+  EXPECT_EQ(recovery_target_options(source), (std::vector<std::string>{"--type=default"}));
+  // fromBackup.targetTimeline goes with any target.
+  source.target_timeline = "3";
+  EXPECT_EQ(recovery_target_options(source), (std::vector<std::string>{"--type=default", "--target-timeline=3"}));
+  source.target_name = "before-migration";
+  EXPECT_EQ(recovery_target_options(source),
+            (std::vector<std::string>{"--type=name", "--target=before-migration", "--target-timeline=3",
+                                      "--target-action=promote"}));
 }
 
 }  // namespace

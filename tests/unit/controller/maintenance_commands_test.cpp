@@ -69,6 +69,27 @@ statement latencies in milliseconds and failures:
          1.250           0  UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
 )";
 
+// StackGres' pgbench fields shape the initialization and the logged sample.
+TEST(Pgbench, InitializationOptionsAndSamplingRate) {
+  model::Benchmark benchmark;
+  EXPECT_EQ(pgbench_init_arguments(benchmark, 4), (std::vector<std::string>{"--initialize", "--scale=4", "--quiet"}));
+  benchmark.foreign_keys = true;
+  benchmark.unlogged_tables = true;
+  benchmark.partition_method = "hash";
+  benchmark.partitions = 8;
+  benchmark.init_steps = "dtgp";
+  benchmark.fillfactor = 90;
+  benchmark.no_vacuum = true;
+  EXPECT_EQ(pgbench_init_arguments(benchmark, 1),
+            (std::vector<std::string>{"--initialize", "--scale=1", "--quiet", "--init-steps=dtgp", "--no-vacuum",
+                                      "--foreign-keys", "--unlogged-tables", "--fillfactor=90", "--partitions=8",
+                                      "--partition-method=hash"}));
+  benchmark.duration = std::chrono::seconds(10);
+  benchmark.sampling_rate = 0.25;
+  const auto arguments = pgbench_run_arguments(benchmark, "db", "/tmp/x/log", {});
+  EXPECT_NE(std::find(arguments.begin(), arguments.end(), "--sampling-rate=0.25"), arguments.end());
+}
+
 TEST(Pgbench, ResultsAsStackGresReportsThem) {
   std::vector<double> latencies;
   read_pgbench_log(

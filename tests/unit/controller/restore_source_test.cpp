@@ -128,5 +128,36 @@ TEST(RestoreAssignment, ExplainsWhyTheRestoreCannotStart) {
             "not exist in namespace default: the restore cannot start");
 }
 
+model::Document backup_with_uid(const std::string& name, const std::string& uid) {
+  return model::Document{
+      "stored", 0, Json{{"kind", "SGBackup"}, {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", uid}}}}};
+}
+
+// fromBackup.uid (deprecated in StackGres, still valid) is resolved to the backup's name at creation.
+TEST(ResolveBackupUid, TheUidNamesTheBackup) {
+  const std::vector<model::Document> backups = {backup_with_uid("daily-1", "uid-1"),
+                                                backup_with_uid("daily-2", "uid-2")};
+  Json cluster = Json::parse(R"({"metadata": {"name": "c", "namespace": "default"},
+                                 "spec": {"initialData": {"restore": {"fromBackup": {"uid": "uid-2"}}}}})");
+  EXPECT_FALSE(resolve_backup_uid(cluster, backups));
+  EXPECT_EQ(cluster["spec"]["initialData"]["restore"]["fromBackup"]["name"], "daily-2");
+
+  Json unknown = Json::parse(R"({"metadata": {"name": "c", "namespace": "default"},
+                                 "spec": {"initialData": {"restore": {"fromBackup": {"uid": "uid-9"}}}}})");
+  const auto missing = resolve_backup_uid(unknown, backups);
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->path, "spec.initialData.restore.fromBackup.uid");
+  EXPECT_EQ(missing->message, "no SGBackup in namespace default has uid uid-9");
+
+  Json conflicting =
+      Json::parse(R"({"spec": {"initialData": {"restore": {"fromBackup": {"uid": "uid-1", "name": "daily-2"}}}}})");
+  const auto conflict = resolve_backup_uid(conflicting, backups);
+  ASSERT_TRUE(conflict);
+  EXPECT_NE(conflict->message.find("uid uid-1 is SGBackup/daily-1's"), std::string::npos) << conflict->message;
+
+  Json without = Json::parse(R"({"spec": {"instances": 1}})");
+  EXPECT_FALSE(resolve_backup_uid(without, backups));
+}
+
 }  // namespace
 }  // namespace pgstack::controller

@@ -374,5 +374,11 @@ TEST(MachineResources, AreReadAndPositive) {
   EXPECT_EQ(resources.memory_bytes % 1024, 0);
 }
 
+TEST(PgBouncerVersion, ParsedFromVersionOutput) {
+  EXPECT_EQ(parse_pgbouncer_version("PgBouncer 1.18.0\nlibevent 2.1.12-stable\n"), "1.18.0");
+  EXPECT_EQ(parse_pgbouncer_version("PgBouncer 1.24.1"), "1.24.1");
+  EXPECT_EQ(parse_pgbouncer_version("something else"), "");
+}
+
 }  // namespace
 }  // namespace pgstack::host

@@ -21,7 +21,11 @@ TEST(Quantity, Memory) {
   EXPECT_EQ(parse_memory_bytes("2G").value(), 2000000000LL);
   EXPECT_EQ(parse_memory_bytes("1.5Gi").value(), 3LL << 29);
   EXPECT_EQ(parse_memory_bytes("1024").value(), 1024);
-  for (const char* bad : {"", "5Gb", "5 Gi", "Gi", "-1Gi", "0", "0.5", "99999999Ei"}) {
+  // Fractions of a byte are rounded up, as Kubernetes rounds a quantity's value.
+  EXPECT_EQ(parse_memory_bytes("1.8Ti").value(), 1979120929997LL);
+  EXPECT_EQ(parse_memory_bytes("0.5").value(), 1);
+  EXPECT_EQ(parse_memory_bytes("2.5Mi").value(), 2621440);
+  for (const char* bad : {"", "5Gb", "5 Gi", "Gi", "-1Gi", "0", "0.0", "99999999Ei"}) {
     EXPECT_FALSE(parse_memory_bytes(bad).ok()) << bad;
   }
   EXPECT_EQ(format_memory_bytes(16LL << 30), "16Gi");

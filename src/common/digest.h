@@ -1,0 +1,12 @@
+// Message digests as text. Pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pgstack {
+
+// SHA-256 of `data`, 64 lowercase hex digits.
+std::string sha256_hex(std::string_view data);
+
+}  // namespace pgstack
