@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   std::string address = "127.0.0.1";
   std::string state_dir = "/var/lib/pgstack";
   bool stop_instances_on_exit = false;
+  bool no_extension_installs = false;
   std::string ca_dir;
   int certificate_lifetime = static_cast<int>(std::chrono::seconds(pgstack::pki::kLeafLifetime).count());
   app.add_option("--host-name", host_name, "This host's name in etcd")->capture_default_str();
@@ -64,6 +65,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
+  app.add_flag("--no-extension-installs", no_extension_installs,
+               "Never install packages for postgres.extensions; a cluster that needs a missing one reports it");
   // The agent's log (a file under `pgstack up`) has times; its level comes from --log-level.
   spdlog::set_default_logger(spdlog::stderr_logger_mt("pgstack-agent"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
   settings.host_name = host_name;
   settings.address = address;
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
+  settings.extension_installs = !no_extension_installs;
   if (auto prepared = pgstack::agent::prepare_host(settings, state_dir, ca_dir); !prepared) {
     spdlog::error("{}", prepared.error().message);
     return 1;

@@ -9,6 +9,8 @@
 #include "common/http_client.h"
 #include "common/pki.h"
 #include "common/strings.h"
+#include "common/time.h"
+#include "host/postgres_installations.h"
 #include "patroni/dcs.h"
 #include "patroni/roles.h"
 #include "store/keys.h"
@@ -20,6 +22,8 @@ using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kStopCheckInterval{100};
+// The host's extension inventory: apt-cache is asked again only after an install, control files each time.
+constexpr std::chrono::seconds kInventoryInterval{15};
 
 // The users' Secrets the assignment's storages (its own, its restore source's) refer to, into
 // secrets.storage_secrets. One that does not exist stays absent: the plan says which is missing.
@@ -60,7 +64,8 @@ Agent::Agent(AgentSettings settings)
     : settings_(std::move(settings)),
       etcd_(settings_.etcd_endpoints, std::chrono::seconds(3)),
       registration_(etcd_, store::keys::host(settings_.etcd_prefix, settings_.host_name),
-                    [settings = settings_] { return host_facts(settings); }) {}
+                    [settings = settings_] { return host_facts(settings); }),
+      extensions_(ExtensionInstallerOptions{settings_.extension_installs}) {}
 
 Agent::~Agent() = default;
 
@@ -283,7 +288,9 @@ void Agent::reconcile() {
       }
       continue;
     }
-    instance->reconcile(assignment.value(), found->second.value());
+    auto runnable = with_available_extensions(assignment.value(), *instance);
+    if (!runnable) continue;
+    instance->reconcile(*runnable, found->second.value());
   }
   reconcile_proxies(proxies);
   if (!backups_)
@@ -380,9 +387,93 @@ void Agent::stop_unassigned_leftovers(const std::set<std::string>& assigned) {
   }
 }
 
+std::optional<Assignment> Agent::with_available_extensions(const Assignment& assignment, InstanceSupervisor& instance) {
+  if (assignment.cluster.extensions.empty()) {
+    instance.set_extensions(std::nullopt);
+    return assignment;
+  }
+  const int major = assignment.postgres_major != 0 ? assignment.postgres_major : model::kCatalogueMajor;
+  const auto wanted = resolve_cluster_extensions(assignment.cluster, major);
+  std::vector<std::string> packages;
+  for (const auto& extension : wanted) {
+    if (std::find(packages.begin(), packages.end(), extension.package) == packages.end())
+      packages.push_back(extension.package);
+  }
+  const ExtensionReadiness readiness = extensions_.ensure(packages);
+  const auto missing = [&](const model::ResolvedExtension& extension) {
+    return std::find(readiness.missing_packages.begin(), readiness.missing_packages.end(), extension.package) !=
+           readiness.missing_packages.end();
+  };
+  model::Json items = model::Json::array();
+  for (const auto& extension : wanted) {
+    model::Json item = {{"name", extension.name}, {"package", extension.package}, {"preload", extension.preload}};
+    if (!missing(extension)) {
+      if (std::string version = extensions_.installed_version(extension.name, major); !version.empty())
+        item["version"] = version;
+    }
+    items.push_back(std::move(item));
+  }
+  instance.set_extensions(model::Json{{"items", items},
+                                      {"missingPackages", readiness.missing_packages},
+                                      {"installing", readiness.installing},
+                                      {"problem", readiness.problem}});
+  if (readiness.ready()) return assignment;
+
+  const std::string reason = readiness.problem.empty() ? fmt::format("installing {} for postgres.extensions",
+                                                                     fmt::join(readiness.missing_packages, ", "))
+                                                       : readiness.problem;
+  // A data directory from before (this agent restarted) counts as running: Patroni is re-attached and supervised.
+  std::error_code error;
+  const bool initialized =
+      instance.plan().has_value() ||
+      std::filesystem::exists(settings_.state_dir / "instances" / assignment.instance_key() / "data" / "PG_VERSION",
+                              error);
+  if (!initialized) {
+    // Not started yet: start once the libraries are there, not without them and restart later.
+    instance.hold(InstanceCondition{!readiness.problem.empty(), reason}, assignment.ports);
+    return std::nullopt;
+  }
+  // Running: everything else is still reconciled; what is missing is neither preloaded nor reported as there.
+  Assignment usable = assignment;
+  usable.cluster.extensions.clear();
+  for (const auto& request : assignment.cluster.extensions) {
+    const auto found = std::find_if(wanted.begin(), wanted.end(), [&](const model::ResolvedExtension& extension) {
+      return extension.name == request.name;
+    });
+    if (found != wanted.end() && !missing(*found)) usable.cluster.extensions.push_back(request);
+  }
+  return usable;
+}
+
+void Agent::publish_extension_inventory(std::int64_t lease) {
+  const std::uint64_t installs = extensions_.installs_finished();
+  if (lease == inventory_lease_ && installs == inventory_installs_ && SteadyClock::now() < next_inventory_) return;
+  std::vector<int> majors;
+  for (const auto& installation : host::find_postgres_installations()) majors.push_back(installation.major);
+  model::Json inventory = {{"host", settings_.host_name},
+                           {"installsAllowed", extensions_.installs_allowed()},
+                           {"postgresMajors", majors},
+                           {"extensions", extensions_.inventory(majors)}};
+  next_inventory_ = SteadyClock::now() + kInventoryInterval;
+  inventory_installs_ = installs;
+  // Written when it changed (or the lease did): each write is a new etcd revision of a large value.
+  if (lease == inventory_lease_ && inventory == last_inventory_) return;
+  last_inventory_ = inventory;
+  inventory["updatedAt"] = utc_timestamp_now();
+  auto written =
+      etcd_.put(store::keys::host_extensions(settings_.etcd_prefix, settings_.host_name), inventory.dump(), lease);
+  if (!written) {
+    spdlog::warn("cannot publish the host's extensions: {}", written.error().message);
+    last_inventory_ = nullptr;
+    return;
+  }
+  inventory_lease_ = lease;
+}
+
 void Agent::report() {
   const std::int64_t lease = registration_.lease();
   if (lease == 0) return;  // reports live under the host's lease; the registration thread gets a new one
+  publish_extension_inventory(lease);
   LeaderStatusCache leaders;
   for (const auto& [key, instance] : instances_) {
     const ReportInput observed = instance->observe(settings_.host_name, leaders);

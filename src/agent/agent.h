@@ -20,6 +20,7 @@
 #include <string>
 
 #include "agent/backup_runner.h"
+#include "agent/extension_installer.h"
 #include "agent/host_registration.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_supervisor.h"
@@ -60,6 +61,12 @@ class Agent {
   void reconcile_proxies(const std::map<std::string, config::ProxyLayout>& wanted);
   // Clusters with backups whose primary runs here, for the backup runner.
   std::vector<BackupTarget> backup_targets() const;
+  // The assignment's postgres.extensions on this host: installs what is missing (in the background),
+  // tells the instance what to report, and returns the assignment to reconcile with, or nothing while
+  // an instance that has not started yet must wait for its packages.
+  std::optional<Assignment> with_available_extensions(const Assignment& assignment, InstanceSupervisor& instance);
+  // <prefix>/host-extensions/<host>: what this host has and can install, for GET .../extensions.
+  void publish_extension_inventory(std::int64_t lease);
   void wake();
 
   const AgentSettings settings_;
@@ -71,6 +78,11 @@ class Agent {
   std::map<std::string, bool> last_primary_;       // the role each instance had at the last report
   std::map<std::string, std::string> last_state_;  // and its state (running, starting, ...)
   std::unique_ptr<BackupRunner> backups_;
+  ExtensionInstaller extensions_;
+  std::int64_t inventory_lease_ = 0;
+  std::uint64_t inventory_installs_ = 0;  // the installer's count when the inventory was last published
+  model::Json last_inventory_ = nullptr;  // as last written, without its updatedAt
+  std::chrono::steady_clock::time_point next_inventory_{};
   bool leftovers_checked_ = false;
   std::map<std::string, std::string> storage_problems_;  // by "<ns>/<cluster>": unresolved storage credentials
   std::string last_list_error_;                          // logged once, not every second

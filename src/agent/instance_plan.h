@@ -41,6 +41,8 @@ struct AgentSettings {
   // The installation's CA (ca.crt, ca.key; common/pki.h), read at each check so a rotated CA is used.
   std::filesystem::path ca_dir;
   std::chrono::seconds certificate_lifetime = pki::kLeafLifetime;  // of the certificates the agent issues
+  // postgres.extensions: install missing packages with apt (false: report them missing instead).
+  bool extension_installs = true;
 };
 
 struct RenderedFile {

@@ -176,6 +176,7 @@ model::InstanceReport instance_report(const ReportInput& input) {
   if (input.archiver && input.archiver->is_object()) report.archiving = archiving_section(*input.archiver);
   report.backup_problem = input.backup_problem;
   if (input.rejoin) report.rejoin = *input.rejoin;
+  if (input.extensions) report.extensions = *input.extensions;
   report.events = input.events;
   report.pgbouncer = input.pooling ? process_word(input.pgbouncer_process) : "disabled";
   report.ports = input.ports;

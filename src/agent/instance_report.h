@@ -40,6 +40,8 @@ struct ReportInput {
   std::optional<model::Json> archiver;  // pg_stat_archiver of a primary that archives WAL (row_to_json)
   // A replica that cannot follow the primary (rejoin_watch.h): {"state", "reason", "since", ...}.
   std::optional<model::Json> rejoin;
+  // postgres.extensions on this host (model::InstanceReport::extensions), when the cluster asks for any.
+  std::optional<model::Json> extensions;
   // What the agent did or found on its own, newest last: {"at", "type", "reason", "message"}.
   std::vector<model::Json> events;
   std::chrono::system_clock::time_point now;

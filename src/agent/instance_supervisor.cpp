@@ -662,6 +662,7 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   if (plan_) input.pooling = plan_->pooling;
   if (plan_) input.backup_problem = plan_->backup_problem;
   input.rejoin = rejoin_status_;
+  input.extensions = extensions_;
   input.events = events_;
   for (auto& event : wal_set_aside_events()) input.events.push_back(std::move(event));
   if (patroni_) input.patroni_process = patroni_->status();

@@ -71,6 +71,9 @@ class InstanceSupervisor {
   // once Patroni had its chance to rewind; its data directory is kept aside as data.diverged-<time>.
   void watch_rejoin(const ReportInput& observed, const model::InstanceReport& report);
 
+  // What the agent found of the cluster's postgres.extensions on this host, for the report.
+  void set_extensions(std::optional<model::Json> extensions) { extensions_ = std::move(extensions); }
+
   const std::string& instance_key() const { return instance_key_; }
   // What the last successful reconcile planned (nothing before one succeeded).
   const std::optional<InstancePlan>& plan() const { return plan_; }
@@ -132,6 +135,7 @@ class InstanceSupervisor {
   std::optional<model::Json> rejoin_status_;  // reported while a divergence is watched or repaired
   std::optional<std::chrono::steady_clock::time_point> rebuilt_at_;  // until it streams again
   std::vector<model::Json> events_;                                  // newest last, a few
+  std::optional<model::Json> extensions_;
 
   // A POST /restart in flight (it returns once Postgres is back, which may take a while).
   std::future<Result<HttpResponse>> restart_request_;

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/secret_input.h"
+#include "common/strings.h"
 
 namespace pgstack::cli {
 namespace {
@@ -46,6 +47,47 @@ int get_secrets(const ApiClient& client, const std::string& name, const std::str
   return 0;
 }
 
+bool is_extensions_kind(const std::string& kind) {
+  return kind == "extensions" || kind == "extension" || kind == "ext";
+}
+
+// What the agents' hosts have installed (with --available, also what they can install), from
+// GET /apis/pgstack.io/v1/extensions.
+int get_extensions(const ApiClient& client, const std::string& name, bool available, const std::string& output) {
+  const auto format = parse_output_format(output);
+  if (!format) return report_error("get", format.error());
+  auto listed =
+      client.send("GET", std::string("/apis/pgstack.io/v1/extensions") + (available ? "?available=true" : ""));
+  if (!listed) return report_error("get", listed.error());
+  std::vector<model::Json> items;
+  if (const auto found = listed->find("items"); found != listed->end() && found->is_array()) {
+    for (const auto& item : *found) {
+      if (name.empty() || item.value("name", "") == name) items.push_back(item);
+    }
+  }
+  if (*format == OutputFormat::kJson || *format == OutputFormat::kYaml) {
+    model::Json list = *listed;
+    list["items"] = items;
+    std::cout << format_documents({list}, false, *format);
+    return 0;
+  }
+  if (items.empty()) {
+    std::cerr << (available ? "No extensions found (no agent has published its host's yet)\n"
+                            : "No installed extensions found (--available lists what can be installed)\n");
+    return 0;
+  }
+  Table table{{"HOST", "NAME", "VERSION", "STATUS", "PACKAGE", "PRELOAD"}, {}};
+  for (const auto& item : items) {
+    const bool installed = item.value("installed", false);
+    std::string status = installed ? (item.value("contrib", false) ? "installed (contrib)" : "installed")
+                                   : fmt::format("installable {}", item.value("candidateVersion", ""));
+    table.rows.push_back({item.value("host", ""), item.value("name", ""), item.value("version", ""), trim(status),
+                          item.value("package", ""), item.value("preload", "")});
+  }
+  std::cout << format_table(table);
+  return 0;
+}
+
 }  // namespace
 
 void add_get_command(CLI::App& app, ExitStatus& status) {
@@ -54,6 +96,7 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
     std::string name;
     std::string namespace_name{kDefaultNamespace};
     bool all_namespaces = false;
+    bool available = false;
     std::string output;
   };
   auto options = std::make_shared<Options>();
@@ -63,10 +106,16 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
   command->add_option("name", options->name, "Only this resource");
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->add_flag("-A,--all-namespaces", options->all_namespaces, "List across every namespace");
+  command->add_flag("--available", options->available,
+                    "With KIND extensions: also list what the hosts can install, not only what is installed");
   command
       ->add_option("-o,--output", options->output, "wide: more columns; json|yaml: the documents (a List for listings)")
       ->check(CLI::IsMember({"wide", "json", "yaml"}));
   command->callback([options, command, &status] {
+    if (is_extensions_kind(options->kind)) {
+      status.code = get_extensions(api_client_for(*command), options->name, options->available, options->output);
+      return;
+    }
     if (is_secret_kind(options->kind)) {
       status.code = get_secrets(api_client_for(*command), options->name,
                                 options->all_namespaces ? "" : options->namespace_name, options->output);

@@ -452,6 +452,32 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
     }
   }
 
+  // postgres.extensions: what each member's host has installed (CREATE EXTENSION is the user's).
+  const Json* requested = at(cluster, "spec.postgres.extensions");
+  if (requested != nullptr && requested->is_array() && !requested->empty()) {
+    out += "Extensions:\n";
+    Table table{{"Name", "Package", "Preload", "Installed"}, {}};
+    const Json* observed = status.extensions.is_array() ? &status.extensions : nullptr;
+    for (const auto& extension : *requested) {
+      const std::string name = text_at(extension, "name");
+      std::vector<std::string> row = {name, "", "", "(not reported yet)"};
+      if (observed != nullptr && observed->is_array()) {
+        for (const auto& item : *observed) {
+          if (text_at(item, "name") != name) continue;
+          row[1] = text_at(item, "package", "");
+          row[2] = text_at(item, "preload", "");
+          std::vector<std::string> versions;
+          if (const Json* members = at(item, "members"); members != nullptr && members->is_object())
+            for (const auto& [member, version] : members->items())
+              versions.push_back(fmt::format("{} {}", member, text_of(&version, "")));
+          row[3] = versions.empty() ? std::string(kNone) : fmt::format("{}", fmt::join(versions, ", "));
+        }
+      }
+      table.rows.push_back(std::move(row));
+    }
+    out += format_table(table, "  ");
+  }
+
   out += "Conditions:\n";
   if (status.conditions.empty()) {
     out += "  (none reported yet)\n";

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "model/extension_catalogue.h"
 #include "model/kinds.h"
 #include "model/quantity.h"
 
@@ -315,6 +316,41 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   return out.take();
 }
 
+// What postgres.extensions needs: their libraries merged into shared_preload_libraries (kept wherever
+// that value came from), and pg_cron's database.
+void add_extension_parameters(const TuningInput& input, const UserSettings& user,
+                              std::vector<TunedParameter>& parameters) {
+  std::vector<std::string> libraries;
+  std::vector<std::string> needing;
+  bool cron = false;
+  for (const auto& name : input.extensions) {
+    auto resolved =
+        model::resolve_extension(name, input.postgres_major == 0 ? kNewestPostgresMajor : input.postgres_major);
+    if (!resolved) continue;  // validation refuses it; nothing to preload
+    cron = cron || resolved->name == "pg_cron";
+    if (resolved->preload.empty()) continue;
+    libraries.push_back(resolved->preload);
+    needing.push_back(resolved->name);
+  }
+  if (!libraries.empty()) {
+    const auto found = std::find_if(parameters.begin(), parameters.end(), [](const TunedParameter& parameter) {
+      return parameter.name == "shared_preload_libraries";
+    });
+    if (found != parameters.end()) {
+      const std::string merged = model::merge_preload_libraries(found->value, libraries);
+      if (merged != model::merge_preload_libraries(found->value, {})) {
+        found->value = merged;
+        found->source = fmt::format("{}, with postgres.extensions: {}", found->source, fmt::join(needing, ", "));
+      }
+    }
+  }
+  // pg_cron runs its jobs from one database; "postgres" is its default, said here so it is visible.
+  if (cron && user.find("cron.database_name") == nullptr) {
+    parameters.push_back(TunedParameter{"cron.database_name", "postgres",
+                                        "postgres.extensions: pg_cron keeps its jobs in the postgres database"});
+  }
+}
+
 struct Tuning {
   std::vector<TunedParameter> parameters;
   std::vector<TunedParameter> dropped;
@@ -341,6 +377,7 @@ Tuning tune(const TuningInput& input) {
                                    [&](const TunedParameter& parameter) { return parameter.name == name; });
     if (!known) tuning.parameters.push_back(TunedParameter{name, setting.value, setting.source});
   }
+  add_extension_parameters(input, user, tuning.parameters);
   return tuning;
 }
 
@@ -360,6 +397,7 @@ TuningInput tuning_input_for(const model::Cluster& cluster, const model::Instanc
   }
   input.cluster_name = cluster.name;
   input.inline_parameters = cluster.inline_postgres_parameters;
+  for (const auto& extension : cluster.extensions) input.extensions.push_back(extension.name);
   return input;
 }
 

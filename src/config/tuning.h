@@ -36,6 +36,8 @@ struct TuningInput {
   model::SettingList postgres_config_parameters;
   std::string cluster_name;  // names the source of the second list
   model::SettingList inline_parameters;
+  // postgres.extensions by name: their libraries join shared_preload_libraries (also a user's value).
+  std::vector<std::string> extensions;
 };
 
 // The inputs of one cluster. `postgres_config` is the SGPostgresConfig it names (nullptr: none);

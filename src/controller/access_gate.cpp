@@ -40,8 +40,11 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   if (auto refused = split_path(request.target.empty() ? request.path : request.target, segments))
     return problem_reply(*refused);
   const RequiredAccess access = required_access(request.method, segments, request.query);
+  // The hosts' extensions are served with the resources, not by the auth API.
+  const bool host_extensions = segments.size() == 4 && segments[0] == "apis" && segments[1] == "pgstack.io" &&
+                               segments[2] == "v1" && segments[3] == "extensions";
   const bool own_api =
-      !segments.empty() &&
+      !segments.empty() && !host_extensions &&
       (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 && segments[1] == "pgstack.io"));
   if (access.level == Level::kPublic) {
     if (own_api) {

@@ -74,6 +74,9 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
       return problem_reply(*refused);
     return handle_secrets(request, parts[3], parts.size() == 6 ? &parts[5] : nullptr);
   }
+  if (parts.size() == 4 && parts[0] == "apis" && parts[1] == "pgstack.io" && parts[2] == "v1" &&
+      parts[3] == "extensions")
+    return handle_extensions(request);
   if (parts.size() < 6 || parts[0] != "apis" || parts[1] != "stackgres.io" ||
       (parts[2] != "v1" && parts[2] != "v1beta1") || parts[3] != "namespaces")
     return problem(404, "NotFound", fmt::format("no such path: {} (see docs/api.md)", request.path));
@@ -87,6 +90,34 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
   if (parts.size() == 8 && kind->kind == "SGBackup") return handle_backup_action(request, ns, parts[6], parts[7]);
   return problem(404, "NotFound", fmt::format("no such path: {}", request.path));
+}
+
+HttpReply ApiHandler::handle_extensions(const HttpRequest& request) {
+  if (request.method != "GET") return problem(405, "MethodNotAllowed", "only GET is allowed on extensions");
+  const auto available = request.query.find("available");
+  const bool with_installable = available != request.query.end() && available->second != "false";
+  auto hosts = store_.client().get_prefix(store::keys::host_extensions_prefix(etcd_prefix_));
+  if (!hosts.ok()) return problem_from(hosts.error());
+  Json list = {{"apiVersion", "v1"}, {"kind", "ExtensionList"}, {"hosts", Json::array()}, {"items", Json::array()}};
+  for (const auto& item : hosts->items) {
+    const Json inventory = Json::parse(item.value, nullptr, false);
+    if (!inventory.is_object()) continue;
+    const std::string host = inventory.value("host", "");
+    list["hosts"].push_back({{"host", host},
+                             {"installsAllowed", inventory.value("installsAllowed", false)},
+                             {"postgresMajors", inventory.value("postgresMajors", Json::array())},
+                             {"updatedAt", inventory.value("updatedAt", "")}});
+    const Json extensions = inventory.value("extensions", Json::array());
+    if (!extensions.is_array()) continue;
+    for (Json extension : extensions) {
+      if (!extension.is_object()) continue;
+      const bool installed = extension.value("installed", false);
+      if (!installed && !(with_installable && extension.value("installable", false))) continue;
+      extension["host"] = host;
+      list["items"].push_back(std::move(extension));
+    }
+  }
+  return json_reply(200, list);
 }
 
 HttpReply ApiHandler::handle_collection(const HttpRequest& request, const std::string& ns, const std::string& kind) {

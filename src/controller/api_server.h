@@ -28,6 +28,8 @@ class ApiHandler {
 
  private:
   HttpReply handle_collection(const HttpRequest& request, const std::string& ns, const std::string& kind);
+  // GET /apis/pgstack.io/v1/extensions[?available=true]: what each host has installed (and can install).
+  HttpReply handle_extensions(const HttpRequest& request);
   HttpReply handle_object(const HttpRequest& request, const std::string& ns, const std::string& kind,
                           const std::string& name);
   HttpReply handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,

@@ -104,6 +104,30 @@ std::optional<model::Condition> backups_verified_condition(const std::vector<Bac
                    message, now);
 }
 
+Json extensions_summary(const std::map<std::string, Json>& member_extensions) {
+  Json summary = Json::array();
+  for (const auto& [member, section] : member_extensions) {
+    const Json items = section.value("items", Json::array());
+    if (!items.is_array()) continue;
+    for (const auto& item : items) {
+      if (!item.is_object()) continue;
+      const std::string name = string_at(item, "name");
+      auto found = std::find_if(summary.begin(), summary.end(),
+                                [&](const Json& known) { return string_at(known, "name") == name; });
+      if (found == summary.end()) {
+        summary.push_back({{"name", name},
+                           {"package", string_at(item, "package")},
+                           {"preload", string_at(item, "preload")},
+                           {"members", Json::object()}});
+        found = summary.end() - 1;
+      }
+      const std::string version = string_at(item, "version");
+      (*found)["members"][member] = version.empty() ? "missing" : version;
+    }
+  }
+  return summary;
+}
+
 model::Condition archiving_condition(const model::ReportedArchiving& archiving, const Json& previous_conditions,
                                      const std::string& now) {
   const std::string& last_wal = archiving.last_archived_wal;
@@ -324,6 +348,29 @@ model::ClusterStatus build_cluster_status(const StatusInputs& inputs) {
     conditions.push_back(condition(inputs.previous_conditions, "MembersFollowPrimary", false,
                                    needs_person ? "DivergedMemberNeedsAttention" : "RepairingDivergedMember",
                                    fmt::format("{}", fmt::join(which, "; ")), inputs.now));
+  }
+  if (!inputs.member_extensions.empty()) {
+    status.extensions = extensions_summary(inputs.member_extensions);
+    std::vector<std::string> problems;
+    bool installing = false;
+    for (const auto& [member, section] : inputs.member_extensions) {
+      const Json missing = section.value("missingPackages", Json::array());
+      if (!missing.is_array() || missing.empty()) continue;
+      installing = installing || section.value("installing", false);
+      std::vector<std::string> packages;
+      for (const auto& package : missing)
+        packages.push_back(package.is_string() ? package.get<std::string>() : package.dump());
+      const std::string problem = string_at(section, "problem");
+      problems.push_back(fmt::format(
+          "{}: {} missing{}", member, fmt::join(packages, ", "),
+          problem.empty() ? std::string(installing ? " (installing)" : "") : fmt::format(" ({})", problem)));
+    }
+    conditions.push_back(condition(inputs.previous_conditions, "ExtensionsAvailable", problems.empty(),
+                                   problems.empty() ? "Installed" : (installing ? "Installing" : "PackagesMissing"),
+                                   problems.empty()
+                                       ? std::string("every member's host has the packages of postgres.extensions")
+                                       : fmt::format("{}", fmt::join(problems, "; ")),
+                                   inputs.now));
   }
   for (const Json& event : merge_events(inputs.previous_events, inputs.member_events)) {
     status.events.push_back({string_at(event, "at"), string_at(event, "member"), string_at(event, "type"),

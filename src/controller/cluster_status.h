@@ -63,10 +63,16 @@ struct StatusInputs {
   model::Json previous_events = model::Json::array();
   // Members whose agent reports that they cannot follow the primary ("rejoin" of their reports).
   std::map<std::string, model::Json> rejoins;
+  // The "extensions" section of each member's report (postgres.extensions on its host), by member.
+  std::map<std::string, model::Json> member_extensions;
   std::string now;  // ISO-8601 UTC
 };
 
 model::ClusterStatus build_cluster_status(const StatusInputs& inputs);
+
+// status.extensions: per requested extension its package, preload library and, per member, the
+// version installed on its host or "missing" ([{"name","package","preload","members":{m: v}}]).
+model::Json extensions_summary(const std::map<std::string, model::Json>& member_extensions);
 
 // status.backups: the newest Completed backup, its finishedAt, and how many there are.
 model::BackupsSummary backups_summary(const std::vector<BackupObservation>& backups);

@@ -120,7 +120,7 @@ Result<StatusEvent> event_from_json(const Json& json, std::string_view where) {
 // The fields this file reads and writes; any other top-level field is another writer's section.
 constexpr std::string_view kOwnFields[] = {"postgresVersion", "observedAt", "instances", "additionalInstances",
                                            "primary",         "members",    "endpoints", "conditions",
-                                           "archiving",       "events",     "backups"};
+                                           "archiving",       "events",     "backups",   "extensions"};
 
 bool own_field(std::string_view name) {
   for (std::string_view own : kOwnFields) {
@@ -200,6 +200,7 @@ Json cluster_status_to_json(const ClusterStatus& status) {
   json["backups"] = {{"last", optional_text(status.backups.last)},
                      {"lastCompletedAt", optional_text(status.backups.last_completed_at)},
                      {"count", status.backups.count}};
+  if (!status.extensions.is_null()) json["extensions"] = status.extensions;
   return json;
 }
 
@@ -243,6 +244,10 @@ Result<ClusterStatus> cluster_status_from_json(const Json& json) {
     RETURN_IF_ERROR(read_optional_text(*backups, "last", status.backups.last, "backups."));
     RETURN_IF_ERROR(read_optional_text(*backups, "lastCompletedAt", status.backups.last_completed_at, "backups."));
     RETURN_IF_ERROR(read_integer(*backups, "count", status.backups.count, "backups."));
+  }
+  if (const Json* extensions = field(json, "extensions")) {
+    if (!extensions->is_array() && !extensions->is_null()) return invalid("extensions", "a list");
+    status.extensions = *extensions;
   }
   for (const auto& [name, value] : json.items()) {
     if (!own_field(name)) status.other_sections[name] = value;

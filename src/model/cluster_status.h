@@ -83,6 +83,8 @@ struct ClusterStatus {
   std::optional<ReportedArchiving> archiving;  // the primary's pg_stat_archiver, when it archives
   std::vector<StatusEvent> events;             // oldest first
   BackupsSummary backups;
+  // postgres.extensions: [{"name","package","preload","members":{member: version|"missing"}}]; null: none asked for.
+  Json extensions = nullptr;
   // Sections that other writers own (managed SQL's progress, ...), kept as they are.
   Json other_sections = Json::object();
   bool operator==(const ClusterStatus&) const = default;

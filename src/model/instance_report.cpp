@@ -112,6 +112,7 @@ Json instance_report_to_json(const InstanceReport& report) {
   if (report.archiving) json["archiving"] = reported_archiving_to_json(*report.archiving);
   if (!report.backup_problem.empty()) json["backupProblem"] = report.backup_problem;
   if (!report.rejoin.is_null()) json["rejoin"] = report.rejoin;
+  if (!report.extensions.is_null()) json["extensions"] = report.extensions;
   if (!report.events.empty()) json["events"] = report.events;
   json["pgbouncer"] = report.pgbouncer;
   json["ports"] = {
@@ -139,6 +140,10 @@ Result<InstanceReport> instance_report_from_json(const Json& json) {
     auto archiving = reported_archiving_from_json(json["archiving"]);
     if (!archiving) return archiving.error();
     report.archiving = std::move(archiving).value();
+  }
+  if (json.contains("extensions") && !json["extensions"].is_null()) {
+    if (!json["extensions"].is_object()) return invalid("extensions: expected an object");
+    report.extensions = json["extensions"];
   }
   if (json.contains("rejoin") && !json["rejoin"].is_null()) {
     if (!json["rejoin"].is_object()) return invalid("rejoin: expected an object");

@@ -46,8 +46,11 @@ struct InstanceReport {
   std::optional<ReportedArchiving> archiving;
   std::string backup_problem;  // why pgBackRest cannot be used for this instance (empty: it can)
   Json rejoin = nullptr;       // a replica that cannot follow the primary: {"state", "reason", "since", ...}
-  std::vector<Json> events;    // what the agent did or found on its own: {"at", "type", "reason", "message"}
-  std::string pgbouncer;       // running, stopped, failed, disabled
+  // postgres.extensions on this host: {"items": [{"name", "package", "preload", "version"?}],
+  // "missingPackages": [...], "installing", "problem"}; null when the cluster asks for none.
+  Json extensions = nullptr;
+  std::vector<Json> events;  // what the agent did or found on its own: {"at", "type", "reason", "message"}
+  std::string pgbouncer;     // running, stopped, failed, disabled
   AssignedPorts ports;
   std::string updated_at;  // RFC 3339, UTC
   bool operator==(const InstanceReport&) const = default;

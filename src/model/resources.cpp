@@ -117,7 +117,11 @@ Cluster cluster_from(const Document& document) {
   cluster.postgres_version = string_at(spec, "/postgres/version", cluster.postgres_version);
   for (const auto& extension :
        at(spec, "/postgres/extensions").is_array() ? at(spec, "/postgres/extensions") : Json::array()) {
-    if (extension.contains("name")) cluster.extensions.push_back(extension["name"].get<std::string>());
+    if (!extension.is_object() || !extension.contains("name") || !extension["name"].is_string()) continue;
+    ExtensionRequest request{extension["name"].get<std::string>(), {}};
+    if (const Json& version = at(extension, "/version"); version.is_string())
+      request.version = version.get<std::string>();
+    cluster.extensions.push_back(std::move(request));
   }
   if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();
   if (const std::string duration = string_at(spec, "/postgres/ssl/duration"); !duration.empty()) {

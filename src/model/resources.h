@@ -76,13 +76,21 @@ struct RestoreSource {
   bool target_inclusive = true;
 };
 
+// postgres.extensions[]: made available on every member (the package installed, its library
+// preloaded when it needs that); CREATE EXTENSION stays the user's.
+struct ExtensionRequest {
+  std::string name;
+  std::string version;  // empty: what the package provides
+  bool operator==(const ExtensionRequest&) const = default;
+};
+
 struct Cluster {
   std::string name;
   std::string namespace_name = "default";
   int instances = 1;
   std::string profile = "production";  // production | testing | development
   std::string postgres_version = "latest";
-  std::vector<std::string> extensions;
+  std::vector<ExtensionRequest> extensions;
   bool ssl_enabled = true;
   // postgres.ssl.required (pgstack's): TCP clients must use TLS (pg_hba hostssl only); Unix-socket
   // clients on the host are not affected.

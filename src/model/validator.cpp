@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "model/extension_catalogue.h"
 #include "model/kinds.h"
 #include "model/quantity.h"
 #include "model/schema.h"
@@ -259,6 +260,29 @@ void check_postgres_parameters(DocumentChecker& checker, const Json& parameters,
   }
 }
 
+// postgres.extensions: each name must be one a Debian package provides for the major (the agent installs it).
+void check_extensions(DocumentChecker& checker, const Json& spec, const std::optional<InstalledPostgres>& postgres) {
+  const Json extensions = value_at(spec, "/postgres/extensions", Json::array());
+  if (!extensions.is_array()) return;
+  const int major = postgres ? postgres->major : kCatalogueMajor;
+  std::set<std::string> seen;
+  for (std::size_t index = 0; index < extensions.size(); ++index) {
+    const Json& extension = extensions[index];
+    if (!extension.is_object() || !extension.contains("name") || !extension["name"].is_string()) continue;
+    const std::string name = extension["name"].get<std::string>();
+    const std::string path = fmt::format("spec.postgres.extensions[{}].name", index);
+    if (auto resolved = resolve_extension(name, major); !resolved) {
+      checker.error(path, resolved.error().message);
+    } else if (!seen.insert(name).second) {
+      checker.note(path, fmt::format("\"{}\" is listed more than once", name));
+    } else if (extension.contains("version") && extension["version"].is_string()) {
+      checker.note(fmt::format("spec.postgres.extensions[{}].version", index),
+                   fmt::format("{} provides its own version of {}; the status shows which is installed",
+                               resolved->package, name));
+    }
+  }
+}
+
 void check_pgbouncer_ini(DocumentChecker& checker, const Json& ini, const std::string& path,
                          const ValidationContext& context) {
   if (!ini.is_object() || !ini.contains("pgbouncer") || !ini["pgbouncer"].is_object()) return;
@@ -344,6 +368,7 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   const Json parameters = value_at(spec, "/configurations/postgres/postgresql.conf", Json());
   check_postgres_parameters(checker, parameters, "spec.configurations.postgres.\"postgresql.conf\"",
                             parameter_basis(major, context));
+  check_extensions(checker, spec, checked.postgres);
   check_pgbouncer_ini(checker, value_at(spec, "/configurations/pooling/pgBouncer/pgbouncer.ini", Json()),
                       "spec.configurations.pooling.pgBouncer.\"pgbouncer.ini\"", context);
 

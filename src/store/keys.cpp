@@ -8,6 +8,11 @@ std::string hosts_prefix(std::string_view prefix) { return fmt::format("{}/hosts
 
 std::string host(std::string_view prefix, std::string_view host) { return fmt::format("{}/hosts/{}", prefix, host); }
 
+std::string host_extensions_prefix(std::string_view prefix) { return fmt::format("{}/host-extensions/", prefix); }
+std::string host_extensions(std::string_view prefix, std::string_view host) {
+  return fmt::format("{}/host-extensions/{}", prefix, host);
+}
+
 std::string assignments_prefix(std::string_view prefix) { return fmt::format("{}/assignments/", prefix); }
 
 std::string host_assignments_prefix(std::string_view prefix, std::string_view host) {

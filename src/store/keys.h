@@ -12,6 +12,10 @@ namespace pgstack::store::keys {
 std::string hosts_prefix(std::string_view prefix);
 std::string host(std::string_view prefix, std::string_view host);
 
+// <prefix>/host-extensions/<host>: the extensions a host has and can install, under its lease.
+std::string host_extensions_prefix(std::string_view prefix);
+std::string host_extensions(std::string_view prefix, std::string_view host);
+
 // <prefix>/assignments/<host>/<ns>/<cluster>/<member>: what the controller asks a host to run.
 std::string assignments_prefix(std::string_view prefix);
 std::string host_assignments_prefix(std::string_view prefix, std::string_view host);

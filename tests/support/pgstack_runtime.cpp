@@ -188,6 +188,7 @@ ProcessSpec PgstackRuntime::agent_spec() const {
                (directory_ / "pki").string(),
                "--certificate-lifetime",
                std::to_string(certificate_lifetime_.count())};
+  spec.argv.insert(spec.argv.end(), agent_flags_.begin(), agent_flags_.end());
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;
   spec.log_file = directory_ / "logs" / "agent.log";

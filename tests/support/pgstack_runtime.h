@@ -38,6 +38,8 @@ class PgstackRuntime {
   const EtcdServer& etcd() const { return *etcd_; }
   // The installation's CA certificate (pki/ca.crt), for sslmode=verify-full.
   std::filesystem::path ca_certificate() const { return directory_ / "pki" / "ca.crt"; }
+  // Added to the agent's command line from its next start_agent() on.
+  void set_agent_flags(std::vector<std::string> flags) { agent_flags_ = std::move(flags); }
   // Of the certificates the agent issues from its next start_agent() on.
   void set_certificate_lifetime(std::chrono::seconds lifetime) { certificate_lifetime_ = lifetime; }
 
@@ -91,6 +93,7 @@ class PgstackRuntime {
   std::unique_ptr<ProcessSupervisor> controller_;
   std::unique_ptr<ProcessSupervisor> agent_;
   std::chrono::seconds certificate_lifetime_ = std::chrono::hours(24 * 365);
+  std::vector<std::string> agent_flags_;
 };
 
 // The cluster status' primary, "" without one; its condition of `type`, an empty object without one.

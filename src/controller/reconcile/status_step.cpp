@@ -43,6 +43,7 @@ Json decide_status(const StatusObservation& observed) {
     if (report == observed.reports.end()) continue;
     if (!report->second.events.empty()) inputs.member_events[placement.member] = report->second.events;
     if (report->second.rejoin.is_object()) inputs.rejoins[placement.member] = report->second.rejoin;
+    if (report->second.extensions.is_object()) inputs.member_extensions[placement.member] = report->second.extensions;
     // Why a member is not running, in the agent's words (a running one needs none).
     const bool running = state.topology && state.topology->members.count(placement.member) > 0 &&
                          state.topology->members.at(placement.member).state == "running";

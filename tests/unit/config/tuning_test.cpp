@@ -271,6 +271,34 @@ TEST(Tuning, UserValuesWinAndLaterListWins) {
   EXPECT_TRUE(dropped_user_parameters(input).empty());
 }
 
+TEST(Tuning, ExtensionsThatNeedPreloadingJoinSharedPreloadLibraries) {
+  TuningInput input = input_for({4, 16, 100});
+  input.extensions = {"hypopg", "pg_cron", "pg_stat_statements"};
+  const auto parameters = tune_postgres_parameters(input);
+  const TunedParameter* preload = find(parameters, "shared_preload_libraries");
+  ASSERT_NE(preload, nullptr);
+  EXPECT_EQ(preload->value, "pg_stat_statements, auto_explain, pg_cron");
+  EXPECT_EQ(preload->source, "StackGres default, with postgres.extensions: pg_cron, pg_stat_statements");
+  const TunedParameter* cron = find(parameters, "cron.database_name");
+  ASSERT_NE(cron, nullptr);
+  EXPECT_EQ(cron->value, "postgres");
+}
+
+TEST(Tuning, ExtensionPreloadsMergeIntoTheUsersValue) {
+  TuningInput input = input_for({4, 16, 100});
+  input.inline_parameters = {{"shared_preload_libraries", "'pgaudit',pg_stat_statements"},
+                             {"cron.database_name", "jobs"}};
+  input.extensions = {"pg_cron", "pgaudit", "pg_stat_kcache"};
+  const auto parameters = tune_postgres_parameters(input);
+  EXPECT_EQ(find(parameters, "shared_preload_libraries")->value,
+            "pgaudit, pg_stat_statements, pg_cron, pg_stat_kcache");
+  EXPECT_EQ(find(parameters, "cron.database_name")->value, "jobs");
+
+  input.extensions = {"hypopg"};  // needs no preload: the value is left as written
+  EXPECT_EQ(find(tune_postgres_parameters(input), "shared_preload_libraries")->value, "'pgaudit',pg_stat_statements");
+  EXPECT_EQ(find(tune_postgres_parameters(input), "cron.database_name")->value, "jobs");
+}
+
 TEST(Tuning, DependentRulesFollowTheUsersValues) {
   TuningInput input = input_for({4, 16, 100});
   input.inline_parameters = {{"shared_buffers", "262144"}, {"max_connections", "1000"}};  // 2GB in 8kB pages

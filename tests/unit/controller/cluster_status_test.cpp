@@ -139,6 +139,38 @@ const Json* find_condition(const Json& status, const std::string& type) {
   return nullptr;
 }
 
+TEST(ClusterStatus, ExtensionsShowEachMembersVersionAndWhatIsMissing) {
+  auto inputs = three_members();
+  const Json installed = Json::parse(R"({"items":[{"name":"pg_cron","package":"postgresql-15-cron","preload":"pg_cron",
+      "version":"1.5"},{"name":"hypopg","package":"postgresql-15-hypopg","preload":"","version":"1.3.1"}],
+      "missingPackages":[],"installing":false,"problem":""})");
+  inputs.member_extensions["demo-0"] = installed;
+  inputs.member_extensions["demo-1"] = installed;
+  inputs.member_extensions["demo-2"] = Json::parse(R"({"items":[{"name":"pg_cron","package":"postgresql-15-cron",
+      "preload":"pg_cron"},{"name":"hypopg","package":"postgresql-15-hypopg","preload":"","version":"1.3.1"}],
+      "missingPackages":["postgresql-15-cron"],"installing":false,
+      "problem":"missing package postgresql-15-cron: this agent does not install packages"})");
+  Json status = model::cluster_status_to_json(build_cluster_status(inputs));
+  ASSERT_EQ(status["extensions"].size(), 2u) << status["extensions"].dump();
+  EXPECT_EQ(status["extensions"][0]["name"], "pg_cron");
+  EXPECT_EQ(status["extensions"][0]["preload"], "pg_cron");
+  EXPECT_EQ(status["extensions"][0]["members"], Json::parse(R"({"demo-0":"1.5","demo-1":"1.5","demo-2":"missing"})"));
+  const Json* available = find_condition(status, "ExtensionsAvailable");
+  ASSERT_NE(available, nullptr);
+  EXPECT_EQ((*available)["status"], "False");
+  EXPECT_EQ((*available)["reason"], "PackagesMissing");
+  EXPECT_NE((*available)["message"].get<std::string>().find("demo-2: postgresql-15-cron missing (missing package"),
+            std::string::npos)
+      << (*available)["message"];
+
+  inputs.member_extensions["demo-2"] = installed;
+  status = model::cluster_status_to_json(build_cluster_status(inputs));
+  EXPECT_EQ((*find_condition(status, "ExtensionsAvailable"))["status"], "True");
+  inputs.member_extensions.clear();
+  EXPECT_EQ(find_condition(model::cluster_status_to_json(build_cluster_status(inputs)), "ExtensionsAvailable"),
+            nullptr);
+}
+
 TEST(ClusterStatus, BackupsSummaryNamesTheNewestCompletedBackup) {
   StatusInputs inputs = three_members();
   EXPECT_EQ(build(inputs)["backups"], Json({{"last", nullptr}, {"lastCompletedAt", nullptr}, {"count", 0}}));

@@ -236,10 +236,25 @@ TEST(Validator, ChecksPostgresParameters) {
 TEST(Validator, ExtensionPrefixIsLoadedByClusterExtensions) {
   std::string text = kMinimal;
   text.replace(text.find("    version: 'latest'"), 21,
-               "    version: 'latest'\n    extensions:\n    - name: timescaledb");
-  text += "  configurations:\n    postgres:\n      postgresql.conf:\n        timescaledb.max_background_workers: '8'\n";
+               "    version: 'latest'\n    extensions:\n    - name: pg_qualstats");
+  text += "  configurations:\n    postgres:\n      postgresql.conf:\n        pg_qualstats.sample_rate: '0.1'\n";
   const auto result = validate_text(text);
   EXPECT_TRUE(result.valid()) << testing::PrintToString(errors_of(result));
+}
+
+TEST(Validator, UnknownExtensionIsAnErrorWithNearMatchesAndItsPath) {
+  std::string text = kMinimal;
+  text.replace(
+      text.find("    version: 'latest'"), 21,
+      "    version: 'latest'\n    extensions:\n    - name: pg_cron\n    - name: hypopgg\n    - name: timescaledb");
+  const auto result = validate_text(text);
+  const auto errors = errors_of(result);
+  ASSERT_EQ(errors.size(), 2u) << testing::PrintToString(errors);
+  EXPECT_NE(errors[0].find("spec.postgres.extensions[1].name: unknown extension \"hypopgg\""), std::string::npos)
+      << errors[0];
+  EXPECT_NE(errors[0].find("did you mean hypopg?"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("spec.postgres.extensions[2].name: unknown extension \"timescaledb\""), std::string::npos)
+      << errors[1];
 }
 
 TEST(Validator, CatalogueMissingDefersParameterChecksButStillBlocks) {
