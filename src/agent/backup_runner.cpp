@@ -47,7 +47,13 @@ std::string failure_text(const CommandOutput& output) {
 // only the WAL segment that could not be archived (into the same full disk) in time.
 std::string explain_full_repository(const std::string& message, const std::optional<Json>& disk) {
   const bool no_space = message.find("No space left on device") != std::string::npos;
-  if (!no_space && !(disk && config::repository_nearly_full(*disk))) return message;
+  // A WAL segment that was not archived in time while less than a segment is free: archive-push
+  // failed for want of space, though its removed temporary file may have freed some since.
+  constexpr std::uint64_t kWalSegmentBytes = 16 * 1024 * 1024;
+  const bool wal_stuck_on_space = message.find("was not archived before") != std::string::npos && disk &&
+                                  disk->is_object() && disk->contains("freeBytes") &&
+                                  disk->value("freeBytes", kWalSegmentBytes) < kWalSegmentBytes;
+  if (!no_space && !wal_stuck_on_space && !(disk && config::repository_nearly_full(*disk))) return message;
   if (!disk) return "the backup repository is full: " + message;
   return config::repository_full_message(*disk) + ": " + message;
 }
