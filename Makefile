@@ -9,7 +9,7 @@ WERROR = $(if $(filter 1 true yes on ON,$(CI)),ON,OFF)
 # Postgres archive WAL with pgstack-wal-push): `make up` builds these and not the tests.
 RUNTIME_TARGETS = pgstack pgstack-controller pgstack-agent pgstack-proxy pgstack-wal-push
 
-.PHONY: deps configure build build-runtime build-asan build-tsan test test-release test-asan test-tsan fuzz fuzz-targets \
+.PHONY: deps configure configure-lint build build-runtime build-asan build-tsan test test-release test-asan test-tsan fuzz fuzz-targets \
         fuzz-smoke up down lint lint-changed format bench-tuning bench-ha clean
 
 deps:
@@ -84,23 +84,28 @@ up: build-runtime
 down:
 	build/bin/pgstack down
 
-# clang-tidy needs only the compile commands (configure), not a build. Over the whole tree it takes
-# docs/benchmarks.md's figure; `make lint-changed` checks only what differs from LINT_BASE.
+# clang-tidy needs only the compile commands (configure), not a build: from the lint preset, where every
+# file is compiled alone (the release build batches them, so its compile commands name the batches).
+# Over the whole tree it takes docs/benchmarks.md's figure; `make lint-changed` checks only what differs
+# from LINT_BASE.
 LINT_SOURCES = $(shell git ls-files 'src/*.cpp' 'src/*.h' 'apps/*.cpp' 'tests/*.cpp' 'tests/*.h')
-lint: configure
+configure-lint: deps
+	cmake --preset lint >/dev/null
+
+lint: configure-lint
 	clang-format --dry-run -Werror $(LINT_SOURCES)
-	run-clang-tidy -quiet -j $(JOBS) -p build $(shell git ls-files 'src/*.cpp' 'apps/*.cpp')
+	run-clang-tidy -quiet -j $(JOBS) -p build-lint $(shell git ls-files 'src/*.cpp' 'apps/*.cpp')
 
 # Files changed (committed or not) since the merge base with LINT_BASE; a changed header brings in the
 # .cpp of the same name. Quick, not complete: a header's other includers are left to `make lint`.
 LINT_BASE ?= main
-lint-changed: configure
+lint-changed: configure-lint
 	base=$$(git merge-base $(LINT_BASE) HEAD); \
 	changed=$$(git diff --name-only --diff-filter=d $$base -- 'src/*.cpp' 'src/*.h' 'apps/*.cpp' 'tests/*.cpp' 'tests/*.h'); \
 	if [ -z "$$changed" ]; then echo "nothing changed since $(LINT_BASE)"; exit 0; fi; \
 	clang-format --dry-run -Werror $$changed; \
 	tidy=$$(for f in $$changed; do case $$f in src/*.cpp|apps/*.cpp) echo $$f;; src/*.h) if [ -f $${f%.h}.cpp ]; then echo $${f%.h}.cpp; fi;; esac; done | sort -u); \
-	if [ -n "$$tidy" ]; then run-clang-tidy -quiet -j $(JOBS) -p build $$tidy; fi
+	if [ -n "$$tidy" ]; then run-clang-tidy -quiet -j $(JOBS) -p build-lint $$tidy; fi
 
 format:
 	clang-format -i $(LINT_SOURCES)
@@ -112,4 +117,4 @@ bench-ha: build
 	bench/ha/run
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-lint

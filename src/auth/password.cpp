@@ -1,19 +1,13 @@
 #include "auth/password.h"
 
-#include <mutex>
 #include <sodium.h>
 
 #include <fmt/format.h>
 
+#include "auth/sodium_init.h"
+
 namespace pgstack::auth {
 namespace {
-
-void ensure_sodium() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
-  });
-}
 
 // A real argon2id hash of a random string, made once: the target of verify_against_nothing.
 const std::string& decoy_hash() {

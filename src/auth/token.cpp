@@ -1,14 +1,11 @@
 #include "auth/token.h"
 
 #include <sodium.h>
-#include <stdexcept>
+
+#include "auth/sodium_init.h"
 
 namespace pgstack::auth {
 namespace {
-
-void ensure_sodium() {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
-}
 
 std::string random_hex(std::size_t bytes) {
   ensure_sodium();

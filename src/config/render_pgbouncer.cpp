@@ -8,13 +8,13 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "config/tuning.h"
 #include "model/kinds.h"
 
 namespace pgstack::config {
 namespace {
 
 constexpr std::string_view kOwned = "pgstack (not overridable)";
-constexpr std::string_view kStackGres = "StackGres default";
 
 std::string named_source(const model::PoolingConfig& config) { return fmt::format("SGPoolingConfig/{}", config.name); }
 std::string inline_source(const model::Cluster& cluster) { return fmt::format("SGCluster/{}", cluster.name); }
@@ -217,13 +217,13 @@ std::vector<TunedParameter> pgbouncer_settings(const model::Cluster& cluster, co
   };
   const std::string pool_size = std::to_string(budget.connections);
   std::vector<TunedParameter> defaults = {
-      {"pool_mode", "session", std::string(kStackGres)},
-      {"max_client_conn", "1000", std::string(kStackGres)},
-      {"admin_users", "pgbouncer_admin", std::string(kStackGres)},
-      {"stats_users", "pgbouncer_stats", std::string(kStackGres)},
-      {"application_name_add_host", "1", std::string(kStackGres)},
-      {"ignore_startup_parameters", "extra_float_digits", std::string(kStackGres)},
-      {"server_check_query", ";", std::string(kStackGres)},
+      {"pool_mode", "session", std::string(kStackGresDefault)},
+      {"max_client_conn", "1000", std::string(kStackGresDefault)},
+      {"admin_users", "pgbouncer_admin", std::string(kStackGresDefault)},
+      {"stats_users", "pgbouncer_stats", std::string(kStackGresDefault)},
+      {"application_name_add_host", "1", std::string(kStackGresDefault)},
+      {"ignore_startup_parameters", "extra_float_digits", std::string(kStackGresDefault)},
+      {"server_check_query", ";", std::string(kStackGresDefault)},
       // Clients beyond these wait in PgBouncer (query_wait_timeout) instead of Postgres refusing them;
       // at a limit PgBouncer closes another pool's idle server connection to open one for a waiting pool.
       {"default_pool_size", pool_size, budget.reason},

@@ -73,7 +73,7 @@ std::string one_line(std::string_view text) {
   return line;
 }
 
-std::string cpu_text(std::int64_t millicores) {
+std::string millicores_text(std::int64_t millicores) {
   if (millicores % 1000 == 0) return fmt::format("{} CPU{}", millicores / 1000, millicores == 1000 ? "" : "s");
   return fmt::format("{}m CPU", millicores);
 }
@@ -92,7 +92,7 @@ std::string render_postgresql_conf(const model::Cluster& cluster, const model::I
   line(fmt::format("# Change SGPostgresConfig{} or the cluster's configurations.postgres instead.",
                    cluster.postgres_config_name.empty() ? "" : "/" + cluster.postgres_config_name));
   line(fmt::format("# Profile {} ({}, {} memory), {} storage, {} volume; replication {} with {} instance{}.",
-                   profile.name.empty() ? "default" : profile.name, cpu_text(profile.cpu_millicores),
+                   profile.name.empty() ? "default" : profile.name, millicores_text(profile.cpu_millicores),
                    model::format_memory_bytes(profile.memory_bytes),
                    cluster.storage_kind == model::StorageKind::kSsd ? "ssd" : "hdd", cluster.volume_size,
                    model::replication_mode_name(cluster.replication_mode), cluster.instances,

@@ -16,7 +16,6 @@ namespace pgstack::config {
 namespace {
 
 constexpr std::int64_t kMiB = 1LL << 20;
-constexpr std::string_view kStackGres = "StackGres default";
 
 // Owned beyond StackGres's blocked list: Patroni writes these itself, or they name pgstack's files.
 constexpr std::string_view kPatroniManaged[] = {
@@ -170,8 +169,8 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   const std::int64_t max_connections = clamp(memory_mb / 64 / 10 * 10, 100, 500);
   out.add("max_connections", std::to_string(max_connections),
           fmt::format("1 per 64MB of {} memory, 100..500 (PgBouncer pools in front)", memory));
-  out.add("superuser_reserved_connections", "8", std::string(kStackGres));
-  out.add("max_prepared_transactions", "32", std::string(kStackGres));
+  out.add("superuser_reserved_connections", "8", std::string(kStackGresDefault));
+  out.add("max_prepared_transactions", "32", std::string(kStackGresDefault));
   out.add("password_encryption", "scram-sha-256", "pgstack: pg_hba and PgBouncer use scram-sha-256");
 
   // Memory.
@@ -232,11 +231,11 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   if (ssd && major >= 13) out.add("maintenance_io_concurrency", "200", storage);
 
   // WAL and checkpoints.
-  out.add("wal_level", "logical", std::string(kStackGres));
+  out.add("wal_level", "logical", std::string(kStackGresDefault));
   if (major >= 15) {
     out.add("wal_compression", "lz4", "lz4 on Postgres 15+ (StackGres: on, which is pglz)");
   } else {
-    out.add("wal_compression", "on", std::string(kStackGres));
+    out.add("wal_compression", "on", std::string(kStackGresDefault));
   }
   out.add("wal_buffers", format_megabytes(clamp(effective_shared_buffers / 32, 1, 64)),
           "1/32 of shared_buffers, 1MB..64MB");
@@ -250,8 +249,8 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   out.add("min_wal_size", format_megabytes(std::max<std::int64_t>(80, effective_max_wal / 4)),
           "25% of max_wal_size, at least 80MB (StackGres: 1GB)");
   out.add("max_wal_size", format_megabytes(max_wal_size), max_wal_source);
-  out.add("checkpoint_timeout", "15min", std::string(kStackGres));
-  out.add("checkpoint_completion_target", "0.9", std::string(kStackGres));
+  out.add("checkpoint_timeout", "15min", std::string(kStackGresDefault));
+  out.add("checkpoint_completion_target", "0.9", std::string(kStackGresDefault));
   // Without it a quiet cluster's last writes stay in an unfilled segment that is never archived: a
   // point-in-time restore cannot reach them, and a lost host loses them (StackGres: 0, disabled).
   out.add("archive_timeout", "60s", "WAL reaches the backup repository within a minute (StackGres: 0)");
@@ -259,11 +258,11 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   // Replication.
   const std::int64_t senders = std::max<std::int64_t>(20, 2 * input.instances + 4);
   const std::string senders_source =
-      senders == 20 ? std::string(kStackGres) : fmt::format("2 per instance ({}) + 4", input.instances);
+      senders == 20 ? std::string(kStackGresDefault) : fmt::format("2 per instance ({}) + 4", input.instances);
   out.add("max_wal_senders", std::to_string(senders), senders_source);
   out.add("max_replication_slots", std::to_string(senders), senders_source);
   std::int64_t keep = 1536;
-  std::string keep_source(kStackGres);
+  std::string keep_source(kStackGresDefault);
   if (volume_known && volume_mb / 8 < keep) {
     keep = std::max<std::int64_t>(16, volume_mb / 8);
     keep_source = fmt::format("12.5% of {} volume (StackGres: 1536MB)", volume);
@@ -278,41 +277,41 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
     out.add("max_slot_wal_keep_size", format_megabytes(std::max<std::int64_t>(256, volume_mb / 4)),
             fmt::format("25% of {} volume: a lost replica's slot must not fill the disk", volume));
   }
-  out.add("track_commit_timestamp", "on", std::string(kStackGres));
+  out.add("track_commit_timestamp", "on", std::string(kStackGresDefault));
 
   // Planner and locks.
-  out.add("default_statistics_target", "200", std::string(kStackGres));
-  out.add("enable_partitionwise_aggregate", "on", std::string(kStackGres));
-  out.add("enable_partitionwise_join", "on", std::string(kStackGres));
-  out.add("jit_inline_above_cost", "-1", std::string(kStackGres));
-  out.add("max_locks_per_transaction", "128", std::string(kStackGres));
-  out.add("max_pred_locks_per_transaction", "128", std::string(kStackGres));
+  out.add("default_statistics_target", "200", std::string(kStackGresDefault));
+  out.add("enable_partitionwise_aggregate", "on", std::string(kStackGresDefault));
+  out.add("enable_partitionwise_join", "on", std::string(kStackGresDefault));
+  out.add("jit_inline_above_cost", "-1", std::string(kStackGresDefault));
+  out.add("max_locks_per_transaction", "128", std::string(kStackGresDefault));
+  out.add("max_pred_locks_per_transaction", "128", std::string(kStackGresDefault));
 
   // Autovacuum: more workers on big machines, each keeping the default I/O budget.
   const std::int64_t autovacuum_workers = std::max<std::int64_t>(3, cpus / 8);
   out.add("autovacuum_max_workers", std::to_string(autovacuum_workers),
           fmt::format("1 per 8 CPUs ({}), at least 3 (StackGres: 3)", cpu_text(cpus)));
-  out.add("autovacuum_vacuum_cost_delay", "2ms", std::string(kStackGres));
+  out.add("autovacuum_vacuum_cost_delay", "2ms", std::string(kStackGresDefault));
   if (autovacuum_workers > 3) {
     out.add("autovacuum_vacuum_cost_limit", std::to_string(200 * autovacuum_workers / 3),
             fmt::format("200 per 3 autovacuum workers ({}): the workers share the limit", autovacuum_workers));
   }
 
   // Logging and statistics.
-  out.add("log_min_duration_statement", "1s", std::string(kStackGres));
-  out.add("log_checkpoints", "on", std::string(kStackGres));
-  out.add("log_connections", "on", std::string(kStackGres));
-  out.add("log_disconnections", "on", std::string(kStackGres));
-  out.add("log_lock_waits", "on", std::string(kStackGres));
-  out.add("log_temp_files", "0", std::string(kStackGres));
-  out.add("log_autovacuum_min_duration", "0ms", std::string(kStackGres));
-  out.add("log_line_prefix", "%t [%p]: db=%d,user=%u,app=%a,client=%h", std::string(kStackGres));
-  out.add("track_activity_query_size", "4096", std::string(kStackGres));
-  out.add("track_functions", "pl", std::string(kStackGres));
-  out.add("track_io_timing", "on", std::string(kStackGres));
-  out.add("shared_preload_libraries", "pg_stat_statements, auto_explain", std::string(kStackGres));
-  out.add("pg_stat_statements.track_utility", "off", std::string(kStackGres));
-  if (major >= 14) out.add("default_toast_compression", "lz4", std::string(kStackGres));
+  out.add("log_min_duration_statement", "1s", std::string(kStackGresDefault));
+  out.add("log_checkpoints", "on", std::string(kStackGresDefault));
+  out.add("log_connections", "on", std::string(kStackGresDefault));
+  out.add("log_disconnections", "on", std::string(kStackGresDefault));
+  out.add("log_lock_waits", "on", std::string(kStackGresDefault));
+  out.add("log_temp_files", "0", std::string(kStackGresDefault));
+  out.add("log_autovacuum_min_duration", "0ms", std::string(kStackGresDefault));
+  out.add("log_line_prefix", "%t [%p]: db=%d,user=%u,app=%a,client=%h", std::string(kStackGresDefault));
+  out.add("track_activity_query_size", "4096", std::string(kStackGresDefault));
+  out.add("track_functions", "pl", std::string(kStackGresDefault));
+  out.add("track_io_timing", "on", std::string(kStackGresDefault));
+  out.add("shared_preload_libraries", "pg_stat_statements, auto_explain", std::string(kStackGresDefault));
+  out.add("pg_stat_statements.track_utility", "off", std::string(kStackGresDefault));
+  if (major >= 14) out.add("default_toast_compression", "lz4", std::string(kStackGresDefault));
   return out.take();
 }
 

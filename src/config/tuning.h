@@ -14,6 +14,9 @@
 
 namespace pgstack::config {
 
+// The source given to a value taken unchanged from StackGres (postgresql.conf and pgbouncer.ini).
+inline constexpr std::string_view kStackGresDefault = "StackGres default";
+
 struct TunedParameter {
   std::string name;    // lower case, as in pg_settings
   std::string value;   // as Postgres accepts it: "512MB", "15min", "on", "0.9"

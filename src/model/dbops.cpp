@@ -5,30 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "model/json_read.h"
 #include "model/quantity.h"
 
 namespace pgstack::model {
 namespace {
-
-const Json& at(const Json& value, const char* key) {
-  static const Json kNull;
-  return value.is_object() && value.contains(key) ? value[key] : kNull;
-}
-
-std::string string_or(const Json& value, const char* key, std::string_view fallback) {
-  const Json& found = at(value, key);
-  return found.is_string() ? found.get<std::string>() : std::string(fallback);
-}
-
-bool bool_or(const Json& value, const char* key, bool fallback) {
-  const Json& found = at(value, key);
-  return found.is_boolean() ? found.get<bool>() : fallback;
-}
-
-int int_or(const Json& value, const char* key, int fallback) {
-  const Json& found = at(value, key);
-  return found.is_number_integer() ? found.get<int>() : fallback;
-}
 
 Error invalid(const Document& document, const std::string& field, const std::string& why) {
   return make_error(ErrorCode::kInvalidInput,
@@ -84,7 +65,7 @@ Result<std::chrono::milliseconds> parse_iso_duration(std::string_view text) {
 }
 
 Result<DbOps> dbops_from(const Document& document) {
-  const Json& spec = at(document.body, "spec");
+  const Json& spec = field_or_null(document.body, "spec");
   DbOps ops;
   ops.name = document.name();
   ops.namespace_name = document.namespace_name();
@@ -92,20 +73,20 @@ Result<DbOps> dbops_from(const Document& document) {
   ops.op = string_or(spec, "op", "");
   ops.run_at = string_or(spec, "runAt", "");
   ops.max_retries = int_or(spec, "maxRetries", 0);
-  ops.created = string_or(at(document.body, "metadata"), "creationTimestamp", "");
-  const std::string revision = string_or(at(document.body, "metadata"), "resourceVersion", "");
+  ops.created = string_or(field_or_null(document.body, "metadata"), "creationTimestamp", "");
+  const std::string revision = string_or(field_or_null(document.body, "metadata"), "resourceVersion", "");
   std::from_chars(revision.data(), revision.data() + revision.size(), ops.revision);
-  if (const Json& timeout = at(spec, "timeout"); timeout.is_string()) {
+  if (const Json& timeout = field_or_null(spec, "timeout"); timeout.is_string()) {
     auto parsed = parse_iso_duration(timeout.get<std::string>());
     if (!parsed.ok()) return invalid(document, "spec.timeout", parsed.error().message);
     ops.timeout = parsed.value();
   }
   if (spec.is_object() && spec.contains("scheduling"))
     ops.ignored.emplace_back("spec.scheduling: Kubernetes pod placement; operations run in the leading controller");
-  const Json& details = at(spec, ops.op.c_str());
+  const Json& details = field_or_null(spec, ops.op.c_str());
   ops.method = string_or(details, "method", "InPlace");
   ops.only_pending_restart = bool_or(details, "onlyPendingRestart", false);
-  const Json& version = at(details, "postgresVersion");
+  const Json& version = field_or_null(details, "postgresVersion");
   if (version.is_string()) ops.target_postgres_version = version.get<std::string>();
   if (version.is_number()) ops.target_postgres_version = version.dump();
 
@@ -118,7 +99,7 @@ Result<DbOps> dbops_from(const Document& document) {
       return defaults;
     };
     const VacuumTarget all = read(details, {});
-    const Json& databases = at(details, "databases");
+    const Json& databases = field_or_null(details, "databases");
     if (databases.is_array() && !databases.empty()) {
       for (const Json& database : databases) {
         VacuumTarget target = read(database, all);
@@ -136,7 +117,7 @@ Result<DbOps> dbops_from(const Document& document) {
       defaults.no_kill_backend = bool_or(from, "noKillBackend", defaults.no_kill_backend);
       defaults.no_analyze = bool_or(from, "noAnalyze", defaults.no_analyze);
       defaults.exclude_extension = bool_or(from, "excludeExtension", defaults.exclude_extension);
-      if (const Json& wait = at(from, "waitTimeout"); wait.is_string()) {
+      if (const Json& wait = field_or_null(from, "waitTimeout"); wait.is_string()) {
         auto parsed = parse_iso_duration(wait.get<std::string>());
         if (parsed.ok()) {
           defaults.wait_timeout = parsed.value();
@@ -147,7 +128,7 @@ Result<DbOps> dbops_from(const Document& document) {
       return defaults;
     };
     const RepackTarget all = read(details, {}, "spec.repack");
-    const Json& databases = at(details, "databases");
+    const Json& databases = field_or_null(details, "databases");
     if (databases.is_array() && !databases.empty()) {
       for (std::size_t i = 0; i < databases.size(); ++i) {
         RepackTarget target = read(databases[i], all, fmt::format("spec.repack.databases[{}]", i));
@@ -169,7 +150,7 @@ Result<DbOps> dbops_from(const Document& document) {
         ops.ignored.push_back(fmt::format(
             "spec.benchmark.{}: pgbench runs in a database of its own as the cluster's application user", field));
     }
-    const Json& pgbench = at(details, "pgbench");
+    const Json& pgbench = field_or_null(details, "pgbench");
     if (!pgbench.is_object()) return invalid(document, "spec.benchmark.pgbench", "required for a pgbench benchmark");
     auto size = parse_memory_bytes(string_or(pgbench, "databaseSize", ""));
     if (!size.ok()) return invalid(document, "spec.benchmark.pgbench.databaseSize", size.error().message);
@@ -186,7 +167,8 @@ Result<DbOps> dbops_from(const Document& document) {
         string_or(pgbench, "mode", benchmark.connection_type == "replicas-service" ? "select-only" : "tpcb-like");
     benchmark.clients = int_or(pgbench, "concurrentClients", 1);
     benchmark.threads = std::min(int_or(pgbench, "threads", 1), benchmark.clients);
-    if (const Json& rate = at(pgbench, "samplingRate"); rate.is_number()) benchmark.sampling_rate = rate.get<double>();
+    if (const Json& rate = field_or_null(pgbench, "samplingRate"); rate.is_number())
+      benchmark.sampling_rate = rate.get<double>();
     benchmark.foreign_keys = bool_or(pgbench, "foreignKeys", false);
     benchmark.unlogged_tables = bool_or(pgbench, "unloggedTables", false);
     benchmark.partition_method = string_or(pgbench, "partitionMethod", "");
@@ -194,7 +176,7 @@ Result<DbOps> dbops_from(const Document& document) {
     benchmark.init_steps = string_or(pgbench, "initSteps", "");
     benchmark.fillfactor = int_or(pgbench, "fillfactor", 0);
     benchmark.no_vacuum = bool_or(pgbench, "noVacuum", false);
-    const Json& scripts = at(at(pgbench, "custom"), "scripts");
+    const Json& scripts = field_or_null(field_or_null(pgbench, "custom"), "scripts");
     if (scripts.is_array()) {
       for (const Json& script : scripts)
         benchmark.custom_scripts.push_back(

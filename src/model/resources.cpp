@@ -9,14 +9,14 @@
 namespace pgstack::model {
 namespace {
 
-const Json& at(const Json& value, const char* pointer) {
+const Json& at_pointer(const Json& value, const char* pointer) {
   static const Json kNull;
   const Json::json_pointer path(pointer);
   return value.contains(path) ? value.at(path) : kNull;
 }
 
 std::string string_at(const Json& value, const char* pointer, std::string fallback = "") {
-  const Json& found = at(value, pointer);
+  const Json& found = at_pointer(value, pointer);
   if (found.is_string()) return found.get<std::string>();
   return fallback;
 }
@@ -52,14 +52,14 @@ SettingList pgbouncer_entries_from(const Json& map) {
 PoolingConfig pooling_from_ini(std::string name, const Json& ini) {
   PoolingConfig config;
   config.name = std::move(name);
-  config.pgbouncer = settings_from(at(ini, "/pgbouncer"));
-  config.databases = pgbouncer_entries_from(at(ini, "/databases"));
-  config.users = pgbouncer_entries_from(at(ini, "/users"));
+  config.pgbouncer = settings_from(at_pointer(ini, "/pgbouncer"));
+  config.databases = pgbouncer_entries_from(at_pointer(ini, "/databases"));
+  config.users = pgbouncer_entries_from(at_pointer(ini, "/users"));
   return config;
 }
 
 std::string username_at(const Json& spec, const char* pointer, std::string fallback) {
-  const Json& value = at(spec, pointer);
+  const Json& value = at_pointer(spec, pointer);
   if (value.is_string()) return value.get<std::string>();
   return fallback;  // a secret reference is not read (the validator warns)
 }
@@ -86,7 +86,7 @@ InstanceProfile default_instance_profile() {
 InstanceProfile instance_profile_from(const Document& document) {
   InstanceProfile profile;
   profile.name = document.name();
-  const Json& spec = at(document.body, "/spec");
+  const Json& spec = at_pointer(document.body, "/spec");
   if (auto cpu = parse_cpu_millicores(string_at(spec, "/cpu")); cpu.ok()) profile.cpu_millicores = cpu.value();
   if (auto memory = parse_memory_bytes(string_at(spec, "/memory")); memory.ok()) profile.memory_bytes = memory.value();
   if (auto huge = parse_memory_bytes(string_at(spec, "/hugePages/hugepages-2Mi")); huge.ok())
@@ -98,37 +98,38 @@ PostgresConfig postgres_config_from(const Document& document) {
   PostgresConfig config;
   config.name = document.name();
   config.postgres_version = string_at(document.body, "/spec/postgresVersion");
-  config.parameters = settings_from(at(document.body, "/spec/postgresql.conf"));
+  config.parameters = settings_from(at_pointer(document.body, "/spec/postgresql.conf"));
   return config;
 }
 
 PoolingConfig pooling_config_from(const Document& document) {
-  return pooling_from_ini(document.name(), at(document.body, "/spec/pgBouncer/pgbouncer.ini"));
+  return pooling_from_ini(document.name(), at_pointer(document.body, "/spec/pgBouncer/pgbouncer.ini"));
 }
 
 Cluster cluster_from(const Document& document) {
   Cluster cluster;
-  const Json& spec = at(document.body, "/spec");
+  const Json& spec = at_pointer(document.body, "/spec");
   cluster.name = document.name();
   cluster.namespace_name = document.namespace_name();
-  if (const Json& instances = at(spec, "/instances"); instances.is_number_integer())
+  if (const Json& instances = at_pointer(spec, "/instances"); instances.is_number_integer())
     cluster.instances = instances.get<int>();
   cluster.profile = string_at(spec, "/profile", cluster.profile);
   cluster.postgres_version = string_at(spec, "/postgres/version", cluster.postgres_version);
   for (const auto& extension :
-       at(spec, "/postgres/extensions").is_array() ? at(spec, "/postgres/extensions") : Json::array()) {
+       at_pointer(spec, "/postgres/extensions").is_array() ? at_pointer(spec, "/postgres/extensions") : Json::array()) {
     if (!extension.is_object() || !extension.contains("name") || !extension["name"].is_string()) continue;
     ExtensionRequest request{extension["name"].get<std::string>(), {}};
-    if (const Json& version = at(extension, "/version"); version.is_string())
+    if (const Json& version = at_pointer(extension, "/version"); version.is_string())
       request.version = version.get<std::string>();
     cluster.extensions.push_back(std::move(request));
   }
-  if (const Json& ssl = at(spec, "/postgres/ssl/enabled"); ssl.is_boolean()) cluster.ssl_enabled = ssl.get<bool>();
+  if (const Json& ssl = at_pointer(spec, "/postgres/ssl/enabled"); ssl.is_boolean())
+    cluster.ssl_enabled = ssl.get<bool>();
   if (const std::string duration = string_at(spec, "/postgres/ssl/duration"); !duration.empty()) {
     if (auto parsed = parse_iso_duration(duration); parsed.ok())
       cluster.ssl_duration = std::chrono::duration_cast<std::chrono::seconds>(parsed.value());
   }
-  if (const Json& required = at(spec, "/postgres/ssl/required"); required.is_boolean())
+  if (const Json& required = at_pointer(spec, "/postgres/ssl/required"); required.is_boolean())
     cluster.ssl_required = cluster.ssl_enabled && required.get<bool>();
   cluster.instance_profile_name = string_at(spec, "/sgInstanceProfile");
   const std::string mode = string_at(spec, "/replication/mode", "async");
@@ -136,16 +137,16 @@ Cluster cluster_from(const Document& document) {
   if (mode == "strict-sync") cluster.replication_mode = ReplicationMode::kStrictSync;
   if (mode == "sync-all") cluster.replication_mode = ReplicationMode::kSyncAll;
   if (mode == "strict-sync-all") cluster.replication_mode = ReplicationMode::kStrictSyncAll;
-  if (const Json& sync = at(spec, "/replication/syncInstances"); sync.is_number_integer())
+  if (const Json& sync = at_pointer(spec, "/replication/syncInstances"); sync.is_number_integer())
     cluster.sync_instances = sync.get<int>();
   cluster.postgres_config_name = string_at(spec, "/configurations/sgPostgresConfig");
   cluster.pooling_config_name = string_at(spec, "/configurations/sgPoolingConfig");
-  cluster.inline_postgres_parameters = settings_from(at(spec, "/configurations/postgres/postgresql.conf"));
-  if (const Json& ini = at(spec, "/configurations/pooling/pgBouncer/pgbouncer.ini"); ini.is_object())
+  cluster.inline_postgres_parameters = settings_from(at_pointer(spec, "/configurations/postgres/postgresql.conf"));
+  if (const Json& ini = at_pointer(spec, "/configurations/pooling/pgBouncer/pgbouncer.ini"); ini.is_object())
     cluster.inline_pooling = pooling_from_ini(cluster.name, ini);
-  if (const Json& dynamic = at(spec, "/configurations/patroni/dynamicConfig"); dynamic.is_object())
+  if (const Json& dynamic = at_pointer(spec, "/configurations/patroni/dynamicConfig"); dynamic.is_object())
     cluster.patroni_dynamic_config = dynamic;
-  if (const Json& initial = at(spec, "/configurations/patroni/initialConfig"); initial.is_object())
+  if (const Json& initial = at_pointer(spec, "/configurations/patroni/initialConfig"); initial.is_object())
     cluster.patroni_initial_config = initial;
   cluster.credentials.superuser_name =
       username_at(spec, "/configurations/credentials/users/superuser/username", cluster.credentials.superuser_name);
@@ -156,36 +157,37 @@ Cluster cluster_from(const Document& document) {
   cluster.volume_size = string_at(spec, "/pods/persistentVolume/size", cluster.volume_size);
   cluster.storage_class = string_at(spec, "/pods/persistentVolume/storageClass");
   if (to_lower(cluster.storage_class).find("hdd") != std::string::npos) cluster.storage_kind = StorageKind::kHdd;
-  if (const Json& pooling = at(spec, "/pods/disableConnectionPooling"); pooling.is_boolean())
+  if (const Json& pooling = at_pointer(spec, "/pods/disableConnectionPooling"); pooling.is_boolean())
     cluster.disable_connection_pooling = pooling.get<bool>();
-  if (const Json& backups = at(spec, "/configurations/backups"); backups.is_array() && !backups.empty()) {
+  if (const Json& backups = at_pointer(spec, "/configurations/backups"); backups.is_array() && !backups.empty()) {
     const Json& first = backups[0];
     BackupConfiguration backup;
     backup.object_storage = string_at(first, "/sgObjectStorage");
     backup.cron_schedule = string_at(first, "/cronSchedule");
-    if (const Json& retention = at(first, "/retention"); retention.is_number_integer())
+    if (const Json& retention = at_pointer(first, "/retention"); retention.is_number_integer())
       backup.retention = retention.get<int>();
     backup.compression = string_at(first, "/compression", backup.compression);
     backup.path = string_at(first, "/path");
-    if (const Json& upload = at(first, "/performance/uploadConcurrency"); upload.is_number_integer())
+    if (const Json& upload = at_pointer(first, "/performance/uploadConcurrency"); upload.is_number_integer())
       backup.process_max = upload.get<int>();
-    if (const Json& download = at(first, "/performance/downloadConcurrency"); download.is_number_integer())
+    if (const Json& download = at_pointer(first, "/performance/downloadConcurrency"); download.is_number_integer())
       backup.restore_process_max = download.get<int>();
     cluster.backup = backup;
   }
-  if (const Json& from = at(spec, "/initialData/restore/fromBackup"); from.is_object() && from.contains("name")) {
+  if (const Json& from = at_pointer(spec, "/initialData/restore/fromBackup");
+      from.is_object() && from.contains("name")) {
     RestoreSource restore;
     restore.backup = string_at(from, "/name");
     const std::string time = string_at(from, "/pointInTimeRecovery/restoreToTimestamp");
     if (!time.empty()) restore.target_time = time;
     if (const std::string lsn = string_at(from, "/targetLsn"); !lsn.empty()) restore.target_lsn = lsn;
-    if (const Json& xid = at(from, "/targetXid"); !xid.is_null())
+    if (const Json& xid = at_pointer(from, "/targetXid"); !xid.is_null())
       restore.target_xid = xid.is_string() ? xid.get<std::string>() : xid.dump();
     if (const std::string name = string_at(from, "/targetName"); !name.empty()) restore.target_name = name;
     restore.target_immediate = string_at(from, "/target") == "immediate";
-    if (const Json& timeline = at(from, "/targetTimeline"); !timeline.is_null())
+    if (const Json& timeline = at_pointer(from, "/targetTimeline"); !timeline.is_null())
       restore.target_timeline = timeline.is_string() ? timeline.get<std::string>() : timeline.dump();
-    if (const Json& inclusive = at(from, "/targetInclusive"); inclusive.is_boolean())
+    if (const Json& inclusive = at_pointer(from, "/targetInclusive"); inclusive.is_boolean())
       restore.target_inclusive = inclusive.get<bool>();
     cluster.restore = restore;
   }
@@ -201,53 +203,56 @@ std::string secret_ref(const Json& selector) {
 
 ObjectStorage object_storage_from(const Document& document) {
   ObjectStorage storage;
-  const Json& spec = at(document.body, "/spec");
+  const Json& spec = at_pointer(document.body, "/spec");
   storage.name = document.name();
   storage.type = string_at(spec, "/type");
   storage.filesystem_path = string_at(spec, "/filesystem/path");
   for (const char* type : {"s3", "s3Compatible", "gcs", "azureBlob"}) {
     const std::string pointer = std::string("/") + type;
-    const Json& section = at(spec, pointer.c_str());
+    const Json& section = at_pointer(spec, pointer.c_str());
     if (!section.is_object() || storage.type != type) continue;
     storage.bucket = string_at(section, "/bucket");
     storage.region = string_at(section, "/region");
     storage.endpoint = string_at(section, "/endpoint");
-    if (const Json& style = at(section, "/enablePathStyleAddressing"); style.is_boolean())
+    if (const Json& style = at_pointer(section, "/enablePathStyleAddressing"); style.is_boolean())
       storage.path_style = style.get<bool>();
     storage.storage_class = string_at(section, "/storageClass");
-    storage.access_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/accessKeyId"));
-    storage.secret_key_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/secretAccessKey"));
-    if (const Json& metadata = at(section, "/gcpCredentials/fetchCredentialsFromMetadataService");
+    storage.access_key_ref = secret_ref(at_pointer(section, "/awsCredentials/secretKeySelectors/accessKeyId"));
+    storage.secret_key_ref = secret_ref(at_pointer(section, "/awsCredentials/secretKeySelectors/secretAccessKey"));
+    if (const Json& metadata = at_pointer(section, "/gcpCredentials/fetchCredentialsFromMetadataService");
         metadata.is_boolean())
       storage.metadata_service_credentials = metadata.get<bool>();
-    storage.service_account_json_ref = secret_ref(at(section, "/gcpCredentials/secretKeySelectors/serviceAccountJSON"));
-    storage.storage_account_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/storageAccount"));
-    storage.account_key_ref = secret_ref(at(section, "/azureCredentials/secretKeySelectors/accessKey"));
-    storage.ca_certificate_ref = secret_ref(at(section, "/caCertificate"));
+    storage.service_account_json_ref =
+        secret_ref(at_pointer(section, "/gcpCredentials/secretKeySelectors/serviceAccountJSON"));
+    storage.storage_account_ref =
+        secret_ref(at_pointer(section, "/azureCredentials/secretKeySelectors/storageAccount"));
+    storage.account_key_ref = secret_ref(at_pointer(section, "/azureCredentials/secretKeySelectors/accessKey"));
+    storage.ca_certificate_ref = secret_ref(at_pointer(section, "/caCertificate"));
     // StackGres' place for an S3-compatible store's CA certificate.
     if (storage.ca_certificate_ref.empty())
-      storage.ca_certificate_ref = secret_ref(at(section, "/awsCredentials/secretKeySelectors/caCertificate"));
-    if (const Json& iam = at(section, "/awsCredentials/useIAMRole"); iam.is_boolean() && type == std::string("s3"))
+      storage.ca_certificate_ref = secret_ref(at_pointer(section, "/awsCredentials/secretKeySelectors/caCertificate"));
+    if (const Json& iam = at_pointer(section, "/awsCredentials/useIAMRole");
+        iam.is_boolean() && type == std::string("s3"))
       storage.use_iam_role = iam.get<bool>();
   }
   storage.encryption_method = string_at(spec, "/encryption/method");
   if (storage.encryption_method == "sodium" || storage.encryption_method == "openpgp") {
     const std::string method = "/encryption/" + storage.encryption_method;
-    storage.encryption_key_ref = secret_ref(at(spec, (method + "/key").c_str()));
+    storage.encryption_key_ref = secret_ref(at_pointer(spec, (method + "/key").c_str()));
     if (storage.encryption_method == "openpgp")
-      storage.encryption_passphrase_ref = secret_ref(at(spec, "/encryption/openpgp/keyPassphrase"));
+      storage.encryption_passphrase_ref = secret_ref(at_pointer(spec, "/encryption/openpgp/keyPassphrase"));
   }
   return storage;
 }
 
 Backup backup_from(const Document& document) {
   Backup backup;
-  const Json& spec = at(document.body, "/spec");
+  const Json& spec = at_pointer(document.body, "/spec");
   backup.name = document.name();
   backup.namespace_name = document.namespace_name();
   backup.cluster = string_at(spec, "/sgCluster");
   backup.type = string_at(spec, "/type");
-  if (const Json& managed = at(spec, "/managedLifecycle"); managed.is_boolean())
+  if (const Json& managed = at_pointer(spec, "/managedLifecycle"); managed.is_boolean())
     backup.managed_lifecycle = managed.get<bool>();
   return backup;
 }

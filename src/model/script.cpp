@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/json_read.h"
+
 namespace pgstack::model {
 namespace {
 
@@ -21,15 +23,6 @@ std::vector<int> assign_ids(const Json& items) {
     }
   }
   return ids;
-}
-
-// Readers that never throw: the reconciler calls them on every pass.
-std::string string_or(const Json& object, const char* key, std::string_view fallback = "") {
-  return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : std::string(fallback);
-}
-
-bool bool_or(const Json& object, const char* key, bool fallback) {
-  return object.contains(key) && object[key].is_boolean() ? object[key].get<bool>() : fallback;
 }
 
 std::optional<KeyReference> key_reference(const Json& entry, const char* kind) {

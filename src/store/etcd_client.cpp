@@ -11,7 +11,8 @@
 namespace pgstack::store {
 namespace {
 
-using Json = nlohmann::json;
+// etcd's JSON gateway bodies: plain nlohmann::json (key order never matters), not model::Json.
+using WireJson = nlohmann::json;
 
 const HttpHeaders& json_headers() {
   static const HttpHeaders headers = {{"Content-Type", "application/json"}};
@@ -44,7 +45,7 @@ Result<std::string> base64_decode(std::string_view text) {
 }
 
 // The gateway sends int64 as JSON strings and leaves out fields that are zero.
-std::int64_t int64_field(const Json& object, const char* name) {
+std::int64_t int64_field(const WireJson& object, const char* name) {
   if (!object.is_object()) return 0;
   const auto it = object.find(name);
   if (it == object.end()) return 0;
@@ -56,17 +57,17 @@ std::int64_t int64_field(const Json& object, const char* name) {
   return value;
 }
 
-std::int64_t header_revision(const Json& response) {
+std::int64_t header_revision(const WireJson& response) {
   return response.contains("header") ? int64_field(response["header"], "revision") : 0;
 }
 
-Result<std::string> bytes_field(const Json& object, const char* name) {
+Result<std::string> bytes_field(const WireJson& object, const char* name) {
   const auto it = object.find(name);
   if (it == object.end() || !it->is_string()) return std::string();
   return base64_decode(it->get_ref<const std::string&>());
 }
 
-Result<KeyValue> parse_key_value(const Json& kv) {
+Result<KeyValue> parse_key_value(const WireJson& kv) {
   if (!kv.is_object()) return make_error(ErrorCode::kInternal, "etcd sent a key-value that is not an object");
   KeyValue result;
   auto key = bytes_field(kv, "key");
@@ -82,12 +83,12 @@ Result<KeyValue> parse_key_value(const Json& kv) {
   return result;
 }
 
-Result<std::vector<KeyValue>> parse_key_values(const Json& response) {
+Result<std::vector<KeyValue>> parse_key_values(const WireJson& response) {
   std::vector<KeyValue> items;
   const auto it = response.find("kvs");
   if (it == response.end() || !it->is_array()) return items;
   items.reserve(it->size());
-  for (const Json& kv : *it) {
+  for (const WireJson& kv : *it) {
     auto parsed = parse_key_value(kv);
     RETURN_IF_ERROR(parsed);
     items.push_back(std::move(parsed).value());
@@ -111,7 +112,7 @@ ErrorCode error_code_for_grpc(std::int64_t code) {
 }
 
 Error gateway_error(std::string_view path, int status, const std::string& body) {
-  const Json json = Json::parse(body, nullptr, false);
+  const WireJson json = WireJson::parse(body, nullptr, false);
   std::string message = body;
   ErrorCode code = status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidInput;
   if (json.is_object()) {
@@ -127,18 +128,18 @@ Error gateway_error(std::string_view path, int status, const std::string& body) 
 // The key that starts a prefix range: etcd has no empty key, "\0" is the smallest.
 std::string range_start(std::string_view prefix) { return prefix.empty() ? std::string(1, '\0') : std::string(prefix); }
 
-Json compare_mod_revision(std::string_view key, std::int64_t expected) {
+WireJson compare_mod_revision(std::string_view key, std::int64_t expected) {
   // A missing key compares as mod_revision 0, so 0 means "must not exist".
   return {
       {"key", base64_encode(key)}, {"result", "EQUAL"}, {"target", "MOD"}, {"mod_revision", std::to_string(expected)}};
 }
 
 // The failure branch of our transactions reads the key, so the conflict can say what it is now.
-Error conflict_error(std::string_view key, std::int64_t expected, const Json& response) {
+Error conflict_error(std::string_view key, std::int64_t expected, const WireJson& response) {
   std::int64_t current = 0;
-  const Json responses = response.value("responses", Json::array());
+  const WireJson responses = response.value("responses", WireJson::array());
   if (responses.is_array() && !responses.empty() && responses[0].contains("response_range")) {
-    const Json& range = responses[0]["response_range"];
+    const WireJson& range = responses[0]["response_range"];
     if (range.contains("kvs") && range["kvs"].is_array() && !range["kvs"].empty())
       current = int64_field(range["kvs"][0], "mod_revision");
   }
@@ -179,7 +180,7 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::millisec
 EtcdClient::EtcdClient(const EtcdClient& other)
     : endpoints_(other.endpoints_), timeout_(other.timeout_), preferred_(other.preferred_.load()) {}
 
-Result<Json> EtcdClient::call(std::string_view path, const Json& request) const {
+Result<WireJson> EtcdClient::call(std::string_view path, const WireJson& request) const {
   if (endpoints_.empty()) return make_error(ErrorCode::kInvalidInput, "no etcd endpoints configured");
   const std::string body = request.dump();
   const std::size_t first = preferred_.load();
@@ -193,7 +194,7 @@ Result<Json> EtcdClient::call(std::string_view path, const Json& request) const 
     } else if (response->status != 200) {
       failure = gateway_error(path, response->status, response->body);
     } else {
-      Json json = Json::parse(response->body, nullptr, false);
+      WireJson json = WireJson::parse(response->body, nullptr, false);
       if (json.is_discarded() || !json.is_object())
         return make_error(ErrorCode::kInternal, fmt::format("etcd {}: the answer is not a JSON object", path));
       preferred_ = index;
@@ -225,26 +226,26 @@ Result<RangeResult> EtcdClient::get_prefix(std::string_view prefix) const {
 }
 
 Result<std::int64_t> EtcdClient::put(std::string_view key, std::string_view value, std::int64_t lease) const {
-  Json request = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
+  WireJson request = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
   if (lease != 0) request["lease"] = std::to_string(lease);
   auto response = call("/v3/kv/put", request);
   RETURN_IF_ERROR(response);
   return header_revision(*response);
 }
 
-Result<Json> EtcdClient::txn_put_or_delete(std::string_view key, std::int64_t expected_mod_revision,
-                                           Json operation) const {
-  const Json request = {
-      {"compare", Json::array({compare_mod_revision(key, expected_mod_revision)})},
-      {"success", Json::array({std::move(operation)})},
-      {"failure", Json::array({{{"request_range", {{"key", base64_encode(key)}}}}})},
+Result<WireJson> EtcdClient::txn_put_or_delete(std::string_view key, std::int64_t expected_mod_revision,
+                                               WireJson operation) const {
+  const WireJson request = {
+      {"compare", WireJson::array({compare_mod_revision(key, expected_mod_revision)})},
+      {"success", WireJson::array({std::move(operation)})},
+      {"failure", WireJson::array({{{"request_range", {{"key", base64_encode(key)}}}}})},
   };
   return call("/v3/kv/txn", request);
 }
 
 Result<std::int64_t> EtcdClient::put_if(std::string_view key, std::string_view value,
                                         std::int64_t expected_mod_revision, std::int64_t lease) const {
-  Json put = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
+  WireJson put = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
   if (lease != 0) put["lease"] = std::to_string(lease);
   auto response = txn_put_or_delete(key, expected_mod_revision, {{"request_put", std::move(put)}});
   RETURN_IF_ERROR(response);
@@ -271,9 +272,9 @@ Result<bool> EtcdClient::remove_if(std::string_view key, std::int64_t expected_m
       txn_put_or_delete(key, expected_mod_revision, {{"request_delete_range", {{"key", base64_encode(key)}}}});
   RETURN_IF_ERROR(response);
   if (!response->value("succeeded", false)) return conflict_error(key, expected_mod_revision, *response);
-  const Json responses = response->value("responses", Json::array());
+  const WireJson responses = response->value("responses", WireJson::array());
   if (!responses.is_array() || responses.empty()) return false;
-  return int64_field(responses[0].value("response_delete_range", Json::object()), "deleted") > 0;
+  return int64_field(responses[0].value("response_delete_range", WireJson::object()), "deleted") > 0;
 }
 
 Result<std::int64_t> EtcdClient::remove_prefix(std::string_view prefix) const {
@@ -302,12 +303,12 @@ Result<bool> EtcdClient::keep_alive(std::int64_t lease_id) const {
   auto response = call("/v3/lease/keepalive", {{"ID", std::to_string(lease_id)}});
   RETURN_IF_ERROR(response);
   if (response->contains("error")) {
-    const Json& error = (*response)["error"];
+    const WireJson& error = (*response)["error"];
     return make_error(error_code_for_grpc(int64_field(error, "grpc_code")),
                       fmt::format("etcd could not keep lease {} alive: {}", lease_id, error.dump()));
   }
   // etcd answers TTL 0 (left out of the JSON) for a lease that has expired or was revoked.
-  return int64_field(response->value("result", Json::object()), "TTL") > 0;
+  return int64_field(response->value("result", WireJson::object()), "TTL") > 0;
 }
 
 Result<bool> EtcdClient::revoke_lease(std::int64_t lease_id) const {
@@ -354,10 +355,10 @@ void EtcdWatch::run() {
   std::size_t endpoint = 0;
   std::chrono::milliseconds retry = kFirstRetry;
   while (!stopping_) {
-    Json create = {{"key", base64_encode(range_start(prefix_))},
-                   {"range_end", base64_encode(prefix_range_end(prefix_))}};
+    WireJson create = {{"key", base64_encode(range_start(prefix_))},
+                       {"range_end", base64_encode(prefix_range_end(prefix_))}};
     if (next_revision > 0) create["start_revision"] = std::to_string(next_revision);
-    const Json request = {{"create_request", std::move(create)}};
+    const WireJson request = {{"create_request", std::move(create)}};
     bool delivered = false;
     const std::string url = endpoints_[endpoint] + "/v3/watch";
     auto result = stream_.run("POST", url, request.dump(), json_headers(), timeout_, [&](std::string_view line) {
@@ -378,7 +379,7 @@ void EtcdWatch::run() {
 }
 
 bool EtcdWatch::handle_line(std::string_view line, std::int64_t& next_revision) {
-  const Json message = Json::parse(line, nullptr, false);
+  const WireJson message = WireJson::parse(line, nullptr, false);
   if (message.is_discarded() || !message.is_object()) {
     spdlog::warn("etcd watch on \"{}\": not JSON: {}", prefix_, line);
     return false;
@@ -387,7 +388,7 @@ bool EtcdWatch::handle_line(std::string_view line, std::int64_t& next_revision) 
     spdlog::warn("etcd watch on \"{}\": etcd reported {}", prefix_, message["error"].dump());
     return false;
   }
-  const Json& result = message.contains("result") ? message["result"] : Json::object();
+  const WireJson& result = message.contains("result") ? message["result"] : WireJson::object();
   if (result.value("created", false)) {
     // Without a start revision etcd watches from the revision after this header: resume there.
     if (next_revision == 0) next_revision = header_revision(result) + 1;
@@ -408,8 +409,8 @@ bool EtcdWatch::handle_line(std::string_view line, std::int64_t& next_revision) 
   if (events_it == result.end() || !events_it->is_array() || events_it->empty()) return true;
   std::vector<WatchEvent> events;
   events.reserve(events_it->size());
-  for (const Json& event : *events_it) {
-    auto kv = parse_key_value(event.value("kv", Json::object()));
+  for (const WireJson& event : *events_it) {
+    auto kv = parse_key_value(event.value("kv", WireJson::object()));
     if (!kv) {
       spdlog::warn("etcd watch on \"{}\": skipping an event: {}", prefix_, kv.error().message);
       continue;
