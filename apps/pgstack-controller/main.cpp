@@ -1,10 +1,10 @@
 // pgstack-controller: the REST API and the reconcilers. Several may run; one leads (etcd lease).
 #include <condition_variable>
-#include <memory>
-#include <optional>
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
@@ -19,8 +19,8 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "controller/access_gate.h"
-#include "controller/api_server.h"
 #include "controller/api_input.h"
+#include "controller/api_server.h"
 #include "controller/cluster_reconciler.h"
 #include "controller/controller_metrics.h"
 #include "controller/leader_election.h"
@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
                  "keep it on loopback or a monitoring network (docs/monitoring.md)")
       ->type_name("HOST:PORT");
   std::string prometheus_targets_dir;
-  app.add_option("--prometheus-targets-dir", prometheus_targets_dir,
-                 "While leading, keep Prometheus file_sd files (<job>.json) of every member's targets in this directory")
+  app.add_option(
+         "--prometheus-targets-dir", prometheus_targets_dir,
+         "While leading, keep Prometheus file_sd files (<job>.json) of every member's targets in this directory")
       ->type_name("DIR");
   // Read by the alerts API (docs/monitoring.md); pgstack up passes its local Alertmanager.
   std::string alertmanager_url;

@@ -70,8 +70,8 @@ std::string route_template(const std::vector<std::string>& parts) {
 
 void ControllerMetrics::record_request(const std::string& method, const std::string& route, int status) {
   // Methods a client invents would grow the label set: they share one value.
-  const bool known = method == "GET" || method == "HEAD" || method == "POST" || method == "PUT" ||
-                     method == "PATCH" || method == "DELETE" || method == "OPTIONS";
+  const bool known = method == "GET" || method == "HEAD" || method == "POST" || method == "PUT" || method == "PATCH" ||
+                     method == "DELETE" || method == "OPTIONS";
   const std::lock_guard lock(mutex_);
   ++requests_[{known ? method : "OTHER", route, status}];
 }

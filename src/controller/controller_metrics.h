@@ -41,7 +41,7 @@ class ControllerMetrics {
   };
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;  // method, route, status
-  std::map<std::string, Histogram> reconcile_seconds_;                         // by "<ns>/<cluster>"
+  std::map<std::string, Histogram> reconcile_seconds_;                           // by "<ns>/<cluster>"
   std::map<std::string, std::uint64_t> reconcile_errors_;
   std::uint64_t skipped_passes_ = 0;
 };

@@ -22,13 +22,15 @@ std::string render_scrape_configs(const PrometheusSettings& settings) {
       // for a client certificate (restapi.verify_client is unset), so the CA is all Prometheus needs.
       out += fmt::format("    tls_config:\n      ca_file: {}\n", quoted(settings.patroni_ca_file));
     }
-    out += fmt::format("    file_sd_configs:\n      - files: [{}]\n", quoted(settings.targets_dir + "/" + job.name + ".json"));
+    out += fmt::format("    file_sd_configs:\n      - files: [{}]\n",
+                       quoted(settings.targets_dir + "/" + job.name + ".json"));
   }
   return out;
 }
 
 std::string render_prometheus_config(const PrometheusSettings& settings) {
-  std::string out = "# Written by pgstack up; rewritten when it changes. Targets: the file_sd files the controller keeps.\n";
+  std::string out =
+      "# Written by pgstack up; rewritten when it changes. Targets: the file_sd files the controller keeps.\n";
   out += fmt::format("global:\n  scrape_interval: {}\n  evaluation_interval: {}\n", quoted(settings.scrape_interval),
                      quoted(settings.scrape_interval));
   out += fmt::format("rule_files:\n  - {}\n", quoted(settings.rules_dir + "/*.yml"));

@@ -9,10 +9,10 @@ namespace pgstack::monitoring {
 
 struct PrometheusSettings {
   std::string scrape_interval = "15s";
-  std::string targets_dir;       // the file_sd files the controller writes (<job>.json)
-  std::string rules_dir;         // rule_files: <rules_dir>/*.yml
-  std::string alertmanager;      // "host:port"; empty: no alerting section
-  std::string patroni_ca_file;   // the installation's CA, which signs Patroni's REST API certificates
+  std::string targets_dir;      // the file_sd files the controller writes (<job>.json)
+  std::string rules_dir;        // rule_files: <rules_dir>/*.yml
+  std::string alertmanager;     // "host:port"; empty: no alerting section
+  std::string patroni_ca_file;  // the installation's CA, which signs Patroni's REST API certificates
 };
 
 // scrape_configs only: one job per scrape_jobs() entry, each reading its file_sd file.

@@ -76,14 +76,12 @@ std::map<std::string, std::vector<TargetGroup>> scrape_target_groups(const Scrap
       proxies.emplace(assignment.namespace_name, assignment.cluster_name, assignment.host, assignment.proxy->admin);
   }
   for (const auto& [ns, cluster, host, port] : proxies) {
-    out[std::string(kProxyJob)].push_back({{endpoint(addresses.at(host), port)},
-                                           {{"job", std::string(kProxyJob)},
-                                            {"namespace", ns},
-                                            {"cluster", cluster},
-                                            {"host", host}}});
+    out[std::string(kProxyJob)].push_back(
+        {{endpoint(addresses.at(host), port)},
+         {{"job", std::string(kProxyJob)}, {"namespace", ns}, {"cluster", cluster}, {"host", host}}});
   }
-  for (const auto& address : std::set<std::string>(inputs.controller_metrics_addresses.begin(),
-                                                   inputs.controller_metrics_addresses.end())) {
+  for (const auto& address :
+       std::set<std::string>(inputs.controller_metrics_addresses.begin(), inputs.controller_metrics_addresses.end())) {
     if (address.empty()) continue;
     out[std::string(kControllerJob)].push_back({{address}, {{"job", std::string(kControllerJob)}}});
   }

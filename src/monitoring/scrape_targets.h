@@ -36,7 +36,7 @@ inline constexpr std::string_view kProxyJob = "pgstack-proxy";
 inline constexpr std::string_view kControllerJob = "pgstack-controller";
 
 struct ScrapeInputs {
-  std::vector<model::Json> hosts;        // the host registrations as stored: {"name", "address", ...}
+  std::vector<model::Json> hosts;  // the host registrations as stored: {"name", "address", ...}
   std::vector<model::Assignment> assignments;
   // Where the controller(s) serve /metrics ("host:port"); empty: not scraped.
   std::vector<std::string> controller_metrics_addresses;

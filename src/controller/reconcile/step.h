@@ -62,13 +62,13 @@ struct ObservedBackup {
 
 // What a pass read once for every cluster.
 struct PassSnapshot {
-  std::map<std::string, std::string> hosts;        // registered host -> address
-  std::vector<model::Json> host_registrations;     // the same, as stored
-  std::vector<Placement> placements;               // every cluster's members, from the assignments
-  std::map<std::string, model::Json> assignments;  // etcd key -> the assignment as stored
+  std::map<std::string, std::string> hosts;           // registered host -> address
+  std::vector<model::Json> host_registrations;        // the same, as stored
+  std::vector<Placement> placements;                  // every cluster's members, from the assignments
+  std::map<std::string, model::Json> assignments;     // etcd key -> the assignment as stored
   std::vector<model::Assignment> parsed_assignments;  // the same, read
-  std::map<std::string, ProxyPorts> proxy_ports;   // by "<ns>/<cluster>"; a cluster's new ports join it
-  std::map<std::string, ObservedBackup> backups;   // by "<ns>/<name>"
+  std::map<std::string, ProxyPorts> proxy_ports;      // by "<ns>/<cluster>"; a cluster's new ports join it
+  std::map<std::string, ObservedBackup> backups;      // by "<ns>/<name>"
   // Members that running operations add to a cluster's instances (a ReducedImpact restart), by "<ns>/<cluster>".
   std::map<std::string, int> additional_instances;
 };

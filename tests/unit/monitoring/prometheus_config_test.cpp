@@ -19,8 +19,9 @@ TEST(PrometheusConfig, ReadsEachJobFromItsFileAndPatroniOverTlsWithTheCa) {
   EXPECT_NE(config.find("scrape_interval: \"15s\""), std::string::npos) << config;
   EXPECT_NE(config.find("- \"/state/monitoring/rules/*.yml\""), std::string::npos) << config;
   EXPECT_NE(config.find("targets: [\"127.0.0.1:9093\"]"), std::string::npos) << config;
-  EXPECT_NE(config.find("job_name: \"patroni\"\n    scheme: https\n    tls_config:\n      ca_file: \"/state/pki/ca.crt\""),
-            std::string::npos)
+  EXPECT_NE(
+      config.find("job_name: \"patroni\"\n    scheme: https\n    tls_config:\n      ca_file: \"/state/pki/ca.crt\""),
+      std::string::npos)
       << config;
   for (const char* job : {"patroni", "pgstack-proxy", "pgstack-controller"})
     EXPECT_NE(config.find(std::string("files: [\"/state/monitoring/targets/") + job + ".json\"]"), std::string::npos)

@@ -26,8 +26,8 @@ class ScrapeTargetFiles : public ::testing::Test {
 };
 
 TEST_F(ScrapeTargetFiles, WritesEveryJobThenOnlyWhatChanged) {
-  std::map<std::string, std::vector<TargetGroup>> groups = {
-      {"patroni", {{{"127.0.0.1:8008"}, {{"job", "patroni"}}}}}, {"pgstack-proxy", {}}};
+  std::map<std::string, std::vector<TargetGroup>> groups = {{"patroni", {{{"127.0.0.1:8008"}, {{"job", "patroni"}}}}},
+                                                            {"pgstack-proxy", {}}};
   auto written = write_scrape_target_files(dir_, groups);
   ASSERT_TRUE(written.ok()) << written.error().message;
   EXPECT_EQ(*written, 2);
