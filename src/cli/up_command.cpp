@@ -295,7 +295,9 @@ class LocalUp {
   Result<bool> prepare_monitoring() {
     for (const auto& dir : {monitoring_dir(), targets_dir(), rules_dir()})
       RETURN_IF_ERROR(make_traversable_directories(dir));
-    for (const auto& dir : {monitoring_dir() / "prometheus", monitoring_dir() / "alertmanager"}) {
+    std::vector<std::filesystem::path> data_dirs = {monitoring_dir() / "alertmanager"};
+    if (settings_.local_prometheus()) data_dirs.push_back(monitoring_dir() / "prometheus");
+    for (const auto& dir : data_dirs) {
       RETURN_IF_ERROR(make_traversable_directories(dir));
       if (const passwd* user = monitoring_user();
           user != nullptr && ::chown(dir.c_str(), user->pw_uid, user->pw_gid) != 0)
