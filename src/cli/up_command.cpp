@@ -335,7 +335,12 @@ class LocalUp {
   }
 
   Result<bool> start_prometheus() {
-    if (!settings_.local_prometheus()) return true;
+    if (!settings_.local_prometheus()) {
+      // An installation switched to an existing Prometheus: the local one an earlier up started goes.
+      if (stop_from_pid_file("prometheus", "prometheus", stack_.pid_file("prometheus"), std::chrono::seconds(30)))
+        std::cerr << "prometheus: stopped (using " << settings_.prometheus_url << ")\n";
+      return true;
+    }
     ProcessSpec spec = monitoring_spec("prometheus");
     spec.argv = {"prometheus",
                  "--config.file=" + (monitoring_dir() / "prometheus.yml").string(),
