@@ -2,7 +2,9 @@
 #include <condition_variable>
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
@@ -17,8 +19,10 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "controller/access_gate.h"
+#include "controller/api_input.h"
 #include "controller/api_server.h"
 #include "controller/cluster_reconciler.h"
+#include "controller/controller_metrics.h"
 #include "controller/leader_election.h"
 #include "host/host_context.h"
 #include "store/resource_store.h"
@@ -66,6 +70,20 @@ int main(int argc, char** argv) {
   app.add_option("--proxy-admin-port-base", ports.proxy_admin,
                  "First pgstack-proxy admin port (/metrics, /stats), one per cluster")
       ->capture_default_str();
+  std::string metrics_listen;
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Serve /metrics (Prometheus, plain HTTP, no credentials) on this HOST:PORT, apart from the API; "
+                 "keep it on loopback or a monitoring network (docs/monitoring.md)")
+      ->type_name("HOST:PORT");
+  std::string prometheus_targets_dir;
+  app.add_option(
+         "--prometheus-targets-dir", prometheus_targets_dir,
+         "While leading, keep Prometheus file_sd files (<job>.json) of every member's targets in this directory")
+      ->type_name("DIR");
+  // Read by the alerts API (docs/monitoring.md); pgstack up passes its local Alertmanager.
+  std::string alertmanager_url;
+  app.add_option("--alertmanager", alertmanager_url, "The Alertmanager that receives this installation's alerts")
+      ->type_name("URL");
   std::string bootstrap_admin;
   std::string bootstrap_token_file;
   app.add_option("--bootstrap-admin", bootstrap_admin,
@@ -100,6 +118,12 @@ int main(int argc, char** argv) {
   auth_settings.throttle.lockout = std::chrono::seconds(login_lockout);
   auth_settings.throttle.max_failures_per_address =
       std::max(auth_settings.throttle.max_failures_per_address, 4 * auth_settings.throttle.max_failures_per_user);
+  std::optional<pgstack::HostPort> metrics_address;
+  if (!metrics_listen.empty()) {
+    auto parsed = pgstack::parse_host_port(metrics_listen);
+    if (!parsed.ok()) return daemon.bad_flag("--metrics-listen: " + parsed.error().message);
+    metrics_address = *parsed;
+  }
   pgstack::set_tls_client_files(trust);
 
   pgstack::store::EtcdClient client(options.etcd_endpoints);
@@ -111,6 +135,10 @@ int main(int argc, char** argv) {
   settings.etcd_prefix = prefix;
   settings.port_bases = ports;
   settings.installed_postgres = host.context().installed_postgres;
+  pgstack::controller::ControllerMetrics metrics;
+  settings.metrics = &metrics;
+  settings.prometheus_targets_dir = prometheus_targets_dir;
+  if (metrics_address) settings.controller_metrics_addresses.push_back(metrics_listen);
   pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
   pgstack::auth::Authenticator authenticator(pgstack::auth::AuthStore(client, prefix), auth_settings);
@@ -128,8 +156,15 @@ int main(int argc, char** argv) {
     }
   }
   pgstack::controller::AccessGate gate(api, authenticator);
-  pgstack::HttpServer server(options.listen.host, options.listen.port,
-                             [&gate](const pgstack::HttpRequest& request) { return gate.handle(request); });
+  pgstack::HttpServer server(
+      options.listen.host, options.listen.port, [&gate, &metrics](const pgstack::HttpRequest& request) {
+        pgstack::HttpReply reply = gate.handle(request);
+        std::vector<std::string> parts;
+        const bool routable = !pgstack::controller::split_path(request.target, parts).has_value();
+        metrics.record_request(request.method, routable ? pgstack::controller::route_template(parts) : "{other}",
+                               reply.status);
+        return reply;
+      });
   if (!tls_certificate.empty()) server.use_tls(tls_certificate, tls_key);
   if (auto started = server.start(); !started.ok()) {
     std::cerr << "pgstack-controller: " << started.error().message << "\n";
@@ -138,6 +173,24 @@ int main(int argc, char** argv) {
   spdlog::info("pgstack-controller {} serving {}://{}:{} (etcd {}, prefix {})", identity,
                tls_certificate.empty() ? "http" : "https", options.listen.host, server.port(),
                fmt::join(options.etcd_endpoints, ","), prefix);
+  // Apart from the API so that Prometheus needs no token: it shows counts and durations, nothing secret.
+  std::unique_ptr<pgstack::HttpServer> metrics_server;
+  if (metrics_address) {
+    metrics_server = std::make_unique<pgstack::HttpServer>(
+        metrics_address->host, metrics_address->port, [&metrics, &leadership](const pgstack::HttpRequest& request) {
+          if (request.path != "/metrics")
+            return pgstack::HttpReply{404, "text/plain", "only /metrics is served here\n", {}};
+          if (request.method != "GET" && request.method != "HEAD")
+            return pgstack::HttpReply{405, "text/plain", "GET /metrics\n", {}};
+          return pgstack::HttpReply{200, "text/plain; version=0.0.4", metrics.render(leadership.is_leader()), {}};
+        });
+    if (auto started = metrics_server->start(); !started.ok()) {
+      std::cerr << "pgstack-controller: --metrics-listen: " << started.error().message << "\n";
+      return pgstack::exit_code_for(started.error().code);
+    }
+    spdlog::info("pgstack-controller: /metrics on http://{}:{}", metrics_address->host, metrics_server->port());
+  }
+  if (!alertmanager_url.empty()) spdlog::info("pgstack-controller: alerts from {}", alertmanager_url);
   leadership.start();
   reconciler.start();
 
@@ -154,5 +207,6 @@ int main(int argc, char** argv) {
   reconciler.stop();
   leadership.stop();
   server.stop();
+  if (metrics_server) metrics_server->stop();
   return 0;
 }

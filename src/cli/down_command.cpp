@@ -1,6 +1,6 @@
 // pgstack down [--purge] [--yes]: stops what `pgstack up` started on this machine: the controller,
-// the agent, the instances the agent runs (PgBouncer, Patroni and with it Postgres) and the managed
-// etcd. Data stays unless --purge, which deletes the whole state dir after confirmation.
+// the agent, the instances the agent runs (PgBouncer, Patroni and with it Postgres), Prometheus and
+// Alertmanager, and the managed etcd. Data stays unless --purge, which deletes the whole state dir after confirmation.
 //
 // Processes are found by their pid files ("<pid>\n<starttime>\n", as ProcessSupervisor writes them),
 // so a recycled pid is never signalled. The agent goes first: it would restart the daemons it supervises.
@@ -192,6 +192,9 @@ void add_down_command(CLI::App& app, ExitStatus& status) {
       }
     }
 
+    // Monitoring first: Prometheus would only record the rest going down as failed scrapes.
+    stop_all(from_pid_file("prometheus", stack.pid_file("prometheus")), SIGTERM, std::chrono::seconds(30), true);
+    stop_all(from_pid_file("alertmanager", stack.pid_file("alertmanager")), SIGTERM, std::chrono::seconds(15), true);
     stop_all(from_pid_file("pgstack-agent", stack.pid_file("agent")), SIGTERM, std::chrono::seconds(30), true);
     stop_all(from_pid_file("pgstack-controller", stack.pid_file("controller")), SIGTERM, std::chrono::seconds(15),
              true);

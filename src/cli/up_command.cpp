@@ -5,10 +5,12 @@
 //
 // Layout under the state dir (see LocalStack): up.json (ports and URLs, reused by later runs),
 // run/*.pid, logs/*.log, etcd/ (etcd's data), agent/ (the agent's instances), pki/ (the CA: ca.crt,
-// ca.key 0600).
+// ca.key 0600), monitoring/ (Prometheus and Alertmanager: their configurations, data, rules/ and the
+// file_sd targets/ the controller keeps; docs/monitoring.md).
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -35,6 +37,7 @@
 #include "common/pki.h"
 #include "common/process.h"
 #include "common/strings.h"
+#include "monitoring/prometheus_config.h"
 #include "process/process_supervisor.h"
 
 extern char** environ;  // NOLINT: POSIX
@@ -58,10 +61,26 @@ struct UpSettings {
   std::string etcd_peer_url;  // only for the managed etcd
   std::string api_address = "127.0.0.1:8080";
   std::string host_name;
+  // Monitoring (docs/monitoring.md): loopback ports of the local Prometheus (unless prometheus_url names
+  // an existing one), Alertmanager and the controller's /metrics.
+  int prometheus_port = 0;
+  int alertmanager_port = 0;
+  int controller_metrics_port = 0;
+  std::string prometheus_url;  // an existing Prometheus: none is started
+  std::string alert_webhook;   // Alertmanager's webhook receiver; empty: none
 
   Json to_json() const {
-    return Json{{"manageEtcd", manage_etcd}, {"etcdUrl", etcd_url},       {"etcdPeerUrl", etcd_peer_url},
-                {"apiAddress", api_address}, {"etcdPrefix", kEtcdPrefix}, {"hostName", host_name}};
+    return Json{{"manageEtcd", manage_etcd},
+                {"etcdUrl", etcd_url},
+                {"etcdPeerUrl", etcd_peer_url},
+                {"apiAddress", api_address},
+                {"etcdPrefix", kEtcdPrefix},
+                {"hostName", host_name},
+                {"prometheusPort", prometheus_port},
+                {"alertmanagerPort", alertmanager_port},
+                {"controllerMetricsPort", controller_metrics_port},
+                {"prometheusUrl", prometheus_url},
+                {"alertWebhook", alert_webhook}};
   }
   static UpSettings from_json(const Json& json) {
     UpSettings out;
@@ -70,9 +89,18 @@ struct UpSettings {
     out.etcd_peer_url = json.value("etcdPeerUrl", "");
     out.api_address = json.value("apiAddress", out.api_address);
     out.host_name = json.value("hostName", "");
+    out.prometheus_port = json.value("prometheusPort", 0);
+    out.alertmanager_port = json.value("alertmanagerPort", 0);
+    out.controller_metrics_port = json.value("controllerMetricsPort", 0);
+    out.prometheus_url = json.value("prometheusUrl", "");
+    out.alert_webhook = json.value("alertWebhook", "");
     return out;
   }
   std::string api_url() const { return "https://" + api_address; }
+  bool local_prometheus() const { return prometheus_url.empty(); }
+  std::string prometheus_address() const { return fmt::format("127.0.0.1:{}", prometheus_port); }
+  std::string alertmanager_address() const { return fmt::format("127.0.0.1:{}", alertmanager_port); }
+  std::string controller_metrics_address() const { return fmt::format("127.0.0.1:{}", controller_metrics_port); }
 };
 
 // The name of the user running this process (the first admin of a new installation).
@@ -215,7 +243,10 @@ class LocalUp {
                  "--tls-key", (stack_.pki_dir() / "api.key").string(),
                  // The user who ran `up` is the first admin; the CLI finds its token by itself.
                  "--bootstrap-admin", invoking_user_name(), "--bootstrap-token-file",
-                 local_token_file(stack_.state_dir).string()};
+                 local_token_file(stack_.state_dir).string(),
+                 // Prometheus reads /metrics there without a token, and the targets the controller keeps.
+                 "--metrics-listen", settings_.controller_metrics_address(), "--prometheus-targets-dir",
+                 targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address()};
     controller_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(start(*controller_));
     const ApiClient client(settings_.api_url());
@@ -253,6 +284,74 @@ class LocalUp {
     spec.stop_timeout = std::chrono::seconds(30);
     agent_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     return start(*agent_);
+  }
+
+  std::filesystem::path monitoring_dir() const { return stack_.state_dir / "monitoring"; }
+  std::filesystem::path targets_dir() const { return monitoring_dir() / "targets"; }
+  std::filesystem::path rules_dir() const { return monitoring_dir() / "rules"; }
+
+  // The configuration files, and the directories Prometheus and Alertmanager keep their data in (owned
+  // by the user they run as). Made before the controller starts, which writes into targets/.
+  Result<bool> prepare_monitoring() {
+    for (const auto& dir : {monitoring_dir(), targets_dir(), rules_dir()})
+      RETURN_IF_ERROR(make_traversable_directories(dir));
+    std::vector<std::filesystem::path> data_dirs = {monitoring_dir() / "alertmanager"};
+    if (settings_.local_prometheus()) data_dirs.push_back(monitoring_dir() / "prometheus");
+    for (const auto& dir : data_dirs) {
+      RETURN_IF_ERROR(make_traversable_directories(dir));
+      if (const passwd* user = monitoring_user();
+          user != nullptr && ::chown(dir.c_str(), user->pw_uid, user->pw_gid) != 0)
+        return make_error(ErrorCode::kUnavailable,
+                          fmt::format("cannot give {} to {}: {}", dir.string(), user->pw_name, std::strerror(errno)));
+    }
+    monitoring::PrometheusSettings prometheus;
+    prometheus.targets_dir = targets_dir().string();
+    prometheus.rules_dir = rules_dir().string();
+    prometheus.alertmanager = settings_.alertmanager_address();
+    prometheus.patroni_ca_file = pki::ca_files_in(stack_.pki_dir()).certificate.string();
+    // For an existing Prometheus: what to paste into its configuration (docs/monitoring.md).
+    ASSIGN_OR_RETURN(prometheus_config_changed_, write_if_changed(monitoring_dir() / "scrape-configs.yml",
+                                                                  monitoring::render_scrape_configs(prometheus)));
+    if (settings_.local_prometheus()) {
+      ASSIGN_OR_RETURN(prometheus_config_changed_, write_if_changed(monitoring_dir() / "prometheus.yml",
+                                                                    monitoring::render_prometheus_config(prometheus)));
+    }
+    ASSIGN_OR_RETURN(alertmanager_config_changed_,
+                     write_if_changed(monitoring_dir() / "alertmanager.yml",
+                                      monitoring::render_alertmanager_config({settings_.alert_webhook})));
+    return true;
+  }
+
+  Result<bool> start_alertmanager() {
+    ProcessSpec spec = monitoring_spec("alertmanager");
+    spec.argv = {"prometheus-alertmanager", "--config.file=" + (monitoring_dir() / "alertmanager.yml").string(),
+                 "--storage.path=" + (monitoring_dir() / "alertmanager").string(),
+                 "--web.listen-address=" + settings_.alertmanager_address(),
+                 // One Alertmanager: no gossip port (it would listen on every interface).
+                 "--cluster.listen-address=", "--data.retention=120h"};
+    alertmanager_ = std::make_unique<ProcessSupervisor>(std::move(spec));
+    return start_monitoring_daemon(*alertmanager_, "http://" + settings_.alertmanager_address(),
+                                   alertmanager_config_changed_);
+  }
+
+  Result<bool> start_prometheus() {
+    if (!settings_.local_prometheus()) {
+      // An installation switched to an existing Prometheus: the local one an earlier up started goes.
+      if (stop_from_pid_file("prometheus", "prometheus", stack_.pid_file("prometheus"), std::chrono::seconds(30)))
+        std::cerr << "prometheus: stopped (using " << settings_.prometheus_url << ")\n";
+      return true;
+    }
+    ProcessSpec spec = monitoring_spec("prometheus");
+    spec.argv = {"prometheus",
+                 "--config.file=" + (monitoring_dir() / "prometheus.yml").string(),
+                 "--storage.tsdb.path=" + (monitoring_dir() / "prometheus").string(),
+                 "--storage.tsdb.retention.time=15d",
+                 "--storage.tsdb.retention.size=2GB",
+                 "--web.listen-address=" + settings_.prometheus_address(),
+                 "--web.enable-lifecycle"};
+    prometheus_ = std::make_unique<ProcessSupervisor>(std::move(spec));
+    return start_monitoring_daemon(*prometheus_, "http://" + settings_.prometheus_address(),
+                                   prometheus_config_changed_);
   }
 
   // Creates `demo` unless it exists (an existing one is left exactly as it is).
@@ -344,6 +443,53 @@ class LocalUp {
   }
 
  private:
+  // As root, Prometheus and Alertmanager run as postgres, not root: they parse what every target sends,
+  // and need no privilege (docs/monitoring.md says why not root). Otherwise as the user running up.
+  static const passwd* monitoring_user() { return ::geteuid() == 0 ? ::getpwnam("postgres") : nullptr; }
+
+  ProcessSpec monitoring_spec(const std::string& name) const {
+    ProcessSpec spec = base_spec(name);
+    spec.working_directory = monitoring_dir();
+    if (const passwd* user = monitoring_user()) {
+      spec.run_as_user = user->pw_name;
+      spec.environment["HOME"] = monitoring_dir().string();
+      spec.environment["USER"] = user->pw_name;
+    }
+    return spec;
+  }
+
+  // true when the file was (re)written.
+  static Result<bool> write_if_changed(const std::filesystem::path& path, const std::string& content) {
+    if (auto current = read_file(path); current.ok() && *current == content) return false;
+    RETURN_IF_ERROR(write_file_atomically(path, content));
+    return true;
+  }
+
+  // Starts it (or finds it running, and reloads it when its configuration changed), then waits for /-/ready.
+  Result<bool> start_monitoring_daemon(ProcessSupervisor& supervisor, const std::string& url, bool config_changed) {
+    auto outcome = supervisor.start();
+    RETURN_IF_ERROR(outcome);
+    std::cerr << fmt::format("{}: {} (pid {})\n", supervisor.spec().name,
+                             *outcome == StartOutcome::kStarted ? "started" : "already running",
+                             supervisor.status().pid);
+    if (*outcome != StartOutcome::kStarted && config_changed) {
+      auto reloaded = http_request("POST", url + "/-/reload", {}, {}, std::chrono::seconds(10));
+      if (!reloaded || reloaded->status != 200)
+        std::cerr << fmt::format("warning: {} did not reload its changed configuration: {}\n", supervisor.spec().name,
+                                 reloaded ? trim(reloaded->body) : reloaded.error().message);
+    }
+    std::string last;
+    while (Clock::now() < deadline_) {
+      auto response = http_request("GET", url + "/-/ready", {}, {}, std::chrono::seconds(2));
+      if (response && response->status == 200) return true;
+      last = response ? fmt::format("HTTP {}", response->status) : response.error().message;
+      if (!supervisor.is_running()) return died_error(supervisor.spec().name, stack_.log_file(supervisor.spec().name));
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    return make_error(ErrorCode::kUnavailable, fmt::format("{} at {} is not ready: {}\n{}", supervisor.spec().name, url,
+                                                           last, log_tail(stack_.log_file(supervisor.spec().name))));
+  }
+
   ProcessSpec base_spec(const std::string& name) const {
     ProcessSpec spec;
     spec.name = name;
@@ -383,10 +529,15 @@ class LocalUp {
   std::unique_ptr<ProcessSupervisor> etcd_;
   std::unique_ptr<ProcessSupervisor> controller_;
   std::unique_ptr<ProcessSupervisor> agent_;
+  std::unique_ptr<ProcessSupervisor> prometheus_;
+  std::unique_ptr<ProcessSupervisor> alertmanager_;
+  bool prometheus_config_changed_ = false;
+  bool alertmanager_config_changed_ = false;
 };
 
 // up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
-Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag) {
+Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag,
+                                const std::string& prometheus_flag, const std::string& webhook_flag) {
   UpSettings settings;
   bool known = false;
   if (auto content = read_file(stack.settings_file())) {
@@ -418,6 +569,15 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
   }
   if (!api_flag.empty()) settings.api_address = api_flag;
   if (settings.host_name.empty()) settings.host_name = host_name();
+  if (!prometheus_flag.empty()) settings.prometheus_url = prometheus_flag;
+  if (!webhook_flag.empty()) settings.alert_webhook = webhook_flag;
+  // Chosen once and kept in up.json: Prometheus's own data names its targets by address.
+  for (int* port : {&settings.prometheus_port, &settings.alertmanager_port, &settings.controller_metrics_port}) {
+    if (*port != 0) continue;
+    auto free = free_tcp_port();
+    RETURN_IF_ERROR(free);
+    *port = *free;
+  }
   return settings;
 }
 
@@ -447,6 +607,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     std::string api_address;
     bool no_cluster = false;
     int timeout_seconds = 180;
+    std::string prometheus;
+    std::string alert_webhook;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand(
@@ -464,6 +626,13 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
   command->add_option("--api-address", options->api_address, "Where the controller listens (default 127.0.0.1:8080)")
       ->type_name("HOST:PORT");
   command->add_flag("--no-cluster", options->no_cluster, "Do not create the demo cluster");
+  command
+      ->add_option("--prometheus", options->prometheus,
+                   "Use this existing Prometheus instead of starting one (paste <state>/monitoring/scrape-configs.yml "
+                   "into it; docs/monitoring.md)")
+      ->type_name("URL");
+  command->add_option("--alert-webhook", options->alert_webhook, "Alertmanager sends alerts to this webhook too")
+      ->type_name("URL");
   command
       ->add_option("--timeout", options->timeout_seconds, "How long to wait for everything to be ready (e.g. 180s, 5m)")
       ->transform(CLI::AsNumberWithUnit(std::map<std::string, int>{{"s", 1}, {"m", 60}, {"h", 3600}}))
@@ -502,7 +671,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     // (server and peer), the controller's client certificate and the API's here, the instances' in the agent.
     auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name());
     if (!ca) return fail(ca.error());
-    auto settings = settings_for(stack, options->etcd, options->api_address);
+    auto settings =
+        settings_for(stack, options->etcd, options->api_address, options->prometheus, options->alert_webhook);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)
       return fail(written.error());
@@ -525,13 +695,25 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
                           (stack.pki_dir() / "controller.key").string()});
 
     LocalUp up(stack, *settings, Clock::now() + std::chrono::seconds(options->timeout_seconds));
+    if (auto done = up.prepare_monitoring(); !done) return fail(done.error());
     if (auto done = up.start_etcd(); !done) return fail(done.error());
     if (auto done = up.start_controller(); !done) return fail(done.error());
     if (auto done = up.start_agent(); !done) return fail(done.error());
+    if (auto done = up.start_alertmanager(); !done) return fail(done.error());
+    if (auto done = up.start_prometheus(); !done) return fail(done.error());
 
     const std::string api_url = settings->api_url();
     const bool default_api = api_url == kDefaultApiUrl;
-    std::string state_line = fmt::format("  state:       {} (pgstack down stops it all)\n", stack.state_dir.string());
+    std::string state_line =
+        fmt::format(
+            "  prometheus:  {}{}\n",
+            settings->local_prometheus() ? "http://" + settings->prometheus_address() : settings->prometheus_url,
+            settings->local_prometheus()
+                ? ""
+                : fmt::format(" (add {} to its configuration)",
+                              (stack.state_dir / "monitoring" / "scrape-configs.yml").string())) +
+        fmt::format("  alerts:      http://{} (Alertmanager)\n", settings->alertmanager_address()) +
+        fmt::format("  state:       {} (pgstack down stops it all)\n", stack.state_dir.string());
     // The CLI finds the admin token under the default state dir; another one must be named.
     if (std::filesystem::absolute(default_state_dir()).lexically_normal() != stack.state_dir)
       state_line += fmt::format("  export PGSTACK_STATE_DIR={}\n", stack.state_dir.string());

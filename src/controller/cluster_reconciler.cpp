@@ -1,9 +1,11 @@
 #include "controller/cluster_reconciler.h"
 
+#include <chrono>
 #include <functional>
 
 #include <spdlog/spdlog.h>
 
+#include "controller/controller_metrics.h"
 #include "controller/reconcile/backups_step.h"
 #include "controller/reconcile/credentials_step.h"
 #include "controller/reconcile/inputs_step.h"
@@ -11,6 +13,8 @@
 #include "controller/reconcile/placement_step.h"
 #include "controller/reconcile/restore_step.h"
 #include "controller/reconcile/status_step.h"
+#include "monitoring/scrape_target_files.h"
+#include "monitoring/scrape_targets.h"
 #include "store/keys.h"
 
 namespace pgstack::controller {
@@ -82,7 +86,9 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
   PassSnapshot pass;
   for (const auto& kv : host_keys->items) {
     const Json host = Json::parse(kv.value, nullptr, false);
-    if (host.is_object()) pass.hosts[host.value("name", "")] = host.value("address", "");
+    if (!host.is_object()) continue;
+    pass.hosts[host.value("name", "")] = host.value("address", "");
+    pass.host_registrations.push_back(host);
   }
   const std::size_t assignments_prefix_size = store::keys::assignments_prefix(prefix).size();
   for (const auto& kv : assignment_keys->items) {
@@ -95,6 +101,7 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
     }
     pass.assignments[kv.key] = Json::parse(kv.value, nullptr, false);
     const auto& ports = assignment->ports;
+    pass.parsed_assignments.push_back(*assignment);
     Placement placement{parts[1] + "/" + parts[2],
                         parts[3],
                         assignment->index,
@@ -135,14 +142,27 @@ void ClusterReconciler::reconcile_all() {
   std::optional<PassSnapshot> pass = clusters.ok() ? read_pass() : std::nullopt;
   if (!pass) {
     spdlog::warn("reconcile skipped: etcd is unavailable");
+    if (settings_.metrics != nullptr) settings_.metrics->record_skipped_pass();
     return;
   }
   std::set<std::string> live_clusters;
   for (const auto& cluster : clusters.value()) {
-    live_clusters.insert(cluster.namespace_name() + "/" + cluster.name());
-    reconcile_cluster(cluster, *pass);
+    const std::string key = cluster.namespace_name() + "/" + cluster.name();
+    live_clusters.insert(key);
+    const auto started = std::chrono::steady_clock::now();
+    bool failed = false;
+    try {
+      reconcile_cluster(cluster, *pass);
+    } catch (const std::exception& failure) {
+      // One cluster's failure does not hold up the others; the next pass tries it again.
+      spdlog::error("reconcile of {} failed: {}", key, failure.what());
+      failed = true;
+    }
+    if (settings_.metrics != nullptr)
+      settings_.metrics->record_reconcile(key, std::chrono::steady_clock::now() - started, failed);
   }
   forget_deleted_clusters(*pass, live_clusters);
+  publish_scrape_targets(*pass);
   // Day-2 operations (SGDbOps): each cluster's next one runs on a worker of its own.
   operations_.reconcile();
 }
@@ -179,6 +199,21 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, PassS
   // These run whatever stopped the list: backups of a running cluster go on, and the status says why.
   schedule_backups(environment, pass, state);
   publish_status(environment, pass, state);
+}
+
+void ClusterReconciler::publish_scrape_targets(const PassSnapshot& pass) const {
+  if (settings_.prometheus_targets_dir.empty()) return;
+  monitoring::ScrapeInputs inputs;
+  inputs.hosts = pass.host_registrations;
+  inputs.assignments = pass.parsed_assignments;
+  inputs.controller_metrics_addresses = settings_.controller_metrics_addresses;
+  auto written =
+      monitoring::write_scrape_target_files(settings_.prometheus_targets_dir, monitoring::scrape_target_groups(inputs));
+  if (!written.ok()) {
+    spdlog::warn("cannot write Prometheus's targets: {}", written.error().message);
+  } else if (*written > 0) {
+    spdlog::info("Prometheus targets: {} file(s) rewritten in {}", *written, settings_.prometheus_targets_dir.string());
+  }
 }
 
 void ClusterReconciler::forget_deleted_clusters(const PassSnapshot& pass, const std::set<std::string>& live_clusters) {

@@ -40,6 +40,8 @@ class ClusterReconciler {
   std::optional<PassSnapshot> read_pass() const;
   // The named steps of reconcile/, in order; a step that stops skips those that write desired state.
   void reconcile_cluster(const model::Document& document, PassSnapshot& pass);
+  // Prometheus's file_sd files from the pass's hosts and assignments (settings_.prometheus_targets_dir).
+  void publish_scrape_targets(const PassSnapshot& pass) const;
   // Assignments and backup schedules of clusters that no longer exist.
   void forget_deleted_clusters(const PassSnapshot& pass, const std::set<std::string>& live_clusters);
 

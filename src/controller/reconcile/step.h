@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -20,11 +21,18 @@
 
 namespace pgstack::controller {
 
+class ControllerMetrics;
+
 struct ReconcilerSettings {
   std::string etcd_prefix = "/pgstack";
   PortBases port_bases;
   std::chrono::milliseconds interval{1000};
   std::vector<model::InstalledPostgres> installed_postgres;
+  ControllerMetrics* metrics = nullptr;  // reconcile durations and errors; none: not measured
+  // Prometheus file_sd files written here after each pass (empty: none), with these controller
+  // /metrics addresses as the controller's own targets.
+  std::filesystem::path prometheus_targets_dir;
+  std::vector<std::string> controller_metrics_addresses;
 };
 
 // Go on, or stop this cluster's reconcile: its desired state is not written, and the reason becomes
@@ -54,11 +62,13 @@ struct ObservedBackup {
 
 // What a pass read once for every cluster.
 struct PassSnapshot {
-  std::map<std::string, std::string> hosts;        // registered host -> address
-  std::vector<Placement> placements;               // every cluster's members, from the assignments
-  std::map<std::string, model::Json> assignments;  // etcd key -> the assignment as stored
-  std::map<std::string, ProxyPorts> proxy_ports;   // by "<ns>/<cluster>"; a cluster's new ports join it
-  std::map<std::string, ObservedBackup> backups;   // by "<ns>/<name>"
+  std::map<std::string, std::string> hosts;           // registered host -> address
+  std::vector<model::Json> host_registrations;        // the same, as stored
+  std::vector<Placement> placements;                  // every cluster's members, from the assignments
+  std::map<std::string, model::Json> assignments;     // etcd key -> the assignment as stored
+  std::vector<model::Assignment> parsed_assignments;  // the same, read
+  std::map<std::string, ProxyPorts> proxy_ports;      // by "<ns>/<cluster>"; a cluster's new ports join it
+  std::map<std::string, ObservedBackup> backups;      // by "<ns>/<name>"
   // Members that running operations add to a cluster's instances (a ReducedImpact restart), by "<ns>/<cluster>".
   std::map<std::string, int> additional_instances;
 };
