@@ -1,14 +1,27 @@
 #include "agent/node_exporter.h"
 
 namespace pgstack::agent {
+namespace {
+
+// node_exporter's own list of kernel pseudo filesystems without `overlay`: in a container the state
+// directory (Postgres' data) may well be on the overlay root, whose free space the disk alerts need.
+constexpr const char* kExcludedFilesystems =
+    "--collector.filesystem.fs-types-exclude=^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|"
+    "fusectl|hugetlbfs|iso9660|mqueue|nsfs|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|"
+    "tracefs)$";
+
+}  // namespace
 
 std::vector<std::string> node_exporter_arguments(const std::string& listen) {
-  return {"--web.listen-address=" + listen, "--collector.disable-defaults", "--collector.cpu", "--collector.meminfo",
-          "--collector.filesystem", "--collector.diskstats", "--collector.netdev", "--collector.loadavg",
-          // Container and kernel pseudo filesystems would only add series no alert reads.
-          "--collector.filesystem.fs-types-exclude=^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|"
-          "fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|"
-          "sysfs|tracefs|tmpfs)$",
+  return {"--web.listen-address=" + listen,
+          "--collector.disable-defaults",
+          "--collector.cpu",
+          "--collector.meminfo",
+          "--collector.filesystem",
+          "--collector.diskstats",
+          "--collector.netdev",
+          "--collector.loadavg",
+          kExcludedFilesystems,
           "--log.level=warn"};
 }
 
