@@ -270,6 +270,42 @@ TEST(Exporters, TheAgentServesItsOwnMetricsAndRegistersTheirAddress) {
   EXPECT_EQ(missing->status, 404);
 }
 
+TEST(Exporters, TurningMetricsOffStopsTheExportersAndOnStartsThemAgain) {
+  const auto set_disabled = [](bool disabled) {
+    auto current = runtime->api_json("GET", "sgclusters/demo");
+    ASSERT_TRUE(current.ok()) << current.error().message;
+    json document = current.value();
+    document.erase("status");
+    document["spec"]["configurations"]["observability"]["disableMetrics"] = disabled;
+    auto replaced = runtime->api("PUT", "sgclusters/demo", document.dump());
+    ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+    ASSERT_EQ(replaced->status, 200) << replaced->body;
+  };
+  const auto members = {"demo-0", "demo-1", "demo-2"};
+  std::vector<std::string> addresses;
+  for (const std::string member : members) addresses.push_back(exporter_address("demo", member));
+  set_disabled(true);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const std::string member : members) {
+          if (std::filesystem::exists(config_dir("demo", member) / "exporter.pid")) return false;
+        }
+        return true;
+      },
+      60s, 500ms));
+  for (const auto& address : addresses) EXPECT_TRUE(scrape(address).empty()) << address << " still answers";
+  set_disabled(false);
+  for (const std::string member : members) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const auto up = samples(scrape(exporter_address("demo", member)), "pg_up");
+          return !up.empty() && up.front() == "pg_up 1";
+        },
+        60s, 500ms))
+        << member;
+  }
+}
+
 }  // namespace
 }  // namespace pgstack::testing
 
