@@ -14,9 +14,11 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "host/postgres_installations.h"
+#include "model/resources.h"
 #include "patroni/dcs.h"
 #include "patroni/roles.h"
 #include "store/keys.h"
+#include "store/resource_store.h"
 
 namespace pgstack::agent {
 namespace {
@@ -221,6 +223,25 @@ void Agent::update_metrics() {
   input.host = settings_.host_name;
   if (node_exporter_) input.host_processes["node_exporter"] = node_exporter_->status();
   for (const auto& [key, instance] : instances_) input.instances.push_back(instance->metrics_input());
+  // Backups are minutes apart: their statuses are read from etcd every half minute, not every round.
+  constexpr auto kBackupMetricsInterval = std::chrono::seconds(30);
+  if (SteadyClock::now() - backup_metrics_read_ >= kBackupMetricsInterval) {
+    backup_metrics_read_ = SteadyClock::now();
+    backup_metrics_.clear();
+    const store::ResourceStore store(etcd_, settings_.etcd_prefix);
+    for (const auto& target : backup_targets()) {
+      ClusterBackupsInput cluster{target.namespace_name, target.cluster, {}};
+      auto documents = store.list("SGBackup", target.namespace_name);
+      if (!documents) continue;
+      for (const auto& document : *documents) {
+        if (model::backup_from(document).cluster != target.cluster) continue;
+        if (auto status = store.get_status("SGBackup", target.namespace_name, document.name()); status && *status)
+          cluster.statuses.push_back(**status);
+      }
+      backup_metrics_.push_back(std::move(cluster));
+    }
+  }
+  input.backups = backup_metrics_;
   std::string text = format_prometheus_text(agent_metric_families(input));
   std::lock_guard lock(metrics_mutex_);
   metrics_text_ = std::move(text);

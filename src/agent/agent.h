@@ -89,6 +89,9 @@ class Agent {
   std::unique_ptr<HttpServer> metrics_server_;
   std::mutex metrics_mutex_;
   std::string metrics_text_;
+  // The SGBackups of the clusters whose primary runs here, read at most every kBackupMetricsInterval.
+  std::vector<ClusterBackupsInput> backup_metrics_;
+  std::chrono::steady_clock::time_point backup_metrics_read_{};
   ExtensionInstaller extensions_;
   std::int64_t inventory_lease_ = 0;
   std::uint64_t inventory_installs_ = 0;  // the installer's count when the inventory was last published

@@ -207,8 +207,65 @@ std::vector<MetricFamily> agent_metric_families(const AgentMetricsInput& input) 
     if (failure) archive_failure.samples.push_back({labels, *failure});
     archive_failing.samples.push_back({labels, failure && (!success || *failure > *success) ? 1.0 : 0.0});
   }
+  MetricFamily backup_success{"pgstack_backup_last_success_timestamp_seconds",
+                              "When the cluster's last completed backup finished",
+                              MetricType::kGauge,
+                              {}};
+  MetricFamily backup_duration{
+      "pgstack_backup_duration_seconds", "How long the cluster's last completed backup took", MetricType::kGauge, {}};
+  MetricFamily backup_errors{"pgstack_backup_errors_total",
+                             "The cluster's SGBackups in phase Failed (drops when they are deleted)",
+                             MetricType::kCounter,
+                             {}};
+  MetricFamily verify_success{"pgstack_restore_verification_last_success_timestamp_seconds",
+                              "When a restore test of one of the cluster's backups last passed",
+                              MetricType::kGauge,
+                              {}};
+  MetricFamily verify_duration{"pgstack_restore_verification_duration_seconds",
+                               "How long the last passed restore test took",
+                               MetricType::kGauge,
+                               {}};
+  MetricFamily verify_errors{"pgstack_restore_verification_errors_total",
+                             "The cluster's SGBackups whose restore test failed",
+                             MetricType::kCounter,
+                             {}};
+  for (const auto& cluster : input.backups) {
+    const Labels labels = {{"namespace", cluster.namespace_name}, {"cluster", cluster.cluster}};
+    std::optional<double> last_success, last_duration, last_verified, verified_duration;
+    double failed = 0, verify_failed = 0;
+    for (const auto& status : cluster.statuses) {
+      if (!status.is_object()) continue;
+      const std::string phase = status.value("phase", "");
+      if (phase == "Failed") ++failed;
+      const auto finished = archiver_time_seconds(status.value("finishedAt", model::Json()));
+      if (phase == "Completed" && finished && (!last_success || *finished > *last_success)) {
+        last_success = finished;
+        const model::Json duration = status.value("durationSeconds", model::Json());
+        last_duration = duration.is_number() ? std::optional<double>(duration.get<double>()) : std::nullopt;
+      }
+      const model::Json verification = status.value("verification", model::Json::object());
+      if (!verification.is_object()) continue;
+      const std::string verdict = verification.value("phase", "");
+      if (verdict == "Failed") ++verify_failed;
+      const auto checked = archiver_time_seconds(verification.value("finishedAt", model::Json()));
+      if (verdict == "Passed" && checked && (!last_verified || *checked > *last_verified)) {
+        last_verified = checked;
+        const model::Json duration = verification.value("durationSeconds", model::Json());
+        verified_duration = duration.is_number() ? std::optional<double>(duration.get<double>()) : std::nullopt;
+      }
+    }
+    if (last_success) backup_success.samples.push_back({labels, *last_success});
+    if (last_duration) backup_duration.samples.push_back({labels, *last_duration});
+    backup_errors.samples.push_back({labels, failed});
+    if (last_verified) verify_success.samples.push_back({labels, *last_verified});
+    if (verified_duration) verify_duration.samples.push_back({labels, *verified_duration});
+    verify_errors.samples.push_back({labels, verify_failed});
+  }
   std::vector<MetricFamily> families = {
       up, restarts, failing, errors, archived, archive_failed, archive_success, archive_failure, archive_failing};
+  for (auto* family :
+       {&backup_success, &backup_duration, &backup_errors, &verify_success, &verify_duration, &verify_errors})
+    families.push_back(std::move(*family));
   for (auto& [name, family] : pgbouncer) families.push_back(std::move(family));
   return families;
 }

@@ -43,9 +43,17 @@ std::vector<ShowTable> parse_pgbouncer_show(std::string_view output);
 void add_pgbouncer_families(const std::vector<std::pair<std::string, std::string>>& labels,
                             const std::string& show_output, std::map<std::string, MetricFamily>& families);
 
+// A cluster whose primary runs on this host and that has backups: its SGBackups' statuses.
+struct ClusterBackupsInput {
+  std::string namespace_name;
+  std::string cluster;
+  std::vector<model::Json> statuses;  // status of each of its SGBackups (phase, finishedAt, verification...)
+};
+
 struct AgentMetricsInput {
   std::string host;
   std::vector<InstanceMetricsInput> instances;
+  std::vector<ClusterBackupsInput> backups;
   std::map<std::string, ProcessStatus> host_processes;  // "node_exporter", "pgstack-proxy <ns>/<cluster>"
 };
 

@@ -306,6 +306,46 @@ TEST(Exporters, TurningMetricsOffStopsTheExportersAndOnStartsThemAgain) {
   }
 }
 
+TEST(Exporters, TheAgentReportsBackupsAndWalArchivingOfItsPrimaries) {
+  const json storage = {
+      {"apiVersion", "stackgres.io/v1beta1"},
+      {"kind", "SGObjectStorage"},
+      {"metadata", {{"name", "disk"}}},
+      {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", (runtime->directory() / "backups").string()}}}}}};
+  auto stored = runtime->api("POST", "sgobjectstorages", storage.dump());
+  ASSERT_TRUE(stored.ok() && stored->status == 201) << (stored.ok() ? stored->body : stored.error().message);
+  const json cluster = {
+      {"apiVersion", "stackgres.io/v1"},
+      {"kind", "SGCluster"},
+      {"metadata", {{"name", "backed"}}},
+      {"spec",
+       {{"instances", 1},
+        {"postgres", {{"version", "latest"}}},
+        {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}},
+        {"configurations",
+         {{"backups",
+           json::array({{{"sgObjectStorage", "disk"}, {"cronSchedule", "0 3 * * *"}, {"retention", 2}}})}}}}}};
+  auto created = runtime->api("POST", "sgclusters", cluster.dump());
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  ASSERT_TRUE(wait_ready("backed", 1)) << runtime->cluster_status("backed").dump(2);
+  // The controller asks for a first backup once the cluster is ready; the agent reads SGBackups every 30 s.
+  const std::string address = fmt::format("127.0.0.1:{}", runtime->agent_metrics_port());
+  const std::string labels = R"({namespace="default",cluster="backed"})";
+  std::string metrics;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = scrape(address);
+        return metrics.find("pgstack_backup_last_success_timestamp_seconds" + labels) != std::string::npos;
+      },
+      300s, 1000ms))
+      << metrics << runtime->get("sgbackups").dump(2);
+  EXPECT_NE(metrics.find("pgstack_backup_errors_total" + labels + " 0\n"), std::string::npos) << metrics;
+  EXPECT_FALSE(samples(metrics, "pgstack_backup_duration_seconds").empty()) << metrics;
+  const std::string instance = R"({namespace="default",cluster="backed",instance="backed-0"})";
+  EXPECT_NE(metrics.find("pgstack_wal_archive_archived_total" + instance), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("pgstack_wal_archive_failing" + instance + " 0\n"), std::string::npos) << metrics;
+}
+
 }  // namespace
 }  // namespace pgstack::testing
 

@@ -144,6 +144,36 @@ TEST(AgentMetrics, PgbouncerPoolsStatsAndLists) {
   EXPECT_EQ(down.find("pgbouncer_pools"), std::string::npos);
 }
 
+TEST(AgentMetrics, BackupsLastSuccessDurationAndErrorsPerCluster) {
+  AgentMetricsInput input;
+  input.backups.push_back(
+      {"shop",
+       "demo",
+       {model::Json::parse(R"({"phase": "Completed", "finishedAt": "1970-01-01T00:01:00Z", "durationSeconds": 20,
+            "verification": {"phase": "Passed", "finishedAt": "1970-01-01T00:03:00Z", "durationSeconds": 40}})"),
+        model::Json::parse(R"({"phase": "Completed", "finishedAt": "1970-01-01T00:02:00Z", "durationSeconds": 30,
+            "verification": {"phase": "Failed", "finishedAt": "1970-01-01T00:04:00Z", "durationSeconds": 5}})"),
+        model::Json::parse(R"({"phase": "Failed", "finishedAt": "1970-01-01T00:05:00Z"})"),
+        model::Json::parse(R"({"phase": "Running"})")}});
+  input.backups.push_back({"shop", "fresh", {}});
+  const std::string text = format_prometheus_text(agent_metric_families(input));
+  const std::string demo = R"({namespace="shop",cluster="demo"})";
+  const std::string fresh = R"({namespace="shop",cluster="fresh"})";
+  for (const std::string line : {
+           "pgstack_backup_last_success_timestamp_seconds" + demo + " 120",
+           "pgstack_backup_duration_seconds" + demo + " 30",
+           "pgstack_backup_errors_total" + demo + " 1",
+           "pgstack_restore_verification_last_success_timestamp_seconds" + demo + " 180",
+           "pgstack_restore_verification_duration_seconds" + demo + " 40",
+           "pgstack_restore_verification_errors_total" + demo + " 1",
+           "pgstack_backup_errors_total" + fresh + " 0",
+       }) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
+  }
+  // No backup yet: no last-success series (absent() finds it), not a zero that looks like 1970.
+  EXPECT_EQ(text.find("pgstack_backup_last_success_timestamp_seconds" + fresh), std::string::npos);
+}
+
 TEST(AgentMetrics, ArchiverTimesParseOnlyTheirOwnFormat) {
   EXPECT_EQ(archiver_time_seconds(model::Json("1970-01-01T00:01:00.250000Z")), 60.25);
   EXPECT_FALSE(archiver_time_seconds(model::Json(nullptr)).has_value());
