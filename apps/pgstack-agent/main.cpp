@@ -12,7 +12,9 @@
 #include <sys/resource.h>
 
 #include "agent/agent.h"
+#include "agent/agent_metrics.h"
 #include "agent/host_setup.h"
+#include "agent/node_exporter.h"
 #include "common/daemon_options.h"
 #include "common/pki.h"
 
@@ -63,6 +65,14 @@ int main(int argc, char** argv) {
                  "Lifetime in seconds of the certificates the agent issues; renewed at 2/3 of it")
       ->check(CLI::Range(60, 10 * 366 * 24 * 3600))
       ->capture_default_str();
+  std::string metrics_listen;
+  app.add_option("--metrics-listen", metrics_listen,
+                 fmt::format("host:port of the agent's own /metrics; 'off' for none (default: <address>:{})",
+                             pgstack::agent::kAgentMetricsDefaultPort));
+  std::string node_exporter_listen;
+  app.add_option("--node-exporter-listen", node_exporter_listen,
+                 fmt::format("host:port of the host's node_exporter; 'off' for none (default: <address>:{})",
+                             pgstack::agent::kNodeExporterDefaultPort));
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
   app.add_flag("--no-extension-installs", no_extension_installs,
@@ -84,6 +94,18 @@ int main(int argc, char** argv) {
   settings.address = address;
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
   settings.extension_installs = !no_extension_installs;
+  if (node_exporter_listen.empty()) {
+    node_exporter_listen = address.find(':') != std::string::npos
+                               ? fmt::format("[{}]:{}", address, pgstack::agent::kNodeExporterDefaultPort)
+                               : fmt::format("{}:{}", address, pgstack::agent::kNodeExporterDefaultPort);
+  }
+  settings.node_exporter_listen = node_exporter_listen == "off" ? "" : node_exporter_listen;
+  if (metrics_listen.empty()) {
+    metrics_listen = address.find(':') != std::string::npos
+                         ? fmt::format("[{}]:{}", address, pgstack::agent::kAgentMetricsDefaultPort)
+                         : fmt::format("{}:{}", address, pgstack::agent::kAgentMetricsDefaultPort);
+  }
+  settings.metrics_listen = metrics_listen == "off" ? "" : metrics_listen;
   if (auto prepared = pgstack::agent::prepare_host(settings, state_dir, ca_dir); !prepared) {
     spdlog::error("{}", prepared.error().message);
     return 1;

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--patroni-port-base", ports.patroni, "First Patroni REST API port of each host's members")
       ->capture_default_str();
+  app.add_option("--exporter-port-base", ports.exporter,
+                 "First postgres_exporter port of each host's members (/metrics, one per member)")
+      ->capture_default_str();
   app.add_option("--proxy-port-base", ports.proxy,
                  "First pgstack-proxy port: each cluster gets a read-write and a read-only port from here")
       ->capture_default_str();

@@ -1,19 +1,24 @@
 #include "agent/agent.h"
 
 #include <algorithm>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/node_exporter.h"
 #include "common/files.h"
 #include "common/http_client.h"
 #include "common/pki.h"
 #include "common/strings.h"
 #include "common/time.h"
 #include "host/postgres_installations.h"
+#include "model/resources.h"
 #include "patroni/dcs.h"
 #include "patroni/roles.h"
 #include "store/keys.h"
+#include "store/resource_store.h"
 
 namespace pgstack::agent {
 namespace {
@@ -106,6 +111,8 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   auto watch = etcd_.watch_prefix(store::keys::host_assignments_prefix(settings_.etcd_prefix, settings_.host_name), 0,
                                   [this](const std::vector<store::WatchEvent>&) { wake(); });
 
+  start_node_exporter();
+  start_metrics_server();
   auto next_reconcile = SteadyClock::now();
   auto next_report = SteadyClock::now() + kReportInterval;
   while (!stop.load()) {
@@ -115,6 +122,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
       std::swap(dirty, dirty_);
     }
     if (dirty || SteadyClock::now() >= next_reconcile) {
+      if (node_exporter_) node_exporter_->tick();
       reconcile();
       next_reconcile = SteadyClock::now() + kReconcileInterval;
     }
@@ -133,6 +141,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   spdlog::info("stopping{}", stop_instances ? " with the instances" : "; the instances keep running");
   watch->stop();
   if (stop_instances) {
+    if (node_exporter_) (void)node_exporter_->stop();
     for (auto& [key, proxy] : proxies_) proxy->stop();
     for (auto& [key, instance] : instances_) {
       instance->stop();
@@ -143,7 +152,99 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   proxies_.clear();
   instances_.clear();
   registration_.stop(stop_instances);
+  if (metrics_server_) metrics_server_->stop();
   return 0;
+}
+
+void Agent::start_node_exporter() {
+  const ProcessSpec spec = node_exporter_spec(settings_);
+  std::error_code ignored;
+  std::filesystem::create_directories(spec.working_directory, ignored);
+  if (::geteuid() == 0) {
+    if (const passwd* user = ::getpwnam(settings_.os_user.c_str()))
+      (void)::chown(spec.working_directory.c_str(), user->pw_uid, user->pw_gid);
+  }
+  if (settings_.node_exporter_listen.empty()) {
+    // Turned off: one left from an earlier start with it on stops.
+    stop_from_pid_file(spec.name, settings_.node_exporter_program, spec.pid_file, spec.stop_timeout);
+    return;
+  }
+  ProcessSpec running = spec;
+  if (::geteuid() != 0) running.run_as_user.reset();
+  auto supervisor = std::make_unique<ProcessSupervisor>(running);
+  auto started = supervisor->start();
+  if (!started) {
+    spdlog::warn("node_exporter: {}", started.error().message);
+    return;
+  }
+  // One from an earlier start may have other flags (it reads them only when it starts): it holds no
+  // state, so it is simply started again.
+  if (started.value() == StartOutcome::kReattached) {
+    if (auto stopped = supervisor->stop(); !stopped) spdlog::warn("node_exporter: {}", stopped.error().message);
+    if (auto again = supervisor->start(); !again) {
+      spdlog::warn("node_exporter: {}", again.error().message);
+      return;
+    }
+  }
+  spdlog::info("node_exporter on {}", settings_.node_exporter_listen);
+  node_exporter_ = std::move(supervisor);
+}
+
+void Agent::start_metrics_server() {
+  if (settings_.metrics_listen.empty()) return;
+  const auto colon = settings_.metrics_listen.rfind(':');
+  std::string host = settings_.metrics_listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const int port = std::atoi(settings_.metrics_listen.c_str() + colon + 1);
+  update_metrics();
+  HttpServerLimits limits;
+  limits.max_connections = 8;  // a scraper or two, and curl
+  limits.max_body_bytes = 1024;
+  auto server = std::make_unique<HttpServer>(
+      host, static_cast<std::uint16_t>(port),
+      [this](const HttpRequest& request) {
+        if (request.path != "/metrics") return HttpReply{404, "text/plain", "not found; try /metrics\n", {}};
+        if (request.method != "GET") return HttpReply{405, "text/plain", "GET only\n", {}};
+        std::lock_guard lock(metrics_mutex_);
+        return HttpReply{200, kPrometheusTextContentType, metrics_text_, {}};
+      },
+      limits);
+  if (auto started = server->start(); !started) {
+    spdlog::warn("the agent's /metrics on {}: {}", settings_.metrics_listen, started.error().message);
+    return;
+  }
+  spdlog::info("the agent's /metrics on http://{}/metrics", settings_.metrics_listen);
+  metrics_server_ = std::move(server);
+}
+
+void Agent::update_metrics() {
+  if (settings_.metrics_listen.empty()) return;
+  AgentMetricsInput input;
+  input.host = settings_.host_name;
+  if (node_exporter_) input.host_processes["node_exporter"] = node_exporter_->status();
+  for (const auto& [key, instance] : instances_) input.instances.push_back(instance->metrics_input());
+  // Backups are minutes apart: their statuses are read from etcd every half minute, not every round.
+  constexpr auto kBackupMetricsInterval = std::chrono::seconds(30);
+  if (SteadyClock::now() - backup_metrics_read_ >= kBackupMetricsInterval) {
+    backup_metrics_read_ = SteadyClock::now();
+    backup_metrics_.clear();
+    const store::ResourceStore store(etcd_, settings_.etcd_prefix);
+    for (const auto& target : backup_targets()) {
+      ClusterBackupsInput cluster{target.namespace_name, target.cluster, {}};
+      auto documents = store.list("SGBackup", target.namespace_name);
+      if (!documents) continue;
+      for (const auto& document : *documents) {
+        if (model::backup_from(document).cluster != target.cluster) continue;
+        if (auto status = store.get_status("SGBackup", target.namespace_name, document.name()); status && *status)
+          cluster.statuses.push_back(**status);
+      }
+      backup_metrics_.push_back(std::move(cluster));
+    }
+  }
+  input.backups = backup_metrics_;
+  std::string text = format_prometheus_text(agent_metric_families(input));
+  std::lock_guard lock(metrics_mutex_);
+  metrics_text_ = std::move(text);
 }
 
 void Agent::reconcile() {
@@ -501,6 +602,7 @@ void Agent::report() {
     }
     last_report_error_ = written ? std::string() : written.error().message;
   }
+  update_metrics();
 }
 
 Result<bool> ensure_agent_certificate(const AgentSettings& settings) {

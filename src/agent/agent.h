@@ -19,12 +19,14 @@
 #include <set>
 #include <string>
 
+#include "agent/agent_metrics.h"
 #include "agent/backup_runner.h"
 #include "agent/extension_installer.h"
 #include "agent/host_registration.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_supervisor.h"
 #include "agent/proxy_supervisor.h"
+#include "common/http_server.h"
 #include "store/etcd_client.h"
 #include "store/user_secret_store.h"
 
@@ -54,6 +56,10 @@ class Agent {
   Result<bool> claim_state_dir() const;
   void reconcile();
   void report();
+  // The host's node_exporter (or stops a leftover one when it is turned off).
+  void start_node_exporter();
+  void start_metrics_server();
+  void update_metrics();
   // Instances from before this agent started whose assignment is gone: their daemons are stopped.
   void stop_unassigned_leftovers(const std::set<std::string>& assigned);
   // One pgstack-proxy per cluster with a member here; the others are stopped (also leftovers from
@@ -78,6 +84,14 @@ class Agent {
   std::map<std::string, bool> last_primary_;       // the role each instance had at the last report
   std::map<std::string, std::string> last_state_;  // and its state (running, starting, ...)
   std::unique_ptr<BackupRunner> backups_;
+  std::unique_ptr<ProcessSupervisor> node_exporter_;  // the host's, when --node-exporter-listen is set
+  // The agent's /metrics: the loop formats the text at each report round, the server's threads read it.
+  std::unique_ptr<HttpServer> metrics_server_;
+  std::mutex metrics_mutex_;
+  std::string metrics_text_;
+  // The SGBackups of the clusters whose primary runs here, read at most every kBackupMetricsInterval.
+  std::vector<ClusterBackupsInput> backup_metrics_;
+  std::chrono::steady_clock::time_point backup_metrics_read_{};
   ExtensionInstaller extensions_;
   std::int64_t inventory_lease_ = 0;
   std::uint64_t inventory_installs_ = 0;  // the installer's count when the inventory was last published

@@ -50,7 +50,8 @@ Result<ClusterSecrets> parse_cluster_secrets(std::string_view text) {
   for (auto [field, target, required] :
        {std::tuple{"superuser", &secrets.superuser, true}, std::tuple{"replication", &secrets.replication, true},
         std::tuple{"rewind", &secrets.rewind, true}, std::tuple{"authenticator", &secrets.authenticator, true},
-        std::tuple{"application", &secrets.application, false}, std::tuple{"restapi", &secrets.restapi, false}}) {
+        std::tuple{"application", &secrets.application, false}, std::tuple{"restapi", &secrets.restapi, false},
+        std::tuple{"monitor", &secrets.monitor, false}}) {
     auto value = credential(json, field, required);
     if (!value) return value.error();
     *target = value.value();

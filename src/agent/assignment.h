@@ -33,6 +33,7 @@ struct ClusterSecrets {
   Credential authenticator;
   Credential application;  // empty username: no application user
   Credential restapi;      // Patroni's REST API basic auth (its unsafe endpoints); empty: none
+  Credential monitor;      // postgres_exporter's pg_monitor role; empty (older clusters): no exporter
   std::string application_database;
   // Not from that key: the users' Secrets the cluster's storages refer to (<prefix>/user-secrets),
   // read with it by the agent. A Secret that does not exist is absent.

@@ -14,6 +14,8 @@ constexpr std::string_view kVariables = R"SQL(\getenv authenticator_user PGSTACK
 \getenv app_user PGSTACK_APP_USER
 \getenv app_password PGSTACK_APP_PASSWORD
 \getenv app_database PGSTACK_APP_DATABASE
+\getenv monitor_user PGSTACK_MONITOR_USER
+\getenv monitor_password PGSTACK_MONITOR_PASSWORD
 )SQL";
 
 // A cluster restored from a backup already has the roles: they get this cluster's passwords.
@@ -39,6 +41,26 @@ GRANT USAGE ON SCHEMA pgstack TO :"authenticator_user";
 GRANT EXECUTE ON FUNCTION pgstack.user_lookup(text) TO :"authenticator_user";
 )SQL";
 
+// postgres_exporter's role: pg_monitor's statistics and nothing else (no table data), every query
+// cut off after 5 s. NOINHERIT would hide pg_monitor's rights; membership is all it gets.
+constexpr std::string_view kMonitor = R"SQL(
+SELECT :'monitor_user' <> '' AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_user') AS create_monitor,
+       :'monitor_user' <> '' AND EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_user') AS update_monitor \gset
+\if :create_monitor
+CREATE ROLE :"monitor_user" LOGIN PASSWORD :'monitor_password' CONNECTION LIMIT 3 IN ROLE pg_monitor;
+ALTER ROLE :"monitor_user" SET statement_timeout = '5s';
+\elif :update_monitor
+ALTER ROLE :"monitor_user" LOGIN PASSWORD :'monitor_password' CONNECTION LIMIT 3;
+GRANT pg_monitor TO :"monitor_user";
+ALTER ROLE :"monitor_user" SET statement_timeout = '5s';
+\endif
+)SQL";
+
+// pg_stat_statements (preloaded by default) in template1 and postgres, so every database has its view.
+constexpr std::string_view kStatements = R"SQL(
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+)SQL";
+
 // After template1 has the function, so the new database copies it.
 constexpr std::string_view kApplication = R"SQL(
 SELECT :'app_user' <> '' AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') AS create_app_user,
@@ -60,10 +82,13 @@ CREATE DATABASE :"app_database" OWNER :"app_user";
 std::string bootstrap_sql() {
   std::string sql(kVariables);
   sql += kAuthenticator;
+  sql += kMonitor;
   sql += "\n\\connect template1\n";
   sql += kUserLookup;
+  sql += kStatements;
   sql += "\n\\connect postgres\n";
   sql += kUserLookup;
+  sql += kStatements;
   sql += kApplication;
   return sql;
 }

@@ -10,12 +10,14 @@
 namespace pgstack::agent {
 
 // Patroni passes its environment on to the script: names and passwords come from these variables,
-// never from the script or a command line that `ps` shows. All five must be set (empty: none).
+// never from the script or a command line that `ps` shows. All seven must be set (empty: none).
 inline constexpr std::string_view kAuthenticatorUserVariable = "PGSTACK_AUTHENTICATOR_USER";
 inline constexpr std::string_view kAuthenticatorPasswordVariable = "PGSTACK_AUTHENTICATOR_PASSWORD";
 inline constexpr std::string_view kAppUserVariable = "PGSTACK_APP_USER";
 inline constexpr std::string_view kAppPasswordVariable = "PGSTACK_APP_PASSWORD";
 inline constexpr std::string_view kAppDatabaseVariable = "PGSTACK_APP_DATABASE";
+inline constexpr std::string_view kMonitorUserVariable = "PGSTACK_MONITOR_USER";
+inline constexpr std::string_view kMonitorPasswordVariable = "PGSTACK_MONITOR_PASSWORD";
 
 // A /bin/sh script that runs the bootstrap SQL with `psql_program` against the connection string
 // Patroni gives as $1, stopping at the first error (Patroni then removes the data directory and retries).

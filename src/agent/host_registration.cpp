@@ -30,6 +30,8 @@ model::Json host_facts(const AgentSettings& settings) {
   facts["memoryBytes"] = machine.memory_bytes;
   facts["freeDiskBytes"] = free_disk;
   facts["stateDir"] = settings.state_dir.string();
+  if (!settings.node_exporter_listen.empty()) facts["nodeExporterAddress"] = settings.node_exporter_listen;
+  if (!settings.metrics_listen.empty()) facts["metricsAddress"] = settings.metrics_listen;
   return facts;
 }
 

@@ -76,6 +76,17 @@ Result<bool> prepare_host(AgentSettings& settings, const std::string& state_dir,
   } else {
     spdlog::warn("{}; WAL is archived without checking which history it belongs to", wal_push.error().message);
   }
+  // postgres_exporter (Debian's prometheus-postgres-exporter); without it instances run without one.
+  if (::access(settings.exporter_program.c_str(), X_OK) != 0) {
+    spdlog::warn("{} is not installed (scripts/install-deps); instances on this host get no postgres_exporter",
+                 settings.exporter_program);
+    settings.exporter_program.clear();
+  }
+  if (!settings.node_exporter_listen.empty() && ::access(settings.node_exporter_program.c_str(), X_OK) != 0) {
+    spdlog::warn("{} is not installed (scripts/install-deps); this host runs no node_exporter",
+                 settings.node_exporter_program);
+    settings.node_exporter_listen.clear();
+  }
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include "agent/bootstrap_sql.h"
 #include "common/http_client.h"
 #include "common/shell_quote.h"
+#include "config/render_exporter.h"
 #include "config/render_patroni.h"
 #include "config/render_pgbouncer.h"
 #include "config/tuning.h"
@@ -63,6 +64,7 @@ config::InstanceLayout instance_layout_for(const Assignment& assignment, const A
   layout.postgres_port = assignment.ports.postgres;
   layout.pgbouncer_port = assignment.ports.pgbouncer;
   layout.patroni_port = assignment.ports.patroni;
+  layout.exporter_port = assignment.ports.exporter;
   const std::filesystem::path instance_dir = instance_dir_for(settings.state_dir, assignment);
   layout.data_dir = (instance_dir / "data").string();
   layout.config_dir = (instance_dir / "config").string();
@@ -298,12 +300,36 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
   plan.patroni_environment[std::string(kAppUserVariable)] = secrets.application.username;
   plan.patroni_environment[std::string(kAppPasswordVariable)] = secrets.application.password;
   plan.patroni_environment[std::string(kAppDatabaseVariable)] = secrets.application_database;
+  plan.patroni_environment[std::string(kMonitorUserVariable)] = secrets.monitor.username;
+  plan.patroni_environment[std::string(kMonitorPasswordVariable)] = secrets.monitor.password;
   if (!secrets.restapi.username.empty()) {
     plan.patroni_environment["PATRONI_RESTAPI_USERNAME"] = secrets.restapi.username;
     plan.patroni_environment["PATRONI_RESTAPI_PASSWORD"] = secrets.restapi.password;
     plan.patroni_api_authorization = basic_authorization(secrets.restapi.username, secrets.restapi.password);
   }
   plan.pgbouncer_environment = base;
+
+  plan.metrics = !plan.cluster.disable_metrics && plan.layout.exporter_port != 0 && !secrets.monitor.username.empty() &&
+                 !settings.exporter_program.empty();
+  if (plan.metrics) {
+    const std::filesystem::path queries = config_dir / "exporter-queries.yaml";
+    const std::filesystem::path passfile = config_dir / "exporter.pgpass";
+    plan.files[InstanceFile::kExporterQueries] = {queries, config::render_exporter_queries(),
+                                                  std::filesystem::perms(0644)};
+    plan.files[InstanceFile::kExporterPassfile] = {
+        passfile, config::exporter_passfile(secrets.monitor.username, secrets.monitor.password),
+        std::filesystem::perms(0600)};
+    // The application's database, where the user tables whose vacuum state it reports are.
+    const std::string database =
+        secrets.application_database.empty() ? std::string("postgres") : secrets.application_database;
+    plan.exporter_argv = {settings.exporter_program};
+    for (auto& argument : config::exporter_arguments(plan.layout, queries.string()))
+      plan.exporter_argv.push_back(std::move(argument));
+    plan.exporter_environment = base;
+    plan.exporter_environment["DATA_SOURCE_NAME"] =
+        config::exporter_data_source(plan.layout, secrets.monitor.username, database);
+    plan.exporter_environment["PGPASSFILE"] = passfile.string();
+  }
   return plan;
 }
 

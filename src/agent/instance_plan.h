@@ -36,8 +36,12 @@ struct AgentSettings {
   uid_t socket_owner_uid = 0;  // names the /tmp fallback socket directory
   std::string patroni_program = "/usr/bin/patroni";
   std::string pgbouncer_program = "/usr/sbin/pgbouncer";
-  std::string proxy_program;     // pgstack-proxy; empty: clusters get no proxy on this host
-  std::string wal_push_program;  // pgstack-wal-push (archive_command); empty: pgBackRest directly
+  std::string exporter_program = "/usr/bin/prometheus-postgres-exporter";  // empty: no exporter on this host
+  std::string node_exporter_program = "/usr/bin/prometheus-node-exporter";
+  std::string node_exporter_listen;  // "host:port" of the host's node_exporter; empty: none
+  std::string metrics_listen;        // "host:port" of the agent's own /metrics; empty: none
+  std::string proxy_program;         // pgstack-proxy; empty: clusters get no proxy on this host
+  std::string wal_push_program;      // pgstack-wal-push (archive_command); empty: pgBackRest directly
   // The installation's CA (ca.crt, ca.key; common/pki.h), read at each check so a rotated CA is used.
   std::filesystem::path ca_dir;
   std::chrono::seconds certificate_lifetime = pki::kLeafLifetime;  // of the certificates the agent issues
@@ -63,6 +67,8 @@ enum class InstanceFile {
   kPgbackrestRestoreConf,  // the restore source's repository, when it is restored from a backup
   kPgbackrestRestoreCa,
   kPgbackrestRestoreGcsKey,
+  kExporterQueries,   // postgres_exporter's queries file
+  kExporterPassfile,  // 0600: the monitor role's password, as lib/pq reads a passfile
 };
 
 // pgBackRest as this instance runs it: set when the cluster has backups or restores from one.
@@ -85,6 +91,11 @@ struct InstancePlan {
   std::map<std::string, std::string> patroni_environment;
   std::string patroni_api_authorization;  // Authorization header for Patroni's unsafe endpoints (reload, restart)
   std::map<std::string, std::string> pgbouncer_environment;
+  // postgres_exporter: runs unless the cluster disables metrics, the assignment has no exporter port
+  // or the secrets no monitor role (clusters from before it existed).
+  bool metrics = false;
+  std::vector<std::string> exporter_argv;
+  std::map<std::string, std::string> exporter_environment;
   std::filesystem::path instance_dir;  // parent of data, config and log
   std::filesystem::path tls_dir;       // config_dir/tls: server.crt, server.key and ca.crt, from the CA
   std::optional<BackupPlan> backup;

@@ -44,6 +44,8 @@ constexpr std::string_view kDivergedCopyPrefix = "data.diverged-";
 constexpr std::size_t kEventsKept = 10;
 constexpr std::string_view kPatroniPidFile = "patroni.pid";
 constexpr std::string_view kPgbouncerPidFile = "pgbouncer.pid";  // ours; PgBouncer's own is in the socket dir
+constexpr std::string_view kExporterPidFile = "exporter.pid";
+constexpr milliseconds kExporterStopTimeout{5000};
 
 Error io_error(const fs::path& path, std::string_view doing) {
   return make_error(ErrorCode::kUnavailable,
@@ -146,6 +148,7 @@ void InstanceSupervisor::report_condition(std::optional<InstanceCondition> condi
 
 void InstanceSupervisor::hold(InstanceCondition condition, std::optional<AssignedPorts> ports) {
   if (ports) ports_ = *ports;
+  if (condition.failed) ++reconcile_errors_;
   report_condition(std::move(condition));
   tick();
 }
@@ -153,6 +156,7 @@ void InstanceSupervisor::hold(InstanceCondition condition, std::optional<Assigne
 void InstanceSupervisor::tick() {
   if (patroni_ && !hold_crashed_primary()) patroni_->tick();
   if (pgbouncer_) pgbouncer_->tick();
+  if (exporter_) exporter_->tick();
 }
 
 void InstanceSupervisor::reconcile(const Assignment& assignment, const ClusterSecrets& secrets) {
@@ -170,6 +174,9 @@ void InstanceSupervisor::reconcile(const Assignment& assignment, const ClusterSe
   const bool pgbouncer_was_running = pgbouncer_ && pgbouncer_->is_running();
   if (auto patroni = ensure_patroni(*plan_, changed.value()); !patroni) return fail(patroni.error());
   if (auto pgbouncer = ensure_pgbouncer(*plan_, changed.value()); !pgbouncer) return fail(pgbouncer.error());
+  // Metrics are not the data path: an exporter that cannot start is logged, the instance goes on.
+  if (auto exporter = ensure_exporter(*plan_, changed.value()); !exporter)
+    spdlog::warn("{}: postgres_exporter: {}", instance_key_, exporter.error().message);
   if (tls.value()) reload_tls(patroni_was_running, pgbouncer_was_running);
   report_condition(std::nullopt);
   ensure_restart_generation(assignment.restart_generation);
@@ -389,6 +396,50 @@ Result<bool> InstanceSupervisor::ensure_pgbouncer(const InstancePlan& plan, cons
   return true;
 }
 
+Result<bool> InstanceSupervisor::ensure_exporter(const InstancePlan& plan, const std::set<InstanceFile>& changed) {
+  const fs::path config_dir = plan.layout.config_dir;
+  const fs::path pid_file = config_dir / kExporterPidFile;
+  const std::string name = fmt::format("postgres_exporter {}", instance_key_);
+  const bool restart =
+      exporter_ &&
+      (changed.count(InstanceFile::kExporterQueries) > 0 || changed.count(InstanceFile::kExporterPassfile) > 0 ||
+       exporter_->spec().argv != plan.exporter_argv || exporter_->spec().environment != plan.exporter_environment);
+  if (!plan.metrics || restart) {
+    if (exporter_) {
+      RETURN_IF_ERROR(exporter_->stop());
+      exporter_.reset();
+    }
+    if (!plan.metrics) {
+      if (!settings_.exporter_program.empty())
+        stop_from_pid_file(name, settings_.exporter_program, pid_file, kExporterStopTimeout);
+      return true;
+    }
+  }
+  if (exporter_) {
+    exporter_->tick();
+    return true;
+  }
+  ProcessSpec spec;
+  spec.name = name;
+  spec.argv = plan.exporter_argv;
+  spec.environment = plan.exporter_environment;
+  if (::geteuid() == 0) spec.run_as_user = settings_.os_user;
+  spec.working_directory = config_dir;
+  spec.log_file = fs::path(plan.layout.log_dir) / "exporter.log";
+  spec.pid_file = pid_file;
+  spec.stop_timeout = kExporterStopTimeout;
+  auto supervisor = std::make_unique<ProcessSupervisor>(spec);
+  auto started = supervisor->start();
+  RETURN_IF_ERROR(started);
+  // One from before an agent restart may run with other settings: it reads them only when it starts.
+  if (started.value() == StartOutcome::kReattached && !changed.empty()) {
+    RETURN_IF_ERROR(supervisor->stop());
+    RETURN_IF_ERROR(supervisor->start());
+  }
+  exporter_ = std::move(supervisor);
+  return true;
+}
+
 void InstanceSupervisor::ensure_restart_generation(std::int64_t generation) {
   const fs::path state_file = fs::path(plan_->layout.config_dir) / kRestartGenerationFile;
   if (restart_request_.valid()) {
@@ -428,13 +479,16 @@ void InstanceSupervisor::ensure_restart_generation(std::int64_t generation) {
 void InstanceSupervisor::stop() {
   const fs::path config_dir = instance_dir_ / "config";
   bool stopped_any = false;
-  for (auto* supervisor : {&pgbouncer_, &patroni_}) {
+  for (auto* supervisor : {&exporter_, &pgbouncer_, &patroni_}) {
     if (!*supervisor) continue;
     stopped_any = stopped_any || (*supervisor)->status().state != ProcessState::kStopped;
     if (auto stopped = (*supervisor)->stop(); !stopped) spdlog::warn("{}: {}", instance_key_, stopped.error().message);
     supervisor->reset();
   }
   // Daemons from before this agent started (or that it could not re-attach to yet).
+  if (!settings_.exporter_program.empty())
+    stop_from_pid_file(fmt::format("postgres_exporter {}", instance_key_), settings_.exporter_program,
+                       config_dir / kExporterPidFile, kExporterStopTimeout);
   stopped_any |= stop_from_pid_file(fmt::format("pgbouncer {}", instance_key_), settings_.pgbouncer_program,
                                     config_dir / kPgbouncerPidFile, kPgbouncerStopTimeout);
   stopped_any |= stop_from_pid_file(fmt::format("patroni {}", instance_key_), settings_.patroni_program,
@@ -692,6 +746,60 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
     input.leader = cached->second;
   }
   return input;
+}
+
+InstanceMetricsInput InstanceSupervisor::metrics_input() const {
+  InstanceMetricsInput input;
+  const auto first = instance_key_.find('/');
+  const auto second = instance_key_.find('/', first + 1);
+  input.namespace_name = instance_key_.substr(0, first);
+  input.cluster = instance_key_.substr(first + 1, second - first - 1);
+  input.member = instance_key_.substr(second + 1);
+  if (patroni_) input.processes["patroni"] = patroni_->status();
+  if (pgbouncer_) input.processes["pgbouncer"] = pgbouncer_->status();
+  if (exporter_) input.processes["postgres_exporter"] = exporter_->status();
+  input.reconcile_failing = condition_ && condition_->failed;
+  input.reconcile_errors = reconcile_errors_;
+  input.archiver = archiver_;
+  if (plan_ && plan_->pooling) input.pgbouncer_show = observe_pgbouncer();
+  return input;
+}
+
+std::string InstanceSupervisor::observe_pgbouncer() const {
+  constexpr auto kPgbouncerInterval = std::chrono::seconds(5);
+  const auto now = SteadyClock::now();
+  if (now - pgbouncer_checked_ < kPgbouncerInterval) return pgbouncer_show_;
+  pgbouncer_checked_ = now;
+  pgbouncer_show_.clear();
+  if (!pgbouncer_ || pgbouncer_->status().state != ProcessState::kRunning) return pgbouncer_show_;
+  CommandOptions options;
+  if (::geteuid() == 0) options.run_as_user = settings_.os_user;
+  options.extra_environment = {{"PGCONNECT_TIMEOUT", "3"}};
+  auto answer = run_command({plan_->layout.bin_dir + "/psql",
+                             "-X",
+                             "-A",
+                             "-q",
+                             "-F",
+                             "|",
+                             "-P",
+                             "footer=off",
+                             "-h",
+                             plan_->layout.socket_dir,
+                             "-p",
+                             std::to_string(plan_->layout.pgbouncer_port),
+                             "-U",
+                             "pgbouncer",
+                             "-d",
+                             "pgbouncer",
+                             "-c",
+                             "SHOW POOLS",
+                             "-c",
+                             "SHOW STATS",
+                             "-c",
+                             "SHOW LISTS"},
+                            options);
+  if (answer.ok() && answer->exit_code == 0) pgbouncer_show_ = answer->standard_output;
+  return pgbouncer_show_;
 }
 
 std::optional<model::Json> InstanceSupervisor::observe_archiver() const {

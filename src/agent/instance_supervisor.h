@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "agent/agent_metrics.h"
 #include "agent/assignment.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_report.h"
@@ -53,7 +54,7 @@ class InstanceSupervisor {
   void hold(InstanceCondition condition, std::optional<AssignedPorts> ports = std::nullopt);
   // etcd cannot be read: keep supervising what runs, as it was last configured.
   void tick();
-  // Stops Patroni (and so Postgres) and PgBouncer, also when only their pid files know them (after an
+  // Stops Patroni (and so Postgres), PgBouncer and the exporter, also when only their pid files know them (after an
   // agent restart). Never touches the data directory.
   void stop();
 
@@ -75,6 +76,8 @@ class InstanceSupervisor {
   void set_extensions(std::optional<model::Json> extensions) { extensions_ = std::move(extensions); }
 
   const std::string& instance_key() const { return instance_key_; }
+  // Its processes, whether it holds on a failed step, and what the archiver last said (agent_metrics.h).
+  InstanceMetricsInput metrics_input() const;
   // What the last successful reconcile planned (nothing before one succeeded).
   const std::optional<InstancePlan>& plan() const { return plan_; }
 
@@ -87,12 +90,18 @@ class InstanceSupervisor {
   Result<std::set<InstanceFile>> write_files(const InstancePlan& plan);
   Result<bool> ensure_patroni(const InstancePlan& plan, const std::set<InstanceFile>& changed);
   Result<bool> ensure_pgbouncer(const InstancePlan& plan, const std::set<InstanceFile>& changed);
+  // postgres_exporter: started when the plan has metrics, restarted when its queries, passfile or
+  // command line changed (it reads them only at start), stopped otherwise.
+  Result<bool> ensure_exporter(const InstancePlan& plan, const std::set<InstanceFile>& changed);
   void ensure_restart_generation(std::int64_t generation);
   void report_condition(std::optional<InstanceCondition> condition);
   std::string patroni_url(std::string_view path) const;
   // pg_stat_archiver of this instance when it is a primary that archives; asked at most every
   // kArchiverInterval (a psql round trip), the last answer is reported in between.
   std::optional<model::Json> observe_archiver() const;
+  // As the `pgbouncer` user over the Unix socket, as PgBouncer's own OS user: PgBouncer lets that one
+  // into its admin console without a password, so no credential is needed. "" when it does not answer.
+  std::string observe_pgbouncer() const;
   bool postmaster_alive() const;
   // When a primary's Patroni and postmaster both died, restarting Patroni at once would let it take
   // its still-valid leader key back and recover in place. Instead the leader key is released so a
@@ -117,6 +126,7 @@ class InstanceSupervisor {
   std::string repository_error_;  // the last problem with the backup repository's directory, logged once
   std::unique_ptr<ProcessSupervisor> patroni_;
   std::unique_ptr<ProcessSupervisor> pgbouncer_;
+  std::unique_ptr<ProcessSupervisor> exporter_;
   std::string patroni_api_;  // "http://host:port" of the running Patroni: its port may be about to change
   bool reload_pending_ = false;
   bool was_primary_ = false;
@@ -125,6 +135,10 @@ class InstanceSupervisor {
   bool promotion_wait_extended_ = false;
   bool secrets_warned_ = false;
   std::optional<InstanceCondition> condition_;
+  std::uint64_t reconcile_errors_ = 0;
+  // SHOW POOLS/STATS/LISTS from PgBouncer's admin console, asked at most every few seconds.
+  mutable std::string pgbouncer_show_;
+  mutable std::chrono::steady_clock::time_point pgbouncer_checked_{};
   AssignedPorts ports_;  // as last assigned
   mutable std::optional<model::Json> archiver_;
   mutable std::chrono::steady_clock::time_point archiver_checked_{};

@@ -1,4 +1,4 @@
-// pgstack render -f FILE... [--cluster NAME] [--instance N] [--what postgresql|patroni|pgbouncer]:
+// pgstack render -f FILE... [--cluster NAME] [--instance N] [--what postgresql|patroni|pgbouncer|exporter]:
 // prints the files one instance would run with, offline.
 #include <iostream>
 #include <memory>
@@ -8,6 +8,7 @@
 #include "cli/cluster_inputs.h"
 #include "cli/commands.h"
 #include "cli/manifest_input.h"
+#include "config/render_exporter.h"
 #include "config/render_patroni.h"
 #include "config/render_pgbouncer.h"
 #include "config/render_postgresql.h"
@@ -30,7 +31,7 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
   command->add_option("--cluster", options->cluster, "SGCluster to render (needed when the input has several)");
   command->add_option("--instance", options->instance, "Instance index, 0-based")->check(CLI::NonNegativeNumber);
   command->add_option("--what", options->what, "Only this file")
-      ->check(CLI::IsMember({"postgresql", "patroni", "pgbouncer"}));
+      ->check(CLI::IsMember({"postgresql", "patroni", "pgbouncer", "exporter"}));
   command->callback([options, &status] {
     const ManifestInput input = read_manifests(options->files);
     if (print_diagnostics(input.validation.diagnostics) > 0) {
@@ -89,6 +90,8 @@ void add_render_command(CLI::App& app, ExitStatus& status) {
                                                   config::pgbouncer_pool_budget(tuning));
       }
     }
+    // postgres_exporter's queries file: asked for by name only, it is the same for every cluster.
+    if (options->what == "exporter") std::cout << config::render_exporter_queries();
   });
 }
 

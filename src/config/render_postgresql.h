@@ -20,6 +20,7 @@ struct InstanceLayout {
   int postgres_port = 5432;
   int patroni_port = 8008;  // Patroni REST API
   int pgbouncer_port = 6432;
+  int exporter_port = 0;   // postgres_exporter's /metrics, on host_address like Patroni's REST API; 0: none
   std::string data_dir;    // PGDATA
   std::string bin_dir;     // Postgres binaries (pg_ctl, initdb, ...)
   std::string socket_dir;  // Unix sockets of Postgres and PgBouncer; mode 0700, owned by os_user

@@ -106,7 +106,7 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
                         parts[3],
                         assignment->index,
                         parts[0],
-                        {ports.postgres, ports.pgbouncer, ports.patroni}};
+                        {ports.postgres, ports.pgbouncer, ports.patroni, ports.exporter}};
     if (assignment->proxy)
       pass.proxy_ports[placement.cluster_key] = {assignment->proxy->read_write, assignment->proxy->read_only,
                                                  assignment->proxy->admin};

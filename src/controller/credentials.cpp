@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include "config/render_exporter.h"
 #include "config/render_patroni.h"
 
 namespace pgstack::controller {
@@ -31,6 +32,7 @@ Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster) 
       {"authenticator", cluster.credentials.authenticator_name},
       {"application", "app"},
       {"restapi", "patroni"},
+      {"monitor", std::string(config::kMonitorUserName)},
   };
   for (const auto& [role, username] : users) {
     auto password = generate_password();

@@ -13,7 +13,8 @@ namespace pgstack::controller {
 Result<std::string> generate_password();
 
 // {"superuser":{"username","password"},"replication":{...},"rewind":{...},"authenticator":{...},
-//  "application":{"username","password","database"},"restapi":{"username","password"}}
+//  "application":{"username","password","database"},"restapi":{"username","password"},
+//  "monitor":{"username","password"} (postgres_exporter's pg_monitor role)}
 Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster);
 
 }  // namespace pgstack::controller

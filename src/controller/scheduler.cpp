@@ -29,6 +29,10 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
     result.remove.push_back(*victim);
     mine.erase(victim);
   }
+  for (auto& placement : mine) {
+    if (placement.ports.exporter == 0)
+      placement.ports.exporter = bases.exporter + placement.ports.postgres - bases.postgres;
+  }
   result.keep = mine;
   if (static_cast<int>(mine.size()) >= request.instances) return result;
   if (request.hosts.empty()) {
@@ -72,7 +76,7 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
                         member_name(request.cluster, next_index),
                         next_index,
                         *best,
-                        {bases.postgres + slot, bases.pgbouncer + slot, bases.patroni + slot}};
+                        {bases.postgres + slot, bases.pgbouncer + slot, bases.patroni + slot, bases.exporter + slot}};
     used_indices.insert(next_index);
     used_slots[*best].insert(slot);
     ++members_on_host[*best];

@@ -13,6 +13,7 @@ struct MemberPorts {
   int postgres = 0;
   int pgbouncer = 0;
   int patroni = 0;
+  int exporter = 0;  // postgres_exporter's /metrics (0: an assignment from before it had one)
   bool operator==(const MemberPorts&) const = default;
 };
 
@@ -20,7 +21,8 @@ struct PortBases {
   int postgres = 15432;
   int pgbouncer = 16432;
   int patroni = 18008;
-  int slots = 500;  // members per host at most
+  int exporter = 19187;  // postgres_exporter, one per member
+  int slots = 500;       // members per host at most
   // pgstack-proxy, per cluster (the same ports on every host that runs one of its members):
   // read-write at proxy + 2 * slot, read-only at proxy + 2 * slot + 1, admin HTTP at proxy_admin + slot.
   int proxy = 14432;
@@ -62,6 +64,7 @@ struct SchedulingResult {
 // Keeps existing members where they are; scales down by removing replicas, highest index first;
 // scales up with the lowest free indices on the host with the fewest members of this cluster, then
 // the fewest members overall; gives each new member the lowest port slot free on its host.
+// Existing placements without an exporter port get their slot's.
 SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBases& bases = {});
 
 // A cluster keeps the proxy ports it has (`in_use` holds every cluster's, read back from the

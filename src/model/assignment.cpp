@@ -85,16 +85,17 @@ bool is_safe_name(std::string_view name) {
 }
 
 Json assignment_to_json(const Assignment& assignment) {
+  Json ports = {{"postgres", assignment.ports.postgres},
+                {"pgbouncer", assignment.ports.pgbouncer},
+                {"patroni", assignment.ports.patroni}};
+  if (assignment.ports.exporter != 0) ports["exporter"] = assignment.ports.exporter;
   return {{"namespace", assignment.namespace_name},
           {"clusterName", assignment.cluster_name},
           {"member", assignment.member},
           {"index", assignment.index},
           {"host", assignment.host},
           {"postgresMajor", assignment.postgres_major == 0 ? Json(nullptr) : Json(assignment.postgres_major)},
-          {"ports",
-           {{"postgres", assignment.ports.postgres},
-            {"pgbouncer", assignment.ports.pgbouncer},
-            {"patroni", assignment.ports.patroni}}},
+          {"ports", ports},
           {"proxy", proxy_to_json(assignment.proxy)},
           {"cluster", assignment.cluster_document},
           {"profile", assignment.profile_document},
@@ -145,6 +146,12 @@ Result<Assignment> assignment_from_json(const Json& json) {
     auto port = integer_in(ports, field, 1, 65535, what + " ports");
     if (!port) return port.error();
     *target = port.value();
+  }
+  // Optional: assignments written before the exporter was part of the runtime have none.
+  if (ports.contains("exporter") && !ports["exporter"].is_null()) {
+    auto port = integer_in(ports, "exporter", 1, 65535, what + " ports");
+    if (!port) return port.error();
+    assignment.ports.exporter = port.value();
   }
   // Optional: assignments written before pgstack-proxy was part of the runtime have none.
   if (json.contains("proxy") && !json["proxy"].is_null()) {

@@ -18,6 +18,7 @@ struct AssignedPorts {
   int postgres = 0;
   int pgbouncer = 0;
   int patroni = 0;
+  int exporter = 0;  // postgres_exporter's /metrics; 0: none assigned (written only when set)
   bool operator==(const AssignedPorts&) const = default;
 };
 

@@ -199,8 +199,7 @@ F cluster_spec() {
            {"customInitEnvFrom", F::ignored(kPodKnob)},
            {"customInitVolumeMounts", F::ignored(kPodKnob)},
            {"disableConnectionPooling", F::boolean().defaults_to(false)},
-           {"disableMetricsExporter", F::boolean().defaults_to(false).noted(
-                                           "accepted and ignored: pgstack runs no metrics exporter sidecar")},
+           {"disableMetricsExporter", F::boolean().defaults_to(false)},
            {"disablePostgresUtil", F::boolean().defaults_to(false).noted(
                                         "accepted and ignored: pgstack runs no postgres-util sidecar; psql and the "
                                         "client tools are on the host")},
@@ -227,8 +226,8 @@ F cluster_spec() {
            {"sgPoolingConfig", F::string()},
            {"postgres", F::object({{"postgresql.conf", F::map(F::scalar_string())}})},
            {"pooling", F::object({{"pgBouncer", F::object({{"pgbouncer.ini", pgbouncer_ini()}})}})},
-           {"postgresExporter", F::object({{"queries", F::any().noted("accepted but not yet applied: pgstack has no "
-                                                                       "metrics exporter yet")}})},
+           {"postgresExporter", F::object({{"queries", F::any().noted("accepted and ignored: the exporter runs "
+                                                                       "pgstack's own queries (docs/monitoring.md)")}})},
            {"backups",
             F::array(F::object({
                 {"sgObjectStorage", F::string().required()},
@@ -263,9 +262,7 @@ F cluster_spec() {
                                                            {"replication", user_credentials},
                                                            {"authenticator", user_credentials}})}})},
            {"patroni", F::object({{"dynamicConfig", F::map(F::any())}, {"initialConfig", F::map(F::any())}})},
-           {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false).noted(
-                                                            "accepted but not yet applied: pgstack has no Postgres "
-                                                            "metrics exporter yet")},
+           {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false)},
                                         {"prometheusAutobind", F::boolean().defaults_to(false).noted(
                                                                 "accepted and ignored: Prometheus Operator's "
                                                                 "PodMonitors need Kubernetes")},

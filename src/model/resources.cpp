@@ -159,6 +159,10 @@ Cluster cluster_from(const Document& document) {
   if (to_lower(cluster.storage_class).find("hdd") != std::string::npos) cluster.storage_kind = StorageKind::kHdd;
   if (const Json& pooling = at_pointer(spec, "/pods/disableConnectionPooling"); pooling.is_boolean())
     cluster.disable_connection_pooling = pooling.get<bool>();
+  for (const char* pointer : {"/configurations/observability/disableMetrics", "/pods/disableMetricsExporter"}) {
+    if (const Json& disabled = at_pointer(spec, pointer); disabled.is_boolean() && disabled.get<bool>())
+      cluster.disable_metrics = true;
+  }
   if (const Json& backups = at_pointer(spec, "/configurations/backups"); backups.is_array() && !backups.empty()) {
     const Json& first = backups[0];
     BackupConfiguration backup;

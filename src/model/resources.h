@@ -111,6 +111,9 @@ struct Cluster {
   std::string storage_class;
   StorageKind storage_kind = StorageKind::kSsd;  // hint from storageClass ("hdd" in the name -> hdd)
   bool disable_connection_pooling = false;
+  // configurations.observability.disableMetrics (or StackGres' older pods.disableMetricsExporter):
+  // no postgres_exporter for the cluster's instances.
+  bool disable_metrics = false;
   std::optional<BackupConfiguration> backup;
   std::optional<RestoreSource> restore;
 };

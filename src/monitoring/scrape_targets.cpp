@@ -35,13 +35,11 @@ void sort_groups(std::vector<TargetGroup>& groups) {
 }  // namespace
 
 const std::vector<ScrapeJob>& scrape_jobs() {
-  // Wire-in point for more jobs (postgres_exporter per instance from the assignment's exporter port, the
-  // agent's /metrics and node_exporter from the host registration): add the job here and its targets in
-  // scrape_target_groups below.
+  // A new job is added here and its targets in scrape_target_groups below.
   static const std::vector<ScrapeJob> jobs = {
-      {std::string(kPatroniJob), "https", true},
-      {std::string(kProxyJob), "http", false},
-      {std::string(kControllerJob), "http", false},
+      {std::string(kPatroniJob), "https", true}, {std::string(kPostgresExporterJob), "http", false},
+      {std::string(kProxyJob), "http", false},   {std::string(kAgentJob), "http", false},
+      {std::string(kNodeJob), "http", false},    {std::string(kControllerJob), "http", false},
   };
   return jobs;
 }
@@ -58,8 +56,13 @@ std::map<std::string, std::vector<TargetGroup>> scrape_target_groups(const Scrap
     const std::string name = host.value("name", "");
     const std::string address = host.value("address", "");
     if (!name.empty() && !address.empty()) addresses[name] = address;
-    // Wire-in point (host registration): the agent's "metricsAddress" and "nodeExporterAddress" become
-    // one group each here, labelled {job, host}.
+    if (name.empty()) continue;
+    // "host:port" as the agent registered them; absent when the agent runs without them (flag `off`).
+    for (const auto& [job, field] :
+         {std::pair{kAgentJob, "metricsAddress"}, std::pair{kNodeJob, "nodeExporterAddress"}}) {
+      const std::string target = host.value(field, "");
+      if (!target.empty()) out[std::string(job)].push_back({{target}, {{"job", std::string(job)}, {"host", name}}});
+    }
   }
 
   // pgstack-proxy runs once per cluster on every host with one of its members, all on the same admin port.
@@ -71,7 +74,11 @@ std::map<std::string, std::vector<TargetGroup>> scrape_target_groups(const Scrap
       out[std::string(kPatroniJob)].push_back(
           {{endpoint(address->second, assignment.ports.patroni)}, member_labels(kPatroniJob, assignment)});
     }
-    // Wire-in point (assignment): postgres_exporter's port of the member, one group labelled like Patroni's.
+    // No exporter runs for a cluster with observability.disableMetrics: a target there would only be down.
+    if (assignment.ports.exporter > 0 && !assignment.cluster.disable_metrics) {
+      out[std::string(kPostgresExporterJob)].push_back(
+          {{endpoint(address->second, assignment.ports.exporter)}, member_labels(kPostgresExporterJob, assignment)});
+    }
     if (assignment.proxy && assignment.proxy->admin > 0)
       proxies.emplace(assignment.namespace_name, assignment.cluster_name, assignment.host, assignment.proxy->admin);
   }

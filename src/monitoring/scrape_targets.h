@@ -34,6 +34,9 @@ const std::vector<ScrapeJob>& scrape_jobs();
 inline constexpr std::string_view kPatroniJob = "patroni";
 inline constexpr std::string_view kProxyJob = "pgstack-proxy";
 inline constexpr std::string_view kControllerJob = "pgstack-controller";
+inline constexpr std::string_view kPostgresExporterJob = "postgres";  // postgres_exporter, per member
+inline constexpr std::string_view kAgentJob = "pgstack-agent";        // the agent's /metrics, per host
+inline constexpr std::string_view kNodeJob = "node";                  // node_exporter, per host
 
 struct ScrapeInputs {
   std::vector<model::Json> hosts;  // the host registrations as stored: {"name", "address", ...}

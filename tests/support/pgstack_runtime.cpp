@@ -54,7 +54,7 @@ int choose_port_base() {
   for (int attempt = 0; attempt < 50; ++attempt) {
     const int base = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 331) % 25) * 500;
     bool all_free = true;
-    for (int offset = 0; offset < 500 && all_free; offset += 100) {
+    for (int offset : {0, 100, 200, 300, 400, 450, 460, 470}) {
       for (int slot = 0; slot < 8 && all_free; ++slot) all_free = port_is_free(base + offset + slot);
     }
     if (all_free) return base;
@@ -145,6 +145,8 @@ ProcessSpec PgstackRuntime::controller_spec() const {
                std::to_string(port_base_ + 100),
                "--patroni-port-base",
                std::to_string(port_base_ + 200),
+               "--exporter-port-base",
+               std::to_string(port_base_ + 450),
                "--proxy-port-base",
                std::to_string(port_base_ + 300),
                "--proxy-admin-port-base",
@@ -187,7 +189,11 @@ ProcessSpec PgstackRuntime::agent_spec() const {
                "--ca-dir",
                (directory_ / "pki").string(),
                "--certificate-lifetime",
-               std::to_string(certificate_lifetime_.count())};
+               std::to_string(certificate_lifetime_.count()),
+               "--node-exporter-listen",
+               fmt::format("127.0.0.1:{}", node_exporter_port()),
+               "--metrics-listen",
+               fmt::format("127.0.0.1:{}", agent_metrics_port())};
   spec.argv.insert(spec.argv.end(), agent_flags_.begin(), agent_flags_.end());
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;

@@ -36,6 +36,10 @@ class PgstackRuntime {
   const std::filesystem::path& directory() const { return directory_; }
   const std::filesystem::path& agent_state_dir() const { return agent_state_dir_; }
   const EtcdServer& etcd() const { return *etcd_; }
+  // The host's node_exporter (the agent's --node-exporter-listen on 127.0.0.1).
+  int node_exporter_port() const { return port_base_ + 460; }
+  // The agent's own /metrics (its --metrics-listen on 127.0.0.1).
+  int agent_metrics_port() const { return port_base_ + 470; }
   // The installation's CA certificate (pki/ca.crt), for sslmode=verify-full.
   std::filesystem::path ca_certificate() const { return directory_ / "pki" / "ca.crt"; }
   // Added to the agent's command line from its next start_agent() on.
@@ -87,7 +91,8 @@ class PgstackRuntime {
   std::filesystem::path agent_state_dir_;
   std::unique_ptr<EtcdServer> etcd_;
   int api_port_ = 0;
-  int port_base_ = 20000;  // Postgres from here, PgBouncer +100, Patroni +200, proxy +300, proxy admin +400
+  int port_base_ = 20000;  // Postgres from here, PgBouncer +100, Patroni +200, proxy +300, proxy admin +400, exporter
+                           // +450, node_exporter +460, the agent's /metrics +470
   std::string api_url_;
   std::string admin_token_;
   std::unique_ptr<ProcessSupervisor> controller_;

@@ -15,7 +15,8 @@ model::Assignment desired_assignment(const ClusterState& state, const Placement&
   assignment.index = placement.index;
   assignment.host = placement.host;
   assignment.postgres_major = state.inputs.postgres.major;
-  assignment.ports = {placement.ports.postgres, placement.ports.pgbouncer, placement.ports.patroni};
+  assignment.ports = {placement.ports.postgres, placement.ports.pgbouncer, placement.ports.patroni,
+                      placement.ports.exporter};
   if (proxy) assignment.proxy = model::AssignedProxyPorts{proxy->read_write, proxy->read_only, proxy->admin};
   assignment.cluster_document = state.document.body;
   assignment.profile_document = state.inputs.profile;

@@ -1,5 +1,7 @@
 #include "agent/instance_plan.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -345,6 +347,79 @@ TEST(InstancePlanBackups, ARestoreSourceHasAConfigFileOfItsOwnWithItsCredentials
   EXPECT_EQ(command.find("--repo1-"), std::string::npos) << command;
   // The cluster's own repository is still in pgbackrest.conf.
   EXPECT_NE(plan.files.at(InstanceFile::kPgbackrestConf).content.find("\nrepo1-path=/shop/demo\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgstack::agent
+
+namespace pgstack::agent {
+namespace {
+
+ClusterSecrets secrets_with_monitor() {
+  ClusterSecrets with = secrets();
+  with.monitor = {"pgstack_monitor", "monitor-secret"};
+  return with;
+}
+
+Assignment assignment_with_exporter(bool disable_metrics = false) {
+  Assignment assignment = assignment_for("demo-1", 1);
+  assignment.ports.exporter = 19188;
+  assignment.cluster.disable_metrics = disable_metrics;
+  return assignment;
+}
+
+TEST(InstancePlanExporter, RunsAsTheMonitorRoleOverTheSocketWithThePasswordInAnOwnerOnlyPassfile) {
+  const InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), settings());
+  ASSERT_TRUE(plan.metrics);
+  ASSERT_EQ(plan.files.count(InstanceFile::kExporterQueries), 1U);
+  ASSERT_EQ(plan.files.count(InstanceFile::kExporterPassfile), 1U);
+  const RenderedFile& passfile = plan.files.at(InstanceFile::kExporterPassfile);
+  EXPECT_EQ(passfile.permissions, std::filesystem::perms(0600));
+  EXPECT_EQ(passfile.content, "*:*:*:pgstack_monitor:monitor-secret\n");
+  EXPECT_EQ(plan.exporter_environment.at("PGPASSFILE"), passfile.path.string());
+  const std::string& source = plan.exporter_environment.at("DATA_SOURCE_NAME");
+  EXPECT_NE(source.find("host='" + plan.layout.socket_dir + "'"), std::string::npos) << source;
+  EXPECT_NE(source.find("user='pgstack_monitor'"), std::string::npos) << source;
+  EXPECT_NE(source.find("dbname='shop'"), std::string::npos) << source;
+  EXPECT_NE(source.find("statement_timeout=5000"), std::string::npos) << source;
+  // No password on the command line or in the environment.
+  for (const auto& [name, value] : plan.exporter_environment)
+    EXPECT_EQ(value.find("monitor-secret"), std::string::npos) << name;
+  for (const auto& argument : plan.exporter_argv) EXPECT_EQ(argument.find("monitor-secret"), std::string::npos);
+  // On the host's address, like Patroni's REST API.
+  EXPECT_EQ(plan.exporter_argv.front(), settings().exporter_program);
+  EXPECT_NE(std::find(plan.exporter_argv.begin(), plan.exporter_argv.end(),
+                      "--web.listen-address=" + settings().address + ":19188"),
+            plan.exporter_argv.end());
+  // Bootstrap creates the role with the password from Patroni's environment.
+  EXPECT_EQ(plan.patroni_environment.at(std::string(kMonitorUserVariable)), "pgstack_monitor");
+  EXPECT_EQ(plan.patroni_environment.at(std::string(kMonitorPasswordVariable)), "monitor-secret");
+}
+
+TEST(InstancePlanExporter, NoneWhenTheClusterDisablesMetricsOrTheRoleOrPortIsMissing) {
+  EXPECT_FALSE(plan_instance(assignment_with_exporter(true), secrets_with_monitor(), settings()).metrics);
+  EXPECT_FALSE(plan_instance(assignment_with_exporter(), secrets(), settings()).metrics);
+  EXPECT_FALSE(plan_instance(assignment_for("demo-1", 1), secrets_with_monitor(), settings()).metrics);
+  AgentSettings without_program = settings();
+  without_program.exporter_program.clear();
+  const InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), without_program);
+  EXPECT_FALSE(plan.metrics);
+  EXPECT_EQ(plan.files.count(InstanceFile::kExporterPassfile), 0U);
+  // The bootstrap variables are set all the same (psql's \getenv needs them): empty means no role.
+  EXPECT_EQ(plan_instance(assignment_for("demo-1", 1), secrets(), settings())
+                .patroni_environment.at(std::string(kMonitorUserVariable)),
+            "");
+}
+
+TEST(BootstrapScript, CreatesTheMonitorRoleInPgMonitorOnlyWithAStatementTimeout) {
+  const std::string sql = bootstrap_sql();
+  EXPECT_NE(sql.find("\\getenv monitor_password PGSTACK_MONITOR_PASSWORD"), std::string::npos);
+  EXPECT_NE(sql.find("CREATE ROLE :\"monitor_user\" LOGIN PASSWORD :'monitor_password' CONNECTION LIMIT 3 IN ROLE "
+                     "pg_monitor;"),
+            std::string::npos);
+  EXPECT_NE(sql.find("ALTER ROLE :\"monitor_user\" SET statement_timeout = '5s';"), std::string::npos);
+  EXPECT_NE(sql.find("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", sql.find("\\connect template1")),
+            std::string::npos);
 }
 
 }  // namespace

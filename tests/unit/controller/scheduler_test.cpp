@@ -15,9 +15,16 @@ TEST(Scheduler, PlacesNewMembersWithDistinctPortsOnOneHost) {
   EXPECT_TRUE(result.problem.empty());
   EXPECT_EQ(result.add[0].member, "demo-0");
   EXPECT_EQ(result.add[2].member, "demo-2");
-  EXPECT_EQ(result.add[0].ports, (MemberPorts{15432, 16432, 18008}));
-  EXPECT_EQ(result.add[1].ports, (MemberPorts{15433, 16433, 18009}));
-  EXPECT_EQ(result.add[2].ports, (MemberPorts{15434, 16434, 18010}));
+  EXPECT_EQ(result.add[0].ports, (MemberPorts{15432, 16432, 18008, 19187}));
+  EXPECT_EQ(result.add[1].ports, (MemberPorts{15433, 16433, 18009, 19188}));
+  EXPECT_EQ(result.add[2].ports, (MemberPorts{15434, 16434, 18010, 19189}));
+}
+
+TEST(Scheduler, MembersPlacedBeforeTheExporterGetTheirSlotsExporterPort) {
+  const std::vector<Placement> existing = {{"default/demo", "demo-0", 0, "a", {15433, 16433, 18009}}};
+  const auto result = schedule_cluster(request_for(1, {"a"}, existing));
+  ASSERT_EQ(result.keep.size(), 1u);
+  EXPECT_EQ(result.keep[0].ports, (MemberPorts{15433, 16433, 18009, 19188}));
 }
 
 TEST(Scheduler, SpreadsMembersAcrossHosts) {

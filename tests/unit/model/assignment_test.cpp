@@ -116,8 +116,24 @@ TEST(Assignment, SafeNames) {
   for (const char* name : {"", ".", "..", "a/b", "a b", "a\nb"}) EXPECT_FALSE(is_safe_name(name)) << name;
 }
 
+TEST(Assignment, ExporterPortIsOptionalAndWrittenOnlyWhenSet) {
+  auto without = assignment_from_json(assignment_json());
+  ASSERT_TRUE(without.ok()) << without.error().message;
+  EXPECT_EQ(without->ports.exporter, 0);
+  EXPECT_FALSE(assignment_to_json(without.value())["ports"].contains("exporter"));
+  Json json = assignment_json();
+  json["ports"]["exporter"] = 19188;
+  auto with = assignment_from_json(json);
+  ASSERT_TRUE(with.ok()) << with.error().message;
+  EXPECT_EQ(with->ports, (AssignedPorts{15433, 16433, 18009, 19188}));
+  EXPECT_EQ(assignment_to_json(with.value())["ports"]["exporter"], 19188);
+  json["ports"]["exporter"] = 0;
+  EXPECT_FALSE(assignment_from_json(json).ok());
+}
+
 TEST(Assignment, RoundTripsThroughJson) {
   Json json = assignment_json();
+  json["ports"]["exporter"] = 19188;
   json["proxy"] = Json::parse(R"({"readWrite": 14432, "readOnly": 14433, "admin": 17432})");
   json["cluster"]["spec"]["initialData"] = Json::parse(R"({"restore": {"fromBackup": {"name": "nightly"}}})");
   json["restore"] = Json::parse(R"({"backup": "nightly", "label": "20261124-013000F",

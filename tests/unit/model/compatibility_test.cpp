@@ -176,7 +176,7 @@ TEST(Compatibility, FieldsWithMeaningHereAreAppliedOrSayTheyAreNot) {
   const auto notes = with_severity(result, Severity::kNote);
   EXPECT_TRUE(has(notes, "performance.maxNetworkBandwidth: accepted but not enforced: pgBackRest"));
   EXPECT_TRUE(has(notes, "performance.maxDiskBandwidth: accepted but not enforced"));
-  EXPECT_TRUE(has(notes, "postgresExporter.queries: accepted but not yet applied"));
+  EXPECT_TRUE(has(notes, "postgresExporter.queries: accepted and ignored: the exporter runs pgstack's own queries"));
 
   std::string with_ssl = cluster("15");
   with_ssl.replace(with_ssl.find("  pods:"), 0, "    ssl:\n      enabled: true\n      duration: P30D\n");

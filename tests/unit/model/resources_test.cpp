@@ -40,6 +40,7 @@ spec:
     credentials:
       users:
         superuser: {username: admin}
+    observability: {disableMetrics: true}
   pods:
     persistentVolume: {size: 100Gi, storageClass: cheap-hdd}
     disableConnectionPooling: true
@@ -63,6 +64,7 @@ spec:
   EXPECT_EQ(cluster.credentials.replication_name, "replicator");
   EXPECT_EQ(cluster.storage_kind, StorageKind::kHdd);
   EXPECT_TRUE(cluster.disable_connection_pooling);
+  EXPECT_TRUE(cluster.disable_metrics);
   EXPECT_TRUE(cluster.ssl_enabled);
 }
 

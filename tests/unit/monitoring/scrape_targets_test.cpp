@@ -53,6 +53,45 @@ TEST(ScrapeTargets, OneProxyPerClusterAndHost) {
   EXPECT_EQ(proxy[1].targets, std::vector<std::string>{"10.0.0.2:17432"});
 }
 
+TEST(ScrapeTargets, ExporterPerMemberUnlessTheClusterDisablesMetrics) {
+  ScrapeInputs inputs = three_members();
+  for (auto& assignment : inputs.assignments) assignment.ports.exporter = 19187 + assignment.ports.patroni - 8008;
+  auto quiet = member("quiet", "quiet-0", "b", 8010, 0);
+  quiet.ports.exporter = 19190;
+  quiet.cluster.disable_metrics = true;
+  inputs.assignments.push_back(quiet);
+  auto unassigned = member("old", "old-0", "b", 8011, 0);  // written before exporters had a port
+  inputs.assignments.push_back(unassigned);
+
+  const auto groups = scrape_target_groups(inputs);
+  const auto& exporters = groups.at("postgres");
+  ASSERT_EQ(exporters.size(), 3u);
+  EXPECT_EQ(exporters[0].targets, std::vector<std::string>{"10.0.0.1:19187"});
+  const std::map<std::string, std::string> labels = {
+      {"job", "postgres"}, {"namespace", "default"}, {"cluster", "demo"}, {"instance_name", "demo-0"}, {"host", "a"}};
+  EXPECT_EQ(exporters[0].labels, labels);
+  EXPECT_EQ(exporters[1].targets, std::vector<std::string>{"10.0.0.1:19188"});
+  EXPECT_EQ(exporters[2].targets, std::vector<std::string>{"10.0.0.2:19187"});
+}
+
+TEST(ScrapeTargets, AgentAndNodeExporterPerHostAsRegistered) {
+  ScrapeInputs inputs = three_members();
+  inputs.hosts[0]["metricsAddress"] = "10.0.0.1:19101";
+  inputs.hosts[0]["nodeExporterAddress"] = "10.0.0.1:19100";
+  inputs.hosts[1]["metricsAddress"] = "10.0.0.2:19101";  // b runs no node_exporter (--node-exporter-listen off)
+
+  const auto groups = scrape_target_groups(inputs);
+  const auto& agents = groups.at("pgstack-agent");
+  ASSERT_EQ(agents.size(), 2u);
+  EXPECT_EQ(agents[0].targets, std::vector<std::string>{"10.0.0.1:19101"});
+  EXPECT_EQ(agents[0].labels, (std::map<std::string, std::string>{{"job", "pgstack-agent"}, {"host", "a"}}));
+  EXPECT_EQ(agents[1].targets, std::vector<std::string>{"10.0.0.2:19101"});
+  const auto& nodes = groups.at("node");
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0].targets, std::vector<std::string>{"10.0.0.1:19100"});
+  EXPECT_EQ(nodes[0].labels, (std::map<std::string, std::string>{{"job", "node"}, {"host", "a"}}));
+}
+
 TEST(ScrapeTargets, ControllerTargetHasOnlyItsJob) {
   const auto groups = scrape_target_groups(three_members());
   const auto& controller = groups.at("pgstack-controller");

@@ -1,0 +1,357 @@
+// postgres_exporter per instance (issue 13), end to end: a real etcd, controller and agent run a
+// 3-member cluster; every member's exporter answers with pg_up 1 as the pgstack_monitor role, which
+// cannot read table data; a cluster that disables metrics runs none. The tests run in order and share
+// one runtime.
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/http_client.h"
+#include "store/etcd_client.h"
+#include "support/pgstack_runtime.h"
+
+namespace pgstack::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+PgstackRuntime* runtime = nullptr;
+
+const char* kDemo = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"demo"},
+  "spec":{"instances":3,"postgres":{"version":"latest"},"pods":{"persistentVolume":{"size":"5Gi"}}}})";
+const char* kQuiet = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"quiet"},
+  "spec":{"instances":1,"postgres":{"version":"latest"},"pods":{"persistentVolume":{"size":"5Gi"}},
+          "configurations":{"observability":{"disableMetrics":true}}}})";
+
+bool wait_ready(const std::string& cluster, std::size_t members) {
+  return wait_until(
+      [&] {
+        const json status = runtime->cluster_status(cluster);
+        bool ready = false;
+        for (const auto& condition : status.value("conditions", json::array())) {
+          if (condition.value("type", "") == "Ready") ready = condition.value("status", "") == "True";
+        }
+        return ready && status.value("members", json::array()).size() == members;
+      },
+      240s, 500ms);
+}
+
+std::filesystem::path config_dir(const std::string& cluster, const std::string& member) {
+  return runtime->agent_state_dir() / "instances" / "default" / cluster / member / "config";
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The exporter's listen address, from the command line of the process its pid file names ("" : none).
+std::string exporter_address(const std::string& cluster, const std::string& member) {
+  std::ifstream pid_file(config_dir(cluster, member) / "exporter.pid");
+  long pid = 0;
+  if (!(pid_file >> pid) || pid <= 1) return "";
+  const std::string cmdline = read_text(fmt::format("/proc/{}/cmdline", pid));
+  const std::string flag = "--web.listen-address=";
+  std::stringstream arguments(cmdline);
+  for (std::string argument; std::getline(arguments, argument, '\0');) {
+    if (argument.rfind(flag, 0) == 0) return argument.substr(flag.size());
+  }
+  return "";
+}
+
+std::string scrape(const std::string& address) {
+  auto response = http_request("GET", fmt::format("http://{}/metrics", address), "", {}, 10s);
+  return response.ok() && response->status == 200 ? response->body : "";
+}
+
+// Sample lines of `family` (exactly that name, any labels).
+std::vector<std::string> samples(const std::string& metrics, const std::string& family) {
+  std::vector<std::string> lines;
+  std::stringstream text(metrics);
+  for (std::string line; std::getline(text, line);) {
+    if (line.rfind(family, 0) != 0) continue;
+    if (line.size() > family.size() && (line[family.size()] == ' ' || line[family.size()] == '{'))
+      lines.push_back(line);
+  }
+  return lines;
+}
+
+TEST(Exporters, EveryMemberOfTheDemoClusterHasAnExporterThatReachesPostgres) {
+  auto created = runtime->api("POST", "sgclusters", kDemo);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  ASSERT_EQ(created->status, 201) << created->body;
+  ASSERT_TRUE(wait_ready("demo", 3)) << runtime->cluster_status("demo").dump(2);
+  for (const std::string member : {"demo-0", "demo-1", "demo-2"}) {
+    std::string metrics;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          metrics = scrape(exporter_address("demo", member));
+          return !samples(metrics, "pg_up").empty() && samples(metrics, "pg_up").front() == "pg_up 1";
+        },
+        60s, 500ms))
+        << member << ": " << exporter_address("demo", member) << "\n"
+        << metrics.substr(0, 2000);
+    // The address is the host's (Patroni's REST API's), on the member's exporter port.
+    EXPECT_EQ(exporter_address("demo", member).rfind("127.0.0.1:", 0), 0U) << member;
+    // pgstack's queries loaded and ran.
+    EXPECT_EQ(samples(metrics, "pg_exporter_user_queries_load_error").size(), 1U);
+    EXPECT_NE(samples(metrics, "pg_exporter_user_queries_load_error").front().find("} 0"), std::string::npos);
+    for (const char* family : {"pg_replication_is_replica", "pg_database_datfrozenxid_age", "pg_connections_used",
+                               "pg_postmaster_start_time_seconds", "pg_stat_activity_max_tx_duration",
+                               "pg_stat_archiver_failed_count", "pg_cache_hit_ratio", "pg_statements_calls"}) {
+      EXPECT_FALSE(samples(metrics, family).empty()) << member << " has no " << family;
+    }
+  }
+}
+
+TEST(Exporters, ReplicationLagIsExportedForEveryReplica) {
+  const std::string primary = runtime->cluster_status("demo").value("primary", "");
+  ASSERT_FALSE(primary.empty());
+  int replicas = 0;
+  for (const std::string member : {"demo-0", "demo-1", "demo-2"}) {
+    const std::string metrics = scrape(exporter_address("demo", member));
+    const auto is_replica = samples(metrics, "pg_replication_is_replica");
+    ASSERT_EQ(is_replica.size(), 1U) << member;
+    if (member == primary) {
+      EXPECT_EQ(is_replica.front().substr(is_replica.front().size() - 2), " 0") << is_replica.front();
+      continue;
+    }
+    ++replicas;
+    EXPECT_EQ(is_replica.front().substr(is_replica.front().size() - 2), " 1") << member << ": " << is_replica.front();
+    EXPECT_EQ(samples(metrics, "pg_replication_lag").size(), 1U) << member;
+  }
+  EXPECT_EQ(replicas, 2);
+  // The primary sees each standby: lag in bytes and seconds, one series per member.
+  std::string metrics;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = scrape(exporter_address("demo", primary));
+        return samples(metrics, "pg_replication_status_lag_bytes").size() == 2 &&
+               samples(metrics, "pg_replication_status_lag_seconds").size() == 2;
+      },
+      30s, 500ms))
+      << metrics.substr(0, 3000);
+  for (const auto& line : samples(metrics, "pg_replication_status_lag_bytes")) {
+    EXPECT_NE(line.find("application_name=\"demo-"), std::string::npos) << line;
+  }
+  EXPECT_FALSE(samples(metrics, "pg_replication_slot_retained_wal_bytes").empty()) << metrics.substr(0, 3000);
+}
+
+TEST(Exporters, TheMonitorRoleReadsStatisticsButNoTableData) {
+  auto created = runtime->superuser_sql("demo", "CREATE TABLE secrets (v text); INSERT INTO secrets VALUES ('x')");
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  auto attributes =
+      runtime->superuser_sql("demo",
+                             "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles "
+                             "WHERE rolname = 'pgstack_monitor'");
+  ASSERT_TRUE(attributes.ok()) << attributes.error().message;
+  EXPECT_EQ(attributes.value(), "f|f|f|f|f");
+  auto memberships = runtime->superuser_sql(
+      "demo",
+      "SELECT string_agg(b.rolname, ',') FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid "
+      "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = 'pgstack_monitor'");
+  ASSERT_TRUE(memberships.ok()) << memberships.error().message;
+  EXPECT_EQ(memberships.value(), "pg_monitor");
+  auto timeout = runtime->superuser_sql(
+      "demo",
+      "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+      "WHERE r.rolname = 'pgstack_monitor'");
+  ASSERT_TRUE(timeout.ok()) << timeout.error().message;
+  EXPECT_EQ(timeout.value(), "statement_timeout=5s");
+  auto denied = runtime->superuser_sql("demo", "SET ROLE pgstack_monitor; SELECT * FROM secrets");
+  ASSERT_FALSE(denied.ok());
+  EXPECT_NE(denied.error().message.find("permission denied"), std::string::npos) << denied.error().message;
+}
+
+TEST(Exporters, TheExportersLogNoQueryErrors) {
+  for (const std::string member : {"demo-0", "demo-1", "demo-2"}) {
+    const std::string log =
+        read_text(runtime->agent_state_dir() / "instances" / "default" / "demo" / member / "log" / "exporter.log");
+    EXPECT_EQ(log.find("level=error"), std::string::npos) << member << ":\n" << log.substr(0, 3000);
+  }
+}
+
+TEST(Exporters, AClusterThatDisablesMetricsRunsNoExporter) {
+  auto created = runtime->api("POST", "sgclusters", kQuiet);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  ASSERT_EQ(created->status, 201) << created->body;
+  ASSERT_TRUE(wait_ready("quiet", 1)) << runtime->cluster_status("quiet").dump(2);
+  EXPECT_FALSE(std::filesystem::exists(config_dir("quiet", "quiet-0") / "exporter.pid"));
+  EXPECT_FALSE(std::filesystem::exists(config_dir("quiet", "quiet-0") / "exporter-queries.yaml"));
+  // The demo cluster's exporters still run.
+  EXPECT_FALSE(exporter_address("demo", "demo-0").empty());
+}
+
+TEST(Exporters, TheHostRunsOneNodeExporterWithTheChosenCollectorsAndRegistersIt) {
+  const std::string address = fmt::format("127.0.0.1:{}", runtime->node_exporter_port());
+  std::string metrics;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        metrics = scrape(address);
+        return !metrics.empty();
+      },
+      30s, 500ms))
+      << runtime->agent_log();
+  for (const char* family : {"node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_filesystem_avail_bytes",
+                             "node_disk_read_bytes_total", "node_network_receive_bytes_total", "node_load1"}) {
+    EXPECT_FALSE(samples(metrics, family).empty()) << family;
+  }
+  // Only those collectors.
+  for (const auto& line : samples(metrics, "node_scrape_collector_success")) {
+    bool expected = false;
+    for (const char* collector : {"cpu", "meminfo", "filesystem", "diskstats", "netdev", "loadavg"}) {
+      expected = expected || line.find(fmt::format("collector=\"{}\"", collector)) != std::string::npos;
+    }
+    EXPECT_TRUE(expected) << line;
+  }
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  auto host = etcd.get("/pgstack/hosts/e2e-host");
+  ASSERT_TRUE(host.ok() && host->has_value());
+  EXPECT_EQ(json::parse((*host)->value).value("nodeExporterAddress", ""), address) << (*host)->value;
+}
+
+TEST(Exporters, TheAgentServesItsOwnMetricsAndRegistersTheirAddress) {
+  const std::string address = fmt::format("127.0.0.1:{}", runtime->agent_metrics_port());
+  std::string metrics;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        metrics = scrape(address);
+        return samples(metrics, "pgstack_process_up").size() >= 3 * 3 + 1;
+      },
+      30s, 500ms))
+      << metrics;
+  for (const std::string member : {"demo-0", "demo-1", "demo-2"}) {
+    for (const std::string process : {"patroni", "pgbouncer", "postgres_exporter"}) {
+      const std::string line =
+          fmt::format("pgstack_process_up{{namespace=\"default\",cluster=\"demo\",instance_name=\"{}\",process=\"{}\"}} 1",
+                      member, process);
+      EXPECT_NE(metrics.find(line + "\n"), std::string::npos) << line << "\n" << metrics;
+    }
+    EXPECT_NE(metrics.find(fmt::format(
+                  "pgstack_instance_reconcile_failing{{namespace=\"default\",cluster=\"demo\",instance_name=\"{}\"}} 0\n",
+                  member)),
+              std::string::npos)
+        << metrics;
+  }
+  EXPECT_NE(metrics.find("pgstack_process_up{host=\"e2e-host\",process=\"node_exporter\"} 1\n"), std::string::npos)
+      << metrics;
+  // PgBouncer of every member, from its admin console.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = scrape(address);
+        const auto up = samples(metrics, "pgbouncer_up");
+        return up.size() == 4 && std::all_of(up.begin(), up.end(), [](const std::string& line) {
+                 return line.substr(line.size() - 2) == " 1";
+               });
+      },
+      30s, 500ms))
+      << metrics;
+  for (const auto& line : samples(metrics, "pgbouncer_up")) EXPECT_EQ(line.substr(line.size() - 2), " 1") << line;
+  EXPECT_FALSE(samples(metrics, "pgbouncer_pools_cl_waiting").empty()) << metrics;
+  EXPECT_FALSE(samples(metrics, "pgbouncer_stats_queries_total").empty()) << metrics;
+  EXPECT_FALSE(samples(metrics, "pgbouncer_lists_items").empty()) << metrics;
+  EXPECT_NE(metrics.find("# TYPE pgstack_process_restarts_total counter\n"), std::string::npos);
+  // The quiet cluster has no exporter to report.
+  EXPECT_EQ(metrics.find("instance_name=\"quiet-0\",process=\"postgres_exporter\""), std::string::npos);
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  auto host = etcd.get("/pgstack/hosts/e2e-host");
+  ASSERT_TRUE(host.ok() && host->has_value());
+  EXPECT_EQ(json::parse((*host)->value).value("metricsAddress", ""), address) << (*host)->value;
+  auto missing = http_request("GET", fmt::format("http://{}/other", address), "", {}, 5s);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST(Exporters, TurningMetricsOffStopsTheExportersAndOnStartsThemAgain) {
+  const auto set_disabled = [](bool disabled) {
+    auto current = runtime->api_json("GET", "sgclusters/demo");
+    ASSERT_TRUE(current.ok()) << current.error().message;
+    json document = current.value();
+    document.erase("status");
+    document["spec"]["configurations"]["observability"]["disableMetrics"] = disabled;
+    auto replaced = runtime->api("PUT", "sgclusters/demo", document.dump());
+    ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+    ASSERT_EQ(replaced->status, 200) << replaced->body;
+  };
+  const auto members = {"demo-0", "demo-1", "demo-2"};
+  std::vector<std::string> addresses;
+  for (const std::string member : members) addresses.push_back(exporter_address("demo", member));
+  set_disabled(true);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const std::string member : members) {
+          if (std::filesystem::exists(config_dir("demo", member) / "exporter.pid")) return false;
+        }
+        return true;
+      },
+      60s, 500ms));
+  for (const auto& address : addresses) EXPECT_TRUE(scrape(address).empty()) << address << " still answers";
+  set_disabled(false);
+  for (const std::string member : members) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const auto up = samples(scrape(exporter_address("demo", member)), "pg_up");
+          return !up.empty() && up.front() == "pg_up 1";
+        },
+        60s, 500ms))
+        << member;
+  }
+}
+
+TEST(Exporters, TheAgentReportsBackupsAndWalArchivingOfItsPrimaries) {
+  const json storage = {
+      {"apiVersion", "stackgres.io/v1beta1"},
+      {"kind", "SGObjectStorage"},
+      {"metadata", {{"name", "disk"}}},
+      {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", (runtime->directory() / "backups").string()}}}}}};
+  auto stored = runtime->api("POST", "sgobjectstorages", storage.dump());
+  ASSERT_TRUE(stored.ok() && stored->status == 201) << (stored.ok() ? stored->body : stored.error().message);
+  const json cluster = {
+      {"apiVersion", "stackgres.io/v1"},
+      {"kind", "SGCluster"},
+      {"metadata", {{"name", "backed"}}},
+      {"spec",
+       {{"instances", 1},
+        {"postgres", {{"version", "latest"}}},
+        {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}},
+        {"configurations",
+         {{"backups",
+           json::array({{{"sgObjectStorage", "disk"}, {"cronSchedule", "0 3 * * *"}, {"retention", 2}}})}}}}}};
+  auto created = runtime->api("POST", "sgclusters", cluster.dump());
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  ASSERT_TRUE(wait_ready("backed", 1)) << runtime->cluster_status("backed").dump(2);
+  // The controller asks for a first backup once the cluster is ready; the agent reads SGBackups every 30 s.
+  const std::string address = fmt::format("127.0.0.1:{}", runtime->agent_metrics_port());
+  const std::string labels = R"({namespace="default",cluster="backed"})";
+  std::string metrics;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = scrape(address);
+        return metrics.find("pgstack_backup_last_success_timestamp_seconds" + labels) != std::string::npos;
+      },
+      300s, 1000ms))
+      << metrics << runtime->get("sgbackups").dump(2);
+  EXPECT_NE(metrics.find("pgstack_backup_errors_total" + labels + " 0\n"), std::string::npos) << metrics;
+  EXPECT_FALSE(samples(metrics, "pgstack_backup_duration_seconds").empty()) << metrics;
+  const std::string instance = R"({namespace="default",cluster="backed",instance_name="backed-0"})";
+  EXPECT_NE(metrics.find("pgstack_wal_archive_archived_total" + instance), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("pgstack_wal_archive_failing" + instance + " 0\n"), std::string::npos) << metrics;
+}
+
+}  // namespace
+}  // namespace pgstack::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new pgstack::testing::RuntimeEnvironment(
+      &pgstack::testing::runtime, {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY}, "demo"));
+  return RUN_ALL_TESTS();
+}
