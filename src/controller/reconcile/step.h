@@ -25,6 +25,7 @@ struct ReconcilerSettings {
   PortBases port_bases;
   std::chrono::milliseconds interval{1000};
   std::vector<model::InstalledPostgres> installed_postgres;
+  std::string alertmanager_url;  // where the status reads firing alerts; "": monitoring is not configured
 };
 
 // Go on, or stop this cluster's reconcile: its desired state is not written, and the reason becomes
@@ -61,6 +62,8 @@ struct PassSnapshot {
   std::map<std::string, ObservedBackup> backups;   // by "<ns>/<name>"
   // Members that running operations add to a cluster's instances (a ReducedImpact restart), by "<ns>/<cluster>".
   std::map<std::string, int> additional_instances;
+  // Alertmanager's alerts (read at most every few seconds); nothing without an Alertmanager.
+  std::optional<AlertsObservation> alerts;
 };
 
 // The documents an SGCluster refers to, as stored (null: none), and the Postgres it runs.
