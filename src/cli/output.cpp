@@ -243,8 +243,8 @@ std::optional<TimePoint> parse_timestamp(std::string_view text) {
 
 Table alert_table(const std::vector<model::Json>& items, bool with_cluster, bool with_namespace, TimePoint now) {
   Table table;
-  if (with_namespace) table.header.push_back("NAMESPACE");
-  if (with_cluster) table.header.push_back("CLUSTER");
+  if (with_namespace) table.header.emplace_back("NAMESPACE");
+  if (with_cluster) table.header.emplace_back("CLUSTER");
   for (const char* column : {"ALERT", "SEVERITY", "STATE", "INSTANCE", "SINCE", "SUMMARY"})
     table.header.emplace_back(column);
   for (const auto& item : items) {
