@@ -191,17 +191,16 @@ Result<Alert> alert_from_json(const Json& json) {
   ASSIGN_OR_RETURN(alert.state, parse_state(string_field(json, "state"), "alert.state"));
   ASSIGN_OR_RETURN(alert.silenced_by, string_list(json.value("silencedBy", Json()), "alert.silencedBy"));
   ASSIGN_OR_RETURN(alert.inhibited_by, string_list(json.value("inhibitedBy", Json()), "alert.inhibitedBy"));
-  derive_fields(alert);
-  // The named fields win over labels: they are what the API said.
-  if (const std::string name = string_field(json, "name"); !name.empty()) alert.name = name;
-  alert.severity = json.contains("severity") ? string_field(json, "severity") : alert.severity;
-  alert.namespace_name = json.contains("namespace") ? string_field(json, "namespace") : alert.namespace_name;
-  alert.cluster = json.contains("cluster") ? string_field(json, "cluster") : alert.cluster;
-  alert.instance_name = json.contains("instanceName") ? string_field(json, "instanceName") : alert.instance_name;
-  alert.host = json.contains("host") ? string_field(json, "host") : alert.host;
-  alert.instance = json.contains("instance") ? string_field(json, "instance") : alert.instance;
-  alert.summary = json.contains("summary") ? string_field(json, "summary") : alert.summary;
-  alert.description = json.contains("description") ? string_field(json, "description") : alert.description;
+  // The named fields as the API wrote them (from the labels and annotations).
+  alert.name = string_field(json, "name");
+  alert.severity = string_field(json, "severity");
+  alert.namespace_name = string_field(json, "namespace");
+  alert.cluster = string_field(json, "cluster");
+  alert.instance_name = string_field(json, "instanceName");
+  alert.host = string_field(json, "host");
+  alert.instance = string_field(json, "instance");
+  alert.summary = string_field(json, "summary");
+  alert.description = string_field(json, "description");
   alert.starts_at = string_field(json, "startsAt");
   alert.updated_at = string_field(json, "updatedAt");
   alert.ends_at = string_field(json, "endsAt");
