@@ -83,10 +83,6 @@ int main(int argc, char** argv) {
          "--prometheus-targets-dir", prometheus_targets_dir,
          "While leading, keep Prometheus file_sd files (<job>.json) of every member's targets in this directory")
       ->type_name("DIR");
-  // Read by the alerts API (docs/monitoring.md); pgstack up passes its local Alertmanager.
-  std::string alertmanager_url;
-  app.add_option("--alertmanager", alertmanager_url, "The Alertmanager that receives this installation's alerts")
-      ->type_name("URL");
   std::string bootstrap_admin;
   std::string bootstrap_token_file;
   app.add_option("--bootstrap-admin", bootstrap_admin,
@@ -110,12 +106,21 @@ int main(int argc, char** argv) {
   app.add_option("--login-lockout", login_lockout, "Seconds logins stay refused after too many failures")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 3600));
+  std::string alertmanager_url;
+  app.add_option("--alertmanager", alertmanager_url,
+                 "Alertmanager's URL (http://host:port): the alerts API and each cluster's AlertsFiring condition "
+                 "read its firing alerts; without it they say monitoring is not configured")
+      ->type_name("URL");
   if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
   const pgstack::DaemonOptions& options = daemon.options();
   const std::string& prefix = options.etcd_prefix;
   if (!bootstrap_admin.empty() && bootstrap_token_file.empty())
     return daemon.bad_flag("--bootstrap-admin needs --bootstrap-token-file");
   if (tls_certificate.empty() != tls_key.empty()) return daemon.bad_flag("--tls-cert and --tls-key go together");
+  if (!alertmanager_url.empty()) {
+    if (auto url = pgstack::parse_http_url(alertmanager_url); !url)
+      return daemon.bad_flag("--alertmanager: " + url.error().message);
+  }
   auth_settings.session_idle_timeout = std::chrono::seconds(session_idle);
   auth_settings.session_lifetime = std::chrono::seconds(session_lifetime);
   auth_settings.throttle.lockout = std::chrono::seconds(login_lockout);
@@ -142,8 +147,10 @@ int main(int argc, char** argv) {
   settings.metrics = &metrics;
   settings.prometheus_targets_dir = prometheus_targets_dir;
   if (metrics_address) settings.controller_metrics_addresses.push_back(metrics_listen);
+  settings.alertmanager_url = alertmanager_url;
   pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
+  api.use_alertmanager(alertmanager_url);
   pgstack::auth::Authenticator authenticator(pgstack::auth::AuthStore(client, prefix), auth_settings);
   if (!bootstrap_admin.empty()) {
     // etcd may still be starting: try for a while before giving up.

@@ -1,5 +1,5 @@
 // pgstack get KIND [NAME] [-n NS | -A] [-o wide|json|yaml]: kubectl-like listing through the API
-// (KIND secrets: users' Secrets, their key names only).
+// (KIND secrets: users' Secrets, their key names only; KIND alerts: firing alerts, NAME a cluster).
 #include <iostream>
 #include <memory>
 
@@ -88,6 +88,41 @@ int get_extensions(const ApiClient& client, const std::string& name, bool availa
   return 0;
 }
 
+bool is_alerts_kind(const std::string& kind) { return kind == "alerts" || kind == "alert"; }
+
+// Firing alerts from the controller's Alertmanager: of one cluster, of a namespace's clusters, or (-A)
+// of every cluster the caller may read.
+int get_alerts(const ApiClient& client, const std::string& cluster, const std::string& namespace_name,
+               bool all_namespaces, const std::string& output) {
+  const auto format = parse_output_format(output);
+  if (!format) return report_error("get", format.error());
+  if (all_namespaces && !cluster.empty())
+    return report_error("get", make_error(ErrorCode::kInvalidInput,
+                                          "the alerts of a cluster cannot be fetched across all namespaces (-A): "
+                                          "name its namespace with -n"));
+  const std::string path = all_namespaces    ? std::string("/apis/pgstack.io/v1/alerts")
+                           : cluster.empty() ? fmt::format("/apis/pgstack.io/v1/namespaces/{}/alerts", namespace_name)
+                                             : fmt::format("/apis/pgstack.io/v1/namespaces/{}/sgclusters/{}/alerts",
+                                                           namespace_name, cluster);
+  auto listed = client.send("GET", path);
+  if (!listed) return report_error("get", listed.error());
+  std::vector<model::Json> items;
+  if (const auto found = listed->find("items"); found != listed->end() && found->is_array())
+    items.assign(found->begin(), found->end());
+  if (*format == OutputFormat::kJson || *format == OutputFormat::kYaml) {
+    std::cout << format_documents({*listed}, false, *format);
+    return 0;
+  }
+  if (items.empty()) {
+    std::cerr << (!cluster.empty() ? fmt::format("No alerts firing for {}/{}.\n", namespace_name, cluster)
+                  : all_namespaces ? std::string("No alerts firing.\n")
+                                   : fmt::format("No alerts firing in {} namespace.\n", namespace_name));
+    return 0;
+  }
+  std::cout << format_table(alert_table(items, cluster.empty(), all_namespaces, std::chrono::system_clock::now()));
+  return 0;
+}
+
 }  // namespace
 
 void add_get_command(CLI::App& app, ExitStatus& status) {
@@ -103,7 +138,7 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
   CLI::App* command = app.add_subcommand("get", "List resources, or show one");
   command->add_option("kind", options->kind, "Kind, plural, singular or short name (sgcluster, sgclusters, sgclu)")
       ->required();
-  command->add_option("name", options->name, "Only this resource");
+  command->add_option("name", options->name, "Only this resource (with KIND alerts: this cluster's)");
   command->add_option("-n,--namespace", options->namespace_name, "Namespace")->capture_default_str()->type_name("NS");
   command->add_flag("-A,--all-namespaces", options->all_namespaces, "List across every namespace");
   command->add_flag("--available", options->available,
@@ -112,6 +147,11 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
       ->add_option("-o,--output", options->output, "wide: more columns; json|yaml: the documents (a List for listings)")
       ->check(CLI::IsMember({"wide", "json", "yaml"}));
   command->callback([options, command, &status] {
+    if (is_alerts_kind(options->kind)) {
+      status.code = get_alerts(api_client_for(*command), options->name, options->namespace_name,
+                               options->all_namespaces, options->output);
+      return;
+    }
     if (is_extensions_kind(options->kind)) {
       status.code = get_extensions(api_client_for(*command), options->name, options->available, options->output);
       return;

@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "model/cluster_status.h"
 #include "model/codec.h"
+#include "monitoring/alertmanager.h"
 
 namespace pgstack::cli {
 
@@ -238,6 +239,30 @@ std::optional<TimePoint> parse_timestamp(std::string_view text) {
   const auto parsed = parse_utc_timestamp(text);
   if (!parsed) return std::nullopt;
   return TimePoint(*parsed);
+}
+
+Table alert_table(const std::vector<model::Json>& items, bool with_cluster, bool with_namespace, TimePoint now) {
+  Table table;
+  if (with_namespace) table.header.emplace_back("NAMESPACE");
+  if (with_cluster) table.header.emplace_back("CLUSTER");
+  for (const char* column : {"ALERT", "SEVERITY", "STATE", "INSTANCE", "SINCE", "SUMMARY"})
+    table.header.emplace_back(column);
+  for (const auto& item : items) {
+    auto alert = monitoring::alert_from_json(item);
+    if (!alert) continue;
+    std::vector<std::string> row;
+    if (with_namespace) row.push_back(alert->namespace_name.empty() ? "-" : alert->namespace_name);
+    if (with_cluster) row.push_back(alert->cluster.empty() ? "-" : alert->cluster);
+    const auto since = parse_timestamp(alert->starts_at);
+    const std::string subject = monitoring::alert_subject(*alert);
+    row.insert(row.end(), {alert->name, alert->severity.empty() ? "-" : alert->severity,
+                           std::string(monitoring::alert_state_name(alert->state)), subject.empty() ? "-" : subject,
+                           since ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *since))
+                                 : std::string("<unknown>"),
+                           alert->summary});
+    table.rows.push_back(std::move(row));
+  }
+  return table;
 }
 
 std::string age_of(const Json& document, TimePoint now) {

@@ -45,6 +45,10 @@ std::string age_of(const model::Json& document, TimePoint now);
 Table resource_table(const model::KindInfo& kind, const std::vector<model::Json>& items, bool wide, bool with_namespace,
                      TimePoint now);
 
+// `get alerts` rows (the items of an AlertList, docs/api.md): ALERT SEVERITY STATE INSTANCE SINCE SUMMARY,
+// with CLUSTER first when they come from several clusters and NAMESPACE before it with -A.
+Table alert_table(const std::vector<model::Json>& items, bool with_cluster, bool with_namespace, TimePoint now);
+
 // -o json / -o yaml output (see the header comment); `as_list` for listings.
 std::string format_documents(const std::vector<model::Json>& items, bool as_list, OutputFormat format);
 

@@ -37,6 +37,7 @@
 #include "common/pki.h"
 #include "common/process.h"
 #include "common/strings.h"
+#include "monitoring/alert_rules.h"
 #include "monitoring/prometheus_config.h"
 #include "process/process_supervisor.h"
 
@@ -656,6 +657,9 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
             make_error(ErrorCode::kUnavailable, fmt::format("cannot create {}: {}", dir.string(), error.message())));
     }
     std::filesystem::permissions(stack.etcd_dir(), std::filesystem::perms::owner_all, error);  // etcd wants 0700
+    // The alert rules this build was tested with, where Prometheus loads every *.yml (docs/monitoring.md).
+    if (auto rules = monitoring::write_alert_rules(stack.state_dir / "monitoring" / "rules"); !rules)
+      return fail(rules.error());
     if (::geteuid() == 0) {
       // As root the instances run as postgres, which must reach them: a state dir made by `mktemp -d` is
       // 0700, and the agent makes its own directories traversable but not the ones above them.

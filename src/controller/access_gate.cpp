@@ -43,8 +43,10 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   // The hosts' extensions are served with the resources, not by the auth API.
   const bool host_extensions = segments.size() == 4 && segments[0] == "apis" && segments[1] == "pgstack.io" &&
                                segments[2] == "v1" && segments[3] == "extensions";
+  // Alerts are read from Alertmanager for the namespaces the caller may read.
+  const bool alerts = is_alerts_path(segments);
   const bool own_api =
-      !segments.empty() && !host_extensions &&
+      !segments.empty() && !host_extensions && !alerts &&
       (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 && segments[1] == "pgstack.io"));
   if (access.level == Level::kPublic) {
     if (own_api) {
@@ -72,7 +74,13 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
     if (access.audited) audit(request, &caller, "", &access.permission, 403);
     return forbidden(caller, access.permission);
   }
-  HttpReply reply = own_api ? auth_api_.handle(request, segments, caller) : api_.handle(request);
+  const auto may_list_clusters = [&caller](const std::string& namespace_name) {
+    return auth::allows(caller.roles, {"list", "sgclusters",
+                                       namespace_name.empty() ? std::string(auth::kAllNamespaces) : namespace_name});
+  };
+  HttpReply reply = own_api  ? auth_api_.handle(request, segments, caller)
+                    : alerts ? api_.handle_alerts(request, segments, may_list_clusters)
+                             : api_.handle(request);
   if (access.audited)
     audit(request, &caller, "", access.level == Level::kPermission ? &access.permission : nullptr, reply.status);
   return reply;

@@ -67,6 +67,7 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   // only) these are the segments the access check classified (request_access.h).
   std::vector<std::string> parts;
   if (auto refused = check_request(request, parts)) return problem_reply(*refused);
+  if (is_alerts_path(parts)) return handle_alerts(request, parts, [](const std::string&) { return true; });
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
   if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
       parts[4] == "secrets") {
@@ -90,6 +91,11 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
   if (parts.size() == 8 && kind->kind == "SGBackup") return handle_backup_action(request, ns, parts[6], parts[7]);
   return problem(404, "NotFound", fmt::format("no such path: {}", request.path));
+}
+
+HttpReply ApiHandler::handle_alerts(const HttpRequest& request, const std::vector<std::string>& parts,
+                                    const NamespaceReadable& may_read) const {
+  return AlertsApi(store_, alertmanager_url_).handle(request, parts, may_read);
 }
 
 HttpReply ApiHandler::handle_extensions(const HttpRequest& request) {

@@ -1,5 +1,6 @@
 // The REST API (docs/api.md): Kubernetes-style CRUD for every kind, cluster status, switchover,
-// rolling restart, credentials, backup verification, and users' Secrets (Kubernetes' core v1 path).
+// rolling restart, credentials, backup verification, users' Secrets (Kubernetes' core v1 path), and
+// the clusters' firing alerts (alerts_api.h).
 // Validates with the model exactly as `pgstack validate` does.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "common/http_server.h"
+#include "controller/alerts_api.h"
 #include "controller/leader_election.h"
 #include "model/resources.h"
 #include "model/validator.h"
@@ -25,6 +27,14 @@ class ApiHandler {
   ~ApiHandler();
 
   HttpReply handle(const HttpRequest& request);
+
+  // Where the alerts endpoints read firing alerts (pgstack-controller --alertmanager); call before
+  // serving. Without one they answer 503 (monitoring is not configured).
+  void use_alertmanager(std::string url) { alertmanager_url_ = std::move(url); }
+  // The alerts endpoints (alerts_api.h) for a caller who may read the namespaces `may_read` accepts;
+  // handle() serves them as to a caller who may read everything.
+  HttpReply handle_alerts(const HttpRequest& request, const std::vector<std::string>& parts,
+                          const NamespaceReadable& may_read) const;
 
  private:
   HttpReply handle_collection(const HttpRequest& request, const std::string& ns, const std::string& kind);
@@ -50,6 +60,7 @@ class ApiHandler {
   std::string etcd_prefix_;
   model::ValidationContext validation_;
   const LeaderElection* leadership_;
+  std::string alertmanager_url_;
 };
 
 }  // namespace pgstack::controller

@@ -13,6 +13,7 @@
 #include "controller/reconcile/placement_step.h"
 #include "controller/reconcile/restore_step.h"
 #include "controller/reconcile/status_step.h"
+#include "monitoring/alertmanager.h"
 #include "monitoring/scrape_target_files.h"
 #include "monitoring/scrape_targets.h"
 #include "store/keys.h"
@@ -145,6 +146,7 @@ void ClusterReconciler::reconcile_all() {
     if (settings_.metrics != nullptr) settings_.metrics->record_skipped_pass();
     return;
   }
+  pass->alerts = current_alerts();
   std::set<std::string> live_clusters;
   for (const auto& cluster : clusters.value()) {
     const std::string key = cluster.namespace_name() + "/" + cluster.name();
@@ -165,6 +167,23 @@ void ClusterReconciler::reconcile_all() {
   publish_scrape_targets(*pass);
   // Day-2 operations (SGDbOps): each cluster's next one runs on a worker of its own.
   operations_.reconcile();
+}
+
+std::optional<AlertsObservation> ClusterReconciler::current_alerts() {
+  if (settings_.alertmanager_url.empty()) return std::nullopt;
+  // Prometheus evaluates rules every few seconds; reading Alertmanager each 1 s pass would add nothing.
+  constexpr auto kAlertsRefresh = std::chrono::seconds(5);
+  const auto now = std::chrono::steady_clock::now();
+  if (alerts_ && now - alerts_read_at_ < kAlertsRefresh) return alerts_;
+  auto read = monitoring::fetch_alertmanager_alerts(settings_.alertmanager_url, std::chrono::seconds(2));
+  if (read.ok()) {
+    alerts_ = AlertsObservation{std::move(read).value(), ""};
+  } else {
+    if (!alerts_ || alerts_->problem.empty()) spdlog::warn("alerts: {}", read.error().message);
+    alerts_ = AlertsObservation{{}, read.error().message};
+  }
+  alerts_read_at_ = now;
+  return alerts_;
 }
 
 void ClusterReconciler::reconcile_cluster(const model::Document& document, PassSnapshot& pass) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,9 @@ class ClusterReconciler {
   void publish_scrape_targets(const PassSnapshot& pass) const;
   // Assignments and backup schedules of clusters that no longer exist.
   void forget_deleted_clusters(const PassSnapshot& pass, const std::set<std::string>& live_clusters);
+  // Alertmanager's alerts for this pass: read again when the last read is older than kAlertsRefresh,
+  // so that a slow Alertmanager does not slow every pass. Nothing without --alertmanager.
+  std::optional<AlertsObservation> current_alerts();
 
   store::ResourceStore store_;
   const LeaderElection& leadership_;
@@ -54,6 +58,8 @@ class ClusterReconciler {
   std::condition_variable wake_;
   std::thread thread_;
   managed_sql::ManagedSqlRunner managed_sql_{store_, leadership_, {settings_.etcd_prefix}};
+  std::optional<AlertsObservation> alerts_;
+  std::chrono::steady_clock::time_point alerts_read_at_;
 };
 
 }  // namespace pgstack::controller

@@ -23,9 +23,8 @@ std::string host_address(const StatusInputs& inputs, const std::string& host) {
 bool is_primary_role(const std::string& role) { return patroni::is_leader_role(role); }
 
 // Keeps lastTransitionTime when a condition's status did not change.
-model::Condition condition(const Json& previous, const std::string& type, bool status, const std::string& reason,
-                           const std::string& message, const std::string& now) {
-  const std::string value = status ? "True" : "False";
+model::Condition condition_with_status(const Json& previous, const std::string& type, const std::string& value,
+                                       const std::string& reason, const std::string& message, const std::string& now) {
   std::string since = now;
   if (previous.is_array()) {
     for (const auto& old : previous) {
@@ -35,6 +34,17 @@ model::Condition condition(const Json& previous, const std::string& type, bool s
   }
   return {type, value, reason, message, since};
 }
+
+model::Condition condition(const Json& previous, const std::string& type, bool status, const std::string& reason,
+                           const std::string& message, const std::string& now) {
+  return condition_with_status(previous, type, status ? "True" : "False", reason, message, now);
+}
+
+// Silenced and inhibited alerts were put aside by someone; new (unprocessed) ones are about to be sent.
+bool counts_as_firing(const monitoring::Alert& alert) { return alert.state != monitoring::AlertState::kSuppressed; }
+
+// At most this many alerts are named in the condition's message; status.alerts has them all.
+constexpr std::size_t kAlertsNamed = 10;
 
 std::string string_at(const Json& object, const char* key) {
   if (!object.is_object()) return {};
@@ -148,6 +158,51 @@ model::Condition archiving_condition(const model::ReportedArchiving& archiving, 
   return condition(previous_conditions, "WalArchiving", true, "Archiving",
                    last_wal.empty() ? std::string("no WAL segment has been archived yet")
                                     : fmt::format("last archived {} at {}", last_wal, last_time),
+                   now);
+}
+
+std::vector<model::StatusAlert> status_alerts(const std::vector<monitoring::Alert>& alerts) {
+  std::vector<model::StatusAlert> out;
+  for (const auto& alert : alerts) {
+    if (!counts_as_firing(alert)) continue;
+    // A cluster-wide alert names no member: its subject is the cluster itself.
+    const bool about_member = !alert.instance_name.empty() || alert.cluster.empty();
+    out.push_back({alert.name, alert.severity, about_member ? monitoring::alert_subject(alert) : "", alert.starts_at});
+  }
+  return out;
+}
+
+model::Condition alerts_firing_condition(const AlertsObservation& alerts, const Json& previous_conditions,
+                                         const std::string& now) {
+  if (!alerts.problem.empty())
+    return condition_with_status(previous_conditions, "AlertsFiring", "Unknown", "AlertmanagerUnreachable",
+                                 alerts.problem, now);
+  const std::vector<model::StatusAlert> firing = status_alerts(alerts.alerts);
+  const auto suppressed =
+      static_cast<std::size_t>(std::count_if(alerts.alerts.begin(), alerts.alerts.end(),
+                                             [](const monitoring::Alert& alert) { return !counts_as_firing(alert); }));
+  const std::string put_aside =
+      suppressed == 0 ? std::string() : fmt::format(" ({} more silenced or inhibited)", suppressed);
+  if (firing.empty())
+    return condition(previous_conditions, "AlertsFiring", false, "NoAlertsFiring",
+                     "no alert about this cluster is firing" + put_aside, now);
+  std::vector<std::string> named;
+  for (const auto& alert : firing) {
+    if (named.size() == kAlertsNamed) break;
+    std::vector<std::string> details;
+    if (!alert.severity.empty()) details.push_back(alert.severity);
+    if (!alert.subject.empty()) details.push_back(alert.subject);
+    named.push_back(details.empty() ? alert.name : fmt::format("{} ({})", alert.name, fmt::join(details, ", ")));
+  }
+  if (firing.size() > named.size()) named.push_back(fmt::format("and {} more", firing.size() - named.size()));
+  // Alerts come critical first: the reason says the worst.
+  const std::string& worst = firing.front().severity;
+  const std::string reason = worst == "critical"  ? "CriticalAlertsFiring"
+                             : worst == "warning" ? "WarningAlertsFiring"
+                                                  : "AlertsFiring";
+  return condition(previous_conditions, "AlertsFiring", true, reason,
+                   fmt::format("{} alert{} firing: {}{}", firing.size(), firing.size() == 1 ? "" : "s",
+                               fmt::join(named, ", "), put_aside),
                    now);
 }
 
@@ -371,6 +426,10 @@ model::ClusterStatus build_cluster_status(const StatusInputs& inputs) {
                                        ? std::string("every member's host has the packages of postgres.extensions")
                                        : fmt::format("{}", fmt::join(problems, "; ")),
                                    inputs.now));
+  }
+  if (inputs.alerts) {
+    conditions.push_back(alerts_firing_condition(*inputs.alerts, inputs.previous_conditions, inputs.now));
+    if (inputs.alerts->problem.empty()) status.alerts = status_alerts(inputs.alerts->alerts);
   }
   for (const Json& event : merge_events(inputs.previous_events, inputs.member_events)) {
     status.events.push_back({string_at(event, "at"), string_at(event, "member"), string_at(event, "type"),

@@ -12,6 +12,7 @@
 #include "model/cluster_status.h"
 #include "model/document.h"
 #include "model/instance_report.h"
+#include "monitoring/alertmanager.h"
 #include "patroni/member.h"
 
 namespace pgstack::controller {
@@ -31,6 +32,12 @@ struct BackupObservation {
   std::string name;
   std::string created;  // metadata.creationTimestamp
   model::Json status;   // the SGBackup status (docs/api.md), null while Pending
+};
+
+// What Alertmanager said: its alerts (all of them, or those about one cluster), or why it could not be read.
+struct AlertsObservation {
+  std::vector<monitoring::Alert> alerts;
+  std::string problem;  // "" when it was read
 };
 
 struct StatusInputs {
@@ -65,6 +72,9 @@ struct StatusInputs {
   std::map<std::string, model::Json> rejoins;
   // The "extensions" section of each member's report (postgres.extensions on its host), by member.
   std::map<std::string, model::Json> member_extensions;
+  // The cluster's alerts (monitoring::alert_concerns_cluster), for the AlertsFiring condition and
+  // status.alerts; nothing when the controller has no --alertmanager.
+  std::optional<AlertsObservation> alerts;
   std::string now;  // ISO-8601 UTC
 };
 
@@ -86,6 +96,13 @@ std::optional<model::Condition> backups_verified_condition(const std::vector<Bac
 // attempt failed (pg_stat_archiver's last failure is newer than its last success).
 model::Condition archiving_condition(const model::ReportedArchiving& archiving, const model::Json& previous_conditions,
                                      const std::string& now);
+
+// The AlertsFiring condition: True naming the firing alerts (critical first), False when none fires,
+// Unknown when Alertmanager could not be read. Silenced and inhibited alerts do not count.
+model::Condition alerts_firing_condition(const AlertsObservation& alerts, const model::Json& previous_conditions,
+                                         const std::string& now);
+// status.alerts: the firing ones, as the condition counts them.
+std::vector<model::StatusAlert> status_alerts(const std::vector<monitoring::Alert>& alerts);
 
 // status.events: the previous ones and the members' new ones ({"at", "member", "type", "reason",
 // "message"}), oldest first, the newest kStatusEventsKept of them, each once.

@@ -39,6 +39,12 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
   // The caller's own identity, permissions, session and tokens; the handlers check more where needed.
   if (n >= 1 && parts[0] == "auth") return {Level::kAuthenticated, {}, is_mutation(method)};
   if (n >= 3 && parts[0] == "apis" && parts[1] == "pgstack.io" && parts[2] == "v1") {
+    // Alerts are read like the clusters they are about; the list over every namespace is filtered
+    // by the handler to the namespaces the caller may read.
+    if (n == 6 && parts[3] == "namespaces" && parts[5] == "alerts")
+      return permission(method, verb_for(method, true), "sgclusters", parts[4]);
+    if (n == 8 && parts[3] == "namespaces" && parts[5] == "sgclusters" && parts[7] == "alerts")
+      return permission(method, verb_for(method, false), "sgclusters", parts[4]);
     if (n >= 4 && parts[3] == "tokens") return {Level::kAuthenticated, {}, is_mutation(method)};
     if (n == 4 && parts[3] == "audit") return permission(method, verb_for(method, true), "audit", "");
     if (n >= 4 && parts[3] == "users") {

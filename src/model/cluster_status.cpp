@@ -106,6 +106,16 @@ Result<ClusterEndpoints> endpoints_from_json(const Json& json) {
   return endpoints;
 }
 
+Result<StatusAlert> alert_from_json(const Json& json, std::string_view where) {
+  if (!json.is_object()) return invalid(where, "an object");
+  const std::string prefix = fmt::format("{}.", where);
+  StatusAlert alert;
+  for (auto [name, target] : {std::pair{"name", &alert.name}, std::pair{"severity", &alert.severity},
+                              std::pair{"subject", &alert.subject}, std::pair{"since", &alert.since}})
+    RETURN_IF_ERROR(read_text(json, name, *target, prefix));
+  return alert;
+}
+
 Result<StatusEvent> event_from_json(const Json& json, std::string_view where) {
   if (!json.is_object()) return invalid(where, "an object");
   const std::string prefix = fmt::format("{}.", where);
@@ -120,7 +130,8 @@ Result<StatusEvent> event_from_json(const Json& json, std::string_view where) {
 // The fields this file reads and writes; any other top-level field is another writer's section.
 constexpr std::string_view kOwnFields[] = {"postgresVersion", "observedAt", "instances", "additionalInstances",
                                            "primary",         "members",    "endpoints", "conditions",
-                                           "archiving",       "events",     "backups",   "extensions"};
+                                           "archiving",       "events",     "backups",   "extensions",
+                                           "alerts"};
 
 bool own_field(std::string_view name) {
   for (std::string_view own : kOwnFields) {
@@ -201,6 +212,13 @@ Json cluster_status_to_json(const ClusterStatus& status) {
                      {"lastCompletedAt", optional_text(status.backups.last_completed_at)},
                      {"count", status.backups.count}};
   if (!status.extensions.is_null()) json["extensions"] = status.extensions;
+  if (!status.alerts.empty()) {
+    Json alerts = Json::array();
+    for (const auto& alert : status.alerts)
+      alerts.push_back(
+          {{"name", alert.name}, {"severity", alert.severity}, {"subject", alert.subject}, {"since", alert.since}});
+    json["alerts"] = std::move(alerts);
+  }
   return json;
 }
 
@@ -248,6 +266,13 @@ Result<ClusterStatus> cluster_status_from_json(const Json& json) {
   if (const Json* extensions = field(json, "extensions")) {
     if (!extensions->is_array() && !extensions->is_null()) return invalid("extensions", "a list");
     status.extensions = *extensions;
+  }
+  if (const Json* alerts = field(json, "alerts")) {
+    if (!alerts->is_array()) return invalid("alerts", "a list");
+    for (std::size_t index = 0; index < alerts->size(); ++index) {
+      ASSIGN_OR_RETURN(auto alert, alert_from_json((*alerts)[index], fmt::format("alerts[{}]", index)));
+      status.alerts.push_back(std::move(alert));
+    }
   }
   for (const auto& [name, value] : json.items()) {
     if (!own_field(name)) status.other_sections[name] = value;

@@ -71,6 +71,15 @@ struct BackupsSummary {
   bool operator==(const BackupsSummary&) const = default;
 };
 
+// A firing alert about the cluster (Alertmanager's, from pgstack's rules: docs/monitoring.md).
+struct StatusAlert {
+  std::string name;      // the alert's name (PostgresDown, ...)
+  std::string severity;  // critical, warning, info
+  std::string subject;   // the member, host or target it is about; "" for the whole cluster
+  std::string since;     // RFC 3339, UTC: when it started firing
+  bool operator==(const StatusAlert&) const = default;
+};
+
 struct ClusterStatus {
   std::string postgres_version;
   std::string observed_at;       // when the controller built it: a reader can tell a stale one
@@ -83,6 +92,7 @@ struct ClusterStatus {
   std::optional<ReportedArchiving> archiving;  // the primary's pg_stat_archiver, when it archives
   std::vector<StatusEvent> events;             // oldest first
   BackupsSummary backups;
+  std::vector<StatusAlert> alerts;  // firing now, critical first; empty without any (or without monitoring)
   // postgres.extensions: [{"name","package","preload","members":{member: version|"missing"}}]; null: none asked for.
   Json extensions = nullptr;
   // Sections that other writers own (managed SQL's progress, ...), kept as they are.

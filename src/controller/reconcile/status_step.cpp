@@ -1,8 +1,11 @@
 #include "controller/reconcile/status_step.h"
 
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "common/time.h"
+#include "monitoring/alertmanager.h"
 #include "store/keys.h"
 
 namespace pgstack::controller {
@@ -48,6 +51,17 @@ Json decide_status(const StatusObservation& observed) {
     const bool running = state.topology && state.topology->members.count(placement.member) > 0 &&
                          state.topology->members.at(placement.member).state == "running";
     if (!running) inputs.member_reports[placement.member] = report->second;
+  }
+  if (observed.pass->alerts) {
+    // Host alerts (a disk filling up) concern the clusters with a member on that host.
+    std::set<std::string> hosts;
+    for (const auto& placement : state.members) hosts.insert(placement.host);
+    AlertsObservation about_cluster{{}, observed.pass->alerts->problem};
+    for (const auto& alert : observed.pass->alerts->alerts) {
+      if (monitoring::alert_concerns_cluster(alert, cluster.namespace_name, cluster.name, hosts))
+        about_cluster.alerts.push_back(alert);
+    }
+    inputs.alerts = std::move(about_cluster);
   }
   inputs.backups = state.backups;
   inputs.backups_configured = cluster.backup.has_value();

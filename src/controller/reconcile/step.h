@@ -33,6 +33,7 @@ struct ReconcilerSettings {
   // /metrics addresses as the controller's own targets.
   std::filesystem::path prometheus_targets_dir;
   std::vector<std::string> controller_metrics_addresses;
+  std::string alertmanager_url;  // where the status reads firing alerts; "": monitoring is not configured
 };
 
 // Go on, or stop this cluster's reconcile: its desired state is not written, and the reason becomes
@@ -71,6 +72,8 @@ struct PassSnapshot {
   std::map<std::string, ObservedBackup> backups;      // by "<ns>/<name>"
   // Members that running operations add to a cluster's instances (a ReducedImpact restart), by "<ns>/<cluster>".
   std::map<std::string, int> additional_instances;
+  // Alertmanager's alerts (read at most every few seconds); nothing without an Alertmanager.
+  std::optional<AlertsObservation> alerts;
 };
 
 // The documents an SGCluster refers to, as stored (null: none), and the Postgres it runs.

@@ -24,6 +24,25 @@ TEST(FormatTable, AlignsColumnsThreeSpacesApartWithoutTrailingBlanks) {
   EXPECT_EQ(format_table({{"A", "B"}, {{"x"}}}, "  "), "  A   B\n  x\n");
 }
 
+TEST(AlertTable, OneRowPerAlertWithClusterAndNamespaceWhenAsked) {
+  const std::vector<model::Json> items = {
+      model::Json::parse(R"({"name": "PostgresDown", "severity": "critical", "state": "firing", "namespace": "default",
+        "cluster": "demo", "instanceName": "demo-0", "host": "h1", "summary": "Postgres demo-0 is unreachable",
+        "startsAt": "2026-11-24T01:25:00Z"})"),
+      model::Json::parse(R"({"name": "DiskSpaceLow", "severity": "warning", "state": "suppressed", "host": "h1",
+        "summary": "/ on host h1 has 15% free", "startsAt": "2026-11-24T00:00:00Z"})")};
+  const TimePoint now = at("2026-11-24T01:30:00Z");
+  EXPECT_EQ(format_table(alert_table(items, false, false, now)),
+            "ALERT          SEVERITY   STATE        INSTANCE   SINCE   SUMMARY\n"
+            "PostgresDown   critical   firing       demo-0     5m      Postgres demo-0 is unreachable\n"
+            "DiskSpaceLow   warning    suppressed   h1         90m     / on host h1 has 15% free\n");
+  const Table wide = alert_table(items, true, true, now);
+  EXPECT_EQ(wide.header.front(), "NAMESPACE");
+  EXPECT_EQ(wide.rows[0][0], "default");
+  EXPECT_EQ(wide.rows[0][1], "demo");
+  EXPECT_EQ(wide.rows[1][0], "-");  // a host's alert belongs to no cluster
+}
+
 TEST(FormatAge, FollowsKubectl) {
   EXPECT_EQ(format_age(seconds(0)), "0s");
   EXPECT_EQ(format_age(seconds(-1)), "0s");

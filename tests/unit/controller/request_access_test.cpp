@@ -88,3 +88,19 @@ TEST(RequestAccess, MutationsAreAudited) {
 
 }  // namespace
 }  // namespace pgstack::controller
+
+namespace pgstack::controller {
+namespace {
+
+TEST(RequestAccess, AlertsAreReadLikeTheirClusters) {
+  expect_permission(access("GET", "/apis/pgstack.io/v1/namespaces/team/sgclusters/demo/alerts"), "get", "sgclusters",
+                    "team");
+  expect_permission(access("GET", "/apis/pgstack.io/v1/namespaces/team/alerts"), "list", "sgclusters", "team");
+  expect_permission(access("GET", "/apis/pgstack.io/v1/namespaces/_all/alerts"), "list", "sgclusters", "*");
+  // Every cluster's: any known caller; the handler keeps the namespaces it may read.
+  EXPECT_EQ(access("GET", "/apis/pgstack.io/v1/alerts").level, Level::kAuthenticated);
+  EXPECT_FALSE(access("GET", "/apis/pgstack.io/v1/alerts").audited);
+}
+
+}  // namespace
+}  // namespace pgstack::controller

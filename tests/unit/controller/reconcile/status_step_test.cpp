@@ -80,3 +80,39 @@ TEST(StatusStep, KeepsWhatOtherWritersPutInTheStatus) {
 
 }  // namespace
 }  // namespace pgstack::controller
+
+namespace pgstack::controller {
+namespace {
+
+monitoring::Alert labelled(const std::string& name, const std::string& ns, const std::string& cluster,
+                           const std::string& host) {
+  monitoring::Alert alert;
+  alert.name = name;
+  alert.severity = "warning";
+  alert.namespace_name = ns;
+  alert.cluster = cluster;
+  alert.host = host;
+  return alert;
+}
+
+// The pass reads Alertmanager once; each cluster's status takes its own alerts and its hosts'.
+TEST(StatusStep, TakesTheClustersAlertsAndThoseOfItsHosts) {
+  Fixture fixture;
+  EXPECT_EQ(find_condition(decide_status(fixture.observed), "AlertsFiring"), nullptr);  // no Alertmanager
+  fixture.pass.alerts =
+      AlertsObservation{{labelled("ReplicationLagHigh", "shop", "demo", "node-a"),
+                         labelled("ReplicationLagHigh", "other", "demo", "node-a"),
+                         labelled("ConnectionsNearMax", "shop", "orders", "node-a"),
+                         labelled("DiskSpaceLow", "", "", "node-a"), labelled("DiskSpaceCritical", "", "", "node-b")},
+                        ""};
+  const Json status = decide_status(fixture.observed);
+  const Json* firing = find_condition(status, "AlertsFiring");
+  ASSERT_NE(firing, nullptr) << status.dump(2);
+  EXPECT_EQ((*firing)["status"], "True");
+  EXPECT_EQ((*firing)["message"], "2 alerts firing: ReplicationLagHigh (warning), DiskSpaceLow (warning, node-a)");
+  fixture.pass.alerts = AlertsObservation{{}, "Alertmanager at http://127.0.0.1:9093 is unreachable"};
+  EXPECT_EQ((*find_condition(decide_status(fixture.observed), "AlertsFiring"))["status"], "Unknown");
+}
+
+}  // namespace
+}  // namespace pgstack::controller
