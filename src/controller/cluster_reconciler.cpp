@@ -1,7 +1,9 @@
 #include "controller/cluster_reconciler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -148,9 +150,11 @@ void ClusterReconciler::reconcile_all() {
   }
   pass->alerts = current_alerts();
   std::set<std::string> live_clusters;
+  std::map<std::string, int> expected_replicas;
   for (const auto& cluster : clusters.value()) {
     const std::string key = cluster.namespace_name() + "/" + cluster.name();
     live_clusters.insert(key);
+    expected_replicas[key] = std::max(0, model::cluster_from(cluster).instances - 1);
     const auto started = std::chrono::steady_clock::now();
     bool failed = false;
     try {
@@ -163,6 +167,7 @@ void ClusterReconciler::reconcile_all() {
     if (settings_.metrics != nullptr)
       settings_.metrics->record_reconcile(key, std::chrono::steady_clock::now() - started, failed);
   }
+  if (settings_.metrics != nullptr) settings_.metrics->set_expected_replicas(std::move(expected_replicas));
   forget_deleted_clusters(*pass, live_clusters);
   publish_scrape_targets(*pass);
   // Day-2 operations (SGDbOps): each cluster's next one runs on a worker of its own.

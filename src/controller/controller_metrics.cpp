@@ -97,6 +97,11 @@ void ControllerMetrics::record_skipped_pass() {
   ++skipped_passes_;
 }
 
+void ControllerMetrics::set_expected_replicas(std::map<std::string, int> by_cluster) {
+  const std::lock_guard lock(mutex_);
+  expected_replicas_ = std::move(by_cluster);
+}
+
 std::string ControllerMetrics::render(bool leader) const {
   const std::lock_guard lock(mutex_);
   std::string out;
@@ -139,6 +144,17 @@ std::string ControllerMetrics::render(bool leader) const {
   out += "# HELP pgstack_controller_reconcile_skipped_passes_total Reconcile passes not run: etcd did not answer.\n";
   out += "# TYPE pgstack_controller_reconcile_skipped_passes_total counter\n";
   out += fmt::format("pgstack_controller_reconcile_skipped_passes_total {}\n", skipped_passes_);
+
+  // Only the leader's: a follower's figures are of its last pass as leader, possibly long stale.
+  out += "# HELP pgstack_cluster_expected_replicas Replicas the cluster should have now (instances - 1).\n";
+  out += "# TYPE pgstack_cluster_expected_replicas gauge\n";
+  if (leader) {
+    for (const auto& [key, replicas] : expected_replicas_) {
+      const auto [ns, cluster] = namespace_and_cluster(key);
+      out += fmt::format("pgstack_cluster_expected_replicas{{namespace=\"{}\",cluster=\"{}\"}} {}\n", escape_label(ns),
+                         escape_label(cluster), replicas);
+    }
+  }
   return out;
 }
 

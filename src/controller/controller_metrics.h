@@ -29,6 +29,10 @@ class ControllerMetrics {
   void record_reconcile(const std::string& cluster_key, std::chrono::duration<double> took, bool failed);
   // A pass that did not run (etcd unavailable).
   void record_skipped_pass();
+  // How many replicas each cluster ("<ns>/<cluster>") should have now, as of the last pass: the alert
+  // ReplicaNotStreaming compares it with the replicas that stream. Replaces the previous pass's, so a
+  // deleted cluster's series goes.
+  void set_expected_replicas(std::map<std::string, int> by_cluster);
 
   // The Prometheus text exposition format (0.0.4).
   std::string render(bool leader) const;
@@ -44,6 +48,7 @@ class ControllerMetrics {
   std::map<std::string, Histogram> reconcile_seconds_;                           // by "<ns>/<cluster>"
   std::map<std::string, std::uint64_t> reconcile_errors_;
   std::uint64_t skipped_passes_ = 0;
+  std::map<std::string, int> expected_replicas_;
 };
 
 }  // namespace pgstack::controller

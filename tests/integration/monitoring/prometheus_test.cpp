@@ -2,21 +2,36 @@
 // Patroni, pgstack-proxy and its own /metrics (--prometheus-targets-dir, --metrics-listen); a real
 // Prometheus 2.42 with the configuration pgstack up renders finds them `up` with the common labels, and
 // follows scaling 3 -> 2 -> 3 without a restart.
+#include <cctype>
 #include <cstdlib>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "common/files.h"
 #include "common/http_client.h"
 #include "common/network.h"
+#include "monitoring/alert_rules.h"
 #include "monitoring/prometheus_config.h"
 #include "process/process_supervisor.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
 namespace {
+
+// A form value, percent-encoded (PromQL has braces, quotes and spaces).
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -64,6 +79,7 @@ class Prometheus {
     settings.patroni_ca_file = runtime->ca_certificate().string();
     RETURN_IF_ERROR(
         write_file_atomically(monitoring_dir / "prometheus.yml", monitoring::render_prometheus_config(settings)));
+    RETURN_IF_ERROR(monitoring::write_alert_rules(monitoring_dir / "rules"));  // as pgstack up does
     ProcessSpec spec;
     spec.name = "prometheus";
     const char* path = std::getenv("PATH");
@@ -102,6 +118,36 @@ class Prometheus {
     return out;
   }
 
+  // The samples of an instant query: labels and value; nothing when it fails.
+  std::vector<std::pair<json, double>> query(const std::string& promql) const {
+    std::vector<std::pair<json, double>> out;
+    auto response = http_request("POST", url_ + "/api/v1/query", "query=" + url_encode(promql),
+                                 {{"Content-Type", "application/x-www-form-urlencoded"}}, 5s);
+    if (!response.ok() || response->status != 200) return out;
+    const json body = json::parse(response->body, nullptr, false);
+    if (!body.is_object() || !body["data"].is_object()) return out;
+    for (const auto& sample : body["data"]["result"])
+      out.emplace_back(sample["metric"], std::stod(sample["value"][1].get<std::string>()));
+    return out;
+  }
+
+  // The rule groups' evaluation errors ("group/rule: error"), and how many rules were loaded.
+  std::pair<std::vector<std::string>, int> rule_errors() const {
+    std::vector<std::string> errors;
+    int rules = 0;
+    auto response = http_request("GET", url_ + "/api/v1/rules", {}, {}, 5s);
+    if (!response.ok() || response->status != 200) return {{"GET /api/v1/rules failed"}, 0};
+    const json body = json::parse(response->body, nullptr, false);
+    for (const auto& group : body["data"]["groups"]) {
+      for (const auto& rule : group["rules"]) {
+        ++rules;
+        if (rule.value("health", "") == "err")
+          errors.push_back(group.value("name", "") + "/" + rule.value("name", "") + ": " + rule.value("lastError", ""));
+      }
+    }
+    return {errors, rules};
+  }
+
   pid_t pid() const { return supervisor_->status().pid; }
   bool running() const { return supervisor_->is_running(); }
   std::string log() const {
@@ -131,7 +177,7 @@ std::set<std::string> members_up(const std::string& job) {
 
 std::string describe_targets() {
   std::string out;
-  for (const char* job : {"patroni", "pgstack-proxy", "pgstack-controller"}) {
+  for (const char* job : {"patroni", "postgres", "pgstack-proxy", "pgstack-agent", "node", "pgstack-controller"}) {
     for (const auto& target : prometheus->targets(job))
       out += fmt::format("{} {} {} {}\n", job, target["labels"].dump(), target.value("health", ""),
                          target.value("lastError", ""));
@@ -177,6 +223,61 @@ TEST(MonitoringPrometheus, ScrapesPatroniProxyAndControllerWithTheCommonLabels) 
       },
       60s, 1s))
       << describe_targets();
+
+  // The exporters the agent runs: one postgres_exporter per member, the agent and node_exporter per host.
+  EXPECT_TRUE(wait_until([&] { return members_up("postgres") == all; }, 60s, 1s)) << describe_targets();
+  for (const char* job : {"pgstack-agent", "node"}) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const auto targets = prometheus->targets(job);
+          return !targets.empty() && std::all_of(targets.begin(), targets.end(), [](const json& target) {
+            return target.value("health", "") == "up" && !target["labels"].value("host", "").empty();
+          });
+        },
+        60s, 1s))
+        << job << "\n"
+        << describe_targets();
+  }
+  // The series the alert rules are written against exist with the labels they join on.
+  const auto single_value = [&](const std::string& promql) {
+    const auto samples = prometheus->query(promql);
+    return samples.size() == 1 ? samples[0].second : -1.0;
+  };
+  EXPECT_TRUE(wait_until([&] { return single_value("count(pg_up{cluster=\"demo\"} == 1)") == 3; }, 60s, 1s));
+  EXPECT_TRUE(
+      wait_until([&] { return single_value("pgstack_cluster_expected_replicas{cluster=\"demo\"}") == 2; }, 60s, 1s));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return single_value(
+                   "count by (namespace, cluster) "
+                   "(pg_stat_replication_pg_wal_lsn_diff{cluster=\"demo\",state=\"streaming\"})") == 2;
+      },
+      60s, 1s));
+  EXPECT_TRUE(wait_until([&] { return single_value("count(pg_replication_is_replica{cluster=\"demo\"} == 1)") == 2; },
+                         60s, 1s));
+  EXPECT_TRUE(wait_until([&] { return single_value("count(pgbouncer_up{cluster=\"demo\"} == 1)") == 3; }, 60s, 1s));
+  EXPECT_TRUE(wait_until([&] { return !prometheus->query("node_filesystem_avail_bytes").empty(); }, 60s, 1s));
+  // Every shipped rule loads and evaluates without an error against these series.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto [errors, rules] = prometheus->rule_errors();
+        return errors.empty() && rules >= 15;
+      },
+      30s, 1s))
+      << fmt::format("{}", fmt::join(prometheus->rule_errors().first, "\n"));
+  // A healthy cluster fires no warning or critical alert (those that need time, like ReplicaNotStreaming, are
+  // pending at most); the informational PostgresRestarted fires for each member started minutes ago.
+  std::string firing;
+  for (const auto& [labels, value] :
+       prometheus->query("ALERTS{alertstate=\"firing\",cluster=\"demo\",severity!=\"info\"}"))
+    firing += labels.dump() + "\n";
+  EXPECT_EQ(firing, "");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return single_value("count(ALERTS{alertname=\"PostgresRestarted\",alertstate=\"firing\",cluster=\"demo\"})") ==
+               3;
+      },
+      30s, 1s));
 
   // The controller's own metrics arrive: it leads, and it has reconciled demo.
   auto leader = http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", controller_metrics_port), {}, {}, 5s);

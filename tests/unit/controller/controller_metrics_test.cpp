@@ -59,5 +59,18 @@ TEST(ControllerMetrics, RendersRequestsReconcilesAndLeadership) {
   EXPECT_NE(metrics.render(false).find("pgstack_controller_leader 0\n"), std::string::npos);
 }
 
+TEST(ControllerMetrics, ExpectedReplicasOfTheLastPassOnlyWhileLeading) {
+  ControllerMetrics metrics;
+  metrics.set_expected_replicas({{"shop/demo", 2}, {"shop/gone", 1}});
+  metrics.set_expected_replicas({{"shop/demo", 2}, {"shop/single", 0}});
+  const std::string text = metrics.render(true);
+  EXPECT_NE(text.find("pgstack_cluster_expected_replicas{namespace=\"shop\",cluster=\"demo\"} 2\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("pgstack_cluster_expected_replicas{namespace=\"shop\",cluster=\"single\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("cluster=\"gone\""), std::string::npos);  // deleted since the previous pass
+  EXPECT_EQ(metrics.render(false).find("pgstack_cluster_expected_replicas{"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgstack::controller
