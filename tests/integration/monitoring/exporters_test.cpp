@@ -230,15 +230,16 @@ TEST(Exporters, TheAgentServesItsOwnMetricsAndRegistersTheirAddress) {
       << metrics;
   for (const std::string member : {"demo-0", "demo-1", "demo-2"}) {
     for (const std::string process : {"patroni", "pgbouncer", "postgres_exporter"}) {
-      const std::string line =
-          fmt::format("pgstack_process_up{{namespace=\"default\",cluster=\"demo\",instance_name=\"{}\",process=\"{}\"}} 1",
-                      member, process);
+      const std::string line = fmt::format(
+          "pgstack_process_up{{namespace=\"default\",cluster=\"demo\",instance_name=\"{}\",process=\"{}\"}} 1", member,
+          process);
       EXPECT_NE(metrics.find(line + "\n"), std::string::npos) << line << "\n" << metrics;
     }
-    EXPECT_NE(metrics.find(fmt::format(
-                  "pgstack_instance_reconcile_failing{{namespace=\"default\",cluster=\"demo\",instance_name=\"{}\"}} 0\n",
-                  member)),
-              std::string::npos)
+    EXPECT_NE(
+        metrics.find(fmt::format(
+            "pgstack_instance_reconcile_failing{{namespace=\"default\",cluster=\"demo\",instance_name=\"{}\"}} 0\n",
+            member)),
+        std::string::npos)
         << metrics;
   }
   EXPECT_NE(metrics.find("pgstack_process_up{host=\"e2e-host\",process=\"node_exporter\"} 1\n"), std::string::npos)

@@ -2,7 +2,6 @@
 #include "monitoring/alert_rules.h"
 
 #include <filesystem>
-
 #include <unistd.h>
 
 #include <gtest/gtest.h>
