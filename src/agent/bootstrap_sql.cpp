@@ -93,6 +93,14 @@ std::string bootstrap_sql() {
   return sql;
 }
 
+std::string monitor_role_sql() {
+  std::string sql = R"SQL(\getenv monitor_user PGSTACK_MONITOR_USER
+\getenv monitor_password PGSTACK_MONITOR_PASSWORD
+)SQL";
+  sql += kMonitor;
+  return sql;
+}
+
 std::string post_bootstrap_script(std::string_view psql_program) {
   return fmt::format(R"SH(#!/bin/sh
 # Written by pgstack-agent; Patroni runs it once, on the first primary, after initdb, with a connection

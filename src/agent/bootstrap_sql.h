@@ -26,4 +26,8 @@ std::string post_bootstrap_script(std::string_view psql_program);
 // The SQL alone, as psql reads it (psql variables and meta-commands).
 std::string bootstrap_sql();
 
+// Only the monitoring role (created, or given its password and rights), from the PGSTACK_MONITOR_*
+// variables: for a primary of a cluster bootstrapped before the role existed. Idempotent.
+std::string monitor_role_sql();
+
 }  // namespace pgstack::agent

@@ -15,10 +15,12 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "agent/bootstrap_sql.h"
 #include "agent/postgres_log.h"
 #include "common/files.h"
 #include "common/pki.h"
 #include "common/process.h"
+#include "common/strings.h"
 #include "common/time.h"
 #include "config/render_pgbackrest.h"
 #include "patroni/rest.h"
@@ -734,9 +736,11 @@ ReportInput InstanceSupervisor::observe(const std::string& host_name, LeaderStat
   const std::string role = input.patroni->value("role", "");
   if (role == "master" || role == "primary") {
     input.archiver = observe_archiver();
+    ensure_monitor_role();
     return input;
   }
-  archiver_.reset();  // a replica does not archive; a promotion starts afresh
+  archiver_.reset();               // a replica does not archive; a promotion starts afresh
+  monitor_role_password_.clear();  // a later promotion makes sure again
   input.cluster = get_json(patroni_url("/cluster"));
   if (!input.cluster) return input;
   if (auto leader = leader_api_url(*input.cluster)) {
@@ -800,6 +804,33 @@ std::string InstanceSupervisor::observe_pgbouncer() const {
                             options);
   if (answer.ok() && answer->exit_code == 0) pgbouncer_show_ = answer->standard_output;
   return pgbouncer_show_;
+}
+
+void InstanceSupervisor::ensure_monitor_role() const {
+  if (!plan_ || !plan_->metrics) return;
+  const auto user = plan_->patroni_environment.find(std::string(kMonitorUserVariable));
+  const auto password = plan_->patroni_environment.find(std::string(kMonitorPasswordVariable));
+  if (user == plan_->patroni_environment.end() || password == plan_->patroni_environment.end() ||
+      user->second.empty() || password->second == monitor_role_password_)
+    return;
+  CommandOptions options;
+  if (::geteuid() == 0) options.run_as_user = settings_.os_user;
+  // Names and password reach psql through its environment, never its command line.
+  options.extra_environment = {{"PGCONNECT_TIMEOUT", "3"},
+                               {"PGOPTIONS", "-c statement_timeout=3000"},
+                               {std::string(kMonitorUserVariable), user->second},
+                               {std::string(kMonitorPasswordVariable), password->second}};
+  options.standard_input = monitor_role_sql();
+  auto answer = run_command({plan_->layout.bin_dir + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                             plan_->layout.socket_dir, "-p", std::to_string(plan_->layout.postgres_port), "-U",
+                             plan_->cluster.credentials.superuser_name, "-d", "postgres", "-f", "-"},
+                            options);
+  if (!answer.ok() || answer->exit_code != 0) {
+    spdlog::warn("{}: cannot make sure of the monitoring role {} (tried again on the next report): {}", instance_key_,
+                 user->second, answer.ok() ? trim(answer->standard_error) : answer.error().message);
+    return;
+  }
+  monitor_role_password_ = password->second;
 }
 
 std::optional<model::Json> InstanceSupervisor::observe_archiver() const {

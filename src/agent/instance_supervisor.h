@@ -99,6 +99,9 @@ class InstanceSupervisor {
   // pg_stat_archiver of this instance when it is a primary that archives; asked at most every
   // kArchiverInterval (a psql round trip), the last answer is reported in between.
   std::optional<model::Json> observe_archiver() const;
+  // On the primary, while the exporter runs: the monitoring role exists with the current password. A
+  // cluster bootstrapped before the role existed gets it here; once per password, retried until it works.
+  void ensure_monitor_role() const;
   // As the `pgbouncer` user over the Unix socket, as PgBouncer's own OS user: PgBouncer lets that one
   // into its admin console without a password, so no credential is needed. "" when it does not answer.
   std::string observe_pgbouncer() const;
@@ -140,6 +143,8 @@ class InstanceSupervisor {
   mutable std::string pgbouncer_show_;
   mutable std::chrono::steady_clock::time_point pgbouncer_checked_{};
   AssignedPorts ports_;  // as last assigned
+  // The monitoring role's password last made sure of on this primary (ensure_monitor_role).
+  mutable std::string monitor_role_password_;
   mutable std::optional<model::Json> archiver_;
   mutable std::chrono::steady_clock::time_point archiver_checked_{};
   mutable std::vector<model::Json> wal_set_aside_;  // records of pgstack-wal-push, read every few seconds

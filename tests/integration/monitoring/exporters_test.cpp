@@ -13,6 +13,7 @@
 
 #include "common/http_client.h"
 #include "store/etcd_client.h"
+#include "store/keys.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
@@ -305,6 +306,64 @@ TEST(Exporters, TurningMetricsOffStopsTheExportersAndOnStartsThemAgain) {
         60s, 500ms))
         << member;
   }
+}
+
+// A cluster bootstrapped before the monitoring role existed: its secrets have no monitor credential and
+// Postgres no such role. The controller adds the credential (the others unchanged), the agent creates
+// the role on the primary, and every member's exporter reaches Postgres.
+TEST(Exporters, AClusterFromBeforeTheMonitoringRoleGetsItAndItsExporters) {
+  const auto set_disabled = [](bool disabled) {
+    auto current = runtime->api_json("GET", "sgclusters/demo");
+    ASSERT_TRUE(current.ok()) << current.error().message;
+    json document = current.value();
+    document.erase("status");
+    document["spec"]["configurations"]["observability"]["disableMetrics"] = disabled;
+    auto replaced = runtime->api("PUT", "sgclusters/demo", document.dump());
+    ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+    ASSERT_EQ(replaced->status, 200) << replaced->body;
+  };
+  const auto members = {"demo-0", "demo-1", "demo-2"};
+  set_disabled(true);  // no exporter holds a session of the role while it is dropped
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const std::string member : members) {
+          if (std::filesystem::exists(config_dir("demo", member) / "exporter.pid")) return false;
+        }
+        return true;
+      },
+      60s, 500ms));
+  auto dropped = runtime->superuser_sql("demo", "DROP ROLE pgstack_monitor");
+  ASSERT_TRUE(dropped.ok()) << dropped.error().message;
+
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  const std::string key = store::keys::cluster_secrets("/pgstack", "default", "demo");
+  auto stored = etcd.get(key);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  json secrets = json::parse((*stored)->value);
+  const std::string old_password = secrets["monitor"].value("password", "");
+  const std::string superuser_password = secrets["superuser"].value("password", "");
+  secrets.erase("monitor");
+  ASSERT_TRUE(etcd.put(key, secrets.dump()).ok());
+  set_disabled(false);
+
+  for (const std::string member : members) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const auto up = samples(scrape(exporter_address("demo", member)), "pg_up");
+          return !up.empty() && up.front() == "pg_up 1";
+        },
+        90s, 500ms))
+        << member;
+  }
+  auto after = etcd.get(key);
+  ASSERT_TRUE(after.ok() && after->has_value());
+  const json added = json::parse((*after)->value);
+  EXPECT_FALSE(added["monitor"].value("password", "").empty());
+  EXPECT_NE(added["monitor"].value("password", ""), old_password);          // a new credential, not the old one back
+  EXPECT_EQ(added["superuser"].value("password", ""), superuser_password);  // the others never change
+  auto role = runtime->superuser_sql("demo", "SELECT count(*) FROM pg_roles WHERE rolname = 'pgstack_monitor'");
+  ASSERT_TRUE(role.ok()) << role.error().message;
+  EXPECT_EQ(role.value(), "1");
 }
 
 TEST(Exporters, TheAgentReportsBackupsAndWalArchivingOfItsPrimaries) {

@@ -14,5 +14,22 @@ TEST(CredentialsStep, CreatesOnlyWhatIsMissing) {
   EXPECT_NE(unread.why.find("etcd did not answer"), std::string::npos);
 }
 
+TEST(CredentialsStep, AClusterFromBeforeARoleGetsOnlyThatRolesCredential) {
+  using model::Json;
+  const Json stored = {{"superuser", {{"username", "postgres"}, {"password", "kept"}}},
+                       {"application", {{"username", "app"}, {"password", "also-kept"}, {"database", "app"}}}};
+  const Json generated = {{"superuser", {{"username", "postgres"}, {"password", "new"}}},
+                          {"application", {{"username", "app"}, {"password", "new"}, {"database", "app"}}},
+                          {"monitor", {{"username", "pgstack_monitor"}, {"password", "fresh"}}}};
+  const auto merged = with_missing_credentials(stored, generated);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ((*merged)["superuser"]["password"], "kept");  // live passwords never change
+  EXPECT_EQ((*merged)["application"]["password"], "also-kept");
+  EXPECT_EQ((*merged)["monitor"]["password"], "fresh");
+
+  EXPECT_FALSE(with_missing_credentials(*merged, generated).has_value());  // nothing missing: no write
+  EXPECT_FALSE(with_missing_credentials(Json("not an object"), generated).has_value());
+}
+
 }  // namespace
 }  // namespace pgstack::controller
