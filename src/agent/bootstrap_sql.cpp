@@ -44,6 +44,15 @@ GRANT EXECUTE ON FUNCTION pgstack.user_lookup(text) TO :"authenticator_user";
 // postgres_exporter's role: pg_monitor's statistics and nothing else (no table data), every query
 // cut off after 5 s. NOINHERIT would hide pg_monitor's rights; membership is all it gets.
 constexpr std::string_view kMonitor = R"SQL(
+-- Unset when the environment has no PGSTACK_MONITOR_* (an older caller): then there is no such role.
+\if :{?monitor_user}
+\else
+\set monitor_user ''
+\endif
+\if :{?monitor_password}
+\else
+\set monitor_password ''
+\endif
 SELECT :'monitor_user' <> '' AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_user') AS create_monitor,
        :'monitor_user' <> '' AND EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor_user') AS update_monitor \gset
 \if :create_monitor

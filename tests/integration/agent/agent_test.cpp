@@ -231,9 +231,10 @@ class AgentIntegrationTest : public ::testing::Test {
   }
 
   void start_agent(bool stop_instances_on_exit) {
-    std::vector<std::string> argv = {PGSTACK_AGENT_BINARY, "--etcd",   etcd_->endpoint(),
-                                     "--host-name",        kHost,      "--state-dir",
-                                     state_dir_.string(),  "--ca-dir", etcd_->ca_dir().string()};
+    std::vector<std::string> argv = {PGSTACK_AGENT_BINARY, "--etcd", etcd_->endpoint(), "--host-name", kHost,
+                                     "--state-dir", state_dir_.string(), "--ca-dir", etcd_->ca_dir().string(),
+                                     // Their default ports may be taken by an installation on this machine.
+                                     "--metrics-listen", "off", "--node-exporter-listen", "off"};
     if (stop_instances_on_exit) argv.push_back("--stop-instances-on-exit");
     agent_ = std::make_unique<AgentProcess>(argv, state_dir_ / "agent.log");
     ASSERT_TRUE(agent_->started());
