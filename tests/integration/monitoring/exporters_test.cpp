@@ -4,6 +4,7 @@
 // one runtime.
 #include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -272,31 +273,38 @@ TEST(Exporters, TheAgentServesItsOwnMetricsAndRegistersTheirAddress) {
   EXPECT_EQ(missing->status, 404);
 }
 
-TEST(Exporters, TurningMetricsOffStopsTheExportersAndOnStartsThemAgain) {
-  const auto set_disabled = [](bool disabled) {
-    auto current = runtime->api_json("GET", "sgclusters/demo");
-    ASSERT_TRUE(current.ok()) << current.error().message;
-    json document = current.value();
-    document.erase("status");
-    document["spec"]["configurations"]["observability"]["disableMetrics"] = disabled;
-    auto replaced = runtime->api("PUT", "sgclusters/demo", document.dump());
-    ASSERT_TRUE(replaced.ok()) << replaced.error().message;
-    ASSERT_EQ(replaced->status, 200) << replaced->body;
-  };
-  const auto members = {"demo-0", "demo-1", "demo-2"};
-  std::vector<std::string> addresses;
-  for (const std::string member : members) addresses.push_back(exporter_address("demo", member));
-  set_disabled(true);
-  EXPECT_TRUE(wait_until(
+// Sets demo's observability.disableMetrics through the API.
+void set_metrics_disabled(bool disabled) {
+  auto current = runtime->api_json("GET", "sgclusters/demo");
+  ASSERT_TRUE(current.ok()) << current.error().message;
+  json document = current.value();
+  document.erase("status");
+  document["spec"]["configurations"]["observability"]["disableMetrics"] = disabled;
+  auto replaced = runtime->api("PUT", "sgclusters/demo", document.dump());
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  ASSERT_EQ(replaced->status, 200) << replaced->body;
+}
+
+// True once none of demo's `members` has an exporter (their pid files are gone), within 60 s.
+bool no_exporter_runs(std::initializer_list<const char*> members) {
+  return wait_until(
       [&] {
         for (const std::string member : members) {
           if (std::filesystem::exists(config_dir("demo", member) / "exporter.pid")) return false;
         }
         return true;
       },
-      60s, 500ms));
+      60s, 500ms);
+}
+
+TEST(Exporters, TurningMetricsOffStopsTheExportersAndOnStartsThemAgain) {
+  const auto members = {"demo-0", "demo-1", "demo-2"};
+  std::vector<std::string> addresses;
+  for (const std::string member : members) addresses.push_back(exporter_address("demo", member));
+  set_metrics_disabled(true);
+  EXPECT_TRUE(no_exporter_runs(members));
   for (const auto& address : addresses) EXPECT_TRUE(scrape(address).empty()) << address << " still answers";
-  set_disabled(false);
+  set_metrics_disabled(false);
   for (const std::string member : members) {
     EXPECT_TRUE(wait_until(
         [&] {
@@ -312,26 +320,9 @@ TEST(Exporters, TurningMetricsOffStopsTheExportersAndOnStartsThemAgain) {
 // Postgres no such role. The controller adds the credential (the others unchanged), the agent creates
 // the role on the primary, and every member's exporter reaches Postgres.
 TEST(Exporters, AClusterFromBeforeTheMonitoringRoleGetsItAndItsExporters) {
-  const auto set_disabled = [](bool disabled) {
-    auto current = runtime->api_json("GET", "sgclusters/demo");
-    ASSERT_TRUE(current.ok()) << current.error().message;
-    json document = current.value();
-    document.erase("status");
-    document["spec"]["configurations"]["observability"]["disableMetrics"] = disabled;
-    auto replaced = runtime->api("PUT", "sgclusters/demo", document.dump());
-    ASSERT_TRUE(replaced.ok()) << replaced.error().message;
-    ASSERT_EQ(replaced->status, 200) << replaced->body;
-  };
   const auto members = {"demo-0", "demo-1", "demo-2"};
-  set_disabled(true);  // no exporter holds a session of the role while it is dropped
-  ASSERT_TRUE(wait_until(
-      [&] {
-        for (const std::string member : members) {
-          if (std::filesystem::exists(config_dir("demo", member) / "exporter.pid")) return false;
-        }
-        return true;
-      },
-      60s, 500ms));
+  set_metrics_disabled(true);  // no exporter holds a session of the role while it is dropped
+  ASSERT_TRUE(no_exporter_runs(members));
   auto dropped = runtime->superuser_sql("demo", "DROP ROLE pgstack_monitor");
   ASSERT_TRUE(dropped.ok()) << dropped.error().message;
 
@@ -344,7 +335,7 @@ TEST(Exporters, AClusterFromBeforeTheMonitoringRoleGetsItAndItsExporters) {
   const std::string superuser_password = secrets["superuser"].value("password", "");
   secrets.erase("monitor");
   ASSERT_TRUE(etcd.put(key, secrets.dump()).ok());
-  set_disabled(false);
+  set_metrics_disabled(false);
 
   for (const std::string member : members) {
     EXPECT_TRUE(wait_until(
