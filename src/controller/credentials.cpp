@@ -1,5 +1,8 @@
 #include "controller/credentials.h"
 
+#include <utility>
+#include <vector>
+
 #include <openssl/rand.h>
 
 #include "config/render_exporter.h"
@@ -23,9 +26,11 @@ Result<std::string> generate_password() {
   return password;
 }
 
-Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster) {
-  model::Json credentials = model::Json::object();
-  const std::pair<const char*, std::string> users[] = {
+namespace {
+
+// Role -> username: the entries of a cluster's credentials.
+std::vector<std::pair<const char*, std::string>> credential_users(const model::Cluster& cluster) {
+  return {
       {"superuser", cluster.credentials.superuser_name},
       {"replication", cluster.credentials.replication_name},
       {"rewind", std::string(config::kRewindUserName)},
@@ -34,7 +39,21 @@ Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster) 
       {"restapi", "patroni"},
       {"monitor", std::string(config::kMonitorUserName)},
   };
-  for (const auto& [role, username] : users) {
+}
+
+}  // namespace
+
+bool lacks_credentials(const model::Json& stored, const model::Cluster& cluster) {
+  if (!stored.is_object()) return false;
+  for (const auto& [role, username] : credential_users(cluster)) {
+    if (!stored.contains(role)) return true;
+  }
+  return false;
+}
+
+Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster) {
+  model::Json credentials = model::Json::object();
+  for (const auto& [role, username] : credential_users(cluster)) {
     auto password = generate_password();
     RETURN_IF_ERROR(password);
     credentials[role] = {{"username", username}, {"password", password.value()}};

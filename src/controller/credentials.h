@@ -17,4 +17,8 @@ Result<std::string> generate_password();
 //  "monitor":{"username","password"} (postgres_exporter's pg_monitor role)}
 Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster);
 
+// True when `stored` (a cluster's credentials object) has no entry for a role pgstack gives every
+// cluster: one added after the cluster was made. Cheap: no password is generated to find out.
+bool lacks_credentials(const model::Json& stored, const model::Cluster& cluster);
+
 }  // namespace pgstack::controller

@@ -38,6 +38,8 @@ namespace {
 void add_missing_credentials(const store::EtcdClient& etcd, const std::string& key, const store::KeyValue& stored,
                              const ClusterState& state) {
   const model::Json current = model::Json::parse(stored.value, nullptr, false);
+  // Every pass of every cluster comes here: generate passwords only when a role lacks one.
+  if (!lacks_credentials(current, state.cluster)) return;
   auto fresh = generate_cluster_credentials(state.cluster);
   if (!fresh.ok()) {
     spdlog::error("cluster {}: cannot generate credentials: {}", state.key, fresh.error().message);

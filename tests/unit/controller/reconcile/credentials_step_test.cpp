@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/credentials.h"
+
 namespace pgstack::controller {
 namespace {
 
@@ -29,6 +31,17 @@ TEST(CredentialsStep, AClusterFromBeforeARoleGetsOnlyThatRolesCredential) {
 
   EXPECT_FALSE(with_missing_credentials(*merged, generated).has_value());  // nothing missing: no write
   EXPECT_FALSE(with_missing_credentials(Json("not an object"), generated).has_value());
+}
+
+TEST(CredentialsStep, ACompleteSetLacksNothingAndNeedsNoNewPasswords) {
+  const model::Cluster cluster;
+  auto complete = generate_cluster_credentials(cluster);
+  ASSERT_TRUE(complete.ok());
+  EXPECT_FALSE(lacks_credentials(complete.value(), cluster));
+  model::Json old = complete.value();
+  old.erase("monitor");  // a cluster made before the monitoring role
+  EXPECT_TRUE(lacks_credentials(old, cluster));
+  EXPECT_FALSE(lacks_credentials(model::Json("not an object"), cluster));
 }
 
 }  // namespace
