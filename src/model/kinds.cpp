@@ -263,9 +263,8 @@ F cluster_spec() {
                                                            {"authenticator", user_credentials}})}})},
            {"patroni", F::object({{"dynamicConfig", F::map(F::any())}, {"initialConfig", F::map(F::any())}})},
            {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false)},
-                                        {"prometheusAutobind", F::boolean().defaults_to(false).noted(
-                                                                "accepted and ignored: Prometheus Operator's "
-                                                                "PodMonitors need Kubernetes")},
+                                        // pgstack's default differs: its own Prometheus is always there.
+                                        {"prometheusAutobind", F::boolean().defaults_to(true)},
                                         {"receiver", F::string()}})},
            {"binding", F::ignored("Kubernetes' Service Binding (a Secret for applications); pgstack connstr "
                                   "prints connection strings")},
@@ -323,8 +322,7 @@ F cluster_spec() {
            // A standby the user asked for must not quietly run as a primary that takes writes.
            .warned("accepted but not yet applied: pgstack does not run standby clusters yet; this cluster starts as "
                    "an independent primary")},
-      {"prometheusAutobind", F::boolean().noted("accepted and ignored: Prometheus Operator's PodMonitors need "
-                                                "Kubernetes")},
+      {"prometheusAutobind", F::boolean()},  // deprecated: configurations.observability.prometheusAutobind
   });
 }
 

@@ -163,6 +163,10 @@ Cluster cluster_from(const Document& document) {
     if (const Json& disabled = at_pointer(spec, pointer); disabled.is_boolean() && disabled.get<bool>())
       cluster.disable_metrics = true;
   }
+  for (const char* pointer : {"/configurations/observability/prometheusAutobind", "/prometheusAutobind"}) {
+    if (const Json& autobind = at_pointer(spec, pointer); autobind.is_boolean() && !autobind.get<bool>())
+      cluster.prometheus_autobind = false;
+  }
   if (const Json& backups = at_pointer(spec, "/configurations/backups"); backups.is_array() && !backups.empty()) {
     const Json& first = backups[0];
     BackupConfiguration backup;

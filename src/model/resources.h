@@ -114,6 +114,11 @@ struct Cluster {
   // configurations.observability.disableMetrics (or StackGres' older pods.disableMetricsExporter):
   // no postgres_exporter for the cluster's instances.
   bool disable_metrics = false;
+  // configurations.observability.prometheusAutobind (or the older spec.prometheusAutobind): whether the
+  // installation's Prometheus scrapes the cluster's members and proxy. pgstack's default is true (its own
+  // Prometheus is part of every installation; StackGres defaults to false because binding there needs a
+  // Prometheus Operator); false keeps the exporters running for a Prometheus the user points at them.
+  bool prometheus_autobind = true;
   std::optional<BackupConfiguration> backup;
   std::optional<RestoreSource> restore;
 };

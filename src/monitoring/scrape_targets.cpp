@@ -70,6 +70,8 @@ std::map<std::string, std::vector<TargetGroup>> scrape_target_groups(const Scrap
   for (const auto& assignment : inputs.assignments) {
     const auto address = addresses.find(assignment.host);
     if (address == addresses.end()) continue;
+    // prometheusAutobind false: the cluster is left to a Prometheus the user points at it.
+    if (!assignment.cluster.prometheus_autobind) continue;
     if (assignment.ports.patroni > 0) {
       out[std::string(kPatroniJob)].push_back(
           {{endpoint(address->second, assignment.ports.patroni)}, member_labels(kPatroniJob, assignment)});

@@ -2,6 +2,7 @@
 // Patroni, pgstack-proxy and its own /metrics (--prometheus-targets-dir, --metrics-listen); a real
 // Prometheus 2.42 with the configuration pgstack up renders finds them `up` with the common labels, and
 // follows scaling 3 -> 2 -> 3 without a restart.
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -13,9 +14,12 @@
 #include "common/files.h"
 #include "common/http_client.h"
 #include "common/network.h"
+#include "common/process.h"
 #include "monitoring/alert_rules.h"
+#include "monitoring/alertmanager.h"
 #include "monitoring/prometheus_config.h"
 #include "process/process_supervisor.h"
+#include "support/alertmanager_server.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
@@ -66,6 +70,24 @@ std::string cluster_with(int instances) {
   return document.dump();
 }
 
+AlertmanagerServer* alertmanager = nullptr;
+
+// pgstack's rules as pgstack up writes them, but with PostgresDown's `for:` of 1m shortened to 10s, so
+// the replica-down test does not wait a minute.
+Result<bool> write_rules_with_a_short_postgres_down() {
+  auto path = monitoring::write_alert_rules(monitoring_dir / "rules");
+  RETURN_IF_ERROR(path);
+  auto read = read_file(*path);
+  RETURN_IF_ERROR(read);
+  std::string rules = *read;
+  const std::string rule = "expr: pg_up == 0\n        for: 1m";
+  const auto at = rules.find(rule);
+  if (at == std::string::npos) return make_error(ErrorCode::kInvalidInput, "PostgresDown's rule has changed: " + rule);
+  rules.replace(at, rule.size(), "expr: pg_up == 0\n        for: 10s");
+  RETURN_IF_ERROR(write_file_atomically(*path, rules));
+  return true;
+}
+
 class Prometheus {
  public:
   Result<bool> start() {
@@ -77,9 +99,10 @@ class Prometheus {
     settings.targets_dir = (monitoring_dir / "targets").string();
     settings.rules_dir = (monitoring_dir / "rules").string();
     settings.patroni_ca_file = runtime->ca_certificate().string();
+    settings.alertmanager = alertmanager->url().substr(std::string_view("http://").size());
     RETURN_IF_ERROR(
         write_file_atomically(monitoring_dir / "prometheus.yml", monitoring::render_prometheus_config(settings)));
-    RETURN_IF_ERROR(monitoring::write_alert_rules(monitoring_dir / "rules"));  // as pgstack up does
+    RETURN_IF_ERROR(write_rules_with_a_short_postgres_down());
     ProcessSpec spec;
     spec.name = "prometheus";
     const char* path = std::getenv("PATH");
@@ -148,6 +171,7 @@ class Prometheus {
     return {errors, rules};
   }
 
+  const std::string& url() const { return url_; }
   pid_t pid() const { return supervisor_->status().pid; }
   bool running() const { return supervisor_->is_running(); }
   std::string log() const {
@@ -164,6 +188,11 @@ class Prometheus {
 };
 
 Prometheus* prometheus = nullptr;
+std::string get_body(const std::string& url) {
+  auto response = http_request("GET", url, {}, {}, 5s);
+  return response.ok() ? fmt::format("GET {}: {} {}\n", url, response->status, response->body)
+                       : response.error().message + "\n";
+}
 
 // The instance_name labels of `job`'s targets, when each of them is up; nothing while one is not.
 std::set<std::string> members_up(const std::string& job) {
@@ -321,6 +350,82 @@ TEST(MonitoringPrometheus, ScalingDropsAndReaddsTheMembersTargetsWithoutARestart
   EXPECT_EQ(prometheus->pid(), pid);  // the same Prometheus, never restarted or reloaded
 }
 
+// The alert path end to end: a replica's Postgres is stopped and kept down (Patroni paused, as a DBA
+// does for maintenance, so Patroni does not start it again); its exporter reports pg_up 0, Prometheus
+// fires PostgresDown (its `for:` shortened to 10s here) and sends it to the real Alertmanager, and the
+// controller's alerts API and AlertsFiring condition show it. Restarting Postgres resolves it.
+TEST(MonitoringPrometheus, AStoppedReplicaFiresPostgresDownThroughAlertmanagerToTheApi) {
+  ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
+  std::string replica, patroni_api;
+  for (const auto& member : status_of("demo").value("members", json::array())) {
+    if (member.value("role", "") == "replica") {
+      replica = member.value("name", "");
+      patroni_api = member["endpoints"].value("patroni", "");
+    }
+  }
+  ASSERT_FALSE(replica.empty()) << status_of("demo").dump(2);
+  const json restapi = runtime->get("sgclusters/demo/credentials").value("restapi", json::object());
+  ASSERT_TRUE(restapi.contains("password"));
+  const HttpHeaders authorized = {
+      {"Content-Type", "application/json"},
+      {"Authorization", basic_authorization(restapi.value("username", ""), restapi.value("password", ""))}};
+  const auto set_paused = [&](bool paused) {
+    auto patched = http_request("PATCH", patroni_api + "/config", json{{"pause", paused}}.dump(), authorized, 10s);
+    return patched.ok() && patched->status == 200;
+  };
+  ASSERT_TRUE(set_paused(true));
+  const std::filesystem::path data_dir =
+      runtime->agent_state_dir() / "instances" / "default" / "demo" / replica / "data";
+  auto stopped = run_command({"runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "stop", "-D",
+                              data_dir.string(), "-m", "fast", "-w", "-t", "60"});
+  const auto stopped_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(stopped.ok() && stopped->exit_code == 0)
+      << (stopped.ok() ? stopped->standard_error : stopped.error().message);
+
+  // Alertmanager has it, with the member's labels.
+  const auto in_alertmanager = [&] {
+    auto alerts = monitoring::fetch_alertmanager_alerts(alertmanager->url());
+    if (!alerts.ok()) return false;
+    return std::any_of(alerts->begin(), alerts->end(), [&](const monitoring::Alert& alert) {
+      return alert.name == "PostgresDown" && alert.cluster == "demo" && alert.instance_name == replica &&
+             alert.severity == "critical";
+    });
+  };
+  const auto what_prometheus_sees = [] {
+    std::string out;
+    for (const char* promql : {"pg_up", "ALERTS"}) {
+      for (const auto& [labels, value] : prometheus->query(promql)) out += fmt::format("{} {}\n", labels.dump(), value);
+    }
+    return out;
+  };
+  EXPECT_TRUE(wait_until(in_alertmanager, 60s, 1s))
+      << what_prometheus_sees() << get_body(prometheus->url() + "/api/v1/alertmanagers") << alertmanager->log_tail();
+  // for: 10s, a 2s scrape and evaluation interval, and Prometheus's send: well within a minute.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, 60s);
+
+  // The controller reads it from Alertmanager: the cluster's alerts, and its AlertsFiring condition.
+  const auto in_api = [&] {
+    const json alerts = runtime->get("/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/alerts");
+    for (const auto& alert : alerts.value("items", json::array())) {
+      if (alert.value("name", "") == "PostgresDown" && alert.value("instanceName", "") == replica) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_until(in_api, 30s, 1s))
+      << runtime->get("/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/alerts").dump(2);
+  EXPECT_TRUE(
+      wait_until([] { return condition_in(status_of("demo"), "AlertsFiring").value("status", "") == "True"; }, 60s, 1s))
+      << status_of("demo").dump(2);
+  auto listed = runtime->cli({"get", "alerts", "demo"});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_NE(listed->standard_output.find("PostgresDown"), std::string::npos) << listed->standard_output;
+
+  // Back: Patroni starts Postgres once unpaused; the alert resolves.
+  ASSERT_TRUE(set_paused(false));
+  EXPECT_TRUE(wait_ready(3, 180s)) << status_of("demo").dump(2);
+  EXPECT_TRUE(wait_until([&] { return !in_alertmanager(); }, 90s, 1s)) << alertmanager->log_tail();
+}
+
 }  // namespace
 }  // namespace pgstack::testing
 
@@ -333,8 +438,15 @@ int main(int argc, char** argv) {
   if (!port.ok()) return 1;
   pgstack::testing::controller_metrics_port = *port;
   pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
-  binaries.controller_flags = {"--metrics-listen", fmt::format("127.0.0.1:{}", *port), "--prometheus-targets-dir",
-                               (pgstack::testing::monitoring_dir / "targets").string()};
+  auto alertmanager = pgstack::testing::AlertmanagerServer::start();
+  if (!alertmanager.ok()) {
+    std::cerr << alertmanager.error().message << "\n";
+    return 1;
+  }
+  pgstack::testing::alertmanager = alertmanager->get();
+  binaries.controller_flags = {"--metrics-listen",         fmt::format("127.0.0.1:{}", *port),
+                               "--prometheus-targets-dir", (pgstack::testing::monitoring_dir / "targets").string(),
+                               "--alertmanager",           (*alertmanager)->url()};
   pgstack::testing::Prometheus prometheus;
   pgstack::testing::prometheus = &prometheus;
   ::testing::AddGlobalTestEnvironment(

@@ -1,5 +1,6 @@
 #include "model/resources.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "model/codec.h"
@@ -65,7 +66,28 @@ spec:
   EXPECT_EQ(cluster.storage_kind, StorageKind::kHdd);
   EXPECT_TRUE(cluster.disable_connection_pooling);
   EXPECT_TRUE(cluster.disable_metrics);
+  EXPECT_TRUE(cluster.prometheus_autobind);  // pgstack's default, filled in with the observability section
   EXPECT_TRUE(cluster.ssl_enabled);
+}
+
+// Either field set false keeps the cluster out of the installation's Prometheus.
+TEST(Resources, PrometheusAutobindFalseInEitherPlace) {
+  for (const char* spec : {"observability: {prometheusAutobind: false}", "prometheusAutobind: false"}) {
+    const bool nested = std::string_view(spec).starts_with("observability");
+    const auto documents = valid_documents(fmt::format(R"(
+apiVersion: stackgres.io/v1
+kind: SGCluster
+metadata: {{name: quiet}}
+spec:
+  instances: 1
+  postgres: {{version: '15'}}
+  pods: {{persistentVolume: {{size: 1Gi}}}}
+  {}{}
+)",
+                                                       nested ? "configurations:\n    " : "", spec));
+    ASSERT_EQ(documents.size(), 1u) << spec;
+    EXPECT_FALSE(cluster_from(documents[0]).prometheus_autobind) << spec;
+  }
 }
 
 TEST(Resources, ProfileAndConfigViews) {

@@ -74,6 +74,24 @@ TEST(ScrapeTargets, ExporterPerMemberUnlessTheClusterDisablesMetrics) {
   EXPECT_EQ(exporters[2].targets, std::vector<std::string>{"10.0.0.2:19187"});
 }
 
+// prometheusAutobind: false leaves a cluster's members and proxy out of the installation's Prometheus
+// (its exporters still run, for a Prometheus the user points at them); the hosts stay scraped.
+TEST(ScrapeTargets, AClusterNotAutoboundHasNoMemberOrProxyTargets) {
+  ScrapeInputs inputs = three_members();
+  auto unbound = member("own", "own-0", "b", 8010, 17500);
+  unbound.ports.exporter = 19190;
+  unbound.cluster.prometheus_autobind = false;
+  inputs.assignments.push_back(unbound);
+  inputs.hosts[1]["metricsAddress"] = "10.0.0.2:19101";
+
+  const auto groups = scrape_target_groups(inputs);
+  for (const auto& job : {"patroni", "postgres", "pgstack-proxy"}) {
+    for (const auto& group : groups.at(job)) EXPECT_NE(group.labels.at("cluster"), "own") << job;
+  }
+  EXPECT_EQ(groups.at("patroni").size(), 3u);
+  EXPECT_EQ(groups.at("pgstack-agent").size(), 1u);
+}
+
 TEST(ScrapeTargets, AgentAndNodeExporterPerHostAsRegistered) {
   ScrapeInputs inputs = three_members();
   inputs.hosts[0]["metricsAddress"] = "10.0.0.1:19101";
