@@ -43,9 +43,7 @@ Result<Credential> credential(const Json& object, const char* field, bool requir
 }  // namespace
 
 Result<ClusterSecrets> parse_cluster_secrets(std::string_view text) {
-  auto parsed = parse_object(text, "secrets");
-  if (!parsed) return parsed.error();
-  const Json& json = parsed.value();
+  ASSIGN_OR_RETURN(const Json& json, parse_object(text, "secrets"));
   ClusterSecrets secrets;
   for (auto [field, target, required] :
        {std::tuple{"superuser", &secrets.superuser, true}, std::tuple{"replication", &secrets.replication, true},

@@ -117,25 +117,15 @@ Result<Assignment> assignment_from_json(const Json& json) {
   if (!json.is_object()) return invalid(kWhat, fmt::format("expected a JSON object, got {}", json.type_name()));
 
   Assignment assignment;
-  auto namespace_name = required_name(json, "namespace", kWhat);
-  if (!namespace_name) return namespace_name.error();
-  assignment.namespace_name = namespace_name.value();
-  auto cluster_name = required_name(json, "clusterName", kWhat);
-  if (!cluster_name) return cluster_name.error();
-  assignment.cluster_name = cluster_name.value();
-  auto member = required_name(json, "member", kWhat);
-  if (!member) return member.error();
-  assignment.member = member.value();
+  ASSIGN_OR_RETURN(assignment.namespace_name, required_name(json, "namespace", kWhat));
+  ASSIGN_OR_RETURN(assignment.cluster_name, required_name(json, "clusterName", kWhat));
+  ASSIGN_OR_RETURN(assignment.member, required_name(json, "member", kWhat));
   const std::string what = fmt::format("assignment {}", assignment.instance_key());
 
-  auto index = integer_in(json, "index", 0, 10000, what);
-  if (!index) return index.error();
-  assignment.index = index.value();
+  ASSIGN_OR_RETURN(assignment.index, integer_in(json, "index", 0, 10000, what));
   if (json.contains("host") && json["host"].is_string()) assignment.host = json["host"].get<std::string>();
   if (json.contains("postgresMajor") && !json["postgresMajor"].is_null()) {
-    auto major = integer_in(json, "postgresMajor", 9, 99, what);
-    if (!major) return major.error();
-    assignment.postgres_major = major.value();
+    ASSIGN_OR_RETURN(assignment.postgres_major, integer_in(json, "postgresMajor", 9, 99, what));
   }
 
   if (!json.contains("ports") || !json["ports"].is_object()) return invalid(what, "ports: expected an object");
@@ -159,9 +149,7 @@ Result<Assignment> assignment_from_json(const Json& json) {
     AssignedProxyPorts proxy;
     for (auto [field, target] : {std::pair{"readWrite", &proxy.read_write}, std::pair{"readOnly", &proxy.read_only},
                                  std::pair{"admin", &proxy.admin}}) {
-      auto port = integer_in(json["proxy"], field, 1, 65535, what + " proxy");
-      if (!port) return port.error();
-      *target = port.value();
+      ASSIGN_OR_RETURN(*target, integer_in(json["proxy"], field, 1, 65535, what + " proxy"));
     }
     assignment.proxy = proxy;
   }
@@ -171,9 +159,7 @@ Result<Assignment> assignment_from_json(const Json& json) {
     assignment.object_storage = object_storage_from(Document{what, 0, assignment.object_storage_document});
   }
   if (json.contains("restore") && json["restore"].is_object()) {
-    auto restore = restore_from_json(json["restore"], what);
-    if (!restore) return restore.error();
-    assignment.restore = std::move(restore).value();
+    ASSIGN_OR_RETURN(assignment.restore, restore_from_json(json["restore"], what));
   }
   if (!json.contains("cluster") || !json["cluster"].is_object())
     return invalid(what, "cluster: expected the SGCluster document");

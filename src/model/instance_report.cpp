@@ -132,14 +132,10 @@ Result<InstanceReport> instance_report_from_json(const Json& json) {
   }
   if (report.member.empty()) return invalid("member: expected the member's name");
   if (json.contains("patroni") && !json["patroni"].is_null()) {
-    auto patroni = patroni_from_json(json["patroni"]);
-    if (!patroni) return patroni.error();
-    report.patroni = std::move(patroni).value();
+    ASSIGN_OR_RETURN(report.patroni, patroni_from_json(json["patroni"]));
   }
   if (json.contains("archiving") && !json["archiving"].is_null()) {
-    auto archiving = reported_archiving_from_json(json["archiving"]);
-    if (!archiving) return archiving.error();
-    report.archiving = std::move(archiving).value();
+    ASSIGN_OR_RETURN(report.archiving, reported_archiving_from_json(json["archiving"]));
   }
   if (json.contains("extensions") && !json["extensions"].is_null()) {
     if (!json["extensions"].is_object()) return invalid("extensions: expected an object");
