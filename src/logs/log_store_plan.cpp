@@ -13,16 +13,19 @@ std::vector<std::string_view> log_tables() { return {kPostgresLogTable, kPatroni
 
 Result<std::chrono::seconds> parse_log_retention(std::string_view text) {
   const auto invalid = [&] {
-    return make_error(ErrorCode::kInvalidInput,
-                      fmt::format("distributedLogs.retention: \"{}\" is not \"<number> minutes|hours|days|months\" "
-                                  "(for example \"7 days\")",
-                                  text));
+    return make_error(
+        ErrorCode::kInvalidInput,
+        fmt::format("distributedLogs.retention: \"{}\" is not \"<number> minutes|hours|days|weeks|months\" "
+                    "(for example \"7 days\")",
+                    text));
   };
-  const std::size_t space = text.find(' ');
-  if (space == std::string_view::npos) return invalid();
-  const auto count = parse_unsigned(text.substr(0, space));
+  // The validator's pattern (model/kinds.cpp): digits, optional spaces, a unit.
+  const std::size_t digits = text.find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string_view::npos) return invalid();
+  const auto count = parse_unsigned(text.substr(0, digits));
   if (!count || *count == 0 || *count > 100000) return invalid();
-  std::string_view unit = text.substr(space + 1);
+  std::string_view unit = text.substr(digits);
+  while (unit.starts_with(' ')) unit.remove_prefix(1);
   if (unit.size() > 1 && unit.back() == 's') unit.remove_suffix(1);
   std::chrono::seconds each{};
   if (unit == "minute") {
@@ -31,6 +34,8 @@ Result<std::chrono::seconds> parse_log_retention(std::string_view text) {
     each = std::chrono::hours(1);
   } else if (unit == "day") {
     each = std::chrono::days(1);
+  } else if (unit == "week") {
+    each = std::chrono::days(7);
   } else if (unit == "month") {
     each = std::chrono::days(30);
   } else {

@@ -19,8 +19,9 @@ inline constexpr std::string_view kPostgresLogTable = "log_postgres";
 inline constexpr std::string_view kPatroniLogTable = "log_patroni";
 std::vector<std::string_view> log_tables();
 
-// `spec.distributedLogs.retention`: "<n> minute(s)|hour(s)|day(s)|month(s)" (StackGres's pattern);
-// a month is 30 days. Errors name the field and the expected form.
+// `spec.distributedLogs.retention`: "<n> minute(s)|hour(s)|day(s)|week(s)|month(s)", as the validator
+// accepts it (StackGres's pattern, plus weeks and no space); a month is 30 days. Errors name the field and the expected
+// form.
 Result<std::chrono::seconds> parse_log_retention(std::string_view text);
 
 // Every statement that makes an empty database a log store; idempotent (IF NOT EXISTS throughout).

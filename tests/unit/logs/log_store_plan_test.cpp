@@ -16,7 +16,10 @@ TEST(LogRetention, StackGresSyntax) {
   EXPECT_EQ(parse_log_retention("12 hours").value(), hours(12));
   EXPECT_EQ(parse_log_retention("30 minutes").value(), minutes(30));
   EXPECT_EQ(parse_log_retention("2 months").value(), days(60));
-  for (const char* bad : {"", "7", "7days", "seven days", "0 days", "-1 days", "7 weeks", "7  days", "7 days "}) {
+  EXPECT_EQ(parse_log_retention("2 weeks").value(), days(14));
+  EXPECT_EQ(parse_log_retention("7days").value(), days(7));  // the validator's pattern allows no space
+  EXPECT_EQ(parse_log_retention("7  days").value(), days(7));
+  for (const char* bad : {"", "7", "seven days", "0 days", "-1 days", "7 fortnights", "7 days ", " 7 days", "days"}) {
     const auto parsed = parse_log_retention(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
     EXPECT_NE(parsed.error().message.find("distributedLogs.retention"), std::string::npos);
