@@ -2,6 +2,10 @@
 
 #include <cctype>
 
+#include <fmt/format.h>
+
+#include "common/files.h"
+
 namespace pgstack::monitoring {
 namespace {
 
@@ -46,6 +50,18 @@ std::pair<std::string, std::size_t> variable_at(std::string_view text, std::size
 }
 
 }  // namespace
+
+Result<std::filesystem::path> write_dashboards(const std::filesystem::path& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error)
+    return make_error(ErrorCode::kUnavailable, fmt::format("cannot create {}: {}", dir.string(), error.message()));
+  for (const auto& dashboard : built_in_dashboards()) {
+    auto written = write_file_atomically(dir / dashboard.name, std::string(dashboard.text));
+    RETURN_IF_ERROR(written);
+  }
+  return dir;
+}
 
 std::vector<nlohmann::json> dashboard_panels(const nlohmann::json& dashboard) {
   std::vector<nlohmann::json> out;

@@ -1,8 +1,10 @@
-// pgstack's Grafana dashboards (monitoring/dashboards/*.json) seen as what they ask Prometheus: every
-// panel's PromQL, with Grafana's template variables filled in, so tests can run each query against a
-// real Prometheus. Pure: JSON in, strings out.
+// pgstack's Grafana dashboards (monitoring/dashboards/*.json): built into the binaries so `pgstack up`
+// writes the ones this build was tested with, and seen as what they ask Prometheus: every panel's
+// PromQL, with Grafana's template variables filled in, so tests run each query against a real
+// Prometheus. Pure apart from write_dashboards.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -11,7 +13,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
+
 namespace pgstack::monitoring {
+
+struct DashboardFile {
+  std::string_view name;  // "overview.json"
+  std::string_view text;  // as checked in
+};
+
+// Every dashboard file, by name.
+std::vector<DashboardFile> built_in_dashboards();
+
+// Writes them to <dir>/<name> (atomically, 0644; the directory is created), for an existing Grafana to
+// import. Returns the directory.
+Result<std::filesystem::path> write_dashboards(const std::filesystem::path& dir);
 
 struct PanelQuery {
   std::string panel;   // the panel's title ("" when it has none)

@@ -477,12 +477,13 @@ TEST(MonitoringPrometheus, EveryDashboardPanelIsValidPromQLWithData) {
   EXPECT_NE(error.exit_code, 0);
   // For the activity panels, until the queries are checked: a session idle in a transaction that holds a
   // lock, and one blocked behind it (straight to Postgres: PgBouncer's transaction pooling would not keep
-  // the idle transaction on one server connection).
+  // the idle transaction on one server connection). SHARE, not ACCESS EXCLUSIVE: the exporter's tables query
+  // (pg_total_relation_size) would wait for that, time out, and leave the tables panels without data.
   const auto release = monitoring_dir / "release-dashboard-lock";
   auto holder = std::async(std::launch::async, [&] {
     return run_client(
         {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", direct}, app,
-        fmt::format("BEGIN;\nLOCK TABLE dashboard_locks;\n\\! timeout 600 sh -c 'until [ -e {} ]; do sleep 1; done'\n"
+        fmt::format("BEGIN;\nLOCK TABLE dashboard_locks IN SHARE MODE;\n\\! timeout 600 sh -c 'until [ -e {} ]; do sleep 1; done'\n"
                     "COMMIT;\n",
                     release.string()));
   });
@@ -495,7 +496,7 @@ TEST(MonitoringPrometheus, EveryDashboardPanelIsValidPromQLWithData) {
       },
       30s));
   auto blocked = std::async(std::launch::async, [&] {
-    return run_client({"psql", "-X", "-q", "-d", direct, "-c", "SELECT count(*) FROM dashboard_locks"}, app);
+    return run_client({"psql", "-X", "-q", "-d", direct, "-c", "INSERT INTO dashboard_locks VALUES (1)"}, app);
   });
 
   const json backup = take_verified_backup();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -61,10 +62,12 @@ TEST(Dashboards, EveryPanelQueriesPrometheusThroughTheDatasourceVariable) {
     const auto panels = dashboard_panels(dashboard);
     EXPECT_GE(panels.size(), 8u) << file;
     std::set<int> ids;
+    std::set<std::string> titles;  // the e2e test and its exemptions name panels by title
     for (const auto& panel : panels) {
       const std::string title = panel.value("title", "");
       const std::string where = file + " / " + title;
       EXPECT_FALSE(title.empty()) << file << ": a panel without a title";
+      EXPECT_TRUE(titles.insert(title).second) << where << ": title used twice";
       EXPECT_TRUE(ids.insert(panel.value("id", 0)).second) << where << ": panel id used twice";
       EXPECT_TRUE(panel.contains("gridPos")) << where;
       EXPECT_TRUE(uses_datasource_variable(panel)) << where << ": " << panel.value("datasource", json()).dump();
@@ -110,6 +113,28 @@ TEST(Dashboards, OnlyDefinedVariablesAreUsedAndEveryQueryIsScopedToTheSelection)
       }
     }
   }
+}
+
+TEST(Dashboards, TheBuiltInDashboardsAreTheCheckedInFilesAndCanBeWritten) {
+  const auto files = load_dashboards();
+  const auto built_in = built_in_dashboards();
+  ASSERT_EQ(built_in.size(), files.size());
+  for (const auto& dashboard : built_in) {
+    std::ifstream file(kDashboardsDir / dashboard.name);
+    std::stringstream text;
+    text << file.rdbuf();
+    EXPECT_EQ(dashboard.text, text.str()) << dashboard.name;
+  }
+  char pattern[] = "/tmp/pgstack-dashboards-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::filesystem::path dir = std::filesystem::path(pattern) / "monitoring" / "dashboards";
+  auto written = write_dashboards(dir);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  for (const auto& dashboard : built_in) {
+    EXPECT_EQ(std::filesystem::file_size(dir / dashboard.name), dashboard.text.size()) << dashboard.name;
+    EXPECT_EQ(std::filesystem::status(dir / dashboard.name).permissions(), std::filesystem::perms(0644));
+  }
+  std::filesystem::remove_all(pattern);
 }
 
 TEST(Dashboards, PanelsInsideRowsAreFoundCollapsedOrNot) {
