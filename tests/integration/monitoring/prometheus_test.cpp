@@ -360,7 +360,8 @@ Application application_of(const std::string& cluster) {
 // pgstack-proxy, readWriteDirect: Postgres).
 std::string uri_through(const std::string& key, const Application& app) {
   std::vector<std::string> hosts;
-  for (const auto& endpoint : status_of("demo")["endpoints"].value(key, json::array())) hosts.push_back(endpoint);
+  const json endpoints = status_of("demo").value("endpoints", json::object()).value(key, json::array());
+  for (const auto& endpoint : endpoints) hosts.push_back(endpoint);
   return fmt::format("postgresql://{}@{}/{}?target_session_attrs=read-write", app.user, fmt::join(hosts, ","),
                      app.database);
 }
@@ -453,7 +454,7 @@ std::string check_query(const std::string& promql, bool needs_data) {
 TEST(MonitoringPrometheus, EveryDashboardPanelIsValidPromQLWithData) {
   ASSERT_TRUE(prometheus->running());
   ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
-  add_backups_to_demo();
+  ASSERT_NO_FATAL_FAILURE(add_backups_to_demo());
   const Application app = application_of("demo");
   ASSERT_FALSE(app.user.empty()) << runtime->get("sgclusters/demo/credentials").dump();
   const std::string pooled = uri_through("readWrite", app);
@@ -481,11 +482,11 @@ TEST(MonitoringPrometheus, EveryDashboardPanelIsValidPromQLWithData) {
   // (pg_total_relation_size) would wait for that, time out, and leave the tables panels without data.
   const auto release = monitoring_dir / "release-dashboard-lock";
   auto holder = std::async(std::launch::async, [&] {
-    return run_client(
-        {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", direct}, app,
-        fmt::format("BEGIN;\nLOCK TABLE dashboard_locks IN SHARE MODE;\n\\! timeout 600 sh -c 'until [ -e {} ]; do sleep 1; done'\n"
-                    "COMMIT;\n",
-                    release.string()));
+    return run_client({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", direct}, app,
+                      fmt::format("BEGIN;\nLOCK TABLE dashboard_locks IN SHARE MODE;\n\\! timeout 600 sh -c 'until [ "
+                                  "-e {} ]; do sleep 1; done'\n"
+                                  "COMMIT;\n",
+                                  release.string()));
   });
   EXPECT_TRUE(wait_until(
       [&] {
