@@ -428,15 +428,11 @@ std::map<std::string, std::string> grafana_variables() {
           {"__range", "5m"}};
 }
 
+// The dashboards the binaries carry (the unit test checks they are monitoring/dashboards/*.json), by file name.
 std::vector<std::pair<std::string, json>> load_dashboards() {
   std::vector<std::pair<std::string, json>> out;
-  const auto dir = std::filesystem::path(PGSTACK_SOURCE_DIR) / "monitoring" / "dashboards";
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".json") continue;
-    auto text = read_file(entry.path());
-    out.emplace_back(entry.path().filename().string(), text.ok() ? json::parse(*text, nullptr, false) : json());
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& dashboard : monitoring::built_in_dashboards())
+    out.emplace_back(std::string(dashboard.name), json::parse(dashboard.text, nullptr, false));
   return out;
 }
 
