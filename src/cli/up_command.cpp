@@ -6,7 +6,7 @@
 // Layout under the state dir (see LocalStack): up.json (ports and URLs, reused by later runs),
 // run/*.pid, logs/*.log, etcd/ (etcd's data), agent/ (the agent's instances), pki/ (the CA: ca.crt,
 // ca.key 0600), monitoring/ (Prometheus and Alertmanager: their configurations, data, rules/ and the
-// file_sd targets/ the controller keeps; docs/monitoring.md).
+// file_sd targets/ the controller keeps, the Grafana dashboards/; docs/monitoring.md).
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -38,6 +38,7 @@
 #include "common/process.h"
 #include "common/strings.h"
 #include "monitoring/alert_rules.h"
+#include "monitoring/dashboards.h"
 #include "monitoring/prometheus_config.h"
 #include "process/process_supervisor.h"
 
@@ -660,6 +661,9 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     // The alert rules this build was tested with, where Prometheus loads every *.yml (docs/monitoring.md).
     if (auto rules = monitoring::write_alert_rules(stack.state_dir / "monitoring" / "rules"); !rules)
       return fail(rules.error());
+    // The Grafana dashboards, for an existing Grafana to import.
+    if (auto dashboards = monitoring::write_dashboards(stack.state_dir / "monitoring" / "dashboards"); !dashboards)
+      return fail(dashboards.error());
     if (::geteuid() == 0) {
       // As root the instances run as postgres, which must reach them: a state dir made by `mktemp -d` is
       // 0700, and the agent makes its own directories traversable but not the ones above them.
@@ -717,6 +721,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
                 : fmt::format(" (add {} to its configuration)",
                               (stack.state_dir / "monitoring" / "scrape-configs.yml").string())) +
         fmt::format("  alerts:      http://{} (Alertmanager)\n", settings->alertmanager_address()) +
+        fmt::format("  dashboards:  {} (Grafana JSON to import)\n",
+                    (stack.state_dir / "monitoring" / "dashboards").string()) +
         fmt::format("  state:       {} (pgstack down stops it all)\n", stack.state_dir.string());
     // The CLI finds the admin token under the default state dir; another one must be named.
     if (std::filesystem::absolute(default_state_dir()).lexically_normal() != stack.state_dir)

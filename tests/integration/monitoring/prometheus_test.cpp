@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <future>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -17,6 +19,7 @@
 #include "common/process.h"
 #include "monitoring/alert_rules.h"
 #include "monitoring/alertmanager.h"
+#include "monitoring/dashboards.h"
 #include "monitoring/prometheus_config.h"
 #include "process/process_supervisor.h"
 #include "support/alertmanager_server.h"
@@ -169,6 +172,17 @@ class Prometheus {
       }
     }
     return {errors, rules};
+  }
+
+  // The raw answer of an instant query: {"status": ..., "data"/"error": ...}; an object with "error" when
+  // Prometheus did not answer.
+  json query_response(const std::string& promql) const {
+    auto response = http_request("POST", url_ + "/api/v1/query", "query=" + url_encode(promql),
+                                 {{"Content-Type", "application/x-www-form-urlencoded"}}, 10s);
+    if (!response.ok()) return {{"status", "error"}, {"error", response.error().message}};
+    const json body = json::parse(response->body, nullptr, false);
+    if (!body.is_object()) return {{"status", "error"}, {"error", "not JSON: " + response->body}};
+    return body;
   }
 
   const std::string& url() const { return url_; }
@@ -374,6 +388,16 @@ TEST(MonitoringPrometheus, AStoppedReplicaFiresPostgresDownThroughAlertmanagerTo
     return patched.ok() && patched->status == 200;
   };
   ASSERT_TRUE(set_paused(true));
+  // Each Patroni reads the pause from etcd on its own loop: until the replica's has, it would start the
+  // Postgres stopped below again.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto state = http_request("GET", patroni_api + "/patroni", {}, {}, 5s);
+        if (!state.ok()) return false;
+        const json body = json::parse(state->body, nullptr, false);
+        return body.is_object() && body.value("pause", false);
+      },
+      60s, 500ms));
   const std::filesystem::path data_dir =
       runtime->agent_state_dir() / "instances" / "default" / "demo" / replica / "data";
   auto stopped = run_command({"runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "stop", "-D",
@@ -424,6 +448,230 @@ TEST(MonitoringPrometheus, AStoppedReplicaFiresPostgresDownThroughAlertmanagerTo
   ASSERT_TRUE(set_paused(false));
   EXPECT_TRUE(wait_ready(3, 180s)) << status_of("demo").dump(2);
   EXPECT_TRUE(wait_until([&] { return !in_alertmanager(); }, 90s, 1s)) << alertmanager->log_tail();
+}
+
+// ---- Grafana dashboards (monitoring/dashboards/*.json) against this Prometheus ----
+
+// Panels ("file / title") that cannot have data in this runtime, and why; their PromQL must still be valid.
+const std::map<std::string, std::string> kPanelsWithoutData = {
+    {"proxy.json / Mirroring",
+     "the proxy exports the mirror counters only for listeners with a shadow, and demo mirrors nothing"},
+};
+
+struct Application {
+  std::string user, password, database;
+};
+
+Application application_of(const std::string& cluster) {
+  const json credentials = runtime->get("sgclusters/" + cluster + "/credentials");
+  const json app = credentials.value("application", json::object());
+  return {app.value("username", ""), app.value("password", ""), app.value("database", "")};
+}
+
+// A libpq URI to demo's primary through the endpoints of `key` (readWrite: PgBouncer, proxyReadWrite:
+// pgstack-proxy, readWriteDirect: Postgres).
+std::string uri_through(const std::string& key, const Application& app) {
+  std::vector<std::string> hosts;
+  const json endpoints = status_of("demo").value("endpoints", json::object()).value(key, json::array());
+  for (const auto& endpoint : endpoints) hosts.push_back(endpoint);
+  return fmt::format("postgresql://{}@{}/{}?target_session_attrs=read-write", app.user, fmt::join(hosts, ","),
+                     app.database);
+}
+
+CommandOutput run_client(const std::vector<std::string>& argv, const Application& app, const std::string& input = "") {
+  auto out = run_command(
+      argv, {.extra_environment = {{"PGPASSWORD", app.password}, {"PGCONNECT_TIMEOUT", "5"}}, .standard_input = input});
+  return out.ok() ? *out : CommandOutput{-1, "", out.error().message};
+}
+
+// Gives demo backups to a directory repository, for the backup and archiving panels.
+void add_backups_to_demo() {
+  const json storage = {
+      {"apiVersion", "stackgres.io/v1beta1"},
+      {"kind", "SGObjectStorage"},
+      {"metadata", {{"name", "dashboards-disk"}}},
+      {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", (runtime->directory() / "backups").string()}}}}}};
+  auto stored = runtime->api("POST", "sgobjectstorages", storage.dump());
+  ASSERT_TRUE(stored.ok() && stored->status == 201) << (stored.ok() ? stored->body : stored.error().message);
+  json cluster = json::parse(cluster_with(3));
+  cluster["spec"]["configurations"]["backups"] = json::array({{{"sgObjectStorage", "dashboards-disk"}}});
+  auto updated = runtime->api("PUT", "sgclusters/demo", cluster.dump());
+  ASSERT_TRUE(updated.ok() && updated->status == 200) << (updated.ok() ? updated->body : updated.error().message);
+}
+
+// Takes an SGBackup of demo once its primary archives WAL (the controller's own first backup can come
+// before the members reloaded their archive_command, and fail), and waits until it is restore-tested.
+json take_verified_backup() {
+  EXPECT_TRUE(wait_until(
+      [] { return !prometheus->query("pgstack_wal_archive_archived_total{cluster=\"demo\"} > 0").empty(); }, 120s, 1s));
+  const json backup = {{"apiVersion", "stackgres.io/v1"},
+                       {"kind", "SGBackup"},
+                       {"metadata", {{"name", "demo-dashboards"}}},
+                       {"spec", {{"sgCluster", "demo"}}}};
+  auto created = runtime->api("POST", "sgbackups", backup.dump());
+  EXPECT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
+  json status;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        status = runtime->get("sgbackups/demo-dashboards").value("status", json::object());
+        return status.value("phase", "") == "Failed" ||
+               !status.value("/verification/finishedAt"_json_pointer, std::string()).empty();
+      },
+      300s, 1s))
+      << status.dump(2);
+  return status;
+}
+
+// The values Grafana would give the variables for demo with every member (and host) selected; the
+// short windows suit the test's 2 s scrape interval.
+std::map<std::string, std::string> grafana_variables() {
+  std::set<std::string> members, hosts;
+  for (const auto& member : status_of("demo").value("members", json::array())) {
+    members.insert(member.value("name", ""));
+    hosts.insert(member.value("host", ""));
+  }
+  return {{"datasource", "prometheus"},
+          {"namespace", "default"},
+          {"cluster", "demo"},
+          {"instance_name", fmt::format("{}", fmt::join(members, "|"))},
+          {"host", fmt::format("{}", fmt::join(hosts, "|"))},
+          {"__rate_interval", "1m"},
+          {"__interval", "15s"},
+          {"__range", "5m"}};
+}
+
+// The dashboards the binaries carry (the unit test checks they are monitoring/dashboards/*.json), by file name.
+std::vector<std::pair<std::string, json>> load_dashboards() {
+  std::vector<std::pair<std::string, json>> out;
+  for (const auto& dashboard : monitoring::built_in_dashboards())
+    out.emplace_back(std::string(dashboard.name), json::parse(dashboard.text, nullptr, false));
+  return out;
+}
+
+// "" when the query is valid and (if `needs_data`) returns data; otherwise what is wrong.
+std::string check_query(const std::string& promql, bool needs_data) {
+  const json answer = prometheus->query_response(promql);
+  if (answer.value("status", "") != "success")
+    return fmt::format("invalid ({}): {}", answer.value("errorType", ""), answer.value("error", answer.dump()));
+  if (!needs_data) return "";
+  const json data = answer.value("data", json::object());
+  if (data.value("resultType", "") == "scalar" || !data.value("result", json::array()).empty()) return "";
+  return "no data";
+}
+
+TEST(MonitoringPrometheus, EveryDashboardPanelIsValidPromQLWithData) {
+  ASSERT_TRUE(prometheus->running());
+  ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
+  ASSERT_NO_FATAL_FAILURE(add_backups_to_demo());
+  const Application app = application_of("demo");
+  ASSERT_FALSE(app.user.empty()) << runtime->get("sgclusters/demo/credentials").dump();
+  const std::string pooled = uri_through("readWrite", app);
+  const std::string proxied = uri_through("proxyReadWrite", app);
+  const std::string direct = uri_through("readWriteDirect", app);
+
+  // Traffic for the rate panels: pgbench through PgBouncer and through pgstack-proxy at a low rate (two
+  // shared cores), and an error through the proxy.
+  const CommandOutput init = run_client({"pgbench", "-i", "-q", "-s", "1", pooled}, app);
+  ASSERT_EQ(init.exit_code, 0) << init.standard_error;
+  const CommandOutput table = run_client(
+      {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", direct, "-c", "CREATE TABLE dashboard_locks(id int)"}, app);
+  ASSERT_EQ(table.exit_code, 0) << table.standard_error;
+  auto pooled_bench = std::async(std::launch::async, [&] {
+    return run_client({"pgbench", "-n", "-c", "2", "-j", "1", "-T", "40", "-R", "40", pooled}, app);
+  });
+  auto proxied_bench = std::async(std::launch::async, [&] {
+    return run_client({"pgbench", "-n", "-S", "-c", "2", "-j", "1", "-T", "40", "-R", "40", proxied}, app);
+  });
+  const CommandOutput error = run_client({"psql", "-X", "-q", "-d", proxied, "-c", "SELECT 1/0"}, app);
+  EXPECT_NE(error.exit_code, 0);
+  // For the activity panels, until the queries are checked: a session idle in a transaction that holds a
+  // lock, and one blocked behind it (straight to Postgres: PgBouncer's transaction pooling would not keep
+  // the idle transaction on one server connection). ACCESS EXCLUSIVE, as a long ALTER TABLE holds: the
+  // exporter's tables query must not wait for it (the tables panels still have data).
+  const auto release = monitoring_dir / "release-dashboard-lock";
+  auto holder = std::async(std::launch::async, [&] {
+    return run_client(
+        {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", direct}, app,
+        fmt::format("BEGIN;\nLOCK TABLE dashboard_locks IN ACCESS EXCLUSIVE MODE;\n\\! timeout 600 sh -c 'until [ "
+                    "-e {} ]; do sleep 1; done'\n"
+                    "COMMIT;\n",
+                    release.string()));
+  });
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto locked = runtime->superuser_sql("demo",
+                                             "SELECT count(*) FROM pg_locks WHERE relation = (SELECT oid FROM pg_class "
+                                             "WHERE relname = 'dashboard_locks') AND granted");
+        return locked.ok() && *locked == "1";
+      },
+      30s));
+  auto blocked = std::async(std::launch::async, [&] {
+    return run_client({"psql", "-X", "-q", "-d", direct, "-c", "INSERT INTO dashboard_locks VALUES (1)"}, app);
+  });
+
+  const json backup = take_verified_backup();
+  EXPECT_EQ(backup.value("phase", ""), "Completed") << backup.dump(2);
+  EXPECT_EQ(backup.value("/verification/phase"_json_pointer, std::string()), "Passed") << backup.dump(2);
+  const CommandOutput pooled_run = pooled_bench.get();
+  EXPECT_EQ(pooled_run.exit_code, 0) << pooled_run.standard_output << pooled_run.standard_error;
+  const CommandOutput proxied_run = proxied_bench.get();
+  EXPECT_EQ(proxied_run.exit_code, 0) << proxied_run.standard_output << proxied_run.standard_error;
+
+  // Every panel's and every label_values() variable's query, as Grafana would send it.
+  const auto values = grafana_variables();
+  const auto dashboards = load_dashboards();
+  EXPECT_EQ(dashboards.size(), 8u);
+  std::map<std::string, std::string> queries;  // "file / panel / refId" or "file / variable name" -> PromQL
+  std::size_t panel_queries = 0;
+  for (const auto& [file, dashboard] : dashboards) {
+    for (const auto& query : monitoring::dashboard_queries(dashboard)) {
+      queries[fmt::format("{} / {} / {}", file, query.panel, query.ref_id)] =
+          monitoring::substitute_variables(query.expr, values);
+      ++panel_queries;
+    }
+    for (const auto& variable : dashboard.value("/templating/list"_json_pointer, json::array())) {
+      const std::string definition = variable.value("definition", "");
+      const auto comma = definition.rfind(',');
+      if (variable.value("type", "") != "query" || definition.rfind("label_values(", 0) != 0 ||
+          comma == std::string::npos)
+        continue;
+      const std::string metric = definition.substr(13, comma - 13);
+      const std::string label = definition.substr(comma + 1, definition.size() - comma - 2);
+      queries[fmt::format("{} / variable {}", file, variable.value("name", ""))] =
+          monitoring::substitute_variables(fmt::format("group by ({}) ({})", label, metric), values);
+    }
+  }
+  // Retried while the slower series arrive (the exporter caches its statements and tables queries).
+  std::map<std::string, std::string> failures;
+  const auto all_good = [&] {
+    failures.clear();
+    for (const auto& [where, promql] : queries) {
+      const std::string panel = where.substr(0, where.rfind(" / "));
+      const std::string problem = check_query(promql, !kPanelsWithoutData.contains(panel));
+      if (!problem.empty()) failures[where] = problem + "\n    " + promql;
+    }
+    return failures.empty();
+  };
+  const auto started = std::chrono::steady_clock::now();
+  const bool passed = wait_until(all_good, 90s, 5s);
+  std::string report;
+  for (const auto& [where, problem] : failures) report += where + ": " + problem + "\n";
+  EXPECT_TRUE(passed) << failures.size() << " of " << queries.size() << " queries failed:\n" << report;
+  std::cout << fmt::format(
+      "{} dashboards: {} panel queries and {} variable queries checked in {} s\n", dashboards.size(), panel_queries,
+      queries.size() - panel_queries,
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count());
+  for (const auto& [panel, reason] : kPanelsWithoutData) {
+    bool found = false;
+    for (const auto& [where, promql] : queries) found = found || where.rfind(panel + " / ", 0) == 0;
+    EXPECT_TRUE(found) << "kPanelsWithoutData names a panel no dashboard has: " << panel;
+  }
+
+  (void)write_file_atomically(release, "");
+  const CommandOutput held = holder.get();
+  EXPECT_EQ(held.exit_code, 0) << held.standard_error;
+  const CommandOutput waited = blocked.get();
+  EXPECT_EQ(waited.exit_code, 0) << waited.standard_error;
 }
 
 }  // namespace
