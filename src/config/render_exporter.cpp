@@ -159,20 +159,27 @@ std::vector<ExporterQuery> exporter_queries(const ExporterQueryOptions& options)
   // The largest tables of the exporter's database: dead tuples and how long since (auto)vacuum and analyze.
   queries.push_back(
       {"pg_stat_user_tables",
-       fmt::format("SELECT current_database() AS datname, schemaname, relname,\n"
-                   "       pg_total_relation_size(relid) AS size_bytes, n_live_tup, n_dead_tup,\n"
+       // A table someone holds or waits for ACCESS EXCLUSIVE on (a long ALTER TABLE) has no size this
+       // scrape: measuring it would wait for the lock until statement_timeout and lose every table's series.
+       fmt::format("WITH sized AS (\n"
+                   "  SELECT t.*, CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'relation'\n"
+                   "      AND l.relation = t.relid AND l.mode = 'AccessExclusiveLock') THEN NULL\n"
+                   "    ELSE pg_total_relation_size(t.relid) END AS size_bytes\n"
+                   "  FROM pg_stat_user_tables t)\n"
+                   "SELECT current_database() AS datname, schemaname, relname,\n"
+                   "       size_bytes, n_live_tup, n_dead_tup,\n"
                    "       EXTRACT(EPOCH FROM now() - GREATEST(last_vacuum, last_autovacuum)) AS "
                    "last_vacuum_age_seconds,\n"
                    "       EXTRACT(EPOCH FROM now() - GREATEST(last_analyze, last_autoanalyze)) AS "
                    "last_analyze_age_seconds,\n"
                    "       vacuum_count + autovacuum_count AS vacuum_count, analyze_count + autoanalyze_count AS "
                    "analyze_count\n"
-                   "FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC LIMIT {}",
+                   "FROM sized ORDER BY size_bytes DESC NULLS LAST LIMIT {}",
                    options.largest_tables),
        60,
        {label("datname", "The database"), label("schemaname", "The table's schema"), label("relname", "The table"),
-        gauge("size_bytes", "Size with indexes and TOAST"), gauge("n_live_tup", "Estimated live rows"),
-        gauge("n_dead_tup", "Estimated dead rows (vacuum removes them)"),
+        gauge("size_bytes", "Size with indexes and TOAST (NaN while an ACCESS EXCLUSIVE lock is held or awaited)"),
+        gauge("n_live_tup", "Estimated live rows"), gauge("n_dead_tup", "Estimated dead rows (vacuum removes them)"),
         gauge("last_vacuum_age_seconds", "Seconds since the last vacuum or autovacuum (NaN: never)"),
         gauge("last_analyze_age_seconds", "Seconds since the last analyze or autoanalyze (NaN: never)"),
         counter("vacuum_count", "Vacuums and autovacuums"), counter("analyze_count", "Analyzes and autoanalyzes")}});
