@@ -407,18 +407,32 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
   auto document = store_.get("SGBackup", ns, name);
   if (!document) return;
   // Roles come from the last report and may have just changed: ask the servers themselves.
-  const auto in_recovery = [&](const config::PgbackrestInstance& server) -> std::optional<bool> {
-    auto answer = run_command({target.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-h", server.socket_dir, "-p",
-                               std::to_string(server.postgres_port), "-U", server.superuser, "-d", "postgres", "-c",
-                               "SELECT pg_is_in_recovery()"},
-                              command_options());
+  const auto ask = [&](const config::PgbackrestInstance& server, const char* sql) -> std::optional<std::string> {
+    auto answer =
+        run_command({target.bin_dir + "/psql", "-X", "-A", "-t", "-q", "-h", server.socket_dir, "-p",
+                     std::to_string(server.postgres_port), "-U", server.superuser, "-d", "postgres", "-c", sql},
+                    command_options());
     if (!succeeded(answer)) return std::nullopt;
-    return trim(answer->standard_output) == "t";
+    return trim(answer->standard_output);
+  };
+  const auto in_recovery = [&](const config::PgbackrestInstance& server) -> std::optional<bool> {
+    const auto answer = ask(server, "SELECT pg_is_in_recovery()");
+    if (!answer) return std::nullopt;
+    return *answer == "t";
   };
   if (in_recovery(instance) != std::optional<bool>(false)) {
     // Not the primary (any more): the backup stays Pending for the agent that runs the primary.
     spdlog::info("{}/{}: backup {} waits: {} is not a running primary now", ns, target.cluster, name,
                  instance.data_dir);
+    return;
+  }
+  // Backups just added to a running cluster: until the primary has reloaded its archive_command,
+  // pgBackRest refuses ("archive_command must contain pgbackrest"); the backup stays Pending meanwhile.
+  // pgBackRest's own rule: the command must name pgbackrest (pgstack-wal-push's names its configuration).
+  const auto archive_command = ask(instance, "SHOW archive_command");
+  if (!archive_command || archive_command->find("pgbackrest") == std::string::npos) {
+    spdlog::info("{}/{}: backup {} waits: the primary does not archive WAL with pgBackRest yet", ns, target.cluster,
+                 name);
     return;
   }
   std::optional<config::PgbackrestInstance> standby = target.standby;
