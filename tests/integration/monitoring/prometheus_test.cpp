@@ -1,7 +1,8 @@
 // Prometheus scraping a real pgstack (issue 13): the controller writes file_sd files of every member's
 // Patroni, pgstack-proxy and its own /metrics (--prometheus-targets-dir, --metrics-listen); a real
 // Prometheus 2.42 with the configuration pgstack up renders finds them `up` with the common labels, and
-// follows scaling 3 -> 2 -> 3 without a restart.
+// follows scaling 3 -> 2 -> 3 without a restart. The agent and controller run with --metrics-auth always, so
+// the exporters and /metrics are scraped with the installation's scrape credential (basic auth).
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -39,6 +40,8 @@ using namespace std::chrono_literals;
 PgstackRuntime* runtime = nullptr;
 std::filesystem::path monitoring_dir;  // targets/, rules/, prometheus/ (data), prometheus.yml
 int controller_metrics_port = 0;
+// Where the controller writes the scrape credential's password (--scrape-password-file), as under pgstack up.
+std::filesystem::path scrape_password_file() { return monitoring_dir / "secrets" / "scrape-password"; }
 
 const char* kDemo = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"demo"},
   "spec":{"instances":3,"postgres":{"version":"latest"},"pods":{"persistentVolume":{"size":"5Gi"}}}})";
@@ -77,6 +80,7 @@ class Prometheus {
     settings.targets_dir = (monitoring_dir / "targets").string();
     settings.rules_dir = (monitoring_dir / "rules").string();
     settings.patroni_ca_file = runtime->ca_certificate().string();
+    settings.scrape_password_file = scrape_password_file().string();
     RETURN_IF_ERROR(
         write_file_atomically(monitoring_dir / "prometheus.yml", monitoring::render_prometheus_config(settings)));
     RETURN_IF_ERROR(monitoring::write_alert_rules(monitoring_dir / "rules"));  // as pgstack up does
@@ -238,6 +242,20 @@ TEST(MonitoringPrometheus, ScrapesPatroniProxyAndControllerWithTheCommonLabels) 
         << job << "\n"
         << describe_targets();
   }
+  // They are up because Prometheus sends the scrape credential: without it each of them answers 401.
+  const auto password_mode =
+      std::filesystem::status(scrape_password_file()).permissions() & std::filesystem::perms::mask;
+  EXPECT_EQ(password_mode, std::filesystem::perms(0600));
+  for (const char* job : {"postgres", "pgstack-agent", "node", "pgstack-controller"}) {
+    const auto targets = prometheus->targets(job);
+    EXPECT_FALSE(targets.empty()) << job;
+    for (const auto& target : targets) {
+      const std::string url = target.value("scrapeUrl", "");
+      auto anonymous = http_request("GET", url, "", {}, 10s);
+      ASSERT_TRUE(anonymous.ok()) << url;
+      EXPECT_EQ(anonymous->status, 401) << job << " " << url;
+    }
+  }
   // The series the alert rules are written against exist with the labels they join on.
   const auto single_value = [&](const std::string& promql) {
     const auto samples = prometheus->query(promql);
@@ -333,8 +351,15 @@ int main(int argc, char** argv) {
   if (!port.ok()) return 1;
   pgstack::testing::controller_metrics_port = *port;
   pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
-  binaries.controller_flags = {"--metrics-listen", fmt::format("127.0.0.1:{}", *port), "--prometheus-targets-dir",
-                               (pgstack::testing::monitoring_dir / "targets").string()};
+  // Every pgstack metrics listener asks for the scrape credential, as it does off loopback: Prometheus
+  // must find them up with the password file the controller writes.
+  std::filesystem::create_directories(pgstack::testing::scrape_password_file().parent_path());
+  std::filesystem::permissions(pgstack::testing::scrape_password_file().parent_path(), std::filesystem::perms(0700));
+  binaries.controller_flags = {"--metrics-listen",         fmt::format("127.0.0.1:{}", *port),
+                               "--prometheus-targets-dir", (pgstack::testing::monitoring_dir / "targets").string(),
+                               "--metrics-auth",           "always",
+                               "--scrape-password-file",   pgstack::testing::scrape_password_file().string()};
+  binaries.agent_flags = {"--metrics-auth", "always"};
   pgstack::testing::Prometheus prometheus;
   pgstack::testing::prometheus = &prometheus;
   ::testing::AddGlobalTestEnvironment(
