@@ -17,7 +17,6 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
-#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "cli/api_client.h"
 #include "cli/api_context.h"
@@ -40,7 +40,9 @@
 #include "common/strings.h"
 #include "monitoring/alert_rules.h"
 #include "monitoring/prometheus_config.h"
+#include "monitoring/scrape_credential.h"
 #include "process/process_supervisor.h"
+#include "store/etcd_client.h"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -232,6 +234,16 @@ class LocalUp {
     etcd_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(start(*etcd_));
     return wait_for_etcd(etcd_.get());
+  }
+
+  // The scrape credential's password for Prometheus, also written here and not only by the controller
+  // (--scrape-password-file): a controller from before the credential keeps running, and Prometheus'
+  // new configuration must not point at a missing file.
+  Result<bool> write_scrape_password() const {
+    const store::EtcdClient etcd(split(settings_.etcd_url, ','));
+    ASSIGN_OR_RETURN(const auto credential,
+                     monitoring::wait_for_scrape_credential(etcd, std::string(kEtcdPrefix), std::chrono::seconds(30)));
+    return monitoring::write_scrape_password_file(scrape_password_file(), credential);
   }
 
   Result<bool> start_controller() {
@@ -716,6 +728,7 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     LocalUp up(stack, *settings, Clock::now() + std::chrono::seconds(options->timeout_seconds));
     if (auto done = up.prepare_monitoring(); !done) return fail(done.error());
     if (auto done = up.start_etcd(); !done) return fail(done.error());
+    if (auto done = up.write_scrape_password(); !done) return fail(done.error());
     if (auto done = up.start_controller(); !done) return fail(done.error());
     if (auto done = up.start_agent(); !done) return fail(done.error());
     if (auto done = up.start_alertmanager(); !done) return fail(done.error());

@@ -502,7 +502,9 @@ TEST(Exporters, TwoAgentsOnOneHostBothServeMetricsOnTheirDefaultPortsOrFreeOnes)
   EXPECT_EQ(addresses.size(), node_exporter_installed ? 4U : 2U) << fmt::format("{}", fmt::join(addresses, " "));
   // The second found the defaults taken, by the first or by an installation.
   EXPECT_NE(registrations[1].value("metricsAddress", ""), "127.0.0.1:19101");
-  if (node_exporter_installed) EXPECT_NE(registrations[1].value("nodeExporterAddress", ""), "127.0.0.1:19100");
+  if (node_exporter_installed) {
+    EXPECT_NE(registrations[1].value("nodeExporterAddress", ""), "127.0.0.1:19100");
+  }
   for (auto& agent : agents) EXPECT_TRUE(agent->stop().ok());
 }
 
