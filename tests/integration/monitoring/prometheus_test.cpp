@@ -14,6 +14,7 @@
 #include "common/files.h"
 #include "common/http_client.h"
 #include "common/network.h"
+#include "common/strings.h"
 #include "monitoring/alert_rules.h"
 #include "monitoring/prometheus_config.h"
 #include "process/process_supervisor.h"
@@ -298,8 +299,13 @@ TEST(MonitoringPrometheus, ScrapesPatroniProxyAndControllerWithTheCommonLabels) 
       30s, 1s));
 
   // The controller's own metrics arrive: it leads, and it has reconciled demo.
-  auto leader = http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", controller_metrics_port), {}, {}, 5s);
+  // With the password Prometheus reads, from the file the controller wrote.
+  auto password = read_file(scrape_password_file());
+  ASSERT_TRUE(password.ok());
+  auto leader = http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", controller_metrics_port), {},
+                             {{"Authorization", basic_authorization("prometheus", trim(*password))}}, 5s);
   ASSERT_TRUE(leader.ok());
+  EXPECT_EQ(leader->status, 200) << leader->body;
   EXPECT_NE(leader->body.find("pgstack_controller_leader 1\n"), std::string::npos) << leader->body;
   EXPECT_NE(
       leader->body.find("pgstack_controller_reconcile_duration_seconds_count{namespace=\"default\",cluster=\"demo\"}"),
