@@ -14,9 +14,14 @@
 #include "agent/agent.h"
 #include "agent/agent_metrics.h"
 #include "agent/host_setup.h"
+#include "agent/metrics_listen.h"
 #include "agent/node_exporter.h"
 #include "common/daemon_options.h"
 #include "common/pki.h"
+#include "monitoring/metrics_auth.h"
+#include "monitoring/scrape_credential.h"
+#include "process/process_supervisor.h"
+#include "store/etcd_client.h"
 
 namespace {
 
@@ -73,6 +78,11 @@ int main(int argc, char** argv) {
   app.add_option("--node-exporter-listen", node_exporter_listen,
                  fmt::format("host:port of the host's node_exporter; 'off' for none (default: <address>:{})",
                              pgstack::agent::kNodeExporterDefaultPort));
+  std::string metrics_auth_text = "auto";
+  app.add_option("--metrics-auth", metrics_auth_text,
+                 "Which metrics listeners (exporters, /metrics) need the installation's scrape credential: 'auto' "
+                 "(every address but loopback) or 'always'")
+      ->capture_default_str();
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
   app.add_flag("--no-extension-installs", no_extension_installs,
@@ -94,21 +104,50 @@ int main(int argc, char** argv) {
   settings.address = address;
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
   settings.extension_installs = !no_extension_installs;
-  if (node_exporter_listen.empty()) {
-    node_exporter_listen = address.find(':') != std::string::npos
-                               ? fmt::format("[{}]:{}", address, pgstack::agent::kNodeExporterDefaultPort)
-                               : fmt::format("{}:{}", address, pgstack::agent::kNodeExporterDefaultPort);
-  }
-  settings.node_exporter_listen = node_exporter_listen == "off" ? "" : node_exporter_listen;
-  if (metrics_listen.empty()) {
-    metrics_listen = address.find(':') != std::string::npos
-                         ? fmt::format("[{}]:{}", address, pgstack::agent::kAgentMetricsDefaultPort)
-                         : fmt::format("{}:{}", address, pgstack::agent::kAgentMetricsDefaultPort);
-  }
-  settings.metrics_listen = metrics_listen == "off" ? "" : metrics_listen;
+  auto metrics_auth = pgstack::monitoring::parse_metrics_auth_mode(metrics_auth_text, "--metrics-auth");
+  if (!metrics_auth) return daemon.bad_flag(metrics_auth.error().message);
+  settings.metrics_auth = *metrics_auth;
+  // Checked again below, once the state directory is known; "" here only means "off".
+  settings.node_exporter_listen = node_exporter_listen == "off" ? "" : "pending";
   if (auto prepared = pgstack::agent::prepare_host(settings, state_dir, ca_dir); !prepared) {
     spdlog::error("{}", prepared.error().message);
     return 1;
+  }
+  if (!settings.node_exporter_listen.empty()) {
+    // One this agent left running holds its port: it is restarted anyway (it reads its flags at start).
+    const auto spec = pgstack::agent::node_exporter_spec(settings);
+    pgstack::stop_from_pid_file(spec.name, settings.node_exporter_program, spec.pid_file, spec.stop_timeout);
+    auto chosen = pgstack::agent::resolve_metrics_listen(node_exporter_listen, "--node-exporter-listen", address,
+                                                         pgstack::agent::kNodeExporterDefaultPort);
+    if (!chosen) return daemon.bad_flag(chosen.error().message);
+    if (chosen->fell_back)
+      spdlog::warn(
+          "--node-exporter-listen: port {} is in use (another agent on this host?); node_exporter listens on {}",
+          pgstack::agent::kNodeExporterDefaultPort, chosen->listen);
+    settings.node_exporter_listen = chosen->listen;
+  }
+  auto metrics_chosen = pgstack::agent::resolve_metrics_listen(metrics_listen, "--metrics-listen", address,
+                                                               pgstack::agent::kAgentMetricsDefaultPort);
+  if (!metrics_chosen) return daemon.bad_flag(metrics_chosen.error().message);
+  if (metrics_chosen->fell_back)
+    spdlog::warn("--metrics-listen: port {} is in use (another agent on this host?); the agent's /metrics is on {}",
+                 pgstack::agent::kAgentMetricsDefaultPort, metrics_chosen->listen);
+  settings.metrics_listen = metrics_chosen->listen;
+
+  // The postgres_exporters listen on --address; the credential is read (or made) once, from etcd.
+  using pgstack::monitoring::listener_needs_auth;
+  if (listener_needs_auth(pgstack::agent::listen_text(address, 1), settings.metrics_auth) ||
+      (!settings.metrics_listen.empty() && listener_needs_auth(settings.metrics_listen, settings.metrics_auth)) ||
+      (!settings.node_exporter_listen.empty() &&
+       listener_needs_auth(settings.node_exporter_listen, settings.metrics_auth))) {
+    const pgstack::store::EtcdClient etcd(settings.etcd_endpoints);
+    auto credential =
+        pgstack::monitoring::wait_for_scrape_credential(etcd, settings.etcd_prefix, std::chrono::seconds(60));
+    if (!credential) {
+      spdlog::error("the scrape credential (metrics listeners off loopback need it): {}", credential.error().message);
+      return pgstack::exit_code_for(credential.error().code);
+    }
+    settings.scrape_credential = *credential;
   }
 
   raise_open_files_limit();

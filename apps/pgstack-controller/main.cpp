@@ -25,6 +25,8 @@
 #include "controller/controller_metrics.h"
 #include "controller/leader_election.h"
 #include "host/host_context.h"
+#include "monitoring/metrics_auth.h"
+#include "monitoring/scrape_credential.h"
 #include "store/resource_store.h"
 
 namespace {
@@ -75,9 +77,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string metrics_listen;
   app.add_option("--metrics-listen", metrics_listen,
-                 "Serve /metrics (Prometheus, plain HTTP, no credentials) on this HOST:PORT, apart from the API; "
-                 "keep it on loopback or a monitoring network (docs/monitoring.md)")
+                 "Serve /metrics (Prometheus, plain HTTP) on this HOST:PORT, apart from the API; off loopback it "
+                 "asks for the scrape credential (--metrics-auth, docs/monitoring.md)")
       ->type_name("HOST:PORT");
+  std::string metrics_auth_text = "auto";
+  app.add_option("--metrics-auth", metrics_auth_text,
+                 "When --metrics-listen needs the installation's scrape credential: 'auto' (every address but "
+                 "loopback) or 'always'")
+      ->capture_default_str();
+  std::string scrape_password_file;
+  app.add_option("--scrape-password-file", scrape_password_file,
+                 "Write the scrape credential's password here for Prometheus (basic_auth.password_file): 0600, "
+                 "owned by the owner of its directory")
+      ->type_name("FILE");
   std::string prometheus_targets_dir;
   app.add_option(
          "--prometheus-targets-dir", prometheus_targets_dir,
@@ -132,9 +144,31 @@ int main(int argc, char** argv) {
     if (!parsed.ok()) return daemon.bad_flag("--metrics-listen: " + parsed.error().message);
     metrics_address = *parsed;
   }
+  auto metrics_auth = pgstack::monitoring::parse_metrics_auth_mode(metrics_auth_text, "--metrics-auth");
+  if (!metrics_auth.ok()) return daemon.bad_flag(metrics_auth.error().message);
   pgstack::set_tls_client_files(trust);
 
   pgstack::store::EtcdClient client(options.etcd_endpoints);
+  // The installation's scrape credential, when this controller serves /metrics off loopback or hands the
+  // password to Prometheus; etcd may still be starting.
+  const bool metrics_authenticated =
+      metrics_address && pgstack::monitoring::listener_needs_auth(metrics_listen, *metrics_auth);
+  std::optional<pgstack::monitoring::ScrapeCredential> scrape_credential;
+  if (metrics_authenticated || !scrape_password_file.empty()) {
+    auto credential = pgstack::monitoring::wait_for_scrape_credential(client, prefix, std::chrono::seconds(30));
+    if (!credential.ok()) {
+      std::cerr << "pgstack-controller: the scrape credential: " << credential.error().message << "\n";
+      return pgstack::exit_code_for(credential.error().code);
+    }
+    scrape_credential = *credential;
+    if (!scrape_password_file.empty()) {
+      if (auto written = pgstack::monitoring::write_scrape_password_file(scrape_password_file, *scrape_credential);
+          !written.ok()) {
+        std::cerr << "pgstack-controller: --scrape-password-file: " << written.error().message << "\n";
+        return pgstack::exit_code_for(written.error().code);
+      }
+    }
+  }
   pgstack::store::ResourceStore store(client, prefix);
   pgstack::host::HostValidationContext host;
 
@@ -183,11 +217,19 @@ int main(int argc, char** argv) {
   spdlog::info("pgstack-controller {} serving {}://{}:{} (etcd {}, prefix {})", identity,
                tls_certificate.empty() ? "http" : "https", options.listen.host, server.port(),
                fmt::join(options.etcd_endpoints, ","), prefix);
-  // Apart from the API so that Prometheus needs no token: it shows counts and durations, nothing secret.
+  // Apart from the API so that Prometheus needs no token: counts and durations, nothing secret; off loopback
+  // the scrape credential keeps the network out.
   std::unique_ptr<pgstack::HttpServer> metrics_server;
   if (metrics_address) {
     metrics_server = std::make_unique<pgstack::HttpServer>(
-        metrics_address->host, metrics_address->port, [&metrics, &leadership](const pgstack::HttpRequest& request) {
+        metrics_address->host, metrics_address->port,
+        [&metrics, &leadership, metrics_authenticated, &scrape_credential](const pgstack::HttpRequest& request) {
+          if (metrics_authenticated && !pgstack::monitoring::authorized_scrape(request.headers, *scrape_credential)) {
+            return pgstack::HttpReply{401,
+                                      "text/plain",
+                                      "the scrape credential is required (docs/security.md)\n",
+                                      {{"WWW-Authenticate", std::string(pgstack::monitoring::kScrapeChallenge)}}};
+          }
           if (request.path != "/metrics")
             return pgstack::HttpReply{404, "text/plain", "only /metrics is served here\n", {}};
           if (request.method != "GET" && request.method != "HEAD")
@@ -198,7 +240,8 @@ int main(int argc, char** argv) {
       std::cerr << "pgstack-controller: --metrics-listen: " << started.error().message << "\n";
       return pgstack::exit_code_for(started.error().code);
     }
-    spdlog::info("pgstack-controller: /metrics on http://{}:{}", metrics_address->host, metrics_server->port());
+    spdlog::info("pgstack-controller: /metrics on http://{}:{}{}", metrics_address->host, metrics_server->port(),
+                 metrics_authenticated ? " (scrapes need the scrape credential)" : "");
   }
   if (!alertmanager_url.empty()) spdlog::info("pgstack-controller: alerts from {}", alertmanager_url);
   leadership.start();

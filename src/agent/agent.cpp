@@ -15,6 +15,7 @@
 #include "common/time.h"
 #include "host/postgres_installations.h"
 #include "model/resources.h"
+#include "monitoring/metrics_auth.h"
 #include "patroni/dcs.h"
 #include "patroni/roles.h"
 #include "store/keys.h"
@@ -169,6 +170,26 @@ void Agent::start_node_exporter() {
     stop_from_pid_file(spec.name, settings_.node_exporter_program, spec.pid_file, spec.stop_timeout);
     return;
   }
+  auto web_config = node_exporter_web_config(settings_);
+  if (!web_config) {
+    spdlog::warn("node_exporter: {}", web_config.error().message);
+    return;
+  }
+  if (web_config->has_value()) {
+    const auto path = node_exporter_web_config_path(settings_);
+    auto written = write_file_atomically(path, **web_config, std::filesystem::perms(0600));
+    if (written && ::geteuid() == 0) {
+      // node_exporter runs as the instances' OS user and reads the file itself.
+      if (const passwd* user = ::getpwnam(settings_.os_user.c_str());
+          user == nullptr || ::chown(path.c_str(), user->pw_uid, user->pw_gid) != 0)
+        written =
+            make_error(ErrorCode::kUnavailable, fmt::format("cannot give {} to {}", path.string(), settings_.os_user));
+    }
+    if (!written) {
+      spdlog::warn("node_exporter: {}", written.error().message);
+      return;
+    }
+  }
   ProcessSpec running = spec;
   if (::geteuid() != 0) running.run_as_user.reset();
   auto supervisor = std::make_unique<ProcessSupervisor>(running);
@@ -186,7 +207,8 @@ void Agent::start_node_exporter() {
       return;
     }
   }
-  spdlog::info("node_exporter on {}", settings_.node_exporter_listen);
+  spdlog::info("node_exporter on {}{}", settings_.node_exporter_listen,
+               web_config->has_value() ? " (scrapes need the scrape credential)" : "");
   node_exporter_ = std::move(supervisor);
 }
 
@@ -200,9 +222,21 @@ void Agent::start_metrics_server() {
   HttpServerLimits limits;
   limits.max_connections = 8;  // a scraper or two, and curl
   limits.max_body_bytes = 1024;
+  const bool authenticated = monitoring::listener_needs_auth(settings_.metrics_listen, settings_.metrics_auth);
+  if (authenticated && !settings_.scrape_credential) {
+    spdlog::warn("the agent's /metrics on {}: asks for the scrape credential and the agent has none: not served",
+                 settings_.metrics_listen);
+    return;
+  }
   auto server = std::make_unique<HttpServer>(
       host, static_cast<std::uint16_t>(port),
-      [this](const HttpRequest& request) {
+      [this, authenticated](const HttpRequest& request) {
+        if (authenticated && !monitoring::authorized_scrape(request.headers, *settings_.scrape_credential)) {
+          return HttpReply{401,
+                           "text/plain",
+                           "the scrape credential is required (docs/security.md)\n",
+                           {{"WWW-Authenticate", std::string(monitoring::kScrapeChallenge)}}};
+        }
         if (request.path != "/metrics") return HttpReply{404, "text/plain", "not found; try /metrics\n", {}};
         if (request.method != "GET") return HttpReply{405, "text/plain", "GET only\n", {}};
         std::lock_guard lock(metrics_mutex_);
@@ -213,7 +247,8 @@ void Agent::start_metrics_server() {
     spdlog::warn("the agent's /metrics on {}: {}", settings_.metrics_listen, started.error().message);
     return;
   }
-  spdlog::info("the agent's /metrics on http://{}/metrics", settings_.metrics_listen);
+  spdlog::info("the agent's /metrics on http://{}/metrics{}", settings_.metrics_listen,
+               authenticated ? " (scrapes need the scrape credential)" : "");
   metrics_server_ = std::move(server);
 }
 

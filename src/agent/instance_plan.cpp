@@ -325,6 +325,20 @@ InstancePlan plan_instance(const Assignment& assignment, const ClusterSecrets& s
     plan.exporter_argv = {settings.exporter_program};
     for (auto& argument : config::exporter_arguments(plan.layout, queries.string()))
       plan.exporter_argv.push_back(std::move(argument));
+    if (monitoring::listener_needs_auth(config::exporter_listen_address(plan.layout), settings.metrics_auth)) {
+      if (settings.scrape_credential) {
+        const std::filesystem::path web_config = config_dir / "exporter-web.yml";
+        plan.files[InstanceFile::kExporterWebConfig] = {
+            web_config, monitoring::render_exporter_web_config(*settings.scrape_credential),
+            std::filesystem::perms(0600)};
+        plan.exporter_argv.push_back("--web.config.file=" + web_config.string());
+      } else {
+        // Off loopback without the credential it would answer anyone: no exporter rather than an open one.
+        plan.metrics = false;
+        plan.exporter_argv.clear();
+        return plan;
+      }
+    }
     plan.exporter_environment = base;
     plan.exporter_environment["DATA_SOURCE_NAME"] =
         config::exporter_data_source(plan.layout, secrets.monitor.username, database);

@@ -22,6 +22,7 @@
 #include "config/render_pgbackrest.h"
 #include "config/render_postgresql.h"
 #include "config/render_proxy.h"
+#include "monitoring/metrics_auth.h"
 
 namespace pgstack::agent {
 
@@ -40,8 +41,12 @@ struct AgentSettings {
   std::string node_exporter_program = "/usr/bin/prometheus-node-exporter";
   std::string node_exporter_listen;  // "host:port" of the host's node_exporter; empty: none
   std::string metrics_listen;        // "host:port" of the agent's own /metrics; empty: none
-  std::string proxy_program;         // pgstack-proxy; empty: clusters get no proxy on this host
-  std::string wal_push_program;      // pgstack-wal-push (archive_command); empty: pgBackRest directly
+  // Which metrics listeners ask for the scrape credential (--metrics-auth), and the credential, read from
+  // etcd at start when one of them does (monitoring/metrics_auth.h).
+  monitoring::MetricsAuthMode metrics_auth = monitoring::MetricsAuthMode::kNonLoopback;
+  std::optional<monitoring::ScrapeCredential> scrape_credential;
+  std::string proxy_program;     // pgstack-proxy; empty: clusters get no proxy on this host
+  std::string wal_push_program;  // pgstack-wal-push (archive_command); empty: pgBackRest directly
   // The installation's CA (ca.crt, ca.key; common/pki.h), read at each check so a rotated CA is used.
   std::filesystem::path ca_dir;
   std::chrono::seconds certificate_lifetime = pki::kLeafLifetime;  // of the certificates the agent issues
@@ -67,8 +72,9 @@ enum class InstanceFile {
   kPgbackrestRestoreConf,  // the restore source's repository, when it is restored from a backup
   kPgbackrestRestoreCa,
   kPgbackrestRestoreGcsKey,
-  kExporterQueries,   // postgres_exporter's queries file
-  kExporterPassfile,  // 0600: the monitor role's password, as lib/pq reads a passfile
+  kExporterQueries,    // postgres_exporter's queries file
+  kExporterPassfile,   // 0600: the monitor role's password, as lib/pq reads a passfile
+  kExporterWebConfig,  // 0600: the scrape credential's hash, when the exporter's address asks for it
 };
 
 // pgBackRest as this instance runs it: set when the cluster has backups or restores from one.

@@ -405,7 +405,8 @@ Result<bool> InstanceSupervisor::ensure_exporter(const InstancePlan& plan, const
   const bool restart =
       exporter_ &&
       (changed.count(InstanceFile::kExporterQueries) > 0 || changed.count(InstanceFile::kExporterPassfile) > 0 ||
-       exporter_->spec().argv != plan.exporter_argv || exporter_->spec().environment != plan.exporter_environment);
+       changed.count(InstanceFile::kExporterWebConfig) > 0 || exporter_->spec().argv != plan.exporter_argv ||
+       exporter_->spec().environment != plan.exporter_environment);
   if (!plan.metrics || restart) {
     if (exporter_) {
       RETURN_IF_ERROR(exporter_->stop());

@@ -26,6 +26,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "cli/api_client.h"
 #include "cli/api_context.h"
@@ -40,7 +41,9 @@
 #include "monitoring/alert_rules.h"
 #include "monitoring/dashboards.h"
 #include "monitoring/prometheus_config.h"
+#include "monitoring/scrape_credential.h"
 #include "process/process_supervisor.h"
+#include "store/etcd_client.h"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -234,6 +237,16 @@ class LocalUp {
     return wait_for_etcd(etcd_.get());
   }
 
+  // The scrape credential's password for Prometheus, also written here and not only by the controller
+  // (--scrape-password-file): a controller from before the credential keeps running, and Prometheus'
+  // new configuration must not point at a missing file.
+  Result<bool> write_scrape_password() const {
+    const store::EtcdClient etcd(split(settings_.etcd_url, ','));
+    ASSIGN_OR_RETURN(const auto credential,
+                     monitoring::wait_for_scrape_credential(etcd, std::string(kEtcdPrefix), std::chrono::seconds(30)));
+    return monitoring::write_scrape_password_file(scrape_password_file(), credential);
+  }
+
   Result<bool> start_controller() {
     auto binary = sibling_program("pgstack-controller");
     RETURN_IF_ERROR(binary);
@@ -246,9 +259,11 @@ class LocalUp {
                  // The user who ran `up` is the first admin; the CLI finds its token by itself.
                  "--bootstrap-admin", invoking_user_name(), "--bootstrap-token-file",
                  local_token_file(stack_.state_dir).string(),
-                 // Prometheus reads /metrics there without a token, and the targets the controller keeps.
+                 // Prometheus reads /metrics there (no API token), and the targets the controller keeps.
                  "--metrics-listen", settings_.controller_metrics_address(), "--prometheus-targets-dir",
-                 targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address()};
+                 targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address(),
+                 // Prometheus sends it to the listeners that ask for it (off loopback; docs/security.md).
+                 "--scrape-password-file", scrape_password_file().string()};
     controller_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(start(*controller_));
     const ApiClient client(settings_.api_url());
@@ -291,6 +306,9 @@ class LocalUp {
   std::filesystem::path monitoring_dir() const { return stack_.state_dir / "monitoring"; }
   std::filesystem::path targets_dir() const { return monitoring_dir() / "targets"; }
   std::filesystem::path rules_dir() const { return monitoring_dir() / "rules"; }
+  // 0700, the monitoring user's: the scrape credential's password, which the controller writes there.
+  std::filesystem::path secrets_dir() const { return monitoring_dir() / "secrets"; }
+  std::filesystem::path scrape_password_file() const { return secrets_dir() / "scrape-password"; }
 
   // The configuration files, and the directories Prometheus and Alertmanager keep their data in (owned
   // by the user they run as). Made before the controller starts, which writes into targets/.
@@ -306,7 +324,16 @@ class LocalUp {
         return make_error(ErrorCode::kUnavailable,
                           fmt::format("cannot give {} to {}: {}", dir.string(), user->pw_name, std::strerror(errno)));
     }
+    RETURN_IF_ERROR(make_traversable_directories(secrets_dir()));
+    if (::chmod(secrets_dir().c_str(), 0700) != 0)
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("cannot make {} 0700: {}", secrets_dir().string(), std::strerror(errno)));
+    if (const passwd* user = monitoring_user();
+        user != nullptr && ::chown(secrets_dir().c_str(), user->pw_uid, user->pw_gid) != 0)
+      return make_error(ErrorCode::kUnavailable, fmt::format("cannot give {} to {}: {}", secrets_dir().string(),
+                                                             user->pw_name, std::strerror(errno)));
     monitoring::PrometheusSettings prometheus;
+    prometheus.scrape_password_file = scrape_password_file().string();
     prometheus.targets_dir = targets_dir().string();
     prometheus.rules_dir = rules_dir().string();
     prometheus.alertmanager = settings_.alertmanager_address();
@@ -705,6 +732,7 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     LocalUp up(stack, *settings, Clock::now() + std::chrono::seconds(options->timeout_seconds));
     if (auto done = up.prepare_monitoring(); !done) return fail(done.error());
     if (auto done = up.start_etcd(); !done) return fail(done.error());
+    if (auto done = up.write_scrape_password(); !done) return fail(done.error());
     if (auto done = up.start_controller(); !done) return fail(done.error());
     if (auto done = up.start_agent(); !done) return fail(done.error());
     if (auto done = up.start_alertmanager(); !done) return fail(done.error());

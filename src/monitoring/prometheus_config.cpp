@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "model/document.h"
+#include "monitoring/metrics_auth.h"
 #include "monitoring/scrape_targets.h"
 
 namespace pgstack::monitoring {
@@ -21,6 +22,11 @@ std::string render_scrape_configs(const PrometheusSettings& settings) {
       // Patroni's REST API serves TLS with a certificate from the installation's CA and does not ask
       // for a client certificate (restapi.verify_client is unset), so the CA is all Prometheus needs.
       out += fmt::format("    tls_config:\n      ca_file: {}\n", quoted(settings.patroni_ca_file));
+    }
+    if (job.scrape_credential && !settings.scrape_password_file.empty()) {
+      // Sent to every target of the job: a loopback listener that asks for nothing ignores it.
+      out += fmt::format("    basic_auth:\n      username: {}\n      password_file: {}\n",
+                         quoted(std::string(kScrapeUsername)), quoted(settings.scrape_password_file));
     }
     out += fmt::format("    file_sd_configs:\n      - files: [{}]\n",
                        quoted(settings.targets_dir + "/" + job.name + ".json"));

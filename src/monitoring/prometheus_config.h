@@ -13,6 +13,9 @@ struct PrometheusSettings {
   std::string rules_dir;        // rule_files: <rules_dir>/*.yml
   std::string alertmanager;     // "host:port"; empty: no alerting section
   std::string patroni_ca_file;  // the installation's CA, which signs Patroni's REST API certificates
+  // The scrape credential's password (pgstack-controller --scrape-password-file), sent as basic auth by
+  // the jobs of listeners that ask for it off loopback; empty: none sent.
+  std::string scrape_password_file;
 };
 
 // scrape_configs only: one job per scrape_jobs() entry, each reading its file_sd file.

@@ -37,9 +37,9 @@ void sort_groups(std::vector<TargetGroup>& groups) {
 const std::vector<ScrapeJob>& scrape_jobs() {
   // A new job is added here and its targets in scrape_target_groups below.
   static const std::vector<ScrapeJob> jobs = {
-      {std::string(kPatroniJob), "https", true}, {std::string(kPostgresExporterJob), "http", false},
-      {std::string(kProxyJob), "http", false},   {std::string(kAgentJob), "http", false},
-      {std::string(kNodeJob), "http", false},    {std::string(kControllerJob), "http", false},
+      {std::string(kPatroniJob), "https", true, false}, {std::string(kPostgresExporterJob), "http", false, true},
+      {std::string(kProxyJob), "http", false, false},   {std::string(kAgentJob), "http", false, true},
+      {std::string(kNodeJob), "http", false, true},     {std::string(kControllerJob), "http", false, true},
   };
   return jobs;
 }

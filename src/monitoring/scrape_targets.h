@@ -28,6 +28,8 @@ struct ScrapeJob {
   std::string name;  // the `job` label and the file's name
   std::string scheme = "http";
   bool patroni_tls = false;  // https with the installation's CA (Patroni's REST API)
+  // A listener pgstack makes ask for the scrape credential off loopback (metrics_auth.h): the job sends it.
+  bool scrape_credential = false;
 };
 const std::vector<ScrapeJob>& scrape_jobs();
 

@@ -6,6 +6,10 @@ namespace pgstack::store::keys {
 
 std::string hosts_prefix(std::string_view prefix) { return fmt::format("{}/hosts/", prefix); }
 
+std::string scrape_credential(std::string_view prefix) {
+  return fmt::format("{}/monitoring/scrape-credential", prefix);
+}
+
 std::string host(std::string_view prefix, std::string_view host) { return fmt::format("{}/hosts/{}", prefix, host); }
 
 std::string host_extensions_prefix(std::string_view prefix) { return fmt::format("{}/host-extensions/", prefix); }

@@ -8,6 +8,10 @@
 
 namespace pgstack::store::keys {
 
+// <prefix>/monitoring/scrape-credential: the installation's one scrape credential (monitoring/metrics_auth.h),
+// made by the first agent or controller that needs it.
+std::string scrape_credential(std::string_view prefix);
+
 // <prefix>/hosts/<host>: a registered agent {"name", "address"} under its lease.
 std::string hosts_prefix(std::string_view prefix);
 std::string host(std::string_view prefix, std::string_view host);

@@ -82,6 +82,7 @@ Result<CommandOutput> run_psql(const std::string& uri, const std::string& passwo
 Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinaries& binaries) {
   std::unique_ptr<PgstackRuntime> runtime(new PgstackRuntime());
   runtime->binaries_ = binaries;
+  runtime->agent_flags_ = binaries.agent_flags;
   char pattern[] = "/tmp/pgstack-e2e-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) return make_error(ErrorCode::kUnavailable, "mkdtemp failed");
   runtime->directory_ = pattern;

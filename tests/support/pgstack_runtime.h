@@ -25,6 +25,7 @@ struct RuntimeBinaries {
   std::string agent;
   std::string cli;
   std::vector<std::string> controller_flags;  // added to the controller's command line
+  std::vector<std::string> agent_flags;       // added to the agent's (set_agent_flags replaces them)
 };
 
 class PgstackRuntime {

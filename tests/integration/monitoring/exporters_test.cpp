@@ -1,20 +1,26 @@
 // postgres_exporter per instance (issue 13), end to end: a real etcd, controller and agent run a
 // 3-member cluster; every member's exporter answers with pg_up 1 as the pgstack_monitor role, which
-// cannot read table data; a cluster that disables metrics runs none. The tests run in order and share
-// one runtime.
+// cannot read table data; a cluster that disables metrics runs none. The agent runs --metrics-auth always:
+// every exporter and its /metrics answer 401 without the installation's scrape credential. The tests run in order and
+// share one runtime.
 #include <algorithm>
 #include <fstream>
 #include <initializer_list>
+#include <set>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "common/http_client.h"
+#include "process/process_supervisor.h"
 #include "store/etcd_client.h"
 #include "store/keys.h"
+#include "support/child_process.h"
 #include "support/pgstack_runtime.h"
 
 namespace pgstack::testing {
@@ -69,9 +75,28 @@ std::string exporter_address(const std::string& cluster, const std::string& memb
   return "";
 }
 
+// The installation's scrape credential's password, from etcd (the suite's agent runs --metrics-auth always).
+std::string scrape_password() {
+  static std::string password;
+  if (!password.empty()) return password;
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  auto stored = etcd.get(store::keys::scrape_credential("/pgstack"));
+  if (stored.ok() && stored->has_value()) password = json::parse((*stored)->value).value("password", "");
+  return password;
+}
+
+HttpResponse get_metrics(const std::string& address, const HttpHeaders& headers, const std::string& path = "/metrics") {
+  auto response = http_request("GET", fmt::format("http://{}{}", address, path), "", headers, 10s);
+  return response.ok() ? *response : HttpResponse{};
+}
+
+HttpHeaders scrape_credential_header() {
+  return {{"Authorization", basic_authorization("prometheus", scrape_password())}};
+}
+
 std::string scrape(const std::string& address) {
-  auto response = http_request("GET", fmt::format("http://{}/metrics", address), "", {}, 10s);
-  return response.ok() && response->status == 200 ? response->body : "";
+  const HttpResponse response = get_metrics(address, scrape_credential_header());
+  return response.status == 200 ? response.body : "";
 }
 
 // Sample lines of `family` (exactly that name, any labels).
@@ -268,9 +293,32 @@ TEST(Exporters, TheAgentServesItsOwnMetricsAndRegistersTheirAddress) {
   auto host = etcd.get("/pgstack/hosts/e2e-host");
   ASSERT_TRUE(host.ok() && host->has_value());
   EXPECT_EQ(json::parse((*host)->value).value("metricsAddress", ""), address) << (*host)->value;
-  auto missing = http_request("GET", fmt::format("http://{}/other", address), "", {}, 5s);
-  ASSERT_TRUE(missing.ok());
-  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(get_metrics(address, scrape_credential_header(), "/other").status, 404);
+}
+
+TEST(Exporters, EveryListenerAsksForTheScrapeCredentialWhenTheModeSaysSo) {
+  ASSERT_FALSE(scrape_password().empty()) << "no scrape credential in etcd";
+  const std::vector<std::string> addresses = {exporter_address("demo", "demo-0"),
+                                              fmt::format("127.0.0.1:{}", runtime->node_exporter_port()),
+                                              fmt::format("127.0.0.1:{}", runtime->agent_metrics_port())};
+  for (const auto& address : addresses) {
+    ASSERT_FALSE(address.empty());
+    EXPECT_EQ(get_metrics(address, {}).status, 401) << address;
+    EXPECT_EQ(get_metrics(address, {{"Authorization", basic_authorization("prometheus", "wrong")}}).status, 401)
+        << address;
+    EXPECT_EQ(get_metrics(address, {{"Authorization", basic_authorization("admin", scrape_password())}}).status, 401)
+        << address;
+    EXPECT_EQ(get_metrics(address, scrape_credential_header()).status, 200) << address;
+  }
+  // The exporters' web configs hold only the hash, readable by their owner alone.
+  for (const auto& path :
+       {config_dir("demo", "demo-0") / "exporter-web.yml", runtime->agent_state_dir() / "node-exporter" / "web.yml"}) {
+    const std::string content = read_text(path);
+    EXPECT_NE(content.find("$2b$"), std::string::npos) << path;
+    EXPECT_EQ(content.find(scrape_password()), std::string::npos) << path;
+    EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::mask, std::filesystem::perms(0600))
+        << path;
+  }
 }
 
 // Sets demo's observability.disableMetrics through the API.
@@ -397,12 +445,78 @@ TEST(Exporters, TheAgentReportsBackupsAndWalArchivingOfItsPrimaries) {
   EXPECT_NE(metrics.find("pgstack_wal_archive_failing" + instance + " 0\n"), std::string::npos) << metrics;
 }
 
+// A second agent on the host (a test beside an installation) must not fail on the default ports of its
+// /metrics (19101) and node_exporter (19100): a busy default gives way to a free port, which the agent
+// registers. Two more agents with the defaults, one after the other, so the first holds them (or, when an
+// installation on this machine does, both fall back). Last: their hosts must not get later clusters.
+TEST(Exporters, TwoAgentsOnOneHostBothServeMetricsOnTheirDefaultPortsOrFreeOnes) {
+  const bool node_exporter_installed = ::access("/usr/bin/prometheus-node-exporter", X_OK) == 0;
+  std::vector<std::unique_ptr<ProcessSupervisor>> agents;
+  std::vector<json> registrations;
+  store::EtcdClient etcd({runtime->etcd().endpoint()});
+  for (const std::string name : {"e2e-second-a", "e2e-second-b"}) {
+    // Under the runtime's agent directory, whose pid files the runtime kills at the end whatever happens.
+    const auto state_dir = runtime->agent_state_dir() / "second-agents" / name;
+    std::filesystem::create_directories(state_dir);
+    ProcessSpec spec;
+    spec.name = name;
+    spec.argv = {PGSTACK_AGENT_BINARY,
+                 "--etcd",
+                 runtime->etcd().endpoint(),
+                 "--state-dir",
+                 state_dir.string(),
+                 "--host-name",
+                 name,
+                 "--address",
+                 "127.0.0.1",
+                 "--ca-dir",
+                 (runtime->directory() / "pki").string(),
+                 "--stop-instances-on-exit"};
+    spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
+    spec.log_file = runtime->directory() / "logs" / (name + ".log");
+    spec.pid_file = state_dir / "agent.pid";
+    spec.stop_timeout = 10s;
+    agents.push_back(std::make_unique<ProcessSupervisor>(spec));
+    ASSERT_TRUE(agents.back()->start().ok()) << name;
+    json registration;
+    // Registered, and both listeners answer (loopback, default mode: no credential needed).
+    const bool serving = wait_until(
+        [&] {
+          auto host = etcd.get(store::keys::host("/pgstack", name));
+          if (!host.ok() || !host->has_value()) return false;
+          registration = json::parse((*host)->value);
+          const std::string metrics = registration.value("metricsAddress", "");
+          const std::string node = registration.value("nodeExporterAddress", "");
+          return !metrics.empty() && get_metrics(metrics, {}).status == 200 &&
+                 (!node_exporter_installed || (!node.empty() && get_metrics(node, {}).status == 200));
+        },
+        60s, 500ms);
+    EXPECT_TRUE(serving) << name << " " << registration.dump() << "\n" << file_tail(spec.log_file, 4000);
+    registrations.push_back(registration);
+  }
+  std::set<std::string> addresses;
+  for (const auto& registration : registrations) {
+    addresses.insert(registration.value("metricsAddress", ""));
+    if (node_exporter_installed) addresses.insert(registration.value("nodeExporterAddress", ""));
+  }
+  EXPECT_EQ(addresses.size(), node_exporter_installed ? 4U : 2U) << fmt::format("{}", fmt::join(addresses, " "));
+  // The second found the defaults taken, by the first or by an installation.
+  EXPECT_NE(registrations[1].value("metricsAddress", ""), "127.0.0.1:19101");
+  if (node_exporter_installed) {
+    EXPECT_NE(registrations[1].value("nodeExporterAddress", ""), "127.0.0.1:19100");
+  }
+  for (auto& agent : agents) EXPECT_TRUE(agent->stop().ok());
+}
+
 }  // namespace
 }  // namespace pgstack::testing
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new pgstack::testing::RuntimeEnvironment(
-      &pgstack::testing::runtime, {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY}, "demo"));
+  pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
+  // Every listener the agent makes asks for the scrape credential, as it would off loopback.
+  binaries.agent_flags = {"--metrics-auth", "always"};
+  ::testing::AddGlobalTestEnvironment(
+      new pgstack::testing::RuntimeEnvironment(&pgstack::testing::runtime, binaries, "demo"));
   return RUN_ALL_TESTS();
 }

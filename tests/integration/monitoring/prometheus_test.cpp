@@ -1,7 +1,8 @@
 // Prometheus scraping a real pgstack (issue 13): the controller writes file_sd files of every member's
 // Patroni, pgstack-proxy and its own /metrics (--prometheus-targets-dir, --metrics-listen); a real
 // Prometheus 2.42 with the configuration pgstack up renders finds them `up` with the common labels, and
-// follows scaling 3 -> 2 -> 3 without a restart.
+// follows scaling 3 -> 2 -> 3 without a restart. The agent and controller run with --metrics-auth always, so
+// the exporters and /metrics are scraped with the installation's scrape credential (basic auth).
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "common/http_client.h"
 #include "common/network.h"
 #include "common/process.h"
+#include "common/strings.h"
 #include "monitoring/alert_rules.h"
 #include "monitoring/alertmanager.h"
 #include "monitoring/dashboards.h"
@@ -46,6 +48,8 @@ using namespace std::chrono_literals;
 PgstackRuntime* runtime = nullptr;
 std::filesystem::path monitoring_dir;  // targets/, rules/, prometheus/ (data), prometheus.yml
 int controller_metrics_port = 0;
+// Where the controller writes the scrape credential's password (--scrape-password-file), as under pgstack up.
+std::filesystem::path scrape_password_file() { return monitoring_dir / "secrets" / "scrape-password"; }
 
 const char* kDemo = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"demo"},
   "spec":{"instances":3,"postgres":{"version":"latest"},"pods":{"persistentVolume":{"size":"5Gi"}}}})";
@@ -103,6 +107,7 @@ class Prometheus {
     settings.rules_dir = (monitoring_dir / "rules").string();
     settings.patroni_ca_file = runtime->ca_certificate().string();
     settings.alertmanager = alertmanager->url().substr(std::string_view("http://").size());
+    settings.scrape_password_file = scrape_password_file().string();
     RETURN_IF_ERROR(
         write_file_atomically(monitoring_dir / "prometheus.yml", monitoring::render_prometheus_config(settings)));
     RETURN_IF_ERROR(write_rules_with_a_short_postgres_down());
@@ -281,6 +286,20 @@ TEST(MonitoringPrometheus, ScrapesPatroniProxyAndControllerWithTheCommonLabels) 
         << job << "\n"
         << describe_targets();
   }
+  // They are up because Prometheus sends the scrape credential: without it each of them answers 401.
+  const auto password_mode =
+      std::filesystem::status(scrape_password_file()).permissions() & std::filesystem::perms::mask;
+  EXPECT_EQ(password_mode, std::filesystem::perms(0600));
+  for (const char* job : {"postgres", "pgstack-agent", "node", "pgstack-controller"}) {
+    const auto targets = prometheus->targets(job);
+    EXPECT_FALSE(targets.empty()) << job;
+    for (const auto& target : targets) {
+      const std::string url = target.value("scrapeUrl", "");
+      auto anonymous = http_request("GET", url, "", {}, 10s);
+      ASSERT_TRUE(anonymous.ok()) << url;
+      EXPECT_EQ(anonymous->status, 401) << job << " " << url;
+    }
+  }
   // The series the alert rules are written against exist with the labels they join on.
   const auto single_value = [&](const std::string& promql) {
     const auto samples = prometheus->query(promql);
@@ -323,8 +342,13 @@ TEST(MonitoringPrometheus, ScrapesPatroniProxyAndControllerWithTheCommonLabels) 
       30s, 1s));
 
   // The controller's own metrics arrive: it leads, and it has reconciled demo.
-  auto leader = http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", controller_metrics_port), {}, {}, 5s);
+  // With the password Prometheus reads, from the file the controller wrote.
+  auto password = read_file(scrape_password_file());
+  ASSERT_TRUE(password.ok());
+  auto leader = http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", controller_metrics_port), {},
+                             {{"Authorization", basic_authorization("prometheus", trim(*password))}}, 5s);
   ASSERT_TRUE(leader.ok());
+  EXPECT_EQ(leader->status, 200) << leader->body;
   EXPECT_NE(leader->body.find("pgstack_controller_leader 1\n"), std::string::npos) << leader->body;
   EXPECT_NE(
       leader->body.find("pgstack_controller_reconcile_duration_seconds_count{namespace=\"default\",cluster=\"demo\"}"),
@@ -692,9 +716,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   pgstack::testing::alertmanager = alertmanager->get();
+  // Every pgstack metrics listener asks for the scrape credential, as it does off loopback: Prometheus
+  // must find them up with the password file the controller writes.
+  std::filesystem::create_directories(pgstack::testing::scrape_password_file().parent_path());
+  std::filesystem::permissions(pgstack::testing::scrape_password_file().parent_path(), std::filesystem::perms(0700));
   binaries.controller_flags = {"--metrics-listen",         fmt::format("127.0.0.1:{}", *port),
                                "--prometheus-targets-dir", (pgstack::testing::monitoring_dir / "targets").string(),
-                               "--alertmanager",           (*alertmanager)->url()};
+                               "--alertmanager",           (*alertmanager)->url(),
+                               "--metrics-auth",           "always",
+                               "--scrape-password-file",   pgstack::testing::scrape_password_file().string()};
+  binaries.agent_flags = {"--metrics-auth", "always"};
   pgstack::testing::Prometheus prometheus;
   pgstack::testing::prometheus = &prometheus;
   ::testing::AddGlobalTestEnvironment(

@@ -361,6 +361,13 @@ ClusterSecrets secrets_with_monitor() {
   return with;
 }
 
+// The address 10.0.0.7 is off loopback: the exporter runs only with the installation's scrape credential.
+AgentSettings exporter_settings() {
+  AgentSettings with_credential = settings();
+  with_credential.scrape_credential = monitoring::ScrapeCredential{"scrape-secret", "$2b$10$hash"};
+  return with_credential;
+}
+
 Assignment assignment_with_exporter(bool disable_metrics = false) {
   Assignment assignment = assignment_for("demo-1", 1);
   assignment.ports.exporter = 19188;
@@ -369,7 +376,7 @@ Assignment assignment_with_exporter(bool disable_metrics = false) {
 }
 
 TEST(InstancePlanExporter, RunsAsTheMonitorRoleOverTheSocketWithThePasswordInAnOwnerOnlyPassfile) {
-  const InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), settings());
+  const InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), exporter_settings());
   ASSERT_TRUE(plan.metrics);
   ASSERT_EQ(plan.files.count(InstanceFile::kExporterQueries), 1U);
   ASSERT_EQ(plan.files.count(InstanceFile::kExporterPassfile), 1U);
@@ -397,10 +404,10 @@ TEST(InstancePlanExporter, RunsAsTheMonitorRoleOverTheSocketWithThePasswordInAnO
 }
 
 TEST(InstancePlanExporter, NoneWhenTheClusterDisablesMetricsOrTheRoleOrPortIsMissing) {
-  EXPECT_FALSE(plan_instance(assignment_with_exporter(true), secrets_with_monitor(), settings()).metrics);
-  EXPECT_FALSE(plan_instance(assignment_with_exporter(), secrets(), settings()).metrics);
-  EXPECT_FALSE(plan_instance(assignment_for("demo-1", 1), secrets_with_monitor(), settings()).metrics);
-  AgentSettings without_program = settings();
+  EXPECT_FALSE(plan_instance(assignment_with_exporter(true), secrets_with_monitor(), exporter_settings()).metrics);
+  EXPECT_FALSE(plan_instance(assignment_with_exporter(), secrets(), exporter_settings()).metrics);
+  EXPECT_FALSE(plan_instance(assignment_for("demo-1", 1), secrets_with_monitor(), exporter_settings()).metrics);
+  AgentSettings without_program = exporter_settings();
   without_program.exporter_program.clear();
   const InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), without_program);
   EXPECT_FALSE(plan.metrics);
@@ -420,6 +427,39 @@ TEST(BootstrapScript, CreatesTheMonitorRoleInPgMonitorOnlyWithAStatementTimeout)
   EXPECT_NE(sql.find("ALTER ROLE :\"monitor_user\" SET statement_timeout = '5s';"), std::string::npos);
   EXPECT_NE(sql.find("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", sql.find("\\connect template1")),
             std::string::npos);
+}
+
+TEST(InstancePlanExporter, OffLoopbackItAsksForTheScrapeCredentialThroughAnOwnerOnlyWebConfig) {
+  const InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), exporter_settings());
+  ASSERT_TRUE(plan.metrics);
+  ASSERT_EQ(plan.files.count(InstanceFile::kExporterWebConfig), 1U);
+  const RenderedFile& web_config = plan.files.at(InstanceFile::kExporterWebConfig);
+  EXPECT_EQ(web_config.permissions, std::filesystem::perms(0600));
+  EXPECT_NE(web_config.content.find("\"prometheus\": \"$2b$10$hash\""), std::string::npos) << web_config.content;
+  EXPECT_EQ(web_config.content.find("scrape-secret"), std::string::npos);
+  EXPECT_NE(
+      std::find(plan.exporter_argv.begin(), plan.exporter_argv.end(), "--web.config.file=" + web_config.path.string()),
+      plan.exporter_argv.end());
+  for (const auto& argument : plan.exporter_argv) EXPECT_EQ(argument.find("scrape-secret"), std::string::npos);
+}
+
+TEST(InstancePlanExporter, OffLoopbackWithoutTheCredentialNoExporterRunsRatherThanAnOpenOne) {
+  const InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), settings());
+  EXPECT_FALSE(plan.metrics);
+  EXPECT_TRUE(plan.exporter_argv.empty());
+}
+
+TEST(InstancePlanExporter, OnLoopbackItIsOpenUnlessTheModeIsAlways) {
+  AgentSettings loopback = settings();
+  loopback.address = "127.0.0.1";
+  InstancePlan plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), loopback);
+  ASSERT_TRUE(plan.metrics);
+  EXPECT_EQ(plan.files.count(InstanceFile::kExporterWebConfig), 0U);
+  loopback.metrics_auth = monitoring::MetricsAuthMode::kAlways;
+  loopback.scrape_credential = monitoring::ScrapeCredential{"scrape-secret", "$2b$10$hash"};
+  plan = plan_instance(assignment_with_exporter(), secrets_with_monitor(), loopback);
+  ASSERT_TRUE(plan.metrics);
+  EXPECT_EQ(plan.files.count(InstanceFile::kExporterWebConfig), 1U);
 }
 
 }  // namespace

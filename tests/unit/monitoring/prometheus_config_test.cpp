@@ -28,6 +28,28 @@ TEST(PrometheusConfig, ReadsEachJobFromItsFileAndPatroniOverTlsWithTheCa) {
         << job;
 }
 
+TEST(PrometheusConfig, TheJobsOfPgstacksOwnListenersSendTheScrapeCredential) {
+  PrometheusSettings with_password = settings();
+  with_password.scrape_password_file = "/state/monitoring/secrets/scrape-password";
+  const std::string config = render_scrape_configs(with_password);
+  const std::string basic_auth =
+      "    basic_auth:\n      username: \"prometheus\"\n      password_file: "
+      "\"/state/monitoring/secrets/scrape-password\"\n";
+  for (const char* job : {"postgres", "node", "pgstack-agent", "pgstack-controller"}) {
+    const auto start = config.find(std::string("job_name: \"") + job + "\"");
+    ASSERT_NE(start, std::string::npos) << job;
+    const auto end = config.find("job_name:", start + 1);
+    EXPECT_NE(config.substr(start, end - start).find(basic_auth), std::string::npos) << job << "\n" << config;
+  }
+  // Patroni has its own credentials for what needs them; the proxy's admin port is on loopback only.
+  for (const char* job : {"patroni", "pgstack-proxy"}) {
+    const auto start = config.find(std::string("job_name: \"") + job + "\"");
+    const auto end = config.find("job_name:", start + 1);
+    EXPECT_EQ(config.substr(start, end - start).find("basic_auth"), std::string::npos) << job;
+  }
+  EXPECT_EQ(render_scrape_configs(settings()).find("basic_auth"), std::string::npos);
+}
+
 TEST(PrometheusConfig, NoAlertingSectionWithoutAlertmanager) {
   auto without = settings();
   without.alertmanager.clear();
