@@ -100,6 +100,10 @@ struct UpSettings {
   std::string api_url() const { return "https://" + api_address; }
   bool local_prometheus() const { return prometheus_url.empty(); }
   std::string prometheus_address() const { return fmt::format("127.0.0.1:{}", prometheus_port); }
+  // Where the controller's metrics API queries: the local Prometheus, or the one of --prometheus.
+  std::string prometheus_query_url() const {
+    return local_prometheus() ? "http://" + prometheus_address() : prometheus_url;
+  }
   std::string alertmanager_address() const { return fmt::format("127.0.0.1:{}", alertmanager_port); }
   std::string controller_metrics_address() const { return fmt::format("127.0.0.1:{}", controller_metrics_port); }
 };
@@ -247,7 +251,8 @@ class LocalUp {
                  local_token_file(stack_.state_dir).string(),
                  // Prometheus reads /metrics there without a token, and the targets the controller keeps.
                  "--metrics-listen", settings_.controller_metrics_address(), "--prometheus-targets-dir",
-                 targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address()};
+                 targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address(), "--prometheus",
+                 settings_.prometheus_query_url()};
     controller_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(start(*controller_));
     const ApiClient client(settings_.api_url());

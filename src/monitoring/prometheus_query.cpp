@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/http_client.h"
+#include "common/time.h"
 
 namespace pgstack::monitoring {
 namespace {
@@ -120,6 +121,42 @@ Result<double> parse_prometheus_value(std::string_view text) {
     return make_error(ErrorCode::kInvalidInput,
                       fmt::format("\"{}\" is not a sample value (a number, NaN, +Inf or -Inf)", text.substr(0, 40)));
   return value;
+}
+
+Result<double> parse_prom_time(std::string_view text, std::string_view field) {
+  const std::string copy(text);
+  char* end = nullptr;
+  const double seconds = std::strtod(copy.c_str(), &end);
+  if (!copy.empty() && end == copy.c_str() + copy.size() && std::isfinite(seconds) && seconds >= 0) return seconds;
+  if (const auto parsed = parse_utc_timestamp(text)) return static_cast<double>(parsed->time_since_epoch().count());
+  return make_error(ErrorCode::kInvalidInput,
+                    fmt::format("{}: \"{}\" is not a time: expected seconds since the epoch or RFC 3339 "
+                                "(2026-12-05T01:00:00Z)",
+                                field, text.substr(0, 40)));
+}
+
+Result<double> parse_prom_duration(std::string_view text, std::string_view field) {
+  const std::string copy(text);
+  char* end = nullptr;
+  const double number = std::strtod(copy.c_str(), &end);
+  const std::string_view unit(end, copy.c_str() + copy.size() - end);
+  double factor = 0;
+  if (unit.empty() || unit == "s")
+    factor = 1;
+  else if (unit == "ms")
+    factor = 0.001;
+  else if (unit == "m")
+    factor = 60;
+  else if (unit == "h")
+    factor = 3600;
+  else if (unit == "d")
+    factor = 86400;
+  if (copy.empty() || end == copy.c_str() || factor == 0 || !std::isfinite(number) || number <= 0)
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("{}: \"{}\" is not a duration: expected seconds or a number with ms, s, m, h or d "
+                                  "(15s, 10m), above 0",
+                                  field, text.substr(0, 40)));
+  return number * factor;
 }
 
 std::string format_prometheus_value(double value) {

@@ -51,6 +51,12 @@ Result<PromResult> parse_prometheus_response(std::string_view body, std::string_
 Result<double> parse_prometheus_value(std::string_view text);
 std::string format_prometheus_value(double value);
 
+// A query's time: seconds since the epoch ("1700000000.5") or RFC 3339 ("2026-12-05T01:00:00Z"), as
+// Prometheus takes them; `field` names it in the error.
+Result<double> parse_prom_time(std::string_view text, std::string_view field);
+// A duration: seconds ("15", "0.5") or a number with a unit (500ms, 15s, 10m, 2h, 1d); > 0.
+Result<double> parse_prom_duration(std::string_view text, std::string_view field);
+
 // A value for an application/x-www-form-urlencoded body or a URL query (PromQL has braces, quotes, spaces).
 std::string form_encode(std::string_view text);
 
