@@ -326,13 +326,14 @@ TEST(MonitoringPrometheus, ScalingDropsAndReaddsTheMembersTargetsWithoutARestart
 
 // What a test of the metrics API needs when run alone (--gtest_filter): demo with 3 members, Prometheus.
 void ensure_demo_and_prometheus() {
-  if (runtime->api_json("GET", "sgclusters/demo").ok()) {
-    ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
-  } else {
+  auto existing = runtime->api("GET", "sgclusters/demo");
+  ASSERT_TRUE(existing.ok()) << existing.error().message;
+  if (existing->status == 404) {
     auto created = runtime->api("POST", "sgclusters", kDemo);
     ASSERT_TRUE(created.ok()) << created.error().message;
-    ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
+    ASSERT_EQ(created->status, 201) << created->body;
   }
+  ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
   if (!prometheus->running()) {
     ASSERT_TRUE(prometheus->start().ok()) << prometheus->log();
   }
