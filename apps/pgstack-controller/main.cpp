@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
   settings.prometheus_targets_dir = prometheus_targets_dir;
   if (metrics_address) settings.controller_metrics_addresses.push_back(metrics_listen);
   settings.alertmanager_url = alertmanager_url;
+  settings.prometheus_url = prometheus_url;
   pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
   api.use_alertmanager(alertmanager_url);

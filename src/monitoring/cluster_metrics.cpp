@@ -228,6 +228,57 @@ ClusterMetrics assemble_cluster_metrics(const std::string& namespace_name, const
   return out;
 }
 
+std::vector<ClusterMetricsQuery> status_figures_queries() {
+  return {
+      {"tps",
+       "sum by (namespace, cluster) (rate(pg_stat_database_xact_commit[1m])) + sum by (namespace, cluster) "
+       "(rate(pg_stat_database_xact_rollback[1m]))",
+       false},
+      {"connections", "sum by (namespace, cluster) (pg_connections_used)", false},
+      {"max_connections", "max by (namespace, cluster) (pg_connections_max_connections)", false},
+      // Replicas only: a primary's exporter reports 0 lag, which says nothing.
+      {"lag_seconds",
+       "max by (namespace, cluster, instance_name) (pg_replication_lag) and on (namespace, cluster, instance_name) "
+       "(max by (namespace, cluster, instance_name) (pg_replication_is_replica) == 1)",
+       false},
+  };
+}
+
+std::map<std::string, Json> status_figures_by_cluster(const std::map<std::string, PromResult>& results,
+                                                      const std::string& observed_at) {
+  std::map<std::string, Json> out;
+  const auto figures_of = [&](const PromSeries& series) -> Json* {
+    const std::string& ns = cm_label(series, "namespace");
+    const std::string& cluster = cm_label(series, "cluster");
+    if (ns.empty() || cluster.empty()) return nullptr;
+    Json& figures = out[ns + "/" + cluster];
+    if (figures.is_null())
+      figures = {{"tps", nullptr},
+                 {"connections", nullptr},
+                 {"maxConnections", nullptr},
+                 {"lagSeconds", Json::object()},
+                 {"observedAt", observed_at}};
+    return &figures;
+  };
+  const std::pair<const char*, const char*> cluster_wide[] = {
+      {"tps", "tps"}, {"connections", "connections"}, {"max_connections", "maxConnections"}};
+  for (const auto& [key, field] : cluster_wide) {
+    if (const PromResult* result = cm_result(results, key)) {
+      for (const auto& series : result->series) {
+        if (Json* figures = figures_of(series)) (*figures)[field] = cm_number(cm_value(series));
+      }
+    }
+  }
+  if (const PromResult* result = cm_result(results, "lag_seconds")) {
+    for (const auto& series : result->series) {
+      Json* figures = figures_of(series);
+      if (figures != nullptr && !cm_label(series, "instance_name").empty())
+        (*figures)["lagSeconds"][cm_label(series, "instance_name")] = cm_number(cm_value(series));
+    }
+  }
+  return out;
+}
+
 Json cluster_metrics_to_json(const ClusterMetrics& metrics) {
   Json members = Json::array();
   for (const auto& member : metrics.members) {

@@ -66,6 +66,14 @@ double cluster_metrics_step(int minutes);
 ClusterMetrics assemble_cluster_metrics(const std::string& namespace_name, const std::string& cluster, int minutes,
                                         double now, const std::map<std::string, PromResult>& results);
 
+// The figures the cluster status carries (status.metrics: TPS, connections, lag per replica), for every
+// cluster at once: few queries whatever the number of clusters, as the leader reads them on its passes.
+std::vector<ClusterMetricsQuery> status_figures_queries();
+// status.metrics of each cluster Prometheus has series of, by "<namespace>/<cluster>":
+// {"tps", "connections", "maxConnections", "lagSeconds": {replica: seconds}, "observedAt"}.
+std::map<std::string, nlohmann::ordered_json> status_figures_by_cluster(
+    const std::map<std::string, PromResult>& results, const std::string& observed_at);
+
 nlohmann::ordered_json cluster_metrics_to_json(const ClusterMetrics& metrics);
 Result<ClusterMetrics> cluster_metrics_from_json(const nlohmann::ordered_json& json);
 

@@ -489,6 +489,25 @@ TEST(MonitoringQuery, TopOnceAndMetricsJsonFromTheCli) {
   EXPECT_NE(unknown->exit_code, 0);
 }
 
+TEST(MonitoringQuery, ClusterStatusCarriesTpsConnectionsAndLagShownByDescribe) {
+  ensure_demo_and_prometheus();
+  json metrics;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = status_of("demo").value("metrics", json::object());
+        return metrics.value("tps", json()).is_number() && metrics.value("connections", json()).is_number() &&
+               metrics.value("lagSeconds", json::object()).size() == 2;
+      },
+      60s, 1s))
+      << metrics.dump(2);
+  EXPECT_TRUE(metrics["lagSeconds"].contains("demo-0") || metrics["lagSeconds"].contains("demo-1")) << metrics.dump();
+  auto described = runtime->cli({"describe", "sgcluster", "demo"});
+  ASSERT_TRUE(described.ok()) << described.error().message;
+  EXPECT_EQ(described->exit_code, 0) << described->standard_error;
+  EXPECT_NE(described->standard_output.find("Metrics:\n  TPS:"), std::string::npos) << described->standard_output;
+  EXPECT_NE(described->standard_output.find("Replication Lag:"), std::string::npos) << described->standard_output;
+}
+
 }  // namespace
 }  // namespace pgstack::testing
 

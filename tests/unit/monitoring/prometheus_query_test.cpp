@@ -182,3 +182,31 @@ TEST(ClusterMetrics, AssemblesMembersLagAndTopQueries) {
 
 }  // namespace
 }  // namespace pgstack::monitoring
+
+namespace pgstack::monitoring {
+namespace {
+
+TEST(ClusterMetrics, StatusFiguresForEveryClusterAtOnce) {
+  std::map<std::string, PromResult> results;
+  results["tps"] = vector_of(
+      {{{{"namespace", "default"}, {"cluster", "demo"}}, 3.5}, {{{"namespace", "team"}, {"cluster", "other"}}, 1}});
+  results["connections"] = vector_of({{{{"namespace", "default"}, {"cluster", "demo"}}, 9}});
+  results["max_connections"] = vector_of({{{{"namespace", "default"}, {"cluster", "demo"}}, 100}});
+  results["lag_seconds"] =
+      vector_of({{{{"namespace", "default"}, {"cluster", "demo"}, {"instance_name", "demo-1"}}, 0.5},
+                 {{{"namespace", "default"}, {"cluster", "demo"}, {"instance_name", "demo-2"}}, 0}});
+  const auto figures = status_figures_by_cluster(results, "2026-12-05T02:00:00Z");
+  ASSERT_EQ(figures.size(), 2u);
+  const auto& demo = figures.at("default/demo");
+  EXPECT_EQ(demo["tps"], 3.5);
+  EXPECT_EQ(demo["connections"], 9);
+  EXPECT_EQ(demo["maxConnections"], 100);
+  EXPECT_EQ(demo["lagSeconds"]["demo-1"], 0.5);
+  EXPECT_EQ(demo["lagSeconds"]["demo-2"], 0);
+  EXPECT_EQ(demo["observedAt"], "2026-12-05T02:00:00Z");
+  EXPECT_TRUE(figures.at("team/other")["connections"].is_null());
+  EXPECT_EQ(status_figures_queries().size(), 4u);
+}
+
+}  // namespace
+}  // namespace pgstack::monitoring
