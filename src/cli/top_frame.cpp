@@ -74,6 +74,7 @@ std::string format_rate(double value) {
 
 std::string format_seconds(double seconds) {
   if (!std::isfinite(seconds)) return "-";
+  if (seconds == 0) return "0s";
   if (seconds < 0.001) return fmt::format("{:.0f}us", seconds * 1e6);
   if (seconds < 1) return fmt::format("{:.1f}ms", seconds * 1e3);
   return fmt::format("{:.1f}s", seconds);

@@ -206,7 +206,9 @@ ClusterMetrics assemble_cluster_metrics(const std::string& namespace_name, const
       const auto found = calls.find(query.id + "\n" + query.database + "\n" + query.user);
       if (found != calls.end()) query.calls_per_second = found->second;
       if (query.calls_per_second > 0) query.mean_seconds = query.seconds_per_second / query.calls_per_second;
-      if (!query.id.empty()) out.top_queries.push_back(std::move(query));
+      // topk keeps statements that did nothing in the window: they are not "top".
+      if (!query.id.empty() && (query.seconds_per_second > 0 || query.calls_per_second > 0))
+        out.top_queries.push_back(std::move(query));
     });
   };
   top("statements_time", "statements_calls", "pg_stat_statements", "queryid", "datname");

@@ -30,6 +30,7 @@ TEST(TopFrame, FiguresInFewCharacters) {
   EXPECT_EQ(format_seconds(0.0123), "12.3ms");
   EXPECT_EQ(format_seconds(1.5), "1.5s");
   EXPECT_EQ(format_seconds(0.0005), "500us");
+  EXPECT_EQ(format_seconds(0), "0s");
 }
 
 TEST(TopFrame, AFrameNamesEveryMemberAndItsFigures) {

@@ -146,7 +146,8 @@ TEST(ClusterMetrics, AssemblesMembersLagAndTopQueries) {
   results["lag_seconds"] = vector_of({{{{"instance_name", "demo-0"}}, 0}, {{{"instance_name", "demo-1"}}, 1.5}});
   results["lag_bytes"] = vector_of({{{{"application_name", "demo-1"}}, 4096}});
   results["cache_hit_ratio"] = vector_of({{{}, std::nan("")}});
-  results["statements_time"] = vector_of({{{{"queryid", "42"}, {"datname", "app"}, {"user", "u"}}, 0.5}});
+  results["statements_time"] = vector_of({{{{"queryid", "42"}, {"datname", "app"}, {"user", "u"}}, 0.5},
+                                          {{{"queryid", "7"}, {"datname", "app"}, {"user", "u"}}, 0}});
   results["statements_calls"] = vector_of({{{{"queryid", "42"}, {"datname", "app"}, {"user", "u"}}, 100}});
   results["proxy_time"] = vector_of({{{{"query", "SELECT $1"}, {"database", "app"}, {"user", "u"}}, 0.9}});
   results["lag_history"].type = PromResultType::kMatrix;
