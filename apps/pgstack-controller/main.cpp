@@ -123,6 +123,11 @@ int main(int argc, char** argv) {
                  "Alertmanager's URL (http://host:port): the alerts API and each cluster's AlertsFiring condition "
                  "read its firing alerts; without it they say monitoring is not configured")
       ->type_name("URL");
+  std::string prometheus_url;
+  app.add_option("--prometheus", prometheus_url,
+                 "Prometheus's URL (http://host:port): the metrics API (a cluster's summary, `pgstack top`, raw "
+                 "PromQL) queries it; without it they say monitoring is not configured")
+      ->type_name("URL");
   if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
   const pgstack::DaemonOptions& options = daemon.options();
   const std::string& prefix = options.etcd_prefix;
@@ -132,6 +137,10 @@ int main(int argc, char** argv) {
   if (!alertmanager_url.empty()) {
     if (auto url = pgstack::parse_http_url(alertmanager_url); !url)
       return daemon.bad_flag("--alertmanager: " + url.error().message);
+  }
+  if (!prometheus_url.empty()) {
+    if (auto url = pgstack::parse_http_url(prometheus_url); !url)
+      return daemon.bad_flag("--prometheus: " + url.error().message);
   }
   auth_settings.session_idle_timeout = std::chrono::seconds(session_idle);
   auth_settings.session_lifetime = std::chrono::seconds(session_lifetime);
@@ -182,9 +191,11 @@ int main(int argc, char** argv) {
   settings.prometheus_targets_dir = prometheus_targets_dir;
   if (metrics_address) settings.controller_metrics_addresses.push_back(metrics_listen);
   settings.alertmanager_url = alertmanager_url;
+  settings.prometheus_url = prometheus_url;
   pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
   api.use_alertmanager(alertmanager_url);
+  api.use_prometheus(prometheus_url);
   pgstack::auth::Authenticator authenticator(pgstack::auth::AuthStore(client, prefix), auth_settings);
   if (!bootstrap_admin.empty()) {
     // etcd may still be starting: try for a while before giving up.
@@ -244,6 +255,7 @@ int main(int argc, char** argv) {
                  metrics_authenticated ? " (scrapes need the scrape credential)" : "");
   }
   if (!alertmanager_url.empty()) spdlog::info("pgstack-controller: alerts from {}", alertmanager_url);
+  if (!prometheus_url.empty()) spdlog::info("pgstack-controller: metrics from {}", prometheus_url);
   leadership.start();
   reconciler.start();
 

@@ -34,6 +34,8 @@ int run(int argc, char** argv) {
   add_backup_command(app, status);
   add_connstr_command(app, status);
   add_psql_command(app, status);
+  add_metrics_command(app, status);
+  add_top_command(app, status);
   add_login_command(app, status);
   add_user_command(app, status);
   add_token_command(app, status);

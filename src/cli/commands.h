@@ -34,6 +34,9 @@ void add_operation_commands(CLI::App& app, ExitStatus& status);
 void add_backup_command(CLI::App& app, ExitStatus& status);
 void add_connstr_command(CLI::App& app, ExitStatus& status);
 void add_psql_command(CLI::App& app, ExitStatus& status);
+// What Prometheus has: raw PromQL, and a cluster's dashboard (metrics_command.cpp).
+void add_metrics_command(CLI::App& app, ExitStatus& status);
+void add_top_command(CLI::App& app, ExitStatus& status);
 
 // Who may use the API: login, users, tokens, can-i, the audit trail (auth_commands.cpp).
 void add_login_command(CLI::App& app, ExitStatus& status);

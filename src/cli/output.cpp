@@ -503,6 +503,28 @@ std::string describe_cluster(const Json& cluster, TimePoint now) {
     out += format_table(table, "  ");
   }
 
+  // The figures people ask first (from Prometheus, by the leading controller); `pgstack top` has more.
+  if (status.metrics.is_object()) {
+    out += "Metrics:\n";
+    if (status.metrics.contains("reason")) {
+      line("Not Available", text_of(&status.metrics["reason"], ""));
+    } else {
+      const auto figure = [&](const char* key) {
+        const Json* value = at(status.metrics, key);
+        return value != nullptr && value->is_number() ? fmt::format("{:.1f}", value->get<double>()) : std::string("-");
+      };
+      line("TPS", figure("tps"));
+      line("Connections", fmt::format("{} / {}", figure("connections"), figure("maxConnections")));
+      std::vector<std::string> lags;
+      if (const Json* lag = at(status.metrics, "lagSeconds"); lag != nullptr && lag->is_object()) {
+        for (const auto& [member, seconds] : lag->items())
+          lags.push_back(seconds.is_number() ? fmt::format("{} {:.1f}s", member, seconds.get<double>())
+                                             : fmt::format("{} -", member));
+      }
+      line("Replication Lag", lags.empty() ? std::string(kNone) : fmt::format("{}", fmt::join(lags, ", ")));
+      line("Observed", text_of(at(status.metrics, "observedAt"), ""));
+    }
+  }
   out += "Conditions:\n";
   if (status.conditions.empty()) {
     out += "  (none reported yet)\n";

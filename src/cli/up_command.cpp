@@ -104,6 +104,10 @@ struct UpSettings {
   std::string api_url() const { return "https://" + api_address; }
   bool local_prometheus() const { return prometheus_url.empty(); }
   std::string prometheus_address() const { return fmt::format("127.0.0.1:{}", prometheus_port); }
+  // Where the controller's metrics API queries: the local Prometheus, or the one of --prometheus.
+  std::string prometheus_query_url() const {
+    return local_prometheus() ? "http://" + prometheus_address() : prometheus_url;
+  }
   std::string alertmanager_address() const { return fmt::format("127.0.0.1:{}", alertmanager_port); }
   std::string controller_metrics_address() const { return fmt::format("127.0.0.1:{}", controller_metrics_port); }
 };
@@ -261,7 +265,8 @@ class LocalUp {
                  local_token_file(stack_.state_dir).string(),
                  // Prometheus reads /metrics there (no API token), and the targets the controller keeps.
                  "--metrics-listen", settings_.controller_metrics_address(), "--prometheus-targets-dir",
-                 targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address(),
+                 targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address(), "--prometheus",
+                 settings_.prometheus_query_url(),
                  // Prometheus sends it to the listeners that ask for it (off loopback; docs/security.md).
                  "--scrape-password-file", scrape_password_file().string()};
     controller_ = std::make_unique<ProcessSupervisor>(std::move(spec));

@@ -5,6 +5,7 @@
 
 #include "controller/api_input.h"
 #include "controller/api_reply.h"
+#include "controller/metrics_api.h"
 #include "controller/request_access.h"
 
 namespace pgstack::controller {
@@ -21,9 +22,10 @@ HttpReply unauthorized(const std::string& detail) {
   return reply;
 }
 
-HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permission) {
-  HttpReply reply =
-      problem(403, "Forbidden", fmt::format("user \"{}\" may not {}", caller.user, auth::describe(permission)));
+HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permission, const std::string& why) {
+  HttpReply reply = problem(
+      403, "Forbidden",
+      fmt::format("user \"{}\" may not {}{}", caller.user, auth::describe(permission), why.empty() ? "" : ": " + why));
   Json body = Json::parse(reply.body);
   body["missingPermission"] = {
       {"verb", permission.verb}, {"resource", permission.resource}, {"namespace", permission.namespace_name}};
@@ -45,8 +47,10 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
                                segments[2] == "v1" && segments[3] == "extensions";
   // Alerts are read from Alertmanager for the namespaces the caller may read.
   const bool alerts = is_alerts_path(segments);
+  // Metrics are read from Prometheus, served with the resources.
+  const bool metrics = is_metrics_query_path(segments) || is_metrics_summary_path(segments);
   const bool own_api =
-      !segments.empty() && !host_extensions && !alerts &&
+      !segments.empty() && !host_extensions && !alerts && !metrics &&
       (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 && segments[1] == "pgstack.io"));
   if (access.level == Level::kPublic) {
     if (own_api) {
@@ -72,7 +76,7 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   }
   if (access.level == Level::kPermission && !auth::allows(caller.roles, access.permission)) {
     if (access.audited) audit(request, &caller, "", &access.permission, 403);
-    return forbidden(caller, access.permission);
+    return forbidden(caller, access.permission, access.why);
   }
   const auto may_list_clusters = [&caller](const std::string& namespace_name) {
     return auth::allows(caller.roles, {"list", "sgclusters",

@@ -68,6 +68,8 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   std::vector<std::string> parts;
   if (auto refused = check_request(request, parts)) return problem_reply(*refused);
   if (is_alerts_path(parts)) return handle_alerts(request, parts, [](const std::string&) { return true; });
+  if (is_metrics_query_path(parts) || is_metrics_summary_path(parts))
+    return MetricsApi(store_, prometheus_url_).handle(request, parts);
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
   if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
       parts[4] == "secrets") {

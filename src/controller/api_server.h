@@ -14,6 +14,7 @@
 #include "common/http_server.h"
 #include "controller/alerts_api.h"
 #include "controller/leader_election.h"
+#include "controller/metrics_api.h"
 #include "model/resources.h"
 #include "model/validator.h"
 #include "store/resource_store.h"
@@ -31,6 +32,9 @@ class ApiHandler {
   // Where the alerts endpoints read firing alerts (pgstack-controller --alertmanager); call before
   // serving. Without one they answer 503 (monitoring is not configured).
   void use_alertmanager(std::string url) { alertmanager_url_ = std::move(url); }
+  // Where the metrics endpoints (metrics_api.h) query (pgstack-controller --prometheus); call before
+  // serving. Without one they answer 503 (monitoring is not configured).
+  void use_prometheus(std::string url) { prometheus_url_ = std::move(url); }
   // The alerts endpoints (alerts_api.h) for a caller who may read the namespaces `may_read` accepts;
   // handle() serves them as to a caller who may read everything.
   HttpReply handle_alerts(const HttpRequest& request, const std::vector<std::string>& parts,
@@ -61,6 +65,7 @@ class ApiHandler {
   model::ValidationContext validation_;
   const LeaderElection* leadership_;
   std::string alertmanager_url_;
+  std::string prometheus_url_;
 };
 
 }  // namespace pgstack::controller

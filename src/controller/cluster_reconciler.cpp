@@ -16,6 +16,7 @@
 #include "controller/reconcile/restore_step.h"
 #include "controller/reconcile/status_step.h"
 #include "monitoring/alertmanager.h"
+#include "monitoring/cluster_metrics.h"
 #include "monitoring/scrape_target_files.h"
 #include "monitoring/scrape_targets.h"
 #include "store/keys.h"
@@ -149,6 +150,7 @@ void ClusterReconciler::reconcile_all() {
     return;
   }
   pass->alerts = current_alerts();
+  current_figures(*pass);
   std::set<std::string> live_clusters;
   std::map<std::string, int> expected_replicas;
   for (const auto& cluster : clusters.value()) {
@@ -172,6 +174,36 @@ void ClusterReconciler::reconcile_all() {
   publish_scrape_targets(*pass);
   // Day-2 operations (SGDbOps): each cluster's next one runs on a worker of its own.
   operations_.reconcile();
+}
+
+void ClusterReconciler::current_figures(PassSnapshot& pass) {
+  if (settings_.prometheus_url.empty()) {
+    pass.figures_problem = "monitoring is not configured: pgstack-controller runs without --prometheus";
+    return;
+  }
+  constexpr auto kFiguresRefresh = std::chrono::seconds(10);
+  const auto now = std::chrono::steady_clock::now();
+  if (figures_read_at_ == std::chrono::steady_clock::time_point() || now - figures_read_at_ >= kFiguresRefresh) {
+    figures_read_at_ = now;
+    // Short: the pass waits for it.
+    const monitoring::PrometheusClient prometheus(settings_.prometheus_url, std::chrono::seconds(2));
+    std::map<std::string, monitoring::PromResult> results;
+    std::string problem;
+    for (const auto& query : monitoring::status_figures_queries()) {
+      auto result = prometheus.instant(query.promql);
+      if (!result.ok()) {
+        problem = result.error().message;
+        break;  // unreachable or failing: the other queries would fare no better
+      }
+      results[query.key] = std::move(result).value();
+    }
+    if (!problem.empty() && figures_problem_ != problem) spdlog::warn("status figures: {}", problem);
+    figures_problem_ = problem.empty() ? "Prometheus has no series of this cluster yet" : problem;
+    figures_ = problem.empty() ? monitoring::status_figures_by_cluster(results, utc_timestamp_now())
+                               : std::map<std::string, model::Json>();
+  }
+  pass.figures = figures_;
+  pass.figures_problem = figures_problem_;
 }
 
 std::optional<AlertsObservation> ClusterReconciler::current_alerts() {

@@ -48,6 +48,9 @@ class ClusterReconciler {
   // Alertmanager's alerts for this pass: read again when the last read is older than kAlertsRefresh,
   // so that a slow Alertmanager does not slow every pass. Nothing without --alertmanager.
   std::optional<AlertsObservation> current_alerts();
+  // The status figures of every cluster from Prometheus (status.metrics), read again when older than
+  // a few seconds, with a short timeout; a failure is a reason in the figures, never a failed pass.
+  void current_figures(PassSnapshot& pass);
 
   store::ResourceStore store_;
   const LeaderElection& leadership_;
@@ -60,6 +63,9 @@ class ClusterReconciler {
   managed_sql::ManagedSqlRunner managed_sql_{store_, leadership_, {settings_.etcd_prefix}};
   std::optional<AlertsObservation> alerts_;
   std::chrono::steady_clock::time_point alerts_read_at_;
+  std::map<std::string, model::Json> figures_;
+  std::string figures_problem_;
+  std::chrono::steady_clock::time_point figures_read_at_;
 };
 
 }  // namespace pgstack::controller

@@ -427,6 +427,7 @@ model::ClusterStatus build_cluster_status(const StatusInputs& inputs) {
                                        : fmt::format("{}", fmt::join(problems, "; ")),
                                    inputs.now));
   }
+  status.metrics = inputs.metrics;
   if (inputs.alerts) {
     conditions.push_back(alerts_firing_condition(*inputs.alerts, inputs.previous_conditions, inputs.now));
     if (inputs.alerts->problem.empty()) status.alerts = status_alerts(inputs.alerts->alerts);

@@ -75,6 +75,8 @@ struct StatusInputs {
   // The cluster's alerts (monitoring::alert_concerns_cluster), for the AlertsFiring condition and
   // status.alerts; nothing when the controller has no --alertmanager.
   std::optional<AlertsObservation> alerts;
+  // status.metrics as the pass read it from Prometheus (null: not computed).
+  model::Json metrics = nullptr;
   std::string now;  // ISO-8601 UTC
 };
 

@@ -46,6 +46,10 @@ std::string route_template(const std::vector<std::string>& parts) {
   }
   if (n >= 4 && parts[0] == "apis" && parts[1] == "pgstack.io" && parts[2] == "v1") {
     const std::string base = "/apis/pgstack.io/v1/";
+    if (n == 4 && parts[3] == "query") return base + "query";
+    if (n == 9 && parts[3] == "namespaces" && parts[5] == "sgclusters" && parts[7] == "metrics" &&
+        parts[8] == "summary")
+      return base + "namespaces/{namespace}/sgclusters/{name}/metrics/summary";
     for (const char* collection : {"tokens", "users", "audit", "extensions"}) {
       if (parts[3] != collection) continue;
       if (n == 4) return base + collection;

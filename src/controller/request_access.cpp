@@ -1,5 +1,6 @@
 #include "controller/request_access.h"
 
+#include "controller/metrics_api.h"
 #include "model/kinds.h"
 
 namespace pgstack::controller {
@@ -45,6 +46,14 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
       return permission(method, verb_for(method, true), "sgclusters", parts[4]);
     if (n == 8 && parts[3] == "namespaces" && parts[5] == "sgclusters" && parts[7] == "alerts")
       return permission(method, verb_for(method, false), "sgclusters", parts[4]);
+    // One cluster's figures are read like the cluster; raw PromQL can read any cluster's series.
+    if (is_metrics_summary_path(parts)) return permission(method, verb_for(method, false), "sgclusters", parts[4]);
+    if (is_metrics_query_path(parts)) {
+      RequiredAccess access =
+          permission(method, verb_for(method, false), "sgclusters", std::string(auth::kAllNamespaces));
+      access.why = kRawQueryNeedsEveryNamespace;
+      return access;
+    }
     if (n >= 4 && parts[3] == "tokens") return {Level::kAuthenticated, {}, is_mutation(method)};
     if (n == 4 && parts[3] == "audit") return permission(method, verb_for(method, true), "audit", "");
     if (n >= 4 && parts[3] == "users") {

@@ -18,6 +18,8 @@ struct RequiredAccess {
   auth::Permission permission;  // for kPermission
   // Recorded in the audit trail: mutations, and reads that reveal credentials or Secret values.
   bool audited = false;
+  // Said in a 403 when the permission asked for is wider than the request looks (the raw PromQL query).
+  std::string why;
 };
 
 // `parts`: the request's path split and decoded by split_path.

@@ -131,7 +131,7 @@ Result<StatusEvent> event_from_json(const Json& json, std::string_view where) {
 constexpr std::string_view kOwnFields[] = {"postgresVersion", "observedAt", "instances", "additionalInstances",
                                            "primary",         "members",    "endpoints", "conditions",
                                            "archiving",       "events",     "backups",   "extensions",
-                                           "alerts"};
+                                           "alerts",          "metrics"};
 
 bool own_field(std::string_view name) {
   for (std::string_view own : kOwnFields) {
@@ -212,6 +212,7 @@ Json cluster_status_to_json(const ClusterStatus& status) {
                      {"lastCompletedAt", optional_text(status.backups.last_completed_at)},
                      {"count", status.backups.count}};
   if (!status.extensions.is_null()) json["extensions"] = status.extensions;
+  if (!status.metrics.is_null()) json["metrics"] = status.metrics;
   if (!status.alerts.empty()) {
     Json alerts = Json::array();
     for (const auto& alert : status.alerts)
@@ -266,6 +267,10 @@ Result<ClusterStatus> cluster_status_from_json(const Json& json) {
   if (const Json* extensions = field(json, "extensions")) {
     if (!extensions->is_array() && !extensions->is_null()) return invalid("extensions", "a list");
     status.extensions = *extensions;
+  }
+  if (const Json* metrics = field(json, "metrics")) {
+    if (!metrics->is_object() && !metrics->is_null()) return invalid("metrics", "an object");
+    status.metrics = *metrics;
   }
   if (const Json* alerts = field(json, "alerts")) {
     if (!alerts->is_array()) return invalid("alerts", "a list");

@@ -95,6 +95,9 @@ struct ClusterStatus {
   std::vector<StatusAlert> alerts;  // firing now, critical first; empty without any (or without monitoring)
   // postgres.extensions: [{"name","package","preload","members":{member: version|"missing"}}]; null: none asked for.
   Json extensions = nullptr;
+  // The figures read from Prometheus by the leading controller ({"tps", "connections", "maxConnections",
+  // "lagSeconds": {replica: s}, "observedAt"}), or {"reason"} why there are none; null: not computed.
+  Json metrics = nullptr;
   // Sections that other writers own (managed SQL's progress, ...), kept as they are.
   Json other_sections = Json::object();
   bool operator==(const ClusterStatus&) const = default;

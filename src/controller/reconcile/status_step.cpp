@@ -63,6 +63,10 @@ Json decide_status(const StatusObservation& observed) {
     }
     inputs.alerts = std::move(about_cluster);
   }
+  if (const auto found = observed.pass->figures.find(state.key); found != observed.pass->figures.end())
+    inputs.metrics = found->second;
+  else if (!observed.pass->figures_problem.empty())
+    inputs.metrics = Json{{"reason", observed.pass->figures_problem}};
   inputs.backups = state.backups;
   inputs.backups_configured = cluster.backup.has_value();
   const Json& previous = state.previous_status;

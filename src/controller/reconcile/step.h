@@ -34,6 +34,7 @@ struct ReconcilerSettings {
   std::filesystem::path prometheus_targets_dir;
   std::vector<std::string> controller_metrics_addresses;
   std::string alertmanager_url;  // where the status reads firing alerts; "": monitoring is not configured
+  std::string prometheus_url;    // where the status reads TPS, connections and lag; "": not configured
 };
 
 // Go on, or stop this cluster's reconcile: its desired state is not written, and the reason becomes
@@ -74,6 +75,10 @@ struct PassSnapshot {
   std::map<std::string, int> additional_instances;
   // Alertmanager's alerts (read at most every few seconds); nothing without an Alertmanager.
   std::optional<AlertsObservation> alerts;
+  // status.metrics by "<ns>/<cluster>" (read at most every few seconds); `figures_problem` for the
+  // clusters without any: why (monitoring is not configured, Prometheus unreachable, no series yet).
+  std::map<std::string, model::Json> figures;
+  std::string figures_problem;
 };
 
 // The documents an SGCluster refers to, as stored (null: none), and the Postgres it runs.

@@ -4,11 +4,13 @@
 // follows scaling 3 -> 2 -> 3 without a restart. The agent and controller run with --metrics-auth always, so
 // the exporters and /metrics are scraped with the installation's scrape credential (basic auth).
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <future>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,6 +52,7 @@ std::filesystem::path monitoring_dir;  // targets/, rules/, prometheus/ (data), 
 int controller_metrics_port = 0;
 // Where the controller writes the scrape credential's password (--scrape-password-file), as under pgstack up.
 std::filesystem::path scrape_password_file() { return monitoring_dir / "secrets" / "scrape-password"; }
+int prometheus_port = 0;  // chosen before the controller starts: its --prometheus points here
 
 const char* kDemo = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"demo"},
   "spec":{"instances":3,"postgres":{"version":"latest"},"pods":{"persistentVolume":{"size":"5Gi"}}}})";
@@ -98,9 +101,7 @@ Result<bool> write_rules_with_a_short_postgres_down() {
 class Prometheus {
  public:
   Result<bool> start() {
-    auto port = pgstack::free_tcp_port();
-    RETURN_IF_ERROR(port);
-    url_ = fmt::format("http://127.0.0.1:{}", *port);
+    url_ = fmt::format("http://127.0.0.1:{}", prometheus_port);
     monitoring::PrometheusSettings settings;
     settings.scrape_interval = "2s";  // the test waits for scrapes
     settings.targets_dir = (monitoring_dir / "targets").string();
@@ -122,7 +123,7 @@ class Prometheus {
                  "--config.file=" + (monitoring_dir / "prometheus.yml").string(),
                  "--storage.tsdb.path=" + (monitoring_dir / "prometheus").string(),
                  "--storage.tsdb.retention.time=15d",
-                 "--web.listen-address=127.0.0.1:" + std::to_string(*port),
+                 "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port),
                  "--web.enable-lifecycle"};
     supervisor_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(supervisor_->start());
@@ -192,7 +193,7 @@ class Prometheus {
 
   const std::string& url() const { return url_; }
   pid_t pid() const { return supervisor_->status().pid; }
-  bool running() const { return supervisor_->is_running(); }
+  bool running() const { return supervisor_ && supervisor_->is_running(); }
   std::string log() const {
     auto content = read_file(monitoring_dir / "prometheus.log");
     return content.ok() ? *content : "(no log)";
@@ -698,6 +699,192 @@ TEST(MonitoringPrometheus, EveryDashboardPanelIsValidPromQLWithData) {
   EXPECT_EQ(waited.exit_code, 0) << waited.standard_error;
 }
 
+// ---- The metrics API, `pgstack top` and `pgstack metrics` (the controller's --prometheus) ----
+
+// What a test of the metrics API needs when run alone (--gtest_filter): demo with 3 members, Prometheus.
+void ensure_demo_and_prometheus() {
+  auto existing = runtime->api("GET", "sgclusters/demo");
+  ASSERT_TRUE(existing.ok()) << existing.error().message;
+  if (existing->status == 404) {
+    auto created = runtime->api("POST", "sgclusters", kDemo);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    ASSERT_EQ(created->status, 201) << created->body;
+  }
+  ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
+  if (!prometheus->running()) {
+    ASSERT_TRUE(prometheus->start().ok()) << prometheus->log();
+  }
+  ASSERT_TRUE(wait_until([] { return members_up("postgres").size() == 3; }, 90s, 1s)) << describe_targets();
+}
+
+// A user bound to one namespace as a viewer, and its token.
+std::string viewer_token(const std::string& name, const std::string& ns) {
+  const json user = {
+      {"name", name}, {"password", name + "-password-1"}, {"roles", {{{"role", "viewer"}, {"namespace", ns}}}}};
+  auto created = runtime->api("POST", "/apis/pgstack.io/v1/users", user.dump());
+  EXPECT_TRUE(created.ok() && (created->status == 201 || created->status == 409))
+      << (created.ok() ? created->body : created.error().message);
+  auto token = runtime->api("POST", "/apis/pgstack.io/v1/tokens", json{{"user", name}, {"description", "test"}}.dump());
+  if (!token.ok() || token->status != 201) return "";
+  return json::parse(token->body, nullptr, false).value("token", "");
+}
+
+json json_of(const Result<HttpResponse>& response) {
+  if (!response.ok()) return json::object();
+  const json body = json::parse(response->body, nullptr, false);
+  return body.is_discarded() ? json::object() : body;
+}
+
+TEST(MonitoringQuery, SummaryShowsTpsConnectionsAndLagPerReplicaUnderLoad) {
+  ensure_demo_and_prometheus();
+  // A loop of transactions as the superuser, while the summary is read.
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    while (!stop) (void)runtime->superuser_sql("demo", "SELECT count(*) FROM pg_class");
+  });
+  const std::string path = "/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/metrics/summary?minutes=5";
+  json summary;
+  const bool complete = wait_until(
+      [&] {
+        summary = json_of(runtime->api("GET", path));
+        std::size_t lagging = 0;
+        for (const auto& member : summary.value("members", json::array())) {
+          if (member.value("role", "") == "replica" && member["lagSeconds"].is_number()) ++lagging;
+        }
+        return summary.value("tps", json()).is_number() && summary["tps"].get<double>() > 0 &&
+               summary.value("members", json::array()).size() == 3 && lagging == 2 &&
+               summary["connections"].value("used", json()).is_number() &&
+               summary["connections"]["used"].get<double>() > 0 &&
+               summary["connections"].value("max", json()).is_number() &&
+               summary["history"]["lagSeconds"].size() == 2 && !summary["history"]["tps"].empty();
+      },
+      120s, 2s);
+  stop = true;
+  load.join();
+  EXPECT_TRUE(complete) << summary.dump(2);
+  EXPECT_EQ(summary.value("kind", ""), "ClusterMetrics");
+  EXPECT_TRUE(summary["cacheHitRatio"].is_number()) << summary.dump(2);
+  EXPECT_TRUE(summary["walBytesPerSecond"].is_number()) << summary.dump(2);
+  std::set<std::string> names;
+  for (const auto& member : summary.value("members", json::array())) names.insert(member.value("name", ""));
+  EXPECT_EQ(names, (std::set<std::string>{"demo-0", "demo-1", "demo-2"}));
+  // A minutes value out of range names the parameter; an unknown cluster is 404.
+  auto bad = runtime->api("GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/metrics/summary?minutes=0");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_NE(bad->body.find("minutes"), std::string::npos) << bad->body;
+  auto missing = runtime->api("GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/nope/metrics/summary");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404) << missing->body;
+}
+
+TEST(MonitoringQuery, RawQueryAnswersPromqlAndRefusesANamespaceBoundViewer) {
+  ensure_demo_and_prometheus();
+  const std::string instant = "/apis/pgstack.io/v1/query?query=" + url_encode("pg_up{cluster=\"demo\"}");
+  json answer;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        answer = json_of(runtime->api("GET", instant));
+        return answer.value("resultType", "") == "vector" && answer["result"].size() == 3;
+      },
+      60s, 1s))
+      << answer.dump(2);
+  for (const auto& series : answer["result"]) EXPECT_EQ(series["metric"].value("cluster", ""), "demo");
+
+  // A range: one series per member, several points.
+  const auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string range = fmt::format("{}&start={:.0f}&end={:.0f}&step=5s", instant, now - 60, now);
+  const json ranged = json_of(runtime->api("GET", range));
+  EXPECT_EQ(ranged.value("resultType", ""), "matrix") << ranged.dump(2);
+  EXPECT_EQ(ranged.value("result", json::array()).size(), 3u) << ranged.dump(2);
+
+  // Prometheus's own words for a PromQL error: 400.
+  auto broken = runtime->api("GET", "/apis/pgstack.io/v1/query?query=" + url_encode("rate(pg_up["));
+  ASSERT_TRUE(broken.ok());
+  EXPECT_EQ(broken->status, 400) << broken->body;
+  EXPECT_NE(broken->body.find("parse error"), std::string::npos) << broken->body;
+
+  // A viewer of one namespace reads its cluster's summary, but not raw PromQL, and is told why.
+  const std::string viewer = viewer_token("quinn", "default");
+  ASSERT_FALSE(viewer.empty());
+  auto refused = runtime->api_as(viewer, "GET", instant);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 403) << refused->body;
+  EXPECT_NE(refused->body.find("every cluster"), std::string::npos) << refused->body;
+  auto summary =
+      runtime->api_as(viewer, "GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/metrics/summary");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->status, 200) << summary->body;
+  auto elsewhere =
+      runtime->api_as(viewer, "GET", "/apis/pgstack.io/v1/namespaces/other/sgclusters/demo/metrics/summary");
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(elsewhere->status, 403) << elsewhere->body;
+}
+
+TEST(MonitoringQuery, TopOnceAndMetricsJsonFromTheCli) {
+  ensure_demo_and_prometheus();
+  std::string frame;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto top = runtime->cli({"top", "demo", "--once", "--minutes", "5"});
+        if (!top.ok() || top->exit_code != 0) {
+          frame = top.ok() ? top->standard_output + top->standard_error : top.error().message;
+          return false;
+        }
+        frame = top->standard_output;
+        return frame.find("demo-0") != std::string::npos && frame.find("demo-1") != std::string::npos &&
+               frame.find("demo-2") != std::string::npos && frame.find("replica") != std::string::npos;
+      },
+      60s, 2s))
+      << frame;
+  EXPECT_NE(frame.find("TPS"), std::string::npos) << frame;
+  EXPECT_EQ(frame.find('\033'), std::string::npos) << "--once prints no escape codes";
+  // The TPS line has a figure, not "-".
+  const auto tps = frame.find("\nTPS");
+  ASSERT_NE(tps, std::string::npos) << frame;
+  const std::string line = frame.substr(tps + 1, frame.find('\n', tps + 1) - tps - 1);
+  EXPECT_NE(line.find_first_of("0123456789"), std::string::npos) << line;
+
+  auto metrics = runtime->cli({"metrics", "demo", "--query", "pg_up", "-o", "json"});
+  ASSERT_TRUE(metrics.ok()) << metrics.error().message;
+  ASSERT_EQ(metrics->exit_code, 0) << metrics->standard_error;
+  const json body = json::parse(metrics->standard_output, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << metrics->standard_output;
+  EXPECT_EQ(body.value("kind", ""), "QueryResult");
+  EXPECT_EQ(body.value("cluster", ""), "demo");
+  EXPECT_EQ(body.value("resultType", ""), "vector");
+  EXPECT_GE(body.value("result", json::array()).size(), 3u) << body.dump(2);
+
+  auto table = runtime->cli({"metrics", "--query", "pg_up{cluster=\"demo\"}", "--range", "2m"});
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->exit_code, 0) << table->standard_error;
+  EXPECT_NE(table->standard_output.find("SERIES"), std::string::npos) << table->standard_output;
+  EXPECT_NE(table->standard_output.find("instance_name=\"demo-2\""), std::string::npos) << table->standard_output;
+
+  auto unknown = runtime->cli({"metrics", "nope", "--query", "pg_up"});
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_NE(unknown->exit_code, 0);
+}
+
+TEST(MonitoringQuery, ClusterStatusCarriesTpsConnectionsAndLagShownByDescribe) {
+  ensure_demo_and_prometheus();
+  json metrics;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = status_of("demo").value("metrics", json::object());
+        return metrics.value("tps", json()).is_number() && metrics.value("connections", json()).is_number() &&
+               metrics.value("lagSeconds", json::object()).size() == 2;
+      },
+      60s, 1s))
+      << metrics.dump(2);
+  EXPECT_TRUE(metrics["lagSeconds"].contains("demo-0") || metrics["lagSeconds"].contains("demo-1")) << metrics.dump();
+  auto described = runtime->cli({"describe", "sgcluster", "demo"});
+  ASSERT_TRUE(described.ok()) << described.error().message;
+  EXPECT_EQ(described->exit_code, 0) << described->standard_error;
+  EXPECT_NE(described->standard_output.find("Metrics:\n  TPS:"), std::string::npos) << described->standard_output;
+  EXPECT_NE(described->standard_output.find("Replication Lag:"), std::string::npos) << described->standard_output;
+}
+
 }  // namespace
 }  // namespace pgstack::testing
 
@@ -716,15 +903,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   pgstack::testing::alertmanager = alertmanager->get();
+  auto prometheus_port = pgstack::free_tcp_port();
+  if (!prometheus_port.ok()) return 1;
+  pgstack::testing::prometheus_port = *prometheus_port;
   // Every pgstack metrics listener asks for the scrape credential, as it does off loopback: Prometheus
   // must find them up with the password file the controller writes.
   std::filesystem::create_directories(pgstack::testing::scrape_password_file().parent_path());
   std::filesystem::permissions(pgstack::testing::scrape_password_file().parent_path(), std::filesystem::perms(0700));
-  binaries.controller_flags = {"--metrics-listen",         fmt::format("127.0.0.1:{}", *port),
-                               "--prometheus-targets-dir", (pgstack::testing::monitoring_dir / "targets").string(),
-                               "--alertmanager",           (*alertmanager)->url(),
-                               "--metrics-auth",           "always",
-                               "--scrape-password-file",   pgstack::testing::scrape_password_file().string()};
+  binaries.controller_flags = {"--metrics-listen",
+                               fmt::format("127.0.0.1:{}", *port),
+                               "--prometheus-targets-dir",
+                               (pgstack::testing::monitoring_dir / "targets").string(),
+                               "--alertmanager",
+                               (*alertmanager)->url(),
+                               "--prometheus",
+                               fmt::format("http://127.0.0.1:{}", *prometheus_port),
+                               "--metrics-auth",
+                               "always",
+                               "--scrape-password-file",
+                               pgstack::testing::scrape_password_file().string()};
   binaries.agent_flags = {"--metrics-auth", "always"};
   pgstack::testing::Prometheus prometheus;
   pgstack::testing::prometheus = &prometheus;

@@ -205,6 +205,21 @@ TEST(DescribeCluster, WithoutStatusSaysNothingIsReportedYet) {
   EXPECT_NE(text.find("Conditions:\n  (none reported yet)\n"), std::string::npos) << text;
 }
 
+TEST(DescribeCluster, MetricsFromPrometheusOrWhyNot) {
+  Json cluster = demo_cluster();
+  cluster["status"]["metrics"] = Json::parse(
+      R"({"tps":42.5,"connections":9,"maxConnections":100,"lagSeconds":{"demo-1":0.5,"demo-2":null},
+          "observedAt":"2026-12-05T02:00:00Z"})");
+  std::string text = describe_cluster(cluster, TimePoint{});
+  EXPECT_NE(text.find("Metrics:\n  TPS:                42.5\n  Connections:        9.0 / 100.0\n"
+                      "  Replication Lag:    demo-1 0.5s, demo-2 -\n"),
+            std::string::npos)
+      << text;
+  cluster["status"]["metrics"] = Json::parse(R"({"reason":"monitoring is not configured"})");
+  text = describe_cluster(cluster, TimePoint{});
+  EXPECT_NE(text.find("Metrics:\n  Not Available:      monitoring is not configured\n"), std::string::npos) << text;
+}
+
 TEST(DescribeResource, PrintsTheSpecAsYaml) {
   const auto& profile = **resolve_kind("sginstanceprofile");
   const Json small =

@@ -102,5 +102,15 @@ TEST(RequestAccess, AlertsAreReadLikeTheirClusters) {
   EXPECT_FALSE(access("GET", "/apis/pgstack.io/v1/alerts").audited);
 }
 
+TEST(RequestAccess, AClustersMetricsAreReadLikeItButRawPromQLNeedsEveryNamespace) {
+  expect_permission(access("GET", "/apis/pgstack.io/v1/namespaces/team/sgclusters/demo/metrics/summary"), "get",
+                    "sgclusters", "team");
+  const RequiredAccess raw = access("GET", "/apis/pgstack.io/v1/query", {{"query", "pg_up"}});
+  expect_permission(raw, "get", "sgclusters", "*");
+  // The 403 says why a viewer of one namespace may not: PromQL reads every cluster's series.
+  EXPECT_NE(raw.why.find("every cluster"), std::string::npos) << raw.why;
+  EXPECT_FALSE(raw.audited);
+}
+
 }  // namespace
 }  // namespace pgstack::controller
