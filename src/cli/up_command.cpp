@@ -73,6 +73,10 @@ struct UpSettings {
   int controller_metrics_port = 0;
   std::string prometheus_url;  // an existing Prometheus: none is started
   std::string alert_webhook;   // Alertmanager's webhook receiver; empty: none
+  // The agent's --metrics-listen and --node-exporter-listen ("host:port" or "off"); empty: the agent's
+  // defaults (127.0.0.1:19101 and :19100), which a second installation on the machine cannot also hold.
+  std::string agent_metrics_listen;
+  std::string node_exporter_listen;
 
   Json to_json() const {
     return Json{{"manageEtcd", manage_etcd},
@@ -85,7 +89,9 @@ struct UpSettings {
                 {"alertmanagerPort", alertmanager_port},
                 {"controllerMetricsPort", controller_metrics_port},
                 {"prometheusUrl", prometheus_url},
-                {"alertWebhook", alert_webhook}};
+                {"alertWebhook", alert_webhook},
+                {"agentMetricsListen", agent_metrics_listen},
+                {"nodeExporterListen", node_exporter_listen}};
   }
   static UpSettings from_json(const Json& json) {
     UpSettings out;
@@ -99,6 +105,8 @@ struct UpSettings {
     out.controller_metrics_port = json.value("controllerMetricsPort", 0);
     out.prometheus_url = json.value("prometheusUrl", "");
     out.alert_webhook = json.value("alertWebhook", "");
+    out.agent_metrics_listen = json.value("agentMetricsListen", "");
+    out.node_exporter_listen = json.value("nodeExporterListen", "");
     return out;
   }
   std::string api_url() const { return "https://" + api_address; }
@@ -303,6 +311,14 @@ class LocalUp {
                  "127.0.0.1",
                  "--ca-dir",
                  stack_.pki_dir().string()};
+    if (!settings_.agent_metrics_listen.empty()) {
+      spec.argv.emplace_back("--metrics-listen");
+      spec.argv.push_back(settings_.agent_metrics_listen);
+    }
+    if (!settings_.node_exporter_listen.empty()) {
+      spec.argv.emplace_back("--node-exporter-listen");
+      spec.argv.push_back(settings_.node_exporter_listen);
+    }
     spec.stop_timeout = std::chrono::seconds(30);
     agent_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     return start(*agent_);
@@ -571,7 +587,8 @@ class LocalUp {
 
 // up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
 Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag,
-                                const std::string& prometheus_flag, const std::string& webhook_flag) {
+                                const std::string& prometheus_flag, const std::string& webhook_flag,
+                                const std::string& agent_metrics_flag, const std::string& node_exporter_flag) {
   UpSettings settings;
   bool known = false;
   if (auto content = read_file(stack.settings_file())) {
@@ -605,6 +622,8 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
   if (settings.host_name.empty()) settings.host_name = host_name();
   if (!prometheus_flag.empty()) settings.prometheus_url = prometheus_flag;
   if (!webhook_flag.empty()) settings.alert_webhook = webhook_flag;
+  if (!agent_metrics_flag.empty()) settings.agent_metrics_listen = agent_metrics_flag;
+  if (!node_exporter_flag.empty()) settings.node_exporter_listen = node_exporter_flag;
   // Chosen once and kept in up.json: Prometheus's own data names its targets by address.
   for (int* port : {&settings.prometheus_port, &settings.alertmanager_port, &settings.controller_metrics_port}) {
     if (*port != 0) continue;
@@ -643,6 +662,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     int timeout_seconds = 180;
     std::string prometheus;
     std::string alert_webhook;
+    std::string agent_metrics_listen;
+    std::string node_exporter_listen;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand(
@@ -667,6 +688,16 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
       ->type_name("URL");
   command->add_option("--alert-webhook", options->alert_webhook, "Alertmanager sends alerts to this webhook too")
       ->type_name("URL");
+  command
+      ->add_option("--agent-metrics-listen", options->agent_metrics_listen,
+                   "The agent's /metrics listener, or 'off' (default 127.0.0.1:19101); kept for later runs, used "
+                   "when the agent starts")
+      ->type_name("HOST:PORT");
+  command
+      ->add_option("--node-exporter-listen", options->node_exporter_listen,
+                   "node_exporter's listener, or 'off' (default 127.0.0.1:19100); kept for later runs, used when the "
+                   "agent starts")
+      ->type_name("HOST:PORT");
   command
       ->add_option("--timeout", options->timeout_seconds, "How long to wait for everything to be ready (e.g. 180s, 5m)")
       ->transform(CLI::AsNumberWithUnit(std::map<std::string, int>{{"s", 1}, {"m", 60}, {"h", 3600}}))
@@ -711,8 +742,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     // (server and peer), the controller's client certificate and the API's here, the instances' in the agent.
     auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name());
     if (!ca) return fail(ca.error());
-    auto settings =
-        settings_for(stack, options->etcd, options->api_address, options->prometheus, options->alert_webhook);
+    auto settings = settings_for(stack, options->etcd, options->api_address, options->prometheus,
+                                 options->alert_webhook, options->agent_metrics_listen, options->node_exporter_listen);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)
       return fail(written.error());
