@@ -1,6 +1,6 @@
-// SQL from the controller to a cluster's primary, as the cluster's superuser over TCP (libpq): how
-// day-2 operations (SGDbOps) and managed SQL (SGScript) reach Postgres. Patroni's member record
-// says where the primary listens; the cluster's generated credentials say who to be.
+// A libpq session to a Postgres server over TCP with TLS: how the controller's day-2 operations
+// (SGDbOps) and managed SQL (SGScript) reach a cluster's primary. Where that primary is and who to be
+// there is the controller's business (controller/primary_target.h).
 #pragma once
 
 #include <chrono>
@@ -10,11 +10,10 @@
 #include <vector>
 
 #include "common/error.h"
-#include "store/etcd_client.h"
 
 struct pg_conn;
 
-namespace pgstack::controller {
+namespace pgstack::postgres {
 
 struct PostgresTarget {
   std::string host;
@@ -24,10 +23,6 @@ struct PostgresTarget {
   std::string password;
   std::string ssl_root_certificate;  // the CA that signed the server's certificate; empty: TLS unverified
 };
-
-// The primary of <ns>/<cluster> now (Patroni's leader key and member record) as its superuser.
-Result<PostgresTarget> primary_target(const store::EtcdClient& etcd, const std::string& etcd_prefix,
-                                      const std::string& ns, const std::string& cluster);
 
 // "host=… port=… …" with libpq's quoting; TLS is required, and verified when a CA is known.
 std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds connect_timeout);
@@ -68,4 +63,4 @@ class PostgresSession {
 std::string quote_identifier(const std::string& name);
 std::string quote_literal(const std::string& value);
 
-}  // namespace pgstack::controller
+}  // namespace pgstack::postgres
