@@ -56,6 +56,7 @@ Result<postgres::PostgresTarget> primary_target(const store::EtcdClient& etcd, c
   target.user = credentials["superuser"].value("username", "");
   target.password = credentials["superuser"].value("password", "");
   target.ssl_root_certificate = tls_client_files().ca_file;
+  target.application_name = "pgstack-controller";
   return target;
 }
 

@@ -1,5 +1,8 @@
 #include "postgres/postgres_session.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
@@ -22,9 +25,9 @@ std::string conninfo_value(const std::string& value) {
 
 std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds connect_timeout) {
   std::string conninfo = fmt::format(
-      "host={} port={} dbname={} user={} password={} connect_timeout={} application_name=pgstack-controller",
+      "host={} port={} dbname={} user={} password={} connect_timeout={} application_name={}",
       conninfo_value(target.host), target.port, conninfo_value(target.database), conninfo_value(target.user),
-      conninfo_value(target.password), connect_timeout.count());
+      conninfo_value(target.password), connect_timeout.count(), conninfo_value(target.application_name));
   if (target.ssl_root_certificate.empty()) return conninfo + " sslmode=require";
   return conninfo + " sslmode=verify-ca sslrootcert=" + conninfo_value(target.ssl_root_certificate);
 }
@@ -32,7 +35,7 @@ std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds conn
 std::vector<std::pair<std::string, std::string>> libpq_environment(const PostgresTarget& target) {
   std::vector<std::pair<std::string, std::string>> environment = {
       {"PGHOST", target.host}, {"PGPORT", std::to_string(target.port)}, {"PGDATABASE", target.database},
-      {"PGUSER", target.user}, {"PGPASSWORD", target.password},         {"PGAPPNAME", "pgstack-controller"}};
+      {"PGUSER", target.user}, {"PGPASSWORD", target.password},         {"PGAPPNAME", target.application_name}};
   if (target.ssl_root_certificate.empty()) {
     environment.emplace_back("PGSSLMODE", "require");
   } else {
@@ -94,6 +97,65 @@ Result<Rows> PostgresSession::query(const std::string& sql) {
     last_failure_.message = trim(PQerrorMessage(connection_));
     return make_error(ErrorCode::kUnavailable, "the connection to Postgres broke: " + last_failure_.message);
   }
+  return rows;
+}
+
+namespace {
+
+// The failure a result reports, as an error with its SQLSTATE.
+Error failure_error(const SqlFailure& failure) {
+  return make_error(
+      ErrorCode::kFailedPrecondition,
+      failure.sqlstate.empty() ? failure.message : fmt::format("{} (SQLSTATE {})", failure.message, failure.sqlstate));
+}
+
+SqlFailure failure_of(PGresult* result) {
+  const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  return SqlFailure{sqlstate ? sqlstate : "", primary ? primary : trim(PQresultErrorMessage(result))};
+}
+
+}  // namespace
+
+Result<std::uint64_t> PostgresSession::copy_from(const std::string& copy_sql, std::string_view data) {
+  last_failure_ = {};
+  PGresult* started = PQexec(connection_, copy_sql.c_str());
+  const ExecStatusType status = started ? PQresultStatus(started) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COPY_IN) {
+    last_failure_ = started ? failure_of(started) : SqlFailure{"", trim(PQerrorMessage(connection_))};
+    PQclear(started);
+    if (last_failure_.message.empty()) last_failure_.message = "the statement did not start a COPY FROM STDIN";
+    if (PQstatus(connection_) != CONNECTION_OK)
+      return make_error(ErrorCode::kUnavailable, "the connection to Postgres broke: " + last_failure_.message);
+    return failure_error(last_failure_);
+  }
+  PQclear(started);
+  // Pieces of 1 MiB: libpq buffers what it is given, so this bounds its copy, not the whole batch.
+  constexpr std::size_t kPiece = 1 << 20;
+  bool sent = true;
+  for (std::size_t at = 0; at < data.size() && sent; at += kPiece) {
+    const std::size_t length = std::min(kPiece, data.size() - at);
+    sent = PQputCopyData(connection_, data.data() + at, static_cast<int>(length)) == 1;
+  }
+  if (sent) sent = PQputCopyEnd(connection_, nullptr) == 1;
+  if (!sent) last_failure_.message = trim(PQerrorMessage(connection_));
+  std::uint64_t rows = 0;
+  bool failed = false;
+  while (PGresult* result = PQgetResult(connection_)) {
+    if (PQresultStatus(result) == PGRES_COMMAND_OK) {
+      rows = std::strtoull(PQcmdTuples(result), nullptr, 10);
+    } else if (!failed) {
+      failed = true;
+      last_failure_ = failure_of(result);
+    }
+    PQclear(result);
+  }
+  if (!sent || PQstatus(connection_) != CONNECTION_OK) {
+    if (last_failure_.message.empty()) last_failure_.message = trim(PQerrorMessage(connection_));
+    return make_error(ErrorCode::kUnavailable,
+                      "the connection to Postgres broke during COPY: " + last_failure_.message);
+  }
+  if (failed) return failure_error(last_failure_);
   return rows;
 }
 

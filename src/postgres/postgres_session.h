@@ -4,8 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,7 +23,8 @@ struct PostgresTarget {
   std::string database = "postgres";
   std::string user;
   std::string password;
-  std::string ssl_root_certificate;  // the CA that signed the server's certificate; empty: TLS unverified
+  std::string ssl_root_certificate;          // the CA that signed the server's certificate; empty: TLS unverified
+  std::string application_name = "pgstack";  // what pg_stat_activity and the server's log show
 };
 
 // "host=… port=… …" with libpq's quoting; TLS is required, and verified when a CA is known.
@@ -48,6 +51,9 @@ class PostgresSession {
 
   // Runs `sql` (one or more statements, simple protocol); the rows of the last one as text (NULL: "").
   Result<Rows> query(const std::string& sql);
+  // `COPY ... FROM STDIN` with `data` as its whole input (sent in pieces); the number of rows copied.
+  // Inside a transaction (after query("BEGIN")) the rows become visible only with its COMMIT.
+  Result<std::uint64_t> copy_from(const std::string& copy_sql, std::string_view data);
   // After a failed query: the SQLSTATE and Postgres's message.
   const SqlFailure& last_failure() const { return last_failure_; }
   // Asks the server to cancel what runs now; safe from another thread (used for timeouts).
