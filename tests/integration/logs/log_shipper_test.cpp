@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <fstream>
+#include <signal.h>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "common/files.h"
 #include "common/network.h"
@@ -261,6 +264,49 @@ TEST(LogShipper, ALostConnectionBeforeCommitShipsNothingAndARestartShipsOnce) {
   ASSERT_TRUE(shipped.ok()) << shipped.error().message;
   expect_exactly_once();
   EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%crash_marker%'"), 1);
+}
+
+// Runs a shipper in a child process (its own libpq connection) and kills it with SIGKILL after `delay`,
+// or lets `before_commit` kill it; true when it died of the signal (it may have finished first).
+bool ship_in_child_and_kill(std::chrono::milliseconds delay, std::size_t batch_bytes, bool kill_before_commit) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ShipperSettings settings = postgres_settings();
+    settings.batch_bytes = batch_bytes;
+    if (kill_before_commit) settings.before_commit = [] { ::kill(::getpid(), SIGKILL); };
+    LogShipper shipper(settings);
+    while (true) {
+      auto outcome = shipper.ship_once();
+      if (!outcome.ok() || !outcome->shipped) ::_exit(outcome.ok() ? 0 : 1);
+    }
+  }
+  if (!kill_before_commit) {
+    std::this_thread::sleep_for(delay);
+    ::kill(child, SIGKILL);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+TEST(LogShipper, KillNineWhileShippingThenARestartShipsEachRecordOnce) {
+  // A backlog of 5,000 records, shipped in batches of 64 KiB by shippers killed at different moments.
+  run_on_source("DO $$ BEGIN FOR i IN 1..5000 LOOP RAISE LOG 'bulk line % of the kill test', i; END LOOP; END $$");
+  run_on_source("SELECT 'bulk written' AS bulk_marker");
+  wait_for_log("bulk_marker");
+  const std::int64_t before = postgres_rows();
+  EXPECT_TRUE(ship_in_child_and_kill(std::chrono::milliseconds(0), 65536, true));
+  EXPECT_EQ(postgres_rows(), before);  // killed between the COPY and the COMMIT: nothing stored
+  int killed = 0;
+  for (int delay : {40, 80, 120, 160, 200, 240}) {
+    killed += ship_in_child_and_kill(std::chrono::milliseconds(delay), 65536, false) ? 1 : 0;
+  }
+  EXPECT_GE(killed, 1);
+  LogShipper restarted(postgres_settings());
+  auto shipped = restarted.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE 'bulk line % of the kill test'"), 5000);
 }
 
 TEST(LogShipper, StoreDownThenEverythingArrivesWhenItIsBack) {
