@@ -127,6 +127,7 @@ std::string local_time_zone_name() {
 LogShipper::LogShipper(ShipperSettings settings) : settings_(std::move(settings)) {
   time_zone_ = settings_.patroni_time_zone.empty() ? local_time_zone_name() : settings_.patroni_time_zone;
   if (settings_.store.application_name == "pgstack") settings_.store.application_name = "pgstack-log-shipper";
+  if (settings_.store.dead_server_timeout.count() == 0) settings_.store.dead_server_timeout = std::chrono::seconds(30);
 }
 
 LogShipper::~LogShipper() = default;
@@ -192,70 +193,64 @@ Result<ShipOutcome> LogShipper::ship_next() {
   }
 
   // Where each file stands; the oldest with bytes left is shipped from.
-  struct Position {
-    std::optional<IngestState> state;
-    ResumePoint resume;
-  };
-  std::vector<Position> positions(files.size());
-  std::uint64_t behind = 0;
-  std::optional<std::size_t> next;
+  std::vector<std::optional<IngestState>> file_states(files.size());
+  std::vector<ResumePoint> resumes(files.size());
+  std::vector<std::uint64_t> offsets(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
     const LogFile& file = files[i];
-    Position& position = positions[i];
-    if (auto found = states.find({file.device, file.inode}); found != states.end()) position.state = found->second;
+    if (auto found = states.find({file.device, file.inode}); found != states.end()) file_states[i] = found->second;
     std::string head_digest;
-    if (position.state && position.state->head_bytes > 0) {
+    if (file_states[i] && file_states[i]->head_bytes > 0) {
       const auto path = settings_.directory / file.name;
       ShipperFile handle(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (handle.fd() < 0) continue;  // rotated away since listed: seen again next time
-      ASSIGN_OR_RETURN(const std::string head, read_at(handle.fd(), 0, position.state->head_bytes, path));
+      if (handle.fd() < 0) {
+        offsets[i] = file.size;  // gone since listed: nothing to read from it now
+        continue;
+      }
+      ASSIGN_OR_RETURN(const std::string head, read_at(handle.fd(), 0, file_states[i]->head_bytes, path));
       head_digest = sha256_hex(head);
     }
-    position.resume = resume_point(file, position.state, head_digest);
-    if (file.size > position.resume.offset) {
-      behind += file.size - position.resume.offset;
-      if (!next) next = i;
-    }
+    resumes[i] = resume_point(file, file_states[i], head_digest);
+    offsets[i] = resumes[i].offset;
   }
+  const NextFile next = next_file(files, offsets);
+  const std::uint64_t behind = next.bytes_behind;
   ShipOutcome outcome;
   outcome.bytes_behind = behind;
-  if (!next) return outcome;
+  if (!next.index) return outcome;
 
-  const LogFile& file = files[*next];
-  const Position& position = positions[*next];
-  const std::uint64_t offset = position.resume.offset;
-  const auto path = settings_.directory / file.name;
+  const std::size_t index = *next.index;
+  const LogFile& listed_file = files[index];
+  const std::uint64_t offset = offsets[index];
+  const auto path = settings_.directory / listed_file.name;
   ShipperFile handle(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (handle.fd() < 0) return shipper_io_error("cannot open", path);
   struct stat now_info {};
   if (::fstat(handle.fd(), &now_info) != 0) return shipper_io_error("cannot stat", path);
   // Renamed or replaced since it was listed: the next call sees the new layout.
-  if (static_cast<std::uint64_t>(now_info.st_ino) != file.inode ||
-      static_cast<std::uint64_t>(now_info.st_dev) != file.device)
+  if (static_cast<std::uint64_t>(now_info.st_ino) != listed_file.inode ||
+      static_cast<std::uint64_t>(now_info.st_dev) != listed_file.device)
     return outcome;
-  const auto size = static_cast<std::uint64_t>(now_info.st_size);
+  LogFile file = listed_file;
+  file.size = static_cast<std::uint64_t>(now_info.st_size);
+  file.modified_ns = static_cast<std::int64_t>(now_info.st_mtim.tv_sec) * 1000000000 + now_info.st_mtim.tv_nsec;
+  const std::uint64_t size = file.size;
   if (size <= offset) return outcome;
-  const std::int64_t modified_ns =
-      static_cast<std::int64_t>(now_info.st_mtim.tv_sec) * 1000000000 + now_info.st_mtim.tv_nsec;
   const auto now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const bool quiet = now_ns - modified_ns >= std::chrono::nanoseconds(settings_.settle).count();
-  const bool newest = *next + 1 == files.size();
-  // A file is done with when nothing more can be appended: Postgres's older files once quiet,
-  // Patroni's renamed ones at once (the handler closes before it renames), its current one once quiet.
-  const bool final = type == LogType::kPostgres ? (!newest && quiet) : (file.name != "patroni.log" || quiet);
+  const bool final = file_is_finished(type, file, index + 1 == files.size(), now_ns, settings_.settle);
 
   const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(settings_.batch_bytes, size - offset));
   ASSIGN_OR_RETURN(const std::string bytes, read_at(handle.fd(), offset, want, path));
   const bool at_end = offset + bytes.size() >= size;
-  FramedRecords framed =
-      type == LogType::kPostgres ? frame_csv_records(bytes) : frame_patroni_records(bytes, final && at_end);
-  std::string notice = position.resume.why;
+  const BatchDecision decision = decide_batch(type, bytes, bytes.size() == settings_.batch_bytes, final && at_end);
+  const FramedRecords& framed = decision.framed;
+  std::string notice = resumes[index].why;
   std::string data;  // the COPY input
   std::uint64_t records = 0;
   std::uint64_t consumed = framed.consumed;
   std::string last_time;
-  const std::string fallback_time = utc_time_of(modified_ns);
+  const std::string fallback_time = utc_time_of(file.modified_ns);
   const auto add_patroni = [&](std::string_view record) {
     std::string valid;
     append_valid_utf8(record, valid);
@@ -263,7 +258,7 @@ Result<ShipOutcome> LogShipper::ship_next() {
     data += patroni_csv_row(parsed, fallback_time);
     last_time = std::string(parsed.timestamp);
   };
-  if (!framed.records.empty()) {
+  if (decision.kind == BatchKind::kRecords) {
     records = framed.records.size();
     if (type == LogType::kPostgres) {
       append_valid_utf8(std::string_view(bytes).substr(0, consumed), data);
@@ -271,7 +266,7 @@ Result<ShipOutcome> LogShipper::ship_next() {
       for (std::string_view record : framed.records) add_patroni(record);
     }
     last_time = std::string(record_time(type, framed.records.back()));
-  } else if (bytes.size() == settings_.batch_bytes) {
+  } else if (decision.kind == BatchKind::kOversizedRecord) {
     // One record larger than a batch: stored cut, so the shipper moves on.
     ASSIGN_OR_RETURN(const auto end, find_record_end(handle.fd(), type, offset, size, final, path));
     if (!end) return outcome;  // still being written
@@ -292,24 +287,21 @@ Result<ShipOutcome> LogShipper::ship_next() {
     consumed = record_bytes;
     notice = fmt::format("{}: a record of {} bytes at offset {} was stored cut to {} bytes", file.name, record_bytes,
                          offset, bytes.size());
-  } else if (final && at_end) {
-    // The unterminated end of a finished file: a record without its newline, or the rest of one that
-    // was never completed (a crash mid-write).
+  } else if (decision.kind == BatchKind::kFinalTail) {
+    // A finished file's last record without its newline.
     if (type == LogType::kPatroni) {
       add_patroni(bytes);
-      records = 1;
-    } else if (std::count(bytes.begin(), bytes.end(), '"') % 2 == 0) {
+    } else {
       append_valid_utf8(bytes, data);
       data += '\n';
-      records = 1;
       last_time = std::string(record_time(type, bytes));
-    } else {
-      notice = fmt::format(
-          "{}: dropped {} bytes at offset {}, an incomplete csvlog record at the end of a finished "
-          "file",
-          file.name, bytes.size(), offset);
     }
+    records = 1;
     consumed = bytes.size();
+  } else if (decision.kind == BatchKind::kBrokenTail) {
+    consumed = bytes.size();
+    notice = fmt::format("{}: skipped {} bytes at offset {}, an incomplete csvlog record at the end of a finished file",
+                         file.name, bytes.size(), offset);
   } else {
     return outcome;  // a record still being written
   }
@@ -323,7 +315,8 @@ Result<ShipOutcome> LogShipper::ship_next() {
   }
   std::string begin = fmt::format(
       "BEGIN; SELECT set_config('pgstack.namespace', {}, true), set_config('pgstack.cluster', {}, true), "
-      "set_config('pgstack.instance', {}, true), set_config('pgstack.role', {}, true)",
+      "set_config('pgstack.instance', {}, true), set_config('pgstack.role', {}, true), "
+      "set_config('statement_timeout', '60s', true)",
       quote_literal(source.namespace_name), quote_literal(source.cluster), quote_literal(source.instance),
       quote_literal(source.role));
   if (type == LogType::kPatroni)
@@ -339,7 +332,7 @@ Result<ShipOutcome> LogShipper::ship_next() {
       return make_error(ErrorCode::kInternal,
                         fmt::format("{}: COPY stored {} rows for {} records", file.name, copied, records));
   }
-  const std::string expected = position.state ? std::to_string(position.state->offset) : "-1";
+  const std::string expected = file_states[index] ? std::to_string(file_states[index]->offset) : "-1";
   ASSIGN_OR_RETURN(
       const postgres::Rows moved,
       session_->query(fmt::format(
@@ -357,6 +350,16 @@ Result<ShipOutcome> LogShipper::ship_next() {
         fmt::format("{}: its shipped offset moved since it was read (another shipper of the same files?); "
                     "the batch was not committed",
                     file.name));
+  // Rows of files gone for a week (rotated away, deleted) are dropped, so the table does not grow for ever.
+  std::string present;
+  for (const LogFile& listed : files)
+    present += fmt::format("{}({}, {})", present.empty() ? "" : ", ", static_cast<std::int64_t>(listed.device),
+                           static_cast<std::int64_t>(listed.inode));
+  RETURN_IF_ERROR(session_->query(fmt::format(
+      "DELETE FROM log_ingest_state WHERE namespace = {} AND cluster = {} AND instance = {} AND log_type = {} AND "
+      "updated_at < now() - interval '7 days'{}",
+      quote_literal(source.namespace_name), quote_literal(source.cluster), quote_literal(source.instance),
+      quote_literal(type_name), present.empty() ? "" : " AND (device, inode) NOT IN (" + present + ")")));
   if (settings_.before_commit) settings_.before_commit();
   RETURN_IF_ERROR(session_->query("COMMIT"));
 

@@ -59,6 +59,38 @@ ResumePoint resume_point(const LogFile& file, const std::optional<IngestState>& 
   return {state->offset, ""};
 }
 
+NextFile next_file(const std::vector<LogFile>& files, const std::vector<std::uint64_t>& offsets) {
+  NextFile next;
+  for (std::size_t i = 0; i < files.size() && i < offsets.size(); ++i) {
+    if (files[i].size <= offsets[i]) continue;
+    next.bytes_behind += files[i].size - offsets[i];
+    if (!next.index) next.index = i;
+  }
+  return next;
+}
+
+bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64_t now_ns,
+                      std::chrono::nanoseconds settle) {
+  const bool quiet = now_ns - file.modified_ns >= settle.count();
+  if (type == LogType::kPostgres) return !newest && quiet;
+  return file.name != kPatroniLogName || quiet;
+}
+
+BatchDecision decide_batch(LogType type, std::string_view bytes, bool buffer_full, bool finished_and_at_end) {
+  BatchDecision decision;
+  decision.framed =
+      type == LogType::kPostgres ? frame_csv_records(bytes) : frame_patroni_records(bytes, finished_and_at_end);
+  if (!decision.framed.records.empty()) {
+    decision.kind = BatchKind::kRecords;
+  } else if (buffer_full) {
+    decision.kind = BatchKind::kOversizedRecord;
+  } else if (finished_and_at_end && !bytes.empty()) {
+    const bool balanced = std::count(bytes.begin(), bytes.end(), '"') % 2 == 0;
+    decision.kind = type == LogType::kPatroni || balanced ? BatchKind::kFinalTail : BatchKind::kBrokenTail;
+  }
+  return decision;
+}
+
 void append_valid_utf8(std::string_view bytes, std::string& out) {
   constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
   out.reserve(out.size() + bytes.size());

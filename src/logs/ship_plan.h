@@ -4,6 +4,7 @@
 // log_shipper.h does the reading and the shipping.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,6 +61,36 @@ struct ResumePoint {
 // digest of the file's first state->head_bytes bytes now. A head that changed is a new file on a reused
 // inode, a size below the offset a truncation: both start again from 0.
 ResumePoint resume_point(const LogFile& file, const std::optional<IngestState>& state, std::string_view head_digest);
+
+// Which file to read next: the oldest with bytes beyond its resume offset (`offsets`, one per file of
+// `files`, oldest first), so a file is shipped to its end before a newer one; and how many bytes all of
+// them are behind.
+struct NextFile {
+  std::optional<std::size_t> index;
+  std::uint64_t bytes_behind = 0;
+};
+NextFile next_file(const std::vector<LogFile>& files, const std::vector<std::uint64_t>& offsets);
+
+// Whether nothing more will be appended to a file, so its last record is complete: a Postgres file once
+// a newer one exists and it was quiet for `settle` (the collector may flush a last line after opening
+// the next file); a renamed Patroni file at once (the handler closes it before renaming); patroni.log
+// once quiet for `settle`.
+bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64_t now_ns,
+                      std::chrono::nanoseconds settle);
+
+// What to do with bytes read from a record boundary of a file.
+enum class BatchKind {
+  kRecords,          // ship framed.records (framed.consumed bytes)
+  kOversizedRecord,  // the buffer is full and holds no whole record: ship that record cut
+  kFinalTail,        // a finished file ends with a record without its newline: ship it as one
+  kBrokenTail,       // a finished csvlog file ends inside quotes (a write cut short): skip those bytes
+  kWait,             // a record is still being written
+};
+struct BatchDecision {
+  BatchKind kind = BatchKind::kWait;
+  FramedRecords framed;
+};
+BatchDecision decide_batch(LogType type, std::string_view bytes, bool buffer_full, bool finished_and_at_end);
 
 // Appends `bytes` to `out`, each invalid UTF-8 sequence (and NUL, which text cannot hold) replaced by
 // U+FFFD; the store's database is UTF-8 and COPY refuses anything else. ASCII bytes are never touched,

@@ -28,6 +28,12 @@ std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds conn
       "host={} port={} dbname={} user={} password={} connect_timeout={} application_name={}",
       conninfo_value(target.host), target.port, conninfo_value(target.database), conninfo_value(target.user),
       conninfo_value(target.password), connect_timeout.count(), conninfo_value(target.application_name));
+  if (target.dead_server_timeout.count() > 0) {
+    const auto seconds = target.dead_server_timeout.count();
+    conninfo +=
+        fmt::format(" keepalives=1 keepalives_idle={} keepalives_interval={} keepalives_count=3 tcp_user_timeout={}",
+                    std::max<std::int64_t>(1, seconds / 2), std::max<std::int64_t>(1, seconds / 6), seconds * 1000);
+  }
   if (target.ssl_root_certificate.empty()) return conninfo + " sslmode=require";
   return conninfo + " sslmode=verify-ca sslrootcert=" + conninfo_value(target.ssl_root_certificate);
 }

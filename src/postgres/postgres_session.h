@@ -25,6 +25,9 @@ struct PostgresTarget {
   std::string password;
   std::string ssl_root_certificate;          // the CA that signed the server's certificate; empty: TLS unverified
   std::string application_name = "pgstack";  // what pg_stat_activity and the server's log show
+  // When above zero: a server that stops answering (a host gone, a partition) fails the session after
+  // about this long (TCP keepalives and tcp_user_timeout) instead of blocking it until TCP gives up.
+  std::chrono::seconds dead_server_timeout{0};
 };
 
 // "host=… port=… …" with libpq's quoting; TLS is required, and verified when a CA is known.

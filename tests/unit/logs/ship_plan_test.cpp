@@ -70,6 +70,49 @@ TEST(ShipPlan, HeadCoversAtMostFourKilobytes) {
   EXPECT_EQ(head_bytes_for(1 << 20), kHeadBytes);
 }
 
+TEST(ShipPlan, NextFileIsTheOldestWithBytesLeft) {
+  const std::vector<LogFile> files{file("a.csv", 1, 100), file("b.csv", 2, 50), file("c.csv", 3, 70)};
+  const NextFile next = next_file(files, {100, 20, 0});
+  ASSERT_TRUE(next.index.has_value());
+  EXPECT_EQ(*next.index, 1u);
+  EXPECT_EQ(next.bytes_behind, 30u + 70u);
+  EXPECT_FALSE(next_file(files, {100, 50, 70}).index.has_value());
+  EXPECT_EQ(next_file(files, {100, 50, 70}).bytes_behind, 0u);
+}
+
+TEST(ShipPlan, WhenAFileIsFinished) {
+  const std::chrono::nanoseconds settle = std::chrono::seconds(2);
+  const std::int64_t now = 100'000'000'000;
+  const LogFile recent = file("postgresql-Mon.csv", now - 1'000'000'000);
+  const LogFile quiet = file("postgresql-Mon.csv", now - 3'000'000'000);
+  EXPECT_FALSE(file_is_finished(LogType::kPostgres, quiet, true, now, settle));  // the newest is written to
+  EXPECT_FALSE(file_is_finished(LogType::kPostgres, recent, false, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kPostgres, quiet, false, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kPatroni, file("patroni.log.1", now), false, now, settle));
+  EXPECT_FALSE(file_is_finished(LogType::kPatroni, file("patroni.log", now - 1'000'000'000), true, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kPatroni, file("patroni.log", now - 3'000'000'000), true, now, settle));
+}
+
+TEST(ShipPlan, BatchOfWholeRecords) {
+  const BatchDecision csv = decide_batch(LogType::kPostgres, "a,\"x\ny\"\nb,\"partial", false, false);
+  EXPECT_EQ(csv.kind, BatchKind::kRecords);
+  EXPECT_EQ(csv.framed.records.size(), 1u);
+  EXPECT_EQ(csv.framed.consumed, 8u);
+  const std::string patroni = "2026-12-04 05:30:08,123 INFO: a\n2026-12-04 05:30:09,123 INFO: b\n";
+  EXPECT_EQ(decide_batch(LogType::kPatroni, patroni, false, false).framed.records.size(), 1u);
+  EXPECT_EQ(decide_batch(LogType::kPatroni, patroni, false, true).framed.records.size(), 2u);
+}
+
+TEST(ShipPlan, BatchWithoutAWholeRecord) {
+  EXPECT_EQ(decide_batch(LogType::kPostgres, "a,\"very long", true, false).kind, BatchKind::kOversizedRecord);
+  EXPECT_EQ(decide_batch(LogType::kPostgres, "a,\"still written", false, false).kind, BatchKind::kWait);
+  EXPECT_EQ(decide_batch(LogType::kPostgres, "a,\"b\"", false, true).kind, BatchKind::kFinalTail);
+  EXPECT_EQ(decide_batch(LogType::kPostgres, "a,\"cut sho", false, true).kind, BatchKind::kBrokenTail);
+  EXPECT_EQ(decide_batch(LogType::kPatroni, "2026-12-04 05:30:08,123 INFO: no newline", false, true).kind,
+            BatchKind::kFinalTail);
+  EXPECT_EQ(decide_batch(LogType::kPatroni, "", false, true).kind, BatchKind::kWait);
+}
+
 std::string valid(std::string_view bytes) {
   std::string out;
   append_valid_utf8(bytes, out);
