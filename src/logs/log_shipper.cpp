@@ -203,8 +203,11 @@ Result<ShipOutcome> LogShipper::ship_next() {
     if (file_states[i] && file_states[i]->head_bytes > 0) {
       const auto path = settings_.directory / file.name;
       ShipperFile handle(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (handle.fd() < 0) {
-        offsets[i] = file.size;  // gone since listed: nothing to read from it now
+      struct stat opened {};
+      if (handle.fd() < 0 || ::fstat(handle.fd(), &opened) != 0 ||
+          static_cast<std::uint64_t>(opened.st_ino) != file.inode ||
+          static_cast<std::uint64_t>(opened.st_dev) != file.device) {
+        offsets[i] = file.size;  // renamed or gone since listed: the next call sees it where it is now
         continue;
       }
       ASSIGN_OR_RETURN(const std::string head, read_at(handle.fd(), 0, file_states[i]->head_bytes, path));

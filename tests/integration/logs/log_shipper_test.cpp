@@ -309,6 +309,32 @@ TEST(LogShipper, KillNineWhileShippingThenARestartShipsEachRecordOnce) {
   EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE 'bulk line % of the kill test'"), 5000);
 }
 
+TEST(LogShipper, TwoShippersOfTheSameFilesCommitABatchOnlyOnce) {
+  run_on_source("SELECT 'two shippers' AS two_shippers_marker");
+  wait_for_log("two_shippers_marker");
+  // The second shipper reads the same offset while the first holds its batch uncommitted; once the
+  // first commits, the second finds the offset moved and stores nothing.
+  Result<ShipOutcome> second = make_error(ErrorCode::kInternal, "not run");
+  std::thread racer;
+  ShipperSettings settings = postgres_settings();
+  settings.before_commit = [&] {
+    racer = std::thread([&] {
+      LogShipper other(postgres_settings());
+      second = other.ship_once();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the other waits on the row lock
+  };
+  LogShipper first(settings);
+  auto shipped = first.ship_once();
+  racer.join();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  EXPECT_TRUE(shipped->shipped);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kConflict) << second.error().message;
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%two_shippers_marker%'"), 1);
+}
+
 TEST(LogShipper, StoreDownThenEverythingArrivesWhenItIsBack) {
   LogShipper shipper(postgres_settings());
   ASSERT_TRUE(servers->store->stop().ok());
