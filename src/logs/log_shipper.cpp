@@ -1,6 +1,8 @@
 #include "logs/log_shipper.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
