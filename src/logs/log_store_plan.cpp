@@ -85,6 +85,8 @@ CREATE TABLE IF NOT EXISTS log_ingest_state (
   namespace text NOT NULL, cluster text NOT NULL, instance text NOT NULL, log_type text NOT NULL,
   device bigint NOT NULL, inode bigint NOT NULL, offset_bytes bigint NOT NULL,
   file_name text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
+  -- SHA-256 of the file's first head_bytes bytes: an inode reused by a new file does not resume the old offset.
+  head_bytes bigint NOT NULL DEFAULT 0, head_digest text NOT NULL DEFAULT '',
   PRIMARY KEY (namespace, cluster, instance, log_type, device, inode)
 );
 )sql";

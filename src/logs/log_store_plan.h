@@ -19,6 +19,14 @@ inline constexpr std::string_view kPostgresLogTable = "log_postgres";
 inline constexpr std::string_view kPatroniLogTable = "log_patroni";
 std::vector<std::string_view> log_tables();
 
+// The columns a COPY fills: csvlog's 26 in its order, and a Patroni record's three.
+inline constexpr std::string_view kCsvlogColumns =
+    "log_time, user_name, database_name, process_id, connection_from, session_id, session_line_num, command_tag, "
+    "session_start_time, virtual_transaction_id, transaction_id, error_severity, sql_state_code, message, detail, "
+    "hint, internal_query, internal_query_pos, context, query, query_pos, location, application_name, backend_type, "
+    "leader_pid, query_id";
+inline constexpr std::string_view kPatroniColumns = "log_time, error_severity, message";
+
 // `spec.distributedLogs.retention`: "<n> minute(s)|hour(s)|day(s)|week(s)|month(s)", as the validator
 // accepts it (StackGres's pattern, plus weeks and no space); a month is 30 days. Errors name the field and the expected
 // form.

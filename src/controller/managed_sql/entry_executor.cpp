@@ -8,8 +8,8 @@ namespace {
 // Postgres' code for a connection that failed or broke.
 constexpr const char* kConnectionFailure = "08006";
 
-EntryOutcome failure_of(const PostgresSession& session, const Error& error, bool from_secret) {
-  const SqlFailure& failure = session.last_failure();
+EntryOutcome failure_of(const postgres::PostgresSession& session, const Error& error, bool from_secret) {
+  const postgres::SqlFailure& failure = session.last_failure();
   EntryOutcome outcome;
   outcome.failure_code = failure.sqlstate.empty() ? kConnectionFailure : failure.sqlstate;
   outcome.failure = failure.message.empty() ? error.message : failure.message;
@@ -39,7 +39,7 @@ std::string session_settings_sql(const EntryExecution& execution) {
   if (execution.from_secret)
     sql += "; SET log_min_error_statement = panic; SET log_min_duration_statement = -1; SET log_statement = none";
   if (!execution.entry.user.empty() && execution.entry.user != execution.target.user)
-    sql += "; SET SESSION AUTHORIZATION " + quote_identifier(execution.entry.user);
+    sql += "; SET SESSION AUTHORIZATION " + postgres::quote_identifier(execution.entry.user);
   return sql;
 }
 
@@ -51,15 +51,16 @@ std::string status_table_sql() {
          "GRANT SELECT, INSERT, DELETE ON managed_sql.status TO PUBLIC";
 }
 
-EntryOutcome execute_entry(const EntryExecution& execution, const std::function<void(PostgresSession*)>& on_session) {
-  PostgresTarget target = execution.target;
+EntryOutcome execute_entry(const EntryExecution& execution,
+                           const std::function<void(postgres::PostgresSession*)>& on_session) {
+  postgres::PostgresTarget target = execution.target;
   target.database = execution.entry.database;
-  auto connected = PostgresSession::connect(target);
+  auto connected = postgres::PostgresSession::connect(target);
   if (!connected.ok()) return {false, kConnectionFailure, connected.error().message};
-  PostgresSession& session = **connected;
+  postgres::PostgresSession& session = **connected;
   if (on_session) on_session(&session);
   struct Unregister {
-    const std::function<void(PostgresSession*)>& on_session;
+    const std::function<void(postgres::PostgresSession*)>& on_session;
     ~Unregister() {
       if (on_session) on_session(nullptr);
     }
@@ -82,7 +83,7 @@ EntryOutcome execute_entry(const EntryExecution& execution, const std::function<
   }
 
   const std::string key = fmt::format("({}, {}, {}, {})", execution.script_id, execution.entry.id, execution.version,
-                                      quote_literal(execution.hash));
+                                      postgres::quote_literal(execution.hash));
   const auto fail = [&](const Error& error, bool from_script) {
     EntryOutcome outcome = failure_of(session, error, from_script && execution.from_secret);
     (void)session.query("ROLLBACK");

@@ -7,13 +7,13 @@
 #include <functional>
 #include <string>
 
-#include "controller/postgres_session.h"
 #include "model/script.h"
+#include "postgres/postgres_session.h"
 
 namespace pgstack::controller::managed_sql {
 
 struct EntryExecution {
-  PostgresTarget target;  // the primary, as the superuser; database is set from the entry
+  postgres::PostgresTarget target;  // the primary, as the superuser; database is set from the entry
   model::ScriptEntry entry;
   std::string sql;
   bool from_secret = false;  // keep the text out of Postgres' log and out of the failure message
@@ -32,7 +32,7 @@ struct EntryOutcome {
 // `on_session` gets the session while the entry runs (nullptr after), so that another thread can
 // cancel it.
 EntryOutcome execute_entry(const EntryExecution& execution,
-                           const std::function<void(PostgresSession*)>& on_session = nullptr);
+                           const std::function<void(postgres::PostgresSession*)>& on_session = nullptr);
 
 // The statements around an entry, apart so that tests read them.
 std::string session_settings_sql(const EntryExecution& execution);

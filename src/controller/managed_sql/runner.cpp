@@ -8,8 +8,9 @@
 
 #include "controller/managed_sql/entry_executor.h"
 #include "controller/managed_sql/plan.h"
-#include "controller/postgres_session.h"
+#include "controller/primary_target.h"
 #include "model/script.h"
+#include "postgres/postgres_session.h"
 #include "store/user_secret_store.h"
 
 namespace pgstack::controller::managed_sql {
@@ -64,7 +65,7 @@ struct ManagedSqlRunner::Worker {
   bool poked = false;
   bool stopping = false;
   bool finished = false;
-  PostgresSession* running = nullptr;  // the entry's session while it runs, to cancel it
+  postgres::PostgresSession* running = nullptr;  // the entry's session while it runs, to cancel it
   std::thread thread;
 };
 
@@ -212,11 +213,12 @@ ManagedSqlRunner::PassResult ManagedSqlRunner::run_pass(Worker& worker, const st
   const ResolvedEntry& entry = input.scripts[plan.run->script].entries[plan.run->entry];
   bool database_exists = true;
   {
-    auto admin = PostgresSession::connect(*target);
+    auto admin = postgres::PostgresSession::connect(*target);
     if (!admin.ok()) return PassResult::kIdle;
     auto recovery = (*admin)->query("SELECT pg_is_in_recovery()");
     if (!recovery.ok() || recovery->empty() || recovery->front().front() != "f") return PassResult::kIdle;
-    auto found = (*admin)->query("SELECT 1 FROM pg_database WHERE datname = " + quote_literal(entry.entry.database));
+    auto found =
+        (*admin)->query("SELECT 1 FROM pg_database WHERE datname = " + postgres::quote_literal(entry.entry.database));
     if (!found.ok()) return PassResult::kIdle;
     database_exists = !found->empty();
   }
@@ -243,7 +245,7 @@ ManagedSqlRunner::PassResult ManagedSqlRunner::run_pass(Worker& worker, const st
                              plan.run->version,
                              entry.hash,
                              settings_.statement_timeout};
-    outcome = execute_entry(execution, [&worker](PostgresSession* session) {
+    outcome = execute_entry(execution, [&worker](postgres::PostgresSession* session) {
       std::lock_guard lock(worker.mutex);
       worker.running = session;
       if (session != nullptr && worker.stopping) session->cancel();

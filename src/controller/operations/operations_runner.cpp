@@ -148,20 +148,20 @@ class OperationsRunner::Execution {
     return failed(fmt::format("op {} is not known", spec_.op));
   }
 
-  Result<PostgresTarget> primary(const std::string& database) const {
+  Result<postgres::PostgresTarget> primary(const std::string& database) const {
     auto target =
         primary_target(runner_.store_.client(), runner_.settings_.etcd_prefix, spec_.namespace_name, spec_.cluster);
     if (!target.ok()) return target.error();
-    PostgresTarget in_database = target.value();
+    postgres::PostgresTarget in_database = target.value();
     in_database.database = database;
     return in_database;
   }
 
   // Runs `sql` in `database` on the primary, cancellable by stop() and bounded by the timeout.
-  Result<Rows> run_sql(const std::string& database, const std::string& sql) {
+  Result<postgres::Rows> run_sql(const std::string& database, const std::string& sql) {
     auto target = primary(database);
     if (!target.ok()) return target.error();
-    auto session = PostgresSession::connect(*target);
+    auto session = postgres::PostgresSession::connect(*target);
     if (!session.ok()) return session.error();
     runner_.track(session->get());
     auto limited = (*session)->query(fmt::format("SET statement_timeout = '{}s'", remaining().count()));
@@ -229,13 +229,13 @@ class OperationsRunner::Execution {
   }
 
   // Runs a client program against `target` for at most the operation's remaining time.
-  Result<CommandOutput> run_client(const std::vector<std::string>& arguments, const PostgresTarget& target,
+  Result<CommandOutput> run_client(const std::vector<std::string>& arguments, const postgres::PostgresTarget& target,
                                    std::chrono::seconds limit, const std::string& directory = "") {
     std::vector<std::string> argv = {"timeout", "--signal=TERM", "--kill-after=10",
                                      std::to_string(std::max<std::int64_t>(1, limit.count()))};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     CommandOptions options;
-    for (const auto& [name, value] : libpq_environment(target)) options.extra_environment[name] = value;
+    for (const auto& [name, value] : postgres::libpq_environment(target)) options.extra_environment[name] = value;
     if (!directory.empty()) options.working_directory = directory;
     return run_command(argv, options);
   }
@@ -317,15 +317,15 @@ class OperationsRunner::Execution {
     // A run cut short left its database behind: start from scratch.
     status_["benchmark"] = {{"database", database}};
     save();
-    auto reset =
-        run_sql("postgres", fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(database)));
+    auto reset = run_sql("postgres",
+                         fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", postgres::quote_identifier(database)));
     if (!reset.ok()) return failed(reset.error().message);
-    auto created = run_sql(
-        "postgres", fmt::format("CREATE DATABASE {} OWNER {}", quote_identifier(database), quote_identifier(user)));
+    auto created = run_sql("postgres", fmt::format("CREATE DATABASE {} OWNER {}", postgres::quote_identifier(database),
+                                                   postgres::quote_identifier(user)));
     if (!created.ok()) return failed(created.error().message);
     const auto drop = [&] {
-      auto dropped =
-          run_sql("postgres", fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(database)));
+      auto dropped = run_sql(
+          "postgres", fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", postgres::quote_identifier(database)));
       if (!dropped.ok())
         spdlog::warn("SGDbOps {}/{}: cannot drop {}: {}", spec_.namespace_name, spec_.name, database,
                      dropped.error().message);
@@ -333,7 +333,7 @@ class OperationsRunner::Execution {
 
     auto primary_target_for_init = primary(database);
     if (!primary_target_for_init.ok()) return failed(primary_target_for_init.error().message);
-    PostgresTarget as_application = *primary_target_for_init;
+    postgres::PostgresTarget as_application = *primary_target_for_init;
     as_application.user = user;
     as_application.password = application.value("password", "");
     const int scale = pgbench_scale(spec_.benchmark.database_size_bytes);
@@ -351,7 +351,7 @@ class OperationsRunner::Execution {
       drop();
       return failed(endpoint.error().message);
     }
-    PostgresTarget through_endpoint = as_application;
+    postgres::PostgresTarget through_endpoint = as_application;
     through_endpoint.host = endpoint->first;
     through_endpoint.port = endpoint->second;
 
@@ -630,7 +630,7 @@ void OperationsRunner::stop() {
   stopping_ = true;
   {
     std::lock_guard lock(sessions_mutex_);
-    for (PostgresSession* session : sessions_) session->cancel();
+    for (postgres::PostgresSession* session : sessions_) session->cancel();
   }
   std::map<std::string, std::unique_ptr<Worker>> workers;
   {
@@ -642,13 +642,13 @@ void OperationsRunner::stop() {
   }
 }
 
-void OperationsRunner::track(PostgresSession* session) {
+void OperationsRunner::track(postgres::PostgresSession* session) {
   std::lock_guard lock(sessions_mutex_);
   sessions_.insert(session);
   if (stopping_) session->cancel();
 }
 
-void OperationsRunner::untrack(PostgresSession* session) {
+void OperationsRunner::untrack(postgres::PostgresSession* session) {
   std::lock_guard lock(sessions_mutex_);
   sessions_.erase(session);
 }

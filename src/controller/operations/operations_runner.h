@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "controller/leader_election.h"
-#include "controller/postgres_session.h"
+#include "controller/primary_target.h"
 #include "model/dbops.h"
 #include "model/validator.h"
+#include "postgres/postgres_session.h"
 #include "store/resource_store.h"
 
 namespace pgstack::controller::operations {
@@ -49,8 +50,8 @@ class OperationsRunner {
 
   void run_worker(model::DbOps spec);
   // Sessions running a statement now, cancelled by stop() so that a long VACUUM does not hold it up.
-  void track(PostgresSession* session);
-  void untrack(PostgresSession* session);
+  void track(postgres::PostgresSession* session);
+  void untrack(postgres::PostgresSession* session);
   bool should_stop() const { return stopping_.load() || !leadership_.is_leader(); }
 
   store::ResourceStore store_;
@@ -60,7 +61,7 @@ class OperationsRunner {
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Worker>> workers_;  // by "<ns>/<cluster>"
   std::mutex sessions_mutex_;
-  std::set<PostgresSession*> sessions_;
+  std::set<postgres::PostgresSession*> sessions_;
 };
 
 }  // namespace pgstack::controller::operations

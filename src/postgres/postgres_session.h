@@ -1,20 +1,21 @@
-// SQL from the controller to a cluster's primary, as the cluster's superuser over TCP (libpq): how
-// day-2 operations (SGDbOps) and managed SQL (SGScript) reach Postgres. Patroni's member record
-// says where the primary listens; the cluster's generated credentials say who to be.
+// A libpq session to a Postgres server over TCP with TLS: how the controller's day-2 operations
+// (SGDbOps) and managed SQL (SGScript) reach a cluster's primary. Where that primary is and who to be
+// there is the controller's business (controller/primary_target.h).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/error.h"
-#include "store/etcd_client.h"
 
 struct pg_conn;
 
-namespace pgstack::controller {
+namespace pgstack::postgres {
 
 struct PostgresTarget {
   std::string host;
@@ -22,12 +23,12 @@ struct PostgresTarget {
   std::string database = "postgres";
   std::string user;
   std::string password;
-  std::string ssl_root_certificate;  // the CA that signed the server's certificate; empty: TLS unverified
+  std::string ssl_root_certificate;          // the CA that signed the server's certificate; empty: TLS unverified
+  std::string application_name = "pgstack";  // what pg_stat_activity and the server's log show
+  // When above zero: a server that stops answering (a host gone, a partition) fails the session after
+  // about this long (TCP keepalives and tcp_user_timeout) instead of blocking it until TCP gives up.
+  std::chrono::seconds dead_server_timeout{0};
 };
-
-// The primary of <ns>/<cluster> now (Patroni's leader key and member record) as its superuser.
-Result<PostgresTarget> primary_target(const store::EtcdClient& etcd, const std::string& etcd_prefix,
-                                      const std::string& ns, const std::string& cluster);
 
 // "host=… port=… …" with libpq's quoting; TLS is required, and verified when a CA is known.
 std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds connect_timeout);
@@ -53,6 +54,9 @@ class PostgresSession {
 
   // Runs `sql` (one or more statements, simple protocol); the rows of the last one as text (NULL: "").
   Result<Rows> query(const std::string& sql);
+  // `COPY ... FROM STDIN` with `data` as its whole input (sent in pieces); the number of rows copied.
+  // Inside a transaction (after query("BEGIN")) the rows become visible only with its COMMIT.
+  Result<std::uint64_t> copy_from(const std::string& copy_sql, std::string_view data);
   // After a failed query: the SQLSTATE and Postgres's message.
   const SqlFailure& last_failure() const { return last_failure_; }
   // Asks the server to cancel what runs now; safe from another thread (used for timeouts).
@@ -68,4 +72,4 @@ class PostgresSession {
 std::string quote_identifier(const std::string& name);
 std::string quote_literal(const std::string& value);
 
-}  // namespace pgstack::controller
+}  // namespace pgstack::postgres

@@ -1,19 +1,15 @@
-#include "controller/postgres_session.h"
+#include "postgres/postgres_session.h"
 
-#include <charconv>
+#include <algorithm>
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
-#include "common/http_client.h"
 #include "common/strings.h"
-#include "controller/patroni_client.h"
-#include "model/document.h"
 
-namespace pgstack::controller {
+namespace pgstack::postgres {
 namespace {
-
-using model::Json;
 
 // libpq's conninfo value quoting: single quotes, with \ and ' escaped.
 std::string conninfo_value(const std::string& value) {
@@ -25,57 +21,19 @@ std::string conninfo_value(const std::string& value) {
   return quoted + "'";
 }
 
-// "postgres://host:port/db" (Patroni's conn_url) to host and port; IPv6 hosts come bracketed.
-Result<std::pair<std::string, int>> host_and_port(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": no scheme");
-  const std::string rest = url.substr(scheme + 3);
-  const std::string authority = rest.substr(0, rest.find('/'));
-  const auto colon = authority.rfind(':');
-  if (colon == std::string::npos) return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": no port");
-  std::string host = authority.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const std::string port_text = authority.substr(colon + 1);
-  int port = 0;
-  const auto [end, failure] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (failure != std::errc() || end != port_text.data() + port_text.size() || port <= 0 || port > 65535)
-    return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": bad port");
-  return std::make_pair(host, port);
-}
-
 }  // namespace
-
-Result<PostgresTarget> primary_target(const store::EtcdClient& etcd, const std::string& etcd_prefix,
-                                      const std::string& ns, const std::string& cluster) {
-  auto topology = read_topology(etcd, etcd_prefix, ns, cluster);
-  if (!topology.ok()) return topology.error();
-  if (!topology->leader || topology->members.count(*topology->leader) == 0)
-    return make_error(ErrorCode::kUnavailable, fmt::format("cluster {}/{} has no primary now", ns, cluster));
-  const PatroniMember& primary = topology->members.at(*topology->leader);
-  auto address = host_and_port(primary.conn_url);
-  if (!address.ok()) return address.error();
-  auto secrets = etcd.get(fmt::format("{}/secrets/{}/{}", etcd_prefix, ns, cluster));
-  if (!secrets.ok()) return secrets.error();
-  if (!secrets->has_value())
-    return make_error(ErrorCode::kUnavailable, fmt::format("cluster {}/{} has no credentials yet", ns, cluster));
-  const Json credentials = Json::parse((*secrets)->value, nullptr, false);
-  if (!credentials.is_object() || !credentials.contains("superuser") || !credentials["superuser"].is_object())
-    return make_error(ErrorCode::kInternal,
-                      fmt::format("cluster {}/{}: the stored credentials are unreadable", ns, cluster));
-  PostgresTarget target;
-  target.host = address->first;
-  target.port = address->second;
-  target.user = credentials["superuser"].value("username", "");
-  target.password = credentials["superuser"].value("password", "");
-  target.ssl_root_certificate = tls_client_files().ca_file;
-  return target;
-}
 
 std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds connect_timeout) {
   std::string conninfo = fmt::format(
-      "host={} port={} dbname={} user={} password={} connect_timeout={} application_name=pgstack-controller",
+      "host={} port={} dbname={} user={} password={} connect_timeout={} application_name={}",
       conninfo_value(target.host), target.port, conninfo_value(target.database), conninfo_value(target.user),
-      conninfo_value(target.password), connect_timeout.count());
+      conninfo_value(target.password), connect_timeout.count(), conninfo_value(target.application_name));
+  if (target.dead_server_timeout.count() > 0) {
+    const auto seconds = target.dead_server_timeout.count();
+    conninfo +=
+        fmt::format(" keepalives=1 keepalives_idle={} keepalives_interval={} keepalives_count=3 tcp_user_timeout={}",
+                    std::max<std::int64_t>(1, seconds / 2), std::max<std::int64_t>(1, seconds / 6), seconds * 1000);
+  }
   if (target.ssl_root_certificate.empty()) return conninfo + " sslmode=require";
   return conninfo + " sslmode=verify-ca sslrootcert=" + conninfo_value(target.ssl_root_certificate);
 }
@@ -83,7 +41,7 @@ std::string conninfo_for(const PostgresTarget& target, std::chrono::seconds conn
 std::vector<std::pair<std::string, std::string>> libpq_environment(const PostgresTarget& target) {
   std::vector<std::pair<std::string, std::string>> environment = {
       {"PGHOST", target.host}, {"PGPORT", std::to_string(target.port)}, {"PGDATABASE", target.database},
-      {"PGUSER", target.user}, {"PGPASSWORD", target.password},         {"PGAPPNAME", "pgstack-controller"}};
+      {"PGUSER", target.user}, {"PGPASSWORD", target.password},         {"PGAPPNAME", target.application_name}};
   if (target.ssl_root_certificate.empty()) {
     environment.emplace_back("PGSSLMODE", "require");
   } else {
@@ -148,6 +106,65 @@ Result<Rows> PostgresSession::query(const std::string& sql) {
   return rows;
 }
 
+namespace {
+
+// The failure a result reports, as an error with its SQLSTATE.
+Error failure_error(const SqlFailure& failure) {
+  return make_error(
+      ErrorCode::kFailedPrecondition,
+      failure.sqlstate.empty() ? failure.message : fmt::format("{} (SQLSTATE {})", failure.message, failure.sqlstate));
+}
+
+SqlFailure failure_of(PGresult* result) {
+  const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  return SqlFailure{sqlstate ? sqlstate : "", primary ? primary : trim(PQresultErrorMessage(result))};
+}
+
+}  // namespace
+
+Result<std::uint64_t> PostgresSession::copy_from(const std::string& copy_sql, std::string_view data) {
+  last_failure_ = {};
+  PGresult* started = PQexec(connection_, copy_sql.c_str());
+  const ExecStatusType status = started ? PQresultStatus(started) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COPY_IN) {
+    last_failure_ = started ? failure_of(started) : SqlFailure{"", trim(PQerrorMessage(connection_))};
+    PQclear(started);
+    if (last_failure_.message.empty()) last_failure_.message = "the statement did not start a COPY FROM STDIN";
+    if (PQstatus(connection_) != CONNECTION_OK)
+      return make_error(ErrorCode::kUnavailable, "the connection to Postgres broke: " + last_failure_.message);
+    return failure_error(last_failure_);
+  }
+  PQclear(started);
+  // Pieces of 1 MiB: libpq buffers what it is given, so this bounds its copy, not the whole batch.
+  constexpr std::size_t kPiece = 1 << 20;
+  bool sent = true;
+  for (std::size_t at = 0; at < data.size() && sent; at += kPiece) {
+    const std::size_t length = std::min(kPiece, data.size() - at);
+    sent = PQputCopyData(connection_, data.data() + at, static_cast<int>(length)) == 1;
+  }
+  if (sent) sent = PQputCopyEnd(connection_, nullptr) == 1;
+  if (!sent) last_failure_.message = trim(PQerrorMessage(connection_));
+  std::uint64_t rows = 0;
+  bool failed = false;
+  while (PGresult* result = PQgetResult(connection_)) {
+    if (PQresultStatus(result) == PGRES_COMMAND_OK) {
+      rows = std::strtoull(PQcmdTuples(result), nullptr, 10);
+    } else if (!failed) {
+      failed = true;
+      last_failure_ = failure_of(result);
+    }
+    PQclear(result);
+  }
+  if (!sent || PQstatus(connection_) != CONNECTION_OK) {
+    if (last_failure_.message.empty()) last_failure_.message = trim(PQerrorMessage(connection_));
+    return make_error(ErrorCode::kUnavailable,
+                      "the connection to Postgres broke during COPY: " + last_failure_.message);
+  }
+  if (failed) return failure_error(last_failure_);
+  return rows;
+}
+
 void PostgresSession::cancel() {
   PGcancel* handle = PQgetCancel(connection_);
   if (handle == nullptr) return;
@@ -174,4 +191,4 @@ std::string quote_literal(const std::string& value) {
   return quoted + "'";
 }
 
-}  // namespace pgstack::controller
+}  // namespace pgstack::postgres

@@ -1,0 +1,106 @@
+// Ships one log of one instance (its Postgres csvlog, or Patroni's log) to the log store, exactly once.
+//
+// Each call of ship_once() reads the store's log_ingest_state for the log's files, picks the oldest file
+// with bytes not yet shipped (ship_plan.h), reads at most one batch from its committed offset, frames
+// whole records (record_framing.h) and, in ONE transaction, sets `pgstack.namespace/cluster/instance/
+// role` for the tables' defaults, COPYs the records and moves the file's offset. A crash, a kill -9, a
+// lost connection or a store failover at any point leaves either the whole batch and its offset or
+// neither, so the next call re-reads from the committed offset: no line lost, none twice. Nothing is
+// kept in memory between calls: when the store is unreachable the files are the buffer and the
+// shipper falls behind (bytes_behind in its status) instead of growing.
+//
+// The offset update also checks that the stored offset is still the one the batch started from, so two
+// shippers of the same files (an agent and its stale predecessor) cannot both commit a batch.
+//
+// It reads files only, so it never slows Postgres or Patroni. Not wired into the agent yet.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+#include "logs/ship_plan.h"
+#include "postgres/postgres_session.h"
+
+namespace pgstack::logs {
+
+// Who wrote the log: the values of log_postgres/log_patroni's namespace, cluster, instance and role.
+struct LogSource {
+  std::string namespace_name;
+  std::string cluster;
+  std::string instance;
+  std::string role;  // may be empty (NULL)
+};
+
+struct ShipperSettings {
+  LogType type = LogType::kPostgres;
+  std::filesystem::path directory;  // Postgres: log_directory; Patroni: where patroni.log is
+  LogSource source;
+  postgres::PostgresTarget store;  // the log store's database
+  // A batch reads at most this many bytes; a record longer than that is stored cut (truncation_marker).
+  std::size_t batch_bytes = 4 << 20;
+  // When the last record of a file is complete: Patroni's current file and a Postgres file that a newer
+  // one follows count as finished once nothing was written to them for this long.
+  std::chrono::milliseconds settle{2000};
+  // The zone Patroni's timestamps are in (an IANA name or anything Postgres's TimeZone takes). Empty:
+  // the shipper's own zone (TZ, else /etc/localtime), which is Patroni's when the agent starts it.
+  std::string patroni_time_zone;
+  // For tests: runs after the COPY and the offset update, before COMMIT.
+  std::function<void()> before_commit;
+};
+
+// What one ship_once() did.
+struct ShipOutcome {
+  bool shipped = false;  // false: nothing new to ship now
+  std::string file;
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;         // of the file, consumed by this batch
+  std::uint64_t bytes_behind = 0;  // left to ship over all files after this batch
+  std::string last_record_time;    // the timestamp of the batch's last record, as written
+  std::string notice;              // a restart from 0 (truncation, new file), a cut record or a dropped tail
+};
+
+// Running totals, for the agent's report and metrics.
+struct ShipperStatus {
+  std::uint64_t records_total = 0;
+  std::uint64_t batches_total = 0;
+  std::uint64_t errors_total = 0;
+  std::uint64_t bytes_behind = 0;
+  std::string last_record_time;  // of the last committed record
+  std::string last_error;        // empty after a success
+  std::chrono::system_clock::time_point last_success{};
+};
+
+class LogShipper {
+ public:
+  explicit LogShipper(ShipperSettings settings);
+  ~LogShipper();
+  LogShipper(const LogShipper&) = delete;
+  LogShipper& operator=(const LogShipper&) = delete;
+
+  // Ships at most one batch. An error (store unreachable, a statement refused, a file unreadable) is
+  // returned and counted, and the connection dropped; the next call starts again from the store's state.
+  Result<ShipOutcome> ship_once();
+  // Calls ship_once() until nothing is left or it fails; the batches shipped.
+  Result<std::uint64_t> ship_all();
+
+  const ShipperStatus& status() const { return status_; }
+
+ private:
+  Result<ShipOutcome> ship_next();
+  Result<bool> ensure_session();
+
+  ShipperSettings settings_;
+  std::string time_zone_;
+  std::unique_ptr<postgres::PostgresSession> session_;
+  ShipperStatus status_;
+};
+
+// The zone this process runs in: $TZ, else the name /etc/localtime links to, else "UTC".
+std::string local_time_zone_name();
+
+}  // namespace pgstack::logs

@@ -1,0 +1,240 @@
+#include "logs/ship_plan.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "common/strings.h"
+
+namespace pgstack::logs {
+
+std::string_view log_type_name(LogType type) { return type == LogType::kPostgres ? "postgres" : "patroni"; }
+
+namespace {
+
+constexpr std::string_view kPatroniLogName = "patroni.log";
+
+// patroni.log -> 0, patroni.log.3 -> 3; nothing for any other name.
+std::optional<std::uint64_t> patroni_rotation_number(std::string_view name) {
+  if (name == kPatroniLogName) return 0;
+  if (!name.starts_with(kPatroniLogName) || name.size() < kPatroniLogName.size() + 2 ||
+      name[kPatroniLogName.size()] != '.')
+    return std::nullopt;
+  const auto number = parse_unsigned(name.substr(kPatroniLogName.size() + 1));
+  if (!number || *number == 0) return std::nullopt;
+  return *number;
+}
+
+}  // namespace
+
+bool is_log_file(LogType type, std::string_view name) {
+  if (type == LogType::kPostgres) return name.size() > 4 && name.ends_with(".csv");
+  return patroni_rotation_number(name).has_value();
+}
+
+std::vector<LogFile> order_log_files(LogType type, std::vector<LogFile> files) {
+  if (type == LogType::kPostgres) {
+    std::sort(files.begin(), files.end(), [](const LogFile& a, const LogFile& b) {
+      return std::tie(a.modified_ns, a.name) < std::tie(b.modified_ns, b.name);
+    });
+  } else {
+    std::sort(files.begin(), files.end(), [](const LogFile& a, const LogFile& b) {
+      return patroni_rotation_number(a.name).value_or(0) > patroni_rotation_number(b.name).value_or(0);
+    });
+  }
+  return files;
+}
+
+std::uint64_t head_bytes_for(std::uint64_t offset) { return std::min(offset, kHeadBytes); }
+
+ResumePoint resume_point(const LogFile& file, const std::optional<IngestState>& state, std::string_view head_digest) {
+  if (!state) return {0, ""};
+  if (file.size < state->offset)
+    return {0, fmt::format("{} is shorter ({} bytes) than its shipped offset {}: truncated, read again from 0",
+                           file.name, file.size, state->offset)};
+  if (state->head_bytes > 0 && head_digest != state->head_digest)
+    return {0, fmt::format("{} begins differently from the file shipped with inode {}: a new file, read from 0",
+                           file.name, file.inode)};
+  return {state->offset, ""};
+}
+
+NextFile next_file(const std::vector<LogFile>& files, const std::vector<std::uint64_t>& offsets) {
+  NextFile next;
+  for (std::size_t i = 0; i < files.size() && i < offsets.size(); ++i) {
+    if (files[i].size <= offsets[i]) continue;
+    next.bytes_behind += files[i].size - offsets[i];
+    if (!next.index) next.index = i;
+  }
+  return next;
+}
+
+bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64_t now_ns,
+                      std::chrono::nanoseconds settle) {
+  const bool quiet = now_ns - file.modified_ns >= settle.count();
+  if (type == LogType::kPostgres) return !newest && quiet;
+  return file.name != kPatroniLogName || quiet;
+}
+
+BatchDecision decide_batch(LogType type, std::string_view bytes, bool buffer_full, bool finished_and_at_end) {
+  BatchDecision decision;
+  decision.framed =
+      type == LogType::kPostgres ? frame_csv_records(bytes) : frame_patroni_records(bytes, finished_and_at_end);
+  if (!decision.framed.records.empty()) {
+    decision.kind = BatchKind::kRecords;
+  } else if (buffer_full) {
+    decision.kind = BatchKind::kOversizedRecord;
+  } else if (finished_and_at_end && !bytes.empty()) {
+    const bool balanced = std::count(bytes.begin(), bytes.end(), '"') % 2 == 0;
+    decision.kind = type == LogType::kPatroni || balanced ? BatchKind::kFinalTail : BatchKind::kBrokenTail;
+  }
+  return decision;
+}
+
+void append_valid_utf8(std::string_view bytes, std::string& out) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  out.reserve(out.size() + bytes.size());
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto lead = static_cast<unsigned char>(bytes[i]);
+    if (lead < 0x80) {
+      if (lead == 0) {
+        out += kReplacement;
+      } else {
+        out += static_cast<char>(lead);
+      }
+      ++i;
+      continue;
+    }
+    // Lengths and the range of the second byte by lead byte (RFC 3629): no overlongs, no surrogates,
+    // nothing above U+10FFFF.
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) low = 0xA0;
+      if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) low = 0x90;
+      if (lead == 0xF4) high = 0x8F;
+    }
+    std::size_t valid = length == 0 ? 0 : 1;
+    while (valid > 0 && valid < length && i + valid < bytes.size()) {
+      const auto next = static_cast<unsigned char>(bytes[i + valid]);
+      if (next < (valid == 1 ? low : 0x80) || next > (valid == 1 ? high : 0xBF)) break;
+      ++valid;
+    }
+    if (length > 0 && valid == length) {
+      out.append(bytes.substr(i, length));
+      i += length;
+    } else {
+      // One replacement for the longest bad prefix (at least the lead byte), as the Unicode standard advises.
+      out += kReplacement;
+      i += std::max<std::size_t>(valid, 1);
+    }
+  }
+}
+
+namespace {
+
+void append_csv_field(std::string_view value, std::string& out) {
+  out += '"';
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string patroni_csv_row(const PatroniRecord& record, std::string_view fallback_time) {
+  std::string row;
+  if (record.timestamp.empty()) {
+    append_csv_field(fallback_time, row);
+  } else {
+    // "05:30:08,123" -> "05:30:08.123": Postgres reads a fraction after a dot.
+    std::string timestamp(record.timestamp);
+    std::replace(timestamp.begin(), timestamp.end(), ',', '.');
+    append_csv_field(timestamp, row);
+  }
+  row += ',';
+  if (!record.severity.empty()) append_csv_field(record.severity, row);  // nothing: NULL
+  row += ',';
+  append_csv_field(record.message, row);
+  row += '\n';
+  return row;
+}
+
+std::string truncation_marker(std::uint64_t record_bytes) {
+  return fmt::format(" [pgstack: truncated, the record had {} bytes]", record_bytes);
+}
+
+std::string truncate_csv_record(std::string_view prefix, std::uint64_t record_bytes, std::size_t columns) {
+  std::string out;
+  std::size_t fields = 0;
+  std::size_t i = 0;
+  bool cut = false;
+  while (i <= prefix.size() && fields < columns && !cut) {
+    if (fields > 0) out += ',';
+    ++fields;
+    if (i < prefix.size() && prefix[i] == '"') {
+      std::string value;
+      std::size_t j = i + 1;
+      bool closed = false;
+      while (j < prefix.size()) {
+        if (prefix[j] == '"') {
+          if (j + 1 < prefix.size() && prefix[j + 1] == '"') {
+            value += '"';
+            j += 2;
+            continue;
+          }
+          if (j + 1 == prefix.size()) break;  // a closing quote or half an escaped one: treat as cut
+          closed = true;
+          ++j;
+          break;
+        }
+        value += prefix[j++];
+      }
+      if (!closed) {
+        value += truncation_marker(record_bytes);
+        cut = true;
+      }
+      append_csv_field(value, out);
+      i = j;
+    } else {
+      const std::size_t comma = prefix.find(',', i);
+      if (comma == std::string_view::npos) {
+        // An unquoted field (a number, a time) that was cut would be wrong or unreadable: leave it empty.
+        cut = i < prefix.size();
+        i = prefix.size() + 1;
+        continue;
+      }
+      out.append(prefix.substr(i, comma - i));
+      i = comma;
+    }
+    if (i < prefix.size() && prefix[i] == ',') {
+      ++i;
+    } else if (!cut) {
+      cut = true;  // the prefix ended right after a field
+    }
+  }
+  while (fields < columns) {
+    out += ',';
+    ++fields;
+  }
+  out += '\n';
+  return out;
+}
+
+std::string_view record_time(LogType type, std::string_view record) {
+  if (type == LogType::kPatroni) return parse_patroni_record(record).timestamp;
+  const std::size_t comma = record.find(',');
+  return comma == std::string_view::npos ? std::string_view() : record.substr(0, comma);
+}
+
+}  // namespace pgstack::logs

@@ -1,0 +1,474 @@
+// The log shipper against real servers: a Postgres 15 log store (TLS, the store's schema and today's
+// partitions) and a Postgres 15 instance writing csvlog, both started by this test as the postgres user.
+// Every check compares the records on disk (framed as the shipper frames them) with the rows stored.
+#include "logs/log_shipper.h"
+
+#include <chrono>
+#include <fstream>
+#include <signal.h>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common/files.h"
+#include "common/network.h"
+#include "common/pki.h"
+#include "common/process.h"
+#include "integration/proxy/postgres_node.h"
+#include "logs/log_store_plan.h"
+#include "logs/record_framing.h"
+#include "postgres/postgres_session.h"
+
+namespace pgstack::logs {
+namespace {
+
+namespace fs = std::filesystem;
+using pgstack::testing::PostgresNode;
+
+struct Servers {
+  fs::path root;
+  std::unique_ptr<PostgresNode> store;
+  std::unique_ptr<PostgresNode> source;
+  postgres::PostgresTarget store_target;
+  fs::path source_data;
+};
+Servers* servers = nullptr;
+
+const LogSource kSource{"default", "demo", "demo-0", "primary"};
+
+void append_settings(const fs::path& data, const std::string& settings) {
+  std::ofstream conf(data / "postgresql.auto.conf", std::ios::app);
+  conf << settings;
+}
+
+class Environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    owned_ = std::make_unique<Servers>();
+    servers = owned_.get();
+    char pattern[] = "/tmp/pgstack-logship-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    servers->root = pattern;
+    ASSERT_EQ(run_command({"chown", "postgres:postgres", servers->root.string()})->exit_code, 0);
+
+    // The store, with TLS as the shipper requires: a CA and a certificate for 127.0.0.1.
+    const fs::path store_data = servers->root / "store";
+    auto store = PostgresNode::init_primary(store_data, free_tcp_port().value());
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    servers->store = std::move(store).value();
+    auto ca = pki::create_ca("logship test CA");
+    ASSERT_TRUE(ca.ok());
+    auto leaf = pki::issue_certificate(*ca, pki::LeafRequest{"127.0.0.1", {}, {"127.0.0.1"}});
+    ASSERT_TRUE(leaf.ok());
+    ASSERT_TRUE(write_file_atomically(servers->root / "ca.crt", ca->certificate_pem).ok());
+    ASSERT_TRUE(write_file_atomically(store_data / "server.crt", leaf->certificate_pem).ok());
+    ASSERT_TRUE(write_file_atomically(store_data / "server.key", leaf->private_key_pem).ok());
+    ::chmod((store_data / "server.key").c_str(), 0600);
+    ASSERT_EQ(run_command({"chown", "postgres:postgres", (store_data / "server.crt").string(),
+                           (store_data / "server.key").string()})
+                  ->exit_code,
+              0);
+    append_settings(store_data, "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+    ASSERT_TRUE(servers->store->stop().ok());
+    auto started = servers->store->start();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    ASSERT_TRUE(servers->store->psql("CREATE DATABASE pgstack_logs").ok());
+    servers->store_target.host = "127.0.0.1";
+    servers->store_target.port = servers->store->port();
+    servers->store_target.database = "pgstack_logs";
+    servers->store_target.user = "postgres";
+    servers->store_target.ssl_root_certificate = (servers->root / "ca.crt").string();
+    auto admin = postgres::PostgresSession::connect(servers->store_target);
+    ASSERT_TRUE(admin.ok()) << admin.error().message;
+    std::string schema = render_log_store_schema();
+    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    for (int day = -1; day <= 1; ++day) {
+      for (auto table : log_tables()) schema += render_create_day_partition(table, today + std::chrono::days(day));
+    }
+    auto created = (*admin)->query(schema);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+
+    // The instance: every statement logged to csvlog, nothing logged on its own (no checkpoints).
+    servers->source_data = servers->root / "source";
+    auto source = PostgresNode::init_primary(servers->source_data, free_tcp_port().value());
+    ASSERT_TRUE(source.ok()) << source.error().message;
+    servers->source = std::move(source).value();
+    append_settings(servers->source_data,
+                    "logging_collector = on\nlog_destination = 'csvlog'\nlog_directory = 'log'\n"
+                    "log_filename = 'postgresql-%Y%m%d_%H%M%S.log'\nlog_min_duration_statement = 0\n"
+                    "log_checkpoints = off\nlog_rotation_age = 0\nlog_rotation_size = 0\nlog_file_mode = 0644\n"
+                    "lc_messages = 'C'\n");
+    ASSERT_TRUE(servers->source->stop().ok());
+    started = servers->source->start();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    ASSERT_TRUE(servers->source
+                    ->psql("CREATE DATABASE rawbytes WITH ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' "
+                           "LC_CTYPE 'C'")
+                    .ok());
+  }
+
+  void TearDown() override {
+    servers = nullptr;
+    if (owned_) {
+      owned_->store.reset();
+      owned_->source.reset();
+      std::error_code ignored;
+      fs::remove_all(owned_->root, ignored);
+    }
+  }
+
+ private:
+  std::unique_ptr<Servers> owned_;
+};
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Environment);
+
+fs::path source_log_dir() { return servers->source_data / "log"; }
+
+ShipperSettings postgres_settings() {
+  ShipperSettings settings;
+  settings.type = LogType::kPostgres;
+  settings.directory = source_log_dir();
+  settings.source = kSource;
+  settings.store = servers->store_target;
+  settings.settle = std::chrono::milliseconds(300);
+  return settings;
+}
+
+// Runs SQL on the logging instance (psql), in `database`.
+void run_on_source(const std::string& sql, const std::string& database = "postgres") {
+  auto output = run_command({"psql", "-X", "-q", "-d", servers->source->conninfo(database), "-c", sql});
+  ASSERT_TRUE(output.ok());
+}
+
+std::string all_csv() {
+  std::string text;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(source_log_dir(), error)) {
+    if (entry.path().extension() != ".csv") continue;
+    auto content = read_file(entry.path());
+    if (content.ok()) text += *content;
+  }
+  return text;
+}
+
+// Waits until the log collector has written `marker` (it writes asynchronously).
+void wait_for_log(const std::string& marker) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (all_csv().find(marker) == std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the csvlog never showed " << marker;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Complete csvlog records in every file, framed as the shipper frames them.
+std::uint64_t csv_records_on_disk() {
+  std::uint64_t count = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(source_log_dir(), error)) {
+    if (entry.path().extension() != ".csv") continue;
+    auto content = read_file(entry.path());
+    if (content.ok()) count += frame_csv_records(*content).records.size();
+  }
+  return count;
+}
+
+// One number from the store, over a fresh connection.
+std::int64_t store_number(const std::string& sql) {
+  auto session = postgres::PostgresSession::connect(servers->store_target);
+  if (!session.ok()) {
+    ADD_FAILURE() << session.error().message;
+    return -1;
+  }
+  auto rows = (*session)->query(sql);
+  if (!rows.ok() || rows->size() != 1) {
+    ADD_FAILURE() << sql << ": " << (rows.ok() ? "not one row" : rows.error().message);
+    return -1;
+  }
+  return std::stoll(rows->front().front());
+}
+
+std::int64_t postgres_rows() { return store_number("SELECT count(*) FROM log_postgres WHERE instance = 'demo-0'"); }
+
+void expect_exactly_once() {
+  EXPECT_EQ(postgres_rows(), static_cast<std::int64_t>(csv_records_on_disk()));
+  EXPECT_EQ(store_number("SELECT count(*) - count(DISTINCT (session_id, session_line_num)) FROM log_postgres"), 0);
+}
+
+TEST(LogShipper, ShipsEveryRecordWithItsFieldsIntact) {
+  run_on_source("SELECT 'it''s \"quoted\"' AS multi_marker,\n       2 AS two");
+  run_on_source("SELECT 1/0 AS error_marker_7f3a");
+  // Bytes that are not UTF-8, in a database that takes any bytes: they reach the csvlog as they are.
+  run_on_source("SELECT 'bad \xff\xfe bytes' AS utf8_marker", "rawbytes");
+  run_on_source("SELECT 'done' AS first_batch_marker");
+  wait_for_log("first_batch_marker");
+
+  LogShipper shipper(postgres_settings());
+  auto shipped = shipper.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  EXPECT_GE(*shipped, 1u);
+  EXPECT_EQ(shipper.status().bytes_behind, 0u);
+  EXPECT_GT(shipper.status().records_total, 0u);
+  expect_exactly_once();
+
+  const std::string multi_line = "SELECT 'it''s \"quoted\"' AS multi_marker,\n       2 AS two";
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE strpos(message, " +
+                         postgres::quote_literal(multi_line) + ") > 0"),
+            1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE error_severity = 'ERROR' AND sql_state_code = "
+                         "'22012' AND user_name = 'postgres' AND database_name = 'postgres' AND message = 'division "
+                         "by zero' AND query LIKE '%error_marker_7f3a%' AND namespace = 'default' AND cluster = "
+                         "'demo' AND role = 'primary'"),
+            1);
+  // The documented replacement: U+FFFD for each invalid sequence.
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%utf8_marker%' AND strpos(message, "
+                         "'bad ' || U&'\\FFFD' || U&'\\FFFD' || ' bytes') > 0"),
+            1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_ingest_state WHERE log_type = 'postgres' AND head_bytes > 0"), 1);
+}
+
+TEST(LogShipper, ALostConnectionBeforeCommitShipsNothingAndARestartShipsOnce) {
+  run_on_source("SELECT 'crash' AS crash_marker");
+  wait_for_log("crash_marker");
+  const std::int64_t before = postgres_rows();
+
+  ShipperSettings settings = postgres_settings();
+  bool fired = false;
+  settings.before_commit = [&fired] {
+    if (fired) return;
+    fired = true;
+    // The connection dies between the COPY and the offset update and the COMMIT, as in a kill -9.
+    auto admin = postgres::PostgresSession::connect(servers->store_target);
+    ASSERT_TRUE(admin.ok());
+    auto killed = (*admin)->query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgstack-log-shipper'");
+    ASSERT_TRUE(killed.ok()) << killed.error().message;
+    ASSERT_EQ(killed->size(), 1u);
+  };
+  {
+    LogShipper crashing(settings);
+    auto shipped = crashing.ship_once();
+    ASSERT_FALSE(shipped.ok());
+    EXPECT_EQ(crashing.status().errors_total, 1u);
+    EXPECT_FALSE(crashing.status().last_error.empty());
+  }
+  EXPECT_TRUE(fired);
+  EXPECT_EQ(postgres_rows(), before);
+
+  LogShipper restarted(postgres_settings());
+  auto shipped = restarted.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%crash_marker%'"), 1);
+}
+
+// Runs a shipper in a child process (its own libpq connection) and kills it with SIGKILL after `delay`,
+// or lets `before_commit` kill it; true when it died of the signal (it may have finished first).
+bool ship_in_child_and_kill(std::chrono::milliseconds delay, std::size_t batch_bytes, bool kill_before_commit) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ShipperSettings settings = postgres_settings();
+    settings.batch_bytes = batch_bytes;
+    if (kill_before_commit) settings.before_commit = [] { ::kill(::getpid(), SIGKILL); };
+    LogShipper shipper(settings);
+    while (true) {
+      auto outcome = shipper.ship_once();
+      if (!outcome.ok() || !outcome->shipped) ::_exit(outcome.ok() ? 0 : 1);
+    }
+  }
+  if (!kill_before_commit) {
+    std::this_thread::sleep_for(delay);
+    ::kill(child, SIGKILL);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+TEST(LogShipper, KillNineWhileShippingThenARestartShipsEachRecordOnce) {
+  // A backlog of 5,000 records, shipped in batches of 64 KiB by shippers killed at different moments.
+  run_on_source("DO $$ BEGIN FOR i IN 1..5000 LOOP RAISE LOG 'bulk line % of the kill test', i; END LOOP; END $$");
+  run_on_source("SELECT 'bulk written' AS bulk_marker");
+  wait_for_log("bulk_marker");
+  const std::int64_t before = postgres_rows();
+  EXPECT_TRUE(ship_in_child_and_kill(std::chrono::milliseconds(0), 65536, true));
+  EXPECT_EQ(postgres_rows(), before);  // killed between the COPY and the COMMIT: nothing stored
+  int killed = 0;
+  for (int delay : {40, 80, 120, 160, 200, 240}) {
+    killed += ship_in_child_and_kill(std::chrono::milliseconds(delay), 65536, false) ? 1 : 0;
+  }
+  EXPECT_GE(killed, 1);
+  LogShipper restarted(postgres_settings());
+  auto shipped = restarted.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE 'bulk line % of the kill test'"), 5000);
+}
+
+TEST(LogShipper, TwoShippersOfTheSameFilesCommitABatchOnlyOnce) {
+  run_on_source("SELECT 'two shippers' AS two_shippers_marker");
+  wait_for_log("two_shippers_marker");
+  // The second shipper reads the same offset while the first holds its batch uncommitted; once the
+  // first commits, the second finds the offset moved and stores nothing.
+  Result<ShipOutcome> second = make_error(ErrorCode::kInternal, "not run");
+  std::thread racer;
+  ShipperSettings settings = postgres_settings();
+  settings.before_commit = [&] {
+    racer = std::thread([&] {
+      LogShipper other(postgres_settings());
+      second = other.ship_once();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the other waits on the row lock
+  };
+  LogShipper first(settings);
+  auto shipped = first.ship_once();
+  racer.join();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  EXPECT_TRUE(shipped->shipped);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kConflict) << second.error().message;
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%two_shippers_marker%'"), 1);
+}
+
+TEST(LogShipper, StoreDownThenEverythingArrivesWhenItIsBack) {
+  LogShipper shipper(postgres_settings());
+  ASSERT_TRUE(servers->store->stop().ok());
+  // Postgres keeps logging while the shipper retries as the agent would, every 250 ms.
+  std::uint64_t attempts = 0;
+  for (int i = 0; i < 20; ++i) {
+    run_on_source(fmt::format("SELECT {} AS while_down_marker", i));
+    auto failed = shipper.ship_once();
+    ++attempts;
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.error().message.find("cannot connect"), std::string::npos) << failed.error().message;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  wait_for_log("19 AS while_down_marker");
+  EXPECT_EQ(shipper.status().errors_total, attempts);
+
+  auto started = servers->store->start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  auto shipped = shipper.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  EXPECT_TRUE(shipper.status().last_error.empty());
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%while_down_marker%'"), 20);
+}
+
+TEST(LogShipper, PostgresRotationToANewFile) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a new file name (seconds in it)
+  run_on_source("SELECT pg_rotate_logfile()");
+  run_on_source("SELECT 'rotated' AS after_rotation_marker");
+  wait_for_log("after_rotation_marker");
+  std::size_t csv_files = 0;
+  for (const auto& entry : fs::directory_iterator(source_log_dir()))
+    csv_files += entry.path().extension() == ".csv" ? 1 : 0;
+  EXPECT_GE(csv_files, 2u);
+
+  LogShipper shipper(postgres_settings());
+  auto shipped = shipper.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%after_rotation_marker%'"), 1);
+}
+
+TEST(LogShipper, ARecordLargerThanABatchIsStoredCut) {
+  run_on_source("SELECT '" + std::string(40000, 'x') + "' AS big_marker");
+  run_on_source("SELECT 'after big' AS after_big_marker");
+  wait_for_log("after_big_marker");
+  ShipperSettings settings = postgres_settings();
+  settings.batch_bytes = 16384;
+  LogShipper shipper(settings);
+  auto shipped = shipper.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  expect_exactly_once();
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%[pgstack: truncated, the record "
+                         "had %' AND length(message) < 17000"),
+            1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%after_big_marker%'"), 1);
+}
+
+// Patroni's log, written by the test as Patroni's RotatingFileHandler would.
+fs::path patroni_dir() { return servers->root / "patroni"; }
+
+void write_patroni(const std::string& name, const std::string& text, bool truncate = false) {
+  std::ofstream file(patroni_dir() / name, truncate ? std::ios::trunc : std::ios::app);
+  file << text;
+}
+
+ShipperSettings patroni_settings() {
+  ShipperSettings settings;
+  settings.type = LogType::kPatroni;
+  settings.directory = patroni_dir();
+  settings.source = kSource;
+  settings.store = servers->store_target;
+  settings.settle = std::chrono::milliseconds(300);
+  settings.patroni_time_zone = "Europe/Berlin";
+  return settings;
+}
+
+std::int64_t patroni_rows() { return store_number("SELECT count(*) FROM log_patroni WHERE instance = 'demo-0'"); }
+
+void ship_patroni_after_settle() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  LogShipper shipper(patroni_settings());
+  auto shipped = shipper.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+}
+
+TEST(LogShipper, PatroniRenameRotationDrainsTheOldFileFirst) {
+  fs::create_directories(patroni_dir());
+  write_patroni("patroni.log",
+                "2026-12-04 05:30:08,123 INFO: no action. I am (demo-0), the leader with the lock\n"
+                "2026-12-04 05:30:10,001 ERROR: Exception during execution of long running task\n"
+                "Traceback (most recent call last):\n"
+                "  File \"/usr/lib/python3/dist-packages/patroni/async_executor.py\", line 97, in run\n"
+                "ValueError: \"quoted\", thing\n"
+                "2026-12-04 05:30:12,500 INFO: Lock owner: demo-0; I am demo-0\n");
+  {
+    // At once: the last record may still grow, so only the first two are shipped.
+    LogShipper shipper(patroni_settings());
+    auto shipped = shipper.ship_all();
+    ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+    EXPECT_EQ(patroni_rows(), 2);
+  }
+  // More lines in the old inode, then the rename and a new file.
+  write_patroni("patroni.log", "2026-12-04 05:30:14,000 WARNING: before the rename\n");
+  fs::rename(patroni_dir() / "patroni.log", patroni_dir() / "patroni.log.1");
+  write_patroni("patroni.log",
+                "2026-12-04 05:30:16,000 INFO: after the rename\n2026-12-04 05:30:18,000 INFO: the new file's last\n");
+  ship_patroni_after_settle();
+  EXPECT_EQ(patroni_rows(), 6);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_patroni WHERE error_severity = 'ERROR' AND message = "
+                         "E'Exception during execution of long running task\\nTraceback (most recent call last):\\n"
+                         "  File \"/usr/lib/python3/dist-packages/patroni/async_executor.py\", line 97, in run\\n"
+                         "ValueError: \"quoted\", thing'"),
+            1);
+  // Local time of Europe/Berlin (UTC+1 in December).
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_patroni WHERE message LIKE 'no action%' AND log_time = "
+                         "'2026-12-04 04:30:08.123+00'"),
+            1);
+}
+
+TEST(LogShipper, PatroniTruncatedOrRewrittenInPlaceStartsFromZero) {
+  const std::int64_t before = patroni_rows();
+  write_patroni("patroni.log", "2026-12-04 06:00:00,000 INFO: truncated\n", true);
+  ship_patroni_after_settle();
+  EXPECT_EQ(patroni_rows(), before + 1);
+  // Longer than the shipped offset, but it begins differently: the head digest tells.
+  write_patroni("patroni.log",
+                "2026-12-04 07:00:00,000 INFO: rewritten one\n2026-12-04 07:00:01,000 INFO: rewritten two\n"
+                "2026-12-04 07:00:02,000 INFO: rewritten three\n",
+                true);
+  ship_patroni_after_settle();
+  EXPECT_EQ(patroni_rows(), before + 4);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_patroni WHERE message LIKE 'rewritten%'"), 3);
+}
+
+}  // namespace
+}  // namespace pgstack::logs
