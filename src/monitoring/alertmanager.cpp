@@ -7,6 +7,7 @@
 
 #include "common/http_client.h"
 #include "common/time.h"
+#include "monitoring/json_labels.h"
 
 namespace pgstack::monitoring {
 namespace {
@@ -30,18 +31,6 @@ std::string value_of(const std::map<std::string, std::string>& map, const char* 
 std::string whole_seconds(const std::string& timestamp) {
   const auto parsed = parse_utc_timestamp(timestamp);
   return parsed ? utc_timestamp(*parsed) : timestamp;
-}
-
-Result<std::map<std::string, std::string>> string_map(const Json& object, const std::string& where) {
-  std::map<std::string, std::string> out;
-  if (object.is_null()) return out;
-  if (!object.is_object()) return make_error(ErrorCode::kInvalidInput, where + ": expected an object of strings");
-  for (const auto& [key, value] : object.items()) {
-    if (!value.is_string())
-      return make_error(ErrorCode::kInvalidInput, fmt::format("{}.{}: expected a string", where, key));
-    out[key] = value.get<std::string>();
-  }
-  return out;
 }
 
 Result<std::vector<std::string>> string_list(const Json& array, const std::string& where) {
@@ -113,8 +102,8 @@ Result<std::vector<Alert>> parse_alertmanager_alerts(std::string_view body) {
     const std::string where = fmt::format("Alertmanager's alerts[{}]", index);
     if (!item.is_object()) return make_error(ErrorCode::kInvalidInput, where + ": expected an object");
     Alert alert;
-    ASSIGN_OR_RETURN(alert.labels, string_map(item.value("labels", Json()), where + ".labels"));
-    ASSIGN_OR_RETURN(alert.annotations, string_map(item.value("annotations", Json()), where + ".annotations"));
+    ASSIGN_OR_RETURN(alert.labels, string_map_from(item.value("labels", Json()), where + ".labels"));
+    ASSIGN_OR_RETURN(alert.annotations, string_map_from(item.value("annotations", Json()), where + ".annotations"));
     if (!alert.labels.contains("alertname"))
       return make_error(ErrorCode::kInvalidInput, where + ".labels: has no alertname");
     const Json status = item.value("status", Json::object());
@@ -186,8 +175,8 @@ Json alert_to_json(const Alert& alert) {
 Result<Alert> alert_from_json(const Json& json) {
   if (!json.is_object()) return make_error(ErrorCode::kInvalidInput, "alert: expected an object");
   Alert alert;
-  ASSIGN_OR_RETURN(alert.labels, string_map(json.value("labels", Json()), "alert.labels"));
-  ASSIGN_OR_RETURN(alert.annotations, string_map(json.value("annotations", Json()), "alert.annotations"));
+  ASSIGN_OR_RETURN(alert.labels, string_map_from(json.value("labels", Json()), "alert.labels"));
+  ASSIGN_OR_RETURN(alert.annotations, string_map_from(json.value("annotations", Json()), "alert.annotations"));
   ASSIGN_OR_RETURN(alert.state, parse_state(string_field(json, "state"), "alert.state"));
   ASSIGN_OR_RETURN(alert.silenced_by, string_list(json.value("silencedBy", Json()), "alert.silencedBy"));
   ASSIGN_OR_RETURN(alert.inhibited_by, string_list(json.value("inhibitedBy", Json()), "alert.inhibitedBy"));

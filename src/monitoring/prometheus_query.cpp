@@ -8,6 +8,7 @@
 
 #include "common/http_client.h"
 #include "common/time.h"
+#include "monitoring/json_labels.h"
 
 namespace pgstack::monitoring {
 namespace {
@@ -24,18 +25,6 @@ Result<PromSample> prom_sample_from(const Json& pair, const std::string& where) 
   if (!value) return make_error(ErrorCode::kInvalidInput, where + ": " + value.error().message);
   sample.value = *value;
   return sample;
-}
-
-Result<std::map<std::string, std::string>> prom_labels_from(const Json& metric, const std::string& where) {
-  std::map<std::string, std::string> labels;
-  if (metric.is_null()) return labels;
-  if (!metric.is_object()) return make_error(ErrorCode::kInvalidInput, where + ": expected an object of labels");
-  for (const auto& [name, value] : metric.items()) {
-    if (!value.is_string())
-      return make_error(ErrorCode::kInvalidInput, fmt::format("{}.{}: expected a string", where, name));
-    labels[name] = value.get<std::string>();
-  }
-  return labels;
 }
 
 // Prometheus's errorType: the query's fault (400) or Prometheus's (503).
@@ -61,7 +50,7 @@ Result<PromResult> prom_data_from(const Json& data, const std::string& where) {
       const std::string at = fmt::format("{}.result[{}]", where, index);
       if (!item.is_object()) return make_error(ErrorCode::kInvalidInput, at + ": expected an object");
       PromSeries series;
-      ASSIGN_OR_RETURN(series.labels, prom_labels_from(item.value("metric", Json()), at + ".metric"));
+      ASSIGN_OR_RETURN(series.labels, string_map_from(item.value("metric", Json()), at + ".metric"));
       if (out.type == PromResultType::kVector) {
         const auto value = item.find("value");
         if (value == item.end()) return make_error(ErrorCode::kInvalidInput, at + ".value: missing");
