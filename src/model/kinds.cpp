@@ -265,7 +265,8 @@ F cluster_spec() {
            {"observability", F::object({{"disableMetrics", F::boolean().defaults_to(false)},
                                         // pgstack's default differs: its own Prometheus is always there.
                                         {"prometheusAutobind", F::boolean().defaults_to(true)},
-                                        {"receiver", F::string()}})},
+                                        {"receiver", F::string().noted("accepted and ignored: an OpenTelemetry collector on Kubernetes; "
+                                                                        "pgstack's metrics go to the installation's Prometheus")}})},
            {"binding", F::ignored("Kubernetes' Service Binding (a Secret for applications); pgstack connstr "
                                   "prints connection strings")},
        }).defaults_to(Json::object())},
