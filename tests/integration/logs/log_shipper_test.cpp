@@ -338,7 +338,7 @@ ShipperSettings patroni_settings() {
   settings.source = kSource;
   settings.store = servers->store_target;
   settings.settle = std::chrono::milliseconds(300);
-  settings.patroni_time_zone = "Europe/Berlin";
+  settings.local_time_zone = "Europe/Berlin";
   return settings;
 }
 
@@ -398,6 +398,46 @@ TEST(LogShipper, PatroniTruncatedOrRewrittenInPlaceStartsFromZero) {
   ship_patroni_after_settle();
   EXPECT_EQ(patroni_rows(), before + 4);
   EXPECT_EQ(store_number("SELECT count(*) FROM log_patroni WHERE message LIKE 'rewritten%'"), 3);
+}
+
+// PgBouncer's, pgBackRest's and the proxy's logs, written as they write them, into log_pgstack.
+TEST(LogShipper, PgstackOwnLogsGoToLogPgstackWithTheirType) {
+  const fs::path dir = servers->root / "pgstack-own";
+  fs::create_directories(dir / "pgbackrest");
+  {
+    std::ofstream(dir / "pgbouncer.log") << "2026-12-05 03:43:12.688 UTC [9905] LOG stats: 0 xacts/s\n"
+                                            "2026-12-05 03:43:17.279 UTC [9905] WARNING got SIGTERM, fast exit\n";
+    std::ofstream(dir / "proxy.log") << "[2026-12-05 03:42:06.937] [info] cluster demo: primary demo-1\n";
+    std::ofstream(dir / "pgbackrest" / "default-demo-backup.log")
+        << "2026-12-05 03:40:21.300 P00  ERROR: [056]: unable to find primary cluster - cannot proceed\n"
+           "                                    HINT: are all available clusters in recovery?\n";
+    std::ofstream(dir / "pgbackrest" / "default-demo-expire.log")
+        << "2026-12-05 03:40:22.000 P00   WARN: option 'repo1-retention-full' is not set\n";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // quiet: each file's last record is complete
+  for (const auto& [type, where] : {std::pair{LogType::kPgbouncer, dir}, std::pair{LogType::kProxy, dir},
+                                    std::pair{LogType::kPgbackrest, dir / "pgbackrest"}}) {
+    ShipperSettings settings = postgres_settings();
+    settings.type = type;
+    settings.directory = where;
+    settings.local_time_zone = "UTC";
+    LogShipper shipper(settings);
+    auto shipped = shipper.ship_all();
+    ASSERT_TRUE(shipped.ok()) << log_type_name(type) << ": " << shipped.error().message;
+  }
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbouncer' AND instance = 'demo-0'"), 2);
+  EXPECT_EQ(
+      store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbouncer' AND error_severity = "
+                   "'WARNING' AND message = 'got SIGTERM, fast exit' AND log_time = '2026-12-05 03:43:17.279+00'"),
+      1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'proxy' AND error_severity = 'INFO'"), 1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbackrest'"), 2);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbackrest' AND error_severity = "
+                         "'ERROR' AND message LIKE '%HINT: are all available clusters in recovery?%'"),
+            1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbackrest' AND error_severity = "
+                         "'WARNING'"),
+            1);
 }
 
 }  // namespace
