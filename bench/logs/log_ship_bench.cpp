@@ -44,6 +44,7 @@ struct Options {
   int seconds = 20;
   int rate = 6000;
   int cpu_rate = 1000;
+  std::vector<std::string> parts = {"ingest", "live", "tps"};
 };
 
 double median(std::vector<double> values) {
@@ -332,6 +333,9 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", options.seconds, "Seconds of each pgbench round")->check(CLI::PositiveNumber);
   app.add_option("--rate", options.rate, "Lines/s for the delay measurement")->check(CLI::PositiveNumber);
   app.add_option("--cpu-rate", options.cpu_rate, "Lines/s for the CPU measurement")->check(CLI::PositiveNumber);
+  app.add_option("--parts", options.parts, "Which measurements: ingest, live (delay and CPU), tps")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"ingest", "live", "tps"}));
   CLI11_PARSE(app, argc, argv);
 
   auto servers = need(testing::start_log_servers("shared_buffers = '256MB'\n"), "starting the servers");
@@ -343,8 +347,11 @@ int main(int argc, char** argv) {
       "# Central logs benchmark\n\n{} cores, Postgres 15 store (TLS, pgstack's schema and "
       "indexes) and instance on this machine.\n\n",
       std::thread::hardware_concurrency());
-  ingest(*servers, options);
-  delays_and_cpu(*servers, options);
-  tps_on_off(*servers, options);
+  const auto wanted = [&](const std::string& part) {
+    return std::find(options.parts.begin(), options.parts.end(), part) != options.parts.end();
+  };
+  if (wanted("ingest")) ingest(*servers, options);
+  if (wanted("live")) delays_and_cpu(*servers, options);
+  if (wanted("tps")) tps_on_off(*servers, options);
   return 0;
 }
