@@ -117,7 +117,8 @@ std::string format_log_record(const Json& item, bool color) {
                                 printable(field(item, "logType")), paint(level_color, level_text));
   const std::string indent = "    ";
   bool first = true;
-  for (const auto line : lines_of(field(item, "message"))) {
+  const std::string message = field(item, "message");  // lines_of keeps views into it
+  for (const auto line : lines_of(message)) {
     out += (first ? std::string() : indent) + paint(message_color, printable(line)) + "\n";
     first = false;
   }
