@@ -12,13 +12,16 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "auth/authenticator.h"
 #include "common/files.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/network.h"
 #include "common/pki.h"
 #include "common/process.h"
+#include "common/strings.h"
 #include "common/time.h"
+#include "controller/access_gate.h"
 #include "controller/api_server.h"
 #include "integration/proxy/postgres_node.h"
 #include "logs/log_store_plan.h"
@@ -150,9 +153,18 @@ class LogsApiTest : public ::testing::Test {
     api_ = new ApiHandler(store::ResourceStore(*client_, kPrefix), kPrefix, {}, nullptr);
     server_ = new HttpServer("127.0.0.1", 0, [](const HttpRequest& request) { return api_->handle(request); });
     ASSERT_TRUE(server_->start().ok());
+    // The front door as pgstack-controller serves it: authentication and authorization first.
+    authenticator_ = new auth::Authenticator(auth::AuthStore(*client_, kPrefix), auth::AuthSettings{});
+    ASSERT_TRUE(authenticator_->bootstrap_admin("admin", *root_ / "admin.token").ok());
+    gate_ = new AccessGate(*api_, *authenticator_);
+    gated_ = new HttpServer("127.0.0.1", 0, [](const HttpRequest& request) { return gate_->handle(request); });
+    ASSERT_TRUE(gated_->start().ok());
   }
 
   static void TearDownTestSuite() {
+    delete gated_;
+    delete gate_;
+    delete authenticator_;
     delete server_;
     delete api_;
     delete node_;
@@ -199,7 +211,23 @@ class LogsApiTest : public ::testing::Test {
   static inline PostgresNode* node_ = nullptr;
   static inline ApiHandler* api_ = nullptr;
   static inline HttpServer* server_ = nullptr;
+  static inline auth::Authenticator* authenticator_ = nullptr;
+  static inline AccessGate* gate_ = nullptr;
+  static inline HttpServer* gated_ = nullptr;
 };
+
+TEST_F(LogsApiTest, TheGateAsksWhoIsReadingAndLetsTheAdminThrough) {
+  const std::string url = fmt::format("http://127.0.0.1:{}{}", gated_->port(), logs_path("demo", "?records=1"));
+  auto anonymous = http_request("GET", url, "", {});
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_EQ(anonymous->status, 401) << anonymous->body;
+  const auto token = read_file(*root_ / "admin.token");
+  ASSERT_TRUE(token.ok());
+  auto admin = http_request("GET", url, "", {{"Authorization", "Bearer " + trim(*token)}});
+  ASSERT_TRUE(admin.ok());
+  EXPECT_EQ(admin->status, 200) << admin->body;
+  EXPECT_EQ(Json::parse(admin->body)["items"].size(), 1u);
+}
 
 TEST_F(LogsApiTest, AClustersRecordsNewestFirstFromItsStore) {
   const Reply reply = get(logs_path("demo"));
