@@ -443,7 +443,6 @@ std::string render_log_query(const LogQuery& query) {
 
 Result<nlohmann::json> log_rows_to_json(const std::vector<std::vector<std::string>>& rows, const LogQuery& query) {
   using nlohmann::json;
-  constexpr std::size_t kColumns = std::size(kLogQueryColumns);
   json items = json::array();
   json next = nullptr;
   const auto text_or_null = [](const std::string& value) { return value.empty() ? json(nullptr) : json(value); };
@@ -458,9 +457,9 @@ Result<nlohmann::json> log_rows_to_json(const std::vector<std::vector<std::strin
   std::optional<LogCursor> last;
   for (std::size_t index = 0; index < rows.size(); ++index) {
     const auto& row = rows[index];
-    if (row.size() != kColumns)
+    if (row.size() != kLogQueryColumnCount)
       return make_error(ErrorCode::kInternal,
-                        fmt::format("the log query returned {} columns, not {}", row.size(), kColumns));
+                        fmt::format("the log query returned {} columns, not {}", row.size(), kLogQueryColumnCount));
     const auto time = parse_log_time(row[0]);
     const auto type = parse_log_type(row[1]);
     const auto id = parse_unsigned(row[2]);

@@ -62,7 +62,9 @@ struct LogQuery {
   LogTime to;    // exclusive
   int records = kDefaultLogRecords;
   LogSort sort = LogSort::kDescending;
-  std::string text;  // case-insensitive substring (see render_log_query)
+  // A case-insensitive substring of the message, and for Postgres also of detail, hint or query; LIKE's
+  // wildcards are taken literally.
+  std::string text;
   std::string member;
   std::string role;
   std::optional<LogLevel> min_level;
@@ -84,31 +86,13 @@ Result<LogQuery> parse_log_query(std::string namespace_name, std::string cluster
 
 // One SELECT over the tables asked for (UNION ALL), the cluster's records in [from, to) matching every
 // filter, ordered by (log_time, log type, id) in the sort direction, at most records + 1 rows (the extra
-// one says there is a next page). Columns: kLogQueryColumns.
+// one says there is a next page).
 std::string render_log_query(const LogQuery& query);
 
-// The columns render_log_query selects, in order.
-inline constexpr std::string_view kLogQueryColumns[] = {"log_time",
-                                                        "log_type",
-                                                        "id",
-                                                        "instance",
-                                                        "role",
-                                                        "error_severity",
-                                                        "message",
-                                                        "sql_state",
-                                                        "user_name",
-                                                        "database_name",
-                                                        "process_id",
-                                                        "session_id",
-                                                        "session_line_num",
-                                                        "command_tag",
-                                                        "application_name",
-                                                        "detail",
-                                                        "hint",
-                                                        "context",
-                                                        "query",
-                                                        "backend_type",
-                                                        "transaction_id"};
+// What render_log_query selects, in order: log_time (RFC 3339 text), log_type, id, instance, role,
+// error_severity, message, sql_state, user_name, database_name, process_id, session_id, session_line_num,
+// command_tag, application_name, detail, hint, context, query, backend_type, transaction_id.
+inline constexpr std::size_t kLogQueryColumnCount = 21;
 
 // The rows of render_log_query(query) (as text, NULL as "") as the API's answer:
 // {"items": [...], "next": "<cursor>" | null}; `next` is set when there was an extra row.
