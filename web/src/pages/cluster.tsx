@@ -133,7 +133,7 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
       {action === 'delete' && (
         <ConfirmDialog
           title={`Delete ${name}?`}
-          body={<p>Its members stop and their data directories are removed.</p>}
+          body={<p>Its members stop; their data directories stay on the hosts.</p>}
           confirmLabel="Delete"
           typed={name}
           danger
