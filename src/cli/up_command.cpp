@@ -790,10 +790,10 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
         fmt::format("  state:       {} (pgstack down stops it all)\n", stack.state_dir.string());
     // The web console is served by the controller; the first admin is the user who ran `up`, with a
     // token and no password until they set one.
-    const std::string console_line =
-        fmt::format("  console:     {}/ui/ (log in as {}; set a password with `pgstack user set-password {}`; the "
-                    "browser must trust {})\n",
-                    api_url, invoking_user_name(), invoking_user_name(), (stack.state_dir / "pki" / "ca.crt").string());
+    const std::string console_line = fmt::format(
+        "  console:     {}/ui/ (log in as {}; set a password with `pgstack user set-password {}`; the "
+        "browser must trust {})\n",
+        api_url, invoking_user_name(), invoking_user_name(), (stack.state_dir / "pki" / "ca.crt").string());
     // The CLI finds the admin token under the default state dir; another one must be named.
     if (std::filesystem::absolute(default_state_dir()).lexically_normal() != stack.state_dir)
       state_line += fmt::format("  export PGSTACK_STATE_DIR={}\n", stack.state_dir.string());

@@ -33,8 +33,8 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
   auto created = runtime->api("POST", "sgclusters", kCluster);
   ASSERT_TRUE(created.ok()) << created.error().message;
   ASSERT_EQ(created->status, 201) << created->body;
-  auto admin = runtime->api("PUT", "/apis/pgstack.io/v1/users/e2e-admin/password",
-                            json{{"password", kAdminPassword}}.dump());
+  auto admin =
+      runtime->api("PUT", "/apis/pgstack.io/v1/users/e2e-admin/password", json{{"password", kAdminPassword}}.dump());
   ASSERT_TRUE(admin.ok() && admin->status == 200) << (admin.ok() ? admin->body : admin.error().message);
   auto viewer = runtime->api(
       "POST", "/apis/pgstack.io/v1/users",
@@ -80,8 +80,7 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  const pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY,
-                                                   PGSTACK_CLI_BINARY};
+  const pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
   ::testing::AddGlobalTestEnvironment(
       new pgstack::testing::RuntimeEnvironment(&pgstack::testing::runtime, binaries, "demo"));
   return RUN_ALL_TESTS();
