@@ -23,11 +23,13 @@ export function connectionUris(endpoints: Endpoints | undefined, credentials?: C
   const database = credentials ? encodeURIComponent(credentials.database) : '';
   const out: { label: string; uri: string }[] = [];
   const add = (label: string, hosts: string[] | undefined, attributes: string) => {
-    if (hosts?.length) out.push({ label, uri: `postgresql://${userInfo(credentials)}${hostList(hosts)}/${database}?${attributes}` });
+    if (!hosts?.length) return;
+    const query = attributes ? `?${attributes}` : '';
+    out.push({ label, uri: `postgresql://${userInfo(credentials)}${hostList(hosts)}/${database}${query}` });
   };
   if (endpoints.proxyReadWrite?.length) {
     add('read-write (proxy)', endpoints.proxyReadWrite, 'target_session_attrs=read-write');
-    add('read-only (proxy)', endpoints.proxyReadOnly, 'target_session_attrs=any');
+    add('read-only (proxy)', endpoints.proxyReadOnly, ''); // the proxy routes to replicas itself
   } else {
     add('read-write', endpoints.readWrite, 'target_session_attrs=read-write');
     add('read-only', endpoints.readOnly, 'target_session_attrs=prefer-standby');

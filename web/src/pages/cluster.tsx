@@ -170,9 +170,11 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
                   <td title={member.lagBytes === undefined ? 'unknown' : `${member.lagBytes} bytes`}>{bytes(member.lagBytes)}</td>
                   <td>{member.pendingRestart ? <span class="warn">yes</span> : 'no'}</td>
                   <td>{member.host ?? '–'}</td>
-                  <td class="endpoints">
-                    {member.endpoints?.postgres && <span>postgres {member.endpoints.postgres}</span>}
-                    {member.endpoints?.pgbouncer && <span>pgbouncer {member.endpoints.pgbouncer}</span>}
+                  <td>
+                    <span class="endpoints">
+                      {member.endpoints?.postgres && <span>postgres {member.endpoints.postgres}</span>}
+                      {member.endpoints?.pgbouncer && <span>pgbouncer {member.endpoints.pgbouncer}</span>}
+                    </span>
                   </td>
                 </tr>
               ))}
