@@ -113,17 +113,25 @@ test('a deep link loads under the CSP with no console errors, at phone width and
       console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
     });
   });
+  const assets: { url: string; cacheControl: string }[] = [];
+  page.on('response', (answer) => {
+    if (answer.url().includes('/ui/assets/')) assets.push({ url: answer.url(), cacheControl: answer.headers()['cache-control'] ?? '' });
+  });
   const response = await page.goto(clusterLink);
   expect(response?.status()).toBe(200);
   const csp = response?.headers()['content-security-policy'] ?? '';
   expect(csp).toContain("script-src 'self'");
   expect(csp).not.toContain('unsafe');
   expect(response?.headers()['x-content-type-options']).toBe('nosniff');
+  expect(response?.headers()['cache-control']).toBe('no-cache');
   await expect(page.getByTestId('cluster-name')).toHaveText(cluster);
   await expect(page.getByTestId(`member-${cluster}-0`)).toContainText('primary');
   await page.screenshot({ path: `${shots}/cluster-phone-dark.png`, fullPage: true });
   await page.reload();
   await expect(page.getByTestId(`member-${cluster}-0`)).toContainText('primary');
   expect(problems).toEqual([]);
+  // Vite's hashed script and stylesheet are cached for good; index.html is revalidated (above).
+  expect(assets.length).toBeGreaterThanOrEqual(2);
+  for (const asset of assets) expect(asset.cacheControl, asset.url).toBe('public, max-age=31536000, immutable');
   await context.close();
 });
