@@ -29,14 +29,22 @@ test('an admin sees the overview, the cluster page with its members, and logs ou
   await page.getByTestId('login-submit').click();
   await expect(page.getByTestId('login-error')).toHaveText('Wrong user name or password.');
 
+  // From the keyboard: Enter in the password field submits.
   await page.getByTestId('password').fill(env('PGSTACK_ADMIN_PASSWORD'));
-  await page.getByTestId('login-submit').click();
+  await page.getByTestId('password').press('Enter');
   const row = page.getByTestId(`cluster-${cluster}`);
   await expect(row.getByTestId('health')).toHaveText('Ready');
   await expect(row.getByTestId('members-count')).toHaveText('1/1');
   await expect(row).toContainText(`${cluster}-0`);
   await expect(row).toContainText('15.');
   await page.screenshot({ path: `${shots}/overview.png` });
+  // Times in UTC by default, or in the browser's zone; the choice is kept.
+  await expect(page.getByTestId('updated')).toContainText(' UTC,');
+  await page.getByTestId('time-zone').click();
+  await expect(page.getByTestId('time-zone')).toHaveText('Local time');
+  await expect(page.getByTestId('updated')).toContainText(/ UTC[+-]\d\d:\d\d,/);
+  await page.getByTestId('time-zone').click();
+  await expect(page.getByTestId('time-zone')).toHaveText('UTC');
 
   await row.getByRole('link', { name: cluster }).click();
   await expect(page).toHaveURL(new RegExp(`${clusterLink}$`));

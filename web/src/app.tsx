@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, whenUnauthenticated } from './api';
 import { ErrorBox } from './components';
+import { setTimeZone, timeZone, type TimeZoneChoice } from './format';
 import { ClusterPage } from './pages/cluster';
 import { LoginPage } from './pages/login';
 import { OverviewPage } from './pages/overview';
@@ -14,6 +15,7 @@ export function App() {
   const path = useLocation();
   const route = parse(path);
   const [state, setState] = useState<State>({ phase: 'loading' });
+  const [zone, setZone] = useState<TimeZoneChoice>(timeZone());
 
   const refresh = useCallback(() => {
     loadSession().then(
@@ -80,6 +82,19 @@ export function App() {
         </span>
         <button
           type="button"
+          class="small"
+          data-testid="time-zone"
+          title="Show times in UTC or in this browser's time zone"
+          onClick={() => {
+            const next = zone === 'utc' ? 'local' : 'utc';
+            setTimeZone(next);
+            setZone(next);
+          }}
+        >
+          {zone === 'utc' ? 'UTC' : 'Local time'}
+        </button>
+        <button
+          type="button"
           data-testid="logout"
           onClick={async () => {
             try {
@@ -92,7 +107,7 @@ export function App() {
           Log out
         </button>
       </header>
-      <main class="page">
+      <main class="page" key={zone}>
         {route.page === 'overview' && <OverviewPage session={session} />}
         {route.page === 'cluster' && <ClusterPage session={session} namespace={route.namespace} name={route.name} />}
         {route.page === 'notFound' && (

@@ -1,4 +1,16 @@
-// Numbers and times as the console shows them. Times are the API's UTC (RFC 3339), shown as UTC.
+// Numbers and times as the console shows them. Times come from the API in UTC (RFC 3339) and are shown
+// in UTC or in the browser's time zone, as the user chose (kept in localStorage).
+
+const ZONE_KEY = 'pgstack.timeZone';
+export type TimeZoneChoice = 'utc' | 'local';
+
+export function timeZone(): TimeZoneChoice {
+  return localStorage.getItem(ZONE_KEY) === 'local' ? 'local' : 'utc';
+}
+
+export function setTimeZone(choice: TimeZoneChoice): void {
+  localStorage.setItem(ZONE_KEY, choice);
+}
 
 export function bytes(value: number | undefined): string {
   if (value === undefined || value === null) return '–';
@@ -17,7 +29,15 @@ export function utc(value: string | undefined): string {
   if (!value) return '–';
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
-  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  if (timeZone() === 'utc') return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ` +
+    `UTC${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
+  );
 }
 
 export function ago(value: string | undefined, now = Date.now()): string {

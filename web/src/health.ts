@@ -27,7 +27,8 @@ export function summarize(cluster: Cluster): HealthSummary {
   const notRunning = membersNotRunning(status.members);
   for (const member of notRunning) reasons.push(`${member.name} is ${member.state ?? 'unknown'}`);
   const alerts = status.alerts ?? [];
-  if (alerts.length) reasons.push(`${alerts.length} alert${alerts.length > 1 ? 's' : ''} firing`);
+  if (alerts.length)
+    reasons.push(`${alerts.length} alert${alerts.length > 1 ? 's' : ''} firing: ${alerts.map((a) => a.name).join(', ')}`);
   if (ready?.status === 'True') {
     if (notRunning.length || alerts.length) return { health: 'degraded', label: 'Degraded', reasons };
     return { health: 'ready', label: 'Ready', reasons: ready.message ? [ready.message] : [] };

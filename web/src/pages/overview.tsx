@@ -105,7 +105,11 @@ export function OverviewPage({ session }: { session: Session }) {
           </table>
         </div>
       )}
-      {clusters.loadedAt && <p class="muted small">Updated {utc(new Date(clusters.loadedAt).toISOString())}, every 5 s.</p>}
+      {clusters.loadedAt && (
+        <p class="muted small" data-testid="updated">
+          Updated {utc(new Date(clusters.loadedAt).toISOString())}, every 5 s.
+        </p>
+      )}
     </>
   );
 }
