@@ -179,6 +179,8 @@ void InstanceLogs::run(Loop& loop) {
   std::unique_ptr<logs::LogShipper> shipper;
   auto backoff = kShipFirstBackoff;
   auto next_cleanup = std::chrono::steady_clock::now();
+  // The role comes from the agent's next report (within seconds): rows get it unless Patroni says nothing.
+  const auto role_deadline = std::chrono::steady_clock::now() + kRoleWait;
   std::string logged_error;
   while (true) {
     std::chrono::milliseconds wait = kLogCleanupInterval;
@@ -186,7 +188,9 @@ void InstanceLogs::run(Loop& loop) {
       remove_old_files(loop);
       next_cleanup = std::chrono::steady_clock::now() + kLogCleanupInterval;
     }
-    if (settings_.store) {
+    if (settings_.store && role().empty() && std::chrono::steady_clock::now() < role_deadline) {
+      wait = kShipIdle;
+    } else if (settings_.store) {
       auto outcome = [&]() -> Result<logs::ShipOutcome> {
         if (!shipper) {
           // Looked up again after each error: the store's primary may have moved.

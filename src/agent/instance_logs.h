@@ -33,6 +33,8 @@ inline constexpr std::chrono::milliseconds kShipIdle{250};
 inline constexpr std::chrono::milliseconds kShipFirstBackoff{250};
 inline constexpr std::chrono::milliseconds kShipMaxBackoff{5000};
 inline constexpr std::chrono::seconds kLogCleanupInterval{60};
+// How long a new loop waits for the member's role before it ships rows without one.
+inline constexpr std::chrono::seconds kRoleWait{5};
 
 // A file of the instance's log directory.
 struct LogDirectoryFile {
