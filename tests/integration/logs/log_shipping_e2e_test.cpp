@@ -90,7 +90,7 @@ Result<bool> make_log_store_as_the_controller_will() {
        {"metadata",
         {{"name", "logstore"}, {"annotations", {{std::string(logs::kDistributedLogsAnnotation), "logstore"}}}}},
        {"spec",
-        {{"instances", 1}, {"postgres", {{"version", "15"}}}, {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}}}}}));
+        {{"instances", 1}, {"postgres", {{"version", "latest"}}}, {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}}}}}));
   if (!wait_until([] { return ready("logstore"); }, 180s, 500ms))
     return make_error(ErrorCode::kUnavailable, "the store cluster logstore never became ready");
   {
@@ -162,7 +162,7 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
                                   {"metadata", {{"name", "demo"}}},
                                   {"spec",
                                    {{"instances", 1},
-                                    {"postgres", {{"version", "15"}}},
+                                    {"postgres", {{"version", "latest"}}},
                                     {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}},
                                     {"distributedLogs", {{"sgDistributedLogs", "logstore"}}}}}})
                   .ok());
