@@ -33,8 +33,10 @@ inline constexpr std::chrono::milliseconds kShipIdle{250};
 inline constexpr std::chrono::milliseconds kShipFirstBackoff{250};
 inline constexpr std::chrono::milliseconds kShipMaxBackoff{5000};
 inline constexpr std::chrono::seconds kLogCleanupInterval{60};
-// How long a new loop waits for the member's role before it ships rows without one.
-inline constexpr std::chrono::seconds kRoleWait{5};
+// How long a new loop waits for the member's role (Patroni's, from the agent's reports) before it
+// ships rows without one: Patroni answers within seconds of a start, and a member that never starts
+// still has its logs shipped.
+inline constexpr std::chrono::seconds kRoleWait{30};
 
 // A file of the instance's log directory.
 struct LogDirectoryFile {

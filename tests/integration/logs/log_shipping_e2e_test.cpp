@@ -83,14 +83,16 @@ Result<bool> make_log_store_as_the_controller_will() {
                                              {"kind", "SGDistributedLogs"},
                                              {"metadata", {{"name", "logstore"}}},
                                              {"spec", {{"persistentVolume", {{"size", "1Gi"}}}}}}));
-  RETURN_IF_ERROR(post(
-      "sgclusters",
-      {{"apiVersion", "stackgres.io/v1"},
-       {"kind", "SGCluster"},
-       {"metadata",
-        {{"name", "logstore"}, {"annotations", {{std::string(logs::kDistributedLogsAnnotation), "logstore"}}}}},
-       {"spec",
-        {{"instances", 1}, {"postgres", {{"version", "latest"}}}, {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}}}}}));
+  RETURN_IF_ERROR(
+      post("sgclusters",
+           {{"apiVersion", "stackgres.io/v1"},
+            {"kind", "SGCluster"},
+            {"metadata",
+             {{"name", "logstore"}, {"annotations", {{std::string(logs::kDistributedLogsAnnotation), "logstore"}}}}},
+            {"spec",
+             {{"instances", 1},
+              {"postgres", {{"version", "latest"}}},
+              {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}}}}}));
   if (!wait_until([] { return ready("logstore"); }, 180s, 500ms))
     return make_error(ErrorCode::kUnavailable, "the store cluster logstore never became ready");
   {
@@ -168,6 +170,16 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
                   .ok());
   ASSERT_TRUE(wait_until([] { return ready("demo"); }, 180s, 500ms)) << runtime->cluster_status("demo").dump();
 
+  // (b) Patroni's lines, with the member and its role (known once the agent reported it).
+  EXPECT_TRUE(wait_until(
+      [] {
+        return store_number(
+                   "SELECT count(*) FROM log_patroni WHERE namespace = 'default' AND cluster = 'demo' AND "
+                   "instance = 'demo-0' AND role = 'primary'") > 0;
+      },
+      30s, 250ms))
+      << runtime->agent_log();
+
   // (a) A failure is in the store within 2 s, with who, where and which error.
   const std::string marker = fmt::format("MARKER_{}", ::getpid());
   EXPECT_FALSE(demo_sql(fmt::format("DO $$ BEGIN RAISE EXCEPTION '{}'; END $$", marker)).ok());
@@ -193,16 +205,6 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
   EXPECT_EQ(found[0][2], "app");
   EXPECT_EQ(found[0][3], "demo-0");
   EXPECT_EQ(found[0][4], "primary");
-
-  // (b) Patroni's lines, with the member and its role.
-  EXPECT_TRUE(wait_until(
-      [] {
-        return store_number(
-                   "SELECT count(*) FROM log_patroni WHERE namespace = 'default' AND cluster = 'demo' AND "
-                   "instance = 'demo-0' AND role = 'primary'") > 0;
-      },
-      30s, 250ms))
-      << runtime->agent_log();
 
   // (c) The agent killed while Postgres logs heavily: once it is back and caught up, every record on disk
   // is one row, none twice.
@@ -257,14 +259,16 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
         auto response =
             http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", runtime->agent_metrics_port()), "", {}, 5s);
         metrics = response.ok() ? response->body : "";
-        return metrics.find("pgstack_log_shipper_records_total" + labels) != std::string::npos;
+        for (const char* family :
+             {"pgstack_log_shipper_records_total", "pgstack_log_shipper_errors_total",
+              "pgstack_log_shipper_bytes_behind", "pgstack_log_shipper_last_success_timestamp_seconds",
+              "pgstack_log_files_removed_unshipped_total"}) {
+          if (metrics.find(family + labels) == std::string::npos) return false;
+        }
+        return true;
       },
       20s, 500ms))
       << metrics;
-  for (const char* family :
-       {"pgstack_log_shipper_errors_total", "pgstack_log_shipper_bytes_behind",
-        "pgstack_log_shipper_last_success_timestamp_seconds", "pgstack_log_files_removed_unshipped_total"})
-    EXPECT_NE(metrics.find(family + labels), std::string::npos) << family;
   json status;
   EXPECT_TRUE(wait_until(
       [&] {
