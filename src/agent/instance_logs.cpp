@@ -1,6 +1,7 @@
 #include "agent/instance_logs.h"
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <system_error>
 
@@ -38,7 +39,11 @@ std::vector<LogDirectoryFile> list_directory(const fs::path& directory) {
   return files;
 }
 
-std::string size_text(std::uint64_t bytes) { return model::format_memory_bytes(static_cast<std::int64_t>(bytes)); }
+// "600 bytes", "64MiB", "1GiB".
+std::string size_text(std::uint64_t bytes) {
+  const std::string text = model::format_memory_bytes(static_cast<std::int64_t>(bytes));
+  return std::isdigit(static_cast<unsigned char>(text.back())) ? text + " bytes" : text + "B";
+}
 
 }  // namespace
 

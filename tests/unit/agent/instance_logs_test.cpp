@@ -1,5 +1,9 @@
 #include "agent/instance_logs.h"
 
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 namespace pgstack::agent {
@@ -76,6 +80,58 @@ TEST(LogRemoval, OverTheDiskLimitTheOldestGoEvenUnshippedAndSaySo) {
   // The current file is never removed, even when it alone is over the limit.
   policy.max_directory_bytes = 1;
   EXPECT_EQ(plan_log_removal({files[4]}, shipped, kNow, policy).size(), 0u);
+}
+
+// A store that cannot be reached (etcd refuses): the loops count errors and report the files as behind,
+// and over the disk limit the oldest csvlog goes anyway, said in the report.
+TEST(InstanceLogs, OverTheLimitWithTheStoreDownRemovesTheOldestAndReportsIt) {
+  namespace fs = std::filesystem;
+  const fs::path directory = fs::temp_directory_path() / ("pgstack-instance-logs-" + std::to_string(::getpid()));
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  const auto write = [&](const std::string& name, std::size_t bytes, hours age) {
+    std::ofstream(directory / name) << std::string(bytes, 'x');
+    fs::last_write_time(directory / name, fs::file_time_type::clock::now() - age);
+  };
+  write("postgresql-2026-12-01_000000.csv", 600, hours(3));
+  write("postgresql-2026-12-02_000000.csv", 600, hours(2));
+  write("postgresql-2026-12-03_000000.csv", 600, hours(0));
+
+  InstanceLogsSettings settings;
+  settings.namespace_name = "default";
+  settings.cluster = "demo";
+  settings.member = "demo-0";
+  settings.log_dir = directory;
+  settings.store = logs::LogStoreRef{"default", "logstore"};
+  settings.etcd_endpoints = {"http://127.0.0.1:1"};
+  settings.etcd_prefix = "/pgstack";
+  settings.removal.max_directory_bytes = 1000;
+  std::map<std::string, model::ReportedLogShipping> report;
+  {
+    InstanceLogs logs(settings);
+    logs.set_role("primary");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      report = logs.report();
+      if (report["postgres"].files_removed_unshipped == 2 && report["postgres"].errors_total > 0 &&
+          report["patroni"].errors_total > 0)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  const model::ReportedLogShipping& postgres_log = report["postgres"];
+  EXPECT_EQ(postgres_log.files_removed_unshipped, 2);
+  EXPECT_NE(postgres_log.last_removal.find("postgresql-2026-12-02_000000.csv with 600 bytes not shipped"),
+            std::string::npos)
+      << postgres_log.last_removal;
+  EXPECT_FALSE(postgres_log.last_error.empty());
+  EXPECT_TRUE(postgres_log.last_success.empty());
+  EXPECT_EQ(postgres_log.bytes_behind, 600);  // never shipped: what is left on disk
+  EXPECT_FALSE(fs::exists(directory / "postgresql-2026-12-01_000000.csv"));
+  EXPECT_FALSE(fs::exists(directory / "postgresql-2026-12-02_000000.csv"));
+  EXPECT_TRUE(fs::exists(directory / "postgresql-2026-12-03_000000.csv"));  // the collector's current file
+  EXPECT_GT(report["patroni"].errors_total, 0);
+  fs::remove_all(directory);
 }
 
 }  // namespace
