@@ -32,8 +32,8 @@ struct LogFile {
 // RotatingFileHandler renames it to, `patroni.log.<n>`.
 bool is_log_file(LogType type, std::string_view name);
 
-// Oldest first. Postgres makes a new file on rotation (or, with log_truncate_on_rotation and reused
-// names, truncates and rewrites one), so its files are ordered by mtime, then name. Patroni renames
+// Oldest first. Postgres makes a new file on rotation (or truncates and rewrites a weekday's file with
+// pgstack's `postgresql-%a` names), so its files are ordered by mtime, then name. Patroni renames
 // patroni.log to .1, .1 to .2, ...: the highest number is the oldest and patroni.log the newest.
 std::vector<LogFile> order_log_files(LogType type, std::vector<LogFile> files);
 
@@ -47,7 +47,7 @@ struct IngestState {
 };
 
 // How many first bytes of a file identify it beside (device, inode): an inode is reused once a file is
-// deleted, and a reused file name may be truncated and rewritten in place. The first record holds a
+// deleted, and pgstack's weekday files are truncated and rewritten in place. The first record holds a
 // timestamp in milliseconds and a process id, so equal heads mean the same file.
 inline constexpr std::uint64_t kHeadBytes = 4096;
 std::uint64_t head_bytes_for(std::uint64_t offset);
