@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string log_dir_limit = "1Gi";
   app.add_option("--log-dir-limit", log_dir_limit,
-                 "How much an instance's log directory may hold before the agent removes its oldest Postgres log "
-                 "files, shipped or not (removing unshipped ones is reported); a size such as 512Mi or 2Gi")
+                 "How much Postgres's log files may take in an instance's log directory before the agent removes "
+                 "the oldest, shipped or not (removing unshipped ones is reported); a size such as 512Mi or 2Gi")
       ->capture_default_str();
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");

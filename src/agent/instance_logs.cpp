@@ -56,9 +56,12 @@ std::vector<LogRemoval> plan_log_removal(const std::vector<LogDirectoryFile>& fi
                                          SystemClock::time_point now, const LogRemovalPolicy& policy) {
   std::uint64_t total = 0;
   std::vector<const LogDirectoryFile*> candidates;
+  // Only Postgres's files count: Patroni bounds its own (log.file_size, file_num), and a large file of
+  // another program must not make the agent delete Postgres's lines.
   for (const auto& file : files) {
+    if (!is_postgres_log_file_name(file.name)) continue;
     total += file.size;
-    if (is_postgres_log_file_name(file.name)) candidates.push_back(&file);
+    candidates.push_back(&file);
   }
   const auto older = [](const LogDirectoryFile* a, const LogDirectoryFile* b) {
     return a->modified != b->modified ? a->modified < b->modified : a->name < b->name;
@@ -165,10 +168,10 @@ void InstanceLogs::remove_old_files(Loop& loop) {
       continue;
     }
     // Lines lost to the store: said in the report and counted, never silently.
-    const std::string message =
-        fmt::format("{}: removed {} with {} not shipped to the log store: the log directory exceeded its limit of {}",
-                    utc_timestamp_now(), removal.name, size_text(removal.unshipped_bytes),
-                    size_text(settings_.removal.max_directory_bytes));
+    const std::string message = fmt::format(
+        "{}: removed {} with {} not shipped to the log store: Postgres's log files exceeded --log-dir-limit ({})",
+        utc_timestamp_now(), removal.name, size_text(removal.unshipped_bytes),
+        size_text(settings_.removal.max_directory_bytes));
     spdlog::warn("{}: {}", who, message);
     std::lock_guard lock(mutex_);
     ++loop.state.files_removed_unshipped;

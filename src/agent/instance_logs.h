@@ -47,7 +47,7 @@ struct LogDirectoryFile {
 
 struct LogRemovalPolicy {
   std::chrono::seconds max_age{7 * 24 * 3600};
-  std::uint64_t max_directory_bytes = 1ULL << 30;
+  std::uint64_t max_directory_bytes = 1ULL << 30;  // of Postgres's files in the log directory
   bool operator==(const LogRemovalPolicy&) const = default;
 };
 
@@ -58,9 +58,9 @@ struct LogRemoval {
 };
 
 // Which of Postgres's files (postgresql-*.csv and the collector's postgresql-*.log) to remove, oldest
-// first. `shipped`: the bytes of each csvlog file in the store, when the cluster has one (a file it
-// does not list has none); nothing: no store, age alone decides. The newest file of each kind is the
-// collector's current one and stays. Pure.
+// first: those past max_age, then the oldest while they add up to more than max_directory_bytes. `shipped`: the bytes
+// of each csvlog file in the store, when the cluster has one (a file it does not list has none); nothing: no store, age
+// alone decides. The newest file of each kind is the collector's current one and stays. Pure.
 std::vector<LogRemoval> plan_log_removal(const std::vector<LogDirectoryFile>& files,
                                          const std::optional<std::map<std::string, std::uint64_t>>& shipped,
                                          std::chrono::system_clock::time_point now, const LogRemovalPolicy& policy);
