@@ -190,9 +190,12 @@ void InstanceLogs::run(Loop& loop) {
   // The role comes from the agent's next report (within seconds): rows get it unless Patroni says nothing.
   const auto role_deadline = std::chrono::steady_clock::now() + kRoleWait;
   std::string logged_error;
+  bool attempted = false;
   while (true) {
     std::chrono::milliseconds wait = kLogCleanupInterval;
-    if (loop.type == logs::LogType::kPostgres && std::chrono::steady_clock::now() >= next_cleanup) {
+    // With a store, after the first batch: what is shipped is known then (or, after an error, not).
+    if (loop.type == logs::LogType::kPostgres && std::chrono::steady_clock::now() >= next_cleanup &&
+        (!settings_.store || attempted)) {
       remove_old_files(loop);
       next_cleanup = std::chrono::steady_clock::now() + kLogCleanupInterval;
     }
@@ -215,6 +218,7 @@ void InstanceLogs::run(Loop& loop) {
         }
         return shipper->ship_once();
       }();
+      attempted = true;
       if (outcome) {
         std::uint64_t in_store = 0;
         for (const auto& [name, bytes] : outcome->shipped_bytes) in_store += bytes;
