@@ -298,8 +298,7 @@ F cluster_spec() {
                                 {"scripts", F::array(F::object({{"id", F::integer().at_least(-1)},
                                                                 {"sgScript", F::string().required()}}))}})},
       {"distributedLogs",
-       F::object({{"sgDistributedLogs", F::string().noted("accepted but not yet applied: each member's logs stay "
-                                                          "in its instance directory on its host")},
+       F::object({{"sgDistributedLogs", F::string()},
                   {"retention", F::string().checked(regex_check(R"(^\d+ *(minutes?|hours?|days?|weeks?|months?)$)"),
                                                     "a period such as \"7 days\" or \"12 hours\"")}})},
       {"nonProductionOptions", F::object({{"disableClusterPodAntiAffinity", F::boolean()},
