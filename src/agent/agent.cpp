@@ -456,6 +456,8 @@ void Agent::reconcile_logs() {
     wanted.cluster = plan->cluster.name;
     wanted.member = plan->layout.member_name;
     wanted.log_dir = plan->layout.log_dir;
+    // pgBackRest's log-path (render_pgbackrest), when the instance runs pgBackRest.
+    if (plan->backup) wanted.pgbackrest_log_dir = std::filesystem::path(plan->backup->instance.work_dir) / "log";
     if (!plan->cluster.distributed_logs.empty())
       wanted.store = logs::parse_log_store_reference(plan->cluster.distributed_logs, plan->cluster.namespace_name);
     wanted.etcd_endpoints = settings_.etcd_endpoints;

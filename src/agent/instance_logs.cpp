@@ -99,6 +99,7 @@ std::vector<LogRemoval> plan_log_removal(const std::vector<LogDirectoryFile>& fi
 
 struct InstanceLogs::Loop {
   logs::LogType type = logs::LogType::kPostgres;
+  std::filesystem::path directory;  // where the log's files are
   std::thread thread;
   // Guarded by InstanceLogs::mutex_.
   model::ReportedLogShipping state;
@@ -110,11 +111,17 @@ struct InstanceLogs::Loop {
 
 InstanceLogs::InstanceLogs(InstanceLogsSettings settings) : settings_(std::move(settings)) {
   // Postgres's loop also removes old files, so it runs without a store too.
-  std::vector<logs::LogType> types = {logs::LogType::kPostgres};
-  if (settings_.store) types.push_back(logs::LogType::kPatroni);
-  for (const auto type : types) {
+  std::vector<std::pair<logs::LogType, std::filesystem::path>> logs = {{logs::LogType::kPostgres, settings_.log_dir}};
+  if (settings_.store) {
+    logs.emplace_back(logs::LogType::kPatroni, settings_.log_dir);
+    logs.emplace_back(logs::LogType::kPgbouncer, settings_.log_dir);
+    if (!settings_.pgbackrest_log_dir.empty())
+      logs.emplace_back(logs::LogType::kPgbackrest, settings_.pgbackrest_log_dir);
+  }
+  for (const auto& [type, directory] : logs) {
     auto loop = std::make_unique<Loop>();
     loop->type = type;
+    loop->directory = directory;
     loops_.push_back(std::move(loop));
   }
   for (auto& loop : loops_) loop->thread = std::thread([this, raw = loop.get()] { run(*raw); });
@@ -210,7 +217,7 @@ void InstanceLogs::run(Loop& loop) {
                                                   logs::kLogWriterCredential, settings_.ca_file, "pgstack-agent"));
           logs::ShipperSettings shipper_settings;
           shipper_settings.type = loop.type;
-          shipper_settings.directory = settings_.log_dir;
+          shipper_settings.directory = loop.directory;
           shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.member, role()};
           shipper_settings.current_role = [this] { return role(); };
           shipper_settings.store = std::move(target);
@@ -244,7 +251,7 @@ void InstanceLogs::run(Loop& loop) {
         shipper.reset();
         // The files are the buffer: what was written since the last success is behind too.
         std::uint64_t total = 0;
-        for (const auto& file : list_directory(settings_.log_dir)) {
+        for (const auto& file : list_directory(loop.directory)) {
           if (logs::is_log_file(loop.type, file.name)) total += file.size;
         }
         {

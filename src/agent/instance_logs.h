@@ -1,7 +1,8 @@
 // An instance's logs on this host: shipping them to the cluster's log store (spec.distributedLogs,
 // logs::LogShipper) and removing old Postgres log files (docs/logs.md).
 //
-// Each log (the csvlog directory, Patroni's patroni.log) is shipped by its own thread, never by the
+// Each log (the csvlog directory, Patroni's patroni.log, PgBouncer's pgbouncer.log, pgBackRest's command
+// logs) is shipped by its own thread, never by the
 // agent's reconcile loop, and only by reading files, so neither slows Postgres: ship_once() again at
 // once after a batch, after kShipIdle when nothing was new, after a backoff up to kShipMaxBackoff after
 // an error. After an error the store's primary is looked up again (a store failover). An agent that
@@ -72,8 +73,9 @@ struct InstanceLogsSettings {
   std::string namespace_name;
   std::string cluster;
   std::string member;
-  std::filesystem::path log_dir;
-  std::optional<logs::LogStoreRef> store;  // nothing: no spec.distributedLogs, only the removal runs
+  std::filesystem::path log_dir;             // Postgres's csvlog, Patroni's and PgBouncer's logs
+  std::filesystem::path pgbackrest_log_dir;  // pgBackRest's command logs; empty: none shipped
+  std::optional<logs::LogStoreRef> store;    // nothing: no spec.distributedLogs, only the removal runs
   std::vector<std::string> etcd_endpoints;
   std::string etcd_prefix;
   std::string ca_file;  // verifies the store's certificate
@@ -92,8 +94,8 @@ class InstanceLogs {
   const InstanceLogsSettings& settings() const { return settings_; }
   // The member's role now ("primary", "replica"; "" while unknown), stamped on the rows of each batch.
   void set_role(std::string role);
-  // By log type ("postgres", "patroni"): for the instance report and the agent's /metrics. Empty when
-  // the cluster has no store and nothing was removed unshipped.
+  // By log type ("postgres", "patroni", "pgbouncer", "pgbackrest"): for the instance report and the agent's /metrics.
+  // Empty when the cluster has no store and nothing was removed unshipped.
   std::map<std::string, model::ReportedLogShipping> report() const;
 
  private:
