@@ -34,8 +34,9 @@ std::string iso_day(std::chrono::sys_days day) {
 
 std::chrono::sys_days today() { return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()); }
 
-// psql in the store's database as one of its credentials ("superuser", "logWriter", "logReader").
-Result<std::string> store_sql(const std::string& credential, const std::string& statement) {
+// psql in the store's database (or `database`) as one of its credentials ("superuser", "logWriter", "logReader").
+Result<std::string> store_sql(const std::string& credential, const std::string& statement,
+                              const std::string& database = "pgstack_logs") {
   const json status = runtime->cluster_status("logs");
   std::string endpoint;
   for (const auto& member : status.value("members", json::array())) {
@@ -43,7 +44,7 @@ Result<std::string> store_sql(const std::string& credential, const std::string& 
   }
   if (endpoint.empty()) return make_error(ErrorCode::kUnavailable, "the store has no primary");
   const json entry = runtime->get("sgclusters/logs/credentials").value(credential, json::object());
-  auto out = run_psql(fmt::format("postgresql://{}@{}/pgstack_logs", entry.value("username", ""), endpoint),
+  auto out = run_psql(fmt::format("postgresql://{}@{}/{}", entry.value("username", ""), endpoint, database),
                       entry.value("password", ""), statement);
   RETURN_IF_ERROR(out);
   if (out->exit_code != 0) return make_error(ErrorCode::kPermissionDenied, out->standard_error);
@@ -190,6 +191,25 @@ TEST(LogStore, AStoreInUseIsNotDeleted) {
   auto own_cluster = runtime->api("DELETE", "sgclusters/logs");
   ASSERT_TRUE(own_cluster.ok());
   EXPECT_EQ(own_cluster->status, 409) << own_cluster->body;
+}
+
+TEST(LogStore, DeleteLogsDeletesNothingWhenTheStoreCannotBeReached) {
+  // The store's database refuses every connection: as a store that is down does, for this request.
+  auto disallowed = store_sql("superuser", "ALTER DATABASE pgstack_logs ALLOW_CONNECTIONS false", "postgres");
+  ASSERT_TRUE(disallowed.ok()) << disallowed.error().message;
+  auto refused = runtime->api("DELETE", "sgclusters/shipper?deleteLogs=true");
+  auto allowed = store_sql("superuser", "ALTER DATABASE pgstack_logs ALLOW_CONNECTIONS true", "postgres");
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_NE(refused->body.find("is not reachable"), std::string::npos) << refused->body;
+  EXPECT_NE(refused->body.find("SGCluster default/shipper is not deleted"), std::string::npos) << refused->body;
+  EXPECT_EQ(runtime->api("GET", "sgclusters/shipper")->status, 200);
+  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE cluster = 'shipper'"), "1");
+  auto mistyped = runtime->api("DELETE", "sgclusters/shipper?deleteLogs=yes");
+  ASSERT_TRUE(mistyped.ok());
+  EXPECT_EQ(mistyped->status, 400) << mistyped->body;
+  EXPECT_EQ(runtime->api("GET", "sgclusters/shipper")->status, 200);
 }
 
 TEST(LogStore, DeletingAClusterKeepsItsLinesUnlessDeleteLogsAsks) {
