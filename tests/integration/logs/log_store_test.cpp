@@ -77,7 +77,7 @@ void create(const std::string& plural, const json& body) {
   ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : created.error().message);
 }
 
-json cluster_using_store(const std::string& name) {
+json cluster_using_store(const std::string& name, const std::string& retention = "7 days") {
   return {{"apiVersion", "stackgres.io/v1"},
           {"kind", "SGCluster"},
           {"metadata", {{"name", name}}},
@@ -85,7 +85,7 @@ json cluster_using_store(const std::string& name) {
            {{"instances", 1},
             {"postgres", {{"version", "15"}}},
             {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}},
-            {"distributedLogs", {{"sgDistributedLogs", "logs"}, {"retention", "7 days"}}}}}};
+            {"distributedLogs", {{"sgDistributedLogs", "logs"}, {"retention", retention}}}}}};
 }
 
 TEST(LogStore, AnSGDistributedLogsRunsAsAReadyStore) {
@@ -95,6 +95,8 @@ TEST(LogStore, AnSGDistributedLogsRunsAsAReadyStore) {
                                {"metadata", {{"name", "logs"}}},
                                {"spec", {{"persistentVolume", {{"size", "1Gi"}}}}}});
   create("sgclusters", cluster_using_store("shipper"));
+  // Keeps less than the store: its older lines are deleted row by row, the partitions follow shipper's.
+  create("sgclusters", cluster_using_store("plain", "1 hour"));
 
   ASSERT_TRUE(wait_until(store_ready, 180s, 500ms)) << store_status().dump();
   std::cerr << fmt::format(
@@ -110,7 +112,7 @@ TEST(LogStore, AnSGDistributedLogsRunsAsAReadyStore) {
   std::vector<std::string> users;
   for (const auto& user : status.value("connectedClusters", json::array())) users.push_back(user.value("name", ""));
   std::sort(users.begin(), users.end());
-  EXPECT_EQ(users, (std::vector<std::string>{"shipper"})) << status.dump();
+  EXPECT_EQ(users, (std::vector<std::string>{"plain", "shipper"})) << status.dump();
   EXPECT_EQ(status.value("retention", ""), "7 days");
   EXPECT_TRUE(status["maintenance"].contains("lastSuccess")) << status.dump();
   const json partitions = status["partitions"]["log_postgres"];
@@ -173,6 +175,9 @@ TEST(LogStore, APartitionPastRetentionIsDroppedAndTodaysStays) {
                   "00:00:00+00')",
                   old_partition, iso_day(old_day), iso_day(old_day + std::chrono::days(1))));
   ASSERT_EQ(sql(fmt::format("SELECT to_regclass('{}') IS NOT NULL", old_partition)), "t");
+  sql("INSERT INTO log_postgres (log_time, message, namespace, cluster, instance) VALUES (now() - interval '2 hours', "
+      "'older than plain keeps', 'default', 'plain', 'plain-0'), (now() - interval '2 hours', 'shipper keeps it', "
+      "'default', 'shipper', 'shipper-0')");
   // A controller maintains a store at once when it first sees it: a restarted one does not wait a minute.
   ASSERT_TRUE(runtime->stop_controller().ok());
   ASSERT_TRUE(runtime->start_controller().ok());
@@ -180,7 +185,30 @@ TEST(LogStore, APartitionPastRetentionIsDroppedAndTodaysStays) {
                          60s, 500ms))
       << runtime->controller_log();
   EXPECT_EQ(sql(fmt::format("SELECT to_regclass('log_postgres_{}') IS NOT NULL", day_suffix(today()))), "t");
-  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres"), "2");
+  EXPECT_TRUE(wait_until(
+      [] { return sql("SELECT count(*) FROM log_postgres WHERE message = 'older than plain keeps'") == "0"; }, 30s,
+      500ms));
+  EXPECT_EQ(sql("SELECT string_agg(message, ',' ORDER BY message) FROM log_postgres"),
+            "hello from plain,hello from shipper,shipper keeps it");
+  sql("DELETE FROM log_postgres WHERE message = 'shipper keeps it'");
+}
+
+TEST(LogStore, AFailedMaintenanceIsReportedAndTheStoreServedOnceItAnswers) {
+  auto disallowed = store_sql("superuser", "ALTER DATABASE pgstack_logs ALLOW_CONNECTIONS false", "postgres");
+  ASSERT_TRUE(disallowed.ok()) << disallowed.error().message;
+  ASSERT_TRUE(runtime->stop_controller().ok());
+  ASSERT_TRUE(runtime->start_controller().ok());
+  const bool reported = wait_until(
+      [] { return condition_in(store_status(), "Ready").value("reason", "") == "MaintenanceFailed"; }, 30s, 250ms);
+  auto allowed = store_sql("superuser", "ALTER DATABASE pgstack_logs ALLOW_CONNECTIONS true", "postgres");
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  ASSERT_TRUE(reported) << store_status().dump();
+  const json failed = store_status();
+  EXPECT_NE(failed["maintenance"].value("error", "").find("pgstack_logs"), std::string::npos) << failed.dump();
+  EXPECT_EQ(condition_in(failed, "Ready").value("status", ""), "False");
+  // Tried again within seconds, not a minute.
+  EXPECT_TRUE(wait_until(store_ready, 20s, 250ms)) << store_status().dump();
+  EXPECT_FALSE(store_status()["maintenance"].contains("error"));
 }
 
 TEST(LogStore, AStoreInUseIsNotDeleted) {
@@ -213,8 +241,6 @@ TEST(LogStore, DeleteLogsDeletesNothingWhenTheStoreCannotBeReached) {
 }
 
 TEST(LogStore, DeletingAClusterKeepsItsLinesUnlessDeleteLogsAsks) {
-  // Made only now (its lines were written above): one cluster fewer starting while the store does.
-  create("sgclusters", cluster_using_store("plain"));
   auto plain = runtime->api("DELETE", "sgclusters/plain");
   ASSERT_TRUE(plain.ok() && plain->status == 200) << (plain.ok() ? plain->body : plain.error().message);
   EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE cluster = 'plain'"), "1");
