@@ -66,9 +66,16 @@ void LogStoreMaintenance::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    if (running_ != nullptr) running_->cancel();
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void LogStoreMaintenance::set_running(postgres::PostgresSession* session) {
+  std::lock_guard lock(mutex_);
+  running_ = session;
+  if (session != nullptr && stopping_) session->cancel();
 }
 
 void LogStoreMaintenance::track(const std::vector<logs::LogStoreRef>& stores) {
@@ -147,12 +154,27 @@ void LogStoreMaintenance::run() {
   }
 }
 
+// Registers a pass's session for stop() while it lives; declared after the session, so it ends first.
+class LogStoreMaintenance::RunningSession {
+ public:
+  RunningSession(LogStoreMaintenance& owner, postgres::PostgresSession* session) : owner_(owner) {
+    owner_.set_running(session);
+  }
+  ~RunningSession() { owner_.set_running(nullptr); }
+  RunningSession(const RunningSession&) = delete;
+  RunningSession& operator=(const RunningSession&) = delete;
+
+ private:
+  LogStoreMaintenance& owner_;
+};
+
 Result<LogStoreMaintenanceReport> LogStoreMaintenance::maintain(const logs::LogStoreRef& store) {
   const auto& etcd = store_.client();
   const std::string database(logs::kLogStoreDatabase);
   {
     ASSIGN_OR_RETURN(auto admin,
                      connect_to_store(etcd, settings_.etcd_prefix, store, "postgres", settings_.statement_timeout));
+    const RunningSession watched(*this, admin.get());
     ASSIGN_OR_RETURN(postgres::Rows found,
                      admin->query("SELECT 1 FROM pg_database WHERE datname = " + postgres::quote_literal(database)));
     if (found.empty()) {
@@ -165,6 +187,7 @@ Result<LogStoreMaintenanceReport> LogStoreMaintenance::maintain(const logs::LogS
   }
   ASSIGN_OR_RETURN(auto session,
                    connect_to_store(etcd, settings_.etcd_prefix, store, database, settings_.statement_timeout));
+  const RunningSession watched(*this, session.get());
   if (auto schema = session->query(logs::render_log_store_schema()); !schema.ok())
     return failed("the log tables", schema.error());
 

@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "controller/leader_election.h"
 #include "logs/log_store_target.h"
+#include "postgres/postgres_session.h"
 #include "store/resource_store.h"
 
 namespace pgstack::controller {
@@ -54,6 +55,7 @@ class LogStoreMaintenance {
   // The stores that exist now (every reconcile pass): new ones are maintained at once, gone ones forgotten.
   void track(const std::vector<logs::LogStoreRef>& stores);
   std::optional<LogStoreMaintenanceReport> report(const logs::LogStoreRef& store) const;
+  // Cancels the statement that runs, if one does, and joins the worker.
   void stop();
 
  private:
@@ -66,6 +68,9 @@ class LogStoreMaintenance {
   void run();
   // One pass over one store: what it found, or why it failed.
   Result<LogStoreMaintenanceReport> maintain(const logs::LogStoreRef& store);
+  // The session a pass uses, so that stop() can cancel what runs (nullptr: none).
+  class RunningSession;
+  void set_running(postgres::PostgresSession* session);
 
   store::ResourceStore store_;
   const LeaderElection& leadership_;
@@ -73,6 +78,7 @@ class LogStoreMaintenance {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  postgres::PostgresSession* running_ = nullptr;
   std::map<std::string, std::pair<logs::LogStoreRef, Tracked>> stores_;  // by "<ns>/<name>"
   std::thread thread_;
 };
