@@ -10,7 +10,7 @@ WERROR = $(if $(filter 1 true yes on ON,$(CI)),ON,OFF)
 RUNTIME_TARGETS = pgstack pgstack-controller pgstack-agent pgstack-proxy pgstack-wal-push
 
 .PHONY: deps configure configure-lint build build-runtime build-asan build-tsan test test-release test-asan test-tsan fuzz fuzz-targets \
-        fuzz-smoke up down lint lint-changed format bench-tuning bench-ha bench-monitoring clean
+        fuzz-smoke up down lint lint-changed format bench-tuning bench-ha bench-monitoring bench-logs clean
 
 deps:
 	@scripts/install-deps
@@ -118,6 +118,9 @@ bench-ha: build
 
 bench-monitoring: build-runtime
 	bench/monitoring/run
+
+bench-logs: build
+	bench/logs/run
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz build-lint

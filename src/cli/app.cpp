@@ -36,6 +36,7 @@ int run(int argc, char** argv) {
   add_psql_command(app, status);
   add_metrics_command(app, status);
   add_top_command(app, status);
+  add_logs_command(app, status);
   add_login_command(app, status);
   add_user_command(app, status);
   add_token_command(app, status);

@@ -37,6 +37,8 @@ void add_psql_command(CLI::App& app, ExitStatus& status);
 // What Prometheus has: raw PromQL, and a cluster's dashboard (metrics_command.cpp).
 void add_metrics_command(CLI::App& app, ExitStatus& status);
 void add_top_command(CLI::App& app, ExitStatus& status);
+// A cluster's records from its log store (logs_command.cpp).
+void add_logs_command(CLI::App& app, ExitStatus& status);
 
 // Who may use the API: login, users, tokens, can-i, the audit trail (auth_commands.cpp).
 void add_login_command(CLI::App& app, ExitStatus& status);

@@ -50,6 +50,8 @@ std::string route_template(const std::vector<std::string>& parts) {
     if (n == 9 && parts[3] == "namespaces" && parts[5] == "sgclusters" && parts[7] == "metrics" &&
         parts[8] == "summary")
       return base + "namespaces/{namespace}/sgclusters/{name}/metrics/summary";
+    if (n == 8 && parts[3] == "namespaces" && parts[5] == "sgclusters" && parts[7] == "logs")
+      return base + "namespaces/{namespace}/sgclusters/{name}/logs";
     for (const char* collection : {"tokens", "users", "audit", "extensions"}) {
       if (parts[3] != collection) continue;
       if (n == 4) return base + collection;

@@ -1,5 +1,6 @@
 #include "controller/request_access.h"
 
+#include "controller/logs_api.h"
 #include "controller/metrics_api.h"
 #include "model/kinds.h"
 
@@ -48,6 +49,8 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
       return permission(method, verb_for(method, false), "sgclusters", parts[4]);
     // One cluster's figures are read like the cluster; raw PromQL can read any cluster's series.
     if (is_metrics_summary_path(parts)) return permission(method, verb_for(method, false), "sgclusters", parts[4]);
+    // A cluster's logs are read like the cluster.
+    if (is_logs_path(parts)) return permission(method, verb_for(method, false), "sgclusters", parts[4]);
     if (is_metrics_query_path(parts)) {
       RequiredAccess access =
           permission(method, verb_for(method, false), "sgclusters", std::string(auth::kAllNamespaces));

@@ -84,17 +84,18 @@ Result<std::vector<LogFile>> list_log_files(LogType type, const std::filesystem:
 Result<std::optional<std::uint64_t>> find_record_end(int fd, LogType type, std::uint64_t from, std::uint64_t size,
                                                      bool final, const std::filesystem::path& path) {
   constexpr std::size_t kChunk = 1 << 20;
+  const auto format = text_format(type);
   bool quoted = false;
   for (std::uint64_t at = from; at < size; at += kChunk) {
     ASSIGN_OR_RETURN(const std::string chunk, read_at(fd, at, kChunk, path));
     for (std::size_t i = 0; i < chunk.size(); ++i) {
       const char c = chunk[i];
-      if (type == LogType::kPostgres) {
+      if (!format) {
         if (c == '"') quoted = !quoted;
         if (c == '\n' && !quoted) return std::optional<std::uint64_t>(at + i + 1);
       } else if (c == '\n' && at + i + 1 > from + 1) {
         ASSIGN_OR_RETURN(const std::string line, read_at(fd, at + i + 1, 64, path));
-        if (starts_patroni_record(line)) return std::optional<std::uint64_t>(at + i + 1);
+        if (starts_text_record(*format, line)) return std::optional<std::uint64_t>(at + i + 1);
       }
     }
     if (chunk.size() < kChunk) break;
@@ -127,7 +128,7 @@ std::string local_time_zone_name() {
 }
 
 LogShipper::LogShipper(ShipperSettings settings) : settings_(std::move(settings)) {
-  time_zone_ = settings_.patroni_time_zone.empty() ? local_time_zone_name() : settings_.patroni_time_zone;
+  time_zone_ = settings_.local_time_zone.empty() ? local_time_zone_name() : settings_.local_time_zone;
   if (settings_.store.application_name == "pgstack") settings_.store.application_name = "pgstack-log-shipper";
   if (settings_.store.dead_server_timeout.count() == 0) settings_.store.dead_server_timeout = std::chrono::seconds(30);
 }
@@ -256,19 +257,20 @@ Result<ShipOutcome> LogShipper::ship_next() {
   std::uint64_t consumed = framed.consumed;
   std::string last_time;
   const std::string fallback_time = utc_time_of(file.modified_ns);
-  const auto add_patroni = [&](std::string_view record) {
+  const auto format = text_format(type);
+  const auto add_text_record = [&](std::string_view record) {
     std::string valid;
     append_valid_utf8(record, valid);
-    const PatroniRecord parsed = parse_patroni_record(valid);
-    data += patroni_csv_row(parsed, fallback_time);
+    const TextRecord parsed = parse_text_record(*format, valid);
+    data += text_csv_row(type, parsed, fallback_time);
     last_time = std::string(parsed.timestamp);
   };
   if (decision.kind == BatchKind::kRecords) {
     records = framed.records.size();
-    if (type == LogType::kPostgres) {
+    if (!format) {
       append_valid_utf8(std::string_view(bytes).substr(0, consumed), data);
     } else {
-      for (std::string_view record : framed.records) add_patroni(record);
+      for (std::string_view record : framed.records) add_text_record(record);
     }
     last_time = std::string(record_time(type, framed.records.back()));
   } else if (decision.kind == BatchKind::kOversizedRecord) {
@@ -278,14 +280,14 @@ Result<ShipOutcome> LogShipper::ship_next() {
     const std::uint64_t record_bytes = *end - offset;
     std::string valid;
     append_valid_utf8(bytes, valid);
-    if (type == LogType::kPostgres) {
+    if (!format) {
       data = truncate_csv_record(valid, record_bytes);
       last_time = std::string(record_time(type, valid));
     } else {
-      PatroniRecord parsed = parse_patroni_record(valid);
+      TextRecord parsed = parse_text_record(*format, valid);
       const std::string message = std::string(parsed.message) + truncation_marker(record_bytes);
       parsed.message = message;
-      data = patroni_csv_row(parsed, fallback_time);
+      data = text_csv_row(type, parsed, fallback_time);
       last_time = std::string(parsed.timestamp);
     }
     records = 1;
@@ -294,8 +296,8 @@ Result<ShipOutcome> LogShipper::ship_next() {
                          offset, bytes.size());
   } else if (decision.kind == BatchKind::kFinalTail) {
     // A finished file's last record without its newline.
-    if (type == LogType::kPatroni) {
-      add_patroni(bytes);
+    if (format) {
+      add_text_record(bytes);
     } else {
       append_valid_utf8(bytes, data);
       data += '\n';
@@ -324,14 +326,11 @@ Result<ShipOutcome> LogShipper::ship_next() {
       "set_config('statement_timeout', '60s', true)",
       quote_literal(source.namespace_name), quote_literal(source.cluster), quote_literal(source.instance),
       quote_literal(source.role));
-  if (type == LogType::kPatroni)
-    begin += fmt::format("; SELECT set_config('TimeZone', {}, true)", quote_literal(time_zone_));
+  if (format) begin += fmt::format("; SELECT set_config('TimeZone', {}, true)", quote_literal(time_zone_));
   RETURN_IF_ERROR(session_->query(begin));
   if (!data.empty()) {
     const std::string copy =
-        type == LogType::kPostgres
-            ? fmt::format("COPY {} ({}) FROM STDIN (FORMAT csv)", kPostgresLogTable, kCsvlogColumns)
-            : fmt::format("COPY {} ({}) FROM STDIN (FORMAT csv)", kPatroniLogTable, kPatroniColumns);
+        fmt::format("COPY {} ({}) FROM STDIN (FORMAT csv)", log_table_for(type), copy_columns_for(type));
     ASSIGN_OR_RETURN(const std::uint64_t copied, session_->copy_from(copy, data));
     if (copied != records)
       return make_error(ErrorCode::kInternal,

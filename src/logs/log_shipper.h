@@ -1,4 +1,5 @@
-// Ships one log of one instance (its Postgres csvlog, or Patroni's log) to the log store, exactly once.
+// Ships one log of one instance (its Postgres csvlog, Patroni's, PgBouncer's, pgBackRest's or its cluster's
+// pgstack-proxy's log) to the log store, exactly once.
 //
 // Each call of ship_once() reads the store's log_ingest_state for the log's files, picks the oldest file
 // with bytes not yet shipped (ship_plan.h), reads at most one batch from its committed offset, frames
@@ -28,7 +29,7 @@
 
 namespace pgstack::logs {
 
-// Who wrote the log: the values of log_postgres/log_patroni's namespace, cluster, instance and role.
+// Who wrote the log: the values of the log tables' namespace, cluster, instance and role.
 struct LogSource {
   std::string namespace_name;
   std::string cluster;
@@ -38,17 +39,18 @@ struct LogSource {
 
 struct ShipperSettings {
   LogType type = LogType::kPostgres;
-  std::filesystem::path directory;  // Postgres: log_directory; Patroni: where patroni.log is
+  std::filesystem::path directory;  // where the log's files are (Postgres: log_directory)
   LogSource source;
   postgres::PostgresTarget store;  // the log store's database
   // A batch reads at most this many bytes; a record longer than that is stored cut (truncation_marker).
   std::size_t batch_bytes = 4 << 20;
-  // When the last record of a file is complete: Patroni's current file and a Postgres file that a newer
-  // one follows count as finished once nothing was written to them for this long.
+  // When the last record of a file is complete: the current file of a text log and a Postgres file that
+  // a newer one follows count as finished once nothing was written to them for this long.
   std::chrono::milliseconds settle{2000};
-  // The zone Patroni's timestamps are in (an IANA name or anything Postgres's TimeZone takes). Empty:
-  // the shipper's own zone (TZ, else /etc/localtime), which is Patroni's when the agent starts it.
-  std::string patroni_time_zone;
+  // The zone of text logs' timestamps written without one (Patroni's, pgBackRest's, the proxy's): an
+  // IANA name or anything Postgres's TimeZone takes. Empty: the shipper's own zone (TZ, else
+  // /etc/localtime), which is theirs when the agent starts them.
+  std::string local_time_zone;
   // For tests: runs after the COPY and the offset update, before COMMIT.
   std::function<void()> before_commit;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "logs/log_store_plan.h"
 #include "logs/log_store_target.h"
@@ -34,6 +35,12 @@ std::string render_log_store_roles(const std::string& writer_password, const std
   const std::string writer(kLogWriterUser);
   const std::string reader(kLogReaderUser);
   const std::string database(kLogStoreDatabase);
+  std::vector<std::string> tables;
+  std::vector<std::string> sequences;
+  for (const std::string_view table : log_tables()) {
+    tables.emplace_back(table);
+    sequences.push_back(std::string(table) + "_id_seq");
+  }
   std::string sql = create_or_alter_role(kLogWriterUser, writer_password);
   sql += create_or_alter_role(kLogReaderUser, reader_password);
   // Start from nothing, so that a grant someone added by hand does not outlive a maintenance pass.
@@ -44,11 +51,13 @@ std::string render_log_store_roles(const std::string& writer_password, const std
       "GRANT USAGE ON SCHEMA public TO {w}, {r};\n"
       "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, {w}, {r};\n"
       "REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, {w}, {r};\n"
-      "GRANT INSERT ON log_postgres, log_patroni TO {w};\n"
+      "GRANT INSERT ON {tables} TO {w};\n"
       "GRANT SELECT, INSERT, UPDATE, DELETE ON log_ingest_state TO {w};\n"
-      "GRANT USAGE ON SEQUENCE log_postgres_id_seq, log_patroni_id_seq TO {w};\n"
-      "GRANT SELECT ON log_postgres, log_patroni TO {r};\n",
-      fmt::arg("db", database), fmt::arg("w", writer), fmt::arg("r", reader));
+      "GRANT USAGE ON SEQUENCE {sequences} TO {w};\n"
+      "GRANT SELECT ON {tables} TO {r};\n",
+      fmt::arg("db", database), fmt::arg("w", writer), fmt::arg("r", reader),
+      fmt::arg("tables", fmt::format("{}", fmt::join(tables, ", "))),
+      fmt::arg("sequences", fmt::format("{}", fmt::join(sequences, ", "))));
   return sql;
 }
 
@@ -121,8 +130,9 @@ std::string render_trim_cluster_logs(std::string_view table, const std::string& 
 std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster) {
   const std::string where =
       fmt::format("WHERE namespace = {} AND cluster = {}", quote_literal(namespace_name), quote_literal(cluster));
-  return fmt::format("BEGIN; DELETE FROM {0} {2}; DELETE FROM {1} {2}; DELETE FROM log_ingest_state {2}; COMMIT",
-                     kPostgresLogTable, kPatroniLogTable, where);
+  std::string sql = "BEGIN;";
+  for (const std::string_view table : log_tables()) sql += fmt::format(" DELETE FROM {} {};", table, where);
+  return sql + fmt::format(" DELETE FROM log_ingest_state {}; COMMIT", where);
 }
 
 }  // namespace pgstack::logs

@@ -21,8 +21,9 @@ inline constexpr std::string_view kLogReaderUser = "pgstack_log_reader";
 inline constexpr std::string_view kDefaultLogRetention = "7 days";
 
 // Creates the two roles when missing, sets LOGIN and the passwords, and leaves each exactly its grants:
-// the writer inserts log lines and keeps log_ingest_state, the reader selects log lines; PUBLIC keeps
-// no right on the database but CONNECT for pg_monitor (the exporter). It holds the passwords: never log it.
+// the writer inserts lines into every log table (log_tables()) and keeps log_ingest_state, the reader
+// selects lines from every log table; PUBLIC keeps no right on the database, pg_monitor keeps CONNECT
+// (the exporter). It holds the passwords: never log it.
 std::string render_log_store_roles(const std::string& writer_password, const std::string& reader_password);
 
 // The partitions of `table` (names), one per row.
@@ -64,7 +65,7 @@ std::string format_log_retention(std::chrono::seconds retention);
 std::string render_trim_cluster_logs(std::string_view table, const std::string& namespace_name,
                                      const std::string& cluster, std::chrono::seconds after, int batch);
 
-// Every row of a cluster in the log tables and log_ingest_state, in one transaction.
+// Every row of a cluster in every log table and log_ingest_state, in one transaction.
 std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster);
 
 }  // namespace pgstack::logs

@@ -9,7 +9,7 @@
 
 namespace pgstack::logs {
 
-std::vector<std::string_view> log_tables() { return {kPostgresLogTable, kPatroniLogTable}; }
+std::vector<std::string_view> log_tables() { return {kPostgresLogTable, kPatroniLogTable, kPgstackLogTable}; }
 
 Result<std::chrono::seconds> parse_log_retention(std::string_view text) {
   const auto invalid = [&] {
@@ -48,6 +48,7 @@ std::string render_log_store_schema() {
   // Columns in csvlog's order (Postgres 15, 26 columns) so COPY takes a record unchanged.
   return R"sql(CREATE SEQUENCE IF NOT EXISTS log_postgres_id_seq CACHE 1000;
 CREATE SEQUENCE IF NOT EXISTS log_patroni_id_seq CACHE 1000;
+CREATE SEQUENCE IF NOT EXISTS log_pgstack_id_seq CACHE 1000;
 CREATE TABLE IF NOT EXISTS log_postgres (
   log_time timestamptz(3) NOT NULL,
   user_name text, database_name text, process_id integer, connection_from text, session_id text,
@@ -70,9 +71,20 @@ CREATE TABLE IF NOT EXISTS log_patroni (
   role text DEFAULT current_setting('pgstack.role', true),
   id bigint NOT NULL DEFAULT nextval('log_patroni_id_seq')
 ) PARTITION BY RANGE (log_time);
+-- PgBouncer's, pgBackRest's and pgstack-proxy's lines: log_type says which.
+CREATE TABLE IF NOT EXISTS log_pgstack (
+  log_time timestamptz(3) NOT NULL,
+  log_type text NOT NULL, error_severity text, message text,
+  namespace text NOT NULL DEFAULT current_setting('pgstack.namespace'),
+  cluster text NOT NULL DEFAULT current_setting('pgstack.cluster'),
+  instance text NOT NULL DEFAULT current_setting('pgstack.instance'),
+  role text DEFAULT current_setting('pgstack.role', true),
+  id bigint NOT NULL DEFAULT nextval('log_pgstack_id_seq')
+) PARTITION BY RANGE (log_time);
 -- A safety net for a line outside every day partition; an alert says when it holds rows.
 CREATE TABLE IF NOT EXISTS log_postgres_default PARTITION OF log_postgres DEFAULT;
 CREATE TABLE IF NOT EXISTS log_patroni_default PARTITION OF log_patroni DEFAULT;
+CREATE TABLE IF NOT EXISTS log_pgstack_default PARTITION OF log_pgstack DEFAULT;
 -- Newest lines of one member, keyset paging on (log_time, id); "what broke" in a time window.
 CREATE INDEX IF NOT EXISTS log_postgres_member_time ON log_postgres (namespace, cluster, instance, log_time, id);
 CREATE INDEX IF NOT EXISTS log_postgres_problems ON log_postgres (namespace, cluster, log_time)
@@ -80,6 +92,7 @@ CREATE INDEX IF NOT EXISTS log_postgres_problems ON log_postgres (namespace, clu
 CREATE INDEX IF NOT EXISTS log_postgres_session ON log_postgres (session_id, session_line_num);
 CREATE INDEX IF NOT EXISTS log_postgres_time ON log_postgres USING brin (log_time);
 CREATE INDEX IF NOT EXISTS log_patroni_member_time ON log_patroni (namespace, cluster, instance, log_time, id);
+CREATE INDEX IF NOT EXISTS log_pgstack_member_time ON log_pgstack (namespace, cluster, instance, log_time, id);
 -- Where each shipped file stands, written in the transaction of its COPY: exactly once across crashes.
 CREATE TABLE IF NOT EXISTS log_ingest_state (
   namespace text NOT NULL, cluster text NOT NULL, instance text NOT NULL, log_type text NOT NULL,

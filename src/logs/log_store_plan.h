@@ -17,15 +17,18 @@ namespace pgstack::logs {
 // `SET LOCAL pgstack.*`, so the shipper never rewrites a line.
 inline constexpr std::string_view kPostgresLogTable = "log_postgres";
 inline constexpr std::string_view kPatroniLogTable = "log_patroni";
+// pgstack's own parts (PgBouncer, pgBackRest, pgstack-proxy), told apart by log_type.
+inline constexpr std::string_view kPgstackLogTable = "log_pgstack";
 std::vector<std::string_view> log_tables();
 
-// The columns a COPY fills: csvlog's 26 in its order, and a Patroni record's three.
+// The columns a COPY fills: csvlog's 26 in its order, a Patroni record's three, a pgstack record's four.
 inline constexpr std::string_view kCsvlogColumns =
     "log_time, user_name, database_name, process_id, connection_from, session_id, session_line_num, command_tag, "
     "session_start_time, virtual_transaction_id, transaction_id, error_severity, sql_state_code, message, detail, "
     "hint, internal_query, internal_query_pos, context, query, query_pos, location, application_name, backend_type, "
     "leader_pid, query_id";
 inline constexpr std::string_view kPatroniColumns = "log_time, error_severity, message";
+inline constexpr std::string_view kPgstackColumns = "log_time, log_type, error_severity, message";
 
 // `spec.distributedLogs.retention`: "<n> minute(s)|hour(s)|day(s)|week(s)|month(s)", as the validator
 // accepts it (StackGres's pattern, plus weeks and no space); a month is 30 days. Errors name the field and the expected

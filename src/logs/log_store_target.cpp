@@ -46,11 +46,12 @@ Result<postgres::PostgresTarget> log_store_target(const store::EtcdClient& etcd,
   if (!leader.ok()) return leader.error();
   if (!leader->has_value()) return make_error(ErrorCode::kUnavailable, where + " has no primary now");
   const std::string leader_name = (*leader)->value;
-  auto record = etcd.get(patroni::cluster_prefix(etcd_prefix, store.namespace_name, store.name) + "members/" +
-                         leader_name);
+  auto record =
+      etcd.get(patroni::cluster_prefix(etcd_prefix, store.namespace_name, store.name) + "members/" + leader_name);
   if (!record.ok()) return record.error();
   if (!record->has_value())
-    return make_error(ErrorCode::kUnavailable, fmt::format("{}: its primary {} has no member record", where, leader_name));
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("{}: its primary {} has no member record", where, leader_name));
   auto member = patroni::parse_member(leader_name, (*record)->value);
   if (!member.ok()) return member.error();
   auto address = host_and_port(member->conn_url);

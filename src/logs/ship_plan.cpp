@@ -1,27 +1,67 @@
 #include "logs/ship_plan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <tuple>
 
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "logs/log_store_plan.h"
 
 namespace pgstack::logs {
 
-std::string_view log_type_name(LogType type) { return type == LogType::kPostgres ? "postgres" : "patroni"; }
+std::string_view log_type_name(LogType type) {
+  switch (type) {
+    case LogType::kPostgres: return "postgres";
+    case LogType::kPatroni: return "patroni";
+    case LogType::kPgbouncer: return "pgbouncer";
+    case LogType::kPgbackrest: return "pgbackrest";
+    case LogType::kProxy: return "proxy";
+  }
+  return "unknown";
+}
+
+std::optional<TextFormat> text_format(LogType type) {
+  switch (type) {
+    case LogType::kPostgres: return std::nullopt;
+    case LogType::kPatroni: return TextFormat::kPatroni;
+    case LogType::kPgbouncer: return TextFormat::kPgbouncer;
+    case LogType::kPgbackrest: return TextFormat::kPgbackrest;
+    case LogType::kProxy: return TextFormat::kSpdlog;
+  }
+  return std::nullopt;
+}
+
+std::string_view log_table_for(LogType type) {
+  if (type == LogType::kPostgres) return kPostgresLogTable;
+  return type == LogType::kPatroni ? kPatroniLogTable : kPgstackLogTable;
+}
+
+std::string_view copy_columns_for(LogType type) {
+  if (type == LogType::kPostgres) return kCsvlogColumns;
+  return type == LogType::kPatroni ? kPatroniColumns : kPgstackColumns;
+}
 
 namespace {
 
-constexpr std::string_view kPatroniLogName = "patroni.log";
+// The current file of a log that is rotated by renaming; nothing for logs rotated into new files.
+std::optional<std::string_view> renamed_log_name(LogType type) {
+  switch (type) {
+    case LogType::kPatroni: return "patroni.log";
+    case LogType::kPgbouncer: return "pgbouncer.log";
+    case LogType::kProxy: return "proxy.log";
+    case LogType::kPostgres:
+    case LogType::kPgbackrest: return std::nullopt;
+  }
+  return std::nullopt;
+}
 
 // patroni.log -> 0, patroni.log.3 -> 3; nothing for any other name.
-std::optional<std::uint64_t> patroni_rotation_number(std::string_view name) {
-  if (name == kPatroniLogName) return 0;
-  if (!name.starts_with(kPatroniLogName) || name.size() < kPatroniLogName.size() + 2 ||
-      name[kPatroniLogName.size()] != '.')
-    return std::nullopt;
-  const auto number = parse_unsigned(name.substr(kPatroniLogName.size() + 1));
+std::optional<std::uint64_t> rotation_number(std::string_view base, std::string_view name) {
+  if (name == base) return 0;
+  if (!name.starts_with(base) || name.size() < base.size() + 2 || name[base.size()] != '.') return std::nullopt;
+  const auto number = parse_unsigned(name.substr(base.size() + 1));
   if (!number || *number == 0) return std::nullopt;
   return *number;
 }
@@ -30,17 +70,18 @@ std::optional<std::uint64_t> patroni_rotation_number(std::string_view name) {
 
 bool is_log_file(LogType type, std::string_view name) {
   if (type == LogType::kPostgres) return name.size() > 4 && name.ends_with(".csv");
-  return patroni_rotation_number(name).has_value();
+  if (type == LogType::kPgbackrest) return name.size() > 4 && name.ends_with(".log");
+  return rotation_number(*renamed_log_name(type), name).has_value();
 }
 
 std::vector<LogFile> order_log_files(LogType type, std::vector<LogFile> files) {
-  if (type == LogType::kPostgres) {
-    std::sort(files.begin(), files.end(), [](const LogFile& a, const LogFile& b) {
-      return std::tie(a.modified_ns, a.name) < std::tie(b.modified_ns, b.name);
+  if (const auto base = renamed_log_name(type)) {
+    std::sort(files.begin(), files.end(), [&](const LogFile& a, const LogFile& b) {
+      return rotation_number(*base, a.name).value_or(0) > rotation_number(*base, b.name).value_or(0);
     });
   } else {
     std::sort(files.begin(), files.end(), [](const LogFile& a, const LogFile& b) {
-      return patroni_rotation_number(a.name).value_or(0) > patroni_rotation_number(b.name).value_or(0);
+      return std::tie(a.modified_ns, a.name) < std::tie(b.modified_ns, b.name);
     });
   }
   return files;
@@ -73,20 +114,21 @@ bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64
                       std::chrono::nanoseconds settle) {
   const bool quiet = now_ns - file.modified_ns >= settle.count();
   if (type == LogType::kPostgres) return !newest && quiet;
-  return file.name != kPatroniLogName || quiet;
+  const auto base = renamed_log_name(type);
+  return (base && file.name != *base) || quiet;
 }
 
 BatchDecision decide_batch(LogType type, std::string_view bytes, bool buffer_full, bool finished_and_at_end) {
   BatchDecision decision;
-  decision.framed =
-      type == LogType::kPostgres ? frame_csv_records(bytes) : frame_patroni_records(bytes, finished_and_at_end);
+  const auto format = text_format(type);
+  decision.framed = format ? frame_text_records(*format, bytes, finished_and_at_end) : frame_csv_records(bytes);
   if (!decision.framed.records.empty()) {
     decision.kind = BatchKind::kRecords;
   } else if (buffer_full) {
     decision.kind = BatchKind::kOversizedRecord;
   } else if (finished_and_at_end && !bytes.empty()) {
     const bool balanced = std::count(bytes.begin(), bytes.end(), '"') % 2 == 0;
-    decision.kind = type == LogType::kPatroni || balanced ? BatchKind::kFinalTail : BatchKind::kBrokenTail;
+    decision.kind = format || balanced ? BatchKind::kFinalTail : BatchKind::kBrokenTail;
   }
   return decision;
 }
@@ -152,7 +194,19 @@ void append_csv_field(std::string_view value, std::string& out) {
 
 }  // namespace
 
-std::string patroni_csv_row(const PatroniRecord& record, std::string_view fallback_time) {
+namespace {
+
+// Upper case, and the names Postgres and Patroni use: pgBackRest's WARN is WARNING.
+std::string normalized_severity(std::string_view severity) {
+  std::string out(severity);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (out == "WARN") out = "WARNING";
+  return out;
+}
+
+}  // namespace
+
+std::string text_csv_row(LogType type, const TextRecord& record, std::string_view fallback_time) {
   std::string row;
   if (record.timestamp.empty()) {
     append_csv_field(fallback_time, row);
@@ -163,11 +217,19 @@ std::string patroni_csv_row(const PatroniRecord& record, std::string_view fallba
     append_csv_field(timestamp, row);
   }
   row += ',';
-  if (!record.severity.empty()) append_csv_field(record.severity, row);  // nothing: NULL
+  if (type != LogType::kPatroni) {
+    append_csv_field(log_type_name(type), row);
+    row += ',';
+  }
+  if (!record.severity.empty()) append_csv_field(normalized_severity(record.severity), row);  // nothing: NULL
   row += ',';
   append_csv_field(record.message, row);
   row += '\n';
   return row;
+}
+
+std::string patroni_csv_row(const PatroniRecord& record, std::string_view fallback_time) {
+  return text_csv_row(LogType::kPatroni, record, fallback_time);
 }
 
 std::string truncation_marker(std::uint64_t record_bytes) {
@@ -232,7 +294,7 @@ std::string truncate_csv_record(std::string_view prefix, std::uint64_t record_by
 }
 
 std::string_view record_time(LogType type, std::string_view record) {
-  if (type == LogType::kPatroni) return parse_patroni_record(record).timestamp;
+  if (const auto format = text_format(type)) return parse_text_record(*format, record).timestamp;
   const std::size_t comma = record.find(',');
   return comma == std::string_view::npos ? std::string_view() : record.substr(0, comma);
 }

@@ -15,9 +15,16 @@
 
 namespace pgstack::logs {
 
-enum class LogType { kPostgres, kPatroni };
-// "postgres" or "patroni": log_ingest_state.log_type.
+// Each log of an instance: Postgres's csvlog, Patroni's log, and pgstack's own parts (PgBouncer's log,
+// pgBackRest's command logs, the cluster's pgstack-proxy's log on the host).
+enum class LogType { kPostgres, kPatroni, kPgbouncer, kPgbackrest, kProxy };
+// "postgres", "patroni", "pgbouncer", "pgbackrest", "proxy": log_ingest_state.log_type, and log_pgstack's.
 std::string_view log_type_name(LogType type);
+// The line format of a text log; nothing for Postgres's csvlog.
+std::optional<TextFormat> text_format(LogType type);
+// The store's table a log goes to, and the columns its COPY fills.
+std::string_view log_table_for(LogType type);
+std::string_view copy_columns_for(LogType type);
 
 // A file of a log as seen in its directory.
 struct LogFile {
@@ -28,13 +35,14 @@ struct LogFile {
   std::int64_t modified_ns = 0;  // mtime, nanoseconds since the epoch
 };
 
-// Postgres: `*.csv` (the collector's csvlog files). Patroni: `patroni.log` and the names its
-// RotatingFileHandler renames it to, `patroni.log.<n>`.
+// Postgres: `*.csv` (the collector's csvlog files). Patroni, PgBouncer, the proxy: `patroni.log`,
+// `pgbouncer.log`, `proxy.log` and the names rotation renames them to, `<name>.<n>`. pgBackRest: every
+// `*.log` of its log directory (one per stanza and command, each appended to by every run).
 bool is_log_file(LogType type, std::string_view name);
 
-// Oldest first. Postgres makes a new file on rotation (or truncates and rewrites a weekday's file with
-// pgstack's `postgresql-%a` names), so its files are ordered by mtime, then name. Patroni renames
-// patroni.log to .1, .1 to .2, ...: the highest number is the oldest and patroni.log the newest.
+// Oldest first. Postgres makes a new file on rotation, so its files (and pgBackRest's) are ordered by
+// mtime, then name. A renamed log (patroni.log to .1, .1 to .2, ...): the highest number is the oldest
+// and the unnumbered file the newest.
 std::vector<LogFile> order_log_files(LogType type, std::vector<LogFile> files);
 
 // log_ingest_state's row for one file.
@@ -73,8 +81,8 @@ NextFile next_file(const std::vector<LogFile>& files, const std::vector<std::uin
 
 // Whether nothing more will be appended to a file, so its last record is complete: a Postgres file once
 // a newer one exists and it was quiet for `settle` (the collector may flush a last line after opening
-// the next file); a renamed Patroni file at once (the handler closes it before renaming); patroni.log
-// once quiet for `settle`.
+// the next file); a renamed file at once (the writer closes it before renaming); the current file of a
+// renamed log, and any pgBackRest file (the next run of its command appends), once quiet for `settle`.
 bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64_t now_ns,
                       std::chrono::nanoseconds settle);
 
@@ -97,10 +105,13 @@ BatchDecision decide_batch(LogType type, std::string_view bytes, bool buffer_ful
 // so CSV structure (quotes, commas, newlines) stays as it was.
 void append_valid_utf8(std::string_view bytes, std::string& out);
 
-// A Patroni record as one CSV row of log_patroni (log_time, error_severity, message), newline included.
-// Patroni writes local time without a zone ("2026-12-04 05:30:08,123"): the row carries it as it is and
-// the shipper's transaction sets TimeZone to the zone Patroni runs in. A record without a timestamp (the
-// tail of a record cut by a rotation) gets `fallback_time`, which must carry its zone.
+// A text log's record as one CSV row, newline included: log_patroni's (log_time, error_severity,
+// message), or log_pgstack's (log_time, log_type, error_severity, message) for the others. Local times
+// without a zone ("2026-12-04 05:30:08,123") are carried as they are: the shipper's transaction sets
+// TimeZone to the zone the writers run in. A record without a timestamp (the tail of a record cut by a
+// rotation) gets `fallback_time`, which must carry its zone. Severities are upper case, pgBackRest's WARN
+// becomes WARNING.
+std::string text_csv_row(LogType type, const TextRecord& record, std::string_view fallback_time);
 std::string patroni_csv_row(const PatroniRecord& record, std::string_view fallback_time);
 
 // A csvlog record cut to its first bytes (`prefix`, the record having `record_bytes` in all) as a valid
@@ -112,7 +123,7 @@ std::string truncate_csv_record(std::string_view prefix, std::uint64_t record_by
 std::string truncation_marker(std::uint64_t record_bytes);
 
 // The timestamp a record starts with, as written: csvlog's first field ("2026-12-04 05:30:08.123 UTC"),
-// Patroni's prefix; empty when there is none. For the shipper's report of how far it got.
+// a text log's prefix; empty when there is none. For the shipper's report of how far it got.
 std::string_view record_time(LogType type, std::string_view record);
 
 }  // namespace pgstack::logs

@@ -18,7 +18,7 @@
 #include "common/network.h"
 #include "common/pki.h"
 #include "common/process.h"
-#include "integration/proxy/postgres_node.h"
+#include "integration/logs/log_servers.h"
 #include "logs/log_store_plan.h"
 #include "logs/record_framing.h"
 #include "postgres/postgres_session.h"
@@ -27,84 +27,19 @@ namespace pgstack::logs {
 namespace {
 
 namespace fs = std::filesystem;
-using pgstack::testing::PostgresNode;
+using pgstack::testing::LogServers;
 
-struct Servers {
-  fs::path root;
-  std::unique_ptr<PostgresNode> store;
-  std::unique_ptr<PostgresNode> source;
-  postgres::PostgresTarget store_target;
-  fs::path source_data;
-};
-Servers* servers = nullptr;
+LogServers* servers = nullptr;
 
 const LogSource kSource{"default", "demo", "demo-0", "primary"};
-
-void append_settings(const fs::path& data, const std::string& settings) {
-  std::ofstream conf(data / "postgresql.auto.conf", std::ios::app);
-  conf << settings;
-}
 
 class Environment : public ::testing::Environment {
  public:
   void SetUp() override {
-    owned_ = std::make_unique<Servers>();
+    auto started = pgstack::testing::start_log_servers();
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    owned_ = std::move(started).value();
     servers = owned_.get();
-    char pattern[] = "/tmp/pgstack-logship-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    servers->root = pattern;
-    ASSERT_EQ(run_command({"chown", "postgres:postgres", servers->root.string()})->exit_code, 0);
-
-    // The store, with TLS as the shipper requires: a CA and a certificate for 127.0.0.1.
-    const fs::path store_data = servers->root / "store";
-    auto store = PostgresNode::init_primary(store_data, free_tcp_port().value());
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    servers->store = std::move(store).value();
-    auto ca = pki::create_ca("logship test CA");
-    ASSERT_TRUE(ca.ok());
-    auto leaf = pki::issue_certificate(*ca, pki::LeafRequest{"127.0.0.1", {}, {"127.0.0.1"}});
-    ASSERT_TRUE(leaf.ok());
-    ASSERT_TRUE(write_file_atomically(servers->root / "ca.crt", ca->certificate_pem).ok());
-    ASSERT_TRUE(write_file_atomically(store_data / "server.crt", leaf->certificate_pem).ok());
-    ASSERT_TRUE(write_file_atomically(store_data / "server.key", leaf->private_key_pem).ok());
-    ::chmod((store_data / "server.key").c_str(), 0600);
-    ASSERT_EQ(run_command({"chown", "postgres:postgres", (store_data / "server.crt").string(),
-                           (store_data / "server.key").string()})
-                  ->exit_code,
-              0);
-    append_settings(store_data, "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
-    ASSERT_TRUE(servers->store->stop().ok());
-    auto started = servers->store->start();
-    ASSERT_TRUE(started.ok()) << started.error().message;
-    ASSERT_TRUE(servers->store->psql("CREATE DATABASE pgstack_logs").ok());
-    servers->store_target.host = "127.0.0.1";
-    servers->store_target.port = servers->store->port();
-    servers->store_target.database = "pgstack_logs";
-    servers->store_target.user = "postgres";
-    servers->store_target.ssl_root_certificate = (servers->root / "ca.crt").string();
-    auto admin = postgres::PostgresSession::connect(servers->store_target);
-    ASSERT_TRUE(admin.ok()) << admin.error().message;
-    std::string schema = render_log_store_schema();
-    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-    for (int day = -1; day <= 1; ++day) {
-      for (auto table : log_tables()) schema += render_create_day_partition(table, today + std::chrono::days(day));
-    }
-    auto created = (*admin)->query(schema);
-    ASSERT_TRUE(created.ok()) << created.error().message;
-
-    // The instance: every statement logged to csvlog, nothing logged on its own (no checkpoints).
-    servers->source_data = servers->root / "source";
-    auto source = PostgresNode::init_primary(servers->source_data, free_tcp_port().value());
-    ASSERT_TRUE(source.ok()) << source.error().message;
-    servers->source = std::move(source).value();
-    append_settings(servers->source_data,
-                    "logging_collector = on\nlog_destination = 'csvlog'\nlog_directory = 'log'\n"
-                    "log_filename = 'postgresql-%Y%m%d_%H%M%S.log'\nlog_min_duration_statement = 0\n"
-                    "log_checkpoints = off\nlog_rotation_age = 0\nlog_rotation_size = 0\nlog_file_mode = 0644\n"
-                    "lc_messages = 'C'\n");
-    ASSERT_TRUE(servers->source->stop().ok());
-    started = servers->source->start();
-    ASSERT_TRUE(started.ok()) << started.error().message;
     ASSERT_TRUE(servers->source
                     ->psql("CREATE DATABASE rawbytes WITH ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' "
                            "LC_CTYPE 'C'")
@@ -113,21 +48,16 @@ class Environment : public ::testing::Environment {
 
   void TearDown() override {
     servers = nullptr;
-    if (owned_) {
-      owned_->store.reset();
-      owned_->source.reset();
-      std::error_code ignored;
-      fs::remove_all(owned_->root, ignored);
-    }
+    owned_.reset();
   }
 
  private:
-  std::unique_ptr<Servers> owned_;
+  std::unique_ptr<LogServers> owned_;
 };
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Environment);
 
-fs::path source_log_dir() { return servers->source_data / "log"; }
+fs::path source_log_dir() { return servers->source_log_dir(); }
 
 ShipperSettings postgres_settings() {
   ShipperSettings settings;
@@ -408,7 +338,7 @@ ShipperSettings patroni_settings() {
   settings.source = kSource;
   settings.store = servers->store_target;
   settings.settle = std::chrono::milliseconds(300);
-  settings.patroni_time_zone = "Europe/Berlin";
+  settings.local_time_zone = "Europe/Berlin";
   return settings;
 }
 
@@ -468,6 +398,46 @@ TEST(LogShipper, PatroniTruncatedOrRewrittenInPlaceStartsFromZero) {
   ship_patroni_after_settle();
   EXPECT_EQ(patroni_rows(), before + 4);
   EXPECT_EQ(store_number("SELECT count(*) FROM log_patroni WHERE message LIKE 'rewritten%'"), 3);
+}
+
+// PgBouncer's, pgBackRest's and the proxy's logs, written as they write them, into log_pgstack.
+TEST(LogShipper, PgstackOwnLogsGoToLogPgstackWithTheirType) {
+  const fs::path dir = servers->root / "pgstack-own";
+  fs::create_directories(dir / "pgbackrest");
+  {
+    std::ofstream(dir / "pgbouncer.log") << "2026-12-05 03:43:12.688 UTC [9905] LOG stats: 0 xacts/s\n"
+                                            "2026-12-05 03:43:17.279 UTC [9905] WARNING got SIGTERM, fast exit\n";
+    std::ofstream(dir / "proxy.log") << "[2026-12-05 03:42:06.937] [info] cluster demo: primary demo-1\n";
+    std::ofstream(dir / "pgbackrest" / "default-demo-backup.log")
+        << "2026-12-05 03:40:21.300 P00  ERROR: [056]: unable to find primary cluster - cannot proceed\n"
+           "                                    HINT: are all available clusters in recovery?\n";
+    std::ofstream(dir / "pgbackrest" / "default-demo-expire.log")
+        << "2026-12-05 03:40:22.000 P00   WARN: option 'repo1-retention-full' is not set\n";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // quiet: each file's last record is complete
+  for (const auto& [type, where] : {std::pair{LogType::kPgbouncer, dir}, std::pair{LogType::kProxy, dir},
+                                    std::pair{LogType::kPgbackrest, dir / "pgbackrest"}}) {
+    ShipperSettings settings = postgres_settings();
+    settings.type = type;
+    settings.directory = where;
+    settings.local_time_zone = "UTC";
+    LogShipper shipper(settings);
+    auto shipped = shipper.ship_all();
+    ASSERT_TRUE(shipped.ok()) << log_type_name(type) << ": " << shipped.error().message;
+  }
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbouncer' AND instance = 'demo-0'"), 2);
+  EXPECT_EQ(
+      store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbouncer' AND error_severity = "
+                   "'WARNING' AND message = 'got SIGTERM, fast exit' AND log_time = '2026-12-05 03:43:17.279+00'"),
+      1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'proxy' AND error_severity = 'INFO'"), 1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbackrest'"), 2);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbackrest' AND error_severity = "
+                         "'ERROR' AND message LIKE '%HINT: are all available clusters in recovery?%'"),
+            1);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbackrest' AND error_severity = "
+                         "'WARNING'"),
+            1);
 }
 
 }  // namespace

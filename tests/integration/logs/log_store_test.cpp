@@ -124,7 +124,8 @@ TEST(LogStore, TheDatabaseHasTheTablesAndPartitionsAhead) {
   EXPECT_EQ(sql("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relname IN "
                 "('log_postgres', 'log_patroni', 'log_ingest_state') AND relnamespace = 'public'::regnamespace"),
             "log_ingest_state,log_patroni,log_postgres");
-  for (const std::string table : {std::string("log_postgres"), std::string("log_patroni")}) {
+  for (const std::string table :
+       {std::string("log_postgres"), std::string("log_patroni"), std::string("log_pgstack")}) {
     for (int ahead = 0; ahead <= 2; ++ahead) {
       const std::string partition = table + "_" + day_suffix(today() + std::chrono::days(ahead));
       EXPECT_EQ(sql(fmt::format("SELECT to_regclass('{}') IS NOT NULL", partition)), "t") << partition;
@@ -158,6 +159,7 @@ TEST(LogStore, TheReaderOnlySelectsLines) {
   ASSERT_TRUE(counted.ok()) << counted.error().message;
   EXPECT_EQ(counted.value(), "2");
   EXPECT_TRUE(store_sql("logReader", "SELECT count(*) FROM log_patroni").ok());
+  EXPECT_TRUE(store_sql("logReader", "SELECT count(*) FROM log_pgstack").ok());
   for (const std::string& refused : std::vector<std::string>{
            insert_line("shipper", "not allowed"), std::string("DELETE FROM log_postgres"),
            std::string("SELECT count(*) FROM log_ingest_state"), std::string("CREATE TABLE mine (i int)")}) {

@@ -6,6 +6,8 @@ namespace pgstack::controller {
 namespace {
 
 TEST(RouteTemplate, NamesAndNamespacesBecomePlaceholders) {
+  EXPECT_EQ(route_template({"apis", "pgstack.io", "v1", "namespaces", "prod", "sgclusters", "orders", "logs"}),
+            "/apis/pgstack.io/v1/namespaces/{namespace}/sgclusters/{name}/logs");
   EXPECT_EQ(route_template({"apis", "stackgres.io", "v1", "namespaces", "default", "sgclusters"}),
             "/apis/stackgres.io/v1/namespaces/{namespace}/sgclusters");
   EXPECT_EQ(route_template({"apis", "stackgres.io", "v1", "namespaces", "prod", "SGCluster", "orders"}),

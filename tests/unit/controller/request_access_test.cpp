@@ -102,6 +102,12 @@ TEST(RequestAccess, AlertsAreReadLikeTheirClusters) {
   EXPECT_FALSE(access("GET", "/apis/pgstack.io/v1/alerts").audited);
 }
 
+TEST(RequestAccess, AClustersLogsAreReadLikeIt) {
+  expect_permission(access("GET", "/apis/pgstack.io/v1/namespaces/team/sgclusters/demo/logs", {{"records", "10"}}),
+                    "get", "sgclusters", "team");
+  EXPECT_FALSE(access("GET", "/apis/pgstack.io/v1/namespaces/team/sgclusters/demo/logs").audited);
+}
+
 TEST(RequestAccess, AClustersMetricsAreReadLikeItButRawPromQLNeedsEveryNamespace) {
   expect_permission(access("GET", "/apis/pgstack.io/v1/namespaces/team/sgclusters/demo/metrics/summary"), "get",
                     "sgclusters", "team");

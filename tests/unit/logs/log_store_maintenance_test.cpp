@@ -20,12 +20,15 @@ TEST(LogStoreRoles, GrantsTheWriterInsertsAndItsOffsetsAndTheReaderSelectsOnly) 
   const std::string sql = render_log_store_roles("w", "r");
   // Everything revoked first, then exactly these.
   EXPECT_LT(sql.find("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, pgstack_log_writer, pgstack_log_reader"),
-            sql.find("GRANT INSERT ON log_postgres, log_patroni TO pgstack_log_writer"));
+            sql.find("GRANT INSERT ON log_postgres, log_patroni, log_pgstack TO pgstack_log_writer"));
   EXPECT_NE(sql.find("GRANT SELECT, INSERT, UPDATE, DELETE ON log_ingest_state TO pgstack_log_writer"),
             std::string::npos);
-  EXPECT_NE(sql.find("GRANT USAGE ON SEQUENCE log_postgres_id_seq, log_patroni_id_seq TO pgstack_log_writer"),
+  EXPECT_NE(
+      sql.find(
+          "GRANT USAGE ON SEQUENCE log_postgres_id_seq, log_patroni_id_seq, log_pgstack_id_seq TO pgstack_log_writer"),
+      std::string::npos);
+  EXPECT_NE(sql.find("GRANT SELECT ON log_postgres, log_patroni, log_pgstack TO pgstack_log_reader"),
             std::string::npos);
-  EXPECT_NE(sql.find("GRANT SELECT ON log_postgres, log_patroni TO pgstack_log_reader"), std::string::npos);
   EXPECT_EQ(sql.find("TO pgstack_log_reader;\nGRANT INSERT"), std::string::npos);
   EXPECT_EQ(sql.find("log_ingest_state TO pgstack_log_reader"), std::string::npos);
 }
@@ -64,8 +67,9 @@ TEST(LogStoreStatements, TrimIsBoundedAndNamesTheCluster) {
 TEST(LogStoreStatements, DeletingAClusterTakesItsLinesAndOffsetsInOneTransaction) {
   EXPECT_EQ(render_delete_cluster_logs("default", "demo"),
             "BEGIN; DELETE FROM log_postgres WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM "
-            "log_patroni WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM log_ingest_state WHERE "
-            "namespace = 'default' AND cluster = 'demo'; COMMIT");
+            "log_patroni WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM log_pgstack WHERE namespace = "
+            "'default' AND cluster = 'demo'; DELETE FROM log_ingest_state WHERE namespace = 'default' AND cluster = "
+            "'demo'; COMMIT");
 }
 
 model::Document cluster_document(const std::string& ns, const std::string& name, model::Json distributed_logs) {

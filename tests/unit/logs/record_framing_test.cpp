@@ -98,3 +98,55 @@ TEST(PatroniFraming, RecordStartShape) {
 
 }  // namespace
 }  // namespace pgstack::logs
+
+namespace pgstack::logs {
+namespace {
+
+// Lines as PgBouncer, pgBackRest and pgstack-proxy (spdlog) write them on this machine.
+TEST(TextFraming, PgbouncerLinesAreRecordsWithTheirZone) {
+  const std::string bytes =
+      "2026-12-05 03:43:12.688 UTC [9905] LOG C-0x5650b5f77250: pgbouncer/pgbouncer@unix(11182):16432 login "
+      "attempt: db=pgbouncer user=pgbouncer tls=no\n"
+      "2026-12-05 03:43:17.279 UTC [9905] WARNING got SIGTERM, fast exit\n";
+  const auto framed = frame_text_records(TextFormat::kPgbouncer, bytes, true);
+  ASSERT_EQ(framed.records.size(), 2u);
+  const TextRecord record = parse_text_record(TextFormat::kPgbouncer, framed.records[1]);
+  EXPECT_EQ(record.timestamp, "2026-12-05 03:43:17.279 UTC");
+  EXPECT_TRUE(record.zoned);
+  EXPECT_EQ(record.severity, "WARNING");
+  EXPECT_EQ(record.message, "got SIGTERM, fast exit");
+  EXPECT_FALSE(starts_text_record(TextFormat::kPgbouncer, "2026-12-05 03:43:17.279 UTC [x] LOG a"));
+}
+
+TEST(TextFraming, PgbackrestRecordsKeepTheirContinuationLines) {
+  const std::string bytes =
+      "2026-12-04 10:18:21.222 P00   INFO: backup stop archive = 000000010000000000000005, lsn = 0/5000100\n"
+      "2026-12-04 10:18:21.300 P00  ERROR: [056]: unable to find primary cluster - cannot proceed\n"
+      "                                    HINT: are all available clusters in recovery?\n"
+      "2026-12-04 10:18:21.301 P00   INFO: backup command end: aborted with exception [056]\n";
+  const auto framed = frame_text_records(TextFormat::kPgbackrest, bytes, false);
+  ASSERT_EQ(framed.records.size(), 2u);  // the last may still grow
+  const TextRecord error = parse_text_record(TextFormat::kPgbackrest, framed.records[1]);
+  EXPECT_EQ(error.timestamp, "2026-12-04 10:18:21.300");
+  EXPECT_FALSE(error.zoned);
+  EXPECT_EQ(error.severity, "ERROR");
+  EXPECT_NE(error.message.find("HINT: are all available clusters in recovery?"), std::string_view::npos);
+}
+
+TEST(TextFraming, SpdlogLinesOfTheProxy) {
+  const std::string bytes =
+      "[2026-12-05 03:42:06.937] [info] cluster demo: primary demo-1, readable replicas [demo-2]\n"
+      "[2026-12-05 03:43:17.271] [warning] signal 15: stopping\n";
+  const auto framed = frame_text_records(TextFormat::kSpdlog, bytes, true);
+  ASSERT_EQ(framed.records.size(), 2u);
+  const TextRecord record = parse_text_record(TextFormat::kSpdlog, framed.records[1]);
+  EXPECT_EQ(record.timestamp, "2026-12-05 03:43:17.271");
+  EXPECT_EQ(record.severity, "warning");
+  EXPECT_EQ(record.message, "signal 15: stopping");
+  // A line of another format starts no record of this one.
+  EXPECT_FALSE(starts_text_record(TextFormat::kSpdlog, "2026-12-05 03:43:17,271 INFO: x"));
+  EXPECT_FALSE(starts_text_record(TextFormat::kPatroni, "[2026-12-05 03:43:17.271] [info] x"));
+}
+
+}  // namespace
+}  // namespace pgstack::logs

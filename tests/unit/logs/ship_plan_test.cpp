@@ -27,6 +27,20 @@ TEST(ShipPlan, LogFilesOfEachType) {
   EXPECT_FALSE(is_log_file(LogType::kPatroni, "patroni.log.x"));
   EXPECT_FALSE(is_log_file(LogType::kPatroni, "patroni.log."));
   EXPECT_FALSE(is_log_file(LogType::kPatroni, "other.log"));
+  EXPECT_TRUE(is_log_file(LogType::kPgbouncer, "pgbouncer.log.3"));
+  EXPECT_FALSE(is_log_file(LogType::kPgbouncer, "pgbouncer.stderr.log"));
+  EXPECT_TRUE(is_log_file(LogType::kProxy, "proxy.log"));
+  EXPECT_TRUE(is_log_file(LogType::kPgbackrest, "default-demo-backup.log"));
+  EXPECT_FALSE(is_log_file(LogType::kPgbackrest, "default-demo-backup.lock"));
+}
+
+TEST(ShipPlan, EachLogGoesToItsTable) {
+  EXPECT_EQ(log_table_for(LogType::kPostgres), "log_postgres");
+  EXPECT_EQ(log_table_for(LogType::kPatroni), "log_patroni");
+  for (const LogType type : {LogType::kPgbouncer, LogType::kPgbackrest, LogType::kProxy}) {
+    EXPECT_EQ(log_table_for(type), "log_pgstack");
+    EXPECT_EQ(copy_columns_for(type), "log_time, log_type, error_severity, message");
+  }
 }
 
 TEST(ShipPlan, PostgresFilesInWriteOrderEvenWithWeekdayNames) {
@@ -91,6 +105,10 @@ TEST(ShipPlan, WhenAFileIsFinished) {
   EXPECT_TRUE(file_is_finished(LogType::kPatroni, file("patroni.log.1", now), false, now, settle));
   EXPECT_FALSE(file_is_finished(LogType::kPatroni, file("patroni.log", now - 1'000'000'000), true, now, settle));
   EXPECT_TRUE(file_is_finished(LogType::kPatroni, file("patroni.log", now - 3'000'000'000), true, now, settle));
+  // pgBackRest appends to each command's file at every run: finished only while quiet.
+  EXPECT_FALSE(file_is_finished(LogType::kPgbackrest, file("a-backup.log", now - 1'000'000'000), false, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kPgbackrest, file("a-backup.log", now - 3'000'000'000), true, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kPgbouncer, file("pgbouncer.log.1", now), false, now, settle));
 }
 
 TEST(ShipPlan, BatchOfWholeRecords) {
@@ -144,6 +162,14 @@ TEST(ShipPlan, PatroniRecordAsCsvRow) {
   const auto record = parse_patroni_record("2026-12-04 05:30:08,123 INFO: no action. \"I am\" the leader\n  detail");
   EXPECT_EQ(patroni_csv_row(record, "x"),
             "\"2026-12-04 05:30:08.123\",\"INFO\",\"no action. \"\"I am\"\" the leader\n  detail\"\n");
+}
+
+TEST(ShipPlan, PgstackRecordsAsCsvRowsWithTheirTypeAndAnUpperCaseSeverity) {
+  const auto backrest = parse_text_record(TextFormat::kPgbackrest, "2026-12-04 10:18:21.300 P00   WARN: slow");
+  EXPECT_EQ(text_csv_row(LogType::kPgbackrest, backrest, "x"),
+            "\"2026-12-04 10:18:21.300\",\"pgbackrest\",\"WARNING\",\"slow\"\n");
+  const auto proxy = parse_text_record(TextFormat::kSpdlog, "[2026-12-05 03:42:06.937] [info] routes");
+  EXPECT_EQ(text_csv_row(LogType::kProxy, proxy, "x"), "\"2026-12-05 03:42:06.937\",\"proxy\",\"INFO\",\"routes\"\n");
 }
 
 TEST(ShipPlan, HeadlessPatroniRecordGetsTheFallbackTime) {
