@@ -160,6 +160,12 @@ TEST(LogStore, TheReaderOnlySelectsLines) {
   EXPECT_EQ(counted.value(), "2");
   EXPECT_TRUE(store_sql("logReader", "SELECT count(*) FROM log_patroni").ok());
   EXPECT_TRUE(store_sql("logReader", "SELECT count(*) FROM log_pgstack").ok());
+  // The logs API reads as this role too (docs/logs.md, "Reading logs").
+  auto read = runtime->api("GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/shipper/logs");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->status, 200) << read->body;
+  EXPECT_NE(read->body.find("hello from shipper"), std::string::npos) << read->body;
+  EXPECT_EQ(read->body.find("hello from plain"), std::string::npos) << read->body;
   for (const std::string& refused : std::vector<std::string>{
            insert_line("shipper", "not allowed"), std::string("DELETE FROM log_postgres"),
            std::string("SELECT count(*) FROM log_ingest_state"), std::string("CREATE TABLE mine (i int)")}) {
