@@ -18,6 +18,7 @@
 #include "agent/node_exporter.h"
 #include "common/daemon_options.h"
 #include "common/pki.h"
+#include "model/quantity.h"
 #include "monitoring/metrics_auth.h"
 #include "monitoring/scrape_credential.h"
 #include "process/process_supervisor.h"
@@ -83,6 +84,11 @@ int main(int argc, char** argv) {
                  "Which metrics listeners (exporters, /metrics) need the installation's scrape credential: 'auto' "
                  "(every address but loopback) or 'always'")
       ->capture_default_str();
+  std::string log_dir_limit = "1Gi";
+  app.add_option("--log-dir-limit", log_dir_limit,
+                 "How much Postgres's log files may take in an instance's log directory before the agent removes "
+                 "the oldest, shipped or not (removing unshipped ones is reported); a size such as 512Mi or 2Gi")
+      ->capture_default_str();
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "Stop Patroni, Postgres and PgBouncer on SIGTERM/SIGINT (default: they keep running)");
   app.add_flag("--no-extension-installs", no_extension_installs,
@@ -104,6 +110,11 @@ int main(int argc, char** argv) {
   settings.address = address;
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
   settings.extension_installs = !no_extension_installs;
+  if (auto limit = pgstack::model::parse_memory_bytes(log_dir_limit); limit && *limit > 0) {
+    settings.log_directory_limit_bytes = static_cast<std::uint64_t>(*limit);
+  } else {
+    return daemon.bad_flag(fmt::format("--log-dir-limit: '{}' is not a size such as 512Mi or 2Gi", log_dir_limit));
+  }
   auto metrics_auth = pgstack::monitoring::parse_metrics_auth_mode(metrics_auth_text, "--metrics-auth");
   if (!metrics_auth) return daemon.bad_flag(metrics_auth.error().message);
   settings.metrics_auth = *metrics_auth;

@@ -150,6 +150,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
     }
   }
   backups_.reset();  // waits for a running backup or verification
+  logs_.clear();     // waits for batches in flight
   proxies_.clear();
   instances_.clear();
   registration_.stop(stop_instances);
@@ -257,7 +258,11 @@ void Agent::update_metrics() {
   AgentMetricsInput input;
   input.host = settings_.host_name;
   if (node_exporter_) input.host_processes["node_exporter"] = node_exporter_->status();
-  for (const auto& [key, instance] : instances_) input.instances.push_back(instance->metrics_input());
+  for (const auto& [key, instance] : instances_) {
+    InstanceMetricsInput metrics = instance->metrics_input();
+    if (const auto logs = logs_.find(key); logs != logs_.end()) metrics.log_shipping = logs->second->report();
+    input.instances.push_back(std::move(metrics));
+  }
   // Backups are minutes apart: their statuses are read from etcd every half minute, not every round.
   constexpr auto kBackupMetricsInterval = std::chrono::seconds(30);
   if (SteadyClock::now() - backup_metrics_read_ >= kBackupMetricsInterval) {
@@ -429,9 +434,46 @@ void Agent::reconcile() {
     instance->reconcile(*runnable, found->second.value());
   }
   reconcile_proxies(proxies);
+  reconcile_logs();
   if (!backups_)
     backups_ = std::make_unique<BackupRunner>(settings_, store::ResourceStore(etcd_, settings_.etcd_prefix));
   backups_->reconcile(backup_targets());
+}
+
+void Agent::reconcile_logs() {
+  for (auto it = logs_.begin(); it != logs_.end();) {
+    if (instances_.count(it->first) > 0) {
+      ++it;
+      continue;
+    }
+    it = logs_.erase(it);  // the instance went away
+  }
+  for (const auto& [key, instance] : instances_) {
+    const auto& plan = instance->plan();
+    if (!plan) continue;
+    InstanceLogsSettings wanted;
+    wanted.namespace_name = plan->cluster.namespace_name;
+    wanted.cluster = plan->cluster.name;
+    wanted.member = plan->layout.member_name;
+    wanted.log_dir = plan->layout.log_dir;
+    if (!plan->cluster.distributed_logs.empty())
+      wanted.store = logs::parse_log_store_reference(plan->cluster.distributed_logs, plan->cluster.namespace_name);
+    wanted.etcd_endpoints = settings_.etcd_endpoints;
+    wanted.etcd_prefix = settings_.etcd_prefix;
+    wanted.ca_file = pki::ca_files_in(settings_.ca_dir).certificate.string();
+    wanted.removal.max_directory_bytes = settings_.log_directory_limit_bytes;
+    auto& logs = logs_[key];
+    if (logs && logs->settings() == wanted) continue;
+    if (wanted.store)
+      spdlog::info("{}: shipping its logs to the log store {}/{}", key, wanted.store->namespace_name,
+                   wanted.store->name);
+    std::string role;
+    const auto primary = last_primary_.find(key);
+    if (primary != last_primary_.end()) role = primary->second ? "primary" : "replica";
+    logs.reset();
+    logs = std::make_unique<InstanceLogs>(std::move(wanted));
+    logs->set_role(role);
+  }
 }
 
 std::vector<BackupTarget> Agent::backup_targets() const {
@@ -613,7 +655,9 @@ void Agent::report() {
   LeaderStatusCache leaders;
   for (const auto& [key, instance] : instances_) {
     const ReportInput observed = instance->observe(settings_.host_name, leaders);
-    const model::InstanceReport report = instance_report(observed);
+    model::InstanceReport report = instance_report(observed);
+    const auto logs = logs_.find(key);
+    if (logs != logs_.end()) report.log_shipping = logs->second->report();
     // PgBouncer caches the server's startup parameters, in_hot_standby among them, and libpq's
     // target_session_attrs trusts them: after a promotion or demotion the pooler must start afresh.
     const std::string role = report.patroni ? report.patroni->role : std::string();
@@ -628,6 +672,7 @@ void Agent::report() {
       last_primary_[key] = primary;
       last_state_[key] = report.state;
       instance->note_role(primary);
+      if (logs != logs_.end()) logs->second->set_role(primary ? "primary" : "replica");
     }
     instance->watch_rejoin(observed, report);
     auto written = etcd_.put(store::keys::instance_report(settings_.etcd_prefix, key),

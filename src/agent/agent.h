@@ -5,6 +5,8 @@
 //     (their data stays);
 //   - proxies (with the lifecycle): a pgstack-proxy per cluster that has a member on this host;
 //   - status (every two seconds): /pgstack/instances/<ns>/<cluster>/<member> under the lease;
+//   - logs (threads of their own per instance, InstanceLogs): shipped to the cluster's log store
+//     (spec.distributedLogs), old Postgres log files removed;
 //   - backups (with the lifecycle, jobs on their own thread, BackupRunner): pgBackRest for the
 //     clusters whose primary runs here.
 // Patroni, Postgres and PgBouncer outlive the agent: it re-attaches to them when it starts again.
@@ -23,6 +25,7 @@
 #include "agent/backup_runner.h"
 #include "agent/extension_installer.h"
 #include "agent/host_registration.h"
+#include "agent/instance_logs.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_supervisor.h"
 #include "agent/proxy_supervisor.h"
@@ -65,6 +68,8 @@ class Agent {
   // One pgstack-proxy per cluster with a member here; the others are stopped (also leftovers from
   // before this agent started).
   void reconcile_proxies(const std::map<std::string, config::ProxyLayout>& wanted);
+  // An InstanceLogs per instance with a plan, restarted when its log directory or store changes.
+  void reconcile_logs();
   // Clusters with backups whose primary runs here, for the backup runner.
   std::vector<BackupTarget> backup_targets() const;
   // The assignment's postgres.extensions on this host: installs what is missing (in the background),
@@ -80,6 +85,7 @@ class Agent {
   HostRegistration registration_;
   std::map<std::string, std::unique_ptr<InstanceSupervisor>> instances_;  // by "<ns>/<cluster>/<member>"
   std::map<std::string, std::unique_ptr<ProxySupervisor>> proxies_;       // by "<ns>/<cluster>"
+  std::map<std::string, std::unique_ptr<InstanceLogs>> logs_;             // by "<ns>/<cluster>/<member>"
   bool proxy_leftovers_checked_ = false;
   std::map<std::string, bool> last_primary_;       // the role each instance had at the last report
   std::map<std::string, std::string> last_state_;  // and its state (running, starting, ...)

@@ -181,6 +181,24 @@ std::vector<MetricFamily> agent_metric_families(const AgentMetricsInput& input) 
                                MetricType::kGauge,
                                {}};
 
+  MetricFamily shipped_records{"pgstack_log_shipper_records_total",
+                               "Log records the agent committed to the cluster's log store, since it started",
+                               MetricType::kCounter,
+                               {}};
+  MetricFamily shipper_errors{"pgstack_log_shipper_errors_total",
+                              "Failed batches of the log shipper (store unreachable, refused), since the agent started",
+                              MetricType::kCounter,
+                              {}};
+  MetricFamily shipper_behind{
+      "pgstack_log_shipper_bytes_behind", "Bytes of the log files not in the log store yet", MetricType::kGauge, {}};
+  MetricFamily shipper_success{"pgstack_log_shipper_last_success_timestamp_seconds",
+                               "When the log shipper last shipped a batch or found nothing new",
+                               MetricType::kGauge,
+                               {}};
+  MetricFamily removed_unshipped{"pgstack_log_files_removed_unshipped_total",
+                                 "Log files removed before they were shipped (the log directory exceeded its limit)",
+                                 MetricType::kCounter,
+                                 {}};
   const auto add_process = [&](const Labels& base, const std::string& process, const ProcessStatus& status) {
     Labels labels = base;
     labels.emplace_back("process", process);
@@ -194,6 +212,16 @@ std::vector<MetricFamily> agent_metric_families(const AgentMetricsInput& input) 
     if (instance.pgbouncer_show) add_pgbouncer_families(labels, *instance.pgbouncer_show, pgbouncer);
     for (const auto& [process, status] : instance.processes) add_process(labels, process, status);
     failing.samples.push_back({labels, instance.reconcile_failing ? 1.0 : 0.0});
+    for (const auto& [log_type, shipping] : instance.log_shipping) {
+      Labels log_labels = labels;
+      log_labels.emplace_back("log_type", log_type);
+      shipped_records.samples.push_back({log_labels, static_cast<double>(shipping.records_total)});
+      shipper_errors.samples.push_back({log_labels, static_cast<double>(shipping.errors_total)});
+      shipper_behind.samples.push_back({log_labels, static_cast<double>(shipping.bytes_behind)});
+      if (const auto success = archiver_time_seconds(model::Json(shipping.last_success)))
+        shipper_success.samples.push_back({log_labels, *success});
+      removed_unshipped.samples.push_back({log_labels, static_cast<double>(shipping.files_removed_unshipped)});
+    }
     errors.samples.push_back({labels, static_cast<double>(instance.reconcile_errors)});
     if (!instance.archiver || !instance.archiver->is_object()) continue;
     const model::Json& archiver = *instance.archiver;
@@ -264,7 +292,8 @@ std::vector<MetricFamily> agent_metric_families(const AgentMetricsInput& input) 
   std::vector<MetricFamily> families = {
       up, restarts, failing, errors, archived, archive_failed, archive_success, archive_failure, archive_failing};
   for (auto* family :
-       {&backup_success, &backup_duration, &backup_errors, &verify_success, &verify_duration, &verify_errors})
+       {&backup_success, &backup_duration, &backup_errors, &verify_success, &verify_duration, &verify_errors,
+        &shipped_records, &shipper_errors, &shipper_behind, &shipper_success, &removed_unshipped})
     families.push_back(std::move(*family));
   for (auto& [name, family] : pgbouncer) families.push_back(std::move(family));
   return families;

@@ -10,6 +10,7 @@
 
 #include "common/prometheus_text.h"
 #include "model/document.h"
+#include "model/instance_report.h"
 #include "process/process_supervisor.h"
 
 namespace pgstack::agent {
@@ -28,6 +29,8 @@ struct InstanceMetricsInput {
   // PgBouncer's admin console: psql's unaligned output (-A -F '|') of SHOW POOLS, SHOW STATS and SHOW
   // LISTS, in one run; "" when it did not answer; nothing when the instance has no PgBouncer.
   std::optional<std::string> pgbouncer_show;
+  // How its logs are shipped to the cluster's log store, by log type (instance_logs.h); empty: no store.
+  std::map<std::string, model::ReportedLogShipping> log_shipping;
 };
 
 // One result of psql's unaligned output: its header's columns and its rows.

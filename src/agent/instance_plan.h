@@ -52,6 +52,9 @@ struct AgentSettings {
   std::chrono::seconds certificate_lifetime = pki::kLeafLifetime;  // of the certificates the agent issues
   // postgres.extensions: install missing packages with apt (false: report them missing instead).
   bool extension_installs = true;
+  // Postgres's log files in an instance's log directory may take this much before the oldest are
+  // removed, even unshipped (--log-dir-limit; agent/instance_logs.h).
+  std::uint64_t log_directory_limit_bytes = 1ULL << 30;
 };
 
 struct RenderedFile {

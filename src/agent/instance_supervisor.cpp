@@ -304,7 +304,9 @@ Result<bool> InstanceSupervisor::ensure_patroni(const InstancePlan& plan, const 
   spec.environment = plan.patroni_environment;
   if (::geteuid() == 0) spec.run_as_user = settings_.os_user;
   spec.working_directory = config_dir;
-  spec.log_file = fs::path(plan.layout.log_dir) / "patroni.log";
+  // Patroni logs to patroni.log itself (patroni.yaml log.dir, rotated by renaming); what it writes to
+  // stdout and stderr before reading its configuration, or when it crashes, lands here.
+  spec.log_file = fs::path(plan.layout.log_dir) / "patroni.stderr.log";
   spec.pid_file = config_dir / kPatroniPidFile;
   spec.stop_timeout = kPatroniStopTimeout;
 

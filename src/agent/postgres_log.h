@@ -1,4 +1,4 @@
-// Reading Postgres' csvlog (log_destination = csvlog, one file per weekday in the instance's log
+// Reading Postgres' csvlog (log_destination = csvlog, a new file each day or 64MB in the instance's log
 // directory): why a server stopped while it started or recovered, for the instance's report.
 #pragma once
 

@@ -9,7 +9,7 @@ namespace pgstack::cli {
 namespace {
 
 using model::Json;
-using Clock = std::chrono::system_clock;
+using WallClock = std::chrono::system_clock;
 
 constexpr std::string_view kRed = "\033[31m";
 constexpr std::string_view kBoldRed = "\033[1;31m";
@@ -58,7 +58,7 @@ Tone tone_of(std::string_view level) {
 }
 
 // "2026-12-05T05:59:59.500Z" (the API's form) to a time point with its milliseconds.
-std::optional<Clock::time_point> parse_log_time(std::string_view text) {
+std::optional<WallClock::time_point> parse_log_time(std::string_view text) {
   if (text.size() < 20) return std::nullopt;
   const auto seconds = parse_utc_timestamp(std::string(text.substr(0, 19)) + "Z");
   if (!seconds) return std::nullopt;
@@ -69,10 +69,10 @@ std::optional<Clock::time_point> parse_log_time(std::string_view text) {
       milliseconds = milliseconds * 10 + (text[i] - '0');
     }
   }
-  return Clock::time_point(*seconds) + std::chrono::milliseconds(milliseconds);
+  return WallClock::time_point(*seconds) + std::chrono::milliseconds(milliseconds);
 }
 
-std::string format_log_time(Clock::time_point time) {
+std::string format_log_time(WallClock::time_point time) {
   const auto ms = std::chrono::floor<std::chrono::milliseconds>(time);
   return utc_timestamp(ms).substr(0, 19) +
          fmt::format(".{:03}Z", (ms.time_since_epoch() % std::chrono::seconds(1)).count());
@@ -135,7 +135,7 @@ std::string format_log_record(const Json& item, bool color) {
   return out;
 }
 
-std::optional<Clock::time_point> log_record_time(const Json& item) { return parse_log_time(field(item, "logTime")); }
+std::optional<WallClock::time_point> log_record_time(const Json& item) { return parse_log_time(field(item, "logTime")); }
 
 std::vector<Json> LogFollower::unseen(const std::vector<Json>& items) {
   std::vector<Json> fresh;

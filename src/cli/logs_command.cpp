@@ -161,8 +161,11 @@ void add_logs_command(CLI::App& app, ExitStatus& status) {
       ->add_option("--grep", options->grep,
                    "Records whose message (and for Postgres detail, hint or query) contains TEXT, ignoring case")
       ->type_name("TEXT");
-  command->add_option("--type", options->type, "Only postgres or patroni records")
-      ->check(CLI::IsMember({"postgres", "patroni"}));
+  command
+      ->add_option("--type", options->type,
+                   "Only these records: postgres, patroni, pgbouncer, pgbackrest, proxy "
+                   "(several with commas)")
+      ->type_name("TYPE");
   command->add_option("--user", options->user, "Only Postgres records of this user")->type_name("USER");
   command->add_option("--database", options->database, "Only Postgres records of this database")->type_name("DB");
   command->add_option("--sql-state", options->sql_state, "Only Postgres records with this SQLSTATE (23505)")

@@ -816,11 +816,17 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
         fmt::format("  dashboards:  {} (Grafana JSON to import)\n",
                     (stack.state_dir / "monitoring" / "dashboards").string()) +
         fmt::format("  state:       {} (pgstack down stops it all)\n", stack.state_dir.string());
+    // The web console is served by the controller; the first admin is the user who ran `up`, with a
+    // token and no password until they set one.
+    const std::string console_line = fmt::format(
+        "  console:     {}/ui/ (log in as {}; set a password with `pgstack user set-password {}`; the "
+        "browser must trust {})\n",
+        api_url, invoking_user_name(), invoking_user_name(), (stack.state_dir / "pki" / "ca.crt").string());
     // The CLI finds the admin token under the default state dir; another one must be named.
     if (std::filesystem::absolute(default_state_dir()).lexically_normal() != stack.state_dir)
       state_line += fmt::format("  export PGSTACK_STATE_DIR={}\n", stack.state_dir.string());
     if (options->no_cluster) {
-      std::cout << "pgstack is up\n" << fmt::format("  API:         {}\n", api_url) << state_line;
+      std::cout << "pgstack is up\n" << fmt::format("  API:         {}\n", api_url) << console_line << state_line;
       if (!default_api) std::cout << fmt::format("  export PGSTACK_API={}\n", api_url);
       status.code = 0;
       return;
@@ -843,7 +849,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
               << fmt::format("  read-only:   {}\n", read_only->uri)
               << fmt::format("  password:    pgstack connstr {} --show-password{}\n", kDemoCluster,
                              default_api ? "" : " --api " + api_url)
-              << proxy_metrics_line(*ready) << fmt::format("  API:         {}\n", api_url) << state_line;
+              << proxy_metrics_line(*ready) << fmt::format("  API:         {}\n", api_url) << console_line
+              << state_line;
     if (!default_api) std::cout << fmt::format("  export PGSTACK_API={}\n", api_url);
     status.code = 0;
   });

@@ -56,7 +56,10 @@ const std::vector<KeyPath>& ignored_initial_keys() {
                                             {"postgresql", "pgpass"},
                                             {"postgresql", "authentication"},
                                             {"postgresql", "parameters"},
-                                            {"postgresql", "use_unix_socket"}};
+                                            {"postgresql", "use_unix_socket"},
+                                            {"log", "dir"},
+                                            {"log", "file_size"},
+                                            {"log", "file_num"}};
   return keys;
 }
 
@@ -297,6 +300,10 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
     config["etcd3"]["cert"] = tls_dir + "/server.crt";
     config["etcd3"]["key"] = tls_dir + "/server.key";
   }
+
+  // Patroni writes <log_dir>/patroni.log and renames it to patroni.log.1, .2, ... at file_size: the
+  // agent's log shipper reads renamed files to their end, and the log directory stays bounded.
+  config["log"] = Json{{"dir", layout.log_dir}, {"file_size", kPatroniLogFileBytes}, {"file_num", kPatroniLogFiles}};
 
   Json bootstrap = Json::object();
   bootstrap["dcs"] = patroni_dynamic_config(cluster, parameters);

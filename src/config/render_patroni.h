@@ -18,6 +18,10 @@ namespace pgstack::config {
 inline constexpr std::string_view kRewindUserName = "rewinder";
 
 // Failover timing; Patroni needs loop_wait + 2 * retry_timeout <= ttl (docs/tuning.md has the why).
+// Patroni's own log rotation (patroni.yaml log.file_size, log.file_num): 16 MiB files, 4 kept renamed.
+inline constexpr long long kPatroniLogFileBytes = 16LL << 20;
+inline constexpr int kPatroniLogFiles = 4;
+
 struct PatroniTiming {
   int ttl = 10;
   int loop_wait = 2;

@@ -31,10 +31,12 @@ std::vector<TunedParameter> owned_postgres_parameters(const model::Cluster& clus
       {"logging_collector", "on", "pgstack: csvlog needs the collector"},
       {"log_destination", "csvlog", "pgstack: one parseable record per event, for distributed logs"},
       {"log_directory", layout.log_dir, "pgstack: outside PGDATA, so base backups and pg_rewind skip logs"},
-      {"log_filename", "postgresql-%a.log", "pgstack: a ring of 7 daily files (csvlog writes .csv)"},
-      {"log_rotation_age", "1d", "pgstack: one file per weekday"},
-      {"log_rotation_size", "0", "pgstack: rotate by age only"},
-      {"log_truncate_on_rotation", "on", "pgstack: overwrite last week's file"},
+      {"log_filename", "postgresql-%Y-%m-%d_%H%M%S.log",
+       "pgstack: never reused, so no file is overwritten before it is shipped; the agent removes old ones"},
+      {"log_rotation_age", "1d", "pgstack: a new file each day"},
+      {"log_rotation_size", "64MB", "pgstack: and at 64MB, so the agent can remove old logs in steps"},
+      {"log_truncate_on_rotation", "off", "pgstack: new names each time; nothing to truncate"},
+      {"log_timezone", "UTC", "pgstack: csvlog timestamps unambiguous for the log store"},
       {"dynamic_library_path", "$libdir", "pgstack: Postgres default"},
   };
   if (cluster.ssl_enabled) {
@@ -101,7 +103,7 @@ std::string render_postgresql_conf(const model::Cluster& cluster, const model::I
   line("# Patroni includes this file (postgresql.custom_conf) and then sets, from its own configuration,");
   line("# what pgstack and Patroni own: listen_addresses, port, cluster_name, hot_standby, wal_log_hints,");
   line("# synchronous_standby_names, archive_mode, archive_command, lc_messages, logging_collector,");
-  line("# log_destination, log_directory, log_filename, log_rotation_*, log_truncate_on_rotation,");
+  line("# log_destination, log_directory, log_filename, log_rotation_*, log_truncate_on_rotation, log_timezone,");
   line("# dynamic_library_path, unix_socket_directories and ssl. They are not set here.");
   if (cluster.replication_mode != model::ReplicationMode::kAsync) {
     line(fmt::format("# Replication mode {}: Patroni chooses the synchronous standbys (synchronous_standby_names).",

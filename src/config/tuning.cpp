@@ -24,9 +24,9 @@ constexpr std::string_view kPatroniManaged[] = {
     "recovery_end_command", "recovery_target",      "recovery_target_action",    "recovery_target_inclusive",
     "recovery_target_lsn",  "recovery_target_name", "recovery_target_time",      "recovery_target_timeline",
     "recovery_target_xid"};
-constexpr std::string_view kLaidOut[] = {"config_file", "data_directory",    "hba_file",
-                                         "ident_file",  "external_pid_file", "unix_socket_directories",
-                                         "ssl",         "ssl_cert_file",     "ssl_key_file"};
+constexpr std::string_view kLaidOut[] = {
+    "config_file", "data_directory", "hba_file",     "ident_file",  "external_pid_file", "unix_socket_directories",
+    "ssl",         "ssl_cert_file",  "ssl_key_file", "log_timezone"};
 
 // Patroni's CMDLINE_OPTIONS that it reads from the DCS only (hot_standby and wal_log_hints it forces on).
 constexpr std::string_view kDcsParameters[] = {
@@ -49,6 +49,7 @@ std::string drop_reason(const std::string& name) {
   if (!is_parameter_name(name)) return "not a parameter name";
   if (contains(model::blocked_postgres_parameters(), name)) return "pgstack owns it (blocked as in StackGres)";
   if (contains(kPatroniManaged, name)) return "Patroni manages it";
+  if (name == "log_timezone") return "pgstack sets it to UTC, so csvlog timestamps are unambiguous in the log store";
   return "pgstack sets it from the instance layout and the cluster's postgres.ssl";
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "console/console_server.h"
 #include "controller/api_input.h"
 #include "controller/api_reply.h"
 #include "controller/logs_api.h"
@@ -37,6 +38,8 @@ HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permi
 }  // namespace
 
 HttpReply AccessGate::handle(const HttpRequest& request) {
+  // The console's static files and its login page: public, looked up in a table, never a file path.
+  if (console::is_console_path(request.path)) return console::serve_console(request);
   // A target that is not a path (bad percent-encoding, "..", bytes that are not UTF-8) is refused before
   // it is classified: nothing in it can be authorized or audited, and its syntax reveals no resource.
   std::vector<std::string> segments;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/time.h"
 #include "config/render_pgbackrest.h"
 #include "patroni/roles.h"
 
@@ -170,6 +171,30 @@ std::vector<model::StatusAlert> status_alerts(const std::vector<monitoring::Aler
     out.push_back({alert.name, alert.severity, about_member ? monitoring::alert_subject(alert) : "", alert.starts_at});
   }
   return out;
+}
+
+model::Condition logs_behind_condition(
+    const std::map<std::string, std::map<std::string, model::ReportedLogShipping>>& member_log_shipping,
+    const Json& previous_conditions, const std::string& now) {
+  const auto now_time = parse_utc_timestamp(now);
+  std::vector<std::string> behind;
+  for (const auto& [member, logs] : member_log_shipping) {
+    for (const auto& [type, log] : logs) {
+      if (log.bytes_behind <= 0) continue;
+      const auto success = parse_utc_timestamp(log.last_success);
+      const bool stalled = now_time && (!success || *now_time - *success >= std::chrono::seconds(kLogsStalledSeconds));
+      if (log.bytes_behind <= kLogsBehindBytes && !stalled) continue;
+      std::string why = fmt::format("{} {} log: {} bytes not shipped", member, type, log.bytes_behind);
+      if (stalled) why += success ? fmt::format(", no batch since {}", log.last_success) : ", no batch yet";
+      if (!log.last_error.empty()) why += fmt::format(" ({})", log.last_error);
+      behind.push_back(std::move(why));
+    }
+  }
+  if (behind.empty())
+    return condition(previous_conditions, "LogsBehind", false, "LogsShipped",
+                     "every member's logs are shipped to the log store", now);
+  return condition(previous_conditions, "LogsBehind", true, "ShippingBehind",
+                   fmt::format("{}", fmt::join(behind, "; ")), now);
 }
 
 model::Condition alerts_firing_condition(const AlertsObservation& alerts, const Json& previous_conditions,
@@ -428,6 +453,13 @@ model::ClusterStatus build_cluster_status(const StatusInputs& inputs) {
                                    inputs.now));
   }
   status.metrics = inputs.metrics;
+  if (inputs.log_store) {
+    Json shipping = Json::object();
+    for (const auto& [member, logs] : inputs.member_log_shipping)
+      shipping[member] = model::reported_log_shipping_to_json(logs);
+    status.log_shipping = std::move(shipping);
+    conditions.push_back(logs_behind_condition(inputs.member_log_shipping, inputs.previous_conditions, inputs.now));
+  }
   if (inputs.alerts) {
     conditions.push_back(alerts_firing_condition(*inputs.alerts, inputs.previous_conditions, inputs.now));
     if (inputs.alerts->problem.empty()) status.alerts = status_alerts(inputs.alerts->alerts);

@@ -75,6 +75,10 @@ struct StatusInputs {
   // The cluster's alerts (monitoring::alert_concerns_cluster), for the AlertsFiring condition and
   // status.alerts; nothing when the controller has no --alertmanager.
   std::optional<AlertsObservation> alerts;
+  // spec.distributedLogs names a store: the members' logShipping report sections (by member), for
+  // status.logShipping and the LogsBehind condition.
+  bool log_store = false;
+  std::map<std::string, std::map<std::string, model::ReportedLogShipping>> member_log_shipping;
   // status.metrics as the pass read it from Prometheus (null: not computed).
   model::Json metrics = nullptr;
   std::string now;  // ISO-8601 UTC
@@ -105,6 +109,14 @@ model::Condition alerts_firing_condition(const AlertsObservation& alerts, const 
                                          const std::string& now);
 // status.alerts: the firing ones, as the condition counts them.
 std::vector<model::StatusAlert> status_alerts(const std::vector<monitoring::Alert>& alerts);
+
+// The LogsBehind condition: True naming the members (and logs) more than kLogsBehindBytes behind, or
+// with bytes waiting and no successful batch for kLogsStalledSeconds; False otherwise.
+inline constexpr std::int64_t kLogsBehindBytes = 64LL << 20;
+inline constexpr int kLogsStalledSeconds = 60;
+model::Condition logs_behind_condition(
+    const std::map<std::string, std::map<std::string, model::ReportedLogShipping>>& member_log_shipping,
+    const model::Json& previous_conditions, const std::string& now);
 
 // status.events: the previous ones and the members' new ones ({"at", "member", "type", "reason",
 // "message"}), oldest first, the newest kStatusEventsKept of them, each once.

@@ -39,6 +39,7 @@ bool is_known_action(const std::string& action) {
 std::string route_template(const std::vector<std::string>& parts) {
   const auto n = parts.size();
   if (n == 1 && parts[0] == "healthz") return "/healthz";
+  if (n == 0 || parts[0] == "ui") return "/ui/*";
   if (n >= 1 && parts[0] == "auth") {
     if (n == 2 && (parts[1] == "login" || parts[1] == "logout" || parts[1] == "whoami" || parts[1] == "session"))
       return "/auth/" + parts[1];

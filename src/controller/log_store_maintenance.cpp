@@ -219,7 +219,7 @@ Result<LogStoreMaintenanceReport> LogStoreMaintenance::maintain(const logs::LogS
     const logs::PartitionPlan plan = logs::plan_partitions(table, existing, now, retention.partitions);
     for (const auto day : plan.create) {
       const std::string name = logs::day_partition_name(table, day);
-      if (auto made = session->query(logs::render_create_day_partition(table, day)); !made.ok())
+      if (auto made = session->query(logs::render_create_day_partition_from_default(table, day)); !made.ok())
         return failed("partition " + name, made.error());
     }
     for (const auto& name : plan.drop) {

@@ -37,6 +37,8 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
                                const std::map<std::string, std::string>& query) {
   const auto n = parts.size();
   if (n == 1 && parts[0] == "healthz") return {Level::kPublic, {}, false};
+  // The console's static files (AccessGate serves them before this check; said here for completeness).
+  if (n == 0 || parts[0] == "ui") return {Level::kPublic, {}, false};
   if (n == 2 && parts[0] == "auth" && parts[1] == "login") return {Level::kPublic, {}, true};
   // The caller's own identity, permissions, session and tokens; the handlers check more where needed.
   if (n >= 1 && parts[0] == "auth") return {Level::kAuthenticated, {}, is_mutation(method)};

@@ -142,35 +142,34 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 
 std::optional<LogType> parse_log_type(std::string_view text) {
   const std::string lower = to_lower(text);
-  if (lower == "postgres" || lower == "postgresql" || lower == "pg") return LogType::kPostgres;
-  if (lower == "patroni" || lower == "pa") return LogType::kPatroni;
+  if (lower == "postgresql" || lower == "pg") return LogType::kPostgres;
+  if (lower == "pa") return LogType::kPatroni;
+  for (const LogType type : all_log_types()) {
+    if (lower == log_type_name(type)) return type;
+  }
   return std::nullopt;
 }
 
 struct SeverityRank {
   std::string_view severity;
-  LogType type;
   LogLevel level;
 };
-// Every severity either log writes, with its rank (log_query.h says why LOG ranks with INFO).
+// Every severity a log writes (the shipper stores them upper case), with its rank (log_query.h says why
+// LOG ranks with INFO).
 constexpr SeverityRank kSeverities[] = {
-    {"DEBUG5", LogType::kPostgres, LogLevel::kDebug},    {"DEBUG4", LogType::kPostgres, LogLevel::kDebug},
-    {"DEBUG3", LogType::kPostgres, LogLevel::kDebug},    {"DEBUG2", LogType::kPostgres, LogLevel::kDebug},
-    {"DEBUG1", LogType::kPostgres, LogLevel::kDebug},    {"INFO", LogType::kPostgres, LogLevel::kInfo},
-    {"LOG", LogType::kPostgres, LogLevel::kInfo},        {"NOTICE", LogType::kPostgres, LogLevel::kNotice},
-    {"WARNING", LogType::kPostgres, LogLevel::kWarning}, {"ERROR", LogType::kPostgres, LogLevel::kError},
-    {"FATAL", LogType::kPostgres, LogLevel::kFatal},     {"PANIC", LogType::kPostgres, LogLevel::kPanic},
-    {"DEBUG", LogType::kPatroni, LogLevel::kDebug},      {"INFO", LogType::kPatroni, LogLevel::kInfo},
-    {"WARNING", LogType::kPatroni, LogLevel::kWarning},  {"WARN", LogType::kPatroni, LogLevel::kWarning},
-    {"ERROR", LogType::kPatroni, LogLevel::kError},      {"CRITICAL", LogType::kPatroni, LogLevel::kFatal},
-    {"FATAL", LogType::kPatroni, LogLevel::kFatal},
+    {"DEBUG5", LogLevel::kDebug},    {"DEBUG4", LogLevel::kDebug},   {"DEBUG3", LogLevel::kDebug},
+    {"DEBUG2", LogLevel::kDebug},    {"DEBUG1", LogLevel::kDebug},   {"DEBUG", LogLevel::kDebug},
+    {"TRACE", LogLevel::kDebug},     {"DETAIL", LogLevel::kDebug},   {"NOISE", LogLevel::kDebug},
+    {"INFO", LogLevel::kInfo},       {"LOG", LogLevel::kInfo},       {"NOTICE", LogLevel::kNotice},
+    {"WARNING", LogLevel::kWarning}, {"WARN", LogLevel::kWarning},   {"ERROR", LogLevel::kError},
+    {"FATAL", LogLevel::kFatal},     {"CRITICAL", LogLevel::kFatal}, {"PANIC", LogLevel::kPanic},
 };
 
-// `error_severity IN (...)` of one log's severities at `level` or above, from the table above only.
-std::string severity_condition(LogType type, LogLevel level) {
+// `error_severity IN (...)` of the severities at `level` or above, from the table above only.
+std::string severity_condition(LogLevel level) {
   std::vector<std::string> names;
   for (const auto& rank : kSeverities) {
-    if (rank.type == type && rank.level >= level) names.push_back("'" + std::string(rank.severity) + "'");
+    if (rank.level >= level) names.push_back("'" + std::string(rank.severity) + "'");
   }
   return fmt::format("error_severity IN ({})", fmt::join(names, ", "));
 }
@@ -198,7 +197,9 @@ std::string branch_conditions(const LogQuery& query, LogType type) {
   };
   if (!query.member.empty()) conditions.push_back("instance = " + literal(query.member));
   if (!query.role.empty()) conditions.push_back("role = " + literal(query.role));
-  if (query.min_level) conditions.push_back(severity_condition(type, *query.min_level));
+  if (query.min_level) conditions.push_back(severity_condition(*query.min_level));
+  if (log_table_for(type) == kPgstackLogTable)
+    conditions.push_back("log_type = " + literal(std::string(log_type_name(type))));
   if (type == LogType::kPostgres) {
     if (!query.user_name.empty()) conditions.push_back("user_name = " + literal(query.user_name));
     if (!query.database_name.empty()) conditions.push_back("database_name = " + literal(query.database_name));
@@ -236,12 +237,16 @@ constexpr std::string_view kPostgresSelect =
     "log_time, 'postgres'::text AS log_type, id, instance, role, error_severity, message, sql_state_code AS "
     "sql_state, user_name, database_name, process_id, session_id, session_line_num, command_tag, "
     "application_name, detail, hint, context, query, backend_type, transaction_id";
-constexpr std::string_view kPatroniSelect =
-    "log_time, 'patroni'::text AS log_type, id, instance, role, error_severity, message, NULL::text AS sql_state, "
-    "NULL::text AS user_name, NULL::text AS database_name, NULL::integer AS process_id, NULL::text AS session_id, "
-    "NULL::bigint AS session_line_num, NULL::text AS command_tag, NULL::text AS application_name, NULL::text AS "
-    "detail, NULL::text AS hint, NULL::text AS context, NULL::text AS query, NULL::text AS backend_type, "
-    "NULL::bigint AS transaction_id";
+// Patroni's and pgstack's own records: the same columns, those they lack NULL.
+std::string text_log_select(LogType type) {
+  return fmt::format(
+      "log_time, '{}'::text AS log_type, id, instance, role, error_severity, message, NULL::text AS sql_state, "
+      "NULL::text AS user_name, NULL::text AS database_name, NULL::integer AS process_id, NULL::text AS session_id, "
+      "NULL::bigint AS session_line_num, NULL::text AS command_tag, NULL::text AS application_name, NULL::text AS "
+      "detail, NULL::text AS hint, NULL::text AS context, NULL::text AS query, NULL::text AS backend_type, "
+      "NULL::bigint AS transaction_id",
+      log_type_name(type));
+}
 
 const std::vector<std::string>& known_parameters() {
   static const std::vector<std::string> names = {
@@ -251,6 +256,10 @@ const std::vector<std::string>& known_parameters() {
 }
 
 }  // namespace
+
+std::vector<LogType> all_log_types() {
+  return {LogType::kPatroni, LogType::kPgbackrest, LogType::kPgbouncer, LogType::kPostgres, LogType::kProxy};
+}
 
 std::optional<LogLevel> parse_log_level(std::string_view text) {
   const std::string lower = to_lower(text);
@@ -363,14 +372,14 @@ Result<LogQuery> parse_log_query(std::string namespace_name, std::string cluster
     return invalid_parameter(from ? "from" : "since", "the window is empty: it must begin before `to`");
 
   if (auto types = given("logType")) {
-    query.postgres = query.patroni = false;
+    query.types.clear();
     for (const auto& name : split(*types, ',')) {
       const auto type = parse_log_type(trim(name));
       if (!type)
-        return invalid_parameter("logType", fmt::format("\"{}\": expected postgres, patroni or both "
-                                                        "(postgres,patroni)",
+        return invalid_parameter("logType", fmt::format("\"{}\": expected postgres, patroni, pgbouncer, pgbackrest "
+                                                        "or proxy, or several (postgres,patroni)",
                                                         excerpt(name)));
-      (*type == LogType::kPostgres ? query.postgres : query.patroni) = true;
+      if (std::find(query.types.begin(), query.types.end(), *type) == query.types.end()) query.types.push_back(*type);
     }
   }
   if (auto level = given("errorLevel")) {
@@ -406,10 +415,10 @@ Result<LogQuery> parse_log_query(std::string namespace_name, std::string cluster
   }
   if (!query.user_name.empty() || !query.database_name.empty() || !query.sql_state.empty() ||
       !query.session_id.empty()) {
-    // Patroni's records have none of these fields.
-    if (!query.postgres)
-      return invalid_parameter("logType", "patroni records have no userName, databaseName, sqlState or sessionId");
-    query.patroni = false;
+    // Only Postgres's records have these fields.
+    if (std::find(query.types.begin(), query.types.end(), LogType::kPostgres) == query.types.end())
+      return invalid_parameter("logType", "only postgres records have userName, databaseName, sqlState or sessionId");
+    query.types = {LogType::kPostgres};
   }
   if (auto after = given("after")) {
     ASSIGN_OR_RETURN(query.after, decode_log_cursor(*after));
@@ -423,16 +432,15 @@ std::string render_log_query(const LogQuery& query) {
   const int limit = query.records + 1;
   std::vector<std::string> branches;
   const auto branch = [&](LogType type) {
-    const bool postgres = type == LogType::kPostgres;
     // Each branch sorted and limited on its own: an index gives its order and only `limit` rows leave it.
     branches.push_back(fmt::format("(SELECT {}\n  FROM {}\n  WHERE {}\n  ORDER BY log_time {}, id {}\n  LIMIT {})",
-                                   postgres ? kPostgresSelect : kPatroniSelect,
-                                   postgres ? kPostgresLogTable : kPatroniLogTable, branch_conditions(query, type),
-                                   direction, direction, limit));
+                                   type == LogType::kPostgres ? std::string(kPostgresSelect) : text_log_select(type),
+                                   log_table_for(type), branch_conditions(query, type), direction, direction, limit));
   };
-  if (query.patroni) branch(LogType::kPatroni);
-  if (query.postgres) branch(LogType::kPostgres);
-  if (branches.empty()) branch(LogType::kPostgres);  // parse_log_query never asks for neither
+  for (const LogType type : all_log_types()) {
+    if (std::find(query.types.begin(), query.types.end(), type) != query.types.end()) branch(type);
+  }
+  if (branches.empty()) branch(LogType::kPostgres);  // parse_log_query never asks for none
   return fmt::format(
       "SELECT to_char(log_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), log_type, id, instance, role, "
       "error_severity, message, sql_state, user_name, database_name, process_id, session_id, session_line_num, "

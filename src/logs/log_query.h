@@ -1,7 +1,7 @@
 // Reading a cluster's logs from the store (pure, no I/O): the logs API's query parameters as a
-// LogQuery, the one SELECT that answers it over log_postgres UNION ALL log_patroni, and its rows as the
-// API's JSON items with a keyset cursor for the next page. Every value the caller sends reaches the SQL
-// either quoted (postgres::quote_literal) or as a number, time or name it was checked to be. docs/logs.md
+// LogQuery, the one SELECT that answers it over log_postgres, log_patroni and log_pgstack (UNION ALL), and its rows as
+// the API's JSON items with a keyset cursor for the next page. Every value the caller sends reaches the SQL either
+// quoted (postgres::quote_literal) or as a number, time or name it was checked to be. docs/logs.md
 // ("Reading logs") describes the parameters, the severity ranking and the search.
 #pragma once
 
@@ -28,21 +28,22 @@ inline constexpr int kMaxLogRecords = 1000;
 // partition pruning on and a search from reading every day the store keeps.
 inline constexpr std::chrono::hours kDefaultLogWindow{24};
 
-// Severities in one ranking for both logs, for "this level and more severe". Postgres's LOG (its own
+// Severities in one ranking for every log, for "this level and more severe". Postgres's LOG (its own
 // reports: checkpoints, connections, statements) ranks with INFO, not between ERROR and FATAL as in
-// log_min_messages, so that errorLevel=error does not return every logged statement. Patroni's
-// (Python's) DEBUG, INFO, WARNING, ERROR rank as their names; CRITICAL ranks as FATAL.
+// log_min_messages, so that errorLevel=error does not return every logged statement; so does PgBouncer's.
+// Patroni's and the proxy's DEBUG, INFO, WARNING, ERROR rank as their names, CRITICAL as FATAL;
+// pgBackRest's DETAIL and TRACE, PgBouncer's NOISE rank as DEBUG.
 enum class LogLevel { kDebug, kInfo, kNotice, kWarning, kError, kFatal, kPanic };
 
 // "debug", "debug1".."debug5", "info", "log", "notice", "warning", "warn", "error", "fatal", "critical",
 // "panic", any case.
 std::optional<LogLevel> parse_log_level(std::string_view text);
-// A stored error_severity's rank (Postgres's or Patroni's); nothing for a value neither writes.
+// A stored error_severity's rank; nothing for a value no log writes.
 std::optional<LogLevel> rank_of_severity(std::string_view severity);
 
 enum class LogSort { kAscending, kDescending };
 
-// Where a page ended: records are ordered by (log_time, log type, id), "patroni" before "postgres".
+// Where a page ended: records are ordered by (log_time, log type's name, id).
 struct LogCursor {
   LogTime log_time;
   LogType type = LogType::kPostgres;
@@ -53,13 +54,15 @@ struct LogCursor {
 std::string encode_log_cursor(const LogCursor& cursor);
 Result<LogCursor> decode_log_cursor(std::string_view text);
 
+// Every log type, in their order in a page at the same time.
+std::vector<LogType> all_log_types();
+
 struct LogQuery {
   std::string namespace_name;
   std::string cluster;
-  bool postgres = true;  // logType: which tables are read
-  bool patroni = true;
-  LogTime from;  // inclusive
-  LogTime to;    // exclusive
+  std::vector<LogType> types = all_log_types();  // logType: which logs are read
+  LogTime from;                                  // inclusive
+  LogTime to;                                    // exclusive
   int records = kDefaultLogRecords;
   LogSort sort = LogSort::kDescending;
   // A case-insensitive substring of the message, and for Postgres also of detail, hint or query; LIKE's
@@ -68,7 +71,7 @@ struct LogQuery {
   std::string member;
   std::string role;
   std::optional<LogLevel> min_level;
-  // Postgres-only fields: a query naming any of them reads no Patroni records.
+  // Postgres-only fields: a query naming any of them reads Postgres's records only.
   std::string user_name;
   std::string database_name;
   std::string sql_state;

@@ -172,6 +172,7 @@ Result<std::uint64_t> LogShipper::ship_all() {
 
 Result<ShipOutcome> LogShipper::ship_next() {
   const LogType type = settings_.type;
+  if (settings_.current_role) settings_.source.role = settings_.current_role();
   const LogSource& source = settings_.source;
   const std::string type_name(log_type_name(type));
   RETURN_IF_ERROR(ensure_session());
@@ -223,6 +224,7 @@ Result<ShipOutcome> LogShipper::ship_next() {
   const std::uint64_t behind = next.bytes_behind;
   ShipOutcome outcome;
   outcome.bytes_behind = behind;
+  for (std::size_t i = 0; i < files.size(); ++i) outcome.shipped_bytes[files[i].name] = offsets[i];
   if (!next.index) return outcome;
 
   const std::size_t index = *next.index;
@@ -368,6 +370,7 @@ Result<ShipOutcome> LogShipper::ship_next() {
   RETURN_IF_ERROR(session_->query("COMMIT"));
 
   outcome.shipped = true;
+  outcome.shipped_bytes[file.name] = new_offset;
   outcome.file = file.name;
   outcome.records = records;
   outcome.bytes = consumed;

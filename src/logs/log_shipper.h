@@ -13,13 +13,14 @@
 // The offset update also checks that the stored offset is still the one the batch started from, so two
 // shippers of the same files (an agent and its stale predecessor) cannot both commit a batch.
 //
-// It reads files only, so it never slows Postgres or Patroni. Not wired into the agent yet.
+// It reads files only, so it never slows Postgres or Patroni. The agent runs it (agent/instance_logs.h).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,8 @@ struct ShipperSettings {
   LogType type = LogType::kPostgres;
   std::filesystem::path directory;  // where the log's files are (Postgres: log_directory)
   LogSource source;
+  // When set, asked at each batch for source.role: a member's role changes on a switchover.
+  std::function<std::string()> current_role;
   postgres::PostgresTarget store;  // the log store's database
   // A batch reads at most this many bytes; a record longer than that is stored cut (truncation_marker).
   std::size_t batch_bytes = 4 << 20;
@@ -64,6 +67,8 @@ struct ShipOutcome {
   std::uint64_t bytes_behind = 0;  // left to ship over all files after this batch
   std::string last_record_time;    // the timestamp of the batch's last record, as written
   std::string notice;              // a restart from 0 (truncation, new file), a cut record or a dropped tail
+  // Each file of the log by name: its bytes in the store after this batch (what may be deleted).
+  std::map<std::string, std::uint64_t> shipped_bytes;
 };
 
 // Running totals, for the agent's report and metrics.

@@ -61,6 +61,26 @@ std::string render_log_store_roles(const std::string& writer_password, const std
   return sql;
 }
 
+std::string render_create_day_partition_from_default(std::string_view table, std::chrono::sys_days day) {
+  const auto iso = [](std::chrono::sys_days when) {
+    const std::chrono::year_month_day date{when};
+    return fmt::format("{:04}-{:02}-{:02} 00:00:00+00", static_cast<int>(date.year()),
+                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+  };
+  const std::string partition = day_partition_name(table, day);
+  const std::string from = iso(day);
+  const std::string to = iso(day + std::chrono::days(1));
+  return fmt::format(
+      "BEGIN;\n"
+      "LOCK TABLE {table}_default IN SHARE ROW EXCLUSIVE MODE;\n"
+      "CREATE TABLE IF NOT EXISTS {partition} (LIKE {table} INCLUDING DEFAULTS);\n"
+      "WITH moved AS (DELETE FROM {table}_default WHERE log_time >= '{from}' AND log_time < '{to}' RETURNING *)\n"
+      "  INSERT INTO {partition} SELECT * FROM moved;\n"
+      "ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES FROM ('{from}') TO ('{to}');\n"
+      "COMMIT;\n",
+      fmt::arg("table", table), fmt::arg("partition", partition), fmt::arg("from", from), fmt::arg("to", to));
+}
+
 std::string render_list_partitions(std::string_view table) {
   return fmt::format(
       "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "

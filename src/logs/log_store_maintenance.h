@@ -26,6 +26,11 @@ inline constexpr std::string_view kDefaultLogRetention = "7 days";
 // (the exporter). It holds the passwords: never log it.
 std::string render_log_store_roles(const std::string& writer_password, const std::string& reader_password);
 
+// A day's partition of `table` made so that lines already in its DEFAULT partition for that day (shipped
+// while the partition was missing) move into it: the new table is filled from DEFAULT and attached in one
+// transaction, DEFAULT locked against inserts meanwhile (a plain CREATE ... PARTITION OF would fail).
+std::string render_create_day_partition_from_default(std::string_view table, std::chrono::sys_days day);
+
 // The partitions of `table` (names), one per row.
 std::string render_list_partitions(std::string_view table);
 std::string render_drop_partition(const std::string& partition);

@@ -128,10 +128,10 @@ Result<StatusEvent> event_from_json(const Json& json, std::string_view where) {
 }
 
 // The fields this file reads and writes; any other top-level field is another writer's section.
-constexpr std::string_view kOwnFields[] = {"postgresVersion", "observedAt", "instances", "additionalInstances",
-                                           "primary",         "members",    "endpoints", "conditions",
-                                           "archiving",       "events",     "backups",   "extensions",
-                                           "alerts",          "metrics"};
+constexpr std::string_view kOwnFields[] = {"postgresVersion", "observedAt", "instances",  "additionalInstances",
+                                           "primary",         "members",    "endpoints",  "conditions",
+                                           "archiving",       "events",     "backups",    "extensions",
+                                           "alerts",          "metrics",    "logShipping"};
 
 bool own_field(std::string_view name) {
   for (std::string_view own : kOwnFields) {
@@ -213,6 +213,7 @@ Json cluster_status_to_json(const ClusterStatus& status) {
                      {"count", status.backups.count}};
   if (!status.extensions.is_null()) json["extensions"] = status.extensions;
   if (!status.metrics.is_null()) json["metrics"] = status.metrics;
+  if (!status.log_shipping.is_null()) json["logShipping"] = status.log_shipping;
   if (!status.alerts.empty()) {
     Json alerts = Json::array();
     for (const auto& alert : status.alerts)
@@ -271,6 +272,10 @@ Result<ClusterStatus> cluster_status_from_json(const Json& json) {
   if (const Json* metrics = field(json, "metrics")) {
     if (!metrics->is_object() && !metrics->is_null()) return invalid("metrics", "an object");
     status.metrics = *metrics;
+  }
+  if (const Json* shipping = field(json, "logShipping")) {
+    if (!shipping->is_object() && !shipping->is_null()) return invalid("logShipping", "an object");
+    status.log_shipping = *shipping;
   }
   if (const Json* alerts = field(json, "alerts")) {
     if (!alerts->is_array()) return invalid("alerts", "a list");

@@ -98,6 +98,9 @@ struct ClusterStatus {
   // The figures read from Prometheus by the leading controller ({"tps", "connections", "maxConnections",
   // "lagSeconds": {replica: s}, "observedAt"}), or {"reason"} why there are none; null: not computed.
   Json metrics = nullptr;
+  // spec.distributedLogs: per member, how its logs are shipped to the store ({member: {"postgres": {...},
+  // "patroni": {...}}}, the reports' logShipping sections); null: the cluster has no store.
+  Json log_shipping = nullptr;
   // Sections that other writers own (managed SQL's progress, ...), kept as they are.
   Json other_sections = Json::object();
   bool operator==(const ClusterStatus&) const = default;

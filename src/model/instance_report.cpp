@@ -71,7 +71,51 @@ constexpr std::pair<const char*, std::string ReportedArchiving::*> kArchivingTex
     {"lastFailedTime", &ReportedArchiving::last_failed_time},
     {"lastFailureMessage", &ReportedArchiving::last_failure_message}};
 
+constexpr std::pair<const char*, std::int64_t ReportedLogShipping::*> kShippingCounts[] = {
+    {"recordsTotal", &ReportedLogShipping::records_total},
+    {"errorsTotal", &ReportedLogShipping::errors_total},
+    {"bytesBehind", &ReportedLogShipping::bytes_behind},
+    {"filesRemovedUnshipped", &ReportedLogShipping::files_removed_unshipped}};
+constexpr std::pair<const char*, std::string ReportedLogShipping::*> kShippingTexts[] = {
+    {"lastRecordTime", &ReportedLogShipping::last_record_time},
+    {"lastError", &ReportedLogShipping::last_error},
+    {"lastSuccess", &ReportedLogShipping::last_success},
+    {"lastRemoval", &ReportedLogShipping::last_removal}};
+
 }  // namespace
+
+Json reported_log_shipping_to_json(const std::map<std::string, ReportedLogShipping>& shipping) {
+  Json json = Json::object();
+  for (const auto& [type, log] : shipping) {
+    Json entry = Json::object();
+    for (const auto& [field, member] : kShippingCounts) entry[field] = log.*member;
+    for (const auto& [field, member] : kShippingTexts) {
+      if (!(log.*member).empty()) entry[field] = log.*member;
+    }
+    json[type] = std::move(entry);
+  }
+  return json;
+}
+
+Result<std::map<std::string, ReportedLogShipping>> reported_log_shipping_from_json(const Json& json) {
+  if (!json.is_object()) return invalid("logShipping: expected an object");
+  std::map<std::string, ReportedLogShipping> shipping;
+  for (const auto& [type, entry] : json.items()) {
+    if (!entry.is_object()) return invalid(fmt::format("logShipping.{}: expected an object", type));
+    const std::string where = fmt::format("logShipping.{}.", type);
+    ReportedLogShipping log;
+    for (const auto& [field, member] : kShippingCounts) {
+      std::optional<std::int64_t> value;
+      if (auto read = read_integer(entry, field, value, where); !read) return read.error();
+      log.*member = value.value_or(0);
+    }
+    for (const auto& [field, member] : kShippingTexts) {
+      if (auto read = read_string(entry, field, log.*member, where); !read) return read.error();
+    }
+    shipping[type] = std::move(log);
+  }
+  return shipping;
+}
 
 Json reported_archiving_to_json(const ReportedArchiving& archiving) {
   Json json = {{"archivedCount", archiving.archived_count}, {"failedCount", archiving.failed_count}};
@@ -113,6 +157,7 @@ Json instance_report_to_json(const InstanceReport& report) {
   if (!report.backup_problem.empty()) json["backupProblem"] = report.backup_problem;
   if (!report.rejoin.is_null()) json["rejoin"] = report.rejoin;
   if (!report.extensions.is_null()) json["extensions"] = report.extensions;
+  if (!report.log_shipping.empty()) json["logShipping"] = reported_log_shipping_to_json(report.log_shipping);
   if (!report.events.empty()) json["events"] = report.events;
   json["pgbouncer"] = report.pgbouncer;
   json["ports"] = {
@@ -144,6 +189,9 @@ Result<InstanceReport> instance_report_from_json(const Json& json) {
   if (json.contains("rejoin") && !json["rejoin"].is_null()) {
     if (!json["rejoin"].is_object()) return invalid("rejoin: expected an object");
     report.rejoin = json["rejoin"];
+  }
+  if (json.contains("logShipping") && !json["logShipping"].is_null()) {
+    ASSIGN_OR_RETURN(report.log_shipping, reported_log_shipping_from_json(json["logShipping"]));
   }
   if (json.contains("events") && !json["events"].is_null()) {
     if (!json["events"].is_array()) return invalid("events: expected an array");

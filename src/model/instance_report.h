@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,22 @@ struct ReportedArchiving {
   bool operator==(const ReportedArchiving&) const = default;
 };
 
+// How one log of the instance ("postgres" csvlog, "patroni") is shipped to the cluster's log store
+// (spec.distributedLogs). Absent for clusters without a store.
+struct ReportedLogShipping {
+  std::int64_t records_total = 0;  // records committed to the store since the agent started
+  std::int64_t errors_total = 0;   // failed batches since the agent started
+  std::int64_t bytes_behind = 0;   // bytes of the log files not in the store yet
+  std::string last_record_time;    // the last committed record's timestamp, as the log wrote it
+  std::string last_error;          // empty after a success
+  std::string last_success;        // RFC 3339 UTC of the last batch (or check) that worked; empty: none yet
+  // Log files the agent removed before they were shipped (the log directory exceeded its disk limit):
+  // how many since the agent started, and what the last removal was.
+  std::int64_t files_removed_unshipped = 0;
+  std::string last_removal;
+  bool operator==(const ReportedLogShipping&) const = default;
+};
+
 struct InstanceReport {
   std::string member;
   std::string host;
@@ -49,6 +66,7 @@ struct InstanceReport {
   // postgres.extensions on this host: {"items": [{"name", "package", "preload", "version"?}],
   // "missingPackages": [...], "installing", "problem"}; null when the cluster asks for none.
   Json extensions = nullptr;
+  std::map<std::string, ReportedLogShipping> log_shipping;  // by log type: "postgres", "patroni"
   std::vector<Json> events;  // what the agent did or found on its own: {"at", "type", "reason", "message"}
   std::string pgbouncer;     // running, stopped, failed, disabled
   AssignedPorts ports;
@@ -57,6 +75,9 @@ struct InstanceReport {
 };
 
 Json instance_report_to_json(const InstanceReport& report);
+// The report's "logShipping" section: {"postgres": {...}, "patroni": {...}}.
+Json reported_log_shipping_to_json(const std::map<std::string, ReportedLogShipping>& shipping);
+Result<std::map<std::string, ReportedLogShipping>> reported_log_shipping_from_json(const Json& json);
 // The report's "archiving" section, which the cluster's status shows as it is.
 Json reported_archiving_to_json(const ReportedArchiving& archiving);
 Result<ReportedArchiving> reported_archiving_from_json(const Json& json);

@@ -167,6 +167,8 @@ Cluster cluster_from(const Document& document) {
     if (const Json& autobind = at_pointer(spec, pointer); autobind.is_boolean() && !autobind.get<bool>())
       cluster.prometheus_autobind = false;
   }
+  cluster.distributed_logs = string_at(spec, "/distributedLogs/sgDistributedLogs");
+  cluster.distributed_logs_retention = string_at(spec, "/distributedLogs/retention");
   if (const Json& backups = at_pointer(spec, "/configurations/backups"); backups.is_array() && !backups.empty()) {
     const Json& first = backups[0];
     BackupConfiguration backup;

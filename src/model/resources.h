@@ -121,6 +121,10 @@ struct Cluster {
   bool prometheus_autobind = true;
   std::optional<BackupConfiguration> backup;
   std::optional<RestoreSource> restore;
+  // spec.distributedLogs: the SGDistributedLogs ("name" or "namespace.name") its members' logs are
+  // shipped to (empty: none), and how long the store keeps them ("7 days"; empty: the store's default).
+  std::string distributed_logs;
+  std::string distributed_logs_retention;
 };
 Cluster cluster_from(const Document& document);
 

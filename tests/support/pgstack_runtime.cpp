@@ -296,6 +296,10 @@ std::string PgstackRuntime::patroni_logs(const std::string& cluster, std::size_t
   for (const auto& member : std::filesystem::directory_iterator(members, error)) {
     logs += "---- patroni log of " + member.path().filename().string() + " ----\n" +
             file_tail(member.path() / "log" / "patroni.log", bytes_per_member) + "\n";
+    // What Patroni wrote before it read its configuration (log.dir), or a crash's traceback.
+    const std::string early = file_tail(member.path() / "log" / "patroni.stderr.log", bytes_per_member);
+    if (!early.empty())
+      logs += "---- patroni stderr of " + member.path().filename().string() + " ----\n" + early + "\n";
   }
   return logs;
 }

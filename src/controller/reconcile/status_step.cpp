@@ -22,6 +22,7 @@ Json decide_status(const StatusObservation& observed) {
   inputs.placements = state.members;
   inputs.host_addresses = observed.pass->hosts;
   inputs.pooling_enabled = !cluster.disable_connection_pooling;
+  inputs.log_store = !cluster.distributed_logs.empty();
   if (const auto found = observed.pass->proxy_ports.find(state.key); found != observed.pass->proxy_ports.end())
     inputs.proxy_ports = found->second;
   if (state.stopped) {
@@ -47,6 +48,8 @@ Json decide_status(const StatusObservation& observed) {
     if (!report->second.events.empty()) inputs.member_events[placement.member] = report->second.events;
     if (report->second.rejoin.is_object()) inputs.rejoins[placement.member] = report->second.rejoin;
     if (report->second.extensions.is_object()) inputs.member_extensions[placement.member] = report->second.extensions;
+    if (!report->second.log_shipping.empty())
+      inputs.member_log_shipping[placement.member] = report->second.log_shipping;
     // Why a member is not running, in the agent's words (a running one needs none).
     const bool running = state.topology && state.topology->members.count(placement.member) > 0 &&
                          state.topology->members.at(placement.member).state == "running";

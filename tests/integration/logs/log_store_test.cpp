@@ -141,7 +141,7 @@ TEST(LogStore, TheWriterInsertsLinesAndNothingElse) {
   ASSERT_TRUE(inserted.ok()) << inserted.error().message;
   ASSERT_TRUE(store_sql("logWriter", insert_line("plain", "hello from plain")).ok());
   EXPECT_EQ(sql("SELECT string_agg(namespace || '/' || cluster || '/' || instance || ':' || message, ',' ORDER BY "
-                "cluster) FROM log_postgres"),
+                "cluster) FROM log_postgres WHERE message LIKE 'hello from %'"),
             "default/plain/plain-0:hello from plain,default/shipper/shipper-0:hello from shipper");
   EXPECT_TRUE(store_sql("logWriter", "SELECT count(*) FROM log_ingest_state").ok());
   for (const std::string& refused : std::vector<std::string>{
@@ -155,7 +155,8 @@ TEST(LogStore, TheWriterInsertsLinesAndNothingElse) {
 }
 
 TEST(LogStore, TheReaderOnlySelectsLines) {
-  auto counted = store_sql("logReader", "SELECT count(*) FROM log_postgres");
+  // The agent ships the clusters' own lines too: count the test's.
+  auto counted = store_sql("logReader", "SELECT count(*) FROM log_postgres WHERE message LIKE 'hello from %'");
   ASSERT_TRUE(counted.ok()) << counted.error().message;
   EXPECT_EQ(counted.value(), "2");
   EXPECT_TRUE(store_sql("logReader", "SELECT count(*) FROM log_patroni").ok());
@@ -196,7 +197,8 @@ TEST(LogStore, APartitionPastRetentionIsDroppedAndTodaysStays) {
   EXPECT_TRUE(wait_until(
       [] { return sql("SELECT count(*) FROM log_postgres WHERE message = 'older than plain keeps'") == "0"; }, 30s,
       500ms));
-  EXPECT_EQ(sql("SELECT string_agg(message, ',' ORDER BY message) FROM log_postgres"),
+  EXPECT_EQ(sql("SELECT string_agg(message, ',' ORDER BY message) FROM log_postgres WHERE message LIKE 'hello from %' "
+                "OR message LIKE '%keeps%'"),
             "hello from plain,hello from shipper,shipper keeps it");
   sql("DELETE FROM log_postgres WHERE message = 'shipper keeps it'");
 }
@@ -241,7 +243,7 @@ TEST(LogStore, DeleteLogsDeletesNothingWhenTheStoreCannotBeReached) {
   EXPECT_NE(refused->body.find("is not reachable"), std::string::npos) << refused->body;
   EXPECT_NE(refused->body.find("SGCluster default/shipper is not deleted"), std::string::npos) << refused->body;
   EXPECT_EQ(runtime->api("GET", "sgclusters/shipper")->status, 200);
-  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE cluster = 'shipper'"), "1");
+  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE message = 'hello from shipper'"), "1");
   auto mistyped = runtime->api("DELETE", "sgclusters/shipper?deleteLogs=yes");
   ASSERT_TRUE(mistyped.ok());
   EXPECT_EQ(mistyped->status, 400) << mistyped->body;
@@ -251,16 +253,17 @@ TEST(LogStore, DeleteLogsDeletesNothingWhenTheStoreCannotBeReached) {
 TEST(LogStore, DeletingAClusterKeepsItsLinesUnlessDeleteLogsAsks) {
   auto plain = runtime->api("DELETE", "sgclusters/plain");
   ASSERT_TRUE(plain.ok() && plain->status == 200) << (plain.ok() ? plain->body : plain.error().message);
-  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE cluster = 'plain'"), "1");
+  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE message = 'hello from plain'"), "1");
 
   sql("INSERT INTO log_ingest_state (namespace, cluster, instance, log_type, device, inode, offset_bytes, file_name) "
       "VALUES ('default', 'shipper', 'shipper-0', 'postgres', 1, 2, 3, 'postgresql-Sat.csv')");
   auto shipper = runtime->cli({"delete", "sgcluster", "shipper", "--delete-logs", "--yes"});
   ASSERT_TRUE(shipper.ok());
   EXPECT_EQ(shipper->exit_code, 0) << shipper->standard_output << shipper->standard_error;
-  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE cluster = 'shipper'"), "0");
-  EXPECT_EQ(sql("SELECT count(*) FROM log_ingest_state WHERE cluster = 'shipper'"), "0");
-  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE cluster = 'plain'"), "1");
+  // The test's own rows: shipper's shippers may still send lines while its instance stops.
+  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE message = 'hello from shipper'"), "0");
+  EXPECT_EQ(sql("SELECT count(*) FROM log_ingest_state WHERE file_name = 'postgresql-Sat.csv'"), "0");
+  EXPECT_EQ(sql("SELECT count(*) FROM log_postgres WHERE message = 'hello from plain'"), "1");
   EXPECT_EQ(runtime->api("GET", "sgclusters/shipper")->status, 404);
 }
 

@@ -99,7 +99,7 @@ class LogsApiTest : public ::testing::Test {
     }
     sql +=
         "CREATE ROLE pgstack_log_reader LOGIN PASSWORD 'reader-secret';\n"
-        "GRANT SELECT ON log_postgres, log_patroni TO pgstack_log_reader;\n";
+        "GRANT SELECT ON log_postgres, log_patroni, log_pgstack TO pgstack_log_reader;\n";
     // Five records of demo (three Postgres, two Patroni) and one of another cluster, a second apart.
     const auto at = [&](int seconds_ago) {
       return postgres::quote_literal(store_time(now - std::chrono::seconds(seconds_ago)));

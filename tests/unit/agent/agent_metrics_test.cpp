@@ -174,6 +174,41 @@ TEST(AgentMetrics, BackupsLastSuccessDurationAndErrorsPerCluster) {
   EXPECT_EQ(text.find("pgstack_backup_last_success_timestamp_seconds" + fresh), std::string::npos);
 }
 
+TEST(AgentMetrics, LogShippingPerInstanceAndLogType) {
+  AgentMetricsInput input;
+  InstanceMetricsInput instance;
+  instance.namespace_name = "shop";
+  instance.cluster = "demo";
+  instance.member = "demo-0";
+  model::ReportedLogShipping postgres_log;
+  postgres_log.records_total = 42;
+  postgres_log.errors_total = 3;
+  postgres_log.bytes_behind = 1000;
+  postgres_log.last_success = "1970-01-01T00:02:00Z";
+  postgres_log.files_removed_unshipped = 1;
+  instance.log_shipping["postgres"] = postgres_log;
+  instance.log_shipping["patroni"] = model::ReportedLogShipping{};  // no success yet
+  input.instances.push_back(instance);
+  const std::string text = format_prometheus_text(agent_metric_families(input));
+  const std::string postgres = R"({namespace="shop",cluster="demo",instance_name="demo-0",log_type="postgres"})";
+  const std::string patroni = R"({namespace="shop",cluster="demo",instance_name="demo-0",log_type="patroni"})";
+  for (const std::string& line : {
+           "pgstack_log_shipper_records_total" + postgres + " 42",
+           "pgstack_log_shipper_errors_total" + postgres + " 3",
+           "pgstack_log_shipper_bytes_behind" + postgres + " 1000",
+           "pgstack_log_shipper_last_success_timestamp_seconds" + postgres + " 120",
+           "pgstack_log_files_removed_unshipped_total" + postgres + " 1",
+           "pgstack_log_shipper_records_total" + patroni + " 0",
+       }) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
+  }
+  EXPECT_EQ(text.find("pgstack_log_shipper_last_success_timestamp_seconds" + patroni), std::string::npos);
+
+  // A cluster without a store: none of these series.
+  input.instances.front().log_shipping.clear();
+  EXPECT_EQ(format_prometheus_text(agent_metric_families(input)).find("pgstack_log_"), std::string::npos);
+}
+
 TEST(AgentMetrics, ArchiverTimesParseOnlyTheirOwnFormat) {
   EXPECT_EQ(archiver_time_seconds(model::Json("1970-01-01T00:01:00.250000Z")), 60.25);
   EXPECT_FALSE(archiver_time_seconds(model::Json(nullptr)).has_value());

@@ -313,6 +313,48 @@ TEST(ClusterStatus, EventsOutliveTheirReportsOnceEachOldestFirst) {
   EXPECT_EQ(bounded[0]["reason"], "E5");
 }
 
+model::ReportedLogShipping shipping(std::int64_t behind, const std::string& last_success,
+                                    const std::string& error = "") {
+  model::ReportedLogShipping log;
+  log.bytes_behind = behind;
+  log.last_success = last_success;
+  log.last_error = error;
+  return log;
+}
+
+TEST(ClusterStatus, LogShippingPerMemberAndLogsBehind) {
+  StatusInputs inputs = three_members();  // now: 2026-11-24T01:00:00Z
+  // No store: neither the section nor the condition.
+  EXPECT_FALSE(build(inputs).contains("logShipping"));
+  EXPECT_EQ(find_condition(build(inputs), "LogsBehind"), nullptr);
+
+  inputs.log_store = true;
+  inputs.member_log_shipping["demo-0"] = {{"postgres", shipping(0, "2026-11-24T01:00:00Z")},
+                                          {"patroni", shipping(0, "2026-11-24T00:50:00Z")}};      // nothing waits
+  inputs.member_log_shipping["demo-1"] = {{"postgres", shipping(1000, "2026-11-24T00:59:30Z")}};  // recent
+  Json status = build(inputs);
+  EXPECT_EQ(status["logShipping"]["demo-0"]["postgres"]["bytesBehind"], 0);
+  EXPECT_EQ(status["logShipping"]["demo-1"]["postgres"]["lastSuccess"], "2026-11-24T00:59:30Z");
+  EXPECT_EQ(condition_named(status, "LogsBehind")["status"], "False");
+
+  // More than 64 MiB behind, however recent the last batch.
+  inputs.member_log_shipping["demo-1"]["postgres"] = shipping(kLogsBehindBytes + 1, "2026-11-24T01:00:00Z");
+  status = build(inputs);
+  EXPECT_EQ(condition_named(status, "LogsBehind")["status"], "True");
+  EXPECT_EQ(condition_named(status, "LogsBehind")["reason"], "ShippingBehind");
+  EXPECT_NE(condition_named(status, "LogsBehind")["message"].get<std::string>().find("demo-1 postgres log"),
+            std::string::npos);
+
+  // Bytes waiting and no batch for a minute (the store is down): named with the error.
+  inputs.member_log_shipping["demo-1"]["postgres"] = shipping(10, "2026-11-24T00:58:59Z", "connection refused");
+  const std::string message = condition_named(build(inputs), "LogsBehind")["message"];
+  EXPECT_NE(message.find("no batch since 2026-11-24T00:58:59Z"), std::string::npos) << message;
+  EXPECT_NE(message.find("connection refused"), std::string::npos) << message;
+  // Never a success and bytes waiting.
+  inputs.member_log_shipping["demo-1"]["postgres"] = shipping(10, "", "the log store has no primary");
+  EXPECT_EQ(condition_named(build(inputs), "LogsBehind")["status"], "True");
+}
+
 TEST(ClusterStatus, TheTypedStatusRoundTripsAndKeepsOtherWritersSections) {
   StatusInputs inputs = three_members();
   inputs.proxy_ports = ProxyPorts{14432, 14433, 17432};

@@ -29,6 +29,9 @@ TEST(RouteTemplate, UnknownPathsShareOneValue) {
   EXPECT_EQ(route_template({"apis", "stackgres.io", "v1", "namespaces", "default", "sgclusters", "demo", "x1"}),
             "/apis/stackgres.io/v1/namespaces/{namespace}/sgclusters/{name}/{other}");
   EXPECT_EQ(route_template({"auth", "anything", "else"}), "/auth/{other}");
+  // The console's files and routes are one label.
+  EXPECT_EQ(route_template({"ui", "assets", "index-abc.js"}), "/ui/*");
+  EXPECT_EQ(route_template({}), "/ui/*");
 }
 
 TEST(ControllerMetrics, RendersRequestsReconcilesAndLeadership) {

@@ -25,11 +25,14 @@ void expect_permission(const RequiredAccess& got, const std::string& verb, const
   EXPECT_EQ(got.permission.namespace_name, ns);
 }
 
-TEST(RequestAccess, OnlyHealthAndLoginArePublic) {
+TEST(RequestAccess, OnlyHealthLoginAndTheConsoleArePublic) {
   EXPECT_EQ(access("GET", "/healthz").level, Level::kPublic);
   EXPECT_EQ(access("POST", "/auth/login").level, Level::kPublic);
   EXPECT_EQ(access("GET", "/auth/whoami").level, Level::kAuthenticated);
-  EXPECT_EQ(access("GET", "/").level, Level::kAuthenticated);
+  // The console's static files (served by AccessGate before any check) and the redirect to them.
+  EXPECT_EQ(access("GET", "/").level, Level::kPublic);
+  EXPECT_EQ(access("GET", "/ui/namespaces/default/sgclusters/demo").level, Level::kPublic);
+  EXPECT_EQ(access("GET", "/uix").level, Level::kAuthenticated);
   EXPECT_EQ(access("GET", "/healthz/x").level, Level::kAuthenticated);
 }
 

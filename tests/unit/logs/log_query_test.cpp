@@ -26,8 +26,7 @@ TEST(LogQueryParameters, DefaultsAreTheLast50RecordsOfADayNewestFirst) {
   ASSERT_TRUE(query.ok()) << query.error().message;
   EXPECT_EQ(query->records, 50);
   EXPECT_EQ(query->sort, LogSort::kDescending);
-  EXPECT_TRUE(query->postgres);
-  EXPECT_TRUE(query->patroni);
+  EXPECT_EQ(query->types, all_log_types());
   EXPECT_EQ(query->to, time_point_cast<milliseconds>(kNow) + 1ms);
   EXPECT_EQ(query->to - query->from, duration_cast<milliseconds>(kDefaultLogWindow));
   EXPECT_FALSE(query->after);
@@ -53,8 +52,7 @@ TEST(LogQueryParameters, EveryParameter) {
   EXPECT_EQ(query->to, time_point_cast<milliseconds>(kNow));
   EXPECT_EQ(query->sort, LogSort::kAscending);
   EXPECT_EQ(query->text, "it's 100%");
-  EXPECT_TRUE(query->postgres);
-  EXPECT_FALSE(query->patroni);
+  EXPECT_EQ(query->types, std::vector<LogType>{LogType::kPostgres});
   EXPECT_EQ(query->member, "demo-0");
   EXPECT_EQ(query->min_level, LogLevel::kWarning);
   EXPECT_EQ(query->sql_state, "23505");
@@ -82,7 +80,7 @@ TEST(LogQueryParameters, RefusalsNameTheParameterAndWhatIsExpected) {
   EXPECT_TRUE(contains(error_of({{"to", "5"}}), "query parameter to"));
   EXPECT_TRUE(
       contains(error_of({{"from", "2026-12-05T07:00:00Z"}, {"to", "2026-12-05T06:00:00Z"}}), "window is empty"));
-  EXPECT_TRUE(contains(error_of({{"logType", "pgbouncer"}}), "query parameter logType: \"pgbouncer\""));
+  EXPECT_TRUE(contains(error_of({{"logType", "pgpool"}}), "query parameter logType: \"pgpool\""));
   EXPECT_TRUE(
       contains(error_of({{"errorLevel", "severe"}}), "query parameter errorLevel: \"severe\": expected one of"));
   EXPECT_TRUE(contains(error_of({{"sqlState", "2350"}}), "query parameter sqlState"));
@@ -96,15 +94,28 @@ TEST(LogQueryParameters, RefusalsNameTheParameterAndWhatIsExpected) {
   EXPECT_TRUE(contains(error_of({{"member", "demo-1"}, {"podName", "demo-0"}}), "query parameter member"));
   EXPECT_TRUE(contains(error_of({{"after", "not a cursor!"}}), "query parameter after: not a cursor"));
   EXPECT_TRUE(contains(error_of({{"after", "bm9wZQ"}}), "query parameter after"));  // "nope"
-  EXPECT_TRUE(contains(error_of({{"logType", "patroni"}, {"userName", "app"}}), "patroni records have no userName"));
+  EXPECT_TRUE(contains(error_of({{"logType", "patroni"}, {"userName", "app"}}), "only postgres records have userName"));
 }
 
 TEST(LogQueryParameters, PostgresOnlyFiltersLeaveOutPatroni) {
   const auto query = parse({{"databaseName", "app"}});
   ASSERT_TRUE(query.ok());
-  EXPECT_TRUE(query->postgres);
-  EXPECT_FALSE(query->patroni);
+  EXPECT_EQ(query->types, std::vector<LogType>{LogType::kPostgres});
   EXPECT_EQ(render_log_query(*query).find("log_patroni"), std::string::npos);
+  EXPECT_EQ(render_log_query(*query).find("log_pgstack"), std::string::npos);
+}
+
+TEST(LogQueryParameters, PgstackOwnLogsAreReadFromLogPgstackByType) {
+  const auto query = parse({{"logType", "pgbouncer,proxy"}, {"errorLevel", "warning"}});
+  ASSERT_TRUE(query.ok()) << query.error().message;
+  EXPECT_EQ(query->types, (std::vector<LogType>{LogType::kPgbouncer, LogType::kProxy}));
+  const std::string sql = render_log_query(*query);
+  EXPECT_TRUE(contains(sql, "log_type = 'pgbouncer'"));
+  EXPECT_TRUE(contains(sql, "log_type = 'proxy'"));
+  EXPECT_FALSE(contains(sql, "log_type = 'pgbackrest'"));
+  EXPECT_FALSE(contains(sql, "FROM log_postgres"));
+  EXPECT_TRUE(contains(sql, "'WARN'"));  // pgBackRest's name, stored as WARNING but matched either way
+  EXPECT_TRUE(contains(error_of({{"logType", "agent"}}), "pgbouncer, pgbackrest or proxy"));
 }
 
 TEST(LogLevels, LogRanksWithInfoAndCriticalWithFatal) {
@@ -121,10 +132,9 @@ TEST(LogLevels, LogRanksWithInfoAndCriticalWithFatal) {
   EXPECT_FALSE(parse_log_level("debug6"));
 }
 
-TEST(LogQuerySql, ErrorLevelListsTheSeveritiesOfEachLog) {
+TEST(LogQuerySql, ErrorLevelListsTheSeveritiesOfEveryLog) {
   const std::string sql = render_log_query(*parse({{"errorLevel", "error"}}));
-  EXPECT_TRUE(contains(sql, "error_severity IN ('ERROR', 'FATAL', 'PANIC')")) << sql;
-  EXPECT_TRUE(contains(sql, "error_severity IN ('ERROR', 'CRITICAL', 'FATAL')")) << sql;
+  EXPECT_TRUE(contains(sql, "error_severity IN ('ERROR', 'FATAL', 'CRITICAL', 'PANIC')")) << sql;
   EXPECT_FALSE(contains(sql, "'LOG'"));
 }
 

@@ -98,6 +98,21 @@ TEST(LogStoreUsers, RetentionIsSaidInTheLargestWholeUnit) {
   EXPECT_EQ(format_log_retention(std::chrono::seconds(30)), "30 seconds");
 }
 
+TEST(LogStoreStatements, ADayPartitionTakesTheLinesDefaultHoldsForItsDay) {
+  const std::string sql =
+      render_create_day_partition_from_default("log_patroni", std::chrono::sys_days(std::chrono::year{2026} / 12 / 31));
+  EXPECT_EQ(sql,
+            "BEGIN;\n"
+            "LOCK TABLE log_patroni_default IN SHARE ROW EXCLUSIVE MODE;\n"
+            "CREATE TABLE IF NOT EXISTS log_patroni_20261231 (LIKE log_patroni INCLUDING DEFAULTS);\n"
+            "WITH moved AS (DELETE FROM log_patroni_default WHERE log_time >= '2026-12-31 00:00:00+00' AND log_time < "
+            "'2027-01-01 00:00:00+00' RETURNING *)\n"
+            "  INSERT INTO log_patroni_20261231 SELECT * FROM moved;\n"
+            "ALTER TABLE log_patroni ATTACH PARTITION log_patroni_20261231 FOR VALUES FROM ('2026-12-31 00:00:00+00') "
+            "TO ('2027-01-01 00:00:00+00');\n"
+            "COMMIT;\n");
+}
+
 TEST(LogStoreStatements, PartitionsAreListedAndDroppedByName) {
   EXPECT_NE(render_list_partitions("log_patroni").find("to_regclass('log_patroni')"), std::string::npos);
   EXPECT_EQ(render_drop_partition("log_patroni_20261101"), "DROP TABLE IF EXISTS \"log_patroni_20261101\"");

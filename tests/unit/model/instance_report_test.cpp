@@ -29,6 +29,18 @@ InstanceReport full_report() {
   report.backup_problem = "SGObjectStorage objects: the Secret s3-keys does not exist";
   report.rejoin = Json{{"state", "Waiting"}, {"reason", "Diverged"}};
   report.events = {Json{{"at", "2026-11-24T01:30:00Z"}, {"type", "Warning"}, {"reason", "Rebuilt"}}};
+  ReportedLogShipping postgres_log;
+  postgres_log.records_total = 120;
+  postgres_log.errors_total = 2;
+  postgres_log.bytes_behind = 4096;
+  postgres_log.last_record_time = "2026-11-24 01:29:59.123 UTC";
+  postgres_log.last_success = "2026-11-24T01:30:00Z";
+  postgres_log.files_removed_unshipped = 1;
+  postgres_log.last_removal = "removed postgresql-2026-11-17_000000.csv with 10MiB not shipped";
+  report.log_shipping["postgres"] = postgres_log;
+  ReportedLogShipping patroni_log;
+  patroni_log.last_error = "the log store has no primary";
+  report.log_shipping["patroni"] = patroni_log;
   report.pgbouncer = "running";
   report.ports = {15432, 16432, 18008};
   report.updated_at = "2026-11-24T01:30:00Z";
@@ -41,6 +53,9 @@ TEST(InstanceReport, RoundTripsThroughJson) {
   EXPECT_EQ(json["patroni"]["pendingRestart"], true);
   EXPECT_EQ(json["archiving"]["lastArchivedWal"], "000000020000000000000003");
   EXPECT_FALSE(json["archiving"].contains("lastFailedWal"));  // empty texts are left out
+  EXPECT_EQ(json["logShipping"]["postgres"]["bytesBehind"], 4096);
+  EXPECT_EQ(json["logShipping"]["patroni"]["lastError"], "the log store has no primary");
+  EXPECT_FALSE(json["logShipping"]["patroni"].contains("lastSuccess"));
   auto parsed = instance_report_from_json(json);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   EXPECT_EQ(parsed.value(), report);
@@ -55,7 +70,7 @@ TEST(InstanceReport, OptionalSectionsStayAbsent) {
   report.reason = "waiting for the cluster's secrets";
   report.pgbouncer = "stopped";
   const Json json = instance_report_to_json(report);
-  for (const char* field : {"patroni", "archiving", "backupProblem", "rejoin", "events"})
+  for (const char* field : {"patroni", "archiving", "backupProblem", "rejoin", "events", "logShipping"})
     EXPECT_FALSE(json.contains(field)) << field;
   auto parsed = instance_report_from_json(json);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;

@@ -37,7 +37,9 @@ TEST(AlertRules, TheBuiltInTextIsTheCheckedInFile) {
                             "DiskSpaceLow",
                             "DiskSpaceCritical",
                             "PoolerClientsWaiting",
-                            "BackupVerificationFailed"})
+                            "BackupVerificationFailed",
+                            "LogShippingBehind",
+                            "LogFilesRemovedUnshipped"})
     EXPECT_NE(alert_rules_text().find(std::string("alert: ") + alert + "\n"), std::string_view::npos) << alert;
 }
 

@@ -1,0 +1,87 @@
+// The console's Playwright tests (web/e2e) against a real pgstack: etcd, the controller serving /ui/,
+// an agent with Patroni, Postgres and PgBouncer. This program brings a 1-instance cluster to Ready,
+// gives the bootstrap admin a password, makes a viewer, runs Playwright with the URL and both
+// credentials in its environment, and stops everything when it returns, passed or not.
+#include <filesystem>
+#include <iostream>
+
+#include <gtest/gtest.h>
+
+#include "common/process.h"
+#include "common/strings.h"
+#include "support/pgstack_runtime.h"
+
+namespace pgstack::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+PgstackRuntime* runtime = nullptr;
+
+const char* kCluster = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"demo"},
+  "spec":{"instances":1,"postgres":{"version":"15"},"pods":{"persistentVolume":{"size":"1Gi"}}}})";
+const std::string kAdminPassword = "console-admin-password-1";
+const std::string kViewerPassword = "console-viewer-password-1";
+
+bool ready(const json& status) {
+  return condition_in(status, "Ready").value("status", "") == "True" &&
+         status.value("members", json::array()).size() == 1;
+}
+
+TEST(Console, PlaywrightAgainstARealRuntime) {
+  auto created = runtime->api("POST", "sgclusters", kCluster);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  ASSERT_EQ(created->status, 201) << created->body;
+  auto admin =
+      runtime->api("PUT", "/apis/pgstack.io/v1/users/e2e-admin/password", json{{"password", kAdminPassword}}.dump());
+  ASSERT_TRUE(admin.ok() && admin->status == 200) << (admin.ok() ? admin->body : admin.error().message);
+  auto viewer = runtime->api(
+      "POST", "/apis/pgstack.io/v1/users",
+      json{{"name", "vera"}, {"password", kViewerPassword}, {"roles", {{{"role", "viewer"}, {"namespace", "default"}}}}}
+          .dump());
+  ASSERT_TRUE(viewer.ok() && viewer->status == 201) << (viewer.ok() ? viewer->body : viewer.error().message);
+  ASSERT_TRUE(wait_until([] { return ready(runtime->cluster_status("demo")); }, 180s, 500ms))
+      << runtime->cluster_status("demo").dump(2);
+
+  // The API is HTTPS with a certificate from the runtime's CA: Chromium trusts exactly that key.
+  auto spki = run_command(
+      {"sh", "-c",
+       "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | "
+       "base64",
+       "spki", (runtime->directory() / "pki" / "api.crt").string()});
+  ASSERT_TRUE(spki.ok() && spki->exit_code == 0) << (spki.ok() ? spki->standard_error : spki.error().message);
+
+  const std::filesystem::path output = PGSTACK_E2E_OUTPUT;
+  std::filesystem::remove_all(output / "artifacts");
+  std::filesystem::create_directories(output / "screenshots");
+  CommandOptions options;
+  options.working_directory = PGSTACK_WEB_DIR;
+  options.extra_environment = {{"PGSTACK_URL", runtime->api_url()},
+                               {"PGSTACK_ADMIN_USER", "e2e-admin"},
+                               {"PGSTACK_ADMIN_PASSWORD", kAdminPassword},
+                               {"PGSTACK_VIEWER_USER", "vera"},
+                               {"PGSTACK_VIEWER_PASSWORD", kViewerPassword},
+                               {"PGSTACK_CLUSTER", "demo"},
+                               {"PGSTACK_API_SPKI", std::string(trim(spki->standard_output))},
+                               {"PGSTACK_E2E_OUTPUT", output.string()},
+                               {"CI", "1"}};
+  const auto started = std::chrono::steady_clock::now();
+  auto ran = run_command({PGSTACK_NODE_BINARY, "node_modules/@playwright/test/cli.js", "test"}, options);
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+  std::cout << ran->standard_output << ran->standard_error << "playwright took "
+            << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count()
+            << " s; screenshots in " << (output / "screenshots").string() << "\n";
+  EXPECT_EQ(ran->exit_code, 0) << "Playwright failed; traces under " << (output / "artifacts").string();
+}
+
+}  // namespace
+}  // namespace pgstack::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  const pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
+  ::testing::AddGlobalTestEnvironment(
+      new pgstack::testing::RuntimeEnvironment(&pgstack::testing::runtime, binaries, "demo"));
+  return RUN_ALL_TESTS();
+}

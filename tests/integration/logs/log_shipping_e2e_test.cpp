@@ -1,0 +1,253 @@
+// Central logs end to end, against a real etcd, controller, agent, Patroni and Postgres: the agent ships
+// the csvlog and Patroni's log of a cluster with spec.distributedLogs to the log store (an SGCluster
+// annotated as the SGDistributedLogs' store). A failing statement is in log_postgres within 2 s with its
+// SQLSTATE, user, database, instance and role; Patroni's lines are in log_patroni; an agent killed with
+// SIGKILL while Postgres logs heavily resumes from the store's offsets: every csvlog record on disk is
+// one row, none twice; the agent's /metrics and the cluster status show the shipping.
+//
+// The store is the controller's (an SGDistributedLogs, made Ready by the controller: docs/logs.md).
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/files.h"
+#include "common/http_client.h"
+#include "logs/log_store_plan.h"
+#include "logs/log_store_target.h"
+#include "logs/record_framing.h"
+#include "postgres/postgres_session.h"
+#include "store/etcd_client.h"
+#include "store/keys.h"
+#include "support/pgstack_runtime.h"
+
+namespace pgstack::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+PgstackRuntime* runtime = nullptr;
+
+// The cluster's primary as its superuser, in `database`, over TLS checked against the installation's CA.
+Result<postgres::PostgresTarget> superuser_target(const std::string& cluster, const std::string& database) {
+  const json status = runtime->cluster_status(cluster);
+  std::string endpoint;
+  for (const auto& member : status.value("members", json::array())) {
+    if (member.value("role", "") == "primary") endpoint = member["endpoints"]["postgres"];
+  }
+  if (endpoint.empty()) return make_error(ErrorCode::kUnavailable, cluster + " has no primary");
+  const json superuser = runtime->get("sgclusters/" + cluster + "/credentials").value("superuser", json::object());
+  postgres::PostgresTarget target;
+  target.host = endpoint.substr(0, endpoint.rfind(':'));
+  target.port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  target.database = database;
+  target.user = superuser.value("username", "");
+  target.password = superuser.value("password", "");
+  target.ssl_root_certificate = runtime->ca_certificate().string();
+  return target;
+}
+
+Result<postgres::Rows> store_query(const std::string& sql) {
+  ASSIGN_OR_RETURN(const auto target, superuser_target("logstore", std::string(logs::kLogStoreDatabase)));
+  ASSIGN_OR_RETURN(auto session, postgres::PostgresSession::connect(target));
+  return session->query(sql);
+}
+
+std::int64_t store_number(const std::string& sql) {
+  auto rows = store_query(sql);
+  if (!rows.ok() || rows->size() != 1) return -1;
+  return std::stoll(rows->front().front());
+}
+
+bool ready(const std::string& cluster) {
+  return condition_in(runtime->cluster_status(cluster), "Ready").value("status", "") == "True";
+}
+
+Result<bool> post(const std::string& path, const json& body) {
+  ASSIGN_OR_RETURN(const auto response, runtime->api("POST", path, body.dump()));
+  if (response.status != 201 && response.status != 409)
+    return make_error(ErrorCode::kInternal, fmt::format("POST {}: {} {}", path, response.status, response.body));
+  return true;
+}
+
+// The store as the controller makes it for an SGDistributedLogs (docs/logs.md): its SGCluster, the
+// database pgstack_logs with the log tables, partitions, the logWriter role and its credentials; Ready
+// once all of it is in place.
+Result<bool> make_log_store() {
+  RETURN_IF_ERROR(post("sgdistributedlogs", {{"apiVersion", "stackgres.io/v1"},
+                                             {"kind", "SGDistributedLogs"},
+                                             {"metadata", {{"name", "logstore"}}},
+                                             {"spec", {{"persistentVolume", {{"size", "1Gi"}}}}}}));
+  const auto store_ready = [] {
+    const json status = runtime->get("sgdistributedlogs/logstore").value("status", json::object());
+    return condition_in(status, "Ready").value("status", "") == "True";
+  };
+  if (!wait_until(store_ready, 180s, 500ms))
+    return make_error(ErrorCode::kUnavailable, "the log store logstore never became ready: " +
+                                                   runtime->get("sgdistributedlogs/logstore").dump());
+  return true;
+}
+
+fs::path demo_log_dir() { return runtime->agent_state_dir() / "instances" / "default" / "demo" / "demo-0" / "log"; }
+
+// Complete csvlog records in every file of demo-0, framed as the shipper frames them.
+std::int64_t csv_records_on_disk() {
+  std::int64_t count = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(demo_log_dir(), error)) {
+    if (entry.path().extension() != ".csv") continue;
+    auto content = read_file(entry.path());
+    if (content.ok()) count += static_cast<std::int64_t>(logs::frame_csv_records(*content).records.size());
+  }
+  return count;
+}
+
+std::int64_t demo_rows() { return store_number("SELECT count(*) FROM log_postgres WHERE instance = 'demo-0'"); }
+
+Result<bool> demo_sql(const std::string& sql) {
+  ASSIGN_OR_RETURN(const auto target, superuser_target("demo", "app"));
+  ASSIGN_OR_RETURN(auto session, postgres::PostgresSession::connect(target));
+  RETURN_IF_ERROR(session->query(sql));
+  return true;
+}
+
+TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
+  const auto setup = make_log_store();
+  ASSERT_TRUE(setup.ok()) << setup.error().message;
+  ASSERT_TRUE(post("sgclusters", {{"apiVersion", "stackgres.io/v1"},
+                                  {"kind", "SGCluster"},
+                                  {"metadata", {{"name", "demo"}}},
+                                  {"spec",
+                                   {{"instances", 1},
+                                    {"postgres", {{"version", "latest"}}},
+                                    {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}},
+                                    {"distributedLogs", {{"sgDistributedLogs", "logstore"}}}}}})
+                  .ok());
+  ASSERT_TRUE(wait_until([] { return ready("demo"); }, 180s, 500ms)) << runtime->cluster_status("demo").dump();
+
+  // (b) Patroni's lines, with the member and its role (known once the agent reported it).
+  EXPECT_TRUE(wait_until(
+      [] {
+        return store_number(
+                   "SELECT count(*) FROM log_patroni WHERE namespace = 'default' AND cluster = 'demo' AND "
+                   "instance = 'demo-0' AND role = 'primary'") > 0;
+      },
+      30s, 250ms))
+      << runtime->agent_log();
+
+  // (a) A failure is in the store within 2 s, with who, where and which error.
+  const std::string marker = fmt::format("MARKER_{}", ::getpid());
+  EXPECT_FALSE(demo_sql(fmt::format("DO $$ BEGIN RAISE EXCEPTION '{}'; END $$", marker)).ok());
+  const auto failed_at = std::chrono::steady_clock::now();
+  const std::string lookup = fmt::format(
+      "SELECT sql_state_code, user_name, database_name, instance, role FROM log_postgres WHERE message = '{}'", marker);
+  postgres::Rows found;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto rows = store_query(lookup);
+        if (rows.ok()) found = *rows;
+        return !found.empty();
+      },
+      20s, 50ms))
+      << runtime->agent_log();
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - failed_at);
+  std::cout << "the failing statement was in log_postgres " << took.count() << " ms after it failed\n";
+  EXPECT_LT(took, 2s);
+  ASSERT_EQ(found.size(), 1u);
+  const json superuser = runtime->get("sgclusters/demo/credentials").value("superuser", json::object());
+  EXPECT_EQ(found[0][0], "P0001");
+  EXPECT_EQ(found[0][1], superuser.value("username", ""));
+  EXPECT_EQ(found[0][2], "app");
+  EXPECT_EQ(found[0][3], "demo-0");
+  EXPECT_EQ(found[0][4], "primary");
+
+  // (c) The agent killed while Postgres logs heavily: once it is back and caught up, every record on disk
+  // is one row, none twice.
+  ASSERT_TRUE(demo_sql("ALTER SYSTEM SET log_statement = 'all'").ok());
+  ASSERT_TRUE(demo_sql("SELECT pg_reload_conf()").ok());
+  std::atomic<bool> burst_done = false;
+  std::thread burst([&] {
+    auto target = superuser_target("demo", "app");
+    if (target.ok()) {
+      auto session = postgres::PostgresSession::connect(*target);
+      for (int i = 0; session.ok() && i < 3000; ++i) {
+        (void)(*session)->query(fmt::format("SELECT {} AS burst, repeat('x', 200)", i));
+        if (i % 500 == 0)
+          (void)(*session)->query("DO $$ BEGIN FOR i IN 1..500 LOOP RAISE LOG 'burst line %', i; END LOOP; END $$");
+      }
+    }
+    burst_done = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  const auto killed = runtime->kill_agent();
+  EXPECT_TRUE(killed.ok()) << (killed.ok() ? "" : killed.error().message);
+  burst.join();
+  ASSERT_TRUE(burst_done);
+  const auto restarted_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(runtime->start_agent().ok());
+  std::int64_t on_disk = 0, rows = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        on_disk = csv_records_on_disk();
+        rows = demo_rows();
+        return on_disk == rows;
+      },
+      60s, 250ms))
+      << on_disk << " csvlog records on disk, " << rows << " rows\n"
+      << runtime->agent_log();
+  std::cout
+      << "caught up "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - restarted_at).count()
+      << " ms after the agent restarted: " << rows << " csvlog records\n";
+  EXPECT_GT(rows, 3000);
+  EXPECT_EQ(store_number("SELECT count(*) - count(DISTINCT (session_id, session_line_num)) FROM log_postgres WHERE "
+                         "instance = 'demo-0'"),
+            0);
+  (void)demo_sql("ALTER SYSTEM RESET log_statement");
+  (void)demo_sql("SELECT pg_reload_conf()");
+
+  // (d) The agent's /metrics and the cluster status.
+  std::string metrics;
+  const std::string labels = R"({namespace="default",cluster="demo",instance_name="demo-0",log_type="postgres"})";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto response =
+            http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", runtime->agent_metrics_port()), "", {}, 5s);
+        metrics = response.ok() ? response->body : "";
+        for (const char* family :
+             {"pgstack_log_shipper_records_total", "pgstack_log_shipper_errors_total",
+              "pgstack_log_shipper_bytes_behind", "pgstack_log_shipper_last_success_timestamp_seconds",
+              "pgstack_log_files_removed_unshipped_total"}) {
+          if (metrics.find(family + labels) == std::string::npos) return false;
+        }
+        return true;
+      },
+      20s, 500ms))
+      << metrics;
+  json status;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        status = runtime->cluster_status("demo");
+        const json postgres_log = status.value("logShipping", json::object())
+                                      .value("demo-0", json::object())
+                                      .value("postgres", json::object());
+        return postgres_log.value("bytesBehind", -1) == 0 && postgres_log.value("recordsTotal", 0) > 0 &&
+               condition_in(status, "LogsBehind").value("status", "") == "False";
+      },
+      30s, 500ms))
+      << status.dump();
+  EXPECT_TRUE(status["logShipping"]["demo-0"].contains("patroni")) << status.dump();
+}
+
+}  // namespace
+}  // namespace pgstack::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new pgstack::testing::RuntimeEnvironment(
+      &pgstack::testing::runtime, {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY, {}}, "demo"));
+  return RUN_ALL_TESTS();
+}

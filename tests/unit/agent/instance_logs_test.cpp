@@ -1,0 +1,138 @@
+#include "agent/instance_logs.h"
+
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace pgstack::agent {
+namespace {
+
+using std::chrono::hours;
+using SystemClock = std::chrono::system_clock;
+
+const SystemClock::time_point kNow = SystemClock::time_point(std::chrono::seconds(1800000000));
+
+LogDirectoryFile file(std::string name, std::uint64_t size, hours age) { return {std::move(name), size, kNow - age}; }
+
+std::vector<std::string> names(const std::vector<LogRemoval>& removals) {
+  std::vector<std::string> out;
+  for (const auto& removal : removals) out.push_back(removal.name);
+  return out;
+}
+
+TEST(LogRemoval, OnlyPostgresLogFilesByName) {
+  EXPECT_TRUE(is_postgres_log_file_name("postgresql-2026-12-05_060000.csv"));
+  EXPECT_TRUE(is_postgres_log_file_name("postgresql-2026-12-05_060000.log"));
+  EXPECT_TRUE(is_postgres_log_file_name("postgresql-Mon.csv"));  // the weekday files of before
+  for (const char* other : {"patroni.log", "patroni.log.1", "pgbouncer.log", "exporter.log", "postgresql-x.csv.tmp"})
+    EXPECT_FALSE(is_postgres_log_file_name(other)) << other;
+}
+
+TEST(LogRemoval, WithoutAStoreOldFilesGoButNeverTheNewest) {
+  const std::vector<LogDirectoryFile> files = {
+      file("postgresql-2026-11-20_000000.csv", 100, hours(24 * 9)),
+      file("postgresql-2026-11-20_000000.log", 0, hours(24 * 9)),
+      file("postgresql-2026-11-29_000000.csv", 100, hours(24 * 6)),  // younger than 7 days
+      file("patroni.log.3", 100, hours(24 * 30)),                    // Patroni's own rotation bounds it
+      // The collector's current stderr file, however old (nothing was written to it).
+      file("postgresql-2026-11-21_000000.log", 0, hours(24 * 8)),
+  };
+  const auto removals = plan_log_removal(files, std::nullopt, kNow, {});
+  EXPECT_EQ(names(removals),
+            (std::vector<std::string>{"postgresql-2026-11-20_000000.csv", "postgresql-2026-11-20_000000.log"}));
+  for (const auto& removal : removals) EXPECT_EQ(removal.unshipped_bytes, 0u);
+}
+
+TEST(LogRemoval, WithAStoreOldFilesGoOnlyOnceShipped) {
+  const std::vector<LogDirectoryFile> files = {
+      file("postgresql-2026-11-19_000000.csv", 100, hours(24 * 10)),
+      file("postgresql-2026-11-20_000000.csv", 100, hours(24 * 9)),
+      file("postgresql-2026-12-05_000000.csv", 100, hours(1)),
+  };
+  const std::map<std::string, std::uint64_t> shipped = {{"postgresql-2026-11-19_000000.csv", 100},
+                                                        {"postgresql-2026-11-20_000000.csv", 60}};
+  EXPECT_EQ(names(plan_log_removal(files, shipped, kNow, {})),
+            (std::vector<std::string>{"postgresql-2026-11-19_000000.csv"}));
+  // A store that has nothing yet (never reached): nothing is removed for its age.
+  EXPECT_TRUE(plan_log_removal(files, std::map<std::string, std::uint64_t>{}, kNow, {}).empty());
+}
+
+TEST(LogRemoval, OverTheDiskLimitTheOldestGoEvenUnshippedAndSaySo) {
+  const std::vector<LogDirectoryFile> files = {
+      file("postgresql-2026-12-05_010000.csv", 400, hours(5)), file("postgresql-2026-12-05_020000.csv", 400, hours(4)),
+      file("postgresql-2026-12-05_030000.csv", 400, hours(3)), file("patroni.log", 100, hours(0)),
+      file("postgresql-2026-12-05_040000.csv", 400, hours(0)),  // current
+  };
+  LogRemovalPolicy policy;
+  policy.max_directory_bytes = 1000;  // 1700 in all
+  const std::map<std::string, std::uint64_t> shipped = {{"postgresql-2026-12-05_010000.csv", 400},
+                                                        {"postgresql-2026-12-05_020000.csv", 100}};
+  const auto removals = plan_log_removal(files, shipped, kNow, policy);
+  ASSERT_EQ(removals.size(), 2u);
+  EXPECT_EQ(removals[0].name, "postgresql-2026-12-05_010000.csv");
+  EXPECT_EQ(removals[0].unshipped_bytes, 0u);
+  EXPECT_TRUE(removals[0].over_limit);
+  EXPECT_EQ(removals[1].name, "postgresql-2026-12-05_020000.csv");
+  EXPECT_EQ(removals[1].unshipped_bytes, 300u);
+
+  // The current file is never removed, even when it alone is over the limit.
+  policy.max_directory_bytes = 1;
+  EXPECT_EQ(plan_log_removal({files[4]}, shipped, kNow, policy).size(), 0u);
+}
+
+// A store that cannot be reached (etcd refuses): the loops count errors and report the files as behind,
+// and over the disk limit the oldest csvlog goes anyway, said in the report.
+TEST(InstanceLogs, OverTheLimitWithTheStoreDownRemovesTheOldestAndReportsIt) {
+  namespace fs = std::filesystem;
+  const fs::path directory = fs::temp_directory_path() / ("pgstack-instance-logs-" + std::to_string(::getpid()));
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  const auto write = [&](const std::string& name, std::size_t bytes, hours age) {
+    std::ofstream(directory / name) << std::string(bytes, 'x');
+    fs::last_write_time(directory / name, fs::file_time_type::clock::now() - age);
+  };
+  write("postgresql-2026-12-01_000000.csv", 600, hours(3));
+  write("postgresql-2026-12-02_000000.csv", 600, hours(2));
+  write("postgresql-2026-12-03_000000.csv", 600, hours(0));
+
+  InstanceLogsSettings settings;
+  settings.namespace_name = "default";
+  settings.cluster = "demo";
+  settings.member = "demo-0";
+  settings.log_dir = directory;
+  settings.store = logs::LogStoreRef{"default", "logstore"};
+  settings.etcd_endpoints = {"http://127.0.0.1:1"};
+  settings.etcd_prefix = "/pgstack";
+  settings.removal.max_directory_bytes = 1000;
+  std::map<std::string, model::ReportedLogShipping> report;
+  {
+    InstanceLogs logs(settings);
+    logs.set_role("primary");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      report = logs.report();
+      if (report["postgres"].files_removed_unshipped == 2 && report["postgres"].errors_total > 0 &&
+          report["patroni"].errors_total > 0)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  const model::ReportedLogShipping& postgres_log = report["postgres"];
+  EXPECT_EQ(postgres_log.files_removed_unshipped, 2);
+  EXPECT_NE(postgres_log.last_removal.find("postgresql-2026-12-02_000000.csv with 600 bytes not shipped"),
+            std::string::npos)
+      << postgres_log.last_removal;
+  EXPECT_FALSE(postgres_log.last_error.empty());
+  EXPECT_TRUE(postgres_log.last_success.empty());
+  EXPECT_EQ(postgres_log.bytes_behind, 600);  // never shipped: what is left on disk
+  EXPECT_FALSE(fs::exists(directory / "postgresql-2026-12-01_000000.csv"));
+  EXPECT_FALSE(fs::exists(directory / "postgresql-2026-12-02_000000.csv"));
+  EXPECT_TRUE(fs::exists(directory / "postgresql-2026-12-03_000000.csv"));  // the collector's current file
+  EXPECT_GT(report["patroni"].errors_total, 0);
+  fs::remove_all(directory);
+}
+
+}  // namespace
+}  // namespace pgstack::agent

@@ -1,0 +1,254 @@
+// One cluster: health, actions the caller's role allows, members, conditions, connection strings.
+import { useState } from 'preact/hooks';
+import { ApiError, call, clusterPath } from '../api';
+import { ConfirmDialog, CopyButton, ErrorBox, GuardedButton, HealthBadge } from '../components';
+import { applicationCredentials, connectionUris, type Credentials } from '../connection';
+import { ago, bytes, utc } from '../format';
+import { summarize } from '../health';
+import { check } from '../permissions';
+import { usePolling } from '../polling';
+import { BASE, navigate } from '../router';
+import type { Session } from '../session';
+import type { Cluster } from '../types';
+
+type Action = 'switchover' | 'restart' | 'delete';
+
+// Conditions that report a problem when True; the others report one when False.
+const PROBLEM_WHEN_TRUE = new Set(['Degraded', 'PendingRestart', 'AlertsFiring']);
+
+function conditionClass(type: string, value: string): string {
+  if (value !== 'True' && value !== 'False') return '';
+  return (value === 'True') !== PROBLEM_WHEN_TRUE.has(type) ? 'cond-good' : 'cond-bad';
+}
+
+export function ClusterPage({ session, namespace, name }: { session: Session; namespace: string; name: string }) {
+  const cluster = usePolling(() => call<Cluster>('GET', clusterPath(namespace, name)), 3000, `${namespace}/${name}`);
+  const [action, setAction] = useState<Action | undefined>(undefined);
+  const [outcome, setOutcome] = useState<string>('');
+  const [actionError, setActionError] = useState<unknown>(undefined);
+  const [credentials, setCredentials] = useState<Credentials | undefined>(undefined);
+  const [credentialsError, setCredentialsError] = useState<unknown>(undefined);
+  const may = (verb: string, resource: string) => check(session.permissions, verb, resource, namespace);
+  const checks = {
+    switchover: may('create', 'sgclusters/switchover'),
+    restart: may('create', 'sgclusters/restart'),
+    delete: may('delete', 'sgclusters'),
+    credentials: may('get', 'sgclusters/credentials'),
+  };
+
+  if (cluster.error instanceof ApiError && cluster.error.status === 404)
+    return (
+      <>
+        <h1>{name}</h1>
+        <p data-testid="not-found">
+          There is no SGCluster {name} in namespace {namespace}. <a href={BASE}>All clusters</a>
+        </p>
+      </>
+    );
+  const data = cluster.data;
+  const status = data?.status;
+  const health = data ? summarize(data) : undefined;
+
+  const run = async (chosen: Action) => {
+    setAction(undefined);
+    setActionError(undefined);
+    setOutcome('');
+    try {
+      if (chosen === 'delete') {
+        await call('DELETE', clusterPath(namespace, name));
+        navigate(BASE);
+        return;
+      }
+      const reply = await call<Record<string, unknown>>('POST', `${clusterPath(namespace, name)}/${chosen}`);
+      setOutcome(chosen === 'switchover' ? `Switched over from ${reply['from']} to ${reply['to']}.` : String(reply['message'] ?? 'Queued.'));
+      cluster.reload();
+    } catch (caught) {
+      setActionError(caught);
+    }
+  };
+
+  const revealPassword = async () => {
+    setCredentialsError(undefined);
+    try {
+      const body = await call<Record<string, unknown>>('GET', `${clusterPath(namespace, name)}/credentials`);
+      const found = applicationCredentials(body);
+      if (!found) throw new Error('the credentials have no application user');
+      setCredentials(found);
+    } catch (caught) {
+      setCredentialsError(caught);
+    }
+  };
+
+  return (
+    <>
+      <p class="crumbs">
+        <a href={BASE}>Clusters</a> / {namespace}
+      </p>
+      <div class="title-row">
+        <h1 data-testid="cluster-name">{name}</h1>
+        {health && <HealthBadge health={health.health} label={health.label} />}
+        <span class="muted">
+          {status?.postgresVersion ? `PostgreSQL ${status.postgresVersion}` : ''}
+          {status?.observedAt ? ` · observed ${ago(status.observedAt)}` : ''}
+        </span>
+      </div>
+      {health && health.reasons.length > 0 && <p class="reasons">{health.reasons.join('; ')}</p>}
+      <ErrorBox error={cluster.error} />
+
+      <section class="actions-bar" aria-label="Actions">
+        <GuardedButton check={checks.switchover} testId="action-switchover" onClick={() => setAction('switchover')}>
+          Switchover
+        </GuardedButton>
+        <GuardedButton check={checks.restart} testId="action-restart" onClick={() => setAction('restart')}>
+          Rolling restart
+        </GuardedButton>
+        <GuardedButton check={checks.delete} testId="action-delete" danger onClick={() => setAction('delete')}>
+          Delete
+        </GuardedButton>
+      </section>
+      {outcome && (
+        <p class="ok" role="status" data-testid="action-outcome">
+          {outcome}
+        </p>
+      )}
+      <ErrorBox error={actionError} />
+      {action === 'switchover' && (
+        <ConfirmDialog
+          title={`Switch over ${name}?`}
+          body={<p>Patroni promotes the healthiest replica; clients of the primary reconnect.</p>}
+          confirmLabel="Switch over"
+          onConfirm={() => run('switchover')}
+          onCancel={() => setAction(undefined)}
+        />
+      )}
+      {action === 'restart' && (
+        <ConfirmDialog
+          title={`Restart ${name}?`}
+          body={<p>Replicas first, then a switchover, then the old primary (an SGDbOps of op restart).</p>}
+          confirmLabel="Restart"
+          onConfirm={() => run('restart')}
+          onCancel={() => setAction(undefined)}
+        />
+      )}
+      {action === 'delete' && (
+        <ConfirmDialog
+          title={`Delete ${name}?`}
+          body={<p>Its members stop; their data directories stay on the hosts.</p>}
+          confirmLabel="Delete"
+          typed={name}
+          danger
+          onConfirm={() => run('delete')}
+          onCancel={() => setAction(undefined)}
+        />
+      )}
+
+      <h2>Members</h2>
+      {status?.members?.length ? (
+        <div class="table-scroll">
+          <table data-testid="members">
+            <thead>
+              <tr>
+                <th>Member</th>
+                <th>Role</th>
+                <th>State</th>
+                <th>Timeline</th>
+                <th>Lag</th>
+                <th>Pending restart</th>
+                <th>Host</th>
+                <th>Endpoints</th>
+              </tr>
+            </thead>
+            <tbody>
+              {status.members.map((member) => (
+                <tr key={member.name} data-testid={`member-${member.name}`}>
+                  <td>{member.name}</td>
+                  <td>
+                    <span class={`role role-${member.role ?? 'unknown'}`}>{member.role ?? 'unknown'}</span>
+                  </td>
+                  <td>{member.state ?? '–'}</td>
+                  <td>{member.timeline ?? '–'}</td>
+                  <td title={member.lagBytes === undefined ? 'unknown' : `${member.lagBytes} bytes`}>{bytes(member.lagBytes)}</td>
+                  <td>{member.pendingRestart ? <span class="warn">yes</span> : 'no'}</td>
+                  <td>{member.host ?? '–'}</td>
+                  <td>
+                    <span class="endpoints">
+                      {member.endpoints?.postgres && <span>postgres {member.endpoints.postgres}</span>}
+                      {member.endpoints?.pgbouncer && <span>pgbouncer {member.endpoints.pgbouncer}</span>}
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="muted">{data ? 'No members reported yet.' : 'Loading…'}</p>
+      )}
+
+      <h2>Connection</h2>
+      <div class="connect">
+        {connectionUris(status?.endpoints, credentials).map(({ label, uri }, index) => (
+          <div class="uri" key={label}>
+            <span class="label">{label}</span>
+            <code data-testid={`uri-${index}`}>{uri}</code>
+            <CopyButton text={uri} testId={`copy-${index}`} />
+          </div>
+        ))}
+        {!status?.endpoints?.readWrite?.length && !status?.endpoints?.proxyReadWrite?.length && (
+          <p class="muted">No endpoints reported yet.</p>
+        )}
+        {credentials ? (
+          <p class="muted small">
+            User <code>{credentials.user}</code>, database <code>{credentials.database}</code>; the password is in the URIs above.{' '}
+            <button type="button" class="small" data-testid="hide-password" onClick={() => setCredentials(undefined)}>
+              Hide
+            </button>
+          </p>
+        ) : (
+          <GuardedButton check={checks.credentials} testId="reveal-password" onClick={revealPassword}>
+            Show user and password
+          </GuardedButton>
+        )}
+        <ErrorBox error={credentialsError} />
+      </div>
+
+      <h2>Conditions</h2>
+      <div class="table-scroll">
+        <table data-testid="conditions">
+          <thead>
+            <tr>
+              <th>Type</th>
+              <th>Status</th>
+              <th>Reason</th>
+              <th>Message</th>
+              <th>Since</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(status?.conditions ?? []).map((c) => (
+              <tr key={c.type} data-testid={`condition-${c.type}`}>
+                <td>{c.type}</td>
+                <td class={conditionClass(c.type, c.status)}>{c.status}</td>
+                <td>{c.reason ?? ''}</td>
+                <td class="message">{c.message ?? ''}</td>
+                <td title={utc(c.lastTransitionTime)}>{ago(c.lastTransitionTime)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {status?.alerts?.length ? (
+        <>
+          <h2>Alerts firing</h2>
+          <ul data-testid="alerts">
+            {status.alerts.map((alert) => (
+              <li key={`${alert.name}-${alert.subject}`}>
+                <strong>{alert.name}</strong> {alert.severity} {alert.subject} since {utc(alert.since)}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </>
+  );
+}

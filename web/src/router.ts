@@ -1,0 +1,50 @@
+// Paths of the app under /ui/ (the controller answers index.html for each, so a deep link works).
+import { useEffect, useState } from 'preact/hooks';
+
+export const BASE = '/ui/';
+
+export type Route =
+  | { page: 'overview' }
+  | { page: 'login' }
+  | { page: 'cluster'; namespace: string; name: string }
+  | { page: 'notFound'; path: string };
+
+export function parse(pathname: string): Route {
+  if (pathname === BASE || pathname === '/ui') return { page: 'overview' };
+  if (pathname === `${BASE}login`) return { page: 'login' };
+  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)\/?$/.exec(pathname);
+  if (cluster && cluster[1] && cluster[2])
+    return { page: 'cluster', namespace: decodeURIComponent(cluster[1]), name: decodeURIComponent(cluster[2]) };
+  return { page: 'notFound', path: pathname };
+}
+
+export function clusterUrl(namespace: string, name: string): string {
+  return `${BASE}namespaces/${encodeURIComponent(namespace)}/sgclusters/${encodeURIComponent(name)}`;
+}
+
+export function navigate(url: string, replace = false): void {
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  dispatchEvent(new PopStateEvent('popstate'));
+}
+
+export function useLocation(): string {
+  const [path, setPath] = useState(location.pathname);
+  useEffect(() => {
+    const update = () => setPath(location.pathname);
+    addEventListener('popstate', update);
+    return () => removeEventListener('popstate', update);
+  }, []);
+  return path;
+}
+
+// Links inside the app change the history instead of reloading; modified clicks open as usual.
+export function onLinkClick(event: MouseEvent): void {
+  const anchor = (event.target as Element | null)?.closest?.('a');
+  if (!anchor || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || anchor.target) return;
+  const url = new URL(anchor.href, location.href);
+  if (url.origin !== location.origin || !url.pathname.startsWith(BASE)) return;
+  event.preventDefault();
+  navigate(url.pathname + url.search);
+}
