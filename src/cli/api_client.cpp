@@ -395,8 +395,15 @@ Result<Json> ApiClient::replace(const model::KindInfo& kind, std::string_view na
   return call_named("PUT", kind, namespace_name, name, {}, document.dump(), kDefaultTimeout);
 }
 
-Result<bool> ApiClient::remove(const model::KindInfo& kind, std::string_view namespace_name,
-                               std::string_view name) const {
+Result<bool> ApiClient::remove(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,
+                               bool delete_logs) const {
+  if (delete_logs) {
+    // The controller reaches the log store first: a minute leaves room for a slow one.
+    auto result = call("DELETE", resource_path(kind, namespace_name, name, {}) + "?deleteLogs=true", {},
+                       std::chrono::seconds(90));
+    RETURN_IF_ERROR(result);
+    return true;
+  }
   auto result = call_named("DELETE", kind, namespace_name, name, {}, {}, kDefaultTimeout);
   RETURN_IF_ERROR(result);
   return true;

@@ -115,7 +115,9 @@ class ApiClient {
                              const model::Json& document) const;
   Result<model::Json> replace(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,
                               const model::Json& document) const;
-  Result<bool> remove(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name) const;
+  // delete_logs (an SGCluster): its rows are deleted from its log store first (?deleteLogs=true).
+  Result<bool> remove(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,
+                      bool delete_logs = false) const;
 
   Result<model::Json> cluster_status(std::string_view namespace_name, std::string_view name) const;
   // Returns {"from": ..., "to": ...} once Patroni reports the new leader.

@@ -56,6 +56,7 @@ using model::Json;
 
 constexpr std::string_view kDemoCluster = "demo";
 constexpr std::string_view kLocalBackupStorage = "local-backups";
+constexpr std::string_view kDemoLogStore = "logs";  // an SGDistributedLogs: the central logs of the demo
 constexpr std::string_view kEtcdPrefix = "/pgstack";
 constexpr auto kPollInterval = std::chrono::milliseconds(500);
 
@@ -405,6 +406,26 @@ class LocalUp {
   }
 
   // Creates `demo` unless it exists (an existing one is left exactly as it is).
+  // The central log store the demo ships its logs to (docs/logs.md); one that exists is left as it is.
+  Result<bool> ensure_demo_log_store() const {
+    const ApiClient client = local_client();
+    const model::KindInfo& kind = *model::find_kind("SGDistributedLogs");
+    auto existing = client.get(kind, kDefaultNamespace, kDemoLogStore);
+    if (existing) return true;
+    if (existing.error().code != ErrorCode::kNotFound) return existing.error();
+    const Json document = {
+        {"apiVersion", "stackgres.io/v1"},
+        {"kind", "SGDistributedLogs"},
+        {"metadata", {{"name", kDemoLogStore}, {"namespace", kDefaultNamespace}}},
+        {"spec", {{"persistentVolume", {{"size", "1Gi"}}}}},
+    };
+    auto created = client.create(kind, kDefaultNamespace, document);
+    if (!created && created.error().code != ErrorCode::kAlreadyExists) return created.error();
+    std::cerr << fmt::format("created SGDistributedLogs {} (the central log store, run as SGCluster {})\n",
+                             kDemoLogStore, kDemoLogStore);
+    return true;
+  }
+
   Result<bool> ensure_demo_cluster(int instances, bool instances_given) const {
     const ApiClient client = local_client();
     const model::KindInfo& kind = *model::find_kind("SGCluster");
@@ -418,9 +439,15 @@ class LocalUp {
             "pgstack apply)\n",
             kDemoCluster, current);
       }
+      if (spec.is_object() && !spec.contains("distributedLogs"))
+        std::cerr << fmt::format(
+            "note: SGCluster {} keeps its logs on its hosts and is left as it is; for central logs apply an "
+            "SGDistributedLogs and set the cluster's spec.distributedLogs (docs/logs.md)\n",
+            kDemoCluster);
       return true;
     }
     if (existing.error().code != ErrorCode::kNotFound) return existing.error();
+    if (auto store = ensure_demo_log_store(); !store) return store.error();
     // Backups by default: a filesystem repository under the state directory, a daily backup at
     // 03:00 UTC (and a first one once the cluster is ready), seven full backups kept, each verified.
     const model::KindInfo& storage_kind = *model::find_kind("SGObjectStorage");
@@ -441,6 +468,7 @@ class LocalUp {
          {{"instances", instances},
           {"postgres", {{"version", "latest"}}},
           {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}},
+          {"distributedLogs", {{"sgDistributedLogs", kDemoLogStore}, {"retention", "7 days"}}},
           {"configurations",
            {{"backups", Json::array({{{"sgObjectStorage", kLocalBackupStorage},
                                       {"cronSchedule", "0 3 * * *"},

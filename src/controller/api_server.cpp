@@ -13,9 +13,13 @@
 #include "controller/auth_api.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
+#include "controller/log_store_maintenance.h"
 #include "controller/logs_api.h"
 #include "controller/patroni_client.h"
+#include "controller/reconcile/log_store_step.h"
 #include "controller/restore_source.h"
+#include "logs/log_store_maintenance.h"
+#include "logs/log_store_target.h"
 #include "model/codec.h"
 #include "model/kinds.h"
 #include "model/resources.h"
@@ -29,7 +33,9 @@ namespace {
 using model::Json;
 
 // Kinds whose documents are served with their status.
-bool has_status(const std::string& kind) { return kind == "SGCluster" || kind == "SGBackup" || kind == "SGDbOps"; }
+bool has_status(const std::string& kind) {
+  return kind == "SGCluster" || kind == "SGBackup" || kind == "SGDbOps" || kind == "SGDistributedLogs";
+}
 
 HttpReply field_problem(const std::string& kind, const std::string& name, const std::string& path,
                         const std::string& message) {
@@ -160,7 +166,14 @@ HttpReply ApiHandler::handle_object(const HttpRequest& request, const std::strin
     return json_reply(200, document->body);
   }
   if (request.method == "PUT") return write(request, ns, kind, &name);
-  if (request.method == "DELETE") return remove(ns, kind, name);
+  if (request.method == "DELETE") {
+    const auto delete_logs = request.query.find("deleteLogs");
+    const bool wanted =
+        delete_logs != request.query.end() && (delete_logs->second == "true" || delete_logs->second == "1");
+    if (wanted && kind != "SGCluster")
+      return problem(422, "Invalid request", "deleteLogs applies to an SGCluster only");
+    return remove(ns, kind, name, wanted);
+  }
   return problem(405, "MethodNotAllowed", fmt::format("{} is not allowed on an object", request.method));
 }
 
@@ -203,6 +216,21 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
       input.push_back(std::move(other));
     }
   }
+  // A log store in another namespace ("namespace.name") is checked against that namespace.
+  if (kind == "SGCluster") {
+    const Json::json_pointer pointer("/spec/distributedLogs/sgDistributedLogs");
+    if (body.contains(pointer) && body.at(pointer).is_string()) {
+      const logs::LogStoreRef store = logs::parse_log_store_reference(body.at(pointer).get<std::string>(), ns);
+      if (store.namespace_name != ns && !store.namespace_name.empty() && !store.name.empty()) {
+        auto other = store_.get("SGDistributedLogs", store.namespace_name, store.name);
+        if (!other.ok() && other.error().code != ErrorCode::kNotFound) return problem_from(other.error());
+        if (other.ok()) {
+          other.value().source = "stored";
+          input.push_back(std::move(other).value());
+        }
+      }
+    }
+  }
   const model::ValidationResult validation = model::validate_documents(input, validation_);
   Json errors = Json::array();
   for (const auto& d : validation.diagnostics.items()) {
@@ -230,7 +258,39 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
   return json_reply(name == nullptr ? 201 : 200, stored->body);
 }
 
-HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, const std::string& name) {
+HttpReply ApiHandler::remove_log_store(const std::string& ns, const std::string& name) {
+  const std::string kind = "SGDistributedLogs";
+  auto clusters = store_.list("SGCluster");  // every namespace: "namespace.name" references reach across
+  if (!clusters.ok()) return problem_from(clusters.error());
+  std::vector<std::string> users;
+  for (const auto& user : logs::clusters_using_store(clusters.value(), {ns, name}))
+    users.push_back(fmt::format("SGCluster {}/{}", user.namespace_name, user.cluster));
+  if (!users.empty())
+    return problem(409, "Conflict",
+                   fmt::format("{}/{} is in use by {}: remove their spec.distributedLogs first", kind, name,
+                               fmt::join(users, ", ")));
+  auto removed = store_.remove(kind, ns, name);
+  if (!removed.ok()) return problem_from(removed.error());
+  std::string message = fmt::format("{}/{} deleted", kind, name);
+  // Its SGCluster, only when pgstack made it for this store (the annotation).
+  auto store_cluster = store_.get("SGCluster", ns, name);
+  if (store_cluster.ok() && distributed_logs_of(store_cluster->body) == name) {
+    if (auto gone = store_.remove("SGCluster", ns, name); gone.ok()) {
+      message +=
+          fmt::format("; its SGCluster {} is deleted too (instances stop; their data is kept on the hosts)", name);
+    } else {
+      spdlog::warn("{} {}/{}: its SGCluster is left: {}", kind, ns, name, gone.error().message);
+    }
+  }
+  spdlog::info("{} {}/{} deleted", kind, ns, name);
+  return json_reply(
+      200,
+      {{"status", "Success"}, {"details", {{"kind", kind}, {"name", name}, {"namespace", ns}}}, {"message", message}});
+}
+
+HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, const std::string& name,
+                             bool delete_logs) {
+  if (kind == "SGDistributedLogs") return remove_log_store(ns, name);
   // A configuration in use would leave its clusters unable to render: refuse, say who uses it.
   const std::map<std::string, std::string> usage = {
       {"SGInstanceProfile", "/spec/sgInstanceProfile"},
@@ -249,13 +309,44 @@ HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, con
     if (!users.empty())
       return problem(409, "Conflict", fmt::format("{}/{} is in use by {}", kind, name, fmt::join(users, ", ")));
   }
+  if (kind == "SGCluster") {
+    // A store's own SGCluster would only be made again: its SGDistributedLogs is what to delete.
+    auto cluster = store_.get(kind, ns, name);
+    if (cluster.ok() && distributed_logs_of(cluster->body) == name) {
+      auto owner = store_.get("SGDistributedLogs", ns, name);
+      if (owner.ok())
+        return problem(409, "Conflict",
+                       fmt::format("SGCluster {}/{} runs SGDistributedLogs {}/{}: delete the SGDistributedLogs instead",
+                                   ns, name, ns, name));
+    }
+  }
+  std::string logs_note;
+  if (delete_logs) {
+    auto cluster = store_.get(kind, ns, name);
+    if (!cluster.ok()) return problem_from(cluster.error());
+    const Json::json_pointer pointer("/spec/distributedLogs/sgDistributedLogs");
+    if (!cluster->body.contains(pointer) || !cluster->body.at(pointer).is_string())
+      return problem(422, "Invalid request",
+                     fmt::format("deleteLogs: SGCluster {}/{} has no spec.distributedLogs.sgDistributedLogs, so no "
+                                 "log store holds its logs; delete it without deleteLogs",
+                                 ns, name));
+    const logs::LogStoreRef store = logs::parse_log_store_reference(cluster->body.at(pointer).get<std::string>(), ns);
+    // Before the cluster goes: when the store cannot be reached, nothing is deleted and the request says why.
+    if (auto deleted = delete_cluster_logs(store_.client(), etcd_prefix_, store, ns, name); !deleted.ok())
+      return problem(503, "Unavailable",
+                     fmt::format("deleteLogs: {}; SGCluster {}/{} is not deleted", deleted.error().message, ns, name));
+    spdlog::info("SGCluster {}/{}: its logs were deleted from SGDistributedLogs {}/{}", ns, name, store.namespace_name,
+                 store.name);
+    logs_note = fmt::format("; its logs were deleted from SGDistributedLogs {}/{}", store.namespace_name, store.name);
+  }
   auto removed = store_.remove(kind, ns, name);
   if (!removed.ok()) return problem_from(removed.error());
   spdlog::info("{} {}/{} deleted", kind, ns, name);
-  return json_reply(200, {{"status", "Success"},
-                          {"details", {{"kind", kind}, {"name", name}, {"namespace", ns}}},
-                          {"message", kind == "SGCluster" ? "instances are being stopped; their data is kept"
-                                                          : fmt::format("{}/{} deleted", kind, name)}});
+  return json_reply(200,
+                    {{"status", "Success"},
+                     {"details", {{"kind", kind}, {"name", name}, {"namespace", ns}}},
+                     {"message", kind == "SGCluster" ? "instances are being stopped; their data is kept" + logs_note
+                                                     : fmt::format("{}/{} deleted", kind, name)}});
 }
 
 std::optional<HttpReply> ApiHandler::admit_new(const model::Document& document) {

@@ -53,7 +53,10 @@ class ApiHandler {
   // Checks of a new document that need the stored state: a restore's backup, a backup's cluster.
   std::optional<HttpReply> admit_new(const model::Document& document);
   HttpReply write(const HttpRequest& request, const std::string& ns, const std::string& kind, const std::string* name);
-  HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name);
+  // deleteLogs (SGCluster): its rows are deleted from its log store first; nothing is deleted when that fails.
+  HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name, bool delete_logs);
+  // SGDistributedLogs: refused while a cluster ships to it; otherwise its SGCluster goes with it.
+  HttpReply remove_log_store(const std::string& ns, const std::string& name);
   HttpReply rolling_restart(const HttpRequest& request, const std::string& ns, const std::string& name);
   // /api/v1/namespaces/{ns}/secrets[/{name}]: users' Secrets; values only with ?reveal=true.
   HttpReply handle_secrets(const HttpRequest& request, const std::string& ns, const std::string* name);

@@ -11,6 +11,7 @@
 #include "controller/reconcile/backups_step.h"
 #include "controller/reconcile/credentials_step.h"
 #include "controller/reconcile/inputs_step.h"
+#include "controller/reconcile/log_store_step.h"
 #include "controller/reconcile/patroni_config_step.h"
 #include "controller/reconcile/placement_step.h"
 #include "controller/reconcile/restore_step.h"
@@ -60,6 +61,7 @@ void ClusterReconciler::stop() {
   if (thread_.joinable()) thread_.join();
   operations_.stop();
   managed_sql_.stop();
+  log_stores_.stop();
 }
 
 void ClusterReconciler::run() {
@@ -151,6 +153,12 @@ void ClusterReconciler::reconcile_all() {
   }
   pass->alerts = current_alerts();
   current_figures(*pass);
+  try {
+    // Before the clusters: a new store's SGCluster is reconciled from the next pass on.
+    reconcile_log_stores(StepEnvironment{store_, settings_}, clusters.value(), log_stores_);
+  } catch (const std::exception& failure) {
+    spdlog::error("reconcile of the log stores failed: {}", failure.what());
+  }
   std::set<std::string> live_clusters;
   std::map<std::string, int> expected_replicas;
   for (const auto& cluster : clusters.value()) {

@@ -1,4 +1,5 @@
-// The controller's loop: every second, for every SGCluster, the named steps of reconcile/ in order:
+// The controller's loop: every second, first the log stores (each SGDistributedLogs as an SGCluster,
+// reconcile/log_store_step.h), then for every SGCluster the named steps of reconcile/ in order:
 // credentials, inputs, restore admission, placement (assignments the agents act on), Patroni's
 // dynamic configuration, scheduled SGBackups, managed SQL (SGScripts), the observed status; then the
 // day-2 operations (SGDbOps) of every cluster. Runs only on the leading controller.
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "controller/leader_election.h"
+#include "controller/log_store_maintenance.h"
 #include "controller/managed_sql/runner.h"
 #include "controller/operations/operations_runner.h"
 #include "controller/reconcile/step.h"
@@ -61,6 +63,7 @@ class ClusterReconciler {
   std::condition_variable wake_;
   std::thread thread_;
   managed_sql::ManagedSqlRunner managed_sql_{store_, leadership_, {settings_.etcd_prefix}};
+  LogStoreMaintenance log_stores_{store_, leadership_, {settings_.etcd_prefix}};
   std::optional<AlertsObservation> alerts_;
   std::chrono::steady_clock::time_point alerts_read_at_;
   std::map<std::string, model::Json> figures_;

@@ -7,6 +7,8 @@
 
 #include "config/render_exporter.h"
 #include "config/render_patroni.h"
+#include "logs/log_store_maintenance.h"
+#include "logs/log_store_target.h"
 
 namespace pgstack::controller {
 
@@ -29,8 +31,8 @@ Result<std::string> generate_password() {
 namespace {
 
 // Role -> username: the entries of a cluster's credentials.
-std::vector<std::pair<const char*, std::string>> credential_users(const model::Cluster& cluster) {
-  return {
+std::vector<std::pair<std::string, std::string>> credential_users(const model::Cluster& cluster, bool log_store) {
+  std::vector<std::pair<std::string, std::string>> users = {
       {"superuser", cluster.credentials.superuser_name},
       {"replication", cluster.credentials.replication_name},
       {"rewind", std::string(config::kRewindUserName)},
@@ -39,21 +41,26 @@ std::vector<std::pair<const char*, std::string>> credential_users(const model::C
       {"restapi", "patroni"},
       {"monitor", std::string(config::kMonitorUserName)},
   };
+  if (log_store) {
+    users.emplace_back(logs::kLogWriterCredential, logs::kLogWriterUser);
+    users.emplace_back(logs::kLogReaderCredential, logs::kLogReaderUser);
+  }
+  return users;
 }
 
 }  // namespace
 
-bool lacks_credentials(const model::Json& stored, const model::Cluster& cluster) {
+bool lacks_credentials(const model::Json& stored, const model::Cluster& cluster, bool log_store) {
   if (!stored.is_object()) return false;
-  for (const auto& [role, username] : credential_users(cluster)) {
+  for (const auto& [role, username] : credential_users(cluster, log_store)) {
     if (!stored.contains(role)) return true;
   }
   return false;
 }
 
-Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster) {
+Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster, bool log_store) {
   model::Json credentials = model::Json::object();
-  for (const auto& [role, username] : credential_users(cluster)) {
+  for (const auto& [role, username] : credential_users(cluster, log_store)) {
     auto password = generate_password();
     RETURN_IF_ERROR(password);
     credentials[role] = {{"username", username}, {"password", password.value()}};

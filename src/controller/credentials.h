@@ -14,11 +14,12 @@ Result<std::string> generate_password();
 
 // {"superuser":{"username","password"},"replication":{...},"rewind":{...},"authenticator":{...},
 //  "application":{"username","password","database"},"restapi":{"username","password"},
-//  "monitor":{"username","password"} (postgres_exporter's pg_monitor role)}
-Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster);
+//  "monitor":{"username","password"} (postgres_exporter's pg_monitor role)}; a cluster that runs an
+// SGDistributedLogs (`log_store`) also gets "logWriter" and "logReader" (logs/log_store_target.h).
+Result<model::Json> generate_cluster_credentials(const model::Cluster& cluster, bool log_store = false);
 
 // True when `stored` (a cluster's credentials object) has no entry for a role pgstack gives every
-// cluster: one added after the cluster was made. Cheap: no password is generated to find out.
-bool lacks_credentials(const model::Json& stored, const model::Cluster& cluster);
+// cluster (and every log store): one added after the cluster was made. Cheap: no password is generated.
+bool lacks_credentials(const model::Json& stored, const model::Cluster& cluster, bool log_store = false);
 
 }  // namespace pgstack::controller

@@ -18,6 +18,18 @@ ValueCheck regex_check(const std::string& pattern) {
   };
 }
 
+// spec.distributedLogs.retention: StackGres's pattern, and above zero (a store cannot keep logs for no time).
+ValueCheck log_retention_check() {
+  return [form = regex_check(R"(^(\d+) *(minutes?|hours?|days?|weeks?|months?)$)")](
+             const Json& value) -> std::optional<std::string> {
+    if (auto problem = form(value)) return problem;
+    const std::string text = value.get<std::string>();
+    const std::string number = text.substr(0, text.find_first_not_of("0123456789"));
+    if (number.find_first_not_of('0') != std::string::npos) return std::nullopt;
+    return "a retention of " + Json(text).dump() + " keeps nothing; expected a period above zero such as \"7 days\"";
+  };
+}
+
 F iso_timestamp() {
   return F::string().checked(regex_check(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$)"),
                              "an ISO-8601 timestamp with a time zone, such as \"2026-11-24T10:00:00Z\"");
@@ -299,8 +311,7 @@ F cluster_spec() {
                                                                 {"sgScript", F::string().required()}}))}})},
       {"distributedLogs",
        F::object({{"sgDistributedLogs", F::string()},
-                  {"retention", F::string().checked(regex_check(R"(^\d+ *(minutes?|hours?|days?|weeks?|months?)$)"),
-                                                    "a period such as \"7 days\" or \"12 hours\"")}})},
+                  {"retention", F::string().checked(log_retention_check(), "a period such as \"7 days\" or \"12 hours\"")}})},
       {"nonProductionOptions", F::object({{"disableClusterPodAntiAffinity", F::boolean()},
                                           {"disablePatroniResourceRequirements", F::boolean()},
                                           {"disableClusterResourceRequirements", F::boolean()},
@@ -519,8 +530,7 @@ F distributed_logs_spec() {
                     {"sgInstanceProfile", F::string()},
                     {"configurations", F::object({{"sgPostgresConfig", F::string()}})},
                     {"metadata", F::ignored("labels and annotations of Kubernetes objects")},
-                    {"nonProductionOptions", F::ignored(kResourceKnob)}})
-      .noted("accepted but not yet applied: pgstack stores SGDistributedLogs but runs no log database yet");
+                    {"nonProductionOptions", F::ignored(kResourceKnob)}});
 }
 
 F script_spec() {

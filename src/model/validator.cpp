@@ -317,6 +317,7 @@ struct Reference {
   // A source cluster may live elsewhere (another input, or defined later): missing from the input is
   // deferred even when the input defines other clusters.
   bool deferred_when_missing = false;
+  std::string namespace_name;  // empty: the referring document's
 };
 
 struct CheckedDocument {
@@ -409,7 +410,20 @@ void check_cluster(DocumentChecker& checker, CheckedDocument& checked, const Val
   refer("/sgInstanceProfile", "spec.sgInstanceProfile", "SGInstanceProfile");
   refer("/configurations/sgPostgresConfig", "spec.configurations.sgPostgresConfig", "SGPostgresConfig");
   refer("/configurations/sgPoolingConfig", "spec.configurations.sgPoolingConfig", "SGPoolingConfig");
-  refer("/distributedLogs/sgDistributedLogs", "spec.distributedLogs.sgDistributedLogs", "SGDistributedLogs");
+  // StackGres's "namespace.name" names a log store in another namespace.
+  if (const Json store = value_at(spec, "/distributedLogs/sgDistributedLogs", Json()); store.is_string()) {
+    const std::string text = store.get<std::string>();
+    const auto dot = text.find('.');
+    Reference reference{"spec.distributedLogs.sgDistributedLogs", "SGDistributedLogs", text};
+    if (dot != std::string::npos) {
+      reference.namespace_name = text.substr(0, dot);
+      reference.name = text.substr(dot + 1);
+    }
+    if (reference.name.empty() || (dot != std::string::npos && reference.namespace_name.empty()))
+      checker.error(reference.path, "expected the SGDistributedLogs' name, or \"namespace.name\"");
+    else
+      checked.references.push_back(std::move(reference));
+  }
   refer("/initialData/restore/fromBackup/name", "spec.initialData.restore.fromBackup.name", "SGBackup");
   refer("/replicateFrom/instance/sgCluster", "spec.replicateFrom.instance.sgCluster", "SGCluster");
   if (!checked.references.empty() && checked.references.back().path == "spec.replicateFrom.instance.sgCluster")
@@ -745,7 +759,8 @@ ValidationResult validate_documents(const std::vector<Document>& documents, cons
   for (const auto& item : checked) {
     const Document& document = item.document;
     for (const auto& reference : item.references) {
-      const auto key = std::make_tuple(reference.kind, document.namespace_name(), reference.name);
+      const std::string ns = reference.namespace_name.empty() ? document.namespace_name() : reference.namespace_name;
+      const auto key = std::make_tuple(reference.kind, ns, reference.name);
       const auto found = defined.find(key);
       const auto add = [&](Severity severity, std::string message) {
         result.diagnostics.add({severity, document.source, document.label(), reference.path, std::move(message)});
@@ -759,17 +774,16 @@ ValidationResult validate_documents(const std::vector<Document>& documents, cons
         }
         continue;
       }
-      const auto others = names_by_kind.find({reference.kind, document.namespace_name()});
+      const auto others = names_by_kind.find({reference.kind, ns});
       if ((others == names_by_kind.end() || reference.deferred_when_missing) && !context.references_must_exist) {
         add(Severity::kDeferred, fmt::format("{}/{} is not in the input; its existence is checked when applied",
                                              reference.kind, reference.name));
         continue;
       }
-      std::string message = context.references_must_exist
-                                ? fmt::format("{}/{} does not exist in namespace {}", reference.kind, reference.name,
-                                              document.namespace_name())
-                                : fmt::format("{}/{} is not defined in namespace {}", reference.kind, reference.name,
-                                              document.namespace_name());
+      std::string message =
+          context.references_must_exist
+              ? fmt::format("{}/{} does not exist in namespace {}", reference.kind, reference.name, ns)
+              : fmt::format("{}/{} is not defined in namespace {}", reference.kind, reference.name, ns);
       if (others != names_by_kind.end()) {
         message += fmt::format("; the {} defines {}", context.references_must_exist ? "namespace" : "input",
                                fmt::join(others->second, ", "));

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/credentials.h"
+#include "controller/reconcile/log_store_step.h"
 #include "store/keys.h"
 
 namespace pgstack::controller {
@@ -39,8 +40,9 @@ void add_missing_credentials(const store::EtcdClient& etcd, const std::string& k
                              const ClusterState& state) {
   const model::Json current = model::Json::parse(stored.value, nullptr, false);
   // Every pass of every cluster comes here: generate passwords only when a role lacks one.
-  if (!lacks_credentials(current, state.cluster)) return;
-  auto fresh = generate_cluster_credentials(state.cluster);
+  const bool log_store = runs_distributed_logs(state.document);
+  if (!lacks_credentials(current, state.cluster, log_store)) return;
+  auto fresh = generate_cluster_credentials(state.cluster, log_store);
   if (!fresh.ok()) {
     spdlog::error("cluster {}: cannot generate credentials: {}", state.key, fresh.error().message);
     return;
@@ -72,7 +74,7 @@ StepOutcome ensure_credentials(const StepEnvironment& environment, ClusterState&
     return StepOutcome::proceed();
   }
 
-  auto credentials = generate_cluster_credentials(state.cluster);
+  auto credentials = generate_cluster_credentials(state.cluster, runs_distributed_logs(state.document));
   if (!credentials.ok()) {
     spdlog::error("cluster {}: cannot generate credentials: {}", state.key, credentials.error().message);
     return StepOutcome::proceed();

@@ -5,8 +5,7 @@
 // SIGKILL while Postgres logs heavily resumes from the store's offsets: every csvlog record on disk is
 // one row, none twice; the agent's /metrics and the cluster status show the shipping.
 //
-// The store's database, roles and credentials are made here as the controller will make them
-// (make_log_store_as_the_controller_will), so this test does not depend on that part.
+// The store is the controller's (an SGDistributedLogs, made Ready by the controller: docs/logs.md).
 #include <atomic>
 #include <thread>
 
@@ -31,7 +30,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 PgstackRuntime* runtime = nullptr;
-constexpr const char* kWriterPassword = "Wr1ter-e2e-password";
 
 // The cluster's primary as its superuser, in `database`, over TLS checked against the installation's CA.
 Result<postgres::PostgresTarget> superuser_target(const std::string& cluster, const std::string& database) {
@@ -75,61 +73,21 @@ Result<bool> post(const std::string& path, const json& body) {
   return true;
 }
 
-// What the controller will do for an SGDistributedLogs (the store part of issue 14, built apart): its
-// SGCluster, the database pgstack_logs with the log tables and today's partitions, the logWriter role and
-// its credentials beside the store cluster's own in etcd. Tolerant of parts that already exist.
-Result<bool> make_log_store_as_the_controller_will() {
+// The store as the controller makes it for an SGDistributedLogs (docs/logs.md): its SGCluster, the
+// database pgstack_logs with the log tables, partitions, the logWriter role and its credentials; Ready
+// once all of it is in place.
+Result<bool> make_log_store() {
   RETURN_IF_ERROR(post("sgdistributedlogs", {{"apiVersion", "stackgres.io/v1"},
                                              {"kind", "SGDistributedLogs"},
                                              {"metadata", {{"name", "logstore"}}},
                                              {"spec", {{"persistentVolume", {{"size", "1Gi"}}}}}}));
-  RETURN_IF_ERROR(
-      post("sgclusters",
-           {{"apiVersion", "stackgres.io/v1"},
-            {"kind", "SGCluster"},
-            {"metadata",
-             {{"name", "logstore"}, {"annotations", {{std::string(logs::kDistributedLogsAnnotation), "logstore"}}}}},
-            {"spec",
-             {{"instances", 1},
-              {"postgres", {{"version", "latest"}}},
-              {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}}}}}));
-  if (!wait_until([] { return ready("logstore"); }, 180s, 500ms))
-    return make_error(ErrorCode::kUnavailable, "the store cluster logstore never became ready");
-  {
-    ASSIGN_OR_RETURN(const auto target, superuser_target("logstore", "postgres"));
-    ASSIGN_OR_RETURN(auto session, postgres::PostgresSession::connect(target));
-    ASSIGN_OR_RETURN(const auto exists, session->query(fmt::format("SELECT 1 FROM pg_database WHERE datname = '{}'",
-                                                                   logs::kLogStoreDatabase)));
-    if (exists.empty()) RETURN_IF_ERROR(session->query(fmt::format("CREATE DATABASE {}", logs::kLogStoreDatabase)));
-  }
-  ASSIGN_OR_RETURN(const auto target, superuser_target("logstore", std::string(logs::kLogStoreDatabase)));
-  ASSIGN_OR_RETURN(auto session, postgres::PostgresSession::connect(target));
-  RETURN_IF_ERROR(session->query(logs::render_log_store_schema()));
-  const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-  for (const auto table : logs::log_tables()) {
-    for (int ahead = 0; ahead <= 1; ++ahead) {
-      auto created = session->query(logs::render_create_day_partition(table, today + std::chrono::days(ahead)));
-      if (!created.ok() && created.error().message.find("already exists") == std::string::npos) return created.error();
-    }
-  }
-  RETURN_IF_ERROR(session->query(
-      fmt::format("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgstack_log_writer') THEN "
-                  "CREATE ROLE pgstack_log_writer LOGIN PASSWORD '{0}'; END IF; END $$; "
-                  "GRANT INSERT ON log_postgres, log_patroni TO pgstack_log_writer; "
-                  "GRANT SELECT, INSERT, UPDATE, DELETE ON log_ingest_state TO pgstack_log_writer; "
-                  "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO pgstack_log_writer",
-                  kWriterPassword)));
-
-  store::EtcdClient etcd({runtime->etcd().endpoint()});
-  const std::string key = store::keys::cluster_secrets("/pgstack", "default", "logstore");
-  ASSIGN_OR_RETURN(const auto stored, etcd.get(key));
-  if (!stored) return make_error(ErrorCode::kUnavailable, "no credentials for logstore in etcd");
-  json secrets = json::parse(stored->value);
-  if (!secrets.contains(std::string(logs::kLogWriterCredential))) {
-    secrets[std::string(logs::kLogWriterCredential)] = {{"username", "pgstack_log_writer"},
-                                                        {"password", kWriterPassword}};
-    RETURN_IF_ERROR(etcd.put(key, secrets.dump()));
-  }
+  const auto store_ready = [] {
+    const json status = runtime->get("sgdistributedlogs/logstore").value("status", json::object());
+    return condition_in(status, "Ready").value("status", "") == "True";
+  };
+  if (!wait_until(store_ready, 180s, 500ms))
+    return make_error(ErrorCode::kUnavailable, "the log store logstore never became ready: " +
+                                                   runtime->get("sgdistributedlogs/logstore").dump());
   return true;
 }
 
@@ -157,7 +115,7 @@ Result<bool> demo_sql(const std::string& sql) {
 }
 
 TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
-  const auto setup = make_log_store_as_the_controller_will();
+  const auto setup = make_log_store();
   ASSERT_TRUE(setup.ok()) << setup.error().message;
   ASSERT_TRUE(post("sgclusters", {{"apiVersion", "stackgres.io/v1"},
                                   {"kind", "SGCluster"},

@@ -59,6 +59,9 @@ TEST(Query, DecodesAndRefusesBadEscapesRepeatsAndUnknownValues) {
     EXPECT_NE(refused->message.find("expected one of: true, false, 1, 0"), std::string::npos);
   }
   for (const char* value : {"true", "false", "1", "0"}) EXPECT_FALSE(check_query({{"reveal", value}}));
+  // A mistyped deleteLogs must not delete a cluster and keep its logs.
+  EXPECT_EQ(check_query({{"deleteLogs", "yes"}})->where, "query parameter deleteLogs");
+  EXPECT_FALSE(check_query({{"deleteLogs", "true"}}));
 }
 
 TEST(RouteNames, NamespacesAndNamesAreDns1123Labels) {

@@ -448,6 +448,70 @@ spec: {pgBouncer: {pgbouncer.ini: {pgbouncer: {pool_mode: transaction}, database
   EXPECT_EQ(result.documents.size(), 6u);
 }
 
+const char* kClusterWithLogs = R"(
+apiVersion: stackgres.io/v1
+kind: SGCluster
+metadata: {name: demo, namespace: default}
+spec:
+  instances: 1
+  postgres: {version: 'latest'}
+  pods: {persistentVolume: {size: '5Gi'}}
+  distributedLogs: {sgDistributedLogs: STORE, retention: RETENTION}
+---
+apiVersion: stackgres.io/v1
+kind: SGDistributedLogs
+metadata: {name: logs, namespace: team}
+spec: {persistentVolume: {size: 1Gi}}
+)";
+
+std::string cluster_with_logs(const std::string& store, const std::string& retention) {
+  std::string text = kClusterWithLogs;
+  text.replace(text.find("STORE"), 5, store);
+  text.replace(text.find("RETENTION"), 9, retention);
+  return text;
+}
+
+TEST(Validator, ALogRetentionOfZeroIsRefused) {
+  for (const std::string zero : {"'0 days'", "'00 hours'", "'0minutes'"}) {
+    const auto errors = errors_of(validate_text(cluster_with_logs("team.logs", zero)));
+    ASSERT_EQ(errors.size(), 1u) << zero << ": " << testing::PrintToString(errors);
+    EXPECT_NE(errors[0].find("spec.distributedLogs.retention: a retention of"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[0].find("keeps nothing"), std::string::npos) << errors[0];
+  }
+  EXPECT_TRUE(validate_text(cluster_with_logs("team.logs", "'10 days'")).valid());
+  EXPECT_FALSE(validate_text(cluster_with_logs("team.logs", "'7 fortnights'")).valid());
+}
+
+bool deferred_store(const ValidationResult& result) {
+  for (const auto& diagnostic : result.diagnostics.items()) {
+    if (diagnostic.severity == Severity::kDeferred && diagnostic.path == "spec.distributedLogs.sgDistributedLogs")
+      return true;
+  }
+  return false;
+}
+
+TEST(Validator, ALogStoreInAnotherNamespaceIsNamedNamespaceDotName) {
+  // team.logs is in the input: found there. "logs" alone is looked for in the cluster's namespace.
+  const auto found = validate_text(cluster_with_logs("team.logs", "'7 days'"));
+  EXPECT_TRUE(found.valid()) << testing::PrintToString(errors_of(found));
+  EXPECT_FALSE(deferred_store(found));
+  const auto same_namespace = validate_text(cluster_with_logs("logs", "'7 days'"));
+  EXPECT_TRUE(same_namespace.valid());
+  EXPECT_TRUE(deferred_store(same_namespace));  // default/logs is not in the input: checked when applied
+
+  ValidationContext applied = test_context();
+  applied.references_must_exist = true;
+  const auto missing = errors_of(validate_documents(
+      load_documents(cluster_with_logs("other.logs", "'7 days'"), "cluster.yaml").documents, applied));
+  ASSERT_EQ(missing.size(), 1u) << testing::PrintToString(missing);
+  EXPECT_NE(missing[0].find("SGDistributedLogs/logs does not exist in namespace other"), std::string::npos)
+      << missing[0];
+
+  const auto malformed = errors_of(validate_text(cluster_with_logs("'team.'", "'7 days'")));
+  ASSERT_EQ(malformed.size(), 1u) << testing::PrintToString(malformed);
+  EXPECT_NE(malformed[0].find("\"namespace.name\""), std::string::npos) << malformed[0];
+}
+
 TEST(Validator, SerializationRoundTrips) {
   const auto first = validate_text(read_example("production.yaml"), "p.yaml");
   ASSERT_TRUE(first.valid());

@@ -44,5 +44,23 @@ TEST(CredentialsStep, ACompleteSetLacksNothingAndNeedsNoNewPasswords) {
   EXPECT_FALSE(lacks_credentials(model::Json("not an object"), cluster));
 }
 
+TEST(CredentialsStep, ALogStoreGetsItsWriterAndReaderAndAnOlderStoreLacksThem) {
+  const model::Cluster cluster;
+  auto store = generate_cluster_credentials(cluster, /*log_store=*/true);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(store.value()["logWriter"]["username"], "pgstack_log_writer");
+  EXPECT_EQ(store.value()["logReader"]["username"], "pgstack_log_reader");
+  EXPECT_EQ(store.value()["logWriter"]["password"].get<std::string>().size(), 32u);
+  EXPECT_NE(store.value()["logWriter"]["password"], store.value()["logReader"]["password"]);
+
+  auto ordinary = generate_cluster_credentials(cluster);
+  ASSERT_TRUE(ordinary.ok());
+  EXPECT_FALSE(ordinary.value().contains("logWriter"));
+  EXPECT_FALSE(lacks_credentials(ordinary.value(), cluster));
+  // A cluster annotated as a store after its credentials were made gets the two entries added.
+  EXPECT_TRUE(lacks_credentials(ordinary.value(), cluster, /*log_store=*/true));
+  EXPECT_FALSE(lacks_credentials(store.value(), cluster, /*log_store=*/true));
+}
+
 }  // namespace
 }  // namespace pgstack::controller
