@@ -124,10 +124,9 @@ TEST(LogStore, TheDatabaseHasTheTablesAndPartitionsAhead) {
   EXPECT_EQ(sql("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relname IN "
                 "('log_postgres', 'log_patroni', 'log_ingest_state') AND relnamespace = 'public'::regnamespace"),
             "log_ingest_state,log_patroni,log_postgres");
-  for (const std::string table :
-       {std::string("log_postgres"), std::string("log_patroni"), std::string("log_pgstack")}) {
+  for (const std::string_view table : {"log_postgres", "log_patroni", "log_pgstack"}) {
     for (int ahead = 0; ahead <= 2; ++ahead) {
-      const std::string partition = table + "_" + day_suffix(today() + std::chrono::days(ahead));
+      const std::string partition = std::string(table) + "_" + day_suffix(today() + std::chrono::days(ahead));
       EXPECT_EQ(sql(fmt::format("SELECT to_regclass('{}') IS NOT NULL", partition)), "t") << partition;
     }
   }
@@ -150,7 +149,9 @@ TEST(LogStore, TheWriterInsertsLinesAndNothingElse) {
            "SELECT count(*) FROM log_postgres_" + day_suffix(today())}) {
     auto out = store_sql("logWriter", refused);
     EXPECT_FALSE(out.ok()) << refused;
-    if (!out.ok()) EXPECT_NE(out.error().message.find("permission denied"), std::string::npos) << out.error().message;
+    if (!out.ok()) {
+      EXPECT_NE(out.error().message.find("permission denied"), std::string::npos) << out.error().message;
+    }
   }
 }
 
@@ -172,7 +173,9 @@ TEST(LogStore, TheReaderOnlySelectsLines) {
            std::string("SELECT count(*) FROM log_ingest_state"), std::string("CREATE TABLE mine (i int)")}) {
     auto out = store_sql("logReader", refused);
     EXPECT_FALSE(out.ok()) << refused;
-    if (!out.ok()) EXPECT_NE(out.error().message.find("permission denied"), std::string::npos) << out.error().message;
+    if (!out.ok()) {
+      EXPECT_NE(out.error().message.find("permission denied"), std::string::npos) << out.error().message;
+    }
   }
 }
 
