@@ -135,7 +135,9 @@ std::string format_log_record(const Json& item, bool color) {
   return out;
 }
 
-std::optional<WallClock::time_point> log_record_time(const Json& item) { return parse_log_time(field(item, "logTime")); }
+std::optional<WallClock::time_point> log_record_time(const Json& item) {
+  return parse_log_time(field(item, "logTime"));
+}
 
 std::vector<Json> LogFollower::unseen(const std::vector<Json>& items) {
   std::vector<Json> fresh;
