@@ -1,7 +1,5 @@
 #include "logs/log_store_target.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -10,27 +8,6 @@
 #include "store/keys.h"
 
 namespace pgstack::logs {
-namespace {
-
-// "postgres://host:port/db" (Patroni's conn_url) to host and port; IPv6 hosts come bracketed.
-Result<std::pair<std::string, int>> host_and_port(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": no scheme");
-  const std::string rest = url.substr(scheme + 3);
-  const std::string authority = rest.substr(0, rest.find('/'));
-  const auto colon = authority.rfind(':');
-  if (colon == std::string::npos) return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": no port");
-  std::string host = authority.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const std::string port_text = authority.substr(colon + 1);
-  int port = 0;
-  const auto [end, failure] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (failure != std::errc() || end != port_text.data() + port_text.size() || port <= 0 || port > 65535)
-    return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": bad port");
-  return std::make_pair(host, port);
-}
-
-}  // namespace
 
 LogStoreRef parse_log_store_reference(std::string_view reference, std::string_view cluster_namespace) {
   const auto dot = reference.find('.');
@@ -54,7 +31,7 @@ Result<postgres::PostgresTarget> log_store_target(const store::EtcdClient& etcd,
                       fmt::format("{}: its primary {} has no member record", where, leader_name));
   auto member = patroni::parse_member(leader_name, (*record)->value);
   if (!member.ok()) return member.error();
-  auto address = host_and_port(member->conn_url);
+  auto address = patroni::conn_url_address(member->conn_url);
   if (!address.ok()) return address.error();
 
   auto secrets = etcd.get(store::keys::cluster_secrets(etcd_prefix, store.namespace_name, store.name));

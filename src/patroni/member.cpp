@@ -1,5 +1,7 @@
 #include "patroni/member.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -46,6 +48,23 @@ Result<Member> parse_member(std::string_view name, std::string_view json_text) {
   if (const auto pending = json.find("pending_restart"); pending != json.end() && pending->is_boolean())
     member.pending_restart = pending->get<bool>();
   return member;
+}
+
+Result<std::pair<std::string, int>> conn_url_address(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": no scheme");
+  const std::string rest = url.substr(scheme + 3);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  const auto colon = authority.rfind(':');
+  if (colon == std::string::npos) return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": no port");
+  std::string host = authority.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port_text = authority.substr(colon + 1);
+  int port = 0;
+  const auto [end, failure] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (failure != std::errc() || end != port_text.data() + port_text.size() || port <= 0 || port > 65535)
+    return make_error(ErrorCode::kInvalidInput, "conn_url \"" + url + "\": bad port");
+  return std::make_pair(host, port);
 }
 
 }  // namespace pgstack::patroni

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/error.h"
 
@@ -24,6 +25,10 @@ struct Member {
 
 // kInvalidInput when the value is not a JSON object; missing fields stay empty.
 Result<Member> parse_member(std::string_view name, std::string_view json_text);
+
+// Where a member's Postgres listens, from its conn_url ("postgres://host:port/db"; IPv6 hosts come
+// bracketed and are returned without the brackets). kInvalidInput naming the URL otherwise.
+Result<std::pair<std::string, int>> conn_url_address(const std::string& conn_url);
 
 // A WAL position as Patroni or Postgres writes it: an integer ("50331968") or "X/Y" in hexadecimal.
 std::optional<std::uint64_t> parse_lsn(std::string_view text);

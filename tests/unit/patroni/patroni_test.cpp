@@ -62,6 +62,18 @@ TEST(PatroniMember, ParsesLsnsAsIntegersOrText) {
   EXPECT_FALSE(parse_lsn("100000000/0").has_value());
 }
 
+TEST(PatroniMember, WherePostgresListensFromTheConnUrl) {
+  EXPECT_EQ(conn_url_address("postgres://127.0.0.1:15432/postgres").value(),
+            std::make_pair(std::string("127.0.0.1"), 15432));
+  EXPECT_EQ(conn_url_address("postgres://[::1]:5432/postgres").value(), std::make_pair(std::string("::1"), 5432));
+  for (const std::string bad :
+       {"127.0.0.1:5432", "postgres://host/postgres", "postgres://host:0/x", "postgres://h:5x/"}) {
+    const auto address = conn_url_address(bad);
+    ASSERT_FALSE(address.ok()) << bad;
+    EXPECT_NE(address.error().message.find(bad), std::string::npos) << address.error().message;
+  }
+}
+
 TEST(PatroniRoles, TheLeaderAWritablePrimaryAndReplicas) {
   for (const char* role : {"master", "primary"}) {
     EXPECT_TRUE(is_leader_role(role)) << role;
