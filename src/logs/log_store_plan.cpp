@@ -85,14 +85,15 @@ CREATE TABLE IF NOT EXISTS log_pgstack (
 CREATE TABLE IF NOT EXISTS log_postgres_default PARTITION OF log_postgres DEFAULT;
 CREATE TABLE IF NOT EXISTS log_patroni_default PARTITION OF log_patroni DEFAULT;
 CREATE TABLE IF NOT EXISTS log_pgstack_default PARTITION OF log_pgstack DEFAULT;
--- Newest lines of one member, keyset paging on (log_time, id); "what broke" in a time window.
-CREATE INDEX IF NOT EXISTS log_postgres_member_time ON log_postgres (namespace, cluster, instance, log_time, id);
+-- Newest lines of a cluster (or of one of its members, filtered on the way), keyset paging on (log_time,
+-- id), read backwards by the logs API; "what broke" in a time window; one session's lines.
+CREATE INDEX IF NOT EXISTS log_postgres_cluster_time ON log_postgres (namespace, cluster, log_time, id);
 CREATE INDEX IF NOT EXISTS log_postgres_problems ON log_postgres (namespace, cluster, log_time)
   WHERE error_severity NOT IN ('LOG', 'DEBUG1', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'DEBUG5', 'INFO', 'NOTICE');
 CREATE INDEX IF NOT EXISTS log_postgres_session ON log_postgres (session_id, session_line_num);
 CREATE INDEX IF NOT EXISTS log_postgres_time ON log_postgres USING brin (log_time);
-CREATE INDEX IF NOT EXISTS log_patroni_member_time ON log_patroni (namespace, cluster, instance, log_time, id);
-CREATE INDEX IF NOT EXISTS log_pgstack_member_time ON log_pgstack (namespace, cluster, instance, log_time, id);
+CREATE INDEX IF NOT EXISTS log_patroni_cluster_time ON log_patroni (namespace, cluster, log_time, id);
+CREATE INDEX IF NOT EXISTS log_pgstack_cluster_time ON log_pgstack (namespace, cluster, log_time, id);
 -- Where each shipped file stands, written in the transaction of its COPY: exactly once across crashes.
 CREATE TABLE IF NOT EXISTS log_ingest_state (
   namespace text NOT NULL, cluster text NOT NULL, instance text NOT NULL, log_type text NOT NULL,
