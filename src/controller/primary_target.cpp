@@ -22,7 +22,7 @@ Result<postgres::PostgresTarget> primary_target(const store::EtcdClient& etcd, c
   if (!secrets.ok()) return secrets.error();
   if (!secrets->has_value())
     return make_error(ErrorCode::kUnavailable, fmt::format("cluster {}/{} has no credentials yet", ns, cluster));
-  const Json credentials = Json::parse((*secrets)->value, nullptr, false);
+  const model::Json credentials = model::Json::parse((*secrets)->value, nullptr, false);
   if (!credentials.is_object() || !credentials.contains("superuser") || !credentials["superuser"].is_object())
     return make_error(ErrorCode::kInternal,
                       fmt::format("cluster {}/{}: the stored credentials are unreadable", ns, cluster));
