@@ -88,8 +88,8 @@ HttpReply LogsApi::handle(const HttpRequest& request, const std::vector<std::str
                {"namespace", namespace_name},
                {"cluster", cluster_name},
                {"sgDistributedLogs", where.substr(std::string("SGDistributedLogs ").size())}};
-  body["items"] = std::move((*answer)["items"]);
-  body["next"] = std::move((*answer)["next"]);
+  body["items"] = answer->value("items", Json::array());
+  body["next"] = answer->value("next", Json());
   // Records may hold bytes a client's log line carried; they are UTF-8 in the store, replaced if not.
   return {200, "application/json", body.dump(2, ' ', false, Json::error_handler_t::replace) + "\n", {}};
 }
