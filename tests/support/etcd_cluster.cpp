@@ -75,6 +75,7 @@ std::string EtcdCluster::endpoint(int member) const {
 
 std::vector<std::string> EtcdCluster::endpoints() const {
   std::vector<std::string> all;
+  all.reserve(member_hosts_.size());
   for (int member = 0; member < size(); ++member) all.push_back(endpoint(member));
   return all;
 }

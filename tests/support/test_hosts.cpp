@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
@@ -241,8 +242,10 @@ TestHosts::~TestHosts() {
         created_.end())
       kill_all(host);
   }
-  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-    if (auto deleted = run_checked({"ip", "netns", "delete", *it}); !deleted)
+  // The bridge's namespace was made first: delete the hosts' before it.
+  std::reverse(created_.begin(), created_.end());
+  for (const auto& netns : created_) {
+    if (auto deleted = run_checked({"ip", "netns", "delete", netns}); !deleted)
       std::cerr << "test hosts: " << deleted.error().message << "\n";
   }
 }
@@ -430,7 +433,7 @@ Result<bool> TestHosts::set_loss(int host, double percent) {
   check_host(host);
   if (!(percent >= 0.0 && percent <= 100.0))
     return make_error(ErrorCode::kInvalidInput, fmt::format("loss {}% is not within 0 to 100", percent));
-  rules_[host].loss_per_10000 = static_cast<int>(percent * 100.0 + 0.5);
+  rules_[host].loss_per_10000 = static_cast<int>(std::lround(percent * 100.0));
   return apply_rules(host);
 }
 
