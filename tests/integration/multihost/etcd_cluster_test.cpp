@@ -5,8 +5,11 @@
 #include "support/etcd_cluster.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -103,6 +106,7 @@ TEST_F(EtcdAcrossHosts, IsolatedLeaderStopsServingTheMajorityGoesOnAndTheClientF
                            seconds_since(started));
 
   std::vector<std::string> majority_endpoints;
+  majority_endpoints.reserve(majority.size());
   for (const int member : majority) majority_endpoints.push_back(cluster_->endpoint(member));
   const EtcdClient majority_client(majority_endpoints, kRequestTimeout);
   ASSERT_TRUE(from_client(hosts, [&] { return majority_client.put("/multihost/majority", "2"); }));
@@ -156,6 +160,85 @@ TEST_F(EtcdAcrossHosts, IsolatedLeaderStopsServingTheMajorityGoesOnAndTheClientF
   ASSERT_TRUE(minority) << minority.error().message;
   EXPECT_FALSE(minority->has_value()) << "the write the cut-off member refused is there after healing";
   std::cout << fmt::format("healed member caught up {:.1f} s after healing\n", seconds_since(started));
+}
+
+// The keys a watch delivered, for the test thread to wait on.
+class WatchedKeys {
+ public:
+  store::WatchCallback callback() {
+    return [this](const std::vector<store::WatchEvent>& events) {
+      std::lock_guard lock(mutex_);
+      for (const auto& event : events) keys_.insert(event.kv.key);
+      changed_.notify_all();
+    };
+  }
+  bool wait_for(const std::string& key, std::chrono::seconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return keys_.contains(key); });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::set<std::string> keys_;
+};
+
+TEST_F(EtcdAcrossHosts, AWatchOnACutOffMemberMovesToTheMajority) {
+  const TestHosts& hosts = *hosts_;
+  auto leader = cluster_->wait_for_leader({0, 1, 2}, {0, 1, 2}, 10s);
+  ASSERT_TRUE(leader) << leader.error().message;
+  const int cut = *leader;
+  std::vector<int> majority;
+  std::vector<int> majority_hosts;
+  std::vector<std::string> cut_first = {cluster_->endpoint(cut)};
+  std::vector<std::string> majority_endpoints;
+  for (int member = 0; member < 3; ++member) {
+    if (member == cut) continue;
+    majority.push_back(member);
+    majority_hosts.push_back(cluster_->member_host(member));
+    cut_first.push_back(cluster_->endpoint(member));
+    majority_endpoints.push_back(cluster_->endpoint(member));
+  }
+  const EtcdClient watcher(cut_first, kRequestTimeout);  // its watches start on the first endpoint
+  const EtcdClient writer(majority_endpoints, kRequestTimeout);
+  const auto watch_from_client = [&](WatchedKeys& keys) {
+    std::unique_ptr<store::EtcdWatch> watch;
+    // Started on the client host: the watch's thread (and its sockets) stay there.
+    EXPECT_TRUE(hosts.run_inside(kClientHost, [&] { watch = watcher.watch_prefix("/watched/", 0, keys.callback()); }));
+    return watch;
+  };
+
+  // Cut off from its peers, reachable by the client: the member sees no new revision.
+  WatchedKeys first_keys;
+  auto first = watch_from_client(first_keys);
+  ASSERT_TRUE(from_client(hosts, [&] { return writer.put("/watched/before", "1"); }));
+  ASSERT_TRUE(first_keys.wait_for("/watched/before", 10s));
+  ASSERT_TRUE(hosts_->partition({cluster_->member_host(cut)}, majority_hosts));
+  ASSERT_TRUE(cluster_->wait_for_leader(majority, majority, 15s));
+  auto started = Clock::now();
+  ASSERT_TRUE(from_client(hosts, [&] { return writer.put("/watched/partitioned", "2"); }));
+  EXPECT_TRUE(first_keys.wait_for("/watched/partitioned", 30s))
+      << "a watch on the member cut off from its peers never delivered the majority's write";
+  std::cout << fmt::format("watch on a member cut off from its peers: the majority's write after {:.1f} s\n",
+                           seconds_since(started));
+  first->stop();
+
+  // Unreachable for the client too: the stream just goes quiet.
+  ASSERT_TRUE(hosts_->heal());
+  ASSERT_TRUE(cluster_->wait_for_leader({0, 1, 2}, {0, 1, 2}, 15s));
+  WatchedKeys second_keys;
+  auto second = watch_from_client(second_keys);
+  ASSERT_TRUE(from_client(hosts, [&] { return writer.put("/watched/healed", "3"); }));
+  ASSERT_TRUE(second_keys.wait_for("/watched/healed", 10s));
+  ASSERT_TRUE(hosts_->isolate(cluster_->member_host(cut)));
+  ASSERT_TRUE(cluster_->wait_for_leader(majority, majority, 15s));
+  started = Clock::now();
+  ASSERT_TRUE(from_client(hosts, [&] { return writer.put("/watched/isolated", "4"); }));
+  EXPECT_TRUE(second_keys.wait_for("/watched/isolated", 30s))
+      << "a watch on an unreachable member never delivered the majority's write";
+  std::cout << fmt::format("watch on an unreachable member: the majority's write after {:.1f} s\n",
+                           seconds_since(started));
+  second->stop();
 }
 
 }  // namespace
