@@ -201,17 +201,20 @@ TEST_F(EtcdAcrossHosts, AWatchOnACutOffMemberMovesToTheMajority) {
   }
   const EtcdClient watcher(cut_first, kRequestTimeout);  // its watches start on the first endpoint
   const EtcdClient writer(majority_endpoints, kRequestTimeout);
-  const auto watch_from_client = [&](WatchedKeys& keys) {
+  // Started on the client host (the watch's thread and sockets stay there) from `revision` on, so a
+  // write made before the stream is established is delivered too.
+  const auto watch_from_client = [&](WatchedKeys& keys, std::int64_t revision) {
     std::unique_ptr<store::EtcdWatch> watch;
-    // Started on the client host: the watch's thread (and its sockets) stay there.
-    EXPECT_TRUE(hosts.run_inside(kClientHost, [&] { watch = watcher.watch_prefix("/watched/", 0, keys.callback()); }));
+    EXPECT_TRUE(
+        hosts.run_inside(kClientHost, [&] { watch = watcher.watch_prefix("/watched/", revision, keys.callback()); }));
     return watch;
   };
 
   // Cut off from its peers, reachable by the client: the member sees no new revision.
   WatchedKeys first_keys;
-  auto first = watch_from_client(first_keys);
-  ASSERT_TRUE(from_client(hosts, [&] { return writer.put("/watched/before", "1"); }));
+  const auto before = from_client(hosts, [&] { return writer.put("/watched/before", "1"); });
+  ASSERT_TRUE(before) << before.error().message;
+  auto first = watch_from_client(first_keys, *before);
   ASSERT_TRUE(first_keys.wait_for("/watched/before", 10s));
   ASSERT_TRUE(hosts_->partition({cluster_->member_host(cut)}, majority_hosts));
   ASSERT_TRUE(cluster_->wait_for_leader(majority, majority, 15s));
@@ -227,8 +230,9 @@ TEST_F(EtcdAcrossHosts, AWatchOnACutOffMemberMovesToTheMajority) {
   ASSERT_TRUE(hosts_->heal());
   ASSERT_TRUE(cluster_->wait_for_leader({0, 1, 2}, {0, 1, 2}, 15s));
   WatchedKeys second_keys;
-  auto second = watch_from_client(second_keys);
-  ASSERT_TRUE(from_client(hosts, [&] { return writer.put("/watched/healed", "3"); }));
+  const auto healed = from_client(hosts, [&] { return writer.put("/watched/healed", "3"); });
+  ASSERT_TRUE(healed) << healed.error().message;
+  auto second = watch_from_client(second_keys, *healed);
   ASSERT_TRUE(second_keys.wait_for("/watched/healed", 10s));
   ASSERT_TRUE(hosts_->isolate(cluster_->member_host(cut)));
   ASSERT_TRUE(cluster_->wait_for_leader(majority, majority, 15s));
