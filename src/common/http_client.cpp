@@ -16,9 +16,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 namespace pgstack {
 namespace {
@@ -196,6 +199,22 @@ class Exchange {
     return true;
   }
 
+  // A long-lived response from a server that becomes unreachable (a partition, a host gone) would
+  // stay silent for ever: TCP keepalives end it after about 5 + 3 x 1 s, and unacknowledged data after 8 s.
+  void detect_dead_peer() {
+    const int fd = socket_.native_handle();
+    const int on = 1;
+    const int idle = 5;
+    const int interval = 1;
+    const int count = 3;
+    const unsigned int user_timeout_ms = 8000;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
+  }
+
   void close() {
     beast::error_code ignored;
     resolver_.cancel();
@@ -360,6 +379,7 @@ Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, 
   const Clock::time_point deadline = Clock::now() + timeout;
   if (auto connected = exchange.connect(*parsed, deadline, timeout); !connected)
     return cancelled_ ? Result<bool>(true) : Result<bool>(connected.error());
+  exchange.detect_dead_peer();
   const auto request = make_request(*verb, *parsed, body, headers);
   if (auto sent = exchange.send(request, deadline, timeout); !sent)
     return cancelled_ ? Result<bool>(true) : Result<bool>(sent.error());

@@ -64,6 +64,27 @@ Result<std::unique_ptr<PostgresSession>> PostgresSession::connect(const Postgres
   return std::unique_ptr<PostgresSession>(new PostgresSession(connection));
 }
 
+Result<std::unique_ptr<PostgresSession>> PostgresSession::connect_string(
+    const std::string& conninfo, const std::vector<std::pair<std::string, std::string>>& overrides) {
+  // expand_dbname: the first "dbname" is the whole string; keywords after it override its values.
+  std::vector<const char*> keywords = {"dbname"};
+  std::vector<const char*> values = {conninfo.c_str()};
+  for (const auto& [keyword, value] : overrides) {
+    keywords.push_back(keyword.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), 1);
+  if (connection == nullptr) return make_error(ErrorCode::kUnavailable, "libpq could not allocate a connection");
+  if (PQstatus(connection) != CONNECTION_OK) {
+    std::string message = trim(PQerrorMessage(connection));
+    PQfinish(connection);
+    return make_error(ErrorCode::kUnavailable, fmt::format("cannot connect: {}", message));
+  }
+  return std::unique_ptr<PostgresSession>(new PostgresSession(connection));
+}
+
 PostgresSession::~PostgresSession() { PQfinish(connection_); }
 
 Result<Rows> PostgresSession::query(const std::string& sql) {

@@ -48,6 +48,10 @@ class PostgresSession {
  public:
   static Result<std::unique_ptr<PostgresSession>> connect(
       const PostgresTarget& target, std::chrono::seconds connect_timeout = std::chrono::seconds(10));
+  // A libpq connection string or URI as the caller wrote it (several hosts, target_session_attrs, its
+  // own sslmode), with `overrides` (keyword, value) winning over what it says.
+  static Result<std::unique_ptr<PostgresSession>> connect_string(
+      const std::string& conninfo, const std::vector<std::pair<std::string, std::string>>& overrides = {});
   ~PostgresSession();
   PostgresSession(const PostgresSession&) = delete;
   PostgresSession& operator=(const PostgresSession&) = delete;

@@ -14,8 +14,11 @@ namespace {
 // etcd's JSON gateway bodies: plain nlohmann::json (key order never matters), not model::Json.
 using WireJson = nlohmann::json;
 
+// The gateway passes Grpc-Metadata-* on as gRPC metadata: "hasleader" makes a member that has lost its
+// leader (cut off from its peers) answer "no leader" at once, so the next endpoint is tried without
+// waiting for a timeout, and end the watches it serves, so they move to a member that sees new writes.
 const HttpHeaders& json_headers() {
-  static const HttpHeaders headers = {{"Content-Type", "application/json"}};
+  static const HttpHeaders headers = {{"Content-Type", "application/json"}, {"Grpc-Metadata-Hasleader", "true"}};
   return headers;
 }
 

@@ -19,6 +19,17 @@ namespace pgstack::testing {
 // Forks and execs argv (argv[0] is a path); stdout and stderr are appended to log_path.
 Result<pid_t> spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& log_path);
 
+// Where a child runs besides this process' own place (tests/support/test_hosts.h).
+struct ChildPlacement {
+  std::filesystem::path network_namespace;  // a bind-mounted namespace (/run/netns/NAME); empty: ours
+  std::optional<std::string> user;          // a system user to run as (needs root); Postgres refuses root
+};
+
+// The same, entered into `placement` in the child before exec. The child dies with the calling
+// thread (PR_SET_PDEATHSIG), so call it from a thread that lives as long as the child should.
+Result<pid_t> spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& log_path,
+                          const ChildPlacement& placement);
+
 // waitpid without blocking; true once the process is gone (and reaped).
 bool child_has_exited(pid_t pid);
 
