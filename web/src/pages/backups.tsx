@@ -246,7 +246,7 @@ export function BackupsPage({ session, namespace, name }: { session: Session; na
             <option value="incr">incr</option>
           </select>
         </label>
-        <GuardedButton check={busy ? { ...checks.create, allowed: false } : checks.create} testId="backup-now" onClick={backupNow}>
+        <GuardedButton check={checks.create} testId="backup-now" onClick={() => !busy && void backupNow()}>
           Backup now
         </GuardedButton>
         {!checks.verify.allowed && (
