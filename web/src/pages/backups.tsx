@@ -239,8 +239,13 @@ export function BackupsPage({ session, namespace, name }: { session: Session; na
       <section class="actions-bar" aria-label="Actions">
         <label class="inline">
           Type
-          <select value={type} onChange={(event) => setType((event.target as HTMLSelectElement).value)} data-testid="backup-type">
-            <option value="">pgBackRest decides (incr after a full)</option>
+          <select
+            value={type}
+            disabled={!checks.create.allowed}
+            onChange={(event) => setType((event.target as HTMLSelectElement).value)}
+            data-testid="backup-type"
+          >
+            <option value="">auto (incr after a full)</option>
             <option value="full">full</option>
             <option value="diff">diff</option>
             <option value="incr">incr</option>
@@ -270,9 +275,7 @@ export function BackupsPage({ session, namespace, name }: { session: Session; na
               <tr>
                 <th>Backup</th>
                 <th>Phase</th>
-                <th>Type</th>
                 <th>Started</th>
-                <th>Duration</th>
                 <th>Size</th>
                 <th>WAL</th>
                 <th>Verification</th>
@@ -289,23 +292,23 @@ export function BackupsPage({ session, namespace, name }: { session: Session; na
                   <tr key={backup.metadata.name} data-testid={`backup-${backup.metadata.name}`}>
                     <td>
                       {backup.metadata.name}
-                      {status?.label && <small class="muted block">{status.label}</small>}
+                      <small class="muted block" data-testid="backup-kind">
+                        {status?.type ?? backup.spec.type ?? 'type not known yet'}
+                        {status?.source && ` from the ${status.source}`}
+                        {status?.label && `, ${status.label}`}
+                      </small>
                     </td>
                     <td>
                       <span class={phaseClass(phase)} data-testid="backup-phase">
                         {phase}
                       </span>
+                      {status?.durationSeconds !== undefined && <small class="muted block">in {duration(status.durationSeconds)}</small>}
                       {status?.message && <small class="message block">{status.message}</small>}
-                    </td>
-                    <td>
-                      {status?.type ?? backup.spec.type ?? '–'}
-                      {status?.source && <small class="muted block">from the {status.source}</small>}
                     </td>
                     <td title={status?.finishedAt ? `finished ${utc(status.finishedAt)}` : undefined}>
                       {utc(status?.startedAt)}
                       {status?.startedAt && <small class="muted block">{ago(status.startedAt)}</small>}
                     </td>
-                    <td>{duration(status?.durationSeconds)}</td>
                     <td title={status?.sizeBytes === undefined ? undefined : `${status.sizeBytes} bytes`}>
                       {bytes(status?.sizeBytes)}
                       {status?.storedBytes !== undefined && <small class="muted block">stored {bytes(status.storedBytes)}</small>}
@@ -329,7 +332,7 @@ export function BackupsPage({ session, namespace, name }: { session: Session; na
                         '–'
                       )}
                     </td>
-                    <td>
+                    <td class="verification">
                       <VerificationCell verification={status?.verification} />
                     </td>
                     <td>
