@@ -82,11 +82,11 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
       << "the logs API never showed the failed query; cluster status: " << runtime->cluster_status("demo").dump(2);
 
   // The API is HTTPS with a certificate from the runtime's CA: Chromium trusts exactly that key.
-  auto spki = run_command(
-      {"sh", "-c",
-       "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | "
-       "base64",
-       "spki", (runtime->directory() / "pki" / "api.crt").string()});
+  const std::string spki_of_certificate =
+      "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | "
+      "base64";
+  auto spki =
+      run_command({"sh", "-c", spki_of_certificate, "spki", (runtime->directory() / "pki" / "api.crt").string()});
   ASSERT_TRUE(spki.ok() && spki->exit_code == 0) << (spki.ok() ? spki->standard_error : spki.error().message);
 
   const std::filesystem::path output = PGSTACK_E2E_OUTPUT;

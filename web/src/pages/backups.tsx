@@ -316,17 +316,18 @@ export function BackupsPage({ session, namespace, name }: { session: Session; na
                     <td class="wal">
                       {status?.wal?.start ? (
                         <>
-                          <code>{status.wal.start}</code>
+                          <code class="block">{status.wal.start}</code>
                           {status.wal.stop && status.wal.stop !== status.wal.start && (
-                            <>
-                              {' '}
-                              … <code>{status.wal.stop}</code>
-                            </>
+                            <span class="block">
+                              to <code>{status.wal.stop}</code>
+                            </span>
                           )}
-                          <small class="muted block">
-                            timeline {status.timeline ?? '?'}
-                            {status.lsn?.start && `, LSN ${status.lsn.start} … ${status.lsn.stop ?? '?'}`}
-                          </small>
+                          <small class="muted block">timeline {status.timeline ?? '?'}</small>
+                          {status.lsn?.start && (
+                            <small class="muted block">
+                              LSN {status.lsn.start} … {status.lsn.stop ?? '?'}
+                            </small>
+                          )}
                         </>
                       ) : (
                         '–'

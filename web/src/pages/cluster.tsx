@@ -14,7 +14,7 @@ import type { Cluster } from '../types';
 type Action = 'switchover' | 'restart' | 'delete';
 
 // Conditions that report a problem when True; the others report one when False.
-const PROBLEM_WHEN_TRUE = new Set(['Degraded', 'PendingRestart', 'AlertsFiring']);
+const PROBLEM_WHEN_TRUE = new Set(['Degraded', 'PendingRestart', 'AlertsFiring', 'LogsBehind']);
 
 function conditionClass(type: string, value: string): string {
   if (value !== 'True' && value !== 'False') return '';
