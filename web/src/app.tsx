@@ -3,8 +3,10 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, whenUnauthenticated } from './api';
 import { ErrorBox } from './components';
 import { setTimeZone, timeZone, type TimeZoneChoice } from './format';
+import { BackupsPage } from './pages/backups';
 import { ClusterPage } from './pages/cluster';
 import { LoginPage } from './pages/login';
+import { LogsPage } from './pages/logs';
 import { OverviewPage } from './pages/overview';
 import { BASE, navigate, onLinkClick, parse, useLocation } from './router';
 import { loadSession, logOut, type Session } from './session';
@@ -110,6 +112,8 @@ export function App() {
       <main class="page" key={zone}>
         {route.page === 'overview' && <OverviewPage session={session} />}
         {route.page === 'cluster' && <ClusterPage session={session} namespace={route.namespace} name={route.name} />}
+        {route.page === 'logs' && <LogsPage namespace={route.namespace} name={route.name} />}
+        {route.page === 'backups' && <BackupsPage session={session} namespace={route.namespace} name={route.name} />}
         {route.page === 'notFound' && (
           <>
             <h1>Not found</h1>

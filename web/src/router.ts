@@ -7,19 +7,25 @@ export type Route =
   | { page: 'overview' }
   | { page: 'login' }
   | { page: 'cluster'; namespace: string; name: string }
+  | { page: 'logs' | 'backups'; namespace: string; name: string }
   | { page: 'notFound'; path: string };
 
 export function parse(pathname: string): Route {
   if (pathname === BASE || pathname === '/ui') return { page: 'overview' };
   if (pathname === `${BASE}login`) return { page: 'login' };
-  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)\/?$/.exec(pathname);
-  if (cluster && cluster[1] && cluster[2])
-    return { page: 'cluster', namespace: decodeURIComponent(cluster[1]), name: decodeURIComponent(cluster[2]) };
+  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups))?\/?$/.exec(pathname);
+  if (cluster && cluster[1] && cluster[2]) {
+    const namespace = decodeURIComponent(cluster[1]);
+    const name = decodeURIComponent(cluster[2]);
+    const sub = cluster[3] as 'logs' | 'backups' | undefined;
+    return sub ? { page: sub, namespace, name } : { page: 'cluster', namespace, name };
+  }
   return { page: 'notFound', path: pathname };
 }
 
-export function clusterUrl(namespace: string, name: string): string {
-  return `${BASE}namespaces/${encodeURIComponent(namespace)}/sgclusters/${encodeURIComponent(name)}`;
+export function clusterUrl(namespace: string, name: string, sub?: 'logs' | 'backups'): string {
+  const url = `${BASE}namespaces/${encodeURIComponent(namespace)}/sgclusters/${encodeURIComponent(name)}`;
+  return sub ? `${url}/${sub}` : url;
 }
 
 export function navigate(url: string, replace = false): void {

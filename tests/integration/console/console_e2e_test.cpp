@@ -1,9 +1,12 @@
 // The console's Playwright tests (web/e2e) against a real pgstack: etcd, the controller serving /ui/,
 // an agent with Patroni, Postgres and PgBouncer. This program brings a 1-instance cluster to Ready,
 // gives the bootstrap admin a password, makes a viewer, runs Playwright with the URL and both
-// credentials in its environment, and stops everything when it returns, passed or not.
+// credentials in its environment, and stops everything when it returns, passed or not. The cluster
+// ships its logs to a log store (an SGDistributedLogs) and backs up to a filesystem SGObjectStorage, as
+// `pgstack up`'s demo does, for the Logs and Backups pages; a failed query leaves a marker in its logs.
 #include <filesystem>
 #include <iostream>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -19,8 +22,12 @@ using namespace std::chrono_literals;
 
 PgstackRuntime* runtime = nullptr;
 
+const char* kLogStore = R"({"apiVersion":"stackgres.io/v1","kind":"SGDistributedLogs","metadata":{"name":"logs"},
+  "spec":{"persistentVolume":{"size":"1Gi"}}})";
 const char* kCluster = R"({"apiVersion":"stackgres.io/v1","kind":"SGCluster","metadata":{"name":"demo"},
-  "spec":{"instances":1,"postgres":{"version":"15"},"pods":{"persistentVolume":{"size":"1Gi"}}}})";
+  "spec":{"instances":1,"postgres":{"version":"15"},"pods":{"persistentVolume":{"size":"1Gi"}},
+          "distributedLogs":{"sgDistributedLogs":"logs"},
+          "configurations":{"backups":[{"sgObjectStorage":"disk","cronSchedule":"0 3 * * *","retention":5}]}}})";
 const std::string kAdminPassword = "console-admin-password-1";
 const std::string kViewerPassword = "console-viewer-password-1";
 
@@ -29,7 +36,28 @@ bool ready(const json& status) {
          status.value("members", json::array()).size() == 1;
 }
 
+bool log_store_ready() {
+  return condition_in(runtime->get("sgdistributedlogs/logs").value("status", json::object()), "Ready")
+             .value("status", "") == "True";
+}
+
+// How many of demo's error lines the logs API finds with `marker` in them.
+std::size_t logged_errors_with(const std::string& marker) {
+  auto found = runtime->api_json(
+      "GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/logs?since=1h&errorLevel=error&text=" + marker);
+  return found.ok() ? found->value("items", json::array()).size() : 0;
+}
+
 TEST(Console, PlaywrightAgainstARealRuntime) {
+  const json storage = {
+      {"apiVersion", "stackgres.io/v1beta1"},
+      {"kind", "SGObjectStorage"},
+      {"metadata", {{"name", "disk"}}},
+      {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", (runtime->directory() / "backups").string()}}}}}};
+  auto stored = runtime->api("POST", "sgobjectstorages", storage.dump());
+  ASSERT_TRUE(stored.ok() && stored->status == 201) << (stored.ok() ? stored->body : stored.error().message);
+  auto store = runtime->api("POST", "sgdistributedlogs", kLogStore);
+  ASSERT_TRUE(store.ok() && store->status == 201) << (store.ok() ? store->body : store.error().message);
   auto created = runtime->api("POST", "sgclusters", kCluster);
   ASSERT_TRUE(created.ok()) << created.error().message;
   ASSERT_EQ(created->status, 201) << created->body;
@@ -43,13 +71,22 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
   ASSERT_TRUE(viewer.ok() && viewer->status == 201) << (viewer.ok() ? viewer->body : viewer.error().message);
   ASSERT_TRUE(wait_until([] { return ready(runtime->cluster_status("demo")); }, 180s, 500ms))
       << runtime->cluster_status("demo").dump(2);
+  ASSERT_TRUE(wait_until(log_store_ready, 120s, 500ms)) << runtime->get("sgdistributedlogs/logs").dump(2);
+
+  // A statement that fails with a marker no other line has: the Logs page must find it by text and severity.
+  const std::string marker = "console_e2e_marker_" + std::to_string(std::random_device{}() % 1000000000U);
+  auto failed = runtime->superuser_sql("demo", "SELECT * FROM " + marker);
+  ASSERT_FALSE(failed.ok()) << "the query of a missing table succeeded";
+  ASSERT_NE(failed.error().message.find("does not exist"), std::string::npos) << failed.error().message;
+  ASSERT_TRUE(wait_until([&] { return logged_errors_with(marker) == 1; }, 60s, 500ms))
+      << "the logs API never showed the failed query; cluster status: " << runtime->cluster_status("demo").dump(2);
 
   // The API is HTTPS with a certificate from the runtime's CA: Chromium trusts exactly that key.
-  auto spki = run_command(
-      {"sh", "-c",
-       "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | "
-       "base64",
-       "spki", (runtime->directory() / "pki" / "api.crt").string()});
+  const std::string spki_of_certificate =
+      "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | "
+      "base64";
+  auto spki =
+      run_command({"sh", "-c", spki_of_certificate, "spki", (runtime->directory() / "pki" / "api.crt").string()});
   ASSERT_TRUE(spki.ok() && spki->exit_code == 0) << (spki.ok() ? spki->standard_error : spki.error().message);
 
   const std::filesystem::path output = PGSTACK_E2E_OUTPUT;
@@ -63,6 +100,7 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
                                {"PGSTACK_VIEWER_USER", "vera"},
                                {"PGSTACK_VIEWER_PASSWORD", kViewerPassword},
                                {"PGSTACK_CLUSTER", "demo"},
+                               {"PGSTACK_LOG_MARKER", marker},
                                {"PGSTACK_API_SPKI", std::string(trim(spki->standard_output))},
                                {"PGSTACK_E2E_OUTPUT", output.string()},
                                {"CI", "1"}};

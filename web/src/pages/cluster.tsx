@@ -7,14 +7,14 @@ import { ago, bytes, utc } from '../format';
 import { summarize } from '../health';
 import { check } from '../permissions';
 import { usePolling } from '../polling';
-import { BASE, navigate } from '../router';
+import { BASE, clusterUrl, navigate } from '../router';
 import type { Session } from '../session';
 import type { Cluster } from '../types';
 
 type Action = 'switchover' | 'restart' | 'delete';
 
 // Conditions that report a problem when True; the others report one when False.
-const PROBLEM_WHEN_TRUE = new Set(['Degraded', 'PendingRestart', 'AlertsFiring']);
+const PROBLEM_WHEN_TRUE = new Set(['Degraded', 'PendingRestart', 'AlertsFiring', 'LogsBehind']);
 
 function conditionClass(type: string, value: string): string {
   if (value !== 'True' && value !== 'False') return '';
@@ -93,6 +93,14 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
         </span>
       </div>
       {health && health.reasons.length > 0 && <p class="reasons">{health.reasons.join('; ')}</p>}
+      <nav class="subpages" aria-label="More about this cluster">
+        <a href={clusterUrl(namespace, name, 'backups')} data-testid="link-backups">
+          Backups
+        </a>
+        <a href={clusterUrl(namespace, name, 'logs')} data-testid="link-logs">
+          Logs
+        </a>
+      </nav>
       <ErrorBox error={cluster.error} />
 
       <section class="actions-bar" aria-label="Actions">
