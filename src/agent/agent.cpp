@@ -464,6 +464,10 @@ void Agent::reconcile_logs() {
     wanted.etcd_prefix = settings_.etcd_prefix;
     wanted.ca_file = pki::ca_files_in(settings_.ca_dir).certificate.string();
     wanted.removal.max_directory_bytes = settings_.log_directory_limit_bytes;
+    if (plan->pooling) {
+      wanted.pgbouncer_pid_file = std::filesystem::path(plan->layout.config_dir) / kPgbouncerPidFile;
+      wanted.pgbouncer_program = settings_.pgbouncer_program;
+    }
     auto& logs = logs_[key];
     if (logs && logs->settings() == wanted) continue;
     if (wanted.store)

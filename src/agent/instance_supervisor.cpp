@@ -45,7 +45,6 @@ constexpr std::string_view kRestartGenerationFile = "restart-generation";
 constexpr std::string_view kDivergedCopyPrefix = "data.diverged-";
 constexpr std::size_t kEventsKept = 10;
 constexpr std::string_view kPatroniPidFile = "patroni.pid";
-constexpr std::string_view kPgbouncerPidFile = "pgbouncer.pid";  // ours; PgBouncer's own is in the socket dir
 constexpr std::string_view kExporterPidFile = "exporter.pid";
 constexpr milliseconds kExporterStopTimeout{5000};
 

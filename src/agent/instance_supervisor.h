@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "agent/agent_metrics.h"
 #include "agent/assignment.h"
@@ -27,6 +28,10 @@
 #include "process/process_supervisor.h"
 
 namespace pgstack::agent {
+
+// The agent's pid file of an instance's PgBouncer, in its config dir (PgBouncer's own is in the socket dir);
+// the log rotation (instance_logs.h) signals the PgBouncer it names.
+inline constexpr std::string_view kPgbouncerPidFile = "pgbouncer.pid";
 
 // GET <leader api_url>/patroni answers, shared by the members of a cluster within one report round.
 using LeaderStatusCache = std::map<std::string, std::optional<model::Json>>;

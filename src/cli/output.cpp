@@ -148,6 +148,32 @@ std::string archiving_text(const model::ReportedArchiving& archiving) {
   return out;
 }
 
+// A field ("status", "reason") of a condition in status.conditions of any kind's document.
+std::string condition_field_text(const Json& document, std::string_view type, const char* field) {
+  const Json* conditions = at(document, "status.conditions");
+  if (conditions == nullptr || !conditions->is_array()) return std::string(kNone);
+  for (const auto& condition : *conditions) {
+    if (condition.is_object() && condition.value("type", "") == type) return text_at(condition, field);
+  }
+  return std::string(kNone);
+}
+
+// status.connectedClusters of an SGDistributedLogs: the clusters that ship to it, as their
+// spec.distributedLogs names it ("demo" in the store's namespace, "namespace.name" from another).
+std::vector<std::string> log_store_clients(const Json& store) {
+  std::vector<std::string> names;
+  const Json* connected = at(store, "status.connectedClusters");
+  if (connected == nullptr || !connected->is_array()) return names;
+  const std::string store_namespace = text_at(store, "metadata.namespace", kDefaultNamespace);
+  for (const auto& cluster : *connected) {
+    if (!cluster.is_object()) continue;
+    const std::string cluster_namespace = cluster.value("namespace", std::string(kDefaultNamespace));
+    const std::string name = cluster.value("name", "");
+    names.push_back(cluster_namespace == store_namespace ? name : fmt::format("{}.{}", cluster_namespace, name));
+  }
+  return names;
+}
+
 std::string describe_header(const model::KindInfo& kind, const Json& document, TimePoint now) {
   std::string out;
   const auto line = [&out](std::string_view label, const std::string& value) {
@@ -320,6 +346,18 @@ Table resource_table(const model::KindInfo& kind, const std::vector<Json>& items
     extra = {{"RETRIES", field("status.opRetries")}, {"RUN-AT", field("spec.runAt")}};
   } else if (kind.kind == "SGObjectStorage") {
     middle = {{"TYPE", field("spec.type")}};
+  } else if (kind.kind == "SGDistributedLogs") {
+    middle = {
+        {"READY", [](const Json& item) { return condition_field_text(item, "Ready", "status"); }},
+        {"STATUS", [](const Json& item) { return condition_field_text(item, "Ready", "reason"); }},
+        {"CLUSTER", field("status.sgCluster")},
+        {"CLUSTERS", [](const Json& item) { return std::to_string(log_store_clients(item).size()); }},
+        {"RETENTION", field("status.retention")},
+    };
+    extra = {{"CONNECTED", [](const Json& item) { return joined_or_none(log_store_clients(item)); }},
+             {"VOLUME", field("spec.persistentVolume.size")},
+             {"MAINTAINED", field("status.maintenance.lastSuccess")},
+             {"ERROR", field("status.maintenance.error")}};
   }
 
   Table table;

@@ -68,6 +68,12 @@ std::optional<std::uint64_t> rotation_number(std::string_view base, std::string_
 
 }  // namespace
 
+std::optional<std::uint64_t> renamed_log_number(LogType type, std::string_view name) {
+  const auto base = renamed_log_name(type);
+  if (!base) return std::nullopt;
+  return rotation_number(*base, name);
+}
+
 bool is_log_file(LogType type, std::string_view name) {
   if (type == LogType::kPostgres) return name.size() > 4 && name.ends_with(".csv");
   if (type == LogType::kPgbackrest) return name.size() > 4 && name.ends_with(".log");
@@ -115,6 +121,7 @@ bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64
   const bool quiet = now_ns - file.modified_ns >= settle.count();
   if (type == LogType::kPostgres) return !newest && quiet;
   const auto base = renamed_log_name(type);
+  if (type == LogType::kPgbouncer) return quiet;
   return (base && file.name != *base) || quiet;
 }
 

@@ -40,6 +40,10 @@ struct LogFile {
 // `*.log` of its log directory (one per stanza and command, each appended to by every run).
 bool is_log_file(LogType type, std::string_view name);
 
+// For a log rotated by renaming (Patroni, PgBouncer, the proxy): 0 for its current file (`pgbouncer.log`),
+// N for `<name>.N` (N >= 1), nothing for any other name and for the other logs.
+std::optional<std::uint64_t> renamed_log_number(LogType type, std::string_view name);
+
 // Oldest first. Postgres makes a new file on rotation, so its files (and pgBackRest's) are ordered by
 // mtime, then name. A renamed log (patroni.log to .1, .1 to .2, ...): the highest number is the oldest
 // and the unnumbered file the newest.
@@ -81,8 +85,10 @@ NextFile next_file(const std::vector<LogFile>& files, const std::vector<std::uin
 
 // Whether nothing more will be appended to a file, so its last record is complete: a Postgres file once
 // a newer one exists and it was quiet for `settle` (the collector may flush a last line after opening
-// the next file); a renamed file at once (the writer closes it before renaming); the current file of a
-// renamed log, and any pgBackRest file (the next run of its command appends), once quiet for `settle`.
+// the next file); a file Patroni or the proxy renamed at once (the writer closes it before renaming); a
+// renamed PgBouncer file once quiet for `settle` (the agent renames it, and PgBouncer writes on to it
+// until its SIGHUP reopens pgbouncer.log); the current file of a renamed log, and any pgBackRest file
+// (the next run of its command appends), once quiet for `settle`.
 bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64_t now_ns,
                       std::chrono::nanoseconds settle);
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "agent/instance_logs.h"
 #include "common/files.h"
 #include "common/network.h"
 #include "common/pki.h"
@@ -22,6 +23,7 @@
 #include "logs/log_store_plan.h"
 #include "logs/record_framing.h"
 #include "postgres/postgres_session.h"
+#include "process/process_supervisor.h"
 
 namespace pgstack::logs {
 namespace {
@@ -438,6 +440,101 @@ TEST(LogShipper, PgstackOwnLogsGoToLogPgstackWithTheirType) {
   EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbackrest' AND error_severity = "
                          "'WARNING'"),
             1);
+}
+
+// A real PgBouncer (1.18) logging to pgbouncer.log, rotated twice by the agent's InstanceLogs (rename, then
+// SIGHUP: PgBouncer reopens its logfile) while a shipper ships between the rotations: every line written
+// is one row, in whichever file it ended up.
+TEST(LogShipper, PgbouncerLogRotatedByTheAgentLosesNoLine) {
+  const fs::path dir = servers->root / "pgbouncer-rotation";
+  fs::create_directories(dir);
+  auto port = free_tcp_port();
+  ASSERT_TRUE(port.ok());
+  {
+    std::ofstream(dir / "pgbouncer.ini") << "[databases]\nappdb = host=127.0.0.1 port=" << servers->source->port()
+                                         << " dbname=postgres\n"
+                                         << "[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " << *port
+                                         << "\nunix_socket_dir = " << dir.string()
+                                         << "\nlogfile = " << (dir / "pgbouncer.log").string()
+                                         << "\nauth_type = trust\nauth_file = " << (dir / "userlist.txt").string()
+                                         << "\n";
+    std::ofstream(dir / "userlist.txt") << "\"postgres\" \"\"\n";
+  }
+  ASSERT_EQ(run_command({"chown", "-R", "postgres:postgres", dir.string()})->exit_code, 0);
+  // Started as the agent starts it: its pid file is what the rotation signals.
+  ProcessSpec spec;
+  spec.name = "pgbouncer rotation test";
+  spec.argv = {"/usr/sbin/pgbouncer", "-q", (dir / "pgbouncer.ini").string()};
+  if (::geteuid() == 0) spec.run_as_user = "postgres";
+  spec.working_directory = dir;
+  spec.log_file = dir / "pgbouncer.stderr.log";
+  spec.pid_file = dir / "pgbouncer.pid";
+  spec.stop_timeout = std::chrono::seconds(5);
+  ProcessSupervisor pgbouncer(spec);
+  ASSERT_TRUE(pgbouncer.start().ok());
+  // Each refused connection is two lines of PgBouncer's log (a "closing because" and a WARNING).
+  const auto refused_connections = [&](int count) {
+    for (int i = 0; i < count; ++i)
+      (void)run_command({"psql", "-X", "-q", "-d",
+                         fmt::format("host=127.0.0.1 port={} dbname=nosuchdb user=postgres connect_timeout=5", *port),
+                         "-c", "SELECT 1"});
+  };
+  ShipperSettings settings = postgres_settings();
+  settings.type = LogType::kPgbouncer;
+  settings.directory = dir;
+  settings.source = {"default", "demo", "bouncer-0", "primary"};
+  const auto ship = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // quiet for `settle`
+    LogShipper shipper(settings);
+    auto shipped = shipper.ship_all();
+    ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  };
+  agent::InstanceLogsSettings rotation;
+  rotation.namespace_name = "default";
+  rotation.cluster = "demo";
+  rotation.member = "bouncer-0";
+  rotation.log_dir = dir;
+  rotation.pgbouncer_pid_file = spec.pid_file;
+  rotation.pgbouncer_program = "/usr/sbin/pgbouncer";
+  rotation.removal.pgbouncer_rotate_bytes = 1;  // whatever it holds: rotate on the first pass
+  const auto appears = [&](const std::string& name) {
+    for (int i = 0; i < 200 && !fs::exists(dir / name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return fs::exists(dir / name);
+  };
+  const auto rotate = [&](const std::string& expect_renamed) {
+    agent::InstanceLogs logs(rotation);  // its first pass runs at once
+    ASSERT_TRUE(appears(expect_renamed));
+  };
+
+  refused_connections(10);
+  ship();  // pgbouncer.log partly shipped before it is renamed
+  refused_connections(10);
+  rotate("pgbouncer.log.1");
+  refused_connections(10);
+  // PgBouncer writes a new pgbouncer.log once it took the SIGHUP.
+  ASSERT_TRUE(appears("pgbouncer.log"));
+  ship();
+  refused_connections(10);
+  rotate("pgbouncer.log.2");
+  refused_connections(10);
+  ship();
+  ASSERT_TRUE(pgbouncer.stop().ok());
+  ship();
+
+  std::int64_t on_disk = 0;
+  for (const char* name : {"pgbouncer.log.2", "pgbouncer.log.1", "pgbouncer.log"}) {
+    auto content = read_file(dir / name);
+    ASSERT_TRUE(content.ok()) << name;
+    on_disk += static_cast<std::int64_t>(frame_text_records(TextFormat::kPgbouncer, *content, true).records.size());
+    // Each file has lines of its own: PgBouncer reopened its log at each rotation.
+    EXPECT_NE(content->find("nosuchdb"), std::string::npos) << name;
+  }
+  EXPECT_GE(on_disk, 100);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbouncer' AND instance = 'bouncer-0'"),
+            on_disk);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'pgbouncer' AND instance = 'bouncer-0' "
+                         "AND message LIKE '%got SIGHUP%'"),
+            2);
 }
 
 }  // namespace

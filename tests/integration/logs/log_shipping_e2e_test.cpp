@@ -3,10 +3,14 @@
 // annotated as the SGDistributedLogs' store). A failing statement is in log_postgres within 2 s with its
 // SQLSTATE, user, database, instance and role; Patroni's lines are in log_patroni; an agent killed with
 // SIGKILL while Postgres logs heavily resumes from the store's offsets: every csvlog record on disk is
-// one row, none twice; the agent's /metrics and the cluster status show the shipping.
+// one row, none twice; the agent's /metrics and the cluster status show the shipping. `pgstack logs`, run
+// as the CLI binary: `--grep MARKER` finds a failed statement seconds after it failed, and after a
+// switchover `--type patroni` shows Patroni's lines of the demotion and the promotion with the members' roles.
 //
 // The store is the controller's (an SGDistributedLogs, made Ready by the controller: docs/logs.md).
+#include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -114,18 +118,32 @@ Result<bool> demo_sql(const std::string& sql) {
   return true;
 }
 
+json demo_cluster(int instances) {
+  return {{"apiVersion", "stackgres.io/v1"},
+          {"kind", "SGCluster"},
+          {"metadata", {{"name", "demo"}}},
+          {"spec",
+           {{"instances", instances},
+            {"postgres", {{"version", "latest"}}},
+            {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}},
+            {"distributedLogs", {{"sgDistributedLogs", "logstore"}}}}}};
+}
+
+// `pgstack logs demo ARGS -o json` as the CLI binary: the API's items (a JSON array); none when it fails.
+std::vector<json> pgstack_logs(std::vector<std::string> arguments) {
+  arguments.insert(arguments.begin(), {"logs", "demo"});
+  arguments.insert(arguments.end(), {"-o", "json"});
+  auto output = runtime->cli(arguments);
+  if (!output.ok() || output->exit_code != 0) return {};
+  auto items = json::parse(output->standard_output, nullptr, false);
+  if (!items.is_array()) return {};
+  return {items.begin(), items.end()};
+}
+
 TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
   const auto setup = make_log_store();
   ASSERT_TRUE(setup.ok()) << setup.error().message;
-  ASSERT_TRUE(post("sgclusters", {{"apiVersion", "stackgres.io/v1"},
-                                  {"kind", "SGCluster"},
-                                  {"metadata", {{"name", "demo"}}},
-                                  {"spec",
-                                   {{"instances", 1},
-                                    {"postgres", {{"version", "latest"}}},
-                                    {"pods", {{"persistentVolume", {{"size", "1Gi"}}}}},
-                                    {"distributedLogs", {{"sgDistributedLogs", "logstore"}}}}}})
-                  .ok());
+  ASSERT_TRUE(post("sgclusters", demo_cluster(1)).ok());
   ASSERT_TRUE(wait_until([] { return ready("demo"); }, 180s, 500ms)) << runtime->cluster_status("demo").dump();
 
   // (b) Patroni's lines, with the member and its role (known once the agent reported it).
@@ -240,6 +258,88 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
       30s, 500ms))
       << status.dump();
   EXPECT_TRUE(status["logShipping"]["demo-0"].contains("patroni")) << status.dump();
+}
+
+// What a user does by hand: a statement fails, and `pgstack logs --grep` finds it.
+TEST(LogShipping, PgstackLogsGrepFindsAFailedStatement) {
+  ASSERT_TRUE(ready("demo")) << runtime->cluster_status("demo").dump();
+  const std::string marker = fmt::format("CLI_MARKER_{}", ::getpid());
+  EXPECT_FALSE(demo_sql(fmt::format("DO $$ BEGIN RAISE EXCEPTION '{}'; END $$", marker)).ok());
+  const auto failed_at = std::chrono::steady_clock::now();
+  std::vector<json> found;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        found = pgstack_logs({"--grep", marker, "--since", "10m"});
+        return std::any_of(found.begin(), found.end(),
+                           [&](const json& record) { return record.value("message", "") == marker; });
+      },
+      30s, 100ms))
+      << runtime->agent_log();
+  std::cout
+      << "`pgstack logs demo --grep` found the failed statement "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - failed_at).count()
+      << " ms after it failed\n";
+  const auto error = std::find_if(found.begin(), found.end(),
+                                  [&](const json& record) { return record.value("message", "") == marker; });
+  EXPECT_EQ(error->value("logType", ""), "postgres");
+  EXPECT_EQ(error->value("errorLevel", ""), "ERROR");
+  EXPECT_EQ(error->value("sqlState", ""), "P0001");
+  EXPECT_EQ(error->value("podName", ""), "demo-0");
+  EXPECT_EQ(error->value("role", ""), "primary");
+  EXPECT_EQ(error->value("databaseName", ""), "app");
+}
+
+// A switchover as a user follows it: `pgstack logs demo --type patroni` has the old primary's demotion and
+// the new one's promotion, and afterwards each member's lines with its new role.
+TEST(LogShipping, PatroniLinesOfASwitchoverCarryTheMembersRoles) {
+  auto scaled = runtime->api("PUT", "sgclusters/demo", demo_cluster(2).dump());
+  ASSERT_TRUE(scaled.ok());
+  ASSERT_EQ(scaled->status, 200) << scaled->body;
+  const auto two_members_ready = [] {
+    const json status = runtime->cluster_status("demo");
+    return ready("demo") && status.value("members", json::array()).size() == 2 && primary_in(status) == "demo-0";
+  };
+  ASSERT_TRUE(wait_until(two_members_ready, 180s, 500ms)) << runtime->cluster_status("demo").dump();
+  auto switched = runtime->cli({"switchover", "demo", "--candidate", "demo-1"});
+  ASSERT_TRUE(switched.ok());
+  ASSERT_EQ(switched->exit_code, 0) << switched->standard_output << switched->standard_error;
+  const auto switched_at = std::chrono::steady_clock::now();
+
+  const auto has = [](const std::vector<json>& records, const std::string& member, const std::string& text,
+                      const std::string& role) {
+    return std::any_of(records.begin(), records.end(), [&](const json& record) {
+      return record.value("podName", "") == member && record.value("message", "").find(text) != std::string::npos &&
+             (role.empty() || record.value("role", "") == role);
+    });
+  };
+  std::vector<json> patroni;
+  const bool seen = wait_until(
+      [&] {
+        patroni = pgstack_logs({"--type", "patroni", "--since", "10m", "--records", "1000"});
+        return has(patroni, "demo-0", "Demoting self", "") && has(patroni, "demo-1", "promoted self to leader", "") &&
+               has(patroni, "demo-1", "the leader with the lock", "primary") &&
+               has(patroni, "demo-0", "following a leader (demo-1)", "replica");
+      },
+      60s, 500ms);
+  std::string shown;
+  for (const auto& record : patroni) {
+    const std::string message = record.value("message", "");
+    if (message.find("emot") != std::string::npos || message.find("promot") != std::string::npos)
+      shown += fmt::format("{} {} [{}] {}\n", record.value("logTime", ""), record.value("podName", ""),
+                           record.value("role", ""), message);
+  }
+  std::cout
+      << "Patroni's lines of the switchover, in `pgstack logs` "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - switched_at).count()
+      << " ms after it:\n"
+      << shown;
+  EXPECT_TRUE(seen) << patroni.size() << " Patroni records:\n"
+                    <<
+      [&] {
+        std::string all;
+        for (const auto& record : patroni) all += record.dump() + "\n";
+        return all;
+      }() << runtime->patroni_logs("demo");
 }
 
 }  // namespace

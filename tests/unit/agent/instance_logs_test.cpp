@@ -26,7 +26,8 @@ TEST(LogRemoval, OnlyPostgresLogFilesByName) {
   EXPECT_TRUE(is_postgres_log_file_name("postgresql-2026-12-05_060000.csv"));
   EXPECT_TRUE(is_postgres_log_file_name("postgresql-2026-12-05_060000.log"));
   EXPECT_TRUE(is_postgres_log_file_name("postgresql-Mon.csv"));  // the weekday files of before
-  for (const char* other : {"patroni.log", "patroni.log.1", "pgbouncer.log", "exporter.log", "postgresql-x.csv.tmp"})
+  for (const char* other :
+       {"patroni.log", "patroni.log.1", "pgbouncer.log", "pgbouncer.log.1", "exporter.log", "postgresql-x.csv.tmp"})
     EXPECT_FALSE(is_postgres_log_file_name(other)) << other;
 }
 
@@ -80,6 +81,51 @@ TEST(LogRemoval, OverTheDiskLimitTheOldestGoEvenUnshippedAndSaySo) {
   // The current file is never removed, even when it alone is over the limit.
   policy.max_directory_bytes = 1;
   EXPECT_EQ(plan_log_removal({files[4]}, shipped, kNow, policy).size(), 0u);
+}
+
+TEST(PgbouncerRotation, RenamesOnlyOnceTheLogReachedItsSizeTheOldestFirst) {
+  const std::vector<LogDirectoryFile> small = {file("pgbouncer.log", 999, hours(0))};
+  EXPECT_TRUE(plan_pgbouncer_rotation(small, 1000).empty());
+  EXPECT_TRUE(plan_pgbouncer_rotation({}, 1000).empty());
+  EXPECT_EQ(plan_pgbouncer_rotation({file("pgbouncer.log", 1000, hours(0))}, 1000),
+            (std::vector<LogRename>{{"pgbouncer.log", "pgbouncer.log.1"}}));
+  // A gap (a file removed) is kept; a higher number is never overwritten; other files are not touched.
+  const std::vector<LogDirectoryFile> files = {
+      file("pgbouncer.log.1", 1000, hours(1)), file("pgbouncer.log", 5000, hours(0)),
+      file("pgbouncer.log.3", 1000, hours(3)), file("pgbouncer.stderr.log", 10, hours(0)),
+      file("patroni.log.1", 1000, hours(0)),
+  };
+  EXPECT_EQ(plan_pgbouncer_rotation(files, 1000), (std::vector<LogRename>{{"pgbouncer.log.3", "pgbouncer.log.4"},
+                                                                          {"pgbouncer.log.1", "pgbouncer.log.2"},
+                                                                          {"pgbouncer.log", "pgbouncer.log.1"}}));
+}
+
+TEST(LogRemoval, RotatedPgbouncerFilesBeyondTheNewestFewGoOnceShipped) {
+  const std::vector<LogDirectoryFile> files = {
+      file("pgbouncer.log", 100, hours(0)),   file("pgbouncer.log.1", 100, hours(1)),
+      file("pgbouncer.log.2", 100, hours(2)), file("pgbouncer.log.3", 100, hours(3)),
+      file("pgbouncer.log.4", 100, hours(4)), file("pgbouncer.log.5", 100, hours(5)),
+      file("pgbouncer.log.6", 100, hours(6)),
+  };
+  // Without a store, like a rotation that keeps 4 files.
+  EXPECT_EQ(names(plan_log_removal(files, std::nullopt, kNow, {})),
+            (std::vector<std::string>{"pgbouncer.log.6", "pgbouncer.log.5"}));
+  // With one, only what it has all of: .6 is shipped, .5 not yet (and so stays).
+  const std::map<std::string, std::uint64_t> shipped = {{"pgbouncer.log.6", 100}, {"pgbouncer.log.5", 40}};
+  const auto removals = plan_log_removal(files, shipped, kNow, {});
+  EXPECT_EQ(names(removals), (std::vector<std::string>{"pgbouncer.log.6"}));
+  // Over the disk limit they go like Postgres's files, oldest first and shipped or not; pgbouncer.log never.
+  LogRemovalPolicy policy;
+  policy.max_directory_bytes = 250;  // 600 rotated
+  policy.pgbouncer_keep_files = 10;
+  const auto over = plan_log_removal(files, shipped, kNow, policy);
+  ASSERT_EQ(over.size(), 4u);
+  EXPECT_EQ(over[0].name, "pgbouncer.log.6");
+  EXPECT_EQ(over[1].name, "pgbouncer.log.5");
+  EXPECT_EQ(over[1].unshipped_bytes, 60u);
+  EXPECT_TRUE(over[1].over_limit);
+  EXPECT_EQ(over[3].name, "pgbouncer.log.3");
+  EXPECT_EQ(over[3].unshipped_bytes, 100u);
 }
 
 // A store that cannot be reached (etcd refuses): the loops count errors and report the files as behind,

@@ -147,6 +147,31 @@ TEST(ResourceTable, OtherKindsHaveTheirOwnColumns) {
   EXPECT_EQ(resource_table(scripts, {}, true, false, TimePoint{}).header, (std::vector<std::string>{"NAME", "AGE"}));
 }
 
+TEST(ResourceTable, LogStoresShowTheirReadinessClustersAndRetention) {
+  const auto& kind = **resolve_kind("sgdistributedlogs");
+  const Json ready = Json::parse(R"({"metadata":{"name":"logs","namespace":"default",
+    "creationTimestamp":"2026-11-24T01:30:00Z"},"spec":{"persistentVolume":{"size":"1Gi"}},
+    "status":{"conditions":[{"type":"Ready","status":"True","reason":"StoreReady"}],"sgCluster":"logs",
+      "connectedClusters":[{"namespace":"default","name":"demo","retention":"7 days"},
+                           {"namespace":"shop","name":"orders"}],
+      "retention":"7 days","maintenance":{"lastRun":"2026-11-24T01:34:00Z","lastSuccess":"2026-11-24T01:34:00Z"}}})");
+  const Json new_store = Json::parse(R"({"metadata":{"name":"fresh"},"spec":{}})");
+  const auto now = at("2026-11-24T01:35:00Z");
+  EXPECT_EQ(format_table(resource_table(kind, {ready, new_store}, false, false, now)),
+            "NAME    READY    STATUS       CLUSTER   CLUSTERS   RETENTION   AGE\n"
+            "logs    True     StoreReady   logs      2          7 days      5m\n"
+            "fresh   <none>   <none>       <none>    0          <none>      <unknown>\n");
+  const Table wide = resource_table(kind, {ready}, true, false, now);
+  const std::vector<std::string> header = {"NAME", "READY",     "STATUS", "CLUSTER",    "CLUSTERS", "RETENTION",
+                                           "AGE",  "CONNECTED", "VOLUME", "MAINTAINED", "ERROR"};
+  EXPECT_EQ(wide.header, header);
+  ASSERT_EQ(wide.rows.size(), 1u);
+  EXPECT_EQ(wide.rows[0][7], "demo,shop.orders");
+  EXPECT_EQ(wide.rows[0][8], "1Gi");
+  EXPECT_EQ(wide.rows[0][9], "2026-11-24T01:34:00Z");
+  EXPECT_EQ(wide.rows[0][10], "<none>");
+}
+
 TEST(FormatDocuments, OneDocumentOrAList) {
   const Json one = Json::parse(R"({"kind":"SGCluster","metadata":{"name":"demo"}})");
   EXPECT_EQ(format_documents({one}, false, OutputFormat::kJson), one.dump(2) + "\n");

@@ -108,7 +108,19 @@ TEST(ShipPlan, WhenAFileIsFinished) {
   // pgBackRest appends to each command's file at every run: finished only while quiet.
   EXPECT_FALSE(file_is_finished(LogType::kPgbackrest, file("a-backup.log", now - 1'000'000'000), false, now, settle));
   EXPECT_TRUE(file_is_finished(LogType::kPgbackrest, file("a-backup.log", now - 3'000'000'000), true, now, settle));
-  EXPECT_TRUE(file_is_finished(LogType::kPgbouncer, file("pgbouncer.log.1", now), false, now, settle));
+  // The agent renames PgBouncer's log and PgBouncer writes on to it until its SIGHUP reopens pgbouncer.log.
+  EXPECT_FALSE(file_is_finished(LogType::kPgbouncer, file("pgbouncer.log.1", now), false, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kPgbouncer, file("pgbouncer.log.1", now - 3'000'000'000), false, now, settle));
+}
+
+TEST(ShipPlan, RenamedLogNumbers) {
+  EXPECT_EQ(renamed_log_number(LogType::kPgbouncer, "pgbouncer.log"), 0u);
+  EXPECT_EQ(renamed_log_number(LogType::kPgbouncer, "pgbouncer.log.12"), 12u);
+  EXPECT_EQ(renamed_log_number(LogType::kPatroni, "patroni.log.3"), 3u);
+  EXPECT_FALSE(renamed_log_number(LogType::kPgbouncer, "pgbouncer.stderr.log").has_value());
+  EXPECT_FALSE(renamed_log_number(LogType::kPgbouncer, "pgbouncer.log.0").has_value());
+  EXPECT_FALSE(renamed_log_number(LogType::kPgbouncer, "pgbouncer.log.x").has_value());
+  EXPECT_FALSE(renamed_log_number(LogType::kPostgres, "postgresql-Mon.csv").has_value());
 }
 
 TEST(ShipPlan, BatchOfWholeRecords) {
