@@ -4,6 +4,7 @@ import { ApiError, whenUnauthenticated } from './api';
 import { ErrorBox } from './components';
 import { setTimeZone, timeZone, type TimeZoneChoice } from './format';
 import { ClusterPage } from './pages/cluster';
+import { ClusterEditorPage } from './pages/cluster-editor';
 import { LoginPage } from './pages/login';
 import { OverviewPage } from './pages/overview';
 import { BASE, navigate, onLinkClick, parse, useLocation } from './router';
@@ -110,6 +111,10 @@ export function App() {
       <main class="page" key={zone}>
         {route.page === 'overview' && <OverviewPage session={session} />}
         {route.page === 'cluster' && <ClusterPage session={session} namespace={route.namespace} name={route.name} />}
+        {route.page === 'newCluster' && <ClusterEditorPage session={session} />}
+        {route.page === 'editCluster' && (
+          <ClusterEditorPage key={`${route.namespace}/${route.name}`} session={session} namespace={route.namespace} name={route.name} />
+        )}
         {route.page === 'notFound' && (
           <>
             <h1>Not found</h1>

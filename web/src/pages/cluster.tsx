@@ -7,7 +7,7 @@ import { ago, bytes, utc } from '../format';
 import { summarize } from '../health';
 import { check } from '../permissions';
 import { usePolling } from '../polling';
-import { BASE, navigate } from '../router';
+import { BASE, clusterUrl, navigate } from '../router';
 import type { Session } from '../session';
 import type { Cluster } from '../types';
 
@@ -33,6 +33,7 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
     switchover: may('create', 'sgclusters/switchover'),
     restart: may('create', 'sgclusters/restart'),
     delete: may('delete', 'sgclusters'),
+    edit: may('update', 'sgclusters'),
     credentials: may('get', 'sgclusters/credentials'),
   };
 
@@ -96,6 +97,9 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
       <ErrorBox error={cluster.error} />
 
       <section class="actions-bar" aria-label="Actions">
+        <GuardedButton check={checks.edit} testId="action-edit" onClick={() => navigate(`${clusterUrl(namespace, name)}/edit`)}>
+          Edit
+        </GuardedButton>
         <GuardedButton check={checks.switchover} testId="action-switchover" onClick={() => setAction('switchover')}>
           Switchover
         </GuardedButton>
