@@ -46,7 +46,7 @@ class ApiDryRun : public ::testing::Test {
   static Reply call(std::string_view method, const std::string& target, const std::string& body = "",
                     const std::string& content_type = "application/json") {
     HttpHeaders headers;
-    if (!body.empty()) headers["Content-Type"] = content_type;
+    if (!body.empty()) headers.emplace_back("Content-Type", content_type);
     auto response = http_request(method, "http://127.0.0.1:" + std::to_string(server_->port()) + target, body, headers);
     EXPECT_TRUE(response.ok()) << response.error().message;
     if (!response.ok()) return {};
