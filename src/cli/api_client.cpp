@@ -343,8 +343,10 @@ Result<Json> ApiClient::send(std::string_view method, const std::string& path, c
 
 Result<Json> ApiClient::call_named(std::string_view method, const model::KindInfo& kind,
                                    std::string_view namespace_name, std::string_view name, std::string_view subresource,
-                                   const std::string& body, std::chrono::milliseconds timeout) const {
-  auto result = call(method, resource_path(kind, namespace_name, name, subresource), body, timeout);
+                                   const std::string& body, std::chrono::milliseconds timeout,
+                                   std::string_view query) const {
+  auto result =
+      call(method, resource_path(kind, namespace_name, name, subresource) + std::string(query), body, timeout);
   if (!result && result.error().code == ErrorCode::kNotFound) {
     // The server's detail may speak of a route; say which resource is missing.
     std::string message =
@@ -382,17 +384,19 @@ Result<Json> ApiClient::get(const model::KindInfo& kind, std::string_view namesp
   return call_named("GET", kind, namespace_name, name, {}, {}, kDefaultTimeout);
 }
 
-Result<Json> ApiClient::create(const model::KindInfo& kind, std::string_view namespace_name,
-                               const Json& document) const {
-  auto result = call("POST", resource_path(kind, namespace_name), document.dump(), kDefaultTimeout);
+Result<Json> ApiClient::create(const model::KindInfo& kind, std::string_view namespace_name, const Json& document,
+                               bool dry_run) const {
+  auto result = call("POST", resource_path(kind, namespace_name) + (dry_run ? "?dryRun=All" : ""), document.dump(),
+                     kDefaultTimeout);
   if (!result && result.error().code == ErrorCode::kConflict)
     return make_error(ErrorCode::kAlreadyExists, result.error().message);
   return result;
 }
 
 Result<Json> ApiClient::replace(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,
-                                const Json& document) const {
-  return call_named("PUT", kind, namespace_name, name, {}, document.dump(), kDefaultTimeout);
+                                const Json& document, bool dry_run) const {
+  return call_named("PUT", kind, namespace_name, name, {}, document.dump(), kDefaultTimeout,
+                    dry_run ? "?dryRun=All" : "");
 }
 
 Result<bool> ApiClient::remove(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,

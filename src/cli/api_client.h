@@ -111,10 +111,12 @@ class ApiClient {
   // An empty namespace lists every namespace.
   Result<std::vector<model::Json>> list(const model::KindInfo& kind, std::string_view namespace_name) const;
   Result<model::Json> get(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name) const;
-  Result<model::Json> create(const model::KindInfo& kind, std::string_view namespace_name,
-                             const model::Json& document) const;
+  // dry_run: ?dryRun=All, checked as the write and stored nowhere; the answer is the object as it would
+  // be stored with "dryRun" (for a replace: its changes and whether Postgres needs a restart).
+  Result<model::Json> create(const model::KindInfo& kind, std::string_view namespace_name, const model::Json& document,
+                             bool dry_run = false) const;
   Result<model::Json> replace(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,
-                              const model::Json& document) const;
+                              const model::Json& document, bool dry_run = false) const;
   // delete_logs (an SGCluster): its rows are deleted from its log store first (?deleteLogs=true).
   Result<bool> remove(const model::KindInfo& kind, std::string_view namespace_name, std::string_view name,
                       bool delete_logs = false) const;
@@ -144,7 +146,7 @@ class ApiClient {
   // A named resource's 404 as "sgcluster "demo" not found in namespace "default"".
   Result<model::Json> call_named(std::string_view method, const model::KindInfo& kind, std::string_view namespace_name,
                                  std::string_view name, std::string_view subresource, const std::string& body,
-                                 std::chrono::milliseconds timeout) const;
+                                 std::chrono::milliseconds timeout, std::string_view query = {}) const;
 
   std::string base_url_;
   std::string token_;

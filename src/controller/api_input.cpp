@@ -104,9 +104,10 @@ InputProblem bad_path(std::size_t index, std::string message) {
 }
 
 const std::map<std::string, std::vector<std::string>>& known_query_values() {
-  // deleteLogs: a mistyped value must not delete a cluster while keeping its logs.
-  static const std::map<std::string, std::vector<std::string>> known = {{"reveal", {"true", "false", "1", "0"}},
-                                                                        {"deleteLogs", {"true", "false", "1", "0"}}};
+  // deleteLogs: a mistyped value must not delete a cluster while keeping its logs. dryRun: Kubernetes'
+  // only value; a mistyped one must not write for real.
+  static const std::map<std::string, std::vector<std::string>> known = {
+      {"reveal", {"true", "false", "1", "0"}}, {"deleteLogs", {"true", "false", "1", "0"}}, {"dryRun", {"All"}}};
   return known;
 }
 

@@ -8,6 +8,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "config/render_pgbackrest.h"
+#include "config/restart_impact.h"
 #include "controller/api_input.h"
 #include "controller/api_reply.h"
 #include "controller/auth_api.h"
@@ -21,6 +22,7 @@
 #include "logs/log_store_maintenance.h"
 #include "logs/log_store_target.h"
 #include "model/codec.h"
+#include "model/document_diff.h"
 #include "model/kinds.h"
 #include "model/resources.h"
 #include "model/user_secret.h"
@@ -49,6 +51,47 @@ const std::vector<std::string> kReferencedKinds = {"SGInstanceProfile", "SGPostg
                                                    "SGObjectStorage",   "SGDistributedLogs", "SGScript",
                                                    "SGBackup",          "SGCluster"};
 
+// The stored document of `kind`/`name` among `documents` (the request's own replaces its stored self).
+const model::Document* dry_run_find(const std::vector<model::Document>& documents, const std::string& kind,
+                                    const std::string& name) {
+  for (const auto& document : documents) {
+    if (document.kind() == kind && document.name() == name) return &document;
+  }
+  return nullptr;
+}
+
+// A cluster's inputs as the reconciler tunes them, its profile and Postgres config taken from `documents`.
+config::ClusterTuningInputs dry_run_tuning_inputs(const model::Cluster& cluster,
+                                                  const std::vector<model::Document>& documents,
+                                                  const model::ValidationContext& validation) {
+  config::ClusterTuningInputs inputs{cluster, model::default_instance_profile(), std::nullopt, 0, ""};
+  if (const auto* profile = dry_run_find(documents, "SGInstanceProfile", cluster.instance_profile_name))
+    inputs.profile = model::instance_profile_from(*profile);
+  if (const auto* postgres_config = dry_run_find(documents, "SGPostgresConfig", cluster.postgres_config_name))
+    inputs.postgres_config = model::postgres_config_from(*postgres_config);
+  if (auto resolved = model::resolve_postgres_version(cluster.postgres_version, validation.installed_postgres);
+      resolved.ok()) {
+    inputs.postgres_major = resolved->major;
+    inputs.postgres_version = resolved->version;
+  }
+  return inputs;
+}
+
+Json parameter_change_to_json(const config::ParameterChange& change) {
+  return {{"name", change.name},
+          {"from", change.before},
+          {"to", change.after},
+          {"context", change.context},
+          {"restartRequired", change.needs_restart}};
+}
+
+// Only a create (POST on a collection) or a replace (PUT) of a stackgres.io object has a dry run: a
+// dryRun anywhere else would otherwise be ignored and the request done for real.
+bool is_dry_run_route(const std::string& method, const std::vector<std::string>& parts) {
+  if (parts.size() < 6 || parts[0] != "apis" || parts[1] != "stackgres.io") return false;
+  return (parts.size() == 6 && method == "POST") || (parts.size() == 7 && method == "PUT");
+}
+
 }  // namespace
 
 ApiHandler::ApiHandler(store::ResourceStore store, std::string etcd_prefix, model::ValidationContext validation,
@@ -74,6 +117,10 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   // only) these are the segments the access check classified (request_access.h).
   std::vector<std::string> parts;
   if (auto refused = check_request(request, parts)) return problem_reply(*refused);
+  if (request.query.count("dryRun") != 0 && !is_dry_run_route(request.method, parts))
+    return problem_reply({400, "Invalid query", "query parameter dryRun",
+                          "a dry run is a create (POST on a collection) or a replace (PUT) of a stackgres.io "
+                          "object; nothing else takes dryRun"});
   if (is_alerts_path(parts)) return handle_alerts(request, parts, [](const std::string&) { return true; });
   if (is_metrics_query_path(parts) || is_metrics_summary_path(parts))
     return MetricsApi(store_, prometheus_url_).handle(request, parts);
@@ -194,12 +241,12 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
     Json& metadata = body["metadata"];
     if (!metadata.contains("namespace")) metadata["namespace"] = ns;
     if (metadata["namespace"] != Json(ns))
-      return problem(422, "Invalid " + kind,
-                     fmt::format("metadata.namespace is {} but the request is for namespace {}",
-                                 metadata["namespace"].dump(), ns));
+      return field_problem(kind, name != nullptr ? *name : "", "metadata.namespace",
+                           fmt::format("metadata.namespace is {} but the request is for namespace {}",
+                                       metadata["namespace"].dump(), ns));
     if (name != nullptr && metadata.value("name", Json()) != Json(*name))
-      return problem(
-          422, "Invalid " + kind,
+      return field_problem(
+          kind, *name, "metadata.name",
           fmt::format("metadata.name is {} but the request is for {}", metadata.value("name", Json()).dump(), *name));
   }
   if (body.value("kind", Json()) != Json(kind))
@@ -252,10 +299,70 @@ HttpReply ApiHandler::write(const HttpRequest& request, const std::string& ns, c
     if (auto refused = admit_new(validated); refused) return *refused;
   }
   validated.body.erase("status");
+  if (const auto dry_run = request.query.find("dryRun"); dry_run != request.query.end())
+    return dry_run_reply(validated, input, name != nullptr);
   auto stored = name == nullptr ? store_.create(validated) : store_.replace(validated);
   if (!stored.ok()) return problem_from(stored.error());
   spdlog::info("{} {}/{} {}", kind, ns, validated.name(), name == nullptr ? "created" : "replaced");
   return json_reply(name == nullptr ? 201 : 200, stored->body);
+}
+
+HttpReply ApiHandler::dry_run_reply(const model::Document& validated, const std::vector<model::Document>& input,
+                                    bool replace) {
+  const std::string kind = validated.kind();
+  auto preview = replace ? store_.preview_replace(validated) : store_.preview_create(validated);
+  if (!preview.ok()) return problem_from(preview.error());
+  Json outcome = {{"operation", replace ? "update" : "create"},
+                  {"changes", Json::array()},
+                  {"restartRequired", false},
+                  {"restartReasons", Json::array()},
+                  {"parameters", Json::array()}};
+  if (replace && preview->current) {
+    const model::Document& current = *preview->current;
+    for (const auto& change : model::diff_user_fields(current.body, preview->result.body))
+      outcome["changes"].push_back(model::field_change_to_json(change));
+    // The clusters whose Postgres this change reaches, each before and after.
+    std::vector<model::Document> stored_before;
+    for (const auto& document : input) {
+      if (document.source == "stored") stored_before.push_back(document);
+    }
+    std::vector<model::Document> stored_after = stored_before;
+    stored_before.push_back(current);
+    stored_after.push_back(validated);
+    std::vector<std::pair<std::string, config::RestartImpact>> impacts;
+    const auto assess = [&](const model::Cluster& before, const model::Cluster& after) {
+      const auto inputs_before = dry_run_tuning_inputs(before, stored_before, validation_);
+      const auto inputs_after = dry_run_tuning_inputs(after, stored_after, validation_);
+      const model::ParameterCatalog* catalog =
+          validation_.parameter_catalog ? validation_.parameter_catalog(inputs_after.postgres_major) : nullptr;
+      impacts.emplace_back(after.name, config::assess_restart(inputs_before, inputs_after, catalog));
+    };
+    if (kind == "SGCluster") assess(model::cluster_from(current), model::cluster_from(validated));
+    if (kind == "SGInstanceProfile" || kind == "SGPostgresConfig") {
+      for (const auto& document : stored_before) {
+        if (document.kind() != "SGCluster") continue;
+        const model::Cluster cluster = model::cluster_from(document);
+        const std::string& uses =
+            kind == "SGInstanceProfile" ? cluster.instance_profile_name : cluster.postgres_config_name;
+        if (uses == validated.name()) assess(cluster, cluster);
+      }
+    }
+    for (const auto& [cluster, impact] : impacts) {
+      const std::string prefix = kind == "SGCluster" ? "" : "SGCluster/" + cluster + ": ";
+      for (const auto& reason : impact.reasons) outcome["restartReasons"].push_back(prefix + reason);
+      for (const auto& change : impact.parameters) {
+        Json entry = parameter_change_to_json(change);
+        if (kind != "SGCluster") entry["cluster"] = cluster;
+        outcome["parameters"].push_back(std::move(entry));
+      }
+      if (impact.restart_required) outcome["restartRequired"] = true;
+    }
+  }
+  Json body = preview->result.body;
+  body["dryRun"] = std::move(outcome);
+  spdlog::info("{} {}/{} {} (dry run: nothing stored)", kind, validated.namespace_name(), validated.name(),
+               replace ? "would be replaced" : "would be created");
+  return json_reply(replace ? 200 : 201, body);
 }
 
 HttpReply ApiHandler::remove_log_store(const std::string& ns, const std::string& name) {

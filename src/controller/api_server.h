@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/http_server.h"
 #include "controller/alerts_api.h"
@@ -53,6 +54,9 @@ class ApiHandler {
   // Checks of a new document that need the stored state: a restore's backup, a backup's cluster.
   std::optional<HttpReply> admit_new(const model::Document& document);
   HttpReply write(const HttpRequest& request, const std::string& ns, const std::string& kind, const std::string* name);
+  // ?dryRun=All: what the write would store (defaults applied), checked as the write is and stored
+  // nowhere; for a replace also what changes and whether Postgres needs a restart for it.
+  HttpReply dry_run_reply(const model::Document& validated, const std::vector<model::Document>& input, bool replace);
   // deleteLogs (SGCluster): its rows are deleted from its log store first; nothing is deleted when that fails.
   HttpReply remove(const std::string& ns, const std::string& kind, const std::string& name, bool delete_logs);
   // SGDistributedLogs: refused while a cluster ships to it; otherwise its SGCluster goes with it.

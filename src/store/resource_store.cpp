@@ -231,6 +231,41 @@ Result<model::Document> ResourceStore::replace(const model::Document& document) 
       fmt::format("{}: the object kept changing while it was being replaced; read it again and retry", ref->label()));
 }
 
+Result<ResourceStore::WritePreview> ResourceStore::preview_create(const model::Document& document) const {
+  auto ref = resolve(document);
+  RETURN_IF_ERROR(ref);
+  const std::string key = key_under("resources", ref->kind->plural, ref->ns, ref->name);
+  auto current = client_.get(key);
+  RETURN_IF_ERROR(current);
+  if (current->has_value())
+    return make_error(ErrorCode::kAlreadyExists, fmt::format("{} already exists", ref->label()));
+  Json body = stored_body(document, *ref);
+  body["metadata"]["creationTimestamp"] = utc_timestamp_now();
+  return WritePreview{model::Document{key, 0, std::move(body)}, std::nullopt};
+}
+
+Result<ResourceStore::WritePreview> ResourceStore::preview_replace(const model::Document& document) const {
+  auto ref = resolve(document);
+  RETURN_IF_ERROR(ref);
+  auto requested = requested_version(document);
+  RETURN_IF_ERROR(requested);
+  const std::string key = key_under("resources", ref->kind->plural, ref->ns, ref->name);
+  auto current = client_.get(key);
+  RETURN_IF_ERROR(current);
+  if (!current->has_value()) return not_found(*ref);
+  const KeyValue& stored = **current;
+  if (*requested && **requested != stored.mod_revision) return conflict(*ref, **requested, stored.mod_revision);
+  auto old_document = decode(stored);
+  RETURN_IF_ERROR(old_document);
+  Json body = stored_body(document, *ref);
+  const Json& old_metadata = old_document->body["metadata"];
+  for (const char* field : {"uid", "creationTimestamp"}) {
+    if (old_metadata.contains(field)) body["metadata"][field] = old_metadata[field];
+  }
+  body["metadata"]["resourceVersion"] = std::to_string(stored.mod_revision);
+  return WritePreview{model::Document{key, 0, std::move(body)}, std::move(old_document).value()};
+}
+
 Result<bool> ResourceStore::remove(std::string_view kind, std::string_view ns, std::string_view name) const {
   auto ref = resolve(kind, ns, name);
   RETURN_IF_ERROR(ref);

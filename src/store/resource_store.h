@@ -35,6 +35,14 @@ class ResourceStore {
   // Overwrites an existing object (kNotFound otherwise), keeping its uid and creationTimestamp. With
   // metadata.resourceVersion set, only if nobody changed the object since that version (else kConflict).
   Result<model::Document> replace(const model::Document& document) const;
+  // What create or replace would store, refused the same way (exists, absent, stale resourceVersion),
+  // written nowhere: the dry run. `current` is the stored object a replace would overwrite.
+  struct WritePreview {
+    model::Document result;
+    std::optional<model::Document> current;
+  };
+  Result<WritePreview> preview_create(const model::Document& document) const;
+  Result<WritePreview> preview_replace(const model::Document& document) const;
   // Deletes the object and its status; kNotFound when it does not exist.
   Result<bool> remove(std::string_view kind, std::string_view ns, std::string_view name) const;
 

@@ -5,6 +5,7 @@ import { ErrorBox } from './components';
 import { setTimeZone, timeZone, type TimeZoneChoice } from './format';
 import { BackupsPage } from './pages/backups';
 import { ClusterPage } from './pages/cluster';
+import { ClusterEditorPage } from './pages/cluster-editor';
 import { LoginPage } from './pages/login';
 import { LogsPage } from './pages/logs';
 import { OverviewPage } from './pages/overview';
@@ -114,6 +115,10 @@ export function App() {
         {route.page === 'cluster' && <ClusterPage session={session} namespace={route.namespace} name={route.name} />}
         {route.page === 'logs' && <LogsPage namespace={route.namespace} name={route.name} />}
         {route.page === 'backups' && <BackupsPage session={session} namespace={route.namespace} name={route.name} />}
+        {route.page === 'newCluster' && <ClusterEditorPage session={session} />}
+        {route.page === 'editCluster' && (
+          <ClusterEditorPage key={`${route.namespace}/${route.name}`} session={session} namespace={route.namespace} name={route.name} />
+        )}
         {route.page === 'notFound' && (
           <>
             <h1>Not found</h1>

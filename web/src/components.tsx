@@ -18,16 +18,17 @@ export function GuardedButton(props: {
   onClick: () => void;
   children: ComponentChildren;
   danger?: boolean;
+  disabled?: boolean; // for another reason than a permission (busy, not checked yet)
   testId: string;
 }) {
-  const { check, onClick, children, danger, testId } = props;
+  const { check, onClick, children, danger, disabled, testId } = props;
   const missingId = `${testId}-missing`;
   return (
     <span class="guarded">
       <button
         type="button"
         class={danger ? 'danger' : ''}
-        disabled={!check.allowed}
+        disabled={!check.allowed || disabled === true}
         aria-describedby={check.allowed ? undefined : missingId}
         title={check.allowed ? undefined : `missing permission: ${check.permission}`}
         data-testid={testId}

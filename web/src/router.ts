@@ -8,11 +8,17 @@ export type Route =
   | { page: 'login' }
   | { page: 'cluster'; namespace: string; name: string }
   | { page: 'logs' | 'backups'; namespace: string; name: string }
+  | { page: 'newCluster' }
+  | { page: 'editCluster'; namespace: string; name: string }
   | { page: 'notFound'; path: string };
 
 export function parse(pathname: string): Route {
   if (pathname === BASE || pathname === '/ui') return { page: 'overview' };
   if (pathname === `${BASE}login`) return { page: 'login' };
+  if (pathname === `${BASE}new/sgcluster`) return { page: 'newCluster' };
+  const edit = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)\/edit\/?$/.exec(pathname);
+  if (edit && edit[1] && edit[2])
+    return { page: 'editCluster', namespace: decodeURIComponent(edit[1]), name: decodeURIComponent(edit[2]) };
   const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups))?\/?$/.exec(pathname);
   if (cluster && cluster[1] && cluster[2]) {
     const namespace = decodeURIComponent(cluster[1]);

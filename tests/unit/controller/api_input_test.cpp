@@ -62,6 +62,9 @@ TEST(Query, DecodesAndRefusesBadEscapesRepeatsAndUnknownValues) {
   // A mistyped deleteLogs must not delete a cluster and keep its logs.
   EXPECT_EQ(check_query({{"deleteLogs", "yes"}})->where, "query parameter deleteLogs");
   EXPECT_FALSE(check_query({{"deleteLogs", "true"}}));
+  // A mistyped dryRun must not write for real: Kubernetes' one value only.
+  EXPECT_EQ(check_query({{"dryRun", "true"}})->where, "query parameter dryRun");
+  EXPECT_FALSE(check_query({{"dryRun", "All"}}));
 }
 
 TEST(RouteNames, NamespacesAndNamesAreDns1123Labels) {

@@ -33,6 +33,7 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
     switchover: may('create', 'sgclusters/switchover'),
     restart: may('create', 'sgclusters/restart'),
     delete: may('delete', 'sgclusters'),
+    edit: may('update', 'sgclusters'),
     credentials: may('get', 'sgclusters/credentials'),
   };
 
@@ -104,6 +105,9 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
       <ErrorBox error={cluster.error} />
 
       <section class="actions-bar" aria-label="Actions">
+        <GuardedButton check={checks.edit} testId="action-edit" onClick={() => navigate(`${clusterUrl(namespace, name)}/edit`)}>
+          Edit
+        </GuardedButton>
         <GuardedButton check={checks.switchover} testId="action-switchover" onClick={() => setAction('switchover')}>
           Switchover
         </GuardedButton>

@@ -1,10 +1,11 @@
 // Every SGCluster the caller may list: health, primary, members, version, last backup, endpoints.
 import { call, clusterPath } from '../api';
-import { ErrorBox, HealthBadge } from '../components';
+import { ErrorBox, GuardedButton, HealthBadge } from '../components';
 import { ago, utc } from '../format';
 import { condition, summarize } from '../health';
 import { usePolling } from '../polling';
-import { clusterUrl } from '../router';
+import { check } from '../permissions';
+import { BASE, clusterUrl, navigate } from '../router';
 import { listedNamespaces, type Session } from '../session';
 import type { Cluster } from '../types';
 
@@ -47,14 +48,24 @@ function LastBackup({ cluster }: { cluster: Cluster }) {
 export function OverviewPage({ session }: { session: Session }) {
   const namespaces = listedNamespaces(session.identity);
   const clusters = usePolling(() => loadClusters(namespaces), 5000, namespaces.join(','));
+  // Enabled when the caller may create a cluster in some namespace (the form chooses which).
+  const creates = (namespaces[0] === '_all' ? ['default'] : namespaces).map((ns) =>
+    check(session.permissions, 'create', 'sgclusters', ns),
+  );
+  const mayCreate = creates.find((entry) => entry.allowed) ?? creates[0] ?? check(undefined, 'create', 'sgclusters', 'default');
   return (
     <>
-      <h1>Clusters</h1>
+      <div class="title-row">
+        <h1>Clusters</h1>
+        <GuardedButton check={mayCreate} testId="new-cluster" onClick={() => navigate(`${BASE}new/sgcluster`)}>
+          New cluster
+        </GuardedButton>
+      </div>
       <ErrorBox error={clusters.error} />
       {clusters.data === undefined && !clusters.error && <p>Loading…</p>}
       {clusters.data?.length === 0 && (
         <p data-testid="no-clusters">
-          No clusters yet. Create one with <code>pgstack apply -f cluster.yaml</code>.
+          No clusters yet. Create one with New cluster, or with <code>pgstack apply -f cluster.yaml</code>.
         </p>
       )}
       {clusters.data && clusters.data.length > 0 && (
