@@ -1,24 +1,7 @@
 // The console against a real runtime: an admin's overview and cluster page, a viewer's disabled
 // controls (and the API refusing them anyway), a deep link under the controller's CSP.
-import { expect, test, type Page } from '@playwright/test';
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run these through ctest (console_e2e)`);
-  return value;
-};
-const cluster = process.env['PGSTACK_CLUSTER'] ?? 'demo';
-const shots = `${process.env['PGSTACK_E2E_OUTPUT'] ?? 'test-results'}/screenshots`;
-const clusterLink = `/ui/namespaces/default/sgclusters/${cluster}`;
-
-async function logIn(page: Page, user: string, password: string): Promise<void> {
-  await page.goto('/ui/');
-  await expect(page).toHaveURL(/\/ui\/login$/);
-  await page.getByTestId('username').fill(user);
-  await page.getByTestId('password').fill(password);
-  await page.getByTestId('login-submit').click();
-  await expect(page.getByTestId('who')).toContainText(user);
-}
+import { expect, test } from '@playwright/test';
+import { env, cluster, shots, clusterLink, logIn } from './runtime';
 
 test('an admin sees the overview, the cluster page with its members, and logs out', async ({ page }) => {
   await page.goto('/ui/');

@@ -2,13 +2,8 @@
 // and nothing is created; a good one is created and becomes Ready; Edit scales it to 2 after showing
 // the diff and that no restart is needed; the manifest editor shows the server's errors too; Delete.
 import { expect, test, type Page } from '@playwright/test';
+import { env, shots, logIn } from './runtime';
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run these through ctest (console_e2e)`);
-  return value;
-};
-const shots = `${process.env['PGSTACK_E2E_OUTPUT'] ?? 'test-results'}/screenshots`;
 const name = 'orders';
 const api = `/apis/stackgres.io/v1/namespaces/default/sgclusters/${name}`;
 
@@ -20,17 +15,9 @@ async function apiGet(page: Page): Promise<{ status: number; body: { spec?: { in
   }, api);
 }
 
-async function logIn(page: Page): Promise<void> {
-  await page.goto('/ui/');
-  await page.getByTestId('username').fill(env('PGSTACK_ADMIN_USER'));
-  await page.getByTestId('password').fill(env('PGSTACK_ADMIN_PASSWORD'));
-  await page.getByTestId('login-submit').click();
-  await expect(page.getByTestId('who')).toContainText(env('PGSTACK_ADMIN_USER'));
-}
-
 test('create a cluster from the form, scale it with Edit, delete it', async ({ page }) => {
   test.setTimeout(300_000);
-  await logIn(page);
+  await logIn(page, env('PGSTACK_ADMIN_USER'), env('PGSTACK_ADMIN_PASSWORD'));
   await page.getByTestId('new-cluster').click();
   await expect(page).toHaveURL(/\/ui\/new\/sgcluster$/);
   await page.getByTestId('input-name').fill(name);

@@ -1,25 +1,8 @@
 // The Logs and Backups pages against a real runtime (tests/integration/console): the cluster ships its
 // logs to a log store and backs up to a filesystem repository. The C++ part ran a query that failed with
 // a marker (PGSTACK_LOG_MARKER) before these start.
-import { expect, test, type Page } from '@playwright/test';
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run these through ctest (console_e2e)`);
-  return value;
-};
-const cluster = process.env['PGSTACK_CLUSTER'] ?? 'demo';
-const shots = `${process.env['PGSTACK_E2E_OUTPUT'] ?? 'test-results'}/screenshots`;
-const clusterLink = `/ui/namespaces/default/sgclusters/${cluster}`;
-
-async function logIn(page: Page, user: string, password: string): Promise<void> {
-  await page.goto('/ui/');
-  await expect(page).toHaveURL(/\/ui\/login$/);
-  await page.getByTestId('username').fill(user);
-  await page.getByTestId('password').fill(password);
-  await page.getByTestId('login-submit').click();
-  await expect(page.getByTestId('who')).toContainText(user);
-}
+import { expect, test } from '@playwright/test';
+import { env, cluster, shots, clusterLink, logIn } from './runtime';
 
 test('the Logs page finds a failed query by text and severity, shows its details, and follows new lines', async ({ page }) => {
   const marker = env('PGSTACK_LOG_MARKER');
