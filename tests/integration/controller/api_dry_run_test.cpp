@@ -1,13 +1,17 @@
 // ?dryRun=All on the REST API (ApiHandler on a real HttpServer over loopback, a real etcd behind it,
 // this host's Postgres and its parameter catalogue): checked as a real write, stored nowhere, answered
 // with the object as it would be stored and, for a replace, what changes and whether Postgres restarts.
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include "common/files.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "common/process.h"
 #include "controller/api_server.h"
 #include "host/host_context.h"
 #include "model/document.h"
@@ -174,6 +178,26 @@ TEST_F(ApiDryRun, AReplaceSaysWhatChangesAndWhetherPostgresRestarts) {
   const auto renamed = call("PUT", kBase + "sgclusters/other?dryRun=All", cluster(1, "small").dump());
   ASSERT_EQ(renamed.status, 422) << renamed.text;
   EXPECT_EQ(renamed.body["errors"][0].value("path", ""), "metadata.name");
+}
+
+// `pgstack apply --dry-run` over the same API: the CLI says what would change and stores nothing.
+TEST_F(ApiDryRun, TheCliAppliesWithADryRunAndPrintsTheChanges) {
+  if (!std::filesystem::exists(PGSTACK_BINARY)) GTEST_SKIP() << PGSTACK_BINARY << " is not built in this build";
+  ensure_profile("small", "2Gi");
+  const auto stored = call("POST", kBase + "sgclusters", cluster(1, "small").dump());
+  ASSERT_TRUE(stored.status == 201 || stored.status == 409) << stored.text;
+  const std::filesystem::path manifest =
+      std::filesystem::temp_directory_path() / ("pgstack-dry-run-" + std::to_string(::getpid()) + ".json");
+  ASSERT_TRUE(write_file_atomically(manifest, cluster(2, "small").dump(), std::filesystem::perms(0600)).ok());
+  auto ran = run_command({PGSTACK_BINARY, "apply", "--dry-run", "-f", manifest.string()},
+                         {.extra_environment = {{"PGSTACK_API", "http://127.0.0.1:" + std::to_string(server_->port())},
+                                                {"PGSTACK_TOKEN", "not-checked-by-this-server"}}});
+  std::filesystem::remove(manifest);
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+  EXPECT_EQ(ran->exit_code, 0) << ran->standard_output << ran->standard_error;
+  EXPECT_NE(ran->standard_output.find("(server dry run)"), std::string::npos) << ran->standard_output;
+  EXPECT_NE(ran->standard_output.find("spec.instances: 1 -> 2"), std::string::npos) << ran->standard_output;
+  EXPECT_EQ(call("GET", kBase + "sgclusters/dry").body["spec"].value("instances", 0), 1);
 }
 
 TEST_F(ApiDryRun, ADryRunValueOrPlaceThatIsNotOneIsRefusedAndDoesNothing) {
