@@ -60,6 +60,31 @@ const SINCE_CHOICES: [string, string][] = [
 ];
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'fatal', 'panic'];
 const TYPES = ['postgres', 'patroni', 'pgbouncer', 'pgbackrest'];
+
+// One filter of the search form: a labelled choice among `options`, or none of them.
+function FilterSelect(props: {
+  label: string;
+  value: string;
+  onChange: (event: Event) => void;
+  testId: string;
+  none: string;
+  options: readonly string[];
+  describe?: (option: string) => string;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={props.onChange} data-testid={props.testId}>
+        <option value="">{props.none}</option>
+        {props.options.map((option) => (
+          <option key={option} value={option}>
+            {props.describe ? props.describe(option) : option}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 const PAGE = 100;
 const FOLLOW_EVERY_MS = 2000;
 const FOLLOW_OVERLAP_MS = 10_000; // lines reach the store late (Patroni waits 2 s, shippers lag differently)
@@ -315,39 +340,17 @@ export function LogsPage({ namespace, name }: { namespace: string; name: string 
             </label>
           </>
         )}
-        <label>
-          Member
-          <select value={form.member} onChange={set('member')} data-testid="log-member">
-            <option value="">all</option>
-            {memberNames.map((member) => (
-              <option key={member} value={member}>
-                {member}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Severity
-          <select value={form.level} onChange={set('level')} data-testid="log-level">
-            <option value="">any</option>
-            {LEVELS.map((level) => (
-              <option key={level} value={level}>
-                {level} and worse
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type
-          <select value={form.type} onChange={set('type')} data-testid="log-type">
-            <option value="">all</option>
-            {TYPES.map((type) => (
-              <option key={type} value={type}>
-                {type}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Member" value={form.member} onChange={set('member')} testId="log-member" none="all" options={memberNames} />
+        <FilterSelect
+          label="Severity"
+          value={form.level}
+          onChange={set('level')}
+          testId="log-level"
+          none="any"
+          options={LEVELS}
+          describe={(level) => `${level} and worse`}
+        />
+        <FilterSelect label="Type" value={form.type} onChange={set('type')} testId="log-type" none="all" options={TYPES} />
         <label class="grow">
           Text
           <input
