@@ -9,7 +9,8 @@ WERROR = $(if $(filter 1 true yes on ON,$(CI)),ON,OFF)
 # Postgres archive WAL with pgstack-wal-push): `make up` builds these and not the tests.
 RUNTIME_TARGETS = pgstack pgstack-controller pgstack-agent pgstack-proxy pgstack-wal-push
 
-.PHONY: deps configure configure-lint build build-runtime build-asan build-tsan test test-release test-asan test-tsan fuzz fuzz-targets \
+.PHONY: deps configure configure-lint configure-asan configure-tsan configure-fuzz build build-runtime build-asan build-tsan \
+        test test-release test-release-beside-sanitizer-builds test-asan test-tsan fuzz fuzz-targets \
         fuzz-smoke up down lint lint-changed format bench-tuning bench-ha bench-monitoring bench-logs clean
 
 deps:
@@ -25,32 +26,51 @@ build-runtime: configure
 	cmake --build --preset release -j $(JOBS) --target $(RUNTIME_TARGETS)
 
 # Only the unit tests: the sanitizers run over pure logic; servers are exercised by the release build.
-build-asan: deps
+configure-asan: deps
 	cmake --preset debug-asan -DPGSTACK_WERROR=$(WERROR) >/dev/null
+
+build-asan: configure-asan
 	cmake --build --preset debug-asan -j $(JOBS) --target unit_tests
 
 # Everything under the release build, the unit tests again under ASan+UBSan, then a fixed libFuzzer pass.
-test: test-release test-asan fuzz-smoke
+# The ASan and fuzz builds run beside the release tests at the lowest CPU priority: those tests mostly
+# wait on servers they started, and the builds take the cores they leave idle (docs/benchmarks.md).
+test: test-release-beside-sanitizer-builds test-asan fuzz-smoke
 
 test-release: build
 	ctest --test-dir build $(CTEST_FLAGS)
 
+SANITIZER_BUILDS_LOG = build/sanitizer-builds.log
+test-release-beside-sanitizer-builds: build configure-asan configure-fuzz
+	@echo "ASan and fuzz builds at nice 19 beside the tests; their output: $(SANITIZER_BUILDS_LOG)"
+	( nice -n 19 cmake --build --preset debug-asan -j $(JOBS) --target unit_tests && \
+	  nice -n 19 cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS) ) > $(SANITIZER_BUILDS_LOG) 2>&1 & \
+	builds=$$!; \
+	tests=0; ctest --test-dir build $(CTEST_FLAGS) || tests=$$?; \
+	if ! wait $$builds; then tail -n 60 $(SANITIZER_BUILDS_LOG); echo "the ASan or fuzz build failed"; exit 1; fi; \
+	exit $$tests
+
 test-asan: build-asan
 	ctest --test-dir build-asan -L unit $(CTEST_FLAGS)
 
-# The unit tests and the integration tests of the threaded parts (proxy, etcd watches, HTTP server) under
+# The tests of the threaded parts (proxy, etcd watches, the REST API, the HTTP server) under
 # ThreadSanitizer. Not part of `make test` (it would add to its time); .ci/run runs it after.
-build-tsan: deps
+configure-tsan: deps
 	cmake --preset tsan -DPGSTACK_WERROR=$(WERROR) >/dev/null
-	cmake --build --preset tsan -j $(JOBS) --target unit_tests threaded_tests
+
+build-tsan: configure-tsan
+	cmake --build --preset tsan -j $(JOBS) --target threaded_tests
 
 TSAN_OPTIONS ?= halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp
 test-tsan: build-tsan
 	TSAN_OPTIONS="$(TSAN_OPTIONS)" ctest --test-dir build-tsan -L '^(unit|threaded_integration)$$' $(CTEST_FLAGS)
 
-fuzz-targets: deps
+FUZZ_TARGETS = manifest_fuzzer pgwire_fuzzer proxy_session_fuzzer rest_request_fuzzer
+configure-fuzz: deps
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS) --target manifest_fuzzer pgwire_fuzzer proxy_session_fuzzer rest_request_fuzzer
+
+fuzz-targets: configure-fuzz
+	cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 
 # What `make test` runs: a fixed seed and run count from the checked-in corpus, so a result is
 # reproducible (a finding here is found again on every machine). `make fuzz` explores for longer.

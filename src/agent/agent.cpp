@@ -485,6 +485,7 @@ void Agent::reconcile_logs() {
 std::vector<BackupTarget> Agent::backup_targets() const {
   std::map<std::string, BackupTarget> by_cluster;  // "<ns>/<cluster>"
   std::map<std::string, std::vector<const InstancePlan*>> replicas;
+  std::map<std::string, int> starting_replicas;  // replicas on this host not running yet
   for (const auto& [key, instance] : instances_) {
     const auto& plan = instance->plan();
     if (!plan || !plan->cluster.backup) continue;
@@ -495,7 +496,10 @@ std::vector<BackupTarget> Agent::backup_targets() const {
     if (!role->second) {
       if (!usable) continue;
       const auto state = last_state_.find(key);
-      if (state != last_state_.end() && state->second == "running") replicas[cluster_key].push_back(&*plan);
+      if (state != last_state_.end() && state->second == "running")
+        replicas[cluster_key].push_back(&*plan);
+      else
+        ++starting_replicas[cluster_key];
       continue;
     }
     BackupTarget target;
@@ -516,6 +520,7 @@ std::vector<BackupTarget> Agent::backup_targets() const {
     if (const auto found = replicas.find(cluster_key);
         target.problem.empty() && found != replicas.end() && !found->second.empty())
       target.standby = found->second.front()->backup->instance;
+    target.standby_starting = !target.standby && starting_replicas.count(cluster_key) > 0;
     out.push_back(std::move(target));
   }
   return out;

@@ -401,6 +401,19 @@ void BackupRunner::create_stanza(const BackupTarget& target) {
   stanzas_ready_.insert(target.namespace_name + "/" + target.cluster);
 }
 
+namespace {
+
+// How long a new backup waits for a starting replica before it reads from the primary instead.
+constexpr std::chrono::seconds kStandbyWait{120};
+
+bool waited_long_enough_for_a_standby(const model::Document& backup) {
+  const auto created =
+      parse_utc_timestamp(backup.body.value("/metadata/creationTimestamp"_json_pointer, std::string()));
+  return !created || std::chrono::system_clock::now() - *created >= kStandbyWait;
+}
+
+}  // namespace
+
 void BackupRunner::take_backup(const BackupTarget& target, const std::string& name) {
   const auto& instance = target.primary.instance;
   const std::string& ns = target.namespace_name;
@@ -437,6 +450,12 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
   }
   std::optional<config::PgbackrestInstance> standby = target.standby;
   if (standby && in_recovery(*standby) != std::optional<bool>(true)) standby.reset();
+  const bool standby_expected = target.standby.has_value() || target.standby_starting;
+  if (!standby && standby_expected && !waited_long_enough_for_a_standby(*document)) {
+    spdlog::info("{}/{}: backup {} waits for a replica on this host to stream (the primary after {} s)", ns,
+                 target.cluster, name, kStandbyWait.count());
+    return;
+  }
   const model::Backup backup = model::backup_from(*document);
   const Json repository = {{"objectStorage", target.object_storage},
                            {"path", target.primary.repository.path_in_storage},

@@ -36,7 +36,10 @@ struct BackupTarget {
   std::string object_storage;  // SGObjectStorage name, recorded in each backup's status
   BackupPlan primary;          // the primary's pgBackRest (its pgbackrest.conf is used for everything)
   std::optional<config::PgbackrestInstance> standby;  // a streaming replica on this host
-  std::string bin_dir;                                // Postgres binaries, for verification
+  // A replica on this host that is not streaming yet (a new cluster's, or a former primary rejoining):
+  // a new backup waits for it a while rather than load the primary.
+  bool standby_starting = false;
+  std::string bin_dir;  // Postgres binaries, for verification
   std::string superuser;
   // Why backups cannot run (storage unknown or unsupported, a credential missing): Pending SGBackups
   // fail with it instead of waiting for ever; nothing else is done for the cluster.

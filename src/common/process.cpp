@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <unistd.h>
+#include <vector>
 
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -79,7 +80,11 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
   gid_t gid = 0;
   std::string home;
   if (options.run_as_user) {
-    const passwd* entry = ::getpwnam(options.run_as_user->c_str());
+    // getpwnam_r: run_command is called from several threads at once (the agent's workers).
+    passwd record{};
+    passwd* entry = nullptr;
+    std::vector<char> buffer(16384);
+    ::getpwnam_r(options.run_as_user->c_str(), &record, buffer.data(), buffer.size(), &entry);
     if (entry == nullptr)
       return make_error(ErrorCode::kFailedPrecondition,
                         fmt::format("system user '{}' does not exist", *options.run_as_user));

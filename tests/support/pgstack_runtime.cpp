@@ -1,5 +1,6 @@
 #include "support/pgstack_runtime.h"
 
+#include <fcntl.h>
 #include <fstream>
 #include <iostream>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 
 #include "common/files.h"
@@ -18,6 +20,11 @@
 
 namespace pgstack::testing {
 namespace {
+
+struct PortBaseClaim {
+  int base;
+  int lock_fd;  // -1: no lock file could be had
+};
 
 bool port_is_free(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -50,16 +57,28 @@ void kill_pid_files_under(const std::filesystem::path& root) {
 // A base with 500 ports above it free right now (Postgres, PgBouncer, Patroni, proxy and proxy admin
 // ranges of 100 each), away from the default ranges (14432 to 18507) and below the ephemeral range
 // (32768 and up), where any outgoing connection could take a member's port before it binds it.
-int choose_port_base() {
+// Claimed with a lock file, held until the runtime ends (or its process dies): two suites that ctest runs
+// at once may see the same free ports before either has bound them, but only one gets the lock.
+PortBaseClaim claim_port_base() {
+  const std::filesystem::path locks = std::filesystem::temp_directory_path() / "pgstack-test-port-bases";
+  std::error_code ignored;
+  std::filesystem::create_directories(locks, ignored);
   for (int attempt = 0; attempt < 50; ++attempt) {
     const int base = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 331) % 25) * 500;
+    const int lock = ::open((locks / fmt::format("{}.lock", base)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0) continue;
+    if (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock);
+      continue;
+    }
     bool all_free = true;
     for (int offset : {0, 100, 200, 300, 400, 450, 460, 470}) {
       for (int slot = 0; slot < 8 && all_free; ++slot) all_free = port_is_free(base + offset + slot);
     }
-    if (all_free) return base;
+    if (all_free) return {base, lock};
+    ::close(lock);
   }
-  return 20000;
+  return {20000, -1};
 }
 
 }  // namespace
@@ -105,7 +124,9 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   RETURN_IF_ERROR(etcd);
   runtime->etcd_ = std::move(etcd).value();
   runtime->api_port_ = free_tcp_port();
-  runtime->port_base_ = choose_port_base();
+  const auto claim = claim_port_base();
+  runtime->port_base_ = claim.base;
+  runtime->port_base_lock_ = claim.lock_fd;
   runtime->api_url_ = fmt::format("https://127.0.0.1:{}", runtime->api_port_);
   // The API's certificate, as `pgstack up` issues it.
   ASSIGN_OR_RETURN(const auto api_identity,
@@ -117,7 +138,10 @@ Result<std::unique_ptr<PgstackRuntime>> PgstackRuntime::start(const RuntimeBinar
   return runtime;
 }
 
-PgstackRuntime::~PgstackRuntime() { stop_everything(); }
+PgstackRuntime::~PgstackRuntime() {
+  stop_everything();
+  if (port_base_lock_ >= 0) ::close(port_base_lock_);
+}
 
 void PgstackRuntime::stop_everything() {
   if (agent_) (void)agent_->stop();

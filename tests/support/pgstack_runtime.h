@@ -92,8 +92,9 @@ class PgstackRuntime {
   std::filesystem::path agent_state_dir_;
   std::unique_ptr<EtcdServer> etcd_;
   int api_port_ = 0;
-  int port_base_ = 20000;  // Postgres from here, PgBouncer +100, Patroni +200, proxy +300, proxy admin +400, exporter
-                           // +450, node_exporter +460, the agent's /metrics +470
+  int port_base_ = 20000;    // Postgres from here, PgBouncer +100, Patroni +200, proxy +300, proxy admin +400, exporter
+                             // +450, node_exporter +460, the agent's /metrics +470
+  int port_base_lock_ = -1;  // the lock file that claims port_base_ against other suites running at once
   std::string api_url_;
   std::string admin_token_;
   std::unique_ptr<ProcessSupervisor> controller_;
