@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
+#include "common/time.h"
 #include "host/machine.h"
 
 namespace pgstack::agent {
@@ -30,6 +31,7 @@ model::Json host_facts(const AgentSettings& settings) {
   facts["memoryBytes"] = machine.memory_bytes;
   facts["freeDiskBytes"] = free_disk;
   facts["stateDir"] = settings.state_dir.string();
+  facts["reportedAt"] = utc_timestamp_now();  // when these facts were read (every 30 s); the lease says it is alive
   if (!settings.node_exporter_listen.empty()) facts["nodeExporterAddress"] = settings.node_exporter_listen;
   if (!settings.metrics_listen.empty()) facts["metricsAddress"] = settings.metrics_listen;
   return facts;

@@ -22,7 +22,7 @@ namespace pgstack::agent {
 inline constexpr std::chrono::seconds kHostLeaseTtl{10};
 inline constexpr std::chrono::seconds kHostKeepAliveInterval{3};
 
-// {"name","address","cpus","memoryBytes","freeDiskBytes","stateDir"} , "metricsAddress" (the agent's own
+// {"name","address","cpus","memoryBytes","freeDiskBytes","stateDir","reportedAt"}, "metricsAddress" (the agent's own
 // /metrics) and "nodeExporterAddress" when the host runs them (docs/monitoring.md): freeDiskBytes from statvfs of the
 // state directory, CPUs and memory as this process may use them (cgroup limits included).
 model::Json host_facts(const AgentSettings& settings);

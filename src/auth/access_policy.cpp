@@ -81,7 +81,10 @@ std::vector<ResourceVerbs> namespaced_resources() {
 }
 
 std::vector<ResourceVerbs> unnamespaced_resources() {
-  return {{"users", kObjectVerbs}, {"tokens", {"get", "list", "create", "delete"}}, {"audit", {"list"}}};
+  return {{"users", kObjectVerbs},
+          {"tokens", {"get", "list", "create", "delete"}},
+          {"audit", {"list"}},
+          {"hosts", {"get", "list"}}};
 }
 
 nlohmann::json permission_list(const std::vector<RoleBinding>& bindings) {

@@ -1,5 +1,6 @@
 // pgstack get KIND [NAME] [-n NS | -A] [-o wide|json|yaml]: kubectl-like listing through the API
-// (KIND secrets: users' Secrets, their key names only; KIND alerts: firing alerts, NAME a cluster).
+// (KIND secrets: users' Secrets, their key names only; KIND alerts: firing alerts, NAME a cluster;
+// KIND hosts: the installation's hosts and their members).
 #include <iostream>
 #include <memory>
 
@@ -88,6 +89,32 @@ int get_extensions(const ApiClient& client, const std::string& name, bool availa
   return 0;
 }
 
+bool is_hosts_kind(const std::string& kind) { return kind == "hosts" || kind == "host"; }
+
+// The installation's hosts and the members on each, from GET /apis/pgstack.io/v1/hosts.
+int get_hosts(const ApiClient& client, const std::string& name, const std::string& output) {
+  const auto format = parse_output_format(output);
+  if (!format) return report_error("get", format.error());
+  auto listed = client.send("GET", "/apis/pgstack.io/v1/hosts" + (name.empty() ? std::string() : "/" + name));
+  if (!listed) return report_error("get", listed.error());
+  std::vector<model::Json> items;
+  if (!name.empty()) {
+    items.push_back(*listed);
+  } else if (const auto found = listed->find("items"); found != listed->end() && found->is_array()) {
+    items.assign(found->begin(), found->end());
+  }
+  if (*format == OutputFormat::kJson || *format == OutputFormat::kYaml) {
+    std::cout << format_documents({*listed}, false, *format);
+    return 0;
+  }
+  if (items.empty()) {
+    std::cerr << "No hosts found (no agent has registered)\n";
+    return 0;
+  }
+  std::cout << format_table(host_table(items, *format == OutputFormat::kWide, std::chrono::system_clock::now()));
+  return 0;
+}
+
 bool is_alerts_kind(const std::string& kind) { return kind == "alerts" || kind == "alert"; }
 
 // Firing alerts from the controller's Alertmanager: of one cluster, of a namespace's clusters, or (-A)
@@ -150,6 +177,10 @@ void add_get_command(CLI::App& app, ExitStatus& status) {
     if (is_alerts_kind(options->kind)) {
       status.code = get_alerts(api_client_for(*command), options->name, options->namespace_name,
                                options->all_namespaces, options->output);
+      return;
+    }
+    if (is_hosts_kind(options->kind)) {
+      status.code = get_hosts(api_client_for(*command), options->name, options->output);
       return;
     }
     if (is_extensions_kind(options->kind)) {

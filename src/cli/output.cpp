@@ -291,6 +291,40 @@ Table alert_table(const std::vector<model::Json>& items, bool with_cluster, bool
   return table;
 }
 
+Table host_table(const std::vector<Json>& items, bool wide, TimePoint now) {
+  Table table{{"NAME", "STATUS", "ADDRESS", "CPUS", "MEMORY", "FREE-DISK", "MEMBERS", "REPORTED"}, {}};
+  if (wide) table.header.emplace_back("MEMBER-NAMES");
+  const auto bytes = [](const Json& host, const char* field) {
+    const auto found = host.find(field);
+    return found != host.end() && found->is_number() ? format_bytes(found->get<double>()) : std::string("-");
+  };
+  for (const auto& host : items) {
+    const Json members = host.value("members", Json::array());
+    const auto reported = parse_timestamp(host.value("reportedAt", ""));
+    const auto cpus = host.find("cpus");
+    std::vector<std::string> row = {
+        host.value("name", ""),
+        host.value("status", ""),
+        host.value("address", "-"),
+        cpus != host.end() && cpus->is_number_integer() ? std::to_string(cpus->get<long long>()) : std::string("-"),
+        bytes(host, "memoryBytes"),
+        bytes(host, "freeDiskBytes"),
+        std::to_string(members.is_array() ? members.size() : 0),
+        reported ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *reported)) + " ago"
+                 : std::string("-")};
+    if (wide) {
+      std::string names;
+      for (const auto& member : members) {
+        if (!member.is_string()) continue;
+        names += (names.empty() ? "" : ",") + member.get<std::string>();
+      }
+      row.push_back(names.empty() ? "-" : names);
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
 std::string age_of(const Json& document, TimePoint now) {
   const auto created = parse_timestamp(text_at(document, "metadata.creationTimestamp", ""));
   if (!created) return "<unknown>";

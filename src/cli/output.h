@@ -49,6 +49,10 @@ Table resource_table(const model::KindInfo& kind, const std::vector<model::Json>
 // with CLUSTER first when they come from several clusters and NAMESPACE before it with -A.
 Table alert_table(const std::vector<model::Json>& items, bool with_cluster, bool with_namespace, TimePoint now);
 
+// `get hosts` rows (the items of a HostList, docs/api.md): NAME STATUS ADDRESS CPUS MEMORY FREE-DISK
+// MEMBERS REPORTED, and with `wide` the members by name.
+Table host_table(const std::vector<model::Json>& items, bool wide, TimePoint now);
+
 // -o json / -o yaml output (see the header comment); `as_list` for listings.
 std::string format_documents(const std::vector<model::Json>& items, bool as_list, OutputFormat format);
 

@@ -6,6 +6,7 @@
 #include "console/console_server.h"
 #include "controller/api_input.h"
 #include "controller/api_reply.h"
+#include "controller/hosts_api.h"
 #include "controller/logs_api.h"
 #include "controller/metrics_api.h"
 #include "controller/request_access.h"
@@ -55,8 +56,10 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   const bool metrics = is_metrics_query_path(segments) || is_metrics_summary_path(segments);
   // Logs are read from the cluster's log store, served with the resources.
   const bool logs = is_logs_path(segments);
+  // The hosts are read from etcd, served with the resources.
+  const bool hosts = is_hosts_path(segments);
   const bool own_api =
-      !segments.empty() && !host_extensions && !alerts && !metrics && !logs &&
+      !segments.empty() && !host_extensions && !alerts && !metrics && !logs && !hosts &&
       (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 && segments[1] == "pgstack.io"));
   if (access.level == Level::kPublic) {
     if (own_api) {

@@ -14,6 +14,7 @@
 #include "controller/auth_api.h"
 #include "controller/backup_schedule.h"
 #include "controller/cluster_status.h"
+#include "controller/hosts_api.h"
 #include "controller/log_store_maintenance.h"
 #include "controller/logs_api.h"
 #include "controller/patroni_client.h"
@@ -125,6 +126,7 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
   if (is_metrics_query_path(parts) || is_metrics_summary_path(parts))
     return MetricsApi(store_, prometheus_url_).handle(request, parts);
   if (is_logs_path(parts)) return LogsApi(store_, etcd_prefix_).handle(request, parts);
+  if (is_hosts_path(parts)) return HostsApi(store_.client(), etcd_prefix_).handle(request, parts);
   // Kubernetes' core group: /api/v1/namespaces/{ns}/secrets[/{name}]
   if (parts.size() >= 5 && parts.size() <= 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" &&
       parts[4] == "secrets") {

@@ -1,5 +1,6 @@
 #include "controller/request_access.h"
 
+#include "controller/hosts_api.h"
 #include "controller/logs_api.h"
 #include "controller/metrics_api.h"
 #include "model/kinds.h"
@@ -59,6 +60,8 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
       access.why = kRawQueryNeedsEveryNamespace;
       return access;
     }
+    // The machines and what runs on them: for callers who may read every namespace.
+    if (is_hosts_path(parts)) return permission(method, verb_for(method, n == 4), "hosts", "");
     if (n >= 4 && parts[3] == "tokens") return {Level::kAuthenticated, {}, is_mutation(method)};
     if (n == 4 && parts[3] == "audit") return permission(method, verb_for(method, true), "audit", "");
     if (n >= 4 && parts[3] == "users") {

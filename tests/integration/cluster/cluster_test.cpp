@@ -360,6 +360,30 @@ TEST(HaCluster, TheApiIsServedOverHttpsOnly) {
   EXPECT_NE(cli->standard_output.find("demo"), std::string::npos) << cli->standard_output;
 }
 
+// The agent's registration and the controller's placement, as `pgstack get hosts` shows them.
+TEST(HaCluster, GetHostsListsTheHostWithItsMembers) {
+  auto cli = runtime->cli({"get", "hosts", "-o", "wide"});
+  ASSERT_TRUE(cli.ok()) << cli.error().message;
+  ASSERT_EQ(cli->exit_code, 0) << cli->standard_error;
+  const std::string& out = cli->standard_output;
+  EXPECT_EQ(out.rfind("NAME ", 0), 0u) << out;
+  EXPECT_NE(out.find("e2e-host"), std::string::npos) << out;
+  EXPECT_NE(out.find("Ready"), std::string::npos) << out;
+  EXPECT_NE(out.find("127.0.0.1"), std::string::npos) << out;
+  for (const char* member : {"default/demo/demo-0", "default/demo/demo-1", "default/demo/demo-2"})
+    EXPECT_NE(out.find(member), std::string::npos) << member << " in\n" << out;
+  auto one = runtime->api("GET", "/apis/pgstack.io/v1/hosts/e2e-host");
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  EXPECT_EQ(one->status, 200) << one->body;
+  const auto host = json::parse(one->body, nullptr, false);
+  EXPECT_GE(host.value("cpus", 0), 1) << one->body;
+  EXPECT_GT(host.value("freeDiskBytes", 0LL), 0LL) << one->body;
+  EXPECT_FALSE(host.value("reportedAt", "").empty()) << one->body;
+  auto missing = runtime->api("GET", "/apis/pgstack.io/v1/hosts/no-such-host");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404) << missing->body;
+}
+
 // Patroni's REST API is served over TLS (its certificate from the CA) and its unsafe endpoints need the
 // cluster's restapi credentials, which only etcd holds.
 TEST(HaCluster, PatroniRefusesAnUnauthenticatedRestart) {

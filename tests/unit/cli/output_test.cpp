@@ -43,6 +43,22 @@ TEST(AlertTable, OneRowPerAlertWithClusterAndNamespaceWhenAsked) {
   EXPECT_EQ(wide.rows[1][0], "-");  // a host's alert belongs to no cluster
 }
 
+TEST(HostTable, FactsMembersAndWhenTheHostLastReported) {
+  const std::vector<model::Json> items = {
+      model::Json::parse(R"({"name": "host-a", "status": "Ready", "address": "10.77.0.11", "cpus": 2,
+        "memoryBytes": 25769803776, "freeDiskBytes": 53687091200, "reportedAt": "2026-11-24T01:29:40Z",
+        "members": ["default/demo/demo-0", "default/demo/demo-1"]})"),
+      model::Json::parse(R"({"name": "host-c", "status": "Lost", "members": ["default/demo/demo-2"]})")};
+  const TimePoint now = at("2026-11-24T01:30:00Z");
+  EXPECT_EQ(format_table(host_table(items, false, now)),
+            "NAME     STATUS   ADDRESS      CPUS   MEMORY    FREE-DISK   MEMBERS   REPORTED\n"
+            "host-a   Ready    10.77.0.11   2      24.0GiB   50.0GiB     2         20s ago\n"
+            "host-c   Lost     -            -      -         -           1         -\n");
+  const Table wide = host_table(items, true, now);
+  EXPECT_EQ(wide.header.back(), "MEMBER-NAMES");
+  EXPECT_EQ(wide.rows[0].back(), "default/demo/demo-0,default/demo/demo-1");
+}
+
 TEST(FormatAge, FollowsKubectl) {
   EXPECT_EQ(format_age(seconds(0)), "0s");
   EXPECT_EQ(format_age(seconds(-1)), "0s");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "auth/access_policy.h"
 #include "controller/api_input.h"
 
 namespace pgstack::controller {
@@ -81,6 +82,14 @@ TEST(RequestAccess, UsersAuditAndTokens) {
   // One's own password and tokens: the handler checks who is asking.
   EXPECT_EQ(access("PUT", "/apis/pgstack.io/v1/users/alice/password").level, Level::kAuthenticated);
   EXPECT_EQ(access("POST", "/apis/pgstack.io/v1/tokens").level, Level::kAuthenticated);
+}
+
+TEST(RequestAccess, HostsNeedEveryNamespace) {
+  expect_permission(access("GET", "/apis/pgstack.io/v1/hosts"), "list", "hosts", "");
+  expect_permission(access("GET", "/apis/pgstack.io/v1/hosts/host-a"), "get", "hosts", "");
+  // Unnamespaced: only a role bound to every namespace covers it; a team's admin does not see the machines.
+  EXPECT_TRUE(auth::allows({{auth::Role::kViewer, "*"}}, {"list", "hosts", ""}));
+  EXPECT_FALSE(auth::allows({{auth::Role::kAdmin, "team"}}, {"list", "hosts", ""}));
 }
 
 TEST(RequestAccess, MutationsAreAudited) {
