@@ -63,7 +63,7 @@ build-tsan: configure-tsan
 
 TSAN_OPTIONS ?= halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp
 test-tsan: build-tsan
-	TSAN_OPTIONS="$(TSAN_OPTIONS)" ctest --test-dir build-tsan -L '^(unit|threaded_integration)$$' $(CTEST_FLAGS)
+	TSAN_OPTIONS="$(TSAN_OPTIONS)" ctest --test-dir build-tsan -L '^(threaded_unit|threaded_integration)$$' $(CTEST_FLAGS)
 
 FUZZ_TARGETS = manifest_fuzzer pgwire_fuzzer proxy_session_fuzzer rest_request_fuzzer
 configure-fuzz: deps
