@@ -152,4 +152,4 @@ bench-logs: build
 	bench/logs/run
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz build-lint
+	rm -rf build build-asan build-tsan build-fuzz build-lint build-lint-unity
