@@ -23,10 +23,18 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::chrono::seconds kStanzaRetry{15};
+// How long a new backup waits for a starting replica before it reads from the primary instead.
+constexpr std::chrono::seconds kStandbyWait{120};
 
 std::string now_utc() { return utc_timestamp(std::chrono::system_clock::now()); }
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+bool waited_long_enough_for_a_standby(const model::Document& backup) {
+  const auto created =
+      parse_utc_timestamp(backup.body.value("/metadata/creationTimestamp"_json_pointer, std::string()));
+  return !created || std::chrono::system_clock::now() - *created >= kStandbyWait;
+}
 
 // pgBackRest prints its errors as "ERROR: [code]: text"; the last lines say what went wrong.
 std::string failure_text(const CommandOutput& output) {
@@ -400,19 +408,6 @@ void BackupRunner::create_stanza(const BackupTarget& target) {
                target.primary.repository.path);
   stanzas_ready_.insert(target.namespace_name + "/" + target.cluster);
 }
-
-namespace {
-
-// How long a new backup waits for a starting replica before it reads from the primary instead.
-constexpr std::chrono::seconds kStandbyWait{120};
-
-bool waited_long_enough_for_a_standby(const model::Document& backup) {
-  const auto created =
-      parse_utc_timestamp(backup.body.value("/metadata/creationTimestamp"_json_pointer, std::string()));
-  return !created || std::chrono::system_clock::now() - *created >= kStandbyWait;
-}
-
-}  // namespace
 
 void BackupRunner::take_backup(const BackupTarget& target, const std::string& name) {
   const auto& instance = target.primary.instance;
