@@ -10,7 +10,7 @@ WERROR = $(if $(filter 1 true yes on ON,$(CI)),ON,OFF)
 RUNTIME_TARGETS = pgstack pgstack-controller pgstack-agent pgstack-proxy pgstack-wal-push
 
 .PHONY: deps configure configure-lint configure-lint-unity configure-asan configure-tsan configure-fuzz build build-runtime build-asan build-tsan \
-        test test-release test-release-beside-sanitizer-builds test-asan test-tsan fuzz fuzz-targets \
+        build-sanitizers test test-release test-sanitizers test-asan test-tsan fuzz fuzz-targets \
         fuzz-smoke up down lint lint-changed format bench-tuning bench-ha bench-monitoring bench-logs clean
 
 deps:
@@ -32,29 +32,25 @@ configure-asan: deps
 build-asan: configure-asan
 	cmake --build --preset debug-asan -j $(JOBS) --target unit_tests
 
-# Everything under the release build, the unit tests again under ASan+UBSan, then a fixed libFuzzer pass.
-# The ASan and fuzz builds run beside the release tests at the lowest CPU priority: those tests mostly
-# wait on servers they started, and the builds take the cores they leave idle (docs/benchmarks.md).
-test: test-release-beside-sanitizer-builds test-asan fuzz-smoke
+# Everything under the release build: the unit, integration and end-to-end tests. The sanitizer passes
+# (the unit tests under ASan+UBSan, a fixed libFuzzer pass, the threaded parts under TSan) are
+# `make test-sanitizers`, which .ci/run runs after `make test`, having built their trees beside it.
+test: test-release
 
 test-release: build
 	ctest --test-dir build $(CTEST_FLAGS)
 
-SANITIZER_BUILDS_LOG = build/sanitizer-builds.log
-test-release-beside-sanitizer-builds: build configure-asan configure-fuzz
-	@echo "ASan and fuzz builds at nice 19 beside the tests; their output: $(SANITIZER_BUILDS_LOG)"
-	( nice -n 19 cmake --build --preset debug-asan -j $(JOBS) --target unit_tests && \
-	  nice -n 19 cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS) ) > $(SANITIZER_BUILDS_LOG) 2>&1 & \
-	builds=$$!; \
-	tests=0; ctest --test-dir build $(CTEST_FLAGS) || tests=$$?; \
-	if ! wait $$builds; then tail -n 60 $(SANITIZER_BUILDS_LOG); echo "the ASan or fuzz build failed"; exit 1; fi; \
-	exit $$tests
+# The three sanitizer trees: CPU work that needs no servers (.ci/run builds them at nice 19 beside
+# `make test`, whose integration tests leave cores idle while they wait on Postgres and Patroni).
+build-sanitizers: build-asan fuzz-targets build-tsan
+
+test-sanitizers: test-asan fuzz-smoke test-tsan
 
 test-asan: build-asan
 	ctest --test-dir build-asan -L unit $(CTEST_FLAGS)
 
 # The tests of the threaded parts (proxy, etcd watches, the REST API, the HTTP server) under
-# ThreadSanitizer. Not part of `make test` (it would add to its time); .ci/run runs it after.
+# ThreadSanitizer.
 configure-tsan: deps
 	cmake --preset tsan -DPGSTACK_WERROR=$(WERROR) >/dev/null
 
@@ -72,7 +68,7 @@ configure-fuzz: deps
 fuzz-targets: configure-fuzz
 	cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 
-# What `make test` runs: a fixed seed and run count from the checked-in corpus, so a result is
+# What `make test-sanitizers` runs: a fixed seed and run count from the checked-in corpus, so a result is
 # reproducible (a finding here is found again on every machine). `make fuzz` explores for longer.
 # Inputs a second in a fresh clone's CI run (2026-12-05): manifest 141 (it parses YAML and validates),
 # pgwire 2000, proxy_session 62 (a real proxy over loopback), rest_request 300. The counts keep each

@@ -9,11 +9,11 @@
 
 #include "common/process.h"
 #include "model/user_secret.h"
+#include "support/child_process.h"
 
 namespace pgstack::testing {
 namespace {
 
-constexpr const char* kNodeBinary = "/usr/bin/node";
 // Installed by scripts/install-deps (npm install --prefix /opt/pgstack-test-tools azurite@3.35.0).
 constexpr const char* kAzuriteBlobScript = "/opt/pgstack-test-tools/node_modules/azurite/dist/src/blob/main.js";
 constexpr const char* kApiVersion = "2021-10-04";

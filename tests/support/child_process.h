@@ -16,6 +16,11 @@
 
 namespace pgstack::testing {
 
+// How long a test's server gets to stop after SIGTERM before SIGKILL.
+inline constexpr std::chrono::seconds kServerStopGrace{10};
+// The image's Node 20, which runs the npm test servers (s3rver, Azurite).
+inline constexpr const char* kNodeBinary = "/usr/bin/node";
+
 // Forks and execs argv (argv[0] is a path); stdout and stderr are appended to log_path.
 Result<pid_t> spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& log_path);
 

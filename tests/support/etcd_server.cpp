@@ -27,7 +27,6 @@ namespace pgstack::testing {
 namespace {
 
 constexpr const char* kEtcdBinary = "/usr/bin/etcd";
-constexpr std::chrono::seconds kStopGrace{10};
 
 // Keeps the socket open so that a second call cannot hand out the same port.
 class BoundPort {
@@ -156,7 +155,7 @@ Result<bool> EtcdServer::wait_until_healthy() {
 }
 
 Result<bool> EtcdServer::stop() {
-  stop_child(pid_, kStopGrace);
+  stop_child(pid_, kServerStopGrace);
   return true;
 }
 

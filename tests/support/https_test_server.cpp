@@ -19,8 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::chrono::seconds kStopGrace{10};
-
 Result<bool> run_openssl(const std::vector<std::string>& arguments) {
   std::vector<std::string> argv = {"openssl"};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
@@ -106,7 +104,7 @@ std::vector<std::string> HttpsTestServer::curl_argv(const std::vector<std::strin
 }
 
 Result<bool> HttpsTestServer::stop() {
-  stop_child(pid_, kStopGrace);
+  stop_child(pid_, kServerStopGrace);
   return true;
 }
 

@@ -5,11 +5,11 @@
 #include <fmt/format.h>
 
 #include "common/process.h"
+#include "support/child_process.h"
 
 namespace pgstack::testing {
 namespace {
 
-constexpr const char* kNodeBinary = "/usr/bin/node";
 // Installed by scripts/install-deps (npm install --prefix /opt/pgstack-test-tools s3rver@3.7.1).
 constexpr const char* kS3rverScript = "/opt/pgstack-test-tools/node_modules/s3rver/bin/s3rver.js";
 

@@ -14,7 +14,7 @@ using testing::demo_cluster;
 using testing::expect_matches_golden;
 using testing::profile_of;
 
-const TunedParameter* find(const std::vector<TunedParameter>& settings, std::string_view name) {
+const TunedParameter* find_setting(const std::vector<TunedParameter>& settings, std::string_view name) {
   auto found = std::find_if(settings.begin(), settings.end(), [&](const auto& s) { return s.name == name; });
   return found == settings.end() ? nullptr : &*found;
 }
@@ -61,12 +61,12 @@ TEST(RenderPgbouncer, OwnedSettingsAreNotOverridable) {
   const auto settings = pgbouncer_settings(cluster, &named, layout, demo_budget());
   const auto defaults = pgbouncer_settings(demo_cluster(), nullptr, layout, demo_budget());
   for (const auto& key : model::owned_pgbouncer_settings()) {
-    const TunedParameter* setting = find(settings, key);
+    const TunedParameter* setting = find_setting(settings, key);
     ASSERT_NE(setting, nullptr) << key;
-    EXPECT_EQ(setting->value, find(defaults, key)->value) << key;
+    EXPECT_EQ(setting->value, find_setting(defaults, key)->value) << key;
     EXPECT_EQ(setting->source, "pgstack (not overridable)") << key;
   }
-  EXPECT_EQ(find(settings, "auth_type")->value, "scram-sha-256");
+  EXPECT_EQ(find_setting(settings, "auth_type")->value, "scram-sha-256");
   EXPECT_EQ(dropped_pgbouncer_settings(cluster, &named).size(), 2 * model::owned_pgbouncer_settings().size());
   const std::string text = render_pgbouncer_ini(cluster, &named, layout, demo_budget());
   EXPECT_EQ(text.find("evil"), std::string::npos);
@@ -100,7 +100,7 @@ TEST(RenderPgbouncer, StackGresDefaultsWithScramAndSizedPools) {
       {"auth_user", "authenticator"},     {"auth_query", kPgbouncerAuthQuery},
   };
   for (const auto& [name, value] : expected) {
-    const TunedParameter* setting = find(settings, name);
+    const TunedParameter* setting = find_setting(settings, name);
     ASSERT_NE(setting, nullptr) << name;
     EXPECT_EQ(setting->value, value) << name;
   }
@@ -110,10 +110,11 @@ TEST(RenderPgbouncer, RequiredTlsKeepsPgbouncerOffTheNetwork) {
   model::Cluster cluster = demo_cluster();
   InstanceLayout layout = default_instance_layout(cluster, 0, 15);
   layout.host_address = "10.0.0.5";
-  EXPECT_EQ(find(pgbouncer_settings(cluster, nullptr, layout, demo_budget()), "listen_addr")->value,
+  EXPECT_EQ(find_setting(pgbouncer_settings(cluster, nullptr, layout, demo_budget()), "listen_addr")->value,
             "127.0.0.1,10.0.0.5");
   cluster.ssl_required = true;
-  EXPECT_EQ(find(pgbouncer_settings(cluster, nullptr, layout, demo_budget()), "listen_addr")->value, "127.0.0.1");
+  EXPECT_EQ(find_setting(pgbouncer_settings(cluster, nullptr, layout, demo_budget()), "listen_addr")->value,
+            "127.0.0.1");
 }
 
 TEST(PgbouncerPoolBudget, LeavesRoomForWhatConnectsOutsidePgbouncer) {

@@ -15,7 +15,7 @@ model::Assignment assignment_with(const model::RestoreAssignment& restore) {
   return assignment;
 }
 
-UtcSeconds at(std::string_view text) { return parse_utc_timestamp(text).value_or(UtcSeconds{}); }
+UtcSeconds utc(std::string_view text) { return parse_utc_timestamp(text).value_or(UtcSeconds{}); }
 
 const Json kCompleted = Json::parse(R"({
   "phase": "Completed", "type": "full", "label": "20261124-010000F",
@@ -31,7 +31,7 @@ model::RestoreSource source(std::optional<std::string> time = std::nullopt) {
 }
 
 TEST(CheckRestoreRequest, TheBackupMustExistAndBeCompleted) {
-  const auto now = at("2026-11-24T03:00:00Z");
+  const auto now = utc("2026-11-24T03:00:00Z");
   auto refused = check_restore_request(source(), "default", nullptr, now);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->path, "spec.initialData.restore.fromBackup.name");
@@ -52,7 +52,7 @@ TEST(CheckRestoreRequest, TheBackupMustExistAndBeCompleted) {
 }
 
 TEST(CheckRestoreRequest, ThePointInTimeLiesBetweenTheBackupAndNow) {
-  const auto now = at("2026-11-24T03:00:00Z");
+  const auto now = utc("2026-11-24T03:00:00Z");
   EXPECT_FALSE(check_restore_request(source("2026-11-24T01:02:00Z"), "default", &kCompleted, now));
   EXPECT_FALSE(check_restore_request(source("2026-11-24T02:59:59Z"), "default", &kCompleted, now));
 
@@ -72,7 +72,7 @@ TEST(CheckRestoreRequest, ThePointInTimeLiesBetweenTheBackupAndNow) {
 }
 
 TEST(CheckRestoreRequest, ATargetLsnIsNotBeforeTheBackupEnds) {
-  const auto now = at("2026-11-24T03:00:00Z");
+  const auto now = utc("2026-11-24T03:00:00Z");
   model::RestoreSource to_lsn = source();
   for (const char* reachable : {"0/2000138", "0/3000000", "1/0"}) {
     to_lsn.target_lsn = reachable;

@@ -8,7 +8,9 @@ namespace {
 using namespace std::chrono;
 using namespace std::chrono_literals;
 
-sys_days day(int y, unsigned m, unsigned d) { return sys_days(year_month_day{year(y), month(m), std::chrono::day(d)}); }
+sys_days utc_day(int y, unsigned m, unsigned d) {
+  return sys_days(year_month_day{year(y), month(m), std::chrono::day(d)});
+}
 
 TEST(LogRetention, StackGresSyntax) {
   EXPECT_EQ(parse_log_retention("7 days").value(), days(7));
@@ -28,23 +30,23 @@ TEST(LogRetention, StackGresSyntax) {
 }
 
 TEST(LogPartitions, NamesAndBoundsAreUtcDays) {
-  EXPECT_EQ(day_partition_name("log_postgres", day(2026, 12, 4)), "log_postgres_20261204");
-  EXPECT_EQ(render_create_day_partition("log_patroni", day(2026, 12, 31)),
+  EXPECT_EQ(day_partition_name("log_postgres", utc_day(2026, 12, 4)), "log_postgres_20261204");
+  EXPECT_EQ(render_create_day_partition("log_patroni", utc_day(2026, 12, 31)),
             "CREATE TABLE IF NOT EXISTS log_patroni_20261231 PARTITION OF log_patroni FOR VALUES FROM ('2026-12-31 "
             "00:00:00+00') TO ('2027-01-01 00:00:00+00');\n");
 }
 
 TEST(LogPartitions, TodayAndTwoDaysAheadAreCreatedOnce) {
-  const auto now = day(2026, 12, 4) + 13h;
+  const auto now = utc_day(2026, 12, 4) + 13h;
   const auto empty = plan_partitions("log_postgres", {}, now, days(7));
-  EXPECT_EQ(empty.create, (std::vector<sys_days>{day(2026, 12, 4), day(2026, 12, 5), day(2026, 12, 6)}));
+  EXPECT_EQ(empty.create, (std::vector<sys_days>{utc_day(2026, 12, 4), utc_day(2026, 12, 5), utc_day(2026, 12, 6)}));
   EXPECT_TRUE(empty.drop.empty());
   const auto some = plan_partitions("log_postgres", {"log_postgres_20261204", "log_postgres_default"}, now, days(7));
-  EXPECT_EQ(some.create, (std::vector<sys_days>{day(2026, 12, 5), day(2026, 12, 6)}));
+  EXPECT_EQ(some.create, (std::vector<sys_days>{utc_day(2026, 12, 5), utc_day(2026, 12, 6)}));
 }
 
 TEST(LogPartitions, DaysWhollyPastRetentionAreDroppedNeverToday) {
-  const auto now = day(2026, 12, 10) + 1h;
+  const auto now = utc_day(2026, 12, 10) + 1h;
   const std::vector<std::string> existing = {"log_postgres_20261202", "log_postgres_20261203", "log_postgres_20261209",
                                              "log_postgres_20261210", "log_postgres_default",  "log_patroni_20261201",
                                              "log_postgres_20261399", "log_postgres_2026120"};

@@ -12,21 +12,11 @@
 namespace pgstack::pgwire {
 namespace {
 
+using testing::be32;
 using testing::decode_backend;
 using testing::Decoded;
+using testing::raw_message;
 using testing::split_at;
-
-std::string raw_message(char type, std::int32_t length, std::string_view body) {
-  std::string bytes(1, type);
-  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((length >> shift) & 0xff));
-  return bytes + std::string(body);
-}
-
-std::string be32(std::uint32_t value) {
-  std::string bytes;
-  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((value >> shift) & 0xff));
-  return bytes;
-}
 
 std::vector<std::string> split_strings(const std::string& bytes, std::size_t at) {
   return {bytes.substr(0, at), bytes.substr(at)};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
@@ -58,6 +59,20 @@ inline Decoded decode_frontend(std::string_view bytes, DecoderLimits limits = De
 inline Decoded decode_backend(std::string_view bytes, DecoderLimits limits = DecoderLimits::backend(),
                               TraceOptions options = readable()) {
   return decode_pieces<BackendDecoder, BackendTrace>({bytes}, limits, options);
+}
+
+// A typed message with a hand-written length word, for malformed input.
+inline std::string raw_message(char type, std::int32_t length, std::string_view body) {
+  std::string bytes(1, type);
+  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((length >> shift) & 0xff));
+  return bytes + std::string(body);
+}
+
+// `value` as the protocol's big-endian 32-bit word.
+inline std::string be32(std::uint32_t value) {
+  std::string bytes;
+  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((value >> shift) & 0xff));
+  return bytes;
 }
 
 // Cuts `bytes` at the given offsets.

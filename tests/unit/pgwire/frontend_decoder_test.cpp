@@ -12,27 +12,16 @@
 namespace pgstack::pgwire {
 namespace {
 
+using testing::be32;
 using testing::decode_frontend;
 using testing::Decoded;
+using testing::raw_message;
 using testing::split_at;
 
 std::string startup() { return encode_startup({{"user", "alice"}, {"database", "shop"}}); }
 
-// A typed message with a hand-written length word, for malformed input.
-std::string raw_message(char type, std::int32_t length, std::string_view body) {
-  std::string bytes(1, type);
-  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((length >> shift) & 0xff));
-  return bytes + std::string(body);
-}
-
 std::string raw_startup(std::int32_t length, std::string_view body) {
   return raw_message('\0', length, body).substr(1);
-}
-
-std::string be32(std::uint32_t value) {
-  std::string bytes;
-  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((value >> shift) & 0xff));
-  return bytes;
 }
 
 TEST(FrontendDecoder, StartupMessageReportsParametersInOrder) {

@@ -25,7 +25,7 @@ struct Seed {
   bool valid;  // decodes without error
 };
 
-std::string startup() {
+std::string pgbench_startup() {
   return encode_startup({{"user", "bench"}, {"database", "pgbench"}, {"application_name", "pgbench"}});
 }
 
@@ -69,12 +69,12 @@ std::vector<Seed> seeds() {
   error.constraint = "users_pkey";
   std::vector<Seed> seeds = {
       {"frontend_connect", 0x00,
-       startup() + encode_password_message("p") + encode_message('p', "SCRAM-SHA-256\0\0\0\0\x05n,,n="s) +
+       pgbench_startup() + encode_password_message("p") + encode_message('p', "SCRAM-SHA-256\0\0\0\0\x05n,,n="s) +
            encode_query("select 1") + encode_terminate(),
        true},
-      {"frontend_pgbench", 0x28, startup() + pgbench_frontend(), true},
+      {"frontend_pgbench", 0x28, pgbench_startup() + pgbench_frontend(), true},
       {"frontend_all_types", 0x10,
-       startup() + encode_parse("s", "select $1", {23}) +
+       pgbench_startup() + encode_parse("s", "select $1", {23}) +
            encode_bind("p", "s", {std::string_view("1"), std::nullopt}, {0, 1}, {1}) +
            encode_describe(TargetKind::kStatement, "s") + encode_execute("p", 10) + encode_flush() +
            encode_close(TargetKind::kPortal, "p") + encode_close(TargetKind::kStatement, "s") + encode_sync() +
@@ -86,12 +86,12 @@ std::vector<Seed> seeds() {
       {"frontend_gssenc_request", 0x08, encode_gssenc_request(), true},
       {"frontend_cancel", 0x00, encode_cancel_request(4711, 0x12345678u), true},
       {"frontend_terminate_before_startup", 0x00, encode_terminate() + encode_query("never read"), true},
-      {"frontend_data_after_terminate", 0x08, startup() + encode_query("select 1") + encode_terminate() + encode_sync(),
-       true},
+      {"frontend_data_after_terminate", 0x08,
+       pgbench_startup() + encode_query("select 1") + encode_terminate() + encode_sync(), true},
       {"frontend_protocol_3_2", 0x00, encode_startup({{"user", "u"}, {"_pq_.x", "y"}}, ProtocolVersion{3, 2}), true},
       {"frontend_protocol_2", 0x00, encode_startup({{"user", "u"}}, ProtocolVersion{2, 0}), false},
-      {"frontend_small_limits", 0x06, startup() + encode_query(std::string(200, 'x')), false},
-      {"frontend_bad_bind", 0x18, startup() + encode_message('B', "\0\0\0\0\0\x05\0\0\0\x01x"s), false},
+      {"frontend_small_limits", 0x06, pgbench_startup() + encode_query(std::string(200, 'x')), false},
+      {"frontend_bad_bind", 0x18, pgbench_startup() + encode_message('B', "\0\0\0\0\0\x05\0\0\0\x01x"s), false},
       {"frontend_replication", 0x00,
        encode_startup({{"user", "rep"}, {"replication", "database"}}) + encode_query("IDENTIFY_SYSTEM") +
            encode_query("START_REPLICATION SLOT s LOGICAL 0/0") + encode_copy_data("r\0\0\0\0"s) + encode_copy_done(),

@@ -333,11 +333,13 @@ TEST_F(ProcessSupervisorTest, TickRestartsADeadDaemonWithGrowingBackoff) {
     const pid_t old_pid = supervisor.status().pid;
     ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
 
+    // Taken before the tick that notices the death: the supervisor's own backoff starts no earlier.
+    SteadyClock::time_point died_noticed;
     ASSERT_TRUE(wait_until([&] {
+      died_noticed = SteadyClock::now();
       supervisor.tick();
       return supervisor.status().state == ProcessState::kBackoff;
     }));
-    const auto died_noticed = SteadyClock::now();
     EXPECT_EQ(supervisor.status().backoff, expected_backoffs[round]);
     EXPECT_EQ(supervisor.status().last_exit_reason, "exited");
     EXPECT_EQ(supervisor.status().pid, 0);

@@ -9,12 +9,12 @@ namespace {
 
 using model::Json;
 
-struct Fixture {
+struct PlacementFixture {
   model::Document document = testing::cluster_document(2);
   ClusterState state{document, model::cluster_from(document)};
   PassSnapshot pass;
 
-  Fixture() {
+  PlacementFixture() {
     state.inputs.postgres = testing::postgres15();
     pass.hosts = {{"node-a", "10.0.0.1"}};
   }
@@ -28,7 +28,7 @@ struct Fixture {
 };
 
 TEST(PlacementStep, AssignsANewClustersMembersAndItsProxy) {
-  Fixture fixture;
+  PlacementFixture fixture;
   const PlacementDecision decision = fixture.plan();
   EXPECT_FALSE(decision.outcome.stop) << decision.outcome.message;
   ASSERT_EQ(decision.writes.size(), 2u);
@@ -44,7 +44,7 @@ TEST(PlacementStep, AssignsANewClustersMembersAndItsProxy) {
 }
 
 TEST(PlacementStep, AnOperationsAdditionalMemberIsPlacedAndRemovedAfter) {
-  Fixture fixture;
+  PlacementFixture fixture;
   fixture.apply(fixture.plan());
   fixture.state.additional_instances = 1;  // a ReducedImpact restart asked for one
   PlacementDecision decision = fixture.plan();
@@ -58,7 +58,7 @@ TEST(PlacementStep, AnOperationsAdditionalMemberIsPlacedAndRemovedAfter) {
 }
 
 TEST(PlacementStep, WritesNothingWhenOnlyResourceVersionsChanged) {
-  Fixture fixture;
+  PlacementFixture fixture;
   fixture.apply(fixture.plan());
   EXPECT_TRUE(fixture.plan().writes.empty());
   for (auto& [key, assignment] : fixture.pass.assignments) assignment["cluster"]["metadata"]["resourceVersion"] = "8";
@@ -68,7 +68,7 @@ TEST(PlacementStep, WritesNothingWhenOnlyResourceVersionsChanged) {
 }
 
 TEST(PlacementStep, KeepsWhatTheMemberWasAssignedButTheControllerDoesNotDecide) {
-  Fixture fixture;
+  PlacementFixture fixture;
   fixture.apply(fixture.plan());
   Json& current = fixture.pass.assignments.begin()->second;
   current["restartGeneration"] = 3;
@@ -80,7 +80,7 @@ TEST(PlacementStep, KeepsWhatTheMemberWasAssignedButTheControllerDoesNotDecide) 
 }
 
 TEST(PlacementStep, ScalesDownByRemovingAReplica) {
-  Fixture fixture;
+  PlacementFixture fixture;
   fixture.apply(fixture.plan());
   fixture.state.cluster.instances = 1;
   fixture.state.topology = ClusterTopology{};
@@ -93,7 +93,7 @@ TEST(PlacementStep, ScalesDownByRemovingAReplica) {
 }
 
 TEST(PlacementStep, StopsWithTheSchedulersReasonWithoutHosts) {
-  Fixture fixture;
+  PlacementFixture fixture;
   fixture.pass.hosts.clear();
   const PlacementDecision decision = fixture.plan();
   ASSERT_TRUE(decision.outcome.stop);

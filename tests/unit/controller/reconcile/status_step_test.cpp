@@ -16,13 +16,13 @@ const Json* find_condition(const Json& status, const std::string& type) {
   return nullptr;
 }
 
-struct Fixture {
+struct StatusFixture {
   model::Document document = testing::cluster_document();
   ClusterState state{document, model::cluster_from(document)};
   PassSnapshot pass;
   StatusObservation observed{&state, &pass, {}, {}, "2026-11-24T01:30:00Z"};
 
-  Fixture() {
+  StatusFixture() {
     state.inputs.postgres = testing::postgres15();
     state.members = {{"shop/demo", "demo-0", 0, "node-a", {15432, 16432, 18008}}};
     pass.hosts = {{"node-a", "10.0.0.1"}};
@@ -30,7 +30,7 @@ struct Fixture {
 };
 
 TEST(StatusStep, TheStepThatStoppedTheReconcileIsACondition) {
-  Fixture fixture;
+  StatusFixture fixture;
   fixture.state.stopped = StepOutcome::stopped("ReferencedResourceMissing", "SGPostgresConfig/pgconf does not exist");
   const Json status = decide_status(fixture.observed);
   const Json* scheduling = find_condition(status, "Scheduling");
@@ -43,7 +43,7 @@ TEST(StatusStep, TheStepThatStoppedTheReconcileIsACondition) {
 }
 
 TEST(StatusStep, ReadsTheAgentsReports) {
-  Fixture fixture;
+  StatusFixture fixture;
   model::InstanceReport report{.member = "demo-0", .state = "failed", .reason = "the restore failed"};
   report.events = {Json{{"at", "2026-11-24T01:29:00Z"}, {"type", "Warning"}, {"reason", "Rebuilt"}}};
   fixture.observed.reports["demo-0"] = report;
@@ -56,7 +56,7 @@ TEST(StatusStep, ReadsTheAgentsReports) {
 }
 
 TEST(StatusStep, ThePrimarysReportGivesArchiving) {
-  Fixture fixture;
+  StatusFixture fixture;
   fixture.state.topology = ClusterTopology{};
   fixture.state.topology->leader = "demo-0";
   fixture.state.topology->members["demo-0"] =
@@ -72,7 +72,7 @@ TEST(StatusStep, ThePrimarysReportGivesArchiving) {
 }
 
 TEST(StatusStep, KeepsWhatOtherWritersPutInTheStatus) {
-  Fixture fixture;
+  StatusFixture fixture;
   fixture.state.previous_status = Json{{"restart", {{"phase", "Running"}}}};
   const Json status = decide_status(fixture.observed);
   EXPECT_EQ(status["restart"]["phase"], "Running");
@@ -97,7 +97,7 @@ monitoring::Alert labelled(const std::string& name, const std::string& ns, const
 
 // The pass reads Alertmanager once; each cluster's status takes its own alerts and its hosts'.
 TEST(StatusStep, TakesTheClustersAlertsAndThoseOfItsHosts) {
-  Fixture fixture;
+  StatusFixture fixture;
   EXPECT_EQ(find_condition(decide_status(fixture.observed), "AlertsFiring"), nullptr);  // no Alertmanager
   fixture.pass.alerts =
       AlertsObservation{{labelled("ReplicationLagHigh", "shop", "demo", "node-a"),
