@@ -11,7 +11,7 @@ RUNTIME_TARGETS = pgstack pgstack-controller pgstack-agent pgstack-proxy pgstack
 
 .PHONY: deps configure configure-lint configure-lint-unity configure-asan configure-tsan configure-fuzz build build-runtime build-asan build-tsan \
         build-sanitizers test test-release test-sanitizers test-asan test-tsan fuzz fuzz-targets \
-        fuzz-smoke up down lint lint-changed format bench-tuning bench-ha bench-monitoring bench-logs clean
+        fuzz-smoke up down lint lint-changed format bench-tuning bench-ha bench-monitoring bench-logs bench-console clean
 
 deps:
 	@scripts/install-deps
@@ -146,6 +146,9 @@ bench-monitoring: build-runtime
 
 bench-logs: build
 	bench/logs/run
+
+bench-console: build
+	bench/console/run
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz build-lint build-lint-unity

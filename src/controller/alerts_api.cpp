@@ -49,13 +49,12 @@ std::vector<monitoring::Alert> alerts_visible_to(
 Result<std::map<std::string, std::set<std::string>>> AlertsApi::member_hosts(const std::string& namespace_name,
                                                                              const std::string& cluster) const {
   std::map<std::string, std::set<std::string>> hosts;
-  auto clusters = store_.list("SGCluster", namespace_name);
+  auto clusters = store_.list_with_status("SGCluster", namespace_name);
   RETURN_IF_ERROR(clusters);
   for (const auto& document : clusters.value()) {
     if (!cluster.empty() && document.name() != cluster) continue;
-    auto status = store_.get_status("SGCluster", document.namespace_name(), document.name());
-    if (!status.ok() || !status->has_value()) continue;
-    const Json members = (**status).value("members", Json::array());
+    if (!document.body.contains("status")) continue;
+    const Json members = document.body["status"].value("members", Json::array());
     if (!members.is_array()) continue;
     for (const auto& member : members) {
       if (member.is_object() && member.contains("host") && member["host"].is_string())

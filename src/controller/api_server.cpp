@@ -187,16 +187,11 @@ HttpReply ApiHandler::handle_extensions(const HttpRequest& request) {
 
 HttpReply ApiHandler::handle_collection(const HttpRequest& request, const std::string& ns, const std::string& kind) {
   if (request.method == "GET") {
-    auto items = store_.list(kind, ns == "_all" ? "" : ns);
+    const std::string_view listed_ns = ns == "_all" ? "" : ns;
+    auto items = has_status(kind) ? store_.list_with_status(kind, listed_ns) : store_.list(kind, listed_ns);
     if (!items.ok()) return problem_from(items.error());
     Json list = {{"apiVersion", "v1"}, {"kind", kind + "List"}, {"items", Json::array()}};
-    for (auto& document : items.value()) {
-      if (has_status(kind)) {
-        auto status = store_.get_status(kind, document.namespace_name(), document.name());
-        if (status.ok() && status->has_value()) document.body["status"] = **status;
-      }
-      list["items"].push_back(document.body);
-    }
+    for (auto& document : items.value()) list["items"].push_back(std::move(document.body));
     return json_reply(200, list);
   }
   if (request.method == "POST") return write(request, ns, kind, nullptr);

@@ -1,6 +1,7 @@
 #include "store/resource_store.h"
 
 #include <charconv>
+#include <map>
 #include <random>
 
 #include <fmt/format.h>
@@ -191,6 +192,30 @@ Result<std::vector<model::Document>> ResourceStore::list(std::string_view kind, 
     auto document = decode(kv);
     RETURN_IF_ERROR(document);
     documents.push_back(std::move(document).value());
+  }
+  return documents;
+}
+
+Result<std::vector<model::Document>> ResourceStore::list_with_status(std::string_view kind, std::string_view ns) const {
+  auto listed = list(kind, ns);
+  RETURN_IF_ERROR(listed);
+  std::vector<model::Document> documents = std::move(listed).value();
+  auto info = resolve_kind(kind);
+  RETURN_IF_ERROR(info);
+  std::string prefix = fmt::format("{}/status/{}/", prefix_, (*info)->plural);
+  if (!ns.empty()) prefix += fmt::format("{}/", ns);
+  auto statuses = client_.get_prefix(prefix);
+  RETURN_IF_ERROR(statuses);
+  std::map<std::string, const KeyValue*, std::less<>> status_by_key;
+  for (const KeyValue& kv : statuses->items) status_by_key.emplace(kv.key, &kv);
+  for (model::Document& document : documents) {
+    const std::string key = key_under("status", (*info)->plural, document.namespace_name(), document.name());
+    const auto found = status_by_key.find(key);
+    if (found == status_by_key.end()) continue;
+    Json status = Json::parse(found->second->value, nullptr, false);
+    if (status.is_discarded())
+      return make_error(ErrorCode::kInternal, fmt::format("etcd key \"{}\" does not hold JSON", key));
+    document.body["status"] = std::move(status);
   }
   return documents;
 }

@@ -52,6 +52,9 @@ class ResourceStore {
   // nullopt when no status was reported yet.
   Result<std::optional<model::Json>> get_status(std::string_view kind, std::string_view ns,
                                                 std::string_view name) const;
+  // list(), each document with its reported status under "status" (none when none was reported): two
+  // reads of etcd, not one per object, for the API's lists.
+  Result<std::vector<model::Document>> list_with_status(std::string_view kind, std::string_view ns = {}) const;
 
   // Key layout, for watchers: every resource key starts with resources_prefix(), every status key
   // with status_prefix().

@@ -221,6 +221,46 @@ TEST_F(ResourceStoreTest, StatusIsKeptApartFromTheObject) {
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(ResourceStoreTest, ListWithStatusAttachesEachObjectsOwnStatus) {
+  for (const auto& [name, ns] :
+       std::vector<std::pair<std::string, std::string>>{{"a", "ns1"}, {"b", "ns1"}, {"a", "ns10"}, {"c", "default"}}) {
+    ASSERT_TRUE(store_->create(cluster(name, ns)).ok());
+  }
+  ASSERT_TRUE(store_->put_status("SGCluster", "ns1", "a", Json{{"phase", "ns1/a"}}).ok());
+  ASSERT_TRUE(store_->put_status("SGCluster", "ns10", "a", Json{{"phase", "ns10/a"}}).ok());
+  ASSERT_TRUE(store_->put_status("SGCluster", "default", "c", Json{{"phase", "default/c"}}).ok());
+  // Another kind's status under the same names stays out.
+  model::Document ops{"test.yaml", 0,
+                      Json{{"apiVersion", "stackgres.io/v1"},
+                           {"kind", "SGDbOps"},
+                           {"metadata", {{"name", "b"}, {"namespace", "ns1"}}},
+                           {"spec", {{"sgCluster", "b"}, {"op", "vacuum"}}}}};
+  ASSERT_TRUE(store_->create(ops).ok());
+  ASSERT_TRUE(store_->put_status("SGDbOps", "ns1", "b", Json{{"phase", "not a cluster's"}}).ok());
+
+  const auto phases = [](const std::vector<model::Document>& documents) {
+    std::vector<std::string> out;
+    for (const auto& document : documents)
+      out.push_back(document.namespace_name() + "/" + document.name() + "=" +
+                    (document.body.contains("status") ? document.body["status"].value("phase", "?") : "none"));
+    return out;
+  };
+  auto in_ns1 = store_->list_with_status("sgclusters", "ns1");
+  ASSERT_TRUE(in_ns1.ok()) << in_ns1.error().message;
+  EXPECT_EQ(phases(*in_ns1), (std::vector<std::string>{"ns1/a=ns1/a", "ns1/b=none"}));
+  auto all = store_->list_with_status("SGCluster");
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(phases(*all),
+            (std::vector<std::string>{"default/c=default/c", "ns1/a=ns1/a", "ns1/b=none", "ns10/a=ns10/a"}));
+  EXPECT_FALSE((*all)[0].body["metadata"].value("resourceVersion", "").empty());
+
+  ASSERT_TRUE(store_->client().put("/pgstack/status/sgclusters/ns1/b", "{not json").ok());
+  auto corrupt = store_->list_with_status("SGCluster", "ns1");
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_NE(corrupt.error().message.find("/pgstack/status/sgclusters/ns1/b"), std::string::npos)
+      << corrupt.error().message;
+}
+
 TEST_F(ResourceStoreTest, BadKindsAndNamesAreInvalidInput) {
   auto unknown = store_->get("Deployment", "default", "x");
   ASSERT_FALSE(unknown.ok());
