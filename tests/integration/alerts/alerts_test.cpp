@@ -78,8 +78,11 @@ class Alerts : public ::testing::Test {
       ASSERT_TRUE(created.ok()) << created.error().message;
       ASSERT_EQ(created->status, 201) << created->body;
     }
+    // Both clusters' members have their host in the status: the API finds a cluster's host alerts there.
     ASSERT_TRUE(wait_until(
         [] {
+          const json other = runtime->get("/apis/stackgres.io/v1/namespaces/team/sgclusters/other/status");
+          if (other.value("members", json::array()).empty()) return false;
           const json status = runtime->get("/apis/stackgres.io/v1/namespaces/default/sgclusters/demo/status");
           const json members = status.value("members", json::array());
           if (members.empty()) return false;
