@@ -34,14 +34,13 @@ build-asan: configure-asan
 
 # Everything under the release build: the unit, integration and end-to-end tests. The sanitizer passes
 # (the unit tests under ASan+UBSan, a fixed libFuzzer pass, the threaded parts under TSan) are
-# `make test-sanitizers`, which .ci/run runs after `make test`, having built their trees beside it.
+# `make test-sanitizers`, which .ci/run runs after `make test`.
 test: test-release
 
 test-release: build
 	ctest --test-dir build $(CTEST_FLAGS)
 
-# The three sanitizer trees: CPU work that needs no servers (.ci/run builds them at nice 19 beside
-# `make test`, whose integration tests leave cores idle while they wait on Postgres and Patroni).
+# The three sanitizer trees (what `make test-sanitizers` runs).
 build-sanitizers: build-asan fuzz-targets build-tsan
 
 test-sanitizers: test-asan fuzz-smoke test-tsan
