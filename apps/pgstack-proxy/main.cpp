@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"pgstack-proxy: read-write and read-only endpoints for pgstack clusters"};
   pgstack::DaemonFlags daemon(app, "pgstack-proxy");
   daemon.add_log_level_flag();  // etcd and the listeners are in the configuration file
+  daemon.add_log_file_flag();   // the agent rotates proxy.log by renaming it and sending SIGHUP
   std::string config_path;
   bool check_only = false;
   app.add_option("-c,--config", config_path, "YAML configuration file (docs/proxy.md)")->required();
@@ -30,6 +31,14 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  const std::string& log_file = daemon.options().log_file;
+  if (!log_file.empty()) {
+    if (auto redirected = pgstack::redirect_output_to(log_file); !redirected) {
+      std::cerr << "pgstack-proxy: " << redirected.error().message << "\n";
+      return pgstack::exit_code_for(redirected.error().code);
+    }
+  }
+
   const auto& trust = config->client_tls;
   pgstack::set_tls_client_files({trust.ca_file, trust.certificate, trust.private_key});
 
@@ -38,6 +47,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -55,7 +65,16 @@ int main(int argc, char** argv) {
   }
   spdlog::info("admin on {}:{} (/metrics, /stats, /healthz)", server.config().admin.host, server.admin_port());
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    // Whoever rotates the log renamed it: write on to a new file of the same name. Without --log-file
+    // there is nothing to reopen, and SIGHUP does nothing.
+    if (log_file.empty()) continue;
+    if (auto reopened = pgstack::redirect_output_to(log_file); !reopened) {
+      spdlog::warn("SIGHUP: {}; still writing to the file that was open", reopened.error().message);
+    } else {
+      spdlog::info("SIGHUP: reopened the log file {}", log_file);
+    }
+  }
   spdlog::info("signal {}: stopping", signal_number);
   server.stop();
   return 0;

@@ -448,10 +448,18 @@ void Agent::reconcile_logs() {
     }
     it = logs_.erase(it);  // the instance went away
   }
+  // The cluster's proxy on this host logs to one file: the first of its instances here ships it.
+  std::set<std::string> proxy_log_taken;
   for (const auto& [key, instance] : instances_) {
     const auto& plan = instance->plan();
     if (!plan) continue;
     InstanceLogsSettings wanted;
+    const std::string cluster_key = plan->cluster.namespace_name + "/" + plan->cluster.name;
+    if (proxies_.count(cluster_key) > 0 && proxy_log_taken.insert(cluster_key).second) {
+      const auto directory = ProxySupervisor::directory_for(settings_.state_dir, cluster_key);
+      wanted.proxy = InstanceLogsSettings::Proxy{directory, directory / kProxyPidFile, settings_.proxy_program,
+                                                 settings_.host_name};
+    }
     wanted.namespace_name = plan->cluster.namespace_name;
     wanted.cluster = plan->cluster.name;
     wanted.member = plan->layout.member_name;

@@ -52,18 +52,36 @@ std::string size_text(std::uint64_t bytes) {
   return std::isdigit(static_cast<unsigned char>(text.back())) ? text + " bytes" : text + "B";
 }
 
-// pgbouncer.log.N (N >= 1): a file the agent's rotation renamed.
-bool is_rotated_pgbouncer_file(std::string_view name) {
-  return logs::renamed_log_number(logs::LogType::kPgbouncer, name).value_or(0) > 0;
+// The logs the agent rotates by renaming.
+constexpr logs::LogType kAgentRotatedLogs[] = {logs::LogType::kPgbouncer, logs::LogType::kProxy};
+
+// pgbouncer.log.N or proxy.log.N (N >= 1): a file the agent's rotation renamed, and whose log it is.
+std::optional<logs::LogType> rotated_file_type(std::string_view name) {
+  for (const auto type : kAgentRotatedLogs) {
+    if (logs::renamed_log_number(type, name).value_or(0) > 0) return type;
+  }
+  return std::nullopt;
 }
 
-// The pid of the PgBouncer the pid file names, while it runs `program`; nothing otherwise.
-std::optional<pid_t> running_pgbouncer_pid(const fs::path& pid_file, const std::string& program) {
+bool is_rotated_file(std::string_view name) { return rotated_file_type(name).has_value(); }
+
+// The pid of the process the pid file names, while it runs `program`; nothing otherwise.
+std::optional<pid_t> running_pid(const fs::path& pid_file, const std::string& program) {
   if (!pid_file_names_live_process(pid_file, program)) return std::nullopt;
   std::ifstream stream(pid_file);
   long long pid = 0;
   if (!(stream >> pid) || pid <= 0) return std::nullopt;
   return static_cast<pid_t>(pid);
+}
+
+// Whether the process was started with `argument` (/proc/<pid>/cmdline: arguments separated by NUL).
+bool command_line_has(pid_t pid, std::string_view argument) {
+  std::ifstream stream(fmt::format("/proc/{}/cmdline", pid));
+  std::string word;
+  while (std::getline(stream, word, '\0')) {
+    if (word == argument) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -77,10 +95,10 @@ std::vector<LogRemoval> plan_log_removal(const std::vector<LogDirectoryFile>& fi
                                          SystemClock::time_point now, const LogRemovalPolicy& policy) {
   std::uint64_t total = 0;
   std::vector<const LogDirectoryFile*> candidates;
-  // Only Postgres's files and PgBouncer's rotated ones count: Patroni bounds its own (log.file_size,
-  // file_num), and a large file of another program must not make the agent delete Postgres's lines.
+  // Only Postgres's files and the rotated ones count: Patroni bounds its own (log.file_size, file_num), and
+  // a large file of another program must not make the agent delete Postgres's lines.
   for (const auto& file : files) {
-    if (!is_postgres_log_file_name(file.name) && !is_rotated_pgbouncer_file(file.name)) continue;
+    if (!is_postgres_log_file_name(file.name) && !is_rotated_file(file.name)) continue;
     total += file.size;
     candidates.push_back(&file);
   }
@@ -94,17 +112,19 @@ std::vector<LogRemoval> plan_log_removal(const std::vector<LogDirectoryFile>& fi
   for (const auto* file : candidates) {
     if (is_postgres_log_file_name(file->name)) (ends_with(file->name, ".csv") ? newest_csv : newest_log) = file;
   }
-  // PgBouncer's rotated files past the newest few (the highest numbers are the oldest).
-  std::vector<std::pair<std::uint64_t, const LogDirectoryFile*>> rotated;
+  // Each rotated log's files past its newest few (the highest numbers are the oldest).
+  std::map<logs::LogType, std::vector<std::pair<std::uint64_t, const LogDirectoryFile*>>> rotated;
   for (const auto* file : candidates) {
-    if (is_rotated_pgbouncer_file(file->name))
-      rotated.emplace_back(*logs::renamed_log_number(logs::LogType::kPgbouncer, file->name), file);
+    if (const auto type = rotated_file_type(file->name))
+      rotated[*type].emplace_back(*logs::renamed_log_number(*type, file->name), file);
   }
-  std::sort(rotated.begin(), rotated.end());
   std::vector<const LogDirectoryFile*> beyond_kept;
-  for (std::size_t i = policy.pgbouncer_keep_files; i < rotated.size(); ++i) beyond_kept.push_back(rotated[i].second);
+  for (auto& [type, numbered] : rotated) {
+    std::sort(numbered.begin(), numbered.end());
+    for (std::size_t i = policy.rotated_keep_files; i < numbered.size(); ++i) beyond_kept.push_back(numbered[i].second);
+  }
   const auto unshipped = [&](const LogDirectoryFile& file) -> std::uint64_t {
-    if (!shipped || !(ends_with(file.name, ".csv") || is_rotated_pgbouncer_file(file.name))) return 0;
+    if (!shipped || !(ends_with(file.name, ".csv") || is_rotated_file(file.name))) return 0;
     const auto found = shipped->find(file.name);
     const std::uint64_t in_store = found == shipped->end() ? 0 : found->second;
     return file.size > in_store ? file.size - in_store : 0;
@@ -131,21 +151,24 @@ std::vector<LogRemoval> plan_log_removal(const std::vector<LogDirectoryFile>& fi
   return removals;
 }
 
-std::vector<LogRename> plan_pgbouncer_rotation(const std::vector<LogDirectoryFile>& files, std::uint64_t rotate_bytes) {
-  const auto current = std::find_if(files.begin(), files.end(),
-                                    [](const LogDirectoryFile& file) { return file.name == "pgbouncer.log"; });
+std::vector<LogRename> plan_renamed_rotation(logs::LogType type, const std::vector<LogDirectoryFile>& files,
+                                             std::uint64_t rotate_bytes) {
+  const auto current = std::find_if(files.begin(), files.end(), [&](const LogDirectoryFile& file) {
+    return logs::renamed_log_number(type, file.name) == 0u;
+  });
   if (current == files.end() || current->size < rotate_bytes) return {};
   std::vector<std::uint64_t> numbers;
   for (const auto& file : files) {
-    if (is_rotated_pgbouncer_file(file.name))
-      numbers.push_back(*logs::renamed_log_number(logs::LogType::kPgbouncer, file.name));
+    if (const auto number = logs::renamed_log_number(type, file.name); number.value_or(0) > 0)
+      numbers.push_back(*number);
   }
   std::sort(numbers.rbegin(), numbers.rend());
   std::vector<LogRename> renames;
   renames.reserve(numbers.size() + 1);
+  const std::string& base = current->name;
   for (const auto number : numbers)
-    renames.push_back({fmt::format("pgbouncer.log.{}", number), fmt::format("pgbouncer.log.{}", number + 1)});
-  renames.push_back({"pgbouncer.log", "pgbouncer.log.1"});
+    renames.push_back({fmt::format("{}.{}", base, number), fmt::format("{}.{}", base, number + 1)});
+  renames.push_back({base, base + ".1"});
   return renames;
 }
 
@@ -170,6 +193,7 @@ InstanceLogs::InstanceLogs(InstanceLogsSettings settings) : settings_(std::move(
     logs.emplace_back(logs::LogType::kPgbouncer, settings_.log_dir);
     if (!settings_.pgbackrest_log_dir.empty())
       logs.emplace_back(logs::LogType::kPgbackrest, settings_.pgbackrest_log_dir);
+    if (settings_.proxy) logs.emplace_back(logs::LogType::kProxy, settings_.proxy->directory);
   }
   for (const auto& [type, directory] : logs) {
     auto loop = std::make_unique<Loop>();
@@ -218,77 +242,102 @@ InstanceLogs::Loop* InstanceLogs::loop_of(logs::LogType type) const {
   return nullptr;
 }
 
+std::map<std::string, std::uint64_t> InstanceLogs::rotated_shipped(logs::LogType type) const {
+  std::map<std::string, std::uint64_t> out;
+  const Loop* owner = loop_of(type);
+  if (owner == nullptr || !owner->succeeded) return out;
+  // Names shipped before the last rotation are other files now: those count as not shipped.
+  const auto rotated = rotated_at_.find(type);
+  if (rotated != rotated_at_.end() && owner->shipped_as_of <= rotated->second) return out;
+  for (const auto& [name, bytes] : owner->shipped) {
+    if (logs::renamed_log_number(type, name).value_or(0) > 0) out[name] = bytes;
+  }
+  return out;
+}
+
 void InstanceLogs::remove_old_files(Loop& loop) {
-  Loop* pgbouncer = loop_of(logs::LogType::kPgbouncer);
   std::optional<std::map<std::string, std::uint64_t>> shipped;
   if (settings_.store) {
     std::lock_guard lock(mutex_);
     shipped = loop.shipped;
-    // Names shipped before the last rotation are other files now: those count as not shipped.
-    if (pgbouncer != nullptr && pgbouncer->succeeded &&
-        (!pgbouncer_rotated_ || pgbouncer->shipped_as_of > *pgbouncer_rotated_)) {
-      for (const auto& [name, bytes] : pgbouncer->shipped) {
-        if (is_rotated_pgbouncer_file(name)) (*shipped)[name] = bytes;
-      }
-    }
+    for (const auto& [name, bytes] : rotated_shipped(logs::LogType::kPgbouncer)) (*shipped)[name] = bytes;
   }
-  const auto removals =
-      plan_log_removal(list_directory(settings_.log_dir), shipped, SystemClock::now(), settings_.removal);
+  remove_files(settings_.log_dir, shipped, loop);
+}
+
+void InstanceLogs::remove_old_proxy_files(Loop& postgres_loop) {
+  if (!settings_.proxy) return;
+  std::optional<std::map<std::string, std::uint64_t>> shipped;
+  if (settings_.store) {
+    std::lock_guard lock(mutex_);
+    shipped = rotated_shipped(logs::LogType::kProxy);
+  }
+  remove_files(settings_.proxy->directory, shipped, postgres_loop);
+}
+
+void InstanceLogs::remove_files(const fs::path& directory,
+                                const std::optional<std::map<std::string, std::uint64_t>>& shipped,
+                                Loop& postgres_loop) {
+  const auto removals = plan_log_removal(list_directory(directory), shipped, SystemClock::now(), settings_.removal);
   const std::string who = fmt::format("{}/{}/{}", settings_.namespace_name, settings_.cluster, settings_.member);
   for (const auto& removal : removals) {
     std::error_code error;
-    if (!fs::remove(settings_.log_dir / removal.name, error) || error) continue;
+    if (!fs::remove(directory / removal.name, error) || error) continue;
     if (removal.unshipped_bytes == 0) {
-      spdlog::info("{}: removed the old log file {}", who, removal.name);
+      spdlog::info("{}: removed the old log file {}", who, (directory / removal.name).string());
       continue;
     }
     // Lines lost to the store: said in the report (of the log they belong to) and counted, never silently.
     const std::string message = fmt::format(
-        "{}: removed {} with {} not shipped to the log store: Postgres's and PgBouncer's log files "
-        "exceeded --log-dir-limit ({})",
-        utc_timestamp_now(), removal.name, size_text(removal.unshipped_bytes),
+        "{}: removed {} with {} not shipped to the log store: the log files of {} exceeded --log-dir-limit ({})",
+        utc_timestamp_now(), removal.name, size_text(removal.unshipped_bytes), directory.string(),
         size_text(settings_.removal.max_directory_bytes));
     spdlog::warn("{}: {}", who, message);
-    Loop& owner = is_rotated_pgbouncer_file(removal.name) && pgbouncer != nullptr ? *pgbouncer : loop;
+    const auto rotated_type = rotated_file_type(removal.name);
+    Loop* owner = rotated_type ? loop_of(*rotated_type) : nullptr;
+    if (owner == nullptr) owner = &postgres_loop;
     std::lock_guard lock(mutex_);
-    ++owner.state.files_removed_unshipped;
-    owner.state.last_removal = message;
+    ++owner->state.files_removed_unshipped;
+    owner->state.last_removal = message;
   }
 }
 
-void InstanceLogs::rotate_pgbouncer_log() {
-  if (settings_.pgbouncer_pid_file.empty()) return;
-  const auto renames =
-      plan_pgbouncer_rotation(list_directory(settings_.log_dir), settings_.removal.pgbouncer_rotate_bytes);
+void InstanceLogs::rotate_renamed_log(logs::LogType type, const fs::path& directory, const fs::path& pid_file,
+                                      const std::string& program) {
+  if (pid_file.empty()) return;
+  const auto renames = plan_renamed_rotation(type, list_directory(directory), settings_.removal.rotate_bytes);
   if (renames.empty()) return;
-  // Nothing else writes pgbouncer.log: while no PgBouncer runs it does not grow, and a PgBouncer that is not
-  // told would go on writing the renamed file.
-  const auto pid = running_pgbouncer_pid(settings_.pgbouncer_pid_file, settings_.pgbouncer_program);
+  // Nothing else writes the file: while no writer runs it does not grow, and a writer that is not told would go
+  // on writing the renamed file.
+  const auto pid = running_pid(pid_file, program);
   if (!pid) return;
+  // A proxy an older agent started without --log-file would die of the SIGHUP: its log waits for its restart.
+  if (type == logs::LogType::kProxy && !command_line_has(*pid, "--log-file")) return;
   const std::string who = fmt::format("{}/{}/{}", settings_.namespace_name, settings_.cluster, settings_.member);
+  const std::string_view name = logs::log_type_name(type);
   {
     std::lock_guard lock(mutex_);
-    pgbouncer_rotated_ = std::chrono::steady_clock::now();
+    rotated_at_[type] = std::chrono::steady_clock::now();
   }
   for (const auto& rename : renames) {
     std::error_code error;
-    fs::rename(settings_.log_dir / rename.from, settings_.log_dir / rename.to, error);
+    fs::rename(directory / rename.from, directory / rename.to, error);
     if (error) {
       // The files renamed so far keep the order the shipper reads them in; the next pass tries again.
-      spdlog::warn("{}: cannot rotate PgBouncer's log: renaming {} to {}: {}", who, rename.from, rename.to,
+      spdlog::warn("{}: cannot rotate {}'s log: renaming {} to {}: {}", who, name, rename.from, rename.to,
                    error.message());
       return;
     }
   }
-  // PgBouncer reopens its logfile on SIGHUP (and re-reads pgbouncer.ini, which is unchanged); until then
-  // it writes on to pgbouncer.log.1, which the shipper reads to its end.
+  // PgBouncer reopens its logfile on SIGHUP (and re-reads pgbouncer.ini, which is unchanged), pgstack-proxy its
+  // --log-file; until then each writes on to the renamed file, which the shipper reads to its end.
   if (::kill(*pid, SIGHUP) != 0) {
-    spdlog::warn("{}: rotated pgbouncer.log, but cannot signal PgBouncer (pid {}) to reopen it: {}", who, *pid,
+    spdlog::warn("{}: rotated {}, but cannot signal {} (pid {}) to reopen it: {}", who, renames.back().from, name, *pid,
                  std::error_code(errno, std::generic_category()).message());
     return;
   }
-  spdlog::info("{}: rotated pgbouncer.log to pgbouncer.log.1 at {}", who,
-               size_text(settings_.removal.pgbouncer_rotate_bytes));
+  spdlog::info("{}: rotated {} to {} at {}", who, (directory / renames.back().from).string(), renames.back().to,
+               size_text(settings_.removal.rotate_bytes));
 }
 
 void InstanceLogs::run(Loop& loop) {
@@ -301,6 +350,8 @@ void InstanceLogs::run(Loop& loop) {
   auto next_cleanup = std::chrono::steady_clock::now();
   // The role comes from the agent's next report (within seconds): rows get it unless Patroni says nothing.
   const auto role_deadline = std::chrono::steady_clock::now() + kRoleWait;
+  // The proxy's rows are the host's, not a member's: they carry no role.
+  const bool has_role = loop.type != logs::LogType::kProxy;
   std::string logged_error;
   bool attempted = false;
   while (true) {
@@ -309,10 +360,15 @@ void InstanceLogs::run(Loop& loop) {
     if (loop.type == logs::LogType::kPostgres && std::chrono::steady_clock::now() >= next_cleanup &&
         (!settings_.store || attempted)) {
       remove_old_files(loop);
-      rotate_pgbouncer_log();
+      remove_old_proxy_files(loop);
+      rotate_renamed_log(logs::LogType::kPgbouncer, settings_.log_dir, settings_.pgbouncer_pid_file,
+                         settings_.pgbouncer_program);
+      if (settings_.proxy)
+        rotate_renamed_log(logs::LogType::kProxy, settings_.proxy->directory, settings_.proxy->pid_file,
+                           settings_.proxy->program);
       next_cleanup = std::chrono::steady_clock::now() + kLogCleanupInterval;
     }
-    if (settings_.store && role().empty() && std::chrono::steady_clock::now() < role_deadline) {
+    if (settings_.store && has_role && role().empty() && std::chrono::steady_clock::now() < role_deadline) {
       wait = kShipIdle;
     } else if (settings_.store) {
       const auto batch_began = std::chrono::steady_clock::now();
@@ -325,8 +381,12 @@ void InstanceLogs::run(Loop& loop) {
           logs::ShipperSettings shipper_settings;
           shipper_settings.type = loop.type;
           shipper_settings.directory = loop.directory;
-          shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.member, role()};
-          shipper_settings.current_role = [this] { return role(); };
+          if (has_role) {
+            shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.member, role()};
+            shipper_settings.current_role = [this] { return role(); };
+          } else {
+            shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.proxy->instance, ""};
+          }
           shipper_settings.store = std::move(target);
           shipper = std::make_unique<logs::LogShipper>(std::move(shipper_settings));
         }

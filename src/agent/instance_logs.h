@@ -2,7 +2,8 @@
 // logs::LogShipper) and removing old Postgres log files (docs/logs.md).
 //
 // Each log (the csvlog directory, Patroni's patroni.log, PgBouncer's pgbouncer.log, pgBackRest's command
-// logs) is shipped by its own thread, never by the
+// logs, and for one instance of each cluster on the host the cluster's proxy.log) is shipped by its own
+// thread, never by the
 // agent's reconcile loop, and only by reading files, so neither slows Postgres: ship_once() again at
 // once after a batch, after kShipIdle when nothing was new, after a backoff up to kShipMaxBackoff after
 // an error. After an error the store's primary is looked up again (a store failover). An agent that
@@ -12,9 +13,10 @@
 // retention that are fully shipped (or, without a store, that are old), and when the directory grows
 // past its disk limit the oldest even unshipped, which the report and a metric count.
 //
-// PgBouncer writes one pgbouncer.log for ever: the agent rotates it by renaming (pgbouncer.log.1, .2, ...,
-// the numbering the shipper follows) and SIGHUP, on which PgBouncer reopens its logfile. The rotated
-// files beyond the newest few go once shipped, and count towards the disk limit.
+// PgBouncer and pgstack-proxy write one pgbouncer.log / proxy.log for ever: the agent rotates each by
+// renaming (pgbouncer.log.1, .2, ..., the numbering the shipper follows) and SIGHUP, on which the writer
+// reopens its log. The rotated files beyond the newest few go once shipped, and count towards the disk
+// limit.
 #pragma once
 
 #include <atomic>
@@ -55,9 +57,9 @@ struct LogDirectoryFile {
 
 struct LogRemovalPolicy {
   std::chrono::seconds max_age{7 * 24 * 3600};
-  std::uint64_t max_directory_bytes = 1ULL << 30;      // of Postgres's files and PgBouncer's rotated ones
-  std::uint64_t pgbouncer_rotate_bytes = 16ULL << 20;  // pgbouncer.log becomes pgbouncer.log.1 at this size
-  std::size_t pgbouncer_keep_files = 4;                // rotated PgBouncer files kept after they are shipped
+  std::uint64_t max_directory_bytes = 1ULL << 30;  // of Postgres's files and the rotated ones, per directory
+  std::uint64_t rotate_bytes = 16ULL << 20;        // pgbouncer.log (proxy.log) becomes pgbouncer.log.1 at this size
+  std::size_t rotated_keep_files = 4;              // rotated files of each log kept after they are shipped
   bool operator==(const LogRemovalPolicy&) const = default;
 };
 
@@ -67,13 +69,13 @@ struct LogRemoval {
   bool over_limit = false;            // removed for the disk limit, not for its age
 };
 
-// Which of Postgres's files (postgresql-*.csv and the collector's postgresql-*.log) and PgBouncer's rotated files
-// (pgbouncer.log.N) to remove, oldest first: those past max_age, the rotated PgBouncer files beyond the newest
-// pgbouncer_keep_files, then the oldest while they add up to more than max_directory_bytes. Only the last step
-// removes a file the store lacks bytes of. `shipped`: the bytes of each csvlog and rotated PgBouncer file in the
-// store, when the cluster has one (a file it does not list has none); nothing: no store, age and count alone
-// decide. The newest Postgres file of each kind is the collector's current one and stays, and so does
-// pgbouncer.log. Pure.
+// Which of Postgres's files (postgresql-*.csv and the collector's postgresql-*.log) and the rotated files of
+// PgBouncer and the proxy (pgbouncer.log.N, proxy.log.N) to remove, oldest first: those past max_age, each log's
+// rotated files beyond the newest rotated_keep_files, then the oldest while they add up to more than
+// max_directory_bytes. Only the last step removes a file the store lacks bytes of. `shipped`: the bytes of each
+// csvlog and rotated file in the store, when the cluster has one (a file it does not list has none); nothing: no
+// store, age and count alone decide. The newest Postgres file of each kind is the collector's current one and
+// stays, and so do pgbouncer.log and proxy.log. Pure.
 std::vector<LogRemoval> plan_log_removal(const std::vector<LogDirectoryFile>& files,
                                          const std::optional<std::map<std::string, std::uint64_t>>& shipped,
                                          std::chrono::system_clock::time_point now, const LogRemovalPolicy& policy);
@@ -84,10 +86,12 @@ struct LogRename {
   bool operator==(const LogRename&) const = default;
 };
 
-// When pgbouncer.log has reached `rotate_bytes`: the renames that rotate it, in order: each pgbouncer.log.N to
-// N+1, the highest first, then pgbouncer.log to pgbouncer.log.1 (the highest number is the oldest, as the shipper
-// reads them). Empty while it is smaller. Pure.
-std::vector<LogRename> plan_pgbouncer_rotation(const std::vector<LogDirectoryFile>& files, std::uint64_t rotate_bytes);
+// When the current file of a log the agent rotates (`type`: PgBouncer's pgbouncer.log, the proxy's proxy.log) has
+// reached `rotate_bytes`: the renames that rotate it, in order: each <name>.N to N+1, the highest first, then
+// <name> to <name>.1 (the highest number is the oldest, as the shipper reads them). Empty while it is smaller.
+// Pure.
+std::vector<LogRename> plan_renamed_rotation(logs::LogType type, const std::vector<LogDirectoryFile>& files,
+                                             std::uint64_t rotate_bytes);
 
 // Whether `name` is one of Postgres's log files in the log directory (csvlog or the collector's stderr).
 bool is_postgres_log_file_name(std::string_view name);
@@ -103,6 +107,17 @@ struct InstanceLogsSettings {
   // is rotated only while that names a running PgBouncer. Empty: no PgBouncer (pooling off).
   std::filesystem::path pgbouncer_pid_file;
   std::string pgbouncer_program;
+  // The cluster's pgstack-proxy on this host, when this instance ships its log (the agent picks one instance per
+  // cluster and host): its directory (proxy.log, proxy.log.N), its pid file and program (rotated only while that
+  // names a running proxy), and the `instance` its rows carry: the host's name, as the proxy is no one member's.
+  struct Proxy {
+    std::filesystem::path directory;
+    std::filesystem::path pid_file;
+    std::string program;
+    std::string instance;
+    bool operator==(const Proxy&) const = default;
+  };
+  std::optional<Proxy> proxy;
   std::vector<std::string> etcd_endpoints;
   std::string etcd_prefix;
   std::string ca_file;  // verifies the store's certificate
@@ -121,7 +136,8 @@ class InstanceLogs {
   const InstanceLogsSettings& settings() const { return settings_; }
   // The member's role now ("primary", "replica"; "" while unknown), stamped on the rows of each batch.
   void set_role(std::string role);
-  // By log type ("postgres", "patroni", "pgbouncer", "pgbackrest"): for the instance report and the agent's /metrics.
+  // By log type ("postgres", "patroni", "pgbouncer", "pgbackrest", "proxy"): for the instance report and the agent's
+  // /metrics.
   // Empty when the cluster has no store and nothing was removed unshipped.
   std::map<std::string, model::ReportedLogShipping> report() const;
 
@@ -129,7 +145,17 @@ class InstanceLogs {
   struct Loop;
   void run(Loop& loop);
   void remove_old_files(Loop& loop);
-  void rotate_pgbouncer_log();
+  void remove_old_proxy_files(Loop& postgres_loop);
+  // Removes what plan_log_removal says of `directory`; a file removed unshipped is counted on its log's loop
+  // (the rotated ones') or on Postgres's.
+  void remove_files(const std::filesystem::path& directory,
+                    const std::optional<std::map<std::string, std::uint64_t>>& shipped, Loop& postgres_loop);
+  // Renames `type`'s current file in `directory` when it is large enough and signals its writer (SIGHUP).
+  void rotate_renamed_log(logs::LogType type, const std::filesystem::path& directory,
+                          const std::filesystem::path& pid_file, const std::string& program);
+  // The shipped bytes of `type`'s rotated files, as its loop last learnt them after the last rotation; nothing
+  // when that is not known (the names moved since). Under mutex_.
+  std::map<std::string, std::uint64_t> rotated_shipped(logs::LogType type) const;
   Loop* loop_of(logs::LogType type) const;
   std::string role() const;
 
@@ -138,9 +164,9 @@ class InstanceLogs {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::string role_;
-  // When pgbouncer.log was last rotated: a PgBouncer loop's shipped bytes by file name from before then name
+  // When pgbouncer.log / proxy.log was last rotated: a loop's shipped bytes by file name from before then name
   // other files.
-  std::optional<std::chrono::steady_clock::time_point> pgbouncer_rotated_;
+  std::map<logs::LogType, std::chrono::steady_clock::time_point> rotated_at_;
   std::vector<std::unique_ptr<Loop>> loops_;
 };
 

@@ -12,7 +12,6 @@ namespace fs = std::filesystem;
 namespace {
 constexpr std::chrono::milliseconds kProxyStopTimeout{10000};
 constexpr const char* kConfigFile = "proxy.yaml";
-constexpr const char* kPidFile = "proxy.pid";
 }  // namespace
 
 fs::path ProxySupervisor::directory_for(const fs::path& state_dir, const std::string& cluster_key) {
@@ -44,12 +43,14 @@ Result<bool> ProxySupervisor::apply(const config::ProxyLayout& layout) {
   if (!process_) {
     ProcessSpec spec;
     spec.name = fmt::format("pgstack-proxy {}", cluster_key_);
-    spec.argv = {settings_.proxy_program, "--config", config_path.string()};
+    // --log-file: the proxy reopens it on SIGHUP, so the agent can rotate it by renaming (InstanceLogs).
+    spec.argv = {settings_.proxy_program, "--config", config_path.string(), "--log-file",
+                 (directory_ / kProxyLogFile).string()};
     // Unprivileged like the instances: it reads their TLS key, which the OS user owns.
     if (::geteuid() == 0) spec.run_as_user = settings_.os_user;
     spec.working_directory = directory_;
-    spec.log_file = directory_ / "proxy.log";
-    spec.pid_file = directory_ / kPidFile;
+    spec.log_file = directory_ / kProxyLogFile;  // what it writes before it opens --log-file
+    spec.pid_file = directory_ / kProxyPidFile;
     spec.stop_timeout = kProxyStopTimeout;
     process_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     auto started = process_->start();
@@ -82,8 +83,8 @@ void ProxySupervisor::stop() {
     return;
   }
   stop_from_pid_file(fmt::format("pgstack-proxy {}", cluster_key_),
-                     settings_.proxy_program.empty() ? "pgstack-proxy" : settings_.proxy_program, directory_ / kPidFile,
-                     kProxyStopTimeout);
+                     settings_.proxy_program.empty() ? "pgstack-proxy" : settings_.proxy_program,
+                     directory_ / kProxyPidFile, kProxyStopTimeout);
 }
 
 }  // namespace pgstack::agent

@@ -17,6 +17,11 @@
 
 namespace pgstack::agent {
 
+// In the proxy's directory: its pid file and its log, which the cluster's InstanceLogs on this host rotates
+// (by renaming, then SIGHUP) and ships.
+inline constexpr const char* kProxyPidFile = "proxy.pid";
+inline constexpr const char* kProxyLogFile = "proxy.log";
+
 class ProxySupervisor {
  public:
   // cluster_key: "<ns>/<cluster>".

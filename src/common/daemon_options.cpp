@@ -1,6 +1,11 @@
 #include "common/daemon_options.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <iostream>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -53,6 +58,29 @@ void DaemonFlags::add_log_level_flag() {
   app_.add_option("--log-level", options_.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+}
+
+void DaemonFlags::add_log_file_flag() {
+  app_.add_option("--log-file", options_.log_file,
+                  "Append the log (stdout and stderr) to this file; SIGHUP reopens it, so it can be rotated by "
+                  "renaming");
+}
+
+Result<bool> redirect_output_to(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("--log-file: cannot open {}: {}", path, std::strerror(errno)));
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // dup2 swaps each descriptor at once: a line written meanwhile goes to the old file or the new one, whole.
+  const bool redirected = ::dup2(fd, STDOUT_FILENO) >= 0 && ::dup2(fd, STDERR_FILENO) >= 0;
+  const int saved_errno = errno;
+  ::close(fd);
+  if (!redirected)
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("--log-file: cannot point the output at {}: {}", path, std::strerror(saved_errno)));
+  return true;
 }
 
 Result<bool> DaemonFlags::check() {

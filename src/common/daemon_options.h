@@ -30,7 +30,12 @@ struct DaemonOptions {
   std::string etcd_prefix;                  // with add_etcd_flags
   HostPort listen;                          // with add_listen_flag
   std::string log_level = "info";           // trace, debug, info, warn or error
+  std::string log_file;                     // with add_log_file_flag; empty: stdout and stderr as they are
 };
+
+// Points stdout and stderr at `path`, appended to (created 0640). A daemon calls it at start and again on
+// SIGHUP: whoever rotates its log renames the file and signals, and the daemon writes on to a new one.
+Result<bool> redirect_output_to(const std::string& path);
 
 class DaemonFlags {
  public:
@@ -39,6 +44,7 @@ class DaemonFlags {
   void add_etcd_flags();                                                       // --etcd, --etcd-prefix
   void add_listen_flag(std::string default_address, std::string description);  // --listen
   void add_log_level_flag();  // --log-level; parse() applies it to spdlog
+  void add_log_file_flag();   // --log-file; the daemon redirects its output (redirect_output_to)
 
   // Parses the command line. Nothing when the daemon should go on; otherwise what main returns:
   // 0 after --help, kBadFlagsExitCode (with the reason on stderr) for a bad flag.

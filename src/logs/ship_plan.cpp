@@ -121,7 +121,8 @@ bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64
   const bool quiet = now_ns - file.modified_ns >= settle.count();
   if (type == LogType::kPostgres) return !newest && quiet;
   const auto base = renamed_log_name(type);
-  if (type == LogType::kPgbouncer) return quiet;
+  // The agent renames these and signals the writer, which writes on to the renamed file until it reopens.
+  if (type == LogType::kPgbouncer || type == LogType::kProxy) return quiet;
   return (base && file.name != *base) || quiet;
 }
 

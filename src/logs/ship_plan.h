@@ -85,9 +85,9 @@ NextFile next_file(const std::vector<LogFile>& files, const std::vector<std::uin
 
 // Whether nothing more will be appended to a file, so its last record is complete: a Postgres file once
 // a newer one exists and it was quiet for `settle` (the collector may flush a last line after opening
-// the next file); a file Patroni or the proxy renamed at once (the writer closes it before renaming); a
-// renamed PgBouncer file once quiet for `settle` (the agent renames it, and PgBouncer writes on to it
-// until its SIGHUP reopens pgbouncer.log); the current file of a renamed log, and any pgBackRest file
+// the next file); a file Patroni renamed at once (it closes the file before renaming); a renamed
+// PgBouncer or proxy file once quiet for `settle` (the agent renames it, and the writer writes on to it
+// until a SIGHUP makes it reopen its log); the current file of a renamed log, and any pgBackRest file
 // (the next run of its command appends), once quiet for `settle`.
 bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64_t now_ns,
                       std::chrono::nanoseconds settle);

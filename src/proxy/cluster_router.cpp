@@ -79,7 +79,9 @@ void ClusterRouter::run() {
   bool loaded = false;
   int loops = 0;
   while (!stopping_) {
-    if (!loaded || ++loops % kReloadEveryLoops == 0) loaded = reload() || loaded;
+    const bool reload_due =
+        !loaded ? std::chrono::steady_clock::now() >= next_reload_ : ++loops % kReloadEveryLoops == 0;
+    if (reload_due) loaded = reload() || loaded;
     dirty_ = false;
     if (loaded) check_health();
     publish();
@@ -91,9 +93,17 @@ void ClusterRouter::run() {
 bool ClusterRouter::reload() {
   auto range = etcd_.get_prefix(cluster_.dcs_prefix);
   if (!range) {
-    spdlog::warn("cluster {}: cannot read {} from etcd: {}", cluster_.name, cluster_.dcs_prefix, range.error().message);
+    if (range.error().message != reload_error_)
+      spdlog::warn(
+          "cluster {}: cannot read {} from etcd (retried every {} ms, said again only when the error "
+          "changes): {}",
+          cluster_.name, cluster_.dcs_prefix, health_.interval.count(), range.error().message);
+    reload_error_ = range.error().message;
+    next_reload_ = std::chrono::steady_clock::now() + health_.interval;
     return false;
   }
+  if (!reload_error_.empty()) spdlog::info("cluster {}: read {} from etcd again", cluster_.name, cluster_.dcs_prefix);
+  reload_error_.clear();
   {
     std::lock_guard lock(mutex_);
     const auto health = inputs_.health;

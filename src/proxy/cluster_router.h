@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -76,6 +77,10 @@ class ClusterRouter {
   std::uint64_t generation_ = 0;
 
   std::unique_ptr<store::EtcdWatch> watch_;
+  // The run thread's own: the last failed read's error (said once, not at every retry) and when a read
+  // after a failure may be tried again (a waiting client's poke must not become a request storm).
+  std::string reload_error_;
+  std::chrono::steady_clock::time_point next_reload_;
   bool fixed_ = false;  // use_fixed_routes() was called
   std::atomic<bool> stopping_{false};
   std::atomic<bool> dirty_{false};  // etcd changed: check the members now

@@ -19,6 +19,7 @@
 #include "common/network.h"
 #include "common/pki.h"
 #include "common/process.h"
+#include "config/render_proxy.h"
 #include "integration/logs/log_servers.h"
 #include "logs/log_store_plan.h"
 #include "logs/record_framing.h"
@@ -496,7 +497,7 @@ TEST(LogShipper, PgbouncerLogRotatedByTheAgentLosesNoLine) {
   rotation.log_dir = dir;
   rotation.pgbouncer_pid_file = spec.pid_file;
   rotation.pgbouncer_program = "/usr/sbin/pgbouncer";
-  rotation.removal.pgbouncer_rotate_bytes = 1;  // whatever it holds: rotate on the first pass
+  rotation.removal.rotate_bytes = 1;  // whatever it holds: rotate on the first pass
   const auto appears = [&](const std::string& name) {
     for (int i = 0; i < 200 && !fs::exists(dir / name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return fs::exists(dir / name);
@@ -538,4 +539,106 @@ TEST(LogShipper, PgbouncerLogRotatedByTheAgentLosesNoLine) {
 }
 
 }  // namespace
+// pgstack-proxy's log, rotated by the agent as PgBouncer's is: renamed, then SIGHUP, on which the proxy reopens
+// its --log-file. Every line on disk is one row, with the host as its instance and no role.
+TEST(LogShipper, ProxyLogRotatedByTheAgentLosesNoLine) {
+  const fs::path dir = servers->root / "proxy-rotation";
+  const fs::path instance_dir = servers->root / "proxy-rotation-instance";  // the shipping member's own logs
+  fs::create_directories(dir);
+  fs::create_directories(instance_dir);
+  config::ProxyLayout layout;
+  layout.cluster = "demo";
+  layout.namespace_name = "default";
+  auto etcd_port = free_tcp_port();  // nothing listens there: the proxy says it cannot read its routes
+  ASSERT_TRUE(etcd_port.ok());
+  layout.etcd_endpoints = {fmt::format("http://127.0.0.1:{}", *etcd_port)};
+  layout.etcd_prefix = "/pgstack";
+  layout.listen_address = "127.0.0.1";
+  for (int* port : {&layout.read_write_port, &layout.read_only_port, &layout.admin_port}) {
+    auto free = free_tcp_port();
+    ASSERT_TRUE(free.ok());
+    *port = *free;
+  }
+  layout.pooling = false;
+  ASSERT_TRUE(write_file_atomically(dir / "proxy.yaml", config::render_proxy_config(layout)).ok());
+  // Started as the agent's ProxySupervisor starts it.
+  ProcessSpec spec;
+  spec.name = "pgstack-proxy rotation test";
+  spec.argv = {PGSTACK_PROXY_BINARY, "--config", (dir / "proxy.yaml").string(), "--log-file",
+               (dir / "proxy.log").string()};
+  spec.working_directory = dir;
+  spec.log_file = dir / "proxy.log";
+  spec.pid_file = dir / "proxy.pid";
+  spec.stop_timeout = std::chrono::seconds(5);
+  ProcessSupervisor proxy(spec);
+  ASSERT_TRUE(proxy.start().ok());
+  const auto file_has = [&](const std::string& name, const std::string& text) {
+    for (int i = 0; i < 200; ++i) {
+      auto content = read_file(dir / name);
+      if (content.ok() && content->find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  ASSERT_TRUE(file_has("proxy.log", "cannot read")) << "the proxy never logged its etcd error";
+
+  ShipperSettings settings = postgres_settings();
+  settings.type = LogType::kProxy;
+  settings.directory = dir;
+  settings.source = {"default", "demo", "host-a", ""};
+  const auto ship = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // quiet for `settle`
+    LogShipper shipper(settings);
+    auto shipped = shipper.ship_all();
+    ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+  };
+  agent::InstanceLogsSettings rotation;
+  rotation.namespace_name = "default";
+  rotation.cluster = "demo";
+  rotation.member = "demo-0";
+  rotation.log_dir = instance_dir;
+  rotation.proxy = agent::InstanceLogsSettings::Proxy{dir, spec.pid_file, PGSTACK_PROXY_BINARY, "host-a"};
+  rotation.removal.rotate_bytes = 1;  // whatever it holds: rotate on the first pass
+  const auto rotate = [&](const std::string& expect_renamed) {
+    agent::InstanceLogs logs(rotation);  // its first pass runs at once
+    ASSERT_TRUE(file_has(expect_renamed, "[info]"));
+    // The proxy took the SIGHUP: its new proxy.log begins with saying so.
+    ASSERT_TRUE(file_has("proxy.log", "reopened the log file"));
+  };
+
+  ship();  // proxy.log partly shipped before it is renamed
+  rotate("proxy.log.1");
+  // A SIGHUP without a rename: the proxy reopens the same file and writes on to it.
+  const auto pid_file = read_file(spec.pid_file);
+  ASSERT_TRUE(pid_file.ok());
+  ASSERT_EQ(::kill(static_cast<pid_t>(std::stoll(*pid_file)), SIGHUP), 0);
+  ship();
+  rotate("proxy.log.2");
+  ship();
+  ASSERT_TRUE(proxy.stop().ok());
+  ship();
+
+  std::int64_t on_disk = 0;
+  for (const char* name : {"proxy.log.2", "proxy.log.1", "proxy.log"}) {
+    auto content = read_file(dir / name);
+    ASSERT_TRUE(content.ok()) << name;
+    on_disk += static_cast<std::int64_t>(frame_text_records(TextFormat::kSpdlog, *content, true).records.size());
+  }
+  // The first file has the start; each later one begins with the reopening; the last ends with the stop.
+  EXPECT_NE(read_file(dir / "proxy.log.2")->find("admin on"), std::string::npos);
+  const auto second = read_file(dir / "proxy.log.1");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->find("SIGHUP: reopened"), second->find("] [info] ") + 9);
+  EXPECT_NE(read_file(dir / "proxy.log")->find("stopping"), std::string::npos);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'proxy' AND instance = 'host-a' "
+                         "AND coalesce(role, '') = ''"),
+            on_disk);
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'proxy' AND message LIKE '%reopened the "
+                         "log file%'"),
+            3);
+  // The etcd error is said once, not at every retry.
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'proxy' AND message LIKE '%cannot read%'"),
+            1);
+}
+
 }  // namespace pgstack::logs

@@ -156,6 +156,20 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
       30s, 250ms))
       << runtime->agent_log();
 
+  // (b') The cluster's pgstack-proxy on the host: its lines under the host's name (the proxy is no one
+  // member's), found with `pgstack logs demo --type proxy`.
+  std::vector<json> proxy_lines;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        proxy_lines = pgstack_logs({"--type", "proxy", "--since", "10m"});
+        return std::any_of(proxy_lines.begin(), proxy_lines.end(), [](const json& record) {
+          return record.value("podName", "") == "e2e-host" &&
+                 record.value("message", "").find("listener rw (read-write)") != std::string::npos;
+        });
+      },
+      30s, 500ms))
+      << json(proxy_lines).dump() << runtime->agent_log();
+
   // (a) A failure is in the store within 2 s, with who, where and which error.
   const std::string marker = fmt::format("MARKER_{}", ::getpid());
   EXPECT_FALSE(demo_sql(fmt::format("DO $$ BEGIN RAISE EXCEPTION '{}'; END $$", marker)).ok());

@@ -11,6 +11,7 @@ namespace {
 
 using std::chrono::hours;
 using SystemClock = std::chrono::system_clock;
+using logs::LogType;
 
 const SystemClock::time_point kNow = SystemClock::time_point(std::chrono::seconds(1800000000));
 
@@ -85,9 +86,9 @@ TEST(LogRemoval, OverTheDiskLimitTheOldestGoEvenUnshippedAndSaySo) {
 
 TEST(PgbouncerRotation, RenamesOnlyOnceTheLogReachedItsSizeTheOldestFirst) {
   const std::vector<LogDirectoryFile> small = {file("pgbouncer.log", 999, hours(0))};
-  EXPECT_TRUE(plan_pgbouncer_rotation(small, 1000).empty());
-  EXPECT_TRUE(plan_pgbouncer_rotation({}, 1000).empty());
-  EXPECT_EQ(plan_pgbouncer_rotation({file("pgbouncer.log", 1000, hours(0))}, 1000),
+  EXPECT_TRUE(plan_renamed_rotation(LogType::kPgbouncer, small, 1000).empty());
+  EXPECT_TRUE(plan_renamed_rotation(LogType::kPgbouncer, {}, 1000).empty());
+  EXPECT_EQ(plan_renamed_rotation(LogType::kPgbouncer, {file("pgbouncer.log", 1000, hours(0))}, 1000),
             (std::vector<LogRename>{{"pgbouncer.log", "pgbouncer.log.1"}}));
   // A gap (a file removed) is kept; a higher number is never overwritten; other files are not touched.
   const std::vector<LogDirectoryFile> files = {
@@ -95,9 +96,37 @@ TEST(PgbouncerRotation, RenamesOnlyOnceTheLogReachedItsSizeTheOldestFirst) {
       file("pgbouncer.log.3", 1000, hours(3)), file("pgbouncer.stderr.log", 10, hours(0)),
       file("patroni.log.1", 1000, hours(0)),
   };
-  EXPECT_EQ(plan_pgbouncer_rotation(files, 1000), (std::vector<LogRename>{{"pgbouncer.log.3", "pgbouncer.log.4"},
-                                                                          {"pgbouncer.log.1", "pgbouncer.log.2"},
-                                                                          {"pgbouncer.log", "pgbouncer.log.1"}}));
+  EXPECT_EQ(plan_renamed_rotation(LogType::kPgbouncer, files, 1000),
+            (std::vector<LogRename>{{"pgbouncer.log.3", "pgbouncer.log.4"},
+                                    {"pgbouncer.log.1", "pgbouncer.log.2"},
+                                    {"pgbouncer.log", "pgbouncer.log.1"}}));
+}
+
+TEST(ProxyRotation, TheProxysLogRotatesAsPgbouncersDoesAndLeavesTheRestOfItsDirectory) {
+  const std::vector<LogDirectoryFile> files = {
+      file("proxy.log", 2000, hours(0)), file("proxy.log.1", 1000, hours(1)),   file("proxy.yaml", 5000, hours(0)),
+      file("proxy.pid", 10, hours(0)),   file("pgbouncer.log", 9000, hours(0)),
+  };
+  EXPECT_EQ(plan_renamed_rotation(LogType::kProxy, files, 1000),
+            (std::vector<LogRename>{{"proxy.log.1", "proxy.log.2"}, {"proxy.log", "proxy.log.1"}}));
+  EXPECT_TRUE(plan_renamed_rotation(LogType::kProxy, files, 2001).empty());
+}
+
+TEST(LogRemoval, RotatedProxyFilesAreKeptAndCountedPerLog) {
+  // The proxy's directory: its rotated files beyond the newest 4 go once shipped; the configuration, the pid
+  // file and proxy.log never.
+  std::vector<LogDirectoryFile> files = {file("proxy.log", 100, hours(0)), file("proxy.yaml", 100000, hours(900)),
+                                         file("proxy.pid", 10, hours(900))};
+  for (int n = 1; n <= 6; ++n) files.push_back(file("proxy.log." + std::to_string(n), 100, hours(n)));
+  EXPECT_EQ(names(plan_log_removal(files, std::nullopt, kNow, {})),
+            (std::vector<std::string>{"proxy.log.6", "proxy.log.5"}));
+  const std::map<std::string, std::uint64_t> shipped = {{"proxy.log.6", 100}};
+  EXPECT_EQ(names(plan_log_removal(files, shipped, kNow, {})), (std::vector<std::string>{"proxy.log.6"}));
+  // Each log keeps its own newest few: two rotated PgBouncer files beside six proxy ones are all kept.
+  files.push_back(file("pgbouncer.log.1", 100, hours(7)));
+  files.push_back(file("pgbouncer.log.2", 100, hours(8)));
+  EXPECT_EQ(names(plan_log_removal(files, std::nullopt, kNow, {})),
+            (std::vector<std::string>{"proxy.log.6", "proxy.log.5"}));
 }
 
 TEST(LogRemoval, RotatedPgbouncerFilesBeyondTheNewestFewGoOnceShipped) {
@@ -117,7 +146,7 @@ TEST(LogRemoval, RotatedPgbouncerFilesBeyondTheNewestFewGoOnceShipped) {
   // Over the disk limit they go like Postgres's files, oldest first and shipped or not; pgbouncer.log never.
   LogRemovalPolicy policy;
   policy.max_directory_bytes = 250;  // 600 rotated
-  policy.pgbouncer_keep_files = 10;
+  policy.rotated_keep_files = 10;
   const auto over = plan_log_removal(files, shipped, kNow, policy);
   ASSERT_EQ(over.size(), 4u);
   EXPECT_EQ(over[0].name, "pgbouncer.log.6");

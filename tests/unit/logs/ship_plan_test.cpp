@@ -111,6 +111,9 @@ TEST(ShipPlan, WhenAFileIsFinished) {
   // The agent renames PgBouncer's log and PgBouncer writes on to it until its SIGHUP reopens pgbouncer.log.
   EXPECT_FALSE(file_is_finished(LogType::kPgbouncer, file("pgbouncer.log.1", now), false, now, settle));
   EXPECT_TRUE(file_is_finished(LogType::kPgbouncer, file("pgbouncer.log.1", now - 3'000'000'000), false, now, settle));
+  // The proxy's too: it reopens proxy.log on SIGHUP.
+  EXPECT_FALSE(file_is_finished(LogType::kProxy, file("proxy.log.1", now), false, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kProxy, file("proxy.log.1", now - 3'000'000'000), false, now, settle));
 }
 
 TEST(ShipPlan, RenamedLogNumbers) {
