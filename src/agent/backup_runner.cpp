@@ -23,6 +23,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::chrono::seconds kStanzaRetry{15};
+// How long pending backups wait while stanza-create cannot connect to the primary (a start, a restart).
+constexpr std::chrono::seconds kStanzaConnectWait{120};
 // How long a new backup waits for a starting replica before it reads from the primary instead.
 constexpr std::chrono::seconds kStandbyWait{120};
 
@@ -223,6 +225,11 @@ VerificationResult verify_backup(const VerificationRequest& request) {
                 fmt::format("restored, recovered to consistency, pg_amcheck clean, {} databases answer", checked));
 }
 
+bool stanza_failure_is_transient(std::string_view failure) {
+  return failure.find("[DbConnectError]") != std::string_view::npos ||
+         failure.find("ERROR: [056]") != std::string_view::npos;
+}
+
 BackupRunner::BackupRunner(AgentSettings settings, store::ResourceStore store)
     : settings_(std::move(settings)), store_(std::move(store)) {}
 
@@ -249,12 +256,18 @@ void BackupRunner::reconcile(const std::vector<BackupTarget>& targets) {
     }
     if (stanzas_ready_.count(key) == 0) {
       std::string stanza_error;
+      bool waiting_for_primary = false;
       {
         std::lock_guard lock(stanza_errors_mutex_);
         if (auto found = stanza_errors_.find(key); found != stanza_errors_.end()) stanza_error = found->second;
+        const auto since = stanza_transient_since_.find(key);
+        waiting_for_primary =
+            since != stanza_transient_since_.end() && Clock::now() - since->second < kStanzaConnectWait;
       }
-      // The repository could not be prepared: what was asked for fails now, with the reason.
-      if (!stanza_error.empty()) fail_pending_backups(target, "the backup repository cannot be used: " + stanza_error);
+      // The repository could not be prepared: what was asked for fails now, with the reason; unless the
+      // primary only took no connections yet, which the next attempt may find changed.
+      if (!stanza_error.empty() && !waiting_for_primary)
+        fail_pending_backups(target, "the backup repository cannot be used: " + stanza_error);
       if (Clock::now() < retry_stanza_at_[key]) continue;
       retry_stanza_at_[key] = Clock::now() + kStanzaRetry;
       job_ = std::async(std::launch::async, [this, target] { create_stanza(target); });
@@ -398,11 +411,17 @@ void BackupRunner::create_stanza(const BackupTarget& target) {
     spdlog::warn("{}/{}: {}", target.namespace_name, target.cluster, failure);
     std::lock_guard lock(stanza_errors_mutex_);
     stanza_errors_[key] = explain_full_repository(failure, repository_disk(target.primary));
+    if (!stanza_failure_is_transient(failure)) {
+      stanza_transient_since_.erase(key);
+    } else if (stanza_transient_since_.count(key) == 0) {
+      stanza_transient_since_[key] = Clock::now();
+    }
     return;
   }
   {
     std::lock_guard lock(stanza_errors_mutex_);
     stanza_errors_.erase(key);
+    stanza_transient_since_.erase(key);
   }
   spdlog::info("{}/{}: pgBackRest stanza {} is ready in {}", target.namespace_name, target.cluster, instance.stanza,
                target.primary.repository.path);

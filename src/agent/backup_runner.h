@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/instance_plan.h"
@@ -45,6 +46,11 @@ struct BackupTarget {
   // fail with it instead of waiting for ever; nothing else is done for the cluster.
   std::string problem;
 };
+
+// Whether stanza-create failed only because the primary's Postgres took no connections yet (starting or
+// restarting): pgBackRest's DbConnectError or "unable to find primary cluster" ([056]). Pending backups
+// then wait for the next attempt, for up to two minutes, instead of failing at once. Pure.
+bool stanza_failure_is_transient(std::string_view failure);
 
 // Restores one backup into a scratch instance on a free port, replays to consistency, runs
 // pg_amcheck (heap and btree indexes) and a query on every database, then removes it.
@@ -99,7 +105,9 @@ class BackupRunner {
   std::map<std::string, std::chrono::steady_clock::time_point> retry_stanza_at_;
   bool interrupted_checked_ = false;
   std::map<std::string, std::string> stanza_errors_;  // "<ns>/<cluster>": why stanza-create failed last
-  std::mutex stanza_errors_mutex_;                    // the worker thread writes, the agent loop reads
+  // "<ns>/<cluster>": since when stanza-create has failed only transiently (stanza_failure_is_transient).
+  std::map<std::string, std::chrono::steady_clock::time_point> stanza_transient_since_;
+  std::mutex stanza_errors_mutex_;  // for both maps: the worker thread writes, the agent loop reads
   // "<ns>/<cluster>/<uid>" of restoring clusters sealed for, or found restored (the worker thread
   // and the agent loop write it, never at the same time: the loop waits for the job to end).
   std::set<std::string> sealed_restores_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -75,6 +76,23 @@ class Exchange {
 
   asio::io_context& context() { return ioc_; }
   beast::flat_buffer& buffer() { return buffer_; }
+
+  // A kept-alive connection taken for another request: errors name that request.
+  void reuse_for(std::string method, std::string url) {
+    method_ = std::move(method);
+    url_ = std::move(url);
+  }
+
+  // Whether a kept-alive connection can carry another request: open, and nothing arrived since its last
+  // response (an idle HTTP/1.1 connection receives nothing; a FIN, a reset or a TLS alert means the server
+  // is done with it).
+  bool idle_and_open() {
+    if (!socket_.is_open() || buffer_.size() != 0) return false;
+    if (tls_ && SSL_pending(tls_->native_handle()) > 0) return false;
+    char byte = 0;
+    const ssize_t peeked = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
 
   // Calls `use` with the stream to read and write: the TLS stream once handshaken, else the socket.
   template <typename Use>
@@ -236,6 +254,71 @@ class Exchange {
   beast::flat_buffer buffer_;
 };
 
+// Kept-alive connections of this process, by server and TLS identity, for http_request: a new TLS
+// connection to etcd costs milliseconds (a handshake, the CA read and checked), a kept one nothing. A
+// connection idle for kIdleLimit is closed rather than reused: renewed certificates are taken up, and a
+// server's own idle timeout (pgstack's HttpServer: 30 s) is rarely met.
+constexpr auto kIdleLimit = std::chrono::seconds(15);
+constexpr std::size_t kIdlePerServer = 8;
+
+class IdleConnections {
+ public:
+  // The newest idle connection to `key` that is still usable; nothing when there is none.
+  std::unique_ptr<Exchange> take(const std::string& key) {
+    std::vector<std::unique_ptr<Exchange>> stale;  // closed outside the lock
+    std::unique_ptr<Exchange> found;
+    {
+      std::lock_guard lock(mutex_);
+      auto entry = idle_.find(key);
+      if (entry == idle_.end()) return nullptr;
+      auto& connections = entry->second;
+      const auto now = Clock::now();
+      while (!connections.empty() && !found) {
+        auto [since, exchange] = std::move(connections.back());
+        connections.pop_back();
+        if (now - since < kIdleLimit && exchange->idle_and_open()) {
+          found = std::move(exchange);
+        } else {
+          stale.push_back(std::move(exchange));
+        }
+      }
+      if (connections.empty()) idle_.erase(entry);
+    }
+    return found;
+  }
+
+  void give(const std::string& key, std::unique_ptr<Exchange> exchange) {
+    std::unique_ptr<Exchange> surplus;
+    std::lock_guard lock(mutex_);
+    auto& connections = idle_[key];
+    if (connections.size() >= kIdlePerServer) {
+      surplus = std::move(connections.front().second);  // the oldest goes
+      connections.erase(connections.begin());
+    }
+    connections.emplace_back(Clock::now(), std::move(exchange));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::vector<std::pair<Clock::time_point, std::unique_ptr<Exchange>>>> idle_;
+};
+
+std::atomic<std::uint64_t> connections_opened{0};
+
+IdleConnections& idle_connections() {
+  static auto* const connections = new IdleConnections();  // never destroyed: threads may use it at exit
+  return *connections;
+}
+
+// Which connections a request may reuse: the same server, scheme and TLS files (tests and tools switch
+// them within one process).
+std::string connection_key(const HttpUrl& url) {
+  if (!url.tls) return fmt::format("http://{}:{}", url.host, url.port);
+  const TlsClientFiles files = tls_client_files();
+  return fmt::format("https://{}:{}\n{}\n{}\n{}", url.host, url.port, files.ca_file, files.certificate_file,
+                     files.private_key_file);
+}
+
 Result<http::verb> parse_method(std::string_view method) {
   const http::verb verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
   if (verb == http::verb::unknown)
@@ -326,31 +409,56 @@ Result<HttpResponse> http_request(std::string_view method, std::string_view url,
   RETURN_IF_ERROR(verb);
 
   const Clock::time_point deadline = Clock::now() + timeout;
-  Exchange exchange(std::string(method), std::string(url), nullptr);
-  RETURN_IF_ERROR(exchange.connect(*parsed, deadline, timeout));
-  auto request = make_request(*verb, *parsed, body, headers);
-  request.set(http::field::connection, "close");
-  RETURN_IF_ERROR(exchange.send(request, deadline, timeout));
+  const std::string key = connection_key(*parsed);
+  const auto request = make_request(*verb, *parsed, body, headers);
+  // A kept-alive connection first; a second attempt only when the server had closed that one before it
+  // read a byte of the request (it answered nothing), on a new connection.
+  for (bool first_attempt = true;; first_attempt = false) {
+    std::unique_ptr<Exchange> exchange = first_attempt ? idle_connections().take(key) : nullptr;
+    const bool reused = exchange != nullptr;
+    if (reused) {
+      exchange->reuse_for(std::string(method), std::string(url));
+    } else {
+      exchange = std::make_unique<Exchange>(std::string(method), std::string(url), nullptr);
+      RETURN_IF_ERROR(exchange->connect(*parsed, deadline, timeout));
+      connections_opened.fetch_add(1, std::memory_order_relaxed);
+    }
+    beast::error_code error;
+    StepEnd end = exchange->step(
+        [&](const Done& done) {
+          exchange->with_stream([&](auto& stream) {
+            http::async_write(stream, request, [done](beast::error_code ec, std::size_t) { done(ec); });
+          });
+        },
+        deadline, error);
+    if (end == StepEnd::kFinished && error && reused) continue;
+    if (end != StepEnd::kFinished || error) return exchange->failure(end, error, "sending the request", timeout);
 
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxResponseBody);
-  beast::error_code error;
-  const StepEnd end = exchange.step(
-      [&](const Done& done) {
-        exchange.with_stream([&](auto& stream) {
-          http::async_read(stream, exchange.buffer(), parser, [done](beast::error_code ec, std::size_t) { done(ec); });
-        });
-      },
-      deadline, error);
-  if (end != StepEnd::kFinished || error) return exchange.failure(end, error, "reading the response", timeout);
-  exchange.close();
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxResponseBody);
+    end = exchange->step(
+        [&](const Done& done) {
+          exchange->with_stream([&](auto& stream) {
+            http::async_read(stream, exchange->buffer(), parser,
+                             [done](beast::error_code ec, std::size_t) { done(ec); });
+          });
+        },
+        deadline, error);
+    if (end == StepEnd::kFinished && error && reused && !parser.got_some()) continue;
+    if (end != StepEnd::kFinished || error) return exchange->failure(end, error, "reading the response", timeout);
 
-  auto message = parser.release();
-  HttpResponse response;
-  response.status = static_cast<int>(message.result_int());
-  response.headers = header_map(message);
-  response.body = std::move(message.body());
-  return response;
+    auto message = parser.release();
+    if (message.keep_alive()) {
+      idle_connections().give(key, std::move(exchange));
+    } else {
+      exchange->close();
+    }
+    HttpResponse response;
+    response.status = static_cast<int>(message.result_int());
+    response.headers = header_map(message);
+    response.body = std::move(message.body());
+    return response;
+  }
 }
 
 Result<bool> HttpLineStream::run(std::string_view method, std::string_view url, std::string_view body,
@@ -449,6 +557,8 @@ std::string basic_authorization(std::string_view user, std::string_view password
   encoded.resize(static_cast<std::size_t>(std::max(size, 0)));
   return "Basic " + encoded;
 }
+
+std::uint64_t http_connections_opened() { return connections_opened.load(std::memory_order_relaxed); }
 
 void set_tls_client_files(TlsClientFiles files) {
   std::lock_guard lock(tls_files_mutex);

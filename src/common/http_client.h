@@ -1,9 +1,11 @@
 // A small synchronous HTTP/1.1 client for talking to etcd, Patroni and the controller, over http or
-// https. Every call opens its own connection; a connection failure or a timeout is ErrorCode::kUnavailable.
+// https. http_request keeps connections alive and reuses them (per server and TLS files, for up to 30 s
+// idle); a line stream has its own. A connection failure or a timeout is ErrorCode::kUnavailable.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -57,6 +59,9 @@ TlsClientFiles tls_client_files();
 Result<HttpResponse> http_request(std::string_view method, std::string_view url, std::string_view body = {},
                                   const HttpHeaders& headers = {},
                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// How many connections http_request has opened in this process (kept-alive ones are reused).
+std::uint64_t http_connections_opened();
 
 // Reads a long-lived (usually chunked) response line by line, for etcd's watch and similar streams.
 // cancel() may be called from any thread and makes a running or later run() return promptly.

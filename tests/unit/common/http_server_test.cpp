@@ -370,4 +370,43 @@ TEST(HttpServerHostile, SilentTlsClientsAreCutAtTheDeadlineAndHttpsStillServes) 
 }
 
 }  // namespace
+// http_request keeps its connection: more requests to the same server open none; one the server closed
+// while it was idle is noticed and replaced, and the request still succeeds.
+TEST(HttpClientKeepAlive, ReusesTheConnectionAndReplacesOneTheServerClosed) {
+  TestServer test(short_limits());  // closes an idle keep-alive connection after 1 s
+  const std::string url = "http://127.0.0.1:" + std::to_string(test.port()) + "/a";
+  const auto opened = http_connections_opened();
+  for (int i = 0; i < 5; ++i) {
+    auto reply = http_request("GET", url);
+    ASSERT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_EQ(reply->body, "hello /a 0");
+  }
+  EXPECT_EQ(http_connections_opened() - opened, 1u);
+  std::this_thread::sleep_for(1500ms);
+  auto after = http_request("POST", url, "xyz");
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(after->body, "hello /a 3");
+  EXPECT_EQ(http_connections_opened() - opened, 2u);
+}
+
+// Threads at once each get a connection of their own, and give it back for the others.
+TEST(HttpClientKeepAlive, ConcurrentRequestsShareAFewConnections) {
+  TestServer test(HttpServerLimits{});
+  const std::string url = "http://127.0.0.1:" + std::to_string(test.port()) + "/b";
+  const auto opened = http_connections_opened();
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        auto reply = http_request("GET", url);
+        if (reply.ok() && reply->body == "hello /b 0") ++answered;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(answered.load(), 100);
+  EXPECT_LE(http_connections_opened() - opened, 4u);
+}
+
 }  // namespace pgstack
