@@ -449,6 +449,34 @@ TEST(LogShipper, PgstackOwnLogsGoToLogPgstackWithTheirType) {
 // A real PgBouncer (1.18) logging to pgbouncer.log, rotated twice by the agent's InstanceLogs (rename, then
 // SIGHUP: PgBouncer reopens its logfile) while a shipper ships between the rotations: every line written
 // is one row, in whichever file it ended up.
+// The shipper of a text log the agent rotates (PgBouncer's, the proxy's) in `directory`.
+ShipperSettings rotated_log_settings(LogType type, const fs::path& directory, LogSource source) {
+  ShipperSettings settings = postgres_settings();
+  settings.type = type;
+  settings.directory = directory;
+  settings.source = std::move(source);
+  return settings;
+}
+
+// Ships everything once the files were quiet for `settle`.
+void ship_when_quiet(const ShipperSettings& settings) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  LogShipper shipper(settings);
+  auto shipped = shipper.ship_all();
+  ASSERT_TRUE(shipped.ok()) << shipped.error().message;
+}
+
+// An InstanceLogs without a store that rotates whatever its logs hold on its first pass, which runs at once.
+agent::InstanceLogsSettings rotate_at_once(std::string member, const fs::path& log_dir) {
+  agent::InstanceLogsSettings rotation;
+  rotation.namespace_name = "default";
+  rotation.cluster = "demo";
+  rotation.member = std::move(member);
+  rotation.log_dir = log_dir;
+  rotation.removal.rotate_bytes = 1;
+  return rotation;
+}
+
 TEST(LogShipper, PgbouncerLogRotatedByTheAgentLosesNoLine) {
   const fs::path dir = servers->root / "pgbouncer-rotation";
   fs::create_directories(dir);
@@ -483,24 +511,12 @@ TEST(LogShipper, PgbouncerLogRotatedByTheAgentLosesNoLine) {
                          fmt::format("host=127.0.0.1 port={} dbname=nosuchdb user=postgres connect_timeout=5", *port),
                          "-c", "SELECT 1"});
   };
-  ShipperSettings settings = postgres_settings();
-  settings.type = LogType::kPgbouncer;
-  settings.directory = dir;
-  settings.source = {"default", "demo", "bouncer-0", "primary"};
-  const auto ship = [&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // quiet for `settle`
-    LogShipper shipper(settings);
-    auto shipped = shipper.ship_all();
-    ASSERT_TRUE(shipped.ok()) << shipped.error().message;
-  };
-  agent::InstanceLogsSettings rotation;
-  rotation.namespace_name = "default";
-  rotation.cluster = "demo";
-  rotation.member = "bouncer-0";
-  rotation.log_dir = dir;
+  const ShipperSettings settings =
+      rotated_log_settings(LogType::kPgbouncer, dir, {"default", "demo", "bouncer-0", "primary"});
+  const auto ship = [&] { ship_when_quiet(settings); };
+  agent::InstanceLogsSettings rotation = rotate_at_once("bouncer-0", dir);
   rotation.pgbouncer_pid_file = spec.pid_file;
   rotation.pgbouncer_program = "/usr/sbin/pgbouncer";
-  rotation.removal.rotate_bytes = 1;  // whatever it holds: rotate on the first pass
   const auto appears = [&](const std::string& name) {
     for (int i = 0; i < 200 && !fs::exists(dir / name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return fs::exists(dir / name);
@@ -585,23 +601,10 @@ TEST(LogShipper, ProxyLogRotatedByTheAgentLosesNoLine) {
   };
   ASSERT_TRUE(file_has("proxy.log", "cannot read")) << "the proxy never logged its etcd error";
 
-  ShipperSettings settings = postgres_settings();
-  settings.type = LogType::kProxy;
-  settings.directory = dir;
-  settings.source = {"default", "demo", "host-a", ""};
-  const auto ship = [&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // quiet for `settle`
-    LogShipper shipper(settings);
-    auto shipped = shipper.ship_all();
-    ASSERT_TRUE(shipped.ok()) << shipped.error().message;
-  };
-  agent::InstanceLogsSettings rotation;
-  rotation.namespace_name = "default";
-  rotation.cluster = "demo";
-  rotation.member = "demo-0";
-  rotation.log_dir = instance_dir;
+  const ShipperSettings settings = rotated_log_settings(LogType::kProxy, dir, {"default", "demo", "host-a", ""});
+  const auto ship = [&] { ship_when_quiet(settings); };
+  agent::InstanceLogsSettings rotation = rotate_at_once("demo-0", instance_dir);
   rotation.proxy = agent::InstanceLogsSettings::Proxy{dir, spec.pid_file, PGSTACK_PROXY_BINARY, "host-a"};
-  rotation.removal.rotate_bytes = 1;  // whatever it holds: rotate on the first pass
   const auto rotate = [&](const std::string& expect_renamed) {
     agent::InstanceLogs logs(rotation);  // its first pass runs at once
     ASSERT_TRUE(file_has(expect_renamed, "[info]"));
