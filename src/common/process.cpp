@@ -1,5 +1,6 @@
 #include "common/process.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 namespace pgstack {
@@ -73,6 +75,15 @@ void pump(Pipe& in, Pipe& out, Pipe& err, const std::string& input, CommandOutpu
 
 }  // namespace
 
+void close_inherited_fds_on_exec() {
+  // Marked close-on-exec rather than closed: a caller may still need a pipe until execve succeeds.
+#if defined(SYS_close_range) && defined(CLOSE_RANGE_CLOEXEC)
+  if (::syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+#endif
+  const long limit = std::min<long>(::sysconf(_SC_OPEN_MAX), 1L << 16);
+  for (int fd = STDERR_FILENO + 1; fd < limit; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 Result<CommandOutput> run_command(const std::vector<std::string>& argv, const CommandOptions& options) {
   if (argv.empty()) return make_error(ErrorCode::kInternal, "run_command: empty argv");
 
@@ -114,6 +125,7 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
       ::setenv("USER", options.run_as_user->c_str(), 1);
     }
     if (options.working_directory && ::chdir(options.working_directory->c_str()) != 0) _exit(126);
+    close_inherited_fds_on_exec();
     for (const auto& [name, value] : options.extra_environment) ::setenv(name.c_str(), value.c_str(), 1);
     ::execvp(args[0], args.data());
     _exit(127);

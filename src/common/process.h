@@ -28,6 +28,10 @@ struct CommandOutput {
 // Runs argv[0] (looked up in PATH) to completion. Fails only when it cannot be started.
 Result<CommandOutput> run_command(const std::vector<std::string>& argv, const CommandOptions& options = {});
 
+// In a forked child before execve: every descriptor above stderr becomes close-on-exec, so a program never
+// inherits the parent's sockets (kept-alive etcd connections) or files. Async-signal-safe.
+void close_inherited_fds_on_exec();
+
 // The user that servers should run as: "postgres" when we are root, nobody to switch to otherwise.
 std::optional<std::string> unprivileged_service_user();
 

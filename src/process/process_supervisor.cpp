@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "common/files.h"
+#include "common/process.h"
 
 namespace pgstack {
 namespace {
@@ -265,15 +266,6 @@ void report(int fd, const SpawnReport& message) {
   ::_exit(127);
 }
 
-void close_inherited_fds() {
-  // Marked close-on-exec rather than closed: the report pipe must stay open until execve succeeds.
-#if defined(SYS_close_range) && defined(CLOSE_RANGE_CLOEXEC)
-  if (::syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-#endif
-  const long limit = std::min<long>(::sysconf(_SC_OPEN_MAX), 1L << 16);
-  for (int fd = STDERR_FILENO + 1; fd < limit; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
 // The grandchild: becomes the daemon.
 [[noreturn]] void exec_daemon(const ExecPlan& plan, int report_fd) {
   // Own process group, so an operator can signal the daemon and its children together.
@@ -293,7 +285,7 @@ void close_inherited_fds() {
       ::dup2(plan.log_fd.get(), STDERR_FILENO) < 0) {
     fail(report_fd, SpawnStep::kRedirect);
   }
-  close_inherited_fds();
+  close_inherited_fds_on_exec();  // the report pipe must stay open until execve succeeds
 
   if (plan.drop_privileges) {
     if (::setgroups(plan.groups.size(), plan.groups.data()) != 0) fail(report_fd, SpawnStep::kSetgroups);

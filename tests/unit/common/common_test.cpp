@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <filesystem>
 #include <unistd.h>
 
@@ -87,6 +88,16 @@ TEST(Process, LargeOutputDoesNotDeadlock) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->standard_output.size(), 1000000u);
   EXPECT_EQ(result->standard_error.size(), 1000000u);
+}
+
+TEST(Process, AProgramInheritsNoDescriptorButItsStdio) {
+  // Opened without O_CLOEXEC, as Boost.Asio opens its sockets: the child must not get it all the same.
+  const int fd = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(fd, 3);
+  const auto result = run_command({"sh", "-c", "ls /proc/$$/fd"});
+  ::close(fd);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->standard_output, "0\n1\n2\n") << "fd " << fd << " was open in the child";
 }
 
 TEST(Process, MissingProgramIsAnError) {
