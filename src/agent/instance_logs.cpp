@@ -4,13 +4,17 @@
 #include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <memory>
 #include <system_error>
+#include <unistd.h>
 #include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "common/time.h"
@@ -72,6 +76,27 @@ std::optional<pid_t> running_pid(const fs::path& pid_file, const std::string& pr
   long long pid = 0;
   if (!(stream >> pid) || pid <= 0) return std::nullopt;
   return static_cast<pid_t>(pid);
+}
+
+// An empty `path` with the owner and mode of `model`, unless it exists. The writer of a rotated log may not
+// create files in its directory (the proxy's directory is the agent's), so the agent makes the new one.
+Result<bool> create_empty_like(const fs::path& path, const fs::path& model) {
+  struct stat info {};
+  if (::stat(model.c_str(), &info) != 0)
+    return make_error(ErrorCode::kUnavailable, fmt::format("cannot stat {}: {}", model.string(), std::strerror(errno)));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, info.st_mode & 07777);
+  if (fd < 0) {
+    if (errno == EEXIST) return true;
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+  }
+  const bool owned = ::fchown(fd, info.st_uid, info.st_gid) == 0 && ::fchmod(fd, info.st_mode & 07777) == 0;
+  const int saved_errno = errno;
+  ::close(fd);
+  if (!owned)
+    return make_error(ErrorCode::kUnavailable, fmt::format("cannot give {} the owner of {}: {}", path.string(),
+                                                           model.string(), std::strerror(saved_errno)));
+  return true;
 }
 
 // Whether the process was started with `argument` (/proc/<pid>/cmdline: arguments separated by NUL).
@@ -329,6 +354,8 @@ void InstanceLogs::rotate_renamed_log(logs::LogType type, const fs::path& direct
       return;
     }
   }
+  if (auto made = create_empty_like(directory / renames.back().from, directory / renames.back().to); !made)
+    spdlog::warn("{}: {} (the writer makes it, if it may)", who, made.error().message);
   // PgBouncer reopens its logfile on SIGHUP (and re-reads pgbouncer.ini, which is unchanged), pgstack-proxy its
   // --log-file; until then each writes on to the renamed file, which the shipper reads to its end.
   if (::kill(*pid, SIGHUP) != 0) {

@@ -579,9 +579,11 @@ TEST(LogShipper, ProxyLogRotatedByTheAgentLosesNoLine) {
     *port = *free;
   }
   layout.pooling = false;
-  ASSERT_TRUE(write_file_atomically(dir / "proxy.yaml", config::render_proxy_config(layout)).ok());
-  // Started as the agent's ProxySupervisor starts it.
+  ASSERT_TRUE(write_file_atomically(dir / "proxy.yaml", config::render_proxy_config(layout), fs::perms(0644)).ok());
+  // Started as the agent's ProxySupervisor starts it: as the OS user, in a directory that is root's when the
+  // agent runs as root, so the proxy cannot create its new proxy.log there itself.
   ProcessSpec spec;
+  if (::geteuid() == 0) spec.run_as_user = "postgres";
   spec.name = "pgstack-proxy rotation test";
   spec.argv = {PGSTACK_PROXY_BINARY, "--config", (dir / "proxy.yaml").string(), "--log-file",
                (dir / "proxy.log").string()};
