@@ -36,6 +36,33 @@ Result<std::string> read_file(const std::filesystem::path& path) {
   return content;
 }
 
+Result<std::string> read_file_tail(const std::filesystem::path& path, std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    return make_error(error == ENOENT ? ErrorCode::kNotFound : ErrorCode::kUnavailable,
+                      fmt::format("{}: cannot read: {}", path.string(), std::strerror(error)));
+  }
+  std::string content(max_bytes, '\0');
+  const off_t end = ::lseek(fd, 0, SEEK_END);
+  const off_t start = end > static_cast<off_t>(max_bytes) ? end - static_cast<off_t>(max_bytes) : 0;
+  std::size_t filled = 0;
+  while (filled < max_bytes) {
+    const ssize_t n = ::pread(fd, content.data() + filled, max_bytes - filled, start + static_cast<off_t>(filled));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot read: {}", path.string(), std::strerror(error)));
+    }
+    filled += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  content.resize(filled);
+  return content;
+}
+
 Result<bool> write_file_atomically(const std::filesystem::path& path, const std::string& content,
                                    std::filesystem::perms permissions) {
   const std::filesystem::path temporary = path.string() + ".tmp";

@@ -1,6 +1,7 @@
 // Reading and writing whole files; secrets are written 0600 and never half-written.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -12,6 +13,9 @@
 namespace pgstack {
 
 Result<std::string> read_file(const std::filesystem::path& path);
+
+// The last `max_bytes` of a file (all of it when smaller), without reading the rest: the end of a log.
+Result<std::string> read_file_tail(const std::filesystem::path& path, std::size_t max_bytes);
 
 // Writes to a temporary file beside `path` and renames it into place, so readers never see half a file.
 Result<bool> write_file_atomically(const std::filesystem::path& path, const std::string& content,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 
 namespace pgstack {
@@ -64,6 +65,15 @@ std::vector<std::string> split(std::string_view text, char separator) {
     start = at + 1;
   }
   return parts;
+}
+
+std::vector<std::string> last_lines(std::string_view text, std::size_t count) {
+  std::vector<std::string> lines;
+  for (auto& line : split(text, '\n')) {
+    if (!trim(line).empty()) lines.push_back(std::move(line));
+  }
+  if (lines.size() > count) lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(count));
+  return lines;
 }
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {

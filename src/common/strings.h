@@ -18,6 +18,9 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
 std::string to_lower(std::string_view text);
 std::string trim(std::string_view text);
 std::vector<std::string> split(std::string_view text, char separator);
+// The last `count` lines of `text` that are not blank, in order (a partial first line included).
+std::vector<std::string> last_lines(std::string_view text, std::size_t count);
+
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
 
 // Plain decimal digits that fit in 64 bits; nothing for "", "+1", "-1", " 1" or "1x".

@@ -21,6 +21,7 @@
 
 #include "common/files.h"
 #include "common/process.h"
+#include "common/strings.h"
 
 namespace pgstack {
 namespace {
@@ -33,6 +34,18 @@ using std::chrono::milliseconds;
 constexpr milliseconds kKillTimeout{10000};
 // Only used where pidfds are missing (kernels before 5.3).
 constexpr milliseconds kLivenessPollInterval{10};
+
+// "; the end of its output (<file>): | line | line", or nothing when the daemon has no log file or it is empty.
+std::string last_output(const std::filesystem::path& log_file) {
+  if (log_file.empty()) return "";
+  const auto tail = read_file_tail(log_file, 2048);
+  if (!tail) return "";
+  const auto lines = last_lines(*tail, 5);
+  if (lines.empty()) return "";
+  std::string out = fmt::format("; the end of its output ({}):", log_file.string());
+  for (const auto& line : lines) out += " | " + line;
+  return out;
+}
 
 class UniqueFd {
  public:
@@ -613,8 +626,9 @@ void ProcessSupervisor::tick() {
       const pid_t pid = process_ ? process_->pid : 0;
       process_.reset();
       schedule_restart(now);
-      spdlog::warn("{}: pid {} exited after {} ms; restarting in {} ms", spec_.name, pid, uptime.count(),
-                   backoff_.count());
+      // Its exit status is out of reach, but the end of its output usually says why (a traceback, a FATAL).
+      spdlog::warn("{}: pid {} exited after {} ms; restarting in {} ms{}", spec_.name, pid, uptime.count(),
+                   backoff_.count(), last_output(spec_.log_file));
       return;
     }
     case ProcessState::kBackoff: {

@@ -27,6 +27,12 @@ TEST(Strings, SplitTrimLower) {
   EXPECT_EQ(to_lower("SGCluster"), "sgcluster");
 }
 
+TEST(Strings, LastLinesSkipBlankOnes) {
+  EXPECT_EQ(last_lines("a\nb\n\n  \nc\n", 2), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(last_lines("only", 5), (std::vector<std::string>{"only"}));
+  EXPECT_TRUE(last_lines("\n\n", 3).empty());
+}
+
 TEST(Error, CodesMapToExitHttpAndSqlstate) {
   EXPECT_EQ(exit_code_for(ErrorCode::kInvalidInput), 1);
   EXPECT_EQ(http_status_for(ErrorCode::kConflict), 409);
@@ -52,6 +58,16 @@ TEST(Files, AtomicWriteSetsModeAndReadsBack) {
   const auto missing = read_file(dir / "missing");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Files, TailReadsOnlyTheEnd) {
+  const auto dir = std::filesystem::temp_directory_path() / ("pgstack-tail-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(write_file_atomically(dir / "log", "0123456789").ok());
+  EXPECT_EQ(read_file_tail(dir / "log", 4).value(), "6789");
+  EXPECT_EQ(read_file_tail(dir / "log", 100).value(), "0123456789");
+  EXPECT_EQ(read_file_tail(dir / "missing", 4).error().code, ErrorCode::kNotFound);
   std::filesystem::remove_all(dir);
 }
 
