@@ -2,6 +2,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <string>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_metrics.h"
+#include "agent/cluster_log_sink.h"
 #include "agent/host_setup.h"
 #include "agent/metrics_listen.h"
 #include "agent/node_exporter.h"
@@ -124,6 +126,9 @@ int main(int argc, char** argv) {
     spdlog::error("{}", prepared.error().message);
     return 1;
   }
+  // Lines about a cluster also go to that cluster's agent.log, which its log store receives (cluster_log_sink.h).
+  // Added before any thread of the agent logs.
+  spdlog::default_logger()->sinks().push_back(std::make_shared<pgstack::agent::ClusterLogSink>(settings.state_dir));
   if (!settings.node_exporter_listen.empty()) {
     // One this agent left running holds its port: it is restarted anyway (it reads its flags at start).
     const auto spec = pgstack::agent::node_exporter_spec(settings);

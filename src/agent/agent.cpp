@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/cluster_log_sink.h"
 #include "agent/node_exporter.h"
 #include "common/files.h"
 #include "common/http_client.h"
@@ -448,17 +449,22 @@ void Agent::reconcile_logs() {
     }
     it = logs_.erase(it);  // the instance went away
   }
-  // The cluster's proxy on this host logs to one file: the first of its instances here ships it.
-  std::set<std::string> proxy_log_taken;
+  // The cluster's proxy on this host logs to one file, and so do the agent's lines about the cluster: the first of
+  // its instances here ships them.
+  std::set<std::string> host_logs_taken;
   for (const auto& [key, instance] : instances_) {
     const auto& plan = instance->plan();
     if (!plan) continue;
     InstanceLogsSettings wanted;
     const std::string cluster_key = plan->cluster.namespace_name + "/" + plan->cluster.name;
-    if (proxies_.count(cluster_key) > 0 && proxy_log_taken.insert(cluster_key).second) {
-      const auto directory = ProxySupervisor::directory_for(settings_.state_dir, cluster_key);
-      wanted.proxy = InstanceLogsSettings::Proxy{directory, directory / kProxyPidFile, settings_.proxy_program,
-                                                 settings_.host_name};
+    if (host_logs_taken.insert(cluster_key).second) {
+      wanted.agent_log = InstanceLogsSettings::AgentLog{cluster_agent_log_directory(settings_.state_dir, cluster_key),
+                                                        settings_.host_name};
+      if (proxies_.count(cluster_key) > 0) {
+        const auto directory = ProxySupervisor::directory_for(settings_.state_dir, cluster_key);
+        wanted.proxy = InstanceLogsSettings::Proxy{directory, directory / kProxyPidFile, settings_.proxy_program,
+                                                   settings_.host_name};
+      }
     }
     wanted.namespace_name = plan->cluster.namespace_name;
     wanted.cluster = plan->cluster.name;

@@ -57,9 +57,9 @@ std::string size_text(std::uint64_t bytes) {
 }
 
 // The logs the agent rotates by renaming.
-constexpr logs::LogType kAgentRotatedLogs[] = {logs::LogType::kPgbouncer, logs::LogType::kProxy};
+constexpr logs::LogType kAgentRotatedLogs[] = {logs::LogType::kPgbouncer, logs::LogType::kProxy, logs::LogType::kAgent};
 
-// pgbouncer.log.N or proxy.log.N (N >= 1): a file the agent's rotation renamed, and whose log it is.
+// pgbouncer.log.N, proxy.log.N or agent.log.N (N >= 1): a file the agent's rotation renamed, and whose log it is.
 std::optional<logs::LogType> rotated_file_type(std::string_view name) {
   for (const auto type : kAgentRotatedLogs) {
     if (logs::renamed_log_number(type, name).value_or(0) > 0) return type;
@@ -219,6 +219,7 @@ InstanceLogs::InstanceLogs(InstanceLogsSettings settings) : settings_(std::move(
     if (!settings_.pgbackrest_log_dir.empty())
       logs.emplace_back(logs::LogType::kPgbackrest, settings_.pgbackrest_log_dir);
     if (settings_.proxy) logs.emplace_back(logs::LogType::kProxy, settings_.proxy->directory);
+    if (settings_.agent_log) logs.emplace_back(logs::LogType::kAgent, settings_.agent_log->directory);
   }
   for (const auto& [type, directory] : logs) {
     auto loop = std::make_unique<Loop>();
@@ -290,14 +291,18 @@ void InstanceLogs::remove_old_files(Loop& loop) {
   remove_files(settings_.log_dir, shipped, loop);
 }
 
-void InstanceLogs::remove_old_proxy_files(Loop& postgres_loop) {
-  if (!settings_.proxy) return;
-  std::optional<std::map<std::string, std::uint64_t>> shipped;
-  if (settings_.store) {
-    std::lock_guard lock(mutex_);
-    shipped = rotated_shipped(logs::LogType::kProxy);
+void InstanceLogs::remove_old_host_files(Loop& postgres_loop) {
+  std::vector<std::pair<logs::LogType, fs::path>> logs;
+  if (settings_.proxy) logs.emplace_back(logs::LogType::kProxy, settings_.proxy->directory);
+  if (settings_.agent_log) logs.emplace_back(logs::LogType::kAgent, settings_.agent_log->directory);
+  for (const auto& [type, directory] : logs) {
+    std::optional<std::map<std::string, std::uint64_t>> shipped;
+    if (settings_.store) {
+      std::lock_guard lock(mutex_);
+      shipped = rotated_shipped(type);
+    }
+    remove_files(directory, shipped, postgres_loop);
   }
-  remove_files(settings_.proxy->directory, shipped, postgres_loop);
 }
 
 void InstanceLogs::remove_files(const fs::path& directory,
@@ -329,15 +334,19 @@ void InstanceLogs::remove_files(const fs::path& directory,
 
 void InstanceLogs::rotate_renamed_log(logs::LogType type, const fs::path& directory, const fs::path& pid_file,
                                       const std::string& program) {
-  if (pid_file.empty()) return;
+  const bool own_sink = type == logs::LogType::kAgent;
+  if (pid_file.empty() && !own_sink) return;
   const auto renames = plan_renamed_rotation(type, list_directory(directory), settings_.removal.rotate_bytes);
   if (renames.empty()) return;
   // Nothing else writes the file: while no writer runs it does not grow, and a writer that is not told would go
   // on writing the renamed file.
-  const auto pid = running_pid(pid_file, program);
-  if (!pid) return;
-  // A proxy an older agent started without --log-file would die of the SIGHUP: its log waits for its restart.
-  if (type == logs::LogType::kProxy && !command_line_has(*pid, "--log-file")) return;
+  std::optional<pid_t> pid;
+  if (!own_sink) {
+    pid = running_pid(pid_file, program);
+    if (!pid) return;
+    // A proxy an older agent started without --log-file would die of the SIGHUP: its log waits for its restart.
+    if (type == logs::LogType::kProxy && !command_line_has(*pid, "--log-file")) return;
+  }
   const std::string who = fmt::format("{}/{}/{}", settings_.namespace_name, settings_.cluster, settings_.member);
   const std::string_view name = logs::log_type_name(type);
   {
@@ -357,8 +366,9 @@ void InstanceLogs::rotate_renamed_log(logs::LogType type, const fs::path& direct
   if (auto made = create_empty_like(directory / renames.back().from, directory / renames.back().to); !made)
     spdlog::warn("{}: {} (the writer makes it, if it may)", who, made.error().message);
   // PgBouncer reopens its logfile on SIGHUP (and re-reads pgbouncer.ini, which is unchanged), pgstack-proxy its
-  // --log-file; until then each writes on to the renamed file, which the shipper reads to its end.
-  if (::kill(*pid, SIGHUP) != 0) {
+  // --log-file; until then each writes on to the renamed file, which the shipper reads to its end. The agent's
+  // sink sees the path name the new file at its next line.
+  if (pid && ::kill(*pid, SIGHUP) != 0) {
     spdlog::warn("{}: rotated {}, but cannot signal {} (pid {}) to reopen it: {}", who, renames.back().from, name, *pid,
                  std::error_code(errno, std::generic_category()).message());
     return;
@@ -377,8 +387,8 @@ void InstanceLogs::run(Loop& loop) {
   auto next_cleanup = std::chrono::steady_clock::now();
   // The role comes from the agent's next report (within seconds): rows get it unless Patroni says nothing.
   const auto role_deadline = std::chrono::steady_clock::now() + kRoleWait;
-  // The proxy's rows are the host's, not a member's: they carry no role.
-  const bool has_role = loop.type != logs::LogType::kProxy;
+  // The proxy's and the agent's rows are the host's, not a member's: they carry no role.
+  const bool has_role = loop.type != logs::LogType::kProxy && loop.type != logs::LogType::kAgent;
   std::string logged_error;
   bool attempted = false;
   while (true) {
@@ -387,12 +397,13 @@ void InstanceLogs::run(Loop& loop) {
     if (loop.type == logs::LogType::kPostgres && std::chrono::steady_clock::now() >= next_cleanup &&
         (!settings_.store || attempted)) {
       remove_old_files(loop);
-      remove_old_proxy_files(loop);
+      remove_old_host_files(loop);
       rotate_renamed_log(logs::LogType::kPgbouncer, settings_.log_dir, settings_.pgbouncer_pid_file,
                          settings_.pgbouncer_program);
       if (settings_.proxy)
         rotate_renamed_log(logs::LogType::kProxy, settings_.proxy->directory, settings_.proxy->pid_file,
                            settings_.proxy->program);
+      if (settings_.agent_log) rotate_renamed_log(logs::LogType::kAgent, settings_.agent_log->directory, {}, {});
       next_cleanup = std::chrono::steady_clock::now() + kLogCleanupInterval;
     }
     if (settings_.store && has_role && role().empty() && std::chrono::steady_clock::now() < role_deadline) {
@@ -412,7 +423,9 @@ void InstanceLogs::run(Loop& loop) {
             shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.member, role()};
             shipper_settings.current_role = [this] { return role(); };
           } else {
-            shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.proxy->instance, ""};
+            const std::string& host =
+                loop.type == logs::LogType::kProxy ? settings_.proxy->instance : settings_.agent_log->instance;
+            shipper_settings.source = {settings_.namespace_name, settings_.cluster, host, ""};
           }
           shipper_settings.store = std::move(target);
           shipper = std::make_unique<logs::LogShipper>(std::move(shipper_settings));

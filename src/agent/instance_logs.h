@@ -2,7 +2,8 @@
 // logs::LogShipper) and removing old Postgres log files (docs/logs.md).
 //
 // Each log (the csvlog directory, Patroni's patroni.log, PgBouncer's pgbouncer.log, pgBackRest's command
-// logs, and for one instance of each cluster on the host the cluster's proxy.log) is shipped by its own
+// logs, and for one instance of each cluster on the host the cluster's proxy.log and the agent's agent.log of the
+// cluster) is shipped by its own
 // thread, never by the
 // agent's reconcile loop, and only by reading files, so neither slows Postgres: ship_once() again at
 // once after a batch, after kShipIdle when nothing was new, after a backoff up to kShipMaxBackoff after
@@ -15,8 +16,8 @@
 //
 // PgBouncer and pgstack-proxy write one pgbouncer.log / proxy.log for ever: the agent rotates each by
 // renaming (pgbouncer.log.1, .2, ..., the numbering the shipper follows) and SIGHUP, on which the writer
-// reopens its log. The rotated files beyond the newest few go once shipped, and count towards the disk
-// limit.
+// reopens its log. The agent's own agent.log of the cluster is rotated the same way, without a signal. The rotated
+// files beyond the newest few go once shipped, and count towards the disk limit.
 #pragma once
 
 #include <atomic>
@@ -118,6 +119,14 @@ struct InstanceLogsSettings {
     bool operator==(const Proxy&) const = default;
   };
   std::optional<Proxy> proxy;
+  // The agent's own lines about the cluster on this host (cluster_log_sink.h), shipped by the same instance as the
+  // proxy's: their directory (agent.log, agent.log.N) and the `instance` the rows carry (the host's name).
+  struct AgentLog {
+    std::filesystem::path directory;
+    std::string instance;
+    bool operator==(const AgentLog&) const = default;
+  };
+  std::optional<AgentLog> agent_log;
   std::vector<std::string> etcd_endpoints;
   std::string etcd_prefix;
   std::string ca_file;  // verifies the store's certificate
@@ -136,21 +145,23 @@ class InstanceLogs {
   const InstanceLogsSettings& settings() const { return settings_; }
   // The member's role now ("primary", "replica"; "" while unknown), stamped on the rows of each batch.
   void set_role(std::string role);
-  // By log type ("postgres", "patroni", "pgbouncer", "pgbackrest", "proxy"): for the instance report and the agent's
-  // /metrics.
-  // Empty when the cluster has no store and nothing was removed unshipped.
+  // By log type ("postgres", "patroni", "pgbouncer", "pgbackrest", "proxy", "agent"): for the instance report and the
+  // agent's /metrics. Empty when the cluster has no store and nothing was removed unshipped.
   std::map<std::string, model::ReportedLogShipping> report() const;
 
  private:
   struct Loop;
   void run(Loop& loop);
   void remove_old_files(Loop& loop);
-  void remove_old_proxy_files(Loop& postgres_loop);
+  // The rotated files of the proxy's and the agent's logs, when this instance ships them.
+  void remove_old_host_files(Loop& postgres_loop);
   // Removes what plan_log_removal says of `directory`; a file removed unshipped is counted on its log's loop
   // (the rotated ones') or on Postgres's.
   void remove_files(const std::filesystem::path& directory,
                     const std::optional<std::map<std::string, std::uint64_t>>& shipped, Loop& postgres_loop);
-  // Renames `type`'s current file in `directory` when it is large enough and signals its writer (SIGHUP).
+  // Renames `type`'s current file in `directory` when it is large enough and signals its writer (SIGHUP), the
+  // process `pid_file` names while it runs `program`. Without a pid file the writer is the agent's own
+  // ClusterLogSink, which notices the rename.
   void rotate_renamed_log(logs::LogType type, const std::filesystem::path& directory,
                           const std::filesystem::path& pid_file, const std::string& program);
   // The shipped bytes of `type`'s rotated files, as its loop last learnt them after the last rotation; nothing

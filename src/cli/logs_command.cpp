@@ -163,7 +163,7 @@ void add_logs_command(CLI::App& app, ExitStatus& status) {
       ->type_name("TEXT");
   command
       ->add_option("--type", options->type,
-                   "Only these records: postgres, patroni, pgbouncer, pgbackrest, proxy "
+                   "Only these records: postgres, patroni, pgbouncer, pgbackrest, proxy, agent "
                    "(several with commas)")
       ->type_name("TYPE");
   command->add_option("--user", options->user, "Only Postgres records of this user")->type_name("USER");

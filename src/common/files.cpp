@@ -54,7 +54,8 @@ Result<std::string> read_file_tail(const std::filesystem::path& path, std::size_
       if (errno == EINTR) continue;
       const int error = errno;
       ::close(fd);
-      return make_error(ErrorCode::kUnavailable, fmt::format("{}: cannot read: {}", path.string(), std::strerror(error)));
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("{}: cannot read: {}", path.string(), std::strerror(error)));
     }
     filled += static_cast<std::size_t>(n);
   }

@@ -258,7 +258,8 @@ const std::vector<std::string>& known_parameters() {
 }  // namespace
 
 std::vector<LogType> all_log_types() {
-  return {LogType::kPatroni, LogType::kPgbackrest, LogType::kPgbouncer, LogType::kPostgres, LogType::kProxy};
+  return {LogType::kAgent,     LogType::kPatroni,  LogType::kPgbackrest,
+          LogType::kPgbouncer, LogType::kPostgres, LogType::kProxy};
 }
 
 std::optional<LogLevel> parse_log_level(std::string_view text) {
@@ -376,8 +377,8 @@ Result<LogQuery> parse_log_query(std::string namespace_name, std::string cluster
     for (const auto& name : split(*types, ',')) {
       const auto type = parse_log_type(trim(name));
       if (!type)
-        return invalid_parameter("logType", fmt::format("\"{}\": expected postgres, patroni, pgbouncer, pgbackrest "
-                                                        "or proxy, or several (postgres,patroni)",
+        return invalid_parameter("logType", fmt::format("\"{}\": expected postgres, patroni, pgbouncer, pgbackrest, "
+                                                        "proxy or agent, or several (postgres,patroni)",
                                                         excerpt(name)));
       if (std::find(query.types.begin(), query.types.end(), *type) == query.types.end()) query.types.push_back(*type);
     }

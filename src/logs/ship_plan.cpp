@@ -18,6 +18,7 @@ std::string_view log_type_name(LogType type) {
     case LogType::kPgbouncer: return "pgbouncer";
     case LogType::kPgbackrest: return "pgbackrest";
     case LogType::kProxy: return "proxy";
+    case LogType::kAgent: return "agent";
   }
   return "unknown";
 }
@@ -28,7 +29,8 @@ std::optional<TextFormat> text_format(LogType type) {
     case LogType::kPatroni: return TextFormat::kPatroni;
     case LogType::kPgbouncer: return TextFormat::kPgbouncer;
     case LogType::kPgbackrest: return TextFormat::kPgbackrest;
-    case LogType::kProxy: return TextFormat::kSpdlog;
+    case LogType::kProxy:
+    case LogType::kAgent: return TextFormat::kSpdlog;
   }
   return std::nullopt;
 }
@@ -51,6 +53,7 @@ std::optional<std::string_view> renamed_log_name(LogType type) {
     case LogType::kPatroni: return "patroni.log";
     case LogType::kPgbouncer: return "pgbouncer.log";
     case LogType::kProxy: return "proxy.log";
+    case LogType::kAgent: return "agent.log";
     case LogType::kPostgres:
     case LogType::kPgbackrest: return std::nullopt;
   }
@@ -121,8 +124,9 @@ bool file_is_finished(LogType type, const LogFile& file, bool newest, std::int64
   const bool quiet = now_ns - file.modified_ns >= settle.count();
   if (type == LogType::kPostgres) return !newest && quiet;
   const auto base = renamed_log_name(type);
-  // The agent renames these and signals the writer, which writes on to the renamed file until it reopens.
-  if (type == LogType::kPgbouncer || type == LogType::kProxy) return quiet;
+  // The agent renames these and signals the writer (its own sink notices), which writes on to the renamed file
+  // until it reopens.
+  if (type == LogType::kPgbouncer || type == LogType::kProxy || type == LogType::kAgent) return quiet;
   return (base && file.name != *base) || quiet;
 }
 

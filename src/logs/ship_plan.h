@@ -17,8 +17,10 @@ namespace pgstack::logs {
 
 // Each log of an instance: Postgres's csvlog, Patroni's log, and pgstack's own parts (PgBouncer's log,
 // pgBackRest's command logs, the cluster's pgstack-proxy's log on the host).
-enum class LogType { kPostgres, kPatroni, kPgbouncer, kPgbackrest, kProxy };
-// "postgres", "patroni", "pgbouncer", "pgbackrest", "proxy": log_ingest_state.log_type, and log_pgstack's.
+// kAgent: the agent's lines about the cluster (agent/cluster_log_sink.h).
+enum class LogType { kPostgres, kPatroni, kPgbouncer, kPgbackrest, kProxy, kAgent };
+// "postgres", "patroni", "pgbouncer", "pgbackrest", "proxy", "agent": log_ingest_state.log_type, and
+// log_pgstack's.
 std::string_view log_type_name(LogType type);
 // The line format of a text log; nothing for Postgres's csvlog.
 std::optional<TextFormat> text_format(LogType type);

@@ -3,17 +3,21 @@
 // Every check compares the records on disk (framed as the shipper frames them) with the rows stored.
 #include "logs/log_shipper.h"
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/logger.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "agent/cluster_log_sink.h"
 #include "agent/instance_logs.h"
 #include "common/files.h"
 #include "common/network.h"
@@ -446,9 +450,6 @@ TEST(LogShipper, PgstackOwnLogsGoToLogPgstackWithTheirType) {
             1);
 }
 
-// A real PgBouncer (1.18) logging to pgbouncer.log, rotated twice by the agent's InstanceLogs (rename, then
-// SIGHUP: PgBouncer reopens its logfile) while a shipper ships between the rotations: every line written
-// is one row, in whichever file it ended up.
 // The shipper of a text log the agent rotates (PgBouncer's, the proxy's) in `directory`.
 ShipperSettings rotated_log_settings(LogType type, const fs::path& directory, LogSource source) {
   ShipperSettings settings = postgres_settings();
@@ -477,6 +478,9 @@ agent::InstanceLogsSettings rotate_at_once(std::string member, const fs::path& l
   return rotation;
 }
 
+// A real PgBouncer (1.18) logging to pgbouncer.log, rotated twice by the agent's InstanceLogs (rename, then
+// SIGHUP: PgBouncer reopens its logfile) while a shipper ships between the rotations: every line written
+// is one row, in whichever file it ended up.
 TEST(LogShipper, PgbouncerLogRotatedByTheAgentLosesNoLine) {
   const fs::path dir = servers->root / "pgbouncer-rotation";
   fs::create_directories(dir);
@@ -647,6 +651,64 @@ TEST(LogShipper, ProxyLogRotatedByTheAgentLosesNoLine) {
   // The etcd error is said once, not at every retry.
   EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'proxy' AND message LIKE '%cannot read%'"),
             1);
+}
+
+// The agent's own lines about a cluster (ClusterLogSink) while InstanceLogs rotates their agent.log twice: the
+// sink notices each rename by itself, and every line written, in whichever file it ended up, is one row of the
+// host's with no role.
+TEST(LogShipper, AgentLogRotatedWhileTheAgentWritesLosesNoLine) {
+  const fs::path state_dir = servers->root / "agent-rotation";
+  const fs::path instance_dir = servers->root / "agent-rotation-instance";
+  fs::create_directories(instance_dir);
+  const fs::path dir = agent::cluster_agent_log_directory(state_dir, "default/demo");
+  auto sink = std::make_shared<agent::ClusterLogSink>(state_dir);
+  spdlog::logger logger("agent rotation test", sink);
+  std::atomic<bool> stop = false;
+  std::atomic<int> written = 0;
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      logger.info("default/demo/demo-0: line {}", i);
+      logger.info("default/other/other-0: not demo's {}", i);  // another cluster's file
+      written = i + 1;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  const auto wait_for_lines = [&](int lines) {
+    for (int i = 0; i < 400 && written < lines; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  const ShipperSettings settings = rotated_log_settings(LogType::kAgent, dir, {"default", "demo", "host-a", ""});
+  agent::InstanceLogsSettings rotation = rotate_at_once("demo-0", instance_dir);
+  rotation.agent_log = agent::InstanceLogsSettings::AgentLog{dir, "host-a"};
+  wait_for_lines(200);
+  {
+    LogShipper shipper(settings);  // agent.log partly shipped while it is written
+    ASSERT_TRUE(shipper.ship_once().ok());
+  }
+  for (const int lines : {600, 1000}) {
+    wait_for_lines(lines);
+    agent::InstanceLogs logs(rotation);  // its first pass renames agent.log at once
+    for (int i = 0; i < 200 && !fs::exists(dir / "agent.log"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    LogShipper shipper(settings);
+    ASSERT_TRUE(shipper.ship_once().ok());
+  }
+  wait_for_lines(1400);
+  stop = true;
+  writer.join();
+  ship_when_quiet(settings);
+
+  std::int64_t on_disk = 0;
+  for (const char* name : {"agent.log.2", "agent.log.1", "agent.log"}) {
+    auto content = read_file(dir / name);
+    ASSERT_TRUE(content.ok()) << name;
+    on_disk += static_cast<std::int64_t>(frame_text_records(TextFormat::kSpdlog, *content, true).records.size());
+  }
+  EXPECT_EQ(on_disk, written.load());
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE log_type = 'agent' AND instance = 'host-a' AND "
+                         "coalesce(role, '') = '' AND message LIKE 'default/demo/demo-0: line %'"),
+            written.load());
+  EXPECT_EQ(store_number("SELECT count(DISTINCT message) FROM log_pgstack WHERE log_type = 'agent'"), written.load());
+  EXPECT_EQ(sink->lines_lost(), 0u);
 }
 
 }  // namespace pgstack::logs

@@ -170,6 +170,27 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
       30s, 500ms))
       << json(proxy_lines).dump() << runtime->agent_log();
 
+  // (b'') The agent's own lines about demo (not the log store's, not host-wide ones), under the host's name too.
+  std::vector<json> agent_lines;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        agent_lines = pgstack_logs({"--type", "agent", "--since", "10m"});
+        const auto about = [](const json& record, const std::string& text) {
+          return record.value("podName", "") == "e2e-host" &&
+                 record.value("message", "").find(text) != std::string::npos;
+        };
+        const bool demo = std::any_of(agent_lines.begin(), agent_lines.end(), [&](const json& record) {
+          return about(record, "default/demo/demo-0: wrote ") && record.value("logType", "") == "agent";
+        });
+        const bool others = std::any_of(agent_lines.begin(), agent_lines.end(), [&](const json& record) {
+          const std::string message = record.value("message", "");
+          return message.starts_with("default/logstore/") || message.starts_with("registered ");
+        });
+        return demo && !others;
+      },
+      30s, 500ms))
+      << json(agent_lines).dump() << runtime->agent_log();
+
   // (a) A failure is in the store within 2 s, with who, where and which error. First demo-0 must be the primary
   // in the agent's eyes too: its newest Patroni line says so with that role (Patroni may restart in between:
   // it did once in CI, stopping Postgres, and the member was a replica for seconds).

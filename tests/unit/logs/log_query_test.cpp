@@ -115,7 +115,10 @@ TEST(LogQueryParameters, PgstackOwnLogsAreReadFromLogPgstackByType) {
   EXPECT_FALSE(contains(sql, "log_type = 'pgbackrest'"));
   EXPECT_FALSE(contains(sql, "FROM log_postgres"));
   EXPECT_TRUE(contains(sql, "'WARN'"));  // pgBackRest's name, stored as WARNING but matched either way
-  EXPECT_TRUE(contains(error_of({{"logType", "agent"}}), "pgbouncer, pgbackrest or proxy"));
+  EXPECT_TRUE(contains(error_of({{"logType", "agents"}}), "pgbouncer, pgbackrest, proxy or agent"));
+  const auto agent = parse({{"logType", "agent"}});
+  ASSERT_TRUE(agent.ok()) << agent.error().message;
+  EXPECT_TRUE(contains(render_log_query(*agent), "log_type = 'agent'"));
 }
 
 TEST(LogLevels, LogRanksWithInfoAndCriticalWithFatal) {

@@ -30,6 +30,8 @@ TEST(ShipPlan, LogFilesOfEachType) {
   EXPECT_TRUE(is_log_file(LogType::kPgbouncer, "pgbouncer.log.3"));
   EXPECT_FALSE(is_log_file(LogType::kPgbouncer, "pgbouncer.stderr.log"));
   EXPECT_TRUE(is_log_file(LogType::kProxy, "proxy.log"));
+  EXPECT_TRUE(is_log_file(LogType::kAgent, "agent.log.2"));
+  EXPECT_FALSE(is_log_file(LogType::kAgent, "proxy.log"));
   EXPECT_TRUE(is_log_file(LogType::kPgbackrest, "default-demo-backup.log"));
   EXPECT_FALSE(is_log_file(LogType::kPgbackrest, "default-demo-backup.lock"));
 }
@@ -37,7 +39,7 @@ TEST(ShipPlan, LogFilesOfEachType) {
 TEST(ShipPlan, EachLogGoesToItsTable) {
   EXPECT_EQ(log_table_for(LogType::kPostgres), "log_postgres");
   EXPECT_EQ(log_table_for(LogType::kPatroni), "log_patroni");
-  for (const LogType type : {LogType::kPgbouncer, LogType::kPgbackrest, LogType::kProxy}) {
+  for (const LogType type : {LogType::kPgbouncer, LogType::kPgbackrest, LogType::kProxy, LogType::kAgent}) {
     EXPECT_EQ(log_table_for(type), "log_pgstack");
     EXPECT_EQ(copy_columns_for(type), "log_time, log_type, error_severity, message");
   }
@@ -114,6 +116,9 @@ TEST(ShipPlan, WhenAFileIsFinished) {
   // The proxy's too: it reopens proxy.log on SIGHUP.
   EXPECT_FALSE(file_is_finished(LogType::kProxy, file("proxy.log.1", now), false, now, settle));
   EXPECT_TRUE(file_is_finished(LogType::kProxy, file("proxy.log.1", now - 3'000'000'000), false, now, settle));
+  // The agent's own: its sink may write one more line to the renamed file before it notices the rename.
+  EXPECT_FALSE(file_is_finished(LogType::kAgent, file("agent.log.1", now), false, now, settle));
+  EXPECT_TRUE(file_is_finished(LogType::kAgent, file("agent.log.1", now - 3'000'000'000), false, now, settle));
 }
 
 TEST(ShipPlan, RenamedLogNumbers) {

@@ -15,9 +15,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "common/files.h"
@@ -358,7 +358,8 @@ TEST_F(ProcessSupervisorTest, TickRestartsADeadDaemonWithGrowingBackoff) {
 // Its exit status is out of reach (not our child), so the warning carries the end of its output: Patroni's
 // traceback says why it exited.
 TEST_F(ProcessSupervisorTest, TheWarningOfAnExitCarriesTheEndOfTheDaemonsOutput) {
-  const auto script = write_script("dies.sh", "echo starting\nsleep 0.2\necho 'Traceback: KeyError' >&2\necho\nexit 1\n");
+  const auto script =
+      write_script("dies.sh", "echo starting\nsleep 0.2\necho 'Traceback: KeyError' >&2\necho\nexit 1\n");
   auto spec = spec_for("dies", {script.string()});
   spec.restart_backoff_initial = 10s;
   auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
@@ -373,11 +374,12 @@ TEST_F(ProcessSupervisorTest, TheWarningOfAnExitCarriesTheEndOfTheDaemonsOutput)
   spdlog::set_default_logger(previous);
   ASSERT_TRUE(noticed);
   const auto lines = sink->last_formatted();
-  const auto warning = std::find_if(lines.begin(), lines.end(),
-                                    [](const std::string& line) { return line.find("exited after") != std::string::npos; });
+  const auto warning = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.find("exited after") != std::string::npos;
+  });
   ASSERT_NE(warning, lines.end()) << fmt::format("{}", fmt::join(lines, ""));
-  EXPECT_NE(warning->find(fmt::format("the end of its output ({}): | starting | Traceback: KeyError",
-                                      spec.log_file.string())),
+  EXPECT_NE(warning->find(
+                fmt::format("the end of its output ({}): | starting | Traceback: KeyError", spec.log_file.string())),
             std::string::npos)
       << *warning;
 }

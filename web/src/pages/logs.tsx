@@ -59,7 +59,7 @@ const SINCE_CHOICES: [string, string][] = [
   ['', 'from … to …'],
 ];
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'fatal', 'panic'];
-const TYPES = ['postgres', 'patroni', 'pgbouncer', 'pgbackrest'];
+const TYPES = ['postgres', 'patroni', 'pgbouncer', 'pgbackrest', 'proxy', 'agent'];
 
 // One filter of the search form: a labelled choice among `options`, or none of them.
 function FilterSelect(props: {
