@@ -450,13 +450,20 @@ void InstanceLogs::run(Loop& loop) {
           loop.behind_at_success = outcome->bytes_behind;
           loop.total_at_success = in_store + outcome->bytes_behind;
         }
-        if (!outcome->notice.empty()) spdlog::info("{}: {}", who, outcome->notice);
+        if (outcome->bytes_skipped > 0) {
+          spdlog::warn("{}: {}", who, outcome->notice);  // lines the store never gets
+        } else if (!outcome->notice.empty()) {
+          spdlog::info("{}: {}", who, outcome->notice);
+        }
         if (!logged_error.empty()) spdlog::info("{}: shipping to the log store again", who);
         logged_error.clear();
         backoff = kShipFirstBackoff;
         wait = outcome->shipped ? std::chrono::milliseconds(0) : kShipIdle;
       } else {
-        shipper.reset();
+        // A refused batch is narrowed down by the same shipper, at once; any other error looks the store up
+        // again after a backoff.
+        const bool narrowing = shipper && shipper->refusal_pending();
+        if (!narrowing) shipper.reset();
         // The files are the buffer: what was written since the last success is behind too.
         std::uint64_t total = 0;
         for (const auto& file : list_directory(loop.directory)) {
@@ -472,8 +479,12 @@ void InstanceLogs::run(Loop& loop) {
         }
         if (outcome.error().message != logged_error) spdlog::warn("{}: {}", who, outcome.error().message);
         logged_error = outcome.error().message;
-        wait = backoff;
-        backoff = std::min(backoff * 2, kShipMaxBackoff);
+        if (narrowing) {
+          wait = std::chrono::milliseconds(0);
+        } else {
+          wait = backoff;
+          backoff = std::min(backoff * 2, kShipMaxBackoff);
+        }
       }
     }
     std::unique_lock lock(mutex_);

@@ -158,6 +158,7 @@ Result<ShipOutcome> LogShipper::ship_once() {
     status_.records_total += outcome->records;
     if (!outcome->last_record_time.empty()) status_.last_record_time = outcome->last_record_time;
   }
+  status_.bytes_skipped_total += outcome->bytes_skipped;
   return outcome;
 }
 
@@ -252,8 +253,21 @@ Result<ShipOutcome> LogShipper::ship_next() {
   ASSIGN_OR_RETURN(const std::string bytes, read_at(handle.fd(), offset, want, path));
   const bool at_end = offset + bytes.size() >= size;
   const BatchDecision decision = decide_batch(type, bytes, bytes.size() == settings_.batch_bytes, final && at_end);
-  const FramedRecords& framed = decision.framed;
+  FramedRecords framed = decision.framed;
   std::string notice = resumes[index].why;
+  // A batch the store refused at this very place is being narrowed down (ship_once); anywhere else it is over.
+  const bool narrowing = refusal_ && refusal_->device == file.device && refusal_->inode == file.inode &&
+                         refusal_->offset == offset;
+  if (refusal_ && !narrowing) refusal_.reset();
+  std::optional<std::size_t> skip;
+  if (narrowing && refusal_->records_limit == 0) {
+    skip = next_record_start(type, bytes);
+    if (!skip && ((final && at_end) || bytes.size() == settings_.batch_bytes)) skip = bytes.size();
+    if (!skip) return outcome;  // where the next record begins is not written yet
+  } else if (narrowing && decision.kind == BatchKind::kRecords && framed.records.size() > refusal_->records_limit) {
+    framed.consumed = static_cast<std::size_t>(framed.records[refusal_->records_limit].data() - bytes.data());
+    framed.records.resize(refusal_->records_limit);
+  }
   std::string data;  // the COPY input
   std::uint64_t records = 0;
   std::uint64_t consumed = framed.consumed;
@@ -267,7 +281,12 @@ Result<ShipOutcome> LogShipper::ship_next() {
     data += text_csv_row(type, parsed, fallback_time);
     last_time = std::string(parsed.timestamp);
   };
-  if (decision.kind == BatchKind::kRecords) {
+  if (skip) {
+    consumed = *skip;
+    outcome.bytes_skipped = *skip;
+    notice = fmt::format("{}: skipped {} bytes at offset {}: the store refused them even as one record ({})",
+                         file.name, *skip, offset, refusal_->error);
+  } else if (decision.kind == BatchKind::kRecords) {
     records = framed.records.size();
     if (!format) {
       append_valid_utf8(std::string_view(bytes).substr(0, consumed), data);
@@ -308,9 +327,12 @@ Result<ShipOutcome> LogShipper::ship_next() {
     records = 1;
     consumed = bytes.size();
   } else if (decision.kind == BatchKind::kBrokenTail) {
-    consumed = bytes.size();
-    notice = fmt::format("{}: skipped {} bytes at offset {}, an incomplete csvlog record at the end of a finished file",
-                         file.name, bytes.size(), offset);
+    // Cut inside quotes: every later quote reads the wrong way round, so what follows is framed again from
+    // the next record's start.
+    consumed = next_record_start(type, bytes).value_or(bytes.size());
+    outcome.bytes_skipped = consumed;
+    notice = fmt::format("{}: skipped {} bytes at offset {}, a csvlog record cut inside quotes in a finished file",
+                         file.name, consumed, offset);
   } else {
     return outcome;  // a record still being written
   }
@@ -333,10 +355,22 @@ Result<ShipOutcome> LogShipper::ship_next() {
   if (!data.empty()) {
     const std::string copy =
         fmt::format("COPY {} ({}) FROM STDIN (FORMAT csv)", log_table_for(type), copy_columns_for(type));
-    ASSIGN_OR_RETURN(const std::uint64_t copied, session_->copy_from(copy, data));
-    if (copied != records)
+    auto copied = session_->copy_from(copy, data);
+    if (!copied) {
+      const std::string sqlstate = session_->last_failure().sqlstate;
+      if (!is_refused_content(sqlstate)) return copied.error();
+      // The same bytes would be refused for ever: narrow the batch down from here (ship_once).
+      refusal_ = Refusal{file.device, file.inode, offset, static_cast<std::size_t>(records / 2),
+                         session_->last_failure().message};
+      return make_error(ErrorCode::kInvalidInput,
+                        fmt::format("{}: the store refused {} record{} at offset {} ({}); {}", file.name, records,
+                                    records == 1 ? "" : "s", offset, copied.error().message,
+                                    records > 1 ? fmt::format("trying {} at a time", records / 2)
+                                                : std::string("skipping it to the next record")));
+    }
+    if (*copied != records)
       return make_error(ErrorCode::kInternal,
-                        fmt::format("{}: COPY stored {} rows for {} records", file.name, copied, records));
+                        fmt::format("{}: COPY stored {} rows for {} records", file.name, *copied, records));
   }
   const std::string expected = file_states[index] ? std::to_string(file_states[index]->offset) : "-1";
   ASSIGN_OR_RETURN(
@@ -369,6 +403,13 @@ Result<ShipOutcome> LogShipper::ship_next() {
   if (settings_.before_commit) settings_.before_commit();
   RETURN_IF_ERROR(session_->query("COMMIT"));
 
+  // Past the refused record: back to whole batches. Past good ones while narrowing: twice as many next.
+  if (refusal_ && (skip || refusal_->records_limit == 0)) {
+    refusal_.reset();
+  } else if (refusal_) {
+    refusal_->offset = new_offset;
+    refusal_->records_limit *= 2;
+  }
   outcome.shipped = true;
   outcome.shipped_bytes[file.name] = new_offset;
   outcome.file = file.name;

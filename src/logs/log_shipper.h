@@ -17,11 +17,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
@@ -67,6 +69,7 @@ struct ShipOutcome {
   std::uint64_t bytes_behind = 0;  // left to ship over all files after this batch
   std::string last_record_time;    // the timestamp of the batch's last record, as written
   std::string notice;              // a restart from 0 (truncation, new file), a cut record or a dropped tail
+  std::uint64_t bytes_skipped = 0;  // a record the store refused even alone, skipped (said in `notice`)
   // Each file of the log by name: its bytes in the store after this batch (what may be deleted).
   std::map<std::string, std::uint64_t> shipped_bytes;
 };
@@ -76,6 +79,7 @@ struct ShipperStatus {
   std::uint64_t records_total = 0;
   std::uint64_t batches_total = 0;
   std::uint64_t errors_total = 0;
+  std::uint64_t bytes_skipped_total = 0;  // refused by the store even as a single record, then skipped
   std::uint64_t bytes_behind = 0;
   std::string last_record_time;  // of the last committed record
   std::string last_error;        // empty after a success
@@ -91,11 +95,20 @@ class LogShipper {
 
   // Ships at most one batch. An error (store unreachable, a statement refused, a file unreadable) is
   // returned and counted, and the connection dropped; the next call starts again from the store's state.
+  //
+  // A batch whose content the store refuses (is_refused_content: a record the framing got wrong, such as a
+  // csvlog record cut inside quotes) would be refused for ever, so the shipper narrows it down instead: the
+  // next calls ship half as many records from that offset, down to one; a single record refused is skipped to
+  // where the next record begins (next_record_start), said in the outcome's notice and counted. The
+  // narrowing lives in this object: keep it across such errors (refusal_pending()).
   Result<ShipOutcome> ship_once();
   // Calls ship_once() until nothing is left or it fails; the batches shipped.
   Result<std::uint64_t> ship_all();
 
   const ShipperStatus& status() const { return status_; }
+  // The last error was a refused batch being narrowed down: calling ship_once() again on this object
+  // continues it (a new shipper would start over with the whole batch).
+  bool refusal_pending() const { return refusal_.has_value(); }
 
  private:
   Result<ShipOutcome> ship_next();
@@ -105,6 +118,16 @@ class LogShipper {
   std::string time_zone_;
   std::unique_ptr<postgres::PostgresSession> session_;
   ShipperStatus status_;
+  // Where the store refused a batch: from `offset` of the file (device, inode), at most `records_limit`
+  // records per batch; 0 means skip the refused record.
+  struct Refusal {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::uint64_t offset = 0;
+    std::size_t records_limit = 0;
+    std::string error;
+  };
+  std::optional<Refusal> refusal_;
 };
 
 // The zone this process runs in: $TZ, else the name /etc/localtime links to, else "UTC".

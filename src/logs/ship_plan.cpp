@@ -145,6 +145,45 @@ BatchDecision decide_batch(LogType type, std::string_view bytes, bool buffer_ful
   return decision;
 }
 
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// "2026-12-04 05:30:08.123 UTC," at the start of `text`: csvlog's first field (a zone name of letters, or an
+// offset such as +01 or -0330).
+bool starts_csvlog_timestamp(std::string_view text) {
+  constexpr std::string_view kShape = "dddd-dd-dd dd:dd:dd.ddd ";
+  if (text.size() < kShape.size() + 2) return false;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == 'd' ? !is_digit(text[i]) : text[i] != kShape[i]) return false;
+  }
+  std::size_t i = kShape.size();
+  const std::size_t zone_start = i;
+  while (i < text.size() && i - zone_start < 8 &&
+         (std::isalpha(static_cast<unsigned char>(text[i])) != 0 || is_digit(text[i]) || text[i] == '+' ||
+          text[i] == '-'))
+    ++i;
+  return i > zone_start && i < text.size() && text[i] == ',';
+}
+
+}  // namespace
+
+std::optional<std::size_t> next_record_start(LogType type, std::string_view bytes) {
+  const auto format = text_format(type);
+  for (std::size_t at = 1; at < bytes.size(); ++at) {
+    if (format) {
+      if (bytes[at - 1] != '\n') continue;
+      const auto end = bytes.find('\n', at);
+      if (starts_text_record(*format, bytes.substr(at, end == std::string_view::npos ? end : end - at))) return at;
+    } else if (is_digit(bytes[at]) && starts_csvlog_timestamp(bytes.substr(at))) {
+      return at;
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_refused_content(std::string_view sqlstate) { return sqlstate.size() == 5 && sqlstate.substr(0, 2) == "22"; }
+
 void append_valid_utf8(std::string_view bytes, std::string& out) {
   constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
   out.reserve(out.size() + bytes.size());

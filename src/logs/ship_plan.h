@@ -99,7 +99,7 @@ enum class BatchKind {
   kRecords,          // ship framed.records (framed.consumed bytes)
   kOversizedRecord,  // the buffer is full and holds no whole record: ship that record cut
   kFinalTail,        // a finished file ends with a record without its newline: ship it as one
-  kBrokenTail,       // a finished csvlog file ends inside quotes (a write cut short): skip those bytes
+  kBrokenTail,       // a finished csvlog file ends inside quotes (a write cut short): skip to the next record
   kWait,             // a record is still being written
 };
 struct BatchDecision {
@@ -107,6 +107,17 @@ struct BatchDecision {
   FramedRecords framed;
 };
 BatchDecision decide_batch(LogType type, std::string_view bytes, bool buffer_full, bool finished_and_at_end);
+
+// Where a record certainly begins again in `bytes` (read from a record boundary), after its first byte: for
+// csvlog the next csvlog timestamp (`2026-12-04 05:30:08.123 UTC,`) anywhere, since a collector killed
+// mid-record appends its next record to the cut one on the same line; for a text log the next line that starts
+// a record. Framing that lost step (a csvlog record cut inside quotes turns every later quote around) finds
+// its way back there. Nothing when `bytes` holds none. Pure.
+std::optional<std::size_t> next_record_start(LogType type, std::string_view bytes);
+
+// Whether a batch's failure (its SQLSTATE) says the store refused the content (class 22, data exception: a
+// malformed COPY row, a value of the wrong type), which retrying the same bytes can never change.
+bool is_refused_content(std::string_view sqlstate);
 
 // Appends `bytes` to `out`, each invalid UTF-8 sequence (and NUL, which text cannot hold) replaced by
 // U+FFFD; the store's database is UTF-8 and COPY refuses anything else. ASCII bytes are never touched,

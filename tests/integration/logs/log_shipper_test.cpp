@@ -3,15 +3,19 @@
 // Every check compares the records on disk (framed as the shipper frames them) with the rows stored.
 #include "logs/log_shipper.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <spdlog/logger.h>
 #include <sys/stat.h>
@@ -331,6 +335,72 @@ TEST(LogShipper, ARecordLargerThanABatchIsStoredCut) {
                          "had %' AND length(message) < 17000"),
             1);
   EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%after_big_marker%'"), 1);
+}
+
+// A collector killed inside a quoted field, then restarted appending to the same file, twice: the first cut
+// record's open quote turns every later quote around until the second cut turns them back, so the framing
+// makes one record of everything between, which the store refuses. The shipper narrows the refused batch down
+// to that record and skips it to the next timestamp; the second cut ends the finished file inside quotes and is
+// skipped to the next timestamp too. Only the two cut records are missing, and the shipper says so.
+TEST(LogShipper, CsvlogRecordsCutInsideQuotesCostOnlyThoseRecords) {
+  run_on_source("DO $$ BEGIN FOR i IN 0..9 LOOP RAISE LOG 'cut_test_marker %', i; END LOOP; END $$");
+  wait_for_log("cut_test_marker 9");
+  const std::string source = all_csv();
+  std::vector<std::string> records;
+  for (const auto record : frame_csv_records(source).records) {
+    // The message field (quoted) starts with the marker; the statement's text has it in single quotes.
+    if (record.find("\"cut_test_marker ") != std::string_view::npos) records.emplace_back(record);
+  }
+  ASSERT_EQ(records.size(), 10u);
+  std::string cut_file;
+  for (std::size_t i = 0; i < 9; ++i) {
+    if (i == 3 || i == 7) {
+      cut_file += records[i].substr(0, records[i].find("\"cut_test_marker") + 5);  // inside the message's quotes
+    } else {
+      cut_file += records[i] + "\n";
+    }
+  }
+  const fs::path dir = servers->root / "cut-csvlog";
+  fs::create_directories(dir);
+  ASSERT_TRUE(write_file_atomically(dir / "postgresql-1.csv", cut_file).ok());
+  ASSERT_TRUE(write_file_atomically(dir / "postgresql-2.csv", records[9] + "\n").ok());
+  // The cut file is finished: a newer one exists and it is quiet.
+  fs::last_write_time(dir / "postgresql-1.csv", fs::last_write_time(dir / "postgresql-2.csv") - std::chrono::hours(1));
+
+  ShipperSettings settings = postgres_settings();
+  settings.directory = dir;
+  settings.source = {"default", "demo", "cut-0", "primary"};
+  LogShipper shipper(settings);
+  std::vector<std::string> said;
+  bool drained = false;
+  for (int call = 0; call < 100 && !drained; ++call) {
+    auto outcome = shipper.ship_once();
+    if (!outcome.ok()) {
+      ASSERT_TRUE(shipper.refusal_pending()) << outcome.error().message;
+      said.push_back(outcome.error().message);
+      continue;
+    }
+    if (!outcome->notice.empty()) said.push_back(outcome->notice);
+    drained = !outcome->shipped;
+  }
+  ASSERT_TRUE(drained) << fmt::format("{}", fmt::join(said, "\n"));
+  std::cout << "what the shipper said:\n  " << fmt::format("{}", fmt::join(said, "\n  ")) << "\n";
+  // Every record but the cut ones, once each.
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE instance = 'cut-0'"), 8)
+      << fmt::format("{}", fmt::join(said, "\n"));
+  EXPECT_EQ(store_number("SELECT count(DISTINCT message) FROM log_postgres WHERE instance = 'cut-0' AND message "
+                         "LIKE 'cut_test_marker %' AND message NOT IN ('cut_test_marker 3', 'cut_test_marker 7')"),
+            8);
+  EXPECT_EQ(shipper.status().bytes_skipped_total,
+            records[3].find("\"cut_test_marker") + 5 + records[7].find("\"cut_test_marker") + 5);
+  const auto said_that = [&](const std::string& text) {
+    return std::any_of(said.begin(), said.end(),
+                       [&](const std::string& line) { return line.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(said_that("the store refused")) << fmt::format("{}", fmt::join(said, "\n"));
+  EXPECT_TRUE(said_that("skipped to the next record") || said_that("even as one record"));
+  EXPECT_TRUE(said_that("a csvlog record cut inside quotes in a finished file"));
+  EXPECT_FALSE(shipper.refusal_pending());
 }
 
 // Patroni's log, written by the test as Patroni's RotatingFileHandler would.

@@ -121,6 +121,34 @@ TEST(ShipPlan, WhenAFileIsFinished) {
   EXPECT_TRUE(file_is_finished(LogType::kAgent, file("agent.log.1", now - 3'000'000'000), false, now, settle));
 }
 
+TEST(ShipPlan, TheNextRecordStartAfterFramingLostStep) {
+  // A csvlog record cut inside quotes with the next record glued on: the next timestamp, wherever it is.
+  const std::string cut = "2026-12-06 00:46:07.123 UTC,\"postgres\",\"SELECT 'cut";
+  const std::string next = "2026-12-06 00:46:08.001 UTC,\"app\",,LOG\n";
+  EXPECT_EQ(next_record_start(LogType::kPostgres, cut + next), cut.size());
+  EXPECT_EQ(next_record_start(LogType::kPostgres, "2026-12-06 00:46:07.123 +0330,x\n2026-12-06 00:46:07.124 -01,y"),
+            std::string("2026-12-06 00:46:07.123 +0330,x\n").size());
+  // Not a record's first field: no comma after the zone, no milliseconds, too short.
+  EXPECT_EQ(next_record_start(LogType::kPostgres, "x 2026-12-06 00:46:07.123 UTC message"), std::nullopt);
+  EXPECT_EQ(next_record_start(LogType::kPostgres, "x 2026-12-06 00:46:07 UTC,"), std::nullopt);
+  EXPECT_EQ(next_record_start(LogType::kPostgres, "x 2026-12-06"), std::nullopt);
+  // The record at offset 0 is the refused one: never "start here".
+  EXPECT_EQ(next_record_start(LogType::kPostgres, next), std::nullopt);
+  // Text logs: a line that starts a record.
+  EXPECT_EQ(next_record_start(LogType::kPatroni,
+                              "2026-12-04 05:30:08,123 INFO: a\n  traceback\n2026-12-04 05:30:09,000 INFO: b\n"),
+            std::string("2026-12-04 05:30:08,123 INFO: a\n  traceback\n").size());
+  EXPECT_EQ(next_record_start(LogType::kPatroni, "2026-12-04 05:30:08,123 INFO: a\n  traceback\n"), std::nullopt);
+}
+
+TEST(ShipPlan, OnlyDataExceptionsAreRefusedContent) {
+  EXPECT_TRUE(is_refused_content("22P04"));  // bad_copy_file_format
+  EXPECT_TRUE(is_refused_content("22007"));  // invalid_datetime_format
+  EXPECT_FALSE(is_refused_content("57014"));  // query_canceled: try again
+  EXPECT_FALSE(is_refused_content("25006"));  // read_only_sql_transaction: the store failed over
+  EXPECT_FALSE(is_refused_content(""));
+}
+
 TEST(ShipPlan, RenamedLogNumbers) {
   EXPECT_EQ(renamed_log_number(LogType::kPgbouncer, "pgbouncer.log"), 0u);
   EXPECT_EQ(renamed_log_number(LogType::kPgbouncer, "pgbouncer.log.12"), 12u);
