@@ -256,8 +256,8 @@ Result<ShipOutcome> LogShipper::ship_next() {
   FramedRecords framed = decision.framed;
   std::string notice = resumes[index].why;
   // A batch the store refused at this very place is being narrowed down (ship_once); anywhere else it is over.
-  const bool narrowing = refusal_ && refusal_->device == file.device && refusal_->inode == file.inode &&
-                         refusal_->offset == offset;
+  const bool narrowing =
+      refusal_ && refusal_->device == file.device && refusal_->inode == file.inode && refusal_->offset == offset;
   if (refusal_ && !narrowing) refusal_.reset();
   std::optional<std::size_t> skip;
   if (narrowing && refusal_->records_limit == 0) {
@@ -284,8 +284,8 @@ Result<ShipOutcome> LogShipper::ship_next() {
   if (skip) {
     consumed = *skip;
     outcome.bytes_skipped = *skip;
-    notice = fmt::format("{}: skipped {} bytes at offset {}: the store refused them even as one record ({})",
-                         file.name, *skip, offset, refusal_->error);
+    notice = fmt::format("{}: skipped {} bytes at offset {}: the store refused them even as one record ({})", file.name,
+                         *skip, offset, refusal_->error);
   } else if (decision.kind == BatchKind::kRecords) {
     records = framed.records.size();
     if (!format) {

@@ -65,10 +65,10 @@ struct ShipOutcome {
   bool shipped = false;  // false: nothing new to ship now
   std::string file;
   std::uint64_t records = 0;
-  std::uint64_t bytes = 0;         // of the file, consumed by this batch
-  std::uint64_t bytes_behind = 0;  // left to ship over all files after this batch
-  std::string last_record_time;    // the timestamp of the batch's last record, as written
-  std::string notice;              // a restart from 0 (truncation, new file), a cut record or a dropped tail
+  std::uint64_t bytes = 0;          // of the file, consumed by this batch
+  std::uint64_t bytes_behind = 0;   // left to ship over all files after this batch
+  std::string last_record_time;     // the timestamp of the batch's last record, as written
+  std::string notice;               // a restart from 0 (truncation, new file), a cut record or a dropped tail
   std::uint64_t bytes_skipped = 0;  // a record the store refused even alone, skipped (said in `notice`)
   // Each file of the log by name: its bytes in the store after this batch (what may be deleted).
   std::map<std::string, std::uint64_t> shipped_bytes;

@@ -159,9 +159,9 @@ bool starts_csvlog_timestamp(std::string_view text) {
   }
   std::size_t i = kShape.size();
   const std::size_t zone_start = i;
-  while (i < text.size() && i - zone_start < 8 &&
-         (std::isalpha(static_cast<unsigned char>(text[i])) != 0 || is_digit(text[i]) || text[i] == '+' ||
-          text[i] == '-'))
+  while (
+      i < text.size() && i - zone_start < 8 &&
+      (std::isalpha(static_cast<unsigned char>(text[i])) != 0 || is_digit(text[i]) || text[i] == '+' || text[i] == '-'))
     ++i;
   return i > zone_start && i < text.size() && text[i] == ',';
 }

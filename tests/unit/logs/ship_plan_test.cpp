@@ -142,8 +142,8 @@ TEST(ShipPlan, TheNextRecordStartAfterFramingLostStep) {
 }
 
 TEST(ShipPlan, OnlyDataExceptionsAreRefusedContent) {
-  EXPECT_TRUE(is_refused_content("22P04"));  // bad_copy_file_format
-  EXPECT_TRUE(is_refused_content("22007"));  // invalid_datetime_format
+  EXPECT_TRUE(is_refused_content("22P04"));   // bad_copy_file_format
+  EXPECT_TRUE(is_refused_content("22007"));   // invalid_datetime_format
   EXPECT_FALSE(is_refused_content("57014"));  // query_canceled: try again
   EXPECT_FALSE(is_refused_content("25006"));  // read_only_sql_transaction: the store failed over
   EXPECT_FALSE(is_refused_content(""));
