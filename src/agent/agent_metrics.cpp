@@ -199,6 +199,10 @@ std::vector<MetricFamily> agent_metric_families(const AgentMetricsInput& input) 
                                  "Log files removed before they were shipped (the log directory exceeded its limit)",
                                  MetricType::kCounter,
                                  {}};
+  MetricFamily skipped{"pgstack_log_shipper_bytes_skipped_total",
+                       "Log bytes the store refused even as a single record, skipped (never in the store)",
+                       MetricType::kCounter,
+                       {}};
   const auto add_process = [&](const Labels& base, const std::string& process, const ProcessStatus& status) {
     Labels labels = base;
     labels.emplace_back("process", process);
@@ -221,6 +225,7 @@ std::vector<MetricFamily> agent_metric_families(const AgentMetricsInput& input) 
       if (const auto success = archiver_time_seconds(model::Json(shipping.last_success)))
         shipper_success.samples.push_back({log_labels, *success});
       removed_unshipped.samples.push_back({log_labels, static_cast<double>(shipping.files_removed_unshipped)});
+      skipped.samples.push_back({log_labels, static_cast<double>(shipping.bytes_skipped)});
     }
     errors.samples.push_back({labels, static_cast<double>(instance.reconcile_errors)});
     if (!instance.archiver || !instance.archiver->is_object()) continue;
@@ -293,7 +298,7 @@ std::vector<MetricFamily> agent_metric_families(const AgentMetricsInput& input) 
       up, restarts, failing, errors, archived, archive_failed, archive_success, archive_failure, archive_failing};
   for (auto* family :
        {&backup_success, &backup_duration, &backup_errors, &verify_success, &verify_duration, &verify_errors,
-        &shipped_records, &shipper_errors, &shipper_behind, &shipper_success, &removed_unshipped})
+        &shipped_records, &shipper_errors, &shipper_behind, &shipper_success, &removed_unshipped, &skipped})
     families.push_back(std::move(*family));
   for (auto& [name, family] : pgbouncer) families.push_back(std::move(family));
   return families;

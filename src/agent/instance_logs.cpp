@@ -444,6 +444,10 @@ void InstanceLogs::run(Loop& loop) {
           if (!outcome->last_record_time.empty()) state.last_record_time = outcome->last_record_time;
           state.last_error.clear();
           state.last_success = utc_timestamp_now();
+          if (outcome->bytes_skipped > 0) {
+            state.bytes_skipped += static_cast<std::int64_t>(outcome->bytes_skipped);
+            state.last_skip = utc_timestamp_now() + ": " + outcome->notice;
+          }
           loop.succeeded = true;
           loop.shipped = outcome->shipped_bytes;
           loop.shipped_as_of = batch_began;

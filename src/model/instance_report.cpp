@@ -75,12 +75,14 @@ constexpr std::pair<const char*, std::int64_t ReportedLogShipping::*> kShippingC
     {"recordsTotal", &ReportedLogShipping::records_total},
     {"errorsTotal", &ReportedLogShipping::errors_total},
     {"bytesBehind", &ReportedLogShipping::bytes_behind},
-    {"filesRemovedUnshipped", &ReportedLogShipping::files_removed_unshipped}};
+    {"filesRemovedUnshipped", &ReportedLogShipping::files_removed_unshipped},
+    {"bytesSkipped", &ReportedLogShipping::bytes_skipped}};
 constexpr std::pair<const char*, std::string ReportedLogShipping::*> kShippingTexts[] = {
     {"lastRecordTime", &ReportedLogShipping::last_record_time},
     {"lastError", &ReportedLogShipping::last_error},
     {"lastSuccess", &ReportedLogShipping::last_success},
-    {"lastRemoval", &ReportedLogShipping::last_removal}};
+    {"lastRemoval", &ReportedLogShipping::last_removal},
+    {"lastSkip", &ReportedLogShipping::last_skip}};
 
 }  // namespace
 

@@ -51,6 +51,10 @@ struct ReportedLogShipping {
   // how many since the agent started, and what the last removal was.
   std::int64_t files_removed_unshipped = 0;
   std::string last_removal;
+  // Bytes the store refused even as a single record, skipped to the next record (logs::LogShipper::ship_once),
+  // since the agent started, and what the last skip was.
+  std::int64_t bytes_skipped = 0;
+  std::string last_skip;
   bool operator==(const ReportedLogShipping&) const = default;
 };
 

@@ -39,7 +39,8 @@ TEST(AlertRules, TheBuiltInTextIsTheCheckedInFile) {
                             "PoolerClientsWaiting",
                             "BackupVerificationFailed",
                             "LogShippingBehind",
-                            "LogFilesRemovedUnshipped"})
+                            "LogFilesRemovedUnshipped",
+                            "LogRecordsSkipped"})
     EXPECT_NE(alert_rules_text().find(std::string("alert: ") + alert + "\n"), std::string_view::npos) << alert;
 }
 
