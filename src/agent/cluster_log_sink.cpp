@@ -27,7 +27,8 @@ std::optional<std::string> cluster_of_word(std::string_view word) {
       // No empty part: "/tmp/x", "a//b" and "a/" are not names.
       if (i == 0 || word[i - 1] == '/' || i + 1 == word.size()) return std::nullopt;
       if (++parts == 3) second_slash = i;
-    } else if (!is_name_character(word[i])) {
+    } else if (!is_name_character(word[i]) || (word[i] == '.' && (i == 0 || word[i - 1] == '/'))) {
+      // A part may not start with '.': "../x" would be a path out of cluster-logs/.
       return std::nullopt;
     }
   }

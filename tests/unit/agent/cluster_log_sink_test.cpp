@@ -27,6 +27,9 @@ TEST(ClusterOfAgentLine, TheKeyIsTheFirstWordOrTheOneAfterAProgramsName) {
   EXPECT_EQ(cluster_of_agent_line("agent/instances/default/demo/demo-0/config/patroni.yaml"), std::nullopt);
   EXPECT_EQ(cluster_of_agent_line("the agent's /metrics on http://127.0.0.1:1/metrics"), std::nullopt);
   EXPECT_EQ(cluster_of_agent_line("a//b: x"), std::nullopt);
+  EXPECT_EQ(cluster_of_agent_line("ignoring ../etc: x"), std::nullopt);
+  EXPECT_EQ(cluster_of_agent_line("default/..: x"), std::nullopt);
+  EXPECT_EQ(cluster_of_agent_line(".hidden/demo: x"), std::nullopt);
   EXPECT_EQ(cluster_of_agent_line(""), std::nullopt);
 }
 
