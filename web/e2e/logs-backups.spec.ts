@@ -36,9 +36,22 @@ test('the Logs page finds a failed query by text and severity, shows its details
   await expect(page.getByTestId('no-log-lines')).toBeVisible();
   await expect(lines).toHaveCount(0);
 
-  // Following Patroni's lines (it logs every loop, 2 s): newer lines arrive on top without a search.
+  // Postgres's own fields: its SQLSTATE and the primary's role find it without the text; another
+  // SQLSTATE or the replicas' role do not.
   await page.getByTestId('log-level').selectOption('');
   await page.getByTestId('log-text').fill('');
+  await page.getByTestId('log-sqlstate').fill('42p01');
+  await page.getByTestId('log-role').selectOption('primary');
+  await page.getByTestId('log-search').click();
+  await expect(page).toHaveURL(/sqlState=42p01/);
+  await expect(lines.filter({ hasText: marker })).toHaveCount(1);
+  await page.getByTestId('log-role').selectOption('replica');
+  await page.getByTestId('log-search').click();
+  await expect(lines.filter({ hasText: marker })).toHaveCount(0);
+  await page.getByTestId('log-role').selectOption('');
+  await page.getByTestId('log-sqlstate').fill('');
+
+  // Following Patroni's lines (it logs every loop, 2 s): newer lines arrive on top without a search.
   await page.getByTestId('log-type').selectOption('patroni');
   await page.getByTestId('log-member').selectOption(`${cluster}-0`);
   await page.getByTestId('log-search').click();

@@ -1,5 +1,6 @@
 // A cluster's log lines from its log store (GET /apis/pgstack.io/v1/.../sgclusters/{name}/logs,
-// docs/logs.md): search by time, member, severity, type and text, newest first; older pages with the
+// docs/logs.md): search by time, member, role, severity, type, text, and Postgres's user, database and
+// SQLSTATE, newest first; older pages with the
 // API's cursor; follow live by asking again from just before the newest line shown, as `pgstack logs -f`.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, clusterPath } from '../api';
@@ -45,9 +46,14 @@ interface Filters {
   from: string; // datetime-local values, in the time zone the header shows
   to: string;
   member: string;
+  role: string;
   level: string;
   type: string;
   text: string;
+  // Postgres-only (the API then reads log_postgres alone).
+  user: string;
+  database: string;
+  sqlState: string;
 }
 
 const SINCE_CHOICES: [string, string][] = [
@@ -60,6 +66,7 @@ const SINCE_CHOICES: [string, string][] = [
 ];
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'fatal', 'panic'];
 const TYPES = ['postgres', 'patroni', 'pgbouncer', 'pgbackrest', 'proxy', 'agent'];
+const ROLES = ['primary', 'replica'];
 
 // One filter of the search form: a labelled choice among `options`, or none of them.
 function FilterSelect(props: {
@@ -97,9 +104,13 @@ function filtersFromUrl(): Filters {
     from: query.get('from') ?? '',
     to: query.get('to') ?? '',
     member: query.get('member') ?? '',
+    role: query.get('role') ?? '',
     level: query.get('level') ?? '',
     type: query.get('type') ?? '',
     text: query.get('text') ?? '',
+    user: query.get('user') ?? '',
+    database: query.get('database') ?? '',
+    sqlState: query.get('sqlState') ?? '',
   };
 }
 
@@ -129,9 +140,13 @@ export function logParameters(filters: Filters, extra: Record<string, string> = 
     if (to) query.set('to', to);
   }
   if (filters.member) query.set('podName', filters.member);
+  if (filters.role) query.set('role', filters.role);
   if (filters.level) query.set('errorLevel', filters.level);
   if (filters.type) query.set('logType', filters.type);
   if (filters.text) query.set('text', filters.text);
+  if (filters.user) query.set('userName', filters.user.trim());
+  if (filters.database) query.set('databaseName', filters.database.trim());
+  if (filters.sqlState) query.set('sqlState', filters.sqlState.trim().toUpperCase());
   for (const [key, value] of Object.entries(extra)) {
     if (value === '') query.delete(key);
     else query.set(key, value);
@@ -350,7 +365,20 @@ export function LogsPage({ namespace, name }: { namespace: string; name: string 
           options={LEVELS}
           describe={(level) => `${level} and worse`}
         />
+        <FilterSelect label="Role" value={form.role} onChange={set('role')} testId="log-role" none="any" options={ROLES} />
         <FilterSelect label="Type" value={form.type} onChange={set('type')} testId="log-type" none="all" options={TYPES} />
+        <label title="Postgres lines only">
+          User
+          <input type="text" size={10} value={form.user} onInput={set('user')} data-testid="log-user" />
+        </label>
+        <label title="Postgres lines only">
+          Database
+          <input type="text" size={10} value={form.database} onInput={set('database')} data-testid="log-database" />
+        </label>
+        <label title="Postgres lines only, e.g. 42P01">
+          SQLSTATE
+          <input type="text" size={5} maxLength={5} value={form.sqlState} onInput={set('sqlState')} data-testid="log-sqlstate" />
+        </label>
         <label class="grow">
           Text
           <input
