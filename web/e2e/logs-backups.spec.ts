@@ -36,8 +36,8 @@ test('the Logs page finds a failed query by text and severity, shows its details
   await expect(page.getByTestId('no-log-lines')).toBeVisible();
   await expect(lines).toHaveCount(0);
 
-  // Postgres's own fields: its SQLSTATE and the primary's role find it without the text; another
-  // SQLSTATE or the replicas' role do not.
+  // Postgres's own fields: its SQLSTATE (any case) and the primary's role find it without the text; the
+  // replicas' role does not.
   await page.getByTestId('log-level').selectOption('');
   await page.getByTestId('log-text').fill('');
   await page.getByTestId('log-sqlstate').fill('42p01');
