@@ -202,13 +202,10 @@ std::map<std::string, std::string> current_environment() {
 
 // The last lines of a log, for errors that say why a daemon did not come up.
 std::string log_tail(const std::filesystem::path& path, std::size_t lines = 15) {
-  const auto content = read_file(path);
+  const auto content = read_file_tail(path, 16384);  // a daemon's log may be large; its end says why
   if (!content) return "  (no log at " + path.string() + ")";
-  auto all = split(*content, '\n');
-  while (!all.empty() && trim(all.back()).empty()) all.pop_back();
-  const std::size_t first = all.size() > lines ? all.size() - lines : 0;
   std::string out;
-  for (std::size_t i = first; i < all.size(); ++i) out += "  | " + all[i] + "\n";
+  for (const auto& line : last_lines(*content, lines)) out += "  | " + line + "\n";
   return out.empty() ? "  (the log is empty)\n" : out;
 }
 
