@@ -19,6 +19,7 @@
 #include "agent/metrics_listen.h"
 #include "agent/node_exporter.h"
 #include "common/daemon_options.h"
+#include "common/output_rotation.h"
 #include "common/pki.h"
 #include "model/quantity.h"
 #include "monitoring/metrics_auth.h"
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   pgstack::DaemonFlags daemon(app, "pgstack-agent");
   daemon.add_etcd_flags();
   daemon.add_log_level_flag();
+  // --log-file is rotated by the agent itself (OutputRotation): no other process tends it.
+  daemon.add_log_file_flag();
+  daemon.add_log_rotation_flags();
   std::string host_name = current_host_name();
   std::string address = "127.0.0.1";
   std::string state_dir = "/var/lib/pgstack";
@@ -100,6 +104,13 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   spdlog::flush_on(spdlog::level::info);
   if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
+  const pgstack::DaemonOptions& options = daemon.options();
+  if (!options.log_file.empty()) {
+    if (auto redirected = pgstack::redirect_output_to(options.log_file); !redirected)
+      return daemon.bad_flag(redirected.error().message);
+  }
+  const pgstack::OutputRotation log_rotation(options.log_file, options.log_file.empty() ? 0 : options.log_rotate_bytes,
+                                             options.log_files_kept);
   if (!pgstack::agent::is_safe_name(host_name)) {
     return daemon.bad_flag(
         fmt::format("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name));

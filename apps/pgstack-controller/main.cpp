@@ -18,6 +18,7 @@
 #include "common/daemon_options.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "common/output_rotation.h"
 #include "controller/access_gate.h"
 #include "controller/api_input.h"
 #include "controller/api_server.h"
@@ -43,6 +44,9 @@ int main(int argc, char** argv) {
   daemon.add_listen_flag("127.0.0.1:8080", "Address and port of the REST API");
   daemon.add_etcd_flags();
   daemon.add_log_level_flag();
+  // --log-file is rotated by the controller itself (OutputRotation): no other process tends it.
+  daemon.add_log_file_flag();
+  daemon.add_log_rotation_flags();
   char hostname[256] = {};
   ::gethostname(hostname, sizeof hostname - 1);
   std::string identity = fmt::format("{}-{}", hostname, ::getpid());
@@ -130,6 +134,12 @@ int main(int argc, char** argv) {
       ->type_name("URL");
   if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
   const pgstack::DaemonOptions& options = daemon.options();
+  if (!options.log_file.empty()) {
+    if (auto redirected = pgstack::redirect_output_to(options.log_file); !redirected)
+      return daemon.bad_flag(redirected.error().message);
+  }
+  const pgstack::OutputRotation log_rotation(options.log_file, options.log_file.empty() ? 0 : options.log_rotate_bytes,
+                                             options.log_files_kept);
   const std::string& prefix = options.etcd_prefix;
   if (!bootstrap_admin.empty() && bootstrap_token_file.empty())
     return daemon.bad_flag("--bootstrap-admin needs --bootstrap-token-file");

@@ -468,6 +468,7 @@ void Agent::reconcile_logs() {
     }
     wanted.namespace_name = plan->cluster.namespace_name;
     wanted.cluster = plan->cluster.name;
+    wanted.cluster_uid = plan->cluster.uid;
     wanted.member = plan->layout.member_name;
     wanted.log_dir = plan->layout.log_dir;
     // pgBackRest's log-path (render_pgbackrest), when the instance runs pgBackRest.

@@ -420,12 +420,13 @@ void InstanceLogs::run(Loop& loop) {
           shipper_settings.type = loop.type;
           shipper_settings.directory = loop.directory;
           if (has_role) {
-            shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.member, role()};
+            shipper_settings.source = {settings_.namespace_name, settings_.cluster, settings_.member, role(),
+                                       settings_.cluster_uid};
             shipper_settings.current_role = [this] { return role(); };
           } else {
             const std::string& host =
                 loop.type == logs::LogType::kProxy ? settings_.proxy->instance : settings_.agent_log->instance;
-            shipper_settings.source = {settings_.namespace_name, settings_.cluster, host, ""};
+            shipper_settings.source = {settings_.namespace_name, settings_.cluster, host, "", settings_.cluster_uid};
           }
           shipper_settings.store = std::move(target);
           shipper = std::make_unique<logs::LogShipper>(std::move(shipper_settings));

@@ -100,6 +100,7 @@ bool is_postgres_log_file_name(std::string_view name);
 struct InstanceLogsSettings {
   std::string namespace_name;
   std::string cluster;
+  std::string cluster_uid;  // the SGCluster's metadata.uid (its logs deleted on request stop shipping: LogSource)
   std::string member;
   std::filesystem::path log_dir;             // Postgres's csvlog, Patroni's and PgBouncer's logs
   std::filesystem::path pgbackrest_log_dir;  // pgBackRest's command logs; empty: none shipped

@@ -274,7 +274,9 @@ class LocalUp {
                  targets_dir().string(), "--alertmanager", "http://" + settings_.alertmanager_address(), "--prometheus",
                  settings_.prometheus_query_url(),
                  // Prometheus sends it to the listeners that ask for it (off loopback; docs/security.md).
-                 "--scrape-password-file", scrape_password_file().string()};
+                 "--scrape-password-file", scrape_password_file().string(),
+                 // It rotates its own log (16 MiB, 4 kept): nothing else here would.
+                 "--log-file", stack_.log_file("controller").string()};
     controller_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(start(*controller_));
     const ApiClient client(settings_.api_url());
@@ -296,19 +298,11 @@ class LocalUp {
     std::error_code error;
     std::filesystem::create_directories(stack_.agent_dir(), error);
     ProcessSpec spec = base_spec("agent");
-    spec.argv = {*binary,
-                 "--etcd",
-                 settings_.etcd_url,
-                 "--etcd-prefix",
-                 std::string(kEtcdPrefix),
-                 "--state-dir",
-                 stack_.agent_dir().string(),
-                 "--host-name",
-                 settings_.host_name,
-                 "--address",
-                 "127.0.0.1",
-                 "--ca-dir",
-                 stack_.pki_dir().string()};
+    spec.argv = {*binary, "--etcd", settings_.etcd_url, "--etcd-prefix", std::string(kEtcdPrefix), "--state-dir",
+                 stack_.agent_dir().string(), "--host-name", settings_.host_name, "--address", "127.0.0.1", "--ca-dir",
+                 stack_.pki_dir().string(),
+                 // It rotates its own log (16 MiB, 4 kept): nothing else here would.
+                 "--log-file", stack_.log_file("agent").string()};
     if (!settings_.agent_metrics_listen.empty()) {
       spec.argv.emplace_back("--metrics-listen");
       spec.argv.push_back(settings_.agent_metrics_listen);

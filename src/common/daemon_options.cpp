@@ -66,6 +66,17 @@ void DaemonFlags::add_log_file_flag() {
                   "renaming");
 }
 
+void DaemonFlags::add_log_rotation_flags() {
+  app_.add_option("--log-rotate-mib", log_rotate_mib_,
+                  "With --log-file: when it reaches this many MiB it becomes <file>.1 and a new one starts; 0: never")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  app_.add_option("--log-files-kept", options_.log_files_kept,
+                  "With --log-file: how many rotated files (<file>.1 ... <file>.N) are kept; older ones are removed")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+}
+
 Result<bool> redirect_output_to(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0)
@@ -88,6 +99,7 @@ Result<bool> DaemonFlags::check() {
     ASSIGN_OR_RETURN(options_.etcd_endpoints, parse_etcd_endpoints(etcd_text_));
     ASSIGN_OR_RETURN(options_.etcd_prefix, normalize_etcd_prefix(etcd_prefix_text_));
   }
+  options_.log_rotate_bytes = static_cast<std::uint64_t>(log_rotate_mib_) << 20;
   if (listen_flag_) {
     auto listen = parse_host_port(listen_text_);
     if (!listen) return make_error(ErrorCode::kInvalidInput, "--listen: " + listen.error().message);

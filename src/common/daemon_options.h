@@ -4,6 +4,7 @@
 // for flags that make no sense.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ struct DaemonOptions {
   HostPort listen;                          // with add_listen_flag
   std::string log_level = "info";           // trace, debug, info, warn or error
   std::string log_file;                     // with add_log_file_flag; empty: stdout and stderr as they are
+  std::uint64_t log_rotate_bytes = 0;       // with add_log_rotation_flags; 0: the file is not rotated
+  int log_files_kept = 4;                   // with add_log_rotation_flags: log_file.1 ... log_file.N
 };
 
 // Points stdout and stderr at `path`, appended to (created 0640). A daemon calls it at start and again on
@@ -45,6 +48,8 @@ class DaemonFlags {
   void add_listen_flag(std::string default_address, std::string description);  // --listen
   void add_log_level_flag();  // --log-level; parse() applies it to spdlog
   void add_log_file_flag();   // --log-file; the daemon redirects its output (redirect_output_to)
+  // --log-rotate-mib, --log-files-kept: a daemon that rotates its own --log-file (OutputRotation).
+  void add_log_rotation_flags();
 
   // Parses the command line. Nothing when the daemon should go on; otherwise what main returns:
   // 0 after --help, kBadFlagsExitCode (with the reason on stderr) for a bad flag.
@@ -66,6 +71,7 @@ class DaemonFlags {
   std::string etcd_text_ = "http://127.0.0.1:2379";
   std::string etcd_prefix_text_ = "/pgstack";
   std::string listen_text_;
+  int log_rotate_mib_ = 16;
 };
 
 }  // namespace pgstack

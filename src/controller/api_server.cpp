@@ -436,7 +436,9 @@ HttpReply ApiHandler::remove(const std::string& ns, const std::string& kind, con
                                  ns, name));
     const logs::LogStoreRef store = logs::parse_log_store_reference(cluster->body.at(pointer).get<std::string>(), ns);
     // Before the cluster goes: when the store cannot be reached, nothing is deleted and the request says why.
-    if (auto deleted = delete_cluster_logs(store_.client(), etcd_prefix_, store, ns, name); !deleted.ok())
+    if (auto deleted = delete_cluster_logs(store_.client(), etcd_prefix_, store, ns, name,
+                                           cluster->body.value("/metadata/uid"_json_pointer, std::string()));
+        !deleted.ok())
       return problem(503, "Unavailable",
                      fmt::format("deleteLogs: {}; SGCluster {}/{} is not deleted", deleted.error().message, ns, name));
     spdlog::info("SGCluster {}/{}: its logs were deleted from SGDistributedLogs {}/{}", ns, name, store.namespace_name,

@@ -246,13 +246,14 @@ Result<LogStoreMaintenanceReport> LogStoreMaintenance::maintain(const logs::LogS
 }
 
 Result<bool> delete_cluster_logs(const store::EtcdClient& etcd, const std::string& etcd_prefix,
-                                 const logs::LogStoreRef& store, const std::string& ns, const std::string& cluster) {
+                                 const logs::LogStoreRef& store, const std::string& ns, const std::string& cluster,
+                                 const std::string& uid) {
   auto session =
       connect_to_store(etcd, etcd_prefix, store, std::string(logs::kLogStoreDatabase), std::chrono::seconds(60));
   if (!session.ok())
     return make_error(ErrorCode::kUnavailable, fmt::format("the log store SGDistributedLogs {}/{} is not reachable: {}",
                                                            store.namespace_name, store.name, session.error().message));
-  if (auto deleted = (*session)->query(logs::render_delete_cluster_logs(ns, cluster)); !deleted.ok())
+  if (auto deleted = (*session)->query(logs::render_delete_cluster_logs(ns, cluster, uid)); !deleted.ok())
     return make_error(ErrorCode::kUnavailable,
                       fmt::format("deleting the logs of {}/{} from SGDistributedLogs {}/{} failed: {}", ns, cluster,
                                   store.namespace_name, store.name, deleted.error().message));

@@ -83,10 +83,12 @@ class LogStoreMaintenance {
   std::thread thread_;
 };
 
-// The rows of <ns>/<cluster> in its log store (the lines of both tables and log_ingest_state), deleted
-// in one transaction as the store's superuser. An error (kUnavailable when the store has no reachable
-// primary) means nothing was deleted; true otherwise.
+// The rows of <ns>/<cluster> in its log store (the lines of every log table and log_ingest_state), deleted
+// in one transaction as the store's superuser, which also marks the cluster's uid so that its shippers add
+// nothing later. An error (kUnavailable when the store has no reachable primary) means nothing was deleted;
+// true otherwise.
 Result<bool> delete_cluster_logs(const store::EtcdClient& etcd, const std::string& etcd_prefix,
-                                 const logs::LogStoreRef& store, const std::string& ns, const std::string& cluster);
+                                 const logs::LogStoreRef& store, const std::string& ns, const std::string& cluster,
+                                 const std::string& uid);
 
 }  // namespace pgstack::controller

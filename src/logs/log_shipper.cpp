@@ -176,6 +176,11 @@ Result<ShipOutcome> LogShipper::ship_next() {
   if (settings_.current_role) settings_.source.role = settings_.current_role();
   const LogSource& source = settings_.source;
   const std::string type_name(log_type_name(type));
+  if (cluster_logs_deleted_) {
+    ShipOutcome outcome;
+    outcome.cluster_logs_deleted = true;
+    return outcome;
+  }
   RETURN_IF_ERROR(ensure_session());
   ASSIGN_OR_RETURN(std::vector<LogFile> listed, list_log_files(type, settings_.directory));
   const std::vector<LogFile> files = order_log_files(type, std::move(listed));
@@ -352,6 +357,22 @@ Result<ShipOutcome> LogShipper::ship_next() {
       quote_literal(source.role));
   if (format) begin += fmt::format("; SELECT set_config('TimeZone', {}, true)", quote_literal(time_zone_));
   RETURN_IF_ERROR(session_->query(begin));
+  // Held to the commit: a deletion of the cluster's logs (render_delete_cluster_logs) waits for this batch, and a
+  // batch that begins during one waits here, then sees its mark (the SELECT after the LOCK takes a new snapshot).
+  ASSIGN_OR_RETURN(
+      const postgres::Rows deleted,
+      session_->query(fmt::format("LOCK TABLE log_deleted_clusters IN ACCESS SHARE MODE; SELECT EXISTS (SELECT 1 FROM "
+                                  "log_deleted_clusters WHERE namespace = {} AND cluster = {} AND uid = {})",
+                                  quote_literal(source.namespace_name), quote_literal(source.cluster),
+                                  quote_literal(source.cluster_uid))));
+  if (!deleted.empty() && !deleted.front().empty() && deleted.front()[0] == "t") {
+    RETURN_IF_ERROR(session_->query("ROLLBACK"));
+    cluster_logs_deleted_ = true;
+    outcome = ShipOutcome{};
+    outcome.cluster_logs_deleted = true;
+    outcome.notice = "the cluster's logs were deleted from the log store on request: nothing more is shipped";
+    return outcome;
+  }
   if (!data.empty()) {
     const std::string copy =
         fmt::format("COPY {} ({}) FROM STDIN (FORMAT csv)", log_table_for(type), copy_columns_for(type));

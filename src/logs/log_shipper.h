@@ -38,6 +38,9 @@ struct LogSource {
   std::string cluster;
   std::string instance;
   std::string role;  // may be empty (NULL)
+  // The SGCluster's metadata.uid: once log_deleted_clusters names it (the cluster was deleted with its logs),
+  // nothing more is shipped.
+  std::string cluster_uid;
 };
 
 struct ShipperSettings {
@@ -65,11 +68,12 @@ struct ShipOutcome {
   bool shipped = false;  // false: nothing new to ship now
   std::string file;
   std::uint64_t records = 0;
-  std::uint64_t bytes = 0;          // of the file, consumed by this batch
-  std::uint64_t bytes_behind = 0;   // left to ship over all files after this batch
-  std::string last_record_time;     // the timestamp of the batch's last record, as written
-  std::string notice;               // a restart from 0 (truncation, new file), a cut record or a dropped tail
-  std::uint64_t bytes_skipped = 0;  // a record the store refused even alone, skipped (said in `notice`)
+  std::uint64_t bytes = 0;            // of the file, consumed by this batch
+  std::uint64_t bytes_behind = 0;     // left to ship over all files after this batch
+  std::string last_record_time;       // the timestamp of the batch's last record, as written
+  std::string notice;                 // a restart from 0 (truncation, new file), a cut record or a dropped tail
+  std::uint64_t bytes_skipped = 0;    // a record the store refused even alone, skipped (said in `notice`)
+  bool cluster_logs_deleted = false;  // the store marks the cluster's logs deleted: nothing is shipped any more
   // Each file of the log by name: its bytes in the store after this batch (what may be deleted).
   std::map<std::string, std::uint64_t> shipped_bytes;
 };
@@ -128,6 +132,7 @@ class LogShipper {
     std::string error;
   };
   std::optional<Refusal> refusal_;
+  bool cluster_logs_deleted_ = false;  // seen in log_deleted_clusters: for good (a new cluster has a new uid)
 };
 
 // The zone this process runs in: $TZ, else the name /etc/localtime links to, else "UTC".

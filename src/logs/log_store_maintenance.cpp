@@ -53,6 +53,7 @@ std::string render_log_store_roles(const std::string& writer_password, const std
       "REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, {w}, {r};\n"
       "GRANT INSERT ON {tables} TO {w};\n"
       "GRANT SELECT, INSERT, UPDATE, DELETE ON log_ingest_state TO {w};\n"
+      "GRANT SELECT ON log_deleted_clusters TO {w};\n"
       "GRANT USAGE ON SEQUENCE {sequences} TO {w};\n"
       "GRANT SELECT ON {tables} TO {r};\n",
       fmt::arg("db", database), fmt::arg("w", writer), fmt::arg("r", reader),
@@ -147,10 +148,16 @@ std::string render_trim_cluster_logs(std::string_view table, const std::string& 
       fmt::arg("cluster", quote_literal(cluster)), fmt::arg("seconds", after.count()), fmt::arg("batch", batch));
 }
 
-std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster) {
+std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster,
+                                       const std::string& uid) {
   const std::string where =
       fmt::format("WHERE namespace = {} AND cluster = {}", quote_literal(namespace_name), quote_literal(cluster));
-  std::string sql = "BEGIN;";
+  // The lock waits for every shipper's open batch (they hold ACCESS SHARE from their first statement) and holds
+  // back the next ones until the mark is committed: no batch of this cluster lands after the deletion.
+  std::string sql = fmt::format(
+      "BEGIN; SET LOCAL lock_timeout = '20s'; LOCK TABLE log_deleted_clusters IN ACCESS EXCLUSIVE MODE; "
+      "INSERT INTO log_deleted_clusters (namespace, cluster, uid) VALUES ({}, {}, {}) ON CONFLICT DO NOTHING;",
+      quote_literal(namespace_name), quote_literal(cluster), quote_literal(uid));
   for (const std::string_view table : log_tables()) sql += fmt::format(" DELETE FROM {} {};", table, where);
   return sql + fmt::format(" DELETE FROM log_ingest_state {}; COMMIT", where);
 }

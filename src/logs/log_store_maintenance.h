@@ -70,7 +70,9 @@ std::string format_log_retention(std::chrono::seconds retention);
 std::string render_trim_cluster_logs(std::string_view table, const std::string& namespace_name,
                                      const std::string& cluster, std::chrono::seconds after, int batch);
 
-// Every row of a cluster in every log table and log_ingest_state, in one transaction.
-std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster);
+// Every row of a cluster in every log table and log_ingest_state, in one transaction that also marks the
+// cluster (its SGCluster's uid) in log_deleted_clusters, so that its running shippers add nothing after it.
+std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster,
+                                       const std::string& uid);
 
 }  // namespace pgstack::logs

@@ -103,6 +103,16 @@ CREATE TABLE IF NOT EXISTS log_ingest_state (
   head_bytes bigint NOT NULL DEFAULT 0, head_digest text NOT NULL DEFAULT '',
   PRIMARY KEY (namespace, cluster, instance, log_type, device, inode)
 );
+-- Clusters whose lines were deleted on request (deleteLogs), by their SGCluster's uid: their shippers, which run
+-- until the instances stop, check it in each batch's transaction and ship nothing more. A cluster made again
+-- under the same name has a new uid and ships.
+CREATE TABLE IF NOT EXISTS log_deleted_clusters (
+  namespace text NOT NULL, cluster text NOT NULL, uid text NOT NULL,
+  deleted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (namespace, cluster, uid)
+);
+-- Shippers stop within seconds of a deletion; a month later the mark is of no use.
+DELETE FROM log_deleted_clusters WHERE deleted_at < now() - interval '30 days';
 )sql";
 }
 

@@ -111,6 +111,7 @@ Cluster cluster_from(const Document& document) {
   const Json& spec = at_pointer(document.body, "/spec");
   cluster.name = document.name();
   cluster.namespace_name = document.namespace_name();
+  cluster.uid = string_at(document.body, "/metadata/uid");
   if (const Json& instances = at_pointer(spec, "/instances"); instances.is_number_integer())
     cluster.instances = instances.get<int>();
   cluster.profile = string_at(spec, "/profile", cluster.profile);

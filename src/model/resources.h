@@ -87,6 +87,7 @@ struct ExtensionRequest {
 struct Cluster {
   std::string name;
   std::string namespace_name = "default";
+  std::string uid;  // metadata.uid: tells a cluster made again under the same name from the one deleted
   int instances = 1;
   std::string profile = "production";  // production | testing | development
   std::string postgres_version = "latest";

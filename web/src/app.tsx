@@ -12,6 +12,20 @@ import { OverviewPage } from './pages/overview';
 import { BASE, navigate, onLinkClick, parse, useLocation } from './router';
 import { loadSession, logOut, type Session } from './session';
 
+// The metrics page and uPlot come in their own chunk, fetched when the page is first opened: the first load
+// stays small (docs/benchmarks.md, "Web console: first load").
+type MetricsModule = typeof import('./pages/metrics');
+function LazyMetricsPage({ namespace, name }: { namespace: string; name: string }) {
+  const [module, setModule] = useState<MetricsModule | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  useEffect(() => {
+    import('./pages/metrics').then(setModule, setError);
+  }, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!module) return <p class="muted">Loading…</p>;
+  return <module.MetricsPage namespace={namespace} name={name} />;
+}
+
 type State = { phase: 'loading' } | { phase: 'anonymous' } | { phase: 'in'; session: Session } | { phase: 'failed'; error: unknown };
 
 export function App() {
@@ -114,6 +128,7 @@ export function App() {
         {route.page === 'overview' && <OverviewPage session={session} />}
         {route.page === 'cluster' && <ClusterPage session={session} namespace={route.namespace} name={route.name} />}
         {route.page === 'logs' && <LogsPage namespace={route.namespace} name={route.name} />}
+        {route.page === 'metrics' && <LazyMetricsPage namespace={route.namespace} name={route.name} />}
         {route.page === 'backups' && <BackupsPage session={session} namespace={route.namespace} name={route.name} />}
         {route.page === 'newCluster' && <ClusterEditorPage session={session} />}
         {route.page === 'editCluster' && (

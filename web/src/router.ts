@@ -7,7 +7,7 @@ export type Route =
   | { page: 'overview' }
   | { page: 'login' }
   | { page: 'cluster'; namespace: string; name: string }
-  | { page: 'logs' | 'backups'; namespace: string; name: string }
+  | { page: 'logs' | 'backups' | 'metrics'; namespace: string; name: string }
   | { page: 'newCluster' }
   | { page: 'editCluster'; namespace: string; name: string }
   | { page: 'notFound'; path: string };
@@ -19,17 +19,17 @@ export function parse(pathname: string): Route {
   const edit = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)\/edit\/?$/.exec(pathname);
   if (edit && edit[1] && edit[2])
     return { page: 'editCluster', namespace: decodeURIComponent(edit[1]), name: decodeURIComponent(edit[2]) };
-  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups))?\/?$/.exec(pathname);
+  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups|metrics))?\/?$/.exec(pathname);
   if (cluster && cluster[1] && cluster[2]) {
     const namespace = decodeURIComponent(cluster[1]);
     const name = decodeURIComponent(cluster[2]);
-    const sub = cluster[3] as 'logs' | 'backups' | undefined;
+    const sub = cluster[3] as 'logs' | 'backups' | 'metrics' | undefined;
     return sub ? { page: sub, namespace, name } : { page: 'cluster', namespace, name };
   }
   return { page: 'notFound', path: pathname };
 }
 
-export function clusterUrl(namespace: string, name: string, sub?: 'logs' | 'backups'): string {
+export function clusterUrl(namespace: string, name: string, sub?: 'logs' | 'backups' | 'metrics'): string {
   const url = `${BASE}namespaces/${encodeURIComponent(namespace)}/sgclusters/${encodeURIComponent(name)}`;
   return sub ? `${url}/${sub}` : url;
 }

@@ -3,16 +3,23 @@
 // gives the bootstrap admin a password, makes a viewer, runs Playwright with the URL and both
 // credentials in its environment, and stops everything when it returns, passed or not. The cluster
 // ships its logs to a log store (an SGDistributedLogs) and backs up to a filesystem SGObjectStorage, as
-// `pgstack up`'s demo does, for the Logs and Backups pages; a failed query leaves a marker in its logs.
+// `pgstack up`'s demo does, for the Logs and Backups pages; a failed query leaves a marker in its logs. A real
+// Prometheus scrapes the members (the controller's --prometheus and --prometheus-targets-dir, as under
+// `pgstack up`) for the Metrics page.
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <stdlib.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "common/network.h"
 #include "common/process.h"
 #include "common/strings.h"
+#include "monitoring/prometheus_config.h"
 #include "support/pgstack_runtime.h"
+#include "support/prometheus_server.h"
 
 namespace pgstack::testing {
 namespace {
@@ -21,6 +28,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 PgstackRuntime* runtime = nullptr;
+std::filesystem::path monitoring_dir;  // targets/ (the controller's file_sd files), Prometheus's files
+PrometheusServer* prometheus = nullptr;
 
 const char* kLogStore = R"({"apiVersion":"stackgres.io/v1","kind":"SGDistributedLogs","metadata":{"name":"logs"},
   "spec":{"persistentVolume":{"size":"1Gi"}}})";
@@ -41,6 +50,14 @@ bool log_store_ready() {
              .value("status", "") == "True";
 }
 
+// The metrics summary of demo once Prometheus has a rate for it (two scrapes of its members): the figures the
+// Metrics page shows.
+bool metrics_have_tps() {
+  auto summary = runtime->api_json("GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/metrics/summary");
+  return summary.ok() && summary->contains("tps") && (*summary)["tps"].is_number() &&
+         !summary->value("history", json::object()).value("tps", json::array()).empty();
+}
+
 // How many of demo's error lines the logs API finds with `marker` in them.
 std::size_t logged_errors_with(const std::string& marker) {
   auto found = runtime->api_json(
@@ -54,6 +71,11 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
       {"kind", "SGObjectStorage"},
       {"metadata", {{"name", "disk"}}},
       {"spec", {{"type", "filesystem"}, {"filesystem", {{"path", (runtime->directory() / "backups").string()}}}}}};
+  monitoring::PrometheusSettings scraping;
+  scraping.scrape_interval = "2s";
+  scraping.targets_dir = (monitoring_dir / "targets").string();
+  scraping.patroni_ca_file = runtime->ca_certificate().string();
+  ASSERT_TRUE(prometheus->start(monitoring::render_prometheus_config(scraping)).ok()) << prometheus->log();
   auto stored = runtime->api("POST", "sgobjectstorages", storage.dump());
   ASSERT_TRUE(stored.ok() && stored->status == 201) << (stored.ok() ? stored->body : stored.error().message);
   auto store = runtime->api("POST", "sgdistributedlogs", kLogStore);
@@ -80,6 +102,9 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
   ASSERT_NE(failed.error().message.find("does not exist"), std::string::npos) << failed.error().message;
   ASSERT_TRUE(wait_until([&] { return logged_errors_with(marker) == 1; }, 60s, 500ms))
       << "the logs API never showed the failed query; cluster status: " << runtime->cluster_status("demo").dump(2);
+  ASSERT_TRUE(wait_until(metrics_have_tps, 120s, 1s))
+      << "Prometheus never had demo's TPS: "
+      << runtime->api("GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/metrics/summary")->body;
 
   // The API is HTTPS with a certificate from the runtime's CA: Chromium trusts exactly that key.
   const std::string spki_of_certificate =
@@ -118,8 +143,22 @@ TEST(Console, PlaywrightAgainstARealRuntime) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  const pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
+  char pattern[] = "/tmp/pgstack-console-monitoring-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) return 1;
+  pgstack::testing::monitoring_dir = pattern;
+  // Prometheus watches it from its start: it must exist before the controller writes its first file.
+  std::filesystem::create_directories(pgstack::testing::monitoring_dir / "targets");
+  auto prometheus_port = pgstack::free_tcp_port();
+  if (!prometheus_port.ok()) return 1;
+  pgstack::testing::RuntimeBinaries binaries{PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY};
+  binaries.controller_flags = {"--prometheus-targets-dir", (pgstack::testing::monitoring_dir / "targets").string(),
+                               "--prometheus", fmt::format("http://127.0.0.1:{}", *prometheus_port)};
+  pgstack::testing::PrometheusServer prometheus(pgstack::testing::monitoring_dir, *prometheus_port);
+  pgstack::testing::prometheus = &prometheus;
   ::testing::AddGlobalTestEnvironment(
       new pgstack::testing::RuntimeEnvironment(&pgstack::testing::runtime, binaries, "demo"));
-  return RUN_ALL_TESTS();
+  const int result = RUN_ALL_TESTS();
+  prometheus.stop();
+  std::filesystem::remove_all(pgstack::testing::monitoring_dir);
+  return result;
 }

@@ -29,6 +29,7 @@
 #include "common/process.h"
 #include "config/render_proxy.h"
 #include "integration/logs/log_servers.h"
+#include "logs/log_store_maintenance.h"
 #include "logs/log_store_plan.h"
 #include "logs/record_framing.h"
 #include "postgres/postgres_session.h"
@@ -779,6 +780,79 @@ TEST(LogShipper, AgentLogRotatedWhileTheAgentWritesLosesNoLine) {
             written.load());
   EXPECT_EQ(store_number("SELECT count(DISTINCT message) FROM log_pgstack WHERE log_type = 'agent'"), written.load());
   EXPECT_EQ(sink->lines_lost(), 0u);
+}
+
+// deleteLogs while the cluster's shipper still runs (its instances stop only after the request): the deletion
+// waits for the batch in flight and takes it too, and the shipper, whose offsets are gone with the rows, does
+// not ship the file again from its start. A cluster made again under the same name (a new uid) ships.
+TEST(LogShipper, DeletingAClustersLogsWhileItShipsLeavesNoneOfItsLines) {
+  const fs::path dir = servers->root / "deleted-cluster";
+  fs::create_directories(dir);
+  const auto append_lines = [&](int from, int to) {
+    std::ofstream out(dir / "agent.log", std::ios::app);
+    for (int i = from; i < to; ++i)
+      out << fmt::format("[2026-12-06 03:00:00.{:03}] [info] default/gone: line {}\n", i % 1000, i);
+  };
+  const auto rows_of = [](const std::string& cluster) {
+    return store_number("SELECT (SELECT count(*) FROM log_pgstack WHERE cluster = '" + cluster +
+                        "') + (SELECT count(*) FROM log_ingest_state WHERE cluster = '" + cluster + "')");
+  };
+  append_lines(0, 100);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // quiet: the last line is complete
+  ShipperSettings settings = rotated_log_settings(LogType::kAgent, dir, {"default", "gone", "host-a", "", "uid-old"});
+  {
+    LogShipper shipper(settings);
+    ASSERT_TRUE(shipper.ship_all().ok());
+  }
+  ASSERT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE cluster = 'gone'"), 100);
+
+  // The next batch is open (its rows copied, not committed) when the deletion starts.
+  append_lines(100, 150);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  std::thread deleter;
+  Result<postgres::Rows> deleted = make_error(ErrorCode::kInternal, "not run");
+  std::atomic<bool> deletion_done = false;
+  settings.before_commit = [&] {
+    if (deleter.joinable()) return;
+    deleter = std::thread([&] {
+      auto admin = postgres::PostgresSession::connect(servers->store_target);
+      if (!admin.ok()) {
+        deleted = admin.error();
+      } else {
+        deleted = (*admin)->query(render_delete_cluster_logs("default", "gone", "uid-old"));
+      }
+      deletion_done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_FALSE(deletion_done) << "the deletion did not wait for the open batch";
+  };
+  LogShipper shipper(settings);
+  auto in_flight = shipper.ship_once();
+  deleter.join();
+  ASSERT_TRUE(in_flight.ok()) << in_flight.error().message;
+  EXPECT_TRUE(in_flight->shipped);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_EQ(rows_of("gone"), 0);
+
+  // Lines written after the deletion, and the file from its start: nothing is shipped any more.
+  append_lines(150, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto after = shipper.ship_once();
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_TRUE(after->cluster_logs_deleted);
+  EXPECT_FALSE(after->shipped);
+  LogShipper restarted(settings);  // an agent restarted before the instances stopped
+  auto again = restarted.ship_once();
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again->cluster_logs_deleted);
+  EXPECT_EQ(rows_of("gone"), 0);
+
+  // The same name, a new SGCluster: its lines are shipped (here the same file, from its start).
+  settings.before_commit = nullptr;
+  settings.source.cluster_uid = "uid-new";
+  LogShipper made_again(settings);
+  ASSERT_TRUE(made_again.ship_all().ok());
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_pgstack WHERE cluster = 'gone'"), 200);
 }
 
 }  // namespace pgstack::logs

@@ -29,21 +29,10 @@
 #include "process/process_supervisor.h"
 #include "support/alertmanager_server.h"
 #include "support/pgstack_runtime.h"
+#include "support/prometheus_server.h"
 
 namespace pgstack::testing {
 namespace {
-
-// A form value, percent-encoded (PromQL has braces, quotes and spaces).
-std::string url_encode(std::string_view text) {
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -99,116 +88,24 @@ Result<bool> write_rules_with_a_short_postgres_down() {
   return true;
 }
 
-class Prometheus {
- public:
-  Result<bool> start() {
-    url_ = fmt::format("http://127.0.0.1:{}", prometheus_port);
-    monitoring::PrometheusSettings settings;
-    settings.scrape_interval = "2s";  // the test waits for scrapes
-    settings.targets_dir = (monitoring_dir / "targets").string();
-    settings.rules_dir = (monitoring_dir / "rules").string();
-    settings.patroni_ca_file = runtime->ca_certificate().string();
-    settings.alertmanager = alertmanager->url().substr(std::string_view("http://").size());
-    settings.scrape_password_file = scrape_password_file().string();
-    RETURN_IF_ERROR(
-        write_file_atomically(monitoring_dir / "prometheus.yml", monitoring::render_prometheus_config(settings)));
-    RETURN_IF_ERROR(write_rules_with_a_short_postgres_down());
-    ProcessSpec spec;
-    spec.name = "prometheus";
-    const char* path = std::getenv("PATH");
-    spec.environment = {{"PATH", path != nullptr ? path : "/usr/bin:/bin"}};
-    spec.working_directory = monitoring_dir;
-    spec.log_file = monitoring_dir / "prometheus.log";
-    spec.pid_file = monitoring_dir / "prometheus.pid";
-    spec.argv = {"prometheus",
-                 "--config.file=" + (monitoring_dir / "prometheus.yml").string(),
-                 "--storage.tsdb.path=" + (monitoring_dir / "prometheus").string(),
-                 "--storage.tsdb.retention.time=15d",
-                 "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port),
-                 "--web.enable-lifecycle"};
-    supervisor_ = std::make_unique<ProcessSupervisor>(std::move(spec));
-    RETURN_IF_ERROR(supervisor_->start());
-    if (!wait_until(
-            [&] {
-              auto ready = http_request("GET", url_ + "/-/ready", {}, {}, 2s);
-              return ready.ok() && ready->status == 200;
-            },
-            30s))
-      return make_error(ErrorCode::kUnavailable, "Prometheus is not ready: " + log());
-    return true;
-  }
+// pgstack's Prometheus configuration as pgstack up writes it, scraping every 2 s (the test waits for scrapes).
+std::string prometheus_config() {
+  monitoring::PrometheusSettings settings;
+  settings.scrape_interval = "2s";
+  settings.targets_dir = (monitoring_dir / "targets").string();
+  settings.rules_dir = (monitoring_dir / "rules").string();
+  settings.patroni_ca_file = runtime->ca_certificate().string();
+  settings.alertmanager = alertmanager->url().substr(std::string_view("http://").size());
+  settings.scrape_password_file = scrape_password_file().string();
+  return monitoring::render_prometheus_config(settings);
+}
 
-  // The active targets of `job`.
-  std::vector<json> targets(const std::string& job) const {
-    std::vector<json> out;
-    auto response = http_request("GET", url_ + "/api/v1/targets?state=active", {}, {}, 5s);
-    if (!response.ok() || response->status != 200) return out;
-    const json body = json::parse(response->body, nullptr, false);
-    if (!body.is_object()) return out;
-    for (const auto& target : body["data"]["activeTargets"]) {
-      if (target["labels"].value("job", "") == job) out.push_back(target);
-    }
-    return out;
-  }
+PrometheusServer* prometheus = nullptr;
 
-  // The samples of an instant query: labels and value; nothing when it fails.
-  std::vector<std::pair<json, double>> query(const std::string& promql) const {
-    std::vector<std::pair<json, double>> out;
-    auto response = http_request("POST", url_ + "/api/v1/query", "query=" + url_encode(promql),
-                                 {{"Content-Type", "application/x-www-form-urlencoded"}}, 5s);
-    if (!response.ok() || response->status != 200) return out;
-    const json body = json::parse(response->body, nullptr, false);
-    if (!body.is_object() || !body["data"].is_object()) return out;
-    for (const auto& sample : body["data"]["result"])
-      out.emplace_back(sample["metric"], std::stod(sample["value"][1].get<std::string>()));
-    return out;
-  }
-
-  // The rule groups' evaluation errors ("group/rule: error"), and how many rules were loaded.
-  std::pair<std::vector<std::string>, int> rule_errors() const {
-    std::vector<std::string> errors;
-    int rules = 0;
-    auto response = http_request("GET", url_ + "/api/v1/rules", {}, {}, 5s);
-    if (!response.ok() || response->status != 200) return {{"GET /api/v1/rules failed"}, 0};
-    const json body = json::parse(response->body, nullptr, false);
-    for (const auto& group : body["data"]["groups"]) {
-      for (const auto& rule : group["rules"]) {
-        ++rules;
-        if (rule.value("health", "") == "err")
-          errors.push_back(group.value("name", "") + "/" + rule.value("name", "") + ": " + rule.value("lastError", ""));
-      }
-    }
-    return {errors, rules};
-  }
-
-  // The raw answer of an instant query: {"status": ..., "data"/"error": ...}; an object with "error" when
-  // Prometheus did not answer.
-  json query_response(const std::string& promql) const {
-    auto response = http_request("POST", url_ + "/api/v1/query", "query=" + url_encode(promql),
-                                 {{"Content-Type", "application/x-www-form-urlencoded"}}, 10s);
-    if (!response.ok()) return {{"status", "error"}, {"error", response.error().message}};
-    const json body = json::parse(response->body, nullptr, false);
-    if (!body.is_object()) return {{"status", "error"}, {"error", "not JSON: " + response->body}};
-    return body;
-  }
-
-  const std::string& url() const { return url_; }
-  pid_t pid() const { return supervisor_->status().pid; }
-  bool running() const { return supervisor_ && supervisor_->is_running(); }
-  std::string log() const {
-    auto content = read_file(monitoring_dir / "prometheus.log");
-    return content.ok() ? *content : "(no log)";
-  }
-  void stop() {
-    if (supervisor_) (void)supervisor_->stop();
-  }
-
- private:
-  std::string url_;
-  std::unique_ptr<ProcessSupervisor> supervisor_;
-};
-
-Prometheus* prometheus = nullptr;
+Result<bool> start_prometheus() {
+  RETURN_IF_ERROR(write_rules_with_a_short_postgres_down());
+  return prometheus->start(prometheus_config());
+}
 std::string get_body(const std::string& url) {
   auto response = http_request("GET", url, {}, {}, 5s);
   return response.ok() ? fmt::format("GET {}: {} {}\n", url, response->status, response->body)
@@ -240,7 +137,7 @@ TEST(MonitoringPrometheus, ScrapesPatroniProxyAndControllerWithTheCommonLabels) 
   ASSERT_TRUE(created.ok()) << created.error().message;
   ASSERT_EQ(created->status, 201) << created->body;
   ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
-  ASSERT_TRUE(prometheus->start().ok()) << prometheus->log();
+  ASSERT_TRUE(start_prometheus().ok()) << prometheus->log();
 
   const std::set<std::string> all = {"demo-0", "demo-1", "demo-2"};
   EXPECT_TRUE(wait_until(
@@ -729,7 +626,7 @@ void ensure_demo_and_prometheus() {
   }
   ASSERT_TRUE(wait_ready(3, 240s)) << status_of("demo").dump(2);
   if (!prometheus->running()) {
-    ASSERT_TRUE(prometheus->start().ok()) << prometheus->log();
+    ASSERT_TRUE(start_prometheus().ok()) << prometheus->log();
   }
   ASSERT_TRUE(wait_until([] { return members_up("postgres").size() == 3; }, 90s, 1s)) << describe_targets();
 }
@@ -940,7 +837,7 @@ int main(int argc, char** argv) {
                                "--scrape-password-file",
                                pgstack::testing::scrape_password_file().string()};
   binaries.agent_flags = {"--metrics-auth", "always"};
-  pgstack::testing::Prometheus prometheus;
+  pgstack::testing::PrometheusServer prometheus(pgstack::testing::monitoring_dir, *prometheus_port);
   pgstack::testing::prometheus = &prometheus;
   ::testing::AddGlobalTestEnvironment(
       new pgstack::testing::RuntimeEnvironment(&pgstack::testing::runtime, binaries, "demo"));

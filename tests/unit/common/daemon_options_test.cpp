@@ -39,6 +39,8 @@ Parsed parse(std::vector<std::string> arguments, bool with_listen = true) {
   flags.add_etcd_flags();
   if (with_listen) flags.add_listen_flag("127.0.0.1:8080", "where to listen");
   flags.add_log_level_flag();
+  flags.add_log_file_flag();
+  flags.add_log_rotation_flags();
   arguments.insert(arguments.begin(), "test-daemon");
   std::vector<const char*> argv;
   for (const auto& argument : arguments) argv.push_back(argument.c_str());
@@ -56,6 +58,21 @@ TEST(DaemonFlags, DefaultsAreUsable) {
   EXPECT_EQ(parsed.options.listen.host, "127.0.0.1");
   EXPECT_EQ(parsed.options.listen.port, 8080);
   EXPECT_EQ(parsed.options.log_level, "info");
+  EXPECT_EQ(parsed.options.log_file, "");
+  EXPECT_EQ(parsed.options.log_rotate_bytes, 16u << 20);
+  EXPECT_EQ(parsed.options.log_files_kept, 4);
+}
+
+TEST(DaemonFlags, LogRotationTakesMibAndACountOfFiles) {
+  const Parsed parsed = parse({"--log-file", "/tmp/agent.log", "--log-rotate-mib", "64", "--log-files-kept", "9"});
+  EXPECT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.options.log_file, "/tmp/agent.log");
+  EXPECT_EQ(parsed.options.log_rotate_bytes, 64u << 20);
+  EXPECT_EQ(parsed.options.log_files_kept, 9);
+  EXPECT_EQ(parse({"--log-rotate-mib", "0"}).options.log_rotate_bytes, 0u);
+  EXPECT_EQ(parse({"--log-rotate-mib", "-1"}).exit_code, kBadFlagsExitCode);
+  EXPECT_EQ(parse({"--log-files-kept", "0"}).exit_code, kBadFlagsExitCode);
+  EXPECT_EQ(parse({"--log-files-kept", "many"}).exit_code, kBadFlagsExitCode);
 }
 
 TEST(DaemonFlags, ReadsAndNormalizesTheSharedFlags) {

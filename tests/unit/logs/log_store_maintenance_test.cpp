@@ -64,9 +64,11 @@ TEST(LogStoreStatements, TrimIsBoundedAndNamesTheCluster) {
             "RETURNING 1) SELECT count(*) FROM deleted");
 }
 
-TEST(LogStoreStatements, DeletingAClusterTakesItsLinesAndOffsetsInOneTransaction) {
-  EXPECT_EQ(render_delete_cluster_logs("default", "demo"),
-            "BEGIN; DELETE FROM log_postgres WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM "
+TEST(LogStoreStatements, DeletingAClusterTakesItsLinesAndOffsetsAndMarksItInOneTransaction) {
+  EXPECT_EQ(render_delete_cluster_logs("default", "demo", "u-1"),
+            "BEGIN; SET LOCAL lock_timeout = '20s'; LOCK TABLE log_deleted_clusters IN ACCESS EXCLUSIVE MODE; "
+            "INSERT INTO log_deleted_clusters (namespace, cluster, uid) VALUES ('default', 'demo', 'u-1') ON CONFLICT "
+            "DO NOTHING; DELETE FROM log_postgres WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM "
             "log_patroni WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM log_pgstack WHERE namespace = "
             "'default' AND cluster = 'demo'; DELETE FROM log_ingest_state WHERE namespace = 'default' AND cluster = "
             "'demo'; COMMIT");

@@ -101,6 +101,9 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
         <a href={clusterUrl(namespace, name, 'logs')} data-testid="link-logs">
           Logs
         </a>
+        <a href={clusterUrl(namespace, name, 'metrics')} data-testid="link-metrics">
+          Metrics
+        </a>
       </nav>
       <ErrorBox error={cluster.error} />
 
