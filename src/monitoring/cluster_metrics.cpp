@@ -97,6 +97,14 @@ std::vector<ClusterMetricsQuery> cluster_metrics_queries(const std::string& name
       sel);
   const std::string connections = fmt::format("sum(pg_connections_used{{{}}})", sel);
   const std::string lag = fmt::format("max by (instance_name) (pg_replication_lag{{{}}})", sel);
+  // node_exporter's series of the hosts the members run on: their targets carry the same `host` label.
+  const std::string on_member_hosts = fmt::format(" and on (host) max by (host) (pg_up{{{}}})", sel);
+  const std::string host_cpu = "1 - avg by (host) (rate(node_cpu_seconds_total{mode=\"idle\"}[1m]))" + on_member_hosts;
+  const std::string host_memory =
+      "1 - max by (host) (node_memory_MemAvailable_bytes) / max by (host) (node_memory_MemTotal_bytes)" +
+      on_member_hosts;
+  const std::string host_disk =
+      "max by (host) (1 - node_filesystem_avail_bytes / node_filesystem_size_bytes)" + on_member_hosts;
   return {
       {"up", fmt::format("max by (instance_name) (pg_up{{{}}})", sel), false},
       {"replica", fmt::format("max by (instance_name) (pg_replication_is_replica{{{}}})", sel), false},
@@ -129,6 +137,11 @@ std::vector<ClusterMetricsQuery> cluster_metrics_queries(const std::string& name
       {"wal_history", wal, true},
       {"cache_hit_history", cache, true},
       {"lag_history", lag, true},
+      {"host_cpu", host_cpu, false},
+      {"host_memory", host_memory, false},
+      {"host_disk", host_disk, false},
+      {"host_cpu_history", host_cpu, true},
+      {"host_memory_history", host_memory, true},
   };
 }
 
@@ -227,6 +240,32 @@ ClusterMetrics assemble_cluster_metrics(const std::string& namespace_name, const
         std::find_if(out.members.begin(), out.members.end(), [&](const MemberFigures& m) { return m.name == name; });
     if (member != out.members.end() && member->role == "replica") out.lag_history[name] = s.samples;
   });
+
+  const auto host_figure = [&](const std::string& key, std::optional<double> HostFigures::*field) {
+    each(key, [&](const PromSeries& s) {
+      const std::string& name = cm_label(s, "host");
+      if (name.empty()) return;
+      auto host =
+          std::find_if(out.hosts.begin(), out.hosts.end(), [&](const HostFigures& h) { return h.name == name; });
+      if (host == out.hosts.end()) {
+        out.hosts.push_back({});
+        out.hosts.back().name = name;
+        host = std::prev(out.hosts.end());
+      }
+      (*host).*field = cm_value(s);
+    });
+  };
+  host_figure("host_cpu", &HostFigures::cpu_busy);
+  host_figure("host_memory", &HostFigures::memory_used);
+  host_figure("host_disk", &HostFigures::disk_used);
+  std::sort(out.hosts.begin(), out.hosts.end(),
+            [](const HostFigures& a, const HostFigures& b) { return a.name < b.name; });
+  each("host_cpu_history", [&](const PromSeries& s) {
+    if (!cm_label(s, "host").empty()) out.host_cpu_history[cm_label(s, "host")] = s.samples;
+  });
+  each("host_memory_history", [&](const PromSeries& s) {
+    if (!cm_label(s, "host").empty()) out.host_memory_history[cm_label(s, "host")] = s.samples;
+  });
   return out;
 }
 
@@ -303,8 +342,18 @@ Json cluster_metrics_to_json(const ClusterMetrics& metrics) {
                        {"callsPerSecond", cm_number(query.calls_per_second)},
                        {"meanSeconds", cm_number(query.mean_seconds)}});
   }
-  Json lag = Json::object();
-  for (const auto& [name, points] : metrics.lag_history) lag[name] = cm_points_to_json(points);
+  const auto by_name = [](const std::map<std::string, std::vector<PromSample>>& series) {
+    Json out = Json::object();
+    for (const auto& [name, points] : series) out[name] = cm_points_to_json(points);
+    return out;
+  };
+  Json hosts = Json::array();
+  for (const auto& host : metrics.hosts) {
+    hosts.push_back({{"name", host.name},
+                     {"cpuBusy", cm_number(host.cpu_busy)},
+                     {"memoryUsed", cm_number(host.memory_used)},
+                     {"diskUsed", cm_number(host.disk_used)}});
+  }
   return {{"apiVersion", "pgstack.io/v1"},
           {"kind", "ClusterMetrics"},
           {"namespace", metrics.namespace_name},
@@ -321,12 +370,15 @@ Json cluster_metrics_to_json(const ClusterMetrics& metrics) {
           {"cacheHitRatio", cm_number(metrics.cache_hit_ratio)},
           {"members", std::move(members)},
           {"topQueries", std::move(queries)},
+          {"hosts", std::move(hosts)},
           {"history",
            {{"tps", cm_points_to_json(metrics.tps_history)},
             {"connections", cm_points_to_json(metrics.connections_history)},
             {"walBytesPerSecond", cm_points_to_json(metrics.wal_history)},
             {"cacheHitRatio", cm_points_to_json(metrics.cache_hit_history)},
-            {"lagSeconds", std::move(lag)}}},
+            {"lagSeconds", by_name(metrics.lag_history)},
+            {"hostCpuBusy", by_name(metrics.host_cpu_history)},
+            {"hostMemoryUsed", by_name(metrics.host_memory_history)}}},
           {"errors", metrics.errors}};
 }
 
@@ -379,6 +431,17 @@ Result<ClusterMetrics> cluster_metrics_from_json(const Json& json) {
     query.mean_seconds = cm_optional(item, "meanSeconds");
     out.top_queries.push_back(std::move(query));
   }
+  const Json hosts = json.value("hosts", Json::array());
+  if (!hosts.is_array()) return make_error(ErrorCode::kInvalidInput, "cluster metrics.hosts: expected a list");
+  for (const auto& item : hosts) {
+    if (!item.is_object()) return make_error(ErrorCode::kInvalidInput, "cluster metrics.hosts: expected objects");
+    HostFigures host;
+    host.name = item.value("name", "");
+    host.cpu_busy = cm_optional(item, "cpuBusy");
+    host.memory_used = cm_optional(item, "memoryUsed");
+    host.disk_used = cm_optional(item, "diskUsed");
+    out.hosts.push_back(std::move(host));
+  }
   const Json history = json.value("history", Json::object());
   if (history.is_object()) {
     ASSIGN_OR_RETURN(out.tps_history, cm_points_from_json(history.value("tps", Json()), "cluster metrics.history.tps"));
@@ -388,11 +451,16 @@ Result<ClusterMetrics> cluster_metrics_from_json(const Json& json) {
                                                           "cluster metrics.history.walBytesPerSecond"));
     ASSIGN_OR_RETURN(out.cache_hit_history, cm_points_from_json(history.value("cacheHitRatio", Json()),
                                                                 "cluster metrics.history.cacheHitRatio"));
-    const Json lag = history.value("lagSeconds", Json::object());
-    if (lag.is_object()) {
-      for (const auto& [name, points] : lag.items()) {
-        ASSIGN_OR_RETURN(out.lag_history[name],
-                         cm_points_from_json(points, "cluster metrics.history.lagSeconds." + name));
+    const std::pair<const char*, std::map<std::string, std::vector<PromSample>>*> by_name[] = {
+        {"lagSeconds", &out.lag_history},
+        {"hostCpuBusy", &out.host_cpu_history},
+        {"hostMemoryUsed", &out.host_memory_history}};
+    for (const auto& [key, series] : by_name) {
+      const Json named = history.value(key, Json::object());
+      if (!named.is_object()) continue;
+      for (const auto& [name, points] : named.items()) {
+        ASSIGN_OR_RETURN((*series)[name],
+                         cm_points_from_json(points, fmt::format("cluster metrics.history.{}.{}", key, name)));
       }
     }
   }

@@ -1,6 +1,7 @@
 // The figures of one cluster that `pgstack top` shows and `GET .../sgclusters/{name}/metrics/summary`
 // answers (docs/api.md): TPS, connections, replication lag per replica, WAL rate, cache hit ratio, the
-// top queries and the last minutes of each for sparklines. The PromQL is built here from the cluster's
+// top queries, the CPU, memory and disk of the members' hosts (node_exporter), and the last minutes of
+// each for sparklines and charts. The PromQL is built here from the cluster's
 // namespace and cluster labels only (pure), so a caller who may read the cluster reads nothing else;
 // the results are assembled into ClusterMetrics (pure) with one to/from JSON for the API and the CLI.
 // The metric names are those of docs/monitoring.md: postgres_exporter's built-ins, pgstack's exporter
@@ -27,6 +28,14 @@ struct MemberFigures {
   std::optional<double> lag_seconds, lag_bytes;  // replicas only
 };
 
+// A host the cluster's members run on, from its node_exporter: fractions from 0 to 1.
+struct HostFigures {
+  std::string name;                   // the targets' `host` label: the agent's host name
+  std::optional<double> cpu_busy;     // of all its CPUs, over the last minute
+  std::optional<double> memory_used;  // 1 - MemAvailable / MemTotal
+  std::optional<double> disk_used;    // of its fullest filesystem (node_exporter skips pseudo filesystems)
+};
+
 struct QueryFigures {
   std::string source;  // "pg_stat_statements" (id: the queryid) or "pgstack-proxy" (id: the normalized text)
   std::string id, database, user;
@@ -44,9 +53,11 @@ struct ClusterMetrics {
   std::map<std::string, double> connections_by_state;  // pg_stat_activity's states
   std::vector<MemberFigures> members;                  // by name
   std::vector<QueryFigures> top_queries;               // most time first
+  std::vector<HostFigures> hosts;                      // by name
   // The last `minutes`: points oldest first; lag per replica.
   std::vector<PromSample> tps_history, connections_history, wal_history, cache_hit_history;
   std::map<std::string, std::vector<PromSample>> lag_history;
+  std::map<std::string, std::vector<PromSample>> host_cpu_history, host_memory_history;  // by host
   // Queries that failed (a missing metric is not a failure: the figure is just absent).
   std::vector<std::string> errors;
 };

@@ -35,6 +35,9 @@ test('an admin sees the overview, the cluster page with its members, and logs ou
   await expect(member).toContainText('primary');
   await expect(member).toContainText('running');
   await expect(page.getByTestId('condition-Ready')).toContainText('True');
+  // The figures the leading controller reads from Prometheus (console_e2e runs one); a primary has no lag.
+  await expect(page.getByTestId('cluster-figures')).toHaveText(/^\d+\.\d transactions\/s · \d+ of \d+ connections$/);
+  await expect(page.getByTestId(`lag-seconds-${cluster}-0`)).toHaveText('–');
   for (const action of ['switchover', 'restart', 'delete']) await expect(page.getByTestId(`action-${action}`)).toBeEnabled();
   await expect(page.getByTestId('uri-0')).toContainText('postgresql://');
   await expect(page.getByTestId('uri-0')).not.toContainText('@');

@@ -33,7 +33,7 @@ test('the metrics page charts the cluster from Prometheus, in its own chunk, und
   await expect(member).toContainText('primary');
   await expect(member).toContainText('up');
   // uPlot drew each chart: a canvas with a size, and a legend naming the series.
-  for (const chart of ['chart-tps', 'chart-connections', 'chart-wal']) {
+  for (const chart of ['chart-tps', 'chart-connections', 'chart-wal', 'chart-host-cpu', 'chart-host-memory']) {
     const canvas = page.getByTestId(chart).locator('canvas');
     await expect(canvas).toHaveCount(1);
     const box = await canvas.boundingBox();
@@ -41,6 +41,10 @@ test('the metrics page charts the cluster from Prometheus, in its own chunk, und
     expect(box?.height ?? 0).toBeGreaterThan(100);
   }
   await expect(page.getByTestId('chart-tps').locator('.u-legend')).toContainText('TPS');
+  // The member's host (the runtime's agent), its figures from node_exporter as percentages.
+  await expect(page.getByTestId('chart-host-cpu').locator('.u-legend')).toContainText('e2e-host');
+  const host = page.getByTestId('metrics-host-e2e-host');
+  await expect(host).toHaveText(/e2e-host\s*\d+\.\d %\s*\d+\.\d %\s*\d+\.\d %/);
   // A cluster of one member: no replica to chart, and the page says so.
   await expect(page.getByTestId('chart-lag')).toContainText('No replica reports a lag');
   await page.screenshot({ path: `${shots}/metrics.png`, fullPage: true });

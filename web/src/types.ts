@@ -35,6 +35,16 @@ export interface Alert {
   since?: string;
 }
 
+// What the leading controller last read from Prometheus for the cluster, or why there is nothing.
+export interface StatusMetrics {
+  tps?: number | null;
+  connections?: number | null;
+  maxConnections?: number | null;
+  lagSeconds?: Record<string, number | null>;
+  observedAt?: string;
+  reason?: string;
+}
+
 export interface ClusterStatus {
   postgresVersion?: string;
   instances?: number;
@@ -45,6 +55,7 @@ export interface ClusterStatus {
   conditions?: Condition[];
   backups?: { last?: string; lastCompletedAt?: string; count?: number };
   alerts?: Alert[];
+  metrics?: StatusMetrics;
 }
 
 export interface Cluster {

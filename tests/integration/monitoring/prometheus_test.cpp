@@ -670,7 +670,9 @@ TEST(MonitoringQuery, SummaryShowsTpsConnectionsAndLagPerReplicaUnderLoad) {
                summary["connections"].value("used", json()).is_number() &&
                summary["connections"]["used"].get<double>() > 0 &&
                summary["connections"].value("max", json()).is_number() &&
-               summary["history"]["lagSeconds"].size() == 2 && !summary["history"]["tps"].empty();
+               summary["history"]["lagSeconds"].size() == 2 && !summary["history"]["tps"].empty() &&
+               summary.value("hosts", json::array()).size() == 1 && summary["hosts"][0]["cpuBusy"].is_number() &&
+               !summary["history"]["hostCpuBusy"].empty();
       },
       120s, 2s);
   stop = true;
@@ -682,6 +684,15 @@ TEST(MonitoringQuery, SummaryShowsTpsConnectionsAndLagPerReplicaUnderLoad) {
   std::set<std::string> names;
   for (const auto& member : summary.value("members", json::array())) names.insert(member.value("name", ""));
   EXPECT_EQ(names, (std::set<std::string>{"demo-0", "demo-1", "demo-2"}));
+  // The members' one host, from its node_exporter: fractions of its CPUs, memory and fullest filesystem.
+  const json host = summary.value("hosts", json::array()).empty() ? json::object() : summary["hosts"][0];
+  EXPECT_EQ(host.value("name", ""), "e2e-host") << summary.dump(2);
+  for (const char* figure : {"cpuBusy", "memoryUsed", "diskUsed"}) {
+    ASSERT_TRUE(host.value(figure, json()).is_number()) << figure << ": " << summary.dump(2);
+    EXPECT_GE(host[figure].get<double>(), 0.0) << figure;
+    EXPECT_LE(host[figure].get<double>(), 1.0) << figure;
+  }
+  EXPECT_TRUE(summary["history"]["hostMemoryUsed"].contains("e2e-host")) << summary.dump(2);
   // A minutes value out of range names the parameter; an unknown cluster is 404.
   auto bad = runtime->api("GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/demo/metrics/summary?minutes=0");
   ASSERT_TRUE(bad.ok());

@@ -119,11 +119,21 @@ PromResult vector_of(std::vector<std::pair<std::map<std::string, std::string>, d
 }
 
 TEST(ClusterMetrics, QueriesSelectOnlyTheClusterLabels) {
+  const std::string on_member_hosts = R"( and on (host) max by (host) (pg_up{namespace="team-a",cluster="demo"}))";
   for (const auto& query : cluster_metrics_queries("team-a", "demo")) {
-    // Every metric selector carries both labels.
+    // node_exporter's series have no cluster labels: they are kept only for the hosts of the cluster's members.
+    if (query.promql.find("node_") != std::string::npos) {
+      ASSERT_GE(query.promql.size(), on_member_hosts.size()) << query.key;
+      EXPECT_EQ(query.promql.substr(query.promql.size() - on_member_hosts.size()), on_member_hosts) << query.key;
+    }
+    // Every other metric selector carries both labels.
     std::size_t position = 0, selectors = 0;
     while ((position = query.promql.find('{', position)) != std::string::npos) {
       ++selectors;
+      if (query.promql.compare(position, 13, "{mode=\"idle\"}") == 0) {
+        ++position;
+        continue;
+      }
       EXPECT_EQ(query.promql.compare(position, 35, "{namespace=\"team-a\",cluster=\"demo\"}"), 0)
           << query.key << ": " << query.promql;
       ++position;
@@ -150,6 +160,11 @@ TEST(ClusterMetrics, AssemblesMembersLagAndTopQueries) {
                                           {{{"queryid", "7"}, {"datname", "app"}, {"user", "u"}}, 0}});
   results["statements_calls"] = vector_of({{{{"queryid", "42"}, {"datname", "app"}, {"user", "u"}}, 100}});
   results["proxy_time"] = vector_of({{{{"query", "SELECT $1"}, {"database", "app"}, {"user", "u"}}, 0.9}});
+  results["host_cpu"] = vector_of({{{{"host", "b"}}, 0.25}, {{{"host", "a"}}, 0.5}});
+  results["host_memory"] = vector_of({{{{"host", "a"}}, 0.75}});
+  results["host_disk"] = vector_of({{{{"host", "a"}}, 0.1}, {{{"host", ""}}, 0.9}});
+  results["host_cpu_history"].type = PromResultType::kMatrix;
+  results["host_cpu_history"].series = {{{{"host", "a"}}, {{90, 0.4}, {100, 0.5}}}};
   results["lag_history"].type = PromResultType::kMatrix;
   results["lag_history"].series = {{{{"instance_name", "demo-1"}}, {{90, 1}, {100, 1.5}}},
                                    {{{"instance_name", "demo-0"}}, {{90, 0}, {100, 0}}}};
@@ -170,6 +185,14 @@ TEST(ClusterMetrics, AssemblesMembersLagAndTopQueries) {
   EXPECT_DOUBLE_EQ(metrics.top_queries[1].mean_seconds.value_or(0), 0.005);
   EXPECT_EQ(metrics.lag_history.size(), 1u);
   EXPECT_TRUE(metrics.lag_history.contains("demo-1"));
+  ASSERT_EQ(metrics.hosts.size(), 2u);  // by name; a series without a host is none
+  EXPECT_EQ(metrics.hosts[0].name, "a");
+  EXPECT_EQ(metrics.hosts[0].cpu_busy, 0.5);
+  EXPECT_EQ(metrics.hosts[0].memory_used, 0.75);
+  EXPECT_EQ(metrics.hosts[0].disk_used, 0.1);
+  EXPECT_EQ(metrics.hosts[1].cpu_busy, 0.25);
+  EXPECT_FALSE(metrics.hosts[1].memory_used.has_value());
+  EXPECT_EQ(metrics.host_cpu_history.at("a").size(), 2u);
 
   const auto back = cluster_metrics_from_json(cluster_metrics_to_json(metrics));
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -178,6 +201,10 @@ TEST(ClusterMetrics, AssemblesMembersLagAndTopQueries) {
   EXPECT_EQ(back->tps, 12.5);
   EXPECT_EQ(back->top_queries.size(), 2u);
   EXPECT_EQ(back->lag_history.at("demo-1").size(), 2u);
+  ASSERT_EQ(back->hosts.size(), 2u);
+  EXPECT_EQ(back->hosts[0].memory_used, 0.75);
+  EXPECT_FALSE(back->hosts[1].disk_used.has_value());
+  EXPECT_EQ(back->host_cpu_history.at("a").size(), 2u);
   EXPECT_FALSE(cluster_metrics_from_json(nlohmann::ordered_json::object()).ok());
 }
 

@@ -9,7 +9,7 @@ import { check } from '../permissions';
 import { usePolling } from '../polling';
 import { BASE, clusterUrl, navigate } from '../router';
 import type { Session } from '../session';
-import type { Cluster } from '../types';
+import type { Cluster, StatusMetrics } from '../types';
 
 type Action = 'switchover' | 'restart' | 'delete';
 
@@ -19,6 +19,14 @@ const PROBLEM_WHEN_TRUE = new Set(['Degraded', 'PendingRestart', 'AlertsFiring',
 function conditionClass(type: string, value: string): string {
   if (value !== 'True' && value !== 'False') return '';
   return (value === 'True') !== PROBLEM_WHEN_TRUE.has(type) ? 'cond-good' : 'cond-bad';
+}
+
+// A replica's replay delay as the leading controller last read it from Prometheus (status.metrics); "–" for a
+// primary, or when monitoring says nothing (its reason is under the members table).
+function lagSeconds(metrics: StatusMetrics | undefined, role: string | undefined, member: string): string {
+  const value = metrics?.lagSeconds?.[member];
+  if (role !== 'replica' || value === undefined || value === null) return '–';
+  return value < 1 ? `${(value * 1000).toFixed(0)} ms` : `${value.toFixed(1)} s`;
 }
 
 export function ClusterPage({ session, namespace, name }: { session: Session; namespace: string; name: string }) {
@@ -94,6 +102,14 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
         </span>
       </div>
       {health && health.reasons.length > 0 && <p class="reasons">{health.reasons.join('; ')}</p>}
+      {status?.metrics && (
+        <p class="muted" data-testid="cluster-figures">
+          {status.metrics.reason
+            ? `No figures: ${status.metrics.reason}`
+            : `${status.metrics.tps === null || status.metrics.tps === undefined ? '–' : status.metrics.tps.toFixed(1)} transactions/s · ` +
+              `${status.metrics.connections ?? '–'} of ${status.metrics.maxConnections ?? '–'} connections`}
+        </p>
+      )}
       <nav class="subpages" aria-label="More about this cluster">
         <a href={clusterUrl(namespace, name, 'backups')} data-testid="link-backups">
           Backups
@@ -168,6 +184,7 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
                 <th>State</th>
                 <th>Timeline</th>
                 <th>Lag</th>
+                <th>Lag (time)</th>
                 <th>Pending restart</th>
                 <th>Host</th>
                 <th>Endpoints</th>
@@ -183,6 +200,7 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
                   <td>{member.state ?? '–'}</td>
                   <td>{member.timeline ?? '–'}</td>
                   <td title={member.lagBytes === undefined ? 'unknown' : `${member.lagBytes} bytes`}>{bytes(member.lagBytes)}</td>
+                  <td data-testid={`lag-seconds-${member.name}`}>{lagSeconds(status.metrics, member.role, member.name)}</td>
                   <td>{member.pendingRestart ? <span class="warn">yes</span> : 'no'}</td>
                   <td>{member.host ?? '–'}</td>
                   <td>

@@ -24,6 +24,13 @@ interface MemberFigures {
   lagBytes?: number | null;
 }
 
+interface HostFigures {
+  name: string;
+  cpuBusy?: number | null;
+  memoryUsed?: number | null;
+  diskUsed?: number | null;
+}
+
 interface TopQuery {
   source: string;
   id: string;
@@ -44,11 +51,14 @@ export interface ClusterMetrics {
   cacheHitRatio?: number | null;
   members?: MemberFigures[];
   topQueries?: TopQuery[];
+  hosts?: HostFigures[];
   history?: {
     tps?: Point[];
     connections?: Point[];
     walBytesPerSecond?: Point[];
     lagSeconds?: Record<string, Point[]>;
+    hostCpuBusy?: Record<string, Point[]>;
+    hostMemoryUsed?: Record<string, Point[]>;
   };
   errors?: string[];
 }
@@ -64,6 +74,8 @@ const PALETTE = ['#2f7ed8', '#d9534f', '#5cb85c', '#f0ad4e', '#9b59b6', '#17a2b8
 
 const number = (value: number | null | undefined, digits = 1): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+const percent = (value: number | null | undefined): string =>
+  value === null || value === undefined || !Number.isFinite(value) ? '–' : `${(value * 100).toFixed(1)} %`;
 const seconds = (value: number | null | undefined): string => {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
   if (value < 0.001) return `${(value * 1e6).toFixed(0)} µs`;
@@ -171,7 +183,10 @@ export function MetricsPage({ namespace, name }: { namespace: string; name: stri
   const notConfigured =
     metrics.error instanceof ApiError && metrics.error.status === 503 && metrics.error.message.startsWith('monitoring is not configured');
   const data = metrics.data;
-  const lag = Object.entries(data?.history?.lagSeconds ?? {}).map(([member, points]) => ({ label: member, points }));
+  const byName = (series: Record<string, Point[]> | undefined) => Object.entries(series ?? {}).map(([label, points]) => ({ label, points }));
+  const lag = byName(data?.history?.lagSeconds);
+  const hostCpu = byName(data?.history?.hostCpuBusy);
+  const hostMemory = byName(data?.history?.hostMemoryUsed);
   const span = data ? { from: data.time - data.minutes * 60, to: data.time } : { from: 0, to: 0 };
   return (
     <>
@@ -252,7 +267,37 @@ export function MetricsPage({ namespace, name }: { namespace: string; name: stri
                 <p class="muted">No replica reports a lag: the cluster has none, or Prometheus has not scraped one yet.</p>
               </figure>
             )}
+            <Chart title="CPU busy, by host" testId="chart-host-cpu" series={hostCpu} format={percent} {...span} />
+            <Chart title="Memory used, by host" testId="chart-host-memory" series={hostMemory} format={percent} {...span} />
           </div>
+          <h2>Hosts</h2>
+          <p class="muted small">The hosts the members run on, from their node_exporter.</p>
+          {data.hosts?.length ? (
+            <div class="table-scroll">
+              <table data-testid="metrics-hosts">
+                <thead>
+                  <tr>
+                    <th>Host</th>
+                    <th>CPU busy</th>
+                    <th>Memory used</th>
+                    <th>Fullest filesystem</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.hosts.map((host) => (
+                    <tr key={host.name} data-testid={`metrics-host-${host.name}`}>
+                      <td>{host.name}</td>
+                      <td>{percent(host.cpuBusy)}</td>
+                      <td>{percent(host.memoryUsed)}</td>
+                      <td class={(host.diskUsed ?? 0) > 0.9 ? 'warn' : ''}>{percent(host.diskUsed)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : (
+            <p class="muted">No host figures: the hosts' node_exporter is not scraped (an agent with --node-exporter-listen off).</p>
+          )}
           <h2>Members</h2>
           <div class="table-scroll">
             <table data-testid="metrics-members">
