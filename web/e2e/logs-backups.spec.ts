@@ -63,6 +63,28 @@ test('the Logs page finds a failed query by text and severity, shows its details
   await expect(lines.first()).toContainText('patroni');
   await page.getByTestId('log-follow').click();
   await expect(page.getByTestId('log-follow')).toHaveAttribute('aria-pressed', 'false');
+
+  // The host's own lines (the agent's about this cluster) under the host's name, offered beside the members.
+  await page.getByTestId('log-type').selectOption('agent');
+  await page.getByTestId('log-member').selectOption('e2e-host');
+  await expect(page.getByTestId('log-member').locator('option:checked')).toHaveText('e2e-host (host: proxy, agent)');
+  await page.getByTestId('log-search').click();
+  await expect(lines.first()).toContainText('e2e-host');
+  await expect(lines.filter({ hasNotText: 'e2e-host' })).toHaveCount(0);
+
+  // From a line's details to every line of its session: the failed query's session holds it.
+  await page.getByTestId('log-type').selectOption('');
+  await page.getByTestId('log-member').selectOption('');
+  await page.getByTestId('log-text').fill(marker);
+  await page.getByTestId('log-search').click();
+  await expect(lines).toHaveCount(1);
+  await lines.first().getByTestId('log-expand').click();
+  await page.getByTestId('log-session-lines').click();
+  await expect(page).toHaveURL(/session=[0-9a-f]+\.[0-9a-f]+/);
+  await expect(page.getByTestId('log-session')).toHaveValue(/^[0-9a-f]+\.[0-9a-f]+$/);
+  await expect(page.getByTestId('log-text')).toHaveValue('');
+  await expect(lines.filter({ hasText: marker })).toHaveCount(1);
+  await expect(lines.filter({ hasNotText: 'postgres' })).toHaveCount(0);
 });
 
 test('a backup taken from the Backups page completes and is verified', async ({ page }) => {

@@ -54,6 +54,7 @@ interface Filters {
   user: string;
   database: string;
   sqlState: string;
+  session: string; // Postgres's session id (%c): one session's lines
 }
 
 const SINCE_CHOICES: [string, string][] = [
@@ -92,6 +93,20 @@ function FilterSelect(props: {
     </label>
   );
 }
+const EMPTY_FILTERS: Filters = {
+  since: '1h',
+  from: '',
+  to: '',
+  member: '',
+  role: '',
+  level: '',
+  type: '',
+  text: '',
+  user: '',
+  database: '',
+  sqlState: '',
+  session: '',
+};
 const PAGE = 100;
 const FOLLOW_EVERY_MS = 2000;
 const FOLLOW_OVERLAP_MS = 10_000; // lines reach the store late (Patroni waits 2 s, shippers lag differently)
@@ -111,6 +126,7 @@ function filtersFromUrl(): Filters {
     user: query.get('user') ?? '',
     database: query.get('database') ?? '',
     sqlState: query.get('sqlState') ?? '',
+    session: query.get('session') ?? '',
   };
 }
 
@@ -147,6 +163,7 @@ export function logParameters(filters: Filters, extra: Record<string, string> = 
   if (filters.user) query.set('userName', filters.user.trim());
   if (filters.database) query.set('databaseName', filters.database.trim());
   if (filters.sqlState) query.set('sqlState', filters.sqlState.trim().toUpperCase());
+  if (filters.session) query.set('sessionId', filters.session.trim());
   for (const [key, value] of Object.entries(extra)) {
     if (value === '') query.delete(key);
     else query.set(key, value);
@@ -183,7 +200,7 @@ function merge(shown: LogItem[], arrived: LogItem[]): LogItem[] {
   return all.slice(0, KEPT_WHILE_FOLLOWING);
 }
 
-function Details({ item }: { item: LogItem }) {
+function Details({ item, onSession }: { item: LogItem; onSession: (session: string) => void }) {
   const fields: [string, string | number | null | undefined][] = [
     ['detail', item.detail],
     ['hint', item.hint],
@@ -207,6 +224,11 @@ function Details({ item }: { item: LogItem }) {
           <dt>{label}</dt>
           <dd>
             <pre>{String(value)}</pre>
+            {label === 'session' && item.sessionId && (
+              <button type="button" class="small" data-testid="log-session-lines" onClick={() => onSession(item.sessionId ?? '')}>
+                All lines of this session
+              </button>
+            )}
           </dd>
         </div>
       ))}
@@ -310,7 +332,16 @@ export function LogsPage({ namespace, name }: { namespace: string; name: string 
   const set = (key: keyof Filters) => (event: Event) =>
     setForm((current) => ({ ...current, [key]: (event.target as HTMLInputElement | HTMLSelectElement).value }));
   const members = cluster.data?.status?.members ?? [];
-  const memberNames = [...new Set([...members.map((m) => m.name), ...(form.member ? [form.member] : [])])].sort();
+  // The proxy's and the agent's lines carry the host's name where a member's carry the member's.
+  const hosts = new Set(members.map((m) => m.host ?? '').filter((host) => host !== ''));
+  const memberNames = [...new Set([...members.map((m) => m.name), ...hosts, ...(form.member ? [form.member] : [])])].sort();
+  // One session's lines over the last week (a session rarely lasts longer), every other filter cleared.
+  const showSession = (session: string) => {
+    const filters: Filters = { ...EMPTY_FILTERS, since: '7d', session };
+    setForm(filters);
+    setAsked(filters);
+    setSearchId((id) => id + 1);
+  };
   const zoneLabel = timeZone() === 'utc' ? 'UTC' : 'local time';
   const noStore = error instanceof ApiError && error.status === 409;
 
@@ -355,7 +386,15 @@ export function LogsPage({ namespace, name }: { namespace: string; name: string 
             </label>
           </>
         )}
-        <FilterSelect label="Member" value={form.member} onChange={set('member')} testId="log-member" none="all" options={memberNames} />
+        <FilterSelect
+          label="Member or host"
+          value={form.member}
+          onChange={set('member')}
+          testId="log-member"
+          none="all"
+          options={memberNames}
+          describe={(option) => (hosts.has(option) ? `${option} (host: proxy, agent)` : option)}
+        />
         <FilterSelect
           label="Severity"
           value={form.level}
@@ -378,6 +417,10 @@ export function LogsPage({ namespace, name }: { namespace: string; name: string 
         <label title="Postgres lines only, e.g. 42P01">
           SQLSTATE
           <input type="text" size={5} maxLength={5} value={form.sqlState} onInput={set('sqlState')} data-testid="log-sqlstate" />
+        </label>
+        <label title="Postgres lines only: the session id of a line's details">
+          Session
+          <input type="text" size={12} value={form.session} onInput={set('session')} data-testid="log-session" />
         </label>
         <label class="grow">
           Text
@@ -470,7 +513,7 @@ export function LogsPage({ namespace, name }: { namespace: string; name: string 
                 rows.push(
                   <tr key={`${item.cursor}-details`} class="log-details" data-testid="log-details">
                     <td colSpan={5}>
-                      <Details item={item} />
+                      <Details item={item} onSession={showSession} />
                     </td>
                   </tr>,
                 );
