@@ -105,12 +105,8 @@ int main(int argc, char** argv) {
   spdlog::flush_on(spdlog::level::info);
   if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
   const pgstack::DaemonOptions& options = daemon.options();
-  if (!options.log_file.empty()) {
-    if (auto redirected = pgstack::redirect_output_to(options.log_file); !redirected)
-      return daemon.bad_flag(redirected.error().message);
-  }
-  const pgstack::OutputRotation log_rotation(options.log_file, options.log_file.empty() ? 0 : options.log_rotate_bytes,
-                                             options.log_files_kept);
+  auto log_rotation = pgstack::log_to_own_file(options);
+  if (!log_rotation) return daemon.bad_flag(log_rotation.error().message);
   if (!pgstack::agent::is_safe_name(host_name)) {
     return daemon.bad_flag(
         fmt::format("--host-name: '{}' is not a valid name (letters, digits, '.', '_', '-')", host_name));

@@ -134,12 +134,8 @@ int main(int argc, char** argv) {
       ->type_name("URL");
   if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
   const pgstack::DaemonOptions& options = daemon.options();
-  if (!options.log_file.empty()) {
-    if (auto redirected = pgstack::redirect_output_to(options.log_file); !redirected)
-      return daemon.bad_flag(redirected.error().message);
-  }
-  const pgstack::OutputRotation log_rotation(options.log_file, options.log_file.empty() ? 0 : options.log_rotate_bytes,
-                                             options.log_files_kept);
+  auto log_rotation = pgstack::log_to_own_file(options);
+  if (!log_rotation) return daemon.bad_flag(log_rotation.error().message);
   const std::string& prefix = options.etcd_prefix;
   if (!bootstrap_admin.empty() && bootstrap_token_file.empty())
     return daemon.bad_flag("--bootstrap-admin needs --bootstrap-token-file");

@@ -59,6 +59,12 @@ Result<bool> OutputRotation::rotate_if_due() {
   return still_named;
 }
 
+Result<std::unique_ptr<OutputRotation>> log_to_own_file(const DaemonOptions& options) {
+  if (options.log_file.empty()) return std::unique_ptr<OutputRotation>();
+  RETURN_IF_ERROR(redirect_output_to(options.log_file));
+  return std::make_unique<OutputRotation>(options.log_file, options.log_rotate_bytes, options.log_files_kept);
+}
+
 void OutputRotation::run() {
   std::string logged_error;
   while (true) {

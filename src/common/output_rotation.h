@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,5 +50,11 @@ class OutputRotation {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+struct DaemonOptions;
+
+// A daemon's own --log-file: its output pointed there (redirect_output_to) and rotated by size as its flags say
+// (add_log_rotation_flags). Without --log-file, nothing changes and no rotation runs (nullptr).
+Result<std::unique_ptr<OutputRotation>> log_to_own_file(const DaemonOptions& options);
 
 }  // namespace pgstack

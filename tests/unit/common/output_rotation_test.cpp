@@ -100,6 +100,32 @@ TEST_F(OutputRotationFiles, ALogMovedAwayByHandIsStartedAgain) {
   EXPECT_FALSE(fs::exists(dir_ / "controller.log.1"));
 }
 
+TEST_F(OutputRotationFiles, ADaemonsLogFileFlagPointsItsOutputThereAndRotatesIt) {
+  EXPECT_EQ(log_to_own_file(DaemonOptions{}).value(), nullptr);  // no --log-file: nothing changes
+  const fs::path log = dir_ / "agent.log";
+  const int code = in_child(dir_ / "before.log", [&] {
+    DaemonOptions options;
+    options.log_file = log.string();
+    options.log_rotate_bytes = 8;
+    options.log_files_kept = 1;
+    auto rotation = log_to_own_file(options);
+    if (!rotation.ok() || *rotation == nullptr) return 1;
+    std::fputs("to the daemon's own file\n", stderr);
+    if (auto rotated = (*rotation)->rotate_if_due(); !rotated.ok() || !*rotated) return 2;
+    return 0;
+  });
+  ASSERT_EQ(code, 0);
+  EXPECT_EQ(text(dir_ / "before.log"), "");
+  EXPECT_EQ(text(dir_ / "agent.log.1"), "to the daemon's own file\n");
+  DaemonOptions unwritable;
+  unwritable.log_file = (dir_ / "missing" / "agent.log").string();
+  const int refused = in_child(dir_ / "refused.log", [&] {
+    auto rotation = log_to_own_file(unwritable);
+    return rotation.ok() ? 1 : 0;
+  });
+  EXPECT_EQ(refused, 0);
+}
+
 TEST_F(OutputRotationFiles, ItsThreadRotatesWhileTheDaemonWrites) {
   const fs::path log = dir_ / "agent.log";
   const int code = in_child(log, [&] {
