@@ -80,8 +80,16 @@ fuzz-smoke: fuzz-targets
 	  runs=$(FUZZ_RUNS); if [ $$target = proxy_session ]; then runs=$(PROXY_FUZZ_RUNS); fi; \
 	  if [ $$target = rest_request ]; then runs=$(REST_FUZZ_RUNS); fi; \
 	  rm -rf build-fuzz/smoke-$$target && mkdir -p build-fuzz/smoke-$$target; \
-	  build-fuzz/bin/$${target}_fuzzer -seed=1 -runs=$$runs -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=1 build-fuzz/smoke-$$target tests/fuzz/corpus/$$target 2>&1 | tail -n 4; \
+	  log=build-fuzz/smoke-$$target.log; \
+	  if build-fuzz/bin/$${target}_fuzzer -seed=1 -runs=$$runs -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	      -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/smoke-$$target tests/fuzz/corpus/$$target \
+	      > $$log 2>&1; then \
+	    tail -n 4 $$log; \
+	  else \
+	    status=$$?; echo "$$target fuzzer failed ($$status); from $$log:"; \
+	    grep -m1 -B3 -A30 -E 'ERROR|_fuzzer: ' $$log || tail -n 60 $$log; \
+	    exit $$status; \
+	  fi; \
 	done
 
 FUZZ_SECONDS ?= 120

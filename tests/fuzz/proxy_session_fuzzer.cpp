@@ -18,6 +18,7 @@
 // backend's bytes unchanged (after the negotiation answers), followed at most by one ErrorResponse of
 // the proxy, and the backend receives a contiguous run of what the client sent.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -343,7 +344,22 @@ class Conversation {
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(env_.proxy_port);
-    check(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0, "cannot connect to the proxy");
+    int result = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    if (result != 0 && errno == EINTR) {
+      // libFuzzer's timeout alarm (SIGALRM) interrupted a connect that had to wait (a loaded machine): the
+      // handshake goes on in the kernel; wait for it to end and read how it ended.
+      pollfd writable{fd, POLLOUT, 0};
+      while (::poll(&writable, 1, 10'000) < 0 && errno == EINTR) {
+      }
+      int error = 0;
+      socklen_t length = sizeof(error);
+      result = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0 ? 0 : -1;
+      if (error != 0) errno = error;
+    }
+    if (result != 0) {
+      std::fprintf(stderr, "proxy_session_fuzzer: cannot connect to the proxy: %s\n", std::strerror(errno));
+      std::abort();
+    }
     const int on = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     set_nonblocking(fd);
