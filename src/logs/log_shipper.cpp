@@ -349,22 +349,20 @@ Result<ShipOutcome> LogShipper::ship_next() {
   if (offset != 0) {
     ASSIGN_OR_RETURN(head, read_at(handle.fd(), 0, head_bytes, path));
   }
+  // One round trip. The LOCK is held to the commit: a deletion of the cluster's logs (render_delete_cluster_logs)
+  // waits for this batch, and a batch that begins during one waits at the LOCK, then sees the deletion's mark
+  // in the last SELECT, a statement of its own whose snapshot is taken after the lock is granted.
   std::string begin = fmt::format(
-      "BEGIN; SELECT set_config('pgstack.namespace', {}, true), set_config('pgstack.cluster', {}, true), "
-      "set_config('pgstack.instance', {}, true), set_config('pgstack.role', {}, true), "
-      "set_config('statement_timeout', '60s', true)",
+      "BEGIN; LOCK TABLE log_deleted_clusters IN ACCESS SHARE MODE; SELECT set_config('pgstack.namespace', {}, "
+      "true), set_config('pgstack.cluster', {}, true), set_config('pgstack.instance', {}, true), "
+      "set_config('pgstack.role', {}, true), set_config('statement_timeout', '60s', true)",
       quote_literal(source.namespace_name), quote_literal(source.cluster), quote_literal(source.instance),
       quote_literal(source.role));
   if (format) begin += fmt::format("; SELECT set_config('TimeZone', {}, true)", quote_literal(time_zone_));
-  RETURN_IF_ERROR(session_->query(begin));
-  // Held to the commit: a deletion of the cluster's logs (render_delete_cluster_logs) waits for this batch, and a
-  // batch that begins during one waits here, then sees its mark (the SELECT after the LOCK takes a new snapshot).
-  ASSIGN_OR_RETURN(
-      const postgres::Rows deleted,
-      session_->query(fmt::format("LOCK TABLE log_deleted_clusters IN ACCESS SHARE MODE; SELECT EXISTS (SELECT 1 FROM "
-                                  "log_deleted_clusters WHERE namespace = {} AND cluster = {} AND uid = {})",
-                                  quote_literal(source.namespace_name), quote_literal(source.cluster),
-                                  quote_literal(source.cluster_uid))));
+  begin += fmt::format(
+      "; SELECT EXISTS (SELECT 1 FROM log_deleted_clusters WHERE namespace = {} AND cluster = {} AND uid = {})",
+      quote_literal(source.namespace_name), quote_literal(source.cluster), quote_literal(source.cluster_uid));
+  ASSIGN_OR_RETURN(const postgres::Rows deleted, session_->query(begin));
   if (!deleted.empty() && !deleted.front().empty() && deleted.front()[0] == "t") {
     RETURN_IF_ERROR(session_->query("ROLLBACK"));
     cluster_logs_deleted_ = true;
