@@ -45,6 +45,9 @@ Result<bool> EtcdCluster::prepare() {
   if (::mkdtemp(pattern.data()) == nullptr)
     return make_error(ErrorCode::kUnavailable, fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
   directory_ = pattern;
+  // pgstack's daemons that run as postgres (pgstack-proxy, Patroni's copies come from the agent) read
+  // the CA certificate here; the CA's key stays 0600.
+  std::filesystem::permissions(directory_, std::filesystem::perms(0755));
   pids_.assign(member_hosts_.size(), -1);
   ASSIGN_OR_RETURN(const auto ca, pki::load_or_create_ca(directory_ / "pki", "pgstack test hosts CA"));
   for (int member = 0; member < size(); ++member) {

@@ -34,6 +34,11 @@ class EtcdCluster {
   std::string endpoint(int member) const;  // https://<host address>:2379
   std::vector<std::string> endpoints() const;
   std::filesystem::path ca_file() const { return directory_ / "pki" / "ca.crt"; }
+  // The CA's directory (ca.crt and ca.key): pgstack's daemons issue their certificates from it.
+  std::filesystem::path ca_directory() const { return directory_ / "pki"; }
+  // The client certificate the test process talks to etcd with (pgstack's controller may use it too).
+  std::filesystem::path client_certificate() const { return directory_ / "client.crt"; }
+  std::filesystem::path client_key() const { return directory_ / "client.key"; }
 
   // What `member` says of the cluster's leader (its /v3/maintenance/status, from the client host):
   // the leader's member index, nothing when it has none; an error when it does not answer in time.
