@@ -262,6 +262,12 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
       senders == 20 ? std::string(kStackGresDefault) : fmt::format("2 per instance ({}) + 4", input.instances);
   out.add("max_wal_senders", std::to_string(senders), senders_source);
   out.add("max_replication_slots", std::to_string(senders), senders_source);
+  // A standby whose host vanishes (a partition, a power loss: no RST) keeps its walsender "streaming"
+  // until this timeout; the synchronous standby's then holds every commit that long, and Patroni moves
+  // the synchronous role only after it. 5s as CloudNativePG; Postgres' 60s stalled writes for the whole
+  // 25 s of the multi-host partition test.
+  out.add("wal_sender_timeout", "5s", "a lost synchronous standby holds commits at most this long (Postgres: 60s)");
+  out.add("wal_receiver_timeout", "5s", "a standby notices a lost primary within this (Postgres: 60s)");
   std::int64_t keep = 1536;
   std::string keep_source(kStackGresDefault);
   if (volume_known && volume_mb / 8 < keep) {

@@ -81,7 +81,9 @@ const std::map<std::string, Expected>& expectations() {
       {"max_wal_size", {Kind::kMemory, 32, 2147483647}},
       {"checkpoint_timeout", {Kind::kTime, 30, 86400}},  // seconds
       {"checkpoint_completion_target", {Kind::kReal, 0, 1}},
-      {"archive_timeout", {Kind::kTime, 0, 1073741.823}},  // seconds
+      {"archive_timeout", {Kind::kTime, 0, 1073741.823}},       // seconds
+      {"wal_sender_timeout", {Kind::kTime, 0, 2147483.647}},    // seconds
+      {"wal_receiver_timeout", {Kind::kTime, 0, 2147483.647}},  // seconds
       {"max_wal_senders", {Kind::kInteger, 3, 262143}},
       {"max_replication_slots", {Kind::kInteger, 4, 262143}},
       {"wal_keep_size", {Kind::kMemory, 16, 2147483647}},  // Patroni's minimum is 16MB
