@@ -67,6 +67,9 @@ struct UpSettings {
   std::string etcd_peer_url;  // only for the managed etcd
   std::string api_address = "127.0.0.1:8080";
   std::string host_name;
+  // The address other hosts and clients reach this one by: etcd, the agent's members and proxies
+  // serve on it (docs/multihost.md). Chosen by the first `up` and kept.
+  std::string address = "127.0.0.1";
   // Monitoring (docs/monitoring.md): loopback ports of the local Prometheus (unless prometheus_url names
   // an existing one), Alertmanager and the controller's /metrics.
   int prometheus_port = 0;
@@ -86,6 +89,7 @@ struct UpSettings {
                 {"apiAddress", api_address},
                 {"etcdPrefix", kEtcdPrefix},
                 {"hostName", host_name},
+                {"address", address},
                 {"prometheusPort", prometheus_port},
                 {"alertmanagerPort", alertmanager_port},
                 {"controllerMetricsPort", controller_metrics_port},
@@ -101,6 +105,7 @@ struct UpSettings {
     out.etcd_peer_url = json.value("etcdPeerUrl", "");
     out.api_address = json.value("apiAddress", out.api_address);
     out.host_name = json.value("hostName", "");
+    out.address = json.value("address", out.address);
     out.prometheus_port = json.value("prometheusPort", 0);
     out.alertmanager_port = json.value("alertmanagerPort", 0);
     out.controller_metrics_port = json.value("controllerMetricsPort", 0);
@@ -299,7 +304,7 @@ class LocalUp {
     std::filesystem::create_directories(stack_.agent_dir(), error);
     ProcessSpec spec = base_spec("agent");
     spec.argv = {*binary, "--etcd", settings_.etcd_url, "--etcd-prefix", std::string(kEtcdPrefix), "--state-dir",
-                 stack_.agent_dir().string(), "--host-name", settings_.host_name, "--address", "127.0.0.1", "--ca-dir",
+                 stack_.agent_dir().string(), "--host-name", settings_.host_name, "--address", settings_.address, "--ca-dir",
                  stack_.pki_dir().string(),
                  // It rotates its own log (16 MiB, 4 kept): nothing else here would.
                  "--log-file", stack_.log_file("agent").string()};
@@ -605,9 +610,26 @@ class LocalUp {
 };
 
 // up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
+// host:port with brackets around an IPv6 address.
+std::string url_authority(const std::string& host, int port) {
+  return host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
+}
+
+// --address: an IP address this machine holds (etcd, Postgres and the proxies bind it).
+Result<bool> check_own_address(const std::string& address) {
+  if (!pki::is_ip_address(address))
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("--address: expected an IP address of this machine, got \"{}\"", address));
+  if (auto bound = probe_tcp_listen(address, 0); !bound && bound.error().code != ErrorCode::kAlreadyExists)
+    return make_error(ErrorCode::kInvalidInput,
+                      fmt::format("--address {}: not an address of this machine ({})", address, bound.error().message));
+  return true;
+}
+
 Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag,
-                                const std::string& prometheus_flag, const std::string& webhook_flag,
-                                const std::string& agent_metrics_flag, const std::string& node_exporter_flag) {
+                                const std::string& address_flag, const std::string& prometheus_flag,
+                                const std::string& webhook_flag, const std::string& agent_metrics_flag,
+                                const std::string& node_exporter_flag) {
   UpSettings settings;
   bool known = false;
   if (auto content = read_file(stack.settings_file())) {
@@ -616,6 +638,17 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
       settings = UpSettings::from_json(json);
       known = true;
     }
+  }
+  if (!address_flag.empty() && address_flag != settings.address) {
+    RETURN_IF_ERROR(check_own_address(address_flag));
+    // The managed etcd keeps its peer URL in its data: moving it is a member update, not a flag.
+    if (known && settings.manage_etcd && !settings.etcd_peer_url.empty())
+      return make_error(ErrorCode::kFailedPrecondition,
+                        fmt::format("the installation in {} serves on {}; --address {} would move its etcd member, "
+                                    "which up does not do (pgstack down --purge, then up --address {})",
+                                    stack.state_dir.string(), settings.address, address_flag, address_flag));
+    if (!known && api_flag.empty()) settings.api_address = url_authority(address_flag, 8080);
+    settings.address = address_flag;
   }
   if (!etcd_flag.empty()) {
     settings.manage_etcd = false;
@@ -628,8 +661,8 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
     RETURN_IF_ERROR(client_port);
     RETURN_IF_ERROR(peer_port);
     if (*peer_port == *client_port) peer_port = *client_port + 1;
-    settings.etcd_url = fmt::format("https://127.0.0.1:{}", *client_port);
-    settings.etcd_peer_url = fmt::format("https://127.0.0.1:{}", *peer_port);
+    settings.etcd_url = "https://" + url_authority(settings.address, *client_port);
+    settings.etcd_peer_url = "https://" + url_authority(settings.address, *peer_port);
   }
   if (settings.manage_etcd) {
     // The managed etcd serves TLS only; up.json of an older pgstack names its ports over http.
@@ -683,6 +716,7 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     std::string alert_webhook;
     std::string agent_metrics_listen;
     std::string node_exporter_listen;
+    std::string address;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand(
@@ -699,6 +733,12 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
       ->type_name("URLS");
   command->add_option("--api-address", options->api_address, "Where the controller listens (default 127.0.0.1:8080)")
       ->type_name("HOST:PORT");
+  command
+      ->add_option("--address", options->address,
+                   "The IP address other hosts and clients reach this machine by: etcd, Postgres, Patroni and the "
+                   "proxies serve on it, and the API on ADDRESS:8080 unless --api-address says otherwise (default "
+                   "127.0.0.1; chosen by the first up and kept)")
+      ->type_name("IP");
   command->add_flag("--no-cluster", options->no_cluster, "Do not create the demo cluster");
   command
       ->add_option("--prometheus", options->prometheus,
@@ -761,12 +801,13 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     // (server and peer), the controller's client certificate and the API's here, the instances' in the agent.
     auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name());
     if (!ca) return fail(ca.error());
-    auto settings = settings_for(stack, options->etcd, options->api_address, options->prometheus,
+    auto settings = settings_for(stack, options->etcd, options->api_address, options->address, options->prometheus,
                                  options->alert_webhook, options->agent_metrics_listen, options->node_exporter_listen);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)
       return fail(written.error());
-    const pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
+    pki::LeafRequest etcd_names{"etcd", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServerAndClient};
+    if (settings->address != "127.0.0.1") etcd_names.ip_addresses.push_back(settings->address);
     const pki::LeafRequest controller_names{"pgstack-controller", {}, {}, pki::Usage::kClient};
     // The REST API's own certificate, for the names the CLI reaches it by.
     pki::LeafRequest api_names{"pgstack API", {"localhost"}, {"127.0.0.1"}, pki::Usage::kServer};

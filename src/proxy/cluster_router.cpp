@@ -194,7 +194,9 @@ void ClusterRouter::check_health() {
       check = Check::kPass;
     } else if (++failures >= health_.fall || check != Check::kPass) {
       // A member that passed keeps its role for `fall` checks; one never seen passing fails at once.
-      check = Check::kFail;
+      // Silence from one that passed is no answer, not a failure (routing_table.h: kNoAnswer).
+      const bool passed_before = check == Check::kPass || check == Check::kNoAnswer;
+      check = passed_before && !response.ok() ? Check::kNoAnswer : Check::kFail;
     }
   }
 }
@@ -204,12 +206,14 @@ void ClusterRouter::publish() {
   {
     std::lock_guard lock(mutex_);
     auto next = compute_routes(inputs_, policy_);
-    if (next.primary == snapshot_->primary && next.replicas == snapshot_->replicas &&
-        next.skipped == snapshot_->skipped && next.leader == snapshot_->leader) {
+    if (next.primary == snapshot_->primary && next.primary_for_open_sessions == snapshot_->primary_for_open_sessions &&
+        next.replicas == snapshot_->replicas && next.skipped == snapshot_->skipped && next.leader == snapshot_->leader) {
       return;
     }
     next.generation = ++generation_;
-    const bool routes_changed = next.primary != snapshot_->primary || next.replicas != snapshot_->replicas;
+    const bool routes_changed = next.primary != snapshot_->primary ||
+                                next.primary_for_open_sessions != snapshot_->primary_for_open_sessions ||
+                                next.replicas != snapshot_->replicas;
     snapshot_ = std::make_shared<const RoutingSnapshot>(std::move(next));
     if (routes_changed) changed = snapshot_;
   }

@@ -142,7 +142,8 @@ struct ProxyServer::Impl {
           if (listener.cluster->name != cluster || session.target_member().empty()) return;
           const auto& member = session.target_member();
           if (listener.config->role == ListenerRole::kReadWrite) {
-            if (!shared_snapshot->primary || shared_snapshot->primary->member != member) {
+            const auto& stays = shared_snapshot->primary_for_open_sessions;
+            if (!stays || stays->member != member) {
               session.terminate_for_failover(
                   fmt::format("member {} is no longer the primary of cluster {}", member, cluster));
             }

@@ -85,9 +85,12 @@ RoutingSnapshot compute_routes(const RoutingInputs& inputs, const RoutingPolicy&
   if (inputs.leader) {
     snapshot.leader = *inputs.leader;
     const auto member = inputs.members.find(*inputs.leader);
-    if (member != inputs.members.end() &&
-        (!policy.require_rest_confirmation || health_of(member->first).primary == Check::kPass)) {
-      snapshot.primary = RouteTarget{member->first, member->second.host, member->second.postgres_port};
+    if (member != inputs.members.end()) {
+      const RouteTarget target{member->first, member->second.host, member->second.postgres_port};
+      const Check check = health_of(member->first).primary;
+      if (!policy.require_rest_confirmation || check == Check::kPass) snapshot.primary = target;
+      if (snapshot.primary || (check == Check::kNoAnswer && is_primary_role(member->second.role)))
+        snapshot.primary_for_open_sessions = target;
     }
   }
 
@@ -103,7 +106,9 @@ RoutingSnapshot compute_routes(const RoutingInputs& inputs, const RoutingPolicy&
   for (const auto& [name, member] : inputs.members) {
     if (snapshot.primary && snapshot.primary->member == name) continue;
     if (inputs.leader && *inputs.leader == name) {
-      snapshot.skipped[name] = "holds the leader key but is not confirmed as primary";
+      snapshot.skipped[name] = health_of(name).primary == Check::kNoAnswer
+                                   ? "holds the leader key but its Patroni does not answer"
+                                   : "holds the leader key but is not confirmed as primary";
       continue;
     }
     if (is_primary_role(member.role)) {

@@ -28,7 +28,9 @@ Result<MemberInfo> parse_member(std::string_view name, std::string_view json_tex
 Result<std::pair<std::string, std::uint16_t>> parse_conn_url(std::string_view conn_url);
 
 // What the last REST checks said; kUnknown until the first answer (and with REST checks off).
-enum class Check { kUnknown, kPass, kFail };
+// kNoAnswer: a member that passed stopped answering (timeouts, refused connections) without saying
+// anything else: no proof that its role changed, only that this proxy cannot reach it now.
+enum class Check { kUnknown, kPass, kFail, kNoAnswer };
 
 struct MemberHealth {
   Check primary = Check::kUnknown;  // GET /primary
@@ -50,7 +52,12 @@ struct RouteTarget {
 // The decision for one cluster at one moment; immutable once published.
 struct RoutingSnapshot {
   std::uint64_t generation = 0;
-  std::optional<RouteTarget> primary;
+  std::optional<RouteTarget> primary;  // where new read-write connections go
+  // Where open read-write sessions may stay: the confirmed primary, or the leader whose checks went
+  // unanswered while its keys still call it primary. A lossy link is no proof of a role change (ending
+  // its sessions would fail their transactions for nothing), and a dead primary's sessions end by
+  // themselves; a definite answer (Patroni says it is not primary) or a new leader ends them.
+  std::optional<RouteTarget> primary_for_open_sessions;
   std::vector<RouteTarget> replicas;           // healthy, not lagging
   std::map<std::string, std::string> skipped;  // member -> why it takes no reads
   std::string leader;                          // the leader key as read, even when unconfirmed

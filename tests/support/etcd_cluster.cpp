@@ -69,7 +69,8 @@ Result<bool> EtcdCluster::prepare() {
 EtcdCluster::~EtcdCluster() {
   for (int member = 0; member < size(); ++member) kill(member);
   std::error_code ignored;
-  if (!directory_.empty()) std::filesystem::remove_all(directory_, ignored);
+  if (!directory_.empty() && std::getenv("PGSTACK_KEEP_TEST_DIR") == nullptr)
+    std::filesystem::remove_all(directory_, ignored);
 }
 
 std::string EtcdCluster::endpoint(int member) const {

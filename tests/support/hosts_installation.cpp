@@ -165,6 +165,8 @@ Result<CommandOutput> HostsInstallation::cli(const std::vector<std::string>& arg
 
 std::string HostsInstallation::logs_tail() const {
   std::string logs = "---- controller ----\n" + file_tail(directory_ / "controller.log", 4000) + "\n";
+  for (int member = 0; member < etcd_->size(); ++member)
+    logs += fmt::format("---- etcd member {} ----\n{}\n", member, etcd_->log_tail(member));
   for (int host = 0; host < kMemberHosts; ++host) {
     logs += fmt::format("---- agent of {} ----\n{}\n", host_name(host),
                         file_tail(directory_ / (host_name(host) + "-agent.log"), 4000));

@@ -93,6 +93,33 @@ TEST(ComputeRoutes, UnconfirmedLeaderIsNoPrimaryAndTakesNoReads) {
   EXPECT_TRUE(routes.skipped.contains("demo-1"));
 }
 
+TEST(ComputeRoutes, ASilentPrimaryTakesNoNewConnectionsButKeepsItsOpenSessions) {
+  auto inputs = three_members();
+  inputs.health["demo-0"].primary = Check::kNoAnswer;  // a lossy link: its checks time out
+  const auto routes = compute_routes(inputs, RoutingPolicy{});
+  EXPECT_FALSE(routes.primary);
+  ASSERT_TRUE(routes.primary_for_open_sessions);
+  EXPECT_EQ(routes.primary_for_open_sessions->member, "demo-0");
+  EXPECT_EQ(routes.skipped.at("demo-0"), "holds the leader key but its Patroni does not answer");
+}
+
+TEST(ComputeRoutes, APrimaryThatSaysItIsNotOneKeepsNoSessions) {
+  auto inputs = three_members();
+  inputs.health["demo-0"].primary = Check::kFail;  // Patroni answered /primary with 503: demoted
+  auto routes = compute_routes(inputs, RoutingPolicy{});
+  EXPECT_FALSE(routes.primary);
+  EXPECT_FALSE(routes.primary_for_open_sessions);
+  // Silent, and its member key no longer says primary: no proof left that it is one.
+  inputs.health["demo-0"].primary = Check::kNoAnswer;
+  inputs.members["demo-0"] = member("demo-0", "replica", 15432);
+  routes = compute_routes(inputs, RoutingPolicy{});
+  EXPECT_FALSE(routes.primary_for_open_sessions);
+  // A confirmed primary is where open sessions stay too.
+  routes = compute_routes(three_members(), RoutingPolicy{});
+  ASSERT_TRUE(routes.primary_for_open_sessions);
+  EXPECT_EQ(routes.primary_for_open_sessions->member, "demo-0");
+}
+
 TEST(ComputeRoutes, WithoutRestTheLeaderKeyDecides) {
   auto inputs = three_members();
   inputs.health.clear();
