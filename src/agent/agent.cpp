@@ -295,7 +295,7 @@ void Agent::reconcile() {
     // Without etcd nothing changes: the instances keep running and supervised.
     if (listed.error().message != last_list_error_) spdlog::warn("cannot read {}: {}", prefix, listed.error().message);
     last_list_error_ = listed.error().message;
-    for (auto& [key, instance] : instances_) instance->tick();
+    for (auto& [key, instance] : instances_) instance->tick_without_etcd();
     for (auto& [key, proxy] : proxies_) proxy->tick();
     return;
   }

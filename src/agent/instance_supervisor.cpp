@@ -24,6 +24,7 @@
 #include "common/time.h"
 #include "config/render_pgbackrest.h"
 #include "patroni/rest.h"
+#include "patroni/roles.h"
 
 namespace pgstack::agent {
 namespace {
@@ -154,6 +155,30 @@ void InstanceSupervisor::hold(InstanceCondition condition, std::optional<Assigne
   tick();
 }
 
+void InstanceSupervisor::tick_without_etcd() {
+  if (!hold_demoted_leader()) tick();
+}
+
+bool InstanceSupervisor::hold_demoted_leader() {
+  if (held_for_etcd_) return true;
+  if (!patroni_ || !led_while_etcd_answered_ || patroni_->status().state != ProcessState::kRunning) return false;
+  const auto patroni = get_json(patroni_url("/patroni"));
+  // No answer is no proof of a demotion; failsafe mode keeps a primary that reaches every member.
+  if (!patroni || patroni::is_writable_role(patroni->value("role", ""))) return false;
+  spdlog::warn(
+      "{}: etcd is out of reach and Patroni demoted this primary; stopping Patroni until etcd answers, so "
+      "that it cannot take the leader key back from the member elected meanwhile (Patroni 3.0.2's "
+      "unconditional leader-key write, patroni#2689)",
+      instance_key_);
+  record_event("Warning", "DemotedLeaderStopped",
+               "etcd out of reach after this primary was demoted: Patroni stopped until etcd answers");
+  if (auto stopped = patroni_->stop(); !stopped)
+    spdlog::warn("{}: cannot stop Patroni: {}", instance_key_, stopped.error().message);
+  held_for_etcd_ = true;
+  led_while_etcd_answered_ = false;
+  return true;
+}
+
 void InstanceSupervisor::tick() {
   if (patroni_ && !hold_crashed_primary()) patroni_->tick();
   if (pgbouncer_) pgbouncer_->tick();
@@ -162,6 +187,14 @@ void InstanceSupervisor::tick() {
 
 void InstanceSupervisor::reconcile(const Assignment& assignment, const ClusterSecrets& secrets) {
   ports_ = assignment.ports;
+  led_while_etcd_answered_ = was_primary_;
+  if (held_for_etcd_ && patroni_) {
+    // etcd answers: a new Patroni loads the cluster from it and follows whoever leads now.
+    held_for_etcd_ = false;
+    spdlog::info("{}: etcd answers again; starting Patroni, which follows the current leader", instance_key_);
+    if (auto started = patroni_->start(); !started)
+      spdlog::warn("{}: cannot start Patroni again: {}", instance_key_, started.error().message);
+  }
   InstancePlan plan = plan_instance(assignment, secrets, settings_);
   const auto fail = [&](const Error& error) { hold(InstanceCondition{true, error.message}); };
   if (auto prepared = prepare_directories(plan); !prepared) return fail(prepared.error());

@@ -59,6 +59,9 @@ class InstanceSupervisor {
   void hold(InstanceCondition condition, std::optional<AssignedPorts> ports = std::nullopt);
   // etcd cannot be read: keep supervising what runs, as it was last configured.
   void tick();
+  // The same, when the agent cannot reach etcd at all: a primary that Patroni has demoted meanwhile is
+  // stopped until etcd answers again (hold_demoted_leader).
+  void tick_without_etcd();
   // Stops Patroni (and so Postgres), PgBouncer and the exporter, also when only their pid files know them (after an
   // agent restart). Never touches the data directory.
   void stop();
@@ -116,6 +119,14 @@ class InstanceSupervisor {
   // healthy replica is promoted now, and Patroni restarts once that happened (it then rejoins as a
   // replica through pg_rewind). Returns true while the restart must wait.
   bool hold_crashed_primary();
+  // Patroni 3.0.2 (Debian 12; fixed in 3.0.3 by patroni#2689): a leader cut off from etcd for longer
+  // than the TTL demotes itself but keeps its cached belief that it holds the leader key; when etcd is
+  // back it writes the key without a condition, taking it from the member elected meanwhile, which then
+  // demotes. Seen in the multi-host partition test: the old primary led again and the new one's writes
+  // were gone. So while etcd is out of reach, a member that was primary and that Patroni no longer runs
+  // as primary is stopped (Postgres with it: it was read-only and out of the cluster); reconcile starts
+  // it again, with nothing cached, once etcd answers. True while Patroni is stopped for this.
+  bool hold_demoted_leader();
   // Stops Patroni and Postgres, moves the data directory aside and starts Patroni on an empty one,
   // which it fills from the primary (pg_basebackup). The path it was moved to, or why it could not.
   Result<std::filesystem::path> rebuild_from_primary();
@@ -141,6 +152,10 @@ class InstanceSupervisor {
   LeaderKeyAccess leader_key_;
   std::optional<std::chrono::steady_clock::time_point> crash_hold_until_;
   bool promotion_wait_extended_ = false;
+  bool held_for_etcd_ = false;  // hold_demoted_leader stopped Patroni
+  // Whether it was primary at the last reconcile, i.e. while etcd still answered (reports during an
+  // outage see the demotion and change was_primary_).
+  bool led_while_etcd_answered_ = false;
   bool secrets_warned_ = false;
   std::optional<InstanceCondition> condition_;
   std::uint64_t reconcile_errors_ = 0;

@@ -245,7 +245,12 @@ class LocalUp {
                  // Client and peer TLS; only holders of a certificate from the CA get anything.
                  "--client-cert-auth", "--trusted-ca-file", ca_file, "--cert-file", certificate, "--key-file", key,
                  "--peer-client-cert-auth", "--peer-trusted-ca-file", ca_file, "--peer-cert-file", certificate,
-                 "--peer-key-file", key};
+                 "--peer-key-file", key,
+                 // etcd 3.4's default is off: a member cut off from its peers raises its term in vain, and
+                 // when it is back that term deposes the leader. The seconds without one made Patroni demote
+                 // a healthy primary in the multi-host partition test (docs/multihost.md). Single-member
+                 // installations do not need it; it is set so that members joined later have it.
+                 "--pre-vote"};
     spec.stop_timeout = std::chrono::seconds(15);
     etcd_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(start(*etcd_));
@@ -304,8 +309,8 @@ class LocalUp {
     std::filesystem::create_directories(stack_.agent_dir(), error);
     ProcessSpec spec = base_spec("agent");
     spec.argv = {*binary, "--etcd", settings_.etcd_url, "--etcd-prefix", std::string(kEtcdPrefix), "--state-dir",
-                 stack_.agent_dir().string(), "--host-name", settings_.host_name, "--address", settings_.address, "--ca-dir",
-                 stack_.pki_dir().string(),
+                 stack_.agent_dir().string(), "--host-name", settings_.host_name, "--address", settings_.address,
+                 "--ca-dir", stack_.pki_dir().string(),
                  // It rotates its own log (16 MiB, 4 kept): nothing else here would.
                  "--log-file", stack_.log_file("agent").string()};
     if (!settings_.agent_metrics_listen.empty()) {

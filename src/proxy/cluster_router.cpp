@@ -207,7 +207,8 @@ void ClusterRouter::publish() {
     std::lock_guard lock(mutex_);
     auto next = compute_routes(inputs_, policy_);
     if (next.primary == snapshot_->primary && next.primary_for_open_sessions == snapshot_->primary_for_open_sessions &&
-        next.replicas == snapshot_->replicas && next.skipped == snapshot_->skipped && next.leader == snapshot_->leader) {
+        next.replicas == snapshot_->replicas && next.skipped == snapshot_->skipped &&
+        next.leader == snapshot_->leader) {
       return;
     }
     next.generation = ++generation_;

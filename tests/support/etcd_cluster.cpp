@@ -128,6 +128,9 @@ Result<bool> EtcdCluster::launch(int member, bool new_cluster) {
       stem.string() + ".crt",
       "--peer-key-file",
       stem.string() + ".key",
+      // As pgstack runs etcd (src/cli/up_command.cpp): a member cut off and back must not depose the
+      // leader with the terms it ran up alone (docs/multihost.md).
+      "--pre-vote",
       "--logger",
       "zap",
       "--log-outputs",

@@ -45,8 +45,8 @@ class FirstHost : public ::testing::Test {
       for (const char* log : {"controller.log", "agent.log", "etcd.log"})
         std::cout << "---- " << log << " ----\n" << text_of(state_ / "logs" / log) << "\n";
     }
-    if (hosts_) (void)hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "down", "--state-dir", state_.string(), "--purge",
-                                               "--yes"});
+    if (hosts_)
+      (void)hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "down", "--state-dir", state_.string(), "--purge", "--yes"});
     hosts_.reset();
     std::error_code ignored;
     std::filesystem::remove_all(state_, ignored);
@@ -56,7 +56,8 @@ class FirstHost : public ::testing::Test {
   Result<CommandOutput> from_other_host(std::vector<std::string> arguments) const {
     std::vector<std::string> argv = {"env", "PGSTACK_API=https://" + hosts_->address(kFirstHost) + ":8080",
                                      "PGSTACK_CA_FILE=" + (state_ / "pki" / "ca.crt").string(),
-                                     "PGSTACK_TOKEN=" + trim(text_of(state_ / "auth" / "admin-token")), PGSTACK_CLI_BINARY};
+                                     "PGSTACK_TOKEN=" + trim(text_of(state_ / "auth" / "admin-token")),
+                                     PGSTACK_CLI_BINARY};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     return hosts_->run(kOtherHost, argv);
   }
@@ -96,8 +97,8 @@ TEST_F(FirstHost, UpServesOnItsAddressAndAClientOnAnotherHostConnects) {
   EXPECT_NE(query->standard_output.find(address), std::string::npos) << query->standard_output;
 
   // The installation's etcd member was made on this address: moving it is refused and changes nothing.
-  auto moved = hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "up", "--address", "127.0.0.1", "--state-dir",
-                                        state_.string(), "--no-cluster"});
+  auto moved = hosts_->run(
+      kFirstHost, {PGSTACK_CLI_BINARY, "up", "--address", "127.0.0.1", "--state-dir", state_.string(), "--no-cluster"});
   ASSERT_TRUE(moved) << moved.error().message;
   EXPECT_NE(moved->exit_code, 0);
   EXPECT_NE(moved->standard_error.find("would move its etcd member"), std::string::npos) << moved->standard_error;
