@@ -281,7 +281,7 @@ class ClusterAcrossHosts : public ::testing::Test {
       ids = reader.read_back();
     });
     EXPECT_TRUE(ran && ids) << (ran ? ids.error().message : ran.error().message);
-    const HistoryVerdict verdict = check_write_history(all, ids ? *ids : std::vector<std::int64_t>{});
+    HistoryVerdict verdict = check_write_history(all, ids ? *ids : std::vector<std::int64_t>{});
     std::cout << "checker: " << verdict.summary() << "\n" << errors_of(all);
     return verdict;
   }
