@@ -614,7 +614,6 @@ class LocalUp {
   bool alertmanager_config_changed_ = false;
 };
 
-// up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
 // host:port with brackets around an IPv6 address.
 std::string url_authority(const std::string& host, int port) {
   return host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
@@ -631,6 +630,7 @@ Result<bool> check_own_address(const std::string& address) {
   return true;
 }
 
+// up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
 Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag,
                                 const std::string& address_flag, const std::string& prometheus_flag,
                                 const std::string& webhook_flag, const std::string& agent_metrics_flag,
@@ -777,6 +777,10 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     const auto chosen = options->state_dir.empty() ? default_state_dir() : std::filesystem::path(options->state_dir);
     const LocalStack stack{std::filesystem::absolute(chosen).lexically_normal()};
     const auto fail = [&status](const Error& error) { status.code = report_error("up", error); };
+    // A bad address is refused before anything is made under the state dir.
+    if (!options->address.empty()) {
+      if (auto own = check_own_address(options->address); !own) return fail(own.error());
+    }
     std::error_code error;
     for (const auto& dir : {stack.state_dir, stack.state_dir / "run", stack.state_dir / "logs", stack.etcd_dir()}) {
       std::filesystem::create_directories(dir, error);
