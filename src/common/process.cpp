@@ -73,6 +73,43 @@ void pump(Pipe& in, Pipe& out, Pipe& err, const std::string& input, CommandOutpu
   }
 }
 
+// The child's environment as NAME=VALUE strings: this process's, then HOME and USER of `run_as_user`,
+// then `extra_environment`. Built before fork: between fork and exec, a child of a threaded process
+// may only make async-signal-safe calls, and setenv allocates. An allocator lock another thread held
+// at the fork stays held in the child for ever (seen as a hang of a unit test under ASan).
+std::vector<std::string> child_environment(const CommandOptions& options, const std::string& home) {
+  std::vector<std::pair<std::string, std::string>> variables;
+  auto set = [&variables](std::string name, std::string value) {
+    for (auto& variable : variables) {
+      if (variable.first == name) {
+        variable.second = std::move(value);
+        return;
+      }
+    }
+    variables.emplace_back(std::move(name), std::move(value));
+  };
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    set(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+  }
+  if (options.run_as_user) {
+    set("HOME", home);
+    set("USER", *options.run_as_user);
+  }
+  for (const auto& [name, value] : options.extra_environment) set(name, value);
+  std::vector<std::string> out;
+  out.reserve(variables.size());
+  for (const auto& [name, value] : variables) {
+    std::string variable = name;
+    variable += '=';
+    variable += value;
+    out.push_back(std::move(variable));
+  }
+  return out;
+}
+
 }  // namespace
 
 void close_inherited_fds_on_exec() {
@@ -112,6 +149,11 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
   args.reserve(argv.size() + 1);
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  const std::vector<std::string> environment = child_environment(options, home);
+  std::vector<char*> envp;
+  envp.reserve(environment.size() + 1);
+  for (const auto& variable : environment) envp.push_back(const_cast<char*>(variable.c_str()));
+  envp.push_back(nullptr);
 
   const pid_t pid = ::fork();
   if (pid < 0) return make_error(ErrorCode::kUnavailable, fmt::format("fork: {}", std::strerror(errno)));
@@ -121,13 +163,10 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, const Co
     ::dup2(err.write_end, STDERR_FILENO);
     if (options.run_as_user) {
       if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) _exit(126);
-      ::setenv("HOME", home.c_str(), 1);
-      ::setenv("USER", options.run_as_user->c_str(), 1);
     }
     if (options.working_directory && ::chdir(options.working_directory->c_str()) != 0) _exit(126);
     close_inherited_fds_on_exec();
-    for (const auto& [name, value] : options.extra_environment) ::setenv(name.c_str(), value.c_str(), 1);
-    ::execvp(args[0], args.data());
+    ::execvpe(args[0], args.data(), envp.data());
     _exit(127);
   }
   in.close_read();

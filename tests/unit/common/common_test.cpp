@@ -129,5 +129,18 @@ TEST(Process, EnvironmentAndWorkingDirectory) {
   EXPECT_EQ(result->standard_output, "/tmp\n42\n");
 }
 
+// The child's environment is made before fork (no setenv in the child): inherited variables stay,
+// HOME and USER follow the user it runs as, and extra_environment has the last word.
+TEST(Process, EnvironmentOfAnotherUserWithOverrides) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run as postgres";
+  ::setenv("PGSTACK_TEST_INHERITED", "kept", 1);
+  const auto result =
+      run_command({"sh", "-c", "echo $USER $HOME $PGSTACK_TEST_INHERITED $PGSTACK_TEST_VALUE; id -un"},
+                  {.run_as_user = "postgres", .extra_environment = {{"PGSTACK_TEST_VALUE", "42"}, {"HOME", "/tmp"}}});
+  ::unsetenv("PGSTACK_TEST_INHERITED");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->standard_output, "postgres /tmp kept 42\npostgres\n");
+}
+
 }  // namespace
 }  // namespace pgstack
