@@ -24,6 +24,7 @@
 #include "controller/api_server.h"
 #include "controller/cluster_reconciler.h"
 #include "controller/controller_metrics.h"
+#include "controller/join_api.h"
 #include "controller/leader_election.h"
 #include "host/host_context.h"
 #include "monitoring/metrics_auth.h"
@@ -58,6 +59,11 @@ int main(int argc, char** argv) {
                  "This controller's client certificate (PEM), which etcd requires (client-cert-auth)")
       ->type_name("FILE");
   app.add_option("--client-key", trust.private_key_file, "Its private key (PEM)")->type_name("FILE");
+  std::string ca_key;
+  app.add_option("--ca-key", ca_key,
+                 "The key of --ca-file, handed to hosts that join with a join token (pgstack join); without it "
+                 "no host can join through this controller")
+      ->type_name("FILE");
   std::string tls_certificate, tls_key;
   app.add_option("--tls-cert", tls_certificate, "Serve the REST API over HTTPS with this certificate (PEM)")
       ->type_name("FILE");
@@ -217,6 +223,9 @@ int main(int argc, char** argv) {
     }
   }
   pgstack::controller::AccessGate gate(api, authenticator);
+  const pgstack::controller::JoinApi joins(
+      client, {trust.ca_file, ca_key, options.etcd_endpoints, prefix, !tls_certificate.empty()});
+  gate.serve_joins(&joins);
   pgstack::HttpServer server(
       options.listen.host, options.listen.port, [&gate, &metrics](const pgstack::HttpRequest& request) {
         pgstack::HttpReply reply = gate.handle(request);

@@ -14,6 +14,7 @@
 #include "common/pki.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "config/render_patroni.h"
 #include "host/postgres_installations.h"
 #include "model/resources.h"
 #include "monitoring/metrics_auth.h"
@@ -115,6 +116,8 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
 
   start_node_exporter();
   start_metrics_server();
+  // Well above Patroni's loop_wait: a Patroni that reaches etcd has seen it within one loop.
+  demotion_guard_ = std::make_unique<DemotionGuard>(std::chrono::seconds(2 * config::kPatroniTiming.loop_wait + 1));
   auto next_reconcile = SteadyClock::now();
   auto next_report = SteadyClock::now() + kReportInterval;
   while (!stop.load()) {
@@ -123,12 +126,14 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
       std::lock_guard lock(mutex_);
       std::swap(dirty, dirty_);
     }
+    guard_demotions();
     if (dirty || SteadyClock::now() >= next_reconcile) {
       if (node_exporter_) node_exporter_->tick();
       reconcile();
       next_reconcile = SteadyClock::now() + kReconcileInterval;
     }
     if (SteadyClock::now() >= next_report) {
+      guard_demotions();
       report();
       next_report = SteadyClock::now() + kReportInterval;
       // The agent's etcd certificate is renewed like the instances' (at 2/3 of its lifetime).
@@ -141,6 +146,7 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   }
 
   spdlog::info("stopping{}", stop_instances ? " with the instances" : "; the instances keep running");
+  demotion_guard_.reset();
   watch->stop();
   if (stop_instances) {
     if (node_exporter_) (void)node_exporter_->stop();
@@ -286,6 +292,17 @@ void Agent::update_metrics() {
   std::string text = format_prometheus_text(agent_metric_families(input));
   std::lock_guard lock(metrics_mutex_);
   metrics_text_ = std::move(text);
+}
+
+void Agent::guard_demotions() {
+  for (const auto& key : demotion_guard_->take_stopped()) {
+    if (const auto it = instances_.find(key); it != instances_.end()) it->second->stopped_by_guard();
+  }
+  std::map<std::string, DemotionGuard::Watched> watched;
+  for (const auto& [key, instance] : instances_) {
+    if (auto target = instance->guard_target()) watched.emplace(key, std::move(*target));
+  }
+  demotion_guard_->watch(std::move(watched));
 }
 
 void Agent::reconcile() {

@@ -23,6 +23,7 @@
 
 #include "agent/agent_metrics.h"
 #include "agent/backup_runner.h"
+#include "agent/demotion_guard.h"
 #include "agent/extension_installer.h"
 #include "agent/host_registration.h"
 #include "agent/instance_logs.h"
@@ -79,6 +80,8 @@ class Agent {
   // <prefix>/host-extensions/<host>: what this host has and can install, for GET .../extensions.
   void publish_extension_inventory(std::int64_t lease);
   void wake();
+  // Hands the demotion guard what it stopped to the instances, and what to watch now.
+  void guard_demotions();
 
   const AgentSettings settings_;
   store::EtcdClient etcd_;
@@ -90,6 +93,7 @@ class Agent {
   std::map<std::string, bool> last_primary_;       // the role each instance had at the last report
   std::map<std::string, std::string> last_state_;  // and its state (running, starting, ...)
   std::unique_ptr<BackupRunner> backups_;
+  std::unique_ptr<DemotionGuard> demotion_guard_;     // while run() runs
   std::unique_ptr<ProcessSupervisor> node_exporter_;  // the host's, when --node-exporter-listen is set
   // The agent's /metrics: the loop formats the text at each report round, the server's threads read it.
   std::unique_ptr<HttpServer> metrics_server_;

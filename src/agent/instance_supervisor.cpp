@@ -179,6 +179,22 @@ bool InstanceSupervisor::hold_demoted_leader() {
   return true;
 }
 
+std::optional<DemotionGuard::Watched> InstanceSupervisor::guard_target() const {
+  if (!patroni_ || held_for_etcd_) return std::nullopt;
+  const ProcessStatus status = patroni_->status();
+  if (status.state != ProcessState::kRunning || status.pid == 0) return std::nullopt;
+  const auto identity = read_process_identity(status.pid);
+  if (!identity) return std::nullopt;
+  return DemotionGuard::Watched{patroni_url("/patroni"), *identity, patroni_->spec().stop_signal};
+}
+
+void InstanceSupervisor::stopped_by_guard() {
+  record_event("Warning", "DemotedLeaderStopped",
+               "etcd out of reach after this primary was demoted: Patroni stopped until etcd answers");
+  held_for_etcd_ = true;
+  led_while_etcd_answered_ = false;
+}
+
 void InstanceSupervisor::tick() {
   if (patroni_ && !hold_crashed_primary()) patroni_->tick();
   if (pgbouncer_) pgbouncer_->tick();

@@ -21,6 +21,7 @@
 
 #include "agent/agent_metrics.h"
 #include "agent/assignment.h"
+#include "agent/demotion_guard.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_report.h"
 #include "agent/rejoin_watch.h"
@@ -62,6 +63,10 @@ class InstanceSupervisor {
   // The same, when the agent cannot reach etcd at all: a primary that Patroni has demoted meanwhile is
   // stopped until etcd answers again (hold_demoted_leader).
   void tick_without_etcd();
+  // What DemotionGuard watches: the running Patroni (nothing while it is stopped or held).
+  std::optional<DemotionGuard::Watched> guard_target() const;
+  // DemotionGuard stopped Patroni: it stays stopped until etcd answers (as hold_demoted_leader's).
+  void stopped_by_guard();
   // Stops Patroni (and so Postgres), PgBouncer and the exporter, also when only their pid files know them (after an
   // agent restart). Never touches the data directory.
   void stop();

@@ -52,7 +52,8 @@ std::string describe(const Permission& permission) {
 bool role_grants(Role role, std::string_view verb, std::string_view resource) {
   switch (role) {
     case Role::kAdmin: return true;
-    case Role::kOperator: return !is_unnamespaced(resource);
+    // Operators see the hosts; adding one (a join token, which hands out the CA key) is for admins.
+    case Role::kOperator: return !is_unnamespaced(resource) && (resource != "hosts" || is_read(verb));
     case Role::kViewer: return is_read(verb) && !is_sensitive(resource);
   }
   return false;
@@ -84,7 +85,7 @@ std::vector<ResourceVerbs> unnamespaced_resources() {
   return {{"users", kObjectVerbs},
           {"tokens", {"get", "list", "create", "delete"}},
           {"audit", {"list"}},
-          {"hosts", {"get", "list"}}};
+          {"hosts", {"get", "list", "create"}}};  // create: a join token (another host joins)
 }
 
 nlohmann::json permission_list(const std::vector<RoleBinding>& bindings) {

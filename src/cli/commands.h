@@ -21,6 +21,9 @@ void add_render_command(CLI::App& app, ExitStatus& status);
 // This machine: start and stop etcd, the controller and an agent.
 void add_up_command(CLI::App& app, ExitStatus& status);
 void add_down_command(CLI::App& app, ExitStatus& status);
+// Another host: `join-token` here, `join` there (join_command.cpp).
+void add_join_token_command(CLI::App& app, ExitStatus& status);
+void add_join_command(CLI::App& app, ExitStatus& status);
 
 // Through the REST API of the controller (--api).
 void add_apply_command(CLI::App& app, ExitStatus& status);

@@ -31,6 +31,7 @@
 #include "cli/api_client.h"
 #include "cli/api_context.h"
 #include "cli/commands.h"
+#include "cli/local_stack.h"
 #include "cli/output.h"
 #include "common/files.h"
 #include "common/http_client.h"
@@ -57,86 +58,13 @@ using model::Json;
 constexpr std::string_view kDemoCluster = "demo";
 constexpr std::string_view kLocalBackupStorage = "local-backups";
 constexpr std::string_view kDemoLogStore = "logs";  // an SGDistributedLogs: the central logs of the demo
-constexpr std::string_view kEtcdPrefix = "/pgstack";
 constexpr auto kPollInterval = std::chrono::milliseconds(500);
-
-// What a first `up` decided and later runs reuse (up.json).
-struct UpSettings {
-  bool manage_etcd = true;
-  std::string etcd_url;       // client URL(s), comma-separated when external
-  std::string etcd_peer_url;  // only for the managed etcd
-  std::string api_address = "127.0.0.1:8080";
-  std::string host_name;
-  // The address other hosts and clients reach this one by: etcd, the agent's members and proxies
-  // serve on it (docs/multihost.md). Chosen by the first `up` and kept.
-  std::string address = "127.0.0.1";
-  // Monitoring (docs/monitoring.md): loopback ports of the local Prometheus (unless prometheus_url names
-  // an existing one), Alertmanager and the controller's /metrics.
-  int prometheus_port = 0;
-  int alertmanager_port = 0;
-  int controller_metrics_port = 0;
-  std::string prometheus_url;  // an existing Prometheus: none is started
-  std::string alert_webhook;   // Alertmanager's webhook receiver; empty: none
-  // The agent's --metrics-listen and --node-exporter-listen ("host:port" or "off"); empty: the agent's
-  // defaults (127.0.0.1:19101 and :19100), which a second installation on the machine cannot also hold.
-  std::string agent_metrics_listen;
-  std::string node_exporter_listen;
-
-  Json to_json() const {
-    return Json{{"manageEtcd", manage_etcd},
-                {"etcdUrl", etcd_url},
-                {"etcdPeerUrl", etcd_peer_url},
-                {"apiAddress", api_address},
-                {"etcdPrefix", kEtcdPrefix},
-                {"hostName", host_name},
-                {"address", address},
-                {"prometheusPort", prometheus_port},
-                {"alertmanagerPort", alertmanager_port},
-                {"controllerMetricsPort", controller_metrics_port},
-                {"prometheusUrl", prometheus_url},
-                {"alertWebhook", alert_webhook},
-                {"agentMetricsListen", agent_metrics_listen},
-                {"nodeExporterListen", node_exporter_listen}};
-  }
-  static UpSettings from_json(const Json& json) {
-    UpSettings out;
-    out.manage_etcd = json.value("manageEtcd", true);
-    out.etcd_url = json.value("etcdUrl", "");
-    out.etcd_peer_url = json.value("etcdPeerUrl", "");
-    out.api_address = json.value("apiAddress", out.api_address);
-    out.host_name = json.value("hostName", "");
-    out.address = json.value("address", out.address);
-    out.prometheus_port = json.value("prometheusPort", 0);
-    out.alertmanager_port = json.value("alertmanagerPort", 0);
-    out.controller_metrics_port = json.value("controllerMetricsPort", 0);
-    out.prometheus_url = json.value("prometheusUrl", "");
-    out.alert_webhook = json.value("alertWebhook", "");
-    out.agent_metrics_listen = json.value("agentMetricsListen", "");
-    out.node_exporter_listen = json.value("nodeExporterListen", "");
-    return out;
-  }
-  std::string api_url() const { return "https://" + api_address; }
-  bool local_prometheus() const { return prometheus_url.empty(); }
-  std::string prometheus_address() const { return fmt::format("127.0.0.1:{}", prometheus_port); }
-  // Where the controller's metrics API queries: the local Prometheus, or the one of --prometheus.
-  std::string prometheus_query_url() const {
-    return local_prometheus() ? "http://" + prometheus_address() : prometheus_url;
-  }
-  std::string alertmanager_address() const { return fmt::format("127.0.0.1:{}", alertmanager_port); }
-  std::string controller_metrics_address() const { return fmt::format("127.0.0.1:{}", controller_metrics_port); }
-};
 
 // The name of the user running this process (the first admin of a new installation).
 std::string invoking_user_name() {
   if (const passwd* entry = ::getpwuid(::geteuid()); entry != nullptr && entry->pw_name != nullptr)
     return entry->pw_name;
   return "admin";
-}
-
-std::string host_name() {
-  char buffer[256] = {};
-  if (::gethostname(buffer, sizeof(buffer) - 1) != 0 || buffer[0] == '\0') return "localhost";
-  return buffer;
 }
 
 // Whether something accepts TCP connections on "host:port". A bare connect, closed at once: Postgres
@@ -195,30 +123,6 @@ std::vector<std::string> unreachable_endpoints(const Json& status) {
   return out;
 }
 
-std::map<std::string, std::string> current_environment() {
-  std::map<std::string, std::string> out;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const auto equals = text.find('=');
-    if (equals != std::string_view::npos) out.emplace(text.substr(0, equals), text.substr(equals + 1));
-  }
-  return out;
-}
-
-// The last lines of a log, for errors that say why a daemon did not come up.
-std::string log_tail(const std::filesystem::path& path, std::size_t lines = 15) {
-  const auto content = read_file_tail(path, 16384);  // a daemon's log may be large; its end says why
-  if (!content) return "  (no log at " + path.string() + ")";
-  std::string out;
-  for (const auto& line : last_lines(*content, lines)) out += "  | " + line + "\n";
-  return out.empty() ? "  (the log is empty)\n" : out;
-}
-
-Error died_error(std::string_view name, const std::filesystem::path& log) {
-  return make_error(ErrorCode::kUnavailable,
-                    fmt::format("{} exited; the end of {}:\n{}", name, log.string(), log_tail(log)));
-}
-
 // Where pgstack-proxy serves its Prometheus metrics, when the cluster has a proxy.
 std::string proxy_metrics_line(const Json& status) {
   const Json admin = status.value("/endpoints/proxyAdmin"_json_pointer, Json::array());
@@ -274,8 +178,10 @@ class LocalUp {
     spec.argv = {*binary, "--listen", settings_.api_address, "--etcd", settings_.etcd_url, "--etcd-prefix",
                  std::string(kEtcdPrefix), "--ca-file", pki::ca_files_in(stack_.pki_dir()).certificate.string(),
                  "--client-cert", (stack_.pki_dir() / "controller.crt").string(), "--client-key",
-                 (stack_.pki_dir() / "controller.key").string(), "--tls-cert", (stack_.pki_dir() / "api.crt").string(),
-                 "--tls-key", (stack_.pki_dir() / "api.key").string(),
+                 (stack_.pki_dir() / "controller.key").string(),
+                 // Handed to hosts that join with a token (pgstack join; docs/multihost.md).
+                 "--ca-key", pki::ca_files_in(stack_.pki_dir()).private_key.string(), "--tls-cert",
+                 (stack_.pki_dir() / "api.crt").string(), "--tls-key", (stack_.pki_dir() / "api.key").string(),
                  // The user who ran `up` is the first admin; the CLI finds its token by itself.
                  "--bootstrap-admin", invoking_user_name(), "--bootstrap-token-file",
                  local_token_file(stack_.state_dir).string(),
@@ -303,25 +209,7 @@ class LocalUp {
   }
 
   Result<bool> start_agent() {
-    auto binary = sibling_program("pgstack-agent");
-    RETURN_IF_ERROR(binary);
-    std::error_code error;
-    std::filesystem::create_directories(stack_.agent_dir(), error);
-    ProcessSpec spec = base_spec("agent");
-    spec.argv = {*binary, "--etcd", settings_.etcd_url, "--etcd-prefix", std::string(kEtcdPrefix), "--state-dir",
-                 stack_.agent_dir().string(), "--host-name", settings_.host_name, "--address", settings_.address,
-                 "--ca-dir", stack_.pki_dir().string(),
-                 // It rotates its own log (16 MiB, 4 kept): nothing else here would.
-                 "--log-file", stack_.log_file("agent").string()};
-    if (!settings_.agent_metrics_listen.empty()) {
-      spec.argv.emplace_back("--metrics-listen");
-      spec.argv.push_back(settings_.agent_metrics_listen);
-    }
-    if (!settings_.node_exporter_listen.empty()) {
-      spec.argv.emplace_back("--node-exporter-listen");
-      spec.argv.push_back(settings_.node_exporter_listen);
-    }
-    spec.stop_timeout = std::chrono::seconds(30);
+    ASSIGN_OR_RETURN(ProcessSpec spec, local_agent_spec(stack_, settings_));
     agent_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     return start(*agent_);
   }
@@ -569,25 +457,9 @@ class LocalUp {
                                                            last, log_tail(stack_.log_file(supervisor.spec().name))));
   }
 
-  ProcessSpec base_spec(const std::string& name) const {
-    ProcessSpec spec;
-    spec.name = name;
-    spec.environment = current_environment();
-    spec.working_directory = stack_.state_dir;
-    spec.log_file = stack_.log_file(name);
-    spec.pid_file = stack_.pid_file(name);
-    spec.stop_timeout = std::chrono::seconds(10);
-    return spec;
-  }
+  ProcessSpec base_spec(const std::string& name) const { return local_daemon_spec(stack_, name); }
 
-  static Result<bool> start(ProcessSupervisor& supervisor) {
-    auto outcome = supervisor.start();
-    RETURN_IF_ERROR(outcome);
-    const auto pid = supervisor.status().pid;
-    std::cerr << fmt::format("{}: {} (pid {})\n", supervisor.spec().name,
-                             *outcome == StartOutcome::kStarted ? "started" : "already running", pid);
-    return true;
-  }
+  static Result<bool> start(ProcessSupervisor& supervisor) { return start_local_daemon(supervisor); }
 
   Result<bool> wait_for_etcd(const ProcessSupervisor* supervisor) const {
     const std::string url = split(settings_.etcd_url, ',').front();
@@ -613,22 +485,6 @@ class LocalUp {
   bool prometheus_config_changed_ = false;
   bool alertmanager_config_changed_ = false;
 };
-
-// host:port with brackets around an IPv6 address.
-std::string url_authority(const std::string& host, int port) {
-  return host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
-}
-
-// --address: an IP address this machine holds (etcd, Postgres and the proxies bind it).
-Result<bool> check_own_address(const std::string& address) {
-  if (!pki::is_ip_address(address))
-    return make_error(ErrorCode::kInvalidInput,
-                      fmt::format("--address: expected an IP address of this machine, got \"{}\"", address));
-  if (auto bound = probe_tcp_listen(address, 0); !bound && bound.error().code != ErrorCode::kAlreadyExists)
-    return make_error(ErrorCode::kInvalidInput,
-                      fmt::format("--address {}: not an address of this machine ({})", address, bound.error().message));
-  return true;
-}
 
 // up.json when a previous `up` wrote one, with the flags given now on top; new ports otherwise.
 Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag,
@@ -780,6 +636,18 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     // A bad address is refused before anything is made under the state dir.
     if (!options->address.empty()) {
       if (auto own = check_own_address(options->address); !own) return fail(own.error());
+    }
+    // So is a state dir of a host that joined another installation.
+    if (auto content = read_file(stack.settings_file())) {
+      const Json json = Json::parse(*content, nullptr, /*allow_exceptions=*/false);
+      if (const UpSettings joined = json.is_object() ? UpSettings::from_json(json) : UpSettings();
+          !joined.joined_api.empty())
+        return fail(make_error(
+            ErrorCode::kFailedPrecondition,
+            fmt::format("{} is of a host that joined the installation at {}: it runs only an "
+                        "agent; `pgstack join {} --state-dir {}` starts it again, `pgstack down` "
+                        "stops it",
+                        stack.state_dir.string(), joined.joined_api, joined.joined_api, stack.state_dir.string())));
     }
     std::error_code error;
     for (const auto& dir : {stack.state_dir, stack.state_dir / "run", stack.state_dir / "logs", stack.etcd_dir()}) {

@@ -60,6 +60,12 @@ Result<HttpResponse> http_request(std::string_view method, std::string_view url,
                                   const HttpHeaders& headers = {},
                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// A GET that does not verify the server's certificate, for one use only: downloading a CA that the caller
+// keeps only when its digest is one it already trusts (`pgstack join`, whose token carries the digest).
+// Its connection is never reused for a verified request.
+Result<HttpResponse> http_get_unverified(std::string_view url,
+                                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 // How many connections http_request has opened in this process (kept-alive ones are reused).
 std::uint64_t http_connections_opened();
 

@@ -61,6 +61,15 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   const bool own_api =
       !segments.empty() && !host_extensions && !alerts && !metrics && !logs && !hosts &&
       (segments[0] == "auth" || (segments[0] == "apis" && segments.size() > 1 && segments[1] == "pgstack.io"));
+  if (access.level == Level::kPublic && is_join_path(segments)) {
+    if (joins_ == nullptr) return problem(404, "NotFound", "this controller does not serve joins");
+    std::string token_id;
+    HttpReply reply = joins_->handle_public(request, segments, token_id);
+    // Who joined (or tried): the token's id, never its secret.
+    if (access.audited)
+      audit(request, nullptr, token_id.empty() ? "" : "join-token:" + token_id, nullptr, reply.status);
+    return reply;
+  }
   if (access.level == Level::kPublic) {
     if (own_api) {
       HttpReply reply = auth_api_.login(request);
@@ -91,6 +100,12 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
     return auth::allows(caller.roles, {"list", "sgclusters",
                                        namespace_name.empty() ? std::string(auth::kAllNamespaces) : namespace_name});
   };
+  if (is_join_tokens_path(segments)) {
+    HttpReply reply = joins_ != nullptr ? joins_->create_token(request, caller.user)
+                                        : problem(404, "NotFound", "this controller does not serve joins");
+    audit(request, &caller, "", &access.permission, reply.status);
+    return reply;
+  }
   HttpReply reply = own_api  ? auth_api_.handle(request, segments, caller)
                     : alerts ? api_.handle_alerts(request, segments, may_list_clusters)
                              : api_.handle(request);

@@ -8,6 +8,7 @@
 #include "common/http_server.h"
 #include "controller/api_server.h"
 #include "controller/auth_api.h"
+#include "controller/join_api.h"
 
 namespace pgstack::controller {
 
@@ -17,6 +18,8 @@ class AccessGate {
       : api_(api), authenticator_(authenticator), auth_api_(authenticator) {}
 
   HttpReply handle(const HttpRequest& request);
+  // Serves the join endpoints (JoinApi); without it they answer 404.
+  void serve_joins(const JoinApi* joins) { joins_ = joins; }
 
  private:
   void audit(const HttpRequest& request, const auth::Principal* caller, const std::string& attempted_user,
@@ -25,6 +28,7 @@ class AccessGate {
   ApiHandler& api_;
   auth::Authenticator& authenticator_;
   AuthApi auth_api_;
+  const JoinApi* joins_ = nullptr;
 };
 
 }  // namespace pgstack::controller

@@ -1,6 +1,7 @@
 #include "controller/request_access.h"
 
 #include "controller/hosts_api.h"
+#include "controller/join_api.h"
 #include "controller/logs_api.h"
 #include "controller/metrics_api.h"
 #include "model/kinds.h"
@@ -60,6 +61,9 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
       access.why = kRawQueryNeedsEveryNamespace;
       return access;
     }
+    // A new host presents its join token itself (JoinApi); making one is adding a host.
+    if (is_join_path(parts)) return {Level::kPublic, {}, is_mutation(method)};
+    if (is_join_tokens_path(parts)) return permission(method, verb_for(method, true), "hosts", "");
     // The machines and what runs on them: for callers who may read every namespace.
     if (is_hosts_path(parts)) return permission(method, verb_for(method, n == 4), "hosts", "");
     if (n >= 4 && parts[3] == "tokens") return {Level::kAuthenticated, {}, is_mutation(method)};

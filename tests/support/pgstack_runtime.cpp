@@ -159,37 +159,18 @@ ProcessSpec PgstackRuntime::controller_spec() const {
   ProcessSpec spec;
   spec.name = "pgstack-controller";
   // Port ranges of their own, so a test never collides with another pgstack on this machine.
-  spec.argv = {binaries_.controller,
-               "--listen",
-               fmt::format("127.0.0.1:{}", api_port_),
-               "--etcd",
-               etcd_->endpoint(),
-               "--postgres-port-base",
-               std::to_string(port_base_),
-               "--pgbouncer-port-base",
-               std::to_string(port_base_ + 100),
-               "--patroni-port-base",
-               std::to_string(port_base_ + 200),
-               "--exporter-port-base",
-               std::to_string(port_base_ + 450),
-               "--proxy-port-base",
-               std::to_string(port_base_ + 300),
-               "--proxy-admin-port-base",
-               std::to_string(port_base_ + 400),
-               "--ca-file",
-               ca_certificate().string(),
-               "--client-cert",
-               (directory_ / "pki" / "controller.crt").string(),
-               "--client-key",
-               (directory_ / "pki" / "controller.key").string(),
-               "--tls-cert",
-               (directory_ / "pki" / "api.crt").string(),
-               "--tls-key",
-               (directory_ / "pki" / "api.key").string(),
-               "--bootstrap-admin",
-               "e2e-admin",
-               "--bootstrap-token-file",
-               (directory_ / "admin-token").string()};
+  spec.argv = {binaries_.controller, "--listen", fmt::format("127.0.0.1:{}", api_port_), "--etcd", etcd_->endpoint(),
+               "--postgres-port-base", std::to_string(port_base_), "--pgbouncer-port-base",
+               std::to_string(port_base_ + 100), "--patroni-port-base", std::to_string(port_base_ + 200),
+               "--exporter-port-base", std::to_string(port_base_ + 450), "--proxy-port-base",
+               std::to_string(port_base_ + 300), "--proxy-admin-port-base", std::to_string(port_base_ + 400),
+               "--ca-file", ca_certificate().string(), "--client-cert",
+               (directory_ / "pki" / "controller.crt").string(), "--client-key",
+               (directory_ / "pki" / "controller.key").string(), "--tls-cert",
+               (directory_ / "pki" / "api.crt").string(), "--tls-key", (directory_ / "pki" / "api.key").string(),
+               // As `pgstack up` runs it: joins are refused here only because etcd is on loopback.
+               "--ca-key", pki::ca_files_in(directory_ / "pki").private_key.string(), "--bootstrap-admin", "e2e-admin",
+               "--bootstrap-token-file", (directory_ / "admin-token").string()};
   spec.argv.insert(spec.argv.end(), binaries_.controller_flags.begin(), binaries_.controller_flags.end());
   spec.environment = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/root"}};
   if (const char* home = std::getenv("HOME")) spec.environment["HOME"] = home;

@@ -275,6 +275,32 @@ TEST(Auth, TheLastAdminStays) {
             409);
 }
 
+TEST(Auth, JoinTokensAreForAdminsAndNeedAnEtcdOtherHostsReach) {
+  const std::string operator_token = make_user("olga", "operator", "*");
+  ASSERT_FALSE(operator_token.empty());
+  auto refused = runtime->api_as(operator_token, "POST", "/apis/pgstack.io/v1/jointokens", "{}");
+  EXPECT_EQ(status_of(refused), 403);
+  EXPECT_NE(body_of(refused).value("detail", "").find("may not create hosts"), std::string::npos)
+      << body_of(refused).dump();
+  // This controller's etcd is on loopback: no token, and the reason.
+  auto loopback = runtime->api("POST", "/apis/pgstack.io/v1/jointokens", "{}");
+  EXPECT_EQ(status_of(loopback), 409);
+  EXPECT_NE(body_of(loopback).value("detail", "").find("which another host cannot reach"), std::string::npos)
+      << body_of(loopback).dump();
+  // The CA certificate is public; a join without a token's shape is refused, and so is this one's.
+  auto ca = runtime->api_as("", "GET", "/apis/pgstack.io/v1/join/ca");
+  EXPECT_EQ(status_of(ca), 200);
+  EXPECT_TRUE(ca.ok() && ca->body.starts_with("-----BEGIN CERTIFICATE-----"));
+  EXPECT_EQ(status_of(runtime->api_as("", "POST", "/apis/pgstack.io/v1/join", R"({"token": "x", "hostName": "h"})")),
+            400);
+  EXPECT_EQ(status_of(runtime->api_as("", "POST", "/apis/pgstack.io/v1/join", "[]")), 400);
+  const std::string shaped = "pgsjoin.0123456789abcdef." + std::string(43, 'A') + "." + std::string(64, 'a');
+  EXPECT_EQ(status_of(runtime->api_as("", "POST", "/apis/pgstack.io/v1/join",
+                                      json{{"token", shaped}, {"hostName", "h"}}.dump())),
+            409);
+  EXPECT_EQ(status_of(runtime->api_as("", "DELETE", "/apis/pgstack.io/v1/join/ca")), 405);
+}
+
 TEST(Auth, MutationsDenialsAndRevealsAreAudited) {
   auto trail = body_of(runtime->api("GET", "/apis/pgstack.io/v1/audit"));
   ASSERT_TRUE(trail.contains("items")) << trail.dump();
@@ -292,6 +318,8 @@ TEST(Auth, MutationsDenialsAndRevealsAreAudited) {
   EXPECT_TRUE(has("otto", "GET", "/sgclusters/demo/credentials", 404));
   EXPECT_TRUE(has("e2e-admin", "POST", "/apis/pgstack.io/v1/users", 201));
   EXPECT_TRUE(has("otto", "POST", "/auth/login", 429));
+  EXPECT_TRUE(has("olga", "POST", "/apis/pgstack.io/v1/jointokens", 403));
+  EXPECT_TRUE(has("join-token:0123456789abcdef", "POST", "/apis/pgstack.io/v1/join", 409));
   // Plain reads are not audited.
   for (const auto& entry : trail["items"])
     EXPECT_FALSE(entry.value("path", "") == kSgClusters && entry["method"] == "GET");

@@ -1,12 +1,15 @@
 // `pgstack up --address` on a test host (issue 16, the first host of an installation): etcd, the API,
 // the agent's members and proxies serve on the host's own address, and a client on another host
 // reaches all of it with the CLI and libpq, as a user on another machine would. Moving an existing
-// installation to another address is refused with the reason.
+// installation to another address is refused with the reason. Then other hosts join it with
+// `pgstack join-token` and `pgstack join`, as docs/multihost.md tells a user, and a cluster spreads over them.
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -28,11 +31,12 @@ std::string text_of(const std::filesystem::path& path) {
   return text ? *text : std::string();
 }
 constexpr int kOtherHost = 1;
+constexpr int kThirdHost = 2;
 
 class FirstHost : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto hosts = TestHosts::create(2);
+    auto hosts = TestHosts::create(3);
     ASSERT_TRUE(hosts) << hosts.error().message;
     hosts_ = std::move(hosts).value();
     std::string pattern = (std::filesystem::temp_directory_path() / "pgsth-up-XXXXXX").string();
@@ -44,6 +48,15 @@ class FirstHost : public ::testing::Test {
     if (HasFailure()) {
       for (const char* log : {"controller.log", "agent.log", "etcd.log"})
         std::cout << "---- " << log << " ----\n" << text_of(state_ / "logs" / log) << "\n";
+    }
+    for (int host : {kOtherHost, kThirdHost}) {
+      const std::filesystem::path joined = joined_state(host);
+      if (HasFailure())
+        std::cout << "---- " << joined / "logs" / "agent.log"
+                  << " ----\n"
+                  << text_of(joined / "logs" / "agent.log") << "\n";
+      if (hosts_ && std::filesystem::exists(joined))
+        (void)hosts_->run(host, {PGSTACK_CLI_BINARY, "down", "--state-dir", joined.string(), "--purge", "--yes"});
     }
     if (hosts_)
       (void)hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "down", "--state-dir", state_.string(), "--purge", "--yes"});
@@ -60,6 +73,31 @@ class FirstHost : public ::testing::Test {
                                      PGSTACK_CLI_BINARY};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     return hosts_->run(kOtherHost, argv);
+  }
+
+  // A joined host's state dir: beside the first host's, as on a machine of its own.
+  std::filesystem::path joined_state(int host) const { return state_.string() + "-" + std::to_string(host); }
+  Result<CommandOutput> join(int host, const std::string& token) const {
+    return hosts_->run(host, {PGSTACK_CLI_BINARY, "join", "https://" + hosts_->address(kFirstHost) + ":8080", "--token",
+                              token, "--address", hosts_->address(host), "--host-name", fmt::format("h{}", host + 1),
+                              "--state-dir", joined_state(host).string()});
+  }
+  std::string new_join_token() const {
+    auto made = from_other_host({"join-token", "--ttl", "10m"});
+    if (!made || made->exit_code != 0) {
+      ADD_FAILURE() << (made ? made->standard_error : made.error().message);
+      return {};
+    }
+    return trim(made->standard_output);
+  }
+  // The cluster's status from the API, on the other host.
+  json cluster_status(const std::string& cluster) const {
+    auto fetched = hosts_->run(
+        kOtherHost, {"curl", "-s", "--cacert", (state_ / "pki" / "ca.crt").string(), "-H",
+                     "Authorization: Bearer " + trim(text_of(state_ / "auth" / "admin-token")),
+                     fmt::format("https://{}:8080/apis/stackgres.io/v1/namespaces/default/sgclusters/{}/status",
+                                 hosts_->address(kFirstHost), cluster)});
+    return fetched ? json::parse(fetched->standard_output, nullptr, false) : json();
   }
 
   std::unique_ptr<TestHosts> hosts_;
@@ -110,6 +148,92 @@ TEST_F(FirstHost, UpServesOnItsAddressAndAClientOnAnotherHostConnects) {
       << foreign->standard_error;
   const json after = json::parse(text_of(state_ / "up.json"), nullptr, false);
   EXPECT_EQ(after.value("address", ""), address);
+}
+
+TEST_F(FirstHost, OtherHostsJoinWithATokenAndAClusterSpreadsOverThem) {
+  const std::string address = hosts_->address(kFirstHost);
+  auto up = hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "up", "--address", address, "--state-dir", state_.string(),
+                                     "--no-cluster", "--timeout", "300s"});
+  ASSERT_TRUE(up) << up.error().message;
+  ASSERT_EQ(up->exit_code, 0) << up->standard_output << up->standard_error;
+
+  const std::string token = new_join_token();
+  ASSERT_FALSE(token.empty());
+  // A token whose CA digest is not this installation's: refused before anything is written.
+  std::string wrong = token;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  auto forged = join(kOtherHost, wrong);
+  ASSERT_TRUE(forged) << forged.error().message;
+  EXPECT_NE(forged->exit_code, 0);
+  EXPECT_NE(forged->standard_error.find("is not the one the token names"), std::string::npos) << forged->standard_error;
+  EXPECT_FALSE(std::filesystem::exists(joined_state(kOtherHost) / "up.json"));
+
+  auto joined = join(kOtherHost, token);
+  ASSERT_TRUE(joined) << joined.error().message;
+  ASSERT_EQ(joined->exit_code, 0) << joined->standard_output << joined->standard_error;
+  EXPECT_NE(joined->standard_output.find("host h2 is part of the installation"), std::string::npos)
+      << joined->standard_output;
+  const auto key = std::filesystem::status(joined_state(kOtherHost) / "pki" / "ca.key").permissions();
+  EXPECT_EQ(key & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // Single use: the same token does not let a third host in.
+  auto reused = join(kThirdHost, token);
+  ASSERT_TRUE(reused) << reused.error().message;
+  EXPECT_NE(reused->exit_code, 0);
+  EXPECT_NE(reused->standard_error.find("unknown, used or expired"), std::string::npos) << reused->standard_error;
+  auto third = join(kThirdHost, new_join_token());
+  ASSERT_TRUE(third) << third.error().message;
+  ASSERT_EQ(third->exit_code, 0) << third->standard_output << third->standard_error;
+  // A joined host's state dir is not for `up`.
+  auto up_there = hosts_->run(kThirdHost, {PGSTACK_CLI_BINARY, "up", "--state-dir", joined_state(kThirdHost).string()});
+  ASSERT_TRUE(up_there) << up_there.error().message;
+  EXPECT_NE(up_there->exit_code, 0);
+  EXPECT_NE(up_there->standard_error.find("joined the installation"), std::string::npos) << up_there->standard_error;
+
+  auto hosts = from_other_host({"get", "hosts", "-o", "json"});
+  ASSERT_TRUE(hosts && hosts->exit_code == 0) << (hosts ? hosts->standard_error : hosts.error().message);
+  const json list = json::parse(hosts->standard_output, nullptr, false);
+  std::set<std::string> addresses;
+  for (const auto& host : list.value("items", json::array())) {
+    EXPECT_EQ(host.value("status", ""), "Ready") << host.dump();
+    addresses.insert(host.value("address", ""));
+  }
+  EXPECT_EQ(addresses, (std::set<std::string>{address, hosts_->address(kOtherHost), hosts_->address(kThirdHost)}))
+      << list.dump(2);
+
+  // A cluster of three: one member on each host, all streaming.
+  const std::filesystem::path manifest = state_ / "spread.yaml";
+  ASSERT_TRUE(write_file_atomically(manifest,
+                                    "apiVersion: stackgres.io/v1\nkind: SGCluster\nmetadata:\n  name: spread\n"
+                                    "spec:\n  instances: 3\n  postgres:\n    version: latest\n  pods:\n"
+                                    "    persistentVolume:\n      size: 1Gi\n"));
+  auto applied = from_other_host({"apply", "-f", manifest.string()});
+  ASSERT_TRUE(applied && applied->exit_code == 0) << (applied ? applied->standard_error : applied.error().message);
+  json status;
+  std::set<std::string> member_hosts;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = cluster_status("spread");
+    member_hosts.clear();
+    int streaming = 0;
+    for (const auto& member : status.value("members", json::array())) {
+      member_hosts.insert(member.value("host", ""));
+      if (member.value("role", "") == "primary" || member.value("state", "") == "streaming") ++streaming;
+    }
+    if (member_hosts.size() == 3 && streaming == 3) break;
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  EXPECT_EQ(member_hosts.size(), 3U) << status.dump(2);
+  for (const auto& member : status.value("members", json::array()))
+    std::cout << fmt::format("{}: {} on {}, {}\n", member.value("name", ""), member.value("role", ""),
+                             member.value("host", ""), member.value("state", ""));
+  auto uri = from_other_host({"connstr", "spread", "--show-password", "--show-ca"});
+  ASSERT_TRUE(uri && uri->exit_code == 0) << (uri ? uri->standard_error : uri.error().message);
+  auto query = hosts_->run(kThirdHost, {"psql", "-X", "-A", "-t", "-d", trim(uri->standard_output), "-c",
+                                        "SELECT 'wrote on ' || pg_is_in_recovery()::text"});
+  ASSERT_TRUE(query) << query.error().message;
+  EXPECT_EQ(query->exit_code, 0) << query->standard_error;
+  EXPECT_NE(query->standard_output.find("wrote on false"), std::string::npos) << query->standard_output;
 }
 
 }  // namespace

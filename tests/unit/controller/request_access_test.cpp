@@ -92,6 +92,20 @@ TEST(RequestAccess, HostsNeedEveryNamespace) {
   EXPECT_FALSE(auth::allows({{auth::Role::kAdmin, "team"}}, {"list", "hosts", ""}));
 }
 
+TEST(RequestAccess, AJoinTokenIsForAdminsAndTheJoinItselfIsPublic) {
+  const RequiredAccess token = access("POST", "/apis/pgstack.io/v1/jointokens");
+  expect_permission(token, "create", "hosts", "");
+  EXPECT_TRUE(token.audited);
+  EXPECT_TRUE(auth::allows({{auth::Role::kAdmin, "*"}}, {"create", "hosts", ""}));
+  EXPECT_FALSE(auth::allows({{auth::Role::kOperator, "*"}}, {"create", "hosts", ""}));
+  EXPECT_FALSE(auth::allows({{auth::Role::kAdmin, "team"}}, {"create", "hosts", ""}));
+  // The new host has no API credentials: its join token is checked by the handler, and audited.
+  EXPECT_EQ(access("POST", "/apis/pgstack.io/v1/join").level, Level::kPublic);
+  EXPECT_TRUE(access("POST", "/apis/pgstack.io/v1/join").audited);
+  EXPECT_EQ(access("GET", "/apis/pgstack.io/v1/join/ca").level, Level::kPublic);
+  EXPECT_EQ(access("GET", "/apis/pgstack.io/v1/join/other").level, Level::kAuthenticated);
+}
+
 TEST(RequestAccess, MutationsAreAudited) {
   EXPECT_TRUE(access("POST", "/apis/stackgres.io/v1/namespaces/default/sgclusters").audited);
   EXPECT_TRUE(access("DELETE", "/apis/pgstack.io/v1/tokens/abc").audited);

@@ -1,0 +1,96 @@
+#include "agent/demotion_guard.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/http_client.h"
+#include "patroni/roles.h"
+
+namespace pgstack::agent {
+
+bool demoted_for_lost_etcd(bool was_writable, std::string_view role, std::optional<std::chrono::seconds> since_etcd,
+                           std::chrono::seconds stale_after) {
+  return was_writable && !patroni::is_writable_role(role) && since_etcd.has_value() && *since_etcd >= stale_after;
+}
+
+DemotionGuard::DemotionGuard(std::chrono::seconds stale_after, std::chrono::milliseconds interval)
+    : stale_after_(stale_after), interval_(interval), thread_([this] { run(); }) {}
+
+DemotionGuard::~DemotionGuard() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void DemotionGuard::watch(std::map<std::string, Watched> watched) {
+  std::lock_guard lock(mutex_);
+  watched_ = std::move(watched);
+}
+
+std::vector<std::string> DemotionGuard::take_stopped() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  out.swap(stopped_);
+  return out;
+}
+
+void DemotionGuard::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    const std::map<std::string, Watched> watched = watched_;
+    lock.unlock();
+    for (auto it = seen_writable_.begin(); it != seen_writable_.end();) {
+      it = watched.count(it->first) == 0 ? seen_writable_.erase(it) : std::next(it);
+    }
+    for (const auto& [key, member] : watched) check(key, member);
+    lock.lock();
+    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+  }
+}
+
+void DemotionGuard::check(const std::string& key, const Watched& watched) {
+  auto response = http_request("GET", watched.patroni_status_url, {}, {}, std::chrono::seconds(2));
+  if (!response) return;  // no answer proves nothing
+  const auto status = nlohmann::json::parse(response->body, nullptr, false);
+  if (!status.is_object()) return;
+  const std::string role = status.value("role", "");
+  const auto seen = seen_writable_.find(key);
+  // Only this process's primary role counts: a new Patroni (after a restart) starts from nothing.
+  const bool was_writable = seen != seen_writable_.end() && seen->second == watched.patroni;
+  if (patroni::is_writable_role(role)) {
+    seen_writable_[key] = watched.patroni;
+    return;
+  }
+  std::optional<std::chrono::seconds> since_etcd;
+  if (const auto last_seen = status.find("dcs_last_seen"); last_seen != status.end() && last_seen->is_number()) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    since_etcd = now - std::chrono::seconds(last_seen->get<std::int64_t>());
+  }
+  if (!demoted_for_lost_etcd(was_writable, role, since_etcd, stale_after_)) {
+    if (!patroni::is_writable_role(role) && was_writable && since_etcd && *since_etcd < stale_after_)
+      seen_writable_.erase(key);  // demoted while it reached etcd: a switchover, nothing to guard
+    return;
+  }
+  seen_writable_.erase(key);
+  if (!is_alive(watched.patroni)) return;
+  spdlog::warn(
+      "{}: Patroni demoted this primary after {} s without etcd; stopping it until etcd answers, so that it cannot "
+      "take the leader key back from the member elected meanwhile (Patroni 3.0.2, patroni#2689)",
+      key, since_etcd->count());
+  if (::kill(watched.patroni.pid, watched.stop_signal) != 0) {
+    spdlog::warn("{}: cannot signal Patroni (pid {}): {}", key, watched.patroni.pid, std::strerror(errno));
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  stopped_.push_back(key);
+}
+
+}  // namespace pgstack::agent

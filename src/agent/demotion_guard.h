@@ -1,0 +1,69 @@
+// Stops a Patroni that demoted its primary because etcd was out of reach, before etcd is back.
+//
+// Patroni 3.0.2 (Debian 12; fixed in 3.0.3 by patroni#2689): a leader cut off from etcd for longer than
+// the TTL demotes itself but keeps its cached belief that it holds the leader key; when etcd is back it
+// writes the key without a condition, taking it from the member elected meanwhile. A fresh Patroni has
+// nothing cached and follows whoever leads. The agent's own loop cannot be relied on to see the demotion
+// in time: while etcd is cut off each of its etcd calls waits for its timeout on every endpoint, and a
+// partition that heals within seconds of the new election (CI did this) slipped through. So this thread
+// asks each member's Patroni every half second, apart from etcd: a Patroni that it saw running as primary,
+// that no longer does, and that has not reached etcd for a while (its own dcs_last_seen) is sent its stop
+// signal. The agent then keeps it stopped until etcd answers (InstanceSupervisor::stopped_by_guard).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "process/process_supervisor.h"
+
+namespace pgstack::agent {
+
+// Pure. Whether a Patroni seen running as primary (`was_writable`) that now reports `role`, having last
+// reached etcd `since_etcd` ago (nullopt: it did not say), demoted its primary for losing etcd. A planned
+// switchover also demotes, but by a Patroni that reaches etcd.
+bool demoted_for_lost_etcd(bool was_writable, std::string_view role, std::optional<std::chrono::seconds> since_etcd,
+                           std::chrono::seconds stale_after);
+
+class DemotionGuard {
+ public:
+  struct Watched {
+    std::string patroni_status_url;  // GET /patroni of the member's Patroni
+    ProcessIdentity patroni;         // the process to stop
+    int stop_signal = 0;
+  };
+
+  // stale_after: how long without reaching etcd counts as cut off (well above Patroni's loop_wait).
+  explicit DemotionGuard(std::chrono::seconds stale_after,
+                         std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+  ~DemotionGuard();
+  DemotionGuard(const DemotionGuard&) = delete;
+  DemotionGuard& operator=(const DemotionGuard&) = delete;
+
+  // The members to watch, by instance key, as the agent's loop last saw them (replaces the earlier set).
+  void watch(std::map<std::string, Watched> watched);
+  // The members whose Patroni it stopped since the last call.
+  std::vector<std::string> take_stopped();
+
+ private:
+  void run();
+  void check(const std::string& key, const Watched& watched);
+
+  const std::chrono::seconds stale_after_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::map<std::string, Watched> watched_;                // guarded by mutex_
+  std::vector<std::string> stopped_;                      // guarded by mutex_
+  std::map<std::string, ProcessIdentity> seen_writable_;  // the guard thread's own
+  std::thread thread_;
+};
+
+}  // namespace pgstack::agent

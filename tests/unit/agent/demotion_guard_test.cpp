@@ -1,0 +1,105 @@
+#include "agent/demotion_guard.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include "common/http_server.h"
+
+namespace pgstack::agent {
+namespace {
+
+using std::chrono::seconds;
+
+TEST(DemotedForLostEtcd, OnlyAPrimaryDemotedWhileItCouldNotReachEtcd) {
+  EXPECT_TRUE(demoted_for_lost_etcd(true, "replica", seconds(12), seconds(5)));
+  EXPECT_TRUE(demoted_for_lost_etcd(true, "demoted", seconds(5), seconds(5)));
+  // A switchover: Patroni demoted it while it reached etcd.
+  EXPECT_FALSE(demoted_for_lost_etcd(true, "replica", seconds(1), seconds(5)));
+  // Still primary (failsafe mode keeps it when every member answers).
+  EXPECT_FALSE(demoted_for_lost_etcd(true, "master", seconds(30), seconds(5)));
+  EXPECT_FALSE(demoted_for_lost_etcd(true, "primary", seconds(30), seconds(5)));
+  // Never seen as primary, or Patroni did not say when it last reached etcd.
+  EXPECT_FALSE(demoted_for_lost_etcd(false, "replica", seconds(30), seconds(5)));
+  EXPECT_FALSE(demoted_for_lost_etcd(true, "replica", std::nullopt, seconds(5)));
+}
+
+// A stand-in for Patroni's REST API and a real process that plays its daemon: the guard reads the first,
+// signals the second.
+class DemotionGuardThread : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Forked before the server's threads exist.
+    daemon_ = ::fork();
+    ASSERT_GE(daemon_, 0);
+    if (daemon_ == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    server_ = std::make_unique<HttpServer>("127.0.0.1", 0, [this](const HttpRequest&) {
+      const auto now = std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch());
+      const std::string body =
+          fmt::format(R"({{"role": "{}", "dcs_last_seen": {}}})", primary_.load() ? "master" : "replica",
+                      (now - seconds(etcd_unseen_for_.load())).count());
+      return HttpReply{200, "application/json", body, {}};
+    });
+    ASSERT_TRUE(server_->start().ok());
+  }
+  void TearDown() override {
+    if (daemon_ > 0) {
+      ::kill(daemon_, SIGKILL);
+      ::waitpid(daemon_, nullptr, 0);
+    }
+  }
+  DemotionGuard::Watched watched() const {
+    const auto identity = read_process_identity(daemon_);
+    return {fmt::format("http://127.0.0.1:{}/patroni", server_->port()), identity.value_or(ProcessIdentity{}), SIGTERM};
+  }
+  bool daemon_ended_within(std::chrono::milliseconds limit) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(daemon_, &status, WNOHANG) == daemon_) return WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  std::atomic<bool> primary_{true};
+  std::atomic<int> etcd_unseen_for_{0};
+  std::unique_ptr<HttpServer> server_;
+  pid_t daemon_ = 0;
+};
+
+TEST_F(DemotionGuardThread, StopsAPatroniThatDemotedItsPrimaryWithoutEtcd) {
+  DemotionGuard guard(seconds(5), std::chrono::milliseconds(20));
+  guard.watch({{"default/demo/demo-0", watched()}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // seen as primary
+  etcd_unseen_for_ = 12;
+  primary_ = false;
+  ASSERT_TRUE(daemon_ended_within(std::chrono::seconds(5)));
+  daemon_ = 0;
+  EXPECT_EQ(guard.take_stopped(), std::vector<std::string>{"default/demo/demo-0"});
+  EXPECT_TRUE(guard.take_stopped().empty());
+}
+
+TEST_F(DemotionGuardThread, LeavesASwitchedOverPrimaryAndAReplicaAlone) {
+  DemotionGuard guard(seconds(5), std::chrono::milliseconds(20));
+  guard.watch({{"default/demo/demo-0", watched()}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  primary_ = false;  // a switchover: etcd seen just now
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  etcd_unseen_for_ = 12;  // later cut off, as a replica
+  EXPECT_FALSE(daemon_ended_within(std::chrono::milliseconds(500)));
+  EXPECT_TRUE(guard.take_stopped().empty());
+}
+
+}  // namespace
+}  // namespace pgstack::agent
