@@ -18,11 +18,15 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/local_stack.h"
 #include "cli/output.h"
 #include "common/files.h"
+#include "common/http_client.h"
+#include "common/pki.h"
 #include "common/strings.h"
 #include "model/document.h"
 #include "process/process_supervisor.h"
+#include "store/etcd_client.h"
 
 namespace pgstack::cli {
 
@@ -148,6 +152,38 @@ std::vector<StopTarget> processes_running_from(const std::filesystem::path& stat
   return out;
 }
 
+// Removes this host's member from the etcd cluster, through the other members; says so when it cannot.
+void leave_etcd_cluster(const LocalStack& stack, const UpSettings& settings) {
+  set_tls_client_files({pki::ca_files_in(stack.pki_dir()).certificate.string(), (stack.pki_dir() / "etcd.crt").string(),
+                        (stack.pki_dir() / "etcd.key").string()});
+  std::vector<std::string> others = split(settings.etcd_url, ',');
+  if (!others.empty()) others.erase(others.begin());  // the first is this member's own
+  const store::EtcdClient etcd(others);
+  auto members = etcd.member_list();
+  std::string failure = members ? std::string() : members.error().message;
+  std::string removed_id;
+  if (members) {
+    for (const auto& member : *members) {
+      if (member.name != settings.etcd_member_name) continue;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      if (auto removed = retry_while_etcd_settles([&] { return etcd.member_remove(member.id); }, deadline); removed) {
+        removed_id = member.id;
+      } else {
+        failure = removed.error().message;
+      }
+    }
+    if (removed_id.empty() && failure.empty()) failure = "no member is named " + settings.etcd_member_name;
+  }
+  if (failure.empty()) {
+    std::cerr << fmt::format("etcd member {} ({}) left the etcd cluster\n", settings.etcd_member_name, removed_id);
+  } else {
+    std::cerr << fmt::format(
+        "warning: etcd member {} could not leave the etcd cluster: {}; remove it from another host (etcdctl member "
+        "remove ID) so that it no longer counts for quorum\n",
+        settings.etcd_member_name, failure);
+  }
+}
+
 }  // namespace
 
 void add_down_command(CLI::App& app, ExitStatus& status) {
@@ -172,11 +208,12 @@ void add_down_command(CLI::App& app, ExitStatus& status) {
       status.code = 0;
       return;
     }
-    bool manage_etcd = true;
+    UpSettings settings;
     if (auto content = read_file(stack.settings_file())) {
-      const auto settings = model::Json::parse(*content, nullptr, /*allow_exceptions=*/false);
-      if (settings.is_object()) manage_etcd = settings.value("manageEtcd", true);
+      const auto json = model::Json::parse(*content, nullptr, /*allow_exceptions=*/false);
+      if (json.is_object()) settings = UpSettings::from_json(json);
     }
+    const bool manage_etcd = settings.manage_etcd;
     // Asked before stopping anything: a "no" leaves everything as it was.
     if (options->purge) {
       const auto confirmed =
@@ -220,6 +257,9 @@ void add_down_command(CLI::App& app, ExitStatus& status) {
     }
     stop_all(stray_servers, SIGTERM, std::chrono::seconds(30), false);
     stop_all(stray_postgres, SIGINT, std::chrono::seconds(60), false);
+    // A joined host's etcd member leaves the etcd cluster before its data goes: a member that is gone for
+    // good but still counted would make every later quorum need one more of the others.
+    if (options->purge && manage_etcd && !settings.etcd_initial_cluster.empty()) leave_etcd_cluster(stack, settings);
     if (manage_etcd) stop_all(from_pid_file("etcd", stack.pid_file("etcd")), SIGTERM, std::chrono::seconds(15), true);
 
     if (options->purge) {

@@ -22,6 +22,7 @@
 #include "common/digest.h"
 #include "common/files.h"
 #include "common/http_client.h"
+#include "common/network.h"
 #include "common/pki.h"
 #include "common/strings.h"
 #include "store/etcd_client.h"
@@ -72,6 +73,92 @@ Result<bool> wait_for_registration(const UpSettings& settings, const LocalStack&
                                                          settings.host_name, last, log_tail(stack.log_file("agent"))));
 }
 
+// This host's etcd member, added to the installation's etcd cluster: as a learner first (it does not count
+// for quorum, so a member that never starts costs nothing), started, then promoted once it caught up. On
+// a failure it is removed again and nothing of it is left. `settings` gets the member's URLs.
+class EtcdMemberJoin {
+ public:
+  EtcdMemberJoin(const LocalStack& stack, UpSettings& settings, std::vector<std::string> endpoints,
+                 std::chrono::steady_clock::time_point deadline)
+      : stack_(stack), settings_(settings), etcd_(endpoints), endpoints_(std::move(endpoints)), deadline_(deadline) {}
+
+  Result<bool> run() {
+    // Its certificate names the address: peers and clients verify it. It is also this process's client
+    // certificate for the cluster API.
+    ASSIGN_OR_RETURN(const auto ca, pki::load_ca(pki::ca_files_in(stack_.pki_dir())));
+    const pki::LeafRequest names{"etcd", {"localhost"}, {"127.0.0.1", settings_.address}, pki::Usage::kServerAndClient};
+    RETURN_IF_ERROR(pki::ensure_certificate(ca, names, stack_.pki_dir() / "etcd.crt", stack_.pki_dir() / "etcd.key"));
+    set_tls_client_files({pki::ca_files_in(stack_.pki_dir()).certificate.string(),
+                          (stack_.pki_dir() / "etcd.crt").string(), (stack_.pki_dir() / "etcd.key").string()});
+    ASSIGN_OR_RETURN(const int client_port, free_tcp_port());
+    ASSIGN_OR_RETURN(int peer_port, free_tcp_port());
+    if (peer_port == client_port) ++peer_port;
+    const std::string client_url = "https://" + url_authority(settings_.address, client_port);
+    settings_.etcd_peer_url = "https://" + url_authority(settings_.address, peer_port);
+
+    auto added = retry_while_etcd_settles([&] { return etcd_.member_add_learner(settings_.etcd_peer_url); }, deadline_);
+    RETURN_IF_ERROR(added);
+    member_id_ = added->first.id;
+    std::vector<std::string> initial;
+    for (const auto& member : added->second) {
+      const std::string name = member.id == member_id_ ? settings_.host_name : member.name;
+      if (name.empty() || member.peer_urls.empty())
+        return undo(make_error(ErrorCode::kFailedPrecondition,
+                               fmt::format("etcd member {} ({}) was added but never started; remove it first "
+                                           "(etcdctl member remove {:s})",
+                                           member.id, fmt::join(member.peer_urls, ","), member.id)));
+      initial.push_back(name + "=" + member.peer_urls.front());
+    }
+    settings_.manage_etcd = true;
+    settings_.etcd_member_name = settings_.host_name;
+    settings_.etcd_initial_cluster = fmt::format("{}", fmt::join(initial, ","));
+    settings_.etcd_url = client_url + "," + fmt::format("{}", fmt::join(endpoints_, ","));
+
+    std::error_code error;
+    for (const auto& dir : {stack_.state_dir / "run", stack_.state_dir / "logs"})
+      std::filesystem::create_directories(dir, error);
+    std::filesystem::create_directories(stack_.etcd_dir(), error);
+    std::filesystem::permissions(stack_.etcd_dir(), std::filesystem::perms::owner_all, error);  // etcd wants 0700
+    process_ = std::make_unique<ProcessSupervisor>(local_etcd_spec(stack_, settings_));
+    if (auto started = start_local_daemon(*process_); !started) return undo(started.error());
+    std::string last = "not asked yet";
+    while (std::chrono::steady_clock::now() < deadline_) {
+      if (!process_->is_running()) return undo(died_error("etcd", stack_.log_file("etcd")));
+      auto promoted = etcd_.member_promote(member_id_);
+      if (promoted) {
+        std::cerr << fmt::format("etcd member {} ({}) joined the etcd cluster, now of {} members\n",
+                                 settings_.host_name, client_url, initial.size());
+        return true;
+      }
+      last = promoted.error().message;  // not caught up with the leader yet
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return undo(make_error(ErrorCode::kUnavailable, fmt::format("the new etcd member did not catch up in time: {}\n{}",
+                                                                last, log_tail(stack_.log_file("etcd")))));
+  }
+
+ private:
+  Error undo(Error error) {
+    if (process_) (void)process_->stop();
+    if (!member_id_.empty()) {
+      if (auto removed = etcd_.member_remove(member_id_); !removed)
+        error.message += fmt::format("\nand removing the added etcd member {} failed: {} (etcdctl member remove {})",
+                                     member_id_, removed.error().message, member_id_);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(stack_.etcd_dir(), ignored);
+    return error;
+  }
+
+  const LocalStack& stack_;
+  UpSettings& settings_;
+  store::EtcdClient etcd_;
+  std::vector<std::string> endpoints_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::string member_id_;
+  std::unique_ptr<ProcessSupervisor> process_;
+};
+
 }  // namespace
 
 void add_join_token_command(CLI::App& app, ExitStatus& status) {
@@ -108,6 +195,7 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
     std::string address;
     std::string host_name;
     std::string state_dir;
+    bool etcd_member = false;
     int timeout_seconds = 120;
   };
   auto options = std::make_shared<Options>();
@@ -125,6 +213,9 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
       ->add_option("--state-dir", options->state_dir,
                    "Where this host's data, logs and pid files live (default as for pgstack up)")
       ->type_name("DIR");
+  command->add_flag("--etcd-member", options->etcd_member,
+                    "Also run a member of the installation's etcd here (added with etcd's member add; join two "
+                    "hosts with it for a 3-member etcd)");
   command->add_option("--timeout", options->timeout_seconds, "How long to wait for the agent to register (e.g. 120s)")
       ->transform(CLI::AsNumberWithUnit(std::map<std::string, int>{{"s", 1}, {"m", 60}}))
       ->default_str("120s")
@@ -155,7 +246,8 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
         return fail(make_error(ErrorCode::kFailedPrecondition,
                                fmt::format("this host joined {} already ({}); it cannot join {} too",
                                            settings.joined_api, stack.settings_file().string(), api_url)));
-      std::cerr << fmt::format("host {} joined {} before; starting its agent\n", settings.host_name, api_url);
+      std::cerr << fmt::format("host {} joined {} before; starting its {}agent\n", settings.host_name, api_url,
+                               settings.manage_etcd ? "etcd member and " : "");
     } else {
       if (options->token.empty())
         return fail(make_error(ErrorCode::kInvalidInput,
@@ -204,6 +296,14 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
       settings.address = options->address;
       settings.api_address = api_url.substr(api_url.find("://") + 3);
       settings.joined_api = api_url;
+      if (options->etcd_member) {
+        if (auto member = EtcdMemberJoin(stack, settings, endpoints.get<std::vector<std::string>>(), deadline).run();
+            !member) {
+          std::error_code ignored;
+          std::filesystem::remove(ca_files.private_key, ignored);
+          return fail(member.error());
+        }
+      }
       if (auto written = write_file_atomically(stack.settings_file(), settings.to_json().dump(2) + "\n"); !written)
         return fail(written.error());
       std::cerr << fmt::format("joined {} as host {} ({}); etcd at {}\n", api_url, name, options->address,
@@ -221,6 +321,12 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
     if (::geteuid() == 0)
       std::filesystem::permissions(stack.state_dir, std::filesystem::perms::others_exec,
                                    std::filesystem::perm_options::add, error);
+    // A restart: the etcd member before the agent, which may reach etcd through it.
+    std::unique_ptr<ProcessSupervisor> etcd;
+    if (settings.manage_etcd && !settings.etcd_initial_cluster.empty()) {
+      etcd = std::make_unique<ProcessSupervisor>(local_etcd_spec(stack, settings));
+      if (auto started = start_local_daemon(*etcd); !started) return fail(started.error());
+    }
     auto spec = local_agent_spec(stack, settings);
     if (!spec) return fail(spec.error());
     ProcessSupervisor agent(std::move(*spec));

@@ -74,6 +74,30 @@ Result<bool> start_local_daemon(ProcessSupervisor& supervisor) {
                            *outcome == StartOutcome::kStarted ? "started" : "already running", pid);
   return true;
 }
+ProcessSpec local_etcd_spec(const LocalStack& stack, const UpSettings& settings) {
+  ProcessSpec spec = local_daemon_spec(stack, "etcd");
+  const std::string ca_file = pki::ca_files_in(stack.pki_dir()).certificate.string();
+  const std::string certificate = (stack.pki_dir() / "etcd.crt").string();
+  const std::string key = (stack.pki_dir() / "etcd.key").string();
+  const std::string client_url = split(settings.etcd_url, ',').front();
+  const bool joined = !settings.etcd_initial_cluster.empty();
+  spec.argv = {"etcd", "--name", settings.etcd_member_name, "--data-dir", stack.etcd_dir().string(),
+               "--listen-client-urls", client_url, "--advertise-client-urls", client_url, "--listen-peer-urls",
+               settings.etcd_peer_url, "--initial-advertise-peer-urls", settings.etcd_peer_url, "--initial-cluster",
+               joined ? settings.etcd_initial_cluster : settings.etcd_member_name + "=" + settings.etcd_peer_url,
+               "--initial-cluster-state", joined ? "existing" : "new",
+               // Client and peer TLS; only holders of a certificate from the CA get anything.
+               "--client-cert-auth", "--trusted-ca-file", ca_file, "--cert-file", certificate, "--key-file", key,
+               "--peer-client-cert-auth", "--peer-trusted-ca-file", ca_file, "--peer-cert-file", certificate,
+               "--peer-key-file", key,
+               // etcd 3.4's default is off: a member cut off from its peers raises its term in vain, and when
+               // it is back that term deposes the leader. The seconds without one made Patroni demote a healthy
+               // primary in the multi-host partition test (docs/multihost.md).
+               "--pre-vote"};
+  spec.stop_timeout = std::chrono::seconds(15);
+  return spec;
+}
+
 Result<ProcessSpec> local_agent_spec(const LocalStack& stack, const UpSettings& settings) {
   auto binary = sibling_program("pgstack-agent");
   RETURN_IF_ERROR(binary);

@@ -2,10 +2,12 @@
 // daemons they run on this host are started (pid and log files under the state dir, the agent's flags).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -43,6 +45,10 @@ struct UpSettings {
   // with etcd's endpoints and prefix from the join; `up` refuses to start an installation of its own here.
   std::string joined_api;
   std::string etcd_prefix = std::string(kEtcdPrefix);
+  // The managed etcd member: its name, and for a member that joined an existing cluster the cluster as it
+  // was when it joined ("name=peer-url,..."; empty: a cluster of this member alone).
+  std::string etcd_member_name = "pgstack";
+  std::string etcd_initial_cluster;
 
   model::Json to_json() const {
     return model::Json{{"manageEtcd", manage_etcd},
@@ -59,7 +65,9 @@ struct UpSettings {
                        {"alertWebhook", alert_webhook},
                        {"agentMetricsListen", agent_metrics_listen},
                        {"nodeExporterListen", node_exporter_listen},
-                       {"joinedApi", joined_api}};
+                       {"joinedApi", joined_api},
+                       {"etcdMemberName", etcd_member_name},
+                       {"etcdInitialCluster", etcd_initial_cluster}};
   }
   static UpSettings from_json(const model::Json& json) {
     UpSettings out;
@@ -78,6 +86,8 @@ struct UpSettings {
     out.node_exporter_listen = json.value("nodeExporterListen", "");
     out.joined_api = json.value("joinedApi", "");
     out.etcd_prefix = json.value("etcdPrefix", out.etcd_prefix);
+    out.etcd_member_name = json.value("etcdMemberName", out.etcd_member_name);
+    out.etcd_initial_cluster = json.value("etcdInitialCluster", "");
     return out;
   }
   std::string api_url() const { return "https://" + api_address; }
@@ -103,8 +113,24 @@ std::string url_authority(const std::string& host, int port);
 // --address: an IP address this machine holds (etcd, Postgres and the proxies bind it).
 Result<bool> check_own_address(const std::string& address);
 
+// etcd refuses a change of its members until every started member has been connected for a few seconds
+// ("unhealthy cluster"): right after a member joined or restarted. `change` is retried until `deadline`.
+template <typename Change>
+auto retry_while_etcd_settles(const Change& change, std::chrono::steady_clock::time_point deadline) {
+  auto result = change();
+  while (!result && result.error().message.find("unhealthy cluster") != std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    result = change();
+  }
+  return result;
+}
+
 // A daemon of this host: its pid file and log under the state dir, which is its working directory.
 ProcessSpec local_daemon_spec(const LocalStack& stack, const std::string& name);
+// This host's etcd member (settings.manage_etcd): its client URL is the first of settings.etcd_url; TLS for
+// clients and peers with <pki>/etcd.crt, which must name the address.
+ProcessSpec local_etcd_spec(const LocalStack& stack, const UpSettings& settings);
 // pgstack-agent as `settings` say (installed next to this program).
 Result<ProcessSpec> local_agent_spec(const LocalStack& stack, const UpSettings& settings);
 // Starts it unless it runs, and says which on stderr.

@@ -138,24 +138,7 @@ class LocalUp {
 
   Result<bool> start_etcd() {
     if (!settings_.manage_etcd) return wait_for_etcd(nullptr);
-    ProcessSpec spec = base_spec("etcd");
-    const std::string ca_file = pki::ca_files_in(stack_.pki_dir()).certificate.string();
-    const std::string certificate = (stack_.pki_dir() / "etcd.crt").string();
-    const std::string key = (stack_.pki_dir() / "etcd.key").string();
-    spec.argv = {"etcd", "--name", "pgstack", "--data-dir", stack_.etcd_dir().string(), "--listen-client-urls",
-                 settings_.etcd_url, "--advertise-client-urls", settings_.etcd_url, "--listen-peer-urls",
-                 settings_.etcd_peer_url, "--initial-advertise-peer-urls", settings_.etcd_peer_url, "--initial-cluster",
-                 "pgstack=" + settings_.etcd_peer_url,
-                 // Client and peer TLS; only holders of a certificate from the CA get anything.
-                 "--client-cert-auth", "--trusted-ca-file", ca_file, "--cert-file", certificate, "--key-file", key,
-                 "--peer-client-cert-auth", "--peer-trusted-ca-file", ca_file, "--peer-cert-file", certificate,
-                 "--peer-key-file", key,
-                 // etcd 3.4's default is off: a member cut off from its peers raises its term in vain, and
-                 // when it is back that term deposes the leader. The seconds without one made Patroni demote
-                 // a healthy primary in the multi-host partition test (docs/multihost.md). Single-member
-                 // installations do not need it; it is set so that members joined later have it.
-                 "--pre-vote"};
-    spec.stop_timeout = std::chrono::seconds(15);
+    ProcessSpec spec = local_etcd_spec(stack_, settings_);
     etcd_ = std::make_unique<ProcessSupervisor>(std::move(spec));
     RETURN_IF_ERROR(start(*etcd_));
     return wait_for_etcd(etcd_.get());

@@ -210,6 +210,63 @@ Result<WireJson> EtcdClient::call(std::string_view path, const WireJson& request
   return make_error(ErrorCode::kUnavailable, fmt::format("etcd is unavailable: {}", failures));
 }
 
+namespace {
+
+std::vector<std::string> string_list(const WireJson& object, const char* name) {
+  std::vector<std::string> out;
+  if (!object.contains(name) || !object[name].is_array()) return out;
+  for (const auto& item : object[name])
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+
+EtcdMember member_from(const WireJson& object) {
+  EtcdMember member;
+  if (object.contains("ID"))
+    member.id = object["ID"].is_string() ? object["ID"].get<std::string>() : object["ID"].dump();
+  member.name = object.value("name", "");
+  member.peer_urls = string_list(object, "peerURLs");
+  member.client_urls = string_list(object, "clientURLs");
+  member.is_learner = object.value("isLearner", false);
+  return member;
+}
+
+std::vector<EtcdMember> members_from(const WireJson& response) {
+  std::vector<EtcdMember> out;
+  if (!response.contains("members") || !response["members"].is_array()) return out;
+  for (const auto& item : response["members"]) out.push_back(member_from(item));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<EtcdMember>> EtcdClient::member_list() const {
+  auto response = call("/v3/cluster/member/list", WireJson::object());
+  RETURN_IF_ERROR(response);
+  return members_from(*response);
+}
+
+Result<std::pair<EtcdMember, std::vector<EtcdMember>>> EtcdClient::member_add_learner(
+    const std::string& peer_url) const {
+  auto response = call("/v3/cluster/member/add", {{"peerURLs", {peer_url}}, {"isLearner", true}});
+  RETURN_IF_ERROR(response);
+  if (!response->contains("member"))
+    return make_error(ErrorCode::kInternal, "etcd /v3/cluster/member/add: the answer names no member");
+  return std::make_pair(member_from((*response)["member"]), members_from(*response));
+}
+
+Result<bool> EtcdClient::member_promote(const std::string& id) const {
+  auto response = call("/v3/cluster/member/promote", {{"ID", id}});
+  RETURN_IF_ERROR(response);
+  return true;
+}
+
+Result<bool> EtcdClient::member_remove(const std::string& id) const {
+  auto response = call("/v3/cluster/member/remove", {{"ID", id}});
+  RETURN_IF_ERROR(response);
+  return true;
+}
+
 Result<std::optional<KeyValue>> EtcdClient::get(std::string_view key) const {
   auto response = call("/v3/kv/range", {{"key", base64_encode(key)}});
   RETURN_IF_ERROR(response);

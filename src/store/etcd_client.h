@@ -31,6 +31,15 @@ struct KeyValue {
   std::int64_t lease = 0;
 };
 
+// A member of the etcd cluster (the cluster API). An id is a uint64, kept as the gateway spells it.
+struct EtcdMember {
+  std::string id;
+  std::string name;  // empty until the member first started
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  bool is_learner = false;
+};
+
 struct RangeResult {
   std::vector<KeyValue> items;  // sorted by key
   std::int64_t revision = 0;    // the store's revision the read saw
@@ -117,6 +126,14 @@ class EtcdClient {
   Result<bool> keep_alive(std::int64_t lease_id) const;
   // false when the lease was already gone. Keys attached to it are deleted.
   Result<bool> revoke_lease(std::int64_t lease_id) const;
+
+  // The cluster's members; adding one as a learner (it does not count for quorum until promoted, so a
+  // member that never starts costs nothing); promoting a learner (kFailedPrecondition until it caught up
+  // with the leader); removing one. add_learner returns the new member and the list with it.
+  Result<std::vector<EtcdMember>> member_list() const;
+  Result<std::pair<EtcdMember, std::vector<EtcdMember>>> member_add_learner(const std::string& peer_url) const;
+  Result<bool> member_promote(const std::string& id) const;
+  Result<bool> member_remove(const std::string& id) const;
 
   // start_revision 0: only changes after the watch is established; otherwise replays history from it
   // (a compacted start resumes at the oldest revision still kept, losing the events before it).

@@ -4,6 +4,7 @@
 // installation to another address is refused with the reason. Then other hosts join it with
 // `pgstack join-token` and `pgstack join`, as docs/multihost.md tells a user, and a cluster spreads over them.
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -77,10 +78,33 @@ class FirstHost : public ::testing::Test {
 
   // A joined host's state dir: beside the first host's, as on a machine of its own.
   std::filesystem::path joined_state(int host) const { return state_.string() + "-" + std::to_string(host); }
+  // `pgstack join` with an etcd member on the host.
   Result<CommandOutput> join(int host, const std::string& token) const {
     return hosts_->run(host, {PGSTACK_CLI_BINARY, "join", "https://" + hosts_->address(kFirstHost) + ":8080", "--token",
                               token, "--address", hosts_->address(host), "--host-name", fmt::format("h{}", host + 1),
-                              "--state-dir", joined_state(host).string()});
+                              "--state-dir", joined_state(host).string(), "--etcd-member"});
+  }
+  // etcdctl on `host` against `endpoints`, with that host's etcd certificate.
+  Result<CommandOutput> etcdctl(int host, const std::string& endpoints, std::vector<std::string> arguments) const {
+    const std::filesystem::path pki = (host == kFirstHost ? state_ : joined_state(host)) / "pki";
+    std::vector<std::string> argv = {"etcdctl",
+                                     "--endpoints",
+                                     endpoints,
+                                     "--cacert",
+                                     (pki / "ca.crt").string(),
+                                     "--cert",
+                                     (pki / "etcd.crt").string(),
+                                     "--key",
+                                     (pki / "etcd.key").string(),
+                                     "--command-timeout",
+                                     "5s"};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return hosts_->run(host, argv);
+  }
+  std::string etcd_url(int host) const {
+    const json settings =
+        json::parse(text_of((host == kFirstHost ? state_ : joined_state(host)) / "up.json"), nullptr, false);
+    return settings.is_object() ? split(settings.value("etcdUrl", ""), ',').front() : std::string();
   }
   std::string new_join_token() const {
     auto made = from_other_host({"join-token", "--ttl", "10m"});
@@ -184,6 +208,12 @@ TEST_F(FirstHost, OtherHostsJoinWithATokenAndAClusterSpreadsOverThem) {
   auto third = join(kThirdHost, new_join_token());
   ASSERT_TRUE(third) << third.error().message;
   ASSERT_EQ(third->exit_code, 0) << third->standard_output << third->standard_error;
+  // Three voting etcd members, one on each host.
+  auto members = etcdctl(kFirstHost, etcd_url(kFirstHost), {"member", "list", "-w", "json"});
+  ASSERT_TRUE(members && members->exit_code == 0) << (members ? members->standard_error : members.error().message);
+  const json member_list = json::parse(members->standard_output, nullptr, false).value("members", json::array());
+  ASSERT_EQ(member_list.size(), 3U) << members->standard_output;
+  for (const auto& member : member_list) EXPECT_FALSE(member.value("isLearner", false)) << member.dump();
   // A joined host's state dir is not for `up`.
   auto up_there = hosts_->run(kThirdHost, {PGSTACK_CLI_BINARY, "up", "--state-dir", joined_state(kThirdHost).string()});
   ASSERT_TRUE(up_there) << up_there.error().message;
@@ -234,6 +264,32 @@ TEST_F(FirstHost, OtherHostsJoinWithATokenAndAClusterSpreadsOverThem) {
   ASSERT_TRUE(query) << query.error().message;
   EXPECT_EQ(query->exit_code, 0) << query->standard_error;
   EXPECT_NE(query->standard_output.find("wrote on false"), std::string::npos) << query->standard_output;
+
+  // The first host's etcd member killed: the two joined members are a quorum and take writes.
+  const auto pid = split(text_of(state_ / "run" / "etcd.pid"), '\n');
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(::kill(std::stoi(pid.front()), SIGKILL), 0);
+  const std::string survivors = etcd_url(kOtherHost) + "," + etcd_url(kThirdHost);
+  bool written = false;
+  for (int attempt = 0; attempt < 20 && !written; ++attempt) {
+    auto put = etcdctl(kOtherHost, survivors, {"put", "/join-test/quorum", "kept"});
+    written = put && put->exit_code == 0;
+    if (!written) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_TRUE(written) << "the two joined etcd members took no write without the first host's";
+  // It starts again (up re-attaches what runs and starts what does not) and catches up.
+  auto again = hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "up", "--state-dir", state_.string(), "--no-cluster"});
+  ASSERT_TRUE(again && again->exit_code == 0) << (again ? again->standard_error : again.error().message);
+  // A joined host taken away for good leaves the etcd cluster.
+  auto purged = hosts_->run(
+      kThirdHost, {PGSTACK_CLI_BINARY, "down", "--state-dir", joined_state(kThirdHost).string(), "--purge", "-y"});
+  ASSERT_TRUE(purged && purged->exit_code == 0) << (purged ? purged->standard_error : purged.error().message);
+  EXPECT_NE(purged->standard_error.find("etcd member h3"), std::string::npos) << purged->standard_error;
+  EXPECT_NE(purged->standard_error.find("left the etcd cluster"), std::string::npos) << purged->standard_error;
+  auto left = etcdctl(kFirstHost, etcd_url(kFirstHost), {"member", "list", "-w", "json"});
+  ASSERT_TRUE(left && left->exit_code == 0) << (left ? left->standard_error : left.error().message);
+  EXPECT_EQ(json::parse(left->standard_output, nullptr, false).value("members", json::array()).size(), 2U)
+      << left->standard_output;
 }
 
 }  // namespace
