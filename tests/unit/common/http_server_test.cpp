@@ -369,6 +369,40 @@ TEST(HttpServerHostile, SilentTlsClientsAreCutAtTheDeadlineAndHttpsStillServes) 
   std::filesystem::remove_all(dir);
 }
 
+// http_get_unverified reads a server whose CA this process does not trust (what `pgstack join` does
+// to download the CA it then checks against its token); a verified request to the same server still
+// fails, on a connection of its own.
+TEST(HttpClientTls, AnUnverifiedGetReadsAServerOfAnotherCaAndVerifiedRequestsStillRefuseIt) {
+  char pattern[] = "/tmp/pgstack-https-test-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(pattern);
+  auto ca = pki::create_ca("test CA");
+  auto other = pki::create_ca("another CA");
+  ASSERT_TRUE(ca.ok() && other.ok());
+  auto leaf = pki::issue_certificate(*ca, {.common_name = "api", .ip_addresses = {"127.0.0.1"}});
+  ASSERT_TRUE(leaf.ok()) << leaf.error().message;
+  ASSERT_TRUE(pki::write_key_pair(*leaf, dir / "api.crt", dir / "api.key").ok());
+  ASSERT_TRUE(pki::write_certificate(other->certificate_pem, dir / "other.crt").ok());
+  HttpServer server(
+      "127.0.0.1", 0,
+      [](const HttpRequest& request) {
+        return HttpReply{200, "text/plain", request.path, {}};
+      },
+      short_limits());
+  server.use_tls((dir / "api.crt").string(), (dir / "api.key").string());
+  ASSERT_TRUE(server.start().ok());
+  const TlsClientFiles saved = tls_client_files();
+  set_tls_client_files({(dir / "other.crt").string(), "", ""});
+  const std::string url = fmt::format("https://127.0.0.1:{}/ca", server.port());
+  EXPECT_FALSE(http_request("GET", url, "", {}, 5s).ok());
+  auto unverified = http_get_unverified(url, 5s);
+  ASSERT_TRUE(unverified.ok()) << unverified.error().message;
+  EXPECT_EQ(unverified->body, "/ca");
+  EXPECT_FALSE(http_request("GET", url, "", {}, 5s).ok()) << "a verified request reused the unverified connection";
+  set_tls_client_files(saved);
+  server.stop();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 // http_request keeps its connection: more requests to the same server open none; one the server closed
 // while it was idle is noticed and replaced, and the request still succeeds.
