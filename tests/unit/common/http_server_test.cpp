@@ -334,25 +334,43 @@ TEST(HttpServerHostile, TargetIsKeptAsSent) {
   EXPECT_EQ(seen.query["x"], "A");
 }
 
+// An HTTPS server that answers with the request's path, its certificate from a CA of its own (dir/ca.crt).
+struct HttpsEchoServer {
+  std::filesystem::path dir;
+  std::unique_ptr<HttpServer> server;
+
+  void start() {
+    char pattern[] = "/tmp/pgstack-https-test-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    auto ca = pki::create_ca("test CA");
+    ASSERT_TRUE(ca.ok()) << ca.error().message;
+    auto leaf = pki::issue_certificate(*ca, {.common_name = "api", .ip_addresses = {"127.0.0.1"}});
+    ASSERT_TRUE(leaf.ok()) << leaf.error().message;
+    ASSERT_TRUE(pki::write_key_pair(*leaf, dir / "api.crt", dir / "api.key").ok());
+    ASSERT_TRUE(pki::write_certificate(ca->certificate_pem, dir / "ca.crt").ok());
+    server = std::make_unique<HttpServer>(
+        "127.0.0.1", 0,
+        [](const HttpRequest& request) {
+          return HttpReply{200, "text/plain", request.path, {}};
+        },
+        short_limits());
+    server->use_tls((dir / "api.crt").string(), (dir / "api.key").string());
+    ASSERT_TRUE(server->start().ok());
+  }
+  ~HttpsEchoServer() {
+    if (server) server->stop();
+    std::error_code ignored;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+  }
+};
+
 // Over HTTPS the limits hold as in clear: clients that never finish a TLS handshake (or never send a
 // request after one) are cut at the header deadline, and a real request is served afterwards.
 TEST(HttpServerHostile, SilentTlsClientsAreCutAtTheDeadlineAndHttpsStillServes) {
-  char pattern[] = "/tmp/pgstack-https-test-XXXXXX";
-  const std::filesystem::path dir = ::mkdtemp(pattern);
-  auto ca = pki::create_ca("test CA");
-  ASSERT_TRUE(ca.ok()) << ca.error().message;
-  auto leaf = pki::issue_certificate(*ca, {.common_name = "api", .ip_addresses = {"127.0.0.1"}});
-  ASSERT_TRUE(leaf.ok()) << leaf.error().message;
-  ASSERT_TRUE(pki::write_key_pair(*leaf, dir / "api.crt", dir / "api.key").ok());
-  ASSERT_TRUE(pki::write_certificate(ca->certificate_pem, dir / "ca.crt").ok());
-  HttpServer server(
-      "127.0.0.1", 0,
-      [](const HttpRequest& request) {
-        return HttpReply{200, "text/plain", request.path, {}};
-      },
-      short_limits());
-  server.use_tls((dir / "api.crt").string(), (dir / "api.key").string());
-  ASSERT_TRUE(server.start().ok());
+  HttpsEchoServer https;
+  ASSERT_NO_FATAL_FAILURE(https.start());
+  HttpServer& server = *https.server;
+  const std::filesystem::path& dir = https.dir;
   const TlsClientFiles saved = tls_client_files();
   set_tls_client_files({(dir / "ca.crt").string(), "", ""});
   std::vector<std::unique_ptr<Client>> silent;
@@ -365,31 +383,19 @@ TEST(HttpServerHostile, SilentTlsClientsAreCutAtTheDeadlineAndHttpsStillServes) 
   ASSERT_TRUE(served.ok()) << served.error().message;
   EXPECT_EQ(served->status, 200);
   EXPECT_EQ(served->body, "/ok");
-  server.stop();
-  std::filesystem::remove_all(dir);
 }
 
 // http_get_unverified reads a server whose CA this process does not trust (what `pgstack join` does
 // to download the CA it then checks against its token); a verified request to the same server still
 // fails, on a connection of its own.
 TEST(HttpClientTls, AnUnverifiedGetReadsAServerOfAnotherCaAndVerifiedRequestsStillRefuseIt) {
-  char pattern[] = "/tmp/pgstack-https-test-XXXXXX";
-  const std::filesystem::path dir = ::mkdtemp(pattern);
-  auto ca = pki::create_ca("test CA");
+  HttpsEchoServer https;
+  ASSERT_NO_FATAL_FAILURE(https.start());
+  const std::filesystem::path& dir = https.dir;
   auto other = pki::create_ca("another CA");
-  ASSERT_TRUE(ca.ok() && other.ok());
-  auto leaf = pki::issue_certificate(*ca, {.common_name = "api", .ip_addresses = {"127.0.0.1"}});
-  ASSERT_TRUE(leaf.ok()) << leaf.error().message;
-  ASSERT_TRUE(pki::write_key_pair(*leaf, dir / "api.crt", dir / "api.key").ok());
+  ASSERT_TRUE(other.ok());
   ASSERT_TRUE(pki::write_certificate(other->certificate_pem, dir / "other.crt").ok());
-  HttpServer server(
-      "127.0.0.1", 0,
-      [](const HttpRequest& request) {
-        return HttpReply{200, "text/plain", request.path, {}};
-      },
-      short_limits());
-  server.use_tls((dir / "api.crt").string(), (dir / "api.key").string());
-  ASSERT_TRUE(server.start().ok());
+  HttpServer& server = *https.server;
   const TlsClientFiles saved = tls_client_files();
   set_tls_client_files({(dir / "other.crt").string(), "", ""});
   const std::string url = fmt::format("https://127.0.0.1:{}/ca", server.port());
@@ -399,8 +405,6 @@ TEST(HttpClientTls, AnUnverifiedGetReadsAServerOfAnotherCaAndVerifiedRequestsSti
   EXPECT_EQ(unverified->body, "/ca");
   EXPECT_FALSE(http_request("GET", url, "", {}, 5s).ok()) << "a verified request reused the unverified connection";
   set_tls_client_files(saved);
-  server.stop();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
