@@ -50,7 +50,7 @@ Result<std::string> fetch_trusted_ca(const std::string& api_url, const auth::Joi
                                   "this is not the installation the token is for, or something in between answered; "
                                   "nothing was changed",
                                   api_url, digest, token.ca_sha256));
-  return std::move(response->body);
+  return response->body;
 }
 
 // Waits until the agent registered this host in etcd (as the controller sees it), or the deadline.
@@ -329,7 +329,7 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
     }
     auto spec = local_agent_spec(stack, settings);
     if (!spec) return fail(spec.error());
-    ProcessSupervisor agent(std::move(*spec));
+    ProcessSupervisor agent(std::move(spec).value());
     if (auto started = start_local_daemon(agent); !started) return fail(started.error());
     if (auto registered = wait_for_registration(settings, stack, deadline, agent); !registered)
       return fail(registered.error());
