@@ -21,6 +21,7 @@
 #include "common/daemon_options.h"
 #include "common/output_rotation.h"
 #include "common/pki.h"
+#include "model/host_labels.h"
 #include "model/quantity.h"
 #include "monitoring/metrics_auth.h"
 #include "monitoring/scrape_credential.h"
@@ -67,6 +68,11 @@ int main(int argc, char** argv) {
   app.add_option("--host-name", host_name, "This host's name in etcd")->capture_default_str();
   app.add_option("--address", address, "Address other members and clients use to reach this host")
       ->capture_default_str();
+  std::vector<std::string> labels;
+  app.add_option("--label", labels,
+                 "A label of this host, KEY=VALUE (repeatable): an SGCluster's pods.scheduling.nodeSelector "
+                 "places members only on hosts with its labels")
+      ->type_name("KEY=VALUE");
   app.add_option("--state-dir", state_dir, "Where instances keep their data, configuration and logs")
       ->capture_default_str();
   app.add_option("--ca-dir", ca_dir,
@@ -117,6 +123,12 @@ int main(int argc, char** argv) {
   settings.etcd_prefix = daemon.options().etcd_prefix;
   settings.host_name = host_name;
   settings.address = address;
+  for (const auto& text : labels) {
+    std::string error;
+    const auto label = pgstack::model::parse_label(text, error);
+    if (!label) return daemon.bad_flag("--label " + error);
+    settings.labels[label->first] = label->second;
+  }
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
   settings.extension_installs = !no_extension_installs;
   if (auto limit = pgstack::model::parse_memory_bytes(log_dir_limit); limit && *limit > 0) {

@@ -27,6 +27,7 @@ model::Json host_facts(const AgentSettings& settings) {
   model::Json facts = model::Json::object();
   facts["name"] = settings.host_name;
   facts["address"] = settings.address;
+  facts["labels"] = settings.labels;
   facts["cpus"] = std::max<std::int64_t>(1, machine.cpu_millicores / 1000);
   facts["memoryBytes"] = machine.memory_bytes;
   facts["freeDiskBytes"] = free_disk;

@@ -22,6 +22,7 @@
 #include "config/render_pgbackrest.h"
 #include "config/render_postgresql.h"
 #include "config/render_proxy.h"
+#include "model/host_labels.h"
 #include "monitoring/metrics_auth.h"
 
 namespace pgstack::agent {
@@ -29,6 +30,7 @@ namespace pgstack::agent {
 struct AgentSettings {
   std::string host_name;
   std::string address = "127.0.0.1";  // where other members and clients reach this host
+  model::Labels labels;               // --label: what an SGCluster's pods.scheduling.nodeSelector matches
   std::filesystem::path state_dir = "/var/lib/pgstack";
   std::vector<std::string> etcd_endpoints = {"http://127.0.0.1:2379"};  // URLs, as the agent's client takes them
   std::string etcd_prefix = "/pgstack";

@@ -196,6 +196,7 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
     std::string host_name;
     std::string state_dir;
     bool etcd_member = false;
+    std::vector<std::string> labels;
     int timeout_seconds = 120;
   };
   auto options = std::make_shared<Options>();
@@ -213,6 +214,11 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
       ->add_option("--state-dir", options->state_dir,
                    "Where this host's data, logs and pid files live (default as for pgstack up)")
       ->type_name("DIR");
+  command
+      ->add_option("--label", options->labels,
+                   "A label of this host, KEY=VALUE (repeatable; replaces the kept ones): an SGCluster's "
+                   "pods.scheduling.nodeSelector places members only on hosts with its labels")
+      ->type_name("KEY=VALUE");
   command->add_flag("--etcd-member", options->etcd_member,
                     "Also run a member of the installation's etcd here (added with etcd's member add; join two "
                     "hosts with it for a 3-member etcd)");
@@ -228,6 +234,8 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
     const auto chosen = options->state_dir.empty() ? default_state_dir() : std::filesystem::path(options->state_dir);
     const LocalStack stack{std::filesystem::absolute(chosen).lexically_normal()};
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options->timeout_seconds);
+    auto labels = checked_labels(options->labels);
+    if (!labels) return fail(labels.error());
     std::string api_url = options->api_url;
     while (api_url.ends_with('/')) api_url.pop_back();
 
@@ -310,6 +318,11 @@ void add_join_command(CLI::App& app, ExitStatus& status) {
                                settings.etcd_url);
     }
 
+    if (!options->labels.empty() && settings.labels != *labels) {
+      settings.labels = *labels;
+      if (auto written = write_file_atomically(stack.settings_file(), settings.to_json().dump(2) + "\n"); !written)
+        return fail(written.error());
+    }
     std::error_code error;
     for (const auto& dir : {stack.state_dir / "run", stack.state_dir / "logs"}) {
       std::filesystem::create_directories(dir, error);

@@ -8,6 +8,7 @@
 #include "common/pki.h"
 #include "common/process.h"
 #include "common/strings.h"
+#include "model/host_labels.h"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -74,6 +75,14 @@ Result<bool> start_local_daemon(ProcessSupervisor& supervisor) {
                            *outcome == StartOutcome::kStarted ? "started" : "already running", pid);
   return true;
 }
+Result<std::vector<std::string>> checked_labels(const std::vector<std::string>& flags) {
+  for (const auto& text : flags) {
+    std::string error;
+    if (!model::parse_label(text, error)) return make_error(ErrorCode::kInvalidInput, "--label " + error);
+  }
+  return flags;
+}
+
 ProcessSpec local_etcd_spec(const LocalStack& stack, const UpSettings& settings) {
   ProcessSpec spec = local_daemon_spec(stack, "etcd");
   const std::string ca_file = pki::ca_files_in(stack.pki_dir()).certificate.string();
@@ -112,6 +121,10 @@ Result<ProcessSpec> local_agent_spec(const LocalStack& stack, const UpSettings& 
   if (!settings.agent_metrics_listen.empty()) {
     spec.argv.emplace_back("--metrics-listen");
     spec.argv.push_back(settings.agent_metrics_listen);
+  }
+  for (const auto& label : settings.labels) {
+    spec.argv.emplace_back("--label");
+    spec.argv.push_back(label);
   }
   if (!settings.node_exporter_listen.empty()) {
     spec.argv.emplace_back("--node-exporter-listen");

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -47,6 +48,7 @@ struct UpSettings {
   std::string etcd_prefix = std::string(kEtcdPrefix);
   // The managed etcd member: its name, and for a member that joined an existing cluster the cluster as it
   // was when it joined ("name=peer-url,..."; empty: a cluster of this member alone).
+  std::vector<std::string> labels;  // the agent's --label KEY=VALUE (pods.scheduling.nodeSelector matches them)
   std::string etcd_member_name = "pgstack";
   std::string etcd_initial_cluster;
 
@@ -66,6 +68,7 @@ struct UpSettings {
                        {"agentMetricsListen", agent_metrics_listen},
                        {"nodeExporterListen", node_exporter_listen},
                        {"joinedApi", joined_api},
+                       {"labels", labels},
                        {"etcdMemberName", etcd_member_name},
                        {"etcdInitialCluster", etcd_initial_cluster}};
   }
@@ -87,6 +90,7 @@ struct UpSettings {
     out.joined_api = json.value("joinedApi", "");
     out.etcd_prefix = json.value("etcdPrefix", out.etcd_prefix);
     out.etcd_member_name = json.value("etcdMemberName", out.etcd_member_name);
+    out.labels = json.value("labels", std::vector<std::string>());
     out.etcd_initial_cluster = json.value("etcdInitialCluster", "");
     return out;
   }
@@ -125,6 +129,9 @@ auto retry_while_etcd_settles(const Change& change, std::chrono::steady_clock::t
   }
   return result;
 }
+
+// --label flags of up and join: each KEY=VALUE, or an error naming the flag. Replace the kept labels when given.
+Result<std::vector<std::string>> checked_labels(const std::vector<std::string>& flags);
 
 // A daemon of this host: its pid file and log under the state dir, which is its working directory.
 ProcessSpec local_daemon_spec(const LocalStack& stack, const std::string& name);

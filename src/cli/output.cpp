@@ -293,7 +293,7 @@ Table alert_table(const std::vector<model::Json>& items, bool with_cluster, bool
 
 Table host_table(const std::vector<Json>& items, bool wide, TimePoint now) {
   Table table{{"NAME", "STATUS", "ADDRESS", "CPUS", "MEMORY", "FREE-DISK", "MEMBERS", "REPORTED"}, {}};
-  if (wide) table.header.emplace_back("MEMBER-NAMES");
+  if (wide) table.header.insert(table.header.end(), {"LABELS", "MEMBER-NAMES"});
   const auto bytes = [](const Json& host, const char* field) {
     const auto found = host.find(field);
     return found != host.end() && found->is_number() ? format_bytes(found->get<double>()) : std::string("-");
@@ -313,6 +313,11 @@ Table host_table(const std::vector<Json>& items, bool wide, TimePoint now) {
         reported ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *reported)) + " ago"
                  : std::string("-")};
     if (wide) {
+      std::string labels;
+      const Json host_labels = host.value("labels", Json::object());
+      for (const auto& [key, value] : host_labels.items())
+        labels += (labels.empty() ? "" : ",") + key + "=" + (value.is_string() ? value.get<std::string>() : "");
+      row.push_back(labels.empty() ? "-" : labels);
       std::string names;
       for (const auto& member : members) {
         if (!member.is_string()) continue;

@@ -473,7 +473,7 @@ class LocalUp {
 Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd_flag, const std::string& api_flag,
                                 const std::string& address_flag, const std::string& prometheus_flag,
                                 const std::string& webhook_flag, const std::string& agent_metrics_flag,
-                                const std::string& node_exporter_flag) {
+                                const std::string& node_exporter_flag, const std::vector<std::string>& label_flags) {
   UpSettings settings;
   bool known = false;
   if (auto content = read_file(stack.settings_file())) {
@@ -520,6 +520,7 @@ Result<UpSettings> settings_for(const LocalStack& stack, const std::string& etcd
   if (!webhook_flag.empty()) settings.alert_webhook = webhook_flag;
   if (!agent_metrics_flag.empty()) settings.agent_metrics_listen = agent_metrics_flag;
   if (!node_exporter_flag.empty()) settings.node_exporter_listen = node_exporter_flag;
+  if (!label_flags.empty()) settings.labels = label_flags;
   // Chosen once and kept in up.json: Prometheus's own data names its targets by address.
   for (int* port : {&settings.prometheus_port, &settings.alertmanager_port, &settings.controller_metrics_port}) {
     if (*port != 0) continue;
@@ -561,6 +562,7 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     std::string agent_metrics_listen;
     std::string node_exporter_listen;
     std::string address;
+    std::vector<std::string> labels;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand(
@@ -584,6 +586,11 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
                    "127.0.0.1; chosen by the first up and kept)")
       ->type_name("IP");
   command->add_flag("--no-cluster", options->no_cluster, "Do not create the demo cluster");
+  command
+      ->add_option("--label", options->labels,
+                   "A label of this host, KEY=VALUE (repeatable; replaces the kept ones): an SGCluster's "
+                   "pods.scheduling.nodeSelector places members only on hosts with its labels")
+      ->type_name("KEY=VALUE");
   command
       ->add_option("--prometheus", options->prometheus,
                    "Use this existing Prometheus instead of starting one (paste <state>/monitoring/scrape-configs.yml "
@@ -620,6 +627,8 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     if (!options->address.empty()) {
       if (auto own = check_own_address(options->address); !own) return fail(own.error());
     }
+    auto labels = checked_labels(options->labels);
+    if (!labels) return fail(labels.error());
     // So is a state dir of a host that joined another installation.
     if (auto content = read_file(stack.settings_file())) {
       const Json json = Json::parse(*content, nullptr, /*allow_exceptions=*/false);
@@ -661,8 +670,9 @@ void add_up_command(CLI::App& app, ExitStatus& status) {
     // (server and peer), the controller's client certificate and the API's here, the instances' in the agent.
     auto ca = pki::load_or_create_ca(stack.pki_dir(), "pgstack CA " + host_name());
     if (!ca) return fail(ca.error());
-    auto settings = settings_for(stack, options->etcd, options->api_address, options->address, options->prometheus,
-                                 options->alert_webhook, options->agent_metrics_listen, options->node_exporter_listen);
+    auto settings =
+        settings_for(stack, options->etcd, options->api_address, options->address, options->prometheus,
+                     options->alert_webhook, options->agent_metrics_listen, options->node_exporter_listen, *labels);
     if (!settings) return fail(settings.error());
     if (auto written = write_file_atomically(stack.settings_file(), settings->to_json().dump(2) + "\n"); !written)
       return fail(written.error());

@@ -19,7 +19,7 @@ model::Json host_list(const std::vector<std::string>& registrations, const std::
     if (!facts.is_object() || !facts.contains("name") || !facts["name"].is_string()) continue;
     const std::string name = facts["name"].get<std::string>();
     Json host = {{"name", name}, {"status", "Ready"}, {"members", Json::array()}};
-    for (const char* field : {"address", "cpus", "memoryBytes", "freeDiskBytes", "reportedAt"}) {
+    for (const char* field : {"address", "labels", "cpus", "memoryBytes", "freeDiskBytes", "reportedAt"}) {
       if (facts.contains(field)) host[field] = facts[field];
     }
     hosts[name] = std::move(host);

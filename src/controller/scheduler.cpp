@@ -36,7 +36,7 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
   result.keep = mine;
   if (static_cast<int>(mine.size()) >= request.instances) return result;
   if (request.hosts.empty()) {
-    result.problem = "no pgstack-agent has registered a host";
+    result.problem = request.no_host_reason.empty() ? "no pgstack-agent has registered a host" : request.no_host_reason;
     return result;
   }
 

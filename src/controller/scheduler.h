@@ -50,8 +50,9 @@ struct SchedulingRequest {
   std::string cluster;
   int instances = 1;
   std::optional<std::string> primary_member;  // never removed when scaling down
-  std::vector<std::string> hosts;             // registered, alive
+  std::vector<std::string> hosts;             // registered, alive, with the labels the cluster selects
   std::vector<Placement> existing;            // every placement on every host (all clusters)
+  std::string no_host_reason;                 // why `hosts` is empty when some are registered
 };
 
 struct SchedulingResult {

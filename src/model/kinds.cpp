@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "model/cron.h"
 #include "model/dbops.h"
+#include "model/host_labels.h"
 
 namespace pgstack::model {
 namespace {
@@ -94,6 +95,11 @@ F pgbouncer_ini() {
 // Why a Kubernetes-only field means nothing here; each is accepted with a note naming it.
 const std::string kServiceKnob = "a Kubernetes Service setting; pgstack's endpoints are pgstack-proxy listeners";
 const std::string kPodKnob = "a Kubernetes Pod setting; pgstack runs each instance as processes on a host";
+const std::string kSchedulingKnob = "Kubernetes scheduling; pgstack places members on registered hosts";
+std::optional<std::string> label_value_check(const Json& value) {
+  if (value.is_string() && is_label_value(value.get<std::string>())) return std::nullopt;
+  return std::string();  // the field's expectation says what is wanted
+}
 const std::string kOwnCertificate =
     "accepted but not yet applied: the members serve a certificate pgstack issues from the installation's CA, "
     "not this Secret's";
@@ -224,8 +230,20 @@ F cluster_spec() {
                                     {"failWhenTotalIsHigher", F::ignored(kResourceKnob)}})},
            {"managementPolicy", F::string().one_of({"OrderedReady", "Parallel"}).noted("accepted and ignored: " +
                                                                                       kPodKnob)},
-           {"scheduling", F::ignored("Kubernetes scheduling (node selectors, affinity, tolerations); pgstack's "
-                                     "scheduler places members on registered hosts")},
+           {"scheduling",
+            F::object({{"nodeSelector",
+                        F::map(F::string().checked(label_value_check, "a label value: up to 63 letters, digits, '-', "
+                                                                       "'_' or '.'"))
+                            .noted("members are placed only on hosts that have all of these labels (pgstack up "
+                                   "--label, pgstack join --label; pgstack get hosts -o wide lists them)")},
+                       {"tolerations", F::ignored(kSchedulingKnob)},
+                       {"nodeAffinity", F::ignored(kSchedulingKnob)},
+                       {"priorityClassName", F::ignored(kSchedulingKnob)},
+                       {"podAffinity", F::ignored(kSchedulingKnob)},
+                       {"podAntiAffinity", F::ignored(kSchedulingKnob + "; pgstack spreads a cluster's members over "
+                                                                        "hosts by itself")},
+                       {"topologySpreadConstraints", F::ignored(kSchedulingKnob)},
+                       {"backup", F::ignored(kSchedulingKnob + "; backups run on the host of the member they read")}})},
            {"updateStrategy", F::ignored(kPodKnob + "; restarts for pending changes are SGDbOps restart")},
            {"customVolumes", F::ignored(kPodKnob)},
            {"customVolumeMounts", F::ignored(kPodKnob)},

@@ -160,6 +160,10 @@ Cluster cluster_from(const Document& document) {
   if (to_lower(cluster.storage_class).find("hdd") != std::string::npos) cluster.storage_kind = StorageKind::kHdd;
   if (const Json& pooling = at_pointer(spec, "/pods/disableConnectionPooling"); pooling.is_boolean())
     cluster.disable_connection_pooling = pooling.get<bool>();
+  if (const Json& selector = at_pointer(spec, "/pods/scheduling/nodeSelector"); selector.is_object()) {
+    for (const auto& [label, value] : selector.items())
+      if (value.is_string()) cluster.node_selector[label] = value.get<std::string>();
+  }
   for (const char* pointer : {"/configurations/observability/disableMetrics", "/pods/disableMetricsExporter"}) {
     if (const Json& disabled = at_pointer(spec, pointer); disabled.is_boolean() && disabled.get<bool>())
       cluster.disable_metrics = true;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -112,6 +113,9 @@ struct Cluster {
   std::string storage_class;
   StorageKind storage_kind = StorageKind::kSsd;  // hint from storageClass ("hdd" in the name -> hdd)
   bool disable_connection_pooling = false;
+  // pods.scheduling.nodeSelector: members go only to hosts with all of these labels (pgstack up/join
+  // --label); empty: any host.
+  std::map<std::string, std::string> node_selector;
   // configurations.observability.disableMetrics (or StackGres' older pods.disableMetricsExporter):
   // no postgres_exporter for the cluster's instances.
   bool disable_metrics = false;

@@ -1,7 +1,9 @@
 #include "controller/reconcile/placement_step.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "model/host_labels.h"
 #include "store/keys.h"
 
 namespace pgstack::controller {
@@ -42,7 +44,29 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
   SchedulingRequest scheduling{
       state.cluster.namespace_name, state.cluster.name, state.wanted_instances(), std::nullopt, {}, pass.placements};
   if (state.topology) scheduling.primary_member = state.topology->leader;
-  for (const auto& [name, address] : pass.hosts) scheduling.hosts.push_back(name);
+  // pods.scheduling.nodeSelector: only hosts with its labels take new members (those placed stay).
+  std::map<std::string, model::Labels> labels_of;
+  for (const auto& registration : pass.host_registrations) {
+    model::Labels labels;
+    const model::Json stored = registration.value("labels", model::Json::object());
+    for (const auto& [key, value] : stored.items())
+      if (value.is_string()) labels[key] = value.get<std::string>();
+    labels_of[registration.value("name", "")] = std::move(labels);
+  }
+  std::string unselected;
+  for (const auto& [name, address] : pass.hosts) {
+    const model::Labels& labels = labels_of[name];
+    if (model::matches_selector(labels, state.cluster.node_selector)) {
+      scheduling.hosts.push_back(name);
+    } else {
+      unselected += fmt::format("{}{} ({})", unselected.empty() ? "" : ", ", name, model::describe_labels(labels));
+    }
+  }
+  if (scheduling.hosts.empty() && !unselected.empty())
+    scheduling.no_host_reason = fmt::format(
+        "no registered host has the labels of pods.scheduling.nodeSelector ({}); the hosts: {} (pgstack up or "
+        "pgstack join --label KEY=VALUE gives a host labels)",
+        model::describe_labels(state.cluster.node_selector), unselected);
   const SchedulingResult plan = schedule_cluster(scheduling, request.port_bases);
   decision.proxy = proxy_ports_for(state.key, pass.proxy_ports, request.port_bases);
   if (!plan.problem.empty()) {

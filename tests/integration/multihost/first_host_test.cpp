@@ -78,11 +78,12 @@ class FirstHost : public ::testing::Test {
 
   // A joined host's state dir: beside the first host's, as on a machine of its own.
   std::filesystem::path joined_state(int host) const { return state_.string() + "-" + std::to_string(host); }
-  // `pgstack join` with an etcd member on the host.
+  // `pgstack join` with an etcd member on the host, labelled zone=z<host number>.
   Result<CommandOutput> join(int host, const std::string& token) const {
-    return hosts_->run(host, {PGSTACK_CLI_BINARY, "join", "https://" + hosts_->address(kFirstHost) + ":8080", "--token",
-                              token, "--address", hosts_->address(host), "--host-name", fmt::format("h{}", host + 1),
-                              "--state-dir", joined_state(host).string(), "--etcd-member"});
+    return hosts_->run(
+        host, {PGSTACK_CLI_BINARY, "join", "https://" + hosts_->address(kFirstHost) + ":8080", "--token", token,
+               "--address", hosts_->address(host), "--host-name", fmt::format("h{}", host + 1), "--state-dir",
+               joined_state(host).string(), "--etcd-member", "--label", fmt::format("zone=z{}", host + 1)});
   }
   // etcdctl on `host` against `endpoints`, with that host's etcd certificate.
   Result<CommandOutput> etcdctl(int host, const std::string& endpoints, std::vector<std::string> arguments) const {
@@ -264,6 +265,34 @@ TEST_F(FirstHost, OtherHostsJoinWithATokenAndAClusterSpreadsOverThem) {
   ASSERT_TRUE(query) << query.error().message;
   EXPECT_EQ(query->exit_code, 0) << query->standard_error;
   EXPECT_NE(query->standard_output.find("wrote on false"), std::string::npos) << query->standard_output;
+
+  // pods.scheduling.nodeSelector: a cluster pinned to zone z3 runs on h3 only; one for a zone no host has
+  // is not placed, and its status says why.
+  ASSERT_TRUE(write_file_atomically(state_ / "pinned.yaml",
+                                    "apiVersion: stackgres.io/v1\nkind: SGCluster\nmetadata:\n  name: pinned\n"
+                                    "spec:\n  instances: 1\n  postgres:\n    version: latest\n  pods:\n"
+                                    "    persistentVolume:\n      size: 1Gi\n    scheduling:\n"
+                                    "      nodeSelector: {zone: z3}\n---\n"
+                                    "apiVersion: stackgres.io/v1\nkind: SGCluster\nmetadata:\n  name: nowhere\n"
+                                    "spec:\n  instances: 1\n  postgres:\n    version: latest\n  pods:\n"
+                                    "    persistentVolume:\n      size: 1Gi\n    scheduling:\n"
+                                    "      nodeSelector: {zone: z9}\n"));
+  auto pinned = from_other_host({"apply", "-f", (state_ / "pinned.yaml").string()});
+  ASSERT_TRUE(pinned && pinned->exit_code == 0) << (pinned ? pinned->standard_error : pinned.error().message);
+  std::string pinned_host;
+  std::string nowhere_reason;
+  for (int attempt = 0; attempt < 60 && (pinned_host.empty() || nowhere_reason.empty()); ++attempt) {
+    const json members = cluster_status("pinned").value("members", json::array());
+    if (!members.empty()) pinned_host = members[0].value("host", "");
+    for (const auto& condition : cluster_status("nowhere").value("conditions", json::array()))
+      if (condition.value("reason", "") == "CannotPlaceMembers") nowhere_reason = condition.value("message", "");
+    if (pinned_host.empty() || nowhere_reason.empty()) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_EQ(pinned_host, "h3");
+  EXPECT_NE(nowhere_reason.find("no registered host has the labels of pods.scheduling.nodeSelector (zone=z9)"),
+            std::string::npos)
+      << nowhere_reason;
+  EXPECT_NE(nowhere_reason.find("h2 (zone=z2)"), std::string::npos) << nowhere_reason;
 
   // The first host's etcd member killed: the two joined members are a quorum and take writes.
   const auto pid = split(text_of(state_ / "run" / "etcd.pid"), '\n');

@@ -46,6 +46,7 @@ TEST(AlertTable, OneRowPerAlertWithClusterAndNamespaceWhenAsked) {
 TEST(HostTable, FactsMembersAndWhenTheHostLastReported) {
   const std::vector<model::Json> items = {
       model::Json::parse(R"({"name": "host-a", "status": "Ready", "address": "10.77.0.11", "cpus": 2,
+        "labels": {"zone": "a", "disk": "ssd"},
         "memoryBytes": 25769803776, "freeDiskBytes": 53687091200, "reportedAt": "2026-11-24T01:29:40Z",
         "members": ["default/demo/demo-0", "default/demo/demo-1"]})"),
       model::Json::parse(R"({"name": "host-c", "status": "Lost", "members": ["default/demo/demo-2"]})")};
@@ -57,6 +58,8 @@ TEST(HostTable, FactsMembersAndWhenTheHostLastReported) {
   const Table wide = host_table(items, true, now);
   EXPECT_EQ(wide.header.back(), "MEMBER-NAMES");
   EXPECT_EQ(wide.rows[0].back(), "default/demo/demo-0,default/demo/demo-1");
+  EXPECT_EQ(wide.rows[0][wide.rows[0].size() - 2], "zone=a,disk=ssd");  // as the agent wrote them
+  EXPECT_EQ(wide.rows[1][wide.rows[1].size() - 2], "-");
 }
 
 TEST(FormatAge, FollowsKubectl) {

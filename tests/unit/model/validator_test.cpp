@@ -117,6 +117,36 @@ TEST(Validator, ReportsTheExactMessageOfTheIssue) {
   EXPECT_EQ(errors[0], R"(cluster.yaml: SGCluster/demo spec.instances: expected an integer >= 1, got "three")");
 }
 
+TEST(Validator, NodeSelectorIsUsedAndTheOtherSchedulingFieldsAreNoted) {
+  const std::string text = std::string(kMinimal) +
+                           "    scheduling:\n"
+                           "      nodeSelector: {zone: a, disk: ssd}\n"
+                           "      tolerations: [{key: dedicated, operator: Exists}]\n"
+                           "      podAntiAffinity: {}\n";
+  const auto result = validate_text(text);
+  ASSERT_TRUE(result.valid()) << testing::PrintToString(errors_of(result));
+  const Cluster cluster = cluster_from(result.documents[0]);
+  EXPECT_EQ(cluster.node_selector, (std::map<std::string, std::string>{{"disk", "ssd"}, {"zone", "a"}}));
+  bool noted_selector = false;
+  bool noted_tolerations = false;
+  for (const auto& diagnostic : result.diagnostics.items()) {
+    if (diagnostic.severity != Severity::kNote) continue;
+    noted_selector |= diagnostic.to_string().find("nodeSelector") != std::string::npos &&
+                      diagnostic.message.find("only on hosts that have all of these labels") != std::string::npos;
+    noted_tolerations |= diagnostic.to_string().find("tolerations") != std::string::npos;
+  }
+  EXPECT_TRUE(noted_selector);
+  EXPECT_TRUE(noted_tolerations);
+
+  const auto bad =
+      errors_of(validate_text(std::string(kMinimal) + "    scheduling:\n      nodeSelector: {zone: 'a b'}\n"));
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("spec.pods.scheduling.nodeSelector.zone: expected a label value"), std::string::npos) << bad[0];
+  const auto unknown = errors_of(validate_text(std::string(kMinimal) + "    scheduling:\n      nodeSelektor: {}\n"));
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_NE(unknown[0].find("unknown field"), std::string::npos) << unknown[0];
+}
+
 // Found by rest_request_fuzzer: a list where a mapping of named fields belongs threw out of the
 // validator (a 500 from the API, an abort of `pgstack validate`).
 TEST(Validator, AListWhereAMappingBelongsIsAnErrorNotAThrow) {

@@ -43,6 +43,29 @@ TEST(PlacementStep, AssignsANewClustersMembersAndItsProxy) {
   EXPECT_EQ(decision.added.size(), 2u);
 }
 
+TEST(PlacementStep, ANodeSelectorPlacesMembersOnlyOnHostsWithItsLabels) {
+  PlacementFixture fixture;
+  fixture.pass.hosts = {{"node-a", "10.0.0.1"}, {"node-b", "10.0.0.2"}, {"node-c", "10.0.0.3"}};
+  fixture.pass.host_registrations = {Json{{"name", "node-a"}, {"labels", {{"zone", "a"}}}},
+                                     Json{{"name", "node-b"}, {"labels", {{"zone", "b"}, {"disk", "ssd"}}}},
+                                     Json{{"name", "node-c"}}};
+  fixture.state.cluster.node_selector = {{"zone", "b"}};
+  PlacementDecision decision = fixture.plan();
+  EXPECT_FALSE(decision.outcome.stop) << decision.outcome.message;
+  ASSERT_EQ(decision.added.size(), 2u);
+  for (const auto& placement : decision.added) EXPECT_EQ(placement.host, "node-b");
+
+  fixture.state.cluster.node_selector = {{"zone", "c"}};
+  decision = fixture.plan();
+  EXPECT_TRUE(decision.outcome.stop);
+  EXPECT_EQ(decision.outcome.reason, "CannotPlaceMembers");
+  EXPECT_EQ(decision.outcome.message,
+            "no registered host has the labels of pods.scheduling.nodeSelector (zone=c); the hosts: node-a (zone=a), "
+            "node-b (disk=ssd,zone=b), node-c (no labels) (pgstack up or pgstack join --label KEY=VALUE gives a "
+            "host labels)");
+  EXPECT_TRUE(decision.added.empty());
+}
+
 TEST(PlacementStep, AnOperationsAdditionalMemberIsPlacedAndRemovedAfter) {
   PlacementFixture fixture;
   fixture.apply(fixture.plan());
