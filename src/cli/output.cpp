@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "model/cluster_status.h"
 #include "model/codec.h"
+#include "model/host_labels.h"
 #include "monitoring/alertmanager.h"
 
 namespace pgstack::cli {
@@ -313,11 +314,8 @@ Table host_table(const std::vector<Json>& items, bool wide, TimePoint now) {
         reported ? format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *reported)) + " ago"
                  : std::string("-")};
     if (wide) {
-      std::string labels;
-      const Json host_labels = host.value("labels", Json::object());
-      for (const auto& [key, value] : host_labels.items())
-        labels += (labels.empty() ? "" : ",") + key + "=" + (value.is_string() ? value.get<std::string>() : "");
-      row.push_back(labels.empty() ? "-" : labels);
+      const model::Labels labels = model::labels_from(host.value("labels", Json::object()));
+      row.push_back(labels.empty() ? "-" : model::describe_labels(labels));
       std::string names;
       for (const auto& member : members) {
         if (!member.is_string()) continue;

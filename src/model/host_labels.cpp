@@ -46,10 +46,23 @@ bool matches_selector(const Labels& labels, const Labels& selector) {
   });
 }
 
+Labels labels_from(const nlohmann::ordered_json& object) {
+  Labels labels;
+  if (!object.is_object()) return labels;
+  for (const auto& [key, value] : object.items())
+    if (value.is_string()) labels[key] = value.get<std::string>();
+  return labels;
+}
+
 std::string describe_labels(const Labels& labels) {
   if (labels.empty()) return "no labels";
   std::string out;
-  for (const auto& [key, value] : labels) out += (out.empty() ? "" : ",") + key + "=" + value;
+  for (const auto& [key, value] : labels) {
+    if (!out.empty()) out += ',';
+    out += key;
+    out += '=';
+    out += value;
+  }
   return out;
 }
 

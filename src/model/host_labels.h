@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 namespace pgstack::model {
 
 using Labels = std::map<std::string, std::string>;
@@ -22,6 +24,9 @@ std::optional<std::pair<std::string, std::string>> parse_label(std::string_view 
 
 // Whether `labels` has every key of `selector` with the same value (an empty selector matches all).
 bool matches_selector(const Labels& labels, const Labels& selector);
+
+// The string members of a JSON object (a host's registered "labels"); anything else is no labels.
+Labels labels_from(const nlohmann::ordered_json& object);
 
 // "zone=a,disk=ssd"; "no labels" when empty.
 std::string describe_labels(const Labels& labels);

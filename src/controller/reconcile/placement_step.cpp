@@ -46,13 +46,8 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
   if (state.topology) scheduling.primary_member = state.topology->leader;
   // pods.scheduling.nodeSelector: only hosts with its labels take new members (those placed stay).
   std::map<std::string, model::Labels> labels_of;
-  for (const auto& registration : pass.host_registrations) {
-    model::Labels labels;
-    const model::Json stored = registration.value("labels", model::Json::object());
-    for (const auto& [key, value] : stored.items())
-      if (value.is_string()) labels[key] = value.get<std::string>();
-    labels_of[registration.value("name", "")] = std::move(labels);
-  }
+  for (const auto& registration : pass.host_registrations)
+    labels_of[registration.value("name", "")] = model::labels_from(registration.value("labels", model::Json()));
   std::string unselected;
   for (const auto& [name, address] : pass.hosts) {
     const model::Labels& labels = labels_of[name];

@@ -58,7 +58,7 @@ TEST(HostTable, FactsMembersAndWhenTheHostLastReported) {
   const Table wide = host_table(items, true, now);
   EXPECT_EQ(wide.header.back(), "MEMBER-NAMES");
   EXPECT_EQ(wide.rows[0].back(), "default/demo/demo-0,default/demo/demo-1");
-  EXPECT_EQ(wide.rows[0][wide.rows[0].size() - 2], "zone=a,disk=ssd");  // as the agent wrote them
+  EXPECT_EQ(wide.rows[0][wide.rows[0].size() - 2], "disk=ssd,zone=a");
   EXPECT_EQ(wide.rows[1][wide.rows[1].size() - 2], "-");
 }
 
