@@ -42,6 +42,19 @@ Result<std::unique_ptr<HostsInstallation>> HostsInstallation::start(const Instal
   std::filesystem::permissions(installation->directory_, std::filesystem::perms(0755));
   RETURN_IF_ERROR(installation->start_controller());
   for (int host = 0; host < kMemberHosts; ++host) RETURN_IF_ERROR(installation->start_agent(host));
+  // Every host registered before a test makes a cluster: the controller places members on the hosts it
+  // knows at that moment, and one registering late (a loaded machine) would leave two members on a host.
+  const bool registered = wait_until(
+      [&] {
+        const auto items = installation->get("/apis/pgstack.io/v1/hosts").value("items", nlohmann::json::array());
+        std::size_t ready = 0;
+        for (const auto& host : items) ready += host.value("status", "") == "Ready" ? 1 : 0;
+        return ready == static_cast<std::size_t>(kMemberHosts);
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(250));
+  if (!registered)
+    return make_error(ErrorCode::kUnavailable, fmt::format("not every agent registered its host within 60 s: {}",
+                                                           installation->get("/apis/pgstack.io/v1/hosts").dump()));
   return installation;
 }
 

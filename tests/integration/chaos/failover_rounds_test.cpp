@@ -461,12 +461,19 @@ TEST(FailoverRounds, AFormerPrimaryThatIsNotRewoundIsRebuiltFromThePrimary) {
   auto rejoined = run_round(true);
   ASSERT_TRUE(rejoined.ok()) << rejoined.error().message;
   std::cerr << "kill -9 without pg_rewind: every member streaming after " << rejoined->count() << " ms\n";
+  // The members' states come from Patroni's keys, the events from the agent's next report (every 2 s, and
+  // the rebuild's own report was made before it): the event may land a moment after "streaming".
   json rebuilt;
-  for (const auto& event : status_of(kCluster).value("events", json::array())) {
-    if (event.value("reason", "") == "RebuildingDivergedMember" && event.value("member", "") == primary)
-      rebuilt = event;
-  }
-  ASSERT_FALSE(rebuilt.is_null()) << status_of(kCluster).dump(2);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& event : status_of(kCluster).value("events", json::array())) {
+          if (event.value("reason", "") == "RebuildingDivergedMember" && event.value("member", "") == primary)
+            rebuilt = event;
+        }
+        return !rebuilt.is_null();
+      },
+      30s))
+      << status_of(kCluster).dump(2);
   std::cerr << "event: " << rebuilt.dump() << "\n";
   // Postgres says it in its own words: "new timeline N forked off ... before current recovery point", or the
   // walreceiver's "requested starting point ... is not in this server's history ... forked from timeline".
