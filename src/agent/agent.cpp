@@ -117,7 +117,11 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   start_node_exporter();
   start_metrics_server();
   // Well above Patroni's loop_wait: a Patroni that reaches etcd has seen it within one loop.
-  demotion_guard_ = std::make_unique<DemotionGuard>(std::chrono::seconds(2 * config::kPatroniTiming.loop_wait + 1));
+  // Its own client, with a shorter timeout: the guard's question is whether etcd answers at all.
+  demotion_guard_ = std::make_unique<DemotionGuard>(
+      std::chrono::seconds(2 * config::kPatroniTiming.loop_wait + 1),
+      [etcd = store::EtcdClient(settings_.etcd_endpoints, std::chrono::seconds(2)),
+       key = store::keys::host(settings_.etcd_prefix, settings_.host_name)] { return etcd.get(key).ok(); });
   auto next_reconcile = SteadyClock::now();
   auto next_report = SteadyClock::now() + kReportInterval;
   while (!stop.load()) {

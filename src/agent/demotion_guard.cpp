@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -12,13 +13,19 @@
 
 namespace pgstack::agent {
 
-bool demoted_for_lost_etcd(bool was_writable, std::string_view role, std::optional<std::chrono::seconds> since_etcd,
-                           std::chrono::seconds stale_after) {
-  return was_writable && !patroni::is_writable_role(role) && since_etcd.has_value() && *since_etcd >= stale_after;
+DemotionVerdict judge_demotion(bool was_writable, std::string_view role, std::optional<std::chrono::seconds> since_etcd,
+                               std::chrono::seconds stale_after) {
+  if (!was_writable || patroni::is_writable_role(role)) return DemotionVerdict::kNothing;
+  if (since_etcd && *since_etcd >= stale_after) return DemotionVerdict::kStop;
+  return DemotionVerdict::kStopUnlessEtcdAnswers;
 }
 
-DemotionGuard::DemotionGuard(std::chrono::seconds stale_after, std::chrono::milliseconds interval)
-    : stale_after_(stale_after), interval_(interval), thread_([this] { run(); }) {}
+DemotionGuard::DemotionGuard(std::chrono::seconds stale_after, std::function<bool()> etcd_answers,
+                             std::chrono::milliseconds interval)
+    : stale_after_(stale_after),
+      etcd_answers_(std::move(etcd_answers)),
+      interval_(interval),
+      thread_([this] { run(); }) {}
 
 DemotionGuard::~DemotionGuard() {
   {
@@ -74,17 +81,16 @@ void DemotionGuard::check(const std::string& key, const Watched& watched) {
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
     since_etcd = now - std::chrono::seconds(last_seen->get<std::int64_t>());
   }
-  if (!demoted_for_lost_etcd(was_writable, role, since_etcd, stale_after_)) {
-    if (!patroni::is_writable_role(role) && was_writable && since_etcd && *since_etcd < stale_after_)
-      seen_writable_.erase(key);  // demoted while it reached etcd: a switchover, nothing to guard
-    return;
-  }
-  seen_writable_.erase(key);
+  const DemotionVerdict verdict = judge_demotion(was_writable, role, since_etcd, stale_after_);
+  if (verdict == DemotionVerdict::kNothing) return;
+  seen_writable_.erase(key);                                                          // one verdict per demotion
+  if (verdict == DemotionVerdict::kStopUnlessEtcdAnswers && etcd_answers_()) return;  // a switchover
   if (!is_alive(watched.patroni)) return;
   spdlog::warn(
-      "{}: Patroni demoted this primary after {} s without etcd; stopping it until etcd answers, so that it cannot "
-      "take the leader key back from the member elected meanwhile (Patroni 3.0.2, patroni#2689)",
-      key, since_etcd->count());
+      "{}: Patroni demoted this primary while etcd is out of reach (Patroni last reached it {}); stopping it until "
+      "etcd answers, so that it cannot take the leader key back from the member elected meanwhile (Patroni 3.0.2, "
+      "patroni#2689)",
+      key, since_etcd ? fmt::format("{} s ago", since_etcd->count()) : std::string("at an unknown time"));
   if (::kill(watched.patroni.pid, watched.stop_signal) != 0) {
     spdlog::warn("{}: cannot signal Patroni (pid {}): {}", key, watched.patroni.pid, std::strerror(errno));
     return;

@@ -2,17 +2,24 @@
 //
 // Patroni 3.0.2 (Debian 12; fixed in 3.0.3 by patroni#2689): a leader cut off from etcd for longer than
 // the TTL demotes itself but keeps its cached belief that it holds the leader key; when etcd is back it
-// writes the key without a condition, taking it from the member elected meanwhile. A fresh Patroni has
-// nothing cached and follows whoever leads. The agent's own loop cannot be relied on to see the demotion
-// in time: while etcd is cut off each of its etcd calls waits for its timeout on every endpoint, and a
-// partition that heals within seconds of the new election (CI did this) slipped through. So this thread
-// asks each member's Patroni every half second, apart from etcd: a Patroni that it saw running as primary,
-// that no longer does, and that has not reached etcd for a while (its own dcs_last_seen) is sent its stop
-// signal. The agent then keeps it stopped until etcd answers (InstanceSupervisor::stopped_by_guard).
+// writes the key without a condition, taking it from the member elected meanwhile, and promotes again on
+// its own fork of the timeline. A fresh Patroni has nothing cached and follows whoever leads. The agent's
+// own loop cannot be relied on to see the demotion in time: while etcd is cut off each of its etcd calls
+// waits for its timeout on every endpoint, and a partition that heals within seconds of the new election
+// (CI did this) slipped through. So this thread asks each member's Patroni every half second, apart from
+// the agent's loop: a Patroni that it saw running as primary and that no longer does is sent its stop
+// signal when etcd is out of reach. The agent then keeps it stopped until etcd answers
+// (InstanceSupervisor::stopped_by_guard).
+//
+// Patroni's own dcs_last_seen does not tell: its etcd3 watch cache answers its reads (and so refreshes
+// dcs_last_seen) while the watch stream hangs on a cut-off connection, which is how CI's run slipped
+// past a guard that trusted it. The guard asks etcd itself (a linearizable read) when dcs_last_seen
+// looks fresh.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,11 +32,17 @@
 
 namespace pgstack::agent {
 
-// Pure. Whether a Patroni seen running as primary (`was_writable`) that now reports `role`, having last
-// reached etcd `since_etcd` ago (nullopt: it did not say), demoted its primary for losing etcd. A planned
-// switchover also demotes, but by a Patroni that reaches etcd.
-bool demoted_for_lost_etcd(bool was_writable, std::string_view role, std::optional<std::chrono::seconds> since_etcd,
-                           std::chrono::seconds stale_after);
+// What a Patroni's demotion calls for.
+enum class DemotionVerdict {
+  kNothing,               // not a demotion of a primary this guard saw
+  kStop,                  // demoted with etcd out of reach for long (as Patroni itself says)
+  kStopUnlessEtcdAnswers  // demoted while Patroni's view of etcd looks fresh: a switchover if etcd answers
+};
+
+// Pure. A Patroni seen running as primary (`was_writable`) that now reports `role`, having last reached
+// etcd `since_etcd` ago (nullopt: it did not say).
+DemotionVerdict judge_demotion(bool was_writable, std::string_view role, std::optional<std::chrono::seconds> since_etcd,
+                               std::chrono::seconds stale_after);
 
 class DemotionGuard {
  public:
@@ -40,8 +53,9 @@ class DemotionGuard {
   };
 
   // stale_after: how long without reaching etcd counts as cut off (well above Patroni's loop_wait).
-  explicit DemotionGuard(std::chrono::seconds stale_after,
-                         std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+  // etcd_answers: whether etcd answers a linearizable read now (called on the guard's thread, bounded).
+  DemotionGuard(std::chrono::seconds stale_after, std::function<bool()> etcd_answers,
+                std::chrono::milliseconds interval = std::chrono::milliseconds(500));
   ~DemotionGuard();
   DemotionGuard(const DemotionGuard&) = delete;
   DemotionGuard& operator=(const DemotionGuard&) = delete;
@@ -56,6 +70,7 @@ class DemotionGuard {
   void check(const std::string& key, const Watched& watched);
 
   const std::chrono::seconds stale_after_;
+  const std::function<bool()> etcd_answers_;
   const std::chrono::milliseconds interval_;
   std::mutex mutex_;
   std::condition_variable wake_;

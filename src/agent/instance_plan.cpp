@@ -44,6 +44,17 @@ std::string etcd_host_port(std::string_view url) {
   return std::string(url);
 }
 
+std::vector<std::string> own_etcd_member_first(std::vector<std::string> host_ports, std::string_view host_address) {
+  const auto on_this_host = [&](const std::string& host_port) {
+    const auto colon = host_port.rfind(':');
+    std::string_view host = std::string_view(host_port).substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return host == host_address;
+  };
+  std::stable_partition(host_ports.begin(), host_ports.end(), on_this_host);
+  return host_ports;
+}
+
 std::filesystem::path socket_dir_for(const std::filesystem::path& state_dir, const Assignment& assignment,
                                      uid_t socket_owner_uid) {
   // Namespaces have no '.', so "<ns>.<member>" cannot collide between namespaces.
@@ -75,6 +86,7 @@ config::InstanceLayout instance_layout_for(const Assignment& assignment, const A
     layout.etcd_endpoints.push_back(etcd_host_port(endpoint));
     if (endpoint.rfind("https://", 0) == 0) layout.etcd_tls = true;
   }
+  layout.etcd_endpoints = own_etcd_member_first(std::move(layout.etcd_endpoints), settings.address);
   layout.etcd_prefix = settings.etcd_prefix;
   layout.os_user = settings.os_user;
   layout.post_bootstrap_script = (instance_dir / "config" / "post_bootstrap.sh").string();

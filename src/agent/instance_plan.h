@@ -118,6 +118,13 @@ struct InstancePlan {
 // "127.0.0.1:2379" from "http://127.0.0.1:2379/": Patroni's etcd3 wants host:port.
 std::string etcd_host_port(std::string_view url);
 
+// The etcd members of `host_ports` on `host_address` (this host's own member) first, the others after in
+// their order. Patroni (with use_proxies) talks to the first that answers and watches through it: a
+// Patroni that started on a member that is later cut off keeps a stale view of the cluster until TCP gives
+// up on its watch (about 27 s), so a host on the majority side of a partition must not be watching
+// through the minority's member. Its own member is on its own side of any partition.
+std::vector<std::string> own_etcd_member_first(std::vector<std::string> host_ports, std::string_view host_address);
+
 // See the header comment: short enough for a Unix socket path with any port.
 std::filesystem::path socket_dir_for(const std::filesystem::path& state_dir, const Assignment& assignment,
                                      uid_t socket_owner_uid);

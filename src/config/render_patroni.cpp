@@ -293,7 +293,9 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
                            {"certfile", tls_dir + "/server.crt"},
                            {"keyfile", tls_dir + "/server.key"},
                            {"cafile", tls_dir + "/ca.crt"}};
-  config["etcd3"] = Json{{"hosts", layout.etcd_endpoints}};
+  // use_proxies: Patroni keeps the given members in the given order (the agent puts the host's own first)
+  // instead of the cluster's member list shuffled.
+  config["etcd3"] = Json{{"hosts", layout.etcd_endpoints}, {"use_proxies", true}};
   if (layout.etcd_tls) {
     config["etcd3"]["protocol"] = "https";
     config["etcd3"]["cacert"] = tls_dir + "/ca.crt";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -113,6 +114,28 @@ std::optional<model::Condition> backups_verified_condition(const std::vector<Bac
   }
   return condition(previous_conditions, "BackupsVerified", passed, passed ? "VerificationPassed" : "VerificationFailed",
                    message, now);
+}
+
+std::optional<model::Condition> distinct_hosts_condition(const std::vector<Placement>& placements,
+                                                         const Json& previous_conditions, const std::string& now) {
+  if (placements.size() < 2) return std::nullopt;
+  std::map<std::string, std::vector<std::string>> members_on;
+  for (const auto& placement : placements) members_on[placement.host].push_back(placement.member);
+  std::vector<std::string> shared;
+  for (auto& [host, members] : members_on) {
+    if (members.size() < 2) continue;
+    std::sort(members.begin(), members.end());
+    shared.push_back(fmt::format("{} on {}", fmt::join(members, ", "), host));
+  }
+  if (shared.empty())
+    return condition(previous_conditions, "MembersOnDistinctHosts", true, "EachMemberOnItsOwnHost",
+                     fmt::format("{} members on {} hosts", placements.size(), members_on.size()), now);
+  return condition(
+      previous_conditions, "MembersOnDistinctHosts", false, "MembersShareHosts",
+      fmt::format("{}: losing one host loses every member on it ({} members, {} host{}; pgstack join "
+                  "adds hosts, members already placed stay where they are)",
+                  fmt::join(shared, "; "), placements.size(), members_on.size(), members_on.size() == 1 ? "" : "s"),
+      now);
 }
 
 Json extensions_summary(const std::map<std::string, Json>& member_extensions) {
@@ -402,6 +425,8 @@ model::ClusterStatus build_cluster_status(const StatusInputs& inputs) {
                                      : fmt::format("{} need a restart to apply changed parameters (pgstack restart)",
                                                    fmt::join(pending_restart, ", ")),
                                  inputs.now));
+  if (auto spread = distinct_hosts_condition(inputs.placements, inputs.previous_conditions, inputs.now))
+    conditions.push_back(std::move(*spread));
   if (auto verified = backups_verified_condition(inputs.backups, inputs.previous_conditions, inputs.now))
     conditions.push_back(std::move(*verified));
   if (inputs.backups_configured && inputs.backup_problem) {

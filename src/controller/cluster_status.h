@@ -98,6 +98,13 @@ std::optional<model::Condition> backups_verified_condition(const std::vector<Bac
                                                            const model::Json& previous_conditions,
                                                            const std::string& now);
 
+// The MembersOnDistinctHosts condition of a cluster of two or more members: False naming the members
+// that share a host (losing that host loses them all; placement puts them apart when hosts allow).
+// Nothing for a single member.
+std::optional<model::Condition> distinct_hosts_condition(const std::vector<Placement>& placements,
+                                                         const model::Json& previous_conditions,
+                                                         const std::string& now);
+
 // status.archiving from the primary's report, and the WalArchiving condition: False while the last
 // attempt failed (pg_stat_archiver's last failure is newer than its last success).
 model::Condition archiving_condition(const model::ReportedArchiving& archiving, const model::Json& previous_conditions,

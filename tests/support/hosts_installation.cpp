@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -193,6 +195,38 @@ std::string HostsInstallation::logs_tail() const {
     }
   }
   return logs;
+}
+
+std::string HostsInstallation::leadership_trail(std::size_t per_file) const {
+  static const std::regex kLeadership(
+      "demot|promot|leader|lock|DCS|rewind|Demot|guard|etcd answers|Patroni stopped|starting Patroni",
+      std::regex::optimize);
+  const auto matching_lines = [&](const std::filesystem::path& file) {
+    std::vector<std::string> kept;
+    const auto text = read_file(file);
+    if (!text) return std::string("(cannot read)\n");
+    std::istringstream lines(*text);
+    for (std::string line; std::getline(lines, line);) {
+      if (!std::regex_search(line, kLeadership)) continue;
+      kept.push_back(line.size() > 220 ? line.substr(0, 220) + "..." : line);
+      if (kept.size() > per_file) kept.erase(kept.begin());
+    }
+    return fmt::format("{}\n", fmt::join(kept, "\n"));
+  };
+  std::string trail;
+  for (int host = 0; host < kMemberHosts; ++host) {
+    trail += fmt::format("==== agent of {} ====\n{}", host_name(host),
+                         matching_lines(directory_ / (host_name(host) + "-agent.log")));
+    std::error_code error;
+    const std::filesystem::path instances = directory_ / host_name(host) / "instances";
+    for (auto it = std::filesystem::recursive_directory_iterator(instances, error);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+      if (error) break;
+      if (it->path().filename() == "patroni.log")
+        trail += fmt::format("==== Patroni on {} ====\n{}", host_name(host), matching_lines(it->path()));
+    }
+  }
+  return trail;
 }
 
 }  // namespace pgstack::testing

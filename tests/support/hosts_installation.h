@@ -60,6 +60,9 @@ class HostsInstallation {
   Result<CommandOutput> cli(const std::vector<std::string>& arguments) const;
 
   std::string logs_tail() const;
+  // The lines of the agents' and Patroni's logs that tell who led, demoted, promoted or was stopped, in
+  // each file's order (at most `per_file` of the last): short enough to survive a truncated CI log.
+  std::string leadership_trail(std::size_t per_file = 25) const;
 
  private:
   HostsInstallation() = default;

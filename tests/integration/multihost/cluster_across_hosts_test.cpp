@@ -267,7 +267,16 @@ class ClusterAcrossHosts : public ::testing::Test {
           return spread_and_streaming(now) && member_named(now, member).value("role", "") != "primary";
         },
         240s, 1s);
-    if (!rejoined) return make_error(ErrorCode::kUnavailable, "not healed: " + status().dump(2));
+    if (!rejoined) {
+      const json now = status();
+      std::string members;
+      for (const auto& m : now.value("members", json::array()))
+        members +=
+            fmt::format(" {}@{}:{}/{}/tl{}/lag{}", m.value("name", ""), m.value("host", ""), m.value("role", ""),
+                        m.value("state", ""), m.value("timeline", json()).dump(), m.value("lagBytes", json()).dump());
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("not healed:{}\n{}", members, installation_->leadership_trail()));
+    }
     return std::chrono::duration<double>(Clock::now() - started).count();
   }
 

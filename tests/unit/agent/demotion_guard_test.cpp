@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -18,17 +19,18 @@ namespace {
 
 using std::chrono::seconds;
 
-TEST(DemotedForLostEtcd, OnlyAPrimaryDemotedWhileItCouldNotReachEtcd) {
-  EXPECT_TRUE(demoted_for_lost_etcd(true, "replica", seconds(12), seconds(5)));
-  EXPECT_TRUE(demoted_for_lost_etcd(true, "demoted", seconds(5), seconds(5)));
-  // A switchover: Patroni demoted it while it reached etcd.
-  EXPECT_FALSE(demoted_for_lost_etcd(true, "replica", seconds(1), seconds(5)));
+TEST(JudgeDemotion, APrimaryDemotedWithoutEtcdIsStoppedAndOneThatLooksFreshOnlyIfEtcdDoesNotAnswer) {
+  EXPECT_EQ(judge_demotion(true, "replica", seconds(12), seconds(5)), DemotionVerdict::kStop);
+  EXPECT_EQ(judge_demotion(true, "demoted", seconds(5), seconds(5)), DemotionVerdict::kStop);
+  // Patroni says it reached etcd just now: a switchover, or its watch cache answering for an etcd it
+  // cannot reach (Patroni 3.0.2's etcd3 cache refreshes dcs_last_seen): etcd itself is asked.
+  EXPECT_EQ(judge_demotion(true, "replica", seconds(1), seconds(5)), DemotionVerdict::kStopUnlessEtcdAnswers);
+  EXPECT_EQ(judge_demotion(true, "replica", std::nullopt, seconds(5)), DemotionVerdict::kStopUnlessEtcdAnswers);
   // Still primary (failsafe mode keeps it when every member answers).
-  EXPECT_FALSE(demoted_for_lost_etcd(true, "master", seconds(30), seconds(5)));
-  EXPECT_FALSE(demoted_for_lost_etcd(true, "primary", seconds(30), seconds(5)));
-  // Never seen as primary, or Patroni did not say when it last reached etcd.
-  EXPECT_FALSE(demoted_for_lost_etcd(false, "replica", seconds(30), seconds(5)));
-  EXPECT_FALSE(demoted_for_lost_etcd(true, "replica", std::nullopt, seconds(5)));
+  EXPECT_EQ(judge_demotion(true, "master", seconds(30), seconds(5)), DemotionVerdict::kNothing);
+  EXPECT_EQ(judge_demotion(true, "primary", seconds(30), seconds(5)), DemotionVerdict::kNothing);
+  // Never seen as primary.
+  EXPECT_EQ(judge_demotion(false, "replica", seconds(30), seconds(5)), DemotionVerdict::kNothing);
 }
 
 // A stand-in for Patroni's REST API and a real process that plays its daemon: the guard reads the first,
@@ -74,12 +76,20 @@ class DemotionGuardThread : public ::testing::Test {
 
   std::atomic<bool> primary_{true};
   std::atomic<int> etcd_unseen_for_{0};
+  std::atomic<bool> etcd_answers_{true};
+  std::atomic<int> etcd_asked_{0};
+  std::function<bool()> etcd_probe() {
+    return [this] {
+      ++etcd_asked_;
+      return etcd_answers_.load();
+    };
+  }
   std::unique_ptr<HttpServer> server_;
   pid_t daemon_ = 0;
 };
 
 TEST_F(DemotionGuardThread, StopsAPatroniThatDemotedItsPrimaryWithoutEtcd) {
-  DemotionGuard guard(seconds(5), std::chrono::milliseconds(20));
+  DemotionGuard guard(seconds(5), etcd_probe(), std::chrono::milliseconds(20));
   guard.watch({{"default/demo/demo-0", watched()}});
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // seen as primary
   etcd_unseen_for_ = 12;
@@ -91,14 +101,30 @@ TEST_F(DemotionGuardThread, StopsAPatroniThatDemotedItsPrimaryWithoutEtcd) {
 }
 
 TEST_F(DemotionGuardThread, LeavesASwitchedOverPrimaryAndAReplicaAlone) {
-  DemotionGuard guard(seconds(5), std::chrono::milliseconds(20));
+  DemotionGuard guard(seconds(5), etcd_probe(), std::chrono::milliseconds(20));
   guard.watch({{"default/demo/demo-0", watched()}});
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  primary_ = false;  // a switchover: etcd seen just now
+  primary_ = false;  // a switchover: etcd seen just now, and etcd answers
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(etcd_asked_.load(), 1);
+  etcd_answers_ = false;
   etcd_unseen_for_ = 12;  // later cut off, as a replica
   EXPECT_FALSE(daemon_ended_within(std::chrono::milliseconds(500)));
   EXPECT_TRUE(guard.take_stopped().empty());
+}
+
+// What CI's run did: Patroni's etcd3 watch cache kept dcs_last_seen fresh while the host was cut off.
+TEST_F(DemotionGuardThread, StopsADemotedPatroniThatLooksInTouchWhenEtcdDoesNotAnswer) {
+  DemotionGuard guard(seconds(5), etcd_probe(), std::chrono::milliseconds(20));
+  guard.watch({{"default/demo/demo-0", watched()}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(etcd_asked_.load(), 0) << "etcd is asked only about a demotion";
+  etcd_answers_ = false;
+  primary_ = false;  // dcs_last_seen stays fresh
+  ASSERT_TRUE(daemon_ended_within(std::chrono::seconds(5)));
+  daemon_ = 0;
+  EXPECT_EQ(etcd_asked_.load(), 1);
+  EXPECT_EQ(guard.take_stopped(), std::vector<std::string>{"default/demo/demo-0"});
 }
 
 }  // namespace

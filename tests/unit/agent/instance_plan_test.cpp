@@ -56,6 +56,18 @@ TEST(InstancePlan, EtcdEndpointsAsPatroniWantsThem) {
   EXPECT_EQ(etcd_host_port("10.0.0.1:2379"), "10.0.0.1:2379");
 }
 
+TEST(InstancePlan, PatroniTalksToItsOwnHostsEtcdMemberFirst) {
+  EXPECT_EQ(own_etcd_member_first({"10.0.0.1:2379", "10.0.0.2:2379", "10.0.0.3:2379"}, "10.0.0.3"),
+            (std::vector<std::string>{"10.0.0.3:2379", "10.0.0.1:2379", "10.0.0.2:2379"}));
+  EXPECT_EQ(own_etcd_member_first({"10.0.0.1:2379", "10.0.0.2:2379"}, "10.0.0.9"),
+            (std::vector<std::string>{"10.0.0.1:2379", "10.0.0.2:2379"}));
+  // Not a prefix match, and IPv6 in brackets.
+  EXPECT_EQ(own_etcd_member_first({"10.0.0.10:2379", "10.0.0.1:2379"}, "10.0.0.1"),
+            (std::vector<std::string>{"10.0.0.1:2379", "10.0.0.10:2379"}));
+  EXPECT_EQ(own_etcd_member_first({"[fd00::1]:2379", "[fd00::2]:2379"}, "fd00::2"),
+            (std::vector<std::string>{"[fd00::2]:2379", "[fd00::1]:2379"}));
+}
+
 TEST(InstancePlan, LayoutTakesPortsAddressAndDirectoriesFromTheAssignment) {
   const auto layout = instance_layout_for(assignment_for("demo-1", 1), settings());
   EXPECT_EQ(layout.member_name, "demo-1");

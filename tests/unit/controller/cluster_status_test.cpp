@@ -72,6 +72,34 @@ TEST(ClusterStatus, ProxyEndpointsOncePerHostWithAMember) {
   EXPECT_EQ(endpoints["proxyAdmin"], Json({"http://127.0.0.1:17432", "http://10.0.0.2:17432"}));
 }
 
+Json condition_of(const Json& status, const std::string& type) {
+  for (const auto& condition : status["conditions"]) {
+    if (condition["type"] == type) return condition;
+  }
+  return Json();
+}
+
+TEST(ClusterStatus, MembersSharingAHostAreNamed) {
+  StatusInputs inputs = three_members();  // all three on host a
+  Json spread = condition_of(build(inputs), "MembersOnDistinctHosts");
+  EXPECT_EQ(spread["status"], "False");
+  EXPECT_EQ(spread["reason"], "MembersShareHosts");
+  EXPECT_EQ(spread["message"].get<std::string>().substr(0, 30), "demo-0, demo-1, demo-2 on a: l");
+  inputs.placements[1].host = "b";
+  spread = condition_of(build(inputs), "MembersOnDistinctHosts");
+  EXPECT_EQ(spread["status"], "False");
+  EXPECT_EQ(spread["message"].get<std::string>().find("demo-1"), std::string::npos);
+  EXPECT_NE(spread["message"].get<std::string>().find("3 members, 2 hosts"), std::string::npos);
+  inputs.placements[2].host = "c";
+  spread = condition_of(build(inputs), "MembersOnDistinctHosts");
+  EXPECT_EQ(spread["status"], "True");
+  EXPECT_EQ(spread["message"], "3 members on 3 hosts");
+  // A single member has nothing to spread.
+  inputs.instances = 1;
+  inputs.placements.resize(1);
+  EXPECT_TRUE(condition_of(build(inputs), "MembersOnDistinctHosts").is_null());
+}
+
 TEST(ClusterStatus, NotReadyWhenAReplicaIsNotStreaming) {
   auto inputs = three_members();
   inputs.standbys.erase("demo-2");
