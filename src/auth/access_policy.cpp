@@ -85,7 +85,8 @@ std::vector<ResourceVerbs> unnamespaced_resources() {
   return {{"users", kObjectVerbs},
           {"tokens", {"get", "list", "create", "delete"}},
           {"audit", {"list"}},
-          {"hosts", {"get", "list", "create"}}};  // create: a join token (another host joins)
+          // create: a join token (another host joins); update: drain; delete: remove a host
+          {"hosts", {"get", "list", "create", "update", "delete"}}};
 }
 
 nlohmann::json permission_list(const std::vector<RoleBinding>& bindings) {

@@ -26,6 +26,7 @@ int run(int argc, char** argv) {
   add_down_command(app, status);
   add_join_token_command(app, status);
   add_join_command(app, status);
+  add_host_command(app, status);
   add_apply_command(app, status);
   add_create_command(app, status);
   add_get_command(app, status);

@@ -23,6 +23,7 @@ void add_up_command(CLI::App& app, ExitStatus& status);
 void add_down_command(CLI::App& app, ExitStatus& status);
 // Another host: `join-token` here, `join` there (join_command.cpp).
 void add_join_token_command(CLI::App& app, ExitStatus& status);
+void add_host_command(CLI::App& app, ExitStatus& status);
 void add_join_command(CLI::App& app, ExitStatus& status);
 
 // Through the REST API of the controller (--api).

@@ -86,7 +86,9 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
   auto backup_documents = store_.list("SGBackup");
   auto backup_statuses = etcd.get_prefix(store_.status_prefix() + "sgbackups/");
   auto additional = etcd.get_prefix(store::keys::additional_instances_prefix(prefix));
-  if (!host_keys.ok() || !assignment_keys.ok() || !backup_documents.ok() || !backup_statuses.ok() || !additional.ok())
+  auto drains = etcd.get_prefix(store::keys::host_drains_prefix(prefix));
+  if (!host_keys.ok() || !assignment_keys.ok() || !backup_documents.ok() || !backup_statuses.ok() || !additional.ok() ||
+      !drains.ok())
     return std::nullopt;
 
   PassSnapshot pass;
@@ -96,6 +98,8 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
     pass.hosts[host.value("name", "")] = host.value("address", "");
     pass.host_registrations.push_back(host);
   }
+  for (const auto& kv : drains->items)
+    pass.draining_hosts.insert(kv.key.substr(store::keys::host_drains_prefix(prefix).size()));
   const std::size_t assignments_prefix_size = store::keys::assignments_prefix(prefix).size();
   for (const auto& kv : assignment_keys->items) {
     const auto parts = split_key(kv.key, assignments_prefix_size);  // host, ns, cluster, member
@@ -251,7 +255,7 @@ void ClusterReconciler::reconcile_cluster(const model::Document& document, PassS
       [&] { return ensure_credentials(environment, state); },
       [&] { return resolve_cluster_inputs(environment, state); },
       [&] { return admit_restore(environment, pass, state); },
-      [&] { return place_members(environment, pass, state); },
+      [&] { return place_members(environment, pass, state, drain_switchovers_); },
       [&] { return sync_patroni_config(environment, state); },
   };
   for (const auto& step : desired_state_steps) {

@@ -19,6 +19,7 @@
 #include "controller/log_store_maintenance.h"
 #include "controller/managed_sql/runner.h"
 #include "controller/operations/operations_runner.h"
+#include "controller/reconcile/placement_step.h"
 #include "controller/reconcile/step.h"
 #include "model/document.h"
 #include "store/resource_store.h"
@@ -64,6 +65,7 @@ class ClusterReconciler {
   std::thread thread_;
   managed_sql::ManagedSqlRunner managed_sql_{store_, leadership_, {settings_.etcd_prefix}};
   LogStoreMaintenance log_stores_{store_, leadership_, {settings_.etcd_prefix}};
+  DrainSwitchovers drain_switchovers_;  // the pass thread's own
   std::optional<AlertsObservation> alerts_;
   std::chrono::steady_clock::time_point alerts_read_at_;
   std::map<std::string, model::Json> figures_;

@@ -65,6 +65,8 @@ RequiredAccess required_access(const std::string& method, const std::vector<std:
     if (is_join_path(parts)) return {Level::kPublic, {}, is_mutation(method)};
     if (is_join_tokens_path(parts)) return permission(method, verb_for(method, true), "hosts", "");
     // The machines and what runs on them: for callers who may read every namespace.
+    // Draining a host (POST or DELETE .../drain) changes it; for admins, as adding one is.
+    if (is_hosts_path(parts) && n == 6) return permission(method, "update", "hosts", "");
     if (is_hosts_path(parts)) return permission(method, verb_for(method, n == 4), "hosts", "");
     if (n >= 4 && parts[3] == "tokens") return {Level::kAuthenticated, {}, is_mutation(method)};
     if (n == 4 && parts[3] == "audit") return permission(method, verb_for(method, true), "audit", "");

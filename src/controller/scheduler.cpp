@@ -18,16 +18,33 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
   }
   std::sort(mine.begin(), mine.end(), [](const Placement& a, const Placement& b) { return a.index < b.index; });
 
-  // Scale down: replicas go first, the highest index first; the primary stays.
+  // Scale down: replicas go first, those on leaving hosts first, then the highest index; the primary stays.
   while (static_cast<int>(mine.size()) > request.instances) {
     auto victim = mine.end();
     for (auto it = mine.begin(); it != mine.end(); ++it) {
       if (request.primary_member && it->member == *request.primary_member) continue;
-      victim = it;  // sorted ascending: the last non-primary is the highest index
+      const bool leaving = request.leaving_hosts.count(it->host) > 0;
+      // sorted ascending: the last one seen is the highest index
+      if (victim == mine.end() || leaving || request.leaving_hosts.count(victim->host) == 0) victim = it;
     }
     if (victim == mine.end()) break;
     result.remove.push_back(*victim);
     mine.erase(victim);
+  }
+  // Drained hosts: their replicas go (and come back elsewhere below) when another host can take them.
+  std::set<int> retired_indices;
+  if (!request.hosts.empty()) {
+    for (auto it = mine.begin(); it != mine.end();) {
+      const bool primary = request.primary_member && it->member == *request.primary_member;
+      if (request.leaving_hosts.count(it->host) == 0 || primary) {
+        ++it;
+        continue;
+      }
+      retired_indices.insert(it->index);
+      result.remove.push_back(*it);
+      result.moved.push_back(*it);
+      it = mine.erase(it);
+    }
   }
   for (auto& placement : mine) {
     if (placement.ports.exporter == 0)
@@ -40,7 +57,7 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
     return result;
   }
 
-  std::set<int> used_indices;
+  std::set<int> used_indices = retired_indices;
   for (const auto& placement : mine) used_indices.insert(placement.index);
   std::map<std::string, std::set<int>> used_slots;  // host -> port slots taken (every cluster)
   std::map<std::string, int> members_on_host;

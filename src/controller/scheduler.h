@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,16 +54,22 @@ struct SchedulingRequest {
   std::vector<std::string> hosts;             // registered, alive, with the labels the cluster selects
   std::vector<Placement> existing;            // every placement on every host (all clusters)
   std::string no_host_reason;                 // why `hosts` is empty when some are registered
+  // Hosts being drained (pgstack host drain): their replicas move to `hosts`, the primary stays until a
+  // switchover has made it a replica. Never in `hosts`.
+  std::set<std::string> leaving_hosts;
 };
 
 struct SchedulingResult {
   std::vector<Placement> keep;    // this cluster's placements that stay
   std::vector<Placement> add;     // new members
-  std::vector<Placement> remove;  // members to stop (scale down)
+  std::vector<Placement> remove;  // members to stop (scale down, or moved off a leaving host)
+  std::vector<Placement> moved;   // of `remove`, those replaced by a new member on another host
   std::string problem;            // why nothing could be placed (no hosts, no free ports)
 };
 
-// Keeps existing members where they are; scales down by removing replicas, highest index first;
+// Moves replicas off leaving hosts (each replaced by a new member, under a new name so that the
+// old one, if its host still runs it, is never mistaken for the new); otherwise keeps existing members
+// where they are; scales down by removing replicas, highest index first;
 // scales up with the lowest free indices on the host with the fewest members of this cluster, then
 // the fewest members overall; gives each new member the lowest port slot free on its host.
 // Existing placements without an exporter port get their slot's.

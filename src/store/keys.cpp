@@ -12,6 +12,11 @@ std::string scrape_credential(std::string_view prefix) {
 
 std::string host(std::string_view prefix, std::string_view host) { return fmt::format("{}/hosts/{}", prefix, host); }
 
+std::string host_drains_prefix(std::string_view prefix) { return fmt::format("{}/host-drains/", prefix); }
+std::string host_drain(std::string_view prefix, std::string_view host) {
+  return fmt::format("{}/host-drains/{}", prefix, host);
+}
+
 std::string host_extensions_prefix(std::string_view prefix) { return fmt::format("{}/host-extensions/", prefix); }
 std::string host_extensions(std::string_view prefix, std::string_view host) {
   return fmt::format("{}/host-extensions/{}", prefix, host);

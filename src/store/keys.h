@@ -16,6 +16,11 @@ std::string scrape_credential(std::string_view prefix);
 std::string hosts_prefix(std::string_view prefix);
 std::string host(std::string_view prefix, std::string_view host);
 
+// <prefix>/host-drains/<host>: a host being drained (pgstack host drain): {"host", "since"}. Its members
+// move to other hosts; nothing new is placed on it.
+std::string host_drains_prefix(std::string_view prefix);
+std::string host_drain(std::string_view prefix, std::string_view host);
+
 // <prefix>/host-extensions/<host>: the extensions a host has and can install, under its lease.
 std::string host_extensions_prefix(std::string_view prefix);
 std::string host_extensions(std::string_view prefix, std::string_view host);

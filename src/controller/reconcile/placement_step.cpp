@@ -1,6 +1,11 @@
 #include "controller/reconcile/placement_step.h"
 
+#include <algorithm>
+#include <chrono>
+#include <map>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "model/host_labels.h"
@@ -36,6 +41,33 @@ model::Assignment desired_assignment(const ClusterState& state, const Placement&
   return assignment;
 }
 
+namespace {
+
+// The member to take over from a primary on a leaving host: a running replica elsewhere, a synchronous
+// standby first (in the sync modes Patroni accepts no other). Nothing when the primary is not leaving or
+// no member elsewhere can take over yet.
+std::optional<std::string> drain_switchover_candidate(const ClusterState& state, const std::vector<Placement>& members,
+                                                      const SchedulingRequest& scheduling) {
+  if (!state.topology || !state.topology->leader) return std::nullopt;
+  const std::string& leader = *state.topology->leader;
+  std::map<std::string, std::string> host_of;
+  for (const auto& placement : members) host_of[placement.member] = placement.host;
+  if (host_of.count(leader) == 0 || scheduling.leaving_hosts.count(host_of[leader]) == 0) return std::nullopt;
+  std::optional<std::string> candidate;
+  for (const auto& [name, member] : state.topology->members) {
+    const auto host = host_of.find(name);
+    if (name == leader || host == host_of.end() || scheduling.leaving_hosts.count(host->second) > 0) continue;
+    if (member.state != "running" && member.state != "streaming") continue;
+    const bool sync = std::find(state.topology->sync_standbys.begin(), state.topology->sync_standbys.end(), name) !=
+                      state.topology->sync_standbys.end();
+    if (sync) return name;
+    if (!candidate && state.topology->sync_standbys.empty()) candidate = name;
+  }
+  return candidate;
+}
+
+}  // namespace
+
 PlacementDecision plan_placement(const PlacementRequest& request) {
   const ClusterState& state = *request.state;
   const PassSnapshot& pass = *request.pass;
@@ -49,7 +81,9 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
   for (const auto& registration : pass.host_registrations)
     labels_of[registration.value("name", "")] = model::labels_from(registration.value("labels", model::Json()));
   std::string unselected;
+  scheduling.leaving_hosts = pass.draining_hosts;
   for (const auto& [name, address] : pass.hosts) {
+    if (pass.draining_hosts.count(name) > 0) continue;
     const model::Labels& labels = labels_of[name];
     if (model::matches_selector(labels, state.cluster.node_selector)) {
       scheduling.hosts.push_back(name);
@@ -57,6 +91,9 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
       unselected += fmt::format("{}{} ({})", unselected.empty() ? "" : ", ", name, model::describe_labels(labels));
     }
   }
+  if (scheduling.hosts.empty() && !pass.draining_hosts.empty() && unselected.empty())
+    scheduling.no_host_reason = fmt::format("every registered host is being drained ({}; pgstack host uncordon HOST)",
+                                            fmt::join(pass.draining_hosts, ", "));
   if (scheduling.hosts.empty() && !unselected.empty())
     scheduling.no_host_reason = fmt::format(
         "no registered host has the labels of pods.scheduling.nodeSelector ({}); the hosts: {} (pgstack up or "
@@ -71,6 +108,8 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
   }
 
   decision.remove = plan.remove;
+  decision.moved = plan.moved;
+  decision.switchover_to = drain_switchover_candidate(state, plan.keep, scheduling);
   decision.added = plan.add;
   decision.members = plan.keep;
   decision.members.insert(decision.members.end(), plan.add.begin(), plan.add.end());
@@ -87,13 +126,31 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
   return decision;
 }
 
-StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass, ClusterState& state) {
+StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass, ClusterState& state,
+                          DrainSwitchovers& drain_switchovers) {
   const std::string& prefix = environment.settings.etcd_prefix;
   const auto& etcd = environment.store.client();
   PlacementDecision decision = plan_placement({&state, &pass, prefix, environment.settings.port_bases});
 
+  // Waits for the new primary (seconds); retried on a later pass when it fails.
+  constexpr auto kSwitchoverRetry = std::chrono::seconds(30);
+  const auto now = std::chrono::steady_clock::now();
+  if (decision.switchover_to &&
+      (drain_switchovers.count(state.key) == 0 || now - drain_switchovers[state.key] >= kSwitchoverRetry)) {
+    drain_switchovers[state.key] = now;
+    spdlog::info("cluster {}: the primary {} runs on a drained host; switching over to {}", state.key,
+                 *state.topology->leader,
+                 decision.switchover_to->empty() ? "Patroni's choice" : *decision.switchover_to);
+    auto moved = switchover(etcd, prefix, state.cluster.namespace_name, state.cluster.name, *decision.switchover_to,
+                            std::chrono::seconds(30));
+    if (!moved) spdlog::warn("cluster {}: switchover off the drained host: {}", state.key, moved.error().message);
+  }
+  for (const auto& placement : decision.moved)
+    spdlog::info("cluster {}: moving {} off the drained host {}", state.key, placement.member, placement.host);
+
   for (const auto& placement : decision.remove) {
-    spdlog::info("cluster {}: scaling down, unassigning {}", state.key, placement.member);
+    if (std::find(decision.moved.begin(), decision.moved.end(), placement) == decision.moved.end())
+      spdlog::info("cluster {}: scaling down, unassigning {}", state.key, placement.member);
     const std::string key = store::keys::assignment(prefix, placement.host, placement.cluster_key, placement.member);
     if (auto removed = etcd.remove(key); !removed.ok())
       spdlog::warn("cluster {}: cannot unassign {}: {}", state.key, placement.member, removed.error().message);

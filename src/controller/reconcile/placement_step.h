@@ -30,8 +30,11 @@ struct PlacementDecision {
   std::vector<AssignmentWrite> writes;  // new assignments and those whose content changed
   std::vector<Placement> members;       // the cluster's members after this pass
   std::vector<Placement> added;         // new members among them
-  std::optional<ProxyPorts> proxy;      // the cluster's pgstack-proxy ports
-  StepOutcome outcome;                  // stopped when a member or the proxy cannot be placed
+  std::vector<Placement> moved;         // of `remove`, those moving off a drained host
+  // The primary runs on a drained host: switch over to this member ("": Patroni's choice) first.
+  std::optional<std::string> switchover_to;
+  std::optional<ProxyPorts> proxy;  // the cluster's pgstack-proxy ports
+  StepOutcome outcome;              // stopped when a member or the proxy cannot be placed
 };
 
 PlacementDecision plan_placement(const PlacementRequest& request);
@@ -42,6 +45,10 @@ PlacementDecision plan_placement(const PlacementRequest& request);
 model::Assignment desired_assignment(const ClusterState& state, const Placement& placement,
                                      const std::optional<ProxyPorts>& proxy, const model::Json& current);
 
-StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass, ClusterState& state);
+// When each cluster's last switchover off a drained host was asked for (at most one per kSwitchoverRetry).
+using DrainSwitchovers = std::map<std::string, std::chrono::steady_clock::time_point>;
+
+StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass, ClusterState& state,
+                          DrainSwitchovers& drain_switchovers);
 
 }  // namespace pgstack::controller

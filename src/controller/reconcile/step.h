@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,7 @@ struct ObservedBackup {
 struct PassSnapshot {
   std::map<std::string, std::string> hosts;           // registered host -> address
   std::vector<model::Json> host_registrations;        // the same, as stored
+  std::set<std::string> draining_hosts;               // pgstack host drain
   std::vector<Placement> placements;                  // every cluster's members, from the assignments
   std::map<std::string, model::Json> assignments;     // etcd key -> the assignment as stored
   std::vector<model::Assignment> parsed_assignments;  // the same, read

@@ -428,6 +428,68 @@ TEST_F(ClusterAcrossHosts, AnIsolatedReplicaAndEtcdMinorityChangeNothingForClien
       seconds(longest_pause(history, cut_at)), replica, *rejoined);
 }
 
+// `pgstack host drain` on the primary's host, under a workload: a switchover off it, then each member
+// on it rebuilt on another host under a new name; nothing is lost (sync) and the cluster stays whole.
+TEST_F(ClusterAcrossHosts, DrainingThePrimarysHostMovesEveryMemberOffItAndLosesNoAcknowledgedWrite) {
+  ASSERT_NO_FATAL_FAILURE(create_cluster("sync"));
+  BackgroundWrites writes(installation_->hosts(), client_writes());
+  std::this_thread::sleep_for(3s);
+  const json before = status();
+  const std::string old_primary = primary_of(before);
+  const int drained = host_of(before, old_primary);
+  ASSERT_GE(drained, 0) << before.dump(2);
+  const std::string drained_name = installation_->host_name(drained);
+
+  const auto started = Clock::now();
+  auto drain = installation_->cli({"host", "drain", drained_name, "--wait", "--timeout", "4m"});
+  ASSERT_TRUE(drain) << drain.error().message;
+  ASSERT_EQ(drain->exit_code, 0) << drain->standard_error << "\n" << status().dump(2);
+  std::cout << fmt::format("drained {} (the primary {}'s host) in {:.1f} s\n", drained_name, old_primary,
+                           std::chrono::duration<double>(Clock::now() - started).count());
+
+  // Whole again on the two other hosts: 3 members streaming on the primary's timeline.
+  json now;
+  const bool whole = wait_until(
+      [&] {
+        now = status();
+        const json members = now.value("members", json::array());
+        if (members.size() != 3 || primary_of(now).empty()) return false;
+        const json timeline = member_named(now, primary_of(now)).value("timeline", json());
+        for (const auto& member : members) {
+          if (member.value("host", "") == drained_name || member.value("timeline", json()) != timeline) return false;
+          if (member.value("role", "") != "primary" && member.value("state", "") != "streaming") return false;
+        }
+        return true;
+      },
+      120s, 1s);
+  ASSERT_TRUE(whole) << now.dump(2);
+  EXPECT_NE(primary_of(now), old_primary);
+  EXPECT_TRUE(member_named(now, old_primary).empty()) << "the old primary's member left under its name";
+  bool shared_condition = false;
+  for (const auto& condition : now.value("conditions", json::array())) {
+    if (condition.value("type", "") == "MembersOnDistinctHosts")
+      shared_condition = condition.value("status", "") == "False";
+  }
+  EXPECT_TRUE(shared_condition) << "3 members on 2 hosts: the condition says so\n" << now.dump(2);
+
+  const auto hosts = installation_->cli({"get", "hosts"});
+  ASSERT_TRUE(hosts && hosts->exit_code == 0);
+  std::cout << hosts->standard_output;
+  EXPECT_NE(hosts->standard_output.find("Draining"), std::string::npos);
+  // Its agent still runs: the host cannot be forgotten yet; uncordoned it takes members again.
+  const auto remove = installation_->cli({"host", "remove", drained_name});
+  ASSERT_TRUE(remove);
+  EXPECT_NE(remove->exit_code, 0);
+  EXPECT_NE(remove->standard_error.find("is running"), std::string::npos) << remove->standard_error;
+  const auto uncordon = installation_->cli({"host", "uncordon", drained_name});
+  ASSERT_TRUE(uncordon && uncordon->exit_code == 0) << (uncordon ? uncordon->standard_error : "");
+
+  const auto& history = writes.stop();
+  const HistoryVerdict verdict = check({&history});
+  EXPECT_TRUE(verdict.clean()) << verdict.summary();
+  EXPECT_TRUE(verdict.lost.empty()) << "synchronous replication lost acknowledged writes";
+}
+
 // Scenario 4: a lossy link at the primary's host (this kernel has no sch_netem for delay): no false
 // failover, writes slow down but go on.
 TEST_F(ClusterAcrossHosts, ALossyLinkAtThePrimaryCausesNoFailover) {

@@ -35,6 +35,20 @@ TEST(HostList, AHostWithMembersButNoRegistrationIsLost) {
   EXPECT_FALSE(list["items"][1].contains("address"));
 }
 
+TEST(HostList, ADrainedHostSaysSoAndALostOneStaysLost) {
+  const auto list = host_list({R"({"name":"host-a"})", R"({"name":"host-b"})"},
+                              {"host-b/default/demo/demo-1", "host-c/default/demo/demo-2"},
+                              {R"({"host":"host-b","since":"2026-12-06T14:00:00Z"})",
+                               R"({"host":"host-c","since":"x"})", R"({"host":"gone"})", "not json"});
+  ASSERT_EQ(list["items"].size(), 3u);
+  EXPECT_EQ(list["items"][0]["status"], "Ready");
+  EXPECT_FALSE(list["items"][0].contains("drainingSince"));
+  EXPECT_EQ(list["items"][1]["status"], "Draining");
+  EXPECT_EQ(list["items"][1]["drainingSince"], "2026-12-06T14:00:00Z");
+  EXPECT_EQ(list["items"][2]["status"], "Lost");
+  EXPECT_EQ(list["items"][2]["drainingSince"], "x");
+}
+
 TEST(HostList, UnreadableRegistrationsAndKeysAreSkipped) {
   const auto list = host_list({"not json", R"({"address":"10.0.0.9"})", R"({"name":7})", "[]"},
                               {"", "/default/demo/demo-0", "host-a/"});
@@ -44,7 +58,8 @@ TEST(HostList, UnreadableRegistrationsAndKeysAreSkipped) {
 TEST(HostsPath, OnlyTheListAndOneHost) {
   EXPECT_TRUE(is_hosts_path({"apis", "pgstack.io", "v1", "hosts"}));
   EXPECT_TRUE(is_hosts_path({"apis", "pgstack.io", "v1", "hosts", "host-a"}));
-  EXPECT_FALSE(is_hosts_path({"apis", "pgstack.io", "v1", "hosts", "host-a", "drain"}));
+  EXPECT_TRUE(is_hosts_path({"apis", "pgstack.io", "v1", "hosts", "host-a", "drain"}));
+  EXPECT_FALSE(is_hosts_path({"apis", "pgstack.io", "v1", "hosts", "host-a", "members"}));
   EXPECT_FALSE(is_hosts_path({"apis", "stackgres.io", "v1", "hosts"}));
 }
 

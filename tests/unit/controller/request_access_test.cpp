@@ -92,6 +92,21 @@ TEST(RequestAccess, HostsNeedEveryNamespace) {
   EXPECT_FALSE(auth::allows({{auth::Role::kAdmin, "team"}}, {"list", "hosts", ""}));
 }
 
+TEST(RequestAccess, DrainingAndRemovingAHostAreForAdminsOfEveryNamespace) {
+  const RequiredAccess drain = access("POST", "/apis/pgstack.io/v1/hosts/host-a/drain");
+  expect_permission(drain, "update", "hosts", "");
+  EXPECT_TRUE(drain.audited);
+  expect_permission(access("DELETE", "/apis/pgstack.io/v1/hosts/host-a/drain"), "update", "hosts", "");
+  const RequiredAccess remove = access("DELETE", "/apis/pgstack.io/v1/hosts/host-a");
+  expect_permission(remove, "delete", "hosts", "");
+  EXPECT_TRUE(remove.audited);
+  EXPECT_TRUE(auth::allows({{auth::Role::kAdmin, "*"}}, {"update", "hosts", ""}));
+  EXPECT_TRUE(auth::allows({{auth::Role::kAdmin, "*"}}, {"delete", "hosts", ""}));
+  EXPECT_FALSE(auth::allows({{auth::Role::kOperator, "*"}}, {"update", "hosts", ""}));
+  EXPECT_FALSE(auth::allows({{auth::Role::kOperator, "*"}}, {"delete", "hosts", ""}));
+  EXPECT_FALSE(auth::allows({{auth::Role::kAdmin, "team"}}, {"update", "hosts", ""}));
+}
+
 TEST(RequestAccess, AJoinTokenIsForAdminsAndTheJoinItselfIsPublic) {
   const RequiredAccess token = access("POST", "/apis/pgstack.io/v1/jointokens");
   expect_permission(token, "create", "hosts", "");

@@ -70,6 +70,52 @@ TEST(Scheduler, ScalesDownReplicasFirstHighestIndexFirst) {
   EXPECT_EQ(up.add[0].ports.postgres, 15433);
 }
 
+TEST(Scheduler, ADrainedHostsReplicasMoveUnderNewNamesAndItsPrimaryWaitsForTheSwitchover) {
+  const std::vector<Placement> existing = {
+      {"default/demo", "demo-0", 0, "a", {15432, 16432, 18008}},
+      {"default/demo", "demo-1", 1, "b", {15432, 16432, 18008}},
+      {"default/demo", "demo-2", 2, "c", {15432, 16432, 18008}},
+  };
+  auto request = request_for(3, {"a", "b"}, existing);
+  request.leaving_hosts = {"c"};
+  request.primary_member = "demo-0";
+  auto result = schedule_cluster(request);
+  ASSERT_EQ(result.moved.size(), 1u);
+  EXPECT_EQ(result.moved[0].member, "demo-2");
+  ASSERT_EQ(result.remove.size(), 1u);
+  ASSERT_EQ(result.add.size(), 1u);
+  EXPECT_EQ(result.add[0].member, "demo-3");  // never the old name: the old host may still run demo-2
+  EXPECT_NE(result.add[0].host, "c");
+  EXPECT_EQ(result.keep.size(), 2u);
+
+  // The primary on the drained host stays until a switchover has moved the role.
+  request.primary_member = "demo-2";
+  result = schedule_cluster(request);
+  EXPECT_TRUE(result.moved.empty());
+  EXPECT_TRUE(result.add.empty());
+
+  // Nowhere to go: everything stays.
+  request.hosts = {};
+  request.primary_member = "demo-0";
+  result = schedule_cluster(request);
+  EXPECT_TRUE(result.moved.empty());
+  EXPECT_EQ(result.keep.size(), 3u);
+}
+
+TEST(Scheduler, ScalingDownTakesADrainedHostsReplicaFirst) {
+  const std::vector<Placement> existing = {
+      {"default/demo", "demo-0", 0, "a", {15432, 16432, 18008}},
+      {"default/demo", "demo-1", 1, "c", {15432, 16432, 18008}},
+      {"default/demo", "demo-2", 2, "b", {15432, 16432, 18008}},
+  };
+  auto request = request_for(2, {"a", "b"}, existing);
+  request.leaving_hosts = {"c"};
+  const auto result = schedule_cluster(request);
+  ASSERT_EQ(result.remove.size(), 1u);
+  EXPECT_EQ(result.remove[0].member, "demo-1");
+  EXPECT_TRUE(result.add.empty());
+}
+
 TEST(Scheduler, NoHostsIsAProblemNotACrash) {
   const auto result = schedule_cluster(request_for(1, {}));
   EXPECT_TRUE(result.add.empty());

@@ -10,11 +10,12 @@ namespace {
 using model::Json;
 
 struct PlacementFixture {
-  model::Document document = testing::cluster_document(2);
-  ClusterState state{document, model::cluster_from(document)};
+  model::Document document;
+  ClusterState state;
   PassSnapshot pass;
 
-  PlacementFixture() {
+  explicit PlacementFixture(int instances = 2)
+      : document(testing::cluster_document(instances)), state{document, model::cluster_from(document)} {
     state.inputs.postgres = testing::postgres15();
     pass.hosts = {{"node-a", "10.0.0.1"}};
   }
@@ -64,6 +65,48 @@ TEST(PlacementStep, ANodeSelectorPlacesMembersOnlyOnHostsWithItsLabels) {
             "node-b (disk=ssd,zone=b), node-c (no labels) (pgstack up or pgstack join --label KEY=VALUE gives a "
             "host labels)");
   EXPECT_TRUE(decision.added.empty());
+}
+
+TEST(PlacementStep, ADrainedHostTakesNothingAndItsPrimarySwitchesOverToASyncStandbyElsewhere) {
+  PlacementFixture fixture(3);
+  fixture.pass.hosts = {{"node-a", "10.0.0.1"}, {"node-b", "10.0.0.2"}, {"node-c", "10.0.0.3"}};
+  fixture.apply(fixture.plan());  // demo-0 on a, demo-1 on b, demo-2 on c
+  ASSERT_EQ(fixture.pass.placements.size(), 3u);
+
+  fixture.pass.draining_hosts = {"node-a"};
+  ClusterTopology topology;
+  topology.leader = "demo-0";
+  for (const char* name : {"demo-0", "demo-1", "demo-2"}) {
+    PatroniMember member;
+    member.name = name;
+    member.state = "running";
+    topology.members[name] = member;
+  }
+  topology.sync_standbys = {"demo-2"};
+  fixture.state.topology = topology;
+  PlacementDecision decision = fixture.plan();
+  ASSERT_TRUE(decision.switchover_to.has_value());
+  EXPECT_EQ(*decision.switchover_to, "demo-2");  // the synchronous standby, not on the drained host
+  EXPECT_TRUE(decision.moved.empty());           // the primary waits for the switchover
+
+  // After it: the old primary is a replica on the drained host and is rebuilt elsewhere.
+  fixture.state.topology->leader = "demo-2";
+  fixture.state.topology->sync_standbys = {"demo-1"};
+  decision = fixture.plan();
+  EXPECT_FALSE(decision.switchover_to.has_value());
+  ASSERT_EQ(decision.moved.size(), 1u);
+  EXPECT_EQ(decision.moved[0].member, "demo-0");
+  ASSERT_EQ(decision.added.size(), 1u);
+  EXPECT_EQ(decision.added[0].member, "demo-3");
+  EXPECT_NE(decision.added[0].host, "node-a");
+
+  // Every host drained: nowhere to go, and the reason says so.
+  fixture.pass.draining_hosts = {"node-a", "node-b", "node-c"};
+  fixture.pass.placements.clear();
+  decision = fixture.plan();
+  EXPECT_TRUE(decision.outcome.stop);
+  EXPECT_EQ(decision.outcome.message,
+            "every registered host is being drained (node-a, node-b, node-c; pgstack host uncordon HOST)");
 }
 
 TEST(PlacementStep, AnOperationsAdditionalMemberIsPlacedAndRemovedAfter) {
