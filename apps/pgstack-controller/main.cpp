@@ -138,6 +138,12 @@ int main(int argc, char** argv) {
                  "Prometheus's URL (http://host:port): the metrics API (a cluster's summary, `pgstack top`, raw "
                  "PromQL) queries it; without it they say monitoring is not configured")
       ->type_name("URL");
+  std::int64_t replace_lost_after = 600;
+  app.add_option("--replace-lost-members-after", replace_lost_after,
+                 "Seconds a host may be lost (members placed on it, its agent's registration gone) before its "
+                 "replicas are rebuilt on other hosts, as pgstack host drain does; 0: never on its own")
+      ->capture_default_str()
+      ->check(CLI::Range(static_cast<std::int64_t>(0), static_cast<std::int64_t>(30 * 24 * 3600)));
   if (auto exit_code = daemon.parse(argc, argv)) return *exit_code;
   const pgstack::DaemonOptions& options = daemon.options();
   auto log_rotation = pgstack::log_to_own_file(options);
@@ -204,6 +210,7 @@ int main(int argc, char** argv) {
   if (metrics_address) settings.controller_metrics_addresses.push_back(metrics_listen);
   settings.alertmanager_url = alertmanager_url;
   settings.prometheus_url = prometheus_url;
+  settings.replace_lost_members_after = std::chrono::seconds(replace_lost_after);
   pgstack::controller::ClusterReconciler reconciler(store, leadership, settings);
   pgstack::controller::ApiHandler api(store, prefix, host.context(), &leadership);
   api.use_alertmanager(alertmanager_url);

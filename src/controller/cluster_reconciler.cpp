@@ -147,6 +147,33 @@ std::optional<PassSnapshot> ClusterReconciler::read_pass() const {
   return pass;
 }
 
+void ClusterReconciler::track_lost_hosts(PassSnapshot& pass) {
+  std::set<std::string> registered;
+  for (const auto& [name, address] : pass.hosts) registered.insert(name);
+  const std::set<std::string> before = [&] {
+    std::set<std::string> past;
+    for (const auto& [host, since] : lost_since_) past.insert(host);
+    return past;
+  }();
+  const auto past = hosts_lost_past(registered, pass.placements, lost_since_, std::chrono::steady_clock::now(),
+                                    settings_.replace_lost_members_after);
+  for (const auto& [host, since] : lost_since_) {
+    if (before.count(host) == 0)
+      spdlog::warn("host {} is lost (members placed on it, its agent's registration gone){}", host,
+                   settings_.replace_lost_members_after.count() > 0
+                       ? fmt::format("; its replicas are rebuilt elsewhere if it is still lost in {} s",
+                                     settings_.replace_lost_members_after.count())
+                       : std::string());
+  }
+  for (const auto& host : past) {
+    if (pass.draining_hosts.insert(host).second && replacing_lost_.insert(host).second)
+      spdlog::warn("host {} lost for {} s or more: moving its members to other hosts as a drain does", host,
+                   settings_.replace_lost_members_after.count());
+  }
+  for (auto it = replacing_lost_.begin(); it != replacing_lost_.end();)
+    it = past.count(*it) > 0 ? std::next(it) : replacing_lost_.erase(it);
+}
+
 void ClusterReconciler::reconcile_all() {
   auto clusters = store_.list("SGCluster");
   std::optional<PassSnapshot> pass = clusters.ok() ? read_pass() : std::nullopt;
@@ -157,6 +184,7 @@ void ClusterReconciler::reconcile_all() {
   }
   pass->alerts = current_alerts();
   current_figures(*pass);
+  track_lost_hosts(*pass);
   try {
     // Before the clusters: a new store's SGCluster is reconciled from the next pass on.
     reconcile_log_stores(StepEnvironment{store_, settings_}, clusters.value(), log_stores_);

@@ -65,7 +65,12 @@ class ClusterReconciler {
   std::thread thread_;
   managed_sql::ManagedSqlRunner managed_sql_{store_, leadership_, {settings_.etcd_prefix}};
   LogStoreMaintenance log_stores_{store_, leadership_, {settings_.etcd_prefix}};
-  DrainSwitchovers drain_switchovers_;  // the pass thread's own
+  // Hosts with members but no registration, since when this controller has seen them so.
+  void track_lost_hosts(PassSnapshot& pass);
+
+  DrainSwitchovers drain_switchovers_;    // the pass thread's own
+  LostHosts lost_since_;                  // the pass thread's own
+  std::set<std::string> replacing_lost_;  // lost past the grace: logged once
   std::optional<AlertsObservation> alerts_;
   std::chrono::steady_clock::time_point alerts_read_at_;
   std::map<std::string, model::Json> figures_;

@@ -31,9 +31,11 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
     result.remove.push_back(*victim);
     mine.erase(victim);
   }
-  // Drained hosts: their replicas go (and come back elsewhere below) when another host can take them.
+  // Drained hosts: their replicas go (and come back elsewhere below) when another host can take them and a
+  // primary runs to build the new member from. Without a leader (a single member on a lost host, or an
+  // election under way) a new member would have nothing to copy: the old one stays.
   std::set<int> retired_indices;
-  if (!request.hosts.empty()) {
+  if (!request.hosts.empty() && request.primary_member) {
     for (auto it = mine.begin(); it != mine.end();) {
       const bool primary = request.primary_member && it->member == *request.primary_member;
       if (request.leaving_hosts.count(it->host) == 0 || primary) {
@@ -101,6 +103,22 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
     result.add.push_back(placement);
   }
   return result;
+}
+
+std::set<std::string> hosts_lost_past(const std::set<std::string>& registered, const std::vector<Placement>& placements,
+                                      LostHosts& lost, std::chrono::steady_clock::time_point now,
+                                      std::chrono::seconds grace) {
+  std::set<std::string> lost_now;
+  for (const auto& placement : placements) {
+    if (registered.count(placement.host) == 0) lost_now.insert(placement.host);
+  }
+  for (auto it = lost.begin(); it != lost.end();) it = lost_now.count(it->first) > 0 ? std::next(it) : lost.erase(it);
+  std::set<std::string> past;
+  for (const auto& host : lost_now) {
+    const auto since = lost.emplace(host, now).first->second;
+    if (grace.count() > 0 && now - since >= grace) past.insert(host);
+  }
+  return past;
 }
 
 std::optional<ProxyPorts> proxy_ports_for(const std::string& cluster_key,

@@ -2,6 +2,7 @@
 // reconciler reads hosts and assignments from etcd and writes back what this decides.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -54,8 +55,9 @@ struct SchedulingRequest {
   std::vector<std::string> hosts;             // registered, alive, with the labels the cluster selects
   std::vector<Placement> existing;            // every placement on every host (all clusters)
   std::string no_host_reason;                 // why `hosts` is empty when some are registered
-  // Hosts being drained (pgstack host drain): their replicas move to `hosts`, the primary stays until a
-  // switchover has made it a replica. Never in `hosts`.
+  // Hosts being drained (pgstack host drain) or lost past the grace period: their replicas move to `hosts`
+  // while a primary runs (`primary_member`); the primary stays until a switchover has made it a replica.
+  // Never in `hosts`.
   std::set<std::string> leaving_hosts;
 };
 
@@ -81,5 +83,14 @@ std::optional<ProxyPorts> proxy_ports_for(const std::string& cluster_key,
                                           const std::map<std::string, ProxyPorts>& in_use, const PortBases& bases = {});
 
 std::string member_name(const std::string& cluster, int index);
+
+// Since when each lost host (members placed on it, no registration) has been seen lost.
+using LostHosts = std::map<std::string, std::chrono::steady_clock::time_point>;
+
+// Updates `lost` from this pass (`registered` hosts, every `placements`; a host registered again or
+// without members is forgotten) and returns those lost for `grace` or longer. grace 0: none.
+std::set<std::string> hosts_lost_past(const std::set<std::string>& registered, const std::vector<Placement>& placements,
+                                      LostHosts& lost, std::chrono::steady_clock::time_point now,
+                                      std::chrono::seconds grace);
 
 }  // namespace pgstack::controller

@@ -83,25 +83,26 @@ Result<bool> HostsInstallation::start_controller() {
                    pki::issue_certificate(ca, {"pgstack API", {}, {address}, pki::Usage::kServer}));
   RETURN_IF_ERROR(pki::write_key_pair(api_identity, directory_ / "api.crt", directory_ / "api.key"));
   api_url_ = fmt::format("https://{}:{}", address, kApiPort);
-  const std::vector<std::string> argv = {binaries_.controller,
-                                         "--listen",
-                                         fmt::format("{}:{}", address, kApiPort),
-                                         "--etcd",
-                                         fmt::format("{}", fmt::join(etcd_->endpoints(), ",")),
-                                         "--ca-file",
-                                         etcd_->ca_file().string(),
-                                         "--client-cert",
-                                         etcd_->client_certificate().string(),
-                                         "--client-key",
-                                         etcd_->client_key().string(),
-                                         "--tls-cert",
-                                         (directory_ / "api.crt").string(),
-                                         "--tls-key",
-                                         (directory_ / "api.key").string(),
-                                         "--bootstrap-admin",
-                                         "e2e-admin",
-                                         "--bootstrap-token-file",
-                                         (directory_ / "admin-token").string()};
+  std::vector<std::string> argv = {binaries_.controller,
+                                   "--listen",
+                                   fmt::format("{}:{}", address, kApiPort),
+                                   "--etcd",
+                                   fmt::format("{}", fmt::join(etcd_->endpoints(), ",")),
+                                   "--ca-file",
+                                   etcd_->ca_file().string(),
+                                   "--client-cert",
+                                   etcd_->client_certificate().string(),
+                                   "--client-key",
+                                   etcd_->client_key().string(),
+                                   "--tls-cert",
+                                   (directory_ / "api.crt").string(),
+                                   "--tls-key",
+                                   (directory_ / "api.key").string(),
+                                   "--bootstrap-admin",
+                                   "e2e-admin",
+                                   "--bootstrap-token-file",
+                                   (directory_ / "admin-token").string()};
+  argv.insert(argv.end(), binaries_.controller_arguments.begin(), binaries_.controller_arguments.end());
   RETURN_IF_ERROR(hosts_->spawn(kClientHost, argv, directory_ / "controller.log"));
   const bool healthy = wait_until(
       [this] {

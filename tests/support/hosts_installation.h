@@ -24,6 +24,7 @@ struct InstallationBinaries {
   std::string controller;
   std::string agent;
   std::string cli;
+  std::vector<std::string> controller_arguments;  // added to pgstack-controller's own
 };
 
 class HostsInstallation {

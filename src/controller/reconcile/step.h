@@ -36,6 +36,8 @@ struct ReconcilerSettings {
   std::vector<std::string> controller_metrics_addresses;
   std::string alertmanager_url;  // where the status reads firing alerts; "": monitoring is not configured
   std::string prometheus_url;    // where the status reads TPS, connections and lag; "": not configured
+  // A host lost this long (members placed, no registration) counts as drained; 0: never.
+  std::chrono::seconds replace_lost_members_after{600};
 };
 
 // Go on, or stop this cluster's reconcile: its desired state is not written, and the reason becomes
@@ -67,7 +69,7 @@ struct ObservedBackup {
 struct PassSnapshot {
   std::map<std::string, std::string> hosts;           // registered host -> address
   std::vector<model::Json> host_registrations;        // the same, as stored
-  std::set<std::string> draining_hosts;               // pgstack host drain
+  std::set<std::string> draining_hosts;               // pgstack host drain, and hosts lost past the grace period
   std::vector<Placement> placements;                  // every cluster's members, from the assignments
   std::map<std::string, model::Json> assignments;     // etcd key -> the assignment as stored
   std::vector<model::Assignment> parsed_assignments;  // the same, read

@@ -176,12 +176,14 @@ class ClusterAcrossHosts : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto started = Clock::now();
-    auto installation = HostsInstallation::start({PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY});
+    auto installation = HostsInstallation::start(
+        {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY, controller_arguments()});
     ASSERT_TRUE(installation) << installation.error().message;
     installation_ = std::move(installation).value();
     std::cout << fmt::format("3 hosts with etcd and an agent each, the controller on a fourth: {:.1f} s\n",
                              std::chrono::duration<double>(Clock::now() - started).count());
   }
+  virtual std::vector<std::string> controller_arguments() const { return {}; }
   void TearDown() override {
     if (HasFailure() && installation_) {
       std::cout << "---- status ----\n" << status().dump(2) << "\n";
@@ -488,6 +490,60 @@ TEST_F(ClusterAcrossHosts, DrainingThePrimarysHostMovesEveryMemberOffItAndLosesN
   const HistoryVerdict verdict = check({&history});
   EXPECT_TRUE(verdict.clean()) << verdict.summary();
   EXPECT_TRUE(verdict.lost.empty()) << "synchronous replication lost acknowledged writes";
+}
+
+// The controller replaces members of a host lost for longer than its grace period (20 s here).
+class ClusterAcrossHostsReplacingLostMembers : public ClusterAcrossHosts {
+ protected:
+  std::vector<std::string> controller_arguments() const override { return {"--replace-lost-members-after", "20"}; }
+};
+
+// A replica's host killed and kept down: after the grace period its member is rebuilt on another host
+// under a new name, and the cluster is whole again; the host, back, runs nothing (its data kept).
+TEST_F(ClusterAcrossHostsReplacingLostMembers, AReplicasHostLostPastTheGracePeriodIsReplacedElsewhere) {
+  ASSERT_NO_FATAL_FAILURE(create_cluster("async"));
+  const json before = status();
+  std::string replica;
+  for (const auto& member : before.value("members", json::array())) {
+    if (member.value("role", "") != "primary") replica = member.value("name", "");
+  }
+  const int lost = host_of(before, replica);
+  ASSERT_GE(lost, 0) << before.dump(2);
+  const std::string lost_name = installation_->host_name(lost);
+  const auto killed_at = Clock::now();
+  installation_->kill_host(lost);
+  std::cout << fmt::format("killed every process of {}, the replica {}'s host\n", lost_name, replica);
+
+  json now;
+  const bool replaced = wait_until(
+      [&] {
+        now = status();
+        const json members = now.value("members", json::array());
+        if (members.size() != 3 || primary_of(now).empty() || !member_named(now, replica).empty()) return false;
+        for (const auto& member : members) {
+          if (member.value("host", "") == lost_name) return false;
+          if (member.value("role", "") != "primary" && member.value("state", "") != "streaming") return false;
+        }
+        return true;
+      },
+      180s, 1s);
+  ASSERT_TRUE(replaced) << now.dump(2);
+  const double took = std::chrono::duration<double>(Clock::now() - killed_at).count();
+  EXPECT_GE(took, 20.0) << "replaced before the grace period ended";
+  std::cout << fmt::format("{} replaced on the other hosts, streaming, {:.1f} s after the kill\n", replica, took);
+
+  // The host comes back: its agent finds no assignment and keeps the old member stopped.
+  ASSERT_TRUE(installation_->restart_host(lost));
+  json host;
+  const bool registered = wait_until(
+      [&] {
+        host = installation_->get("/apis/pgstack.io/v1/hosts/" + lost_name);
+        return host.value("status", "") == "Ready";
+      },
+      60s, 1s);
+  ASSERT_TRUE(registered) << host.dump(2);
+  EXPECT_TRUE(host.value("members", json::array()).empty()) << host.dump(2);
+  EXPECT_EQ(status().value("members", json::array()).size(), 3u);
 }
 
 // Scenario 4: a lossy link at the primary's host (this kernel has no sch_netem for delay): no false

@@ -94,6 +94,13 @@ TEST(Scheduler, ADrainedHostsReplicasMoveUnderNewNamesAndItsPrimaryWaitsForTheSw
   EXPECT_TRUE(result.moved.empty());
   EXPECT_TRUE(result.add.empty());
 
+  // No leader to build a new member from (its host is lost with the only member, or an election runs):
+  // nothing moves.
+  request.primary_member = std::nullopt;
+  result = schedule_cluster(request);
+  EXPECT_TRUE(result.moved.empty());
+  EXPECT_EQ(result.keep.size(), 3u);
+
   // Nowhere to go: everything stays.
   request.hosts = {};
   request.primary_member = "demo-0";
@@ -114,6 +121,29 @@ TEST(Scheduler, ScalingDownTakesADrainedHostsReplicaFirst) {
   ASSERT_EQ(result.remove.size(), 1u);
   EXPECT_EQ(result.remove[0].member, "demo-1");
   EXPECT_TRUE(result.add.empty());
+}
+
+TEST(LostHosts, AHostWithMembersButNoRegistrationCountsAfterTheGracePeriod) {
+  using namespace std::chrono_literals;
+  const std::vector<Placement> placements = {{"default/demo", "demo-0", 0, "a", {15432, 16432, 18008}},
+                                             {"default/demo", "demo-1", 1, "b", {15432, 16432, 18008}}};
+  LostHosts lost;
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  EXPECT_TRUE(hosts_lost_past({"a", "b"}, placements, lost, t0, 60s).empty());
+  EXPECT_TRUE(lost.empty());
+  EXPECT_TRUE(hosts_lost_past({"a"}, placements, lost, t0, 60s).empty());  // b lost from now
+  EXPECT_EQ(lost.size(), 1u);
+  EXPECT_TRUE(hosts_lost_past({"a"}, placements, lost, t0 + 59s, 60s).empty());
+  EXPECT_EQ(hosts_lost_past({"a"}, placements, lost, t0 + 60s, 60s), (std::set<std::string>{"b"}));
+  // Registered again: forgotten, and the grace starts over next time.
+  EXPECT_TRUE(hosts_lost_past({"a", "b"}, placements, lost, t0 + 61s, 60s).empty());
+  EXPECT_TRUE(lost.empty());
+  EXPECT_TRUE(hosts_lost_past({"a"}, placements, lost, t0 + 62s, 60s).empty());
+  // Grace 0: never on its own.
+  EXPECT_TRUE(hosts_lost_past({"a"}, placements, lost, t0 + 1000s, 0s).empty());
+  // A host without members is not lost, whatever its registration.
+  EXPECT_TRUE(hosts_lost_past({}, {}, lost, t0 + 2000s, 60s).empty());
+  EXPECT_TRUE(lost.empty());
 }
 
 TEST(Scheduler, NoHostsIsAProblemNotACrash) {
