@@ -179,6 +179,18 @@ Result<CommandOutput> HostsInstallation::cli(const std::vector<std::string>& arg
   return hosts_->run(kClientHost, argv);
 }
 
+std::vector<std::filesystem::path> HostsInstallation::patroni_logs(int host) const {
+  std::vector<std::filesystem::path> logs;
+  std::error_code error;
+  const std::filesystem::path instances = directory_ / host_name(host) / "instances";
+  for (auto it = std::filesystem::recursive_directory_iterator(instances, error);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    if (it->path().filename() == "patroni.log") logs.push_back(it->path());
+  }
+  return logs;
+}
+
 std::string HostsInstallation::logs_tail() const {
   std::string logs = "---- controller ----\n" + file_tail(directory_ / "controller.log", 4000) + "\n";
   for (int member = 0; member < etcd_->size(); ++member)
@@ -186,14 +198,8 @@ std::string HostsInstallation::logs_tail() const {
   for (int host = 0; host < kMemberHosts; ++host) {
     logs += fmt::format("---- agent of {} ----\n{}\n", host_name(host),
                         file_tail(directory_ / (host_name(host) + "-agent.log"), 4000));
-    std::error_code error;
-    const std::filesystem::path instances = directory_ / host_name(host) / "instances";
-    for (auto it = std::filesystem::recursive_directory_iterator(instances, error);
-         it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-      if (error) break;
-      if (it->path().filename() == "patroni.log")
-        logs += fmt::format("---- {} ----\n{}\n", it->path().string(), file_tail(it->path(), 3000));
-    }
+    for (const auto& log : patroni_logs(host))
+      logs += fmt::format("---- {} ----\n{}\n", log.string(), file_tail(log, 3000));
   }
   return logs;
 }
@@ -218,14 +224,8 @@ std::string HostsInstallation::leadership_trail(std::size_t per_file) const {
   for (int host = 0; host < kMemberHosts; ++host) {
     trail += fmt::format("==== agent of {} ====\n{}", host_name(host),
                          matching_lines(directory_ / (host_name(host) + "-agent.log")));
-    std::error_code error;
-    const std::filesystem::path instances = directory_ / host_name(host) / "instances";
-    for (auto it = std::filesystem::recursive_directory_iterator(instances, error);
-         it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
-      if (error) break;
-      if (it->path().filename() == "patroni.log")
-        trail += fmt::format("==== Patroni on {} ====\n{}", host_name(host), matching_lines(it->path()));
-    }
+    for (const auto& log : patroni_logs(host))
+      trail += fmt::format("==== Patroni on {} ====\n{}", host_name(host), matching_lines(log));
   }
   return trail;
 }

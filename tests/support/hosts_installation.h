@@ -67,6 +67,8 @@ class HostsInstallation {
 
  private:
   HostsInstallation() = default;
+  // The patroni.log of every instance on member host `host`.
+  std::vector<std::filesystem::path> patroni_logs(int host) const;
   Result<bool> start_controller();
 
   InstallationBinaries binaries_;
