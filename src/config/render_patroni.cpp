@@ -293,9 +293,12 @@ model::Json patroni_config(const model::Cluster& cluster, const InstanceLayout& 
                            {"certfile", tls_dir + "/server.crt"},
                            {"keyfile", tls_dir + "/server.key"},
                            {"cafile", tls_dir + "/ca.crt"}};
-  // use_proxies: Patroni keeps the given members in the given order (the agent puts the host's own first)
-  // instead of the cluster's member list shuffled.
-  config["etcd3"] = Json{{"hosts", layout.etcd_endpoints}, {"use_proxies", true}};
+  // With several members given, use_proxies: Patroni keeps them in the given order (the agent puts the
+  // host's own first) instead of the cluster's member list shuffled. With one (the first host of an
+  // installation knows only its own member), Patroni learns the others from etcd's member list, so it
+  // can still reach etcd when that member is down.
+  config["etcd3"] = Json{{"hosts", layout.etcd_endpoints}};
+  if (layout.etcd_endpoints.size() > 1) config["etcd3"]["use_proxies"] = true;
   if (layout.etcd_tls) {
     config["etcd3"]["protocol"] = "https";
     config["etcd3"]["cacert"] = tls_dir + "/ca.crt";

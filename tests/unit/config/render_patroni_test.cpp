@@ -63,6 +63,21 @@ TEST(RenderPatroni, GoldenWithPassthrough) {
   expect_matches_golden("patroni/passthrough.yaml", render_patroni_yaml(cluster, layout, parameters));
 }
 
+// Several etcd members: Patroni keeps the agent's order (its host's member first). One: Patroni may
+// learn the others from etcd, as the first host of an installation needs when its own member is down.
+TEST(RenderPatroni, EtcdMembersInTheAgentsOrderOnlyWhenItKnowsSeveral) {
+  const model::Cluster cluster = demo_cluster();
+  InstanceLayout layout = default_instance_layout(cluster, 0, 15);
+  layout.etcd_endpoints = {"10.0.0.2:2379", "10.0.0.1:2379"};
+  const auto parameters = tune_postgres_parameters(tuning_input_for(cluster, profile_of(1, 2), nullptr, 15));
+  auto several = YAML::Load(render_patroni_yaml(cluster, layout, parameters));
+  EXPECT_EQ(several["etcd3"]["hosts"][0].as<std::string>(), "10.0.0.2:2379");
+  EXPECT_TRUE(several["etcd3"]["use_proxies"].as<bool>());
+  layout.etcd_endpoints = {"10.0.0.1:2379"};
+  auto one = YAML::Load(render_patroni_yaml(cluster, layout, parameters));
+  EXPECT_FALSE(one["etcd3"]["use_proxies"]);
+}
+
 struct SyncCase {
   model::ReplicationMode mode;
   int instances;
