@@ -139,8 +139,7 @@ StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass
       (drain_switchovers.count(state.key) == 0 || now - drain_switchovers[state.key] >= kSwitchoverRetry)) {
     drain_switchovers[state.key] = now;
     spdlog::info("cluster {}: the primary {} runs on a drained host; switching over to {}", state.key,
-                 *state.topology->leader,
-                 decision.switchover_to->empty() ? "Patroni's choice" : *decision.switchover_to);
+                 *state.topology->leader, *decision.switchover_to);
     auto moved = switchover(etcd, prefix, state.cluster.namespace_name, state.cluster.name, *decision.switchover_to,
                             std::chrono::seconds(30));
     if (!moved) spdlog::warn("cluster {}: switchover off the drained host: {}", state.key, moved.error().message);

@@ -31,7 +31,7 @@ struct PlacementDecision {
   std::vector<Placement> members;       // the cluster's members after this pass
   std::vector<Placement> added;         // new members among them
   std::vector<Placement> moved;         // of `remove`, those moving off a drained host
-  // The primary runs on a drained host: switch over to this member ("": Patroni's choice) first.
+  // The primary runs on a drained host: switch over to this member first.
   std::optional<std::string> switchover_to;
   std::optional<ProxyPorts> proxy;  // the cluster's pgstack-proxy ports
   StepOutcome outcome;              // stopped when a member or the proxy cannot be placed
