@@ -11,7 +11,7 @@ RUNTIME_TARGETS = pgstack pgstack-controller pgstack-agent pgstack-proxy pgstack
 
 .PHONY: deps configure configure-lint configure-lint-unity configure-asan configure-tsan configure-fuzz build build-runtime build-asan build-tsan \
         build-sanitizers test test-release test-sanitizers test-asan test-tsan fuzz fuzz-targets \
-        fuzz-smoke up down lint lint-changed format bench-tuning bench-ha bench-monitoring bench-logs bench-console clean
+        fuzz-smoke up down lint lint-changed format bench-tuning bench-tuning-workloads bench-ha bench-monitoring bench-logs bench-console clean
 
 deps:
 	@scripts/install-deps
@@ -144,6 +144,9 @@ format:
 
 bench-tuning: build
 	bench/tuning/run
+
+bench-tuning-workloads: build
+	bench/tuning/workloads
 
 bench-ha: build
 	bench/ha/run

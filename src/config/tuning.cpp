@@ -216,14 +216,17 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
           fmt::format("1/32 of {} memory, 32MB..512MB (StackGres: 512MB)", memory));
 
   // CPU: parallel query takes whole cores; a few workers per query leave cores for concurrent sessions.
-  const std::int64_t per_query = std::min<std::int64_t>(4, cpus / 2);
+  // From 2 CPUs on, never fewer than Postgres' default of 2: on 2 CPUs, queries with one worker per
+  // gather ran slower than with two (bench/tuning/workloads, docs/benchmarks.md).
+  const std::int64_t per_query = cpus < 2 ? 0 : std::clamp<std::int64_t>(cpus / 2, 2, 4);
+  const std::string per_query_reason = cpus / 2 < 2 && cpus >= 2
+                                           ? fmt::format("Postgres' default 2 (half of {} would be fewer)", cpu_text(cpus))
+                                           : fmt::format("half of {}, at most 4", cpu_text(cpus));
   out.add("max_worker_processes", std::to_string(effective_parallel + 8),
           fmt::format("max_parallel_workers {} + 8 for logical replication and extensions", effective_parallel));
   out.add("max_parallel_workers", std::to_string(max_parallel_workers), fmt::format("1 per CPU ({})", cpu_text(cpus)));
-  out.add("max_parallel_workers_per_gather", std::to_string(per_query),
-          fmt::format("half of {}, at most 4", cpu_text(cpus)));
-  out.add("max_parallel_maintenance_workers", std::to_string(per_query),
-          fmt::format("half of {}, at most 4", cpu_text(cpus)));
+  out.add("max_parallel_workers_per_gather", std::to_string(per_query), per_query_reason);
+  out.add("max_parallel_maintenance_workers", std::to_string(per_query), per_query_reason);
 
   // Storage.
   const std::string storage = ssd ? "ssd storage" : "hdd storage";

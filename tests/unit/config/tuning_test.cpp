@@ -216,6 +216,16 @@ TEST(Tuning, SmallestProfileIsSane) {
   EXPECT_EQ(values.at("wal_keep_size"), "640MB");
 }
 
+TEST(Tuning, TwoCpusKeepPostgresDefaultOfTwoParallelWorkersPerQuery) {
+  // Half of 2 CPUs would be 1 worker, which bench/tuning/workloads measured slower than Postgres' 2.
+  for (const int cpus : {2, 3}) {
+    const auto values = by_name(tune_postgres_parameters(input_for({cpus, 8, 50})));
+    EXPECT_EQ(values.at("max_parallel_workers_per_gather"), "2") << cpus << " CPUs";
+    EXPECT_EQ(values.at("max_parallel_maintenance_workers"), "2") << cpus << " CPUs";
+    EXPECT_EQ(values.at("max_parallel_workers"), std::to_string(cpus)) << cpus << " CPUs";
+  }
+}
+
 TEST(Tuning, LargestProfileIsBounded) {
   const auto values = by_name(tune_postgres_parameters(input_for({64, 512, 4096})));
   EXPECT_EQ(values.at("shared_buffers"), "128GB");
