@@ -133,7 +133,7 @@ std::optional<model::Condition> distinct_hosts_condition(const std::vector<Place
   return condition(
       previous_conditions, "MembersOnDistinctHosts", false, "MembersShareHosts",
       fmt::format("{}: losing one host loses every member on it ({} members, {} host{}; pgstack join "
-                  "adds hosts, members already placed stay where they are)",
+                  "adds hosts, and a replica moves to a host with no member once every member is ready)",
                   fmt::join(shared, "; "), placements.size(), members_on.size(), members_on.size() == 1 ? "" : "s"),
       now);
 }

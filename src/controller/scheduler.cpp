@@ -1,6 +1,7 @@
 #include "controller/scheduler.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -8,6 +9,43 @@
 namespace pgstack::controller {
 
 std::string member_name(const std::string& cluster, int index) { return fmt::format("{}-{}", cluster, index); }
+
+namespace {
+
+// Which of `mine` (the cluster's members, its primary among them, none leaving) to move so that the
+// members cover more hosts: a replica on a host with another member, when some eligible host has none.
+// Only while every member is ready, so that at most one member of the cluster is being rebuilt; a
+// replica that is not a synchronous standby first, then the highest index. A synchronous standby moves
+// only when another ready replica stays to take its place (Patroni accepts no other candidate).
+std::optional<std::size_t> replica_to_spread(const SchedulingRequest& request, const std::vector<Placement>& mine) {
+  if (mine.size() < 2) return std::nullopt;
+  std::map<std::string, int> members_on;
+  bool has_primary = false;
+  for (const auto& placement : mine) {
+    if (request.ready_members.count(placement.member) == 0) return std::nullopt;
+    ++members_on[placement.host];
+    has_primary = has_primary || placement.member == *request.primary_member;
+  }
+  const bool empty_host_exists = std::any_of(request.hosts.begin(), request.hosts.end(),
+                                             [&](const std::string& host) { return members_on.count(host) == 0; });
+  if (!has_primary || !empty_host_exists) return std::nullopt;
+  const std::size_t other_replicas = mine.size() - 2;  // besides the primary and the one that moves
+  std::optional<std::size_t> pick;
+  bool pick_sync = false;
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    const Placement& placement = mine[i];
+    if (placement.member == *request.primary_member || members_on[placement.host] < 2) continue;
+    const bool sync = request.sync_standbys.count(placement.member) > 0;
+    if (sync && other_replicas == 0) continue;
+    // Not a synchronous standby first; sorted ascending, so a later one of the same kind has the higher index.
+    if (pick && !pick_sync && sync) continue;
+    pick = i;
+    pick_sync = sync;
+  }
+  return pick;
+}
+
+}  // namespace
 
 SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBases& bases) {
   SchedulingResult result;
@@ -18,8 +56,25 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
   }
   std::sort(mine.begin(), mine.end(), [](const Placement& a, const Placement& b) { return a.index < b.index; });
 
+  // A single member on a leaving host has no replica to hand over to: one more member comes first on
+  // another host (a surge); once the switchover has made it the primary, the old one is a replica on the
+  // leaving host and goes like any other.
+  int instances = request.instances;
+  const bool lone_primary_leaving = mine.size() == 1 && request.primary_member &&
+                                    mine[0].member == *request.primary_member &&
+                                    request.leaving_hosts.count(mine[0].host) > 0;
+  const bool surge_member_placed = mine.size() == 2 && request.instances == 1 && request.primary_member &&
+                                   std::any_of(mine.begin(), mine.end(), [&](const Placement& placement) {
+                                     return placement.member == *request.primary_member &&
+                                            request.leaving_hosts.count(placement.host) > 0;
+                                   });
+  if (request.instances == 1 && !request.hosts.empty() && (lone_primary_leaving || surge_member_placed)) {
+    instances = 2;
+    result.surge = true;
+  }
+
   // Scale down: replicas go first, those on leaving hosts first, then the highest index; the primary stays.
-  while (static_cast<int>(mine.size()) > request.instances) {
+  while (static_cast<int>(mine.size()) > instances) {
     auto victim = mine.end();
     for (auto it = mine.begin(); it != mine.end(); ++it) {
       if (request.primary_member && it->member == *request.primary_member) continue;
@@ -48,12 +103,21 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
       it = mine.erase(it);
     }
   }
+  if (result.remove.empty() && request.primary_member && static_cast<int>(mine.size()) == instances) {
+    if (const auto spread = replica_to_spread(request, mine)) {
+      retired_indices.insert(mine[*spread].index);
+      result.remove.push_back(mine[*spread]);
+      result.moved.push_back(mine[*spread]);
+      result.spreading = true;
+      mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(*spread));
+    }
+  }
   for (auto& placement : mine) {
     if (placement.ports.exporter == 0)
       placement.ports.exporter = bases.exporter + placement.ports.postgres - bases.postgres;
   }
   result.keep = mine;
-  if (static_cast<int>(mine.size()) >= request.instances) return result;
+  if (static_cast<int>(mine.size()) >= instances) return result;
   if (request.hosts.empty()) {
     result.problem = request.no_host_reason.empty() ? "no pgstack-agent has registered a host" : request.no_host_reason;
     return result;
@@ -76,7 +140,7 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
   }
 
   int next_index = 0;
-  while (static_cast<int>(mine.size() + result.add.size()) < request.instances) {
+  while (static_cast<int>(mine.size() + result.add.size()) < instances) {
     while (used_indices.count(next_index) > 0) ++next_index;
     // Spread: the host with the fewest members of this cluster, then the fewest overall, then by name.
     const std::string* best = nullptr;

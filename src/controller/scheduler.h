@@ -59,6 +59,10 @@ struct SchedulingRequest {
   // while a primary runs (`primary_member`); the primary stays until a switchover has made it a replica.
   // Never in `hosts`.
   std::set<std::string> leaving_hosts;
+  // Members Patroni reports running (streaming, for a replica), and its synchronous standbys: a replica
+  // moves to a host that has none of the cluster's members only while every member is ready.
+  std::set<std::string> ready_members;
+  std::set<std::string> sync_standbys;
 };
 
 struct SchedulingResult {
@@ -66,12 +70,15 @@ struct SchedulingResult {
   std::vector<Placement> add;     // new members
   std::vector<Placement> remove;  // members to stop (scale down, or moved off a leaving host)
   std::vector<Placement> moved;   // of `remove`, those replaced by a new member on another host
+  bool spreading = false;         // `moved` holds a replica that leaves a shared host for an empty one
+  bool surge = false;             // one member more than asked for: a single member's drain under way
   std::string problem;            // why nothing could be placed (no hosts, no free ports)
 };
 
 // Moves replicas off leaving hosts (each replaced by a new member, under a new name so that the
 // old one, if its host still runs it, is never mistaken for the new); otherwise keeps existing members
-// where they are; scales down by removing replicas, highest index first;
+// where they are, but for one replica at a time that shares a host with another member while an
+// eligible host has none (hosts that joined after the cluster was placed); scales down by removing replicas, highest index first;
 // scales up with the lowest free indices on the host with the fewest members of this cluster, then
 // the fewest members overall; gives each new member the lowest port slot free on its host.
 // Existing placements without an exporter port get their slot's.

@@ -75,7 +75,13 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
 
   SchedulingRequest scheduling{
       state.cluster.namespace_name, state.cluster.name, state.wanted_instances(), std::nullopt, {}, pass.placements};
-  if (state.topology) scheduling.primary_member = state.topology->leader;
+  if (state.topology) {
+    scheduling.primary_member = state.topology->leader;
+    for (const auto& [name, member] : state.topology->members) {
+      if (member.state == "running" || member.state == "streaming") scheduling.ready_members.insert(name);
+    }
+    scheduling.sync_standbys.insert(state.topology->sync_standbys.begin(), state.topology->sync_standbys.end());
+  }
   // pods.scheduling.nodeSelector: only hosts with its labels take new members (those placed stay).
   std::map<std::string, model::Labels> labels_of;
   for (const auto& registration : pass.host_registrations)
@@ -109,6 +115,8 @@ PlacementDecision plan_placement(const PlacementRequest& request) {
 
   decision.remove = plan.remove;
   decision.moved = plan.moved;
+  decision.spreading = plan.spreading;
+  decision.surge = plan.surge;
   decision.switchover_to = drain_switchover_candidate(state, plan.keep, scheduling);
   decision.added = plan.add;
   decision.members = plan.keep;
@@ -144,8 +152,19 @@ StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass
                             std::chrono::seconds(30));
     if (!moved) spdlog::warn("cluster {}: switchover off the drained host: {}", state.key, moved.error().message);
   }
-  for (const auto& placement : decision.moved)
-    spdlog::info("cluster {}: moving {} off the drained host {}", state.key, placement.member, placement.host);
+  if (decision.surge) {
+    for (const auto& placement : decision.added)
+      spdlog::info("cluster {}: its single member runs on a drained host; adding {} on host {} to switch over to",
+                   state.key, placement.member, placement.host);
+  }
+  for (const auto& placement : decision.moved) {
+    if (decision.spreading) {
+      spdlog::info("cluster {}: moving {} off host {}, which runs another member, to a host with none", state.key,
+                   placement.member, placement.host);
+    } else {
+      spdlog::info("cluster {}: moving {} off the drained host {}", state.key, placement.member, placement.host);
+    }
+  }
 
   for (const auto& placement : decision.remove) {
     if (std::find(decision.moved.begin(), decision.moved.end(), placement) == decision.moved.end())

@@ -30,7 +30,9 @@ struct PlacementDecision {
   std::vector<AssignmentWrite> writes;  // new assignments and those whose content changed
   std::vector<Placement> members;       // the cluster's members after this pass
   std::vector<Placement> added;         // new members among them
-  std::vector<Placement> moved;         // of `remove`, those moving off a drained host
+  std::vector<Placement> moved;         // of `remove`, those moving off a drained host (or spreading)
+  bool spreading = false;               // `moved` is a replica leaving a shared host for an empty one
+  bool surge = false;                   // a member more than asked for, for a single member's drain
   // The primary runs on a drained host: switch over to this member first.
   std::optional<std::string> switchover_to;
   std::optional<ProxyPorts> proxy;  // the cluster's pgstack-proxy ports

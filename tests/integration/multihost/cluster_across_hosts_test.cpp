@@ -432,6 +432,7 @@ TEST_F(ClusterAcrossHosts, AnIsolatedReplicaAndEtcdMinorityChangeNothingForClien
 
 // `pgstack host drain` on the primary's host, under a workload: a switchover off it, then each member
 // on it rebuilt on another host under a new name; nothing is lost (sync) and the cluster stays whole.
+// Uncordoned, the host takes back a replica from the host that runs two, and the cluster is spread again.
 TEST_F(ClusterAcrossHosts, DrainingThePrimarysHostMovesEveryMemberOffItAndLosesNoAcknowledgedWrite) {
   ASSERT_NO_FATAL_FAILURE(create_cluster("sync"));
   BackgroundWrites writes(installation_->hosts(), client_writes());
@@ -485,6 +486,11 @@ TEST_F(ClusterAcrossHosts, DrainingThePrimarysHostMovesEveryMemberOffItAndLosesN
   EXPECT_NE(remove->standard_error.find("is running"), std::string::npos) << remove->standard_error;
   const auto uncordon = installation_->cli({"host", "uncordon", drained_name});
   ASSERT_TRUE(uncordon && uncordon->exit_code == 0) << (uncordon ? uncordon->standard_error : "");
+  // Back in the pool and empty: a replica of the shared host moves to it, and the cluster is spread again.
+  const auto uncordoned = Clock::now();
+  ASSERT_TRUE(wait_until([&] { return spread_and_streaming(now = status()); }, 120s, 1s)) << now.dump(2);
+  std::cout << fmt::format("spread over 3 hosts again {:.1f} s after the uncordon\n",
+                           std::chrono::duration<double>(Clock::now() - uncordoned).count());
 
   const auto& history = writes.stop();
   const HistoryVerdict verdict = check({&history});

@@ -123,6 +123,127 @@ TEST(Scheduler, ScalingDownTakesADrainedHostsReplicaFirst) {
   EXPECT_TRUE(result.add.empty());
 }
 
+TEST(Scheduler, AHostThatJoinsLaterTakesOneReplicaFromASharedHostWhileEveryMemberIsReady) {
+  // Three members placed on one host; b and c joined afterwards.
+  const std::vector<Placement> existing = {
+      {"default/demo", "demo-0", 0, "a", {15432, 16432, 18008, 19187}},
+      {"default/demo", "demo-1", 1, "a", {15433, 16433, 18009, 19188}},
+      {"default/demo", "demo-2", 2, "a", {15434, 16434, 18010, 19189}},
+  };
+  auto request = request_for(3, {"a", "b", "c"}, existing);
+  request.primary_member = "demo-0";
+  request.ready_members = {"demo-0", "demo-1", "demo-2"};
+  request.sync_standbys = {"demo-2"};
+  auto result = schedule_cluster(request);
+  EXPECT_TRUE(result.spreading);
+  ASSERT_EQ(result.moved.size(), 1u);
+  EXPECT_EQ(result.moved[0].member, "demo-1");  // not the synchronous standby, though demo-2 has the higher index
+  ASSERT_EQ(result.add.size(), 1u);
+  EXPECT_EQ(result.add[0].member, "demo-3");
+  EXPECT_EQ(result.add[0].host, "b");
+  EXPECT_EQ(result.keep.size(), 2u);
+
+  // The next pass: demo-3 is not ready yet (being built), so nothing else moves.
+  std::vector<Placement> after = {existing[0], existing[2], result.add[0]};
+  request.existing = after;
+  request.ready_members = {"demo-0", "demo-2"};
+  result = schedule_cluster(request);
+  EXPECT_TRUE(result.moved.empty());
+  EXPECT_TRUE(result.add.empty());
+  EXPECT_EQ(result.keep.size(), 3u);
+
+  // Ready: the synchronous standby may move now that another ready replica (demo-3) can take its place.
+  request.ready_members = {"demo-0", "demo-2", "demo-3"};
+  result = schedule_cluster(request);
+  ASSERT_EQ(result.moved.size(), 1u);
+  EXPECT_EQ(result.moved[0].member, "demo-2");
+  ASSERT_EQ(result.add.size(), 1u);
+  EXPECT_EQ(result.add[0].host, "c");
+  EXPECT_EQ(result.add[0].member, "demo-1");  // free again: demo-1 has left host a
+
+  // One member per host: stable.
+  request.existing = {existing[0], after[2], result.add[0]};
+  request.ready_members = {"demo-0", "demo-3", "demo-1"};
+  result = schedule_cluster(request);
+  EXPECT_TRUE(result.moved.empty());
+  EXPECT_FALSE(result.spreading);
+}
+
+TEST(Scheduler, NoReplicaMovesWhenNoHostIsFreeTheOnlySyncStandbyWouldGoOrThePrimaryIsAlone) {
+  const std::vector<Placement> existing = {
+      {"default/demo", "demo-0", 0, "a", {15432, 16432, 18008, 19187}},
+      {"default/demo", "demo-1", 1, "a", {15433, 16433, 18009, 19188}},
+      {"default/demo", "demo-2", 2, "b", {15432, 16432, 18008, 19187}},
+  };
+  // Two hosts for three members: a sharing is unavoidable.
+  auto request = request_for(3, {"a", "b"}, existing);
+  request.primary_member = "demo-0";
+  request.ready_members = {"demo-0", "demo-1", "demo-2"};
+  EXPECT_TRUE(schedule_cluster(request).moved.empty());
+
+  // Two members on one host, the replica the only synchronous standby: writes would stop while it is rebuilt.
+  const std::vector<Placement> pair = {existing[0], existing[1]};
+  request = request_for(2, {"a", "b"}, pair);
+  request.primary_member = "demo-0";
+  request.ready_members = {"demo-0", "demo-1"};
+  request.sync_standbys = {"demo-1"};
+  EXPECT_TRUE(schedule_cluster(request).moved.empty());
+  // Asynchronous: it moves (the primary runs alone while the new replica is built).
+  request.sync_standbys.clear();
+  const auto result = schedule_cluster(request);
+  ASSERT_EQ(result.moved.size(), 1u);
+  EXPECT_EQ(result.moved[0].member, "demo-1");
+  ASSERT_EQ(result.add.size(), 1u);
+  EXPECT_EQ(result.add[0].host, "b");
+
+  // Without a leader, or a member that is not ready, nothing moves.
+  request.primary_member = std::nullopt;
+  EXPECT_TRUE(schedule_cluster(request).moved.empty());
+  request.primary_member = "demo-0";
+  request.ready_members = {"demo-0"};
+  EXPECT_TRUE(schedule_cluster(request).moved.empty());
+}
+
+TEST(Scheduler, ASingleMembersDrainAddsAMemberElsewhereFirstAndRemovesTheOldOneAfterTheSwitchover) {
+  const Placement only{"default/demo", "demo-0", 0, "a", {15432, 16432, 18008, 19187}};
+  auto request = request_for(1, {"b"}, {only});
+  request.leaving_hosts = {"a"};
+  request.primary_member = "demo-0";
+  auto result = schedule_cluster(request);
+  EXPECT_TRUE(result.surge);
+  EXPECT_TRUE(result.remove.empty());
+  ASSERT_EQ(result.add.size(), 1u);
+  EXPECT_EQ(result.add[0].member, "demo-1");
+  EXPECT_EQ(result.add[0].host, "b");
+
+  // Both placed, the primary still on the drained host: both stay (the switchover is the placement step's).
+  const Placement surge = result.add[0];
+  request.existing = {only, surge};
+  result = schedule_cluster(request);
+  EXPECT_TRUE(result.surge);
+  EXPECT_TRUE(result.remove.empty());
+  EXPECT_TRUE(result.add.empty());
+  EXPECT_EQ(result.keep.size(), 2u);
+
+  // Switched over: the old member, a replica on the drained host now, goes; one member is left.
+  request.primary_member = "demo-1";
+  result = schedule_cluster(request);
+  EXPECT_FALSE(result.surge);
+  ASSERT_EQ(result.remove.size(), 1u);
+  EXPECT_EQ(result.remove[0].member, "demo-0");
+  ASSERT_EQ(result.keep.size(), 1u);
+  EXPECT_EQ(result.keep[0].member, "demo-1");
+
+  // No other host, or no leader to build from: nothing is added.
+  request = request_for(1, {}, {only});
+  request.leaving_hosts = {"a"};
+  request.primary_member = "demo-0";
+  EXPECT_TRUE(schedule_cluster(request).add.empty());
+  request.hosts = {"b"};
+  request.primary_member = std::nullopt;
+  EXPECT_TRUE(schedule_cluster(request).add.empty());
+}
+
 TEST(LostHosts, AHostWithMembersButNoRegistrationCountsAfterTheGracePeriod) {
   using namespace std::chrono_literals;
   const std::vector<Placement> placements = {{"default/demo", "demo-0", 0, "a", {15432, 16432, 18008}},
