@@ -15,6 +15,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "config/render_patroni.h"
+#include "config/tuning.h"
 #include "host/postgres_installations.h"
 #include "model/resources.h"
 #include "monitoring/metrics_auth.h"
@@ -73,7 +74,8 @@ Agent::Agent(AgentSettings settings)
       etcd_(settings_.etcd_endpoints, std::chrono::seconds(3)),
       registration_(etcd_, store::keys::host(settings_.etcd_prefix, settings_.host_name),
                     [settings = settings_] { return host_facts(settings); }),
-      extensions_(ExtensionInstallerOptions{settings_.extension_installs}) {}
+      extensions_(ExtensionInstallerOptions{settings_.extension_installs}),
+      huge_pages_(HugePagesPaths{.baseline_file = (settings_.state_dir / "huge-pages-baseline").string()}) {}
 
 Agent::~Agent() = default;
 
@@ -352,6 +354,18 @@ void Agent::reconcile() {
     stop_unassigned_leftovers(keys);
     leftovers_checked_ = true;
   }
+
+  // Before any instance starts: the huge pages they map (Postgres takes them only when it starts).
+  std::vector<std::int64_t> huge_pages;
+  for (const auto& [key, text] : assigned) {
+    auto assignment = model::assignment_from_text(text);
+    if (!assignment) continue;
+    const auto parameters = config::tune_postgres_parameters(config::tuning_input_for(
+        assignment->cluster, assignment->profile, assignment->postgres_config ? &*assignment->postgres_config : nullptr,
+        assignment->postgres_major));
+    if (auto bytes = config::huge_pages_bytes(parameters, assignment->profile)) huge_pages.push_back(*bytes);
+  }
+  huge_pages_.ensure(huge_pages);
 
   std::map<std::string, Result<ClusterSecrets>> secrets;  // by "<ns>/<cluster>", read once per round
   std::map<std::string, config::ProxyLayout> proxies;     // by "<ns>/<cluster>"

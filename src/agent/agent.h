@@ -26,6 +26,7 @@
 #include "agent/demotion_guard.h"
 #include "agent/extension_installer.h"
 #include "agent/host_registration.h"
+#include "agent/huge_pages.h"
 #include "agent/instance_logs.h"
 #include "agent/instance_plan.h"
 #include "agent/instance_supervisor.h"
@@ -110,6 +111,7 @@ class Agent {
   bool leftovers_checked_ = false;
   std::map<std::string, std::string> storage_problems_;  // by "<ns>/<cluster>": unresolved storage credentials
   std::string last_list_error_;                          // logged once, not every second
+  HugePagesKeeper huge_pages_;                           // the 2MiB pages the instances here map
   std::string last_report_error_;
 
   std::mutex mutex_;

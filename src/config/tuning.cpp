@@ -201,17 +201,15 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
 
   const std::int64_t max_parallel_workers = cpus;
   const std::int64_t effective_shared_buffers = user_megabytes("shared_buffers", 8).value_or(shared_buffers);
-  const std::int64_t effective_connections = user_integer("max_connections").value_or(max_connections);
   const std::int64_t effective_parallel = user_integer("max_parallel_workers").value_or(max_parallel_workers);
-  const std::int64_t work_mem_budget = std::max<std::int64_t>(0, memory_mb - effective_shared_buffers);
-  const std::int64_t work_mem =
-      clamp(work_mem_budget / (std::max<std::int64_t>(1, effective_connections + effective_parallel) * 3), 4, 256);
-  out.add(
-      "work_mem", format_megabytes(work_mem),
-      fmt::format("({} memory - shared_buffers {}) / ((max_connections {} + max_parallel_workers {}) x 3), 4MB..256MB",
-                  memory, format_megabytes(effective_shared_buffers), effective_connections, effective_parallel));
-  out.add("maintenance_work_mem", format_megabytes(clamp(memory_mb / 16, 64, 2048)),
-          fmt::format("1/16 of {} memory, 64MB..2GB (StackGres: 2GB)", memory));
+  // Sort and hash memory stay at Postgres' defaults: bench/tuning/workloads measured every larger value
+  // slower, because a sort or hash table that fits in a few MB stays in the CPU's caches and the pieces
+  // that spill go to temp files the page cache absorbs (docs/benchmarks.md, docs/tuning.md). Reports
+  // that sort more raise work_mem per role or per query.
+  out.add("work_mem", "4MB", "Postgres' default: larger sort and hash areas measured slower (bench/tuning/workloads)");
+  out.add("maintenance_work_mem", "64MB",
+          "Postgres' default: CREATE INDEX measured slower with more (bench/tuning/workloads); "
+          "autovacuum has its own below");
   out.add("autovacuum_work_mem", format_megabytes(clamp(memory_mb / 32, 32, 512)),
           fmt::format("1/32 of {} memory, 32MB..512MB (StackGres: 512MB)", memory));
 
@@ -219,9 +217,9 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
   // From 2 CPUs on, never fewer than Postgres' default of 2: on 2 CPUs, queries with one worker per
   // gather ran slower than with two (bench/tuning/workloads, docs/benchmarks.md).
   const std::int64_t per_query = cpus < 2 ? 0 : std::clamp<std::int64_t>(cpus / 2, 2, 4);
-  const std::string per_query_reason = cpus / 2 < 2 && cpus >= 2
-                                           ? fmt::format("Postgres' default 2 (half of {} would be fewer)", cpu_text(cpus))
-                                           : fmt::format("half of {}, at most 4", cpu_text(cpus));
+  const std::string per_query_reason =
+      cpus / 2 < 2 && cpus >= 2 ? fmt::format("Postgres' default 2 (half of {} would be fewer)", cpu_text(cpus))
+                                : fmt::format("half of {}, at most 4", cpu_text(cpus));
   out.add("max_worker_processes", std::to_string(effective_parallel + 8),
           fmt::format("max_parallel_workers {} + 8 for logical replication and extensions", effective_parallel));
   out.add("max_parallel_workers", std::to_string(max_parallel_workers), fmt::format("1 per CPU ({})", cpu_text(cpus)));
@@ -411,6 +409,26 @@ TuningInput tuning_input_for(const model::Cluster& cluster, const model::Instanc
 }
 
 std::vector<TunedParameter> tune_postgres_parameters(const TuningInput& input) { return tune(input).parameters; }
+
+std::optional<std::int64_t> huge_pages_bytes(const std::vector<TunedParameter>& parameters,
+                                             const model::InstanceProfile& profile) {
+  auto value_of = [&](std::string_view name) -> std::optional<std::string> {
+    for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {  // a later value wins
+      if (it->name == name) return it->value;
+    }
+    return std::nullopt;
+  };
+  const std::string huge_pages = value_of("huge_pages").value_or("try");
+  if (huge_pages != "try" && huge_pages != "on") return std::nullopt;
+  if (profile.hugepages_2mi_bytes) return *profile.hugepages_2mi_bytes;
+  const auto shared_buffers = parse_megabytes(value_of("shared_buffers").value_or("128MB"), 8);
+  if (!shared_buffers) return std::nullopt;
+  // wal_buffers -1 (auto) is 1/32 of shared_buffers, at most 16MB.
+  const std::string wal_text = value_of("wal_buffers").value_or("-1");
+  const std::int64_t wal_buffers =
+      wal_text == "-1" ? clamp(*shared_buffers / 32, 1, 16) : parse_megabytes(wal_text, 8).value_or(16);
+  return (*shared_buffers + *shared_buffers / 32 + wal_buffers + 64) * kMiB;
+}
 
 std::vector<TunedParameter> dropped_user_parameters(const TuningInput& input) { return tune(input).dropped; }
 

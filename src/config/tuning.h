@@ -66,6 +66,13 @@ const std::vector<std::string>& owned_postgres_parameter_names();
 // values for them are ignored, so they belong in bootstrap.dcs and, later, in PATCH /config.
 bool is_dcs_postgres_parameter(std::string_view name);
 
+// The huge pages an instance with these parameters maps (bytes) when its huge_pages is try or on: the
+// profile's hugepages-2Mi when it sets it, else Postgres' shared memory estimated from the parameters
+// (shared_buffers + 1/32 of it + wal_buffers + 64MB; slightly more than `postgres -C shared_memory_size`,
+// since Postgres takes huge pages for all of it or none). Nothing when huge_pages is off.
+std::optional<std::int64_t> huge_pages_bytes(const std::vector<TunedParameter>& parameters,
+                                             const model::InstanceProfile& profile);
+
 // "512MB", "4GB": whole megabytes, in GB when exact.
 std::string format_megabytes(std::int64_t megabytes);
 

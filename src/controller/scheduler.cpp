@@ -63,11 +63,11 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
   const bool lone_primary_leaving = mine.size() == 1 && request.primary_member &&
                                     mine[0].member == *request.primary_member &&
                                     request.leaving_hosts.count(mine[0].host) > 0;
-  const bool surge_member_placed = mine.size() == 2 && request.instances == 1 && request.primary_member &&
-                                   std::any_of(mine.begin(), mine.end(), [&](const Placement& placement) {
-                                     return placement.member == *request.primary_member &&
-                                            request.leaving_hosts.count(placement.host) > 0;
-                                   });
+  const bool surge_member_placed =
+      mine.size() == 2 && request.instances == 1 && request.primary_member &&
+      std::any_of(mine.begin(), mine.end(), [&](const Placement& placement) {
+        return placement.member == *request.primary_member && request.leaving_hosts.count(placement.host) > 0;
+      });
   if (request.instances == 1 && !request.hosts.empty() && (lone_primary_leaving || surge_member_placed)) {
     instances = 2;
     result.surge = true;

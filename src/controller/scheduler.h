@@ -78,10 +78,10 @@ struct SchedulingResult {
 // Moves replicas off leaving hosts (each replaced by a new member, under a new name so that the
 // old one, if its host still runs it, is never mistaken for the new); otherwise keeps existing members
 // where they are, but for one replica at a time that shares a host with another member while an
-// eligible host has none (hosts that joined after the cluster was placed); scales down by removing replicas, highest index first;
-// scales up with the lowest free indices on the host with the fewest members of this cluster, then
-// the fewest members overall; gives each new member the lowest port slot free on its host.
-// Existing placements without an exporter port get their slot's.
+// eligible host has none (hosts that joined after the cluster was placed); scales down by removing replicas, highest
+// index first; scales up with the lowest free indices on the host with the fewest members of this cluster, then the
+// fewest members overall; gives each new member the lowest port slot free on its host. Existing placements without an
+// exporter port get their slot's.
 SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBases& bases = {});
 
 // A cluster keeps the proxy ports it has (`in_use` holds every cluster's, read back from the
