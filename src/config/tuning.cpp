@@ -214,8 +214,7 @@ std::vector<TunedParameter> pgstack_parameters(const TuningInput& input, const U
           fmt::format("1/32 of {} memory, 32MB..512MB (StackGres: 512MB)", memory));
 
   // CPU: parallel query takes whole cores; a few workers per query leave cores for concurrent sessions.
-  // From 2 CPUs on, never fewer than Postgres' default of 2: on 2 CPUs, queries with one worker per
-  // gather ran slower than with two (bench/tuning/workloads, docs/benchmarks.md).
+  // From 2 CPUs on, never fewer than Postgres' default of 2 (half of 2 CPUs would be 1; docs/tuning.md).
   const std::int64_t per_query = cpus < 2 ? 0 : std::clamp<std::int64_t>(cpus / 2, 2, 4);
   const std::string per_query_reason =
       cpus / 2 < 2 && cpus >= 2 ? fmt::format("Postgres' default 2 (half of {} would be fewer)", cpu_text(cpus))

@@ -217,7 +217,7 @@ TEST(Tuning, SmallestProfileIsSane) {
 }
 
 TEST(Tuning, TwoCpusKeepPostgresDefaultOfTwoParallelWorkersPerQuery) {
-  // Half of 2 CPUs would be 1 worker, which bench/tuning/workloads measured slower than Postgres' 2.
+  // Half of 2 CPUs would be 1 worker: never fewer than Postgres' default of 2.
   for (const int cpus : {2, 3}) {
     const auto values = by_name(tune_postgres_parameters(input_for({cpus, 8, 50})));
     EXPECT_EQ(values.at("max_parallel_workers_per_gather"), "2") << cpus << " CPUs";
