@@ -417,8 +417,12 @@ std::optional<std::int64_t> huge_pages_bytes(const std::vector<TunedParameter>& 
     }
     return std::nullopt;
   };
-  const std::string huge_pages = value_of("huge_pages").value_or("try");
-  if (huge_pages != "try" && huge_pages != "on") return std::nullopt;
+  std::string huge_pages = trim(value_of("huge_pages").value_or("try"));
+  std::transform(huge_pages.begin(), huge_pages.end(), huge_pages.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // Postgres' boolean spellings count as on; anything else (off, false, no, 0) maps none.
+  if (huge_pages != "try" && huge_pages != "on" && huge_pages != "true" && huge_pages != "yes" && huge_pages != "1")
+    return std::nullopt;
   if (profile.hugepages_2mi_bytes) return *profile.hugepages_2mi_bytes;
   const auto shared_buffers = parse_megabytes(value_of("shared_buffers").value_or("128MB"), 8);
   if (!shared_buffers) return std::nullopt;

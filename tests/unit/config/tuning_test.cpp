@@ -343,8 +343,10 @@ TEST(Tuning, HugePagesAnInstanceMapsFromTheProfileOrEstimatedFromItsSharedMemory
   const TuningInput small = input_for({1, 2, 5});
   EXPECT_FALSE(huge_pages_bytes(tune_postgres_parameters(small), small.profile).has_value());
   TuningInput off = input_for({2, 24, 50});
-  off.inline_parameters = {{"huge_pages", "off"}};
+  off.inline_parameters = {{"huge_pages", "OFF"}};
   EXPECT_FALSE(huge_pages_bytes(tune_postgres_parameters(off), off.profile).has_value());
+  off.inline_parameters = {{"huge_pages", "True"}};
+  EXPECT_TRUE(huge_pages_bytes(tune_postgres_parameters(off), off.profile).has_value());
 }
 
 TEST(Tuning, BlockedParametersNeverOverride) {
