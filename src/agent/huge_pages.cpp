@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
@@ -14,13 +13,6 @@ namespace pgstack::agent {
 namespace {
 
 std::string mebibytes(std::int64_t bytes) { return fmt::format("{}MiB", bytes / (1024 * 1024)); }
-
-Result<std::int64_t> read_count(const std::string& path) {
-  std::ifstream in(path);
-  std::int64_t value = 0;
-  if (!(in >> value)) return make_error(ErrorCode::kUnavailable, fmt::format("cannot read a number from {}", path));
-  return value;
-}
 
 }  // namespace
 
@@ -50,35 +42,6 @@ HugePagesDecision plan_huge_pages(const std::vector<std::int64_t>& instances_byt
   return decision;
 }
 
-Result<HugePagesState> read_huge_pages(const std::string& sysfs_dir, const std::string& meminfo) {
-  HugePagesState state;
-  auto total = read_count(sysfs_dir + "/nr_hugepages");
-  if (!total) return total.error();
-  auto free = read_count(sysfs_dir + "/free_hugepages");
-  if (!free) return free.error();
-  state.total = *total;
-  state.free = *free;
-  std::ifstream in(meminfo);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream words(line);
-    std::string name;
-    std::int64_t kilobytes = 0;
-    if (words >> name >> kilobytes && name == "MemTotal:") state.memory_bytes = kilobytes * 1024;
-  }
-  if (state.memory_bytes <= 0) return make_error(ErrorCode::kUnavailable, "no MemTotal in " + meminfo);
-  return state;
-}
-
-Result<bool> write_huge_pages(const std::string& sysfs_dir, std::int64_t pages) {
-  const std::string path = sysfs_dir + "/nr_hugepages";
-  std::ofstream out(path);
-  out << pages << '\n';
-  out.flush();
-  if (!out) return make_error(ErrorCode::kUnavailable, fmt::format("cannot write {} (is the agent root?)", path));
-  return true;
-}
-
 HugePagesKeeper::HugePagesKeeper(HugePagesPaths paths) : paths_(std::move(paths)) {}
 
 void HugePagesKeeper::say_once(bool warning, std::string message) {
@@ -92,10 +55,9 @@ void HugePagesKeeper::say_once(bool warning, std::string message) {
 }
 
 void HugePagesKeeper::ensure(const std::vector<std::int64_t>& instances_bytes) {
-  std::optional<std::int64_t> baseline;
-  if (auto kept = read_count(paths_.baseline_file); kept) baseline = *kept;
+  const std::optional<std::int64_t> baseline = host::read_huge_pages_baseline(paths_.baseline_file);
   if (instances_bytes.empty() && !baseline) return;  // never touched the pool, nothing to give back
-  auto state = read_huge_pages(paths_.sysfs_dir, paths_.meminfo);
+  auto state = host::read_huge_pages(paths_.sysfs_dir, paths_.meminfo);
   if (!state) return say_once(true, "cannot read the host's 2MiB page pool: " + state.error().message);
   const HugePagesDecision decision = plan_huge_pages(instances_bytes, *state, baseline);
   if (!decision.set_to) {
@@ -109,10 +71,10 @@ void HugePagesKeeper::ensure(const std::vector<std::int64_t>& instances_bytes) {
     out.flush();
     if (!out) return say_once(true, "cannot write " + paths_.baseline_file + ": the pool is left as it is");
   }
-  if (auto written = write_huge_pages(paths_.sysfs_dir, *decision.set_to); !written)
+  if (auto written = host::write_huge_pages(paths_.sysfs_dir, *decision.set_to); !written)
     return say_once(true, fmt::format("the instances here map {} 2MiB pages, the pool has {}: {}", *decision.set_to,
                                       state->total, written.error().message));
-  auto after = read_huge_pages(paths_.sysfs_dir, paths_.meminfo);
+  auto after = host::read_huge_pages(paths_.sysfs_dir, paths_.meminfo);
   const std::int64_t now = after ? after->total : 0;
   std::string message =
       fmt::format("the host's 2MiB page pool went from {} to {} pages for the instances here", state->total, now);

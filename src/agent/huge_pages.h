@@ -7,7 +7,8 @@
 //
 // It reserves whole instances only (Postgres takes huge pages for all its shared memory or none),
 // at most 3/4 of the host's memory, and gives pages back when instances go, but never below the pool
-// it found before it first raised it (kept in a file, so an agent restart does not forget it).
+// it found before it first raised it (kept in a file, so an agent restart does not forget it, and
+// `pgstack down` puts it back: host/huge_page_pool.h).
 #pragma once
 
 #include <cstdint>
@@ -15,17 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "host/huge_page_pool.h"
 
 namespace pgstack::agent {
 
-inline constexpr std::int64_t kHugePageBytes = 2 * 1024 * 1024;
-
-struct HugePagesState {
-  std::int64_t total = 0;         // 2MiB pages in the pool (nr_hugepages)
-  std::int64_t free = 0;          // of those, not mapped by anyone
-  std::int64_t memory_bytes = 0;  // MemTotal
-};
+using host::HugePagesState;
+using host::kHugePageBytes;
 
 struct HugePagesDecision {
   std::optional<std::int64_t> set_to;  // the pool size to ask the kernel for; nothing: leave it
@@ -38,17 +34,10 @@ struct HugePagesDecision {
 HugePagesDecision plan_huge_pages(const std::vector<std::int64_t>& instances_bytes, const HugePagesState& state,
                                   std::optional<std::int64_t> baseline);
 
-// Reads the 2MiB pool from `sysfs_dir` (/sys/kernel/mm/hugepages/hugepages-2048kB: nr_hugepages,
-// free_hugepages) and MemTotal from `meminfo` (/proc/meminfo).
-Result<HugePagesState> read_huge_pages(const std::string& sysfs_dir, const std::string& meminfo);
-
-// Asks the kernel for a pool of `pages` (it may reserve fewer when memory is fragmented: read again).
-Result<bool> write_huge_pages(const std::string& sysfs_dir, std::int64_t pages);
-
 struct HugePagesPaths {
-  std::string sysfs_dir = "/sys/kernel/mm/hugepages/hugepages-2048kB";
+  std::string sysfs_dir = host::kHugePagesSysfsDir;
   std::string meminfo = "/proc/meminfo";
-  std::string baseline_file;  // <state>/huge-pages-baseline
+  std::string baseline_file;  // <agent state>/huge-pages-baseline (host::kHugePagesBaselineFile)
 };
 
 // Keeps the pool at what the instances map, from the agent's loop; logs a change or a problem once.

@@ -24,6 +24,7 @@
 #include "common/http_client.h"
 #include "common/pki.h"
 #include "common/strings.h"
+#include "host/huge_page_pool.h"
 #include "model/document.h"
 #include "process/process_supervisor.h"
 #include "store/etcd_client.h"
@@ -257,6 +258,15 @@ void add_down_command(CLI::App& app, ExitStatus& status) {
     }
     stop_all(stray_servers, SIGTERM, std::chrono::seconds(30), false);
     stop_all(stray_postgres, SIGINT, std::chrono::seconds(60), false);
+    // The huge pages the agent reserved for its instances (agent/huge_pages.h) go back to the host.
+    const auto pool =
+        host::restore_huge_pages(host::kHugePagesSysfsDir, (stack.agent_dir() / host::kHugePagesBaselineFile).string());
+    if (!pool) {
+      std::cerr << fmt::format("cannot give the host's huge pages back: {}\n", pool.error().message);
+    } else if (*pool) {
+      std::cout << fmt::format("gave the host's huge pages back: its 2MiB pool went from {} to {} pages\n",
+                               (*pool)->first, (*pool)->second);
+    }
     // A joined host's etcd member leaves the etcd cluster before its data goes: a member that is gone for
     // good but still counted would make every later quorum need one more of the others.
     if (options->purge && manage_etcd && !settings.etcd_initial_cluster.empty()) leave_etcd_cluster(stack, settings);

@@ -139,7 +139,10 @@ SchedulingResult schedule_cluster(const SchedulingRequest& request, const PortBa
     --cluster_members_on_host[removed.host];
   }
 
+  // A member that replaces a moved one takes a name above every name in use or just retired: the host
+  // it left, or one that comes back, may still hold the data of a lower one.
   int next_index = 0;
+  if (!result.moved.empty()) next_index = *used_indices.rbegin() + 1;
   while (static_cast<int>(mine.size() + result.add.size()) < instances) {
     while (used_indices.count(next_index) > 0) ++next_index;
     // Spread: the host with the fewest members of this cluster, then the fewest overall, then by name.

@@ -505,7 +505,8 @@ class ClusterAcrossHostsReplacingLostMembers : public ClusterAcrossHosts {
 };
 
 // A replica's host killed and kept down: after the grace period its member is rebuilt on another host
-// under a new name, and the cluster is whole again; the host, back, runs nothing (its data kept).
+// under a new name, and the cluster is whole again; the host, back, gets a new member (spreading) and
+// keeps the old one's data stopped.
 TEST_F(ClusterAcrossHostsReplacingLostMembers, AReplicasHostLostPastTheGracePeriodIsReplacedElsewhere) {
   ASSERT_NO_FATAL_FAILURE(create_cluster("async"));
   const json before = status();
@@ -538,18 +539,26 @@ TEST_F(ClusterAcrossHostsReplacingLostMembers, AReplicasHostLostPastTheGracePeri
   EXPECT_GE(took, 20.0) << "replaced before the grace period ended";
   std::cout << fmt::format("{} replaced on the other hosts, streaming, {:.1f} s after the kill\n", replica, took);
 
-  // The host comes back: its agent finds no assignment and keeps the old member stopped.
+  // The host comes back: its agent finds no assignment for the old member and keeps it stopped. Empty,
+  // the host takes a member again (the cluster spreads), built fresh under a name never used before.
   ASSERT_TRUE(installation_->restart_host(lost));
+  const auto back_at = Clock::now();
   json host;
-  const bool registered = wait_until(
+  const bool spread_again = wait_until(
       [&] {
+        now = status();
         host = installation_->get("/apis/pgstack.io/v1/hosts/" + lost_name);
-        return host.value("status", "") == "Ready";
+        return host.value("status", "") == "Ready" && spread_and_streaming(now);
       },
-      60s, 1s);
-  ASSERT_TRUE(registered) << host.dump(2);
-  EXPECT_TRUE(host.value("members", json::array()).empty()) << host.dump(2);
-  EXPECT_EQ(status().value("members", json::array()).size(), 3u);
+      120s, 1s);
+  ASSERT_TRUE(spread_again) << host.dump(2) << "\n" << now.dump(2);
+  const json on_host = host.value("members", json::array());
+  ASSERT_EQ(on_host.size(), 1u) << host.dump(2);
+  EXPECT_NE(on_host[0].get<std::string>(), std::string("default/spread/") + replica) << "the old name came back";
+  EXPECT_TRUE(member_named(now, replica).empty()) << now.dump(2);
+  std::cout << fmt::format("{} back; the cluster spread over it again ({}) {:.1f} s later\n", lost_name,
+                           on_host[0].get<std::string>(),
+                           std::chrono::duration<double>(Clock::now() - back_at).count());
 }
 
 // Scenario 4: a lossy link at the primary's host (this kernel has no sch_netem for delay): no false

@@ -40,14 +40,14 @@ TEST(HugePagesPlan, InstancesThatWouldPassThreeQuartersOfTheMemoryAreLeftOutWhol
   EXPECT_NE(decision.problem.find("normal pages"), std::string::npos) << decision.problem;
 }
 
-TEST(HugePagesFiles, TheKeeperRaisesThePoolRemembersTheBaselineAndGivesPagesBack) {
+TEST(HugePagesFiles, TheKeeperRaisesThePoolRemembersTheBaselineAndPagesGoBackToIt) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("pgstack-huge-pages-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "nr_hugepages") << "16\n";
   std::ofstream(dir / "free_hugepages") << "10\n";
   std::ofstream(dir / "meminfo") << "MemTotal:       24571392 kB\nMemFree:         1000 kB\n";
-  auto state = read_huge_pages(dir.string(), (dir / "meminfo").string());
+  auto state = host::read_huge_pages(dir.string(), (dir / "meminfo").string());
   ASSERT_TRUE(state) << state.error().message;
   EXPECT_EQ(state->total, 16);
   EXPECT_EQ(state->free, 10);
@@ -55,7 +55,7 @@ TEST(HugePagesFiles, TheKeeperRaisesThePoolRemembersTheBaselineAndGivesPagesBack
 
   HugePagesKeeper keeper({dir.string(), (dir / "meminfo").string(), (dir / "baseline").string()});
   keeper.ensure({256 * kHugePageBytes});
-  EXPECT_EQ(read_huge_pages(dir.string(), (dir / "meminfo").string())->total, 256);
+  EXPECT_EQ(host::read_huge_pages(dir.string(), (dir / "meminfo").string())->total, 256);
   std::ifstream baseline(dir / "baseline");
   std::int64_t kept = 0;
   ASSERT_TRUE(baseline >> kept);
@@ -63,10 +63,21 @@ TEST(HugePagesFiles, TheKeeperRaisesThePoolRemembersTheBaselineAndGivesPagesBack
   // The instance is gone: back to the 16 pages found, also by a new keeper (an agent that restarted).
   HugePagesKeeper restarted({dir.string(), (dir / "meminfo").string(), (dir / "baseline").string()});
   restarted.ensure({});
-  EXPECT_EQ(read_huge_pages(dir.string(), (dir / "meminfo").string())->total, 16);
+  EXPECT_EQ(host::read_huge_pages(dir.string(), (dir / "meminfo").string())->total, 16);
+
+  // `pgstack down`: raised again, then put back to the baseline, whose file goes.
+  keeper.ensure({256 * kHugePageBytes});
+  const auto restored = host::restore_huge_pages(dir.string(), (dir / "baseline").string());
+  ASSERT_TRUE(restored) << restored.error().message;
+  ASSERT_TRUE(restored->has_value());
+  EXPECT_EQ(**restored, (std::pair<std::int64_t, std::int64_t>{256, 16}));
+  EXPECT_FALSE(fs::exists(dir / "baseline"));
+  const auto again = host::restore_huge_pages(dir.string(), (dir / "baseline").string());
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->has_value());  // pgstack never changed the pool since: nothing to do
 
   // Unreadable pool: an error naming the file.
-  const auto missing = read_huge_pages((dir / "missing").string(), (dir / "meminfo").string());
+  const auto missing = host::read_huge_pages((dir / "missing").string(), (dir / "meminfo").string());
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("nr_hugepages"), std::string::npos);
   fs::remove_all(dir);
