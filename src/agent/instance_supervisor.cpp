@@ -546,21 +546,6 @@ void InstanceSupervisor::stop() {
                                     config_dir / kPgbouncerPidFile, kPgbouncerStopTimeout);
   stopped_any |= stop_from_pid_file(fmt::format("patroni {}", instance_key_), settings_.patroni_program,
                                     config_dir / kPatroniPidFile, kPatroniStopTimeout);
-  // Patroni stops its Postgres when it exits, but not always: after a drain the old primary's postmaster
-  // outlived it, kept its port, and the member placed next on that port slot could not start.
-  if (postmaster_alive()) {
-    CommandOptions options;
-    if (::geteuid() == 0) options.run_as_user = settings_.os_user;
-    auto stopped = run_command(
-        {plan_->layout.bin_dir + "/pg_ctl", "stop", "-D", plan_->layout.data_dir, "-m", "fast", "-t", "60"}, options);
-    if (!stopped || stopped->exit_code != 0 || postmaster_alive()) {
-      spdlog::warn("{}: its Postgres still runs after Patroni stopped, and pg_ctl stop -m fast did not stop it",
-                   instance_key_);
-    } else {
-      spdlog::info("{}: its Postgres outlived Patroni; stopped it (fast shutdown)", instance_key_);
-      stopped_any = true;
-    }
-  }
   reload_pending_ = false;
   if (stopped_any) {
     spdlog::info("{}: stopped; its data stays in {}", instance_key_, (instance_dir_ / "data").string());
