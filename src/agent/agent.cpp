@@ -342,7 +342,7 @@ void Agent::reconcile() {
       continue;
     }
     spdlog::info("{}: no longer assigned to {}; stopping it", it->first, settings_.host_name);
-    it->second->stop();
+    it->second->stop_unassigned();
     if (auto removed = etcd_.remove(store::keys::instance_report(settings_.etcd_prefix, it->first)); !removed)
       spdlog::warn("{}: cannot remove its report: {}", it->first, removed.error().message);
     last_primary_.erase(it->first);

@@ -552,6 +552,23 @@ void InstanceSupervisor::stop() {
   }
 }
 
+void InstanceSupervisor::stop_unassigned() {
+  stop();
+  // Patroni stops its Postgres when it exits, but not always: after a drain the old primary's postmaster
+  // outlived it, kept its port, and the member placed next on that port slot could not start.
+  if (!postmaster_alive()) return;
+  CommandOptions options;
+  if (::geteuid() == 0) options.run_as_user = settings_.os_user;
+  auto stopped = run_command(
+      {plan_->layout.bin_dir + "/pg_ctl", "stop", "-D", plan_->layout.data_dir, "-m", "fast", "-t", "60"}, options);
+  if (!stopped || stopped->exit_code != 0 || postmaster_alive()) {
+    spdlog::warn("{}: its Postgres still runs after Patroni stopped, and pg_ctl stop -m fast did not stop it",
+                 instance_key_);
+  } else {
+    spdlog::info("{}: its Postgres outlived Patroni; stopped it (fast shutdown)", instance_key_);
+  }
+}
+
 bool InstanceSupervisor::postmaster_alive() const {
   if (!plan_) return false;
   std::ifstream file(fs::path(plan_->layout.data_dir) / "postmaster.pid");

@@ -70,6 +70,8 @@ class InstanceSupervisor {
   // Stops Patroni (and so Postgres), PgBouncer and the exporter, also when only their pid files know them (after an
   // agent restart). Never touches the data directory.
   void stop();
+  // No longer assigned here: stop(), and a Postgres that outlived its Patroni gets a fast shutdown.
+  void stop_unassigned();
 
   // Stops and starts PgBouncer (when pooling is on), dropping its server connections and cached state.
   void restart_pooler();
