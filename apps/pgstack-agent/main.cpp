@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <set>
 #include <string>
 #include <unistd.h>
 
@@ -147,7 +148,11 @@ int main(int argc, char** argv) {
   }
   // Lines about a cluster also go to that cluster's agent.log, which its log store receives (cluster_log_sink.h).
   // Added before any thread of the agent logs.
-  spdlog::default_logger()->sinks().push_back(std::make_shared<pgstack::agent::ClusterLogSink>(settings.state_dir));
+  const auto cluster_log_sink = std::make_shared<pgstack::agent::ClusterLogSink>(settings.state_dir);
+  spdlog::default_logger()->sinks().push_back(cluster_log_sink);
+  settings.on_host_clusters = [cluster_log_sink](std::set<std::string> clusters) {
+    cluster_log_sink->set_host_clusters(std::move(clusters));
+  };
   if (!settings.node_exporter_listen.empty()) {
     // One this agent left running holds its port: it is restarted anyway (it reads its flags at start).
     const auto spec = pgstack::agent::node_exporter_spec(settings);

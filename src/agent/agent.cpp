@@ -530,6 +530,7 @@ void Agent::reconcile_logs() {
     logs = std::make_unique<InstanceLogs>(std::move(wanted));
     logs->set_role(role);
   }
+  if (settings_.on_host_clusters) settings_.on_host_clusters(std::move(host_logs_taken));
 }
 
 std::vector<BackupTarget> Agent::backup_targets() const {

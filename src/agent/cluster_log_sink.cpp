@@ -96,13 +96,41 @@ int ClusterLogSink::file_for(const std::string& cluster_key) {
   return fd;
 }
 
+void ClusterLogSink::set_host_clusters(std::set<std::string> cluster_keys) {
+  const std::lock_guard lock(mutex_);  // base_sink's: sink_it_ runs under it
+  for (const std::string& key : cluster_keys) {
+    if (host_clusters_.count(key) > 0) continue;
+    std::uint64_t& delivered = host_lines_delivered_[key];
+    for (const auto& [number, line] : recent_host_lines_) {
+      if (number <= delivered) continue;
+      write_line(key, line);
+      delivered = number;
+    }
+  }
+  host_clusters_ = std::move(cluster_keys);
+}
+
 void ClusterLogSink::sink_it_(const spdlog::details::log_msg& message) {
   const std::string_view payload(message.payload.data(), message.payload.size());
   const auto cluster_key = cluster_of_agent_line(payload);
-  if (!cluster_key) return;
   spdlog::memory_buf_t line;
   line_format_->format(message, line);
-  const int fd = file_for(*cluster_key);
+  const std::string_view text(line.data(), line.size());
+  if (cluster_key) {
+    write_line(*cluster_key, text);
+    return;
+  }
+  const std::uint64_t number = ++host_lines_logged_;
+  recent_host_lines_.emplace_back(number, std::string(text));
+  if (recent_host_lines_.size() > kHostLinesKept) recent_host_lines_.pop_front();
+  for (const std::string& key : host_clusters_) {
+    write_line(key, text);
+    host_lines_delivered_[key] = number;
+  }
+}
+
+void ClusterLogSink::write_line(const std::string& cluster_key, std::string_view line) {
+  const int fd = file_for(cluster_key);
   if (fd < 0) {
     ++lines_lost_;
     return;

@@ -10,8 +10,10 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,9 @@ struct AgentSettings {
   // Postgres's log files in an instance's log directory may take this much before the oldest are
   // removed, even unshipped (--log-dir-limit; agent/instance_logs.h).
   std::uint64_t log_directory_limit_bytes = 1ULL << 30;
+  // Told on each pass which clusters ("<ns>/<cluster>") have an instance here: the ClusterLogSink's
+  // set_host_clusters (host-wide lines go to their agent.log). Empty: nobody is told.
+  std::function<void(std::set<std::string>)> on_host_clusters;
 };
 
 struct RenderedFile {

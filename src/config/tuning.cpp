@@ -412,10 +412,11 @@ std::vector<TunedParameter> tune_postgres_parameters(const TuningInput& input) {
 std::optional<std::int64_t> huge_pages_bytes(const std::vector<TunedParameter>& parameters,
                                              const model::InstanceProfile& profile) {
   auto value_of = [&](std::string_view name) -> std::optional<std::string> {
-    for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {  // a later value wins
-      if (it->name == name) return it->value;
+    std::optional<std::string> value;
+    for (const auto& parameter : parameters) {
+      if (parameter.name == name) value = parameter.value;  // a later value wins
     }
-    return std::nullopt;
+    return value;
   };
   std::string huge_pages = trim(value_of("huge_pages").value_or("try"));
   std::transform(huge_pages.begin(), huge_pages.end(), huge_pages.begin(),

@@ -242,6 +242,8 @@ Result<LogStoreMaintenanceReport> LogStoreMaintenance::maintain(const logs::LogS
     std::erase_if(present, [&](const std::string& name) { return name == std::string(table) + "_default"; });
     report.partitions[std::string(table)] = std::move(present);
   }
+  if (auto trimmed = session->query(logs::render_trim_quarantine(retention)); !trimmed.ok())
+    return failed("deleting log_quarantine's rows past their retention", trimmed.error());
   return report;
 }
 

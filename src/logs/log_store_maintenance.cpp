@@ -54,8 +54,9 @@ std::string render_log_store_roles(const std::string& writer_password, const std
       "GRANT INSERT ON {tables} TO {w};\n"
       "GRANT SELECT, INSERT, UPDATE, DELETE ON log_ingest_state TO {w};\n"
       "GRANT SELECT ON log_deleted_clusters TO {w};\n"
+      "GRANT INSERT ON log_quarantine TO {w};\n"
       "GRANT USAGE ON SEQUENCE {sequences} TO {w};\n"
-      "GRANT SELECT ON {tables} TO {r};\n",
+      "GRANT SELECT ON {tables}, log_quarantine TO {r};\n",
       fmt::arg("db", database), fmt::arg("w", writer), fmt::arg("r", reader),
       fmt::arg("tables", fmt::format("{}", fmt::join(tables, ", "))),
       fmt::arg("sequences", fmt::format("{}", fmt::join(sequences, ", "))));
@@ -148,6 +149,15 @@ std::string render_trim_cluster_logs(std::string_view table, const std::string& 
       fmt::arg("cluster", quote_literal(cluster)), fmt::arg("seconds", after.count()), fmt::arg("batch", batch));
 }
 
+std::string render_trim_quarantine(const RetentionPlan& plan) {
+  std::string sql = fmt::format("DELETE FROM {} WHERE quarantined_at < now() - interval '{} seconds'", kQuarantineTable,
+                                plan.partitions.count());
+  for (const auto& trim : plan.trims)
+    sql += fmt::format(" OR (namespace = {} AND cluster = {} AND quarantined_at < now() - interval '{} seconds')",
+                       quote_literal(trim.namespace_name), quote_literal(trim.cluster), trim.after.count());
+  return sql;
+}
+
 std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster,
                                        const std::string& uid) {
   const std::string where =
@@ -159,6 +169,7 @@ std::string render_delete_cluster_logs(const std::string& namespace_name, const 
       "INSERT INTO log_deleted_clusters (namespace, cluster, uid) VALUES ({}, {}, {}) ON CONFLICT DO NOTHING;",
       quote_literal(namespace_name), quote_literal(cluster), quote_literal(uid));
   for (const std::string_view table : log_tables()) sql += fmt::format(" DELETE FROM {} {};", table, where);
+  sql += fmt::format(" DELETE FROM {} {};", kQuarantineTable, where);
   return sql + fmt::format(" DELETE FROM log_ingest_state {}; COMMIT", where);
 }
 

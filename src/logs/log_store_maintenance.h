@@ -70,6 +70,10 @@ std::string format_log_retention(std::chrono::seconds retention);
 std::string render_trim_cluster_logs(std::string_view table, const std::string& namespace_name,
                                      const std::string& cluster, std::chrono::seconds after, int batch);
 
+// log_quarantine's rows past the retention: the store's (plan.partitions) and, for a cluster that keeps its lines
+// less long, its own (plan.trims). One statement: the table holds only what the store refused.
+std::string render_trim_quarantine(const RetentionPlan& plan);
+
 // Every row of a cluster in every log table and log_ingest_state, in one transaction that also marks the
 // cluster (its SGCluster's uid) in log_deleted_clusters, so that its running shippers add nothing after it.
 std::string render_delete_cluster_logs(const std::string& namespace_name, const std::string& cluster,

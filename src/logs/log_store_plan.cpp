@@ -111,6 +111,19 @@ CREATE TABLE IF NOT EXISTS log_deleted_clusters (
   deleted_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (namespace, cluster, uid)
 );
+-- What the store refused even as one record (a csvlog record cut inside its quotes), as the file's bytes, written
+-- in the transaction that moves the offset past them: skipped, but never thrown away. Kept as long as the lines.
+CREATE TABLE IF NOT EXISTS log_quarantine (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  quarantined_at timestamptz NOT NULL DEFAULT now(),
+  log_type text NOT NULL, file_name text NOT NULL, offset_bytes bigint NOT NULL, bytes bytea NOT NULL,
+  reason text NOT NULL,
+  namespace text NOT NULL DEFAULT current_setting('pgstack.namespace'),
+  cluster text NOT NULL DEFAULT current_setting('pgstack.cluster'),
+  instance text NOT NULL DEFAULT current_setting('pgstack.instance'),
+  role text DEFAULT current_setting('pgstack.role', true)
+);
+CREATE INDEX IF NOT EXISTS log_quarantine_cluster_time ON log_quarantine (namespace, cluster, quarantined_at);
 -- Shippers stop within seconds of a deletion; a month later the mark is of no use.
 DELETE FROM log_deleted_clusters WHERE deleted_at < now() - interval '30 days';
 )sql";

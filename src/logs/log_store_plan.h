@@ -20,6 +20,8 @@ inline constexpr std::string_view kPatroniLogTable = "log_patroni";
 // pgstack's own parts (PgBouncer, pgBackRest, pgstack-proxy), told apart by log_type.
 inline constexpr std::string_view kPgstackLogTable = "log_pgstack";
 std::vector<std::string_view> log_tables();
+// What the store refused even as one record, kept as the file's bytes with the reason (not partitioned: rare).
+inline constexpr std::string_view kQuarantineTable = "log_quarantine";
 
 // The columns a COPY fills: csvlog's 26 in its order, a Patroni record's three, a pgstack record's four.
 inline constexpr std::string_view kCsvlogColumns =

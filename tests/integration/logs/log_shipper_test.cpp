@@ -401,7 +401,22 @@ TEST(LogShipper, CsvlogRecordsCutInsideQuotesCostOnlyThoseRecords) {
   EXPECT_TRUE(said_that("the store refused")) << fmt::format("{}", fmt::join(said, "\n"));
   EXPECT_TRUE(said_that("skipped to the next record") || said_that("even as one record"));
   EXPECT_TRUE(said_that("a csvlog record cut inside quotes in a finished file"));
+  EXPECT_TRUE(said_that("kept in log_quarantine"));
   EXPECT_FALSE(shipper.refusal_pending());
+  // Skipped, not lost: each skipped piece is one row of log_quarantine, byte for byte, with where it was and why.
+  EXPECT_EQ(store_number("SELECT count(*) FROM log_quarantine WHERE instance = 'cut-0' AND cluster = 'demo' AND "
+                         "log_type = 'postgres' AND file_name = 'postgresql-1.csv' AND reason <> ''"),
+            2);
+  EXPECT_EQ(store_number("SELECT sum(length(bytes)) FROM log_quarantine WHERE instance = 'cut-0'"),
+            static_cast<std::int64_t>(shipper.status().bytes_skipped_total));
+  const std::string first_cut = records[3].substr(0, records[3].find("\"cut_test_marker") + 5);
+  const std::size_t first_cut_offset = records[0].size() + records[1].size() + records[2].size() + 3;
+  std::string first_cut_hex;
+  for (const char c : first_cut) first_cut_hex += fmt::format("{:02x}", static_cast<unsigned char>(c));
+  EXPECT_EQ(store_number(fmt::format("SELECT count(*) FROM log_quarantine WHERE instance = 'cut-0' AND offset_bytes = "
+                                     "{} AND bytes = decode('{}', 'hex')",
+                                     first_cut_offset, first_cut_hex)),
+            1);
 }
 
 // Patroni's log, written by the test as Patroni's RotatingFileHandler would.

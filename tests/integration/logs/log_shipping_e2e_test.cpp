@@ -170,7 +170,8 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
       30s, 500ms))
       << json(proxy_lines).dump() << runtime->agent_log();
 
-  // (b'') The agent's own lines about demo (not the log store's, not host-wide ones), under the host's name too.
+  // (b'') The agent's own lines about demo (not the log store's), under the host's name too, and its host-wide
+  // lines (its registration, logged before demo came to the host).
   std::vector<json> agent_lines;
   EXPECT_TRUE(wait_until(
       [&] {
@@ -182,11 +183,13 @@ TEST(LogShipping, AClusterWithAStoreShipsItsLogs) {
         const bool demo = std::any_of(agent_lines.begin(), agent_lines.end(), [&](const json& record) {
           return about(record, "default/demo/demo-0: wrote ") && record.value("logType", "") == "agent";
         });
-        const bool others = std::any_of(agent_lines.begin(), agent_lines.end(), [&](const json& record) {
-          const std::string message = record.value("message", "");
-          return message.starts_with("default/logstore/") || message.starts_with("registered ");
+        const bool host = std::any_of(agent_lines.begin(), agent_lines.end(), [&](const json& record) {
+          return about(record, "registered /pgstack/hosts/e2e-host") && record.value("logType", "") == "agent";
         });
-        return demo && !others;
+        const bool others = std::any_of(agent_lines.begin(), agent_lines.end(), [&](const json& record) {
+          return record.value("message", "").starts_with("default/logstore/");
+        });
+        return demo && host && !others;
       },
       30s, 500ms))
       << json(agent_lines).dump() << runtime->agent_log();

@@ -143,8 +143,16 @@ TEST(LogStore, TheWriterInsertsLinesAndNothingElse) {
                 "cluster) FROM log_postgres WHERE message LIKE 'hello from %'"),
             "default/plain/plain-0:hello from plain,default/shipper/shipper-0:hello from shipper");
   EXPECT_TRUE(store_sql("logWriter", "SELECT count(*) FROM log_ingest_state").ok());
+  // What the store refused goes to log_quarantine (the shipper's skip), which the writer may only add to.
+  auto quarantined = store_sql(
+      "logWriter",
+      "BEGIN; SELECT set_config('pgstack.namespace', 'default', true), set_config('pgstack.cluster', 'shipper', "
+      "true), set_config('pgstack.instance', 'shipper-0', true); INSERT INTO log_quarantine (log_type, file_name, "
+      "offset_bytes, bytes, reason) VALUES ('postgres', 'postgresql-1.csv', 978, '\\x2c22', 'refused'); COMMIT");
+  ASSERT_TRUE(quarantined.ok()) << quarantined.error().message;
   for (const std::string& refused : std::vector<std::string>{
-           "DELETE FROM log_postgres", "SELECT count(*) FROM log_postgres", "SELECT count(*) FROM log_patroni",
+           "DELETE FROM log_postgres", "SELECT count(*) FROM log_quarantine", "DELETE FROM log_quarantine",
+           "SELECT count(*) FROM log_postgres", "SELECT count(*) FROM log_patroni",
            "UPDATE log_postgres SET message = ''", "CREATE TABLE mine (i int)",
            "SELECT count(*) FROM log_postgres_" + day_suffix(today())}) {
     auto out = store_sql("logWriter", refused);
@@ -162,6 +170,9 @@ TEST(LogStore, TheReaderOnlySelectsLines) {
   EXPECT_EQ(counted.value(), "2");
   EXPECT_TRUE(store_sql("logReader", "SELECT count(*) FROM log_patroni").ok());
   EXPECT_TRUE(store_sql("logReader", "SELECT count(*) FROM log_pgstack").ok());
+  auto quarantine = store_sql("logReader", "SELECT encode(bytes, 'hex') FROM log_quarantine WHERE cluster = 'shipper'");
+  ASSERT_TRUE(quarantine.ok()) << quarantine.error().message;
+  EXPECT_EQ(quarantine.value(), "2c22");
   // The logs API reads as this role too (docs/logs.md, "Reading logs").
   auto read = runtime->api("GET", "/apis/pgstack.io/v1/namespaces/default/sgclusters/shipper/logs");
   ASSERT_TRUE(read.ok());
@@ -190,6 +201,9 @@ TEST(LogStore, APartitionPastRetentionIsDroppedAndTodaysStays) {
   sql("INSERT INTO log_postgres (log_time, message, namespace, cluster, instance) VALUES (now() - interval '2 hours', "
       "'older than plain keeps', 'default', 'plain', 'plain-0'), (now() - interval '2 hours', 'shipper keeps it', "
       "'default', 'shipper', 'shipper-0')");
+  sql("INSERT INTO log_quarantine (quarantined_at, log_type, file_name, offset_bytes, bytes, reason, namespace, "
+      "cluster, instance) VALUES (now() - interval '30 days', 'postgres', 'old.csv', 0, '\\x00', 'old', 'default', "
+      "'shipper', 'shipper-0')");
   // A controller maintains a store at once when it first sees it: a restarted one does not wait a minute.
   ASSERT_TRUE(runtime->stop_controller().ok());
   ASSERT_TRUE(runtime->start_controller().ok());
@@ -197,6 +211,10 @@ TEST(LogStore, APartitionPastRetentionIsDroppedAndTodaysStays) {
                          60s, 500ms))
       << runtime->controller_log();
   EXPECT_EQ(sql(fmt::format("SELECT to_regclass('log_postgres_{}') IS NOT NULL", day_suffix(today()))), "t");
+  // log_quarantine keeps its rows as long as the lines: the month-old one goes, the one of today stays.
+  EXPECT_TRUE(
+      wait_until([] { return sql("SELECT count(*) FROM log_quarantine WHERE reason = 'old'") == "0"; }, 30s, 500ms));
+  EXPECT_EQ(sql("SELECT count(*) FROM log_quarantine WHERE reason = 'refused'"), "1");
   EXPECT_TRUE(wait_until(
       [] { return sql("SELECT count(*) FROM log_postgres WHERE message = 'older than plain keeps'") == "0"; }, 30s,
       500ms));

@@ -77,5 +77,53 @@ TEST_F(ClusterLogSinkTest, EachClustersLinesGoToItsFileAndARenameStartsANewOne) 
   EXPECT_EQ(sink->lines_lost(), 0u);
 }
 
+TEST_F(ClusterLogSinkTest, HostWideLinesGoToEveryClusterOnTheHostEachOnce) {
+  auto sink = std::make_shared<ClusterLogSink>(dir_);
+  spdlog::logger logger("test", sink);
+  const auto file_of = [&](const std::string& key) {
+    return read(cluster_agent_log_directory(dir_, key) / kClusterAgentLogFile);
+  };
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  // The agent's start, before its first pass: kept, at most kHostLinesKept of them (the newest).
+  for (std::size_t i = 0; i < kHostLinesKept + 5; ++i) logger.info("startup line {}", i);
+  sink->set_host_clusters({});  // a pass with no cluster here
+  logger.info("registered /pgstack/hosts/h1");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cluster-logs"));
+
+  sink->set_host_clusters({"default/demo", "team/billing"});
+  for (const std::string key : {"default/demo", "team/billing"}) {
+    const std::string text = file_of(key);
+    // The oldest six are gone: five over the bound, and one more for the registration's line.
+    EXPECT_EQ(text.find("startup line 5\n"), std::string::npos) << key;
+    EXPECT_EQ(count(text, "startup line 6\n"), 1u) << key;
+    EXPECT_EQ(count(text, "startup line "), kHostLinesKept - 1) << key;
+    EXPECT_EQ(count(text, "] [info] registered /pgstack/hosts/h1\n"), 1u) << key;
+  }
+  // Later passes with the same clusters add nothing; new host-wide lines go to each, a cluster's own to it only.
+  sink->set_host_clusters({"default/demo", "team/billing"});
+  logger.warn("node_exporter: pid 9 exited");
+  logger.info("default/demo/demo-0: started");
+  EXPECT_EQ(count(file_of("default/demo"), "registered /pgstack/hosts/h1"), 1u);
+  EXPECT_EQ(count(file_of("default/demo"), "] [warning] node_exporter: pid 9 exited\n"), 1u);
+  EXPECT_EQ(count(file_of("team/billing"), "] [warning] node_exporter: pid 9 exited\n"), 1u);
+  EXPECT_EQ(file_of("team/billing").find("demo-0"), std::string::npos);
+
+  // A cluster that left gets nothing while away, and on its return what it missed, once.
+  sink->set_host_clusters({"team/billing"});
+  logger.info("huge pages: pool of 64 pages");
+  EXPECT_EQ(file_of("default/demo").find("huge pages"), std::string::npos);
+  EXPECT_EQ(count(file_of("team/billing"), "huge pages: pool of 64 pages"), 1u);
+  sink->set_host_clusters({"team/billing", "default/demo"});
+  EXPECT_EQ(count(file_of("default/demo"), "huge pages: pool of 64 pages"), 1u);
+  EXPECT_EQ(count(file_of("default/demo"), "node_exporter: pid 9 exited"), 1u);
+  EXPECT_EQ(count(file_of("default/demo"), "startup line 6\n"), 1u);
+  EXPECT_EQ(count(file_of("team/billing"), "huge pages: pool of 64 pages"), 1u);
+  EXPECT_EQ(sink->lines_lost(), 0u);
+}
+
 }  // namespace
 }  // namespace pgstack::agent

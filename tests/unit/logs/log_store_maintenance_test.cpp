@@ -27,7 +27,8 @@ TEST(LogStoreRoles, GrantsTheWriterInsertsAndItsOffsetsAndTheReaderSelectsOnly) 
       sql.find(
           "GRANT USAGE ON SEQUENCE log_postgres_id_seq, log_patroni_id_seq, log_pgstack_id_seq TO pgstack_log_writer"),
       std::string::npos);
-  EXPECT_NE(sql.find("GRANT SELECT ON log_postgres, log_patroni, log_pgstack TO pgstack_log_reader"),
+  EXPECT_NE(sql.find("GRANT INSERT ON log_quarantine TO pgstack_log_writer"), std::string::npos);
+  EXPECT_NE(sql.find("GRANT SELECT ON log_postgres, log_patroni, log_pgstack, log_quarantine TO pgstack_log_reader"),
             std::string::npos);
   EXPECT_EQ(sql.find("TO pgstack_log_reader;\nGRANT INSERT"), std::string::npos);
   EXPECT_EQ(sql.find("log_ingest_state TO pgstack_log_reader"), std::string::npos);
@@ -70,8 +71,19 @@ TEST(LogStoreStatements, DeletingAClusterTakesItsLinesAndOffsetsAndMarksItInOneT
             "INSERT INTO log_deleted_clusters (namespace, cluster, uid) VALUES ('default', 'demo', 'u-1') ON CONFLICT "
             "DO NOTHING; DELETE FROM log_postgres WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM "
             "log_patroni WHERE namespace = 'default' AND cluster = 'demo'; DELETE FROM log_pgstack WHERE namespace = "
-            "'default' AND cluster = 'demo'; DELETE FROM log_ingest_state WHERE namespace = 'default' AND cluster = "
-            "'demo'; COMMIT");
+            "'default' AND cluster = 'demo'; DELETE FROM log_quarantine WHERE namespace = 'default' AND cluster = "
+            "'demo'; DELETE FROM log_ingest_state WHERE namespace = 'default' AND cluster = 'demo'; COMMIT");
+}
+
+TEST(LogStoreStatements, QuarantineKeepsRowsAsLongAsTheStoreAndAShorterClusterAsLongAsItAsks) {
+  RetentionPlan plan;
+  plan.partitions = std::chrono::seconds(7 * 24h);
+  EXPECT_EQ(render_trim_quarantine(plan),
+            "DELETE FROM log_quarantine WHERE quarantined_at < now() - interval '604800 seconds'");
+  plan.trims.push_back({"team-a", "o'brien", std::chrono::seconds(1h)});
+  EXPECT_EQ(render_trim_quarantine(plan),
+            "DELETE FROM log_quarantine WHERE quarantined_at < now() - interval '604800 seconds' OR (namespace = "
+            "'team-a' AND cluster = 'o''brien' AND quarantined_at < now() - interval '3600 seconds')");
 }
 
 model::Document cluster_document(const std::string& ns, const std::string& name, model::Json distributed_logs) {
