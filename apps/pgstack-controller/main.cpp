@@ -1,4 +1,5 @@
 // pgstack-controller: the REST API and the reconcilers. Several may run; one leads (etcd lease).
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <iostream>
@@ -176,6 +177,25 @@ int main(int argc, char** argv) {
   pgstack::set_tls_client_files(trust);
 
   pgstack::store::EtcdClient client(options.etcd_endpoints);
+  // Every user of `client` holds a copy, and copies share the endpoints: members that join later are tried too.
+  std::atomic<bool> member_follower_stop{false};
+  std::thread member_follower([&client, &member_follower_stop] {
+    while (!member_follower_stop.load()) {
+      pgstack::store::follow_etcd_members(client, "the controller");
+      for (auto waited = std::chrono::milliseconds(0);
+           waited < pgstack::store::kEtcdMemberCheckInterval && !member_follower_stop.load();
+           waited += std::chrono::milliseconds(100))
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  struct JoinOnExit {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~JoinOnExit() {
+      stop = true;
+      thread.join();
+    }
+  } join_member_follower{member_follower_stop, member_follower};
   // The installation's scrape credential, when this controller serves /metrics off loopback or hands the
   // password to Prometheus; etcd may still be starting.
   const bool metrics_authenticated =

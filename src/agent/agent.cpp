@@ -122,10 +122,11 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   // Its own client, with a shorter timeout: the guard's question is whether etcd answers at all.
   demotion_guard_ = std::make_unique<DemotionGuard>(
       std::chrono::seconds(2 * config::kPatroniTiming.loop_wait + 1),
-      [etcd = store::EtcdClient(settings_.etcd_endpoints, std::chrono::seconds(2)),
+      [etcd = store::EtcdClient(etcd_, std::chrono::seconds(2)),
        key = store::keys::host(settings_.etcd_prefix, settings_.host_name)] { return etcd.get(key).ok(); });
   auto next_reconcile = SteadyClock::now();
   auto next_report = SteadyClock::now() + kReportInterval;
+  auto next_member_check = SteadyClock::now();
   while (!stop.load()) {
     bool dirty = false;
     {
@@ -145,6 +146,10 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
       // The agent's etcd certificate is renewed like the instances' (at 2/3 of its lifetime).
       if (auto renewed = ensure_agent_certificate(settings_); !renewed)
         spdlog::warn("the agent's client certificate: {}", renewed.error().message);
+    }
+    if (SteadyClock::now() >= next_member_check) {
+      store::follow_etcd_members(etcd_, "the agent");
+      next_member_check = SteadyClock::now() + store::kEtcdMemberCheckInterval;
     }
     const auto until = std::min({next_reconcile, next_report, SteadyClock::now() + kStopCheckInterval});
     std::unique_lock lock(mutex_);
@@ -510,7 +515,7 @@ void Agent::reconcile_logs() {
     if (plan->backup) wanted.pgbackrest_log_dir = std::filesystem::path(plan->backup->instance.work_dir) / "log";
     if (!plan->cluster.distributed_logs.empty())
       wanted.store = logs::parse_log_store_reference(plan->cluster.distributed_logs, plan->cluster.namespace_name);
-    wanted.etcd_endpoints = settings_.etcd_endpoints;
+    wanted.etcd_endpoints = etcd_.endpoints();  // with the members learnt (a change restarts the loops: rare)
     wanted.etcd_prefix = settings_.etcd_prefix;
     wanted.ca_file = pki::ca_files_in(settings_.ca_dir).certificate.string();
     wanted.removal.max_directory_bytes = settings_.log_directory_limit_bytes;

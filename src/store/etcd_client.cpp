@@ -1,10 +1,12 @@
 #include "store/etcd_client.h"
 
+#include <algorithm>
 #include <charconv>
 #include <exception>
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
@@ -175,22 +177,85 @@ std::string prefix_range_end(std::string_view prefix) {
   return std::string(1, '\0');
 }
 
-EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds timeout) : timeout_(timeout) {
-  endpoints_.reserve(endpoints.size());
-  for (auto& endpoint : endpoints) endpoints_.push_back(trim_trailing_slashes(std::move(endpoint)));
+std::vector<std::string> merge_endpoints(const std::vector<std::string>& given,
+                                         const std::vector<std::string>& member_urls) {
+  std::vector<std::string> learnt;
+  for (const std::string& url : member_urls) {
+    std::string trimmed = trim_trailing_slashes(url);
+    if (!trimmed.empty() && std::find(given.begin(), given.end(), trimmed) == given.end())
+      learnt.push_back(std::move(trimmed));
+  }
+  // Sorted: the same members in another order are the same list.
+  std::sort(learnt.begin(), learnt.end());
+  learnt.erase(std::unique(learnt.begin(), learnt.end()), learnt.end());
+  std::vector<std::string> merged = given;
+  merged.insert(merged.end(), learnt.begin(), learnt.end());
+  return merged;
 }
+
+EtcdEndpoints::EtcdEndpoints(std::vector<std::string> given) : given_(std::move(given)), current_(given_) {}
+
+std::vector<std::string> EtcdEndpoints::current() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+bool EtcdEndpoints::set_learnt(const std::vector<std::string>& learnt) {
+  std::vector<std::string> merged = merge_endpoints(given_, learnt);
+  std::lock_guard lock(mutex_);
+  if (merged == current_) return false;
+  current_ = std::move(merged);
+  return true;
+}
+
+namespace {
+
+std::vector<std::string> trimmed_endpoints(std::vector<std::string> endpoints) {
+  for (auto& endpoint : endpoints) endpoint = trim_trailing_slashes(std::move(endpoint));
+  return endpoints;
+}
+
+}  // namespace
+
+EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds timeout)
+    : endpoints_(std::make_shared<EtcdEndpoints>(trimmed_endpoints(std::move(endpoints)))), timeout_(timeout) {}
 
 EtcdClient::EtcdClient(const EtcdClient& other)
     : endpoints_(other.endpoints_), timeout_(other.timeout_), preferred_(other.preferred_.load()) {}
 
+EtcdClient::EtcdClient(const EtcdClient& other, std::chrono::milliseconds timeout)
+    : endpoints_(other.endpoints_), timeout_(timeout), preferred_(other.preferred_.load()) {}
+
+Result<bool> EtcdClient::follow_members() const {
+  ASSIGN_OR_RETURN(const auto members, member_list());
+  std::vector<std::string> urls;
+  for (const auto& member : members) {
+    // A learner serves no linearizable reads until promoted; a member without client URLs has not started.
+    if (member.is_learner) continue;
+    urls.insert(urls.end(), member.client_urls.begin(), member.client_urls.end());
+  }
+  if (urls.empty()) return false;  // an answer without members changes nothing
+  return endpoints_->set_learnt(urls);
+}
+
+void follow_etcd_members(const EtcdClient& etcd, std::string_view who) {
+  auto changed = etcd.follow_members();
+  if (!changed) {
+    spdlog::debug("{}: etcd's member list: {}", who, changed.error().message);  // the next call says it too
+  } else if (*changed) {
+    spdlog::info("{} now tries these etcd endpoints in turn: {}", who, fmt::join(etcd.endpoints(), ", "));
+  }
+}
+
 Result<WireJson> EtcdClient::call(std::string_view path, const WireJson& request) const {
-  if (endpoints_.empty()) return make_error(ErrorCode::kInvalidInput, "no etcd endpoints configured");
+  const std::vector<std::string> endpoints = endpoints_->current();
+  if (endpoints.empty()) return make_error(ErrorCode::kInvalidInput, "no etcd endpoints configured");
   const std::string body = request.dump();
   const std::size_t first = preferred_.load();
   std::string failures;
-  for (std::size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
-    const std::size_t index = (first + attempt) % endpoints_.size();
-    auto response = http_request("POST", endpoints_[index] + std::string(path), body, json_headers(), timeout_);
+  for (std::size_t attempt = 0; attempt < endpoints.size(); ++attempt) {
+    const std::size_t index = (first + attempt) % endpoints.size();
+    auto response = http_request("POST", endpoints[index] + std::string(path), body, json_headers(), timeout_);
     Error failure;
     if (!response) {
       failure = response.error();
@@ -383,7 +448,7 @@ std::unique_ptr<EtcdWatch> EtcdClient::watch_prefix(std::string prefix, std::int
   return std::make_unique<EtcdWatch>(endpoints_, std::move(prefix), start_revision, std::move(callback), timeout_);
 }
 
-EtcdWatch::EtcdWatch(std::vector<std::string> endpoints, std::string prefix, std::int64_t start_revision,
+EtcdWatch::EtcdWatch(std::shared_ptr<const EtcdEndpoints> endpoints, std::string prefix, std::int64_t start_revision,
                      WatchCallback callback, std::chrono::milliseconds timeout)
     : endpoints_(std::move(endpoints)),
       prefix_(std::move(prefix)),
@@ -405,7 +470,7 @@ void EtcdWatch::stop() {
 }
 
 void EtcdWatch::run() {
-  if (endpoints_.empty()) {
+  if (endpoints_->current().empty()) {
     spdlog::error("etcd watch on \"{}\": no etcd endpoints configured", prefix_);
     return;
   }
@@ -420,7 +485,10 @@ void EtcdWatch::run() {
     if (next_revision > 0) create["start_revision"] = std::to_string(next_revision);
     const WireJson request = {{"create_request", std::move(create)}};
     bool delivered = false;
-    const std::string url = endpoints_[endpoint] + "/v3/watch";
+    // Read again at each connection: the client may have learnt members since.
+    const std::vector<std::string> endpoints = endpoints_->current();
+    endpoint %= endpoints.size();
+    const std::string url = endpoints[endpoint] + "/v3/watch";
     auto result = stream_.run("POST", url, request.dump(), json_headers(), timeout_, [&](std::string_view line) {
       const bool keep_going = handle_line(line, next_revision);
       delivered = delivered || keep_going;
@@ -432,7 +500,7 @@ void EtcdWatch::run() {
     } else {
       spdlog::info("etcd watch on \"{}\": {} ended the stream; reconnecting", prefix_, url);
     }
-    endpoint = (endpoint + 1) % endpoints_.size();
+    endpoint = (endpoint + 1) % endpoints.size();
     retry = delivered ? kFirstRetry : std::min(retry * 2, kLongestRetry);
     wait_before_retry(retry);
   }

@@ -58,12 +58,32 @@ using WatchCallback = std::function<void(const std::vector<WatchEvent>& events)>
 // The range end that makes [prefix, end) cover every key starting with prefix ("\0" for "": all keys).
 std::string prefix_range_end(std::string_view prefix);
 
+// The endpoints a client (and its copies and watches) tries: those it was given, then the client URLs of the
+// etcd members it learnt since (EtcdClient::follow_members), so a daemon started with its own host's member
+// keeps etcd when that member stops while the others keep quorum.
+class EtcdEndpoints {
+ public:
+  explicit EtcdEndpoints(std::vector<std::string> given);
+  std::vector<std::string> current() const;
+  // Sets the learnt ones (the given stay first, in their order; a URL is listed once). true when the list changed.
+  bool set_learnt(const std::vector<std::string>& learnt);
+
+ private:
+  const std::vector<std::string> given_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> current_;
+};
+
+// given, then the `member_urls` not among them, sorted, each once (trailing '/' trimmed). Pure.
+std::vector<std::string> merge_endpoints(const std::vector<std::string>& given,
+                                         const std::vector<std::string>& member_urls);
+
 // A watch on a key prefix running on its own thread; reconnects after errors (trying the next
 // endpoint) and resumes after the last revision it delivered. Made by EtcdClient::watch_prefix.
 class EtcdWatch {
  public:
-  EtcdWatch(std::vector<std::string> endpoints, std::string prefix, std::int64_t start_revision, WatchCallback callback,
-            std::chrono::milliseconds timeout);
+  EtcdWatch(std::shared_ptr<const EtcdEndpoints> endpoints, std::string prefix, std::int64_t start_revision,
+            WatchCallback callback, std::chrono::milliseconds timeout);
   ~EtcdWatch();
   EtcdWatch(const EtcdWatch&) = delete;
   EtcdWatch& operator=(const EtcdWatch&) = delete;
@@ -79,7 +99,7 @@ class EtcdWatch {
   bool handle_line(std::string_view line, std::int64_t& next_revision);
   void wait_before_retry(std::chrono::milliseconds delay);
 
-  const std::vector<std::string> endpoints_;
+  const std::shared_ptr<const EtcdEndpoints> endpoints_;
   const std::string prefix_;
   const WatchCallback callback_;
   const std::chrono::milliseconds timeout_;
@@ -96,10 +116,17 @@ class EtcdClient {
  public:
   // endpoints like "http://127.0.0.1:2379"; `timeout` bounds each request to one endpoint.
   explicit EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // A copy shares the endpoints (what follow_members learns reaches every copy and its watches).
   EtcdClient(const EtcdClient& other);
+  // The same endpoints, another timeout.
+  EtcdClient(const EtcdClient& other, std::chrono::milliseconds timeout);
   EtcdClient& operator=(const EtcdClient&) = delete;
 
-  const std::vector<std::string>& endpoints() const { return endpoints_; }
+  std::vector<std::string> endpoints() const { return endpoints_->current(); }
+  // Learns the client URLs of the cluster's voting members (member_list) and tries them after the given
+  // endpoints; a member removed since is dropped again. Returns whether the list changed. Daemons call it
+  // now and then (a member joins with `pgstack join --etcd-member`).
+  Result<bool> follow_members() const;
 
   Result<std::optional<KeyValue>> get(std::string_view key) const;
   Result<RangeResult> get_prefix(std::string_view prefix) const;
@@ -146,9 +173,13 @@ class EtcdClient {
   Result<nlohmann::json> txn_put_or_delete(std::string_view key, std::int64_t expected_mod_revision,
                                            nlohmann::json operation) const;
 
-  std::vector<std::string> endpoints_;
+  std::shared_ptr<EtcdEndpoints> endpoints_;
   std::chrono::milliseconds timeout_;
   mutable std::atomic<std::size_t> preferred_{0};  // the endpoint that answered last
 };
+
+// How often daemons call follow_members (and follow_etcd_members, which logs what changed).
+inline constexpr std::chrono::seconds kEtcdMemberCheckInterval{30};
+void follow_etcd_members(const EtcdClient& etcd, std::string_view who);
 
 }  // namespace pgstack::store

@@ -245,5 +245,41 @@ TEST_F(EtcdAcrossHosts, AWatchOnACutOffMemberMovesToTheMajority) {
   second->stop();
 }
 
+// What the first host's controller and agent do: started with their own member only, they learn the others
+// (follow_members) and keep etcd, and their watches, when their member stops.
+TEST_F(EtcdAcrossHosts, AClientGivenOneMemberLearnsTheOthersAndOutlivesItsMember) {
+  const TestHosts& hosts = *hosts_;
+  const EtcdClient own_member_only({cluster_->endpoint(0) + "/"}, kRequestTimeout);
+  const EtcdClient copy_made_before(own_member_only);  // the daemons' stores and elections hold copies
+  const auto learnt = from_client(hosts, [&] { return own_member_only.follow_members(); });
+  ASSERT_TRUE(learnt) << learnt.error().message;
+  EXPECT_TRUE(*learnt);
+  EXPECT_EQ(copy_made_before.endpoints(), cluster_->endpoints());  // the given one first, then the others
+  const auto again = from_client(hosts, [&] { return own_member_only.follow_members(); });
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(*again);
+
+  WatchedKeys keys;
+  const auto before = from_client(hosts, [&] { return copy_made_before.put("/followed/before", "1"); });
+  ASSERT_TRUE(before) << before.error().message;
+  std::unique_ptr<store::EtcdWatch> watch;
+  ASSERT_TRUE(hosts.run_inside(kClientHost,
+                               [&] { watch = own_member_only.watch_prefix("/followed/", *before, keys.callback()); }));
+  ASSERT_TRUE(keys.wait_for("/followed/before", 10s));
+
+  cluster_->kill(0);
+  ASSERT_TRUE(cluster_->wait_for_leader({1, 2}, {1, 2}, 15s));
+  const auto started = Clock::now();
+  const auto after = from_client(hosts, [&] { return copy_made_before.put("/followed/after", "2"); });
+  ASSERT_TRUE(after) << after.error().message;
+  const auto read_back = from_client(hosts, [&] { return value_of(own_member_only, "/followed/after"); });
+  ASSERT_TRUE(read_back) << read_back.error().message;
+  EXPECT_EQ(*read_back, "2");
+  EXPECT_TRUE(keys.wait_for("/followed/after", 30s)) << "the watch did not move to a learnt member";
+  std::cout << fmt::format("given member killed: write, read and watch through the learnt ones after {:.1f} s\n",
+                           seconds_since(started));
+  watch->stop();
+}
+
 }  // namespace
 }  // namespace pgstack::testing
