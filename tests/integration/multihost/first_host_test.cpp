@@ -306,6 +306,18 @@ TEST_F(FirstHost, OtherHostsJoinWithATokenAndAClusterSpreadsOverThem) {
     if (!written) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   EXPECT_TRUE(written) << "the two joined etcd members took no write without the first host's";
+  // The first host's controller and agent were started with that member only and learnt the joined ones
+  // (EtcdClient::follow_members, every 30 s; the cluster above took longer): past the host lease's TTL, the API
+  // the first host serves still reads etcd, and its agent still keeps its host registered.
+  std::this_thread::sleep_for(std::chrono::seconds(15));
+  auto after_kill = from_other_host({"get", "hosts", "-o", "json"});
+  ASSERT_TRUE(after_kill) << after_kill.error().message;
+  ASSERT_EQ(after_kill->exit_code, 0) << after_kill->standard_error;
+  bool first_host_ready = false;
+  for (const auto& host : json::parse(after_kill->standard_output, nullptr, false).value("items", json::array()))
+    first_host_ready =
+        first_host_ready || (host.value("address", "") == address && host.value("status", "") == "Ready");
+  EXPECT_TRUE(first_host_ready) << after_kill->standard_output;
   // It starts again (up re-attaches what runs and starts what does not) and catches up.
   auto again = hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "up", "--state-dir", state_.string(), "--no-cluster"});
   ASSERT_TRUE(again && again->exit_code == 0) << (again ? again->standard_error : again.error().message);

@@ -5,7 +5,7 @@
 namespace pgstack::store {
 namespace {
 
-TEST(EtcdEndpoints, TheGivenStayFirstAndEachMemberIsListedOnce) {
+TEST(EtcdEndpointList, TheGivenStayFirstAndEachMemberIsListedOnce) {
   EXPECT_EQ(merge_endpoints({"https://10.0.0.1:2379"}, {"https://10.0.0.3:2379", "https://10.0.0.2:2379/",
                                                         "https://10.0.0.1:2379", "https://10.0.0.3:2379", ""}),
             (std::vector<std::string>{"https://10.0.0.1:2379", "https://10.0.0.2:2379", "https://10.0.0.3:2379"}));
@@ -14,7 +14,7 @@ TEST(EtcdEndpoints, TheGivenStayFirstAndEachMemberIsListedOnce) {
             (std::vector<std::string>{"https://127.0.0.1:2379", "https://10.0.0.2:2379"}));
 }
 
-TEST(EtcdEndpoints, LearntMembersReplaceTheLearntBeforeAndCopiesOfAClientShareThem) {
+TEST(EtcdEndpointList, LearntMembersReplaceTheLearntBeforeAndCopiesOfAClientShareThem) {
   EtcdEndpoints endpoints({"https://10.0.0.1:2379"});
   EXPECT_TRUE(endpoints.set_learnt({"https://10.0.0.1:2379", "https://10.0.0.2:2379", "https://10.0.0.3:2379"}));
   EXPECT_FALSE(endpoints.set_learnt({"https://10.0.0.3:2379", "https://10.0.0.2:2379"}));  // same members
