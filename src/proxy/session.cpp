@@ -21,6 +21,9 @@ constexpr std::size_t kMaxPendingQueries = 10000;  // pipelined queries tracked 
 constexpr std::size_t kMaxPreparedStatements = 10000;
 constexpr std::size_t kFingerprintLength = 2048;
 constexpr auto kRouteRetry = std::chrono::milliseconds(50);
+// A member's pooler that refuses connections is usually being restarted (the agent restarts PgBouncer when its
+// member changes role, a second or two after a failover): route again for this long before failing the client.
+constexpr auto kRefusedRetryWindow = std::chrono::seconds(2);
 // How long a forwarded CancelRequest waits for the server to close its connection (Postgres and
 // PgBouncer answer that way once they have acted on it).
 constexpr auto kCancelAnswerTimeout = std::chrono::seconds(5);
@@ -310,6 +313,24 @@ void Session::route() {
   connect(*target);
 }
 
+bool Session::route_again_after_refusal() {
+  const auto now = Clock::now();
+  if (!first_refusal_) first_refusal_ = now;
+  if (now - *first_refusal_ >= kRefusedRetryWindow || now + kRouteRetry >= deadline_) return false;
+  if (member_counter_) --*member_counter_;
+  member_counter_.reset();
+  error_code ignored;
+  server_.close(ignored);
+  phase_ = Phase::kRouting;
+  listener_.router->poke();
+  // Replaces the connect deadline's wait (its handler sees operation_aborted).
+  idle_timer_.expires_after(kRouteRetry);
+  idle_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->route();
+  });
+  return true;
+}
+
 void Session::connect(const RouteTarget& target) {
   phase_ = Phase::kConnecting;
   target_ = target;
@@ -327,6 +348,7 @@ void Session::connect(const RouteTarget& target) {
   });
   auto on_connect = [self = shared_from_this()](const error_code& ec, const auto& /*endpoint*/) {
     if (self->phase_ != Phase::kConnecting) return;
+    if (ec == asio::error::connection_refused && self->route_again_after_refusal()) return;
     if (ec) {
       ++self->listener_.routing_failures;
       return self->fail("08006",

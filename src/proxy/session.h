@@ -90,6 +90,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void await_cancel_answer();
   void route();
   void connect(const RouteTarget& target);
+  // After a refused connect: routes again shortly, while within kRefusedRetryWindow of the first refusal and the
+  // handshake's deadline; false when the client is to be failed.
+  bool route_again_after_refusal();
   void on_connected();
 
   // Relay.
@@ -141,6 +144,7 @@ class Session : public std::enable_shared_from_this<Session> {
   CancelRegistry::Address server_address_;  // where server_ is connected, once it is
   std::shared_ptr<std::atomic<std::int64_t>> member_counter_;
   Clock::time_point deadline_;
+  std::optional<Clock::time_point> first_refusal_;
   Clock::time_point last_activity_;
 
   std::array<std::uint8_t, 16384> client_buffer_;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <poll.h>
@@ -45,6 +46,7 @@ struct Servers {
   std::unique_ptr<PostgresNode> postgres;
   std::unique_ptr<PgbouncerNode> pgbouncer;
   std::unique_ptr<proxy::ProxyServer> proxy;
+  int late_port = 0;  // cluster "late"'s member: nothing listens there until a test starts a PgBouncer on it
 };
 Servers* setup = nullptr;
 
@@ -79,6 +81,9 @@ clusters:
   - name: byname
     listeners:
       - {{name: postgres, role: read-write, listen: "127.0.0.1:0", target: postgres}}
+  - name: late
+    listeners:
+      - {{name: postgres, role: read-write, listen: "127.0.0.1:0", target: postgres}}
 )",
                                          setup->pgbouncer->port() - setup->postgres->port());
     auto config = proxy::parse_proxy_config(yaml, "test.yaml");
@@ -93,6 +98,11 @@ clusters:
     byname.primary = proxy::RouteTarget{"m0", "localhost", port};
     byname.leader = "m0";
     setup->proxy->use_fixed_routes("byname", byname);
+    setup->late_port = free_tcp_port();
+    proxy::RoutingSnapshot late;
+    late.primary = proxy::RouteTarget{"m0", "127.0.0.1", static_cast<std::uint16_t>(setup->late_port)};
+    late.leader = "m0";
+    setup->proxy->use_fixed_routes("late", late);
     auto started = setup->proxy->start();
     ASSERT_TRUE(started.ok()) << started.error().message;
   }
@@ -375,6 +385,45 @@ bool read_until_ready(int fd) {
 
 constexpr Endpoint kEveryEndpoint[] = {Endpoint::kPostgres, Endpoint::kPgbouncer, Endpoint::kProxyToPostgres,
                                        Endpoint::kProxyToPgbouncer};
+
+// What the agent's PgBouncer restart after a role change looks like to the proxy: the member's port refuses
+// connections for a moment. A client that comes then waits instead of failing.
+TEST(ConnectThroughTheProxy, AMemberThatRefusesForAMomentIsRetriedAndOneThatStaysDownFails) {
+  const std::string late = fmt::format(
+      "host=127.0.0.1 port={} dbname=postgres user=postgres connect_timeout=10 "
+      "sslmode=disable",
+      setup->proxy->listener_port("late", "postgres"));
+  // Nothing listens: refused, retried for 2 s, then 08006 with the member named (before the 4 s handshake bound).
+  auto started = Clock::now();
+  {
+    Connection refused(late);
+    EXPECT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().find("cannot connect to member m0"), std::string::npos) << refused.error();
+  }
+  const auto failed_after = Clock::now() - started;
+  EXPECT_GE(failed_after, 1900ms);
+  EXPECT_LT(failed_after, 3500ms);
+
+  // A PgBouncer that starts listening 500 ms after the client came: the client gets its session.
+  std::unique_ptr<PgbouncerNode> restarted;
+  std::thread starter([&] {
+    std::this_thread::sleep_for(500ms);
+    auto node = PgbouncerNode::start(setup->directory / "late-pgbouncer", setup->late_port, setup->postgres->port());
+    if (node.ok()) restarted = std::move(node).value();
+  });
+  started = Clock::now();
+  Connection session(late);
+  const auto connected_after = Clock::now() - started;
+  starter.join();
+  ASSERT_TRUE(restarted) << "the test's PgBouncer did not start";
+  EXPECT_TRUE(session.ok()) << session.error();
+  EXPECT_EQ(session.value("select 1"), "1");
+  EXPECT_GE(connected_after, 400ms);
+  std::cout << fmt::format(
+      "refused for good: failed after {} ms; a pooler listening 500 ms late: connected after {} ms\n",
+      std::chrono::duration_cast<std::chrono::milliseconds>(failed_after).count(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(connected_after).count());
+}
 
 TEST(TerminateThroughTheProxy, BeforeTheStartupPacketClosesQuietly) {
   const auto errors = protocol_errors();
