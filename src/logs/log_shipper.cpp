@@ -113,19 +113,6 @@ std::string utc_time_of(std::int64_t nanoseconds) {
   return text;
 }
 
-// Postgres' hex input for bytea: "\x" and two digits a byte.
-std::string bytea_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += kDigits[byte >> 4];
-    out += kDigits[byte & 0x0f];
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string local_time_zone_name() {
@@ -411,7 +398,7 @@ Result<ShipOutcome> LogShipper::ship_next() {
     RETURN_IF_ERROR(session_->query(fmt::format(
         "INSERT INTO {} (log_type, file_name, offset_bytes, bytes, reason) VALUES ({}, {}, {}, {}::bytea, {})",
         kQuarantineTable, quote_literal(type_name), quote_literal(file.name), offset,
-        quote_literal(bytea_hex(std::string_view(bytes).substr(0, consumed))), quote_literal(reason))));
+        quote_literal("\\x" + hex_lower(std::string_view(bytes).substr(0, consumed))), quote_literal(reason))));
     notice += "; kept in log_quarantine";
   }
   const std::string expected = file_states[index] ? std::to_string(file_states[index]->offset) : "-1";
