@@ -15,6 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "proxy/auth_lookup.h"
 #include "proxy/cluster_router.h"
 #include "proxy/mirror.h"
 #include "proxy/proxy_config.h"
@@ -27,6 +28,7 @@ struct ListenerRuntime {
   const ListenerConfig* config = nullptr;
   ClusterRouter* router = nullptr;
   std::unique_ptr<Mirror> mirror;
+  std::unique_ptr<AuthLookup> auth;  // pooled listeners: where client verifiers come from
   std::uint16_t bound_port = 0;
 
   std::atomic<std::uint64_t> accepted{0};
@@ -43,22 +45,29 @@ struct ServerEndpoint {
   std::uint16_t port = 0;
 };
 
-// BackendKeyData the servers handed out -> the address the session holding it is connected to, for
-// CancelRequest. The address, not the member's host name: a name may resolve elsewhere by the time the
-// cancel comes, and a cancel only works on the server (Postgres or PgBouncer) that issued the key.
+// BackendKeyData the clients hold -> the address the session holding it is connected to, and the key to
+// present there, for CancelRequest. The address, not the member's host name: a name may resolve elsewhere
+// by the time the cancel comes, and a cancel only works on the server (Postgres or PgBouncer) that issued
+// the key. A relayed session's client holds the server's own key; a pooled session's client holds one the
+// proxy made, mapped to whichever server connection it has at the moment.
 class CancelRegistry {
  public:
   using Key = std::pair<std::int32_t, std::string>;  // process id, secret key bytes
   using Address = boost::asio::ip::tcp::endpoint;
-  void add(const Key& key, const Address& address) {
+  struct Target {
+    Address address;
+    Key key;
+  };
+  void add(const Key& key, const Address& address) { add(key, Target{address, key}); }
+  void add(const Key& key, const Target& target) {
     std::lock_guard lock(mutex_);
-    entries_[key] = address;
+    entries_[key] = target;
   }
   void remove(const Key& key) {
     std::lock_guard lock(mutex_);
     entries_.erase(key);
   }
-  std::optional<Address> find(const Key& key) const {
+  std::optional<Target> find(const Key& key) const {
     std::lock_guard lock(mutex_);
     const auto found = entries_.find(key);
     if (found == entries_.end()) return std::nullopt;
@@ -67,7 +76,7 @@ class CancelRegistry {
 
  private:
   mutable std::mutex mutex_;
-  std::map<Key, Address> entries_;
+  std::map<Key, Target> entries_;
 };
 
 // The TLS context from config.tls: made at start, and again for new sessions when the certificate on
@@ -91,6 +100,7 @@ struct ProxyShared {
   TlsContextSource tls;
   std::unique_ptr<StatsRegistry> stats;
   CancelRegistry cancels;
+  unsigned workers = 1;  // pooled listeners split their pool_size across them
   std::atomic<std::int64_t> client_connections{0};
   std::atomic<std::uint64_t> next_session_id{1};
 };

@@ -79,6 +79,15 @@ const Field& proxy_config_schema() {
                      {"queue_size", integer(1, 10'000'000)},
                      {"max_connections", integer(1, 10'000)},
                  })},
+      {"pooling", Field::object({
+                      {"mode", word_of("pool mode", {"session", "transaction"}, "session or transaction")},
+                      {"pool_size", integer(1, 10'000)},
+                      {"query_wait_timeout_ms", millis(1)},
+                      {"server_idle_timeout_ms", millis(1000)},
+                      {"server_lifetime_ms", millis(1000)},
+                      {"auth_user", required_text()},
+                      {"auth_password_file", required_text()},
+                  })},
   });
   static const Field cluster = Field::object({
       {"name", required_text()},
@@ -150,6 +159,18 @@ ListenerConfig to_listener(const Json& json) {
     copy(mirror, "max_connections", config.max_connections);
     out.mirror = config;
   }
+  if (json.contains("pooling")) {
+    const Json& pooling = json["pooling"];
+    PoolingConfig config;
+    config.mode = pooling.value("mode", "transaction") == "session" ? PoolMode::kSession : PoolMode::kTransaction;
+    copy(pooling, "pool_size", config.pool_size);
+    copy_millis(pooling, "query_wait_timeout_ms", config.query_wait_timeout);
+    copy_millis(pooling, "server_idle_timeout_ms", config.server_idle_timeout);
+    copy_millis(pooling, "server_lifetime_ms", config.server_lifetime);
+    config.auth_user = pooling["auth_user"].get<std::string>();
+    config.auth_password_file = pooling["auth_password_file"].get<std::string>();
+    out.pooling = config;
+  }
   return out;
 }
 
@@ -203,6 +224,12 @@ Result<ProxyConfig> to_config(const Json& json, std::string_view source) {
     if (item["listeners"].empty()) return error(path + ".listeners", "expected a non-empty list of listeners");
     for (std::size_t j = 0; j < item["listeners"].size(); ++j) {
       ListenerConfig listener = to_listener(item["listeners"][j]);
+      // The pool logs in to Postgres itself: behind PgBouncer it would be a second pool, and PgBouncer
+      // would have to trust it with every user's password.
+      if (listener.pooling && listener.target != TargetKind::kPostgres) {
+        return error(fmt::format("{}.listeners[{}].pooling", path, j),
+                     "pooling needs target: postgres (the proxy's pool replaces PgBouncer)");
+      }
       for (const auto& other : cluster.listeners) {
         if (other.name == listener.name) {
           return error(fmt::format("{}.listeners[{}].name", path, j),
@@ -236,6 +263,7 @@ Result<ProxyConfig> to_config(const Json& json, std::string_view source) {
 std::string_view listener_role_name(ListenerRole role) {
   return role == ListenerRole::kReadWrite ? "read-write" : "read-only";
 }
+std::string_view pool_mode_name(PoolMode mode) { return mode == PoolMode::kSession ? "session" : "transaction"; }
 std::string_view target_kind_name(TargetKind kind) { return kind == TargetKind::kPostgres ? "postgres" : "pgbouncer"; }
 
 Result<ProxyConfig> parse_proxy_config(std::string_view yaml, std::string_view source) {

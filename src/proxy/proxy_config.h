@@ -26,6 +26,23 @@ struct MirrorConfig {
   std::size_t max_connections = 16;  // shadow sessions open at once (one per mirrored client session)
 };
 
+// The proxy pools server connections itself and talks to Postgres directly (docs/proxy.md, "Pooling").
+// It authenticates clients with SCRAM-SHA-256 against the verifier that `auth_user` looks up with
+// pgstack.user_lookup (as PgBouncer's auth_query), and logs in to Postgres as the client's user with the
+// ClientKey the client proved: no password of a user is stored anywhere.
+enum class PoolMode { kSession, kTransaction };
+std::string_view pool_mode_name(PoolMode mode);
+
+struct PoolingConfig {
+  PoolMode mode = PoolMode::kTransaction;
+  int pool_size = 20;  // server connections per member, database and user; split across the workers
+  std::chrono::milliseconds query_wait_timeout{120'000};   // a client waiting for a server connection
+  std::chrono::milliseconds server_idle_timeout{600'000};  // an idle server connection is closed after
+  std::chrono::milliseconds server_lifetime{3'600'000};    // and any once it is this old and idle
+  std::string auth_user;                                   // may run pgstack.user_lookup(text)
+  std::string auth_password_file;                          // its password, alone in a file (0600)
+};
+
 struct ListenerConfig {
   std::string name;
   ListenerRole role = ListenerRole::kReadWrite;
@@ -33,6 +50,7 @@ struct ListenerConfig {
   TargetKind target = TargetKind::kPostgres;
   int port_offset = 0;  // added to the member's Postgres port (conn_url); 1000 by default for pgbouncer
   std::optional<MirrorConfig> mirror;
+  std::optional<PoolingConfig> pooling;
 };
 
 struct ClusterConfig {

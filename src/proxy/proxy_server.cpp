@@ -29,10 +29,14 @@ namespace {
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
+// How long a user's verifier is reused without asking Postgres again; a failed login forgets it at once.
+constexpr auto kVerifierCacheTime = std::chrono::seconds(30);
+
 struct Worker {
   SessionSet sessions;  // declared first: destroyed after the io_context that holds the sessions' handlers
   asio::io_context io{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(io);
+  ServerPool pool{io};  // pooled listeners' server connections made on this worker
   std::list<tcp::acceptor> acceptors;
   std::thread thread;
 };
@@ -113,7 +117,7 @@ struct ProxyServer::Impl {
           ++listener.refused_max_connections;
           refuse(std::move(socket));
         } else {
-          std::make_shared<Session>(std::move(socket), listener, shared, worker.sessions)->start();
+          std::make_shared<Session>(std::move(socket), listener, shared, worker.sessions, worker.pool)->start();
         }
       } else {
         spdlog::warn("listener {}: accept failed: {}", listener.config->name, ec.message());
@@ -277,6 +281,7 @@ Result<bool> ProxyServer::start() {
   const unsigned workers =
       impl.config.workers ? impl.config.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < workers; ++i) impl.workers.push_back(std::make_unique<Worker>());
+  impl.shared.workers = workers;
 
   for (const auto& cluster : impl.config.clusters) {
     impl.routers.push_back(std::make_unique<ClusterRouter>(
@@ -291,6 +296,16 @@ Result<bool> ProxyServer::start() {
       listener.config = &listener_config;
       listener.router = impl.routers.back().get();
       if (listener_config.mirror) listener.mirror = std::make_unique<Mirror>(*listener_config.mirror);
+      if (const auto& pooling = listener_config.pooling) {
+        auto password = read_password_file(pooling->auth_password_file);
+        if (!password.ok()) {
+          stop();
+          return make_error(password.error().code, fmt::format("cluster {}, listener {}: {}", cluster.name,
+                                                               listener_config.name, password.error().message));
+        }
+        listener.auth = std::make_unique<AuthLookup>(pooling->auth_user, std::move(password).value(),
+                                                     kVerifierCacheTime, impl.config.limits.connect_timeout);
+      }
       if (auto bound = impl.bind_listener(listener); !bound) {
         stop();
         return bound.error();

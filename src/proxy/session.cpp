@@ -7,8 +7,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/strings.h"
 #include "pgwire/encoder.h"
 #include "pgwire/normalize_query.h"
+#include "pgwire/raw_message.h"
+#include "pgwire/scram.h"
 
 namespace pgstack::proxy {
 namespace asio = boost::asio;
@@ -46,6 +49,20 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
     s_.negotiation_ = Negotiation::kStartup;
     s_.database_ = std::string(startup.database().empty() ? startup.user() : startup.database());
     s_.user_ = std::string(startup.user());
+    if (s_.pooled()) {
+      auto settings = pooled_startup_settings({startup.parameters.begin(), startup.parameters.end()});
+      if (settings.ok())
+        s_.pooled_->settings = std::move(settings).value();
+      else
+        s_.pooled_->refusal = settings.error().message;
+    }
+  }
+  void on_message(char type, std::size_t /*wire_size*/) override {
+    if (!s_.pooled()) return;
+    // Extended-protocol messages leave the server connection in the middle of something until a Sync.
+    if (type == 'P' || type == 'B' || type == 'E' || type == 'D' || type == 'C' || type == 'H')
+      s_.pooled_->release.unsynced = true;
+    if (type == 'Q' || type == 'F') ++s_.pooled_->release.unanswered;
   }
   void on_ssl_request() override { s_.negotiation_ = Negotiation::kSsl; }
   void on_gssenc_request() override { s_.negotiation_ = Negotiation::kGssenc; }
@@ -56,6 +73,7 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
   void on_terminate() override {
     // In place of the startup packet (node-postgres on connect(); end()); later it is just relayed.
     if (s_.negotiation_ == Negotiation::kNone) s_.negotiation_ = Negotiation::kTerminate;
+    if (s_.phase_ == Phase::kRelay) s_.client_terminated_ = true;
   }
 
   void on_query(std::string_view sql) override {
@@ -64,6 +82,9 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
       s_.listener_.mirror->submit(MirrorItem{MirrorItem::Kind::kQuery, s_.id_, std::string(sql)});
   }
   void on_parse(const pgwire::ParseMessage& parse) override {
+    // A named statement lives on the server connection that parsed it: transaction pooling keeps the
+    // connection with this client from now on (docs/proxy.md, "Pooling").
+    if (s_.pooled() && !parse.statement.empty()) s_.pooled_->release.pinned = true;
     if (s_.statements_.size() >= kMaxPreparedStatements && !s_.statements_.contains(std::string(parse.statement))) {
       return;
     }
@@ -110,7 +131,13 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
     else
       s_.portals_.erase(std::string(name));
   }
-  void on_sync() override { s_.record_query_start(std::move(s_.batch_fingerprints_)); }
+  void on_sync() override {
+    s_.record_query_start(std::move(s_.batch_fingerprints_));
+    if (s_.pooled()) {
+      s_.pooled_->release.unsynced = false;
+      ++s_.pooled_->release.unanswered;
+    }
+  }
 
  private:
   Session& s_;
@@ -136,13 +163,28 @@ class Session::ServerEvents : public pgwire::BackendEvents {
                            fields.sqlstate);
   }
   void on_notice(const pgwire::ErrorFields& /*fields*/) override { ++s_.delta_.notices; }
-  void on_ready_for_query(pgwire::TransactionStatus status) override { s_.on_ready_for_query(status); }
+  void on_ready_for_query(pgwire::TransactionStatus status) override {
+    if (s_.pooled()) {
+      auto& release = s_.pooled_->release;
+      release.unanswered = std::max(0, release.unanswered - 1);
+      release.idle = status == pgwire::TransactionStatus::kIdle;
+    }
+    s_.on_ready_for_query(status);
+  }
+  void on_parameter_status(std::string_view name, std::string_view value) override {
+    if (!s_.pooled() || !s_.pooled_->server) return;
+    std::string lower = to_lower(name);
+    // The client changed a setting (SET): it follows the client to its next server connection.
+    if (tracked_setting(lower)) s_.pooled_->settings[lower] = std::string(value);
+    s_.pooled_->server->parameters[std::move(lower)] = {std::string(name), std::string(value)};
+  }
 
  private:
   Session& s_;
 };
 
-Session::Session(tcp::socket client, ListenerRuntime& listener, ProxyShared& shared, SessionSet& sessions)
+Session::Session(tcp::socket client, ListenerRuntime& listener, ProxyShared& shared, SessionSet& sessions,
+                 ServerPool& pool)
     : client_(std::move(client)),
       server_(client_.get_executor()),
       handshake_timer_(client_.get_executor()),
@@ -150,7 +192,9 @@ Session::Session(tcp::socket client, ListenerRuntime& listener, ProxyShared& sha
       listener_(listener),
       shared_(shared),
       sessions_(sessions),
+      pool_(pool),
       id_(shared.next_session_id++),
+      pooled_(listener.config->pooling ? std::make_unique<Pooled>() : nullptr),
       client_events_(std::make_unique<ClientEvents>(*this)),
       server_events_(std::make_unique<ServerEvents>(*this)),
       front_(*client_events_),
@@ -221,7 +265,10 @@ void Session::on_startup_bytes(std::size_t size) {
     case Negotiation::kGssenc: return answer_negotiation('N', false);
     case Negotiation::kCancel: return forward_cancel();
     case Negotiation::kTerminate: return close();  // as Postgres and PgBouncer: no answer, and no protocol error
-    case Negotiation::kStartup: phase_ = Phase::kRouting; return route();
+    case Negotiation::kStartup:
+      if (pooled() && !pooled_->refusal.empty()) return fail("08P01", pooled_->refusal, false);
+      phase_ = Phase::kRouting;
+      return route();
   }
 }
 
@@ -249,8 +296,8 @@ void Session::answer_negotiation(char answer, bool start_tls) {
 
 void Session::forward_cancel() {
   ++listener_.cancel_requests;
-  const auto address = shared_.cancels.find(*cancel_request_);
-  if (!address) return close();  // as Postgres: an unknown key gets no answer
+  const auto target = shared_.cancels.find(*cancel_request_);
+  if (!target) return close();  // as Postgres: an unknown key gets no answer
   // Both connections stay open until the server closes its own, as libpq waits for it: the client
   // then knows the cancel was acted on before it sends its next query, and PgBouncer 1.18 mishandles
   // a cancel whose client leaves first (lost cancels, or a crash that drops every pooled session).
@@ -260,11 +307,12 @@ void Session::forward_cancel() {
   idle_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec && self->phase_ == Phase::kCancelling) self->close();
   });
+  // The server's own key: a pooled client holds one the proxy made.
+  const CancelRegistry::Key& key = target->key;
   reply_ = pgwire::encode_cancel_request(
-      cancel_request_->first,
-      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(cancel_request_->second.data()),
-                                    cancel_request_->second.size()));
-  server_.async_connect(*address, [self = shared_from_this()](const error_code& error) {
+      key.first,
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(key.second.data()), key.second.size()));
+  server_.async_connect(target->address, [self = shared_from_this()](const error_code& error) {
     if (self->phase_ != Phase::kCancelling) return;
     if (error) return self->close();
     asio::async_write(self->server_, asio::buffer(self->reply_), [self](const error_code& ec, std::size_t) {
@@ -338,6 +386,10 @@ void Session::connect(const RouteTarget& target) {
   endpoint_ = ServerEndpoint{target.host, static_cast<std::uint16_t>(port)};
   member_counter_ = listener_.router->connections().counter(target.member);
   ++*member_counter_;
+  if (pooled()) {
+    phase_ = Phase::kAuthenticating;
+    return look_up_verifier();
+  }
   // The connect timeout is the shorter of its own and what is left of the handshake.
   const auto connect_deadline = std::min(deadline_, Clock::now() + shared_.config->limits.connect_timeout);
   idle_timer_.expires_at(connect_deadline);
@@ -416,25 +468,57 @@ void Session::read_client() {
 void Session::on_client_bytes(std::size_t size) {
   last_activity_ = Clock::now();
   delta_.bytes_in += size;
-  if (front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size)) == pgwire::DecodeStatus::kError) {
+  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
+  if (status == pgwire::DecodeStatus::kError) {
     // Nothing of a malformed chunk reaches the server.
     return fail(front_.error().sqlstate, front_.error().message, true);
   }
   // Postgres stops reading at a Terminate: what follows is dropped (quietly, as Postgres does), and
   // the session ends when the server or the client closes.
-  const std::size_t forward = size - front_.trailing_bytes();
+  std::size_t forward = size - front_.trailing_bytes();
+  if (pooled()) {
+    pooled_->release.client_at_boundary = status == pgwire::DecodeStatus::kReady;
+    if (client_terminated_) {
+      forward -= std::min<std::size_t>(forward, 5);  // the Terminate itself: the server connection outlives the client
+      if (forward == 0) return close();
+      // Statements sent just before leaving still run; nobody reads their answers, so the connection is not reused.
+      pooled_->release.pinned = true;
+      pooled_->terminate_after_forward = true;
+    }
+    if (forward == 0) return read_client();
+    if (!pooled_->server) {
+      // Between transactions: the client's next message takes a server connection first.
+      return attach([self = shared_from_this(), forward] {
+        self->forward_to_server(forward);
+        self->read_server();
+      });
+    }
+  }
   if (forward == 0) return read_client();
-  asio::async_write(server_, asio::buffer(client_buffer_.data(), forward),
+  forward_to_server(forward);
+}
+
+void Session::forward_to_server(std::size_t size) {
+  server_writing_ = true;
+  asio::async_write(server_, asio::buffer(client_buffer_.data(), size),
                     [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      self->server_writing_ = false;
                       if (self->phase_ != Phase::kRelay || self->failing_) return;
                       if (ec) return self->close();
+                      if (self->pooled() && self->pooled_->terminate_after_forward) return self->close();
                       self->read_client();
+                      self->maybe_release();
                     });
 }
 
 void Session::read_server() {
+  server_reading_ = true;
   server_.async_read_some(asio::buffer(server_buffer_),
                           [self = shared_from_this()](const error_code& ec, std::size_t size) {
+                            self->server_reading_ = false;
+                            if (self->pooled() && (self->pooled_->releasing || self->pooled_->returning)) {
+                              return self->on_server_read_stopped(ec, size);
+                            }
                             if (self->phase_ != Phase::kRelay || self->failing_) return;
                             if (ec) return self->close();
                             self->on_server_bytes(size);
@@ -462,6 +546,10 @@ void Session::on_server_bytes(std::size_t size) {
     }
     if (ec) return self->close();
     self->delta_.bytes_out += size;
+    if (self->pooled()) {
+      self->maybe_release();
+      if (!self->pooled_->server) return;  // back in the pool: the next message takes one again
+    }
     self->read_server();
   });
 }
@@ -489,6 +577,263 @@ void Session::terminate_for_failover(std::string_view reason) {
     return close();
   }
   fail("57P01", fmt::format("pgstack-proxy: terminating connection: {}", reason), false);
+}
+
+// ---- Pooled listeners ---------------------------------------------------------------------------------
+
+PoolTarget Session::pool_target() const {
+  return PoolTarget{listener_.cluster->name + "/" + listener_.config->name,
+                    target_.member,
+                    endpoint_.host,
+                    endpoint_.port,
+                    database_,
+                    user_};
+}
+
+PoolLimits Session::pool_limits() const {
+  const PoolingConfig& pooling = *listener_.config->pooling;
+  PoolLimits limits;
+  const int workers = static_cast<int>(std::max(1U, shared_.workers));
+  limits.size = std::max(1, (pooling.pool_size + workers - 1) / workers);
+  limits.wait_timeout = pooling.query_wait_timeout;
+  limits.connect_timeout = shared_.config->limits.connect_timeout;
+  limits.idle_timeout = pooling.server_idle_timeout;
+  limits.lifetime = pooling.server_lifetime;
+  return limits;
+}
+
+void Session::look_up_verifier() {
+  listener_.auth->lookup(
+      AuthLookupRequest{endpoint_.host, endpoint_.port, user_}, [self = shared_from_this()](AuthLookupResult result) {
+        asio::post(self->client_.get_executor(),
+                   [self, result = std::move(result)]() mutable { self->on_verifier(std::move(result)); });
+      });
+}
+
+void Session::on_verifier(AuthLookupResult result) {
+  if (phase_ != Phase::kAuthenticating || failing_) return;
+  if (!result.ok()) {
+    spdlog::warn("session {}: {}", id_, result.error().message);
+    return fail("08006", "pgstack-proxy: cannot look up the user's credentials: " + result.error().message, false);
+  }
+  // Unknown users and roles without a SCRAM verifier go through the same exchange and fail at the proof,
+  // as a wrong password does: a client cannot probe which users exist.
+  std::optional<pgwire::scram::Verifier> verifier;
+  if (result->has_value()) {
+    if (auto parsed = pgwire::scram::parse_verifier(**result); parsed.ok()) verifier = std::move(parsed).value();
+  }
+  pooled_->scram.emplace(verifier ? std::move(*verifier) : pgwire::scram::unknown_user_verifier(),
+                         pgwire::scram::random_nonce());
+  reply_ = pgwire::encode_authentication_sasl({pgwire::scram::kMechanism});
+  client_write(reply_.data(), reply_.size(), [self = shared_from_this()](const error_code& ec, std::size_t) {
+    self->client_writing_ = false;
+    if (self->phase_ != Phase::kAuthenticating || self->failing_) return;
+    if (ec) return self->close();
+    self->read_auth();
+  });
+}
+
+void Session::read_auth() {
+  client_read_some([self = shared_from_this()](const error_code& ec, std::size_t size) {
+    if (self->phase_ != Phase::kAuthenticating || self->failing_) return;
+    if (ec) return self->close();
+    self->delta_.bytes_in += size;
+    self->pooled_->auth_input.append(reinterpret_cast<const char*>(self->client_buffer_.data()), size);
+    auto taken = pgwire::take_message(self->pooled_->auth_input, 64 * 1024);
+    if (!taken.ok()) return self->fail(pgwire::kSqlstateProtocolViolation, taken.error().message, true);
+    if (!*taken) return self->read_auth();
+    self->on_auth_message(**taken);
+  });
+}
+
+void Session::on_auth_message(const pgwire::RawMessage& message) {
+  if (message.type != 'p') {
+    return fail(pgwire::kSqlstateProtocolViolation,
+                fmt::format("expected a SASL response during authentication, got a '{}' message", message.type), true);
+  }
+  auto& scram = *pooled_->scram;
+  if (!scram_first_answered_) {
+    // SASLInitialResponse: mechanism, Int32 length, client-first-message.
+    const std::size_t end = message.body.find('\0');
+    if (end == std::string::npos || message.body.size() < end + 5) {
+      return fail(pgwire::kSqlstateProtocolViolation, "a malformed SASLInitialResponse", true);
+    }
+    if (message.body.substr(0, end) != pgwire::scram::kMechanism) {
+      return fail("28000",
+                  fmt::format("pgstack-proxy: SASL mechanism {} is not offered; use SCRAM-SHA-256",
+                              message.body.substr(0, end)),
+                  false);
+    }
+    auto server_first = scram.on_client_first(std::string_view(message.body).substr(end + 5));
+    if (!server_first.ok()) return fail(pgwire::kSqlstateProtocolViolation, server_first.error().message, true);
+    scram_first_answered_ = true;
+    reply_ = pgwire::encode_authentication(pgwire::AuthenticationKind::kSaslContinue, *server_first);
+    client_write(reply_.data(), reply_.size(), [self = shared_from_this()](const error_code& ec, std::size_t) {
+      self->client_writing_ = false;
+      if (self->phase_ != Phase::kAuthenticating || self->failing_) return;
+      if (ec) return self->close();
+      self->read_auth();
+    });
+    return;
+  }
+  auto server_final = scram.on_client_final(message.body);
+  if (!server_final.ok()) {
+    // A changed password is looked up afresh at the next attempt.
+    listener_.auth->forget(user_);
+    spdlog::info("session {}: authentication of user {} failed: {}", id_, user_, server_final.error().message);
+    return fail("28P01", fmt::format("password authentication failed for user \"{}\"", user_), false);
+  }
+  pooled_->keys = LoginKeys{scram.client_key(), scram.verifier().server_key};
+  on_authenticated(std::move(server_final).value());
+}
+
+void Session::on_authenticated(std::string server_final) {
+  // The key this client cancels with; it maps to whichever server connection the client holds.
+  const std::string random = pgwire::scram::base64_decode(pgwire::scram::random_nonce()).value();  // 18 bytes
+  const auto byte = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(random[i])}; };
+  const auto process_id =
+      static_cast<std::int32_t>(((byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3)) & 0x7fffffffU);
+  pooled_->client_key = CancelRegistry::Key{process_id, random.substr(4, 4)};
+  attach([self = shared_from_this(), server_final = std::move(server_final)] { self->send_login_answer(server_final); },
+         true);
+}
+
+void Session::attach(std::function<void()> then, bool at_login) {
+  pool_.acquire(pool_target(), pooled_->keys, pool_limits(),
+                [self = shared_from_this(), then = std::move(then), at_login](AcquireOutcome outcome) mutable {
+                  if (self->phase_ == Phase::kClosed || self->failing_) {
+                    // The client left while it waited: a connection fresh from a login or the idle list is clean.
+                    if (outcome.connection) self->pool_.release(std::move(outcome.connection), false);
+                    return;
+                  }
+                  if (!outcome.connection) return self->fail(outcome.sqlstate, outcome.message, false);
+                  self->pooled_->server = std::move(outcome.connection);
+                  if (at_login) {
+                    // What the client did not ask for is what a fresh connection has: the database's and
+                    // user's defaults, not what an earlier client left on this one.
+                    for (const auto& [lower, reported] : self->pooled_->server->login_parameters) {
+                      if (tracked_setting(lower)) self->pooled_->settings.try_emplace(lower, reported.second);
+                    }
+                  }
+                  self->sync_settings(std::move(then));
+                });
+}
+
+void Session::sync_settings(std::function<void()> then) {
+  ServerConnection& server = *pooled_->server;
+  std::map<std::string, std::string> current;
+  for (const auto& [lower, reported] : server.parameters) current[lower] = reported.second;
+  const std::string sql = settings_sync_sql(pooled_->settings, current);
+  auto hand_over = [this, then = std::move(then)] {
+    ServerConnection& held = *pooled_->server;
+    server_ = std::move(held.socket);
+    server_address_ = held.address;
+    shared_.cancels.add(pooled_->client_key, CancelRegistry::Target{held.address, held.backend_key});
+    then();
+  };
+  if (sql.empty()) return hand_over();
+  pool_.run_quietly(
+      server, sql, [self = shared_from_this(), hand_over = std::move(hand_over)](Result<bool> applied) mutable {
+        if (self->phase_ == Phase::kClosed || self->failing_) {
+          if (self->pooled_->server) self->pool_.discard(std::move(self->pooled_->server));
+          return;
+        }
+        if (!applied.ok()) {
+          self->pool_.discard(std::move(self->pooled_->server));
+          return self->fail("22023",
+                            "pgstack-proxy: cannot apply the connection's settings: " + applied.error().message, false);
+        }
+        // Postgres may spell a value its own way (utf8 -> UTF8): take its spelling.
+        for (auto& [name, value] : self->pooled_->settings) {
+          const auto reported = self->pooled_->server->parameters.find(name);
+          if (reported != self->pooled_->server->parameters.end()) value = reported->second.second;
+        }
+        hand_over();
+      });
+}
+
+void Session::send_login_answer(const std::string& server_final) {
+  reply_ = pgwire::encode_authentication(pgwire::AuthenticationKind::kSaslFinal, server_final);
+  reply_ += pgwire::encode_authentication(pgwire::AuthenticationKind::kOk);
+  for (const auto& [lower, reported] : pooled_->server->parameters) {
+    reply_ += pgwire::encode_parameter_status(reported.first, reported.second);
+  }
+  const auto& key = pooled_->client_key;
+  reply_ += pgwire::encode_backend_key_data(
+      key.first,
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(key.second.data()), key.second.size()));
+  reply_ += pgwire::encode_ready_for_query(pgwire::TransactionStatus::kIdle);
+  client_write(reply_.data(), reply_.size(), [self = shared_from_this()](const error_code& ec, std::size_t size) {
+    self->client_writing_ = false;
+    if (self->phase_ != Phase::kAuthenticating || self->failing_) return;
+    if (ec) return self->close();
+    self->delta_.bytes_out += size;
+    self->phase_ = Phase::kRelay;
+    self->handshake_timer_.cancel();
+    ++self->delta_.sessions_total;
+    ++(self->tls_ ? self->delta_.sessions_tls : self->delta_.sessions_plain);
+    ++self->delta_.sessions_active;
+    self->entry_ = self->shared_.stats->entry(
+        StatsKey{self->listener_.cluster->name, self->listener_.config->name, self->database_, self->user_});
+    self->flush_stats();
+    self->last_activity_ = Clock::now();
+    self->arm_idle_timer();
+    self->read_client();
+    self->maybe_release();
+    if (self->pooled_->server) self->read_server();
+  });
+}
+
+void Session::maybe_release() {
+  if (!pooled() || !pooled_->server || phase_ != Phase::kRelay || failing_) return;
+  if (listener_.config->pooling->mode != PoolMode::kTransaction) return;
+  if (server_writing_ || pooled_->releasing || !may_release(pooled_->release)) return;
+  if (!server_reading_) return release_server();
+  // A read is waiting on the connection: it is cancelled, and its handler releases the connection
+  // unless the server sent something meanwhile.
+  pooled_->releasing = true;
+  error_code ignored;
+  server_.cancel(ignored);
+}
+
+void Session::release_server() {
+  pooled_->server->socket = std::move(server_);
+  shared_.cancels.remove(pooled_->client_key);
+  pool_.release(std::move(pooled_->server), false);
+}
+
+void Session::drop_server() {
+  if (!pooled() || !pooled_->server) return;
+  shared_.cancels.remove(pooled_->client_key);
+  if (!pooled_->server->socket.is_open()) pooled_->server->socket = std::move(server_);
+  pool_.discard(std::move(pooled_->server));
+}
+
+// The read on a server connection was cancelled to give it back (end of a transaction, or of the session).
+void Session::on_server_read_stopped(const error_code& ec, std::size_t size) {
+  const bool returning = pooled_->returning;
+  pooled_->releasing = false;
+  pooled_->returning = false;
+  if (returning) {
+    if (ec == asio::error::operation_aborted && pooled_->server) {
+      pooled_->server->socket = std::move(server_);
+      const bool reset = listener_.config->pooling->mode == PoolMode::kSession || pooled_->release.pinned;
+      pool_.release(std::move(pooled_->server), reset);
+    } else {
+      drop_server();
+    }
+    error_code ignored;
+    server_.close(ignored);
+    return;
+  }
+  if (phase_ != Phase::kRelay || failing_) return;
+  if (ec == asio::error::operation_aborted) {
+    // The client may have sent more meanwhile.
+    if (!server_writing_ && may_release(pooled_->release)) return release_server();
+    return read_server();
+  }
+  if (ec) return close();
+  on_server_bytes(size);
 }
 
 // ---- Statistics --------------------------------------------------------------------------------------
@@ -542,6 +887,7 @@ void Session::fail(std::string_view sqlstate, std::string message, bool protocol
   spdlog::debug("session {}: {}", id_, message);
   // No plaintext answer in the middle of a TLS handshake.
   if (tls_ && !tls_handshaken_) return close();
+  drop_server();
   error_code ignored;
   server_.close(ignored);
   handshake_timer_.cancel();
@@ -564,7 +910,26 @@ void Session::close() {
   error_code ignored;
   handshake_timer_.cancel();
   idle_timer_.cancel();
-  server_.close(ignored);
+  if (pooled() && pooled_->server) {
+    // Between statements the server connection goes back (reset in session mode, or after named
+    // statements); in the middle of anything its state is unknown and it is closed.
+    ReleaseState state = pooled_->release;
+    state.pinned = false;
+    if (was_relaying && !server_writing_ && !pooled_->terminate_after_forward && may_release(state)) {
+      if (server_reading_) {
+        pooled_->returning = true;  // the read handler hands it back once the read is cancelled
+        server_.cancel(ignored);
+      } else {
+        pooled_->server->socket = std::move(server_);
+        shared_.cancels.remove(pooled_->client_key);
+        const bool reset = listener_.config->pooling->mode == PoolMode::kSession || pooled_->release.pinned;
+        pool_.release(std::move(pooled_->server), reset);
+      }
+    } else {
+      drop_server();
+    }
+  }
+  if (!pooled() || !pooled_->returning) server_.close(ignored);
   client_.shutdown(tcp::socket::shutdown_both, ignored);
   client_.close(ignored);
   if (member_counter_) --*member_counter_;

@@ -1,5 +1,7 @@
 // One client connection: encryption negotiation and startup, routing to a member, then a byte relay in
 // both directions that decodes what passes (statistics, mirroring, cancel keys) without changing it.
+// On a pooled listener the session authenticates the client itself (SCRAM) and relays to a server
+// connection of the worker's pool, held for the session or, in transaction mode, for one transaction.
 // Lives entirely on one worker's io_context: no locks on the data path.
 #pragma once
 
@@ -20,8 +22,12 @@
 
 #include "pgwire/backend_decoder.h"
 #include "pgwire/frontend_decoder.h"
+#include "pgwire/raw_message.h"
+#include "pgwire/scram.h"
 #include "proxy/listener_runtime.h"
+#include "proxy/pooling_rules.h"
 #include "proxy/proxy_stats.h"
+#include "proxy/server_pool.h"
 
 namespace pgstack::proxy {
 
@@ -48,7 +54,9 @@ class SessionSet {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket client, ListenerRuntime& listener, ProxyShared& shared, SessionSet& sessions);
+  // `pool` is the worker's; used when the listener pools.
+  Session(boost::asio::ip::tcp::socket client, ListenerRuntime& listener, ProxyShared& shared, SessionSet& sessions,
+          ServerPool& pool);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -62,7 +70,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   using Clock = std::chrono::steady_clock;
-  enum class Phase { kStartup, kRouting, kConnecting, kRelay, kCancelling, kClosed };
+  enum class Phase { kStartup, kRouting, kConnecting, kAuthenticating, kRelay, kCancelling, kClosed };
   enum class Negotiation { kNone, kSsl, kGssenc, kCancel, kTerminate, kStartup };
   struct PendingQuery {
     Clock::time_point start;
@@ -82,6 +90,22 @@ class Session : public std::enable_shared_from_this<Session> {
   class ClientEvents;
   class ServerEvents;
 
+  // What a pooled session adds: the client's SCRAM exchange, its settings and cancel key, and the
+  // server connection it holds, if any.
+  struct Pooled {
+    ClientSettings settings;
+    std::optional<pgwire::scram::ServerExchange> scram;
+    std::string auth_input;  // the client's bytes during the SCRAM exchange
+    LoginKeys keys;
+    CancelRegistry::Key client_key;            // the BackendKeyData the client was given
+    std::unique_ptr<ServerConnection> server;  // its socket is in server_ while held
+    ReleaseState release;
+    std::string refusal;     // why the startup cannot be pooled ("" when it can)
+    bool releasing = false;  // transaction over: the server connection goes back once its read is cancelled
+    bool returning = false;  // session over: likewise, with a reset in session mode
+    bool terminate_after_forward = false;
+  };
+
   // Startup phase.
   void read_startup();
   void on_startup_bytes(std::size_t size);
@@ -94,6 +118,25 @@ class Session : public std::enable_shared_from_this<Session> {
   // handshake's deadline; false when the client is to be failed.
   bool route_again_after_refusal();
   void on_connected();
+
+  // Pooled listeners.
+  bool pooled() const { return pooled_ != nullptr; }
+  PoolTarget pool_target() const;
+  PoolLimits pool_limits() const;
+  void look_up_verifier();
+  void on_verifier(AuthLookupResult result);
+  void read_auth();
+  void on_auth_message(const pgwire::RawMessage& message);
+  void on_authenticated(std::string server_final);
+  // Takes a server connection from the pool and brings it to the client's settings, then runs `then`.
+  void attach(std::function<void()> then, bool at_login = false);
+  void sync_settings(std::function<void()> then);
+  void maybe_release();
+  void release_server();
+  void drop_server();
+  void on_server_read_stopped(const boost::system::error_code& ec, std::size_t size);
+  void send_login_answer(const std::string& server_final);
+  void forward_to_server(std::size_t size);
 
   // Relay.
   void read_client();
@@ -125,7 +168,9 @@ class Session : public std::enable_shared_from_this<Session> {
   ListenerRuntime& listener_;
   ProxyShared& shared_;
   SessionSet& sessions_;
+  ServerPool& pool_;
   const std::uint64_t id_;
+  std::unique_ptr<Pooled> pooled_;
 
   std::unique_ptr<ClientEvents> client_events_;
   std::unique_ptr<ServerEvents> server_events_;
@@ -156,6 +201,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool tls_handshaken_ = false;
   bool fatal_pending_ = false;
   bool counted_ = false;  // counted in shared_.client_connections
+  bool server_writing_ = false;
+  bool server_reading_ = false;
+  bool client_terminated_ = false;
+  bool scram_first_answered_ = false;  // the client sent Terminate after its startup
 
   // Statistics (flushed into entry_ at ReadyForQuery and at close).
   std::shared_ptr<StatsEntry> entry_;
