@@ -16,6 +16,15 @@ struct RawMessage {
   std::string body;
 };
 
+// A whole message at the front of some bytes, in place: `wire` is the type byte, length and body.
+struct MessageView {
+  char type = 0;
+  std::string_view body;
+  std::string_view wire;
+};
+// The whole message `bytes` starts with; nullopt while it is incomplete (errors as take_message).
+Result<std::optional<MessageView>> message_at(std::string_view bytes, std::size_t max_body = 1 << 20);
+
 // The first whole message of `buffer`, removed from it; nullopt while it is incomplete. A length word
 // below 4 or above `max_body` is an error (a peer that does not speak the protocol).
 Result<std::optional<RawMessage>> take_message(std::string& buffer, std::size_t max_body = 1 << 20);

@@ -390,6 +390,7 @@ void ServerPool::release(std::unique_ptr<ServerConnection> connection, bool rese
       spdlog::debug("closing a server connection whose reset failed: {}", result.error().message);
       return discard(std::move(*owned));
     }
+    (*owned)->statements = ServerStatements{};  // DISCARD ALL deallocated them
     return_idle(std::move(*owned));
   });
 }

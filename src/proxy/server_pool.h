@@ -21,6 +21,7 @@
 
 #include "common/error.h"
 #include "proxy/listener_runtime.h"
+#include "proxy/statement_rewriter.h"
 
 namespace pgstack::proxy {
 
@@ -36,6 +37,7 @@ struct ServerConnection {
   CancelRegistry::Key backend_key;
   ReportedParameters parameters;
   ReportedParameters login_parameters;  // as the server reported them at login: the database's and user's defaults
+  ServerStatements statements;          // named statements prepared on it (transaction mode)
   std::chrono::steady_clock::time_point created;
   std::chrono::steady_clock::time_point idle_since;
 };

@@ -23,6 +23,8 @@ namespace {
 constexpr std::size_t kMaxPendingQueries = 10000;  // pipelined queries tracked for latency
 constexpr std::size_t kMaxPreparedStatements = 10000;
 constexpr std::size_t kFingerprintLength = 2048;
+// Postgres's own limit for a message (1 GB less a header): framing in transaction mode buffers up to it.
+constexpr std::size_t kMaxMessageBody = 1U << 30;
 constexpr auto kRouteRetry = std::chrono::milliseconds(50);
 // A member's pooler that refuses connections is usually being restarted (the agent restarts PgBouncer when its
 // member changes role, a second or two after a failover): route again for this long before failing the client.
@@ -82,9 +84,6 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
       s_.listener_.mirror->submit(MirrorItem{MirrorItem::Kind::kQuery, s_.id_, std::string(sql)});
   }
   void on_parse(const pgwire::ParseMessage& parse) override {
-    // A named statement lives on the server connection that parsed it: transaction pooling keeps the
-    // connection with this client from now on (docs/proxy.md, "Pooling").
-    if (s_.pooled() && !parse.statement.empty()) s_.pooled_->release.pinned = true;
     if (s_.statements_.size() >= kMaxPreparedStatements && !s_.statements_.contains(std::string(parse.statement))) {
       return;
     }
@@ -154,6 +153,9 @@ class Session::ServerEvents : public pgwire::BackendEvents {
     s_.shared_.cancels.add(*s_.backend_key_, s_.server_address_);
   }
   void on_command_complete(const pgwire::CommandTag& tag) override {
+    // The client's own DISCARD ALL / DEALLOCATE ALL drops what the server connection had prepared.
+    if (s_.pooled() && s_.pooled_->server && (tag.text == "DISCARD ALL" || tag.text == "DEALLOCATE ALL"))
+      s_.pooled_->server->statements.prepared.clear();
     ++s_.delta_.statements[static_cast<std::size_t>(tag.kind)];
     if (tag.kind == pgwire::CommandKind::kCommit || tag.kind == pgwire::CommandKind::kRollback)
       s_.block_end_ = tag.kind;
@@ -486,8 +488,18 @@ void Session::on_client_bytes(std::size_t size) {
       pooled_->terminate_after_forward = true;
     }
     if (forward == 0) return read_client();
-    if (!pooled_->server) {
+    if (transaction_pooled()) {
+      pooled_->client_frame.append(reinterpret_cast<const char*>(client_buffer_.data()), forward);
+      if (pooled_->server) return forward_framed();
+      auto whole = pgwire::message_at(pooled_->client_frame, kMaxMessageBody);
+      if (whole.ok() && !*whole) return read_client();  // nothing whole yet: no server connection needed
       // Between transactions: the client's next message takes a server connection first.
+      return attach([self = shared_from_this()] {
+        self->forward_framed();
+        self->read_server();
+      });
+    }
+    if (!pooled_->server) {
       return attach([self = shared_from_this(), forward] {
         self->forward_to_server(forward);
         self->read_server();
@@ -496,6 +508,38 @@ void Session::on_client_bytes(std::size_t size) {
   }
   if (forward == 0) return read_client();
   forward_to_server(forward);
+}
+
+bool Session::transaction_pooled() const {
+  return pooled() && listener_.config->pooling->mode == PoolMode::kTransaction;
+}
+
+// The whole messages of client_frame, named statements renamed, to the server connection held.
+void Session::forward_framed() {
+  auto& pooled = *pooled_;
+  pooled.client_out.clear();
+  std::string_view frame = pooled.client_frame;
+  std::size_t consumed = 0;
+  for (;;) {
+    auto view = pgwire::message_at(frame.substr(consumed), kMaxMessageBody);
+    if (!view.ok()) return fail(pgwire::kSqlstateProtocolViolation, view.error().message, true);
+    if (!*view) break;
+    pooled.rewriter.on_client_message((*view)->type, (*view)->body, (*view)->wire, pooled.server->statements,
+                                      pooled.client_out);
+    consumed += (*view)->wire.size();
+  }
+  pooled.client_frame.erase(0, consumed);
+  if (pooled.client_out.empty()) return read_client();
+  server_writing_ = true;
+  asio::async_write(server_, asio::buffer(pooled.client_out),
+                    [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      self->server_writing_ = false;
+                      if (self->phase_ != Phase::kRelay || self->failing_) return;
+                      if (ec) return self->close();
+                      if (self->pooled_->terminate_after_forward) return self->close();
+                      self->read_client();
+                      self->maybe_release();
+                    });
 }
 
 void Session::forward_to_server(std::size_t size) {
@@ -533,7 +577,28 @@ void Session::on_server_bytes(std::size_t size) {
                 "pgstack-proxy: the server sent malformed data: " + back_.error().message, true);
   }
   server_at_boundary_ = status == pgwire::DecodeStatus::kReady;
-  client_write(server_buffer_.data(), size, [self = shared_from_this(), size](const error_code& ec, std::size_t) {
+  if (pooled()) pooled_->release.server_at_boundary = server_at_boundary_;
+  const char* out = reinterpret_cast<const char*>(server_buffer_.data());
+  if (transaction_pooled() && (pooled_->rewriter.expecting_answers() || !pooled_->server_frame.empty())) {
+    // Answers to Parses the client did not send are dropped: whole messages only until none is expected.
+    auto& pooled = *pooled_;
+    pooled.server_frame.append(out, size);
+    pooled.server_out.clear();
+    std::string_view frame = pooled.server_frame;
+    std::size_t consumed = 0;
+    for (;;) {
+      auto view = pgwire::message_at(frame.substr(consumed), kMaxMessageBody);
+      if (!view.ok() || !*view) break;  // the decoder has vetted the bytes: only an incomplete message stops here
+      if (pooled.rewriter.on_server_message((*view)->type, (*view)->body, pooled.server->statements))
+        pooled.server_out.append((*view)->wire);
+      consumed += (*view)->wire.size();
+    }
+    pooled.server_frame.erase(0, consumed);
+    if (pooled.server_out.empty()) return read_server();
+    out = pooled.server_out.data();
+    size = pooled.server_out.size();
+  }
+  client_write(out, size, [self = shared_from_this(), size](const error_code& ec, std::size_t) {
     self->client_writing_ = false;
     if (self->phase_ == Phase::kClosed) return;
     if (self->failing_) {

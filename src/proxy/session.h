@@ -28,6 +28,7 @@
 #include "proxy/pooling_rules.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/server_pool.h"
+#include "proxy/statement_rewriter.h"
 
 namespace pgstack::proxy {
 
@@ -104,6 +105,12 @@ class Session : public std::enable_shared_from_this<Session> {
     bool releasing = false;  // transaction over: the server connection goes back once its read is cancelled
     bool returning = false;  // session over: likewise, with a reset in session mode
     bool terminate_after_forward = false;
+    // Transaction mode: whole messages only, so named statements can be renamed (statement_rewriter.h).
+    StatementRewriter rewriter;
+    std::string client_frame;  // a client message not yet whole
+    std::string client_out;    // what goes to the server
+    std::string server_frame;
+    std::string server_out;
   };
 
   // Startup phase.
@@ -121,6 +128,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Pooled listeners.
   bool pooled() const { return pooled_ != nullptr; }
+  bool transaction_pooled() const;
+  void forward_framed();
   PoolTarget pool_target() const;
   PoolLimits pool_limits() const;
   void look_up_verifier();

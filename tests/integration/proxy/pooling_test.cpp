@@ -230,6 +230,53 @@ TEST(ProxyPooling, NamedPreparedStatementsKeepWorkingInTransactionMode) {
   }
 }
 
+TEST(ProxyPooling, TenClientsWithTheirOwnPreparedStatementsShareTwoServerConnections) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&, i] {
+      Client client("transaction");
+      if (!client.ok()) {
+        ++failures;
+        return;
+      }
+      // Same text under different names across clients, and a statement of this client's own.
+      PGresult* shared = PQprepare(client.conn, fmt::format("plus_{}", i).c_str(), "SELECT $1::int + 1", 1, nullptr);
+      PGresult* own = PQprepare(client.conn, "mine", fmt::format("SELECT $1::int * {}", i).c_str(), 1, nullptr);
+      if (PQresultStatus(shared) != PGRES_COMMAND_OK || PQresultStatus(own) != PGRES_COMMAND_OK) ++failures;
+      PQclear(shared);
+      PQclear(own);
+      for (int round = 0; round < 20; ++round) {
+        const std::string value = std::to_string(round);
+        const char* values[1] = {value.c_str()};
+        PGresult* plus = PQexecPrepared(client.conn, fmt::format("plus_{}", i).c_str(), 1, values, nullptr, nullptr, 0);
+        PGresult* times = PQexecPrepared(client.conn, "mine", 1, values, nullptr, nullptr, 0);
+        if (PQresultStatus(plus) != PGRES_TUPLES_OK || std::string(PQgetvalue(plus, 0, 0)) != std::to_string(round + 1))
+          ++failures;
+        if (PQresultStatus(times) != PGRES_TUPLES_OK ||
+            std::string(PQgetvalue(times, 0, 0)) != std::to_string(round * i))
+          ++failures;
+        PQclear(plus);
+        PQclear(times);
+      }
+      // Describe on whichever server connection comes next (libpq 15 has no protocol Close; unit-tested).
+      PGresult* described = PQdescribePrepared(client.conn, "mine");
+      if (PQresultStatus(described) != PGRES_COMMAND_OK || PQnparams(described) != 1) ++failures;
+      PQclear(described);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(server_connections(), 2);
+  // A statement never prepared is still Postgres's own error.
+  Client client("transaction");
+  PGresult* missing = PQexecPrepared(client.conn, "never", 0, nullptr, nullptr, nullptr, 0);
+  EXPECT_NE(std::string(PQresultErrorMessage(missing)).find("prepared statement \"never\" does not exist"),
+            std::string::npos)
+      << PQresultErrorMessage(missing);
+  PQclear(missing);
+}
+
 TEST(ProxyPooling, SessionModeResetsAServerConnectionBeforeTheNextClient) {
   std::string first_pid;
   {

@@ -146,6 +146,43 @@ TEST(ProxyConfig, ClearErrors) {
                "client_tls.certificate: certificate and private_key go together");
 }
 
+TEST(ProxyConfig, PoolingWithItsDefaultsAndErrors) {
+  auto config = parse_proxy_config(
+      "clusters: [{name: c, listeners: [{name: pool, listen: '127.0.0.1:0', pooling: {auth_user: a, "
+      "auth_password_file: /p}}, {name: s, listen: '127.0.0.1:1', pooling: {mode: session, pool_size: 5, "
+      "query_wait_timeout_ms: 300, server_idle_timeout_ms: 2000, server_lifetime_ms: 9000, auth_user: a, "
+      "auth_password_file: /p}}]}]");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const auto& pooled = *config->clusters[0].listeners[0].pooling;
+  EXPECT_EQ(pooled.mode, PoolMode::kTransaction);
+  EXPECT_EQ(pooled.pool_size, 20);
+  EXPECT_EQ(pooled.query_wait_timeout, std::chrono::seconds(120));
+  EXPECT_EQ(pooled.auth_user, "a");
+  EXPECT_EQ(pooled.auth_password_file, "/p");
+  const auto& session = *config->clusters[0].listeners[1].pooling;
+  EXPECT_EQ(session.mode, PoolMode::kSession);
+  EXPECT_EQ(session.pool_size, 5);
+  EXPECT_EQ(session.query_wait_timeout, std::chrono::milliseconds(300));
+  EXPECT_EQ(session.server_idle_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(session.server_lifetime, std::chrono::seconds(9));
+  EXPECT_EQ(pool_mode_name(session.mode), "session");
+
+  expect_error("clusters: [{name: c, listeners: [{name: rw, listen: '127.0.0.1:1', pooling: {auth_user: a}}]}]",
+               "clusters[0].listeners[0].pooling.auth_password_file: required field is missing");
+  expect_error(
+      "clusters: [{name: c, listeners: [{name: rw, listen: '127.0.0.1:1', pooling: {mode: statement, "
+      "auth_user: a, auth_password_file: /p}}]}]",
+      "\"statement\" is not a pool mode; expected session or transaction");
+  expect_error(
+      "clusters: [{name: c, listeners: [{name: rw, listen: '127.0.0.1:1', pooling: {pool_size: 0, "
+      "auth_user: a, auth_password_file: /p}}]}]",
+      "clusters[0].listeners[0].pooling.pool_size");
+  expect_error(
+      "clusters: [{name: c, listeners: [{name: rw, listen: '127.0.0.1:1', target: pgbouncer, pooling: "
+      "{auth_user: a, auth_password_file: /p}}]}]",
+      "clusters[0].listeners[0].pooling: pooling needs target: postgres");
+}
+
 // Bad or huge input gives a clear error naming the file, never a crash or a stall.
 TEST(ProxyConfig, HostileInput) {
   const std::string listener = "{name: rw, listen: '127.0.0.1:0'}";

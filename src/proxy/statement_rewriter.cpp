@@ -1,0 +1,156 @@
+#include "proxy/statement_rewriter.h"
+
+#include <algorithm>
+
+#include "common/digest.h"
+#include "pgwire/encoder.h"
+
+namespace pgstack::proxy {
+namespace {
+
+// Reads a NUL-terminated string at `at`, moving past it; nullopt when there is no NUL.
+std::optional<std::string_view> read_string(std::string_view body, std::size_t& at) {
+  const std::size_t end = body.find('\0', at);
+  if (end == std::string_view::npos) return std::nullopt;
+  const std::string_view out = body.substr(at, end - at);
+  at = end + 1;
+  return out;
+}
+
+std::string message(char type, std::string_view payload) { return pgwire::encode_message(type, payload); }
+
+std::string cstring(std::string_view text) { return std::string(text) + '\0'; }
+
+}  // namespace
+
+void StatementRewriter::ensure_prepared(const Statement& statement, ServerStatements& server, std::string& out) {
+  if (server.has(statement.server_name)) return;
+  out += statement.parse;
+  server.pending.insert(statement.server_name);
+  fates_.push_back(Fate{Fate::Kind::kParse, statement.server_name, false});
+  ++injected_parses_;
+}
+
+void StatementRewriter::on_client_message(char type, std::string_view body, std::string_view wire,
+                                          ServerStatements& server, std::string& out) {
+  std::size_t at = 0;
+  switch (type) {
+    case 'P': {  // Parse: name, query, Int16 count, Int32 types
+      const auto name = read_string(body, at);
+      const auto query = read_string(body, at);
+      if (!name || !query) break;
+      if (name->empty()) {
+        fates_.push_back(Fate{Fate::Kind::kParse, "", true});
+        break;
+      }
+      const std::string_view rest = body.substr(at);  // parameter types, unchanged
+      const std::string server_name =
+          "pgstack_" + sha256_hex(std::string(*query) + '\0' + std::string(rest)).substr(0, 32);
+      Statement statement{server_name, message('P', cstring(server_name) + cstring(*query) + std::string(rest))};
+      if (server.has(server_name)) {
+        // The client asked for a parse and gets its answer: the server's copy is closed and parsed again.
+        out += message('C', "S" + cstring(server_name));
+        fates_.push_back(Fate{Fate::Kind::kClose, server_name, false});
+      }
+      out += statement.parse;
+      server.pending.insert(server_name);
+      fates_.push_back(Fate{Fate::Kind::kParse, server_name, true});
+      statements_[std::string(*name)] = std::move(statement);
+      return;
+    }
+    case 'B': {  // Bind: portal, statement, the rest unchanged
+      const auto portal = read_string(body, at);
+      const auto name = read_string(body, at);
+      if (!portal || !name || name->empty()) break;
+      const auto found = statements_.find(std::string(*name));
+      if (found == statements_.end()) break;  // Postgres answers "does not exist", naming the client's statement
+      ensure_prepared(found->second, server, out);
+      out += message('B', cstring(*portal) + cstring(found->second.server_name) + std::string(body.substr(at)));
+      return;
+    }
+    case 'D': {  // Describe: 'S' or 'P', name
+      if (body.empty() || body[0] != 'S') break;
+      at = 1;
+      const auto name = read_string(body, at);
+      if (!name || name->empty()) break;
+      const auto found = statements_.find(std::string(*name));
+      if (found == statements_.end()) break;
+      ensure_prepared(found->second, server, out);
+      out += message('D', "S" + cstring(found->second.server_name));
+      return;
+    }
+    case 'C': {  // Close: 'S' or 'P', name
+      if (body.empty() || body[0] != 'S') {
+        fates_.push_back(Fate{Fate::Kind::kClose, "", true});
+        break;
+      }
+      at = 1;
+      const auto name = read_string(body, at);
+      const auto found = name ? statements_.find(std::string(*name)) : statements_.end();
+      if (found == statements_.end()) {
+        fates_.push_back(Fate{Fate::Kind::kClose, "", true});
+        break;
+      }
+      const std::string server_name = found->second.server_name;
+      statements_.erase(found);
+      out += message('C', "S" + cstring(server_name));
+      fates_.push_back(Fate{Fate::Kind::kClose, server_name, true});
+      return;
+    }
+    case 'S':  // Sync
+    case 'Q':  // Query
+    case 'F':  // FunctionCall
+      fates_.push_back(Fate{Fate::Kind::kSyncPoint, "", true});
+      break;
+    default: break;
+  }
+  out.append(wire);
+}
+
+bool StatementRewriter::on_server_message(char type, std::string_view body, ServerStatements& server) {
+  auto take = [&](Fate::Kind kind) -> std::optional<Fate> {
+    // The first outstanding fate of this kind in the current group; answers come in the order asked.
+    for (auto it = fates_.begin(); it != fates_.end() && it->kind != Fate::Kind::kSyncPoint; ++it) {
+      if (it->kind != kind) continue;
+      Fate fate = *it;
+      fates_.erase(it);
+      return fate;
+    }
+    return std::nullopt;
+  };
+  switch (type) {
+    case '1': {  // ParseComplete
+      const auto fate = take(Fate::Kind::kParse);
+      if (!fate) return true;
+      if (!fate->name.empty()) {
+        server.pending.erase(fate->name);
+        server.prepared.insert(fate->name);
+      }
+      return fate->pass;
+    }
+    case '3': {  // CloseComplete
+      const auto fate = take(Fate::Kind::kClose);
+      if (!fate) return true;
+      if (!fate->name.empty()) server.prepared.erase(fate->name);
+      return fate->pass;
+    }
+    case 'C': {  // CommandComplete: SQL that drops every prepared statement of the session
+      const std::string_view tag = body.substr(0, body.find('\0'));
+      if (tag == "DISCARD ALL" || tag == "DEALLOCATE ALL") server.prepared.clear();
+      return true;
+    }
+    case 'Z': {
+      // After an error the server skipped the rest of the group: those Parses never happened.
+      while (!fates_.empty()) {
+        const Fate fate = fates_.front();
+        fates_.pop_front();
+        if (fate.kind == Fate::Kind::kSyncPoint) break;
+        if (fate.kind == Fate::Kind::kParse && !fate.name.empty()) server.pending.erase(fate.name);
+      }
+      return true;
+    }
+    default: return true;
+  }
+}
+
+}  // namespace pgstack::proxy
