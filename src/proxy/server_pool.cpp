@@ -261,7 +261,7 @@ class ServerPool::Login : public std::enable_shared_from_this<ServerPool::Login>
 // A statement of the pool's own (DISCARD ALL, SET) on a connection no client holds.
 class ServerPool::QuietQuery : public std::enable_shared_from_this<ServerPool::QuietQuery> {
  public:
-  QuietQuery(ServerConnection& connection, std::string sql, Done done)
+  QuietQuery(ServerConnection& connection, const std::string& sql, Done done)
       : connection_(connection), sql_(pgwire::encode_query(sql)), done_(std::move(done)) {}
 
   void start() {
@@ -384,7 +384,7 @@ void ServerPool::release(std::unique_ptr<ServerConnection> connection, bool rese
   if (!reset) return return_idle(std::move(connection));
   ServerConnection& held = *connection;
   auto owned = std::make_shared<std::unique_ptr<ServerConnection>>(std::move(connection));
-  run_quietly(held, "DISCARD ALL", [this, alive = alive_, owned](Result<bool> result) {
+  run_quietly(held, "DISCARD ALL", [this, alive = alive_, owned](const Result<bool>& result) {
     if (!*alive) return;
     if (!result.ok()) {
       spdlog::debug("closing a server connection whose reset failed: {}", result.error().message);
@@ -445,8 +445,8 @@ void ServerPool::drop_member(const std::string& member) {
   }
 }
 
-void ServerPool::run_quietly(ServerConnection& connection, std::string sql, Done done) {
-  std::make_shared<QuietQuery>(connection, std::move(sql), std::move(done))->start();
+void ServerPool::run_quietly(ServerConnection& connection, const std::string& sql, Done done) {
+  std::make_shared<QuietQuery>(connection, sql, std::move(done))->start();
 }
 
 void ServerPool::sweep() {

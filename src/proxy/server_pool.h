@@ -94,7 +94,7 @@ class ServerPool {
 
   // Runs `sql` on a connection no client is using, reading its answer up to ReadyForQuery and keeping
   // the ParameterStatus it reports; an ErrorResponse fails it.
-  void run_quietly(ServerConnection& connection, std::string sql, Done done);
+  void run_quietly(ServerConnection& connection, const std::string& sql, Done done);
 
   struct Counts {
     std::size_t idle = 0;

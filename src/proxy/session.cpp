@@ -670,12 +670,11 @@ PoolLimits Session::pool_limits() const {
 void Session::look_up_verifier() {
   listener_.auth->lookup(
       AuthLookupRequest{endpoint_.host, endpoint_.port, user_}, [self = shared_from_this()](AuthLookupResult result) {
-        asio::post(self->client_.get_executor(),
-                   [self, result = std::move(result)]() mutable { self->on_verifier(std::move(result)); });
+        asio::post(self->client_.get_executor(), [self, result = std::move(result)]() { self->on_verifier(result); });
       });
 }
 
-void Session::on_verifier(AuthLookupResult result) {
+void Session::on_verifier(const AuthLookupResult& result) {
   if (phase_ != Phase::kAuthenticating || failing_) return;
   if (!result.ok()) {
     spdlog::warn("session {}: {}", id_, result.error().message);
@@ -798,7 +797,7 @@ void Session::sync_settings(std::function<void()> then) {
   };
   if (sql.empty()) return hand_over();
   pool_.run_quietly(
-      server, sql, [self = shared_from_this(), hand_over = std::move(hand_over)](Result<bool> applied) mutable {
+      server, sql, [self = shared_from_this(), hand_over = std::move(hand_over)](const Result<bool>& applied) mutable {
         if (self->phase_ == Phase::kClosed || self->failing_) {
           if (self->pooled_->server) self->pool_.discard(std::move(self->pooled_->server));
           return;

@@ -133,7 +133,7 @@ class Session : public std::enable_shared_from_this<Session> {
   PoolTarget pool_target() const;
   PoolLimits pool_limits() const;
   void look_up_verifier();
-  void on_verifier(AuthLookupResult result);
+  void on_verifier(const AuthLookupResult& result);
   void read_auth();
   void on_auth_message(const pgwire::RawMessage& message);
   void on_authenticated(std::string server_final);
