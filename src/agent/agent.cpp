@@ -470,6 +470,11 @@ void Agent::reconcile() {
       }
       continue;
     }
+    if (auto proxy = proxies.find(cluster_key); proxy != proxies.end() && proxy->second.pool) {
+      // The proxy's pool looks users up as the authenticator (the secrets name it and hold its password).
+      proxy->second.pool->auth_user = found->second.value().authenticator.username;
+      proxy->second.pool->auth_password = found->second.value().authenticator.password;
+    }
     auto runnable = with_available_extensions(assignment.value(), *instance);
     if (!runnable) continue;
     instance->reconcile(*runnable, found->second.value());

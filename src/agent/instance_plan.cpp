@@ -233,6 +233,25 @@ config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSe
   }
   layout.pooling = !assignment.cluster.disable_connection_pooling;
   layout.pgbouncer_offset = assignment.ports.pgbouncer - assignment.ports.postgres;
+  if (assignment.cluster.proxy_pooling) {
+    config::ProxyPool pool;
+    // What PgBouncer would get, shared by the proxies of every host with a member (each pools to the primary).
+    const config::TuningInput tuning = config::tuning_input_for(
+        assignment.cluster, assignment.profile, assignment.postgres_config ? &*assignment.postgres_config : nullptr,
+        assignment.postgres_major);
+    pool.pool_size =
+        std::max(1, config::pgbouncer_pool_budget(tuning).connections / std::max(1, assignment.cluster.instances));
+    if (assignment.pooling_config) {
+      std::vector<std::string> ignored;
+      config::apply_pooling_settings(assignment.pooling_config->pgbouncer, pool, ignored);
+      for (const auto& what : ignored) spdlog::debug("proxy {}: ignoring {}", assignment.cluster_name, what);
+    }
+    pool.auth_user = assignment.cluster.credentials.authenticator_name;  // the secrets' name, set by the agent
+    pool.auth_password_file =
+        (settings.state_dir / "proxies" / assignment.namespace_name / assignment.cluster_name / "auth-password")
+            .string();
+    layout.pool = pool;
+  }
   const auto tls_dir = instance_dir_for(settings.state_dir, assignment) / "config" / "tls";
   layout.tls_certificate = (tls_dir / "server.crt").string();
   layout.tls_private_key = (tls_dir / "server.key").string();

@@ -1,5 +1,8 @@
 #include "agent/proxy_supervisor.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -35,9 +38,28 @@ Result<bool> ProxySupervisor::apply(const config::ProxyLayout& layout) {
   const fs::path config_path = directory_ / kConfigFile;
   const std::string content = config::render_proxy_config(layout);
   const auto current = read_file(config_path);
-  const bool changed = !current || *current != content;
+  bool changed = !current || *current != content;
   if (changed) {
     RETURN_IF_ERROR(write_file_atomically(config_path, content, fs::perms(0644)));
+  }
+  if (layout.pool) {
+    // The authenticator's password, for the pool's user lookups: the proxy reads it once, at start.
+    const fs::path password_path = layout.pool->auth_password_file;
+    const auto written = read_file(password_path);
+    if (!written || *written != layout.pool->auth_password + "\n") {
+      if (layout.pool->auth_password.empty()) {
+        return make_error(ErrorCode::kUnavailable, "waiting for the cluster's secrets (the authenticator's password)");
+      }
+      RETURN_IF_ERROR(write_file_atomically(password_path, layout.pool->auth_password + "\n", fs::perms(0600)));
+      if (::geteuid() == 0) {
+        const passwd* user = ::getpwnam(settings_.os_user.c_str());
+        if (user == nullptr || ::chown(password_path.c_str(), user->pw_uid, user->pw_gid) != 0) {
+          return make_error(ErrorCode::kUnavailable,
+                            fmt::format("cannot give {} to {}", password_path.string(), settings_.os_user));
+        }
+      }
+      changed = true;
+    }
   }
 
   if (!process_) {

@@ -1,5 +1,7 @@
 #include "config/render_proxy.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "model/document.h"
@@ -9,11 +11,21 @@ namespace pgstack::config {
 std::string render_proxy_config(const ProxyLayout& layout) {
   using model::Json;
   const auto listener = [&](const char* name, const char* role, int port) {
+    const bool relay_to_pgbouncer = layout.pooling && !layout.pool;
     Json out = {{"name", name},
                 {"role", role},
                 {"listen", fmt::format("{}:{}", layout.listen_address, port)},
-                {"target", layout.pooling ? "pgbouncer" : "postgres"}};
-    if (layout.pooling) out["port_offset"] = layout.pgbouncer_offset;
+                {"target", relay_to_pgbouncer ? "pgbouncer" : "postgres"}};
+    if (relay_to_pgbouncer) out["port_offset"] = layout.pgbouncer_offset;
+    if (const auto& pool = layout.pool) {
+      out["pooling"] = {{"mode", pool->mode},
+                        {"pool_size", pool->pool_size},
+                        {"query_wait_timeout_ms", pool->query_wait_timeout_seconds * 1000LL},
+                        {"server_idle_timeout_ms", pool->server_idle_timeout_seconds * 1000LL},
+                        {"server_lifetime_ms", pool->server_lifetime_seconds * 1000LL},
+                        {"auth_user", pool->auth_user},
+                        {"auth_password_file", pool->auth_password_file}};
+    }
     return out;
   };
   Json config = {
@@ -37,6 +49,43 @@ std::string render_proxy_config(const ProxyLayout& layout) {
     config["tls"] = {{"certificate", *layout.tls_certificate}, {"private_key", *layout.tls_private_key}};
   return fmt::format("# pgstack-proxy for cluster {}/{}, written by pgstack-agent: edits are overwritten.\n{}\n",
                      layout.namespace_name, layout.cluster, config.dump(2));
+}
+
+void apply_pooling_settings(const std::vector<std::pair<std::string, std::string>>& settings, ProxyPool& pool,
+                            std::vector<std::string>& ignored) {
+  const auto seconds = [](const std::string& value) -> std::optional<int> {
+    int parsed = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (error != std::errc() || end != value.data() + value.size() || parsed < 0 || parsed > 86'400)
+      return std::nullopt;
+    return parsed;
+  };
+  for (const auto& [name, value] : settings) {
+    if (name == "pool_mode") {
+      if (value == "session" || value == "transaction")
+        pool.mode = value;
+      else
+        ignored.push_back(fmt::format("pool_mode={} (the proxy pools by session or transaction)", value));
+    } else if (name == "default_pool_size") {
+      if (const auto size = seconds(value); size && *size >= 1 && *size <= 10'000)
+        pool.pool_size = *size;
+      else
+        ignored.push_back(fmt::format("default_pool_size={} (expected 1 to 10000)", value));
+    } else if (name == "query_wait_timeout" || name == "server_idle_timeout" || name == "server_lifetime") {
+      const auto parsed = seconds(value);
+      // 0 means "never" in PgBouncer; the proxy's limits are finite: a day.
+      const int limited = parsed && *parsed == 0 ? 86'400 : parsed.value_or(-1);
+      if (limited < 1) {
+        ignored.push_back(fmt::format("{}={} (expected seconds)", name, value));
+        continue;
+      }
+      int& field = name == "query_wait_timeout"    ? pool.query_wait_timeout_seconds
+                   : name == "server_idle_timeout" ? pool.server_idle_timeout_seconds
+                                                   : pool.server_lifetime_seconds;
+      // The proxy checks idle connections every second and refuses idle or lifetime limits under one.
+      field = limited;
+    }
+  }
 }
 
 }  // namespace pgstack::config

@@ -6,9 +6,24 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pgstack::config {
+
+// The proxy's own pool (pods.connectionPooler: pgstack-proxy), its settings from the cluster's
+// SGPoolingConfig (pgbouncer.ini's names: proxy_pool_settings).
+struct ProxyPool {
+  std::string mode = "transaction";
+  int pool_size = 20;
+  int query_wait_timeout_seconds = 120;
+  int server_idle_timeout_seconds = 600;
+  int server_lifetime_seconds = 3600;
+  std::string auth_user;           // the cluster's authenticator
+  std::string auth_password_file;  // written by the agent, 0600
+  std::string auth_password;       // its content: never rendered into the configuration
+  bool operator==(const ProxyPool&) const = default;
+};
 
 struct ProxyLayout {
   std::string cluster;
@@ -26,7 +41,14 @@ struct ProxyLayout {
   std::string ca_file;             // verifies etcd and Patroni's REST API (https); empty: the system's trust store
   std::string client_certificate;  // presented to etcd (client-cert-auth); empty: none
   std::string client_private_key;
+  std::optional<ProxyPool> pool;  // set: listeners pool themselves and go to Postgres
 };
+
+// pgbouncer.ini settings of an SGPoolingConfig that the proxy's pool honours (pool_mode, default_pool_size,
+// query_wait_timeout, server_idle_timeout, server_lifetime), over `pool`'s values; values it cannot use
+// (pool_mode=statement, a non-number) are named in `ignored`.
+void apply_pooling_settings(const std::vector<std::pair<std::string, std::string>>& settings, ProxyPool& pool,
+                            std::vector<std::string>& ignored);
 
 // YAML (written as JSON, which YAML reads) with a header comment.
 std::string render_proxy_config(const ProxyLayout& layout);

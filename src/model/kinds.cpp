@@ -217,6 +217,8 @@ F cluster_spec() {
            {"customInitEnvFrom", F::ignored(kPodKnob)},
            {"customInitVolumeMounts", F::ignored(kPodKnob)},
            {"disableConnectionPooling", F::boolean().defaults_to(false)},
+           // pgstack's: which pooler the cluster's pgstack-proxy endpoints use (docs/proxy.md, "Pooling").
+           {"connectionPooler", F::string().one_of({"pgbouncer", "pgstack-proxy"}).defaults_to("pgbouncer")},
            {"disableMetricsExporter", F::boolean().defaults_to(false)},
            {"disablePostgresUtil", F::boolean().defaults_to(false).noted(
                                         "accepted and ignored: pgstack runs no postgres-util sidecar; psql and the "

@@ -160,6 +160,7 @@ Cluster cluster_from(const Document& document) {
   if (to_lower(cluster.storage_class).find("hdd") != std::string::npos) cluster.storage_kind = StorageKind::kHdd;
   if (const Json& pooling = at_pointer(spec, "/pods/disableConnectionPooling"); pooling.is_boolean())
     cluster.disable_connection_pooling = pooling.get<bool>();
+  cluster.proxy_pooling = string_at(spec, "/pods/connectionPooler") == "pgstack-proxy";
   if (const Json& selector = at_pointer(spec, "/pods/scheduling/nodeSelector"); selector.is_object()) {
     for (const auto& [label, value] : selector.items())
       if (value.is_string()) cluster.node_selector[label] = value.get<std::string>();

@@ -113,6 +113,9 @@ struct Cluster {
   std::string storage_class;
   StorageKind storage_kind = StorageKind::kSsd;  // hint from storageClass ("hdd" in the name -> hdd)
   bool disable_connection_pooling = false;
+  // pods.connectionPooler (pgstack's): "pgstack-proxy" makes the proxy's endpoints pool themselves and
+  // go to Postgres directly; "pgbouncer" (the default) relays them to the members' PgBouncer.
+  bool proxy_pooling = false;
   // pods.scheduling.nodeSelector: members go only to hosts with all of these labels (pgstack up/join
   // --label); empty: any host.
   std::map<std::string, std::string> node_selector;

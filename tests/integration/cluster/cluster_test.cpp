@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "common/files.h"
 #include "common/http_client.h"
@@ -283,6 +284,71 @@ TEST(HaCluster, ProxyRoutesReadWriteToThePrimaryAndReadOnlyToReplicas) {
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,tls="false"} 6)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(fmt::format(fmt::runtime(labels), "ro") + R"(,type="select"} 6)"), std::string::npos)
       << metrics;
+}
+
+// pods.connectionPooler: pgstack-proxy: the endpoints pool themselves (SCRAM against the cluster's own
+// verifiers, looked up as the authenticator) and reach Postgres directly; back to PgBouncer afterwards.
+TEST(HaCluster, TheProxysOwnPoolServesTheEndpointsWhenTheClusterAsksForIt) {
+  const auto proxy_dir = runtime->agent_state_dir() / "proxies" / "default" / "demo";
+  const auto proxy_config = [&] {
+    auto text = read_file(proxy_dir / "proxy.yaml");
+    return text.ok() ? *text : std::string("no proxy.yaml");
+  };
+  auto pooled =
+      runtime->api("PUT", "sgclusters/demo", cluster_with(3, R"({"pods":{"connectionPooler":"pgstack-proxy"}})"));
+  ASSERT_TRUE(pooled.ok());
+  ASSERT_EQ(pooled->status, 200) << pooled->body;
+  // Through PgBouncer the server connection comes over the Unix socket; through the pool, over TCP.
+  const std::string read_write = proxy_uri("demo", "proxyReadWrite", "?sslmode=disable");
+  std::string client_address;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto answer = sql("demo", read_write, "SELECT coalesce(host(inet_client_addr()), 'socket')");
+        client_address = answer.ok() ? *answer : answer.error().message;
+        return answer.ok() && *answer != "socket";
+      },
+      60s))
+      << client_address << "\n"
+      << proxy_config() << runtime->agent_log();
+  struct stat info {};
+  ASSERT_EQ(::stat((proxy_dir / "auth-password").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600U);
+  const std::string config = proxy_config();
+  EXPECT_NE(config.find("\"pooling\""), std::string::npos) << config;
+  EXPECT_EQ(config.find(application_of("demo").password), std::string::npos);  // no user's password in it
+
+  // Writes and reads go through; a wrong password is refused by the proxy itself.
+  EXPECT_TRUE(sql("demo", read_write, "CREATE TABLE IF NOT EXISTS pooled(id int)").ok());
+  auto written = sql("demo", read_write, "INSERT INTO pooled VALUES (1) RETURNING pg_is_in_recovery()");
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(*written, "f");
+  auto replica = sql("demo", proxy_uri("demo", "proxyReadOnly", "?sslmode=disable"), "SELECT pg_is_in_recovery()");
+  ASSERT_TRUE(replica.ok()) << replica.error().message;
+  EXPECT_EQ(*replica, "t");
+  auto refused = run_psql(read_write, "wrong-password", "SELECT 1");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_NE(refused->standard_error.find("password authentication failed"), std::string::npos)
+      << refused->standard_error;
+  // pgbench's prepared protocol: 8 clients, each with its named statement, over the pool in transaction mode.
+  const auto script = proxy_dir.parent_path() / "pooled-bench.sql";
+  std::ofstream(script) << "\\set id random(1, 1000)\nSELECT :id::int + 1;\n";
+  auto bench =
+      pgbench("demo", read_write, {"-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", "3", "-f", script.string()});
+  ASSERT_TRUE(bench.ok());
+  EXPECT_EQ(bench->exit_code, 0) << bench->standard_output << bench->standard_error;
+  EXPECT_NE(bench->standard_output.find("number of failed transactions: 0"), std::string::npos)
+      << bench->standard_output;
+  std::filesystem::remove(script);
+
+  auto back = runtime->api("PUT", "sgclusters/demo", cluster_with(3, R"({"pods":{"connectionPooler":"pgbouncer"}})"));
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->status, 200) << back->body;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto answer = sql("demo", read_write, "SELECT coalesce(host(inet_client_addr()), 'socket')");
+        return answer.ok() && *answer == "socket";
+      },
+      60s));
 }
 
 // Postgres' certificates come from the installation's CA: libpq's verify-full needs only ca.crt, on the

@@ -45,6 +45,7 @@ spec:
   pods:
     persistentVolume: {size: 100Gi, storageClass: cheap-hdd}
     disableConnectionPooling: true
+    connectionPooler: pgstack-proxy
 )");
   ASSERT_EQ(documents.size(), 1u);
   const Cluster cluster = cluster_from(documents[0]);
@@ -65,6 +66,7 @@ spec:
   EXPECT_EQ(cluster.credentials.replication_name, "replicator");
   EXPECT_EQ(cluster.storage_kind, StorageKind::kHdd);
   EXPECT_TRUE(cluster.disable_connection_pooling);
+  EXPECT_TRUE(cluster.proxy_pooling);
   EXPECT_TRUE(cluster.disable_metrics);
   EXPECT_TRUE(cluster.prometheus_autobind);  // pgstack's default, filled in with the observability section
   EXPECT_TRUE(cluster.ssl_enabled);

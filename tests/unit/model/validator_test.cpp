@@ -91,6 +91,7 @@ TEST(Validator, AcceptsStackGresMinimalClusterUnchanged) {
   EXPECT_EQ(spec["replication"]["syncInstances"], 1);
   EXPECT_EQ(spec["postgres"]["ssl"]["enabled"], true);
   EXPECT_EQ(spec["pods"]["disableConnectionPooling"], false);
+  EXPECT_EQ(spec["pods"]["connectionPooler"], "pgbouncer");
   EXPECT_EQ(result.documents[0].body["metadata"]["namespace"], "default");
 }
 
@@ -158,6 +159,23 @@ TEST(Validator, AListWhereAMappingBelongsIsAnErrorNotAThrow) {
     ASSERT_FALSE(errors.empty()) << field;
     EXPECT_NE(errors[0].find(std::string("spec.") + field), std::string::npos) << errors[0];
   }
+}
+
+TEST(Validator, TheConnectionPoolerIsPgbouncerOrPgstackProxy) {
+  const auto errors = errors_of(validate_text(R"(
+apiVersion: stackgres.io/v1
+kind: SGCluster
+metadata: {name: demo}
+spec:
+  instances: 1
+  postgres: {version: "15"}
+  pods: {persistentVolume: {size: 1Gi}, connectionPooler: odyssey}
+)",
+                                              "pooler.yaml"));
+  ASSERT_EQ(errors.size(), 1U);
+  EXPECT_EQ(
+      errors[0],
+      R"(pooler.yaml: SGCluster/demo spec.pods.connectionPooler: expected one of pgbouncer, pgstack-proxy, got "odyssey")");
 }
 
 TEST(Validator, ReportsAllErrorsOfADocument) {

@@ -55,6 +55,55 @@ TEST(ProxyConfig, ReadsWhatTheAgentRenders) {
   EXPECT_FALSE(direct->tls.has_value());
   EXPECT_EQ(direct->clusters[0].listeners[0].target, TargetKind::kPostgres);
   EXPECT_EQ(direct->clusters[0].listeners[0].port_offset, 0);
+
+  // pods.connectionPooler: pgstack-proxy: both listeners pool and go to Postgres, even beside PgBouncer.
+  layout.pooling = true;
+  config::ProxyPool pool;
+  pool.mode = "session";
+  pool.pool_size = 7;
+  pool.query_wait_timeout_seconds = 30;
+  pool.auth_user = "authenticator";
+  pool.auth_password_file = "/s/proxies/shop/demo/auth-password";
+  pool.auth_password = "never-in-the-file";
+  layout.pool = pool;
+  const std::string rendered = config::render_proxy_config(layout);
+  EXPECT_EQ(rendered.find("never-in-the-file"), std::string::npos);
+  const auto pooled = parse_proxy_config(rendered, "proxy.yaml");
+  ASSERT_TRUE(pooled.ok()) << pooled.error().message;
+  for (const auto& listener : pooled->clusters[0].listeners) {
+    EXPECT_EQ(listener.target, TargetKind::kPostgres);
+    EXPECT_EQ(listener.port_offset, 0);
+    ASSERT_TRUE(listener.pooling.has_value());
+    EXPECT_EQ(listener.pooling->mode, PoolMode::kSession);
+    EXPECT_EQ(listener.pooling->pool_size, 7);
+    EXPECT_EQ(listener.pooling->query_wait_timeout, std::chrono::seconds(30));
+    EXPECT_EQ(listener.pooling->server_lifetime, std::chrono::seconds(3600));
+    EXPECT_EQ(listener.pooling->auth_user, "authenticator");
+    EXPECT_EQ(listener.pooling->auth_password_file, "/s/proxies/shop/demo/auth-password");
+  }
+}
+
+TEST(ProxyConfig, APoolingConfigsPgbouncerSettingsCarryOverToTheProxysPool) {
+  config::ProxyPool pool;
+  std::vector<std::string> ignored;
+  config::apply_pooling_settings({{"pool_mode", "session"},
+                                  {"default_pool_size", "50"},
+                                  {"query_wait_timeout", "0"},
+                                  {"server_idle_timeout", "30"},
+                                  {"server_lifetime", "soon"},
+                                  {"max_client_conn", "2000"}},
+                                 pool, ignored);
+  EXPECT_EQ(pool.mode, "session");
+  EXPECT_EQ(pool.pool_size, 50);
+  EXPECT_EQ(pool.query_wait_timeout_seconds, 86'400);  // 0: never, as far as a day goes
+  EXPECT_EQ(pool.server_idle_timeout_seconds, 30);
+  EXPECT_EQ(pool.server_lifetime_seconds, 3600);
+  ASSERT_EQ(ignored.size(), 1U);
+  EXPECT_EQ(ignored[0], "server_lifetime=soon (expected seconds)");
+  ignored.clear();
+  config::apply_pooling_settings({{"pool_mode", "statement"}, {"default_pool_size", "0"}}, pool, ignored);
+  EXPECT_EQ(pool.mode, "session");
+  EXPECT_EQ(ignored.size(), 2U);
 }
 
 TEST(ProxyConfig, FullExample) {
