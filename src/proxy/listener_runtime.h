@@ -23,12 +23,22 @@
 
 namespace pgstack::proxy {
 
+// A pooled listener's server connections over all workers (each worker's pool adds its own).
+struct PoolGauges {
+  std::atomic<std::int64_t> open{0};  // idle, in use and logging in
+  std::atomic<std::int64_t> idle{0};
+  std::atomic<std::int64_t> waiting{0};  // clients waiting for a server connection
+  std::atomic<std::uint64_t> logins{0};
+  std::atomic<std::uint64_t> wait_timeouts{0};
+};
+
 struct ListenerRuntime {
   const ClusterConfig* cluster = nullptr;
   const ListenerConfig* config = nullptr;
   ClusterRouter* router = nullptr;
   std::unique_ptr<Mirror> mirror;
   std::unique_ptr<AuthLookup> auth;  // pooled listeners: where client verifiers come from
+  PoolGauges pool;
   std::uint16_t bound_port = 0;
 
   std::atomic<std::uint64_t> accepted{0};
@@ -36,6 +46,7 @@ struct ListenerRuntime {
   std::atomic<std::uint64_t> routing_failures{0};
   std::atomic<std::uint64_t> protocol_errors{0};
   std::atomic<std::uint64_t> closed_by_failover{0};
+  std::atomic<std::uint64_t> rerouted_by_failover{0};  // pooled clients between transactions, kept
   std::atomic<std::uint64_t> cancel_requests{0};
   std::atomic<std::uint64_t> tiebreak{0};
 };

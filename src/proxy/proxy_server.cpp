@@ -202,7 +202,16 @@ struct ProxyServer::Impl {
       counters.routing_failures = listener.routing_failures;
       counters.protocol_errors = listener.protocol_errors;
       counters.closed_by_failover = listener.closed_by_failover;
+      counters.rerouted_by_failover = listener.rerouted_by_failover;
       counters.cancel_requests = listener.cancel_requests;
+      if (listener.config->pooling) {
+        counters.pooled = true;
+        counters.pool_open = listener.pool.open;
+        counters.pool_idle = listener.pool.idle;
+        counters.pool_waiting = listener.pool.waiting;
+        counters.pool_logins = listener.pool.logins;
+        counters.pool_wait_timeouts = listener.pool.wait_timeouts;
+      }
       if (listener.mirror) {
         counters.mirror_enabled = true;
         counters.mirrored = listener.mirror->mirrored();

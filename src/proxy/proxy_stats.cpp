@@ -265,6 +265,10 @@ std::string render_prometheus(const StatsView& view) {
         "pgstack_proxy_closed_by_failover_total", "Sessions closed because their member lost its role.",
         [](const ListenerCounters& l) { return l.closed_by_failover; }, false);
     listener_counter(
+        "pgstack_proxy_rerouted_by_failover_total",
+        "Pooled clients between transactions kept and sent to their member's successor.",
+        [](const ListenerCounters& l) { return l.rerouted_by_failover; }, false);
+    listener_counter(
         "pgstack_proxy_cancel_requests_total", "CancelRequests received.",
         [](const ListenerCounters& l) { return l.cancel_requests; }, false);
     listener_counter(
@@ -276,6 +280,42 @@ std::string render_prometheus(const StatsView& view) {
     listener_counter(
         "pgstack_proxy_mirror_errors_total", "Mirrored queries that failed on the shadow.",
         [](const ListenerCounters& l) { return l.mirror_errors; }, true);
+
+    // Pooled listeners: their server connections, and the clients waiting for one.
+    const bool any_pooled =
+        std::any_of(view.listeners.begin(), view.listeners.end(), [](const ListenerCounters& l) { return l.pooled; });
+    if (any_pooled) {
+      auto pooled_series = [&](std::string_view name, std::string_view type, std::string_view text, auto each) {
+        help(out, name, type, text);
+        for (const auto& l : view.listeners) {
+          if (!l.pooled) continue;
+          each(l, fmt::format("cluster=\"{}\",listener=\"{}\",role=\"{}\"", escape_label(l.cluster),
+                              escape_label(l.listener), l.role));
+        }
+      };
+      pooled_series("pgstack_proxy_pool_server_connections", "gauge",
+                    "Server connections of the listener's pool, by state (idle, or in use or logging in).",
+                    [&](const ListenerCounters& l, const std::string& labels) {
+                      out += fmt::format("pgstack_proxy_pool_server_connections{{{},state=\"idle\"}} {}\n", labels,
+                                         l.pool_idle);
+                      out += fmt::format("pgstack_proxy_pool_server_connections{{{},state=\"active\"}} {}\n", labels,
+                                         std::max<std::int64_t>(0, l.pool_open - l.pool_idle));
+                    });
+      pooled_series("pgstack_proxy_pool_waiting_clients", "gauge", "Clients waiting for a server connection.",
+                    [&](const ListenerCounters& l, const std::string& labels) {
+                      out += fmt::format("pgstack_proxy_pool_waiting_clients{{{}}} {}\n", labels, l.pool_waiting);
+                    });
+      pooled_series("pgstack_proxy_pool_logins_total", "counter", "Server connections the pool logged in.",
+                    [&](const ListenerCounters& l, const std::string& labels) {
+                      out += fmt::format("pgstack_proxy_pool_logins_total{{{}}} {}\n", labels, l.pool_logins);
+                    });
+      pooled_series("pgstack_proxy_pool_wait_timeouts_total", "counter",
+                    "Clients refused after query_wait_timeout without a server connection.",
+                    [&](const ListenerCounters& l, const std::string& labels) {
+                      out += fmt::format("pgstack_proxy_pool_wait_timeouts_total{{{}}} {}\n", labels,
+                                         l.pool_wait_timeouts);
+                    });
+    }
   }
   if (!view.members.empty()) {
     help(out, "pgstack_proxy_member_primary", "gauge", "1 when the member is the confirmed primary.");
@@ -343,9 +383,17 @@ nlohmann::json render_stats_json(const StatsView& view) {
                            {"routing_failures", l.routing_failures},
                            {"protocol_errors", l.protocol_errors},
                            {"closed_by_failover", l.closed_by_failover},
+                           {"rerouted_by_failover", l.rerouted_by_failover},
                            {"cancel_requests", l.cancel_requests}};
     if (l.mirror_enabled) {
       item["mirror"] = {{"mirrored", l.mirrored}, {"dropped", l.mirror_dropped}, {"errors", l.mirror_errors}};
+    }
+    if (l.pooled) {
+      item["pool"] = {{"open", l.pool_open},
+                      {"idle", l.pool_idle},
+                      {"waiting", l.pool_waiting},
+                      {"logins", l.pool_logins},
+                      {"wait_timeouts", l.pool_wait_timeouts}};
     }
     listeners.push_back(std::move(item));
   }

@@ -115,11 +115,18 @@ struct ListenerCounters {
   std::uint64_t routing_failures = 0;
   std::uint64_t protocol_errors = 0;
   std::uint64_t closed_by_failover = 0;
+  std::uint64_t rerouted_by_failover = 0;
   std::uint64_t cancel_requests = 0;
   bool mirror_enabled = false;
   std::uint64_t mirrored = 0;
   std::uint64_t mirror_dropped = 0;
   std::uint64_t mirror_errors = 0;
+  bool pooled = false;  // the listener pools server connections itself
+  std::int64_t pool_open = 0;
+  std::int64_t pool_idle = 0;
+  std::int64_t pool_waiting = 0;
+  std::uint64_t pool_logins = 0;
+  std::uint64_t pool_wait_timeouts = 0;
 };
 
 // Per-member routing state for the exposition.

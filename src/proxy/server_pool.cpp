@@ -309,6 +309,16 @@ ServerPool::ServerPool(asio::io_context& io) : io_(io), sweeper_(io), alive_(std
 
 ServerPool::~ServerPool() { *alive_ = false; }
 
+// Keeps the pool's own count and the listener's gauges in step.
+void ServerPool::count(Pool& pool, int open, int idle, int waiting) {
+  pool.open += open;
+  if (PoolGauges* gauges = pool.limits.gauges) {
+    gauges->open += open;
+    gauges->idle += idle;
+    gauges->waiting += waiting;
+  }
+}
+
 ServerPool::Pool& ServerPool::pool_for(const std::string& key) {
   auto& pool = pools_[key];
   if (!pool) pool = std::make_unique<Pool>();
@@ -327,34 +337,35 @@ void ServerPool::acquire(const PoolTarget& target, const LoginKeys& keys, const 
   while (!pool.idle.empty()) {
     std::unique_ptr<ServerConnection> connection = std::move(pool.idle.back());
     pool.idle.pop_back();
+    count(pool, 0, -1, 0);
     if (closed_by_server(connection->socket)) {
       error_code ignored;
       connection->socket.close(ignored);
-      --pool.open;
+      count(pool, -1, 0, 0);
       continue;
     }
-    asio::post(io_, [ready = std::move(ready),
-                     connection = std::shared_ptr<ServerConnection>(std::move(connection))]() {
-      // The shared_ptr only carries it through the handler, which must be copyable.
-      ready(AcquireOutcome{std::unique_ptr<ServerConnection>(new ServerConnection(std::move(*connection))), {}, {}});
-    });
+    // At once: a transaction-mode client takes one per transaction, and a turn of the loop is latency.
+    ready(AcquireOutcome{std::move(connection), {}, {}});
     return;
   }
   if (pool.open < pool.size) {
-    ++pool.open;
+    count(pool, 1, 0, 0);
     start_login(key, target, keys, limits, std::move(ready));
     return;
   }
   auto waiter = std::make_shared<Waiter>(
       Waiter{target, keys, limits, std::move(ready), std::make_shared<asio::steady_timer>(io_)});
   pool.waiters.push_back(waiter);
+  count(pool, 0, 0, 1);
   waiter->timer->expires_after(limits.wait_timeout);
   waiter->timer->async_wait([this, alive = alive_, key, weak = std::weak_ptr<Waiter>(waiter)](const error_code& ec) {
     if (ec || !*alive) return;
     auto waiting = weak.lock();
     if (!waiting) return;
-    auto& waiters = pool_for(key).waiters;
-    waiters.erase(std::remove(waiters.begin(), waiters.end(), waiting), waiters.end());
+    Pool& pool = pool_for(key);
+    pool.waiters.erase(std::remove(pool.waiters.begin(), pool.waiters.end(), waiting), pool.waiters.end());
+    count(pool, 0, 0, -1);
+    if (pool.limits.gauges) ++pool.limits.gauges->wait_timeouts;
     waiting->ready(
         AcquireOutcome{nullptr, "08P01",
                        fmt::format("pgstack-proxy: no server connection for database {} and user {} came free within "
@@ -367,6 +378,7 @@ void ServerPool::acquire(const PoolTarget& target, const LoginKeys& keys, const 
 void ServerPool::start_login(const std::string& key, const PoolTarget& target, const LoginKeys& keys,
                              const PoolLimits& limits, Ready ready) {
   ++logins_;
+  if (limits.gauges) ++limits.gauges->logins;
   auto login = std::make_shared<Login>(io_, target, keys, limits.connect_timeout,
                                        [this, alive = alive_, key, ready = std::move(ready)](AcquireOutcome outcome) {
                                          if (!*alive) return;
@@ -391,6 +403,7 @@ void ServerPool::release(std::unique_ptr<ServerConnection> connection, bool rese
       return discard(std::move(*owned));
     }
     (*owned)->statements = ServerStatements{};  // DISCARD ALL deallocated them
+    (*owned)->last_client = 0;                  // and reset the settings
     return_idle(std::move(*owned));
   });
 }
@@ -400,15 +413,15 @@ void ServerPool::return_idle(std::unique_ptr<ServerConnection> connection) {
   if (!pool.waiters.empty()) {
     auto waiter = pool.waiters.front();
     pool.waiters.pop_front();
+    count(pool, 0, 0, -1);
     waiter->timer->cancel();
-    asio::post(io_, [waiter, connection = std::shared_ptr<ServerConnection>(std::move(connection))]() {
-      waiter->ready(
-          AcquireOutcome{std::unique_ptr<ServerConnection>(new ServerConnection(std::move(*connection))), {}, {}});
-    });
+    // Handed over at once: the connection does not sit idle for a turn of the loop while a client waits.
+    waiter->ready(AcquireOutcome{std::move(connection), {}, {}});
     return;
   }
   connection->idle_since = Clock::now();
   pool.idle.push_back(std::move(connection));
+  count(pool, 0, 1, 0);
 }
 
 void ServerPool::discard(std::unique_ptr<ServerConnection> connection) {
@@ -420,12 +433,12 @@ void ServerPool::discard(std::unique_ptr<ServerConnection> connection) {
 // A connection of `key` is gone: a waiter may take its place with a login of its own.
 void ServerPool::on_closed(const std::string& key) {
   Pool& pool = pool_for(key);
-  --pool.open;
+  count(pool, -1, 0, 0);
   if (pool.waiters.empty() || pool.open >= pool.size) return;
   auto waiter = pool.waiters.front();
   pool.waiters.pop_front();
   waiter->timer->cancel();
-  ++pool.open;
+  count(pool, 1, 0, -1);
   start_login(key, waiter->target, waiter->keys, waiter->limits, waiter->ready);
 }
 
@@ -439,7 +452,7 @@ void ServerPool::drop_member(const std::string& member) {
       }
       error_code ignored;
       (*it)->socket.close(ignored);
-      --pool->open;
+      count(*pool, -1, -1, 0);
       it = idle.erase(it);
     }
   }
@@ -462,7 +475,7 @@ void ServerPool::sweep() {
       }
       error_code ignored;
       (*it)->socket.close(ignored);
-      --pool->open;
+      count(*pool, -1, -1, 0);
       it = idle.erase(it);
     }
   }

@@ -38,6 +38,7 @@ struct ServerConnection {
   ReportedParameters parameters;
   ReportedParameters login_parameters;  // as the server reported them at login: the database's and user's defaults
   ServerStatements statements;          // named statements prepared on it (transaction mode)
+  std::uint64_t last_client = 0;        // the session that held it last (0 after a reset)
   std::chrono::steady_clock::time_point created;
   std::chrono::steady_clock::time_point idle_since;
 };
@@ -58,7 +59,8 @@ struct LoginKeys {
 };
 
 struct PoolLimits {
-  int size = 1;  // this worker's share
+  PoolGauges* gauges = nullptr;  // the listener's, summed over workers
+  int size = 1;                  // this worker's share
   std::chrono::milliseconds wait_timeout{120'000};
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds idle_timeout{600'000};
@@ -82,8 +84,8 @@ class ServerPool {
   ServerPool(const ServerPool&) = delete;
   ServerPool& operator=(const ServerPool&) = delete;
 
-  // An idle connection, a new one while the pool is below its size, or the next one released. `ready`
-  // always runs later on the worker, never inside acquire().
+  // An idle connection (`ready` runs at once, inside acquire()), a new one while the pool is below its
+  // size, or the next one released (`ready` runs inside that release()). Either way on the worker.
   void acquire(const PoolTarget& target, const LoginKeys& keys, const PoolLimits& limits, Ready ready);
   // Back to the pool; with `reset`, after DISCARD ALL has run on it (and closed if that fails).
   void release(std::unique_ptr<ServerConnection> connection, bool reset);
@@ -110,6 +112,7 @@ class ServerPool {
   class Login;
   class QuietQuery;
   Pool& pool_for(const std::string& key);
+  static void count(Pool& pool, int open, int idle, int waiting);
   void start_login(const std::string& key, const PoolTarget& target, const LoginKeys& keys, const PoolLimits& limits,
                    Ready ready);
   void return_idle(std::unique_ptr<ServerConnection> connection);

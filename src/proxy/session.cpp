@@ -635,6 +635,16 @@ void Session::arm_idle_timer() {
 
 void Session::terminate_for_failover(std::string_view reason) {
   if (phase_ == Phase::kClosed || failing_) return;
+  // A transaction-mode client between transactions has nothing on the old member: its next transaction
+  // goes to the member now in the role (its settings and statements follow it, as to any connection).
+  if (phase_ == Phase::kRelay && transaction_pooled() && !pooled_->server) {
+    if (!pooled_->reroute) {
+      ++listener_.rerouted_by_failover;
+      spdlog::info("session {}: {}; its next transaction is routed again", id_, reason);
+    }
+    pooled_->reroute = true;
+    return;
+  }
   ++listener_.closed_by_failover;
   spdlog::info("session {}: closing: {}", id_, reason);
   if (phase_ == Phase::kRelay && !server_at_boundary_) {
@@ -658,6 +668,7 @@ PoolTarget Session::pool_target() const {
 PoolLimits Session::pool_limits() const {
   const PoolingConfig& pooling = *listener_.config->pooling;
   PoolLimits limits;
+  limits.gauges = &listener_.pool;
   const int workers = static_cast<int>(std::max(1U, shared_.workers));
   limits.size = std::max(1, (pooling.pool_size + workers - 1) / workers);
   limits.wait_timeout = pooling.query_wait_timeout;
@@ -762,7 +773,47 @@ void Session::on_authenticated(std::string server_final) {
          true);
 }
 
+void Session::reroute_then_attach(std::function<void()> then) {
+  const auto snapshot = listener_.router->snapshot();
+  std::optional<RouteTarget> target;
+  if (listener_.config->role == ListenerRole::kReadWrite) {
+    target = snapshot->primary;
+  } else {
+    target = choose_read_target(*snapshot, listener_.router->connections(), listener_.tiebreak++);
+  }
+  const auto now = Clock::now();
+  if (!target) {
+    if (!pooled_->reroute_deadline) pooled_->reroute_deadline = now + shared_.config->limits.handshake_timeout;
+    if (now + kRouteRetry >= *pooled_->reroute_deadline) {
+      ++listener_.routing_failures;
+      return fail("57P03",
+                  fmt::format("pgstack-proxy: no {} member of cluster {} is available",
+                              listener_.config->role == ListenerRole::kReadWrite ? "primary" : "readable",
+                              listener_.cluster->name),
+                  false);
+    }
+    listener_.router->poke();
+    // The handshake timer is free once the session relays.
+    handshake_timer_.expires_after(kRouteRetry);
+    handshake_timer_.async_wait([self = shared_from_this(), then = std::move(then)](const error_code& ec) mutable {
+      if (ec || self->phase_ != Phase::kRelay || self->failing_) return;
+      self->reroute_then_attach(std::move(then));
+    });
+    return;
+  }
+  pooled_->reroute = false;
+  pooled_->reroute_deadline.reset();
+  if (member_counter_) --*member_counter_;
+  target_ = *target;
+  endpoint_ = ServerEndpoint{target->host,
+                             static_cast<std::uint16_t>(int{target->postgres_port} + listener_.config->port_offset)};
+  member_counter_ = listener_.router->connections().counter(target->member);
+  ++*member_counter_;
+  attach(std::move(then));
+}
+
 void Session::attach(std::function<void()> then, bool at_login) {
+  if (pooled_->reroute) return reroute_then_attach(std::move(then));
   pool_.acquire(pool_target(), pooled_->keys, pool_limits(),
                 [self = shared_from_this(), then = std::move(then), at_login](AcquireOutcome outcome) mutable {
                   if (self->phase_ == Phase::kClosed || self->failing_) {
@@ -785,11 +836,16 @@ void Session::attach(std::function<void()> then, bool at_login) {
 
 void Session::sync_settings(std::function<void()> then) {
   ServerConnection& server = *pooled_->server;
-  std::map<std::string, std::string> current;
-  for (const auto& [lower, reported] : server.parameters) current[lower] = reported.second;
-  const std::string sql = settings_sync_sql(pooled_->settings, current);
+  std::string sql;
+  // The connection this client had last, untouched since: its settings are the client's already.
+  if (server.last_client != id_) {
+    std::map<std::string, std::string> current;
+    for (const auto& [lower, reported] : server.parameters) current[lower] = reported.second;
+    sql = settings_sync_sql(pooled_->settings, current);
+  }
   auto hand_over = [this, then = std::move(then)] {
     ServerConnection& held = *pooled_->server;
+    held.last_client = id_;
     server_ = std::move(held.socket);
     server_address_ = held.address;
     shared_.cancels.add(pooled_->client_key, CancelRegistry::Target{held.address, held.backend_key});

@@ -105,6 +105,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool releasing = false;  // transaction over: the server connection goes back once its read is cancelled
     bool returning = false;  // session over: likewise, with a reset in session mode
     bool terminate_after_forward = false;
+    bool reroute = false;  // its member lost its role while the client held nothing: route again first
+    std::optional<std::chrono::steady_clock::time_point> reroute_deadline;
     // Transaction mode: whole messages only, so named statements can be renamed (statement_rewriter.h).
     StatementRewriter rewriter;
     std::string client_frame;  // a client message not yet whole
@@ -139,6 +141,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_authenticated(std::string server_final);
   // Takes a server connection from the pool and brings it to the client's settings, then runs `then`.
   void attach(std::function<void()> then, bool at_login = false);
+  // After a failover: the member now in the role, waited for up to handshake_timeout, then attach().
+  void reroute_then_attach(std::function<void()> then);
   void sync_settings(std::function<void()> then);
   void maybe_release();
   void release_server();

@@ -19,6 +19,18 @@ std::optional<std::string_view> read_string(std::string_view body, std::size_t& 
 
 std::string message(char type, std::string_view payload) { return pgwire::encode_message(type, payload); }
 
+// A message written straight into `out` (Bind is rewritten once per transaction: no temporaries).
+std::size_t begin_message(std::string& out, char type) {
+  const std::size_t start = out.size();
+  out.push_back(type);
+  out.append(4, '\0');
+  return start;
+}
+void end_message(std::string& out, std::size_t start) {
+  const auto length = static_cast<std::uint32_t>(out.size() - start - 1);
+  for (int i = 0; i < 4; ++i) out[start + 1 + i] = static_cast<char>((length >> (24 - 8 * i)) & 0xff);
+}
+
 std::string cstring(std::string_view text) { return std::string(text) + '\0'; }
 
 }  // namespace
@@ -65,7 +77,11 @@ void StatementRewriter::on_client_message(char type, std::string_view body, std:
       const auto found = statements_.find(std::string(*name));
       if (found == statements_.end()) break;  // Postgres answers "does not exist", naming the client's statement
       ensure_prepared(found->second, server, out);
-      out += message('B', cstring(*portal) + cstring(found->second.server_name) + std::string(body.substr(at)));
+      const std::size_t start = begin_message(out, 'B');
+      out.append(*portal).push_back('\0');
+      out.append(found->second.server_name).push_back('\0');
+      out.append(body.substr(at));
+      end_message(out, start);
       return;
     }
     case 'D': {  // Describe: 'S' or 'P', name

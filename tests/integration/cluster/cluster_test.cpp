@@ -325,6 +325,12 @@ TEST(HaCluster, TheProxysOwnPoolServesTheEndpointsWhenTheClusterAsksForIt) {
   auto replica = sql("demo", proxy_uri("demo", "proxyReadOnly", "?sslmode=disable"), "SELECT pg_is_in_recovery()");
   ASSERT_TRUE(replica.ok()) << replica.error().message;
   EXPECT_EQ(*replica, "t");
+  // TLS is still terminated by the proxy in front of its pool.
+  auto tls = sql("demo", proxy_uri("demo", "proxyReadWrite", "?sslmode=require"),
+                 "SELECT 'pooled over tls from ' || coalesce(host(inet_client_addr()), 'socket')");
+  ASSERT_TRUE(tls.ok()) << tls.error().message;
+  EXPECT_EQ(tls->rfind("pooled over tls from ", 0), 0U) << *tls;
+  EXPECT_EQ(tls->find("socket"), std::string::npos) << *tls;
   auto refused = run_psql(read_write, "wrong-password", "SELECT 1");
   ASSERT_TRUE(refused.ok());
   EXPECT_NE(refused->standard_error.find("password authentication failed"), std::string::npos)

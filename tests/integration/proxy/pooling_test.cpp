@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <libpq-fe.h>
 #include <sys/stat.h>
 
+#include "common/http_client.h"
 #include "integration/proxy/postgres_node.h"
 #include "proxy/proxy_server.h"
 #include "support/pgstack_runtime.h"
@@ -145,6 +147,17 @@ int server_connections() {
   return count.ok() && count->exit_code == 0 ? std::stoi(count->standard_output) : -1;
 }
 
+// The value of /metrics' sample whose name and labels start with `series`; -1 if none.
+double metric(const std::string& series) {
+  auto response = http_request("GET", fmt::format("http://127.0.0.1:{}/metrics", setup->proxy->admin_port()));
+  if (!response.ok()) return -1;
+  std::istringstream lines(response->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(series, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
 TEST(ProxyPooling, ClientsLogInWithScramAndWrongPasswordsAndUnknownUsersFailAlike) {
   Client good("transaction");
   ASSERT_TRUE(good.ok()) << good.error();
@@ -195,6 +208,12 @@ TEST(ProxyPooling, TwentyClientsShareTwoServerConnectionsInTransactionMode) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_LE(server_connections(), 2);
+  // The pool's own figures: two server connections, idle now, nobody waiting.
+  const std::string labels = R"({cluster="demo",listener="transaction",role="read-write"})";
+  EXPECT_EQ(metric("pgstack_proxy_pool_server_connections" + labels.substr(0, labels.size() - 1) + R"(,state="idle"})"),
+            2);
+  EXPECT_EQ(metric("pgstack_proxy_pool_waiting_clients" + labels), 0);
+  EXPECT_GE(metric("pgstack_proxy_pool_logins_total" + labels), 2);
   auto rows = setup->postgres->psql("SELECT count(*) FROM ledger");
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(std::stoi(rows->standard_output), 200);
@@ -319,6 +338,7 @@ TEST(ProxyPooling, AClientWaitsForAServerConnectionAndIsToldWhenNoneCameFree) {
   Client waiter("tiny");  // logs in while the only connection is held: it waits, then gives up
   EXPECT_FALSE(waiter.ok() && waiter.value("SELECT 1") == "1");
   EXPECT_NE(waiter.error().find("query_wait_timeout"), std::string::npos) << waiter.error();
+  EXPECT_EQ(metric(R"(pgstack_proxy_pool_wait_timeouts_total{cluster="demo",listener="tiny",role="read-write"})"), 1);
   EXPECT_EQ(holder.value("COMMIT"), "");
   Client later("tiny");
   ASSERT_TRUE(later.ok()) << later.error();

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "common/http_client.h"
 #include "integration/proxy/postgres_node.h"
@@ -81,8 +82,15 @@ class Environment : public ::testing::Environment {
     auto primary = PostgresNode::init_primary(setup->directory / "m0", free_tcp_port());
     ASSERT_TRUE(primary.ok()) << primary.error().message;
     setup->nodes.push_back(std::move(primary).value());
-    for (const std::string sql : {"CREATE USER scram_user PASSWORD 'secret-pw' SUPERUSER", "CREATE DATABASE statsdb",
-                                  "CREATE TABLE mirrored(id int, note text)"}) {
+    for (const std::string sql :
+         {"CREATE USER scram_user PASSWORD 'secret-pw' SUPERUSER", "CREATE DATABASE statsdb",
+          "CREATE TABLE mirrored(id int, note text)",
+          // The pooled listener's lookups, as pgstack's bootstrap makes them (trust for pooler_auth here).
+          "CREATE USER pooler_auth PASSWORD 'auth-pw'", "CREATE SCHEMA pgstack",
+          "CREATE FUNCTION pgstack.user_lookup(i_username text, OUT usename name, OUT passwd text) RETURNS record "
+          "LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$ SELECT rolname, rolpassword FROM "
+          "pg_authid WHERE rolname = i_username AND rolcanlogin $$",
+          "GRANT USAGE ON SCHEMA pgstack TO pooler_auth"}) {
       auto prepared = setup->nodes[0]->psql(sql);
       ASSERT_TRUE(prepared.ok() && prepared->exit_code == 0) << prepared->standard_error;
     }
@@ -108,6 +116,10 @@ class Environment : public ::testing::Environment {
     put("members/m1", member_json(1, "replica"));
     put("members/m2", member_json(2, "replica"));
 
+    const auto password_file = setup->directory / "auth-password";
+    std::ofstream(password_file) << "auth-pw\n";
+    ::chmod(password_file.c_str(), 0600);
+
     // A self-signed certificate for the TLS listener.
     const auto cert = (setup->directory / "proxy.crt").string();
     const auto key = (setup->directory / "proxy.key").string();
@@ -115,7 +127,8 @@ class Environment : public ::testing::Environment {
                              "/CN=127.0.0.1", "-keyout", key, "-out", cert});
     ASSERT_TRUE(made.ok() && made->exit_code == 0) << made->standard_error;
 
-    const std::string yaml = fmt::format(R"(
+    const std::string yaml =
+        fmt::format(R"(
 workers: 2
 admin: {{listen: "127.0.0.1:0"}}
 etcd: {{endpoints: ["{}"], prefix: /pgstack}}
@@ -132,8 +145,12 @@ clusters:
         role: read-write
         listen: "127.0.0.1:0"
         mirror: {{conninfo: "{}", queue_size: 1000}}
+      - name: pooled
+        role: read-write
+        listen: "127.0.0.1:0"
+        pooling: {{mode: transaction, pool_size: 2, auth_user: pooler_auth, auth_password_file: "{}"}}
 )",
-                                         setup->etcd->endpoint(), cert, key, setup->shadow->conninfo());
+                    setup->etcd->endpoint(), cert, key, setup->shadow->conninfo(), password_file.string());
     auto config = proxy::parse_proxy_config(yaml, "test.yaml");
     ASSERT_TRUE(config.ok()) << config.error().message;
     setup->proxy = std::make_unique<proxy::ProxyServer>(std::move(config).value());
@@ -514,6 +531,17 @@ TEST(Proxy, SwitchoverReroutesNewConnectionsAndClosesOldOnes) {
   EXPECT_EQ(old_rw.value("select inet_server_port()"), std::to_string(setup->nodes[0]->port()));
   Connection old_ro(proxy_conninfo("ro"));
   ASSERT_TRUE(old_ro.ok());
+  // Pooled clients (transaction mode): one between transactions, one inside a transaction.
+  const std::string pooled_conninfo =
+      proxy_conninfo("pooled", "sslmode=disable password=secret-pw", "postgres", "scram_user");
+  Connection idle_pooled(pooled_conninfo);
+  ASSERT_TRUE(idle_pooled.ok()) << idle_pooled.error();
+  EXPECT_EQ(idle_pooled.value("select inet_server_port()"), std::to_string(setup->nodes[0]->port()));
+  EXPECT_EQ(idle_pooled.value("SET application_name TO 'survivor'"), "");
+  Connection busy_pooled(pooled_conninfo);
+  ASSERT_TRUE(busy_pooled.ok()) << busy_pooled.error();
+  EXPECT_EQ(busy_pooled.value("BEGIN"), "");
+  EXPECT_EQ(busy_pooled.value("select inet_server_port()"), std::to_string(setup->nodes[0]->port()));
 
   // Promote the candidate and move the leader key. The old primary stays up and writable here (as
   // when it is partitioned away): the proxy itself must end the sessions still open to it.
@@ -537,6 +565,13 @@ TEST(Proxy, SwitchoverReroutesNewConnectionsAndClosesOldOnes) {
   EXPECT_GE(metric("pgstack_proxy_closed_by_failover_total", {"listener=\"rw\""}), 1);
   // The read-only session may stay: its member is still part of the cluster.
   EXPECT_EQ(old_ro.value("select 1"), "1");
+  // The pooled client that held nothing goes on, on the new primary, with its settings; the one inside a
+  // transaction on the old primary was closed.
+  EXPECT_EQ(idle_pooled.value("select inet_server_port()"), std::to_string(setup->nodes[1]->port()));
+  EXPECT_EQ(idle_pooled.value("select pg_is_in_recovery()"), "f");
+  EXPECT_EQ(idle_pooled.value("SHOW application_name"), "survivor");
+  EXPECT_NE(busy_pooled.value("select 1").find("<error"), std::string::npos);
+  EXPECT_GE(metric("pgstack_proxy_rerouted_by_failover_total", {"listener=\"pooled\""}), 1);
   ASSERT_TRUE(setup->nodes[0]->stop().ok());
   setup->patroni[0]->set_role(FakePatroni::Role::kDown);
 }
