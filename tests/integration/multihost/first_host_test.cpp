@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -321,6 +322,67 @@ TEST_F(FirstHost, OtherHostsJoinWithATokenAndAClusterSpreadsOverThem) {
   // It starts again (up re-attaches what runs and starts what does not) and catches up.
   auto again = hosts_->run(kFirstHost, {PGSTACK_CLI_BINARY, "up", "--state-dir", state_.string(), "--no-cluster"});
   ASSERT_TRUE(again && again->exit_code == 0) << (again ? again->standard_error : again.error().message);
+
+  // A host lost for good (every process killed, its disk gone) and its etcd member replaced, as
+  // docs/multihost.md tells: `member remove` from a host that lives, then a new host joins with a new token.
+  const auto members_seen_from = [&](int host) {
+    auto listed = etcdctl(host, etcd_url(host), {"member", "list", "-w", "json"});
+    return listed && listed->exit_code == 0
+               ? json::parse(listed->standard_output, nullptr, false).value("members", json::array())
+               : json::array();
+  };
+  std::string lost_id;
+  for (const auto& member : members_seen_from(kOtherHost)) {
+    if (member.value("name", "") == "h3") {
+      std::ostringstream hex;
+      hex << std::hex << member.value("ID", std::uint64_t{0});
+      lost_id = hex.str();
+    }
+  }
+  ASSERT_FALSE(lost_id.empty()) << "no etcd member h3";
+  // A member is removed by a quorum: the first host's member, restarted above, must be back first.
+  const std::string survivors_now = etcd_url(kFirstHost) + "," + etcd_url(kOtherHost);
+  bool quorum = false;
+  for (int attempt = 0; attempt < 30 && !quorum; ++attempt) {
+    auto health = etcdctl(kOtherHost, survivors_now, {"endpoint", "health"});
+    quorum = health && health->exit_code == 0;
+    if (!quorum) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  ASSERT_TRUE(quorum) << "the first host's etcd member did not come back";
+  EXPECT_GT(hosts_->kill_all(kThirdHost), 0);
+  std::filesystem::remove_all(joined_state(kThirdHost));
+  Result<CommandOutput> removed = make_error(ErrorCode::kUnavailable, "not run");
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    removed = etcdctl(kOtherHost, survivors_now, {"member", "remove", lost_id});
+    if (removed && removed->exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  ASSERT_TRUE(removed && removed->exit_code == 0) << (removed ? removed->standard_error : removed.error().message);
+  EXPECT_EQ(members_seen_from(kOtherHost).size(), 2U);
+  // The lost host's registration holds its name until its lease runs out (a new machine may take the
+  // name then, or join at once under another --host-name).
+  Result<CommandOutput> replacement = make_error(ErrorCode::kUnavailable, "not run");
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    replacement = join(kThirdHost, new_join_token());
+    if (!replacement || replacement->exit_code == 0 ||
+        replacement->standard_error.find("is registered") == std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  ASSERT_TRUE(replacement) << replacement.error().message;
+  ASSERT_EQ(replacement->exit_code, 0) << replacement->standard_output << replacement->standard_error;
+  const std::string all_three = etcd_url(kFirstHost) + "," + etcd_url(kOtherHost) + "," + etcd_url(kThirdHost);
+  bool healthy = false;
+  for (int attempt = 0; attempt < 20 && !healthy; ++attempt) {
+    auto health = etcdctl(kOtherHost, all_three, {"endpoint", "health"});
+    healthy = health && health->exit_code == 0;
+    if (!healthy) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_TRUE(healthy) << "the replacement etcd member is not healthy";
+  std::size_t voting = 0;
+  for (const auto& member : members_seen_from(kThirdHost)) voting += member.value("isLearner", false) ? 0 : 1;
+  EXPECT_EQ(voting, 3U);
+
   // A joined host taken away for good leaves the etcd cluster.
   auto purged = hosts_->run(
       kThirdHost, {PGSTACK_CLI_BINARY, "down", "--state-dir", joined_state(kThirdHost).string(), "--purge", "-y"});
