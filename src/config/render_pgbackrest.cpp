@@ -93,7 +93,7 @@ std::optional<std::string> unusable_because(SecretForm form, const std::string& 
     return std::nullopt;
   }
   if (value.empty() || has_line_break(value)) return "is empty or has a line break; expected the key on one line";
-  if (form == SecretForm::kBase64Line && !model::base64_decode(value))
+  if (form == SecretForm::kBase64Line && !base64_decode(value))
     return "is not base64; expected the storage account's access key as Azure shows it";
   return std::nullopt;
 }

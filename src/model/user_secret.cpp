@@ -6,12 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "common/digest.h"
 #include "model/kinds.h"
 
 namespace pgstack::model {
 namespace {
 
-constexpr std::string_view kBase64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::size_t kMaxKeyLength = 253;
 
 bool is_utf8(std::string_view text) {
@@ -125,48 +125,6 @@ Json secret_revealed(const UserSecret& secret, std::int64_t resource_version) {
   Json data = Json::object();
   for (const auto& [key, value] : secret.data) data[key] = base64_encode(value);
   out["data"] = std::move(data);
-  return out;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::size_t left = std::min<std::size_t>(3, bytes.size() - i);
-    std::uint32_t chunk = 0;
-    for (std::size_t k = 0; k < 3; ++k)
-      chunk = (chunk << 8) | (k < left ? static_cast<unsigned char>(bytes[i + k]) : 0U);
-    for (std::size_t k = 0; k < 4; ++k) out += k <= left ? kBase64Alphabet[(chunk >> (18 - 6 * k)) & 0x3F] : '=';
-  }
-  return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-  const auto bad = [] { return make_error(ErrorCode::kInvalidInput, "invalid base64"); };
-  if (text.size() % 4 != 0) return bad();
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    std::uint32_t chunk = 0;
-    int padding = 0;
-    for (std::size_t k = 0; k < 4; ++k) {
-      const char c = text[i + k];
-      if (c == '=') {
-        // Padding only in the last group, only at its end.
-        if (i + 4 != text.size() || k < 2) return bad();
-        ++padding;
-        chunk <<= 6;
-        continue;
-      }
-      if (padding > 0) return bad();
-      const auto at = kBase64Alphabet.find(c);
-      if (at == std::string_view::npos) return bad();
-      chunk = (chunk << 6) | static_cast<std::uint32_t>(at);
-    }
-    out += static_cast<char>((chunk >> 16) & 0xFF);
-    if (padding < 2) out += static_cast<char>((chunk >> 8) & 0xFF);
-    if (padding < 1) out += static_cast<char>(chunk & 0xFF);
-  }
   return out;
 }
 

@@ -36,8 +36,4 @@ Json secret_summary(const UserSecret& secret, std::int64_t resource_version);
 // The summary plus "data" (base64): only for an explicit request.
 Json secret_revealed(const UserSecret& secret, std::int64_t resource_version);
 
-std::string base64_encode(std::string_view bytes);
-// Strict: padding required, no whitespace; nullopt-like error for anything else.
-Result<std::string> base64_decode(std::string_view text);
-
 }  // namespace pgstack::model

@@ -11,6 +11,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "common/digest.h"
+
 namespace pgstack::pgwire::scram {
 namespace {
 
@@ -83,29 +85,6 @@ std::optional<int> parse_int(std::string_view text) {
 }
 
 }  // namespace
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(length));
-  return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return invalid("a base64 value's length is not a multiple of 4");
-  std::string out(3 * (text.size() / 4) + 1, '\0');
-  const int length =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
-                      static_cast<int>(text.size()));
-  if (length < 0) return invalid("a value is not base64");
-  std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=') ++padding;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
-  out.resize(static_cast<std::size_t>(length) - padding);
-  return out;
-}
 
 Result<Verifier> parse_verifier(std::string_view text) {
   // SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>

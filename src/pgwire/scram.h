@@ -34,9 +34,6 @@ Verifier unknown_user_verifier();
 // 18 random bytes in base64, as Postgres makes them.
 std::string random_nonce();
 
-std::string base64_encode(std::string_view bytes);
-Result<std::string> base64_decode(std::string_view text);
-
 // The server's side of one exchange.
 class ServerExchange {
  public:

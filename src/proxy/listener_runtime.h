@@ -30,6 +30,7 @@ struct PoolGauges {
   std::atomic<std::int64_t> waiting{0};  // clients waiting for a server connection
   std::atomic<std::uint64_t> logins{0};
   std::atomic<std::uint64_t> wait_timeouts{0};
+  std::atomic<std::uint64_t> prepares_answered{0};  // PQprepare-style requests answered without a connection
 };
 
 struct ListenerRuntime {

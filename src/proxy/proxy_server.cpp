@@ -136,29 +136,39 @@ struct ProxyServer::Impl {
     });
   }
 
-  // A new snapshot: end sessions whose member lost the role they were routed for.
+  // Whether sessions of a listener may stay on `member` under a new snapshot.
+  static bool may_stay(const ListenerRuntime& listener, const RoutingSnapshot& snapshot, const std::string& member) {
+    if (listener.config->role == ListenerRole::kReadWrite) {
+      return snapshot.primary_for_open_sessions && snapshot.primary_for_open_sessions->member == member;
+    }
+    // Reads may stay on a member that lags or became primary; not on one that left the cluster.
+    bool known = snapshot.primary && snapshot.primary->member == member;
+    for (const auto& replica : snapshot.replicas) known = known || replica.member == member;
+    return known || snapshot.skipped.contains(member);
+  }
+
+  // A new snapshot: end sessions whose member lost the role they were routed for, and close the pooled
+  // listeners' idle connections to it.
   void on_routes_changed(const std::string& cluster, const RoutingSnapshot& snapshot) {
     auto shared_snapshot = std::make_shared<RoutingSnapshot>(snapshot);
     for (auto& worker : workers) {
-      asio::post(worker->io, [worker = worker.get(), cluster, shared_snapshot] {
+      asio::post(worker->io, [this, worker = worker.get(), cluster, shared_snapshot] {
         worker->sessions.for_each([&](Session& session) {
           const auto& listener = session.listener();
           if (listener.cluster->name != cluster || session.target_member().empty()) return;
           const auto& member = session.target_member();
-          if (listener.config->role == ListenerRole::kReadWrite) {
-            const auto& stays = shared_snapshot->primary_for_open_sessions;
-            if (!stays || stays->member != member) {
-              session.terminate_for_failover(
-                  fmt::format("member {} is no longer the primary of cluster {}", member, cluster));
-            }
-            return;
-          }
-          // Reads may stay on a member that lags or became primary; not on one that left the cluster.
-          bool known = shared_snapshot->primary && shared_snapshot->primary->member == member;
-          for (const auto& replica : shared_snapshot->replicas) known = known || replica.member == member;
-          known = known || shared_snapshot->skipped.contains(member);
-          if (!known) session.terminate_for_failover(fmt::format("member {} left cluster {}", member, cluster));
+          if (may_stay(listener, *shared_snapshot, member)) return;
+          session.terminate_for_failover(
+              listener.config->role == ListenerRole::kReadWrite
+                  ? fmt::format("member {} is no longer the primary of cluster {}", member, cluster)
+                  : fmt::format("member {} left cluster {}", member, cluster));
         });
+        for (const auto& listener : listeners) {
+          if (listener.cluster->name != cluster || !listener.config->pooling) continue;
+          worker->pool.drop_idle(cluster + "/" + listener.config->name, [&](const std::string& member) {
+            return may_stay(listener, *shared_snapshot, member);
+          });
+        }
       });
     }
   }
@@ -211,6 +221,7 @@ struct ProxyServer::Impl {
         counters.pool_waiting = listener.pool.waiting;
         counters.pool_logins = listener.pool.logins;
         counters.pool_wait_timeouts = listener.pool.wait_timeouts;
+        counters.pool_prepares_answered = listener.pool.prepares_answered;
       }
       if (listener.mirror) {
         counters.mirror_enabled = true;

@@ -315,6 +315,13 @@ std::string render_prometheus(const StatsView& view) {
                       out += fmt::format("pgstack_proxy_pool_wait_timeouts_total{{{}}} {}\n", labels,
                                          l.pool_wait_timeouts);
                     });
+      pooled_series("pgstack_proxy_pool_prepares_answered_total", "counter",
+                    "Statement preparations answered by the proxy without a server connection (statements the "
+                    "pool has parsed before).",
+                    [&](const ListenerCounters& l, const std::string& labels) {
+                      out += fmt::format("pgstack_proxy_pool_prepares_answered_total{{{}}} {}\n", labels,
+                                         l.pool_prepares_answered);
+                    });
     }
   }
   if (!view.members.empty()) {
@@ -393,7 +400,8 @@ nlohmann::json render_stats_json(const StatsView& view) {
                       {"idle", l.pool_idle},
                       {"waiting", l.pool_waiting},
                       {"logins", l.pool_logins},
-                      {"wait_timeouts", l.pool_wait_timeouts}};
+                      {"wait_timeouts", l.pool_wait_timeouts},
+                      {"prepares_answered", l.pool_prepares_answered}};
     }
     listeners.push_back(std::move(item));
   }

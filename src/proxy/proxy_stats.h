@@ -127,6 +127,7 @@ struct ListenerCounters {
   std::int64_t pool_waiting = 0;
   std::uint64_t pool_logins = 0;
   std::uint64_t pool_wait_timeouts = 0;
+  std::uint64_t pool_prepares_answered = 0;
 };
 
 // Per-member routing state for the exposition.

@@ -68,6 +68,8 @@ struct ServerPool::Waiter {
 };
 
 struct ServerPool::Pool {
+  std::string listener;
+  std::set<std::string> known_statements;
   std::deque<std::unique_ptr<ServerConnection>> idle;  // most recently used at the back
   int open = 0;                                        // idle, in use and logging in
   int size = 1;
@@ -328,6 +330,7 @@ ServerPool::Pool& ServerPool::pool_for(const std::string& key) {
 void ServerPool::acquire(const PoolTarget& target, const LoginKeys& keys, const PoolLimits& limits, Ready ready) {
   const std::string key = key_of(target);
   Pool& pool = pool_for(key);
+  pool.listener = target.listener;
   pool.size = std::max(1, limits.size);
   pool.limits = limits;
   if (!sweeping_) {
@@ -403,13 +406,19 @@ void ServerPool::release(std::unique_ptr<ServerConnection> connection, bool rese
       return discard(std::move(*owned));
     }
     (*owned)->statements = ServerStatements{};  // DISCARD ALL deallocated them
-    (*owned)->last_client = 0;                  // and reset the settings
+    (*owned)->taught = 0;
+    (*owned)->last_client = 0;  // and reset the settings
     return_idle(std::move(*owned));
   });
 }
 
 void ServerPool::return_idle(std::unique_ptr<ServerConnection> connection) {
   Pool& pool = pool_for(connection->pool);
+  const auto& prepared = connection->statements.prepared;
+  if (prepared.size() != connection->taught && pool.known_statements.size() < kMaxKnownStatements) {
+    pool.known_statements.insert(prepared.begin(), prepared.end());
+    connection->taught = prepared.size();
+  }
   if (!pool.waiters.empty()) {
     auto waiter = pool.waiters.front();
     pool.waiters.pop_front();
@@ -422,6 +431,10 @@ void ServerPool::return_idle(std::unique_ptr<ServerConnection> connection) {
   connection->idle_since = Clock::now();
   pool.idle.push_back(std::move(connection));
   count(pool, 0, 1, 0);
+}
+
+const std::set<std::string>& ServerPool::known_statements(const PoolTarget& target) {
+  return pool_for(key_of(target)).known_statements;
 }
 
 void ServerPool::discard(std::unique_ptr<ServerConnection> connection) {
@@ -442,11 +455,12 @@ void ServerPool::on_closed(const std::string& key) {
   start_login(key, waiter->target, waiter->keys, waiter->limits, waiter->ready);
 }
 
-void ServerPool::drop_member(const std::string& member) {
+void ServerPool::drop_idle(const std::string& listener, const std::function<bool(const std::string& member)>& keep) {
   for (auto& [key, pool] : pools_) {
+    if (pool->listener != listener) continue;
     auto& idle = pool->idle;
     for (auto it = idle.begin(); it != idle.end();) {
-      if ((*it)->member != member) {
+      if (keep((*it)->member)) {
         ++it;
         continue;
       }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct ServerConnection {
   ReportedParameters parameters;
   ReportedParameters login_parameters;  // as the server reported them at login: the database's and user's defaults
   ServerStatements statements;          // named statements prepared on it (transaction mode)
+  std::size_t taught = 0;               // how many of them its pool had learned from it when last back
   std::uint64_t last_client = 0;        // the session that held it last (0 after a reset)
   std::chrono::steady_clock::time_point created;
   std::chrono::steady_clock::time_point idle_since;
@@ -91,8 +93,14 @@ class ServerPool {
   void release(std::unique_ptr<ServerConnection> connection, bool reset);
   // Closed: its state is unknown (a client left mid-transaction, an I/O error).
   void discard(std::unique_ptr<ServerConnection> connection);
-  // Closes the idle connections to a member that lost its role; those in use end with their sessions.
-  void drop_member(const std::string& member);
+  // Closes a listener's idle connections to members that lost the role it routes for (a demoted primary
+  // may stay up and writable, as when partitioned away); those in use end with their sessions.
+  void drop_idle(const std::string& listener, const std::function<bool(const std::string& member)>& keep);
+
+  // Statements parsed without error on connections of `target`'s pool (server-side names, at most
+  // kMaxKnownStatements): a client preparing one of them needs no connection (StatementRewriter).
+  const std::set<std::string>& known_statements(const PoolTarget& target);
+  static constexpr std::size_t kMaxKnownStatements = 10000;
 
   // Runs `sql` on a connection no client is using, reading its answer up to ReadyForQuery and keeping
   // the ParameterStatus it reports; an ErrorResponse fails it.

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/digest.h"
 #include "common/strings.h"
 #include "pgwire/encoder.h"
 #include "pgwire/normalize_query.h"
@@ -38,6 +39,52 @@ std::string copy_key(std::span<const std::uint8_t> bytes) { return {bytes.begin(
 std::uint64_t micros_since(std::chrono::steady_clock::time_point start) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+}
+
+// Read buffers given back by this worker's sessions, kept for the next read (a worker is one thread).
+constexpr std::size_t kSpareBuffers = 64;
+std::vector<std::unique_ptr<IoBuffer>>& spare_buffers() {
+  thread_local std::vector<std::unique_ptr<IoBuffer>> spares;
+  return spares;
+}
+
+std::unique_ptr<IoBuffer> take_buffer() {
+  auto& spares = spare_buffers();
+  if (spares.empty()) return std::unique_ptr<IoBuffer>(new IoBuffer);  // not zeroed: reads fill what is used
+  auto buffer = std::move(spares.back());
+  spares.pop_back();
+  return buffer;
+}
+
+void give_back(std::unique_ptr<IoBuffer>& buffer) {
+  if (!buffer) return;
+  auto& spares = spare_buffers();
+  if (spares.size() < kSpareBuffers) spares.push_back(std::move(buffer));
+  buffer.reset();
+}
+
+// Waits until `socket` is readable, then reads what is there into `buffer`, taken only then: a session
+// waiting for bytes holds no buffer. (The read after the wait also replaces the speculative read that
+// async_read_some starts with, which fails whenever the peer has not answered yet.)
+template <typename Handler>
+void read_when_readable(tcp::socket& socket, std::unique_ptr<IoBuffer>& buffer, Handler&& handler) {
+  give_back(buffer);
+  socket.async_wait(tcp::socket::wait_read,
+                    [&socket, &buffer, handler = std::forward<Handler>(handler)](const error_code& ec) mutable {
+                      if (ec) return handler(ec, std::size_t{0});
+                      if (!socket.non_blocking()) {
+                        error_code failed;
+                        socket.non_blocking(true, failed);
+                        if (failed) return handler(failed, std::size_t{0});
+                      }
+                      buffer = take_buffer();
+                      error_code read_error;
+                      const std::size_t size = socket.read_some(asio::buffer(*buffer), read_error);
+                      if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
+                        return read_when_readable(socket, buffer, std::move(handler));
+                      }
+                      handler(read_error, size);
+                    });
 }
 
 }  // namespace
@@ -223,10 +270,16 @@ void Session::start() {
 
 template <typename Handler>
 void Session::client_read_some(Handler&& handler) {
-  if (tls_)
-    tls_->async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
-  else
-    client_.async_read_some(asio::buffer(client_buffer_), std::forward<Handler>(handler));
+  if (tls_) {
+    if (!client_buffer_) client_buffer_ = take_buffer();
+    return tls_->async_read_some(asio::buffer(*client_buffer_), std::forward<Handler>(handler));
+  }
+  read_when_readable(client_, client_buffer_, std::forward<Handler>(handler));
+}
+
+template <typename Handler>
+void Session::server_read_some(Handler&& handler) {
+  read_when_readable(server_, server_buffer_, std::forward<Handler>(handler));
 }
 
 template <typename Handler>
@@ -251,12 +304,12 @@ void Session::read_startup() {
 void Session::on_startup_bytes(std::size_t size) {
   delta_.bytes_in += size;
   negotiation_ = Negotiation::kNone;
-  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
+  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_->data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     return fail(front_.error().sqlstate, front_.error().message, true);
   }
   // Postgres never reads past a Terminate or CancelRequest; neither does the server here.
-  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_.data()), size - front_.trailing_bytes());
+  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_->data()), size - front_.trailing_bytes());
   switch (negotiation_) {
     case Negotiation::kNone: return read_startup();
     case Negotiation::kSsl:
@@ -327,22 +380,22 @@ void Session::forward_cancel() {
 
 void Session::await_cancel_answer() {
   // No bytes are expected, only the close; anything else is read and dropped.
-  server_.async_read_some(asio::buffer(server_buffer_), [self = shared_from_this()](const error_code& ec, std::size_t) {
+  server_read_some([self = shared_from_this()](const error_code& ec, std::size_t) {
     if (self->phase_ != Phase::kCancelling) return;
     if (ec) return self->close();
     self->await_cancel_answer();
   });
 }
 
+std::optional<RouteTarget> Session::choose_target() {
+  const auto snapshot = listener_.router->snapshot();
+  if (listener_.config->role == ListenerRole::kReadWrite) return snapshot->primary;
+  return choose_read_target(*snapshot, listener_.router->connections(), listener_.tiebreak++);
+}
+
 void Session::route() {
   if (phase_ != Phase::kRouting) return;
-  const auto snapshot = listener_.router->snapshot();
-  std::optional<RouteTarget> target;
-  if (listener_.config->role == ListenerRole::kReadWrite) {
-    target = snapshot->primary;
-  } else {
-    target = choose_read_target(*snapshot, listener_.router->connections(), listener_.tiebreak++);
-  }
+  const std::optional<RouteTarget> target = choose_target();
   if (!target) {
     // During a failover the new primary is usually confirmed within a health interval: wait for it.
     if (Clock::now() + kRouteRetry < deadline_) {
@@ -470,7 +523,7 @@ void Session::read_client() {
 void Session::on_client_bytes(std::size_t size) {
   last_activity_ = Clock::now();
   delta_.bytes_in += size;
-  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
+  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_->data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     // Nothing of a malformed chunk reaches the server.
     return fail(front_.error().sqlstate, front_.error().message, true);
@@ -489,10 +542,11 @@ void Session::on_client_bytes(std::size_t size) {
     }
     if (forward == 0) return read_client();
     if (transaction_pooled()) {
-      pooled_->client_frame.append(reinterpret_cast<const char*>(client_buffer_.data()), forward);
+      pooled_->client_frame.append(reinterpret_cast<const char*>(client_buffer_->data()), forward);
       if (pooled_->server) return forward_framed();
       auto whole = pgwire::message_at(pooled_->client_frame, kMaxMessageBody);
       if (whole.ok() && !*whole) return read_client();  // nothing whole yet: no server connection needed
+      if (answer_prepare_locally()) return;
       // Between transactions: the client's next message takes a server connection first.
       return attach([self = shared_from_this()] {
         self->forward_framed();
@@ -508,6 +562,30 @@ void Session::on_client_bytes(std::size_t size) {
   }
   if (forward == 0) return read_client();
   forward_to_server(forward);
+}
+
+// A PQprepare between transactions of statements this pool has parsed before is answered here: a client
+// that prepares while other clients of its thread hold every server connection (pgbench -M prepared)
+// does not wait for one, and nobody waits on it.
+bool Session::answer_prepare_locally() {
+  if (pooled_->reroute || pooled_->client_frame.empty() || pooled_->client_frame.front() != 'P') return false;
+  std::string reply;
+  if (!pooled_->rewriter.answer_prepare_locally(pooled_->client_frame, pool_.known_statements(pool_target()), reply)) {
+    return false;
+  }
+  pooled_->client_frame.clear();
+  ++listener_.pool.prepares_answered;
+  // The statistics see the answer as the server's.
+  back_.feed(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(reply.data()), reply.size()));
+  reply_ = std::move(reply);
+  client_write(reply_.data(), reply_.size(), [self = shared_from_this()](const error_code& ec, std::size_t size) {
+    self->client_writing_ = false;
+    if (self->phase_ != Phase::kRelay || self->failing_) return;
+    if (ec) return self->close();
+    self->delta_.bytes_out += size;
+    self->read_client();
+  });
+  return true;
 }
 
 bool Session::transaction_pooled() const {
@@ -544,7 +622,7 @@ void Session::forward_framed() {
 
 void Session::forward_to_server(std::size_t size) {
   server_writing_ = true;
-  asio::async_write(server_, asio::buffer(client_buffer_.data(), size),
+  asio::async_write(server_, asio::buffer(client_buffer_->data(), size),
                     [self = shared_from_this()](const error_code& ec, std::size_t) {
                       self->server_writing_ = false;
                       if (self->phase_ != Phase::kRelay || self->failing_) return;
@@ -557,28 +635,27 @@ void Session::forward_to_server(std::size_t size) {
 
 void Session::read_server() {
   server_reading_ = true;
-  server_.async_read_some(asio::buffer(server_buffer_),
-                          [self = shared_from_this()](const error_code& ec, std::size_t size) {
-                            self->server_reading_ = false;
-                            if (self->pooled() && (self->pooled_->releasing || self->pooled_->returning)) {
-                              return self->on_server_read_stopped(ec, size);
-                            }
-                            if (self->phase_ != Phase::kRelay || self->failing_) return;
-                            if (ec) return self->close();
-                            self->on_server_bytes(size);
-                          });
+  server_read_some([self = shared_from_this()](const error_code& ec, std::size_t size) {
+    self->server_reading_ = false;
+    if (self->pooled() && (self->pooled_->releasing || self->pooled_->returning)) {
+      return self->on_server_read_stopped(ec, size);
+    }
+    if (self->phase_ != Phase::kRelay || self->failing_) return;
+    if (ec) return self->close();
+    self->on_server_bytes(size);
+  });
 }
 
 void Session::on_server_bytes(std::size_t size) {
   last_activity_ = Clock::now();
-  const auto status = back_.feed(std::span<const std::uint8_t>(server_buffer_.data(), size));
+  const auto status = back_.feed(std::span<const std::uint8_t>(server_buffer_->data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     return fail(pgwire::kSqlstateProtocolViolation,
                 "pgstack-proxy: the server sent malformed data: " + back_.error().message, true);
   }
   server_at_boundary_ = status == pgwire::DecodeStatus::kReady;
   if (pooled()) pooled_->release.server_at_boundary = server_at_boundary_;
-  const char* out = reinterpret_cast<const char*>(server_buffer_.data());
+  const char* out = reinterpret_cast<const char*>(server_buffer_->data());
   if (transaction_pooled() && (pooled_->rewriter.expecting_answers() || !pooled_->server_frame.empty())) {
     // Answers to Parses the client did not send are dropped: whole messages only until none is expected.
     auto& pooled = *pooled_;
@@ -713,7 +790,7 @@ void Session::read_auth() {
     if (self->phase_ != Phase::kAuthenticating || self->failing_) return;
     if (ec) return self->close();
     self->delta_.bytes_in += size;
-    self->pooled_->auth_input.append(reinterpret_cast<const char*>(self->client_buffer_.data()), size);
+    self->pooled_->auth_input.append(reinterpret_cast<const char*>(self->client_buffer_->data()), size);
     auto taken = pgwire::take_message(self->pooled_->auth_input, 64 * 1024);
     if (!taken.ok()) return self->fail(pgwire::kSqlstateProtocolViolation, taken.error().message, true);
     if (!*taken) return self->read_auth();
@@ -764,7 +841,7 @@ void Session::on_auth_message(const pgwire::RawMessage& message) {
 
 void Session::on_authenticated(std::string server_final) {
   // The key this client cancels with; it maps to whichever server connection the client holds.
-  const std::string random = pgwire::scram::base64_decode(pgwire::scram::random_nonce()).value();  // 18 bytes
+  const std::string random = base64_decode(pgwire::scram::random_nonce()).value();  // 18 bytes
   const auto byte = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(random[i])}; };
   const auto process_id =
       static_cast<std::int32_t>(((byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3)) & 0x7fffffffU);
@@ -774,13 +851,7 @@ void Session::on_authenticated(std::string server_final) {
 }
 
 void Session::reroute_then_attach(std::function<void()> then) {
-  const auto snapshot = listener_.router->snapshot();
-  std::optional<RouteTarget> target;
-  if (listener_.config->role == ListenerRole::kReadWrite) {
-    target = snapshot->primary;
-  } else {
-    target = choose_read_target(*snapshot, listener_.router->connections(), listener_.tiebreak++);
-  }
+  const std::optional<RouteTarget> target = choose_target();
   const auto now = Clock::now();
   if (!target) {
     if (!pooled_->reroute_deadline) pooled_->reroute_deadline = now + shared_.config->limits.handshake_timeout;
@@ -822,6 +893,12 @@ void Session::attach(std::function<void()> then, bool at_login) {
                     return;
                   }
                   if (!outcome.connection) return self->fail(outcome.sqlstate, outcome.message, false);
+                  if (self->pooled_->reroute) {
+                    // The member lost its role while this client waited for a connection to it: that
+                    // connection is closed, and the transaction goes to the member now in the role.
+                    self->pool_.discard(std::move(outcome.connection));
+                    return self->reroute_then_attach(std::move(then));
+                  }
                   self->pooled_->server = std::move(outcome.connection);
                   if (at_login) {
                     // What the client did not ask for is what a fresh connection has: the database's and

@@ -34,6 +34,9 @@ namespace pgstack::proxy {
 
 class Session;
 
+// What one read from a client or a server connection takes at most.
+using IoBuffer = std::array<std::uint8_t, 16384>;
+
 // The worker's view of its sessions, for closing those that lost their member.
 class SessionSet {
  public:
@@ -121,6 +124,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void answer_negotiation(char answer, bool start_tls);
   void forward_cancel();
   void await_cancel_answer();
+  // The member the listener's role routes to now (reads spread by connection count); none while there is none.
+  std::optional<RouteTarget> choose_target();
   void route();
   void connect(const RouteTarget& target);
   // After a refused connect: routes again shortly, while within kRefusedRetryWindow of the first refusal and the
@@ -132,6 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool pooled() const { return pooled_ != nullptr; }
   bool transaction_pooled() const;
   void forward_framed();
+  bool answer_prepare_locally();
   PoolTarget pool_target() const;
   PoolLimits pool_limits() const;
   void look_up_verifier();
@@ -165,6 +171,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   template <typename Handler>
   void client_read_some(Handler&& handler);
+  template <typename Handler>
+  void server_read_some(Handler&& handler);
   template <typename Handler>
   void client_write(const void* data, std::size_t size, Handler&& handler);
 
@@ -205,8 +213,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Clock::time_point> first_refusal_;
   Clock::time_point last_activity_;
 
-  std::array<std::uint8_t, 16384> client_buffer_;
-  std::array<std::uint8_t, 16384> server_buffer_;
+  // Taken when bytes are there to read, given back when the session waits again (plain TCP; a TLS stream
+  // reads into it from within its own handlers, so it keeps one): an idle client holds no buffer.
+  std::unique_ptr<IoBuffer> client_buffer_;
+  std::unique_ptr<IoBuffer> server_buffer_;
   std::string reply_;  // what the proxy itself writes to the client
   bool client_writing_ = false;
   bool server_at_boundary_ = true;

@@ -1,9 +1,13 @@
 #include "proxy/statement_rewriter.h"
 
 #include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "common/digest.h"
 #include "pgwire/encoder.h"
+#include "pgwire/raw_message.h"
 
 namespace pgstack::proxy {
 namespace {
@@ -43,6 +47,47 @@ void StatementRewriter::ensure_prepared(const Statement& statement, ServerStatem
   ++injected_parses_;
 }
 
+StatementRewriter::Statement StatementRewriter::statement_of(std::string_view query, std::string_view types) {
+  std::string server_name = "pgstack_" + sha256_hex(std::string(query) + '\0' + std::string(types)).substr(0, 32);
+  std::string parse = message('P', cstring(server_name) + cstring(query) + std::string(types));
+  return Statement{std::move(server_name), std::move(parse)};
+}
+
+bool StatementRewriter::answer_prepare_locally(std::string_view frame, const std::set<std::string>& known,
+                                               std::string& reply) {
+  std::vector<std::pair<std::string, Statement>> prepared;
+  std::size_t at = 0;
+  bool synced = false;
+  while (at < frame.size() && !synced) {
+    auto view = pgwire::message_at(frame.substr(at), std::numeric_limits<std::uint32_t>::max());
+    if (!view.ok() || !*view) return false;
+    const auto& whole = **view;
+    at += whole.wire.size();
+    if (whole.type == 'S') {
+      synced = true;
+      continue;
+    }
+    if (whole.type != 'P') return false;
+    std::size_t field = 0;
+    const auto name = read_string(whole.body, field);
+    const auto query = read_string(whole.body, field);
+    // An unnamed statement, or a name the client has (Postgres would refuse it), goes to the server.
+    if (!name || !query || name->empty() || statements_.contains(std::string(*name))) return false;
+    Statement statement = statement_of(*query, whole.body.substr(field));
+    if (!known.contains(statement.server_name)) return false;
+    const auto same_name = [&](const auto& earlier) { return earlier.first == *name; };
+    if (std::any_of(prepared.begin(), prepared.end(), same_name)) return false;
+    prepared.emplace_back(std::string(*name), std::move(statement));
+  }
+  if (!synced || at != frame.size() || prepared.empty()) return false;
+  for (auto& [name, statement] : prepared) {
+    statements_.insert_or_assign(name, std::move(statement));
+    reply += message('1', "");
+  }
+  reply += pgwire::encode_ready_for_query(pgwire::TransactionStatus::kIdle);
+  return true;
+}
+
 void StatementRewriter::on_client_message(char type, std::string_view body, std::string_view wire,
                                           ServerStatements& server, std::string& out) {
   std::size_t at = 0;
@@ -55,10 +100,8 @@ void StatementRewriter::on_client_message(char type, std::string_view body, std:
         fates_.push_back(Fate{Fate::Kind::kParse, "", true});
         break;
       }
-      const std::string_view rest = body.substr(at);  // parameter types, unchanged
-      const std::string server_name =
-          "pgstack_" + sha256_hex(std::string(*query) + '\0' + std::string(rest)).substr(0, 32);
-      Statement statement{server_name, message('P', cstring(server_name) + cstring(*query) + std::string(rest))};
+      Statement statement = statement_of(*query, body.substr(at));
+      const std::string& server_name = statement.server_name;
       if (server.has(server_name)) {
         // The client asked for a parse and gets its answer: the server's copy is closed and parsed again.
         out += message('C', "S" + cstring(server_name));
@@ -67,7 +110,7 @@ void StatementRewriter::on_client_message(char type, std::string_view body, std:
       out += statement.parse;
       server.pending.insert(server_name);
       fates_.push_back(Fate{Fate::Kind::kParse, server_name, true});
-      statements_[std::string(*name)] = std::move(statement);
+      statements_.insert_or_assign(std::string(*name), std::move(statement));
       return;
     }
     case 'B': {  // Bind: portal, statement, the rest unchanged

@@ -29,6 +29,12 @@ class StatementRewriter {
                          std::string& out);
   // One whole server message: whether it goes on to the client.
   bool on_server_message(char type, std::string_view body, ServerStatements& server);
+  // A client between transactions that only prepares named statements (Parses, then a Sync, as
+  // PQprepare sends) needs no server connection when every statement is `known` (parsed without error
+  // on a connection of this pool, by its server-side name): they are recorded, and Postgres's answer
+  // (ParseComplete each, ReadyForQuery idle) is appended to `reply`. False, and nothing recorded,
+  // otherwise. A statement that no longer parses (a table dropped since) fails at its Bind instead.
+  bool answer_prepare_locally(std::string_view frame, const std::set<std::string>& known, std::string& reply);
   // Whether some server answers still need looking at (otherwise server bytes may pass unframed).
   bool expecting_answers() const { return !fates_.empty(); }
   std::size_t statements() const { return statements_.size(); }
@@ -47,6 +53,8 @@ class StatementRewriter {
     bool pass = true;  // false: the client did not ask for it
   };
   void ensure_prepared(const Statement& statement, ServerStatements& server, std::string& out);
+  // The server-side statement of a Parse body after its name: query, NUL, parameter types.
+  static Statement statement_of(std::string_view query, std::string_view types);
 
   std::unordered_map<std::string, Statement> statements_;  // by the client's name
   std::deque<Fate> fates_;

@@ -7,8 +7,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
+
+#include "common/digest.h"
 
 namespace pgstack::store {
 namespace {
@@ -24,29 +25,11 @@ const HttpHeaders& json_headers() {
   return headers;
 }
 
-std::string base64_encode(std::string_view data) {
-  std::string text(4 * ((data.size() + 2) / 3), '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                      reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  text.resize(static_cast<std::size_t>(length));
-  return text;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0)
-    return make_error(ErrorCode::kInternal, fmt::format("etcd sent base64 of bad length {}", text.size()));
-  std::string data(text.size() / 4 * 3, '\0');
-  const int length =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(data.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (length < 0) return make_error(ErrorCode::kInternal, "etcd sent invalid base64");
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=') ++padding;
-  if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
-  data.resize(static_cast<std::size_t>(length) - padding);
-  return data;
+// etcd's JSON gateway carries keys and values as base64.
+Result<std::string> decode_etcd_base64(std::string_view text) {
+  auto decoded = base64_decode(text);
+  if (!decoded) return make_error(ErrorCode::kInternal, "etcd sent " + decoded.error().message);
+  return decoded;
 }
 
 // The gateway sends int64 as JSON strings and leaves out fields that are zero.
@@ -69,7 +52,7 @@ std::int64_t header_revision(const WireJson& response) {
 Result<std::string> bytes_field(const WireJson& object, const char* name) {
   const auto it = object.find(name);
   if (it == object.end() || !it->is_string()) return std::string();
-  return base64_decode(it->get_ref<const std::string&>());
+  return decode_etcd_base64(it->get_ref<const std::string&>());
 }
 
 Result<KeyValue> parse_key_value(const WireJson& kv) {

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/digest.h"
 #include "common/process.h"
 #include "model/user_secret.h"
 #include "support/child_process.h"
@@ -76,7 +77,7 @@ Result<std::unique_ptr<AzuriteServer>> AzuriteServer::start() {
 
 Result<std::vector<std::string>> AzuriteServer::signed_container_request(
     const std::string& verb, const std::vector<std::pair<std::string, std::string>>& query) const {
-  auto key = model::base64_decode(account_key_);
+  auto key = pgstack::base64_decode(account_key_);
   RETURN_IF_ERROR(key);
   const std::string date = http_date_now();
   // Shared Key for the Blob service: the verb, eleven standard headers (all empty here: no body), the
@@ -89,7 +90,7 @@ Result<std::vector<std::string>> AzuriteServer::signed_container_request(
     to_sign += fmt::format("\n{}:{}", query[i].first, query[i].second);
     url += fmt::format("{}{}={}", i == 0 ? "?" : "&", query[i].first, query[i].second);
   }
-  const std::string signature = model::base64_encode(hmac_sha256(*key, to_sign));
+  const std::string signature = pgstack::base64_encode(hmac_sha256(*key, to_sign));
   return std::vector<std::string>{"--request", verb,
                                   "--header",  "x-ms-date: " + date,
                                   "--header",  std::string("x-ms-version: ") + kApiVersion,

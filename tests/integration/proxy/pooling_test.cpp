@@ -345,6 +345,28 @@ TEST(ProxyPooling, AClientWaitsForAServerConnectionAndIsToldWhenNoneCameFree) {
   EXPECT_EQ(later.value("SELECT 2"), "2");
 }
 
+TEST(ProxyPooling, APrepareOfAStatementThePoolKnowsNeedsNoServerConnection) {
+  Client first("tiny");
+  Client second("tiny");
+  ASSERT_TRUE(first.ok() && second.ok()) << first.error() << second.error();
+  PGresult* prepared = PQprepare(first.conn, "double_it", "SELECT $1::int * 2", 1, nullptr);
+  ASSERT_EQ(PQresultStatus(prepared), PGRES_COMMAND_OK) << PQerrorMessage(first.conn);
+  PQclear(prepared);
+  // The only server connection is held: a prepare that needed one would wait 500 ms and fail.
+  EXPECT_EQ(first.value("BEGIN"), "");
+  prepared = PQprepare(second.conn, "twice", "SELECT $1::int * 2", 1, nullptr);
+  EXPECT_EQ(PQresultStatus(prepared), PGRES_COMMAND_OK) << PQerrorMessage(second.conn);
+  PQclear(prepared);
+  EXPECT_EQ(metric(R"(pgstack_proxy_pool_prepares_answered_total{cluster="demo",listener="tiny",role="read-write"})"),
+            1);
+  EXPECT_EQ(first.value("COMMIT"), "");
+  const char* values[1] = {"21"};
+  PGresult* result = PQexecPrepared(second.conn, "twice", 1, values, nullptr, nullptr, 0);
+  ASSERT_EQ(PQresultStatus(result), PGRES_TUPLES_OK) << PQerrorMessage(second.conn);
+  EXPECT_EQ(std::string(PQgetvalue(result, 0, 0)), "42");
+  PQclear(result);
+}
+
 TEST(ProxyPooling, AServerConnectionTerminatedWhileIdleIsReplacedNotHandedOut) {
   Client client("session");
   ASSERT_TRUE(client.ok());

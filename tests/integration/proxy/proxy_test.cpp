@@ -2,6 +2,7 @@
 // replicas), a standalone shadow for mirroring, and stand-ins for Patroni's REST health endpoints whose
 // answers the tests set (as Patroni would during a switchover or failover). The tests share one setup
 // and run in order, as a user's session would.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -538,10 +539,29 @@ TEST(Proxy, SwitchoverReroutesNewConnectionsAndClosesOldOnes) {
   ASSERT_TRUE(idle_pooled.ok()) << idle_pooled.error();
   EXPECT_EQ(idle_pooled.value("select inet_server_port()"), std::to_string(setup->nodes[0]->port()));
   EXPECT_EQ(idle_pooled.value("SET application_name TO 'survivor'"), "");
+  // Two more transactions: with one server connection per worker (pool_size 2, 2 workers) at least one
+  // of the three clients waits for a connection when the primary changes. Its transaction must not
+  // start on the old primary when a holder's connection there frees up.
+  std::vector<std::unique_ptr<Connection>> contenders;
+  // (A login takes a server connection for a moment too: all log in before any transaction starts.)
+  for (int i = 0; i < 2; ++i) {
+    contenders.push_back(std::make_unique<Connection>(pooled_conninfo));
+    ASSERT_TRUE(contenders.back()->ok()) << contenders.back()->error();
+  }
   Connection busy_pooled(pooled_conninfo);
   ASSERT_TRUE(busy_pooled.ok()) << busy_pooled.error();
   EXPECT_EQ(busy_pooled.value("BEGIN"), "");
   EXPECT_EQ(busy_pooled.value("select inet_server_port()"), std::to_string(setup->nodes[0]->port()));
+  for (auto& contender : contenders) {
+    ASSERT_EQ(PQsendQuery(contender->conn, "BEGIN; select inet_server_port()"), 1);
+  }
+  std::this_thread::sleep_for(500ms);
+  std::vector<bool> waited;  // per contender: still without an answer when the primary changes
+  for (auto& contender : contenders) {
+    ASSERT_EQ(PQconsumeInput(contender->conn), 1);
+    waited.push_back(PQisBusy(contender->conn) == 1);
+  }
+  ASSERT_GE(std::count(waited.begin(), waited.end(), true), 1);
 
   // Promote the candidate and move the leader key. The old primary stays up and writable here (as
   // when it is partitioned away): the proxy itself must end the sessions still open to it.
@@ -565,6 +585,21 @@ TEST(Proxy, SwitchoverReroutesNewConnectionsAndClosesOldOnes) {
   EXPECT_GE(metric("pgstack_proxy_closed_by_failover_total", {"listener=\"rw\""}), 1);
   // The read-only session may stay: its member is still part of the cluster.
   EXPECT_EQ(old_ro.value("select 1"), "1");
+  // Contenders that held a connection there were closed; those that waited ran on the new primary.
+  for (std::size_t i = 0; i < contenders.size(); ++i) {
+    std::string last_port;
+    while (PGresult* result = PQgetResult(contenders[i]->conn)) {
+      if (PQresultStatus(result) == PGRES_TUPLES_OK) last_port = PQgetvalue(result, 0, 0);
+      PQclear(result);
+    }
+    if (waited[i]) {
+      EXPECT_EQ(last_port, std::to_string(setup->nodes[1]->port()));
+    } else {
+      EXPECT_EQ(last_port, std::to_string(setup->nodes[0]->port()));
+      EXPECT_NE(contenders[i]->value("select 1").find("<error"), std::string::npos);
+    }
+  }
+  contenders.clear();
   // The pooled client that held nothing goes on, on the new primary, with its settings; the one inside a
   // transaction on the old primary was closed.
   EXPECT_EQ(idle_pooled.value("select inet_server_port()"), std::to_string(setup->nodes[1]->port()));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "common/digest.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/process.h"
@@ -140,6 +141,19 @@ TEST(Process, EnvironmentOfAnotherUserWithOverrides) {
   ::unsetenv("PGSTACK_TEST_INHERITED");
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(result->standard_output, "postgres /tmp kept 42\npostgres\n");
+}
+
+TEST(Base64, RoundTripsAndRefusesMalformedText) {
+  for (const std::string& text :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\xff\x00\x10", 3)}) {
+    auto decoded = base64_decode(base64_encode(text));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, text);
+  }
+  EXPECT_EQ(base64_encode("hunter2"), "aHVudGVyMg==");
+  EXPECT_EQ(base64_encode(std::string("\0\xff\x10\x80", 4)), "AP8QgA==");
+  for (const char* bad : {"abc", "ab=c", "a===", "ab==ab==", "ab\ncd==", "ab-_"})
+    EXPECT_FALSE(base64_decode(bad).ok()) << bad;
 }
 
 }  // namespace

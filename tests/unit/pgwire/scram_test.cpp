@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/digest.h"
+
 namespace pgstack::pgwire::scram {
 namespace {
 
@@ -119,12 +121,8 @@ TEST(Scram, VerifiersRoundTripAndBadOnesAreRefused) {
   EXPECT_FALSE(parse_verifier("SCRAM-SHA-256$4096:c2FsdA==").ok());
 }
 
-TEST(Scram, Base64DecodesWhatItEncodes) {
-  for (const std::string& bytes :
-       {std::string(), std::string("a"), std::string("ab"), std::string("abc"), std::string("\0\xff\x10\x80", 4)}) {
-    EXPECT_EQ(base64_decode(base64_encode(bytes)).value(), bytes);
-  }
-  EXPECT_FALSE(base64_decode("abc").ok());
+TEST(Scram, NoncesAreFreshBase64) {
+  EXPECT_TRUE(base64_decode(random_nonce()).ok());
   EXPECT_EQ(random_nonce().size(), 24U);
   EXPECT_NE(random_nonce(), random_nonce());
 }

@@ -1,5 +1,7 @@
 #include "proxy/statement_rewriter.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "pgwire/encoder.h"
@@ -134,4 +136,44 @@ TEST(StatementRewriter, CloseForgetsTheClientsNameAndUnknownNamesPassUnchanged) 
 }
 
 }  // namespace
+TEST(StatementRewriter, APrepareOfKnownStatementsIsAnsweredWithoutAServer) {
+  // A first client prepares on a server connection: the pool learns the statement's server name.
+  StatementRewriter first_client;
+  ServerStatements server;
+  to_server(first_client, server, {pgwire::encode_parse("p0", "BEGIN"), pgwire::encode_sync()});
+  EXPECT_TRUE(passes(first_client, server, kParseComplete));
+  EXPECT_TRUE(passes(first_client, server, kReady));
+  const std::set<std::string> known = server.prepared;
+  ASSERT_EQ(known.size(), 1U);
+
+  // Another client's PQprepare of the same text (any name) is answered at once, as Postgres would.
+  StatementRewriter client;
+  const std::string prepare = pgwire::encode_parse("mine", "BEGIN") + pgwire::encode_sync();
+  std::string reply;
+  ASSERT_TRUE(client.answer_prepare_locally(prepare, known, reply));
+  EXPECT_EQ(reply, kParseComplete + kReady);
+  EXPECT_EQ(client.statements(), 1U);
+  // Its Bind on a connection that lacks the statement brings the Parse first.
+  ServerStatements other;
+  const auto sent = to_server(client, other, {pgwire::encode_bind("", "mine", {}), pgwire::encode_sync()});
+  ASSERT_EQ(sent.size(), 3U);
+  EXPECT_EQ(sent[0].substr(0, 2 + 40), "P:" + *known.begin());
+  EXPECT_FALSE(passes(client, other, kParseComplete));  // injected: the client does not see it
+
+  // Not answered here: a statement not parsed before, the name again (Postgres refuses it), an unnamed
+  // statement, a Parse without its Sync yet, and anything besides Parses.
+  for (const std::string& frame :
+       {pgwire::encode_parse("new", "SELECT 1") + pgwire::encode_sync(),
+        pgwire::encode_parse("mine", "BEGIN") + pgwire::encode_sync(),
+        pgwire::encode_parse("", "BEGIN") + pgwire::encode_sync(), pgwire::encode_parse("again", "BEGIN"),
+        pgwire::encode_parse("twice", "BEGIN") + pgwire::encode_parse("twice", "BEGIN") + pgwire::encode_sync(),
+        pgwire::encode_parse("with_bind", "BEGIN") + pgwire::encode_bind("", "with_bind", {}) + pgwire::encode_sync(),
+        pgwire::encode_parse("after", "BEGIN") + pgwire::encode_sync() + pgwire::encode_sync()}) {
+    std::string none;
+    EXPECT_FALSE(client.answer_prepare_locally(frame, known, none));
+    EXPECT_EQ(none, "");
+  }
+  EXPECT_EQ(client.statements(), 1U);
+}
+
 }  // namespace pgstack::proxy
