@@ -244,6 +244,8 @@ config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSe
     if (assignment.pooling_config) {
       std::vector<std::string> ignored;
       config::apply_pooling_settings(assignment.pooling_config->pgbouncer, pool, ignored);
+      config::apply_pooling_entries(assignment.pooling_config->databases, assignment.pooling_config->users, pool,
+                                    ignored);
       for (const auto& what : ignored) spdlog::debug("proxy {}: ignoring {}", assignment.cluster_name, what);
     }
     pool.auth_user = assignment.cluster.credentials.authenticator_name;  // the secrets' name, set by the agent

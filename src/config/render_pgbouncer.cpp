@@ -48,17 +48,6 @@ std::optional<std::string> over_budget(std::string_view key, std::string_view va
       key, trim(value), unlimited ? " (no limit)" : "", budget.connections, budget.reason, budget.connections);
 }
 
-// The options of a [databases] or [users] entry ("dbname=app pool_size=20"), as key and value.
-std::vector<std::pair<std::string, std::string>> entry_options(std::string_view entry) {
-  std::vector<std::pair<std::string, std::string>> options;
-  for (const auto& token : split(entry, ' ')) {
-    const auto equals = token.find('=');
-    if (equals == std::string::npos) continue;
-    options.emplace_back(to_lower(trim(token.substr(0, equals))), trim(token.substr(equals + 1)));
-  }
-  return options;
-}
-
 bool is_owned(std::string_view key) {
   const auto& owned = model::owned_pgbouncer_settings();
   return std::find(owned.begin(), owned.end(), key) != owned.end();
@@ -126,7 +115,7 @@ bool has_option(std::string_view connection, std::string_view option) {
 // budget. A [databases] entry with its own host goes to another server, whose limits are not known here.
 std::optional<std::string> entry_over_budget(std::string_view entry, bool database_entry, const PoolBudget& budget) {
   if (database_entry && has_option(entry, "host")) return std::nullopt;
-  for (const auto& [key, value] : entry_options(entry)) {
+  for (const auto& [key, value] : pgbouncer_entry_options(entry)) {
     if (key != (database_entry ? "max_db_connections" : "max_user_connections")) continue;
     if (auto problem = over_budget(key, value, budget)) return problem;
   }
@@ -158,6 +147,16 @@ std::string listen_addresses(const InstanceLayout& layout) {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> pgbouncer_entry_options(std::string_view entry) {
+  std::vector<std::pair<std::string, std::string>> options;
+  for (const auto& token : split(entry, ' ')) {
+    const auto equals = token.find('=');
+    if (equals == std::string::npos) continue;
+    options.emplace_back(to_lower(trim(token.substr(0, equals))), trim(token.substr(equals + 1)));
+  }
+  return options;
+}
 
 std::string pgbouncer_auth_file_path(const InstanceLayout& layout) { return layout.config_dir + "/pgbouncer_auth.txt"; }
 

@@ -24,6 +24,9 @@ inline constexpr std::string_view kPgbouncerAuthQuery = "SELECT usename, passwd 
 // else writes it.
 std::string pgbouncer_auth_file_path(const InstanceLayout& layout);
 
+// The options of a [databases] or [users] entry ("dbname=app pool_size=20"), as lower-case key and value.
+std::vector<std::pair<std::string, std::string>> pgbouncer_entry_options(std::string_view entry);
+
 // The server connections PgBouncer may hold on one instance's Postgres: max_connections less the
 // superusers' reserved slots and the connections made outside PgBouncer. Pool limits above it make
 // Postgres refuse connections ("too many clients") instead of PgBouncer queueing the clients.

@@ -1,9 +1,11 @@
 #include "config/render_proxy.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
 
+#include "config/render_pgbouncer.h"
 #include "model/document.h"
 
 namespace pgstack::config {
@@ -25,6 +27,19 @@ std::string render_proxy_config(const ProxyLayout& layout) {
                         {"server_lifetime_ms", pool->server_lifetime_seconds * 1000LL},
                         {"auth_user", pool->auth_user},
                         {"auth_password_file", pool->auth_password_file}};
+      const auto overrides = [](const std::map<std::string, ProxyPoolOverride>& entries) {
+        Json out = Json::object();
+        for (const auto& [name, entry] : entries) {
+          Json item = Json::object();
+          if (!entry.mode.empty()) item["mode"] = entry.mode;
+          if (entry.pool_size > 0) item["pool_size"] = entry.pool_size;
+          if (!entry.dbname.empty()) item["dbname"] = entry.dbname;
+          out[name] = std::move(item);
+        }
+        return out;
+      };
+      if (!pool->databases.empty()) out["pooling"]["databases"] = overrides(pool->databases);
+      if (!pool->users.empty()) out["pooling"]["users"] = overrides(pool->users);
     }
     return out;
   };
@@ -85,6 +100,56 @@ void apply_pooling_settings(const std::vector<std::pair<std::string, std::string
       // The proxy checks idle connections every second and refuses idle or lifetime limits under one.
       field = limited;
     }
+  }
+}
+
+void apply_pooling_entries(const std::vector<std::pair<std::string, std::string>>& databases,
+                           const std::vector<std::pair<std::string, std::string>>& users, ProxyPool& pool,
+                           std::vector<std::string>& ignored) {
+  const auto mode_of = [&](const std::string& where, const std::string& value) -> std::string {
+    if (value == "session" || value == "transaction") return value;
+    ignored.push_back(fmt::format("{} pool_mode={} (the proxy pools by session or transaction)", where, value));
+    return "";
+  };
+  for (const auto& [name, entry] : databases) {
+    const std::string where = "[databases] " + name;
+    const auto options = pgbouncer_entry_options(entry);
+    const bool elsewhere = std::any_of(options.begin(), options.end(), [](const auto& option) {
+      return option.first == "host" || option.first == "port";
+    });
+    if (elsewhere) {
+      ignored.push_back(where + " (another server: the proxy pools to the cluster's members only)");
+      continue;
+    }
+    ProxyPoolOverride database;
+    for (const auto& [key, value] : options) {
+      if (key == "pool_mode") {
+        database.mode = mode_of(where, value);
+      } else if (key == "pool_size") {
+        int size = 0;
+        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
+        if (error == std::errc() && end == value.data() + value.size() && size >= 1 && size <= 10'000)
+          database.pool_size = size;
+        else
+          ignored.push_back(fmt::format("{} pool_size={} (expected 1 to 10000)", where, value));
+      } else if (key == "dbname") {
+        database.dbname = value;
+      } else {
+        ignored.push_back(fmt::format("{} {} (not used by the proxy's pool)", where, key));
+      }
+    }
+    if (database != ProxyPoolOverride{}) pool.databases[name] = database;
+  }
+  for (const auto& [name, entry] : users) {
+    const std::string where = "[users] " + name;
+    ProxyPoolOverride user;
+    for (const auto& [key, value] : pgbouncer_entry_options(entry)) {
+      if (key == "pool_mode")
+        user.mode = mode_of(where, value);
+      else
+        ignored.push_back(fmt::format("{} {} (not used by the proxy's pool)", where, key));
+    }
+    if (!user.mode.empty()) pool.users[name] = user;
   }
 }
 

@@ -4,6 +4,7 @@
 // Pure, no I/O.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,9 +14,19 @@ namespace pgstack::config {
 
 // The proxy's own pool (pods.connectionPooler: pgstack-proxy), its settings from the cluster's
 // SGPoolingConfig (pgbouncer.ini's names: proxy_pool_settings).
+// A [databases] or [users] entry the proxy's pool honours: "" / 0 for what the entry does not set.
+struct ProxyPoolOverride {
+  std::string mode;
+  int pool_size = 0;
+  std::string dbname;
+  bool operator==(const ProxyPoolOverride&) const = default;
+};
+
 struct ProxyPool {
   std::string mode = "transaction";
   int pool_size = 20;
+  std::map<std::string, ProxyPoolOverride> databases;  // by the name clients ask for; "*" for any other
+  std::map<std::string, ProxyPoolOverride> users;
   int query_wait_timeout_seconds = 120;
   int server_idle_timeout_seconds = 600;
   int server_lifetime_seconds = 3600;
@@ -49,6 +60,13 @@ struct ProxyLayout {
 // (pool_mode=statement, a non-number) are named in `ignored`.
 void apply_pooling_settings(const std::vector<std::pair<std::string, std::string>>& settings, ProxyPool& pool,
                             std::vector<std::string>& ignored);
+
+// An SGPoolingConfig's [databases] and [users] entries ("dbname=app pool_size=5 pool_mode=session"):
+// pool_mode, pool_size and dbname of a database, pool_mode of a user. An entry for another server
+// (host=, port=) and the options the pool has no use for are named in `ignored`.
+void apply_pooling_entries(const std::vector<std::pair<std::string, std::string>>& databases,
+                           const std::vector<std::pair<std::string, std::string>>& users, ProxyPool& pool,
+                           std::vector<std::string>& ignored);
 
 // YAML (written as JSON, which YAML reads) with a header comment.
 std::string render_proxy_config(const ProxyLayout& layout);

@@ -109,9 +109,20 @@ void AuthLookup::run() {
 }
 
 AuthLookupResult AuthLookup::query(const AuthLookupRequest& request) {
+  bool lost_kept_connection = false;
+  auto result = query_once(request, lost_kept_connection);
+  // A connection kept from an earlier lookup may have been closed since (its backend terminated, the
+  // server restarted): that failure is not the answer, a fresh connection's is.
+  if (!result.ok() && lost_kept_connection) result = query_once(request, lost_kept_connection);
+  return result;
+}
+
+AuthLookupResult AuthLookup::query_once(const AuthLookupRequest& request, bool& lost_kept_connection) {
+  lost_kept_connection = false;
   const std::string address = fmt::format("{}:{}", request.host, request.port);
   auto& connection = connections_->by_address[address];
   if (connection && PQstatus(connection.get()) != CONNECTION_OK) connection.reset();
+  const bool kept = connection != nullptr;
   if (!connection) {
     const auto timeout_seconds =
         std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(connect_timeout_).count());
@@ -136,7 +147,10 @@ AuthLookupResult AuthLookup::query(const AuthLookupRequest& request) {
   if (!result || PQresultStatus(result) != PGRES_TUPLES_OK) {
     std::string why = connection ? PQerrorMessage(connection.get()) : "no result";
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    if (PQstatus(connection.get()) != CONNECTION_OK) connection.reset();
+    if (PQstatus(connection.get()) != CONNECTION_OK) {
+      connection.reset();
+      lost_kept_connection = kept;
+    }
     return make_error(ErrorCode::kUnavailable, fmt::format("user lookup at {} failed: {}", address, why));
   }
   // user_lookup returns one row; its passwd is NULL for a role that may not log in or has no password.

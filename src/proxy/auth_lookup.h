@@ -54,6 +54,8 @@ class AuthLookup {
   };
   void run();
   AuthLookupResult query(const AuthLookupRequest& request);
+  // One attempt; `lost_kept_connection` when it failed on a connection kept from an earlier lookup.
+  AuthLookupResult query_once(const AuthLookupRequest& request, bool& lost_kept_connection);
 
   const std::string auth_user_;
   const std::string password_;

@@ -66,6 +66,12 @@ Field integer(std::int64_t minimum, std::int64_t maximum) {
 }
 Field millis(std::int64_t minimum) { return integer(minimum, 86'400'000); }
 
+Field pool_mode() { return word_of("pool mode", {"session", "transaction"}, "session or transaction"); }
+
+PoolMode pool_mode_of(const Json& json) {
+  return json.value("mode", "transaction") == "session" ? PoolMode::kSession : PoolMode::kTransaction;
+}
+
 // The file's format (docs/proxy.md); what the schema cannot say is checked in to_config.
 const Field& proxy_config_schema() {
   static const Field listener = Field::object({
@@ -80,13 +86,19 @@ const Field& proxy_config_schema() {
                      {"max_connections", integer(1, 10'000)},
                  })},
       {"pooling", Field::object({
-                      {"mode", word_of("pool mode", {"session", "transaction"}, "session or transaction")},
+                      {"mode", pool_mode()},
                       {"pool_size", integer(1, 10'000)},
                       {"query_wait_timeout_ms", millis(1)},
                       {"server_idle_timeout_ms", millis(1000)},
                       {"server_lifetime_ms", millis(1000)},
                       {"auth_user", required_text()},
                       {"auth_password_file", required_text()},
+                      {"databases", Field::map(Field::object({
+                                        {"mode", pool_mode()},
+                                        {"pool_size", integer(1, 10'000)},
+                                        {"dbname", text()},
+                                    }))},
+                      {"users", Field::map(Field::object({{"mode", pool_mode()}}))},
                   })},
   });
   static const Field cluster = Field::object({
@@ -162,8 +174,22 @@ ListenerConfig to_listener(const Json& json) {
   if (json.contains("pooling")) {
     const Json& pooling = json["pooling"];
     PoolingConfig config;
-    config.mode = pooling.value("mode", "transaction") == "session" ? PoolMode::kSession : PoolMode::kTransaction;
+    config.mode = pool_mode_of(pooling);
     copy(pooling, "pool_size", config.pool_size);
+    const Json databases = pooling.value("databases", Json::object());
+    const Json users = pooling.value("users", Json::object());
+    for (const auto& [name, entry] : databases.items()) {
+      PoolOverride database;
+      if (entry.contains("mode")) database.mode = pool_mode_of(entry);
+      if (entry.contains("pool_size")) database.pool_size = entry["pool_size"].get<int>();
+      database.dbname = entry.value("dbname", "");
+      config.databases[name] = database;
+    }
+    for (const auto& [name, entry] : users.items()) {
+      PoolOverride user;
+      if (entry.contains("mode")) user.mode = pool_mode_of(entry);
+      config.users[name] = user;
+    }
     copy_millis(pooling, "query_wait_timeout_ms", config.query_wait_timeout);
     copy_millis(pooling, "server_idle_timeout_ms", config.server_idle_timeout);
     copy_millis(pooling, "server_lifetime_ms", config.server_lifetime);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,9 +34,19 @@ struct MirrorConfig {
 enum class PoolMode { kSession, kTransaction };
 std::string_view pool_mode_name(PoolMode mode);
 
+// What one database or user changes of its listener's pooling (SGPoolingConfig's [databases] and
+// [users] sections, as PgBouncer reads them).
+struct PoolOverride {
+  std::optional<PoolMode> mode;
+  std::optional<int> pool_size;  // a database's
+  std::string dbname;            // a database's name on the server, when it differs from the one clients ask for
+};
+
 struct PoolingConfig {
   PoolMode mode = PoolMode::kTransaction;
   int pool_size = 20;  // server connections per member, database and user; split across the workers
+  std::map<std::string, PoolOverride> databases;           // by the name clients ask for; "*" for any other
+  std::map<std::string, PoolOverride> users;               // mode only: a user's pool_mode wins over its database's
   std::chrono::milliseconds query_wait_timeout{120'000};   // a client waiting for a server connection
   std::chrono::milliseconds server_idle_timeout{600'000};  // an idle server connection is closed after
   std::chrono::milliseconds server_lifetime{3'600'000};    // and any once it is this old and idle

@@ -121,7 +121,7 @@ class ServerPool::Login : public std::enable_shared_from_this<ServerPool::Login>
 
  private:
   void send_startup() {
-    write(pgwire::encode_startup({{"user", target_.user}, {"database", target_.database}}));
+    write(pgwire::encode_startup({{"user", target_.user}, {"database", target_.server_database}}));
     read();
   }
 
@@ -407,7 +407,8 @@ void ServerPool::release(std::unique_ptr<ServerConnection> connection, bool rese
     }
     (*owned)->statements = ServerStatements{};  // DISCARD ALL deallocated them
     (*owned)->taught = 0;
-    (*owned)->last_client = 0;  // and reset the settings
+    (*owned)->other_settings.clear();  // RESET ALL
+    (*owned)->last_client = 0;         // and reset the settings
     return_idle(std::move(*owned));
   });
 }

@@ -38,9 +38,10 @@ struct ServerConnection {
   CancelRegistry::Key backend_key;
   ReportedParameters parameters;
   ReportedParameters login_parameters;  // as the server reported them at login: the database's and user's defaults
-  ServerStatements statements;          // named statements prepared on it (transaction mode)
-  std::size_t taught = 0;               // how many of them its pool had learned from it when last back
-  std::uint64_t last_client = 0;        // the session that held it last (0 after a reset)
+  std::map<std::string, std::string> other_settings;  // unreported settings a client SET on it (pooling_rules.h)
+  ServerStatements statements;                        // named statements prepared on it (transaction mode)
+  std::size_t taught = 0;                             // how many of them its pool had learned from it when last back
+  std::uint64_t last_client = 0;                      // the session that held it last (0 after a reset)
   std::chrono::steady_clock::time_point created;
   std::chrono::steady_clock::time_point idle_since;
 };
@@ -50,7 +51,8 @@ struct PoolTarget {
   std::string member;
   std::string host;
   std::uint16_t port = 0;
-  std::string database;
+  std::string database;         // as the client named it: pools are per [databases] entry, as PgBouncer's
+  std::string server_database;  // what server connections log in to (the entry's dbname)
   std::string user;
 };
 

@@ -41,50 +41,19 @@ std::uint64_t micros_since(std::chrono::steady_clock::time_point start) {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
 }
 
-// Read buffers given back by this worker's sessions, kept for the next read (a worker is one thread).
-constexpr std::size_t kSpareBuffers = 64;
-std::vector<std::unique_ptr<IoBuffer>>& spare_buffers() {
-  thread_local std::vector<std::unique_ptr<IoBuffer>> spares;
-  return spares;
-}
-
-std::unique_ptr<IoBuffer> take_buffer() {
-  auto& spares = spare_buffers();
-  if (spares.empty()) return std::unique_ptr<IoBuffer>(new IoBuffer);  // not zeroed: reads fill what is used
-  auto buffer = std::move(spares.back());
-  spares.pop_back();
-  return buffer;
-}
-
-void give_back(std::unique_ptr<IoBuffer>& buffer) {
-  if (!buffer) return;
-  auto& spares = spare_buffers();
-  if (spares.size() < kSpareBuffers) spares.push_back(std::move(buffer));
-  buffer.reset();
-}
-
-// Waits until `socket` is readable, then reads what is there into `buffer`, taken only then: a session
-// waiting for bytes holds no buffer. (The read after the wait also replaces the speculative read that
-// async_read_some starts with, which fails whenever the peer has not answered yet.)
+// Reads what `socket` has into `buffer`: its small array, and when that fills, the rest of what is
+// waiting too, read at once without blocking (ReadBuffer). Errors of that second read show at the next.
 template <typename Handler>
-void read_when_readable(tcp::socket& socket, std::unique_ptr<IoBuffer>& buffer, Handler&& handler) {
-  give_back(buffer);
-  socket.async_wait(tcp::socket::wait_read,
-                    [&socket, &buffer, handler = std::forward<Handler>(handler)](const error_code& ec) mutable {
-                      if (ec) return handler(ec, std::size_t{0});
-                      if (!socket.non_blocking()) {
-                        error_code failed;
-                        socket.non_blocking(true, failed);
-                        if (failed) return handler(failed, std::size_t{0});
-                      }
-                      buffer = take_buffer();
-                      error_code read_error;
-                      const std::size_t size = socket.read_some(asio::buffer(*buffer), read_error);
-                      if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
-                        return read_when_readable(socket, buffer, std::move(handler));
-                      }
-                      handler(read_error, size);
-                    });
+void read_into(tcp::socket& socket, ReadBuffer& buffer, Handler&& handler) {
+  socket.async_read_some(buffer.small(), [&socket, &buffer, handler = std::forward<Handler>(handler)](
+                                             const error_code& ec, std::size_t size) mutable {
+    if (ec || size < ReadBuffer::kSmall) return handler(ec, size);
+    error_code ignored;
+    if (!socket.non_blocking()) socket.non_blocking(true, ignored);
+    error_code more_error;
+    const std::size_t more = socket.read_some(buffer.spill(), more_error);
+    handler(error_code{}, size + (more_error ? 0 : more));
+  });
 }
 
 }  // namespace
@@ -100,9 +69,12 @@ class Session::ClientEvents : public pgwire::FrontendEvents {
     s_.user_ = std::string(startup.user());
     if (s_.pooled()) {
       auto settings = pooled_startup_settings({startup.parameters.begin(), startup.parameters.end()});
-      if (settings.ok())
-        s_.pooled_->settings = std::move(settings).value();
-      else
+      s_.pooled_->pool = client_pool(*s_.listener_.config->pooling, s_.database_, s_.user_);
+      if (settings.ok()) {
+        PooledStartup startup_settings = std::move(settings).value();
+        s_.pooled_->settings = std::move(startup_settings.reported);
+        s_.pooled_->other_settings = std::move(startup_settings.other);
+      } else
         s_.pooled_->refusal = settings.error().message;
     }
   }
@@ -270,16 +242,13 @@ void Session::start() {
 
 template <typename Handler>
 void Session::client_read_some(Handler&& handler) {
-  if (tls_) {
-    if (!client_buffer_) client_buffer_ = take_buffer();
-    return tls_->async_read_some(asio::buffer(*client_buffer_), std::forward<Handler>(handler));
-  }
-  read_when_readable(client_, client_buffer_, std::forward<Handler>(handler));
+  if (tls_) return tls_->async_read_some(client_buffer_.large(), std::forward<Handler>(handler));
+  read_into(client_, client_buffer_, std::forward<Handler>(handler));
 }
 
 template <typename Handler>
 void Session::server_read_some(Handler&& handler) {
-  read_when_readable(server_, server_buffer_, std::forward<Handler>(handler));
+  read_into(server_, server_buffer_, std::forward<Handler>(handler));
 }
 
 template <typename Handler>
@@ -304,12 +273,12 @@ void Session::read_startup() {
 void Session::on_startup_bytes(std::size_t size) {
   delta_.bytes_in += size;
   negotiation_ = Negotiation::kNone;
-  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_->data(), size));
+  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     return fail(front_.error().sqlstate, front_.error().message, true);
   }
   // Postgres never reads past a Terminate or CancelRequest; neither does the server here.
-  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_->data()), size - front_.trailing_bytes());
+  startup_bytes_.append(reinterpret_cast<const char*>(client_buffer_.data()), size - front_.trailing_bytes());
   switch (negotiation_) {
     case Negotiation::kNone: return read_startup();
     case Negotiation::kSsl:
@@ -523,7 +492,7 @@ void Session::read_client() {
 void Session::on_client_bytes(std::size_t size) {
   last_activity_ = Clock::now();
   delta_.bytes_in += size;
-  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_->data(), size));
+  const auto status = front_.feed(std::span<const std::uint8_t>(client_buffer_.data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     // Nothing of a malformed chunk reaches the server.
     return fail(front_.error().sqlstate, front_.error().message, true);
@@ -542,7 +511,7 @@ void Session::on_client_bytes(std::size_t size) {
     }
     if (forward == 0) return read_client();
     if (transaction_pooled()) {
-      pooled_->client_frame.append(reinterpret_cast<const char*>(client_buffer_->data()), forward);
+      pooled_->client_frame.append(reinterpret_cast<const char*>(client_buffer_.data()), forward);
       if (pooled_->server) return forward_framed();
       auto whole = pgwire::message_at(pooled_->client_frame, kMaxMessageBody);
       if (whole.ok() && !*whole) return read_client();  // nothing whole yet: no server connection needed
@@ -588,9 +557,7 @@ bool Session::answer_prepare_locally() {
   return true;
 }
 
-bool Session::transaction_pooled() const {
-  return pooled() && listener_.config->pooling->mode == PoolMode::kTransaction;
-}
+bool Session::transaction_pooled() const { return pooled() && pooled_->pool.mode == PoolMode::kTransaction; }
 
 // The whole messages of client_frame, named statements renamed, to the server connection held.
 void Session::forward_framed() {
@@ -622,7 +589,7 @@ void Session::forward_framed() {
 
 void Session::forward_to_server(std::size_t size) {
   server_writing_ = true;
-  asio::async_write(server_, asio::buffer(client_buffer_->data(), size),
+  asio::async_write(server_, asio::buffer(client_buffer_.data(), size),
                     [self = shared_from_this()](const error_code& ec, std::size_t) {
                       self->server_writing_ = false;
                       if (self->phase_ != Phase::kRelay || self->failing_) return;
@@ -648,14 +615,14 @@ void Session::read_server() {
 
 void Session::on_server_bytes(std::size_t size) {
   last_activity_ = Clock::now();
-  const auto status = back_.feed(std::span<const std::uint8_t>(server_buffer_->data(), size));
+  const auto status = back_.feed(std::span<const std::uint8_t>(server_buffer_.data(), size));
   if (status == pgwire::DecodeStatus::kError) {
     return fail(pgwire::kSqlstateProtocolViolation,
                 "pgstack-proxy: the server sent malformed data: " + back_.error().message, true);
   }
   server_at_boundary_ = status == pgwire::DecodeStatus::kReady;
   if (pooled()) pooled_->release.server_at_boundary = server_at_boundary_;
-  const char* out = reinterpret_cast<const char*>(server_buffer_->data());
+  const char* out = reinterpret_cast<const char*>(server_buffer_.data());
   if (transaction_pooled() && (pooled_->rewriter.expecting_answers() || !pooled_->server_frame.empty())) {
     // Answers to Parses the client did not send are dropped: whole messages only until none is expected.
     auto& pooled = *pooled_;
@@ -739,6 +706,7 @@ PoolTarget Session::pool_target() const {
                     endpoint_.host,
                     endpoint_.port,
                     database_,
+                    pooled_->pool.server_database,
                     user_};
 }
 
@@ -747,7 +715,7 @@ PoolLimits Session::pool_limits() const {
   PoolLimits limits;
   limits.gauges = &listener_.pool;
   const int workers = static_cast<int>(std::max(1U, shared_.workers));
-  limits.size = std::max(1, (pooling.pool_size + workers - 1) / workers);
+  limits.size = std::max(1, (pooled_->pool.pool_size + workers - 1) / workers);
   limits.wait_timeout = pooling.query_wait_timeout;
   limits.connect_timeout = shared_.config->limits.connect_timeout;
   limits.idle_timeout = pooling.server_idle_timeout;
@@ -790,7 +758,7 @@ void Session::read_auth() {
     if (self->phase_ != Phase::kAuthenticating || self->failing_) return;
     if (ec) return self->close();
     self->delta_.bytes_in += size;
-    self->pooled_->auth_input.append(reinterpret_cast<const char*>(self->client_buffer_->data()), size);
+    self->pooled_->auth_input.append(reinterpret_cast<const char*>(self->client_buffer_.data()), size);
     auto taken = pgwire::take_message(self->pooled_->auth_input, 64 * 1024);
     if (!taken.ok()) return self->fail(pgwire::kSqlstateProtocolViolation, taken.error().message, true);
     if (!*taken) return self->read_auth();
@@ -836,6 +804,10 @@ void Session::on_auth_message(const pgwire::RawMessage& message) {
     return fail("28P01", fmt::format("password authentication failed for user \"{}\"", user_), false);
   }
   pooled_->keys = LoginKeys{scram.client_key(), scram.verifier().server_key};
+  // The exchange is over: an idle client keeps only its keys.
+  pooled_->scram.reset();
+  pooled_->auth_input = std::string();
+  startup_bytes_ = std::string();
   on_authenticated(std::move(server_final).value());
 }
 
@@ -919,6 +891,8 @@ void Session::sync_settings(std::function<void()> then) {
     std::map<std::string, std::string> current;
     for (const auto& [lower, reported] : server.parameters) current[lower] = reported.second;
     sql = settings_sync_sql(pooled_->settings, current);
+    const std::string others = other_settings_sync_sql(pooled_->other_settings, server.other_settings);
+    if (!others.empty()) sql += (sql.empty() ? "" : "; ") + others;
   }
   auto hand_over = [this, then = std::move(then)] {
     ServerConnection& held = *pooled_->server;
@@ -940,6 +914,7 @@ void Session::sync_settings(std::function<void()> then) {
           return self->fail("22023",
                             "pgstack-proxy: cannot apply the connection's settings: " + applied.error().message, false);
         }
+        self->pooled_->server->other_settings = self->pooled_->other_settings;
         // Postgres may spell a value its own way (utf8 -> UTF8): take its spelling.
         for (auto& [name, value] : self->pooled_->settings) {
           const auto reported = self->pooled_->server->parameters.find(name);
@@ -965,6 +940,7 @@ void Session::send_login_answer(const std::string& server_final) {
     if (self->phase_ != Phase::kAuthenticating || self->failing_) return;
     if (ec) return self->close();
     self->delta_.bytes_out += size;
+    self->reply_ = std::string();  // a few hundred bytes an idle client need not keep
     self->phase_ = Phase::kRelay;
     self->handshake_timer_.cancel();
     ++self->delta_.sessions_total;
@@ -983,7 +959,7 @@ void Session::send_login_answer(const std::string& server_final) {
 
 void Session::maybe_release() {
   if (!pooled() || !pooled_->server || phase_ != Phase::kRelay || failing_) return;
-  if (listener_.config->pooling->mode != PoolMode::kTransaction) return;
+  if (pooled_->pool.mode != PoolMode::kTransaction) return;
   if (server_writing_ || pooled_->releasing || !may_release(pooled_->release)) return;
   if (!server_reading_) return release_server();
   // A read is waiting on the connection: it is cancelled, and its handler releases the connection
@@ -1014,7 +990,7 @@ void Session::on_server_read_stopped(const error_code& ec, std::size_t size) {
   if (returning) {
     if (ec == asio::error::operation_aborted && pooled_->server) {
       pooled_->server->socket = std::move(server_);
-      const bool reset = listener_.config->pooling->mode == PoolMode::kSession || pooled_->release.pinned;
+      const bool reset = pooled_->pool.mode == PoolMode::kSession || pooled_->release.pinned;
       pool_.release(std::move(pooled_->server), reset);
     } else {
       drop_server();
@@ -1119,7 +1095,7 @@ void Session::close() {
       } else {
         pooled_->server->socket = std::move(server_);
         shared_.cancels.remove(pooled_->client_key);
-        const bool reset = listener_.config->pooling->mode == PoolMode::kSession || pooled_->release.pinned;
+        const bool reset = pooled_->pool.mode == PoolMode::kSession || pooled_->release.pinned;
         pool_.release(std::move(pooled_->server), reset);
       }
     } else {

@@ -8,8 +8,8 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,15 +27,13 @@
 #include "proxy/listener_runtime.h"
 #include "proxy/pooling_rules.h"
 #include "proxy/proxy_stats.h"
+#include "proxy/read_buffer.h"
 #include "proxy/server_pool.h"
 #include "proxy/statement_rewriter.h"
 
 namespace pgstack::proxy {
 
 class Session;
-
-// What one read from a client or a server connection takes at most.
-using IoBuffer = std::array<std::uint8_t, 16384>;
 
 // The worker's view of its sessions, for closing those that lost their member.
 class SessionSet {
@@ -97,7 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // What a pooled session adds: the client's SCRAM exchange, its settings and cancel key, and the
   // server connection it holds, if any.
   struct Pooled {
-    ClientSettings settings;
+    ClientPool pool;                // its mode and size, by database and user
+    ClientSettings settings;        // reported GUCs (pooling_rules.h)
+    ClientSettings other_settings;  // the other settings of its startup packet
     std::optional<pgwire::scram::ServerExchange> scram;
     std::string auth_input;  // the client's bytes during the SCRAM exchange
     LoginKeys keys;
@@ -213,10 +213,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Clock::time_point> first_refusal_;
   Clock::time_point last_activity_;
 
-  // Taken when bytes are there to read, given back when the session waits again (plain TCP; a TLS stream
-  // reads into it from within its own handlers, so it keeps one): an idle client holds no buffer.
-  std::unique_ptr<IoBuffer> client_buffer_;
-  std::unique_ptr<IoBuffer> server_buffer_;
+  ReadBuffer client_buffer_;
+  ReadBuffer server_buffer_;
   std::string reply_;  // what the proxy itself writes to the client
   bool client_writing_ = false;
   bool server_at_boundary_ = true;
@@ -232,7 +230,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Statistics (flushed into entry_ at ReadyForQuery and at close).
   std::shared_ptr<StatsEntry> entry_;
   SessionCounters delta_;
-  std::deque<PendingQuery> pending_queries_;
+  std::list<PendingQuery> pending_queries_;  // not a deque: that allocates 576 bytes up front, idle or not
   std::vector<std::string> batch_fingerprints_;
   pgwire::TransactionStatus transaction_status_ = pgwire::TransactionStatus::kIdle;
   Clock::time_point transaction_start_;

@@ -82,7 +82,12 @@ clusters:
     listeners:
       - name: transaction
         listen: "127.0.0.1:0"
-        pooling: {{mode: transaction, pool_size: 2, auth_user: pooler_auth, auth_password_file: "{0}"}}
+        pooling:
+          mode: transaction
+          pool_size: 2
+          auth_user: pooler_auth
+          auth_password_file: "{0}"
+          databases: {{reporting: {{dbname: postgres, mode: session, pool_size: 1}}}}
       - name: session
         listen: "127.0.0.1:0"
         pooling: {{mode: session, pool_size: 1, auth_user: pooler_auth, auth_password_file: "{0}"}}
@@ -115,10 +120,10 @@ clusters:
 
 struct Client {
   explicit Client(const std::string& listener, const std::string& extra = "", const std::string& password = kPassword,
-                  const std::string& user = "scram_user")
-      : conn(PQconnectdb(fmt::format("host=127.0.0.1 port={} dbname=postgres user={} password={} sslmode=disable "
+                  const std::string& user = "scram_user", const std::string& database = "postgres")
+      : conn(PQconnectdb(fmt::format("host=127.0.0.1 port={} dbname={} user={} password={} sslmode=disable "
                                      "connect_timeout=10 {}",
-                                     setup->proxy->listener_port("demo", listener), user, password, extra)
+                                     setup->proxy->listener_port("demo", listener), database, user, password, extra)
                              .c_str())) {}
   ~Client() { PQfinish(conn); }
   Client(const Client&) = delete;
@@ -142,8 +147,9 @@ struct Client {
 };
 
 // Server connections of scram_user that Postgres sees, asked directly (not through the proxy).
-int server_connections() {
-  auto count = setup->postgres->psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'scram_user'");
+int server_connections(const std::string& condition = "true") {
+  auto count = setup->postgres->psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'scram_user' AND (" +
+                                     condition + ")");
   return count.ok() && count->exit_code == 0 ? std::stoi(count->standard_output) : -1;
 }
 
@@ -174,11 +180,46 @@ TEST(ProxyPooling, ClientsLogInWithScramAndWrongPasswordsAndUnknownUsersFailAlik
       << unknown.error();
 }
 
+TEST(ProxyPooling, ALookupConnectionTerminatedMeanwhileIsReplacedNotReportedAsAFailure) {
+  // A failed login forgets the cached verifier: the next login looks the user up again.
+  Client wrong("transaction", "", "not-the-password");
+  ASSERT_FALSE(wrong.ok());
+  // As node-postgres's tests do: every idle backend terminated, the proxy's lookup connection among them.
+  auto terminated = setup->postgres->psql(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pgstack-proxy-auth'");
+  ASSERT_TRUE(terminated.ok() && terminated->exit_code == 0);
+  EXPECT_EQ(terminated->standard_output, "1\n");
+  std::this_thread::sleep_for(100ms);
+  Client good("transaction");
+  ASSERT_TRUE(good.ok()) << good.error();
+  EXPECT_EQ(good.value("SELECT current_user"), "scram_user");
+}
+
 TEST(ProxyPooling, AStartupParameterAPoolCannotCarryIsRefusedByName) {
-  Client client("transaction", "options='-c work_mem=64MB'");
+  Client client("transaction", "replication=database");
   ASSERT_FALSE(client.ok());
-  EXPECT_NE(client.error().find("unsupported startup parameter in a pooled connection: options"), std::string::npos)
+  EXPECT_NE(client.error().find("unsupported startup parameter in a pooled connection: replication"), std::string::npos)
       << client.error();
+}
+
+TEST(ProxyPooling, SettingsOfTheStartupPacketFollowTheClientAndNotTheNext) {
+  // "tiny" has one server connection: both clients get the same one, one after the other.
+  Client strict("tiny", "options='-c statement_timeout=1500 --search-path=pg_catalog'");
+  ASSERT_TRUE(strict.ok()) << strict.error();
+  const std::string backend = strict.value("SELECT pg_backend_pid()");
+  EXPECT_EQ(strict.value("SHOW statement_timeout"), "1500ms");
+  EXPECT_EQ(strict.value("SHOW search_path"), "pg_catalog");
+  Client plain("tiny");
+  ASSERT_TRUE(plain.ok()) << plain.error();
+  EXPECT_EQ(plain.value("SELECT pg_backend_pid()"), backend);
+  EXPECT_EQ(plain.value("SHOW statement_timeout"), "0");
+  EXPECT_EQ(plain.value("SHOW search_path"), "\"$user\", public");
+  // Back to the first client: its settings again, and they act.
+  EXPECT_NE(strict.value("SELECT pg_sleep(3)").find("57014"), std::string::npos);
+  EXPECT_EQ(strict.value("SHOW search_path"), "pg_catalog");
+  Client wrong("tiny", "options='-c statement_timeout=soon'");
+  EXPECT_FALSE(wrong.ok() && wrong.value("SELECT 1") == "1");
+  EXPECT_NE(wrong.error().find("statement_timeout"), std::string::npos) << wrong.error();
 }
 
 TEST(ProxyPooling, TwentyClientsShareTwoServerConnectionsInTransactionMode) {
@@ -207,7 +248,7 @@ TEST(ProxyPooling, TwentyClientsShareTwoServerConnectionsInTransactionMode) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_LE(server_connections(), 2);
+  EXPECT_LE(server_connections("application_name LIKE 'client%'"), 2);
   // The pool's own figures: two server connections, idle now, nobody waiting.
   const std::string labels = R"({cluster="demo",listener="transaction",role="read-write"})";
   EXPECT_EQ(metric("pgstack_proxy_pool_server_connections" + labels.substr(0, labels.size() - 1) + R"(,state="idle"})"),
@@ -217,6 +258,24 @@ TEST(ProxyPooling, TwentyClientsShareTwoServerConnectionsInTransactionMode) {
   auto rows = setup->postgres->psql("SELECT count(*) FROM ledger");
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(std::stoi(rows->standard_output), 200);
+}
+
+TEST(ProxyPooling, ADatabaseEntryNamesTheServerDatabaseAndItsOwnModeAndSize) {
+  // "reporting" on the transaction-mode listener: Postgres's database postgres, in session mode.
+  Client report("transaction", "", kPassword, "scram_user", "reporting");
+  ASSERT_TRUE(report.ok()) << report.error();
+  EXPECT_EQ(report.value("SELECT current_database()"), "postgres");
+  const std::string backend = report.value("SELECT pg_backend_pid()");
+  EXPECT_EQ(report.value("CREATE TEMP TABLE kept(x int)"), "");
+  // Its own pool: clients of the listener's other databases do not take its connection, nor it theirs.
+  Client other("transaction");
+  ASSERT_TRUE(other.ok()) << other.error();
+  EXPECT_NE(other.value("SELECT pg_backend_pid()"), backend);
+  EXPECT_EQ(report.value("SELECT count(*) FROM kept"), "0");  // session mode: the same backend
+  EXPECT_EQ(report.value("SELECT pg_backend_pid()"), backend);
+  // pool_size 1: a second client of the entry waits for the first to leave.
+  Client second("transaction", "connect_timeout=2", kPassword, "scram_user", "reporting");
+  EXPECT_FALSE(second.ok());
 }
 
 TEST(ProxyPooling, ASetOfAReportedSettingFollowsTheClientAcrossTransactions) {
@@ -286,7 +345,7 @@ TEST(ProxyPooling, TenClientsWithTheirOwnPreparedStatementsShareTwoServerConnect
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_LE(server_connections(), 2);
+  EXPECT_LE(server_connections("application_name LIKE 'client%'"), 2);
   // A statement never prepared is still Postgres's own error.
   Client client("transaction");
   PGresult* missing = PQexecPrepared(client.conn, "never", 0, nullptr, nullptr, nullptr, 0);

@@ -585,19 +585,44 @@ TEST(Proxy, SwitchoverReroutesNewConnectionsAndClosesOldOnes) {
   EXPECT_GE(metric("pgstack_proxy_closed_by_failover_total", {"listener=\"rw\""}), 1);
   // The read-only session may stay: its member is still part of the cluster.
   EXPECT_EQ(old_ro.value("select 1"), "1");
-  // Contenders that held a connection there were closed; those that waited ran on the new primary.
+  // Contenders that held a connection there were closed; those that waited ran on the new primary. Two
+  // that waited on one worker take the new primary's connection there in turn: each commits as soon as
+  // it has its answer, so the other is not left waiting behind an open transaction.
   for (std::size_t i = 0; i < contenders.size(); ++i) {
-    std::string last_port;
-    while (PGresult* result = PQgetResult(contenders[i]->conn)) {
-      if (PQresultStatus(result) == PGRES_TUPLES_OK) last_port = PQgetvalue(result, 0, 0);
-      PQclear(result);
-    }
-    if (waited[i]) {
-      EXPECT_EQ(last_port, std::to_string(setup->nodes[1]->port()));
-    } else {
+    if (!waited[i]) {
+      std::string last_port;
+      while (PGresult* result = PQgetResult(contenders[i]->conn)) {
+        if (PQresultStatus(result) == PGRES_TUPLES_OK) last_port = PQgetvalue(result, 0, 0);
+        PQclear(result);
+      }
       EXPECT_EQ(last_port, std::to_string(setup->nodes[0]->port()));
       EXPECT_NE(contenders[i]->value("select 1").find("<error"), std::string::npos);
     }
+  }
+  std::vector<std::string> ports(contenders.size());
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (bool pending = true; pending && std::chrono::steady_clock::now() < deadline;) {
+    pending = false;
+    for (std::size_t i = 0; i < contenders.size(); ++i) {
+      if (!waited[i] || !ports[i].empty()) continue;
+      PGconn* conn = contenders[i]->conn;
+      PQconsumeInput(conn);
+      if (PQisBusy(conn)) {
+        pending = true;
+        continue;
+      }
+      std::string last_port = "<none>";
+      while (PGresult* result = PQgetResult(conn)) {
+        if (PQresultStatus(result) == PGRES_TUPLES_OK) last_port = PQgetvalue(result, 0, 0);
+        PQclear(result);
+      }
+      ports[i] = last_port;
+      contenders[i]->value("COMMIT");
+    }
+    if (pending) std::this_thread::sleep_for(20ms);
+  }
+  for (std::size_t i = 0; i < contenders.size(); ++i) {
+    if (waited[i]) EXPECT_EQ(ports[i], std::to_string(setup->nodes[1]->port())) << "contender " << i;
   }
   contenders.clear();
   // The pooled client that held nothing goes on, on the new primary, with its settings; the one inside a

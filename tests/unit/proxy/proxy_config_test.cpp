@@ -106,6 +106,44 @@ TEST(ProxyConfig, APoolingConfigsPgbouncerSettingsCarryOverToTheProxysPool) {
   EXPECT_EQ(ignored.size(), 2U);
 }
 
+TEST(ProxyConfig, APoolingConfigsDatabasesAndUsersCarryOverToTheProxysPool) {
+  config::ProxyPool pool;
+  std::vector<std::string> ignored;
+  config::apply_pooling_entries({{"reports", "dbname=warehouse pool_size=5 pool_mode=session"},
+                                 {"*", "pool_size=8 reserve_pool=2"},
+                                 {"remote", "host=10.0.0.9 dbname=app"},
+                                 {"bad", "pool_size=lots pool_mode=statement"}},
+                                {{"batch", "pool_mode=transaction max_user_connections=10"}}, pool, ignored);
+  EXPECT_EQ(pool.databases.size(), 2U);
+  EXPECT_EQ(pool.databases["reports"], (config::ProxyPoolOverride{"session", 5, "warehouse"}));
+  EXPECT_EQ(pool.databases["*"], (config::ProxyPoolOverride{"", 8, ""}));
+  EXPECT_EQ(pool.users["batch"], (config::ProxyPoolOverride{"transaction", 0, ""}));
+  EXPECT_EQ(ignored, (std::vector<std::string>{
+                         "[databases] * reserve_pool (not used by the proxy's pool)",
+                         "[databases] remote (another server: the proxy pools to the cluster's members only)",
+                         "[databases] bad pool_size=lots (expected 1 to 10000)",
+                         "[databases] bad pool_mode=statement (the proxy pools by session or transaction)",
+                         "[users] batch max_user_connections (not used by the proxy's pool)"}));
+
+  // Rendered into proxy.yaml and read back by the proxy.
+  config::ProxyLayout layout{
+      "demo", "shop", {"http://127.0.0.1:2379"}, "/pgstack",         "10.0.0.5", 14432, 14433, 17432,
+      true,   1000,   "/s/tls/server.crt",       "/s/tls/server.key"};
+  pool.auth_user = "authenticator";
+  pool.auth_password_file = "/s/auth-password";
+  layout.pool = pool;
+  const auto parsed = parse_proxy_config(config::render_proxy_config(layout), "proxy.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const auto& pooling = *parsed->clusters[0].listeners[0].pooling;
+  ASSERT_EQ(pooling.databases.size(), 2U);
+  EXPECT_EQ(pooling.databases.at("reports").mode, PoolMode::kSession);
+  EXPECT_EQ(pooling.databases.at("reports").pool_size, 5);
+  EXPECT_EQ(pooling.databases.at("reports").dbname, "warehouse");
+  EXPECT_FALSE(pooling.databases.at("*").mode.has_value());
+  EXPECT_EQ(pooling.databases.at("*").pool_size, 8);
+  EXPECT_EQ(pooling.users.at("batch").mode, PoolMode::kTransaction);
+}
+
 TEST(ProxyConfig, FullExample) {
   const auto config = parse_proxy_config(R"(
 workers: 4
