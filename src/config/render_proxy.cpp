@@ -60,6 +60,10 @@ std::string render_proxy_config(const ProxyLayout& layout) {
       client_tls.update({{"certificate", layout.client_certificate}, {"private_key", layout.client_private_key}});
     config["client_tls"] = client_tls;
   }
+  if (layout.pool && layout.pool->max_client_connections)
+    config["limits"]["max_client_connections"] = *layout.pool->max_client_connections;
+  if (layout.pool && layout.pool->client_idle_timeout_seconds)
+    config["limits"]["idle_timeout_ms"] = *layout.pool->client_idle_timeout_seconds * 1000LL;
   if (layout.tls_certificate && layout.tls_private_key)
     config["tls"] = {{"certificate", *layout.tls_certificate}, {"private_key", *layout.tls_private_key}};
   return fmt::format("# pgstack-proxy for cluster {}/{}, written by pgstack-agent: edits are overwritten.\n{}\n",
@@ -68,13 +72,14 @@ std::string render_proxy_config(const ProxyLayout& layout) {
 
 void apply_pooling_settings(const std::vector<std::pair<std::string, std::string>>& settings, ProxyPool& pool,
                             std::vector<std::string>& ignored) {
-  const auto seconds = [](const std::string& value) -> std::optional<int> {
+  const auto number = [](const std::string& value, int maximum) -> std::optional<int> {
     int parsed = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-    if (error != std::errc() || end != value.data() + value.size() || parsed < 0 || parsed > 86'400)
+    if (error != std::errc() || end != value.data() + value.size() || parsed < 0 || parsed > maximum)
       return std::nullopt;
     return parsed;
   };
+  const auto seconds = [&](const std::string& value) { return number(value, 86'400); };
   for (const auto& [name, value] : settings) {
     if (name == "pool_mode") {
       if (value == "session" || value == "transaction")
@@ -99,6 +104,16 @@ void apply_pooling_settings(const std::vector<std::pair<std::string, std::string
                                                    : pool.server_lifetime_seconds;
       // The proxy checks idle connections every second and refuses idle or lifetime limits under one.
       field = limited;
+    } else if (name == "max_client_conn") {
+      if (const auto parsed = number(value, 1'000'000); parsed && *parsed >= 1)
+        pool.max_client_connections = *parsed;
+      else
+        ignored.push_back(fmt::format("max_client_conn={} (expected 1 to 1000000)", value));
+    } else if (name == "client_idle_timeout") {
+      if (const auto parsed = seconds(value))
+        pool.client_idle_timeout_seconds = *parsed;
+      else
+        ignored.push_back(fmt::format("client_idle_timeout={} (expected seconds)", value));
     }
   }
 }

@@ -27,6 +27,8 @@ struct ProxyPool {
   int pool_size = 20;
   std::map<std::string, ProxyPoolOverride> databases;  // by the name clients ask for; "*" for any other
   std::map<std::string, ProxyPoolOverride> users;
+  std::optional<int> max_client_connections;       // max_client_conn: clients of both endpoints together
+  std::optional<int> client_idle_timeout_seconds;  // client_idle_timeout (0: none)
   int query_wait_timeout_seconds = 120;
   int server_idle_timeout_seconds = 600;
   int server_lifetime_seconds = 3600;
@@ -56,8 +58,8 @@ struct ProxyLayout {
 };
 
 // pgbouncer.ini settings of an SGPoolingConfig that the proxy's pool honours (pool_mode, default_pool_size,
-// query_wait_timeout, server_idle_timeout, server_lifetime), over `pool`'s values; values it cannot use
-// (pool_mode=statement, a non-number) are named in `ignored`.
+// query_wait_timeout, server_idle_timeout, server_lifetime, max_client_conn, client_idle_timeout), over
+// `pool`'s values; values it cannot use (pool_mode=statement, a non-number) are named in `ignored`.
 void apply_pooling_settings(const std::vector<std::pair<std::string, std::string>>& settings, ProxyPool& pool,
                             std::vector<std::string>& ignored);
 

@@ -91,8 +91,11 @@ TEST(ProxyConfig, APoolingConfigsPgbouncerSettingsCarryOverToTheProxysPool) {
                                   {"query_wait_timeout", "0"},
                                   {"server_idle_timeout", "30"},
                                   {"server_lifetime", "soon"},
-                                  {"max_client_conn", "2000"}},
+                                  {"max_client_conn", "2000"},
+                                  {"client_idle_timeout", "300"}},
                                  pool, ignored);
+  EXPECT_EQ(pool.max_client_connections, 2000);
+  EXPECT_EQ(pool.client_idle_timeout_seconds, 300);
   EXPECT_EQ(pool.mode, "session");
   EXPECT_EQ(pool.pool_size, 50);
   EXPECT_EQ(pool.query_wait_timeout_seconds, 86'400);  // 0: never, as far as a day goes
@@ -132,8 +135,13 @@ TEST(ProxyConfig, APoolingConfigsDatabasesAndUsersCarryOverToTheProxysPool) {
   pool.auth_user = "authenticator";
   pool.auth_password_file = "/s/auth-password";
   layout.pool = pool;
+  pool.max_client_connections = 2000;
+  pool.client_idle_timeout_seconds = 300;
+  layout.pool = pool;
   const auto parsed = parse_proxy_config(config::render_proxy_config(layout), "proxy.yaml");
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->limits.max_client_connections, 2000U);
+  EXPECT_EQ(parsed->limits.idle_timeout, std::chrono::seconds(300));
   const auto& pooling = *parsed->clusters[0].listeners[0].pooling;
   ASSERT_EQ(pooling.databases.size(), 2U);
   EXPECT_EQ(pooling.databases.at("reports").mode, PoolMode::kSession);
