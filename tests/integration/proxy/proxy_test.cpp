@@ -622,7 +622,9 @@ TEST(Proxy, SwitchoverReroutesNewConnectionsAndClosesOldOnes) {
     if (pending) std::this_thread::sleep_for(20ms);
   }
   for (std::size_t i = 0; i < contenders.size(); ++i) {
-    if (waited[i]) EXPECT_EQ(ports[i], std::to_string(setup->nodes[1]->port())) << "contender " << i;
+    if (waited[i]) {
+      EXPECT_EQ(ports[i], std::to_string(setup->nodes[1]->port())) << "contender " << i;
+    }
   }
   contenders.clear();
   // The pooled client that held nothing goes on, on the new primary, with its settings; the one inside a
