@@ -7,7 +7,10 @@ import { BackupsPage } from './pages/backups';
 import { ClusterPage } from './pages/cluster';
 import { ClusterEditorPage } from './pages/cluster-editor';
 import { LoginPage } from './pages/login';
+import { AdminPage } from './pages/admin';
 import { LogsPage } from './pages/logs';
+import { OperationsPage } from './pages/operations';
+import { ResourceEditorPage, ResourcesPage } from './pages/resources';
 import { OverviewPage } from './pages/overview';
 import { BASE, navigate, onLinkClick, parse, useLocation } from './router';
 import { loadSession, logOut, type Session } from './session';
@@ -24,6 +27,11 @@ function LazyMetricsPage({ namespace, name }: { namespace: string; name: string 
   if (error) return <ErrorBox error={error} />;
   if (!module) return <p class="muted">Loading…</p>;
   return <module.MetricsPage namespace={namespace} name={name} />;
+}
+
+// Users and the audit trail are for admins of every namespace; everyone else manages their own tokens.
+function isAdmin(session: Session): boolean {
+  return (session.permissions.unnamespaced['users'] ?? []).includes('list');
 }
 
 type State = { phase: 'loading' } | { phase: 'anonymous' } | { phase: 'in'; session: Session } | { phase: 'failed'; error: unknown };
@@ -90,6 +98,12 @@ export function App() {
           <a href={BASE} aria-current={route.page === 'overview' ? 'page' : undefined}>
             Clusters
           </a>
+          <a href={`${BASE}configurations`} data-testid="nav-configurations" aria-current={route.page === 'resources' || route.page === 'editResource' ? 'page' : undefined}>
+            Configurations
+          </a>
+          <a href={`${BASE}admin/${isAdmin(session) ? 'users' : 'tokens'}`} data-testid="nav-access" aria-current={route.page === 'admin' ? 'page' : undefined}>
+            {isAdmin(session) ? 'Access' : 'Tokens'}
+          </a>
         </nav>
         <span class="who" data-testid="who">
           {session.identity.user}
@@ -130,6 +144,15 @@ export function App() {
         {route.page === 'logs' && <LogsPage namespace={route.namespace} name={route.name} />}
         {route.page === 'metrics' && <LazyMetricsPage namespace={route.namespace} name={route.name} />}
         {route.page === 'backups' && <BackupsPage session={session} namespace={route.namespace} name={route.name} />}
+        {route.page === 'operations' && <OperationsPage session={session} namespace={route.namespace} name={route.name} />}
+        {route.page === 'resources' && <ResourcesPage session={session} />}
+        {route.page === 'editResource' &&
+          (route.name === undefined ? (
+            <ResourceEditorPage key={route.plural} session={session} plural={route.plural} namespace={route.namespace} />
+          ) : (
+            <ResourceEditorPage key={`${route.plural}/${route.namespace}/${route.name}`} session={session} plural={route.plural} namespace={route.namespace} name={route.name} />
+          ))}
+        {route.page === 'admin' && <AdminPage session={session} tab={route.tab} />}
         {route.page === 'newCluster' && <ClusterEditorPage session={session} />}
         {route.page === 'editCluster' && (
           <ClusterEditorPage key={`${route.namespace}/${route.name}`} session={session} namespace={route.namespace} name={route.name} />

@@ -3,11 +3,17 @@ import { useEffect, useState } from 'preact/hooks';
 
 export const BASE = '/ui/';
 
+export type AdminTab = 'users' | 'tokens' | 'audit';
+export type ClusterSubpage = 'logs' | 'backups' | 'metrics' | 'operations';
+
 export type Route =
   | { page: 'overview' }
   | { page: 'login' }
   | { page: 'cluster'; namespace: string; name: string }
-  | { page: 'logs' | 'backups' | 'metrics'; namespace: string; name: string }
+  | { page: 'logs' | 'backups' | 'metrics' | 'operations'; namespace: string; name: string }
+  | { page: 'resources' }
+  | { page: 'editResource'; plural: string; namespace: string; name?: string }
+  | { page: 'admin'; tab: AdminTab }
   | { page: 'newCluster' }
   | { page: 'editCluster'; namespace: string; name: string }
   | { page: 'notFound'; path: string };
@@ -16,20 +22,31 @@ export function parse(pathname: string): Route {
   if (pathname === BASE || pathname === '/ui') return { page: 'overview' };
   if (pathname === `${BASE}login`) return { page: 'login' };
   if (pathname === `${BASE}new/sgcluster`) return { page: 'newCluster' };
+  if (pathname === `${BASE}configurations`) return { page: 'resources' };
+  const admin = /^\/ui\/admin(?:\/(users|tokens|audit))?\/?$/.exec(pathname);
+  if (admin) return { page: 'admin', tab: (admin[1] as AdminTab | undefined) ?? 'users' };
   const edit = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)\/edit\/?$/.exec(pathname);
   if (edit && edit[1] && edit[2])
     return { page: 'editCluster', namespace: decodeURIComponent(edit[1]), name: decodeURIComponent(edit[2]) };
-  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups|metrics))?\/?$/.exec(pathname);
+  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups|metrics|operations))?\/?$/.exec(pathname);
   if (cluster && cluster[1] && cluster[2]) {
     const namespace = decodeURIComponent(cluster[1]);
     const name = decodeURIComponent(cluster[2]);
-    const sub = cluster[3] as 'logs' | 'backups' | 'metrics' | undefined;
+    const sub = cluster[3] as ClusterSubpage | undefined;
     return sub ? { page: sub, namespace, name } : { page: 'cluster', namespace, name };
+  }
+  // Another kind's editor: .../{plural}/new, .../{plural}/{name}/edit.
+  const resource = /^\/ui\/namespaces\/([^/]+)\/([a-z]+)\/(?:new|([^/]+)\/edit)\/?$/.exec(pathname);
+  if (resource && resource[1] && resource[2] && resource[2] !== 'sgclusters') {
+    const namespace = decodeURIComponent(resource[1]);
+    return resource[3]
+      ? { page: 'editResource', plural: resource[2], namespace, name: decodeURIComponent(resource[3]) }
+      : { page: 'editResource', plural: resource[2], namespace };
   }
   return { page: 'notFound', path: pathname };
 }
 
-export function clusterUrl(namespace: string, name: string, sub?: 'logs' | 'backups' | 'metrics'): string {
+export function clusterUrl(namespace: string, name: string, sub?: ClusterSubpage): string {
   const url = `${BASE}namespaces/${encodeURIComponent(namespace)}/sgclusters/${encodeURIComponent(name)}`;
   return sub ? `${url}/${sub}` : url;
 }

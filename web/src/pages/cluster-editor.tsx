@@ -6,25 +6,10 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, clusterPath, send, type FieldError, type Json } from '../api';
 import { ErrorBox, GuardedButton } from '../components';
+import { manifestFrom, object, DryRunReport, type Answer } from '../dry-run';
 import { check } from '../permissions';
 import { clusterUrl, navigate } from '../router';
 import { listedNamespaces, type Session } from '../session';
-
-interface Change {
-  path: string;
-  op: 'add' | 'remove' | 'replace';
-  from?: unknown;
-  to?: unknown;
-}
-
-interface DryRun {
-  operation: 'create' | 'update';
-  changes: Change[];
-  restartRequired: boolean;
-  restartReasons: string[];
-}
-
-type Answer = Json & { dryRun: DryRun };
 
 // The form's fields and the field paths the server's errors name.
 const FIELDS = {
@@ -47,10 +32,6 @@ function newManifest(namespace: string): Json {
   };
 }
 
-function object(value: unknown): Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
-}
-
 function get(document: Json, path: string): unknown {
   let at: unknown = document;
   for (const key of path.split('.')) at = object(at)[key];
@@ -70,23 +51,6 @@ function set(document: Json, path: string, value: unknown): Json {
   if (value === '' && (path === FIELDS.profile || path === FIELDS.postgresConfig)) delete at[last];
   else at[last] = value;
   return copy;
-}
-
-// What the server answered, as a manifest to edit again: without the dry run's report, the status and
-// what the server sets itself (a replace keeps resourceVersion: it is sent back as the precondition).
-function manifestFrom(answer: Json, keepVersion: boolean): Json {
-  const manifest = structuredClone(answer);
-  delete manifest['dryRun'];
-  delete manifest['status'];
-  const metadata = object(manifest['metadata']);
-  delete metadata['uid'];
-  delete metadata['creationTimestamp'];
-  if (!keepVersion) delete metadata['resourceVersion'];
-  return manifest;
-}
-
-function show(value: unknown): string {
-  return value === undefined ? '–' : JSON.stringify(value);
 }
 
 export function ClusterEditorPage(props: { session: Session; namespace?: string; name?: string }) {
@@ -410,66 +374,7 @@ export function ClusterEditorPage(props: { session: Session; namespace?: string;
           {!current && <small class="muted">{editing ? 'Apply' : 'Create'} is possible once the server's dry run accepted what is shown.</small>}
         </div>
       </form>
-      {answer && current && <DryRunReport answer={answer.result} />}
+      {answer && current && <DryRunReport answer={answer.result} noun="cluster" />}
     </>
-  );
-}
-
-function DryRunReport({ answer }: { answer: Answer }) {
-  const { dryRun } = answer;
-  return (
-    <section class="dry-run" data-testid="dry-run-result">
-      <h2>The server accepts this {dryRun.operation === 'create' ? 'new cluster' : 'change'}</h2>
-      {dryRun.operation === 'update' && (
-        <>
-          {dryRun.changes.length === 0 ? (
-            <p data-testid="no-changes">Nothing changes.</p>
-          ) : (
-            <table data-testid="diff">
-              <thead>
-                <tr>
-                  <th>Field</th>
-                  <th>Now</th>
-                  <th>After</th>
-                </tr>
-              </thead>
-              <tbody>
-                {dryRun.changes.map((change) => (
-                  <tr data-testid={`diff-${change.path}`} class={`diff-${change.op}`}>
-                    <td>
-                      <code>{change.path}</code>
-                    </td>
-                    <td>
-                      <code>{show(change.from)}</code>
-                    </td>
-                    <td>
-                      <code>{show(change.to)}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-          {dryRun.restartRequired ? (
-            <div class="restart warn" data-testid="restart-required">
-              <strong>Postgres needs a restart</strong> for this change to take effect (a rolling restart from the cluster page):
-              <ul>
-                {dryRun.restartReasons.map((reason) => (
-                  <li>{reason}</li>
-                ))}
-              </ul>
-            </div>
-          ) : (
-            <p class="ok" data-testid="restart-not-required">
-              No restart of Postgres is needed.
-            </p>
-          )}
-        </>
-      )}
-      <details>
-        <summary>The object as it would be stored (defaults applied)</summary>
-        <pre data-testid="stored-preview">{JSON.stringify(manifestFrom(answer, true), null, 2)}</pre>
-      </details>
-    </section>
   );
 }

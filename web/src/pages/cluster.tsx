@@ -120,6 +120,9 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
         <a href={clusterUrl(namespace, name, 'metrics')} data-testid="link-metrics">
           Metrics
         </a>
+        <a href={clusterUrl(namespace, name, 'operations')} data-testid="link-operations">
+          Operations
+        </a>
       </nav>
       <ErrorBox error={cluster.error} />
 
