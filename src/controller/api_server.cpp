@@ -651,7 +651,25 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
     return json_reply(200, {{"from", from}, {"to", to.value()}});
   }
   if (action == "restart" && request.method == "POST") return rolling_restart(request, ns, name);
+  if (action == "recoverywindow" && request.method == "GET") return recovery_window_of(ns, name);
   return problem(404, "NotFound", fmt::format("no such action: {} {}", request.method, action));
+}
+
+// What a restore from the cluster's backups can reach (restore_source.h): its SGBackups and its status.
+HttpReply ApiHandler::recovery_window_of(const std::string& ns, const std::string& name) {
+  auto backups = store_.list_with_status("SGBackup", ns);
+  if (!backups.ok()) return problem_from(backups.error());
+  std::vector<model::Document> own;
+  for (auto& backup : backups.value()) {
+    if (backup.body.value("/spec/sgCluster"_json_pointer, std::string()) == name) own.push_back(std::move(backup));
+  }
+  auto status = store_.get_status("SGCluster", ns, name);
+  if (!status.ok()) return problem_from(status.error());
+  Json window = recovery_window(own, status->value_or(Json::object()),
+                                std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  window["cluster"] = name;
+  window["namespace"] = ns;
+  return json_reply(200, window);
 }
 
 // The rolling restart is an SGDbOps (op restart) like any other: the leading controller's operations

@@ -1,5 +1,7 @@
 #include "controller/restore_source.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/time.h"
@@ -144,6 +146,85 @@ Result<model::RestoreAssignment> restore_assignment(const model::RestoreSource& 
     restore.target_json = target;
   }
   return restore;
+}
+
+namespace {
+
+// The primary is running: it can seal its current WAL segment when a restore asks (docs/backups.md).
+bool primary_running(const Json& cluster_status) {
+  const std::string primary = string_at(cluster_status, "primary");
+  if (primary.empty()) return false;
+  for (const auto& member : cluster_status.value("members", Json::array())) {
+    if (member.is_object() && string_at(member, "name") == primary) return string_at(member, "state") == "running";
+  }
+  return false;
+}
+
+}  // namespace
+
+Json recovery_window(const std::vector<model::Document>& backups, const Json& cluster_status, UtcSeconds now) {
+  struct Usable {
+    UtcSeconds finished;
+    Json entry;
+  };
+  std::vector<Usable> usable;
+  for (const auto& backup : backups) {
+    const Json status = backup.body.value("status", Json::object());
+    if (phase_of(status) != "Completed") continue;
+    const auto finished = parse_utc_timestamp(string_at(status, "finishedAt"));
+    if (!finished) continue;
+    usable.push_back({*finished,
+                      {{"name", backup.name()},
+                       {"finishedAt", utc_timestamp(*finished)},
+                       {"type", status.value("type", Json())},
+                       {"timeline", status.value("timeline", Json())},
+                       {"verification", status.value("/verification/phase"_json_pointer, Json())}}});
+  }
+  std::sort(usable.begin(), usable.end(), [](const Usable& a, const Usable& b) { return a.finished < b.finished; });
+  Json window = {
+      {"kind", "RecoveryWindow"}, {"observedAt", utc_timestamp(now)}, {"earliest", nullptr},  {"latest", nullptr},
+      {"latestReason", ""},       {"backups", Json::array()},         {"gaps", Json::array()}};
+  if (usable.empty()) {
+    window["latestReason"] =
+        "no Completed backup: a restore starts from a backup (take one from the Backups page or "
+        "with `pgstack backup`)";
+    return window;
+  }
+  for (auto& backup : usable) window["backups"].push_back(std::move(backup.entry));
+  window["earliest"] = utc_timestamp(usable.front().finished);
+
+  const Json archiving = cluster_status.value("archiving", Json::object());
+  const bool failing = archiving.is_object() && archiving.value("failing", false);
+  const auto last_archived = parse_utc_timestamp(archiving.is_object() ? string_at(archiving, "lastArchivedTime") : "");
+  // What the repository holds for sure: up to the last archived segment, and never before the newest backup's end.
+  UtcSeconds archived_end = usable.back().finished;
+  if (last_archived && *last_archived > archived_end) archived_end = *last_archived;
+
+  if (primary_running(cluster_status) && !failing) {
+    window["latest"] = utc_timestamp(now);
+    window["latestReason"] =
+        "now: a restore has the primary switch to a new WAL segment and archive it first, so "
+        "every transaction committed before the restore is asked for is reachable";
+    return window;
+  }
+  window["latest"] = utc_timestamp(archived_end);
+  if (failing) {
+    const std::string since = string_at(archiving, "lastFailedTime");
+    const std::string why = string_at(archiving, "lastFailureMessage");
+    window["latestReason"] =
+        "the last archived WAL segment: archiving is failing, later WAL is only in the primary's "
+        "pg_wal";
+    window["gaps"].push_back(
+        {{"from", utc_timestamp(archived_end)},
+         {"to", utc_timestamp(now)},
+         {"reason", fmt::format("archiving has failed since {}{}; the primary keeps this WAL until it can be archived",
+                                since.empty() ? "an unknown time" : since, why.empty() ? "" : ": " + why)}});
+  } else {
+    window["latestReason"] =
+        "the last archived WAL segment: the cluster has no running primary to switch to a new "
+        "segment, so later WAL cannot be reached";
+  }
+  return window;
 }
 
 }  // namespace pgstack::controller

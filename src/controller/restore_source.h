@@ -42,4 +42,12 @@ Result<model::RestoreAssignment> restore_assignment(const model::RestoreSource& 
                                                     const std::string& namespace_name, const model::Json* backup_status,
                                                     const model::Json& storage);
 
+// The times a new cluster restored from one cluster's backups can reach (GET .../sgclusters/{name}/
+// recoverywindow): from the end of its oldest Completed backup to `now` while its primary runs and archives
+// (a restore has it seal its WAL first, docs/backups.md), else to the last WAL segment it archived. A
+// failing archive is a gap from the last archived segment on. `backups` are the cluster's SGBackups with
+// their status; `cluster_status` its observed status (primary, members, archiving).
+model::Json recovery_window(const std::vector<model::Document>& backups, const model::Json& cluster_status,
+                            UtcSeconds now);
+
 }  // namespace pgstack::controller

@@ -11,6 +11,7 @@ import { AdminPage } from './pages/admin';
 import { LogsPage } from './pages/logs';
 import { OperationsPage } from './pages/operations';
 import { ResourceEditorPage, ResourcesPage } from './pages/resources';
+import { RestorePage } from './pages/restore';
 import { OverviewPage } from './pages/overview';
 import { BASE, navigate, onLinkClick, parse, useLocation } from './router';
 import { loadSession, logOut, type Session } from './session';
@@ -145,6 +146,7 @@ export function App() {
         {route.page === 'metrics' && <LazyMetricsPage namespace={route.namespace} name={route.name} />}
         {route.page === 'backups' && <BackupsPage session={session} namespace={route.namespace} name={route.name} />}
         {route.page === 'operations' && <OperationsPage session={session} namespace={route.namespace} name={route.name} />}
+        {route.page === 'restore' && <RestorePage session={session} namespace={route.namespace} name={route.name} />}
         {route.page === 'resources' && <ResourcesPage session={session} />}
         {route.page === 'editResource' &&
           (route.name === undefined ? (

@@ -4,13 +4,13 @@ import { useEffect, useState } from 'preact/hooks';
 export const BASE = '/ui/';
 
 export type AdminTab = 'users' | 'tokens' | 'audit';
-export type ClusterSubpage = 'logs' | 'backups' | 'metrics' | 'operations';
+export type ClusterSubpage = 'logs' | 'backups' | 'metrics' | 'operations' | 'restore';
 
 export type Route =
   | { page: 'overview' }
   | { page: 'login' }
   | { page: 'cluster'; namespace: string; name: string }
-  | { page: 'logs' | 'backups' | 'metrics' | 'operations'; namespace: string; name: string }
+  | { page: ClusterSubpage; namespace: string; name: string }
   | { page: 'resources' }
   | { page: 'editResource'; plural: string; namespace: string; name?: string }
   | { page: 'admin'; tab: AdminTab }
@@ -28,7 +28,7 @@ export function parse(pathname: string): Route {
   const edit = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)\/edit\/?$/.exec(pathname);
   if (edit && edit[1] && edit[2])
     return { page: 'editCluster', namespace: decodeURIComponent(edit[1]), name: decodeURIComponent(edit[2]) };
-  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups|metrics|operations))?\/?$/.exec(pathname);
+  const cluster = /^\/ui\/namespaces\/([^/]+)\/sgclusters\/([^/]+)(?:\/(logs|backups|metrics|operations|restore))?\/?$/.exec(pathname);
   if (cluster && cluster[1] && cluster[2]) {
     const namespace = decodeURIComponent(cluster[1]);
     const name = decodeURIComponent(cluster[2]);

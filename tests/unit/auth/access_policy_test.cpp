@@ -13,6 +13,7 @@ TEST(AccessPolicy, ViewersReadResourcesButNeverSecretsOrCredentials) {
   EXPECT_TRUE(allows(kViewerInDefault, {"get", "sgclusters", "default"}));
   EXPECT_TRUE(allows(kViewerInDefault, {"list", "sgbackups", "default"}));
   EXPECT_TRUE(allows(kViewerInDefault, {"get", "sgclusters/status", "default"}));
+  EXPECT_TRUE(allows(kViewerInDefault, {"get", "sgclusters/recoverywindow", "default"}));
   EXPECT_TRUE(allows(kViewerInDefault, {"list", "secrets", "default"}));  // names of keys only
   EXPECT_FALSE(allows(kViewerInDefault, {"get", "sgclusters/credentials", "default"}));
   EXPECT_FALSE(allows(kViewerInDefault, {"get", "secrets/values", "default"}));

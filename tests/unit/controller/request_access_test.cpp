@@ -55,6 +55,7 @@ TEST(RequestAccess, ActionsAndRevealsAreTheirOwnResources) {
   expect_permission(access("GET", cluster + "credentials"), "get", "sgclusters/credentials", "prod");
   expect_permission(access("POST", cluster + "switchover"), "create", "sgclusters/switchover", "prod");
   expect_permission(access("POST", cluster + "restart"), "create", "sgclusters/restart", "prod");
+  expect_permission(access("GET", cluster + "recoverywindow"), "get", "sgclusters/recoverywindow", "prod");
   EXPECT_TRUE(access("GET", cluster + "credentials").audited);
   EXPECT_FALSE(access("GET", cluster + "status").audited);
   const std::string secret = "/api/v1/namespaces/prod/secrets/s3";

@@ -159,5 +159,76 @@ TEST(ResolveBackupUid, TheUidNamesTheBackup) {
   EXPECT_FALSE(resolve_backup_uid(without, backups));
 }
 
+model::Document backup_document(const std::string& name, const std::string& phase, const std::string& finished) {
+  model::Document document;
+  document.body = {{"kind", "SGBackup"},
+                   {"metadata", {{"name", name}, {"namespace", "default"}}},
+                   {"spec", {{"sgCluster", "demo"}}},
+                   {"status", {{"phase", phase}, {"finishedAt", finished}, {"timeline", 1}, {"type", "full"}}}};
+  return document;
+}
+
+Json cluster_status(const std::string& primary_state, const Json& archiving) {
+  return {{"primary", "demo-0"},
+          {"members", Json::array({{{"name", "demo-0"}, {"role", "primary"}, {"state", primary_state}},
+                                   {{"name", "demo-1"}, {"role", "replica"}, {"state", "streaming"}}})},
+          {"archiving", archiving}};
+}
+
+TEST(RecoveryWindow, FromTheOldestCompletedBackupToNowWhileThePrimaryArchives) {
+  const auto now = utc("2026-11-24T05:00:00Z");
+  const std::vector<model::Document> backups = {backup_document("demo-2", "Completed", "2026-11-24T03:01:00Z"),
+                                                backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z"),
+                                                backup_document("demo-3", "Failed", "2026-11-24T00:30:00Z"),
+                                                backup_document("demo-4", "Running", "")};
+  const Json window = recovery_window(
+      backups, cluster_status("running", {{"lastArchivedTime", "2026-11-24T04:59:01.123456Z"}, {"failing", false}}),
+      now);
+  EXPECT_EQ(window["earliest"], "2026-11-24T01:02:00Z");
+  EXPECT_EQ(window["latest"], "2026-11-24T05:00:00Z");
+  EXPECT_TRUE(window["gaps"].empty());
+  ASSERT_EQ(window["backups"].size(), 2U) << window.dump();
+  EXPECT_EQ(window["backups"][0]["name"], "demo-1");  // oldest first: the wizard takes the newest before a target
+  EXPECT_EQ(window["backups"][1]["name"], "demo-2");
+}
+
+TEST(RecoveryWindow, AFailingArchiveEndsTheWindowAtTheLastArchivedSegmentWithAGap) {
+  const auto now = utc("2026-11-24T05:00:00Z");
+  const Json window = recovery_window({backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z")},
+                                      cluster_status("running", {{"lastArchivedTime", "2026-11-24T04:10:30.5Z"},
+                                                                 {"failing", true},
+                                                                 {"lastFailedTime", "2026-11-24T04:11:00Z"},
+                                                                 {"lastFailureMessage", "disk full"}}),
+                                      now);
+  EXPECT_EQ(window["earliest"], "2026-11-24T01:02:00Z");
+  EXPECT_EQ(window["latest"], "2026-11-24T04:10:30Z");  // whole seconds, never later than what is archived
+  ASSERT_EQ(window["gaps"].size(), 1U);
+  EXPECT_EQ(window["gaps"][0]["from"], "2026-11-24T04:10:30Z");
+  EXPECT_EQ(window["gaps"][0]["to"], "2026-11-24T05:00:00Z");
+  EXPECT_NE(window["gaps"][0]["reason"].get<std::string>().find("since 2026-11-24T04:11:00Z: disk full"),
+            std::string::npos);
+}
+
+TEST(RecoveryWindow, WithoutARunningPrimaryOnlyWhatWasArchivedIsReachable) {
+  const auto now = utc("2026-11-24T05:00:00Z");
+  const auto backups = std::vector<model::Document>{backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z")};
+  Json window =
+      recovery_window(backups, cluster_status("stopped", {{"lastArchivedTime", "2026-11-24T02:00:00Z"}}), now);
+  EXPECT_EQ(window["latest"], "2026-11-24T02:00:00Z");
+  EXPECT_NE(window["latestReason"].get<std::string>().find("no running primary"), std::string::npos);
+  // Nothing archived after the backup (or no archiving status): the backup's own end.
+  window = recovery_window(backups, Json::object(), now);
+  EXPECT_EQ(window["latest"], "2026-11-24T01:02:00Z");
+}
+
+TEST(RecoveryWindow, NoCompletedBackupMeansNothingToRestore) {
+  const Json window = recovery_window({backup_document("demo-1", "Failed", "2026-11-24T01:02:00Z")},
+                                      cluster_status("running", Json::object()), utc("2026-11-24T05:00:00Z"));
+  EXPECT_TRUE(window["earliest"].is_null());
+  EXPECT_TRUE(window["latest"].is_null());
+  EXPECT_TRUE(window["backups"].empty());
+  EXPECT_NE(window["latestReason"].get<std::string>().find("no Completed backup"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgstack::controller

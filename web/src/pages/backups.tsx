@@ -8,7 +8,7 @@ import { ago, bytes, utc } from '../format';
 import { condition } from '../health';
 import { check } from '../permissions';
 import { usePolling } from '../polling';
-import { BASE, clusterUrl } from '../router';
+import { BASE, clusterUrl, navigate } from '../router';
 import type { Session } from '../session';
 import type { Cluster } from '../types';
 
@@ -253,6 +253,13 @@ export function BackupsPage({ session, namespace, name }: { session: Session; na
         </label>
         <GuardedButton check={checks.create} testId="backup-now" onClick={() => !busy && void backupNow()}>
           Backup now
+        </GuardedButton>
+        <GuardedButton
+          check={check(session.permissions, 'create', 'sgclusters', namespace)}
+          testId="restore-wizard"
+          onClick={() => navigate(clusterUrl(namespace, name, 'restore'))}
+        >
+          Restore into a new cluster…
         </GuardedButton>
         {!checks.verify.allowed && (
           <span class="missing small" data-testid="verify-missing">
