@@ -73,6 +73,7 @@ std::vector<ResourceVerbs> namespaced_resources() {
   for (const auto& kind : model::all_kinds()) out.push_back({kind.plural, kObjectVerbs});
   out.push_back({"sgclusters/status", {"get"}});
   out.push_back({"sgclusters/recoverywindow", {"get"}});
+  out.push_back({"sgclusters/history", {"get"}});
   out.push_back({"sgclusters/credentials", {"get"}});
   out.push_back({"sgclusters/switchover", {"create"}});
   out.push_back({"sgclusters/restart", {"create"}});

@@ -38,6 +38,19 @@ HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permi
 
 }  // namespace
 
+namespace {
+
+// The handlers learn who asked (for the records they keep, such as a switchover's) from kCallerHeader,
+// which only the gate sets: a client's own is dropped.
+HttpRequest forwarded(const HttpRequest& request, const auth::Principal* caller) {
+  HttpRequest copy = request;
+  copy.headers.erase(std::string(kCallerHeader));
+  if (caller != nullptr) copy.headers[std::string(kCallerHeader)] = caller->user;
+  return copy;
+}
+
+}  // namespace
+
 HttpReply AccessGate::handle(const HttpRequest& request) {
   // The console's static files and its login page: public, looked up in a table, never a file path.
   if (console::is_console_path(request.path)) return console::serve_console(request);
@@ -80,7 +93,7 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
       audit(request, nullptr, attempted, nullptr, reply.status);
       return reply;
     }
-    return api_.handle(request);
+    return api_.handle(forwarded(request, nullptr));
   }
   const auth::Authentication authentication = authenticator_.authenticate(request.headers);
   if (authentication.unavailable) return problem(503, "Unavailable", authentication.problem);
@@ -108,7 +121,7 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   }
   HttpReply reply = own_api  ? auth_api_.handle(request, segments, caller)
                     : alerts ? api_.handle_alerts(request, segments, may_list_clusters)
-                             : api_.handle(request);
+                             : api_.handle(forwarded(request, &caller));
   if (access.audited)
     audit(request, &caller, "", access.level == Level::kPermission ? &access.permission : nullptr, reply.status);
   return reply;

@@ -13,6 +13,7 @@
 #include "controller/api_reply.h"
 #include "controller/auth_api.h"
 #include "controller/backup_schedule.h"
+#include "controller/cluster_history.h"
 #include "controller/cluster_status.h"
 #include "controller/hosts_api.h"
 #include "controller/log_store_maintenance.h"
@@ -625,6 +626,17 @@ HttpReply ApiHandler::handle_backup_action(const HttpRequest& request, const std
                           {"verification", status["verification"]}});
 }
 
+namespace {
+
+// Who asked, for the records a request leaves (the access gate names the caller).
+std::string requested_by(const HttpRequest& request) {
+  const auto caller = request.headers.find(std::string(kCallerHeader));
+  return caller == request.headers.end() ? "an unauthenticated request (REST API)"
+                                         : fmt::format("user {} (REST API)", caller->second);
+}
+
+}  // namespace
+
 HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,
                                             const std::string& action) {
   auto cluster = store_.get("SGCluster", ns, name);
@@ -645,13 +657,18 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
     if (auto refused = parse_switchover_body(request.body, candidate)) return problem_reply(*refused);
     auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
     const std::string from = topology.ok() && topology->leader ? *topology->leader : "";
-    auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate);
+    auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate, requested_by(request));
     if (!to.ok()) return problem_from(to.error());
     spdlog::info("SGCluster {}/{}: switched over from {} to {}", ns, name, from, to.value());
     return json_reply(200, {{"from", from}, {"to", to.value()}});
   }
   if (action == "restart" && request.method == "POST") return rolling_restart(request, ns, name);
   if (action == "recoverywindow" && request.method == "GET") return recovery_window_of(ns, name);
+  if (action == "history" && request.method == "GET") {
+    auto history = read_cluster_history(store_.client(), etcd_prefix_, ns, name);
+    if (!history.ok()) return problem_from(history.error());
+    return json_reply(200, history.value());
+  }
   return problem(404, "NotFound", fmt::format("no such action: {} {}", request.method, action));
 }
 

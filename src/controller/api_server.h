@@ -22,6 +22,10 @@
 
 namespace pgstack::controller {
 
+// The header through which the access gate tells the handlers who the caller is (their user name);
+// the gate drops a client's own.
+inline constexpr std::string_view kCallerHeader = "x-pgstack-caller";
+
 class ApiHandler {
  public:
   ApiHandler(store::ResourceStore store, std::string etcd_prefix, model::ValidationContext validation,

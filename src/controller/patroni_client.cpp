@@ -4,9 +4,11 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/http_client.h"
 #include "common/strings.h"
+#include "controller/cluster_history.h"
 #include "patroni/dcs.h"
 #include "patroni/rest.h"
 #include "patroni/roles.h"
@@ -76,7 +78,8 @@ Result<std::map<std::string, StandbyReplication>> read_standbys(const PatroniMem
 }
 
 Result<std::string> switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
-                               const std::string& cluster, const std::string& candidate, std::chrono::seconds timeout) {
+                               const std::string& cluster, const std::string& candidate,
+                               const std::string& requested_by, std::chrono::seconds timeout) {
   auto topology = read_topology(etcd, etcd_prefix, ns, cluster);
   if (!topology.ok()) return topology.error();
   if (!topology->leader || topology->members.count(*topology->leader) == 0)
@@ -104,24 +107,37 @@ Result<std::string> switchover(const store::EtcdClient& etcd, const std::string&
     return make_error(ErrorCode::kFailedPrecondition,
                       fmt::format("{} is not a running member of SGCluster {}", chosen, cluster));
   }
+  SwitchoverRecord record{utc_millis(std::chrono::system_clock::now()), "", leader.name, chosen, requested_by, 0, ""};
+  const auto started = std::chrono::steady_clock::now();
+  // The outcome, kept for the cluster's history; a record that cannot be written is logged, not fatal.
+  const auto recorded = [&](Result<std::string> outcome) {
+    record.completed_at = utc_millis(std::chrono::system_clock::now());
+    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!outcome.ok()) record.error = outcome.error().message;
+    if (auto written = record_switchover(etcd, etcd_prefix, ns, cluster, record); !written.ok())
+      spdlog::warn("SGCluster {}/{}: the switchover to {} could not be recorded: {}", ns, cluster, chosen,
+                   written.error().message);
+    return outcome;
+  };
   const Json request = {{"leader", leader.name}, {"candidate", chosen}};
   auto response = http_request("POST", patroni::switchover_url(leader.api_url), request.dump(),
                                unsafe_request_headers(leader), std::chrono::seconds(60));
-  if (!response.ok()) return response.error();
+  if (!response.ok()) return recorded(response.error());
   if (response->status != 200)
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("Patroni refused the switchover ({}): {}", response->status, response->body));
+    return recorded(make_error(ErrorCode::kFailedPrecondition, fmt::format("Patroni refused the switchover ({}): {}",
+                                                                           response->status, response->body)));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     auto now = read_topology(etcd, etcd_prefix, ns, cluster);
     if (now.ok() && now->leader == chosen && now->members.count(chosen) &&
         patroni::is_leader_role(now->members.at(chosen).role))
-      return chosen;
+      return recorded(chosen);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  return make_error(ErrorCode::kUnavailable,
-                    fmt::format("Patroni accepted the switchover to {}, but it was not the primary within {} s", chosen,
-                                timeout.count()));
+  return recorded(
+      make_error(ErrorCode::kUnavailable,
+                 fmt::format("Patroni accepted the switchover to {}, but it was not the primary within {} s", chosen,
+                             timeout.count())));
 }
 
 Result<bool> restart_member(const PatroniMember& member) {

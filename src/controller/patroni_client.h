@@ -30,9 +30,11 @@ Result<ClusterTopology> read_topology(const store::EtcdClient& etcd, const std::
 Result<std::map<std::string, StandbyReplication>> read_standbys(const PatroniMember& primary);
 
 // Asks Patroni to switch over and waits until the leader key names the new primary.
-// candidate empty: the healthiest replica (running, least lag). Returns the new leader.
+// candidate empty: the healthiest replica (running, least lag). Returns the new leader. Once Patroni was
+// asked, the attempt is recorded for the cluster's history (cluster_history.h) with `requested_by`.
 Result<std::string> switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
                                const std::string& cluster, const std::string& candidate,
+                               const std::string& requested_by,
                                std::chrono::seconds timeout = std::chrono::seconds(60));
 
 // Restarts one member through its Patroni (which waits for Postgres to come back).

@@ -16,6 +16,10 @@ std::string leader_key(std::string_view etcd_prefix, std::string_view namespace_
   return cluster_prefix(etcd_prefix, namespace_name, cluster) + "leader";
 }
 
+std::string history_key(std::string_view etcd_prefix, std::string_view namespace_name, std::string_view cluster) {
+  return cluster_prefix(etcd_prefix, namespace_name, cluster) + "history";
+}
+
 DcsEntry classify_key(std::string_view relative) {
   constexpr std::string_view kMembers = "members/";
   if (relative == "leader") return {DcsKey::kLeader, {}};

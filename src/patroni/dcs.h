@@ -14,6 +14,9 @@ std::string dcs_namespace(std::string_view etcd_prefix, std::string_view namespa
 std::string cluster_prefix(std::string_view etcd_prefix, std::string_view namespace_name, std::string_view cluster);
 // <prefix>/patroni/<ns>/<cluster>/leader: the leader's member name, under the leader's lease.
 std::string leader_key(std::string_view etcd_prefix, std::string_view namespace_name, std::string_view cluster);
+// <prefix>/patroni/<ns>/<cluster>/history: Patroni's record of timeline switches,
+// [[timeline, lsn, reason, timestamp, new leader], ...], written by the member it promotes.
+std::string history_key(std::string_view etcd_prefix, std::string_view namespace_name, std::string_view cluster);
 
 enum class DcsKey {
   kLeader,        // leader

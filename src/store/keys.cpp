@@ -64,6 +64,10 @@ std::string backup_records_prefix(std::string_view prefix, std::string_view name
   return fmt::format("{}/backup-records/{}/{}/", prefix, namespace_name, cluster);
 }
 
+std::string switchovers_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster) {
+  return fmt::format("{}/switchovers/{}/{}/", prefix, namespace_name, cluster);
+}
+
 std::string controller_leader(std::string_view prefix) { return fmt::format("{}/controller/leader", prefix); }
 
 std::string user_secrets_prefix(std::string_view prefix) { return fmt::format("{}/user-secrets/", prefix); }

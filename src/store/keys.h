@@ -48,6 +48,10 @@ std::string backup_schedule(std::string_view prefix, std::string_view namespace_
 // <prefix>/backup-records/<ns>/<cluster>/: what the agent recorded of the cluster's backups.
 std::string backup_records_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
 
+// <prefix>/switchovers/<ns>/<cluster>/<requested at, ms>: the switchovers pgstack asked Patroni for, who
+// asked, and how long until the new primary was reported (controller/cluster_history.h).
+std::string switchovers_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
+
 // <prefix>/additional-instances/<ns>/<cluster>: members a running operation (a ReducedImpact restart)
 // adds to the cluster's instances for its duration: {"count", "sgdbops"}.
 std::string additional_instances_prefix(std::string_view prefix);

@@ -73,6 +73,22 @@ test('create a cluster from the form, scale it with Edit, delete it', async ({ p
   await expect(page).toHaveURL(new RegExp(`/ui/namespaces/default/sgclusters/${name}$`));
   await expect(page.getByTestId(`member-${name}-1`)).toContainText('replica', { timeout: 180_000 });
   await expect(page.getByTestId('health')).toHaveText('Ready', { timeout: 120_000 });
+  await expect(page.getByTestId('no-history')).toContainText('the first primary still leads');
+
+  // Switchover to the chosen replica: the roles change, and the history says who asked and how long it took.
+  await expect(page.getByTestId(`member-${name}-1`)).toContainText(/streaming|running/, { timeout: 60_000 });
+  await page.getByTestId('action-switchover').click();
+  await page.getByTestId('switchover-candidate').selectOption(`${name}-1`);
+  await page.getByTestId('confirm-ok').click();
+  await expect(page.getByTestId('action-outcome')).toHaveText(`Switched over from ${name}-0 to ${name}-1.`, { timeout: 90_000 });
+  await expect(page.getByTestId(`member-${name}-1`)).toContainText('primary');
+  await expect(page.getByTestId(`member-${name}-0`)).toContainText('replica', { timeout: 60_000 });
+  const switched = page.getByTestId('history').locator('tbody tr').first();
+  await expect(switched).toContainText('switchover', { timeout: 30_000 });
+  await expect(switched).toContainText(`${name}-0 → ${name}-1`);
+  await expect(switched).toContainText(`user ${env('PGSTACK_ADMIN_USER')} (REST API)`);
+  await expect(switched).toContainText(/\d+\.\d s/);
+  await page.screenshot({ path: `${shots}/cluster-history.png`, fullPage: true });
 
   await page.getByTestId('action-delete').click();
   await page.getByTestId('confirm-typed').fill(name);

@@ -504,7 +504,7 @@ class OperationsRunner::Execution {
         case RestartAction::kSwitchBack: {
           spdlog::info("SGDbOps {}/{}: {}", spec_.namespace_name, spec_.name, step.reason);
           auto moved = switchover(runner_.store_.client(), runner_.settings_.etcd_prefix, spec_.namespace_name,
-                                  spec_.cluster, step.candidate);
+                                  spec_.cluster, step.candidate, fmt::format("SGDbOps {} (restart)", spec_.name));
           if (!moved.ok()) return failed("switchover back from the additional member: " + moved.error().message);
           break;
         }
@@ -521,7 +521,7 @@ class OperationsRunner::Execution {
           progress.restarting_started_before = members.at(step.member).postmaster_start_time;
           save_progress(progress);
           auto moved = switchover(runner_.store_.client(), runner_.settings_.etcd_prefix, spec_.namespace_name,
-                                  spec_.cluster, step.candidate);
+                                  spec_.cluster, step.candidate, fmt::format("SGDbOps {} ({})", spec_.name, spec_.op));
           if (!moved.ok()) return failed("switchover: " + moved.error().message);
           progress.switchover_finalized = now_text();
           save_progress(progress);

@@ -149,7 +149,7 @@ StepOutcome place_members(const StepEnvironment& environment, PassSnapshot& pass
     spdlog::info("cluster {}: the primary {} runs on a drained host; switching over to {}", state.key,
                  *state.topology->leader, *decision.switchover_to);
     auto moved = switchover(etcd, prefix, state.cluster.namespace_name, state.cluster.name, *decision.switchover_to,
-                            std::chrono::seconds(30));
+                            "the drain of its primary's host", std::chrono::seconds(30));
     if (!moved) spdlog::warn("cluster {}: switchover off the drained host: {}", state.key, moved.error().message);
   }
   if (decision.surge) {

@@ -648,6 +648,24 @@ TEST(HaCluster, KillingThePrimaryPromotesAReplicaAndTheOldOneRejoins) {
       wait_until([&] { return (count = sql("demo", read_write("demo"), "SELECT count(*) FROM items")).ok(); }, 30s));
   ASSERT_TRUE(count.ok()) << count.error().message;
   EXPECT_EQ(count.value(), "202");
+  // The cluster's history tells this failover (nobody asked) from the switchover of the test before.
+  json items = json::array();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto history = runtime->api_json("GET", "sgclusters/demo/history", "");
+        items = history.ok() ? history->value("items", json::array()) : json::array();
+        return items.size() >= 2 && items[0].value("kind", "") == "failover";
+      },
+      30s))
+      << items.dump(2);
+  ASSERT_GE(items.size(), 2u);
+  EXPECT_EQ(items[0]["from"], old_primary);
+  EXPECT_EQ(items[0]["to"], primary_of("demo"));
+  EXPECT_TRUE(items[0]["requestedBy"].is_null());
+  EXPECT_EQ(items[1]["kind"], "switchover");
+  EXPECT_EQ(items[1]["to"], old_primary);
+  EXPECT_NE(items[1]["requestedBy"].get<std::string>().find("(REST API)"), std::string::npos) << items[1].dump();
+  EXPECT_GT(items[1]["unavailableSeconds"].get<double>(), 0.0);
 }
 
 TEST(HaCluster, ProxyFollowsAFailoverWhilePgbenchRuns) {

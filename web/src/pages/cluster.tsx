@@ -13,6 +13,18 @@ import type { Cluster, StatusMetrics } from '../types';
 
 type Action = 'switchover' | 'restart' | 'delete';
 
+// One switchover or failover (GET .../history, docs/api.md).
+interface HistoryEntry {
+  at: string;
+  kind: 'switchover' | 'failover' | 'failed switchover';
+  timeline?: number | null;
+  from?: string | null;
+  to?: string | null;
+  requestedBy?: string | null;
+  unavailableSeconds?: number | null;
+  reason: string;
+}
+
 // Conditions that report a problem when True; the others report one when False.
 const PROBLEM_WHEN_TRUE = new Set(['Degraded', 'PendingRestart', 'AlertsFiring', 'LogsBehind']);
 
@@ -33,6 +45,8 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
   const cluster = usePolling(() => call<Cluster>('GET', clusterPath(namespace, name)), 3000, `${namespace}/${name}`);
   const [action, setAction] = useState<Action | undefined>(undefined);
   const [outcome, setOutcome] = useState<string>('');
+  const [candidate, setCandidate] = useState('');
+  const history = usePolling(() => call<{ items: HistoryEntry[] }>('GET', `${clusterPath(namespace, name)}/history`).then((list) => list.items), 10000, `history-${namespace}/${name}`);
   const [actionError, setActionError] = useState<unknown>(undefined);
   const [credentials, setCredentials] = useState<Credentials | undefined>(undefined);
   const [credentialsError, setCredentialsError] = useState<unknown>(undefined);
@@ -68,7 +82,8 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
         navigate(BASE);
         return;
       }
-      const reply = await call<Record<string, unknown>>('POST', `${clusterPath(namespace, name)}/${chosen}`);
+      const body = chosen === 'switchover' && candidate ? { candidate } : undefined;
+      const reply = await call<Record<string, unknown>>('POST', `${clusterPath(namespace, name)}/${chosen}`, body);
       setOutcome(chosen === 'switchover' ? `Switched over from ${reply['from']} to ${reply['to']}.` : String(reply['message'] ?? 'Queued.'));
       cluster.reload();
     } catch (caught) {
@@ -149,7 +164,22 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
       {action === 'switchover' && (
         <ConfirmDialog
           title={`Switch over ${name}?`}
-          body={<p>Patroni promotes the healthiest replica; clients of the primary reconnect.</p>}
+          body={
+            <>
+              <p>Patroni promotes the chosen replica; clients of the primary reconnect.</p>
+              <label>
+                New primary
+                <select value={candidate} data-testid="switchover-candidate" onChange={(event) => setCandidate((event.target as HTMLSelectElement).value)}>
+                  <option value="">the healthiest replica (running, least lag)</option>
+                  {(status?.members ?? [])
+                    .filter((member) => member.role !== 'primary' && (member.state === 'running' || member.state === 'streaming'))
+                    .map((member) => (
+                      <option value={member.name}>{member.name}</option>
+                    ))}
+                </select>
+              </label>
+            </>
+          }
           confirmLabel="Switch over"
           onConfirm={() => run('switchover')}
           onCancel={() => setAction(undefined)}
@@ -273,6 +303,47 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
           </tbody>
         </table>
       </div>
+      <h2>Switchovers and failovers</h2>
+      <ErrorBox error={history.error} />
+      {history.data?.length ? (
+        <div class="table-scroll">
+          <table data-testid="history">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>What</th>
+                <th>From → to</th>
+                <th>Timeline</th>
+                <th>Asked by</th>
+                <th>Unavailable</th>
+                <th>Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.data.map((entry) => (
+                <tr key={`${entry.at}-${entry.kind}`} class={entry.kind === 'switchover' ? '' : 'refused'}>
+                  <td title={utc(entry.at)}>{ago(entry.at)}</td>
+                  <td>{entry.kind}</td>
+                  <td>
+                    {entry.from ?? '?'} → {entry.to ?? '?'}
+                  </td>
+                  <td>{entry.timeline ?? '–'}</td>
+                  <td>{entry.requestedBy ?? 'nobody: Patroni on its own'}</td>
+                  <td title="from the request until the new primary was reported: an upper bound of the write outage">
+                    {entry.unavailableSeconds === null || entry.unavailableSeconds === undefined ? 'not measured' : `${entry.unavailableSeconds.toFixed(1)} s`}
+                  </td>
+                  <td class="message">{entry.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="muted" data-testid="no-history">
+          {history.data ? 'None: the first primary still leads.' : 'Loading…'}
+        </p>
+      )}
+
       {status?.alerts?.length ? (
         <>
           <h2>Alerts firing</h2>

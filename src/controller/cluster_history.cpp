@@ -1,0 +1,172 @@
+#include "controller/cluster_history.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/time.h"
+#include "model/lsn.h"
+#include "patroni/dcs.h"
+#include "store/keys.h"
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+using namespace std::chrono_literals;
+
+// A promotion and a switchover record are the same event when the record's candidate was promoted
+// between its request (Patroni's clock and ours may differ by a little) and shortly after it was reported.
+constexpr auto kClockSlack = 5s;
+constexpr auto kReportSlack = 60s;
+
+std::optional<std::chrono::sys_seconds> time_of(const std::string& text) { return parse_utc_timestamp(text); }
+
+std::string lsn_text(const Json& value) {
+  if (value.is_number_unsigned() || value.is_number_integer()) {
+    const auto lsn = value.get<std::uint64_t>();
+    return fmt::format("{:X}/{:X}", lsn >> 32U, lsn & 0xFFFFFFFFU);
+  }
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string utc_millis(std::chrono::system_clock::time_point when) {
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
+  std::string text = utc_timestamp(when);
+  text.insert(text.size() - 1, fmt::format(".{:03}", millis < 0 ? millis + 1000 : millis));
+  return text;
+}
+
+Json to_json(const SwitchoverRecord& record) {
+  Json json = {{"requestedAt", record.requested_at},
+               {"completedAt", record.completed_at},
+               {"from", record.from},
+               {"to", record.to},
+               {"requestedBy", record.requested_by},
+               {"seconds", std::round(record.seconds * 1000) / 1000}};
+  if (!record.error.empty()) json["error"] = record.error;
+  return json;
+}
+
+std::optional<SwitchoverRecord> switchover_record_from(const Json& json) {
+  if (!json.is_object() || !json.contains("requestedAt") || !json["requestedAt"].is_string()) return std::nullopt;
+  SwitchoverRecord record;
+  record.requested_at = json.value("requestedAt", "");
+  record.completed_at = json.value("completedAt", "");
+  record.from = json.value("from", "");
+  record.to = json.value("to", "");
+  record.requested_by = json.value("requestedBy", "");
+  record.seconds = json.value("seconds", 0.0);
+  record.error = json.value("error", "");
+  return record;
+}
+
+Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRecord>& switchovers) {
+  std::vector<bool> matched(switchovers.size(), false);
+  std::vector<Json> items;
+  std::string previous_leader;  // the member promoted before: the one this promotion replaced
+  if (patroni_history.is_array()) {
+    for (const auto& entry : patroni_history) {
+      if (!entry.is_array() || entry.size() < 4 || !entry[0].is_number_integer() || !entry[3].is_string()) continue;
+      const std::string at = entry[3].get<std::string>();
+      const std::string promoted = entry.size() >= 5 && entry[4].is_string() ? entry[4].get<std::string>() : "";
+      Json item = {{"at", at},
+                   {"timeline", entry[0].get<std::int64_t>() + 1},
+                   {"lsn", lsn_text(entry[1])},
+                   {"from", previous_leader.empty() ? Json() : Json(previous_leader)},
+                   {"to", promoted.empty() ? Json() : Json(promoted)},
+                   {"requestedBy", nullptr},
+                   {"requestedAt", nullptr},
+                   {"unavailableSeconds", nullptr}};
+      const auto when = time_of(at);
+      std::optional<std::size_t> found;
+      for (std::size_t i = 0; i < switchovers.size() && when; ++i) {
+        const SwitchoverRecord& record = switchovers[i];
+        const auto requested = time_of(record.requested_at);
+        const auto completed = time_of(record.completed_at);
+        if (matched[i] || !record.error.empty() || record.to != promoted || !requested || !completed) continue;
+        if (*when + kClockSlack >= *requested && *when <= *completed + kReportSlack) {
+          found = i;
+          break;
+        }
+      }
+      if (found) {
+        matched[*found] = true;
+        const SwitchoverRecord& record = switchovers[*found];
+        item["kind"] = "switchover";
+        item["from"] = record.from;
+        item["requestedBy"] = record.requested_by;
+        item["requestedAt"] = record.requested_at;
+        item["unavailableSeconds"] = std::round(record.seconds * 10) / 10;
+        item["reason"] = fmt::format("switchover asked for by {}; {} was the primary within {:.1f} s",
+                                     record.requested_by, record.to, record.seconds);
+      } else {
+        item["kind"] = "failover";
+        item["reason"] = fmt::format("Patroni promoted {} without a switchover being asked for: the primary was lost",
+                                     promoted.empty() ? "a replica" : promoted);
+      }
+      items.push_back(std::move(item));
+      if (!promoted.empty()) previous_leader = promoted;
+    }
+  }
+  for (std::size_t i = 0; i < switchovers.size(); ++i) {
+    const SwitchoverRecord& record = switchovers[i];
+    if (matched[i] || record.error.empty()) continue;
+    items.push_back({{"at", record.completed_at},
+                     {"kind", "failed switchover"},
+                     {"timeline", nullptr},
+                     {"lsn", nullptr},
+                     {"from", record.from},
+                     {"to", record.to},
+                     {"requestedBy", record.requested_by},
+                     {"requestedAt", record.requested_at},
+                     {"unavailableSeconds", nullptr},
+                     {"reason", record.error}});
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Json& a, const Json& b) {
+    const auto left = time_of(a.value("at", ""));
+    const auto right = time_of(b.value("at", ""));
+    return left.value_or(std::chrono::sys_seconds{}) > right.value_or(std::chrono::sys_seconds{});
+  });
+  return {{"kind", "ClusterHistory"}, {"items", items}};
+}
+
+Result<bool> record_switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
+                               const std::string& cluster, const SwitchoverRecord& record) {
+  const std::string prefix = store::keys::switchovers_prefix(etcd_prefix, ns, cluster);
+  // Keys sort by time: the requested time's digits, fixed width.
+  std::string id = record.requested_at;
+  id.erase(std::remove_if(id.begin(), id.end(), [](char c) { return c < '0' || c > '9'; }), id.end());
+  auto written = etcd.put(prefix + id, to_json(record).dump());
+  if (!written.ok()) return written.error();
+  auto kept = etcd.get_prefix(prefix);
+  if (!kept.ok()) return kept.error();
+  if (kept->items.size() > kKeptSwitchovers) {
+    std::vector<std::string> keys;
+    for (const auto& item : kept->items) keys.push_back(item.key);
+    std::sort(keys.begin(), keys.end());
+    for (std::size_t i = 0; i + kKeptSwitchovers < keys.size(); ++i) {
+      if (auto removed = etcd.remove(keys[i]); !removed.ok()) return removed.error();
+    }
+  }
+  return true;
+}
+
+Result<Json> read_cluster_history(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
+                                  const std::string& cluster) {
+  auto history = etcd.get(patroni::history_key(etcd_prefix, ns, cluster));
+  if (!history.ok()) return history.error();
+  const Json patroni_history = history->has_value() ? Json::parse((*history)->value, nullptr, false) : Json::array();
+  auto records = etcd.get_prefix(store::keys::switchovers_prefix(etcd_prefix, ns, cluster));
+  if (!records.ok()) return records.error();
+  std::vector<SwitchoverRecord> switchovers;
+  for (const auto& item : records->items) {
+    if (auto record = switchover_record_from(Json::parse(item.value, nullptr, false))) switchovers.push_back(*record);
+  }
+  return cluster_history(patroni_history, switchovers);
+}
+
+}  // namespace pgstack::controller

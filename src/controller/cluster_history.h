@@ -1,0 +1,51 @@
+// A cluster's switchovers and failovers (GET .../sgclusters/{name}/history): Patroni's record of each
+// timeline switch (when, which member was promoted, at which LSN) joined with pgstack's own record of the
+// switchovers it asked Patroni for (who or what asked, and how long until the new primary was reported).
+// A promotion that no switchover asked for is a failover: Patroni promoted a replica because the primary
+// was lost.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "model/document.h"
+#include "store/etcd_client.h"
+
+namespace pgstack::controller {
+
+// One switchover pgstack asked for, as switchover() (patroni_client.h) records it.
+struct SwitchoverRecord {
+  std::string requested_at;  // UTC, milliseconds
+  std::string completed_at;  // when the new primary was reported, or the failure was known
+  std::string from;
+  std::string to;            // the candidate
+  std::string requested_by;  // "user alice (REST API)", "SGDbOps demo-restart-x", ...
+  double seconds = 0;        // request -> new primary reported: an upper bound of the write outage
+  std::string error;         // empty when it succeeded
+};
+
+model::Json to_json(const SwitchoverRecord& record);
+std::optional<SwitchoverRecord> switchover_record_from(const model::Json& json);
+
+// Pure: Patroni's history value ([[timeline, lsn, reason, timestamp, new leader], ...]; anything else
+// is read as no history) and the records, as the API's items, newest first:
+// {"at", "kind": "switchover"|"failover"|"failed switchover", "timeline" (the new one), "lsn", "from",
+//  "to", "requestedBy", "requestedAt", "unavailableSeconds", "reason"}.
+model::Json cluster_history(const model::Json& patroni_history, const std::vector<SwitchoverRecord>& switchovers);
+
+// I/O: keeps `record` under store::keys::switchovers_prefix, the newest kKeptSwitchovers of the cluster.
+inline constexpr std::size_t kKeptSwitchovers = 50;
+Result<bool> record_switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
+                               const std::string& cluster, const SwitchoverRecord& record);
+
+// I/O: Patroni's history key and the records, through cluster_history().
+Result<model::Json> read_cluster_history(const store::EtcdClient& etcd, const std::string& etcd_prefix,
+                                         const std::string& ns, const std::string& cluster);
+
+// "2026-12-07T09:17:55.123Z"
+std::string utc_millis(std::chrono::system_clock::time_point when);
+
+}  // namespace pgstack::controller

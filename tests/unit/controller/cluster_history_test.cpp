@@ -1,0 +1,78 @@
+// A cluster's history: Patroni's timeline switches joined with the switchovers pgstack asked for.
+#include "controller/cluster_history.h"
+
+#include <gtest/gtest.h>
+
+namespace pgstack::controller {
+namespace {
+
+using model::Json;
+
+SwitchoverRecord asked(const std::string& at, const std::string& done, const std::string& to, double seconds,
+                       const std::string& error = "") {
+  return {at, done, "demo-0", to, "user alice (REST API)", seconds, error};
+}
+
+TEST(ClusterHistory, APromotionAskedForIsASwitchoverWithWhoAskedAndHowLongItTook) {
+  const Json patroni = Json::parse(R"([
+    [1, 50331808, "no recovery target specified", "2026-12-07T09:10:02.100+00:00", "demo-1"],
+    [2, 83886240, "no recovery target specified", "2026-12-07T09:20:00.000+00:00", "demo-0"]])");
+  const Json history =
+      cluster_history(patroni, {asked("2026-12-07T09:10:00.500Z", "2026-12-07T09:10:03.200Z", "demo-1", 2.7)});
+  ASSERT_EQ(history["items"].size(), 2U) << history.dump();
+  const Json& newest = history["items"][0];
+  EXPECT_EQ(newest["kind"], "failover");  // nobody asked for demo-0's promotion
+  EXPECT_EQ(newest["timeline"], 3);
+  EXPECT_EQ(newest["from"], "demo-1");
+  EXPECT_EQ(newest["to"], "demo-0");
+  EXPECT_EQ(newest["lsn"], "0/50000A0");
+  EXPECT_TRUE(newest["unavailableSeconds"].is_null());
+  EXPECT_NE(newest["reason"].get<std::string>().find("the primary was lost"), std::string::npos);
+  const Json& oldest = history["items"][1];
+  EXPECT_EQ(oldest["kind"], "switchover");
+  EXPECT_EQ(oldest["timeline"], 2);
+  EXPECT_EQ(oldest["from"], "demo-0");
+  EXPECT_EQ(oldest["to"], "demo-1");
+  EXPECT_EQ(oldest["requestedBy"], "user alice (REST API)");
+  EXPECT_EQ(oldest["unavailableSeconds"], 2.7);
+}
+
+TEST(ClusterHistory, ARecordFarFromAPromotionOrForAnotherMemberIsNotItsCause) {
+  const Json patroni = Json::parse(R"([[1, 1, "r", "2026-12-07T09:10:02+00:00", "demo-1"]])");
+  // Asked for an hour before, and asked for another member: neither explains this promotion.
+  const Json history =
+      cluster_history(patroni, {asked("2026-12-07T08:10:00.000Z", "2026-12-07T08:10:03.000Z", "demo-1", 3),
+                                asked("2026-12-07T09:10:00.000Z", "2026-12-07T09:10:03.000Z", "demo-2", 3)});
+  ASSERT_EQ(history["items"].size(), 1U);
+  EXPECT_EQ(history["items"][0]["kind"], "failover");
+}
+
+TEST(ClusterHistory, AFailedSwitchoverIsListedWithItsError) {
+  const Json history = cluster_history(
+      Json::array(), {asked("2026-12-07T09:10:00.000Z", "2026-12-07T09:11:00.000Z", "demo-1", 60,
+                            "Patroni accepted the switchover to demo-1, but it was not the primary within 60 s")});
+  ASSERT_EQ(history["items"].size(), 1U);
+  EXPECT_EQ(history["items"][0]["kind"], "failed switchover");
+  EXPECT_NE(history["items"][0]["reason"].get<std::string>().find("not the primary within 60 s"), std::string::npos);
+}
+
+TEST(ClusterHistory, WhatIsNotPatronisHistoryIsReadAsNone) {
+  for (const char* text : {"null", "{}", "\"x\"", "[[\"a\"]]", "[[1, 2]]"}) {
+    const Json history = cluster_history(Json::parse(text), {});
+    EXPECT_TRUE(history["items"].empty()) << text;
+  }
+}
+
+TEST(ClusterHistory, RecordsRoundTripAndTimesHaveMilliseconds) {
+  const SwitchoverRecord record = asked("2026-12-07T09:10:00.500Z", "2026-12-07T09:10:03.200Z", "demo-1", 2.7004);
+  const auto back = switchover_record_from(to_json(record));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->requested_by, record.requested_by);
+  EXPECT_NEAR(back->seconds, 2.7, 0.001);
+  EXPECT_FALSE(switchover_record_from(Json::parse("{}")));
+  const auto when = std::chrono::sys_seconds{std::chrono::seconds{1796634000}} + std::chrono::milliseconds{42};
+  EXPECT_EQ(utc_millis(when), "2026-12-07T09:00:00.042Z");
+}
+
+}  // namespace
+}  // namespace pgstack::controller
