@@ -105,6 +105,11 @@ std::vector<ClusterMetricsQuery> cluster_metrics_queries(const std::string& name
       on_member_hosts;
   const std::string host_disk =
       "max by (host) (1 - node_filesystem_avail_bytes / node_filesystem_size_bytes)" + on_member_hosts;
+  const auto proxy_quantile = [&](double quantile) {
+    return fmt::format(
+        "histogram_quantile({}, sum by (le) (rate(pgstack_proxy_query_duration_seconds_bucket{{{}}}[5m])))", quantile,
+        sel);
+  };
   return {
       {"up", fmt::format("max by (instance_name) (pg_up{{{}}})", sel), false},
       {"replica", fmt::format("max by (instance_name) (pg_replication_is_replica{{{}}})", sel), false},
@@ -132,6 +137,13 @@ std::vector<ClusterMetricsQuery> cluster_metrics_queries(const std::string& name
        false},
       {"proxy_calls",
        fmt::format("sum by (query, database, user) (rate(pgstack_proxy_query_calls_total{{{}}}[5m]))", sel), false},
+      {"proxy_p50", proxy_quantile(0.5), false},
+      {"proxy_p95", proxy_quantile(0.95), false},
+      {"proxy_p99", proxy_quantile(0.99), false},
+      {"proxy_statements", fmt::format("sum by (listener) (rate(pgstack_proxy_statements_total{{{}}}[5m]))", sel),
+       false},
+      {"proxy_errors", fmt::format("sum by (severity, class) (increase(pgstack_proxy_errors_total{{{}}}[1h]))", sel),
+       false},
       {"tps_history", tps, true},
       {"connections_history", connections, true},
       {"wal_history", wal, true},
@@ -229,6 +241,21 @@ ClusterMetrics assemble_cluster_metrics(const std::string& namespace_name, const
   std::stable_sort(out.top_queries.begin(), out.top_queries.end(), [](const QueryFigures& a, const QueryFigures& b) {
     return a.seconds_per_second > b.seconds_per_second;
   });
+
+  out.proxy.p50 = cm_single(results, "proxy_p50");
+  out.proxy.p95 = cm_single(results, "proxy_p95");
+  out.proxy.p99 = cm_single(results, "proxy_p99");
+  each("proxy_statements", [&](const PromSeries& s) {
+    if (const auto value = cm_value(s); value && !cm_label(s, "listener").empty())
+      out.proxy.statements_per_second[cm_label(s, "listener")] = *value;
+  });
+  each("proxy_errors", [&](const PromSeries& s) {
+    // increase() extrapolates: 0.9 of an error is one; none in the hour is not listed.
+    if (const auto value = cm_value(s); value && std::round(*value) >= 1)
+      out.proxy.errors.push_back({cm_label(s, "severity"), cm_label(s, "class"), std::round(*value)});
+  });
+  std::stable_sort(out.proxy.errors.begin(), out.proxy.errors.end(),
+                   [](const ProxyErrorFigures& a, const ProxyErrorFigures& b) { return a.count > b.count; });
 
   out.tps_history = cm_history(results, "tps_history");
   out.connections_history = cm_history(results, "connections_history");
@@ -354,6 +381,16 @@ Json cluster_metrics_to_json(const ClusterMetrics& metrics) {
                      {"memoryUsed", cm_number(host.memory_used)},
                      {"diskUsed", cm_number(host.disk_used)}});
   }
+  Json proxy_errors = Json::array();
+  for (const auto& error : metrics.proxy.errors)
+    proxy_errors.push_back(
+        {{"severity", error.severity}, {"sqlstateClass", error.sqlstate_class}, {"count", error.count}});
+  Json proxy = {{"latencySeconds",
+                 {{"p50", cm_number(metrics.proxy.p50)},
+                  {"p95", cm_number(metrics.proxy.p95)},
+                  {"p99", cm_number(metrics.proxy.p99)}}},
+                {"statementsPerSecond", metrics.proxy.statements_per_second},
+                {"errors", std::move(proxy_errors)}};
   return {{"apiVersion", "pgstack.io/v1"},
           {"kind", "ClusterMetrics"},
           {"namespace", metrics.namespace_name},
@@ -371,6 +408,7 @@ Json cluster_metrics_to_json(const ClusterMetrics& metrics) {
           {"members", std::move(members)},
           {"topQueries", std::move(queries)},
           {"hosts", std::move(hosts)},
+          {"proxy", std::move(proxy)},
           {"history",
            {{"tps", cm_points_to_json(metrics.tps_history)},
             {"connections", cm_points_to_json(metrics.connections_history)},
@@ -441,6 +479,27 @@ Result<ClusterMetrics> cluster_metrics_from_json(const Json& json) {
     host.memory_used = cm_optional(item, "memoryUsed");
     host.disk_used = cm_optional(item, "diskUsed");
     out.hosts.push_back(std::move(host));
+  }
+  // "proxy" is absent from a controller older than it: no figures then.
+  if (const Json proxy = json.value("proxy", Json::object()); proxy.is_object()) {
+    const Json latency = proxy.value("latencySeconds", Json::object());
+    if (latency.is_object()) {
+      out.proxy.p50 = cm_optional(latency, "p50");
+      out.proxy.p95 = cm_optional(latency, "p95");
+      out.proxy.p99 = cm_optional(latency, "p99");
+    }
+    const Json statements = proxy.value("statementsPerSecond", Json::object());
+    if (statements.is_object()) {
+      for (const auto& [listener, value] : statements.items()) {
+        if (value.is_number()) out.proxy.statements_per_second[listener] = value.get<double>();
+      }
+    }
+    for (const auto& item : proxy.value("errors", Json::array())) {
+      if (!item.is_object())
+        return make_error(ErrorCode::kInvalidInput, "cluster metrics.proxy.errors: expected objects");
+      out.proxy.errors.push_back(
+          {item.value("severity", ""), item.value("sqlstateClass", ""), cm_optional(item, "count").value_or(0)});
+    }
   }
   const Json history = json.value("history", Json::object());
   if (history.is_object()) {

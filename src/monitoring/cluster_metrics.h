@@ -44,6 +44,20 @@ struct QueryFigures {
   std::optional<double> mean_seconds;
 };
 
+// What pgstack-proxy measured of the cluster's queries (its /metrics, scraped by Prometheus).
+struct ProxyErrorFigures {
+  std::string severity;        // ERROR, FATAL, PANIC
+  std::string sqlstate_class;  // the SQLSTATE's first two characters: 42 syntax or access, 23 integrity, ...
+  double count = 0;            // over the last hour
+};
+
+struct ProxyFigures {
+  // Query latency through the proxy over the last 5 minutes (seconds): absent without queries then.
+  std::optional<double> p50, p95, p99;
+  std::map<std::string, double> statements_per_second;  // by listener: rw (read-write), ro (read-only)
+  std::vector<ProxyErrorFigures> errors;                // most first
+};
+
 struct ClusterMetrics {
   std::string namespace_name, cluster;
   double time = 0;  // when it was computed, seconds since the epoch
@@ -54,6 +68,7 @@ struct ClusterMetrics {
   std::vector<MemberFigures> members;                  // by name
   std::vector<QueryFigures> top_queries;               // most time first
   std::vector<HostFigures> hosts;                      // by name
+  ProxyFigures proxy;
   // The last `minutes`: points oldest first; lag per replica.
   std::vector<PromSample> tps_history, connections_history, wal_history, cache_hit_history;
   std::map<std::string, std::vector<PromSample>> lag_history;

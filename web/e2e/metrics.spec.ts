@@ -2,7 +2,7 @@
 // it): figures, uPlot charts drawn from the metrics summary, each member's figures, the window kept in the
 // URL, and no CSP violation or script error while uPlot's chunk loads and draws.
 import { expect, test } from '@playwright/test';
-import { env, cluster, shots, clusterLink, logIn } from './runtime';
+import { env, cluster, shots, clusterLink, connectionUri, logIn, sql } from './runtime';
 
 test('the metrics page charts the cluster from Prometheus, in its own chunk, under the CSP', async ({ page }) => {
   await page.addInitScript(() => {
@@ -22,6 +22,20 @@ test('the metrics page charts the cluster from Prometheus, in its own chunk, und
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+
+  // Traffic through the proxy: reads on each endpoint and one error (42P01, class 42), for its figures.
+  const readWrite = await connectionUri(page, cluster, 'proxy-rw');
+  const readOnly = await connectionUri(page, cluster, 'proxy-ro');
+  const fail = () => expect(() => sql(readWrite, 'SELECT * FROM no_such_table_for_the_proxy')).toThrow(/no_such_table_for_the_proxy/);
+  // A counter's first sample is its start (increase() counts from there): errors after Prometheus saw it.
+  fail();
+  for (let round = 0; round < 10; ++round) {
+    sql(readWrite, 'SELECT 1', 'SELECT 2');
+    sql(readOnly, 'SELECT 1', 'SELECT 2', 'SELECT 3');
+  }
+  await page.waitForTimeout(5000);
+  fail();
+  fail();
 
   await page.goto(clusterLink);
   await page.getByTestId('link-metrics').click();
@@ -47,6 +61,10 @@ test('the metrics page charts the cluster from Prometheus, in its own chunk, und
   await expect(host).toHaveText(/e2e-host\s*\d+\.\d %\s*\d+\.\d %\s*\d+\.\d %/);
   // A cluster of one member: no replica to chart, and the page says so.
   await expect(page.getByTestId('chart-lag')).toContainText('No replica reports a lag');
+  // The proxy's own figures, once Prometheus scraped the traffic above (every 2 s; the page reloads its figures).
+  await expect(page.getByTestId('proxy-p50')).toHaveText(/^\d+\.\d+ ms$/, { timeout: 45_000 });
+  await expect(page.getByTestId('proxy-split')).toHaveText(/^\d+% \/ \d+%$/);
+  await expect(page.getByTestId('proxy-errors')).toContainText('42 syntax error or access rule violation', { timeout: 45_000 });
   await page.screenshot({ path: `${shots}/metrics.png`, fullPage: true });
 
   // The window is kept in the URL and survives a reload.

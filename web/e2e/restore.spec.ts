@@ -2,34 +2,17 @@
 // moment, the wizard shows the window that can be reached and refuses a time outside it, restores to that
 // moment into a new cluster, which becomes Ready with exactly the rows written before it. The rows are
 // written and read with psql (the browser cannot speak the Postgres protocol); everything else is the UI.
-import { execFileSync } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
-import { env, shots, cluster, clusterLink, logIn } from './runtime';
+import { env, shots, cluster, clusterLink, connectionUri, logIn, sql } from './runtime';
 
 const restored = `${cluster}-pitr`;
-
-// The cluster's primary, as the superuser, through the API the browser reaches (it trusts the runtime's CA).
-async function superuserUri(page: Page, name: string): Promise<string> {
-  return page.evaluate(async (name) => {
-    const base = `/apis/stackgres.io/v1/namespaces/default/sgclusters/${name}`;
-    const status = await (await fetch(`${base}/status`, { cache: 'no-store' })).json();
-    const credentials = await (await fetch(`${base}/credentials`, { cache: 'no-store' })).json();
-    const primary = status.members.find((member: { role?: string }) => member.role === 'primary');
-    const user = credentials.superuser;
-    return `postgresql://${encodeURIComponent(user.username)}:${encodeURIComponent(user.password)}@${primary.endpoints.postgres}/postgres`;
-  }, name);
-}
-
-function sql(uri: string, statement: string): string {
-  return execFileSync('psql', [uri, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', statement], { encoding: 'utf8' }).trim();
-}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('restore to a point in time into a new cluster from the Backups page', async ({ page }) => {
   test.setTimeout(300_000);
   await logIn(page, env('PGSTACK_ADMIN_USER'), env('PGSTACK_ADMIN_PASSWORD'));
-  const source = await superuserUri(page, cluster);
+  const source = await connectionUri(page, cluster, 'primary');
   sql(source, 'CREATE TABLE e2e_restore (id int PRIMARY KEY); INSERT INTO e2e_restore SELECT generate_series(1, 3)');
   await pause(1500);
   const moment = sql(source, `SELECT to_char(date_trunc('second', now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`);
@@ -57,7 +40,7 @@ test('restore to a point in time into a new cluster from the Backups page', asyn
 
   await expect(page).toHaveURL(new RegExp(`/ui/namespaces/default/sgclusters/${restored}$`));
   await expect(page.getByTestId('health')).toHaveText('Ready', { timeout: 240_000 });
-  const copy = await superuserUri(page, restored);
+  const copy = await connectionUri(page, restored, 'primary');
   expect(sql(copy, 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM e2e_restore')).toBe('1,2,3');
 
   // Done: the copy goes (its data directory stays on the host, as for every deleted cluster).

@@ -208,6 +208,35 @@ TEST(ClusterMetrics, AssemblesMembersLagAndTopQueries) {
   EXPECT_FALSE(cluster_metrics_from_json(nlohmann::ordered_json::object()).ok());
 }
 
+TEST(ClusterMetrics, TheProxysLatencyErrorsBySqlstateClassAndReadWriteSplit) {
+  std::map<std::string, PromResult> results;
+  results["proxy_p50"] = vector_of({{{}, 0.0004}});
+  results["proxy_p95"] = vector_of({{{}, 0.002}});
+  results["proxy_p99"] = vector_of({{{}, std::nan("")}});  // no queries in the window
+  results["proxy_statements"] = vector_of({{{{"listener", "rw"}}, 30}, {{{"listener", "ro"}}, 90}, {{{}}, 5}});
+  results["proxy_errors"] = vector_of({{{{"severity", "ERROR"}, {"class", "42"}}, 2.9},
+                                       {{{"severity", "ERROR"}, {"class", "23"}}, 7.1},
+                                       {{{"severity", "FATAL"}, {"class", "28"}}, 0.2}});
+  const ClusterMetrics metrics = assemble_cluster_metrics("default", "demo", 10, 100, results);
+  EXPECT_EQ(metrics.proxy.p50, 0.0004);
+  EXPECT_EQ(metrics.proxy.p95, 0.002);
+  EXPECT_FALSE(metrics.proxy.p99.has_value());
+  EXPECT_EQ(metrics.proxy.statements_per_second, (std::map<std::string, double>{{"ro", 90}, {"rw", 30}}));
+  ASSERT_EQ(metrics.proxy.errors.size(), 2u);  // under one error in the hour is none (increase() extrapolates)
+  EXPECT_EQ(metrics.proxy.errors[0].sqlstate_class, "23");
+  EXPECT_EQ(metrics.proxy.errors[0].count, 7);
+  EXPECT_EQ(metrics.proxy.errors[1].count, 3);
+
+  const auto json = cluster_metrics_to_json(metrics);
+  EXPECT_TRUE(json["proxy"]["latencySeconds"]["p99"].is_null());
+  const auto back = cluster_metrics_from_json(json);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->proxy.p95, 0.002);
+  EXPECT_EQ(back->proxy.statements_per_second.at("ro"), 90);
+  ASSERT_EQ(back->proxy.errors.size(), 2u);
+  EXPECT_EQ(back->proxy.errors[1].severity, "ERROR");
+}
+
 }  // namespace
 }  // namespace pgstack::monitoring
 

@@ -41,6 +41,93 @@ interface TopQuery {
   meanSeconds?: number | null;
 }
 
+interface ProxyFigures {
+  latencySeconds?: { p50?: number | null; p95?: number | null; p99?: number | null };
+  statementsPerSecond?: Record<string, number>;
+  errors?: { severity: string; sqlstateClass: string; count: number }[];
+}
+
+// SQLSTATE classes (PostgreSQL's errcodes appendix), to say what an error count is about.
+const SQLSTATE_CLASSES: Record<string, string> = {
+  '08': 'connection exception',
+  '0A': 'feature not supported',
+  '22': 'data exception',
+  '23': 'integrity constraint violation',
+  '25': 'invalid transaction state',
+  '28': 'invalid authorization',
+  '3D': 'invalid catalog name',
+  '40': 'transaction rollback (serialization failure, deadlock)',
+  '42': 'syntax error or access rule violation',
+  '53': 'insufficient resources',
+  '54': 'program limit exceeded',
+  '55': 'object not in prerequisite state',
+  '57': 'operator intervention (cancel, shutdown)',
+  '58': 'system error',
+  P0: 'PL/pgSQL error',
+  XX: 'internal error',
+};
+
+function ProxySection({ proxy }: { proxy: ProxyFigures | undefined }) {
+  const latency = proxy?.latencySeconds ?? {};
+  const statements = proxy?.statementsPerSecond ?? {};
+  const readWrite = statements['rw'] ?? 0;
+  const readOnly = statements['ro'] ?? 0;
+  const total = readWrite + readOnly;
+  const ms = (value: number | null | undefined) => (value === null || value === undefined ? '–' : `${(value * 1000).toFixed(value < 0.01 ? 2 : 1)} ms`);
+  return (
+    <section data-testid="proxy-figures">
+      <h2>Through pgstack-proxy</h2>
+      <p class="muted small">Query latency as the proxy measured it and statements by endpoint over the last 5 minutes; errors by SQLSTATE class over the last hour.</p>
+      <dl class="figures">
+        <div>
+          <dt>Latency p50</dt>
+          <dd data-testid="proxy-p50">{ms(latency.p50)}</dd>
+        </div>
+        <div>
+          <dt>p95</dt>
+          <dd data-testid="proxy-p95">{ms(latency.p95)}</dd>
+        </div>
+        <div>
+          <dt>p99</dt>
+          <dd data-testid="proxy-p99">{ms(latency.p99)}</dd>
+        </div>
+        <div>
+          <dt>Read-write / read-only</dt>
+          <dd data-testid="proxy-split">{total > 0 ? `${Math.round((readWrite / total) * 100)}% / ${Math.round((readOnly / total) * 100)}%` : '–'}</dd>
+        </div>
+      </dl>
+      {proxy?.errors?.length ? (
+        <div class="table-scroll">
+          <table data-testid="proxy-errors">
+            <thead>
+              <tr>
+                <th>SQLSTATE class</th>
+                <th>Severity</th>
+                <th>Errors (1 h)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {proxy.errors.map((error) => (
+                <tr key={`${error.severity}-${error.sqlstateClass}`}>
+                  <td>
+                    <code>{error.sqlstateClass}</code> {SQLSTATE_CLASSES[error.sqlstateClass] ?? ''}
+                  </td>
+                  <td>{error.severity}</td>
+                  <td>{error.count}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="muted" data-testid="proxy-no-errors">
+          No errors through the proxy in the last hour.
+        </p>
+      )}
+    </section>
+  );
+}
+
 export interface ClusterMetrics {
   time: number;
   minutes: number;
@@ -52,6 +139,7 @@ export interface ClusterMetrics {
   members?: MemberFigures[];
   topQueries?: TopQuery[];
   hosts?: HostFigures[];
+  proxy?: ProxyFigures;
   history?: {
     tps?: Point[];
     connections?: Point[];
@@ -331,6 +419,7 @@ export function MetricsPage({ namespace, name }: { namespace: string; name: stri
               </tbody>
             </table>
           </div>
+          <ProxySection proxy={data.proxy} />
           <h2>Top queries by time</h2>
           <p class="muted small">
             The last 5 minutes: pg_stat_statements on the members (by queryid; its text is in the view on the member),
