@@ -1,6 +1,7 @@
 // Small pieces shared by the pages.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { FieldError } from './api';
 import type { Check } from './permissions';
 import type { Health } from './health';
 
@@ -120,5 +121,19 @@ export function ErrorBox({ error }: { error: unknown }) {
     <p class="error" role="alert" data-testid="error">
       {error instanceof Error ? error.message : String(error)}
     </p>
+  );
+}
+
+// The server's errors (a 422's `errors`) that are not shown at a form field: each with the path it names.
+export function FieldErrors({ errors }: { errors: FieldError[] }) {
+  if (errors.length === 0) return null;
+  return (
+    <ul class="error field-errors" role="alert" data-testid="other-errors">
+      {errors.map((error) => (
+        <li>
+          <code>{error.path}</code>: {error.message}
+        </li>
+      ))}
+    </ul>
   );
 }

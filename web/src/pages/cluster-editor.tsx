@@ -5,7 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, clusterPath, send, type FieldError, type Json } from '../api';
-import { ErrorBox, GuardedButton } from '../components';
+import { ErrorBox, FieldErrors, GuardedButton } from '../components';
 import { manifestFrom, object, DryRunReport, type Answer } from '../dry-run';
 import { check } from '../permissions';
 import { clusterUrl, navigate } from '../router';
@@ -354,15 +354,7 @@ export function ClusterEditorPage(props: { session: Session; namespace?: string;
             />
           </label>
         )}
-        {otherErrors.length > 0 && (
-          <ul class="error field-errors" role="alert" data-testid="other-errors">
-            {otherErrors.map((error) => (
-              <li>
-                <code>{error.path}</code>: {error.message}
-              </li>
-            ))}
-          </ul>
-        )}
+        <FieldErrors errors={otherErrors} />
         <ErrorBox error={failure} />
         <div class="actions">
           <GuardedButton check={allowed} disabled={busy} testId="dry-run" onClick={() => void dryRun()}>

@@ -3,7 +3,7 @@
 // form that asks for one more. The controller's operations runner runs them one at a time per cluster.
 import { useState } from 'preact/hooks';
 import { ApiError, call, type FieldError, type Json } from '../api';
-import { ConfirmDialog, ErrorBox, GuardedButton } from '../components';
+import { ConfirmDialog, ErrorBox, FieldErrors, GuardedButton } from '../components';
 import { object } from '../dry-run';
 import { ago, utc } from '../format';
 import { check } from '../permissions';
@@ -214,15 +214,7 @@ export function OperationsPage({ session, namespace, name }: { session: Session;
               </>
             )}
           </div>
-          {errors.length > 0 && (
-            <ul class="error field-errors" role="alert" data-testid="other-errors">
-              {errors.map((error) => (
-                <li>
-                  <code>{error.path}</code>: {error.message}
-                </li>
-              ))}
-            </ul>
-          )}
+          <FieldErrors errors={errors} />
           <ErrorBox error={failure} />
           <div class="actions">
             <GuardedButton check={mayCreate} testId="op-submit" onClick={() => void submit()}>

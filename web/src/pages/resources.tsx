@@ -3,7 +3,7 @@
 // the server's dry run, as clusters are. A delete the server refuses (409: a cluster uses it) says who uses it.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, send, type FieldError, type Json } from '../api';
-import { ConfirmDialog, ErrorBox, GuardedButton } from '../components';
+import { ConfirmDialog, ErrorBox, FieldErrors, GuardedButton } from '../components';
 import { DryRunReport, manifestFrom, type Answer } from '../dry-run';
 import { ago, utc } from '../format';
 import { KINDS, SECRETS_PLURAL, kindOf, resourcePath, secretPath, type KindInfo } from '../kinds';
@@ -152,19 +152,6 @@ function NamespaceSelect(props: { value: string; choices: string[]; disabled: bo
         ))}
       </select>
     </label>
-  );
-}
-
-function FieldErrors({ errors }: { errors: FieldError[] }) {
-  if (errors.length === 0) return null;
-  return (
-    <ul class="error field-errors" role="alert" data-testid="other-errors">
-      {errors.map((error) => (
-        <li>
-          <code>{error.path}</code>: {error.message}
-        </li>
-      ))}
-    </ul>
   );
 }
 

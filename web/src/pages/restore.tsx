@@ -5,7 +5,7 @@
 // the window.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, clusterPath, type FieldError, type Json } from '../api';
-import { ErrorBox, GuardedButton } from '../components';
+import { ErrorBox, FieldErrors, GuardedButton } from '../components';
 import { object } from '../dry-run';
 import { utc } from '../format';
 import { check } from '../permissions';
@@ -201,15 +201,7 @@ export function RestorePage({ session, namespace, name }: { session: Session; na
                 </div>
               )}
             </fieldset>
-            {errors.length > 0 && (
-              <ul class="error field-errors" role="alert" data-testid="other-errors">
-                {errors.map((error) => (
-                  <li>
-                    <code>{error.path}</code>: {error.message}
-                  </li>
-                ))}
-              </ul>
-            )}
+            <FieldErrors errors={errors} />
             <ErrorBox error={failure} />
             <div class="actions">
               <GuardedButton check={allowed} disabled={busy || !manifest} testId="dry-run" onClick={() => void submit(true)}>
