@@ -474,6 +474,17 @@ std::optional<HttpReply> ApiHandler::admit_new(const model::Document& document) 
         check_restore_request(*cluster.restore, ns, backup.ok() ? &backup_status : nullptr,
                               std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     if (refused) return field_problem(kind, cluster.name, refused->path, refused->message);
+    // A time the source's archived WAL does not reach (archiving failing, no running primary) is refused
+    // here rather than by a restore that would retry for ever: the window the console offers.
+    const std::string source = backup.ok() ? backup->body.value("/spec/sgCluster"_json_pointer, std::string()) : "";
+    if (cluster.restore->target_time && !source.empty()) {
+      bool has_status = false;
+      auto window = read_recovery_window(ns, source, has_status);
+      if (!window.ok()) return problem_from(window.error());
+      const auto beyond =
+          has_status ? restore_target_beyond(window.value(), *cluster.restore->target_time) : std::nullopt;
+      if (beyond) return field_problem(kind, cluster.name, beyond->path, beyond->message);
+    }
   }
   if (kind == "SGBackup") {
     const model::Backup backup = model::backup_from(document);
@@ -673,20 +684,29 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
 }
 
 // What a restore from the cluster's backups can reach (restore_source.h): its SGBackups and its status.
-HttpReply ApiHandler::recovery_window_of(const std::string& ns, const std::string& name) {
+// `has_status` says whether the cluster has a status to judge by (without one, only the backups count).
+Result<Json> ApiHandler::read_recovery_window(const std::string& ns, const std::string& name, bool& has_status) {
   auto backups = store_.list_with_status("SGBackup", ns);
-  if (!backups.ok()) return problem_from(backups.error());
+  if (!backups.ok()) return backups.error();
   std::vector<model::Document> own;
   for (auto& backup : backups.value()) {
     if (backup.body.value("/spec/sgCluster"_json_pointer, std::string()) == name) own.push_back(std::move(backup));
   }
   auto status = store_.get_status("SGCluster", ns, name);
-  if (!status.ok()) return problem_from(status.error());
+  if (!status.ok()) return status.error();
+  has_status = status->has_value();
   Json window = recovery_window(own, status->value_or(Json::object()),
                                 std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   window["cluster"] = name;
   window["namespace"] = ns;
-  return json_reply(200, window);
+  return window;
+}
+
+HttpReply ApiHandler::recovery_window_of(const std::string& ns, const std::string& name) {
+  bool has_status = false;
+  auto window = read_recovery_window(ns, name, has_status);
+  if (!window.ok()) return problem_from(window.error());
+  return json_reply(200, window.value());
 }
 
 // The rolling restart is an SGDbOps (op restart) like any other: the leading controller's operations

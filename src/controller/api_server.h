@@ -66,6 +66,7 @@ class ApiHandler {
   // SGDistributedLogs: refused while a cluster ships to it; otherwise its SGCluster goes with it.
   HttpReply remove_log_store(const std::string& ns, const std::string& name);
   HttpReply recovery_window_of(const std::string& ns, const std::string& name);
+  Result<model::Json> read_recovery_window(const std::string& ns, const std::string& name, bool& has_status);
   HttpReply rolling_restart(const HttpRequest& request, const std::string& ns, const std::string& name);
   // /api/v1/namespaces/{ns}/secrets[/{name}]: users' Secrets; values only with ?reveal=true.
   HttpReply handle_secrets(const HttpRequest& request, const std::string& ns, const std::string* name);

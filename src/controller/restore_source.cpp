@@ -227,4 +227,14 @@ Json recovery_window(const std::vector<model::Document>& backups, const Json& cl
   return window;
 }
 
+std::optional<FieldProblem> restore_target_beyond(const Json& window, const std::string& target_time) {
+  const auto target = parse_utc_timestamp(target_time);
+  const auto latest = parse_utc_timestamp(
+      window.value("latest", Json()).is_string() ? window["latest"].get<std::string>() : std::string());
+  if (!target || !latest || *target <= *latest) return std::nullopt;
+  return FieldProblem{kTimestampPath,
+                      fmt::format("restoreToTimestamp {} is after the latest time a restore can reach ({}): {}",
+                                  target_time, window["latest"].get<std::string>(), window.value("latestReason", ""))};
+}
+
 }  // namespace pgstack::controller

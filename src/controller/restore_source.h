@@ -50,4 +50,7 @@ Result<model::RestoreAssignment> restore_assignment(const model::RestoreSource& 
 model::Json recovery_window(const std::vector<model::Document>& backups, const model::Json& cluster_status,
                             UtcSeconds now);
 
+// A restoreToTimestamp after the window's `latest` (recovery_window() above): the problem at its path.
+std::optional<FieldProblem> restore_target_beyond(const model::Json& window, const std::string& target_time);
+
 }  // namespace pgstack::controller

@@ -230,5 +230,24 @@ TEST(RecoveryWindow, NoCompletedBackupMeansNothingToRestore) {
   EXPECT_NE(window["latestReason"].get<std::string>().find("no Completed backup"), std::string::npos);
 }
 
+TEST(RecoveryWindow, ATargetAfterTheLatestReachableTimeIsRefusedWithTheReason) {
+  const Json window = recovery_window({backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z")},
+                                      cluster_status("running", {{"lastArchivedTime", "2026-11-24T04:10:30Z"},
+                                                                 {"failing", true},
+                                                                 {"lastFailedTime", "2026-11-24T04:11:00Z"}}),
+                                      utc("2026-11-24T05:00:00Z"));
+  EXPECT_FALSE(restore_target_beyond(window, "2026-11-24T04:10:30Z"));
+  const auto refused = restore_target_beyond(window, "2026-11-24T04:30:00Z");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->path, "spec.initialData.restore.fromBackup.pointInTimeRecovery.restoreToTimestamp");
+  EXPECT_NE(refused->message.find("after the latest time a restore can reach (2026-11-24T04:10:30Z): the last archived "
+                                  "WAL segment: archiving is failing"),
+            std::string::npos)
+      << refused->message;
+  // Nothing to restore from: no latest, nothing to compare (the backup's own checks refuse it).
+  EXPECT_FALSE(
+      restore_target_beyond(recovery_window({}, Json::object(), utc("2026-11-24T05:00:00Z")), "2026-11-24T04:30:00Z"));
+}
+
 }  // namespace
 }  // namespace pgstack::controller
