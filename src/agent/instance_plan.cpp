@@ -4,7 +4,6 @@
 #include <cstdint>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
 #include "agent/bootstrap_sql.h"
@@ -242,11 +241,9 @@ config::ProxyLayout proxy_layout_for(const Assignment& assignment, const AgentSe
     pool.pool_size =
         std::max(1, config::pgbouncer_pool_budget(tuning).connections / std::max(1, assignment.cluster.instances));
     if (assignment.pooling_config) {
-      std::vector<std::string> ignored;
-      config::apply_pooling_settings(assignment.pooling_config->pgbouncer, pool, ignored);
+      config::apply_pooling_settings(assignment.pooling_config->pgbouncer, pool, layout.ignored_pool_settings);
       config::apply_pooling_entries(assignment.pooling_config->databases, assignment.pooling_config->users, pool,
-                                    ignored);
-      for (const auto& what : ignored) spdlog::debug("proxy {}: ignoring {}", assignment.cluster_name, what);
+                                    layout.ignored_pool_settings);
     }
     pool.auth_user = assignment.cluster.credentials.authenticator_name;  // the secrets' name, set by the agent
     pool.auth_password_file =

@@ -41,6 +41,9 @@ Result<bool> ProxySupervisor::apply(const config::ProxyLayout& layout) {
   bool changed = !current || *current != content;
   if (changed) {
     RETURN_IF_ERROR(write_file_atomically(config_path, content, fs::perms(0644)));
+    // Once per configuration written: what the cluster's SGPoolingConfig asks that the proxy's pool does not do.
+    for (const auto& what : layout.ignored_pool_settings)
+      spdlog::warn("proxy {}: the SGPoolingConfig's {} is not applied by the proxy's pool", cluster_key_, what);
   }
   if (layout.pool) {
     // The authenticator's password, for the pool's user lookups: the proxy reads it once, at start.

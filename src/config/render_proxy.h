@@ -55,6 +55,8 @@ struct ProxyLayout {
   std::string client_certificate;  // presented to etcd (client-cert-auth); empty: none
   std::string client_private_key;
   std::optional<ProxyPool> pool;  // set: listeners pool themselves and go to Postgres
+  // The SGPoolingConfig settings the pool does not apply, with why (not rendered: the agent warns of them).
+  std::vector<std::string> ignored_pool_settings;
 };
 
 // pgbouncer.ini settings of an SGPoolingConfig that the proxy's pool honours (pool_mode, default_pool_size,

@@ -474,5 +474,21 @@ TEST(InstancePlanExporter, OnLoopbackItIsOpenUnlessTheModeIsAlways) {
   EXPECT_EQ(plan.files.count(InstanceFile::kExporterWebConfig), 1U);
 }
 
+TEST(InstancePlan, ThePoolingConfigSettingsTheProxysPoolDoesNotApplyAreListedForTheWarning) {
+  Assignment assignment = assignment_for("demo-0", 0);
+  assignment.cluster.proxy_pooling = true;
+  model::PoolingConfig pooling;
+  pooling.name = "pool";
+  pooling.pgbouncer = {{"pool_mode", "statement"}, {"default_pool_size", "25"}};
+  assignment.pooling_config = pooling;
+  const config::ProxyLayout layout = proxy_layout_for(assignment, settings());
+  ASSERT_TRUE(layout.pool);
+  EXPECT_EQ(layout.pool->pool_size, 25);
+  ASSERT_EQ(layout.ignored_pool_settings.size(), 1u);
+  EXPECT_NE(layout.ignored_pool_settings[0].find("pool_mode=statement"), std::string::npos);
+  // Nothing of that reaches the proxy's configuration file.
+  EXPECT_EQ(config::render_proxy_config(layout).find("statement"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgstack::agent
