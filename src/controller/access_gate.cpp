@@ -38,19 +38,6 @@ HttpReply forbidden(const auth::Principal& caller, const auth::Permission& permi
 
 }  // namespace
 
-namespace {
-
-// The handlers learn who asked (for the records they keep, such as a switchover's) from kCallerHeader,
-// which only the gate sets: a client's own is dropped.
-HttpRequest forwarded(const HttpRequest& request, const auth::Principal* caller) {
-  HttpRequest copy = request;
-  copy.headers.erase(std::string(kCallerHeader));
-  if (caller != nullptr) copy.headers[std::string(kCallerHeader)] = caller->user;
-  return copy;
-}
-
-}  // namespace
-
 HttpReply AccessGate::handle(const HttpRequest& request) {
   // The console's static files and its login page: public, looked up in a table, never a file path.
   if (console::is_console_path(request.path)) return console::serve_console(request);
@@ -93,7 +80,7 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
       audit(request, nullptr, attempted, nullptr, reply.status);
       return reply;
     }
-    return api_.handle(forwarded(request, nullptr));
+    return api_.handle(request);
   }
   const auth::Authentication authentication = authenticator_.authenticate(request.headers);
   if (authentication.unavailable) return problem(503, "Unavailable", authentication.problem);
@@ -121,7 +108,7 @@ HttpReply AccessGate::handle(const HttpRequest& request) {
   }
   HttpReply reply = own_api  ? auth_api_.handle(request, segments, caller)
                     : alerts ? api_.handle_alerts(request, segments, may_list_clusters)
-                             : api_.handle(forwarded(request, &caller));
+                             : api_.handle(request, caller.user);
   if (access.audited)
     audit(request, &caller, "", access.level == Level::kPermission ? &access.permission : nullptr, reply.status);
   return reply;

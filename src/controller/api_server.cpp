@@ -108,7 +108,7 @@ ApiHandler::ApiHandler(store::ResourceStore store, std::string etcd_prefix, mode
 
 ApiHandler::~ApiHandler() = default;
 
-HttpReply ApiHandler::handle(const HttpRequest& request) {
+HttpReply ApiHandler::handle(const HttpRequest& request, const std::string& caller) {
   if (request.path == "/healthz") {
     auto probe = store_.client().get(store::keys::controller_leader(etcd_prefix_));
     if (!probe.ok()) return problem(503, "Unavailable", "etcd is unreachable: " + probe.error().message);
@@ -148,7 +148,8 @@ HttpReply ApiHandler::handle(const HttpRequest& request) {
     return problem_reply(*refused);
   if (parts.size() == 6) return handle_collection(request, ns, kind->kind);
   if (parts.size() == 7) return handle_object(request, ns, kind->kind, parts[6]);
-  if (parts.size() == 8 && kind->kind == "SGCluster") return handle_cluster_action(request, ns, parts[6], parts[7]);
+  if (parts.size() == 8 && kind->kind == "SGCluster")
+    return handle_cluster_action(request, ns, parts[6], parts[7], caller);
   if (parts.size() == 8 && kind->kind == "SGBackup") return handle_backup_action(request, ns, parts[6], parts[7]);
   return problem(404, "NotFound", fmt::format("no such path: {}", request.path));
 }
@@ -637,19 +638,8 @@ HttpReply ApiHandler::handle_backup_action(const HttpRequest& request, const std
                           {"verification", status["verification"]}});
 }
 
-namespace {
-
-// Who asked, for the records a request leaves (the access gate names the caller).
-std::string requested_by(const HttpRequest& request) {
-  const auto caller = request.headers.find(std::string(kCallerHeader));
-  return caller == request.headers.end() ? "an unauthenticated request (REST API)"
-                                         : fmt::format("user {} (REST API)", caller->second);
-}
-
-}  // namespace
-
 HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,
-                                            const std::string& action) {
+                                            const std::string& action, const std::string& caller) {
   auto cluster = store_.get("SGCluster", ns, name);
   if (!cluster.ok()) return problem_from(cluster.error());
   if (action == "status" && request.method == "GET") {
@@ -668,7 +658,9 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
     if (auto refused = parse_switchover_body(request.body, candidate)) return problem_reply(*refused);
     auto topology = read_topology(store_.client(), etcd_prefix_, ns, name);
     const std::string from = topology.ok() && topology->leader ? *topology->leader : "";
-    auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate, requested_by(request));
+    const std::string requested_by =
+        caller.empty() ? "an unnamed caller (REST API)" : fmt::format("user {} (REST API)", caller);
+    auto to = switchover(store_.client(), etcd_prefix_, ns, name, candidate, requested_by);
     if (!to.ok()) return problem_from(to.error());
     spdlog::info("SGCluster {}/{}: switched over from {} to {}", ns, name, from, to.value());
     return json_reply(200, {{"from", from}, {"to", to.value()}});

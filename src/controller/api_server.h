@@ -22,17 +22,15 @@
 
 namespace pgstack::controller {
 
-// The header through which the access gate tells the handlers who the caller is (their user name);
-// the gate drops a client's own.
-inline constexpr std::string_view kCallerHeader = "x-pgstack-caller";
-
 class ApiHandler {
  public:
   ApiHandler(store::ResourceStore store, std::string etcd_prefix, model::ValidationContext validation,
              const LeaderElection* leadership);
   ~ApiHandler();
 
-  HttpReply handle(const HttpRequest& request);
+  // `caller`: the authenticated user's name (the access gate's), for the records a request leaves (who
+  // asked for a switchover); empty for a request without one.
+  HttpReply handle(const HttpRequest& request, const std::string& caller = {});
 
   // Where the alerts endpoints read firing alerts (pgstack-controller --alertmanager); call before
   // serving. Without one they answer 503 (monitoring is not configured).
@@ -52,7 +50,7 @@ class ApiHandler {
   HttpReply handle_object(const HttpRequest& request, const std::string& ns, const std::string& kind,
                           const std::string& name);
   HttpReply handle_cluster_action(const HttpRequest& request, const std::string& ns, const std::string& name,
-                                  const std::string& action);
+                                  const std::string& action, const std::string& caller);
   HttpReply handle_backup_action(const HttpRequest& request, const std::string& ns, const std::string& name,
                                  const std::string& action);
   // Checks of a new document that need the stored state: a restore's backup, a backup's cluster.
