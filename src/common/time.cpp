@@ -19,6 +19,13 @@ std::string utc_timestamp(std::chrono::system_clock::time_point when) {
                      time.minutes().count(), time.seconds().count());
 }
 
+std::string utc_millis(std::chrono::system_clock::time_point when) {
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
+  std::string text = utc_timestamp(when);
+  text.insert(text.size() - 1, fmt::format(".{:03}", millis < 0 ? millis + 1000 : millis));
+  return text;
+}
+
 std::string utc_timestamp_now() { return utc_timestamp(std::chrono::system_clock::now()); }
 
 std::optional<std::chrono::sys_seconds> parse_utc_timestamp(std::string_view text) {

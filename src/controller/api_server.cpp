@@ -668,9 +668,15 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
   if (action == "restart" && request.method == "POST") return rolling_restart(request, ns, name);
   if (action == "recoverywindow" && request.method == "GET") return recovery_window_of(ns, name);
   if (action == "history" && request.method == "GET") {
-    auto history = read_cluster_history(store_.client(), etcd_prefix_, ns, name);
+    auto status = store_.get_status("SGCluster", ns, name);
+    if (!status.ok()) return problem_from(status.error());
+    std::vector<std::string> unreachable;
+    const Json outages = read_proxy_outages(status->value_or(Json::object()), name, unreachable);
+    auto history = read_cluster_history(store_.client(), etcd_prefix_, ns, name, outages);
     if (!history.ok()) return problem_from(history.error());
-    return json_reply(200, history.value());
+    Json reply = std::move(history.value());
+    if (!unreachable.empty()) reply["proxyErrors"] = unreachable;
+    return json_reply(200, reply);
   }
   return problem(404, "NotFound", fmt::format("no such action: {} {}", request.method, action));
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/http_client.h"
 #include "common/time.h"
 #include "model/lsn.h"
 #include "patroni/dcs.h"
@@ -31,14 +32,27 @@ std::string lsn_text(const Json& value) {
   return value.is_string() ? value.get<std::string>() : std::string();
 }
 
-}  // namespace
-
-std::string utc_millis(std::chrono::system_clock::time_point when) {
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
-  std::string text = utc_timestamp(when);
-  text.insert(text.size() - 1, fmt::format(".{:03}", millis < 0 ? millis + 1000 : millis));
-  return text;
+std::string text_of(const Json& object, const char* key) {
+  return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : std::string();
 }
+
+// The longest outage of the read-write endpoint that a proxy saw end on `promoted` around `when`.
+std::optional<double> measured_outage(const Json& outages, const std::string& promoted, std::chrono::sys_seconds when) {
+  std::optional<double> longest;
+  if (!outages.is_array()) return longest;
+  for (const auto& outage : outages) {
+    if (!outage.is_object() || text_of(outage, "to") != promoted || !outage.contains("seconds") ||
+        !outage["seconds"].is_number())
+      continue;
+    const auto started = time_of(text_of(outage, "startedAt"));
+    const auto ended = time_of(text_of(outage, "endedAt"));
+    if (!started || !ended || when + kClockSlack < *started || when > *ended + kClockSlack) continue;
+    longest = std::max(longest.value_or(0.0), outage["seconds"].get<double>());
+  }
+  return longest;
+}
+
+}  // namespace
 
 Json to_json(const SwitchoverRecord& record) {
   Json json = {{"requestedAt", record.requested_at},
@@ -64,7 +78,8 @@ std::optional<SwitchoverRecord> switchover_record_from(const Json& json) {
   return record;
 }
 
-Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRecord>& switchovers) {
+Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRecord>& switchovers,
+                     const Json& proxy_outages) {
   std::vector<bool> matched(switchovers.size(), false);
   std::vector<Json> items;
   std::string previous_leader;  // the member promoted before: the one this promotion replaced
@@ -93,6 +108,11 @@ Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRe
           break;
         }
       }
+      const auto measured = when ? measured_outage(proxy_outages, promoted, *when) : std::nullopt;
+      if (measured) {
+        item["unavailableSeconds"] = std::round(*measured * 10) / 10;
+        item["unavailableMeasuredBy"] = "proxy";
+      }
       if (found) {
         matched[*found] = true;
         const SwitchoverRecord& record = switchovers[*found];
@@ -100,7 +120,10 @@ Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRe
         item["from"] = record.from;
         item["requestedBy"] = record.requested_by;
         item["requestedAt"] = record.requested_at;
-        item["unavailableSeconds"] = std::round(record.seconds * 10) / 10;
+        if (!measured) {
+          item["unavailableSeconds"] = std::round(record.seconds * 10) / 10;
+          item["unavailableMeasuredBy"] = "switchover request";
+        }
         item["reason"] = fmt::format("switchover asked for by {}; {} was the primary within {:.1f} s",
                                      record.requested_by, record.to, record.seconds);
       } else {
@@ -156,7 +179,7 @@ Result<bool> record_switchover(const store::EtcdClient& etcd, const std::string&
 }
 
 Result<Json> read_cluster_history(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
-                                  const std::string& cluster) {
+                                  const std::string& cluster, const Json& proxy_outages) {
   auto history = etcd.get(patroni::history_key(etcd_prefix, ns, cluster));
   if (!history.ok()) return history.error();
   const Json patroni_history = history->has_value() ? Json::parse((*history)->value, nullptr, false) : Json::array();
@@ -166,7 +189,28 @@ Result<Json> read_cluster_history(const store::EtcdClient& etcd, const std::stri
   for (const auto& item : records->items) {
     if (auto record = switchover_record_from(Json::parse(item.value, nullptr, false))) switchovers.push_back(*record);
   }
-  return cluster_history(patroni_history, switchovers);
+  return cluster_history(patroni_history, switchovers, proxy_outages);
+}
+
+Json read_proxy_outages(const Json& cluster_status, const std::string& cluster, std::vector<std::string>& errors) {
+  Json outages = Json::array();
+  const Json admins = cluster_status.value("/endpoints/proxyAdmin"_json_pointer, Json::array());
+  if (!admins.is_array()) return outages;
+  for (const auto& admin : admins) {
+    if (!admin.is_string()) continue;
+    const std::string url = admin.get<std::string>() + "/outages";
+    auto response = http_request("GET", url, "", {}, std::chrono::seconds(2));
+    if (!response.ok() || response->status != 200) {
+      errors.push_back(fmt::format(
+          "{}: {}", url, response.ok() ? fmt::format("HTTP {}", response->status) : response.error().message));
+      continue;
+    }
+    const Json body = Json::parse(response->body, nullptr, false);
+    const Json mine = body.is_object() ? body.value("/clusters"_json_pointer / cluster, Json::array()) : Json::array();
+    if (!mine.is_array()) continue;
+    for (const auto& outage : mine) outages.push_back(outage);
+  }
+  return outages;
 }
 
 }  // namespace pgstack::controller

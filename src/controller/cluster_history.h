@@ -31,21 +31,29 @@ model::Json to_json(const SwitchoverRecord& record);
 std::optional<SwitchoverRecord> switchover_record_from(const model::Json& json);
 
 // Pure: Patroni's history value ([[timeline, lsn, reason, timestamp, new leader], ...]; anything else
-// is read as no history) and the records, as the API's items, newest first:
+// is read as no history), the records and the read-write outages the cluster's proxies saw (their
+// /outages items, proxy/primary_outages.h), as the API's items, newest first:
 // {"at", "kind": "switchover"|"failover"|"failed switchover", "timeline" (the new one), "lsn", "from",
-//  "to", "requestedBy", "requestedAt", "unavailableSeconds", "reason"}.
-model::Json cluster_history(const model::Json& patroni_history, const std::vector<SwitchoverRecord>& switchovers);
+//  "to", "requestedBy", "requestedAt", "unavailableSeconds", "unavailableMeasuredBy", "reason"}.
+// unavailableSeconds is the longest outage a proxy saw end on the promoted member around the promotion
+// ("proxy"); without one, for a switchover, the time from its request to the new primary's report
+// ("switchover request", an upper bound); else null.
+model::Json cluster_history(const model::Json& patroni_history, const std::vector<SwitchoverRecord>& switchovers,
+                            const model::Json& proxy_outages = model::Json::array());
 
 // I/O: keeps `record` under store::keys::switchovers_prefix, the newest kKeptSwitchovers of the cluster.
 inline constexpr std::size_t kKeptSwitchovers = 50;
 Result<bool> record_switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
                                const std::string& cluster, const SwitchoverRecord& record);
 
-// I/O: Patroni's history key and the records, through cluster_history().
+// I/O: Patroni's history key and the records, through cluster_history() with `proxy_outages`.
 Result<model::Json> read_cluster_history(const store::EtcdClient& etcd, const std::string& etcd_prefix,
-                                         const std::string& ns, const std::string& cluster);
+                                         const std::string& ns, const std::string& cluster,
+                                         const model::Json& proxy_outages);
 
-// "2026-12-07T09:17:55.123Z"
-std::string utc_millis(std::chrono::system_clock::time_point when);
+// I/O: the /outages items for `cluster` of each proxy in the status's endpoints.proxyAdmin; a proxy that
+// does not answer is named in `errors` (its outages are then unmeasured).
+model::Json read_proxy_outages(const model::Json& cluster_status, const std::string& cluster,
+                               std::vector<std::string>& errors);
 
 }  // namespace pgstack::controller

@@ -8,6 +8,7 @@
 
 #include "common/http_client.h"
 #include "common/strings.h"
+#include "common/time.h"
 #include "controller/cluster_history.h"
 #include "patroni/dcs.h"
 #include "patroni/rest.h"

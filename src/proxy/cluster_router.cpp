@@ -189,6 +189,13 @@ void ClusterRouter::check_health() {
     int& failures = failures_[name];
     Check& check = is_leader ? health.primary : health.replica;
     (is_leader ? health.replica : health.primary) = Check::kFail;
+    if (is_leader) {
+      if (pass) {
+        outages_.check_passed(name);
+      } else {
+        outages_.check_failed(name, std::chrono::system_clock::now());
+      }
+    }
     if (pass) {
       failures = 0;
       check = Check::kPass;
@@ -201,11 +208,18 @@ void ClusterRouter::check_health() {
   }
 }
 
+nlohmann::json ClusterRouter::outages() const {
+  std::lock_guard lock(mutex_);
+  return outages_.to_json();
+}
+
 void ClusterRouter::publish() {
   std::shared_ptr<const RoutingSnapshot> changed;
   {
     std::lock_guard lock(mutex_);
     auto next = compute_routes(inputs_, policy_);
+    outages_.observe(next.primary ? std::optional<std::string>(next.primary->member) : std::nullopt,
+                     std::chrono::system_clock::now());
     if (next.primary == snapshot_->primary && next.primary_for_open_sessions == snapshot_->primary_for_open_sessions &&
         next.replicas == snapshot_->replicas && next.skipped == snapshot_->skipped &&
         next.leader == snapshot_->leader) {

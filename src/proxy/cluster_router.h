@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "proxy/primary_outages.h"
 #include "proxy/proxy_config.h"
 #include "proxy/routing_table.h"
 #include "store/etcd_client.h"
@@ -54,6 +55,8 @@ class ClusterRouter {
   MemberConnectionCounts& connections() { return connections_; }
   // Wakes the health thread now (e.g. a rw connection found no primary).
   void poke();
+  // The read-write outages this router saw (PrimaryOutages::to_json).
+  nlohmann::json outages() const;
 
  private:
   void run();
@@ -70,11 +73,12 @@ class ClusterRouter {
   const ChangeCallback on_change_;
   MemberConnectionCounts connections_;
 
-  mutable std::mutex mutex_;  // guards inputs_, failures_, snapshot_
+  mutable std::mutex mutex_;  // guards inputs_, failures_, snapshot_, outages_
   RoutingInputs inputs_;
   std::map<std::string, int> failures_;  // consecutive failed checks per member
   std::shared_ptr<const RoutingSnapshot> snapshot_;
   std::uint64_t generation_ = 0;
+  PrimaryOutages outages_;
 
   std::unique_ptr<store::EtcdWatch> watch_;
   // The run thread's own: the last failed read's error (said once, not at every retry) and when a read

@@ -195,7 +195,12 @@ struct ProxyServer::Impl {
       }
       return HttpReply{200, "application/json", nlohmann::json{{"status", "ok"}, {"clusters", clusters}}.dump() + "\n"};
     }
-    return HttpReply{404, "text/plain", "not found: try /metrics, /stats or /healthz\n"};
+    if (request.path == "/outages") {
+      nlohmann::json clusters = nlohmann::json::object();
+      for (const auto& router : routers) clusters[router->name()] = router->outages();
+      return HttpReply{200, "application/json", nlohmann::json{{"clusters", clusters}}.dump() + "\n"};
+    }
+    return HttpReply{404, "text/plain", "not found: try /metrics, /stats, /healthz or /outages\n"};
   }
 
   StatsView view() const {

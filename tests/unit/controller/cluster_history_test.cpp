@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/time.h"
+
 namespace pgstack::controller {
 namespace {
 
@@ -35,6 +37,31 @@ TEST(ClusterHistory, APromotionAskedForIsASwitchoverWithWhoAskedAndHowLongItTook
   EXPECT_EQ(oldest["to"], "demo-1");
   EXPECT_EQ(oldest["requestedBy"], "user alice (REST API)");
   EXPECT_EQ(oldest["unavailableSeconds"], 2.7);
+  EXPECT_EQ(oldest["unavailableMeasuredBy"], "switchover request");
+}
+
+TEST(ClusterHistory, TheOutageAProxySawAroundAPromotionIsItsUnavailability) {
+  const Json patroni = Json::parse(R"([
+    [1, 50331808, "r", "2026-12-07T09:10:02.100+00:00", "demo-1"],
+    [2, 83886240, "r", "2026-12-07T09:20:00.000+00:00", "demo-0"]])");
+  // Two proxies saw the failover to demo-0 (the longer counts); one saw the switchover to demo-1. An
+  // outage ending on another member, or an hour away, explains nothing.
+  const Json outages = Json::parse(R"([
+    {"from": "demo-1", "to": "demo-0", "startedAt": "2026-12-07T09:19:58.600Z", "endedAt": "2026-12-07T09:20:00.400Z", "seconds": 1.8},
+    {"from": "demo-1", "to": "demo-0", "startedAt": "2026-12-07T09:19:58.300Z", "endedAt": "2026-12-07T09:20:00.450Z", "seconds": 2.15},
+    {"from": "demo-1", "to": "demo-2", "startedAt": "2026-12-07T09:19:58.300Z", "endedAt": "2026-12-07T09:20:00.450Z", "seconds": 9},
+    {"from": "demo-1", "to": "demo-0", "startedAt": "2026-12-07T08:19:58.300Z", "endedAt": "2026-12-07T08:20:00.450Z", "seconds": 9},
+    {"from": "demo-0", "to": "demo-1", "startedAt": "2026-12-07T09:10:01.700Z", "endedAt": "2026-12-07T09:10:02.300Z", "seconds": 0.6},
+    {"to": 7, "startedAt": null, "seconds": "x"}, "junk"])");
+  const Json history =
+      cluster_history(patroni, {asked("2026-12-07T09:10:00.500Z", "2026-12-07T09:10:03.200Z", "demo-1", 2.7)}, outages);
+  ASSERT_EQ(history["items"].size(), 2U) << history.dump();
+  EXPECT_EQ(history["items"][0]["kind"], "failover");
+  EXPECT_EQ(history["items"][0]["unavailableSeconds"], 2.2);  // 2.15, to a tenth
+  EXPECT_EQ(history["items"][0]["unavailableMeasuredBy"], "proxy");
+  EXPECT_EQ(history["items"][1]["kind"], "switchover");
+  EXPECT_EQ(history["items"][1]["unavailableSeconds"], 0.6);  // measured, not the request's 2.7 s
+  EXPECT_EQ(history["items"][1]["unavailableMeasuredBy"], "proxy");
 }
 
 TEST(ClusterHistory, ARecordFarFromAPromotionOrForAnotherMemberIsNotItsCause) {

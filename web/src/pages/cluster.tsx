@@ -22,7 +22,17 @@ interface HistoryEntry {
   to?: string | null;
   requestedBy?: string | null;
   unavailableSeconds?: number | null;
+  unavailableMeasuredBy?: 'proxy' | 'switchover request' | null;
   reason: string;
+}
+
+// How the Unavailable column's figure was measured (cluster_history.h).
+function unavailableHint(entry: HistoryEntry): string {
+  if (entry.unavailableMeasuredBy === 'proxy')
+    return "measured by the cluster's proxy: from the first failed check of the old primary until the new one was routable (1 s resolution)";
+  if (entry.unavailableMeasuredBy === 'switchover request')
+    return 'no proxy measured it: from the request until the new primary was reported, an upper bound of the write outage';
+  return 'no proxy was running or answering when it happened';
 }
 
 // Conditions that report a problem when True; the others report one when False.
@@ -329,8 +339,10 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
                   </td>
                   <td>{entry.timeline ?? '–'}</td>
                   <td>{entry.requestedBy ?? 'nobody: Patroni on its own'}</td>
-                  <td title="from the request until the new primary was reported: an upper bound of the write outage">
-                    {entry.unavailableSeconds === null || entry.unavailableSeconds === undefined ? 'not measured' : `${entry.unavailableSeconds.toFixed(1)} s`}
+                  <td title={unavailableHint(entry)} data-testid="history-unavailable">
+                    {entry.unavailableSeconds === null || entry.unavailableSeconds === undefined
+                      ? 'not measured'
+                      : `${entry.unavailableSeconds.toFixed(1)} s${entry.unavailableMeasuredBy === 'proxy' ? '' : ' at most'}`}
                   </td>
                   <td class="message">{entry.reason}</td>
                 </tr>

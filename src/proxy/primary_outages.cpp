@@ -1,0 +1,55 @@
+#include "proxy/primary_outages.h"
+
+#include <cmath>
+
+#include "common/time.h"
+
+namespace pgstack::proxy {
+
+void PrimaryOutages::check_failed(const std::string& primary, std::chrono::system_clock::time_point at) {
+  if (!failing_since_ || failing_since_->first != primary) failing_since_ = std::pair{primary, at};
+}
+
+void PrimaryOutages::check_passed(const std::string& primary) {
+  if (failing_since_ && failing_since_->first == primary) failing_since_.reset();
+}
+
+void PrimaryOutages::observe(const std::optional<std::string>& primary, std::chrono::system_clock::time_point at) {
+  if (primary == primary_) return;
+  if (!primary) {
+    // Lost: the outage began at the first failed check of that primary, if any came before.
+    if (primary_ && !open_since_) {
+      lost_ = *primary_;
+      open_since_ = failing_since_ && failing_since_->first == lost_ ? failing_since_->second : at;
+    }
+  } else if (open_since_) {
+    record({lost_, *primary, *open_since_, at});
+    open_since_.reset();
+  } else if (primary_) {
+    // Straight from one primary to another: never without one, as far as the checks saw.
+    const auto started = failing_since_ && failing_since_->first == *primary_ ? failing_since_->second : at;
+    record({*primary_, *primary, started, at});
+  }
+  // The first primary ever seen (after a start) is no recovery from an outage.
+  failing_since_.reset();
+  primary_ = primary;
+}
+
+void PrimaryOutages::record(PrimaryOutage outage) {
+  outages_.push_back(std::move(outage));
+  while (outages_.size() > kKeptOutages) outages_.pop_front();
+}
+
+nlohmann::json PrimaryOutages::to_json() const {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& outage : outages_) {
+    items.push_back({{"from", outage.from},
+                     {"to", outage.to},
+                     {"startedAt", utc_millis(outage.started)},
+                     {"endedAt", utc_millis(outage.ended)},
+                     {"seconds", std::round(outage.seconds() * 1000) / 1000}});
+  }
+  return items;
+}
+
+}  // namespace pgstack::proxy

@@ -1,0 +1,52 @@
+// The read-write endpoint's outages as this proxy saw them: from the first failed check of the primary
+// (or the moment it lost its role) to the first moment another primary was routable. Kept in memory (the
+// newest kKeptOutages per cluster) and served at the admin endpoint's /outages; the controller joins them
+// with the cluster's switchovers and failovers (GET .../sgclusters/{name}/history, unavailableSeconds).
+// The resolution is the health check interval (1 s by default): a shorter outage may show as 0 s.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace pgstack::proxy {
+
+struct PrimaryOutage {
+  std::string from;  // the primary that was lost
+  std::string to;    // the next one routable
+  std::chrono::system_clock::time_point started;
+  std::chrono::system_clock::time_point ended;
+  double seconds() const { return std::chrono::duration<double>(ended - started).count(); }
+};
+
+// Pure: fed with the routed primary at each change and with the failed checks of the primary.
+class PrimaryOutages {
+ public:
+  static constexpr std::size_t kKeptOutages = 20;
+
+  // A health check of `primary` failed (it may still be routed: a member that passed keeps its role
+  // for a few failed checks). The first of a run of failures is when the outage began, if one follows.
+  void check_failed(const std::string& primary, std::chrono::system_clock::time_point at);
+  // A check of `primary` passed: earlier failures were a blip.
+  void check_passed(const std::string& primary);
+  // The routed primary (nullopt: none) as of `at`.
+  void observe(const std::optional<std::string>& primary, std::chrono::system_clock::time_point at);
+
+  const std::deque<PrimaryOutage>& outages() const { return outages_; }
+  // [{"from", "to", "startedAt", "endedAt" (UTC, ms), "seconds"}], oldest first.
+  nlohmann::json to_json() const;
+
+ private:
+  void record(PrimaryOutage outage);
+
+  std::optional<std::string> primary_;  // routed now
+  std::string lost_;                    // the primary of the open outage
+  std::optional<std::chrono::system_clock::time_point> open_since_;
+  std::optional<std::pair<std::string, std::chrono::system_clock::time_point>> failing_since_;
+  std::deque<PrimaryOutage> outages_;
+};
+
+}  // namespace pgstack::proxy
