@@ -197,6 +197,11 @@ void InstanceSupervisor::stopped_by_guard() {
 
 void InstanceSupervisor::tick() {
   if (patroni_ && !hold_crashed_primary()) patroni_->tick();
+  if (pooler_stopped_for_crash_ && pgbouncer_ && postmaster_alive()) {
+    pooler_stopped_for_crash_ = false;
+    if (auto started = pgbouncer_->start(); !started.ok())
+      spdlog::warn("{}: cannot start PgBouncer again: {}", instance_key_, started.error().message);
+  }
   if (pgbouncer_) pgbouncer_->tick();
   if (exporter_) exporter_->tick();
 }
@@ -596,6 +601,7 @@ bool InstanceSupervisor::hold_crashed_primary() {
       spdlog::warn("{}: the primary's Patroni and Postgres died; released the leader key so a replica takes over",
                    instance_key_);
     }
+    stop_pooler_while_postgres_is_down();
   }
   // Patroni checks whether it must rewind against a leader that runs as primary; restarted while the
   // new leader is still promoting, it skips the check and starts Postgres on its diverged history.
@@ -611,7 +617,20 @@ bool InstanceSupervisor::hold_crashed_primary() {
   return *crash_hold_until_ != std::chrono::steady_clock::time_point::min();
 }
 
+void InstanceSupervisor::stop_pooler_while_postgres_is_down() {
+  // A client of the read-write connection string would wait in this PgBouncer (its auth_query cannot
+  // reach Postgres, and it retries) instead of libpq trying the next host at once: refused, it does.
+  if (!pgbouncer_ || pgbouncer_->status().state != ProcessState::kRunning) return;
+  if (auto stopped = pgbouncer_->stop(); !stopped.ok()) {
+    spdlog::warn("{}: cannot stop PgBouncer while Postgres is down: {}", instance_key_, stopped.error().message);
+    return;
+  }
+  pooler_stopped_for_crash_ = true;
+  spdlog::info("{}: PgBouncer stopped until Postgres runs again, so that clients try the other members", instance_key_);
+}
+
 void InstanceSupervisor::restart_pooler() {
+  pooler_stopped_for_crash_ = false;
   if (!pgbouncer_) return;
   if (auto stopped = pgbouncer_->stop(); !stopped.ok())
     spdlog::warn("{}: cannot stop PgBouncer: {}", instance_key_, stopped.error().message);

@@ -134,6 +134,9 @@ class InstanceSupervisor {
   // as primary is stopped (Postgres with it: it was read-only and out of the cluster); reconcile starts
   // it again, with nothing cached, once etcd answers. True while Patroni is stopped for this.
   bool hold_demoted_leader();
+  // With hold_crashed_primary: the crashed primary's PgBouncer is stopped (clients are refused and try
+  // the next member) until its postmaster runs again (tick starts it).
+  void stop_pooler_while_postgres_is_down();
   // Stops Patroni and Postgres, moves the data directory aside and starts Patroni on an empty one,
   // which it fills from the primary (pg_basebackup). The path it was moved to, or why it could not.
   Result<std::filesystem::path> rebuild_from_primary();
@@ -159,7 +162,8 @@ class InstanceSupervisor {
   LeaderKeyAccess leader_key_;
   std::optional<std::chrono::steady_clock::time_point> crash_hold_until_;
   bool promotion_wait_extended_ = false;
-  bool held_for_etcd_ = false;  // hold_demoted_leader stopped Patroni
+  bool pooler_stopped_for_crash_ = false;  // PgBouncer waits for the postmaster to run again (tick)
+  bool held_for_etcd_ = false;             // hold_demoted_leader stopped Patroni
   // Whether it was primary at the last reconcile, i.e. while etcd still answered (reports during an
   // outage see the demotion and change was_primary_).
   bool led_while_etcd_answered_ = false;

@@ -280,11 +280,12 @@ TEST(LogShipper, TwoShippersOfTheSameFilesCommitABatchOnlyOnce) {
 TEST(LogShipper, StoreDownThenEverythingArrivesWhenItIsBack) {
   LogShipper shipper(postgres_settings());
   ASSERT_TRUE(servers->store->stop().ok());
-  // For 30 s Postgres keeps logging while the shipper retries as the agent would, every 250 ms.
+  // For 30 s, and at least 60 statements (a loaded machine runs fewer a second), Postgres keeps logging
+  // while the shipper retries as the agent would, every 250 ms.
   const auto stopped_at = std::chrono::steady_clock::now();
   std::uint64_t attempts = 0;
   int statements = 0;
-  while (std::chrono::steady_clock::now() - stopped_at < std::chrono::seconds(30)) {
+  while (std::chrono::steady_clock::now() - stopped_at < std::chrono::seconds(30) || statements < 60) {
     run_on_source(fmt::format("SELECT {} AS while_down_marker", statements++));
     auto failed = shipper.ship_once();
     ++attempts;
@@ -301,7 +302,6 @@ TEST(LogShipper, StoreDownThenEverythingArrivesWhenItIsBack) {
   ASSERT_TRUE(shipped.ok()) << shipped.error().message;
   EXPECT_TRUE(shipper.status().last_error.empty());
   expect_exactly_once();
-  EXPECT_GE(statements, 60);
   EXPECT_EQ(store_number("SELECT count(*) FROM log_postgres WHERE message LIKE '%while_down_marker%'"), statements);
 }
 
