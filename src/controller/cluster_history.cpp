@@ -7,6 +7,7 @@
 
 #include "common/http_client.h"
 #include "common/time.h"
+#include "model/json_read.h"
 #include "model/lsn.h"
 #include "patroni/dcs.h"
 #include "store/keys.h"
@@ -32,20 +33,14 @@ std::string lsn_text(const Json& value) {
   return value.is_string() ? value.get<std::string>() : std::string();
 }
 
-std::string text_of(const Json& object, const char* key) {
-  return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : std::string();
-}
-
 // The longest outage of the read-write endpoint that a proxy saw end on `promoted` around `when`.
 std::optional<double> measured_outage(const Json& outages, const std::string& promoted, std::chrono::sys_seconds when) {
   std::optional<double> longest;
   if (!outages.is_array()) return longest;
   for (const auto& outage : outages) {
-    if (!outage.is_object() || text_of(outage, "to") != promoted || !outage.contains("seconds") ||
-        !outage["seconds"].is_number())
-      continue;
-    const auto started = time_of(text_of(outage, "startedAt"));
-    const auto ended = time_of(text_of(outage, "endedAt"));
+    if (model::string_or(outage, "to") != promoted || !model::field_or_null(outage, "seconds").is_number()) continue;
+    const auto started = time_of(model::string_or(outage, "startedAt"));
+    const auto ended = time_of(model::string_or(outage, "endedAt"));
     if (!started || !ended || when + kClockSlack < *started || when > *ended + kClockSlack) continue;
     longest = std::max(longest.value_or(0.0), outage["seconds"].get<double>());
   }

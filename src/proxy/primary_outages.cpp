@@ -14,23 +14,27 @@ void PrimaryOutages::check_passed(const std::string& primary) {
   if (failing_since_ && failing_since_->first == primary) failing_since_.reset();
 }
 
+std::chrono::system_clock::time_point PrimaryOutages::failing_since(
+    const std::string& member, std::chrono::system_clock::time_point otherwise) const {
+  return failing_since_ && failing_since_->first == member ? failing_since_->second : otherwise;
+}
+
 void PrimaryOutages::observe(const std::optional<std::string>& primary, std::chrono::system_clock::time_point at) {
   if (primary == primary_) return;
   if (!primary) {
     // Lost: the outage began at the first failed check of that primary, if any came before.
     if (primary_ && !open_since_) {
       lost_ = *primary_;
-      open_since_ = failing_since_ && failing_since_->first == lost_ ? failing_since_->second : at;
+      open_since_ = failing_since(lost_, at);
     }
   } else if (open_since_) {
     record({lost_, *primary, *open_since_, at});
     open_since_.reset();
   } else if (primary_) {
     // Straight from one primary to another: never without one, as far as the checks saw.
-    const auto started = failing_since_ && failing_since_->first == *primary_ ? failing_since_->second : at;
-    record({*primary_, *primary, started, at});
+    record({*primary_, *primary, failing_since(*primary_, at), at});
   }
-  // The first primary ever seen (after a start) is no recovery from an outage.
+  // (The first primary ever seen, after a start, is no recovery from an outage: nothing is recorded.)
   failing_since_.reset();
   primary_ = primary;
 }

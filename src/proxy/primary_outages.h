@@ -41,6 +41,9 @@ class PrimaryOutages {
 
  private:
   void record(PrimaryOutage outage);
+  // When the current run of failed checks of `member` began, else `otherwise`.
+  std::chrono::system_clock::time_point failing_since(const std::string& member,
+                                                      std::chrono::system_clock::time_point otherwise) const;
 
   std::optional<std::string> primary_;  // routed now
   std::string lost_;                    // the primary of the open outage
