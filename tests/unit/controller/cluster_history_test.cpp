@@ -40,6 +40,21 @@ TEST(ClusterHistory, APromotionAskedForIsASwitchoverWithWhoAskedAndHowLongItTook
   EXPECT_EQ(oldest["unavailableMeasuredBy"], "switchover request");
 }
 
+// After the whole cluster stopped and started, Patroni promotes the old primary again on a new timeline.
+TEST(ClusterHistory, ThePrimaryPromotedAgainIsSaidToHaveComeBack) {
+  const Json patroni = Json::parse(R"([
+    [1, 50331808, "r", "2026-12-07T09:10:02.100+00:00", "demo-0"],
+    [2, 83886240, "r", "2026-12-07T11:47:00.000+00:00", "demo-0"]])");
+  const Json history = cluster_history(patroni, {});
+  ASSERT_EQ(history["items"].size(), 2U) << history.dump();
+  const Json& again = history["items"][0];
+  EXPECT_EQ(again["kind"], "failover");
+  EXPECT_EQ(again["from"], "demo-0");
+  EXPECT_EQ(again["to"], "demo-0");
+  EXPECT_NE(again["reason"].get<std::string>().find("promoted demo-0 again"), std::string::npos) << again.dump();
+  EXPECT_NE(history["items"][1]["reason"].get<std::string>().find("the primary was lost"), std::string::npos);
+}
+
 TEST(ClusterHistory, TheOutageAProxySawAroundAPromotionIsItsUnavailability) {
   const Json patroni = Json::parse(R"([
     [1, 50331808, "r", "2026-12-07T09:10:02.100+00:00", "demo-1"],
