@@ -29,8 +29,11 @@ export function summarize(cluster: Cluster): HealthSummary {
   const alerts = status.alerts ?? [];
   if (alerts.length)
     reasons.push(`${alerts.length} alert${alerts.length > 1 ? 's' : ''} firing: ${alerts.map((a) => a.name).join(', ')}`);
+  // An info alert (PostgresRestarted, PostgresPendingRestart) tells of something that happened or waits,
+  // not of something wrong now: it stays in the cluster page's list of alerts, and a Ready cluster stays Ready.
+  const serious = alerts.filter((alert) => alert.severity !== 'info');
   if (ready?.status === 'True') {
-    if (notRunning.length || alerts.length) return { health: 'degraded', label: 'Degraded', reasons };
+    if (notRunning.length || serious.length) return { health: 'degraded', label: 'Degraded', reasons };
     return { health: 'ready', label: 'Ready', reasons: ready.message ? [ready.message] : [] };
   }
   if (ready?.message) reasons.unshift(ready.message);
