@@ -121,18 +121,18 @@ Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRe
         }
         item["reason"] = fmt::format("switchover asked for by {}; {} was the primary within {:.1f} s",
                                      record.requested_by, record.to, record.seconds);
-      } else if (!promoted.empty() && promoted == previous_leader) {
-        // A new timeline on the same member: no replica took over, the primary came back (after its crash
-        // or a stop of the whole cluster) and Patroni promoted it again.
-        item["kind"] = "failover";
-        item["reason"] = fmt::format(
-            "Patroni promoted {} again: the primary was lost and came back before a replica took over "
-            "(a crash of its Postgres, or the whole cluster stopped and started)",
-            promoted);
       } else {
         item["kind"] = "failover";
-        item["reason"] = fmt::format("Patroni promoted {} without a switchover being asked for: the primary was lost",
-                                     promoted.empty() ? "a replica" : promoted);
+        // A new timeline on the same member: no replica took over, the primary came back (after its crash
+        // or a stop of the whole cluster) and Patroni promoted it again.
+        const bool came_back = !promoted.empty() && promoted == previous_leader;
+        item["reason"] =
+            came_back ? fmt::format(
+                            "Patroni promoted {} again: the primary was lost and came back before a replica "
+                            "took over (a crash of its Postgres, or the whole cluster stopped and started)",
+                            promoted)
+                      : fmt::format("Patroni promoted {} without a switchover being asked for: the primary was lost",
+                                    promoted.empty() ? "a replica" : promoted);
       }
       items.push_back(std::move(item));
       if (!promoted.empty()) previous_leader = promoted;
