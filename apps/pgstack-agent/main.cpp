@@ -82,7 +82,13 @@ int main(int argc, char** argv) {
       ->type_name("DIR");
   app.add_option("--certificate-lifetime", certificate_lifetime,
                  "Lifetime in seconds of the certificates the agent issues; renewed at 2/3 of it")
-      ->check(CLI::Range(60, 10 * 366 * 24 * 3600))
+      ->check(CLI::Range(30, 10 * 366 * 24 * 3600))
+      ->capture_default_str();
+  int archive_check_interval = static_cast<int>(pgstack::agent::AgentSettings{}.archive_check_interval.count());
+  app.add_option("--archive-check-interval", archive_check_interval,
+                 "Seconds between two listings of a backup repository's WAL for missing segments (also after "
+                 "each backup)")
+      ->check(CLI::Range(5, 24 * 3600))
       ->capture_default_str();
   std::string metrics_listen;
   app.add_option("--metrics-listen", metrics_listen,
@@ -131,6 +137,7 @@ int main(int argc, char** argv) {
     settings.labels[label->first] = label->second;
   }
   settings.certificate_lifetime = std::chrono::seconds(certificate_lifetime);
+  settings.archive_check_interval = std::chrono::seconds(archive_check_interval);
   settings.extension_installs = !no_extension_installs;
   if (auto limit = pgstack::model::parse_memory_bytes(log_dir_limit); limit && *limit > 0) {
     settings.log_directory_limit_bytes = static_cast<std::uint64_t>(*limit);

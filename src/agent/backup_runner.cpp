@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/archive_continuity.h"
 #include "common/files.h"
 #include "common/network.h"
 #include "common/process.h"
@@ -279,6 +280,19 @@ void BackupRunner::reconcile(const std::vector<BackupTarget>& targets) {
       });
       return;
     }
+    // Before a verification, so that a new backup's window is checked first; it is one listing.
+    if (Clock::now() >= next_archive_check_[key]) {
+      next_archive_check_[key] = Clock::now() + settings_.archive_check_interval;
+      job_ = std::async(std::launch::async, [this, target] {
+        try {
+          check_archive(target);
+        } catch (const std::exception& error) {
+          spdlog::error("{}/{}: checking the WAL in the backup repository: {}", target.namespace_name, target.cluster,
+                        error.what());
+        }
+      });
+      return;
+    }
     for (const auto& [name, current] : backups_of(target)) {
       const std::string phase = current.value("phase", "Pending");
       if (phase == "Running" && !interrupted_checked_) {
@@ -312,6 +326,51 @@ void BackupRunner::run_job(const BackupTarget& target, const std::string& kind, 
   } catch (const std::exception& error) {
     spdlog::error("backup {} of {}/{}: {}", backup_name, target.namespace_name, target.cluster, error.what());
   }
+}
+
+void BackupRunner::check_archive(const BackupTarget& target) {
+  const std::string key = target.namespace_name + "/" + target.cluster;
+  // From the oldest Completed backup's first segment: older WAL serves no restore.
+  std::optional<std::uint64_t> from;
+  for (const auto& [name, status] : backups_of(target)) {
+    if (status.value("phase", "") != "Completed") continue;
+    const auto first = parse_wal_segment_name(status.value("/wal/start"_json_pointer, std::string()), kWalSegmentSize);
+    if (first && (!from || first->number < *from)) from = first->number;
+  }
+  if (!from) return;
+  const config::PgbackrestInstance& instance = target.primary.instance;
+  auto listed =
+      run_command(config::pgbackrest_argv(instance.config_path, instance.stanza,
+                                          {"--output=json", "--recurse", "repo-ls", "archive/" + instance.stanza}),
+                  command_options());
+  Result<std::vector<ArchivedSegment>> segments =
+      succeeded(listed) ? archived_segments(Json::parse(listed->standard_output, nullptr, false), kWalSegmentSize)
+                        : Result<std::vector<ArchivedSegment>>(
+                              make_error(ErrorCode::kUnavailable, run_failure(listed, "pgbackrest repo-ls")));
+  if (!segments) {
+    // The window keeps the last check; the next one is due at the usual interval.
+    spdlog::warn("{}: checking the WAL in the backup repository: {}", key, segments.error().message);
+    return;
+  }
+  const Json continuity = archive_continuity_json(
+      *segments, *from,
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+      kWalSegmentSize);
+  const std::size_t holes = continuity["holes"].size();
+  const auto reported = reported_holes_.find(key);
+  if (holes > 0 && (reported == reported_holes_.end() || reported->second != holes))
+    spdlog::warn("{}: {} hole(s) in the WAL of the backup repository, first {} to {}: restores cannot replay past them",
+                 key, holes, continuity["/holes/0/missingFrom"_json_pointer].get<std::string>(),
+                 continuity["/holes/0/missingTo"_json_pointer].get<std::string>());
+  else if (holes == 0 && (reported == reported_holes_.end() || reported->second != 0))
+    spdlog::info("{}: the backup repository holds every WAL segment from {} ({} segments)", key,
+                 continuity.value("fromSegment", ""), continuity.value("segments", 0));
+  reported_holes_[key] = holes;
+  if (auto stored = store_.client().put(
+          store::keys::archive_continuity(settings_.etcd_prefix, target.namespace_name, target.cluster),
+          continuity.dump());
+      !stored)
+    spdlog::warn("{}: storing the WAL check of the backup repository: {}", key, stored.error().message);
 }
 
 std::vector<std::pair<std::string, Json>> BackupRunner::backups_of(const BackupTarget& target) const {
@@ -522,6 +581,7 @@ void BackupRunner::take_backup(const BackupTarget& target, const std::string& na
   status["verification"] = {{"phase", "Pending"}, {"requestedAt", now_utc()}};  // every new backup is verified
   (void)store_.put_status("SGBackup", ns, name, status);
   (void)store_.client().put(records_prefix(settings_.etcd_prefix, target) + information.value("label", ""), name);
+  next_archive_check_[ns + "/" + target.cluster] = {};  // the new backup's WAL is checked next
   spdlog::info("{}/{}: backup {} completed: {} {}", ns, target.cluster, name, information.value("type", ""),
                information.value("label", ""));
 

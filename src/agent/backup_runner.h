@@ -92,6 +92,8 @@ class BackupRunner {
   void take_backup(const BackupTarget& target, const std::string& name);
   void verify(const BackupTarget& target, const std::string& name);
   void expire_deleted(const BackupTarget& target);
+  // Lists the repository's WAL and stores its holes for the recovery window (agent/archive_continuity.h).
+  void check_archive(const BackupTarget& target);
   // New clusters restoring from this cluster's backups whose WAL has not been sealed for them yet.
   std::vector<std::string> restores_to_seal(const BackupTarget& target);
   // `restoring_key` is "<ns>/<cluster>/<uid>", as restores_to_seal lists them.
@@ -111,6 +113,10 @@ class BackupRunner {
   // "<ns>/<cluster>/<uid>" of restoring clusters sealed for, or found restored (the worker thread
   // and the agent loop write it, never at the same time: the loop waits for the job to end).
   std::set<std::string> sealed_restores_;
+  // "<ns>/<cluster>": when its repository's WAL is checked next (reconcile() and take_backup(), which
+  // runs as the job the loop waits for), and how many holes the last check found (said once).
+  std::map<std::string, std::chrono::steady_clock::time_point> next_archive_check_;
+  std::map<std::string, std::size_t> reported_holes_;
 };
 
 }  // namespace pgstack::agent

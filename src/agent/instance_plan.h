@@ -54,6 +54,8 @@ struct AgentSettings {
   // The installation's CA (ca.crt, ca.key; common/pki.h), read at each check so a rotated CA is used.
   std::filesystem::path ca_dir;
   std::chrono::seconds certificate_lifetime = pki::kLeafLifetime;  // of the certificates the agent issues
+  // How often the primary's agent lists its backup repository's WAL for holes (and after each backup).
+  std::chrono::seconds archive_check_interval{300};
   // postgres.extensions: install missing packages with apt (false: report them missing instead).
   bool extension_installs = true;
   // Postgres's log files in an instance's log directory may take this much before the oldest are

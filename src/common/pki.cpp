@@ -111,8 +111,7 @@ Result<Certificate> new_certificate(const std::string& common_name, const Key& k
   if (!certificate) return openssl_error("X509_new");
   if (X509_set_version(certificate.get(), X509_VERSION_3) != 1) return openssl_error("version");
   RETURN_IF_ERROR(set_random_serial(certificate.get()));
-  // A minute back: a host whose clock is slightly behind still accepts a certificate made just now.
-  if (X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -60) == nullptr ||
+  if (X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -kNotBeforeBackdate.count()) == nullptr ||
       X509_time_adj_ex(X509_getm_notAfter(certificate.get()), 0, static_cast<long>(lifetime.count()), nullptr) ==
           nullptr)
     return openssl_error("validity");
@@ -273,8 +272,10 @@ Result<bool> verify_signed_by(std::string_view certificate_pem, std::string_view
 
 std::string renewal_reason(const CertificateInfo& certificate, const LeafRequest& wanted, Clock::time_point now) {
   if (now < certificate.not_before) return "it is not valid yet";
-  const auto lifetime = certificate.not_after - certificate.not_before;
-  if (now >= certificate.not_before + lifetime * 2 / 3) return "two thirds of its lifetime have passed";
+  // Two thirds of the lifetime it was made with: with the backdate counted, a 60-s certificate would be
+  // renewed 20 s after its making and a 30-s one at once, again and again.
+  const auto made = std::min(certificate.not_before + kNotBeforeBackdate, certificate.not_after);
+  if (now >= made + (certificate.not_after - made) * 2 / 3) return "two thirds of its lifetime have passed";
   for (const auto& dns : wanted.dns_names) {
     if (std::find(certificate.dns_names.begin(), certificate.dns_names.end(), dns) == certificate.dns_names.end())
       return fmt::format("it does not name {}", dns);

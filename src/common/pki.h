@@ -21,6 +21,9 @@ using Clock = std::chrono::system_clock;
 
 inline constexpr std::chrono::hours kCaLifetime{24 * 3653};   // ~10 years
 inline constexpr std::chrono::hours kLeafLifetime{24 * 365};  // a year, renewed at 2/3 of it
+// How far before its making a certificate's notBefore is set: a host whose clock is slightly behind still
+// accepts a certificate made just now. Renewal counts the lifetime from the making, not from notBefore.
+inline constexpr std::chrono::seconds kNotBeforeBackdate{60};
 
 // PEM text of a certificate and of its private key (PKCS#8, unencrypted).
 struct KeyPair {

@@ -475,15 +475,17 @@ std::optional<HttpReply> ApiHandler::admit_new(const model::Document& document) 
         check_restore_request(*cluster.restore, ns, backup.ok() ? &backup_status : nullptr,
                               std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     if (refused) return field_problem(kind, cluster.name, refused->path, refused->message);
-    // A time the source's archived WAL does not reach (archiving failing, no running primary) is refused
-    // here rather than by a restore that would retry for ever: the window the console offers.
+    // A time the source's archived WAL does not reach (archiving failing, no running primary, a hole in
+    // the repository after the backup) is refused here rather than by a restore that would retry for
+    // ever: the window the console offers.
     const std::string source = backup.ok() ? backup->body.value("/spec/sgCluster"_json_pointer, std::string()) : "";
     if (cluster.restore->target_time && !source.empty()) {
       bool has_status = false;
       auto window = read_recovery_window(ns, source, has_status);
       if (!window.ok()) return problem_from(window.error());
-      const auto beyond =
-          has_status ? restore_target_beyond(window.value(), *cluster.restore->target_time) : std::nullopt;
+      const auto beyond = has_status ? restore_target_unreachable(window.value(), cluster.restore->backup,
+                                                                  *cluster.restore->target_time)
+                                     : std::nullopt;
       if (beyond) return field_problem(kind, cluster.name, beyond->path, beyond->message);
     }
   }
@@ -693,8 +695,15 @@ Result<Json> ApiHandler::read_recovery_window(const std::string& ns, const std::
   auto status = store_.get_status("SGCluster", ns, name);
   if (!status.ok()) return status.error();
   has_status = status->has_value();
+  // The agent's last check of the repository's WAL; without one (none yet, or unreadable) only the
+  // archiver's own figures count.
+  Json continuity;
+  if (auto stored = store_.client().get(store::keys::archive_continuity(etcd_prefix_, ns, name));
+      stored.ok() && stored->has_value())
+    continuity = Json::parse((*stored)->value, nullptr, false);
+  if (continuity.is_discarded()) continuity = nullptr;
   Json window = recovery_window(own, status->value_or(Json::object()),
-                                std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+                                std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), continuity);
   window["cluster"] = name;
   window["namespace"] = ns;
   return window;

@@ -160,11 +160,47 @@ bool primary_running(const Json& cluster_status) {
   return false;
 }
 
+// "000000010000000A000000FF" -> "0000000A000000FF": the segment number's fixed-width hex digits, which
+// order as the numbers do (archive continuity names holes without a timeline).
+std::string segment_digits(const std::string& name) { return name.size() == 24 ? name.substr(8) : std::string(); }
+
+// The repository's holes (the agent's archive continuity, agent/archive_continuity.h), oldest first.
+struct Hole {
+  std::string missing_from;
+  std::string missing_to;
+  std::optional<UtcSeconds> before_archived;  // nullopt: no segment of the window before it
+  std::string before_segment;
+};
+
+std::vector<Hole> holes_of(const Json& continuity) {
+  std::vector<Hole> holes;
+  if (!continuity.is_object()) return holes;
+  for (const auto& entry : continuity.value("holes", Json::array())) {
+    if (!entry.is_object()) continue;
+    Hole hole{string_at(entry, "missingFrom"), string_at(entry, "missingTo"), std::nullopt, ""};
+    if (hole.missing_from.empty() || hole.missing_to.empty()) continue;
+    const Json before = entry.value("before", Json());
+    hole.before_archived = parse_utc_timestamp(string_at(before, "archivedAt"));
+    hole.before_segment = string_at(before, "segment");
+    holes.push_back(std::move(hole));
+  }
+  std::sort(holes.begin(), holes.end(), [](const Hole& a, const Hole& b) { return a.missing_from < b.missing_from; });
+  return holes;
+}
+
+std::string hole_text(const Hole& hole) {
+  return hole.missing_from == hole.missing_to
+             ? fmt::format("WAL segment {} is", hole.missing_from)
+             : fmt::format("WAL segments {} to {} are", hole.missing_from, hole.missing_to);
+}
+
 }  // namespace
 
-Json recovery_window(const std::vector<model::Document>& backups, const Json& cluster_status, UtcSeconds now) {
+Json recovery_window(const std::vector<model::Document>& backups, const Json& cluster_status, UtcSeconds now,
+                     const Json& archive_continuity) {
   struct Usable {
     UtcSeconds finished;
+    std::string first_segment;  // segment_digits of its first WAL segment ("" when unknown)
     Json entry;
   };
   std::vector<Usable> usable;
@@ -174,24 +210,25 @@ Json recovery_window(const std::vector<model::Document>& backups, const Json& cl
     const auto finished = parse_utc_timestamp(string_at(status, "finishedAt"));
     if (!finished) continue;
     usable.push_back({*finished,
+                      segment_digits(string_at(status.value("wal", Json::object()), "start")),
                       {{"name", backup.name()},
                        {"finishedAt", utc_timestamp(*finished)},
                        {"type", status.value("type", Json())},
                        {"timeline", status.value("timeline", Json())},
-                       {"verification", status.value("/verification/phase"_json_pointer, Json())}}});
+                       {"verification", status.value("/verification/phase"_json_pointer, Json())},
+                       {"reachableUntil", nullptr}}});
   }
   std::sort(usable.begin(), usable.end(), [](const Usable& a, const Usable& b) { return a.finished < b.finished; });
   Json window = {
       {"kind", "RecoveryWindow"}, {"observedAt", utc_timestamp(now)}, {"earliest", nullptr},  {"latest", nullptr},
       {"latestReason", ""},       {"backups", Json::array()},         {"gaps", Json::array()}};
+  if (archive_continuity.is_object()) window["archiveCheckedAt"] = archive_continuity.value("checkedAt", Json());
   if (usable.empty()) {
     window["latestReason"] =
         "no Completed backup: a restore starts from a backup (take one from the Backups page or "
         "with `pgstack backup`)";
     return window;
   }
-  for (auto& backup : usable) window["backups"].push_back(std::move(backup.entry));
-  window["earliest"] = utc_timestamp(usable.front().finished);
 
   const Json archiving = cluster_status.value("archiving", Json::object());
   const bool failing = archiving.is_object() && archiving.value("failing", false);
@@ -200,31 +237,122 @@ Json recovery_window(const std::vector<model::Document>& backups, const Json& cl
   UtcSeconds archived_end = usable.back().finished;
   if (last_archived && *last_archived > archived_end) archived_end = *last_archived;
 
+  // Where the archive itself ends for every backup: now while the primary runs and archives, else the last
+  // archived segment.
+  UtcSeconds end = archived_end;
+  std::string end_reason;
+  Json failing_gap;
   if (primary_running(cluster_status) && !failing) {
-    window["latest"] = utc_timestamp(now);
-    window["latestReason"] =
+    end = now;
+    end_reason =
         "now: a restore has the primary switch to a new WAL segment and archive it first, so "
         "every transaction committed before the restore is asked for is reachable";
-    return window;
-  }
-  window["latest"] = utc_timestamp(archived_end);
-  if (failing) {
+  } else if (failing) {
     const std::string since = string_at(archiving, "lastFailedTime");
     const std::string why = string_at(archiving, "lastFailureMessage");
-    window["latestReason"] =
+    end_reason =
         "the last archived WAL segment: archiving is failing, later WAL is only in the primary's "
         "pg_wal";
-    window["gaps"].push_back(
-        {{"from", utc_timestamp(archived_end)},
-         {"to", utc_timestamp(now)},
-         {"reason", fmt::format("archiving has failed since {}{}; the primary keeps this WAL until it can be archived",
-                                since.empty() ? "an unknown time" : since, why.empty() ? "" : ": " + why)}});
+    failing_gap = {{"from", utc_timestamp(archived_end)},
+                   {"to", utc_timestamp(now)},
+                   {"reason", fmt::format("archiving has failed since {}{}; the primary keeps this WAL until it can be "
+                                          "archived",
+                                          since.empty() ? "an unknown time" : since, why.empty() ? "" : ": " + why)}};
   } else {
-    window["latestReason"] =
+    end_reason =
         "the last archived WAL segment: the cluster has no running primary to switch to a new "
         "segment, so later WAL cannot be reached";
   }
+
+  // A restore replays WAL in order from its backup's first segment: a hole at or after that segment
+  // ends what the backup can reach at the last segment archived before the hole.
+  const std::vector<Hole> holes = holes_of(archive_continuity);
+  struct Reach {
+    UtcSeconds from;
+    UtcSeconds until;
+    const Hole* hole;  // what ends it; nullptr: the archive's end
+  };
+  std::vector<Reach> reaches;
+  for (auto& backup : usable) {
+    Reach reach{backup.finished, end, nullptr};
+    for (const auto& hole : holes) {
+      if (backup.first_segment.empty() || hole.missing_to < backup.first_segment) continue;
+      reach.until = hole.before_archived && hole.missing_from > backup.first_segment
+                        ? std::min(*hole.before_archived, end)
+                        : backup.finished;
+      reach.hole = &hole;
+      break;
+    }
+    if (reach.hole != nullptr) {
+      backup.entry["reachableUntil"] = utc_timestamp(std::max(reach.until, backup.finished));
+      backup.entry["reachableReason"] = fmt::format("{} missing from the repository", hole_text(*reach.hole));
+    }
+    // Without a hole a backup reaches at least its own end (where its restore becomes consistent).
+    if (reach.hole == nullptr || reach.until > backup.finished) reaches.push_back(reach);
+  }
+  for (auto& backup : usable) window["backups"].push_back(std::move(backup.entry));
+  if (reaches.empty()) {
+    window["latestReason"] = fmt::format(
+        "no backup can be restored: {} missing from the repository, and every backup needs WAL from them "
+        "(take a new backup)",
+        hole_text(holes.front()));
+    return window;
+  }
+
+  // The union of what the backups reach: the earliest start, the latest end, and between them the gaps.
+  std::sort(reaches.begin(), reaches.end(), [](const Reach& a, const Reach& b) { return a.from < b.from; });
+  window["earliest"] = utc_timestamp(reaches.front().from);
+  UtcSeconds covered = reaches.front().until;
+  const Hole* covered_by = reaches.front().hole;
+  for (std::size_t i = 1; i < reaches.size(); ++i) {
+    if (reaches[i].from > covered) {
+      window["gaps"].push_back(
+          {{"from", utc_timestamp(covered)},
+           {"to", utc_timestamp(reaches[i].from)},
+           {"reason", fmt::format("{} missing from the repository: a restore cannot replay past them until the next "
+                                  "backup ends",
+                                  covered_by != nullptr ? hole_text(*covered_by) : std::string("WAL"))}});
+    }
+    if (reaches[i].until >= covered) {
+      covered = reaches[i].until;
+      covered_by = reaches[i].hole;
+    }
+  }
+  window["latest"] = utc_timestamp(covered);
+  if (covered_by != nullptr) {
+    window["latestReason"] = fmt::format(
+        "the last WAL segment archived ({}) before a hole in the repository: {} missing, so later WAL cannot be "
+        "replayed from any backup (take a new backup)",
+        covered_by->before_segment, hole_text(*covered_by));
+    if (end > covered)
+      window["gaps"].push_back(
+          {{"from", utc_timestamp(covered)},
+           {"to", utc_timestamp(end)},
+           {"reason", fmt::format("{} missing from the repository (checked at {})", hole_text(*covered_by),
+                                  archive_continuity.value("checkedAt", std::string("an unknown time")))}});
+  } else {
+    window["latestReason"] = end_reason;
+  }
+  if (!failing_gap.is_null()) window["gaps"].push_back(std::move(failing_gap));
   return window;
+}
+
+std::optional<FieldProblem> restore_target_unreachable(const Json& window, const std::string& backup_name,
+                                                       const std::string& target_time) {
+  const auto target = parse_utc_timestamp(target_time);
+  if (!target) return std::nullopt;
+  for (const auto& backup : window.value("backups", Json::array())) {
+    if (!backup.is_object() || string_at(backup, "name") != backup_name) continue;
+    const auto until = parse_utc_timestamp(string_at(backup, "reachableUntil"));
+    if (until && *target >= *until)
+      return FieldProblem{
+          kTimestampPath,
+          fmt::format("restoreToTimestamp {} cannot be reached from SGBackup/{}: its WAL ends at {} ({}); "
+                      "choose an earlier time or a backup taken after that",
+                      target_time, backup_name, string_at(backup, "reachableUntil"),
+                      string_at(backup, "reachableReason"))};
+  }
+  return restore_target_beyond(window, target_time);
 }
 
 std::optional<FieldProblem> restore_target_beyond(const Json& window, const std::string& target_time) {

@@ -47,10 +47,19 @@ Result<model::RestoreAssignment> restore_assignment(const model::RestoreSource& 
 // (a restore has it seal its WAL first, docs/backups.md), else to the last WAL segment it archived. A
 // failing archive is a gap from the last archived segment on. `backups` are the cluster's SGBackups with
 // their status; `cluster_status` its observed status (primary, members, archiving).
+// `archive_continuity`: the primary's agent's last check of the repository's WAL (agent/
+// archive_continuity.h; null when there is none). A restore replays WAL in order from its backup's first
+// segment, so a hole ends what the backups before it reach at the last segment archived before it (each
+// backup's "reachableUntil"), and the time until the next backup ends is a gap.
 model::Json recovery_window(const std::vector<model::Document>& backups, const model::Json& cluster_status,
-                            UtcSeconds now);
+                            UtcSeconds now, const model::Json& archive_continuity = model::Json());
 
 // A restoreToTimestamp after the window's `latest` (recovery_window() above): the problem at its path.
 std::optional<FieldProblem> restore_target_beyond(const model::Json& window, const std::string& target_time);
+
+// A restoreToTimestamp the named backup cannot reach: at or after its "reachableUntil" (a hole in the
+// repository's WAL after it), or after the window's `latest`.
+std::optional<FieldProblem> restore_target_unreachable(const model::Json& window, const std::string& backup_name,
+                                                       const std::string& target_time);
 
 }  // namespace pgstack::controller

@@ -64,6 +64,10 @@ std::string backup_records_prefix(std::string_view prefix, std::string_view name
   return fmt::format("{}/backup-records/{}/{}/", prefix, namespace_name, cluster);
 }
 
+std::string archive_continuity(std::string_view prefix, std::string_view namespace_name, std::string_view cluster) {
+  return fmt::format("{}/archive-continuity/{}/{}", prefix, namespace_name, cluster);
+}
+
 std::string switchovers_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster) {
   return fmt::format("{}/switchovers/{}/{}/", prefix, namespace_name, cluster);
 }

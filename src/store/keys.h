@@ -48,6 +48,10 @@ std::string backup_schedule(std::string_view prefix, std::string_view namespace_
 // <prefix>/backup-records/<ns>/<cluster>/: what the agent recorded of the cluster's backups.
 std::string backup_records_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
 
+// <prefix>/archive-continuity/<ns>/<cluster>: the primary's agent's last check of the WAL in the cluster's
+// backup repository (agent/archive_continuity.h), read by the recovery window.
+std::string archive_continuity(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
+
 // <prefix>/switchovers/<ns>/<cluster>/<requested at, ms>: the switchovers pgstack asked Patroni for, who
 // asked, and how long until the new primary was reported (controller/cluster_history.h).
 std::string switchovers_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);

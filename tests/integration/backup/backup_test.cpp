@@ -17,6 +17,7 @@
 #include "agent/backup_runner.h"
 #include "common/files.h"
 #include "config/render_pgbackrest.h"
+#include "store/etcd_client.h"
 #include "support/azurite_server.h"
 #include "support/pgstack_runtime.h"
 #include "support/s3_server.h"
@@ -34,7 +35,9 @@ std::unique_ptr<AzuriteServer> azurite;  // started by the Azure test, stopped a
 class Runtime : public ::testing::Environment {
  public:
   void SetUp() override {
-    auto started = PgstackRuntime::start({PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY});
+    // The repository's WAL is checked for holes every 5 s instead of 5 minutes.
+    auto started = PgstackRuntime::start(
+        {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY, {}, {"--archive-check-interval", "5"}});
     ASSERT_TRUE(started.ok()) << started.error().message;
     runtime_ = std::move(started).value();
     runtime = runtime_.get();
@@ -468,6 +471,79 @@ TEST(Backups, VerificationFailsOnACorruptedCopyOfTheRepository) {
   request.repository_overrides.clear();
   const agent::VerificationResult intact = agent::verify_backup(request);
   EXPECT_TRUE(intact.passed) << intact.message;
+}
+
+// A WAL segment lost from the repository after the newest backup (moved away by hand here) is found by
+// the primary's agent: the recovery window ends before it and says why, a restore to a time past it is
+// refused at its field, and once the segment is back the window reaches now again.
+TEST(Backups, AWalSegmentMissingFromTheRepositoryEndsTheRecoveryWindowBeforeIt) {
+  std::vector<std::string> switched;  // the segments three switches closed, oldest first
+  for (int batch = 0; batch < 3; ++batch) {
+    ASSERT_TRUE(superuser_sql("shop", fmt::format("INSERT INTO orders SELECT generate_series({0} + 1, {0} + 10)",
+                                                  10000 + batch * 10))
+                    .ok());
+    auto segment = superuser_sql("shop", "SELECT pg_walfile_name(pg_switch_wal())");
+    ASSERT_TRUE(segment.ok()) << segment.error().message;
+    switched.push_back(*segment);
+  }
+  const auto archive = std::filesystem::path(repository_dir()) / "default" / "shop" / "archive" / "default-shop";
+  std::filesystem::path lost;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(archive)) {
+          if (entry.path().filename().string().rfind(switched[1] + "-", 0) == 0) lost = entry.path();
+        }
+        auto archived = superuser_sql("shop", "SELECT last_archived_wal FROM pg_stat_archiver");
+        return !lost.empty() && archived.ok() && *archived >= switched[2];
+      },
+      60s))
+      << "segments " << switched[0] << ", " << switched[1] << ", " << switched[2];
+  const auto aside = runtime->directory() / "lost-segment";
+  std::filesystem::rename(lost, aside);
+  const std::string digits = switched[1].substr(8);
+
+  json window;
+  // What the agent stored, for the message when the window does not show it.
+  const auto stored_check = [] {
+    store::EtcdClient etcd({runtime->etcd().endpoint()});
+    auto checks = etcd.get_prefix("/");
+    std::string out;
+    if (!checks.ok()) return checks.error().message;
+    for (const auto& item : checks->items) {
+      if (item.key.find("archive-continuity") != std::string::npos) out += item.key + " = " + item.value + "\n";
+    }
+    return out.empty() ? std::string("no archive-continuity key in etcd") : out;
+  };
+  EXPECT_TRUE(wait_until(
+      [&] {
+        window = get("sgclusters/shop/recoverywindow");
+        return window.value("latestReason", "").find("before a hole") != std::string::npos;
+      },
+      60s))
+      << window.dump(2) << "\n"
+      << stored_check();
+  EXPECT_NE(window.value("latestReason", "").find("WAL segment " + digits + " is missing"), std::string::npos)
+      << window.dump(2);
+  ASSERT_FALSE(window.value("gaps", json::array()).empty()) << window.dump(2);
+  EXPECT_EQ(window["gaps"].back().value("from", ""), window.value("latest", "")) << window.dump(2);
+  std::cerr << "with " << switched[1] << " missing: latest " << window.value("latest", "") << ", "
+            << window.value("latestReason", "") << "\n";
+  // A time past the hole, from the newest backup: refused before anything is created.
+  auto refused = runtime->api("POST", "sgclusters",
+                              restored_cluster("past-the-hole", "shop-full-3", window["gaps"].back().value("to", "")));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 422) << refused->body;
+  EXPECT_NE(refused->body.find("cannot be reached from SGBackup/shop-full-3"), std::string::npos) << refused->body;
+  EXPECT_EQ(runtime->api("GET", "sgclusters/past-the-hole")->status, 404);
+
+  std::filesystem::rename(aside, lost);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        window = get("sgclusters/shop/recoverywindow");
+        return window.value("gaps", json::array()).empty() && window.value("latestReason", "").find("now") == 0;
+      },
+      60s))
+      << window.dump(2);
 }
 
 TEST(Backups, DeletingAnSGBackupExpiresItInTheRepository) {

@@ -502,13 +502,13 @@ TEST(HaCluster, PatroniRefusesAnUnauthenticatedRestart) {
   EXPECT_TRUE(wait_ready("demo", 3, 120s)) << status_of("demo").dump(2);
 }
 
-// Certificates are renewed at 2/3 of their lifetime and served without a restart: with a 60 s lifetime,
+// Certificates are renewed at 2/3 of their lifetime and served without a restart: with a 30 s lifetime,
 // once the first certificates have expired, verify-full still connects to the primary and through the
 // proxy, a session opened before stays, and the postmaster is the same.
 TEST(HaCluster, CertificatesAreRenewedBeforeTheyExpireWithoutARestart) {
   ASSERT_TRUE(wait_ready("demo", 3, 120s));
   ASSERT_TRUE(runtime->kill_agent().ok());
-  runtime->set_certificate_lifetime(60s);
+  runtime->set_certificate_lifetime(30s);
   ASSERT_TRUE(runtime->start_agent().ok());
   const auto tls_dir = [](const std::string& member) {
     return runtime->agent_state_dir() / "instances" / "default" / "demo" / member / "config" / "tls";
@@ -538,20 +538,20 @@ TEST(HaCluster, CertificatesAreRenewedBeforeTheyExpireWithoutARestart) {
   const std::string direct = member_uri("demo", primary) + "?" + verify;
   const std::string proxied = proxy_uri("demo", "proxyReadWrite", "?" + verify);
   auto open_session =
-      std::async(std::launch::async, [&] { return sql("demo", direct, "SELECT pg_sleep(55), 'stayed'"); });
+      std::async(std::launch::async, [&] { return sql("demo", direct, "SELECT pg_sleep(36), 'stayed'"); });
   const auto issued = std::chrono::steady_clock::now();
 
-  // Renewed at 2/3 of 60 s, then the first certificates expire.
+  // Renewed at 2/3 of 30 s after their making, then the first certificates expire.
   for (const auto& [name, certificate] : first) {
     EXPECT_TRUE(wait_until(
         [&] {
           auto now = read_file(tls_dir(name) / "server.crt");
           return now.ok() && *now != certificate;
         },
-        55s))
+        28s))
         << name << runtime->agent_log();
   }
-  std::this_thread::sleep_until(issued + 62s);
+  std::this_thread::sleep_until(issued + 32s);
   auto after = sql("demo", direct, "SELECT 'renewed'");
   EXPECT_TRUE(after.ok()) << after.error().message << runtime->agent_log();
   auto through_proxy = sql("demo", proxied, "SELECT 'renewed'");

@@ -123,10 +123,17 @@ TEST(PkiRenewal, AtTwoThirdsOfTheLifetimeOrWhenANameIsMissing) {
   info.dns_names = {"localhost"};
   info.ip_addresses = {"127.0.0.1"};
   const LeafRequest wanted{"demo-0", {"localhost"}, {"127.0.0.1"}};
-  EXPECT_EQ(renewal_reason(info, wanted, info.not_before + std::chrono::hours(199)), "");
-  EXPECT_NE(renewal_reason(info, wanted, info.not_before + std::chrono::hours(200)), "");
+  // The lifetime counts from the making, a minute after notBefore (kNotBeforeBackdate).
+  const auto made = info.not_before + kNotBeforeBackdate;
+  EXPECT_EQ(renewal_reason(info, wanted, made + std::chrono::hours(200) - std::chrono::seconds(41)), "");
+  EXPECT_NE(renewal_reason(info, wanted, made + std::chrono::hours(200) - std::chrono::seconds(40)), "");
   EXPECT_NE(renewal_reason(info, wanted, info.not_after + std::chrono::hours(1)), "");
   EXPECT_NE(renewal_reason(info, wanted, info.not_before - std::chrono::hours(1)), "");
+  // A 30-s certificate is renewed 20 s after it was made, not at once.
+  CertificateInfo short_lived = info;
+  short_lived.not_after = made + std::chrono::seconds(30);
+  EXPECT_EQ(renewal_reason(short_lived, wanted, made + std::chrono::seconds(19)), "");
+  EXPECT_NE(renewal_reason(short_lived, wanted, made + std::chrono::seconds(20)), "");
   const LeafRequest moved{"demo-0", {"localhost"}, {"127.0.0.1", "10.0.0.7"}};
   EXPECT_EQ(renewal_reason(info, moved, info.not_before), "it does not name 10.0.0.7");
 }

@@ -159,12 +159,14 @@ TEST(ResolveBackupUid, TheUidNamesTheBackup) {
   EXPECT_FALSE(resolve_backup_uid(without, backups));
 }
 
-model::Document backup_document(const std::string& name, const std::string& phase, const std::string& finished) {
+model::Document backup_document(const std::string& name, const std::string& phase, const std::string& finished,
+                                const std::string& first_segment = "") {
   model::Document document;
   document.body = {{"kind", "SGBackup"},
                    {"metadata", {{"name", name}, {"namespace", "default"}}},
                    {"spec", {{"sgCluster", "demo"}}},
                    {"status", {{"phase", phase}, {"finishedAt", finished}, {"timeline", 1}, {"type", "full"}}}};
+  if (!first_segment.empty()) document.body["status"]["wal"] = {{"start", first_segment}, {"stop", first_segment}};
   return document;
 }
 
@@ -247,6 +249,82 @@ TEST(RecoveryWindow, ATargetAfterTheLatestReachableTimeIsRefusedWithTheReason) {
   // Nothing to restore from: no latest, nothing to compare (the backup's own checks refuse it).
   EXPECT_FALSE(
       restore_target_beyond(recovery_window({}, Json::object(), utc("2026-11-24T05:00:00Z")), "2026-11-24T04:30:00Z"));
+}
+
+// The agent's archive continuity (agent/archive_continuity.h) with one hole.
+Json continuity_with_hole(const std::string& from, const std::string& to, const std::string& before_archived) {
+  return {
+      {"checkedAt", "2026-11-24T04:58:00Z"},
+      {"holes", Json::array({{{"missingFrom", from},
+                              {"missingTo", to},
+                              {"before", {{"segment", "000000010000000000000004"}, {"archivedAt", before_archived}}},
+                              {"after", {{"segment", "000000010000000000000007"}, {"archivedAt", "x"}}}}})}};
+}
+
+TEST(RecoveryWindow, AHoleInTheRepositoryEndsWhatTheBackupsBeforeItReachAndIsAGap) {
+  const auto now = utc("2026-11-24T05:00:00Z");
+  const std::vector<model::Document> backups = {
+      backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z", "000000010000000000000003"),
+      backup_document("demo-2", "Completed", "2026-11-24T03:01:00Z", "00000001000000000000000A")};
+  const Json running = cluster_status("running", {{"lastArchivedTime", "2026-11-24T04:59:00Z"}, {"failing", false}});
+  const Json window = recovery_window(
+      backups, running, now, continuity_with_hole("0000000000000005", "0000000000000006", "2026-11-24T02:00:00Z"));
+  EXPECT_EQ(window["earliest"], "2026-11-24T01:02:00Z");
+  EXPECT_EQ(window["latest"], "2026-11-24T05:00:00Z");  // demo-2 starts after the hole
+  EXPECT_EQ(window["archiveCheckedAt"], "2026-11-24T04:58:00Z");
+  ASSERT_EQ(window["gaps"].size(), 1U) << window.dump(2);
+  EXPECT_EQ(window["gaps"][0]["from"], "2026-11-24T02:00:00Z");
+  EXPECT_EQ(window["gaps"][0]["to"], "2026-11-24T03:01:00Z");
+  EXPECT_NE(window["gaps"][0]["reason"].get<std::string>().find(
+                "WAL segments 0000000000000005 to 0000000000000006 are missing from the repository"),
+            std::string::npos)
+      << window["gaps"][0]["reason"];
+  EXPECT_EQ(window["backups"][0]["reachableUntil"], "2026-11-24T02:00:00Z");
+  EXPECT_TRUE(window["backups"][1]["reachableUntil"].is_null());
+
+  // A restore from demo-1 to a time past the hole is refused at the field; from demo-2 it is not.
+  EXPECT_FALSE(restore_target_unreachable(window, "demo-1", "2026-11-24T01:30:00Z"));
+  const auto refused = restore_target_unreachable(window, "demo-1", "2026-11-24T04:00:00Z");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->path, "spec.initialData.restore.fromBackup.pointInTimeRecovery.restoreToTimestamp");
+  EXPECT_NE(refused->message.find("cannot be reached from SGBackup/demo-1: its WAL ends at 2026-11-24T02:00:00Z (WAL "
+                                  "segments 0000000000000005 to 0000000000000006 are missing"),
+            std::string::npos)
+      << refused->message;
+  EXPECT_FALSE(restore_target_unreachable(window, "demo-2", "2026-11-24T04:00:00Z"));
+}
+
+TEST(RecoveryWindow, AHoleAfterTheNewestBackupEndsTheWindowBeforeIt) {
+  const auto now = utc("2026-11-24T05:00:00Z");
+  const Json running = cluster_status("running", {{"lastArchivedTime", "2026-11-24T04:59:00Z"}, {"failing", false}});
+  Json window = recovery_window(
+      {backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z", "000000010000000000000003")}, running, now,
+      continuity_with_hole("0000000000000005", "0000000000000005", "2026-11-24T02:00:00Z"));
+  EXPECT_EQ(window["latest"], "2026-11-24T02:00:00Z");
+  EXPECT_NE(window["latestReason"].get<std::string>().find("(000000010000000000000004) before a hole"),
+            std::string::npos)
+      << window["latestReason"];
+  ASSERT_EQ(window["gaps"].size(), 1U);
+  EXPECT_EQ(window["gaps"][0]["from"], "2026-11-24T02:00:00Z");
+  EXPECT_EQ(window["gaps"][0]["to"], "2026-11-24T05:00:00Z");
+  EXPECT_TRUE(restore_target_unreachable(window, "demo-1", "2026-11-24T03:00:00Z"));
+
+  // The backup's own first segment is gone: nothing can be restored, and the window says why.
+  window = recovery_window({backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z", "000000010000000000000005")},
+                           running, now,
+                           continuity_with_hole("0000000000000005", "0000000000000005", "2026-11-24T02:00:00Z"));
+  EXPECT_TRUE(window["earliest"].is_null());
+  EXPECT_TRUE(window["latest"].is_null());
+  EXPECT_NE(window["latestReason"].get<std::string>().find("no backup can be restored: WAL segment 0000000000000005 is "
+                                                           "missing"),
+            std::string::npos)
+      << window["latestReason"];
+  // A hole before the backup's first segment does not matter to it.
+  window = recovery_window({backup_document("demo-1", "Completed", "2026-11-24T01:02:00Z", "000000010000000000000009")},
+                           running, now,
+                           continuity_with_hole("0000000000000005", "0000000000000005", "2026-11-24T00:30:00Z"));
+  EXPECT_EQ(window["latest"], "2026-11-24T05:00:00Z");
+  EXPECT_TRUE(window["gaps"].empty());
 }
 
 }  // namespace

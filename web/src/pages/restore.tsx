@@ -17,7 +17,16 @@ export interface RecoveryWindow {
   earliest: string | null;
   latest: string | null;
   latestReason: string;
-  backups: { name: string; finishedAt: string; type?: string; timeline?: number; verification?: string | null }[];
+  backups: {
+    name: string;
+    finishedAt: string;
+    type?: string;
+    timeline?: number;
+    verification?: string | null;
+    // WAL missing from the repository after it ends what it can reach (null: the window's end).
+    reachableUntil?: string | null;
+    reachableReason?: string;
+  }[];
   gaps: { from: string; to: string; reason: string }[];
 }
 
@@ -26,11 +35,15 @@ type Target = { kind: 'latest' } | { kind: 'time'; at: string };
 const seconds = (text: string) => Math.floor(new Date(text).getTime() / 1000);
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 
-// The backup a restore to `at` starts from: the newest that finished at or before it.
+// The backup a restore to `at` starts from: the newest that finished at or before it and whose WAL
+// reaches it. Without a time (everything archived): the newest, replayed as far as its WAL goes.
 export function backupFor(range: RecoveryWindow, at: string | undefined): string | undefined {
   const target = at === undefined ? Number.POSITIVE_INFINITY : seconds(at);
   let chosen: string | undefined;
-  for (const backup of range.backups) if (seconds(backup.finishedAt) <= target) chosen = backup.name;
+  for (const backup of range.backups) {
+    const reaches = at === undefined || !backup.reachableUntil || target < seconds(backup.reachableUntil);
+    if (seconds(backup.finishedAt) <= target && reaches) chosen = backup.name;
+  }
   return chosen;
 }
 
@@ -140,7 +153,14 @@ export function RestorePage({ session, namespace, name }: { session: Session; na
             )}
             <p class="muted">
               Backups a restore can start from:{' '}
-              {data.backups.map((entry) => `${entry.name} (${utc(entry.finishedAt)}${entry.verification === 'Passed' ? ', verified' : ''})`).join('; ')}
+              {data.backups
+                .map(
+                  (entry) =>
+                    `${entry.name} (${utc(entry.finishedAt)}${entry.verification === 'Passed' ? ', verified' : ''}${
+                      entry.reachableUntil ? `; reaches only until ${utc(entry.reachableUntil)}: ${entry.reachableReason ?? ''}` : ''
+                    })`,
+                )
+                .join('; ')}
             </p>
           </section>
 
