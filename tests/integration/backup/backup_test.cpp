@@ -222,6 +222,19 @@ std::string restored_cluster(const std::string& name, const std::string& backup,
       .dump();
 }
 
+// The cluster's recovery window once the primary's agent has listed its repository's WAL (after the
+// first backup; every 5 s in this suite): pgbackrest repo-ls against that storage works.
+json window_after_archive_check(const std::string& cluster) {
+  json window;
+  (void)wait_until(
+      [&] {
+        window = get("sgclusters/" + cluster + "/recoverywindow");
+        return window.contains("archiveCheckedAt");
+      },
+      60s);
+  return window;
+}
+
 std::string first_backup;   // the automatic one, taken right after creation
 std::string point_in_time;  // between the two batches of rows
 
@@ -816,6 +829,9 @@ TEST(BackupsS3, BackupsGoToTheBucketCompleteAndVerify) {
   }
   EXPECT_GT(backup_files, 10u) << "in " << bucket;
   EXPECT_GT(wal_files, 0u) << "in " << bucket;
+  const json window = window_after_archive_check("objects");
+  EXPECT_TRUE(window.contains("archiveCheckedAt")) << window.dump(2) << runtime->agent_log();
+  EXPECT_EQ(window.value("gaps", json::array()), json::array()) << window.dump(2);
 
   // The keys are in pgbackrest.conf only: owner-only, the postgres user's; the CA is next to it.
   struct stat info {};
@@ -962,6 +978,9 @@ TEST(BackupsAzure, BackupsGoToTheContainerCompleteAndVerify) {
   }
   EXPECT_GT(backup_files, 10u) << names->size() << " blobs, the first: " << (names->empty() ? "" : names->front());
   EXPECT_GT(wal_files, 0u);
+  const json window = window_after_archive_check("blobs");
+  EXPECT_TRUE(window.contains("archiveCheckedAt")) << window.dump(2) << runtime->agent_log();
+  EXPECT_EQ(window.value("gaps", json::array()), json::array()) << window.dump(2);
   EXPECT_EQ(runtime->agent_log().find(azurite->account_key()), std::string::npos);
 }
 
