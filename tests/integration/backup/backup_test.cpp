@@ -35,9 +35,9 @@ std::unique_ptr<AzuriteServer> azurite;  // started by the Azure test, stopped a
 class Runtime : public ::testing::Environment {
  public:
   void SetUp() override {
-    // The repository's WAL is checked for holes every 5 s instead of 5 minutes.
+    // The repository's WAL is checked for holes every 10 s instead of 5 minutes.
     auto started = PgstackRuntime::start(
-        {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY, {}, {"--archive-check-interval", "5"}});
+        {PGSTACK_CONTROLLER_BINARY, PGSTACK_AGENT_BINARY, PGSTACK_CLI_BINARY, {}, {"--archive-check-interval", "10"}});
     ASSERT_TRUE(started.ok()) << started.error().message;
     runtime_ = std::move(started).value();
     runtime = runtime_.get();
@@ -223,7 +223,7 @@ std::string restored_cluster(const std::string& name, const std::string& backup,
 }
 
 // The cluster's recovery window once the primary's agent has listed its repository's WAL (after the
-// first backup; every 5 s in this suite): pgbackrest repo-ls against that storage works.
+// first backup; every 10 s in this suite): pgbackrest repo-ls against that storage works.
 json window_after_archive_check(const std::string& cluster) {
   json window;
   (void)wait_until(
