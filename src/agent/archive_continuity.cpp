@@ -1,7 +1,6 @@
 #include "agent/archive_continuity.h"
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 
 #include "common/time.h"
@@ -21,12 +20,9 @@ std::optional<long long> archive_history_id(const std::string& directory) {
   return std::stoll(directory.substr(dash + 1));
 }
 
-std::string utc_of(std::int64_t epoch_seconds) {
-  return utc_timestamp(std::chrono::system_clock::time_point(std::chrono::seconds(epoch_seconds)));
-}
-
 Json segment_json(const ArchivedSegment& segment, std::uint64_t segment_size) {
-  return {{"segment", wal_segment_name(segment.segment, segment_size)}, {"archivedAt", utc_of(segment.archived_at)}};
+  return {{"segment", wal_segment_name(segment.segment, segment_size)},
+          {"archivedAt", utc_timestamp(segment.archived_at)}};
 }
 
 }  // namespace
@@ -55,7 +51,8 @@ Result<std::vector<ArchivedSegment>> archived_segments(const Json& listing, std:
     const auto segment = parse_wal_segment_name(std::string_view(file).substr(0, 24), segment_size);
     if (!segment) continue;
     const Json time = entry.value("time", Json());
-    segments.push_back({*segment, time.is_number_integer() ? time.get<std::int64_t>() : 0});
+    const std::chrono::seconds since_epoch(time.is_number_integer() ? time.get<std::int64_t>() : 0);
+    segments.push_back({*segment, std::chrono::sys_seconds(since_epoch)});
   }
   return segments;
 }
@@ -80,8 +77,8 @@ std::vector<ArchiveHole> archive_holes(const std::vector<ArchivedSegment>& segme
 }
 
 Json archive_continuity_json(const std::vector<ArchivedSegment>& segments, std::uint64_t from_segment,
-                             std::int64_t checked_at, std::uint64_t segment_size) {
-  Json out = {{"checkedAt", utc_of(checked_at)},
+                             std::chrono::system_clock::time_point checked_at, std::uint64_t segment_size) {
+  Json out = {{"checkedAt", utc_timestamp(checked_at)},
               {"fromSegment", wal_segment_name({1, from_segment}, segment_size).substr(8)},
               {"newestSegment", nullptr},
               {"newestArchivedAt", nullptr},
@@ -99,7 +96,7 @@ Json archive_continuity_json(const std::vector<ArchivedSegment>& segments, std::
   out["segments"] = counted;
   if (newest != nullptr) {
     out["newestSegment"] = wal_segment_name(newest->segment, segment_size);
-    out["newestArchivedAt"] = utc_of(newest->archived_at);
+    out["newestArchivedAt"] = utc_timestamp(newest->archived_at);
   }
   for (const auto& hole : archive_holes(segments, from_segment)) {
     // Names without a timeline: no timeline has these numbers.

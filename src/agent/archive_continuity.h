@@ -11,6 +11,7 @@
 // that the surviving history left before it (docs/backups.md).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,7 +28,7 @@ inline constexpr std::uint64_t kWalSegmentSize = 16ULL * 1024 * 1024;
 
 struct ArchivedSegment {
   WalSegment segment;
-  std::int64_t archived_at = 0;  // the repository file's time, seconds since the epoch
+  std::chrono::sys_seconds archived_at{};  // the repository file's time
 };
 
 // The WAL segments in `pgbackrest repo-ls archive/<stanza> --recurse --output=json` (an object of
@@ -52,6 +53,6 @@ std::vector<ArchiveHole> archive_holes(const std::vector<ArchivedSegment>& segme
 // "newestArchivedAt", "segments", "holes": [{"missingFrom", "missingTo", "before": {"segment",
 // "archivedAt"} | null, "after": {...}}]} with segment names and UTC timestamps.
 model::Json archive_continuity_json(const std::vector<ArchivedSegment>& segments, std::uint64_t from_segment,
-                                    std::int64_t checked_at, std::uint64_t segment_size);
+                                    std::chrono::system_clock::time_point checked_at, std::uint64_t segment_size);
 
 }  // namespace pgstack::agent

@@ -352,10 +352,7 @@ void BackupRunner::check_archive(const BackupTarget& target) {
     spdlog::warn("{}: checking the WAL in the backup repository: {}", key, segments.error().message);
     return;
   }
-  const Json continuity = archive_continuity_json(
-      *segments, *from,
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
-      kWalSegmentSize);
+  const Json continuity = archive_continuity_json(*segments, *from, std::chrono::system_clock::now(), kWalSegmentSize);
   const std::size_t holes = continuity["holes"].size();
   const auto reported = reported_holes_.find(key);
   if (holes > 0 && (reported == reported_holes_.end() || reported->second != holes))

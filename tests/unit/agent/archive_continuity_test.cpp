@@ -44,7 +44,7 @@ TEST(ArchivedSegments, TheNewestArchiveIdsSegmentsOnly) {
 std::vector<ArchivedSegment> present(std::initializer_list<std::pair<std::uint32_t, std::uint64_t>> segments) {
   std::vector<ArchivedSegment> out;
   for (const auto& [timeline, number] : segments)
-    out.push_back({{timeline, number}, 1000 + static_cast<std::int64_t>(number) * 10 + timeline});
+    out.push_back({{timeline, number}, std::chrono::sys_seconds(std::chrono::seconds(1000 + number * 10 + timeline))});
   return out;
 }
 
@@ -69,7 +69,9 @@ TEST(ArchiveHoles, ANumberNoTimelineHasIsAHole) {
 }
 
 TEST(ArchiveContinuity, NamesTheHolesAndWhenTheirNeighboursWereArchived) {
-  const Json checked = archive_continuity_json(present({{1, 3}, {1, 4}, {1, 6}}), 3, 1796674948, kWalSegmentSize);
+  const Json checked =
+      archive_continuity_json(present({{1, 3}, {1, 4}, {1, 6}}), 3,
+                              std::chrono::sys_seconds(std::chrono::seconds(1796674948)), kWalSegmentSize);
   EXPECT_EQ(checked["checkedAt"], "2026-12-07T20:22:28Z");
   EXPECT_EQ(checked["fromSegment"], "0000000000000003");
   EXPECT_EQ(checked["newestSegment"], "000000010000000000000006");

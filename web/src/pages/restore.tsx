@@ -139,7 +139,7 @@ export function RestorePage({ session, namespace, name }: { session: Session; na
           <section class="window" data-testid="recovery-window">
             <h2>What can be reached</h2>
             <p>
-              From <strong data-testid="window-earliest">{utc(data.earliest)}</strong> (the end of the oldest completed backup) to{' '}
+              From <strong data-testid="window-earliest">{utc(data.earliest)}</strong> (the end of the oldest backup that can be restored) to{' '}
               <strong data-testid="window-latest">{utc(data.latest)}</strong>: {data.latestReason}.
             </p>
             {data.gaps.length > 0 && (
