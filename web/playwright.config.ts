@@ -11,7 +11,10 @@ const spki = process.env['PGSTACK_API_SPKI'];
 export default defineConfig({
   testDir: './e2e',
   outputDir: `${output}/artifacts`,
-  workers: 1,
+  // Two browsers at once: the spec files touch different clusters and objects (create-edit its own
+  // cluster, restore a new one), and console_e2e runs alone on the machine, whose cores one browser
+  // left half idle while the runtime worked.
+  workers: 2,
   retries: 0,
   timeout: 60_000,
   expect: { timeout: 15_000 },

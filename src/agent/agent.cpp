@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <algorithm>
+#include <future>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -33,6 +34,25 @@ using std::chrono::milliseconds;
 constexpr milliseconds kStopCheckInterval{100};
 // The host's extension inventory: apt-cache is asked again only after an install, control files each time.
 constexpr std::chrono::seconds kInventoryInterval{15};
+
+// Whether etcd has a quorum this host reaches: a linearizable read (which needs one) answered by any
+// endpoint within `timeout`, all asked at once. The demotion guard races a cut-off Patroni that writes its
+// leader key again the moment etcd is back: asked one after another, three endpoints took up to three
+// timeouts, and a partition healed a few seconds after the election was over before the guard decided
+// (bench/multihost/soak's rolling scenario).
+bool etcd_quorum_answers(const std::vector<std::string>& endpoints, const std::string& key,
+                         std::chrono::milliseconds timeout) {
+  std::vector<std::future<bool>> answers;
+  answers.reserve(endpoints.size());
+  for (const auto& endpoint : endpoints) {
+    answers.push_back(std::async(std::launch::async, [endpoint, &key, timeout] {
+      return store::EtcdClient(std::vector<std::string>{endpoint}, timeout).get(key).ok();
+    }));
+  }
+  bool answered = false;
+  for (auto& answer : answers) answered = answer.get() || answered;
+  return answered;
+}
 
 // The users' Secrets the assignment's storages (its own, its restore source's) refer to, into
 // secrets.storage_secrets. One that does not exist stays absent: the plan says which is missing.
@@ -119,11 +139,12 @@ int Agent::run(const std::atomic<bool>& stop, bool stop_instances) {
   start_node_exporter();
   start_metrics_server();
   // Well above Patroni's loop_wait: a Patroni that reaches etcd has seen it within one loop.
-  // Its own client, with a shorter timeout: the guard's question is whether etcd answers at all.
+  // Its own clients, one per endpoint with a short timeout: the guard's question is whether etcd answers at all.
   demotion_guard_ = std::make_unique<DemotionGuard>(
       std::chrono::seconds(2 * config::kPatroniTiming.loop_wait + 1),
-      [etcd = store::EtcdClient(etcd_, std::chrono::seconds(2)),
-       key = store::keys::host(settings_.etcd_prefix, settings_.host_name)] { return etcd.get(key).ok(); });
+      [this, key = store::keys::host(settings_.etcd_prefix, settings_.host_name)] {
+        return etcd_quorum_answers(etcd_.endpoints(), key, std::chrono::milliseconds(1500));
+      });
   auto next_reconcile = SteadyClock::now();
   auto next_report = SteadyClock::now() + kReportInterval;
   auto next_member_check = SteadyClock::now();

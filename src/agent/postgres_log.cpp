@@ -52,6 +52,10 @@ constexpr std::string_view kDivergence[] = {
     "does not contain minimum recovery point",      // startup: requested timeline
     "could not locate a valid checkpoint record",   // startup PANIC
     "database system identifier differs",           // walreceiver: another cluster
+    // walreceiver: the primary no longer has the WAL this member needs (and no archive gave it): also
+    // what a member shows that is on a timeline of the same number forked elsewhere (two members promoted
+    // to timeline N on either side of a short partition), which pg_rewind is never asked to fix.
+    "has already been removed",
 };
 constexpr std::string_view kStreamingStarted = "started streaming WAL from primary";
 

@@ -5,11 +5,14 @@
 // acknowledged write was lost, written twice, or accepted by two primaries at once.
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -119,14 +122,17 @@ const WriteRecord* last_write_on(const std::vector<const std::vector<WriteRecord
   return last;
 }
 
-// The longest time between two acknowledgements from `from` on (and from `from` to the first).
-std::chrono::microseconds longest_pause(const std::vector<WriteRecord>& history, std::chrono::microseconds from) {
+// The longest time between two acknowledgements from `from` on (and from `from` to the first), up to
+// the first acknowledgement after `to`.
+std::chrono::microseconds longest_pause(const std::vector<WriteRecord>& history, std::chrono::microseconds from,
+                                        std::chrono::microseconds to = std::chrono::microseconds::max()) {
   std::chrono::microseconds longest{0};
   std::chrono::microseconds previous = from;
   for (const auto& record : history) {
     if (record.outcome != WriteOutcome::kAcknowledged || record.end < from) continue;
     longest = std::max(longest, record.end - previous);
     previous = record.end;
+    if (record.end > to) break;
   }
   return longest;
 }
@@ -638,6 +644,130 @@ TEST_F(ClusterAcrossHosts, EtcdWithoutQuorumFor30SecondsMakesNoSplitBrain) {
       "etcd without quorum: primary {} before, {} after; {} writes acknowledged during the 30 s; the first after "
       "{:.2f} s\n",
       primary, primary_of(status()), during, seconds(after->end - back_at));
+}
+
+// How many times scenario 6 goes through its faults: PGSTACK_ROLLING_ROUNDS, 1 when unset (CI);
+// bench/multihost/soak sets more. 0 when the variable is not a whole number from 1 to 100.
+int rolling_rounds() {
+  const char* text = std::getenv("PGSTACK_ROLLING_ROUNDS");
+  if (text == nullptr || *text == '\0') return 1;
+  const std::string_view view(text);
+  int rounds = 0;
+  const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), rounds);
+  return error == std::errc() && end == view.data() + view.size() && rounds >= 1 && rounds <= 100 ? rounds : 0;
+}
+
+// One fault of scenario 6, for its report: when it began and ended (the workload's clock) and how long
+// the cluster took to be whole again after it ended.
+struct RollingFault {
+  int round = 0;
+  std::string fault;
+  std::chrono::microseconds from{0};
+  std::chrono::microseconds to{0};
+  double whole_after_seconds = 0;
+};
+
+// Scenario 6: the faults of scenarios 1-5 one after another under one workload that runs throughout
+// (sync replication): a lossy link at the primary's host, the synchronous standby's host cut off, etcd
+// without quorum, the primary's host cut off from the others, the primary's host lost. The cluster
+// must be whole (spread and streaming) again after each before the next; at the end no acknowledged
+// write is lost or duplicated and no two members took writes at once. Each fault's line gives the
+// longest wait between two acknowledged writes around it and how long the cluster took to be whole.
+TEST_F(ClusterAcrossHosts, RollingThroughEveryFaultUnderOneWorkloadLosesNoAcknowledgedWrite) {
+  const int rounds = rolling_rounds();
+  ASSERT_GE(rounds, 1) << "PGSTACK_ROLLING_ROUNDS must be a whole number from 1 to 100, not \""
+                       << std::getenv("PGSTACK_ROLLING_ROUNDS") << "\"";
+  ASSERT_NO_FATAL_FAILURE(create_cluster("sync"));
+  BackgroundWrites writes(installation_->hosts(), client_writes());
+  std::this_thread::sleep_for(3s);
+  std::vector<RollingFault> faults;
+  // Ends a fault: waits until the cluster is whole with `member` not the primary ("" for any).
+  const auto healed = [&](RollingFault fault, const std::string& member) {
+    fault.to = writes.now();
+    const auto whole = wait_for_rejoin(member);
+    EXPECT_TRUE(whole) << "round " << fault.round << ", " << fault.fault << ": " << whole.error().message;
+    if (!whole) return false;
+    fault.whole_after_seconds = *whole;
+    faults.push_back(std::move(fault));
+    return true;
+  };
+  std::vector<std::string> primaries;
+  for (int round = 1; round <= rounds; ++round) {
+    // A lossy link at the primary's host: no failover.
+    std::string primary = primary_of(status());
+    primaries.push_back(primary);
+    RollingFault lossy{round, "10 % loss at the primary's host for 15 s", writes.now()};
+    ASSERT_TRUE(installation_->hosts().set_loss(host_of(status(), primary), 10));
+    std::this_thread::sleep_for(15s);
+    EXPECT_EQ(primary_of(status()), primary) << "round " << round << ": a lossy link caused a failover";
+    ASSERT_TRUE(installation_->hosts().heal());
+    ASSERT_TRUE(healed(lossy, ""));
+
+    // The synchronous standby's host cut off from everyone: the primary stays.
+    std::string standby;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          for (const auto& member : status().value("members", json::array())) {
+            if (member.value("role", "") == "sync_standby") standby = member.value("name", "");
+          }
+          return !standby.empty();
+        },
+        60s, 500ms))
+        << status().dump(2);
+    RollingFault cut_standby{round, "the synchronous standby's host cut off for 15 s", writes.now()};
+    ASSERT_TRUE(installation_->hosts().isolate(host_of(status(), standby)));
+    std::this_thread::sleep_for(15s);
+    EXPECT_EQ(primary_of(status()), primary) << "round " << round << ": the primary changed when a replica was cut off";
+    ASSERT_TRUE(installation_->hosts().heal());
+    ASSERT_TRUE(healed(cut_standby, standby));
+
+    // Two of the three etcd members down: no quorum, the primary keeps its role (failsafe mode).
+    RollingFault no_quorum{round, "etcd without quorum for 20 s", writes.now()};
+    for (int member : {0, 1}) installation_->etcd().kill(member);
+    std::this_thread::sleep_for(20s);
+    for (int member : {0, 1}) ASSERT_TRUE(installation_->etcd().restart(member));
+    ASSERT_TRUE(healed(no_quorum, ""));
+
+    // The primary's host cut off from the other two (clients still reach it): another member leads.
+    primary = primary_of(status());
+    const int cut_host = host_of(status(), primary);
+    std::vector<int> others;
+    for (int host = 0; host < HostsInstallation::kMemberHosts; ++host) {
+      if (host != cut_host) others.push_back(host);
+    }
+    RollingFault cut_primary{round, "the primary's host cut off from the others", writes.now()};
+    ASSERT_TRUE(installation_->hosts().partition({cut_host}, others));
+    const std::string elected = wait_for_primary_other_than(primary);
+    ASSERT_FALSE(elected.empty()) << "round " << round << ": no new primary after the primary's host was cut off\n"
+                                  << status().dump(2);
+    ASSERT_TRUE(installation_->hosts().heal());
+    ASSERT_TRUE(healed(cut_primary, primary));
+
+    // The primary's host lost: every process on it killed, then the host back.
+    primary = primary_of(status());
+    const int lost_host = host_of(status(), primary);
+    RollingFault lost{round, "the primary's host lost", writes.now()};
+    installation_->kill_host(lost_host);
+    const std::string promoted = wait_for_primary_other_than(primary);
+    ASSERT_FALSE(promoted.empty()) << "round " << round << ": no new primary after the primary's host was lost\n"
+                                   << status().dump(2);
+    ASSERT_TRUE(installation_->restart_host(lost_host));
+    ASSERT_TRUE(healed(lost, primary));
+  }
+
+  const auto& history = writes.stop();
+  const HistoryVerdict verdict = check({&history});
+  EXPECT_TRUE(verdict.clean()) << verdict.summary();
+  EXPECT_TRUE(verdict.lost.empty()) << "synchronous replication lost acknowledged writes";
+  EXPECT_GT(verdict.acknowledged, 0);
+  for (const RollingFault& fault : faults) {
+    std::cout << fmt::format(
+        "rolling round {}, {}: longest wait between acknowledged writes {:.2f} s; whole again {:.1f} s after it "
+        "ended\n",
+        fault.round, fault.fault, seconds(longest_pause(history, fault.from, fault.to)), fault.whole_after_seconds);
+  }
+  std::cout << fmt::format("rolling: {} rounds, {} faults, primaries at each round's start: {}\n", rounds,
+                           faults.size(), fmt::join(primaries, ", "));
 }
 
 }  // namespace

@@ -68,5 +68,20 @@ TEST(PostgresLog, AMissingCheckpointIsADataDirectoryThatCannotStart) {
   EXPECT_EQ(*evidence, "could not locate a valid checkpoint record");
 }
 
+// What a member wrote in bench/multihost/soak's rolling scenario: it had been promoted to timeline 2 for
+// three seconds before the old primary (cut off, also promoted to a timeline 2 of its own) took the leader
+// key back; the new primary's timeline 2 begins later, so what it asks for never existed there. Each retry
+// starts streaming and fails at once, so the failure is always the last word.
+TEST(PostgresLog, WalThePrimaryNoLongerHasIsFoundEvenRightAfterStreamingStarted) {
+  const auto evidence = divergence_in_log(
+      "2026-12-08 00:33:15.204 UTC,,,13862,,6b17504b.3626,1,,2026-12-08 00:33:15 UTC,,0,LOG,00000,\"started "
+      "streaming WAL from primary at 0/5000000 on timeline 2\",,,,,,,,,\"\",\"walreceiver\",,0\n"
+      "2026-12-08 00:33:15.205 UTC,,,13862,,6b17504b.3626,2,,2026-12-08 00:33:15 UTC,,0,FATAL,08P01,\"could not "
+      "receive data from WAL stream: ERROR:  requested WAL segment 000000020000000000000005 has already been "
+      "removed\",,,,,,,,,\"\",\"walreceiver\",,0\n");
+  ASSERT_TRUE(evidence.has_value());
+  EXPECT_NE(evidence->find("000000020000000000000005 has already been removed"), std::string::npos) << *evidence;
+}
+
 }  // namespace
 }  // namespace pgstack::agent
