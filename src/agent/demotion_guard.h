@@ -11,6 +11,11 @@
 // signal when etcd is out of reach. The agent then keeps it stopped until etcd answers
 // (InstanceSupervisor::stopped_by_guard).
 //
+// The first sign is Patroni's own log: it says when it demotes a leader because etcd is out of reach, and
+// the guard reads what Patroni appended every half second; that needs no answer from etcd, which a
+// partition that heals within seconds of the new election could give by the time the guard asked
+// (bench/multihost/soak saw it). The role check below is the second sign, for a line it did not see.
+//
 // Patroni's own dcs_last_seen does not tell: its etcd3 watch cache answers its reads (and so refreshes
 // dcs_last_seen) while the watch stream hangs on a cut-off connection, which is how CI's run slipped
 // past a guard that trusted it. The guard asks etcd itself (a linearizable read) when dcs_last_seen
@@ -19,6 +24,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -44,12 +51,18 @@ enum class DemotionVerdict {
 DemotionVerdict judge_demotion(bool was_writable, std::string_view role, std::optional<std::chrono::seconds> since_etcd,
                                std::chrono::seconds stale_after);
 
+// Pure. Whether `appended` (what Patroni wrote to its log since the guard last looked) says that it demoted
+// this primary because etcd was out of reach (Patroni 3.0.2's ha.py words, also in the later "updated leader
+// lock during demoting self because ..." line).
+bool says_demoted_for_lost_etcd(std::string_view appended);
+
 class DemotionGuard {
  public:
   struct Watched {
     std::string patroni_status_url;  // GET /patroni of the member's Patroni
     ProcessIdentity patroni;         // the process to stop
     int stop_signal = 0;
+    std::filesystem::path patroni_log;  // patroni.log (empty: not read)
   };
 
   // stale_after: how long without reaching etcd counts as cut off (well above Patroni's loop_wait).
@@ -68,6 +81,10 @@ class DemotionGuard {
  private:
   void run();
   void check(const std::string& key, const Watched& watched);
+  // What Patroni appended to its log since the last call for `key` (nothing on the first: older lines are
+  // not news); starts again from the top of a file that got shorter (Patroni rotates by renaming).
+  std::string appended_to_log(const std::string& key, const std::filesystem::path& log);
+  void stop_patroni(const std::string& key, const Watched& watched, const std::string& why);
 
   const std::chrono::seconds stale_after_;
   const std::function<bool()> etcd_answers_;
@@ -78,6 +95,8 @@ class DemotionGuard {
   std::map<std::string, Watched> watched_;                // guarded by mutex_
   std::vector<std::string> stopped_;                      // guarded by mutex_
   std::map<std::string, ProcessIdentity> seen_writable_;  // the guard thread's own
+  std::map<std::string, std::uintmax_t> log_read_up_to_;  // the guard thread's own
+  std::map<std::string, ProcessIdentity> signalled_;      // the guard thread's own: one stop per Patroni
   std::thread thread_;
 };
 

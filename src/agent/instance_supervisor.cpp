@@ -185,7 +185,8 @@ std::optional<DemotionGuard::Watched> InstanceSupervisor::guard_target() const {
   if (status.state != ProcessState::kRunning || status.pid == 0) return std::nullopt;
   const auto identity = read_process_identity(status.pid);
   if (!identity) return std::nullopt;
-  return DemotionGuard::Watched{patroni_url("/patroni"), *identity, patroni_->spec().stop_signal};
+  return DemotionGuard::Watched{patroni_url("/patroni"), *identity, patroni_->spec().stop_signal,
+                                plan_ ? fs::path(plan_->layout.log_dir) / "patroni.log" : fs::path()};
 }
 
 void InstanceSupervisor::stopped_by_guard() {

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -31,6 +33,22 @@ TEST(JudgeDemotion, APrimaryDemotedWithoutEtcdIsStoppedAndOneThatLooksFreshOnlyI
   EXPECT_EQ(judge_demotion(true, "primary", seconds(30), seconds(5)), DemotionVerdict::kNothing);
   // Never seen as primary.
   EXPECT_EQ(judge_demotion(false, "replica", seconds(30), seconds(5)), DemotionVerdict::kNothing);
+}
+
+TEST(SaysDemotedForLostEtcd, PatronisOwnWordsAndNotFailsafeOrASwitchover) {
+  EXPECT_TRUE(says_demoted_for_lost_etcd(
+      "2026-12-08 00:51:06,623 INFO: demoting self because DCS is not accessible and I was a leader\n"
+      "2026-12-08 00:51:06,623 INFO: Demoting self (offline)\n"));
+  EXPECT_TRUE(says_demoted_for_lost_etcd(
+      "2026-12-08 00:30:41,912 INFO: updated leader lock during demoting self because DCS is not accessible and I "
+      "was a leader\n"));
+  EXPECT_FALSE(says_demoted_for_lost_etcd(
+      "2026-12-08 00:30:08,901 INFO: continue to run as a leader because failsafe mode is enabled and all members "
+      "are accessible\n"));
+  EXPECT_FALSE(
+      says_demoted_for_lost_etcd("2026-12-08 00:30:44,281 INFO: demoting self because I do not have the lock "
+                                 "and I was a leader\n"));
+  EXPECT_FALSE(says_demoted_for_lost_etcd(""));
 }
 
 // A stand-in for Patroni's REST API and a real process that plays its daemon: the guard reads the first,
@@ -62,7 +80,8 @@ class DemotionGuardThread : public ::testing::Test {
   }
   DemotionGuard::Watched watched() const {
     const auto identity = read_process_identity(daemon_);
-    return {fmt::format("http://127.0.0.1:{}/patroni", server_->port()), identity.value_or(ProcessIdentity{}), SIGTERM};
+    return {fmt::format("http://127.0.0.1:{}/patroni", server_->port()), identity.value_or(ProcessIdentity{}), SIGTERM,
+            log_};
   }
   bool daemon_ended_within(std::chrono::milliseconds limit) const {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -86,6 +105,7 @@ class DemotionGuardThread : public ::testing::Test {
   }
   std::unique_ptr<HttpServer> server_;
   pid_t daemon_ = 0;
+  std::filesystem::path log_;
 };
 
 TEST_F(DemotionGuardThread, StopsAPatroniThatDemotedItsPrimaryWithoutEtcd) {
@@ -125,6 +145,32 @@ TEST_F(DemotionGuardThread, StopsADemotedPatroniThatLooksInTouchWhenEtcdDoesNotA
   daemon_ = 0;
   EXPECT_EQ(etcd_asked_.load(), 1);
   EXPECT_EQ(guard.take_stopped(), std::vector<std::string>{"default/demo/demo-0"});
+}
+
+// What bench/multihost/soak saw: the partition healed within seconds of the election, so etcd answered by the
+// time the role check would ask. Patroni's log said why it demoted before any of that; an older line of the
+// same words (before the guard watched) is not news.
+TEST_F(DemotionGuardThread, StopsAPatroniWhoseLogSaysItDemotedForLackOfEtcdEvenWhenEtcdAnswersAgain) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() /
+      fmt::format("pgstack-guard-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->random_seed());
+  std::filesystem::create_directories(directory);
+  log_ = directory / "patroni.log";
+  const auto append = [&](const std::string& line) {
+    std::ofstream out(log_, std::ios::app);
+    out << line << "\n";
+  };
+  append("2026-12-08 00:10:00,000 INFO: demoting self because DCS is not accessible and I was a leader");
+  DemotionGuard guard(seconds(5), etcd_probe(), std::chrono::milliseconds(20));
+  guard.watch({{"default/demo/demo-0", watched()}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(daemon_ended_within(std::chrono::milliseconds(100))) << "a line from before the guard watched";
+  append("2026-12-08 00:51:06,623 INFO: demoting self because DCS is not accessible and I was a leader");
+  ASSERT_TRUE(daemon_ended_within(std::chrono::seconds(5)));
+  daemon_ = 0;
+  EXPECT_EQ(etcd_asked_.load(), 0) << "Patroni's word needs no answer from etcd";
+  EXPECT_EQ(guard.take_stopped(), std::vector<std::string>{"default/demo/demo-0"});
+  std::filesystem::remove_all(directory);
 }
 
 }  // namespace
