@@ -84,7 +84,6 @@ std::string DemotionGuard::appended_to_log(const std::string& key, const std::fi
     return {};
   }
   std::uintmax_t from = known->second <= size ? known->second : 0;
-  known->second = size;
   if (size - from > kMostRead) from = size - kMostRead;
   std::ifstream file(log, std::ios::binary);
   if (!file) return {};
@@ -92,6 +91,10 @@ std::string DemotionGuard::appended_to_log(const std::string& key, const std::fi
   std::string text(static_cast<std::size_t>(size - from), '\0');
   file.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(file.gcount()));
+  // Whole lines only: a line Patroni is still writing is read next time, not split across two reads.
+  const auto last_line_end = text.rfind('\n');
+  text.resize(last_line_end == std::string::npos ? 0 : last_line_end + 1);
+  known->second = from + text.size();
   return text;
 }
 

@@ -81,8 +81,8 @@ class DemotionGuard {
  private:
   void run();
   void check(const std::string& key, const Watched& watched);
-  // What Patroni appended to its log since the last call for `key` (nothing on the first: older lines are
-  // not news); starts again from the top of a file that got shorter (Patroni rotates by renaming).
+  // The whole lines Patroni appended to its log since the last call for `key` (nothing on the first: older
+  // lines are not news); starts again from the top of a file that got shorter (Patroni rotates by renaming).
   std::string appended_to_log(const std::string& key, const std::filesystem::path& log);
   void stop_patroni(const std::string& key, const Watched& watched, const std::string& why);
 
