@@ -192,7 +192,16 @@ Result<Json> read_cluster_history(const store::EtcdClient& etcd, const std::stri
   for (const auto& item : records->items) {
     if (auto record = switchover_record_from(Json::parse(item.value, nullptr, false))) switchovers.push_back(*record);
   }
-  return cluster_history(patroni_history, switchovers, proxy_outages);
+  // What the proxies saved (also those that restarted since, or whose host is gone) with what they
+  // answer now (one not saved yet); the same outage twice changes nothing, the longest counts.
+  auto saved = etcd.get_prefix(store::keys::outages_prefix(etcd_prefix, ns, cluster));
+  if (!saved.ok()) return saved.error();
+  Json outages = proxy_outages.is_array() ? proxy_outages : Json::array();
+  for (const auto& item : saved->items) {
+    Json outage = Json::parse(item.value, nullptr, false);
+    if (outage.is_object()) outages.push_back(std::move(outage));
+  }
+  return cluster_history(patroni_history, switchovers, outages);
 }
 
 Json read_proxy_outages(const Json& cluster_status, const std::string& cluster, std::vector<std::string>& errors) {

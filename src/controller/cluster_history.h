@@ -46,13 +46,14 @@ inline constexpr std::size_t kKeptSwitchovers = 50;
 Result<bool> record_switchover(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
                                const std::string& cluster, const SwitchoverRecord& record);
 
-// I/O: Patroni's history key and the records, through cluster_history() with `proxy_outages`.
+// I/O: Patroni's history key, the records and the outages the proxies saved in etcd
+// (store::keys::outages_prefix), through cluster_history() with those and `proxy_outages`.
 Result<model::Json> read_cluster_history(const store::EtcdClient& etcd, const std::string& etcd_prefix,
                                          const std::string& ns, const std::string& cluster,
                                          const model::Json& proxy_outages);
 
 // I/O: the /outages items for `cluster` of each proxy in the status's endpoints.proxyAdmin; a proxy that
-// does not answer is named in `errors` (its outages are then unmeasured).
+// does not answer is named in `errors` (only what it saved in etcd counts then).
 model::Json read_proxy_outages(const model::Json& cluster_status, const std::string& cluster,
                                std::vector<std::string>& errors);
 

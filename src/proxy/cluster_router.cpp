@@ -1,5 +1,8 @@
 #include "proxy/cluster_router.h"
 
+#include <algorithm>
+#include <random>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -7,11 +10,18 @@
 #include "common/http_client.h"
 #include "patroni/dcs.h"
 #include "patroni/rest.h"
+#include "store/keys.h"
 
 namespace pgstack::proxy {
 namespace {
 
-constexpr int kReloadEveryLoops = 10;  // a full read now and then repairs anything a watch missed
+constexpr int kReloadEveryLoops = 10;          // a full read now and then repairs anything a watch missed
+constexpr std::size_t kKeptSavedOutages = 50;  // per cluster in etcd, every proxy's together
+
+std::string random_proxy_id() {
+  std::random_device random;
+  return fmt::format("{:08x}", random());
+}
 
 }  // namespace
 
@@ -36,12 +46,14 @@ std::map<std::string, std::int64_t> MemberConnectionCounts::all() const {
 }
 
 ClusterRouter::ClusterRouter(ClusterConfig cluster, HealthConfig health, std::vector<std::string> etcd_endpoints,
-                             ChangeCallback on_change)
+                             std::string etcd_prefix, ChangeCallback on_change)
     : cluster_(std::move(cluster)),
       health_(health),
       policy_{health.patroni_rest, cluster_.max_replica_lag_bytes},
       etcd_(std::move(etcd_endpoints), health.timeout),
       on_change_(std::move(on_change)),
+      outages_prefix_(store::keys::outages_prefix(etcd_prefix, cluster_.namespace_name, cluster_.name)),
+      proxy_id_(random_proxy_id()),
       snapshot_(std::make_shared<RoutingSnapshot>()) {}
 
 ClusterRouter::~ClusterRouter() { stop(); }
@@ -85,6 +97,7 @@ void ClusterRouter::run() {
     dirty_ = false;
     if (loaded) check_health();
     publish();
+    if (loaded) save_outages();
     std::unique_lock lock(wake_mutex_);
     wake_.wait_for(lock, health_.interval, [this] { return stopping_.load() || dirty_.load(); });
   }
@@ -206,6 +219,49 @@ void ClusterRouter::check_health() {
       check = passed_before && !response.ok() ? Check::kNoAnswer : Check::kFail;
     }
   }
+}
+
+void ClusterRouter::save_outages() {
+  std::vector<PrimaryOutage> unsaved;
+  {
+    std::lock_guard lock(mutex_);
+    unsaved = outages_.unsaved();
+  }
+  if (unsaved.empty()) return;
+  std::size_t saved = 0;
+  std::string error;
+  for (const auto& outage : unsaved) {
+    const auto ended = std::chrono::duration_cast<std::chrono::milliseconds>(outage.ended.time_since_epoch()).count();
+    // Keys sort by when the outage ended, so trimming drops the oldest.
+    const std::string key = fmt::format("{}{:013d}-{}", outages_prefix_, ended, proxy_id_);
+    if (auto written = etcd_.put(key, to_json(outage).dump()); !written.ok()) {
+      error = written.error().message;
+      break;
+    }
+    ++saved;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    outages_.mark_saved(saved);
+  }
+  if (error.empty() && saved > 0) {
+    auto kept = etcd_.get_prefix(outages_prefix_);
+    if (!kept.ok()) {
+      error = kept.error().message;
+    } else if (kept->items.size() > kKeptSavedOutages) {
+      std::vector<std::string> keys;
+      for (const auto& item : kept->items) keys.push_back(item.key);
+      std::sort(keys.begin(), keys.end());
+      for (std::size_t i = 0; i + kKeptSavedOutages < keys.size() && error.empty(); ++i) {
+        if (auto removed = etcd_.remove(keys[i]); !removed.ok()) error = removed.error().message;
+      }
+    }
+  }
+  if (!error.empty() && error != save_error_) {
+    spdlog::warn("cluster {}: cannot save a read-write outage under {} in etcd (tried again every {} ms): {}",
+                 cluster_.name, outages_prefix_, health_.interval.count(), error);
+  }
+  save_error_ = error;
 }
 
 nlohmann::json ClusterRouter::outages() const {

@@ -37,8 +37,9 @@ class ClusterRouter {
  public:
   using ChangeCallback = std::function<void(const std::string& cluster, const RoutingSnapshot& snapshot)>;
 
+  // `etcd_prefix`: pgstack's keys, where the router saves the outages it sees (store::keys::outages_prefix).
   ClusterRouter(ClusterConfig cluster, HealthConfig health, std::vector<std::string> etcd_endpoints,
-                ChangeCallback on_change);
+                std::string etcd_prefix, ChangeCallback on_change);
   ~ClusterRouter();
   ClusterRouter(const ClusterRouter&) = delete;
   ClusterRouter& operator=(const ClusterRouter&) = delete;
@@ -65,12 +66,15 @@ class ClusterRouter {
   void apply(const std::string& key, const std::string* value);  // value nullptr: deleted
   void check_health();
   void publish();
+  void save_outages();  // writes the unsaved outages to etcd; what fails is tried again next loop
 
   const ClusterConfig cluster_;
   const HealthConfig health_;
   const RoutingPolicy policy_;
   store::EtcdClient etcd_;
   const ChangeCallback on_change_;
+  const std::string outages_prefix_;
+  const std::string proxy_id_;  // random, per start: this proxy's saved outages never overwrite another's
   MemberConnectionCounts connections_;
 
   mutable std::mutex mutex_;  // guards inputs_, failures_, snapshot_, outages_
@@ -84,6 +88,7 @@ class ClusterRouter {
   // The run thread's own: the last failed read's error (said once, not at every retry) and when a read
   // after a failure may be tried again (a waiting client's poke must not become a request storm).
   std::string reload_error_;
+  std::string save_error_;
   std::chrono::steady_clock::time_point next_reload_;
   bool fixed_ = false;  // use_fixed_routes() was called
   std::atomic<bool> stopping_{false};

@@ -1,5 +1,6 @@
 #include "proxy/primary_outages.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/time.h"
@@ -41,18 +42,27 @@ void PrimaryOutages::observe(const std::optional<std::string>& primary, std::chr
 
 void PrimaryOutages::record(PrimaryOutage outage) {
   outages_.push_back(std::move(outage));
+  unsaved_ = std::min(unsaved_ + 1, kKeptOutages);
   while (outages_.size() > kKeptOutages) outages_.pop_front();
+}
+
+std::vector<PrimaryOutage> PrimaryOutages::unsaved() const {
+  return {outages_.end() - static_cast<std::ptrdiff_t>(unsaved_), outages_.end()};
+}
+
+void PrimaryOutages::mark_saved(std::size_t count) { unsaved_ -= std::min(count, unsaved_); }
+
+nlohmann::json to_json(const PrimaryOutage& outage) {
+  return {{"from", outage.from},
+          {"to", outage.to},
+          {"startedAt", utc_millis(outage.started)},
+          {"endedAt", utc_millis(outage.ended)},
+          {"seconds", std::round(outage.seconds() * 1000) / 1000}};
 }
 
 nlohmann::json PrimaryOutages::to_json() const {
   nlohmann::json items = nlohmann::json::array();
-  for (const auto& outage : outages_) {
-    items.push_back({{"from", outage.from},
-                     {"to", outage.to},
-                     {"startedAt", utc_millis(outage.started)},
-                     {"endedAt", utc_millis(outage.ended)},
-                     {"seconds", std::round(outage.seconds() * 1000) / 1000}});
-  }
+  for (const auto& outage : outages_) items.push_back(proxy::to_json(outage));
   return items;
 }
 

@@ -1,7 +1,9 @@
 // The read-write endpoint's outages as this proxy saw them: from the first failed check of the primary
 // (or the moment it lost its role) to the first moment another primary was routable. Kept in memory (the
-// newest kKeptOutages per cluster) and served at the admin endpoint's /outages; the controller joins them
-// with the cluster's switchovers and failovers (GET .../sgclusters/{name}/history, unavailableSeconds).
+// newest kKeptOutages per cluster), served at the admin endpoint's /outages, and saved to etcd by the
+// cluster's router (a proxy that restarts, or a host that is gone, keeps its figures there); the
+// controller joins both with the cluster's switchovers and failovers (GET .../sgclusters/{name}/history,
+// unavailableSeconds).
 // The resolution is the health check interval (1 s by default): a shorter outage may show as 0 s.
 #pragma once
 
@@ -9,6 +11,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +42,11 @@ class PrimaryOutages {
   // [{"from", "to", "startedAt", "endedAt" (UTC, ms), "seconds"}], oldest first.
   nlohmann::json to_json() const;
 
+  // The outages recorded since the last mark_saved (at most kKeptOutages), oldest first.
+  std::vector<PrimaryOutage> unsaved() const;
+  // The oldest `count` of unsaved() are saved (outages recorded since that call stay unsaved).
+  void mark_saved(std::size_t count);
+
  private:
   void record(PrimaryOutage outage);
   // When the current run of failed checks of `member` began, else `otherwise`.
@@ -50,6 +58,10 @@ class PrimaryOutages {
   std::optional<std::chrono::system_clock::time_point> open_since_;
   std::optional<std::pair<std::string, std::chrono::system_clock::time_point>> failing_since_;
   std::deque<PrimaryOutage> outages_;
+  std::size_t unsaved_ = 0;  // the newest this many of outages_
 };
+
+// One outage as an item of to_json().
+nlohmann::json to_json(const PrimaryOutage& outage);
 
 }  // namespace pgstack::proxy

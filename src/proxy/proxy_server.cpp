@@ -310,7 +310,7 @@ Result<bool> ProxyServer::start() {
 
   for (const auto& cluster : impl.config.clusters) {
     impl.routers.push_back(std::make_unique<ClusterRouter>(
-        cluster, impl.config.health, impl.config.etcd_endpoints,
+        cluster, impl.config.health, impl.config.etcd_endpoints, impl.config.etcd_prefix,
         [&impl](const std::string& name, const RoutingSnapshot& snapshot) { impl.on_routes_changed(name, snapshot); }));
     if (const auto fixed = impl.fixed_routes.find(cluster.name); fixed != impl.fixed_routes.end()) {
       impl.routers.back()->use_fixed_routes(fixed->second);

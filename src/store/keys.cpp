@@ -72,6 +72,10 @@ std::string switchovers_prefix(std::string_view prefix, std::string_view namespa
   return fmt::format("{}/switchovers/{}/{}/", prefix, namespace_name, cluster);
 }
 
+std::string outages_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster) {
+  return fmt::format("{}/outages/{}/{}/", prefix, namespace_name, cluster);
+}
+
 std::string controller_leader(std::string_view prefix) { return fmt::format("{}/controller/leader", prefix); }
 
 std::string user_secrets_prefix(std::string_view prefix) { return fmt::format("{}/user-secrets/", prefix); }

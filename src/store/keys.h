@@ -56,6 +56,10 @@ std::string archive_continuity(std::string_view prefix, std::string_view namespa
 // asked, and how long until the new primary was reported (controller/cluster_history.h).
 std::string switchovers_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
 
+// <prefix>/outages/<ns>/<cluster>/<ended at, ms>-<proxy>: the read-write outages each of the cluster's
+// proxies saw (proxy/primary_outages.h), saved by the proxy for the cluster's history.
+std::string outages_prefix(std::string_view prefix, std::string_view namespace_name, std::string_view cluster);
+
 // <prefix>/additional-instances/<ns>/<cluster>: members a running operation (a ReducedImpact restart)
 // adds to the cluster's instances for its duration: {"count", "sgdbops"}.
 std::string additional_instances_prefix(std::string_view prefix);

@@ -4,8 +4,16 @@ import { expect, test } from '@playwright/test';
 import { env, cluster, shots, clusterLink, logIn } from './runtime';
 
 test('an admin sees the overview, the cluster page with its members, and logs out', async ({ page }) => {
+  // A visitor who has not logged in gets the login page without asking the API (no 401 in the console).
+  const beforeLogin: string[] = [];
+  const watch = (message: { type(): string; text(): string }) => {
+    if (message.type() === 'error' || message.type() === 'warning') beforeLogin.push(`${message.type()}: ${message.text()}`);
+  };
+  page.on('console', watch);
   await page.goto('/ui/');
   await expect(page.getByTestId('login-form')).toBeVisible();
+  page.off('console', watch);
+  expect(beforeLogin).toEqual([]);
   await page.screenshot({ path: `${shots}/login.png` });
   await page.getByTestId('username').fill(env('PGSTACK_ADMIN_USER'));
   await page.getByTestId('password').fill('not-the-password');
@@ -58,6 +66,21 @@ test('an admin sees the overview, the cluster page with its members, and logs ou
   await expect(page.getByTestId('login-form')).toBeVisible();
   await page.goto(clusterLink);
   await expect(page).toHaveURL(/\/ui\/login$/);
+
+  // A session that ended elsewhere (here: logged out through the API behind the page's back) brings the
+  // login page back on the next load, and the deep link is kept for after the login.
+  await logIn(page, env('PGSTACK_ADMIN_USER'), env('PGSTACK_ADMIN_PASSWORD'));
+  const loggedOut = await page.evaluate(async () => {
+    const answer = await fetch('/auth/logout', { method: 'POST', headers: { 'X-Pgstack-Csrf': '1' }, credentials: 'same-origin' });
+    return answer.status;
+  });
+  expect(loggedOut).toBe(200);
+  await page.goto(clusterLink);
+  await expect(page).toHaveURL(/\/ui\/login$/);
+  await page.getByTestId('username').fill(env('PGSTACK_ADMIN_USER'));
+  await page.getByTestId('password').fill(env('PGSTACK_ADMIN_PASSWORD'));
+  await page.getByTestId('login-submit').click();
+  await expect(page).toHaveURL(new RegExp(`${clusterLink}$`));
 });
 
 test('a viewer sees disabled controls naming the missing permission, and the API refuses anyway', async ({ page }) => {

@@ -14,7 +14,7 @@ import { ResourceEditorPage, ResourcesPage } from './pages/resources';
 import { RestorePage } from './pages/restore';
 import { OverviewPage } from './pages/overview';
 import { BASE, navigate, onLinkClick, parse, useLocation } from './router';
-import { loadSession, logOut, type Session } from './session';
+import { forgetLogin, loadSession, logOut, type Session } from './session';
 
 // The metrics page and uPlot come in their own chunk, fetched when the page is first opened: the first load
 // stays small (docs/benchmarks.md, "Web console: first load").
@@ -52,7 +52,10 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    whenUnauthenticated(() => setState({ phase: 'anonymous' }));
+    whenUnauthenticated(() => {
+      forgetLogin();
+      setState({ phase: 'anonymous' });
+    });
     refresh();
   }, [refresh]);
 

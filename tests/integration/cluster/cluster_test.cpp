@@ -673,6 +673,32 @@ TEST(HaCluster, KillingThePrimaryPromotesAReplicaAndTheOldOneRejoins) {
   EXPECT_GT(items[0]["unavailableSeconds"].get<double>(), 0.0) << items[0].dump();
   EXPECT_LT(items[0]["unavailableSeconds"].get<double>(), 90.0) << items[0].dump();
   std::cerr << "failover: the proxy measured " << items[0]["unavailableSeconds"] << " s without a primary\n";
+  // The figure outlives the proxy that measured it: saved in etcd, the history still has it after a kill -9
+  // of the proxy (the agent starts it again, with no outage in its memory).
+  const json measured = items[0]["unavailableSeconds"];
+  const auto proxy_pid_file = runtime->agent_state_dir() / "proxies" / "default" / "demo" / "proxy.pid";
+  const auto proxy_pid = [&]() -> pid_t {
+    auto text = read_file(proxy_pid_file);
+    return text.ok() ? static_cast<pid_t>(std::atol(text->c_str())) : 0;
+  };
+  const pid_t killed_proxy = proxy_pid();
+  ASSERT_GT(killed_proxy, 1);
+  ::kill(killed_proxy, SIGKILL);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const pid_t now = proxy_pid();
+        const json seen = json::parse(proxy_admin("demo", "/outages"), nullptr, false);
+        return now > 1 && now != killed_proxy && seen.is_object() &&
+               seen.value("/clusters/demo"_json_pointer, json()) == json::array();
+      },
+      60s))
+      << proxy_admin("demo", "/outages");
+  auto again = runtime->api_json("GET", "sgclusters/demo/history", "");
+  ASSERT_TRUE(again.ok());
+  const json after_restart = again->value("items", json::array());
+  ASSERT_GE(after_restart.size(), 2u) << again->dump(2);
+  EXPECT_EQ(after_restart[0].value("unavailableMeasuredBy", ""), "proxy") << after_restart[0].dump();
+  EXPECT_EQ(after_restart[0]["unavailableSeconds"], measured) << after_restart[0].dump();
   EXPECT_EQ(items[1]["kind"], "switchover");
   EXPECT_EQ(items[1]["to"], old_primary);
   EXPECT_NE(items[1]["requestedBy"].get<std::string>().find("(REST API)"), std::string::npos) << items[1].dump();

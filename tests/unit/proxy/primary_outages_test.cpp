@@ -52,6 +52,28 @@ TEST(PrimaryOutages, StraightToAnotherPrimaryCountsFromTheFailedCheck) {
   EXPECT_EQ(outages.outages()[1].from, "demo-1");
 }
 
+TEST(PrimaryOutages, UnsavedAreThoseRecordedSinceTheLastSave) {
+  PrimaryOutages outages;
+  outages.observe("a", t0);
+  outages.observe("b", t0 + 1s);
+  outages.observe("a", t0 + 2s);
+  ASSERT_EQ(outages.unsaved().size(), 2U);
+  EXPECT_EQ(outages.unsaved()[0].to, "b");
+  // One recorded while the first two are being saved stays unsaved after their save.
+  const auto saving = outages.unsaved();
+  outages.observe("c", t0 + 3s);
+  outages.mark_saved(saving.size());
+  ASSERT_EQ(outages.unsaved().size(), 1U);
+  EXPECT_EQ(outages.unsaved()[0].to, "c");
+  outages.mark_saved(5);  // more than there are: none left, nothing else changes
+  EXPECT_TRUE(outages.unsaved().empty());
+  EXPECT_EQ(outages.outages().size(), 3U);
+  // Never more than are kept, when saving fails for long.
+  for (int i = 0; i < 30; ++i) outages.observe(i % 2 == 0 ? "b" : "a", t0 + std::chrono::seconds(10 + i));
+  EXPECT_EQ(outages.unsaved().size(), PrimaryOutages::kKeptOutages);
+  EXPECT_EQ(outages.unsaved().back().ended, t0 + 39s);
+}
+
 TEST(PrimaryOutages, OnlyTheNewestAreKept) {
   PrimaryOutages outages;
   outages.observe("a", t0);
