@@ -46,7 +46,7 @@ std::map<std::string, std::int64_t> MemberConnectionCounts::all() const {
 }
 
 ClusterRouter::ClusterRouter(ClusterConfig cluster, HealthConfig health, std::vector<std::string> etcd_endpoints,
-                             std::string etcd_prefix, ChangeCallback on_change)
+                             const std::string& etcd_prefix, ChangeCallback on_change)
     : cluster_(std::move(cluster)),
       health_(health),
       policy_{health.patroni_rest, cluster_.max_replica_lag_bytes},

@@ -39,7 +39,7 @@ class ClusterRouter {
 
   // `etcd_prefix`: pgstack's keys, where the router saves the outages it sees (store::keys::outages_prefix).
   ClusterRouter(ClusterConfig cluster, HealthConfig health, std::vector<std::string> etcd_endpoints,
-                std::string etcd_prefix, ChangeCallback on_change);
+                const std::string& etcd_prefix, ChangeCallback on_change);
   ~ClusterRouter();
   ClusterRouter(const ClusterRouter&) = delete;
   ClusterRouter& operator=(const ClusterRouter&) = delete;
