@@ -25,6 +25,7 @@
 #include "logs/log_store_target.h"
 #include "model/codec.h"
 #include "model/document_diff.h"
+#include "model/json_read.h"
 #include "model/kinds.h"
 #include "model/resources.h"
 #include "model/user_secret.h"
@@ -674,7 +675,11 @@ HttpReply ApiHandler::handle_cluster_action(const HttpRequest& request, const st
     if (!status.ok()) return problem_from(status.error());
     std::vector<std::string> unreachable;
     const Json outages = read_proxy_outages(status->value_or(Json::object()), name, unreachable);
-    auto history = read_cluster_history(store_.client(), etcd_prefix_, ns, name, outages);
+    auto cluster = store_.get("SGCluster", ns, name);
+    if (!cluster.ok()) return problem_from(cluster.error());
+    const std::string restored_from = model::string_or(
+        cluster->body.value("/spec/initialData/restore/fromBackup"_json_pointer, Json::object()), "name");
+    auto history = read_cluster_history(store_.client(), etcd_prefix_, ns, name, outages, restored_from);
     if (!history.ok()) return problem_from(history.error());
     Json reply = std::move(history.value());
     if (!unreachable.empty()) reply["proxyErrors"] = unreachable;

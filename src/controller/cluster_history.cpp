@@ -33,6 +33,16 @@ std::string lsn_text(const Json& value) {
   return value.is_string() ? value.get<std::string>() : std::string();
 }
 
+// Whether a timeline history file's reason is Postgres's for a recovery that stopped at its target
+// (xlogrecovery.c: "before|after <time|transaction|LSN>", "at restore point", "reached consistency"); a
+// promotion without one says "no recovery target specified".
+bool is_recovery_target_reason(std::string_view reason) {
+  for (std::string_view start : {"before ", "after ", "at restore point", "reached consistency"}) {
+    if (reason.substr(0, start.size()) == start) return true;
+  }
+  return false;
+}
+
 // The longest outage of the read-write endpoint that a proxy saw end on `promoted` around `when`.
 std::optional<double> measured_outage(const Json& outages, const std::string& promoted, std::chrono::sys_seconds when) {
   std::optional<double> longest;
@@ -74,7 +84,7 @@ std::optional<SwitchoverRecord> switchover_record_from(const Json& json) {
 }
 
 Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRecord>& switchovers,
-                     const Json& proxy_outages) {
+                     const Json& proxy_outages, const std::string& restored_from) {
   std::vector<bool> matched(switchovers.size(), false);
   std::vector<Json> items;
   std::string previous_leader;  // the member promoted before: the one this promotion replaced
@@ -83,6 +93,12 @@ Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRe
       if (!entry.is_array() || entry.size() < 4 || !entry[0].is_number_integer() || !entry[3].is_string()) continue;
       const std::string at = entry[3].get<std::string>();
       const std::string promoted = entry.size() >= 5 && entry[4].is_string() ? entry[4].get<std::string>() : "";
+      const std::string stopped = entry[2].is_string() ? entry[2].get<std::string>() : "";
+      // Postgres names a recovery target it reached ("before 2026-...", "at restore point ...") only when a
+      // recovery with a target ended: a point-in-time restore. A restored cluster's first promotion that
+      // Patroni recorded is its restore's end too (the entries before it come from the backup's history).
+      const bool reached_target = is_recovery_target_reason(stopped);
+      const bool restore_ended = reached_target || (!restored_from.empty() && items.empty());
       Json item = {{"at", at},
                    {"timeline", entry[0].get<std::int64_t>() + 1},
                    {"lsn", lsn_text(entry[1])},
@@ -108,7 +124,22 @@ Json cluster_history(const Json& patroni_history, const std::vector<SwitchoverRe
         item["unavailableSeconds"] = std::round(*measured * 10) / 10;
         item["unavailableMeasuredBy"] = "proxy";
       }
-      if (found) {
+      if (restore_ended && !found) {
+        item["kind"] = "restore";
+        item["from"] = restored_from.empty() ? Json() : Json("backup " + restored_from);
+        item["requestedBy"] = restored_from.empty() ? Json() : Json("the SGCluster's initialData.restore");
+        item.erase("unavailableMeasuredBy");
+        item["unavailableSeconds"] = nullptr;  // a new cluster: there were no writes to interrupt
+        const std::string source =
+            restored_from.empty() ? "a restore" : fmt::format("the restore from {}", restored_from);
+        item["reason"] =
+            reached_target ? fmt::format(
+                                 "{} ended here: Postgres stopped replaying WAL at its target (\"{}\"), and {} opened "
+                                 "timeline {}",
+                                 source, stopped, promoted.empty() ? "the primary" : promoted, item["timeline"].dump())
+                           : fmt::format("{} ended here, after the WAL it could reach; {} opened timeline {}", source,
+                                         promoted.empty() ? "the primary" : promoted, item["timeline"].dump());
+      } else if (found) {
         matched[*found] = true;
         const SwitchoverRecord& record = switchovers[*found];
         item["kind"] = "switchover";
@@ -182,7 +213,8 @@ Result<bool> record_switchover(const store::EtcdClient& etcd, const std::string&
 }
 
 Result<Json> read_cluster_history(const store::EtcdClient& etcd, const std::string& etcd_prefix, const std::string& ns,
-                                  const std::string& cluster, const Json& proxy_outages) {
+                                  const std::string& cluster, const Json& proxy_outages,
+                                  const std::string& restored_from) {
   auto history = etcd.get(patroni::history_key(etcd_prefix, ns, cluster));
   if (!history.ok()) return history.error();
   const Json patroni_history = history->has_value() ? Json::parse((*history)->value, nullptr, false) : Json::array();
@@ -201,7 +233,7 @@ Result<Json> read_cluster_history(const store::EtcdClient& etcd, const std::stri
     Json outage = Json::parse(item.value, nullptr, false);
     if (outage.is_object()) outages.push_back(std::move(outage));
   }
-  return cluster_history(patroni_history, switchovers, outages);
+  return cluster_history(patroni_history, switchovers, outages, restored_from);
 }
 
 Json read_proxy_outages(const Json& cluster_status, const std::string& cluster, std::vector<std::string>& errors) {

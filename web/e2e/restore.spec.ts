@@ -42,6 +42,11 @@ test('restore to a point in time into a new cluster from the Backups page', asyn
   await expect(page.getByTestId('health')).toHaveText('Ready', { timeout: 240_000 });
   const copy = await connectionUri(page, restored, 'primary');
   expect(sql(copy, 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM e2e_restore')).toBe('1,2,3');
+  // Its history begins with the restore's end (from the backup, at the target Postgres reached), not a failover.
+  const first = page.getByTestId('history').locator('tbody tr').last();
+  await expect(first).toContainText('restore', { timeout: 30_000 });
+  await expect(first).toContainText('backup ');
+  await expect(first).toContainText('stopped replaying WAL at its target');
 
   // Done: the copy goes (its data directory stays on the host, as for every deleted cluster).
   await page.getByTestId('action-delete').click();

@@ -15,6 +15,43 @@ SwitchoverRecord asked(const std::string& at, const std::string& done, const std
   return {at, done, "demo-0", to, "user alice (REST API)", seconds, error};
 }
 
+TEST(ClusterHistory, TheEndOfAPointInTimeRestoreIsARestoreNotAFailover) {
+  // As Patroni keeps it for a cluster restored to a time: the backup's timelines (no time, no leader),
+  // then the restore's promotion, at the recovery target Postgres reached.
+  const Json patroni = Json::parse(R"([
+    [1, 117440672, "no recovery target specified"],
+    [5, 184549536, "no recovery target specified"],
+    [6, 268436632, "before 2026-12-08 03:49:19.258849+00", "2026-12-08T03:49:49.998222+00:00", "pitr-0"],
+    [7, 285213856, "no recovery target specified", "2026-12-08T05:00:00.000+00:00", "pitr-1"]])");
+  const Json history = cluster_history(patroni, {}, Json::array(), "demo-20261208034854");
+  ASSERT_EQ(history["items"].size(), 2U) << history.dump();
+  const Json& restore = history["items"][1];
+  EXPECT_EQ(restore["kind"], "restore");
+  EXPECT_EQ(restore["timeline"], 7);
+  EXPECT_EQ(restore["from"], "backup demo-20261208034854");
+  EXPECT_EQ(restore["to"], "pitr-0");
+  EXPECT_EQ(restore["requestedBy"], "the SGCluster's initialData.restore");
+  EXPECT_TRUE(restore["unavailableSeconds"].is_null());
+  EXPECT_NE(restore["reason"].get<std::string>().find("before 2026-12-08 03:49:19.258849+00"), std::string::npos)
+      << restore.dump();
+  // A later promotion nobody asked for is a failover, as in any cluster.
+  EXPECT_EQ(history["items"][0]["kind"], "failover");
+  EXPECT_EQ(history["items"][0]["from"], "pitr-0");
+}
+
+TEST(ClusterHistory, ARestoreOfEverythingArchivedEndsAtTheRestoredClustersFirstPromotion) {
+  const Json patroni = Json::parse(R"([
+    [1, 117440672, "no recovery target specified"],
+    [2, 134217888, "no recovery target specified", "2026-12-08T04:00:00.000+00:00", "copy-0"]])");
+  const Json restored = cluster_history(patroni, {}, Json::array(), "demo-full");
+  ASSERT_EQ(restored["items"].size(), 1U);
+  EXPECT_EQ(restored["items"][0]["kind"], "restore");
+  EXPECT_NE(restored["items"][0]["reason"].get<std::string>().find("the restore from demo-full ended here"),
+            std::string::npos);
+  // The same history in a cluster that was not restored: a failover.
+  EXPECT_EQ(cluster_history(patroni, {})["items"][0]["kind"], "failover");
+}
+
 TEST(ClusterHistory, APromotionAskedForIsASwitchoverWithWhoAskedAndHowLongItTook) {
   const Json patroni = Json::parse(R"([
     [1, 50331808, "no recovery target specified", "2026-12-07T09:10:02.100+00:00", "demo-1"],

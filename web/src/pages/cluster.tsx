@@ -13,10 +13,10 @@ import type { Cluster, StatusMetrics } from '../types';
 
 type Action = 'switchover' | 'restart' | 'delete';
 
-// One switchover or failover (GET .../history, docs/api.md).
+// One switchover or failover, or the end of the restore that made the cluster (GET .../history, docs/api.md).
 interface HistoryEntry {
   at: string;
-  kind: 'switchover' | 'failover' | 'failed switchover';
+  kind: 'switchover' | 'failover' | 'failed switchover' | 'restore';
   timeline?: number | null;
   from?: string | null;
   to?: string | null;
@@ -28,6 +28,7 @@ interface HistoryEntry {
 
 // How the Unavailable column's figure was measured (cluster_history.h).
 function unavailableHint(entry: HistoryEntry): string {
+  if (entry.kind === 'restore') return 'the cluster was new: there were no writes to interrupt';
   if (entry.unavailableMeasuredBy === 'proxy')
     return "measured by the cluster's proxy: from the first failed check of the old primary until the new one was routable (1 s resolution)";
   if (entry.unavailableMeasuredBy === 'switchover request')
@@ -331,7 +332,7 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
             </thead>
             <tbody>
               {history.data.map((entry) => (
-                <tr key={`${entry.at}-${entry.kind}`} class={entry.kind === 'switchover' ? '' : 'refused'}>
+                <tr key={`${entry.at}-${entry.kind}`} class={entry.kind === 'switchover' || entry.kind === 'restore' ? '' : 'refused'}>
                   <td title={utc(entry.at)}>{ago(entry.at)}</td>
                   <td>{entry.kind}</td>
                   <td>
@@ -340,9 +341,11 @@ export function ClusterPage({ session, namespace, name }: { session: Session; na
                   <td>{entry.timeline ?? '–'}</td>
                   <td>{entry.requestedBy ?? 'nobody: Patroni on its own'}</td>
                   <td title={unavailableHint(entry)} data-testid="history-unavailable">
-                    {entry.unavailableSeconds === null || entry.unavailableSeconds === undefined
-                      ? 'not measured'
-                      : `${entry.unavailableSeconds.toFixed(1)} s${entry.unavailableMeasuredBy === 'proxy' ? '' : ' at most'}`}
+                    {entry.kind === 'restore'
+                      ? '–'
+                      : entry.unavailableSeconds === null || entry.unavailableSeconds === undefined
+                        ? 'not measured'
+                        : `${entry.unavailableSeconds.toFixed(1)} s${entry.unavailableMeasuredBy === 'proxy' ? '' : ' at most'}`}
                   </td>
                   <td class="message">{entry.reason}</td>
                 </tr>
