@@ -188,10 +188,13 @@ std::vector<Hole> holes_of(const Json& continuity) {
   return holes;
 }
 
+// The numbers are a segment file name's last 16 digits: the eight before them (the timeline) are stars,
+// since no timeline has the segment (archive_continuity.h).
 std::string hole_text(const Hole& hole) {
   return hole.missing_from == hole.missing_to
-             ? fmt::format("WAL segment {} is", hole.missing_from)
-             : fmt::format("WAL segments {} to {} are", hole.missing_from, hole.missing_to);
+             ? fmt::format("WAL segment ********{} (on no timeline) is", hole.missing_from)
+             : fmt::format("WAL segments ********{} to ********{} (on no timeline) are", hole.missing_from,
+                           hole.missing_to);
 }
 
 }  // namespace

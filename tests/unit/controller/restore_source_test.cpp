@@ -276,7 +276,8 @@ TEST(RecoveryWindow, AHoleInTheRepositoryEndsWhatTheBackupsBeforeItReachAndIsAGa
   EXPECT_EQ(window["gaps"][0]["from"], "2026-11-24T02:00:00Z");
   EXPECT_EQ(window["gaps"][0]["to"], "2026-11-24T03:01:00Z");
   EXPECT_NE(window["gaps"][0]["reason"].get<std::string>().find(
-                "WAL segments 0000000000000005 to 0000000000000006 are missing from the repository"),
+                "WAL segments ********0000000000000005 to ********0000000000000006 (on no timeline) are missing from "
+                "the repository"),
             std::string::npos)
       << window["gaps"][0]["reason"];
   EXPECT_EQ(window["backups"][0]["reachableUntil"], "2026-11-24T02:00:00Z");
@@ -288,7 +289,8 @@ TEST(RecoveryWindow, AHoleInTheRepositoryEndsWhatTheBackupsBeforeItReachAndIsAGa
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->path, "spec.initialData.restore.fromBackup.pointInTimeRecovery.restoreToTimestamp");
   EXPECT_NE(refused->message.find("cannot be reached from SGBackup/demo-1: its WAL ends at 2026-11-24T02:00:00Z (WAL "
-                                  "segments 0000000000000005 to 0000000000000006 are missing"),
+                                  "segments ********0000000000000005 to ********0000000000000006 (on no "
+                                  "timeline) are missing"),
             std::string::npos)
       << refused->message;
   EXPECT_FALSE(restore_target_unreachable(window, "demo-2", "2026-11-24T04:00:00Z"));
@@ -315,8 +317,9 @@ TEST(RecoveryWindow, AHoleAfterTheNewestBackupEndsTheWindowBeforeIt) {
                            continuity_with_hole("0000000000000005", "0000000000000005", "2026-11-24T02:00:00Z"));
   EXPECT_TRUE(window["earliest"].is_null());
   EXPECT_TRUE(window["latest"].is_null());
-  EXPECT_NE(window["latestReason"].get<std::string>().find("no backup can be restored: WAL segment 0000000000000005 is "
-                                                           "missing"),
+  EXPECT_NE(window["latestReason"].get<std::string>().find(
+                "no backup can be restored: WAL segment ********0000000000000005 (on no timeline) is "
+                "missing"),
             std::string::npos)
       << window["latestReason"];
   // A hole before the backup's first segment does not matter to it.

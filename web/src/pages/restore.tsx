@@ -11,52 +11,10 @@ import { utc } from '../format';
 import { check } from '../permissions';
 import { usePolling } from '../polling';
 import { BASE, clusterUrl, navigate } from '../router';
+import { backupFor, gapBands, iso, outOfGaps, seconds, unreachable, type RecoveryWindow } from '../recovery-window';
 import type { Session } from '../session';
 
-export interface RecoveryWindow {
-  earliest: string | null;
-  latest: string | null;
-  latestReason: string;
-  backups: {
-    name: string;
-    finishedAt: string;
-    type?: string;
-    timeline?: number;
-    verification?: string | null;
-    // WAL missing from the repository after it ends what it can reach (null: the window's end).
-    reachableUntil?: string | null;
-    reachableReason?: string;
-  }[];
-  gaps: { from: string; to: string; reason: string }[];
-}
-
 type Target = { kind: 'latest' } | { kind: 'time'; at: string };
-
-const seconds = (text: string) => Math.floor(new Date(text).getTime() / 1000);
-const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-
-// The backup a restore to `at` starts from: the newest that finished at or before it and whose WAL
-// reaches it. Without a time (everything archived): the newest, replayed as far as its WAL goes.
-export function backupFor(range: RecoveryWindow, at: string | undefined): string | undefined {
-  const target = at === undefined ? Number.POSITIVE_INFINITY : seconds(at);
-  let chosen: string | undefined;
-  for (const backup of range.backups) {
-    const reaches = at === undefined || !backup.reachableUntil || target < seconds(backup.reachableUntil);
-    if (seconds(backup.finishedAt) <= target && reaches) chosen = backup.name;
-  }
-  return chosen;
-}
-
-// Why a typed time cannot be reached, or undefined when it can.
-export function unreachable(range: RecoveryWindow, at: string): string | undefined {
-  const target = seconds(at);
-  if (!Number.isFinite(target)) return `"${at}" is not a time: write it as 2026-11-24T01:30:00Z`;
-  if (!range.earliest || !range.latest) return 'nothing can be restored yet';
-  if (target < seconds(range.earliest)) return `before the oldest backup finished (${range.earliest})`;
-  if (target > seconds(range.latest)) return `after the latest reachable time (${range.latest}): ${range.latestReason}`;
-  const gap = range.gaps.find((entry) => target >= seconds(entry.from) && target <= seconds(entry.to));
-  return gap ? `inside a gap: ${gap.reason}` : undefined;
-}
 
 // The new cluster: the source's spec (its size, version, configurations) without its own initial data or
 // managed SQL (the restored data already has what they made), restoring from the chosen backup.
@@ -204,8 +162,20 @@ export function RestorePage({ session, namespace, name }: { session: Session; na
                     value={Number.isFinite(seconds(target.at)) ? seconds(target.at) : latest}
                     aria-label="point in time"
                     data-testid="target-slider"
-                    onInput={(event) => setTarget({ kind: 'time', at: iso(Number((event.target as HTMLInputElement).value)) })}
+                    onInput={(event) => {
+                      const slider = event.target as HTMLInputElement;
+                      const value = outOfGaps(data, Number(slider.value), earliest, latest);
+                      slider.value = String(value);
+                      setTarget({ kind: 'time', at: iso(value) });
+                    }}
                   />
+                  {data.gaps.length > 0 && (
+                    <div class="pitr-track" data-testid="slider-gaps" aria-hidden="true">
+                      {gapBands(data, earliest, latest).map((band) => (
+                        <span key={band.left} class="pitr-gap" title={band.title} style={{ left: `${band.left}%`, width: `${band.width}%` }} />
+                      ))}
+                    </div>
+                  )}
                   <label class="field">
                     <span>Time (UTC, ISO 8601)</span>
                     <input value={target.at} data-testid="target-at" onInput={(event) => setTarget({ kind: 'time', at: (event.target as HTMLInputElement).value })} />
