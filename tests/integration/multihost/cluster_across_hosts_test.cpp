@@ -7,6 +7,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -38,16 +39,34 @@ constexpr int kClientHost = HostsInstallation::kClientHost;
 // PgBouncer (it reaches Postgres over the Unix socket); listen_addresses names the member's host.
 constexpr const char* kMemberExpression = "current_setting('listen_addresses') || ':' || current_setting('port')";
 
+// Patroni's failover timing for the bench's side-by-side runs (bench/multihost/run TIMINGS):
+// PGSTACK_PATRONI_TIMING="ttl/loop_wait/retry_timeout", e.g. "6/1/2", set through the manifest's
+// configurations.patroni.dynamicConfig; unset: pgstack's own (render_patroni.h). Anything else is
+// sent as it is, and the API's refusal fails the test with its reason.
+json patroni_timing() {
+  const char* text = std::getenv("PGSTACK_PATRONI_TIMING");
+  if (text == nullptr || *text == '\0') return json();
+  int ttl = 0, loop_wait = 0, retry_timeout = 0;
+  char extra = 0;
+  if (std::sscanf(text, "%d/%d/%d%c", &ttl, &loop_wait, &retry_timeout, &extra) != 3)
+    return json{{"ttl", text}};  // the API says what is wrong with it
+  return json{{"ttl", ttl}, {"loop_wait", loop_wait}, {"retry_timeout", retry_timeout}};
+}
+
 std::string cluster_document(const std::string& mode) {
-  return json{{"apiVersion", "stackgres.io/v1"},
-              {"kind", "SGCluster"},
-              {"metadata", {{"name", kCluster}}},
-              {"spec",
-               {{"instances", 3},
-                {"postgres", {{"version", "latest"}}},
-                {"replication", {{"mode", mode}}},
-                {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}}}}}
-      .dump();
+  json document = {{"apiVersion", "stackgres.io/v1"},
+                   {"kind", "SGCluster"},
+                   {"metadata", {{"name", kCluster}}},
+                   {"spec",
+                    {{"instances", 3},
+                     {"postgres", {{"version", "latest"}}},
+                     {"replication", {{"mode", mode}}},
+                     {"pods", {{"persistentVolume", {{"size", "5Gi"}}}}}}}};
+  if (const json timing = patroni_timing(); !timing.is_null()) {
+    document["spec"]["configurations"]["patroni"]["dynamicConfig"] = timing;
+    std::cout << "Patroni timing from PGSTACK_PATRONI_TIMING: " << timing.dump() << "\n";
+  }
+  return document.dump();
 }
 
 std::string primary_of(const json& status) { return primary_in(status); }
