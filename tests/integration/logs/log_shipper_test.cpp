@@ -457,8 +457,11 @@ TEST(LogShipper, PatroniRenameRotationDrainsTheOldFileFirst) {
                 "ValueError: \"quoted\", thing\n"
                 "2026-12-04 05:30:12,500 INFO: Lock owner: demo-0; I am demo-0\n");
   {
-    // At once: the last record may still grow, so only the first two are shipped.
-    LogShipper shipper(patroni_settings());
+    // At once: the last record may still grow, so only the first two are shipped. (A long settle time
+    // here, so that a loaded machine taking more than 300 ms to get here does not count it settled.)
+    ShipperSettings unsettled = patroni_settings();
+    unsettled.settle = std::chrono::seconds(30);
+    LogShipper shipper(unsettled);
     auto shipped = shipper.ship_all();
     ASSERT_TRUE(shipped.ok()) << shipped.error().message;
     EXPECT_EQ(patroni_rows(), 2);
